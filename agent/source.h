@@ -1,0 +1,67 @@
+/*
+ * source.h: metric sources, for callers (the scheduler).
+ *
+ * A source type ("cpu", "disk", "cloudwatch", ...) is a const ops table in
+ * agent/sources/src_<name>.c, listed in source.c's static registry.  The
+ * config creates instances by type; each has its own interval.  collect()
+ * appends readings and sends nothing; the scheduler owns time, backs off a
+ * failing source and warns when a collection outlasts its interval.
+ */
+#ifndef VIGIL_SOURCE_H
+#define VIGIL_SOURCE_H
+
+#include <stdint.h>
+
+#include "agent/metric.h"
+#include "conf/conf.h"
+
+struct source_ops;
+
+struct source {
+	const struct source_ops *ops;
+	void *ctx;
+	char *name;		/* instance name: "name" setting, else the type */
+	int64_t interval_ms;
+	/* Scheduler state. */
+	int64_t next_ms;	/* monotonic time of the next collection */
+	int64_t cur_interval_ms;/* grows while failing */
+	int64_t last_ok_ms;	/* wall time of the last good collection */
+	int64_t last_dur_ms;
+	unsigned failures;	/* consecutive */
+	char last_err[256];
+	size_t last_count;	/* readings in the last collection */
+};
+
+#define SOURCE_DEFAULT_INTERVAL_MS 10000
+
+/**
+ * source_new(cs, errs):
+ * Create the source described by the config group ${cs} ("type", optional
+ * "name" and "interval", and the type's own settings).  Errors go to ${errs};
+ * return NULL if any.
+ */
+struct source *source_new(const conf_node *cs, struct conf_errs *errs);
+
+/**
+ * source_collect(s, out, err):
+ * Append ${s}'s readings to ${out}.  Return 0, AG_RETRY or -1 (with ${err}).
+ */
+int source_collect(struct source *s, struct metric_batch *out,
+    struct ag_err *err);
+
+/**
+ * source_patterns(s):
+ * NULL-terminated globs of the metric names ${s} can produce, e.g.
+ * "disk.*.used_pct", for checking rules against sources.
+ */
+const char *const *source_patterns(const struct source *s);
+
+/* source_free(s): free ${s}; NULL does nothing. */
+void source_free(struct source *s);
+
+/* source_set_proc_root(root): read /proc and mounts under ${root} (tests). */
+void source_set_proc_root(const char *root);
+/* source_proc_path(rel, buf, len): the path of /proc/${rel} under the root. */
+const char *source_proc_path(const char *rel, char *buf, size_t len);
+
+#endif

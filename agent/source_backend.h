@@ -1,0 +1,36 @@
+/*
+ * source_backend.h: what a source type implements.  See source.h.
+ */
+#ifndef VIGIL_SOURCE_BACKEND_H
+#define VIGIL_SOURCE_BACKEND_H
+
+#include "agent/source.h"
+#include "lib/ag.h"
+
+struct source_ops {
+	const char *type;			/* "cpu", "disk", ... */
+	/* Settings this type accepts besides type, name and interval. */
+	const char *const *settings;
+	/*
+	 * Read the type's settings from ${cs}; record problems in ${errs}.
+	 * Return 0 with a context in ${ret_ctx}, or -1.
+	 */
+	int (*configure)(void **ret_ctx, const conf_node *cs,
+	    struct conf_errs *errs);
+	/* Append readings to ${out}; return 0, AG_RETRY or -1 with ${err}. */
+	int (*collect)(void *ctx, struct metric_batch *out,
+	    struct ag_err *err);
+	/* NULL-terminated globs of the names this instance produces. */
+	const char *const *(*patterns)(void *ctx);
+	void (*free)(void *ctx);
+};
+
+extern const struct source_ops src_cpu_ops;
+extern const struct source_ops src_memory_ops;
+extern const struct source_ops src_load_ops;
+extern const struct source_ops src_disk_ops;
+extern const struct source_ops src_diskio_ops;
+extern const struct source_ops src_network_ops;
+extern const struct source_ops src_process_ops;
+
+#endif

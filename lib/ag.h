@@ -1,0 +1,29 @@
+/*
+ * ag.h: the few definitions every layer shares: the AG_RETRY outcome of
+ * network-facing calls and the small error record they fill in.
+ */
+#ifndef VIGIL_AG_H
+#define VIGIL_AG_H
+
+#include <stddef.h>
+
+/* A transient failure (timeout, 429, 5xx, reset): keep the work and retry. */
+#define AG_RETRY 1
+
+/* Printable details of a failure, filled in by the callee (never a secret). */
+#define AG_ERR_SIZE 256
+struct ag_err {
+	char msg[AG_ERR_SIZE];
+};
+
+/**
+ * ag_err_set(err, fmt, ...):
+ * Format a message into ${err} (which may be NULL).  Returns -1 so that
+ * callers can write "return ag_err_set(err, ...);".
+ */
+int ag_err_set(struct ag_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif
