@@ -56,6 +56,9 @@ int source_collect(struct source *s, struct metric_batch *out,
  */
 const char *const *source_patterns(const struct source *s);
 
+/* source_type(s): the type name, "cpu", "disk", ... */
+const char *source_type(const struct source *s);
+
 /* source_free(s): free ${s}; NULL does nothing. */
 void source_free(struct source *s);
 

@@ -1,0 +1,232 @@
+/*
+ * runconf.c: see runconf.h.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "paths.h"
+
+#include "agent/notify_backend.h"
+#include "agent/runconf.h"
+
+static int
+name_taken(char *const *names, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+build_sources(struct runconf *rc, struct conf_errs *e)
+{
+	const conf_node *list = rc->conf->sources;
+	size_t n = conf_len(list);
+
+	if ((rc->sources = calloc(n + 1, sizeof(*rc->sources))) == NULL)
+		return conf_error(e, list, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const conf_node *cs = conf_elem(list, i);
+		struct source *s;
+
+		if (!conf_is_group(cs)) {
+			conf_error(e, cs, "must be a group: { type = ...; }");
+			continue;
+		}
+		if ((s = source_new(cs, e)) == NULL)
+			continue;
+		for (size_t k = 0; k < rc->nsources; k++) {
+			if (strcmp(rc->sources[k]->name, s->name) == 0) {
+				conf_error(e, cs, "a source named \"%s\" "
+				    "exists already (line %d): give this one "
+				    "a name", s->name,
+				    conf_line(conf_elem(list, k)));
+				break;
+			}
+		}
+		rc->sources[rc->nsources++] = s;
+	}
+	return 0;
+}
+
+static int
+build_notifiers(struct runconf *rc, struct conf_errs *e)
+{
+	const conf_node *list = rc->conf->notifiers;
+	size_t n = conf_len(list);
+	char *names[1024];
+	size_t nn = 0;
+
+	/* Room for the implicit "log" notifier. */
+	if ((rc->notifiers = calloc(n + 1, sizeof(*rc->notifiers))) == NULL)
+		return conf_error(e, list, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const conf_node *cs = conf_elem(list, i);
+		struct notifier *nf;
+
+		if (!conf_is_group(cs)) {
+			conf_error(e, cs, "must be a group: { name = ...; "
+			    "type = ...; }");
+			continue;
+		}
+		if ((nf = notifier_new(cs, e)) == NULL)
+			continue;
+		if (name_taken(names, nn, nf->name))
+			conf_error(e, cs, "a notifier named \"%s\" exists "
+			    "already", nf->name);
+		else if (nn < ARRAY_SIZE(names))
+			names[nn++] = nf->name;
+		rc->notifiers[rc->nnotifiers++] = nf;
+	}
+	return 0;
+}
+
+/* The "log" notifier is always there, even when the file defines none. */
+static int
+add_log_notifier(struct runconf *rc, struct conf_errs *e)
+{
+	struct notifier *nf;
+
+	if (runconf_notifier(rc, "log") != NULL)
+		return 0;
+	if ((nf = calloc(1, sizeof(*nf))) == NULL ||
+	    (nf->name = strdup("log")) == NULL) {
+		free(nf);
+		return conf_error(e, NULL, "out of memory");
+	}
+	nf->ops = &ntf_log_ops;
+	if (ntf_log_ops.configure(&nf->ctx, NULL, e) != 0) {
+		free(nf->name);
+		free(nf);
+		return -1;
+	}
+	rc->notifiers[rc->nnotifiers++] = nf;
+	return 0;
+}
+
+/* Can any source produce a metric matching ${selector}? */
+static int
+metric_produced(const struct runconf *rc, const char *selector)
+{
+	for (size_t i = 0; i < rc->nsources; i++) {
+		const char *const *p = source_patterns(rc->sources[i]);
+
+		for (; p != NULL && *p != NULL; p++)
+			if (metric_glob_overlap(selector, *p))
+				return 1;
+	}
+	return 0;
+}
+
+static int
+build_rules(struct runconf *rc, struct conf_errs *e)
+{
+	const conf_node *list = rc->conf->rules;
+	size_t n = conf_len(list);
+	char *names[4096];
+	size_t nn = 0;
+
+	if ((rc->rules = rules_new(rc->conf->agent.hostname)) == NULL)
+		return conf_error(e, list, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const conf_node *cs = conf_elem(list, i);
+		struct rule_conf *r;
+
+		if (!conf_is_group(cs)) {
+			conf_error(e, cs, "must be a group: { name = ...; "
+			    "metric = ...; }");
+			continue;
+		}
+		if (rule_conf_parse(cs, &r, e) != 0)
+			continue;
+		if (name_taken(names, nn, r->name))
+			conf_error_at(e, cs, "name", "a rule named \"%s\" "
+			    "exists already", r->name);
+		if (!metric_produced(rc, r->selector))
+			conf_error_at(e, cs, "metric", "no source produces "
+			    "a metric matching \"%s\"", r->selector);
+		for (size_t k = 0; k < r->nnotify; k++)
+			if (runconf_notifier(rc, r->notify[k]) == NULL)
+				conf_error_at(e, cs, "notify", "no notifier "
+				    "named \"%s\"", r->notify[k]);
+		if (rules_add(rc->rules, r) != 0) {
+			rule_conf_free(r);
+			return conf_error(e, cs, "out of memory");
+		}
+		/* The engine owns r now; its name lives as long as it. */
+		if (nn < ARRAY_SIZE(names))
+			names[nn++] = r->name;
+	}
+	return 0;
+}
+
+int
+runconf_load(const char *path, struct runconf **ret, struct conf_errs *errs)
+{
+	struct runconf *rc;
+
+	if ((rc = calloc(1, sizeof(*rc))) == NULL)
+		return -1;
+	if (conf_load(path, &rc->conf, errs) != 0)
+		goto err;
+	if (build_sources(rc, errs) != 0 || build_notifiers(rc, errs) != 0 ||
+	    add_log_notifier(rc, errs) != 0 || build_rules(rc, errs) != 0)
+		goto err;
+	if (errs->n > 0)
+		goto err;
+	*ret = rc;
+	return 0;
+err:
+	runconf_free(rc);
+	return -1;
+}
+
+struct notifier *
+runconf_notifier(const struct runconf *rc, const char *name)
+{
+	for (size_t i = 0; i < rc->nnotifiers; i++)
+		if (strcmp(rc->notifiers[i]->name, name) == 0)
+			return rc->notifiers[i];
+	return NULL;
+}
+
+void
+runconf_free(struct runconf *rc)
+{
+	if (rc == NULL)
+		return;
+	for (size_t i = 0; i < rc->nsources; i++)
+		source_free(rc->sources[i]);
+	free(rc->sources);
+	for (size_t i = 0; i < rc->nnotifiers; i++)
+		notifier_free(rc->notifiers[i]);
+	free(rc->notifiers);
+	rules_free(rc->rules);
+	conf_free(rc->conf);
+	free(rc);
+}
+
+const char *
+runconf_default_path(void)
+{
+	const char *p = getenv("VIGIL_CONFIG");
+
+	return p != NULL && p[0] != '\0' ? p : VIGIL_DEFAULT_CONFIG;
+}
+
+const char *
+runconf_pick_path(const char *arg)
+{
+	const char *p;
+
+	if (arg != NULL)
+		return arg;
+	p = runconf_default_path();
+	if (getenv("VIGIL_CONFIG") == NULL && access(p, F_OK) != 0 &&
+	    errno == ENOENT)
+		return NULL;
+	return p;
+}

@@ -1,0 +1,52 @@
+/*
+ * runconf.h: a whole configuration turned into running parts.
+ *
+ * runconf_load() parses the file, builds every source, notifier and rule, and
+ * checks what no single module can: unique names, rules that name notifiers
+ * which exist and metrics that some source produces.  vigild uses it at
+ * start-up and on SIGHUP (swapping only a fully valid result in), and
+ * `vigil config check` / `vigild -n` use it to print every error.
+ */
+#ifndef VIGIL_RUNCONF_H
+#define VIGIL_RUNCONF_H
+
+#include <stddef.h>
+
+#include "agent/notify.h"
+#include "agent/rules.h"
+#include "agent/source.h"
+#include "conf/conf.h"
+
+struct runconf {
+	struct conf *conf;
+	struct source **sources;
+	size_t nsources;
+	struct notifier **notifiers;
+	size_t nnotifiers;
+	struct rules *rules;
+};
+
+/**
+ * runconf_load(path, ret, errs):
+ * Load ${path} (NULL: the embedded default) and build everything in it.
+ * Return 0 with the result in ${ret} if there was no error at all; else -1
+ * with every problem in ${errs}.
+ */
+int runconf_load(const char *path, struct runconf **ret,
+    struct conf_errs *errs);
+
+/* runconf_notifier(rc, name): the notifier called ${name}, or NULL. */
+struct notifier *runconf_notifier(const struct runconf *rc, const char *name);
+
+void runconf_free(struct runconf *rc);
+
+/**
+ * runconf_default_path():
+ * The config file the commands use without -c: $VIGIL_CONFIG, else
+ * /etc/vigil/vigil.conf.  runconf_pick_path() returns NULL (the embedded
+ * default) when that default file does not exist and none was asked for.
+ */
+const char *runconf_default_path(void);
+const char *runconf_pick_path(const char *arg);
+
+#endif

@@ -1,0 +1,97 @@
+/*
+ * vigild.c: the daemon's main(): options, the whole config loaded and
+ * checked, then the scheduler loop (sched.c).  It never forks: systemd (or a
+ * terminal) keeps it in the foreground.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "paths.h"
+
+#include "agent/runconf.h"
+#include "agent/sched.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: vigild [-f] [-n] [-v] [-c FILE]\n"
+	    "  -c FILE   configuration (default: $VIGIL_CONFIG, else %s;\n"
+	    "            without either file, the embedded default)\n"
+	    "  -f        foreground on a terminal: time-stamped log lines\n"
+	    "  -n        check the configuration and exit\n"
+	    "  -v        debug logging\n"
+	    "  -V        print the version\n"
+	    "vigild always stays in the foreground (run it from systemd).\n",
+	    VIGIL_DEFAULT_CONFIG);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *arg_config = NULL, *path;
+	struct conf_errs errs = { 0 };
+	struct runconf *rc;
+	bool arg_check = false, arg_fg = false, arg_verbose = false;
+	enum log_level lvl;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "c:fnvVh")) != -1) {
+		switch (opt) {
+		case 'c':
+			arg_config = optarg;
+			break;
+		case 'f':
+			arg_fg = true;
+			break;
+		case 'n':
+			arg_check = true;
+			break;
+		case 'v':
+			arg_verbose = true;
+			break;
+		case 'V':
+			printf("vigild %s\n", VIGIL_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	path = runconf_pick_path(arg_config);
+	if (runconf_load(path, &rc, &errs) != 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msgs[i]);
+		if (errs.n == 0)
+			fprintf(stderr, "%s: cannot load the configuration\n",
+			    path != NULL ? path : "<default>");
+		conf_errs_free(&errs);
+		return 1;
+	}
+	if (arg_check) {
+		printf("configuration OK\n");
+		runconf_free(rc);
+		return 0;
+	}
+	log_set_timestamps(arg_fg);
+	if (rc->conf->agent.syslog && !arg_fg)
+		log_use_syslog("vigild");
+	if (log_parse_level(rc->conf->agent.log_level, &lvl) == 0)
+		log_set_level(lvl);
+	if (arg_verbose)
+		log_set_level(LOG_LVL_DEBUG);
+	if (path == NULL)
+		log_info("no configuration file (%s): using the embedded "
+		    "default", runconf_default_path());
+	return sched_run(path, rc);
+}

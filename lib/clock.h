@@ -1,0 +1,24 @@
+/*
+ * clock.h: the two clocks, in milliseconds.  Wall time stamps readings and
+ * notifications; monotonic time schedules work and measures rates.
+ */
+#ifndef VIGIL_CLOCK_H
+#define VIGIL_CLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+int64_t clock_wall_ms(void);
+int64_t clock_mono_ms(void);
+
+/**
+ * clock_rfc3339(ms, buf, len):
+ * Format wall time ${ms} as "2026-11-22T03:00:00.123Z" into ${buf} (at least
+ * 25 bytes).
+ */
+void clock_rfc3339(int64_t ms, char *buf, size_t len);
+
+/* clock_parse_rfc3339(s, ret_ms): the inverse (UTC "Z" only).  0 or -1. */
+int clock_parse_rfc3339(const char *s, int64_t *ret_ms);
+
+#endif
