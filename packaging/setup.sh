@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# setup.sh: install what vigil needs from Debian's packages, then build it.
+#   packaging/setup.sh            build dependencies, then a release build in build/
+#   packaging/setup.sh --test     also what the test suite needs (no build)
+# Safe to run again: apt-get only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD_DEPS=(build-essential cmake pkg-config libcurl4-openssl-dev libssl-dev
+	libarchive-dev libconfig-dev libjansson-dev libxml2-dev libdeflate-dev
+	libmicrohttpd-dev libcmocka-dev)
+TEST_DEPS=(python3 prometheus-alertmanager curl gzip tar xz-utils attr acl)
+
+want=("${BUILD_DEPS[@]}")
+[ "${1:-}" = "--test" ] && want+=("${TEST_DEPS[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	SUDO=
+	[ "$(id -u)" -ne 0 ] && SUDO=sudo
+	echo "setup: installing ${missing[*]}"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+[ "${1:-}" = "--test" ] && exit 0
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVIGIL_TESTS=OFF >/dev/null
+cmake --build build -j"$(nproc)"
+echo "setup: built build/vigild and build/vigil"

@@ -1,0 +1,76 @@
+# lib.sh: shared helpers for the integration tests (sourced, not run).
+# Each test makes its own temp dir, starts its own peers on 127.0.0.1 and
+# kills everything it started on exit.  A missing peer means exit 77 (SKIP),
+# which tests/run.sh turns into a failure.
+set -euo pipefail
+
+: "${VIGILD:?VIGILD must name the vigild binary}"
+: "${VIGIL:?VIGIL must name the vigil binary}"
+: "${VIGIL_SRC:?VIGIL_SRC must name the source tree}"
+
+T=$(mktemp -d /tmp/vigil-it.XXXXXX)
+chmod 700 "$T"
+PIDS=()
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	if [ "${KEEP_TMP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	if [ -f "$T/vigild.log" ]; then
+		echo "--- vigild.log (last 40 lines)" >&2
+		tail -n 40 "$T/vigild.log" >&2
+	fi
+	exit 1
+}
+
+skip() {
+	echo "SKIP: $*" >&2
+	exit 77
+}
+
+# wait_for SECONDS COMMAND...: poll until COMMAND succeeds.
+wait_for() {
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 10; i++)); do
+		if "$@" >/dev/null 2>&1; then return 0; fi
+		sleep 0.1
+	done
+	return 1
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# start_vigild CONF: start the daemon in the background, log to $T/vigild.log.
+start_vigild() {
+	"$VIGILD" -f -c "$1" >>"$T/vigild.log" 2>&1 &
+	VIGILD_PID=$!
+	PIDS+=("$VIGILD_PID")
+	wait_for 20 "$VIGIL" -c "$1" status || fail "vigild did not come up"
+}
+
+# start_receiver LOG [PORT]: the Python webhook receiver; sets RECV_PID, RECV_PORT.
+start_receiver() {
+	rm -f "$T/recv.port"
+	python3 "$VIGIL_SRC/tests/integration/receiver.py" --log "$1" \
+		--port "${2:-0}" --port-file "$T/recv.port" &
+	RECV_PID=$!
+	PIDS+=("$RECV_PID")
+	wait_for 10 test -s "$T/recv.port" || fail "receiver did not start"
+	RECV_PORT=$(cat "$T/recv.port")
+}
+
+# start_marker NAME: a process called NAME (argv[0]) that a rule can watch.
+start_marker() {
+	bash -c "exec -a $1 sleep 3600" &
+	MARKER_PID=$!
+	PIDS+=("$MARKER_PID")
+}

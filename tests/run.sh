@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# run.sh: the whole test suite, as CI runs it.  Installs what the tests need,
+# builds with -Werror under AddressSanitizer and UBSan in build-test/, runs
+# every unit and integration test with CTest, and fails if any test failed or
+# was skipped (a skipped test means a peer it needs was missing).
+#   tests/run.sh                 everything
+#   tests/run.sh -L unit         only the unit tests (any ctest arguments)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packaging/setup.sh --test
+cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DVIGIL_SANITIZE=ON >/dev/null
+cmake --build build-test -j"$(nproc)"
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+log=build-test/ctest.log
+set +e
+(cd build-test && ctest --output-on-failure -j"$(nproc)" --timeout 600 "$@") 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+if grep -q '\*\*\*Skipped\|Not Run' "$log"; then
+	echo "run.sh: some tests were skipped; a skipped test fails the suite" >&2
+	rc=1
+fi
+exit "$rc"
