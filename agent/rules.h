@@ -30,10 +30,11 @@ struct rule_conf {
 	double warn, crit, clear;
 	int64_t for_ms;		/* 0: at once */
 	int64_t repeat_ms;	/* 0: no reminders */
-	int64_t no_data_ms;	/* 0: 3 x the source interval, else this */
+	int64_t no_data_ms;	/* 0: the engine default, else this */
 	enum alert_state no_data_state;	/* default ST_UNKNOWN */
 	char **notify;		/* NULL-terminated notifier names */
 	size_t nnotify;
+	bool no_data_keep;	/* no_data_state = "keep": keep the state */
 };
 
 /**
@@ -53,7 +54,8 @@ struct rules;
 
 /*
  * rules_emit_fn: called for each notification; ${notify} lists the rule's
- * notifier names.  The notification is only valid during the call.
+ * notifier names (never NULL; empty when the rule notifies nobody).  The
+ * notification is only valid during the call.
  */
 typedef void rules_emit_fn(void *cookie, const struct notification *n,
     char *const *notify);
@@ -66,7 +68,9 @@ struct rules *rules_new(const char *host);
 
 /**
  * rules_add(r, rc):
- * Add rule ${rc}; the engine takes ownership.  Return 0 or -1.
+ * Add rule ${rc}; the engine takes ownership.  Return 0 or -1 (out of
+ * memory, too many rules or a duplicate name; then ${rc} stays the
+ * caller's).
  */
 int rules_add(struct rules *r, struct rule_conf *rc);
 
@@ -97,7 +101,12 @@ void rules_tick(struct rules *r, int64_t now_ms, rules_emit_fn *emit,
 /* rules_set_default_no_data(r, ms): staleness when a rule sets none. */
 void rules_set_default_no_data(struct rules *r, int64_t ms);
 
-/* Walking the state, for status and persistence. */
+/*
+ * Walking the state, for status and persistence.  rules_walk() reports every
+ * series of every rule, in rule order and by metric name; a rule that has no
+ * series yet (its selector matched nothing so far) is reported once with
+ * metric "", state ST_UNKNOWN and has_value false.
+ */
 struct rule_series_info {
 	const char *rule;
 	const char *metric;

@@ -223,8 +223,7 @@ save_rules(struct sched *s)
 {
 	if (!s->rules_dirty)
 		return;
-	if (rules_save(s->rc->rules, s->rules_path) != 0)
-		log_warn("cannot save rule states to %s", s->rules_path);
+	(void)rules_save(s->rc->rules, s->rules_path);	/* logs */
 	s->rules_dirty = false;
 }
 
@@ -427,9 +426,7 @@ setup(struct sched *s)
 	free(spooldir);
 	if (rc != 0)
 		return -1;
-	if (rules_load(s->rc->rules, s->rules_path) != 0)
-		log_warn("ignored unreadable rule states in %s",
-		    s->rules_path);
+	(void)rules_load(s->rc->rules, s->rules_path);	/* logs */
 	if (pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) != 0)
 		return -1;
 	wake_fd = s->wake[1];

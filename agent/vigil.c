@@ -192,9 +192,13 @@ print_status(json_t *st)
 		if (json_is_number(val))
 			snprintf(vbuf, sizeof(vbuf), "%.6g",
 			    json_number_value(val));
+		const char *metric = json_string_value(json_object_get(v,
+		    "metric"));
+
 		printf("  %-20s %-32s %-9s since %s  value %s\n",
 		    json_string_value(json_object_get(v, "rule")),
-		    json_string_value(json_object_get(v, "metric")),
+		    metric != NULL && metric[0] != '\0' ? metric :
+		    "(nothing matched yet)",
 		    json_string_value(json_object_get(v, "state")),
 		    json_string_value(json_object_get(v, "since")), vbuf);
 	}

@@ -668,8 +668,17 @@ read_agent(struct conf *c, struct conf_errs *e, const config_setting_t *ag)
 	(void)conf_get_int(e, ag, "spool_max", false, 10, 1000000,
 	    &a->spool_max);
 	a->socket_mode = 0660;
-	(void)conf_get_int(e, ag, "socket_mode", false, 0600, 0777,
-	    &a->socket_mode);
+	if (conf_get_str(e, ag, "socket_mode", false, &s) == 1) {
+		char *end;
+		long m = strtol(s, &end, 8);
+
+		/* libconfig has no octal numbers, so a mode is a string. */
+		if (*s == '\0' || *end != '\0' || m < 0600 || m > 0777)
+			conf_error_at(e, ag, "socket_mode", "\"%s\" is not an "
+			    "octal mode between \"0600\" and \"0777\"", s);
+		else
+			a->socket_mode = m;
+	}
 	if (conf_get_str(e, ag, "socket_group", false, &s) == 1)
 		a->socket_group = strdup(s);
 	if (a->state_dir == NULL || a->control_socket == NULL ||

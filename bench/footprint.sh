@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# footprint.sh: the idle daemon's cost, vigild against collectd, in one run.
+#
+# Both run the same local plugins (cpu, memory, disk, load, network) with 10
+# threshold rules at a 10 s interval for DURATION seconds (default 60).  Every
+# second we sample each process's RSS; at the end we read its CPU time.
+# Printed: RSS median and peak, CPU ms per collection cycle, and the ratio
+# vigild / collectd (below 1.0 is better).  collectd comes from Debian's
+# collectd-core package, installed here when missing.
+#   bench/footprint.sh [DURATION]        (needs build/vigild: packaging/setup.sh)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DUR=${1:-60}
+VIGILD=${VIGILD:-build/vigild}
+[ -x "$VIGILD" ] || { echo "build vigild first: packaging/setup.sh" >&2; exit 1; }
+
+T=$(mktemp -d /tmp/vigil-bench.XXXXXX)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$T"' EXIT
+
+if ! command -v collectd >/dev/null && [ ! -x /usr/sbin/collectd ]; then
+	SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+	$SUDO apt-get install -y -qq --no-install-recommends collectd-core >/dev/null 2>&1 ||
+		echo "collectd not installable: vigild alone is measured" >&2
+fi
+COLLECTD=$(command -v collectd || echo /usr/sbin/collectd)
+
+cat >"$T/vigil.conf" <<CONF
+agent = { state_dir = "$T/state"; control_socket = "$T/vigild.sock"; };
+sources = (
+  { type = "cpu"; interval = "10s"; }, { type = "memory"; interval = "10s"; },
+  { type = "disk"; interval = "10s"; }, { type = "load"; interval = "10s"; },
+  { type = "network"; interval = "10s"; }
+);
+rules = (
+  { name = "r1"; metric = "cpu.used_pct"; warn = 90.0; crit = 98.0; notify = "log"; },
+  { name = "r2"; metric = "cpu.iowait_pct"; warn = 50.0; notify = "log"; },
+  { name = "r3"; metric = "cpu.steal_pct"; warn = 20.0; notify = "log"; },
+  { name = "r4"; metric = "mem.used_pct"; warn = 90.0; crit = 97.0; notify = "log"; },
+  { name = "r5"; metric = "swap.used_pct"; warn = 80.0; notify = "log"; },
+  { name = "r6"; metric = "disk.*.used_pct"; warn = 85.0; crit = 95.0; notify = "log"; },
+  { name = "r7"; metric = "disk.*.inodes_used_pct"; warn = 85.0; notify = "log"; },
+  { name = "r8"; metric = "load.1_per_core"; warn = 4.0; notify = "log"; },
+  { name = "r9"; metric = "net.*.rx_errors_per_s"; warn = 10.0; notify = "log"; },
+  { name = "r10"; metric = "net.*.tx_errors_per_s"; warn = 10.0; notify = "log"; }
+);
+CONF
+
+cat >"$T/collectd.conf" <<CONF
+Hostname "bench"
+FQDNLookup false
+Interval 10
+BaseDir "$T/collectd"
+PIDFile "$T/collectd.pid"
+TypesDB "/usr/share/collectd/types.db"
+LoadPlugin logfile
+<Plugin logfile>
+  LogLevel warning
+  File "$T/collectd.log"
+</Plugin>
+LoadPlugin cpu
+<Plugin cpu>
+  ReportByCpu false
+  ValuesPercentage true
+</Plugin>
+LoadPlugin memory
+LoadPlugin df
+LoadPlugin load
+LoadPlugin interface
+LoadPlugin threshold
+<Plugin threshold>
+  <Plugin "cpu"><Type "percent"><Instance "user">
+    WarningMax 90
+    FailureMax 98
+  </Instance></Type></Plugin>
+  <Plugin "cpu"><Type "percent"><Instance "wait">
+    WarningMax 50
+  </Instance></Type></Plugin>
+  <Plugin "cpu"><Type "percent"><Instance "steal">
+    WarningMax 20
+  </Instance></Type></Plugin>
+  <Plugin "memory"><Type "memory"><Instance "used">
+    Percentage true
+    WarningMax 90
+    FailureMax 97
+  </Instance></Type></Plugin>
+  <Plugin "swap"><Type "swap"><Instance "used">
+    Percentage true
+    WarningMax 80
+  </Instance></Type></Plugin>
+  <Type "df_complex"><Instance "used">
+    Percentage true
+    WarningMax 85
+    FailureMax 95
+  </Instance></Type>
+  <Type "df_inodes"><Instance "used">
+    Percentage true
+    WarningMax 85
+  </Instance></Type>
+  <Plugin "load"><Type "load">
+    DataSource "shortterm"
+    WarningMax 4
+  </Type></Plugin>
+  <Plugin "interface"><Type "if_errors">
+    DataSource "rx"
+    WarningMax 10
+  </Type></Plugin>
+  <Plugin "interface"><Type "if_errors">
+    DataSource "tx"
+    WarningMax 10
+  </Type></Plugin>
+</Plugin>
+CONF
+
+# measure NAME PID: sample RSS each second for DUR s, then print a line.
+measure() {
+	local name=$1 pid=$2 i rss ticks hz cycles
+	: >"$T/$name.rss"
+	for ((i = 0; i < DUR; i++)); do
+		rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo "")
+		[ -n "$rss" ] && echo "$rss" >>"$T/$name.rss"
+		sleep 1
+	done
+	ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+	hz=$(getconf CLK_TCK)
+	cycles=$((DUR / 10))
+	sort -n "$T/$name.rss" | awk -v n="$name" -v t="$ticks" -v hz="$hz" -v c="$cycles" '
+		{ v[NR] = $1 } END {
+			med = v[int((NR + 1) / 2)]; peak = v[NR];
+			cpu = t / hz * 1000 / c;
+			printf "%-9s RSS median %6.2f MB  peak %6.2f MB  CPU %7.2f ms/cycle\n", n, med / 1024, peak / 1024, cpu;
+			printf "%s %f %f %f\n", n, med, peak, cpu > "/dev/stderr" }' 2>>"$T/results"
+}
+
+"$VIGILD" -c "$T/vigil.conf" >"$T/vigild.log" 2>&1 &
+VPID=$!
+HAVE_COLLECTD=0
+if [ -x "$COLLECTD" ]; then
+	mkdir -p "$T/collectd"
+	"$COLLECTD" -f -C "$T/collectd.conf" >"$T/collectd.out" 2>&1 &
+	CPID=$!
+	HAVE_COLLECTD=1
+fi
+sleep 1
+echo "measuring for ${DUR}s at a 10 s interval (5 sources, 10 rules)..."
+measure vigild "$VPID" &
+M1=$!
+if [ "$HAVE_COLLECTD" = 1 ]; then measure collectd "$CPID" & M2=$!; wait "$M2"; fi
+wait "$M1"
+if [ "$HAVE_COLLECTD" = 1 ]; then
+	awk '{ m[$1] = $2; p[$1] = $3; c[$1] = $4 } END {
+		printf "ratio vigild/collectd: RSS median %.2f, peak %.2f, CPU/cycle %.2f\n",
+			m["vigild"] / m["collectd"], p["vigild"] / p["collectd"],
+			(c["collectd"] > 0 ? c["vigild"] / c["collectd"] : 0) }' "$T/results"
+fi
