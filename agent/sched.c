@@ -194,9 +194,6 @@ collect_one(struct sched *s, size_t idx, int64_t now)
 		src->last_err[0] = '\0';
 		src->last_ok_ms = s->batch.now_ms;
 		src->cur_interval_ms = src->interval_ms;
-		rules_feed(s->rc->rules, &s->batch, on_notification, s);
-		if (s->last != NULL)
-			keep_last(&s->last[idx], &s->batch);
 	} else {
 		int64_t cap = src->interval_ms * 16;
 
@@ -214,6 +211,15 @@ collect_one(struct sched *s, size_t idx, int64_t now)
 		src->cur_interval_ms *= 2;
 		if (src->cur_interval_ms > cap)
 			src->cur_interval_ms = cap;
+	}
+	/*
+	 * A source that failed in part (one mount of several) still hands in
+	 * what it read; rules on the missing part go stale and say so.
+	 */
+	if (s->batch.n > 0) {
+		rules_feed(s->rc->rules, &s->batch, on_notification, s);
+		if (s->last != NULL)
+			keep_last(&s->last[idx], &s->batch);
 	}
 	src->next_ms = now + src->cur_interval_ms;
 }

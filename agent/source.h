@@ -14,6 +14,7 @@
 
 #include "agent/metric.h"
 #include "conf/conf.h"
+#include "lib/ag.h"
 
 struct source_ops;
 
