@@ -63,7 +63,10 @@ int spool_done(struct spool *sp, uint64_t seq);
  */
 void spool_retry(struct spool *sp, uint64_t seq, int64_t now_ms);
 
-/* spool_retry_now(sp, notifier): make ${notifier}'s entries due at once. */
+/*
+ * spool_retry_now(sp, notifier): make ${notifier}'s entries (NULL: all
+ * entries) due at once.
+ */
 void spool_retry_now(struct spool *sp, const char *notifier);
 
 size_t spool_depth(struct spool *sp);
@@ -77,5 +80,12 @@ void spool_close(struct spool *sp);
 /* Backoff bounds, exposed for tests. */
 #define SPOOL_BACKOFF_MIN_MS 1000
 #define SPOOL_BACKOFF_MAX_MS 300000
+
+/**
+ * spool_backoff_ms(attempts):
+ * The delay before the next try after ${attempts} failed ones: 1 s doubled
+ * per attempt up to 5 min, then +-20% random jitter, never over the cap.
+ */
+int64_t spool_backoff_ms(unsigned attempts);
 
 #endif

@@ -1,0 +1,385 @@
+/*
+ * ntf_webhook.c: the "webhook" notifier POSTs each notification as JSON to a
+ * URL, in one of the formats of webhook_format.c (json, slack,
+ * alertmanager, dingtalk, wecom), optionally signed with a shared secret.
+ *
+ * Settings: url (required, http:// or https://), format (default "json"),
+ * secret / secret_file / secret_env, headers (a group { Name = "value"; }
+ * or a list of "Name: value" strings), timeout (default 10s),
+ * connect_timeout (default 5s), tls_verify (default true), ca_file.
+ *
+ * Every request carries Content-Type: application/json, User-Agent
+ * vigil/<version> and X-Vigil-Id: <notification id>, so a receiver can drop
+ * the duplicates that at-least-once delivery implies.  The notifier keeps
+ * one HTTP client (created on first use, so `vigil config check` never
+ * touches the network code) for connection reuse; it is only called from
+ * the sender thread.  The answer is classified by webhook_classify(): 2xx
+ * accepted, 408/425/429/5xx and transport failures retried, the rest
+ * dropped with the status and the start of the answer.  The URL's query
+ * (DingTalk and WeCom put their access token there) and the secret never
+ * reach a message.  See docs/WEBHOOK.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "paths.h"
+#include "lib/ag.h"
+#include "lib/clock.h"
+#include "lib/crypto/crypto.h"
+#include "lib/http.h"
+#include "lib/log.h"
+#include "agent/notify.h"
+#include "agent/notify_backend.h"
+#include "agent/notifiers/webhook_format.h"
+
+#define WEBHOOK_TIMEOUT_DEFAULT_MS 10000
+#define WEBHOOK_CONNECT_TIMEOUT_DEFAULT_MS 5000
+#define WEBHOOK_TIMEOUT_MIN_MS 100
+#define WEBHOOK_TIMEOUT_MAX_MS (5 * 60 * 1000)
+/* Custom headers, and how long a header line may be. */
+#define WEBHOOK_HEADERS_MAX 32
+#define WEBHOOK_HEADER_LEN_MAX 4096
+/* The answer is only read for errors and errcodes. */
+#define WEBHOOK_RESPONSE_MAX (64 * 1024)
+#define WEBHOOK_URL_MAX 4096
+/* Ours: Content-Type, User-Agent, the X-Vigil-* three, and the NULL. */
+#define WEBHOOK_OWN_HEADERS 6
+
+struct ntf_webhook {
+	char *name;
+	char *url;
+	const struct webhook_format *fmt;
+	char *secret;			/* NULL: unsigned; wiped on free */
+	char **headers;			/* "Name: value", then NULL */
+	size_t nheaders;
+	int64_t timeout_ms;
+	int64_t connect_timeout_ms;
+	bool tls_verify;
+	char *ca_file;
+	struct http_client *http;	/* created on first send */
+};
+
+static const char *const ntf_webhook_settings[] = {
+	"url", "format", "secret", "secret_file", "secret_env", "headers",
+	"timeout", "connect_timeout", "tls_verify", "ca_file", NULL
+};
+
+/* Headers we set ourselves, which the configuration may not override. */
+static const char *const reserved_headers[] = {
+	"Content-Type", "Content-Length", "Host", "Transfer-Encoding",
+	"User-Agent", "X-Vigil-Id", "X-Vigil-Signature", "X-Vigil-Timestamp",
+	"Expect",
+};
+
+static void
+ntf_webhook_free(void *ctx)
+{
+	struct ntf_webhook *w = ctx;
+
+	if (w == NULL)
+		return;
+	http_client_free(w->http);
+	conf_secret_free(w->secret);
+	/* Custom headers may carry tokens (Authorization). */
+	for (size_t i = 0; i < w->nheaders; i++) {
+		crypto_wipe(w->headers[i], strlen(w->headers[i]));
+		free(w->headers[i]);
+	}
+	free(w->headers);
+	if (w->url != NULL) {
+		crypto_wipe(w->url, strlen(w->url));
+		free(w->url);
+	}
+	free(w->ca_file);
+	free(w->name);
+	free(w);
+}
+
+static int
+valid_url(const char *u)
+{
+	const char *host;
+
+	if (strncasecmp(u, "https://", 8) == 0)
+		host = u + 8;
+	else if (strncasecmp(u, "http://", 7) == 0)
+		host = u + 7;
+	else
+		return 0;
+	if (*host == '\0' || *host == '/' || *host == '?' || *host == '#')
+		return 0;
+	for (; *u != '\0'; u++) {
+		if ((unsigned char)*u <= 0x20 || *u == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+/* An RFC 9110 token character. */
+static int
+tchar(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/*
+ * Check header ${name} = ${value} and store "Name: value" in ${w}.  Errors
+ * name the header but never show its value, which may be a token.
+ */
+static int
+add_header(struct ntf_webhook *w, struct conf_errs *errs,
+    const conf_node *at, const char *name, const char *value)
+{
+	char *line;
+	size_t i;
+
+	if (name[0] == '\0')
+		return conf_error(errs, at, "a header needs a name");
+	for (i = 0; name[i] != '\0'; i++)
+		if (!tchar(name[i]))
+			return conf_error(errs, at, "header \"%.64s\": invalid "
+			    "character in the name", name);
+	for (i = 0; value[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)value[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return conf_error(errs, at, "header \"%.64s\": control "
+			    "characters (CR, LF, ...) are not allowed in the "
+			    "value", name);
+	}
+	for (i = 0; i < ARRAY_SIZE(reserved_headers); i++)
+		if (strcasecmp(name, reserved_headers[i]) == 0)
+			return conf_error(errs, at, "header \"%s\" is set by "
+			    "vigil and cannot be configured", name);
+	if (strlen(name) + strlen(value) + 3 > WEBHOOK_HEADER_LEN_MAX)
+		return conf_error(errs, at, "header \"%.64s\" is too long",
+		    name);
+	if (w->nheaders >= WEBHOOK_HEADERS_MAX)
+		return conf_error(errs, at, "at most %d headers",
+		    WEBHOOK_HEADERS_MAX);
+	if (asprintf(&line, "%s: %s", name, value) < 0)
+		return conf_error(errs, at, "out of memory");
+	w->headers[w->nheaders++] = line;
+	return 0;
+}
+
+/* "headers": a group { Name = "value"; } or a list [ "Name: value" ]. */
+static int
+read_headers(struct ntf_webhook *w, const conf_node *cs,
+    struct conf_errs *errs)
+{
+	const conf_node *m = conf_member(cs, "headers");
+	char **v = NULL, *colon, *value;
+	size_t n = 0;
+	int bad = 0;
+
+	if ((w->headers = calloc(WEBHOOK_HEADERS_MAX + 1,
+	    sizeof(*w->headers))) == NULL)
+		return conf_error(errs, cs, "out of memory");
+	if (m == NULL)
+		return 0;
+	if (conf_is_group(m)) {
+		for (size_t i = 0; i < conf_len(m); i++) {
+			const conf_node *el = conf_elem(m, i);
+			const char *name = conf_name(el), *val = NULL;
+
+			if (conf_get_str(errs, m, name, true, &val) != 1 ||
+			    add_header(w, errs, el, name, val) != 0)
+				bad = 1;
+		}
+		return bad ? -1 : 0;
+	}
+	if (conf_get_strv(errs, cs, "headers", false, &v, &n) != 1)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if ((colon = strchr(v[i], ':')) == NULL) {
+			bad = conf_error(errs, m, "header %zu: must be "
+			    "\"Name: value\"", i + 1);
+			continue;
+		}
+		*colon = '\0';
+		for (value = colon + 1; *value == ' ' || *value == '\t';
+		    value++)
+			;
+		if (add_header(w, errs, m, v[i], value) != 0)
+			bad = 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		crypto_wipe(v[i], strlen(v[i]));
+	conf_strv_free(v);
+	return bad ? -1 : 0;
+}
+
+static int
+ntf_webhook_configure(void **ret_ctx, const conf_node *cs,
+    struct conf_errs *errs)
+{
+	struct conf_errs scratch = { 0 };
+	struct ntf_webhook *w;
+	const char *url = NULL, *format = "json", *ca = NULL, *name = NULL;
+	char list[128];
+	size_t nerr = errs->n;
+	int bad = 0;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return conf_error(errs, cs, "out of memory");
+	w->timeout_ms = WEBHOOK_TIMEOUT_DEFAULT_MS;
+	w->connect_timeout_ms = WEBHOOK_CONNECT_TIMEOUT_DEFAULT_MS;
+	w->tls_verify = true;
+
+	/* notifier_new() has reported a bad name already. */
+	(void)conf_get_str(&scratch, cs, "name", false, &name);
+	conf_errs_free(&scratch);
+	if ((w->name = strdup(name != NULL ? name : "webhook")) == NULL)
+		goto oom;
+
+	if (conf_get_str(errs, cs, "url", true, &url) == 1) {
+		if (!valid_url(url))
+			bad = conf_error_at(errs, cs, "url", "must be an "
+			    "http:// or https:// URL without spaces");
+		else if (strlen(url) > WEBHOOK_URL_MAX)
+			bad = conf_error_at(errs, cs, "url", "longer than %d "
+			    "bytes", WEBHOOK_URL_MAX);
+		else if ((w->url = strdup(url)) == NULL)
+			goto oom;
+	} else {
+		bad = -1;
+	}
+	if (conf_get_str(errs, cs, "format", false, &format) == -1)
+		bad = -1;
+	else if ((w->fmt = webhook_format_find(format)) == NULL)
+		bad = conf_error_at(errs, cs, "format", "unknown format "
+		    "\"%s\" (known: %s)", format,
+		    webhook_format_list(list, sizeof(list)));
+	if (conf_get_secret(errs, cs, "secret", false, &w->secret) == -1)
+		bad = -1;
+	if (read_headers(w, cs, errs) != 0)
+		bad = -1;
+	if (conf_get_dur(errs, cs, "timeout", false, WEBHOOK_TIMEOUT_MIN_MS,
+	    &w->timeout_ms) == 1 && w->timeout_ms > WEBHOOK_TIMEOUT_MAX_MS)
+		bad = conf_error_at(errs, cs, "timeout", "at most 5m");
+	if (conf_get_dur(errs, cs, "connect_timeout", false,
+	    WEBHOOK_TIMEOUT_MIN_MS, &w->connect_timeout_ms) == 1 &&
+	    w->connect_timeout_ms > WEBHOOK_TIMEOUT_MAX_MS)
+		bad = conf_error_at(errs, cs, "connect_timeout", "at most 5m");
+	if (conf_get_bool(errs, cs, "tls_verify", false, &w->tls_verify) == -1)
+		bad = -1;
+	if (conf_get_str(errs, cs, "ca_file", false, &ca) == 1) {
+		if (access(ca, R_OK) != 0)
+			bad = conf_error_at(errs, cs, "ca_file", "cannot read "
+			    "\"%s\"", ca);
+		else if ((w->ca_file = strdup(ca)) == NULL)
+			goto oom;
+	}
+	if (bad != 0 || errs->n > nerr) {
+		ntf_webhook_free(w);
+		return -1;
+	}
+	*ret_ctx = w;
+	return 0;
+oom:
+	ntf_webhook_free(w);
+	return conf_error(errs, cs, "out of memory");
+}
+
+/* X-Vigil-Id: the id, with anything that could split a header replaced. */
+static void
+id_header(const char *id, char *buf, size_t len)
+{
+	size_t n = (size_t)snprintf(buf, len, "X-Vigil-Id: ");
+
+	for (; *id != '\0' && n + 1 < len; id++) {
+		unsigned char c = (unsigned char)*id;
+
+		buf[n++] = c < 0x20 || c >= 0x7f ? '_' : (char)c;
+	}
+	buf[n] = '\0';
+}
+
+static int
+ntf_webhook_send(void *ctx, const struct notification *n, struct ag_err *err)
+{
+	struct ntf_webhook *w = ctx;
+	const char *hdrs[WEBHOOK_HEADERS_MAX + WEBHOOK_OWN_HEADERS];
+	char idh[80], sigh[32 + WEBHOOK_SIG_LEN], tsh[48];
+	char where[300];
+	struct http_resp resp;
+	struct http_req req;
+	char *body, *signed_url = NULL;
+	size_t k = 0;
+	int rc;
+
+	if ((body = webhook_render_fmt(w->fmt, n)) == NULL)
+		return ag_err_set(err, "cannot render the %s body",
+		    w->fmt->name);
+	if (w->http == NULL && (w->http = http_client_new()) == NULL) {
+		free(body);
+		return ag_err_set(err, "cannot initialise the HTTP client");
+	}
+
+	hdrs[k++] = "Content-Type: application/json";
+	hdrs[k++] = "User-Agent: vigil/" VIGIL_VERSION;
+	id_header(n->id, idh, sizeof(idh));
+	hdrs[k++] = idh;
+	if (w->secret != NULL && w->fmt->sign == WS_HMAC_HEADER) {
+		memcpy(sigh, "X-Vigil-Signature: ", 19);
+		if (webhook_signature(w->secret, body, strlen(body),
+		    sigh + 19) != 0) {
+			free(body);
+			return ag_err_set(err, "cannot sign the body");
+		}
+		snprintf(tsh, sizeof(tsh), "X-Vigil-Timestamp: %lld",
+		    (long long)(clock_wall_ms() / 1000));
+		hdrs[k++] = sigh;
+		hdrs[k++] = tsh;
+	} else if (w->secret != NULL && w->fmt->sign == WS_DINGTALK_URL) {
+		if (webhook_dingtalk_sign_url(w->url, w->secret,
+		    clock_wall_ms(), &signed_url) != 0) {
+			free(body);
+			return ag_err_set(err, "cannot sign the URL");
+		}
+	}
+	for (size_t i = 0; i < w->nheaders; i++)
+		hdrs[k++] = w->headers[i];
+	hdrs[k] = NULL;
+
+	memset(&req, 0, sizeof(req));
+	req.method = "POST";
+	req.url = signed_url != NULL ? signed_url : w->url;
+	req.headers = hdrs;
+	req.body = body;
+	req.body_len = strlen(body);
+	req.connect_timeout_ms = (long)w->connect_timeout_ms;
+	req.timeout_ms = (long)w->timeout_ms;
+	req.insecure = !w->tls_verify;
+	req.ca_file = w->ca_file;
+	req.max_response = WEBHOOK_RESPONSE_MAX;
+
+	rc = http_client_do(w->http, &req, &resp, err);
+	if (rc == 0) {
+		http_url_redact(w->url, where, sizeof(where));
+		log_debug("webhook[%s]: POST %s (%s, id %s): HTTP %ld",
+		    w->name, where, w->fmt->name, n->id, resp.status);
+		rc = webhook_classify(w->fmt, resp.status, resp.body,
+		    resp.body_len, err);
+	}
+	http_resp_free(&resp);
+	if (signed_url != NULL) {
+		crypto_wipe(signed_url, strlen(signed_url));
+		free(signed_url);
+	}
+	free(body);
+	return rc;
+}
+
+const struct notifier_ops ntf_webhook_ops = {
+	.type = "webhook",
+	.settings = ntf_webhook_settings,
+	.configure = ntf_webhook_configure,
+	.send = ntf_webhook_send,
+	.free = ntf_webhook_free,
+};

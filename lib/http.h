@@ -1,0 +1,145 @@
+/*
+ * http.h: a small synchronous HTTP client over libcurl.
+ *
+ * Only lib/http.c includes <curl/curl.h>.  A request is described by a
+ * struct http_req and answered in a struct http_resp; the call blocks for at
+ * most the request's timeouts.  Any HTTP status is a success of the
+ * transport (0); the caller classifies it, with http_status_class() for the
+ * usual policy.  Transport failures are AG_RETRY when trying again may help
+ * (timeouts, refused or reset connections, DNS failures) and -1 otherwise
+ * (bad URL, TLS verification failure).  Error messages name the URL as
+ * scheme://host[:port]/path only: query strings may hold signatures and
+ * tokens and never reach a message.  Redirects are not followed; only http
+ * and https are spoken.
+ *
+ * A struct http_client keeps one curl handle, so that consecutive requests
+ * to the same endpoint reuse the connection.  A client is used by one thread
+ * at a time.  This module never logs above debug.
+ */
+#ifndef VIGIL_HTTP_H
+#define VIGIL_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/ag.h"
+
+#define HTTP_CONNECT_TIMEOUT_DEFAULT_MS 10000
+#define HTTP_TIMEOUT_DEFAULT_MS 60000
+#define HTTP_MAX_RESPONSE_DEFAULT (1024 * 1024)
+/* At most this many response header bytes (all headers together) are kept. */
+#define HTTP_MAX_HEADER_BYTES (32 * 1024)
+#define HTTP_MAX_HEADERS 100
+
+/*
+ * http_sink_fn: receives the body of a 2xx response piece by piece when a
+ * request sets one.  Return 0 to go on, AG_RETRY or -1 to abort the transfer
+ * (http_do() then returns that value).
+ */
+typedef int http_sink_fn(void *cookie, const uint8_t *buf, size_t len);
+
+struct http_req {
+	const char *method;		/* NULL: POST if a body, else GET */
+	const char *url;
+	const char *const *headers;	/* NULL-terminated "Name: value" */
+	const void *body;		/* sent as is, ${body_len} bytes */
+	size_t body_len;
+	long connect_timeout_ms;	/* 0: HTTP_CONNECT_TIMEOUT_DEFAULT_MS */
+	long timeout_ms;		/* 0: HTTP_TIMEOUT_DEFAULT_MS */
+	bool insecure;			/* true: skip TLS verification */
+	const char *ca_file;		/* NULL: the system's CA bundle */
+	size_t max_response;		/* 0: HTTP_MAX_RESPONSE_DEFAULT */
+	/*
+	 * Optional: the body of a 2xx response goes to ${sink} instead of
+	 * resp->body (which then stays empty); other responses are kept in
+	 * resp->body as usual so that errors can be read.
+	 */
+	http_sink_fn *sink;
+	void *sink_cookie;
+};
+
+struct http_header {
+	char *name;
+	char *value;
+};
+
+struct http_resp {
+	long status;			/* e.g. 200; 0 before a response */
+	char *body;			/* NUL-terminated; NULL if empty */
+	size_t body_len;
+	bool truncated;			/* cut at max_response */
+	struct http_header *headers;	/* of the final response */
+	size_t nheaders;
+};
+
+/**
+ * http_global_init():
+ * Initialise libcurl once per process (thread-safe, idempotent).  The other
+ * functions call it themselves; the daemon calls it before starting threads.
+ * Return 0 or -1.
+ */
+int http_global_init(void);
+
+struct http_client;
+
+/**
+ * http_client_new():
+ * A client holding one curl handle for connection reuse.  Return NULL on
+ * failure.
+ */
+struct http_client *http_client_new(void);
+
+/**
+ * http_client_do(c, req, ret_resp, err):
+ * Perform ${req} with client ${c} and store the answer in ${ret_resp}, which
+ * the caller frees with http_resp_free() whatever the outcome.  Blocks for
+ * at most the request's timeouts.  Return 0 when a response arrived (any
+ * status; a body larger than max_response is cut and marked truncated),
+ * AG_RETRY for a transient transport failure, -1 for a permanent one; in
+ * both failure cases ${err} says what happened without the URL's query.
+ */
+int http_client_do(struct http_client *c, const struct http_req *req,
+    struct http_resp *ret_resp, struct ag_err *err);
+
+/* http_client_free(c): close connections and free ${c}; NULL is a no-op. */
+void http_client_free(struct http_client *c);
+
+/**
+ * http_do(req, ret_resp, err):
+ * Like http_client_do() with a client used for this request only.
+ */
+int http_do(const struct http_req *req, struct http_resp *ret_resp,
+    struct ag_err *err);
+
+/* http_resp_free(r): free what ${r} holds and zero it (not ${r} itself). */
+void http_resp_free(struct http_resp *r);
+
+/**
+ * http_resp_header(r, name):
+ * The value of response header ${name} (any case), the last one if it was
+ * sent several times, or NULL.
+ */
+const char *http_resp_header(const struct http_resp *r, const char *name);
+
+/**
+ * http_status_class(status):
+ * 0 for 2xx, AG_RETRY for 408, 425, 429 and 5xx, -1 for anything else.
+ */
+int http_status_class(long status);
+
+/**
+ * http_url_redact(url, buf, len):
+ * Write ${url} as scheme://host[:port]/path into ${buf} (${len} bytes),
+ * without user information, query or fragment: safe for messages.
+ */
+void http_url_redact(const char *url, char *buf, size_t len);
+
+/**
+ * http_urlencode(s, len):
+ * Percent-encode ${len} bytes of ${s} (RFC 3986: everything but A-Z a-z 0-9
+ * - . _ ~, as upper-case %XX).  Return a malloc'd string or NULL.
+ */
+char *http_urlencode(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,870 @@
+/*
+ * test_webhook.c: the webhook notifier.  Every format renders valid JSON
+ * with the expected fields for firing, resolved and escalated alerts, odd
+ * strings are escaped, signatures match answers computed with openssl and
+ * python, answers are classified (HTTP status, DingTalk/WeCom errcodes),
+ * the config is checked, and real sends reach a tiny HTTP server on
+ * 127.0.0.1 with the right headers and body.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "paths.h"
+#include "agent/notify.h"
+#include "agent/notifiers/webhook_format.h"
+#include "conf/conf.h"
+
+/* 2026-11-22T03:00:00.123Z */
+#define T0 1795316400123LL
+
+static char tmpdir[64];
+
+/* The test server (as in test_http.c): one connection at a time. */
+static struct {
+	int lfd;
+	int port;
+	pthread_t th;
+	pthread_mutex_t mu;
+	volatile int stop;
+	volatile int silent;
+	int status;
+	const char *body;
+	char method[16];
+	char path[2048];
+	char head[8192];
+	char req_body[65536];
+	size_t req_body_len;
+	int nreq;
+} S;
+
+static int
+wait_readable(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, ms);
+}
+
+static int
+read_request(int fd)
+{
+	char buf[sizeof(S.head) + sizeof(S.req_body)];
+	size_t len = 0, hlen, clen = 0;
+	char *end, *cl;
+	ssize_t k;
+
+	for (;;) {
+		int r;
+
+		if (S.stop)
+			return -1;
+		if ((r = wait_readable(fd, 50)) == 0)
+			continue;
+		if (r < 0 || (k = read(fd, buf + len, sizeof(buf) - 1 -
+		    len)) <= 0)
+			return 0;
+		len += (size_t)k;
+		buf[len] = '\0';
+		if ((end = strstr(buf, "\r\n\r\n")) != NULL)
+			break;
+		if (len >= sizeof(buf) - 1)
+			return 0;
+	}
+	hlen = (size_t)(end - buf) + 4;
+	if ((cl = strcasestr(buf, "\r\nContent-Length:")) != NULL &&
+	    cl < end)
+		clen = strtoul(cl + 17, NULL, 10);
+	while (len < hlen + clen && len < sizeof(buf) - 1) {
+		if ((k = read(fd, buf + len, sizeof(buf) - 1 - len)) <= 0)
+			return 0;
+		len += (size_t)k;
+	}
+	pthread_mutex_lock(&S.mu);
+	sscanf(buf, "%15s %2047s", S.method, S.path);
+	snprintf(S.head, sizeof(S.head), "%.*s", (int)hlen, buf);
+	S.req_body_len = clen < sizeof(S.req_body) ? clen : 0;
+	memcpy(S.req_body, buf + hlen, S.req_body_len);
+	S.req_body[S.req_body_len] = '\0';
+	S.nreq++;
+	pthread_mutex_unlock(&S.mu);
+	return 1;
+}
+
+static void *
+srv_main(void *arg)
+{
+	(void)arg;
+	while (!S.stop) {
+		int fd, r;
+
+		if (wait_readable(S.lfd, 50) <= 0)
+			continue;
+		if ((fd = accept(S.lfd, NULL, NULL)) < 0)
+			continue;
+		while ((r = read_request(fd)) == 1) {
+			char head[256], c;
+			const char *body = S.body != NULL ? S.body : "";
+
+			if (S.silent) {
+				while (!S.stop && (wait_readable(fd, 50) == 0 ||
+				    read(fd, &c, 1) > 0))
+					;
+				break;
+			}
+			snprintf(head, sizeof(head), "HTTP/1.1 %d Test\r\n"
+			    "Content-Length: %zu\r\n\r\n", S.status,
+			    strlen(body));
+			if (write(fd, head, strlen(head)) < 0 ||
+			    write(fd, body, strlen(body)) < 0)
+				break;
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+static int
+setup(void **state)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t alen = sizeof(a);
+	int one = 1;
+
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_webhook.XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	memset(&S, 0, sizeof(S));
+	S.status = 200;
+	pthread_mutex_init(&S.mu, NULL);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	S.lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(S.lfd >= 0);
+	setsockopt(S.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	assert_int_equal(bind(S.lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(S.lfd, 8), 0);
+	assert_int_equal(getsockname(S.lfd, (struct sockaddr *)&a, &alen), 0);
+	S.port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(&S.th, NULL, srv_main, NULL), 0);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	S.stop = 1;
+	pthread_join(S.th, NULL);
+	close(S.lfd);
+	pthread_mutex_destroy(&S.mu);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static struct notification
+firing(void)
+{
+	struct notification n;
+
+	memset(&n, 0, sizeof(n));
+	snprintf(n.id, sizeof(n.id), "%lld-cafe-0001", (long long)T0);
+	snprintf(n.host, sizeof(n.host), "web1");
+	snprintf(n.rule, sizeof(n.rule), "cpu-high");
+	snprintf(n.metric, sizeof(n.metric), "cpu.used_pct");
+	snprintf(n.op, sizeof(n.op), ">");
+	n.state = ST_CRITICAL;
+	n.prev_state = ST_OK;
+	n.kind = NK_CHANGE;
+	n.has_value = true;
+	n.value = 97.2;
+	n.has_threshold = true;
+	n.threshold = 95;
+	n.ts_ms = T0;
+	n.since_ms = T0 - 120000;
+	n.repeat_ms = 3600000;
+	return n;
+}
+
+static struct notification
+resolved(void)
+{
+	struct notification n = firing();
+
+	n.state = ST_OK;
+	n.prev_state = ST_CRITICAL;
+	n.value = 60;
+	n.threshold = 70;
+	n.since_ms = T0;
+	return n;
+}
+
+/* Render ${format} for ${n} and parse it; the JSON must be valid. */
+static json_t *
+render(const char *format, const struct notification *n)
+{
+	json_error_t je;
+	char *s = webhook_render(format, n);
+	json_t *o;
+
+	assert_non_null(s);
+	o = json_loads(s, 0, &je);
+	if (o == NULL)
+		fprintf(stderr, "%s: %s\n%s\n", format, je.text, s);
+	assert_non_null(o);
+	free(s);
+	return o;
+}
+
+static const char *
+str(json_t *o, const char *path)
+{
+	char buf[128], *tok, *save = NULL;
+	json_t *cur = o;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (tok = strtok_r(buf, ".", &save); tok != NULL;
+	    tok = strtok_r(NULL, ".", &save)) {
+		if (json_is_array(cur))
+			cur = json_array_get(cur, strtoul(tok, NULL, 10));
+		else
+			cur = json_object_get(cur, tok);
+	}
+	if (!json_is_string(cur))
+		fail_msg("%s is not a string", path);
+	return json_string_value(cur);
+}
+
+static void
+test_formats_listed(void **state)
+{
+	char buf[128];
+
+	(void)state;
+	assert_string_equal(webhook_format_list(buf, sizeof(buf)),
+	    "json, slack, alertmanager, dingtalk, wecom");
+	assert_null(webhook_format_find("xml"));
+	assert_null(webhook_render("xml", NULL));
+}
+
+static void
+test_render_json(void **state)
+{
+	struct notification n = firing();
+	char *a = webhook_render("json", &n), *b = notification_to_json(&n);
+
+	(void)state;
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+}
+
+static void
+test_render_slack(void **state)
+{
+	struct notification n = firing(), r = resolved();
+	json_t *o;
+
+	(void)state;
+	o = render("slack", &n);
+	assert_non_null(strstr(str(o, "text"),
+	    "CRITICAL: cpu-high on web1: cpu.used_pct = 97.2 (> 95)"));
+	assert_string_equal(str(o, "attachments.0.color"), "#d00000");
+	assert_string_equal(str(o, "attachments.0.title"),
+	    "CRITICAL: cpu-high on web1");
+	assert_string_equal(str(o, "attachments.0.fields.0.value"),
+	    "cpu.used_pct");
+	assert_string_equal(str(o, "attachments.0.fields.1.value"), "97.2");
+	assert_string_equal(str(o, "attachments.0.fields.2.value"), "> 95");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(
+	    json_object_get(o, "attachments"), 0), "ts")), T0 / 1000);
+	json_decref(o);
+
+	o = render("slack", &r);
+	assert_string_equal(str(o, "attachments.0.color"), "#2eb886");
+	assert_string_equal(str(o, "attachments.0.title"),
+	    "RECOVERED: cpu-high on web1");
+	json_decref(o);
+}
+
+static void
+test_render_alertmanager(void **state)
+{
+	struct notification n = firing(), r = resolved();
+	json_t *o, *a;
+
+	(void)state;
+	o = render("alertmanager", &n);
+	assert_true(json_is_array(o));
+	assert_int_equal(json_array_size(o), 1);
+	assert_string_equal(str(o, "0.labels.alertname"), "cpu-high");
+	assert_string_equal(str(o, "0.labels.instance"), "web1");
+	assert_string_equal(str(o, "0.labels.severity"), "critical");
+	assert_string_equal(str(o, "0.labels.metric"), "cpu.used_pct");
+	assert_string_equal(str(o, "0.labels.source"), "vigil");
+	assert_string_equal(str(o, "0.annotations.summary"),
+	    "CRITICAL: cpu-high on web1: cpu.used_pct = 97.2 (> 95)");
+	assert_string_equal(str(o, "0.annotations.value"), "97.2");
+	assert_string_equal(str(o, "0.startsAt"), "2026-11-22T02:58:00.123Z");
+	/* Firing: two reminder intervals ahead. */
+	assert_string_equal(str(o, "0.endsAt"), "2026-11-22T05:00:00.123Z");
+	json_decref(o);
+
+	/* Without reminders: a day ahead. */
+	n.repeat_ms = 0;
+	o = render("alertmanager", &n);
+	assert_string_equal(str(o, "0.endsAt"), "2026-11-23T03:00:00.123Z");
+	json_decref(o);
+
+	/* Resolved: same labels (severity it fired with), endsAt now. */
+	o = render("alertmanager", &r);
+	assert_int_equal(json_array_size(o), 1);
+	assert_string_equal(str(o, "0.labels.severity"), "critical");
+	assert_string_equal(str(o, "0.endsAt"), "2026-11-22T03:00:00.123Z");
+	assert_string_equal(str(o, "0.startsAt"), "2026-11-22T03:00:00.123Z");
+	json_decref(o);
+
+	/* Escalation also resolves the alert of the old severity. */
+	n = firing();
+	n.prev_state = ST_WARNING;
+	o = render("alertmanager", &n);
+	assert_int_equal(json_array_size(o), 2);
+	assert_string_equal(str(o, "0.labels.severity"), "critical");
+	assert_string_equal(str(o, "0.endsAt"), "2026-11-22T05:00:00.123Z");
+	assert_string_equal(str(o, "1.labels.severity"), "warning");
+	assert_string_equal(str(o, "1.endsAt"), "2026-11-22T03:00:00.123Z");
+	a = json_array_get(o, 1);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    a, "labels"), "alertname")), "cpu-high");
+	json_decref(o);
+
+	/* UNKNOWN after WARNING is the same alert: no second element. */
+	n.state = ST_UNKNOWN;
+	n.has_value = false;
+	o = render("alertmanager", &n);
+	assert_int_equal(json_array_size(o), 1);
+	assert_string_equal(str(o, "0.annotations.value"), "n/a");
+	json_decref(o);
+}
+
+static void
+test_render_dingtalk_wecom(void **state)
+{
+	struct notification n = firing(), r = resolved();
+	json_t *o;
+
+	(void)state;
+	o = render("dingtalk", &n);
+	assert_string_equal(str(o, "msgtype"), "markdown");
+	assert_string_equal(str(o, "markdown.title"),
+	    "CRITICAL: cpu-high on web1");
+	assert_non_null(strstr(str(o, "markdown.text"),
+	    "\n- **Value**: 97.2\n"));
+	assert_non_null(strstr(str(o, "markdown.text"),
+	    "- **Threshold**: > 95\n"));
+	assert_non_null(strstr(str(o, "markdown.text"),
+	    "- **Time**: 2026-11-22T03:00:00.123Z\n"));
+	json_decref(o);
+	o = render("dingtalk", &r);
+	assert_string_equal(str(o, "markdown.title"),
+	    "RECOVERED: cpu-high on web1");
+	json_decref(o);
+
+	o = render("wecom", &n);
+	assert_string_equal(str(o, "msgtype"), "markdown");
+	assert_non_null(strstr(str(o, "markdown.content"),
+	    "CRITICAL: cpu-high on web1\n> Metric: cpu.used_pct\n"
+	    "> Value: 97.2\n"));
+	json_decref(o);
+	o = render("wecom", &r);
+	assert_non_null(strstr(str(o, "markdown.content"), "RECOVERED"));
+	json_decref(o);
+
+	n.kind = NK_REMINDER;
+	o = render("dingtalk", &n);
+	assert_string_equal(str(o, "markdown.title"),
+	    "CRITICAL (reminder): cpu-high on web1");
+	json_decref(o);
+}
+
+static void
+test_render_escaping(void **state)
+{
+	static const char *const formats[] = { "json", "slack",
+		"alertmanager", "dingtalk", "wecom" };
+	struct notification n = firing();
+	json_t *o;
+
+	(void)state;
+	snprintf(n.host, sizeof(n.host), "we\"b\\1\n\t\x01 \xc3\xa9\xe2\x82"
+	    "\xac\xf0\x9f\x94\xa5 ${host}");
+	snprintf(n.rule, sizeof(n.rule), "bad\xff\xc3utf8\xed\xa0\x80");
+	n.has_value = false;
+	n.has_threshold = false;
+	for (size_t f = 0; f < sizeof(formats) / sizeof(formats[0]); f++) {
+		o = render(formats[f], &n);
+		json_decref(o);
+		o = render(formats[f], &(struct notification){ 0 });
+		json_decref(o);
+	}
+	o = render("alertmanager", &n);
+	assert_string_equal(str(o, "0.labels.instance"), "we\"b\\1\n\t\x01 "
+	    "\xc3\xa9\xe2\x82\xac\xf0\x9f\x94\xa5 ${host}");
+	/* Each bad byte becomes U+FFFD. */
+	assert_string_equal(str(o, "0.labels.alertname"), "bad\xef\xbf\xbd"
+	    "\xef\xbf\xbdutf8\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	assert_string_equal(str(o, "0.annotations.value"), "n/a");
+	json_decref(o);
+	o = render("json", &n);
+	assert_true(json_is_null(json_object_get(o, "value")));
+	json_decref(o);
+	o = render("slack", &n);
+	assert_non_null(strstr(str(o, "attachments.0.footer"), "we\"b\\1\n"));
+	json_decref(o);
+}
+
+static void
+test_signature_known_answer(void **state)
+{
+	const char *body = "{\"id\":\"x\",\"state\":\"CRITICAL\"}";
+	char sig[WEBHOOK_SIG_LEN];
+
+	(void)state;
+	/* printf '%s' BODY | openssl dgst -sha256 -hmac hunter2 */
+	assert_int_equal(webhook_signature("hunter2", body, strlen(body), sig),
+	    0);
+	assert_string_equal(sig, "sha256=0fcc5879212bba6aaba40c51fe70f54e6c1e"
+	    "4d2c609e48e7c40596f86dfc3e3e");
+}
+
+static void
+test_dingtalk_sign(void **state)
+{
+	char *u;
+
+	(void)state;
+	/*
+	 * python3: base64(hmac.new(secret, "1700000000000\n" + secret,
+	 * sha256)), then urllib.parse.quote_plus; openssl agrees.
+	 */
+	assert_int_equal(webhook_dingtalk_sign_url("https://oapi.dingtalk.com/"
+	    "robot/send?access_token=abc", "SECexample0123456789",
+	    1700000000000LL, &u), 0);
+	assert_string_equal(u, "https://oapi.dingtalk.com/robot/send?"
+	    "access_token=abc&timestamp=1700000000000&sign="
+	    "figG6qqCA%2FlRh0hsGCW2zNtNV5znkAFut5BI0zKhqnQ%3D");
+	free(u);
+	assert_int_equal(webhook_dingtalk_sign_url("http://h/x",
+	    "SECexample0123456789", 1700000000000LL, &u), 0);
+	assert_string_equal(u, "http://h/x?timestamp=1700000000000&sign="
+	    "figG6qqCA%2FlRh0hsGCW2zNtNV5znkAFut5BI0zKhqnQ%3D");
+	free(u);
+}
+
+/* webhook_classify() on a NUL-terminated body. */
+static int
+classify(const struct webhook_format *f, long status, const char *body,
+    struct ag_err *err)
+{
+	return webhook_classify(f, status, body, strlen(body), err);
+}
+
+static void
+test_classify(void **state)
+{
+	const struct webhook_format *js = webhook_format_find("json");
+	const struct webhook_format *dt = webhook_format_find("dingtalk");
+	const struct webhook_format *wc = webhook_format_find("wecom");
+	struct ag_err err = { { 0 } };
+	char big[1000];
+
+	(void)state;
+	assert_int_equal(classify(js, 200, "", &err), 0);
+	assert_int_equal(webhook_classify(js, 202, NULL, 0, &err), 0);
+	assert_int_equal(classify(js, 429, "slow", &err), AG_RETRY);
+	assert_string_equal(err.msg, "HTTP 429: slow");
+	assert_int_equal(classify(js, 408, "", &err), AG_RETRY);
+	assert_int_equal(classify(js, 500, "", &err), AG_RETRY);
+	assert_int_equal(classify(js, 503, "", &err), AG_RETRY);
+	assert_int_equal(classify(js, 400, "bad\nthing", &err), -1);
+	assert_string_equal(err.msg, "HTTP 400: bad thing");
+	assert_int_equal(classify(js, 404, "", &err), -1);
+	assert_string_equal(err.msg, "HTTP 404: (empty body)");
+	assert_int_equal(classify(js, 301, "", &err), -1);
+	assert_non_null(strstr(err.msg, "redirects"));
+	memset(big, 'b', sizeof(big));
+	assert_int_equal(webhook_classify(js, 400, big, sizeof(big), &err), -1);
+	assert_int_equal(strlen(err.msg), strlen("HTTP 400: ") + 200);
+
+	assert_int_equal(classify(dt, 200, "{\"errcode\":0,\"errmsg\":"
+	    "\"ok\"}", &err), 0);
+	assert_int_equal(classify(dt, 200, "{\"errcode\":130101,"
+	    "\"errmsg\":\"send too fast\"}", &err), AG_RETRY);
+	assert_string_equal(err.msg, "errcode 130101: send too fast");
+	assert_int_equal(classify(dt, 200, "{\"errcode\":310000,"
+	    "\"errmsg\":\"keywords not in content\"}", &err), -1);
+	assert_string_equal(err.msg, "errcode 310000: keywords not in content");
+	assert_int_equal(classify(dt, 200, "<html>", &err), -1);
+	assert_non_null(strstr(err.msg, "without an errcode"));
+	assert_int_equal(classify(dt, 200, "", &err), -1);
+	assert_int_equal(classify(dt, 502, "", &err), AG_RETRY);
+	assert_int_equal(classify(wc, 200, "{\"errcode\":45009}",
+	    &err), AG_RETRY);
+	assert_int_equal(classify(wc, 200, "{\"errcode\":93000}",
+	    &err), -1);
+	assert_int_equal(classify(wc, 200, "{\"errcode\":0}",
+	    &err), 0);
+	/* 45009 means nothing to DingTalk. */
+	assert_int_equal(classify(dt, 200, "{\"errcode\":45009}",
+	    &err), -1);
+}
+
+/* Write ${text} as a private config file and load it. */
+static struct conf *
+load(const char *text, struct conf_errs *e)
+{
+	char path[128];
+	struct conf *c = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/vigil.conf", tmpdir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(conf_load(path, &c, e), 0);
+	return c;
+}
+
+static int
+has_error(const struct conf_errs *e, const char *needle)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (strstr(e->msgs[i], needle) != NULL)
+			return 1;
+	for (size_t i = 0; i < e->n; i++)
+		fprintf(stderr, "  %s\n", e->msgs[i]);
+	return 0;
+}
+
+/* Build the notifier from one element of a config's notifiers list. */
+static struct notifier *
+make(const char *settings, struct conf **ret_c, struct conf_errs *e)
+{
+	char text[2048];
+
+	snprintf(text, sizeof(text), "notifiers = ( { name = \"hook\"; "
+	    "type = \"webhook\"; %s } );\n", settings);
+	*ret_c = load(text, e);
+	return notifier_new(conf_elem((*ret_c)->notifiers, 0), e);
+}
+
+/* The value of request header ${name}, in a static buffer. */
+static const char *
+req_header(const char *name)
+{
+	static char val[512];
+	char needle[128];
+	const char *p;
+
+	snprintf(needle, sizeof(needle), "\r\n%s: ", name);
+	if ((p = strcasestr(S.head, needle)) == NULL)
+		return NULL;
+	p += strlen(needle);
+	snprintf(val, sizeof(val), "%.*s", (int)strcspn(p, "\r"), p);
+	return val;
+}
+
+static void
+test_send_json(void **state)
+{
+	struct conf_errs e = { 0 };
+	struct notification n = firing();
+	char settings[512], sig[WEBHOOK_SIG_LEN], *want;
+	struct ag_err err = { { 0 } };
+	struct notifier *nf;
+	struct conf *c;
+	long ts;
+
+	(void)state;
+	snprintf(settings, sizeof(settings), "url = \"http://127.0.0.1:%d/hook"
+	    "?k=v\"; secret = \"s3cret\"; headers = { X-Api-Key = \"k1\"; "
+	    "Authorization = \"Bearer t0k\"; };", S.port);
+	nf = make(settings, &c, &e);
+	assert_int_equal(e.n, 0);
+	assert_non_null(nf);
+	conf_free(c);			/* a reload frees the config */
+
+	S.status = 200;
+	S.body = "ok";
+	assert_int_equal(notifier_send(nf, &n, &err), 0);
+	assert_string_equal(S.method, "POST");
+	assert_string_equal(S.path, "/hook?k=v");
+	want = notification_to_json(&n);
+	assert_string_equal(S.req_body, want);
+	free(want);
+	assert_string_equal(req_header("Content-Type"), "application/json");
+	assert_string_equal(req_header("User-Agent"), "vigil/" VIGIL_VERSION);
+	assert_string_equal(req_header("X-Vigil-Id"), n.id);
+	assert_string_equal(req_header("X-Api-Key"), "k1");
+	assert_string_equal(req_header("Authorization"), "Bearer t0k");
+	assert_int_equal(webhook_signature("s3cret", S.req_body,
+	    S.req_body_len, sig), 0);
+	assert_string_equal(req_header("X-Vigil-Signature"), sig);
+	ts = strtol(req_header("X-Vigil-Timestamp"), NULL, 10);
+	assert_true(labs(ts - (long)time(NULL)) < 10);
+
+	S.status = 429;
+	assert_int_equal(notifier_send(nf, &n, &err), AG_RETRY);
+	S.status = 500;
+	assert_int_equal(notifier_send(nf, &n, &err), AG_RETRY);
+	S.status = 400;
+	S.body = "nope: bad payload";
+	assert_int_equal(notifier_send(nf, &n, &err), -1);
+	assert_string_equal(err.msg, "HTTP 400: nope: bad payload");
+	S.status = 204;
+	S.body = "";
+	assert_int_equal(notifier_send(nf, &n, &err), 0);
+	notifier_free(nf);
+	conf_errs_free(&e);
+}
+
+static void
+test_send_unsigned_list_headers(void **state)
+{
+	struct conf_errs e = { 0 };
+	struct notification n = resolved();
+	char settings[512];
+	struct ag_err err;
+	struct notifier *nf;
+	struct conf *c;
+
+	(void)state;
+	snprintf(settings, sizeof(settings), "url = \"http://127.0.0.1:%d/am\";"
+	    " format = \"alertmanager\"; headers = [ \"X-Scope-OrgID: "
+	    "team-a\", \"X-Two:two\" ]; timeout = \"2s\"; "
+	    "connect_timeout = \"1s\"; tls_verify = false;", S.port);
+	nf = make(settings, &c, &e);
+	assert_int_equal(e.n, 0);
+	assert_non_null(nf);
+	S.status = 200;
+	S.body = "";
+	assert_int_equal(notifier_send(nf, &n, &err), 0);
+	assert_null(req_header("X-Vigil-Signature"));
+	assert_string_equal(req_header("X-Scope-OrgID"), "team-a");
+	assert_string_equal(req_header("X-Two"), "two");
+	assert_true(S.req_body[0] == '[');
+	notifier_free(nf);
+	conf_free(c);
+	conf_errs_free(&e);
+}
+
+static void
+test_send_dingtalk(void **state)
+{
+	struct conf_errs e = { 0 };
+	struct notification n = firing();
+	char settings[512], base[256], *want;
+	const char *ts;
+	struct ag_err err = { { 0 } };
+	struct notifier *nf;
+	struct conf *c;
+
+	(void)state;
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d/robot/send?"
+	    "access_token=tok", S.port);
+	snprintf(settings, sizeof(settings), "url = \"%s\"; format = "
+	    "\"dingtalk\"; secret = \"SECabc\";", base);
+	nf = make(settings, &c, &e);
+	assert_int_equal(e.n, 0);
+	assert_non_null(nf);
+
+	S.status = 200;
+	S.body = "{\"errcode\":0,\"errmsg\":\"ok\"}";
+	assert_int_equal(notifier_send(nf, &n, &err), 0);
+	/* Signed on the URL, not in a header. */
+	assert_null(req_header("X-Vigil-Signature"));
+	assert_non_null(strstr(S.path, "/robot/send?access_token=tok"
+	    "&timestamp="));
+	ts = strstr(S.path, "timestamp=") + 10;
+	assert_int_equal(webhook_dingtalk_sign_url(base, "SECabc",
+	    strtoll(ts, NULL, 10), &want), 0);
+	assert_string_equal(strstr(want, "/robot"), S.path);
+	free(want);
+
+	S.body = "{\"errcode\":130101,\"errmsg\":\"send too fast\"}";
+	assert_int_equal(notifier_send(nf, &n, &err), AG_RETRY);
+	S.body = "{\"errcode\":310000,\"errmsg\":\"sign not match\"}";
+	assert_int_equal(notifier_send(nf, &n, &err), -1);
+	assert_string_equal(err.msg, "errcode 310000: sign not match");
+	assert_null(strstr(err.msg, "tok"));
+	notifier_free(nf);
+	conf_free(c);
+	conf_errs_free(&e);
+}
+
+static void
+test_send_transport_failures(void **state)
+{
+	struct conf_errs e = { 0 };
+	struct notification n = firing();
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t alen = sizeof(a);
+	char settings[512];
+	struct ag_err err = { { 0 } };
+	struct notifier *nf;
+	struct conf *c;
+	int fd;
+
+	(void)state;
+	/* Nobody listens: retry later. */
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+	close(fd);
+	snprintf(settings, sizeof(settings), "url = \"http://127.0.0.1:%d/x?"
+	    "token=SECRET\";", ntohs(a.sin_port));
+	nf = make(settings, &c, &e);
+	assert_non_null(nf);
+	assert_int_equal(notifier_send(nf, &n, &err), AG_RETRY);
+	assert_null(strstr(err.msg, "SECRET"));
+	notifier_free(nf);
+	conf_free(c);
+
+	/* A receiver that never answers: the timeout holds. */
+	snprintf(settings, sizeof(settings), "url = \"http://127.0.0.1:%d/x\";"
+	    " timeout = \"300ms\";", S.port);
+	nf = make(settings, &c, &e);
+	assert_non_null(nf);
+	S.silent = 1;
+	assert_int_equal(notifier_send(nf, &n, &err), AG_RETRY);
+	S.silent = 0;
+	notifier_free(nf);
+	conf_free(c);
+	conf_errs_free(&e);
+}
+
+static void
+test_config_errors(void **state)
+{
+	static const struct {
+		const char *settings;
+		const char *error;
+	} cases[] = {
+		{ "url = \"ftp://h/x\";",
+		    "url: must be an http:// or https://" },
+		{ "url = \"http://h/a b\";", "url: must be" },
+		{ "url = \"http:///x\";", "url: must be" },
+		{ "url = 5;", "url: must be a string" },
+		{ "url = \"http://h/\"; format = \"xml\";", "format: unknown "
+		    "format \"xml\" (known: json, slack, alertmanager, "
+		    "dingtalk, wecom)" },
+		{ "url = \"http://h/\"; headers = { Content-Type = \"x\"; };",
+		    "header \"Content-Type\" is set by vigil" },
+		{ "url = \"http://h/\"; headers = [ \"X-A: a\\r\\nX-B: b\" ];",
+		    "control characters" },
+		{ "url = \"http://h/\"; headers = [ \"no colon\" ];",
+		    "must be \"Name: value\"" },
+		{ "url = \"http://h/\"; headers = [ \"Bad Name: v\" ];",
+		    "invalid character in the name" },
+		{ "url = \"http://h/\"; headers = { X-A = 5; };",
+		    "must be a string" },
+		{ "url = \"http://h/\"; timeout = \"10m\";",
+		    "timeout: at most" },
+		{ "url = \"http://h/\"; timeout = \"1ms\";", "timeout" },
+		{ "url = \"http://h/\"; tls_verify = \"no\";", "tls_verify" },
+		{ "url = \"http://h/\"; ca_file = \"/nonexistent/ca.pem\";",
+		    "ca_file: cannot read" },
+		{ "url = \"http://h/\"; secret_env = \"VIGIL_TEST_NO_SUCH\";",
+		    "VIGIL_TEST_NO_SUCH is not set" },
+		{ "url = \"http://h/\"; secret = \"a\"; secret_env = \"B\";",
+		    "give only one" },
+		{ "url = \"http://h/\"; method = \"GET\";", "unknown setting" },
+	};
+	struct conf_errs e = { 0 };
+	struct conf *c;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_null(make(cases[i].settings, &c, &e));
+		if (!has_error(&e, cases[i].error))
+			fail_msg("case %zu: no \"%s\"", i, cases[i].error);
+		/* Header values never appear in errors. */
+		for (size_t k = 0; k < e.n; k++)
+			assert_null(strstr(e.msgs[k], "X-B: b"));
+		conf_free(c);
+		conf_errs_free(&e);
+		memset(&e, 0, sizeof(e));
+	}
+}
+
+static void
+test_config_ok(void **state)
+{
+	struct conf_errs e = { 0 };
+	char settings[512];
+	struct notifier *nf;
+	struct conf *c;
+
+	(void)state;
+	setenv("VIGIL_TEST_HOOK_SECRET", "from-env", 1);
+	snprintf(settings, sizeof(settings), "url = \"HTTPS://hooks.example."
+	    "com/x\"; format = \"wecom\"; secret_env = "
+	    "\"VIGIL_TEST_HOOK_SECRET\"; ca_file = \"%s/vigil.conf\"; "
+	    "tls_verify = true;", tmpdir);
+	nf = make(settings, &c, &e);
+	assert_int_equal(e.n, 0);
+	assert_non_null(nf);
+	notifier_free(nf);
+	conf_free(c);
+	conf_errs_free(&e);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_formats_listed),
+		cmocka_unit_test(test_render_json),
+		cmocka_unit_test(test_render_slack),
+		cmocka_unit_test(test_render_alertmanager),
+		cmocka_unit_test(test_render_dingtalk_wecom),
+		cmocka_unit_test(test_render_escaping),
+		cmocka_unit_test(test_signature_known_answer),
+		cmocka_unit_test(test_dingtalk_sign),
+		cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_send_json),
+		cmocka_unit_test(test_send_unsigned_list_headers),
+		cmocka_unit_test(test_send_dingtalk),
+		cmocka_unit_test(test_send_transport_failures),
+		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_config_ok),
+	};
+
+	unsetenv("http_proxy");
+	unsetenv("HTTP_PROXY");
+	unsetenv("https_proxy");
+	unsetenv("HTTPS_PROXY");
+	unsetenv("all_proxy");
+	unsetenv("ALL_PROXY");
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
