@@ -121,6 +121,30 @@ metric_produced(const struct runconf *rc, const char *selector)
 	return 0;
 }
 
+/* Does the rule ${cs} name a metric and notifiers that exist? */
+static void
+check_refs(const struct runconf *rc, const conf_node *cs,
+    struct conf_errs *e)
+{
+	struct conf_errs quiet = { .file_private = e->file_private };
+	const char *sel;
+	char **notify = NULL;
+	size_t n = 0;
+
+	/* Type errors of these settings were reported by the parser. */
+	if (conf_get_str(&quiet, cs, "metric", false, &sel) == 1 &&
+	    !metric_produced(rc, sel))
+		conf_error_at(e, cs, "metric", "no source produces a metric "
+		    "matching \"%s\"", sel);
+	if (conf_get_strv(&quiet, cs, "notify", false, &notify, &n) == 1)
+		for (size_t k = 0; k < n; k++)
+			if (runconf_notifier(rc, notify[k]) == NULL)
+				conf_error_at(e, cs, "notify", "no notifier "
+				    "named \"%s\"", notify[k]);
+	conf_strv_free(notify);
+	conf_errs_free(&quiet);
+}
+
 static int
 build_rules(struct runconf *rc, struct conf_errs *e)
 {
@@ -152,18 +176,15 @@ build_rules(struct runconf *rc, struct conf_errs *e)
 			    "metric = ...; }");
 			continue;
 		}
-		if (rule_conf_parse(cs, &r, e) != 0)
+		if (rule_conf_parse(cs, &r, e) != 0) {
+			/* Still say what else is wrong with it. */
+			check_refs(rc, cs, e);
 			continue;
+		}
 		if (name_taken(names, nn, r->name))
 			conf_error_at(e, cs, "name", "a rule named \"%s\" "
 			    "exists already", r->name);
-		if (!metric_produced(rc, r->selector))
-			conf_error_at(e, cs, "metric", "no source produces "
-			    "a metric matching \"%s\"", r->selector);
-		for (size_t k = 0; k < r->nnotify; k++)
-			if (runconf_notifier(rc, r->notify[k]) == NULL)
-				conf_error_at(e, cs, "notify", "no notifier "
-				    "named \"%s\"", r->notify[k]);
+		check_refs(rc, cs, e);
 		if (rules_add(rc->rules, r) != 0) {
 			rule_conf_free(r);
 			return conf_error(e, cs, "out of memory");

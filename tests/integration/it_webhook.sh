@@ -50,7 +50,16 @@ echo "$out" | grep -q "not running" || fail "status without daemon: '$out'"
 start_vigild "$T/vigil.conf"
 
 # 1. The alert arrives, signed.
-count_state() { [ -f "$T/recv.log" ] && grep -c "\\\\\"state\\\\\": *\\\\\"$1\\\\\"" "$T/recv.log" || echo 0; }
+count_state() {	# how many received payloads have "state": "$1"
+	python3 - "$T/recv.log" "$1" <<'PY'
+import json, os, sys
+n = 0
+if os.path.exists(sys.argv[1]):
+    for line in open(sys.argv[1]):
+        n += json.loads(json.loads(line)["body"]).get("state") == sys.argv[2]
+print(n)
+PY
+}
 has_state() { [ "$(count_state "$1")" -ge 1 ]; }
 wait_for 20 has_state CRITICAL || fail "no CRITICAL alert arrived"
 python3 - "$T/recv.log" "$SECRET" <<'PY' || fail "alert payload or signature wrong"
@@ -104,10 +113,14 @@ wait_for 10 sh -c "! ls $T/state/spool/*.json" || fail "spool not emptied after 
 
 # 6. Reload: an invalid config is refused and the old one stays in force.
 cp "$T/vigil.conf" "$T/good.conf"
-echo 'rules = ( { name = "bad"; metric = "nope.metric"; crit = "x"; } );' >>"$T/vigil.conf"
+write_conf ',
+  { name = "bad"; metric = "nope.metric"; crit = "x"; }'
 kill -HUP "$VIGILD_PID"
 wait_for 10 grep -q "reload failed" "$T/vigild.log" || fail "invalid reload not reported"
-grep -q "vigil.conf:[0-9]*: .*crit" "$T/vigild.log" || fail "reload errors lack file:line"
+grep -q "vigil.conf:[0-9]*: rules\[1\].crit: must be a number" "$T/vigild.log" ||
+	fail "reload errors lack file:line: setting"
+grep -q "vigil.conf:[0-9]*: rules\[1\].metric: no source produces" "$T/vigild.log" ||
+	fail "reload did not report every error"
 kill -0 "$VIGILD_PID" || fail "vigild died on an invalid reload"
 "$VIGIL" -c "$T/good.conf" status | grep -q "marker-running" || fail "old rules gone after a failed reload"
 
