@@ -2,6 +2,7 @@
  * runconf.c: see runconf.h.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -107,10 +108,20 @@ add_log_notifier(struct runconf *rc, struct conf_errs *e)
 	return 0;
 }
 
-/* Can any source produce a metric matching ${selector}? */
+/* Can any source or backup job produce a metric matching ${selector}? */
 static int
 metric_produced(const struct runconf *rc, const char *selector)
 {
+	for (size_t i = 0; i < rc->njobs; i++) {
+		for (size_t k = 0; jobconf_metric_suffixes[k] != NULL; k++) {
+			char name[METRIC_NAME_MAX];
+
+			snprintf(name, sizeof(name), "backup.%s.%s",
+			    rc->jobs[i]->name, jobconf_metric_suffixes[k]);
+			if (metric_glob_overlap(selector, name))
+				return 1;
+		}
+	}
 	for (size_t i = 0; i < rc->nsources; i++) {
 		const char *const *p = source_patterns(rc->sources[i]);
 
@@ -205,6 +216,11 @@ runconf_load(const char *path, struct runconf **ret, struct conf_errs *errs)
 		return -1;
 	if (conf_load(path, &rc->conf, errs) != 0)
 		goto err;
+	if (rc->conf->backups != NULL &&
+	    jobconf_parse_all(rc->conf, &rc->jobs, &rc->njobs, errs) != 0) {
+		rc->jobs = NULL;
+		rc->njobs = 0;
+	}
 	if (build_sources(rc, errs) != 0 || build_notifiers(rc, errs) != 0 ||
 	    add_log_notifier(rc, errs) != 0 || build_rules(rc, errs) != 0)
 		goto err;
@@ -215,6 +231,15 @@ runconf_load(const char *path, struct runconf **ret, struct conf_errs *errs)
 err:
 	runconf_free(rc);
 	return -1;
+}
+
+struct job_conf *
+runconf_job(const struct runconf *rc, const char *name)
+{
+	for (size_t i = 0; i < rc->njobs; i++)
+		if (strcmp(rc->jobs[i]->name, name) == 0)
+			return rc->jobs[i];
+	return NULL;
 }
 
 struct notifier *
@@ -238,6 +263,7 @@ runconf_free(struct runconf *rc)
 		notifier_free(rc->notifiers[i]);
 	free(rc->notifiers);
 	rules_free(rc->rules);
+	jobconf_free_all(rc->jobs, rc->njobs);
 	conf_free(rc->conf);
 	free(rc);
 }

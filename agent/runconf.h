@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "agent/notify.h"
+#include "backup/jobconf.h"
 #include "agent/rules.h"
 #include "agent/source.h"
 #include "conf/conf.h"
@@ -24,6 +25,8 @@ struct runconf {
 	struct notifier **notifiers;
 	size_t nnotifiers;
 	struct rules *rules;
+	struct job_conf **jobs;		/* backup jobs */
+	size_t njobs;
 };
 
 /**
@@ -34,6 +37,9 @@ struct runconf {
  */
 int runconf_load(const char *path, struct runconf **ret,
     struct conf_errs *errs);
+
+/* runconf_job(rc, name): the backup job called ${name}, or NULL. */
+struct job_conf *runconf_job(const struct runconf *rc, const char *name);
 
 /* runconf_notifier(rc, name): the notifier called ${name}, or NULL. */
 struct notifier *runconf_notifier(const struct runconf *rc, const char *name);

@@ -621,6 +621,42 @@ default_path(const char *system_path, const char *env, const char *fallback,
 	return p;
 }
 
+/*
+ * The embedded default with "@STATE_DIR@" replaced by the default state
+ * directory of whoever runs us.  Return a malloc'd string or NULL.
+ */
+static char *
+default_text(void)
+{
+	static const char mark[] = "@STATE_DIR@";
+	char *dir = default_path(VIGIL_DEFAULT_STATE_DIR, "XDG_STATE_HOME",
+	    "/tmp/vigil-state", "");
+	const char *p, *q;
+	size_t n = 0, dlen;
+	char *out = NULL, *o;
+
+	if (dir == NULL)
+		return NULL;
+	dlen = strlen(dir);
+	for (p = conf_default_text; (q = strstr(p, mark)) != NULL;
+	    p = q + sizeof(mark) - 1)
+		n++;
+	if ((out = malloc(strlen(conf_default_text) + n * dlen + 1)) == NULL)
+		goto out;
+	o = out;
+	for (p = conf_default_text; (q = strstr(p, mark)) != NULL;
+	    p = q + sizeof(mark) - 1) {
+		memcpy(o, p, (size_t)(q - p));
+		o += q - p;
+		memcpy(o, dir, dlen);
+		o += dlen;
+	}
+	strcpy(o, p);
+out:
+	free(dir);
+	return out;
+}
+
 static int
 read_agent(struct conf *c, struct conf_errs *e, const config_setting_t *ag)
 {
@@ -745,7 +781,10 @@ conf_load(const char *path, struct conf **ret, struct conf_errs *errs)
 		}
 		ok = config_read_file(cfg, path);
 	} else {
-		ok = config_read_string(cfg, conf_default_text);
+		char *text = default_text();
+
+		ok = text != NULL && config_read_string(cfg, text);
+		free(text);
 	}
 	if (!ok) {
 		const char *f = config_error_file(cfg);

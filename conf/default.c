@@ -1,7 +1,10 @@
 /*
  * default.c: the configuration vigild runs on when no file exists.  It
- * watches the local host and logs alerts; it needs no file, no key and no
- * cloud account.  conf/vigil.conf.example documents every setting.
+ * watches the local host and logs alerts, and backs up /etc every night to
+ * a folder in the state directory with a key it generates there (mode 0600;
+ * copy it somewhere safe).  It needs no file and no cloud account.
+ * "@STATE_DIR@" stands for the default state directory of whoever runs it.
+ * conf/vigil.conf.example documents every setting.
  */
 #include "conf/conf.h"
 
@@ -29,7 +32,21 @@ const char conf_default_text[] =
     "    notify = [ \"log\" ]; },\n"
     "  { name = \"load-high\"; metric = \"load.5_per_core\"; op = \">\";\n"
     "    warn = 2.0; crit = 4.0; clear = 1.5; for = \"5m\";\n"
+    "    notify = [ \"log\" ]; },\n"
+    "  { name = \"backup-failed\"; metric = \"backup.*.failed\";\n"
+    "    op = \">=\"; crit = 1.0; notify = [ \"log\" ]; },\n"
+    "  { name = \"backup-overdue\"; metric = \"backup.*.last_success_age_s\";\n"
+    "    op = \">\"; warn = 129600.0; crit = 216000.0; repeat = \"12h\";\n"
     "    notify = [ \"log\" ]; }\n"
+    ");\n"
+    "storage = {\n"
+    "  local = { type = \"local\"; path = \"@STATE_DIR@/backups\"; };\n"
+    "};\n"
+    "backups = (\n"
+    "  { name = \"etc\"; paths = [ \"/etc\" ]; storage = \"local\";\n"
+    "    key_file = \"@STATE_DIR@/backup.key\"; create_key = true;\n"
+    "    schedule = \"daily 03:00\"; splay = \"30m\"; exclude_caches = true;\n"
+    "    keep_last = 3; keep_daily = 7; keep_weekly = 4; keep_monthly = 6; }\n"
     ");\n"
     "notifiers = (\n"
     "  { name = \"log\"; type = \"log\"; }\n"

@@ -1,0 +1,425 @@
+/*
+ * jobconf.c: see jobconf.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backup/schedule.h"
+#include "backup/st_compress.h"
+#include "lib/crypto/crypto.h"
+#include "lib/crypto/crypto_keys.h"
+#include "providers/storage.h"
+
+#include "backup/jobconf.h"
+
+const char *const jobconf_metric_suffixes[] = { "last_success_age_s",
+	"last_duration_s", "last_bytes", "last_stored_bytes", "last_files",
+	"failed", "warnings", "running", NULL };
+
+static const char *const job_keys[] = { "name", "paths", "exclude",
+	"exclude_caches", "one_file_system", "strict", "commands", "storage",
+	"prefix", "key_file", "create_key", "passphrase_file", "public_key",
+	"private_key_file", "schedule", "splay", "keep_last", "keep_daily",
+	"keep_weekly", "keep_monthly", "compression", "threads", "slice_size",
+	"pre_hook", "post_hook", "hook_timeout", "timeout", NULL };
+static const char *const cmd_keys[] = { "path", "run", NULL };
+
+static int
+valid_job_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return 0;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789._-") == n;
+}
+
+/* A relative path inside the archive: no leading '/', no "..". */
+static int
+valid_archive_path(const char *p)
+{
+	const char *s = p;
+
+	if (*p == '\0' || *p == '/')
+		return 0;
+	while (*s != '\0') {
+		size_t n = strcspn(s, "/");
+
+		if (n == 0 || (n == 2 && strncmp(s, "..", 2) == 0) ||
+		    (n == 1 && *s == '.'))
+			return 0;
+		s += n;
+		if (*s == '/')
+			s++;
+	}
+	return p[strlen(p) - 1] != '/';
+}
+
+static void
+parse_commands(struct job_conf *jc, const conf_node *cs,
+    struct conf_errs *e)
+{
+	const conf_node *list = conf_member(cs, "commands");
+	size_t n = conf_len(list);
+
+	if (list == NULL)
+		return;
+	if (!conf_is_list(list)) {
+		conf_error(e, list, "must be a list: ( { path = ...; run = ...; "
+		    "} )");
+		return;
+	}
+	if ((jc->commands = calloc(n, sizeof(*jc->commands))) == NULL) {
+		conf_error(e, list, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const conf_node *c = conf_elem(list, i);
+		const char *path = NULL, *run = NULL;
+
+		if (!conf_is_group(c)) {
+			conf_error(e, c, "must be a group: { path = ...; "
+			    "run = ...; }");
+			continue;
+		}
+		conf_check_keys(e, c, cmd_keys);
+		if (conf_get_str(e, c, "path", true, &path) == 1 &&
+		    !valid_archive_path(path))
+			conf_error_at(e, c, "path", "\"%s\" must be a relative "
+			    "path without \"..\" (where the output is stored "
+			    "in the archive)", path);
+		if (conf_get_str(e, c, "run", true, &run) == 1 &&
+		    run[0] == '\0')
+			conf_error_at(e, c, "run", "is empty");
+		if (path == NULL || run == NULL)
+			continue;
+		jc->commands[jc->ncommands].path = strdup(path);
+		jc->commands[jc->ncommands].run = strdup(run);
+		jc->ncommands++;
+	}
+}
+
+/* Exactly one of key_file, passphrase_file and public_key. */
+static void
+parse_key(struct job_conf *jc, const conf_node *cs, struct conf_errs *e)
+{
+	const char *kf = NULL, *pf = NULL, *pub = NULL, *priv = NULL;
+	int given;
+
+	(void)conf_get_str(e, cs, "key_file", false, &kf);
+	(void)conf_get_str(e, cs, "passphrase_file", false, &pf);
+	(void)conf_get_str(e, cs, "public_key", false, &pub);
+	(void)conf_get_str(e, cs, "private_key_file", false, &priv);
+	(void)conf_get_bool(e, cs, "create_key", false, &jc->create_key);
+	given = (kf != NULL) + (pf != NULL) + (pub != NULL);
+	if (given != 1) {
+		conf_error(e, cs, "give exactly one of key_file, "
+		    "passphrase_file and public_key (backups are always "
+		    "encrypted)");
+		return;
+	}
+	if (kf != NULL) {
+		jc->key_mode = JOB_KEY_FILE;
+		jc->key_path = strdup(kf);
+		if (kf[0] != '/')
+			conf_error_at(e, cs, "key_file", "must be an absolute "
+			    "path");
+	} else if (pf != NULL) {
+		jc->key_mode = JOB_KEY_PASSPHRASE;
+		jc->key_path = strdup(pf);
+		if (pf[0] != '/')
+			conf_error_at(e, cs, "passphrase_file", "must be an "
+			    "absolute path");
+	} else {
+		struct ag_err err = { "" };
+		struct crypto_key *k;
+
+		jc->key_mode = JOB_KEY_PUBLIC;
+		jc->public_key = strdup(pub);
+		if ((k = crypto_keys_from_public(pub, &err)) == NULL)
+			conf_error_at(e, cs, "public_key", "%s", err.msg);
+		crypto_keys_free(k);
+	}
+	if (jc->create_key && jc->key_mode != JOB_KEY_FILE)
+		conf_error_at(e, cs, "create_key", "only works with key_file");
+	if (priv != NULL) {
+		if (jc->key_mode != JOB_KEY_PUBLIC)
+			conf_error_at(e, cs, "private_key_file", "only goes "
+			    "with public_key");
+		jc->private_key_file = strdup(priv);
+	}
+	/*
+	 * Check the key file's permissions now, so `vigil config check`
+	 * catches a key others can read; a missing file is fine if it will be
+	 * generated.
+	 */
+	if (jc->key_path != NULL) {
+		struct stat st;
+
+		if (stat(jc->key_path, &st) != 0) {
+			if (!(errno == ENOENT && jc->create_key))
+				conf_error_at(e, cs, kf != NULL ? "key_file" :
+				    "passphrase_file", "cannot use \"%s\": %s",
+				    jc->key_path, strerror(errno));
+		} else if (!S_ISREG(st.st_mode)) {
+			conf_error_at(e, cs, kf != NULL ? "key_file" :
+			    "passphrase_file", "\"%s\" is not a regular file",
+			    jc->key_path);
+		} else if ((st.st_mode & 077) != 0) {
+			conf_error_at(e, cs, kf != NULL ? "key_file" :
+			    "passphrase_file", "\"%s\" has mode %04o: group or "
+			    "others may read it; chmod 600 it", jc->key_path,
+			    (unsigned)(st.st_mode & 07777));
+		}
+	}
+}
+
+static void
+parse_retention(struct job_conf *jc, const conf_node *cs,
+    struct conf_errs *e)
+{
+	static const char *const names[] = { "keep_last", "keep_daily",
+		"keep_weekly", "keep_monthly" };
+	int *dst[] = { &jc->keep_last, &jc->keep_daily, &jc->keep_weekly,
+		&jc->keep_monthly };
+
+	for (size_t i = 0; i < 4; i++) {
+		int64_t v = 0;
+
+		if (conf_get_int(e, cs, names[i], false, 0, 100000, &v) == 1)
+			*dst[i] = (int)v;
+	}
+}
+
+int
+jobconf_parse(const conf_node *cs, const conf_node *storage_section,
+    const char *state_dir, struct job_conf **ret, struct conf_errs *errs)
+{
+	struct job_conf *jc;
+	size_t nerr = errs->n;
+	const char *s;
+	int64_t v;
+	uint64_t sz;
+
+	(void)state_dir;
+	if ((jc = calloc(1, sizeof(*jc))) == NULL)
+		return conf_error(errs, cs, "out of memory");
+	jc->level = 6;
+	jc->slice_size = 4 << 20;
+	jc->hook_timeout_ms = 3600 * 1000;
+	jc->prefix = strdup("");
+	conf_check_keys(errs, cs, job_keys);
+	if (conf_get_str(errs, cs, "name", true, &s) == 1) {
+		if (!valid_job_name(s))
+			conf_error_at(errs, cs, "name", "\"%s\": use letters, "
+			    "digits, '.', '_' and '-' (at most 64)", s);
+		jc->name = strdup(s);
+	}
+	if (conf_get_strv(errs, cs, "paths", false, &jc->paths,
+	    &jc->npaths) == 1) {
+		for (size_t i = 0; i < jc->npaths; i++)
+			if (jc->paths[i][0] != '/')
+				conf_error_at(errs, cs, "paths", "\"%s\" must be "
+				    "an absolute path", jc->paths[i]);
+	}
+	if (conf_get_strv(errs, cs, "exclude", false, &jc->exclude,
+	    &jc->nexclude) == 1) {
+		for (size_t i = 0; i < jc->nexclude; i++)
+			if (jc->exclude[i][0] == '\0')
+				conf_error_at(errs, cs, "exclude", "an empty "
+				    "pattern would match nothing");
+	}
+	(void)conf_get_bool(errs, cs, "exclude_caches", false,
+	    &jc->exclude_caches);
+	(void)conf_get_bool(errs, cs, "one_file_system", false,
+	    &jc->one_file_system);
+	(void)conf_get_bool(errs, cs, "strict", false, &jc->strict);
+	parse_commands(jc, cs, errs);
+	if (jc->npaths == 0 && jc->ncommands == 0)
+		conf_error(errs, cs, "a job needs paths or commands to back up");
+	if (conf_get_str(errs, cs, "storage", true, &s) == 1) {
+		if (storage_section == NULL)
+			conf_error_at(errs, cs, "storage", "no storage section "
+			    "defines \"%s\"", s);
+		else
+			(void)storage_conf_find(storage_section, s,
+			    &jc->storage, errs);
+	}
+	if (conf_get_str(errs, cs, "prefix", false, &s) == 1) {
+		free(jc->prefix);
+		jc->prefix = strdup(s);
+		if (s[0] == '/' || strstr(s, "..") != NULL)
+			conf_error_at(errs, cs, "prefix", "must be relative and "
+			    "without \"..\"");
+	}
+	parse_key(jc, cs, errs);
+	if (conf_get_str(errs, cs, "schedule", false, &s) == 1) {
+		struct ag_err err = { "" };
+
+		if (schedule_parse(s, &jc->schedule, &err) != 0)
+			conf_error_at(errs, cs, "schedule", "\"%s\": %s", s,
+			    err.msg);
+	}
+	if (conf_get_dur(errs, cs, "splay", false, 0, &v) == 1)
+		jc->splay_s = v / 1000;
+	parse_retention(jc, cs, errs);
+	if (conf_get_int(errs, cs, "compression", false, 1, 12, &v) == 1)
+		jc->level = (int)v;
+	if (conf_get_int(errs, cs, "threads", false, 0, 256, &v) == 1)
+		jc->threads = (unsigned)v;
+	if (conf_get_size(errs, cs, "slice_size", false, &sz) == 1) {
+		if (sz < ST_COMPRESS_SLICE_MIN || sz > ST_COMPRESS_SLICE_MAX)
+			conf_error_at(errs, cs, "slice_size", "must be between "
+			    "64KiB and 32MiB");
+		jc->slice_size = sz;
+	}
+	if (conf_get_str(errs, cs, "pre_hook", false, &s) == 1)
+		jc->pre_hook = strdup(s);
+	if (conf_get_str(errs, cs, "post_hook", false, &s) == 1)
+		jc->post_hook = strdup(s);
+	(void)conf_get_dur(errs, cs, "hook_timeout", false, 1000,
+	    &jc->hook_timeout_ms);
+	(void)conf_get_dur(errs, cs, "timeout", false, 60000, &jc->timeout_ms);
+	if (errs->n > nerr) {
+		jobconf_free(jc);
+		return -1;
+	}
+	*ret = jc;
+	return 0;
+}
+
+int
+jobconf_parse_all(const struct conf *c, struct job_conf ***ret,
+    size_t *ret_n, struct conf_errs *errs)
+{
+	size_t n = conf_len(c->backups), k = 0;
+	struct job_conf **v;
+	size_t nerr = errs->n;
+
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
+		return conf_error(errs, c->backups, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const conf_node *cs = conf_elem(c->backups, i);
+		struct job_conf *jc;
+
+		if (!conf_is_group(cs)) {
+			conf_error(errs, cs, "must be a group: { name = ...; }");
+			continue;
+		}
+		if (jobconf_parse(cs, c->storage, c->agent.state_dir, &jc,
+		    errs) != 0)
+			continue;
+		for (size_t j = 0; j < k; j++)
+			if (strcmp(v[j]->name, jc->name) == 0)
+				conf_error_at(errs, cs, "name", "a backup job "
+				    "named \"%s\" exists already", jc->name);
+		v[k++] = jc;
+	}
+	if (errs->n > nerr) {
+		jobconf_free_all(v, k);
+		return -1;
+	}
+	*ret = v;
+	*ret_n = k;
+	return 0;
+}
+
+void
+jobconf_free_all(struct job_conf **v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		jobconf_free(v[i]);
+	free(v);
+}
+
+struct crypto_key *
+jobconf_load_key_path(const char *path, struct ag_err *err)
+{
+	char head[80];
+	ssize_t n;
+	size_t hex;
+	int fd, pem, keyfile;
+
+	/*
+	 * Tell the kinds apart by their contents: a PEM private key, 32 raw
+	 * bytes or 64 hex digits (a key file), else a passphrase.  The loaders
+	 * check permissions and everything else.
+	 */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		ag_err_set(err, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	n = read(fd, head, sizeof(head) - 1);
+	close(fd);
+	if (n < 0)
+		n = 0;
+	head[n] = '\0';
+	hex = strspn(head, "0123456789abcdefABCDEF");
+	pem = strncmp(head, "-----BEGIN", 10) == 0;
+	keyfile = n == 32 || (hex == 64 && (n == 64 || (n == 65 &&
+	    head[64] == '\n')));
+	crypto_wipe(head, sizeof(head));
+	if (pem)
+		return crypto_keys_load_x25519(path, err);
+	if (keyfile)
+		return crypto_keys_load_keyfile(path, err);
+	return crypto_keys_load_passphrase(path, err);
+}
+
+struct crypto_key *
+jobconf_load_key(const struct job_conf *jc, bool for_restore,
+    struct ag_err *err)
+{
+	switch (jc->key_mode) {
+	case JOB_KEY_FILE:
+		if (jc->create_key && !for_restore &&
+		    access(jc->key_path, F_OK) != 0 && errno == ENOENT &&
+		    crypto_keys_generate_keyfile(jc->key_path, err) != 0)
+			return NULL;
+		return crypto_keys_load_keyfile(jc->key_path, err);
+	case JOB_KEY_PASSPHRASE:
+		return crypto_keys_load_passphrase(jc->key_path, err);
+	case JOB_KEY_PUBLIC:
+		if (!for_restore)
+			return crypto_keys_from_public(jc->public_key, err);
+		if (jc->private_key_file == NULL) {
+			ag_err_set(err, "job %s writes with a public key only: "
+			    "give the private key with --key FILE", jc->name);
+			return NULL;
+		}
+		return crypto_keys_load_x25519(jc->private_key_file, err);
+	}
+	ag_err_set(err, "job %s has no key", jc->name);
+	return NULL;
+}
+
+void
+jobconf_free(struct job_conf *jc)
+{
+	if (jc == NULL)
+		return;
+	free(jc->name);
+	conf_strv_free(jc->paths);
+	conf_strv_free(jc->exclude);
+	for (size_t i = 0; i < jc->ncommands; i++) {
+		free(jc->commands[i].path);
+		free(jc->commands[i].run);
+	}
+	free(jc->commands);
+	storage_conf_free(jc->storage);
+	free(jc->prefix);
+	free(jc->key_path);
+	free(jc->public_key);
+	free(jc->private_key_file);
+	schedule_free(jc->schedule);
+	free(jc->pre_hook);
+	free(jc->post_hook);
+	free(jc);
+}
