@@ -214,6 +214,7 @@ runconf_load(const char *path, struct runconf **ret, struct conf_errs *errs)
 
 	if ((rc = calloc(1, sizeof(*rc))) == NULL)
 		return -1;
+	rc->refs = 1;
 	if (conf_load(path, &rc->conf, errs) != 0)
 		goto err;
 	if (rc->conf->backups != NULL &&
@@ -251,10 +252,18 @@ runconf_notifier(const struct runconf *rc, const char *name)
 	return NULL;
 }
 
+struct runconf *
+runconf_ref(struct runconf *rc)
+{
+	__atomic_add_fetch(&rc->refs, 1, __ATOMIC_RELAXED);
+	return rc;
+}
+
 void
 runconf_free(struct runconf *rc)
 {
-	if (rc == NULL)
+	if (rc == NULL || __atomic_sub_fetch(&rc->refs, 1,
+	    __ATOMIC_ACQ_REL) > 0)
 		return;
 	for (size_t i = 0; i < rc->nsources; i++)
 		source_free(rc->sources[i]);

@@ -27,6 +27,7 @@ struct runconf {
 	struct rules *rules;
 	struct job_conf **jobs;		/* backup jobs */
 	size_t njobs;
+	int refs;			/* atomic; see runconf_ref() */
 };
 
 /**
@@ -44,6 +45,15 @@ struct job_conf *runconf_job(const struct runconf *rc, const char *name);
 /* runconf_notifier(rc, name): the notifier called ${name}, or NULL. */
 struct notifier *runconf_notifier(const struct runconf *rc, const char *name);
 
+/*
+ * runconf_ref(rc) / runconf_free(rc):
+ * The daemon's threads share one runconf: the sender delivers through its
+ * notifiers and backup workers run its jobs while the scheduler may already
+ * have swapped a reloaded one in.  runconf_ref() adds a reference (and
+ * returns ${rc}); runconf_free() drops one and frees ${rc} with the last.
+ * runconf_load() returns a runconf holding one reference.
+ */
+struct runconf *runconf_ref(struct runconf *rc);
 void runconf_free(struct runconf *rc);
 
 /**

@@ -25,6 +25,7 @@
 #include "paths.h"
 
 #include "agent/ctl.h"
+#include "agent/jobs.h"
 #include "agent/runconf.h"
 #include "agent/sender.h"
 #include "agent/spool.h"
@@ -35,6 +36,7 @@
 #define BATCH_MAX 100000
 #define TICK_MS 1000
 #define MAX_BACKOFF_MS (10 * 60 * 1000)
+#define JOB_METRICS_MS 10000	/* how often backup readings are published */
 
 static volatile sig_atomic_t got_quit, got_reload;
 static int wake_fd = -1;
@@ -44,6 +46,8 @@ struct sched {
 	struct runconf *rc;		/* current; owned by the sender */
 	struct spool *spool;
 	struct sender *sender;
+	struct jobs *jobs;
+	int64_t next_job_metrics_ms;	/* monotonic */
 	int lfd;
 	int wake[2];
 	struct ctl_conn conns[MAX_CONNS];
@@ -224,6 +228,19 @@ collect_one(struct sched *s, size_t idx, int64_t now)
 	src->next_ms = now + src->cur_interval_ms;
 }
 
+/* Feed the backup jobs' readings to the rules. */
+static void
+job_metrics(struct sched *s)
+{
+	metric_batch_reset(&s->batch);
+	s->batch.now_ms = clock_wall_ms();
+	s->batch.mono_ms = clock_mono_ms();
+	jobs_metrics(s->jobs, &s->batch);
+	if (s->batch.n > 0)
+		rules_feed(s->rc->rules, &s->batch, on_notification, s);
+	s->next_job_metrics_ms = s->batch.mono_ms + JOB_METRICS_MS;
+}
+
 static void
 save_rules(struct sched *s)
 {
@@ -237,7 +254,7 @@ static void
 reload(struct sched *s)
 {
 	struct conf_errs errs = { 0 };
-	struct runconf *nrc;
+	struct runconf *nrc, *old;
 	enum log_level lvl;
 
 	sd_notify_msg("RELOADING=1");
@@ -260,8 +277,11 @@ reload(struct sched *s)
 		    "take effect at the next restart");
 	rules_adopt(nrc->rules, s->rc->rules);
 	free_source_state(s);
+	old = s->rc;
 	s->rc = nrc;
-	sender_swap(s->sender, nrc);	/* frees the old one when unused */
+	sender_swap(s->sender, runconf_ref(nrc));
+	jobs_configure(s->jobs, nrc, clock_wall_ms());
+	runconf_free(old);	/* the last user frees it */
 	reset_source_state(s);
 	if (log_parse_level(nrc->conf->agent.log_level, &lvl) == 0)
 		log_set_level(lvl);
@@ -326,6 +346,8 @@ status_json(struct sched *s)
 	rules = json_array();
 	rules_walk(s->rc->rules, add_rule_series, rules);
 	(void)json_object_set_new(root, "rules", rules);
+	(void)json_object_set_new(root, "jobs", jobs_status(s->jobs,
+	    clock_wall_ms()));
 	per = json_object();
 	for (size_t i = 0; i < s->rc->nnotifiers; i++)
 		(void)json_object_set_new(per, s->rc->notifiers[i]->name,
@@ -354,6 +376,19 @@ handle_request(struct sched *s, struct ctl_conn *c, const char *req)
 		}
 		ctl_reply(c, text);
 		free(text);
+	} else if (strncmp(req, "backup-run ", 11) == 0) {
+		struct ag_err err = { "" };
+		int rc = jobs_start(s->jobs, req + 11, &err);
+		json_t *o = rc == 0 ? json_pack("{s:b}", "ok", 1) :
+		    json_pack("{s:s, s:b}", "error", err.msg, "running",
+		    rc == 1);
+
+		text = o != NULL ? json_dumps(o, JSON_ENSURE_ASCII) : NULL;
+		json_decref(o);
+		ctl_reply(c, text != NULL ? text : "{\"error\":\"oom\"}");
+		free(text);
+		/* Readings now, so `status` shows it running at once. */
+		job_metrics(s);
 	} else if (strcmp(req, "reload") == 0) {
 		got_reload = 1;
 		ctl_reply(c, "{\"ok\":true}");
@@ -365,17 +400,18 @@ handle_request(struct sched *s, struct ctl_conn *c, const char *req)
 static void
 poll_once(struct sched *s, int timeout_ms)
 {
-	struct pollfd pfd[2 + MAX_CONNS];
+	struct pollfd pfd[3 + MAX_CONNS];
 	int map[MAX_CONNS];
 	nfds_t n = 0;
 	char drain[64];
 
 	pfd[n++] = (struct pollfd){ .fd = s->wake[0], .events = POLLIN };
 	pfd[n++] = (struct pollfd){ .fd = s->lfd, .events = POLLIN };
+	pfd[n++] = (struct pollfd){ .fd = jobs_fd(s->jobs), .events = POLLIN };
 	for (int i = 0; i < MAX_CONNS; i++) {
 		if (s->conns[i].fd < 0)
 			continue;
-		map[n - 2] = i;
+		map[n - 3] = i;
 		pfd[n++] = (struct pollfd){ .fd = s->conns[i].fd,
 		    .events = POLLIN };
 	}
@@ -384,8 +420,12 @@ poll_once(struct sched *s, int timeout_ms)
 	if (pfd[0].revents & POLLIN)
 		while (read(s->wake[0], drain, sizeof(drain)) > 0)
 			;
-	for (nfds_t i = 2; i < n; i++) {
-		struct ctl_conn *c = &s->conns[map[i - 2]];
+	if (pfd[2].revents & POLLIN) {
+		jobs_reap(s->jobs);
+		job_metrics(s);
+	}
+	for (nfds_t i = 3; i < n; i++) {
+		struct ctl_conn *c = &s->conns[map[i - 3]];
 		char *line;
 		int rc;
 
@@ -453,6 +493,9 @@ setup(struct sched *s)
 		s->conns[i].fd = -1;
 	metric_batch_init(&s->batch, BATCH_MAX);
 	reset_source_state(s);
+	if ((s->jobs = jobs_new(a->state_dir, a->hostname)) == NULL)
+		return -1;
+	jobs_configure(s->jobs, s->rc, clock_wall_ms());
 	return 0;
 }
 
@@ -468,12 +511,12 @@ sched_run(const char *conf_path, struct runconf *rc)
 	if (setup(&s) != 0)
 		goto out;
 	if ((sock = strdup(rc->conf->agent.control_socket)) == NULL ||
-	    (s.sender = sender_start(s.spool, rc)) == NULL)
+	    (s.sender = sender_start(s.spool, runconf_ref(rc))) == NULL)
 		goto out;
 	log_info("vigild %s started: %zu sources, %zu rules, %zu notifiers, "
-	    "%zu queued notifications, config %s", VIGIL_VERSION,
-	    rc->nsources, rules_count(rc->rules), rc->nnotifiers,
-	    spool_depth(s.spool), rc->conf->path);
+	    "%zu backup jobs, %zu queued notifications, config %s",
+	    VIGIL_VERSION, rc->nsources, rules_count(rc->rules),
+	    rc->nnotifiers, rc->njobs, spool_depth(s.spool), rc->conf->path);
 	sd_notify_msg("READY=1");
 	while (!got_quit) {
 		int64_t now = clock_mono_ms(), next = now + TICK_MS;
@@ -491,6 +534,15 @@ sched_run(const char *conf_path, struct runconf *rc)
 			if (src->next_ms < next)
 				next = src->next_ms;
 		}
+		{
+			int64_t wall = clock_wall_ms();
+			int64_t jnext = jobs_tick(s.jobs, wall);
+
+			if (jnext - wall < next - now)
+				next = now + (jnext > wall ? jnext - wall : 0);
+		}
+		if (now >= s.next_job_metrics_ms)
+			job_metrics(&s);
 		rules_tick(s.rc->rules, clock_wall_ms(), on_notification, &s);
 		save_rules(&s);
 		now = clock_mono_ms();
@@ -500,13 +552,12 @@ sched_run(const char *conf_path, struct runconf *rc)
 	sd_notify_msg("STOPPING=1");
 	status = 0;
 out:
+	jobs_free(s.jobs);
 	free_source_state(&s);
-	if (s.sender != NULL) {
+	if (s.spool != NULL)
 		save_rules(&s);
-		sender_stop(s.sender, 10000);	/* frees s.rc */
-	} else {
-		runconf_free(s.rc);
-	}
+	sender_stop(s.sender, 10000);
+	runconf_free(s.rc);
 	s.rc = NULL;
 	if (s.spool != NULL) {
 		size_t left = spool_depth(s.spool);

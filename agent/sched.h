@@ -15,8 +15,8 @@ struct runconf;
 /**
  * sched_run(conf_path, rc):
  * Run the daemon on ${rc} (loaded from ${conf_path}; NULL: the embedded
- * default, which a reload reads again) until SIGTERM or SIGINT.  Takes
- * ownership of ${rc}.  Return the process exit status.
+ * default, which a reload reads again) until SIGTERM or SIGINT.  Takes over
+ * the caller's reference to ${rc}.  Return the process exit status.
  */
 int sched_run(const char *conf_path, struct runconf *rc);
 

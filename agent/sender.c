@@ -2,9 +2,9 @@
  * sender.c: see sender.h.
  *
  * Reloads and deliveries meet here: a delivery holds a reference on the
- * runconf whose notifier it uses, so a SIGHUP can swap the configuration in
- * while a slow webhook is still in flight; the old runconf is freed by
- * whoever drops its last reference.
+ * runconf whose notifier it uses (runconf_ref()), so a SIGHUP can swap the
+ * configuration in while a slow webhook is still in flight; the old runconf
+ * is freed by whoever drops its last reference.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -19,74 +19,46 @@
 
 #include "agent/sender.h"
 
-struct rcref {
-	struct runconf *rc;
-	int refs;
-};
-
 struct sender {
 	struct spool *sp;
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct rcref *cur;
+	struct runconf *cur;		/* holds one reference */
 	bool wake;
 	bool stopping;
 	int64_t stop_by_ms;	/* monotonic deadline of the final flush */
 	uint64_t sent, failed;
 };
 
-static struct rcref *
-rcref_new(struct runconf *rc)
-{
-	struct rcref *r = malloc(sizeof(*r));
-
-	if (r != NULL) {
-		r->rc = rc;
-		r->refs = 1;
-	}
-	return r;
-}
-
-/* Drop a reference; the caller holds s->mu. */
-static void
-rcref_put(struct rcref *r)
-{
-	if (--r->refs == 0) {
-		runconf_free(r->rc);
-		free(r);
-	}
-}
-
 static void
 deliver(struct sender *s, struct spool_entry *e)
 {
-	struct rcref *ref;
+	struct runconf *rc;
 	struct notifier *nf;
 	struct ag_err err = { "" };
 	char summary[512];
-	int rc;
+	int sent;
 
 	pthread_mutex_lock(&s->mu);
-	ref = s->cur;
-	ref->refs++;
+	rc = runconf_ref(s->cur);
 	pthread_mutex_unlock(&s->mu);
 
 	notification_summary(&e->n, summary, sizeof(summary));
-	if ((nf = runconf_notifier(ref->rc, e->notifier)) == NULL) {
+	if ((nf = runconf_notifier(rc, e->notifier)) == NULL) {
 		log_warn("notifier %s no longer exists: dropped \"%s\"",
 		    e->notifier, summary);
 		(void)spool_done(s->sp, e->seq);
 		goto out;
 	}
-	rc = notifier_send(nf, &e->n, &err);
-	if (rc == 0) {
+	sent = notifier_send(nf, &e->n, &err);
+	if (sent == 0) {
 		if (e->attempts > 0)
 			log_info("%s: delivered after %u retries: %s",
 			    e->notifier, e->attempts, summary);
 		(void)spool_done(s->sp, e->seq);
 		s->sent++;
-	} else if (rc == AG_RETRY) {
+	} else if (sent == AG_RETRY) {
 		/* Log the first failure, then only every 8th, to stay quiet. */
 		if (e->attempts % 8 == 0)
 			log_warn("%s: delivery failed (%s), will retry: %s",
@@ -99,9 +71,7 @@ deliver(struct sender *s, struct spool_entry *e)
 		s->failed++;
 	}
 out:
-	pthread_mutex_lock(&s->mu);
-	rcref_put(ref);
-	pthread_mutex_unlock(&s->mu);
+	runconf_free(rc);
 }
 
 static void *
@@ -157,8 +127,7 @@ sender_start(struct spool *sp, struct runconf *rc)
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		goto err0;
-	if ((s->cur = rcref_new(rc)) == NULL)
-		goto err1;
+	s->cur = rc;
 	s->sp = sp;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
@@ -170,30 +139,24 @@ sender_start(struct spool *sp, struct runconf *rc)
 err2:
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
-	free(s->cur);
-err1:
 	free(s);
 err0:
+	runconf_free(rc);
 	return NULL;
 }
 
 void
 sender_swap(struct sender *s, struct runconf *rc)
 {
-	struct rcref *r = rcref_new(rc);
+	struct runconf *old;
 
-	if (r == NULL) {
-		/* Keep delivering through the old one; free the new. */
-		log_err("out of memory: notifiers of the new config not used");
-		runconf_free(rc);
-		return;
-	}
 	pthread_mutex_lock(&s->mu);
-	rcref_put(s->cur);
-	s->cur = r;
+	old = s->cur;
+	s->cur = rc;
 	s->wake = true;
 	pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);
+	runconf_free(old);
 }
 
 void
@@ -226,7 +189,7 @@ sender_stop(struct sender *s, int64_t flush_ms)
 	pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	pthread_join(s->thread, NULL);
-	rcref_put(s->cur);
+	runconf_free(s->cur);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s);

@@ -19,14 +19,15 @@ struct sender;
 /**
  * sender_start(sp, rc):
  * Start the thread over spool ${sp}, delivering through the notifiers of
- * ${rc}, which the sender now owns.  Return NULL on failure (logged).
+ * ${rc}; the sender takes over the caller's reference to it (and drops it
+ * on failure).  Return NULL on failure (logged).
  */
 struct sender *sender_start(struct spool *sp, struct runconf *rc);
 
 /**
  * sender_swap(s, rc):
- * Deliver through ${rc} (owned by the sender from now on) after a reload; the
- * previous one is freed once no delivery uses it any more.
+ * Deliver through ${rc} after a reload, taking over the caller's reference;
+ * the sender drops its reference to the previous one.
  */
 void sender_swap(struct sender *s, struct runconf *rc);
 
@@ -39,7 +40,8 @@ void sender_stats(struct sender *s, uint64_t *ret_sent, uint64_t *ret_failed);
 /**
  * sender_stop(s, flush_ms):
  * Make every spooled entry due, try to deliver them for at most ${flush_ms},
- * then stop the thread and free ${s} and its runconf.  What was not
+ * then stop the thread and free ${s}, dropping its runconf reference.
+ * NULL does nothing.  What was not
  * delivered stays in the spool for the next start.
  */
 void sender_stop(struct sender *s, int64_t flush_ms);

@@ -1,0 +1,275 @@
+/*
+ * cli_status.c: the commands about the configuration and the running
+ * daemon (config check, status, reload), and helpers the other commands
+ * share.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/clock.h"
+#include "lib/parsenum.h"
+
+#include "agent/cli.h"
+#include "agent/ctl.h"
+#include "agent/runconf.h"
+
+const char *cli_config;
+const char *cli_socket;
+int cli_json;
+
+int
+cli_load(struct runconf **ret)
+{
+	const char *path = runconf_pick_path(cli_config);
+	struct conf_errs errs = { 0 };
+
+	if (runconf_load(path, ret, &errs) == 0)
+		return 0;
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.msgs[i]);
+	if (errs.n == 0)
+		fprintf(stderr, "%s: cannot load the configuration\n",
+		    path != NULL ? path : "<default>");
+	conf_errs_free(&errs);
+	return -1;
+}
+
+bool
+cli_tty(void)
+{
+	return isatty(STDERR_FILENO) != 0;
+}
+
+void
+cli_bytes(double n, char *buf, unsigned len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	unsigned u = 0;
+
+	while (n >= 1024 && u < 4) {
+		n /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u == 0 ? "%.0f %s" : "%.1f %s", n, units[u]);
+}
+
+int
+cli_config_check(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	const char *path = runconf_pick_path(cli_config);
+	struct conf_errs errs = { 0 };
+	struct runconf *rc;
+
+	if (runconf_load(path, &rc, &errs) != 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msgs[i]);
+		if (errs.n == 0)
+			fprintf(stderr, "%s: cannot load the configuration\n",
+			    path != NULL ? path : "<default>");
+		else
+			fprintf(stderr, "%zu error%s\n", errs.n,
+			    errs.n == 1 ? "" : "s");
+		conf_errs_free(&errs);
+		return CLI_FAIL;
+	}
+	printf("configuration OK\n");
+	fprintf(stderr, "%s: %zu sources, %zu rules, %zu notifiers\n",
+	    rc->conf->path, rc->nsources, rules_count(rc->rules),
+	    rc->nnotifiers);
+	runconf_free(rc);
+	return CLI_OK;
+}
+
+/* The control socket: -s, else the configuration's, else the default. */
+static char *
+socket_path(void)
+{
+	const char *path;
+	struct conf_errs errs = { 0 };
+	struct conf *c;
+	char *p;
+
+	if (cli_socket != NULL)
+		return strdup(cli_socket);
+	path = runconf_pick_path(cli_config);
+	if (conf_load(path, &c, &errs) != 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msgs[i]);
+		conf_errs_free(&errs);
+		return NULL;
+	}
+	conf_errs_free(&errs);
+	p = strdup(c->agent.control_socket);
+	conf_free(c);
+	return p;
+}
+
+int
+cli_ask(const char *req, char **ret_reply, bool quiet)
+{
+	struct ag_err err = { "" };
+	char *sock = socket_path();
+	int rc;
+
+	if (sock == NULL)
+		return CLI_FAIL;
+	rc = ctl_request(sock, req, ret_reply, &err);
+	free(sock);
+	if (rc != 0) {
+		if (!quiet || rc != 1)
+			fprintf(stderr, "vigil: %s\n", err.msg);
+		return rc == 1 ? CLI_NODAEMON : CLI_FAIL;
+	}
+	return CLI_OK;
+}
+
+static void
+ago(int64_t ms, char *buf, size_t len)
+{
+	char d[32];
+
+	if (ms <= 0) {
+		snprintf(buf, len, "never");
+		return;
+	}
+	format_duration(clock_wall_ms() - ms, d, sizeof(d));
+	snprintf(buf, len, "%s ago", d);
+}
+
+static void
+print_status(json_t *st)
+{
+	json_t *srcs = json_object_get(st, "sources");
+	json_t *rules = json_object_get(st, "rules");
+	json_t *q = json_object_get(st, "queue");
+	json_t *v;
+	size_t i;
+	char up[32], when[48];
+
+	format_duration(clock_wall_ms() -
+	    json_integer_value(json_object_get(st, "started_ms")), up,
+	    sizeof(up));
+	printf("vigild %s on %s, pid %lld, up %s, config %s\n",
+	    json_string_value(json_object_get(st, "version")),
+	    json_string_value(json_object_get(st, "host")),
+	    (long long)json_integer_value(json_object_get(st, "pid")), up,
+	    json_string_value(json_object_get(st, "config")));
+
+	printf("\nSOURCES\n");
+	json_array_foreach(srcs, i, v) {
+		const char *err = json_string_value(json_object_get(v,
+		    "last_error"));
+		json_int_t fails = json_integer_value(json_object_get(v,
+		    "failures"));
+		json_t *rd = json_object_get(v, "readings");
+		const char *k;
+		json_t *val;
+		char every[32];
+		int shown = 0;
+
+		format_duration(json_integer_value(json_object_get(v,
+		    "interval_ms")), every, sizeof(every));
+		ago(json_integer_value(json_object_get(v, "last_ok_ms")),
+		    when, sizeof(when));
+		printf("  %-12s %-8s every %-6s last reading %s",
+		    json_string_value(json_object_get(v, "name")),
+		    json_string_value(json_object_get(v, "type")), every,
+		    when);
+		if (fails > 0)
+			printf("  FAILING x%lld: %s", (long long)fails,
+			    err != NULL ? err : "");
+		printf("\n");
+		json_object_foreach(rd, k, val) {
+			if (shown++ == 12) {
+				printf("      ... %zu readings in all\n",
+				    json_object_size(rd));
+				break;
+			}
+			printf("      %-40s %.6g\n", k, json_real_value(val));
+		}
+	}
+
+	printf("\nRULES\n");
+	if (json_array_size(rules) == 0)
+		printf("  (no readings matched a rule yet)\n");
+	json_array_foreach(rules, i, v) {
+		json_t *val = json_object_get(v, "value");
+		char vbuf[32] = "-";
+
+		if (json_is_number(val))
+			snprintf(vbuf, sizeof(vbuf), "%.6g",
+			    json_number_value(val));
+		const char *metric = json_string_value(json_object_get(v,
+		    "metric"));
+
+		printf("  %-20s %-32s %-9s since %s  value %s\n",
+		    json_string_value(json_object_get(v, "rule")),
+		    metric != NULL && metric[0] != '\0' ? metric :
+		    "(nothing matched yet)",
+		    json_string_value(json_object_get(v, "state")),
+		    json_string_value(json_object_get(v, "since")), vbuf);
+	}
+
+	printf("\nALERT QUEUE\n  %lld waiting, %lld delivered, %lld refused, "
+	    "%lld dropped (spool full)\n",
+	    (long long)json_integer_value(json_object_get(q, "depth")),
+	    (long long)json_integer_value(json_object_get(q, "sent")),
+	    (long long)json_integer_value(json_object_get(q, "failed")),
+	    (long long)json_integer_value(json_object_get(q, "dropped")));
+	{
+		const char *k;
+		json_t *n;
+
+		json_object_foreach(json_object_get(q, "per_notifier"), k, n)
+			if (json_integer_value(n) > 0)
+				printf("    %-20s %lld waiting\n", k,
+				    (long long)json_integer_value(n));
+	}
+}
+
+int
+cli_status(int argc, char **argv)
+{
+	json_error_t jerr;
+	json_t *st;
+	char *reply;
+	int rc;
+
+	if ((rc = cli_ask("status", &reply, false)) != CLI_OK)
+		return rc;
+	if (cli_json) {
+		fputs(reply, stdout);
+		free(reply);
+		return CLI_OK;
+	}
+	st = json_loads(reply, 0, &jerr);
+	free(reply);
+	if (st == NULL || !json_is_object(st)) {
+		fprintf(stderr, "vigil: vigild sent a reply this vigil cannot "
+		    "read\n");
+		json_decref(st);
+		return CLI_FAIL;
+	}
+	print_status(st);
+	json_decref(st);
+	return CLI_OK;
+}
+
+int
+cli_reload(int argc, char **argv)
+{
+	char *reply;
+	int rc;
+
+	if ((rc = cli_ask("reload", &reply, false)) != CLI_OK)
+		return rc;
+	free(reply);
+	printf("reload requested\n");
+	return CLI_OK;
+}
+

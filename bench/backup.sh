@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# backup.sh: our backup and restore against the usual pipelines, in one run.
+#
+# On a source tree (default: about 512 MiB copied from /usr/share and
+# /usr/include into /tmp/vigil-bench-src, warm cache) it runs, each ROUNDS
+# times (default 3) and interleaved so that drift hits all alike:
+#   tar -czf - | openssl enc -aes-256-ctr -pbkdf2          (gzip -6, 1 core)
+#   tar -cf - | pigz -p $(nproc) | openssl enc ...          (all cores)
+#   vigil backup run bench                                   (to a local folder)
+# and the matching restores (openssl enc -d | tar -xzf -, vigil restore), and
+# prints the median MB/s (of source bytes), output size, peak RSS and the
+# ratio of ours to each peer.  Not run in CI: it takes minutes.
+#   bench/backup.sh [SOURCE_DIR]      (BENCH_MB=512 ROUNDS=3 VIGIL=build/vigil)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-3}
+MB=${BENCH_MB:-512}
+VIGIL=$(realpath "${VIGIL:-build/vigil}")
+[ -x "$VIGIL" ] || { echo "build vigil first: packaging/setup.sh" >&2; exit 1; }
+SRC=${1:-/tmp/vigil-bench-src}
+W=$(mktemp -d /tmp/vigil-bench.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+
+need=()
+command -v pigz >/dev/null || need+=(pigz)
+[ -x /usr/bin/time ] || need+=(time)
+if [ ${#need[@]} -gt 0 ]; then
+	SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+	$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if [ ! -d "$SRC" ]; then
+	echo "building a ${MB} MiB source tree in $SRC ..."
+	python3 - "$SRC" "$MB" <<'PY'
+import os, shutil, sys
+dst, limit = sys.argv[1], int(sys.argv[2]) << 20
+total = 0
+for root in ("/usr/include", "/usr/share"):
+    for d, dirs, files in os.walk(root):
+        dirs.sort(); files.sort()
+        for f in files:
+            p = os.path.join(d, f)
+            if os.path.islink(p) or not os.path.isfile(p):
+                continue
+            q = dst + p
+            os.makedirs(os.path.dirname(q), exist_ok=True)
+            try:
+                shutil.copy2(p, q)
+            except OSError:
+                continue
+            total += os.path.getsize(q)
+            if total >= limit:
+                sys.exit(0)
+PY
+fi
+BYTES=$(du -sb "$SRC" | cut -f1)
+NFILES=$(find "$SRC" -type f | wc -l)
+echo "source: $SRC, $((BYTES >> 20)) MiB in $NFILES files; $(nproc) cores; $ROUNDS rounds"
+tar -cf - -C "$SRC" . >/dev/null	# warm the cache
+
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$W/pass"
+chmod 600 "$W/pass"
+"$VIGIL" key generate --symmetric --out "$W/bench.key" 2>/dev/null
+cat >"$W/vigil.conf" <<CONF
+agent = { state_dir = "$W/state"; control_socket = "$W/none.sock"; };
+storage = { bench = { type = "local"; path = "$W/store"; }; };
+backups = ( { name = "bench"; paths = [ "$SRC" ]; storage = "bench";
+              key_file = "$W/bench.key"; keep_last = 1; } );
+CONF
+chmod 600 "$W/vigil.conf"
+ENC="openssl enc -aes-256-ctr -pbkdf2 -pass file:$W/pass"
+DEC="openssl enc -d -aes-256-ctr -pbkdf2 -pass file:$W/pass"
+
+# measure NAME CMD: run CMD under /usr/bin/time; append "NAME secs rss_kb".
+measure() {
+	local name=$1 t0 t1
+	shift
+	sync
+	t0=$(date +%s.%N)
+	/usr/bin/time -f "%M" -o "$W/rss" bash -c "$*" >/dev/null 2>"$W/err" ||
+		{ echo "$name failed:" >&2; cat "$W/err" >&2; exit 1; }
+	t1=$(date +%s.%N)
+	echo "$name $(python3 -c "print($t1 - $t0)") $(tail -n1 "$W/rss")" >>"$W/results"
+}
+
+for ((r = 1; r <= ROUNDS; r++)); do
+	echo "round $r ..."
+	rm -rf "$W/store" "$W/state" "$W/out"*
+	measure tar-gzip-openssl "tar -czf - -C '$SRC' . | $ENC > '$W/out.gz.enc'"
+	measure tar-pigz-openssl "tar -cf - -C '$SRC' . | pigz -p $(nproc) | $ENC > '$W/out.pigz.enc'"
+	measure vigil-backup "VIGIL_CONFIG='$W/vigil.conf' '$VIGIL' backup run bench"
+	OUT_GZ=$(stat -c %s "$W/out.gz.enc")
+	OUT_PIGZ=$(stat -c %s "$W/out.pigz.enc")
+	OUT_VIGIL=$(du -sb "$W/store" | cut -f1)
+	rm -rf "$W/r1" "$W/r2"; mkdir "$W/r1" "$W/r2"
+	measure restore-openssl-tar "$DEC < '$W/out.gz.enc' | tar -xzf - -C '$W/r1'"
+	measure vigil-restore "VIGIL_CONFIG='$W/vigil.conf' '$VIGIL' restore bench/latest --to '$W/r2'"
+	diff -r "$SRC" "$W/r2$SRC" >/dev/null || { echo "vigil restore differs from the source!" >&2; exit 1; }
+done
+
+python3 - "$W/results" "$BYTES" "$OUT_GZ" "$OUT_PIGZ" "$OUT_VIGIL" <<'PY'
+import statistics, sys
+res, size = {}, int(sys.argv[2])
+out = {"tar-gzip-openssl": int(sys.argv[3]), "tar-pigz-openssl": int(sys.argv[4]),
+       "vigil-backup": int(sys.argv[5])}
+for line in open(sys.argv[1]):
+    name, secs, rss = line.split()
+    res.setdefault(name, []).append((float(secs), int(rss)))
+def mbps(n):
+    return size / 1e6 / statistics.median(s for s, _ in res[n])
+print("\n%-22s %9s %12s %12s" % ("run", "MB/s", "output", "peak RSS"))
+for n in res:
+    o = "%.1f MiB" % (out[n] / 2**20) if n in out else "-"
+    print("%-22s %9.1f %12s %9.1f MiB" % (n, mbps(n), o, max(r for _, r in res[n]) / 1024))
+print()
+print("backup  vs tar|gzip|openssl : %.2fx  (target >= 4)" % (mbps("vigil-backup") / mbps("tar-gzip-openssl")))
+print("backup  vs tar|pigz|openssl : %.2fx  (target >= 1.8)" % (mbps("vigil-backup") / mbps("tar-pigz-openssl")))
+print("output  vs gzip -6          : %.3f   (target <= 1)" % (out["vigil-backup"] / out["tar-gzip-openssl"]))
+print("restore vs openssl|tar -xz  : %.2fx  (target >= 3)" % (mbps("vigil-restore") / mbps("restore-openssl-tar")))
+PY
