@@ -1,0 +1,99 @@
+/*
+ * extract.h: the restore end of the chain.  It reads a tar stream pushed
+ * at it (by inflate's sink, in pieces of any size) and extracts it into a
+ * target folder with libarchive's secure flags, or only lists it.
+ *
+ * libarchive's reader pulls, our pipeline pushes: the reader runs in its
+ * own thread, fed through a bounded ring (extract_write() copies into it
+ * and blocks while it is full), so memory stays bounded whatever the
+ * archive holds.  Paths are rewritten under the target folder (never a
+ * chdir(): the daemon is threaded).  Refused, with a warning and nothing
+ * written: absolute paths, ".." anywhere, hard-link targets of that kind,
+ * anything reached through a symlink (ARCHIVE_EXTRACT_SECURE_SYMLINKS),
+ * device nodes unless EXTRACT_DEVICES.  Owners are restored only when
+ * running as root.  Split command output (st_archive.h) is joined back
+ * into one file.
+ *
+ * A stream may also be several complete tar entries cut out of a backup
+ * (single-file restore: the manifest gives each entry's offset and
+ * length); the end-of-archive marker is then simply absent.
+ */
+#ifndef VIGIL_BACKUP_EXTRACT_H
+#define VIGIL_BACKUP_EXTRACT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/ag.h"
+
+struct extract;
+
+#define EXTRACT_LIST_ONLY	0x01	/* read every entry, write nothing */
+#define EXTRACT_DEVICES		0x02	/* allow device nodes */
+#define EXTRACT_NO_OWNER	0x04	/* never restore owners, even as root */
+#define EXTRACT_NO_OVERWRITE	0x08	/* leave existing files alone */
+
+#define EXTRACT_RING_DEFAULT	((size_t)8 << 20)
+
+/* One entry as read (and, unless refused or filtered, extracted). */
+struct extract_entry {
+	const char *path;		/* as stored (joined name for splits) */
+	const char *link;		/* symlink/hard-link target or NULL */
+	bool hardlink;
+	unsigned type;			/* S_IFREG, S_IFDIR, ... */
+	unsigned mode;			/* permission bits */
+	uint64_t size;
+	int64_t mtime;
+	bool selected;			/* passed the path filter */
+};
+
+struct extract_conf {
+	const char *target;		/* folder; created 0700 if missing */
+	/* Extract only entries equal to or under these (NULL: all). */
+	const char *const *paths;
+	unsigned flags;			/* EXTRACT_* */
+	size_t ring_size;		/* 0: EXTRACT_RING_DEFAULT */
+	void (*on_entry)(void *cookie, const struct extract_entry *e);
+	void (*on_warning)(void *cookie, const char *path, const char *reason);
+	void *cookie;
+};
+
+struct extract_stats {
+	uint64_t entries;		/* read */
+	uint64_t extracted;		/* written to disk */
+	uint64_t refused;		/* unsafe, not written */
+	uint64_t warnings;
+	uint64_t bytes;			/* file data written (listing: read) */
+	uint64_t tar_bytes;		/* stream bytes pushed */
+};
+
+/**
+ * extract_new(conf, err):
+ * Check the target (unless EXTRACT_LIST_ONLY), start the reader thread.
+ * Return the extractor, or NULL with a message.
+ */
+struct extract *extract_new(const struct extract_conf *conf,
+    struct ag_err *err);
+
+/**
+ * extract_write(x, buf, len):
+ * Push the next ${len} bytes of the tar stream; blocks while the ring is
+ * full.  Return 0, or -1 once the reader has failed (details from
+ * extract_finish()).  Has the shape of an inflate sink (cookie = ${x}).
+ */
+int extract_write(void *x, const uint8_t *buf, size_t len);
+
+/**
+ * extract_finish(x, ret_stats, err):
+ * End of stream: wait for the reader, finish directory times and modes.
+ * Store the counters in ${ret_stats} (may be NULL).  Return 0, or -1 with
+ * a message (a corrupt or truncated archive, a write error).
+ */
+int extract_finish(struct extract *x, struct extract_stats *ret_stats,
+    struct ag_err *err);
+
+/* extract_free(x): stop the reader if running, free; NULL is a no-op. */
+void extract_free(struct extract *x);
+
+#endif

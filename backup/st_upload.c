@@ -1,0 +1,229 @@
+/*
+ * st_upload.c: the upload stage.
+ *
+ * Writes are gathered into one part buffer; a full part goes to
+ * storage_put_part().  A write that starts on a part boundary with at
+ * least a whole part is sent straight from the caller's buffer (no copy).
+ * Transient failures (AG_RETRY) of a part or of the commit are retried
+ * here with capped, jittered exponential backoff: the stage still holds
+ * the part, which nobody upstream could resend.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/ag.h"
+#include "providers/storage.h"
+#include "backup/stage.h"
+#include "backup/st_upload.h"
+
+#define RETRY_CAP_MS	30000
+
+struct upload {
+	struct storage *st;
+	struct storage_upload *up;	/* NULL once committed or dead */
+	char *key;
+	uint8_t *buf;
+	size_t fill;
+	size_t part;			/* current part size */
+	size_t buf_cap;
+	uint64_t parts;
+	unsigned max_parts;
+	unsigned retries;
+	unsigned retry_ms;
+	uint64_t rnd;			/* jitter state */
+};
+
+static unsigned
+jitter(struct upload *u, unsigned ms)
+{
+
+	/* xorshift64: jitter needs no cryptographic randomness. */
+	u->rnd ^= u->rnd << 13;
+	u->rnd ^= u->rnd >> 7;
+	u->rnd ^= u->rnd << 17;
+	return (ms / 2 + (unsigned)(u->rnd % (ms / 2 + 1)));
+}
+
+static void
+sleep_ms(unsigned ms)
+{
+	struct timespec ts = {
+		.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000
+	};
+
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+static int
+send_part(struct stage *stg, struct upload *u, const uint8_t *buf,
+    size_t len)
+{
+	struct ag_err err;
+	unsigned attempt, ms = u->retry_ms;
+	int rc;
+
+	for (attempt = 0;; attempt++) {
+		rc = storage_put_part(u->up, buf, len, &err);
+		if (rc == 0)
+			break;
+		if (rc != AG_RETRY || attempt >= u->retries)
+			return (stage_fail(stg, -1, "%s", err.msg));
+		sleep_ms(jitter(u, ms));
+		ms = ms > RETRY_CAP_MS / 2 ? RETRY_CAP_MS : ms * 2;
+	}
+	u->parts++;
+	/* Grow parts so that a part-count limit cannot end a large upload. */
+	if (u->max_parts >= 8 && u->parts % (u->max_parts / 8) == 0 &&
+	    u->part < ST_UPLOAD_PART_MAX)
+		u->part = u->part * 2 > ST_UPLOAD_PART_MAX ?
+		    ST_UPLOAD_PART_MAX : u->part * 2;
+	return (0);
+}
+
+static int
+up_write(struct stage *stg, const uint8_t *buf, size_t len)
+{
+	struct upload *u = stg->ctx;
+	uint8_t *nb;
+	size_t n;
+
+	while (len > 0) {
+		if (u->fill == 0 && len >= u->part) {
+			if (send_part(stg, u, buf, u->part) != 0)
+				return (-1);
+			buf += u->part;
+			len -= u->part;
+			continue;
+		}
+		if (u->buf_cap < u->part) {
+			/* Empty here: parts grow only between parts. */
+			if ((nb = realloc(u->buf, u->part)) == NULL)
+				return (stage_fail(stg, -1,
+				    "upload: out of memory"));
+			u->buf = nb;
+			u->buf_cap = u->part;
+		}
+		n = u->part - u->fill;
+		if (n > len)
+			n = len;
+		memcpy(u->buf + u->fill, buf, n);
+		u->fill += n;
+		buf += n;
+		len -= n;
+		if (u->fill == u->part) {
+			u->fill = 0;
+			if (send_part(stg, u, u->buf, u->part) != 0)
+				return (-1);
+		}
+	}
+	return (0);
+}
+
+static int
+up_close(struct stage *stg)
+{
+	struct upload *u = stg->ctx;
+	struct ag_err err;
+	unsigned attempt, ms = u->retry_ms;
+	int rc;
+
+	if (u->fill > 0) {
+		if (send_part(stg, u, u->buf, u->fill) != 0)
+			return (-1);
+		u->fill = 0;
+	}
+	for (attempt = 0;; attempt++) {
+		rc = storage_put_commit(u->up, &err);
+		if (rc == 0)
+			break;
+		if (rc != AG_RETRY) {
+			u->up = NULL;		/* freed by the commit */
+			return (stage_fail(stg, -1, "%s", err.msg));
+		}
+		if (attempt >= u->retries)
+			return (stage_fail(stg, -1, "%s", err.msg));
+		sleep_ms(jitter(u, ms));
+		ms = ms > RETRY_CAP_MS / 2 ? RETRY_CAP_MS : ms * 2;
+	}
+	u->up = NULL;
+	free(u->buf);
+	u->buf = NULL;
+	u->buf_cap = 0;
+	return (0);
+}
+
+static void
+up_free(void *ctx)
+{
+	struct upload *u = ctx;
+
+	if (u == NULL)
+		return;
+	storage_put_abort(u->up);
+	free(u->buf);
+	free(u->key);
+	free(u);
+}
+
+static const struct stage_ops upload_ops = {
+	.name = "upload",
+	.write = up_write,
+	.close = up_close,
+	.free = up_free,
+};
+
+/**
+ * st_upload_new(st, key, conf, err):
+ * Start uploading ${key} to ${st} and return the stage, or NULL with the
+ * storage's message.  The part size is raised to the backend's minimum;
+ * on backends with a part-count limit it doubles (up to
+ * ST_UPLOAD_PART_MAX) each time an eighth of the limit is used, so large
+ * streams fit.  Memory: one part buffer.
+ */
+struct stage *
+st_upload_new(struct storage *st, const char *key,
+    const struct st_upload_conf *conf, struct ag_err *err)
+{
+	struct upload *u;
+	struct stage *stg;
+	size_t part;
+
+	part = conf->part_size != 0 ? conf->part_size : ST_UPLOAD_PART_DEFAULT;
+	if (part > ST_UPLOAD_PART_MAX) {
+		(void)ag_err_set(err, "upload: part size %zu is over %zu",
+		    part, ST_UPLOAD_PART_MAX);
+		return (NULL);
+	}
+	if ((u = calloc(1, sizeof(*u))) == NULL ||
+	    (u->key = strdup(key)) == NULL) {
+		free(u);
+		(void)ag_err_set(err, "upload: out of memory");
+		return (NULL);
+	}
+	u->st = st;
+	u->part = storage_part_size(st, part);
+	u->max_parts = storage_max_parts(st);
+	u->retries = conf->retries != 0 ? conf->retries : 5;
+	u->retry_ms = conf->retry_ms != 0 ? conf->retry_ms : 500;
+	u->rnd = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)u ^
+	    0x9e3779b97f4a7c15ULL;
+	if (storage_put_begin(st, key, &u->up, err) != 0) {
+		free(u->key);
+		free(u);
+		return (NULL);
+	}
+	if ((stg = stage_new(&upload_ops, u, NULL)) == NULL)
+		(void)ag_err_set(err, "upload: out of memory");
+	return (stg);
+}
+
+/* st_upload_parts(stage): parts sent so far. */
+uint64_t
+st_upload_parts(const struct stage *stage)
+{
+	const struct upload *u = stage->ctx;
+
+	return (u->parts);
+}

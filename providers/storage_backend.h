@@ -1,0 +1,72 @@
+/*
+ * storage_backend.h: what a storage backend implements.  See storage.h.
+ *
+ * A backend is a const ops table listed in storage.c's registry.  The
+ * wrappers in storage.c validate keys and prefixes, count bytes and keep
+ * the upload bookkeeping, so a backend sees only well-formed keys.  Error
+ * messages a backend writes into ${err} start with its instance,
+ * "local[here]: ", "s3[main]: ".  Backends never log above debug; the
+ * caller that knows what the user wanted logs once.
+ */
+#ifndef VIGIL_STORAGE_BACKEND_H
+#define VIGIL_STORAGE_BACKEND_H
+
+#include "providers/storage.h"
+
+struct storage_ops {
+	const char *name;			/* "local", "s3", ... */
+	unsigned caps;				/* STORAGE_CAP_* */
+	/* Part sizes: every part but the last >= part_min, a multiple of
+	 * part_align (1: any); at most max_parts parts (0: no limit). */
+	size_t part_min;
+	size_t part_align;
+	unsigned max_parts;
+	/* Settings of the type besides "type", NULL-terminated. */
+	const char *const *settings;
+	/*
+	 * Read the type's settings from ${group} into a new ${ret_tconf};
+	 * record problems in ${errs}.  ${name} is the instance name.
+	 * Return 0 or -1.
+	 */
+	int (*conf_parse)(const conf_node *group, const char *name,
+	    void **ret_tconf, struct conf_errs *errs);
+	void (*conf_free)(void *tconf);
+	/* Make an instance; 0, AG_RETRY or -1. */
+	int (*open)(void **ret_ctx, const struct storage_conf *conf,
+	    struct ag_err *err);
+	/* Start an upload of ${key}; the handle goes to ${ret_up}. */
+	int (*put_begin)(void *ctx, const char *key, void **ret_up,
+	    struct ag_err *err);
+	/* Append a part; AG_RETRY means "not stored, send it again". */
+	int (*put_part)(void *up, const uint8_t *buf, size_t len,
+	    struct ag_err *err);
+	/* Publish the object; frees ${up} unless AG_RETRY is returned. */
+	int (*put_commit)(void *up, struct ag_err *err);
+	/* Drop the upload and free ${up}. */
+	void (*put_abort)(void *up);
+	/*
+	 * Bytes [off, off + len) of key; len = UINT64_MAX reads to the end
+	 * (a Range GET).  Delivered in order to ${sink}; a nonzero return of
+	 * the sink stops the read with -1.  STORAGE_ABSENT if no object.
+	 */
+	int (*get)(void *ctx, const char *key, uint64_t off, uint64_t len,
+	    storage_sink_fn *sink, void *cookie, struct ag_err *err);
+	/* Objects under ${prefix} (name, size, time) appended to ${out}. */
+	int (*list)(void *ctx, const char *prefix, unsigned flags,
+	    struct objlist *out, struct ag_err *err);
+	/* Delete ${key}; an absent key is success. */
+	int (*remove)(void *ctx, const char *key, struct ag_err *err);
+	/* Drop an unfinished upload (STORAGE_CAP_INCOMPLETE); may be NULL. */
+	int (*abort_incomplete)(void *ctx, const struct objent *ent,
+	    struct ag_err *err);
+	void (*close)(void *ctx);
+};
+
+extern const struct storage_ops storage_local_ops;
+
+/* The local backend's settings, for storage_conf_local(). */
+struct storage_local_conf {
+	char *path;				/* absolute folder */
+};
+
+#endif

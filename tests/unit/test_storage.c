@@ -1,0 +1,550 @@
+/*
+ * test_storage.c: the storage wrappers and the local-folder backend:
+ * streamed uploads with atomic visibility, abort, ranged reads, listing,
+ * removal, refused keys, config parsing, and the disk-full message.
+ */
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "conf/conf.h"
+#include "lib/ag.h"
+#include "providers/storage.h"
+
+static char tmpl[] = "/tmp/vigil-test-storage-XXXXXX";
+static char *tmp;
+
+static int
+setup(void **state)
+{
+	(void)state;
+	tmp = mkdtemp(tmpl);
+	return (tmp == NULL ? -1 : 0);
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[256];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+	return (system(cmd) == 0 ? 0 : -1);
+}
+
+static struct storage *
+open_local(const char *sub)
+{
+	struct storage_conf *c;
+	struct storage *st = NULL;
+	struct ag_err err;
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", tmp, sub);
+	c = storage_conf_local("here", path);
+	assert_non_null(c);
+	if (storage_open(c, &st, &err) != 0)
+		fail_msg("open: %s", err.msg);
+	storage_conf_free(c);
+	return (st);
+}
+
+static int
+exists(const char *sub, const char *rel)
+{
+	char p[1024];
+	struct stat sb;
+
+	snprintf(p, sizeof(p), "%s/%s/%s", tmp, sub, rel);
+	return (lstat(p, &sb) == 0);
+}
+
+struct sinkbuf {
+	uint8_t buf[1 << 16];
+	size_t len;
+	int stop_after;			/* calls before refusing, 0: never */
+	int calls;
+};
+
+static int
+sink(void *cookie, const uint8_t *b, size_t n)
+{
+	struct sinkbuf *s = cookie;
+
+	if (s->stop_after != 0 && ++s->calls > s->stop_after)
+		return (-1);
+	if (n > sizeof(s->buf) - s->len)
+		return (-1);
+	memcpy(s->buf + s->len, b, n);
+	s->len += n;
+	return (0);
+}
+
+static void
+test_open_creates(void **state)
+{
+	struct storage *st;
+	struct stat sb;
+	char p[512];
+
+	(void)state;
+	st = open_local("new/deeper");
+	snprintf(p, sizeof(p), "%s/new/deeper", tmp);
+	assert_int_equal(stat(p, &sb), 0);
+	assert_true(S_ISDIR(sb.st_mode));
+	assert_int_equal(sb.st_mode & 0777, 0700);
+	assert_string_equal(storage_name(st), "here");
+	assert_true(storage_caps(st) & STORAGE_CAP_ATOMIC);
+	storage_close(st);
+}
+
+static void
+test_put_atomic(void **state)
+{
+	struct storage *st = open_local("atomic");
+	struct storage_upload *up;
+	struct storage_stats ss;
+	struct objlist l = { 0 };
+	struct sinkbuf sb = { .len = 0 };
+	struct ag_err err;
+	uint8_t data[3000];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7);
+	assert_int_equal(storage_put_begin(st, "b/j/id/data.vgl", &up, &err),
+	    0);
+	assert_int_equal(storage_put_part(up, data, 1000, &err), 0);
+	assert_int_equal(storage_put_part(up, data + 1000, 1000, &err), 0);
+	/* Not visible before the commit, to get() or list(). */
+	assert_int_equal(storage_get(st, "b/j/id/data.vgl", 0, UINT64_MAX,
+	    sink, &sb, &err), STORAGE_ABSENT);
+	assert_int_equal(storage_list(st, "b/", 0, &l, &err), 0);
+	assert_int_equal(l.n, 0);
+	/* But listed as an unfinished upload. */
+	assert_int_equal(storage_list(st, "b/", STORAGE_LIST_INCOMPLETE, &l,
+	    &err), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].name, "b/j/id/data.vgl");
+	assert_int_equal(l.v[0].size, 2000);
+	objlist_free(&l);
+	/* A second writer of the same key is refused. */
+	{
+		struct storage_upload *up2;
+
+		assert_int_equal(storage_put_begin(st, "b/j/id/data.vgl",
+		    &up2, &err), -1);
+		assert_non_null(strstr(err.msg, "already in progress"));
+	}
+	assert_int_equal(storage_put_part(up, data + 2000, 1000, &err), 0);
+	assert_int_equal(storage_put_commit(up, &err), 0);
+	assert_false(exists("atomic", "b/j/id/data.vgl.part"));
+
+	assert_int_equal(storage_get(st, "b/j/id/data.vgl", 0, UINT64_MAX,
+	    sink, &sb, &err), 0);
+	assert_int_equal(sb.len, sizeof(data));
+	assert_memory_equal(sb.buf, data, sizeof(data));
+	storage_stats(st, &ss);
+	assert_int_equal(ss.bytes_written, 3000);
+	assert_int_equal(ss.bytes_read, 3000);
+	assert_int_equal(ss.puts, 1);
+
+	/* Replacing keeps the old object until the new commit. */
+	assert_int_equal(storage_put_begin(st, "b/j/id/data.vgl", &up, &err),
+	    0);
+	assert_int_equal(storage_put_part(up, (const uint8_t *)"new", 3,
+	    &err), 0);
+	sb.len = 0;
+	assert_int_equal(storage_get(st, "b/j/id/data.vgl", 0, UINT64_MAX,
+	    sink, &sb, &err), 0);
+	assert_int_equal(sb.len, 3000);
+	assert_int_equal(storage_put_commit(up, &err), 0);
+	sb.len = 0;
+	assert_int_equal(storage_get(st, "b/j/id/data.vgl", 0, UINT64_MAX,
+	    sink, &sb, &err), 0);
+	assert_int_equal(sb.len, 3);
+	storage_close(st);
+}
+
+static void
+test_abort(void **state)
+{
+	struct storage *st = open_local("abort");
+	struct storage_upload *up;
+	struct objlist l = { 0 };
+	struct ag_err err;
+
+	(void)state;
+	assert_int_equal(storage_put_begin(st, "x/y/z/obj", &up, &err), 0);
+	assert_int_equal(storage_put_part(up, (const uint8_t *)"abc", 3,
+	    &err), 0);
+	assert_true(exists("abort", "x/y/z/obj.part"));
+	storage_put_abort(up);
+	assert_false(exists("abort", "x/y/z/obj.part"));
+	assert_false(exists("abort", "x"));	/* empty folders pruned */
+	assert_int_equal(storage_list(st, "", STORAGE_LIST_INCOMPLETE, &l,
+	    &err), 0);
+	assert_int_equal(l.n, 0);
+
+	/* A crashed run's leftover is listed and can be cleaned. */
+	assert_int_equal(storage_put_begin(st, "x/stale", &up, &err), 0);
+	assert_int_equal(storage_put_part(up, (const uint8_t *)"abc", 3,
+	    &err), 0);
+	/* While the upload runs it is locked. */
+	assert_int_equal(storage_list(st, "x", STORAGE_LIST_INCOMPLETE, &l,
+	    &err), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(storage_abort_incomplete(st, &l.v[0], &err), -1);
+	assert_non_null(strstr(err.msg, "in progress"));
+	/* Simulate the crash: drop the handle without unlinking. */
+	storage_put_abort(up);
+	assert_false(exists("abort", "x/stale.part"));
+	{
+		char p[512];
+		int fd;
+
+		snprintf(p, sizeof(p), "%s/abort/x", tmp);
+		assert_int_equal(mkdir(p, 0700), 0);
+		snprintf(p, sizeof(p), "%s/abort/x/stale.part", tmp);
+		fd = open(p, O_WRONLY | O_CREAT, 0600);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	assert_int_equal(storage_abort_incomplete(st, &l.v[0], &err), 0);
+	assert_false(exists("abort", "x/stale.part"));
+	objlist_free(&l);
+	storage_close(st);
+}
+
+static void
+test_ranged_get(void **state)
+{
+	struct storage *st = open_local("range");
+	struct sinkbuf sb = { .len = 0 };
+	struct ag_err err;
+	uint8_t data[5000];
+	uint8_t *all;
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i ^ (i >> 8));
+	assert_int_equal(storage_put(st, "r/obj", data, sizeof(data), &err),
+	    0);
+	assert_int_equal(storage_get(st, "r/obj", 100, 200, sink, &sb, &err),
+	    0);
+	assert_int_equal(sb.len, 200);
+	assert_memory_equal(sb.buf, data + 100, 200);
+	sb.len = 0;
+	assert_int_equal(storage_get(st, "r/obj", 4990, UINT64_MAX, sink, &sb,
+	    &err), 0);
+	assert_int_equal(sb.len, 10);
+	assert_memory_equal(sb.buf, data + 4990, 10);
+	sb.len = 0;
+	assert_int_equal(storage_get(st, "r/obj", 5000, 0, sink, &sb, &err),
+	    0);
+	assert_int_equal(sb.len, 0);
+	/* Outside the object. */
+	assert_int_equal(storage_get(st, "r/obj", 4990, 11, sink, &sb, &err),
+	    -1);
+	assert_non_null(strstr(err.msg, "outside the object"));
+	assert_int_equal(storage_get(st, "r/obj", 5001, UINT64_MAX, sink, &sb,
+	    &err), -1);
+	assert_int_equal(storage_get(st, "r/none", 0, 1, sink, &sb, &err),
+	    STORAGE_ABSENT);
+	assert_int_equal(storage_get(st, "nodir/none", 0, 1, sink, &sb, &err),
+	    STORAGE_ABSENT);
+	/* A sink that stops. */
+	{
+		struct sinkbuf s2 = { .stop_after = 1 };
+		uint8_t *big = calloc(1, 3 << 20);
+
+		assert_non_null(big);
+		assert_int_equal(storage_put(st, "r/big", big, 3 << 20, &err),
+		    0);
+		free(big);
+		assert_int_equal(storage_get(st, "r/big", 0, UINT64_MAX, sink,
+		    &s2, &err), -1);
+		assert_non_null(strstr(err.msg, "stopped by reader"));
+	}
+	assert_int_equal(storage_get_buf(st, "r/obj", 1 << 20, &all, &n,
+	    &err), 0);
+	assert_int_equal(n, sizeof(data));
+	assert_memory_equal(all, data, n);
+	free(all);
+	assert_int_equal(storage_get_buf(st, "r/obj", 4999, &all, &n, &err),
+	    -1);
+	assert_non_null(strstr(err.msg, "larger than"));
+	storage_close(st);
+}
+
+static void
+test_list_remove(void **state)
+{
+	struct storage *st = open_local("list");
+	struct objlist l = { 0 };
+	struct ag_err err;
+	const char *keys[] = { "h/nightly/2026-b/data.vgl",
+	    "h/nightly/2026-a/manifest.vgl", "h/nightly/2026-a/data.vgl",
+	    "h/weekly/2026-a/data.vgl", "h/nightlyx/z", "top" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(keys); i++)
+		assert_int_equal(storage_put(st, keys[i],
+		    (const uint8_t *)keys[i], i % 3 + 1, &err), 0);
+	assert_int_equal(storage_list(st, "h/nightly/", 0, &l, &err), 0);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.v[0].name, "h/nightly/2026-a/data.vgl");
+	assert_string_equal(l.v[1].name, "h/nightly/2026-a/manifest.vgl");
+	assert_string_equal(l.v[2].name, "h/nightly/2026-b/data.vgl");
+	assert_int_equal(l.v[2].size, 1);
+	assert_true(l.v[0].mtime > 0);
+	objlist_free(&l);
+	/* A string prefix, as in S3. */
+	assert_int_equal(storage_list(st, "h/nightly", 0, &l, &err), 0);
+	assert_int_equal(l.n, 4);
+	objlist_free(&l);
+	assert_int_equal(storage_list(st, "", 0, &l, &err), 0);
+	assert_int_equal(l.n, ARRAY_SIZE(keys));
+	objlist_free(&l);
+	assert_int_equal(storage_list(st, "nothing/", 0, &l, &err), 0);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(storage_list(st, "../", 0, &l, &err), -1);
+
+	assert_int_equal(storage_remove(st, "h/weekly/2026-a/data.vgl", &err),
+	    0);
+	assert_false(exists("list", "h/weekly"));	/* pruned */
+	assert_true(exists("list", "h/nightly"));
+	assert_int_equal(storage_remove(st, "h/weekly/2026-a/data.vgl", &err),
+	    0);				/* absent is fine */
+	storage_close(st);
+}
+
+static void
+test_bad_keys(void **state)
+{
+	struct storage *st = open_local("keys");
+	struct storage_upload *up;
+	struct sinkbuf sb = { .len = 0 };
+	struct ag_err err;
+	const char *bad[] = { "", "/abs", "a//b", "a/../b", "..", "../x",
+	    "a/./b", "a/", ".", "a/b/..", "x\ny" };
+	char longkey[STORAGE_KEY_MAX + 2];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_false(storage_key_valid(bad[i]));
+		assert_int_equal(storage_put_begin(st, bad[i], &up, &err), -1);
+		assert_non_null(strstr(err.msg, "invalid object key"));
+		assert_int_equal(storage_get(st, bad[i], 0, 1, sink, &sb,
+		    &err), -1);
+		assert_int_equal(storage_remove(st, bad[i], &err), -1);
+	}
+	memset(longkey, 'a', sizeof(longkey) - 1);
+	longkey[sizeof(longkey) - 1] = '\0';
+	assert_false(storage_key_valid(longkey));
+	assert_true(storage_key_valid("a/b..c/.d"));
+	/* The local backend keeps ".part" for itself. */
+	assert_int_equal(storage_put_begin(st, "a/b.part", &up, &err), -1);
+	assert_non_null(strstr(err.msg, "reserved"));
+	storage_close(st);
+}
+
+static void
+test_no_escape(void **state)
+{
+	struct storage *st = open_local("esc");
+	struct storage_upload *up;
+	struct ag_err err;
+	char root[512], outside[512], link[600];
+
+	(void)state;
+	snprintf(root, sizeof(root), "%s/esc", tmp);
+	snprintf(outside, sizeof(outside), "%s/outside", tmp);
+	assert_int_equal(mkdir(outside, 0700), 0);
+	snprintf(link, sizeof(link), "%s/link", root);
+	assert_int_equal(symlink(outside, link), 0);
+	/* A symlink planted inside the folder is not followed. */
+	assert_int_equal(storage_put_begin(st, "link/x", &up, &err), -1);
+	assert_non_null(strstr(err.msg, "local[here]: "));
+	assert_false(exists("outside", "x.part"));
+	/* A file where a folder should be. */
+	assert_int_equal(storage_put(st, "f", (const uint8_t *)"1", 1, &err),
+	    0);
+	assert_int_equal(storage_put_begin(st, "f/x", &up, &err), -1);
+	assert_non_null(strstr(err.msg, "Not a directory"));
+	storage_close(st);
+}
+
+static void
+test_open_errors(void **state)
+{
+	struct storage_conf *c;
+	struct storage *st;
+	struct ag_err err;
+	char p[512];
+	int fd;
+
+	(void)state;
+	assert_null(storage_conf_local("here", "relative/path"));
+	assert_null(storage_conf_local("bad name", "/tmp"));
+	snprintf(p, sizeof(p), "%s/afile", tmp);
+	fd = open(p, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	c = storage_conf_local("here", p);
+	assert_int_equal(storage_open(c, &st, &err), -1);
+	assert_non_null(strstr(err.msg, "local[here]: "));
+	storage_conf_free(c);
+}
+
+/* The folder on a 64 KiB tmpfs, in a private mount namespace (root). */
+static void
+test_enospc(void **state)
+{
+	pid_t pid;
+	int status;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct storage_conf *c;
+		struct storage *st;
+		struct storage_upload *up;
+		struct ag_err err;
+		static uint8_t big[1 << 20];
+		char p[512];
+
+		if (unshare(CLONE_NEWNS) != 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+			_exit(77);
+		snprintf(p, sizeof(p), "%s/full", tmp);
+		if (mkdir(p, 0700) != 0 ||
+		    mount("tmpfs", p, "tmpfs", 0, "size=64k") != 0)
+			_exit(77);
+		if ((c = storage_conf_local("here", p)) == NULL ||
+		    storage_open(c, &st, &err) != 0)
+			_exit(2);
+		if (storage_put_begin(st, "backups/x/data.vgl", &up, &err) !=
+		    0)
+			_exit(3);
+		if (storage_put_part(up, big, sizeof(big), &err) != -1)
+			_exit(4);
+		if (strcmp(err.msg, "local[here]: write backups/x/data.vgl: "
+		    "No space left on device") != 0) {
+			fprintf(stderr, "message: %s\n", err.msg);
+			_exit(5);
+		}
+		storage_put_abort(up);
+		storage_close(st);
+		storage_conf_free(c);
+		(void)umount(p);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip();
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void
+test_conf(void **state)
+{
+	struct conf *cf = NULL;
+	struct conf_errs errs = { 0 };
+	struct storage_conf *sc = NULL;
+	struct storage *st;
+	struct ag_err err;
+	char path[512];
+	FILE *f;
+	size_t i;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/vigil.conf", tmp);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "storage = {\n"
+	    "  here = { type = \"local\"; path = \"%s/confstore\"; };\n"
+	    "  bad1 = { type = \"local\"; path = \"rel\"; };\n"
+	    "  bad2 = { type = \"local\"; pth = \"/x\"; };\n"
+	    "  bad3 = { type = \"ftp\"; };\n"
+	    "  bad4 = { type = \"local\"; };\n"
+	    "};\n", tmp);
+	fclose(f);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(conf_load(path, &cf, &errs), 0);
+	for (i = 0; i < errs.n; i++)
+		print_message("conf: %s\n", errs.msgs[i]);
+	assert_int_equal(errs.n, 0);
+	assert_non_null(cf->storage);
+
+	assert_int_equal(storage_conf_find(cf->storage, "here", &sc, &errs),
+	    0);
+	assert_string_equal(sc->name, "here");
+	assert_string_equal(sc->type, "local");
+	assert_int_equal(storage_open(sc, &st, &err), 0);
+	storage_close(st);
+	storage_conf_free(sc);
+	assert_int_equal(errs.n, 0);
+
+	assert_int_equal(storage_conf_find(cf->storage, "bad1", &sc, &errs),
+	    -1);
+	assert_int_equal(errs.n, 1);
+	assert_non_null(strstr(errs.msgs[0], "absolute"));
+	assert_int_equal(storage_conf_find(cf->storage, "bad2", &sc, &errs),
+	    -1);
+	assert_true(errs.n >= 2);
+	assert_non_null(strstr(errs.msgs[1], "pth"));
+	assert_int_equal(storage_conf_find(cf->storage, "bad3", &sc, &errs),
+	    -1);
+	assert_non_null(strstr(errs.msgs[errs.n - 1], "unknown storage type"));
+	i = errs.n;
+	assert_int_equal(storage_conf_find(cf->storage, "bad4", &sc, &errs),
+	    -1);
+	assert_true(errs.n > i);
+	assert_non_null(strstr(errs.msgs[errs.n - 1], "path"));
+	i = errs.n;
+	assert_int_equal(storage_conf_find(cf->storage, "nope", &sc, &errs),
+	    -1);
+	assert_non_null(strstr(errs.msgs[i], "not defined"));
+	conf_errs_free(&errs);
+	conf_free(cf);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_open_creates),
+		cmocka_unit_test(test_put_atomic),
+		cmocka_unit_test(test_abort),
+		cmocka_unit_test(test_ranged_get),
+		cmocka_unit_test(test_list_remove),
+		cmocka_unit_test(test_bad_keys),
+		cmocka_unit_test(test_no_escape),
+		cmocka_unit_test(test_open_errors),
+		cmocka_unit_test(test_enospc),
+		cmocka_unit_test(test_conf),
+	};
+
+	return (cmocka_run_group_tests(tests, setup, teardown));
+}
