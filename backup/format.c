@@ -784,7 +784,7 @@ format_open_chunk(struct format_object *obj, uint64_t index,
     int *ret_final, struct ag_err *err)
 {
 	uint8_t nonce[CRYPTO_AEAD_NONCELEN], aad[AAD_LEN];
-	uint32_t w, n;
+	uint32_t w, n = 0;
 	int final;
 
 	if (len < FORMAT_CHUNK_OVERHEAD)
@@ -891,7 +891,7 @@ format_reader_feed(struct format_reader *rd, const uint8_t *buf, size_t len,
     struct ag_err *err)
 {
 	size_t take;
-	uint32_t n;
+	uint32_t n = 0;
 	int rc;
 
 	while (len > 0 || rd->state == RD_ERROR) {
