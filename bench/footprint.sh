@@ -15,7 +15,7 @@ VIGILD=${VIGILD:-build/vigild}
 [ -x "$VIGILD" ] || { echo "build vigild first: packaging/setup.sh" >&2; exit 1; }
 
 T=$(mktemp -d /tmp/vigil-bench.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$T"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 
 if ! command -v collectd >/dev/null && [ ! -x /usr/sbin/collectd ]; then
 	SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
@@ -68,46 +68,63 @@ LoadPlugin load
 LoadPlugin interface
 LoadPlugin threshold
 <Plugin threshold>
-  <Plugin "cpu"><Type "percent"><Instance "user">
-    WarningMax 90
-    FailureMax 98
-  </Instance></Type></Plugin>
-  <Plugin "cpu"><Type "percent"><Instance "wait">
-    WarningMax 50
-  </Instance></Type></Plugin>
-  <Plugin "cpu"><Type "percent"><Instance "steal">
-    WarningMax 20
-  </Instance></Type></Plugin>
-  <Plugin "memory"><Type "memory"><Instance "used">
-    Percentage true
-    WarningMax 90
-    FailureMax 97
-  </Instance></Type></Plugin>
-  <Plugin "swap"><Type "swap"><Instance "used">
-    Percentage true
-    WarningMax 80
-  </Instance></Type></Plugin>
-  <Type "df_complex"><Instance "used">
+  <Plugin "cpu">
+    <Type "percent">
+      Instance "user"
+      WarningMax 90
+      FailureMax 98
+    </Type>
+    <Type "percent">
+      Instance "wait"
+      WarningMax 50
+    </Type>
+    <Type "percent">
+      Instance "steal"
+      WarningMax 20
+    </Type>
+  </Plugin>
+  <Plugin "memory">
+    <Type "memory">
+      Instance "used"
+      Percentage true
+      WarningMax 90
+      FailureMax 97
+    </Type>
+  </Plugin>
+  <Plugin "swap">
+    <Type "swap">
+      Instance "used"
+      Percentage true
+      WarningMax 80
+    </Type>
+  </Plugin>
+  <Type "df_complex">
+    Instance "used"
     Percentage true
     WarningMax 85
     FailureMax 95
-  </Instance></Type>
-  <Type "df_inodes"><Instance "used">
+  </Type>
+  <Type "df_inodes">
+    Instance "used"
     Percentage true
     WarningMax 85
-  </Instance></Type>
-  <Plugin "load"><Type "load">
-    DataSource "shortterm"
-    WarningMax 4
-  </Type></Plugin>
-  <Plugin "interface"><Type "if_errors">
-    DataSource "rx"
-    WarningMax 10
-  </Type></Plugin>
-  <Plugin "interface"><Type "if_errors">
-    DataSource "tx"
-    WarningMax 10
-  </Type></Plugin>
+  </Type>
+  <Plugin "load">
+    <Type "load">
+      DataSource "shortterm"
+      WarningMax 4
+    </Type>
+  </Plugin>
+  <Plugin "interface">
+    <Type "if_errors">
+      DataSource "rx"
+      WarningMax 10
+    </Type>
+    <Type "if_errors">
+      DataSource "tx"
+      WarningMax 10
+    </Type>
+  </Plugin>
 </Plugin>
 CONF
 
