@@ -1,0 +1,1117 @@
+/*
+ * catalog.c: listing, resolving, pruning, loading and verifying backups
+ * (see catalog.h).
+ *
+ * A listing of "<prefix>/<job>/" is grouped by the id segment of each key;
+ * keys that do not look like "<id>/<name>" are ignored, so stray objects
+ * never become backups.  Verification is a pipeline on the caller's
+ * thread: storage_get() pushes data.vgl into the format reader, whose
+ * chunk callback checks the chunk against the chunk table and hands the
+ * gzip member to the parallel inflater (inflate.h); the inflater hands the
+ * tar stream back in order to a checker that hashes it, checks each
+ * member's length and compares the tar headers at the file index's
+ * offsets.  Memory: one sealed chunk in the reader, workers + 2 members in
+ * the inflater, one captured header.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/ag.h"
+#include "lib/clock.h"
+#include "lib/crypto/crypto.h"
+#include "lib/crypto/crypto_hash.h"
+#include "providers/storage.h"
+#include "backup/format.h"
+#include "backup/inflate.h"
+#include "backup/manifest.h"
+#include "backup/retention.h"
+
+#include "backup/catalog.h"
+
+#define GET_RETRIES	5		/* transient storage failures */
+#define PROGRESS_MS	100
+/* A pax extended header captured for the check, at most. */
+#define PAX_MAX		((size_t)1 << 20)
+
+/* "<prefix>/<job>/" into ${out}. */
+static int
+job_dir(const char *prefix, const char *job, char *out, size_t outlen)
+{
+	const char *sep = "/";
+	int n;
+
+	if (prefix == NULL || *prefix == '\0')
+		prefix = sep = "";
+	else if (prefix[strlen(prefix) - 1] == '/')
+		sep = "";
+	n = snprintf(out, outlen, "%s%s%s/", prefix, sep, job);
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+static int
+job_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > CATALOG_JOB_MAX || strcmp(s, ".") == 0 ||
+	    strcmp(s, "..") == 0)
+		return 0;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789._-") == n;
+}
+
+static void
+sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000,
+	    .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* --- Listing ---------------------------------------------------------- */
+
+static int
+backup_cmp(const void *a, const void *b)
+{
+	const struct catalog_backup *x = a, *y = b;
+
+	if (x->time_s != y->time_s)
+		return x->time_s < y->time_s ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+/* Add the objects of ${b} to ${a} (the same backup). */
+static void
+merge(struct catalog_backup *a, const struct catalog_backup *b)
+{
+	a->size += b->size;
+	a->nobjects += b->nobjects;
+	if (b->has_data) {
+		a->has_data = true;
+		a->data_size = b->data_size;
+	}
+	if (b->has_index) {
+		a->has_index = true;
+		a->index_size = b->index_size;
+	}
+	if (b->has_manifest) {
+		a->has_manifest = true;
+		a->manifest_size = b->manifest_size;
+	}
+}
+
+/**
+ * catalog_list(st, prefix, job, ret, err):
+ * List the backups of ${job} under the storage ${prefix} ("" or NULL for
+ * none) into ${ret} (free with catalog_free()), complete and incomplete,
+ * sorted by time then id.  Objects that are not "<id>/<name>" below the
+ * job are ignored.  Return 0, or -1 / AG_RETRY with the storage's message.
+ */
+int
+catalog_list(struct storage *st, const char *prefix, const char *job,
+    struct catalog *ret, struct ag_err *err)
+{
+	char dir[STORAGE_KEY_MAX + 1], id[FORMAT_BACKUP_ID_SIZE];
+	struct objlist ol = { 0 };
+	struct catalog c = { 0 };
+	struct catalog_backup *b;
+	size_t dlen, i, j;
+	const char *rest, *name;
+	time_t t;
+	int rc;
+
+	if (!job_name_ok(job))
+		return ag_err_set(err, "\"%.80s\" is not a job name", job);
+	if (job_dir(prefix, job, dir, sizeof(dir)) != 0)
+		return ag_err_set(err, "storage prefix too long");
+	dlen = strlen(dir);
+	if ((rc = storage_list(st, dir, 0, &ol, err)) != 0)
+		return rc;
+	/* At most one backup per object; sorted keys group each backup. */
+	if ((c.v = calloc(ol.n > 0 ? ol.n : 1, sizeof(*c.v))) == NULL) {
+		objlist_free(&ol);
+		return ag_err_set(err, "listing %s: out of memory", dir);
+	}
+	for (i = 0; i < ol.n; i++) {
+		rest = ol.v[i].name + dlen;
+		if (strlen(rest) < FORMAT_BACKUP_ID_LEN + 2 ||
+		    rest[FORMAT_BACKUP_ID_LEN] != '/')
+			continue;
+		memcpy(id, rest, FORMAT_BACKUP_ID_LEN);
+		id[FORMAT_BACKUP_ID_LEN] = '\0';
+		name = rest + FORMAT_BACKUP_ID_LEN + 1;
+		if (format_backup_id_parse(id, &t) != 0 ||
+		    strchr(name, '/') != NULL)
+			continue;
+		/* Keys come sorted, so a backup's objects are adjacent. */
+		b = c.n > 0 && strcmp(c.v[c.n - 1].id, id) == 0 ?
+		    &c.v[c.n - 1] : NULL;
+		if (b == NULL) {
+			b = &c.v[c.n++];
+			memcpy(b->id, id, FORMAT_BACKUP_ID_SIZE);
+			b->time_s = (int64_t)t;
+		}
+		b->size += ol.v[i].size;
+		b->nobjects++;
+		if (strcmp(name, FORMAT_NAME_DATA) == 0) {
+			b->has_data = true;
+			b->data_size = ol.v[i].size;
+		} else if (strcmp(name, FORMAT_NAME_INDEX) == 0) {
+			b->has_index = true;
+			b->index_size = ol.v[i].size;
+		} else if (strcmp(name, FORMAT_NAME_MANIFEST) == 0) {
+			b->has_manifest = true;
+			b->manifest_size = ol.v[i].size;
+		}
+	}
+	objlist_free(&ol);
+	/*
+	 * Should a backend list out of order, one backup would appear
+	 * more than once: sort (by time, then id) and merge neighbours.
+	 */
+	qsort(c.v, c.n, sizeof(*c.v), backup_cmp);
+	for (i = 0, j = 0; i < c.n; i++) {
+		if (j > 0 && strcmp(c.v[j - 1].id, c.v[i].id) == 0) {
+			merge(&c.v[j - 1], &c.v[i]);
+			continue;
+		}
+		c.v[j++] = c.v[i];
+	}
+	c.n = j;
+	for (i = 0; i < c.n; i++) {
+		b = &c.v[i];
+		b->complete = b->has_manifest &&
+		    b->manifest_size >= CATALOG_MANIFEST_MIN;
+		c.ncomplete += b->complete;
+	}
+	*ret = c;
+	return 0;
+}
+
+/* catalog_free(c): free what ${c} holds and zero it; NULL is a no-op. */
+void
+catalog_free(struct catalog *c)
+{
+	if (c == NULL)
+		return;
+	free(c->v);
+	memset(c, 0, sizeof(*c));
+}
+
+/**
+ * catalog_find(c, job, which, ret_idx, err):
+ * In the listing ${c} of ${job}, find the complete backup named by
+ * ${which}: "latest", a full id, or an id without its suffix
+ * ("2026-11-22T030000Z") or any other prefix of one, if only one complete
+ * backup matches.  Store its position in ${ret_idx}.  Return 0, or -1
+ * with "no complete backup of job nightly", "no backup nightly/X",
+ * "backup nightly/X is incomplete (interrupted run)" or "nightly/X is
+ * ambiguous: 2 backups match (A, B)".
+ */
+int
+catalog_find(const struct catalog *c, const char *job, const char *which,
+    size_t *ret_idx, struct ag_err *err)
+{
+	size_t i, n, found = 0, nmatch = 0, nincomplete = 0;
+	char list[160] = "";
+
+	if (strcmp(which, "latest") == 0) {
+		for (i = c->n; i > 0; i--)
+			if (c->v[i - 1].complete) {
+				*ret_idx = i - 1;
+				return 0;
+			}
+		return ag_err_set(err, "no complete backup of job %s%s", job,
+		    c->n > 0 ? " (only incomplete ones)" : "");
+	}
+	n = strlen(which);
+	if (n == 0 || n > FORMAT_BACKUP_ID_LEN)
+		return ag_err_set(err, "no backup %s/%.40s", job, which);
+	for (i = 0; i < c->n; i++) {
+		if (strncmp(c->v[i].id, which, n) != 0)
+			continue;
+		if (!c->v[i].complete) {
+			nincomplete++;
+			continue;
+		}
+		if (nmatch < 3) {
+			size_t l = strlen(list);
+
+			snprintf(list + l, sizeof(list) - l, "%s%s",
+			    nmatch > 0 ? ", " : "", c->v[i].id);
+		}
+		nmatch++;
+		found = i;
+	}
+	if (nmatch == 1) {
+		*ret_idx = found;
+		return 0;
+	}
+	if (nmatch > 1)
+		return ag_err_set(err, "%s/%s is ambiguous: %zu backups match "
+		    "(%s%s)", job, which, nmatch, list, nmatch > 3 ? ", ..." :
+		    "");
+	if (nincomplete > 0)
+		return ag_err_set(err, "backup %s/%s is incomplete (interrupted "
+		    "run)", job, which);
+	return ag_err_set(err, "no backup %s/%s", job, which);
+}
+
+/**
+ * catalog_resolve(st, prefix, spec, ret_job, ret_id, err):
+ * Resolve ${spec}, "job/latest", "job/<id>" or "job/<id prefix>", to a
+ * complete backup: store the job name in ${ret_job} (CATALOG_JOB_MAX + 1
+ * bytes) and the id in ${ret_id}.  Return 0, AG_RETRY, or -1 with a
+ * message (see catalog_find(), and "give JOB/latest, JOB/ID or
+ * JOB/ID-prefix" for a malformed ${spec}).
+ */
+int
+catalog_resolve(struct storage *st, const char *prefix, const char *spec,
+    char ret_job[CATALOG_JOB_MAX + 1], char ret_id[FORMAT_BACKUP_ID_SIZE],
+    struct ag_err *err)
+{
+	char job[CATALOG_JOB_MAX + 1];
+	const char *slash = strchr(spec, '/');
+	struct catalog c;
+	size_t jl, idx;
+	int rc;
+
+	if (slash == NULL || (jl = (size_t)(slash - spec)) == 0 ||
+	    jl > CATALOG_JOB_MAX || slash[1] == '\0' ||
+	    strchr(slash + 1, '/') != NULL)
+		return ag_err_set(err, "\"%.80s\": give JOB/latest, JOB/ID or "
+		    "JOB/ID-prefix", spec);
+	memcpy(job, spec, jl);
+	job[jl] = '\0';
+	if (!job_name_ok(job))
+		return ag_err_set(err, "\"%s\" is not a job name", job);
+	if ((rc = catalog_list(st, prefix, job, &c, err)) != 0)
+		return rc;
+	if (catalog_find(&c, job, slash + 1, &idx, err) != 0) {
+		catalog_free(&c);
+		return -1;
+	}
+	memcpy(ret_job, job, jl + 1);
+	memcpy(ret_id, c.v[idx].id, FORMAT_BACKUP_ID_SIZE);
+	catalog_free(&c);
+	return 0;
+}
+
+/* --- Deleting and pruning --------------------------------------------- */
+
+/* Delete order: manifest, index, data, then the rest. */
+static int
+delete_rank(const char *key)
+{
+	const char *name = strrchr(key, '/');
+
+	name = name != NULL ? name + 1 : key;
+	if (strcmp(name, FORMAT_NAME_MANIFEST) == 0)
+		return 0;
+	if (strcmp(name, FORMAT_NAME_INDEX) == 0)
+		return 1;
+	if (strcmp(name, FORMAT_NAME_DATA) == 0)
+		return 2;
+	return 3;
+}
+
+/**
+ * catalog_delete(st, prefix, job, id, err):
+ * Delete every object of backup ${job}/${id}: manifest.vgl first (so an
+ * interrupted delete leaves an incomplete backup, never a complete-looking
+ * broken one), then index.vgl, data.vgl and anything else there.  Return
+ * 0, AG_RETRY or -1 with a message.
+ */
+int
+catalog_delete(struct storage *st, const char *prefix, const char *job,
+    const char *id, struct ag_err *err)
+{
+	char dir[STORAGE_KEY_MAX + 1];
+	struct objlist ol = { 0 };
+	size_t i;
+	int rc = 0, rank;
+
+	if (!job_name_ok(job) || format_backup_id_parse(id, NULL) != 0)
+		return ag_err_set(err, "delete: bad job or backup id");
+	if (job_dir(prefix, job, dir, sizeof(dir)) != 0 ||
+	    strlen(dir) + FORMAT_BACKUP_ID_LEN + 2 > sizeof(dir))
+		return ag_err_set(err, "storage prefix too long");
+	strcat(dir, id);
+	strcat(dir, "/");
+	if ((rc = storage_list(st, dir, 0, &ol, err)) != 0)
+		return rc;
+	/* The manifest goes first: without it the backup is incomplete. */
+	for (rank = 0; rank <= 3 && rc == 0; rank++)
+		for (i = 0; i < ol.n && rc == 0; i++)
+			if (delete_rank(ol.v[i].name) == rank)
+				rc = storage_remove(st, ol.v[i].name, err);
+	objlist_free(&ol);
+	return rc;
+}
+
+/**
+ * catalog_action_name(a):
+ * "keep", "delete", "incomplete", "delete incomplete".
+ */
+const char *
+catalog_action_name(enum catalog_action a)
+{
+	switch (a) {
+	case CATALOG_KEEP:
+		return "keep";
+	case CATALOG_DELETE:
+		return "delete";
+	case CATALOG_INCOMPLETE:
+		return "incomplete";
+	case CATALOG_DELETE_INCOMPLETE:
+		return "delete incomplete";
+	}
+	return "?";
+}
+
+/**
+ * catalog_prune(st, prefix, job, opts, ret, err):
+ * Apply the retention policy to the complete backups of ${job} and delete
+ * those it does not keep (unless dry_run), then the stale incomplete ones
+ * as ${opts} says.  The newest complete backup is always kept and an
+ * all-zero policy keeps everything (retention.h).  Counters go to ${ret}
+ * (may be NULL).  Return 0; AG_RETRY or -1 if the listing failed (nothing
+ * deleted); -1 if a delete failed (the others were still tried; ${err}
+ * has the first failure).
+ */
+int
+catalog_prune(struct storage *st, const char *prefix, const char *job,
+    const struct catalog_prune_opts *opts, struct catalog_prune_result *ret,
+    struct ag_err *err)
+{
+	struct catalog_prune_result res = { 0 };
+	struct retention_result *verdicts = NULL;
+	struct backup_ref *refs = NULL;
+	struct catalog c;
+	struct ag_err derr;
+	bool *stale = NULL;
+	int64_t now = opts->now_s != 0 ? opts->now_s : (int64_t)time(NULL);
+	size_t i;
+	int rc, failed = 0;
+
+	if ((rc = catalog_list(st, prefix, job, &c, err)) != 0)
+		return rc;
+	if ((refs = calloc(c.n + 1, sizeof(*refs))) == NULL ||
+	    (verdicts = calloc(c.n + 1, sizeof(*verdicts))) == NULL ||
+	    (stale = calloc(c.n + 1, sizeof(*stale))) == NULL) {
+		rc = ag_err_set(err, "prune: out of memory");
+		goto out;
+	}
+	for (i = 0; i < c.n; i++)
+		refs[i] = (struct backup_ref){ .id = c.v[i].id,
+		    .time_s = c.v[i].time_s, .complete = c.v[i].complete };
+	/* A policy that cannot be applied deletes nothing. */
+	if (retention_apply(&opts->policy, refs, c.n, verdicts, err) != 0) {
+		rc = -1;
+		goto out;
+	}
+	if (opts->stale_grace_s >= 0)
+		retention_stale_incomplete(refs, c.n, opts->running_id, now,
+		    opts->stale_grace_s, stale);
+
+	for (i = 0; i < c.n; i++) {
+		const struct catalog_backup *b = &c.v[i];
+		enum catalog_action a;
+		const char *reason = verdicts[i].reason;
+		int drc = 0;
+
+		derr.msg[0] = '\0';
+		if (!b->complete)
+			a = stale[i] ? CATALOG_DELETE_INCOMPLETE :
+			    CATALOG_INCOMPLETE;
+		else if (verdicts[i].verdict == RETENTION_KEEP)
+			a = CATALOG_KEEP;
+		else
+			a = CATALOG_DELETE;
+		if (opts->running_id != NULL &&
+		    strcmp(b->id, opts->running_id) == 0) {
+			a = b->complete ? CATALOG_KEEP : CATALOG_INCOMPLETE;
+			reason = "running";
+		}
+		if (a == CATALOG_DELETE_INCOMPLETE)
+			reason = "incomplete, stale";
+		if ((a == CATALOG_DELETE || a == CATALOG_DELETE_INCOMPLETE) &&
+		    !opts->dry_run) {
+			drc = catalog_delete(st, prefix, job, b->id, &derr);
+			if (drc != 0) {
+				drc = -1;
+				if (!failed)
+					(void)ag_err_set(err, "delete %s/%s: %s",
+					    job, b->id, derr.msg);
+				failed = 1;
+				res.failed++;
+			}
+		}
+		switch (a) {
+		case CATALOG_KEEP:
+			res.kept++;
+			break;
+		case CATALOG_DELETE:
+			if (drc == 0)
+				res.deleted++;
+			break;
+		case CATALOG_INCOMPLETE:
+			res.incomplete++;
+			break;
+		case CATALOG_DELETE_INCOMPLETE:
+			if (drc == 0)
+				res.deleted_incomplete++;
+			break;
+		}
+		if ((a == CATALOG_DELETE || a == CATALOG_DELETE_INCOMPLETE) &&
+		    drc == 0)
+			res.bytes_freed += b->size;
+		if (opts->cb != NULL)
+			opts->cb(opts->cookie, b, a, reason, drc,
+			    drc != 0 ? derr.msg : NULL);
+	}
+	rc = failed ? -1 : 0;
+	if (ret != NULL)
+		*ret = res;
+out:
+	free(refs);
+	free(verdicts);
+	free(stale);
+	catalog_free(&c);
+	return rc;
+}
+
+/* --- Loading a manifest ----------------------------------------------- */
+
+/* Get a whole object, retrying transient failures. */
+static int
+get_buf(struct storage *st, const char *key, size_t max, uint8_t **ret,
+    size_t *ret_len, struct ag_err *err)
+{
+	unsigned ms = 500;
+	int rc;
+
+	for (int attempt = 0;; attempt++) {
+		rc = storage_get_buf(st, key, max, ret, ret_len, err);
+		if (rc != AG_RETRY || attempt >= GET_RETRIES)
+			return rc;
+		sleep_ms(ms);
+		ms *= 2;
+	}
+}
+
+static int
+object_key(const char *prefix, const char *job, const char *id,
+    enum format_kind kind, char *out, size_t outlen, struct ag_err *err)
+{
+	if (format_object_name(prefix, job, id, kind, out, outlen) != 0)
+		return ag_err_set(err, "bad job \"%.64s\" or backup id "
+		    "\"%.40s\"", job, id);
+	return 0;
+}
+
+/**
+ * catalog_load_manifest(st, prefix, job, id, key, with_index, ret, err):
+ * Fetch manifest.vgl of ${job}/${id}, open it with ${key}, parse it and
+ * check that it names this job and id; with ${with_index}, also fetch and
+ * load index.vgl if the file index is kept there.  Store the manifest in
+ * ${ret} (free with manifest_free()).  Return 0, AG_RETRY, or -1 with a
+ * message: "backup nightly/X has no manifest (incomplete or deleted)",
+ * "manifest.vgl: wrong key: ...", "manifest.vgl: chunk 0: authentication
+ * failed ...", "manifest: ..." (malformed).
+ */
+int
+catalog_load_manifest(struct storage *st, const char *prefix,
+    const char *job, const char *id, const struct crypto_key *key,
+    bool with_index, struct manifest **ret, struct ag_err *err)
+{
+	char okey[STORAGE_KEY_MAX + 1];
+	struct format_info info;
+	struct manifest *m = NULL;
+	struct ag_err e;
+	uint8_t *buf = NULL;
+	char *json = NULL;
+	size_t len, jlen;
+	/* Sealed size of the largest JSON a reader accepts. */
+	size_t max = (size_t)manifest_sealed_size(FORMAT_MANIFEST_MAX,
+	    FORMAT_HEADER_MAX);
+	int rc;
+
+	if (object_key(prefix, job, id, FORMAT_KIND_MANIFEST, okey,
+	    sizeof(okey), err) != 0)
+		return -1;
+	rc = get_buf(st, okey, max, &buf, &len, &e);
+	if (rc == STORAGE_ABSENT)
+		return ag_err_set(err, "backup %s/%s has no manifest "
+		    "(incomplete or deleted)", job, id);
+	if (rc != 0) {
+		(void)ag_err_set(err, "%s", e.msg);
+		return rc == AG_RETRY ? AG_RETRY : -1;
+	}
+	rc = format_open_buffer(key, FORMAT_KIND_MANIFEST, buf, len, &json,
+	    &jlen, &info, &e);
+	free(buf);
+	buf = NULL;
+	if (rc != 0)
+		return ag_err_set(err, "%s: %s", FORMAT_NAME_MANIFEST, e.msg);
+	if (strcmp(info.backup_id, id) != 0) {
+		rc = ag_err_set(err, "%s: sealed for backup %s, not %s",
+		    FORMAT_NAME_MANIFEST, info.backup_id, id);
+		goto out;
+	}
+	if ((rc = manifest_parse(json, jlen, &m, err)) != 0)
+		goto out;
+	if (strcmp(m->job, job) != 0 || strcmp(m->backup_id, id) != 0) {
+		rc = ag_err_set(err, "manifest: describes %.64s/%s, not %s/%s",
+		    m->job, m->backup_id, job, id);
+		goto out;
+	}
+	free(json);
+	json = NULL;
+	if (with_index && !m->index_inline && !m->index_omitted) {
+		if ((rc = object_key(prefix, job, id, FORMAT_KIND_INDEX, okey,
+		    sizeof(okey), err)) != 0)
+			goto out;
+		rc = get_buf(st, okey, max, &buf, &len, &e);
+		if (rc == STORAGE_ABSENT) {
+			rc = ag_err_set(err, "backup %s/%s: %s is missing",
+			    job, id, FORMAT_NAME_INDEX);
+			goto out;
+		}
+		if (rc != 0) {
+			(void)ag_err_set(err, "%s", e.msg);
+			goto out;
+		}
+		if (len != m->index_size) {
+			rc = ag_err_set(err, "%s: %zu bytes, the manifest says %"
+			    PRIu64, FORMAT_NAME_INDEX, len, m->index_size);
+			goto out;
+		}
+		rc = format_open_buffer(key, FORMAT_KIND_INDEX, buf, len, &json,
+		    &jlen, &info, &e);
+		if (rc != 0) {
+			rc = ag_err_set(err, "%s: %s", FORMAT_NAME_INDEX, e.msg);
+			goto out;
+		}
+		if ((rc = manifest_load_index(m, json, jlen, err)) != 0)
+			goto out;
+	}
+	*ret = m;
+	m = NULL;
+	rc = 0;
+out:
+	free(buf);
+	if (json != NULL) {
+		crypto_wipe(json, jlen);
+		free(json);
+	}
+	manifest_free(m);
+	return rc;
+}
+
+/* --- Verifying -------------------------------------------------------- */
+
+/*
+ * The tar checker: follows the tar stream, and at each index entry's
+ * offset captures its first header (and a pax extended header's records)
+ * to compare the stored path and type with the index.
+ */
+struct tarchk {
+	const struct manifest *m;
+	bool headers;			/* compare headers */
+	size_t next;			/* next index entry */
+	uint64_t pos;			/* tar bytes seen */
+	uint8_t *cap;			/* captured header bytes */
+	size_t cap_len, need;
+	bool capturing;
+	uint64_t files, checked;
+};
+
+static uint64_t
+octal(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+
+	/* GNU base-256 for large values: first byte 0x80. */
+	if (n > 0 && (p[0] & 0x80) != 0) {
+		for (i = 1; i < n; i++)
+			v = v << 8 | p[i];
+		return v;
+	}
+	while (i < n && p[i] == ' ')
+		i++;
+	for (; i < n && p[i] >= '0' && p[i] <= '7'; i++)
+		v = v * 8 + (uint64_t)(p[i] - '0');
+	return v;
+}
+
+static int
+ustar_ok(const uint8_t *h)
+{
+	uint64_t sum = 0, want = octal(h + 148, 8);
+
+	for (size_t i = 0; i < 512; i++)
+		sum += (i >= 148 && i < 156) ? ' ' : h[i];
+	return sum == want && memcmp(h + 257, "ustar", 5) == 0;
+}
+
+/*
+ * Find the record ${key} in the pax records ${p}[0..n) ("len key=value\n"
+ * each); return its value and store its length in ${ret_len}, or NULL.
+ */
+static const char *
+pax_find(const uint8_t *p, size_t n, const char *key, size_t *ret_len)
+{
+	const char *found = NULL;
+	size_t off = 0, rlen, i, klen = strlen(key);
+
+	while (off < n) {
+		rlen = 0;
+		for (i = off; i < n && p[i] >= '0' && p[i] <= '9' &&
+		    rlen <= n; i++)
+			rlen = rlen * 10 + (size_t)(p[i] - '0');
+		if (i >= n || p[i] != ' ' || rlen == 0 || rlen > n - off ||
+		    p[off + rlen - 1] != '\n')
+			return found;
+		i++;
+		/* The value ends before the record's '\n'. */
+		if (i + klen < off + rlen - 1 &&
+		    memcmp(p + i, key, klen) == 0 && p[i + klen] == '=') {
+			found = (const char *)p + i + klen + 1;
+			*ret_len = off + rlen - 1 - (i + klen + 1);
+		}
+		off += rlen;
+	}
+	return found;
+}
+
+static const char
+typeflag_for[] = {
+	[MANIFEST_FILE] = '0', [MANIFEST_DIR] = '5',
+	[MANIFEST_SYMLINK] = '2', [MANIFEST_HARDLINK] = '1',
+	[MANIFEST_CHAR] = '3', [MANIFEST_BLOCK] = '4', [MANIFEST_FIFO] = '6',
+};
+
+/* The capture of entry tc->next is complete: compare. */
+static int
+tc_check(struct tarchk *tc, struct ag_err *err)
+{
+	const struct manifest_file *f = &tc->m->files[tc->next];
+	const uint8_t *h = tc->cap, *ph = NULL;
+	char name[257 + 156];
+	const char *path;
+	size_t plen = 0, n;
+	char tf;
+
+	if (!ustar_ok(h))
+		goto bad_header;
+	if (h[156] == 'x') {
+		/* The pax records, then the entry's own ustar header. */
+		ph = h + 512;
+		n = (size_t)octal(h + 124, 12);
+		h = tc->cap + 512 + (n + 511) / 512 * 512;
+		if (!ustar_ok(h))
+			goto bad_header;
+	}
+	path = NULL;
+	if (ph != NULL) {
+		/* A sparse file's real name hides in GNU.sparse.name. */
+		n = (size_t)octal(tc->cap + 124, 12);
+		if ((path = pax_find(ph, n, "GNU.sparse.name", &plen)) == NULL)
+			path = pax_find(ph, n, "path", &plen);
+	}
+	if (path == NULL) {
+		/* ustar: prefix "/" name, each NUL-padded. */
+		size_t pl = strnlen((const char *)h + 345, 155);
+		size_t nl = strnlen((const char *)h, 100);
+
+		n = 0;
+		if (pl > 0) {
+			memcpy(name, h + 345, pl);
+			name[pl] = '/';
+			n = pl + 1;
+		}
+		memcpy(name + n, h, nl);
+		n += nl;
+		name[n] = '\0';
+		path = name;
+		plen = n;
+	}
+	/* Folders carry a trailing '/' in the tar, not in the index. */
+	while (plen > 1 && path[plen - 1] == '/')
+		plen--;
+	tf = (char)h[156];
+	if (tf == '\0' || tf == '7')
+		tf = '0';
+	if (plen != strlen(f->path) || memcmp(path, f->path, plen) != 0)
+		return ag_err_set(err, "file index: files[%zu] \"%.100s\" at "
+		    "tar offset %" PRIu64 ": the tar header there is "
+		    "\"%.*s\"", tc->next, f->path, f->tar_offset,
+		    (int)(plen > 100 ? 100 : plen), path);
+	if (tf != typeflag_for[f->type])
+		return ag_err_set(err, "file index: files[%zu] \"%.100s\": "
+		    "type %s, but the tar header has type '%c'", tc->next,
+		    f->path, manifest_ftype_name(f->type), tf);
+	tc->checked++;
+	return 0;
+
+bad_header:
+	return ag_err_set(err, "file index: files[%zu] \"%.100s\": no valid "
+	    "tar header at tar offset %" PRIu64, tc->next, f->path,
+	    f->tar_offset);
+}
+
+/* Feed tar bytes to the checker. */
+static int
+tc_feed(struct tarchk *tc, const uint8_t *buf, size_t len,
+    struct ag_err *err)
+{
+	const struct manifest *m = tc->m;
+	const struct manifest_file *f;
+	uint64_t start, skip;
+	size_t n, psize;
+
+	while (len > 0) {
+		if (!tc->capturing) {
+			if (!m->files_loaded || tc->next >= m->nfiles) {
+				tc->pos += len;
+				return 0;
+			}
+			start = m->files[tc->next].tar_offset;
+			skip = start - tc->pos;
+			if (skip > 0) {
+				n = skip < len ? (size_t)skip : len;
+				tc->pos += n;
+				buf += n;
+				len -= n;
+				continue;
+			}
+			if (!tc->headers) {
+				tc->files++;
+				tc->next++;
+				continue;
+			}
+			tc->capturing = true;
+			tc->cap_len = 0;
+			tc->need = 512;
+		}
+		f = &m->files[tc->next];
+		n = tc->need - tc->cap_len < len ? tc->need - tc->cap_len : len;
+		memcpy(tc->cap + tc->cap_len, buf, n);
+		tc->cap_len += n;
+		tc->pos += n;
+		buf += n;
+		len -= n;
+		if (tc->cap_len < tc->need)
+			continue;
+		if (tc->need == 512 && tc->cap[156] == 'x' &&
+		    ustar_ok(tc->cap)) {
+			/* A pax header: its records and the next header too. */
+			psize = (size_t)octal(tc->cap + 124, 12);
+			if (psize > PAX_MAX)
+				return ag_err_set(err, "file index: files[%zu]: "
+				    "pax header of %zu bytes", tc->next, psize);
+			tc->need = 512 + (psize + 511) / 512 * 512 + 512;
+			if (tc->need > f->tar_len)
+				return ag_err_set(err, "file index: files[%zu] "
+				    "\"%.100s\": its headers exceed its tar "
+				    "length %" PRIu64, tc->next, f->path,
+				    f->tar_len);
+			continue;
+		}
+		if (tc_check(tc, err) != 0)
+			return -1;
+		tc->capturing = false;
+		tc->files++;
+		tc->next++;
+	}
+	return 0;
+}
+
+struct verify {
+	struct storage *st;
+	const struct manifest *m;
+	const struct catalog_verify_opts *o;
+	struct format_reader *rd;
+	struct inflate *ifl;
+	struct crypto_hash *hash;
+	struct tarchk tc;
+	uint64_t fed;			/* data.vgl bytes fed to the reader */
+	uint64_t chunks;		/* opened */
+	uint64_t members_out;		/* members inflated so far */
+	uint64_t tar_bytes;
+	int64_t t0, last_progress;
+	bool header_checked;
+	int failed;			/* a callback failed: err is set */
+	struct ag_err err;
+};
+
+static void
+progress(struct verify *v, bool force)
+{
+	struct catalog_verify_progress p;
+	int64_t now;
+
+	if (v->o == NULL || v->o->progress == NULL)
+		return;
+	now = clock_mono_ms();
+	if (!force && now - v->last_progress < PROGRESS_MS)
+		return;
+	v->last_progress = now;
+	p = (struct catalog_verify_progress){ .bytes_read = v->fed,
+	    .bytes_total = v->m->data_size, .tar_bytes = v->tar_bytes,
+	    .chunks_done = v->chunks, .chunks_total = v->m->nchunks,
+	    .elapsed_ms = now - v->t0 };
+	v->o->progress(v->o->cookie, &p);
+}
+
+/* The tar stream, one member at a time, in order. */
+static int
+tar_sink(void *cookie, const uint8_t *buf, size_t len)
+{
+	struct verify *v = cookie;
+	const struct manifest_chunk *c;
+
+	if (v->members_out >= v->m->nchunks) {
+		v->failed = ag_err_set(&v->err, "data.vgl: more members than "
+		    "the chunk table lists");
+		return -1;
+	}
+	c = &v->m->chunks[v->members_out];
+	if (len != c->tar_len) {
+		v->failed = ag_err_set(&v->err, "member %" PRIu64 " inflates "
+		    "to %zu bytes, the chunk table says %" PRIu64,
+		    v->members_out, len, c->tar_len);
+		return -1;
+	}
+	v->members_out++;
+	v->tar_bytes += len;
+	if (crypto_hash_update(v->hash, buf, len) != 0) {
+		v->failed = ag_err_set(&v->err, "sha256 failed");
+		return -1;
+	}
+	if (tc_feed(&v->tc, buf, len, &v->err) != 0) {
+		v->failed = -1;
+		return -1;
+	}
+	return 0;
+}
+
+/* An authenticated chunk of data.vgl. */
+static int
+chunk_cb(void *cookie, uint64_t index, const uint8_t *pt, size_t len,
+    int final)
+{
+	struct verify *v = cookie;
+	const struct format_object *obj;
+	const struct manifest_chunk *c;
+	const uint8_t *hdr;
+	struct ag_err e;
+	size_t hlen;
+
+	if (v->o != NULL && v->o->cancel != NULL && *v->o->cancel) {
+		v->failed = ag_err_set(&v->err, "cancelled");
+		return -1;
+	}
+	if (!v->header_checked) {
+		/* The manifest's copy of the header must be this header. */
+		obj = format_reader_object(v->rd);
+		hdr = format_object_header(obj, &hlen);
+		if (hlen != v->m->data_header_len ||
+		    memcmp(hdr, v->m->data_header, hlen) != 0) {
+			v->failed = ag_err_set(&v->err, "data.vgl: its header "
+			    "differs from the manifest's copy");
+			return -1;
+		}
+		if (strcmp(format_object_info(obj)->backup_id,
+		    v->m->backup_id) != 0) {
+			v->failed = ag_err_set(&v->err, "data.vgl: sealed for "
+			    "backup %s", format_object_info(obj)->backup_id);
+			return -1;
+		}
+		v->header_checked = true;
+	}
+	if (index >= v->m->nchunks) {
+		v->failed = ag_err_set(&v->err, "data.vgl: chunk %" PRIu64
+		    " is not in the chunk table (%zu chunks)", index,
+		    v->m->nchunks);
+		return -1;
+	}
+	c = &v->m->chunks[index];
+	if (len != c->plain_len || (final != 0) != (index + 1 ==
+	    v->m->nchunks)) {
+		v->failed = ag_err_set(&v->err, "data.vgl: chunk %" PRIu64
+		    " (%zu bytes%s) does not match the chunk table (%" PRIu64
+		    " bytes%s)", index, len, final ? ", final" : "",
+		    c->plain_len, index + 1 == v->m->nchunks ? ", final" : "");
+		return -1;
+	}
+	if (inflate_member(v->ifl, pt, len, &e) != 0) {
+		/* The sink's own message, if it was the sink that failed. */
+		if (!v->failed)
+			v->failed = ag_err_set(&v->err, "data.vgl: %s", e.msg);
+		return -1;
+	}
+	v->chunks++;
+	progress(v, false);
+	return 0;
+}
+
+static int
+data_sink(void *cookie, const uint8_t *buf, size_t len)
+{
+	struct verify *v = cookie;
+	struct ag_err e;
+	int rc;
+
+	rc = format_reader_feed(v->rd, buf, len, &e);
+	if (rc == -1 && !v->failed)
+		v->failed = ag_err_set(&v->err, "data.vgl: %s", e.msg);
+	if (rc != 0)
+		return -1;
+	v->fed += len;
+	return 0;
+}
+
+/**
+ * catalog_verify(st, prefix, job, id, key, opts, ret, err):
+ * Verify backup ${job}/${id} with ${key} (see above); ${opts} may be NULL.
+ * Blocks for as long as reading the whole backup takes.  Fill ${ret} (ok
+ * is true only if every check passed) and return 0, or -1 with the first
+ * failure, naming the object: "data.vgl: chunk 7: authentication failed
+ * (corrupt, reordered or tampered data)", "data.vgl: truncated: ...",
+ * "manifest.vgl: wrong key: ...", "tar stream sha256 differs from the
+ * manifest", "member 3 inflates to 1000 bytes, the chunk table says
+ * 65536", "file index: files[12] \"etc/x\" at tar offset 5120: the tar
+ * header there is \"etc/y\"".  AG_RETRY if storage kept failing
+ * transiently.
+ */
+int
+catalog_verify(struct storage *st, const char *prefix, const char *job,
+    const char *id, const struct crypto_key *key,
+    const struct catalog_verify_opts *opts, struct catalog_verify_result *ret,
+    struct ag_err *err)
+{
+	struct catalog_verify_result res = { 0 };
+	struct storage_stats s0, s1;
+	struct inflate_conf ic = { 0 };
+	struct verify v = { 0 };
+	struct manifest *m = NULL;
+	struct ag_err e;
+	char okey[STORAGE_KEY_MAX + 1];
+	uint8_t sha[CRYPTO_SHA256_LEN];
+	unsigned ms = 500;
+	int rc, attempt;
+
+	storage_stats(st, &s0);
+	v.t0 = clock_mono_ms();
+	v.o = opts;
+	if ((rc = catalog_load_manifest(st, prefix, job, id, key, true, &m,
+	    err)) != 0)
+		return rc;
+	v.m = m;
+	v.st = st;
+	if (object_key(prefix, job, id, FORMAT_KIND_DATA, okey, sizeof(okey),
+	    err) != 0) {
+		rc = -1;
+		goto out;
+	}
+	v.tc.m = m;
+	v.tc.headers = opts == NULL || !opts->skip_headers;
+	ic.max_out = (size_t)m->slice_size;
+	ic.workers = opts != NULL ? opts->workers : 0;
+	ic.sink = tar_sink;
+	ic.cookie = &v;
+	if ((v.tc.cap = malloc(PAX_MAX + 1536)) == NULL ||
+	    (v.hash = crypto_hash_sha256_new()) == NULL ||
+	    (v.rd = format_reader_new(key, FORMAT_KIND_DATA, chunk_cb,
+	    &v)) == NULL) {
+		rc = ag_err_set(err, "verify: out of memory");
+		goto out;
+	}
+	if ((v.ifl = inflate_new(&ic, err)) == NULL) {
+		rc = -1;
+		goto out;
+	}
+
+	/* Stream data.vgl; a transient failure resumes where it stopped. */
+	for (attempt = 0;; attempt++) {
+		rc = storage_get(st, okey, v.fed, UINT64_MAX, data_sink, &v, &e);
+		if (rc == 0 || v.failed)
+			break;
+		if (rc == STORAGE_ABSENT) {
+			rc = ag_err_set(err, "backup %s/%s: %s is missing", job,
+			    id, FORMAT_NAME_DATA);
+			goto out;
+		}
+		if (rc != AG_RETRY || attempt >= GET_RETRIES) {
+			(void)ag_err_set(err, "%s", e.msg);
+			goto out;
+		}
+		sleep_ms(ms);
+		ms *= 2;
+	}
+	if (!v.failed && format_reader_end(v.rd, &e) != 0)
+		v.failed = ag_err_set(&v.err, "data.vgl: %s", e.msg);
+	if (!v.failed && inflate_finish(v.ifl, &e) != 0 && !v.failed)
+		v.failed = ag_err_set(&v.err, "data.vgl: %s", e.msg);
+	if (v.failed) {
+		rc = ag_err_set(err, "%s", v.err.msg);
+		goto out;
+	}
+	progress(&v, true);
+	if (v.fed != m->data_size) {
+		rc = ag_err_set(err, "data.vgl: %" PRIu64 " bytes, the manifest "
+		    "says %" PRIu64, v.fed, m->data_size);
+		goto out;
+	}
+	if (v.chunks != m->nchunks || v.members_out != m->nchunks ||
+	    v.tar_bytes != m->tar_size) {
+		rc = ag_err_set(err, "data.vgl: %" PRIu64 " chunks and %" PRIu64
+		    " tar bytes, the manifest says %zu and %" PRIu64, v.chunks,
+		    v.tar_bytes, m->nchunks, m->tar_size);
+		goto out;
+	}
+	if (crypto_hash_final(v.hash, sha) != 0) {
+		rc = ag_err_set(err, "sha256 failed");
+		goto out;
+	}
+	if (!crypto_memeq(sha, m->tar_sha256, sizeof(sha))) {
+		rc = ag_err_set(err, "tar stream sha256 differs from the "
+		    "manifest");
+		goto out;
+	}
+	if (m->files_loaded && (v.tc.next != m->nfiles || v.tc.capturing)) {
+		rc = ag_err_set(err, "file index: only %zu of %zu entries lie "
+		    "in the tar stream", v.tc.next, m->nfiles);
+		goto out;
+	}
+	res.ok = true;
+	rc = 0;
+out:
+	storage_stats(st, &s1);
+	res.chunks = v.chunks;
+	res.tar_bytes = v.tar_bytes;
+	res.files = v.tc.files;
+	res.headers = v.tc.checked;
+	res.bytes_read = s1.bytes_read - s0.bytes_read;
+	res.data_size = m != NULL ? m->data_size : 0;
+	res.elapsed_ms = clock_mono_ms() - v.t0;
+	res.index_separate = m != NULL && !m->index_inline && !m->index_omitted;
+	res.index_omitted = m != NULL && m->index_omitted;
+	if (ret != NULL)
+		*ret = res;
+	inflate_free(v.ifl);
+	format_reader_free(v.rd);
+	crypto_hash_free(v.hash);
+	free(v.tc.cap);
+	manifest_free(m);
+	return rc == 0 ? 0 : (rc == AG_RETRY ? AG_RETRY : -1);
+}

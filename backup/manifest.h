@@ -1,0 +1,335 @@
+/*
+ * manifest.h: the manifest of a backup (docs/BACKUP-FORMAT.md, section 6),
+ * built while the backup runs and parsed again by list, verify and
+ * restore.
+ *
+ * Writing: the job runner feeds a manifest_writer from the stage callbacks
+ * (st_compress on_member and st_encrypt on_chunk give the two halves of a
+ * chunk-table row, joined by index; st_archive on_entry gives a file-index
+ * row; on_warning a warning), then finishes it with the totals and asks
+ * for the JSON text.  The file index is kept as JSON text, not as a tree:
+ * in memory up to MANIFEST_INLINE_MAX bytes, beyond that spilled to an
+ * unlinked temporary file, and then written as its own object, index.vgl
+ * (section 6.4), by manifest_writer_index_read().  Memory is bounded by the
+ * chunk table (MANIFEST_CHUNKS_MAX rows of 40 bytes) and the inline index.
+ * The writer's callbacks cannot fail: an error (out of memory, a limit, a
+ * row out of order) is sticky and reported by manifest_writer_failed(),
+ * which the runner polls to stop the archive.
+ *
+ * Strings are written as JSON strings.  File names need not be UTF-8:
+ * a path, link target, user or group that is not valid UTF-8 is written
+ * with U+FFFD in place of each bad byte and, beside it, the exact bytes in
+ * base64 as "path_b64" (or "target_b64", ...); readers prefer the _b64 form
+ * (an addition a format-1 reader may ignore).  Warnings and sources are
+ * written lossy only.
+ *
+ * Reading: manifest_parse() turns the JSON (as opened by
+ * format_manifest_open()) into a struct manifest with the chunk table and
+ * the file index, checking everything it relies on: types, ranges, the
+ * chunk table's continuity (offsets, tar slices, sizes adding up to the
+ * object and tar sizes) and the file index's order and bounds.  A
+ * malformed manifest is one clear error, never a crash.  When the index is
+ * a separate object, manifest_load_index() adds it (its sha256 is checked
+ * against the manifest).
+ *
+ * No I/O except the writer's spill file; no logging.
+ */
+#ifndef VIGIL_BACKUP_MANIFEST_H
+#define VIGIL_BACKUP_MANIFEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/ag.h"
+#include "backup/format.h"
+
+struct st_archive_entry;
+struct st_compress_member;
+struct st_encrypt_chunk;
+
+#define MANIFEST_FORMAT		1
+/* Warnings kept in the manifest; counts.warnings has the true count. */
+#define MANIFEST_WARNINGS_MAX	100
+/* A serialized "files" array larger than this goes to index.vgl. */
+#define MANIFEST_INLINE_MAX	((size_t)4 << 20)
+/* Chunk-table rows, at most (6 TiB of tar with 4 MiB slices). */
+#define MANIFEST_CHUNKS_MAX	((size_t)1500000)
+/* Longest string kept from a manifest (paths, names, warnings). */
+#define MANIFEST_STR_MAX	65536
+
+enum manifest_ftype {
+	MANIFEST_FILE = 1,
+	MANIFEST_DIR,
+	MANIFEST_SYMLINK,
+	MANIFEST_HARDLINK,
+	MANIFEST_CHAR,
+	MANIFEST_BLOCK,
+	MANIFEST_FIFO
+};
+
+/* "file", "dir", ... for ${t}; "?" if unknown. */
+const char *manifest_ftype_name(enum manifest_ftype t);
+
+/* --- Writing ---------------------------------------------------------- */
+
+struct manifest_writer;
+
+/* What is known when a backup starts. */
+struct manifest_head {
+	const char *job;
+	const char *host;
+	const char *backup_id;
+	int level;			/* 0: full */
+	int64_t start_ms;		/* wall clock */
+	const char *const *sources;	/* NULL-terminated, or NULL */
+	const char *const *exclude;	/* NULL-terminated, or NULL */
+	int compress_level;
+	size_t slice_size;
+	/* Folder for the spilled file index; NULL: $TMPDIR or /tmp. */
+	const char *spill_dir;
+};
+
+/* What is known when the data object is committed. */
+struct manifest_totals {
+	int64_t end_ms;
+	uint64_t files, dirs, symlinks, hardlinks, others;
+	uint64_t bytes_in;		/* file data read */
+	uint64_t tar_size;
+	uint8_t tar_sha256[32];
+	uint64_t data_size;		/* data.vgl bytes */
+	const uint8_t *data_header;	/* data.vgl's header */
+	size_t data_header_len;
+	uint32_t chunk_size;		/* data.vgl's C */
+};
+
+/**
+ * manifest_writer_new(head, err):
+ * Start the manifest of a backup described by ${head} (copied).  Return the
+ * writer, or NULL with a message.
+ */
+struct manifest_writer *manifest_writer_new(const struct manifest_head *head,
+    struct ag_err *err);
+
+/**
+ * manifest_writer_member(w, m):
+ * Record gzip member ${m} (st_compress's on_member): the tar slice of chunk
+ * ${m}->index.  Members must come in index order.
+ */
+void manifest_writer_member(struct manifest_writer *w,
+    const struct st_compress_member *m);
+
+/**
+ * manifest_writer_chunk(w, c):
+ * Record sealed chunk ${c} (st_encrypt's on_chunk), whose member must have
+ * been recorded already.  Chunks must come in index order.
+ */
+void manifest_writer_chunk(struct manifest_writer *w,
+    const struct st_encrypt_chunk *c);
+
+/**
+ * manifest_writer_entry(w, e, user, group):
+ * Record the archived entry ${e} (st_archive's on_entry) with its owner
+ * names ${user} and ${group} (NULL or "" if unknown) in the file index.
+ */
+void manifest_writer_entry(struct manifest_writer *w,
+    const struct st_archive_entry *e, const char *user, const char *group);
+
+/**
+ * manifest_writer_warning(w, msg):
+ * Count a warning and keep ${msg} if fewer than MANIFEST_WARNINGS_MAX are
+ * kept.
+ */
+void manifest_writer_warning(struct manifest_writer *w, const char *msg);
+
+/**
+ * manifest_writer_failed(w, err):
+ * Return 1 and copy the message into ${err} (may be NULL) if a callback
+ * failed (out of memory, a limit, rows out of order, the spill file), else
+ * 0.
+ */
+int manifest_writer_failed(const struct manifest_writer *w,
+    struct ag_err *err);
+
+/**
+ * manifest_writer_finish(w, t, err):
+ * Record the totals ${t} and check the chunk table against them (one row
+ * per chunk, complete, contiguous, adding up to the tar and object sizes).
+ * Return 0 or -1 with a message.
+ */
+int manifest_writer_finish(struct manifest_writer *w,
+    const struct manifest_totals *t, struct ag_err *err);
+
+/**
+ * manifest_writer_index_separate(w):
+ * Whether the file index goes to index.vgl (it exceeded
+ * MANIFEST_INLINE_MAX).  Valid after manifest_writer_finish().
+ */
+bool manifest_writer_index_separate(const struct manifest_writer *w);
+
+/**
+ * manifest_writer_index_read(w, fn, cookie, err):
+ * Produce the JSON text of index.vgl, {"format": 1, "backup_id": ...,
+ * "files": [...]}, passing it to ${fn} in pieces of at most 1 MiB, and
+ * remember its length and sha256 for the manifest.  ${fn} returns 0 to go
+ * on.  Return 0, or -1 with a message (${fn} failed: "index: stopped by
+ * writer").
+ */
+int manifest_writer_index_read(struct manifest_writer *w,
+    int (*fn)(void *cookie, const uint8_t *buf, size_t len), void *cookie,
+    struct ag_err *err);
+
+/**
+ * manifest_writer_set_index(w, object_size):
+ * index.vgl was stored with ${object_size} bytes (after
+ * manifest_writer_index_read()).
+ */
+void manifest_writer_set_index(struct manifest_writer *w,
+    uint64_t object_size);
+
+/**
+ * manifest_sealed_size(len, header_len):
+ * The size of a manifest or index object sealed with format_seal_buffer()
+ * from ${len} bytes of JSON, whose header has ${header_len} bytes.
+ */
+uint64_t manifest_sealed_size(size_t len, size_t header_len);
+
+/**
+ * manifest_writer_json(w, header_len, ret_json, ret_len, ret_stored, err):
+ * Serialize the manifest into a malloc'd, NUL-terminated string stored in
+ * ${ret_json} (length in ${ret_len}).  counts.bytes_stored is the sum of
+ * data.vgl, index.vgl and of the manifest object itself once sealed with a
+ * header of ${header_len} bytes (the data object's, which has the same key
+ * mode); it is also stored in ${ret_stored}.  Return 0 or -1 with a
+ * message (the manifest would exceed FORMAT_MANIFEST_MAX).
+ */
+int manifest_writer_json(struct manifest_writer *w, size_t header_len,
+    char **ret_json, size_t *ret_len, uint64_t *ret_stored,
+    struct ag_err *err);
+
+/* manifest_writer_free(w): free ${w} (and its spill file); NULL: no-op. */
+void manifest_writer_free(struct manifest_writer *w);
+
+/* --- Reading ---------------------------------------------------------- */
+
+/* One row of the chunk table (section 6.3). */
+struct manifest_chunk {
+	uint64_t index;
+	uint64_t offset;		/* of the sealed chunk in data.vgl */
+	uint64_t sealed_len;
+	uint64_t plain_len;		/* the gzip member */
+	uint64_t tar_offset;		/* the tar slice it inflates to */
+	uint64_t tar_len;
+};
+
+/* One entry of the file index (section 6.2). */
+struct manifest_file {
+	char *path;			/* as in the tar: raw bytes */
+	char *target;			/* symlink/hard link target, or NULL */
+	char *user, *group;		/* NULL if absent */
+	char *split_of;			/* a piece of command output: its name */
+	unsigned piece;			/* 1, 2, ... with split_of; else 0 */
+	enum manifest_ftype type;
+	unsigned mode;			/* permission bits */
+	uint64_t size;
+	int64_t mtime;
+	int64_t uid, gid;
+	uint64_t tar_offset;		/* of its first header block */
+	uint64_t tar_len;		/* headers + data + padding */
+};
+
+/* A parsed manifest.  Read the fields; change nothing. */
+struct manifest {
+	int format;
+	char *job;
+	char *host;
+	char backup_id[FORMAT_BACKUP_ID_SIZE];
+	int level;
+	int64_t start_ms, end_ms;
+	char **sources;			/* NULL-terminated */
+	size_t nsources;
+	char **exclude;
+	size_t nexclude;
+	struct {
+		uint64_t files, dirs, symlinks, hardlinks, other;
+		uint64_t bytes_in, bytes_stored, warnings;
+	} counts;
+	char **warnings;		/* at most MANIFEST_WARNINGS_MAX */
+	size_t nwarnings;
+	uint64_t tar_size;
+	uint8_t tar_sha256[32];
+	int compress_level;
+	uint64_t slice_size;
+	uint64_t data_size;		/* data.vgl bytes */
+	size_t data_header_len;
+	uint8_t *data_header;		/* a copy of data.vgl's header */
+	uint32_t chunk_size;
+	struct manifest_chunk *chunks;
+	size_t nchunks;
+	/* The file index: inline, in index.vgl, or omitted (too large). */
+	bool index_inline;
+	bool index_omitted;
+	uint64_t index_size;		/* index.vgl bytes */
+	uint64_t index_entries;
+	uint8_t index_sha256[32];
+	bool files_loaded;		/* files[] is valid */
+	struct manifest_file *files;	/* in tar order */
+	size_t nfiles;
+	const struct manifest_file **by_path;	/* sorted by path */
+	size_t nsplit;			/* entries with split_of */
+};
+
+/**
+ * manifest_parse(json, len, ret, err):
+ * Parse and check the manifest JSON ${json} of ${len} bytes (at most
+ * FORMAT_MANIFEST_MAX).  Return 0 with a new manifest in ${ret} (free with
+ * manifest_free()), or -1 with a message such as "manifest: chunks[3]:
+ * offset 1234 does not follow chunk 2 (expected 1200)".  If the index is
+ * inline it is loaded (files_loaded); otherwise see manifest_load_index().
+ */
+int manifest_parse(const char *json, size_t len, struct manifest **ret,
+    struct ag_err *err);
+
+/**
+ * manifest_load_index(m, json, len, err):
+ * Load the file index of ${m} from the JSON of its index.vgl (${len}
+ * bytes), checking its sha256 and entry count against the manifest and its
+ * backup id.  Return 0 or -1 with a message.
+ */
+int manifest_load_index(struct manifest *m, const char *json, size_t len,
+    struct ag_err *err);
+
+/**
+ * manifest_find(m, path):
+ * The index entry whose path is ${path} (leading and trailing '/'
+ * ignored), or NULL.  The index must be loaded.
+ */
+const struct manifest_file *manifest_find(const struct manifest *m,
+    const char *path);
+
+/**
+ * manifest_select(m, path, ret_v, ret_n, err):
+ * Every index entry that restoring ${path} needs: the entry ${path} itself,
+ * everything under it if it is a folder, and the pieces of a split command
+ * output named ${path}; in tar order.  Store a malloc'd array of pointers
+ * into ${m} in ${ret_v} (the caller frees the array only) and its length
+ * in ${ret_n}.  Return 0 (also when nothing matches: ${ret_n} is 0) or -1
+ * (index not loaded, out of memory).
+ */
+int manifest_select(const struct manifest *m, const char *path,
+    const struct manifest_file ***ret_v, size_t *ret_n, struct ag_err *err);
+
+/**
+ * manifest_chunk_span(m, tar_offset, len, ret_first, ret_last):
+ * The chunks whose tar slices hold tar bytes [${tar_offset},
+ * ${tar_offset} + ${len}) (${len} >= 1): store the first and last chunk's
+ * position in ${ret_first} and ${ret_last}.  Return 0, or -1 if the range
+ * is outside the tar.
+ */
+int manifest_chunk_span(const struct manifest *m, uint64_t tar_offset,
+    uint64_t len, size_t *ret_first, size_t *ret_last);
+
+/* manifest_free(m): free ${m}; NULL is a no-op. */
+void manifest_free(struct manifest *m);
+
+#endif
