@@ -339,10 +339,19 @@ copy_entry(struct extract *x, const char *name)
 
 	while ((r = archive_read_data_block(x->r, &buf, &size, &off)) ==
 	    ARCHIVE_OK) {
+		/*
+		 * libarchive reports a failed write(2) (ENOSPC, EDQUOT, EIO)
+		 * as ARCHIVE_WARN; a short file must never look restored, so
+		 * any failure to write data stops the restore.
+		 */
 		if (archive_write_data_block(x->wd, buf, size, off) <
-		    ARCHIVE_WARN) {
-			xwarn(x, name, "%s", archive_error_string(x->wd));
-			return (0);
+		    ARCHIVE_OK) {
+			int e = archive_errno(x->wd);
+
+			(void)ag_err_set(&x->err, "writing %s/%s: %s",
+			    x->target, name, e != 0 ? strerror(e) :
+			    archive_error_string(x->wd));
+			return (-1);
 		}
 		x->stats.bytes += size;
 	}

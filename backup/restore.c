@@ -1,0 +1,1306 @@
+/*
+ * restore.c: restoring a backup into a folder (see restore.h).
+ *
+ * Both kinds of restore are one pipeline on the caller's thread, bounded in
+ * memory whatever the backup's size:
+ *
+ *   full:    storage_get(data.vgl) -> format reader (one sealed chunk)
+ *	      -> chunk check against the chunk table -> inflate (workers + 2
+ *	      members) -> tar sink (sha256, member length) -> extract (ring)
+ *   partial: storage_get(range of chunks a..b) -> sealed-chunk buffer ->
+ *	      format_open_chunk(index) -> inflate -> tar sink (cuts out the
+ *	      wanted entries' bytes) -> extract
+ *
+ * Nothing reaches inflate or the extractor before its chunk was
+ * authenticated.  The tar sink records the tar offset just past the last
+ * byte handed over (the "cut"); when the pipeline stops early the
+ * extractor is still drained (extract_finish()), so every entry before the
+ * cut is written whole and the entry that straddles the cut is the only
+ * one cut short.  The file index says which entry that is; if the
+ * extractor had reached it (its on_entry callback saw it), its file is
+ * removed, walking the path below the target with O_NOFOLLOW so that a
+ * symlink in the restored tree can never redirect the unlink.
+ *
+ * Partial restores plan before they write: the selected index entries (a
+ * bitmap over the file index, so overlapping paths count once), the tar
+ * ranges they cover (adjacent entries merged), and the chunks holding
+ * those ranges (each chunk once, in order); runs of consecutive chunks are
+ * fetched with one ranged GET each.
+ */
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/ag.h"
+#include "lib/clock.h"
+#include "lib/crypto/crypto.h"
+#include "lib/crypto/crypto_hash.h"
+#include "providers/storage.h"
+#include "backup/catalog.h"
+#include "backup/extract.h"
+#include "backup/format.h"
+#include "backup/inflate.h"
+#include "backup/manifest.h"
+
+#include "backup/restore.h"
+
+#define GET_RETRIES	5		/* transient storage failures */
+#define PROGRESS_MS	100
+#define SUGGEST_AROUND	6		/* sorted neighbours compared */
+#define SUGGEST_SAME	32		/* same-name entries compared */
+#define SUGGEST_LEN_MAX	512		/* longer: not compared */
+
+/* A range of the tar stream, [start, end). */
+struct range {
+	uint64_t start, end;
+};
+
+/* A file extracted only to give a hard link its data. */
+struct helper {
+	const struct manifest_file *f;
+	size_t depth_existing;		/* leading folders that existed */
+	size_t depth;			/* folders in its path */
+	bool existed;			/* the file itself existed */
+};
+
+struct restore {
+	struct storage *st;
+	const char *job, *id;
+	const struct restore_opts *o;
+	const struct manifest *m;
+	char okey[STORAGE_KEY_MAX + 1];
+	char *target;			/* realpath, for messages */
+	int dirfd;			/* the target, for cleanups */
+	struct extract *x;
+	struct inflate *ifl;
+
+	/* Full restore. */
+	struct format_reader *rd;
+	struct crypto_hash *hash;
+	uint64_t data_fed;		/* data.vgl bytes fed to the reader */
+	bool header_checked;
+
+	/* Partial restore. */
+	struct format_object *obj;
+	uint8_t *mark;			/* per file index entry: wanted */
+	struct range *want;
+	size_t nwant, want_pos;
+	size_t *plan;			/* chunk positions, ascending */
+	size_t nplan;
+	size_t fetch_pos;		/* plan[] chunk being received */
+	uint8_t *sbuf;			/* one sealed chunk */
+	size_t sbuf_len, sbuf_cap;
+	uint64_t group_got;		/* bytes of the current GET */
+	struct helper *helpers;
+	size_t nhelpers;
+
+	/* Both. */
+	size_t members_out;		/* members handed on by inflate */
+	uint64_t chunks;		/* opened */
+	uint64_t tar_fed;		/* handed to the extractor */
+	uint64_t cut;			/* tar offset after the last one */
+	uint64_t tar_total;
+	uint64_t files_total;
+	uint64_t read0;			/* storage bytes_read at start */
+	int64_t t0, last_progress;
+	bool x_failed;			/* the extractor stopped itself */
+	int failed;			/* our own failure: err is set */
+	int failed_rc;			/* -1 or AG_RETRY */
+	struct ag_err err;
+
+	/* Shared with the extractor's thread. */
+	pthread_mutex_t mtx;
+	char *last_path;		/* the entry being extracted */
+	unsigned last_type;
+	bool last_existed;		/* no_overwrite: it was there */
+	char first_refusal[AG_ERR_SIZE];
+	atomic_uint_fast64_t files;
+	struct restore_result *res;
+};
+
+static int rfail(struct restore *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Record the first failure of the pipeline; return -1. */
+static int
+rfail(struct restore *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->failed)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(r->err.msg, sizeof(r->err.msg), fmt, ap);
+	va_end(ap);
+	r->failed = -1;
+	r->failed_rc = -1;
+	return -1;
+}
+
+static void
+sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000,
+	    .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static void
+progress(struct restore *r, bool force, bool done)
+{
+	struct restore_progress p;
+	struct storage_stats s;
+	int64_t now;
+
+	if (r->o->progress == NULL)
+		return;
+	now = clock_mono_ms();
+	if (!force && now - r->last_progress < PROGRESS_MS)
+		return;
+	r->last_progress = now;
+	storage_stats(r->st, &s);
+	p = (struct restore_progress){ .tar_bytes = r->tar_fed,
+	    .tar_total = r->tar_total, .files = atomic_load(&r->files),
+	    .files_total = r->files_total,
+	    .bytes_read = s.bytes_read - r->read0,
+	    .elapsed_ms = now - r->t0, .done = done };
+	r->o->progress(r->o->cookie, &p);
+}
+
+static bool
+cancelled(struct restore *r)
+{
+	if (r->o->cancel == NULL || *r->o->cancel == 0)
+		return false;
+	(void)rfail(r, "cancelled");
+	return true;
+}
+
+/* --- Paths below the target, never through a symlink ------------------ */
+
+/*
+ * Open the folder that holds the relative ${path} below ${dirfd}, one
+ * component at a time with O_NOFOLLOW; store a pointer to the last
+ * component (inside ${buf}, a copy of ${path}) in ${ret_name} and the
+ * number of folders opened in ${ret_depth} (may be NULL), also on failure.
+ * Return the descriptor, or -1.
+ */
+static int
+walk(int dirfd, const char *path, char *buf, size_t buflen,
+    const char **ret_name, size_t *ret_depth)
+{
+	char *s, *slash;
+	size_t depth = 0;
+	int fd, nfd;
+
+	if (strlen(path) >= buflen)
+		return -1;
+	strcpy(buf, path);
+	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	for (s = buf; (slash = strchr(s, '/')) != NULL; s = slash + 1) {
+		*slash = '\0';
+		if (*s == '\0' || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+			goto fail;
+		nfd = openat(fd, s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (nfd < 0)
+			goto fail;
+		close(fd);
+		fd = nfd;
+		depth++;
+	}
+	if (*s == '\0' || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		goto fail;
+	*ret_name = s;
+	if (ret_depth != NULL)
+		*ret_depth = depth;
+	return fd;
+fail:
+	if (ret_depth != NULL)
+		*ret_depth = depth;
+	close(fd);
+	return -1;
+}
+
+/* Does ${path} exist below the target (not following symlinks)? */
+static bool
+exists_below(int dirfd, const char *path)
+{
+	char buf[PATH_MAX];
+	const char *name;
+	struct stat sb;
+	bool rc;
+	int fd;
+
+	if ((fd = walk(dirfd, path, buf, sizeof(buf), &name,
+	    NULL)) < 0)
+		return false;
+	rc = fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+	close(fd);
+	return rc;
+}
+
+/* Remove the regular file ${path} below the target.  Return 0 if done. */
+static int
+remove_below(int dirfd, const char *path)
+{
+	char buf[PATH_MAX];
+	const char *name;
+	struct stat sb;
+	int fd, rc = -1;
+
+	if ((fd = walk(dirfd, path, buf, sizeof(buf), &name,
+	    NULL)) < 0)
+		return -1;
+	if (fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(sb.st_mode) && unlinkat(fd, name, 0) == 0)
+		rc = 0;
+	close(fd);
+	return rc;
+}
+
+/* The number of folders in the relative ${path} ("a/b/c": 2). */
+static size_t
+path_depth(const char *path)
+{
+	size_t n = 0;
+
+	for (; *path != '\0'; path++)
+		if (*path == '/')
+			n++;
+	return n;
+}
+
+/* --- The extractor's callbacks (its thread) --------------------------- */
+
+static void
+x_entry(void *cookie, const struct extract_entry *e)
+{
+	struct restore *r = cookie;
+	bool existed = false;
+	char *p;
+
+	if (r->o->no_overwrite && r->dirfd >= 0)
+		existed = exists_below(r->dirfd, e->path);
+	p = strdup(e->path);
+	pthread_mutex_lock(&r->mtx);
+	free(r->last_path);
+	r->last_path = p;		/* NULL if out of memory: no cleanup */
+	r->last_type = e->type;
+	r->last_existed = existed;
+	pthread_mutex_unlock(&r->mtx);
+	atomic_fetch_add(&r->files, 1);
+}
+
+static void
+x_warning(void *cookie, const char *path, const char *reason)
+{
+	struct restore *r = cookie;
+	struct restore_result *res = r->res;
+
+	pthread_mutex_lock(&r->mtx);
+	res->warnings++;
+	if (res->nfirst_warnings < RESTORE_WARNINGS)
+		snprintf(res->first_warnings[res->nfirst_warnings++],
+		    sizeof(res->first_warnings[0]), "%s: %s", path, reason);
+	/* extract.c words every entry it did not write like this. */
+	if (r->first_refusal[0] == '\0' && (strncmp(reason, "refused", 7) ==
+	    0 || strncmp(reason, "not extracted", 13) == 0))
+		snprintf(r->first_refusal, sizeof(r->first_refusal), "%s: %s",
+		    path, reason);
+	if (r->o->on_warning != NULL)
+		r->o->on_warning(r->o->cookie, path, reason);
+	pthread_mutex_unlock(&r->mtx);
+}
+
+/* --- Handing tar bytes to the extractor ------------------------------- */
+
+static int
+hand_over(struct restore *r, uint64_t tar_off, const uint8_t *buf,
+    size_t len)
+{
+	if (len == 0)
+		return 0;
+	if (extract_write(r->x, buf, len) != 0) {
+		r->x_failed = true;
+		return -1;
+	}
+	r->tar_fed += len;
+	r->cut = tar_off + len;
+	return 0;
+}
+
+/* Full restore: the whole tar stream, one member at a time, in order. */
+static int
+full_tar_sink(void *cookie, const uint8_t *buf, size_t len)
+{
+	struct restore *r = cookie;
+	const struct manifest_chunk *c;
+
+	if (r->members_out >= r->m->nchunks)
+		return rfail(r, "data.vgl: more members than the chunk table "
+		    "lists");
+	c = &r->m->chunks[r->members_out];
+	if (len != c->tar_len)
+		return rfail(r, "data.vgl: member %zu inflates to %zu bytes, "
+		    "the chunk table says %" PRIu64, r->members_out, len,
+		    c->tar_len);
+	if (crypto_hash_update(r->hash, buf, len) != 0)
+		return rfail(r, "sha256 failed");
+	if (hand_over(r, c->tar_offset, buf, len) != 0)
+		return -1;
+	r->members_out++;
+	progress(r, false, false);
+	return 0;
+}
+
+/* Partial restore: the planned members; pass on the wanted ranges. */
+static int
+part_tar_sink(void *cookie, const uint8_t *buf, size_t len)
+{
+	struct restore *r = cookie;
+	const struct manifest_chunk *c;
+	const struct range *w;
+	uint64_t start, end, s, e;
+
+	if (r->members_out >= r->nplan)
+		return rfail(r, "data.vgl: more members than planned");
+	c = &r->m->chunks[r->plan[r->members_out]];
+	if (len != c->tar_len)
+		return rfail(r, "data.vgl: member %" PRIu64 " inflates to %zu "
+		    "bytes, the chunk table says %" PRIu64, c->index, len,
+		    c->tar_len);
+	start = c->tar_offset;
+	end = start + len;
+	while (r->want_pos < r->nwant) {
+		w = &r->want[r->want_pos];
+		if (w->start >= end)
+			break;
+		s = w->start > start ? w->start : start;
+		e = w->end < end ? w->end : end;
+		if (s < e && hand_over(r, s, buf + (s - start),
+		    (size_t)(e - s)) != 0)
+			return -1;
+		if (w->end > end)
+			break;
+		r->want_pos++;
+	}
+	r->members_out++;
+	progress(r, false, false);
+	return 0;
+}
+
+/* Queue an authenticated member; the sink's own failure wins. */
+static int
+submit(struct restore *r, const uint8_t *pt, size_t len)
+{
+	struct ag_err e;
+
+	if (inflate_member(r->ifl, pt, len, &e) != 0) {
+		if (!r->failed && !r->x_failed)
+			(void)rfail(r, "data.vgl: %s", e.msg);
+		return -1;
+	}
+	r->chunks++;
+	return 0;
+}
+
+/* --- Full restore: data.vgl in order ---------------------------------- */
+
+static int
+full_chunk(void *cookie, uint64_t index, const uint8_t *pt, size_t len,
+    int final)
+{
+	struct restore *r = cookie;
+	const struct format_object *obj;
+	const struct manifest_chunk *c;
+	const uint8_t *hdr;
+	size_t hlen;
+
+	if (cancelled(r))
+		return -1;
+	if (!r->header_checked) {
+		/* The manifest describes this data object, not another. */
+		obj = format_reader_object(r->rd);
+		hdr = format_object_header(obj, &hlen);
+		if (r->m->data_header != NULL &&
+		    (hlen != r->m->data_header_len ||
+		    memcmp(hdr, r->m->data_header, hlen) != 0))
+			return rfail(r, "data.vgl: its header differs from the "
+			    "manifest's copy");
+		if (strcmp(format_object_info(obj)->backup_id, r->id) != 0)
+			return rfail(r, "data.vgl: sealed for backup %s, not "
+			    "%s", format_object_info(obj)->backup_id, r->id);
+		r->header_checked = true;
+	}
+	if (index >= r->m->nchunks)
+		return rfail(r, "data.vgl: chunk %" PRIu64 " is not in the "
+		    "chunk table (%zu chunks)", index, r->m->nchunks);
+	c = &r->m->chunks[index];
+	if (len != c->plain_len || (final != 0) != (index + 1 ==
+	    r->m->nchunks))
+		return rfail(r, "data.vgl: chunk %" PRIu64 " (%zu bytes%s) "
+		    "does not match the chunk table (%" PRIu64 " bytes%s)",
+		    index, len, final ? ", final" : "", c->plain_len,
+		    index + 1 == r->m->nchunks ? ", final" : "");
+	if (submit(r, pt, len) != 0)
+		return -1;
+	progress(r, false, false);
+	return 0;
+}
+
+static int
+full_data_sink(void *cookie, const uint8_t *buf, size_t len)
+{
+	struct restore *r = cookie;
+	struct ag_err e;
+	int rc;
+
+	if (r->failed || r->x_failed)
+		return -1;
+	rc = format_reader_feed(r->rd, buf, len, &e);
+	if (rc == -1)
+		(void)rfail(r, "data.vgl: %s", e.msg);
+	if (rc != 0)
+		return -1;
+	r->data_fed += len;
+	return 0;
+}
+
+static int
+full_stream(struct restore *r)
+{
+	struct ag_err e;
+	unsigned ms = 500;
+	int rc;
+
+	for (int attempt = 0;; attempt++) {
+		rc = storage_get(r->st, r->okey, r->data_fed, UINT64_MAX,
+		    full_data_sink, r, &e);
+		if (rc == 0 || r->failed || r->x_failed)
+			break;
+		if (rc == STORAGE_ABSENT)
+			return rfail(r, "backup %s/%s: %s is missing", r->job,
+			    r->id, FORMAT_NAME_DATA);
+		if (rc != AG_RETRY || attempt >= GET_RETRIES) {
+			(void)rfail(r, "%s", e.msg);
+			if (rc == AG_RETRY)
+				r->failed_rc = AG_RETRY;
+			return -1;
+		}
+		sleep_ms(ms);
+		ms *= 2;
+	}
+	if (r->failed || r->x_failed)
+		return -1;
+	if (format_reader_end(r->rd, &e) != 0)
+		return rfail(r, "data.vgl: %s", e.msg);
+	if (inflate_finish(r->ifl, &e) != 0) {
+		if (!r->failed && !r->x_failed)
+			(void)rfail(r, "data.vgl: %s", e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* --- Partial restore: planning ---------------------------------------- */
+
+/* ${path} without leading "/" or "./" and trailing '/': start and length. */
+static const char *
+norm_path(const char *path, size_t *ret_n)
+{
+	size_t n;
+
+	for (;;) {
+		if (path[0] == '/')
+			path++;
+		else if (path[0] == '.' && path[1] == '/')
+			path += 2;
+		else
+			break;
+	}
+	n = strlen(path);
+	while (n > 0 && path[n - 1] == '/')
+		n--;
+	if (n == 1 && path[0] == '.')
+		n = 0;
+	*ret_n = n;
+	return path;
+}
+
+/* Levenshtein distance of ${a} and ${b} (both at most SUGGEST_LEN_MAX). */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j, prev, cur, t;
+	size_t row[SUGGEST_LEN_MAX + 1];
+
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			cur = row[j];
+			t = prev + (a[i - 1] != b[j - 1]);
+			if (row[j] + 1 < t)
+				t = row[j] + 1;
+			if (row[j - 1] + 1 < t)
+				t = row[j - 1] + 1;
+			row[j] = t;
+			prev = cur;
+		}
+	}
+	return row[lb];
+}
+
+static const char *
+base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s != NULL ? s + 1 : p;
+}
+
+/*
+ * A path of the index that the user may have meant by ${want}, or NULL:
+ * one that ends in "/${want}" (a path given from the wrong root), else the
+ * closest (edit distance) of its sorted neighbours and of the entries with
+ * the same file name, if close enough.
+ */
+static const char *
+suggest(const struct manifest *m, const char *want)
+{
+	const struct manifest_file *f, *best = NULL;
+	size_t n = strlen(want), lo = 0, hi = m->nfiles, mid, i, d;
+	size_t bestd = SIZE_MAX, same = 0, limit;
+	const char *b = base_name(want);
+
+	if (n == 0 || n > SUGGEST_LEN_MAX)
+		return NULL;
+	for (i = 0; i < m->nfiles; i++) {
+		size_t fl = strlen(m->files[i].path);
+
+		if (fl > n && m->files[i].path[fl - n - 1] == '/' &&
+		    strcmp(m->files[i].path + fl - n, want) == 0)
+			return m->files[i].path;
+	}
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (strcmp(m->by_path[mid]->path, want) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = lo > SUGGEST_AROUND ? lo - SUGGEST_AROUND : 0;
+	    i < m->nfiles && i < lo + SUGGEST_AROUND; i++) {
+		f = m->by_path[i];
+		if (strlen(f->path) > SUGGEST_LEN_MAX)
+			continue;
+		if ((d = edit_distance(want, f->path)) < bestd) {
+			bestd = d;
+			best = f;
+		}
+	}
+	for (i = 0; i < m->nfiles && same < SUGGEST_SAME; i++) {
+		f = &m->files[i];
+		if (strcasecmp(base_name(f->path), b) != 0 ||
+		    strlen(f->path) > SUGGEST_LEN_MAX)
+			continue;
+		same++;
+		if ((d = edit_distance(want, f->path)) < bestd) {
+			bestd = d;
+			best = f;
+		}
+	}
+	limit = n / 3 > 2 ? n / 3 : 2;
+	return best != NULL && bestd <= limit ? best->path : NULL;
+}
+
+/*
+ * Hard links whose target is not restored: restore the target as a
+ * helper (removed again after the link was made), or drop the link with a
+ * warning when the backup does not hold the target's data before it.
+ */
+static int
+plan_hardlinks(struct restore *r)
+{
+	const struct manifest *m = r->m;
+	const struct manifest_file *f, *t;
+	size_t i, nh = 0;
+	char reason[AG_ERR_SIZE];
+
+	for (i = 0; i < m->nfiles; i++)
+		if (r->mark[i] == 1 && m->files[i].type == MANIFEST_HARDLINK)
+			nh++;
+	if (nh == 0)
+		return 0;
+	if ((r->helpers = calloc(nh, sizeof(*r->helpers))) == NULL)
+		return rfail(r, "out of memory");
+	for (i = 0; i < m->nfiles; i++) {
+		f = &m->files[i];
+		if (r->mark[i] != 1 || f->type != MANIFEST_HARDLINK)
+			continue;
+		t = manifest_find(m, f->target);
+		if (t != NULL && t->tar_offset < f->tar_offset &&
+		    r->mark[t - m->files] != 0)
+			continue;		/* restored anyway */
+		if (t == NULL || t->tar_offset >= f->tar_offset ||
+		    t->type != MANIFEST_FILE) {
+			r->mark[i] = 0;
+			snprintf(reason, sizeof(reason), "hard link to %.100s, "
+			    "whose data is not in the backup: not restored",
+			    f->target);
+			x_warning(r, f->path, reason);
+			continue;
+		}
+		r->mark[t - m->files] = 2;	/* a helper */
+		r->helpers[r->nhelpers++].f = t;
+	}
+	return 0;
+}
+
+/* Tar ranges and chunks of the marked entries. */
+static int
+plan_ranges(struct restore *r)
+{
+	const struct manifest *m = r->m;
+	const struct manifest_file *f;
+	size_t i, a, b, k, n = 0;
+	bool any = false;
+	size_t last = 0;
+
+	for (i = 0; i < m->nfiles; i++)
+		if (r->mark[i] != 0)
+			n++;
+	r->files_total = n;
+	if ((r->want = calloc(n > 0 ? n : 1, sizeof(*r->want))) == NULL ||
+	    (r->plan = calloc(m->nchunks, sizeof(*r->plan))) == NULL)
+		return rfail(r, "out of memory");
+	for (i = 0; i < m->nfiles; i++) {
+		if (r->mark[i] == 0)
+			continue;
+		f = &m->files[i];
+		r->tar_total += f->tar_len;
+		if (r->nwant > 0 && r->want[r->nwant - 1].end == f->tar_offset)
+			r->want[r->nwant - 1].end += f->tar_len;
+		else
+			r->want[r->nwant++] = (struct range){ f->tar_offset,
+			    f->tar_offset + f->tar_len };
+	}
+	for (i = 0; i < r->nwant; i++) {
+		if (manifest_chunk_span(m, r->want[i].start,
+		    r->want[i].end - r->want[i].start, &a, &b) != 0)
+			return rfail(r, "file index: tar range [%" PRIu64 ", %"
+			    PRIu64 ") is outside the tar stream",
+			    r->want[i].start, r->want[i].end);
+		for (k = a; k <= b; k++) {
+			if (any && k <= last)
+				continue;
+			r->plan[r->nplan++] = k;
+			last = k;
+			any = true;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Select what the paths of ${r}->o need; a path that is not in the backup
+ * fails here, before anything is written.
+ */
+static int
+plan_partial(struct restore *r, struct ag_err *err)
+{
+	const struct manifest *m = r->m;
+	const struct manifest_file **v = NULL;
+	const char *const *p;
+	const char *path, *hint;
+	char norm[PATH_MAX];
+	struct ag_err e;
+	size_t n, nv;
+
+	if ((r->mark = calloc(m->nfiles > 0 ? m->nfiles : 1, 1)) == NULL)
+		return ag_err_set(err, "out of memory");
+	for (p = r->o->paths; *p != NULL; p++) {
+		path = norm_path(*p, &n);
+		if (n >= sizeof(norm))
+			return ag_err_set(err, "path too long: %.80s...", path);
+		memcpy(norm, path, n);
+		norm[n] = '\0';
+		if (manifest_select(m, norm, &v, &nv, &e) != 0)
+			return ag_err_set(err, "%s", e.msg);
+		if (nv == 0) {
+			free(v);
+			hint = suggest(m, norm);
+			if (hint != NULL)
+				return ag_err_set(err, "%.100s is not in "
+				    "backup %s/%s; did you mean %.100s?", norm,
+				    r->job, r->id, hint);
+			return ag_err_set(err, "%.100s is not in backup %s/%s",
+			    norm, r->job, r->id);
+		}
+		for (size_t i = 0; i < nv; i++)
+			r->mark[v[i] - m->files] = 1;
+		free(v);
+		v = NULL;
+	}
+	if (plan_hardlinks(r) != 0 || plan_ranges(r) != 0)
+		return ag_err_set(err, "%s", r->err.msg);
+	return 0;
+}
+
+/* --- Partial restore: fetching ---------------------------------------- */
+
+/* The sealed chunk in sbuf is complete: open it and queue its member. */
+static int
+part_open(struct restore *r, const struct manifest_chunk *c)
+{
+	struct ag_err e;
+	size_t plen;
+	int final;
+
+	if (cancelled(r))
+		return -1;
+	if (format_open_chunk(r->obj, c->index, r->sbuf, (size_t)c->sealed_len,
+	    r->sbuf + FORMAT_CHUNK_PREFIX, &plen, &final, &e) != 0)
+		return rfail(r, "data.vgl: %s", e.msg);
+	if (plen != c->plain_len || (final != 0) != (c->index + 1 ==
+	    r->m->nchunks))
+		return rfail(r, "data.vgl: chunk %" PRIu64 " (%zu bytes%s) "
+		    "does not match the chunk table (%" PRIu64 " bytes%s)",
+		    c->index, plen, final ? ", final" : "", c->plain_len,
+		    c->index + 1 == r->m->nchunks ? ", final" : "");
+	if (submit(r, r->sbuf + FORMAT_CHUNK_PREFIX, plen) != 0)
+		return -1;
+	progress(r, false, false);
+	return 0;
+}
+
+static int
+part_data_sink(void *cookie, const uint8_t *buf, size_t len)
+{
+	struct restore *r = cookie;
+	const struct manifest_chunk *c;
+	size_t n;
+
+	while (len > 0) {
+		if (r->failed || r->x_failed)
+			return -1;
+		if (r->fetch_pos >= r->nplan)
+			return rfail(r, "data.vgl: more data than asked for");
+		c = &r->m->chunks[r->plan[r->fetch_pos]];
+		n = (size_t)c->sealed_len - r->sbuf_len;
+		if (n > len)
+			n = len;
+		memcpy(r->sbuf + r->sbuf_len, buf, n);
+		r->sbuf_len += n;
+		r->group_got += n;
+		buf += n;
+		len -= n;
+		if (r->sbuf_len == c->sealed_len) {
+			r->sbuf_len = 0;
+			r->fetch_pos++;
+			if (part_open(r, c) != 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* A header fetched with a ranged GET. */
+struct hdrbuf {
+	uint8_t b[FORMAT_HEADER_MAX];
+	size_t n;
+};
+
+static int
+hdr_sink(void *cookie, const uint8_t *buf, size_t len)
+{
+	struct hdrbuf *h = cookie;
+
+	if (len > sizeof(h->b) - h->n)
+		return -1;
+	memcpy(h->b + h->n, buf, len);
+	h->n += len;
+	return 0;
+}
+
+/* Open data.vgl's header: the manifest's copy, else a ranged GET. */
+static int
+part_header(struct restore *r, const struct crypto_key *key)
+{
+	const struct manifest *m = r->m;
+	struct hdrbuf h = { .n = 0 };
+	struct ag_err e;
+	int rc;
+
+	if (m->data_header != NULL && m->data_header_len > 0) {
+		r->obj = format_open_new(key, m->data_header,
+		    m->data_header_len, FORMAT_KIND_DATA, &e);
+	} else {
+		if (m->data_header_len < FORMAT_HEADER_PEEK ||
+		    m->data_header_len > FORMAT_HEADER_MAX)
+			return rfail(r, "manifest: no data header length");
+		rc = storage_get(r->st, r->okey, 0, m->data_header_len,
+		    hdr_sink, &h, &e);
+		if (rc == STORAGE_ABSENT)
+			return rfail(r, "backup %s/%s: %s is missing", r->job,
+			    r->id, FORMAT_NAME_DATA);
+		if (rc != 0)
+			return rfail(r, "data.vgl: %s", e.msg);
+		r->obj = format_open_new(key, h.b, h.n, FORMAT_KIND_DATA, &e);
+	}
+	if (r->obj == NULL)
+		return rfail(r, "data.vgl: %s", e.msg);
+	if (strcmp(format_object_info(r->obj)->backup_id, r->id) != 0)
+		return rfail(r, "data.vgl: sealed for backup %s, not %s",
+		    format_object_info(r->obj)->backup_id, r->id);
+	return 0;
+}
+
+static int
+part_stream(struct restore *r)
+{
+	const struct manifest_chunk *ca, *cb;
+	struct ag_err e;
+	uint64_t start, end;
+	size_t i, j;
+	unsigned ms;
+	int rc;
+
+	for (i = 0; i < r->nplan; i = j + 1) {
+		/* One GET per run of consecutive chunks. */
+		for (j = i; j + 1 < r->nplan && r->plan[j + 1] ==
+		    r->plan[j] + 1; j++)
+			;
+		ca = &r->m->chunks[r->plan[i]];
+		cb = &r->m->chunks[r->plan[j]];
+		start = ca->offset;
+		end = cb->offset + cb->sealed_len;
+		r->group_got = 0;
+		ms = 500;
+		for (int attempt = 0;; attempt++) {
+			/* A retry resumes where the last attempt stopped. */
+			rc = storage_get(r->st, r->okey, start + r->group_got,
+			    end - start - r->group_got, part_data_sink, r, &e);
+			if (rc == 0 || r->failed || r->x_failed)
+				break;
+			if (rc == STORAGE_ABSENT)
+				return rfail(r, "backup %s/%s: %s is missing",
+				    r->job, r->id, FORMAT_NAME_DATA);
+			if (rc != AG_RETRY || attempt >= GET_RETRIES) {
+				(void)rfail(r, "data.vgl: %s", e.msg);
+				if (rc == AG_RETRY)
+					r->failed_rc = AG_RETRY;
+				return -1;
+			}
+			sleep_ms(ms);
+			ms *= 2;
+		}
+		if (r->failed || r->x_failed)
+			return -1;
+	}
+	if (inflate_finish(r->ifl, &e) != 0) {
+		if (!r->failed && !r->x_failed)
+			(void)rfail(r, "data.vgl: %s", e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Before extracting: what of each helper's path exists already. */
+static void
+helpers_before(struct restore *r)
+{
+	char buf[PATH_MAX];
+	const char *name;
+	struct helper *h;
+	size_t d;
+	int fd;
+
+	for (size_t i = 0; i < r->nhelpers; i++) {
+		h = &r->helpers[i];
+		h->depth = path_depth(h->f->path);
+		fd = walk(r->dirfd, h->f->path, buf, sizeof(buf), &name, &d);
+		h->depth_existing = d;
+		if (fd >= 0) {
+			h->existed = exists_below(r->dirfd, h->f->path);
+			close(fd);
+		}
+	}
+}
+
+/*
+ * After extracting: remove each helper file (its data lives on under the
+ * hard link's name) and the folders that were made only for it.
+ */
+static void
+helpers_after(struct restore *r)
+{
+	char dir[PATH_MAX], buf[PATH_MAX];
+	const char *name;
+	struct helper *h;
+	size_t d, k;
+	char *s;
+	int fd;
+
+	for (size_t i = 0; i < r->nhelpers; i++) {
+		h = &r->helpers[i];
+		if (h->existed || remove_below(r->dirfd, h->f->path) != 0)
+			continue;
+		/* Deepest first; a folder that is not empty stays. */
+		for (d = h->depth; d > h->depth_existing; d--) {
+			/* ${dir}: the first d components of the path. */
+			snprintf(dir, sizeof(dir), "%s", h->f->path);
+			for (s = dir, k = 0; (s = strchr(s, '/')) != NULL;
+			    s++)
+				if (++k == d) {
+					*s = '\0';
+					break;
+				}
+			if ((fd = walk(r->dirfd, dir, buf, sizeof(buf), &name,
+			    NULL)) < 0)
+				break;
+			if (unlinkat(fd, name, AT_REMOVEDIR) != 0) {
+				close(fd);
+				break;
+			}
+			close(fd);
+		}
+	}
+}
+
+/* --- After a failure -------------------------------------------------- */
+
+/* The index entry holding tar offset ${off} strictly inside, or NULL. */
+static const struct manifest_file *
+entry_at(const struct manifest *m, uint64_t off)
+{
+	size_t lo = 0, hi = m->nfiles, mid;
+	const struct manifest_file *f;
+
+	if (!m->files_loaded || m->nfiles == 0)
+		return NULL;
+	/* The last entry starting before ${off}. */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (m->files[mid].tar_offset < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	f = &m->files[lo - 1];
+	return off < f->tar_offset + f->tar_len ? f : NULL;
+}
+
+/*
+ * The pipeline stopped early: remove the file of the entry it cut short
+ * (see the top of this file), and say which in ${res}->removed.
+ */
+static void
+remove_cut_entry(struct restore *r, struct restore_result *res)
+{
+	const struct manifest_file *f = NULL;
+	const char *want = NULL;
+
+	if (r->dirfd < 0 || r->last_path == NULL ||
+	    r->last_type != (unsigned)S_IFREG || r->last_existed)
+		return;
+	if (r->x_failed || !r->m->files_loaded) {
+		/* The extractor stopped in its last entry. */
+		want = r->last_path;
+	} else if ((f = entry_at(r->m, r->cut)) != NULL) {
+		want = f->split_of != NULL ? f->split_of : f->path;
+		if (strcmp(want, r->last_path) != 0)
+			return;	/* not reached: nothing written */
+	}
+	if (want != NULL && remove_below(r->dirfd, want) == 0)
+		snprintf(res->removed, sizeof(res->removed), "%s", want);
+}
+
+/*
+ * The file system filled up.  libarchive does not report every failed
+ * write, and a full disk can leave a file at its full size with a hole
+ * where data should be; a target with no free block left means the
+ * restore cannot be trusted.
+ */
+static int
+target_full(const struct restore *r)
+{
+	struct statvfs sv;
+
+	if (r->dirfd < 0 || fstatvfs(r->dirfd, &sv) != 0 || sv.f_blocks == 0)
+		return 0;
+	return sv.f_bavail == 0 && (geteuid() != 0 || sv.f_bfree == 0);
+}
+
+/* --- The run ---------------------------------------------------------- */
+
+static bool
+whole_backup(const char *const *paths)
+{
+	size_t n;
+
+	if (paths == NULL || paths[0] == NULL)
+		return true;
+	for (; *paths != NULL; paths++) {
+		(void)norm_path(*paths, &n);
+		if (n == 0)
+			return true;
+	}
+	return false;
+}
+
+static int
+setup(struct restore *r, const struct crypto_key *key, bool partial,
+    struct ag_err *err)
+{
+	const struct manifest *m = r->m;
+	struct inflate_conf ic = { 0 };
+	struct extract_conf xc = { 0 };
+	uint64_t maxsealed = 0;
+
+	if (partial) {
+		if (part_header(r, key) != 0)
+			return ag_err_set(err, "%s", r->err.msg);
+		for (size_t i = 0; i < r->nplan; i++)
+			if (m->chunks[r->plan[i]].sealed_len > maxsealed)
+				maxsealed = m->chunks[r->plan[i]].sealed_len;
+		if (maxsealed > FORMAT_SEALED_LEN(FORMAT_CHUNK_SIZE_MAX))
+			return ag_err_set(err, "manifest: chunk of %" PRIu64
+			    " bytes", maxsealed);
+		r->sbuf_cap = maxsealed > 0 ? (size_t)maxsealed : 1;
+		if ((r->sbuf = malloc(r->sbuf_cap)) == NULL)
+			return ag_err_set(err, "out of memory");
+	} else {
+		r->tar_total = m->tar_size;
+		r->files_total = m->files_loaded ? m->nfiles : 0;
+		if ((r->hash = crypto_hash_sha256_new()) == NULL ||
+		    (r->rd = format_reader_new(key, FORMAT_KIND_DATA,
+		    full_chunk, r)) == NULL)
+			return ag_err_set(err, "out of memory");
+	}
+	ic.max_out = (size_t)m->slice_size;
+	ic.workers = r->o->workers;
+	ic.sink = partial ? part_tar_sink : full_tar_sink;
+	ic.cookie = r;
+	if ((r->ifl = inflate_new(&ic, err)) == NULL)
+		return -1;
+
+	xc.target = r->o->target;
+	xc.flags = (r->o->no_overwrite ? EXTRACT_NO_OVERWRITE : 0) |
+	    (r->o->devices ? EXTRACT_DEVICES : 0) |
+	    (r->o->no_owner ? EXTRACT_NO_OWNER : 0);
+	xc.on_entry = x_entry;
+	xc.on_warning = x_warning;
+	xc.cookie = r;
+	if ((r->x = extract_new(&xc, err)) == NULL)
+		return -1;
+	/* extract_new() made the target; resolve it the same way, once. */
+	if ((r->target = realpath(r->o->target, NULL)) == NULL ||
+	    (r->dirfd = open(r->target, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0)
+		return ag_err_set(err, "%s: %s", r->o->target,
+		    strerror(errno));
+	helpers_before(r);
+	return 0;
+}
+
+/* Checks once everything was handed over and extracted. */
+static int
+check_end(struct restore *r, bool partial, struct ag_err *err)
+{
+	const struct manifest *m = r->m;
+	uint8_t sha[CRYPTO_SHA256_LEN];
+
+	if (partial) {
+		if (r->fetch_pos != r->nplan || r->members_out != r->nplan ||
+		    r->want_pos != r->nwant || r->tar_fed != r->tar_total)
+			return ag_err_set(err, "data.vgl: %zu of %zu planned "
+			    "chunks and %" PRIu64 " of %" PRIu64 " tar bytes "
+			    "arrived", r->members_out, r->nplan, r->tar_fed,
+			    r->tar_total);
+		return 0;
+	}
+	if (r->data_fed != m->data_size)
+		return ag_err_set(err, "data.vgl: %" PRIu64 " bytes, the "
+		    "manifest says %" PRIu64, r->data_fed, m->data_size);
+	if (r->chunks != m->nchunks || r->members_out != m->nchunks ||
+	    r->tar_fed != m->tar_size)
+		return ag_err_set(err, "data.vgl: %" PRIu64 " chunks and %"
+		    PRIu64 " tar bytes, the manifest says %zu and %" PRIu64,
+		    r->chunks, r->tar_fed, m->nchunks, m->tar_size);
+	if (crypto_hash_final(r->hash, sha) != 0)
+		return ag_err_set(err, "sha256 failed");
+	if (!crypto_memeq(sha, m->tar_sha256, sizeof(sha)))
+		return ag_err_set(err, "tar stream sha256 differs from the "
+		    "manifest: the files restored into %.100s cannot be "
+		    "trusted", r->target);
+	return 0;
+}
+
+/**
+ * restore_run(st, prefix, job, id, key, opts, ret, err):
+ * Restore backup ${job}/${id} (a complete one; see catalog_resolve()) from
+ * the storage ${st} under ${prefix} ("" or NULL for none) with ${key} into
+ * ${opts}->target, as described in restore.h.  Blocks until done.  Fill
+ * ${ret} (may be NULL) whatever happens.  Return 0 if everything asked for
+ * was restored; otherwise -1 (AG_RETRY if storage kept failing
+ * transiently) with one message.
+ */
+int
+restore_run(struct storage *st, const char *prefix, const char *job,
+    const char *id, const struct crypto_key *key,
+    const struct restore_opts *opts, struct restore_result *ret,
+    struct ag_err *err)
+{
+	struct restore_result res = { 0 };
+	struct restore r = { 0 };
+	struct extract_stats xs = { 0 };
+	struct storage_stats s0, s1;
+	struct manifest *m = NULL;
+	struct ag_err xe = { "" };
+	uint64_t written;
+	bool partial;
+	int rc = -1, xrc;
+
+	r.st = st;
+	r.job = job;
+	r.id = id;
+	r.o = opts;
+	r.dirfd = -1;
+	r.res = &res;
+	r.t0 = clock_mono_ms();
+	r.last_progress = r.t0 - PROGRESS_MS;	/* report the first call */
+	atomic_init(&r.files, 0);
+	pthread_mutex_init(&r.mtx, NULL);
+	storage_stats(st, &s0);
+	r.read0 = s0.bytes_read;
+	partial = opts != NULL && !whole_backup(opts->paths);
+	res.partial = partial;
+
+	if (opts == NULL || opts->target == NULL || *opts->target == '\0') {
+		(void)ag_err_set(err, "restore: no target folder");
+		goto out;
+	}
+	if (format_object_name(prefix, job, id, FORMAT_KIND_DATA, r.okey,
+	    sizeof(r.okey)) != 0) {
+		(void)ag_err_set(err, "bad job \"%.64s\" or backup id "
+		    "\"%.40s\"", job, id);
+		goto out;
+	}
+	/* The manifest and, if separate, the index: wrong keys fail here. */
+	if ((rc = catalog_load_manifest(st, prefix, job, id, key, true, &m,
+	    err)) != 0)
+		goto out;
+	rc = -1;
+	r.m = m;
+	res.tar_size = m->tar_size;
+	res.data_size = m->data_size;
+	if (partial && plan_partial(&r, err) != 0)
+		goto out;
+	if (setup(&r, key, partial, err) != 0)
+		goto out;
+
+	/* From here on the target may be written to. */
+	if ((partial ? part_stream(&r) : full_stream(&r)) != 0) {
+		/* Drop members in flight; drain what was handed over. */
+		inflate_free(r.ifl);
+		r.ifl = NULL;
+	}
+	xrc = extract_finish(r.x, &xs, &xe);
+	if (xrc != 0 && !r.failed)
+		r.x_failed = true;
+	helpers_after(&r);
+	res.entries = xs.entries;
+	res.extracted = xs.extracted;
+	res.refused = xs.refused;
+	res.bytes = xs.bytes;
+	res.written = r.tar_fed > 0;
+
+	if (r.failed || r.x_failed) {
+		remove_cut_entry(&r, &res);
+		if (r.failed)
+			(void)ag_err_set(err, "%s", r.err.msg);
+		else
+			(void)ag_err_set(err, "%s", xe.msg);
+		/* Entries on disk: extracted, less a removed partial one. */
+		written = res.extracted - (res.removed[0] != '\0' &&
+		    res.extracted > 0 ? 1 : 0);
+		if (written > 0) {
+			size_t n = strlen(err->msg);
+
+			snprintf(err->msg + n, sizeof(err->msg) - n,
+			    "; restore incomplete: %" PRIu64 " entr%s written "
+			    "to %s", written, written == 1 ? "y" : "ies",
+			    r.target);
+		}
+		rc = r.failed ? r.failed_rc : -1;
+		goto out;
+	}
+	if (check_end(&r, partial, err) != 0)
+		goto out;
+	if (target_full(&r)) {
+		(void)ag_err_set(err, "writing into %.100s: %s (files restored "
+		    "may be incomplete)", r.target, strerror(ENOSPC));
+		goto out;
+	}
+	if (res.refused > 0) {
+		(void)ag_err_set(err, "%" PRIu64 " of %" PRIu64 " entries were "
+		    "not restored (first: %s)", res.refused, res.entries,
+		    res.nfirst_warnings > 0 ? res.first_warnings[0] : "?");
+		goto out;
+	}
+	res.ok = true;
+	rc = 0;
+out:
+	if (opts != NULL)
+		progress(&r, true, true);
+	storage_stats(st, &s1);
+	res.tar_bytes = r.tar_fed;
+	res.chunks = r.chunks;
+	res.bytes_read = s1.bytes_read - s0.bytes_read;
+	res.elapsed_ms = clock_mono_ms() - r.t0;
+	inflate_free(r.ifl);
+	extract_free(r.x);
+	format_reader_free(r.rd);
+	format_object_free(r.obj);
+	crypto_hash_free(r.hash);
+	if (r.dirfd >= 0)
+		close(r.dirfd);
+	free(r.target);
+	free(r.last_path);
+	free(r.mark);
+	free(r.want);
+	free(r.plan);
+	free(r.helpers);
+	if (r.sbuf != NULL) {
+		crypto_wipe(r.sbuf, r.sbuf_cap);
+		free(r.sbuf);
+	}
+	manifest_free(m);
+	pthread_mutex_destroy(&r.mtx);
+	if (ret != NULL)
+		*ret = res;
+	return rc == 0 ? 0 : (rc == AG_RETRY ? AG_RETRY : -1);
+}

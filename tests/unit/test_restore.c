@@ -1,0 +1,1268 @@
+/*
+ * test_restore.c: restore_run() end to end against backups written by the
+ * real job runner (job_run) into local storage in a temp dir.
+ *
+ * A tree with every kind of entry (regular, empty, 1.5 MiB random, sparse,
+ * symlinks, a hard link, a fifo, names over 100 bytes, UTF-8 and invalid
+ * UTF-8 names, modes 4755/1777/0600/0750, a user.* xattr, fixed mtimes)
+ * is backed up in 64 KiB slices and restored whole, then compared entry by
+ * entry (lstat type, mode, size, mtime, owner, link targets, xattrs, bytes,
+ * the hard link's shared inode).  Partial restores of a file, a folder and
+ * a lone hard link; a missing path (with a suggestion) writes nothing.
+ * The single-file cost is proved with storage_stats: restoring a 1 KiB
+ * file out of 20 MiB of random data in 64 KiB slices reads exactly the
+ * manifest plus the chunks that hold it.  Failures: a wrong key, a flipped
+ * bit in data.vgl (the error names the chunk, the file being written is
+ * removed, nothing lands outside the target), a truncated data.vgl,
+ * cancelling, a file size limit (write errors), a tar stream whose sha256
+ * differs from the manifest, and a crafted malicious backup sealed with the
+ * real stages ("../evil", an absolute path, a symlink to outside followed
+ * by a file through it) that is refused without writing outside.
+ */
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/xattr.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "lib/ag.h"
+#include "lib/clock.h"
+#include "lib/crypto/crypto.h"
+#include "lib/crypto/crypto_keys.h"
+#include "providers/storage.h"
+#include "backup/catalog.h"
+#include "backup/format.h"
+#include "backup/job.h"
+#include "backup/jobconf.h"
+#include "backup/manifest.h"
+#include "backup/stage.h"
+#include "backup/st_compress.h"
+#include "backup/st_encrypt.h"
+#include "backup/st_upload.h"
+#include "backup/restore.h"
+
+#define SLICE		((size_t)64 << 10)
+#define JOB		"nightly"
+#define LONGDIR		"d-long-folder-name-padding-padding-padding-" \
+			"padding-padding-padding-padding-padding-padding-" \
+			"padding-pad"
+#define LONGFILE	"f-long-file-name-padding-padding-padding-padding-" \
+			"padding-padding-padding-padding-padding-padding-" \
+			"padding-padding-padding-padding-padding-end.txt"
+#define BADNAME		"bad-\xff\xfe-name.txt"
+#define UTFNAME		"h\xc3\xa9llo-\xc3\xbc.txt"
+
+static char base[PATH_MAX];		/* the temp dir */
+static char src[PATH_MAX];		/* the tree backed up */
+static char rel[PATH_MAX];		/* its archive path (no leading /) */
+static char keypath[PATH_MAX];
+static char state[PATH_MAX];
+static struct crypto_key *key;
+static bool have_xattr;
+
+/* One backup in its own local storage folder. */
+struct bk {
+	char store[PATH_MAX];
+	struct storage *st;
+	char id[FORMAT_BACKUP_ID_SIZE];
+};
+
+static struct bk main_bk;		/* of ${src}, 64 KiB slices */
+
+static void
+pathf(char *out, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(out, PATH_MAX, fmt, ap);
+	va_end(ap);
+	assert_true(n > 0 && n < PATH_MAX);
+}
+
+static void
+write_file(const char *path, const void *buf, size_t len, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+static void
+random_file(const char *path, size_t len)
+{
+	uint8_t *buf = malloc(len);
+
+	assert_non_null(buf);
+	assert_int_equal(crypto_random(buf, len), 0);
+	write_file(path, buf, len, 0644);
+	free(buf);
+}
+
+static void
+set_mtime(const char *path, time_t s, long ns)
+{
+	struct timespec ts[2] = { { s, ns }, { s, ns } };
+
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW),
+	    0);
+}
+
+/* rm -rf ${path} */
+static void
+rm_rf(const char *path)
+{
+	char cmd[PATH_MAX + 32];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+	(void)system(cmd);
+}
+
+static void
+build_tree(void)
+{
+	char p[PATH_MAX], q[PATH_MAX];
+	char text[1200];
+	int fd;
+
+	assert_int_equal(mkdir(src, 0755), 0);
+	for (size_t i = 0; i + 12 < sizeof(text); i += 12)
+		memcpy(text + i, "hello world\n", 12);
+	pathf(p, "%s/a.txt", src);
+	write_file(p, text, 1188, 0644);
+	have_xattr = setxattr(p, "user.vigil-test", "xattr value", 11,
+	    0) == 0;
+	pathf(p, "%s/empty", src);
+	write_file(p, "", 0, 0644);
+	pathf(p, "%s/big.bin", src);
+	random_file(p, 1536 * 1024);
+	/* 8 MiB, data at 4 MiB and at the end only. */
+	pathf(p, "%s/sparse", src);
+	assert_true((fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644)) >= 0);
+	assert_int_equal(ftruncate(fd, 8 << 20), 0);
+	assert_int_equal(pwrite(fd, "middle", 6, 4 << 20), 6);
+	assert_int_equal(pwrite(fd, "end", 3, (8 << 20) - 3), 3);
+	close(fd);
+	pathf(p, "%s/link", src);
+	assert_int_equal(symlink("a.txt", p), 0);
+	pathf(p, "%s/dangling", src);
+	assert_int_equal(symlink("/nonexistent/x", p), 0);
+	pathf(p, "%s/a.txt", src);
+	pathf(q, "%s/hard", src);
+	assert_int_equal(link(p, q), 0);
+	pathf(p, "%s/fifo", src);
+	assert_int_equal(mkfifo(p, 0640), 0);
+	pathf(p, "%s/" UTFNAME, src);
+	write_file(p, "utf-8\n", 6, 0644);
+	pathf(p, "%s/" BADNAME, src);
+	write_file(p, "not utf-8\n", 10, 0644);
+	pathf(p, "%s/" LONGDIR, src);
+	assert_int_equal(mkdir(p, 0755), 0);
+	pathf(p, "%s/" LONGDIR "/" LONGFILE, src);
+	write_file(p, "long\n", 5, 0644);
+	pathf(p, "%s/suid", src);
+	write_file(p, "#!/bin/sh\n", 10, 04755);
+	pathf(p, "%s/secret", src);
+	write_file(p, "secret\n", 7, 0600);
+	pathf(p, "%s/sticky", src);
+	assert_int_equal(mkdir(p, 0755), 0);
+	assert_int_equal(chmod(p, 01777), 0);
+	pathf(p, "%s/sticky/in", src);
+	write_file(p, "in\n", 3, 0644);
+	pathf(p, "%s/sub", src);
+	assert_int_equal(mkdir(p, 0750), 0);
+	assert_int_equal(chmod(p, 0750), 0);
+	pathf(p, "%s/sub/x.txt", src);
+	write_file(p, "x\n", 2, 0644);
+	pathf(p, "%s/sub/deeper", src);
+	assert_int_equal(mkdir(p, 0755), 0);
+	pathf(p, "%s/sub/deeper/y.txt", src);
+	write_file(p, "y\n", 2, 0644);
+	/* A hard link across folders (for the helper's folder cleanup). */
+	pathf(p, "%s/other", src);
+	assert_int_equal(mkdir(p, 0755), 0);
+	pathf(p, "%s/links", src);
+	assert_int_equal(mkdir(p, 0755), 0);
+	pathf(p, "%s/links/deep", src);
+	assert_int_equal(mkdir(p, 0755), 0);
+	pathf(p, "%s/other/t2.txt", src);
+	write_file(p, "linked across folders\n", 22, 0644);
+	pathf(q, "%s/links/deep/l2.txt", src);
+	assert_int_equal(link(p, q), 0);
+
+	/* Times last, folders after their contents. */
+	{
+		static const char *const files[] = { "a.txt", "empty",
+		    "big.bin", "sparse", "fifo", UTFNAME, BADNAME,
+		    LONGDIR "/" LONGFILE, "suid", "secret", "sticky/in",
+		    "sub/x.txt", "sub/deeper/y.txt", "link", "dangling",
+		    "sub/deeper", "sub", "sticky", LONGDIR, NULL };
+
+		for (size_t i = 0; files[i] != NULL; i++) {
+			pathf(p, "%s/%s", src, files[i]);
+			set_mtime(p, 1700000000 + (time_t)i * 1000,
+			    (long)i * 1000);
+		}
+	}
+}
+
+/* Back ${paths} up into a fresh local storage ${b}->store. */
+static void
+make_backup(struct bk *b, const char *store, char **paths, size_t slice)
+{
+	struct job_conf jc = { 0 };
+	struct job_run_opts o = { .host = "testhost", .state_dir = state };
+	struct job_result res;
+	char *exclude[] = { NULL };
+	struct ag_err err = { "" };
+	size_t n = 0;
+
+	while (paths[n] != NULL)
+		n++;
+	pathf(b->store, "%s", store);
+	jc.name = (char *)JOB;
+	jc.paths = paths;
+	jc.npaths = n;
+	jc.exclude = exclude;
+	jc.storage = storage_conf_local("here", b->store);
+	assert_non_null(jc.storage);
+	jc.prefix = (char *)"";
+	jc.key_mode = JOB_KEY_FILE;
+	jc.key_path = keypath;
+	jc.slice_size = slice;
+	jc.level = 6;
+	jc.threads = 2;
+	jc.hook_timeout_ms = 10000;
+	if (job_run(&jc, &o, &res) != 0)
+		fail_msg("job_run: %s", res.error);
+	snprintf(b->id, sizeof(b->id), "%s", res.backup_id);
+	if (storage_open(jc.storage, &b->st, &err) != 0)
+		fail_msg("storage_open: %s", err.msg);
+	storage_conf_free(jc.storage);
+}
+
+static void
+free_backup(struct bk *b)
+{
+	storage_close(b->st);
+	b->st = NULL;
+}
+
+static struct manifest *
+load_manifest(struct bk *b)
+{
+	struct manifest *m = NULL;
+	struct ag_err err = { "" };
+
+	if (catalog_load_manifest(b->st, "", JOB, b->id, key, true, &m,
+	    &err) != 0)
+		fail_msg("manifest: %s", err.msg);
+	return m;
+}
+
+/* Path of ${b}'s object ${name}. */
+static void
+object_path(const struct bk *b, const char *name, char *out)
+{
+	pathf(out, "%s/%s/%s/%s", b->store, JOB, b->id, name);
+}
+
+/* --- Comparing trees -------------------------------------------------- */
+
+static void
+cmp_xattrs(const char *a, const char *b)
+{
+	char la[4096], lb[4096], va[1024], vb[1024];
+	ssize_t na, nb, xa, xb;
+
+	na = llistxattr(a, la, sizeof(la));
+	nb = llistxattr(b, lb, sizeof(lb));
+	if (na < 0 && nb < 0)
+		return;
+	assert_true(na >= 0 && nb >= 0);
+	for (char *n = la; n < la + na; n += strlen(n) + 1) {
+		if (strncmp(n, "user.", 5) != 0)
+			continue;
+		xa = lgetxattr(a, n, va, sizeof(va));
+		xb = lgetxattr(b, n, vb, sizeof(vb));
+		if (xa != xb || xa < 0 || memcmp(va, vb, (size_t)xa) != 0)
+			fail_msg("%s: xattr %s differs", b, n);
+	}
+}
+
+static void
+cmp_content(const char *a, const char *b)
+{
+	static uint8_t ba[1 << 16], bb[1 << 16];
+	FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+	size_t na, nb;
+
+	assert_non_null(fa);
+	assert_non_null(fb);
+	do {
+		na = fread(ba, 1, sizeof(ba), fa);
+		nb = fread(bb, 1, sizeof(bb), fb);
+		if (na != nb || memcmp(ba, bb, na) != 0)
+			fail_msg("%s: content differs from %s", b, a);
+	} while (na > 0);
+	fclose(fa);
+	fclose(fb);
+}
+
+/* Compare the entry ${a} (source) with ${b} (restored), recursively. */
+static void
+cmp_tree(const char *a, const char *b, bool times)
+{
+	struct stat sa, sb;
+	char ta[PATH_MAX], tb[PATH_MAX];
+	ssize_t n, m;
+
+	assert_int_equal(lstat(a, &sa), 0);
+	if (lstat(b, &sb) != 0)
+		fail_msg("%s: missing after restore", b);
+	if ((sa.st_mode & S_IFMT) != (sb.st_mode & S_IFMT))
+		fail_msg("%s: type %o, want %o", b, sb.st_mode & S_IFMT,
+		    sa.st_mode & S_IFMT);
+	if (!S_ISLNK(sa.st_mode) && (sa.st_mode & 07777) !=
+	    (sb.st_mode & 07777))
+		fail_msg("%s: mode %o, want %o", b, sb.st_mode & 07777,
+		    sa.st_mode & 07777);
+	if (sa.st_uid != sb.st_uid || sa.st_gid != sb.st_gid)
+		fail_msg("%s: owner %d:%d, want %d:%d", b, (int)sb.st_uid,
+		    (int)sb.st_gid, (int)sa.st_uid, (int)sa.st_gid);
+	/*
+	 * Seconds: the pax_restricted writer keeps nanoseconds only for
+	 * entries that get an extended header anyway.
+	 */
+	if (times && !S_ISLNK(sa.st_mode) &&
+	    sa.st_mtim.tv_sec != sb.st_mtim.tv_sec)
+		fail_msg("%s: mtime %jd, want %jd", b,
+		    (intmax_t)sb.st_mtim.tv_sec, (intmax_t)sa.st_mtim.tv_sec);
+	if (S_ISLNK(sa.st_mode)) {
+		n = readlink(a, ta, sizeof(ta));
+		m = readlink(b, tb, sizeof(tb));
+		assert_true(n > 0);
+		if (n != m || memcmp(ta, tb, (size_t)n) != 0)
+			fail_msg("%s: link target differs", b);
+		return;
+	}
+	cmp_xattrs(a, b);
+	if (S_ISREG(sa.st_mode)) {
+		assert_int_equal(sa.st_size, sb.st_size);
+		cmp_content(a, b);
+	}
+	if (S_ISDIR(sa.st_mode)) {
+		DIR *d = opendir(a);
+		struct dirent *de;
+		size_t na = 0, nb = 0;
+
+		assert_non_null(d);
+		while ((de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			na++;
+			pathf(ta, "%s/%s", a, de->d_name);
+			pathf(tb, "%s/%s", b, de->d_name);
+			cmp_tree(ta, tb, times);
+		}
+		closedir(d);
+		assert_non_null(d = opendir(b));
+		while ((de = readdir(d)) != NULL)
+			if (strcmp(de->d_name, ".") != 0 &&
+			    strcmp(de->d_name, "..") != 0)
+				nb++;
+		closedir(d);
+		if (na != nb)
+			fail_msg("%s: %zu entries, want %zu", b, nb, na);
+	}
+}
+
+/*
+ * After a failed restore: every regular file under ${b} that exists is
+ * whole (equal to its source under ${a}); count them in ${ret_n}.
+ */
+static void
+check_no_partial(const char *a, const char *b, size_t *ret_n)
+{
+	char ta[PATH_MAX], tb[PATH_MAX];
+	struct dirent *de;
+	struct stat sb;
+	DIR *d;
+
+	if ((d = opendir(b)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		pathf(ta, "%s/%s", a, de->d_name);
+		pathf(tb, "%s/%s", b, de->d_name);
+		assert_int_equal(lstat(tb, &sb), 0);
+		if (S_ISDIR(sb.st_mode)) {
+			check_no_partial(ta, tb, ret_n);
+		} else if (S_ISREG(sb.st_mode)) {
+			cmp_content(ta, tb);
+			(*ret_n)++;
+		}
+	}
+	closedir(d);
+}
+
+/* The names in ${base}, sorted, as one string (to see strays appear). */
+static void
+list_base(char *out, size_t outlen)
+{
+	struct dirent **v;
+	int n = scandir(base, &v, NULL, alphasort);
+	size_t o = 0;
+
+	assert_true(n >= 0);
+	out[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		if (o < outlen)
+			o += (size_t)snprintf(out + o, outlen - o, "%s/",
+			    v[i]->d_name);
+		free(v[i]);
+	}
+	free(v);
+}
+
+static bool
+exists(const char *path)
+{
+	struct stat sb;
+
+	return lstat(path, &sb) == 0;
+}
+
+/* --- Setup ------------------------------------------------------------ */
+
+static int
+group_setup(void **state_)
+{
+	struct ag_err err = { "" };
+	char *paths[2];
+	char store[PATH_MAX];
+
+	(void)state_;
+	umask(022);
+	snprintf(base, sizeof(base), "/tmp/vigil-test-restore-XXXXXX");
+	if (mkdtemp(base) == NULL)
+		return -1;
+	pathf(src, "%s/src", base);
+	snprintf(rel, sizeof(rel), "%s", src + 1);
+	pathf(keypath, "%s/backup.key", base);
+	pathf(state, "%s/state", base);
+	if (mkdir(state, 0700) != 0 ||
+	    crypto_keys_generate_keyfile(keypath, &err) != 0 ||
+	    (key = crypto_keys_load_keyfile(keypath, &err)) == NULL) {
+		fprintf(stderr, "setup: %s\n", err.msg);
+		return -1;
+	}
+	build_tree();
+	paths[0] = src;
+	paths[1] = NULL;
+	pathf(store, "%s/store", base);
+	make_backup(&main_bk, store, paths, SLICE);
+	return 0;
+}
+
+static int
+group_teardown(void **state_)
+{
+	(void)state_;
+	free_backup(&main_bk);
+	crypto_keys_free(key);
+	if (getenv("KEEP_TMP") == NULL)
+		rm_rf(base);
+	return 0;
+}
+
+/* restore_run() on ${b} into ${target} with ${paths}. */
+static int
+restore(struct bk *b, const char *target, const char *const *paths,
+    struct restore_opts *o, struct restore_result *res, struct ag_err *err)
+{
+	struct restore_opts def = { 0 };
+
+	if (o == NULL)
+		o = &def;
+	o->target = target;
+	o->paths = paths;
+	if (o->workers == 0)
+		o->workers = 2;
+	return restore_run(b->st, "", JOB, b->id, key, o, res, err);
+}
+
+/* --- Tests ------------------------------------------------------------ */
+
+struct prog {
+	size_t calls;
+	struct restore_progress last;
+	volatile sig_atomic_t *cancel;
+	uint64_t cancel_after;
+};
+
+static void
+on_progress(void *cookie, const struct restore_progress *p)
+{
+	struct prog *pr = cookie;
+
+	pr->calls++;
+	assert_false(pr->last.done);
+	assert_true(p->tar_bytes >= pr->last.tar_bytes);
+	pr->last = *p;
+	if (pr->cancel != NULL && p->tar_bytes >= pr->cancel_after)
+		*pr->cancel = 1;
+}
+
+static void
+test_full_roundtrip(void **state_)
+{
+	struct restore_result res;
+	struct restore_opts o = { 0 };
+	struct prog pr = { 0 };
+	struct ag_err err = { "" };
+	struct manifest *m = load_manifest(&main_bk);
+	struct stat s1, s2;
+	char target[PATH_MAX], p[PATH_MAX], q[PATH_MAX];
+
+	(void)state_;
+	pathf(target, "%s/t-full/not/yet", base);
+	o.progress = on_progress;
+	o.cookie = &pr;
+	if (restore(&main_bk, target, NULL, &o, &res, &err) != 0)
+		fail_msg("restore: %s", err.msg);
+	assert_true(res.ok);
+	assert_false(res.partial);
+	assert_int_equal(res.refused, 0);
+	assert_int_equal(res.tar_bytes, m->tar_size);
+	assert_int_equal(res.chunks, m->nchunks);
+	assert_true(m->nchunks > 20);
+	assert_int_equal(res.entries, m->nfiles);
+	assert_int_equal(res.removed[0], '\0');
+	/* Reads: the manifest and data.vgl, each once. */
+	assert_true(res.bytes_read > m->data_size);
+	assert_true(res.bytes_read < m->data_size + 65536);
+	/* Progress: monotonic, ends with done and the totals. */
+	assert_true(pr.calls >= 1);
+	assert_true(pr.last.done);
+	assert_int_equal(pr.last.tar_bytes, m->tar_size);
+	assert_int_equal(pr.last.tar_total, m->tar_size);
+	assert_int_equal(pr.last.files, m->nfiles);
+
+	/* The target was made 0700; the tree is identical. */
+	assert_int_equal(stat(target, &s1), 0);
+	assert_int_equal(s1.st_mode & 07777, 0700);
+	pathf(p, "%s/%s", target, rel);
+	cmp_tree(src, p, true);
+	pathf(p, "%s/%s/a.txt", target, rel);
+	pathf(q, "%s/%s/hard", target, rel);
+	assert_int_equal(stat(p, &s1), 0);
+	assert_int_equal(stat(q, &s2), 0);
+	assert_int_equal(s1.st_ino, s2.st_ino);
+	if (have_xattr) {
+		char v[64];
+
+		assert_int_equal(lgetxattr(p, "user.vigil-test", v, sizeof(v)),
+		    11);
+	}
+
+	/* Again into the same folder: existing files are replaced. */
+	write_file(p, "changed\n", 8, 0644);
+	pathf(q, "%s/%s/stray", target, rel);
+	write_file(q, "mine\n", 5, 0644);
+	if (restore(&main_bk, target, NULL, NULL, &res, &err) != 0)
+		fail_msg("restore again: %s", err.msg);
+	pathf(p, "%s/a.txt", src);
+	pathf(q, "%s/%s/a.txt", target, rel);
+	cmp_content(p, q);
+	pathf(q, "%s/%s/stray", target, rel);
+	assert_true(exists(q));		/* other files are left alone */
+
+	/* no_overwrite keeps what is there. */
+	pathf(q, "%s/%s/a.txt", target, rel);
+	assert_int_equal(unlink(q), 0);
+	write_file(q, "changed\n", 8, 0644);
+	o = (struct restore_opts){ .no_overwrite = true };
+	(void)restore(&main_bk, target, NULL, &o, &res, &err);
+	assert_int_equal(stat(q, &s1), 0);
+	assert_int_equal(s1.st_size, 8);
+	manifest_free(m);
+}
+
+static void
+test_partial_file(void **state_)
+{
+	struct restore_result res;
+	struct ag_err err = { "" };
+	char target[PATH_MAX], want[PATH_MAX], p[PATH_MAX];
+	const char *paths[2] = { want, NULL };
+	size_t n = 0;
+
+	(void)state_;
+	pathf(target, "%s/t-file", base);
+	/* A leading '/' is taken as the archive root. */
+	pathf(want, "/%s/" LONGDIR "/" LONGFILE, rel);
+	if (restore(&main_bk, target, paths, NULL, &res, &err) != 0)
+		fail_msg("restore: %s", err.msg);
+	assert_true(res.ok);
+	assert_true(res.partial);
+	assert_int_equal(res.extracted, 1);
+	assert_true(res.chunks <= 2);
+	pathf(p, "%s/%s/" LONGDIR "/" LONGFILE, target, rel);
+	cmp_tree(want, p, true);
+	/* Nothing else: only the folders on the way. */
+	pathf(p, "%s/%s", target, rel);
+	check_no_partial(src, p, &n);
+	assert_int_equal(n, 1);
+	pathf(p, "%s/%s/a.txt", target, rel);
+	assert_false(exists(p));
+
+	/* The big file: many chunks, one ranged GET. */
+	pathf(want, "%s/big.bin", rel);
+	if (restore(&main_bk, target, paths, NULL, &res, &err) != 0)
+		fail_msg("restore big.bin: %s", err.msg);
+	assert_true(res.chunks >= 24);
+	pathf(p, "%s/%s/big.bin", target, rel);
+	pathf(want, "%s/big.bin", src);
+	cmp_tree(want, p, true);
+}
+
+static void
+test_partial_dir(void **state_)
+{
+	struct restore_result res;
+	struct ag_err err = { "" };
+	char target[PATH_MAX], w1[PATH_MAX], w2[PATH_MAX], w3[PATH_MAX];
+	char p[PATH_MAX], q[PATH_MAX];
+	const char *paths[4] = { w1, w2, w3, NULL };
+	size_t n = 0;
+
+	(void)state_;
+	pathf(target, "%s/t-dir", base);
+	/* A folder, something inside it again, and a UTF-8 name. */
+	pathf(w1, "%s/sub/", rel);
+	pathf(w2, "%s/sub/deeper/y.txt", rel);
+	pathf(w3, "%s/" BADNAME, rel);
+	if (restore(&main_bk, target, paths, NULL, &res, &err) != 0)
+		fail_msg("restore: %s", err.msg);
+	assert_true(res.ok);
+	assert_int_equal(res.extracted, 5);	/* sub, x, deeper, y, bad */
+	pathf(p, "%s/sub", src);
+	pathf(q, "%s/%s/sub", target, rel);
+	cmp_tree(p, q, true);
+	pathf(p, "%s/" BADNAME, src);
+	pathf(q, "%s/%s/" BADNAME, target, rel);
+	cmp_tree(p, q, true);
+	pathf(q, "%s/%s", target, rel);
+	check_no_partial(src, q, &n);
+	assert_int_equal(n, 3);
+}
+
+static void
+test_partial_hardlink(void **state_)
+{
+	struct manifest *m = load_manifest(&main_bk);
+	const struct manifest_file *f;
+	struct restore_result res;
+	struct ag_err err = { "" };
+	char target[PATH_MAX], p[PATH_MAX], q[PATH_MAX], dir[PATH_MAX];
+	const char *paths[2] = { NULL, NULL };
+	struct stat sb;
+	size_t links = 0, n;
+	char *slash;
+
+	(void)state_;
+	/*
+	 * Each hard-link entry alone (whichever name of a pair came second
+	 * in the tar is the link): its name gets the data, the other name
+	 * and the folders made only for it are gone.
+	 */
+	for (size_t i = 0; i < m->nfiles; i++) {
+		f = &m->files[i];
+		if (f->type != MANIFEST_HARDLINK)
+			continue;
+		paths[0] = f->path;
+		pathf(target, "%s/t-hard-%zu", base, links++);
+		if (restore(&main_bk, target, paths, NULL, &res, &err) != 0)
+			fail_msg("restore %s: %s", f->path, err.msg);
+		assert_true(res.ok);
+		pathf(p, "/%s", f->path);
+		pathf(q, "%s/%s", target, f->path);
+		cmp_content(p, q);
+		assert_int_equal(stat(q, &sb), 0);
+		assert_int_equal(sb.st_nlink, 1);
+		pathf(q, "%s/%s", target, f->target);
+		assert_false(exists(q));
+		/* The target's folder stays only if the link needs it. */
+		pathf(dir, "%s", f->target);
+		assert_non_null(slash = strrchr(dir, '/'));
+		*slash = '\0';
+		n = strlen(dir);
+		pathf(q, "%s/%s", target, dir);
+		if (strncmp(f->path, dir, n) == 0 && f->path[n] == '/')
+			assert_true(exists(q));
+		else
+			assert_false(exists(q));
+	}
+	assert_int_equal(links, 2);
+	manifest_free(m);
+}
+
+static void
+test_partial_missing(void **state_)
+{
+	struct restore_result res;
+	struct ag_err err = { "" };
+	char target[PATH_MAX], want[PATH_MAX], msg[3 * PATH_MAX];
+	const char *paths[2] = { want, NULL };
+
+	(void)state_;
+	pathf(target, "%s/t-missing", base);
+	pathf(want, "%s/a.tx", rel);
+	assert_int_equal(restore(&main_bk, target, paths, NULL, &res, &err),
+	    -1);
+	snprintf(msg, sizeof(msg), "%s/a.tx is not in backup " JOB "/%s; "
+	    "did you mean %s/a.txt?", rel, main_bk.id, rel);
+	assert_string_equal(err.msg, msg);
+	assert_false(exists(target));
+	assert_false(res.written);
+
+	/* From the wrong root: the suffix is found. */
+	snprintf(want, sizeof(want), "src/sub/x.txt");
+	assert_int_equal(restore(&main_bk, target, paths, NULL, &res, &err),
+	    -1);
+	snprintf(msg, sizeof(msg), "did you mean %s/sub/x.txt?", rel);
+	assert_non_null(strstr(err.msg, msg));
+	/* Nothing like it. */
+	snprintf(want, sizeof(want), "no/such/thing/anywhere");
+	assert_int_equal(restore(&main_bk, target, paths, NULL, &res, &err),
+	    -1);
+	snprintf(msg, sizeof(msg), "no/such/thing/anywhere is not in backup "
+	    JOB "/%s", main_bk.id);
+	assert_string_equal(err.msg, msg);
+	assert_false(exists(target));
+}
+
+/* The single-file proof: a 1 KiB file costs the manifest plus its chunks. */
+static void
+test_single_file_reads(void **state_)
+{
+	struct bk b = { 0 };
+	struct manifest *m;
+	const struct manifest_file *f;
+	struct restore_result res;
+	struct catalog c = { 0 };
+	struct ag_err err = { "" };
+	char dir[PATH_MAX], p[PATH_MAX], want[PATH_MAX], store[PATH_MAX];
+	char target[PATH_MAX];
+	char *paths[2] = { dir, NULL };
+	const char *rpaths[2] = { want, NULL };
+	uint8_t kib[1024];
+	uint64_t manifest_size = 0, expect;
+	size_t a, z;
+
+	(void)state_;
+	pathf(dir, "%s/big20", base);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	pathf(p, "%s/random.bin", dir);
+	random_file(p, 20 << 20);
+	pathf(p, "%s/small.txt", dir);
+	assert_int_equal(crypto_random(kib, sizeof(kib)), 0);
+	write_file(p, kib, sizeof(kib), 0644);
+	pathf(store, "%s/store20", base);
+	make_backup(&b, store, paths, SLICE);
+	m = load_manifest(&b);
+	assert_int_equal(catalog_list(b.st, "", JOB, &c, &err), 0);
+	for (size_t i = 0; i < c.n; i++)
+		if (strcmp(c.v[i].id, b.id) == 0)
+			manifest_size = c.v[i].manifest_size;
+	catalog_free(&c);
+	assert_true(manifest_size > 0);
+	assert_true(m->data_size > (20u << 20));
+
+	pathf(want, "%s/small.txt", dir + 1);
+	assert_non_null(f = manifest_find(m, want));
+	assert_int_equal(manifest_chunk_span(m, f->tar_offset, f->tar_len, &a,
+	    &z), 0);
+	expect = manifest_size;
+	for (size_t i = a; i <= z; i++)
+		expect += m->chunks[i].sealed_len;
+	pathf(target, "%s/t-small", base);
+	if (restore(&b, target, rpaths, NULL, &res, &err) != 0)
+		fail_msg("restore: %s", err.msg);
+	pathf(p, "%s/%s", target, want);
+	pathf(want, "%s/small.txt", dir);
+	cmp_content(want, p);
+	/* Exactly the manifest and the chunks holding the file... */
+	assert_int_equal(res.bytes_read, expect);
+	assert_true(res.chunks == z - a + 1 && res.chunks <= 2);
+	/* ... which is less than two slices plus the manifest. */
+	assert_true(res.bytes_read < 2 * (st_compress_bound(SLICE) +
+	    FORMAT_CHUNK_OVERHEAD) + manifest_size);
+	assert_true(res.bytes_read < m->data_size / 50);
+	manifest_free(m);
+	free_backup(&b);
+	rm_rf(dir);
+	rm_rf(store);
+}
+
+static void
+test_wrong_key(void **state_)
+{
+	struct crypto_key *k2;
+	struct restore_opts o = { .workers = 1 };
+	struct restore_result res;
+	struct ag_err err = { "" };
+	char target[PATH_MAX], kp[PATH_MAX];
+
+	(void)state_;
+	pathf(kp, "%s/other.key", base);
+	assert_int_equal(crypto_keys_generate_keyfile(kp, &err), 0);
+	assert_non_null(k2 = crypto_keys_load_keyfile(kp, &err));
+	pathf(target, "%s/t-wrongkey", base);
+	o.target = target;
+	assert_int_equal(restore_run(main_bk.st, "", JOB, main_bk.id, k2, &o,
+	    &res, &err), -1);
+	assert_int_equal(strncmp(err.msg, "manifest.vgl: wrong key: ", 25), 0);
+	assert_false(exists(target));
+	assert_false(res.ok);
+	crypto_keys_free(k2);
+	unlink(kp);
+}
+
+/* A fresh backup of ${src} in its own store, for tests that damage it. */
+static void
+scratch_backup(struct bk *b, const char *name)
+{
+	char store[PATH_MAX];
+	char *paths[2] = { src, NULL };
+
+	pathf(store, "%s/%s", base, name);
+	make_backup(b, store, paths, SLICE);
+}
+
+/* The chunk in the middle of big.bin, and big.bin's archive path. */
+static size_t
+big_chunk(struct bk *b, uint64_t *ret_off, char *ret_path)
+{
+	struct manifest *m = load_manifest(b);
+	const struct manifest_file *f;
+	char want[PATH_MAX];
+	size_t a, z, k;
+
+	pathf(want, "%s/big.bin", rel);
+	assert_non_null(f = manifest_find(m, want));
+	assert_int_equal(manifest_chunk_span(m, f->tar_offset, f->tar_len, &a,
+	    &z), 0);
+	assert_true(z - a >= 10);
+	k = (a + z) / 2;
+	*ret_off = m->chunks[k].offset;
+	pathf(ret_path, "%s", want);
+	manifest_free(m);
+	return k;
+}
+
+static void
+test_tampered(void **state_)
+{
+	struct bk b = { 0 };
+	struct restore_result res;
+	struct ag_err err = { "" };
+	char target[PATH_MAX], p[PATH_MAX], want[PATH_MAX], big[PATH_MAX];
+	char before[8192], after[8192], msg[160], chunk[96], *s;
+	const char *paths[2] = { want, NULL };
+	uint64_t off;
+	uint8_t byte;
+	size_t k, n = 0;
+	int fd;
+
+	(void)state_;
+	scratch_backup(&b, "store-tampered");
+	k = big_chunk(&b, &off, big);
+	object_path(&b, FORMAT_NAME_DATA, p);
+	assert_true((fd = open(p, O_RDWR)) >= 0);
+	assert_int_equal(pread(fd, &byte, 1, (off_t)off + 100), 1);
+	byte ^= 0x10;
+	assert_int_equal(pwrite(fd, &byte, 1, (off_t)off + 100), 1);
+	close(fd);
+
+	list_base(before, sizeof(before));
+	pathf(target, "%s/t-tampered", base);
+	assert_int_equal(restore(&b, target, NULL, NULL, &res, &err), -1);
+	snprintf(chunk, sizeof(chunk), "chunk %zu: authentication failed "
+	    "(corrupt, reordered or tampered data)", k);
+	snprintf(msg, sizeof(msg), "data.vgl: %s; restore incomplete: ",
+	    chunk);
+	if (strncmp(err.msg, msg, strlen(msg)) != 0)
+		fail_msg("got \"%s\"", err.msg);
+	assert_false(res.ok);
+	/* big.bin was being written: it is gone, not left cut short. */
+	assert_string_equal(res.removed, big);
+	pathf(p, "%s/%s", target, big);
+	assert_false(exists(p));
+	pathf(p, "%s/%s", target, rel);
+	check_no_partial(src, p, &n);
+	list_base(after, sizeof(after));
+	/* Only the target appeared. */
+	assert_non_null(s = strstr(after, "t-tampered/"));
+	memmove(s, s + 11, strlen(s + 11) + 1);
+	assert_string_equal(after, before);
+
+	/* A file in other chunks still restores; big.bin does not. */
+	pathf(want, "%s/sub/x.txt", rel);
+	pathf(target, "%s/t-tampered-x", base);
+	if (restore(&b, target, paths, NULL, &res, &err) != 0)
+		fail_msg("restore x.txt: %s", err.msg);
+	pathf(want, "%s", big);
+	pathf(target, "%s/t-tampered-big", base);
+	assert_int_equal(restore(&b, target, paths, NULL, &res, &err), -1);
+	assert_non_null(strstr(err.msg, chunk));
+	pathf(p, "%s/%s", target, big);
+	assert_false(exists(p));
+	free_backup(&b);
+}
+
+static void
+test_truncated(void **state_)
+{
+	struct bk b = { 0 };
+	struct restore_result res;
+	struct ag_err err = { "" };
+	char target[PATH_MAX], p[PATH_MAX], big[PATH_MAX], want[PATH_MAX];
+	char msg[128];
+	const char *paths[2] = { want, NULL };
+	uint64_t off;
+	size_t k, n = 0;
+
+	(void)state_;
+	scratch_backup(&b, "store-truncated");
+	k = big_chunk(&b, &off, big);
+	object_path(&b, FORMAT_NAME_DATA, p);
+	assert_int_equal(truncate(p, (off_t)off + 10), 0);
+	pathf(target, "%s/t-truncated", base);
+	assert_int_equal(restore(&b, target, NULL, NULL, &res, &err), -1);
+	snprintf(msg, sizeof(msg), "data.vgl: truncated: object ends inside "
+	    "chunk %zu", k);
+	if (strncmp(err.msg, msg, strlen(msg)) != 0)
+		fail_msg("got \"%s\"", err.msg);
+	assert_string_equal(res.removed, big);
+	pathf(p, "%s/%s", target, rel);
+	check_no_partial(src, p, &n);
+	assert_true(n > 0);
+
+	/* Ranged reads past the end fail too, naming data.vgl. */
+	pathf(want, "%s", big);
+	pathf(target, "%s/t-truncated-big", base);
+	assert_int_equal(restore(&b, target, paths, NULL, &res, &err), -1);
+	assert_int_equal(strncmp(err.msg, "data.vgl: ", 10), 0);
+	pathf(p, "%s/%s", target, big);
+	assert_false(exists(p));
+
+	/* data.vgl gone altogether. */
+	object_path(&b, FORMAT_NAME_DATA, p);
+	assert_int_equal(unlink(p), 0);
+	pathf(target, "%s/t-truncated-gone", base);
+	assert_int_equal(restore(&b, target, NULL, NULL, &res, &err), -1);
+	snprintf(msg, sizeof(msg), "backup " JOB "/%s: data.vgl is missing",
+	    b.id);
+	assert_string_equal(err.msg, msg);
+	free_backup(&b);
+}
+
+static void
+test_cancel(void **state_)
+{
+	volatile sig_atomic_t cancel = 0;
+	/* Cancel at the first report (the first one is not held back). */
+	struct prog pr = { .cancel = &cancel, .cancel_after = 0 };
+	struct restore_opts o = { .progress = on_progress, .cookie = &pr,
+	    .cancel = &cancel, .workers = 1 };
+	struct restore_result res;
+	struct ag_err err = { "" };
+	char target[PATH_MAX], p[PATH_MAX];
+	size_t n = 0;
+
+	(void)state_;
+	pathf(target, "%s/t-cancel", base);
+	assert_int_equal(restore(&main_bk, target, NULL, &o, &res, &err), -1);
+	assert_int_equal(strncmp(err.msg, "cancelled", 9), 0);
+	assert_true(pr.last.done);
+	assert_true(res.tar_bytes < res.tar_size);
+	pathf(p, "%s/%s", target, rel);
+	check_no_partial(src, p, &n);
+}
+
+static void
+test_write_error(void **state_)
+{
+	struct restore_result res;
+	struct ag_err err = { "" };
+	struct rlimit old, lim;
+	char target[PATH_MAX], p[PATH_MAX];
+	void (*oldsig)(int);
+	size_t n = 0;
+	int rc;
+
+	(void)state_;
+	pathf(target, "%s/t-fsize", base);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 256 << 10;
+	oldsig = signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	rc = restore(&main_bk, target, NULL, NULL, &res, &err);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, oldsig);
+	assert_int_equal(rc, -1);
+	assert_false(res.ok);
+	/* The file that could not be written whole is not left behind. */
+	assert_true(res.removed[0] != '\0');
+	assert_non_null(strstr(err.msg, "restore incomplete"));
+	pathf(p, "%s/%s", target, res.removed);
+	assert_false(exists(p));
+	pathf(p, "%s/%s", target, rel);
+	check_no_partial(src, p, &n);
+}
+
+/* --- Crafted backups, sealed with the real stages ---------------------- */
+
+static void
+ustar(uint8_t *h, const char *name, char type, size_t size,
+    const char *link)
+{
+	unsigned sum = 0;
+
+	memset(h, 0, 512);
+	snprintf((char *)h, 100, "%s", name);
+	snprintf((char *)h + 100, 8, "%07o", 0644);
+	snprintf((char *)h + 108, 8, "%07o", 0);
+	snprintf((char *)h + 116, 8, "%07o", 0);
+	snprintf((char *)h + 124, 12, "%011o", (unsigned)size & 07777777);
+	snprintf((char *)h + 136, 12, "%011o", 1700000000);
+	h[156] = (uint8_t)type;
+	if (link != NULL)
+		snprintf((char *)h + 157, 100, "%s", link);
+	memcpy(h + 257, "ustar", 6);
+	memcpy(h + 263, "00", 2);
+	memset(h + 148, ' ', 8);
+	for (size_t i = 0; i < 512; i++)
+		sum += h[i];
+	snprintf((char *)h + 148, 8, "%06o", sum);
+	h[155] = ' ';
+}
+
+/* Append an entry (header and data) to ${tar}. */
+static size_t
+tar_add(uint8_t *tar, size_t off, const char *name, char type,
+    const char *data, const char *link)
+{
+	size_t len = data != NULL ? strlen(data) : 0;
+
+	ustar(tar + off, name, type, len, link);
+	off += 512;
+	if (len > 0) {
+		memcpy(tar + off, data, len);
+		off += (len + 511) / 512 * 512;
+	}
+	return off;
+}
+
+struct crafted {
+	struct manifest_writer *mw;
+};
+
+static void
+cr_member(void *cookie, const struct st_compress_member *m)
+{
+	manifest_writer_member(((struct crafted *)cookie)->mw, m);
+}
+
+static void
+cr_chunk(void *cookie, const struct st_encrypt_chunk *c)
+{
+	manifest_writer_chunk(((struct crafted *)cookie)->mw, c);
+}
+
+/*
+ * Seal ${tar} as backup ${ret_id} of JOB in ${st}: data.vgl through the
+ * compress, encrypt and upload stages, the manifest (no file index) last.
+ * With ${bad_sha}, the manifest records a wrong tar sha256.
+ */
+static void
+seal_tar(struct storage *st, const uint8_t *tar, size_t len, bool bad_sha,
+    char ret_id[FORMAT_BACKUP_ID_SIZE])
+{
+	struct crafted cr = { 0 };
+	struct manifest_head mh = { 0 };
+	struct manifest_totals t = { 0 };
+	struct st_upload_conf uc = { 0 };
+	struct st_encrypt_conf ec = { .on_chunk = cr_chunk, .cookie = &cr };
+	struct st_compress_conf cc = { .slice_size = SLICE, .level = 6,
+	    .workers = 1, .on_member = cr_member, .cookie = &cr };
+	struct format_object *obj;
+	struct stage *up, *enc, *top;
+	struct ag_err err = { "" };
+	char dkey[STORAGE_KEY_MAX], mkey[STORAGE_KEY_MAX];
+	uint8_t dk[32], header[FORMAT_HEADER_MAX], *sealed;
+	const uint8_t *h;
+	size_t hlen, jlen, slen;
+	uint64_t stored;
+	char *json;
+
+	assert_int_equal(crypto_random(dk, sizeof(dk)), 0);
+	assert_int_equal(format_backup_id_new(time(NULL) - 3600, ret_id), 0);
+	assert_int_equal(format_object_name(NULL, JOB, ret_id,
+	    FORMAT_KIND_DATA, dkey, sizeof(dkey)), 0);
+	assert_int_equal(format_object_name(NULL, JOB, ret_id,
+	    FORMAT_KIND_MANIFEST, mkey, sizeof(mkey)), 0);
+	mh = (struct manifest_head){ .job = JOB, .host = "crafted",
+	    .backup_id = ret_id, .start_ms = clock_wall_ms(),
+	    .compress_level = 6, .slice_size = SLICE, .spill_dir = base };
+	assert_non_null(cr.mw = manifest_writer_new(&mh, &err));
+	assert_non_null(up = st_upload_new(st, dkey, &uc, &err));
+	assert_non_null(obj = format_seal_new(key, dk, FORMAT_KIND_DATA,
+	    ret_id, (uint32_t)st_compress_bound(SLICE), &err));
+	h = format_object_header(obj, &hlen);
+	memcpy(header, h, hlen);
+	assert_non_null(enc = st_encrypt_new(up, obj, &ec, &err));
+	assert_non_null(top = st_compress_new(enc, &cc, &err));
+	assert_int_equal(stage_write(top, tar, len), 0);
+	assert_int_equal(stage_close(top), 0);
+	t = (struct manifest_totals){ .end_ms = clock_wall_ms(),
+	    .tar_size = len, .data_size = st_encrypt_size(enc),
+	    .data_header = header, .data_header_len = hlen,
+	    .chunk_size = (uint32_t)st_compress_bound(SLICE) };
+	assert_int_equal(crypto_sha256(tar, len, t.tar_sha256), 0);
+	if (bad_sha)
+		t.tar_sha256[0] ^= 1;
+	if (manifest_writer_finish(cr.mw, &t, &err) != 0 ||
+	    manifest_writer_json(cr.mw, hlen, &json, &jlen, &stored,
+	    &err) != 0)
+		fail_msg("manifest: %s", err.msg);
+	assert_int_equal(format_manifest_seal(key, dk, ret_id, json, jlen,
+	    &sealed, &slen, &err), 0);
+	assert_int_equal(storage_put(st, mkey, sealed, slen, &err), 0);
+	free(sealed);
+	free(json);
+	stage_free_chain(top);
+	manifest_writer_free(cr.mw);
+}
+
+static void
+test_malicious(void **state_)
+{
+	static uint8_t tar[64 << 10];
+	struct bk b = { 0 };
+	struct storage_conf *sc;
+	struct restore_result res;
+	struct ag_err err = { "" };
+	char target[PATH_MAX], outside[PATH_MAX], p[PATH_MAX];
+	char abs[PATH_MAX], lf[PATH_MAX];
+	size_t off = 0;
+
+	(void)state_;
+	pathf(outside, "%s/outside", base);
+	assert_int_equal(mkdir(outside, 0755), 0);
+	pathf(abs, "%s/abs-evil", base);
+	off = tar_add(tar, off, "ok.txt", '0', "fine\n", NULL);
+	off = tar_add(tar, off, "../evil", '0', "evil\n", NULL);
+	off = tar_add(tar, off, abs, '0', "evil\n", NULL);
+	off = tar_add(tar, off, "dir/../../evil2", '0', "evil\n", NULL);
+	off = tar_add(tar, off, "link", '2', NULL, outside);
+	off = tar_add(tar, off, "link/file", '0', "evil\n", NULL);
+	off = tar_add(tar, off, "hl", '1', NULL, "../evil");
+	off = tar_add(tar, off, "last.txt", '0', "last\n", NULL);
+	off += 1024;				/* end of archive */
+
+	pathf(b.store, "%s/store-evil", base);
+	assert_non_null(sc = storage_conf_local("evil", b.store));
+	assert_int_equal(storage_open(sc, &b.st, &err), 0);
+	storage_conf_free(sc);
+	seal_tar(b.st, tar, off, false, b.id);
+
+	pathf(target, "%s/t-evil", base);
+	assert_int_equal(restore(&b, target, NULL, NULL, &res, &err), -1);
+	{
+		static const char want[] = "5 of 8 entries were not restored "
+		    "(first: ../evil: refused";
+
+		if (strncmp(err.msg, want, strlen(want)) != 0)
+			fail_msg("got \"%s\"", err.msg);
+	}
+	assert_int_equal(res.refused, 5);
+	/* Nothing outside the target... */
+	pathf(p, "%s/evil", base);
+	assert_false(exists(p));
+	pathf(p, "%s/evil2", base);
+	assert_false(exists(p));
+	assert_false(exists(abs));
+	pathf(lf, "%s/file", outside);
+	assert_false(exists(lf));
+	pathf(p, "%s/evil", target);
+	assert_false(exists(p));
+	/* ... and the safe entries are there. */
+	pathf(p, "%s/ok.txt", target);
+	assert_true(exists(p));
+	pathf(p, "%s/last.txt", target);
+	assert_true(exists(p));
+
+	/* A tar stream that differs from the manifest's sha256. */
+	off = tar_add(tar, 0, "ok.txt", '0', "fine\n", NULL) + 1024;
+	memset(tar + off - 1024, 0, 1024);
+	seal_tar(b.st, tar, off, true, b.id);
+	pathf(target, "%s/t-badsha", base);
+	assert_int_equal(restore(&b, target, NULL, NULL, &res, &err), -1);
+	{
+		static const char want[] = "tar stream sha256 differs from "
+		    "the manifest: the files restored into ";
+
+		if (strncmp(err.msg, want, strlen(want)) != 0)
+			fail_msg("got \"%s\"", err.msg);
+	}
+	free_backup(&b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full_roundtrip),
+		cmocka_unit_test(test_partial_file),
+		cmocka_unit_test(test_partial_dir),
+		cmocka_unit_test(test_partial_hardlink),
+		cmocka_unit_test(test_partial_missing),
+		cmocka_unit_test(test_single_file_reads),
+		cmocka_unit_test(test_wrong_key),
+		cmocka_unit_test(test_tampered),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_write_error),
+		cmocka_unit_test(test_malicious),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
