@@ -411,7 +411,7 @@ part_tar_sink(void *cookie, const uint8_t *buf, size_t len)
 static int
 submit(struct restore *r, const uint8_t *pt, size_t len)
 {
-	struct ag_err e;
+	struct ag_err e = { "" };
 
 	if (inflate_member(r->ifl, pt, len, &e) != 0) {
 		if (!r->failed && !r->x_failed)
@@ -470,13 +470,14 @@ static int
 full_data_sink(void *cookie, const uint8_t *buf, size_t len)
 {
 	struct restore *r = cookie;
-	struct ag_err e;
+	struct ag_err e = { "" };
 	int rc;
 
 	if (r->failed || r->x_failed)
 		return -1;
 	rc = format_reader_feed(r->rd, buf, len, &e);
-	if (rc == -1)
+	/* A failure of our own chunk callback is recorded already. */
+	if (rc == -1 && !r->failed && !r->x_failed)
 		(void)rfail(r, "data.vgl: %s", e.msg);
 	if (rc != 0)
 		return -1;
@@ -487,7 +488,7 @@ full_data_sink(void *cookie, const uint8_t *buf, size_t len)
 static int
 full_stream(struct restore *r)
 {
-	struct ag_err e;
+	struct ag_err e = { "" };
 	unsigned ms = 500;
 	int rc;
 
@@ -734,7 +735,7 @@ plan_partial(struct restore *r, struct ag_err *err)
 	const char *const *p;
 	const char *path, *hint;
 	char norm[PATH_MAX];
-	struct ag_err e;
+	struct ag_err e = { "" };
 	size_t n, nv;
 
 	if ((r->mark = calloc(m->nfiles > 0 ? m->nfiles : 1, 1)) == NULL)
@@ -773,7 +774,7 @@ plan_partial(struct restore *r, struct ag_err *err)
 static int
 part_open(struct restore *r, const struct manifest_chunk *c)
 {
-	struct ag_err e;
+	struct ag_err e = { "" };
 	size_t plen;
 	int final;
 
@@ -849,7 +850,7 @@ part_header(struct restore *r, const struct crypto_key *key)
 {
 	const struct manifest *m = r->m;
 	struct hdrbuf h = { .n = 0 };
-	struct ag_err e;
+	struct ag_err e = { "" };
 	int rc;
 
 	if (m->data_header != NULL && m->data_header_len > 0) {
@@ -880,7 +881,7 @@ static int
 part_stream(struct restore *r)
 {
 	const struct manifest_chunk *ca, *cb;
-	struct ag_err e;
+	struct ag_err e = { "" };
 	uint64_t start, end;
 	size_t i, j;
 	unsigned ms;
