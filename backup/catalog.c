@@ -516,11 +516,197 @@ object_key(const char *prefix, const char *job, const char *id,
 	return 0;
 }
 
+/*
+ * Loading index.vgl: storage_get() pushes the object into the format
+ * reader; each chunk's plaintext is a gzip member, inflated in parallel
+ * (inflate.h) and appended in order, or, in backups written before the
+ * index was compressed, the JSON itself.  Memory: one sealed chunk, the
+ * inflater's members of at most MANIFEST_INDEX_SLICE, and the JSON (at
+ * most the manifest's json_size, else FORMAT_MANIFEST_MAX).
+ */
+struct ixload {
+	const struct manifest *m;
+	struct format_reader *rd;
+	struct inflate *ifl;		/* NULL: plain JSON */
+	char *json;
+	size_t len, cap, max;
+	uint64_t fed;			/* object bytes */
+	int failed;
+	struct ag_err err;
+};
+
+/* Append ${len} bytes of index JSON. */
+static int
+ix_append(void *cookie, const uint8_t *buf, size_t len)
+{
+	struct ixload *x = cookie;
+	size_t ncap;
+	char *np;
+
+	if (len > x->max - x->len) {
+		if (!x->failed)
+			x->failed = ag_err_set(&x->err, "%s: the index JSON "
+			    "exceeds %zu bytes%s", FORMAT_NAME_INDEX, x->max,
+			    x->m->index_json_size != 0 ? " (the manifest's "
+			    "json_size)" : "");
+		return -1;
+	}
+	if (x->len + len + 1 > x->cap) {
+		ncap = x->cap < 65536 ? 65536 : x->cap;
+		while (ncap < x->len + len + 1)
+			ncap *= 2;
+		if (ncap > x->max + 1)
+			ncap = x->max + 1;
+		if ((np = realloc(x->json, ncap)) == NULL) {
+			if (!x->failed)
+				x->failed = ag_err_set(&x->err, "%s: out of "
+				    "memory", FORMAT_NAME_INDEX);
+			return -1;
+		}
+		x->json = np;
+		x->cap = ncap;
+	}
+	memcpy(x->json + x->len, buf, len);
+	x->len += len;
+	x->json[x->len] = '\0';
+	return 0;
+}
+
+static int
+ix_chunk(void *cookie, uint64_t index, const uint8_t *pt, size_t len,
+    int final)
+{
+	struct ixload *x = cookie;
+	const struct format_info *info;
+	struct ag_err e;
+
+	(void)final;
+	if (index == 0) {
+		info = format_object_info(format_reader_object(x->rd));
+		if (strcmp(info->backup_id, x->m->backup_id) != 0) {
+			x->failed = ag_err_set(&x->err, "%s: sealed for backup "
+			    "%s, not %s", FORMAT_NAME_INDEX, info->backup_id,
+			    x->m->backup_id);
+			return -1;
+		}
+	}
+	if (x->ifl == NULL)
+		return ix_append(x, pt, len);
+	/* Every chunk is one whole member; a chunk cut elsewhere fails. */
+	if (len < 18 || pt[0] != 0x1f || pt[1] != 0x8b || pt[2] != 8) {
+		x->failed = ag_err_set(&x->err, "%s: chunk %" PRIu64 ": not "
+		    "a gzip member (corrupt)", FORMAT_NAME_INDEX, index);
+		return -1;
+	}
+	if (inflate_member(x->ifl, pt, len, &e) != 0) {
+		if (!x->failed)
+			x->failed = ag_err_set(&x->err, "%s: chunk %" PRIu64
+			    ": %s", FORMAT_NAME_INDEX, index, e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+ix_sink(void *cookie, const uint8_t *buf, size_t len)
+{
+	struct ixload *x = cookie;
+	struct ag_err e;
+	int rc;
+
+	if (len > x->m->index_size - x->fed) {
+		x->failed = ag_err_set(&x->err, "%s: larger than the %" PRIu64
+		    " bytes the manifest says", FORMAT_NAME_INDEX,
+		    x->m->index_size);
+		return -1;
+	}
+	rc = format_reader_feed(x->rd, buf, len, &e);
+	if (rc == -1 && !x->failed)
+		x->failed = ag_err_set(&x->err, "%s: %s", FORMAT_NAME_INDEX,
+		    e.msg);
+	if (rc != 0)
+		return -1;
+	x->fed += len;
+	return 0;
+}
+
+/*
+ * Fetch index.vgl (key ${okey}) of the manifest ${m}, open it with ${key},
+ * inflate it if it is gzip, and load it into ${m}.  Return 0, AG_RETRY or
+ * -1 with a message.
+ */
+static int
+load_index(struct storage *st, const char *okey, const struct crypto_key *key,
+    struct manifest *m, struct ag_err *err)
+{
+	struct ixload x = { .m = m };
+	struct inflate_conf ic = { .max_out = MANIFEST_INDEX_SLICE,
+	    .sink = ix_append, .cookie = &x };
+	struct ag_err e;
+	unsigned ms = 500;
+	int rc, attempt;
+
+	x.max = m->index_json_size != 0 ? (size_t)m->index_json_size :
+	    FORMAT_MANIFEST_MAX;
+	if ((x.rd = format_reader_new(key, FORMAT_KIND_INDEX, ix_chunk,
+	    &x)) == NULL) {
+		rc = ag_err_set(err, "%s: out of memory", FORMAT_NAME_INDEX);
+		goto out;
+	}
+	if (m->index_encoding == MANIFEST_INDEX_GZIP &&
+	    (x.ifl = inflate_new(&ic, &e)) == NULL) {
+		rc = ag_err_set(err, "%s: %s", FORMAT_NAME_INDEX, e.msg);
+		goto out;
+	}
+	/* A transient failure resumes where it stopped. */
+	for (attempt = 0;; attempt++) {
+		rc = storage_get(st, okey, x.fed, UINT64_MAX, ix_sink, &x, &e);
+		if (rc == 0 || x.failed)
+			break;
+		if (rc == STORAGE_ABSENT) {
+			rc = ag_err_set(err, "backup %s/%s: %s is missing",
+			    m->job, m->backup_id, FORMAT_NAME_INDEX);
+			goto out;
+		}
+		if (rc != AG_RETRY || attempt >= GET_RETRIES) {
+			(void)ag_err_set(err, "%s", e.msg);
+			goto out;
+		}
+		sleep_ms(ms);
+		ms *= 2;
+	}
+	if (!x.failed && format_reader_end(x.rd, &e) != 0)
+		x.failed = ag_err_set(&x.err, "%s: %s", FORMAT_NAME_INDEX,
+		    e.msg);
+	if (!x.failed && x.ifl != NULL && inflate_finish(x.ifl, &e) != 0 &&
+	    !x.failed)
+		x.failed = ag_err_set(&x.err, "%s: %s", FORMAT_NAME_INDEX,
+		    e.msg);
+	if (!x.failed && x.fed != m->index_size)
+		x.failed = ag_err_set(&x.err, "%s: %" PRIu64 " bytes, the "
+		    "manifest says %" PRIu64, FORMAT_NAME_INDEX, x.fed,
+		    m->index_size);
+	if (x.failed) {
+		rc = ag_err_set(err, "%s", x.err.msg);
+		goto out;
+	}
+	rc = manifest_load_index(m, x.json != NULL ? x.json : "", x.len, err);
+out:
+	inflate_free(x.ifl);
+	format_reader_free(x.rd);
+	if (x.json != NULL) {
+		crypto_wipe(x.json, x.len);
+		free(x.json);
+	}
+	return rc == 0 ? 0 : (rc == AG_RETRY ? AG_RETRY : -1);
+}
+
 /**
  * catalog_load_manifest(st, prefix, job, id, key, with_index, ret, err):
  * Fetch manifest.vgl of ${job}/${id}, open it with ${key}, parse it and
- * check that it names this job and id; with ${with_index}, also fetch and
- * load index.vgl if the file index is kept there.  Store the manifest in
+ * check that it names this job and id; with ${with_index}, also fetch,
+ * inflate (streamed: one chunk at a time) and load index.vgl if the file
+ * index is kept there.  Store the manifest in
  * ${ret} (free with manifest_free()).  Return 0, AG_RETRY, or -1 with a
  * message: "backup nightly/X has no manifest (incomplete or deleted)",
  * "manifest.vgl: wrong key: ...", "manifest.vgl: chunk 0: authentication
@@ -576,30 +762,8 @@ catalog_load_manifest(struct storage *st, const char *prefix,
 	json = NULL;
 	if (with_index && !m->index_inline && !m->index_omitted) {
 		if ((rc = object_key(prefix, job, id, FORMAT_KIND_INDEX, okey,
-		    sizeof(okey), err)) != 0)
-			goto out;
-		rc = get_buf(st, okey, max, &buf, &len, &e);
-		if (rc == STORAGE_ABSENT) {
-			rc = ag_err_set(err, "backup %s/%s: %s is missing",
-			    job, id, FORMAT_NAME_INDEX);
-			goto out;
-		}
-		if (rc != 0) {
-			(void)ag_err_set(err, "%s", e.msg);
-			goto out;
-		}
-		if (len != m->index_size) {
-			rc = ag_err_set(err, "%s: %zu bytes, the manifest says %"
-			    PRIu64, FORMAT_NAME_INDEX, len, m->index_size);
-			goto out;
-		}
-		rc = format_open_buffer(key, FORMAT_KIND_INDEX, buf, len, &json,
-		    &jlen, &info, &e);
-		if (rc != 0) {
-			rc = ag_err_set(err, "%s: %s", FORMAT_NAME_INDEX, e.msg);
-			goto out;
-		}
-		if ((rc = manifest_load_index(m, json, jlen, err)) != 0)
+		    sizeof(okey), err)) != 0 ||
+		    (rc = load_index(st, okey, key, m, err)) != 0)
 			goto out;
 	}
 	*ret = m;

@@ -159,8 +159,9 @@ int catalog_prune(struct storage *st, const char *prefix, const char *job,
 /**
  * catalog_load_manifest(st, prefix, job, id, key, with_index, ret, err):
  * Fetch manifest.vgl of ${job}/${id}, open it with ${key}, parse it and
- * check that it names this job and id; with ${with_index}, also fetch and
- * load index.vgl if the file index is kept there.  Store the manifest in
+ * check that it names this job and id; with ${with_index}, also fetch,
+ * inflate (streamed: one chunk at a time) and load index.vgl if the file
+ * index is kept there.  Store the manifest in
  * ${ret} (free with manifest_free()).  Return 0, AG_RETRY, or -1 with a
  * message: "backup nightly/X has no manifest (incomplete or deleted)",
  * "manifest.vgl: wrong key: ...", "manifest.vgl: chunk 0: authentication

@@ -274,7 +274,7 @@ int
 format_header_peek(const uint8_t *buf, size_t len, size_t *ret_hdrlen,
     struct ag_err *err)
 {
-	size_t hlen;
+	size_t hlen = 0;
 
 	if (len < FORMAT_HEADER_PEEK)
 		return 1;
@@ -311,7 +311,7 @@ format_header_info(const uint8_t *buf, size_t len, struct format_info *ret,
 	struct format_info in;
 	uint8_t hash[HASH_LEN];
 	const uint8_t *pp;
-	size_t hlen, plen;
+	size_t hlen = 0, plen;
 	unsigned flags;
 	int rc;
 

@@ -50,7 +50,7 @@ struct crypto_key;
 enum format_kind {
 	FORMAT_KIND_DATA = 1,		/* data.vgl: gzip members of the tar */
 	FORMAT_KIND_MANIFEST = 2,	/* manifest.vgl: JSON */
-	FORMAT_KIND_INDEX = 3		/* index.vgl: JSON file index */
+	FORMAT_KIND_INDEX = 3		/* index.vgl: file index, gzip'd JSON */
 };
 
 /* Header sizes: fixed prefix read to learn the length; the whole at most. */

@@ -663,45 +663,50 @@ index_piece(void *cookie, const uint8_t *buf, size_t len)
 }
 
 /*
- * Write index.vgl: the index JSON, sealed in 1 MiB chunks and streamed
- * to storage.  Store its size in ${ret_size}.
+ * Write index.vgl: the index JSON cut into MANIFEST_INDEX_SLICE slices,
+ * each compressed into one gzip member by the compress stage and sealed as
+ * one chunk, streamed to storage (docs/BACKUP-FORMAT.md, section 6.4).
+ * Store its size in ${ret_size}.
  */
 static int
 write_index(struct run *r, struct storage *st, const struct crypto_key *key,
     const uint8_t dk[32], const char *okey, uint64_t *ret_size,
     struct ag_err *err)
 {
+	const struct job_conf *jc = r->jc;
 	struct st_upload_conf uc = { 0 };
+	struct st_compress_conf cc = { .slice_size = MANIFEST_INDEX_SLICE,
+	    .level = jc->level, .workers = jc->threads };
 	struct format_object *obj;
 	struct ixwrite x = { 0 };
-	struct stage *up, *enc;
+	struct stage *top, *enc;
 	int rc = -1;
 
-	if ((up = st_upload_new(st, okey, &uc, err)) == NULL)
+	if ((top = st_upload_new(st, okey, &uc, err)) == NULL)
 		return -1;
 	if ((obj = format_seal_new(key, dk, FORMAT_KIND_INDEX, r->id,
-	    FORMAT_MANIFEST_CHUNK, err)) == NULL) {
-		stage_free_chain(up);
-		return -1;
-	}
-	if ((enc = st_encrypt_new(up, obj, NULL, err)) == NULL) {
-		stage_free_chain(up);
-		return -1;
-	}
-	x.top = enc;
+	    (uint32_t)st_compress_bound(MANIFEST_INDEX_SLICE), err)) == NULL)
+		goto out;
+	if ((enc = st_encrypt_new(top, obj, NULL, err)) == NULL)
+		goto out;
+	top = enc;
+	if ((x.top = st_compress_new(enc, &cc, err)) == NULL)
+		goto out;
+	top = x.top;
 	if (manifest_writer_index_read(r->mw, index_piece, &x, err) != 0) {
-		if (enc->err != 0)
-			(void)stage_error(enc, err);
+		if (top->err != 0)
+			(void)stage_error(top, err);
 		goto out;
 	}
-	if (stage_close(enc) != 0) {
-		(void)stage_error(enc, err);
+	if (stage_close(top) != 0) {
+		(void)stage_error(top, err);
 		goto out;
 	}
 	*ret_size = st_encrypt_size(enc);
 	rc = 0;
 out:
-	stage_free_chain(enc);
+	/* Frees an unclosed chain: the upload is aborted. */
+	stage_free_chain(top);
 	return rc;
 }
 
@@ -718,7 +723,11 @@ write_backup(struct run *r, struct storage *st, const struct crypto_key *key,
 	struct job_result *res = r->res;
 	char dkey[STORAGE_KEY_MAX + 1], ikey[STORAGE_KEY_MAX + 1];
 	char mkey[STORAGE_KEY_MAX + 1], spill[PATH_MAX];
-	struct st_upload_conf uc = { 0 };
+	/*
+	 * Small parts keep memory down; st_upload raises them to what the
+	 * backend needs (S3: 5 MiB) and grows them for huge objects.
+	 */
+	struct st_upload_conf uc = { .part_size = (size_t)1 << 20 };
 	struct st_encrypt_conf ec = { .on_chunk = on_chunk, .cookie = r };
 	struct st_compress_conf cc = { 0 };
 	struct st_archive_conf ac = { 0 };
@@ -838,7 +847,8 @@ write_backup(struct run *r, struct storage *st, const struct crypto_key *key,
 		if (write_index(r, st, key, dk, ikey, &index_size, err) != 0)
 			goto fail;
 		index_done = true;
-		manifest_writer_set_index(r->mw, index_size);
+		manifest_writer_set_index(r->mw, index_size,
+		    MANIFEST_INDEX_GZIP);
 	}
 	if (manifest_writer_json(r->mw, hlen, &json, &jlen, &stored,
 	    err) != 0)

@@ -16,10 +16,6 @@
 
 #include "backup/jobconf.h"
 
-const char *const jobconf_metric_suffixes[] = { "last_success_age_s",
-	"last_duration_s", "last_bytes", "last_stored_bytes", "last_files",
-	"failed", "warnings", "running", NULL };
-
 static const char *const job_keys[] = { "name", "paths", "exclude",
 	"exclude_caches", "one_file_system", "strict", "commands", "storage",
 	"prefix", "key_file", "create_key", "passphrase_file", "public_key",

@@ -100,7 +100,4 @@ struct crypto_key *jobconf_load_key_path(const char *path,
 
 void jobconf_free(struct job_conf *jc);
 
-/* The metric names a job publishes ("backup.<job>.last_success_age_s"...). */
-extern const char *const jobconf_metric_suffixes[];
-
 #endif

@@ -328,6 +328,7 @@ struct manifest_writer {
 	uint64_t index_json_len;
 	uint8_t index_sha[CRYPTO_SHA256_LEN];
 	uint64_t index_size;
+	enum manifest_index_encoding index_encoding;
 
 	int failed;
 	struct ag_err err;
@@ -857,14 +858,16 @@ out:
 }
 
 /**
- * manifest_writer_set_index(w, object_size):
- * index.vgl was stored with ${object_size} bytes (after
- * manifest_writer_index_read()).
+ * manifest_writer_set_index(w, object_size, encoding):
+ * index.vgl was stored with ${object_size} bytes, its plaintext being the
+ * JSON of manifest_writer_index_read() in ${encoding}.
  */
 void
-manifest_writer_set_index(struct manifest_writer *w, uint64_t object_size)
+manifest_writer_set_index(struct manifest_writer *w, uint64_t object_size,
+    enum manifest_index_encoding encoding)
 {
 	w->index_size = object_size;
+	w->index_encoding = encoding;
 }
 
 /**
@@ -947,8 +950,12 @@ render(struct manifest_writer *w, uint64_t stored, struct jbuf *b)
 	} else if (manifest_writer_index_separate(w)) {
 		crypto_hex(w->index_sha, sizeof(w->index_sha), sha);
 		jb_printf(b, "{\"inline\":false,\"object\":\"%s\",\"size\":%"
-		    PRIu64 ",\"entries\":%" PRIu64 ",\"sha256\":\"%s\"}\n}\n",
-		    FORMAT_NAME_INDEX, w->index_size, w->nentries, sha);
+		    PRIu64 ",\"entries\":%" PRIu64 ",", FORMAT_NAME_INDEX,
+		    w->index_size, w->nentries);
+		if (w->index_encoding == MANIFEST_INDEX_GZIP)
+			jb_printf(b, "\"encoding\":\"gzip\",");
+		jb_printf(b, "\"json_size\":%" PRIu64 ",\"sha256\":\"%s\"}"
+		    "\n}\n", w->index_json_len, sha);
 	} else {
 		jb_puts(b, "{\"inline\":true},\n\"files\":[\n");
 		jb_put(b, w->files.p, w->files.len);
@@ -1500,8 +1507,26 @@ parse_index(struct manifest *m, const json_t *root, struct ag_err *err)
 	if (get_u64(ix, "size", true, &m->index_size, "index", err) != 0 ||
 	    get_u64(ix, "entries", true, &m->index_entries, "index",
 	    err) != 0 ||
+	    get_u64(ix, "json_size", false, &m->index_json_size, "index",
+	    err) != 0 ||
 	    parse_hex32(ix, "sha256", m->index_sha256, "index", err) != 0)
 		return -1;
+	if (json_object_get(ix, "json_size") != NULL &&
+	    (m->index_json_size == 0 ||
+	    m->index_json_size > FORMAT_MANIFEST_MAX))
+		return perr(err, "index.json_size", "%" PRIu64 " is out of "
+		    "range", m->index_json_size);
+	/* No encoding: the plain JSON of backups written before gzip. */
+	if ((v = json_object_get(ix, "encoding")) == NULL)
+		m->index_encoding = MANIFEST_INDEX_JSON;
+	else if (json_is_string(v) &&
+	    strcmp(json_string_value(v), "gzip") == 0)
+		m->index_encoding = MANIFEST_INDEX_GZIP;
+	else
+		return perr(err, "index.encoding", "%s%.20s%s is not supported "
+		    "(this vigil reads \"gzip\")", json_is_string(v) ? "\"" :
+		    "", json_is_string(v) ? json_string_value(v) :
+		    "a non-string", json_is_string(v) ? "\"" : "");
 	return 0;
 }
 
@@ -1681,6 +1706,9 @@ manifest_load_index(struct manifest *m, const char *json, size_t len,
 	if (len > FORMAT_MANIFEST_MAX)
 		return ag_err_set(err, "index: larger than %zu MiB",
 		    FORMAT_MANIFEST_MAX >> 20);
+	if (m->index_json_size != 0 && len != m->index_json_size)
+		return ag_err_set(err, "index: %zu bytes of JSON, the manifest "
+		    "says %" PRIu64, len, m->index_json_size);
 	if (crypto_sha256(json, len, sha) != 0)
 		return ag_err_set(err, "index: sha256 failed");
 	if (!crypto_memeq(sha, m->index_sha256, sizeof(sha)))

@@ -10,8 +10,10 @@
  * for the JSON text.  The file index is kept as JSON text, not as a tree:
  * in memory up to MANIFEST_INLINE_MAX bytes, beyond that spilled to an
  * unlinked temporary file, and then written as its own object, index.vgl
- * (section 6.4), by manifest_writer_index_read().  Memory is bounded by the
- * chunk table (MANIFEST_CHUNKS_MAX rows of 40 bytes) and the inline index.
+ * (section 6.4): manifest_writer_index_read() produces the JSON, which the
+ * job runner compresses into one gzip member per MANIFEST_INDEX_SLICE
+ * bytes before sealing it.  Memory is bounded by the chunk table
+ * (MANIFEST_CHUNKS_MAX rows of 40 bytes) and the inline index.
  * The writer's callbacks cannot fail: an error (out of memory, a limit, a
  * row out of order) is sticky and reported by manifest_writer_failed(),
  * which the runner polls to stop the archive.
@@ -29,8 +31,9 @@
  * chunk table's continuity (offsets, tar slices, sizes adding up to the
  * object and tar sizes) and the file index's order and bounds.  A
  * malformed manifest is one clear error, never a crash.  When the index is
- * a separate object, manifest_load_index() adds it (its sha256 is checked
- * against the manifest).
+ * a separate object, manifest_load_index() adds it from its JSON (its
+ * sha256 is checked against the manifest); the caller inflates index.vgl
+ * first when index_encoding says gzip.
  *
  * No I/O except the writer's spill file; no logging.
  */
@@ -51,12 +54,27 @@ struct st_encrypt_chunk;
 #define MANIFEST_FORMAT		1
 /* Warnings kept in the manifest; counts.warnings has the true count. */
 #define MANIFEST_WARNINGS_MAX	100
-/* A serialized "files" array larger than this goes to index.vgl. */
-#define MANIFEST_INLINE_MAX	((size_t)4 << 20)
+/*
+ * A serialized "files" array larger than this (about 1,200 entries) goes
+ * to index.vgl, where it is compressed; the manifest, which listing reads
+ * for every backup, stays small.
+ */
+#define MANIFEST_INLINE_MAX	((size_t)256 << 10)
+/*
+ * index.vgl holds one gzip member per slice of this many bytes of index
+ * JSON, each member one chunk: the most one member inflates to.
+ */
+#define MANIFEST_INDEX_SLICE	((size_t)1 << 20)
 /* Chunk-table rows, at most (6 TiB of tar with 4 MiB slices). */
 #define MANIFEST_CHUNKS_MAX	((size_t)1500000)
 /* Longest string kept from a manifest (paths, names, warnings). */
 #define MANIFEST_STR_MAX	65536
+
+/* What index.vgl's plaintext is (the manifest's index.encoding). */
+enum manifest_index_encoding {
+	MANIFEST_INDEX_JSON = 0,	/* no "encoding": the JSON itself */
+	MANIFEST_INDEX_GZIP		/* "gzip": a gzip member per chunk */
+};
 
 enum manifest_ftype {
 	MANIFEST_FILE = 1,
@@ -180,12 +198,12 @@ int manifest_writer_index_read(struct manifest_writer *w,
     struct ag_err *err);
 
 /**
- * manifest_writer_set_index(w, object_size):
- * index.vgl was stored with ${object_size} bytes (after
- * manifest_writer_index_read()).
+ * manifest_writer_set_index(w, object_size, encoding):
+ * index.vgl was stored with ${object_size} bytes, its plaintext being the
+ * JSON of manifest_writer_index_read() in ${encoding}.
  */
 void manifest_writer_set_index(struct manifest_writer *w,
-    uint64_t object_size);
+    uint64_t object_size, enum manifest_index_encoding encoding);
 
 /**
  * manifest_sealed_size(len, header_len):
@@ -271,7 +289,9 @@ struct manifest {
 	bool index_omitted;
 	uint64_t index_size;		/* index.vgl bytes */
 	uint64_t index_entries;
-	uint8_t index_sha256[32];
+	uint8_t index_sha256[32];	/* of the index JSON */
+	enum manifest_index_encoding index_encoding;
+	uint64_t index_json_size;	/* JSON bytes; 0: not stated */
 	bool files_loaded;		/* files[] is valid */
 	struct manifest_file *files;	/* in tar order */
 	size_t nfiles;
@@ -293,8 +313,9 @@ int manifest_parse(const char *json, size_t len, struct manifest **ret,
 /**
  * manifest_load_index(m, json, len, err):
  * Load the file index of ${m} from the JSON of its index.vgl (${len}
- * bytes), checking its sha256 and entry count against the manifest and its
- * backup id.  Return 0 or -1 with a message.
+ * bytes; inflated first if ${m}->index_encoding is gzip), checking its
+ * length, sha256 and entry count against the manifest and its backup id.
+ * Return 0 or -1 with a message.
  */
 int manifest_load_index(struct manifest *m, const char *json, size_t len,
     struct ag_err *err);

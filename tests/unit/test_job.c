@@ -11,7 +11,8 @@
  * Then the failures: a flipped byte, a truncated object, a wrong key, a
  * failing pre_hook, a cancelled run (and the cleanup of leftovers by the
  * next run), two concurrent runs, retention, strict mode, a large file
- * index in its own object, and malformed manifests.
+ * index in its own compressed object (and one stored the old way, as
+ * plain JSON), and malformed manifests.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -45,6 +46,7 @@
 #include "backup/job.h"
 #include "backup/jobconf.h"
 #include "backup/manifest.h"
+#include "backup/restore.h"
 #include "backup/st_archive.h"
 #include "backup/st_compress.h"
 #include "backup/st_encrypt.h"
@@ -964,9 +966,76 @@ test_strict(void **state_)
 	}
 }
 
+/* The whole file at ${path}, malloc'd and NUL-terminated; length. */
+static char *
+slurp(const char *path, size_t *ret_len)
+{
+	struct stat sb;
+	char *p;
+	FILE *f;
+
+	assert_int_equal(stat(path, &sb), 0);
+	assert_non_null(p = malloc((size_t)sb.st_size + 1));
+	assert_non_null(f = fopen(path, "rb"));
+	assert_int_equal(fread(p, 1, (size_t)sb.st_size, f),
+	    (size_t)sb.st_size);
+	fclose(f);
+	p[sb.st_size] = '\0';
+	*ret_len = (size_t)sb.st_size;
+	return p;
+}
+
+static void
+spit(const char *path, const void *buf, size_t len)
+{
+	FILE *f;
+
+	assert_non_null(f = fopen(path, "wb"));
+	assert_int_equal(fwrite(buf, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Chunk ${want} of an object, as a decrypting callback keeps it. */
+struct onechunk {
+	uint64_t want;
+	FILE *f;
+	uint64_t nchunks;
+};
+
+static int
+onechunk_cb(void *cookie, uint64_t index, const uint8_t *pt, size_t len,
+    int final)
+{
+	struct onechunk *o = cookie;
+
+	(void)final;
+	o->nchunks++;
+	if (index == o->want)
+		return fwrite(pt, 1, len, o->f) == len ? 0 : -1;
+	return 0;
+}
+
+/* Restore the archive path ${path} of many/${id} into ${dir}. */
+static void
+restore_one(const char *id, const char *path, const char *dir)
+{
+	const char *paths1[2] = { path, NULL };
+	struct restore_opts o = { .target = dir, .paths = paths1,
+	    .no_owner = true, .workers = 2 };
+	struct restore_result rr;
+	struct ag_err e;
+
+	OK(restore_run(st, "", "many", id, key, &o, &rr, &e));
+	assert_true(rr.ok && rr.partial);
+	assert_int_equal(rr.extracted, 1);
+}
+
 /*
- * A tree whose file index is over 4 MiB: it goes to index.vgl.  Long
- * names make the index large with few files (creating files is slow).
+ * A tree whose file index is over MANIFEST_INLINE_MAX: it goes to
+ * index.vgl, compressed.  Long names make the index large with few files
+ * (creating files is slow).  Then the same backup with its index stored
+ * the way backups were written before compression (plain JSON, no
+ * "encoding" in the manifest) must still load, verify and restore.
  */
 static void
 test_large_index(void **state_)
@@ -977,10 +1046,19 @@ test_large_index(void **state_)
 	struct catalog_verify_result vr;
 	struct manifest *m;
 	const struct manifest_file *f, **sel;
+	struct onechunk oc = { .want = 1 };
+	struct format_reader *rd;
 	struct ag_err e;
+	struct stat sb;
+	json_t *root, *ix;
 	char dir[1024], deep[2048], path[2400], name[256], *lpaths[2];
-	size_t nsel;
-	int fd;
+	char ipath[2400], mpath[2400], cpath[2400], jpath[2400], cmd[8000];
+	char rdir[1100], fpath[2400], rpath[3600];
+	char *json, *chunk, *mjson, *djson, *raw;
+	uint8_t dk[32], *sealed;
+	size_t nsel, jlen, clen, mlen, slen, rawlen;
+	uint64_t index_size;
+	int fd, status;
 
 	(void)state_;
 	snprintf(dir, sizeof(dir), "%s/many", tmp);
@@ -1011,8 +1089,11 @@ test_large_index(void **state_)
 	jc.ncommands = 0;
 	RUN_OK(&jc, &pg, &res);
 	assert_int_equal(res.files, 4000);
-	obj_path("many", res.backup_id, "index.vgl", path, sizeof(path));
-	assert_true(exists(path));
+	obj_path("many", res.backup_id, "index.vgl", ipath, sizeof(ipath));
+	obj_path("many", res.backup_id, "manifest.vgl", mpath, sizeof(mpath));
+	assert_true(exists(ipath));
+	assert_int_equal(stat(ipath, &sb), 0);
+	index_size = (uint64_t)sb.st_size;
 
 	OK(catalog_verify(st, "", "many", res.backup_id, key, NULL, &vr, &e));
 	assert_true(vr.index_separate);
@@ -1022,19 +1103,136 @@ test_large_index(void **state_)
 	assert_false(m->index_inline);
 	assert_false(m->files_loaded);
 	assert_int_equal(m->index_entries, 4004);
+	assert_int_equal(m->index_encoding, MANIFEST_INDEX_GZIP);
+	assert_int_equal(m->index_size, index_size);
+	/* Compressed: far smaller than its JSON (about 4 MiB here). */
+	assert_true(m->index_json_size > 3 * MANIFEST_INDEX_SLICE);
+	assert_true(index_size < m->index_json_size / 4);
+	/* The manifest stays small for listing. */
+	assert_int_equal(stat(mpath, &sb), 0);
+	assert_true(sb.st_size < 20000);
 	manifest_free(m);
 	OK(catalog_load_manifest(st, "", "many", res.backup_id, key, true,
 	    &m, &e));
 	assert_true(m->files_loaded);
 	assert_int_equal(m->nfiles, 4004);
-	snprintf(path, sizeof(path), "%s/1234%s", deep + 1, name);
-	assert_non_null(f = manifest_find(m, path));
+	snprintf(fpath, sizeof(fpath), "%s/1234%s", deep + 1, name);
+	assert_non_null(f = manifest_find(m, fpath));
 	assert_int_equal(f->type, MANIFEST_FILE);
 	assert_int_equal(f->size, 1);
 	OK(manifest_select(m, dir + 1, &sel, &nsel, &e));
 	assert_int_equal(nsel, 4004);
 	free(sel);
+
+	/*
+	 * From the outside: the plaintext is a gzip stream of the JSON, and
+	 * chunk 1 alone inflates to JSON bytes [1 MiB, 2 MiB).
+	 */
+	snprintf(cpath, sizeof(cpath), "%s/index.gz", tmp);
+	snprintf(jpath, sizeof(jpath), "%s/index.json", tmp);
+	OK(decrypt_file(ipath, cpath, &e));
+	snprintf(cmd, sizeof(cmd), "gzip -dc < '%s' > '%s'", cpath, jpath);
+	(void)run_cmd(cmd, &status);
+	assert_int_equal(status, 0);
+	json = slurp(jpath, &jlen);
+	assert_int_equal(jlen, m->index_json_size);
+	assert_non_null(strstr(json, "\"backup_id\""));
+	assert_non_null(oc.f = fopen(cpath, "wb"));
+	assert_non_null(rd = format_reader_new(key, FORMAT_KIND_INDEX,
+	    onechunk_cb, &oc));
+	raw = slurp(ipath, &rawlen);
+	OK(format_reader_feed(rd, (const uint8_t *)raw, rawlen, &e));
+	OK(format_reader_end(rd, &e));
+	assert_int_equal(format_object_info(format_reader_object(rd))->
+	    chunk_size, st_compress_bound(MANIFEST_INDEX_SLICE));
+	format_reader_free(rd);
+	fclose(oc.f);
+	assert_int_equal(oc.nchunks, (jlen + MANIFEST_INDEX_SLICE - 1) /
+	    MANIFEST_INDEX_SLICE);
+	snprintf(cmd, sizeof(cmd), "gzip -dc < '%s' > '%s.1'", cpath, jpath);
+	(void)run_cmd(cmd, &status);
+	assert_int_equal(status, 0);
+	snprintf(cmd, sizeof(cmd), "%s.1", jpath);
+	chunk = slurp(cmd, &clen);
+	assert_int_equal(clen, MANIFEST_INDEX_SLICE);
+	assert_memory_equal(chunk, json + MANIFEST_INDEX_SLICE, clen);
+	free(chunk);
 	manifest_free(m);
+
+	/* Single-file restore reads the compressed index. */
+	snprintf(rdir, sizeof(rdir), "%s/restore-many", tmp);
+	restore_one(res.backup_id, fpath, rdir);
+	snprintf(rpath, sizeof(rpath), "%s/%s", rdir, fpath);
+	assert_int_equal(stat(rpath, &sb), 0);
+	assert_int_equal(sb.st_size, 1);
+
+	/*
+	 * The old way: index.vgl sealed from the plain JSON, the manifest
+	 * without "encoding" and "json_size".
+	 */
+	assert_int_equal(crypto_random(dk, sizeof(dk)), 0);
+	OK(format_seal_buffer(key, dk, FORMAT_KIND_INDEX, res.backup_id,
+	    (const uint8_t *)json, jlen, &sealed, &slen, &e));
+	spit(ipath, sealed, slen);
+	free(sealed);
+	free(raw);
+	raw = slurp(mpath, &rawlen);
+	OK(format_manifest_open(key, (const uint8_t *)raw, rawlen, &mjson,
+	    &mlen, &e));
+	assert_non_null(strstr(mjson, "\"encoding\":\"gzip\""));
+	assert_non_null(root = json_loadb(mjson, mlen, 0, NULL));
+	free(mjson);
+	assert_non_null(ix = json_object_get(root, "index"));
+	assert_int_equal(json_object_del(ix, "encoding"), 0);
+	assert_int_equal(json_object_del(ix, "json_size"), 0);
+	json_object_set_new(ix, "size", json_integer((json_int_t)slen));
+	assert_non_null(djson = json_dumps(root, JSON_COMPACT));
+	OK(format_manifest_seal(key, dk, res.backup_id, djson, strlen(djson),
+	    &sealed, &slen, &e));
+	spit(mpath, sealed, slen);
+	free(sealed);
+	free(djson);
+	OK(catalog_load_manifest(st, "", "many", res.backup_id, key, true,
+	    &m, &e));
+	assert_int_equal(m->index_encoding, MANIFEST_INDEX_JSON);
+	assert_int_equal(m->index_json_size, 0);
+	assert_int_equal(m->nfiles, 4004);
+	assert_non_null(f = manifest_find(m, fpath));
+	assert_int_equal(f->size, 1);
+	manifest_free(m);
+	OK(catalog_verify(st, "", "many", res.backup_id, key, NULL, &vr, &e));
+	assert_int_equal(vr.headers, 4004);
+	assert_int_equal(unlink(rpath), 0);
+	restore_one(res.backup_id, fpath, rdir);
+	assert_int_equal(stat(rpath, &sb), 0);
+
+	/* A manifest that says gzip over a plain index: a clear error. */
+	json_object_set_new(ix, "encoding", json_string("gzip"));
+	assert_non_null(djson = json_dumps(root, JSON_COMPACT));
+	OK(format_manifest_seal(key, dk, res.backup_id, djson, strlen(djson),
+	    &sealed, &slen, &e));
+	spit(mpath, sealed, slen);
+	free(sealed);
+	free(djson);
+	assert_int_equal(catalog_load_manifest(st, "", "many", res.backup_id,
+	    key, true, &m, &e), -1);
+	assert_non_null(strstr(e.msg, "index.vgl: chunk 0: not a gzip "
+	    "member"));
+	/* ... and an encoding this vigil does not know. */
+	json_object_set_new(ix, "encoding", json_string("zstd"));
+	assert_non_null(djson = json_dumps(root, JSON_COMPACT));
+	OK(format_manifest_seal(key, dk, res.backup_id, djson, strlen(djson),
+	    &sealed, &slen, &e));
+	spit(mpath, sealed, slen);
+	free(sealed);
+	free(djson);
+	assert_int_equal(catalog_load_manifest(st, "", "many", res.backup_id,
+	    key, false, &m, &e), -1);
+	assert_non_null(strstr(e.msg, "index.encoding: \"zstd\" is not "
+	    "supported"));
+	json_decref(root);
+	free(raw);
+	free(json);
 }
 
 /* --- The manifest alone ----------------------------------------------- */
@@ -1229,17 +1427,54 @@ test_manifest_unit(void **state_)
 	    &e), -1);
 	OK(manifest_writer_index_read(w, collect, &ix, &e));
 	assert_true(ix.len > MANIFEST_INLINE_MAX);
-	manifest_writer_set_index(w, 12345);
+	manifest_writer_set_index(w, 12345, MANIFEST_INDEX_GZIP);
 	OK(manifest_writer_json(w, 170, &json, &len, &stored,
 	    &e));
 	assert_true(len < 100000);
+	assert_non_null(strstr(json, "\"encoding\":\"gzip\""));
 	manifest_writer_free(w);
 	OK(manifest_parse(json, len, &m, &e));
 	assert_false(m->index_inline);
 	assert_int_equal(m->index_size, 12345);
 	assert_int_equal(m->index_entries, 20000);
+	assert_int_equal(m->index_encoding, MANIFEST_INDEX_GZIP);
+	assert_int_equal(m->index_json_size, ix.len);
+	/* JSON of another length is refused before its hash. */
+	assert_int_equal(manifest_load_index(m, ix.p, ix.len - 1, &e), -1);
+	assert_non_null(strstr(e.msg, "bytes of JSON, the manifest says"));
 	assert_null(manifest_find(m, "d1"));
 	assert_int_equal(manifest_select(m, "d1", &sel, &nsel, &e), -1);
+	/* Without encoding and json_size (older backups): plain JSON. */
+	{
+		json_t *root = json_loadb(json, len, 0, NULL), *ixo;
+		struct manifest *m2;
+		char *old;
+
+		assert_non_null(root);
+		ixo = json_object_get(root, "index");
+		json_object_del(ixo, "encoding");
+		json_object_del(ixo, "json_size");
+		old = json_dumps(root, 0);
+		OK(manifest_parse(old, strlen(old), &m2, &e));
+		assert_int_equal(m2->index_encoding, MANIFEST_INDEX_JSON);
+		assert_int_equal(m2->index_json_size, 0);
+		OK(manifest_load_index(m2, ix.p, ix.len, &e));
+		assert_int_equal(m2->nfiles, 20000);
+		manifest_free(m2);
+		free(old);
+		json_object_set_new(ixo, "encoding", json_integer(1));
+		old = json_dumps(root, 0);
+		assert_int_equal(manifest_parse(old, strlen(old), &m2, &e), -1);
+		assert_non_null(strstr(e.msg, "index.encoding: a non-string"));
+		free(old);
+		json_object_set_new(ixo, "encoding", json_string("gzip"));
+		json_object_set_new(ixo, "json_size", json_integer(0));
+		old = json_dumps(root, 0);
+		assert_int_equal(manifest_parse(old, strlen(old), &m2, &e), -1);
+		assert_non_null(strstr(e.msg, "index.json_size"));
+		free(old);
+		json_decref(root);
+	}
 	/* A changed index is refused. */
 	ix.p[100] ^= 1;
 	assert_int_equal(manifest_load_index(m, ix.p, ix.len, &e), -1);
