@@ -5,6 +5,9 @@
  * running backup and the job's "first seen" time carry over.  The worker
  * thread owns nothing of the slot but its result and progress, which it
  * writes under the mutex; the scheduler thread does everything else.
+ * The backup code itself (job_run(), the state file, schedules) is reached
+ * through the runconf's heavy table: slots exist only for jobs, and jobs
+ * only where that code parsed them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,10 +21,10 @@
 
 #include "backup/job.h"
 #include "backup/jobconf.h"
-#include "backup/schedule.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 
+#include "agent/heavy.h"
 #include "agent/runconf.h"
 
 #include "agent/jobs.h"
@@ -85,12 +88,13 @@ jobs_fd(const struct jobs *j)
 static int64_t
 next_run(const struct jobs *j, const struct job_conf *jc, int64_t now_ms)
 {
+	const struct heavy_api *h = j->rc->heavy;
 	int64_t splay, t;
 
 	if (jc->schedule == NULL)
 		return NEVER;
-	splay = schedule_splay_host(j->host, jc->name, jc->splay_s);
-	t = schedule_next(jc->schedule, now_ms / 1000 - splay);
+	splay = h->schedule_splay_host(j->host, jc->name, jc->splay_s);
+	t = h->schedule_next(jc->schedule, now_ms / 1000 - splay);
 	return t < 0 ? NEVER : (t + splay) * 1000;
 }
 
@@ -102,24 +106,26 @@ next_run(const struct jobs *j, const struct job_conf *jc, int64_t now_ms)
 static bool
 missed(const struct jobs *j, const struct slot *sl, int64_t now_ms)
 {
+	const struct heavy_api *h = j->rc->heavy;
 	const struct job_conf *jc = sl->jc;
 	int64_t splay, ref;
 
 	if (jc->schedule == NULL || !sl->state.has_run)
 		return false;
-	splay = schedule_splay_host(j->host, jc->name, jc->splay_s);
+	splay = h->schedule_splay_host(j->host, jc->name, jc->splay_s);
 	ref = sl->state.last_run_start_ms / 1000;
 	if (!sl->state.last_run_ok)
 		ref--;
-	return schedule_missed(jc->schedule, ref - splay, now_ms / 1000 - splay);
+	return h->schedule_missed(jc->schedule, ref - splay,
+	    now_ms / 1000 - splay);
 }
 
 static void
-load_state(struct jobs *j, struct slot *sl)
+load_state(struct jobs *j, const struct heavy_api *h, struct slot *sl)
 {
 	struct ag_err err = { "" };
 
-	if (job_state_load(j->state_dir, sl->name, &sl->state, &err) < 0) {
+	if (h->job_state_load(j->state_dir, sl->name, &sl->state, &err) < 0) {
 		log_warn("backup %s: %s", sl->name, err.msg);
 		memset(&sl->state, 0, sizeof(sl->state));
 	}
@@ -167,7 +173,7 @@ jobs_configure(struct jobs *j, struct runconf *rc, int64_t now_ms)
 			sl->j = j;
 			snprintf(sl->name, sizeof(sl->name), "%s", jc->name);
 			sl->first_seen_ms = now_ms;
-			load_state(j, sl);
+			load_state(j, rc->heavy, sl);
 			j->v[j->n++] = sl;
 		}
 		sl->jc = jc;
@@ -211,7 +217,8 @@ worker(void *arg)
 	};
 	struct job_result res;
 
-	(void)job_run(sl->run_jc, &o, &res);	/* logs its outcome */
+	/* job_run() logs its outcome. */
+	(void)sl->run_rc->heavy->job_run(sl->run_jc, &o, &res);
 	pthread_mutex_lock(&j->mu);
 	sl->res = res;
 	sl->finished = true;
@@ -304,10 +311,14 @@ jobs_reap(struct jobs *j)
 		if (done) {
 			pthread_join(sl->thread, NULL);
 			sl->running = false;
+			/*
+			 * The run's runconf had this job, hence the heavy
+			 * code, even if a reload since left no jobs.
+			 */
+			load_state(j, sl->run_rc->heavy, sl);
 			runconf_free(sl->run_rc);
 			sl->run_rc = NULL;
 			sl->run_jc = NULL;
-			load_state(j, sl);
 		}
 		if (sl->jc == NULL && !sl->running)
 			drop_slot(j, i);
@@ -315,6 +326,10 @@ jobs_reap(struct jobs *j)
 			i++;
 	}
 }
+
+const char *const jobs_metric_suffixes[] = { "last_success_age_s",
+	"last_duration_s", "last_bytes", "last_stored_bytes", "last_files",
+	"failed", "warnings", "running", NULL };
 
 void
 jobs_metrics(struct jobs *j, struct metric_batch *b)
@@ -380,7 +395,7 @@ jobs_status(struct jobs *j, int64_t now_ms)
 		pthread_mutex_unlock(&j->mu);
 		o = json_pack("{s:s, s:s?, s:o, s:b}", "name", sl->name,
 		    "schedule", sl->jc->schedule != NULL ?
-		    schedule_text(sl->jc->schedule) : NULL,
+		    j->rc->heavy->schedule_text(sl->jc->schedule) : NULL,
 		    "next_run", time_or_null(sl->next_ms),
 		    "running", sl->running);
 		if (o == NULL)

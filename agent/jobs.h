@@ -57,6 +57,12 @@ int64_t jobs_tick(struct jobs *j, int64_t now_ms);
  */
 int jobs_start(struct jobs *j, const char *name, struct ag_err *err);
 
+/*
+ * The metric names a job publishes, after "backup.<job>.", NULL-terminated:
+ * rule checks use them without loading the backup code.
+ */
+extern const char *const jobs_metric_suffixes[];
+
 /* jobs_metrics(j, b): append every job's readings to ${b}. */
 void jobs_metrics(struct jobs *j, struct metric_batch *b);
 

@@ -2,7 +2,9 @@
  * notify.c: notifications and the registry of notifier types (see notify.h).
  *
  * Notifier types are compiled in and listed in a static table; the config
- * names one by "type".  notifier_new() reads the settings every notifier has
+ * names one by "type".  Types that need the heavy libraries ("webhook")
+ * live in the heavy module (heavy.h), loaded when such a notifier is
+ * configured.  notifier_new() reads the settings every notifier has
  * (name, type), refuses settings the type does not know, and hands the group
  * to the type's configure hook, which copies whatever it keeps: a notifier
  * never points into the config, so it outlives a reload that frees it.
@@ -23,12 +25,38 @@
 #include "lib/ag.h"
 #include "lib/clock.h"
 #include "lib/parsenum.h"
+#include "agent/heavy.h"
 #include "agent/notify.h"
 #include "agent/notify_backend.h"
 
-static const struct notifier_ops *const notifier_types[] = {
-	&ntf_log_ops,
-	&ntf_webhook_ops,
+/*
+ * The registry.  A type's ops come from a function so that a type living in
+ * the heavy module ("webhook": libcurl, OpenSSL) is loaded only when a
+ * notifier of that type is configured; its ops then stay valid for good.
+ */
+struct notifier_type {
+	const char *type;
+	const struct notifier_ops *(*ops)(struct ag_err *err);
+};
+
+static const struct notifier_ops *
+log_type_ops(struct ag_err *err)
+{
+	(void)err;
+	return &ntf_log_ops;
+}
+
+static const struct notifier_ops *
+webhook_type_ops(struct ag_err *err)
+{
+	const struct heavy_api *h = heavy_get(err);
+
+	return h != NULL ? h->webhook : NULL;
+}
+
+static const struct notifier_type notifier_types[] = {
+	{ "log", log_type_ops },
+	{ "webhook", webhook_type_ops },
 };
 
 /* Most settings a type may declare; "name" and "type" come on top. */
@@ -343,12 +371,12 @@ bad:
 	return -1;
 }
 
-static const struct notifier_ops *
+static const struct notifier_type *
 notifier_find_type(const char *type)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(notifier_types); i++)
-		if (strcmp(notifier_types[i]->type, type) == 0)
-			return notifier_types[i];
+		if (strcmp(notifier_types[i].type, type) == 0)
+			return &notifier_types[i];
 	return NULL;
 }
 
@@ -362,7 +390,7 @@ notifier_type_list(char *buf, size_t len)
 	buf[0] = '\0';
 	for (size_t i = 0; i < ARRAY_SIZE(notifier_types); i++) {
 		n = snprintf(buf + off, len - off, "%s%s", i > 0 ? ", " : "",
-		    notifier_types[i]->type);
+		    notifier_types[i].type);
 		if (n < 0 || (size_t)n >= len - off)
 			break;
 		off += (size_t)n;
@@ -389,10 +417,12 @@ struct notifier *
 notifier_new(const conf_node *cs, struct conf_errs *errs)
 {
 	const char *allowed[NOTIFIER_SETTINGS_MAX + 3];
+	const struct notifier_type *nt;
 	const struct notifier_ops *ops;
 	const char *type = NULL, *name = NULL;
 	char types[256];
 	struct notifier *nf;
+	struct ag_err err = { "" };
 	size_t nerr = errs->n, k = 0;
 	void *ctx = NULL;
 
@@ -407,10 +437,15 @@ notifier_new(const conf_node *cs, struct conf_errs *errs)
 		    "letters, digits, '-', '_' or '.'", NOTIFIER_NAME_MAX);
 	if (conf_get_str(errs, cs, "type", true, &type) != 1)
 		return NULL;
-	if ((ops = notifier_find_type(type)) == NULL) {
+	if ((nt = notifier_find_type(type)) == NULL) {
 		(void)conf_error_at(errs, cs, "type", "unknown notifier type "
 		    "\"%s\" (known: %s)", type,
 		    notifier_type_list(types, sizeof(types)));
+		return NULL;
+	}
+	if ((ops = nt->ops(&err)) == NULL) {
+		(void)conf_error_at(errs, cs, "type", "%s notifiers need %s",
+		    type, err.msg);
 		return NULL;
 	}
 

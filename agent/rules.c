@@ -31,12 +31,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
-#include "lib/crypto/crypto.h"
 #include "lib/log.h"
 #include "agent/rules.h"
 
@@ -392,8 +392,12 @@ rules_new(const char *host)
 		return NULL;
 	snprintf(r->host, sizeof(r->host), "%s", host != NULL ? host : "");
 	r->no_data_ms = DEFAULT_NO_DATA_MS;
-	/* Ids need only be unique; a random start keeps restarts apart. */
-	if (crypto_random(&r->seq, sizeof(r->seq)) != 0)
+	/*
+	 * Ids need only be unique; a random start keeps restarts apart.
+	 * getrandom(2), not crypto_random(): the core needs no OpenSSL.
+	 */
+	if (getrandom(&r->seq, sizeof(r->seq), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(r->seq))
 		r->seq = 0;
 	return r;
 }

@@ -9,6 +9,8 @@
 
 #include "paths.h"
 
+#include "agent/heavy.h"
+#include "agent/jobs.h"
 #include "agent/notify_backend.h"
 #include "agent/runconf.h"
 
@@ -113,11 +115,11 @@ static int
 metric_produced(const struct runconf *rc, const char *selector)
 {
 	for (size_t i = 0; i < rc->njobs; i++) {
-		for (size_t k = 0; jobconf_metric_suffixes[k] != NULL; k++) {
+		for (size_t k = 0; jobs_metric_suffixes[k] != NULL; k++) {
 			char name[METRIC_NAME_MAX];
 
 			snprintf(name, sizeof(name), "backup.%s.%s",
-			    rc->jobs[i]->name, jobconf_metric_suffixes[k]);
+			    rc->jobs[i]->name, jobs_metric_suffixes[k]);
 			if (metric_glob_overlap(selector, name))
 				return 1;
 		}
@@ -207,6 +209,24 @@ build_rules(struct runconf *rc, struct conf_errs *e)
 	return 0;
 }
 
+/* Parse the backup jobs, with the heavy code loaded for them. */
+static void
+build_jobs(struct runconf *rc, struct conf_errs *e)
+{
+	struct ag_err err = { "" };
+
+	if ((rc->heavy = heavy_get(&err)) == NULL) {
+		(void)conf_error(e, rc->conf->backups, "backup jobs need %s",
+		    err.msg);
+		return;
+	}
+	if (rc->heavy->jobconf_parse_all(rc->conf, &rc->jobs, &rc->njobs,
+	    e) != 0) {
+		rc->jobs = NULL;
+		rc->njobs = 0;
+	}
+}
+
 int
 runconf_load(const char *path, struct runconf **ret, struct conf_errs *errs)
 {
@@ -217,11 +237,9 @@ runconf_load(const char *path, struct runconf **ret, struct conf_errs *errs)
 	rc->refs = 1;
 	if (conf_load(path, &rc->conf, errs) != 0)
 		goto err;
-	if (rc->conf->backups != NULL &&
-	    jobconf_parse_all(rc->conf, &rc->jobs, &rc->njobs, errs) != 0) {
-		rc->jobs = NULL;
-		rc->njobs = 0;
-	}
+	/* An empty list needs no backup code. */
+	if (conf_len(rc->conf->backups) > 0)
+		build_jobs(rc, errs);
 	if (build_sources(rc, errs) != 0 || build_notifiers(rc, errs) != 0 ||
 	    add_log_notifier(rc, errs) != 0 || build_rules(rc, errs) != 0)
 		goto err;
@@ -272,7 +290,8 @@ runconf_free(struct runconf *rc)
 		notifier_free(rc->notifiers[i]);
 	free(rc->notifiers);
 	rules_free(rc->rules);
-	jobconf_free_all(rc->jobs, rc->njobs);
+	if (rc->heavy != NULL)
+		rc->heavy->jobconf_free_all(rc->jobs, rc->njobs);
 	conf_free(rc->conf);
 	free(rc);
 }

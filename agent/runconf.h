@@ -5,7 +5,9 @@
  * checks what no single module can: unique names, rules that name notifiers
  * which exist and metrics that some source produces.  vigild uses it at
  * start-up and on SIGHUP (swapping only a fully valid result in), and
- * `vigil config check` / `vigild -n` use it to print every error.
+ * `vigil config check` / `vigild -n` use it to print every error.  Backup
+ * jobs are parsed by the heavy code (heavy.h), which is loaded only if the
+ * config has any.
  */
 #ifndef VIGIL_RUNCONF_H
 #define VIGIL_RUNCONF_H
@@ -18,6 +20,8 @@
 #include "agent/source.h"
 #include "conf/conf.h"
 
+struct heavy_api;
+
 struct runconf {
 	struct conf *conf;
 	struct source **sources;
@@ -27,6 +31,8 @@ struct runconf {
 	struct rules *rules;
 	struct job_conf **jobs;		/* backup jobs */
 	size_t njobs;
+	/* The heavy code that parsed the jobs; NULL if there are none. */
+	const struct heavy_api *heavy;
 	int refs;			/* atomic; see runconf_ref() */
 };
 

@@ -34,12 +34,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "lib/ag.h"
-#include "lib/crypto/crypto.h"
 #include "lib/log.h"
 #include "agent/notify.h"
 #include "agent/spool.h"
@@ -578,8 +578,11 @@ spool_backoff_ms(unsigned attempts)
 		base *= 2;
 	if (base > SPOOL_BACKOFF_MAX_MS)
 		base = SPOOL_BACKOFF_MAX_MS;
-	/* +-20%, uniformly; without randomness, no jitter. */
-	(void)crypto_random(&r, sizeof(r));
+	/*
+	 * +-20%, uniformly; without randomness, no jitter.  getrandom(2), not
+	 * crypto_random(): the core needs no OpenSSL.
+	 */
+	(void)getrandom(&r, sizeof(r), GRND_NONBLOCK);
 	d = base * 8 / 10 + (int64_t)((double)base * 0.4 * ((double)r /
 	    (double)UINT32_MAX));
 	return d > SPOOL_BACKOFF_MAX_MS ? SPOOL_BACKOFF_MAX_MS : d;

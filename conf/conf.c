@@ -20,7 +20,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/crypto/crypto.h"
 #include "lib/log.h"
 #include "lib/parsenum.h"
 #include "paths.h"
@@ -459,7 +458,8 @@ conf_secret_free(char *s)
 {
 	if (s == NULL)
 		return;
-	crypto_wipe(s, strlen(s));
+	/* explicit_bzero (glibc), not crypto_wipe: conf/ needs no OpenSSL. */
+	explicit_bzero(s, strlen(s));
 	free(s);
 }
 

@@ -1,0 +1,87 @@
+/*
+ * heavy.h: the code that needs the heavy libraries, reached through one
+ * table so that the daemon loads it only when its configuration asks for it.
+ *
+ * Webhook notifiers (libcurl, OpenSSL) and backup jobs (libarchive,
+ * libdeflate, OpenSSL, libcurl for the clouds) pull in some 40 shared
+ * libraries whose start-up relocations alone cost an idle vigild about
+ * 10 MB of RSS.  The light core (sources, rules, the log notifier, the
+ * spool, the control socket) calls none of that code directly: it asks
+ * heavy_get() for struct heavy_api and calls through it, and only where
+ * the configuration has a webhook notifier or a backup job.
+ *
+ * Two implementations of heavy_get() exist, and a program links one:
+ *
+ *	heavy_static.c	the table is linked in (vigil, the unit tests);
+ *	heavy_dl.c	vigild: the first call dlopen()s libvigil-heavy.so
+ *			(heavy_table.c plus the heavy code), looking next to
+ *			the running executable (the build tree) and then in
+ *			VIGIL_PKGLIBDIR.  The module resolves the core's
+ *			functions (log, conf, notify) from the executable.
+ *
+ * A new caller of heavy code from the core adds a member here and in
+ * heavy_table.c; calling it directly would make vigild fail to link.
+ */
+#ifndef VIGIL_HEAVY_H
+#define VIGIL_HEAVY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/ag.h"
+
+struct conf;
+struct conf_errs;
+struct job_conf;
+struct job_result;
+struct job_run_opts;
+struct job_state;
+struct notifier_ops;
+struct schedule;
+
+/* The file name of the module (heavy_dl.c). */
+#define HEAVY_MODULE_NAME "libvigil-heavy.so"
+
+struct heavy_api {
+	/* VIGIL_VERSION and sizeof(struct heavy_api) of the module's build. */
+	const char *version;
+	size_t size;
+
+	/* The "webhook" notifier type (agent/notifiers/ntf_webhook.c). */
+	const struct notifier_ops *webhook;
+
+	/* backup/jobconf.h */
+	int (*jobconf_parse_all)(const struct conf *c,
+	    struct job_conf ***ret, size_t *ret_n, struct conf_errs *errs);
+	void (*jobconf_free_all)(struct job_conf **v, size_t n);
+
+	/* backup/job.h */
+	int (*job_run)(const struct job_conf *jc,
+	    const struct job_run_opts *opts, struct job_result *ret);
+	int (*job_state_load)(const char *state_dir, const char *job,
+	    struct job_state *ret, struct ag_err *err);
+
+	/* backup/schedule.h */
+	int64_t (*schedule_next)(const struct schedule *s, int64_t after_s);
+	int64_t (*schedule_splay_host)(const char *host, const char *job,
+	    int64_t splay_s);
+	bool (*schedule_missed)(const struct schedule *s, int64_t last_run_s,
+	    int64_t now_s);
+	const char *(*schedule_text)(const struct schedule *s);
+};
+
+/* The table itself, defined in heavy_table.c (and exported by the module). */
+extern const struct heavy_api vigil_heavy_api;
+
+/**
+ * heavy_get(err):
+ * The heavy code's table, loading it on first use.  Thread-safe; once
+ * loaded it stays loaded.  Return NULL with the reason in ${err} (may be
+ * NULL), e.g. "/usr/lib/vigil/libvigil-heavy.so: cannot open shared object
+ * file: No such file or directory"; a later call tries again.  May block
+ * while the module's libraries are mapped (milliseconds).
+ */
+const struct heavy_api *heavy_get(struct ag_err *err);
+
+#endif

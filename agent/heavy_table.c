@@ -1,0 +1,29 @@
+/*
+ * heavy_table.c: struct heavy_api filled with the real functions (see
+ * heavy.h).  Compiled into libvigil-heavy.so, where vigil_heavy_api is the
+ * one exported symbol, and into the programs that link everything (vigil,
+ * the unit tests), where heavy_static.c hands it out.
+ */
+#include "paths.h"
+
+#include "backup/job.h"
+#include "backup/jobconf.h"
+#include "backup/schedule.h"
+#include "agent/notify_backend.h"
+
+#include "agent/heavy.h"
+
+__attribute__((visibility("default")))
+const struct heavy_api vigil_heavy_api = {
+	.version = VIGIL_VERSION,
+	.size = sizeof(struct heavy_api),
+	.webhook = &ntf_webhook_ops,
+	.jobconf_parse_all = jobconf_parse_all,
+	.jobconf_free_all = jobconf_free_all,
+	.job_run = job_run,
+	.job_state_load = job_state_load,
+	.schedule_next = schedule_next,
+	.schedule_splay_host = schedule_splay_host,
+	.schedule_missed = schedule_missed,
+	.schedule_text = schedule_text,
+};
