@@ -130,20 +130,20 @@ CONF
 
 # measure NAME PID: sample RSS each second for DUR s, then print a line.
 measure() {
-	local name=$1 pid=$2 i rss ticks hz cycles
+	local name=$1 pid=$2 i rss ns cycles
 	: >"$T/$name.rss"
 	for ((i = 0; i < DUR; i++)); do
 		rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo "")
 		[ -n "$rss" ] && echo "$rss" >>"$T/$name.rss"
 		sleep 1
 	done
-	ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-	hz=$(getconf CLK_TCK)
+	# CPU time in ns of every thread (schedstat), not 10 ms clock ticks.
+	ns=$(cat /proc/"$pid"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {print s + 0}')
 	cycles=$((DUR / 10))
-	sort -n "$T/$name.rss" | awk -v n="$name" -v t="$ticks" -v hz="$hz" -v c="$cycles" '
+	sort -n "$T/$name.rss" | awk -v n="$name" -v t="$ns" -v c="$cycles" '
 		{ v[NR] = $1 } END {
 			med = v[int((NR + 1) / 2)]; peak = v[NR];
-			cpu = t / hz * 1000 / c;
+			cpu = t / 1e6 / c;
 			printf "%-9s RSS median %6.2f MB  peak %6.2f MB  CPU %7.2f ms/cycle\n", n, med / 1024, peak / 1024, cpu;
 			printf "%s %f %f %f\n", n, med, peak, cpu > "/dev/stderr" }' 2>>"$T/results"
 }
