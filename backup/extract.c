@@ -484,8 +484,11 @@ do_entry(struct extract *x, struct archive_entry *e)
 		(void)ag_err_set(&x->err, "%s: %s", path,
 		    archive_error_string(x->wd));
 		rc = -1;
-	} else if (r < ARCHIVE_OK) {
-		xwarn(x, path, "%s", archive_error_string(x->wd));
+	} else {
+		if (r < ARCHIVE_OK)
+			xwarn(x, path, "%s", archive_error_string(x->wd));
+		if (x->conf.on_entry_done != NULL)
+			x->conf.on_entry_done(x->conf.cookie);
 	}
 	goto out;
 

@@ -55,6 +55,8 @@ struct extract_conf {
 	unsigned flags;			/* EXTRACT_* */
 	size_t ring_size;		/* 0: EXTRACT_RING_DEFAULT */
 	void (*on_entry)(void *cookie, const struct extract_entry *e);
+	/* The entry last passed to on_entry() is completely on disk. */
+	void (*on_entry_done)(void *cookie);
 	void (*on_warning)(void *cookie, const char *path, const char *reason);
 	void *cookie;
 };

@@ -309,6 +309,18 @@ x_entry(void *cookie, const struct extract_entry *e)
 	atomic_fetch_add(&r->files, 1);
 }
 
+/* The entry is whole on disk: a failure from here on must not remove it. */
+static void
+x_entry_done(void *cookie)
+{
+	struct restore *r = cookie;
+
+	pthread_mutex_lock(&r->mtx);
+	free(r->last_path);
+	r->last_path = NULL;
+	pthread_mutex_unlock(&r->mtx);
+}
+
 static void
 x_warning(void *cookie, const char *path, const char *reason)
 {
@@ -1113,6 +1125,7 @@ setup(struct restore *r, const struct crypto_key *key, bool partial,
 	    (r->o->devices ? EXTRACT_DEVICES : 0) |
 	    (r->o->no_owner ? EXTRACT_NO_OWNER : 0);
 	xc.on_entry = x_entry;
+	xc.on_entry_done = x_entry_done;
 	xc.on_warning = x_warning;
 	xc.cookie = r;
 	if ((r->x = extract_new(&xc, err)) == NULL)
@@ -1211,7 +1224,11 @@ restore_run(struct storage *st, const char *prefix, const char *job,
 		goto out;
 	}
 	/* The manifest and, if separate, the index: wrong keys fail here. */
-	if ((rc = catalog_load_manifest(st, prefix, job, id, key, true, &m,
+	/*
+	 * A full restore needs no file index (memory stays bounded however
+	 * many files there are); a partial one looks its paths up in it.
+	 */
+	if ((rc = catalog_load_manifest(st, prefix, job, id, key, partial, &m,
 	    err)) != 0)
 		goto out;
 	rc = -1;
