@@ -12,6 +12,7 @@
 #include "backup/st_compress.h"
 #include "lib/crypto/crypto.h"
 #include "lib/crypto/crypto_keys.h"
+#include "lib/log.h"
 #include "providers/storage.h"
 
 #include "backup/jobconf.h"
@@ -376,9 +377,13 @@ jobconf_load_key(const struct job_conf *jc, bool for_restore,
 	switch (jc->key_mode) {
 	case JOB_KEY_FILE:
 		if (jc->create_key && !for_restore &&
-		    access(jc->key_path, F_OK) != 0 && errno == ENOENT &&
-		    crypto_keys_generate_keyfile(jc->key_path, err) != 0)
-			return NULL;
+		    access(jc->key_path, F_OK) != 0 && errno == ENOENT) {
+			if (crypto_keys_generate_keyfile(jc->key_path, err) != 0)
+				return NULL;
+			log_warn("backup %s: generated the key %s (mode 0600); "
+			    "keep a copy away from this host: without it "
+			    "nothing can be restored", jc->name, jc->key_path);
+		}
 		return crypto_keys_load_keyfile(jc->key_path, err);
 	case JOB_KEY_PASSPHRASE:
 		return crypto_keys_load_passphrase(jc->key_path, err);
