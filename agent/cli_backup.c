@@ -310,9 +310,7 @@ list_job(const struct job_conf *jc, json_t *out)
 		    catalog_load_manifest(st, jc->prefix, jc->name, b->id, key,
 		    false, &m, &err) == 0)
 			snprintf(files, sizeof(files), "%llu",
-			    (unsigned long long)(m->counts.files +
-			    m->counts.dirs + m->counts.symlinks +
-			    m->counts.hardlinks + m->counts.other));
+			    (unsigned long long)m->counts.files);
 		localtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 		cli_bytes((double)b->size, size, sizeof(size));
@@ -321,9 +319,7 @@ list_job(const struct job_conf *jc, json_t *out)
 			    "{s:s, s:s, s:I, s:I, s:o, s:b}", "job", jc->name,
 			    "id", b->id, "time", (json_int_t)b->time_s,
 			    "size", (json_int_t)b->size, "files", m != NULL ?
-			    json_integer((json_int_t)(m->counts.files +
-			    m->counts.dirs + m->counts.symlinks +
-			    m->counts.hardlinks + m->counts.other)) :
+			    json_integer((json_int_t)m->counts.files) :
 			    json_null(), "complete", b->complete));
 		else
 			printf("%s/%-24s %s %10s %8s  %s\n", jc->name, b->id,
