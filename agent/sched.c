@@ -288,8 +288,8 @@ reload(struct sched *s)
 	s->rules_dirty = true;
 	s->reloads++;
 	log_info("configuration reloaded: %zu sources, %zu rules, "
-	    "%zu notifiers", nrc->nsources, rules_count(nrc->rules),
-	    nrc->nnotifiers);
+	    "%zu notifiers, %zu backup jobs", nrc->nsources,
+	    rules_count(nrc->rules), nrc->nnotifiers, nrc->njobs);
 	sd_notify_msg("READY=1");
 }
 
