@@ -489,8 +489,6 @@ setup(struct sched *s)
 		log_err("control socket: %s", err.msg);
 		return -1;
 	}
-	for (int i = 0; i < MAX_CONNS; i++)
-		s->conns[i].fd = -1;
 	metric_batch_init(&s->batch, BATCH_MAX);
 	reset_source_state(s);
 	if ((s->jobs = jobs_new(a->state_dir, a->hostname)) == NULL)
@@ -508,6 +506,8 @@ sched_run(const char *conf_path, struct runconf *rc)
 	int status = 1;
 
 	s.started_ms = clock_wall_ms();
+	for (int i = 0; i < MAX_CONNS; i++)
+		s.conns[i].fd = -1;
 	if (setup(&s) != 0)
 		goto out;
 	if ((sock = strdup(rc->conf->agent.control_socket)) == NULL ||
