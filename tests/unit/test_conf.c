@@ -10,36 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "conf/conf.h"
-
-static char tmpdir[64];
-
-static char *
-write_conf(const char *name, const char *text, mode_t mode)
-{
-	static char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	assert_int_equal(chmod(path, mode), 0);
-	return path;
-}
-
-static int
-has_error(const struct conf_errs *e, const char *needle)
-{
-	for (size_t i = 0; i < e->n; i++)
-		if (strstr(e->msgs[i], needle) != NULL)
-			return 1;
-	return 0;
-}
+#include "tests/unit/fakes/testutil.h"
 
 static void
 dump(const struct conf_errs *e)
@@ -72,8 +45,8 @@ test_syntax_error_has_line(void **state)
 {
 	struct conf_errs e = { 0 };
 	struct conf *c = NULL;
-	char *p = write_conf("syntax.conf", "agent = {\n  log_level = \"info\";\n"
-	    "  state_dir = ;\n};\n", 0600);
+	const char *p = tu_write_conf("syntax.conf", "agent = {\n"
+	    "  log_level = \"info\";\n  state_dir = ;\n};\n", 0600);
 	char want[300];
 
 	(void)state;
@@ -104,7 +77,7 @@ test_agent_errors_all_reported(void **state)
 {
 	struct conf_errs e = { 0 };
 	struct conf *c = NULL;
-	char *p = write_conf("agent.conf",
+	const char *p = tu_write_conf("agent.conf",
 	    "agent = {\n"
 	    "  state_dir = \"relative/dir\";\n"
 	    "  log_level = \"loud\";\n"
@@ -121,19 +94,19 @@ test_agent_errors_all_reported(void **state)
 	assert_int_equal(e.n, 6);
 	snprintf(want, sizeof(want), "%s:2: agent.state_dir: must be an "
 	    "absolute path", p);
-	assert_true(has_error(&e, want));
+	assert_true(tu_has_error(&e, want));
 	snprintf(want, sizeof(want), "%s:3: agent.log_level: \"loud\" is not "
 	    "one of \"error\", \"warning\", \"info\", \"debug\"", p);
-	assert_true(has_error(&e, want));
+	assert_true(tu_has_error(&e, want));
 	snprintf(want, sizeof(want), "%s:4: agent.colour: unknown setting", p);
-	assert_true(has_error(&e, want));
+	assert_true(tu_has_error(&e, want));
 	snprintf(want, sizeof(want), "%s:5: agent.spool_max: must be an "
 	    "integer, not a string", p);
-	assert_true(has_error(&e, want));
+	assert_true(tu_has_error(&e, want));
 	snprintf(want, sizeof(want), "%s:7: extra: unknown setting", p);
-	assert_true(has_error(&e, want));
+	assert_true(tu_has_error(&e, want));
 	snprintf(want, sizeof(want), "%s:8: sources: must be a list", p);
-	assert_true(has_error(&e, want));
+	assert_true(tu_has_error(&e, want));
 	conf_free(c);
 	conf_errs_free(&e);
 }
@@ -153,7 +126,7 @@ test_accessors(void **state)
 	bool b = false;
 	int idx = -1;
 	static const char *const colours[] = { "red", "green", NULL };
-	char *p = write_conf("acc.conf",
+	const char *p = tu_write_conf("acc.conf",
 	    "sources = ( {\n"
 	    "  type = \"x\";\n"
 	    "  every = \"1h30m\";\n"
@@ -179,17 +152,17 @@ test_accessors(void **state)
 	assert_int_equal(conf_get_dur(&e, g, "every", true, 1000, &ms), 1);
 	assert_int_equal(ms, 5400000);
 	assert_int_equal(conf_get_dur(&e, g, "short", true, 1000, &ms), -1);
-	assert_true(has_error(&e, "sources[0].short: \"100ms\" is too short "
+	assert_true(tu_has_error(&e, "sources[0].short: \"100ms\" is too short "
 	    "(at least 1s)"));
 	assert_int_equal(conf_get_dur(&e, g, "bad", true, 0, &ms), -1);
-	assert_true(has_error(&e, ":5: sources[0].bad: \"5 minutes\" is not a "
-	    "duration"));
+	assert_true(tu_has_error(&e, ":5: sources[0].bad: \"5 minutes\" is not "
+	    "a duration"));
 	assert_int_equal(conf_get_dur(&e, g, "num", true, 0, &ms), -1);
 	assert_int_equal(ms, 5400000);		/* untouched on failure */
 	assert_int_equal(conf_get_int(&e, g, "num", true, 0, 10, &i), 1);
 	assert_int_equal(i, 7);
 	assert_int_equal(conf_get_int(&e, g, "big", true, 0, 10, &i), -1);
-	assert_true(has_error(&e, "sources[0].big: 1000 is out of range "
+	assert_true(tu_has_error(&e, "sources[0].big: 1000 is out of range "
 	    "[0, 10]"));
 	assert_int_equal(conf_get_int(&e, g, "flt", true, 0, 10, &i), -1);
 	assert_int_equal(conf_get_num(&e, g, "flt", true, 0, 100, &d), 1);
@@ -208,8 +181,9 @@ test_accessors(void **state)
 	assert_string_equal(v[0], "solo");
 	conf_strv_free(v);
 	assert_int_equal(conf_get_strv(&e, g, "mixed", true, &v, &n), -1);
-	assert_true(has_error(&e, "sources[0].mixed.[1]: must be a string") ||
-	    has_error(&e, "sources[0].mixed[1]: must be a string"));
+	assert_true(tu_has_error(&e, "sources[0].mixed.[1]: must be a "
+	    "string") || tu_has_error(&e, "sources[0].mixed[1]: must be a "
+	    "string"));
 	assert_int_equal(conf_get_bool(&e, g, "flag", true, &b), 1);
 	assert_true(b);
 	assert_int_equal(conf_get_enum(&e, g, "colour", true, colours, &idx),
@@ -217,7 +191,8 @@ test_accessors(void **state)
 	assert_int_equal(idx, 1);
 	assert_int_equal(conf_get_str(&e, g, "absent", false, &s), 0);
 	assert_int_equal(conf_get_str(&e, g, "needed", true, &s), 0);
-	assert_true(has_error(&e, ":1: sources[0].needed: missing (required)"));
+	assert_true(tu_has_error(&e, ":1: sources[0].needed: missing "
+	    "(required)"));
 	conf_free(c);
 	conf_errs_free(&e);
 }
@@ -228,14 +203,15 @@ test_check_keys(void **state)
 	static const char *const allowed[] = { "type", "interval", NULL };
 	struct conf_errs e = { 0 };
 	struct conf *c = NULL;
-	char *p = write_conf("keys.conf", "sources = ( { type = \"cpu\";\n"
-	    "  intervall = \"10s\"; } );\n", 0600);
+	const char *p = tu_write_conf("keys.conf", "sources = ( { type = "
+	    "\"cpu\";\n  intervall = \"10s\"; } );\n", 0600);
 
 	(void)state;
 	assert_int_equal(conf_load(p, &c, &e), 0);
 	assert_int_equal(conf_check_keys(&e, conf_elem(c->sources, 0),
 	    allowed), 1);
-	assert_true(has_error(&e, ":2: sources[0].intervall: unknown setting"));
+	assert_true(tu_has_error(&e, ":2: sources[0].intervall: unknown "
+	    "setting"));
 	conf_free(c);
 	conf_errs_free(&e);
 }
@@ -245,13 +221,15 @@ test_secrets(void **state)
 {
 	struct conf_errs e = { 0 };
 	struct conf *c = NULL;
-	char text[1024], *p, *sec = NULL, secret_path[256];
+	char text[1024], *sec = NULL, secret_path[256];
+	const char *p;
 	const conf_node *g;
 
 	(void)state;
-	snprintf(secret_path, sizeof(secret_path), "%s/hook.secret", tmpdir);
-	write_conf("hook.secret", "s3cr3t\n", 0600);
-	write_conf("loose.secret", "s3cr3t\n", 0644);
+	snprintf(secret_path, sizeof(secret_path), "%s/hook.secret",
+	    tu_tmpdir());
+	tu_write_conf("hook.secret", "s3cr3t\n", 0600);
+	tu_write_conf("loose.secret", "s3cr3t\n", 0644);
 	snprintf(text, sizeof(text),
 	    "notifiers = (\n"
 	    "  { name = \"a\"; secret = \"inline\"; },\n"
@@ -260,20 +238,20 @@ test_secrets(void **state)
 	    "  { name = \"d\"; secret_env = \"VIGIL_TEST_SECRET\"; },\n"
 	    "  { name = \"e\"; secret = \"x\"; secret_file = \"/y\"; },\n"
 	    "  { name = \"f\"; secret_env = \"VIGIL_TEST_UNSET\"; }\n"
-	    ");\n", secret_path, tmpdir);
+	    ");\n", secret_path, tu_tmpdir());
 
 	/* World-readable file: the inline secret is refused. */
-	p = write_conf("open.conf", text, 0644);
+	p = tu_write_conf("open.conf", text, 0644);
 	assert_int_equal(conf_load(p, &c, &e), 0);
 	g = conf_elem(c->notifiers, 0);
 	assert_int_equal(conf_get_secret(&e, g, "secret", true, &sec), -1);
-	assert_true(has_error(&e, ":2: notifiers[0].secret: inline secret in "
-	    "a file that group or others can read"));
+	assert_true(tu_has_error(&e, ":2: notifiers[0].secret: inline secret "
+	    "in a file that group or others can read"));
 	conf_free(c);
 	conf_errs_free(&e);
 
 	/* A private file may hold it. */
-	p = write_conf("private.conf", text, 0600);
+	p = tu_write_conf("private.conf", text, 0600);
 	setenv("VIGIL_TEST_SECRET", "from-env", 1);
 	unsetenv("VIGIL_TEST_UNSET");
 	assert_int_equal(conf_load(p, &c, &e), 0);
@@ -287,7 +265,7 @@ test_secrets(void **state)
 	conf_secret_free(sec);
 	assert_int_equal(conf_get_secret(&e, conf_elem(c->notifiers, 2),
 	    "secret", true, &sec), -1);
-	assert_true(has_error(&e, "loose.secret\" is readable by group or "
+	assert_true(tu_has_error(&e, "loose.secret\" is readable by group or "
 	    "others (mode 0644)"));
 	assert_int_equal(conf_get_secret(&e, conf_elem(c->notifiers, 3),
 	    "secret", true, &sec), 1);
@@ -295,34 +273,16 @@ test_secrets(void **state)
 	conf_secret_free(sec);
 	assert_int_equal(conf_get_secret(&e, conf_elem(c->notifiers, 4),
 	    "secret", true, &sec), -1);
-	assert_true(has_error(&e, "give only one of secret, secret_file and "
+	assert_true(tu_has_error(&e, "give only one of secret, secret_file and "
 	    "secret_env"));
 	assert_int_equal(conf_get_secret(&e, conf_elem(c->notifiers, 5),
 	    "secret", true, &sec), -1);
-	assert_true(has_error(&e, "environment variable VIGIL_TEST_UNSET is "
+	assert_true(tu_has_error(&e, "environment variable VIGIL_TEST_UNSET is "
 	    "not set"));
 	assert_int_equal(conf_get_secret(&e, conf_elem(c->notifiers, 5),
 	    "other", false, &sec), 0);
 	conf_free(c);
 	conf_errs_free(&e);
-}
-
-static int
-setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/vigil-test-conf-XXXXXX");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
 }
 
 int
@@ -338,5 +298,6 @@ main(void)
 		cmocka_unit_test(test_secrets),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tu_tmpdir_setup,
+	    tu_tmpdir_teardown);
 }

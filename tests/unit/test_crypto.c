@@ -24,8 +24,7 @@
 #include "lib/crypto/crypto.h"
 #include "lib/crypto/crypto_aead.h"
 #include "lib/crypto/crypto_keys.h"
-
-static char tmpdir[64];
+#include "tests/unit/fakes/testutil.h"
 
 static void
 unhex(const char *hex, uint8_t *out, size_t len)
@@ -49,39 +48,17 @@ assert_hex(const uint8_t *buf, size_t len, const char *hex)
 	assert_string_equal(got, hex);
 }
 
-/* Write ${len} bytes to tmpdir/${name} with ${mode}; return the path. */
+/* Write ${len} bytes to tu_tmpdir()/${name} with ${mode}; its path. */
 static const char *
 put_file(const char *name, const void *data, size_t len, mode_t mode)
 {
 	static char path[256];
-	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	snprintf(path, sizeof(path), "%s/%s", tu_tmpdir(), name);
+	/* A new file: an earlier one may have a mode that refuses writes. */
 	(void)unlink(path);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, data, len), (ssize_t)len);
-	assert_int_equal(fchmod(fd, mode), 0);
-	close(fd);
+	tu_write_file(path, data, len, mode);
 	return path;
-}
-
-static int
-setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/vigil-test-crypto-XXXXXX");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
 }
 
 /* ---- AES-256-GCM ---- */
@@ -423,9 +400,9 @@ test_keyfile_permissions(void **state)
 	    "passphrase file"));
 
 	/* Not a regular file; missing. */
-	assert_null(crypto_keys_load_keyfile(tmpdir, &err));
+	assert_null(crypto_keys_load_keyfile(tu_tmpdir(), &err));
 	assert_non_null(strstr(err.msg, "is not a regular file"));
-	snprintf(path, sizeof(path), "%s/missing.key", tmpdir);
+	snprintf(path, sizeof(path), "%s/missing.key", tu_tmpdir());
 	assert_null(crypto_keys_load_keyfile(path, &err));
 	assert_non_null(strstr(err.msg, "missing.key: cannot open key file: "
 	    "No such file or directory"));
@@ -550,7 +527,7 @@ test_x25519_files(void **state)
 	    "key file"));
 
 	/* Generate: 0600, loadable, public key agrees; never overwrites. */
-	snprintf(path, sizeof(path), "%s/gen.pem", tmpdir);
+	snprintf(path, sizeof(path), "%s/gen.pem", tu_tmpdir());
 	assert_int_equal(crypto_keys_generate_x25519(path, pub, sizeof(pub),
 	    &err), 0);
 	assert_int_equal(strlen(pub), 44);
@@ -594,7 +571,7 @@ test_x25519_files(void **state)
 	crypto_keys_free(k);
 
 	/* A directory that does not exist: error, nothing left behind. */
-	snprintf(path, sizeof(path), "%s/nodir/gen.pem", tmpdir);
+	snprintf(path, sizeof(path), "%s/nodir/gen.pem", tu_tmpdir());
 	assert_int_equal(crypto_keys_generate_x25519(path, pub, sizeof(pub),
 	    &err), -1);
 	assert_non_null(strstr(err.msg, "cannot create"));
@@ -610,7 +587,7 @@ test_generate_keyfile_and_raw(void **state)
 	struct stat st;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/gen.key", tmpdir);
+	snprintf(path, sizeof(path), "%s/gen.key", tu_tmpdir());
 	assert_int_equal(crypto_keys_generate_keyfile(path, &err), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
@@ -666,5 +643,6 @@ main(void)
 		cmocka_unit_test(test_generate_keyfile_and_raw),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tu_tmpdir_setup,
+	    tu_tmpdir_teardown);
 }

@@ -1,180 +1,36 @@
 /*
  * test_http.c: the HTTP client against a tiny HTTP/1.1 server running in a
- * thread on 127.0.0.1: statuses, bodies, headers, connection reuse,
- * refused connections, a server that never answers, the response cap, the
- * body sink, and that error messages never show a URL's query.
+ * thread on 127.0.0.1 (fakes/fake_httpd.c): statuses, bodies, headers,
+ * connection reuse, refused connections, a server that never answers, the
+ * response cap, the body sink, and that error messages never show a URL's
+ * query.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "lib/ag.h"
 #include "lib/http.h"
+#include "tests/unit/fakes/fake_httpd.h"
 
-/* The test server: one connection at a time, keep-alive. */
-enum srv_mode { SRV_ANSWER = 0, SRV_SILENT };
-
-struct srv {
-	int lfd;
-	int port;
-	pthread_t th;
-	pthread_mutex_t mu;
-	volatile int stop;
-	enum srv_mode mode;
-	int status;
-	const char *body;		/* answer body */
-	size_t big;			/* or this many 'x' */
-	/* The last request. */
-	char method[16];
-	char path[1024];
-	char head[8192];		/* raw header block */
-	char req_body[65536];
-	size_t req_body_len;
-	int nreq;
-	int nconn;
-};
-
-static struct srv S;
-
-static int
-wait_readable(int fd, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	return poll(&p, 1, ms);
-}
-
-/* Read one request from ${fd}.  1 read, 0 closed, -1 stop. */
-static int
-read_request(int fd)
-{
-	char buf[sizeof(S.head) + sizeof(S.req_body)];
-	size_t len = 0, hlen, clen = 0;
-	char *end, *cl;
-	ssize_t k;
-
-	for (;;) {
-		int r;
-
-		if (S.stop)
-			return -1;
-		if ((r = wait_readable(fd, 50)) == 0)
-			continue;
-		if (r < 0 || (k = read(fd, buf + len, sizeof(buf) - 1 -
-		    len)) <= 0)
-			return 0;
-		len += (size_t)k;
-		buf[len] = '\0';
-		if ((end = strstr(buf, "\r\n\r\n")) != NULL)
-			break;
-		if (len >= sizeof(buf) - 1)
-			return 0;
-	}
-	hlen = (size_t)(end - buf) + 4;
-	if ((cl = strcasestr(buf, "\r\nContent-Length:")) != NULL &&
-	    cl < end)
-		clen = strtoul(cl + 17, NULL, 10);
-	while (len < hlen + clen && len < sizeof(buf) - 1) {
-		if ((k = read(fd, buf + len, sizeof(buf) - 1 - len)) <= 0)
-			return 0;
-		len += (size_t)k;
-	}
-	pthread_mutex_lock(&S.mu);
-	sscanf(buf, "%15s %1023s", S.method, S.path);
-	snprintf(S.head, sizeof(S.head), "%.*s", (int)hlen, buf);
-	S.req_body_len = clen < sizeof(S.req_body) ? clen : 0;
-	memcpy(S.req_body, buf + hlen, S.req_body_len);
-	S.nreq++;
-	pthread_mutex_unlock(&S.mu);
-	return 1;
-}
-
-static void
-answer(int fd)
-{
-	char head[256];
-	const char *body = S.body != NULL ? S.body : "";
-	size_t blen = S.big > 0 ? S.big : strlen(body);
-	char *big = NULL;
-	ssize_t k;
-
-	if (S.big > 0) {
-		big = malloc(S.big);
-		memset(big, 'x', S.big);
-		body = big;
-	}
-	snprintf(head, sizeof(head), "HTTP/1.1 %d Test\r\nContent-Length: "
-	    "%zu\r\nX-Test: yes\r\nX-Multi: 1\r\nX-Multi: 2\r\n\r\n",
-	    S.status, blen);
-	k = write(fd, head, strlen(head));
-	if (strcmp(S.method, "HEAD") != 0)
-		for (size_t off = 0; k >= 0 && off < blen; off += (size_t)k)
-			k = write(fd, body + off, blen - off);
-	free(big);
-}
-
-static void *
-srv_main(void *arg)
-{
-	(void)arg;
-	while (!S.stop) {
-		int fd, r;
-
-		if (wait_readable(S.lfd, 50) <= 0)
-			continue;
-		if ((fd = accept(S.lfd, NULL, NULL)) < 0)
-			continue;
-		S.nconn++;
-		while ((r = read_request(fd)) == 1) {
-			if (S.mode == SRV_SILENT) {
-				/* Hold the connection until the client goes. */
-				char c;
-
-				while (!S.stop && (wait_readable(fd, 50) == 0 ||
-				    read(fd, &c, 1) > 0))
-					;
-				break;
-			}
-			answer(fd);
-		}
-		close(fd);
-	}
-	return NULL;
-}
+/* The test server, one for all tests. */
+static struct fake_httpd S;
 
 static int
 srv_start(void **state)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t alen = sizeof(a);
-	int one = 1;
-
 	(void)state;
-	memset(&S, 0, sizeof(S));
-	S.status = 200;
-	pthread_mutex_init(&S.mu, NULL);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	S.lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(S.lfd >= 0);
-	setsockopt(S.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	assert_int_equal(bind(S.lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(S.lfd, 8), 0);
-	assert_int_equal(getsockname(S.lfd, (struct sockaddr *)&a, &alen), 0);
-	S.port = ntohs(a.sin_port);
-	assert_int_equal(pthread_create(&S.th, NULL, srv_main, NULL), 0);
+	if (fake_httpd_start(&S) != 0)
+		return -1;
+	/* Every answer carries these, for http_resp_header(). */
+	S.headers = "X-Test: yes\r\nX-Multi: 1\r\nX-Multi: 2\r\n";
 	return 0;
 }
 
@@ -182,10 +38,7 @@ static int
 srv_stop(void **state)
 {
 	(void)state;
-	S.stop = 1;
-	pthread_join(S.th, NULL);
-	close(S.lfd);
-	pthread_mutex_destroy(&S.mu);
+	fake_httpd_stop(&S);
 	return 0;
 }
 
@@ -327,23 +180,17 @@ test_status_class(void **state)
 static void
 test_refused_is_retry(void **state)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t alen = sizeof(a);
 	struct http_req req = { 0 };
 	struct http_resp r;
 	struct ag_err err = { { 0 } };
 	char u[256];
-	int fd;
+	int port;
 
 	(void)state;
 	/* A port that was just free: nothing listens there. */
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
-	close(fd);
+	assert_true((port = fake_httpd_free_port()) > 0);
 	snprintf(u, sizeof(u), "http://user:hunter2@127.0.0.1:%d/p/q"
-	    "?X-Amz-Signature=SECRETSIG#frag", ntohs(a.sin_port));
+	    "?X-Amz-Signature=SECRETSIG#frag", port);
 	req.url = u;
 	assert_int_equal(http_do(&req, &r, &err), AG_RETRY);
 	assert_non_null(strstr(err.msg, "127.0.0.1"));
@@ -364,10 +211,10 @@ test_silent_server_times_out(void **state)
 	int64_t t0 = now_ms(), dt;
 
 	(void)state;
-	S.mode = SRV_SILENT;
+	S.silent = 1;
 	assert_int_equal(http_do(&req, &r, &err), AG_RETRY);
 	dt = now_ms() - t0;
-	S.mode = SRV_ANSWER;
+	S.silent = 0;
 	assert_true(dt >= 250);
 	assert_true(dt < 3000);
 	assert_null(strstr(err.msg, "token=abc"));
@@ -554,13 +401,7 @@ main(void)
 		cmocka_unit_test(test_urlencode),
 	};
 
-	/* The loopback server must not be reached through a proxy. */
-	unsetenv("http_proxy");
-	unsetenv("HTTP_PROXY");
-	unsetenv("https_proxy");
-	unsetenv("HTTPS_PROXY");
-	unsetenv("all_proxy");
-	unsetenv("ALL_PROXY");
+	/* The proxy variables are unset by fake_httpd_start(). */
 	assert_int_equal(http_global_init(), 0);
 	return cmocka_run_group_tests(tests, srv_start, srv_stop);
 }

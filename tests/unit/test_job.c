@@ -50,9 +50,8 @@
 #include "backup/st_archive.h"
 #include "backup/st_compress.h"
 #include "backup/st_encrypt.h"
+#include "tests/unit/fakes/testutil.h"
 
-static char tmpl[] = "/tmp/vigil-test-job-XXXXXX";
-static char *tmp;
 static char src[512], store[512], state[512], keyfile[512], key2file[512];
 static char *paths[3];
 static char missing[512];
@@ -81,14 +80,9 @@ static void
 put_file(const char *rel, const void *data, size_t len, mode_t mode)
 {
 	char path[1024];
-	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", src, rel);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, data, len), (ssize_t)len);
-	assert_int_equal(fchmod(fd, mode), 0);
-	close(fd);
+	tu_write_file(path, data, len, mode);
 }
 
 static void
@@ -272,16 +266,15 @@ setup(void **state_)
 	uint8_t *big;
 	int fd;
 
-	(void)state_;
 	log_set_level(LOG_LVL_ERR);
 	is_root = geteuid() == 0;
-	if ((tmp = mkdtemp(tmpl)) == NULL)
+	if (tu_tmpdir_setup(state_) != 0)
 		return -1;
-	snprintf(src, sizeof(src), "%s/src", tmp);
-	snprintf(store, sizeof(store), "%s/store", tmp);
-	snprintf(state, sizeof(state), "%s/state", tmp);
-	snprintf(keyfile, sizeof(keyfile), "%s/backup.key", tmp);
-	snprintf(key2file, sizeof(key2file), "%s/other.key", tmp);
+	snprintf(src, sizeof(src), "%s/src", tu_tmpdir());
+	snprintf(store, sizeof(store), "%s/store", tu_tmpdir());
+	snprintf(state, sizeof(state), "%s/state", tu_tmpdir());
+	snprintf(keyfile, sizeof(keyfile), "%s/backup.key", tu_tmpdir());
+	snprintf(key2file, sizeof(key2file), "%s/other.key", tu_tmpdir());
 	if (mkdir(src, 0755) != 0 || mkdir(store, 0700) != 0)
 		return -1;
 	if (crypto_keys_generate_keyfile(keyfile, &e) != 0 ||
@@ -329,7 +322,7 @@ setup(void **state_)
 	close(fd);
 
 	/* A source that does not exist: a warning even for root. */
-	snprintf(missing, sizeof(missing), "%s/missing", tmp);
+	snprintf(missing, sizeof(missing), "%s/missing", tu_tmpdir());
 	paths[0] = src;
 	paths[1] = missing;
 	paths[2] = NULL;
@@ -346,21 +339,12 @@ setup(void **state_)
 static int
 teardown(void **state_)
 {
-	char cmd[1100];
-
-	(void)state_;
 	storage_close(st);
 	storage_conf_free(sconf);
 	crypto_keys_free(key);
 	crypto_keys_free(key2);
 	/* VIGIL_TEST_KEEP=1 keeps the folder for a look afterwards. */
-	if (tmp != NULL && getenv("VIGIL_TEST_KEEP") != NULL)
-		fprintf(stderr, "kept %s\n", tmp);
-	else if (tmp != NULL) {
-		snprintf(cmd, sizeof(cmd), "chmod -R u+rwx %s; rm -rf %s", tmp,
-		    tmp);
-		(void)system(cmd);
-	}
+	(void)tu_tmpdir_teardown(state_);
 	return 0;
 }
 
@@ -420,7 +404,7 @@ test_backup_roundtrip(void **state_)
 	assert_true(exists(cmd));
 
 	/* Decrypted, it is a plain .tar.gz for gzip and tar. */
-	snprintf(gz, sizeof(gz), "%s/data.tar.gz", tmp);
+	snprintf(gz, sizeof(gz), "%s/data.tar.gz", tu_tmpdir());
 	assert_int_equal(decrypt_file(path, gz, &e), 0);
 	snprintf(cmd, sizeof(cmd), "gzip -t %s 2>&1", gz);
 	(void)run_cmd(cmd, &status);
@@ -662,7 +646,7 @@ test_hooks(void **state_)
 	int status;
 
 	(void)state_;
-	snprintf(out, sizeof(out), "%s/post.out", tmp);
+	snprintf(out, sizeof(out), "%s/post.out", tu_tmpdir());
 	snprintf(post, sizeof(post), "echo \"$VIGIL_JOB $VIGIL_BACKUP_ID "
 	    "$VIGIL_STATUS\" > %s", out);
 
@@ -725,7 +709,7 @@ test_cancel_and_cleanup(void **state_)
 	(void)state_;
 	job_init(&jc, "cancel");
 	/* The post_hook of a cancelled run still runs, told it failed. */
-	snprintf(path, sizeof(path), "%s/cancel.out", tmp);
+	snprintf(path, sizeof(path), "%s/cancel.out", tu_tmpdir());
 	snprintf(hook, sizeof(hook), "echo \"$VIGIL_STATUS $VIGIL_ERROR\" > "
 	    "%s", path);
 	jc.post_hook = hook;
@@ -1061,7 +1045,7 @@ test_large_index(void **state_)
 	int fd, status;
 
 	(void)state_;
-	snprintf(dir, sizeof(dir), "%s/many", tmp);
+	snprintf(dir, sizeof(dir), "%s/many", tu_tmpdir());
 	mkdirf("%s", dir);
 	memset(name, 'n', sizeof(name));
 	name[240] = '\0';
@@ -1128,8 +1112,8 @@ test_large_index(void **state_)
 	 * From the outside: the plaintext is a gzip stream of the JSON, and
 	 * chunk 1 alone inflates to JSON bytes [1 MiB, 2 MiB).
 	 */
-	snprintf(cpath, sizeof(cpath), "%s/index.gz", tmp);
-	snprintf(jpath, sizeof(jpath), "%s/index.json", tmp);
+	snprintf(cpath, sizeof(cpath), "%s/index.gz", tu_tmpdir());
+	snprintf(jpath, sizeof(jpath), "%s/index.json", tu_tmpdir());
 	OK(decrypt_file(ipath, cpath, &e));
 	snprintf(cmd, sizeof(cmd), "gzip -dc < '%s' > '%s'", cpath, jpath);
 	(void)run_cmd(cmd, &status);
@@ -1160,7 +1144,7 @@ test_large_index(void **state_)
 	manifest_free(m);
 
 	/* Single-file restore reads the compressed index. */
-	snprintf(rdir, sizeof(rdir), "%s/restore-many", tmp);
+	snprintf(rdir, sizeof(rdir), "%s/restore-many", tu_tmpdir());
 	restore_one(res.backup_id, fpath, rdir);
 	snprintf(rpath, sizeof(rpath), "%s/%s", rdir, fpath);
 	assert_int_equal(stat(rpath, &sb), 0);
@@ -1243,7 +1227,8 @@ fake_writer(size_t nentries, uint64_t *ret_tar)
 {
 	struct manifest_head h = { .job = "unit", .host = "h\"ost",
 	    .backup_id = "2026-11-22T030000Z-3f9a", .start_ms = 1763780400000,
-	    .compress_level = 6, .slice_size = 65536, .spill_dir = tmp };
+	    .compress_level = 6, .slice_size = 65536,
+	    .spill_dir = tu_tmpdir() };
 	const char *srcs[] = { "/etc", "/sr\xffv", NULL };
 	struct manifest_writer *w;
 	struct st_archive_entry en;

@@ -12,15 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
 #include "agent/notify.h"
 #include "conf/conf.h"
-
-static char tmpdir[64];
+#include "tests/unit/fakes/testutil.h"
 
 /* 2026-11-22T03:00:00.123Z */
 #define T0 1795316400123LL
@@ -28,25 +25,7 @@ static char tmpdir[64];
 static struct notification
 firing(void)
 {
-	struct notification n;
-
-	memset(&n, 0, sizeof(n));
-	snprintf(n.id, sizeof(n.id), "%lld-cafe-0001", (long long)T0);
-	snprintf(n.host, sizeof(n.host), "web1");
-	snprintf(n.rule, sizeof(n.rule), "cpu-high");
-	snprintf(n.metric, sizeof(n.metric), "cpu.used_pct");
-	snprintf(n.op, sizeof(n.op), ">");
-	n.state = ST_CRITICAL;
-	n.prev_state = ST_OK;
-	n.kind = NK_CHANGE;
-	n.has_value = true;
-	n.value = 97.2;
-	n.has_threshold = true;
-	n.threshold = 95;
-	n.ts_ms = T0;
-	n.since_ms = T0 - 120000;
-	n.repeat_ms = 3600000;
-	return n;
+	return tu_notification_firing(T0);
 }
 
 static void
@@ -331,35 +310,6 @@ test_from_json_rejects(void **state)
 	free(s);
 }
 
-/* Load ${text} as a config file and return it (errors in ${e}). */
-static struct conf *
-load(const char *text, struct conf_errs *e)
-{
-	char path[128];
-	struct conf *c = NULL;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/vigil.conf", tmpdir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	assert_int_equal(chmod(path, 0600), 0);
-	assert_int_equal(conf_load(path, &c, e), 0);
-	return c;
-}
-
-static int
-has_error(const struct conf_errs *e, const char *needle)
-{
-	for (size_t i = 0; i < e->n; i++)
-		if (strstr(e->msgs[i], needle) != NULL)
-			return 1;
-	for (size_t i = 0; i < e->n; i++)
-		fprintf(stderr, "  %s\n", e->msgs[i]);
-	return 0;
-}
-
 static void
 test_notifier_new(void **state)
 {
@@ -370,7 +320,7 @@ test_notifier_new(void **state)
 	struct conf *c;
 
 	(void)state;
-	c = load("notifiers = (\n"
+	c = tu_conf_load("notifiers = (\n"
 	    "  { name = \"logs\"; type = \"log\"; },\n"
 	    "  { name = \"loud\"; type = \"log\"; level = \"error\"; },\n"
 	    "  { name = \"p\"; type = \"pager\"; },\n"
@@ -400,20 +350,21 @@ test_notifier_new(void **state)
 	assert_int_equal(e.n, 0);
 
 	assert_null(notifier_new(conf_elem(c->notifiers, 2), &e));
-	assert_true(has_error(&e, ":4: notifiers[2].type: unknown notifier "
+	assert_true(tu_has_error(&e, ":4: notifiers[2].type: unknown notifier "
 	    "type \"pager\" (known: log, webhook)"));
 	assert_null(notifier_new(conf_elem(c->notifiers, 3), &e));
-	assert_true(has_error(&e, ":5: notifiers[3].name: missing"));
+	assert_true(tu_has_error(&e, ":5: notifiers[3].name: missing"));
 	assert_null(notifier_new(conf_elem(c->notifiers, 4), &e));
-	assert_true(has_error(&e, ":6: notifiers[4].colour: unknown setting"));
+	assert_true(tu_has_error(&e, ":6: notifiers[4].colour: unknown "
+	    "setting"));
 	assert_null(notifier_new(conf_elem(c->notifiers, 5), &e));
-	assert_true(has_error(&e, ":7: notifiers[5].name: must be"));
+	assert_true(tu_has_error(&e, ":7: notifiers[5].name: must be"));
 	assert_null(notifier_new(conf_elem(c->notifiers, 6), &e));
-	assert_true(has_error(&e, ":8: notifiers[6].url: missing"));
+	assert_true(tu_has_error(&e, ":8: notifiers[6].url: missing"));
 	assert_null(notifier_new(conf_elem(c->notifiers, 7), &e));
-	assert_true(has_error(&e, "notifiers[7].level"));
+	assert_true(tu_has_error(&e, "notifiers[7].level"));
 	assert_null(notifier_new(conf_elem(c->notifiers, 8), &e));
-	assert_true(has_error(&e, "must be a group"));
+	assert_true(tu_has_error(&e, "must be a group"));
 	conf_errs_free(&e);
 	conf_free(c);
 }
@@ -443,7 +394,8 @@ test_outlives_config(void **state)
 	struct conf *c;
 
 	(void)state;
-	c = load("notifiers = ( { name = \"keep\"; type = \"log\"; } );\n", &e);
+	c = tu_conf_load("notifiers = ( { name = \"keep\"; type = \"log\"; "
+	    "} );\n", &e);
 	nf = notifier_new(conf_elem(c->notifiers, 0), &e);
 	assert_non_null(nf);
 	conf_free(c);
@@ -451,25 +403,6 @@ test_outlives_config(void **state)
 	assert_string_equal(nf->name, "keep");
 	notifier_free(nf);
 	conf_errs_free(&e);
-}
-
-static int
-setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_notify.XXXXXX");
-	assert_non_null(mkdtemp(tmpdir));
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
 }
 
 int
@@ -486,5 +419,6 @@ main(void)
 		cmocka_unit_test(test_outlives_config),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tu_tmpdir_setup,
+	    tu_tmpdir_teardown);
 }

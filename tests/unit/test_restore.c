@@ -57,6 +57,7 @@
 #include "backup/st_encrypt.h"
 #include "backup/st_upload.h"
 #include "backup/restore.h"
+#include "tests/unit/fakes/testutil.h"
 
 #define SLICE		((size_t)64 << 10)
 #define JOB		"nightly"
@@ -69,7 +70,6 @@
 #define BADNAME		"bad-\xff\xfe-name.txt"
 #define UTFNAME		"h\xc3\xa9llo-\xc3\xbc.txt"
 
-static char base[PATH_MAX];		/* the temp dir */
 static char src[PATH_MAX];		/* the tree backed up */
 static char rel[PATH_MAX];		/* its archive path (no leading /) */
 static char keypath[PATH_MAX];
@@ -99,24 +99,13 @@ pathf(char *out, const char *fmt, ...)
 }
 
 static void
-write_file(const char *path, const void *buf, size_t len, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, buf, len), (ssize_t)len);
-	assert_int_equal(fchmod(fd, mode), 0);
-	close(fd);
-}
-
-static void
 random_file(const char *path, size_t len)
 {
 	uint8_t *buf = malloc(len);
 
 	assert_non_null(buf);
 	assert_int_equal(crypto_random(buf, len), 0);
-	write_file(path, buf, len, 0644);
+	tu_write_file(path, buf, len, 0644);
 	free(buf);
 }
 
@@ -127,16 +116,6 @@ set_mtime(const char *path, time_t s, long ns)
 
 	assert_int_equal(utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW),
 	    0);
-}
-
-/* rm -rf ${path} */
-static void
-rm_rf(const char *path)
-{
-	char cmd[PATH_MAX + 32];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
-	(void)system(cmd);
 }
 
 static void
@@ -150,11 +129,11 @@ build_tree(void)
 	for (size_t i = 0; i + 12 < sizeof(text); i += 12)
 		memcpy(text + i, "hello world\n", 12);
 	pathf(p, "%s/a.txt", src);
-	write_file(p, text, 1188, 0644);
+	tu_write_file(p, text, 1188, 0644);
 	have_xattr = setxattr(p, "user.vigil-test", "xattr value", 11,
 	    0) == 0;
 	pathf(p, "%s/empty", src);
-	write_file(p, "", 0, 0644);
+	tu_write_file(p, "", 0, 0644);
 	pathf(p, "%s/big.bin", src);
 	random_file(p, 1536 * 1024);
 	/* 8 MiB, data at 4 MiB and at the end only. */
@@ -174,31 +153,31 @@ build_tree(void)
 	pathf(p, "%s/fifo", src);
 	assert_int_equal(mkfifo(p, 0640), 0);
 	pathf(p, "%s/" UTFNAME, src);
-	write_file(p, "utf-8\n", 6, 0644);
+	tu_write_file(p, "utf-8\n", 6, 0644);
 	pathf(p, "%s/" BADNAME, src);
-	write_file(p, "not utf-8\n", 10, 0644);
+	tu_write_file(p, "not utf-8\n", 10, 0644);
 	pathf(p, "%s/" LONGDIR, src);
 	assert_int_equal(mkdir(p, 0755), 0);
 	pathf(p, "%s/" LONGDIR "/" LONGFILE, src);
-	write_file(p, "long\n", 5, 0644);
+	tu_write_file(p, "long\n", 5, 0644);
 	pathf(p, "%s/suid", src);
-	write_file(p, "#!/bin/sh\n", 10, 04755);
+	tu_write_file(p, "#!/bin/sh\n", 10, 04755);
 	pathf(p, "%s/secret", src);
-	write_file(p, "secret\n", 7, 0600);
+	tu_write_file(p, "secret\n", 7, 0600);
 	pathf(p, "%s/sticky", src);
 	assert_int_equal(mkdir(p, 0755), 0);
 	assert_int_equal(chmod(p, 01777), 0);
 	pathf(p, "%s/sticky/in", src);
-	write_file(p, "in\n", 3, 0644);
+	tu_write_file(p, "in\n", 3, 0644);
 	pathf(p, "%s/sub", src);
 	assert_int_equal(mkdir(p, 0750), 0);
 	assert_int_equal(chmod(p, 0750), 0);
 	pathf(p, "%s/sub/x.txt", src);
-	write_file(p, "x\n", 2, 0644);
+	tu_write_file(p, "x\n", 2, 0644);
 	pathf(p, "%s/sub/deeper", src);
 	assert_int_equal(mkdir(p, 0755), 0);
 	pathf(p, "%s/sub/deeper/y.txt", src);
-	write_file(p, "y\n", 2, 0644);
+	tu_write_file(p, "y\n", 2, 0644);
 	/* A hard link across folders (for the helper's folder cleanup). */
 	pathf(p, "%s/other", src);
 	assert_int_equal(mkdir(p, 0755), 0);
@@ -207,7 +186,7 @@ build_tree(void)
 	pathf(p, "%s/links/deep", src);
 	assert_int_equal(mkdir(p, 0755), 0);
 	pathf(p, "%s/other/t2.txt", src);
-	write_file(p, "linked across folders\n", 22, 0644);
+	tu_write_file(p, "linked across folders\n", 22, 0644);
 	pathf(q, "%s/links/deep/l2.txt", src);
 	assert_int_equal(link(p, q), 0);
 
@@ -430,12 +409,12 @@ check_no_partial(const char *a, const char *b, size_t *ret_n)
 	closedir(d);
 }
 
-/* The names in ${base}, sorted, as one string (to see strays appear). */
+/* The names in tu_tmpdir(), sorted, as one string (to see strays). */
 static void
 list_base(char *out, size_t outlen)
 {
 	struct dirent **v;
-	int n = scandir(base, &v, NULL, alphasort);
+	int n = scandir(tu_tmpdir(), &v, NULL, alphasort);
 	size_t o = 0;
 
 	assert_true(n >= 0);
@@ -466,15 +445,13 @@ group_setup(void **state_)
 	char *paths[2];
 	char store[PATH_MAX];
 
-	(void)state_;
 	umask(022);
-	snprintf(base, sizeof(base), "/tmp/vigil-test-restore-XXXXXX");
-	if (mkdtemp(base) == NULL)
+	if (tu_tmpdir_setup(state_) != 0)
 		return -1;
-	pathf(src, "%s/src", base);
+	pathf(src, "%s/src", tu_tmpdir());
 	snprintf(rel, sizeof(rel), "%s", src + 1);
-	pathf(keypath, "%s/backup.key", base);
-	pathf(state, "%s/state", base);
+	pathf(keypath, "%s/backup.key", tu_tmpdir());
+	pathf(state, "%s/state", tu_tmpdir());
 	if (mkdir(state, 0700) != 0 ||
 	    crypto_keys_generate_keyfile(keypath, &err) != 0 ||
 	    (key = crypto_keys_load_keyfile(keypath, &err)) == NULL) {
@@ -484,7 +461,7 @@ group_setup(void **state_)
 	build_tree();
 	paths[0] = src;
 	paths[1] = NULL;
-	pathf(store, "%s/store", base);
+	pathf(store, "%s/store", tu_tmpdir());
 	make_backup(&main_bk, store, paths, SLICE);
 	return 0;
 }
@@ -492,11 +469,10 @@ group_setup(void **state_)
 static int
 group_teardown(void **state_)
 {
-	(void)state_;
 	free_backup(&main_bk);
 	crypto_keys_free(key);
-	if (getenv("KEEP_TMP") == NULL)
-		rm_rf(base);
+	/* KEEP_TMP=1 keeps the folder for a look afterwards. */
+	(void)tu_tmpdir_teardown(state_);
 	return 0;
 }
 
@@ -550,7 +526,7 @@ test_full_roundtrip(void **state_)
 	char target[PATH_MAX], p[PATH_MAX], q[PATH_MAX];
 
 	(void)state_;
-	pathf(target, "%s/t-full/not/yet", base);
+	pathf(target, "%s/t-full/not/yet", tu_tmpdir());
 	o.progress = on_progress;
 	o.cookie = &pr;
 	if (restore(&main_bk, target, NULL, &o, &res, &err) != 0)
@@ -591,9 +567,9 @@ test_full_roundtrip(void **state_)
 	}
 
 	/* Again into the same folder: existing files are replaced. */
-	write_file(p, "changed\n", 8, 0644);
+	tu_write_file(p, "changed\n", 8, 0644);
 	pathf(q, "%s/%s/stray", target, rel);
-	write_file(q, "mine\n", 5, 0644);
+	tu_write_file(q, "mine\n", 5, 0644);
 	if (restore(&main_bk, target, NULL, NULL, &res, &err) != 0)
 		fail_msg("restore again: %s", err.msg);
 	pathf(p, "%s/a.txt", src);
@@ -605,7 +581,7 @@ test_full_roundtrip(void **state_)
 	/* no_overwrite keeps what is there. */
 	pathf(q, "%s/%s/a.txt", target, rel);
 	assert_int_equal(unlink(q), 0);
-	write_file(q, "changed\n", 8, 0644);
+	tu_write_file(q, "changed\n", 8, 0644);
 	o = (struct restore_opts){ .no_overwrite = true };
 	(void)restore(&main_bk, target, NULL, &o, &res, &err);
 	assert_int_equal(stat(q, &s1), 0);
@@ -623,7 +599,7 @@ test_partial_file(void **state_)
 	size_t n = 0;
 
 	(void)state_;
-	pathf(target, "%s/t-file", base);
+	pathf(target, "%s/t-file", tu_tmpdir());
 	/* A leading '/' is taken as the archive root. */
 	pathf(want, "/%s/" LONGDIR "/" LONGFILE, rel);
 	if (restore(&main_bk, target, paths, NULL, &res, &err) != 0)
@@ -662,7 +638,7 @@ test_partial_dir(void **state_)
 	size_t n = 0;
 
 	(void)state_;
-	pathf(target, "%s/t-dir", base);
+	pathf(target, "%s/t-dir", tu_tmpdir());
 	/* A folder, something inside it again, and a UTF-8 name. */
 	pathf(w1, "%s/sub/", rel);
 	pathf(w2, "%s/sub/deeper/y.txt", rel);
@@ -706,7 +682,7 @@ test_partial_hardlink(void **state_)
 		if (f->type != MANIFEST_HARDLINK)
 			continue;
 		paths[0] = f->path;
-		pathf(target, "%s/t-hard-%zu", base, links++);
+		pathf(target, "%s/t-hard-%zu", tu_tmpdir(), links++);
 		if (restore(&main_bk, target, paths, NULL, &res, &err) != 0)
 			fail_msg("restore %s: %s", f->path, err.msg);
 		assert_true(res.ok);
@@ -741,7 +717,7 @@ test_partial_missing(void **state_)
 	const char *paths[2] = { want, NULL };
 
 	(void)state_;
-	pathf(target, "%s/t-missing", base);
+	pathf(target, "%s/t-missing", tu_tmpdir());
 	pathf(want, "%s/a.tx", rel);
 	assert_int_equal(restore(&main_bk, target, paths, NULL, &res, &err),
 	    -1);
@@ -786,14 +762,14 @@ test_single_file_reads(void **state_)
 	size_t a, z;
 
 	(void)state_;
-	pathf(dir, "%s/big20", base);
+	pathf(dir, "%s/big20", tu_tmpdir());
 	assert_int_equal(mkdir(dir, 0755), 0);
 	pathf(p, "%s/random.bin", dir);
 	random_file(p, 20 << 20);
 	pathf(p, "%s/small.txt", dir);
 	assert_int_equal(crypto_random(kib, sizeof(kib)), 0);
-	write_file(p, kib, sizeof(kib), 0644);
-	pathf(store, "%s/store20", base);
+	tu_write_file(p, kib, sizeof(kib), 0644);
+	pathf(store, "%s/store20", tu_tmpdir());
 	make_backup(&b, store, paths, SLICE);
 	m = load_manifest(&b);
 	assert_int_equal(catalog_list(b.st, "", JOB, &c, &err), 0);
@@ -811,7 +787,7 @@ test_single_file_reads(void **state_)
 	expect = manifest_size;
 	for (size_t i = a; i <= z; i++)
 		expect += m->chunks[i].sealed_len;
-	pathf(target, "%s/t-small", base);
+	pathf(target, "%s/t-small", tu_tmpdir());
 	if (restore(&b, target, rpaths, NULL, &res, &err) != 0)
 		fail_msg("restore: %s", err.msg);
 	pathf(p, "%s/%s", target, want);
@@ -826,8 +802,8 @@ test_single_file_reads(void **state_)
 	assert_true(res.bytes_read < m->data_size / 50);
 	manifest_free(m);
 	free_backup(&b);
-	rm_rf(dir);
-	rm_rf(store);
+	(void)tu_rmtree(dir);
+	(void)tu_rmtree(store);
 }
 
 static void
@@ -840,10 +816,10 @@ test_wrong_key(void **state_)
 	char target[PATH_MAX], kp[PATH_MAX];
 
 	(void)state_;
-	pathf(kp, "%s/other.key", base);
+	pathf(kp, "%s/other.key", tu_tmpdir());
 	assert_int_equal(crypto_keys_generate_keyfile(kp, &err), 0);
 	assert_non_null(k2 = crypto_keys_load_keyfile(kp, &err));
-	pathf(target, "%s/t-wrongkey", base);
+	pathf(target, "%s/t-wrongkey", tu_tmpdir());
 	o.target = target;
 	assert_int_equal(restore_run(main_bk.st, "", JOB, main_bk.id, k2, &o,
 	    &res, &err), -1);
@@ -861,7 +837,7 @@ scratch_backup(struct bk *b, const char *name)
 	char store[PATH_MAX];
 	char *paths[2] = { src, NULL };
 
-	pathf(store, "%s/%s", base, name);
+	pathf(store, "%s/%s", tu_tmpdir(), name);
 	make_backup(b, store, paths, SLICE);
 }
 
@@ -911,7 +887,7 @@ test_tampered(void **state_)
 	close(fd);
 
 	list_base(before, sizeof(before));
-	pathf(target, "%s/t-tampered", base);
+	pathf(target, "%s/t-tampered", tu_tmpdir());
 	assert_int_equal(restore(&b, target, NULL, NULL, &res, &err), -1);
 	snprintf(chunk, sizeof(chunk), "chunk %zu: authentication failed "
 	    "(corrupt, reordered or tampered data)", k);
@@ -934,11 +910,11 @@ test_tampered(void **state_)
 
 	/* A file in other chunks still restores; big.bin does not. */
 	pathf(want, "%s/sub/x.txt", rel);
-	pathf(target, "%s/t-tampered-x", base);
+	pathf(target, "%s/t-tampered-x", tu_tmpdir());
 	if (restore(&b, target, paths, NULL, &res, &err) != 0)
 		fail_msg("restore x.txt: %s", err.msg);
 	pathf(want, "%s", big);
-	pathf(target, "%s/t-tampered-big", base);
+	pathf(target, "%s/t-tampered-big", tu_tmpdir());
 	assert_int_equal(restore(&b, target, paths, NULL, &res, &err), -1);
 	assert_non_null(strstr(err.msg, chunk));
 	pathf(p, "%s/%s", target, big);
@@ -963,7 +939,7 @@ test_truncated(void **state_)
 	k = big_chunk(&b, &off, big);
 	object_path(&b, FORMAT_NAME_DATA, p);
 	assert_int_equal(truncate(p, (off_t)off + 10), 0);
-	pathf(target, "%s/t-truncated", base);
+	pathf(target, "%s/t-truncated", tu_tmpdir());
 	assert_int_equal(restore(&b, target, NULL, NULL, &res, &err), -1);
 	snprintf(msg, sizeof(msg), "data.vgl: truncated: object ends inside "
 	    "chunk %zu", k);
@@ -976,7 +952,7 @@ test_truncated(void **state_)
 
 	/* Ranged reads past the end fail too, naming data.vgl. */
 	pathf(want, "%s", big);
-	pathf(target, "%s/t-truncated-big", base);
+	pathf(target, "%s/t-truncated-big", tu_tmpdir());
 	assert_int_equal(restore(&b, target, paths, NULL, &res, &err), -1);
 	assert_int_equal(strncmp(err.msg, "data.vgl: ", 10), 0);
 	pathf(p, "%s/%s", target, big);
@@ -985,7 +961,7 @@ test_truncated(void **state_)
 	/* data.vgl gone altogether. */
 	object_path(&b, FORMAT_NAME_DATA, p);
 	assert_int_equal(unlink(p), 0);
-	pathf(target, "%s/t-truncated-gone", base);
+	pathf(target, "%s/t-truncated-gone", tu_tmpdir());
 	assert_int_equal(restore(&b, target, NULL, NULL, &res, &err), -1);
 	snprintf(msg, sizeof(msg), "backup " JOB "/%s: data.vgl is missing",
 	    b.id);
@@ -1007,7 +983,7 @@ test_cancel(void **state_)
 	size_t n = 0;
 
 	(void)state_;
-	pathf(target, "%s/t-cancel", base);
+	pathf(target, "%s/t-cancel", tu_tmpdir());
 	assert_int_equal(restore(&main_bk, target, NULL, &o, &res, &err), -1);
 	assert_int_equal(strncmp(err.msg, "cancelled", 9), 0);
 	assert_true(pr.last.done);
@@ -1028,7 +1004,7 @@ test_write_error(void **state_)
 	int rc;
 
 	(void)state_;
-	pathf(target, "%s/t-fsize", base);
+	pathf(target, "%s/t-fsize", tu_tmpdir());
 	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
 	lim = old;
 	lim.rlim_cur = 256 << 10;
@@ -1049,47 +1025,6 @@ test_write_error(void **state_)
 }
 
 /* --- Crafted backups, sealed with the real stages ---------------------- */
-
-static void
-ustar(uint8_t *h, const char *name, char type, size_t size,
-    const char *link)
-{
-	unsigned sum = 0;
-
-	memset(h, 0, 512);
-	snprintf((char *)h, 100, "%s", name);
-	snprintf((char *)h + 100, 8, "%07o", 0644);
-	snprintf((char *)h + 108, 8, "%07o", 0);
-	snprintf((char *)h + 116, 8, "%07o", 0);
-	snprintf((char *)h + 124, 12, "%011o", (unsigned)size & 07777777);
-	snprintf((char *)h + 136, 12, "%011o", 1700000000);
-	h[156] = (uint8_t)type;
-	if (link != NULL)
-		snprintf((char *)h + 157, 100, "%s", link);
-	memcpy(h + 257, "ustar", 6);
-	memcpy(h + 263, "00", 2);
-	memset(h + 148, ' ', 8);
-	for (size_t i = 0; i < 512; i++)
-		sum += h[i];
-	snprintf((char *)h + 148, 8, "%06o", sum);
-	h[155] = ' ';
-}
-
-/* Append an entry (header and data) to ${tar}. */
-static size_t
-tar_add(uint8_t *tar, size_t off, const char *name, char type,
-    const char *data, const char *link)
-{
-	size_t len = data != NULL ? strlen(data) : 0;
-
-	ustar(tar + off, name, type, len, link);
-	off += 512;
-	if (len > 0) {
-		memcpy(tar + off, data, len);
-		off += (len + 511) / 512 * 512;
-	}
-	return off;
-}
 
 struct crafted {
 	struct manifest_writer *mw;
@@ -1141,7 +1076,8 @@ seal_tar(struct storage *st, const uint8_t *tar, size_t len, bool bad_sha,
 	    FORMAT_KIND_MANIFEST, mkey, sizeof(mkey)), 0);
 	mh = (struct manifest_head){ .job = JOB, .host = "crafted",
 	    .backup_id = ret_id, .start_ms = clock_wall_ms(),
-	    .compress_level = 6, .slice_size = SLICE, .spill_dir = base };
+	    .compress_level = 6, .slice_size = SLICE,
+	    .spill_dir = tu_tmpdir() };
 	assert_non_null(cr.mw = manifest_writer_new(&mh, &err));
 	assert_non_null(up = st_upload_new(st, dkey, &uc, &err));
 	assert_non_null(obj = format_seal_new(key, dk, FORMAT_KIND_DATA,
@@ -1185,26 +1121,26 @@ test_malicious(void **state_)
 	size_t off = 0;
 
 	(void)state_;
-	pathf(outside, "%s/outside", base);
+	pathf(outside, "%s/outside", tu_tmpdir());
 	assert_int_equal(mkdir(outside, 0755), 0);
-	pathf(abs, "%s/abs-evil", base);
-	off = tar_add(tar, off, "ok.txt", '0', "fine\n", NULL);
-	off = tar_add(tar, off, "../evil", '0', "evil\n", NULL);
-	off = tar_add(tar, off, abs, '0', "evil\n", NULL);
-	off = tar_add(tar, off, "dir/../../evil2", '0', "evil\n", NULL);
-	off = tar_add(tar, off, "link", '2', NULL, outside);
-	off = tar_add(tar, off, "link/file", '0', "evil\n", NULL);
-	off = tar_add(tar, off, "hl", '1', NULL, "../evil");
-	off = tar_add(tar, off, "last.txt", '0', "last\n", NULL);
+	pathf(abs, "%s/abs-evil", tu_tmpdir());
+	off = tu_tar_add(tar, off, "ok.txt", '0', "fine\n", NULL);
+	off = tu_tar_add(tar, off, "../evil", '0', "evil\n", NULL);
+	off = tu_tar_add(tar, off, abs, '0', "evil\n", NULL);
+	off = tu_tar_add(tar, off, "dir/../../evil2", '0', "evil\n", NULL);
+	off = tu_tar_add(tar, off, "link", '2', NULL, outside);
+	off = tu_tar_add(tar, off, "link/file", '0', "evil\n", NULL);
+	off = tu_tar_add(tar, off, "hl", '1', NULL, "../evil");
+	off = tu_tar_add(tar, off, "last.txt", '0', "last\n", NULL);
 	off += 1024;				/* end of archive */
 
-	pathf(b.store, "%s/store-evil", base);
+	pathf(b.store, "%s/store-evil", tu_tmpdir());
 	assert_non_null(sc = storage_conf_local("evil", b.store));
 	assert_int_equal(storage_open(sc, &b.st, &err), 0);
 	storage_conf_free(sc);
 	seal_tar(b.st, tar, off, false, b.id);
 
-	pathf(target, "%s/t-evil", base);
+	pathf(target, "%s/t-evil", tu_tmpdir());
 	assert_int_equal(restore(&b, target, NULL, NULL, &res, &err), -1);
 	{
 		static const char want[] = "5 of 8 entries were not restored "
@@ -1215,9 +1151,9 @@ test_malicious(void **state_)
 	}
 	assert_int_equal(res.refused, 5);
 	/* Nothing outside the target... */
-	pathf(p, "%s/evil", base);
+	pathf(p, "%s/evil", tu_tmpdir());
 	assert_false(exists(p));
-	pathf(p, "%s/evil2", base);
+	pathf(p, "%s/evil2", tu_tmpdir());
 	assert_false(exists(p));
 	assert_false(exists(abs));
 	pathf(lf, "%s/file", outside);
@@ -1231,10 +1167,10 @@ test_malicious(void **state_)
 	assert_true(exists(p));
 
 	/* A tar stream that differs from the manifest's sha256. */
-	off = tar_add(tar, 0, "ok.txt", '0', "fine\n", NULL) + 1024;
+	off = tu_tar_add(tar, 0, "ok.txt", '0', "fine\n", NULL) + 1024;
 	memset(tar + off - 1024, 0, 1024);
 	seal_tar(b.st, tar, off, true, b.id);
-	pathf(target, "%s/t-badsha", base);
+	pathf(target, "%s/t-badsha", tu_tmpdir());
 	assert_int_equal(restore(&b, target, NULL, NULL, &res, &err), -1);
 	{
 		static const char want[] = "tar stream sha256 differs from "

@@ -20,26 +20,9 @@
 
 #include "backup/backup_id.h"
 #include "backup/retention.h"
+#include "tests/unit/fakes/testutil.h"
 
 #define DAY	86400LL
-
-static void
-set_tz(const char *tz)
-{
-	assert_int_equal(setenv("TZ", tz, 1), 0);
-	tzset();
-}
-
-static int64_t
-utc(int y, int mo, int d, int h, int mi, int s)
-{
-	struct tm tm = {
-		.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-		.tm_hour = h, .tm_min = mi, .tm_sec = s
-	};
-
-	return (int64_t)timegm(&tm);
-}
 
 /* A list of backups with ids made from their times. */
 #define LIST_MAX 5000
@@ -121,11 +104,11 @@ static void
 test_gfs_60_days(void **state)
 {
 	struct list *l = list_new();
-	int64_t last = utc(2026, 11, 22, 3, 0, 0);	/* a sunday */
+	int64_t last = tu_utc(2026, 11, 22, 3, 0, 0);	/* a sunday */
 	int k;
 
 	(void)state;
-	set_tz("UTC");
+	tu_set_tz("UTC");
 	/* Sep 24 .. Nov 22, 03:00, one a day; added oldest first. */
 	for (k = 59; k >= 0; k--)
 		add(l, last - k * DAY, true);
@@ -133,13 +116,13 @@ test_gfs_60_days(void **state)
 
 	check_kept(l, last, "newest, daily 2026-11-22, weekly 2026-W47, "
 	    "monthly 2026-11");
-	check_kept(l, utc(2026, 11, 21, 3, 0, 0), "daily 2026-11-21");
-	check_kept(l, utc(2026, 11, 16, 3, 0, 0), "daily 2026-11-16");
-	check_kept(l, utc(2026, 11, 15, 3, 0, 0), "weekly 2026-W46");
-	check_kept(l, utc(2026, 11, 8, 3, 0, 0), "weekly 2026-W45");
-	check_kept(l, utc(2026, 11, 1, 3, 0, 0), "weekly 2026-W44");
-	check_kept(l, utc(2026, 10, 31, 3, 0, 0), "monthly 2026-10");
-	check_kept(l, utc(2026, 9, 30, 3, 0, 0), "monthly 2026-09");
+	check_kept(l, tu_utc(2026, 11, 21, 3, 0, 0), "daily 2026-11-21");
+	check_kept(l, tu_utc(2026, 11, 16, 3, 0, 0), "daily 2026-11-16");
+	check_kept(l, tu_utc(2026, 11, 15, 3, 0, 0), "weekly 2026-W46");
+	check_kept(l, tu_utc(2026, 11, 8, 3, 0, 0), "weekly 2026-W45");
+	check_kept(l, tu_utc(2026, 11, 1, 3, 0, 0), "weekly 2026-W44");
+	check_kept(l, tu_utc(2026, 10, 31, 3, 0, 0), "monthly 2026-10");
+	check_kept(l, tu_utc(2026, 9, 30, 3, 0, 0), "monthly 2026-09");
 	/* 7 daily + 3 more weekly + 2 more monthly; the rest goes. */
 	assert_int_equal(count(l, RETENTION_KEEP), 12);
 	assert_int_equal(count(l, RETENTION_DELETE), 48);
@@ -153,11 +136,11 @@ static void
 test_keep_last_and_order(void **state)
 {
 	struct list *l = list_new();
-	int64_t t0 = utc(2026, 11, 22, 3, 0, 0);
+	int64_t t0 = tu_utc(2026, 11, 22, 3, 0, 0);
 	size_t a, b, c, d, e;
 
 	(void)state;
-	set_tz("UTC");
+	tu_set_tz("UTC");
 	/* Any input order. */
 	c = add(l, t0 - 2 * 3600, true);
 	a = add(l, t0, true);
@@ -197,13 +180,13 @@ test_several_per_day(void **state)
 	size_t a1, a2, a3, b1, b2, c1;
 
 	(void)state;
-	set_tz("UTC");
-	a1 = add(l, utc(2026, 11, 20, 1, 0, 0), true);
-	a2 = add(l, utc(2026, 11, 20, 13, 0, 0), true);
-	a3 = add(l, utc(2026, 11, 20, 23, 59, 59), true);
-	b1 = add(l, utc(2026, 11, 21, 0, 0, 0), true);
-	b2 = add(l, utc(2026, 11, 21, 12, 0, 0), true);
-	c1 = add(l, utc(2026, 11, 22, 3, 0, 0), true);
+	tu_set_tz("UTC");
+	a1 = add(l, tu_utc(2026, 11, 20, 1, 0, 0), true);
+	a2 = add(l, tu_utc(2026, 11, 20, 13, 0, 0), true);
+	a3 = add(l, tu_utc(2026, 11, 20, 23, 59, 59), true);
+	b1 = add(l, tu_utc(2026, 11, 21, 0, 0, 0), true);
+	b2 = add(l, tu_utc(2026, 11, 21, 12, 0, 0), true);
+	c1 = add(l, tu_utc(2026, 11, 22, 3, 0, 0), true);
 	apply(l, 0, 2, 0, 0, false);
 	assert_string_equal(l->r[c1].reason, "newest, daily 2026-11-22");
 	assert_string_equal(l->r[b2].reason, "daily 2026-11-21");
@@ -219,9 +202,9 @@ test_several_per_day(void **state)
 	free(l);
 
 	l = list_new();
-	c1 = add(l, utc(2026, 11, 22, 3, 0, 0), true);
-	b1 = add(l, utc(2026, 10, 1, 3, 0, 0), true);
-	a1 = add(l, utc(2026, 1, 1, 3, 0, 0), true);
+	c1 = add(l, tu_utc(2026, 11, 22, 3, 0, 0), true);
+	b1 = add(l, tu_utc(2026, 10, 1, 3, 0, 0), true);
+	a1 = add(l, tu_utc(2026, 1, 1, 3, 0, 0), true);
 	apply(l, 0, 3, 0, 0, false);
 	assert_int_equal(count(l, RETENTION_KEEP), 3);
 	assert_string_equal(l->r[a1].reason, "daily 2026-01-01");
@@ -231,13 +214,13 @@ test_several_per_day(void **state)
 static void
 test_equal_times(void **state)
 {
-	int64_t t = utc(2026, 11, 22, 3, 0, 0);
+	int64_t t = tu_utc(2026, 11, 22, 3, 0, 0);
 	struct backup_ref v[2];
 	struct retention_result r[2];
 	struct retention_policy p = { .keep_last = 1 };
 
 	(void)state;
-	set_tz("UTC");
+	tu_set_tz("UTC");
 	/* Same second: the larger id (suffix) counts as newer. */
 	v[0].id = "2026-11-22T030000Z-00aa";
 	v[0].time_s = t;
@@ -257,13 +240,13 @@ test_incomplete(void **state)
 	size_t inc_new, inc_old, d21, d20, d19, d18;
 
 	(void)state;
-	set_tz("UTC");
-	inc_new = add(l, utc(2026, 11, 22, 3, 0, 0), false);
-	d21 = add(l, utc(2026, 11, 21, 3, 0, 0), true);
-	inc_old = add(l, utc(2026, 11, 20, 4, 0, 0), false);
-	d20 = add(l, utc(2026, 11, 20, 3, 0, 0), true);
-	d19 = add(l, utc(2026, 11, 19, 3, 0, 0), true);
-	d18 = add(l, utc(2026, 11, 18, 3, 0, 0), true);
+	tu_set_tz("UTC");
+	inc_new = add(l, tu_utc(2026, 11, 22, 3, 0, 0), false);
+	d21 = add(l, tu_utc(2026, 11, 21, 3, 0, 0), true);
+	inc_old = add(l, tu_utc(2026, 11, 20, 4, 0, 0), false);
+	d20 = add(l, tu_utc(2026, 11, 20, 3, 0, 0), true);
+	d19 = add(l, tu_utc(2026, 11, 19, 3, 0, 0), true);
+	d18 = add(l, tu_utc(2026, 11, 18, 3, 0, 0), true);
 	apply(l, 1, 2, 0, 0, false);
 	/* Incomplete ones neither kept nor counted nor deleted here. */
 	assert_int_equal(l->r[inc_new].verdict, RETENTION_INCOMPLETE);
@@ -278,8 +261,8 @@ test_incomplete(void **state)
 	/* Only incomplete backups: nothing kept, nothing deleted. */
 	free(l);
 	l = list_new();
-	add(l, utc(2026, 11, 22, 3, 0, 0), false);
-	add(l, utc(2026, 11, 21, 3, 0, 0), false);
+	add(l, tu_utc(2026, 11, 22, 3, 0, 0), false);
+	add(l, tu_utc(2026, 11, 21, 3, 0, 0), false);
 	apply(l, 3, 7, 4, 6, false);
 	assert_int_equal(count(l, RETENTION_INCOMPLETE), 2);
 	free(l);
@@ -292,10 +275,11 @@ test_safety_rules(void **state)
 	size_t i, inc;
 
 	(void)state;
-	set_tz("UTC");
+	tu_set_tz("UTC");
 	for (i = 0; i < 30; i++)
-		add(l, utc(2026, 11, 22, 3, 0, 0) - (int64_t)i * 7 * DAY, true);
-	inc = add(l, utc(2026, 11, 23, 3, 0, 0), false);
+		add(l, tu_utc(2026, 11, 22, 3, 0, 0) - (int64_t)i * 7 * DAY,
+		    true);
+	inc = add(l, tu_utc(2026, 11, 23, 3, 0, 0), false);
 
 	/* All zero: nothing at all is deleted. */
 	apply(l, 0, 0, 0, 0, false);
@@ -324,11 +308,11 @@ test_local_days(void **state)
 
 	(void)state;
 	/* 00:30 CET on the 22nd is 23:30 UTC on the 21st. */
-	late = add(l, utc(2026, 11, 21, 23, 30, 0), true);
-	early = add(l, utc(2026, 11, 21, 22, 30, 0), true);
-	prev = add(l, utc(2026, 11, 20, 12, 0, 0), true);
+	late = add(l, tu_utc(2026, 11, 21, 23, 30, 0), true);
+	early = add(l, tu_utc(2026, 11, 21, 22, 30, 0), true);
+	prev = add(l, tu_utc(2026, 11, 20, 12, 0, 0), true);
 
-	set_tz("Europe/Berlin");
+	tu_set_tz("Europe/Berlin");
 	apply(l, 0, 2, 0, 0, false);
 	assert_string_equal(l->r[late].reason, "newest, daily 2026-11-22");
 	assert_string_equal(l->r[early].reason, "daily 2026-11-21");
@@ -341,7 +325,7 @@ test_local_days(void **state)
 	assert_string_equal(l->r[prev].reason, "daily 2026-11-20");
 
 	/* TZ=UTC gives the UTC answer. */
-	set_tz("UTC");
+	tu_set_tz("UTC");
 	apply(l, 0, 2, 0, 0, false);
 	assert_int_equal(l->r[early].verdict, RETENTION_DELETE);
 	free(l);
@@ -356,16 +340,17 @@ test_dst_days(void **state)
 
 	(void)state;
 	/* Hourly backups across the Berlin spring-forward day. */
-	for (t = utc(2026, 3, 27, 0, 0, 0); t < utc(2026, 3, 31, 0, 0, 0);
+	for (t = tu_utc(2026, 3, 27, 0, 0, 0); t < tu_utc(2026, 3, 31, 0, 0, 0);
 	    t += 3600)
 		add(l, t, true);
 
 	/* UTC days are 24 backups each, DST or not. */
-	set_tz("Europe/Berlin");
+	tu_set_tz("Europe/Berlin");
 	apply(l, 0, 3, 0, 0, true);
-	check_kept(l, utc(2026, 3, 30, 23, 0, 0), "newest, daily 2026-03-30");
-	check_kept(l, utc(2026, 3, 29, 23, 0, 0), "daily 2026-03-29");
-	check_kept(l, utc(2026, 3, 28, 23, 0, 0), "daily 2026-03-28");
+	check_kept(l, tu_utc(2026, 3, 30, 23, 0, 0),
+	    "newest, daily 2026-03-30");
+	check_kept(l, tu_utc(2026, 3, 29, 23, 0, 0), "daily 2026-03-29");
+	check_kept(l, tu_utc(2026, 3, 28, 23, 0, 0), "daily 2026-03-28");
 	assert_int_equal(count(l, RETENTION_KEEP), 3);
 
 	/*
@@ -373,14 +358,15 @@ test_dst_days(void **state)
 	 * 21:59 UTC), of the 30th (ending 21:59 UTC) and the 31st.
 	 */
 	apply(l, 0, 3, 0, 0, false);
-	check_kept(l, utc(2026, 3, 30, 23, 0, 0), "newest, daily 2026-03-31");
-	check_kept(l, utc(2026, 3, 30, 21, 0, 0), "daily 2026-03-30");
-	check_kept(l, utc(2026, 3, 29, 21, 0, 0), "daily 2026-03-29");
+	check_kept(l, tu_utc(2026, 3, 30, 23, 0, 0),
+	    "newest, daily 2026-03-31");
+	check_kept(l, tu_utc(2026, 3, 30, 21, 0, 0), "daily 2026-03-30");
+	check_kept(l, tu_utc(2026, 3, 29, 21, 0, 0), "daily 2026-03-29");
 	assert_int_equal(count(l, RETENTION_KEEP), 3);
 	for (i = 0; i < l->n; i++)
-		if (l->v[i].time_s == utc(2026, 3, 28, 22, 0, 0))
+		if (l->v[i].time_s == tu_utc(2026, 3, 28, 22, 0, 0))
 			assert_int_equal(l->r[i].verdict, RETENTION_DELETE);
-	set_tz("UTC");
+	tu_set_tz("UTC");
 	free(l);
 }
 
@@ -388,17 +374,17 @@ static void
 test_iso_weeks(void **state)
 {
 	struct list *l = list_new();
-	int64_t t, first = utc(2019, 12, 1, 12, 0, 0);
+	int64_t t, first = tu_utc(2019, 12, 1, 12, 0, 0);
 	size_t i, kept = 0;
 	char want[40];
 
 	(void)state;
-	set_tz("UTC");
+	tu_set_tz("UTC");
 	/*
 	 * One backup a day for 13 years (2020 and 2032: leap years that
 	 * begin on a wednesday and a thursday); keep every week.
 	 */
-	for (t = first; t < utc(2033, 2, 15, 0, 0, 0); t += DAY)
+	for (t = first; t < tu_utc(2033, 2, 15, 0, 0, 0); t += DAY)
 		add(l, t, true);
 	apply(l, 0, 0, 100000, 0, false);
 	for (i = 0; i < l->n; i++) {
@@ -430,11 +416,11 @@ test_iso_weeks(void **state)
 
 	/* Year ends: 2026 has 53 weeks; 2024-12-30 is in 2025-W01. */
 	l = list_new();
-	add(l, utc(2027, 1, 4, 3, 0, 0), true);
-	add(l, utc(2027, 1, 1, 3, 0, 0), true);
-	add(l, utc(2026, 12, 31, 3, 0, 0), true);
-	add(l, utc(2024, 12, 30, 3, 0, 0), true);
-	add(l, utc(2024, 12, 29, 3, 0, 0), true);
+	add(l, tu_utc(2027, 1, 4, 3, 0, 0), true);
+	add(l, tu_utc(2027, 1, 1, 3, 0, 0), true);
+	add(l, tu_utc(2026, 12, 31, 3, 0, 0), true);
+	add(l, tu_utc(2024, 12, 30, 3, 0, 0), true);
+	add(l, tu_utc(2024, 12, 29, 3, 0, 0), true);
 	apply(l, 0, 0, 10, 10, false);
 	assert_string_equal(l->r[0].reason, "newest, weekly 2027-W01, "
 	    "monthly 2027-01");
@@ -479,7 +465,7 @@ test_stale_incomplete(void **state)
 {
 	struct backup_ref v[5];
 	bool stale[5];
-	int64_t now = utc(2026, 11, 22, 3, 0, 0);
+	int64_t now = tu_utc(2026, 11, 22, 3, 0, 0);
 
 	(void)state;
 	v[0] = (struct backup_ref){ "2026-11-22T030000Z-aaaa", now, false };
@@ -523,7 +509,7 @@ test_backup_id(void **state)
 	int i, differ = 0;
 
 	(void)state;
-	t = utc(2026, 11, 22, 3, 0, 0);
+	t = tu_utc(2026, 11, 22, 3, 0, 0);
 	assert_int_equal(backup_id_format(t, 0x3f9a, id), 0);
 	assert_string_equal(id, "2026-11-22T030000Z-3f9a");
 	assert_int_equal(backup_id_parse(id, &got), 0);
@@ -538,7 +524,7 @@ test_backup_id(void **state)
 	assert_string_equal(id, "");
 	assert_int_equal(backup_id_format(BACKUP_ID_TIME_MAX + 1, 0, id), -1);
 	assert_int_equal(backup_id_format(t, 0x10000, id), -1);
-	assert_int_equal(backup_id_format(utc(2024, 2, 29, 23, 59, 58), 0xab,
+	assert_int_equal(backup_id_format(tu_utc(2024, 2, 29, 23, 59, 58), 0xab,
 	    id), 0);
 	assert_string_equal(id, "2024-02-29T235958Z-00ab");
 
@@ -556,14 +542,14 @@ test_backup_id(void **state)
 	assert_int_equal(backup_id_make(-1, id), -1);
 
 	/* Ids sort by time as strings. */
-	assert_int_equal(backup_id_format(utc(2026, 9, 1, 0, 0, 0), 0xffff,
+	assert_int_equal(backup_id_format(tu_utc(2026, 9, 1, 0, 0, 0), 0xffff,
 	    id), 0);
-	assert_int_equal(backup_id_format(utc(2026, 10, 1, 0, 0, 0), 0,
+	assert_int_equal(backup_id_format(tu_utc(2026, 10, 1, 0, 0, 0), 0,
 	    id2), 0);
 	assert_true(strcmp(id, id2) < 0);
 
 	/* Every second of a few days round-trips. */
-	for (t = utc(2027, 2, 27, 0, 0, 0); t < utc(2027, 3, 2, 0, 0, 0);
+	for (t = tu_utc(2027, 2, 27, 0, 0, 0); t < tu_utc(2027, 3, 2, 0, 0, 0);
 	    t += 7) {
 		assert_int_equal(backup_id_format(t, 0x1234, id), 0);
 		assert_int_equal(backup_id_parse(id, &got), 0);
@@ -613,7 +599,7 @@ test_backup_id_strict(void **state)
 	assert_int_equal(backup_id_parse(NULL, &got), -1);
 	assert_int_equal(backup_id_parse("2024-02-29T030000Z-3f9a", NULL), 0);
 	assert_int_equal(backup_id_parse("2000-02-29T030000Z-0000", &got), 0);
-	assert_int_equal(got, utc(2000, 2, 29, 3, 0, 0));
+	assert_int_equal(got, tu_utc(2000, 2, 29, 3, 0, 0));
 }
 
 int

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "agent/rules.h"
+#include "tests/unit/fakes/testutil.h"
 
 #define SEC	1000LL
 #define MIN	(60 * SEC)
@@ -923,34 +924,10 @@ test_adopt(void **state)
 	rules_free(r);
 }
 
-static char tmpdir[64];
-
-static int
-setup_dir(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_rules.XXXXXX");
-	return mkdtemp(tmpdir) != NULL ? 0 : -1;
-}
-
-static int
-teardown_dir(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
 static void
 write_file(const char *path, const char *text)
 {
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
+	tu_write_file(path, text, strlen(text), 0644);
 }
 
 static void
@@ -963,7 +940,7 @@ test_save_load(void **state)
 	char path[128], tmp[160];
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/rules.state", tmpdir);
+	snprintf(path, sizeof(path), "%s/rules.state", tu_tmpdir());
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	assert_int_equal(rules_add(r, cpu_rule(80)), 0);
 	assert_int_equal(rules_add(r, disk_rule(90)), 0);
@@ -1034,7 +1011,7 @@ test_load_bad_files(void **state)
 	char path[128];
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/bad.state", tmpdir);
+	snprintf(path, sizeof(path), "%s/bad.state", tu_tmpdir());
 	assert_int_equal(rules_add(r, cpu_rule(80)), 0);
 
 	assert_int_equal(rules_load(r, "/nonexistent/vigil/rules.state"), 0);
@@ -1079,7 +1056,7 @@ test_load_bad_series(void **state)
 	long len;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/series.state", tmpdir);
+	snprintf(path, sizeof(path), "%s/series.state", tu_tmpdir());
 	assert_int_equal(rules_add(r, cpu_rule(80)), 0);
 	feed(r, "cpu.used_pct", 90, T0, &c);
 	assert_int_equal(rules_save(r, path), 0);
@@ -1144,17 +1121,13 @@ struct parsed {
 static void
 parse_text(struct parsed *p, const char *rules_text)
 {
-	char path[128];
-	FILE *f;
+	char text[8192];
+	int n;
 
 	memset(p, 0, sizeof(*p));
-	snprintf(path, sizeof(path), "%s/vigil.conf", tmpdir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fprintf(f, "rules = (\n%s\n);\n", rules_text);
-	assert_int_equal(fclose(f), 0);
-	assert_int_equal(chmod(path, 0600), 0);
-	assert_int_equal(conf_load(path, &p->conf, &p->errs), 0);
+	n = snprintf(text, sizeof(text), "rules = (\n%s\n);\n", rules_text);
+	assert_true(n > 0 && (size_t)n < sizeof(text));
+	p->conf = tu_conf_load(text, &p->errs);
 	assert_int_equal(p->errs.n, 0);
 	p->n = conf_len(p->conf->rules);
 	assert_true(p->n <= 8);
@@ -1389,5 +1362,6 @@ main(void)
 		cmocka_unit_test(test_parse_errors),
 	};
 
-	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+	return cmocka_run_group_tests(tests, tu_tmpdir_setup,
+	    tu_tmpdir_teardown);
 }

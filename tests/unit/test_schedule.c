@@ -19,25 +19,7 @@
 #include "lib/ag.h"
 
 #include "backup/schedule.h"
-
-static void
-set_tz(const char *tz)
-{
-	assert_int_equal(setenv("TZ", tz, 1), 0);
-	tzset();
-}
-
-/* Unix seconds of a UTC date and time. */
-static int64_t
-utc(int y, int mo, int d, int h, int mi, int s)
-{
-	struct tm tm = {
-		.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-		.tm_hour = h, .tm_min = mi, .tm_sec = s
-	};
-
-	return (int64_t)timegm(&tm);
-}
+#include "tests/unit/fakes/testutil.h"
 
 static struct schedule *
 parse_ok(const char *text)
@@ -106,120 +88,120 @@ runs(const char *text, int64_t from, int64_t to, int64_t *out, size_t max)
 static void
 test_cron_utc(void **state)
 {
-	int64_t sun = utc(2026, 11, 22, 3, 7, 0);	/* a sunday */
+	int64_t sun = tu_utc(2026, 11, 22, 3, 7, 0);	/* a sunday */
 
 	(void)state;
-	set_tz("UTC");
-	check_next("*/15 * * * *", sun, utc(2026, 11, 22, 3, 15, 0));
-	check_next("*/15 * * * *", utc(2026, 11, 22, 3, 14, 59),
-	    utc(2026, 11, 22, 3, 15, 0));
-	check_next("*/15 * * * *", utc(2026, 11, 22, 3, 15, 0),
-	    utc(2026, 11, 22, 3, 30, 0));
-	check_next("*/15 * * * *", utc(2026, 11, 22, 23, 59, 0),
-	    utc(2026, 11, 23, 0, 0, 0));
-	check_next("* * * * *", utc(2026, 11, 22, 3, 7, 30),
-	    utc(2026, 11, 22, 3, 8, 0));
+	tu_set_tz("UTC");
+	check_next("*/15 * * * *", sun, tu_utc(2026, 11, 22, 3, 15, 0));
+	check_next("*/15 * * * *", tu_utc(2026, 11, 22, 3, 14, 59),
+	    tu_utc(2026, 11, 22, 3, 15, 0));
+	check_next("*/15 * * * *", tu_utc(2026, 11, 22, 3, 15, 0),
+	    tu_utc(2026, 11, 22, 3, 30, 0));
+	check_next("*/15 * * * *", tu_utc(2026, 11, 22, 23, 59, 0),
+	    tu_utc(2026, 11, 23, 0, 0, 0));
+	check_next("* * * * *", tu_utc(2026, 11, 22, 3, 7, 30),
+	    tu_utc(2026, 11, 22, 3, 8, 0));
 	/* Strictly after: a run time equal to ${after} is not next. */
-	check_next("0 3 * * *", utc(2026, 11, 22, 3, 0, 0),
-	    utc(2026, 11, 23, 3, 0, 0));
-	check_next("0 3 * * *", utc(2026, 11, 22, 2, 59, 59),
-	    utc(2026, 11, 22, 3, 0, 0));
-	check_next("30 4 1 * *", sun, utc(2026, 12, 1, 4, 30, 0));
-	check_next("0 0 1 1 *", sun, utc(2027, 1, 1, 0, 0, 0));
-	check_next("5 4 * jan,jul *", sun, utc(2027, 1, 1, 4, 5, 0));
-	check_next("5 4 * JUL-aug *", sun, utc(2027, 7, 1, 4, 5, 0));
-	check_next("0 12 * * mon-fri", utc(2026, 11, 21, 13, 0, 0),
-	    utc(2026, 11, 23, 12, 0, 0));
-	check_next("0 12 * * 1-5", utc(2026, 11, 27, 12, 0, 0),
-	    utc(2026, 11, 30, 12, 0, 0));
+	check_next("0 3 * * *", tu_utc(2026, 11, 22, 3, 0, 0),
+	    tu_utc(2026, 11, 23, 3, 0, 0));
+	check_next("0 3 * * *", tu_utc(2026, 11, 22, 2, 59, 59),
+	    tu_utc(2026, 11, 22, 3, 0, 0));
+	check_next("30 4 1 * *", sun, tu_utc(2026, 12, 1, 4, 30, 0));
+	check_next("0 0 1 1 *", sun, tu_utc(2027, 1, 1, 0, 0, 0));
+	check_next("5 4 * jan,jul *", sun, tu_utc(2027, 1, 1, 4, 5, 0));
+	check_next("5 4 * JUL-aug *", sun, tu_utc(2027, 7, 1, 4, 5, 0));
+	check_next("0 12 * * mon-fri", tu_utc(2026, 11, 21, 13, 0, 0),
+	    tu_utc(2026, 11, 23, 12, 0, 0));
+	check_next("0 12 * * 1-5", tu_utc(2026, 11, 27, 12, 0, 0),
+	    tu_utc(2026, 11, 30, 12, 0, 0));
 	/* 7 and 0 are both sunday; 5-7 is fri, sat, sun. */
-	check_next("0 0 * * 7", utc(2026, 11, 17, 0, 0, 0),
-	    utc(2026, 11, 22, 0, 0, 0));
-	check_next("0 0 * * 0", utc(2026, 11, 17, 0, 0, 0),
-	    utc(2026, 11, 22, 0, 0, 0));
-	check_next("0 0 * * 5-7", utc(2026, 11, 21, 0, 0, 0),
-	    utc(2026, 11, 22, 0, 0, 0));
-	check_next("0 0 * * 5-7", utc(2026, 11, 22, 0, 0, 0),
-	    utc(2026, 11, 27, 0, 0, 0));
-	check_next("0 0 * * sun-sat/3", utc(2026, 11, 22, 0, 0, 0),
-	    utc(2026, 11, 25, 0, 0, 0));
+	check_next("0 0 * * 7", tu_utc(2026, 11, 17, 0, 0, 0),
+	    tu_utc(2026, 11, 22, 0, 0, 0));
+	check_next("0 0 * * 0", tu_utc(2026, 11, 17, 0, 0, 0),
+	    tu_utc(2026, 11, 22, 0, 0, 0));
+	check_next("0 0 * * 5-7", tu_utc(2026, 11, 21, 0, 0, 0),
+	    tu_utc(2026, 11, 22, 0, 0, 0));
+	check_next("0 0 * * 5-7", tu_utc(2026, 11, 22, 0, 0, 0),
+	    tu_utc(2026, 11, 27, 0, 0, 0));
+	check_next("0 0 * * sun-sat/3", tu_utc(2026, 11, 22, 0, 0, 0),
+	    tu_utc(2026, 11, 25, 0, 0, 0));
 	/* dom and dow both restricted: either matches (13th or friday). */
-	check_next("0 0 13 * fri", utc(2026, 11, 1, 0, 0, 0),
-	    utc(2026, 11, 6, 0, 0, 0));
-	check_next("0 0 13 * fri", utc(2026, 11, 6, 0, 0, 0),
-	    utc(2026, 11, 13, 0, 0, 0));
-	check_next("0 0 13 * fri", utc(2026, 11, 13, 0, 0, 0),
-	    utc(2026, 11, 20, 0, 0, 0));
-	check_next("0 0 1 * mon", utc(2026, 11, 24, 0, 0, 0),
-	    utc(2026, 11, 30, 0, 0, 0));
-	check_next("0 0 1 * mon", utc(2026, 11, 30, 0, 0, 0),
-	    utc(2026, 12, 1, 0, 0, 0));
+	check_next("0 0 13 * fri", tu_utc(2026, 11, 1, 0, 0, 0),
+	    tu_utc(2026, 11, 6, 0, 0, 0));
+	check_next("0 0 13 * fri", tu_utc(2026, 11, 6, 0, 0, 0),
+	    tu_utc(2026, 11, 13, 0, 0, 0));
+	check_next("0 0 13 * fri", tu_utc(2026, 11, 13, 0, 0, 0),
+	    tu_utc(2026, 11, 20, 0, 0, 0));
+	check_next("0 0 1 * mon", tu_utc(2026, 11, 24, 0, 0, 0),
+	    tu_utc(2026, 11, 30, 0, 0, 0));
+	check_next("0 0 1 * mon", tu_utc(2026, 11, 30, 0, 0, 0),
+	    tu_utc(2026, 12, 1, 0, 0, 0));
 	/* A dom field starting with '*' counts as unrestricted: both. */
-	check_next("0 0 */2 * mon", utc(2026, 11, 23, 0, 0, 0),
-	    utc(2026, 12, 7, 0, 0, 0));
-	check_next("0 0 * * mon", utc(2026, 11, 22, 0, 0, 0),
-	    utc(2026, 11, 23, 0, 0, 0));
-	check_next("0 0 */10 * *", sun, utc(2026, 12, 1, 0, 0, 0));
-	check_next("0 0 */10 * *", utc(2026, 12, 21, 0, 0, 0),
-	    utc(2026, 12, 31, 0, 0, 0));
-	check_next("0 0 31 * *", utc(2026, 11, 1, 0, 0, 0),
-	    utc(2026, 12, 31, 0, 0, 0));
-	check_next("0 0 29 2 *", utc(2026, 3, 1, 0, 0, 0),
-	    utc(2028, 2, 29, 0, 0, 0));
-	check_next("0 0 29 2 *", utc(2096, 3, 1, 0, 0, 0),
-	    utc(2104, 2, 29, 0, 0, 0));
-	check_next("0 9-17/4 * * *", utc(2026, 11, 22, 13, 0, 0),
-	    utc(2026, 11, 22, 17, 0, 0));
-	check_next("0 9-17/4 * * *", utc(2026, 11, 22, 17, 0, 0),
-	    utc(2026, 11, 23, 9, 0, 0));
-	check_next("10,20-22,50 * * * *", utc(2026, 11, 22, 3, 20, 0),
-	    utc(2026, 11, 22, 3, 21, 0));
-	check_next("10,20-22,50 * * * *", utc(2026, 11, 22, 3, 22, 0),
-	    utc(2026, 11, 22, 3, 50, 0));
-	check_next("10,20-22,50 * * * *", utc(2026, 11, 22, 3, 50, 0),
-	    utc(2026, 11, 22, 4, 10, 0));
-	check_next("  0   3  *  *  *  ", sun, utc(2026, 11, 23, 3, 0, 0));
-	check_next("59 23 31 12 *", sun, utc(2026, 12, 31, 23, 59, 0));
-	check_next("59 23 31 12 *", utc(2026, 12, 31, 23, 59, 0),
-	    utc(2027, 12, 31, 23, 59, 0));
+	check_next("0 0 */2 * mon", tu_utc(2026, 11, 23, 0, 0, 0),
+	    tu_utc(2026, 12, 7, 0, 0, 0));
+	check_next("0 0 * * mon", tu_utc(2026, 11, 22, 0, 0, 0),
+	    tu_utc(2026, 11, 23, 0, 0, 0));
+	check_next("0 0 */10 * *", sun, tu_utc(2026, 12, 1, 0, 0, 0));
+	check_next("0 0 */10 * *", tu_utc(2026, 12, 21, 0, 0, 0),
+	    tu_utc(2026, 12, 31, 0, 0, 0));
+	check_next("0 0 31 * *", tu_utc(2026, 11, 1, 0, 0, 0),
+	    tu_utc(2026, 12, 31, 0, 0, 0));
+	check_next("0 0 29 2 *", tu_utc(2026, 3, 1, 0, 0, 0),
+	    tu_utc(2028, 2, 29, 0, 0, 0));
+	check_next("0 0 29 2 *", tu_utc(2096, 3, 1, 0, 0, 0),
+	    tu_utc(2104, 2, 29, 0, 0, 0));
+	check_next("0 9-17/4 * * *", tu_utc(2026, 11, 22, 13, 0, 0),
+	    tu_utc(2026, 11, 22, 17, 0, 0));
+	check_next("0 9-17/4 * * *", tu_utc(2026, 11, 22, 17, 0, 0),
+	    tu_utc(2026, 11, 23, 9, 0, 0));
+	check_next("10,20-22,50 * * * *", tu_utc(2026, 11, 22, 3, 20, 0),
+	    tu_utc(2026, 11, 22, 3, 21, 0));
+	check_next("10,20-22,50 * * * *", tu_utc(2026, 11, 22, 3, 22, 0),
+	    tu_utc(2026, 11, 22, 3, 50, 0));
+	check_next("10,20-22,50 * * * *", tu_utc(2026, 11, 22, 3, 50, 0),
+	    tu_utc(2026, 11, 22, 4, 10, 0));
+	check_next("  0   3  *  *  *  ", sun, tu_utc(2026, 11, 23, 3, 0, 0));
+	check_next("59 23 31 12 *", sun, tu_utc(2026, 12, 31, 23, 59, 0));
+	check_next("59 23 31 12 *", tu_utc(2026, 12, 31, 23, 59, 0),
+	    tu_utc(2027, 12, 31, 23, 59, 0));
 }
 
 static void
 test_friendly_forms(void **state)
 {
-	int64_t sun = utc(2026, 11, 22, 3, 7, 0);
+	int64_t sun = tu_utc(2026, 11, 22, 3, 7, 0);
 
 	(void)state;
-	set_tz("UTC");
-	check_next("@hourly", sun, utc(2026, 11, 22, 4, 0, 0));
-	check_next("hourly", sun, utc(2026, 11, 22, 4, 0, 0));
-	check_next("HOURLY", sun, utc(2026, 11, 22, 4, 0, 0));
-	check_next("@daily", sun, utc(2026, 11, 23, 0, 0, 0));
-	check_next("@midnight", sun, utc(2026, 11, 23, 0, 0, 0));
-	check_next("@weekly", utc(2026, 11, 22, 0, 0, 0),
-	    utc(2026, 11, 29, 0, 0, 0));
-	check_next("@weekly", utc(2026, 11, 21, 23, 0, 0),
-	    utc(2026, 11, 22, 0, 0, 0));
-	check_next("@monthly", sun, utc(2026, 12, 1, 0, 0, 0));
-	check_next("@yearly", sun, utc(2027, 1, 1, 0, 0, 0));
-	check_next("@annually", sun, utc(2027, 1, 1, 0, 0, 0));
-	check_next("daily 03:00", sun, utc(2026, 11, 23, 3, 0, 0));
-	check_next("daily 03:00", utc(2026, 11, 22, 2, 0, 0),
-	    utc(2026, 11, 22, 3, 0, 0));
-	check_next("daily 3:30", sun, utc(2026, 11, 22, 3, 30, 0));
-	check_next("daily 23:59", sun, utc(2026, 11, 22, 23, 59, 0));
-	check_next("daily 00:00", sun, utc(2026, 11, 23, 0, 0, 0));
-	check_next("weekly sun 04:00", sun, utc(2026, 11, 22, 4, 0, 0));
-	check_next("weekly sun 04:00", utc(2026, 11, 22, 4, 0, 0),
-	    utc(2026, 11, 29, 4, 0, 0));
-	check_next("weekly Sunday 04:00", utc(2026, 11, 22, 4, 0, 0),
-	    utc(2026, 11, 29, 4, 0, 0));
-	check_next("weekly 7 04:00", sun, utc(2026, 11, 22, 4, 0, 0));
-	check_next("weekly wed 01:15", sun, utc(2026, 11, 25, 1, 15, 0));
-	check_next("monthly 1 04:00", sun, utc(2026, 12, 1, 4, 0, 0));
-	check_next("monthly 22 04:00", sun, utc(2026, 11, 22, 4, 0, 0));
-	check_next("monthly 28 23:00", utc(2027, 2, 1, 0, 0, 0),
-	    utc(2027, 2, 28, 23, 0, 0));
+	tu_set_tz("UTC");
+	check_next("@hourly", sun, tu_utc(2026, 11, 22, 4, 0, 0));
+	check_next("hourly", sun, tu_utc(2026, 11, 22, 4, 0, 0));
+	check_next("HOURLY", sun, tu_utc(2026, 11, 22, 4, 0, 0));
+	check_next("@daily", sun, tu_utc(2026, 11, 23, 0, 0, 0));
+	check_next("@midnight", sun, tu_utc(2026, 11, 23, 0, 0, 0));
+	check_next("@weekly", tu_utc(2026, 11, 22, 0, 0, 0),
+	    tu_utc(2026, 11, 29, 0, 0, 0));
+	check_next("@weekly", tu_utc(2026, 11, 21, 23, 0, 0),
+	    tu_utc(2026, 11, 22, 0, 0, 0));
+	check_next("@monthly", sun, tu_utc(2026, 12, 1, 0, 0, 0));
+	check_next("@yearly", sun, tu_utc(2027, 1, 1, 0, 0, 0));
+	check_next("@annually", sun, tu_utc(2027, 1, 1, 0, 0, 0));
+	check_next("daily 03:00", sun, tu_utc(2026, 11, 23, 3, 0, 0));
+	check_next("daily 03:00", tu_utc(2026, 11, 22, 2, 0, 0),
+	    tu_utc(2026, 11, 22, 3, 0, 0));
+	check_next("daily 3:30", sun, tu_utc(2026, 11, 22, 3, 30, 0));
+	check_next("daily 23:59", sun, tu_utc(2026, 11, 22, 23, 59, 0));
+	check_next("daily 00:00", sun, tu_utc(2026, 11, 23, 0, 0, 0));
+	check_next("weekly sun 04:00", sun, tu_utc(2026, 11, 22, 4, 0, 0));
+	check_next("weekly sun 04:00", tu_utc(2026, 11, 22, 4, 0, 0),
+	    tu_utc(2026, 11, 29, 4, 0, 0));
+	check_next("weekly Sunday 04:00", tu_utc(2026, 11, 22, 4, 0, 0),
+	    tu_utc(2026, 11, 29, 4, 0, 0));
+	check_next("weekly 7 04:00", sun, tu_utc(2026, 11, 22, 4, 0, 0));
+	check_next("weekly wed 01:15", sun, tu_utc(2026, 11, 25, 1, 15, 0));
+	check_next("monthly 1 04:00", sun, tu_utc(2026, 12, 1, 4, 0, 0));
+	check_next("monthly 22 04:00", sun, tu_utc(2026, 11, 22, 4, 0, 0));
+	check_next("monthly 28 23:00", tu_utc(2027, 2, 1, 0, 0, 0),
+	    tu_utc(2027, 2, 28, 23, 0, 0));
 }
 
 static void
@@ -228,37 +210,37 @@ test_every(void **state)
 	struct schedule *s;
 
 	(void)state;
-	set_tz("UTC");
-	check_next("every 6h", utc(2026, 11, 22, 5, 59, 59),
-	    utc(2026, 11, 22, 6, 0, 0));
-	check_next("every 6h", utc(2026, 11, 22, 6, 0, 0),
-	    utc(2026, 11, 22, 12, 0, 0));
-	check_next("every 6h", utc(2026, 11, 22, 18, 0, 1),
-	    utc(2026, 11, 23, 0, 0, 0));
-	check_next("every 30m", utc(2026, 11, 22, 5, 1, 0),
-	    utc(2026, 11, 22, 5, 30, 0));
-	check_next("every 1h30m", utc(2026, 11, 22, 0, 0, 0),
-	    utc(2026, 11, 22, 1, 30, 0));
+	tu_set_tz("UTC");
+	check_next("every 6h", tu_utc(2026, 11, 22, 5, 59, 59),
+	    tu_utc(2026, 11, 22, 6, 0, 0));
+	check_next("every 6h", tu_utc(2026, 11, 22, 6, 0, 0),
+	    tu_utc(2026, 11, 22, 12, 0, 0));
+	check_next("every 6h", tu_utc(2026, 11, 22, 18, 0, 1),
+	    tu_utc(2026, 11, 23, 0, 0, 0));
+	check_next("every 30m", tu_utc(2026, 11, 22, 5, 1, 0),
+	    tu_utc(2026, 11, 22, 5, 30, 0));
+	check_next("every 1h30m", tu_utc(2026, 11, 22, 0, 0, 0),
+	    tu_utc(2026, 11, 22, 1, 30, 0));
 	check_next("every 90s", 1000, 1080);
-	check_next("every 1d", utc(2026, 11, 22, 5, 0, 0),
-	    utc(2026, 11, 23, 0, 0, 0));
+	check_next("every 1d", tu_utc(2026, 11, 22, 5, 0, 0),
+	    tu_utc(2026, 11, 23, 0, 0, 0));
 	/* 45 minutes: multiples of 2700 s since the epoch. */
-	check_next("every 45m", utc(2026, 11, 22, 5, 0, 0),
-	    (utc(2026, 11, 22, 5, 0, 0) / 2700 + 1) * 2700);
+	check_next("every 45m", tu_utc(2026, 11, 22, 5, 0, 0),
+	    (tu_utc(2026, 11, 22, 5, 0, 0) / 2700 + 1) * 2700);
 	/* 7 days since 1970-01-01, a thursday: thursdays 00:00 UTC. */
-	check_next("every 7d", utc(2026, 11, 22, 0, 0, 0),
-	    utc(2026, 11, 26, 0, 0, 0));
+	check_next("every 7d", tu_utc(2026, 11, 22, 0, 0, 0),
+	    tu_utc(2026, 11, 26, 0, 0, 0));
 
 	/* Aligned to UTC, not to local time and not across DST. */
-	set_tz("Europe/Berlin");
-	check_next("every 6h", utc(2026, 11, 22, 5, 0, 0),
-	    utc(2026, 11, 22, 6, 0, 0));
-	check_next("every 1h", utc(2026, 3, 29, 0, 30, 0),
-	    utc(2026, 3, 29, 1, 0, 0));
-	check_next("every 1h", utc(2026, 10, 25, 0, 30, 0),
-	    utc(2026, 10, 25, 1, 0, 0));
-	check_next("every 1d", utc(2026, 11, 22, 5, 0, 0),
-	    utc(2026, 11, 23, 0, 0, 0));
+	tu_set_tz("Europe/Berlin");
+	check_next("every 6h", tu_utc(2026, 11, 22, 5, 0, 0),
+	    tu_utc(2026, 11, 22, 6, 0, 0));
+	check_next("every 1h", tu_utc(2026, 3, 29, 0, 30, 0),
+	    tu_utc(2026, 3, 29, 1, 0, 0));
+	check_next("every 1h", tu_utc(2026, 10, 25, 0, 30, 0),
+	    tu_utc(2026, 10, 25, 1, 0, 0));
+	check_next("every 1d", tu_utc(2026, 11, 22, 5, 0, 0),
+	    tu_utc(2026, 11, 23, 0, 0, 0));
 
 	s = parse_ok("every 6h");
 	assert_int_equal(schedule_interval(s), 6 * 3600);
@@ -268,7 +250,7 @@ test_every(void **state)
 	assert_int_equal(schedule_interval(s), 0);
 	assert_string_equal(schedule_text(s), "daily 03:00");
 	schedule_free(s);
-	set_tz("UTC");
+	tu_set_tz("UTC");
 }
 
 static void
@@ -278,54 +260,54 @@ test_dst_berlin_spring(void **state)
 	size_t n;
 
 	(void)state;
-	set_tz("Europe/Berlin");
+	tu_set_tz("Europe/Berlin");
 	/*
 	 * 2026-03-29 02:00 CET -> 03:00 CEST (01:00 UTC).  A daily 02:30
 	 * runs once at 03:00 CEST, the first valid time after it.
 	 */
-	check_next("30 2 * * *", utc(2026, 3, 28, 12, 0, 0),
-	    utc(2026, 3, 29, 1, 0, 0));
-	check_next("daily 02:30", utc(2026, 3, 28, 12, 0, 0),
-	    utc(2026, 3, 29, 1, 0, 0));
-	check_next("daily 02:30", utc(2026, 3, 29, 1, 0, 0),
-	    utc(2026, 3, 30, 0, 30, 0));
-	check_next("daily 02:00", utc(2026, 3, 28, 12, 0, 0),
-	    utc(2026, 3, 29, 1, 0, 0));
-	check_next("daily 02:30", utc(2026, 3, 28, 0, 0, 0),
-	    utc(2026, 3, 28, 1, 30, 0));
-	n = runs("daily 02:30", utc(2026, 3, 27, 0, 0, 0),
-	    utc(2026, 3, 31, 0, 0, 0), v, 64);
+	check_next("30 2 * * *", tu_utc(2026, 3, 28, 12, 0, 0),
+	    tu_utc(2026, 3, 29, 1, 0, 0));
+	check_next("daily 02:30", tu_utc(2026, 3, 28, 12, 0, 0),
+	    tu_utc(2026, 3, 29, 1, 0, 0));
+	check_next("daily 02:30", tu_utc(2026, 3, 29, 1, 0, 0),
+	    tu_utc(2026, 3, 30, 0, 30, 0));
+	check_next("daily 02:00", tu_utc(2026, 3, 28, 12, 0, 0),
+	    tu_utc(2026, 3, 29, 1, 0, 0));
+	check_next("daily 02:30", tu_utc(2026, 3, 28, 0, 0, 0),
+	    tu_utc(2026, 3, 28, 1, 30, 0));
+	n = runs("daily 02:30", tu_utc(2026, 3, 27, 0, 0, 0),
+	    tu_utc(2026, 3, 31, 0, 0, 0), v, 64);
 	assert_int_equal(n, 4);
-	assert_int_equal(v[0], utc(2026, 3, 27, 1, 30, 0));
-	assert_int_equal(v[1], utc(2026, 3, 28, 1, 30, 0));
-	assert_int_equal(v[2], utc(2026, 3, 29, 1, 0, 0));
-	assert_int_equal(v[3], utc(2026, 3, 30, 0, 30, 0));
+	assert_int_equal(v[0], tu_utc(2026, 3, 27, 1, 30, 0));
+	assert_int_equal(v[1], tu_utc(2026, 3, 28, 1, 30, 0));
+	assert_int_equal(v[2], tu_utc(2026, 3, 29, 1, 0, 0));
+	assert_int_equal(v[3], tu_utc(2026, 3, 30, 0, 30, 0));
 	/* 03:00 exists (CEST) and is the same instant as the gap's end. */
-	check_next("daily 03:00", utc(2026, 3, 28, 12, 0, 0),
-	    utc(2026, 3, 29, 1, 0, 0));
-	check_next("daily 01:59", utc(2026, 3, 28, 12, 0, 0),
-	    utc(2026, 3, 29, 0, 59, 0));
+	check_next("daily 03:00", tu_utc(2026, 3, 28, 12, 0, 0),
+	    tu_utc(2026, 3, 29, 1, 0, 0));
+	check_next("daily 01:59", tu_utc(2026, 3, 28, 12, 0, 0),
+	    tu_utc(2026, 3, 29, 0, 59, 0));
 
 	/* Every-hour schedules follow real time and skip the gap. */
-	n = runs("0 * * * *", utc(2026, 3, 28, 23, 30, 0),
-	    utc(2026, 3, 29, 2, 0, 0), v, 64);
+	n = runs("0 * * * *", tu_utc(2026, 3, 28, 23, 30, 0),
+	    tu_utc(2026, 3, 29, 2, 0, 0), v, 64);
 	assert_int_equal(n, 3);
-	assert_int_equal(v[0], utc(2026, 3, 29, 0, 0, 0));	/* 01 CET */
-	assert_int_equal(v[1], utc(2026, 3, 29, 1, 0, 0));	/* 03 CEST */
-	assert_int_equal(v[2], utc(2026, 3, 29, 2, 0, 0));	/* 04 CEST */
-	n = runs("30 * * * *", utc(2026, 3, 29, 0, 0, 0),
-	    utc(2026, 3, 29, 2, 0, 0), v, 64);
+	assert_int_equal(v[0], tu_utc(2026, 3, 29, 0, 0, 0));	/* 01 CET */
+	assert_int_equal(v[1], tu_utc(2026, 3, 29, 1, 0, 0));	/* 03 CEST */
+	assert_int_equal(v[2], tu_utc(2026, 3, 29, 2, 0, 0));	/* 04 CEST */
+	n = runs("30 * * * *", tu_utc(2026, 3, 29, 0, 0, 0),
+	    tu_utc(2026, 3, 29, 2, 0, 0), v, 64);
 	assert_int_equal(n, 2);
-	assert_int_equal(v[0], utc(2026, 3, 29, 0, 30, 0));	/* CET */
-	assert_int_equal(v[1], utc(2026, 3, 29, 1, 30, 0));	/* CEST */
-	n = runs("*/15 * * * *", utc(2026, 3, 28, 23, 59, 59),
-	    utc(2026, 3, 29, 1, 59, 59), v, 64);
+	assert_int_equal(v[0], tu_utc(2026, 3, 29, 0, 30, 0));	/* CET */
+	assert_int_equal(v[1], tu_utc(2026, 3, 29, 1, 30, 0));	/* CEST */
+	n = runs("*/15 * * * *", tu_utc(2026, 3, 28, 23, 59, 59),
+	    tu_utc(2026, 3, 29, 1, 59, 59), v, 64);
 	assert_int_equal(n, 8);
-	assert_int_equal(v[4], utc(2026, 3, 29, 1, 0, 0));
+	assert_int_equal(v[4], tu_utc(2026, 3, 29, 1, 0, 0));
 	/* The weekly job on the short sunday. */
-	check_next("weekly sun 02:15", utc(2026, 3, 28, 0, 0, 0),
-	    utc(2026, 3, 29, 1, 0, 0));
-	set_tz("UTC");
+	check_next("weekly sun 02:15", tu_utc(2026, 3, 28, 0, 0, 0),
+	    tu_utc(2026, 3, 29, 1, 0, 0));
+	tu_set_tz("UTC");
 }
 
 static void
@@ -335,53 +317,53 @@ test_dst_berlin_autumn(void **state)
 	size_t n;
 
 	(void)state;
-	set_tz("Europe/Berlin");
+	tu_set_tz("Europe/Berlin");
 	/*
 	 * 2026-10-25 03:00 CEST -> 02:00 CET (01:00 UTC): 02:00-02:59 comes
 	 * twice.  A daily 02:30 runs once, at the first 02:30 (CEST).
 	 */
-	check_next("30 2 * * *", utc(2026, 10, 24, 12, 0, 0),
-	    utc(2026, 10, 25, 0, 30, 0));
-	check_next("daily 02:30", utc(2026, 10, 25, 0, 30, 0),
-	    utc(2026, 10, 26, 1, 30, 0));
+	check_next("30 2 * * *", tu_utc(2026, 10, 24, 12, 0, 0),
+	    tu_utc(2026, 10, 25, 0, 30, 0));
+	check_next("daily 02:30", tu_utc(2026, 10, 25, 0, 30, 0),
+	    tu_utc(2026, 10, 26, 1, 30, 0));
 	/* From inside either copy of the hour: tomorrow. */
-	check_next("daily 02:30", utc(2026, 10, 25, 0, 45, 0),
-	    utc(2026, 10, 26, 1, 30, 0));
-	check_next("daily 02:30", utc(2026, 10, 25, 1, 10, 0),
-	    utc(2026, 10, 26, 1, 30, 0));
-	check_next("daily 02:00", utc(2026, 10, 25, 0, 10, 0),
-	    utc(2026, 10, 26, 1, 0, 0));
-	n = runs("daily 02:30", utc(2026, 10, 23, 12, 0, 0),
-	    utc(2026, 10, 27, 0, 0, 0), v, 64);
+	check_next("daily 02:30", tu_utc(2026, 10, 25, 0, 45, 0),
+	    tu_utc(2026, 10, 26, 1, 30, 0));
+	check_next("daily 02:30", tu_utc(2026, 10, 25, 1, 10, 0),
+	    tu_utc(2026, 10, 26, 1, 30, 0));
+	check_next("daily 02:00", tu_utc(2026, 10, 25, 0, 10, 0),
+	    tu_utc(2026, 10, 26, 1, 0, 0));
+	n = runs("daily 02:30", tu_utc(2026, 10, 23, 12, 0, 0),
+	    tu_utc(2026, 10, 27, 0, 0, 0), v, 64);
 	assert_int_equal(n, 3);
-	assert_int_equal(v[0], utc(2026, 10, 24, 0, 30, 0));
-	assert_int_equal(v[1], utc(2026, 10, 25, 0, 30, 0));
-	assert_int_equal(v[2], utc(2026, 10, 26, 1, 30, 0));
-	check_next("daily 03:00", utc(2026, 10, 24, 12, 0, 0),
-	    utc(2026, 10, 25, 2, 0, 0));
-	check_next("daily 01:59", utc(2026, 10, 24, 12, 0, 0),
-	    utc(2026, 10, 24, 23, 59, 0));
+	assert_int_equal(v[0], tu_utc(2026, 10, 24, 0, 30, 0));
+	assert_int_equal(v[1], tu_utc(2026, 10, 25, 0, 30, 0));
+	assert_int_equal(v[2], tu_utc(2026, 10, 26, 1, 30, 0));
+	check_next("daily 03:00", tu_utc(2026, 10, 24, 12, 0, 0),
+	    tu_utc(2026, 10, 25, 2, 0, 0));
+	check_next("daily 01:59", tu_utc(2026, 10, 24, 12, 0, 0),
+	    tu_utc(2026, 10, 24, 23, 59, 0));
 
 	/* Every-hour schedules run in both copies of the hour. */
-	n = runs("0 * * * *", utc(2026, 10, 24, 22, 30, 0),
-	    utc(2026, 10, 25, 2, 0, 0), v, 64);
+	n = runs("0 * * * *", tu_utc(2026, 10, 24, 22, 30, 0),
+	    tu_utc(2026, 10, 25, 2, 0, 0), v, 64);
 	assert_int_equal(n, 4);
-	assert_int_equal(v[0], utc(2026, 10, 24, 23, 0, 0));	/* 01 */
-	assert_int_equal(v[1], utc(2026, 10, 25, 0, 0, 0));	/* 02 CEST */
-	assert_int_equal(v[2], utc(2026, 10, 25, 1, 0, 0));	/* 02 CET */
-	assert_int_equal(v[3], utc(2026, 10, 25, 2, 0, 0));	/* 03 CET */
+	assert_int_equal(v[0], tu_utc(2026, 10, 24, 23, 0, 0));	/* 01 */
+	assert_int_equal(v[1], tu_utc(2026, 10, 25, 0, 0, 0));	/* 02 CEST */
+	assert_int_equal(v[2], tu_utc(2026, 10, 25, 1, 0, 0));	/* 02 CET */
+	assert_int_equal(v[3], tu_utc(2026, 10, 25, 2, 0, 0));	/* 03 CET */
 	/* Starting inside the first copy, the second copy is next. */
-	check_next("0 * * * *", utc(2026, 10, 25, 0, 10, 0),
-	    utc(2026, 10, 25, 1, 0, 0));
-	check_next("*/15 * * * *", utc(2026, 10, 25, 0, 50, 0),
-	    utc(2026, 10, 25, 1, 0, 0));
-	n = runs("*/15 * * * *", utc(2026, 10, 24, 22, 59, 59),
-	    utc(2026, 10, 25, 2, 59, 59), v, 64);
+	check_next("0 * * * *", tu_utc(2026, 10, 25, 0, 10, 0),
+	    tu_utc(2026, 10, 25, 1, 0, 0));
+	check_next("*/15 * * * *", tu_utc(2026, 10, 25, 0, 50, 0),
+	    tu_utc(2026, 10, 25, 1, 0, 0));
+	n = runs("*/15 * * * *", tu_utc(2026, 10, 24, 22, 59, 59),
+	    tu_utc(2026, 10, 25, 2, 59, 59), v, 64);
 	assert_int_equal(n, 16);
 	/* A fixed hour other than the repeated one is unaffected. */
-	check_next("0 */2 * * *", utc(2026, 10, 25, 0, 10, 0),
-	    utc(2026, 10, 25, 3, 0, 0));			/* 04 CET */
-	set_tz("UTC");
+	check_next("0 */2 * * *", tu_utc(2026, 10, 25, 0, 10, 0),
+	    tu_utc(2026, 10, 25, 3, 0, 0));			/* 04 CET */
+	tu_set_tz("UTC");
 }
 
 static void
@@ -389,18 +371,18 @@ test_dst_lord_howe(void **state)
 {
 	(void)state;
 	/* Lord Howe Island shifts by 30 minutes (+11 <-> +10:30). */
-	set_tz("Australia/Lord_Howe");
+	tu_set_tz("Australia/Lord_Howe");
 	/* 2026-04-05 02:00 +11 -> 01:30 +10:30: 01:30-01:59 twice. */
-	check_next("45 1 * * *", utc(2026, 4, 4, 0, 0, 0),
-	    utc(2026, 4, 4, 14, 45, 0));
-	check_next("45 1 * * *", utc(2026, 4, 4, 14, 45, 0),
-	    utc(2026, 4, 5, 15, 15, 0));
+	check_next("45 1 * * *", tu_utc(2026, 4, 4, 0, 0, 0),
+	    tu_utc(2026, 4, 4, 14, 45, 0));
+	check_next("45 1 * * *", tu_utc(2026, 4, 4, 14, 45, 0),
+	    tu_utc(2026, 4, 5, 15, 15, 0));
 	/* 2026-10-04 02:00 +10:30 -> 02:30 +11: 02:15 runs at 02:30. */
-	check_next("15 2 * * *", utc(2026, 10, 3, 0, 0, 0),
-	    utc(2026, 10, 3, 15, 30, 0));
-	check_next("15 2 * * *", utc(2026, 10, 3, 15, 30, 0),
-	    utc(2026, 10, 4, 15, 15, 0));
-	set_tz("UTC");
+	check_next("15 2 * * *", tu_utc(2026, 10, 3, 0, 0, 0),
+	    tu_utc(2026, 10, 3, 15, 30, 0));
+	check_next("15 2 * * *", tu_utc(2026, 10, 3, 15, 30, 0),
+	    tu_utc(2026, 10, 4, 15, 15, 0));
+	tu_set_tz("UTC");
 }
 
 /* A field of a reference cron matcher, written independently. */
@@ -472,7 +454,7 @@ test_bruteforce_utc(void **state)
 	size_t i, k;
 
 	(void)state;
-	set_tz("UTC");
+	tu_set_tz("UTC");
 	for (i = 0; i < ARRAY_SIZE(exprs); i++) {
 		struct schedule *s = parse_ok(exprs[i]);
 
@@ -484,7 +466,7 @@ test_bruteforce_utc(void **state)
 			/* 2024..2032, any second. */
 			seed = seed * 6364136223846793005ULL +
 			    1442695040888963407ULL;
-			after = utc(2024, 1, 1, 0, 0, 0) +
+			after = tu_utc(2024, 1, 1, 0, 0, 0) +
 			    (int64_t)((seed >> 11) % (8 * 365 * 86400ULL));
 			want = ref_next(f, after);
 			got = schedule_next(s, after);
@@ -629,31 +611,31 @@ static void
 test_missed(void **state)
 {
 	struct schedule *s;
-	int64_t last = utc(2026, 11, 20, 3, 0, 5);
+	int64_t last = tu_utc(2026, 11, 20, 3, 0, 5);
 
 	(void)state;
-	set_tz("UTC");
+	tu_set_tz("UTC");
 	s = parse_ok("daily 03:00");
-	assert_true(schedule_missed(s, last, utc(2026, 11, 22, 10, 0, 0)));
-	assert_false(schedule_missed(s, last, utc(2026, 11, 21, 2, 59, 59)));
-	assert_true(schedule_missed(s, last, utc(2026, 11, 21, 3, 0, 0)));
+	assert_true(schedule_missed(s, last, tu_utc(2026, 11, 22, 10, 0, 0)));
+	assert_false(schedule_missed(s, last, tu_utc(2026, 11, 21, 2, 59, 59)));
+	assert_true(schedule_missed(s, last, tu_utc(2026, 11, 21, 3, 0, 0)));
 	assert_false(schedule_missed(s, last, last));
 	assert_false(schedule_missed(s, last, last - 86400));
 	schedule_free(s);
 
 	s = parse_ok("every 6h");
-	assert_false(schedule_missed(s, utc(2026, 11, 22, 6, 0, 0),
-	    utc(2026, 11, 22, 11, 59, 59)));
-	assert_true(schedule_missed(s, utc(2026, 11, 22, 6, 0, 0),
-	    utc(2026, 11, 22, 12, 0, 0)));
+	assert_false(schedule_missed(s, tu_utc(2026, 11, 22, 6, 0, 0),
+	    tu_utc(2026, 11, 22, 11, 59, 59)));
+	assert_true(schedule_missed(s, tu_utc(2026, 11, 22, 6, 0, 0),
+	    tu_utc(2026, 11, 22, 12, 0, 0)));
 	schedule_free(s);
 
 	/* The off-time spans a whole month: still missed (once). */
 	s = parse_ok("@monthly");
-	assert_true(schedule_missed(s, utc(2026, 9, 30, 0, 0, 0),
-	    utc(2026, 11, 22, 0, 0, 0)));
-	assert_false(schedule_missed(s, utc(2026, 11, 1, 0, 0, 0),
-	    utc(2026, 11, 22, 0, 0, 0)));
+	assert_true(schedule_missed(s, tu_utc(2026, 9, 30, 0, 0, 0),
+	    tu_utc(2026, 11, 22, 0, 0, 0)));
+	assert_false(schedule_missed(s, tu_utc(2026, 11, 1, 0, 0, 0),
+	    tu_utc(2026, 11, 22, 0, 0, 0)));
 	schedule_free(s);
 }
 
@@ -694,13 +676,13 @@ test_limits(void **state)
 	struct schedule *s;
 
 	(void)state;
-	set_tz("UTC");
+	tu_set_tz("UTC");
 	s = parse_ok("0 0 * * *");
 	assert_int_equal(schedule_next(s, -1), -1);
 	assert_int_equal(schedule_next(s, 253402300799LL), -1);
-	assert_int_equal(schedule_next(s, utc(9999, 12, 31, 0, 0, 0)), -1);
-	assert_int_equal(schedule_next(s, utc(9999, 12, 30, 12, 0, 0)),
-	    utc(9999, 12, 31, 0, 0, 0));
+	assert_int_equal(schedule_next(s, tu_utc(9999, 12, 31, 0, 0, 0)), -1);
+	assert_int_equal(schedule_next(s, tu_utc(9999, 12, 30, 12, 0, 0)),
+	    tu_utc(9999, 12, 31, 0, 0, 0));
 	assert_int_equal(schedule_next(NULL, 0), -1);
 	assert_int_equal(schedule_next(s, 0), 86400);
 	schedule_free(s);

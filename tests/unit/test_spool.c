@@ -21,8 +21,8 @@
 
 #include "agent/notify.h"
 #include "agent/spool.h"
+#include "tests/unit/fakes/testutil.h"
 
-static char tmpdir[64];
 static char dir[128];
 static int ndir;
 
@@ -31,7 +31,7 @@ static int
 fresh(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/s%d/spool", tmpdir, ndir++);
+	snprintf(dir, sizeof(dir), "%s/s%d/spool", tu_tmpdir(), ndir++);
 	return 0;
 }
 
@@ -259,12 +259,9 @@ static void
 write_file(const char *name, const char *text)
 {
 	char path[256];
-	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	assert_non_null(f = fopen(path, "w"));
-	fputs(text, f);
-	fclose(f);
+	tu_write_file(path, text, strlen(text), 0644);
 }
 
 static void
@@ -444,25 +441,6 @@ test_killed_writer(void **state)
 	spool_close(sp);
 }
 
-static int
-setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_spool.XXXXXX");
-	assert_non_null(mkdtemp(tmpdir));
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
 int
 main(void)
 {
@@ -477,5 +455,6 @@ main(void)
 		cmocka_unit_test_setup(test_killed_writer, fresh),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tu_tmpdir_setup,
+	    tu_tmpdir_teardown);
 }

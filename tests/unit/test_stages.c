@@ -39,9 +39,8 @@
 #include "backup/st_upload.h"
 #include "backup/inflate.h"
 #include "backup/extract.h"
+#include "tests/unit/fakes/testutil.h"
 
-static char tmpl[] = "/tmp/vigil-test-stages-XXXXXX";
-static char *tmp;
 static char tree[512];
 
 #define MEM_MAX	((size_t)64 << 20)
@@ -175,14 +174,9 @@ static void
 put_file(const char *rel, const void *data, size_t len, mode_t mode)
 {
 	char p[1024];
-	int fd;
 
 	snprintf(p, sizeof(p), "%s/%s", tree, rel);
-	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, data, len), (ssize_t)len);
-	assert_int_equal(fchmod(fd, mode), 0);
-	close(fd);
+	tu_write_file(p, data, len, mode);
 }
 
 static void
@@ -209,10 +203,9 @@ setup(void **state)
 	size_t i;
 	int fd;
 
-	(void)state;
-	if ((tmp = mkdtemp(tmpl)) == NULL)
+	if (tu_tmpdir_setup(state) != 0)
 		return (-1);
-	snprintf(tree, sizeof(tree), "%s/tree", tmp);
+	snprintf(tree, sizeof(tree), "%s/tree", tu_tmpdir());
 	if (mkdir(tree, 0755) != 0)
 		return (-1);
 	put_file("a.txt", "hello, world\n", 13, 0644);
@@ -280,16 +273,6 @@ setup(void **state)
 	return (0);
 }
 
-static int
-teardown(void **state)
-{
-	char cmd[256];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-	return (system(cmd) == 0 ? 0 : -1);
-}
-
 static const char *const excludes[] = { "*.tmp", NULL };
 
 /*
@@ -351,13 +334,8 @@ make_archive(struct mem *m, struct rec *r, size_t slice, unsigned workers,
 static void
 save(const struct mem *m, const char *name, char *path, size_t len)
 {
-	FILE *f;
-
-	snprintf(path, len, "%s/%s", tmp, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	assert_int_equal(fwrite(m->buf, 1, m->len, f), m->len);
-	assert_int_equal(fclose(f), 0);
+	snprintf(path, len, "%s/%s", tu_tmpdir(), name);
+	tu_write_file(path, m->buf, m->len, 0644);
 }
 
 static int
@@ -519,7 +497,7 @@ test_roundtrip(void **state)
 	/* The real tools accept it. */
 	save(&m, "out.tar.gz", out, sizeof(out));
 	assert_int_equal(run("gzip -t '%s'", out), 0);
-	snprintf(list, sizeof(list), "%s/list.txt", tmp);
+	snprintf(list, sizeof(list), "%s/list.txt", tu_tmpdir());
 	assert_int_equal(run("tar -tzf '%s' > '%s' 2>/dev/null", out, list), 0);
 	f = fopen(list, "r");
 	assert_non_null(f);
@@ -575,7 +553,7 @@ test_roundtrip(void **state)
 	assert_int_equal(r->e[i].size, 128 << 10);
 
 	/* Extract, pushing in odd-sized pieces through a small ring. */
-	snprintf(dst, sizeof(dst), "%s/restore", tmp);
+	snprintf(dst, sizeof(dst), "%s/restore", tu_tmpdir());
 	xc.target = dst;
 	xc.ring_size = 10000;
 	xc.on_warning = on_warning;
@@ -603,7 +581,7 @@ test_roundtrip(void **state)
 	assert_int_equal(stat(p, &a2), 0);
 	assert_int_equal(a1.st_ino, a2.st_ino);
 	/* The split command output is one file again. */
-	snprintf(p, sizeof(p), "%s/seq.txt", tmp);
+	snprintf(p, sizeof(p), "%s/seq.txt", tu_tmpdir());
 	assert_int_equal(run("seq 1 100000 > '%s'", p), 0);
 	{
 		char j[1200];
@@ -644,7 +622,7 @@ test_filter_and_list(void **state)
 	snprintf(sub, sizeof(sub), "%s/sub/", tree);
 	paths[0] = sub;
 	paths[1] = NULL;
-	snprintf(dst, sizeof(dst), "%s/filtered", tmp);
+	snprintf(dst, sizeof(dst), "%s/filtered", tu_tmpdir());
 	{
 		struct extract_conf xc = {
 			.target = dst, .paths = paths,
@@ -697,51 +675,6 @@ test_filter_and_list(void **state)
 	free(r);
 }
 
-/* A raw ustar header. */
-static void
-tar_hdr(uint8_t *h, const char *name, char type, size_t size,
-    const char *link)
-{
-	unsigned sum = 0;
-	size_t i;
-
-	memset(h, 0, 512);
-	strncpy((char *)h, name, 100);
-	memcpy(h + 100, "0000644", 7);
-	memcpy(h + 108, "0000000", 7);
-	memcpy(h + 116, "0000000", 7);
-	snprintf((char *)h + 124, 12, "%011o", (unsigned)size & 07777777);
-	snprintf((char *)h + 136, 12, "%011o", 1700000000);
-	memset(h + 148, ' ', 8);
-	h[156] = (uint8_t)type;
-	if (link != NULL)
-		strncpy((char *)h + 157, link, 100);
-	memcpy(h + 257, "ustar", 6);
-	memcpy(h + 263, "00", 2);
-	if (type == '3') {
-		memcpy(h + 329, "0000001", 7);
-		memcpy(h + 337, "0000003", 7);
-	}
-	for (i = 0; i < 512; i++)
-		sum += h[i];
-	snprintf((char *)h + 148, 8, "%06o", sum);
-}
-
-static size_t
-add(uint8_t *buf, size_t off, const char *name, char type,
-    const char *data, const char *link)
-{
-	size_t n = data != NULL ? strlen(data) : 0;
-
-	tar_hdr(buf + off, name, type, n, link);
-	off += 512;
-	if (n > 0) {
-		memcpy(buf + off, data, n);
-		off += (n + 511) / 512 * 512;
-	}
-	return (off);
-}
-
 static void
 test_malicious(void **state)
 {
@@ -758,20 +691,20 @@ test_malicious(void **state)
 	int n = 0;
 
 	(void)state;
-	snprintf(outside, sizeof(outside), "%s/outside", tmp);
+	snprintf(outside, sizeof(outside), "%s/outside", tu_tmpdir());
 	assert_int_equal(mkdir(outside, 0755), 0);
 	snprintf(abs, sizeof(abs), "%s/abs-evil", outside);
-	snprintf(dst, sizeof(dst), "%s/mal", tmp);
+	snprintf(dst, sizeof(dst), "%s/mal", tu_tmpdir());
 
 	memset(buf, 0, sizeof(buf));
-	off = add(buf, off, abs, '0', "evil", NULL);
-	off = add(buf, off, "../evil", '0', "evil", NULL);
-	off = add(buf, off, "a/../../evil2", '0', "evil", NULL);
-	off = add(buf, off, "lnk", '2', NULL, outside);
-	off = add(buf, off, "lnk/evil3", '0', "evil", NULL);
-	off = add(buf, off, "hl", '1', NULL, "../../etc/passwd");
-	off = add(buf, off, "dev", '3', NULL, NULL);
-	off = add(buf, off, "ok.txt", '0', "fine", NULL);
+	off = tu_tar_add(buf, off, abs, '0', "evil", NULL);
+	off = tu_tar_add(buf, off, "../evil", '0', "evil", NULL);
+	off = tu_tar_add(buf, off, "a/../../evil2", '0', "evil", NULL);
+	off = tu_tar_add(buf, off, "lnk", '2', NULL, outside);
+	off = tu_tar_add(buf, off, "lnk/evil3", '0', "evil", NULL);
+	off = tu_tar_add(buf, off, "hl", '1', NULL, "../../etc/passwd");
+	off = tu_tar_add(buf, off, "dev", '3', NULL, NULL);
+	off = tu_tar_add(buf, off, "ok.txt", '0', "fine", NULL);
 	off += 1024;
 
 	xc.target = dst;
@@ -791,7 +724,7 @@ test_malicious(void **state)
 			n++;
 	closedir(d);
 	assert_int_equal(n, 0);
-	snprintf(p, sizeof(p), "%s/evil", tmp);
+	snprintf(p, sizeof(p), "%s/evil", tu_tmpdir());
 	assert_int_not_equal(access(p, F_OK), 0);
 	snprintf(p, sizeof(p), "%s/ok.txt", dst);
 	assert_int_equal(access(p, F_OK), 0);
@@ -811,10 +744,11 @@ test_shrink_while_read(void **state)
 
 	(void)state;
 	/* A tree of its own: one 3 MiB file that shrinks mid-read. */
-	snprintf(p, sizeof(p), "%s/shrink", tmp);
+	snprintf(p, sizeof(p), "%s/shrink", tu_tmpdir());
 	assert_int_equal(mkdir(p, 0755), 0);
 	memset(data, 'z', sizeof(data));
-	snprintf(r->shrink_path, sizeof(r->shrink_path), "%s/shrink/f", tmp);
+	snprintf(r->shrink_path, sizeof(r->shrink_path), "%s/shrink/f",
+	    tu_tmpdir());
 	fd = open(r->shrink_path, O_WRONLY | O_CREAT, 0644);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, data, sizeof(data)), (ssize_t)sizeof(data));
@@ -825,7 +759,7 @@ test_shrink_while_read(void **state)
 		char saved[512];
 
 		memcpy(saved, tree, sizeof(tree));
-		snprintf(tree, sizeof(tree), "%s/shrink", tmp);
+		snprintf(tree, sizeof(tree), "%s/shrink", tu_tmpdir());
 		rc = make_archive(&m, r, 1 << 20, 2, false);
 		memcpy(tree, saved, sizeof(tree));
 	}
@@ -834,7 +768,7 @@ test_shrink_while_read(void **state)
 	save(&m, "shrink.tar.gz", out, sizeof(out));
 	assert_int_equal(run("gzip -t '%s'", out), 0);
 	assert_int_equal(run("tar -tzf '%s' > /dev/null 2>&1", out), 0);
-	snprintf(p, sizeof(p), "%s/shrink-x", tmp);
+	snprintf(p, sizeof(p), "%s/shrink-x", tu_tmpdir());
 	assert_int_equal(mkdir(p, 0755), 0);
 	assert_int_equal(run("tar -xzf '%s' -C '%s' 2>/dev/null", out, p), 0);
 	free(m.buf);
@@ -862,7 +796,7 @@ test_strict_and_errors(void **state)
 	assert_non_null(cz);
 	a = st_archive_new(cz, &ac, &err);
 	assert_non_null(a);
-	snprintf(p, sizeof(p), "%s/does-not-exist", tmp);
+	snprintf(p, sizeof(p), "%s/does-not-exist", tu_tmpdir());
 	assert_int_equal(st_archive_add_path(a, p, &err), -1);
 	assert_non_null(strstr(err.msg, "No such file"));
 	assert_int_equal(st_archive_add_path(a, tree, &err), -1);
@@ -961,7 +895,7 @@ test_upload(void **state)
 	char root[600], obj[900];
 
 	(void)state;
-	snprintf(root, sizeof(root), "%s/store", tmp);
+	snprintf(root, sizeof(root), "%s/store", tu_tmpdir());
 	sc = storage_conf_local("here", root);
 	assert_non_null(sc);
 	assert_int_equal(storage_open(sc, &st, &err), 0);
@@ -1134,5 +1068,5 @@ main(void)
 		cmocka_unit_test(test_upload_retry_and_growth),
 	};
 
-	return (cmocka_run_group_tests(tests, setup, teardown));
+	return (cmocka_run_group_tests(tests, setup, tu_tmpdir_teardown));
 }

@@ -24,27 +24,7 @@
 #include "conf/conf.h"
 #include "lib/ag.h"
 #include "providers/storage.h"
-
-static char tmpl[] = "/tmp/vigil-test-storage-XXXXXX";
-static char *tmp;
-
-static int
-setup(void **state)
-{
-	(void)state;
-	tmp = mkdtemp(tmpl);
-	return (tmp == NULL ? -1 : 0);
-}
-
-static int
-teardown(void **state)
-{
-	char cmd[256];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-	return (system(cmd) == 0 ? 0 : -1);
-}
+#include "tests/unit/fakes/testutil.h"
 
 static struct storage *
 open_local(const char *sub)
@@ -54,7 +34,7 @@ open_local(const char *sub)
 	struct ag_err err;
 	char path[512];
 
-	snprintf(path, sizeof(path), "%s/%s", tmp, sub);
+	snprintf(path, sizeof(path), "%s/%s", tu_tmpdir(), sub);
 	c = storage_conf_local("here", path);
 	assert_non_null(c);
 	if (storage_open(c, &st, &err) != 0)
@@ -69,7 +49,7 @@ exists(const char *sub, const char *rel)
 	char p[1024];
 	struct stat sb;
 
-	snprintf(p, sizeof(p), "%s/%s/%s", tmp, sub, rel);
+	snprintf(p, sizeof(p), "%s/%s/%s", tu_tmpdir(), sub, rel);
 	return (lstat(p, &sb) == 0);
 }
 
@@ -103,7 +83,7 @@ test_open_creates(void **state)
 
 	(void)state;
 	st = open_local("new/deeper");
-	snprintf(p, sizeof(p), "%s/new/deeper", tmp);
+	snprintf(p, sizeof(p), "%s/new/deeper", tu_tmpdir());
 	assert_int_equal(stat(p, &sb), 0);
 	assert_true(S_ISDIR(sb.st_mode));
 	assert_int_equal(sb.st_mode & 0777, 0700);
@@ -218,9 +198,9 @@ test_abort(void **state)
 		char p[512];
 		int fd;
 
-		snprintf(p, sizeof(p), "%s/abort/x", tmp);
+		snprintf(p, sizeof(p), "%s/abort/x", tu_tmpdir());
 		assert_int_equal(mkdir(p, 0700), 0);
-		snprintf(p, sizeof(p), "%s/abort/x/stale.part", tmp);
+		snprintf(p, sizeof(p), "%s/abort/x/stale.part", tu_tmpdir());
 		fd = open(p, O_WRONLY | O_CREAT, 0600);
 		assert_true(fd >= 0);
 		close(fd);
@@ -376,8 +356,8 @@ test_no_escape(void **state)
 	char root[512], outside[512], link[600];
 
 	(void)state;
-	snprintf(root, sizeof(root), "%s/esc", tmp);
-	snprintf(outside, sizeof(outside), "%s/outside", tmp);
+	snprintf(root, sizeof(root), "%s/esc", tu_tmpdir());
+	snprintf(outside, sizeof(outside), "%s/outside", tu_tmpdir());
 	assert_int_equal(mkdir(outside, 0700), 0);
 	snprintf(link, sizeof(link), "%s/link", root);
 	assert_int_equal(symlink(outside, link), 0);
@@ -405,7 +385,7 @@ test_open_errors(void **state)
 	(void)state;
 	assert_null(storage_conf_local("here", "relative/path"));
 	assert_null(storage_conf_local("bad name", "/tmp"));
-	snprintf(p, sizeof(p), "%s/afile", tmp);
+	snprintf(p, sizeof(p), "%s/afile", tu_tmpdir());
 	fd = open(p, O_WRONLY | O_CREAT, 0600);
 	assert_true(fd >= 0);
 	close(fd);
@@ -436,7 +416,7 @@ test_enospc(void **state)
 		if (unshare(CLONE_NEWNS) != 0 ||
 		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
 			_exit(77);
-		snprintf(p, sizeof(p), "%s/full", tmp);
+		snprintf(p, sizeof(p), "%s/full", tu_tmpdir());
 		if (mkdir(p, 0700) != 0 ||
 		    mount("tmpfs", p, "tmpfs", 0, "size=64k") != 0)
 			_exit(77);
@@ -474,24 +454,18 @@ test_conf(void **state)
 	struct storage_conf *sc = NULL;
 	struct storage *st;
 	struct ag_err err;
-	char path[512];
-	FILE *f;
+	char text[1024];
 	size_t i;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/vigil.conf", tmp);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fprintf(f, "storage = {\n"
+	snprintf(text, sizeof(text), "storage = {\n"
 	    "  here = { type = \"local\"; path = \"%s/confstore\"; };\n"
 	    "  bad1 = { type = \"local\"; path = \"rel\"; };\n"
 	    "  bad2 = { type = \"local\"; pth = \"/x\"; };\n"
 	    "  bad3 = { type = \"ftp\"; };\n"
 	    "  bad4 = { type = \"local\"; };\n"
-	    "};\n", tmp);
-	fclose(f);
-	assert_int_equal(chmod(path, 0600), 0);
-	assert_int_equal(conf_load(path, &cf, &errs), 0);
+	    "};\n", tu_tmpdir());
+	cf = tu_conf_load(text, &errs);
 	for (i = 0; i < errs.n; i++)
 		print_message("conf: %s\n", errs.msgs[i]);
 	assert_int_equal(errs.n, 0);
@@ -546,5 +520,6 @@ main(void)
 		cmocka_unit_test(test_conf),
 	};
 
-	return (cmocka_run_group_tests(tests, setup, teardown));
+	return (cmocka_run_group_tests(tests, tu_tmpdir_setup,
+	    tu_tmpdir_teardown));
 }

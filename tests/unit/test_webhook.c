@@ -4,25 +4,17 @@
  * strings are escaped, signatures match answers computed with openssl and
  * python, answers are classified (HTTP status, DingTalk/WeCom errcodes),
  * the config is checked, and real sends reach a tiny HTTP server on
- * 127.0.0.1 with the right headers and body.
+ * 127.0.0.1 (fakes/fake_httpd.c) with the right headers and body.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -30,177 +22,45 @@
 #include "agent/notify.h"
 #include "agent/notifiers/webhook_format.h"
 #include "conf/conf.h"
+#include "tests/unit/fakes/fake_httpd.h"
+#include "tests/unit/fakes/testutil.h"
 
 /* 2026-11-22T03:00:00.123Z */
 #define T0 1795316400123LL
 
-static char tmpdir[64];
-
-/* The test server (as in test_http.c): one connection at a time. */
-static struct {
-	int lfd;
-	int port;
-	pthread_t th;
-	pthread_mutex_t mu;
-	volatile int stop;
-	volatile int silent;
-	int status;
-	const char *body;
-	char method[16];
-	char path[2048];
-	char head[8192];
-	char req_body[65536];
-	size_t req_body_len;
-	int nreq;
-} S;
-
-static int
-wait_readable(int fd, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	return poll(&p, 1, ms);
-}
-
-static int
-read_request(int fd)
-{
-	char buf[sizeof(S.head) + sizeof(S.req_body)];
-	size_t len = 0, hlen, clen = 0;
-	char *end, *cl;
-	ssize_t k;
-
-	for (;;) {
-		int r;
-
-		if (S.stop)
-			return -1;
-		if ((r = wait_readable(fd, 50)) == 0)
-			continue;
-		if (r < 0 || (k = read(fd, buf + len, sizeof(buf) - 1 -
-		    len)) <= 0)
-			return 0;
-		len += (size_t)k;
-		buf[len] = '\0';
-		if ((end = strstr(buf, "\r\n\r\n")) != NULL)
-			break;
-		if (len >= sizeof(buf) - 1)
-			return 0;
-	}
-	hlen = (size_t)(end - buf) + 4;
-	if ((cl = strcasestr(buf, "\r\nContent-Length:")) != NULL &&
-	    cl < end)
-		clen = strtoul(cl + 17, NULL, 10);
-	while (len < hlen + clen && len < sizeof(buf) - 1) {
-		if ((k = read(fd, buf + len, sizeof(buf) - 1 - len)) <= 0)
-			return 0;
-		len += (size_t)k;
-	}
-	pthread_mutex_lock(&S.mu);
-	sscanf(buf, "%15s %2047s", S.method, S.path);
-	snprintf(S.head, sizeof(S.head), "%.*s", (int)hlen, buf);
-	S.req_body_len = clen < sizeof(S.req_body) ? clen : 0;
-	memcpy(S.req_body, buf + hlen, S.req_body_len);
-	S.req_body[S.req_body_len] = '\0';
-	S.nreq++;
-	pthread_mutex_unlock(&S.mu);
-	return 1;
-}
-
-static void *
-srv_main(void *arg)
-{
-	(void)arg;
-	while (!S.stop) {
-		int fd, r;
-
-		if (wait_readable(S.lfd, 50) <= 0)
-			continue;
-		if ((fd = accept(S.lfd, NULL, NULL)) < 0)
-			continue;
-		while ((r = read_request(fd)) == 1) {
-			char head[256], c;
-			const char *body = S.body != NULL ? S.body : "";
-
-			if (S.silent) {
-				while (!S.stop && (wait_readable(fd, 50) == 0 ||
-				    read(fd, &c, 1) > 0))
-					;
-				break;
-			}
-			snprintf(head, sizeof(head), "HTTP/1.1 %d Test\r\n"
-			    "Content-Length: %zu\r\n\r\n", S.status,
-			    strlen(body));
-			if (write(fd, head, strlen(head)) < 0 ||
-			    write(fd, body, strlen(body)) < 0)
-				break;
-		}
-		close(fd);
-	}
-	return NULL;
-}
+/* The receiver, one for all tests. */
+static struct fake_httpd S;
 
 static int
 setup(void **state)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t alen = sizeof(a);
-	int one = 1;
-
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_webhook.XXXXXX");
-	assert_non_null(mkdtemp(tmpdir));
-	memset(&S, 0, sizeof(S));
-	S.status = 200;
-	pthread_mutex_init(&S.mu, NULL);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	S.lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(S.lfd >= 0);
-	setsockopt(S.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	assert_int_equal(bind(S.lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(S.lfd, 8), 0);
-	assert_int_equal(getsockname(S.lfd, (struct sockaddr *)&a, &alen), 0);
-	S.port = ntohs(a.sin_port);
-	assert_int_equal(pthread_create(&S.th, NULL, srv_main, NULL), 0);
+	if (tu_tmpdir_setup(state) != 0)
+		return -1;
+	if (fake_httpd_start(&S) != 0) {
+		(void)tu_tmpdir_teardown(state);
+		return -1;
+	}
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	char cmd[128];
-
-	(void)state;
-	S.stop = 1;
-	pthread_join(S.th, NULL);
-	close(S.lfd);
-	pthread_mutex_destroy(&S.mu);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	fake_httpd_stop(&S);
+	return tu_tmpdir_teardown(state);
 }
 
 static struct notification
 firing(void)
 {
-	struct notification n;
+	return tu_notification_firing(T0);
+}
 
-	memset(&n, 0, sizeof(n));
-	snprintf(n.id, sizeof(n.id), "%lld-cafe-0001", (long long)T0);
-	snprintf(n.host, sizeof(n.host), "web1");
-	snprintf(n.rule, sizeof(n.rule), "cpu-high");
-	snprintf(n.metric, sizeof(n.metric), "cpu.used_pct");
-	snprintf(n.op, sizeof(n.op), ">");
-	n.state = ST_CRITICAL;
-	n.prev_state = ST_OK;
-	n.kind = NK_CHANGE;
-	n.has_value = true;
-	n.value = 97.2;
-	n.has_threshold = true;
-	n.threshold = 95;
-	n.ts_ms = T0;
-	n.since_ms = T0 - 120000;
-	n.repeat_ms = 3600000;
-	return n;
+/* The value of request header ${name}, in a static buffer. */
+static const char *
+req_header(const char *name)
+{
+	return fake_httpd_req_header(&S, name);
 }
 
 static struct notification
@@ -536,35 +396,6 @@ test_classify(void **state)
 	    &err), -1);
 }
 
-/* Write ${text} as a private config file and load it. */
-static struct conf *
-load(const char *text, struct conf_errs *e)
-{
-	char path[128];
-	struct conf *c = NULL;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/vigil.conf", tmpdir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	assert_int_equal(chmod(path, 0600), 0);
-	assert_int_equal(conf_load(path, &c, e), 0);
-	return c;
-}
-
-static int
-has_error(const struct conf_errs *e, const char *needle)
-{
-	for (size_t i = 0; i < e->n; i++)
-		if (strstr(e->msgs[i], needle) != NULL)
-			return 1;
-	for (size_t i = 0; i < e->n; i++)
-		fprintf(stderr, "  %s\n", e->msgs[i]);
-	return 0;
-}
-
 /* Build the notifier from one element of a config's notifiers list. */
 static struct notifier *
 make(const char *settings, struct conf **ret_c, struct conf_errs *e)
@@ -573,24 +404,8 @@ make(const char *settings, struct conf **ret_c, struct conf_errs *e)
 
 	snprintf(text, sizeof(text), "notifiers = ( { name = \"hook\"; "
 	    "type = \"webhook\"; %s } );\n", settings);
-	*ret_c = load(text, e);
+	*ret_c = tu_conf_load(text, e);
 	return notifier_new(conf_elem((*ret_c)->notifiers, 0), e);
-}
-
-/* The value of request header ${name}, in a static buffer. */
-static const char *
-req_header(const char *name)
-{
-	static char val[512];
-	char needle[128];
-	const char *p;
-
-	snprintf(needle, sizeof(needle), "\r\n%s: ", name);
-	if ((p = strcasestr(S.head, needle)) == NULL)
-		return NULL;
-	p += strlen(needle);
-	snprintf(val, sizeof(val), "%.*s", (int)strcspn(p, "\r"), p);
-	return val;
 }
 
 static void
@@ -726,23 +541,17 @@ test_send_transport_failures(void **state)
 {
 	struct conf_errs e = { 0 };
 	struct notification n = firing();
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t alen = sizeof(a);
 	char settings[512];
 	struct ag_err err = { { 0 } };
 	struct notifier *nf;
 	struct conf *c;
-	int fd;
+	int port;
 
 	(void)state;
 	/* Nobody listens: retry later. */
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
-	close(fd);
+	assert_true((port = fake_httpd_free_port()) > 0);
 	snprintf(settings, sizeof(settings), "url = \"http://127.0.0.1:%d/x?"
-	    "token=SECRET\";", ntohs(a.sin_port));
+	    "token=SECRET\";", port);
 	nf = make(settings, &c, &e);
 	assert_non_null(nf);
 	assert_int_equal(notifier_send(nf, &n, &err), AG_RETRY);
@@ -806,7 +615,7 @@ test_config_errors(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		assert_null(make(cases[i].settings, &c, &e));
-		if (!has_error(&e, cases[i].error))
+		if (!tu_has_error(&e, cases[i].error))
 			fail_msg("case %zu: no \"%s\"", i, cases[i].error);
 		/* Header values never appear in errors. */
 		for (size_t k = 0; k < e.n; k++)
@@ -830,7 +639,7 @@ test_config_ok(void **state)
 	snprintf(settings, sizeof(settings), "url = \"HTTPS://hooks.example."
 	    "com/x\"; format = \"wecom\"; secret_env = "
 	    "\"VIGIL_TEST_HOOK_SECRET\"; ca_file = \"%s/vigil.conf\"; "
-	    "tls_verify = true;", tmpdir);
+	    "tls_verify = true;", tu_tmpdir());
 	nf = make(settings, &c, &e);
 	assert_int_equal(e.n, 0);
 	assert_non_null(nf);
@@ -860,11 +669,6 @@ main(void)
 		cmocka_unit_test(test_config_ok),
 	};
 
-	unsetenv("http_proxy");
-	unsetenv("HTTP_PROXY");
-	unsetenv("https_proxy");
-	unsetenv("HTTPS_PROXY");
-	unsetenv("all_proxy");
-	unsetenv("ALL_PROXY");
+	/* The proxy variables are unset by fake_httpd_start(). */
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
