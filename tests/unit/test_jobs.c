@@ -19,27 +19,24 @@
 #include "agent/runconf.h"
 #include "lib/clock.h"
 
-static char tmpdir[64];
+#include "fakes/testutil.h"
 
 static struct runconf *
-load(const char *schedule)
+load(const char *settings)
 {
 	struct conf_errs e = { 0 };
 	struct runconf *rc = NULL;
-	char path[128];
-	FILE *f;
+	const char *t = tu_tmpdir(), *path;
+	char text[1024];
 
-	snprintf(path, sizeof(path), "%s/vigil.conf", tmpdir);
-	assert_non_null(f = fopen(path, "w"));
-	fprintf(f,
+	snprintf(text, sizeof(text),
 	    "agent = { state_dir = \"%s/state\"; hostname = \"h\"; };\n"
 	    "storage = { here = { type = \"local\"; path = \"%s/store\"; }; "
 	    "};\n"
 	    "backups = ( { name = \"j\"; paths = [ \"%s/src\" ];\n"
 	    "  storage = \"here\"; key_file = \"%s/k\"; create_key = true;\n"
-	    "  %s } );\n", tmpdir, tmpdir, tmpdir, tmpdir, schedule);
-	fclose(f);
-	assert_int_equal(chmod(path, 0600), 0);
+	    "  %s } );\n", t, t, t, t, settings);
+	path = tu_write_conf("vigil.conf", text, 0600);
 	if (runconf_load(path, &rc, &e) != 0) {
 		for (size_t i = 0; i < e.n; i++)
 			fprintf(stderr, "%s\n", e.msgs[i]);
@@ -94,7 +91,7 @@ test_manual_run_and_metrics(void **state)
 	char path[128];
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/state", tmpdir);
+	snprintf(path, sizeof(path), "%s/state", tu_tmpdir());
 	assert_non_null(j = jobs_new(path, "h"));
 	jobs_configure(j, rc, clock_wall_ms());
 	/* No schedule: never due by itself. */
@@ -143,7 +140,7 @@ test_missed_run_at_startup(void **state)
 	char first[64];
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/state", tmpdir);
+	snprintf(path, sizeof(path), "%s/state", tu_tmpdir());
 	/* The last run is the one of the test before, just now. */
 	assert_non_null(j = jobs_new(path, "h"));
 	jobs_configure(j, rc, now);
@@ -182,30 +179,15 @@ static int
 setup(void **state)
 {
 	char path[128];
-	FILE *f;
 
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/vigil-test-jobs-XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
+	if (tu_tmpdir_setup(state) != 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/src", tmpdir);
-	mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/src/hello", tmpdir);
-	if ((f = fopen(path, "w")) == NULL)
+	snprintf(path, sizeof(path), "%s/src", tu_tmpdir());
+	if (mkdir(path, 0700) != 0)
 		return -1;
-	fputs("hello\n", f);
-	fclose(f);
+	snprintf(path, sizeof(path), "%s/src/hello", tu_tmpdir());
+	tu_write_file(path, "hello\n", 6, 0644);
 	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
 }
 
 int
@@ -216,5 +198,5 @@ main(void)
 		cmocka_unit_test(test_missed_run_at_startup),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, tu_tmpdir_teardown);
 }
