@@ -59,9 +59,6 @@ static const struct notifier_type notifier_types[] = {
 	{ "webhook", webhook_type_ops },
 };
 
-/* Most settings a type may declare; "name" and "type" come on top. */
-#define NOTIFIER_SETTINGS_MAX 32
-
 /* Longest notifier name: it must fit struct spool_entry.notifier. */
 #define NOTIFIER_NAME_MAX 63
 
@@ -416,14 +413,14 @@ valid_name(const char *s)
 struct notifier *
 notifier_new(const conf_node *cs, struct conf_errs *errs)
 {
-	const char *allowed[NOTIFIER_SETTINGS_MAX + 3];
+	static const char *const common_keys[] = { "name", "type", NULL };
 	const struct notifier_type *nt;
 	const struct notifier_ops *ops;
 	const char *type = NULL, *name = NULL;
 	char types[256];
 	struct notifier *nf;
 	struct ag_err err = { "" };
-	size_t nerr = errs->n, k = 0;
+	size_t nerr = errs->n;
 	void *ctx = NULL;
 
 	if (!conf_is_group(cs)) {
@@ -449,19 +446,7 @@ notifier_new(const conf_node *cs, struct conf_errs *errs)
 		return NULL;
 	}
 
-	allowed[k++] = "name";
-	allowed[k++] = "type";
-	for (size_t i = 0; ops->settings != NULL && ops->settings[i] != NULL;
-	    i++) {
-		if (k >= ARRAY_SIZE(allowed) - 1) {
-			(void)conf_error_at(errs, cs, "type", "internal error: "
-			    "notifier type %s has too many settings", type);
-			return NULL;
-		}
-		allowed[k++] = ops->settings[i];
-	}
-	allowed[k] = NULL;
-	(void)conf_check_keys(errs, cs, allowed);
+	(void)conf_check_keys2(errs, cs, common_keys, ops->settings);
 
 	if (ops->configure(&ctx, cs, errs) == -1 || errs->n > nerr ||
 	    name == NULL)

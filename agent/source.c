@@ -28,9 +28,6 @@ static const struct source_ops *const source_types[] = {
 	&src_process_ops,
 };
 
-/* Most settings a type may declare; "type", "name", "interval" come on top. */
-#define SOURCE_SETTINGS_MAX 32
-
 /* Shortest interval a source may ask for. */
 #define SOURCE_MIN_INTERVAL_MS 1000
 
@@ -73,13 +70,14 @@ source_type_list(char *buf, size_t len)
 struct source *
 source_new(const conf_node *cs, struct conf_errs *errs)
 {
-	const char *allowed[SOURCE_SETTINGS_MAX + 4];
+	static const char *const common_keys[] = { "type", "name", "interval",
+		NULL };
 	const struct source_ops *ops;
 	const char *type = NULL, *name = NULL;
 	char types[256];
 	int64_t interval = SOURCE_DEFAULT_INTERVAL_MS;
 	struct source *s;
-	size_t nerr = errs->n, k = 0;
+	size_t nerr = errs->n;
 	void *ctx = NULL;
 
 	if (!conf_is_group(cs)) {
@@ -103,20 +101,7 @@ source_new(const conf_node *cs, struct conf_errs *errs)
 	(void)conf_get_dur(errs, cs, "interval", false,
 	    SOURCE_MIN_INTERVAL_MS, &interval);
 
-	allowed[k++] = "type";
-	allowed[k++] = "name";
-	allowed[k++] = "interval";
-	for (size_t i = 0; ops->settings != NULL && ops->settings[i] != NULL;
-	    i++) {
-		if (k >= ARRAY_SIZE(allowed) - 1) {
-			(void)conf_error_at(errs, cs, "type", "internal error: "
-			    "source type %s has too many settings", type);
-			return NULL;
-		}
-		allowed[k++] = ops->settings[i];
-	}
-	allowed[k] = NULL;
-	(void)conf_check_keys(errs, cs, allowed);
+	(void)conf_check_keys2(errs, cs, common_keys, ops->settings);
 
 	if (ops->configure(&ctx, cs, errs) == -1 || errs->n > nerr)
 		goto err0;

@@ -572,9 +572,25 @@ conf_get_secret(struct conf_errs *e, const conf_node *group, const char *name,
 	return 1;
 }
 
+static bool
+listed(const char *const *v, const char *name)
+{
+	for (size_t k = 0; v != NULL && v[k] != NULL; k++)
+		if (strcmp(name, v[k]) == 0)
+			return true;
+	return false;
+}
+
 int
 conf_check_keys(struct conf_errs *e, const conf_node *group,
     const char *const *allowed)
+{
+	return conf_check_keys2(e, group, allowed, NULL);
+}
+
+int
+conf_check_keys2(struct conf_errs *e, const conf_node *group,
+    const char *const *common, const char *const *extra)
 {
 	int bad = 0;
 
@@ -583,11 +599,8 @@ conf_check_keys(struct conf_errs *e, const conf_node *group,
 	for (size_t i = 0; i < conf_len(group); i++) {
 		const config_setting_t *m = conf_elem(group, i);
 		const char *name = config_setting_name(m);
-		bool ok = false;
 
-		for (size_t k = 0; allowed[k] != NULL && !ok; k++)
-			ok = strcmp(name, allowed[k]) == 0;
-		if (!ok) {
+		if (!listed(common, name) && !listed(extra, name)) {
 			(void)conf_error(e, m, "unknown setting");
 			bad++;
 		}

@@ -142,6 +142,15 @@ void conf_secret_free(char *s);
 int conf_check_keys(struct conf_errs *e, const conf_node *group,
     const char *const *allowed);
 
+/**
+ * conf_check_keys2(e, group, common, extra):
+ * conf_check_keys() against the members of two lists: the ${common}
+ * settings of every instance and the ${extra} ones of its type (either may
+ * be NULL).
+ */
+int conf_check_keys2(struct conf_errs *e, const conf_node *group,
+    const char *const *common, const char *const *extra);
+
 /* Navigation, for modules walking their section. */
 size_t conf_len(const conf_node *list);		/* 0 for NULL */
 const conf_node *conf_elem(const conf_node *list, size_t i);
