@@ -1064,9 +1064,9 @@ seal_tar(struct storage *st, const uint8_t *tar, size_t len, bool bad_sha,
 	char dkey[STORAGE_KEY_MAX], mkey[STORAGE_KEY_MAX];
 	uint8_t dk[32], header[FORMAT_HEADER_MAX], *sealed;
 	const uint8_t *h;
-	size_t hlen, jlen, slen;
+	size_t hlen, jlen = 0, slen;
 	uint64_t stored;
-	char *json;
+	char *json = NULL;
 
 	assert_int_equal(crypto_random(dk, sizeof(dk)), 0);
 	assert_int_equal(format_backup_id_new(time(NULL) - 3600, ret_id), 0);
