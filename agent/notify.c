@@ -295,9 +295,14 @@ get_time(json_t *o, const char *key, int64_t *ret)
 {
 	char buf[64];
 
-	if (get_str(o, key, buf, sizeof(buf)) != 0)
+	int64_t ms;
+
+	/* Notifications are made by a clock after 1970. */
+	if (get_str(o, key, buf, sizeof(buf)) != 0 ||
+	    clock_parse_rfc3339(buf, &ms) != 0 || ms < 0)
 		return -1;
-	return clock_parse_rfc3339(buf, ret);
+	*ret = ms;
+	return 0;
 }
 
 int

@@ -991,7 +991,9 @@ jint(const json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
 
-	return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+	/* Times, durations and counts: a negative one is damage, read as 0. */
+	return json_is_integer(v) && json_integer_value(v) > 0 ?
+	    (int64_t)json_integer_value(v) : 0;
 }
 
 static void
