@@ -31,13 +31,20 @@ clock_mono_ms(void)
 void
 clock_rfc3339(int64_t ms, char *buf, size_t len)
 {
-	time_t t = (time_t)(ms / 1000);
+	int64_t sec = ms / 1000, frac = ms % 1000;
+	time_t t;
 	struct tm tm;
 	char base[32];
 
+	/* Round toward minus infinity, so times before 1970 read right. */
+	if (frac < 0) {
+		frac += 1000;
+		sec--;
+	}
+	t = (time_t)sec;
 	gmtime_r(&t, &tm);
 	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%03dZ", base, (int)(ms % 1000));
+	snprintf(buf, len, "%s.%03dZ", base, (int)frac);
 }
 
 int
