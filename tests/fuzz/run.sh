@@ -193,8 +193,8 @@ for t in "${targets[@]}"; do
 done
 if [ "$found" = 1 ]; then
 	echo
-	echo "Replay one: $build/tests/fuzz_<target> FILE;" \
-	    "keep it in tests/fuzz/crashes/<target>/ until fixed."
+	echo "Replay one: $build/tests/fuzz_<target> FILE; keep a" \
+	    "minimized copy in tests/fuzz/crashes/<target>/ (see its README)."
 	echo "Logs: $build/logs/"
 fi
 exit "$found"
