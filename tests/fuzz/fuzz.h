@@ -71,7 +71,9 @@ char *fuzz_strndup(const uint8_t *data, size_t size);
 
 /**
  * fuzz_fail(fmt, ...):
- * A property of the code under test does not hold: print why and abort.
+ * A property of the code under test does not hold: print why, remove the
+ * temporary folder (kept and named with VIGIL_FUZZ_KEEP in the
+ * environment) and abort.
  */
 void fuzz_fail(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));

@@ -26,6 +26,8 @@
 static char tmpdir[PATH_MAX];
 static char pathbuf[PATH_MAX];
 
+static void tmpdir_remove(void);
+
 void
 fuzz_fail(const char *fmt, ...)
 {
@@ -36,6 +38,11 @@ fuzz_fail(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	/* abort() skips atexit(): remove the folder unless asked to keep it. */
+	if (getenv("VIGIL_FUZZ_KEEP") == NULL)
+		tmpdir_remove();
+	else if (tmpdir[0] != '\0')
+		fprintf(stderr, "fuzz: kept %s\n", tmpdir);
 	abort();
 }
 
