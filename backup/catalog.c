@@ -64,16 +64,6 @@ job_name_ok(const char *s)
 	    "0123456789._-") == n;
 }
 
-static void
-sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000,
-	    .tv_nsec = (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 /* --- Listing ---------------------------------------------------------- */
 
 static int
@@ -501,7 +491,7 @@ get_buf(struct storage *st, const char *key, size_t max, uint8_t **ret,
 		rc = storage_get_buf(st, key, max, ret, ret_len, err);
 		if (rc != AG_RETRY || attempt >= GET_RETRIES)
 			return rc;
-		sleep_ms(ms);
+		clock_sleep_ms(ms);
 		ms *= 2;
 	}
 }
@@ -643,8 +633,7 @@ load_index(struct storage *st, const char *okey, const struct crypto_key *key,
 	struct inflate_conf ic = { .max_out = MANIFEST_INDEX_SLICE,
 	    .sink = ix_append, .cookie = &x };
 	struct ag_err e;
-	unsigned ms = 500;
-	int rc, attempt;
+	int rc;
 
 	x.max = m->index_json_size != 0 ? (size_t)m->index_json_size :
 	    FORMAT_MANIFEST_MAX;
@@ -659,21 +648,14 @@ load_index(struct storage *st, const char *okey, const struct crypto_key *key,
 		goto out;
 	}
 	/* A transient failure resumes where it stopped. */
-	for (attempt = 0;; attempt++) {
-		rc = storage_get(st, okey, x.fed, UINT64_MAX, ix_sink, &x, &e);
-		if (rc == 0 || x.failed)
-			break;
-		if (rc == STORAGE_ABSENT) {
+	rc = storage_get_retry(st, okey, 0, UINT64_MAX, ix_sink, &x, &e);
+	if (rc != 0 && !x.failed) {
+		if (rc == STORAGE_ABSENT)
 			rc = ag_err_set(err, "backup %s/%s: %s is missing",
 			    m->job, m->backup_id, FORMAT_NAME_INDEX);
-			goto out;
-		}
-		if (rc != AG_RETRY || attempt >= GET_RETRIES) {
+		else
 			(void)ag_err_set(err, "%s", e.msg);
-			goto out;
-		}
-		sleep_ms(ms);
-		ms *= 2;
+		goto out;
 	}
 	if (!x.failed && format_reader_end(x.rd, &e) != 0)
 		x.failed = ag_err_set(&x.err, "%s: %s", FORMAT_NAME_INDEX,
@@ -1171,8 +1153,7 @@ catalog_verify(struct storage *st, const char *prefix, const char *job,
 	struct ag_err e;
 	char okey[STORAGE_KEY_MAX + 1];
 	uint8_t sha[CRYPTO_SHA256_LEN];
-	unsigned ms = 500;
-	int rc, attempt;
+	int rc;
 
 	storage_stats(st, &s0);
 	v.t0 = clock_mono_ms();
@@ -1206,21 +1187,14 @@ catalog_verify(struct storage *st, const char *prefix, const char *job,
 	}
 
 	/* Stream data.vgl; a transient failure resumes where it stopped. */
-	for (attempt = 0;; attempt++) {
-		rc = storage_get(st, okey, v.fed, UINT64_MAX, data_sink, &v, &e);
-		if (rc == 0 || v.failed)
-			break;
-		if (rc == STORAGE_ABSENT) {
+	rc = storage_get_retry(st, okey, 0, UINT64_MAX, data_sink, &v, &e);
+	if (rc != 0 && !v.failed) {
+		if (rc == STORAGE_ABSENT)
 			rc = ag_err_set(err, "backup %s/%s: %s is missing", job,
 			    id, FORMAT_NAME_DATA);
-			goto out;
-		}
-		if (rc != AG_RETRY || attempt >= GET_RETRIES) {
+		else
 			(void)ag_err_set(err, "%s", e.msg);
-			goto out;
-		}
-		sleep_ms(ms);
-		ms *= 2;
+		goto out;
 	}
 	if (!v.failed && format_reader_end(v.rd, &e) != 0)
 		v.failed = ag_err_set(&v.err, "data.vgl: %s", e.msg);

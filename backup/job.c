@@ -98,16 +98,6 @@ struct run {
 
 /* --- Small helpers ---------------------------------------------------- */
 
-static void
-sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000,
-	    .tv_nsec = (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 static int
 mkdir_one(const char *path, struct ag_err *err)
 {
@@ -521,7 +511,7 @@ run_hook(struct run *r, const char *what, const char *cmd,
 			kill_at = now + 3600 * 1000;
 		}
 		if (p[0] < 0) {
-			sleep_ms(20);
+			clock_sleep_ms(20);
 			continue;
 		}
 		pfd = (struct pollfd){ .fd = p[0], .events = POLLIN };
@@ -645,7 +635,7 @@ put_retry(struct storage *st, const char *key, const uint8_t *buf,
 		rc = storage_put(st, key, buf, len, err);
 		if (rc != AG_RETRY || attempt >= PUT_RETRIES)
 			return rc == 0 ? 0 : -1;
-		sleep_ms(ms);
+		clock_sleep_ms(ms);
 		ms = ms >= 8000 ? 16000 : ms * 2;
 	}
 }

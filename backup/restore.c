@@ -152,16 +152,6 @@ rfail(struct restore *r, const char *fmt, ...)
 }
 
 static void
-sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000,
-	    .tv_nsec = (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-static void
 progress(struct restore *r, bool force, bool done)
 {
 	struct restore_progress p;
@@ -501,25 +491,19 @@ static int
 full_stream(struct restore *r)
 {
 	struct ag_err e = { "" };
-	unsigned ms = 500;
 	int rc;
 
-	for (int attempt = 0;; attempt++) {
-		rc = storage_get(r->st, r->okey, r->data_fed, UINT64_MAX,
-		    full_data_sink, r, &e);
-		if (rc == 0 || r->failed || r->x_failed)
-			break;
+	/* A transient failure resumes where it stopped. */
+	rc = storage_get_retry(r->st, r->okey, 0, UINT64_MAX, full_data_sink,
+	    r, &e);
+	if (rc != 0 && !r->failed && !r->x_failed) {
 		if (rc == STORAGE_ABSENT)
 			return rfail(r, "backup %s/%s: %s is missing", r->job,
 			    r->id, FORMAT_NAME_DATA);
-		if (rc != AG_RETRY || attempt >= GET_RETRIES) {
-			(void)rfail(r, "%s", e.msg);
-			if (rc == AG_RETRY)
-				r->failed_rc = AG_RETRY;
-			return -1;
-		}
-		sleep_ms(ms);
-		ms *= 2;
+		(void)rfail(r, "%s", e.msg);
+		if (rc == AG_RETRY)
+			r->failed_rc = AG_RETRY;
+		return -1;
 	}
 	if (r->failed || r->x_failed)
 		return -1;
@@ -925,7 +909,7 @@ part_stream(struct restore *r)
 					r->failed_rc = AG_RETRY;
 				return -1;
 			}
-			sleep_ms(ms);
+			clock_sleep_ms(ms);
 			ms *= 2;
 		}
 		if (r->failed || r->x_failed)

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "lib/ag.h"
+#include "lib/clock.h"
 #include "providers/storage.h"
 #include "backup/stage.h"
 #include "backup/st_upload.h"
@@ -45,17 +46,6 @@ jitter(struct upload *u, unsigned ms)
 	return (ms / 2 + (unsigned)(u->rnd % (ms / 2 + 1)));
 }
 
-static void
-sleep_ms(unsigned ms)
-{
-	struct timespec ts = {
-		.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000
-	};
-
-	while (nanosleep(&ts, &ts) != 0)
-		;
-}
-
 static int
 send_part(struct stage *stg, struct upload *u, const uint8_t *buf,
     size_t len)
@@ -70,7 +60,7 @@ send_part(struct stage *stg, struct upload *u, const uint8_t *buf,
 			break;
 		if (rc != AG_RETRY || attempt >= u->retries)
 			return (stage_fail(stg, -1, "%s", err.msg));
-		sleep_ms(jitter(u, ms));
+		clock_sleep_ms(jitter(u, ms));
 		ms = ms > RETRY_CAP_MS / 2 ? RETRY_CAP_MS : ms * 2;
 	}
 	u->parts++;
@@ -144,7 +134,7 @@ up_close(struct stage *stg)
 		}
 		if (attempt >= u->retries)
 			return (stage_fail(stg, -1, "%s", err.msg));
-		sleep_ms(jitter(u, ms));
+		clock_sleep_ms(jitter(u, ms));
 		ms = ms > RETRY_CAP_MS / 2 ? RETRY_CAP_MS : ms * 2;
 	}
 	u->up = NULL;

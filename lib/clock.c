@@ -1,6 +1,7 @@
 /*
  * clock.c: see clock.h.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -26,6 +27,16 @@ int64_t
 clock_mono_ms(void)
 {
 	return ts_ms(CLOCK_MONOTONIC);
+}
+
+void
+clock_sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000,
+	    .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
 }
 
 void

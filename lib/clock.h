@@ -11,6 +11,9 @@
 int64_t clock_wall_ms(void);
 int64_t clock_mono_ms(void);
 
+/* clock_sleep_ms(ms): sleep ${ms} milliseconds, through signals. */
+void clock_sleep_ms(unsigned ms);
+
 /**
  * clock_rfc3339(ms, buf, len):
  * Format wall time ${ms} as "2026-11-22T03:00:00.123Z" into ${buf} (at least

@@ -16,6 +16,7 @@
 
 #include "conf/conf.h"
 #include "lib/ag.h"
+#include "lib/clock.h"
 #include "providers/storage_backend.h"
 #include "providers/storage.h"
 
@@ -742,4 +743,43 @@ storage_abort_incomplete(struct storage *st, const struct objent *ent,
 		return (ag_err_set(err, "%s[%s]: cannot abort uploads",
 		    st->ops->name, st->name));
 	return (st->ops->abort_incomplete(st->ctx, ent, err));
+}
+
+struct resume {
+	storage_sink_fn *sink;
+	void *cookie;
+	uint64_t taken;			/* bytes the sink accepted */
+	int stopped;
+};
+
+static int
+resume_sink(void *cookie, const uint8_t *buf, size_t len)
+{
+	struct resume *r = cookie;
+
+	if (r->sink(r->cookie, buf, len) != 0) {
+		r->stopped = 1;
+		return 1;
+	}
+	r->taken += len;
+	return 0;
+}
+
+int
+storage_get_retry(struct storage *st, const char *key, uint64_t off,
+    uint64_t len, storage_sink_fn *sink, void *cookie, struct ag_err *err)
+{
+	struct resume r = { .sink = sink, .cookie = cookie };
+	unsigned ms = 500;
+	int rc;
+
+	for (int attempt = 0;; attempt++) {
+		rc = storage_get(st, key, off + r.taken, len == UINT64_MAX ?
+		    UINT64_MAX : len - r.taken, resume_sink, &r, err);
+		if (rc != AG_RETRY || r.stopped ||
+		    attempt >= STORAGE_GET_RETRIES)
+			return r.stopped ? -1 : rc;
+		clock_sleep_ms(ms);
+		ms *= 2;
+	}
 }

@@ -214,6 +214,20 @@ typedef int storage_sink_fn(void *cookie, const uint8_t *buf, size_t len);
 int storage_get(struct storage *st, const char *key, uint64_t off,
     uint64_t len, storage_sink_fn *sink, void *cookie, struct ag_err *err);
 
+/* How often storage_get_retry() tries again after a transient failure. */
+#define STORAGE_GET_RETRIES 5
+
+/**
+ * storage_get_retry(st, key, off, len, sink, cookie, err):
+ * storage_get() that tries a transient failure (AG_RETRY) again, up to
+ * STORAGE_GET_RETRIES times after pauses doubling from 500 ms, resuming
+ * after the bytes ${sink} already took.  A sink that stops the transfer
+ * ends it at once (-1).  Returns as storage_get(); AG_RETRY only when the
+ * retries ran out.  Blocks for the pauses.
+ */
+int storage_get_retry(struct storage *st, const char *key, uint64_t off,
+    uint64_t len, storage_sink_fn *sink, void *cookie, struct ag_err *err);
+
 /**
  * storage_get_buf(st, key, max, ret_buf, ret_len, err):
  * Read all of ${key}, at most ${max} bytes, into a malloc'd buffer stored
