@@ -200,11 +200,13 @@ parse_signing(struct job_conf *jc, const conf_node *cs, struct conf_errs *e)
 			if (errno != ENOENT)
 				conf_error_at(e, cs, "signing_key", "cannot "
 				    "use \"%s\": %s", sk, strerror(errno));
-		} else if (!S_ISREG(st.st_mode) || (st.st_mode & 077) != 0)
+		} else if (!S_ISREG(st.st_mode))
 			conf_error_at(e, cs, "signing_key", "\"%s\" is not a "
-			    "regular file of mode 0600 or 0400 (mode %04o: "
-			    "group or others may read it?); chmod 600 it", sk,
-			    (unsigned)(st.st_mode & 07777));
+			    "regular file", sk);
+		else if ((st.st_mode & 077) != 0)
+			conf_error_at(e, cs, "signing_key", "\"%s\" has mode "
+			    "%04o: group or others may read it; chmod 600 it",
+			    sk, (unsigned)(st.st_mode & 07777));
 	}
 	if (conf_get_strv(e, cs, "trusted_signers", false,
 	    &jc->trusted_signers, &jc->ntrusted_signers) != 1)
