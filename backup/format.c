@@ -1,8 +1,9 @@
 /*
- * format.c: the vigil backup object format, version 1.0, as specified in
+ * format.c: the vigil backup object format, version 1.1, as specified in
  * docs/BACKUP-FORMAT.md (the section numbers below refer to it).
  *
- * An object is a header (magic, version, fields, the wrapped data key, a
+ * An object is a header (magic, version, fields, the wrapped data key,
+ * extension records such as a manifest's Ed25519 signature (1.1), a
  * SHA-256 header hash) followed by sealed chunks (u32 length word with the
  * final flag in bit 31, AES-256-GCM ciphertext, 16-byte tag).  Each object
  * gets its own chunk key, HKDF of the per-backup data key with a random
@@ -585,13 +586,11 @@ seal_new(const struct crypto_key *key, const uint8_t data_key[32],
     const struct format_seal_fixed *fx, const uint8_t *pt_sha256,
     struct ag_err *err)
 {
-	uint8_t msg[SIGN_MSG_MAX];
-	size_t ext = 0;
-
 	struct format_object *obj;
 	uint8_t m[32], dk[DATA_KEY_LEN], epub[CRYPTO_X25519_LEN];
+	uint8_t msg[SIGN_MSG_MAX];
 	uint8_t *h, *pp;
-	size_t plen, hlen;
+	size_t plen, hlen, ext = 0;
 
 	if (kind < FORMAT_KIND_DATA || kind > FORMAT_KIND_INDEX) {
 		ag_err_set(err, "unknown object kind %d", (int)kind);

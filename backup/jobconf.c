@@ -459,12 +459,14 @@ attach_signer(const struct job_conf *jc, struct crypto_key *key,
 
 	if (access(jc->signing_key, F_OK) != 0 && errno == ENOENT) {
 		if (crypto_sign_generate(jc->signing_key, pub, sizeof(pub),
-		    err) != 0)
+		    err) == 0)
+			log_warn("backup %s: generated the signing key %s "
+			    "(mode 0600); restoring hosts accept this host's "
+			    "backups with trusted_signers = [ \"%s\" ];",
+			    jc->name, jc->signing_key, pub);
+		else if (access(jc->signing_key, F_OK) != 0)
 			return -1;
-		log_warn("backup %s: generated the signing key %s (mode "
-		    "0600); restoring hosts accept this host's backups with "
-		    "trusted_signers = [ \"%s\" ];", jc->name, jc->signing_key,
-		    pub);
+		/* Else another job sharing the key made it meanwhile. */
 	}
 	if ((s = crypto_sign_load(jc->signing_key, err)) == NULL)
 		return -1;
@@ -492,11 +494,15 @@ jobconf_load_key(const struct job_conf *jc, bool for_restore,
     struct ag_err *err)
 {
 	struct crypto_key *key;
+	int rc = 0;
 
 	if ((key = load_key(jc, for_restore, err)) == NULL)
 		return NULL;
-	if (for_restore ? attach_trust(jc, key, err) : jc->signing_key !=
-	    NULL ? attach_signer(jc, key, err) : 0) {
+	if (for_restore)
+		rc = attach_trust(jc, key, err);
+	else if (jc->signing_key != NULL)
+		rc = attach_signer(jc, key, err);
+	if (rc != 0) {
 		crypto_keys_free(key);
 		return NULL;
 	}

@@ -1219,6 +1219,24 @@ test_large_index(void **state_)
 	free(json);
 }
 
+/* Seal the manifest JSON ${root} of backup ${id} with ${dk} over ${mpath}. */
+static void
+put_manifest(const json_t *root, const uint8_t dk[32], const char *id,
+    const char *mpath)
+{
+	struct ag_err e;
+	uint8_t *sealed;
+	size_t slen;
+	char *djson;
+
+	assert_non_null(djson = json_dumps(root, JSON_COMPACT));
+	OK(format_manifest_seal(key, dk, id, djson, strlen(djson), &sealed,
+	    &slen, &e));
+	spit(mpath, sealed, slen);
+	free(sealed);
+	free(djson);
+}
+
 /*
  * verify checks the manifest's counts against its file index: a manifest
  * whose counts lie, sealed again so that everything else is consistent,
@@ -1234,9 +1252,9 @@ test_verify_counts(void **state_)
 	struct prog pg = { 0 };
 	struct catalog_verify_result vr;
 	struct ag_err e;
-	char mpath[1024], want[256], *raw, *mjson, *djson;
-	uint8_t dk[32], *sealed;
-	size_t rawlen, mlen, slen;
+	char mpath[1024], want[256], *raw, *mjson;
+	uint8_t dk[32];
+	size_t rawlen, mlen;
 	json_t *root, *counts;
 
 	(void)state_;
@@ -1256,12 +1274,7 @@ test_verify_counts(void **state_)
 		    names[i]));
 
 		json_object_set_new(counts, names[i], json_integer(n + 1));
-		assert_non_null(djson = json_dumps(root, JSON_COMPACT));
-		OK(format_manifest_seal(key, dk, res.backup_id, djson,
-		    strlen(djson), &sealed, &slen, &e));
-		spit(mpath, sealed, slen);
-		free(sealed);
-		free(djson);
+		put_manifest(root, dk, res.backup_id, mpath);
 		assert_int_equal(catalog_verify(st, "", "counts",
 		    res.backup_id, key, NULL, &vr, &e), -1);
 		assert_false(vr.ok);
@@ -1272,12 +1285,7 @@ test_verify_counts(void **state_)
 		json_object_set_new(counts, names[i], json_integer(n));
 	}
 	/* The true counts, sealed the same way: intact. */
-	assert_non_null(djson = json_dumps(root, JSON_COMPACT));
-	OK(format_manifest_seal(key, dk, res.backup_id, djson, strlen(djson),
-	    &sealed, &slen, &e));
-	spit(mpath, sealed, slen);
-	free(sealed);
-	free(djson);
+	put_manifest(root, dk, res.backup_id, mpath);
 	OK(catalog_verify(st, "", "counts", res.backup_id, key, NULL, &vr,
 	    &e));
 	assert_true(vr.ok);
