@@ -87,6 +87,11 @@ grep -qx "signed by $ID (public key $SPUB)" "$T/out" || fail "verify does not na
 "$VIGIL" -c "$T/restore.conf" restore "nightly/$GOOD" --to "$T/r-good" >/dev/null 2>"$T/err" ||
 	fail "restore of a signed backup: $(cat "$T/err")"
 cmp "$T/src/etc/motd" "$T/r-good/${T#/}/src/etc/motd" || fail "restored file differs"
+# counts.bytes_stored counts the signed manifest's longer header.
+stored=$("$VIGIL" -c "$T/restore.conf" decrypt --job nightly <"$T/store/nightly/$GOOD/manifest.vgl" |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)["counts"]["bytes_stored"])')
+[ "$stored" = "$(cat "$T/store/nightly/$GOOD"/*.vgl | wc -c)" ] ||
+	fail "counts.bytes_stored $stored is not the size of the backup's objects"
 
 # --- A forger with only the public key ---------------------------------------
 FORGED=$(new_backup "$T/forger.conf")
