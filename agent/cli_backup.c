@@ -409,8 +409,7 @@ cmd_verify(struct runconf *rcf, const char *spec, const char *keyfile)
 
 	if (jc == NULL)
 		return CLI_FAIL;
-	key = keyfile != NULL ? jobconf_load_key_path(keyfile, &err) :
-	    jobconf_load_key(jc, true, &err);
+	key = jobconf_open_key(jc, keyfile, &err);
 	if (key == NULL) {
 		fprintf(stderr, "vigil: %s\n", err.msg);
 		return CLI_FAIL;
@@ -434,6 +433,11 @@ cmd_verify(struct runconf *rcf, const char *spec, const char *keyfile)
 	    "bytes of tar match the manifest's sha256, %llu index entries "
 	    "checked\n", job, id, (unsigned long long)res.chunks,
 	    (unsigned long long)res.tar_bytes, (unsigned long long)res.files);
+	if (res.is_signed)
+		printf("signed by %s (public key %s)\n", res.signer_id,
+		    res.signer_pub);
+	else
+		printf("unsigned: nothing proves which host wrote it\n");
 	rc = CLI_OK;
 out1:
 	storage_close(st);

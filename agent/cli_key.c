@@ -12,6 +12,7 @@
 #include "backup/format.h"
 #include "backup/jobconf.h"
 #include "lib/crypto/crypto_keys.h"
+#include "lib/crypto/crypto_sign.h"
 
 #include "agent/cli.h"
 #include "agent/runconf.h"
@@ -19,11 +20,14 @@
 static int
 usage_key(void)
 {
-	fprintf(stderr, "usage: vigil key generate --out FILE [--symmetric]\n"
+	fprintf(stderr, "usage: vigil key generate --out FILE [--symmetric | "
+	    "--sign]\n"
 	    "  writes an X25519 private key (PEM, mode 0600) to FILE and prints "
 	    "the\n  public key for a job's public_key setting (write-only "
 	    "backups);\n  --symmetric writes a 32-byte key file for key_file "
-	    "instead\n");
+	    "instead;\n  --sign writes an Ed25519 signing key for signing_key "
+	    "and prints\n  the trusted_signers line for the restoring "
+	    "side\n");
 	return CLI_USAGE;
 }
 
@@ -33,10 +37,11 @@ cli_key(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "out", required_argument, NULL, 'o' },
 		{ "symmetric", no_argument, NULL, 'S' },
+		{ "sign", no_argument, NULL, 'G' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *out = NULL;
-	bool symmetric = false;
+	bool symmetric = false, sign = false;
 	struct ag_err err = { "" };
 	char pub[CRYPTO_PUBLIC_STR_SIZE];
 	int opt;
@@ -49,11 +54,26 @@ cli_key(int argc, char **argv)
 			out = optarg;
 		else if (opt == 'S')
 			symmetric = true;
+		else if (opt == 'G')
+			sign = true;
 		else
 			return usage_key();
 	}
-	if (out == NULL || optind != argc)
+	if (out == NULL || optind != argc || (symmetric && sign))
 		return usage_key();
+	if (sign) {
+		char spub[CRYPTO_SIGN_PUBSTR_SIZE];
+
+		if (crypto_sign_generate(out, spub, sizeof(spub), &err) != 0) {
+			fprintf(stderr, "vigil: %s\n", err.msg);
+			return CLI_FAIL;
+		}
+		fprintf(stderr, "wrote signing key %s (mode 0600): give it to "
+		    "this host's jobs as signing_key;\nput this in the job "
+		    "config of the hosts that restore or verify:\n", out);
+		printf("trusted_signers = [ \"%s\" ];\n", spub);
+		return CLI_OK;
+	}
 	if (symmetric) {
 		if (crypto_keys_generate_keyfile(out, &err) != 0) {
 			fprintf(stderr, "vigil: %s\n", err.msg);

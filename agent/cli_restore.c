@@ -316,8 +316,7 @@ cli_restore(int argc, char **argv)
 		fprintf(stderr, "vigil: %s\n", err.msg);
 		goto out;
 	}
-	key = keyfile != NULL ? jobconf_load_key_path(keyfile, &err) :
-	    jobconf_load_key(jc, true, &err);
+	key = jobconf_open_key(jc, keyfile, &err);
 	if (key == NULL) {
 		fprintf(stderr, "vigil: %s\n", err.msg);
 		goto out;

@@ -24,6 +24,7 @@
 #include "lib/clock.h"
 #include "lib/crypto/crypto.h"
 #include "lib/crypto/crypto_hash.h"
+#include "lib/crypto/crypto_sign.h"
 #include "providers/storage.h"
 #include "backup/format.h"
 #include "backup/inflate.h"
@@ -689,10 +690,16 @@ out:
  * check that it names this job and id; with ${with_index}, also fetch,
  * inflate (streamed: one chunk at a time) and load index.vgl if the file
  * index is kept there.  Store the manifest in
- * ${ret} (free with manifest_free()).  Return 0, AG_RETRY, or -1 with a
- * message: "backup nightly/X has no manifest (incomplete or deleted)",
- * "manifest.vgl: wrong key: ...", "manifest.vgl: chunk 0: authentication
- * failed ...", "manifest: ..." (malformed).
+ * ${ret} (free with manifest_free()).  This is where restore, verify and
+ * list open a manifest, so it is where signatures are checked (by
+ * format_open_buffer(), with the trusted signers ${key} carries).  Return
+ * 0, AG_RETRY, or -1 with a message: "backup nightly/X has no manifest
+ * (incomplete or deleted)", "manifest.vgl: wrong key: ...",
+ * "manifest.vgl: chunk 0: authentication failed ...", "manifest.vgl: not
+ * signed, but trusted_signers requires a signature ...", "manifest.vgl:
+ * signed by 1f2e3d4c5b6a7988, which is not in trusted_signers",
+ * "manifest.vgl: signature does not verify ...", "manifest: ..."
+ * (malformed).
  */
 int
 catalog_load_manifest(struct storage *st, const char *prefix,
@@ -735,6 +742,12 @@ catalog_load_manifest(struct storage *st, const char *prefix,
 	}
 	if ((rc = manifest_parse(json, jlen, &m, err)) != 0)
 		goto out;
+	m->is_signed = info.has_signature;
+	if (m->is_signed) {
+		memcpy(m->signer_id, info.signer_id_hex, sizeof(m->signer_id));
+		(void)crypto_sign_public_string(info.signer, m->signer_pub,
+		    sizeof(m->signer_pub));
+	}
 	if (strcmp(m->job, job) != 0 || strcmp(m->backup_id, id) != 0) {
 		rc = ag_err_set(err, "manifest: describes %.64s/%s, not %s/%s",
 		    m->job, m->backup_id, job, id);
@@ -1126,6 +1139,48 @@ data_sink(void *cookie, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+/*
+ * The manifest's counts must be those of its file index (when both are
+ * there): one per entry, by type.  Return 0 or -1 with a message.
+ */
+static int
+check_counts(const struct manifest *m, struct ag_err *err)
+{
+	static const char *const names[] = { "files", "dirs", "symlinks",
+		"hardlinks", "other" };
+	uint64_t n[5] = { 0 };
+	const uint64_t said[5] = { m->counts.files, m->counts.dirs,
+		m->counts.symlinks, m->counts.hardlinks, m->counts.other };
+
+	if (!m->has_counts || !m->files_loaded)
+		return 0;
+	for (size_t i = 0; i < m->nfiles; i++) {
+		switch (m->files[i].type) {
+		case MANIFEST_FILE:
+			n[0]++;
+			break;
+		case MANIFEST_DIR:
+			n[1]++;
+			break;
+		case MANIFEST_SYMLINK:
+			n[2]++;
+			break;
+		case MANIFEST_HARDLINK:
+			n[3]++;
+			break;
+		default:
+			n[4]++;
+			break;
+		}
+	}
+	for (size_t i = 0; i < 5; i++)
+		if (n[i] != said[i])
+			return ag_err_set(err, "manifest: counts.%s is %" PRIu64
+			    ", but the file index has %" PRIu64 " such entries",
+			    names[i], said[i], n[i]);
+	return 0;
+}
+
 /**
  * catalog_verify(st, prefix, job, id, key, opts, ret, err):
  * Verify backup ${job}/${id} with ${key} (see above); ${opts} may be NULL.
@@ -1231,6 +1286,10 @@ catalog_verify(struct storage *st, const char *prefix, const char *job,
 		    "in the tar stream", v.tc.next, m->nfiles);
 		goto out;
 	}
+	if (check_counts(m, err) != 0) {
+		rc = -1;
+		goto out;
+	}
 	res.ok = true;
 	rc = 0;
 out:
@@ -1244,6 +1303,11 @@ out:
 	res.elapsed_ms = clock_mono_ms() - v.t0;
 	res.index_separate = m != NULL && !m->index_inline && !m->index_omitted;
 	res.index_omitted = m != NULL && m->index_omitted;
+	if (m != NULL && m->is_signed) {
+		res.is_signed = true;
+		memcpy(res.signer_id, m->signer_id, sizeof(res.signer_id));
+		memcpy(res.signer_pub, m->signer_pub, sizeof(res.signer_pub));
+	}
 	if (ret != NULL)
 		*ret = res;
 	inflate_free(v.ifl);

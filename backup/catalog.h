@@ -162,10 +162,16 @@ int catalog_prune(struct storage *st, const char *prefix, const char *job,
  * check that it names this job and id; with ${with_index}, also fetch,
  * inflate (streamed: one chunk at a time) and load index.vgl if the file
  * index is kept there.  Store the manifest in
- * ${ret} (free with manifest_free()).  Return 0, AG_RETRY, or -1 with a
- * message: "backup nightly/X has no manifest (incomplete or deleted)",
- * "manifest.vgl: wrong key: ...", "manifest.vgl: chunk 0: authentication
- * failed ...", "manifest: ..." (malformed).
+ * ${ret} (free with manifest_free()).  This is where restore, verify and
+ * list open a manifest, so it is where signatures are checked (by
+ * format_open_buffer(), with the trusted signers ${key} carries).  Return
+ * 0, AG_RETRY, or -1 with a message: "backup nightly/X has no manifest
+ * (incomplete or deleted)", "manifest.vgl: wrong key: ...",
+ * "manifest.vgl: chunk 0: authentication failed ...", "manifest.vgl: not
+ * signed, but trusted_signers requires a signature ...", "manifest.vgl:
+ * signed by 1f2e3d4c5b6a7988, which is not in trusted_signers",
+ * "manifest.vgl: signature does not verify ...", "manifest: ..."
+ * (malformed).
  */
 int catalog_load_manifest(struct storage *st, const char *prefix,
     const char *job, const char *id, const struct crypto_key *key,
@@ -200,6 +206,9 @@ struct catalog_verify_result {
 	int64_t elapsed_ms;
 	bool index_separate;
 	bool index_omitted;
+	bool is_signed;			/* manifest.vgl carries a signature */
+	char signer_id[2 * FORMAT_KEY_ID_LEN + 1];	/* its signer, hex */
+	char signer_pub[48];		/* ... as a base64 public key */
 };
 
 /**

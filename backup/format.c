@@ -1,8 +1,9 @@
 /*
- * format.c: the vigil backup object format, version 1.0, as specified in
+ * format.c: the vigil backup object format, version 1.1, as specified in
  * docs/BACKUP-FORMAT.md (the section numbers below refer to it).
  *
- * An object is a header (magic, version, fields, the wrapped data key, a
+ * An object is a header (magic, version, fields, the wrapped data key,
+ * extension records such as a manifest's Ed25519 signature (1.1), a
  * SHA-256 header hash) followed by sealed chunks (u32 length word with the
  * final flag in bit 31, AES-256-GCM ciphertext, 16-byte tag).  Each object
  * gets its own chunk key, HKDF of the per-backup data key with a random
@@ -25,6 +26,7 @@
 #include "lib/crypto/crypto.h"
 #include "lib/crypto/crypto_aead.h"
 #include "lib/crypto/crypto_keys.h"
+#include "lib/crypto/crypto_sign.h"
 
 #include "backup/format.h"
 
@@ -66,6 +68,11 @@
 #define LABEL_KEYID	"vigil-v1 key id"
 #define LABEL_X25519	"vigil-v1 x25519"
 #define LABEL_CHUNK	"vigil-v1 chunk key"
+#define LABEL_SIGN	"vigil-v1 signature"
+
+/* The signed prefix of a header: everything before the extension area. */
+#define SIGNED_PREFIX(plen)	(OFF_PARAMS + (plen) + WRAP_NONCE_LEN + \
+				    WRAP_CT_LEN + WRAP_TAG_LEN)
 
 struct format_object {
 	struct format_info info;
@@ -304,6 +311,60 @@ bid_field_ok(const uint8_t *f, char out[FORMAT_BACKUP_ID_SIZE])
 	return format_backup_id_parse(out, NULL) == 0;
 }
 
+/*
+ * The key id of a public key ${pub}: HKDF(pub, -, "vigil-v1 key id", 8),
+ * as hex into ${hex}.  Return 0 or -1.
+ */
+static int
+public_key_id(const uint8_t pub[32], char hex[2 * FORMAT_KEY_ID_LEN + 1])
+{
+	uint8_t id[FORMAT_KEY_ID_LEN];
+
+	if (crypto_hkdf_sha256(pub, 32, NULL, 0, (const uint8_t *)LABEL_KEYID,
+	    sizeof(LABEL_KEYID) - 1, id, sizeof(id)) != 0)
+		return -1;
+	crypto_hex(id, sizeof(id), hex);
+	return 0;
+}
+
+/*
+ * Parse the extension area ${ext} of ${len} bytes (section 2.3): records
+ * of u16 type, u16 length and value, filling it exactly.  Unknown types
+ * are skipped; a signature record fills ${in}.  Return 0 or -1.
+ */
+static int
+parse_ext(const uint8_t *ext, size_t len, struct format_info *in,
+    struct ag_err *err)
+{
+	size_t off = 0, rlen;
+	unsigned type;
+
+	while (off < len) {
+		if (len - off < 4)
+			return ag_err_set(err, "corrupt header: extension "
+			    "record cut short");
+		type = get_le16(ext + off);
+		rlen = get_le16(ext + off + 2);
+		if (rlen > len - off - 4)
+			return ag_err_set(err, "corrupt header: extension "
+			    "record of %zu bytes overruns the header", rlen);
+		if (type == FORMAT_EXT_SIGNATURE) {
+			if (rlen != FORMAT_SIGNER_LEN + FORMAT_SIGNATURE_LEN ||
+			    in->has_signature)
+				return ag_err_set(err, "corrupt header: bad "
+				    "signature record");
+			in->has_signature = 1;
+			memcpy(in->signer, ext + off + 4, FORMAT_SIGNER_LEN);
+			memcpy(in->signature, ext + off + 4 + FORMAT_SIGNER_LEN,
+			    FORMAT_SIGNATURE_LEN);
+			if (public_key_id(in->signer, in->signer_id_hex) != 0)
+				return ag_err_set(err, "HKDF failed");
+		}
+		off += 4 + rlen;
+	}
+	return 0;
+}
+
 int
 format_header_info(const uint8_t *buf, size_t len, struct format_info *ret,
     struct ag_err *err)
@@ -350,6 +411,9 @@ format_header_info(const uint8_t *buf, size_t len, struct format_info *ret,
 	if (plen != params_len(in.wrap_mode) || HDR_FIXED + plen > hlen)
 		return ag_err_set(err, "corrupt header: wrap parameters of %zu "
 		    "bytes do not fit key-wrap mode %u", plen, in.wrap_mode);
+	if (parse_ext(buf + SIGNED_PREFIX(plen), hlen - HDR_FIXED - plen, &in,
+	    err) != 0)
+		return -1;
 	pp = buf + OFF_PARAMS;
 	if (in.wrap_mode == CRYPTO_KEY_PASSPHRASE) {
 		in.scrypt_log2n = pp[0];
@@ -492,15 +556,41 @@ format_object_free(struct format_object *obj)
 
 /* ---- sealing ---- */
 
+/*
+ * The message a signature signs (section 2.3): the label, the header's
+ * signed prefix (the ${prefix} bytes before the extension area) and the
+ * SHA-256 of the plaintext, ${pt_sha256}.  Store it in ${msg} and return
+ * its length.
+ */
+#define SIGN_MSG_MAX	(sizeof(LABEL_SIGN) - 1 + FORMAT_HEADER_MAX + HASH_LEN)
+static size_t
+sign_message(const uint8_t *hdr, size_t prefix,
+    const uint8_t pt_sha256[HASH_LEN], uint8_t msg[SIGN_MSG_MAX])
+{
+	size_t ll = sizeof(LABEL_SIGN) - 1;
+
+	memcpy(msg, LABEL_SIGN, ll);
+	memcpy(msg + ll, hdr, prefix);
+	memcpy(msg + ll + prefix, pt_sha256, HASH_LEN);
+	return ll + prefix + HASH_LEN;
+}
+
+/*
+ * Build the header of a new object.  With ${pt_sha256} (the SHA-256 of the
+ * whole plaintext, known before sealing) and a key that has a signer, the
+ * header carries a signature record and says version 1.1.
+ */
 static struct format_object *
 seal_new(const struct crypto_key *key, const uint8_t data_key[32],
     enum format_kind kind, const char *backup_id, uint32_t chunk_size,
-    const struct format_seal_fixed *fx, struct ag_err *err)
+    const struct format_seal_fixed *fx, const uint8_t *pt_sha256,
+    struct ag_err *err)
 {
 	struct format_object *obj;
 	uint8_t m[32], dk[DATA_KEY_LEN], epub[CRYPTO_X25519_LEN];
+	uint8_t msg[SIGN_MSG_MAX];
 	uint8_t *h, *pp;
-	size_t plen, hlen;
+	size_t plen, hlen, ext = 0;
 
 	if (kind < FORMAT_KIND_DATA || kind > FORMAT_KIND_INDEX) {
 		ag_err_set(err, "unknown object kind %d", (int)kind);
@@ -525,13 +615,16 @@ seal_new(const struct crypto_key *key, const uint8_t data_key[32],
 		ag_err_set(err, "out of memory");
 		return NULL;
 	}
+	if (pt_sha256 != NULL && key->signer != NULL)
+		ext = FORMAT_EXT_SIGNATURE_LEN;
 	plen = params_len(key->mode);
-	hlen = HDR_FIXED + plen;
+	hlen = HDR_FIXED + plen + ext;
 	h = obj->header;
 	pp = h + OFF_PARAMS;
 	memcpy(h, FORMAT_MAGIC, FORMAT_MAGIC_LEN);
 	h[OFF_MAJOR] = FORMAT_VERSION_MAJOR;
-	h[OFF_MINOR] = FORMAT_VERSION_MINOR;
+	/* The lowest minor version that describes the object. */
+	h[OFF_MINOR] = ext > 0 ? 1 : 0;
 	put_le16(h + OFF_HLEN, (uint16_t)hlen);
 	h[OFF_KIND] = (uint8_t)kind;
 	h[OFF_MODE] = (uint8_t)key->mode;
@@ -584,6 +677,21 @@ seal_new(const struct crypto_key *key, const uint8_t data_key[32],
 		ag_err_set(err, "cannot wrap the data key");
 		goto fail_m;
 	}
+	if (ext > 0) {
+		/* Sign the finished prefix; the hash then covers the record. */
+		uint8_t *rec = h + SIGNED_PREFIX(plen);
+
+		put_le16(rec, FORMAT_EXT_SIGNATURE);
+		put_le16(rec + 2, FORMAT_SIGNER_LEN + FORMAT_SIGNATURE_LEN);
+		memcpy(rec + 4, crypto_sign_public(key->signer),
+		    FORMAT_SIGNER_LEN);
+		if (crypto_sign_sign(key->signer, msg, sign_message(h,
+		    SIGNED_PREFIX(plen), pt_sha256, msg),
+		    rec + 4 + FORMAT_SIGNER_LEN) != 0) {
+			ag_err_set(err, "cannot sign the %s", kind_name(kind));
+			goto fail_m;
+		}
+	}
 	if (crypto_sha256(h, hlen - HASH_LEN, h + hlen - HASH_LEN) != 0) {
 		ag_err_set(err, "cannot compute SHA-256");
 		goto fail_m;
@@ -613,7 +721,8 @@ format_seal_new(const struct crypto_key *key, const uint8_t data_key[32],
     enum format_kind kind, const char *backup_id, uint32_t chunk_size,
     struct ag_err *err)
 {
-	return seal_new(key, data_key, kind, backup_id, chunk_size, NULL, err);
+	return seal_new(key, data_key, kind, backup_id, chunk_size, NULL, NULL,
+	    err);
 }
 
 struct format_object *
@@ -623,7 +732,7 @@ format_seal_new_fixed(const struct crypto_key *key,
     struct ag_err *err)
 {
 	return seal_new(key, data_key, kind, backup_id, chunk_size, fixed,
-	    err);
+	    NULL, err);
 }
 
 struct format_object *
@@ -1046,23 +1155,40 @@ format_reader_free(struct format_reader *rd)
 
 /* ---- whole objects in memory (manifest, index) ---- */
 
-int
-format_seal_buffer(const struct crypto_key *key,
-    const uint8_t data_key[32], enum format_kind kind, const char *backup_id,
-    const uint8_t *buf, size_t len, uint8_t **ret_out, size_t *ret_outlen,
-    struct ag_err *err)
+/* Only manifests are signed (section 2.3). */
+static int
+signs(const struct crypto_key *key, enum format_kind kind)
+{
+	return key->signer != NULL && kind == FORMAT_KIND_MANIFEST;
+}
+
+size_t
+format_header_len(const struct crypto_key *key, enum format_kind kind)
+{
+	return HDR_FIXED + params_len(key->mode) +
+	    (signs(key, kind) ? FORMAT_EXT_SIGNATURE_LEN : 0);
+}
+
+static int
+seal_buffer(const struct crypto_key *key, const uint8_t data_key[32],
+    enum format_kind kind, const char *backup_id, const uint8_t *buf,
+    size_t len, const struct format_seal_fixed *fx, uint8_t **ret_out,
+    size_t *ret_outlen, struct ag_err *err)
 {
 	struct format_object *obj;
 	const uint8_t *hdr;
-	uint8_t *out;
+	uint8_t *out, sha[HASH_LEN];
 	size_t hlen, nchunks, total, pos, off = 0, n, sl;
 	uint64_t i;
 
 	if (len > FORMAT_MANIFEST_MAX)
 		return ag_err_set(err, "%s of %zu bytes is larger than %zu "
 		    "bytes", kind_name(kind), len, FORMAT_MANIFEST_MAX);
-	if ((obj = format_seal_new(key, data_key, kind, backup_id,
-	    FORMAT_MANIFEST_CHUNK, err)) == NULL)
+	if (signs(key, kind) && crypto_sha256(buf, len, sha) != 0)
+		return ag_err_set(err, "cannot compute SHA-256");
+	if ((obj = seal_new(key, data_key, kind, backup_id,
+	    FORMAT_MANIFEST_CHUNK, fx, signs(key, kind) ? sha : NULL,
+	    err)) == NULL)
 		return -1;
 	hdr = format_object_header(obj, &hlen);
 	nchunks = len == 0 ? 1 : (len + FORMAT_MANIFEST_CHUNK - 1) /
@@ -1091,6 +1217,63 @@ format_seal_buffer(const struct crypto_key *key,
 	*ret_out = out;
 	*ret_outlen = pos;
 	return 0;
+}
+
+int
+format_seal_buffer(const struct crypto_key *key,
+    const uint8_t data_key[32], enum format_kind kind, const char *backup_id,
+    const uint8_t *buf, size_t len, uint8_t **ret_out, size_t *ret_outlen,
+    struct ag_err *err)
+{
+	return seal_buffer(key, data_key, kind, backup_id, buf, len, NULL,
+	    ret_out, ret_outlen, err);
+}
+
+int
+format_seal_buffer_fixed(const struct crypto_key *key,
+    const uint8_t data_key[32], enum format_kind kind, const char *backup_id,
+    const uint8_t *buf, size_t len, const struct format_seal_fixed *fixed,
+    uint8_t **ret_out, size_t *ret_outlen, struct ag_err *err)
+{
+	return seal_buffer(key, data_key, kind, backup_id, buf, len, fixed,
+	    ret_out, ret_outlen, err);
+}
+
+/*
+ * Check the signature of the object whose header is ${hdr} (parsed into
+ * ${in}) and plaintext ${pt}, and, for manifests, that ${key} trusts its
+ * signer (section 2.3).  Return 0 or -1 with a message.
+ */
+static int
+check_signature(const struct crypto_key *key, const uint8_t *hdr,
+    const struct format_info *in, const char *pt, size_t len,
+    struct ag_err *err)
+{
+	uint8_t sha[HASH_LEN], msg[SIGN_MSG_MAX];
+	size_t mlen;
+
+	if (in->has_signature) {
+		if (crypto_sha256(pt, len, sha) != 0)
+			return ag_err_set(err, "cannot compute SHA-256");
+		mlen = sign_message(hdr, SIGNED_PREFIX(params_len(
+		    in->wrap_mode)), sha, msg);
+		if (crypto_sign_verify(in->signer, msg, mlen,
+		    in->signature) != 0)
+			return ag_err_set(err, "signature does not verify "
+			    "(forged or tampered manifest)");
+	}
+	if (in->kind != FORMAT_KIND_MANIFEST || key->ntrusted == 0)
+		return 0;
+	if (!in->has_signature)
+		return ag_err_set(err, "not signed, but trusted_signers "
+		    "requires a signature (forged, or written by a host "
+		    "without a signing key)");
+	for (size_t i = 0; i < key->ntrusted; i++)
+		if (crypto_memeq(key->trusted[i], in->signer,
+		    FORMAT_SIGNER_LEN))
+			return 0;
+	return ag_err_set(err, "signed by %s, which is not in "
+	    "trusted_signers", in->signer_id_hex);
 }
 
 struct collect {
@@ -1145,6 +1328,9 @@ format_open_buffer(const struct crypto_key *key, unsigned expect_kind,
 		    "bytes", c.len, FORMAT_MANIFEST_MAX);
 		goto fail;
 	}
+	if (check_signature(key, rd->obj->header, &rd->obj->info, c.out,
+	    c.len, err) != 0)
+		goto fail;
 	if (ret_info != NULL)
 		*ret_info = rd->obj->info;
 	format_reader_free(rd);

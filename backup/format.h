@@ -31,6 +31,9 @@
  *	"truncated: missing final chunk (object ends after chunk N)"
  *	"truncated: object has no chunks"
  *	"trailing data after final chunk N"
+ *	"signature does not verify (forged or tampered manifest)"
+ *	"not signed, but trusted_signers requires a signature (...)"
+ *	"signed by 1f2e3d4c5b6a7988, which is not in trusted_signers"
  */
 #ifndef VIGIL_BACKUP_FORMAT_H
 #define VIGIL_BACKUP_FORMAT_H
@@ -45,7 +48,12 @@ struct crypto_key;
 #define FORMAT_MAGIC		"VIGIL\0BK"	/* 8 bytes */
 #define FORMAT_MAGIC_LEN	8
 #define FORMAT_VERSION_MAJOR	1
-#define FORMAT_VERSION_MINOR	0
+/*
+ * The newest minor version this vigil writes and knows.  A writer marks an
+ * object with the lowest minor version whose features it uses: 1.0 unless
+ * the header carries a 1.1 extension record (a signature).
+ */
+#define FORMAT_VERSION_MINOR	1
 
 enum format_kind {
 	FORMAT_KIND_DATA = 1,		/* data.vgl: gzip members of the tar */
@@ -85,6 +93,16 @@ enum format_kind {
 /* The key id: 8 bytes, shown as 16 hex digits. */
 #define FORMAT_KEY_ID_LEN	8
 
+/*
+ * Header extension records (1.1): u16 type, u16 length, value.  A
+ * signature record holds the signer's Ed25519 public key and the signature
+ * (docs/BACKUP-FORMAT.md 2.3).
+ */
+#define FORMAT_EXT_SIGNATURE	1
+#define FORMAT_SIGNER_LEN	32
+#define FORMAT_SIGNATURE_LEN	64
+#define FORMAT_EXT_SIGNATURE_LEN (4 + FORMAT_SIGNER_LEN + FORMAT_SIGNATURE_LEN)
+
 /**
  * format_backup_id_new(t, out):
  * Write the backup id of a backup started at ${t} (UTC) with 4 random hex
@@ -122,6 +140,11 @@ struct format_info {
 	char	backup_id[FORMAT_BACKUP_ID_SIZE];
 	unsigned scrypt_log2n;		/* wrap mode 2 only */
 	uint32_t scrypt_r, scrypt_p;
+	/* A signature record (not yet verified by format_header_info()). */
+	int	has_signature;
+	uint8_t	signer[FORMAT_SIGNER_LEN];	/* Ed25519 public key */
+	uint8_t	signature[FORMAT_SIGNATURE_LEN];
+	char	signer_id_hex[2 * FORMAT_KEY_ID_LEN + 1];
 };
 
 /**
@@ -315,7 +338,10 @@ void format_reader_free(struct format_reader *rd);
  *     ret_outlen, err):
  * Seal ${len} <= FORMAT_MANIFEST_MAX bytes of ${buf} (a manifest's or
  * index's JSON) as one whole object of ${kind} in FORMAT_MANIFEST_CHUNK
- * chunks; an empty ${buf} gives one empty final chunk.  Store a malloc'd
+ * chunks; an empty ${buf} gives one empty final chunk.  A manifest sealed
+ * with a key that has a signer (crypto_keys_set_signer()) is signed: its
+ * header is FORMAT_EXT_SIGNATURE_LEN bytes longer, version 1.1 (see
+ * format_header_len()).  Store a malloc'd
  * object in ${ret_out} (the caller frees it) and its length in
  * ${ret_outlen}.  Return 0 or -1.
  */
@@ -325,13 +351,38 @@ int format_seal_buffer(const struct crypto_key *key,
     struct ag_err *err);
 
 /**
+ * format_seal_buffer_fixed(key, data_key, kind, backup_id, buf, len, fixed,
+ *     ret_out, ret_outlen, err):
+ * format_seal_buffer() with the random values taken from ${fixed}.  For
+ * known-answer tests only.
+ */
+int format_seal_buffer_fixed(const struct crypto_key *key,
+    const uint8_t data_key[32], enum format_kind kind, const char *backup_id,
+    const uint8_t *buf, size_t len, const struct format_seal_fixed *fixed,
+    uint8_t **ret_out, size_t *ret_outlen, struct ag_err *err);
+
+/**
+ * format_header_len(key, kind):
+ * The length of the header format_seal_buffer() writes for an object of
+ * ${kind} sealed with ${key} (a signed manifest's is longer).
+ */
+size_t format_header_len(const struct crypto_key *key, enum format_kind kind);
+
+/**
  * format_open_buffer(key, expect_kind, buf, len, ret_out, ret_outlen,
  *     ret_info, err):
  * Open a whole object held in ${buf}.  Store the malloc'd plaintext, with a
  * NUL appended (not counted), in ${ret_out} and its length in
  * ${ret_outlen}; if ${ret_info} is not NULL copy the header info there.
- * Plaintext over FORMAT_MANIFEST_MAX is refused.  Return 0 or -1 with the
- * messages of format_open_new() and the reader.
+ * Plaintext over FORMAT_MANIFEST_MAX is refused.  This is where every
+ * manifest is opened for reading, so it checks signatures (2.3): a
+ * signature present must verify, "signature does not verify (forged or
+ * tampered manifest)"; and when ${key} has trusted signers, a manifest
+ * must be signed by one of them: "not signed, but trusted_signers
+ * requires a signature (forged, or written by a host without a signing
+ * key)", "signed by 1f2e3d4c5b6a7988, which is not in trusted_signers".
+ * Return 0 or -1 with those messages and those of format_open_new() and
+ * the reader.
  */
 int format_open_buffer(const struct crypto_key *key, unsigned expect_kind,
     const uint8_t *buf, size_t len, char **ret_out, size_t *ret_outlen,

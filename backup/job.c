@@ -840,7 +840,8 @@ write_backup(struct run *r, struct storage *st, const struct crypto_key *key,
 		manifest_writer_set_index(r->mw, index_size,
 		    MANIFEST_INDEX_GZIP);
 	}
-	if (manifest_writer_json(r->mw, hlen, &json, &jlen, &stored,
+	if (manifest_writer_json(r->mw, format_header_len(key,
+	    FORMAT_KIND_MANIFEST), &json, &jlen, &stored,
 	    err) != 0)
 		goto fail;
 	if (format_manifest_seal(key, dk, r->id, json, jlen, &sealed, &slen,

@@ -12,6 +12,7 @@
 #include "backup/st_compress.h"
 #include "lib/crypto/crypto.h"
 #include "lib/crypto/crypto_keys.h"
+#include "lib/crypto/crypto_sign.h"
 #include "lib/log.h"
 #include "providers/storage.h"
 
@@ -22,7 +23,8 @@ static const char *const job_keys[] = { "name", "paths", "exclude",
 	"prefix", "key_file", "create_key", "passphrase_file", "public_key",
 	"private_key_file", "schedule", "splay", "keep_last", "keep_daily",
 	"keep_weekly", "keep_monthly", "compression", "threads", "slice_size",
-	"pre_hook", "post_hook", "hook_timeout", "timeout", NULL };
+	"pre_hook", "post_hook", "hook_timeout", "timeout", "signing_key",
+	"trusted_signers", NULL };
 static const char *const cmd_keys[] = { "path", "run", NULL };
 
 static int
@@ -176,6 +178,49 @@ parse_key(struct job_conf *jc, const conf_node *cs, struct conf_errs *e)
 	}
 }
 
+/*
+ * signing_key and trusted_signers (docs/BACKUP-FORMAT.md 2.3): the key
+ * must be an absolute path to a file only its owner may access, or not
+ * exist yet (the first backup generates it); each trusted signer is the
+ * base64 of an Ed25519 public key.
+ */
+static void
+parse_signing(struct job_conf *jc, const conf_node *cs, struct conf_errs *e)
+{
+	const char *sk = NULL;
+	uint8_t pub[CRYPTO_SIGN_PUBLEN];
+	struct stat st;
+
+	if (conf_get_str(e, cs, "signing_key", false, &sk) == 1) {
+		jc->signing_key = strdup(sk);
+		if (sk[0] != '/')
+			conf_error_at(e, cs, "signing_key", "must be an "
+			    "absolute path");
+		else if (stat(sk, &st) != 0) {
+			if (errno != ENOENT)
+				conf_error_at(e, cs, "signing_key", "cannot "
+				    "use \"%s\": %s", sk, strerror(errno));
+		} else if (!S_ISREG(st.st_mode))
+			conf_error_at(e, cs, "signing_key", "\"%s\" is not a "
+			    "regular file", sk);
+		else if ((st.st_mode & 077) != 0)
+			conf_error_at(e, cs, "signing_key", "\"%s\" has mode "
+			    "%04o: group or others may read it; chmod 600 it",
+			    sk, (unsigned)(st.st_mode & 07777));
+	}
+	if (conf_get_strv(e, cs, "trusted_signers", false,
+	    &jc->trusted_signers, &jc->ntrusted_signers) != 1)
+		return;
+	if (jc->ntrusted_signers > CRYPTO_TRUSTED_MAX)
+		conf_error_at(e, cs, "trusted_signers", "at most %d keys",
+		    CRYPTO_TRUSTED_MAX);
+	for (size_t i = 0; i < jc->ntrusted_signers; i++)
+		if (crypto_sign_parse_public(jc->trusted_signers[i], pub) != 0)
+			conf_error_at(e, cs, "trusted_signers", "\"%.60s\" is "
+			    "not an Ed25519 public key (expected the base64 of "
+			    "32 bytes, 44 characters)", jc->trusted_signers[i]);
+}
+
 static void
 parse_retention(struct job_conf *jc, const conf_node *cs,
     struct conf_errs *e)
@@ -255,6 +300,7 @@ jobconf_parse(const conf_node *cs, const conf_node *storage_section,
 			    "without \"..\"");
 	}
 	parse_key(jc, cs, errs);
+	parse_signing(jc, cs, errs);
 	if (conf_get_str(errs, cs, "schedule", false, &s) == 1) {
 		struct ag_err err = { "" };
 
@@ -370,9 +416,8 @@ jobconf_load_key_path(const char *path, struct ag_err *err)
 	return crypto_keys_load_passphrase(path, err);
 }
 
-struct crypto_key *
-jobconf_load_key(const struct job_conf *jc, bool for_restore,
-    struct ag_err *err)
+static struct crypto_key *
+load_key(const struct job_conf *jc, bool for_restore, struct ag_err *err)
 {
 	switch (jc->key_mode) {
 	case JOB_KEY_FILE:
@@ -401,6 +446,86 @@ jobconf_load_key(const struct job_conf *jc, bool for_restore,
 	return NULL;
 }
 
+/*
+ * Attach the signing key of ${jc} to ${key}, generating it first if it
+ * does not exist.  Return 0 or -1.
+ */
+static int
+attach_signer(const struct job_conf *jc, struct crypto_key *key,
+    struct ag_err *err)
+{
+	struct crypto_signer *s;
+	char pub[CRYPTO_SIGN_PUBSTR_SIZE];
+
+	if (access(jc->signing_key, F_OK) != 0 && errno == ENOENT) {
+		if (crypto_sign_generate(jc->signing_key, pub, sizeof(pub),
+		    err) == 0)
+			log_warn("backup %s: generated the signing key %s "
+			    "(mode 0600); restoring hosts accept this host's "
+			    "backups with trusted_signers = [ \"%s\" ];",
+			    jc->name, jc->signing_key, pub);
+		else if (access(jc->signing_key, F_OK) != 0)
+			return -1;
+		/* Else another job sharing the key made it meanwhile. */
+	}
+	if ((s = crypto_sign_load(jc->signing_key, err)) == NULL)
+		return -1;
+	crypto_keys_set_signer(key, s);
+	return 0;
+}
+
+/* Require the trusted signers of ${jc} for manifests opened with ${key}. */
+static int
+attach_trust(const struct job_conf *jc, struct crypto_key *key,
+    struct ag_err *err)
+{
+	uint8_t pub[CRYPTO_SIGN_PUBLEN];
+
+	for (size_t i = 0; i < jc->ntrusted_signers; i++)
+		if (crypto_sign_parse_public(jc->trusted_signers[i],
+		    pub) != 0 || crypto_keys_add_trusted(key, pub, err) != 0)
+			return ag_err_set(err, "job %s: trusted_signers: bad "
+			    "key \"%.60s\"", jc->name, jc->trusted_signers[i]);
+	return 0;
+}
+
+struct crypto_key *
+jobconf_load_key(const struct job_conf *jc, bool for_restore,
+    struct ag_err *err)
+{
+	struct crypto_key *key;
+	int rc = 0;
+
+	if ((key = load_key(jc, for_restore, err)) == NULL)
+		return NULL;
+	if (for_restore)
+		rc = attach_trust(jc, key, err);
+	else if (jc->signing_key != NULL)
+		rc = attach_signer(jc, key, err);
+	if (rc != 0) {
+		crypto_keys_free(key);
+		return NULL;
+	}
+	return key;
+}
+
+struct crypto_key *
+jobconf_open_key(const struct job_conf *jc, const char *keyfile,
+    struct ag_err *err)
+{
+	struct crypto_key *key;
+
+	if (keyfile == NULL)
+		return jobconf_load_key(jc, true, err);
+	if ((key = jobconf_load_key_path(keyfile, err)) == NULL)
+		return NULL;
+	if (attach_trust(jc, key, err) != 0) {
+		crypto_keys_free(key);
+		return NULL;
+	}
+	return key;
+}
+
 void
 jobconf_free(struct job_conf *jc)
 {
@@ -419,6 +544,8 @@ jobconf_free(struct job_conf *jc)
 	free(jc->key_path);
 	free(jc->public_key);
 	free(jc->private_key_file);
+	free(jc->signing_key);
+	conf_strv_free(jc->trusted_signers);
 	schedule_free(jc->schedule);
 	free(jc->pre_hook);
 	free(jc->post_hook);

@@ -51,6 +51,9 @@ struct job_conf {
 	char *public_key;		/* base64, JOB_KEY_PUBLIC */
 	char *private_key_file;		/* optional, to restore public mode */
 	bool create_key;		/* generate key_file if missing */
+	char *signing_key;		/* Ed25519 PEM; made if missing */
+	char **trusted_signers;		/* base64 Ed25519 public keys */
+	size_t ntrusted_signers;
 	struct schedule *schedule;	/* NULL: only on demand */
 	int64_t splay_s;
 	int keep_last, keep_daily, keep_weekly, keep_monthly;
@@ -84,11 +87,25 @@ void jobconf_free_all(struct job_conf **v, size_t n);
  * jobconf_load_key(jc, for_restore, err):
  * Load the job's key: for writing (${for_restore} false) any mode works; for
  * reading, public-key jobs need private_key_file (or --key).  A key_file
- * with create_key that does not exist is generated (0600) first.  Return
- * the key (free with crypto_keys_free()) or NULL with a message.
+ * with create_key that does not exist is generated (0600) first.  For
+ * writing, the job's signing_key is attached (generated, 0600, if it does
+ * not exist) so that manifests are signed; for reading, its
+ * trusted_signers.  Return the key (free with crypto_keys_free()) or NULL
+ * with a message.
  */
 struct crypto_key *jobconf_load_key(const struct job_conf *jc,
     bool for_restore, struct ag_err *err);
+
+/**
+ * jobconf_open_key(jc, keyfile, err):
+ * The key that reads the backups of ${jc}: loaded from ${keyfile} (the
+ * --key option; jobconf_load_key_path()) if not NULL, else the job's own
+ * (jobconf_load_key() for restore), in both cases with the job's
+ * trusted_signers attached, so that every manifest it opens must be
+ * signed by one of them.  Return the key or NULL with a message.
+ */
+struct crypto_key *jobconf_open_key(const struct job_conf *jc,
+    const char *keyfile, struct ag_err *err);
 
 /**
  * jobconf_load_key_path(path, err):

@@ -969,8 +969,8 @@ render(struct manifest_writer *w, uint64_t stored, struct jbuf *b)
  * Serialize the manifest into a malloc'd, NUL-terminated string stored in
  * ${ret_json} (length in ${ret_len}).  counts.bytes_stored is the sum of
  * data.vgl, index.vgl and of the manifest object itself once sealed with a
- * header of ${header_len} bytes (the data object's, which has the same key
- * mode); it is also stored in ${ret_stored}.  Return 0 or -1 with a
+ * header of ${header_len} bytes (format_header_len() of the manifest); it
+ * is also stored in ${ret_stored}.  Return 0 or -1 with a
  * message (the manifest would exceed FORMAT_MANIFEST_MAX).
  */
 int
@@ -1576,6 +1576,7 @@ parse_root(struct manifest *m, const json_t *root, struct ag_err *err)
 	if ((counts = json_object_get(root, "counts")) != NULL) {
 		if (!json_is_object(counts))
 			return perr(err, "counts", "must be an object");
+		m->has_counts = true;
 		if (get_u64(counts, "files", false, &m->counts.files, "counts",
 		    err) != 0 ||
 		    get_u64(counts, "dirs", false, &m->counts.dirs, "counts",

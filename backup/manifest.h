@@ -217,8 +217,8 @@ uint64_t manifest_sealed_size(size_t len, size_t header_len);
  * Serialize the manifest into a malloc'd, NUL-terminated string stored in
  * ${ret_json} (length in ${ret_len}).  counts.bytes_stored is the sum of
  * data.vgl, index.vgl and of the manifest object itself once sealed with a
- * header of ${header_len} bytes (the data object's, which has the same key
- * mode); it is also stored in ${ret_stored}.  Return 0 or -1 with a
+ * header of ${header_len} bytes (format_header_len() of the manifest); it
+ * is also stored in ${ret_stored}.  Return 0 or -1 with a
  * message (the manifest would exceed FORMAT_MANIFEST_MAX).
  */
 int manifest_writer_json(struct manifest_writer *w, size_t header_len,
@@ -268,6 +268,7 @@ struct manifest {
 	size_t nsources;
 	char **exclude;
 	size_t nexclude;
+	bool has_counts;		/* "counts" was present */
 	struct {
 		uint64_t files, dirs, symlinks, hardlinks, other;
 		uint64_t bytes_in, bytes_stored, warnings;
@@ -297,6 +298,10 @@ struct manifest {
 	size_t nfiles;
 	const struct manifest_file **by_path;	/* sorted by path */
 	size_t nsplit;			/* entries with split_of */
+	/* Who signed manifest.vgl (set by catalog_load_manifest()). */
+	bool is_signed;
+	char signer_id[2 * FORMAT_KEY_ID_LEN + 1];	/* hex */
+	char signer_pub[48];		/* base64 Ed25519 public key */
 };
 
 /**

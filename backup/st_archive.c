@@ -12,8 +12,9 @@
  * skipped with a warning before its header is written.
  *
  * The writer is a pax tar ("pax restricted": plain ustar headers unless an
- * entry needs pax records; a name the locale cannot convert to UTF-8 is
- * stored as raw bytes with hdrcharset=BINARY, so any file name survives)
+ * entry needs pax records, only keywords GNU tar knows for ordinary names,
+ * see plain_pax(); a name that is not UTF-8 is stored as raw bytes with
+ * hdrcharset=BINARY, so any file name survives)
  * with libarchive's blocking off,
  * so every byte reaches our write callback at once: the byte count there is
  * exactly the tar offset, which is what on_entry() reports.  Holes of
@@ -28,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <locale.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -152,6 +154,44 @@ cancelled(struct st_archive *a)
 	return (0);
 }
 
+/*
+ * Make the pax headers ones that GNU tar reads without a warning for
+ * ordinary names (tests/integration/it_tar.sh):
+ *
+ *  - extended attributes only as SCHILY.xattr.* records, which GNU tar,
+ *    star and libarchive all read, not also as LIBARCHIVE.xattr.*, which
+ *    only libarchive knows ("Ignoring unknown extended header keyword");
+ *  - names converted to UTF-8 from UTF-8: the process runs in the "C"
+ *    locale, from which libarchive cannot convert a byte above 127, so it
+ *    stored every non-ASCII name raw with hdrcharset=BINARY, a keyword GNU
+ *    tar does not know.  libarchive takes the source charset from the
+ *    thread's locale when the conversion is made, which the hdrcharset
+ *    option does at once: so switch this thread to C.UTF-8 for that one
+ *    call only.  A name that is not valid UTF-8 still falls back to raw
+ *    bytes with hdrcharset=BINARY (write_entry()), and restores exactly.
+ *
+ * Without a C.UTF-8 locale (glibc before 2.35 may lack it) the names stay
+ * as before.  Return 0 or -1 (archive error set).
+ */
+static int
+plain_pax(struct archive *w)
+{
+	locale_t utf8, old;
+	int r;
+
+	if (archive_write_set_format_option(w, "pax", "xattrheader",
+	    "SCHILY") != ARCHIVE_OK)
+		return (-1);
+	if ((utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0)) ==
+	    (locale_t)0)
+		return (0);
+	old = uselocale(utf8);
+	r = archive_write_set_format_option(w, "pax", "hdrcharset", "UTF-8");
+	(void)uselocale(old);
+	freelocale(utf8);
+	return (r == ARCHIVE_OK ? 0 : -1);
+}
+
 /**
  * st_archive_new(next, conf, err):
  * Start a pax tar stream written into the stage ${next} (which the caller
@@ -200,7 +240,8 @@ st_archive_new(struct stage *next, const struct st_archive_conf *conf,
 		goto oom1;
 	if (archive_write_set_format_pax_restricted(a->w) != ARCHIVE_OK ||
 	    archive_write_set_bytes_per_block(a->w, 0) != ARCHIVE_OK ||
-	    archive_write_set_bytes_in_last_block(a->w, 1) != ARCHIVE_OK)
+	    archive_write_set_bytes_in_last_block(a->w, 1) != ARCHIVE_OK ||
+	    plain_pax(a->w) != 0)
 		goto lib2;
 	if (archive_write_open2(a->w, a, NULL, ar_write_cb, NULL, NULL) !=
 	    ARCHIVE_OK)

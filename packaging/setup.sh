@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 BUILD_DEPS=(build-essential cmake pkg-config libcurl4-openssl-dev libssl-dev
 	libarchive-dev libconfig-dev libjansson-dev libxml2-dev libdeflate-dev
 	libmicrohttpd-dev libcmocka-dev)
-TEST_DEPS=(python3 prometheus-alertmanager curl gzip tar xz-utils attr acl)
+TEST_DEPS=(python3 python3-cryptography prometheus-alertmanager curl gzip tar xz-utils attr acl)
 
 want=("${BUILD_DEPS[@]}")
 [ "${1:-}" = "--test" ] && want+=("${TEST_DEPS[@]}")

@@ -49,4 +49,11 @@ int crypto_base64(const uint8_t *in, size_t len, char *out, size_t outlen);
  */
 int crypto_unbase64(const char *in, uint8_t *out, size_t outlen);
 
+/**
+ * crypto_unbase64_32(b64, out):
+ * Decode ${b64}, the base64 of exactly 32 bytes (44 characters; white
+ * space around it ignored), into ${out}.  Return 0 or -1.
+ */
+int crypto_unbase64_32(const char *b64, uint8_t out[32]);
+
 #endif

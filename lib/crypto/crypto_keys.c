@@ -2,7 +2,7 @@
  * crypto_keys.c: loading, generating and wiping the long-term backup keys
  * (see crypto_keys.h and docs/BACKUP-FORMAT.md section 3).
  *
- * Every secret file goes through read_secret(): open, fstat the open file
+ * Every secret file goes through crypto_secret_read(): open, fstat the open file
  * (so a swapped path cannot slip past the check), refuse anything but a
  * regular file with no group/other permission bits, and read at most a
  * small bounded size into a buffer that is wiped afterwards.  New secret
@@ -11,7 +11,6 @@
  */
 #include <sys/stat.h>
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -28,17 +27,21 @@
 #include "lib/crypto/crypto.h"
 #include "lib/crypto/crypto_aead.h"
 #include "lib/crypto/crypto_keys.h"
+#include "lib/crypto/crypto_secret.h"
+#include "lib/crypto/crypto_sign.h"
 
 /* The largest secret file read: a PEM key is about 120 bytes. */
 #define SECRET_FILE_MAX	4096
 
 /*
- * Read the secret file ${path} into ${buf} (${cap} bytes) and store its
- * length in ${ret_len}.  Return 0 or -1 with a message.
+ * crypto_secret_read(path, what, buf, cap, ret_len, err):
+ * Read the secret file ${path} (a ${what}, for messages) into ${buf}
+ * (${cap} bytes) and store its length in ${ret_len}.  Return 0 or -1 with
+ * a message.
  */
-static int
-read_secret(const char *path, const char *what, uint8_t *buf, size_t cap,
-    size_t *ret_len, struct ag_err *err)
+int
+crypto_secret_read(const char *path, const char *what, uint8_t *buf,
+    size_t cap, size_t *ret_len, struct ag_err *err)
 {
 	struct stat st;
 	size_t len = 0;
@@ -147,7 +150,7 @@ crypto_keys_load_keyfile(const char *path, struct ag_err *err)
 	struct crypto_key *k;
 	size_t len;
 
-	if (read_secret(path, "key file", buf, sizeof(buf), &len, err) != 0)
+	if (crypto_secret_read(path, "key file", buf, sizeof(buf), &len, err) != 0)
 		return NULL;
 	if ((k = key_alloc(CRYPTO_KEY_FILE, err)) == NULL)
 		goto fail;
@@ -206,7 +209,7 @@ crypto_keys_load_passphrase(const char *path, struct ag_err *err)
 	struct crypto_key *k = NULL;
 	size_t len;
 
-	if (read_secret(path, "passphrase file", buf, sizeof(buf), &len,
+	if (crypto_secret_read(path, "passphrase file", buf, sizeof(buf), &len,
 	    err) != 0)
 		return NULL;
 	/* Strip one line ending: "\n" or "\r\n". */
@@ -239,21 +242,28 @@ no_password(char *buf, int size, int rwflag, void *u)
 	return 0;
 }
 
-struct crypto_key *
-crypto_keys_load_x25519(const char *path, struct ag_err *err)
+/*
+ * crypto_secret_pem_load(path, what, type, ret_raw, err):
+ * Read the unencrypted PKCS#8 PEM private key of OpenSSL key type ${type}
+ * ("X25519", "ED25519") from the secret file ${path} (a ${what}, for
+ * messages) and store its 32 raw bytes in ${ret_raw}.  Return 0 or -1
+ * with a message; ${ret_raw} is wiped on failure.
+ */
+int
+crypto_secret_pem_load(const char *path, const char *what, const char *type,
+    uint8_t ret_raw[32], struct ag_err *err)
 {
 	uint8_t buf[SECRET_FILE_MAX];
-	struct crypto_key *k = NULL;
 	EVP_PKEY *pk = NULL;
 	BIO *bio;
-	size_t len, plen = CRYPTO_KEY_LEN;
+	size_t len, plen = 32;
+	int rc = -1;
 
-	if (read_secret(path, "private key file", buf, sizeof(buf), &len,
-	    err) != 0)
-		return NULL;
+	if (crypto_secret_read(path, what, buf, sizeof(buf), &len, err) != 0)
+		return -1;
 	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL) {
 		ag_err_set(err, "out of memory");
-		goto fail;
+		goto out;
 	}
 	pk = PEM_read_bio_PrivateKey(bio, NULL, no_password, NULL);
 	BIO_free(bio);
@@ -261,31 +271,47 @@ crypto_keys_load_x25519(const char *path, struct ag_err *err)
 		/* Leave no stale entries in this thread's error queue. */
 		ERR_clear_error();
 		ag_err_set(err, "%s: not an unencrypted PEM private key", path);
-		goto fail;
+		goto out;
 	}
-	if (!EVP_PKEY_is_a(pk, "X25519")) {
-		ag_err_set(err, "%s: not an X25519 key (found %s)", path,
+	if (!EVP_PKEY_is_a(pk, type)) {
+		ag_err_set(err, "%s: not an %s key (found %s)", path, type,
 		    EVP_PKEY_get0_type_name(pk) != NULL ?
 		    EVP_PKEY_get0_type_name(pk) : "another type");
-		goto fail;
+		goto out;
 	}
+	if (EVP_PKEY_get_raw_private_key(pk, ret_raw, &plen) != 1 ||
+	    plen != 32) {
+		ag_err_set(err, "%s: cannot read the %s key", path, type);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		OPENSSL_cleanse(ret_raw, 32);
+	EVP_PKEY_free(pk);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return rc;
+}
+
+struct crypto_key *
+crypto_keys_load_x25519(const char *path, struct ag_err *err)
+{
+	struct crypto_key *k;
+
 	if ((k = key_alloc(CRYPTO_KEY_X25519, err)) == NULL)
+		return NULL;
+	if (crypto_secret_pem_load(path, "private key file", "X25519",
+	    k->secret, err) != 0)
 		goto fail;
-	if (EVP_PKEY_get_raw_private_key(pk, k->secret, &plen) != 1 ||
-	    plen != CRYPTO_KEY_LEN ||
-	    crypto_x25519_public(k->secret, k->pub) != 0) {
+	if (crypto_x25519_public(k->secret, k->pub) != 0) {
 		ag_err_set(err, "%s: cannot read the X25519 key", path);
 		goto fail;
 	}
 	k->has_secret = 1;
-	EVP_PKEY_free(pk);
-	OPENSSL_cleanse(buf, sizeof(buf));
 	return k;
 
 fail:
 	crypto_keys_free(k);
-	EVP_PKEY_free(pk);
-	OPENSSL_cleanse(buf, sizeof(buf));
 	return NULL;
 }
 
@@ -294,20 +320,9 @@ crypto_keys_from_public(const char *b64, struct ag_err *err)
 {
 	static const uint8_t zero[CRYPTO_KEY_LEN];
 	struct crypto_key *k;
-	uint8_t raw[48];
-	char tmp[48];
-	size_t len;
+	uint8_t raw[CRYPTO_KEY_LEN];
 
-	while (isspace((unsigned char)*b64))
-		b64++;
-	len = strlen(b64);
-	while (len > 0 && isspace((unsigned char)b64[len - 1]))
-		len--;
-	if (len != 44)
-		goto bad;
-	memcpy(tmp, b64, len);
-	tmp[len] = '\0';
-	if (crypto_unbase64(tmp, raw, sizeof(raw)) != CRYPTO_KEY_LEN ||
+	if (crypto_unbase64_32(b64, raw) != 0 ||
 	    crypto_memeq(raw, zero, CRYPTO_KEY_LEN))
 		goto bad;
 	if ((k = key_alloc(CRYPTO_KEY_X25519, err)) == NULL)
@@ -393,11 +408,12 @@ crypto_keys_public_string(const struct crypto_key *key, char *out,
 }
 
 /*
+ * crypto_secret_write_new(path, buf, len, err):
  * Create ${path} (O_EXCL, 0600) holding the ${len} bytes of ${buf}, synced
  * to disk.  On failure remove what was created.  Return 0 or -1.
  */
-static int
-write_new_secret(const char *path, const void *buf, size_t len,
+int
+crypto_secret_write_new(const char *path, const void *buf, size_t len,
     struct ag_err *err)
 {
 	const uint8_t *p = buf;
@@ -440,44 +456,62 @@ fail:
 	return -1;
 }
 
+/*
+ * crypto_secret_pem_write_new(path, type, raw, err):
+ * Write the 32-byte private key ${raw} of OpenSSL key type ${type} as
+ * PKCS#8 PEM to the new secret file ${path} (crypto_secret_write_new()).
+ * Return 0 or -1 with a message.
+ */
+int
+crypto_secret_pem_write_new(const char *path, const char *type,
+    const uint8_t raw[32], struct ag_err *err)
+{
+	EVP_PKEY *pk;
+	BIO *bio = NULL;
+	char *pem;
+	long pemlen;
+	int rc = -1;
+
+	if ((pk = EVP_PKEY_new_raw_private_key_ex(NULL, type, NULL, raw,
+	    32)) == NULL)
+		return ag_err_set(err, "cannot make an %s key", type);
+	/* A secure-heap memory BIO: the PEM text is wiped when freed. */
+	if ((bio = BIO_new(BIO_s_secmem())) == NULL ||
+	    PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    (pemlen = BIO_get_mem_data(bio, &pem)) <= 0) {
+		ag_err_set(err, "cannot encode the %s key", type);
+		goto out;
+	}
+	rc = crypto_secret_write_new(path, pem, (size_t)pemlen, err);
+out:
+	BIO_free(bio);
+	EVP_PKEY_free(pk);
+	return rc;
+}
+
 int
 crypto_keys_generate_x25519(const char *path, char *ret_pub, size_t publen,
     struct ag_err *err)
 {
 	uint8_t priv[CRYPTO_X25519_LEN], pub[CRYPTO_X25519_LEN];
 	char pubstr[CRYPTO_PUBLIC_STR_SIZE];
-	EVP_PKEY *pk = NULL;
-	BIO *bio = NULL;
-	char *pem;
-	long pemlen;
 	int rc = -1;
 
 	if (publen < CRYPTO_PUBLIC_STR_SIZE)
 		return ag_err_set(err, "public key buffer too small");
-	if (crypto_x25519_keygen(priv, pub) != 0 ||
-	    (pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv,
-	    sizeof(priv))) == NULL) {
+	if (crypto_x25519_keygen(priv, pub) != 0) {
 		ag_err_set(err, "cannot generate an X25519 key");
-		goto out;
-	}
-	/* A secure-heap memory BIO: the PEM text is wiped when freed. */
-	if ((bio = BIO_new(BIO_s_secmem())) == NULL ||
-	    PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL) != 1 ||
-	    (pemlen = BIO_get_mem_data(bio, &pem)) <= 0) {
-		ag_err_set(err, "cannot encode the X25519 key");
 		goto out;
 	}
 	if (crypto_base64(pub, sizeof(pub), pubstr, sizeof(pubstr)) != 44) {
 		ag_err_set(err, "cannot encode the public key");
 		goto out;
 	}
-	if (write_new_secret(path, pem, (size_t)pemlen, err) != 0)
+	if (crypto_secret_pem_write_new(path, "X25519", priv, err) != 0)
 		goto out;
 	memcpy(ret_pub, pubstr, sizeof(pubstr));
 	rc = 0;
 out:
-	BIO_free(bio);
-	EVP_PKEY_free(pk);
 	OPENSSL_cleanse(priv, sizeof(priv));
 	return rc;
 }
@@ -494,10 +528,31 @@ crypto_keys_generate_keyfile(const char *path, struct ag_err *err)
 	crypto_hex(key, sizeof(key), hex);
 	hex[2 * CRYPTO_KEY_LEN] = '\n';
 	hex[2 * CRYPTO_KEY_LEN + 1] = '\0';
-	rc = write_new_secret(path, hex, 2 * CRYPTO_KEY_LEN + 1, err);
+	rc = crypto_secret_write_new(path, hex, 2 * CRYPTO_KEY_LEN + 1, err);
 	OPENSSL_cleanse(key, sizeof(key));
 	OPENSSL_cleanse(hex, sizeof(hex));
 	return rc;
+}
+
+void
+crypto_keys_set_signer(struct crypto_key *key, struct crypto_signer *signer)
+{
+	crypto_sign_free(key->signer);
+	key->signer = signer;
+}
+
+int
+crypto_keys_add_trusted(struct crypto_key *key,
+    const uint8_t pub[CRYPTO_SIGN_PUBLEN], struct ag_err *err)
+{
+	for (size_t i = 0; i < key->ntrusted; i++)
+		if (memcmp(key->trusted[i], pub, CRYPTO_SIGN_PUBLEN) == 0)
+			return 0;
+	if (key->ntrusted == CRYPTO_TRUSTED_MAX)
+		return ag_err_set(err, "more than %d trusted signers",
+		    CRYPTO_TRUSTED_MAX);
+	memcpy(key->trusted[key->ntrusted++], pub, CRYPTO_SIGN_PUBLEN);
+	return 0;
 }
 
 void
@@ -505,6 +560,7 @@ crypto_keys_free(struct crypto_key *key)
 {
 	if (key == NULL)
 		return;
+	crypto_sign_free(key->signer);
 	OPENSSL_cleanse(key, sizeof(*key));
 	free(key);
 }

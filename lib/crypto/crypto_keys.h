@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/crypto/crypto_sign.h"
+
 struct ag_err;
 
 enum crypto_key_mode {
@@ -33,6 +35,9 @@ enum crypto_key_mode {
 #define CRYPTO_PASSPHRASE_MAX	1024
 /* Base64 of a 32-byte public key: 44 characters and a NUL. */
 #define CRYPTO_PUBLIC_STR_SIZE	45
+
+/* Trusted manifest signers a key can carry, at most. */
+#define CRYPTO_TRUSTED_MAX	32
 
 /* scrypt costs written into new passphrase-sealed objects. */
 #define CRYPTO_SCRYPT_LOG2N_DEFAULT	15	/* N = 32768 */
@@ -59,6 +64,16 @@ struct crypto_key {
 	unsigned scrypt_log2n;
 	uint32_t scrypt_r;
 	uint32_t scrypt_p;
+	/*
+	 * Who signs and whom to trust (docs/BACKUP-FORMAT.md 3.5): manifests
+	 * sealed with this key are signed by ${signer} (owned; NULL:
+	 * unsigned); manifests opened with it must be signed by one of the
+	 * ${ntrusted} public keys in ${trusted} (0: no signature required,
+	 * but one that is present must still be valid).
+	 */
+	struct crypto_signer *signer;
+	uint8_t	trusted[CRYPTO_TRUSTED_MAX][CRYPTO_SIGN_PUBLEN];
+	size_t	ntrusted;
 };
 
 /**
@@ -141,7 +156,24 @@ int crypto_keys_generate_x25519(const char *path, char *ret_pub,
  */
 int crypto_keys_generate_keyfile(const char *path, struct ag_err *err);
 
-/* crypto_keys_free(key): wipe and free ${key}; NULL is a no-op. */
+/**
+ * crypto_keys_set_signer(key, signer):
+ * Sign the manifests sealed with ${key} with ${signer}, of which ${key}
+ * takes ownership (NULL: stop signing).
+ */
+void crypto_keys_set_signer(struct crypto_key *key,
+    struct crypto_signer *signer);
+
+/**
+ * crypto_keys_add_trusted(key, pub, err):
+ * Require manifests opened with ${key} to be signed by the Ed25519 public
+ * key ${pub} or another trusted one.  Return 0, or -1 if more than
+ * CRYPTO_TRUSTED_MAX are given.
+ */
+int crypto_keys_add_trusted(struct crypto_key *key,
+    const uint8_t pub[CRYPTO_SIGN_PUBLEN], struct ag_err *err);
+
+/* crypto_keys_free(key): wipe and free ${key} (and its signer); NULL: no-op. */
 void crypto_keys_free(struct crypto_key *key);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * crypto_util.c: hashes, HMAC, randomness and encodings over OpenSSL.
  */
+#include <ctype.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -89,4 +90,26 @@ crypto_unbase64(const char *in, uint8_t *out, size_t outlen)
 	}
 	EVP_ENCODE_CTX_free(ctx);
 	return n1 + n2;
+}
+
+int
+crypto_unbase64_32(const char *b64, uint8_t out[32])
+{
+	uint8_t raw[48];
+	char tmp[48];
+	size_t len;
+
+	while (isspace((unsigned char)*b64))
+		b64++;
+	len = strlen(b64);
+	while (len > 0 && isspace((unsigned char)b64[len - 1]))
+		len--;
+	if (len != 44)
+		return -1;
+	memcpy(tmp, b64, len);
+	tmp[len] = '\0';
+	if (crypto_unbase64(tmp, raw, sizeof(raw)) != 32)
+		return -1;
+	memcpy(out, raw, 32);
+	return 0;
 }

@@ -24,6 +24,7 @@
 #include "lib/crypto/crypto.h"
 #include "lib/crypto/crypto_aead.h"
 #include "lib/crypto/crypto_keys.h"
+#include "lib/crypto/crypto_sign.h"
 #include "tests/unit/fakes/testutil.h"
 
 static void
@@ -626,6 +627,108 @@ test_generate_keyfile_and_raw(void **state)
 	    &err));
 }
 
+/* ---- Ed25519 ---- */
+
+/* RFC 8032 section 7.1, test 3 (a two-byte message). */
+static const char ed_priv[] =
+    "c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7";
+static const char ed_pub[] =
+    "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025";
+static const char ed_msg[] = "af82";
+static const char ed_sig[] =
+    "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac"
+    "18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a";
+
+static void
+test_ed25519_rfc8032(void **state)
+{
+	struct ag_err err = { "" };
+	struct crypto_signer *s;
+	uint8_t seed[32], pub[32], msg[2], sig[64], want[64];
+	char str[CRYPTO_SIGN_PUBSTR_SIZE];
+
+	(void)state;
+	unhex(ed_priv, seed, 32);
+	unhex(ed_pub, pub, 32);
+	unhex(ed_msg, msg, 2);
+	unhex(ed_sig, want, 64);
+	assert_non_null(s = crypto_sign_from_seed(seed, &err));
+	assert_hex(crypto_sign_public(s), 32, ed_pub);
+	assert_int_equal(crypto_sign_sign(s, msg, 2, sig), 0);
+	assert_memory_equal(sig, want, 64);
+	assert_int_equal(crypto_sign_verify(pub, msg, 2, sig), 0);
+	/* Any change is refused: message, signature, key. */
+	msg[1] ^= 1;
+	assert_int_equal(crypto_sign_verify(pub, msg, 2, sig), -1);
+	msg[1] ^= 1;
+	sig[63] ^= 0x40;
+	assert_int_equal(crypto_sign_verify(pub, msg, 2, sig), -1);
+	sig[63] ^= 0x40;
+	pub[0] ^= 1;
+	assert_int_equal(crypto_sign_verify(pub, msg, 2, sig), -1);
+	pub[0] ^= 1;
+	/* The base64 form round-trips. */
+	assert_int_equal(crypto_sign_public_string(pub, str, sizeof(str)), 0);
+	memset(pub, 0, 32);
+	assert_int_equal(crypto_sign_parse_public(str, pub), 0);
+	assert_hex(pub, 32, ed_pub);
+	assert_int_equal(crypto_sign_parse_public("abc", pub), -1);
+	crypto_sign_free(s);
+}
+
+static void
+test_ed25519_files(void **state)
+{
+	struct ag_err err = { "" };
+	struct crypto_signer *s, *s2;
+	char pub[CRYPTO_SIGN_PUBSTR_SIZE], pub2[CRYPTO_SIGN_PUBSTR_SIZE];
+	char path[256], want[512];
+	uint8_t sig[64];
+	struct stat st;
+	const char *p;
+
+	(void)state;
+	/* A key the openssl command wrote loads and signs. */
+	p = put_file("sign.pem", openssl_ed25519_pem,
+	    strlen(openssl_ed25519_pem), 0600);
+	assert_non_null(s = crypto_sign_load(p, &err));
+	assert_int_equal(crypto_sign_sign(s, (const uint8_t *)"m", 1, sig), 0);
+	assert_int_equal(crypto_sign_verify(crypto_sign_public(s),
+	    (const uint8_t *)"m", 1, sig), 0);
+	crypto_sign_free(s);
+	/* Mode 0644: refused like every secret file. */
+	p = put_file("sign-open.pem", openssl_ed25519_pem,
+	    strlen(openssl_ed25519_pem), 0644);
+	assert_null(crypto_sign_load(p, &err));
+	snprintf(want, sizeof(want), "%s: mode 0644 is too open for a signing "
+	    "key file (group or others may access it); chmod 600 %s", p, p);
+	assert_string_equal(err.msg, want);
+	/* An X25519 key is not a signing key. */
+	p = put_file("x.pem", openssl_x25519_pem, strlen(openssl_x25519_pem),
+	    0600);
+	assert_null(crypto_sign_load(p, &err));
+	assert_non_null(strstr(err.msg, "x.pem: not an ED25519 key (found "
+	    "X25519)"));
+
+	/* Generate: 0600, loadable, the public key agrees; no overwrite. */
+	snprintf(path, sizeof(path), "%s/gen-sign.pem", tu_tmpdir());
+	assert_int_equal(crypto_sign_generate(path, pub, sizeof(pub), &err),
+	    0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_non_null(s = crypto_sign_load(path, &err));
+	assert_int_equal(crypto_sign_public_string(crypto_sign_public(s), pub2,
+	    sizeof(pub2)), 0);
+	assert_string_equal(pub, pub2);
+	assert_int_equal(crypto_sign_generate(path, pub2, sizeof(pub2), &err),
+	    -1);
+	assert_non_null(strstr(err.msg, "already exists"));
+	assert_non_null(s2 = crypto_sign_load(path, &err));
+	assert_memory_equal(crypto_sign_public(s2), crypto_sign_public(s), 32);
+	crypto_sign_free(s2);
+	crypto_sign_free(s);
+}
+
 int
 main(void)
 {
@@ -641,6 +744,8 @@ main(void)
 		cmocka_unit_test(test_passphrase_file),
 		cmocka_unit_test(test_x25519_files),
 		cmocka_unit_test(test_generate_keyfile_and_raw),
+		cmocka_unit_test(test_ed25519_rfc8032),
+		cmocka_unit_test(test_ed25519_files),
 	};
 
 	return cmocka_run_group_tests(tests, tu_tmpdir_setup,

@@ -1219,6 +1219,81 @@ test_large_index(void **state_)
 	free(json);
 }
 
+/* Seal the manifest JSON ${root} of backup ${id} with ${dk} over ${mpath}. */
+static void
+put_manifest(const json_t *root, const uint8_t dk[32], const char *id,
+    const char *mpath)
+{
+	struct ag_err e;
+	uint8_t *sealed;
+	size_t slen;
+	char *djson;
+
+	assert_non_null(djson = json_dumps(root, JSON_COMPACT));
+	OK(format_manifest_seal(key, dk, id, djson, strlen(djson), &sealed,
+	    &slen, &e));
+	spit(mpath, sealed, slen);
+	free(sealed);
+	free(djson);
+}
+
+/*
+ * verify checks the manifest's counts against its file index: a manifest
+ * whose counts lie, sealed again so that everything else is consistent,
+ * fails, naming the count.
+ */
+static void
+test_verify_counts(void **state_)
+{
+	static const char *const names[] = { "files", "dirs", "symlinks",
+		"hardlinks", "other" };
+	struct job_conf jc;
+	struct job_result res;
+	struct prog pg = { 0 };
+	struct catalog_verify_result vr;
+	struct ag_err e;
+	char mpath[1024], want[256], *raw, *mjson;
+	uint8_t dk[32];
+	size_t rawlen, mlen;
+	json_t *root, *counts;
+
+	(void)state_;
+	job_init(&jc, "counts");
+	RUN_OK(&jc, &pg, &res);
+	obj_path("counts", res.backup_id, "manifest.vgl", mpath,
+	    sizeof(mpath));
+	raw = slurp(mpath, &rawlen);
+	OK(format_manifest_open(key, (const uint8_t *)raw, rawlen, &mjson,
+	    &mlen, &e));
+	assert_non_null(root = json_loadb(mjson, mlen, 0, NULL));
+	free(mjson);
+	assert_non_null(counts = json_object_get(root, "counts"));
+	assert_int_equal(crypto_random(dk, sizeof(dk)), 0);
+	for (size_t i = 0; i < 5; i++) {
+		json_int_t n = json_integer_value(json_object_get(counts,
+		    names[i]));
+
+		json_object_set_new(counts, names[i], json_integer(n + 1));
+		put_manifest(root, dk, res.backup_id, mpath);
+		assert_int_equal(catalog_verify(st, "", "counts",
+		    res.backup_id, key, NULL, &vr, &e), -1);
+		assert_false(vr.ok);
+		snprintf(want, sizeof(want), "manifest: counts.%s is %lld, but "
+		    "the file index has %lld such entries", names[i],
+		    (long long)n + 1, (long long)n);
+		assert_string_equal(e.msg, want);
+		json_object_set_new(counts, names[i], json_integer(n));
+	}
+	/* The true counts, sealed the same way: intact. */
+	put_manifest(root, dk, res.backup_id, mpath);
+	OK(catalog_verify(st, "", "counts", res.backup_id, key, NULL, &vr,
+	    &e));
+	assert_true(vr.ok);
+	assert_false(vr.is_signed);
+	json_decref(root);
+	free(raw);
+}
+
 /* --- The manifest alone ----------------------------------------------- */
 
 /* A writer fed by hand: 2 chunks, entries with odd names. */
@@ -1488,6 +1563,7 @@ main(void)
 		cmocka_unit_test(test_retention),
 		cmocka_unit_test(test_strict),
 		cmocka_unit_test(test_large_index),
+		cmocka_unit_test(test_verify_counts),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
