@@ -33,7 +33,10 @@
 #include "agent/sched.h"
 
 #define BATCH_MAX 100000
-#define TICK_MS 1000
+/* The longest sleep, so a wall clock that jumped is noticed this soon. */
+#define MAX_SLEEP_MS (60 * 1000)
+/* Should rules say that work is due right after a tick: the old tick. */
+#define RULES_FALLBACK_MS 1000
 #define MAX_BACKOFF_MS (10 * 60 * 1000)
 #define JOB_METRICS_MS 10000	/* how often backup readings are published */
 
@@ -54,6 +57,7 @@ struct sched {
 	char *rules_path;
 	int64_t started_ms;
 	uint64_t reloads, reload_failures;
+	uint64_t wakeups;		/* poll() returns, for status */
 	bool rules_dirty;
 };
 
@@ -303,6 +307,8 @@ status_json(struct sched *s)
 	    "reload_failures", (json_int_t)s->reload_failures);
 	if (root == NULL)
 		return NULL;
+	(void)json_object_set_new(root, "loop_wakeups",
+	    json_integer((json_int_t)s->wakeups));
 	srcs = json_array();
 	for (size_t i = 0; i < s->rc->nsources; i++) {
 		struct source *src = s->rc->sources[i];
@@ -394,6 +400,7 @@ poll_once(struct sched *s, int timeout_ms)
 	pfd[n++] = (struct pollfd){ .fd = jobs_fd(s->jobs), .events = POLLIN };
 	n += ctl_pollfds(s->ctl, pfd + n, clock_mono_ms());
 	rc = poll(pfd, n, timeout_ms);
+	s->wakeups++;
 	if (rc > 0 && (pfd[0].revents & POLLIN))
 		while (read(s->wake[0], drain, sizeof(drain)) > 0)
 			;
@@ -404,6 +411,46 @@ poll_once(struct sched *s, int timeout_ms)
 	/* Also on a timeout: clients past their deadline are closed. */
 	ctl_dispatch(s->ctl, rc > 0 ? pfd + 2 : NULL, clock_mono_ms(),
 	    on_request, s);
+}
+
+/* Wall time ${due} as a monotonic time, given that ${wall} is ${now}. */
+static int64_t
+mono_of(int64_t due, int64_t now, int64_t wall)
+{
+	if (due <= wall)
+		return now;
+	return due - wall > MAX_SLEEP_MS ? now + MAX_SLEEP_MS :
+	    now + (due - wall);
+}
+
+/*
+ * The monotonic time of the next thing to do, computed from the state at
+ * ${now} (wall time ${wall}; the next backup start at wall ${jnext}): the
+ * next source collection, rule deadline, backup start or backup readings,
+ * and the control clients' timeouts.  Signals, a finished backup and
+ * control clients wake poll() at once through their descriptors, so
+ * nothing else needs a timer.
+ */
+static int64_t
+next_wake(struct sched *s, int64_t now, int64_t wall, int64_t jnext)
+{
+	int64_t next = now + MAX_SLEEP_MS, due;
+
+	for (size_t i = 0; i < s->rc->nsources; i++)
+		if (s->rc->sources[i]->next_ms < next)
+			next = s->rc->sources[i]->next_ms;
+	if (s->rc->njobs > 0 && s->next_job_metrics_ms < next)
+		next = s->next_job_metrics_ms;
+	if ((due = mono_of(jnext, now, wall)) < next)
+		next = due;
+	/* Right after a tick nothing is due; were it, do not spin. */
+	if ((due = rules_next_due(s->rc->rules, wall)) <= wall)
+		due = wall + RULES_FALLBACK_MS;
+	if ((due = mono_of(due, now, wall)) < next)
+		next = due;
+	if ((due = ctl_next_deadline(s->ctl)) < next)
+		next = due;
+	return next;
 }
 
 static int
@@ -477,32 +524,23 @@ sched_run(const char *conf_path, struct runconf *rc)
 	    rc->nnotifiers, rc->njobs, spool_depth(s.spool), rc->conf->path);
 	sd_notify_msg("READY=1");
 	while (!got_quit) {
-		int64_t now = clock_mono_ms(), next = now + TICK_MS;
+		int64_t now = clock_mono_ms(), wall, jnext, next;
 
 		if (got_reload) {
 			got_reload = 0;
 			reload(&s);
 			continue;
 		}
-		for (size_t i = 0; i < s.rc->nsources; i++) {
-			struct source *src = s.rc->sources[i];
-
-			if (src->next_ms <= now)
+		for (size_t i = 0; i < s.rc->nsources; i++)
+			if (s.rc->sources[i]->next_ms <= now)
 				collect_one(&s, i, now);
-			if (src->next_ms < next)
-				next = src->next_ms;
-		}
-		{
-			int64_t wall = clock_wall_ms();
-			int64_t jnext = jobs_tick(s.jobs, wall);
-
-			if (jnext - wall < next - now)
-				next = now + (jnext > wall ? jnext - wall : 0);
-		}
+		wall = clock_wall_ms();
+		jnext = jobs_tick(s.jobs, wall);
 		if (now >= s.next_job_metrics_ms)
 			job_metrics(&s);
-		rules_tick(s.rc->rules, clock_wall_ms(), on_notification, &s);
+		rules_tick(s.rc->rules, wall, on_notification, &s);
 		save_rules(&s);
+		next = next_wake(&s, now, wall, jnext);
 		now = clock_mono_ms();
 		poll_once(&s, next > now ? (int)(next - now) : 0);
 	}
