@@ -811,6 +811,64 @@ rules_tick(struct rules *r, int64_t now_ms, rules_emit_fn *emit,
 	}
 }
 
+static int64_t
+earlier(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+/*
+ * When series_tick() next has work for ${s}: each time below is one at
+ * which it changes something, and is gone from the list once it has.
+ */
+static int64_t
+series_due(const struct rule_conf *rc, const struct series *s,
+    int64_t no_data_ms)
+{
+	int64_t due;
+
+	if (s->seen_ms == NO_TIME)
+		return NO_TIME;		/* loaded from disk: due at once */
+	if (s->stale) {
+		due = s->seen_ms + SERIES_FORGET_MS;
+	} else {
+		due = s->seen_ms + no_data_ms;
+		/* A pending escalation, as next_state() takes it. */
+		if (s->target != ST_OK && s->state != ST_CRITICAL &&
+		    !(s->state == ST_WARNING && s->target == ST_WARNING)) {
+			if (s->crit_since != NO_TIME)
+				due = earlier(due, s->crit_since + rc->for_ms);
+			if (s->warn_since != NO_TIME &&
+			    s->state != ST_WARNING)
+				due = earlier(due, s->warn_since + rc->for_ms);
+		}
+	}
+	if (s->state != ST_OK && rc->repeat_ms > 0)
+		due = earlier(due, s->notified_ms + rc->repeat_ms);
+	return due;
+}
+
+int64_t
+rules_next_due(const struct rules *r, int64_t now_ms)
+{
+	int64_t next = INT64_MAX;
+
+	for (size_t j = 0; j < r->n; j++) {
+		const struct rule *ru = &r->v[j];
+		int64_t nd = ru->rc->no_data_ms > 0 ? ru->rc->no_data_ms :
+		    r->no_data_ms;
+
+		if (ru->first_ms == 0)
+			return now_ms;	/* never ticked */
+		if (ru->n == 0 && !ru->unmatched_warned)
+			next = earlier(next, ru->first_ms + nd);
+		for (size_t i = 0; i < ru->n; i++)
+			next = earlier(next, series_due(ru->rc, ru->series[i],
+			    nd));
+	}
+	return next;
+}
+
 /* Copy the series of ${from} into ${to}, replacing what it had. */
 static int
 rule_copy_series(struct rule *to, const struct rule *from)

@@ -93,10 +93,20 @@ void rules_feed(struct rules *r, const struct metric_batch *b,
 /**
  * rules_tick(r, now_ms, emit, cookie):
  * Time-driven work: "for" timers that expired without a new reading, no_data
- * staleness, reminders.  Call at least once a second.
+ * staleness, reminders.  Call it by rules_next_due() at the latest.
  */
 void rules_tick(struct rules *r, int64_t now_ms, rules_emit_fn *emit,
     void *cookie);
+
+/**
+ * rules_next_due(r, now_ms):
+ * The earliest wall time after ${now_ms} at which rules_tick() has work
+ * without any new reading (a "for" timer running out, a series going stale
+ * or being forgotten, a reminder, the "matched nothing" warning): the time
+ * to call it next.  INT64_MAX if there is none; ${now_ms} or earlier if
+ * something is due already (series loaded from disk before the first tick).
+ */
+int64_t rules_next_due(const struct rules *r, int64_t now_ms);
 
 /* rules_set_default_no_data(r, ms): staleness when a rule sets none. */
 void rules_set_default_no_data(struct rules *r, int64_t ms);

@@ -32,9 +32,11 @@
 
 #include "agent/sched.h"
 
-#define MAX_CONNS 16
 #define BATCH_MAX 100000
-#define TICK_MS 1000
+/* The longest sleep, so a wall clock that jumped is noticed this soon. */
+#define MAX_SLEEP_MS (60 * 1000)
+/* Should rules say that work is due right after a tick: the old tick. */
+#define RULES_FALLBACK_MS 1000
 #define MAX_BACKOFF_MS (10 * 60 * 1000)
 #define JOB_METRICS_MS 10000	/* how often backup readings are published */
 
@@ -48,14 +50,14 @@ struct sched {
 	struct sender *sender;
 	struct jobs *jobs;
 	int64_t next_job_metrics_ms;	/* monotonic */
-	int lfd;
+	struct ctl *ctl;		/* the control socket's clients */
 	int wake[2];
-	struct ctl_conn conns[MAX_CONNS];
 	struct metric_batch batch;
 	struct metric_batch *last;	/* per source: its last readings */
 	char *rules_path;
 	int64_t started_ms;
 	uint64_t reloads, reload_failures;
+	uint64_t wakeups;		/* poll() returns, for status */
 	bool rules_dirty;
 };
 
@@ -95,26 +97,6 @@ sd_notify_msg(const char *msg)
 	    (struct sockaddr *)&sa,
 	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
 	close(fd);
-}
-
-static int
-mkdir_p(const char *path, mode_t mode)
-{
-	char buf[4096];
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -1;
-	for (char *p = buf + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
 }
 
 /* Spool one notification for each notifier the rule names. */
@@ -325,6 +307,8 @@ status_json(struct sched *s)
 	    "reload_failures", (json_int_t)s->reload_failures);
 	if (root == NULL)
 		return NULL;
+	(void)json_object_set_new(root, "loop_wakeups",
+	    json_integer((json_int_t)s->wakeups));
 	srcs = json_array();
 	for (size_t i = 0; i < s->rc->nsources; i++) {
 		struct source *src = s->rc->sources[i];
@@ -397,56 +381,76 @@ handle_request(struct sched *s, struct ctl_conn *c, const char *req)
 	}
 }
 
+/* ctl_request_fn: one request on the control socket. */
+static void
+on_request(void *cookie, struct ctl_conn *c, const char *line)
+{
+	handle_request(cookie, c, line);
+}
+
 static void
 poll_once(struct sched *s, int timeout_ms)
 {
-	struct pollfd pfd[3 + MAX_CONNS];
-	int map[MAX_CONNS];
+	struct pollfd pfd[2 + CTL_POLLFDS_MAX];
 	nfds_t n = 0;
 	char drain[64];
+	int rc;
 
 	pfd[n++] = (struct pollfd){ .fd = s->wake[0], .events = POLLIN };
-	pfd[n++] = (struct pollfd){ .fd = s->lfd, .events = POLLIN };
 	pfd[n++] = (struct pollfd){ .fd = jobs_fd(s->jobs), .events = POLLIN };
-	for (int i = 0; i < MAX_CONNS; i++) {
-		if (s->conns[i].fd < 0)
-			continue;
-		map[n - 3] = i;
-		pfd[n++] = (struct pollfd){ .fd = s->conns[i].fd,
-		    .events = POLLIN };
-	}
-	if (poll(pfd, n, timeout_ms) <= 0)
-		return;
-	if (pfd[0].revents & POLLIN)
+	n += ctl_pollfds(s->ctl, pfd + n, clock_mono_ms());
+	rc = poll(pfd, n, timeout_ms);
+	s->wakeups++;
+	if (rc > 0 && (pfd[0].revents & POLLIN))
 		while (read(s->wake[0], drain, sizeof(drain)) > 0)
 			;
-	if (pfd[2].revents & POLLIN) {
+	if (rc > 0 && (pfd[1].revents & POLLIN)) {
 		jobs_reap(s->jobs);
 		job_metrics(s);
 	}
-	for (nfds_t i = 3; i < n; i++) {
-		struct ctl_conn *c = &s->conns[map[i - 3]];
-		char *line;
-		int rc;
+	/* Also on a timeout: clients past their deadline are closed. */
+	ctl_dispatch(s->ctl, rc > 0 ? pfd + 2 : NULL, clock_mono_ms(),
+	    on_request, s);
+}
 
-		if (pfd[i].revents == 0)
-			continue;
-		if ((rc = ctl_read(c, &line)) == 1) {
-			handle_request(s, c, line);
-		} else if (rc < 0) {
-			close(c->fd);
-			c->fd = -1;
-		}
-	}
-	if (pfd[1].revents & POLLIN) {
-		for (int i = 0; i < MAX_CONNS; i++) {
-			if (s->conns[i].fd >= 0)
-				continue;
-			if (ctl_accept(s->lfd, &s->conns[i]) != 0)
-				s->conns[i].fd = -1;
-			break;
-		}
-	}
+/* Wall time ${due} as a monotonic time, given that ${wall} is ${now}. */
+static int64_t
+mono_of(int64_t due, int64_t now, int64_t wall)
+{
+	if (due <= wall)
+		return now;
+	return due - wall > MAX_SLEEP_MS ? now + MAX_SLEEP_MS :
+	    now + (due - wall);
+}
+
+/*
+ * The monotonic time of the next thing to do, computed from the state at
+ * ${now} (wall time ${wall}; the next backup start at wall ${jnext}): the
+ * next source collection, rule deadline, backup start or backup readings,
+ * and the control clients' timeouts.  Signals, a finished backup and
+ * control clients wake poll() at once through their descriptors, so
+ * nothing else needs a timer.
+ */
+static int64_t
+next_wake(struct sched *s, int64_t now, int64_t wall, int64_t jnext)
+{
+	int64_t next = now + MAX_SLEEP_MS, due;
+
+	for (size_t i = 0; i < s->rc->nsources; i++)
+		if (s->rc->sources[i]->next_ms < next)
+			next = s->rc->sources[i]->next_ms;
+	if (s->rc->njobs > 0 && s->next_job_metrics_ms < next)
+		next = s->next_job_metrics_ms;
+	if ((due = mono_of(jnext, now, wall)) < next)
+		next = due;
+	/* Right after a tick nothing is due; were it, do not spin. */
+	if ((due = rules_next_due(s->rc->rules, wall)) <= wall)
+		due = wall + RULES_FALLBACK_MS;
+	if ((due = mono_of(due, now, wall)) < next)
+		next = due;
+	if ((due = ctl_next_deadline(s->ctl)) < next)
+		next = due;
+	return next;
 }
 
 static int
@@ -456,9 +460,9 @@ setup(struct sched *s)
 	struct sigaction sa;
 	struct ag_err err = { "" };
 	char *spooldir = NULL;
-	int rc;
+	int rc, lfd;
 
-	if (mkdir_p(a->state_dir, 0700) != 0) {
+	if (ag_mkdir_p(a->state_dir, 0700) != 0) {
 		log_err("cannot create state directory %s: %s", a->state_dir,
 		    strerror(errno));
 		return -1;
@@ -484,9 +488,13 @@ setup(struct sched *s)
 	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
-	if ((s->lfd = ctl_listen(a->control_socket, (int)a->socket_mode,
+	if ((lfd = ctl_listen(a->control_socket, (int)a->socket_mode,
 	    a->socket_group, &err)) < 0) {
 		log_err("control socket: %s", err.msg);
+		return -1;
+	}
+	if ((s->ctl = ctl_new(lfd)) == NULL) {
+		(void)unlink(a->control_socket);
 		return -1;
 	}
 	metric_batch_init(&s->batch, BATCH_MAX);
@@ -500,17 +508,14 @@ setup(struct sched *s)
 int
 sched_run(const char *conf_path, struct runconf *rc)
 {
-	struct sched s = { .conf_path = conf_path, .rc = rc, .lfd = -1,
+	struct sched s = { .conf_path = conf_path, .rc = rc,
 	    .wake = { -1, -1 } };
 	char *sock = NULL;
 	int status = 1;
 
 	s.started_ms = clock_wall_ms();
-	for (int i = 0; i < MAX_CONNS; i++)
-		s.conns[i].fd = -1;
-	if (setup(&s) != 0)
-		goto out;
 	if ((sock = strdup(rc->conf->agent.control_socket)) == NULL ||
+	    setup(&s) != 0 ||
 	    (s.sender = sender_start(s.spool, runconf_ref(rc))) == NULL)
 		goto out;
 	log_info("vigild %s started: %zu sources, %zu rules, %zu notifiers, "
@@ -519,32 +524,23 @@ sched_run(const char *conf_path, struct runconf *rc)
 	    rc->nnotifiers, rc->njobs, spool_depth(s.spool), rc->conf->path);
 	sd_notify_msg("READY=1");
 	while (!got_quit) {
-		int64_t now = clock_mono_ms(), next = now + TICK_MS;
+		int64_t now = clock_mono_ms(), wall, jnext, next;
 
 		if (got_reload) {
 			got_reload = 0;
 			reload(&s);
 			continue;
 		}
-		for (size_t i = 0; i < s.rc->nsources; i++) {
-			struct source *src = s.rc->sources[i];
-
-			if (src->next_ms <= now)
+		for (size_t i = 0; i < s.rc->nsources; i++)
+			if (s.rc->sources[i]->next_ms <= now)
 				collect_one(&s, i, now);
-			if (src->next_ms < next)
-				next = src->next_ms;
-		}
-		{
-			int64_t wall = clock_wall_ms();
-			int64_t jnext = jobs_tick(s.jobs, wall);
-
-			if (jnext - wall < next - now)
-				next = now + (jnext > wall ? jnext - wall : 0);
-		}
+		wall = clock_wall_ms();
+		jnext = jobs_tick(s.jobs, wall);
 		if (now >= s.next_job_metrics_ms)
 			job_metrics(&s);
-		rules_tick(s.rc->rules, clock_wall_ms(), on_notification, &s);
+		rules_tick(s.rc->rules, wall, on_notification, &s);
 		save_rules(&s);
+		next = next_wake(&s, now, wall, jnext);
 		now = clock_mono_ms();
 		poll_once(&s, next > now ? (int)(next - now) : 0);
 	}
@@ -567,12 +563,10 @@ out:
 			    "start", left);
 		spool_close(s.spool);
 	}
-	for (int i = 0; i < MAX_CONNS; i++)
-		if (s.conns[i].fd >= 0)
-			close(s.conns[i].fd);
-	if (s.lfd >= 0) {
-		close(s.lfd);
-		(void)unlink(sock);
+	if (s.ctl != NULL) {
+		ctl_free(s.ctl);
+		if (sock != NULL)
+			(void)unlink(sock);
 	}
 	free(sock);
 	wake_fd = -1;

@@ -5,6 +5,8 @@
 #ifndef VIGIL_AG_H
 #define VIGIL_AG_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 /* A transient failure (timeout, 429, 5xx, reset): keep the work and retry. */
@@ -23,6 +25,13 @@ struct ag_err {
  */
 int ag_err_set(struct ag_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/**
+ * ag_mkdir_p(path, mode):
+ * Create the folder ${path} with ${mode} and any missing parents with 0755
+ * (mkdir -p); an existing folder is fine.  Return 0, or -1 with errno set.
+ */
+int ag_mkdir_p(const char *path, mode_t mode);
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

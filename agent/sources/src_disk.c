@@ -21,14 +21,27 @@
  * Readings, like df(1): used_pct = used / (used + available to non-root),
  * free_bytes = available to non-root, total_bytes = size, inodes_used_pct
  * when the file system has inodes at all.
+ *
+ * statvfs() of a hung network mount blocks for as long as the server is
+ * away, so it runs in a helper thread and the collector waits at most
+ * DISK_TIMEOUT_MS for it.  A mount that did not answer in time is an error
+ * of that mount only, the others are read on; while its call still hangs
+ * the mount is not asked again (an error at once), so a mount that stays
+ * hung holds one thread, not one per collection.  One helper thread waits
+ * for requests; when it is stuck in a hung call the next request starts
+ * another, at most DISK_HUNG_MAX hung ones in all, and a helper whose hung
+ * call returns goes back to waiting, or ends if another already waits.
  */
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <time.h>
 
 #include "lib/ag.h"
 #include "agent/source_backend.h"
@@ -37,6 +50,10 @@
 
 /* Most file systems reported by one instance. */
 #define DISK_MAX 512
+/* How long a collection waits for one statvfs(). */
+#define DISK_TIMEOUT_MS 2000
+/* Most statvfs() calls left hanging at once (one thread each). */
+#define DISK_HUNG_MAX 8
 
 static const char *const disk_settings[] = { "mounts", "fs_types",
 	"ignore_fs", NULL };
@@ -54,7 +71,32 @@ static char *const disk_ignore_default[] = { "tmpfs", "devtmpfs", "overlay",
 	"configfs", "fusectl", "hugetlbfs", "nsfs", "ramfs", "rpc_pipefs",
 	"binfmt_misc", "efivarfs", NULL };
 
-static src_disk_statvfs_fn *disk_statvfs = statvfs;
+/* statvfs() in helper threads; all of it under sv.mu. */
+struct sv_req {
+	char path[PATH_MAX];
+	struct statvfs st;
+	int rc, err;
+	bool taken;		/* a helper is on it */
+	bool done;
+	bool abandoned;		/* timed out: the helper frees it */
+};
+
+static struct {
+	pthread_once_t once;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;	/* monotonic; broadcast on every change */
+	src_disk_statvfs_fn *fn;
+	int timeout_ms;
+	struct sv_req *pending;	/* waiting for a helper */
+	struct sv_req *hung[DISK_HUNG_MAX];
+	size_t nhung;
+	size_t nidle;		/* helpers waiting for a request */
+} sv = {
+	.once = PTHREAD_ONCE_INIT,
+	.mu = PTHREAD_MUTEX_INITIALIZER,
+	.fn = statvfs,
+	.timeout_ms = DISK_TIMEOUT_MS,
+};
 
 struct disk_ctx {
 	char **mounts;		/* chosen mount points, or NULL: discover */
@@ -76,8 +118,173 @@ struct disk_scan {
 void
 src_disk_set_statvfs(src_disk_statvfs_fn *fn)
 {
-	disk_statvfs = fn != NULL ? fn : statvfs;
+	pthread_mutex_lock(&sv.mu);
+	sv.fn = fn != NULL ? fn : statvfs;
+	pthread_mutex_unlock(&sv.mu);
 }
+
+void
+src_disk_set_timeout(int ms)
+{
+	pthread_mutex_lock(&sv.mu);
+	sv.timeout_ms = ms > 0 ? ms : DISK_TIMEOUT_MS;
+	pthread_mutex_unlock(&sv.mu);
+}
+
+static void
+sv_init(void)
+{
+	pthread_condattr_t ca;
+
+	(void)pthread_condattr_init(&ca);
+	(void)pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	(void)pthread_cond_init(&sv.cv, &ca);
+	(void)pthread_condattr_destroy(&ca);
+}
+
+/* A helper: take requests one at a time; end when another one waits too. */
+static void *
+sv_helper(void *arg)
+{
+	src_disk_statvfs_fn *fn;
+	struct statvfs st = { 0 };
+	struct sv_req *r;
+	int rc, e;
+
+	(void)arg;
+	pthread_mutex_lock(&sv.mu);
+	for (;;) {
+		/* One waiting helper is enough: a spare one ends. */
+		while (sv.pending == NULL && sv.nidle <= 1)
+			pthread_cond_wait(&sv.cv, &sv.mu);
+		if (sv.pending == NULL)
+			break;
+		r = sv.pending;
+		sv.pending = NULL;
+		r->taken = true;
+		sv.nidle--;
+		fn = sv.fn;
+		pthread_mutex_unlock(&sv.mu);
+		rc = fn(r->path, &st);
+		e = errno;
+		pthread_mutex_lock(&sv.mu);
+		if (r->abandoned) {
+			/* Back from a hang: the mount may be asked again. */
+			for (size_t i = 0; i < sv.nhung; i++)
+				if (sv.hung[i] == r)
+					sv.hung[i] = sv.hung[--sv.nhung];
+			free(r);
+		} else {
+			r->st = st;
+			r->rc = rc;
+			r->err = e;
+			r->done = true;
+		}
+		sv.nidle++;
+		pthread_cond_broadcast(&sv.cv);
+	}
+	sv.nidle--;
+	pthread_mutex_unlock(&sv.mu);
+	return NULL;
+}
+
+/* Start a helper (sv.mu held).  Return 0 or -1. */
+static int
+sv_spawn(void)
+{
+	pthread_attr_t at;
+	pthread_t th;
+	int rc;
+
+	if (pthread_attr_init(&at) != 0)
+		return -1;
+	(void)pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	/* statvfs() needs little stack. */
+	(void)pthread_attr_setstacksize(&at, 64 * 1024);
+	rc = pthread_create(&th, &at, sv_helper, NULL);
+	(void)pthread_attr_destroy(&at);
+	if (rc != 0)
+		return -1;
+	sv.nidle++;
+	return 0;
+}
+
+/*
+ * disk_statvfs(path, st, err): statvfs(${path}) in a helper thread, waiting
+ * at most sv.timeout_ms.  Return 0, or -1 with the reason in ${err}.
+ */
+static int
+disk_statvfs(const char *path, struct statvfs *st, struct ag_err *err)
+{
+	struct timespec until;
+	struct sv_req *r;
+	int rc = -1;
+
+	(void)pthread_once(&sv.once, sv_init);
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return ag_err_set(err, "out of memory");
+	if (snprintf(r->path, sizeof(r->path), "%s", path) >=
+	    (int)sizeof(r->path)) {
+		free(r);
+		return ag_err_set(err, "cannot statvfs %s: %s", path,
+		    strerror(ENAMETOOLONG));
+	}
+	pthread_mutex_lock(&sv.mu);
+	for (size_t i = 0; i < sv.nhung; i++) {
+		if (strcmp(sv.hung[i]->path, path) == 0) {
+			ag_err_set(err, "statvfs %s still hangs; skipped",
+			    path);
+			goto out;
+		}
+	}
+	if (sv.nidle == 0 && sv.nhung >= DISK_HUNG_MAX) {
+		ag_err_set(err, "statvfs %s skipped: %d mounts hang already",
+		    path, DISK_HUNG_MAX);
+		goto out;
+	}
+	if (sv.nidle == 0 && sv_spawn() != 0) {
+		ag_err_set(err, "statvfs %s: cannot start a thread", path);
+		goto out;
+	}
+	/* Only when two collectors ask at once is the slot taken. */
+	while (sv.pending != NULL)
+		pthread_cond_wait(&sv.cv, &sv.mu);
+	sv.pending = r;
+	pthread_cond_broadcast(&sv.cv);
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += sv.timeout_ms / 1000;
+	until.tv_nsec += (long)(sv.timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (!r->done && pthread_cond_timedwait(&sv.cv, &sv.mu,
+	    &until) != ETIMEDOUT)
+		;
+	if (r->done) {
+		if ((rc = r->rc) == 0)
+			*st = r->st;
+		else
+			ag_err_set(err, "cannot statvfs %s: %s", path,
+			    strerror(r->err));
+		goto out;
+	}
+	if (!r->taken) {
+		/* No helper got to it (a loaded machine): nothing hangs. */
+		sv.pending = NULL;
+	} else {
+		r->abandoned = true;
+		sv.hung[sv.nhung++] = r;
+		r = NULL;
+	}
+	ag_err_set(err, "statvfs %s did not answer within %d ms (a hung "
+	    "network mount?)", path, sv.timeout_ms);
+out:
+	pthread_mutex_unlock(&sv.mu);
+	free(r);
+	return rc;
+}
+
 
 static void
 disk_free(void *ctx)
@@ -282,16 +489,16 @@ static int
 disk_report(struct disk_ctx *c, const char *mp, struct metric_batch *out,
     struct ag_err *err)
 {
-	struct statvfs st;
-	struct ag_err aerr;
+	struct statvfs st = { 0 };
+	struct ag_err aerr = { "" };
 	uint64_t frsize, used, avail;
 	double pct;
 
-	if (disk_statvfs(mp, &st) == -1) {
-		if (c->mounts == NULL)
+	if (disk_statvfs(mp, &st, &aerr) == -1) {
+		/* Discovered mounts that fail are left out, unless hung. */
+		if (c->mounts == NULL && strncmp(aerr.msg, "cannot ", 7) == 0)
 			return 0;
-		disk_err_append(err, "cannot statvfs %s: %s", mp,
-		    strerror(errno));
+		disk_err_append(err, "%s", aerr.msg);
 		return -1;
 	}
 	if (st.f_blocks == 0 && c->mounts == NULL)

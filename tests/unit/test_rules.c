@@ -1331,6 +1331,71 @@ test_parse_errors(void **state)
 	parsed_free(&p);
 }
 
+/*
+ * rules_next_due(): an engine ticked only when it says reaches the same
+ * notifications at the same times as one ticked every second, through
+ * "for" timers that run out between readings, escalation, no_data,
+ * reminders and a series coming back; and right after a tick nothing is
+ * due (the daemon would spin otherwise).
+ */
+static void
+test_next_due(void **state)
+{
+	static const struct { int64_t at; double v; } feeds[] = {
+		{ 0, 85 }, { 20 * SEC, 95 }, { 50 * SEC, 85 },
+		{ 5 * MIN, 95 }, { 30 * MIN, 50 }, { 40 * MIN, 95 },
+		{ 3 * HOUR, 85 },
+	};
+	struct rules *ra, *rb;
+	struct cap ca = { 0 }, cb = { 0 };
+	int64_t end = T0 + 6 * HOUR, t, due;
+	size_t fa = 0, fb = 0, ticks = 0;
+
+	(void)state;
+	for (int k = 0; k < 2; k++) {
+		struct rule_conf *rc = mk("cpu", "cpu.used_pct", OP_GT);
+
+		set_warn(rc, 80);
+		set_crit(rc, 90);
+		rc->for_ms = MIN;
+		rc->repeat_ms = HOUR;
+		rc->no_data_ms = 10 * MIN;
+		if (k == 0)
+			ra = engine1(rc);
+		else
+			rb = engine1(rc);
+	}
+	/* A: every second. */
+	for (t = T0; t <= end; t += SEC) {
+		if (fa < ARRAY_SIZE(feeds) && T0 + feeds[fa].at == t)
+			feed(ra, "cpu.used_pct", feeds[fa++].v, t, &ca);
+		rules_tick(ra, t, on_emit, &ca);
+	}
+	/* B: at the next reading or when the engine says, no sooner. */
+	for (t = T0; t <= end; ticks++) {
+		if (fb < ARRAY_SIZE(feeds) && T0 + feeds[fb].at == t)
+			feed(rb, "cpu.used_pct", feeds[fb++].v, t, &cb);
+		rules_tick(rb, t, on_emit, &cb);
+		due = rules_next_due(rb, t);
+		assert_true(due > t);
+		if (fb < ARRAY_SIZE(feeds) && T0 + feeds[fb].at < due)
+			due = T0 + feeds[fb].at;
+		t = due;
+	}
+	assert_true(ca.count >= 8);
+	assert_int_equal(cb.count, ca.count);
+	for (size_t i = 0; i < ca.count && i < CAP_MAX; i++) {
+		assert_int_equal(cb.n[i].kind, ca.n[i].kind);
+		assert_int_equal(cb.n[i].state, ca.n[i].state);
+		assert_int_equal(cb.n[i].prev_state, ca.n[i].prev_state);
+		assert_int_equal(cb.n[i].ts_ms, ca.n[i].ts_ms);
+	}
+	/* 6 hours in a few dozen wake-ups instead of 21,600. */
+	assert_true(ticks < 40);
+	rules_free(ra);
+	rules_free(rb);
+}
+
 int
 main(void)
 {
@@ -1343,6 +1408,7 @@ main(void)
 		cmocka_unit_test(test_for_escalation),
 		cmocka_unit_test(test_tick_fires_pending),
 		cmocka_unit_test(test_reminders),
+		cmocka_unit_test(test_next_due),
 		cmocka_unit_test(test_no_data),
 		cmocka_unit_test(test_no_data_states),
 		cmocka_unit_test(test_wildcard),

@@ -6,8 +6,10 @@
  * time; expected values are worked out by hand in the comments.  The disk
  * source's statvfs() is replaced by a table of made-up file systems.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -497,13 +499,10 @@ static const struct fake_fs {
 
 static char fake_calls[1024];
 
+/* The made-up answer for ${path}. */
 static int
-fake_statvfs(const char *path, struct statvfs *st)
+fake_fill(const char *path, struct statvfs *st)
 {
-	size_t off = strlen(fake_calls);
-
-	(void)snprintf(fake_calls + off, sizeof(fake_calls) - off, "%s|",
-	    path);
 	for (size_t i = 0; i < sizeof(fake_fs) / sizeof(fake_fs[0]); i++) {
 		const struct fake_fs *f = &fake_fs[i];
 
@@ -525,6 +524,55 @@ fake_statvfs(const char *path, struct statvfs *st)
 	}
 	errno = ENOENT;
 	return -1;
+}
+
+/* fake_fill(), noting the call in fake_calls. */
+static int
+fake_statvfs(const char *path, struct statvfs *st)
+{
+	size_t off = strlen(fake_calls);
+
+	(void)snprintf(fake_calls + off, sizeof(fake_calls) - off, "%s|",
+	    path);
+	return fake_fill(path, st);
+}
+
+/*
+ * A statvfs() that hangs on /var, as on a network mount whose server went
+ * away, until the test writes to hang_pipe (after 30 s it gives up with
+ * EIO, which the test would see as a failure).
+ */
+static int hang_pipe[2] = { -1, -1 };
+static int hang_calls;
+
+static int
+hanging_statvfs(const char *path, struct statvfs *st)
+{
+	struct pollfd p = { .fd = hang_pipe[0], .events = POLLIN };
+
+	if (strcmp(path, "/var") == 0) {
+		__atomic_add_fetch(&hang_calls, 1, __ATOMIC_SEQ_CST);
+		if (poll(&p, 1, 30000) != 1) {
+			errno = EIO;
+			return -1;
+		}
+	}
+	return fake_fill(path, st);
+}
+
+/* How many threads this process has. */
+static int
+count_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
 }
 
 static void
@@ -661,6 +709,69 @@ test_disk_filters(void **state)
 	assert_non_null(strstr(err.msg, "batch full"));
 	assert_int_equal(b.n, 3);
 	source_free(s);
+	metric_batch_free(&b);
+}
+
+static void
+test_disk_hung_mount(void **state)
+{
+	struct metric_batch b;
+	struct source *s;
+	struct ag_err err;
+	int threads, rc = -1;
+
+	(void)state;
+	metric_batch_init(&b, 100);
+	assert_int_equal(pipe(hang_pipe), 0);
+	hang_calls = 0;
+	src_disk_set_statvfs(hanging_statvfs);
+	src_disk_set_timeout(300);
+	use("mounts");
+	assert_non_null(s = mk("type = \"disk\"; mounts = [\"/\", \"/var\", "
+	    "\"/boot/efi\"];"));
+
+	/* /var hangs: an error naming it, and the others are read. */
+	assert_int_equal(collect(s, &b, 0, &err), -1);
+	assert_non_null(strstr(err.msg, "statvfs /var did not answer within "
+	    "300 ms"));
+	assert_near(val(&b, "disk./.used_pct"), 100.0 * 600 / 900);
+	assert_near(val(&b, "disk./boot/efi.used_pct"), 10.0);
+	assert_null(find(&b, "disk./var.used_pct"));
+
+	/*
+	 * While it still hangs, /var is skipped at once and not asked again:
+	 * the other mounts get a second helper, and no more threads come
+	 * however often the source is collected.
+	 */
+	threads = 0;
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(collect(s, &b, 0, &err), -1);
+		assert_non_null(strstr(err.msg, "statvfs /var still hangs"));
+		assert_near(val(&b, "disk./.used_pct"), 100.0 * 600 / 900);
+		assert_near(val(&b, "disk./boot/efi.used_pct"), 10.0);
+		assert_null(find(&b, "disk./var.used_pct"));
+		if (threads == 0)
+			threads = count_threads();
+		assert_int_equal(count_threads(), threads);
+	}
+	assert_int_equal(__atomic_load_n(&hang_calls, __ATOMIC_SEQ_CST), 1);
+
+	/* The server is back: /var reads again, and the spare thread ends. */
+	assert_int_equal(write(hang_pipe[1], "x", 1), 1);
+	for (int i = 0; i < 200 && rc != 0; i++) {
+		if ((rc = collect(s, &b, 0, &err)) != 0)
+			usleep(20000);
+	}
+	assert_int_equal(rc, 0);
+	assert_near(val(&b, "disk./var.used_pct"), 50.0);
+	for (int i = 0; i < 200 && count_threads() != threads - 1; i++)
+		usleep(20000);
+	assert_int_equal(count_threads(), threads - 1);
+
+	src_disk_set_timeout(0);
+	source_free(s);
+	close(hang_pipe[0]);
+	close(hang_pipe[1]);
 	metric_batch_free(&b);
 }
 
@@ -985,6 +1096,7 @@ main(void)
 		cmocka_unit_test_teardown(test_load, teardown),
 		cmocka_unit_test_teardown(test_disk_discover, teardown),
 		cmocka_unit_test_teardown(test_disk_filters, teardown),
+		cmocka_unit_test_teardown(test_disk_hung_mount, teardown),
 		cmocka_unit_test_teardown(test_disk_real_statvfs, teardown),
 		cmocka_unit_test_teardown(test_diskio, teardown),
 		cmocka_unit_test_teardown(test_network, teardown),
