@@ -696,21 +696,23 @@ encode(const char *notifier, const struct notification *n)
 }
 
 /*
- * Write entry ${sl}'s file.  Keep count of failures in a row; log the 1st,
- * 2nd, 4th, 8th ... of them, and once when writing works again.  0 or -1.
+ * Write entry ${sl}'s file, with the text ${text} if not NULL.  Keep count
+ * of failures in a row; log the 1st, 2nd, 4th, 8th ... of them, and once
+ * when writing works again.  0 or -1.
  */
 static int
-store(struct spool *sp, struct slot *sl)
+store(struct spool *sp, struct slot *sl, const char *text)
 {
 	char name[SPOOL_NAME_LEN];
-	char *text;
+	char *own = NULL;
 	int rc = -1, e = ENOMEM;
 
 	entry_name(sl->e.seq, name, sizeof(name));
-	if ((text = encode(sl->e.notifier, &sl->e.n)) != NULL) {
+	if (text != NULL || (text = own = encode(sl->e.notifier,
+	    &sl->e.n)) != NULL) {
 		rc = write_file(sp, name, text);
 		e = errno;
-		free(text);
+		free(own);
 	}
 	if (rc != 0) {
 		sp->write_errors++;
@@ -743,7 +745,7 @@ flush(struct spool *sp)
 
 		if (sl->on_disk)
 			continue;
-		if (store(sp, sl) != 0)
+		if (store(sp, sl, NULL) != 0)
 			return;
 		sl->on_disk = true;
 		sp->unwritten--;
@@ -765,17 +767,20 @@ spool_put(struct spool *sp, const char *notifier,
     const struct notification *n)
 {
 	struct slot *sl;
+	char *text = NULL;
 	int rc = -1;
 
+	pthread_mutex_lock(&sp->mu);
 	if (notifier[0] == '\0' || strlen(notifier) >= sizeof(sl->e.notifier)) {
 		log_err("spool: notifier name \"%.64s\" is empty or too long",
 		    notifier);
-		pthread_mutex_lock(&sp->mu);
-		count_drop(sp, n, DROP_ERROR);
-		pthread_mutex_unlock(&sp->mu);
-		return -1;
+		goto err;
 	}
-	pthread_mutex_lock(&sp->mu);
+	if ((text = encode(notifier, n)) == NULL) {
+		log_err("spool: cannot encode the notification for %s "
+		    "(rule %s)", notifier, n->rule);
+		goto err;
+	}
 	if (sp->next_seq >= SPOOL_SEQ_LIMIT) {
 		log_err("spool %s: sequence numbers exhausted; restart vigild "
 		    "to renumber", sp->dir);
@@ -792,7 +797,7 @@ spool_put(struct spool *sp, const char *notifier,
 	/* Older entries held in memory go first. */
 	if (sp->unwritten > 0)
 		flush(sp);
-	sl->on_disk = store(sp, sl) == 0;
+	sl->on_disk = store(sp, sl, text) == 0;
 	if (sp->n == sp->max)
 		drop_oldest(sp);
 	if (reserve(sp) != 0) {
@@ -814,6 +819,7 @@ err:
 	count_drop(sp, n, DROP_ERROR);
 out:
 	pthread_mutex_unlock(&sp->mu);
+	free(text);
 	return rc;
 }
 
@@ -1160,7 +1166,7 @@ spool_reroute(struct spool *sp, const struct spool_sel *sel, const char *to,
 			    to);
 			sl->aside = false;
 			sl->e.attempts = 0;
-			if (sl->on_disk && store(sp, sl) != 0) {
+			if (sl->on_disk && store(sp, sl, NULL) != 0) {
 				/*
 				 * The file still names the old notifier:
 				 * remove it and hold the entry in memory, to
