@@ -158,8 +158,8 @@ print_queue(json_t *q)
 			printf("    %-20s %lld waiting\n", k,
 			    (long long)json_integer_value(n));
 	if (unspooled > 0 || werr > 0)
-		printf("  SPOOL CANNOT BE WRITTEN: %lld failed writes in a row, "
-		    "%lld notifications held in memory only\n",
+		printf("  SPOOL CANNOT BE WRITTEN: %lld failed writes in a "
+		    "row, %lld notifications held in memory only\n",
 		    (long long)werr, (long long)unspooled);
 	if (json_object_size(json_object_get(q, "aside")) > 0) {
 		printf("  kept aside (notifier removed; see vigil queue "

@@ -1155,10 +1155,10 @@ spool_reroute(struct spool *sp, const struct spool_sel *sel, const char *to,
 			if (sl->aside) {
 				if (sel->all || sel->notifier != NULL)
 					continue;
-				rc = ag_err_set(err, "entry %" PRIu64 " is kept "
-				    "aside: its notifier %s is not configured; "
-				    "give --to NOTIFIER", sl->e.seq,
-				    sl->e.notifier);
+				rc = ag_err_set(err, "entry %" PRIu64 " is "
+				    "kept aside: its notifier %s is not "
+				    "configured; give --to NOTIFIER",
+				    sl->e.seq, sl->e.notifier);
 				goto out;
 			}
 		} else {
