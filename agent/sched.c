@@ -562,7 +562,13 @@ sched_run(const char *conf_path, struct runconf *rc)
 			job_metrics(&s);
 		rules_tick(s.rc->rules, clock_wall_ms(), on_notification, &s);
 		save_rules(&s);
-		spool_tick(s.spool, clock_mono_ms());
+		{
+			/* The spool's own timer: held entries, drop log. */
+			int64_t snext = spool_tick(s.spool, clock_mono_ms());
+
+			if (snext < next)
+				next = snext;
+		}
 		now = clock_mono_ms();
 		poll_once(&s, next > now ? (int)(next - now) : 0);
 	}

@@ -823,19 +823,29 @@ out:
 	return rc;
 }
 
-void
+int64_t
 spool_tick(struct spool *sp, int64_t now_ms)
 {
+	int64_t next = INT64_MAX;
+	bool pending = false;
+
 	pthread_mutex_lock(&sp->mu);
 	if ((sp->unwritten > 0 || sp->write_errors > 0) &&
 	    now_ms >= sp->next_flush_ms) {
 		flush(sp);
 		sp->next_flush_ms = now_ms + SPOOL_FLUSH_MS;
 	}
+	if (sp->unwritten > 0 || sp->write_errors > 0)
+		next = sp->next_flush_ms;
 	if (!sp->drop_logged || now_ms - sp->last_drop_log_ms >=
 	    SPOOL_DROP_LOG_MS)
 		log_drops(sp, now_ms);
+	for (int r = 0; r < DROP_NREASONS; r++)
+		pending = pending || sp->pending[r] > 0;
+	if (pending && sp->last_drop_log_ms + SPOOL_DROP_LOG_MS < next)
+		next = sp->last_drop_log_ms + SPOOL_DROP_LOG_MS;
 	pthread_mutex_unlock(&sp->mu);
+	return next;
 }
 
 int

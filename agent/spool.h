@@ -77,9 +77,10 @@ int spool_put(struct spool *sp, const char *notifier,
  * spool_tick(sp, now_ms):
  * Periodic work at monotonic time ${now_ms}: write entries held in memory
  * to disk (at most once a second), and log the summary of drops when one
- * is due.  Call it from the main loop.
+ * is due.  Call it from the main loop.  Return the monotonic time at which
+ * it wants to be called again (INT64_MAX: only after the next put).
  */
-void spool_tick(struct spool *sp, int64_t now_ms);
+int64_t spool_tick(struct spool *sp, int64_t now_ms);
 
 /**
  * spool_set_notifiers(sp, nf, n):

@@ -578,6 +578,7 @@ test_write_failure_kept_in_memory(void **state)
 {
 	struct spool *sp;
 	uint64_t s;
+	int64_t t;
 
 	(void)state;
 	assert_int_equal(spool_open(dir, 100, &sp), 0);
@@ -592,7 +593,9 @@ test_write_failure_kept_in_memory(void **state)
 	assert_true(spool_write_errors(sp) >= 3);
 	assert_int_equal(status_int(sp, "unspooled"), 3);
 	assert_int_equal(status_int(sp, "dropped"), 0);
-	spool_tick(sp, clock_mono_ms() + 5000);	/* still failing */
+	/* Still failing: the tick asks to come back in a second. */
+	t = clock_mono_ms() + 5000;
+	assert_int_equal(spool_tick(sp, t), t + 1000);
 	assert_int_equal(status_int(sp, "unspooled"), 3);
 
 	/* Delivered meanwhile, in order, from disk and from memory. */
@@ -604,7 +607,7 @@ test_write_failure_kept_in_memory(void **state)
 
 	/* Room again: the tick writes what is left. */
 	disk_fails(0);
-	spool_tick(sp, clock_mono_ms() + 10000);
+	assert_int_equal(spool_tick(sp, clock_mono_ms() + 10000), INT64_MAX);
 	assert_int_equal(spool_write_errors(sp), 0);
 	assert_int_equal(status_int(sp, "unspooled"), 0);
 	assert_int_equal(count_files(dir, ".json"), 2);
@@ -690,6 +693,7 @@ test_full_counts_and_logs_once_a_minute(void **state)
 	struct spool *sp;
 	json_t *o, *d, *v;
 	json_int_t cpu = 0, disk = 0;
+	int64_t t;
 	size_t i;
 
 	(void)state;
@@ -740,7 +744,9 @@ test_full_counts_and_logs_once_a_minute(void **state)
 
 	/* A minute later, one line for the other 36; then none. */
 	capture_stderr(logpath);
-	spool_tick(sp, clock_mono_ms() + 1000);
+	t = spool_tick(sp, clock_mono_ms() + 1000);
+	assert_true(t > clock_mono_ms() && t <= clock_mono_ms() +
+	    SPOOL_DROP_LOG_MS);
 	spool_tick(sp, clock_mono_ms() + SPOOL_DROP_LOG_MS + 1000);
 	spool_tick(sp, clock_mono_ms() + SPOOL_DROP_LOG_MS + 2000);
 	capture_stderr(NULL);
