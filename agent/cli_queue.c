@@ -24,6 +24,8 @@
 #include "agent/runconf.h"
 #include "agent/spool.h"
 
+#define QUEUE_OPEN_MAX 1000000
+
 static int
 usage_queue(void)
 {
@@ -62,7 +64,11 @@ ask_spool(const char *req, char **ret_reply)
 		status = *ret_reply != NULL ? CLI_OK : CLI_FAIL;
 		goto out;
 	}
-	if (spool_open(dir, (size_t)rc->conf->agent.spool_max, &sp) != 0)
+	/*
+	 * The largest spool_max the configuration allows: looking must not
+	 * trim a spool that a smaller spool_max would (vigild does, at start).
+	 */
+	if (spool_open(dir, QUEUE_OPEN_MAX, &sp) != 0)
 		goto out;	/* logged: in use, unreadable, ... */
 	if (spool_set_notifiers(sp, rc->notifiers, rc->nnotifiers) == 0 &&
 	    (*ret_reply = spool_ctl(sp, req, clock_mono_ms())) != NULL)
