@@ -116,6 +116,8 @@ V queue drop "$first" | grep -q "1 notification dropped" || fail "queue drop ID"
 status_py 'assert q["dropped"] == 1 and q["dropped_by_reason"]["operator"] == 1, q
 assert q["drops"][0]["count"] == 1 and q["drops"][0]["rule"].startswith("q-"), q' ||
 	fail "the drop is not counted by rule and series"
+V status | grep -A1 "dropped by rule and series" | grep -q "q-[123] .*proc\.$MARK\..* 1" ||
+	fail "status text does not show the drop by rule and series"
 grep -q "discarded by the operator" "$T/vigild.log" || fail "the drop was not logged"
 
 # No daemon: vigil queue works on the spool folder itself.
