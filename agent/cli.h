@@ -26,6 +26,7 @@ int cli_key(int argc, char **argv);		/* key generate */
 int cli_decrypt(int argc, char **argv);		/* decrypt */
 int cli_backup(int argc, char **argv);		/* backup run|list|verify|prune */
 int cli_restore(int argc, char **argv);		/* restore */
+int cli_queue(int argc, char **argv);		/* queue list|retry|drop */
 
 /*
  * Helpers shared by the commands.

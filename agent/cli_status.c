@@ -141,6 +141,50 @@ ago(int64_t ms, char *buf, size_t len)
 	snprintf(buf, len, "%s ago", d);
 }
 
+/* The spool's health, drops and entries kept aside, where there are any. */
+static void
+print_queue(json_t *q)
+{
+	json_int_t unspooled = json_integer_value(json_object_get(q,
+	    "unspooled"));
+	json_int_t werr = json_integer_value(json_object_get(q,
+	    "write_errors"));
+	const char *k;
+	json_t *n;
+	size_t i;
+
+	json_object_foreach(json_object_get(q, "per_notifier"), k, n)
+		if (json_integer_value(n) > 0)
+			printf("    %-20s %lld waiting\n", k,
+			    (long long)json_integer_value(n));
+	if (unspooled > 0 || werr > 0)
+		printf("  SPOOL CANNOT BE WRITTEN: %lld failed writes in a "
+		    "row, %lld notifications held in memory only\n",
+		    (long long)werr, (long long)unspooled);
+	if (json_object_size(json_object_get(q, "aside")) > 0) {
+		printf("  kept aside (notifier removed; see vigil queue "
+		    "list):\n");
+		json_object_foreach(json_object_get(q, "aside"), k, n)
+			printf("    %-20s %lld\n", k,
+			    (long long)json_integer_value(n));
+	}
+	if (json_integer_value(json_object_get(q, "dropped")) > 0) {
+		printf("  dropped by reason:");
+		json_object_foreach(json_object_get(q, "dropped_by_reason"), k,
+		    n)
+			if (json_integer_value(n) > 0)
+				printf(" %s %lld", k,
+				    (long long)json_integer_value(n));
+		printf("\n  dropped by rule and series:\n");
+		json_array_foreach(json_object_get(q, "drops"), i, n)
+			printf("    %-20s %-32s %lld\n",
+			    json_string_value(json_object_get(n, "rule")),
+			    json_string_value(json_object_get(n, "series")),
+			    (long long)json_integer_value(json_object_get(n,
+			    "count")));
+	}
+}
+
 static void
 print_status(json_t *st)
 {
@@ -216,20 +260,12 @@ print_status(json_t *st)
 	}
 
 	printf("\nALERT QUEUE\n  %lld waiting, %lld delivered, %lld refused, "
-	    "%lld dropped (spool full)\n",
+	    "%lld dropped\n",
 	    (long long)json_integer_value(json_object_get(q, "depth")),
 	    (long long)json_integer_value(json_object_get(q, "sent")),
 	    (long long)json_integer_value(json_object_get(q, "failed")),
 	    (long long)json_integer_value(json_object_get(q, "dropped")));
-	{
-		const char *k;
-		json_t *n;
-
-		json_object_foreach(json_object_get(q, "per_notifier"), k, n)
-			if (json_integer_value(n) > 0)
-				printf("    %-20s %lld waiting\n", k,
-				    (long long)json_integer_value(n));
-	}
+	print_queue(q);
 }
 
 int

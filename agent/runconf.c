@@ -114,6 +114,9 @@ add_log_notifier(struct runconf *rc, struct conf_errs *e)
 static int
 metric_produced(const struct runconf *rc, const char *selector)
 {
+	/* The spool's health, which the scheduler publishes itself. */
+	if (metric_glob_overlap(selector, "agent.spool_write_errors"))
+		return 1;
 	for (size_t i = 0; i < rc->njobs; i++) {
 		for (size_t k = 0; jobs_metric_suffixes[k] != NULL; k++) {
 			char name[METRIC_NAME_MAX];

@@ -210,7 +210,10 @@ collect_one(struct sched *s, size_t idx, int64_t now)
 	src->next_ms = now + src->cur_interval_ms;
 }
 
-/* Feed the backup jobs' readings to the rules. */
+/*
+ * Feed the backup jobs' readings, and the spool's health
+ * (agent.spool_write_errors: failed writes in a row), to the rules.
+ */
 static void
 job_metrics(struct sched *s)
 {
@@ -218,6 +221,8 @@ job_metrics(struct sched *s)
 	s->batch.now_ms = clock_wall_ms();
 	s->batch.mono_ms = clock_mono_ms();
 	jobs_metrics(s->jobs, &s->batch);
+	(void)metric_add(&s->batch, (double)spool_write_errors(s->spool),
+	    "agent.spool_write_errors");
 	if (s->batch.n > 0)
 		rules_feed(s->rc->rules, &s->batch, on_notification, s);
 	s->next_job_metrics_ms = s->batch.mono_ms + JOB_METRICS_MS;
@@ -261,6 +266,8 @@ reload(struct sched *s)
 	free_source_state(s);
 	old = s->rc;
 	s->rc = nrc;
+	(void)spool_set_notifiers(s->spool, nrc->notifiers,
+	    nrc->nnotifiers);
 	sender_swap(s->sender, runconf_ref(nrc));
 	jobs_configure(s->jobs, nrc, clock_wall_ms());
 	runconf_free(old);	/* the last user frees it */
@@ -337,11 +344,14 @@ status_json(struct sched *s)
 		(void)json_object_set_new(per, s->rc->notifiers[i]->name,
 		    json_integer((json_int_t)spool_depth_for(s->spool,
 		    s->rc->notifiers[i]->name)));
-	queue = json_pack("{s:I, s:I, s:I, s:I, s:o}",
-	    "depth", (json_int_t)spool_depth(s->spool),
-	    "dropped", (json_int_t)spool_dropped(s->spool),
-	    "sent", (json_int_t)sent, "failed", (json_int_t)failed,
-	    "per_notifier", per);
+	/* depth, dropped and the spool's health come from the spool. */
+	if ((queue = spool_status_json(s->spool)) != NULL) {
+		(void)json_object_set_new(queue, "sent",
+		    json_integer((json_int_t)sent));
+		(void)json_object_set_new(queue, "failed",
+		    json_integer((json_int_t)failed));
+	}
+	(void)json_object_set_new(queue, "per_notifier", per);
 	(void)json_object_set_new(root, "queue", queue);
 	text = json_dumps(root, JSON_INDENT(1) | JSON_ENSURE_ASCII);
 	json_decref(root);
@@ -376,6 +386,11 @@ handle_request(struct sched *s, struct ctl_conn *c, const char *req)
 	} else if (strcmp(req, "reload") == 0) {
 		got_reload = 1;
 		ctl_reply(c, "{\"ok\":true}");
+	} else if (strncmp(req, "queue ", 6) == 0) {
+		text = spool_ctl(s->spool, req + 6, clock_mono_ms());
+		ctl_reply(c, text != NULL ? text : "{\"error\":\"oom\"}");
+		free(text);
+		sender_wake(s->sender);
 	} else {
 		ctl_reply(c, "{\"error\":\"unknown request\"}");
 	}
@@ -476,6 +491,8 @@ setup(struct sched *s)
 	free(spooldir);
 	if (rc != 0)
 		return -1;
+	(void)spool_set_notifiers(s->spool, s->rc->notifiers,
+	    s->rc->nnotifiers);
 	(void)rules_load(s->rc->rules, s->rules_path);	/* logs */
 	if (pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) != 0)
 		return -1;
@@ -541,6 +558,13 @@ sched_run(const char *conf_path, struct runconf *rc)
 		rules_tick(s.rc->rules, wall, on_notification, &s);
 		save_rules(&s);
 		next = next_wake(&s, now, wall, jnext);
+		{
+			/* The spool's own timer: held entries, drop log. */
+			int64_t snext = spool_tick(s.spool, clock_mono_ms());
+
+			if (snext < next)
+				next = snext;
+		}
 		now = clock_mono_ms();
 		poll_once(&s, next > now ? (int)(next - now) : 0);
 	}

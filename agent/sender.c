@@ -46,9 +46,9 @@ deliver(struct sender *s, struct spool_entry *e)
 
 	notification_summary(&e->n, summary, sizeof(summary));
 	if ((nf = runconf_notifier(rc, e->notifier)) == NULL) {
-		log_warn("notifier %s no longer exists: dropped \"%s\"",
+		log_warn("notifier %s no longer exists: kept aside \"%s\"",
 		    e->notifier, summary);
-		(void)spool_done(s->sp, e->seq);
+		spool_orphan(s->sp, e->seq, clock_mono_ms());
 		goto out;
 	}
 	sent = notifier_send(nf, &e->n, &err);

@@ -35,6 +35,13 @@ usage(FILE *f)
 	    "  decrypt (--key F|--job J)     decrypt a .vgl object from stdin "
 	    "to stdout\n"
 	    "  key generate --out FILE       a key pair for write-only backups\n"
+	    "  queue list [NOTIFIER]         queued notifications (through "
+	    "vigild if it runs)\n"
+	    "  queue retry ID|--all|--notifier N [--to NOTIFIER]\n"
+	    "                                send now, or re-route to another "
+	    "notifier\n"
+	    "  queue drop ID|--all|--notifier N\n"
+	    "                                discard queued notifications\n"
 	    "  version                       print the version\n"
 	    "options:\n"
 	    "  -c, --config FILE   configuration (default: $VIGIL_CONFIG, else "
@@ -61,6 +68,7 @@ main(int argc, char **argv)
 		{ "restore", NULL, cli_restore },
 		{ "decrypt", NULL, cli_decrypt },
 		{ "key", NULL, cli_key },
+		{ "queue", NULL, cli_queue },
 	};
 	char **cmdv;
 	int cmdc = 0;
