@@ -186,14 +186,16 @@ parse_key(struct job_conf *jc, const conf_node *cs, struct conf_errs *e)
 		struct stat st;
 
 		if (stat(jc->key_path, &st) != 0) {
+			int serr = errno;
+
 			/* Another job may generate it: then so may this one. */
-			if (errno == ENOENT && kf != NULL && !jc->create_key &&
+			if (serr == ENOENT && kf != NULL && !jc->create_key &&
 			    key_created_by_other(cs, kf))
 				jc->create_key = true;
-			if (!(errno == ENOENT && jc->create_key))
+			if (!(serr == ENOENT && jc->create_key))
 				conf_error_at(e, cs, kf != NULL ? "key_file" :
 				    "passphrase_file", "cannot use \"%s\": %s",
-				    jc->key_path, strerror(errno));
+				    jc->key_path, strerror(serr));
 		} else if (!S_ISREG(st.st_mode)) {
 			conf_error_at(e, cs, kf != NULL ? "key_file" :
 			    "passphrase_file", "\"%s\" is not a regular file",

@@ -344,6 +344,8 @@ tpath(int slot, const char *name)
 static void
 test_include_directory(void **state)
 {
+	struct conf_errs e = { 0 };
+	struct conf *c = NULL;
 	const char *p;
 	char want[600];
 
@@ -358,6 +360,18 @@ test_include_directory(void **state)
 	snprintf(want, sizeof(want), "%s:0: is a directory, not a file",
 	    tpath(0, "conf.d"));
 	refused_in_child(tpath(0, "conf.d"), want, (uid_t)-1);
+	/* A symbolic link is judged by what it points to. */
+	assert_int_equal(symlink("conf.d", tpath(0, "dirlink")), 0);
+	p = tu_write_conf("incdirlink.conf", "@include \"dirlink\"\n", 0600);
+	refused_in_child(p, "incdirlink.conf:1: @include \"dirlink\" (", -1);
+	refused_in_child(p, "dirlink): is a directory, not a file", -1);
+	tu_write_conf("conf.d/ok.conf", "agent = { };\n", 0600);
+	assert_int_equal(symlink("conf.d/ok.conf", tpath(0, "filelink")), 0);
+	p = tu_write_conf("incfilelink.conf", "@include \"filelink\"\n", 0600);
+	assert_int_equal(conf_load(p, &c, &e), 0);
+	assert_int_equal(e.n, 0);
+	assert_non_null(c->agent.state_dir);
+	conf_free(c);
 }
 
 static void
