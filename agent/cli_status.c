@@ -72,8 +72,8 @@ cli_config_check(int argc, char **argv)
 			fprintf(stderr, "%s: cannot load the configuration\n",
 			    path != NULL ? path : "<default>");
 		else
-			fprintf(stderr, "%zu error%s\n", errs.n,
-			    errs.n == 1 ? "" : "s");
+			fprintf(stderr, "%zu error%s\n", errs.total,
+			    errs.total == 1 ? "" : "s");
 		conf_errs_free(&errs);
 		return CLI_FAIL;
 	}

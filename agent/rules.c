@@ -42,7 +42,6 @@
 
 #define NO_TIME			INT64_MIN	/* a timer not running */
 #define SERIES_MAX		10000		/* per rule */
-#define RULES_MAX		10000
 #define DEFAULT_NO_DATA_MS	(5 * 60 * 1000)
 #define REPEAT_MIN_MS		(60 * 1000)
 /* A series without readings for this long is forgotten, silently. */

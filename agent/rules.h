@@ -66,6 +66,9 @@ typedef void rules_emit_fn(void *cookie, const struct notification *n,
  */
 struct rules *rules_new(const char *host);
 
+/* The most rules one configuration may have. */
+#define RULES_MAX	10000
+
 /**
  * rules_add(r, rc):
  * Add rule ${rc}; the engine takes ownership.  Return 0 or -1 (out of

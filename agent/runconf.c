@@ -161,14 +161,32 @@ check_refs(const struct runconf *rc, const conf_node *cs,
 	conf_errs_free(&quiet);
 }
 
+/*
+ * The first rule before the ${i}th of ${list} named ${name}, or NULL.
+ * Quadratic only in the duplicates' positions; rules_add() is linear too.
+ */
+static const conf_node *
+first_rule_named(const conf_node *list, size_t i, const char *name)
+{
+	struct conf_errs quiet = { 0 };
+	const conf_node *found = NULL;
+
+	for (size_t k = 0; k < i && found == NULL; k++) {
+		const char *s;
+
+		if (conf_get_str(&quiet, conf_elem(list, k), "name", false,
+		    &s) == 1 && strcmp(s, name) == 0)
+			found = conf_elem(list, k);
+	}
+	conf_errs_free(&quiet);
+	return found;
+}
+
 static int
 build_rules(struct runconf *rc, struct conf_errs *e)
 {
 	const conf_node *list = rc->conf->rules;
 	size_t n = conf_len(list);
-	char *names[4096];
-	size_t nn = 0;
-
 	int64_t longest = 0;
 
 	if ((rc->rules = rules_new(rc->conf->agent.hostname)) == NULL)
@@ -184,7 +202,7 @@ build_rules(struct runconf *rc, struct conf_errs *e)
 	rules_set_default_no_data(rc->rules, 3 * longest > 300000 ?
 	    3 * longest : 300000);
 	for (size_t i = 0; i < n; i++) {
-		const conf_node *cs = conf_elem(list, i);
+		const conf_node *cs = conf_elem(list, i), *first;
 		struct rule_conf *r;
 
 		if (!conf_is_group(cs)) {
@@ -197,17 +215,24 @@ build_rules(struct runconf *rc, struct conf_errs *e)
 			check_refs(rc, cs, e);
 			continue;
 		}
-		if (name_taken(names, nn, r->name))
-			conf_error_at(e, cs, "name", "a rule named \"%s\" "
-			    "exists already", r->name);
 		check_refs(rc, cs, e);
+		/* One error for a duplicate, and on to the next rule. */
+		if ((first = first_rule_named(list, i, r->name)) != NULL) {
+			conf_error_at(e, cs, "name", "a rule named \"%s\" "
+			    "exists already (line %d)", r->name,
+			    conf_line(conf_member(first, "name")));
+			rule_conf_free(r);
+			continue;
+		}
+		if (rules_count(rc->rules) >= RULES_MAX) {
+			conf_error(e, cs, "more than %d rules", RULES_MAX);
+			rule_conf_free(r);
+			continue;
+		}
 		if (rules_add(rc->rules, r) != 0) {
 			rule_conf_free(r);
 			return conf_error(e, cs, "out of memory");
 		}
-		/* The engine owns r now; its name lives as long as it. */
-		if (nn < ARRAY_SIZE(names))
-			names[nn++] = r->name;
 	}
 	return 0;
 }
@@ -246,7 +271,7 @@ runconf_load(const char *path, struct runconf **ret, struct conf_errs *errs)
 	if (build_sources(rc, errs) != 0 || build_notifiers(rc, errs) != 0 ||
 	    add_log_notifier(rc, errs) != 0 || build_rules(rc, errs) != 0)
 		goto err;
-	if (errs->n > 0)
+	if (errs->total > 0)
 		goto err;
 	*ret = rc;
 	return 0;

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -103,6 +104,32 @@ parse_commands(struct job_conf *jc, const conf_node *cs,
 	}
 }
 
+/*
+ * Does another job in the list ${cs} is in have key_file ${kf} with
+ * create_key = true?
+ */
+static bool
+key_created_by_other(const conf_node *cs, const char *kf)
+{
+	const conf_node *list = conf_parent(cs);
+	struct conf_errs quiet = { 0 };
+	bool found = false;
+
+	for (size_t i = 0; i < conf_len(list) && !found; i++) {
+		const conf_node *o = conf_elem(list, i);
+		const char *okf;
+		bool create = false;
+
+		if (o != cs && conf_get_str(&quiet, o, "key_file", false,
+		    &okf) == 1 && strcmp(okf, kf) == 0 &&
+		    conf_get_bool(&quiet, o, "create_key", false,
+		    &create) == 1 && create)
+			found = true;
+	}
+	conf_errs_free(&quiet);
+	return found;
+}
+
 /* Exactly one of key_file, passphrase_file and public_key. */
 static void
 parse_key(struct job_conf *jc, const conf_node *cs, struct conf_errs *e)
@@ -161,10 +188,16 @@ parse_key(struct job_conf *jc, const conf_node *cs, struct conf_errs *e)
 		struct stat st;
 
 		if (stat(jc->key_path, &st) != 0) {
-			if (!(errno == ENOENT && jc->create_key))
+			int serr = errno;
+
+			/* Another job may generate it: then so may this one. */
+			if (serr == ENOENT && kf != NULL && !jc->create_key &&
+			    key_created_by_other(cs, kf))
+				jc->create_key = true;
+			if (!(serr == ENOENT && jc->create_key))
 				conf_error_at(e, cs, kf != NULL ? "key_file" :
 				    "passphrase_file", "cannot use \"%s\": %s",
-				    jc->key_path, strerror(errno));
+				    jc->key_path, strerror(serr));
 		} else if (!S_ISREG(st.st_mode)) {
 			conf_error_at(e, cs, kf != NULL ? "key_file" :
 			    "passphrase_file", "\"%s\" is not a regular file",
@@ -243,7 +276,7 @@ jobconf_parse(const conf_node *cs, const conf_node *storage_section,
     const char *state_dir, struct job_conf **ret, struct conf_errs *errs)
 {
 	struct job_conf *jc;
-	size_t nerr = errs->n;
+	size_t nerr = errs->total;
 	const char *s;
 	int64_t v;
 	uint64_t sz;
@@ -285,9 +318,14 @@ jobconf_parse(const conf_node *cs, const conf_node *storage_section,
 	if (jc->npaths == 0 && jc->ncommands == 0)
 		conf_error(errs, cs, "a job needs paths or commands to back up");
 	if (conf_get_str(errs, cs, "storage", true, &s) == 1) {
+		/* An undefined name is the job's error, on its line. */
 		if (storage_section == NULL)
 			conf_error_at(errs, cs, "storage", "no storage section "
 			    "defines \"%s\"", s);
+		else if (conf_member(storage_section, s) == NULL)
+			conf_error_at(errs, cs, "storage", "\"%s\" is not "
+			    "defined in the storage section (line %d)", s,
+			    conf_line(storage_section));
 		else
 			(void)storage_conf_find(storage_section, s,
 			    &jc->storage, errs);
@@ -328,7 +366,7 @@ jobconf_parse(const conf_node *cs, const conf_node *storage_section,
 	(void)conf_get_dur(errs, cs, "hook_timeout", false, 1000,
 	    &jc->hook_timeout_ms);
 	(void)conf_get_dur(errs, cs, "timeout", false, 60000, &jc->timeout_ms);
-	if (errs->n > nerr) {
+	if (errs->total > nerr) {
 		jobconf_free(jc);
 		return -1;
 	}
@@ -342,7 +380,7 @@ jobconf_parse_all(const struct conf *c, struct job_conf ***ret,
 {
 	size_t n = conf_len(c->backups), k = 0;
 	struct job_conf **v;
-	size_t nerr = errs->n;
+	size_t nerr = errs->total;
 
 	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
 		return conf_error(errs, c->backups, "out of memory");
@@ -363,7 +401,7 @@ jobconf_parse_all(const struct conf *c, struct job_conf ***ret,
 				    "named \"%s\" exists already", jc->name);
 		v[k++] = jc;
 	}
-	if (errs->n > nerr) {
+	if (errs->total > nerr) {
 		jobconf_free_all(v, k);
 		return -1;
 	}
@@ -419,16 +457,31 @@ jobconf_load_key_path(const char *path, struct ag_err *err)
 static struct crypto_key *
 load_key(const struct job_conf *jc, bool for_restore, struct ag_err *err)
 {
+	static pthread_mutex_t gen_lock = PTHREAD_MUTEX_INITIALIZER;
+	int rc = 0;
+
 	switch (jc->key_mode) {
 	case JOB_KEY_FILE:
+		/*
+		 * Jobs sharing a key file may start together: one generates
+		 * it, the others wait and load it.  A key made meanwhile by
+		 * another process (the CLI) is used as well.
+		 */
+		pthread_mutex_lock(&gen_lock);
 		if (jc->create_key && !for_restore &&
 		    access(jc->key_path, F_OK) != 0 && errno == ENOENT) {
-			if (crypto_keys_generate_keyfile(jc->key_path, err) != 0)
-				return NULL;
-			log_warn("backup %s: generated the key %s (mode 0600); "
-			    "keep a copy away from this host: without it "
-			    "nothing can be restored", jc->name, jc->key_path);
+			if ((rc = crypto_keys_generate_keyfile(jc->key_path,
+			    err)) == 0)
+				log_warn("backup %s: generated the key %s (mode "
+				    "0600); keep a copy away from this host: "
+				    "without it nothing can be restored",
+				    jc->name, jc->key_path);
+			else if (access(jc->key_path, F_OK) == 0)
+				rc = 0;
 		}
+		pthread_mutex_unlock(&gen_lock);
+		if (rc != 0)
+			return NULL;
 		return crypto_keys_load_keyfile(jc->key_path, err);
 	case JOB_KEY_PASSPHRASE:
 		return crypto_keys_load_passphrase(jc->key_path, err);

@@ -24,9 +24,10 @@
 #include "lib/parsenum.h"
 #include "paths.h"
 
+#include "conf/conf_src.h"
+
 #include "conf/conf.h"
 
-#define CONF_MAX_ERRS 1000
 #define SECRET_MAX (64 * 1024)
 
 static const char *const top_keys[] = { "agent", "credentials", "sources",
@@ -65,17 +66,31 @@ setting_path(const config_setting_t *s, char *buf, size_t len)
 	}
 }
 
+/*
+ * Keep ${msg} (malloc'd; NULL if making it ran out of memory) in ${e}, or,
+ * past CONF_MAX_ERRS, count it in the last line.  Always returns -1.
+ */
 static int
 add_msg(struct conf_errs *e, char *msg)
 {
+	size_t more;
 	char **v;
 
+	e->total++;
+	if (e->total > CONF_MAX_ERRS) {
+		free(msg);
+		more = e->total - CONF_MAX_ERRS;
+		if (asprintf(&msg, "... and %zu more error%s", more,
+		    more == 1 ? "" : "s") < 0)
+			return -1;
+		if (e->n > CONF_MAX_ERRS) {
+			free(e->msgs[CONF_MAX_ERRS]);
+			e->msgs[CONF_MAX_ERRS] = msg;
+			return -1;
+		}
+	}
 	if (msg == NULL)
 		return -1;
-	if (e->n >= CONF_MAX_ERRS) {
-		free(msg);
-		return -1;
-	}
 	if ((v = realloc(e->msgs, (e->n + 1) * sizeof(*v))) == NULL) {
 		free(msg);
 		return -1;
@@ -85,14 +100,33 @@ add_msg(struct conf_errs *e, char *msg)
 	return -1;
 }
 
-static const char *
-node_file(const struct conf_errs *e, const config_setting_t *s)
+/*
+ * Where ${s} is: its file and line, and whether that file may hold inline
+ * secrets.  The root setting carries the map from the lines libconfig saw
+ * to files (conf_load()).
+ */
+static void
+node_where(const struct conf_errs *e, const config_setting_t *s,
+    const char **ret_file, int *ret_line, bool *ret_private)
 {
-	const char *f = s != NULL ? config_setting_source_file(s) : NULL;
+	const config_setting_t *root = s;
+	const struct conf_src *src;
 
-	if (f == NULL)
-		f = e->file != NULL ? e->file : "<default>";
-	return f;
+	*ret_file = e != NULL && e->file != NULL ? e->file : "<default>";
+	*ret_line = 0;
+	*ret_private = e != NULL && e->file_private;
+	if (s == NULL)
+		return;
+	while (config_setting_parent(root) != NULL)
+		root = config_setting_parent(root);
+	if ((src = config_setting_get_hook(root)) != NULL) {
+		conf_src_where(src, config_setting_source_line(s), ret_file,
+		    ret_line, ret_private);
+		return;
+	}
+	if (config_setting_source_file(s) != NULL)
+		*ret_file = config_setting_source_file(s);
+	*ret_line = config_setting_source_line(s);
 }
 
 static int
@@ -100,16 +134,19 @@ verror(struct conf_errs *e, const config_setting_t *s, const char *member,
     const char *fmt, va_list ap)
 {
 	char path[512], what[1024], *msg;
+	const char *file;
 	size_t plen;
+	bool priv;
+	int line;
 
+	node_where(e, s, &file, &line, &priv);
 	setting_path(s, path, sizeof(path));
 	plen = strlen(path);
 	if (member != NULL)
 		snprintf(path + plen, sizeof(path) - plen, "%s%s",
 		    plen > 0 ? "." : "", member);
 	vsnprintf(what, sizeof(what), fmt, ap);
-	if (asprintf(&msg, "%s:%d: %s%s%s", node_file(e, s),
-	    s != NULL ? config_setting_source_line(s) : 0, path,
+	if (asprintf(&msg, "%s:%d: %s%s%s", file, line, path,
 	    path[0] != '\0' ? ": " : "", what) < 0)
 		msg = NULL;
 	return add_msg(e, msg);
@@ -124,6 +161,21 @@ conf_error(struct conf_errs *e, const conf_node *node, const char *fmt, ...)
 	(void)verror(e, node, NULL, fmt, ap);
 	va_end(ap);
 	return -1;
+}
+
+int
+conf_error_line(struct conf_errs *e, const char *file, int line,
+    const char *fmt, ...)
+{
+	char what[1024], *msg;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (asprintf(&msg, "%s:%d: %s", file, line, what) < 0)
+		msg = NULL;
+	return add_msg(e, msg);
 }
 
 int
@@ -194,10 +246,21 @@ conf_name(const conf_node *node)
 	return node != NULL ? config_setting_name(node) : NULL;
 }
 
+const conf_node *
+conf_parent(const conf_node *node)
+{
+	return node != NULL ? config_setting_parent(node) : NULL;
+}
+
 int
 conf_line(const conf_node *node)
 {
-	return node != NULL ? config_setting_source_line(node) : 0;
+	const char *file;
+	bool priv;
+	int line;
+
+	node_where(NULL, node, &file, &line, &priv);
+	return line;
 }
 
 static const char *
@@ -469,47 +532,26 @@ read_secret_file(struct conf_errs *e, const config_setting_t *m,
     const char *path, char **ret)
 {
 	struct stat st;
-	char *buf;
-	ssize_t n;
-	size_t len = 0;
-	int fd;
+	char *buf, why[160];
+	size_t len;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 &&
-	    errno == ELOOP)
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return conf_error(e, m, "cannot open \"%s\": %s", path,
-		    strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return conf_error(e, m, "\"%s\" is not a regular file", path);
-	}
+	if (conf_read_regular(path, SECRET_MAX, &buf, &len, &st, why,
+	    sizeof(why)) != 0)
+		return conf_error(e, m, "\"%s\" %s", path, why);
 	if ((st.st_mode & 077) != 0) {
-		close(fd);
+		explicit_bzero(buf, len);
+		free(buf);
 		return conf_error(e, m, "\"%s\" is readable by group or others "
 		    "(mode %04o): chmod 600 it", path,
 		    (unsigned)(st.st_mode & 07777));
 	}
-	if (st.st_size > SECRET_MAX) {
-		close(fd);
-		return conf_error(e, m, "\"%s\" is too large for a secret",
-		    path);
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		close(fd);
-		return conf_error(e, m, "out of memory");
-	}
-	while (len < (size_t)st.st_size &&
-	    (n = read(fd, buf + len, (size_t)st.st_size - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	buf[len] = '\0';
 	if (len > 0 && buf[len - 1] == '\n')
 		buf[--len] = '\0';
 	if (len > 0 && buf[len - 1] == '\r')
 		buf[--len] = '\0';
 	if (len == 0 || strlen(buf) != len) {
-		conf_secret_free(buf);
+		explicit_bzero(buf, len);
+		free(buf);
 		return conf_error(e, m, "\"%s\" holds no usable secret", path);
 	}
 	*ret = buf;
@@ -522,8 +564,9 @@ conf_get_secret(struct conf_errs *e, const conf_node *group, const char *name,
 {
 	char fname[128], ename[128];
 	const config_setting_t *mi, *mf, *me;
-	const char *s;
-	int given;
+	const char *s, *file;
+	bool priv;
+	int given, line;
 
 	snprintf(fname, sizeof(fname), "%s_file", name);
 	snprintf(ename, sizeof(ename), "%s_env", name);
@@ -543,10 +586,12 @@ conf_get_secret(struct conf_errs *e, const conf_node *group, const char *name,
 	if (mi != NULL) {
 		if (conf_get_str(e, group, name, true, &s) != 1)
 			return -1;
-		if (!e->file_private)
+		/* The rule holds for the file the secret is in. */
+		node_where(e, mi, &file, &line, &priv);
+		if (!priv)
 			return conf_error(e, mi, "inline secret in a file that "
 			    "group or others can read: use %s, or chmod 600 "
-			    "the file", fname);
+			    "%s", fname, file);
 		if (s[0] == '\0')
 			return conf_error(e, mi, "is empty");
 		if ((*ret = strdup(s)) == NULL)
@@ -760,9 +805,10 @@ conf_load(const char *path, struct conf **ret, struct conf_errs *errs)
 {
 	struct conf *c;
 	config_t *cfg;
-	struct stat st;
-	char *msg;
-	int ok;
+	const char *file;
+	char *text;
+	bool priv;
+	int line;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (cfg = malloc(sizeof(*cfg))) == NULL) {
@@ -778,41 +824,31 @@ conf_load(const char *path, struct conf **ret, struct conf_errs *errs)
 	/* The embedded default holds no secrets; a file must earn trust. */
 	errs->file_private = true;
 	if (path != NULL) {
-		char dir[PATH_MAX], *slash;
-
-		if (stat(path, &st) != 0) {
-			if (asprintf(&msg, "%s:0: cannot read: %s", path,
-			    strerror(errno)) >= 0)
-				(void)add_msg(errs, msg);
+		/* Read and check every file ourselves (conf_src.c). */
+		if (conf_src_load(path, &c->src, errs) != 0)
 			goto err0;
-		}
-		errs->file_private = (st.st_mode & 077) == 0;
-		snprintf(dir, sizeof(dir), "%s", path);
-		if ((slash = strrchr(dir, '/')) != NULL) {
-			*slash = '\0';
-			config_set_include_dir(cfg, dir[0] ? dir : "/");
-		}
-		ok = config_read_file(cfg, path);
 	} else {
-		char *text = default_text();
-
-		ok = text != NULL && config_read_string(cfg, text);
+		if ((text = default_text()) != NULL)
+			c->src = conf_src_new_text(c->path, text);
 		free(text);
+		if (c->src == NULL)
+			goto err0;
 	}
-	if (!ok) {
-		const char *f = config_error_file(cfg);
-
-		if (config_error_type(cfg) == CONFIG_ERR_FILE_IO)
-			ok = asprintf(&msg, "%s:0: cannot read the file",
-			    c->path);
-		else
-			ok = asprintf(&msg, "%s:%d: syntax error: %s",
-			    f != NULL ? f : c->path, config_error_line(cfg),
-			    config_error_text(cfg));
-		if (ok >= 0)
-			(void)add_msg(errs, msg);
+	conf_src_where(c->src, 0, &file, &line, &errs->file_private);
+	/*
+	 * The includes are spliced in already.  Should libconfig still take
+	 * a directive, it looks beneath /dev/null, where nothing can be
+	 * opened, and reports an error instead of reading a file.
+	 */
+	config_set_include_dir(cfg, "/dev/null");
+	if (!config_read_string(cfg, conf_src_text(c->src))) {
+		conf_src_where(c->src, config_error_line(cfg), &file, &line,
+		    &priv);
+		(void)conf_error_line(errs, file, line, "syntax error: %s",
+		    config_error_text(cfg));
 		goto err0;
 	}
+	config_setting_set_hook(config_root_setting(cfg), c->src);
 	conf_check_keys(errs, config_root_setting(cfg), top_keys);
 	if (read_agent(c, errs, config_lookup(cfg, "agent")) != 0)
 		goto err0;
@@ -845,6 +881,7 @@ conf_free(struct conf *c)
 		config_destroy(c->cfg);
 		free(c->cfg);
 	}
+	conf_src_free(c->src);
 	free(c->path);
 	free(c);
 }

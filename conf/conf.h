@@ -16,14 +16,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct conf_src;
 struct config_setting_t;
 typedef struct config_setting_t conf_node;
 
-/* Every problem found while reading a config, in file order. */
+/* The most error messages kept; a last line counts the rest. */
+#define CONF_MAX_ERRS	1000
+
+/*
+ * Every problem found while reading a config, in file order.  Past
+ * CONF_MAX_ERRS messages one more, "... and N more errors", counts the
+ * rest; ${total} counts every error, so compare it (not ${n}) before and
+ * after a check to see whether the check found something.
+ */
 struct conf_errs {
 	char **msgs;
-	size_t n;
-	/* Set by conf_load(): may inline secrets live in this file? */
+	size_t n;			/* messages in msgs */
+	size_t total;			/* errors recorded */
+	/* Set by conf_load(): may inline secrets live in the main file? */
 	bool file_private;
 	const char *file;		/* for errors that have no setting */
 };
@@ -50,6 +60,7 @@ struct conf {
 	const conf_node *backups;	/* list, or NULL */
 	const conf_node *credentials;	/* group, or NULL */
 	void *cfg;			/* the libconfig object */
+	struct conf_src *src;		/* its files and their lines */
 };
 
 /* The built-in configuration used when no file exists. */
@@ -57,8 +68,12 @@ extern const char conf_default_text[];
 
 /**
  * conf_load(path, ret, errs):
- * Parse ${path} (NULL: the embedded default) and check the agent section.
- * Syntax errors and agent errors go into ${errs}.  On success (even with
+ * Parse ${path} (NULL: the embedded default) with the files it @includes
+ * and check the agent section.  Each file must be a regular file of at most
+ * 1 MiB (conf/conf_src.h); relative includes are found in the folder of
+ * ${path}.  Errors name the file and line they are on, also in included
+ * files, and an inline secret is allowed only in a file that group and
+ * others cannot read.  Syntax errors and agent errors go into ${errs}.  On success (even with
  * errors recorded in ${errs}) store the config in ${ret} and return 0; if
  * the file cannot be parsed at all return -1.  The caller must still check
  * ${errs}->n.
@@ -78,6 +93,14 @@ void conf_errs_free(struct conf_errs *e);
  */
 int conf_error(struct conf_errs *e, const conf_node *node, const char *fmt,
     ...) __attribute__((format(printf, 3, 4)));
+
+/**
+ * conf_error_line(e, file, line, fmt, ...):
+ * Record "FILE:LINE: message" for a problem of the text itself (no
+ * setting).  Always returns -1.
+ */
+int conf_error_line(struct conf_errs *e, const char *file, int line,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /**
  * conf_error_at(e, group, name, fmt, ...):
@@ -158,6 +181,8 @@ const conf_node *conf_member(const conf_node *group, const char *name);
 bool conf_is_group(const conf_node *node);
 bool conf_is_list(const conf_node *node);	/* a list or an array */
 const char *conf_name(const conf_node *node);	/* member name or NULL */
+const conf_node *conf_parent(const conf_node *node);	/* NULL at the top */
+/* The line of ${node} in the file it is in (0 for none). */
 int conf_line(const conf_node *node);
 
 #endif

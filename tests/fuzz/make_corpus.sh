@@ -166,6 +166,30 @@ backups = (
     schedule = "every 6h"; }
 );
 EOF
+# Includes: the fuzz target writes its input as vigil.conf in a temporary
+# folder, so "vigil.conf" is the input itself and "." that folder.
+cat >"$out/conf/include_special.conf" <<'EOF'
+agent = { log_level = "debug"; };
+@include "."
+@include "vigil.conf"
+  @include	"/dev/null"
+@include "/dev/stdin"
+@include "/proc/self/status"
+@include "missing/none.conf"
+@include ""
+sources = ( { type = "cpu"; } );
+EOF
+cat >"$out/conf/include_quoted.conf" <<'EOF'
+# @include "/dev/stdin"
+/* @include "/dev/stdin"
+@include "/dev/stdin" */
+sources = ( { type = "cpu"; name = "a
+@include \"/dev/stdin\""; } );
+// @include "/dev/stdin"
+x = 1; @include "/dev/null"
+@include "vi\gil\".conf"
+@include "no closing quote
+EOF
 
 # --- notifications (docs/WEBHOOK.md) and spool files ------------------
 python3 - docs/WEBHOOK.md "$out/notify" <<'EOF'

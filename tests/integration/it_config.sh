@@ -1,12 +1,45 @@
 #!/usr/bin/env bash
 # it_config.sh: `vigil config check` and `vigild -n` print every error as
 # FILE:LINE: setting: what is wrong and exit 1; a good file prints
-# "configuration OK" and exits 0; the embedded default is valid.
+# "configuration OK" and exits 0; the embedded default is valid.  Every
+# run's exit status and output are checked, so a crash that prints nothing
+# fails.
 . "$(dirname "$0")/lib.sh"
 
-# The embedded default (no file anywhere).
-env -u VIGIL_CONFIG HOME="$T" XDG_STATE_HOME="$T/state" "$VIGILD" -n 2>&1 | grep -qx "configuration OK" ||
-	[ -e /etc/vigil/vigil.conf ] || fail "the embedded default does not validate"
+# run CMD...: run CMD; its exit status in $rc, stdout and stderr in $out.
+run() {
+	set +e
+	out=$("$@" 2>&1)
+	rc=$?
+	set -e
+}
+
+# The embedded default: no VIGIL_CONFIG and no file at the compiled-in
+# default path.  On a host where that file exists (vigil installed), an
+# empty tmpfs hides its folder in a private mount namespace; the check is
+# never waived.
+defconf=$("$VIGIL" --help 2>&1 | sed -n 's/.*\$VIGIL_CONFIG, else \(\/[^,]*\),.*/\1/p')
+[ -n "$defconf" ] || fail "vigil --help names no default configuration file"
+no_default_file() {
+	if [ ! -e "$defconf" ]; then
+		"$@"
+		return
+	fi
+	local ns=(unshare --mount --propagation private)
+	[ "$(id -u)" = 0 ] || ns=(unshare --map-root-user --mount --propagation private)
+	"${ns[@]}" sh -c 'mount -t tmpfs vigil-it "$1" && shift && exec "$@"' \
+		sh "$(dirname "$defconf")" "$@"
+}
+nodef=(no_default_file env -u VIGIL_CONFIG HOME="$T" XDG_STATE_HOME="$T/state")
+run "${nodef[@]}" "$VIGILD" -n
+[ "$rc" = 0 ] || fail "vigild -n on the embedded default: exit $rc: $out"
+[ "$out" = "configuration OK" ] || fail "vigild -n on the embedded default said: $out"
+run "${nodef[@]}" "$VIGIL" config check
+[ "$rc" = 0 ] || fail "config check of the embedded default: exit $rc: $out"
+# stdout's verdict, then stderr's summary naming what was checked.
+echo "$out" | grep -qx "configuration OK" || fail "config check of the embedded default said: $out"
+echo "$out" | grep -qE "^<default>: [0-9]+ sources, [0-9]+ rules, [0-9]+ notifiers$" ||
+	fail "config check did not check the embedded default: $out"
 
 printf 'shh\n' >"$T/secret"
 chmod 600 "$T/secret"
@@ -51,7 +84,12 @@ done
 
 # The same secret is fine once the file is private; the rest still fails.
 chmod 600 "$T/bad.conf"
-"$VIGIL" -c "$T/bad.conf" config check 2>&1 | grep -q "inline secret" && fail "inline secret refused in a 0600 file"
+run "$VIGIL" -c "$T/bad.conf" config check
+[ "$rc" = 1 ] || fail "config check of the private bad.conf: exit $rc, want 1: $out"
+echo "$out" | grep -q "bad.conf:1: agent.log_level: \"chatty\" is not one of" ||
+	fail "config check of the private bad.conf did not report the other errors: $out"
+echo "$out" | grep -qE "^[0-9]+ errors$" || fail "config check of the private bad.conf: no error count: $out"
+if echo "$out" | grep -q "inline secret"; then fail "inline secret refused in a 0600 file"; fi
 
 # A good file.
 cat >"$T/good.conf" <<CONF
@@ -59,7 +97,14 @@ agent = { state_dir = "$T/state"; control_socket = "$T/s.sock"; };
 sources = ( { type = "cpu"; }, { type = "memory"; } );
 rules = ( { name = "cpu"; metric = "cpu.used_pct"; warn = 90.0; notify = "log"; } );
 CONF
-"$VIGIL" -c "$T/good.conf" config check | grep -qx "configuration OK" || fail "good config rejected"
-"$VIGILD" -n -c "$T/good.conf" | grep -qx "configuration OK" || fail "vigild -n rejected a good config"
-VIGIL_CONFIG="$T/good.conf" "$VIGIL" config check | grep -qx "configuration OK" || fail "VIGIL_CONFIG not used"
+run "$VIGIL" -c "$T/good.conf" config check
+[ "$rc" = 0 ] || fail "good config rejected: exit $rc: $out"
+echo "$out" | grep -qx "configuration OK" || fail "good config: config check said: $out"
+run "$VIGILD" -n -c "$T/good.conf"
+[ "$rc" = 0 ] || fail "vigild -n rejected a good config: exit $rc: $out"
+[ "$out" = "configuration OK" ] || fail "vigild -n on a good config said: $out"
+run env VIGIL_CONFIG="$T/good.conf" "$VIGIL" config check
+[ "$rc" = 0 ] || fail "VIGIL_CONFIG: exit $rc: $out"
+echo "$out" | grep -qx "$T/good.conf: 2 sources, 1 rules, 1 notifiers" ||
+	fail "VIGIL_CONFIG not used: $out"
 echo "PASS: it_config"
