@@ -2,12 +2,12 @@
  * crypto_keys.c: loading, generating and wiping the long-term backup keys
  * (see crypto_keys.h and docs/BACKUP-FORMAT.md section 3).
  *
- * Every secret file goes through crypto_secret_read(): open, fstat the open file
- * (so a swapped path cannot slip past the check), refuse anything but a
+ * Every secret file goes through crypto_secret_read(): open, fstat the open
+ * file (so a swapped path cannot slip past the check), refuse anything but a
  * regular file with no group/other permission bits, and read at most a
  * small bounded size into a buffer that is wiped afterwards.  New secret
- * files are created O_EXCL with mode 0600, written, fsync'd, and removed
- * again on any failure.
+ * files are written whole to a temporary file (mode 0600), fsync'd and
+ * linked into place, never replacing an existing file.
  */
 #include <sys/stat.h>
 
@@ -409,26 +409,31 @@ crypto_keys_public_string(const struct crypto_key *key, char *out,
 
 /*
  * crypto_secret_write_new(path, buf, len, err):
- * Create ${path} (O_EXCL, 0600) holding the ${len} bytes of ${buf}, synced
- * to disk.  On failure remove what was created.  Return 0 or -1.
+ * Create ${path} (0600, never replacing a file) holding the ${len} bytes of
+ * ${buf}, synced to disk.  The key is written to a temporary file beside
+ * ${path} and linked into place only when whole, so that a process racing
+ * to load a key being generated (two jobs sharing a key file, the daemon
+ * and the CLI) sees either no file or the whole key, never half of it.
+ * Return 0 or -1; on failure nothing is left behind.
  */
 int
 crypto_secret_write_new(const char *path, const void *buf, size_t len,
     struct ag_err *err)
 {
 	const uint8_t *p = buf;
+	char *tmp;
 	ssize_t n;
-	int fd;
+	int fd, rc = -1;
 
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW | O_NOCTTY, 0600)) == -1) {
-		if (errno == EEXIST)
-			return ag_err_set(err, "%s: already exists; refusing "
-			    "to overwrite a key", path);
-		return ag_err_set(err, "%s: cannot create: %s", path,
+	if (asprintf(&tmp, "%s.new-XXXXXX", path) < 0)
+		return ag_err_set(err, "%s: out of memory", path);
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+		ag_err_set(err, "%s: cannot create: %s", path,
 		    strerror(errno));
+		free(tmp);
+		return -1;
 	}
-	/* The umask can only remove bits; make sure of 0600 anyway. */
+	/* mkostemp() makes it 0600; the umask can only remove bits. */
 	if (fchmod(fd, 0600) == -1)
 		goto fail;
 	while (len > 0) {
@@ -442,18 +447,26 @@ crypto_secret_write_new(const char *path, const void *buf, size_t len,
 	}
 	if (fsync(fd) == -1)
 		goto fail;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
+	/* link() never replaces: the first of two racing writers wins. */
+	if (link(tmp, path) == -1) {
+		if (errno == EEXIST)
+			ag_err_set(err, "%s: already exists; refusing to "
+			    "overwrite a key", path);
+		else
+			ag_err_set(err, "%s: cannot create: %s", path,
+			    strerror(errno));
+		goto out;
 	}
-	return 0;
+	rc = 0;
+	goto out;
 
 fail:
 	ag_err_set(err, "%s: cannot write: %s", path, strerror(errno));
-	if (fd != -1)
-		close(fd);
-	(void)unlink(path);
-	return -1;
+out:
+	close(fd);
+	(void)unlink(tmp);
+	free(tmp);
+	return rc;
 }
 
 /*

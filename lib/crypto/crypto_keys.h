@@ -141,9 +141,10 @@ int crypto_keys_public_string(const struct crypto_key *key, char *out,
 /**
  * crypto_keys_generate_x25519(path, ret_pub, publen, err):
  * Generate an X25519 key pair, write the private key as PKCS#8 PEM to a new
- * file ${path} (mode 0600, O_EXCL: an existing file is never overwritten;
- * fsync'd) and store the base64 public key in ${ret_pub} (${publen} >=
- * CRYPTO_PUBLIC_STR_SIZE).  Return 0 or -1; on failure no file is left.
+ * file ${path} (mode 0600, fsync'd, linked in whole: an existing file is
+ * never overwritten) and store the base64 public key in ${ret_pub}
+ * (${publen} >= CRYPTO_PUBLIC_STR_SIZE).  Return 0 or -1; on failure no
+ * file is left.
  */
 int crypto_keys_generate_x25519(const char *path, char *ret_pub,
     size_t publen, struct ag_err *err);
@@ -151,8 +152,8 @@ int crypto_keys_generate_x25519(const char *path, char *ret_pub,
 /**
  * crypto_keys_generate_keyfile(path, err):
  * Write 32 random bytes, as 64 hex digits and a newline, to a new file
- * ${path} (mode 0600, O_EXCL, fsync'd).  Return 0 or -1; on failure no
- * file is left.
+ * ${path} (mode 0600, never overwritten, fsync'd).  Return 0 or -1; on
+ * failure no file is left.
  */
 int crypto_keys_generate_keyfile(const char *path, struct ag_err *err);
 

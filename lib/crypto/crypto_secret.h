@@ -24,8 +24,9 @@ int crypto_secret_read(const char *path, const char *what, uint8_t *buf,
 
 /**
  * crypto_secret_write_new(path, buf, len, err):
- * Create ${path} (O_EXCL, 0600) holding the ${len} bytes of ${buf}, synced
- * to disk.  On failure remove what was created.  Return 0 or -1.
+ * Create ${path} (0600) holding the ${len} bytes of ${buf}, synced to disk
+ * and linked into place whole, never replacing a file.  On failure remove
+ * what was created.  Return 0 or -1.
  */
 int crypto_secret_write_new(const char *path, const void *buf, size_t len,
     struct ag_err *err);

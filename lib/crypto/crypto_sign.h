@@ -46,9 +46,9 @@ struct crypto_signer *crypto_sign_from_seed(
 /**
  * crypto_sign_generate(path, ret_pub, publen, err):
  * Generate an Ed25519 key, write it as PKCS#8 PEM to a new file ${path}
- * (mode 0600, O_EXCL: never overwritten; fsync'd) and store the base64
- * public key in ${ret_pub} (${publen} >= CRYPTO_SIGN_PUBSTR_SIZE).  Return
- * 0 or -1; on failure no file is left.
+ * (mode 0600, fsync'd, linked in whole: never overwritten) and store the
+ * base64 public key in ${ret_pub} (${publen} >= CRYPTO_SIGN_PUBSTR_SIZE).
+ * Return 0 or -1; on failure no file is left.
  */
 int crypto_sign_generate(const char *path, char *ret_pub, size_t publen,
     struct ag_err *err);

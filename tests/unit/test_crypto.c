@@ -6,7 +6,9 @@
  * the openssl command line wrote.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -627,6 +629,64 @@ test_generate_keyfile_and_raw(void **state)
 	    &err));
 }
 
+/*
+ * Processes racing to create and load one key file (two jobs sharing a
+ * key, the daemon and the CLI): every loader gets the whole key, the same
+ * one, and no temporary file is left behind.
+ */
+static void
+test_generate_race(void **state)
+{
+	enum { ROUNDS = 40, PROCS = 4 };
+	char path[256], probe[300];
+	DIR *d;
+	struct dirent *de;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/race", tu_tmpdir());
+	assert_int_equal(mkdir(path, 0700), 0);
+	for (int round = 0; round < ROUNDS; round++) {
+		pid_t pids[PROCS];
+
+		snprintf(path, sizeof(path), "%s/race/k%d", tu_tmpdir(), round);
+		for (int i = 0; i < PROCS; i++) {
+			assert_true((pids[i] = fork()) >= 0);
+			if (pids[i] == 0) {
+				struct ag_err err = { "" };
+				struct crypto_key *k;
+
+				(void)crypto_keys_generate_keyfile(path, &err);
+				k = crypto_keys_load_keyfile(path, &err);
+				if (k == NULL)
+					fprintf(stderr, "load: %s\n", err.msg);
+				_exit(k == NULL);
+			}
+		}
+		for (int i = 0; i < PROCS; i++) {
+			int st;
+
+			assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+			assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		}
+	}
+	snprintf(probe, sizeof(probe), "%s/race", tu_tmpdir());
+	assert_non_null(d = opendir(probe));
+	while ((de = readdir(d)) != NULL)
+		assert_null(strstr(de->d_name, ".new-"));
+	closedir(d);
+	/* A symlink where the key goes is never followed or replaced. */
+	snprintf(path, sizeof(path), "%s/race/link", tu_tmpdir());
+	snprintf(probe, sizeof(probe), "%s/race/target", tu_tmpdir());
+	assert_int_equal(symlink(probe, path), 0);
+	{
+		struct ag_err err = { "" };
+
+		assert_int_equal(crypto_keys_generate_keyfile(path, &err), -1);
+		assert_non_null(strstr(err.msg, "already exists"));
+		assert_int_equal(access(probe, F_OK), -1);
+	}
+}
+
 /* ---- Ed25519 ---- */
 
 /* RFC 8032 section 7.1, test 3 (a two-byte message). */
@@ -744,6 +804,7 @@ main(void)
 		cmocka_unit_test(test_passphrase_file),
 		cmocka_unit_test(test_x25519_files),
 		cmocka_unit_test(test_generate_keyfile_and_raw),
+		cmocka_unit_test(test_generate_race),
 		cmocka_unit_test(test_ed25519_rfc8032),
 		cmocka_unit_test(test_ed25519_files),
 	};
