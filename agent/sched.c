@@ -482,6 +482,10 @@ setup(struct sched *s)
 		    strerror(errno));
 		return -1;
 	}
+	if (ag_check_owned_dir(a->state_dir, &err) != 0) {
+		log_err("state directory: %s", err.msg);
+		return -1;
+	}
 	if (asprintf(&spooldir, "%s/spool", a->state_dir) < 0 ||
 	    asprintf(&s->rules_path, "%s/rules.state", a->state_dir) < 0) {
 		free(spooldir);

@@ -1,11 +1,14 @@
 /*
- * ag.c: the error record shared by network-facing calls, and mkdir -p.
+ * ag.c: the error record shared by network-facing calls, mkdir -p, and the
+ * check that a folder of ours is ours.
  */
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "lib/ag.h"
 
@@ -41,5 +44,30 @@ ag_mkdir_p(const char *path, mode_t mode)
 	}
 	if (mkdir(buf, mode) != 0 && errno != EEXIST)
 		return -1;
+	return 0;
+}
+
+int
+ag_check_owned_dir(const char *path, struct ag_err *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return ag_err_set(err, "cannot check %s: %s", path,
+		    strerror(errno));
+	if (S_ISLNK(st.st_mode))
+		return ag_err_set(err, "%s is a symbolic link: refusing it",
+		    path);
+	if (!S_ISDIR(st.st_mode))
+		return ag_err_set(err, "%s is not a folder", path);
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		return ag_err_set(err, "%s belongs to uid %u, not to uid %u: "
+		    "refusing it, as another user may have made it (remove "
+		    "it, or set agent.state_dir)", path, (unsigned)st.st_uid,
+		    (unsigned)geteuid());
+	if ((st.st_mode & 022) != 0)
+		return ag_err_set(err, "%s is writable by group or others "
+		    "(mode %04o): refusing it (chmod 700 %s)", path,
+		    (unsigned)(st.st_mode & 07777), path);
 	return 0;
 }

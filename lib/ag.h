@@ -33,6 +33,16 @@ int ag_err_set(struct ag_err *err, const char *fmt, ...)
  */
 int ag_mkdir_p(const char *path, mode_t mode);
 
+/**
+ * ag_check_owned_dir(path, err):
+ * Check that the folder ${path} (not a symbolic link) belongs to the
+ * effective user or to root and that neither group nor others may write to
+ * it, so that no other user can have made it, or can add files to it, to
+ * plant state (keys, queued alerts) for us.  Return 0, or -1 with a
+ * message in ${err}.
+ */
+int ag_check_owned_dir(const char *path, struct ag_err *err);
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif
