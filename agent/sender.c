@@ -205,8 +205,8 @@ start(struct sender *s, struct runconf *rc, const struct spool_entry *e)
 	s->flights = f;
 }
 
-/* Move the requests on and settle those that ended. */
-static void
+/* Move the requests on and settle those that ended; return how many. */
+static int
 reap(struct sender *s)
 {
 	const struct heavy_api *h = s->heavy;
@@ -214,7 +214,7 @@ reap(struct sender *s)
 	struct ag_err err;
 	struct flight *f;
 	void *cookie;
-	int rc;
+	int rc, n = 0;
 
 	(void)h->http_multi_perform(s->multi);
 	for (;;) {
@@ -229,7 +229,9 @@ reap(struct sender *s)
 		h->http_resp_free(&resp);
 		settle(s, &f->e, rc, &err);
 		flight_free(s, f);
+		n++;
 	}
+	return n;
 }
 
 /* Cancel every request in flight; their entries stay queued. */
@@ -260,15 +262,16 @@ wait_round(struct sender *s, int64_t wait_ms)
 	bool woken;
 
 	if (s->flights != NULL) {
-		reap(s);
+		/* A queue whose request ended may have its next entry due. */
+		if (reap(s) > 0)
+			return;
 		pthread_mutex_lock(&s->mu);
 		woken = s->wake;
 		pthread_mutex_unlock(&s->mu);
 		/* A wake-up from now on interrupts the poll. */
-		if (!woken && s->flights != NULL)
+		if (!woken)
 			(void)s->heavy->http_multi_poll(s->multi, (int)wait_ms);
-		if (s->flights != NULL)
-			reap(s);
+		(void)reap(s);
 		return;
 	}
 	pthread_mutex_lock(&s->mu);
