@@ -57,11 +57,14 @@ start_vigild() {
 	wait_for 20 "$VIGIL" -c "$1" status || fail "vigild did not come up"
 }
 
-# start_receiver LOG [PORT]: the Python webhook receiver; sets RECV_PID, RECV_PORT.
+# start_receiver LOG [PORT [OPTION...]]: the Python webhook receiver (options
+# of receiver.py: --hang, --status N, --echo); sets RECV_PID, RECV_PORT.
 start_receiver() {
+	local log=$1 port=${2:-0}
+	shift $(($# < 2 ? $# : 2))
 	rm -f "$T/recv.port"
-	python3 "$VIGIL_SRC/tests/integration/receiver.py" --log "$1" \
-		--port "${2:-0}" --port-file "$T/recv.port" &
+	python3 "$VIGIL_SRC/tests/integration/receiver.py" --log "$log" \
+		--port "$port" --port-file "$T/recv.port" "$@" &
 	RECV_PID=$!
 	PIDS+=("$RECV_PID")
 	wait_for 10 test -s "$T/recv.port" || fail "receiver did not start"
