@@ -19,8 +19,12 @@
  * accepted, 408/425/429/5xx and transport failures retried, the rest
  * dropped with the status and the start of the answer.  The URL's query
  * (DingTalk and WeCom put their access token there) and the secret never
- * reach a message.  See docs/WEBHOOK.md.
+ * reach a message; the secret, header values and the URL's credentials
+ * (query values, password, token-like path segments) are registered with
+ * the log module (log_secret_add()) for as long as the notifier lives, so
+ * that an answer echoing them is redacted too.  See docs/WEBHOOK.md.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +53,16 @@
 #define WEBHOOK_URL_MAX 4096
 /* Ours: Content-Type, User-Agent, the X-Vigil-* three, and the NULL. */
 #define WEBHOOK_OWN_HEADERS 6
+/* Secrets kept out of logs: the secret, header values, URL parts. */
+#define WEBHOOK_REDACT_MAX (WEBHOOK_HEADERS_MAX + 34)
+/* A URL path segment this long, of letters and digits, is a token. */
+#define WEBHOOK_PATH_TOKEN_MIN 16
+/*
+ * Query values this long are registered as secrets (shorter ones, such as
+ * "format=json", would redact common words; the query's shape is redacted
+ * anyway).
+ */
+#define WEBHOOK_QUERY_TOKEN_MIN 8
 
 struct ntf_webhook {
 	char *name;
@@ -62,6 +76,9 @@ struct ntf_webhook {
 	bool tls_verify;
 	char *ca_file;
 	struct http_client *http;	/* created on first send */
+	/* What we registered with log_secret_add(), removed on free. */
+	char *redact[WEBHOOK_REDACT_MAX];
+	size_t nredact;
 };
 
 static const char *const ntf_webhook_settings[] = {
@@ -83,6 +100,11 @@ ntf_webhook_free(void *ctx)
 
 	if (w == NULL)
 		return;
+	for (size_t i = 0; i < w->nredact; i++) {
+		log_secret_remove(w->redact[i]);
+		crypto_wipe(w->redact[i], strlen(w->redact[i]));
+		free(w->redact[i]);
+	}
 	http_client_free(w->http);
 	conf_secret_free(w->secret);
 	/* Custom headers may carry tokens (Authorization). */
@@ -118,6 +140,85 @@ valid_url(const char *u)
 			return 0;
 	}
 	return 1;
+}
+
+/*
+ * Keep ${len} bytes at ${s} out of every log line and error record for as
+ * long as ${w} lives.  Return 0 or -1 (out of memory).
+ */
+static int
+keep_secret(struct ntf_webhook *w, const char *s, size_t len)
+{
+	char *copy;
+
+	if (len < LOG_SECRET_MIN)
+		return 0;
+	if (w->nredact >= WEBHOOK_REDACT_MAX)
+		return 0;	/* the shape rules still hide query values */
+	if ((copy = strndup(s, len)) == NULL)
+		return -1;
+	if (log_secret_add(copy) != 0) {
+		free(copy);
+		return -1;
+	}
+	w->redact[w->nredact++] = copy;
+	return 0;
+}
+
+/* Is the path segment of ${len} bytes at ${s} a token (Slack, Discord)? */
+static int
+token_segment(const char *s, size_t len)
+{
+	int alpha = 0, digit = 0;
+
+	if (len < WEBHOOK_PATH_TOKEN_MIN)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		if (isalpha((unsigned char)s[i]))
+			alpha = 1;
+		else if (isdigit((unsigned char)s[i]))
+			digit = 1;
+		else if (s[i] != '-' && s[i] != '_')
+			return 0;
+	}
+	return alpha && digit;
+}
+
+/*
+ * The parts of URL ${u} that are credentials: the user information's
+ * password, every query value (DingTalk's and WeCom's access tokens), and
+ * path segments that look like tokens (Slack's and Discord's webhook URLs).
+ * Return 0 or -1 (out of memory).
+ */
+static int
+keep_url_secrets(struct ntf_webhook *w, const char *u)
+{
+	const char *auth = strstr(u, "://") + 3, *end, *at, *colon, *p, *q;
+	size_t n;
+
+	end = auth + strcspn(auth, "/?#");
+	for (at = end; at > auth && at[-1] != '@'; at--)
+		;
+	if (at > auth && (colon = memchr(auth, ':', (size_t)(at - 1 -
+	    auth))) != NULL && keep_secret(w, colon + 1, (size_t)(at - 2 -
+	    colon)) != 0)
+		return -1;
+	for (p = end; *p == '/'; p += n) {
+		p++;
+		n = strcspn(p, "/?#");
+		if (token_segment(p, n) && keep_secret(w, p, n) != 0)
+			return -1;
+	}
+	if ((q = strchr(end, '?')) == NULL)
+		return 0;
+	for (p = q + 1; *p != '\0' && *p != '#'; p += n + (p[n] == '&')) {
+		n = strcspn(p, "&#");
+		if ((q = memchr(p, '=', n)) != NULL &&
+		    (size_t)(p + n - q - 1) >= WEBHOOK_QUERY_TOKEN_MIN &&
+		    keep_secret(w, q + 1, (size_t)(p + n - q - 1)) != 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* An RFC 9110 token character. */
@@ -163,7 +264,8 @@ add_header(struct ntf_webhook *w, struct conf_errs *errs,
 	if (w->nheaders >= WEBHOOK_HEADERS_MAX)
 		return conf_error(errs, at, "at most %d headers",
 		    WEBHOOK_HEADERS_MAX);
-	if (asprintf(&line, "%s: %s", name, value) < 0)
+	if (asprintf(&line, "%s: %s", name, value) < 0 ||
+	    keep_secret(w, value, strlen(value)) != 0)
 		return conf_error(errs, at, "out of memory");
 	w->headers[w->nheaders++] = line;
 	return 0;
@@ -246,7 +348,8 @@ ntf_webhook_configure(void **ret_ctx, const conf_node *cs,
 		else if (strlen(url) > WEBHOOK_URL_MAX)
 			bad = conf_error_at(errs, cs, "url", "longer than %d "
 			    "bytes", WEBHOOK_URL_MAX);
-		else if ((w->url = strdup(url)) == NULL)
+		else if ((w->url = strdup(url)) == NULL ||
+		    keep_url_secrets(w, w->url) != 0)
 			goto oom;
 	} else {
 		bad = -1;
@@ -259,6 +362,9 @@ ntf_webhook_configure(void **ret_ctx, const conf_node *cs,
 		    webhook_format_list(list, sizeof(list)));
 	if (conf_get_secret(errs, cs, "secret", false, &w->secret) == -1)
 		bad = -1;
+	else if (w->secret != NULL &&
+	    keep_secret(w, w->secret, strlen(w->secret)) != 0)
+		goto oom;
 	if (read_headers(w, cs, errs) != 0)
 		bad = -1;
 	if (conf_get_dur(errs, cs, "timeout", false, WEBHOOK_TIMEOUT_MIN_MS,
