@@ -37,18 +37,7 @@ notifiers = (
 );
 CONF
 
-# count LOG STATE: how many received payloads in LOG have "state": STATE.
-count() {
-	python3 - "$1" "$2" <<'PY'
-import json, os, sys
-n = 0
-if os.path.exists(sys.argv[1]):
-    for line in open(sys.argv[1]):
-        n += json.loads(json.loads(line)["body"]).get("state") == sys.argv[2]
-print(n)
-PY
-}
-has() { [ "$(count "$1" "$2")" -ge 1 ]; }
+has() { [ "$(count_received "$1" "$2")" -ge 1 ]; }
 ms() { date +%s%3N; }
 
 start_vigild "$T/vigil.conf"
@@ -66,8 +55,8 @@ kill "$MARKER_PID"
 spooled_recovery() { grep -l '"state":"OK"' "$T"/state/spool/*.json >/dev/null 2>&1; }
 wait_for 20 spooled_recovery || fail "the recovery was not spooled"
 wait_for 2 has "$T/ok.log" OK || fail "ok got no recovery within 2 s"
-[ "$(count "$T/ok.log" CRITICAL)" = 1 ] || fail "ok got the alert more than once"
-[ "$(count "$T/hang.log" OK)" = 0 ] || fail "the recovery overtook the firing alert"
+[ "$(count_received "$T/ok.log" CRITICAL)" = 1 ] || fail "ok got the alert more than once"
+[ "$(count_received "$T/hang.log" OK)" = 0 ] || fail "the recovery overtook the firing alert"
 queue() {	# queue NOTIFIER: its depth in vigil status --json
 	"$VIGIL" -c "$T/vigil.conf" status --json | python3 -c '
 import json, sys; print(json.load(sys.stdin)["queue"]["per_notifier"][sys.argv[1]])' "$1"

@@ -71,6 +71,19 @@ start_receiver() {
 	RECV_PORT=$(cat "$T/recv.port")
 }
 
+# count_received LOG STATE: how many payloads the receiver logged in LOG
+# have "state": STATE.
+count_received() {
+	python3 - "$1" "$2" <<'PY'
+import json, os, sys
+n = 0
+if os.path.exists(sys.argv[1]):
+    for line in open(sys.argv[1]):
+        n += json.loads(json.loads(line)["body"]).get("state") == sys.argv[2]
+print(n)
+PY
+}
+
 # start_marker NAME: a process called NAME (argv[0]) that a rule can watch.
 start_marker() {
 	bash -c "exec -a $1 sleep 3600" &
