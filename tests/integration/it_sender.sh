@@ -77,6 +77,7 @@ grep -q "request cancelled, the notification stays queued" "$T/vigild.log" ||
 # 4. Restart with a healthy receiver on hang's port: both arrive, in order,
 # with the id the hanging receiver saw.
 kill -9 "$HANG_PID"
+wait "$HANG_PID" 2>/dev/null || true	# its port must be free again
 start_receiver "$T/hang2.log" "$HANG_PORT"
 start_vigild "$T/vigil.conf"
 wait_for 30 has "$T/hang2.log" OK || fail "the kept recovery never arrived"
