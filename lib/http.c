@@ -487,7 +487,18 @@ oom:
 	return ag_err_set(err, "out of memory");
 }
 
-static void xfer_release(struct xfer *x);
+/*
+ * The handle must not keep pointers into ${x}: forget them and free the
+ * header list.
+ */
+static void
+xfer_release(struct xfer *x)
+{
+	(void)curl_easy_setopt(x->h, CURLOPT_HTTPHEADER, NULL);
+	(void)curl_easy_setopt(x->h, CURLOPT_ERRORBUFFER, NULL);
+	curl_slist_free_all(x->hdrs);
+	x->hdrs = NULL;
+}
 
 /*
  * Prepare handle ${h} for ${req}, answered into ${resp}, with ${x} as the
@@ -525,19 +536,6 @@ xfer_begin(struct xfer *x, CURL *h, const struct http_req *req,
 		return -1;
 	}
 	return 0;
-}
-
-/*
- * The handle must not keep pointers into ${x}: forget them and free the
- * header list.
- */
-static void
-xfer_release(struct xfer *x)
-{
-	(void)curl_easy_setopt(x->h, CURLOPT_HTTPHEADER, NULL);
-	(void)curl_easy_setopt(x->h, CURLOPT_ERRORBUFFER, NULL);
-	curl_slist_free_all(x->hdrs);
-	x->hdrs = NULL;
 }
 
 /*

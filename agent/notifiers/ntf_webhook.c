@@ -186,8 +186,9 @@ token_segment(const char *s, size_t len)
 
 /*
  * The parts of URL ${u} that are credentials: the user information's
- * password, every query value (DingTalk's and WeCom's access tokens), and
- * path segments that look like tokens (Slack's and Discord's webhook URLs).
+ * password, query values of WEBHOOK_QUERY_TOKEN_MIN bytes or more
+ * (DingTalk's and WeCom's access tokens), and path segments that look like
+ * tokens (Slack's and Discord's webhook URLs).
  * Return 0 or -1 (out of memory).
  */
 static int
