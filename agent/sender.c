@@ -268,9 +268,13 @@ wait_round(struct sender *s, int64_t wait_ms)
 		pthread_mutex_lock(&s->mu);
 		woken = s->wake;
 		pthread_mutex_unlock(&s->mu);
-		/* A wake-up from now on interrupts the poll. */
-		if (!woken)
-			(void)s->heavy->http_multi_poll(s->multi, (int)wait_ms);
+		/*
+		 * A wake-up from now on interrupts the poll.  Should the poll
+		 * fail, pause rather than spin.
+		 */
+		if (!woken && s->heavy->http_multi_poll(s->multi,
+		    (int)wait_ms) != 0)
+			clock_sleep_ms(100);
 		(void)reap(s);
 		return;
 	}
