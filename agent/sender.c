@@ -316,7 +316,7 @@ sender_main(void *arg)
 		while (spool_next_skip(s->sp, now, busy, s, &e, &wait_ms) == 1)
 			start(s, rc, &e);
 		runconf_free(rc);
-		/* Nothing more is due and nothing in flight: the flush is over. */
+		/* Nothing is due, nothing in flight: the flush is over. */
 		if (stopping && s->flights == NULL)
 			break;
 

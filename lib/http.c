@@ -42,7 +42,7 @@ struct xfer {
 	size_t hdr_bytes;		/* header bytes kept so far */
 	int sink_rc;			/* the sink's abort verdict */
 	bool oom;
-	char where[300];		/* the URL without query, for messages */
+	char where[300];		/* the URL without query */
 	char errbuf[CURL_ERROR_SIZE];
 };
 

@@ -115,7 +115,8 @@ log_secret_add(const char *s)
 		return 0;
 	pthread_mutex_lock(&secrets_mu);
 	for (size_t i = 0; i < nsecrets; i++) {
-		if (secrets[i].len == len && memcmp(secrets[i].s, s, len) == 0) {
+		if (secrets[i].len == len &&
+		    memcmp(secrets[i].s, s, len) == 0) {
 			secrets[i].refs++;
 			goto out;
 		}
