@@ -94,16 +94,6 @@ log_set_timestamps(int on)
 	use_timestamps = on;
 }
 
-/* Wipe ${len} bytes at ${p} in a way the compiler keeps. */
-static void
-wipe(void *p, size_t len)
-{
-	volatile unsigned char *v = p;
-
-	while (len-- > 0)
-		*v++ = 0;
-}
-
 int
 log_secret_add(const char *s)
 {
@@ -153,7 +143,8 @@ log_secret_remove(const char *s)
 		if (secrets[i].len != len || memcmp(secrets[i].s, s, len) != 0)
 			continue;
 		if (--secrets[i].refs == 0) {
-			wipe(secrets[i].s, len);
+			/* explicit_bzero: the core links no OpenSSL. */
+			explicit_bzero(secrets[i].s, len);
 			free(secrets[i].s);
 			secrets[i] = secrets[--nsecrets];
 		}
