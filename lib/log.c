@@ -46,15 +46,18 @@ static struct secret *secrets;
 static size_t nsecrets, capsecrets;
 
 /*
- * Fields whose value is a credential wherever they appear, as a header
- * ("Authorization: ..."), a parameter ("token=...") or a JSON member
- * ("\"password\": ...").
+ * Fields whose value is a credential: headers, redacted after ':' or '='
+ * ("Authorization: ..."), and parameters, redacted only as "name=..." or
+ * as a JSON member ("\"token\": ..."), since words like "signature:" also
+ * start ordinary messages.
  */
-static const char *const sensitive_fields[] = {
+static const char *const sensitive_headers[] = {
 	"authorization", "proxy-authorization", "cookie", "set-cookie",
-	"x-api-key", "api-key", "api_key", "apikey", "x-auth-token",
-	"access_token", "access-token", "token", "secret", "client_secret",
-	"password", "passwd", "x-vigil-signature", "signature", "sign",
+	"x-api-key", "api-key", "x-auth-token", "x-vigil-signature",
+};
+static const char *const sensitive_params[] = {
+	"access_token", "token", "secret", "client_secret", "password",
+	"passwd", "api_key", "apikey", "signature", "sign",
 };
 
 void
@@ -223,16 +226,21 @@ key_char(char c)
 static size_t
 sensitive_at(const char *p, bool *ret_quoted, bool *ret_spaces)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(sensitive_fields); i++) {
-		size_t n = strlen(sensitive_fields[i]), k;
+	size_t nh = ARRAY_SIZE(sensitive_headers);
 
-		if (strncasecmp(p, sensitive_fields[i], n) != 0 ||
-		    key_char(p[n]))
+	for (size_t i = 0; i < nh + ARRAY_SIZE(sensitive_params); i++) {
+		const char *name = i < nh ? sensitive_headers[i] :
+		    sensitive_params[i - nh];
+		size_t n = strlen(name), k;
+
+		if (strncasecmp(p, name, n) != 0 || key_char(p[n]))
 			continue;
 		k = n;
 		if (p[k] == '"')
 			k++;
-		if (p[k] != ':' && p[k] != '=')
+		/* A parameter's bare "name:" is text, not a field. */
+		if ((p[k] != ':' && p[k] != '=') ||
+		    (i >= nh && k == n && p[k] == ':'))
 			continue;
 		/* A header value runs to the end of its line. */
 		*ret_spaces = p[k] == ':';

@@ -70,9 +70,15 @@ test_sensitive_fields(void **state)
 	assert_string_equal(redact("login token=abc123 rest"),
 	    "login token=REDACTED rest");
 	assert_string_equal(redact("x-api-key: k1"), "x-api-key: REDACTED");
-	/* The words alone are not fields. */
+	assert_string_equal(redact("{\"token\": \"abc\"}"),
+	    "{\"token\": \"REDACTED\"}");
+	/* The words alone, or starting a message, are not fields. */
 	assert_string_equal(redact("cannot sign the body"),
 	    "cannot sign the body");
+	assert_string_equal(redact("b/1: signature: does not verify"),
+	    "b/1: signature: does not verify");
+	assert_string_equal(redact("secret: cannot read x"),
+	    "secret: cannot read x");
 	assert_string_equal(redact("webhook secret_file unreadable"),
 	    "webhook secret_file unreadable");
 }
