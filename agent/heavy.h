@@ -33,6 +33,9 @@
 
 struct conf;
 struct conf_errs;
+struct http_multi;
+struct http_req;
+struct http_resp;
 struct job_conf;
 struct job_result;
 struct job_run_opts;
@@ -50,6 +53,19 @@ struct heavy_api {
 
 	/* The "webhook" notifier type (agent/notifiers/ntf_webhook.c). */
 	const struct notifier_ops *webhook;
+
+	/* lib/http.h: the sender performs notifiers' requests side by side. */
+	struct http_multi *(*http_multi_new)(void);
+	int (*http_multi_add)(struct http_multi *m, const struct http_req *req,
+	    void *cookie, struct ag_err *err);
+	int (*http_multi_poll)(struct http_multi *m, int timeout_ms);
+	int (*http_multi_perform)(struct http_multi *m);
+	int (*http_multi_done)(struct http_multi *m, void **ret_cookie,
+	    struct http_resp *ret_resp, int *ret_rc, struct ag_err *err);
+	void (*http_multi_remove)(struct http_multi *m, void *cookie);
+	void (*http_multi_wakeup)(struct http_multi *m);
+	void (*http_multi_free)(struct http_multi *m);
+	void (*http_resp_free)(struct http_resp *r);
 
 	/* backup/jobconf.h */
 	int (*jobconf_parse_all)(const struct conf *c,

@@ -9,6 +9,7 @@
 #include "backup/job.h"
 #include "backup/jobconf.h"
 #include "backup/schedule.h"
+#include "lib/http.h"
 #include "agent/notify_backend.h"
 
 #include "agent/heavy.h"
@@ -18,6 +19,15 @@ const struct heavy_api vigil_heavy_api = {
 	.version = VIGIL_VERSION,
 	.size = sizeof(struct heavy_api),
 	.webhook = &ntf_webhook_ops,
+	.http_multi_new = http_multi_new,
+	.http_multi_add = http_multi_add,
+	.http_multi_poll = http_multi_poll,
+	.http_multi_perform = http_multi_perform,
+	.http_multi_done = http_multi_done,
+	.http_multi_remove = http_multi_remove,
+	.http_multi_wakeup = http_multi_wakeup,
+	.http_multi_free = http_multi_free,
+	.http_resp_free = http_resp_free,
 	.jobconf_parse_all = jobconf_parse_all,
 	.jobconf_free_all = jobconf_free_all,
 	.job_run = job_run,

@@ -475,6 +475,17 @@ err0:
 	return NULL;
 }
 
+/* The outcome ${rc} of a delivery step, with a message if it failed. */
+static int
+notifier_outcome(struct notifier *nf, int rc, struct ag_err *err)
+{
+	if (rc == 0 || rc == AG_RETRY)
+		return rc;
+	if (err != NULL && err->msg[0] == '\0')
+		(void)ag_err_set(err, "%s: failed", nf->ops->type);
+	return -1;
+}
+
 int
 notifier_send(struct notifier *nf, const struct notification *n,
     struct ag_err *err)
@@ -488,11 +499,44 @@ notifier_send(struct notifier *nf, const struct notification *n,
 		return ag_err_set(err, "no such notifier (removed from the "
 		    "configuration?)");
 	rc = nf->ops->send(nf->ctx, n, err);
-	if (rc == 0 || rc == AG_RETRY)
-		return rc;
-	if (err != NULL && err->msg[0] == '\0')
-		(void)ag_err_set(err, "%s: failed", nf->ops->type);
-	return -1;
+	return notifier_outcome(nf, rc, err);
+}
+
+bool
+notifier_has_request(const struct notifier *nf)
+{
+	return nf != NULL && nf->ops->prepare != NULL;
+}
+
+int
+notifier_prepare(struct notifier *nf, const struct notification *n,
+    struct notifier_call *call, struct ag_err *err)
+{
+	if (err != NULL)
+		err->msg[0] = '\0';
+	memset(call, 0, sizeof(*call));
+	if (!notifier_has_request(nf))
+		return ag_err_set(err, "this notifier sends no requests");
+	return notifier_outcome(nf, nf->ops->prepare(nf->ctx, n, call, err),
+	    err);
+}
+
+int
+notifier_finish(struct notifier *nf, struct notifier_call *call,
+    long status, const char *body, size_t len, struct ag_err *err)
+{
+	if (err != NULL)
+		err->msg[0] = '\0';
+	return notifier_outcome(nf, nf->ops->finish(nf->ctx, call, status,
+	    body, len, err), err);
+}
+
+void
+notifier_release(struct notifier *nf, struct notifier_call *call)
+{
+	if (nf->ops->release != NULL)
+		nf->ops->release(nf->ctx, call);
+	memset(call, 0, sizeof(*call));
 }
 
 void

@@ -17,6 +17,7 @@
 #include "agent/metric.h"
 #include "conf/conf.h"
 #include "lib/ag.h"
+#include "lib/http.h"
 
 enum alert_state {
 	ST_OK = 0,
@@ -91,6 +92,45 @@ struct notifier *notifier_new(const conf_node *cs, struct conf_errs *errs);
  */
 int notifier_send(struct notifier *nf, const struct notification *n,
     struct ag_err *err);
+
+/*
+ * One delivery of a notifier that speaks HTTP, split so that the sender can
+ * perform the request itself (see notifier_prepare()).
+ */
+struct notifier_call {
+	struct http_req req;		/* what to send */
+	void *priv;			/* the notifier's, until release */
+};
+
+/**
+ * notifier_has_request(nf):
+ * Whether ${nf} delivers by an HTTP request that notifier_prepare() can
+ * hand out; if not, notifier_send() delivers.
+ */
+bool notifier_has_request(const struct notifier *nf);
+
+/**
+ * notifier_prepare(nf, n, call, err):
+ * Fill in ${call}->req, the request that delivers ${n}, for the caller to
+ * perform.  Does not block.  Return 0, then the caller ends the call with
+ * notifier_finish() if an answer came, and with notifier_release() in
+ * every case; or AG_RETRY / -1 (with ${err} set) as notifier_send().
+ */
+int notifier_prepare(struct notifier *nf, const struct notification *n,
+    struct notifier_call *call, struct ag_err *err);
+
+/**
+ * notifier_finish(nf, call, status, body, len, err):
+ * The receiver answered the request of ${call} with HTTP ${status} and
+ * ${body} (${len} bytes, NULL if none).  Return 0 if it accepted the
+ * notification, AG_RETRY to keep it queued, -1 to drop it (with ${err}
+ * set), as notifier_send().
+ */
+int notifier_finish(struct notifier *nf, struct notifier_call *call,
+    long status, const char *body, size_t len, struct ag_err *err);
+
+/* notifier_release(nf, call): free what notifier_prepare() put in ${call}. */
+void notifier_release(struct notifier *nf, struct notifier_call *call);
 
 void notifier_free(struct notifier *nf);
 

@@ -11,9 +11,31 @@ struct notifier_ops {
 	const char *const *settings;		/* besides name and type */
 	int (*configure)(void **ret_ctx, const conf_node *cs,
 	    struct conf_errs *errs);
-	/* 0 accepted, AG_RETRY keep queued, -1 drop; ${n} is read-only. */
+	/*
+	 * Deliver ${n} at once (blocking for at most the notifier's
+	 * timeout): 0 accepted, AG_RETRY keep queued, -1 drop; ${n} is
+	 * read-only.
+	 */
 	int (*send)(void *ctx, const struct notification *n,
 	    struct ag_err *err);
+	/*
+	 * Notifiers that speak HTTP also split a delivery in two, so that
+	 * the sender runs the requests of all notifiers side by side and a
+	 * hanging receiver holds up only its own queue.  prepare() fills in
+	 * ${call}->req for ${n} (and keeps what the request points to in
+	 * ${call}->priv): 0, or AG_RETRY / -1 with ${err} as send().  The
+	 * sender performs the request; finish() judges the answer (HTTP
+	 * ${status} and ${body} of ${len} bytes, NULL if empty) and returns
+	 * what send() would.  release() frees what prepare() kept; it is
+	 * called once after every successful prepare(), whether the request
+	 * was answered, failed or cancelled.  NULL for notifiers without
+	 * requests (log): the sender calls send() for those.
+	 */
+	int (*prepare)(void *ctx, const struct notification *n,
+	    struct notifier_call *call, struct ag_err *err);
+	int (*finish)(void *ctx, struct notifier_call *call, long status,
+	    const char *body, size_t len, struct ag_err *err);
+	void (*release)(void *ctx, struct notifier_call *call);
 	void (*free)(void *ctx);
 };
 

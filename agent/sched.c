@@ -580,7 +580,7 @@ out:
 	free_source_state(&s);
 	if (s.spool != NULL)
 		save_rules(&s);
-	sender_stop(s.sender, 10000);
+	sender_stop(s.sender, SENDER_FLUSH_MS);
 	runconf_free(s.rc);
 	s.rc = NULL;
 	if (s.spool != NULL) {

@@ -1,23 +1,59 @@
 /*
  * sender.c: see sender.h.
  *
- * Reloads and deliveries meet here: a delivery holds a reference on the
- * runconf whose notifier it uses (runconf_ref()), so a SIGHUP can swap the
- * configuration in while a slow webhook is still in flight; the old runconf
- * is freed by whoever drops its last reference.
+ * One thread delivers every notifier's queue side by side.  Each round it
+ * takes, oldest first, the head of every queue that is due and has no
+ * request in flight (spool_next_skip()).  A notifier without requests (log)
+ * delivers it there and then; a notifier that speaks HTTP prepares the
+ * request (notifier_prepare()), which joins a libcurl multi handle, reached
+ * through heavy.h so that a vigild with only log notifiers never loads
+ * libcurl.  Then the thread waits for the first of: network activity, the
+ * next retry falling due, a wake-up (a new entry, a reload, stop).  An
+ * answered request is judged by its notifier (notifier_finish()) and pops
+ * that queue's head, or schedules its retry: the spool's backoff is per
+ * entry, and only a queue's head is ever tried, so it is per notifier.
+ * A queue so has at most one request in flight, its head: "recovered" never
+ * overtakes "firing", and a hanging receiver delays only its own queue.  An
+ * entry leaves the spool only after its receiver accepted it (at least
+ * once; X-Vigil-Id lets the receiver drop a repeat).
+ *
+ * Reloads and deliveries meet here: a request in flight holds a reference
+ * on the runconf whose notifier made it, so a SIGHUP can swap the
+ * configuration in while a slow webhook is still in flight; the old
+ * runconf is freed by whoever drops its last reference.
+ *
+ * Stop: every entry is made due and delivered for at most the flush time;
+ * at that deadline the requests still in flight are cancelled and their
+ * entries stay in the spool, so that stopping takes a bounded time whatever
+ * the notifiers' timeouts.
  */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "lib/clock.h"
+#include "lib/http.h"
 #include "lib/log.h"
 
+#include "agent/heavy.h"
 #include "agent/runconf.h"
 #include "agent/spool.h"
 
 #include "agent/sender.h"
+
+/* The longest the thread sleeps without a reason to wake. */
+#define SENDER_IDLE_MS 60000
+
+/* A request in flight: the head of one notifier's queue. */
+struct flight {
+	struct spool_entry e;
+	struct runconf *rc;		/* a reference: keeps ${nf} alive */
+	struct notifier *nf;
+	struct notifier_call call;
+	struct flight *next;
+};
 
 struct sender {
 	struct spool *sp;
@@ -25,53 +61,234 @@ struct sender {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct runconf *cur;		/* holds one reference */
+	struct http_multi *multi;	/* made on the first request */
+	const struct heavy_api *heavy;	/* set before ${multi} */
 	bool wake;
 	bool stopping;
 	int64_t stop_by_ms;	/* monotonic deadline of the final flush */
 	uint64_t sent, failed;
+	struct flight *flights;		/* the sender thread's own */
 };
 
+/*
+ * Entry ${e} was tried with outcome ${rc} (0, AG_RETRY or -1, with ${err}):
+ * remove it, or schedule its retry, and say so.
+ */
 static void
-deliver(struct sender *s, struct spool_entry *e)
+settle(struct sender *s, const struct spool_entry *e, int rc,
+    const struct ag_err *err)
 {
-	struct runconf *rc;
-	struct notifier *nf;
-	struct ag_err err = { "" };
 	char summary[512];
-	int sent;
-
-	pthread_mutex_lock(&s->mu);
-	rc = runconf_ref(s->cur);
-	pthread_mutex_unlock(&s->mu);
 
 	notification_summary(&e->n, summary, sizeof(summary));
-	if ((nf = runconf_notifier(rc, e->notifier)) == NULL) {
-		log_warn("notifier %s no longer exists: kept aside \"%s\"",
-		    e->notifier, summary);
-		spool_orphan(s->sp, e->seq, clock_mono_ms());
-		goto out;
-	}
-	sent = notifier_send(nf, &e->n, &err);
-	if (sent == 0) {
+	if (rc == 0) {
 		if (e->attempts > 0)
 			log_info("%s: delivered after %u retries: %s",
 			    e->notifier, e->attempts, summary);
 		(void)spool_done(s->sp, e->seq);
+		pthread_mutex_lock(&s->mu);
 		s->sent++;
-	} else if (sent == AG_RETRY) {
+		pthread_mutex_unlock(&s->mu);
+	} else if (rc == AG_RETRY) {
 		/* Log the first failure, then only every 8th, to stay quiet. */
 		if (e->attempts % 8 == 0)
 			log_warn("%s: delivery failed (%s), will retry: %s",
-			    e->notifier, err.msg, summary);
+			    e->notifier, err->msg, summary);
 		spool_retry(s->sp, e->seq, clock_mono_ms());
 	} else {
 		log_err("%s: delivery refused (%s), dropped: %s",
-		    e->notifier, err.msg, summary);
+		    e->notifier, err->msg, summary);
 		(void)spool_done(s->sp, e->seq);
+		pthread_mutex_lock(&s->mu);
 		s->failed++;
+		pthread_mutex_unlock(&s->mu);
 	}
-out:
-	runconf_free(rc);
+}
+
+/* spool_next_skip()'s filter: has ${notifier} a request in flight? */
+static bool
+busy(void *cookie, const char *notifier)
+{
+	struct sender *s = cookie;
+
+	for (struct flight *f = s->flights; f != NULL; f = f->next)
+		if (strcmp(f->e.notifier, notifier) == 0)
+			return true;
+	return false;
+}
+
+/* The multi handle, made on first use.  NULL with ${err} set. */
+static struct http_multi *
+multi_get(struct sender *s, struct ag_err *err)
+{
+	const struct heavy_api *h;
+	struct http_multi *m;
+
+	if (s->multi != NULL)
+		return s->multi;
+	if ((h = heavy_get(err)) == NULL)
+		return NULL;
+	if ((m = h->http_multi_new()) == NULL) {
+		(void)ag_err_set(err, "cannot initialise the HTTP client");
+		return NULL;
+	}
+	/* sender_wake() reads both, under the lock. */
+	pthread_mutex_lock(&s->mu);
+	s->heavy = h;
+	s->multi = m;
+	pthread_mutex_unlock(&s->mu);
+	return m;
+}
+
+/* Forget flight ${f}: unlink it, release its request, free it. */
+static void
+flight_free(struct sender *s, struct flight *f)
+{
+	struct flight **pp;
+
+	for (pp = &s->flights; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+	}
+	notifier_release(f->nf, &f->call);
+	runconf_free(f->rc);
+	free(f);
+}
+
+/*
+ * Deliver entry ${e} through the notifiers of ${rc}: at once if its
+ * notifier sends no requests, else by starting its request.
+ */
+static void
+start(struct sender *s, struct runconf *rc, const struct spool_entry *e)
+{
+	struct ag_err err = { "" };
+	struct notifier *nf;
+	struct flight *f;
+	char summary[512];
+	int r;
+
+	if ((nf = runconf_notifier(rc, e->notifier)) == NULL) {
+		notification_summary(&e->n, summary, sizeof(summary));
+		log_warn("notifier %s no longer exists: kept aside \"%s\"",
+		    e->notifier, summary);
+		spool_orphan(s->sp, e->seq, clock_mono_ms());
+		return;
+	}
+	if (!notifier_has_request(nf)) {
+		settle(s, e, notifier_send(nf, &e->n, &err), &err);
+		return;
+	}
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		(void)ag_err_set(&err, "out of memory");
+		settle(s, e, AG_RETRY, &err);
+		return;
+	}
+	f->e = *e;
+	f->nf = nf;
+	if ((r = notifier_prepare(nf, &e->n, &f->call, &err)) != 0) {
+		free(f);
+		settle(s, e, r, &err);
+		return;
+	}
+	if (multi_get(s, &err) == NULL ||
+	    s->heavy->http_multi_add(s->multi, &f->call.req, f, &err) != 0) {
+		notifier_release(nf, &f->call);
+		free(f);
+		settle(s, e, AG_RETRY, &err);
+		return;
+	}
+	f->rc = runconf_ref(rc);
+	f->next = s->flights;
+	s->flights = f;
+}
+
+/* Move the requests on and settle those that ended; return how many. */
+static int
+reap(struct sender *s)
+{
+	const struct heavy_api *h = s->heavy;
+	struct http_resp resp;
+	struct ag_err err;
+	struct flight *f;
+	void *cookie;
+	int rc, n = 0;
+
+	(void)h->http_multi_perform(s->multi);
+	for (;;) {
+		err.msg[0] = '\0';
+		if (h->http_multi_done(s->multi, &cookie, &resp, &rc,
+		    &err) != 1)
+			break;
+		f = cookie;
+		if (rc == 0)
+			rc = notifier_finish(f->nf, &f->call, resp.status,
+			    resp.body, resp.body_len, &err);
+		h->http_resp_free(&resp);
+		settle(s, &f->e, rc, &err);
+		flight_free(s, f);
+		n++;
+	}
+	return n;
+}
+
+/* Cancel every request in flight; their entries stay queued. */
+static void
+cancel_all(struct sender *s)
+{
+	char summary[512];
+	struct flight *f;
+
+	while ((f = s->flights) != NULL) {
+		s->heavy->http_multi_remove(s->multi, f);
+		notification_summary(&f->e.n, summary, sizeof(summary));
+		log_warn("%s: no answer before stopping: request cancelled, "
+		    "the notification stays queued: %s", f->e.notifier,
+		    summary);
+		flight_free(s, f);
+	}
+}
+
+/*
+ * Wait at most ${wait_ms} for a wake-up, or with requests in flight for
+ * network activity too, and settle the requests that ended.
+ */
+static void
+wait_round(struct sender *s, int64_t wait_ms)
+{
+	struct timespec ts;
+	bool woken;
+
+	if (s->flights != NULL) {
+		/* A queue whose request ended may have its next entry due. */
+		if (reap(s) > 0)
+			return;
+		pthread_mutex_lock(&s->mu);
+		woken = s->wake;
+		pthread_mutex_unlock(&s->mu);
+		/*
+		 * A wake-up from now on interrupts the poll.  Should the poll
+		 * fail, pause rather than spin.
+		 */
+		if (!woken && s->heavy->http_multi_poll(s->multi,
+		    (int)wait_ms) != 0)
+			clock_sleep_ms(100);
+		(void)reap(s);
+		return;
+	}
+	pthread_mutex_lock(&s->mu);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += wait_ms / 1000;
+	ts.tv_nsec += (wait_ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	while (!s->wake && pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0)
+		;
+	pthread_mutex_unlock(&s->mu);
 }
 
 static void *
@@ -81,40 +298,41 @@ sender_main(void *arg)
 	struct spool_entry e;
 
 	for (;;) {
-		int64_t now = clock_mono_ms(), wait_ms = -1;
-		struct timespec ts;
+		int64_t now = clock_mono_ms(), wait_ms = -1, stop_by;
+		struct runconf *rc;
+		bool stopping;
 
 		pthread_mutex_lock(&s->mu);
-		if (s->stopping && now >= s->stop_by_ms) {
-			pthread_mutex_unlock(&s->mu);
-			break;
-		}
+		stopping = s->stopping;
+		stop_by = s->stop_by_ms;
 		s->wake = false;
+		rc = runconf_ref(s->cur);
 		pthread_mutex_unlock(&s->mu);
-
-		if (spool_next(s->sp, now, &e, &wait_ms) == 1) {
-			deliver(s, &e);
-			continue;
-		}
-
-		pthread_mutex_lock(&s->mu);
-		if (s->stopping) {
-			/* Nothing more is due: the flush is over. */
-			pthread_mutex_unlock(&s->mu);
+		if (stopping && now >= stop_by) {
+			runconf_free(rc);
 			break;
 		}
-		if (wait_ms < 0 || wait_ms > 60000)
-			wait_ms = 60000;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += wait_ms / 1000;
-		ts.tv_nsec += (wait_ms % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		while (!s->wake && !s->stopping &&
-		    pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0)
-			;
+
+		while (spool_next_skip(s->sp, now, busy, s, &e, &wait_ms) == 1)
+			start(s, rc, &e);
+		runconf_free(rc);
+		/* Nothing is due, nothing in flight: the flush is over. */
+		if (stopping && s->flights == NULL)
+			break;
+
+		now = clock_mono_ms();
+		if (wait_ms < 0 || wait_ms > SENDER_IDLE_MS)
+			wait_ms = SENDER_IDLE_MS;
+		if (stopping && wait_ms > stop_by - now)
+			wait_ms = stop_by > now ? stop_by - now : 0;
+		wait_round(s, wait_ms);
+	}
+	if (s->flights != NULL)
+		cancel_all(s);
+	if (s->multi != NULL) {
+		pthread_mutex_lock(&s->mu);
+		s->heavy->http_multi_free(s->multi);
+		s->multi = NULL;
 		pthread_mutex_unlock(&s->mu);
 	}
 	return NULL;
@@ -145,6 +363,16 @@ err0:
 	return NULL;
 }
 
+/* Wake the thread, from its sleep or its poll; called with ${s}->mu held. */
+static void
+wake_locked(struct sender *s)
+{
+	s->wake = true;
+	pthread_cond_signal(&s->cv);
+	if (s->multi != NULL)
+		s->heavy->http_multi_wakeup(s->multi);
+}
+
 void
 sender_swap(struct sender *s, struct runconf *rc)
 {
@@ -153,8 +381,7 @@ sender_swap(struct sender *s, struct runconf *rc)
 	pthread_mutex_lock(&s->mu);
 	old = s->cur;
 	s->cur = rc;
-	s->wake = true;
-	pthread_cond_signal(&s->cv);
+	wake_locked(s);
 	pthread_mutex_unlock(&s->mu);
 	runconf_free(old);
 }
@@ -163,8 +390,7 @@ void
 sender_wake(struct sender *s)
 {
 	pthread_mutex_lock(&s->mu);
-	s->wake = true;
-	pthread_cond_signal(&s->cv);
+	wake_locked(s);
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -186,7 +412,7 @@ sender_stop(struct sender *s, int64_t flush_ms)
 	pthread_mutex_lock(&s->mu);
 	s->stopping = true;
 	s->stop_by_ms = clock_mono_ms() + flush_ms;
-	pthread_cond_signal(&s->cv);
+	wake_locked(s);
 	pthread_mutex_unlock(&s->mu);
 	pthread_join(s->thread, NULL);
 	runconf_free(s->cur);

@@ -2,15 +2,24 @@
  * sender.h: the thread that delivers spooled notifications.
  *
  * The scheduler never sends: it puts notifications in the spool and wakes
- * the sender.  The sender takes the oldest due entry, hands it to its
- * notifier (which blocks at most for its timeout), and removes it when it was
- * accepted or is hopeless, or schedules a retry.  A slow or dead receiver so
- * delays only the sender, never collection or rule evaluation.
+ * the sender.  The sender delivers each notifier's queue on its own, oldest
+ * entry first, with at most one request in flight per notifier (the HTTP
+ * requests of all notifiers run side by side), and removes an entry when
+ * its receiver accepted it or it is hopeless, or schedules a retry.  A slow
+ * or dead receiver so delays only its own queue, never the other notifiers,
+ * collection or rule evaluation.
  */
 #ifndef VIGIL_SENDER_H
 #define VIGIL_SENDER_H
 
 #include <stdint.h>
+
+/*
+ * How long a stopping daemon tries to deliver what is queued (sender_stop())
+ * before it cancels what is still in flight: well inside systemd's stop
+ * timeout, whatever the notifiers' timeouts.
+ */
+#define SENDER_FLUSH_MS 5000
 
 struct runconf;
 struct spool;
@@ -40,9 +49,11 @@ void sender_stats(struct sender *s, uint64_t *ret_sent, uint64_t *ret_failed);
 /**
  * sender_stop(s, flush_ms):
  * Make every spooled entry due, try to deliver them for at most ${flush_ms},
- * then stop the thread and free ${s}, dropping its runconf reference.
- * NULL does nothing.  What was not
- * delivered stays in the spool for the next start.
+ * then cancel the requests still in flight, stop the thread and free ${s},
+ * dropping its runconf reference.  Returns within about ${flush_ms}
+ * whatever the notifiers' timeouts.  NULL does nothing.  What was not
+ * delivered (accepted by its receiver) stays in the spool for the next
+ * start.
  */
 void sender_stop(struct sender *s, int64_t flush_ms);
 

@@ -888,8 +888,9 @@ spool_set_notifiers(struct spool *sp, struct notifier *const *nf, size_t n)
 }
 
 int
-spool_next(struct spool *sp, int64_t now_ms, struct spool_entry *ret,
-    int64_t *ret_wait_ms)
+spool_next_skip(struct spool *sp, int64_t now_ms,
+    bool (*skip)(void *cookie, const char *notifier), void *cookie,
+    struct spool_entry *ret, int64_t *ret_wait_ms)
 {
 	int64_t wait = INT64_MAX;
 	size_t nseen = 0, j;
@@ -909,6 +910,8 @@ spool_next(struct spool *sp, int64_t now_ms, struct spool_entry *ret,
 		if (j < nseen)
 			continue;
 		sp->seen[nseen++] = e->notifier;
+		if (skip != NULL && skip(cookie, e->notifier))
+			continue;
 		if (e->next_ms <= now_ms) {
 			*ret = *e;
 			rc = 1;
@@ -921,6 +924,13 @@ spool_next(struct spool *sp, int64_t now_ms, struct spool_entry *ret,
 		*ret_wait_ms = wait == INT64_MAX ? -1 : wait;
 	pthread_mutex_unlock(&sp->mu);
 	return rc;
+}
+
+int
+spool_next(struct spool *sp, int64_t now_ms, struct spool_entry *ret,
+    int64_t *ret_wait_ms)
+{
+	return spool_next_skip(sp, now_ms, NULL, NULL, ret, ret_wait_ms);
 }
 
 int

@@ -101,6 +101,17 @@ int spool_set_notifiers(struct spool *sp, struct notifier *const *nf,
 int spool_next(struct spool *sp, int64_t now_ms, struct spool_entry *ret,
     int64_t *ret_wait_ms);
 
+/**
+ * spool_next_skip(sp, now_ms, skip, cookie, ret, ret_wait_ms):
+ * Like spool_next(), passing over the whole queue of every notifier for
+ * which ${skip}(${cookie}, notifier) is true (the sender: a request of that
+ * notifier is in flight); their entries count neither as due nor in
+ * ${ret_wait_ms}.  ${skip} is called with the spool locked.
+ */
+int spool_next_skip(struct spool *sp, int64_t now_ms,
+    bool (*skip)(void *cookie, const char *notifier), void *cookie,
+    struct spool_entry *ret, int64_t *ret_wait_ms);
+
 /* spool_done(sp, seq): the entry was delivered (or dropped): remove it. */
 int spool_done(struct spool *sp, uint64_t seq);
 

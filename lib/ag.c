@@ -1,6 +1,7 @@
 /*
  * ag.c: the error record shared by network-facing calls, mkdir -p, and the
- * check that a folder of ours is ours.
+ * check that a folder of ours is ours.  The error record's text reaches
+ * logs, `vigil status` and the CLI, so it is redacted like a log line.
  */
 #include <sys/stat.h>
 
@@ -10,18 +11,21 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/log.h"
 #include "lib/ag.h"
 
 int
 ag_err_set(struct ag_err *err, const char *fmt, ...)
 {
 	va_list ap;
+	char msg[AG_ERR_SIZE];
 
 	if (err == NULL)
 		return -1;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	log_redact(msg, err->msg, sizeof(err->msg));
 	return -1;
 }
 

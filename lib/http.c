@@ -27,16 +27,37 @@ struct http_client {
 	CURL *h;
 };
 
-/* The state of one transfer, shared with the curl callbacks. */
+/*
+ * The state of one transfer, shared with the curl callbacks, from
+ * xfer_begin() to xfer_end().
+ */
 struct xfer {
 	const struct http_req *req;
 	struct http_resp *resp;
 	CURL *h;
+	const char *method;
+	struct curl_slist *hdrs;
 	size_t max;			/* body cap */
 	size_t bufcap;			/* allocated size of resp->body */
 	size_t hdr_bytes;		/* header bytes kept so far */
 	int sink_rc;			/* the sink's abort verdict */
 	bool oom;
+	char where[300];		/* the URL without query */
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+/* One transfer of a struct http_multi. */
+struct mxfer {
+	struct http_req req;		/* the caller's, copied */
+	struct http_resp resp;
+	struct xfer x;
+	void *cookie;
+	struct mxfer *next;
+};
+
+struct http_multi {
+	CURLM *m;
+	struct mxfer *xfers;		/* added and not yet reported */
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -466,69 +487,99 @@ oom:
 	return ag_err_set(err, "out of memory");
 }
 
+/*
+ * The handle must not keep pointers into ${x}: forget them and free the
+ * header list.
+ */
+static void
+xfer_release(struct xfer *x)
+{
+	(void)curl_easy_setopt(x->h, CURLOPT_HTTPHEADER, NULL);
+	(void)curl_easy_setopt(x->h, CURLOPT_ERRORBUFFER, NULL);
+	curl_slist_free_all(x->hdrs);
+	x->hdrs = NULL;
+}
+
+/*
+ * Prepare handle ${h} for ${req}, answered into ${resp}, with ${x} as the
+ * transfer's state.  Return 0, or -1 with ${err} set (nothing to undo).
+ */
+static int
+xfer_begin(struct xfer *x, CURL *h, const struct http_req *req,
+    struct http_resp *resp, struct ag_err *err)
+{
+	CURLcode rc;
+
+	memset(resp, 0, sizeof(*resp));
+	memset(x, 0, sizeof(*x));
+	if (req->url == NULL)
+		return ag_err_set(err, "no URL");
+	x->method = req->method != NULL ? req->method :
+	    (req->body != NULL ? "POST" : "GET");
+	http_url_redact(req->url, x->where, sizeof(x->where));
+	if (!valid_method(x->method))
+		return ag_err_set(err, "%s: invalid method", x->where);
+	if (build_headers(req, &x->hdrs, err) != 0)
+		return -1;
+	x->req = req;
+	x->resp = resp;
+	x->h = h;
+	x->max = req->max_response > 0 ? req->max_response :
+	    HTTP_MAX_RESPONSE_DEFAULT;
+
+	curl_easy_reset(h);
+	rc = set_options(h, req, x->method, x->hdrs, x, x->errbuf);
+	if (rc != CURLE_OK) {
+		(void)ag_err_set(err, "%s %s: %s", x->method, x->where,
+		    curl_easy_strerror(rc));
+		xfer_release(x);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The outcome of transfer ${x}, which curl ended with ${rc}: 0, AG_RETRY or
+ * -1 with ${err} set, as http_client_do() returns it.  Releases ${x}.
+ */
+static int
+xfer_end(struct xfer *x, CURLcode rc, struct ag_err *err)
+{
+	char detail[AG_ERR_SIZE];
+	int ret;
+
+	(void)curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE,
+	    &x->resp->status);
+	if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR &&
+	    x->resp->truncated && !x->oom)) {
+		ret = 0;
+	} else if (x->oom) {
+		ret = ag_err_set(err, "%s %s: out of memory", x->method,
+		    x->where);
+	} else if (rc == CURLE_WRITE_ERROR && x->sink_rc != 0) {
+		ret = x->sink_rc == AG_RETRY ? AG_RETRY : -1;
+		ag_err_set(err, "%s %s: receiving the body failed", x->method,
+		    x->where);
+	} else {
+		snprintf(detail, sizeof(detail), "%s",
+		    x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(rc));
+		scrub(detail, sizeof(detail), x->req->url);
+		ag_err_set(err, "%s %s: %s", x->method, x->where, detail);
+		ret = curl_code_transient(rc) ? AG_RETRY : -1;
+	}
+	xfer_release(x);
+	return ret;
+}
+
 int
 http_client_do(struct http_client *c, const struct http_req *req,
     struct http_resp *ret_resp, struct ag_err *err)
 {
-	char errbuf[CURL_ERROR_SIZE];
-	char where[300], detail[AG_ERR_SIZE];
-	struct curl_slist *hdrs = NULL;
 	struct xfer x;
-	const char *method;
-	CURLcode rc;
-	int ret;
 
-	memset(ret_resp, 0, sizeof(*ret_resp));
-	if (req->url == NULL)
-		return ag_err_set(err, "no URL");
-	method = req->method != NULL ? req->method :
-	    (req->body != NULL ? "POST" : "GET");
-	http_url_redact(req->url, where, sizeof(where));
-	if (!valid_method(method))
-		return ag_err_set(err, "%s: invalid method", where);
-	if (build_headers(req, &hdrs, err) != 0)
+	if (xfer_begin(&x, c->h, req, ret_resp, err) != 0)
 		return -1;
-
-	memset(&x, 0, sizeof(x));
-	x.req = req;
-	x.resp = ret_resp;
-	x.h = c->h;
-	x.max = req->max_response > 0 ? req->max_response :
-	    HTTP_MAX_RESPONSE_DEFAULT;
-	errbuf[0] = '\0';
-
-	curl_easy_reset(c->h);
-	rc = set_options(c->h, req, method, hdrs, &x, errbuf);
-	if (rc != CURLE_OK) {
-		ret = ag_err_set(err, "%s %s: %s", method, where,
-		    curl_easy_strerror(rc));
-		goto done;
-	}
-	rc = curl_easy_perform(c->h);
-	(void)curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE,
-	    &ret_resp->status);
-	if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR &&
-	    ret_resp->truncated && !x.oom)) {
-		ret = 0;
-	} else if (x.oom) {
-		ret = ag_err_set(err, "%s %s: out of memory", method, where);
-	} else if (rc == CURLE_WRITE_ERROR && x.sink_rc != 0) {
-		ret = x.sink_rc == AG_RETRY ? AG_RETRY : -1;
-		ag_err_set(err, "%s %s: receiving the body failed", method,
-		    where);
-	} else {
-		snprintf(detail, sizeof(detail), "%s",
-		    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
-		scrub(detail, sizeof(detail), req->url);
-		ag_err_set(err, "%s %s: %s", method, where, detail);
-		ret = curl_code_transient(rc) ? AG_RETRY : -1;
-	}
-done:
-	/* The handle must not keep pointers into this call's memory. */
-	(void)curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, NULL);
-	(void)curl_easy_setopt(c->h, CURLOPT_ERRORBUFFER, NULL);
-	curl_slist_free_all(hdrs);
-	return ret;
+	return xfer_end(&x, curl_easy_perform(c->h), err);
 }
 
 int
@@ -545,4 +596,150 @@ http_do(const struct http_req *req, struct http_resp *ret_resp,
 	rc = http_client_do(c, req, ret_resp, err);
 	http_client_free(c);
 	return rc;
+}
+
+/*
+ * The multi interface.  Each transfer has its own easy handle (made by
+ * http_multi_add(), cleaned up when it is reported or removed); the multi
+ * handle keeps the connection cache, so consecutive requests to one
+ * receiver still reuse their connection.
+ */
+struct http_multi *
+http_multi_new(void)
+{
+	struct http_multi *m;
+
+	if (http_global_init() != 0)
+		return NULL;
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return NULL;
+	if ((m->m = curl_multi_init()) == NULL) {
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* Unlink ${mx} from ${m}, take it off the multi handle and free it. */
+static void
+mxfer_free(struct http_multi *m, struct mxfer *mx)
+{
+	struct mxfer **pp;
+
+	for (pp = &m->xfers; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == mx) {
+			*pp = mx->next;
+			break;
+		}
+	}
+	(void)curl_multi_remove_handle(m->m, mx->x.h);
+	if (mx->x.hdrs != NULL)
+		xfer_release(&mx->x);
+	curl_easy_cleanup(mx->x.h);
+	http_resp_free(&mx->resp);
+	free(mx);
+}
+
+int
+http_multi_add(struct http_multi *m, const struct http_req *req,
+    void *cookie, struct ag_err *err)
+{
+	struct mxfer *mx;
+	CURL *h;
+
+	if ((mx = calloc(1, sizeof(*mx))) == NULL)
+		return ag_err_set(err, "out of memory");
+	if ((h = curl_easy_init()) == NULL) {
+		free(mx);
+		return ag_err_set(err, "cannot make a curl handle");
+	}
+	mx->req = *req;
+	mx->cookie = cookie;
+	if (xfer_begin(&mx->x, h, &mx->req, &mx->resp, err) != 0) {
+		curl_easy_cleanup(h);
+		free(mx);
+		return -1;
+	}
+	(void)curl_easy_setopt(h, CURLOPT_PRIVATE, mx);
+	if (curl_multi_add_handle(m->m, h) != CURLM_OK) {
+		(void)ag_err_set(err, "%s %s: cannot start the transfer",
+		    mx->x.method, mx->x.where);
+		xfer_release(&mx->x);
+		curl_easy_cleanup(h);
+		free(mx);
+		return -1;
+	}
+	mx->next = m->xfers;
+	m->xfers = mx;
+	return 0;
+}
+
+int
+http_multi_poll(struct http_multi *m, int timeout_ms)
+{
+	return curl_multi_poll(m->m, NULL, 0, timeout_ms < 0 ? 0 :
+	    timeout_ms, NULL) == CURLM_OK ? 0 : -1;
+}
+
+int
+http_multi_perform(struct http_multi *m)
+{
+	int running = 0;
+
+	if (curl_multi_perform(m->m, &running) != CURLM_OK)
+		return -1;
+	return running;
+}
+
+int
+http_multi_done(struct http_multi *m, void **ret_cookie,
+    struct http_resp *ret_resp, int *ret_rc, struct ag_err *err)
+{
+	struct mxfer *mx = NULL;
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(m->m, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
+		    (char **)&mx) != CURLE_OK || mx == NULL)
+			continue;
+		*ret_rc = xfer_end(&mx->x, msg->data.result, err);
+		*ret_cookie = mx->cookie;
+		/* The response moves to the caller. */
+		*ret_resp = mx->resp;
+		memset(&mx->resp, 0, sizeof(mx->resp));
+		mxfer_free(m, mx);
+		return 1;
+	}
+	return 0;
+}
+
+void
+http_multi_remove(struct http_multi *m, void *cookie)
+{
+	for (struct mxfer *mx = m->xfers; mx != NULL; mx = mx->next) {
+		if (mx->cookie == cookie) {
+			mxfer_free(m, mx);
+			return;
+		}
+	}
+}
+
+void
+http_multi_wakeup(struct http_multi *m)
+{
+	(void)curl_multi_wakeup(m->m);
+}
+
+void
+http_multi_free(struct http_multi *m)
+{
+	if (m == NULL)
+		return;
+	while (m->xfers != NULL)
+		mxfer_free(m, m->xfers);
+	curl_multi_cleanup(m->m);
+	free(m);
 }

@@ -14,7 +14,10 @@
  *
  * A struct http_client keeps one curl handle, so that consecutive requests
  * to the same endpoint reuse the connection.  A client is used by one thread
- * at a time.  This module never logs above debug.
+ * at a time.  A struct http_multi runs many requests at once from one
+ * thread (libcurl's multi interface), so that one slow peer does not hold
+ * up the others: add requests, then poll and perform until each is reported
+ * done, or remove it to cancel it.  This module never logs above debug.
  */
 #ifndef VIGIL_HTTP_H
 #define VIGIL_HTTP_H
@@ -111,6 +114,67 @@ void http_client_free(struct http_client *c);
  */
 int http_do(const struct http_req *req, struct http_resp *ret_resp,
     struct ag_err *err);
+
+struct http_multi;
+
+/**
+ * http_multi_new():
+ * An empty set of concurrent requests, used by one thread (but see
+ * http_multi_wakeup()).  Return NULL on failure.
+ */
+struct http_multi *http_multi_new(void);
+
+/**
+ * http_multi_add(m, req, cookie, err):
+ * Start ${req} in ${m}; http_multi_done() reports its end with ${cookie},
+ * which must be unique in ${m}.  ${req} is copied, but what it points to
+ * (URL, headers, body) must stay valid until the request is reported done
+ * or removed.  Does not block.  Return 0, or -1 with ${err} set.
+ */
+int http_multi_add(struct http_multi *m, const struct http_req *req,
+    void *cookie, struct ag_err *err);
+
+/**
+ * http_multi_poll(m, timeout_ms):
+ * Wait at most ${timeout_ms} for network activity on the requests of ${m}
+ * or for http_multi_wakeup().  Return 0 or -1.
+ */
+int http_multi_poll(struct http_multi *m, int timeout_ms);
+
+/**
+ * http_multi_perform(m):
+ * Move the requests of ${m} on as far as possible without blocking.
+ * Return how many are still running, or -1.
+ */
+int http_multi_perform(struct http_multi *m);
+
+/**
+ * http_multi_done(m, ret_cookie, ret_resp, ret_rc, err):
+ * If a request of ${m} has ended, store its cookie in ${ret_cookie}, its
+ * answer in ${ret_resp} (freed by the caller with http_resp_free()) and its
+ * outcome in ${ret_rc} (0, AG_RETRY or -1, with ${err} set, as
+ * http_client_do() returns them), forget it, and return 1.  Return 0 if
+ * none has ended.
+ */
+int http_multi_done(struct http_multi *m, void **ret_cookie,
+    struct http_resp *ret_resp, int *ret_rc, struct ag_err *err);
+
+/**
+ * http_multi_remove(m, cookie):
+ * Cancel the request of ${m} added with ${cookie} (closing its connection
+ * if it was under way); it is not reported.  An unknown cookie is ignored.
+ */
+void http_multi_remove(struct http_multi *m, void *cookie);
+
+/**
+ * http_multi_wakeup(m):
+ * Make a http_multi_poll() of ${m} return at once, now or when it is next
+ * called.  The one call that may come from any thread.
+ */
+void http_multi_wakeup(struct http_multi *m);
+
+/* http_multi_free(m): cancel every request of ${m}, then free it. */
+void http_multi_free(struct http_multi *m);
 
 /* http_resp_free(r): free what ${r} holds and zero it (not ${r} itself). */
 void http_resp_free(struct http_resp *r);

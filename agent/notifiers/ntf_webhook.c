@@ -10,15 +10,21 @@
  *
  * Every request carries Content-Type: application/json, User-Agent
  * vigil/<version> and X-Vigil-Id: <notification id>, so a receiver can drop
- * the duplicates that at-least-once delivery implies.  The notifier keeps
- * one HTTP client (created on first use, so `vigil config check` never
- * touches the network code) for connection reuse; it is only called from
- * the sender thread.  The answer is classified by webhook_classify(): 2xx
+ * the duplicates that at-least-once delivery implies.  A delivery is split
+ * in prepare (render, sign, build the request), which the sender performs
+ * side by side with other notifiers' requests, and finish (judge the
+ * answer); send does both around a blocking request of its own HTTP
+ * client (created on first use, so `vigil config check` never touches the
+ * network code).  The answer is classified by webhook_classify(): 2xx
  * accepted, 408/425/429/5xx and transport failures retried, the rest
  * dropped with the status and the start of the answer.  The URL's query
  * (DingTalk and WeCom put their access token there) and the secret never
- * reach a message.  See docs/WEBHOOK.md.
+ * reach a message; the secret, header values and the URL's credentials
+ * (query values, password, token-like path segments) are registered with
+ * the log module (log_secret_add()) for as long as the notifier lives, so
+ * that an answer echoing them is redacted too.  See docs/WEBHOOK.md.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +53,16 @@
 #define WEBHOOK_URL_MAX 4096
 /* Ours: Content-Type, User-Agent, the X-Vigil-* three, and the NULL. */
 #define WEBHOOK_OWN_HEADERS 6
+/* Secrets kept out of logs: the secret, header values, URL parts. */
+#define WEBHOOK_REDACT_MAX (WEBHOOK_HEADERS_MAX + 34)
+/* A URL path segment this long, of letters and digits, is a token. */
+#define WEBHOOK_PATH_TOKEN_MIN 16
+/*
+ * Query values this long are registered as secrets (shorter ones, such as
+ * "format=json", would redact common words; the query's shape is redacted
+ * anyway).
+ */
+#define WEBHOOK_QUERY_TOKEN_MIN 8
 
 struct ntf_webhook {
 	char *name;
@@ -60,6 +76,9 @@ struct ntf_webhook {
 	bool tls_verify;
 	char *ca_file;
 	struct http_client *http;	/* created on first send */
+	/* What we registered with log_secret_add(), removed on free. */
+	char *redact[WEBHOOK_REDACT_MAX];
+	size_t nredact;
 };
 
 static const char *const ntf_webhook_settings[] = {
@@ -81,6 +100,11 @@ ntf_webhook_free(void *ctx)
 
 	if (w == NULL)
 		return;
+	for (size_t i = 0; i < w->nredact; i++) {
+		log_secret_remove(w->redact[i]);
+		crypto_wipe(w->redact[i], strlen(w->redact[i]));
+		free(w->redact[i]);
+	}
 	http_client_free(w->http);
 	conf_secret_free(w->secret);
 	/* Custom headers may carry tokens (Authorization). */
@@ -116,6 +140,86 @@ valid_url(const char *u)
 			return 0;
 	}
 	return 1;
+}
+
+/*
+ * Keep ${len} bytes at ${s} out of every log line and error record for as
+ * long as ${w} lives.  Return 0 or -1 (out of memory).
+ */
+static int
+keep_secret(struct ntf_webhook *w, const char *s, size_t len)
+{
+	char *copy;
+
+	if (len < LOG_SECRET_MIN)
+		return 0;
+	if (w->nredact >= WEBHOOK_REDACT_MAX)
+		return 0;	/* the shape rules still hide query values */
+	if ((copy = strndup(s, len)) == NULL)
+		return -1;
+	if (log_secret_add(copy) != 0) {
+		free(copy);
+		return -1;
+	}
+	w->redact[w->nredact++] = copy;
+	return 0;
+}
+
+/* Is the path segment of ${len} bytes at ${s} a token (Slack, Discord)? */
+static int
+token_segment(const char *s, size_t len)
+{
+	int alpha = 0, digit = 0;
+
+	if (len < WEBHOOK_PATH_TOKEN_MIN)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		if (isalpha((unsigned char)s[i]))
+			alpha = 1;
+		else if (isdigit((unsigned char)s[i]))
+			digit = 1;
+		else if (s[i] != '-' && s[i] != '_')
+			return 0;
+	}
+	return alpha && digit;
+}
+
+/*
+ * The parts of URL ${u} that are credentials: the user information's
+ * password, query values of WEBHOOK_QUERY_TOKEN_MIN bytes or more
+ * (DingTalk's and WeCom's access tokens), and path segments that look like
+ * tokens (Slack's and Discord's webhook URLs).
+ * Return 0 or -1 (out of memory).
+ */
+static int
+keep_url_secrets(struct ntf_webhook *w, const char *u)
+{
+	const char *auth = strstr(u, "://") + 3, *end, *at, *colon, *p, *q;
+	size_t n;
+
+	end = auth + strcspn(auth, "/?#");
+	for (at = end; at > auth && at[-1] != '@'; at--)
+		;
+	if (at > auth && (colon = memchr(auth, ':', (size_t)(at - 1 -
+	    auth))) != NULL && keep_secret(w, colon + 1, (size_t)(at - 2 -
+	    colon)) != 0)
+		return -1;
+	for (p = end; *p == '/'; p += n) {
+		p++;
+		n = strcspn(p, "/?#");
+		if (token_segment(p, n) && keep_secret(w, p, n) != 0)
+			return -1;
+	}
+	if ((q = strchr(end, '?')) == NULL)
+		return 0;
+	for (p = q + 1; *p != '\0' && *p != '#'; p += n + (p[n] == '&')) {
+		n = strcspn(p, "&#");
+		if ((q = memchr(p, '=', n)) != NULL &&
+		    (size_t)(p + n - q - 1) >= WEBHOOK_QUERY_TOKEN_MIN &&
+		    keep_secret(w, q + 1, (size_t)(p + n - q - 1)) != 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* An RFC 9110 token character. */
@@ -161,7 +265,8 @@ add_header(struct ntf_webhook *w, struct conf_errs *errs,
 	if (w->nheaders >= WEBHOOK_HEADERS_MAX)
 		return conf_error(errs, at, "at most %d headers",
 		    WEBHOOK_HEADERS_MAX);
-	if (asprintf(&line, "%s: %s", name, value) < 0)
+	if (asprintf(&line, "%s: %s", name, value) < 0 ||
+	    keep_secret(w, value, strlen(value)) != 0)
 		return conf_error(errs, at, "out of memory");
 	w->headers[w->nheaders++] = line;
 	return 0;
@@ -244,7 +349,8 @@ ntf_webhook_configure(void **ret_ctx, const conf_node *cs,
 		else if (strlen(url) > WEBHOOK_URL_MAX)
 			bad = conf_error_at(errs, cs, "url", "longer than %d "
 			    "bytes", WEBHOOK_URL_MAX);
-		else if ((w->url = strdup(url)) == NULL)
+		else if ((w->url = strdup(url)) == NULL ||
+		    keep_url_secrets(w, w->url) != 0)
 			goto oom;
 	} else {
 		bad = -1;
@@ -257,6 +363,9 @@ ntf_webhook_configure(void **ret_ctx, const conf_node *cs,
 		    webhook_format_list(list, sizeof(list)));
 	if (conf_get_secret(errs, cs, "secret", false, &w->secret) == -1)
 		bad = -1;
+	else if (w->secret != NULL &&
+	    keep_secret(w, w->secret, strlen(w->secret)) != 0)
+		goto oom;
 	if (read_headers(w, cs, errs) != 0)
 		bad = -1;
 	if (conf_get_dur(errs, cs, "timeout", false, WEBHOOK_TIMEOUT_MIN_MS,
@@ -300,79 +409,123 @@ id_header(const char *id, char *buf, size_t len)
 	buf[n] = '\0';
 }
 
-static int
-ntf_webhook_send(void *ctx, const struct notification *n, struct ag_err *err)
-{
-	struct ntf_webhook *w = ctx;
+/* What one request points to, from prepare to release. */
+struct webhook_call {
 	const char *hdrs[WEBHOOK_HEADERS_MAX + WEBHOOK_OWN_HEADERS];
 	char idh[80], sigh[32 + WEBHOOK_SIG_LEN], tsh[48];
-	char where[300];
-	struct http_resp resp;
-	struct http_req req;
-	char *body, *signed_url = NULL;
-	size_t k = 0;
-	int rc;
+	char id[sizeof(((struct notification *)0)->id)];
+	char *body;
+	char *signed_url;		/* DingTalk: wiped on release */
+};
 
-	if ((body = webhook_render_fmt(w->fmt, n)) == NULL)
+static void
+ntf_webhook_release(void *ctx, struct notifier_call *call)
+{
+	struct webhook_call *wc = call->priv;
+
+	(void)ctx;
+	if (wc == NULL)
+		return;
+	if (wc->signed_url != NULL) {
+		crypto_wipe(wc->signed_url, strlen(wc->signed_url));
+		free(wc->signed_url);
+	}
+	free(wc->body);
+	free(wc);
+	call->priv = NULL;
+}
+
+static int
+ntf_webhook_prepare(void *ctx, const struct notification *n,
+    struct notifier_call *call, struct ag_err *err)
+{
+	struct ntf_webhook *w = ctx;
+	struct webhook_call *wc;
+	struct http_req *req = &call->req;
+	size_t k = 0;
+
+	if ((wc = calloc(1, sizeof(*wc))) == NULL)
+		return ag_err_set(err, "out of memory");
+	call->priv = wc;
+	snprintf(wc->id, sizeof(wc->id), "%s", n->id);
+	if ((wc->body = webhook_render_fmt(w->fmt, n)) == NULL) {
+		ntf_webhook_release(w, call);
 		return ag_err_set(err, "cannot render the %s body",
 		    w->fmt->name);
-	if (w->http == NULL && (w->http = http_client_new()) == NULL) {
-		free(body);
-		return ag_err_set(err, "cannot initialise the HTTP client");
 	}
-
-	hdrs[k++] = "Content-Type: application/json";
-	hdrs[k++] = "User-Agent: vigil/" VIGIL_VERSION;
-	id_header(n->id, idh, sizeof(idh));
-	hdrs[k++] = idh;
+	wc->hdrs[k++] = "Content-Type: application/json";
+	wc->hdrs[k++] = "User-Agent: vigil/" VIGIL_VERSION;
+	id_header(n->id, wc->idh, sizeof(wc->idh));
+	wc->hdrs[k++] = wc->idh;
 	if (w->secret != NULL && w->fmt->sign == WS_HMAC_HEADER) {
-		memcpy(sigh, "X-Vigil-Signature: ", 19);
-		if (webhook_signature(w->secret, body, strlen(body),
-		    sigh + 19) != 0) {
-			free(body);
+		memcpy(wc->sigh, "X-Vigil-Signature: ", 19);
+		if (webhook_signature(w->secret, wc->body, strlen(wc->body),
+		    wc->sigh + 19) != 0) {
+			ntf_webhook_release(w, call);
 			return ag_err_set(err, "cannot sign the body");
 		}
-		snprintf(tsh, sizeof(tsh), "X-Vigil-Timestamp: %lld",
+		snprintf(wc->tsh, sizeof(wc->tsh), "X-Vigil-Timestamp: %lld",
 		    (long long)(clock_wall_ms() / 1000));
-		hdrs[k++] = sigh;
-		hdrs[k++] = tsh;
+		wc->hdrs[k++] = wc->sigh;
+		wc->hdrs[k++] = wc->tsh;
 	} else if (w->secret != NULL && w->fmt->sign == WS_DINGTALK_URL) {
 		if (webhook_dingtalk_sign_url(w->url, w->secret,
-		    clock_wall_ms(), &signed_url) != 0) {
-			free(body);
+		    clock_wall_ms(), &wc->signed_url) != 0) {
+			ntf_webhook_release(w, call);
 			return ag_err_set(err, "cannot sign the URL");
 		}
 	}
 	for (size_t i = 0; i < w->nheaders; i++)
-		hdrs[k++] = w->headers[i];
-	hdrs[k] = NULL;
+		wc->hdrs[k++] = w->headers[i];
+	wc->hdrs[k] = NULL;
 
-	memset(&req, 0, sizeof(req));
-	req.method = "POST";
-	req.url = signed_url != NULL ? signed_url : w->url;
-	req.headers = hdrs;
-	req.body = body;
-	req.body_len = strlen(body);
-	req.connect_timeout_ms = (long)w->connect_timeout_ms;
-	req.timeout_ms = (long)w->timeout_ms;
-	req.insecure = !w->tls_verify;
-	req.ca_file = w->ca_file;
-	req.max_response = WEBHOOK_RESPONSE_MAX;
+	memset(req, 0, sizeof(*req));
+	req->method = "POST";
+	req->url = wc->signed_url != NULL ? wc->signed_url : w->url;
+	req->headers = wc->hdrs;
+	req->body = wc->body;
+	req->body_len = strlen(wc->body);
+	req->connect_timeout_ms = (long)w->connect_timeout_ms;
+	req->timeout_ms = (long)w->timeout_ms;
+	req->insecure = !w->tls_verify;
+	req->ca_file = w->ca_file;
+	req->max_response = WEBHOOK_RESPONSE_MAX;
+	return 0;
+}
 
-	rc = http_client_do(w->http, &req, &resp, err);
-	if (rc == 0) {
-		http_url_redact(w->url, where, sizeof(where));
-		log_debug("webhook[%s]: POST %s (%s, id %s): HTTP %ld",
-		    w->name, where, w->fmt->name, n->id, resp.status);
-		rc = webhook_classify(w->fmt, resp.status, resp.body,
+static int
+ntf_webhook_finish(void *ctx, struct notifier_call *call, long status,
+    const char *body, size_t len, struct ag_err *err)
+{
+	struct ntf_webhook *w = ctx;
+	struct webhook_call *wc = call->priv;
+	char where[300];
+
+	http_url_redact(w->url, where, sizeof(where));
+	log_debug("webhook[%s]: POST %s (%s, id %s): HTTP %ld", w->name,
+	    where, w->fmt->name, wc->id, status);
+	return webhook_classify(w->fmt, status, body, len, err);
+}
+
+/* The blocking delivery: the same request, performed here. */
+static int
+ntf_webhook_send(void *ctx, const struct notification *n, struct ag_err *err)
+{
+	struct ntf_webhook *w = ctx;
+	struct notifier_call call = { .priv = NULL };
+	struct http_resp resp;
+	int rc;
+
+	if (w->http == NULL && (w->http = http_client_new()) == NULL)
+		return ag_err_set(err, "cannot initialise the HTTP client");
+	if ((rc = ntf_webhook_prepare(w, n, &call, err)) != 0)
+		return rc;
+	rc = http_client_do(w->http, &call.req, &resp, err);
+	if (rc == 0)
+		rc = ntf_webhook_finish(w, &call, resp.status, resp.body,
 		    resp.body_len, err);
-	}
 	http_resp_free(&resp);
-	if (signed_url != NULL) {
-		crypto_wipe(signed_url, strlen(signed_url));
-		free(signed_url);
-	}
-	free(body);
+	ntf_webhook_release(w, &call);
 	return rc;
 }
 
@@ -381,5 +534,8 @@ const struct notifier_ops ntf_webhook_ops = {
 	.settings = ntf_webhook_settings,
 	.configure = ntf_webhook_configure,
 	.send = ntf_webhook_send,
+	.prepare = ntf_webhook_prepare,
+	.finish = ntf_webhook_finish,
+	.release = ntf_webhook_release,
 	.free = ntf_webhook_free,
 };

@@ -28,6 +28,7 @@
 #include "lib/clock.h"
 #include "lib/crypto/crypto.h"
 #include "lib/http.h"
+#include "lib/log.h"
 #include "lib/parsenum.h"
 #include "agent/notify.h"
 #include "agent/notifiers/webhook_format.h"
@@ -709,19 +710,16 @@ done:
 	return rc;
 }
 
-/* The start of an answer, printable, for an error message. */
+/*
+ * The start of an answer, for an error message: bounded, control characters
+ * escaped, header values, URL queries and secrets redacted (log_snippet()).
+ */
 static const char *
 snippet(const char *body, size_t len, char *buf, size_t size)
 {
-	size_t i, n = 0;
-
-	for (i = 0; body != NULL && i < len && n + 1 < size && n < 200; i++) {
-		unsigned char c = (unsigned char)body[i];
-
-		buf[n++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
-	}
-	buf[n] = '\0';
-	return n > 0 ? buf : "(empty body)";
+	if (body == NULL || len == 0)
+		return "(empty body)";
+	return log_snippet(body, len, buf, size);
 }
 
 int

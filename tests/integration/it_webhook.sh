@@ -50,16 +50,7 @@ echo "$out" | grep -q "not running" || fail "status without daemon: '$out'"
 start_vigild "$T/vigil.conf"
 
 # 1. The alert arrives, signed.
-count_state() {	# how many received payloads have "state": "$1"
-	python3 - "$T/recv.log" "$1" <<'PY'
-import json, os, sys
-n = 0
-if os.path.exists(sys.argv[1]):
-    for line in open(sys.argv[1]):
-        n += json.loads(json.loads(line)["body"]).get("state") == sys.argv[2]
-print(n)
-PY
-}
+count_state() { count_received "$T/recv.log" "$1"; }	# payloads with "state": "$1"
 has_state() { [ "$(count_state "$1")" -ge 1 ]; }
 wait_for 20 has_state CRITICAL || fail "no CRITICAL alert arrived"
 python3 - "$T/recv.log" "$SECRET" <<'PY' || fail "alert payload or signature wrong"

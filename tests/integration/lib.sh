@@ -57,15 +57,31 @@ start_vigild() {
 	wait_for 20 "$VIGIL" -c "$1" status || fail "vigild did not come up"
 }
 
-# start_receiver LOG [PORT]: the Python webhook receiver; sets RECV_PID, RECV_PORT.
+# start_receiver LOG [PORT [OPTION...]]: the Python webhook receiver (options
+# of receiver.py: --hang, --status N, --echo); sets RECV_PID, RECV_PORT.
 start_receiver() {
+	local log=$1 port=${2:-0}
+	shift $(($# < 2 ? $# : 2))
 	rm -f "$T/recv.port"
-	python3 "$VIGIL_SRC/tests/integration/receiver.py" --log "$1" \
-		--port "${2:-0}" --port-file "$T/recv.port" &
+	python3 "$VIGIL_SRC/tests/integration/receiver.py" --log "$log" \
+		--port "$port" --port-file "$T/recv.port" "$@" &
 	RECV_PID=$!
 	PIDS+=("$RECV_PID")
 	wait_for 10 test -s "$T/recv.port" || fail "receiver did not start"
 	RECV_PORT=$(cat "$T/recv.port")
+}
+
+# count_received LOG STATE: how many payloads the receiver logged in LOG
+# have "state": STATE.
+count_received() {
+	python3 - "$1" "$2" <<'PY'
+import json, os, sys
+n = 0
+if os.path.exists(sys.argv[1]):
+    for line in open(sys.argv[1]):
+        n += json.loads(json.loads(line)["body"]).get("state") == sys.argv[2]
+print(n)
+PY
 }
 
 # start_marker NAME: a process called NAME (argv[0]) that a rule can watch.

@@ -3,14 +3,19 @@
 
 Listens on 127.0.0.1:PORT (0 picks a free one; the port is written to
 --port-file), answers every POST with --status (default 200) and appends one
-JSON line per request to --log: {"path", "headers", "body"}.  It stops on
-SIGTERM or SIGKILL like any receiver would.
+JSON line per request to --log: {"path", "headers", "body"}.  With --hang it
+logs each request and never answers (the connection stays open until the
+client gives up), like a receiver stuck behind a dead backend.  With --echo
+the answer's body repeats the request line and headers, as some receivers
+do in their error pages.  It stops on SIGTERM or SIGKILL like any receiver
+would.
 """
 import argparse
 import http.server
 import json
 import os
 import socketserver
+import time
 
 
 def main():
@@ -19,6 +24,8 @@ def main():
     ap.add_argument("--port-file")
     ap.add_argument("--log", required=True)
     ap.add_argument("--status", type=int, default=200)
+    ap.add_argument("--hang", action="store_true")
+    ap.add_argument("--echo", action="store_true")
     args = ap.parse_args()
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -32,16 +39,25 @@ def main():
                 f.write(json.dumps(rec) + "\n")
                 f.flush()
                 os.fsync(f.fileno())
+            if args.hang:
+                while True:
+                    time.sleep(3600)
+            answer = b'{"ok":true}'
+            if args.echo:
+                answer = ("bad request: POST " + self.path + "\n" +
+                          str(self.headers)).encode("utf-8", "replace")
             self.send_response(args.status)
             self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
-            self.wfile.write(b'{"ok":true}')
+            self.wfile.write(answer)
 
         def log_message(self, *a):
             pass
 
-    class Server(socketserver.TCPServer):
+    class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         allow_reuse_address = True
+        daemon_threads = True
 
     with Server(("127.0.0.1", args.port), Handler) as srv:
         if args.port_file:

@@ -2,8 +2,8 @@
  * test_http.c: the HTTP client against a tiny HTTP/1.1 server running in a
  * thread on 127.0.0.1 (fakes/fake_httpd.c): statuses, bodies, headers,
  * connection reuse, refused connections, a server that never answers, the
- * response cap, the body sink, and that error messages never show a URL's
- * query.
+ * response cap, the body sink, that error messages never show a URL's
+ * query, and the multi interface (concurrent requests, wake-up, cancel).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -383,6 +383,93 @@ test_urlencode(void **state)
 	free(s);
 }
 
+/*
+ * Drive ${m} until a request ends (or ${ms} pass); return http_multi_done()'s
+ * answer.
+ */
+static int
+multi_wait_done(struct http_multi *m, int64_t ms, void **ret_cookie,
+    struct http_resp *ret_resp, int *ret_rc, struct ag_err *err)
+{
+	int64_t end = now_ms() + ms;
+
+	while (now_ms() < end) {
+		assert_true(http_multi_perform(m) >= 0);
+		if (http_multi_done(m, ret_cookie, ret_resp, ret_rc, err) == 1)
+			return 1;
+		assert_int_equal(http_multi_poll(m, 100), 0);
+	}
+	return 0;
+}
+
+/*
+ * The multi interface: a request is answered and reported with its cookie,
+ * a refused connection is AG_RETRY with a message, a wake-up ends a poll,
+ * and a request that hangs can be removed without being reported.
+ */
+static void
+test_multi(void **state)
+{
+	struct http_req req = { .url = url("/m?k=v"), .body = "ping",
+		.body_len = 4 };
+	struct http_req refused = { 0 };
+	struct http_multi *m;
+	struct http_resp r;
+	struct ag_err err = { { 0 } };
+	void *cookie = NULL;
+	int a, b, rc = -1, nreq, port;
+	char u[256];
+	int64_t t0;
+
+	(void)state;
+	assert_non_null(m = http_multi_new());
+	S.status = 201;
+	S.body = "pong";
+	assert_int_equal(http_multi_add(m, &req, &a, &err), 0);
+	assert_int_equal(multi_wait_done(m, 10000, &cookie, &r, &rc, &err), 1);
+	assert_ptr_equal(cookie, &a);
+	assert_int_equal(rc, 0);
+	assert_int_equal(r.status, 201);
+	assert_string_equal(r.body, "pong");
+	assert_string_equal(S.path, "/m?k=v");
+	assert_string_equal(S.req_body, "ping");
+	http_resp_free(&r);
+
+	assert_true((port = fake_httpd_free_port()) > 0);
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/r?token=SECRET", port);
+	refused.url = u;
+	assert_int_equal(http_multi_add(m, &refused, &b, &err), 0);
+	assert_int_equal(multi_wait_done(m, 10000, &cookie, &r, &rc, &err), 1);
+	assert_ptr_equal(cookie, &b);
+	assert_int_equal(rc, AG_RETRY);
+	assert_non_null(strstr(err.msg, "/r"));
+	assert_null(strstr(err.msg, "SECRET"));
+	http_resp_free(&r);
+
+	/* A wake-up, even one given before the poll, ends it. */
+	t0 = now_ms();
+	http_multi_wakeup(m);
+	assert_int_equal(http_multi_poll(m, 30000), 0);
+	assert_true(now_ms() - t0 < 10000);
+
+	/* Removed while the server holds it: never reported. */
+	S.silent = 1;
+	nreq = S.nreq;
+	assert_int_equal(http_multi_add(m, &req, &a, &err), 0);
+	t0 = now_ms();
+	while (S.nreq == nreq && now_ms() - t0 < 10000) {
+		assert_true(http_multi_perform(m) >= 0);
+		(void)http_multi_poll(m, 50);
+	}
+	assert_int_equal(S.nreq, nreq + 1);
+	http_multi_remove(m, &a);
+	assert_int_equal(http_multi_perform(m), 0);
+	assert_int_equal(http_multi_done(m, &cookie, &r, &rc, &err), 0);
+	S.silent = 0;
+	S.status = 200;
+	http_multi_free(m);
+}
+
 int
 main(void)
 {
@@ -399,6 +486,7 @@ main(void)
 		cmocka_unit_test(test_permanent_errors),
 		cmocka_unit_test(test_redact),
 		cmocka_unit_test(test_urlencode),
+		cmocka_unit_test(test_multi),
 	};
 
 	/* The proxy variables are unset by fake_httpd_start(). */

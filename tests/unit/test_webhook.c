@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "paths.h"
+#include "lib/log.h"
 #include "agent/notify.h"
 #include "agent/notifiers/webhook_format.h"
 #include "conf/conf.h"
@@ -364,7 +365,8 @@ test_classify(void **state)
 	assert_int_equal(classify(js, 500, "", &err), AG_RETRY);
 	assert_int_equal(classify(js, 503, "", &err), AG_RETRY);
 	assert_int_equal(classify(js, 400, "bad\nthing", &err), -1);
-	assert_string_equal(err.msg, "HTTP 400: bad thing");
+	/* Control characters are escaped: one message, one line. */
+	assert_string_equal(err.msg, "HTTP 400: bad\\nthing");
 	assert_int_equal(classify(js, 404, "", &err), -1);
 	assert_string_equal(err.msg, "HTTP 404: (empty body)");
 	assert_int_equal(classify(js, 301, "", &err), -1);
@@ -648,6 +650,58 @@ test_config_ok(void **state)
 	conf_errs_free(&e);
 }
 
+/*
+ * A receiver that answers 400 echoing its URL (with the token) and our
+ * headers: the error record holds neither the token, nor the secret, nor a
+ * header value; the notifier's secrets are forgotten when it is freed.
+ */
+static void
+test_refusal_echo_is_redacted(void **state)
+{
+	static const char *const secrets[] = { "tok-SECRET-1234",
+		"hdr-secret-99", "key-secret-77", "sig-secret-55",
+		"T0123ABCDEF4567XYZ" };
+	struct conf_errs e = { 0 };
+	struct notification n = firing();
+	char settings[512], echo[1024], red[256];
+	struct ag_err err = { { 0 } };
+	struct notifier *nf;
+	struct conf *c;
+
+	(void)state;
+	snprintf(settings, sizeof(settings), "url = \"http://127.0.0.1:%d/"
+	    "services/T0123ABCDEF4567XYZ?token=tok-SECRET-1234\"; "
+	    "secret = \"sig-secret-55\"; headers = { Authorization = "
+	    "\"Bearer hdr-secret-99\"; X-Key = \"key-secret-77\"; };",
+	    S.port);
+	nf = make(settings, &c, &e);
+	assert_int_equal(e.n, 0);
+	assert_non_null(nf);
+	conf_free(c);
+
+	snprintf(echo, sizeof(echo), "bad request: POST /services/"
+	    "T0123ABCDEF4567XYZ?token=tok-SECRET-1234 (secret "
+	    "sig-secret-55)\nAuthorization: Bearer hdr-secret-99\n"
+	    "X-Key: key-secret-77\nUser-Agent: vigil/0\n");
+	S.status = 400;
+	S.body = echo;
+	assert_int_equal(notifier_send(nf, &n, &err), -1);
+	assert_non_null(strstr(err.msg, "HTTP 400: bad request: POST "));
+	for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+		assert_null(strstr(err.msg, secrets[i]));
+	assert_null(strchr(err.msg, '\n'));
+	log_redact("key-secret-77", red, sizeof(red));
+	assert_string_equal(red, LOG_REDACTED);
+
+	/* Freed (a reload removed it): its secrets are no longer sought. */
+	notifier_free(nf);
+	log_redact("key-secret-77", red, sizeof(red));
+	assert_string_equal(red, "key-secret-77");
+	S.status = 200;
+	S.body = NULL;
+	conf_errs_free(&e);
+}
+
 int
 main(void)
 {
@@ -665,6 +719,7 @@ main(void)
 		cmocka_unit_test(test_send_unsigned_list_headers),
 		cmocka_unit_test(test_send_dingtalk),
 		cmocka_unit_test(test_send_transport_failures),
+		cmocka_unit_test(test_refusal_echo_is_redacted),
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_config_ok),
 	};
