@@ -518,7 +518,9 @@ struct ixload {
 	const struct manifest *m;
 	struct format_reader *rd;
 	struct inflate *ifl;		/* NULL: plain JSON */
-	char *json;
+	int (*sink)(void *, const uint8_t *, size_t);	/* gets the JSON */
+	void *cookie;
+	char *json;			/* ix_append(): the whole JSON */
 	size_t len, cap, max;
 	uint64_t fed;			/* object bytes */
 	int failed;
@@ -581,7 +583,7 @@ ix_chunk(void *cookie, uint64_t index, const uint8_t *pt, size_t len,
 		}
 	}
 	if (x->ifl == NULL)
-		return ix_append(x, pt, len);
+		return x->sink(x->cookie, pt, len);
 	/* Every chunk is one whole member; a chunk cut elsewhere fails. */
 	if (len < 18 || pt[0] != 0x1f || pt[1] != 0x8b || pt[2] != 8) {
 		x->failed = ag_err_set(&x->err, "%s: chunk %" PRIu64 ": not "
@@ -622,34 +624,32 @@ ix_sink(void *cookie, const uint8_t *buf, size_t len)
 
 /*
  * Fetch index.vgl (key ${okey}) of the manifest ${m}, open it with ${key},
- * inflate it if it is gzip, and load it into ${m}.  Return 0, AG_RETRY or
- * -1 with a message.
+ * inflate it if it is gzip, and pass its JSON to ${x}->sink in order.
+ * Return 0, AG_RETRY or -1 with a message.
  */
 static int
-load_index(struct storage *st, const char *okey, const struct crypto_key *key,
-    struct manifest *m, struct ag_err *err)
+fetch_index(struct storage *st, const char *okey,
+    const struct crypto_key *key, struct ixload *x, struct ag_err *err)
 {
-	struct ixload x = { .m = m };
+	const struct manifest *m = x->m;
 	struct inflate_conf ic = { .max_out = MANIFEST_INDEX_SLICE,
-	    .sink = ix_append, .cookie = &x };
+	    .sink = x->sink, .cookie = x->cookie };
 	struct ag_err e;
 	int rc;
 
-	x.max = m->index_json_size != 0 ? (size_t)m->index_json_size :
-	    FORMAT_MANIFEST_MAX;
-	if ((x.rd = format_reader_new(key, FORMAT_KIND_INDEX, ix_chunk,
-	    &x)) == NULL) {
+	if ((x->rd = format_reader_new(key, FORMAT_KIND_INDEX, ix_chunk,
+	    x)) == NULL) {
 		rc = ag_err_set(err, "%s: out of memory", FORMAT_NAME_INDEX);
 		goto out;
 	}
 	if (m->index_encoding == MANIFEST_INDEX_GZIP &&
-	    (x.ifl = inflate_new(&ic, &e)) == NULL) {
+	    (x->ifl = inflate_new(&ic, &e)) == NULL) {
 		rc = ag_err_set(err, "%s: %s", FORMAT_NAME_INDEX, e.msg);
 		goto out;
 	}
 	/* A transient failure resumes where it stopped. */
-	rc = storage_get_retry(st, okey, 0, UINT64_MAX, ix_sink, &x, &e);
-	if (rc != 0 && !x.failed) {
+	rc = storage_get_retry(st, okey, 0, UINT64_MAX, ix_sink, x, &e);
+	if (rc != 0 && !x->failed) {
 		if (rc == STORAGE_ABSENT)
 			rc = ag_err_set(err, "backup %s/%s: %s is missing",
 			    m->job, m->backup_id, FORMAT_NAME_INDEX);
@@ -657,30 +657,73 @@ load_index(struct storage *st, const char *okey, const struct crypto_key *key,
 			(void)ag_err_set(err, "%s", e.msg);
 		goto out;
 	}
-	if (!x.failed && format_reader_end(x.rd, &e) != 0)
-		x.failed = ag_err_set(&x.err, "%s: %s", FORMAT_NAME_INDEX,
+	if (!x->failed && format_reader_end(x->rd, &e) != 0)
+		x->failed = ag_err_set(&x->err, "%s: %s", FORMAT_NAME_INDEX,
 		    e.msg);
-	if (!x.failed && x.ifl != NULL && inflate_finish(x.ifl, &e) != 0 &&
-	    !x.failed)
-		x.failed = ag_err_set(&x.err, "%s: %s", FORMAT_NAME_INDEX,
+	if (!x->failed && x->ifl != NULL && inflate_finish(x->ifl, &e) != 0 &&
+	    !x->failed)
+		x->failed = ag_err_set(&x->err, "%s: %s", FORMAT_NAME_INDEX,
 		    e.msg);
-	if (!x.failed && x.fed != m->index_size)
-		x.failed = ag_err_set(&x.err, "%s: %" PRIu64 " bytes, the "
-		    "manifest says %" PRIu64, FORMAT_NAME_INDEX, x.fed,
+	if (!x->failed && x->fed != m->index_size)
+		x->failed = ag_err_set(&x->err, "%s: %" PRIu64 " bytes, the "
+		    "manifest says %" PRIu64, FORMAT_NAME_INDEX, x->fed,
 		    m->index_size);
-	if (x.failed) {
-		rc = ag_err_set(err, "%s", x.err.msg);
-		goto out;
-	}
-	rc = manifest_load_index(m, x.json != NULL ? x.json : "", x.len, err);
+	if (x->failed)
+		rc = ag_err_set(err, "%s", x->err.msg);
 out:
-	inflate_free(x.ifl);
-	format_reader_free(x.rd);
+	inflate_free(x->ifl);
+	x->ifl = NULL;
+	format_reader_free(x->rd);
+	x->rd = NULL;
+	return rc == 0 ? 0 : (rc == AG_RETRY ? AG_RETRY : -1);
+}
+
+/* Fetch index.vgl as fetch_index() does and load it into ${m}. */
+static int
+load_index(struct storage *st, const char *okey, const struct crypto_key *key,
+    struct manifest *m, struct ag_err *err)
+{
+	struct ixload x = { .m = m, .sink = ix_append };
+	int rc;
+
+	x.cookie = &x;
+	x.max = m->index_json_size != 0 ? (size_t)m->index_json_size :
+	    FORMAT_MANIFEST_MAX;
+	if ((rc = fetch_index(st, okey, key, &x, err)) == 0)
+		rc = manifest_load_index(m, x.json != NULL ? x.json : "",
+		    x.len, err);
 	if (x.json != NULL) {
 		crypto_wipe(x.json, x.len);
 		free(x.json);
 	}
-	return rc == 0 ? 0 : (rc == AG_RETRY ? AG_RETRY : -1);
+	return rc;
+}
+
+/**
+ * catalog_stream_index(st, prefix, m, key, sink, cookie, err):
+ * Fetch index.vgl of the backup that ${m} describes (its index must be
+ * separate), open it with ${key}, inflate it one chunk at a time if it is
+ * gzip, and pass its JSON to ${sink}(${cookie}, buf, len) in order; a
+ * nonzero return stops.  Nothing of the index is kept.  Return 0,
+ * AG_RETRY or -1 with a message (when ${sink} stopped it, a generic one:
+ * the sink keeps its own).
+ */
+int
+catalog_stream_index(struct storage *st, const char *prefix,
+    const struct manifest *m, const struct crypto_key *key,
+    int (*sink)(void *, const uint8_t *, size_t), void *cookie,
+    struct ag_err *err)
+{
+	char okey[STORAGE_KEY_MAX + 1];
+	struct ixload x = { .m = m, .sink = sink, .cookie = cookie };
+
+	if (m->index_inline || m->index_omitted)
+		return ag_err_set(err, "backup %s/%s has no index object",
+		    m->job, m->backup_id);
+	if (object_key(prefix, m->job, m->backup_id, FORMAT_KIND_INDEX, okey,
+	    sizeof(okey), err) != 0)
+		return -1;
+	return fetch_index(st, okey, key, &x, err);
 }
 
 /**
