@@ -29,13 +29,13 @@
 #include "backup/inflate.h"
 #include "backup/manifest.h"
 #include "backup/retention.h"
+#include "backup/tar_header.h"
 
 #include "backup/catalog.h"
 
 #define GET_RETRIES	5		/* transient storage failures */
 #define PROGRESS_MS	100
 /* A pax extended header captured for the check, at most. */
-#define PAX_MAX		((size_t)1 << 20)
 
 /* "<prefix>/<job>/" into ${out}. */
 static int
@@ -822,139 +822,29 @@ struct tarchk {
 	uint64_t files, checked;
 };
 
-static uint64_t
-octal(const uint8_t *p, size_t n)
-{
-	uint64_t v = 0;
-	size_t i = 0;
-
-	/* GNU base-256 for large values: first byte 0x80. */
-	if (n > 0 && (p[0] & 0x80) != 0) {
-		for (i = 1; i < n; i++)
-			v = v << 8 | p[i];
-		return v;
-	}
-	while (i < n && p[i] == ' ')
-		i++;
-	for (; i < n && p[i] >= '0' && p[i] <= '7'; i++)
-		v = v * 8 + (uint64_t)(p[i] - '0');
-	return v;
-}
-
-static int
-ustar_ok(const uint8_t *h)
-{
-	uint64_t sum = 0, want = octal(h + 148, 8);
-
-	for (size_t i = 0; i < 512; i++)
-		sum += (i >= 148 && i < 156) ? ' ' : h[i];
-	return sum == want && memcmp(h + 257, "ustar", 5) == 0;
-}
-
-/*
- * Find the record ${key} in the pax records ${p}[0..n) ("len key=value\n"
- * each); return its value and store its length in ${ret_len}, or NULL.
- */
-static const char *
-pax_find(const uint8_t *p, size_t n, const char *key, size_t *ret_len)
-{
-	const char *found = NULL;
-	size_t off = 0, rlen, i, klen = strlen(key);
-
-	while (off < n) {
-		rlen = 0;
-		for (i = off; i < n && p[i] >= '0' && p[i] <= '9' &&
-		    rlen <= n; i++)
-			rlen = rlen * 10 + (size_t)(p[i] - '0');
-		if (i >= n || p[i] != ' ' || rlen == 0 || rlen > n - off ||
-		    p[off + rlen - 1] != '\n')
-			return found;
-		i++;
-		/* The value ends before the record's '\n'. */
-		if (i + klen < off + rlen - 1 &&
-		    memcmp(p + i, key, klen) == 0 && p[i + klen] == '=') {
-			found = (const char *)p + i + klen + 1;
-			*ret_len = off + rlen - 1 - (i + klen + 1);
-		}
-		off += rlen;
-	}
-	return found;
-}
-
-static const char
-typeflag_for[] = {
-	[MANIFEST_FILE] = '0', [MANIFEST_DIR] = '5',
-	[MANIFEST_SYMLINK] = '2', [MANIFEST_HARDLINK] = '1',
-	[MANIFEST_CHAR] = '3', [MANIFEST_BLOCK] = '4', [MANIFEST_FIFO] = '6',
-};
-
 /* The capture of entry tc->next is complete: compare. */
 static int
 tc_check(struct tarchk *tc, struct ag_err *err)
 {
 	const struct manifest_file *f = &tc->m->files[tc->next];
-	const uint8_t *h = tc->cap, *ph = NULL;
-	char name[257 + 156];
-	const char *path;
-	size_t plen = 0, n;
-	char tf;
+	struct tar_header th;
 
-	if (!ustar_ok(h))
-		goto bad_header;
-	if (h[156] == 'x') {
-		/* The pax records, then the entry's own ustar header. */
-		ph = h + 512;
-		n = (size_t)octal(h + 124, 12);
-		h = tc->cap + 512 + (n + 511) / 512 * 512;
-		if (!ustar_ok(h))
-			goto bad_header;
-	}
-	path = NULL;
-	if (ph != NULL) {
-		/* A sparse file's real name hides in GNU.sparse.name. */
-		n = (size_t)octal(tc->cap + 124, 12);
-		if ((path = pax_find(ph, n, "GNU.sparse.name", &plen)) == NULL)
-			path = pax_find(ph, n, "path", &plen);
-	}
-	if (path == NULL) {
-		/* ustar: prefix "/" name, each NUL-padded. */
-		size_t pl = strnlen((const char *)h + 345, 155);
-		size_t nl = strnlen((const char *)h, 100);
-
-		n = 0;
-		if (pl > 0) {
-			memcpy(name, h + 345, pl);
-			name[pl] = '/';
-			n = pl + 1;
-		}
-		memcpy(name + n, h, nl);
-		n += nl;
-		name[n] = '\0';
-		path = name;
-		plen = n;
-	}
-	/* Folders carry a trailing '/' in the tar, not in the index. */
-	while (plen > 1 && path[plen - 1] == '/')
-		plen--;
-	tf = (char)h[156];
-	if (tf == '\0' || tf == '7')
-		tf = '0';
-	if (plen != strlen(f->path) || memcmp(path, f->path, plen) != 0)
+	if (tar_header_parse(tc->cap, tc->cap_len, &th) != 0)
+		return ag_err_set(err, "file index: files[%zu] \"%.100s\": no "
+		    "valid tar header at tar offset %" PRIu64, tc->next,
+		    f->path, f->tar_offset);
+	if (th.path_len != strlen(f->path) ||
+	    memcmp(th.path, f->path, th.path_len) != 0)
 		return ag_err_set(err, "file index: files[%zu] \"%.100s\" at "
 		    "tar offset %" PRIu64 ": the tar header there is "
 		    "\"%.*s\"", tc->next, f->path, f->tar_offset,
-		    (int)(plen > 100 ? 100 : plen), path);
-	if (tf != typeflag_for[f->type])
+		    (int)(th.path_len > 100 ? 100 : th.path_len), th.path);
+	if (th.typeflag != tar_header_typeflag(f->type))
 		return ag_err_set(err, "file index: files[%zu] \"%.100s\": "
 		    "type %s, but the tar header has type '%c'", tc->next,
-		    f->path, manifest_ftype_name(f->type), tf);
+		    f->path, manifest_ftype_name(f->type), th.typeflag);
 	tc->checked++;
 	return 0;
-
-bad_header:
-	return ag_err_set(err, "file index: files[%zu] \"%.100s\": no valid "
-	    "tar header at tar offset %" PRIu64, tc->next, f->path,
-	    f->tar_offset);
 }
 
 /* Feed tar bytes to the checker. */
@@ -965,7 +855,7 @@ tc_feed(struct tarchk *tc, const uint8_t *buf, size_t len,
 	const struct manifest *m = tc->m;
 	const struct manifest_file *f;
 	uint64_t start, skip;
-	size_t n, psize;
+	size_t n, need;
 
 	while (len > 0) {
 		if (!tc->capturing) {
@@ -1000,14 +890,15 @@ tc_feed(struct tarchk *tc, const uint8_t *buf, size_t len,
 		len -= n;
 		if (tc->cap_len < tc->need)
 			continue;
-		if (tc->need == 512 && tc->cap[156] == 'x' &&
-		    ustar_ok(tc->cap)) {
+		if (tc->need == 512) {
 			/* A pax header: its records and the next header too. */
-			psize = (size_t)octal(tc->cap + 124, 12);
-			if (psize > PAX_MAX)
+			if (tar_header_need(tc->cap, tc->cap_len, &need) != 0)
 				return ag_err_set(err, "file index: files[%zu]: "
-				    "pax header of %zu bytes", tc->next, psize);
-			tc->need = 512 + (psize + 511) / 512 * 512 + 512;
+				    "pax header over %zu bytes", tc->next,
+				    TAR_HEADER_PAX_MAX);
+			tc->need = need;
+		}
+		if (tc->cap_len < tc->need) {
 			if (tc->need > f->tar_len)
 				return ag_err_set(err, "file index: files[%zu] "
 				    "\"%.100s\": its headers exceed its tar "
@@ -1217,7 +1108,7 @@ catalog_verify(struct storage *st, const char *prefix, const char *job,
 	ic.workers = opts != NULL ? opts->workers : 0;
 	ic.sink = tar_sink;
 	ic.cookie = &v;
-	if ((v.tc.cap = malloc(PAX_MAX + 1536)) == NULL ||
+	if ((v.tc.cap = malloc(TAR_HEADER_MAX)) == NULL ||
 	    (v.hash = crypto_hash_sha256_new()) == NULL ||
 	    (v.rd = format_reader_new(key, FORMAT_KIND_DATA, chunk_cb,
 	    &v)) == NULL) {

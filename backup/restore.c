@@ -56,6 +56,7 @@
 #include "backup/index_select.h"
 #include "backup/inflate.h"
 #include "backup/manifest.h"
+#include "backup/tar_header.h"
 
 #include "backup/restore.h"
 
@@ -105,6 +106,11 @@ struct restore {
 	uint64_t group_got;		/* bytes of the current GET */
 	struct helper *helpers;
 	size_t nhelpers;
+	/* The headers of entry files[chk], held back until checked. */
+	size_t chk;
+	uint8_t *hbuf;			/* TAR_HEADER_MAX bytes */
+	size_t hlen, hneed;
+	bool hcapturing;
 
 	/* Both. */
 	size_t members_out;		/* members handed on by inflate */
@@ -371,6 +377,106 @@ full_tar_sink(void *cookie, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+/* The first entry to extract from files[${i}] on: its position, or nfiles. */
+static size_t
+next_marked(const struct restore *r, size_t i)
+{
+	while (i < r->m->nfiles && r->mark[i] == 0)
+		i++;
+	return i;
+}
+
+/*
+ * The headers of ${f} are all in hbuf: do they name the entry the file
+ * index says?  The index picked what to fetch; the tar stream decides what
+ * is written, so an index that points at another entry must stop here.
+ */
+static int
+part_check(struct restore *r, const struct manifest_file *f)
+{
+	struct tar_header th;
+
+	if (tar_header_parse(r->hbuf, r->hlen, &th) != 0)
+		return rfail(r, "file index does not match the data: no tar "
+		    "header for %.100s at tar offset %" PRIu64 "; restore "
+		    "refused", f->path, f->tar_offset);
+	if (th.path_len != strlen(f->path) ||
+	    memcmp(th.path, f->path, th.path_len) != 0 ||
+	    th.typeflag != tar_header_typeflag(f->type))
+		return rfail(r, "file index does not match the data: %.100s "
+		    "(%s) at tar offset %" PRIu64 " is \"%.*s\" (type '%c') "
+		    "in the tar stream; restore refused", f->path,
+		    manifest_ftype_name(f->type), f->tar_offset,
+		    (int)(th.path_len > 100 ? 100 : th.path_len), th.path,
+		    th.typeflag >= 0x20 && th.typeflag < 0x7f ? th.typeflag :
+		    '?');
+	return 0;
+}
+
+/*
+ * Hand tar bytes [${off}, ${off} + ${len}) of the wanted ranges to the
+ * extractor, holding back the headers of each entry until they are all
+ * there and part_check() found them right: no byte of an entry reaches
+ * the extractor before its headers were checked.
+ */
+static int
+part_hand(struct restore *r, const uint64_t off0, const uint8_t *buf,
+    size_t len)
+{
+	const struct manifest_file *f;
+	uint64_t off = off0, start;
+	size_t n, need;
+
+	while (len > 0) {
+		if (!r->hcapturing) {
+			start = r->chk < r->m->nfiles ?
+			    r->m->files[r->chk].tar_offset : UINT64_MAX;
+			if (start < off)
+				return rfail(r, "data.vgl: the headers of %.100s "
+				    "were not fetched",
+				    r->m->files[r->chk].path);
+			if (start - off >= len)
+				return hand_over(r, off, buf, len);
+			n = (size_t)(start - off);
+			if (hand_over(r, off, buf, n) != 0)
+				return -1;
+			off += n;
+			buf += n;
+			len -= n;
+			r->hcapturing = true;
+			r->hlen = 0;
+			r->hneed = 512;
+			continue;
+		}
+		f = &r->m->files[r->chk];
+		n = r->hneed - r->hlen < len ? r->hneed - r->hlen : len;
+		memcpy(r->hbuf + r->hlen, buf, n);
+		r->hlen += n;
+		off += n;
+		buf += n;
+		len -= n;
+		if (r->hlen < r->hneed)
+			continue;
+		if (r->hneed == 512) {
+			if (tar_header_need(r->hbuf, r->hlen, &need) != 0 ||
+			    need > f->tar_len)
+				return rfail(r, "file index does not match the "
+				    "data: the tar headers at tar offset %"
+				    PRIu64 " exceed %.100s; restore refused",
+				    f->tar_offset, f->path);
+			r->hneed = need;
+			if (r->hlen < r->hneed)
+				continue;
+		}
+		if (part_check(r, f) != 0 ||
+		    hand_over(r, f->tar_offset, r->hbuf, r->hlen) != 0)
+			return -1;
+		r->hcapturing = false;
+		r->chk = next_marked(r, r->chk + 1);
+	}
+	return 0;
+}
+
 /* Partial restore: the planned members; pass on the wanted ranges. */
 static int
 part_tar_sink(void *cookie, const uint8_t *buf, size_t len)
@@ -395,7 +501,7 @@ part_tar_sink(void *cookie, const uint8_t *buf, size_t len)
 			break;
 		s = w->start > start ? w->start : start;
 		e = w->end < end ? w->end : end;
-		if (s < e && hand_over(r, s, buf + (s - start),
+		if (s < e && part_hand(r, s, buf + (s - start),
 		    (size_t)(e - s)) != 0)
 			return -1;
 		if (w->end > end)
@@ -849,6 +955,9 @@ plan_partial(struct restore *r, struct manifest *m, const char *prefix,
 		(void)ag_err_set(err, "%s", r->err.msg);
 		goto out;
 	}
+	r->chk = next_marked(r, 0);
+	if ((r->hbuf = malloc(TAR_HEADER_MAX)) == NULL)
+		goto oom;
 	rc = 0;
 	goto out;
 oom:
@@ -1401,6 +1510,7 @@ out:
 	free(r.want);
 	free(r.plan);
 	free(r.helpers);
+	free(r.hbuf);
 	if (r.sbuf != NULL) {
 		crypto_wipe(r.sbuf, r.sbuf_cap);
 		free(r.sbuf);
