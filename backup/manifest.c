@@ -1054,23 +1054,36 @@ perr(struct ag_err *err, const char *where, const char *fmt, ...)
 	return ag_err_set(err, "manifest: %s: %s", where, what);
 }
 
+/*
+ * perr() for member ${key} of ${where}: "manifest: <where>.<key>: <what>".
+ * The name is made only here: the file index parses millions of members.
+ */
+static int
+field_err(struct ag_err *err, const char *where, const char *key,
+    const char *what)
+{
+	char w[96];
+
+	snprintf(w, sizeof(w), "%s%s%s", where, *where ? "." : "", key);
+	return perr(err, w, "%s", what);
+}
+
 static int
 get_u64(const json_t *o, const char *key, bool required, uint64_t *ret,
     const char *where, struct ag_err *err)
 {
 	json_t *v = json_object_get(o, key);
-	char w[96];
 
-	snprintf(w, sizeof(w), "%s%s%s", where, *where ? "." : "", key);
 	if (v == NULL) {
 		if (!required) {
 			*ret = 0;
 			return 0;
 		}
-		return perr(err, w, "missing");
+		return field_err(err, where, key, "missing");
 	}
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return perr(err, w, "must be a non-negative integer");
+		return field_err(err, where, key,
+		    "must be a non-negative integer");
 	*ret = (uint64_t)json_integer_value(v);
 	return 0;
 }
@@ -1080,18 +1093,16 @@ get_i64(const json_t *o, const char *key, bool required, int64_t *ret,
     const char *where, struct ag_err *err)
 {
 	json_t *v = json_object_get(o, key);
-	char w[96];
 
-	snprintf(w, sizeof(w), "%s%s%s", where, *where ? "." : "", key);
 	if (v == NULL) {
 		if (!required) {
 			*ret = 0;
 			return 0;
 		}
-		return perr(err, w, "missing");
+		return field_err(err, where, key, "missing");
 	}
 	if (!json_is_integer(v))
-		return perr(err, w, "must be an integer");
+		return field_err(err, where, key, "must be an integer");
 	*ret = (int64_t)json_integer_value(v);
 	return 0;
 }
@@ -1104,7 +1115,7 @@ static int
 get_str(const json_t *o, const char *key, bool required, bool b64ok,
     char **ret, const char *where, struct ag_err *err)
 {
-	char w[96], k64[64];
+	char k64[64], bad[80];
 	json_t *v;
 	const char *s;
 	size_t n;
@@ -1112,19 +1123,24 @@ get_str(const json_t *o, const char *key, bool required, bool b64ok,
 	int dn;
 
 	*ret = NULL;
-	snprintf(w, sizeof(w), "%s%s%s", where, *where ? "." : "", key);
-	snprintf(k64, sizeof(k64), "%s_b64", key);
-	if (b64ok && (v = json_object_get(o, k64)) != NULL) {
+	/* No printf here: the file index parses millions of members. */
+	if (b64ok && (n = strlen(key)) + 5 <= sizeof(k64)) {
+		memcpy(k64, key, n);
+		memcpy(k64 + n, "_b64", 5);
+	} else
+		k64[0] = '\0';
+	if (k64[0] != '\0' && (v = json_object_get(o, k64)) != NULL) {
+		snprintf(bad, sizeof(bad), "bad %s", k64);
 		if (!json_is_string(v) ||
 		    (n = json_string_length(v)) > 2 * MANIFEST_STR_MAX)
-			return perr(err, w, "bad %s", k64);
+			return field_err(err, where, key, bad);
 		if ((r = malloc(n + 4)) == NULL)
-			return perr(err, w, "out of memory");
+			return field_err(err, where, key, "out of memory");
 		dn = crypto_unbase64(json_string_value(v), (uint8_t *)r, n + 3);
 		if (dn <= 0 || (size_t)dn > MANIFEST_STR_MAX ||
 		    memchr(r, '\0', (size_t)dn) != NULL) {
 			free(r);
-			return perr(err, w, "bad %s", k64);
+			return field_err(err, where, key, bad);
 		}
 		r[dn] = '\0';
 		*ret = r;
@@ -1133,16 +1149,17 @@ get_str(const json_t *o, const char *key, bool required, bool b64ok,
 	if ((v = json_object_get(o, key)) == NULL) {
 		if (!required)
 			return 0;
-		return perr(err, w, "missing");
+		return field_err(err, where, key, "missing");
 	}
 	if (!json_is_string(v))
-		return perr(err, w, "must be a string");
+		return field_err(err, where, key, "must be a string");
 	s = json_string_value(v);
 	n = json_string_length(v);
 	if (n > MANIFEST_STR_MAX || strlen(s) != n)
-		return perr(err, w, "too long or holds a NUL byte");
+		return field_err(err, where, key,
+		    "too long or holds a NUL byte");
 	if ((*ret = strdup(s)) == NULL)
-		return perr(err, w, "out of memory");
+		return field_err(err, where, key, "out of memory");
 	return 0;
 }
 
