@@ -332,7 +332,8 @@ index_select_take(struct index_select *s, struct manifest_file **ret_v,
     size_t *ret_n)
 {
 	/* INDEX_SELECT_LAST replaces entries in place: order them again. */
-	qsort(s->kept, s->nkept, sizeof(*s->kept), tar_order_cmp);
+	if (s->nkept > 1)
+		qsort(s->kept, s->nkept, sizeof(*s->kept), tar_order_cmp);
 	*ret_v = s->kept;
 	*ret_n = s->nkept;
 	s->kept = NULL;
