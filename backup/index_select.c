@@ -166,21 +166,12 @@ candidates(struct want *w, const char *path, uint64_t seq)
 static int
 keep(struct index_select *s, const struct manifest_file *f, size_t slot)
 {
-	struct manifest_file *nv;
-	size_t ncap;
-
 	if (slot < s->nkept) {
 		manifest_file_clear(&s->kept[slot]);
 		return manifest_file_dup(&s->kept[slot], f);
 	}
-	if (s->nkept == s->cap) {
-		ncap = s->cap < 16 ? 16 : s->cap * 2;
-		if ((nv = realloc(s->kept, ncap * sizeof(*nv))) == NULL)
-			return -1;
-		s->kept = nv;
-		s->cap = ncap;
-	}
-	if (manifest_file_dup(&s->kept[s->nkept], f) != 0)
+	if (manifest_files_grow(&s->kept, s->nkept, &s->cap) != 0 ||
+	    manifest_file_dup(&s->kept[s->nkept], f) != 0)
 		return -1;
 	s->nkept++;
 	return 0;

@@ -1917,21 +1917,35 @@ struct collect {
 	size_t n, cap;
 };
 
+/**
+ * manifest_files_grow(v, n, cap):
+ * Make room for one more entry after the ${n} in the array ${*v} of
+ * ${*cap}, doubling it.  Return 0 or -1 (out of memory; unchanged).
+ */
+int
+manifest_files_grow(struct manifest_file **v, size_t n, size_t *cap)
+{
+	struct manifest_file *nv;
+	size_t ncap;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap < 16 ? 16 : *cap * 2;
+	if ((nv = realloc(*v, ncap * sizeof(*nv))) == NULL)
+		return -1;
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
 static int
 collect_file(void *cookie, struct manifest_file *f, uint64_t i)
 {
 	struct collect *c = cookie;
-	struct manifest_file *nv;
-	size_t ncap;
 
 	(void)i;
-	if (c->n == c->cap) {
-		ncap = c->cap < 1024 ? 1024 : c->cap * 2;
-		if ((nv = realloc(c->v, ncap * sizeof(*nv))) == NULL)
-			return -1;
-		c->v = nv;
-		c->cap = ncap;
-	}
+	if (manifest_files_grow(&c->v, c->n, &c->cap) != 0)
+		return -1;
 	c->v[c->n++] = *f;
 	memset(f, 0, sizeof(*f));
 	return 0;

@@ -377,6 +377,13 @@ int manifest_add_files(struct manifest *m, struct manifest_file *files,
     size_t n, struct ag_err *err);
 
 /**
+ * manifest_files_grow(v, n, cap):
+ * Make room for one more entry after the ${n} in the array ${*v} of
+ * ${*cap}, doubling it.  Return 0 or -1 (out of memory; unchanged).
+ */
+int manifest_files_grow(struct manifest_file **v, size_t n, size_t *cap);
+
+/**
  * manifest_file_dup(dst, src):
  * Copy ${src} into ${dst} with strings of its own.  Return 0 or -1 (out of
  * memory; ${dst} is then cleared).

@@ -21,11 +21,16 @@
  * removed, walking the path below the target with O_NOFOLLOW so that a
  * symlink in the restored tree can never redirect the unlink.
  *
- * Partial restores plan before they write: the selected index entries (a
- * bitmap over the file index, so overlapping paths count once), the tar
- * ranges they cover (adjacent entries merged), and the chunks holding
+ * Partial restores plan before they write: the file index streams past
+ * (index_select.h keeps the entries the paths select, and what a "did
+ * you mean" needs; a second pass finds the targets of selected hard links
+ * that were not selected) and the manifest keeps only those entries; then
+ * the entries to extract (marked, so overlapping paths count once), the
+ * tar ranges they cover (adjacent entries merged), and the chunks holding
  * those ranges (each chunk once, in order); runs of consecutive chunks are
- * fetched with one ranged GET each.
+ * fetched with one ranged GET each.  While the data streams, the headers
+ * of each entry are held back until they are complete and name the entry
+ * the index says (part_hand()): a lying index writes nothing it names.
  */
 #include <sys/stat.h>
 #include <sys/statvfs.h>

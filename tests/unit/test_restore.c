@@ -410,12 +410,12 @@ check_no_partial(const char *a, const char *b, size_t *ret_n)
 	closedir(d);
 }
 
-/* The names in tu_tmpdir(), sorted, as one string (to see strays). */
+/* The names in ${dir}, sorted, as one string (to see strays). */
 static void
-list_base(char *out, size_t outlen)
+list_dir(const char *dir, char *out, size_t outlen)
 {
 	struct dirent **v;
-	int n = scandir(tu_tmpdir(), &v, NULL, alphasort);
+	int n = scandir(dir, &v, NULL, alphasort);
 	size_t o = 0;
 
 	assert_true(n >= 0);
@@ -744,6 +744,46 @@ test_partial_missing(void **state_)
 	assert_false(exists(target));
 }
 
+/* The size of ${b}'s manifest.vgl, as listed. */
+static uint64_t
+manifest_object_size(struct bk *b)
+{
+	struct catalog c = { 0 };
+	struct ag_err err = { "" };
+	uint64_t size = 0;
+
+	assert_int_equal(catalog_list(b->st, "", JOB, &c, &err), 0);
+	for (size_t i = 0; i < c.n; i++)
+		if (strcmp(c.v[i].id, b->id) == 0)
+			size = c.v[i].manifest_size;
+	catalog_free(&c);
+	assert_true(size > 0);
+	return size;
+}
+
+/*
+ * The sealed bytes of the chunks holding ${f} that ${seen} (NULL, or one
+ * flag per chunk, set here) has not counted yet.
+ */
+static uint64_t
+chunk_bytes(const struct manifest *m, const struct manifest_file *f,
+    bool *seen)
+{
+	uint64_t n = 0;
+	size_t a, z;
+
+	assert_int_equal(manifest_chunk_span(m, f->tar_offset, f->tar_len, &a,
+	    &z), 0);
+	for (size_t i = a; i <= z; i++) {
+		if (seen != NULL && seen[i])
+			continue;
+		if (seen != NULL)
+			seen[i] = true;
+		n += m->chunks[i].sealed_len;
+	}
+	return n;
+}
+
 /* The single-file proof: a 1 KiB file costs the manifest plus its chunks. */
 static void
 test_single_file_reads(void **state_)
@@ -752,7 +792,6 @@ test_single_file_reads(void **state_)
 	struct manifest *m;
 	const struct manifest_file *f;
 	struct restore_result res;
-	struct catalog c = { 0 };
 	struct ag_err err = { "" };
 	char dir[PATH_MAX], p[PATH_MAX], want[PATH_MAX], store[PATH_MAX];
 	char target[PATH_MAX];
@@ -773,21 +812,14 @@ test_single_file_reads(void **state_)
 	pathf(store, "%s/store20", tu_tmpdir());
 	make_backup(&b, store, paths, SLICE);
 	m = load_manifest(&b);
-	assert_int_equal(catalog_list(b.st, "", JOB, &c, &err), 0);
-	for (size_t i = 0; i < c.n; i++)
-		if (strcmp(c.v[i].id, b.id) == 0)
-			manifest_size = c.v[i].manifest_size;
-	catalog_free(&c);
-	assert_true(manifest_size > 0);
+	manifest_size = manifest_object_size(&b);
 	assert_true(m->data_size > (20u << 20));
 
 	pathf(want, "%s/small.txt", dir + 1);
 	assert_non_null(f = manifest_find(m, want));
 	assert_int_equal(manifest_chunk_span(m, f->tar_offset, f->tar_len, &a,
 	    &z), 0);
-	expect = manifest_size;
-	for (size_t i = a; i <= z; i++)
-		expect += m->chunks[i].sealed_len;
+	expect = manifest_size + chunk_bytes(m, f, NULL);
 	pathf(target, "%s/t-small", tu_tmpdir());
 	if (restore(&b, target, rpaths, NULL, &res, &err) != 0)
 		fail_msg("restore: %s", err.msg);
@@ -887,7 +919,7 @@ test_tampered(void **state_)
 	assert_int_equal(pwrite(fd, &byte, 1, (off_t)off + 100), 1);
 	close(fd);
 
-	list_base(before, sizeof(before));
+	list_dir(tu_tmpdir(), before, sizeof(before));
 	pathf(target, "%s/t-tampered", tu_tmpdir());
 	assert_int_equal(restore(&b, target, NULL, NULL, &res, &err), -1);
 	snprintf(chunk, sizeof(chunk), "chunk %zu: authentication failed "
@@ -903,7 +935,7 @@ test_tampered(void **state_)
 	assert_false(exists(p));
 	pathf(p, "%s/%s", target, rel);
 	check_no_partial(src, p, &n);
-	list_base(after, sizeof(after));
+	list_dir(tu_tmpdir(), after, sizeof(after));
 	/* Only the target appeared. */
 	assert_non_null(s = strstr(after, "t-tampered/"));
 	memmove(s, s + 11, strlen(s + 11) + 1);
@@ -1201,15 +1233,14 @@ test_partial_index_object(void **state_)
 	struct manifest *m;
 	const struct manifest_file *f;
 	struct restore_result res;
-	struct catalog c = { 0 };
 	struct ag_err err = { "" };
 	char dir[PATH_MAX], p[PATH_MAX], q[PATH_MAX], want[PATH_MAX];
 	char store[PATH_MAX], target[PATH_MAX], msg[3 * PATH_MAX];
 	char *paths[2] = { dir, NULL };
 	const char *rpaths[2] = { want, NULL };
-	uint64_t manifest_size = 0, index_size = 0, expect;
+	uint64_t manifest_size, index_size, expect;
+	bool seen[64] = { false };
 	struct stat sb;
-	size_t a, z;
 	char r[PATH_MAX];
 
 	(void)state_;
@@ -1236,23 +1267,14 @@ test_partial_index_object(void **state_)
 	assert_false(m->index_omitted);
 	assert_int_equal(m->nfiles, 1504);
 	assert_false(m->files_subset);
-	assert_int_equal(catalog_list(b.st, "", JOB, &c, &err), 0);
-	for (size_t i = 0; i < c.n; i++)
-		if (strcmp(c.v[i].id, b.id) == 0) {
-			manifest_size = c.v[i].manifest_size;
-			index_size = m->index_size;
-		}
-	catalog_free(&c);
-	assert_true(manifest_size > 0 && index_size > 0);
+	manifest_size = manifest_object_size(&b);
+	index_size = m->index_size;
+	assert_true(index_size > 0);
 
 	/* One file: the manifest, index.vgl once, its chunks. */
 	pathf(want, "%s/sub/file-1234.txt", r);
 	assert_non_null(f = manifest_find(m, want));
-	assert_int_equal(manifest_chunk_span(m, f->tar_offset, f->tar_len, &a,
-	    &z), 0);
-	expect = manifest_size + index_size;
-	for (size_t i = a; i <= z; i++)
-		expect += m->chunks[i].sealed_len;
+	expect = manifest_size + index_size + chunk_bytes(m, f, NULL);
 	pathf(target, "%s/t-many", tu_tmpdir());
 	if (restore(&b, target, rpaths, NULL, &res, &err) != 0)
 		fail_msg("restore: %s", err.msg);
@@ -1268,27 +1290,12 @@ test_partial_index_object(void **state_)
 		fail_msg("restore link: %s", err.msg);
 	assert_true(res.ok);
 	/* index.vgl twice, and the chunks of the target and of the link. */
-	expect = manifest_size + 2 * index_size;
-	{
-		const struct manifest_file *t, *l;
-		bool in[64] = { false };
-
-		pathf(q, "%s/sub/file-0007.txt", r);
-		assert_non_null(t = manifest_find(m, q));
-		assert_non_null(l = manifest_find(m, want));
-		assert_true(m->nchunks <= 64);
-		assert_int_equal(manifest_chunk_span(m, t->tar_offset,
-		    t->tar_len, &a, &z), 0);
-		for (size_t i = a; i <= z; i++)
-			in[i] = true;
-		assert_int_equal(manifest_chunk_span(m, l->tar_offset,
-		    l->tar_len, &a, &z), 0);
-		for (size_t i = a; i <= z; i++)
-			in[i] = true;
-		for (size_t i = 0; i < m->nchunks; i++)
-			if (in[i])
-				expect += m->chunks[i].sealed_len;
-	}
+	assert_true(m->nchunks <= 64);
+	pathf(q, "%s/sub/file-0007.txt", r);
+	assert_non_null(f = manifest_find(m, q));
+	expect = manifest_size + 2 * index_size + chunk_bytes(m, f, seen);
+	assert_non_null(f = manifest_find(m, want));
+	expect += chunk_bytes(m, f, seen);
 	assert_int_equal(res.bytes_read, expect);
 	pathf(p, "%s/sub/file-0007.txt", dir);
 	pathf(q, "%s/%s", target, want);
@@ -1327,25 +1334,6 @@ test_partial_index_object(void **state_)
 	free_backup(&b);
 	(void)tu_rmtree(dir);
 	(void)tu_rmtree(store);
-}
-
-/* The names in ${dir}, sorted, joined by spaces, into ${out}. */
-static void
-list_dir(const char *dir, char *out, size_t outlen)
-{
-	struct dirent **v;
-	int n;
-
-	out[0] = '\0';
-	assert_true((n = scandir(dir, &v, NULL, alphasort)) >= 0);
-	for (int i = 0; i < n; i++) {
-		if (strcmp(v[i]->d_name, ".") != 0 &&
-		    strcmp(v[i]->d_name, "..") != 0)
-			snprintf(out + strlen(out), outlen - strlen(out), "%s ",
-			    v[i]->d_name);
-		free(v[i]);
-	}
-	free(v);
 }
 
 /*
@@ -1418,7 +1406,7 @@ test_partial_index_lies(void **state_)
 	/* The whole backup needs no index: all three, as the tar has them. */
 	assert_int_equal(restore(&b, target, NULL, NULL, &res, &err), 0);
 	list_dir(target, after, sizeof(after));
-	assert_string_equal(after, "a.txt b.txt c sentinel ");
+	assert_string_equal(after, "./../a.txt/b.txt/c/sentinel/");
 	free_backup(&b);
 }
 
