@@ -35,7 +35,6 @@
 
 #define GET_RETRIES	5		/* transient storage failures */
 #define PROGRESS_MS	100
-/* A pax extended header captured for the check, at most. */
 
 /* "<prefix>/<job>/" into ${out}. */
 static int
