@@ -941,11 +941,13 @@ plan_partial(struct restore *r, struct manifest *m, const char *prefix,
 		for (i = 0; i < nv2; i++)
 			helper_offs[i] = v2[i].tar_offset;
 	}
+	/* manifest_add_files() takes the arrays, also when it fails. */
 	rc = manifest_add_files(m, v, nv, err);
 	v = NULL;
-	if (rc == 0 && nv2 > 0)
+	if (rc == 0 && v2 != NULL) {
 		rc = manifest_add_files(m, v2, nv2, err);
-	v2 = NULL;
+		v2 = NULL;
+	}
 	if (rc != 0)
 		goto out;
 	rc = -1;
