@@ -30,13 +30,12 @@
 #include "backup/inflate.h"
 #include "backup/manifest.h"
 #include "backup/retention.h"
+#include "backup/tar_header.h"
 
 #include "backup/catalog.h"
 
 #define GET_RETRIES	5		/* transient storage failures */
 #define PROGRESS_MS	100
-/* A pax extended header captured for the check, at most. */
-#define PAX_MAX		((size_t)1 << 20)
 
 /* "<prefix>/<job>/" into ${out}. */
 static int
@@ -519,7 +518,9 @@ struct ixload {
 	const struct manifest *m;
 	struct format_reader *rd;
 	struct inflate *ifl;		/* NULL: plain JSON */
-	char *json;
+	int (*sink)(void *, const uint8_t *, size_t);	/* gets the JSON */
+	void *cookie;
+	char *json;			/* ix_append(): the whole JSON */
 	size_t len, cap, max;
 	uint64_t fed;			/* object bytes */
 	int failed;
@@ -582,7 +583,7 @@ ix_chunk(void *cookie, uint64_t index, const uint8_t *pt, size_t len,
 		}
 	}
 	if (x->ifl == NULL)
-		return ix_append(x, pt, len);
+		return x->sink(x->cookie, pt, len);
 	/* Every chunk is one whole member; a chunk cut elsewhere fails. */
 	if (len < 18 || pt[0] != 0x1f || pt[1] != 0x8b || pt[2] != 8) {
 		x->failed = ag_err_set(&x->err, "%s: chunk %" PRIu64 ": not "
@@ -623,34 +624,32 @@ ix_sink(void *cookie, const uint8_t *buf, size_t len)
 
 /*
  * Fetch index.vgl (key ${okey}) of the manifest ${m}, open it with ${key},
- * inflate it if it is gzip, and load it into ${m}.  Return 0, AG_RETRY or
- * -1 with a message.
+ * inflate it if it is gzip, and pass its JSON to ${x}->sink in order.
+ * Return 0, AG_RETRY or -1 with a message.
  */
 static int
-load_index(struct storage *st, const char *okey, const struct crypto_key *key,
-    struct manifest *m, struct ag_err *err)
+fetch_index(struct storage *st, const char *okey,
+    const struct crypto_key *key, struct ixload *x, struct ag_err *err)
 {
-	struct ixload x = { .m = m };
+	const struct manifest *m = x->m;
 	struct inflate_conf ic = { .max_out = MANIFEST_INDEX_SLICE,
-	    .sink = ix_append, .cookie = &x };
+	    .sink = x->sink, .cookie = x->cookie };
 	struct ag_err e;
 	int rc;
 
-	x.max = m->index_json_size != 0 ? (size_t)m->index_json_size :
-	    FORMAT_MANIFEST_MAX;
-	if ((x.rd = format_reader_new(key, FORMAT_KIND_INDEX, ix_chunk,
-	    &x)) == NULL) {
+	if ((x->rd = format_reader_new(key, FORMAT_KIND_INDEX, ix_chunk,
+	    x)) == NULL) {
 		rc = ag_err_set(err, "%s: out of memory", FORMAT_NAME_INDEX);
 		goto out;
 	}
 	if (m->index_encoding == MANIFEST_INDEX_GZIP &&
-	    (x.ifl = inflate_new(&ic, &e)) == NULL) {
+	    (x->ifl = inflate_new(&ic, &e)) == NULL) {
 		rc = ag_err_set(err, "%s: %s", FORMAT_NAME_INDEX, e.msg);
 		goto out;
 	}
 	/* A transient failure resumes where it stopped. */
-	rc = storage_get_retry(st, okey, 0, UINT64_MAX, ix_sink, &x, &e);
-	if (rc != 0 && !x.failed) {
+	rc = storage_get_retry(st, okey, 0, UINT64_MAX, ix_sink, x, &e);
+	if (rc != 0 && !x->failed) {
 		if (rc == STORAGE_ABSENT)
 			rc = ag_err_set(err, "backup %s/%s: %s is missing",
 			    m->job, m->backup_id, FORMAT_NAME_INDEX);
@@ -658,30 +657,73 @@ load_index(struct storage *st, const char *okey, const struct crypto_key *key,
 			(void)ag_err_set(err, "%s", e.msg);
 		goto out;
 	}
-	if (!x.failed && format_reader_end(x.rd, &e) != 0)
-		x.failed = ag_err_set(&x.err, "%s: %s", FORMAT_NAME_INDEX,
+	if (!x->failed && format_reader_end(x->rd, &e) != 0)
+		x->failed = ag_err_set(&x->err, "%s: %s", FORMAT_NAME_INDEX,
 		    e.msg);
-	if (!x.failed && x.ifl != NULL && inflate_finish(x.ifl, &e) != 0 &&
-	    !x.failed)
-		x.failed = ag_err_set(&x.err, "%s: %s", FORMAT_NAME_INDEX,
+	if (!x->failed && x->ifl != NULL && inflate_finish(x->ifl, &e) != 0 &&
+	    !x->failed)
+		x->failed = ag_err_set(&x->err, "%s: %s", FORMAT_NAME_INDEX,
 		    e.msg);
-	if (!x.failed && x.fed != m->index_size)
-		x.failed = ag_err_set(&x.err, "%s: %" PRIu64 " bytes, the "
-		    "manifest says %" PRIu64, FORMAT_NAME_INDEX, x.fed,
+	if (!x->failed && x->fed != m->index_size)
+		x->failed = ag_err_set(&x->err, "%s: %" PRIu64 " bytes, the "
+		    "manifest says %" PRIu64, FORMAT_NAME_INDEX, x->fed,
 		    m->index_size);
-	if (x.failed) {
-		rc = ag_err_set(err, "%s", x.err.msg);
-		goto out;
-	}
-	rc = manifest_load_index(m, x.json != NULL ? x.json : "", x.len, err);
+	if (x->failed)
+		rc = ag_err_set(err, "%s", x->err.msg);
 out:
-	inflate_free(x.ifl);
-	format_reader_free(x.rd);
+	inflate_free(x->ifl);
+	x->ifl = NULL;
+	format_reader_free(x->rd);
+	x->rd = NULL;
+	return rc == 0 ? 0 : (rc == AG_RETRY ? AG_RETRY : -1);
+}
+
+/* Fetch index.vgl as fetch_index() does and load it into ${m}. */
+static int
+load_index(struct storage *st, const char *okey, const struct crypto_key *key,
+    struct manifest *m, struct ag_err *err)
+{
+	struct ixload x = { .m = m, .sink = ix_append };
+	int rc;
+
+	x.cookie = &x;
+	x.max = m->index_json_size != 0 ? (size_t)m->index_json_size :
+	    FORMAT_MANIFEST_MAX;
+	if ((rc = fetch_index(st, okey, key, &x, err)) == 0)
+		rc = manifest_load_index(m, x.json != NULL ? x.json : "",
+		    x.len, err);
 	if (x.json != NULL) {
 		crypto_wipe(x.json, x.len);
 		free(x.json);
 	}
-	return rc == 0 ? 0 : (rc == AG_RETRY ? AG_RETRY : -1);
+	return rc;
+}
+
+/**
+ * catalog_stream_index(st, prefix, m, key, sink, cookie, err):
+ * Fetch index.vgl of the backup that ${m} describes (its index must be
+ * separate), open it with ${key}, inflate it one chunk at a time if it is
+ * gzip, and pass its JSON to ${sink}(${cookie}, buf, len) in order; a
+ * nonzero return stops.  Nothing of the index is kept.  Return 0,
+ * AG_RETRY or -1 with a message (when ${sink} stopped it, a generic one:
+ * the sink keeps its own).
+ */
+int
+catalog_stream_index(struct storage *st, const char *prefix,
+    const struct manifest *m, const struct crypto_key *key,
+    int (*sink)(void *, const uint8_t *, size_t), void *cookie,
+    struct ag_err *err)
+{
+	char okey[STORAGE_KEY_MAX + 1];
+	struct ixload x = { .m = m, .sink = sink, .cookie = cookie };
+
+	if (m->index_inline || m->index_omitted)
+		return ag_err_set(err, "backup %s/%s has no index object",
+		    m->job, m->backup_id);
+	if (object_key(prefix, m->job, m->backup_id, FORMAT_KIND_INDEX, okey,
+	    sizeof(okey), err) != 0)
+		return -1;
+	return fetch_index(st, okey, key, &x, err);
 }
 
 /**
@@ -792,139 +834,29 @@ struct tarchk {
 	uint64_t files, checked;
 };
 
-static uint64_t
-octal(const uint8_t *p, size_t n)
-{
-	uint64_t v = 0;
-	size_t i = 0;
-
-	/* GNU base-256 for large values: first byte 0x80. */
-	if (n > 0 && (p[0] & 0x80) != 0) {
-		for (i = 1; i < n; i++)
-			v = v << 8 | p[i];
-		return v;
-	}
-	while (i < n && p[i] == ' ')
-		i++;
-	for (; i < n && p[i] >= '0' && p[i] <= '7'; i++)
-		v = v * 8 + (uint64_t)(p[i] - '0');
-	return v;
-}
-
-static int
-ustar_ok(const uint8_t *h)
-{
-	uint64_t sum = 0, want = octal(h + 148, 8);
-
-	for (size_t i = 0; i < 512; i++)
-		sum += (i >= 148 && i < 156) ? ' ' : h[i];
-	return sum == want && memcmp(h + 257, "ustar", 5) == 0;
-}
-
-/*
- * Find the record ${key} in the pax records ${p}[0..n) ("len key=value\n"
- * each); return its value and store its length in ${ret_len}, or NULL.
- */
-static const char *
-pax_find(const uint8_t *p, size_t n, const char *key, size_t *ret_len)
-{
-	const char *found = NULL;
-	size_t off = 0, rlen, i, klen = strlen(key);
-
-	while (off < n) {
-		rlen = 0;
-		for (i = off; i < n && p[i] >= '0' && p[i] <= '9' &&
-		    rlen <= n; i++)
-			rlen = rlen * 10 + (size_t)(p[i] - '0');
-		if (i >= n || p[i] != ' ' || rlen == 0 || rlen > n - off ||
-		    p[off + rlen - 1] != '\n')
-			return found;
-		i++;
-		/* The value ends before the record's '\n'. */
-		if (i + klen < off + rlen - 1 &&
-		    memcmp(p + i, key, klen) == 0 && p[i + klen] == '=') {
-			found = (const char *)p + i + klen + 1;
-			*ret_len = off + rlen - 1 - (i + klen + 1);
-		}
-		off += rlen;
-	}
-	return found;
-}
-
-static const char
-typeflag_for[] = {
-	[MANIFEST_FILE] = '0', [MANIFEST_DIR] = '5',
-	[MANIFEST_SYMLINK] = '2', [MANIFEST_HARDLINK] = '1',
-	[MANIFEST_CHAR] = '3', [MANIFEST_BLOCK] = '4', [MANIFEST_FIFO] = '6',
-};
-
 /* The capture of entry tc->next is complete: compare. */
 static int
 tc_check(struct tarchk *tc, struct ag_err *err)
 {
 	const struct manifest_file *f = &tc->m->files[tc->next];
-	const uint8_t *h = tc->cap, *ph = NULL;
-	char name[257 + 156];
-	const char *path;
-	size_t plen = 0, n;
-	char tf;
+	struct tar_header th;
 
-	if (!ustar_ok(h))
-		goto bad_header;
-	if (h[156] == 'x') {
-		/* The pax records, then the entry's own ustar header. */
-		ph = h + 512;
-		n = (size_t)octal(h + 124, 12);
-		h = tc->cap + 512 + (n + 511) / 512 * 512;
-		if (!ustar_ok(h))
-			goto bad_header;
-	}
-	path = NULL;
-	if (ph != NULL) {
-		/* A sparse file's real name hides in GNU.sparse.name. */
-		n = (size_t)octal(tc->cap + 124, 12);
-		if ((path = pax_find(ph, n, "GNU.sparse.name", &plen)) == NULL)
-			path = pax_find(ph, n, "path", &plen);
-	}
-	if (path == NULL) {
-		/* ustar: prefix "/" name, each NUL-padded. */
-		size_t pl = strnlen((const char *)h + 345, 155);
-		size_t nl = strnlen((const char *)h, 100);
-
-		n = 0;
-		if (pl > 0) {
-			memcpy(name, h + 345, pl);
-			name[pl] = '/';
-			n = pl + 1;
-		}
-		memcpy(name + n, h, nl);
-		n += nl;
-		name[n] = '\0';
-		path = name;
-		plen = n;
-	}
-	/* Folders carry a trailing '/' in the tar, not in the index. */
-	while (plen > 1 && path[plen - 1] == '/')
-		plen--;
-	tf = (char)h[156];
-	if (tf == '\0' || tf == '7')
-		tf = '0';
-	if (plen != strlen(f->path) || memcmp(path, f->path, plen) != 0)
+	if (tar_header_parse(tc->cap, tc->cap_len, &th) != 0)
+		return ag_err_set(err, "file index: files[%zu] \"%.100s\": no "
+		    "valid tar header at tar offset %" PRIu64, tc->next,
+		    f->path, f->tar_offset);
+	if (th.path_len != strlen(f->path) ||
+	    memcmp(th.path, f->path, th.path_len) != 0)
 		return ag_err_set(err, "file index: files[%zu] \"%.100s\" at "
 		    "tar offset %" PRIu64 ": the tar header there is "
 		    "\"%.*s\"", tc->next, f->path, f->tar_offset,
-		    (int)(plen > 100 ? 100 : plen), path);
-	if (tf != typeflag_for[f->type])
+		    (int)(th.path_len > 100 ? 100 : th.path_len), th.path);
+	if (th.typeflag != tar_header_typeflag(f->type))
 		return ag_err_set(err, "file index: files[%zu] \"%.100s\": "
 		    "type %s, but the tar header has type '%c'", tc->next,
-		    f->path, manifest_ftype_name(f->type), tf);
+		    f->path, manifest_ftype_name(f->type), th.typeflag);
 	tc->checked++;
 	return 0;
-
-bad_header:
-	return ag_err_set(err, "file index: files[%zu] \"%.100s\": no valid "
-	    "tar header at tar offset %" PRIu64, tc->next, f->path,
-	    f->tar_offset);
 }
 
 /* Feed tar bytes to the checker. */
@@ -935,7 +867,7 @@ tc_feed(struct tarchk *tc, const uint8_t *buf, size_t len,
 	const struct manifest *m = tc->m;
 	const struct manifest_file *f;
 	uint64_t start, skip;
-	size_t n, psize;
+	size_t n, need;
 
 	while (len > 0) {
 		if (!tc->capturing) {
@@ -970,14 +902,15 @@ tc_feed(struct tarchk *tc, const uint8_t *buf, size_t len,
 		len -= n;
 		if (tc->cap_len < tc->need)
 			continue;
-		if (tc->need == 512 && tc->cap[156] == 'x' &&
-		    ustar_ok(tc->cap)) {
+		if (tc->need == 512) {
 			/* A pax header: its records and the next header too. */
-			psize = (size_t)octal(tc->cap + 124, 12);
-			if (psize > PAX_MAX)
+			if (tar_header_need(tc->cap, tc->cap_len, &need) != 0)
 				return ag_err_set(err, "file index: files[%zu]: "
-				    "pax header of %zu bytes", tc->next, psize);
-			tc->need = 512 + (psize + 511) / 512 * 512 + 512;
+				    "pax header over %zu bytes", tc->next,
+				    TAR_HEADER_PAX_MAX);
+			tc->need = need;
+		}
+		if (tc->cap_len < tc->need) {
 			if (tc->need > f->tar_len)
 				return ag_err_set(err, "file index: files[%zu] "
 				    "\"%.100s\": its headers exceed its tar "
@@ -1229,7 +1162,7 @@ catalog_verify(struct storage *st, const char *prefix, const char *job,
 	ic.workers = opts != NULL ? opts->workers : 0;
 	ic.sink = tar_sink;
 	ic.cookie = &v;
-	if ((v.tc.cap = malloc(PAX_MAX + 1536)) == NULL ||
+	if ((v.tc.cap = malloc(TAR_HEADER_MAX)) == NULL ||
 	    (v.hash = crypto_hash_sha256_new()) == NULL ||
 	    (v.rd = format_reader_new(key, FORMAT_KIND_DATA, chunk_cb,
 	    &v)) == NULL) {

@@ -177,6 +177,20 @@ int catalog_load_manifest(struct storage *st, const char *prefix,
     const char *job, const char *id, const struct crypto_key *key,
     bool with_index, struct manifest **ret, struct ag_err *err);
 
+/**
+ * catalog_stream_index(st, prefix, m, key, sink, cookie, err):
+ * Fetch index.vgl of the backup that ${m} describes (its index must be
+ * separate), open it with ${key}, inflate it one chunk at a time if it is
+ * gzip, and pass its JSON to ${sink}(${cookie}, buf, len) in order; a
+ * nonzero return stops.  Nothing of the index is kept.  Return 0,
+ * AG_RETRY or -1 with a message (when ${sink} stopped it, a generic one:
+ * the sink keeps its own).
+ */
+int catalog_stream_index(struct storage *st, const char *prefix,
+    const struct manifest *m, const struct crypto_key *key,
+    int (*sink)(void *, const uint8_t *, size_t), void *cookie,
+    struct ag_err *err);
+
 struct catalog_verify_progress {
 	uint64_t bytes_read;		/* of data.vgl so far */
 	uint64_t bytes_total;		/* data.vgl's size */

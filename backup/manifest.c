@@ -28,6 +28,7 @@
 #include "lib/crypto/crypto.h"
 #include "lib/crypto/crypto_hash.h"
 #include "backup/format.h"
+#include "backup/index_stream.h"
 #include "backup/st_archive.h"
 #include "backup/st_compress.h"
 #include "backup/st_encrypt.h"
@@ -1053,23 +1054,36 @@ perr(struct ag_err *err, const char *where, const char *fmt, ...)
 	return ag_err_set(err, "manifest: %s: %s", where, what);
 }
 
+/*
+ * perr() for member ${key} of ${where}: "manifest: <where>.<key>: <what>".
+ * The name is made only here: the file index parses millions of members.
+ */
+static int
+field_err(struct ag_err *err, const char *where, const char *key,
+    const char *what)
+{
+	char w[96];
+
+	snprintf(w, sizeof(w), "%s%s%s", where, *where ? "." : "", key);
+	return perr(err, w, "%s", what);
+}
+
 static int
 get_u64(const json_t *o, const char *key, bool required, uint64_t *ret,
     const char *where, struct ag_err *err)
 {
 	json_t *v = json_object_get(o, key);
-	char w[96];
 
-	snprintf(w, sizeof(w), "%s%s%s", where, *where ? "." : "", key);
 	if (v == NULL) {
 		if (!required) {
 			*ret = 0;
 			return 0;
 		}
-		return perr(err, w, "missing");
+		return field_err(err, where, key, "missing");
 	}
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return perr(err, w, "must be a non-negative integer");
+		return field_err(err, where, key,
+		    "must be a non-negative integer");
 	*ret = (uint64_t)json_integer_value(v);
 	return 0;
 }
@@ -1079,18 +1093,16 @@ get_i64(const json_t *o, const char *key, bool required, int64_t *ret,
     const char *where, struct ag_err *err)
 {
 	json_t *v = json_object_get(o, key);
-	char w[96];
 
-	snprintf(w, sizeof(w), "%s%s%s", where, *where ? "." : "", key);
 	if (v == NULL) {
 		if (!required) {
 			*ret = 0;
 			return 0;
 		}
-		return perr(err, w, "missing");
+		return field_err(err, where, key, "missing");
 	}
 	if (!json_is_integer(v))
-		return perr(err, w, "must be an integer");
+		return field_err(err, where, key, "must be an integer");
 	*ret = (int64_t)json_integer_value(v);
 	return 0;
 }
@@ -1103,7 +1115,7 @@ static int
 get_str(const json_t *o, const char *key, bool required, bool b64ok,
     char **ret, const char *where, struct ag_err *err)
 {
-	char w[96], k64[64];
+	char k64[64], bad[80];
 	json_t *v;
 	const char *s;
 	size_t n;
@@ -1111,19 +1123,24 @@ get_str(const json_t *o, const char *key, bool required, bool b64ok,
 	int dn;
 
 	*ret = NULL;
-	snprintf(w, sizeof(w), "%s%s%s", where, *where ? "." : "", key);
-	snprintf(k64, sizeof(k64), "%s_b64", key);
-	if (b64ok && (v = json_object_get(o, k64)) != NULL) {
+	/* No printf here: the file index parses millions of members. */
+	if (b64ok && (n = strlen(key)) + 5 <= sizeof(k64)) {
+		memcpy(k64, key, n);
+		memcpy(k64 + n, "_b64", 5);
+	} else
+		k64[0] = '\0';
+	if (k64[0] != '\0' && (v = json_object_get(o, k64)) != NULL) {
+		snprintf(bad, sizeof(bad), "bad %s", k64);
 		if (!json_is_string(v) ||
 		    (n = json_string_length(v)) > 2 * MANIFEST_STR_MAX)
-			return perr(err, w, "bad %s", k64);
+			return field_err(err, where, key, bad);
 		if ((r = malloc(n + 4)) == NULL)
-			return perr(err, w, "out of memory");
+			return field_err(err, where, key, "out of memory");
 		dn = crypto_unbase64(json_string_value(v), (uint8_t *)r, n + 3);
 		if (dn <= 0 || (size_t)dn > MANIFEST_STR_MAX ||
 		    memchr(r, '\0', (size_t)dn) != NULL) {
 			free(r);
-			return perr(err, w, "bad %s", k64);
+			return field_err(err, where, key, bad);
 		}
 		r[dn] = '\0';
 		*ret = r;
@@ -1132,16 +1149,17 @@ get_str(const json_t *o, const char *key, bool required, bool b64ok,
 	if ((v = json_object_get(o, key)) == NULL) {
 		if (!required)
 			return 0;
-		return perr(err, w, "missing");
+		return field_err(err, where, key, "missing");
 	}
 	if (!json_is_string(v))
-		return perr(err, w, "must be a string");
+		return field_err(err, where, key, "must be a string");
 	s = json_string_value(v);
 	n = json_string_length(v);
 	if (n > MANIFEST_STR_MAX || strlen(s) != n)
-		return perr(err, w, "too long or holds a NUL byte");
+		return field_err(err, where, key,
+		    "too long or holds a NUL byte");
 	if ((*ret = strdup(s)) == NULL)
-		return perr(err, w, "out of memory");
+		return field_err(err, where, key, "out of memory");
 	return 0;
 }
 
@@ -1261,8 +1279,12 @@ path_valid(const char *p)
 	}
 }
 
-static void
-file_clear(struct manifest_file *f)
+/**
+ * manifest_file_clear(f):
+ * Free the strings of ${f} and zero it.
+ */
+void
+manifest_file_clear(struct manifest_file *f)
 {
 	free(f->path);
 	free(f->target);
@@ -1276,7 +1298,7 @@ static void
 files_free(struct manifest *m)
 {
 	for (size_t i = 0; i < m->nfiles; i++)
-		file_clear(&m->files[i]);
+		manifest_file_clear(&m->files[i]);
 	free(m->files);
 	free(m->by_path);
 	m->files = NULL;
@@ -1284,6 +1306,7 @@ files_free(struct manifest *m)
 	m->nfiles = 0;
 	m->nsplit = 0;
 	m->files_loaded = false;
+	m->files_subset = false;
 }
 
 static int
@@ -1687,6 +1710,248 @@ manifest_parse(const char *json, size_t len, struct manifest **ret,
 	return 0;
 }
 
+/* --- The file index, streamed ----------------------------------------- */
+
+/*
+ * index.vgl's JSON goes through index_stream.c, which hands over the text
+ * of each entry (at most ENTRY_MAX bytes, the writer's own bound) and of
+ * the other root members; each entry is parsed alone with jansson and
+ * checked by parse_file().  The whole text is hashed on the way.  A
+ * malformed entry or structure stops the parsing but not the hashing:
+ * the hash is compared first at the end, so that a tampered or foreign
+ * index says so rather than where it stopped parsing.
+ */
+struct manifest_index_reader {
+	const struct manifest *m;
+	struct index_stream *js;
+	struct crypto_hash *hash;
+	int (*on_file)(void *, struct manifest_file *, uint64_t);
+	void *cookie;
+	uint64_t len;			/* JSON bytes fed */
+	uint64_t max;			/* ... at most */
+	uint64_t n;			/* entries parsed */
+	uint64_t prev_end;		/* tar end of the last entry */
+	bool id_seen;
+	bool bad;			/* malformed: err says why */
+	bool hard;			/* a callback failed: err says why */
+	struct ag_err err;
+};
+
+static int
+ir_member(void *cookie, const char *key, const char *text, size_t len)
+{
+	struct manifest_index_reader *rd = cookie;
+	json_error_t jerr;
+	json_t *v;
+	int rc = 0;
+
+	v = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
+	    &jerr);
+	if (v == NULL)
+		return ag_err_set(&rd->err, "index: \"%.40s\": not valid "
+		    "JSON: %s", key, jerr.text);
+	if (strcmp(key, "backup_id") == 0) {
+		if (!json_is_string(v) ||
+		    strcmp(json_string_value(v), rd->m->backup_id) != 0)
+			rc = ag_err_set(&rd->err, "index: not the index of "
+			    "backup %s", rd->m->backup_id);
+		rd->id_seen = true;
+	}
+	json_decref(v);
+	return rc;
+}
+
+static int
+ir_element(void *cookie, const char *text, size_t len)
+{
+	struct manifest_index_reader *rd = cookie;
+	struct manifest_file f = { 0 };
+	json_error_t jerr;
+	json_t *o;
+	int rc;
+
+	if ((o = json_loadb(text, len, JSON_REJECT_DUPLICATES,
+	    &jerr)) == NULL)
+		return ag_err_set(&rd->err, "index: files[%" PRIu64 "]: not "
+		    "valid JSON: %s", rd->n, jerr.text);
+	rc = parse_file(o, (size_t)rd->n, rd->m->tar_size, rd->prev_end, &f,
+	    &rd->err);
+	json_decref(o);
+	if (rc != 0) {
+		manifest_file_clear(&f);
+		return -1;
+	}
+	rd->prev_end = f.tar_offset + f.tar_len;
+	rd->n++;
+	rc = rd->on_file(rd->cookie, &f, rd->n - 1);
+	manifest_file_clear(&f);
+	if (rc != 0) {
+		rd->hard = true;
+		return -1;
+	}
+	return 0;
+}
+
+/**
+ * manifest_index_reader_new(m, on_file, cookie, err):
+ * A reader of the file index of ${m} (in index.vgl) that calls
+ * ${on_file}(${cookie}, f, i) for each entry in tar order.  Return it, or
+ * NULL with a message.
+ */
+struct manifest_index_reader *
+manifest_index_reader_new(const struct manifest *m,
+    int (*on_file)(void *cookie, struct manifest_file *f, uint64_t i),
+    void *cookie, struct ag_err *err)
+{
+	struct manifest_index_reader *rd;
+	struct index_stream_conf c = { .array_key = "files",
+	    .element_max = ENTRY_MAX, .member_max = MANIFEST_STR_MAX,
+	    .on_member = ir_member, .on_element = ir_element };
+
+	if (m->index_inline || m->index_omitted) {
+		(void)ag_err_set(err, "index: this backup has no index object");
+		return NULL;
+	}
+	if ((rd = calloc(1, sizeof(*rd))) == NULL)
+		goto oom;
+	c.cookie = rd;
+	rd->m = m;
+	rd->on_file = on_file;
+	rd->cookie = cookie;
+	rd->max = m->index_json_size != 0 ? m->index_json_size :
+	    FORMAT_MANIFEST_MAX;
+	if ((rd->js = index_stream_new(&c)) == NULL ||
+	    (rd->hash = crypto_hash_sha256_new()) == NULL)
+		goto oom;
+	return rd;
+oom:
+	manifest_index_reader_free(rd);
+	(void)ag_err_set(err, "index: out of memory");
+	return NULL;
+}
+
+/**
+ * manifest_index_reader_feed(rd, buf, len, err):
+ * Feed the next ${len} bytes of the index JSON.  Return 0, or -1 with a
+ * message if the JSON exceeds its stated length or ${on_file} failed (its
+ * message is the caller's).  Malformed JSON is reported by _end().
+ */
+int
+manifest_index_reader_feed(struct manifest_index_reader *rd,
+    const uint8_t *buf, size_t len, struct ag_err *err)
+{
+	struct ag_err e = { "" };
+
+	if (rd->hard)
+		return ag_err_set(err, "%s", rd->err.msg);
+	if (len > rd->max - rd->len)
+		return ag_err_set(err, "index: more than %" PRIu64 " bytes of "
+		    "JSON%s", rd->max, rd->m->index_json_size != 0 ?
+		    " (the manifest's json_size)" : "");
+	if (crypto_hash_update(rd->hash, buf, len) != 0)
+		return ag_err_set(err, "index: sha256 failed");
+	rd->len += len;
+	if (rd->bad)
+		return 0;
+	if (index_stream_feed(rd->js, buf, len, &e) != 0) {
+		if (rd->hard)
+			return ag_err_set(err, "%s", rd->err.msg);
+		rd->bad = true;
+		/* The callbacks wrote their own message. */
+		if (rd->err.msg[0] == '\0')
+			(void)ag_err_set(&rd->err, "index: %s", e.msg);
+	}
+	return 0;
+}
+
+/**
+ * manifest_index_reader_end(rd, err):
+ * The JSON ended: check its length and sha256 against the manifest, then
+ * that it was whole and well formed, named the manifest's backup and held
+ * as many entries as the manifest says.  Return 0 or -1 with a message.
+ */
+int
+manifest_index_reader_end(struct manifest_index_reader *rd,
+    struct ag_err *err)
+{
+	const struct manifest *m = rd->m;
+	uint8_t sha[CRYPTO_SHA256_LEN];
+	struct ag_err e = { "" };
+
+	if (rd->hard)
+		return ag_err_set(err, "%s", rd->err.msg);
+	if (m->index_json_size != 0 && rd->len != m->index_json_size)
+		return ag_err_set(err, "index: %" PRIu64 " bytes of JSON, the "
+		    "manifest says %" PRIu64, rd->len, m->index_json_size);
+	if (crypto_hash_final(rd->hash, sha) != 0)
+		return ag_err_set(err, "index: sha256 failed");
+	if (!crypto_memeq(sha, m->index_sha256, sizeof(sha)))
+		return ag_err_set(err, "index: sha256 differs from the "
+		    "manifest's (not the index of this backup)");
+	if (rd->bad)
+		return ag_err_set(err, "%s", rd->err.msg);
+	if (index_stream_end(rd->js, &e) != 0)
+		return ag_err_set(err, "index: %s", e.msg);
+	if (!rd->id_seen)
+		return ag_err_set(err, "index: not the index of backup %s",
+		    m->backup_id);
+	if (rd->n != m->index_entries)
+		return ag_err_set(err, "index: %" PRIu64 " entries, the "
+		    "manifest says %" PRIu64, rd->n, m->index_entries);
+	return 0;
+}
+
+/* manifest_index_reader_free(rd): free ${rd}; NULL is a no-op. */
+void
+manifest_index_reader_free(struct manifest_index_reader *rd)
+{
+	if (rd == NULL)
+		return;
+	index_stream_free(rd->js);
+	crypto_hash_free(rd->hash);
+	free(rd);
+}
+
+/* manifest_load_index(): every entry, moved into a growing array. */
+struct collect {
+	struct manifest_file *v;
+	size_t n, cap;
+};
+
+/**
+ * manifest_files_grow(v, n, cap):
+ * Make room for one more entry after the ${n} in the array ${*v} of
+ * ${*cap}, doubling it.  Return 0 or -1 (out of memory; unchanged).
+ */
+int
+manifest_files_grow(struct manifest_file **v, size_t n, size_t *cap)
+{
+	struct manifest_file *nv;
+	size_t ncap;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap < 16 ? 16 : *cap * 2;
+	if ((nv = realloc(*v, ncap * sizeof(*nv))) == NULL)
+		return -1;
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
+static int
+collect_file(void *cookie, struct manifest_file *f, uint64_t i)
+{
+	struct collect *c = cookie;
+
+	(void)i;
+	if (manifest_files_grow(&c->v, c->n, &c->cap) != 0)
+		return -1;
+	c->v[c->n++] = *f;
+	memset(f, 0, sizeof(*f));
+	return 0;
+}
+
 /**
  * manifest_load_index(m, json, len, err):
  * Load the file index of ${m} from the JSON of its index.vgl (${len}
@@ -1697,48 +1962,112 @@ int
 manifest_load_index(struct manifest *m, const char *json, size_t len,
     struct ag_err *err)
 {
-	uint8_t sha[CRYPTO_SHA256_LEN];
-	json_error_t jerr;
-	json_t *root, *v;
+	struct manifest_index_reader *rd;
+	struct collect c = { 0 };
 	int rc = -1;
 
-	if (m->index_inline || m->index_omitted)
-		return ag_err_set(err, "index: this backup has no index object");
-	if (len > FORMAT_MANIFEST_MAX)
-		return ag_err_set(err, "index: larger than %zu MiB",
-		    FORMAT_MANIFEST_MAX >> 20);
-	if (m->index_json_size != 0 && len != m->index_json_size)
-		return ag_err_set(err, "index: %zu bytes of JSON, the manifest "
-		    "says %" PRIu64, len, m->index_json_size);
-	if (crypto_sha256(json, len, sha) != 0)
-		return ag_err_set(err, "index: sha256 failed");
-	if (!crypto_memeq(sha, m->index_sha256, sizeof(sha)))
-		return ag_err_set(err, "index: sha256 differs from the "
-		    "manifest's (not the index of this backup)");
-	if ((root = json_loadb(json, len, JSON_REJECT_DUPLICATES,
-	    &jerr)) == NULL)
-		return ag_err_set(err, "index: not valid JSON: line %d: %s",
-		    jerr.line, jerr.text);
-	v = json_object_get(root, "backup_id");
-	if (!json_is_object(root) || !json_is_string(v) ||
-	    strcmp(json_string_value(v), m->backup_id) != 0) {
-		(void)ag_err_set(err, "index: not the index of backup %s",
-		    m->backup_id);
+	if ((rd = manifest_index_reader_new(m, collect_file, &c, err)) == NULL)
+		return -1;
+	if (manifest_index_reader_feed(rd, (const uint8_t *)json, len,
+	    err) != 0) {
+		if (rd->hard)
+			(void)ag_err_set(err, "index: out of memory");
 		goto out;
 	}
+	if (manifest_index_reader_end(rd, err) != 0)
+		goto out;
 	files_free(m);
-	if (parse_files(m, json_object_get(root, "files"), err) != 0)
-		goto out;
-	if (m->nfiles != m->index_entries) {
-		(void)ag_err_set(err, "index: %zu entries, the manifest says %"
-		    PRIu64, m->nfiles, m->index_entries);
-		files_free(m);
-		goto out;
-	}
-	rc = 0;
+	rc = manifest_add_files(m, c.v, c.n, err);
+	c.v = NULL;
+	c.n = 0;
+	if (rc == 0)
+		m->files_subset = false;
 out:
-	json_decref(root);
+	for (size_t i = 0; i < c.n; i++)
+		manifest_file_clear(&c.v[i]);
+	free(c.v);
+	manifest_index_reader_free(rd);
 	return rc;
+}
+
+/**
+ * manifest_add_files(m, files, n, err):
+ * Add the ${n} entries ${files} (in tar order, as the index has them) to
+ * the entries of ${m} if it holds a subset already (else they replace
+ * its index), merged in tar order,
+ * taking ownership of the array and its strings, also on failure; then
+ * ${m} has its files loaded, with files_subset set.  Return 0 or -1 (out
+ * of memory: ${m} then has no files loaded).
+ */
+int
+manifest_add_files(struct manifest *m, struct manifest_file *files,
+    size_t n, struct ag_err *err)
+{
+	struct manifest_file *v;
+	size_t i = 0, j = 0, k = 0, total;
+
+	if (!m->files_loaded || !m->files_subset)
+		files_free(m);
+	total = m->nfiles + n;
+	free(m->by_path);
+	m->by_path = NULL;
+	if ((v = calloc(total > 0 ? total : 1, sizeof(*v))) == NULL ||
+	    (m->by_path = calloc(total > 0 ? total : 1,
+	    sizeof(*m->by_path))) == NULL) {
+		free(v);
+		for (i = 0; i < n; i++)
+			manifest_file_clear(&files[i]);
+		free(files);
+		files_free(m);
+		return ag_err_set(err, "index: out of memory");
+	}
+	/* The entries move: strings and all. */
+	while (i < m->nfiles || j < n) {
+		if (j >= n || (i < m->nfiles &&
+		    m->files[i].tar_offset < files[j].tar_offset))
+			v[k++] = m->files[i++];
+		else
+			v[k++] = files[j++];
+	}
+	free(m->files);
+	free(files);
+	m->files = v;
+	m->nfiles = total;
+	m->nsplit = 0;
+	for (i = 0; i < total; i++) {
+		m->by_path[i] = &v[i];
+		if (v[i].split_of != NULL)
+			m->nsplit++;
+	}
+	qsort(m->by_path, total, sizeof(*m->by_path), by_path_cmp);
+	m->files_loaded = true;
+	m->files_subset = true;
+	return 0;
+}
+
+/**
+ * manifest_file_dup(dst, src):
+ * Copy ${src} into ${dst} with strings of its own.  Return 0 or -1 (out of
+ * memory; ${dst} is then cleared).
+ */
+int
+manifest_file_dup(struct manifest_file *dst, const struct manifest_file *src)
+{
+	*dst = *src;
+	dst->path = dst->target = dst->user = dst->group = NULL;
+	dst->split_of = NULL;
+	if ((dst->path = strdup(src->path)) == NULL ||
+	    (src->target != NULL &&
+	    (dst->target = strdup(src->target)) == NULL) ||
+	    (src->user != NULL && (dst->user = strdup(src->user)) == NULL) ||
+	    (src->group != NULL &&
+	    (dst->group = strdup(src->group)) == NULL) ||
+	    (src->split_of != NULL &&
+	    (dst->split_of = strdup(src->split_of)) == NULL)) {
+		manifest_file_clear(dst);
+		return -1;
+	}
+	return 0;
 }
 
 /* ${path} without leading and trailing '/': its start, length in ret_n. */

@@ -33,7 +33,10 @@
  * malformed manifest is one clear error, never a crash.  When the index is
  * a separate object, manifest_load_index() adds it from its JSON (its
  * sha256 is checked against the manifest); the caller inflates index.vgl
- * first when index_encoding says gzip.
+ * first when index_encoding says gzip.  A reader that needs only a few
+ * entries streams the index instead: manifest_index_reader parses the
+ * JSON as it arrives (index_stream.h), hands each entry to a callback and
+ * keeps nothing; manifest_add_files() then installs the entries kept.
  *
  * No I/O except the writer's spill file; no logging.
  */
@@ -294,6 +297,8 @@ struct manifest {
 	enum manifest_index_encoding index_encoding;
 	uint64_t index_json_size;	/* JSON bytes; 0: not stated */
 	bool files_loaded;		/* files[] is valid */
+	/* files[] holds only some entries (manifest_add_files()). */
+	bool files_subset;
 	struct manifest_file *files;	/* in tar order */
 	size_t nfiles;
 	const struct manifest_file **by_path;	/* sorted by path */
@@ -324,6 +329,78 @@ int manifest_parse(const char *json, size_t len, struct manifest **ret,
  */
 int manifest_load_index(struct manifest *m, const char *json, size_t len,
     struct ag_err *err);
+
+struct manifest_index_reader;
+
+/**
+ * manifest_index_reader_new(m, on_file, cookie, err):
+ * A reader of the file index of ${m} (in index.vgl) that calls
+ * ${on_file}(${cookie}, f, i) for each entry ${f}, the ${i}th, in tar
+ * order, parsed and checked as manifest_load_index() does.  ${on_file} may
+ * move strings out of ${f} (leaving NULL); the rest is freed after it
+ * returns.  It returns 0 to go on.  Return the reader, or NULL with a
+ * message.  Memory: one entry of the JSON at a time.
+ */
+struct manifest_index_reader *manifest_index_reader_new(
+    const struct manifest *m,
+    int (*on_file)(void *cookie, struct manifest_file *f, uint64_t i),
+    void *cookie, struct ag_err *err);
+
+/**
+ * manifest_index_reader_feed(rd, buf, len, err):
+ * Feed the next ${len} bytes of the index JSON (pieces of any size).
+ * Return 0, or -1 with a message if the JSON exceeds its stated length or
+ * ${on_file} failed (the caller's message).  Malformed JSON is reported by
+ * manifest_index_reader_end(), after the hash.
+ */
+int manifest_index_reader_feed(struct manifest_index_reader *rd,
+    const uint8_t *buf, size_t len, struct ag_err *err);
+
+/**
+ * manifest_index_reader_end(rd, err):
+ * The JSON ended: check its length and sha256 against the manifest, then
+ * that it was whole and well formed, named the manifest's backup and held
+ * as many entries as the manifest says.  The entries handed on are to be
+ * trusted only after this returned 0.  Return 0 or -1 with a message.
+ */
+int manifest_index_reader_end(struct manifest_index_reader *rd,
+    struct ag_err *err);
+
+/* manifest_index_reader_free(rd): free ${rd}; NULL is a no-op. */
+void manifest_index_reader_free(struct manifest_index_reader *rd);
+
+/**
+ * manifest_add_files(m, files, n, err):
+ * Add the ${n} entries ${files} (in tar order, as the index has them) to
+ * the entries of ${m} if it holds a subset already (else they replace
+ * its index), merged in tar order,
+ * taking ownership of the array and its strings, also on failure; then
+ * ${m} has its files loaded, with files_subset set.  Return 0 or -1 (out
+ * of memory: ${m} then has no files loaded).
+ */
+int manifest_add_files(struct manifest *m, struct manifest_file *files,
+    size_t n, struct ag_err *err);
+
+/**
+ * manifest_files_grow(v, n, cap):
+ * Make room for one more entry after the ${n} in the array ${*v} of
+ * ${*cap}, doubling it.  Return 0 or -1 (out of memory; unchanged).
+ */
+int manifest_files_grow(struct manifest_file **v, size_t n, size_t *cap);
+
+/**
+ * manifest_file_dup(dst, src):
+ * Copy ${src} into ${dst} with strings of its own.  Return 0 or -1 (out of
+ * memory; ${dst} is then cleared).
+ */
+int manifest_file_dup(struct manifest_file *dst,
+    const struct manifest_file *src);
+
+/**
+ * manifest_file_clear(f):
+ * Free the strings of ${f} and zero it.
+ */
+void manifest_file_clear(struct manifest_file *f);
 
 /**
  * manifest_find(m, path):

@@ -21,11 +21,16 @@
  * removed, walking the path below the target with O_NOFOLLOW so that a
  * symlink in the restored tree can never redirect the unlink.
  *
- * Partial restores plan before they write: the selected index entries (a
- * bitmap over the file index, so overlapping paths count once), the tar
- * ranges they cover (adjacent entries merged), and the chunks holding
+ * Partial restores plan before they write: the file index streams past
+ * (index_select.h keeps the entries the paths select, and what a "did
+ * you mean" needs; a second pass finds the targets of selected hard links
+ * that were not selected) and the manifest keeps only those entries; then
+ * the entries to extract (marked, so overlapping paths count once), the
+ * tar ranges they cover (adjacent entries merged), and the chunks holding
  * those ranges (each chunk once, in order); runs of consecutive chunks are
- * fetched with one ranged GET each.
+ * fetched with one ranged GET each.  While the data streams, the headers
+ * of each entry are held back until they are complete and name the entry
+ * the index says (part_hand()): a lying index writes nothing it names.
  */
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -53,16 +58,15 @@
 #include "backup/catalog.h"
 #include "backup/extract.h"
 #include "backup/format.h"
+#include "backup/index_select.h"
 #include "backup/inflate.h"
 #include "backup/manifest.h"
+#include "backup/tar_header.h"
 
 #include "backup/restore.h"
 
 #define GET_RETRIES	5		/* transient storage failures */
 #define PROGRESS_MS	100
-#define SUGGEST_AROUND	6		/* sorted neighbours compared */
-#define SUGGEST_SAME	32		/* same-name entries compared */
-#define SUGGEST_LEN_MAX	512		/* longer: not compared */
 
 /* A range of the tar stream, [start, end). */
 struct range {
@@ -107,6 +111,11 @@ struct restore {
 	uint64_t group_got;		/* bytes of the current GET */
 	struct helper *helpers;
 	size_t nhelpers;
+	/* The headers of entry files[chk], held back until checked. */
+	size_t chk;
+	uint8_t *hbuf;			/* TAR_HEADER_MAX bytes */
+	size_t hlen, hneed;
+	bool hcapturing;
 
 	/* Both. */
 	size_t members_out;		/* members handed on by inflate */
@@ -373,6 +382,106 @@ full_tar_sink(void *cookie, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+/* The first entry to extract from files[${i}] on: its position, or nfiles. */
+static size_t
+next_marked(const struct restore *r, size_t i)
+{
+	while (i < r->m->nfiles && r->mark[i] == 0)
+		i++;
+	return i;
+}
+
+/*
+ * The headers of ${f} are all in hbuf: do they name the entry the file
+ * index says?  The index picked what to fetch; the tar stream decides what
+ * is written, so an index that points at another entry must stop here.
+ */
+static int
+part_check(struct restore *r, const struct manifest_file *f)
+{
+	struct tar_header th;
+
+	if (tar_header_parse(r->hbuf, r->hlen, &th) != 0)
+		return rfail(r, "file index does not match the data: no tar "
+		    "header for %.100s at tar offset %" PRIu64 "; restore "
+		    "refused", f->path, f->tar_offset);
+	if (th.path_len != strlen(f->path) ||
+	    memcmp(th.path, f->path, th.path_len) != 0 ||
+	    th.typeflag != tar_header_typeflag(f->type))
+		return rfail(r, "file index does not match the data: %.100s "
+		    "(%s) at tar offset %" PRIu64 " is \"%.*s\" (type '%c') "
+		    "in the tar stream; restore refused", f->path,
+		    manifest_ftype_name(f->type), f->tar_offset,
+		    (int)(th.path_len > 100 ? 100 : th.path_len), th.path,
+		    th.typeflag >= 0x20 && th.typeflag < 0x7f ? th.typeflag :
+		    '?');
+	return 0;
+}
+
+/*
+ * Hand tar bytes [${off}, ${off} + ${len}) of the wanted ranges to the
+ * extractor, holding back the headers of each entry until they are all
+ * there and part_check() found them right: no byte of an entry reaches
+ * the extractor before its headers were checked.
+ */
+static int
+part_hand(struct restore *r, const uint64_t off0, const uint8_t *buf,
+    size_t len)
+{
+	const struct manifest_file *f;
+	uint64_t off = off0, start;
+	size_t n, need;
+
+	while (len > 0) {
+		if (!r->hcapturing) {
+			start = r->chk < r->m->nfiles ?
+			    r->m->files[r->chk].tar_offset : UINT64_MAX;
+			if (start < off)
+				return rfail(r, "data.vgl: the headers of %.100s "
+				    "were not fetched",
+				    r->m->files[r->chk].path);
+			if (start - off >= len)
+				return hand_over(r, off, buf, len);
+			n = (size_t)(start - off);
+			if (hand_over(r, off, buf, n) != 0)
+				return -1;
+			off += n;
+			buf += n;
+			len -= n;
+			r->hcapturing = true;
+			r->hlen = 0;
+			r->hneed = 512;
+			continue;
+		}
+		f = &r->m->files[r->chk];
+		n = r->hneed - r->hlen < len ? r->hneed - r->hlen : len;
+		memcpy(r->hbuf + r->hlen, buf, n);
+		r->hlen += n;
+		off += n;
+		buf += n;
+		len -= n;
+		if (r->hlen < r->hneed)
+			continue;
+		if (r->hneed == 512) {
+			if (tar_header_need(r->hbuf, r->hlen, &need) != 0 ||
+			    need > f->tar_len)
+				return rfail(r, "file index does not match the "
+				    "data: the tar headers at tar offset %"
+				    PRIu64 " exceed %.100s; restore refused",
+				    f->tar_offset, f->path);
+			r->hneed = need;
+			if (r->hlen < r->hneed)
+				continue;
+		}
+		if (part_check(r, f) != 0 ||
+		    hand_over(r, f->tar_offset, r->hbuf, r->hlen) != 0)
+			return -1;
+		r->hcapturing = false;
+		r->chk = next_marked(r, r->chk + 1);
+	}
+	return 0;
+}
+
 /* Partial restore: the planned members; pass on the wanted ranges. */
 static int
 part_tar_sink(void *cookie, const uint8_t *buf, size_t len)
@@ -397,7 +506,7 @@ part_tar_sink(void *cookie, const uint8_t *buf, size_t len)
 			break;
 		s = w->start > start ? w->start : start;
 		e = w->end < end ? w->end : end;
-		if (s < e && hand_over(r, s, buf + (s - start),
+		if (s < e && part_hand(r, s, buf + (s - start),
 		    (size_t)(e - s)) != 0)
 			return -1;
 		if (w->end > end)
@@ -542,95 +651,6 @@ norm_path(const char *path, size_t *ret_n)
 	return path;
 }
 
-/* Levenshtein distance of ${a} and ${b} (both at most SUGGEST_LEN_MAX). */
-static size_t
-edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), i, j, prev, cur, t;
-	size_t row[SUGGEST_LEN_MAX + 1];
-
-	for (j = 0; j <= lb; j++)
-		row[j] = j;
-	for (i = 1; i <= la; i++) {
-		prev = row[0];
-		row[0] = i;
-		for (j = 1; j <= lb; j++) {
-			cur = row[j];
-			t = prev + (a[i - 1] != b[j - 1]);
-			if (row[j] + 1 < t)
-				t = row[j] + 1;
-			if (row[j - 1] + 1 < t)
-				t = row[j - 1] + 1;
-			row[j] = t;
-			prev = cur;
-		}
-	}
-	return row[lb];
-}
-
-static const char *
-base_name(const char *p)
-{
-	const char *s = strrchr(p, '/');
-
-	return s != NULL ? s + 1 : p;
-}
-
-/*
- * A path of the index that the user may have meant by ${want}, or NULL:
- * one that ends in "/${want}" (a path given from the wrong root), else the
- * closest (edit distance) of its sorted neighbours and of the entries with
- * the same file name, if close enough.
- */
-static const char *
-suggest(const struct manifest *m, const char *want)
-{
-	const struct manifest_file *f, *best = NULL;
-	size_t n = strlen(want), lo = 0, hi = m->nfiles, mid, i, d;
-	size_t bestd = SIZE_MAX, same = 0, limit;
-	const char *b = base_name(want);
-
-	if (n == 0 || n > SUGGEST_LEN_MAX)
-		return NULL;
-	for (i = 0; i < m->nfiles; i++) {
-		size_t fl = strlen(m->files[i].path);
-
-		if (fl > n && m->files[i].path[fl - n - 1] == '/' &&
-		    strcmp(m->files[i].path + fl - n, want) == 0)
-			return m->files[i].path;
-	}
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (strcmp(m->by_path[mid]->path, want) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (i = lo > SUGGEST_AROUND ? lo - SUGGEST_AROUND : 0;
-	    i < m->nfiles && i < lo + SUGGEST_AROUND; i++) {
-		f = m->by_path[i];
-		if (strlen(f->path) > SUGGEST_LEN_MAX)
-			continue;
-		if ((d = edit_distance(want, f->path)) < bestd) {
-			bestd = d;
-			best = f;
-		}
-	}
-	for (i = 0; i < m->nfiles && same < SUGGEST_SAME; i++) {
-		f = &m->files[i];
-		if (strcasecmp(base_name(f->path), b) != 0 ||
-		    strlen(f->path) > SUGGEST_LEN_MAX)
-			continue;
-		same++;
-		if ((d = edit_distance(want, f->path)) < bestd) {
-			bestd = d;
-			best = f;
-		}
-	}
-	limit = n / 3 > 2 ? n / 3 : 2;
-	return best != NULL && bestd <= limit ? best->path : NULL;
-}
-
 /*
  * Hard links whose target is not restored: restore the target as a
  * helper (removed again after the link was made), or drop the link with a
@@ -719,49 +739,249 @@ plan_ranges(struct restore *r)
 	return 0;
 }
 
+/* Streaming index.vgl into a manifest_index_reader. */
+struct ixfeed {
+	struct manifest_index_reader *rd;
+	struct ag_err err;
+	bool failed;
+};
+
+static int
+ix_feed(void *cookie, const uint8_t *buf, size_t len)
+{
+	struct ixfeed *f = cookie;
+
+	if (manifest_index_reader_feed(f->rd, buf, len, &f->err) != 0) {
+		f->failed = true;
+		return -1;
+	}
+	return 0;
+}
+
 /*
- * Select what the paths of ${r}->o need; a path that is not in the backup
- * fails here, before anything is written.
+ * Show every entry of the file index of ${m} to the selection ${sel}:
+ * the inline index, or index.vgl streamed (nothing of it is kept but what
+ * ${sel} keeps; its sha256 is checked at the end).  Return 0, AG_RETRY or
+ * -1 with a message.
  */
 static int
-plan_partial(struct restore *r, struct ag_err *err)
+read_index(struct restore *r, const struct manifest *m, const char *prefix,
+    const struct crypto_key *key, struct index_select *sel,
+    struct ag_err *err)
 {
-	const struct manifest *m = r->m;
-	const struct manifest_file **v = NULL;
-	const char *const *p;
-	const char *path, *hint;
-	char norm[PATH_MAX];
+	struct ixfeed f = { .err = { "" } };
 	struct ag_err e = { "" };
-	size_t n, nv;
+	int rc;
 
-	if ((r->mark = calloc(m->nfiles > 0 ? m->nfiles : 1, 1)) == NULL)
-		return ag_err_set(err, "out of memory");
-	for (p = r->o->paths; *p != NULL; p++) {
-		path = norm_path(*p, &n);
-		if (n >= sizeof(norm))
-			return ag_err_set(err, "path too long: %.80s...", path);
-		memcpy(norm, path, n);
-		norm[n] = '\0';
-		if (manifest_select(m, norm, &v, &nv, &e) != 0)
-			return ag_err_set(err, "%s", e.msg);
-		if (nv == 0) {
-			free(v);
-			hint = suggest(m, norm);
-			if (hint != NULL)
-				return ag_err_set(err, "%.100s is not in "
-				    "backup %s/%s; did you mean %.100s?", norm,
-				    r->job, r->id, hint);
-			return ag_err_set(err, "%.100s is not in backup %s/%s",
-			    norm, r->job, r->id);
-		}
-		for (size_t i = 0; i < nv; i++)
-			r->mark[v[i] - m->files] = 1;
-		free(v);
-		v = NULL;
+	if (m->index_omitted)
+		return ag_err_set(err, "backup %s has no file index (too many "
+		    "files); restore it whole", m->backup_id);
+	if (m->index_inline) {
+		for (size_t i = 0; i < m->nfiles; i++)
+			if (index_select_file(sel, &m->files[i], i) != 0)
+				return ag_err_set(err, "out of memory");
+		return 0;
 	}
-	if (plan_hardlinks(r) != 0 || plan_ranges(r) != 0)
-		return ag_err_set(err, "%s", r->err.msg);
+	if ((f.rd = manifest_index_reader_new(m, index_select_file, sel,
+	    err)) == NULL)
+		return -1;
+	rc = catalog_stream_index(r->st, prefix, m, key, ix_feed, &f, &e);
+	if (rc != 0)
+		(void)ag_err_set(err, "%s", f.failed ? (f.err.msg[0] != '\0' ?
+		    f.err.msg : "out of memory") : e.msg);
+	else if (manifest_index_reader_end(f.rd, err) != 0)
+		rc = -1;
+	manifest_index_reader_free(f.rd);
+	return rc == 0 ? 0 : (rc == AG_RETRY ? AG_RETRY : -1);
+}
+
+static int
+path_ptr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int
+u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The targets of the hard links among the ${n} selected entries ${v}
+ * that are not selected themselves, normalized, into ${ret} (malloc'd
+ * strings), their number in ${ret_n}.  Return 0 or -1 (out of memory).
+ */
+static int
+link_targets(const struct manifest_file *v, size_t n, char ***ret,
+    size_t *ret_n)
+{
+	const char **paths;
+	const char *t, *key;
+	char **out = NULL;
+	size_t i, k = 0, tn;
+
+	*ret = NULL;
+	*ret_n = 0;
+	for (i = 0; i < n; i++)
+		if (v[i].type == MANIFEST_HARDLINK)
+			break;
+	if (i == n)
+		return 0;
+	if ((paths = calloc(n, sizeof(*paths))) == NULL ||
+	    (out = calloc(n, sizeof(*out))) == NULL) {
+		free(paths);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		paths[i] = v[i].path;
+	qsort(paths, n, sizeof(*paths), path_ptr_cmp);
+	for (i = 0; i < n; i++) {
+		if (v[i].type != MANIFEST_HARDLINK)
+			continue;
+		t = norm_path(v[i].target, &tn);
+		if ((out[k] = strndup(t, tn)) == NULL)
+			goto oom;
+		key = out[k];
+		if (bsearch(&key, paths, n, sizeof(*paths),
+		    path_ptr_cmp) != NULL)
+			free(out[k]);
+		else
+			k++;
+	}
+	free(paths);
+	*ret = out;
+	*ret_n = k;
 	return 0;
+oom:
+	for (i = 0; i < k; i++)
+		free(out[i]);
+	free(out);
+	free(paths);
+	return -1;
+}
+
+static void
+strv_free_n(char **v, size_t n)
+{
+	for (size_t i = 0; v != NULL && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/*
+ * Select what the paths of ${r}->o need while the file index of ${m}
+ * streams past, and keep only that in ${m} (manifest_add_files()): the
+ * selected entries and, found in a second pass if not among them, the
+ * targets of selected hard links.  A path that is not in the backup fails
+ * here, before anything is written.  Return 0, AG_RETRY or -1 with a
+ * message.
+ */
+static int
+plan_partial(struct restore *r, struct manifest *m, const char *prefix,
+    const struct crypto_key *key, struct ag_err *err)
+{
+	struct index_select *sel = NULL, *sel2 = NULL;
+	struct manifest_file *v = NULL, *v2 = NULL;
+	char **norm = NULL, **targets = NULL;
+	uint64_t *helper_offs = NULL;
+	const char *path, *hint;
+	size_t np = 0, nt = 0, nv = 0, nv2 = 0, n, i;
+	int rc = -1;
+
+	while (r->o->paths[np] != NULL)
+		np++;
+	if ((norm = calloc(np, sizeof(*norm))) == NULL)
+		goto oom;
+	for (i = 0; i < np; i++) {
+		path = norm_path(r->o->paths[i], &n);
+		if (n >= PATH_MAX) {
+			(void)ag_err_set(err, "path too long: %.80s...", path);
+			goto out;
+		}
+		if ((norm[i] = strndup(path, n)) == NULL)
+			goto oom;
+	}
+	if ((sel = index_select_new((const char *const *)norm, np, 0,
+	    err)) == NULL)
+		goto out;
+	if ((rc = read_index(r, m, prefix, key, sel, err)) != 0)
+		goto out;
+	rc = -1;
+	for (i = 0; i < np; i++) {
+		if (index_select_count(sel, i) > 0)
+			continue;
+		if ((hint = index_select_hint(sel, i)) != NULL)
+			(void)ag_err_set(err, "%.100s is not in backup %s/%s; "
+			    "did you mean %.100s?", norm[i], r->job, r->id,
+			    hint);
+		else
+			(void)ag_err_set(err, "%.100s is not in backup %s/%s",
+			    norm[i], r->job, r->id);
+		goto out;
+	}
+	index_select_take(sel, &v, &nv);
+
+	/* Hard links need their target's data: a second pass finds it. */
+	if (link_targets(v, nv, &targets, &nt) != 0)
+		goto oom;
+	if (nt > 0) {
+		if ((sel2 = index_select_new((const char *const *)targets, nt,
+		    INDEX_SELECT_LAST, err)) == NULL)
+			goto out;
+		if ((rc = read_index(r, m, prefix, key, sel2, err)) != 0)
+			goto out;
+		rc = -1;
+		index_select_take(sel2, &v2, &nv2);
+		if ((helper_offs = calloc(nv2 > 0 ? nv2 : 1,
+		    sizeof(*helper_offs))) == NULL)
+			goto oom;
+		for (i = 0; i < nv2; i++)
+			helper_offs[i] = v2[i].tar_offset;
+	}
+	/* manifest_add_files() takes the arrays, also when it fails. */
+	rc = manifest_add_files(m, v, nv, err);
+	v = NULL;
+	if (rc == 0 && v2 != NULL) {
+		rc = manifest_add_files(m, v2, nv2, err);
+		v2 = NULL;
+	}
+	if (rc != 0)
+		goto out;
+	rc = -1;
+
+	/* The entries asked for are marked 1; link targets only found: 0. */
+	if ((r->mark = calloc(m->nfiles > 0 ? m->nfiles : 1, 1)) == NULL)
+		goto oom;
+	for (i = 0; i < m->nfiles; i++)
+		r->mark[i] = nv2 == 0 || bsearch(&m->files[i].tar_offset,
+		    helper_offs, nv2, sizeof(*helper_offs), u64_cmp) == NULL;
+	if (plan_hardlinks(r) != 0 || plan_ranges(r) != 0) {
+		(void)ag_err_set(err, "%s", r->err.msg);
+		goto out;
+	}
+	r->chk = next_marked(r, 0);
+	if ((r->hbuf = malloc(TAR_HEADER_MAX)) == NULL)
+		goto oom;
+	rc = 0;
+	goto out;
+oom:
+	rc = ag_err_set(err, "out of memory");
+out:
+	index_select_free(sel);
+	index_select_free(sel2);
+	for (i = 0; v != NULL && i < nv; i++)
+		manifest_file_clear(&v[i]);
+	free(v);
+	for (i = 0; v2 != NULL && i < nv2; i++)
+		manifest_file_clear(&v2[i]);
+	free(v2);
+	strv_free_n(norm, np);
+	strv_free_n(targets, nt);
+	free(helper_offs);
+	return rc;
 }
 
 /* --- Partial restore: fetching ---------------------------------------- */
@@ -1207,20 +1427,21 @@ restore_run(struct storage *st, const char *prefix, const char *job,
 		    "\"%.40s\"", job, id);
 		goto out;
 	}
-	/* The manifest and, if separate, the index: wrong keys fail here. */
+	/* The manifest: wrong keys fail here. */
 	/*
 	 * A full restore needs no file index (memory stays bounded however
-	 * many files there are); a partial one looks its paths up in it.
+	 * many files there are); a partial one looks its paths up while the
+	 * index streams past, keeping only the entries it needs.
 	 */
-	if ((rc = catalog_load_manifest(st, prefix, job, id, key, partial, &m,
+	if ((rc = catalog_load_manifest(st, prefix, job, id, key, false, &m,
 	    err)) != 0)
 		goto out;
-	rc = -1;
 	r.m = m;
 	res.tar_size = m->tar_size;
 	res.data_size = m->data_size;
-	if (partial && plan_partial(&r, err) != 0)
+	if (partial && (rc = plan_partial(&r, m, prefix, key, err)) != 0)
 		goto out;
+	rc = -1;
 	if (setup(&r, key, partial, err) != 0)
 		goto out;
 
@@ -1296,6 +1517,7 @@ out:
 	free(r.want);
 	free(r.plan);
 	free(r.helpers);
+	free(r.hbuf);
 	if (r.sbuf != NULL) {
 		crypto_wipe(r.sbuf, r.sbuf_cap);
 		free(r.sbuf);

@@ -7,12 +7,15 @@
  * further), inflates the gzip members in parallel and in order, and hands
  * the tar stream to the extractor (extract.h), hashing it on the way; the
  * tar stream's sha256 and sizes are checked against the manifest at the
- * end.  A partial restore (restore_opts.paths) looks the paths up in the
- * file index, works out which chunks hold their tar entries, fetches only
+ * end.  A partial restore (restore_opts.paths) looks the paths up while
+ * the file index streams past (memory: the entries selected, not the
+ * index), works out which chunks hold their tar entries, fetches only
  * those byte ranges of data.vgl (ranged GETs; the data header comes from
  * the manifest's copy), opens each chunk by its index, inflates it, and
- * hands the extractor exactly the tar bytes of the wanted entries.  A path
- * that is not in the backup is an error before anything is written.
+ * hands the extractor exactly the tar bytes of the wanted entries, each
+ * only after its tar headers were found to name the entry the index says
+ * (else "file index does not match the data: ..."; restore refused).  A
+ * path that is not in the backup is an error before anything is written.
  *
  * What lands where:
  *   - Everything is written below the target folder, created 0700 if it

@@ -10,12 +10,23 @@
  * output; the harness plays the part of a manifest that names this very
  * index).  The parser behind the hash is then fuzzed, and an index it
  * accepts is used the way restore does (fuzz_check_manifest()).
+ *
+ * The same input is streamed too, as a partial restore reads index.vgl:
+ * fed to a manifest_index_reader in pieces of 1 to 256 bytes (cut where
+ * the input's own bytes say), with index_select choosing the first
+ * entry's path and another.  Streamed or loaded whole, the index must be
+ * accepted or refused alike, with as many entries, and each path must
+ * select as many entries as manifest_select() finds in the loaded index;
+ * asking for hints must be safe.
  */
+#include <inttypes.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "backup/index_select.h"
 #include "backup/manifest.h"
 #include "lib/ag.h"
 #include "lib/crypto/crypto.h"
@@ -93,6 +104,94 @@ count_entries(const uint8_t *data, size_t size)
 	return n;
 }
 
+/* The selection, and the entries it saw, for stream_check(). */
+struct seen {
+	struct index_select *sel;
+	uint64_t n;
+};
+
+static int
+on_file(void *cookie, struct manifest_file *f, uint64_t i)
+{
+	struct seen *s = cookie;
+
+	if (i != s->n)
+		fuzz_fail("index reader: entry %" PRIu64 " after %" PRIu64, i,
+		    s->n);
+	s->n++;
+	return index_select_file(s->sel, f, i);
+}
+
+/*
+ * Stream ${data} through a reader of ${m} in pieces whose sizes the data
+ * picks; ${ok} and ${nfiles}: what manifest_load_index() made of it, and
+ * ${first} the path of its first entry (or NULL).
+ */
+static void
+stream_check(const struct manifest *m, const uint8_t *data, size_t size,
+    bool ok, size_t nfiles, const char *first)
+{
+	const char *paths[2] = { first != NULL ? first : "x", "no/such/path" };
+	struct manifest_index_reader *rd;
+	struct manifest_file *v = NULL;
+	struct seen s = { 0 };
+	struct ag_err err = { "" };
+	size_t off = 0, piece, nv = 0;
+	int rc = 0;
+
+	if ((s.sel = index_select_new(paths, 2, 0, &err)) == NULL ||
+	    (rd = manifest_index_reader_new(m, on_file, &s, &err)) == NULL)
+		fuzz_fail("index reader: %s", err.msg);
+	while (rc == 0 && off < size) {
+		/* 1 to 256 bytes, as the byte there says. */
+		piece = (size_t)data[off] + 1;
+		if (piece > size - off)
+			piece = size - off;
+		rc = manifest_index_reader_feed(rd, data + off, piece, &err);
+		off += piece;
+	}
+	if (rc == 0)
+		rc = manifest_index_reader_end(rd, &err);
+	if ((rc == 0) != ok)
+		fuzz_fail("index streamed: %s, loaded whole: %s",
+		    rc == 0 ? "accepted" : err.msg, ok ? "accepted" :
+		    "refused");
+	if (ok) {
+		if (s.n != nfiles)
+			fuzz_fail("index streamed: %" PRIu64 " entries, loaded "
+			    "whole: %zu", s.n, nfiles);
+		for (size_t k = 0; k < 2; k++) {
+			const struct manifest_file **sel = NULL;
+			size_t nsel = 0, ndistinct = 0;
+
+			if (manifest_select(m, paths[k], &sel, &nsel,
+			    &err) != 0)
+				fuzz_fail("manifest_select(): %s", err.msg);
+			/* An entry selected by path and split_of: once. */
+			for (size_t i = 0; i < nsel; i++)
+				if (i == 0 || sel[i] != sel[i - 1])
+					ndistinct++;
+			free(sel);
+			if (index_select_count(s.sel, k) != ndistinct)
+				fuzz_fail("index streamed: \"%s\" selected %"
+				    PRIu64 " entries, the loaded index %zu",
+				    paths[k], index_select_count(s.sel, k),
+				    ndistinct);
+		}
+	}
+	(void)index_select_hint(s.sel, 0);
+	(void)index_select_hint(s.sel, 1);
+	index_select_take(s.sel, &v, &nv);
+	for (size_t i = 1; i < nv; i++)
+		if (v[i].tar_offset <= v[i - 1].tar_offset)
+			fuzz_fail("index_select_take(): not in tar order");
+	for (size_t i = 0; i < nv; i++)
+		manifest_file_clear(&v[i]);
+	free(v);
+	manifest_index_reader_free(rd);
+	index_select_free(s.sel);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -113,12 +212,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    "%s", m->nfiles, m->files_loaded ? "loaded" :
 			    "not marked loaded");
 		fuzz_check_manifest(m);
-	} else if (fuzz_note("manifest_load_index: %s", err.msg),
-	    err.msg[0] == '\0') {
-		fuzz_fail("manifest_load_index() failed without a message");
-	} else if (m->files_loaded) {
-		fuzz_fail("manifest_load_index() failed (%s) but left an "
-		    "index loaded", err.msg);
+		stream_check(m, data, size, true, m->nfiles, m->nfiles > 0 ?
+		    m->files[0].path : NULL);
+	} else {
+		fuzz_note("manifest_load_index: %s", err.msg);
+		if (err.msg[0] == '\0')
+			fuzz_fail("manifest_load_index() failed without a "
+			    "message");
+		if (m->files_loaded)
+			fuzz_fail("manifest_load_index() failed (%s) but left "
+			    "an index loaded", err.msg);
+		stream_check(m, data, size, false, 0, NULL);
 	}
 	manifest_free(m);
 	return 0;

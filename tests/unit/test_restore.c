@@ -53,6 +53,7 @@
 #include "backup/jobconf.h"
 #include "backup/manifest.h"
 #include "backup/stage.h"
+#include "backup/st_archive.h"
 #include "backup/st_compress.h"
 #include "backup/st_encrypt.h"
 #include "backup/st_upload.h"
@@ -409,12 +410,12 @@ check_no_partial(const char *a, const char *b, size_t *ret_n)
 	closedir(d);
 }
 
-/* The names in tu_tmpdir(), sorted, as one string (to see strays). */
+/* The names in ${dir}, sorted, as one string (to see strays). */
 static void
-list_base(char *out, size_t outlen)
+list_dir(const char *dir, char *out, size_t outlen)
 {
 	struct dirent **v;
-	int n = scandir(tu_tmpdir(), &v, NULL, alphasort);
+	int n = scandir(dir, &v, NULL, alphasort);
 	size_t o = 0;
 
 	assert_true(n >= 0);
@@ -743,6 +744,46 @@ test_partial_missing(void **state_)
 	assert_false(exists(target));
 }
 
+/* The size of ${b}'s manifest.vgl, as listed. */
+static uint64_t
+manifest_object_size(struct bk *b)
+{
+	struct catalog c = { 0 };
+	struct ag_err err = { "" };
+	uint64_t size = 0;
+
+	assert_int_equal(catalog_list(b->st, "", JOB, &c, &err), 0);
+	for (size_t i = 0; i < c.n; i++)
+		if (strcmp(c.v[i].id, b->id) == 0)
+			size = c.v[i].manifest_size;
+	catalog_free(&c);
+	assert_true(size > 0);
+	return size;
+}
+
+/*
+ * The sealed bytes of the chunks holding ${f} that ${seen} (NULL, or one
+ * flag per chunk, set here) has not counted yet.
+ */
+static uint64_t
+chunk_bytes(const struct manifest *m, const struct manifest_file *f,
+    bool *seen)
+{
+	uint64_t n = 0;
+	size_t a, z;
+
+	assert_int_equal(manifest_chunk_span(m, f->tar_offset, f->tar_len, &a,
+	    &z), 0);
+	for (size_t i = a; i <= z; i++) {
+		if (seen != NULL && seen[i])
+			continue;
+		if (seen != NULL)
+			seen[i] = true;
+		n += m->chunks[i].sealed_len;
+	}
+	return n;
+}
+
 /* The single-file proof: a 1 KiB file costs the manifest plus its chunks. */
 static void
 test_single_file_reads(void **state_)
@@ -751,7 +792,6 @@ test_single_file_reads(void **state_)
 	struct manifest *m;
 	const struct manifest_file *f;
 	struct restore_result res;
-	struct catalog c = { 0 };
 	struct ag_err err = { "" };
 	char dir[PATH_MAX], p[PATH_MAX], want[PATH_MAX], store[PATH_MAX];
 	char target[PATH_MAX];
@@ -772,21 +812,14 @@ test_single_file_reads(void **state_)
 	pathf(store, "%s/store20", tu_tmpdir());
 	make_backup(&b, store, paths, SLICE);
 	m = load_manifest(&b);
-	assert_int_equal(catalog_list(b.st, "", JOB, &c, &err), 0);
-	for (size_t i = 0; i < c.n; i++)
-		if (strcmp(c.v[i].id, b.id) == 0)
-			manifest_size = c.v[i].manifest_size;
-	catalog_free(&c);
-	assert_true(manifest_size > 0);
+	manifest_size = manifest_object_size(&b);
 	assert_true(m->data_size > (20u << 20));
 
 	pathf(want, "%s/small.txt", dir + 1);
 	assert_non_null(f = manifest_find(m, want));
 	assert_int_equal(manifest_chunk_span(m, f->tar_offset, f->tar_len, &a,
 	    &z), 0);
-	expect = manifest_size;
-	for (size_t i = a; i <= z; i++)
-		expect += m->chunks[i].sealed_len;
+	expect = manifest_size + chunk_bytes(m, f, NULL);
 	pathf(target, "%s/t-small", tu_tmpdir());
 	if (restore(&b, target, rpaths, NULL, &res, &err) != 0)
 		fail_msg("restore: %s", err.msg);
@@ -886,7 +919,7 @@ test_tampered(void **state_)
 	assert_int_equal(pwrite(fd, &byte, 1, (off_t)off + 100), 1);
 	close(fd);
 
-	list_base(before, sizeof(before));
+	list_dir(tu_tmpdir(), before, sizeof(before));
 	pathf(target, "%s/t-tampered", tu_tmpdir());
 	assert_int_equal(restore(&b, target, NULL, NULL, &res, &err), -1);
 	snprintf(chunk, sizeof(chunk), "chunk %zu: authentication failed "
@@ -902,7 +935,7 @@ test_tampered(void **state_)
 	assert_false(exists(p));
 	pathf(p, "%s/%s", target, rel);
 	check_no_partial(src, p, &n);
-	list_base(after, sizeof(after));
+	list_dir(tu_tmpdir(), after, sizeof(after));
 	/* Only the target appeared. */
 	assert_non_null(s = strstr(after, "t-tampered/"));
 	memmove(s, s + 11, strlen(s + 11) + 1);
@@ -1044,11 +1077,13 @@ cr_chunk(void *cookie, const struct st_encrypt_chunk *c)
 
 /*
  * Seal ${tar} as backup ${ret_id} of JOB in ${st}: data.vgl through the
- * compress, encrypt and upload stages, the manifest (no file index) last.
- * With ${bad_sha}, the manifest records a wrong tar sha256.
+ * compress, encrypt and upload stages, the manifest last, with the ${nents}
+ * file index entries ${ents} (none: no file index) exactly as given.  With
+ * ${bad_sha}, the manifest records a wrong tar sha256.
  */
 static void
 seal_tar(struct storage *st, const uint8_t *tar, size_t len, bool bad_sha,
+    const struct st_archive_entry *ents, size_t nents,
     char ret_id[FORMAT_BACKUP_ID_SIZE])
 {
 	struct crafted cr = { 0 };
@@ -1088,6 +1123,8 @@ seal_tar(struct storage *st, const uint8_t *tar, size_t len, bool bad_sha,
 	assert_non_null(top = st_compress_new(enc, &cc, &err));
 	assert_int_equal(stage_write(top, tar, len), 0);
 	assert_int_equal(stage_close(top), 0);
+	for (size_t i = 0; i < nents; i++)
+		manifest_writer_entry(cr.mw, &ents[i], "root", "root");
 	t = (struct manifest_totals){ .end_ms = clock_wall_ms(),
 	    .tar_size = len, .data_size = st_encrypt_size(enc),
 	    .data_header = header, .data_header_len = hlen,
@@ -1138,7 +1175,7 @@ test_malicious(void **state_)
 	assert_non_null(sc = storage_conf_local("evil", b.store));
 	assert_int_equal(storage_open(sc, &b.st, &err), 0);
 	storage_conf_free(sc);
-	seal_tar(b.st, tar, off, false, b.id);
+	seal_tar(b.st, tar, off, false, NULL, 0, b.id);
 
 	pathf(target, "%s/t-evil", tu_tmpdir());
 	assert_int_equal(restore(&b, target, NULL, NULL, &res, &err), -1);
@@ -1169,7 +1206,7 @@ test_malicious(void **state_)
 	/* A tar stream that differs from the manifest's sha256. */
 	off = tu_tar_add(tar, 0, "ok.txt", '0', "fine\n", NULL) + 1024;
 	memset(tar + off - 1024, 0, 1024);
-	seal_tar(b.st, tar, off, true, b.id);
+	seal_tar(b.st, tar, off, true, NULL, 0, b.id);
 	pathf(target, "%s/t-badsha", tu_tmpdir());
 	assert_int_equal(restore(&b, target, NULL, NULL, &res, &err), -1);
 	{
@@ -1179,6 +1216,197 @@ test_malicious(void **state_)
 		if (strncmp(err.msg, want, strlen(want)) != 0)
 			fail_msg("got \"%s\"", err.msg);
 	}
+	free_backup(&b);
+}
+
+/*
+ * A backup whose file index is its own object (index.vgl): a partial
+ * restore streams it, keeping only what it selects.  One file, a folder,
+ * a hard link whose target lies elsewhere (found by a second pass), the
+ * "did you mean" hints (a neighbour, a suffix, none), and the cost: the
+ * manifest, index.vgl once and the chunks that hold the file.
+ */
+static void
+test_partial_index_object(void **state_)
+{
+	struct bk b = { 0 };
+	struct manifest *m;
+	const struct manifest_file *f;
+	struct restore_result res;
+	struct ag_err err = { "" };
+	char dir[PATH_MAX], p[PATH_MAX], q[PATH_MAX], want[PATH_MAX];
+	char store[PATH_MAX], target[PATH_MAX], msg[3 * PATH_MAX];
+	char *paths[2] = { dir, NULL };
+	const char *rpaths[2] = { want, NULL };
+	uint64_t manifest_size, index_size, expect;
+	bool seen[64] = { false };
+	struct stat sb;
+	char r[PATH_MAX];
+
+	(void)state_;
+	pathf(dir, "%s/many", tu_tmpdir());
+	snprintf(r, sizeof(r), "%s", dir + 1);
+	pathf(p, "%s/sub", dir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(mkdir(p, 0755), 0);
+	pathf(p, "%s/zz", dir);
+	assert_int_equal(mkdir(p, 0755), 0);
+	/* 1,500 entries: more than MANIFEST_INLINE_MAX of index JSON. */
+	for (int i = 0; i < 1500; i++) {
+		pathf(p, "%s/sub/file-%04d.txt", dir, i);
+		tu_write_file(p, p, strlen(p), 0644);
+	}
+	/* zz/link comes after sub/: its target is not below zz. */
+	pathf(p, "%s/sub/file-0007.txt", dir);
+	pathf(q, "%s/zz/link", dir);
+	assert_int_equal(link(p, q), 0);
+	pathf(store, "%s/store-many", tu_tmpdir());
+	make_backup(&b, store, paths, SLICE);
+	m = load_manifest(&b);
+	assert_false(m->index_inline);
+	assert_false(m->index_omitted);
+	assert_int_equal(m->nfiles, 1504);
+	assert_false(m->files_subset);
+	manifest_size = manifest_object_size(&b);
+	index_size = m->index_size;
+	assert_true(index_size > 0);
+
+	/* One file: the manifest, index.vgl once, its chunks. */
+	pathf(want, "%s/sub/file-1234.txt", r);
+	assert_non_null(f = manifest_find(m, want));
+	expect = manifest_size + index_size + chunk_bytes(m, f, NULL);
+	pathf(target, "%s/t-many", tu_tmpdir());
+	if (restore(&b, target, rpaths, NULL, &res, &err) != 0)
+		fail_msg("restore: %s", err.msg);
+	assert_int_equal(res.extracted, 1);
+	assert_int_equal(res.bytes_read, expect);
+	pathf(p, "%s/sub/file-1234.txt", dir);
+	pathf(q, "%s/%s", target, want);
+	cmp_content(p, q);
+
+	/* The hard link alone: its target's data, from a second pass. */
+	pathf(want, "%s/zz/link", r);
+	if (restore(&b, target, rpaths, NULL, &res, &err) != 0)
+		fail_msg("restore link: %s", err.msg);
+	assert_true(res.ok);
+	/* index.vgl twice, and the chunks of the target and of the link. */
+	assert_true(m->nchunks <= 64);
+	pathf(q, "%s/sub/file-0007.txt", r);
+	assert_non_null(f = manifest_find(m, q));
+	expect = manifest_size + 2 * index_size + chunk_bytes(m, f, seen);
+	assert_non_null(f = manifest_find(m, want));
+	expect += chunk_bytes(m, f, seen);
+	assert_int_equal(res.bytes_read, expect);
+	pathf(p, "%s/sub/file-0007.txt", dir);
+	pathf(q, "%s/%s", target, want);
+	cmp_content(p, q);
+	assert_int_equal(stat(q, &sb), 0);
+	assert_int_equal(sb.st_nlink, 1);
+	pathf(q, "%s/%s/sub/file-0007.txt", target, r);
+	assert_false(exists(q));
+
+	/* A folder. */
+	pathf(want, "%s/sub", r);
+	pathf(target, "%s/t-many-dir", tu_tmpdir());
+	if (restore(&b, target, rpaths, NULL, &res, &err) != 0)
+		fail_msg("restore folder: %s", err.msg);
+	assert_int_equal(res.extracted, 1501);
+
+	/* Hints, found while streaming: a neighbour, a suffix, none. */
+	pathf(target, "%s/t-many-none", tu_tmpdir());
+	pathf(want, "%s/sub/file-123.txt", r);
+	assert_int_equal(restore(&b, target, rpaths, NULL, &res, &err), -1);
+	snprintf(msg, sizeof(msg), "%s/sub/file-123.txt is not in backup "
+	    JOB "/%s; did you mean %s/sub/file-1230.txt?", r, b.id, r);
+	assert_string_equal(err.msg, msg);
+	snprintf(want, sizeof(want), "many/sub/file-0042.txt");
+	assert_int_equal(restore(&b, target, rpaths, NULL, &res, &err), -1);
+	snprintf(msg, sizeof(msg), "did you mean %s/sub/file-0042.txt?", r);
+	assert_non_null(strstr(err.msg, msg));
+	snprintf(want, sizeof(want), "nothing/like/it/at/all");
+	assert_int_equal(restore(&b, target, rpaths, NULL, &res, &err), -1);
+	snprintf(msg, sizeof(msg), "nothing/like/it/at/all is not in backup "
+	    JOB "/%s", b.id);
+	assert_string_equal(err.msg, msg);
+	assert_false(exists(target));
+
+	manifest_free(m);
+	free_backup(&b);
+	(void)tu_rmtree(dir);
+	(void)tu_rmtree(store);
+}
+
+/*
+ * restore --path trusts nothing of the file index it can check: a backup
+ * sealed consistently (the manifest's sha256s, sizes and counts all
+ * right) whose index entry for b.txt points at a.txt's tar entry, and
+ * whose entry for c calls the file c a folder, is refused with one
+ * sentence before anything is written; the target keeps what it had.
+ */
+static void
+test_partial_index_lies(void **state_)
+{
+	static uint8_t tar[16 << 10];
+	struct bk b = { 0 };
+	struct storage_conf *sc;
+	struct restore_result res;
+	struct ag_err err = { "" };
+	char target[PATH_MAX], p[PATH_MAX], before[1024], after[1024];
+	const char *paths[2] = { NULL, NULL };
+	struct st_archive_entry e[3] = {
+		{ .path = "b.txt", .type = S_IFREG, .mode = 0644, .size = 2 },
+		{ .path = "a.txt", .type = S_IFREG, .mode = 0644, .size = 2 },
+		{ .path = "c", .type = S_IFDIR, .mode = 0755 },
+	};
+	size_t off = 0;
+
+	(void)state_;
+	/* The tar: a.txt, b.txt, c (a file). */
+	off = tu_tar_add(tar, off, "a.txt", '0', "A\n", NULL);
+	off = tu_tar_add(tar, off, "b.txt", '0', "B\n", NULL);
+	off = tu_tar_add(tar, off, "c", '0', "C\n", NULL);
+	/* The index: the names of the first two swapped, c a folder. */
+	for (size_t i = 0; i < 3; i++) {
+		e[i].offset = (uint64_t)i * 1024;
+		e[i].length = 1024;
+	}
+	off += 1024;
+
+	pathf(b.store, "%s/store-lies", tu_tmpdir());
+	assert_non_null(sc = storage_conf_local("lies", b.store));
+	assert_int_equal(storage_open(sc, &b.st, &err), 0);
+	storage_conf_free(sc);
+	seal_tar(b.st, tar, off, false, e, 3, b.id);
+
+	pathf(target, "%s/t-lies", tu_tmpdir());
+	assert_int_equal(mkdir(target, 0700), 0);
+	pathf(p, "%s/sentinel", target);
+	tu_write_file(p, "s", 1, 0600);
+	list_dir(target, before, sizeof(before));
+
+	paths[0] = "b.txt";
+	assert_int_equal(restore(&b, target, paths, NULL, &res, &err), -1);
+	assert_string_equal(err.msg, "file index does not match the data: "
+	    "b.txt (file) at tar offset 0 is \"a.txt\" (type '0') in the tar "
+	    "stream; restore refused");
+	assert_int_equal(res.extracted, 0);
+	assert_false(res.written);
+	list_dir(target, after, sizeof(after));
+	assert_string_equal(before, after);
+
+	paths[0] = "c";
+	assert_int_equal(restore(&b, target, paths, NULL, &res, &err), -1);
+	assert_string_equal(err.msg, "file index does not match the data: "
+	    "c (dir) at tar offset 2048 is \"c\" (type '0') in the tar "
+	    "stream; restore refused");
+	assert_false(res.written);
+	list_dir(target, after, sizeof(after));
+	assert_string_equal(before, after);
+
+	/* The whole backup needs no index: all three, as the tar has them. */
+	assert_int_equal(restore(&b, target, NULL, NULL, &res, &err), 0);
+	list_dir(target, after, sizeof(after));
+	assert_string_equal(after, "./../a.txt/b.txt/c/sentinel/");
 	free_backup(&b);
 }
 
@@ -1198,6 +1426,8 @@ main(void)
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_write_error),
 		cmocka_unit_test(test_malicious),
+		cmocka_unit_test(test_partial_index_object),
+		cmocka_unit_test(test_partial_index_lies),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
