@@ -43,6 +43,8 @@
 #define DIR_SLOTS	8		/* folder descriptors kept open */
 #define IMPLIED_MODE	0755		/* folders made for a deeper entry */
 #define REASON_MAX	512
+#define WAKE_PIECES	16		/* idle writers woken for this many */
+#define WAKE_BYTES	((size_t)256 << 10)	/* ... or this much data */
 
 /* What to set on a file once its data is written. */
 struct meta {
@@ -56,16 +58,32 @@ struct meta {
 	size_t nxattrs;
 };
 
-/* A regular file being written, or waiting for a writer thread. */
+/*
+ * A regular file being written.  Its data goes to the writer threads in
+ * pieces; whoever drops the last reference (the caller's thread at
+ * extract_disk_end(), or the thread that wrote the last piece) finishes
+ * it: file size, metadata, close, or removal after a failed write.
+ */
 struct xfile {
-	struct xfile *next;		/* queue */
 	int fd;
 	char *path;
 	uint64_t size;
-	uint64_t end;			/* highest byte written + 1 */
-	uint8_t *data;			/* whole file (queued files) or NULL */
-	bool append;
+	uint64_t end;			/* highest byte queued + 1 */
+	atomic_uint refs;
+	atomic_bool failed;		/* a piece could not be written */
+	bool append;			/* a split piece: written in order */
+	bool dropped;			/* left by a failure: only closed */
+	bool counted;			/* in busy (a piece was queued) */
 	struct meta meta;
+};
+
+/* A contiguous run of one file's data, waiting for a writer thread. */
+struct piece {
+	struct piece *next;
+	struct xfile *f;
+	uint64_t off;
+	size_t len, cap;
+	uint8_t *data;
 };
 
 /* A folder whose mode, owner and times are set at the end. */
@@ -87,15 +105,18 @@ struct extract_disk {
 	struct slot slots[DIR_SLOTS];
 	uint64_t tick;
 	struct xfile *cur;		/* caller's thread */
+	struct piece *pc;		/* ... and the piece it is filling */
 	struct fixup *fix;
 	size_t nfix, fixcap;
 
 	/* Shared with the writer threads. */
 	pthread_mutex_t mtx;
 	pthread_cond_t work_cv, room_cv;
-	struct xfile *head, *tail;
-	size_t queued_bytes;
-	size_t busy;			/* files queued or being written */
+	struct piece *head, *tail;
+	size_t queued_bytes;		/* queued or being written */
+	size_t queued;			/* pieces waiting */
+	size_t busy;			/* files begun, not finished */
+	unsigned idle;			/* writer threads waiting */
 	bool stop;
 	pthread_t threads[EXTRACT_DISK_WRITERS];
 	unsigned nthreads;
@@ -362,9 +383,16 @@ xfile_free(struct xfile *f)
 	if (f->fd >= 0)
 		close(f->fd);
 	free(f->meta.xattrs);
-	free(f->data);
 	free(f->path);
 	free(f);
+}
+
+static void
+piece_free(struct piece *pc)
+{
+	if (pc != NULL)
+		free(pc->data);
+	free(pc);
 }
 
 /* --- Writer threads --------------------------------------------------- */
@@ -386,17 +414,43 @@ write_all(int fd, const uint8_t *buf, size_t len)
 	return 0;
 }
 
-/* Write a queued file whole, or remove it. */
-static void
-write_queued(struct extract_disk *xd, struct xfile *f)
+static int
+pwrite_all(int fd, const uint8_t *buf, size_t len, uint64_t off)
 {
-	int e;
+	ssize_t n;
 
-	if (write_all(f->fd, f->data, (size_t)f->size) != 0) {
-		e = errno;
+	while (len > 0) {
+		if ((n = pwrite(fd, buf, len, (off_t)off)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * The last reference to ${f} is gone: give it its size (a hole at the
+ * end) and metadata and close it, or, if a piece failed, remove it.
+ */
+static void
+file_done(struct extract_disk *xd, struct xfile *f)
+{
+	if (f->dropped) {
+		xfile_free(f);
+		return;
+	}
+	if (!f->failed && !f->append && f->end < f->size &&
+	    ftruncate(f->fd, (off_t)f->size) != 0) {
+		f->failed = true;
+		(void)dfail(xd, f->path, errno);
+	}
+	if (f->failed) {
 		close(f->fd);
 		f->fd = -1;
-		(void)dfail(xd, f->path, e);
 		if (beneath_unlink(xd->root, f->path, 0) == 0) {
 			pthread_mutex_lock(&xd->mtx);
 			if (xd->removed[0] == '\0')
@@ -404,66 +458,157 @@ write_queued(struct extract_disk *xd, struct xfile *f)
 				    "%s", f->path);
 			pthread_mutex_unlock(&xd->mtx);
 		}
-		return;
+	} else if (f->append) {
+		if (futimens(f->fd, f->meta.ts) != 0)
+			dwarn(xd, f->path, "cannot set times: %s",
+			    strerror(errno));
+	} else {
+		meta_fd(xd, f->fd, f->path, &f->meta);
 	}
-	meta_fd(xd, f->fd, f->path, &f->meta);
+	xfile_free(f);
+}
+
+/*
+ * Drop a reference to ${f}; if it was the last, finish the file.  Return
+ * 1 if that took a file off busy (the caller subtracts it, under mtx),
+ * else 0.
+ */
+static size_t
+file_unref(struct extract_disk *xd, struct xfile *f)
+{
+	bool counted;
+
+	if (atomic_fetch_sub(&f->refs, 1) != 1)
+		return 0;
+	counted = f->counted;
+	file_done(xd, f);
+	return counted ? 1 : 0;
+}
+
+/* Files finished: wake whoever waits for the end. */
+static void
+files_done(struct extract_disk *xd, size_t n)
+{
+	pthread_mutex_lock(&xd->mtx);
+	xd->busy -= n;
+	pthread_cond_broadcast(&xd->room_cv);
+	pthread_mutex_unlock(&xd->mtx);
+}
+
+static void
+write_piece(struct extract_disk *xd, struct piece *pc)
+{
+	struct xfile *f = pc->f;
+
+	if (!f->failed && pwrite_all(f->fd, pc->data, pc->len,
+	    pc->off) != 0) {
+		(void)dfail(xd, f->path, errno);
+		f->failed = true;	/* only its own writers read it */
+	}
 }
 
 static void *
 writer(void *arg)
 {
 	struct extract_disk *xd = arg;
-	struct xfile *f;
+	struct piece *pc;
+	size_t bytes, done;
 
 	pthread_mutex_lock(&xd->mtx);
 	for (;;) {
-		while (xd->head == NULL && !xd->stop)
+		while (xd->head == NULL && !xd->stop) {
+			xd->idle++;
 			pthread_cond_wait(&xd->work_cv, &xd->mtx);
-		if ((f = xd->head) == NULL)
+			xd->idle--;
+		}
+		if ((pc = xd->head) == NULL)
 			break;
-		if ((xd->head = f->next) == NULL)
+		if ((xd->head = pc->next) == NULL)
 			xd->tail = NULL;
+		xd->queued--;
 		pthread_mutex_unlock(&xd->mtx);
-		write_queued(xd, f);
+		write_piece(xd, pc);
+		done = file_unref(xd, pc->f);
+		bytes = pc->cap;
+		piece_free(pc);
 		pthread_mutex_lock(&xd->mtx);
-		xd->queued_bytes -= (size_t)f->size;
-		xd->busy--;
+		xd->busy -= done;
+		xd->queued_bytes -= bytes;
 		pthread_cond_broadcast(&xd->room_cv);
-		pthread_mutex_unlock(&xd->mtx);
-		xfile_free(f);
-		pthread_mutex_lock(&xd->mtx);
 	}
 	pthread_mutex_unlock(&xd->mtx);
 	return NULL;
 }
 
-/* Hand ${f} to the writers; waits while the queue is full. */
+/* Wake the writer threads for what is queued (mtx held). */
 static void
-enqueue(struct extract_disk *xd, struct xfile *f)
+kick_locked(struct extract_disk *xd)
 {
+	if (xd->queued > 0 && xd->idle > 0)
+		pthread_cond_broadcast(&xd->work_cv);
+}
+
+/*
+ * Hand ${pc} to the writers; waits while too much is in flight.  Idle
+ * writers are woken for a few pieces at a time, not for each one.
+ */
+static void
+enqueue(struct extract_disk *xd, struct piece *pc)
+{
+	if (xd->nthreads == 0) {
+		pc->f->counted = false;
+		write_piece(xd, pc);
+		(void)file_unref(xd, pc->f);
+		piece_free(pc);
+		return;
+	}
 	pthread_mutex_lock(&xd->mtx);
-	while (xd->queued_bytes > 0 && xd->queued_bytes + f->size >
-	    EXTRACT_DISK_QUEUE_MAX)
+	while (xd->queued_bytes > 0 && xd->queued_bytes + pc->cap >
+	    EXTRACT_DISK_QUEUE_MAX) {
+		kick_locked(xd);
 		pthread_cond_wait(&xd->room_cv, &xd->mtx);
-	f->next = NULL;
+	}
+	pc->next = NULL;
 	if (xd->tail != NULL)
-		xd->tail->next = f;
+		xd->tail->next = pc;
 	else
-		xd->head = f;
-	xd->tail = f;
-	xd->queued_bytes += (size_t)f->size;
-	xd->busy++;
-	pthread_cond_signal(&xd->work_cv);
+		xd->head = pc;
+	xd->tail = pc;
+	if (!pc->f->counted) {
+		pc->f->counted = true;
+		xd->busy++;
+	}
+	xd->queued++;
+	xd->queued_bytes += pc->cap;
+	if (xd->queued >= WAKE_PIECES || xd->queued_bytes >= WAKE_BYTES)
+		kick_locked(xd);
 	pthread_mutex_unlock(&xd->mtx);
 }
 
-/* Wait until every queued file is written. */
+/* Wait until every file handed over is finished. */
 static void
 drain(struct extract_disk *xd)
 {
 	pthread_mutex_lock(&xd->mtx);
-	while (xd->busy > 0)
+	while (xd->busy > 0) {
+		kick_locked(xd);
 		pthread_cond_wait(&xd->room_cv, &xd->mtx);
+	}
+	pthread_mutex_unlock(&xd->mtx);
+}
+
+/**
+ * extract_disk_kick(xd):
+ * Wake the writer threads for the pieces queued so far (the caller is
+ * about to wait for more input).
+ */
+void
+extract_disk_kick(struct extract_disk *xd)
+{
+	if (xd == NULL)
+		return;
+	pthread_mutex_lock(&xd->mtx);
+	kick_locked(xd);
 	pthread_mutex_unlock(&xd->mtx);
 }
 
@@ -486,10 +631,7 @@ begin_file(struct extract_disk *xd, const struct extract_disk_entry *e,
 	}
 	if ((f = calloc(1, sizeof(*f))) == NULL ||
 	    (f->path = strdup(e->path)) == NULL ||
-	    meta_from(&f->meta, e, true) != 0 ||
-	    (e->size > 0 && e->size <= EXTRACT_DISK_JOB_MAX &&
-	    xd->nthreads > 0 &&
-	    (f->data = calloc(1, (size_t)e->size)) == NULL)) {
+	    meta_from(&f->meta, e, true) != 0) {
 		close(fd);
 		if (f != NULL)
 			f->fd = -1;
@@ -498,6 +640,7 @@ begin_file(struct extract_disk *xd, const struct extract_disk_entry *e,
 	}
 	f->fd = fd;
 	f->size = e->size;
+	atomic_init(&f->refs, 1);	/* the caller's, until _end() */
 	xd->cur = f;
 	return 0;
 }
@@ -684,10 +827,30 @@ extract_disk_append(struct extract_disk *xd, const char *path,
 	}
 	f->fd = fd;
 	f->append = true;
+	atomic_init(&f->refs, 1);
 	f->meta.ts[0].tv_nsec = UTIME_OMIT;
 	f->meta.ts[1] = *mtime;
 	xd->cur = f;
 	return 0;
+}
+
+/* Queue the piece being filled, if any. */
+static void
+flush_piece(struct extract_disk *xd)
+{
+	struct piece *pc = xd->pc;
+
+	if (pc == NULL)
+		return;
+	xd->pc = NULL;
+	if (pc->len == 0) {
+		piece_free(pc);
+		return;
+	}
+	atomic_fetch_add(&pc->f->refs, 1);
+	if (pc->off + pc->len > pc->f->end)
+		pc->f->end = pc->off + pc->len;
+	enqueue(xd, pc);
 }
 
 /**
@@ -701,64 +864,69 @@ extract_disk_data(struct extract_disk *xd, const void *buf, size_t len,
 {
 	struct xfile *f = xd->cur;
 	const uint8_t *p = buf;
-	ssize_t n;
+	struct piece *pc;
+	size_t n;
 
 	if (f == NULL || len == 0)
 		return 0;
-	if (f->append)
-		return write_all(f->fd, buf, len) == 0 ? 0 :
-		    dfail(xd, f->path, errno);
+	if (f->append) {
+		if (write_all(f->fd, buf, len) == 0)
+			return 0;
+		f->failed = true;
+		return dfail(xd, f->path, errno);
+	}
 	if (off > f->size || len > f->size - off)
 		return dfail(xd, f->path, EFBIG);
-	if (f->data != NULL) {
-		memcpy(f->data + off, buf, len);
-		return 0;
-	}
 	while (len > 0) {
-		if ((n = pwrite(f->fd, p, len, (off_t)off)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return dfail(xd, f->path, errno);
+		pc = xd->pc;
+		/* A hole or a full piece: start the next one. */
+		if (pc != NULL && (off != pc->off + pc->len ||
+		    pc->len == pc->cap)) {
+			flush_piece(xd);
+			pc = NULL;
 		}
+		if (pc == NULL) {
+			if ((pc = calloc(1, sizeof(*pc))) == NULL)
+				return dfail(xd, f->path, ENOMEM);
+			pc->f = f;
+			pc->off = off;
+			pc->cap = f->size - off < EXTRACT_DISK_JOB_MAX ?
+			    (size_t)(f->size - off) : EXTRACT_DISK_JOB_MAX;
+			if ((pc->data = malloc(pc->cap)) == NULL) {
+				free(pc);
+				return dfail(xd, f->path, ENOMEM);
+			}
+			xd->pc = pc;
+		}
+		n = pc->cap - pc->len < len ? pc->cap - pc->len : len;
+		memcpy(pc->data + pc->len, p, n);
+		pc->len += n;
 		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
+		off += n;
+		len -= n;
 	}
-	if (off > f->end)
-		f->end = off;
-	return 0;
+	return atomic_load(&xd->failed) ? -1 : 0;
 }
 
 /**
  * extract_disk_end(xd):
- * The current file's data is complete: queue it for a writer thread, or
- * finish it here.  Blocks while the queue is full.  Return 0 or -1.
+ * The current file's data is complete: queue it for the writer threads
+ * (finished by the one that writes its last piece), or finish it here.
+ * Blocks while too much is queued.  Return 0, or -1 once the writer has
+ * failed.
  */
 int
 extract_disk_end(struct extract_disk *xd)
 {
 	struct xfile *f = xd->cur;
-	int rc = 0;
 
 	if (f == NULL)
 		return 0;
+	flush_piece(xd);
 	xd->cur = NULL;
-	if (f->data != NULL) {
-		enqueue(xd, f);
-		return 0;
-	}
-	if (f->append) {
-		if (futimens(f->fd, f->meta.ts) != 0)
-			dwarn(xd, f->path, "cannot set times: %s",
-			    strerror(errno));
-	} else if (f->end < f->size &&
-	    ftruncate(f->fd, (off_t)f->size) != 0) {
-		rc = dfail(xd, f->path, errno);	/* a hole at the end */
-	} else {
-		meta_fd(xd, f->fd, f->path, &f->meta);
-	}
-	xfile_free(f);
-	return rc;
+	if (file_unref(xd, f) > 0)
+		files_done(xd, 1);
+	return atomic_load(&xd->failed) ? -1 : 0;
 }
 
 /* Deepest first: a path sorts after the folders above it. */
@@ -792,6 +960,22 @@ fixups(struct extract_disk *xd)
 	}
 }
 
+/* A failure left a file open on the caller's thread: let it go as it is. */
+static void
+drop_current(struct extract_disk *xd)
+{
+	struct xfile *f = xd->cur;
+
+	piece_free(xd->pc);
+	xd->pc = NULL;
+	if (f == NULL)
+		return;
+	xd->cur = NULL;
+	f->dropped = true;		/* pieces may be queued: only close */
+	if (file_unref(xd, f) > 0)
+		files_done(xd, 1);
+}
+
 /**
  * extract_disk_finish(xd, ret_removed, rlen, err):
  * Wait for the writer threads, drop a file left open by a failure (it is
@@ -804,8 +988,7 @@ int
 extract_disk_finish(struct extract_disk *xd, char *ret_removed, size_t rlen,
     struct ag_err *err)
 {
-	xfile_free(xd->cur);
-	xd->cur = NULL;
+	drop_current(xd);
 	drain(xd);
 	fixups(xd);
 	if (ret_removed != NULL)
@@ -875,7 +1058,7 @@ extract_disk_free(struct extract_disk *xd)
 	pthread_mutex_unlock(&xd->mtx);
 	for (unsigned i = 0; i < xd->nthreads; i++)
 		pthread_join(xd->threads[i], NULL);
-	xfile_free(xd->cur);
+	drop_current(xd);
 	for (size_t i = 0; i < DIR_SLOTS; i++) {
 		if (xd->slots[i].fd >= 0)
 			close(xd->slots[i].fd);

@@ -12,11 +12,11 @@
  * Names are bound in archive order, on the caller's thread: every file,
  * folder, symlink, hard link and fifo is created there, so a folder exists
  * before its children and a hard link's target before the link.  The data
- * of small regular files (up to EXTRACT_DISK_JOB_MAX) is collected in
- * memory and handed, with the open descriptor, to a few writer threads
- * that write it, set owner, mode, extended attributes and times, and close
- * the file; larger files are written on the caller's thread.  At most
- * EXTRACT_DISK_QUEUE_MAX bytes wait for the writers.  Folder modes, owners
+ * of regular files is collected in pieces of up to EXTRACT_DISK_JOB_MAX
+ * bytes and handed, with the open descriptor, to a few writer threads;
+ * the thread that writes a file's last piece sets its owner, mode,
+ * extended attributes and times and closes it.  At most
+ * EXTRACT_DISK_QUEUE_MAX bytes are in flight.  Folder modes, owners
  * and times are set at the end, deepest first, so a read-only folder can
  * still be filled.
  *
@@ -41,7 +41,7 @@
 struct extract_disk;
 
 #define EXTRACT_DISK_JOB_MAX	((size_t)1 << 20)
-#define EXTRACT_DISK_QUEUE_MAX	((size_t)8 << 20)
+#define EXTRACT_DISK_QUEUE_MAX	((size_t)4 << 20)
 #define EXTRACT_DISK_WRITERS	4	/* at most */
 
 /* extract_disk_begin(): the entry was not written; the reason says why. */
@@ -123,6 +123,13 @@ int extract_disk_data(struct extract_disk *xd, const void *buf, size_t len,
  * finish it here.  Blocks while the queue is full.  Return 0 or -1.
  */
 int extract_disk_end(struct extract_disk *xd);
+
+/**
+ * extract_disk_kick(xd):
+ * Wake the writer threads for the pieces queued so far (the caller is
+ * about to wait for more input).  NULL is a no-op.
+ */
+void extract_disk_kick(struct extract_disk *xd);
 
 /**
  * extract_disk_finish(xd, ret_removed, rlen, err):

@@ -1213,10 +1213,11 @@ restore_run(struct storage *st, const char *prefix, const char *job,
 	res.written = r.tar_fed > 0;
 
 	if (r.failed || r.x_failed) {
+		remove_cut_entry(&r, &res);
 		/* A writer thread removed what it could not write whole. */
-		snprintf(res.removed, sizeof(res.removed), "%s", xs.removed);
-		if (res.removed[0] == '\0')
-			remove_cut_entry(&r, &res);
+		if (xs.removed[0] != '\0')
+			snprintf(res.removed, sizeof(res.removed), "%s",
+			    xs.removed);
 		if (r.failed)
 			(void)ag_err_set(err, "%s", r.err.msg);
 		else
