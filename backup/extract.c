@@ -122,6 +122,7 @@ ring_read(struct archive *r, void *cookie, const void **ret_buf)
 	struct extract *x = cookie;
 	size_t n;
 
+	extract_disk_kick(x->xd);	/* files collected so far: go */
 	pthread_mutex_lock(&x->mtx);
 	if (x->held > 0) {
 		x->head = (x->head + x->held) % x->cap;
@@ -129,8 +130,6 @@ ring_read(struct archive *r, void *cookie, const void **ret_buf)
 		x->held = 0;
 		pthread_cond_signal(&x->space_cv);
 	}
-	if (x->len == 0)
-		extract_disk_kick(x->xd);	/* let queued files go */
 	while (x->len == 0 && !x->eof && !x->abort)
 		pthread_cond_wait(&x->data_cv, &x->mtx);
 	if (x->abort) {

@@ -41,7 +41,7 @@ struct extract;
 /* Files owned by the caller, no setuid/setgid, no capabilities or devices. */
 #define EXTRACT_NO_PRIVILEGES	0x10
 
-#define EXTRACT_RING_DEFAULT	((size_t)4 << 20)
+#define EXTRACT_RING_DEFAULT	((size_t)2 << 20)
 
 /* One entry as read (and, unless refused or filtered, extracted). */
 struct extract_entry {

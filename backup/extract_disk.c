@@ -43,8 +43,9 @@
 #define DIR_SLOTS	8		/* folder descriptors kept open */
 #define IMPLIED_MODE	0755		/* folders made for a deeper entry */
 #define REASON_MAX	512
-#define WAKE_PIECES	16		/* idle writers woken for this many */
+#define WAKE_PIECES	16		/* pieces handed over together */
 #define WAKE_BYTES	((size_t)256 << 10)	/* ... or this much data */
+#define POP_PIECES	4		/* taken by a writer at once */
 
 /* What to set on a file once its data is written. */
 struct meta {
@@ -112,6 +113,8 @@ struct extract_disk {
 	/* Shared with the writer threads. */
 	pthread_mutex_t mtx;
 	pthread_cond_t work_cv, room_cv;
+	struct piece *bhead, *btail;	/* a batch being collected (caller) */
+	size_t bn, bbytes, bfiles;
 	struct piece *head, *tail;
 	size_t queued_bytes;		/* queued or being written */
 	size_t queued;			/* pieces waiting */
@@ -511,8 +514,8 @@ static void *
 writer(void *arg)
 {
 	struct extract_disk *xd = arg;
-	struct piece *pc;
-	size_t bytes, done;
+	struct piece *pc, *list, *next;
+	size_t bytes, done, n;
 
 	pthread_mutex_lock(&xd->mtx);
 	for (;;) {
@@ -521,16 +524,25 @@ writer(void *arg)
 			pthread_cond_wait(&xd->work_cv, &xd->mtx);
 			xd->idle--;
 		}
-		if ((pc = xd->head) == NULL)
+		if (xd->head == NULL)
 			break;
+		/* A few pieces at a time: fewer trips through the lock. */
+		list = xd->head;
+		for (pc = list, n = 1; n < POP_PIECES && pc->next != NULL; n++)
+			pc = pc->next;
 		if ((xd->head = pc->next) == NULL)
 			xd->tail = NULL;
-		xd->queued--;
+		pc->next = NULL;
+		xd->queued -= n;
 		pthread_mutex_unlock(&xd->mtx);
-		write_piece(xd, pc);
-		done = file_unref(xd, pc->f);
-		bytes = pc->cap;
-		piece_free(pc);
+		bytes = done = 0;
+		for (pc = list; pc != NULL; pc = next) {
+			next = pc->next;
+			write_piece(xd, pc);
+			done += file_unref(xd, pc->f);
+			bytes += pc->cap;
+			piece_free(pc);
+		}
 		pthread_mutex_lock(&xd->mtx);
 		xd->busy -= done;
 		xd->queued_bytes -= bytes;
@@ -540,7 +552,7 @@ writer(void *arg)
 	return NULL;
 }
 
-/* Wake the writer threads for what is queued (mtx held). */
+/* Wake idle writer threads for what is queued (mtx held). */
 static void
 kick_locked(struct extract_disk *xd)
 {
@@ -549,46 +561,68 @@ kick_locked(struct extract_disk *xd)
 }
 
 /*
- * Hand ${pc} to the writers; waits while too much is in flight.  Idle
- * writers are woken for a few pieces at a time, not for each one.
+ * Hand the pieces collected on the caller's thread to the writers, and
+ * wake idle ones; waits while too much is in flight.
+ */
+static void
+push_batch(struct extract_disk *xd)
+{
+	if (xd->bhead == NULL)
+		return;
+	pthread_mutex_lock(&xd->mtx);
+	while (xd->queued_bytes > 0 && xd->queued_bytes + xd->bbytes >
+	    EXTRACT_DISK_QUEUE_MAX) {
+		kick_locked(xd);
+		pthread_cond_wait(&xd->room_cv, &xd->mtx);
+	}
+	if (xd->tail != NULL)
+		xd->tail->next = xd->bhead;
+	else
+		xd->head = xd->bhead;
+	xd->tail = xd->btail;
+	xd->queued += xd->bn;
+	xd->queued_bytes += xd->bbytes;
+	xd->busy += xd->bfiles;
+	kick_locked(xd);
+	pthread_mutex_unlock(&xd->mtx);
+	xd->bhead = xd->btail = NULL;
+	xd->bn = xd->bbytes = xd->bfiles = 0;
+}
+
+/*
+ * Hand ${pc} to the writers: collected into a batch that goes to them
+ * whole (one trip through the lock for several small files).
  */
 static void
 enqueue(struct extract_disk *xd, struct piece *pc)
 {
 	if (xd->nthreads == 0) {
-		pc->f->counted = false;
 		write_piece(xd, pc);
 		(void)file_unref(xd, pc->f);
 		piece_free(pc);
 		return;
 	}
-	pthread_mutex_lock(&xd->mtx);
-	while (xd->queued_bytes > 0 && xd->queued_bytes + pc->cap >
-	    EXTRACT_DISK_QUEUE_MAX) {
-		kick_locked(xd);
-		pthread_cond_wait(&xd->room_cv, &xd->mtx);
-	}
 	pc->next = NULL;
-	if (xd->tail != NULL)
-		xd->tail->next = pc;
+	if (xd->btail != NULL)
+		xd->btail->next = pc;
 	else
-		xd->head = pc;
-	xd->tail = pc;
+		xd->bhead = pc;
+	xd->btail = pc;
 	if (!pc->f->counted) {
 		pc->f->counted = true;
-		xd->busy++;
+		xd->bfiles++;
 	}
-	xd->queued++;
-	xd->queued_bytes += pc->cap;
-	if (xd->queued >= WAKE_PIECES || xd->queued_bytes >= WAKE_BYTES)
-		kick_locked(xd);
-	pthread_mutex_unlock(&xd->mtx);
+	xd->bn++;
+	xd->bbytes += pc->cap;
+	if (xd->bn >= WAKE_PIECES || xd->bbytes >= WAKE_BYTES)
+		push_batch(xd);
 }
 
 /* Wait until every file handed over is finished. */
 static void
 drain(struct extract_disk *xd)
 {
+	push_batch(xd);
 	pthread_mutex_lock(&xd->mtx);
 	while (xd->busy > 0) {
 		kick_locked(xd);
@@ -599,17 +633,14 @@ drain(struct extract_disk *xd)
 
 /**
  * extract_disk_kick(xd):
- * Wake the writer threads for the pieces queued so far (the caller is
- * about to wait for more input).
+ * Hand the writer threads the pieces collected so far and wake them (the
+ * caller is about to wait for more input).  NULL is a no-op.
  */
 void
 extract_disk_kick(struct extract_disk *xd)
 {
-	if (xd == NULL)
-		return;
-	pthread_mutex_lock(&xd->mtx);
-	kick_locked(xd);
-	pthread_mutex_unlock(&xd->mtx);
+	if (xd != NULL)
+		push_batch(xd);
 }
 
 /* --- Entries ---------------------------------------------------------- */
@@ -1052,6 +1083,7 @@ extract_disk_free(struct extract_disk *xd)
 {
 	if (xd == NULL)
 		return;
+	push_batch(xd);
 	pthread_mutex_lock(&xd->mtx);
 	xd->stop = true;
 	pthread_cond_broadcast(&xd->work_cv);

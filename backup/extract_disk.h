@@ -40,7 +40,7 @@
 
 struct extract_disk;
 
-#define EXTRACT_DISK_JOB_MAX	((size_t)1 << 20)
+#define EXTRACT_DISK_JOB_MAX	((size_t)256 << 10)
 #define EXTRACT_DISK_QUEUE_MAX	((size_t)4 << 20)
 #define EXTRACT_DISK_WRITERS	4	/* at most */
 
@@ -126,8 +126,8 @@ int extract_disk_end(struct extract_disk *xd);
 
 /**
  * extract_disk_kick(xd):
- * Wake the writer threads for the pieces queued so far (the caller is
- * about to wait for more input).  NULL is a no-op.
+ * Hand the writer threads the pieces collected so far and wake them (the
+ * caller is about to wait for more input).  NULL is a no-op.
  */
 void extract_disk_kick(struct extract_disk *xd);
 
