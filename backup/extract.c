@@ -527,7 +527,7 @@ do_entry(struct extract *x, struct archive_entry *e)
 {
 	struct extract_entry info;
 	struct extract_disk_entry de;
-	const char *path, *hl, *sl, *why = NULL;
+	const char *path, *hl, *sl, *stored, *why = NULL;
 	char *copy = NULL, *logical = NULL, *hlcopy = NULL;
 	char reason[WARN_MAX];
 	unsigned piece;
@@ -535,11 +535,14 @@ do_entry(struct extract *x, struct archive_entry *e)
 	int r, rc = 0, bad;
 
 	x->stats.entries++;
-	if ((copy = strdup(archive_entry_pathname(e) != NULL ?
-	    archive_entry_pathname(e) : "")) == NULL)
+	if ((stored = archive_entry_pathname(e)) == NULL)
+		stored = "";
+	if ((copy = strdup(stored)) == NULL)
 		return (-1);
 	path = copy;
 	bad = name_check(copy, &why);
+	if (bad)
+		path = stored;		/* as it came, for messages */
 	hl = archive_entry_hardlink(e);
 	sl = archive_entry_symlink(e);
 	type = archive_entry_filetype(e);
@@ -686,7 +689,8 @@ reader(void *arg)
 			failed = 1;
 			break;
 		}
-		if (r < ARCHIVE_WARN) {
+		if (r < ARCHIVE_WARN || r == ARCHIVE_RETRY) {
+			/* No entry to handle ("Damaged tar archive"). */
 			xwarn(x, "(archive)", "%s", archive_error_string(x->r));
 			continue;
 		}
