@@ -87,7 +87,7 @@ struct piece {
 	uint8_t *data;
 };
 
-/* A folder whose mode, owner and times are set at the end. */
+/* A folder whose owner, mode, attributes and times are set at the end. */
 struct fixup {
 	char *path;
 	struct meta meta;
@@ -681,7 +681,7 @@ begin_dir(struct extract_disk *xd, const struct extract_disk_entry *e,
     int pfd, const char *leaf, char *reason, size_t rlen)
 {
 	struct fixup *nf;
-	int r, fd;
+	int r;
 
 	while (mkdirat(pfd, leaf, 0700) != 0) {
 		if (errno != EEXIST)
@@ -695,24 +695,6 @@ begin_dir(struct extract_disk *xd, const struct extract_disk_entry *e,
 		if (r != 0)
 			return r;
 	}
-	if (e->nxattrs > 0) {
-		struct meta m;
-
-		fd = openat(pfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
-		if (fd >= 0 && meta_from(&m, e, true) == 0) {
-			for (size_t i = 0; i < m.nxattrs; i++)
-				if (fsetxattr(fd, m.xattrs[i].name,
-				    m.xattrs[i].value, m.xattrs[i].len,
-				    0) != 0)
-					dwarn(xd, e->path, "cannot set "
-					    "extended attribute %s: %s",
-					    m.xattrs[i].name, strerror(errno));
-			free(m.xattrs);
-		}
-		if (fd >= 0)
-			close(fd);
-	}
 	if (xd->nfix == xd->fixcap) {
 		size_t ncap = xd->fixcap > 0 ? xd->fixcap * 2 : 256;
 
@@ -724,7 +706,11 @@ begin_dir(struct extract_disk *xd, const struct extract_disk_entry *e,
 	nf = &xd->fix[xd->nfix];
 	if ((nf->path = strdup(e->path)) == NULL)
 		return dfail(xd, e->path, ENOMEM);
-	(void)meta_from(&nf->meta, e, false);
+	/* Extended attributes too: a chmod() would change an ACL's mask. */
+	if (meta_from(&nf->meta, e, true) != 0) {
+		free(nf->path);
+		return dfail(xd, e->path, ENOMEM);
+	}
 	xd->nfix++;
 	return 0;
 }
@@ -1096,8 +1082,10 @@ extract_disk_free(struct extract_disk *xd)
 			close(xd->slots[i].fd);
 		free(xd->slots[i].path);
 	}
-	for (size_t i = 0; i < xd->nfix; i++)
+	for (size_t i = 0; i < xd->nfix; i++) {
 		free(xd->fix[i].path);
+		free(xd->fix[i].meta.xattrs);
+	}
 	free(xd->fix);
 	if (xd->root >= 0)
 		close(xd->root);

@@ -23,6 +23,7 @@
  * Privileges: as root, owners, setuid bits and file capabilities
  * (security.capability) are restored and device nodes made when asked;
  * with no_privileges none of them; as an ordinary user none of them.
+ * POSIX ACLs (pax SCHILY.acl.*) come back as the kernel's ACL xattrs.
  */
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -565,6 +566,69 @@ test_privileges(void **state)
 		assert_int_equal(cap, 20);
 }
 
+/* --- ACLs -------------------------------------------------------------- */
+
+/*
+ * A read-only folder with an access and a default ACL, holding a file
+ * with an access ACL: all come back as the kernel's ACL xattrs, the
+ * folder's mask intact although its mode is set after its contents.
+ */
+static void
+test_acls(void **state)
+{
+	static const char *const dacl[] = {
+	    "SCHILY.acl.access=user::r-x,user:65534:rwx,group::r-x,"
+	    "mask::rwx,other::r-x",
+	    "SCHILY.acl.default=user::rwx,user:65534:r-x,group::r-x,"
+	    "mask::r-x,other::r-x", NULL };
+	static uint8_t tar[TAR_MAX];
+	struct restore_opts o = { .workers = 1 };
+	struct restore_result res;
+	struct ag_err err;
+	char id[FORMAT_BACKUP_ID_SIZE], t[PATH_MAX], p[PATH_MAX];
+	uint8_t v[256];
+	struct stat sb;
+	size_t off = 0, h;
+	ssize_t n;
+
+	(void)state;
+	memset(tar, 0, sizeof(tar));
+	off = tu_tar_pax(tar, off, 'x', dacl);
+	h = off;
+	off = tu_tar_add(tar, off, "ro/", '5', NULL, NULL);
+	memcpy(tar + h + 100, "0000555", 7);
+	tu_tar_checksum(tar + h);
+	off = pax1(tar, off, 'x', "SCHILY.acl.access=user::rw-,"
+	    "group:65534:rw-,group::r--,mask::rw-,other::r--");
+	off = tu_tar_add(tar, off, "ro/f", '0', "acl\n", NULL);
+	off += 1024;
+	tu_seal_tar(st, key, JOB, SLICE, tar, off, false, id);
+	pathf(t, "%s/t-acl", tu_tmpdir());
+	o.target = t;
+	if (restore_run(st, "", JOB, id, key, &o, &res, &err) != 0)
+		fail_msg("restore: %s", err.msg);
+	pathf(p, "%s/ro", t);
+	assert_int_equal(stat(p, &sb), 0);
+	n = getxattr(p, "system.posix_acl_access", v, sizeof(v));
+	if (n < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP))
+		skip();			/* no ACLs on this file system */
+	/* Version 2, then user::, user:65534:, group::, mask, other. */
+	assert_int_equal(n, 4 + 5 * 8);
+	assert_int_equal(v[0], 2);
+	assert_int_equal(v[4 + 8], 0x02);	/* ACL_USER */
+	assert_int_equal(v[4 + 8 + 2], 07);	/* rwx */
+	assert_int_equal(v[4 + 3 * 8], 0x10);	/* ACL_MASK */
+	assert_int_equal(v[4 + 3 * 8 + 2], 07);	/* not the mode's r-x */
+	assert_int_equal(getxattr(p, "system.posix_acl_default", v,
+	    sizeof(v)), 4 + 5 * 8);
+	pathf(p, "%s/ro/f", t);
+	assert_int_equal(getxattr(p, "system.posix_acl_access", v,
+	    sizeof(v)), 4 + 5 * 8);
+	assert_int_equal(v[4 + 2 * 8], 0x08);	/* ACL_GROUP */
+	pathf(p, "%s/ro", t);
+	assert_int_equal(chmod(p, 0755), 0);
+}
+
 /* --- Setup ------------------------------------------------------------ */
 
 static int
@@ -609,6 +673,7 @@ main(void)
 		cmocka_unit_test(test_hostile_root),
 		cmocka_unit_test(test_hostile_user),
 		cmocka_unit_test(test_privileges),
+		cmocka_unit_test(test_acls),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
