@@ -35,18 +35,6 @@
 static char root[PATH_MAX], sent[PATH_MAX];
 
 static void
-pathf(char *out, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(out, PATH_MAX, fmt, ap);
-	va_end(ap);
-	assert_true(n > 0 && n < PATH_MAX);
-}
-
-static void
 test_clean(void **state)
 {
 	static const struct {
@@ -93,26 +81,26 @@ make_tree(void)
 	assert_int_equal(tu_rmtree(sent), 0);
 	assert_int_equal(mkdir(root, 0700), 0);
 	assert_int_equal(mkdir(sent, 0700), 0);
-	pathf(p, "%s/victim", sent);
+	tu_pathf(p, "%s/victim", sent);
 	tu_write_file(p, "victim\n", 7, 0644);
-	pathf(p, "%s/d", root);
+	tu_pathf(p, "%s/d", root);
 	assert_int_equal(mkdir(p, 0700), 0);
-	pathf(p, "%s/d/e", root);
+	tu_pathf(p, "%s/d/e", root);
 	assert_int_equal(mkdir(p, 0700), 0);
-	pathf(p, "%s/d/e/sub", root);
+	tu_pathf(p, "%s/d/e/sub", root);
 	assert_int_equal(mkdir(p, 0700), 0);
-	pathf(p, "%s/d/e/real", root);
+	tu_pathf(p, "%s/d/e/real", root);
 	tu_write_file(p, "real\n", 5, 0644);
-	pathf(p, "%s/l1", root);
+	tu_pathf(p, "%s/l1", root);
 	assert_int_equal(symlink(sent, p), 0);
-	pathf(p, "%s/d/l2", root);
+	tu_pathf(p, "%s/d/l2", root);
 	assert_int_equal(symlink(sent, p), 0);
-	pathf(p, "%s/d/e/l3", root);
+	tu_pathf(p, "%s/d/e/l3", root);
 	assert_int_equal(symlink(sent, p), 0);
-	pathf(p, "%s/d/e/up", root);
+	tu_pathf(p, "%s/d/e/up", root);
 	assert_int_equal(symlink("..", p), 0);
-	pathf(p, "%s/d/e/f", root);
-	pathf(q, "%s/victim", sent);
+	tu_pathf(p, "%s/d/e/f", root);
+	tu_pathf(q, "%s/victim", sent);
 	assert_int_equal(symlink(q, p), 0);
 }
 
@@ -145,7 +133,7 @@ containment(bool walk)
 	assert_true((fd = beneath_open_dir(rootfd, "n1/n2/n3", true,
 	    0755)) >= 0);
 	close(fd);
-	pathf(p, "%s/n1/n2/n3", root);
+	tu_pathf(p, "%s/n1/n2/n3", root);
 	assert_int_equal(lstat(p, &sb), 0);
 	assert_true(S_ISDIR(sb.st_mode));
 	assert_true((fd = beneath_parent(rootfd, "d/e/real", false, 0,
@@ -182,7 +170,7 @@ containment(bool walk)
 	}
 	/* ... and unlinking removes the link itself. */
 	assert_int_equal(beneath_unlink(rootfd, "d/e/f", 0), 0);
-	pathf(p, "%s/d/e/f", root);
+	tu_pathf(p, "%s/d/e/f", root);
 	assert_int_not_equal(lstat(p, &sb), 0);
 	assert_int_equal(beneath_unlink(rootfd, "l1", 0), 0);
 
@@ -213,8 +201,8 @@ setup(void **state)
 {
 	if (tu_tmpdir_setup(state) != 0)
 		return -1;
-	pathf(root, "%s/root", tu_tmpdir());
-	pathf(sent, "%s/sentinel", tu_tmpdir());
+	tu_pathf(root, "%s/root", tu_tmpdir());
+	tu_pathf(sent, "%s/sentinel", tu_tmpdir());
 	return 0;
 }
 

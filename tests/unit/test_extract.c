@@ -69,18 +69,6 @@ static struct crypto_key *key;
 static struct storage *st;
 static char store[PATH_MAX];
 
-static void
-pathf(char *out, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(out, PATH_MAX, fmt, ap);
-	va_end(ap);
-	assert_true(n > 0 && n < PATH_MAX);
-}
-
 static size_t
 pax1(uint8_t *tar, size_t off, char type, const char *record)
 {
@@ -109,7 +97,7 @@ build_dots(uint8_t *tar, const char *sent)
 	char victim[PATH_MAX];
 	size_t off = 0;
 
-	pathf(victim, "%s/victim", sent);
+	tu_pathf(victim, "%s/victim", sent);
 	off = tu_tar_add(tar, off, ".", '2', NULL, sent);
 	off = tu_tar_add(tar, off, "./.", '2', NULL, sent);
 	off = tu_tar_add(tar, off, "a/../.", '2', NULL, sent);
@@ -125,21 +113,21 @@ setup_presym(const char *target, const char *sent)
 {
 	char p[PATH_MAX], q[PATH_MAX];
 
-	pathf(p, "%s/a", target);
+	tu_pathf(p, "%s/a", target);
 	assert_int_equal(symlink(sent, p), 0);
-	pathf(p, "%s/b", target);
+	tu_pathf(p, "%s/b", target);
 	assert_int_equal(mkdir(p, 0700), 0);
-	pathf(p, "%s/b/c", target);
+	tu_pathf(p, "%s/b/c", target);
 	assert_int_equal(symlink(sent, p), 0);
-	pathf(p, "%s/d", target);
+	tu_pathf(p, "%s/d", target);
 	assert_int_equal(mkdir(p, 0700), 0);
-	pathf(p, "%s/d/e", target);
+	tu_pathf(p, "%s/d/e", target);
 	assert_int_equal(mkdir(p, 0700), 0);
-	pathf(p, "%s/d/e/f", target);
-	pathf(q, "%s/d", sent);
+	tu_pathf(p, "%s/d/e/f", target);
+	tu_pathf(q, "%s/d", sent);
 	assert_int_equal(symlink(q, p), 0);
-	pathf(p, "%s/g", target);
-	pathf(q, "%s/victim", sent);
+	tu_pathf(p, "%s/g", target);
+	tu_pathf(q, "%s/victim", sent);
 	assert_int_equal(symlink(q, p), 0);
 }
 
@@ -172,7 +160,7 @@ setup_split(const char *target, const char *sent)
 {
 	char p[PATH_MAX];
 
-	pathf(p, "%s/etc", target);
+	tu_pathf(p, "%s/etc", target);
 	assert_int_equal(symlink(sent, p), 0);
 }
 
@@ -211,7 +199,7 @@ build_paxpath(uint8_t *tar, const char *sent)
 	off = tu_tar_add(tar, off, "innocent1", '0', "evil\n", NULL);
 	off = pax1(tar, off, 'x', "path=.");
 	off = tu_tar_add(tar, off, "innocent2", '2', NULL, sent);
-	pathf(rec, "path=%s/abs-pax", sent);
+	tu_pathf(rec, "path=%s/abs-pax", sent);
 	off = pax1(tar, off, 'x', rec);
 	off = tu_tar_add(tar, off, "innocent3", '0', "evil\n", NULL);
 	off = pax1(tar, off, 'x', "linkpath=../../etc/passwd");
@@ -222,7 +210,7 @@ build_paxpath(uint8_t *tar, const char *sent)
 	off = tu_tar_add(tar, off, "innocent6", '2', NULL, sent);
 	off = pax1(tar, off, 'x', "path=a/through-link");
 	off = tu_tar_add(tar, off, "innocent7", '0', "evil\n", NULL);
-	pathf(rec, "linkpath=%s/victim", sent);
+	tu_pathf(rec, "linkpath=%s/victim", sent);
 	off = pax1(tar, off, 'x', rec);
 	off = tu_tar_add(tar, off, "innocent8", '1', NULL, "ok.txt");
 	off = tu_tar_add(tar, off, "last.txt", '0', "fine\n", NULL);
@@ -254,7 +242,7 @@ build_paxsplit(uint8_t *tar, const char *sent)
 	off = pax1(tar, off, 'g', "path=../evil-global");
 	off = tu_tar_add(tar, off, "after-global", '0', "fine\n", NULL);
 	off = pax1(tar, off, 'x', "path=.");
-	pathf(rec, "linkpath=%s", sent);
+	tu_pathf(rec, "linkpath=%s", sent);
 	off = pax1(tar, off, 'x', rec);
 	off = tu_tar_add(tar, off, "z", '2', NULL, "elsewhere");
 	off = tu_tar_add(tar, off, "last.txt", '0', "fine\n", NULL);
@@ -267,7 +255,7 @@ build_hlsym(uint8_t *tar, const char *sent)
 	char victim[PATH_MAX];
 	size_t off = 0;
 
-	pathf(victim, "%s/victim", sent);
+	tu_pathf(victim, "%s/victim", sent);
 	off = tu_tar_add(tar, off, "ok.txt", '0', "fine\n", NULL);
 	off = tu_tar_add(tar, off, "s", '2', NULL, victim);
 	/* ustar keeps no data for a hard link: a damaged archive. */
@@ -320,20 +308,20 @@ prepare(struct run *rn, const char *name)
 	char p[PATH_MAX], t[PATH_MAX], s[PATH_MAX];
 	size_t len;
 
-	pathf(rn->dir, "%s/%s", tu_tmpdir(), name);
+	tu_pathf(rn->dir, "%s/%s", tu_tmpdir(), name);
 	assert_int_equal(mkdir(rn->dir, 0755), 0);
 	for (size_t i = 0; i < NCASES; i++) {
-		pathf(p, "%s/%s", rn->dir, cases[i].name);
-		pathf(t, "%s/target", p);
-		pathf(s, "%s/sentinel", p);
+		tu_pathf(p, "%s/%s", rn->dir, cases[i].name);
+		tu_pathf(t, "%s/target", p);
+		tu_pathf(s, "%s/sentinel", p);
 		assert_int_equal(mkdir(p, 0755), 0);
 		assert_int_equal(mkdir(t, 0700), 0);
 		assert_int_equal(mkdir(s, 0755), 0);
-		pathf(p, "%s/victim", s);
+		tu_pathf(p, "%s/victim", s);
 		tu_write_file(p, "victim\n", 7, 0644);
-		pathf(p, "%s/d", s);
+		tu_pathf(p, "%s/d", s);
 		assert_int_equal(mkdir(p, 0755), 0);
-		pathf(p, "%s/d/file", s);
+		tu_pathf(p, "%s/d/file", s);
 		tu_write_file(p, "inner\n", 6, 0644);
 		if (cases[i].setup != NULL)
 			cases[i].setup(t, s);
@@ -342,24 +330,6 @@ prepare(struct run *rn, const char *name)
 		assert_true(len <= sizeof(tar));
 		tu_seal_tar(st, key, JOB, SLICE, tar, len, false, rn->id[i]);
 	}
-}
-
-/* The names in ${dir}, sorted, as one string. */
-static void
-names(const char *dir, char *out, size_t outlen)
-{
-	struct dirent **v;
-	int n = scandir(dir, &v, NULL, alphasort);
-	size_t o = 0;
-
-	out[0] = '\0';
-	for (int i = 0; i < n; i++) {
-		if (o < outlen)
-			o += (size_t)snprintf(out + o, outlen - o, "%s/",
-			    v[i]->d_name);
-		free(v[i]);
-	}
-	free(v);
 }
 
 /*
@@ -383,10 +353,10 @@ run_cases(const struct run *rn)
 		const struct hcase *c = &cases[i];
 		const char *why = NULL;
 
-		pathf(p, "%s/%s", rn->dir, c->name);
-		pathf(t, "%s/target", p);
-		pathf(s, "%s/sentinel", p);
-		names(p, n0, sizeof(n0));
+		tu_pathf(p, "%s/%s", rn->dir, c->name);
+		tu_pathf(t, "%s/target", p);
+		tu_pathf(s, "%s/sentinel", p);
+		tu_names(p, n0, sizeof(n0));
 		before = tu_tree_list(s);
 		/* Twice: the second restore goes where the first left. */
 		for (int pass = 0; pass < 2; pass++) {
@@ -397,7 +367,7 @@ run_cases(const struct run *rn)
 				why = err.msg;
 		}
 		after = tu_tree_list(s);
-		names(p, n1, sizeof(n1));
+		tu_names(p, n1, sizeof(n1));
 		if (why != NULL)
 			;
 		else if (strcmp(before, after) != 0)
@@ -408,12 +378,12 @@ run_cases(const struct run *rn)
 		    (sb.st_mode & 07777) != 0700)
 			why = "the target is no longer a folder of mode 0700";
 		if (why == NULL && c->inside != NULL) {
-			pathf(q, "%s/%s", t, c->inside);
+			tu_pathf(q, "%s/%s", t, c->inside);
 			if (lstat(q, &sb) != 0)
 				why = "the safe entries were not restored";
 		}
 		if (why == NULL && c->absent != NULL) {
-			pathf(q, "%s/%s", t, c->absent);
+			tu_pathf(q, "%s/%s", t, c->absent);
 			if (lstat(q, &sb) == 0)
 				why = "a renamed entry kept its ustar name";
 		}
@@ -518,13 +488,13 @@ restore_priv(const char *id, const char *name, bool no_privileges,
 	uint8_t v[64];
 	struct stat sb;
 
-	pathf(t, "%s/%s", tu_tmpdir(), name);
+	tu_pathf(t, "%s/%s", tu_tmpdir(), name);
 	o.target = t;
 	(void)restore_run(st, "", JOB, id, key, &o, &res, &err);
-	pathf(p, "%s/suid", t);
+	tu_pathf(p, "%s/suid", t);
 	assert_int_equal(lstat(p, ret_sb), 0);
 	*ret_cap = getxattr(p, "security.capability", v, sizeof(v));
-	pathf(p, "%s/dev", t);
+	tu_pathf(p, "%s/dev", t);
 	*ret_dev = lstat(p, &sb) == 0 && S_ISCHR(sb.st_mode) &&
 	    sb.st_rdev == makedev(1, 3);
 }
@@ -603,11 +573,11 @@ test_acls(void **state)
 	off = tu_tar_add(tar, off, "ro/f", '0', "acl\n", NULL);
 	off += 1024;
 	tu_seal_tar(st, key, JOB, SLICE, tar, off, false, id);
-	pathf(t, "%s/t-acl", tu_tmpdir());
+	tu_pathf(t, "%s/t-acl", tu_tmpdir());
 	o.target = t;
 	if (restore_run(st, "", JOB, id, key, &o, &res, &err) != 0)
 		fail_msg("restore: %s", err.msg);
-	pathf(p, "%s/ro", t);
+	tu_pathf(p, "%s/ro", t);
 	assert_int_equal(stat(p, &sb), 0);
 	n = getxattr(p, "system.posix_acl_access", v, sizeof(v));
 	if (n < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP))
@@ -621,11 +591,11 @@ test_acls(void **state)
 	assert_int_equal(v[4 + 3 * 8 + 2], 07);	/* not the mode's r-x */
 	assert_int_equal(getxattr(p, "system.posix_acl_default", v,
 	    sizeof(v)), 4 + 5 * 8);
-	pathf(p, "%s/ro/f", t);
+	tu_pathf(p, "%s/ro/f", t);
 	assert_int_equal(getxattr(p, "system.posix_acl_access", v,
 	    sizeof(v)), 4 + 5 * 8);
 	assert_int_equal(v[4 + 2 * 8], 0x08);	/* ACL_GROUP */
-	pathf(p, "%s/ro", t);
+	tu_pathf(p, "%s/ro", t);
 	assert_int_equal(chmod(p, 0755), 0);
 }
 

@@ -87,17 +87,7 @@ struct bk {
 
 static struct bk main_bk;		/* of ${src}, 64 KiB slices */
 
-static void
-pathf(char *out, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(out, PATH_MAX, fmt, ap);
-	va_end(ap);
-	assert_true(n > 0 && n < PATH_MAX);
-}
+#define pathf	tu_pathf
 
 static void
 random_file(const char *path, size_t len)
@@ -414,19 +404,7 @@ check_no_partial(const char *a, const char *b, size_t *ret_n)
 static void
 list_base(char *out, size_t outlen)
 {
-	struct dirent **v;
-	int n = scandir(tu_tmpdir(), &v, NULL, alphasort);
-	size_t o = 0;
-
-	assert_true(n >= 0);
-	out[0] = '\0';
-	for (int i = 0; i < n; i++) {
-		if (o < outlen)
-			o += (size_t)snprintf(out + o, outlen - o, "%s/",
-			    v[i]->d_name);
-		free(v[i]);
-	}
-	free(v);
+	tu_names(tu_tmpdir(), out, outlen);
 }
 
 static bool

@@ -349,6 +349,46 @@ tu_tar_pax(uint8_t *buf, size_t off, char type, const char *const *records)
 	return tu_tar_add(buf, off, "PaxHeader/entry", type, data, NULL);
 }
 
+/**
+ * tu_pathf(out, fmt, ...):
+ * Format a path into ${out} (PATH_MAX bytes); the test fails if it does
+ * not fit.
+ */
+void
+tu_pathf(char *out, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(out, PATH_MAX, fmt, ap);
+	va_end(ap);
+	assert_true(n > 0 && n < PATH_MAX);
+}
+
+/**
+ * tu_names(dir, out, outlen):
+ * The names in ${dir} ("." and ".." too), sorted, each followed by '/',
+ * as one string in ${out}: a folder's listing to compare.
+ */
+void
+tu_names(const char *dir, char *out, size_t outlen)
+{
+	struct dirent **v;
+	int n = scandir(dir, &v, NULL, alphasort);
+	size_t o = 0;
+
+	assert_true(n >= 0);
+	out[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		if (o < outlen)
+			o += (size_t)snprintf(out + o, outlen - o, "%s/",
+			    v[i]->d_name);
+		free(v[i]);
+	}
+	free(v);
+}
+
 /* Append one line about ${path} (relative name ${rel}) to ${out}. */
 static void
 tree_line(const char *path, const char *rel, char **out, size_t *len)

@@ -145,6 +145,21 @@ size_t tu_tar_pax(uint8_t *buf, size_t off, char type,
     const char *const *records);
 
 /**
+ * tu_pathf(out, fmt, ...):
+ * Format a path into ${out} (PATH_MAX bytes); the test fails if it does
+ * not fit.
+ */
+void tu_pathf(char *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/**
+ * tu_names(dir, out, outlen):
+ * The names in ${dir} ("." and ".." too), sorted, each followed by '/',
+ * as one string in ${out}: a folder's listing to compare.
+ */
+void tu_names(const char *dir, char *out, size_t outlen);
+
+/**
  * tu_tree_list(root):
  * Every entry at and below ${root} (never following a symlink), one line
  * each in name order: relative path, mode, owner, size, mtime, a hash of
