@@ -907,8 +907,8 @@ extract_disk_data(struct extract_disk *xd, const void *buf, size_t len,
 				return dfail(xd, f->path, ENOMEM);
 			pc->f = f;
 			pc->off = off;
-			pc->cap = f->size - off < EXTRACT_DISK_JOB_MAX ?
-			    (size_t)(f->size - off) : EXTRACT_DISK_JOB_MAX;
+			pc->cap = f->size - off < EXTRACT_DISK_PIECE_MAX ?
+			    (size_t)(f->size - off) : EXTRACT_DISK_PIECE_MAX;
 			if ((pc->data = malloc(pc->cap)) == NULL) {
 				free(pc);
 				return dfail(xd, f->path, ENOMEM);

@@ -12,7 +12,7 @@
  * Names are bound in archive order, on the caller's thread: every file,
  * folder, symlink, hard link and fifo is created there, so a folder exists
  * before its children and a hard link's target before the link.  The data
- * of regular files is collected in pieces of up to EXTRACT_DISK_JOB_MAX
+ * of regular files is collected in pieces of up to EXTRACT_DISK_PIECE_MAX
  * bytes and handed, with the open descriptor, to a few writer threads;
  * the thread that writes a file's last piece sets its owner, mode,
  * extended attributes and times and closes it.  At most
@@ -40,7 +40,7 @@
 
 struct extract_disk;
 
-#define EXTRACT_DISK_JOB_MAX	((size_t)256 << 10)
+#define EXTRACT_DISK_PIECE_MAX	((size_t)256 << 10)
 #define EXTRACT_DISK_QUEUE_MAX	((size_t)4 << 20)
 #define EXTRACT_DISK_WRITERS	4	/* at most */
 
