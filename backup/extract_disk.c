@@ -43,6 +43,7 @@
 #define DIR_SLOTS	8		/* folder descriptors kept open */
 #define IMPLIED_MODE	0755		/* folders made for a deeper entry */
 #define REASON_MAX	512
+#define ACL_DEFAULT_XATTR	"system.posix_acl_default"
 #define WAKE_PIECES	16		/* pieces handed over together */
 #define WAKE_BYTES	((size_t)256 << 10)	/* ... or this much data */
 #define POP_PIECES	4		/* taken by a writer at once */
@@ -50,6 +51,7 @@
 /* What to set on a file once its data is written. */
 struct meta {
 	mode_t mode;
+	bool chmod;			/* else made with its mode already */
 	bool chown;
 	uid_t uid;
 	gid_t gid;
@@ -97,12 +99,20 @@ struct slot {
 	char *path;
 	size_t len, cap;
 	int fd;				/* -1: empty */
+	gid_t newgid;			/* of files made in it */
+	bool dacl;			/* a default ACL: the umask is not it */
 	uint64_t used;
 };
 
 struct extract_disk {
 	struct extract_disk_conf conf;
 	int root;
+	gid_t root_gid;			/* of files made in the target */
+	bool root_dacl;
+	uid_t euid;
+	gid_t egid;
+	mode_t umask;
+	bool umask_known;
 	struct slot slots[DIR_SLOTS];
 	uint64_t tick;
 	struct xfile *cur;		/* caller's thread */
@@ -211,13 +221,29 @@ slots_drop(struct extract_disk *xd, const char *dir, size_t n)
 }
 
 /*
+ * What a file made in the folder ${fd} gets: its group (of a setgid
+ * folder), whether a default ACL rather than the umask decides its mode.
+ */
+static gid_t
+new_gid(struct extract_disk *xd, int fd, bool *ret_dacl)
+{
+	struct stat sb;
+
+	*ret_dacl = fgetxattr(fd, ACL_DEFAULT_XATTR, NULL, 0) > 0;
+	if (fstat(fd, &sb) == 0 && (sb.st_mode & S_ISGID))
+		return sb.st_gid;
+	return xd->egid;
+}
+
+/*
  * The folder holding ${path}'s last component: a cached descriptor (the
  * caller does not close it) or the target's.  Store the last component in
- * ${ret_leaf}.  Return the descriptor, or -1 with errno.
+ * ${ret_leaf} and, if ${ret_gid} is not NULL, the group of a file made
+ * there.  Return the descriptor, or -1 with errno.
  */
 static int
 folder_of(struct extract_disk *xd, const char *path, bool create,
-    const char **ret_leaf)
+    const char **ret_leaf, gid_t *ret_gid, bool *ret_dacl)
 {
 	const char *slash = strrchr(path, '/');
 	struct slot *s, *lru = &xd->slots[0];
@@ -227,6 +253,10 @@ folder_of(struct extract_disk *xd, const char *path, bool create,
 
 	if (slash == NULL) {
 		*ret_leaf = path;
+		if (ret_gid != NULL) {
+			*ret_gid = xd->root_gid;
+			*ret_dacl = xd->root_dacl;
+		}
 		return xd->root;
 	}
 	n = (size_t)(slash - path);
@@ -236,6 +266,10 @@ folder_of(struct extract_disk *xd, const char *path, bool create,
 		    n) == 0) {
 			s->used = ++xd->tick;
 			*ret_leaf = slash + 1;
+			if (ret_gid != NULL) {
+				*ret_gid = s->newgid;
+				*ret_dacl = s->dacl;
+			}
 			return s->fd;
 		}
 		if (s->fd < 0 || s->used < lru->used)
@@ -258,7 +292,12 @@ folder_of(struct extract_disk *xd, const char *path, bool create,
 	s->fd = fd;
 	s->len = n;
 	s->used = ++xd->tick;
+	s->newgid = new_gid(xd, fd, &s->dacl);
 	*ret_leaf = slash + 1;
+	if (ret_gid != NULL) {
+		*ret_gid = s->newgid;
+		*ret_dacl = s->dacl;
+	}
 	return fd;
 }
 
@@ -326,7 +365,7 @@ meta_fd(struct extract_disk *xd, int fd, const char *path,
 	if (m->chown && fchown(fd, m->uid, m->gid) != 0)
 		dwarn(xd, path, "cannot set owner %u:%u: %s",
 		    (unsigned)m->uid, (unsigned)m->gid, strerror(errno));
-	if (fchmod(fd, m->mode) != 0)
+	if (m->chmod && fchmod(fd, m->mode) != 0)
 		dwarn(xd, path, "cannot set mode %o: %s", (unsigned)m->mode,
 		    strerror(errno));
 	for (size_t i = 0; i < m->nxattrs; i++) {
@@ -350,6 +389,7 @@ meta_from(struct meta *m, const struct extract_disk_entry *e, bool xattrs)
 
 	memset(m, 0, sizeof(*m));
 	m->mode = e->mode & 07777;
+	m->chmod = true;
 	m->chown = e->chown;
 	m->uid = e->uid;
 	m->gid = e->gid;
@@ -647,13 +687,26 @@ extract_disk_kick(struct extract_disk *xd)
 
 static int
 begin_file(struct extract_disk *xd, const struct extract_disk_entry *e,
-    int pfd, const char *leaf, char *reason, size_t rlen)
+    int pfd, const char *leaf, gid_t gid, bool dacl, char *reason,
+    size_t rlen)
 {
 	struct xfile *f;
+	mode_t mode = 0600;
+	bool same_owner, made_so;
 	int fd, r;
 
+	/*
+	 * A file that gets the owner it would have anyway and a mode the
+	 * umask leaves alone (no setuid, setgid or sticky bit) is made with
+	 * that mode: no fchown() or fchmod() afterwards.
+	 */
+	same_owner = !e->chown || (e->uid == xd->euid && e->gid == gid);
+	made_so = same_owner && xd->umask_known && !dacl &&
+	    (e->mode & (07000 | xd->umask)) == 0;
+	if (made_so)
+		mode = e->mode & 0777;
 	while ((fd = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL |
-	    O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+	    O_NOFOLLOW | O_CLOEXEC, mode)) < 0) {
 		if (errno != EEXIST)
 			return refuse(reason, rlen, "%s", strerror(errno));
 		if ((r = make_room(xd, pfd, leaf, e->path, false, reason,
@@ -671,6 +724,8 @@ begin_file(struct extract_disk *xd, const struct extract_disk_entry *e,
 	}
 	f->fd = fd;
 	f->size = e->size;
+	f->meta.chown = !same_owner;
+	f->meta.chmod = !made_so;
 	atomic_init(&f->refs, 1);	/* the caller's, until _end() */
 	xd->cur = f;
 	return 0;
@@ -724,12 +779,12 @@ begin_other(struct extract_disk *xd, const struct extract_disk_entry *e,
 	int tfd = -1, rc, r;
 
 	if (e->hardlink) {
-		tfd = folder_of(xd, e->link, false, &tleaf);
+		tfd = folder_of(xd, e->link, false, &tleaf, NULL, NULL);
 		if (tfd < 0)
 			return refuse(reason, rlen, "hard link to %.200s: %s",
 			    e->link, way_error(errno));
 		/* Its folder may have taken ${pfd}'s slot: look again. */
-		if ((pfd = folder_of(xd, e->path, true, &leaf)) < 0)
+		if ((pfd = folder_of(xd, e->path, true, &leaf, NULL, NULL)) < 0)
 			return refuse(reason, rlen, "%s", way_error(errno));
 	}
 	for (;;) {
@@ -781,18 +836,21 @@ extract_disk_begin(struct extract_disk *xd, const struct extract_disk_entry *e,
     char *reason, size_t rlen)
 {
 	const char *leaf;
+	gid_t gid;
+	bool dacl;
 	int pfd;
 
 	if (atomic_load(&xd->failed))
 		return -1;
 	if (xd->cur != NULL && extract_disk_end(xd) != 0)
 		return -1;
-	if ((pfd = folder_of(xd, e->path, true, &leaf)) < 0)
+	if ((pfd = folder_of(xd, e->path, true, &leaf, &gid, &dacl)) < 0)
 		return refuse(reason, rlen, "%s", way_error(errno));
 	switch (e->type) {
 	case S_IFREG:
 		if (!e->hardlink)
-			return begin_file(xd, e, pfd, leaf, reason, rlen);
+			return begin_file(xd, e, pfd, leaf, gid, dacl,
+			    reason, rlen);
 		break;
 	case S_IFDIR:
 		return begin_dir(xd, e, pfd, leaf, reason, rlen);
@@ -829,7 +887,7 @@ extract_disk_append(struct extract_disk *xd, const char *path,
 	if (xd->cur != NULL && extract_disk_end(xd) != 0)
 		return -1;
 	drain(xd);			/* the first piece may be queued */
-	if ((pfd = folder_of(xd, path, false, &leaf)) < 0)
+	if ((pfd = folder_of(xd, path, false, &leaf, NULL, NULL)) < 0)
 		return refuse(reason, rlen, "cannot append split piece: %s",
 		    way_error(errno));
 	fd = openat(pfd, leaf, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
@@ -1015,6 +1073,30 @@ extract_disk_finish(struct extract_disk *xd, char *ret_removed, size_t rlen,
 	return 0;
 }
 
+/*
+ * The process's umask, from /proc (umask() would change it for every
+ * thread while it is read).  Return 0, or -1 if it cannot be known.
+ */
+static int
+read_umask(mode_t *ret)
+{
+	char line[128];
+	unsigned long m;
+	FILE *f;
+	int rc = -1;
+
+	if ((f = fopen("/proc/self/status", "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "Umask: %lo", &m) == 1) {
+			*ret = (mode_t)m;
+			rc = 0;
+			break;
+		}
+	fclose(f);
+	return rc;
+}
+
 /**
  * extract_disk_new(conf, err):
  * Open ${conf}->target and start the writer threads.  Return the writer,
@@ -1046,6 +1128,10 @@ extract_disk_new(const struct extract_disk_conf *conf, struct ag_err *err)
 		extract_disk_free(xd);
 		return NULL;
 	}
+	xd->euid = geteuid();
+	xd->egid = getegid();
+	xd->root_gid = new_gid(xd, xd->root, &xd->root_dacl);
+	xd->umask_known = read_umask(&xd->umask) == 0;
 	n = conf->writers;
 	if (n == 0) {
 		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
