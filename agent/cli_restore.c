@@ -9,11 +9,12 @@
  * capabilities are restored (a system restore needs them); with
  * --no-privileges files belong to the caller and none of those, nor
  * device nodes, are restored.  Other users get that without asking,
- * except that a setuid/setgid bit stays on a file that was theirs.  On a terminal, standard error shows a progress line
- * (bytes of the tar stream against the backup's tar size, files, rate,
- * ETA), redrawn at most ten times a second; warnings go above it.  At the
- * end one summary line goes to standard output, or with --json an object
- * describing the result.  SIGINT and SIGTERM stop the restore cleanly (the
+ * except that a setuid/setgid bit stays on a file that was theirs.  On a
+ * terminal, standard error shows a progress line (bytes of the tar
+ * stream against the backup's tar size, files, rate, ETA), redrawn at
+ * most ten times a second; warnings go above it.  At the end one summary
+ * line goes to standard output, or with --json an object describing the
+ * result.  SIGINT and SIGTERM stop the restore cleanly (the
  * file being written is removed).  Exit status: 0 if everything asked for
  * was restored, 1 otherwise with "vigil: <message>", 2 for usage errors.
  */
