@@ -1,15 +1,20 @@
 /*
  * cli_restore.c: `vigil restore JOB/ID --to DIR [--path P ...] [--key FILE]
- * [--storage NAME] [--workers N]`.
+ * [--storage NAME] [--workers N] [--no-privileges]`.
  *
  * Works without the daemon: it loads the configuration for the job's
  * storage target, prefix and key, resolves ID ("latest", a full id or a
  * unique prefix) from the object names in storage, and runs restore_run()
- * in this process.  On a terminal, standard error shows a progress line
- * (bytes of the tar stream against the backup's tar size, files, rate,
- * ETA), redrawn at most ten times a second; warnings go above it.  At the
- * end one summary line goes to standard output, or with --json an object
- * describing the result.  SIGINT and SIGTERM stop the restore cleanly (the
+ * in this process.  As root, owners, setuid/setgid bits and file
+ * capabilities are restored (a system restore needs them); with
+ * --no-privileges files belong to the caller and none of those, nor
+ * device nodes, are restored.  Other users get that without asking,
+ * except that a setuid/setgid bit stays on a file that was theirs.  On a
+ * terminal, standard error shows a progress line (bytes of the tar
+ * stream against the backup's tar size, files, rate, ETA), redrawn at
+ * most ten times a second; warnings go above it.  At the end one summary
+ * line goes to standard output, or with --json an object describing the
+ * result.  SIGINT and SIGTERM stop the restore cleanly (the
  * file being written is removed).  Exit status: 0 if everything asked for
  * was restored, 1 otherwise with "vigil: <message>", 2 for usage errors.
  */
@@ -63,7 +68,8 @@ usage_restore(void)
 {
 	fprintf(stderr,
 	    "usage: vigil restore JOB/ID --to DIR [--path P ...] [--key FILE]\n"
-	    "                     [--storage NAME] [--workers N]\n"
+	    "                     [--storage NAME] [--workers N] "
+	    "[--no-privileges]\n"
 	    "  ID is a backup id, a unique prefix of one, or \"latest\".\n"
 	    "  --to DIR      restore into DIR (created 0700 if missing); "
 	    "existing\n"
@@ -79,7 +85,12 @@ usage_restore(void)
 	    "private_key_file)\n"
 	    "  --storage NAME  read from this storage target instead of the "
 	    "job's\n"
-	    "  --workers N   inflate threads (default: all cores)\n");
+	    "  --workers N   inflate threads (default: all cores)\n"
+	    "  --no-privileges  files owned by you; no setuid/setgid bits, "
+	    "file\n"
+	    "                capabilities or device nodes (as root; other "
+	    "users\n"
+	    "                never restore owners, capabilities or devices)\n");
 	return CLI_USAGE;
 }
 
@@ -207,6 +218,7 @@ cli_restore(int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' },
 		{ "storage", required_argument, NULL, 'S' },
 		{ "workers", required_argument, NULL, 'w' },
+		{ "no-privileges", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -214,6 +226,7 @@ cli_restore(int argc, char **argv)
 	const char **paths = NULL;
 	size_t npaths = 0;
 	int64_t workers = 0;
+	bool no_privileges = false;
 	struct runconf *rcf = NULL;
 	struct job_conf *jc;
 	struct storage_conf *sc = NULL;
@@ -254,6 +267,9 @@ cli_restore(int argc, char **argv)
 			break;
 		case 'S':
 			stname = optarg;
+			break;
+		case 'P':
+			no_privileges = true;
 			break;
 		case 'w':
 			if (parse_int64(optarg, &workers) != 0 || workers < 1 ||
@@ -327,6 +343,7 @@ cli_restore(int argc, char **argv)
 	ro.target = to;
 	ro.paths = npaths > 0 ? paths : NULL;
 	ro.workers = (unsigned)workers;
+	ro.no_privileges = no_privileges;
 	ro.progress = on_progress;
 	ro.on_warning = on_warning;
 	ro.cookie = &ui;

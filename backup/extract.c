@@ -7,21 +7,24 @@
  * may use a block until then), when the run is released.  The writer only
  * ever fills free space, so a held run is never overwritten.
  *
- * Safety does not rest on libarchive alone: every name is checked here
- * first (relative, no "..", not empty), then prefixed with the target's
- * realpath() (so the only symlinks on the way are ones the archive made,
- * which ARCHIVE_EXTRACT_SECURE_SYMLINKS refuses to cross) and handed to
- * archive_write_disk with SECURE_NODOTDOT as well.
- * ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS cannot be used because the
- * rewritten names are absolute; the check above takes its place.
+ * libarchive only reads here.  Every name is checked and normalised first
+ * (beneath_clean(): relative, no "..", not the target itself), then the
+ * entry is translated (owner names looked up, permission bits reduced to
+ * what the caller may set, extended attributes and ACLs as the xattrs
+ * Linux stores them in, file flags) and handed to the disk writer
+ * (extract_disk.h), which resolves every name below the target's
+ * descriptor without following a symlink and writes small files on
+ * several threads.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,8 +35,22 @@
 #include <archive_entry.h>
 
 #include "lib/ag.h"
+#include "lib/beneath.h"
+#include "backup/extract_disk.h"
 #include "backup/st_archive.h"
 #include "backup/extract.h"
+
+#define NAME_CACHE	8		/* owner names looked up, kept */
+#define ACL_MAX		64		/* entries per ACL */
+#define XATTR_CAP	"security.capability"
+#define ACL_ACCESS	"system.posix_acl_access"
+#define ACL_DEFAULT	"system.posix_acl_default"
+
+/* An owner name and the id it has on this system. */
+struct idname {
+	char name[64];
+	unsigned id;
+};
 
 struct extract {
 	struct extract_conf conf;
@@ -50,10 +67,20 @@ struct extract {
 	int failed;			/* ... with an error */
 	pthread_t thread;
 	int started;
+	pthread_mutex_t warn_mtx;	/* warnings come from several threads */
 	/* Reader state (reader thread only, until joined). */
-	struct archive *r, *wd;
-	char *full;			/* target + "/" + name */
-	size_t full_cap;
+	struct archive *r;
+	struct extract_disk *xd;
+	bool owner;			/* set owners (root) */
+	bool privileged;		/* capabilities, setuid of others */
+	uid_t euid;
+	gid_t egid;
+	struct idname users[NAME_CACHE], groups[NAME_CACHE];
+	size_t nusers, ngroups;
+	struct extract_disk_xattr *xattrs;
+	size_t xattr_cap;
+	uint8_t acl[2][4 + ACL_MAX * 8];
+	bool disk_failed;		/* the writer has the message */
 	char *split_name;		/* logical path of an open split */
 	unsigned split_next;
 	struct extract_stats stats;
@@ -75,9 +102,18 @@ xwarn(struct extract *x, const char *path, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
+	pthread_mutex_lock(&x->warn_mtx);
 	x->stats.warnings++;
 	if (x->conf.on_warning != NULL)
 		x->conf.on_warning(x->conf.cookie, path, reason);
+	pthread_mutex_unlock(&x->warn_mtx);
+}
+
+/* The disk writer's warnings, from any of its threads. */
+static void
+disk_warn(void *cookie, const char *path, const char *reason)
+{
+	xwarn(cookie, path, "%s", reason);
 }
 
 static la_ssize_t
@@ -86,6 +122,7 @@ ring_read(struct archive *r, void *cookie, const void **ret_buf)
 	struct extract *x = cookie;
 	size_t n;
 
+	extract_disk_kick(x->xd);	/* files collected so far: go */
 	pthread_mutex_lock(&x->mtx);
 	if (x->held > 0) {
 		x->head = (x->head + x->held) % x->cap;
@@ -149,37 +186,32 @@ extract_write(void *cookie, const uint8_t *buf, size_t len)
 	return (0);
 }
 
-/* A stored name must be relative and never climb: "a/b", not "/a", "a/../b". */
+/*
+ * Normalise the stored name ${p} in place (beneath_clean()).  Return 0, or
+ * -1 with the reason it is refused in ${ret_why}.
+ */
 static int
-name_safe(const char *p)
+name_check(char *p, const char **ret_why)
 {
-	const char *s;
 	size_t n;
+	const char *s;
 
-	if (p == NULL || *p == '\0' || *p == '/')
-		return (0);
+	if (*p == '/')
+		goto climbs;
 	for (s = p;; s += n + 1) {
 		n = strcspn(s, "/");
 		if (n == 2 && s[0] == '.' && s[1] == '.')
-			return (0);
+			goto climbs;
 		if (s[n] == '\0')
-			return (1);
+			break;
 	}
-}
-
-/* Strip "./" prefixes and trailing '/' in place (archives from other tars). */
-static const char *
-name_clean(char *p)
-{
-	size_t n;
-
-	while (p[0] == '.' && p[1] == '/')
-		for (p += 2; *p == '/'; p++)
-			;
-	n = strlen(p);
-	while (n > 1 && p[n - 1] == '/')
-		p[--n] = '\0';
-	return (p);
+	if (beneath_clean(p) == 0)
+		return (0);
+	*ret_why = "names the target folder itself";
+	return (-1);
+climbs:
+	*ret_why = "absolute path or \"..\"";
+	return (-1);
 }
 
 static int
@@ -199,34 +231,14 @@ selected(struct extract *x, const char *path)
 	return (0);
 }
 
-/* x->full = target "/" ${name}.  Return it, or NULL if out of memory. */
-static const char *
-full_path(struct extract *x, const char *name)
-{
-	size_t need = strlen(x->target) + 1 + strlen(name) + 1;
-	char *nb;
 
-	if (need > x->full_cap) {
-		if ((nb = realloc(x->full, need)) == NULL)
-			return (NULL);
-		x->full = nb;
-		x->full_cap = need;
-	}
-	snprintf(x->full, x->full_cap, "%s/%s", x->target, name);
-	return (x->full);
-}
-
-/*
- * The split-piece number of ${e} (its marker xattr), 0 if none.  With
- * ${strip}, remove the marker from the entry's xattrs.
- */
+/* The split-piece number of ${e} (its marker xattr), 0 if none. */
 static unsigned
-split_piece(struct archive_entry *e, int strip)
+split_piece(struct archive_entry *e)
 {
-	struct xa { char *name; void *val; size_t len; } *v = NULL;
 	const char *name;
 	const void *val;
-	size_t len, n = 0, i;
+	size_t len;
 	unsigned piece = 0;
 	char num[16];
 
@@ -240,35 +252,13 @@ split_piece(struct archive_entry *e, int strip)
 			piece = (unsigned)strtoul(num, NULL, 10);
 		}
 	}
-	if (!strip || piece == 0)
-		return (piece);
-	/* Rebuild the list without the marker. */
-	n = (size_t)archive_entry_xattr_count(e);
-	if ((v = calloc(n, sizeof(*v))) == NULL)
-		return (piece);
-	archive_entry_xattr_reset(e);
-	for (i = 0; i < n && archive_entry_xattr_next(e, &name, &val,
-	    &len) == ARCHIVE_OK; i++) {
-		v[i].name = strdup(name);
-		v[i].val = malloc(len > 0 ? len : 1);
-		if (v[i].val != NULL)
-			memcpy(v[i].val, val, len);
-		v[i].len = len;
-	}
-	archive_entry_xattr_clear(e);
-	for (i = 0; i < n; i++) {
-		if (v[i].name != NULL && v[i].val != NULL &&
-		    strcmp(v[i].name, ST_ARCHIVE_SPLIT_XATTR) != 0)
-			archive_entry_xattr_add_entry(e, v[i].name, v[i].val,
-			    v[i].len);
-		free(v[i].name);
-		free(v[i].val);
-	}
-	free(v);
 	return (piece);
 }
 
-/* The logical name of piece ${piece} "<name>.%06u", or NULL if not one. */
+/*
+ * The logical name of piece ${piece} "<name>.%06u" (clean), or NULL if
+ * not one.
+ */
 static char *
 split_logical(const char *path, unsigned piece)
 {
@@ -281,56 +271,211 @@ split_logical(const char *path, unsigned piece)
 		return (NULL);
 	if ((s = strndup(path, n - k)) == NULL)
 		return (NULL);
+	if (beneath_clean(s) != 0) {
+		free(s);
+		return (NULL);
+	}
 	return (s);
 }
 
-/* Append the data of the current entry to the joined file. */
-static int
-append_piece(struct extract *x, struct archive_entry *e, const char *name)
+/*
+ * The id of the user (${user}) or group named ${name} here, as the
+ * standard lookup of libarchive's disk writer gives it: the name's id if
+ * the name exists, else ${id} from the archive.
+ */
+static unsigned
+owner_id(struct extract *x, bool user, const char *name, unsigned id)
 {
-	const void *buf;
-	size_t size;
-	la_int64_t off;
-	struct timespec ts[2];
-	ssize_t n;
-	int fd, r;
+	struct idname *c = user ? x->users : x->groups;
+	size_t *n = user ? &x->nusers : &x->ngroups, i;
+	char buf[4096];
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	unsigned found = id;
 
-	if (full_path(x, name) == NULL)
-		return (-1);
-	fd = open(x->full, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		xwarn(x, name, "cannot append split piece: %s",
-		    strerror(errno));
+	if (name == NULL || *name == '\0' || strlen(name) >= sizeof(c->name))
+		return (id);
+	for (i = 0; i < *n; i++)
+		if (strcmp(c[i].name, name) == 0)
+			return (c[i].id);
+	if (user && getpwnam_r(name, &pw, buf, sizeof(buf), &pwp) == 0 &&
+	    pwp != NULL)
+		found = (unsigned)pwp->pw_uid;
+	if (!user && getgrnam_r(name, &gr, buf, sizeof(buf), &grp) == 0 &&
+	    grp != NULL)
+		found = (unsigned)grp->gr_gid;
+	i = *n < NAME_CACHE ? (*n)++ : (size_t)(found % NAME_CACHE);
+	snprintf(c[i].name, sizeof(c[i].name), "%s", name);
+	c[i].id = found;
+	return (found);
+}
+
+/* Sort key of a Linux ACL entry: tag, then id. */
+static int
+acl_cmp(const void *a, const void *b)
+{
+	const uint8_t *p = a, *q = b;
+	unsigned ta = (unsigned)p[0] | (unsigned)p[1] << 8;
+	unsigned tb = (unsigned)q[0] | (unsigned)q[1] << 8;
+	uint32_t ia = (uint32_t)p[4] | (uint32_t)p[5] << 8 |
+	    (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
+	uint32_t ib = (uint32_t)q[4] | (uint32_t)q[5] << 8 |
+	    (uint32_t)q[6] << 16 | (uint32_t)q[7] << 24;
+
+	if (ta != tb)
+		return (ta < tb ? -1 : 1);
+	return (ia < ib ? -1 : ia > ib);
+}
+
+/*
+ * The POSIX ACL of ${e} of ${type} (ARCHIVE_ENTRY_ACL_TYPE_ACCESS or
+ * _DEFAULT) in the xattr form Linux stores it in (version 2, then tag,
+ * permissions, id per entry, little-endian), into x->acl[${slot}].
+ * Return its length, 0 if the entry has none (or too many).
+ */
+static size_t
+acl_xattr(struct extract *x, struct archive_entry *e, int type, int slot)
+{
+	uint8_t *b = x->acl[slot], *p;
+	int t, perm, tag, qual;
+	const char *name;
+	unsigned ltag, id;
+	size_t n = 0;
+
+	if (archive_entry_acl_reset(e, type) <= 0)
 		return (0);
-	}
-	while ((r = archive_read_data_block(x->r, &buf, &size, &off)) ==
-	    ARCHIVE_OK) {
-		while (size > 0) {
-			n = write(fd, buf, size);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0) {
-				xwarn(x, name, "write: %s", strerror(errno));
-				close(fd);
-				return (0);
-			}
-			buf = (const uint8_t *)buf + n;
-			size -= (size_t)n;
-			x->stats.bytes += (uint64_t)n;
+	b[0] = 2;
+	b[1] = b[2] = b[3] = 0;
+	while (archive_entry_acl_next(e, type, &t, &perm, &tag, &qual,
+	    &name) == ARCHIVE_OK) {
+		id = 0xffffffffu;
+		switch (tag) {
+		case ARCHIVE_ENTRY_ACL_USER_OBJ: ltag = 0x01; break;
+		case ARCHIVE_ENTRY_ACL_USER:
+			ltag = 0x02;
+			id = owner_id(x, true, name, (unsigned)qual);
+			break;
+		case ARCHIVE_ENTRY_ACL_GROUP_OBJ: ltag = 0x04; break;
+		case ARCHIVE_ENTRY_ACL_GROUP:
+			ltag = 0x08;
+			id = owner_id(x, false, name, (unsigned)qual);
+			break;
+		case ARCHIVE_ENTRY_ACL_MASK: ltag = 0x10; break;
+		case ARCHIVE_ENTRY_ACL_OTHER: ltag = 0x20; break;
+		default: return (0);	/* NFSv4: not on Linux */
 		}
+		if (n == ACL_MAX)
+			return (0);
+		p = b + 4 + n++ * 8;
+		p[0] = (uint8_t)ltag;
+		p[1] = 0;
+		p[2] = (uint8_t)(perm & 07);
+		p[3] = 0;
+		p[4] = (uint8_t)id;
+		p[5] = (uint8_t)(id >> 8);
+		p[6] = (uint8_t)(id >> 16);
+		p[7] = (uint8_t)(id >> 24);
 	}
-	ts[0].tv_sec = ts[1].tv_sec = archive_entry_mtime(e);
-	ts[0].tv_nsec = ts[1].tv_nsec = archive_entry_mtime_nsec(e);
-	(void)futimens(fd, ts);
-	close(fd);
-	if (r != ARCHIVE_EOF)
-		return (-1);
+	qsort(b + 4, n, 8, acl_cmp);
+	return (n > 0 ? 4 + n * 8 : 0);
+}
+
+/* Add one attribute to x->xattrs[*${n}]; -1 if out of memory. */
+static int
+xattr_add(struct extract *x, size_t *n, const char *name, const void *val,
+    size_t len)
+{
+	struct extract_disk_xattr *nv;
+
+	if (*n == x->xattr_cap) {
+		size_t ncap = x->xattr_cap > 0 ? x->xattr_cap * 2 : 8;
+
+		if ((nv = realloc(x->xattrs, ncap * sizeof(*nv))) == NULL)
+			return (-1);
+		x->xattrs = nv;
+		x->xattr_cap = ncap;
+	}
+	x->xattrs[(*n)++] = (struct extract_disk_xattr){ name, val, len };
 	return (0);
 }
 
-/* Copy the current entry's data to disk. */
+/*
+ * ${d} from ${e} for the clean name ${path}: owners (when restored),
+ * permission bits the caller may set, extended attributes without our
+ * split marker (and without file capabilities unless privileged), ACLs,
+ * times, file flags.  Return 0, or -1 if out of memory.
+ */
 static int
-copy_entry(struct extract *x, const char *name)
+disk_entry(struct extract *x, struct archive_entry *e, const char *path,
+    struct extract_disk_entry *d)
+{
+	const char *name;
+	const void *val;
+	size_t len, n = 0, al;
+	unsigned long fset, fclr;
+	mode_t mode = archive_entry_perm(e) & 07777;
+
+	memset(d, 0, sizeof(*d));
+	d->path = path;
+	d->type = archive_entry_filetype(e);
+	d->uid = (uid_t)owner_id(x, true, archive_entry_uname(e),
+	    (unsigned)archive_entry_uid(e));
+	d->gid = (gid_t)owner_id(x, false, archive_entry_gname(e),
+	    (unsigned)archive_entry_gid(e));
+	d->chown = x->owner;
+	/*
+	 * setuid and setgid only as root restoring owners, or for a file
+	 * that ends up with the owner it had; never without privileges.
+	 */
+	if (!x->privileged)
+		mode &= ~(mode_t)(S_ISUID | S_ISGID);
+	else if (!x->owner) {
+		if (d->uid != x->euid)
+			mode &= ~(mode_t)S_ISUID;
+		if (d->gid != x->egid)
+			mode &= ~(mode_t)S_ISGID;
+	}
+	d->mode = mode;
+	d->atime.tv_nsec = d->mtime.tv_nsec = UTIME_NOW;
+	if (archive_entry_atime_is_set(e)) {
+		d->atime.tv_sec = archive_entry_atime(e);
+		d->atime.tv_nsec = archive_entry_atime_nsec(e);
+	}
+	if (archive_entry_mtime_is_set(e)) {
+		d->mtime.tv_sec = archive_entry_mtime(e);
+		d->mtime.tv_nsec = archive_entry_mtime_nsec(e);
+	}
+	d->rdev = archive_entry_rdev(e);
+	d->size = archive_entry_size(e) > 0 ?
+	    (uint64_t)archive_entry_size(e) : 0;
+	archive_entry_fflags(e, &fset, &fclr);
+	d->fflags_set = fset;
+	d->fflags_clear = fclr;
+	if (archive_entry_xattr_reset(e) > 0)
+		while (archive_entry_xattr_next(e, &name, &val, &len) ==
+		    ARCHIVE_OK) {
+			if (strcmp(name, ST_ARCHIVE_SPLIT_XATTR) == 0 ||
+			    (strcmp(name, XATTR_CAP) == 0 &&
+			    !(x->privileged && x->euid == 0)))
+				continue;
+			if (xattr_add(x, &n, name, val, len) != 0)
+				return (-1);
+		}
+	if ((al = acl_xattr(x, e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, 0)) > 0 &&
+	    xattr_add(x, &n, ACL_ACCESS, x->acl[0], al) != 0)
+		return (-1);
+	if (d->type == AE_IFDIR && (al = acl_xattr(x, e,
+	    ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, 1)) > 0 &&
+	    xattr_add(x, &n, ACL_DEFAULT, x->acl[1], al) != 0)
+		return (-1);
+	d->xattrs = x->xattrs;
+	d->nxattrs = n;
+	return (0);
+}
+
+/* Copy the current entry's data to disk (through the writer). */
+static int
+copy_entry(struct extract *x)
 {
 	const void *buf;
 	size_t size;
@@ -339,48 +484,70 @@ copy_entry(struct extract *x, const char *name)
 
 	while ((r = archive_read_data_block(x->r, &buf, &size, &off)) ==
 	    ARCHIVE_OK) {
-		/*
-		 * libarchive reports a failed write(2) (ENOSPC, EDQUOT, EIO)
-		 * as ARCHIVE_WARN; a short file must never look restored, so
-		 * any failure to write data stops the restore.
-		 */
-		if (archive_write_data_block(x->wd, buf, size, off) <
-		    ARCHIVE_OK) {
-			int e = archive_errno(x->wd);
-
-			(void)ag_err_set(&x->err, "writing %s/%s: %s",
-			    x->target, name, e != 0 ? strerror(e) :
-			    archive_error_string(x->wd));
+		if (extract_disk_data(x->xd, buf, size, (uint64_t)off) != 0) {
+			x->disk_failed = true;
 			return (-1);
 		}
 		x->stats.bytes += size;
 	}
 	if (r != ARCHIVE_EOF)
 		return (-1);
+	if (extract_disk_end(x->xd) != 0) {
+		x->disk_failed = true;
+		return (-1);
+	}
 	return (0);
 }
 
-/* Handle one entry; -1 only for a fatal (stream) error. */
+/* Append the data of the current entry to the joined file ${name}. */
+static int
+append_piece(struct extract *x, struct archive_entry *e, const char *name)
+{
+	struct timespec mt;
+	char reason[WARN_MAX];
+	int r;
+
+	mt.tv_sec = archive_entry_mtime(e);
+	mt.tv_nsec = archive_entry_mtime_nsec(e);
+	r = extract_disk_append(x->xd, name, &mt, reason, sizeof(reason));
+	if (r == EXTRACT_DISK_REFUSED) {
+		xwarn(x, name, "%s", reason);
+		return (archive_read_data_skip(x->r) == ARCHIVE_OK ? 0 : -1);
+	}
+	if (r != 0) {
+		x->disk_failed = true;
+		return (-1);
+	}
+	return (copy_entry(x));
+}
+
+/* Handle one entry; -1 only for a fatal (stream or disk) error. */
 static int
 do_entry(struct extract *x, struct archive_entry *e)
 {
 	struct extract_entry info;
-	const char *path, *hl, *sl, *p;
+	struct extract_disk_entry de;
+	const char *path, *hl, *sl, *stored, *why = NULL;
 	char *copy = NULL, *logical = NULL, *hlcopy = NULL;
+	char reason[WARN_MAX];
 	unsigned piece;
 	mode_t type;
-	int r, rc = 0;
+	int r, rc = 0, bad;
 
 	x->stats.entries++;
-	if ((copy = strdup(archive_entry_pathname(e) != NULL ?
-	    archive_entry_pathname(e) : "")) == NULL)
+	if ((stored = archive_entry_pathname(e)) == NULL)
+		stored = "";
+	if ((copy = strdup(stored)) == NULL)
 		return (-1);
-	path = name_clean(copy);
+	path = copy;
+	bad = name_check(copy, &why);
+	if (bad)
+		path = stored;		/* as it came, for messages */
 	hl = archive_entry_hardlink(e);
 	sl = archive_entry_symlink(e);
 	type = archive_entry_filetype(e);
 
-	piece = split_piece(e, 0);
+	piece = bad ? 0 : split_piece(e);
 	if (piece > 0 && (logical = split_logical(path, piece)) == NULL)
 		piece = 0;		/* not one of ours: a plain file */
 
@@ -396,9 +563,9 @@ do_entry(struct extract *x, struct archive_entry *e)
 	if (x->conf.on_entry != NULL)
 		x->conf.on_entry(x->conf.cookie, &info);
 
-	if (!name_safe(path) || (logical != NULL && !name_safe(logical))) {
+	if (bad) {
 		x->stats.refused++;
-		xwarn(x, path, "refused: absolute path or \"..\"");
+		xwarn(x, path, "refused: %s", why);
 		goto skip;
 	}
 	if (hl != NULL) {
@@ -406,15 +573,16 @@ do_entry(struct extract *x, struct archive_entry *e)
 			rc = -1;
 			goto out;
 		}
-		hl = name_clean(hlcopy);
-		if (!name_safe(hl)) {
+		if (name_check(hlcopy, &why) != 0) {
 			x->stats.refused++;
 			xwarn(x, path, "refused: hard link to \"%s\"", hl);
 			goto skip;
 		}
+		hl = hlcopy;
 	}
 	if ((type == AE_IFCHR || type == AE_IFBLK) &&
-	    !(x->conf.flags & EXTRACT_DEVICES)) {
+	    (!(x->conf.flags & EXTRACT_DEVICES) ||
+	    (x->conf.flags & EXTRACT_NO_PRIVILEGES))) {
 		x->stats.refused++;
 		xwarn(x, path, "refused: device node");
 		goto skip;
@@ -432,12 +600,10 @@ do_entry(struct extract *x, struct archive_entry *e)
 		}
 		xwarn(x, path, "split piece %u out of sequence; extracted "
 		    "under its own name", piece);
-		(void)split_piece(e, 1);
 		free(logical);
 		logical = NULL;
 	}
 	if (piece == 1) {
-		(void)split_piece(e, 1);
 		free(x->split_name);
 		x->split_name = logical;
 		logical = NULL;
@@ -445,51 +611,37 @@ do_entry(struct extract *x, struct archive_entry *e)
 		path = x->split_name;
 	}
 
-	if ((p = full_path(x, path)) == NULL) {
+	if (disk_entry(x, e, path, &de) != 0) {
 		rc = -1;
 		goto out;
 	}
-	archive_entry_copy_pathname(e, p);
 	if (hl != NULL) {
-		const char *fp = full_path(x, hl);
-		char *t = fp != NULL ? strdup(fp) : NULL;
-
-		if (t == NULL) {
-			rc = -1;
-			goto out;
-		}
-		archive_entry_copy_hardlink(e, t);
-		free(t);
+		de.link = hl;
+		de.hardlink = true;
+	} else if (type == AE_IFLNK) {
+		de.link = sl != NULL ? sl : "";
 	}
-	r = archive_write_header(x->wd, e);
-	if (r == ARCHIVE_FATAL) {
-		(void)ag_err_set(&x->err, "%s: %s", path,
-		    archive_error_string(x->wd));
-		rc = -1;
-		goto out;
-	}
-	if (r < ARCHIVE_WARN) {
+	r = extract_disk_begin(x->xd, &de, reason, sizeof(reason));
+	if (r == EXTRACT_DISK_REFUSED) {
 		x->stats.refused++;
-		xwarn(x, path, "not extracted: %s",
-		    archive_error_string(x->wd));
+		xwarn(x, path, "refused: %s", reason);
 		goto skip;
 	}
-	if (r == ARCHIVE_WARN)
-		xwarn(x, path, "%s", archive_error_string(x->wd));
-	x->stats.extracted++;
-	if (archive_entry_size(e) > 0 && (rc = copy_entry(x, path)) != 0)
-		goto out;
-	r = archive_write_finish_entry(x->wd);
-	if (r == ARCHIVE_FATAL) {
-		(void)ag_err_set(&x->err, "%s: %s", path,
-		    archive_error_string(x->wd));
+	if (r != 0) {
+		x->disk_failed = true;
 		rc = -1;
-	} else {
-		if (r < ARCHIVE_OK)
-			xwarn(x, path, "%s", archive_error_string(x->wd));
-		if (x->conf.on_entry_done != NULL)
-			x->conf.on_entry_done(x->conf.cookie);
+		goto out;
 	}
+	x->stats.extracted++;
+	if (type == AE_IFREG && hl == NULL) {
+		if ((rc = copy_entry(x)) != 0)
+			goto out;
+	} else if (archive_read_data_skip(x->r) != ARCHIVE_OK) {
+		rc = -1;
+		goto out;
+	}
+	if (x->conf.on_entry_done != NULL)
+		x->conf.on_entry_done(x->conf.cookie);
 	goto out;
 
 skip:
@@ -537,7 +689,8 @@ reader(void *arg)
 			failed = 1;
 			break;
 		}
-		if (r < ARCHIVE_WARN) {
+		if (r < ARCHIVE_WARN || r == ARCHIVE_RETRY) {
+			/* No entry to handle ("Damaged tar archive"). */
 			xwarn(x, "(archive)", "%s", archive_error_string(x->r));
 			continue;
 		}
@@ -546,7 +699,7 @@ reader(void *arg)
 			    archive_entry_pathname(e) : "(archive)", "%s",
 			    archive_error_string(x->r));
 		if (do_entry(x, e) != 0) {
-			if (x->err.msg[0] == '\0')
+			if (x->err.msg[0] == '\0' && !x->disk_failed)
 				(void)ag_err_set(&x->err, "corrupt or "
 				    "truncated archive: %s",
 				    archive_error_string(x->r) != NULL ?
@@ -556,11 +709,16 @@ reader(void *arg)
 			break;
 		}
 	}
-	/* Folder times and modes are set last, by close. */
-	if (x->wd != NULL && archive_write_close(x->wd) != ARCHIVE_OK &&
-	    !failed) {
-		(void)ag_err_set(&x->err, "%s", archive_error_string(x->wd));
-		failed = 1;
+	/* Queued files written, then folder times and modes. */
+	if (x->xd != NULL) {
+		struct ag_err de = { "" };
+
+		if (extract_disk_finish(x->xd, x->stats.removed,
+		    sizeof(x->stats.removed), &de) != 0 &&
+		    (!failed || x->disk_failed)) {
+			(void)ag_err_set(&x->err, "%s", de.msg);
+			failed = 1;
+		}
 	}
 	pthread_mutex_lock(&x->mtx);
 	x->done = 1;
@@ -605,13 +763,14 @@ struct extract *
 extract_new(const struct extract_conf *conf, struct ag_err *err)
 {
 	struct extract *x;
+	struct extract_disk_conf dc = { 0 };
 	size_t i, n = 0;
-	int flags;
 
 	if ((x = calloc(1, sizeof(*x))) == NULL)
 		goto oom;
 	x->conf = *conf;
 	pthread_mutex_init(&x->mtx, NULL);
+	pthread_mutex_init(&x->warn_mtx, NULL);
 	pthread_cond_init(&x->data_cv, NULL);
 	pthread_cond_init(&x->space_cv, NULL);
 	x->cap = conf->ring_size != 0 ? conf->ring_size : EXTRACT_RING_DEFAULT;
@@ -632,8 +791,7 @@ extract_new(const struct extract_conf *conf, struct ag_err *err)
 			if ((c = strdup(s)) == NULL)
 				goto oom1;
 			x->filter[i] = c;
-			s = name_clean(c);
-			memmove(c, s, strlen(s) + 1);
+			(void)beneath_clean(c);	/* else matches nothing */
 		}
 	}
 
@@ -653,26 +811,18 @@ extract_new(const struct extract_conf *conf, struct ag_err *err)
 			    strerror(errno));
 			goto err1;
 		}
-		if (strcmp(x->target, "/") == 0)
-			x->target[0] = '\0';	/* "" + "/" + name */
-		if ((x->wd = archive_write_disk_new()) == NULL)
-			goto oom1;
-		flags = ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-		    ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_TIME |
-		    ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_ACL |
-		    ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_FFLAGS;
-		if (geteuid() == 0 && !(conf->flags & EXTRACT_NO_OWNER))
-			flags |= ARCHIVE_EXTRACT_OWNER;
-		if (conf->flags & EXTRACT_NO_OVERWRITE)
-			flags |= ARCHIVE_EXTRACT_NO_OVERWRITE;
-		if (archive_write_disk_set_options(x->wd, flags) !=
-		    ARCHIVE_OK ||
-		    archive_write_disk_set_standard_lookup(x->wd) !=
-		    ARCHIVE_OK) {
-			(void)ag_err_set(err, "%s",
-			    archive_error_string(x->wd));
+		x->euid = geteuid();
+		x->egid = getegid();
+		x->privileged = !(conf->flags & EXTRACT_NO_PRIVILEGES);
+		x->owner = x->euid == 0 && x->privileged &&
+		    !(conf->flags & EXTRACT_NO_OWNER);
+		dc.target = x->target;
+		dc.no_overwrite = (conf->flags & EXTRACT_NO_OVERWRITE) != 0;
+		dc.writers = conf->writers;
+		dc.warn = disk_warn;
+		dc.cookie = x;
+		if ((x->xd = extract_disk_new(&dc, err)) == NULL)
 			goto err1;
-		}
 	}
 
 	if ((x->r = archive_read_new()) == NULL)
@@ -741,17 +891,17 @@ extract_free(struct extract *x)
 	}
 	if (x->r != NULL)
 		archive_read_free(x->r);
-	if (x->wd != NULL)
-		archive_write_free(x->wd);
+	extract_disk_free(x->xd);
 	for (i = 0; x->filter != NULL && x->filter[i] != NULL; i++)
 		free(x->filter[i]);
 	free(x->filter);
 	free(x->split_name);
-	free(x->full);
+	free(x->xattrs);
 	free(x->target);
 	free(x->ring);
 	pthread_cond_destroy(&x->space_cv);
 	pthread_cond_destroy(&x->data_cv);
+	pthread_mutex_destroy(&x->warn_mtx);
 	pthread_mutex_destroy(&x->mtx);
 	free(x);
 }

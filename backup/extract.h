@@ -1,18 +1,23 @@
 /*
  * extract.h: the restore end of the chain.  It reads a tar stream pushed
  * at it (by inflate's sink, in pieces of any size) and extracts it into a
- * target folder with libarchive's secure flags, or only lists it.
+ * target folder, or only lists it.
  *
  * libarchive's reader pulls, our pipeline pushes: the reader runs in its
  * own thread, fed through a bounded ring (extract_write() copies into it
  * and blocks while it is full), so memory stays bounded whatever the
- * archive holds.  Paths are rewritten under the target folder (never a
- * chdir(): the daemon is threaded).  Refused, with a warning and nothing
- * written: absolute paths, ".." anywhere, hard-link targets of that kind,
- * anything reached through a symlink (ARCHIVE_EXTRACT_SECURE_SYMLINKS),
- * device nodes unless EXTRACT_DEVICES.  Owners are restored only when
- * running as root.  Split command output (st_archive.h) is joined back
- * into one file.
+ * archive holds.  libarchive only reads; our own writer (extract_disk.h)
+ * creates the entries, every name resolved below the target folder's
+ * descriptor without following any symlink (lib/beneath.h), small files
+ * written on several threads.  Refused, with a warning and nothing
+ * written: absolute paths, ".." anywhere, names that resolve to the
+ * target folder itself (".", "./.", "a/.."), hard-link targets of those
+ * kinds, anything reached through a symlink (one the archive made or one
+ * that was in the target before), device nodes unless EXTRACT_DEVICES.
+ * Owners, setuid/setgid bits of other users and file capabilities
+ * (security.capability) are restored only when running as root, and
+ * never with EXTRACT_NO_PRIVILEGES.  Split command output (st_archive.h)
+ * is joined back into one file.
  *
  * A stream may also be several complete tar entries cut out of a backup
  * (single-file restore: the manifest gives each entry's offset and
@@ -33,8 +38,10 @@ struct extract;
 #define EXTRACT_DEVICES		0x02	/* allow device nodes */
 #define EXTRACT_NO_OWNER	0x04	/* never restore owners, even as root */
 #define EXTRACT_NO_OVERWRITE	0x08	/* leave existing files alone */
+/* Files owned by the caller, no setuid/setgid, no capabilities or devices. */
+#define EXTRACT_NO_PRIVILEGES	0x10
 
-#define EXTRACT_RING_DEFAULT	((size_t)8 << 20)
+#define EXTRACT_RING_DEFAULT	((size_t)2 << 20)
 
 /* One entry as read (and, unless refused or filtered, extracted). */
 struct extract_entry {
@@ -54,9 +61,15 @@ struct extract_conf {
 	const char *const *paths;
 	unsigned flags;			/* EXTRACT_* */
 	size_t ring_size;		/* 0: EXTRACT_RING_DEFAULT */
+	unsigned writers;		/* file writer threads; 0: CPUs */
 	void (*on_entry)(void *cookie, const struct extract_entry *e);
-	/* The entry last passed to on_entry() is completely on disk. */
+	/*
+	 * The entry last passed to on_entry() is completely on disk, or its
+	 * whole data is queued for a writer thread, which removes the file
+	 * if it cannot write it (extract_stats.removed).
+	 */
 	void (*on_entry_done)(void *cookie);
+	/* From the reader or a writer thread, one call at a time. */
 	void (*on_warning)(void *cookie, const char *path, const char *reason);
 	void *cookie;
 };
@@ -68,6 +81,8 @@ struct extract_stats {
 	uint64_t warnings;
 	uint64_t bytes;			/* file data written (listing: read) */
 	uint64_t tar_bytes;		/* stream bytes pushed */
+	/* A file that could not be written whole and was removed, or "". */
+	char removed[AG_ERR_SIZE];
 };
 
 /**

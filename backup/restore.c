@@ -18,8 +18,9 @@
  * cut is written whole and the entry that straddles the cut is the only
  * one cut short.  The file index says which entry that is; if the
  * extractor had reached it (its on_entry callback saw it), its file is
- * removed, walking the path below the target with O_NOFOLLOW so that a
- * symlink in the restored tree can never redirect the unlink.
+ * removed, its path resolved below the target without following any
+ * symlink (lib/beneath.h) so that a symlink in the restored tree can
+ * never redirect the unlink.
  *
  * Partial restores plan before they write: the file index streams past
  * (index_select.h keeps the entries the paths select, and what a "did
@@ -51,6 +52,7 @@
 #include <unistd.h>
 
 #include "lib/ag.h"
+#include "lib/beneath.h"
 #include "lib/clock.h"
 #include "lib/crypto/crypto.h"
 #include "lib/crypto/crypto_hash.h"
@@ -194,48 +196,17 @@ cancelled(struct restore *r)
 /* --- Paths below the target, never through a symlink ------------------ */
 
 /*
- * Open the folder that holds the relative ${path} below ${dirfd}, one
- * component at a time with O_NOFOLLOW; store a pointer to the last
- * component (inside ${buf}, a copy of ${path}) in ${ret_name} and the
- * number of folders opened in ${ret_depth} (may be NULL), also on failure.
- * Return the descriptor, or -1.
+ * Copy the archive path ${path} into ${buf} in the form the extractor
+ * wrote it (beneath_clean()).  Return 0, or -1 if it is not a name below
+ * the target.
  */
 static int
-walk(int dirfd, const char *path, char *buf, size_t buflen,
-    const char **ret_name, size_t *ret_depth)
+clean_copy(const char *path, char *buf, size_t buflen)
 {
-	char *s, *slash;
-	size_t depth = 0;
-	int fd, nfd;
-
 	if (strlen(path) >= buflen)
 		return -1;
 	strcpy(buf, path);
-	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -1;
-	for (s = buf; (slash = strchr(s, '/')) != NULL; s = slash + 1) {
-		*slash = '\0';
-		if (*s == '\0' || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-			goto fail;
-		nfd = openat(fd, s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
-		if (nfd < 0)
-			goto fail;
-		close(fd);
-		fd = nfd;
-		depth++;
-	}
-	if (*s == '\0' || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-		goto fail;
-	*ret_name = s;
-	if (ret_depth != NULL)
-		*ret_depth = depth;
-	return fd;
-fail:
-	if (ret_depth != NULL)
-		*ret_depth = depth;
-	close(fd);
-	return -1;
+	return beneath_clean(buf);
 }
 
 /* Does ${path} exist below the target (not following symlinks)? */
@@ -248,8 +219,8 @@ exists_below(int dirfd, const char *path)
 	bool rc;
 	int fd;
 
-	if ((fd = walk(dirfd, path, buf, sizeof(buf), &name,
-	    NULL)) < 0)
+	if (clean_copy(path, buf, sizeof(buf)) != 0 ||
+	    (fd = beneath_parent(dirfd, buf, false, 0, &name)) < 0)
 		return false;
 	rc = fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0;
 	close(fd);
@@ -265,8 +236,8 @@ remove_below(int dirfd, const char *path)
 	struct stat sb;
 	int fd, rc = -1;
 
-	if ((fd = walk(dirfd, path, buf, sizeof(buf), &name,
-	    NULL)) < 0)
+	if (clean_copy(path, buf, sizeof(buf)) != 0 ||
+	    (fd = beneath_parent(dirfd, buf, false, 0, &name)) < 0)
 		return -1;
 	if (fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISREG(sb.st_mode) && unlinkat(fd, name, 0) == 0)
@@ -1143,25 +1114,41 @@ part_stream(struct restore *r)
 	return 0;
 }
 
+/* The first ${d} components of the clean ${path}, into ${buf}. */
+static void
+leading(const char *path, size_t d, char *buf, size_t buflen)
+{
+	const char *s = path;
+
+	for (size_t k = 0; k < d && (s = strchr(s, '/')) != NULL; k++)
+		if (k + 1 < d)
+			s++;
+	snprintf(buf, buflen, "%.*s", s != NULL ? (int)(s - path) :
+	    (int)strlen(path), path);
+}
+
 /* Before extracting: what of each helper's path exists already. */
 static void
 helpers_before(struct restore *r)
 {
-	char buf[PATH_MAX];
-	const char *name;
+	char path[PATH_MAX], dir[PATH_MAX];
 	struct helper *h;
-	size_t d;
 	int fd;
 
 	for (size_t i = 0; i < r->nhelpers; i++) {
 		h = &r->helpers[i];
-		h->depth = path_depth(h->f->path);
-		fd = walk(r->dirfd, h->f->path, buf, sizeof(buf), &name, &d);
-		h->depth_existing = d;
-		if (fd >= 0) {
-			h->existed = exists_below(r->dirfd, h->f->path);
+		if (clean_copy(h->f->path, path, sizeof(path)) != 0)
+			continue;
+		h->depth = path_depth(path);
+		for (h->depth_existing = 0; h->depth_existing < h->depth;
+		    h->depth_existing++) {
+			leading(path, h->depth_existing + 1, dir, sizeof(dir));
+			if ((fd = beneath_open_dir(r->dirfd, dir, false,
+			    0)) < 0)
+				break;
 			close(fd);
 		}
+		h->existed = exists_below(r->dirfd, path);
 	}
 }
 
@@ -1172,35 +1159,19 @@ helpers_before(struct restore *r)
 static void
 helpers_after(struct restore *r)
 {
-	char dir[PATH_MAX], buf[PATH_MAX];
-	const char *name;
+	char path[PATH_MAX], dir[PATH_MAX];
 	struct helper *h;
-	size_t d, k;
-	char *s;
-	int fd;
 
 	for (size_t i = 0; i < r->nhelpers; i++) {
 		h = &r->helpers[i];
-		if (h->existed || remove_below(r->dirfd, h->f->path) != 0)
+		if (h->existed || clean_copy(h->f->path, path,
+		    sizeof(path)) != 0 || remove_below(r->dirfd, path) != 0)
 			continue;
 		/* Deepest first; a folder that is not empty stays. */
-		for (d = h->depth; d > h->depth_existing; d--) {
-			/* ${dir}: the first d components of the path. */
-			snprintf(dir, sizeof(dir), "%s", h->f->path);
-			for (s = dir, k = 0; (s = strchr(s, '/')) != NULL;
-			    s++)
-				if (++k == d) {
-					*s = '\0';
-					break;
-				}
-			if ((fd = walk(r->dirfd, dir, buf, sizeof(buf), &name,
-			    NULL)) < 0)
+		for (size_t d = h->depth; d > h->depth_existing; d--) {
+			leading(path, d, dir, sizeof(dir));
+			if (beneath_unlink(r->dirfd, dir, AT_REMOVEDIR) != 0)
 				break;
-			if (unlinkat(fd, name, AT_REMOVEDIR) != 0) {
-				close(fd);
-				break;
-			}
-			close(fd);
 		}
 	}
 }
@@ -1327,7 +1298,8 @@ setup(struct restore *r, const struct crypto_key *key, bool partial,
 	xc.target = r->o->target;
 	xc.flags = (r->o->no_overwrite ? EXTRACT_NO_OVERWRITE : 0) |
 	    (r->o->devices ? EXTRACT_DEVICES : 0) |
-	    (r->o->no_owner ? EXTRACT_NO_OWNER : 0);
+	    (r->o->no_owner ? EXTRACT_NO_OWNER : 0) |
+	    (r->o->no_privileges ? EXTRACT_NO_PRIVILEGES : 0);
 	xc.on_entry = x_entry;
 	xc.on_entry_done = x_entry_done;
 	xc.on_warning = x_warning;
@@ -1463,6 +1435,10 @@ restore_run(struct storage *st, const char *prefix, const char *job,
 
 	if (r.failed || r.x_failed) {
 		remove_cut_entry(&r, &res);
+		/* A writer thread removed what it could not write whole. */
+		if (xs.removed[0] != '\0')
+			snprintf(res.removed, sizeof(res.removed), "%s",
+			    xs.removed);
 		if (r.failed)
 			(void)ag_err_set(err, "%s", r.err.msg);
 		else

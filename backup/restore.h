@@ -20,12 +20,15 @@
  * What lands where:
  *   - Everything is written below the target folder, created 0700 if it
  *     does not exist.  A target that is itself a symlink is resolved once;
- *     below it no symlink is ever followed (extract.h refuses absolute
- *     names, "..", and anything reached through a symlink; device nodes
- *     only with ${devices}; owners only when running as root).
- *   - Existing files are replaced (libarchive unlinks and re-creates
- *     them), restoring into a non-empty folder is allowed; ${no_overwrite}
- *     leaves existing files alone instead.
+ *     below it no symlink is ever followed, whether the archive made it
+ *     or it was there before (extract.h refuses absolute names, "..",
+ *     names that resolve to the target itself, and anything reached
+ *     through a symlink; device nodes only with ${devices}; owners,
+ *     setuid/setgid bits and file capabilities only when running as root
+ *     and not ${no_privileges}).
+ *   - Existing files are replaced (unlinked and made again, never written
+ *     through), restoring into a non-empty folder is allowed;
+ *     ${no_overwrite} leaves existing files alone instead.
  *   - A hard link whose target is not among the restored paths gets the
  *     target's data: the target entry is extracted too, then its name is
  *     removed again (with the folders created only for it), leaving the
@@ -33,7 +36,7 @@
  *   - When a restore fails part-way (a chunk fails authentication, the
  *     storage or the disk fails, cancelled), every byte that reached the
  *     disk was authenticated, but the entry being written when it stopped
- *     is cut short; libarchive would leave it at full size with its
+ *     is cut short; it could be left at full size with its
  *     mtime, looking complete, so restore_run() removes that file (never
  *     following a symlink) and says so in ${ret}->removed.  Entries before
  *     it are complete; the error message says that the restore is
@@ -83,6 +86,11 @@ struct restore_opts {
 	bool no_overwrite;		/* leave existing files alone */
 	bool devices;			/* allow device nodes */
 	bool no_owner;			/* never restore owners (root) */
+	/*
+	 * Files owned by the caller, no setuid/setgid bits, no file
+	 * capabilities, no device nodes (what a non-root restore gets).
+	 */
+	bool no_privileges;
 	unsigned workers;		/* inflate threads; 0: online CPUs */
 	/*
 	 * Called on the calling thread at most ~10 times a second while

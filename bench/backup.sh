@@ -8,9 +8,14 @@
 #   tar -cf - | pigz -p $(nproc) | openssl enc ...          (all cores)
 #   vigil backup run bench                                   (to a local folder)
 # and the matching restores (openssl enc -d | tar -xzf -, vigil restore), and
-# prints the median MB/s (of source bytes), output size, peak RSS and the
-# ratio of ours to each peer.  Not run in CI: it takes minutes.
+# prints the median MB/s (of source bytes) and seconds, output size, peak
+# RSS and the ratio of ours to each peer.  Not run in CI: it takes minutes.
 #   bench/backup.sh [SOURCE_DIR]      (BENCH_MB=512 ROUNDS=3 VIGIL=build/vigil)
+# The backups and both restores go to BENCH_DIR (default /dev/shm, a tmpfs,
+# when it exists: restores are then measured without the disk).  With
+# RESTORE_ONLY=1 the backup peers run not at all and vigil backup once;
+# VIGIL_BASE=other/vigil adds that binary's restore to the rounds (before
+# and after a change, same run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -18,7 +23,11 @@ MB=${BENCH_MB:-512}
 VIGIL=$(realpath "${VIGIL:-build/vigil}")
 [ -x "$VIGIL" ] || { echo "build vigil first: packaging/setup.sh" >&2; exit 1; }
 SRC=${1:-/tmp/vigil-bench-src}
-W=$(mktemp -d /tmp/vigil-bench.XXXXXX)
+BENCH_DIR=${BENCH_DIR:-/dev/shm}
+[ -d "$BENCH_DIR" ] && [ -w "$BENCH_DIR" ] || BENCH_DIR=/tmp
+W=$(mktemp -d "$BENCH_DIR/vigil-bench.XXXXXX")
+BASE=
+[ -n "${VIGIL_BASE:-}" ] && BASE=$(realpath "$VIGIL_BASE")
 trap 'rm -rf "$W"' EXIT
 
 need=()
@@ -55,7 +64,7 @@ PY
 fi
 BYTES=$(du -sb "$SRC" | cut -f1)
 NFILES=$(find "$SRC" -type f | wc -l)
-echo "source: $SRC, $((BYTES >> 20)) MiB in $NFILES files; $(nproc) cores; $ROUNDS rounds"
+echo "source: $SRC, $((BYTES >> 20)) MiB in $NFILES files; $(nproc) cores; $ROUNDS rounds; into $W"
 tar -cf - -C "$SRC" . >/dev/null	# warm the cache
 
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$W/pass"
@@ -83,20 +92,36 @@ measure() {
 	echo "$name $(python3 -c "print($t1 - $t0)") $(tail -n1 "$W/rss")" >>"$W/results"
 }
 
-for ((r = 1; r <= ROUNDS; r++)); do
-	echo "round $r ..."
+backup_round() {
 	rm -rf "$W/store" "$W/state" "$W/out"*
-	measure tar-gzip-openssl "tar -czf - -C '$SRC' . | $ENC > '$W/out.gz.enc'"
-	measure tar-pigz-openssl "tar -cf - -C '$SRC' . | pigz -p $(nproc) | $ENC > '$W/out.pigz.enc'"
-	measure vigil-backup "VIGIL_CONFIG='$W/vigil.conf' '$VIGIL' backup run bench"
+	if [ "${RESTORE_ONLY:-0}" = 1 ]; then
+		tar -czf - -C "$SRC" . | $ENC >"$W/out.gz.enc"
+		cp "$W/out.gz.enc" "$W/out.pigz.enc"
+		VIGIL_CONFIG="$W/vigil.conf" "$VIGIL" backup run bench >/dev/null
+	else
+		measure tar-gzip-openssl "tar -czf - -C '$SRC' . | $ENC > '$W/out.gz.enc'"
+		measure tar-pigz-openssl "tar -cf - -C '$SRC' . | pigz -p $(nproc) | $ENC > '$W/out.pigz.enc'"
+		measure vigil-backup "VIGIL_CONFIG='$W/vigil.conf' '$VIGIL' backup run bench"
+	fi
 	OUT_GZ=$(stat -c %s "$W/out.gz.enc")
 	OUT_PIGZ=$(stat -c %s "$W/out.pigz.enc")
 	OUT_VIGIL=$(du -sb "$W/store" | cut -f1)
 	DATA_VIGIL=$(find "$W/store" -name data.vgl -printf '%s\n' | head -n1)
-	rm -rf "$W/r1" "$W/r2"; mkdir "$W/r1" "$W/r2"
+}
+
+for ((r = 1; r <= ROUNDS; r++)); do
+	echo "round $r ..."
+	if [ "$r" = 1 ] || [ "${RESTORE_ONLY:-0}" != 1 ]; then
+		backup_round
+	fi
+	rm -rf "$W/r1" "$W/r2" "$W/r3"; mkdir "$W/r1" "$W/r2" "$W/r3"
 	measure restore-openssl-tar "$DEC < '$W/out.gz.enc' | tar -xzf - -C '$W/r1'"
 	measure vigil-restore "VIGIL_CONFIG='$W/vigil.conf' '$VIGIL' restore bench/latest --to '$W/r2'"
 	diff -r "$SRC" "$W/r2$SRC" >/dev/null || { echo "vigil restore differs from the source!" >&2; exit 1; }
+	if [ -n "$BASE" ]; then
+		measure vigil-restore-base "VIGIL_CONFIG='$W/vigil.conf' '$BASE' restore bench/latest --to '$W/r3'"
+	fi
+	rm -rf "$W/r1" "$W/r2" "$W/r3"
 done
 
 python3 - "$W/results" "$BYTES" "$OUT_GZ" "$OUT_PIGZ" "$OUT_VIGIL" "$DATA_VIGIL" <<'PY'
@@ -107,16 +132,21 @@ out = {"tar-gzip-openssl": int(sys.argv[3]), "tar-pigz-openssl": int(sys.argv[4]
 for line in open(sys.argv[1]):
     name, secs, rss = line.split()
     res.setdefault(name, []).append((float(secs), int(rss)))
+def secs(n):
+    return statistics.median(s for s, _ in res[n])
 def mbps(n):
-    return size / 1e6 / statistics.median(s for s, _ in res[n])
-print("\n%-22s %9s %12s %12s" % ("run", "MB/s", "output", "peak RSS"))
+    return size / 1e6 / secs(n)
+print("\n%-22s %9s %9s %12s %12s" % ("run", "median s", "MB/s", "output", "peak RSS"))
 for n in res:
     o = "%.1f MiB" % (out[n] / 2**20) if n in out else "-"
-    print("%-22s %9.1f %12s %9.1f MiB" % (n, mbps(n), o, max(r for _, r in res[n]) / 1024))
+    print("%-22s %9.2f %9.1f %12s %9.1f MiB" % (n, secs(n), mbps(n), o, max(r for _, r in res[n]) / 1024))
 print()
-print("backup  vs tar|gzip|openssl : %.2fx  (target >= 4)" % (mbps("vigil-backup") / mbps("tar-gzip-openssl")))
-print("backup  vs tar|pigz|openssl : %.2fx  (target >= 1.8)" % (mbps("vigil-backup") / mbps("tar-pigz-openssl")))
-print("output  vs gzip -6          : %.3f   (target <= 1; the whole backup: data, file index, manifest)" % (out["vigil-backup"] / out["tar-gzip-openssl"]))
-print("data.vgl vs gzip -6         : %.3f   (the tar.gz alone)" % (int(sys.argv[6]) / out["tar-gzip-openssl"]))
+if "vigil-backup" in res:
+    print("backup  vs tar|gzip|openssl : %.2fx  (target >= 4)" % (mbps("vigil-backup") / mbps("tar-gzip-openssl")))
+    print("backup  vs tar|pigz|openssl : %.2fx  (target >= 1.8)" % (mbps("vigil-backup") / mbps("tar-pigz-openssl")))
+    print("output  vs gzip -6          : %.3f   (target <= 1; the whole backup: data, file index, manifest)" % (out["vigil-backup"] / out["tar-gzip-openssl"]))
+    print("data.vgl vs gzip -6         : %.3f   (the tar.gz alone)" % (int(sys.argv[6]) / out["tar-gzip-openssl"]))
 print("restore vs openssl|tar -xz  : %.2fx  (target >= 3)" % (mbps("vigil-restore") / mbps("restore-openssl-tar")))
+if "vigil-restore-base" in res:
+    print("base restore vs openssl|tar : %.2fx  (VIGIL_BASE)" % (mbps("vigil-restore-base") / mbps("restore-openssl-tar")))
 PY

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # it_restore.sh: backups into local storage and restores with the real CLI.
 # backup run/list; a full restore is identical to the source (diff -r, and
-# type, mode, size, mtime of every entry); --path restores one file only; a
+# type, mode, size, mtime of every entry); --path restores one file only
+# (with --no-privileges: owned by the caller, setuid dropped); a
 # missing path fails before writing; the decrypted data.vgl is a plain
 # tar.gz (gzip -t, tar -tzf); a flipped byte in data.vgl makes verify and
 # restore exit 1 with one message naming the chunk, and nothing is left cut
@@ -107,6 +108,13 @@ V restore nightly/latest --to "$T/one" --path "$REL/srv/data/small.bin" >/dev/nu
 cmp "$S/srv/data/small.bin" "$T/one/$REL/srv/data/small.bin" || fail "--path: content differs"
 [ "$(stat -c %a "$T/one/$REL/srv/data/small.bin")" = "$SMODE" ] || fail "--path: mode not restored"
 [ "$(find "$T/one" -type f | wc -l)" = 1 ] || fail "--path restored more than the one file"
+# --no-privileges: the same file, owned by the caller, without setuid.
+V restore nightly/latest --to "$T/noprivs" --no-privileges --path "$REL/srv/data/small.bin" \
+	>/dev/null 2>"$T/err" || fail "restore --no-privileges: $(cat "$T/err")"
+[ "$(stat -c %a "$T/noprivs/$REL/srv/data/small.bin")" = 755 ] ||
+	fail "--no-privileges kept mode $(stat -c %a "$T/noprivs/$REL/srv/data/small.bin")"
+[ "$(stat -c %u "$T/noprivs/$REL/srv/data/small.bin")" = "$(id -u)" ] ||
+	fail "--no-privileges: not owned by the caller"
 # A folder brings what is below it.
 V restore nightly/latest --to "$T/dir" --path "/$REL/etc/nginx" >/dev/null 2>"$T/err" ||
 	fail "restore --path folder: $(cat "$T/err")"

@@ -58,6 +58,7 @@
 #include "backup/st_encrypt.h"
 #include "backup/st_upload.h"
 #include "backup/restore.h"
+#include "tests/unit/fakes/tarseal.h"
 #include "tests/unit/fakes/testutil.h"
 
 #define SLICE		((size_t)64 << 10)
@@ -87,17 +88,7 @@ struct bk {
 
 static struct bk main_bk;		/* of ${src}, 64 KiB slices */
 
-static void
-pathf(char *out, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(out, PATH_MAX, fmt, ap);
-	va_end(ap);
-	assert_true(n > 0 && n < PATH_MAX);
-}
+#define pathf	tu_pathf
 
 static void
 random_file(const char *path, size_t len)
@@ -414,19 +405,7 @@ check_no_partial(const char *a, const char *b, size_t *ret_n)
 static void
 list_dir(const char *dir, char *out, size_t outlen)
 {
-	struct dirent **v;
-	int n = scandir(dir, &v, NULL, alphasort);
-	size_t o = 0;
-
-	assert_true(n >= 0);
-	out[0] = '\0';
-	for (int i = 0; i < n; i++) {
-		if (o < outlen)
-			o += (size_t)snprintf(out + o, outlen - o, "%s/",
-			    v[i]->d_name);
-		free(v[i]);
-	}
-	free(v);
+	tu_names(dir, out, outlen);
 }
 
 static bool
@@ -1059,92 +1038,6 @@ test_write_error(void **state_)
 
 /* --- Crafted backups, sealed with the real stages ---------------------- */
 
-struct crafted {
-	struct manifest_writer *mw;
-};
-
-static void
-cr_member(void *cookie, const struct st_compress_member *m)
-{
-	manifest_writer_member(((struct crafted *)cookie)->mw, m);
-}
-
-static void
-cr_chunk(void *cookie, const struct st_encrypt_chunk *c)
-{
-	manifest_writer_chunk(((struct crafted *)cookie)->mw, c);
-}
-
-/*
- * Seal ${tar} as backup ${ret_id} of JOB in ${st}: data.vgl through the
- * compress, encrypt and upload stages, the manifest last, with the ${nents}
- * file index entries ${ents} (none: no file index) exactly as given.  With
- * ${bad_sha}, the manifest records a wrong tar sha256.
- */
-static void
-seal_tar(struct storage *st, const uint8_t *tar, size_t len, bool bad_sha,
-    const struct st_archive_entry *ents, size_t nents,
-    char ret_id[FORMAT_BACKUP_ID_SIZE])
-{
-	struct crafted cr = { 0 };
-	struct manifest_head mh = { 0 };
-	struct manifest_totals t = { 0 };
-	struct st_upload_conf uc = { 0 };
-	struct st_encrypt_conf ec = { .on_chunk = cr_chunk, .cookie = &cr };
-	struct st_compress_conf cc = { .slice_size = SLICE, .level = 6,
-	    .workers = 1, .on_member = cr_member, .cookie = &cr };
-	struct format_object *obj;
-	struct stage *up, *enc, *top;
-	struct ag_err err = { "" };
-	char dkey[STORAGE_KEY_MAX], mkey[STORAGE_KEY_MAX];
-	uint8_t dk[32], header[FORMAT_HEADER_MAX], *sealed;
-	const uint8_t *h;
-	size_t hlen, jlen = 0, slen;
-	uint64_t stored;
-	char *json = NULL;
-
-	assert_int_equal(crypto_random(dk, sizeof(dk)), 0);
-	assert_int_equal(format_backup_id_new(time(NULL) - 3600, ret_id), 0);
-	assert_int_equal(format_object_name(NULL, JOB, ret_id,
-	    FORMAT_KIND_DATA, dkey, sizeof(dkey)), 0);
-	assert_int_equal(format_object_name(NULL, JOB, ret_id,
-	    FORMAT_KIND_MANIFEST, mkey, sizeof(mkey)), 0);
-	mh = (struct manifest_head){ .job = JOB, .host = "crafted",
-	    .backup_id = ret_id, .start_ms = clock_wall_ms(),
-	    .compress_level = 6, .slice_size = SLICE,
-	    .spill_dir = tu_tmpdir() };
-	assert_non_null(cr.mw = manifest_writer_new(&mh, &err));
-	assert_non_null(up = st_upload_new(st, dkey, &uc, &err));
-	assert_non_null(obj = format_seal_new(key, dk, FORMAT_KIND_DATA,
-	    ret_id, (uint32_t)st_compress_bound(SLICE), &err));
-	h = format_object_header(obj, &hlen);
-	memcpy(header, h, hlen);
-	assert_non_null(enc = st_encrypt_new(up, obj, &ec, &err));
-	assert_non_null(top = st_compress_new(enc, &cc, &err));
-	assert_int_equal(stage_write(top, tar, len), 0);
-	assert_int_equal(stage_close(top), 0);
-	for (size_t i = 0; i < nents; i++)
-		manifest_writer_entry(cr.mw, &ents[i], "root", "root");
-	t = (struct manifest_totals){ .end_ms = clock_wall_ms(),
-	    .tar_size = len, .data_size = st_encrypt_size(enc),
-	    .data_header = header, .data_header_len = hlen,
-	    .chunk_size = (uint32_t)st_compress_bound(SLICE) };
-	assert_int_equal(crypto_sha256(tar, len, t.tar_sha256), 0);
-	if (bad_sha)
-		t.tar_sha256[0] ^= 1;
-	if (manifest_writer_finish(cr.mw, &t, &err) != 0 ||
-	    manifest_writer_json(cr.mw, hlen, &json, &jlen, &stored,
-	    &err) != 0)
-		fail_msg("manifest: %s", err.msg);
-	assert_int_equal(format_manifest_seal(key, dk, ret_id, json, jlen,
-	    &sealed, &slen, &err), 0);
-	assert_int_equal(storage_put(st, mkey, sealed, slen, &err), 0);
-	free(sealed);
-	free(json);
-	stage_free_chain(top);
-	manifest_writer_free(cr.mw);
-}
-
 static void
 test_malicious(void **state_)
 {
@@ -1175,7 +1068,8 @@ test_malicious(void **state_)
 	assert_non_null(sc = storage_conf_local("evil", b.store));
 	assert_int_equal(storage_open(sc, &b.st, &err), 0);
 	storage_conf_free(sc);
-	seal_tar(b.st, tar, off, false, NULL, 0, b.id);
+	tu_seal_tar(b.st, key, JOB, SLICE, tar, off, false, NULL, 0,
+	    b.id);
 
 	pathf(target, "%s/t-evil", tu_tmpdir());
 	assert_int_equal(restore(&b, target, NULL, NULL, &res, &err), -1);
@@ -1206,7 +1100,8 @@ test_malicious(void **state_)
 	/* A tar stream that differs from the manifest's sha256. */
 	off = tu_tar_add(tar, 0, "ok.txt", '0', "fine\n", NULL) + 1024;
 	memset(tar + off - 1024, 0, 1024);
-	seal_tar(b.st, tar, off, true, NULL, 0, b.id);
+	tu_seal_tar(b.st, key, JOB, SLICE, tar, off, true, NULL, 0,
+	    b.id);
 	pathf(target, "%s/t-badsha", tu_tmpdir());
 	assert_int_equal(restore(&b, target, NULL, NULL, &res, &err), -1);
 	{
@@ -1376,7 +1271,7 @@ test_partial_index_lies(void **state_)
 	assert_non_null(sc = storage_conf_local("lies", b.store));
 	assert_int_equal(storage_open(sc, &b.st, &err), 0);
 	storage_conf_free(sc);
-	seal_tar(b.st, tar, off, false, e, 3, b.id);
+	tu_seal_tar(b.st, key, JOB, SLICE, tar, off, false, e, 3, b.id);
 
 	pathf(target, "%s/t-lies", tu_tmpdir());
 	assert_int_equal(mkdir(target, 0700), 0);

@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -275,8 +276,6 @@ void
 tu_tar_header(uint8_t *h, const char *name, char type, size_t size,
     const char *link)
 {
-	unsigned sum = 0;
-
 	/* ustar name and linkname fields hold 100 bytes; we keep a NUL. */
 	assert_true(strlen(name) < 100);
 	assert_true(link == NULL || strlen(link) < 100);
@@ -296,11 +295,192 @@ tu_tar_header(uint8_t *h, const char *name, char type, size_t size,
 		memcpy(h + 329, "0000001", 7);		/* devmajor */
 		memcpy(h + 337, "0000003", 7);		/* devminor */
 	}
+	tu_tar_checksum(h);
+}
+
+/**
+ * tu_tar_checksum(h):
+ * Recompute the checksum of the ustar header at ${h} (after changing a
+ * field of it).
+ */
+void
+tu_tar_checksum(uint8_t *h)
+{
+	unsigned sum = 0;
+
 	/* The checksum counts its own field as spaces: 6 digits, NUL, ' '. */
 	memset(h + 148, ' ', 8);
 	for (size_t i = 0; i < TU_TAR_BLOCK; i++)
 		sum += h[i];
 	snprintf((char *)h + 148, 8, "%06o", sum);
+}
+
+/**
+ * tu_tar_pax(buf, off, type, records):
+ * Append at ${off} in ${buf} a pax extended header of ${type} ('x' for the
+ * next entry, 'g' global) holding the NULL-terminated "key=value" strings
+ * ${records}, each as a "<length> key=value\n" record.  Return the offset
+ * after it.
+ */
+size_t
+tu_tar_pax(uint8_t *buf, size_t off, char type, const char *const *records)
+{
+	char data[4096], rec[1024];
+	size_t n = 0, len, digits;
+
+	for (; *records != NULL; records++) {
+		/* The length counts itself (and ' ', '\n'): a fixed point. */
+		len = strlen(*records) + 2;
+		for (digits = 1;; digits++) {
+			size_t total = len + digits;
+
+			if (snprintf(rec, sizeof(rec), "%zu", total) ==
+			    (int)digits)
+				break;
+		}
+		len += digits;
+		assert_true(len < sizeof(rec));
+		snprintf(rec, sizeof(rec), "%zu %s\n", len, *records);
+		assert_true(n + len < sizeof(data));
+		memcpy(data + n, rec, len);
+		n += len;
+	}
+	data[n] = '\0';
+	return tu_tar_add(buf, off, "PaxHeader/entry", type, data, NULL);
+}
+
+/**
+ * tu_pathf(out, fmt, ...):
+ * Format a path into ${out} (PATH_MAX bytes); the test fails if it does
+ * not fit.
+ */
+void
+tu_pathf(char *out, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(out, PATH_MAX, fmt, ap);
+	va_end(ap);
+	assert_true(n > 0 && n < PATH_MAX);
+}
+
+/**
+ * tu_names(dir, out, outlen):
+ * The names in ${dir} ("." and ".." too), sorted, each followed by '/',
+ * as one string in ${out}: a folder's listing to compare.
+ */
+void
+tu_names(const char *dir, char *out, size_t outlen)
+{
+	struct dirent **v;
+	int n = scandir(dir, &v, NULL, alphasort);
+	size_t o = 0;
+
+	assert_true(n >= 0);
+	out[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		if (o < outlen)
+			o += (size_t)snprintf(out + o, outlen - o, "%s/",
+			    v[i]->d_name);
+		free(v[i]);
+	}
+	free(v);
+}
+
+/* Append one line about ${path} (relative name ${rel}) to ${out}. */
+static void
+tree_line(const char *path, const char *rel, char **out, size_t *len)
+{
+	struct stat sb;
+	char line[PATH_MAX + 512], link[PATH_MAX];
+	uint64_t h = 14695981039346656037ULL;
+	ssize_t n;
+	int fd;
+	uint8_t b[8192];
+	char *nb;
+	size_t ll;
+
+	assert_int_equal(lstat(path, &sb), 0);
+	link[0] = '\0';
+	if (S_ISLNK(sb.st_mode)) {
+		n = readlink(path, link, sizeof(link) - 1);
+		assert_true(n >= 0);
+		link[n] = '\0';
+	} else if (S_ISREG(sb.st_mode)) {
+		assert_true((fd = open(path, O_RDONLY | O_NOFOLLOW)) >= 0);
+		while ((n = read(fd, b, sizeof(b))) > 0)
+			for (ssize_t i = 0; i < n; i++)
+				h = (h ^ b[i]) * 1099511628211ULL;
+		close(fd);
+	}
+	ll = (size_t)snprintf(line, sizeof(line), "%s %o %u:%u %jd %jd.%09ld "
+	    "%016jx %s\n", rel, (unsigned)sb.st_mode, (unsigned)sb.st_uid,
+	    (unsigned)sb.st_gid, (intmax_t)sb.st_size,
+	    (intmax_t)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec, (uintmax_t)h,
+	    link);
+	assert_non_null(nb = realloc(*out, *len + ll + 1));
+	memcpy(nb + *len, line, ll + 1);
+	*out = nb;
+	*len += ll;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+tree_walk(const char *path, const char *rel, char **out, size_t *len)
+{
+	struct stat sb;
+	struct dirent *de;
+	char **names = NULL, p[PATH_MAX], r[PATH_MAX];
+	size_t n = 0;
+	DIR *d;
+
+	tree_line(path, rel, out, len);
+	if (lstat(path, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return;
+	assert_non_null(d = opendir(path));
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		assert_non_null(names = realloc(names, (n + 1) *
+		    sizeof(*names)));
+		assert_non_null(names[n++] = strdup(de->d_name));
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(p, sizeof(p), "%s/%s", path, names[i]);
+		snprintf(r, sizeof(r), "%s/%s", rel, names[i]);
+		tree_walk(p, r, out, len);
+		free(names[i]);
+	}
+	free(names);
+}
+
+/**
+ * tu_tree_list(root):
+ * Every entry at and below ${root} (never following a symlink), one line
+ * each in name order: relative path, mode, owner, size, mtime, a hash of
+ * a regular file's bytes, a symlink's target.  Two listings are equal
+ * only if nothing in the tree changed.  The caller frees the string.
+ */
+char *
+tu_tree_list(const char *root)
+{
+	char *out = NULL;
+	size_t len = 0;
+
+	assert_non_null(out = strdup(""));
+	tree_walk(root, ".", &out, &len);
+	return out;
 }
 
 /**

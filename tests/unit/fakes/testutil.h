@@ -5,8 +5,9 @@
  * removed by the group teardown), files written with an exact mode, a
  * config text loaded from that folder, a search through the errors a
  * config produced, fixed time zones and UTC times, the "firing"
- * notification several tests start from, and raw ustar entries for
- * crafted archives.  Everything here fails the running test through
+ * notification several tests start from, raw ustar entries and pax
+ * headers for crafted archives, and a listing of a tree that shows any
+ * change in it.  Everything here fails the running test through
  * cmocka when the machine does not cooperate (a file cannot be written,
  * ...), so callers need not check.  The helpers are linked into every
  * unit test program; all names start with tu_.
@@ -125,5 +126,46 @@ void tu_tar_header(uint8_t *h, const char *name, char type, size_t size,
  */
 size_t tu_tar_add(uint8_t *buf, size_t off, const char *name, char type,
     const char *data, const char *link);
+
+/**
+ * tu_tar_checksum(h):
+ * Recompute the checksum of the ustar header at ${h} (after changing a
+ * field of it).
+ */
+void tu_tar_checksum(uint8_t *h);
+
+/**
+ * tu_tar_pax(buf, off, type, records):
+ * Append at ${off} in ${buf} a pax extended header of ${type} ('x' for the
+ * next entry, 'g' global) holding the NULL-terminated "key=value" strings
+ * ${records}, each as a "<length> key=value\n" record.  Return the offset
+ * after it.
+ */
+size_t tu_tar_pax(uint8_t *buf, size_t off, char type,
+    const char *const *records);
+
+/**
+ * tu_pathf(out, fmt, ...):
+ * Format a path into ${out} (PATH_MAX bytes); the test fails if it does
+ * not fit.
+ */
+void tu_pathf(char *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/**
+ * tu_names(dir, out, outlen):
+ * The names in ${dir} ("." and ".." too), sorted, each followed by '/',
+ * as one string in ${out}: a folder's listing to compare.
+ */
+void tu_names(const char *dir, char *out, size_t outlen);
+
+/**
+ * tu_tree_list(root):
+ * Every entry at and below ${root} (never following a symlink), one line
+ * each in name order: relative path, mode, owner, size, mtime, a hash of
+ * a regular file's bytes, a symlink's target.  Two listings are equal
+ * only if nothing in the tree changed.  The caller frees the string.
+ */
+char *tu_tree_list(const char *root);
 
 #endif /* !VIGIL_TESTUTIL_H */
