@@ -13,10 +13,28 @@
 # As root the test runs in a mount namespace with its own /tmp, so the real
 # /tmp/vigil-<uid> of anyone is never touched (where namespaces are not
 # allowed, in the real /tmp, if nobody's folder is not there already).
+# The source and build trees may themselves live under /tmp (a CI clone):
+# the real /tmp stays reachable at a bind mount and those trees are bound
+# back into the new /tmp at their own paths.
 if [ "$(id -u)" = 0 ] && [ -z "${VIGIL_IT_OWN_TMP:-}" ] &&
 	unshare --mount --propagation private true 2>/dev/null; then
-	exec unshare --mount --propagation private env VIGIL_IT_OWN_TMP=1 \
-		bash -c 'mount -t tmpfs -o mode=1777 tmpfs /tmp && exec bash "$0"' "$0"
+	orig=$(mktemp -d /run/vigil-it-tmp.XXXXXX)
+	set +e
+	unshare --mount --propagation private \
+		env VIGIL_IT_OWN_TMP=1 VIGIL_IT_ORIG_TMP="$orig" bash -c '
+		set -e
+		mount --bind /tmp "$VIGIL_IT_ORIG_TMP"
+		mount -t tmpfs -o mode=1777 tmpfs /tmp
+		for p in "$VIGIL_SRC" "$(dirname "$VIGILD")" "$(dirname "$VIGIL")"; do
+			case "$p" in /tmp/*) ;; *) continue ;; esac
+			[ -e "$p" ] && continue
+			mkdir -p "$p"
+			mount --bind "$VIGIL_IT_ORIG_TMP/${p#/tmp/}" "$p"
+		done
+		exec bash "$0"' "$0"
+	rc=$?
+	rmdir "$orig"
+	exit "$rc"
 fi
 . "$(dirname "$0")/lib.sh"
 
