@@ -628,6 +628,38 @@ test_refusals(void **state)
 	free(sep);
 	json_decref(root);
 
+	/* Lists and strings beyond their limits. */
+	{
+		char *big;
+		json_t *a;
+
+		assert_non_null(root = json_loadb(json, len, 0, NULL));
+		a = json_object_get(root, "warnings");
+		while (json_array_size(a) <= MANIFEST_WARNINGS_MAX)
+			json_array_append_new(a, json_string("w"));
+		assert_non_null(text = json_dumps(root, JSON_COMPACT));
+		assert_int_equal(manifest_parse(text, strlen(text), &m, &e),
+		    -1);
+		assert_string_equal(e.msg, "manifest: warnings: more than 100 "
+		    "entries");
+		free(text);
+		json_decref(root);
+		assert_non_null(root = json_loadb(json, len, 0, NULL));
+		assert_non_null(big = malloc(MANIFEST_STR_MAX + 2));
+		memset(big, 'a', MANIFEST_STR_MAX + 1);
+		big[MANIFEST_STR_MAX + 1] = '\0';
+		json_object_set_new(json_array_get(json_object_get(root,
+		    "files"), 1), "path", json_string(big));
+		free(big);
+		assert_non_null(text = json_dumps(root, JSON_COMPACT));
+		assert_int_equal(manifest_parse(text, strlen(text), &m, &e),
+		    -1);
+		assert_string_equal(e.msg, "manifest: files[1].path: too long "
+		    "or holds a NUL byte");
+		free(text);
+		json_decref(root);
+	}
+
 	/* Not JSON, not an object, a member twice, too large. */
 	assert_int_equal(manifest_parse(json, len - 10, &m, &e), -1);
 	assert_non_null(strstr(e.msg, "manifest: not valid JSON: line "));
