@@ -16,14 +16,6 @@
 
 MNT="$T/m"
 mkdir -p "$MNT"
-it_cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null || true
-	cleanup
-}
-trap it_cleanup EXIT
 
 conf=$T/vigil.conf
 # write_conf SOURCES: the daemon's configuration with the sources list SOURCES.
@@ -86,8 +78,7 @@ if grep -q "(failure 3 in a row)" "$T/vigild.log"; then
 fi
 
 # 2. Recovery: the folder becomes a mount.
-mount -t tmpfs -o size=1m tmpfs "$MNT" ||
-	fail "cannot mount a tmpfs on $MNT (the test needs root)"
+mount_tmpfs "$MNT" size=1m "the disk source to recover"
 wait_for 40 sh -c "[ \"\$(grep -c 'source m: working again after' '$T/vigild.log')\" = 1 ]" ||
 	fail "the recovery of source m was not logged"
 [ "$(field '[x for x in s["sources"] if x["name"] == "m"][0]["failures"]')" = 0 ] ||
