@@ -14,16 +14,7 @@
 
 STATE="$T/state"
 mkdir -p "$STATE"
-mount -t tmpfs -o size=2m,mode=0700 tmpfs "$STATE" ||
-	fail "cannot mount a 2 MB tmpfs on $STATE (the test needs root)"
-it_cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	umount "$STATE" 2>/dev/null || umount -l "$STATE" 2>/dev/null || true
-	cleanup
-}
-trap it_cleanup EXIT
+mount_tmpfs "$STATE" size=2m,mode=0700 "a 2 MB state folder"
 
 MARK="vigilfull$$"
 NRULES=12

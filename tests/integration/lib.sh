@@ -11,11 +11,15 @@ set -euo pipefail
 T=$(mktemp -d /tmp/vigil-it.XXXXXX)
 chmod 700 "$T"
 PIDS=()
+MOUNTS=()
 
 cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
+	for p in "${MOUNTS[@]}"; do
+		umount "$p" 2>/dev/null || umount -l "$p" 2>/dev/null || true
+	done
 	if [ "${KEEP_TMP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
@@ -43,6 +47,15 @@ wait_for() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# mount_tmpfs DIR OPTIONS WHY: mount a tmpfs with OPTIONS (size=2m,...) on
+# DIR, unmounted on exit.  Needs root (CI runs as root): a refused mount
+# fails the test, saying it was for WHY; it does not skip.
+mount_tmpfs() {
+	mount -t tmpfs -o "$2" tmpfs "$1" ||
+		fail "cannot mount a tmpfs on $1 for $3 (the test needs root)"
+	MOUNTS+=("$1")
 }
 
 free_port() {

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1040,46 +1041,166 @@ test_null_defaults(void **state)
 	assert_int_equal(cur_errs.n, 0);
 }
 
-/* The live /proc of this machine: every source reads it. */
+/* --- the real /proc ---------------------------------------------------- */
+
+/* Real monotonic milliseconds, so that rates are over the true interval. */
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Every reading of ${b} is finite and within the range of the first row of
+ * live_ranges its name matches; a reading no row knows fails the test.
+ */
+static void
+assert_live_ranges(const struct metric_batch *b)
+{
+	static const struct {
+		const char *glob;
+		double lo, hi;
+	} live_ranges[] = {
+		{ "*_pct", 0, 100 },
+		{ "*_per_s", 0, HUGE_VAL },
+		{ "*_bytes", 0, HUGE_VAL },
+		{ "load.*", 0, HUGE_VAL },
+	};
+	size_t k, n = sizeof(live_ranges) / sizeof(live_ranges[0]);
+
+	for (size_t i = 0; i < b->n; i++) {
+		double v = b->v[i].value;
+
+		for (k = 0; k < n; k++)
+			if (metric_glob_match(live_ranges[k].glob,
+			    b->v[i].name))
+				break;
+		if (k == n)
+			fail_msg("live %s = %g: no range known", b->v[i].name,
+			    v);
+		if (!isfinite(v) || v < live_ranges[k].lo ||
+		    v > live_ranges[k].hi)
+			fail_msg("live %s = %.12g, outside [%g, %g]",
+			    b->v[i].name, v, live_ranges[k].lo,
+			    live_ranges[k].hi);
+	}
+}
+
+/* How many readings of ${b} match ${glob}. */
+static size_t
+count_matching(const struct metric_batch *b, const char *glob)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < b->n; i++)
+		n += metric_glob_match(glob, b->v[i].name);
+	return n;
+}
+
+/*
+ * Collect the source ${body} from the real /proc into ${b}: once to prime
+ * it, then again (up to 5 s, 20 ms apart) until a reading matching ${want}
+ * appears.  Fail if a collection fails or ${want} never comes.  The source
+ * is freed; every reading is checked against its patterns and ranges.
+ */
+static void
+collect_live(const char *body, const char *want, struct metric_batch *b)
+{
+	struct source *s;
+	struct ag_err err;
+
+	assert_non_null(s = mk(body));
+	if (collect(s, b, mono_ms(), &err) != 0)
+		fail_msg("%s: %s", body, err.msg);
+	for (int tries = 0; tries < 250; tries++) {
+		(void)poll(NULL, 0, 20);
+		if (collect(s, b, mono_ms(), &err) != 0)
+			fail_msg("%s: %s", body, err.msg);
+		if (count_matching(b, want) != 0)
+			break;
+	}
+	if (count_matching(b, want) == 0)
+		fail_msg("%s: no reading %s from the real /proc", body, want);
+	assert_patterns_cover(s, b);
+	assert_live_ranges(b);
+	source_free(s);
+}
+
+/*
+ * The local sources on this machine's own /proc.  The files they read exist
+ * on every Linux system, so one that cannot be read fails the test: a
+ * sandbox that hides them is not a place to run the suite.  Beyond the
+ * names, the values must make sense: percentages in [0, 100] that add up,
+ * used memory within total, loads and rates not negative, disk space
+ * within the file system's size.
+ */
 static void
 test_live_proc(void **state)
 {
 	struct metric_batch b;
-	struct source *s;
-	struct ag_err err;
-	static const struct {
-		const char *type, *file;
-	} types[] = {
-		{ "cpu", "/proc/stat" },
-		{ "memory", "/proc/meminfo" },
-		{ "load", "/proc/loadavg" },
-		{ "disk", "/proc/self/mounts" },
-		{ "diskio", "/proc/diskstats" },
-		{ "network", "/proc/net/dev" },
-	};
-	char body[64];
+	static const char *const files[] = { "/proc/stat", "/proc/meminfo",
+		"/proc/loadavg", "/proc/self/mounts", "/proc/diskstats",
+		"/proc/net/dev" };
+	double tot, part;
 
 	(void)state;
 	source_set_proc_root(NULL);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (access(files[i], R_OK) != 0)
+			fail_msg("%s: %s (every Linux system has it)",
+			    files[i], strerror(errno));
 	metric_batch_init(&b, 1000);
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		/* Some sandboxes hide parts of /proc: nothing to test there. */
-		if (access(types[i].file, R_OK) != 0)
+
+	/* The parts of the CPU time add up: user + system = used. */
+	collect_live("type = \"cpu\"; per_cpu = true;", "cpu.used_pct", &b);
+	assert_near(val(&b, "cpu.user_pct") + val(&b, "cpu.system_pct"),
+	    val(&b, "cpu.used_pct"));
+	part = val(&b, "cpu.used_pct") + val(&b, "cpu.iowait_pct") +
+	    val(&b, "cpu.steal_pct");
+	if (part > 100 + 1e-9)
+		fail_msg("used + iowait + steal = %.12g > 100", part);
+
+	/* Available within total; used_pct is what is not available. */
+	collect_live("type = \"memory\";", "mem.total_bytes", &b);
+	tot = val(&b, "mem.total_bytes");
+	assert_true(tot > 0);
+	assert_true(val(&b, "mem.available_bytes") <= tot);
+	assert_near(val(&b, "mem.used_pct"),
+	    100.0 * (tot - val(&b, "mem.available_bytes")) / tot);
+	assert_true(val(&b, "swap.used_bytes") == 0 ||
+	    val(&b, "swap.used_pct") > 0);
+
+	/* Per core is the load shared by at least one core. */
+	collect_live("type = \"load\";", "load.15_per_core", &b);
+	assert_true(val(&b, "load.1_per_core") <= val(&b, "load.1"));
+	assert_true(val(&b, "load.15_per_core") <= val(&b, "load.15"));
+	assert_int_equal(val(&b, "load.5_per_core") > 0,
+	    val(&b, "load.5") > 0);
+
+	/* Some file system with blocks is mounted; free within its size. */
+	collect_live("type = \"disk\";", "disk.*.total_bytes", &b);
+	for (size_t i = 0; i < b.n; i++) {
+		char name[METRIC_NAME_MAX];
+		size_t len = strlen(b.v[i].name);
+
+		if (!metric_glob_match("disk.*.free_bytes", b.v[i].name))
 			continue;
-		(void)snprintf(body, sizeof(body), "type = \"%s\";",
-		    types[i].type);
-		assert_non_null(s = mk(body));
-		if (collect(s, &b, 1000, &err) != 0)
-			fail_msg("%s: %s", types[i].type, err.msg);
-		if (collect(s, &b, 2000, &err) != 0)
-			fail_msg("%s: %s", types[i].type, err.msg);
-		assert_patterns_cover(s, &b);
-		source_free(s);
+		(void)snprintf(name, sizeof(name), "%.*stotal_bytes",
+		    (int)(len - strlen("free_bytes")), b.v[i].name);
+		assert_true(val(&b, name) > 0);
+		assert_true(b.v[i].value <= val(&b, name));
 	}
-	assert_non_null(s = mk("type = \"memory\";"));
-	assert_int_equal(collect(s, &b, 0, &err), 0);
-	assert_true(val(&b, "mem.total_bytes") > 0);
-	source_free(s);
+
+	/* Rates from two samples are never negative (ranges above). */
+	collect_live("type = \"diskio\";", "*", &b);
+
+	/* The loopback interface, always there, named on purpose. */
+	collect_live("type = \"network\"; interfaces = [ \"lo\" ];",
+	    "net.lo.rx_bytes_per_s", &b);
+	assert_int_equal(count_matching(&b, "net.lo.*"), 5);
 	metric_batch_free(&b);
 }
 

@@ -159,6 +159,48 @@ tu_write_file(const char *path, const void *data, size_t len, mode_t mode)
 }
 
 /**
+ * tu_read_file(path, ret_len):
+ * The whole file ${path}, malloc'd with a NUL after its bytes; their
+ * number goes to ${ret_len}.  The caller frees it.
+ */
+uint8_t *
+tu_read_file(const char *path, size_t *ret_len)
+{
+	struct stat sb;
+	uint8_t *buf;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		fail_msg("%s: %s", path, strerror(errno));
+	assert_int_equal(fstat(fd, &sb), 0);
+	assert_non_null(buf = malloc((size_t)sb.st_size + 1));
+	assert_int_equal(read(fd, buf, (size_t)sb.st_size),
+	    (ssize_t)sb.st_size);
+	assert_int_equal(close(fd), 0);
+	buf[sb.st_size] = '\0';
+	*ret_len = (size_t)sb.st_size;
+	return buf;
+}
+
+/**
+ * tu_data_path(rel):
+ * The path of ${rel} under tests/data ($VIGIL_TEST_DATA, or "data" from
+ * tests/ when unset), in a static buffer that the next call overwrites.
+ */
+const char *
+tu_data_path(const char *rel)
+{
+	static char path[1024];
+	const char *d = getenv("VIGIL_TEST_DATA");
+	int n;
+
+	n = snprintf(path, sizeof(path), "%s/%s", d != NULL ? d : "data",
+	    rel);
+	assert_true(n > 0 && (size_t)n < sizeof(path));
+	return path;
+}
+
+/**
  * tu_write_conf(name, text, mode):
  * Write the string ${text} to ${name} inside tu_tmpdir() with ${mode}.
  * Return its path, in a static buffer that the next call overwrites.

@@ -66,6 +66,20 @@ void tu_write_file(const char *path, const void *data, size_t len,
     mode_t mode);
 
 /**
+ * tu_read_file(path, ret_len):
+ * The whole file ${path}, malloc'd with a NUL after its bytes; their
+ * number goes to ${ret_len}.  The caller frees it.
+ */
+uint8_t *tu_read_file(const char *path, size_t *ret_len);
+
+/**
+ * tu_data_path(rel):
+ * The path of ${rel} under tests/data ($VIGIL_TEST_DATA, or "data" from
+ * tests/ when unset), in a static buffer that the next call overwrites.
+ */
+const char *tu_data_path(const char *rel);
+
+/**
  * tu_write_conf(name, text, mode):
  * Write the string ${text} to ${name} inside tu_tmpdir() with ${mode}.
  * Return its path, in a static buffer that the next call overwrites.
