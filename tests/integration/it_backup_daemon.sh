@@ -32,7 +32,7 @@ start_vigild "$T/vigil.conf"
 
 # 1. A run through the daemon.
 out=$("$VIGIL" -c "$T/vigil.conf" backup run docs 2>&1) || fail "backup run failed: $out"
-echo "$out" | grep -q "^backup docs/.*: 51 files" || fail "no summary: $out"
+grep -q "^backup docs/.*: 51 files" <<<"$out" || fail "no summary: $out"
 [ -f "$T/backup.key" ] || fail "create_key did not make the key"
 [ "$(stat -c %a "$T/backup.key")" = 600 ] || fail "key file mode"
 "$VIGIL" -c "$T/vigil.conf" status --json | python3 -c '
@@ -50,7 +50,7 @@ out=$("$VIGIL" -c "$T/vigil.conf" backup run docs 2>&1)
 rc=$?
 set -e
 [ "$rc" = 1 ] || fail "a failing backup exited $rc"
-echo "$out" | grep -q "pre_hook" || fail "failure message does not name the hook: $out"
+grep -q "pre_hook" <<<"$out" || fail "failure message does not name the hook: $out"
 got() { python3 - "$T/recv.log" "$1" <<'PY'
 import json, sys
 for line in open(sys.argv[1]):

@@ -37,8 +37,8 @@ run "${nodef[@]}" "$VIGILD" -n
 run "${nodef[@]}" "$VIGIL" config check
 [ "$rc" = 0 ] || fail "config check of the embedded default: exit $rc: $out"
 # stdout's verdict, then stderr's summary naming what was checked.
-echo "$out" | grep -qx "configuration OK" || fail "config check of the embedded default said: $out"
-echo "$out" | grep -qE "^<default>: [0-9]+ sources, [0-9]+ rules, [0-9]+ notifiers$" ||
+grep -qx "configuration OK" <<<"$out" || fail "config check of the embedded default said: $out"
+grep -qE "^<default>: [0-9]+ sources, [0-9]+ rules, [0-9]+ notifiers$" <<<"$out" ||
 	fail "config check did not check the embedded default: $out"
 
 printf 'shh\n' >"$T/secret"
@@ -78,18 +78,18 @@ for want in \
 	"bad.conf:8: rules\[1\].metric: no source produces a metric matching \"gpu.temp\"" \
 	"bad.conf:11: notifiers\[0\].url" \
 	"bad.conf:11: notifiers\[0\].secret: inline secret in a file that group or others can read"; do
-	echo "$out" | grep -q "$want" || fail "config check did not say: $want"
-	echo "$out2" | grep -q "$want" || fail "vigild -n did not say: $want"
+	grep -q "$want" <<<"$out" || fail "config check did not say: $want"
+	grep -q "$want" <<<"$out2" || fail "vigild -n did not say: $want"
 done
 
 # The same secret is fine once the file is private; the rest still fails.
 chmod 600 "$T/bad.conf"
 run "$VIGIL" -c "$T/bad.conf" config check
 [ "$rc" = 1 ] || fail "config check of the private bad.conf: exit $rc, want 1: $out"
-echo "$out" | grep -q "bad.conf:1: agent.log_level: \"chatty\" is not one of" ||
+grep -q "bad.conf:1: agent.log_level: \"chatty\" is not one of" <<<"$out" ||
 	fail "config check of the private bad.conf did not report the other errors: $out"
-echo "$out" | grep -qE "^[0-9]+ errors$" || fail "config check of the private bad.conf: no error count: $out"
-if echo "$out" | grep -q "inline secret"; then fail "inline secret refused in a 0600 file"; fi
+grep -qE "^[0-9]+ errors$" <<<"$out" || fail "config check of the private bad.conf: no error count: $out"
+if grep -q "inline secret" <<<"$out"; then fail "inline secret refused in a 0600 file"; fi
 
 # A good file.
 cat >"$T/good.conf" <<CONF
@@ -99,12 +99,12 @@ rules = ( { name = "cpu"; metric = "cpu.used_pct"; warn = 90.0; notify = "log"; 
 CONF
 run "$VIGIL" -c "$T/good.conf" config check
 [ "$rc" = 0 ] || fail "good config rejected: exit $rc: $out"
-echo "$out" | grep -qx "configuration OK" || fail "good config: config check said: $out"
+grep -qx "configuration OK" <<<"$out" || fail "good config: config check said: $out"
 run "$VIGILD" -n -c "$T/good.conf"
 [ "$rc" = 0 ] || fail "vigild -n rejected a good config: exit $rc: $out"
 [ "$out" = "configuration OK" ] || fail "vigild -n on a good config said: $out"
 run env VIGIL_CONFIG="$T/good.conf" "$VIGIL" config check
 [ "$rc" = 0 ] || fail "VIGIL_CONFIG: exit $rc: $out"
-echo "$out" | grep -qx "$T/good.conf: 2 sources, 1 rules, 1 notifiers" ||
+grep -qx "$T/good.conf: 2 sources, 1 rules, 1 notifiers" <<<"$out" ||
 	fail "VIGIL_CONFIG not used: $out"
 echo "PASS: it_config"

@@ -52,7 +52,7 @@ check_refused() {
 	rc=$?
 	set -e
 	[ "$rc" = 1 ] || fail "config check exit $rc, want 1 (124: it hung): $out"
-	echo "$out" | grep -qF "$1" || fail "config check did not say: $1 ($out)"
+	grep -qF "$1" <<<"$out" || fail "config check did not say: $1 ($out)"
 }
 
 good_conf ""

@@ -45,7 +45,7 @@ out=$("$VIGIL" -c "$T/vigil.conf" status 2>&1)
 rc=$?
 set -e
 [ "$rc" = 3 ] || fail "status without daemon: exit $rc, want 3 ($out)"
-echo "$out" | grep -q "not running" || fail "status without daemon: '$out'"
+grep -q "not running" <<<"$out" || fail "status without daemon: '$out'"
 
 start_vigild "$T/vigil.conf"
 
