@@ -110,7 +110,8 @@ int extract_write(void *x, const uint8_t *buf, size_t len);
 
 /**
  * extract_finish(x, ret_stats, err):
- * End of stream: wait for the reader, finish directory times and modes.
+ * End of stream: wait for the reader (and the tap, which has then seen
+ * every byte written), finish directory times and modes.
  * Store the counters in ${ret_stats} (may be NULL).  Return 0, or -1 with
  * a message (a corrupt or truncated archive, a write error).
  */
