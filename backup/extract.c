@@ -1,11 +1,16 @@
 /*
  * extract.c: reading and extracting a pushed tar stream (see extract.h).
  *
- * The ring: extract_write() copies into the free part of a fixed buffer;
- * the reader thread's libarchive read callback hands out the longest
- * contiguous filled run and keeps it "held" until its next call (libarchive
- * may use a block until then), when the run is released.  The writer only
- * ever fills free space, so a held run is never overwritten.
+ * The ring: extract_write() copies into the free part of a fixed buffer
+ * (outside the lock: only the one writer touches free space); the reader
+ * thread's libarchive read callback hands out the longest contiguous
+ * filled run and keeps it "held" until its next call (libarchive may use a
+ * block until then), when the run is released.  With a tap, a second
+ * thread reads the same bytes behind its own position; space is free once
+ * both have passed it.  Positions count bytes since the start, so the
+ * filled part is [min(reader, tap), written).  The writer only ever fills
+ * free space, so a held run is never overwritten.  Once the reader has
+ * seen the end of the archive, later bytes are for the tap alone.
  *
  * libarchive only reads here.  Every name is checked and normalised first
  * (beneath_clean(): relative, no "..", not the target itself), then the
@@ -58,15 +63,18 @@ struct extract {
 	char **filter;			/* normalized copies, NULL-terminated */
 	/* The ring. */
 	pthread_mutex_t mtx;
-	pthread_cond_t data_cv, space_cv;
+	pthread_cond_t data_cv, space_cv, tap_cv;
 	uint8_t *ring;
-	size_t cap, head, len, held;
+	size_t cap, held;
+	uint64_t wpos;			/* bytes written */
+	uint64_t rpos;			/* ... released by the reader */
+	uint64_t tpos;			/* ... passed to the tap */
 	int eof;			/* writer has finished */
 	int abort;			/* extract_free() before finish */
 	int done;			/* reader thread has ended */
 	int failed;			/* ... with an error */
-	pthread_t thread;
-	int started;
+	pthread_t thread, tap_thread;
+	int started, tap_started;
 	pthread_mutex_t warn_mtx;	/* warnings come from several threads */
 	/* Reader state (reader thread only, until joined). */
 	struct archive *r;
@@ -120,30 +128,68 @@ static la_ssize_t
 ring_read(struct archive *r, void *cookie, const void **ret_buf)
 {
 	struct extract *x = cookie;
-	size_t n;
+	size_t n, off;
 
 	extract_disk_kick(x->xd);	/* files collected so far: go */
 	pthread_mutex_lock(&x->mtx);
 	if (x->held > 0) {
-		x->head = (x->head + x->held) % x->cap;
-		x->len -= x->held;
+		x->rpos += x->held;
 		x->held = 0;
 		pthread_cond_signal(&x->space_cv);
 	}
-	while (x->len == 0 && !x->eof && !x->abort)
+	while (x->wpos == x->rpos && !x->eof && !x->abort)
 		pthread_cond_wait(&x->data_cv, &x->mtx);
 	if (x->abort) {
 		pthread_mutex_unlock(&x->mtx);
 		archive_set_error(r, ECANCELED, "extraction stopped");
 		return (-1);
 	}
-	n = x->len;
-	if (n > x->cap - x->head)
-		n = x->cap - x->head;
+	off = (size_t)(x->rpos % x->cap);
+	n = (size_t)(x->wpos - x->rpos);
+	if (n > x->cap - off)
+		n = x->cap - off;
 	x->held = n;
-	*ret_buf = x->ring + x->head;
+	*ret_buf = x->ring + off;
 	pthread_mutex_unlock(&x->mtx);
 	return ((la_ssize_t)n);
+}
+
+/* The tap's thread: every byte written, in order, behind its position. */
+static void *
+tap_main(void *arg)
+{
+	struct extract *x = arg;
+	size_t n, off;
+
+	pthread_mutex_lock(&x->mtx);
+	for (;;) {
+		while (x->wpos == x->tpos && !x->eof && !x->abort)
+			pthread_cond_wait(&x->tap_cv, &x->mtx);
+		if (x->abort || x->wpos == x->tpos)
+			break;
+		off = (size_t)(x->tpos % x->cap);
+		n = (size_t)(x->wpos - x->tpos);
+		if (n > x->cap - off)
+			n = x->cap - off;
+		pthread_mutex_unlock(&x->mtx);
+		x->conf.tap(x->conf.cookie, x->ring + off, n);
+		pthread_mutex_lock(&x->mtx);
+		x->tpos += n;
+		pthread_cond_signal(&x->space_cv);
+	}
+	pthread_mutex_unlock(&x->mtx);
+	return (NULL);
+}
+
+/* Bytes of the ring no consumer still needs (mtx held). */
+static size_t
+ring_free(const struct extract *x)
+{
+	uint64_t low = x->rpos;
+
+	if (x->conf.tap != NULL && x->tpos < low)
+		low = x->tpos;
+	return (x->cap - (size_t)(x->wpos - low));
 }
 
 /**
@@ -161,26 +207,38 @@ extract_write(void *cookie, const uint8_t *buf, size_t len)
 	pthread_mutex_lock(&x->mtx);
 	x->stats.tar_bytes += len;
 	while (len > 0) {
-		while (x->len == x->cap && !x->done)
+		while (ring_free(x) == 0 && !x->done)
 			pthread_cond_wait(&x->space_cv, &x->mtx);
-		if (x->done) {
+		if (x->done && (x->failed || x->conf.tap == NULL)) {
 			/* Bytes after the end-of-archive marker are padding. */
 			int rc = x->failed ? -1 : 0;
 
 			pthread_mutex_unlock(&x->mtx);
 			return (rc);
 		}
-		tail = (x->head + x->len) % x->cap;
-		n = x->cap - x->len;
+		if (x->done) {
+			/* The reader has finished: the rest is the tap's. */
+			x->rpos = x->wpos;
+			x->held = 0;
+			while (ring_free(x) == 0)
+				pthread_cond_wait(&x->space_cv, &x->mtx);
+		}
+		tail = (size_t)(x->wpos % x->cap);
+		n = ring_free(x);
 		if (n > x->cap - tail)
 			n = x->cap - tail;
 		if (n > len)
 			n = len;
+		/* Free space is the writer's alone: copy unlocked. */
+		pthread_mutex_unlock(&x->mtx);
 		memcpy(x->ring + tail, buf, n);
-		x->len += n;
+		pthread_mutex_lock(&x->mtx);
+		x->wpos += n;
 		buf += n;
 		len -= n;
 		pthread_cond_signal(&x->data_cv);
+		if (x->conf.tap != NULL)
+			pthread_cond_signal(&x->tap_cv);
 	}
 	pthread_mutex_unlock(&x->mtx);
 	return (0);
@@ -773,6 +831,7 @@ extract_new(const struct extract_conf *conf, struct ag_err *err)
 	pthread_mutex_init(&x->warn_mtx, NULL);
 	pthread_cond_init(&x->data_cv, NULL);
 	pthread_cond_init(&x->space_cv, NULL);
+	pthread_cond_init(&x->tap_cv, NULL);
 	x->cap = conf->ring_size != 0 ? conf->ring_size : EXTRACT_RING_DEFAULT;
 	if ((x->ring = malloc(x->cap)) == NULL)
 		goto oom1;
@@ -836,6 +895,13 @@ extract_new(const struct extract_conf *conf, struct ag_err *err)
 		goto err1;
 	}
 	x->started = 1;
+	if (conf->tap != NULL) {
+		if (pthread_create(&x->tap_thread, NULL, tap_main, x) != 0) {
+			(void)ag_err_set(err, "cannot start the tap thread");
+			goto err1;
+		}
+		x->tap_started = 1;
+	}
 	return (x);
 
 oom1:
@@ -850,7 +916,8 @@ oom:
 
 /**
  * extract_finish(x, ret_stats, err):
- * End of stream: wait for the reader, finish directory times and modes.
+ * End of stream: wait for the reader (and the tap, which has then seen
+ * every byte written), finish directory times and modes.
  * Store the counters in ${ret_stats} (may be NULL).  Return 0, or -1 with
  * a message (a corrupt or truncated archive, a write error).
  */
@@ -863,9 +930,15 @@ extract_finish(struct extract *x, struct extract_stats *ret_stats,
 		pthread_mutex_lock(&x->mtx);
 		x->eof = 1;
 		pthread_cond_signal(&x->data_cv);
+		pthread_cond_signal(&x->tap_cv);
 		pthread_mutex_unlock(&x->mtx);
 		pthread_join(x->thread, NULL);
 		x->started = 0;
+	}
+	if (x->tap_started) {
+		/* Every byte written has reached the tap. */
+		pthread_join(x->tap_thread, NULL);
+		x->tap_started = 0;
 	}
 	if (ret_stats != NULL)
 		*ret_stats = x->stats;
@@ -882,13 +955,15 @@ extract_free(struct extract *x)
 
 	if (x == NULL)
 		return;
-	if (x->started) {
-		pthread_mutex_lock(&x->mtx);
-		x->abort = 1;
-		pthread_cond_broadcast(&x->data_cv);
-		pthread_mutex_unlock(&x->mtx);
+	pthread_mutex_lock(&x->mtx);
+	x->abort = 1;
+	pthread_cond_broadcast(&x->data_cv);
+	pthread_cond_broadcast(&x->tap_cv);
+	pthread_mutex_unlock(&x->mtx);
+	if (x->started)
 		pthread_join(x->thread, NULL);
-	}
+	if (x->tap_started)
+		pthread_join(x->tap_thread, NULL);
 	if (x->r != NULL)
 		archive_read_free(x->r);
 	extract_disk_free(x->xd);
@@ -899,6 +974,7 @@ extract_free(struct extract *x)
 	free(x->xattrs);
 	free(x->target);
 	free(x->ring);
+	pthread_cond_destroy(&x->tap_cv);
 	pthread_cond_destroy(&x->space_cv);
 	pthread_cond_destroy(&x->data_cv);
 	pthread_mutex_destroy(&x->warn_mtx);

@@ -71,6 +71,13 @@ struct extract_conf {
 	void (*on_entry_done)(void *cookie);
 	/* From the reader or a writer thread, one call at a time. */
 	void (*on_warning)(void *cookie, const char *path, const char *reason);
+	/*
+	 * If not NULL: every byte pushed by extract_write(), in order (bytes
+	 * after the end-of-archive marker too), on a thread of its own that
+	 * reads the ring beside the reader (e.g. a digest of the stream off
+	 * the caller's thread).  Done when extract_finish() returns.
+	 */
+	void (*tap)(void *cookie, const uint8_t *buf, size_t len);
 	void *cookie;
 };
 
@@ -103,7 +110,8 @@ int extract_write(void *x, const uint8_t *buf, size_t len);
 
 /**
  * extract_finish(x, ret_stats, err):
- * End of stream: wait for the reader, finish directory times and modes.
+ * End of stream: wait for the reader (and the tap, which has then seen
+ * every byte written), finish directory times and modes.
  * Store the counters in ${ret_stats} (may be NULL).  Return 0, or -1 with
  * a message (a corrupt or truncated archive, a write error).
  */

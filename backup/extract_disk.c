@@ -80,7 +80,10 @@ struct xfile {
 	struct meta meta;
 };
 
-/* A contiguous run of one file's data, waiting for a writer thread. */
+/*
+ * A contiguous run of one file's data, waiting for a writer thread; its
+ * ${cap} bytes of data follow it in the same allocation.
+ */
 struct piece {
 	struct piece *next;
 	struct xfile *f;
@@ -418,6 +421,20 @@ meta_from(struct meta *m, const struct extract_disk_entry *e, bool xattrs)
 	return 0;
 }
 
+/* A file for ${fd}, its path ${path} copied into the same allocation. */
+static struct xfile *
+xfile_new(const char *path, int fd)
+{
+	size_t n = strlen(path) + 1;
+	struct xfile *f;
+
+	if ((f = calloc(1, sizeof(*f) + n)) == NULL)
+		return NULL;
+	f->path = memcpy(f + 1, path, n);
+	f->fd = fd;
+	return f;
+}
+
 static void
 xfile_free(struct xfile *f)
 {
@@ -426,15 +443,12 @@ xfile_free(struct xfile *f)
 	if (f->fd >= 0)
 		close(f->fd);
 	free(f->meta.xattrs);
-	free(f->path);
 	free(f);
 }
 
 static void
 piece_free(struct piece *pc)
 {
-	if (pc != NULL)
-		free(pc->data);
 	free(pc);
 }
 
@@ -713,16 +727,14 @@ begin_file(struct extract_disk *xd, const struct extract_disk_entry *e,
 		    rlen)) != 0)
 			return r;
 	}
-	if ((f = calloc(1, sizeof(*f))) == NULL ||
-	    (f->path = strdup(e->path)) == NULL ||
-	    meta_from(&f->meta, e, true) != 0) {
+	if ((f = xfile_new(e->path, fd)) == NULL) {
 		close(fd);
-		if (f != NULL)
-			f->fd = -1;
+		return dfail(xd, e->path, ENOMEM);
+	}
+	if (meta_from(&f->meta, e, true) != 0) {
 		xfile_free(f);
 		return dfail(xd, e->path, ENOMEM);
 	}
-	f->fd = fd;
 	f->size = e->size;
 	f->meta.chown = !same_owner;
 	f->meta.chmod = !made_so;
@@ -894,13 +906,10 @@ extract_disk_append(struct extract_disk *xd, const char *path,
 	if (fd < 0)
 		return refuse(reason, rlen, "cannot append split piece: %s",
 		    strerror(errno));
-	if ((f = calloc(1, sizeof(*f))) == NULL ||
-	    (f->path = strdup(path)) == NULL) {
+	if ((f = xfile_new(path, fd)) == NULL) {
 		close(fd);
-		free(f);
 		return dfail(xd, path, ENOMEM);
 	}
-	f->fd = fd;
 	f->append = true;
 	atomic_init(&f->refs, 1);
 	f->meta.ts[0].tv_nsec = UTIME_OMIT;
@@ -961,16 +970,16 @@ extract_disk_data(struct extract_disk *xd, const void *buf, size_t len,
 			pc = NULL;
 		}
 		if (pc == NULL) {
-			if ((pc = calloc(1, sizeof(*pc))) == NULL)
+			n = f->size - off < EXTRACT_DISK_PIECE_MAX ?
+			    (size_t)(f->size - off) : EXTRACT_DISK_PIECE_MAX;
+			if ((pc = malloc(sizeof(*pc) + n)) == NULL)
 				return dfail(xd, f->path, ENOMEM);
+			pc->next = NULL;
 			pc->f = f;
 			pc->off = off;
-			pc->cap = f->size - off < EXTRACT_DISK_PIECE_MAX ?
-			    (size_t)(f->size - off) : EXTRACT_DISK_PIECE_MAX;
-			if ((pc->data = malloc(pc->cap)) == NULL) {
-				free(pc);
-				return dfail(xd, f->path, ENOMEM);
-			}
+			pc->len = 0;
+			pc->cap = n;
+			pc->data = (uint8_t *)(pc + 1);
 			xd->pc = pc;
 		}
 		n = pc->cap - pc->len < len ? pc->cap - pc->len : len;

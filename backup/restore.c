@@ -1,12 +1,13 @@
 /*
  * restore.c: restoring a backup into a folder (see restore.h).
  *
- * Both kinds of restore are one pipeline on the caller's thread, bounded in
- * memory whatever the backup's size:
+ * Both kinds of restore are one pipeline driven by the caller's thread,
+ * bounded in memory whatever the backup's size:
  *
  *   full:    storage_get(data.vgl) -> format reader (one sealed chunk)
  *	      -> chunk check against the chunk table -> inflate (workers + 2
- *	      members) -> tar sink (sha256, member length) -> extract (ring)
+ *	      members) -> tar sink (member length) -> extract (ring), whose
+ *	      tap thread hashes the tar stream (sha256) beside the reader
  *   partial: storage_get(range of chunks a..b) -> sealed-chunk buffer ->
  *	      format_open_chunk(index) -> inflate -> tar sink (cuts out the
  *	      wanted entries' bytes) -> extract
@@ -96,7 +97,8 @@ struct restore {
 
 	/* Full restore. */
 	struct format_reader *rd;
-	struct crypto_hash *hash;
+	struct crypto_hash *hash;	/* the extractor's tap thread's */
+	atomic_bool hash_failed;
 	uint64_t data_fed;		/* data.vgl bytes fed to the reader */
 	bool header_checked;
 
@@ -329,6 +331,20 @@ hand_over(struct restore *r, uint64_t tar_off, const uint8_t *buf,
 	return 0;
 }
 
+/*
+ * Full restore: every tar byte the extractor gets, in order, on its tap
+ * thread (off the thread that decrypts and hands over); check_end()
+ * compares the digest once the extractor has finished.
+ */
+static void
+full_hash(void *cookie, const uint8_t *buf, size_t len)
+{
+	struct restore *r = cookie;
+
+	if (crypto_hash_update(r->hash, buf, len) != 0)
+		atomic_store(&r->hash_failed, true);
+}
+
 /* Full restore: the whole tar stream, one member at a time, in order. */
 static int
 full_tar_sink(void *cookie, const uint8_t *buf, size_t len)
@@ -344,8 +360,6 @@ full_tar_sink(void *cookie, const uint8_t *buf, size_t len)
 		return rfail(r, "data.vgl: member %zu inflates to %zu bytes, "
 		    "the chunk table says %" PRIu64, r->members_out, len,
 		    c->tar_len);
-	if (crypto_hash_update(r->hash, buf, len) != 0)
-		return rfail(r, "sha256 failed");
 	if (hand_over(r, c->tar_offset, buf, len) != 0)
 		return -1;
 	r->members_out++;
@@ -1303,6 +1317,7 @@ setup(struct restore *r, const struct crypto_key *key, bool partial,
 	xc.on_entry = x_entry;
 	xc.on_entry_done = x_entry_done;
 	xc.on_warning = x_warning;
+	xc.tap = partial ? NULL : full_hash;
 	xc.cookie = r;
 	if ((r->x = extract_new(&xc, err)) == NULL)
 		return -1;
@@ -1340,7 +1355,8 @@ check_end(struct restore *r, bool partial, struct ag_err *err)
 		return ag_err_set(err, "data.vgl: %" PRIu64 " chunks and %"
 		    PRIu64 " tar bytes, the manifest says %zu and %" PRIu64,
 		    r->chunks, r->tar_fed, m->nchunks, m->tar_size);
-	if (crypto_hash_final(r->hash, sha) != 0)
+	if (atomic_load(&r->hash_failed) ||
+	    crypto_hash_final(r->hash, sha) != 0)
 		return ag_err_set(err, "sha256 failed");
 	if (!crypto_memeq(sha, m->tar_sha256, sizeof(sha)))
 		return ag_err_set(err, "tar stream sha256 differs from the "
@@ -1383,6 +1399,7 @@ restore_run(struct storage *st, const char *prefix, const char *job,
 	r.t0 = clock_mono_ms();
 	r.last_progress = r.t0 - PROGRESS_MS;	/* report the first call */
 	atomic_init(&r.files, 0);
+	atomic_init(&r.hash_failed, false);
 	pthread_mutex_init(&r.mtx, NULL);
 	storage_stats(st, &s0);
 	r.read0 = s0.bytes_read;

@@ -8,8 +8,10 @@
 #   tar -cf - | pigz -p $(nproc) | openssl enc ...          (all cores)
 #   vigil backup run bench                                   (to a local folder)
 # and the matching restores (openssl enc -d | tar -xzf -, vigil restore), and
-# prints the median MB/s (of source bytes) and seconds, output size, peak
-# RSS and the ratio of ours to each peer.  Not run in CI: it takes minutes.
+# prints the median MB/s (of source bytes) and seconds, the median CPU
+# seconds (user + system, all processes of the run: on a shared machine
+# less noisy than the wall clock), output size, peak RSS and the ratio of
+# ours to each peer.  Not run in CI: it takes minutes.
 #   bench/backup.sh [SOURCE_DIR]      (BENCH_MB=512 ROUNDS=3 VIGIL=build/vigil)
 # The backups and both restores go to BENCH_DIR (default /dev/shm, a tmpfs,
 # when it exists: restores are then measured without the disk).  With
@@ -80,16 +82,18 @@ chmod 600 "$W/vigil.conf"
 ENC="openssl enc -aes-256-ctr -pbkdf2 -pass file:$W/pass"
 DEC="openssl enc -d -aes-256-ctr -pbkdf2 -pass file:$W/pass"
 
-# measure NAME CMD: run CMD under /usr/bin/time; append "NAME secs rss_kb".
+# measure NAME CMD: run CMD under /usr/bin/time; append
+# "NAME secs rss_kb cpu_secs".
 measure() {
 	local name=$1 t0 t1
 	shift
 	sync
 	t0=$(date +%s.%N)
-	/usr/bin/time -f "%M" -o "$W/rss" bash -c "$*" >/dev/null 2>"$W/err" ||
+	/usr/bin/time -f "%M %U %S" -o "$W/rss" bash -c "$*" >/dev/null 2>"$W/err" ||
 		{ echo "$name failed:" >&2; cat "$W/err" >&2; exit 1; }
 	t1=$(date +%s.%N)
-	echo "$name $(python3 -c "print($t1 - $t0)") $(tail -n1 "$W/rss")" >>"$W/results"
+	echo "$name $(python3 -c "print($t1 - $t0)") $(tail -n1 "$W/rss" |
+		awk '{ print $1, $2 + $3 }')" >>"$W/results"
 }
 
 backup_round() {
@@ -130,16 +134,18 @@ res, size = {}, int(sys.argv[2])
 out = {"tar-gzip-openssl": int(sys.argv[3]), "tar-pigz-openssl": int(sys.argv[4]),
        "vigil-backup": int(sys.argv[5])}
 for line in open(sys.argv[1]):
-    name, secs, rss = line.split()
-    res.setdefault(name, []).append((float(secs), int(rss)))
+    name, secs, rss, cpu = line.split()
+    res.setdefault(name, []).append((float(secs), int(rss), float(cpu)))
 def secs(n):
-    return statistics.median(s for s, _ in res[n])
+    return statistics.median(s for s, _, _ in res[n])
 def mbps(n):
     return size / 1e6 / secs(n)
-print("\n%-22s %9s %9s %12s %12s" % ("run", "median s", "MB/s", "output", "peak RSS"))
+print("\n%-22s %9s %9s %9s %12s %12s" % ("run", "median s", "MB/s", "CPU s", "output", "peak RSS"))
 for n in res:
     o = "%.1f MiB" % (out[n] / 2**20) if n in out else "-"
-    print("%-22s %9.2f %9.1f %12s %9.1f MiB" % (n, secs(n), mbps(n), o, max(r for _, r in res[n]) / 1024))
+    print("%-22s %9.2f %9.1f %9.2f %12s %9.1f MiB" % (n, secs(n), mbps(n),
+          statistics.median(c for _, _, c in res[n]), o,
+          max(r for _, r, _ in res[n]) / 1024))
 print()
 if "vigil-backup" in res:
     print("backup  vs tar|gzip|openssl : %.2fx  (target >= 4)" % (mbps("vigil-backup") / mbps("tar-gzip-openssl")))

@@ -24,6 +24,11 @@
  * (security.capability) are restored and device nodes made when asked;
  * with no_privileges none of them; as an ordinary user none of them.
  * POSIX ACLs (pax SCHILY.acl.*) come back as the kernel's ACL xattrs.
+ *
+ * The tap (how a full restore hashes the tar stream beside the reader):
+ * through a ring smaller than one file, pushed in odd-sized pieces, the
+ * tap sees every byte pushed, in order, the padding after the
+ * end-of-archive marker too, and the files are still extracted.
  */
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -52,6 +57,7 @@
 #include "lib/ag.h"
 #include "lib/crypto/crypto_keys.h"
 #include "providers/storage.h"
+#include "backup/extract.h"
 #include "backup/format.h"
 #include "backup/restore.h"
 #include "backup/st_archive.h"
@@ -601,6 +607,88 @@ test_acls(void **state)
 	assert_int_equal(chmod(p, 0755), 0);
 }
 
+/* --- The tap ------------------------------------------------------------ */
+
+struct tapped {
+	uint8_t *buf;
+	size_t len, cap;
+	size_t calls;
+};
+
+static void
+tap_collect(void *cookie, const uint8_t *buf, size_t len)
+{
+	struct tapped *t = cookie;
+
+	t->calls++;
+	if (len > t->cap - t->len) {
+		t->len = t->cap + 1;	/* more than was pushed */
+		return;
+	}
+	memcpy(t->buf + t->len, buf, len);
+	t->len += len;
+}
+
+static void
+test_tap(void **state)
+{
+	static uint8_t tar[TAR_MAX];
+	static char big[20000];
+	struct extract_conf xc = { 0 };
+	struct extract_stats xs;
+	struct tapped t = { 0 };
+	struct ag_err err = { "" };
+	struct extract *x;
+	char target[PATH_MAX], p[PATH_MAX];
+	size_t len = 0, off, n, total;
+	struct stat sb;
+
+	(void)state;
+	for (size_t i = 0; i + 1 < sizeof(big); i++)
+		big[i] = (char)('a' + i % 23);
+	memset(tar, 0, sizeof(tar));
+	len = tu_tar_add(tar, len, "small", '0', "hello\n", NULL);
+	len = tu_tar_add(tar, len, "d/", '5', NULL, NULL);
+	len = tu_tar_add(tar, len, "d/big", '0', big, NULL);
+	len += 1024;			/* end-of-archive marker */
+	/* Padding after the marker, longer than the ring, some non-zero. */
+	total = len + 3 * 4096 + 100;
+	assert_true(total <= sizeof(tar));
+	for (off = len; off < total; off += 512)
+		tar[off] = 0xa5;
+
+	tu_pathf(target, "%s/tap", tu_tmpdir());
+	t.cap = total;
+	t.buf = malloc(t.cap);
+	assert_non_null(t.buf);
+	xc.target = target;
+	xc.ring_size = 4096;		/* smaller than d/big: it wraps */
+	xc.writers = 2;
+	xc.tap = tap_collect;
+	xc.cookie = &t;
+	x = extract_new(&xc, &err);
+	assert_non_null(x);
+	for (off = 0; off < total; off += n) {
+		n = total - off < 777 ? total - off : 777;
+		assert_int_equal(extract_write(x, tar + off, n), 0);
+	}
+	assert_int_equal(extract_finish(x, &xs, &err), 0);
+	extract_free(x);
+
+	assert_int_equal(t.len, total);
+	assert_memory_equal(t.buf, tar, total);
+	assert_true(t.calls > 1);
+	assert_int_equal(xs.tar_bytes, total);
+	assert_int_equal(xs.extracted, 3);
+	tu_pathf(p, "%s/d/big", target);
+	assert_int_equal(stat(p, &sb), 0);
+	assert_int_equal(sb.st_size, strlen(big));
+	tu_pathf(p, "%s/small", target);
+	assert_int_equal(stat(p, &sb), 0);
+	assert_int_equal(sb.st_size, 6);
+	free(t.buf);
+}
+
 /* --- Setup ------------------------------------------------------------ */
 
 static int
@@ -646,6 +734,7 @@ main(void)
 		cmocka_unit_test(test_hostile_user),
 		cmocka_unit_test(test_privileges),
 		cmocka_unit_test(test_acls),
+		cmocka_unit_test(test_tap),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
