@@ -148,7 +148,7 @@ make_dir(const char *dir, int mode, const char *group, struct ag_err *err)
 	struct group *gr = NULL;
 
 	dir_of(dir, parent, sizeof(parent));
-	if (ag_mkdir_p(parent, 0755) != 0)
+	if (ag_mkdir_p(parent, 0755, 0755) != 0)
 		return ag_err_set(err, "cannot create %s: %s", parent,
 		    strerror(errno));
 	if (parent_root_only(dir)) {

@@ -165,29 +165,6 @@ parse_name(const char *name, uint64_t *ret)
 	return 1;
 }
 
-/* mkdir -p ${dir}, new directories 0700. */
-static int
-mkdir_p(const char *dir)
-{
-	char path[PATH_MAX];
-	size_t len = strlen(dir);
-
-	if (len == 0 || len >= sizeof(path))
-		return errno = ENAMETOOLONG, -1;
-	memcpy(path, dir, len + 1);
-	for (char *p = path + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0700) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(path, 0700) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 /* Is ${name} a configured notifier (or is no set known yet)? */
 static bool
 is_known(const struct spool *sp, const char *name)
@@ -605,8 +582,9 @@ spool_open(const char *dir, size_t max, struct spool **ret)
 		log_err("spool: %s: cannot create a mutex", dir);
 		return -1;
 	}
-	if (mkdir_p(dir) != 0 || (sp->dirfd = open(dir, O_RDONLY |
-	    O_DIRECTORY | O_CLOEXEC)) < 0 || fstat(sp->dirfd, &st) != 0) {
+	if (ag_mkdir_p(dir, 0700, 0700) != 0 || (sp->dirfd = open(dir,
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    fstat(sp->dirfd, &st) != 0) {
 		log_err("spool: cannot open %s: %s", dir, strerror(errno));
 		goto err;
 	}

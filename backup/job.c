@@ -98,14 +98,6 @@ struct run {
 
 /* --- Small helpers ---------------------------------------------------- */
 
-static int
-mkdir_one(const char *path, struct ag_err *err)
-{
-	if (mkdir(path, 0700) != 0 && errno != EEXIST)
-		return ag_err_set(err, "%s: %s", path, strerror(errno));
-	return 0;
-}
-
 /* "<state_dir>/jobs/<job><suffix>" into ${out}; create the folders. */
 static int
 state_path(const char *state_dir, const char *job, const char *suffix,
@@ -120,8 +112,8 @@ state_path(const char *state_dir, const char *job, const char *suffix,
 		return ag_err_set(err, "\"%.80s\" is not a job name", job);
 	if ((size_t)snprintf(out, outlen, "%s/jobs", state_dir) >= outlen)
 		return ag_err_set(err, "state folder name too long");
-	if (mkdir_one(state_dir, err) != 0 || mkdir_one(out, err) != 0)
-		return -1;
+	if (ag_mkdir_p(out, 0700, 0700) != 0)
+		return ag_err_set(err, "%s: %s", out, strerror(errno));
 	if ((size_t)snprintf(out, outlen, "%s/jobs/%s%s", state_dir, job,
 	    suffix) >= outlen)
 		return ag_err_set(err, "state folder name too long");
