@@ -53,12 +53,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "lib/ag.h"
+#include "lib/backoff.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "agent/notify.h"
@@ -933,21 +933,11 @@ spool_done(struct spool *sp, uint64_t seq)
 int64_t
 spool_backoff_ms(unsigned attempts)
 {
-	int64_t base = SPOOL_BACKOFF_MIN_MS, d;
-	uint32_t r = UINT32_MAX / 2;
+	static const struct backoff policy = {
+		.base_ms = SPOOL_BACKOFF_MIN_MS, .cap_ms = SPOOL_BACKOFF_MAX_MS,
+	};
 
-	for (unsigned i = 1; i < attempts && base < SPOOL_BACKOFF_MAX_MS; i++)
-		base *= 2;
-	if (base > SPOOL_BACKOFF_MAX_MS)
-		base = SPOOL_BACKOFF_MAX_MS;
-	/*
-	 * +-20%, uniformly; without randomness, no jitter.  getrandom(2), not
-	 * crypto_random(): the core needs no OpenSSL.
-	 */
-	(void)getrandom(&r, sizeof(r), GRND_NONBLOCK);
-	d = base * 8 / 10 + (int64_t)((double)base * 0.4 * ((double)r /
-	    (double)UINT32_MAX));
-	return d > SPOOL_BACKOFF_MAX_MS ? SPOOL_BACKOFF_MAX_MS : d;
+	return backoff_delay_ms(&policy, attempts);
 }
 
 void

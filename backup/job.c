@@ -64,7 +64,6 @@ extern char **environ;
 #define LOG_WARNINGS	20		/* warnings logged one by one */
 #define HOOK_TAIL	2048		/* hook stderr kept */
 #define HOOK_KILL_MS	2000		/* SIGTERM to SIGKILL */
-#define PUT_RETRIES	5
 #define NAME_CACHE	16
 #define STATE_MAX	((size_t)1 << 20)
 
@@ -620,16 +619,13 @@ static int
 put_retry(struct storage *st, const char *key, const uint8_t *buf,
     size_t len, struct ag_err *err)
 {
-	unsigned ms = 500;
+	unsigned attempt = 0;
 	int rc;
 
-	for (int attempt = 0;; attempt++) {
-		rc = storage_put(st, key, buf, len, err);
-		if (rc != AG_RETRY || attempt >= PUT_RETRIES)
-			return rc == 0 ? 0 : -1;
-		clock_sleep_ms(ms);
-		ms = ms >= 8000 ? 16000 : ms * 2;
-	}
+	while ((rc = storage_put(st, key, buf, len, err)) == AG_RETRY &&
+	    backoff_retry(&storage_retry, &attempt))
+		;
+	return rc == 0 ? 0 : -1;
 }
 
 struct ixwrite {

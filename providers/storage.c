@@ -16,7 +16,6 @@
 
 #include "conf/conf.h"
 #include "lib/ag.h"
-#include "lib/clock.h"
 #include "providers/storage_backend.h"
 #include "providers/storage.h"
 
@@ -765,21 +764,22 @@ resume_sink(void *cookie, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+const struct backoff storage_retry = {
+	.base_ms = 500, .cap_ms = 30000, .retries = STORAGE_GET_RETRIES,
+};
+
 int
 storage_get_retry(struct storage *st, const char *key, uint64_t off,
     uint64_t len, storage_sink_fn *sink, void *cookie, struct ag_err *err)
 {
 	struct resume r = { .sink = sink, .cookie = cookie };
-	unsigned ms = 500;
+	unsigned attempt = 0;
 	int rc;
 
-	for (int attempt = 0;; attempt++) {
+	do
 		rc = storage_get(st, key, off + r.taken, len == UINT64_MAX ?
 		    UINT64_MAX : len - r.taken, resume_sink, &r, err);
-		if (rc != AG_RETRY || r.stopped ||
-		    attempt >= STORAGE_GET_RETRIES)
-			return r.stopped ? -1 : rc;
-		clock_sleep_ms(ms);
-		ms *= 2;
-	}
+	while (rc == AG_RETRY && !r.stopped &&
+	    backoff_retry(&storage_retry, &attempt));
+	return r.stopped ? -1 : rc;
 }
