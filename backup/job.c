@@ -40,6 +40,7 @@
 
 #include "lib/ag.h"
 #include "lib/clock.h"
+#include "lib/jfield.h"
 #include "lib/log.h"
 #include "lib/crypto/crypto.h"
 #include "lib/crypto/crypto_hash.h"
@@ -965,24 +966,21 @@ out:
 	return rc;
 }
 
+/* Times, durations and counts: damage (a negative one too) reads as 0. */
 static int64_t
 jint(const json_t *o, const char *key)
 {
-	json_t *v = json_object_get(o, key);
+	uint64_t v;
 
-	/* Times, durations and counts: a negative one is damage, read as 0. */
-	return json_is_integer(v) && json_integer_value(v) > 0 ?
-	    (int64_t)json_integer_value(v) : 0;
+	(void)jfield_u64(o, key, 0, &v, NULL);
+	return (int64_t)v;
 }
 
+/* A string, cut to fit; damage reads as "". */
 static void
 jstr(const json_t *o, const char *key, char *out, size_t outlen)
 {
-	json_t *v = json_object_get(o, key);
-
-	out[0] = '\0';
-	if (json_is_string(v))
-		snprintf(out, outlen, "%s", json_string_value(v));
+	(void)jfield_str(o, key, JF_TRUNCATE, out, outlen, NULL);
 }
 
 /**

@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "lib/ag.h"
+#include "lib/jfield.h"
 #include "lib/crypto/crypto.h"
 #include "lib/crypto/crypto_hash.h"
 #include "backup/format.h"
@@ -1054,57 +1055,24 @@ perr(struct ag_err *err, const char *where, const char *fmt, ...)
 	return ag_err_set(err, "manifest: %s: %s", where, what);
 }
 
-/*
- * perr() for member ${key} of ${where}: "manifest: <where>.<key>: <what>".
- * The name is made only here: the file index parses millions of members.
- */
-static int
-field_err(struct ag_err *err, const char *where, const char *key,
-    const char *what)
-{
-	char w[96];
-
-	snprintf(w, sizeof(w), "%s%s%s", where, *where ? "." : "", key);
-	return perr(err, w, "%s", what);
-}
+/* Member ${key} of ${where}: "manifest: <where>.<key>: <what>". */
+#define MF_AT(where, err) \
+	(&(const struct jfield_at){ .doc = "manifest", .path = (where), \
+	    .err = (err) })
+#define MF_REQ(required) ((required) ? JF_REQUIRED : 0)
 
 static int
 get_u64(const json_t *o, const char *key, bool required, uint64_t *ret,
     const char *where, struct ag_err *err)
 {
-	json_t *v = json_object_get(o, key);
-
-	if (v == NULL) {
-		if (!required) {
-			*ret = 0;
-			return 0;
-		}
-		return field_err(err, where, key, "missing");
-	}
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return field_err(err, where, key,
-		    "must be a non-negative integer");
-	*ret = (uint64_t)json_integer_value(v);
-	return 0;
+	return jfield_u64(o, key, MF_REQ(required), ret, MF_AT(where, err));
 }
 
 static int
 get_i64(const json_t *o, const char *key, bool required, int64_t *ret,
     const char *where, struct ag_err *err)
 {
-	json_t *v = json_object_get(o, key);
-
-	if (v == NULL) {
-		if (!required) {
-			*ret = 0;
-			return 0;
-		}
-		return field_err(err, where, key, "missing");
-	}
-	if (!json_is_integer(v))
-		return field_err(err, where, key, "must be an integer");
-	*ret = (int64_t)json_integer_value(v);
-	return 0;
+	return jfield_i64(o, key, MF_REQ(required), ret, MF_AT(where, err));
 }
 
 /*
@@ -1117,7 +1085,6 @@ get_str(const json_t *o, const char *key, bool required, bool b64ok,
 {
 	char k64[64], bad[80];
 	json_t *v;
-	const char *s;
 	size_t n;
 	char *r;
 	int dn;
@@ -1133,44 +1100,28 @@ get_str(const json_t *o, const char *key, bool required, bool b64ok,
 		snprintf(bad, sizeof(bad), "bad %s", k64);
 		if (!json_is_string(v) ||
 		    (n = json_string_length(v)) > 2 * MANIFEST_STR_MAX)
-			return field_err(err, where, key, bad);
+			return jfield_err(MF_AT(where, err), key, bad);
 		if ((r = malloc(n + 4)) == NULL)
-			return field_err(err, where, key, "out of memory");
+			return jfield_err(MF_AT(where, err), key,
+			    "out of memory");
 		dn = crypto_unbase64(json_string_value(v), (uint8_t *)r, n + 3);
 		if (dn <= 0 || (size_t)dn > MANIFEST_STR_MAX ||
 		    memchr(r, '\0', (size_t)dn) != NULL) {
 			free(r);
-			return field_err(err, where, key, bad);
+			return jfield_err(MF_AT(where, err), key, bad);
 		}
 		r[dn] = '\0';
 		*ret = r;
 		return 0;
 	}
-	if ((v = json_object_get(o, key)) == NULL) {
-		if (!required)
-			return 0;
-		return field_err(err, where, key, "missing");
-	}
-	if (!json_is_string(v))
-		return field_err(err, where, key, "must be a string");
-	s = json_string_value(v);
-	n = json_string_length(v);
-	if (n > MANIFEST_STR_MAX || strlen(s) != n)
-		return field_err(err, where, key,
-		    "too long or holds a NUL byte");
-	if ((*ret = strdup(s)) == NULL)
-		return field_err(err, where, key, "out of memory");
-	return 0;
+	return jfield_strdup(o, key, MF_REQ(required), MANIFEST_STR_MAX, ret,
+	    MF_AT(where, err));
 }
 
 static int
 get_obj(const json_t *o, const char *key, json_t **ret, struct ag_err *err)
 {
-	if ((*ret = json_object_get(o, key)) == NULL)
-		return perr(err, key, "missing");
-	if (!json_is_object(*ret))
-		return perr(err, key, "must be an object");
-	return 0;
+	return jfield_obj(o, key, JF_REQUIRED, ret, MF_AT("", err));
 }
 
 static int
