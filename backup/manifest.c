@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "lib/ag.h"
+#include "lib/buf.h"
 #include "lib/jfield.h"
 #include "lib/crypto/crypto.h"
 #include "lib/crypto/crypto_hash.h"
@@ -62,63 +63,13 @@ manifest_ftype_name(enum manifest_ftype t)
 	return ftype_names[t];
 }
 
-/* --- A bounded text buffer -------------------------------------------- */
+/* --- Text into a bounded buffer (lib/buf.h) ---------------------------- */
 
-struct jbuf {
-	char *p;
-	size_t len, cap, max;
-	int err;			/* over max or out of memory */
-};
-
-static int
-jb_reserve(struct jbuf *b, size_t n)
-{
-	size_t ncap;
-	char *np;
-
-	if (b->err)
-		return -1;
-	if (n > b->max - b->len) {
-		b->err = 1;
-		return -1;
-	}
-	if (b->len + n + 1 <= b->cap)
-		return 0;
-	ncap = b->cap < 4096 ? 4096 : b->cap;
-	while (ncap < b->len + n + 1)
-		ncap = ncap > SIZE_MAX / 2 ? SIZE_MAX : ncap * 2;
-	if (ncap > b->max + 1)
-		ncap = b->max + 1;
-	if ((np = realloc(b->p, ncap)) == NULL) {
-		b->err = 1;
-		return -1;
-	}
-	b->p = np;
-	b->cap = ncap;
-	return 0;
-}
-
-static void
-jb_put(struct jbuf *b, const void *s, size_t n)
-{
-	if (n == 0 || jb_reserve(b, n) != 0)
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void
-jb_puts(struct jbuf *b, const char *s)
-{
-	jb_put(b, s, strlen(s));
-}
-
-static void jb_printf(struct jbuf *, const char *, ...)
+static void jb_printf(struct buf *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
-jb_printf(struct jbuf *b, const char *fmt, ...)
+jb_printf(struct buf *b, const char *fmt, ...)
 {
 	char tmp[512];
 	va_list ap;
@@ -131,14 +82,7 @@ jb_printf(struct jbuf *b, const char *fmt, ...)
 		b->err = 1;
 		return;
 	}
-	jb_put(b, tmp, (size_t)n);
-}
-
-static void
-jb_free(struct jbuf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
+	buf_append(b, tmp, (size_t)n);
 }
 
 /*
@@ -185,50 +129,50 @@ utf8_seq(const unsigned char *s, size_t n)
  * U+FFFD; return 1 if that happened, else 0.
  */
 static int
-jb_str(struct jbuf *b, const char *str)
+jb_str(struct buf *b, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t n = strlen(str), i = 0, k, run;
 	int lossy = 0;
 
-	jb_put(b, "\"", 1);
+	buf_append(b, "\"", 1);
 	while (i < n) {
 		/* Copy runs of plain characters at once. */
 		for (run = i; run < n && s[run] >= 0x20 && s[run] < 0x80 &&
 		    s[run] != '"' && s[run] != '\\'; run++)
 			;
-		jb_put(b, s + i, run - i);
+		buf_append(b, s + i, run - i);
 		i = run;
 		if (i >= n)
 			break;
 		if (s[i] == '"' || s[i] == '\\') {
-			jb_put(b, s[i] == '"' ? "\\\"" : "\\\\", 2);
+			buf_append(b, s[i] == '"' ? "\\\"" : "\\\\", 2);
 			i++;
 		} else if (s[i] < 0x20) {
 			switch (s[i]) {
 			case '\n':
-				jb_put(b, "\\n", 2);
+				buf_append(b, "\\n", 2);
 				break;
 			case '\t':
-				jb_put(b, "\\t", 2);
+				buf_append(b, "\\t", 2);
 				break;
 			case '\r':
-				jb_put(b, "\\r", 2);
+				buf_append(b, "\\r", 2);
 				break;
 			default:
 				jb_printf(b, "\\u%04x", s[i]);
 			}
 			i++;
 		} else if ((k = utf8_seq(s + i, n - i)) > 0) {
-			jb_put(b, s + i, k);
+			buf_append(b, s + i, k);
 			i += k;
 		} else {
-			jb_put(b, "\xef\xbf\xbd", 3);
+			buf_append(b, "\xef\xbf\xbd", 3);
 			lossy = 1;
 			i++;
 		}
 	}
-	jb_put(b, "\"", 1);
+	buf_append(b, "\"", 1);
 	return lossy;
 }
 
@@ -237,7 +181,7 @@ jb_str(struct jbuf *b, const char *str)
  * when the value is not UTF-8.
  */
 static void
-jb_member_bytes(struct jbuf *b, const char *name, const char *val, int first)
+jb_member_bytes(struct buf *b, const char *name, const char *val, int first)
 {
 	char *b64;
 	size_t n = strlen(val), blen = 4 * ((n + 2) / 3) + 1;
@@ -253,22 +197,22 @@ jb_member_bytes(struct jbuf *b, const char *name, const char *val, int first)
 		b->err = 1;
 	} else {
 		jb_printf(b, ",\"%s_b64\":\"", name);
-		jb_puts(b, b64);
-		jb_put(b, "\"", 1);
+		buf_puts(b, b64);
+		buf_append(b, "\"", 1);
 	}
 	free(b64);
 }
 
 static void
-jb_strv(struct jbuf *b, const char *const *v, size_t n)
+jb_strv(struct buf *b, const char *const *v, size_t n)
 {
-	jb_put(b, "[", 1);
+	buf_append(b, "[", 1);
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0)
-			jb_put(b, ",", 1);
+			buf_append(b, ",", 1);
 		(void)jb_str(b, v[i]);
 	}
-	jb_put(b, "]", 1);
+	buf_append(b, "]", 1);
 }
 
 /* RFC 3339 UTC, whole seconds: "2026-11-22T03:00:00Z". */
@@ -312,8 +256,8 @@ struct manifest_writer {
 	 * ${files} while it fits inline; after that ${files} stages text for
 	 * the spill file, which holds the first ${spilled} bytes.
 	 */
-	struct jbuf files;
-	struct jbuf entry;		/* scratch for one entry */
+	struct buf files;
+	struct buf entry;		/* scratch for one entry */
 	int spill_fd;
 	uint64_t spilled;
 	uint64_t nentries;
@@ -593,7 +537,7 @@ omit_index(struct manifest_writer *w)
 	if (w->spill_fd >= 0)
 		close(w->spill_fd);
 	w->spill_fd = -1;
-	jb_free(&w->files);
+	buf_free(&w->files);
 	snprintf(msg, sizeof(msg), "file index larger than %zu MiB: not "
 	    "stored; the backup can only be restored whole",
 	    FORMAT_MANIFEST_MAX >> 20);
@@ -609,7 +553,7 @@ void
 manifest_writer_entry(struct manifest_writer *w,
     const struct st_archive_entry *e, const char *user, const char *group)
 {
-	struct jbuf *b = &w->entry;
+	struct buf *b = &w->entry;
 	const char *type;
 	uint64_t total;
 	size_t sep, plen;
@@ -634,7 +578,7 @@ manifest_writer_entry(struct manifest_writer *w,
 	}
 	b->len = 0;
 	b->err = 0;
-	jb_put(b, "{", 1);
+	buf_append(b, "{", 1);
 	jb_member_bytes(b, "path", path, 1);
 	free(path);
 	jb_printf(b, ",\"type\":\"%s\",\"size\":%" PRIu64 ",\"mode\":%u,"
@@ -668,8 +612,8 @@ manifest_writer_entry(struct manifest_writer *w,
 	    spill_open(w) != 0)
 		return;
 	if (sep > 0)
-		jb_put(&w->files, ",\n", 2);
-	jb_put(&w->files, b->p, b->len);
+		buf_append(&w->files, ",\n", 2);
+	buf_append(&w->files, b->p, b->len);
 	if (w->files.err) {
 		wfail(w, "manifest: file index: out of memory");
 		return;
@@ -888,7 +832,7 @@ manifest_sealed_size(size_t len, size_t header_len)
 
 /* Render the manifest with counts.bytes_stored = ${stored}. */
 static int
-render(struct manifest_writer *w, uint64_t stored, struct jbuf *b)
+render(struct manifest_writer *w, uint64_t stored, struct buf *b)
 {
 	const struct manifest_totals *t = &w->t;
 	char ts[32], te[32], sha[2 * CRYPTO_SHA256_LEN + 1];
@@ -908,13 +852,13 @@ render(struct manifest_writer *w, uint64_t stored, struct jbuf *b)
 	b->err = 0;
 	jb_printf(b, "{\"format\":%d,\n\"job\":", MANIFEST_FORMAT);
 	(void)jb_str(b, w->job);
-	jb_puts(b, ",\n\"host\":");
+	buf_puts(b, ",\n\"host\":");
 	(void)jb_str(b, w->host);
 	jb_printf(b, ",\n\"backup_id\":\"%s\",\n\"level\":%d,\n"
 	    "\"start\":\"%s\",\n\"end\":\"%s\",\n\"sources\":", w->backup_id,
 	    w->level, ts, te);
 	jb_strv(b, (const char *const *)w->sources, w->nsources);
-	jb_puts(b, ",\n\"exclude\":");
+	buf_puts(b, ",\n\"exclude\":");
 	jb_strv(b, (const char *const *)w->exclude, w->nexclude);
 	jb_printf(b, ",\n\"counts\":{\"files\":%" PRIu64 ",\"dirs\":%" PRIu64
 	    ",\"symlinks\":%" PRIu64 ",\"hardlinks\":%" PRIu64 ",\"other\":%"
@@ -932,7 +876,7 @@ render(struct manifest_writer *w, uint64_t stored, struct jbuf *b)
 	jb_printf(b, "\"data\":{\"object\":\"%s\",\"size\":%" PRIu64 ","
 	    "\"header_len\":%zu,\"header\":\"", FORMAT_NAME_DATA, t->data_size,
 	    t->data_header_len);
-	jb_puts(b, hdr64);
+	buf_puts(b, hdr64);
 	jb_printf(b, "\",\"chunk_size\":%" PRIu32 ",\"chunks\":%zu},\n"
 	    "\"chunks\":[\n", t->chunk_size, w->nchunks);
 	free(hdr64);
@@ -945,7 +889,7 @@ render(struct manifest_writer *w, uint64_t stored, struct jbuf *b)
 		    i > 0 ? ",\n" : "", i, r->offset, r->sealed_len,
 		    r->plain_len, r->tar_off, r->tar_len);
 	}
-	jb_puts(b, "\n],\n\"index\":");
+	buf_puts(b, "\n],\n\"index\":");
 	if (w->omitted) {
 		jb_printf(b, "{\"inline\":false,\"omitted\":true,\"entries\":%"
 		    PRIu64 "}\n}\n", w->nentries);
@@ -959,9 +903,9 @@ render(struct manifest_writer *w, uint64_t stored, struct jbuf *b)
 		jb_printf(b, "\"json_size\":%" PRIu64 ",\"sha256\":\"%s\"}"
 		    "\n}\n", w->index_json_len, sha);
 	} else {
-		jb_puts(b, "{\"inline\":true},\n\"files\":[\n");
-		jb_put(b, w->files.p, w->files.len);
-		jb_puts(b, "\n]}\n");
+		buf_puts(b, "{\"inline\":true},\n\"files\":[\n");
+		buf_append(b, w->files.p, w->files.len);
+		buf_puts(b, "\n]}\n");
 	}
 	return b->err ? -1 : 0;
 }
@@ -980,7 +924,7 @@ manifest_writer_json(struct manifest_writer *w, size_t header_len,
     char **ret_json, size_t *ret_len, uint64_t *ret_stored,
     struct ag_err *err)
 {
-	struct jbuf b = { .max = FORMAT_MANIFEST_MAX };
+	struct buf b = { .max = FORMAT_MANIFEST_MAX };
 	uint64_t other, stored, next;
 	int i;
 
@@ -1001,7 +945,7 @@ manifest_writer_json(struct manifest_writer *w, size_t header_len,
 	stored = other;
 	for (i = 0; i < 8; i++) {
 		if (render(w, stored, &b) != 0) {
-			jb_free(&b);
+			buf_free(&b);
 			return ag_err_set(err, "manifest: larger than %zu MiB or "
 			    "out of memory", FORMAT_MANIFEST_MAX >> 20);
 		}
@@ -1031,8 +975,8 @@ manifest_writer_free(struct manifest_writer *w)
 	strv_free(w->exclude);
 	strv_free(w->warnings);
 	free(w->rows);
-	jb_free(&w->files);
-	jb_free(&w->entry);
+	buf_free(&w->files);
+	buf_free(&w->entry);
 	free(w->header);
 	free(w);
 }
