@@ -21,7 +21,7 @@
 
 /* Where the object is, for messages; a NULL jfield_at: no message. */
 struct jfield_at {
-	const char *doc;	/* first word of messages ("manifest"), or NULL */
+	const char *doc;	/* messages start "<doc>: ", or NULL */
 	const char *path;	/* "files[3]"; NULL or "" for the top object */
 	struct ag_err *err;	/* receives the message, or NULL */
 };
