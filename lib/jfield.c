@@ -22,16 +22,60 @@ jfield_err(const struct jfield_at *at, const char *key, const char *what)
 	    path, *path != '\0' ? "." : "", key, what);
 }
 
-/* Member ${key}, or NULL: absent and not required (*ret_rc 0) or an error. */
+/* The types members may be asked to have. */
+static bool
+is_uint(const json_t *v)
+{
+	return json_is_integer(v) && json_integer_value(v) >= 0;
+}
+
+static bool
+is_int(const json_t *v)
+{
+	return json_is_integer(v);
+}
+
+static bool
+is_num_or_null(const json_t *v)
+{
+	return json_is_null(v) ||
+	    (json_is_number(v) && isfinite(json_number_value(v)));
+}
+
+static bool
+is_string(const json_t *v)
+{
+	return json_is_string(v);
+}
+
+static bool
+is_object(const json_t *v)
+{
+	return json_is_object(v);
+}
+
+/*
+ * Member ${key} of ${o} if ${ok} says it has its type (else the message
+ * "<key>: ${what}").  NULL with 0 in ${ret_rc} if it is absent and not
+ * required; NULL with -1 on an error.
+ */
 static json_t *
-member(const json_t *o, const char *key, int flags, int *ret_rc,
+member(const json_t *o, const char *key, int flags,
+    bool (*ok)(const json_t *), const char *what, int *ret_rc,
     const struct jfield_at *at)
 {
 	json_t *v = json_object_get(o, key);
 
 	*ret_rc = 0;
-	if (v == NULL && (flags & JF_REQUIRED))
-		*ret_rc = jfield_err(at, key, "missing");
+	if (v == NULL) {
+		if (flags & JF_REQUIRED)
+			*ret_rc = jfield_err(at, key, "missing");
+		return NULL;
+	}
+	if (!ok(v)) {
+		*ret_rc = jfield_err(at, key, what);
+		return NULL;
+	}
 	return v;
 }
 
@@ -43,12 +87,10 @@ jfield_u64(const json_t *o, const char *key, int flags, uint64_t *ret,
 	int rc;
 
 	*ret = 0;
-	if ((v = member(o, key, flags, &rc, at)) == NULL)
-		return rc;
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return jfield_err(at, key, "must be a non-negative integer");
-	*ret = (uint64_t)json_integer_value(v);
-	return 0;
+	if ((v = member(o, key, flags, is_uint,
+	    "must be a non-negative integer", &rc, at)) != NULL)
+		*ret = (uint64_t)json_integer_value(v);
+	return rc;
 }
 
 int
@@ -59,12 +101,10 @@ jfield_i64(const json_t *o, const char *key, int flags, int64_t *ret,
 	int rc;
 
 	*ret = 0;
-	if ((v = member(o, key, flags, &rc, at)) == NULL)
-		return rc;
-	if (!json_is_integer(v))
-		return jfield_err(at, key, "must be an integer");
-	*ret = (int64_t)json_integer_value(v);
-	return 0;
+	if ((v = member(o, key, flags, is_int, "must be an integer", &rc,
+	    at)) != NULL)
+		*ret = (int64_t)json_integer_value(v);
+	return rc;
 }
 
 int
@@ -76,30 +116,34 @@ jfield_num(const json_t *o, const char *key, int flags, bool *ret_has,
 
 	*ret_has = false;
 	*ret = 0;
-	if ((v = member(o, key, flags, &rc, at)) == NULL || json_is_null(v))
-		return rc;
-	if (!json_is_number(v) || !isfinite(json_number_value(v)))
-		return jfield_err(at, key, "must be a number or null");
-	*ret_has = true;
-	*ret = json_number_value(v);
-	return 0;
+	if ((v = member(o, key, flags, is_num_or_null,
+	    "must be a number or null", &rc, at)) != NULL &&
+	    !json_is_null(v)) {
+		*ret_has = true;
+		*ret = json_number_value(v);
+	}
+	return rc;
 }
 
-/* The string ${v} and its length, or NULL with a message. */
+/*
+ * The string member ${key} (of at most ${max} bytes unless JF_TRUNCATE) and its
+ * length, or NULL as member() says.
+ */
 static const char *
-string_of(const json_t *v, const char *key, size_t *ret_len,
-    const struct jfield_at *at)
+string_member(const json_t *o, const char *key, int flags, size_t max,
+    size_t *ret_len, int *ret_rc, const struct jfield_at *at)
 {
 	const char *s;
+	json_t *v;
 
-	if (!json_is_string(v)) {
-		(void)jfield_err(at, key, "must be a string");
+	if ((v = member(o, key, flags, is_string, "must be a string", ret_rc,
+	    at)) == NULL)
 		return NULL;
-	}
 	s = json_string_value(v);
 	*ret_len = json_string_length(v);
-	if (memchr(s, '\0', *ret_len) != NULL) {
-		(void)jfield_err(at, key, "too long or holds a NUL byte");
+	if (memchr(s, '\0', *ret_len) != NULL ||
+	    (*ret_len > max && !(flags & JF_TRUNCATE))) {
+		*ret_rc = jfield_err(at, key, "too long or holds a NUL byte");
 		return NULL;
 	}
 	return s;
@@ -110,23 +154,16 @@ jfield_str(const json_t *o, const char *key, int flags, char *buf,
     size_t len, const struct jfield_at *at)
 {
 	const char *s;
-	json_t *v;
 	size_t n;
 	int rc;
 
 	if (len == 0)
 		return jfield_err(at, key, "too long or holds a NUL byte");
 	buf[0] = '\0';
-	if ((v = member(o, key, flags, &rc, at)) == NULL)
+	if ((s = string_member(o, key, flags, len - 1, &n, &rc, at)) == NULL)
 		return rc;
-	if ((s = string_of(v, key, &n, at)) == NULL)
-		return -1;
-	if (n >= len) {
-		if (!(flags & JF_TRUNCATE))
-			return jfield_err(at, key,
-			    "too long or holds a NUL byte");
-		n = len - 1;
-	}
+	if (n > len - 1)
+		n = len - 1;		/* JF_TRUNCATE */
 	memcpy(buf, s, n);
 	buf[n] = '\0';
 	return 0;
@@ -137,17 +174,13 @@ jfield_strdup(const json_t *o, const char *key, int flags, size_t max,
     char **ret, const struct jfield_at *at)
 {
 	const char *s;
-	json_t *v;
 	size_t n;
 	int rc;
 
 	*ret = NULL;
-	if ((v = member(o, key, flags, &rc, at)) == NULL)
+	if ((s = string_member(o, key, flags & ~JF_TRUNCATE, max, &n, &rc,
+	    at)) == NULL)
 		return rc;
-	if ((s = string_of(v, key, &n, at)) == NULL)
-		return -1;
-	if (n > max)
-		return jfield_err(at, key, "too long or holds a NUL byte");
 	if ((*ret = strdup(s)) == NULL)
 		return jfield_err(at, key, "out of memory");
 	return 0;
@@ -157,14 +190,8 @@ int
 jfield_obj(const json_t *o, const char *key, int flags, json_t **ret,
     const struct jfield_at *at)
 {
-	json_t *v;
 	int rc;
 
-	*ret = NULL;
-	if ((v = member(o, key, flags, &rc, at)) == NULL)
-		return rc;
-	if (!json_is_object(v))
-		return jfield_err(at, key, "must be an object");
-	*ret = v;
-	return 0;
+	*ret = member(o, key, flags, is_object, "must be an object", &rc, at);
+	return rc;
 }
