@@ -23,6 +23,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "lib/buf.h"
 #include "lib/log.h"
 
 #include "agent/ctl.h"
@@ -148,7 +149,7 @@ make_dir(const char *dir, int mode, const char *group, struct ag_err *err)
 	struct group *gr = NULL;
 
 	dir_of(dir, parent, sizeof(parent));
-	if (ag_mkdir_p(parent, 0755) != 0)
+	if (ag_mkdir_p(parent, 0755, 0755) != 0)
 		return ag_err_set(err, "cannot create %s: %s", parent,
 		    strerror(errno));
 	if (parent_root_only(dir)) {
@@ -238,11 +239,11 @@ ctl_request(const char *path, const char *req, char **ret_reply,
 	struct sockaddr_un sa;
 	struct timeval tv = { .tv_sec = 30 };
 	char dir[sizeof(sa.sun_path)];
-	char *buf = NULL, *nb;
-	size_t len = 0, cap = 0;
+	struct buf b;
 	ssize_t n;
 	int fd, rc;
 
+	buf_init(&b, CTL_REPLY_MAX);
 	if (make_addr(path, &sa, err) != 0)
 		return -1;
 	/* Whoever could have made the folder could answer in vigild's place. */
@@ -275,19 +276,12 @@ ctl_request(const char *path, const char *req, char **ret_reply,
 		    strerror(errno));
 	}
 	for (;;) {
-		if (cap - len < 4096) {
-			if (cap >= CTL_REPLY_MAX) {
-				ag_err_set(err, "reply from vigild too large");
-				goto fail;
-			}
-			cap = cap ? cap * 2 : 65536;
-			if ((nb = realloc(buf, cap + 1)) == NULL) {
-				ag_err_set(err, "out of memory");
-				goto fail;
-			}
-			buf = nb;
+		if (buf_reserve(&b, 4096) != 0) {
+			ag_err_set(err, "%s", b.err == E2BIG ?
+			    "reply from vigild too large" : "out of memory");
+			goto fail;
 		}
-		if ((n = read(fd, buf + len, cap - len)) < 0) {
+		if ((n = read(fd, b.p + b.len, b.cap - b.len - 1)) < 0) {
 			if (errno == EINTR)
 				continue;
 			ag_err_set(err, "reading from vigild: %s",
@@ -296,20 +290,20 @@ ctl_request(const char *path, const char *req, char **ret_reply,
 		}
 		if (n == 0)
 			break;
-		len += (size_t)n;
+		b.len += (size_t)n;
 	}
 	close(fd);
-	if (len == 0) {
-		free(buf);
+	if (b.len == 0) {
+		buf_free(&b);
 		return ag_err_set(err, "vigild closed the connection without "
 		    "an answer");
 	}
-	buf[len] = '\0';
-	*ret_reply = buf;
+	b.p[b.len] = '\0';
+	*ret_reply = buf_take(&b);
 	return 0;
 fail:
 	close(fd);
-	free(buf);
+	buf_free(&b);
 	return -1;
 }
 

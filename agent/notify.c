@@ -24,6 +24,7 @@
 
 #include "lib/ag.h"
 #include "lib/clock.h"
+#include "lib/jfield.h"
 #include "lib/parsenum.h"
 #include "agent/heavy.h"
 #include "agent/notify.h"
@@ -260,34 +261,7 @@ notification_to_json(const struct notification *n)
 static int
 get_str(json_t *o, const char *key, char *buf, size_t len)
 {
-	json_t *v = json_object_get(o, key);
-	size_t n;
-
-	if (!json_is_string(v))
-		return -1;
-	n = json_string_length(v);
-	if (n >= len || memchr(json_string_value(v), '\0', n) != NULL)
-		return -1;
-	memcpy(buf, json_string_value(v), n + 1);
-	return 0;
-}
-
-/* A number or null. */
-static int
-get_num(json_t *o, const char *key, bool *ret_has, double *ret)
-{
-	json_t *v = json_object_get(o, key);
-
-	if (json_is_null(v)) {
-		*ret_has = false;
-		*ret = 0;
-		return 0;
-	}
-	if (!json_is_number(v) || !isfinite(json_number_value(v)))
-		return -1;
-	*ret_has = true;
-	*ret = json_number_value(v);
-	return 0;
+	return jfield_str(o, key, JF_REQUIRED, buf, len, NULL);
 }
 
 static int
@@ -311,6 +285,7 @@ notification_from_json(const char *s, struct notification *ret)
 	struct notification n;
 	char buf[32];
 	json_t *o, *v;
+	uint64_t u;
 	size_t len;
 	int found = 0;
 
@@ -345,8 +320,9 @@ notification_from_json(const char *s, struct notification *ret)
 	}
 	if (!found)
 		goto bad;
-	if (get_num(o, "value", &n.has_value, &n.value) != 0 ||
-	    get_num(o, "threshold", &n.has_threshold, &n.threshold) != 0)
+	if (jfield_num(o, "value", JF_REQUIRED, &n.has_value, &n.value,
+	    NULL) != 0 || jfield_num(o, "threshold", JF_REQUIRED,
+	    &n.has_threshold, &n.threshold, NULL) != 0)
 		goto bad;
 	/* The operator is one of ours, or empty (no-data notifications). */
 	if (get_str(o, "op", n.op, sizeof(n.op)) != 0)
@@ -360,11 +336,9 @@ notification_from_json(const char *s, struct notification *ret)
 	    get_time(o, "since", &n.since_ms) != 0)
 		goto bad;
 	/* Optional, so that documents of other writers are read too. */
-	if ((v = json_object_get(o, "repeat_ms")) != NULL) {
-		if (!json_is_integer(v) || json_integer_value(v) < 0)
-			goto bad;
-		n.repeat_ms = json_integer_value(v);
-	}
+	if (jfield_u64(o, "repeat_ms", 0, &u, NULL) != 0)
+		goto bad;
+	n.repeat_ms = (int64_t)u;
 	json_decref(o);
 	*ret = n;
 	return 0;

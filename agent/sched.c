@@ -477,7 +477,7 @@ setup(struct sched *s)
 	char *spooldir = NULL;
 	int rc, lfd;
 
-	if (ag_mkdir_p(a->state_dir, 0700) != 0) {
+	if (ag_mkdir_p(a->state_dir, 0700, 0755) != 0) {
 		log_err("cannot create state directory %s: %s", a->state_dir,
 		    strerror(errno));
 		return -1;

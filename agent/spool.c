@@ -53,12 +53,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "lib/ag.h"
+#include "lib/backoff.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "agent/notify.h"
@@ -163,29 +163,6 @@ parse_name(const char *name, uint64_t *ret)
 		return -1;
 	*ret = seq;
 	return 1;
-}
-
-/* mkdir -p ${dir}, new directories 0700. */
-static int
-mkdir_p(const char *dir)
-{
-	char path[PATH_MAX];
-	size_t len = strlen(dir);
-
-	if (len == 0 || len >= sizeof(path))
-		return errno = ENAMETOOLONG, -1;
-	memcpy(path, dir, len + 1);
-	for (char *p = path + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0700) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(path, 0700) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
 }
 
 /* Is ${name} a configured notifier (or is no set known yet)? */
@@ -605,8 +582,9 @@ spool_open(const char *dir, size_t max, struct spool **ret)
 		log_err("spool: %s: cannot create a mutex", dir);
 		return -1;
 	}
-	if (mkdir_p(dir) != 0 || (sp->dirfd = open(dir, O_RDONLY |
-	    O_DIRECTORY | O_CLOEXEC)) < 0 || fstat(sp->dirfd, &st) != 0) {
+	if (ag_mkdir_p(dir, 0700, 0700) != 0 || (sp->dirfd = open(dir,
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    fstat(sp->dirfd, &st) != 0) {
 		log_err("spool: cannot open %s: %s", dir, strerror(errno));
 		goto err;
 	}
@@ -955,21 +933,11 @@ spool_done(struct spool *sp, uint64_t seq)
 int64_t
 spool_backoff_ms(unsigned attempts)
 {
-	int64_t base = SPOOL_BACKOFF_MIN_MS, d;
-	uint32_t r = UINT32_MAX / 2;
+	static const struct backoff policy = {
+		.base_ms = SPOOL_BACKOFF_MIN_MS, .cap_ms = SPOOL_BACKOFF_MAX_MS,
+	};
 
-	for (unsigned i = 1; i < attempts && base < SPOOL_BACKOFF_MAX_MS; i++)
-		base *= 2;
-	if (base > SPOOL_BACKOFF_MAX_MS)
-		base = SPOOL_BACKOFF_MAX_MS;
-	/*
-	 * +-20%, uniformly; without randomness, no jitter.  getrandom(2), not
-	 * crypto_random(): the core needs no OpenSSL.
-	 */
-	(void)getrandom(&r, sizeof(r), GRND_NONBLOCK);
-	d = base * 8 / 10 + (int64_t)((double)base * 0.4 * ((double)r /
-	    (double)UINT32_MAX));
-	return d > SPOOL_BACKOFF_MAX_MS ? SPOOL_BACKOFF_MAX_MS : d;
+	return backoff_delay_ms(&policy, attempts);
 }
 
 void

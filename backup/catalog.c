@@ -34,7 +34,6 @@
 
 #include "backup/catalog.h"
 
-#define GET_RETRIES	5		/* transient storage failures */
 #define PROGRESS_MS	100
 
 /* "<prefix>/<job>/" into ${out}. */
@@ -484,16 +483,13 @@ static int
 get_buf(struct storage *st, const char *key, size_t max, uint8_t **ret,
     size_t *ret_len, struct ag_err *err)
 {
-	unsigned ms = 500;
+	unsigned attempt = 0;
 	int rc;
 
-	for (int attempt = 0;; attempt++) {
-		rc = storage_get_buf(st, key, max, ret, ret_len, err);
-		if (rc != AG_RETRY || attempt >= GET_RETRIES)
-			return rc;
-		clock_sleep_ms(ms);
-		ms *= 2;
-	}
+	while ((rc = storage_get_buf(st, key, max, ret, ret_len, err)) ==
+	    AG_RETRY && backoff_retry(&storage_retry, &attempt))
+		;
+	return rc;
 }
 
 static int

@@ -786,32 +786,6 @@ reader(void *arg)
 	return (NULL);
 }
 
-/* mkdir -p ${path} (new folders 0700). */
-static int
-mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-	char *p;
-
-	if (strlen(path) >= sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return (-1);
-	}
-	strcpy(buf, path);
-	for (p = buf + 1;; p++) {
-		if (*p == '/' || *p == '\0') {
-			char c = *p;
-
-			*p = '\0';
-			if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-				return (-1);
-			*p = c;
-			if (c == '\0')
-				return (0);
-		}
-	}
-}
-
 /**
  * extract_new(conf, err):
  * Check the target (unless EXTRACT_LIST_ONLY), start the reader thread.
@@ -859,7 +833,7 @@ extract_new(const struct extract_conf *conf, struct ag_err *err)
 			(void)ag_err_set(err, "no target folder");
 			goto err1;
 		}
-		if (mkdir_p(conf->target) != 0) {
+		if (ag_mkdir_p(conf->target, 0700, 0700) != 0) {
 			(void)ag_err_set(err, "%s: %s", conf->target,
 			    strerror(errno));
 			goto err1;

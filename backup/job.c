@@ -40,6 +40,7 @@
 
 #include "lib/ag.h"
 #include "lib/clock.h"
+#include "lib/jfield.h"
 #include "lib/log.h"
 #include "lib/crypto/crypto.h"
 #include "lib/crypto/crypto_hash.h"
@@ -64,7 +65,6 @@ extern char **environ;
 #define LOG_WARNINGS	20		/* warnings logged one by one */
 #define HOOK_TAIL	2048		/* hook stderr kept */
 #define HOOK_KILL_MS	2000		/* SIGTERM to SIGKILL */
-#define PUT_RETRIES	5
 #define NAME_CACHE	16
 #define STATE_MAX	((size_t)1 << 20)
 
@@ -98,14 +98,6 @@ struct run {
 
 /* --- Small helpers ---------------------------------------------------- */
 
-static int
-mkdir_one(const char *path, struct ag_err *err)
-{
-	if (mkdir(path, 0700) != 0 && errno != EEXIST)
-		return ag_err_set(err, "%s: %s", path, strerror(errno));
-	return 0;
-}
-
 /* "<state_dir>/jobs/<job><suffix>" into ${out}; create the folders. */
 static int
 state_path(const char *state_dir, const char *job, const char *suffix,
@@ -120,8 +112,8 @@ state_path(const char *state_dir, const char *job, const char *suffix,
 		return ag_err_set(err, "\"%.80s\" is not a job name", job);
 	if ((size_t)snprintf(out, outlen, "%s/jobs", state_dir) >= outlen)
 		return ag_err_set(err, "state folder name too long");
-	if (mkdir_one(state_dir, err) != 0 || mkdir_one(out, err) != 0)
-		return -1;
+	if (ag_mkdir_p(out, 0700, 0700) != 0)
+		return ag_err_set(err, "%s: %s", out, strerror(errno));
 	if ((size_t)snprintf(out, outlen, "%s/jobs/%s%s", state_dir, job,
 	    suffix) >= outlen)
 		return ag_err_set(err, "state folder name too long");
@@ -628,16 +620,13 @@ static int
 put_retry(struct storage *st, const char *key, const uint8_t *buf,
     size_t len, struct ag_err *err)
 {
-	unsigned ms = 500;
+	unsigned attempt = 0;
 	int rc;
 
-	for (int attempt = 0;; attempt++) {
-		rc = storage_put(st, key, buf, len, err);
-		if (rc != AG_RETRY || attempt >= PUT_RETRIES)
-			return rc == 0 ? 0 : -1;
-		clock_sleep_ms(ms);
-		ms = ms >= 8000 ? 16000 : ms * 2;
-	}
+	while ((rc = storage_put(st, key, buf, len, err)) == AG_RETRY &&
+	    backoff_retry(&storage_retry, &attempt))
+		;
+	return rc == 0 ? 0 : -1;
 }
 
 struct ixwrite {
@@ -977,24 +966,21 @@ out:
 	return rc;
 }
 
+/* Times, durations and counts: damage (a negative one too) reads as 0. */
 static int64_t
 jint(const json_t *o, const char *key)
 {
-	json_t *v = json_object_get(o, key);
+	uint64_t v;
 
-	/* Times, durations and counts: a negative one is damage, read as 0. */
-	return json_is_integer(v) && json_integer_value(v) > 0 ?
-	    (int64_t)json_integer_value(v) : 0;
+	(void)jfield_u64(o, key, 0, &v, NULL);
+	return (int64_t)v;
 }
 
+/* A string, cut to fit; damage reads as "". */
 static void
 jstr(const json_t *o, const char *key, char *out, size_t outlen)
 {
-	json_t *v = json_object_get(o, key);
-
-	out[0] = '\0';
-	if (json_is_string(v))
-		snprintf(out, outlen, "%s", json_string_value(v));
+	(void)jfield_str(o, key, JF_TRUNCATE, out, outlen, NULL);
 }
 
 /**

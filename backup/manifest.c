@@ -25,6 +25,8 @@
 #include <jansson.h>
 
 #include "lib/ag.h"
+#include "lib/buf.h"
+#include "lib/jfield.h"
 #include "lib/crypto/crypto.h"
 #include "lib/crypto/crypto_hash.h"
 #include "backup/format.h"
@@ -61,63 +63,13 @@ manifest_ftype_name(enum manifest_ftype t)
 	return ftype_names[t];
 }
 
-/* --- A bounded text buffer -------------------------------------------- */
+/* --- Text into a bounded buffer (lib/buf.h) ---------------------------- */
 
-struct jbuf {
-	char *p;
-	size_t len, cap, max;
-	int err;			/* over max or out of memory */
-};
-
-static int
-jb_reserve(struct jbuf *b, size_t n)
-{
-	size_t ncap;
-	char *np;
-
-	if (b->err)
-		return -1;
-	if (n > b->max - b->len) {
-		b->err = 1;
-		return -1;
-	}
-	if (b->len + n + 1 <= b->cap)
-		return 0;
-	ncap = b->cap < 4096 ? 4096 : b->cap;
-	while (ncap < b->len + n + 1)
-		ncap = ncap > SIZE_MAX / 2 ? SIZE_MAX : ncap * 2;
-	if (ncap > b->max + 1)
-		ncap = b->max + 1;
-	if ((np = realloc(b->p, ncap)) == NULL) {
-		b->err = 1;
-		return -1;
-	}
-	b->p = np;
-	b->cap = ncap;
-	return 0;
-}
-
-static void
-jb_put(struct jbuf *b, const void *s, size_t n)
-{
-	if (n == 0 || jb_reserve(b, n) != 0)
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void
-jb_puts(struct jbuf *b, const char *s)
-{
-	jb_put(b, s, strlen(s));
-}
-
-static void jb_printf(struct jbuf *, const char *, ...)
+static void jb_printf(struct buf *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
-jb_printf(struct jbuf *b, const char *fmt, ...)
+jb_printf(struct buf *b, const char *fmt, ...)
 {
 	char tmp[512];
 	va_list ap;
@@ -130,14 +82,7 @@ jb_printf(struct jbuf *b, const char *fmt, ...)
 		b->err = 1;
 		return;
 	}
-	jb_put(b, tmp, (size_t)n);
-}
-
-static void
-jb_free(struct jbuf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
+	buf_append(b, tmp, (size_t)n);
 }
 
 /*
@@ -184,50 +129,50 @@ utf8_seq(const unsigned char *s, size_t n)
  * U+FFFD; return 1 if that happened, else 0.
  */
 static int
-jb_str(struct jbuf *b, const char *str)
+jb_str(struct buf *b, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t n = strlen(str), i = 0, k, run;
 	int lossy = 0;
 
-	jb_put(b, "\"", 1);
+	buf_append(b, "\"", 1);
 	while (i < n) {
 		/* Copy runs of plain characters at once. */
 		for (run = i; run < n && s[run] >= 0x20 && s[run] < 0x80 &&
 		    s[run] != '"' && s[run] != '\\'; run++)
 			;
-		jb_put(b, s + i, run - i);
+		buf_append(b, s + i, run - i);
 		i = run;
 		if (i >= n)
 			break;
 		if (s[i] == '"' || s[i] == '\\') {
-			jb_put(b, s[i] == '"' ? "\\\"" : "\\\\", 2);
+			buf_append(b, s[i] == '"' ? "\\\"" : "\\\\", 2);
 			i++;
 		} else if (s[i] < 0x20) {
 			switch (s[i]) {
 			case '\n':
-				jb_put(b, "\\n", 2);
+				buf_append(b, "\\n", 2);
 				break;
 			case '\t':
-				jb_put(b, "\\t", 2);
+				buf_append(b, "\\t", 2);
 				break;
 			case '\r':
-				jb_put(b, "\\r", 2);
+				buf_append(b, "\\r", 2);
 				break;
 			default:
 				jb_printf(b, "\\u%04x", s[i]);
 			}
 			i++;
 		} else if ((k = utf8_seq(s + i, n - i)) > 0) {
-			jb_put(b, s + i, k);
+			buf_append(b, s + i, k);
 			i += k;
 		} else {
-			jb_put(b, "\xef\xbf\xbd", 3);
+			buf_append(b, "\xef\xbf\xbd", 3);
 			lossy = 1;
 			i++;
 		}
 	}
-	jb_put(b, "\"", 1);
+	buf_append(b, "\"", 1);
 	return lossy;
 }
 
@@ -236,7 +181,7 @@ jb_str(struct jbuf *b, const char *str)
  * when the value is not UTF-8.
  */
 static void
-jb_member_bytes(struct jbuf *b, const char *name, const char *val, int first)
+jb_member_bytes(struct buf *b, const char *name, const char *val, int first)
 {
 	char *b64;
 	size_t n = strlen(val), blen = 4 * ((n + 2) / 3) + 1;
@@ -252,22 +197,22 @@ jb_member_bytes(struct jbuf *b, const char *name, const char *val, int first)
 		b->err = 1;
 	} else {
 		jb_printf(b, ",\"%s_b64\":\"", name);
-		jb_puts(b, b64);
-		jb_put(b, "\"", 1);
+		buf_puts(b, b64);
+		buf_append(b, "\"", 1);
 	}
 	free(b64);
 }
 
 static void
-jb_strv(struct jbuf *b, const char *const *v, size_t n)
+jb_strv(struct buf *b, const char *const *v, size_t n)
 {
-	jb_put(b, "[", 1);
+	buf_append(b, "[", 1);
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0)
-			jb_put(b, ",", 1);
+			buf_append(b, ",", 1);
 		(void)jb_str(b, v[i]);
 	}
-	jb_put(b, "]", 1);
+	buf_append(b, "]", 1);
 }
 
 /* RFC 3339 UTC, whole seconds: "2026-11-22T03:00:00Z". */
@@ -311,8 +256,8 @@ struct manifest_writer {
 	 * ${files} while it fits inline; after that ${files} stages text for
 	 * the spill file, which holds the first ${spilled} bytes.
 	 */
-	struct jbuf files;
-	struct jbuf entry;		/* scratch for one entry */
+	struct buf files;
+	struct buf entry;		/* scratch for one entry */
 	int spill_fd;
 	uint64_t spilled;
 	uint64_t nentries;
@@ -592,7 +537,7 @@ omit_index(struct manifest_writer *w)
 	if (w->spill_fd >= 0)
 		close(w->spill_fd);
 	w->spill_fd = -1;
-	jb_free(&w->files);
+	buf_free(&w->files);
 	snprintf(msg, sizeof(msg), "file index larger than %zu MiB: not "
 	    "stored; the backup can only be restored whole",
 	    FORMAT_MANIFEST_MAX >> 20);
@@ -608,7 +553,7 @@ void
 manifest_writer_entry(struct manifest_writer *w,
     const struct st_archive_entry *e, const char *user, const char *group)
 {
-	struct jbuf *b = &w->entry;
+	struct buf *b = &w->entry;
 	const char *type;
 	uint64_t total;
 	size_t sep, plen;
@@ -633,7 +578,7 @@ manifest_writer_entry(struct manifest_writer *w,
 	}
 	b->len = 0;
 	b->err = 0;
-	jb_put(b, "{", 1);
+	buf_append(b, "{", 1);
 	jb_member_bytes(b, "path", path, 1);
 	free(path);
 	jb_printf(b, ",\"type\":\"%s\",\"size\":%" PRIu64 ",\"mode\":%u,"
@@ -667,8 +612,8 @@ manifest_writer_entry(struct manifest_writer *w,
 	    spill_open(w) != 0)
 		return;
 	if (sep > 0)
-		jb_put(&w->files, ",\n", 2);
-	jb_put(&w->files, b->p, b->len);
+		buf_append(&w->files, ",\n", 2);
+	buf_append(&w->files, b->p, b->len);
 	if (w->files.err) {
 		wfail(w, "manifest: file index: out of memory");
 		return;
@@ -887,7 +832,7 @@ manifest_sealed_size(size_t len, size_t header_len)
 
 /* Render the manifest with counts.bytes_stored = ${stored}. */
 static int
-render(struct manifest_writer *w, uint64_t stored, struct jbuf *b)
+render(struct manifest_writer *w, uint64_t stored, struct buf *b)
 {
 	const struct manifest_totals *t = &w->t;
 	char ts[32], te[32], sha[2 * CRYPTO_SHA256_LEN + 1];
@@ -907,13 +852,13 @@ render(struct manifest_writer *w, uint64_t stored, struct jbuf *b)
 	b->err = 0;
 	jb_printf(b, "{\"format\":%d,\n\"job\":", MANIFEST_FORMAT);
 	(void)jb_str(b, w->job);
-	jb_puts(b, ",\n\"host\":");
+	buf_puts(b, ",\n\"host\":");
 	(void)jb_str(b, w->host);
 	jb_printf(b, ",\n\"backup_id\":\"%s\",\n\"level\":%d,\n"
 	    "\"start\":\"%s\",\n\"end\":\"%s\",\n\"sources\":", w->backup_id,
 	    w->level, ts, te);
 	jb_strv(b, (const char *const *)w->sources, w->nsources);
-	jb_puts(b, ",\n\"exclude\":");
+	buf_puts(b, ",\n\"exclude\":");
 	jb_strv(b, (const char *const *)w->exclude, w->nexclude);
 	jb_printf(b, ",\n\"counts\":{\"files\":%" PRIu64 ",\"dirs\":%" PRIu64
 	    ",\"symlinks\":%" PRIu64 ",\"hardlinks\":%" PRIu64 ",\"other\":%"
@@ -931,7 +876,7 @@ render(struct manifest_writer *w, uint64_t stored, struct jbuf *b)
 	jb_printf(b, "\"data\":{\"object\":\"%s\",\"size\":%" PRIu64 ","
 	    "\"header_len\":%zu,\"header\":\"", FORMAT_NAME_DATA, t->data_size,
 	    t->data_header_len);
-	jb_puts(b, hdr64);
+	buf_puts(b, hdr64);
 	jb_printf(b, "\",\"chunk_size\":%" PRIu32 ",\"chunks\":%zu},\n"
 	    "\"chunks\":[\n", t->chunk_size, w->nchunks);
 	free(hdr64);
@@ -944,7 +889,7 @@ render(struct manifest_writer *w, uint64_t stored, struct jbuf *b)
 		    i > 0 ? ",\n" : "", i, r->offset, r->sealed_len,
 		    r->plain_len, r->tar_off, r->tar_len);
 	}
-	jb_puts(b, "\n],\n\"index\":");
+	buf_puts(b, "\n],\n\"index\":");
 	if (w->omitted) {
 		jb_printf(b, "{\"inline\":false,\"omitted\":true,\"entries\":%"
 		    PRIu64 "}\n}\n", w->nentries);
@@ -958,9 +903,9 @@ render(struct manifest_writer *w, uint64_t stored, struct jbuf *b)
 		jb_printf(b, "\"json_size\":%" PRIu64 ",\"sha256\":\"%s\"}"
 		    "\n}\n", w->index_json_len, sha);
 	} else {
-		jb_puts(b, "{\"inline\":true},\n\"files\":[\n");
-		jb_put(b, w->files.p, w->files.len);
-		jb_puts(b, "\n]}\n");
+		buf_puts(b, "{\"inline\":true},\n\"files\":[\n");
+		buf_append(b, w->files.p, w->files.len);
+		buf_puts(b, "\n]}\n");
 	}
 	return b->err ? -1 : 0;
 }
@@ -979,7 +924,7 @@ manifest_writer_json(struct manifest_writer *w, size_t header_len,
     char **ret_json, size_t *ret_len, uint64_t *ret_stored,
     struct ag_err *err)
 {
-	struct jbuf b = { .max = FORMAT_MANIFEST_MAX };
+	struct buf b = { .max = FORMAT_MANIFEST_MAX };
 	uint64_t other, stored, next;
 	int i;
 
@@ -1000,7 +945,7 @@ manifest_writer_json(struct manifest_writer *w, size_t header_len,
 	stored = other;
 	for (i = 0; i < 8; i++) {
 		if (render(w, stored, &b) != 0) {
-			jb_free(&b);
+			buf_free(&b);
 			return ag_err_set(err, "manifest: larger than %zu MiB or "
 			    "out of memory", FORMAT_MANIFEST_MAX >> 20);
 		}
@@ -1030,8 +975,8 @@ manifest_writer_free(struct manifest_writer *w)
 	strv_free(w->exclude);
 	strv_free(w->warnings);
 	free(w->rows);
-	jb_free(&w->files);
-	jb_free(&w->entry);
+	buf_free(&w->files);
+	buf_free(&w->entry);
 	free(w->header);
 	free(w);
 }
@@ -1054,57 +999,24 @@ perr(struct ag_err *err, const char *where, const char *fmt, ...)
 	return ag_err_set(err, "manifest: %s: %s", where, what);
 }
 
-/*
- * perr() for member ${key} of ${where}: "manifest: <where>.<key>: <what>".
- * The name is made only here: the file index parses millions of members.
- */
-static int
-field_err(struct ag_err *err, const char *where, const char *key,
-    const char *what)
-{
-	char w[96];
-
-	snprintf(w, sizeof(w), "%s%s%s", where, *where ? "." : "", key);
-	return perr(err, w, "%s", what);
-}
+/* Member ${key} of ${where}: "manifest: <where>.<key>: <what>". */
+#define MF_AT(where, err) \
+	(&(const struct jfield_at){ .doc = "manifest", .path = (where), \
+	    .err = (err) })
+#define MF_REQ(required) ((required) ? JF_REQUIRED : 0)
 
 static int
 get_u64(const json_t *o, const char *key, bool required, uint64_t *ret,
     const char *where, struct ag_err *err)
 {
-	json_t *v = json_object_get(o, key);
-
-	if (v == NULL) {
-		if (!required) {
-			*ret = 0;
-			return 0;
-		}
-		return field_err(err, where, key, "missing");
-	}
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return field_err(err, where, key,
-		    "must be a non-negative integer");
-	*ret = (uint64_t)json_integer_value(v);
-	return 0;
+	return jfield_u64(o, key, MF_REQ(required), ret, MF_AT(where, err));
 }
 
 static int
 get_i64(const json_t *o, const char *key, bool required, int64_t *ret,
     const char *where, struct ag_err *err)
 {
-	json_t *v = json_object_get(o, key);
-
-	if (v == NULL) {
-		if (!required) {
-			*ret = 0;
-			return 0;
-		}
-		return field_err(err, where, key, "missing");
-	}
-	if (!json_is_integer(v))
-		return field_err(err, where, key, "must be an integer");
-	*ret = (int64_t)json_integer_value(v);
-	return 0;
+	return jfield_i64(o, key, MF_REQ(required), ret, MF_AT(where, err));
 }
 
 /*
@@ -1117,7 +1029,6 @@ get_str(const json_t *o, const char *key, bool required, bool b64ok,
 {
 	char k64[64], bad[80];
 	json_t *v;
-	const char *s;
 	size_t n;
 	char *r;
 	int dn;
@@ -1133,44 +1044,28 @@ get_str(const json_t *o, const char *key, bool required, bool b64ok,
 		snprintf(bad, sizeof(bad), "bad %s", k64);
 		if (!json_is_string(v) ||
 		    (n = json_string_length(v)) > 2 * MANIFEST_STR_MAX)
-			return field_err(err, where, key, bad);
+			return jfield_err(MF_AT(where, err), key, bad);
 		if ((r = malloc(n + 4)) == NULL)
-			return field_err(err, where, key, "out of memory");
+			return jfield_err(MF_AT(where, err), key,
+			    "out of memory");
 		dn = crypto_unbase64(json_string_value(v), (uint8_t *)r, n + 3);
 		if (dn <= 0 || (size_t)dn > MANIFEST_STR_MAX ||
 		    memchr(r, '\0', (size_t)dn) != NULL) {
 			free(r);
-			return field_err(err, where, key, bad);
+			return jfield_err(MF_AT(where, err), key, bad);
 		}
 		r[dn] = '\0';
 		*ret = r;
 		return 0;
 	}
-	if ((v = json_object_get(o, key)) == NULL) {
-		if (!required)
-			return 0;
-		return field_err(err, where, key, "missing");
-	}
-	if (!json_is_string(v))
-		return field_err(err, where, key, "must be a string");
-	s = json_string_value(v);
-	n = json_string_length(v);
-	if (n > MANIFEST_STR_MAX || strlen(s) != n)
-		return field_err(err, where, key,
-		    "too long or holds a NUL byte");
-	if ((*ret = strdup(s)) == NULL)
-		return field_err(err, where, key, "out of memory");
-	return 0;
+	return jfield_strdup(o, key, MF_REQ(required), MANIFEST_STR_MAX, ret,
+	    MF_AT(where, err));
 }
 
 static int
 get_obj(const json_t *o, const char *key, json_t **ret, struct ag_err *err)
 {
-	if ((*ret = json_object_get(o, key)) == NULL)
-		return perr(err, key, "missing");
-	if (!json_is_object(*ret))
-		return perr(err, key, "must be an object");
-	return 0;
+	return jfield_obj(o, key, JF_REQUIRED, ret, MF_AT("", err));
 }
 
 static int

@@ -68,7 +68,6 @@
 
 #include "backup/restore.h"
 
-#define GET_RETRIES	5		/* transient storage failures */
 #define PROGRESS_MS	100
 
 /* A range of the tar stream, [start, end). */
@@ -1085,7 +1084,7 @@ part_stream(struct restore *r)
 	struct ag_err e = { "" };
 	uint64_t start, end;
 	size_t i, j;
-	unsigned ms;
+	unsigned attempt;
 	int rc;
 
 	for (i = 0; i < r->nplan; i = j + 1) {
@@ -1098,8 +1097,8 @@ part_stream(struct restore *r)
 		start = ca->offset;
 		end = cb->offset + cb->sealed_len;
 		r->group_got = 0;
-		ms = 500;
-		for (int attempt = 0;; attempt++) {
+		attempt = 0;
+		for (;;) {
 			/* A retry resumes where the last attempt stopped. */
 			rc = storage_get(r->st, r->okey, start + r->group_got,
 			    end - start - r->group_got, part_data_sink, r, &e);
@@ -1108,14 +1107,13 @@ part_stream(struct restore *r)
 			if (rc == STORAGE_ABSENT)
 				return rfail(r, "backup %s/%s: %s is missing",
 				    r->job, r->id, FORMAT_NAME_DATA);
-			if (rc != AG_RETRY || attempt >= GET_RETRIES) {
+			if (rc != AG_RETRY ||
+			    !backoff_retry(&storage_retry, &attempt)) {
 				(void)rfail(r, "data.vgl: %s", e.msg);
 				if (rc == AG_RETRY)
 					r->failed_rc = AG_RETRY;
 				return -1;
 			}
-			clock_sleep_ms(ms);
-			ms *= 2;
 		}
 		if (r->failed || r->x_failed)
 			return -1;

@@ -5,20 +5,17 @@
  * storage_put_part().  A write that starts on a part boundary with at
  * least a whole part is sent straight from the caller's buffer (no copy).
  * Transient failures (AG_RETRY) of a part or of the commit are retried
- * here with capped, jittered exponential backoff: the stage still holds
+ * here with the storage retry policy (lib/backoff.h): the stage still holds
  * the part, which nobody upstream could resend.
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lib/ag.h"
-#include "lib/clock.h"
+#include "lib/backoff.h"
 #include "providers/storage.h"
 #include "backup/stage.h"
 #include "backup/st_upload.h"
-
-#define RETRY_CAP_MS	30000
 
 struct upload {
 	struct storage *st;
@@ -30,39 +27,20 @@ struct upload {
 	size_t buf_cap;
 	uint64_t parts;
 	unsigned max_parts;
-	unsigned retries;
-	unsigned retry_ms;
-	uint64_t rnd;			/* jitter state */
+	struct backoff retry;		/* of a part or the commit */
 };
-
-static unsigned
-jitter(struct upload *u, unsigned ms)
-{
-
-	/* xorshift64: jitter needs no cryptographic randomness. */
-	u->rnd ^= u->rnd << 13;
-	u->rnd ^= u->rnd >> 7;
-	u->rnd ^= u->rnd << 17;
-	return (ms / 2 + (unsigned)(u->rnd % (ms / 2 + 1)));
-}
 
 static int
 send_part(struct stage *stg, struct upload *u, const uint8_t *buf,
     size_t len)
 {
 	struct ag_err err;
-	unsigned attempt, ms = u->retry_ms;
+	unsigned attempt = 0;
 	int rc;
 
-	for (attempt = 0;; attempt++) {
-		rc = storage_put_part(u->up, buf, len, &err);
-		if (rc == 0)
-			break;
-		if (rc != AG_RETRY || attempt >= u->retries)
+	while ((rc = storage_put_part(u->up, buf, len, &err)) != 0)
+		if (rc != AG_RETRY || !backoff_retry(&u->retry, &attempt))
 			return (stage_fail(stg, -1, "%s", err.msg));
-		clock_sleep_ms(jitter(u, ms));
-		ms = ms > RETRY_CAP_MS / 2 ? RETRY_CAP_MS : ms * 2;
-	}
 	u->parts++;
 	/* Grow parts so that a part-count limit cannot end a large upload. */
 	if (u->max_parts >= 8 && u->parts % (u->max_parts / 8) == 0 &&
@@ -116,7 +94,7 @@ up_close(struct stage *stg)
 {
 	struct upload *u = stg->ctx;
 	struct ag_err err;
-	unsigned attempt, ms = u->retry_ms;
+	unsigned attempt = 0;
 	int rc;
 
 	if (u->fill > 0) {
@@ -124,18 +102,13 @@ up_close(struct stage *stg)
 			return (-1);
 		u->fill = 0;
 	}
-	for (attempt = 0;; attempt++) {
-		rc = storage_put_commit(u->up, &err);
-		if (rc == 0)
-			break;
+	while ((rc = storage_put_commit(u->up, &err)) != 0) {
 		if (rc != AG_RETRY) {
 			u->up = NULL;		/* freed by the commit */
 			return (stage_fail(stg, -1, "%s", err.msg));
 		}
-		if (attempt >= u->retries)
+		if (!backoff_retry(&u->retry, &attempt))
 			return (stage_fail(stg, -1, "%s", err.msg));
-		clock_sleep_ms(jitter(u, ms));
-		ms = ms > RETRY_CAP_MS / 2 ? RETRY_CAP_MS : ms * 2;
 	}
 	u->up = NULL;
 	free(u->buf);
@@ -195,10 +168,11 @@ st_upload_new(struct storage *st, const char *key,
 	u->st = st;
 	u->part = storage_part_size(st, part);
 	u->max_parts = storage_max_parts(st);
-	u->retries = conf->retries != 0 ? conf->retries : 5;
-	u->retry_ms = conf->retry_ms != 0 ? conf->retry_ms : 500;
-	u->rnd = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)u ^
-	    0x9e3779b97f4a7c15ULL;
+	u->retry = storage_retry;
+	if (conf->retries != 0)
+		u->retry.retries = conf->retries;
+	if (conf->retry_ms != 0)
+		u->retry.base_ms = conf->retry_ms;
 	if (storage_put_begin(st, key, &u->up, err) != 0) {
 		free(u->key);
 		free(u);

@@ -23,7 +23,7 @@ struct st_upload_conf {
 	/*
 	 * A part or commit that fails with AG_RETRY is tried again up to
 	 * ${retries} times (0: 5), after retry_ms (0: 500), doubling up to
-	 * 30 s, each wait jittered by -50%..0.
+	 * 30 s, each wait jittered by +-20% (storage_retry).
 	 */
 	unsigned retries;
 	unsigned retry_ms;

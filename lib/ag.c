@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,10 +31,14 @@ ag_err_set(struct ag_err *err, const char *fmt, ...)
 }
 
 int
-ag_mkdir_p(const char *path, mode_t mode)
+ag_mkdir_p(const char *path, mode_t mode, mode_t parent_mode)
 {
-	char buf[4096];
+	char buf[PATH_MAX];
 
+	if (*path == '\0') {
+		errno = ENOENT;
+		return -1;
+	}
 	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
 		errno = ENAMETOOLONG;
 		return -1;
@@ -42,12 +47,22 @@ ag_mkdir_p(const char *path, mode_t mode)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+		if (mkdir(buf, parent_mode) != 0 && errno != EEXIST)
 			return -1;
 		*p = '/';
 	}
-	if (mkdir(buf, mode) != 0 && errno != EEXIST)
-		return -1;
+	if (mkdir(buf, mode) != 0) {
+		struct stat sb;
+
+		if (errno != EEXIST)
+			return -1;
+		if (stat(buf, &sb) != 0)
+			return -1;
+		if (!S_ISDIR(sb.st_mode)) {
+			errno = ENOTDIR;
+			return -1;
+		}
+	}
 	return 0;
 }
 

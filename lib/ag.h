@@ -27,11 +27,14 @@ int ag_err_set(struct ag_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /**
- * ag_mkdir_p(path, mode):
- * Create the folder ${path} with ${mode} and any missing parents with 0755
- * (mkdir -p); an existing folder is fine.  Return 0, or -1 with errno set.
+ * ag_mkdir_p(path, mode, parent_mode):
+ * Create the folder ${path} with ${mode} and any missing parents with
+ * ${parent_mode} (mkdir -p); existing folders are fine and left as they
+ * are; an existing ${path} that is no folder is ENOTDIR.  The one mkdir -p
+ * of the tree (folders below a descriptor, never through a symlink:
+ * beneath_open_dir()).  Return 0, or -1 with errno set.
  */
-int ag_mkdir_p(const char *path, mode_t mode);
+int ag_mkdir_p(const char *path, mode_t mode, mode_t parent_mode);
 
 /**
  * ag_check_owned_dir(path, err):

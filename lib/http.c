@@ -21,6 +21,7 @@
 #include <curl/curl.h>
 
 #include "paths.h"
+#include "lib/buf.h"
 #include "lib/http.h"
 
 struct http_client {
@@ -37,8 +38,7 @@ struct xfer {
 	CURL *h;
 	const char *method;
 	struct curl_slist *hdrs;
-	size_t max;			/* body cap */
-	size_t bufcap;			/* allocated size of resp->body */
+	struct buf body;		/* capped; its memory is resp->body */
 	size_t hdr_bytes;		/* header bytes kept so far */
 	int sink_rc;			/* the sink's abort verdict */
 	bool oom;
@@ -258,27 +258,15 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *cookie)
 			return len;
 		}
 	}
-	take = x->max - r->body_len;
+	take = x->body.max - x->body.len;
 	if (take > len)
 		take = len;
-	if (r->body_len + take + 1 > x->bufcap) {
-		size_t ncap = x->bufcap == 0 ? 4096 : x->bufcap * 2;
-		char *nb;
-
-		if (ncap < r->body_len + take + 1)
-			ncap = r->body_len + take + 1;
-		if (ncap > x->max + 1)
-			ncap = x->max + 1;
-		if ((nb = realloc(r->body, ncap)) == NULL) {
-			x->oom = true;
-			return 0;
-		}
-		r->body = nb;
-		x->bufcap = ncap;
+	if (buf_append(&x->body, ptr, take) != 0) {
+		x->oom = true;
+		return 0;
 	}
-	memcpy(r->body + r->body_len, ptr, take);
-	r->body_len += take;
-	r->body[r->body_len] = '\0';
+	r->body = x->body.p;
+	r->body_len = x->body.len;
 	if (take < len) {
 		/* Over the cap: stop reading, keep what we have. */
 		r->truncated = true;
@@ -524,8 +512,8 @@ xfer_begin(struct xfer *x, CURL *h, const struct http_req *req,
 	x->req = req;
 	x->resp = resp;
 	x->h = h;
-	x->max = req->max_response > 0 ? req->max_response :
-	    HTTP_MAX_RESPONSE_DEFAULT;
+	buf_init(&x->body, req->max_response > 0 ? req->max_response :
+	    HTTP_MAX_RESPONSE_DEFAULT);
 
 	curl_easy_reset(h);
 	rc = set_options(h, req, x->method, x->hdrs, x, x->errbuf);

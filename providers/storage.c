@@ -16,7 +16,7 @@
 
 #include "conf/conf.h"
 #include "lib/ag.h"
-#include "lib/clock.h"
+#include "lib/buf.h"
 #include "providers/storage_backend.h"
 #include "providers/storage.h"
 
@@ -559,36 +559,11 @@ storage_get(struct storage *st, const char *key, uint64_t off, uint64_t len,
 	return (0);
 }
 
-/* The buffer storage_get_buf() fills. */
-struct buf_sink {
-	uint8_t *buf;
-	size_t len, cap, max;
-	int toobig;
-};
-
+/* storage_get_buf()'s sink: append to the struct buf ${cookie}. */
 static int
-buf_sink(void *cookie, const uint8_t *buf, size_t len)
+buf_sink(void *cookie, const uint8_t *data, size_t len)
 {
-	struct buf_sink *bs = cookie;
-	uint8_t *nb;
-	size_t ncap;
-
-	if (len > bs->max - bs->len) {
-		bs->toobig = 1;
-		return (-1);
-	}
-	if (bs->len + len > bs->cap) {
-		ncap = bs->cap < 65536 ? 65536 : bs->cap;
-		while (ncap < bs->len + len)
-			ncap = ncap > bs->max / 2 ? bs->max : ncap * 2;
-		if ((nb = realloc(bs->buf, ncap)) == NULL)
-			return (-1);
-		bs->buf = nb;
-		bs->cap = ncap;
-	}
-	memcpy(bs->buf + bs->len, buf, len);
-	bs->len += len;
-	return (0);
+	return (buf_append(cookie, data, len));
 }
 
 /**
@@ -601,24 +576,25 @@ int
 storage_get_buf(struct storage *st, const char *key, size_t max,
     uint8_t **ret_buf, size_t *ret_len, struct ag_err *err)
 {
-	struct buf_sink bs = { .max = max };
+	struct buf b;
 	int rc;
 
-	rc = storage_get(st, key, 0, UINT64_MAX, buf_sink, &bs, err);
-	if (bs.toobig) {
-		free(bs.buf);
+	buf_init(&b, max);
+	rc = storage_get(st, key, 0, UINT64_MAX, buf_sink, &b, err);
+	if (b.err == E2BIG) {
+		buf_free(&b);
 		return (ag_err_set(err, "%s[%s]: get %s: larger than %zu bytes",
 		    st->ops->name, st->name, key, max));
 	}
 	if (rc != 0) {
-		free(bs.buf);
+		buf_free(&b);
 		return (rc);
 	}
-	if (bs.buf == NULL && (bs.buf = malloc(1)) == NULL)
+	*ret_len = b.len;
+	if ((*ret_buf = (uint8_t *)buf_take(&b)) == NULL &&
+	    (*ret_buf = malloc(1)) == NULL)
 		return (ag_err_set(err, "%s[%s]: out of memory", st->ops->name,
 		    st->name));
-	*ret_buf = bs.buf;
-	*ret_len = bs.len;
 	return (0);
 }
 
@@ -765,21 +741,22 @@ resume_sink(void *cookie, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+const struct backoff storage_retry = {
+	.base_ms = 500, .cap_ms = 30000, .retries = STORAGE_GET_RETRIES,
+};
+
 int
 storage_get_retry(struct storage *st, const char *key, uint64_t off,
     uint64_t len, storage_sink_fn *sink, void *cookie, struct ag_err *err)
 {
 	struct resume r = { .sink = sink, .cookie = cookie };
-	unsigned ms = 500;
+	unsigned attempt = 0;
 	int rc;
 
-	for (int attempt = 0;; attempt++) {
+	do
 		rc = storage_get(st, key, off + r.taken, len == UINT64_MAX ?
 		    UINT64_MAX : len - r.taken, resume_sink, &r, err);
-		if (rc != AG_RETRY || r.stopped ||
-		    attempt >= STORAGE_GET_RETRIES)
-			return r.stopped ? -1 : rc;
-		clock_sleep_ms(ms);
-		ms *= 2;
-	}
+	while (rc == AG_RETRY && !r.stopped &&
+	    backoff_retry(&storage_retry, &attempt));
+	return r.stopped ? -1 : rc;
 }

@@ -38,6 +38,7 @@
 
 #include "conf/conf.h"
 #include "lib/ag.h"
+#include "lib/backoff.h"
 
 struct storage;
 struct storage_upload;
@@ -217,10 +218,17 @@ int storage_get(struct storage *st, const char *key, uint64_t off,
 /* How often storage_get_retry() tries again after a transient failure. */
 #define STORAGE_GET_RETRIES 5
 
+/*
+ * How a storage call is tried again after a transient failure (AG_RETRY):
+ * STORAGE_GET_RETRIES times, after pauses doubling from 500 ms up to 30 s,
+ * each +-20% (lib/backoff.h).
+ */
+extern const struct backoff storage_retry;
+
 /**
  * storage_get_retry(st, key, off, len, sink, cookie, err):
- * storage_get() that tries a transient failure (AG_RETRY) again, up to
- * STORAGE_GET_RETRIES times after pauses doubling from 500 ms, resuming
+ * storage_get() that tries a transient failure (AG_RETRY) again as
+ * storage_retry says (5 times after pauses doubling from 500 ms), resuming
  * after the bytes ${sink} already took.  A sink that stops the transfer
  * ends it at once (-1).  Returns as storage_get(); AG_RETRY only when the
  * retries ran out.  Blocks for the pauses.

@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "lib/ag.h"
+#include "lib/buf.h"
 #include "lib/clock.h"
 #include "lib/crypto/crypto.h"
 #include "lib/http.h"
@@ -143,49 +144,6 @@ webhook_format_list(char *buf, size_t len)
 	return buf;
 }
 
-/* A bounded output buffer; ${err} is sticky. */
-struct sbuf {
-	char *p;
-	size_t n, cap;
-	int err;
-};
-
-static void
-sb_add(struct sbuf *b, const char *s, size_t len)
-{
-	size_t ncap;
-	char *np;
-
-	if (b->err || len == 0)
-		return;
-	if (len >= WEBHOOK_BODY_MAX - b->n) {
-		b->err = 1;
-		return;
-	}
-	if (b->n + len + 1 > b->cap) {
-		ncap = b->cap == 0 ? 1024 : b->cap;
-		while (ncap < b->n + len + 1)
-			ncap *= 2;
-		if (ncap > WEBHOOK_BODY_MAX)
-			ncap = WEBHOOK_BODY_MAX;
-		if ((np = realloc(b->p, ncap)) == NULL) {
-			b->err = 1;
-			return;
-		}
-		b->p = np;
-		b->cap = ncap;
-	}
-	memcpy(b->p + b->n, s, len);
-	b->n += len;
-	b->p[b->n] = '\0';
-}
-
-static void
-sb_str(struct sbuf *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
-
 /*
  * The length of the well-formed UTF-8 sequence at ${p} (1 to 4), or 0 if
  * the byte there does not start one.
@@ -219,7 +177,7 @@ utf8_seq(const unsigned char *p)
 
 /* Append ${s} escaped for the inside of a JSON string. */
 static void
-sb_esc(struct sbuf *b, const char *s)
+sb_esc(struct buf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	char u[8];
@@ -228,23 +186,23 @@ sb_esc(struct sbuf *b, const char *s)
 	while (*p != '\0') {
 		switch (*p) {
 		case '"':
-			sb_add(b, "\\\"", 2);
+			buf_append(b, "\\\"", 2);
 			p++;
 			continue;
 		case '\\':
-			sb_add(b, "\\\\", 2);
+			buf_append(b, "\\\\", 2);
 			p++;
 			continue;
 		case '\n':
-			sb_add(b, "\\n", 2);
+			buf_append(b, "\\n", 2);
 			p++;
 			continue;
 		case '\r':
-			sb_add(b, "\\r", 2);
+			buf_append(b, "\\r", 2);
 			p++;
 			continue;
 		case '\t':
-			sb_add(b, "\\t", 2);
+			buf_append(b, "\\t", 2);
 			p++;
 			continue;
 		default:
@@ -252,13 +210,13 @@ sb_esc(struct sbuf *b, const char *s)
 		}
 		if (*p < 0x20 || *p == 0x7f) {
 			snprintf(u, sizeof(u), "\\u%04x", *p);
-			sb_add(b, u, 6);
+			buf_append(b, u, 6);
 			p++;
 		} else if ((k = utf8_seq(p)) == 0) {
-			sb_add(b, "\xef\xbf\xbd", 3);	/* U+FFFD */
+			buf_append(b, "\xef\xbf\xbd", 3);	/* U+FFFD */
 			p++;
 		} else {
-			sb_add(b, (const char *)p, k);
+			buf_append(b, (const char *)p, k);
 			p += k;
 		}
 	}
@@ -540,7 +498,7 @@ static const struct {
 
 /* Append variable ${name} (${len} bytes) for ${n}.  0, or -1 if unknown. */
 static int
-emit_var(struct sbuf *b, const char *name, size_t len,
+emit_var(struct buf *b, const char *name, size_t len,
     const struct notification *n, bool in_string)
 {
 	struct val v;
@@ -558,17 +516,17 @@ emit_var(struct sbuf *b, const char *name, size_t len,
 	switch (v.t) {
 	case V_STR:
 		if (!in_string)
-			sb_add(b, "\"", 1);
+			buf_append(b, "\"", 1);
 		sb_esc(b, v.s);
 		if (!in_string)
-			sb_add(b, "\"", 1);
+			buf_append(b, "\"", 1);
 		break;
 	case V_NUM:
 		snprintf(num, sizeof(num), in_string ? "%.10g" : "%.15g", v.d);
-		sb_str(b, num);
+		buf_puts(b, num);
 		break;
 	case V_NULL:
-		sb_str(b, in_string ? "n/a" : "null");
+		buf_puts(b, in_string ? "n/a" : "null");
 		break;
 	case V_JSON:
 		if (v.s == NULL)
@@ -576,7 +534,7 @@ emit_var(struct sbuf *b, const char *name, size_t len,
 		else if (in_string)
 			sb_esc(b, v.s);
 		else
-			sb_str(b, v.s);
+			buf_puts(b, v.s);
 		break;
 	}
 	free(v.heap);
@@ -585,7 +543,7 @@ emit_var(struct sbuf *b, const char *name, size_t len,
 
 /* Append template ${t} rendered for ${n}.  0, or -1 if it is broken. */
 static int
-render_tmpl(struct sbuf *b, const char *t, const struct notification *n)
+render_tmpl(struct buf *b, const char *t, const struct notification *n)
 {
 	bool in_string = false;
 	const char *p = t, *end;
@@ -600,13 +558,13 @@ render_tmpl(struct sbuf *b, const char *t, const struct notification *n)
 			continue;
 		}
 		if (in_string && *p == '\\' && p[1] != '\0') {
-			sb_add(b, p, 2);
+			buf_append(b, p, 2);
 			p += 2;
 			continue;
 		}
 		if (*p == '"')
 			in_string = !in_string;
-		sb_add(b, p, 1);
+		buf_append(b, p, 1);
 		p++;
 	}
 	return in_string ? -1 : 0;
@@ -616,13 +574,14 @@ char *
 webhook_render_fmt(const struct webhook_format *f,
     const struct notification *n)
 {
-	struct sbuf b = { 0 };
+	struct buf b;
 	int rc;
 
+	buf_init(&b, WEBHOOK_BODY_MAX - 1);
 	if ((f->flags & WF_ALERT_ARRAY) == 0) {
 		rc = render_tmpl(&b, f->tmpl, n);
 	} else {
-		sb_add(&b, "[", 1);
+		buf_append(&b, "[", 1);
 		rc = render_tmpl(&b, f->tmpl, n);
 		/*
 		 * Alertmanager tells alerts apart by their labels, which
@@ -637,16 +596,16 @@ webhook_render_fmt(const struct webhook_format *f,
 
 			old.state = ST_OK;
 			old.kind = NK_CHANGE;
-			sb_add(&b, ",", 1);
+			buf_append(&b, ",", 1);
 			rc = render_tmpl(&b, f->tmpl, &old);
 		}
-		sb_add(&b, "]", 1);
+		buf_append(&b, "]", 1);
 	}
 	if (rc != 0 || b.err) {
-		free(b.p);
+		buf_free(&b);
 		return NULL;
 	}
-	return b.p;
+	return buf_take(&b);
 }
 
 char *

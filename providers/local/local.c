@@ -109,30 +109,6 @@ local_conf_free(void *tconf)
 	free(lc);
 }
 
-/* mkdir -p ${path}, new folders 0700. */
-static int
-mkdir_p(char *path)
-{
-	char *p;
-
-	for (p = path + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		if (p[-1] != '/') {
-			char c = *p;
-
-			*p = '\0';
-			if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-				*p = c;
-				return (-1);
-			}
-			*p = c;
-		}
-		if (*p == '\0')
-			return (0);
-	}
-}
-
 static int
 local_open(void **ret_ctx, const struct storage_conf *conf,
     struct ag_err *err)
@@ -146,7 +122,7 @@ local_open(void **ret_ctx, const struct storage_conf *conf,
 	if ((l->name = strdup(conf->name)) == NULL ||
 	    (l->root = strdup(lc->path)) == NULL)
 		goto oom1;
-	if (mkdir_p(l->root) != 0) {
+	if (ag_mkdir_p(l->root, 0700, 0700) != 0) {
 		(void)lerr(l, err, "create folder", l->root, errno);
 		goto err1;
 	}
