@@ -3,7 +3,10 @@
  *
  * A ring of entries under one mutex, with one condition for each side.
  * Entries are moved in and out whole (their strings change owner, nothing
- * is copied), so a put or a get is a struct copy and two counters.
+ * is copied), so a put or a get is a struct copy and two counters.  A
+ * side that waits is woken for a batch (half a queue to take, three
+ * quarters to fill), not for each entry, and each side wakes the other
+ * before it waits itself, so neither can wait for the other for ever.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -27,6 +30,7 @@ struct index_queue {
 	size_t cap, head, n;
 	size_t bytes, max_bytes;	/* strings of the entries queued */
 	enum consumer consumer;
+	bool p_waiting, c_waiting;	/* in pthread_cond_wait() */
 	bool closed;
 	int rc;
 	struct ag_err err;
@@ -84,14 +88,22 @@ index_queue_put(struct index_queue *q, struct manifest_file *f)
 	pthread_mutex_lock(&q->mtx);
 	/* One entry always fits, whatever its size. */
 	while (q->consumer == C_TAKING && (q->n == q->cap ||
-	    (q->n > 0 && q->bytes + b > q->max_bytes)))
+	    (q->n > 0 && q->bytes + b > q->max_bytes))) {
+		if (q->c_waiting)
+			pthread_cond_signal(&q->data_cv);
+		q->p_waiting = true;
 		pthread_cond_wait(&q->space_cv, &q->mtx);
+		q->p_waiting = false;
+	}
 	if (q->consumer == C_TAKING) {
 		q->ring[(q->head + q->n) % q->cap] = *f;
 		memset(f, 0, sizeof(*f));
-		if (q->n++ == 0)
-			pthread_cond_signal(&q->data_cv);
+		q->n++;
 		q->bytes += b;
+		/* Wake the consumer for a batch, not for each entry. */
+		if (q->c_waiting && (q->n >= q->cap / 2 ||
+		    q->bytes >= q->max_bytes / 2))
+			pthread_cond_signal(&q->data_cv);
 	} else if (q->consumer == C_STOPPED)
 		rc = -1;
 	pthread_mutex_unlock(&q->mtx);
@@ -126,8 +138,13 @@ index_queue_get(struct index_queue *q, struct manifest_file *ret)
 	int rc;
 
 	pthread_mutex_lock(&q->mtx);
-	while (q->n == 0 && !q->closed)
+	while (q->n == 0 && !q->closed) {
+		if (q->p_waiting)
+			pthread_cond_signal(&q->space_cv);
+		q->c_waiting = true;
 		pthread_cond_wait(&q->data_cv, &q->mtx);
+		q->c_waiting = false;
+	}
 	if (q->closed && q->rc != 0) {
 		rc = -1;
 	} else if (q->n == 0) {
@@ -138,7 +155,10 @@ index_queue_get(struct index_queue *q, struct manifest_file *ret)
 		q->head = (q->head + 1) % q->cap;
 		q->n--;
 		q->bytes -= file_bytes(ret);
-		pthread_cond_signal(&q->space_cv);
+		/* Wake the producer when there is room for a batch. */
+		if (q->p_waiting && q->n <= q->cap / 4 &&
+		    q->bytes <= q->max_bytes / 4)
+			pthread_cond_signal(&q->space_cv);
 		rc = 1;
 	}
 	pthread_mutex_unlock(&q->mtx);
