@@ -10,8 +10,12 @@
  * gzip member to the parallel inflater (inflate.h); the inflater hands the
  * tar stream back in order to a checker that hashes it, checks each
  * member's length and compares the tar headers at the file index's
- * offsets.  Memory: one sealed chunk in the reader, workers + 2 members in
- * the inflater, one captured header.
+ * offsets.  A separate index is streamed by a thread of its own
+ * (catalog_stream_index() into a manifest_index_reader) into a bounded
+ * queue (index_queue.h) from which the checker takes one entry at a time.
+ * Memory: one sealed chunk in the reader, workers + 2 members in the
+ * inflater, one captured header; for the index as much again (one chunk,
+ * its members of 1 MiB) and the queue.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -1288,8 +1292,9 @@ check_counts(const struct manifest *m, const uint64_t n[5],
  * "manifest.vgl: wrong key: ...", "tar stream sha256 differs from the
  * manifest", "member 3 inflates to 1000 bytes, the chunk table says
  * 65536", "file index: files[12] \"etc/x\" at tar offset 5120: the tar
- * header there is \"etc/y\"".  AG_RETRY if storage kept failing
- * transiently.
+ * header there is \"etc/y\"".  A failure of the file index itself comes
+ * first, even if the data side failed too.  AG_RETRY if storage kept
+ * failing transiently.
  */
 int
 catalog_verify(struct storage *st, const char *prefix, const char *job,
