@@ -236,6 +236,33 @@ qprod_main(void *cookie)
 	return NULL;
 }
 
+/* Take one entry, then drain (or ${stop}) the queue: the producer ends. */
+static void
+queue_cut(bool stop)
+{
+	struct qprod p = { 0 };
+	struct manifest_file f = { 0 };
+	pthread_t t;
+
+	assert_non_null(p.q = index_queue_new(QCAP, QBYTES));
+	assert_int_equal(pthread_create(&t, NULL, qprod_main, &p), 0);
+	assert_int_equal(index_queue_get(p.q, &f), 1);
+	manifest_file_clear(&f);
+	if (stop)
+		index_queue_stop(p.q);
+	else
+		index_queue_drain(p.q);
+	pthread_join(t, NULL);
+	if (stop) {
+		assert_true(atomic_load(&p.put) < QN);
+		assert_int_equal(p.rc, -1);
+	} else {
+		assert_int_equal(atomic_load(&p.put), QN);
+		assert_int_equal(p.rc, 0);
+	}
+	index_queue_free(p.q);
+}
+
 static void
 test_queue(void **state)
 {
@@ -263,28 +290,9 @@ test_queue(void **state)
 	index_queue_free(p.q);
 
 	/* Drained: the producer goes on to its end, nothing kept. */
-	p = (struct qprod){ 0 };
-	assert_non_null(p.q = index_queue_new(QCAP, QBYTES));
-	assert_int_equal(pthread_create(&t, NULL, qprod_main, &p), 0);
-	assert_int_equal(index_queue_get(p.q, &f), 1);
-	manifest_file_clear(&f);
-	index_queue_drain(p.q);
-	pthread_join(t, NULL);
-	assert_int_equal(atomic_load(&p.put), QN);
-	assert_int_equal(p.rc, 0);
-	index_queue_free(p.q);
-
+	queue_cut(false);
 	/* Stopped: the next put fails, the producer stops. */
-	p = (struct qprod){ 0 };
-	assert_non_null(p.q = index_queue_new(QCAP, QBYTES));
-	assert_int_equal(pthread_create(&t, NULL, qprod_main, &p), 0);
-	assert_int_equal(index_queue_get(p.q, &f), 1);
-	manifest_file_clear(&f);
-	index_queue_stop(p.q);
-	pthread_join(t, NULL);
-	assert_true(atomic_load(&p.put) < QN);
-	assert_int_equal(p.rc, -1);
-	index_queue_free(p.q);
+	queue_cut(true);
 
 	/* A failed producer: entries queued are not handed on. */
 	assert_non_null(p.q = index_queue_new(QCAP, QBYTES));

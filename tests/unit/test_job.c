@@ -1046,6 +1046,21 @@ many_tree(const char *dir, int n, char *deep, size_t deeplen, char *name)
 	}
 }
 
+/* Back up the tree ${dir} alone as job ${job}, into ${res}. */
+static void
+run_tree(const char *job, char *dir, struct job_result *res)
+{
+	struct job_conf jc;
+	struct prog pg = { 0 };
+	char *lpaths[2] = { dir, NULL };
+
+	job_init(&jc, job);
+	jc.paths = lpaths;
+	jc.npaths = 1;
+	jc.ncommands = 0;
+	RUN_OK(&jc, &pg, res);
+}
+
 /*
  * A tree whose file index is over MANIFEST_INLINE_MAX: it goes to
  * index.vgl, compressed.  Long names make the index large with few files
@@ -1056,9 +1071,7 @@ many_tree(const char *dir, int n, char *deep, size_t deeplen, char *name)
 static void
 test_large_index(void **state_)
 {
-	struct job_conf jc;
 	struct job_result res;
-	struct prog pg = { 0 };
 	struct catalog_verify_result vr;
 	struct manifest *m;
 	const struct manifest_file *f, **sel;
@@ -1067,7 +1080,7 @@ test_large_index(void **state_)
 	struct ag_err e;
 	struct stat sb;
 	json_t *root, *ix;
-	char dir[1024], deep[2048], name[256], *lpaths[2];
+	char dir[1024], deep[2048], name[256];
 	char ipath[2400], mpath[2400], cpath[2400], jpath[2400], cmd[8000];
 	char rdir[1100], fpath[2400], rpath[3600];
 	char *json, *chunk, *mjson, *djson, *raw;
@@ -1079,13 +1092,7 @@ test_large_index(void **state_)
 	(void)state_;
 	snprintf(dir, sizeof(dir), "%s/many", tu_tmpdir());
 	many_tree(dir, 4000, deep, sizeof(deep), name);
-	job_init(&jc, "many");
-	lpaths[0] = dir;
-	lpaths[1] = NULL;
-	jc.paths = lpaths;
-	jc.npaths = 1;
-	jc.ncommands = 0;
-	RUN_OK(&jc, &pg, &res);
+	run_tree("many", dir, &res);
 	assert_int_equal(res.files, 4000);
 	obj_path("many", res.backup_id, "index.vgl", ipath, sizeof(ipath));
 	obj_path("many", res.backup_id, "manifest.vgl", mpath, sizeof(mpath));
@@ -1369,14 +1376,12 @@ test_verify_streamed_index(void **state_)
 {
 	static volatile sig_atomic_t cancel = 1;
 	struct catalog_verify_opts vo = { 0 };
-	struct job_conf jc;
 	struct job_result res;
-	struct prog pg = { 0 };
 	struct catalog_verify_result vr;
 	struct manifest *m;
 	struct ag_err e;
 	json_t *root, *ix, *files, *f, *counts;
-	char dir[1024], deep[2048], name[256], *lpaths[2];
+	char dir[1024], deep[2048], name[256];
 	char ipath[2400], mpath[2400], dpath[2400], cpath[2400], jpath[2400];
 	char cmd[8000], want[1024], orig[2048], renamed[2100];
 	char *truejson, *json, *raw;
@@ -1390,13 +1395,7 @@ test_verify_streamed_index(void **state_)
 	(void)state_;
 	snprintf(dir, sizeof(dir), "%s/lies", tu_tmpdir());
 	many_tree(dir, 2000, deep, sizeof(deep), name);
-	job_init(&jc, "lies");
-	lpaths[0] = dir;
-	lpaths[1] = NULL;
-	jc.paths = lpaths;
-	jc.npaths = 1;
-	jc.ncommands = 0;
-	RUN_OK(&jc, &pg, &res);
+	run_tree("lies", dir, &res);
 	id = res.backup_id;
 	obj_path("lies", id, "index.vgl", ipath, sizeof(ipath));
 	obj_path("lies", id, "manifest.vgl", mpath, sizeof(mpath));
@@ -1465,16 +1464,7 @@ test_verify_streamed_index(void **state_)
 	snprintf(cmd, sizeof(cmd), "cp -p '%s' '%s.orig'", dpath, dpath);
 	(void)run_cmd(cmd, &status);
 	assert_int_equal(status, 0);
-	{
-		int fd;
-		uint8_t b;
-
-		assert_true((fd = open(dpath, O_RDWR)) >= 0);
-		assert_int_equal(pread(fd, &b, 1, mid), 1);
-		b ^= 0x40;
-		assert_int_equal(pwrite(fd, &b, 1, mid), 1);
-		close(fd);
-	}
+	flip_byte(dpath, mid);
 	verify_fails(id, "index: sha256 differs from the manifest's (not the "
 	    "index of this backup)", true);
 	put_index(truejson, jlen, truejson, root, dk, id, ipath, mpath);
@@ -1549,16 +1539,7 @@ test_verify_streamed_index(void **state_)
 	OK(catalog_verify(st, "", "lies", id, key, NULL, &vr, &e));
 
 	/* index.vgl damaged, or gone. */
-	{
-		int fd;
-		uint8_t b;
-
-		assert_true((fd = open(ipath, O_RDWR)) >= 0);
-		assert_int_equal(pread(fd, &b, 1, (off_t)jlen / 2), 1);
-		b ^= 0x40;
-		assert_int_equal(pwrite(fd, &b, 1, (off_t)jlen / 2), 1);
-		close(fd);
-	}
+	flip_byte(ipath, (off_t)jlen / 2);
 	verify_fails(id, "index.vgl: chunk ", false);
 	verify_fails(id, "authentication failed", false);
 	assert_int_equal(unlink(ipath), 0);
