@@ -36,12 +36,21 @@
 #include "backup/inflate.h"
 #include "backup/manifest.h"
 #include "backup/retention.h"
+#include "backup/stage.h"
 #include "backup/tar_header.h"
 
 #include "backup/catalog.h"
 
 #define GET_RETRIES	5		/* transient storage failures */
 #define PROGRESS_MS	100
+/*
+ * Inflate threads.  The JSON of an index is parsed on one thread far
+ * slower than one thread inflates it; the tar stream of verify is hashed
+ * on one thread, which 3 inflating threads keep busy.  More would only
+ * hold more members (1 MiB of index, a slice of data, each) in memory.
+ */
+#define INDEX_WORKERS		2
+#define VERIFY_WORKERS_MAX	3
 
 /* "<prefix>/<job>/" into ${out}. */
 static int
@@ -639,7 +648,7 @@ fetch_index(struct storage *st, const char *okey,
 {
 	const struct manifest *m = x->m;
 	struct inflate_conf ic = { .max_out = MANIFEST_INDEX_SLICE,
-	    .sink = x->sink, .cookie = x->cookie };
+	    .workers = INDEX_WORKERS, .sink = x->sink, .cookie = x->cookie };
 	struct ag_err e;
 	int rc;
 
@@ -1331,6 +1340,9 @@ catalog_verify(struct storage *st, const char *prefix, const char *job,
 	v.tc.headers = opts == NULL || !opts->skip_headers;
 	ic.max_out = (size_t)m->slice_size;
 	ic.workers = opts != NULL ? opts->workers : 0;
+	if (ic.workers == 0)
+		ic.workers = stage_online_cpus() < VERIFY_WORKERS_MAX ?
+		    stage_online_cpus() : VERIFY_WORKERS_MAX;
 	ic.sink = tar_sink;
 	ic.cookie = &v;
 	if ((v.tc.cap = malloc(TAR_HEADER_MAX)) == NULL ||

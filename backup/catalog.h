@@ -202,7 +202,7 @@ struct catalog_verify_progress {
 };
 
 struct catalog_verify_opts {
-	unsigned workers;		/* inflate threads; 0: online CPUs */
+	unsigned workers;		/* inflate threads; 0: CPUs, <= 3 */
 	bool skip_headers;		/* do not check tar headers */
 	/* Called at most ~10 times a second, and once at the end. */
 	void (*progress)(void *cookie,
