@@ -853,7 +853,7 @@ struct ixfeed {
 	struct manifest_index_reader *rd;
 	pthread_t thread;
 	bool started;
-	uint64_t ntype[5];		/* entries by count (check_counts()) */
+	uint64_t ntype[5];		/* entries by type (count_slot()) */
 	int failed;			/* the sink failed: err says why */
 	struct ag_err err;
 };
