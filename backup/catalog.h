@@ -11,8 +11,10 @@
  * through the format reader (every chunk authenticated, in order, nothing
  * missing or appended), inflates every member, checks each against the
  * chunk table and the whole tar stream against the manifest's sha256, and
- * checks the file index against the tar headers at the offsets it gives.
- * Nothing is written to disk.
+ * checks the file index against the tar headers at the offsets it gives
+ * (a separate index.vgl is read alongside data.vgl, one entry at a time,
+ * so memory does not grow with the number of files).  Nothing is written
+ * to disk.
  *
  * These functions do not log; messages come back in ${err}.
  */
@@ -200,7 +202,7 @@ struct catalog_verify_progress {
 };
 
 struct catalog_verify_opts {
-	unsigned workers;		/* inflate threads; 0: online CPUs */
+	unsigned workers;		/* inflate threads; 0: CPUs, <= 3 */
 	bool skip_headers;		/* do not check tar headers */
 	/* Called at most ~10 times a second, and once at the end. */
 	void (*progress)(void *cookie,
@@ -235,8 +237,10 @@ struct catalog_verify_result {
  * "manifest.vgl: wrong key: ...", "tar stream sha256 differs from the
  * manifest", "member 3 inflates to 1000 bytes, the chunk table says
  * 65536", "file index: files[12] \"etc/x\" at tar offset 5120: the tar
- * header there is \"etc/y\"".  AG_RETRY if storage kept failing
- * transiently.
+ * header there is \"etc/y\"".  A failure of the file index itself
+ * ("index: sha256 differs from the manifest's ...", "index.vgl: chunk
+ * 2: ...") comes first, even if the data side failed too.  AG_RETRY if
+ * storage kept failing transiently.
  */
 int catalog_verify(struct storage *st, const char *prefix, const char *job,
     const char *id, const struct crypto_key *key,

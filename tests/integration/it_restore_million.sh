@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # it_restore_million.sh: restoring one file from a backup of 1,000,000
-# files costs at most 64 MiB of peak RSS, whatever the size of the file
-# index (DESIGN.md section 7; issue 7).  The backup (1,000,000 empty files
+# files, and verifying that backup, each cost at most 64 MiB of peak RSS,
+# whatever the size of the file index (DESIGN.md section 7; issue 7).  The backup (1,000,000 empty files
 # in 10,000 folders, index.vgl about 170 MB of JSON) is written in seconds
 # by mk_many_files through vigil's own stages; `vigil restore --path` then
 # streams the index.  A path that is not there gets its "did you mean"
-# hint within the same bound.
+# hint within the same bound.  `vigil backup verify` reads the index
+# alongside the data and checks every entry's tar header, also within it.
 #
 # Peak RSS is the largest ru_maxrss of the restore process (getrusage of
 # the children, from Python).  Under AddressSanitizer the quarantine keeps
@@ -77,4 +78,13 @@ grep -q "^vigil: d57/f00571 is not in backup big/$ID; did you mean d57/f005710?\
 echo "missing path with hint from $N files: peak RSS $kib KiB"
 [ "$kib" -le "$LIMIT_KIB" ] ||
 	fail "missing path from $N files: peak RSS $kib KiB > $LIMIT_KIB KiB"
+# --- Verify: every entry against its tar header, same bound ----------------
+read -r rc kib < <(peak_rss "$T/out" "$T/err" "$VIGIL" -c "$T/vigil.conf" \
+	backup verify "big/$ID")
+[ "$rc" = 0 ] || fail "backup verify: exit $rc: $(cat "$T/err")"
+grep -q "^backup big/$ID is intact: .* $N index entries checked\$" "$T/out" ||
+	fail "backup verify output: $(cat "$T/out")"
+echo "verify of $N files: peak RSS $kib KiB"
+[ "$kib" -le "$LIMIT_KIB" ] ||
+	fail "verify of $N files: peak RSS $kib KiB > $LIMIT_KIB KiB"
 echo "PASS: it_restore_million"

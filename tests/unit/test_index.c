@@ -9,10 +9,16 @@
  * trailing text, a duplicate key, a missing array, text that ends early.
  * The selection keeps what a path selects (itself, what is below it, the
  * pieces of a split output, and with INDEX_SELECT_LAST the last entry of
- * exactly that path) and bounded hint candidates.
+ * exactly that path) and bounded hint candidates.  The queue that hands
+ * entries from verify's index thread to its tar checker (index_queue.c)
+ * keeps them in order and within its bounds (entries and string bytes),
+ * passes on the producer's failure, and lets the consumer stop or drain
+ * the producer.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +29,7 @@
 #include <cmocka.h>
 
 #include "lib/ag.h"
+#include "backup/index_queue.h"
 #include "backup/index_select.h"
 #include "backup/index_stream.h"
 #include "backup/manifest.h"
@@ -197,6 +204,109 @@ test_select(void **state)
 	index_select_free(s);
 }
 
+/* The queue's producer: ${QN} entries of ~1000-byte paths, then close. */
+#define QN	5000
+#define QCAP	16
+#define QBYTES	4096
+
+struct qprod {
+	struct index_queue *q;
+	atomic_size_t put;		/* puts returned */
+	int rc;				/* of the last put */
+};
+
+static void *
+qprod_main(void *cookie)
+{
+	struct qprod *p = cookie;
+	struct manifest_file f;
+
+	for (size_t i = 0; i < QN; i++) {
+		memset(&f, 0, sizeof(f));
+		assert_non_null(f.path = malloc(1000));
+		snprintf(f.path, 1000, "%0990zu", i);
+		f.tar_offset = i * 512;
+		p->rc = index_queue_put(p->q, &f);
+		assert_null(f.path);
+		atomic_fetch_add(&p->put, 1);
+		if (p->rc != 0)
+			break;
+	}
+	index_queue_close(p->q, 0, NULL);
+	return NULL;
+}
+
+/* Take one entry, then drain (or ${stop}) the queue: the producer ends. */
+static void
+queue_cut(bool stop)
+{
+	struct qprod p = { 0 };
+	struct manifest_file f = { 0 };
+	pthread_t t;
+
+	assert_non_null(p.q = index_queue_new(QCAP, QBYTES));
+	assert_int_equal(pthread_create(&t, NULL, qprod_main, &p), 0);
+	assert_int_equal(index_queue_get(p.q, &f), 1);
+	manifest_file_clear(&f);
+	if (stop)
+		index_queue_stop(p.q);
+	else
+		index_queue_drain(p.q);
+	pthread_join(t, NULL);
+	if (stop) {
+		assert_true(atomic_load(&p.put) < QN);
+		assert_int_equal(p.rc, -1);
+	} else {
+		assert_int_equal(atomic_load(&p.put), QN);
+		assert_int_equal(p.rc, 0);
+	}
+	index_queue_free(p.q);
+}
+
+static void
+test_queue(void **state)
+{
+	struct qprod p = { 0 };
+	struct manifest_file f = { 0 };
+	struct ag_err e;
+	pthread_t t;
+	char want[1000];
+
+	(void)state;
+	/* In order, never more than 4 entries of 1000 bytes (+ one). */
+	assert_non_null(p.q = index_queue_new(QCAP, QBYTES));
+	assert_int_equal(pthread_create(&t, NULL, qprod_main, &p), 0);
+	for (size_t i = 0; i < QN; i++) {
+		assert_int_equal(index_queue_get(p.q, &f), 1);
+		snprintf(want, sizeof(want), "%0990zu", i);
+		assert_string_equal(f.path, want);
+		assert_int_equal(f.tar_offset, i * 512);
+		assert_true(atomic_load(&p.put) <= i + 1 + QBYTES / 1000 + 1);
+		manifest_file_clear(&f);
+	}
+	assert_int_equal(index_queue_get(p.q, &f), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(index_queue_result(p.q, &e), 0);
+	index_queue_free(p.q);
+
+	/* Drained: the producer goes on to its end, nothing kept. */
+	queue_cut(false);
+	/* Stopped: the next put fails, the producer stops. */
+	queue_cut(true);
+
+	/* A failed producer: entries queued are not handed on. */
+	assert_non_null(p.q = index_queue_new(QCAP, QBYTES));
+	assert_non_null(f.path = strdup("a"));
+	assert_int_equal(index_queue_put(p.q, &f), 0);
+	assert_false(index_queue_failed(p.q));
+	index_queue_close(p.q, -1, "index: sha256 differs");
+	assert_true(index_queue_failed(p.q));
+	assert_int_equal(index_queue_get(p.q, &f), -1);
+	assert_int_equal(index_queue_result(p.q, &e), -1);
+	assert_string_equal(e.msg, "index: sha256 differs");
+	index_queue_free(p.q);
+}
+
 int
 main(void)
 {
@@ -204,6 +314,7 @@ main(void)
 		cmocka_unit_test(test_stream_pieces),
 		cmocka_unit_test(test_stream_refuses),
 		cmocka_unit_test(test_select),
+		cmocka_unit_test(test_queue),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1015,6 +1015,53 @@ restore_one(const char *id, const char *path, const char *dir)
 }
 
 /*
+ * Make the tree ${dir}/a.../b.../c.../ (three folders of 240-byte names)
+ * holding ${n} empty files "<NNNN>f...", but for file 1234 (1 byte): a
+ * file index of about 1 KiB per entry.  Store the deepest folder in
+ * ${deep} and the files' common name suffix in ${name} (256 bytes).
+ */
+static void
+many_tree(const char *dir, int n, char *deep, size_t deeplen, char *name)
+{
+	char path[2400];
+	int fd;
+
+	mkdirf("%s", dir);
+	memset(name, 'n', 256);
+	name[240] = '\0';
+	snprintf(deep, deeplen, "%s", dir);
+	for (int d = 0; d < 3; d++) {
+		name[0] = (char)('a' + d);
+		snprintf(deep + strlen(deep), deeplen - strlen(deep), "/%s",
+		    name);
+		mkdirf("%s", deep);
+	}
+	name[0] = 'f';
+	for (int i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%04d%s", deep, i, name);
+		assert_true((fd = open(path, O_WRONLY | O_CREAT, 0644)) >= 0);
+		if (i == 1234)
+			assert_int_equal(write(fd, "x", 1), 1);
+		close(fd);
+	}
+}
+
+/* Back up the tree ${dir} alone as job ${job}, into ${res}. */
+static void
+run_tree(const char *job, char *dir, struct job_result *res)
+{
+	struct job_conf jc;
+	struct prog pg = { 0 };
+	char *lpaths[2] = { dir, NULL };
+
+	job_init(&jc, job);
+	jc.paths = lpaths;
+	jc.npaths = 1;
+	jc.ncommands = 0;
+	RUN_OK(&jc, &pg, res);
+}
+
+/*
  * A tree whose file index is over MANIFEST_INLINE_MAX: it goes to
  * index.vgl, compressed.  Long names make the index large with few files
  * (creating files is slow).  Then the same backup with its index stored
@@ -1024,9 +1071,7 @@ restore_one(const char *id, const char *path, const char *dir)
 static void
 test_large_index(void **state_)
 {
-	struct job_conf jc;
 	struct job_result res;
-	struct prog pg = { 0 };
 	struct catalog_verify_result vr;
 	struct manifest *m;
 	const struct manifest_file *f, **sel;
@@ -1035,43 +1080,19 @@ test_large_index(void **state_)
 	struct ag_err e;
 	struct stat sb;
 	json_t *root, *ix;
-	char dir[1024], deep[2048], path[2400], name[256], *lpaths[2];
+	char dir[1024], deep[2048], name[256];
 	char ipath[2400], mpath[2400], cpath[2400], jpath[2400], cmd[8000];
 	char rdir[1100], fpath[2400], rpath[3600];
 	char *json, *chunk, *mjson, *djson, *raw;
 	uint8_t dk[32], *sealed;
 	size_t nsel, jlen, clen, mlen, slen, rawlen;
 	uint64_t index_size;
-	int fd, status;
+	int status;
 
 	(void)state_;
 	snprintf(dir, sizeof(dir), "%s/many", tu_tmpdir());
-	mkdirf("%s", dir);
-	memset(name, 'n', sizeof(name));
-	name[240] = '\0';
-	/* many/a.../b.../c.../: three folders of 240-byte names. */
-	snprintf(deep, sizeof(deep), "%s", dir);
-	for (int d = 0; d < 3; d++) {
-		name[0] = (char)('a' + d);
-		snprintf(deep + strlen(deep), sizeof(deep) - strlen(deep),
-		    "/%s", name);
-		mkdirf("%s", deep);
-	}
-	name[0] = 'f';
-	for (int i = 0; i < 4000; i++) {
-		snprintf(path, sizeof(path), "%s/%04d%s", deep, i, name);
-		assert_true((fd = open(path, O_WRONLY | O_CREAT, 0644)) >= 0);
-		if (i == 1234)
-			assert_int_equal(write(fd, "x", 1), 1);
-		close(fd);
-	}
-	job_init(&jc, "many");
-	lpaths[0] = dir;
-	lpaths[1] = NULL;
-	jc.paths = lpaths;
-	jc.npaths = 1;
-	jc.ncommands = 0;
-	RUN_OK(&jc, &pg, &res);
+	many_tree(dir, 4000, deep, sizeof(deep), name);
+	run_tree("many", dir, &res);
 	assert_int_equal(res.files, 4000);
 	obj_path("many", res.backup_id, "index.vgl", ipath, sizeof(ipath));
 	obj_path("many", res.backup_id, "manifest.vgl", mpath, sizeof(mpath));
@@ -1291,6 +1312,244 @@ test_verify_counts(void **state_)
 	assert_true(vr.ok);
 	assert_false(vr.is_signed);
 	json_decref(root);
+	free(raw);
+}
+
+/*
+ * The "lies" backup: store ${json} (${len} bytes) as its index.vgl, sealed
+ * as plain JSON the way backups were written before compression, and
+ * the manifest ${root} saying so, with the sha256 of ${sha_of} (the index
+ * the manifest vouches for; ${json} itself to make the lie consistent).
+ */
+static void
+put_index(const char *json, size_t len, const char *sha_of, json_t *root,
+    const uint8_t dk[32], const char *id, const char *ipath,
+    const char *mpath)
+{
+	struct ag_err e;
+	json_t *mi = json_object_get(root, "index");
+	uint8_t sha[32], *sealed;
+	char hex[65];
+	size_t slen;
+
+	OK(format_seal_buffer(key, dk, FORMAT_KIND_INDEX, id,
+	    (const uint8_t *)json, len, &sealed, &slen, &e));
+	spit(ipath, sealed, slen);
+	free(sealed);
+	assert_int_equal(crypto_sha256(sha_of, strlen(sha_of), sha), 0);
+	crypto_hex(sha, sizeof(sha), hex);
+	(void)json_object_del(mi, "encoding");
+	(void)json_object_del(mi, "json_size");
+	json_object_set_new(mi, "size", json_integer((json_int_t)slen));
+	json_object_set_new(mi, "sha256", json_string(hex));
+	put_manifest(root, dk, id, mpath);
+}
+
+/* verify of lies/${id} must fail with ${want} (exact, or a part of it). */
+static void
+verify_fails(const char *id, const char *want, bool exact)
+{
+	struct catalog_verify_result vr = { 0 };
+	struct ag_err e;
+
+	if (catalog_verify(st, "", "lies", id, key, NULL, &vr, &e) == 0)
+		fail_msg("verify passed, not %.200s", want);
+	assert_false(vr.ok);
+	if (exact)
+		assert_string_equal(e.msg, want);
+	else if (strstr(e.msg, want) == NULL)
+		fail_msg("verify said \"%s\", not \"%s\"", e.msg, want);
+}
+
+/*
+ * verify reads a separate file index alongside data.vgl, one entry at a
+ * time (bounded memory: it_restore_million.sh measures it), and keeps
+ * every check it made when it loaded the index first: each entry's tar
+ * header, the counts, the index's sha256, structure and entry count.  An
+ * index that is not the manifest's says so (its sha256), whatever the
+ * data side found first; an index the manifest vouches for that lies
+ * about the tar is caught at the entry that lies.  2000 entries of about
+ * 1 KiB: the queue between the two threads fills up many times.
+ */
+static void
+test_verify_streamed_index(void **state_)
+{
+	static volatile sig_atomic_t cancel = 1;
+	struct catalog_verify_opts vo = { 0 };
+	struct job_result res;
+	struct catalog_verify_result vr;
+	struct manifest *m;
+	struct ag_err e;
+	json_t *root, *ix, *files, *f, *counts;
+	char dir[1024], deep[2048], name[256];
+	char ipath[2400], mpath[2400], dpath[2400], cpath[2400], jpath[2400];
+	char cmd[8000], want[1024], orig[2048], renamed[2100];
+	char *truejson, *json, *raw;
+	char *mjson, *dump;
+	uint8_t dk[32];
+	size_t jlen, rawlen, mlen, k;
+	const char *id;
+	off_t mid;
+	int status;
+
+	(void)state_;
+	snprintf(dir, sizeof(dir), "%s/lies", tu_tmpdir());
+	many_tree(dir, 2000, deep, sizeof(deep), name);
+	run_tree("lies", dir, &res);
+	id = res.backup_id;
+	obj_path("lies", id, "index.vgl", ipath, sizeof(ipath));
+	obj_path("lies", id, "manifest.vgl", mpath, sizeof(mpath));
+	obj_path("lies", id, "data.vgl", dpath, sizeof(dpath));
+	assert_true(exists(ipath));
+
+	/* Intact; without the header checks, the offsets alone. */
+	OK(catalog_verify(st, "", "lies", id, key, NULL, &vr, &e));
+	assert_true(vr.ok);
+	assert_true(vr.index_separate);
+	assert_int_equal(vr.files, 2004);
+	assert_int_equal(vr.headers, 2004);
+	vo.skip_headers = true;
+	OK(catalog_verify(st, "", "lies", id, key, &vo, &vr, &e));
+	assert_int_equal(vr.files, 2004);
+	assert_int_equal(vr.headers, 0);
+	/* Cancelled: both sides stop. */
+	vo.cancel = &cancel;
+	assert_int_equal(catalog_verify(st, "", "lies", id, key, &vo, &vr,
+	    &e), -1);
+	assert_string_equal(e.msg, "cancelled");
+
+	/* The index's JSON, and the manifest's. */
+	snprintf(cpath, sizeof(cpath), "%s/lies.gz", tu_tmpdir());
+	snprintf(jpath, sizeof(jpath), "%s/lies.json", tu_tmpdir());
+	OK(decrypt_file(ipath, cpath, &e));
+	snprintf(cmd, sizeof(cmd), "gzip -dc < '%s' > '%s'", cpath, jpath);
+	(void)run_cmd(cmd, &status);
+	assert_int_equal(status, 0);
+	truejson = slurp(jpath, &jlen);
+	assert_non_null(ix = json_loadb(truejson, jlen, 0, NULL));
+	assert_non_null(files = json_object_get(ix, "files"));
+	assert_int_equal(json_array_size(files), 2004);
+	raw = slurp(mpath, &rawlen);
+	OK(format_manifest_open(key, (const uint8_t *)raw, rawlen, &mjson,
+	    &mlen, &e));
+	assert_non_null(root = json_loadb(mjson, mlen, 0, NULL));
+	free(mjson);
+	assert_int_equal(crypto_random(dk, sizeof(dk)), 0);
+
+	/* The same index as plain JSON: intact. */
+	put_index(truejson, jlen, truejson, root, dk, id, ipath, mpath);
+	OK(catalog_verify(st, "", "lies", id, key, NULL, &vr, &e));
+	assert_int_equal(vr.headers, 2004);
+
+	/* An entry renamed: not the manifest's index, then a lying one. */
+	for (k = 4; k < 2004; k++)
+		if (strcmp(json_string_value(json_object_get(
+		    json_array_get(files, k), "type")), "file") == 0)
+			break;
+	k += 700;
+	assert_non_null(f = json_array_get(files, k));
+	snprintf(orig, sizeof(orig), "%s", json_string_value(
+	    json_object_get(f, "path")));
+	snprintf(renamed, sizeof(renamed), "%sX", orig);
+	json_object_set_new(f, "path", json_string(renamed));
+	assert_non_null(json = json_dumps(ix, JSON_COMPACT));
+	put_index(json, strlen(json), truejson, root, dk, id, ipath, mpath);
+	verify_fails(id, "index: sha256 differs from the manifest's (not the "
+	    "index of this backup)", true);
+	/* ... also when data.vgl is damaged too: the index is named. */
+	assert_int_equal(catalog_load_manifest(st, "", "lies", id, key, false,
+	    &m, &e), 0);
+	mid = (off_t)(m->chunks[m->nchunks / 2].offset + 4 + 100);
+	manifest_free(m);
+	snprintf(cmd, sizeof(cmd), "cp -p '%s' '%s.orig'", dpath, dpath);
+	(void)run_cmd(cmd, &status);
+	assert_int_equal(status, 0);
+	flip_byte(dpath, mid);
+	verify_fails(id, "index: sha256 differs from the manifest's (not the "
+	    "index of this backup)", true);
+	put_index(truejson, jlen, truejson, root, dk, id, ipath, mpath);
+	verify_fails(id, "authentication failed", false);
+	verify_fails(id, "data.vgl: chunk ", false);
+	snprintf(cmd, sizeof(cmd), "mv '%s.orig' '%s'", dpath, dpath);
+	(void)run_cmd(cmd, &status);
+	assert_int_equal(status, 0);
+	OK(catalog_verify(st, "", "lies", id, key, NULL, &vr, &e));
+	/* The renamed entry, vouched for by the manifest. */
+	put_index(json, strlen(json), json, root, dk, id, ipath, mpath);
+	snprintf(want, sizeof(want), "file index: files[%zu] \"%.100s\" at "
+	    "tar offset %lld: the tar header there is \"%.100s\"", k, renamed,
+	    (long long)json_integer_value(json_object_get(f, "tar_offset")),
+	    orig);
+	want[AG_ERR_SIZE - 1] = '\0';		/* as much as a message holds */
+	verify_fails(id, want, true);
+	free(json);
+
+	/* Its type changed. */
+	json_object_set_new(f, "path", json_string(orig));
+	json_object_set_new(f, "type", json_string("dir"));
+	assert_non_null(json = json_dumps(ix, JSON_COMPACT));
+	put_index(json, strlen(json), json, root, dk, id, ipath, mpath);
+	snprintf(want, sizeof(want), "file index: files[%zu] \"%.100s\": "
+	    "type dir, but the tar header has type '0'", k, orig);
+	verify_fails(id, want, true);
+	free(json);
+	json_object_set_new(f, "type", json_string("file"));
+
+	/* Outside the tar, or out of order. */
+	json_object_set_new(f, "tar_offset", json_integer(json_integer_value(
+	    json_object_get(json_object_get(root, "tar"), "size"))));
+	assert_non_null(json = json_dumps(ix, JSON_COMPACT));
+	put_index(json, strlen(json), json, root, dk, id, ipath, mpath);
+	snprintf(want, sizeof(want), "manifest: files[%zu]: tar range [", k);
+	verify_fails(id, want, false);
+	verify_fails(id, "is out of order or outside the tar", false);
+	free(json);
+
+	/* One entry fewer than the manifest says. */
+	dump = json_dumps(f, JSON_COMPACT);
+	assert_int_equal(json_array_remove(files, k), 0);
+	assert_non_null(json = json_dumps(ix, JSON_COMPACT));
+	put_index(json, strlen(json), json, root, dk, id, ipath, mpath);
+	verify_fails(id, "index: 2003 entries, the manifest says 2004", true);
+	free(json);
+	json_array_insert_new(files, k, json_loads(dump, 0, NULL));
+	free(dump);
+
+	/* Not whole: cut before its last '}', vouched for. */
+	{
+		char *cut = strndup(truejson, (size_t)(strrchr(truejson, '}') -
+		    truejson));
+
+		put_index(cut, strlen(cut), cut, root, dk, id, ipath, mpath);
+		free(cut);
+	}
+	verify_fails(id, "index: not valid JSON at byte ", false);
+	verify_fails(id, "the text ends inside the object", false);
+
+	/* Counts that lie about a separate index. */
+	put_index(truejson, jlen, truejson, root, dk, id, ipath, mpath);
+	assert_non_null(counts = json_object_get(root, "counts"));
+	json_object_set_new(counts, "files", json_integer(json_integer_value(
+	    json_object_get(counts, "files")) + 1));
+	put_manifest(root, dk, id, mpath);
+	verify_fails(id, "manifest: counts.files is 2001, but the file index "
+	    "has 2000 such entries", true);
+	json_object_set_new(counts, "files", json_integer(2000));
+	put_manifest(root, dk, id, mpath);
+	OK(catalog_verify(st, "", "lies", id, key, NULL, &vr, &e));
+
+	/* index.vgl damaged, or gone. */
+	flip_byte(ipath, (off_t)jlen / 2);
+	verify_fails(id, "index.vgl: chunk ", false);
+	verify_fails(id, "authentication failed", false);
+	assert_int_equal(unlink(ipath), 0);
+	snprintf(want, sizeof(want), "backup lies/%s: index.vgl is missing",
+	    id);
+	verify_fails(id, want, true);
+
+	json_decref(root);
+	json_decref(ix);
+	free(truejson);
 	free(raw);
 }
 
@@ -1564,6 +1823,7 @@ main(void)
 		cmocka_unit_test(test_strict),
 		cmocka_unit_test(test_large_index),
 		cmocka_unit_test(test_verify_counts),
+		cmocka_unit_test(test_verify_streamed_index),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
