@@ -25,9 +25,7 @@
 #ifndef VIGIL_HEAVY_H
 #define VIGIL_HEAVY_H
 
-#include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
 #include "lib/ag.h"
 
@@ -41,7 +39,6 @@ struct job_result;
 struct job_run_opts;
 struct job_state;
 struct notifier_ops;
-struct schedule;
 
 /* The file name of the module (heavy_dl.c). */
 #define HEAVY_MODULE_NAME "libvigil-heavy.so"
@@ -77,14 +74,6 @@ struct heavy_api {
 	    const struct job_run_opts *opts, struct job_result *ret);
 	int (*job_state_load)(const char *state_dir, const char *job,
 	    struct job_state *ret, struct ag_err *err);
-
-	/* backup/schedule.h */
-	int64_t (*schedule_next)(const struct schedule *s, int64_t after_s);
-	int64_t (*schedule_splay_host)(const char *host, const char *job,
-	    int64_t splay_s);
-	bool (*schedule_missed)(const struct schedule *s, int64_t last_run_s,
-	    int64_t now_s);
-	const char *(*schedule_text)(const struct schedule *s);
 };
 
 /* The table itself, defined in heavy_table.c (and exported by the module). */

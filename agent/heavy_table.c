@@ -8,7 +8,6 @@
 
 #include "backup/job.h"
 #include "backup/jobconf.h"
-#include "backup/schedule.h"
 #include "lib/http.h"
 #include "agent/notify_backend.h"
 
@@ -32,8 +31,4 @@ const struct heavy_api vigil_heavy_api = {
 	.jobconf_free_all = jobconf_free_all,
 	.job_run = job_run,
 	.job_state_load = job_state_load,
-	.schedule_next = schedule_next,
-	.schedule_splay_host = schedule_splay_host,
-	.schedule_missed = schedule_missed,
-	.schedule_text = schedule_text,
 };

@@ -5,9 +5,10 @@
  * running backup and the job's "first seen" time carry over.  The worker
  * thread owns nothing of the slot but its result and progress, which it
  * writes under the mutex; the scheduler thread does everything else.
- * The backup code itself (job_run(), the state file, schedules) is reached
- * through the runconf's heavy table: slots exist only for jobs, and jobs
- * only where that code parsed them.
+ * The backup code itself (job_run(), the state file) is reached through
+ * the runconf's heavy table: slots exist only for jobs, and jobs only
+ * where that code parsed them.  Schedules and the splay are the core's
+ * (lib/schedule.h), called directly.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,7 @@
 #include "backup/jobconf.h"
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "lib/schedule.h"
 
 #include "agent/heavy.h"
 #include "agent/runconf.h"
@@ -88,13 +90,12 @@ jobs_fd(const struct jobs *j)
 static int64_t
 next_run(const struct jobs *j, const struct job_conf *jc, int64_t now_ms)
 {
-	const struct heavy_api *h = j->rc->heavy;
 	int64_t splay, t;
 
 	if (jc->schedule == NULL)
 		return NEVER;
-	splay = h->schedule_splay_host(j->host, jc->name, jc->splay_s);
-	t = h->schedule_next(jc->schedule, now_ms / 1000 - splay);
+	splay = schedule_splay_host(j->host, jc->name, jc->splay_s);
+	t = schedule_next(jc->schedule, now_ms / 1000 - splay);
 	return t < 0 ? NEVER : (t + splay) * 1000;
 }
 
@@ -106,17 +107,16 @@ next_run(const struct jobs *j, const struct job_conf *jc, int64_t now_ms)
 static bool
 missed(const struct jobs *j, const struct slot *sl, int64_t now_ms)
 {
-	const struct heavy_api *h = j->rc->heavy;
 	const struct job_conf *jc = sl->jc;
 	int64_t splay, ref;
 
 	if (jc->schedule == NULL || !sl->state.has_run)
 		return false;
-	splay = h->schedule_splay_host(j->host, jc->name, jc->splay_s);
+	splay = schedule_splay_host(j->host, jc->name, jc->splay_s);
 	ref = sl->state.last_run_start_ms / 1000;
 	if (!sl->state.last_run_ok)
 		ref--;
-	return h->schedule_missed(jc->schedule, ref - splay,
+	return schedule_missed(jc->schedule, ref - splay,
 	    now_ms / 1000 - splay);
 }
 
@@ -395,7 +395,7 @@ jobs_status(struct jobs *j, int64_t now_ms)
 		pthread_mutex_unlock(&j->mu);
 		o = json_pack("{s:s, s:s?, s:o, s:b}", "name", sl->name,
 		    "schedule", sl->jc->schedule != NULL ?
-		    j->rc->heavy->schedule_text(sl->jc->schedule) : NULL,
+		    schedule_text(sl->jc->schedule) : NULL,
 		    "next_run", time_or_null(sl->next_ms),
 		    "running", sl->running);
 		if (o == NULL)

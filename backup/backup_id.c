@@ -1,7 +1,7 @@
 /*
  * backup_id.c: making and checking backup ids (see backup_id.h).
  *
- * The calendar arithmetic is done here rather than with gmtime_r() and
+ * The calendar arithmetic is lib/civil.c's rather than gmtime_r() and
  * timegm() so that parsing is exact and independent of the time zone and
  * of how the C library normalises out-of-range fields: "2026-02-30" is an
  * error, not March 2nd.
@@ -9,54 +9,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/civil.h"
 #include "lib/crypto/crypto.h"
 
 #include "backup/backup_id.h"
 
 #define DAY_S	86400LL
-
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian, y >= 0). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = y / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* The inverse of days_from_civil() for z >= 0. */
-static void
-civil_from_days(int64_t z, int *ret_y, int *ret_m, int *ret_d)
-{
-	int64_t era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = z / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*ret_d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*ret_m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*ret_y = (int)(yoe + era * 400 + (*ret_m <= 2));
-}
-
-static int
-days_in_month(int y, int m)
-{
-	static const int dim[12] = {
-		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
-	};
-
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 29;
-	return dim[m - 1];
-}
 
 int
 backup_id_format(int64_t start_s, unsigned suffix, char out[BACKUP_ID_SIZE])
@@ -127,10 +85,10 @@ backup_id_parse(const char *id, int64_t *ret_time_s)
 		    (id[i] >= 'a' && id[i] <= 'f')))
 			return -1;
 	if (y < 1970 || mo < 1 || mo > 12 || d < 1 ||
-	    d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
+	    d > civil_days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
 		return -1;
 	if (ret_time_s != NULL)
-		*ret_time_s = days_from_civil(y, mo, d) * DAY_S + h * 3600LL +
+		*ret_time_s = civil_to_days(y, mo, d) * DAY_S + h * 3600LL +
 		    mi * 60LL + sec;
 	return 0;
 }

@@ -9,12 +9,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backup/schedule.h"
 #include "backup/st_compress.h"
 #include "lib/crypto/crypto.h"
 #include "lib/crypto/crypto_keys.h"
 #include "lib/crypto/crypto_sign.h"
 #include "lib/log.h"
+#include "lib/schedule.h"
 #include "providers/storage.h"
 
 #include "backup/jobconf.h"

@@ -2,10 +2,14 @@
 # footprint.sh: the idle daemon's cost, vigild against collectd, in one run.
 #
 # Both run the same local plugins (cpu, memory, disk, load, network) with 10
-# threshold rules at a 10 s interval for DURATION seconds (default 60).  Every
+# threshold rules at a 10 s interval for DURATION seconds (default 60).  Two
+# more vigild run beside them with the same sources and rules plus what makes
+# the daemon need its heavy module (agent/heavy.h): "v+backup" a nightly
+# backup job like the embedded default's (conf/default.c), "v+webhook" a
+# webhook notifier.  Neither backs up nor delivers during the run.  Every
 # second we sample each process's RSS; at the end we read its CPU time.
 # Printed: RSS median and peak, CPU ms per collection cycle, and the ratio
-# vigild / collectd (below 1.0 is better).  collectd comes from Debian's
+# of each vigild to collectd (below 1.0 is better).  collectd comes from Debian's
 # collectd-core package, installed here when missing.
 #   bench/footprint.sh [DURATION]        (needs build/vigild: packaging/setup.sh)
 set -euo pipefail
@@ -43,6 +47,24 @@ rules = (
   { name = "r9"; metric = "net.*.rx_errors_per_s"; warn = 10.0; notify = "log"; },
   { name = "r10"; metric = "net.*.tx_errors_per_s"; warn = 10.0; notify = "log"; }
 );
+CONF
+
+# The same agent with a backup job, and with a webhook: own state and socket.
+mkdir -p "$T/backup-src" "$T/store"
+sed -e "s|$T/state|$T/state-backup|; s|$T/vigild.sock|$T/vigild-backup.sock|" \
+	"$T/vigil.conf" >"$T/vigil-backup.conf"
+cat >>"$T/vigil-backup.conf" <<CONF
+storage = { here = { type = "local"; path = "$T/store"; }; };
+backups = (
+  { name = "system"; paths = [ "$T/backup-src" ]; storage = "here";
+    key_file = "$T/backup.key"; create_key = true;
+    schedule = "daily 03:00"; splay = "30m"; exclude_caches = true; }
+);
+CONF
+sed -e "s|$T/state|$T/state-webhook|; s|$T/vigild.sock|$T/vigild-webhook.sock|" \
+	"$T/vigil.conf" >"$T/vigil-webhook.conf"
+cat >>"$T/vigil-webhook.conf" <<CONF
+notifiers = ( { name = "hook"; type = "webhook"; url = "http://127.0.0.1:9/"; } );
 CONF
 
 cat >"$T/collectd.conf" <<CONF
@@ -150,6 +172,10 @@ measure() {
 
 "$VIGILD" -c "$T/vigil.conf" >"$T/vigild.log" 2>&1 &
 VPID=$!
+"$VIGILD" -c "$T/vigil-backup.conf" >"$T/vigild-backup.log" 2>&1 &
+BPID=$!
+"$VIGILD" -c "$T/vigil-webhook.conf" >"$T/vigild-webhook.log" 2>&1 &
+WPID=$!
 HAVE_COLLECTD=0
 if [ -x "$COLLECTD" ]; then
 	mkdir -p "$T/collectd"
@@ -159,13 +185,22 @@ if [ -x "$COLLECTD" ]; then
 fi
 sleep 1
 echo "measuring for ${DUR}s at a 10 s interval (5 sources, 10 rules)..."
+for p in "$VPID" "$BPID" "$WPID"; do
+	kill -0 "$p" 2>/dev/null || { cat "$T"/vigild*.log >&2; exit 1; }
+done
 measure vigild "$VPID" &
 M1=$!
+measure v+backup "$BPID" &
+M3=$!
+measure v+webhook "$WPID" &
+M4=$!
 if [ "$HAVE_COLLECTD" = 1 ]; then measure collectd "$CPID" & M2=$!; wait "$M2"; fi
-wait "$M1"
+wait "$M1" "$M3" "$M4"
 if [ "$HAVE_COLLECTD" = 1 ]; then
 	awk '{ m[$1] = $2; p[$1] = $3; c[$1] = $4 } END {
-		printf "ratio vigild/collectd: RSS median %.2f, peak %.2f, CPU/cycle %.2f\n",
-			m["vigild"] / m["collectd"], p["vigild"] / p["collectd"],
-			(c["collectd"] > 0 ? c["vigild"] / c["collectd"] : 0) }' "$T/results"
+		split("vigild v+backup v+webhook", v, " ");
+		for (i = 1; i <= 3; i++)
+			printf "ratio %s/collectd: RSS median %.2f, peak %.2f, CPU/cycle %.2f\n",
+				v[i], m[v[i]] / m["collectd"], p[v[i]] / p["collectd"],
+				(c["collectd"] > 0 ? c[v[i]] / c["collectd"] : 0) }' "$T/results"
 fi

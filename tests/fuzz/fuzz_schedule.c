@@ -13,15 +13,17 @@
  *  - r is also the next run after any time in [t, r): no run is skipped
  *    or invented depending on where the search starts;
  *  - schedule_missed() agrees: a run fell in (t, r], none in (t, r - 1];
- *  - an "every" schedule runs on multiples of its interval.
+ *  - an "every" schedule runs on multiples of its interval;
+ *  - the splay of the input as host and job name is in [0, 600).
  */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "backup/schedule.h"
 #include "lib/ag.h"
+#include "lib/fnv.h"
+#include "lib/schedule.h"
 
 #include "tests/fuzz/fuzz.h"
 
@@ -88,7 +90,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct schedule *s, *canary = (struct schedule *)&canary;
 	struct ag_err err = { "" };
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = fnv1a64(FNV1A64_INIT, data, size);
+	int64_t splay;
 	const char *text;
 	char *str;
 
@@ -112,8 +115,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (text == NULL || strlen(text) > SCHEDULE_TEXT_MAX)
 		fuzz_fail("schedule_text(): %s", text == NULL ? "NULL" :
 		    "too long");
-	for (size_t i = 0; i < size; i++)
-		h = (h ^ data[i]) * 0x100000001b3ULL;
 	for (size_t z = 0; z < sizeof(zones) / sizeof(zones[0]); z++) {
 		setenv("TZ", zones[z], 1);
 		tzset();
@@ -122,7 +123,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* Somewhere in 1970 .. 2514. */
 		check_after(s, str, (int64_t)(h >> 30));
 	}
-	(void)schedule_splay_host(str, str, 600);
+	if ((splay = schedule_splay_host(str, str, 600)) < 0 || splay >= 600)
+		fuzz_fail("schedule_splay_host(\"%s\") = %" PRId64 ", not in "
+		    "[0, 600)", str, splay);
 	schedule_free(s);
 	free(str);
 	return 0;

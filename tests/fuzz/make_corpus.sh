@@ -223,7 +223,7 @@ cat >"$out/job/failed.json" <<'EOF'
  "stored":524288,"files":1200,"warnings":2}}
 EOF
 
-# --- schedules (backup/schedule.h, docs/SCHEDULE.md) ------------------
+# --- schedules (lib/schedule.h, docs/SCHEDULE.md) ------------------
 i=0
 while IFS= read -r s; do
 	printf '%s' "$s" >"$out/schedule/$(printf '%02d' $i)"

@@ -17,8 +17,8 @@
 #include <cmocka.h>
 
 #include "lib/ag.h"
-
-#include "backup/schedule.h"
+#include "lib/fnv.h"
+#include "lib/schedule.h"
 #include "tests/unit/fakes/testutil.h"
 
 static struct schedule *
@@ -648,10 +648,17 @@ test_splay(void **state)
 	int i;
 
 	(void)state;
-	/* Known answers: SHA-256(SHA-256(host) || SHA-256(job)). */
-	assert_int_equal(schedule_splay_host("web1", "nightly", 3600), 504);
-	assert_int_equal(schedule_splay_host("web2", "nightly", 3600), 1890);
-	assert_int_equal(schedule_splay_host("web1", "hourly", 3600), 2062);
+	/* The published FNV-1a 64 test vectors. */
+	assert_true(fnv1a64(FNV1A64_INIT, "", 0) == 0xcbf29ce484222325ULL);
+	assert_true(fnv1a64(FNV1A64_INIT, "a", 1) == 0xaf63dc4c8601ec8cULL);
+	assert_true(fnv1a64(FNV1A64_INIT, "foobar", 6) ==
+	    0x85944171f73967e8ULL);
+	assert_true(fnv1a64(fnv1a64(FNV1A64_INIT, "foo", 3), "bar", 3) ==
+	    0x85944171f73967e8ULL);
+	/* Known answers: FNV-1a 64 of host, NUL, job (docs/SCHEDULE.md). */
+	assert_int_equal(schedule_splay_host("web1", "nightly", 3600), 1141);
+	assert_int_equal(schedule_splay_host("web2", "nightly", 3600), 2668);
+	assert_int_equal(schedule_splay_host("web1", "hourly", 3600), 2085);
 	assert_int_equal(schedule_splay_host("web1", "nightly", 0), 0);
 	assert_int_equal(schedule_splay_host("web1", "nightly", -5), 0);
 	assert_int_equal(schedule_splay_host("web1", "nightly", 1), 0);

@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "lib/fnv.h"
 #include "tests/unit/fakes/testutil.h"
 
 static char tmpdir[256];
@@ -437,7 +438,7 @@ tree_line(const char *path, const char *rel, char **out, size_t *len)
 {
 	struct stat sb;
 	char line[PATH_MAX + 512], link[PATH_MAX];
-	uint64_t h = 14695981039346656037ULL;
+	uint64_t h = FNV1A64_INIT;
 	ssize_t n;
 	int fd;
 	uint8_t b[8192];
@@ -453,8 +454,7 @@ tree_line(const char *path, const char *rel, char **out, size_t *len)
 	} else if (S_ISREG(sb.st_mode)) {
 		assert_true((fd = open(path, O_RDONLY | O_NOFOLLOW)) >= 0);
 		while ((n = read(fd, b, sizeof(b))) > 0)
-			for (ssize_t i = 0; i < n; i++)
-				h = (h ^ b[i]) * 1099511628211ULL;
+			h = fnv1a64(h, b, (size_t)n);
 		close(fd);
 	}
 	ll = (size_t)snprintf(line, sizeof(line), "%s %o %u:%u %jd %jd.%09ld "

@@ -28,8 +28,8 @@
  * follow real time: they skip wall-clock times that do not exist and do run
  * in both copies of a repeated hour, as cron does.
  */
-#ifndef VIGIL_BACKUP_SCHEDULE_H
-#define VIGIL_BACKUP_SCHEDULE_H
+#ifndef VIGIL_SCHEDULE_H
+#define VIGIL_SCHEDULE_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -80,8 +80,8 @@ bool schedule_missed(const struct schedule *s, int64_t last_run_s,
 /**
  * schedule_splay(job, splay_s):
  * A deterministic offset in [0, ${splay_s}) for job ${job} on this host:
- * SHA-256 of the host name, a NUL byte and the job name, reduced modulo
- * ${splay_s}.  The runner starts the job that many seconds after each
+ * FNV-1a 64 (lib/fnv.h) of the host name, a NUL byte and the job name,
+ * reduced modulo ${splay_s}.  The runner starts the job that many seconds after each
  * scheduled time, so that a fleet with the same schedule does not hit the
  * storage at once, while each host keeps the same time from run to run.
  * Return 0 if ${splay_s} <= 0.

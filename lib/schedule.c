@@ -33,10 +33,11 @@
 #include <unistd.h>
 
 #include "lib/ag.h"
-#include "lib/crypto/crypto.h"
+#include "lib/civil.h"
+#include "lib/fnv.h"
 #include "lib/parsenum.h"
 
-#include "backup/schedule.h"
+#include "lib/schedule.h"
 
 /* 9999-12-31T23:59:59Z: the last second the search will consider. */
 #define TIME_MAX_S	253402300799LL
@@ -99,38 +100,6 @@ struct wall {
 	int	y, mo, d, h, mi;
 };
 
-/* Days from 1970-01-01 to the civil date y-m-d (proleptic Gregorian). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* The inverse of days_from_civil(). */
-static void
-civil_from_days(int64_t z, int *ret_y, int *ret_m, int *ret_d)
-{
-	int64_t era, doe, yoe, y, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	y = yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*ret_d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*ret_m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*ret_y = (int)(y + (*ret_m <= 2));
-}
-
 static int64_t
 floor_div(int64_t a, int64_t b)
 {
@@ -141,27 +110,11 @@ floor_div(int64_t a, int64_t b)
 	return q;
 }
 
-static bool
-is_leap(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int
-days_in_month(int y, int m)
-{
-	static const int dim[12] = {
-		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
-	};
-
-	return m == 2 && is_leap(y) ? 29 : dim[m - 1];
-}
-
 /* 0 = sunday. */
 static int
 weekday(int y, int m, int d)
 {
-	int64_t z = days_from_civil(y, m, d);
+	int64_t z = civil_to_days(y, m, d);
 
 	/* 1970-01-01 was a thursday. */
 	return (int)((z % 7 + 7 + 4) % 7);
@@ -171,7 +124,7 @@ weekday(int y, int m, int d)
 static int64_t
 wall_secs(const struct wall *w)
 {
-	return days_from_civil(w->y, w->mo, w->d) * DAY_S + w->h * 3600LL +
+	return civil_to_days(w->y, w->mo, w->d) * DAY_S + w->h * 3600LL +
 	    w->mi * 60LL;
 }
 
@@ -329,7 +282,7 @@ next_match(const struct schedule *s, struct wall *w, int ymax)
 		w->mi = b;
 		return 0;
 next_day:
-		if (++w->d > days_in_month(w->y, w->mo)) {
+		if (++w->d > civil_days_in_month(w->y, w->mo)) {
 			w->d = 1;
 			if (++w->mo > 12) {
 				w->mo = 1;
@@ -404,7 +357,7 @@ schedule_next(const struct schedule *s, int64_t after_s)
 			w.mi = 0;
 			if (++w.h > 23) {
 				w.h = 0;
-				if (++w.d > days_in_month(w.y, w.mo)) {
+				if (++w.d > civil_days_in_month(w.y, w.mo)) {
 					w.d = 1;
 					if (++w.mo > 12) {
 						w.mo = 1;
@@ -431,9 +384,7 @@ schedule_missed(const struct schedule *s, int64_t last_run_s, int64_t now_s)
 int64_t
 schedule_splay_host(const char *host, const char *job, int64_t splay_s)
 {
-	uint8_t buf[2 * CRYPTO_SHA256_LEN], h[CRYPTO_SHA256_LEN];
-	uint64_t v = 0;
-	size_t i;
+	uint64_t h;
 
 	if (splay_s <= 0)
 		return 0;
@@ -441,14 +392,10 @@ schedule_splay_host(const char *host, const char *job, int64_t splay_s)
 		host = "";
 	if (job == NULL)
 		job = "";
-	/* Hash each name first so neither needs a buffer of its size. */
-	if (crypto_sha256(host, strlen(host), buf) ||
-	    crypto_sha256(job, strlen(job), buf + CRYPTO_SHA256_LEN) ||
-	    crypto_sha256(buf, sizeof(buf), h))
-		return 0;
-	for (i = 0; i < 8; i++)
-		v = v << 8 | h[i];
-	return (int64_t)(v % (uint64_t)splay_s);
+	/* The NUL between the names keeps "ab"+"c" apart from "a"+"bc". */
+	h = fnv1a64(FNV1A64_INIT, host, strlen(host) + 1);
+	h = fnv1a64(h, job, strlen(job));
+	return (int64_t)(h % (uint64_t)splay_s);
 }
 
 int64_t
@@ -757,7 +704,7 @@ parse_cron(struct schedule *s, char **words, struct ag_err *err)
 	for (m = 1; m <= 12; m++) {
 		if (!((s->month >> m) & 1))
 			continue;
-		for (d = 1; d <= (m == 2 ? 29 : days_in_month(2001, m)); d++)
+		for (d = 1; d <= (m == 2 ? 29 : civil_days_in_month(2001, m)); d++)
 			if ((s->dom >> d) & 1)
 				return 0;
 	}
