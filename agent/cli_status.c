@@ -1,60 +1,16 @@
 /*
  * cli_status.c: the commands about the configuration and the running
- * daemon (config check, status, reload), and helpers the other commands
- * share.
+ * daemon (config check, status, reload).
  */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "lib/clock.h"
 #include "lib/parsenum.h"
 
 #include "agent/cli.h"
-#include "agent/ctl.h"
 #include "agent/runconf.h"
-
-const char *cli_config;
-const char *cli_socket;
-int cli_json;
-
-int
-cli_load(struct runconf **ret)
-{
-	const char *path = runconf_pick_path(cli_config);
-	struct conf_errs errs = { 0 };
-
-	if (runconf_load(path, ret, &errs) == 0)
-		return 0;
-	for (size_t i = 0; i < errs.n; i++)
-		fprintf(stderr, "%s\n", errs.msgs[i]);
-	if (errs.n == 0)
-		fprintf(stderr, "%s: cannot load the configuration\n",
-		    path != NULL ? path : "<default>");
-	conf_errs_free(&errs);
-	return -1;
-}
-
-bool
-cli_tty(void)
-{
-	return isatty(STDERR_FILENO) != 0;
-}
-
-void
-cli_bytes(double n, char *buf, unsigned len)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	unsigned u = 0;
-
-	while (n >= 1024 && u < 4) {
-		n /= 1024;
-		u++;
-	}
-	snprintf(buf, len, u == 0 ? "%.0f %s" : "%.1f %s", n, units[u]);
-}
 
 int
 cli_config_check(int argc, char **argv)
@@ -82,49 +38,6 @@ cli_config_check(int argc, char **argv)
 	    rc->conf->path, rc->nsources, rules_count(rc->rules),
 	    rc->nnotifiers);
 	runconf_free(rc);
-	return CLI_OK;
-}
-
-/* The control socket: -s, else the configuration's, else the default. */
-static char *
-socket_path(void)
-{
-	const char *path;
-	struct conf_errs errs = { 0 };
-	struct conf *c;
-	char *p;
-
-	if (cli_socket != NULL)
-		return strdup(cli_socket);
-	path = runconf_pick_path(cli_config);
-	if (conf_load(path, &c, &errs) != 0) {
-		for (size_t i = 0; i < errs.n; i++)
-			fprintf(stderr, "%s\n", errs.msgs[i]);
-		conf_errs_free(&errs);
-		return NULL;
-	}
-	conf_errs_free(&errs);
-	p = strdup(c->agent.control_socket);
-	conf_free(c);
-	return p;
-}
-
-int
-cli_ask(const char *req, char **ret_reply, bool quiet)
-{
-	struct ag_err err = { "" };
-	char *sock = socket_path();
-	int rc;
-
-	if (sock == NULL)
-		return CLI_FAIL;
-	rc = ctl_request(sock, req, ret_reply, &err);
-	free(sock);
-	if (rc != 0) {
-		if (!quiet || rc != 1)
-			fprintf(stderr, "vigil: %s\n", err.msg);
-		return rc == 1 ? CLI_NODAEMON : CLI_FAIL;
-	}
 	return CLI_OK;
 }
 
@@ -308,4 +221,3 @@ cli_reload(int argc, char **argv)
 	printf("reload requested\n");
 	return CLI_OK;
 }
-

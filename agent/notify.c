@@ -1,5 +1,6 @@
 /*
- * notify.c: notifications and the registry of notifier types (see notify.h).
+ * notify.c: notifications and the registry of notifier types (see notify.h;
+ * the JSON form of a notification is in notify_json.c).
  *
  * Notifier types are compiled in and listed in a static table; the config
  * names one by "type".  Types that need the heavy libraries ("webhook")
@@ -8,23 +9,13 @@
  * (name, type), refuses settings the type does not know, and hands the group
  * to the type's configure hook, which copies whatever it keeps: a notifier
  * never points into the config, so it outlives a reload that frees it.
- *
- * A notification travels as JSON (docs/WEBHOOK.md): the webhook "json"
- * format sends it, and the spool stores it.  notification_from_json() is
- * strict about types, lengths and names, so a damaged spool file or a
- * hostile document is refused rather than half-read.
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <jansson.h>
-
 #include "lib/ag.h"
-#include "lib/clock.h"
-#include "lib/jfield.h"
 #include "lib/parsenum.h"
 #include "agent/heavy.h"
 #include "agent/notify.h"
@@ -63,25 +54,12 @@ static const struct notifier_type notifier_types[] = {
 /* Longest notifier name: it must fit struct spool_entry.notifier. */
 #define NOTIFIER_NAME_MAX 63
 
-/* Largest JSON document notification_from_json() reads. */
-#define NOTIFICATION_JSON_MAX (64 * 1024)
-
-/* The version of the JSON schema this code writes and reads. */
-#define NOTIFICATION_JSON_VERSION 1
-
 static const char *const state_names[] = {
 	[ST_OK] = "OK",
 	[ST_WARNING] = "WARNING",
 	[ST_CRITICAL] = "CRITICAL",
 	[ST_UNKNOWN] = "UNKNOWN",
 };
-
-static const char *const kind_names[] = {
-	[NK_CHANGE] = "change",
-	[NK_REMINDER] = "reminder",
-};
-
-static const char *const op_names[] = { ">", ">=", "<", "<=", "==", "!=" };
 
 const char *
 alert_state_name(enum alert_state s)
@@ -148,203 +126,6 @@ notification_summary(const struct notification *n, char *buf, size_t len)
 	else if (n->has_threshold && n->state != ST_OK)
 		(void)snprintf(buf + off, len - off, " (%s %s)", n->op,
 		    fmt_num(n->threshold, thr, sizeof(thr)));
-}
-
-/*
- * Copy ${s} into ${out} (${len} bytes) replacing every byte that is not part
- * of a well-formed UTF-8 sequence by '?', so that jansson accepts it.
- */
-static void
-utf8_clean(const char *s, char *out, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t o = 0;
-
-	while (*p != '\0' && o + 1 < len) {
-		size_t need, i;
-		unsigned c = *p;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			out[o++] = (char)*p++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			need = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			need = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			need = 3, cp = c & 0x07;
-		else
-			need = 0, cp = 0;
-		for (i = 1; need > 0 && i <= need; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				break;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		if (need == 0 || i <= need ||
-		    (need == 2 && (cp < 0x800 || (cp >= 0xd800 &&
-		    cp <= 0xdfff))) || (need == 3 && (cp < 0x10000 ||
-		    cp > 0x10ffff)) || o + need + 1 >= len) {
-			out[o++] = '?';
-			p++;
-			continue;
-		}
-		memcpy(out + o, p, need + 1);
-		o += need + 1;
-		p += need + 1;
-	}
-	out[o] = '\0';
-}
-
-/* Add string member ${key} = ${s} (made valid UTF-8) to ${o}. */
-static int
-set_str(json_t *o, const char *key, const char *s)
-{
-	char clean[1024];
-
-	utf8_clean(s, clean, sizeof(clean));
-	return json_object_set_new(o, key, json_string(clean));
-}
-
-static int
-set_num(json_t *o, const char *key, bool has, double v)
-{
-	if (!has || !isfinite(v))
-		return json_object_set_new(o, key, json_null());
-	return json_object_set_new(o, key, json_real(v));
-}
-
-static int
-set_time(json_t *o, const char *key, int64_t ms)
-{
-	char buf[40];
-
-	clock_rfc3339(ms, buf, sizeof(buf));
-	return json_object_set_new(o, key, json_string(buf));
-}
-
-char *
-notification_to_json(const struct notification *n)
-{
-	char summary[512];
-	json_t *o;
-	char *s;
-	int bad = 0;
-
-	if ((o = json_object()) == NULL)
-		return NULL;
-	notification_summary(n, summary, sizeof(summary));
-	bad |= json_object_set_new(o, "version",
-	    json_integer(NOTIFICATION_JSON_VERSION));
-	bad |= set_str(o, "id", n->id);
-	bad |= set_str(o, "host", n->host);
-	bad |= set_str(o, "rule", n->rule);
-	bad |= set_str(o, "metric", n->metric);
-	bad |= set_str(o, "state", alert_state_name(n->state));
-	bad |= set_str(o, "previous_state", alert_state_name(n->prev_state));
-	bad |= set_str(o, "kind", (unsigned)n->kind < ARRAY_SIZE(kind_names) ?
-	    kind_names[n->kind] : "change");
-	bad |= set_num(o, "value", n->has_value, n->value);
-	bad |= set_num(o, "threshold", n->has_threshold, n->threshold);
-	bad |= set_str(o, "op", n->op);
-	bad |= set_time(o, "timestamp", n->ts_ms);
-	bad |= set_time(o, "since", n->since_ms);
-	bad |= json_object_set_new(o, "repeat_ms", json_integer(n->repeat_ms));
-	bad |= set_str(o, "summary", summary);
-	s = bad ? NULL : json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
-	json_decref(o);
-	return s;
-}
-
-/* Copy string member ${key} of ${o} into ${buf}; it must fit.  0 or -1. */
-static int
-get_str(json_t *o, const char *key, char *buf, size_t len)
-{
-	return jfield_str(o, key, JF_REQUIRED, buf, len, NULL);
-}
-
-static int
-get_time(json_t *o, const char *key, int64_t *ret)
-{
-	char buf[64];
-
-	int64_t ms;
-
-	/* Notifications are made by a clock after 1970. */
-	if (get_str(o, key, buf, sizeof(buf)) != 0 ||
-	    clock_parse_rfc3339(buf, &ms) != 0 || ms < 0)
-		return -1;
-	*ret = ms;
-	return 0;
-}
-
-int
-notification_from_json(const char *s, struct notification *ret)
-{
-	struct notification n;
-	char buf[32];
-	json_t *o, *v;
-	uint64_t u;
-	size_t len;
-	int found = 0;
-
-	if (s == NULL || (len = strlen(s)) > NOTIFICATION_JSON_MAX)
-		return -1;
-	if ((o = json_loadb(s, len, JSON_REJECT_DUPLICATES, NULL)) == NULL)
-		return -1;
-	memset(&n, 0, sizeof(n));
-	if (!json_is_object(o))
-		goto bad;
-	v = json_object_get(o, "version");
-	if (!json_is_integer(v) ||
-	    json_integer_value(v) != NOTIFICATION_JSON_VERSION)
-		goto bad;
-	if (get_str(o, "id", n.id, sizeof(n.id)) != 0 || n.id[0] == '\0' ||
-	    get_str(o, "host", n.host, sizeof(n.host)) != 0 ||
-	    get_str(o, "rule", n.rule, sizeof(n.rule)) != 0 ||
-	    get_str(o, "metric", n.metric, sizeof(n.metric)) != 0)
-		goto bad;
-	if (get_str(o, "state", buf, sizeof(buf)) != 0 ||
-	    alert_state_parse(buf, &n.state) != 0 ||
-	    get_str(o, "previous_state", buf, sizeof(buf)) != 0 ||
-	    alert_state_parse(buf, &n.prev_state) != 0)
-		goto bad;
-	if (get_str(o, "kind", buf, sizeof(buf)) != 0)
-		goto bad;
-	for (size_t i = 0; i < ARRAY_SIZE(kind_names); i++) {
-		if (strcmp(buf, kind_names[i]) == 0) {
-			n.kind = (enum notify_kind)i;
-			found = 1;
-		}
-	}
-	if (!found)
-		goto bad;
-	if (jfield_num(o, "value", JF_REQUIRED, &n.has_value, &n.value,
-	    NULL) != 0 || jfield_num(o, "threshold", JF_REQUIRED,
-	    &n.has_threshold, &n.threshold, NULL) != 0)
-		goto bad;
-	/* The operator is one of ours, or empty (no-data notifications). */
-	if (get_str(o, "op", n.op, sizeof(n.op)) != 0)
-		goto bad;
-	found = n.op[0] == '\0';
-	for (size_t i = 0; i < ARRAY_SIZE(op_names) && !found; i++)
-		found = strcmp(n.op, op_names[i]) == 0;
-	if (!found)
-		goto bad;
-	if (get_time(o, "timestamp", &n.ts_ms) != 0 ||
-	    get_time(o, "since", &n.since_ms) != 0)
-		goto bad;
-	/* Optional, so that documents of other writers are read too. */
-	if (jfield_u64(o, "repeat_ms", 0, &u, NULL) != 0)
-		goto bad;
-	n.repeat_ms = (int64_t)u;
-	json_decref(o);
-	*ret = n;
-	return 0;
-bad:
-	json_decref(o);
-	return -1;
 }
 
 static const struct notifier_type *

@@ -1,7 +1,7 @@
 /*
- * test_catalog.c: backup/catalog.c on its own: listing, finding,
- * resolving, deleting, pruning and verifying the backups of a job in a
- * local storage folder.
+ * test_catalog.c: backup/catalog.c and catalog_verify.c on their own:
+ * listing, finding, resolving, deleting, pruning and verifying the backups
+ * of a job in a local storage folder.
  *
  * Listing, finding and pruning work from object names and sizes alone, so
  * most cases put objects of chosen names and sizes straight into storage

@@ -1,5 +1,6 @@
 /*
- * test_manifest.c: backup/manifest.c on its own, without a backup run.
+ * test_manifest.c: backup/manifest_write.c and manifest_read.c on their
+ * own, without a backup run.
  *
  * A writer is fed by hand, as the stage callbacks feed it: three chunks of
  * 64 KiB slices and a file index of every entry type (a folder, a file, a
