@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "lib/fnv.h"
 #include "lib/log.h"
 #include "agent/rules.h"
 #include "agent/rules_internal.h"
@@ -262,7 +263,7 @@ emit_one(struct rules *r, const struct rule_conf *rc, const struct series *s,
 	uint64_t h;
 
 	memset(&n, 0, sizeof(n));
-	h = rules_fnv(rules_fnv(RULES_FNV_INIT, rc->name, strlen(rc->name) + 1),
+	h = fnv1a64(fnv1a64(FNV1A64_INIT, rc->name, strlen(rc->name) + 1),
 	    s->metric, strlen(s->metric));
 	snprintf(n.id, sizeof(n.id), "%" PRId64 "-%08" PRIx32 "-%04x", now,
 	    (uint32_t)(h ^ (h >> 32)), (unsigned)(r->seq++ & 0xffff));

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/fnv.h"
 #include "agent/rules.h"
 #include "agent/rules_internal.h"
 
@@ -274,18 +275,6 @@ rule_conf_same(const struct rule_conf *a, const struct rule_conf *b)
 	return true;
 }
 
-/* FNV-1a, for notification ids and the settings stamp in the state file. */
-uint64_t
-rules_fnv(uint64_t h, const void *p, size_t len)
-{
-	const unsigned char *c = p;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ c[i]) * 0x100000001b3ULL;
-	return h;
-}
-
-
 /* A hash of every setting rule_conf_same() compares. */
 uint64_t
 rule_conf_hash(const struct rule_conf *rc)
@@ -296,19 +285,19 @@ rule_conf_hash(const struct rule_conf *rc)
 	double lv[3] = { rc->has_warn ? rc->warn : NAN,
 		rc->has_crit ? rc->crit : NAN,
 		rc->has_clear ? rc->clear : NAN };
-	uint64_t h = RULES_FNV_INIT;
+	uint64_t h = FNV1A64_INIT;
 
-	h = rules_fnv(h, rc->name, strlen(rc->name) + 1);
-	h = rules_fnv(h, rc->selector, strlen(rc->selector) + 1);
-	h = rules_fnv(h, iv, sizeof(iv));
+	h = fnv1a64(h, rc->name, strlen(rc->name) + 1);
+	h = fnv1a64(h, rc->selector, strlen(rc->selector) + 1);
+	h = fnv1a64(h, iv, sizeof(iv));
 	for (size_t i = 0; i < 3; i++) {
 		/* Levels that are not set hash as one fixed marker. */
 		if (isnan(lv[i]))
-			h = rules_fnv(h, "-", 1);
+			h = fnv1a64(h, "-", 1);
 		else
-			h = rules_fnv(h, &lv[i], sizeof(lv[i]));
+			h = fnv1a64(h, &lv[i], sizeof(lv[i]));
 	}
 	for (size_t i = 0; i < rc->nnotify; i++)
-		h = rules_fnv(h, rc->notify[i], strlen(rc->notify[i]) + 1);
+		h = fnv1a64(h, rc->notify[i], strlen(rc->notify[i]) + 1);
 	return h;
 }

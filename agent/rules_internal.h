@@ -58,13 +58,6 @@ bool rule_op_crosses(enum rule_op op, double v, double level);
  */
 bool rule_name_ok(const char *s, size_t max);
 
-/*
- * rules_fnv(h, p, len):
- * FNV-1a of ${len} bytes at ${p}, going on from ${h} (RULES_FNV_INIT to
- * start): for notification ids and the settings stamp in the state file.
- */
-#define RULES_FNV_INIT 0xcbf29ce484222325ULL
-uint64_t rules_fnv(uint64_t h, const void *p, size_t len);
 
 /*
  * rule_conf_hash(rc):
