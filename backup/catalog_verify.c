@@ -538,8 +538,11 @@ catalog_verify(struct storage *st, const char *prefix, const char *job,
 	v.o = opts;
 	/* A separate index is read alongside data.vgl, never loaded. */
 	if ((rc = catalog_load_manifest(st, prefix, job, id, key, false, &m,
-	    err)) != 0)
+	    err)) != 0) {
+		if (ret != NULL)
+			*ret = res;	/* all zero: nothing was checked */
 		return rc;
+	}
 	v.m = m;
 	v.st = st;
 	if (catalog_object_key(prefix, job, id, FORMAT_KIND_DATA, okey,

@@ -662,6 +662,13 @@ test_verify(void **state)
 	snprintf(want, sizeof(want), "manifest.vgl: sealed for backup %s, "
 	    "not %s", x, y);
 	verify_fails("v", y, want);
+	/* The result is filled even then: nothing checked, not ok. */
+	memset(&vr, 0xff, sizeof(vr));
+	assert_int_equal(catalog_verify(st, "", "v", y, key, NULL, &vr, &e),
+	    -1);
+	assert_false(vr.ok);
+	assert_int_equal(vr.chunks, 0);
+	assert_int_equal(vr.bytes_read, 0);
 	assert_int_equal(catalog_load_manifest(st, "", "v", y, key, false, &m,
 	    &e), -1);
 	assert_string_equal(e.msg, want);
