@@ -17,22 +17,10 @@ cli_config_check(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	const char *path = runconf_pick_path(cli_config);
-	struct conf_errs errs = { 0 };
 	struct runconf *rc;
 
-	if (runconf_load(path, &rc, &errs) != 0) {
-		for (size_t i = 0; i < errs.n; i++)
-			fprintf(stderr, "%s\n", errs.msgs[i]);
-		if (errs.n == 0)
-			fprintf(stderr, "%s: cannot load the configuration\n",
-			    path != NULL ? path : "<default>");
-		else
-			fprintf(stderr, "%zu error%s\n", errs.total,
-			    errs.total == 1 ? "" : "s");
-		conf_errs_free(&errs);
+	if (runconf_load_stderr(runconf_pick_path(cli_config), &rc, true) != 0)
 		return CLI_FAIL;
-	}
 	printf("configuration OK\n");
 	fprintf(stderr, "%s: %zu sources, %zu rules, %zu notifiers\n",
 	    rc->conf->path, rc->nsources, rules_count(rc->rules),

@@ -19,18 +19,7 @@ int cli_json;
 int
 cli_load(struct runconf **ret)
 {
-	const char *path = runconf_pick_path(cli_config);
-	struct conf_errs errs = { 0 };
-
-	if (runconf_load(path, ret, &errs) == 0)
-		return 0;
-	for (size_t i = 0; i < errs.n; i++)
-		fprintf(stderr, "%s\n", errs.msgs[i]);
-	if (errs.n == 0)
-		fprintf(stderr, "%s: cannot load the configuration\n",
-		    path != NULL ? path : "<default>");
-	conf_errs_free(&errs);
-	return -1;
+	return runconf_load_stderr(runconf_pick_path(cli_config), ret, false);
 }
 
 bool

@@ -280,6 +280,25 @@ err:
 	return -1;
 }
 
+int
+runconf_load_stderr(const char *path, struct runconf **ret, bool count)
+{
+	struct conf_errs errs = { 0 };
+
+	if (runconf_load(path, ret, &errs) == 0)
+		return 0;
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.msgs[i]);
+	if (errs.n == 0)
+		fprintf(stderr, "%s: cannot load the configuration\n",
+		    path != NULL ? path : "<default>");
+	else if (count)
+		fprintf(stderr, "%zu error%s\n", errs.total,
+		    errs.total == 1 ? "" : "s");
+	conf_errs_free(&errs);
+	return -1;
+}
+
 struct job_conf *
 runconf_job(const struct runconf *rc, const char *name)
 {

@@ -12,6 +12,7 @@
 #ifndef VIGIL_RUNCONF_H
 #define VIGIL_RUNCONF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "agent/notify.h"
@@ -44,6 +45,15 @@ struct runconf {
  */
 int runconf_load(const char *path, struct runconf **ret,
     struct conf_errs *errs);
+
+/**
+ * runconf_load_stderr(path, ret, count):
+ * runconf_load() for the command line: on failure print every error on
+ * standard error, one a line (or that ${path} could not be loaded), and
+ * with ${count} a last line "N errors" giving the true total.  Return 0
+ * or -1, like runconf_load().
+ */
+int runconf_load_stderr(const char *path, struct runconf **ret, bool count);
 
 /* runconf_job(rc, name): the backup job called ${name}, or NULL. */
 struct job_conf *runconf_job(const struct runconf *rc, const char *name);

@@ -249,7 +249,7 @@ reload(struct sched *s)
 		for (size_t i = 0; i < errs.n; i++)
 			log_err("%s", errs.msgs[i]);
 		log_err("reload failed (%zu errors): keeping the current "
-		    "configuration", errs.n);
+		    "configuration", errs.total);
 		conf_errs_free(&errs);
 		s->reload_failures++;
 		sd_notify_msg("READY=1");

@@ -33,7 +33,6 @@ int
 main(int argc, char **argv)
 {
 	const char *arg_config = NULL, *path;
-	struct conf_errs errs = { 0 };
 	struct runconf *rc;
 	bool arg_check = false, arg_fg = false, arg_verbose = false;
 	enum log_level lvl;
@@ -69,15 +68,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	path = runconf_pick_path(arg_config);
-	if (runconf_load(path, &rc, &errs) != 0) {
-		for (size_t i = 0; i < errs.n; i++)
-			fprintf(stderr, "%s\n", errs.msgs[i]);
-		if (errs.n == 0)
-			fprintf(stderr, "%s: cannot load the configuration\n",
-			    path != NULL ? path : "<default>");
-		conf_errs_free(&errs);
+	if (runconf_load_stderr(path, &rc, false) != 0)
 		return 1;
-	}
 	if (arg_check) {
 		printf("configuration OK\n");
 		runconf_free(rc);
