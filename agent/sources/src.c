@@ -5,6 +5,7 @@
  * buffer, never into memory sized by the file, so a huge /proc/stat "intr"
  * line or a host with thousands of mounts costs time, not memory.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -155,6 +156,17 @@ src_strv_free(char **v)
 	for (size_t i = 0; v[i] != NULL; i++)
 		free(v[i]);
 	free(v);
+}
+
+bool
+src_all_digits(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
 }
 
 bool

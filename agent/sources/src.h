@@ -67,6 +67,9 @@ char **src_patterns_new(const char *prefix, char *const *items,
 /* src_strv_free(v): free a NULL-terminated vector of strings; NULL is ok. */
 void src_strv_free(char **v);
 
+/* src_all_digits(s): is ${s} one or more decimal digits and nothing else? */
+bool src_all_digits(const char *s);
+
 /* src_strv_has(v, s): is ${s} an element of the vector ${v} (may be NULL)? */
 bool src_strv_has(char *const *v, const char *s);
 

@@ -128,18 +128,6 @@ diskio_line(void *cookie, char *line, struct ag_err *err)
 	return 0;
 }
 
-/* diskio_digits(s): is ${s} one or more decimal digits and nothing else? */
-static bool
-diskio_digits(const char *s)
-{
-	if (*s == '\0')
-		return false;
-	for (; *s != '\0'; s++)
-		if (!isdigit((unsigned char)*s))
-			return false;
-	return true;
-}
-
 /* diskio_is_partition(set, name): is ${name} a partition in ${set}? */
 static bool
 diskio_is_partition(const struct src_series_set *set, const char *name)
@@ -154,9 +142,9 @@ diskio_is_partition(const struct src_series_set *set, const char *name)
 			continue;
 		rest = name + len;
 		if (isdigit((unsigned char)base[len - 1])) {
-			if (rest[0] == 'p' && diskio_digits(rest + 1))
+			if (rest[0] == 'p' && src_all_digits(rest + 1))
 				return true;
-		} else if (diskio_digits(rest)) {
+		} else if (src_all_digits(rest)) {
 			return true;
 		}
 	}

@@ -14,7 +14,6 @@
  * Settings: names (required, a list of program names).  Readings:
  * proc.<name>.count and proc.<name>.running (1 or 0).
  */
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -107,18 +106,6 @@ done:
 	return 0;
 }
 
-/* proc_all_digits(s): is ${s} a process id directory name? */
-static bool
-proc_all_digits(const char *s)
-{
-	if (*s == '\0')
-		return false;
-	for (; *s != '\0'; s++)
-		if (!isdigit((unsigned char)*s))
-			return false;
-	return true;
-}
-
 /* proc_look(c, pid): count process ${pid} for the names it matches. */
 static void
 proc_look(struct proc_ctx *c, const char *pid)
@@ -160,7 +147,7 @@ proc_collect(void *ctx, struct metric_batch *out, struct ag_err *err)
 		    strerror(errno));
 	memset(c->counts, 0, c->n * sizeof(*c->counts));
 	while ((de = readdir(d)) != NULL)
-		if (proc_all_digits(de->d_name))
+		if (src_all_digits(de->d_name))
 			proc_look(c, de->d_name);
 	(void)closedir(d);
 
