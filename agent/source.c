@@ -1,9 +1,9 @@
 /*
- * source.c: the registry of source types and the wrappers the scheduler
- * calls (see source.h).
+ * source.c: source instances and the wrappers the scheduler calls (see
+ * source.h).
  *
- * Source types are compiled in and listed in a static table; the config
- * names one by "type".  source_new() reads the settings every source has
+ * Source types are lines of the plug-in table (agent/plugins.c); the
+ * config names one by "type".  source_new() reads the settings every source has
  * (type, name, interval), refuses settings the type does not know, and
  * hands the group to the type's configure hook.  The local sources read
  * /proc through source_proc_path(), whose root tests move to recorded
@@ -15,51 +15,15 @@
 #include <string.h>
 
 #include "lib/ag.h"
+#include "lib/plugin.h"
 #include "agent/source.h"
 #include "agent/source_backend.h"
-
-static const struct source_ops *const source_types[] = {
-	&src_cpu_ops,
-	&src_memory_ops,
-	&src_load_ops,
-	&src_disk_ops,
-	&src_diskio_ops,
-	&src_network_ops,
-	&src_process_ops,
-};
 
 /* Shortest interval a source may ask for. */
 #define SOURCE_MIN_INTERVAL_MS 1000
 
 /* Prefix of every /proc path; "" is the real /proc. */
 static char proc_root[PATH_MAX];
-
-static const struct source_ops *
-source_find_type(const char *type)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(source_types); i++)
-		if (strcmp(source_types[i]->type, type) == 0)
-			return source_types[i];
-	return NULL;
-}
-
-/* source_type_list(buf, len): "cpu, memory, ..." for error messages. */
-static const char *
-source_type_list(char *buf, size_t len)
-{
-	size_t off = 0;
-	int n;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < ARRAY_SIZE(source_types); i++) {
-		n = snprintf(buf + off, len - off, "%s%s", i > 0 ? ", " : "",
-		    source_types[i]->type);
-		if (n < 0 || (size_t)n >= len - off)
-			break;
-		off += (size_t)n;
-	}
-	return buf;
-}
 
 /**
  * source_new(cs, errs):
@@ -73,8 +37,9 @@ source_new(const conf_node *cs, struct conf_errs *errs)
 	static const char *const common_keys[] = { "type", "name", "interval",
 		NULL };
 	const struct source_ops *ops;
+	const void *found;
 	const char *type = NULL, *name = NULL;
-	char types[256];
+	struct ag_err err = { "" };
 	int64_t interval = SOURCE_DEFAULT_INTERVAL_MS;
 	struct source *s;
 	size_t nerr = errs->n;
@@ -87,12 +52,11 @@ source_new(const conf_node *cs, struct conf_errs *errs)
 	}
 	if (conf_get_str(errs, cs, "type", true, &type) != 1)
 		return NULL;
-	if ((ops = source_find_type(type)) == NULL) {
-		(void)conf_error_at(errs, cs, "type", "unknown source type "
-		    "\"%s\" (known: %s)", type,
-		    source_type_list(types, sizeof(types)));
+	if (plugin_find(PLUGIN_SOURCE, type, &found, &err) != 0) {
+		(void)conf_error_at(errs, cs, "type", "%s", err.msg);
 		return NULL;
 	}
+	ops = found;
 	(void)conf_get_str(errs, cs, "name", false, &name);
 	if (name != NULL && name[0] == '\0')
 		(void)conf_error_at(errs, cs, "name", "must not be empty");
