@@ -5,10 +5,11 @@
  * Notifier types are lines of the plug-in table (agent/plugins.c); the config
  * names one by "type".  Types that need the heavy libraries ("webhook") live in
  * the heavy module, loaded when such a notifier is configured (plugin_find()).
- * notifier_new() reads the settings every notifier has (name, type), refuses
- * settings the type does not know, and hands the group to the type's configure
- * hook, which copies whatever it keeps: a notifier never points into the
- * config, so it outlives a reload that frees it.
+ * notifier_new() reads the setting every notifier has (name) and leaves the
+ * rest to plugin_instance_new(), the constructor sources share: the type, the
+ * settings it does not know, its configure hook, which copies whatever it
+ * keeps: a notifier never points into the config, so it outlives a reload
+ * that frees it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +18,9 @@
 
 #include "lib/ag.h"
 #include "lib/parsenum.h"
-#include "lib/plugin.h"
 #include "agent/notify.h"
 #include "agent/notify_backend.h"
+#include "agent/plugin.h"
 
 /* Longest notifier name: it must fit struct spool_entry.notifier. */
 #define NOTIFIER_NAME_MAX 63
@@ -113,54 +114,53 @@ valid_name(const char *s)
 	return 1;
 }
 
+/* The settings every notifier has besides "type": its name. */
+static void
+notifier_read_common(const conf_node *cs, struct conf_errs *errs,
+    void *arg)
+{
+	const char **name = arg;
+
+	if (conf_get_str(errs, cs, "name", true, name) == 1 &&
+	    !valid_name(*name))
+		(void)conf_error_at(errs, cs, "name", "must be 1 to %d "
+		    "letters, digits, '-', '_' or '.'", NOTIFIER_NAME_MAX);
+}
+
+static const char *const notifier_common_keys[] = { "name", "type", NULL };
+
+static const struct plugin_class notifier_class = {
+	.kind = PLUGIN_NOTIFIER,
+	.not_group = "a notifier must be a group { name = ...; type = ...; }",
+	.common = notifier_common_keys,
+	.read_common = notifier_read_common,
+};
+
 struct notifier *
 notifier_new(const conf_node *cs, struct conf_errs *errs)
 {
-	static const char *const common_keys[] = { "name", "type", NULL };
-	const struct notifier_ops *ops;
-	const void *found;
-	const char *type = NULL, *name = NULL;
+	const struct plugin_ops *ops;
+	const char *name = NULL;
 	struct notifier *nf;
-	struct ag_err err = { "" };
-	size_t nerr = errs->n;
-	void *ctx = NULL;
+	void *ctx;
 
-	if (!conf_is_group(cs)) {
-		(void)conf_error(errs, cs, "a notifier must be a group "
-		    "{ name = ...; type = ...; }");
+	/* A missing name is an error, so success means ${name} is set. */
+	if (plugin_instance_new(&notifier_class, cs, &name, &ops, &ctx,
+	    errs) != 0)
 		return NULL;
-	}
-	if (conf_get_str(errs, cs, "name", true, &name) == 1 &&
-	    !valid_name(name))
-		(void)conf_error_at(errs, cs, "name", "must be 1 to %d "
-		    "letters, digits, '-', '_' or '.'", NOTIFIER_NAME_MAX);
-	if (conf_get_str(errs, cs, "type", true, &type) != 1)
-		return NULL;
-	if (plugin_find(PLUGIN_NOTIFIER, type, &found, &err) != 0) {
-		(void)conf_error_at(errs, cs, "type", "%s", err.msg);
-		return NULL;
-	}
-	ops = found;
-
-	(void)conf_check_keys2(errs, cs, common_keys, ops->settings);
-
-	if (ops->configure(&ctx, cs, errs) == -1 || errs->n > nerr ||
-	    name == NULL)
-		goto err0;
-
 	if ((nf = calloc(1, sizeof(*nf))) == NULL)
-		goto err1;
+		goto err0;
 	if ((nf->name = strdup(name)) == NULL)
-		goto err2;
-	nf->ops = ops;
+		goto err1;
+	/* ${ops} is the base of the type's struct notifier_ops. */
+	nf->ops = (const struct notifier_ops *)ops;
 	nf->ctx = ctx;
 	return nf;
 
-err2:
-	free(nf);
 err1:
-	(void)conf_error(errs, cs, "out of memory");
+	free(nf);
 err0:
+	(void)conf_error(errs, cs, "out of memory");
 	if (ctx != NULL)
 		ops->free(ctx);
 	return NULL;

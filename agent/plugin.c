@@ -93,7 +93,8 @@ plugin_instance_new(const struct plugin_class *cls, const conf_node *cs,
 	const struct plugin_ops *ops;
 	const char *type = NULL;
 	struct ag_err err = { "" };
-	size_t nerr = errs->n;
+	/* Counted, unlike ${errs}->n, past CONF_MAX_ERRS. */
+	size_t nerr = errs->total;
 	void *ctx = NULL;
 
 	if (!conf_is_group(cs))
@@ -108,7 +109,7 @@ plugin_instance_new(const struct plugin_class *cls, const conf_node *cs,
 	ops = found;
 
 	(void)conf_check_keys2(errs, cs, cls->common, ops->settings);
-	if (ops->configure(&ctx, cs, errs) == -1 || errs->n > nerr) {
+	if (ops->configure(&ctx, cs, errs) == -1 || errs->total > nerr) {
 		if (ctx != NULL)
 			ops->free(ctx);
 		return -1;

@@ -3,9 +3,10 @@
  * source.h).
  *
  * Source types are lines of the plug-in table (agent/plugins.c); the
- * config names one by "type".  source_new() reads the settings every source has
- * (type, name, interval), refuses settings the type does not know, and
- * hands the group to the type's configure hook.  The local sources read
+ * config names one by "type".  source_new() reads the settings every
+ * source has (name, interval) and leaves the rest to
+ * plugin_instance_new(), the constructor notifiers share: the type, the
+ * settings it does not know, its configure hook.  The local sources read
  * /proc through source_proc_path(), whose root tests move to recorded
  * samples under tests/data/proc/.
  */
@@ -15,7 +16,7 @@
 #include <string.h>
 
 #include "lib/ag.h"
-#include "lib/plugin.h"
+#include "agent/plugin.h"
 #include "agent/source.h"
 #include "agent/source_backend.h"
 
@@ -24,6 +25,36 @@
 
 /* Prefix of every /proc path; "" is the real /proc. */
 static char proc_root[PATH_MAX];
+
+/* The settings every source has besides "type". */
+struct source_common {
+	const char *name;		/* NULL: the type's name */
+	int64_t interval;
+};
+
+static void
+source_read_common(const conf_node *cs, struct conf_errs *errs, void *arg)
+{
+	struct source_common *sc = arg;
+
+	(void)conf_get_str(errs, cs, "name", false, &sc->name);
+	if (sc->name != NULL && sc->name[0] == '\0') {
+		(void)conf_error_at(errs, cs, "name", "must not be empty");
+		sc->name = NULL;
+	}
+	(void)conf_get_dur(errs, cs, "interval", false,
+	    SOURCE_MIN_INTERVAL_MS, &sc->interval);
+}
+
+static const char *const source_common_keys[] = { "type", "name",
+	"interval", NULL };
+
+static const struct plugin_class source_class = {
+	.kind = PLUGIN_SOURCE,
+	.not_group = "a source must be a group: { type = \"cpu\"; ... }",
+	.common = source_common_keys,
+	.read_common = source_read_common,
+};
 
 /**
  * source_new(cs, errs):
@@ -34,57 +65,29 @@ static char proc_root[PATH_MAX];
 struct source *
 source_new(const conf_node *cs, struct conf_errs *errs)
 {
-	static const char *const common_keys[] = { "type", "name", "interval",
-		NULL };
-	const struct source_ops *ops;
-	const void *found;
-	const char *type = NULL, *name = NULL;
-	struct ag_err err = { "" };
-	int64_t interval = SOURCE_DEFAULT_INTERVAL_MS;
+	struct source_common sc = { NULL, SOURCE_DEFAULT_INTERVAL_MS };
+	const struct plugin_ops *ops;
 	struct source *s;
-	size_t nerr = errs->n;
-	void *ctx = NULL;
+	void *ctx;
 
-	if (!conf_is_group(cs)) {
-		(void)conf_error(errs, cs, "a source must be a group: "
-		    "{ type = \"cpu\"; ... }");
+	if (plugin_instance_new(&source_class, cs, &sc, &ops, &ctx,
+	    errs) != 0)
 		return NULL;
-	}
-	if (conf_get_str(errs, cs, "type", true, &type) != 1)
-		return NULL;
-	if (plugin_find(PLUGIN_SOURCE, type, &found, &err) != 0) {
-		(void)conf_error_at(errs, cs, "type", "%s", err.msg);
-		return NULL;
-	}
-	ops = found;
-	(void)conf_get_str(errs, cs, "name", false, &name);
-	if (name != NULL && name[0] == '\0')
-		(void)conf_error_at(errs, cs, "name", "must not be empty");
-	if (name == NULL || name[0] == '\0')
-		name = type;
-	(void)conf_get_dur(errs, cs, "interval", false,
-	    SOURCE_MIN_INTERVAL_MS, &interval);
-
-	(void)conf_check_keys2(errs, cs, common_keys, ops->settings);
-
-	if (ops->configure(&ctx, cs, errs) == -1 || errs->n > nerr)
-		goto err0;
-
 	if ((s = calloc(1, sizeof(*s))) == NULL)
+		goto err0;
+	if ((s->name = strdup(sc.name != NULL ? sc.name : ops->type)) == NULL)
 		goto err1;
-	if ((s->name = strdup(name)) == NULL)
-		goto err2;
-	s->ops = ops;
+	/* ${ops} is the base of the type's struct source_ops. */
+	s->ops = (const struct source_ops *)ops;
 	s->ctx = ctx;
-	s->interval_ms = interval;
-	s->cur_interval_ms = interval;
+	s->interval_ms = sc.interval;
+	s->cur_interval_ms = sc.interval;
 	return s;
 
-err2:
-	free(s);
 err1:
-	(void)conf_error(errs, cs, "out of memory");
+	free(s);
 err0:
+	(void)conf_error(errs, cs, "out of memory");
 	if (ctx != NULL)
 		ops->free(ctx);
 	return NULL;

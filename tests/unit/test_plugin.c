@@ -2,8 +2,8 @@
  * test_plugin.c: the table of plug-in types (agent/plugins.c) and its
  * lookup (lib/plugin.h): every line resolves to ops of its own kind and
  * name, each copy of the table carries exactly the ops of its own place,
- * the "known:" lists come from the table, and the heavy module's entry
- * points are all there.
+ * the "known:" lists come from the table, the heavy module's entry points
+ * are all there, and the one constructor of source and notifier instances.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,10 +15,15 @@
 
 #include "paths.h"
 #include "lib/plugin.h"
+#include "agent/notify.h"
 #include "agent/notify_backend.h"
+#include "agent/plugin.h"
 #include "agent/plugin_module.h"
+#include "agent/source.h"
 #include "agent/source_backend.h"
+#include "conf/conf.h"
 #include "providers/storage_backend.h"
+#include "tests/unit/fakes/testutil.h"
 
 /* The name a type's ops carry. */
 static const char *
@@ -165,6 +170,105 @@ test_module_entry_points(void **state)
 	assert_ptr_equal(m->http_multi_add, http_multi_add);
 }
 
+/* A kind of instance for the test: a "label" besides "type". */
+static void
+read_label(const conf_node *cs, struct conf_errs *errs, void *arg)
+{
+	(void)conf_get_str(errs, cs, "label", true, arg);
+}
+
+static const char *const test_common[] = { "type", "label", NULL };
+
+static const struct plugin_class test_class = {
+	.kind = PLUGIN_NOTIFIER,
+	.not_group = "a test instance must be a group",
+	.common = test_common,
+	.read_common = read_label,
+};
+
+static void
+test_instance_new(void **state)
+{
+	struct conf_errs e = { 0 };
+	const struct plugin_ops *ops;
+	const char *label;
+	struct conf *c;
+	void *ctx;
+
+	(void)state;
+	c = tu_conf_load("notifiers = (\n"
+	    "  { label = \"a\"; type = \"log\"; level = \"error\"; },\n"
+	    "  { label = \"b\"; type = \"pager\"; },\n"
+	    "  { type = \"log\"; },\n"
+	    "  { label = \"d\"; type = \"log\"; name = \"x\"; },\n"
+	    "  { label = \"e\"; type = \"log\"; level = \"loud\"; },\n"
+	    "  { label = \"f\"; },\n"
+	    "  7\n"
+	    ");\n", &e);
+	assert_int_equal(e.n, 0);
+
+	label = NULL;
+	assert_int_equal(plugin_instance_new(&test_class,
+	    conf_elem(c->notifiers, 0), &label, &ops, &ctx, &e), 0);
+	assert_int_equal(e.total, 0);
+	assert_string_equal(label, "a");
+	assert_ptr_equal(ops, &ntf_log_ops.base);
+	assert_non_null(ctx);
+	ops->free(ctx);
+
+	/* The type comes from the table, its place from the config. */
+	assert_int_equal(plugin_instance_new(&test_class,
+	    conf_elem(c->notifiers, 1), &label, &ops, &ctx, &e), -1);
+	assert_true(tu_has_error(&e, ":3: notifiers[1].type: unknown "
+	    "notifier type \"pager\" (known: log, webhook)"));
+	/* The common settings are read whatever the type. */
+	assert_int_equal(plugin_instance_new(&test_class,
+	    conf_elem(c->notifiers, 2), &label, &ops, &ctx, &e), -1);
+	assert_true(tu_has_error(&e, ":4: notifiers[2].label: missing"));
+	/* Neither common nor the type's. */
+	assert_int_equal(plugin_instance_new(&test_class,
+	    conf_elem(c->notifiers, 3), &label, &ops, &ctx, &e), -1);
+	assert_true(tu_has_error(&e, ":5: notifiers[3].name: unknown "
+	    "setting"));
+	/* The type's configure() refuses. */
+	assert_int_equal(plugin_instance_new(&test_class,
+	    conf_elem(c->notifiers, 4), &label, &ops, &ctx, &e), -1);
+	assert_true(tu_has_error(&e, ":6: notifiers[4].level"));
+	assert_int_equal(plugin_instance_new(&test_class,
+	    conf_elem(c->notifiers, 5), &label, &ops, &ctx, &e), -1);
+	assert_true(tu_has_error(&e, ":7: notifiers[5].type: missing"));
+	assert_int_equal(plugin_instance_new(&test_class,
+	    conf_elem(c->notifiers, 6), &label, &ops, &ctx, &e), -1);
+	assert_true(tu_has_error(&e, "a test instance must be a group"));
+	conf_errs_free(&e);
+	conf_free(c);
+}
+
+/*
+ * Past CONF_MAX_ERRS errors, ${errs}->n stops growing but every error
+ * still counts: a source or notifier with a bad setting is refused there
+ * too, not taken for good.
+ */
+static void
+test_instance_past_error_cap(void **state)
+{
+	struct conf_errs e = { 0 };
+	struct conf *c;
+
+	(void)state;
+	c = tu_conf_load("sources = ( { type = \"cpu\"; colour = 1; } );\n"
+	    "notifiers = ( { name = \"n\"; type = \"log\"; colour = 1; } "
+	    ");\n", &e);
+	assert_int_equal(e.n, 0);
+	for (int i = 0; i <= CONF_MAX_ERRS; i++)
+		(void)conf_error(&e, NULL, "earlier error %d", i);
+	assert_null(source_new(conf_elem(c->sources, 0), &e));
+	assert_null(notifier_new(conf_elem(c->notifiers, 0), &e));
+	assert_int_equal(e.total, CONF_MAX_ERRS + 1 + 2);
+	conf_errs_free(&e);
+	conf_free(c);
+}
+
 int
 main(void)
 {
@@ -174,7 +278,10 @@ main(void)
 		cmocka_unit_test(test_unknown),
 		cmocka_unit_test(test_type_list),
 		cmocka_unit_test(test_module_entry_points),
+		cmocka_unit_test(test_instance_new),
+		cmocka_unit_test(test_instance_past_error_cap),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, tu_tmpdir_setup,
+	    tu_tmpdir_teardown);
 }
