@@ -17,7 +17,7 @@
 #include "agent/metric.h"
 #include "conf/conf.h"
 #include "lib/ag.h"
-#include "lib/http.h"
+#include "lib/http/http.h"
 
 enum alert_state {
 	ST_OK = 0,

@@ -32,7 +32,7 @@
 #include "backup/jobconf.h"
 #include "backup/restore.h"
 #include "lib/ag.h"
-#include "lib/http.h"
+#include "lib/http/http.h"
 #include "lib/plugin.h"
 
 /* The file name of the module (plugin_dl.c). */
@@ -63,7 +63,7 @@ struct plugin_module {
 	__typeof__(catalog_verify) *catalog_verify;
 	__typeof__(restore_run) *restore_run;
 
-	/* lib/http.h: the sender performs notifiers' requests. */
+	/* lib/http/http.h: the sender performs notifiers' requests. */
 	__typeof__(http_multi_new) *http_multi_new;
 	__typeof__(http_multi_add) *http_multi_add;
 	__typeof__(http_multi_poll) *http_multi_poll;

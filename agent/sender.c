@@ -34,7 +34,7 @@
 #include <time.h>
 
 #include "lib/clock.h"
-#include "lib/http.h"
+#include "lib/http/http.h"
 #include "lib/log.h"
 
 #include "agent/plugin_module.h"
