@@ -2,8 +2,9 @@
  * plugins.c: the table of plug-in types, one line per type (lib/plugin.h).
  *
  * A line names the kind, the type's name as the configuration writes it,
- * its ops and where its code lives: CORE for code in a core folder, MODULE
- * for code in a heavy one (CMakeLists.txt says which folders are which).
+ * its ops (declared by the line itself) and where its code lives: CORE for
+ * code in a core folder, MODULE for code in a heavy one (the top of
+ * CMakeLists.txt says which folders are which).
  * The file is compiled twice.  The core's copy (plugin_core_types[]) takes
  * the address of the CORE types' ops only, so vigild, which does not link
  * the heavy code, does not need the MODULE types' symbols; the module's
@@ -37,20 +38,35 @@
 #define PLUGIN_NTYPES plugin_core_ntypes
 #endif
 
-#define TYPE(kind, name, ops, where)					\
-	{ PLUGIN_##kind, name, OPS_##where(ops), PLUGIN_##where }
+/*
+ * The table: TYPE(kind, "name", ops, where), one line per type.  The ops
+ * need no declaration elsewhere: the lines declare them too.
+ */
+#define PLUGIN_TABLE(TYPE)						\
+	TYPE(SOURCE,	"cpu",		src_cpu_ops,		CORE)	\
+	TYPE(SOURCE,	"memory",	src_memory_ops,		CORE)	\
+	TYPE(SOURCE,	"load",		src_load_ops,		CORE)	\
+	TYPE(SOURCE,	"disk",		src_disk_ops,		CORE)	\
+	TYPE(SOURCE,	"diskio",	src_diskio_ops,		CORE)	\
+	TYPE(SOURCE,	"network",	src_network_ops,	CORE)	\
+	TYPE(SOURCE,	"process",	src_process_ops,	CORE)	\
+	TYPE(NOTIFIER,	"log",		ntf_log_ops,		CORE)	\
+	TYPE(NOTIFIER,	"webhook",	ntf_webhook_ops,	MODULE)	\
+	TYPE(STORAGE,	"local",	storage_local_ops,	MODULE)
+
+/* Each kind's ops. */
+#define OPS_STRUCT_SOURCE struct source_ops
+#define OPS_STRUCT_NOTIFIER struct notifier_ops
+#define OPS_STRUCT_STORAGE struct storage_ops
+
+#define DECLARE(kind, name, ops, where)	extern const OPS_STRUCT_##kind ops;
+#define ROW(kind, name, ops, where)					\
+	{ PLUGIN_##kind, name, OPS_##where(ops), PLUGIN_##where },
+
+PLUGIN_TABLE(DECLARE)
 
 const struct plugin_type PLUGIN_TYPES[] = {
-	TYPE(SOURCE,	"cpu",		src_cpu_ops,		CORE),
-	TYPE(SOURCE,	"memory",	src_memory_ops,		CORE),
-	TYPE(SOURCE,	"load",		src_load_ops,		CORE),
-	TYPE(SOURCE,	"disk",		src_disk_ops,		CORE),
-	TYPE(SOURCE,	"diskio",	src_diskio_ops,		CORE),
-	TYPE(SOURCE,	"network",	src_network_ops,	CORE),
-	TYPE(SOURCE,	"process",	src_process_ops,	CORE),
-	TYPE(NOTIFIER,	"log",		ntf_log_ops,		CORE),
-	TYPE(NOTIFIER,	"webhook",	ntf_webhook_ops,	MODULE),
-	TYPE(STORAGE,	"local",	storage_local_ops,	MODULE),
+	PLUGIN_TABLE(ROW)
 };
 
 const size_t PLUGIN_NTYPES = ARRAY_SIZE(PLUGIN_TYPES);
