@@ -25,6 +25,7 @@
 #include "providers/storage.h"
 
 #include "agent/cli.h"
+#include "agent/plugin_module.h"
 #include "agent/runconf.h"
 
 static volatile sig_atomic_t got_int;
@@ -137,11 +138,11 @@ run_here(const struct runconf *rcf, const struct job_conf *jc)
 		.cancel = &got_int,
 	};
 
-	if (job_state_load(o.state_dir, jc->name, &st, NULL) == 0 &&
-	    st.has_success)
+	if (rcf->heavy->job_state_load(o.state_dir, jc->name, &st,
+	    NULL) == 0 && st.has_success)
 		ctx.total = st.last_success_bytes;
 	catch_int();
-	if (job_run(jc, &o, &res) != 0) {
+	if (rcf->heavy->job_run(jc, &o, &res) != 0) {
 		end_draw();
 		fprintf(stderr, "vigil: backup %s failed: %s\n", jc->name,
 		    res.error);
@@ -282,7 +283,8 @@ open_storage(const struct job_conf *jc, struct storage **ret)
 }
 
 static int
-list_job(const struct job_conf *jc, json_t *out)
+list_job(const struct runconf *rcf, const struct job_conf *jc,
+    json_t *out)
 {
 	struct storage *st;
 	struct catalog cat = { 0 };
@@ -291,7 +293,8 @@ list_job(const struct job_conf *jc, json_t *out)
 
 	if (open_storage(jc, &st) != 0)
 		return -1;
-	if (catalog_list(st, jc->prefix, jc->name, &cat, &err) != 0) {
+	if (rcf->heavy->catalog_list(st, jc->prefix, jc->name, &cat,
+	    &err) != 0) {
 		fprintf(stderr, "vigil: %s: %s\n", jc->name, err.msg);
 		storage_close(st);
 		return -1;
@@ -353,7 +356,7 @@ cmd_list(struct runconf *rcf, const char *name)
 		    "FILES", "STATE");
 	for (size_t i = 0; i < rcf->njobs; i++)
 		if ((name == NULL || strcmp(rcf->jobs[i]->name, name) == 0) &&
-		    list_job(rcf->jobs[i], out) != 0)
+		    list_job(rcf, rcf->jobs[i], out) != 0)
 			rc = CLI_FAIL;
 	if (out != NULL) {
 		char *s = json_dumps(out, JSON_INDENT(1));
@@ -416,13 +419,14 @@ cmd_verify(struct runconf *rcf, const char *spec, const char *keyfile)
 	}
 	if (open_storage(jc, &st) != 0)
 		goto out0;
-	if (catalog_resolve(st, jc->prefix, spec, job, id, &err) != 0) {
+	if (rcf->heavy->catalog_resolve(st, jc->prefix, spec, job, id,
+	    &err) != 0) {
 		fprintf(stderr, "vigil: %s\n", err.msg);
 		goto out1;
 	}
 	catch_int();
-	if (catalog_verify(st, jc->prefix, job, id, key, &o, &res, &err) != 0 ||
-	    !res.ok) {
+	if (rcf->heavy->catalog_verify(st, jc->prefix, job, id, key, &o,
+	    &res, &err) != 0 || !res.ok) {
 		end_draw();
 		fprintf(stderr, "vigil: backup %s/%s is damaged: %s\n", job, id,
 		    err.msg);
@@ -498,7 +502,8 @@ cmd_prune(struct runconf *rcf, const char *name, bool dry_run)
 	}
 	if (open_storage(jc, &st) != 0)
 		goto out;
-	if (catalog_prune(st, jc->prefix, jc->name, &o, &res, &err) != 0) {
+	if (rcf->heavy->catalog_prune(st, jc->prefix, jc->name, &o, &res,
+	    &err) != 0) {
 		fprintf(stderr, "vigil: prune %s: %s\n", jc->name, err.msg);
 	} else {
 		cli_bytes((double)res.bytes_freed, freed, sizeof(freed));

@@ -39,6 +39,7 @@
 #include "backup/restore.h"
 
 #include "agent/cli.h"
+#include "agent/plugin_module.h"
 #include "agent/runconf.h"
 
 /* Warnings printed one by one; the rest are counted. */
@@ -328,7 +329,8 @@ cli_restore(int argc, char **argv)
 		goto out;
 	}
 	/* Which backup: from object names alone, no key needed yet. */
-	if ((r = catalog_resolve(st, jc->prefix, spec, job, id, &err)) != 0) {
+	if ((r = rcf->heavy->catalog_resolve(st, jc->prefix, spec, job, id,
+	    &err)) != 0) {
 		fprintf(stderr, "vigil: %s\n", err.msg);
 		goto out;
 	}
@@ -352,7 +354,8 @@ cli_restore(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	r = restore_run(st, jc->prefix, job, id, key, &ro, &res, &err);
+	r = rcf->heavy->restore_run(st, jc->prefix, job, id, key, &ro, &res,
+	    &err);
 
 	pthread_mutex_lock(&ui.mtx);
 	if (ui.drawn)

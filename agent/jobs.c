@@ -6,7 +6,7 @@
  * thread owns nothing of the slot but its result and progress, which it
  * writes under the mutex; the scheduler thread does everything else.
  * The backup code itself (job_run(), the state file) is reached through
- * the runconf's heavy table: slots exist only for jobs, and jobs only
+ * the runconf's heavy module: slots exist only for jobs, and jobs only
  * where that code parsed them.  Schedules and the splay are the core's
  * (lib/schedule.h), called directly.
  */
@@ -26,7 +26,7 @@
 #include "lib/log.h"
 #include "lib/schedule.h"
 
-#include "agent/heavy.h"
+#include "agent/plugin_module.h"
 #include "agent/runconf.h"
 
 #include "agent/jobs.h"
@@ -121,7 +121,7 @@ missed(const struct jobs *j, const struct slot *sl, int64_t now_ms)
 }
 
 static void
-load_state(struct jobs *j, const struct heavy_api *h, struct slot *sl)
+load_state(struct jobs *j, const struct plugin_module *h, struct slot *sl)
 {
 	struct ag_err err = { "" };
 

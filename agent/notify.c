@@ -1,14 +1,15 @@
 /*
- * notify.c: notifications and the registry of notifier types (see notify.h;
- * the JSON form of a notification is in notify_json.c).
+ * notify.c: notifications and notifier instances (see notify.h; the JSON
+ * form of a notification is in notify_json.c).
  *
- * Notifier types are compiled in and listed in a static table; the config
- * names one by "type".  Types that need the heavy libraries ("webhook")
- * live in the heavy module (heavy.h), loaded when such a notifier is
- * configured.  notifier_new() reads the settings every notifier has
- * (name, type), refuses settings the type does not know, and hands the group
- * to the type's configure hook, which copies whatever it keeps: a notifier
- * never points into the config, so it outlives a reload that frees it.
+ * Notifier types are lines of the plug-in table (agent/plugins.c); the config
+ * names one by "type".  Types that need the heavy libraries ("webhook") live in
+ * the heavy module, loaded when such a notifier is configured (plugin_find()).
+ * notifier_new() reads the setting every notifier has (name) and leaves the
+ * rest to plugin_instance_new(), the constructor sources share: the type, the
+ * settings it does not know, its configure hook, which copies whatever it
+ * keeps: a notifier never points into the config, so it outlives a reload
+ * that frees it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,39 +18,9 @@
 
 #include "lib/ag.h"
 #include "lib/parsenum.h"
-#include "agent/heavy.h"
 #include "agent/notify.h"
 #include "agent/notify_backend.h"
-
-/*
- * The registry.  A type's ops come from a function so that a type living in
- * the heavy module ("webhook": libcurl, OpenSSL) is loaded only when a
- * notifier of that type is configured; its ops then stay valid for good.
- */
-struct notifier_type {
-	const char *type;
-	const struct notifier_ops *(*ops)(struct ag_err *err);
-};
-
-static const struct notifier_ops *
-log_type_ops(struct ag_err *err)
-{
-	(void)err;
-	return &ntf_log_ops;
-}
-
-static const struct notifier_ops *
-webhook_type_ops(struct ag_err *err)
-{
-	const struct heavy_api *h = heavy_get(err);
-
-	return h != NULL ? h->webhook : NULL;
-}
-
-static const struct notifier_type notifier_types[] = {
-	{ "log", log_type_ops },
-	{ "webhook", webhook_type_ops },
-};
+#include "agent/plugin.h"
 
 /* Longest notifier name: it must fit struct spool_entry.notifier. */
 #define NOTIFIER_NAME_MAX 63
@@ -128,33 +99,6 @@ notification_summary(const struct notification *n, char *buf, size_t len)
 		    fmt_num(n->threshold, thr, sizeof(thr)));
 }
 
-static const struct notifier_type *
-notifier_find_type(const char *type)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(notifier_types); i++)
-		if (strcmp(notifier_types[i].type, type) == 0)
-			return &notifier_types[i];
-	return NULL;
-}
-
-/* "log, webhook" for error messages. */
-static const char *
-notifier_type_list(char *buf, size_t len)
-{
-	size_t off = 0;
-	int n;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < ARRAY_SIZE(notifier_types); i++) {
-		n = snprintf(buf + off, len - off, "%s%s", i > 0 ? ", " : "",
-		    notifier_types[i].type);
-		if (n < 0 || (size_t)n >= len - off)
-			break;
-		off += (size_t)n;
-	}
-	return buf;
-}
-
 /* Names appear in logs, spool files and status: keep them plain. */
 static int
 valid_name(const char *s)
@@ -170,61 +114,53 @@ valid_name(const char *s)
 	return 1;
 }
 
+/* The settings every notifier has besides "type": its name. */
+static void
+notifier_read_common(const conf_node *cs, struct conf_errs *errs,
+    void *arg)
+{
+	const char **name = arg;
+
+	if (conf_get_str(errs, cs, "name", true, name) == 1 &&
+	    !valid_name(*name))
+		(void)conf_error_at(errs, cs, "name", "must be 1 to %d "
+		    "letters, digits, '-', '_' or '.'", NOTIFIER_NAME_MAX);
+}
+
+static const char *const notifier_common_keys[] = { "name", "type", NULL };
+
+static const struct plugin_class notifier_class = {
+	.kind = PLUGIN_NOTIFIER,
+	.not_group = "a notifier must be a group { name = ...; type = ...; }",
+	.common = notifier_common_keys,
+	.read_common = notifier_read_common,
+};
+
 struct notifier *
 notifier_new(const conf_node *cs, struct conf_errs *errs)
 {
-	static const char *const common_keys[] = { "name", "type", NULL };
-	const struct notifier_type *nt;
-	const struct notifier_ops *ops;
-	const char *type = NULL, *name = NULL;
-	char types[256];
+	const struct plugin_ops *ops;
+	const char *name = NULL;
 	struct notifier *nf;
-	struct ag_err err = { "" };
-	size_t nerr = errs->n;
-	void *ctx = NULL;
+	void *ctx;
 
-	if (!conf_is_group(cs)) {
-		(void)conf_error(errs, cs, "a notifier must be a group "
-		    "{ name = ...; type = ...; }");
+	/* A missing name is an error, so success means ${name} is set. */
+	if (plugin_instance_new(&notifier_class, cs, &name, &ops, &ctx,
+	    errs) != 0)
 		return NULL;
-	}
-	if (conf_get_str(errs, cs, "name", true, &name) == 1 &&
-	    !valid_name(name))
-		(void)conf_error_at(errs, cs, "name", "must be 1 to %d "
-		    "letters, digits, '-', '_' or '.'", NOTIFIER_NAME_MAX);
-	if (conf_get_str(errs, cs, "type", true, &type) != 1)
-		return NULL;
-	if ((nt = notifier_find_type(type)) == NULL) {
-		(void)conf_error_at(errs, cs, "type", "unknown notifier type "
-		    "\"%s\" (known: %s)", type,
-		    notifier_type_list(types, sizeof(types)));
-		return NULL;
-	}
-	if ((ops = nt->ops(&err)) == NULL) {
-		(void)conf_error_at(errs, cs, "type", "%s notifiers need %s",
-		    type, err.msg);
-		return NULL;
-	}
-
-	(void)conf_check_keys2(errs, cs, common_keys, ops->settings);
-
-	if (ops->configure(&ctx, cs, errs) == -1 || errs->n > nerr ||
-	    name == NULL)
-		goto err0;
-
 	if ((nf = calloc(1, sizeof(*nf))) == NULL)
-		goto err1;
+		goto err0;
 	if ((nf->name = strdup(name)) == NULL)
-		goto err2;
-	nf->ops = ops;
+		goto err1;
+	/* ${ops} is the base of the type's struct notifier_ops. */
+	nf->ops = (const struct notifier_ops *)ops;
 	nf->ctx = ctx;
 	return nf;
 
-err2:
-	free(nf);
 err1:
-	(void)conf_error(errs, cs, "out of memory");
+	free(nf);
 err0:
+	(void)conf_error(errs, cs, "out of memory");
 	if (ctx != NULL)
 		ops->free(ctx);
 	return NULL;

@@ -6,7 +6,8 @@
  * named by the rule; the sender thread hands spooled entries to
  * notifier_send() and removes them once a receiver accepted them.
  * A notifier type ("log", "webhook", later "sns") is a const ops table in
- * agent/notifiers/ntf_<name>.c listed in notify.c's registry.
+ * agent/notifiers/ntf_<name>.c (agent/notifiers/net/ if it speaks HTTP),
+ * one line of the plug-in table, agent/plugins.c.
  */
 #ifndef VIGIL_NOTIFY_H
 #define VIGIL_NOTIFY_H
@@ -17,7 +18,7 @@
 #include "agent/metric.h"
 #include "conf/conf.h"
 #include "lib/ag.h"
-#include "lib/http.h"
+#include "lib/http/http.h"
 
 enum alert_state {
 	ST_OK = 0,

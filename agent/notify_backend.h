@@ -5,12 +5,14 @@
 #define VIGIL_NOTIFY_BACKEND_H
 
 #include "agent/notify.h"
+#include "agent/plugin.h"
 
 struct notifier_ops {
-	const char *type;			/* "log", "webhook", ... */
-	const char *const *settings;		/* besides name and type */
-	int (*configure)(void **ret_ctx, const conf_node *cs,
-	    struct conf_errs *errs);
+	/*
+	 * type ("log", "webhook", ...), settings (besides name and type),
+	 * configure() and free(): see agent/plugin.h.
+	 */
+	PLUGIN_OPS_HEAD;
 	/*
 	 * Deliver ${n} at once (blocking for at most the notifier's
 	 * timeout): 0 accepted, AG_RETRY keep queued, -1 drop; ${n} is
@@ -36,7 +38,6 @@ struct notifier_ops {
 	int (*finish)(void *ctx, struct notifier_call *call, long status,
 	    const char *body, size_t len, struct ag_err *err);
 	void (*release)(void *ctx, struct notifier_call *call);
-	void (*free)(void *ctx);
 };
 
 extern const struct notifier_ops ntf_log_ops;

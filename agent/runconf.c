@@ -9,7 +9,7 @@
 
 #include "paths.h"
 
-#include "agent/heavy.h"
+#include "agent/plugin_module.h"
 #include "agent/jobs.h"
 #include "agent/notify_backend.h"
 #include "agent/runconf.h"
@@ -243,7 +243,7 @@ build_jobs(struct runconf *rc, struct conf_errs *e)
 {
 	struct ag_err err = { "" };
 
-	if ((rc->heavy = heavy_get(&err)) == NULL) {
+	if ((rc->heavy = plugin_module_get(&err)) == NULL) {
 		(void)conf_error(e, rc->conf->backups, "backup jobs need %s",
 		    err.msg);
 		return;

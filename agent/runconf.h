@@ -6,7 +6,7 @@
  * which exist and metrics that some source produces.  vigild uses it at
  * start-up and on SIGHUP (swapping only a fully valid result in), and
  * `vigil config check` / `vigild -n` use it to print every error.  Backup
- * jobs are parsed by the heavy code (heavy.h), which is loaded only if the
+ * jobs are parsed by the heavy module (plugin_module.h), loaded only if the
  * config has any.
  */
 #ifndef VIGIL_RUNCONF_H
@@ -21,7 +21,7 @@
 #include "agent/source.h"
 #include "conf/conf.h"
 
-struct heavy_api;
+struct plugin_module;
 
 struct runconf {
 	struct conf *conf;
@@ -33,7 +33,7 @@ struct runconf {
 	struct job_conf **jobs;		/* backup jobs */
 	size_t njobs;
 	/* The heavy code that parsed the jobs; NULL if there are none. */
-	const struct heavy_api *heavy;
+	const struct plugin_module *heavy;
 	int refs;			/* atomic; see runconf_ref() */
 };
 

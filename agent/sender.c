@@ -6,7 +6,7 @@
  * request in flight (spool_next_skip()).  A notifier without requests (log)
  * delivers it there and then; a notifier that speaks HTTP prepares the
  * request (notifier_prepare()), which joins a libcurl multi handle, reached
- * through heavy.h so that a vigild with only log notifiers never loads
+ * through plugin_module.h so that a vigild with only log notifiers never loads
  * libcurl.  Then the thread waits for the first of: network activity, the
  * next retry falling due, a wake-up (a new entry, a reload, stop).  An
  * answered request is judged by its notifier (notifier_finish()) and pops
@@ -34,10 +34,10 @@
 #include <time.h>
 
 #include "lib/clock.h"
-#include "lib/http.h"
+#include "lib/http/http.h"
 #include "lib/log.h"
 
-#include "agent/heavy.h"
+#include "agent/plugin_module.h"
 #include "agent/runconf.h"
 #include "agent/spool.h"
 
@@ -62,7 +62,7 @@ struct sender {
 	pthread_cond_t cv;
 	struct runconf *cur;		/* holds one reference */
 	struct http_multi *multi;	/* made on the first request */
-	const struct heavy_api *heavy;	/* set before ${multi} */
+	const struct plugin_module *heavy;	/* set before ${multi} */
 	bool wake;
 	bool stopping;
 	int64_t stop_by_ms;	/* monotonic deadline of the final flush */
@@ -121,12 +121,12 @@ busy(void *cookie, const char *notifier)
 static struct http_multi *
 multi_get(struct sender *s, struct ag_err *err)
 {
-	const struct heavy_api *h;
+	const struct plugin_module *h;
 	struct http_multi *m;
 
 	if (s->multi != NULL)
 		return s->multi;
-	if ((h = heavy_get(err)) == NULL)
+	if ((h = plugin_module_get(err)) == NULL)
 		return NULL;
 	if ((m = h->http_multi_new()) == NULL) {
 		(void)ag_err_set(err, "cannot initialise the HTTP client");
@@ -209,7 +209,7 @@ start(struct sender *s, struct runconf *rc, const struct spool_entry *e)
 static int
 reap(struct sender *s)
 {
-	const struct heavy_api *h = s->heavy;
+	const struct plugin_module *h = s->heavy;
 	struct http_resp resp;
 	struct ag_err err;
 	struct flight *f;

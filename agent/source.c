@@ -1,11 +1,12 @@
 /*
- * source.c: the registry of source types and the wrappers the scheduler
- * calls (see source.h).
+ * source.c: source instances and the wrappers the scheduler calls (see
+ * source.h).
  *
- * Source types are compiled in and listed in a static table; the config
- * names one by "type".  source_new() reads the settings every source has
- * (type, name, interval), refuses settings the type does not know, and
- * hands the group to the type's configure hook.  The local sources read
+ * Source types are lines of the plug-in table (agent/plugins.c); the
+ * config names one by "type".  source_new() reads the settings every
+ * source has (name, interval) and leaves the rest to
+ * plugin_instance_new(), the constructor notifiers share: the type, the
+ * settings it does not know, its configure hook.  The local sources read
  * /proc through source_proc_path(), whose root tests move to recorded
  * samples under tests/data/proc/.
  */
@@ -15,18 +16,9 @@
 #include <string.h>
 
 #include "lib/ag.h"
+#include "agent/plugin.h"
 #include "agent/source.h"
 #include "agent/source_backend.h"
-
-static const struct source_ops *const source_types[] = {
-	&src_cpu_ops,
-	&src_memory_ops,
-	&src_load_ops,
-	&src_disk_ops,
-	&src_diskio_ops,
-	&src_network_ops,
-	&src_process_ops,
-};
 
 /* Shortest interval a source may ask for. */
 #define SOURCE_MIN_INTERVAL_MS 1000
@@ -34,32 +26,35 @@ static const struct source_ops *const source_types[] = {
 /* Prefix of every /proc path; "" is the real /proc. */
 static char proc_root[PATH_MAX];
 
-static const struct source_ops *
-source_find_type(const char *type)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(source_types); i++)
-		if (strcmp(source_types[i]->type, type) == 0)
-			return source_types[i];
-	return NULL;
-}
+/* The settings every source has besides "type". */
+struct source_common {
+	const char *name;		/* NULL: the type's name */
+	int64_t interval;
+};
 
-/* source_type_list(buf, len): "cpu, memory, ..." for error messages. */
-static const char *
-source_type_list(char *buf, size_t len)
+static void
+source_read_common(const conf_node *cs, struct conf_errs *errs, void *arg)
 {
-	size_t off = 0;
-	int n;
+	struct source_common *sc = arg;
 
-	buf[0] = '\0';
-	for (size_t i = 0; i < ARRAY_SIZE(source_types); i++) {
-		n = snprintf(buf + off, len - off, "%s%s", i > 0 ? ", " : "",
-		    source_types[i]->type);
-		if (n < 0 || (size_t)n >= len - off)
-			break;
-		off += (size_t)n;
+	(void)conf_get_str(errs, cs, "name", false, &sc->name);
+	if (sc->name != NULL && sc->name[0] == '\0') {
+		(void)conf_error_at(errs, cs, "name", "must not be empty");
+		sc->name = NULL;
 	}
-	return buf;
+	(void)conf_get_dur(errs, cs, "interval", false,
+	    SOURCE_MIN_INTERVAL_MS, &sc->interval);
 }
+
+static const char *const source_common_keys[] = { "type", "name",
+	"interval", NULL };
+
+static const struct plugin_class source_class = {
+	.kind = PLUGIN_SOURCE,
+	.not_group = "a source must be a group: { type = \"cpu\"; ... }",
+	.common = source_common_keys,
+	.read_common = source_read_common,
+};
 
 /**
  * source_new(cs, errs):
@@ -70,57 +65,29 @@ source_type_list(char *buf, size_t len)
 struct source *
 source_new(const conf_node *cs, struct conf_errs *errs)
 {
-	static const char *const common_keys[] = { "type", "name", "interval",
-		NULL };
-	const struct source_ops *ops;
-	const char *type = NULL, *name = NULL;
-	char types[256];
-	int64_t interval = SOURCE_DEFAULT_INTERVAL_MS;
+	struct source_common sc = { NULL, SOURCE_DEFAULT_INTERVAL_MS };
+	const struct plugin_ops *ops;
 	struct source *s;
-	size_t nerr = errs->n;
-	void *ctx = NULL;
+	void *ctx;
 
-	if (!conf_is_group(cs)) {
-		(void)conf_error(errs, cs, "a source must be a group: "
-		    "{ type = \"cpu\"; ... }");
+	if (plugin_instance_new(&source_class, cs, &sc, &ops, &ctx,
+	    errs) != 0)
 		return NULL;
-	}
-	if (conf_get_str(errs, cs, "type", true, &type) != 1)
-		return NULL;
-	if ((ops = source_find_type(type)) == NULL) {
-		(void)conf_error_at(errs, cs, "type", "unknown source type "
-		    "\"%s\" (known: %s)", type,
-		    source_type_list(types, sizeof(types)));
-		return NULL;
-	}
-	(void)conf_get_str(errs, cs, "name", false, &name);
-	if (name != NULL && name[0] == '\0')
-		(void)conf_error_at(errs, cs, "name", "must not be empty");
-	if (name == NULL || name[0] == '\0')
-		name = type;
-	(void)conf_get_dur(errs, cs, "interval", false,
-	    SOURCE_MIN_INTERVAL_MS, &interval);
-
-	(void)conf_check_keys2(errs, cs, common_keys, ops->settings);
-
-	if (ops->configure(&ctx, cs, errs) == -1 || errs->n > nerr)
-		goto err0;
-
 	if ((s = calloc(1, sizeof(*s))) == NULL)
+		goto err0;
+	if ((s->name = strdup(sc.name != NULL ? sc.name : ops->type)) == NULL)
 		goto err1;
-	if ((s->name = strdup(name)) == NULL)
-		goto err2;
-	s->ops = ops;
+	/* ${ops} is the base of the type's struct source_ops. */
+	s->ops = (const struct source_ops *)ops;
 	s->ctx = ctx;
-	s->interval_ms = interval;
-	s->cur_interval_ms = interval;
+	s->interval_ms = sc.interval;
+	s->cur_interval_ms = sc.interval;
 	return s;
 
-err2:
-	free(s);
 err1:
-	(void)conf_error(errs, cs, "out of memory");
+	free(s);
 err0:
+	(void)conf_error(errs, cs, "out of memory");
 	if (ctx != NULL)
 		ops->free(ctx);
 	return NULL;

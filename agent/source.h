@@ -2,8 +2,9 @@
  * source.h: metric sources, for callers (the scheduler).
  *
  * A source type ("cpu", "disk", "cloudwatch", ...) is a const ops table in
- * agent/sources/src_<name>.c, listed in source.c's static registry.  The
- * config creates instances by type; each has its own interval.  collect()
+ * agent/sources/src_<name>.c (agent/sources/net/ if it needs the network
+ * libraries), one line of the plug-in table, agent/plugins.c.  The config
+ * creates instances by type; each has its own interval.  collect()
  * appends readings and sends nothing; the scheduler owns time, backs off a
  * failing source and warns when a collection outlasts its interval.
  */

@@ -4,25 +4,21 @@
 #ifndef VIGIL_SOURCE_BACKEND_H
 #define VIGIL_SOURCE_BACKEND_H
 
+#include "agent/plugin.h"
 #include "agent/source.h"
 #include "lib/ag.h"
 
 struct source_ops {
-	const char *type;			/* "cpu", "disk", ... */
-	/* Settings this type accepts besides type, name and interval. */
-	const char *const *settings;
 	/*
-	 * Read the type's settings from ${cs}; record problems in ${errs}.
-	 * Return 0 with a context in ${ret_ctx}, or -1.
+	 * type ("cpu", "disk", ...), settings (besides type, name and
+	 * interval), configure() and free(): see agent/plugin.h.
 	 */
-	int (*configure)(void **ret_ctx, const conf_node *cs,
-	    struct conf_errs *errs);
+	PLUGIN_OPS_HEAD;
 	/* Append readings to ${out}; return 0, AG_RETRY or -1 with ${err}. */
 	int (*collect)(void *ctx, struct metric_batch *out,
 	    struct ag_err *err);
 	/* NULL-terminated globs of the names this instance produces. */
 	const char *const *(*patterns)(void *ctx);
-	void (*free)(void *ctx);
 };
 
 extern const struct source_ops src_cpu_ops;

@@ -4,7 +4,7 @@
 # Both run the same local plugins (cpu, memory, disk, load, network) with 10
 # threshold rules at a 10 s interval for DURATION seconds (default 60).  Two
 # more vigild run beside them with the same sources and rules plus what makes
-# the daemon need its heavy module (agent/heavy.h): "v+backup" a nightly
+# the daemon need its heavy module (agent/plugin_module.h): "v+backup" a nightly
 # backup job like the embedded default's (conf/default.c), "v+webhook" a
 # webhook notifier.  Neither backs up nor delivers during the run.  Every
 # second we sample each process's RSS; at the end we read its CPU time.

@@ -1,12 +1,13 @@
 /*
- * storage.c: the storage registry, config parsing and the wrappers every
- * caller goes through.
+ * storage.c: storage config parsing and the wrappers every caller goes
+ * through.
  *
- * The registry is a static table of backends; the config picks one by its
- * "type".  The wrappers check keys and prefixes (so no backend ever sees a
- * key that could escape its namespace), enforce part sizes, count bytes per
- * instance (atomically: restore workers read in parallel) and sort
- * listings, so each backend stays a thin translation of the verbs.
+ * Backends are lines of the plug-in table (agent/plugins.c, found through
+ * lib/plugin.h); the config picks one by its "type".  The wrappers check keys
+ * and prefixes (so no backend ever sees a key that could escape its namespace),
+ * enforce part sizes, count bytes per instance (atomically: restore workers
+ * read in parallel) and sort listings, so each backend stays a thin translation
+ * of the verbs.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -17,15 +18,9 @@
 #include "conf/conf.h"
 #include "lib/ag.h"
 #include "lib/buf.h"
+#include "lib/plugin.h"
 #include "providers/storage_backend.h"
 #include "providers/storage.h"
-
-/* Backends compiled in.  S3, Azure Blob and GCS are added here. */
-static const struct storage_ops *const storage_registry[] = {
-	&storage_local_ops,
-};
-
-static const char *const storage_type_names[] = { "local", NULL };
 
 struct storage {
 	const struct storage_ops *ops;
@@ -44,27 +39,6 @@ struct storage_upload {
 	uint64_t parts;
 	size_t last_len;		/* length of the previous part */
 };
-
-/* The longest list of settings a type may declare. */
-#define SETTINGS_MAX 64
-
-const char *const *
-storage_types(void)
-{
-
-	return (storage_type_names);
-}
-
-static const struct storage_ops *
-storage_find_type(const char *type)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(storage_registry); i++)
-		if (strcmp(storage_registry[i]->name, type) == 0)
-			return (storage_registry[i]);
-	return (NULL);
-}
 
 /* A target name: letters, digits, '-', '_', '.'; not empty. */
 static int
@@ -93,11 +67,12 @@ int
 storage_conf_parse(const conf_node *group, struct storage_conf **ret,
     struct conf_errs *errs)
 {
-	const char *allowed[SETTINGS_MAX + 2];
+	static const char *const common[] = { "type", NULL };
 	const struct storage_ops *ops;
+	const void *found;
 	struct storage_conf *c;
 	const char *name, *type = NULL;
-	size_t n;
+	struct ag_err err = { "" };
 
 	name = conf_name(group);
 	if (!conf_is_group(group))
@@ -109,17 +84,12 @@ storage_conf_parse(const conf_node *group, struct storage_conf **ret,
 		    name != NULL ? name : ""));
 	if (conf_get_str(errs, group, "type", true, &type) != 1)
 		return (-1);
-	if ((ops = storage_find_type(type)) == NULL)
-		return (conf_error_at(errs, group, "type",
-		    "unknown storage type \"%s\" (known: local)", type));
+	if (plugin_find(PLUGIN_STORAGE, type, &found, &err) != 0)
+		return (conf_error_at(errs, group, "type", "%s", err.msg));
+	ops = found;
 
 	/* "type" plus the backend's own settings. */
-	allowed[0] = "type";
-	for (n = 0; ops->settings != NULL && ops->settings[n] != NULL &&
-	    n < SETTINGS_MAX; n++)
-		allowed[n + 1] = ops->settings[n];
-	allowed[n + 1] = NULL;
-	if (conf_check_keys(errs, group, allowed) != 0)
+	if (conf_check_keys2(errs, group, common, ops->settings) != 0)
 		return (-1);
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)

@@ -121,9 +121,6 @@ struct storage_conf *storage_conf_local(const char *name, const char *path);
 /* storage_conf_free(c): free ${c}; NULL does nothing. */
 void storage_conf_free(struct storage_conf *c);
 
-/* storage_types(): the NULL-terminated list of known type names. */
-const char *const *storage_types(void);
-
 /**
  * storage_open(conf, ret, err):
  * Open an instance of ${conf} (which may be freed afterwards): for local,

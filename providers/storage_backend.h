@@ -1,9 +1,10 @@
 /*
  * storage_backend.h: what a storage backend implements.  See storage.h.
  *
- * A backend is a const ops table listed in storage.c's registry.  The
- * wrappers in storage.c validate keys and prefixes, count bytes and keep
- * the upload bookkeeping, so a backend sees only well-formed keys.  Error
+ * A backend is a const ops table in providers/<name>/, one line of the
+ * plug-in table (agent/plugins.c).  The wrappers in storage.c validate
+ * keys and prefixes, count bytes and keep the upload bookkeeping, so a
+ * backend sees only well-formed keys.  Error
  * messages a backend writes into ${err} start with its instance,
  * "local[here]: ", "s3[main]: ".  Backends never log above debug; the
  * caller that knows what the user wanted logs once.

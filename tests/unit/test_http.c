@@ -17,7 +17,7 @@
 #include <time.h>
 
 #include "lib/ag.h"
-#include "lib/http.h"
+#include "lib/http/http.h"
 #include "tests/unit/fakes/fake_httpd.h"
 
 /* The test server, one for all tests. */

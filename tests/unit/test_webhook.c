@@ -22,7 +22,7 @@
 #include "paths.h"
 #include "lib/log.h"
 #include "agent/notify.h"
-#include "agent/notifiers/webhook_format.h"
+#include "agent/notifiers/net/webhook_format.h"
 #include "conf/conf.h"
 #include "tests/unit/fakes/fake_httpd.h"
 #include "tests/unit/fakes/testutil.h"

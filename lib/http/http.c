@@ -22,7 +22,7 @@
 
 #include "paths.h"
 #include "lib/buf.h"
-#include "lib/http.h"
+#include "lib/http/http.h"
 
 struct http_client {
 	CURL *h;

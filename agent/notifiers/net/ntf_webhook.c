@@ -35,11 +35,11 @@
 #include "lib/ag.h"
 #include "lib/clock.h"
 #include "lib/crypto/crypto.h"
-#include "lib/http.h"
+#include "lib/http/http.h"
 #include "lib/log.h"
 #include "agent/notify.h"
 #include "agent/notify_backend.h"
-#include "agent/notifiers/webhook_format.h"
+#include "agent/notifiers/net/webhook_format.h"
 
 #define WEBHOOK_TIMEOUT_DEFAULT_MS 10000
 #define WEBHOOK_CONNECT_TIMEOUT_DEFAULT_MS 5000

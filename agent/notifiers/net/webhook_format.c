@@ -28,11 +28,11 @@
 #include "lib/buf.h"
 #include "lib/clock.h"
 #include "lib/crypto/crypto.h"
-#include "lib/http.h"
+#include "lib/http/http.h"
 #include "lib/log.h"
 #include "lib/parsenum.h"
 #include "agent/notify.h"
-#include "agent/notifiers/webhook_format.h"
+#include "agent/notifiers/net/webhook_format.h"
 
 /*
  * Alertmanager forgets ("resolves") an alert whose endsAt has passed, so a

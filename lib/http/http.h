@@ -1,7 +1,7 @@
 /*
  * http.h: a small synchronous HTTP client over libcurl.
  *
- * Only lib/http.c includes <curl/curl.h>.  A request is described by a
+ * Only lib/http/http.c includes <curl/curl.h>.  A request is described by a
  * struct http_req and answered in a struct http_resp; the call blocks for at
  * most the request's timeouts.  Any HTTP status is a success of the
  * transport (0); the caller classifies it, with http_status_class() for the

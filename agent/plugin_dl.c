@@ -1,0 +1,123 @@
+/*
+ * plugin_dl.c: plugin_module_get() for vigild, which loads the heavy code
+ * only when the configuration needs it (see plugin_module.h).
+ *
+ * The first call dlopen()s libvigil-heavy.so with RTLD_NOW | RTLD_LOCAL: every
+ * symbol is resolved at once (a module that does not fit this executable fails
+ * here, with dlerror()'s message, not in the middle of a backup), and nothing
+ * of it enters the global namespace.  The module is looked for next to the
+ * running executable first, where the build tree has it, then in
+ * VIGIL_PKGLIBDIR, where `make install` and the packages put it; a module whose
+ * version or size of struct plugin_module differs from ours is refused.  A
+ * failure is not remembered, so a reload after installing the module succeeds.
+ * The module is never unloaded: notifiers, jobs and worker threads keep
+ * pointers into it.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "paths.h"
+#include "lib/log.h"
+
+#include "agent/plugin_module.h"
+
+static pthread_mutex_t module_mu = PTHREAD_MUTEX_INITIALIZER;
+static const struct plugin_module *module;	/* set once; atomic reads */
+
+/*
+ * Open ${path} and check its table.  Return the table, or NULL with a
+ * message in ${err}.
+ */
+static const struct plugin_module *
+module_open(const char *path, struct ag_err *err)
+{
+	const struct plugin_module *h;
+	void *dl;
+	const char *e;
+
+	if ((dl = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		e = dlerror();
+		(void)ag_err_set(err, "%s", e != NULL ? e : path);
+		return NULL;
+	}
+	(void)dlerror();
+	if ((h = dlsym(dl, "vigil_plugin_module")) == NULL) {
+		e = dlerror();
+		(void)ag_err_set(err, "%s: %s", path, e != NULL ? e :
+		    "no vigil_plugin_module");
+		goto bad;
+	}
+	if (h->size != sizeof(*h) || h->version == NULL ||
+	    strcmp(h->version, VIGIL_VERSION) != 0) {
+		(void)ag_err_set(err, "%s: built for vigil %s, this is vigil "
+		    "%s", path, h->version != NULL ? h->version : "?",
+		    VIGIL_VERSION);
+		goto bad;
+	}
+	log_debug("loaded %s", path);
+	return h;
+bad:
+	(void)dlclose(dl);
+	return NULL;
+}
+
+/*
+ * Where the module may be: ${dir}/PLUGIN_MODULE_NAME into ${buf}.  Return 0,
+ * or -1 if it does not fit.
+ */
+static int
+module_path(char *buf, size_t len, const char *dir)
+{
+	int n = snprintf(buf, len, "%s/%s", dir, PLUGIN_MODULE_NAME);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+static const struct plugin_module *
+module_load(struct ag_err *err)
+{
+	char exe[PATH_MAX], path[PATH_MAX + sizeof(PLUGIN_MODULE_NAME) + 1];
+	ssize_t n;
+	char *slash;
+
+	/* The build tree: the module sits beside vigild. */
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		if ((slash = strrchr(exe, '/')) != NULL) {
+			*slash = '\0';
+			if (module_path(path, sizeof(path), exe[0] != '\0' ?
+			    exe : "/") == 0 && access(path, F_OK) == 0)
+				return module_open(path, err);
+		}
+	}
+	/* Installed. */
+	if (module_path(path, sizeof(path), VIGIL_PKGLIBDIR) != 0) {
+		(void)ag_err_set(err, "%s: path too long", VIGIL_PKGLIBDIR);
+		return NULL;
+	}
+	if (access(path, F_OK) != 0) {
+		(void)ag_err_set(err, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	return module_open(path, err);
+}
+
+const struct plugin_module *
+plugin_module_get(struct ag_err *err)
+{
+	const struct plugin_module *h;
+
+	if ((h = __atomic_load_n(&module, __ATOMIC_ACQUIRE)) != NULL)
+		return h;
+	pthread_mutex_lock(&module_mu);
+	if ((h = module) == NULL && (h = module_load(err)) != NULL)
+		__atomic_store_n(&module, h, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&module_mu);
+	return h;
+}
