@@ -39,8 +39,11 @@ struct manifest;
 struct manifest_chunk;
 struct storage;
 
-/* reader_run() returns this when a callback stopped it (see there). */
-#define READER_STOPPED	1
+/*
+ * reader_run() returns this when a callback stopped it (see there); not
+ * AG_RETRY (1) nor STORAGE_ABSENT (2).
+ */
+#define READER_STOPPED	3
 
 /* How far a read got. */
 struct reader_stats {
