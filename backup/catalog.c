@@ -27,7 +27,6 @@
 #include "backup/retention.h"
 
 #include "backup/catalog.h"
-#include "backup/catalog_internal.h"
 
 /*
  * Inflate threads for an index.  Its JSON is parsed on one thread far
@@ -492,8 +491,12 @@ get_buf(struct storage *st, const char *key, size_t max, uint8_t **ret,
 	return rc;
 }
 
-/* catalog_object_key(): see catalog_internal.h. */
-int
+/*
+ * The storage key of the ${kind} object of backup ${id} of ${job} under
+ * ${prefix}, into ${out}; 0, or -1 with a message if ${job} or ${id} is
+ * not valid.
+ */
+static int
 catalog_object_key(const char *prefix, const char *job, const char *id,
     enum format_kind kind, char *out, size_t outlen, struct ag_err *err)
 {

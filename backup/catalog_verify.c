@@ -1,17 +1,18 @@
 /*
  * catalog_verify.c: verifying a backup end to end (see catalog.h).
  *
- * Verification is a pipeline on the caller's thread: storage_get() pushes
- * data.vgl into the format reader, whose chunk callback checks the chunk
- * against the chunk table and hands the gzip member to the parallel
- * inflater (inflate.h); the inflater hands the tar stream back in order to
- * a checker that hashes it, checks each member's length and compares the
- * tar headers at the file index's offsets.  A separate index is streamed
- * by a thread of its own (catalog_stream_index() into a
- * manifest_index_reader) into a bounded queue (index_queue.h) from which
- * the checker takes one entry at a time.  Memory: one sealed chunk in the
- * reader, workers + 2 members in the inflater, one captured header; for
- * the index as much again (one chunk, its members of 1 MiB) and the queue.
+ * Verification is the backup reader (reader.h: data.vgl read, every chunk
+ * authenticated and checked against the chunk table, the members inflated
+ * in parallel and checked too) with a sink that checks.  The sink pushes
+ * the tar stream into the extractor in listing mode (extract.h), so the
+ * tar stream is walked by libarchive as on restore: its tap thread hashes
+ * the stream, and each entry it reads is held against the file index (the
+ * tar checker below).  A separate index is streamed by a thread of its own
+ * (catalog_stream_index() into a manifest_index_reader) into a bounded
+ * queue (index_queue.h) from which the checker takes one entry at a time.
+ * Memory: what the reader holds (one sealed chunk, workers + 2 members),
+ * the extractor's ring; for the index as much again (one chunk, its
+ * members of 1 MiB) and the queue.
  */
 #include <sys/stat.h>
 
@@ -36,7 +37,6 @@
 #include "backup/tar_header.h"
 
 #include "backup/catalog.h"
-#include "backup/catalog_internal.h"
 
 #define PROGRESS_MS	100
 /*
@@ -471,8 +471,8 @@ check_counts(const struct manifest *m, const uint64_t n[5],
  * failure, naming the object: "data.vgl: chunk 7: authentication failed
  * (corrupt, reordered or tampered data)", "data.vgl: truncated: ...",
  * "manifest.vgl: wrong key: ...", "tar stream sha256 differs from the
- * manifest", "member 3 inflates to 1000 bytes, the chunk table says
- * 65536", "file index: files[12] \"etc/x\" at tar offset 5120: the tar
+ * manifest", "data.vgl: member 3 inflates to 1000 bytes, the chunk table
+ * says 65536", "file index: files[12] \"etc/x\" at tar offset 5120: the tar
  * header there is \"etc/y\"".  A failure of the file index itself comes
  * first, even if the data side failed too.  AG_RETRY if storage kept
  * failing transiently.
