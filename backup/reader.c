@@ -16,7 +16,6 @@
  * are not ours to report.
  */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,23 +52,10 @@ struct reader {
 	struct ag_err err;
 };
 
-static int rfail(struct reader *, const char *, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* Record the first failure of the read; return -1. */
-static int
-rfail(struct reader *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (r->failed)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(r->err.msg, sizeof(r->err.msg), fmt, ap);
-	va_end(ap);
-	r->failed = -1;
-	return -1;
-}
+/* Record the first failure of the read (printf-style); -1. */
+#define rfail(r, ...)							\
+	((r)->failed != 0 ? -1 : ((r)->failed = ag_err_set(&(r)->err,	\
+	    __VA_ARGS__)))
 
 /* A callback of the caller stopped the read; return -1. */
 static int
@@ -167,6 +153,32 @@ header_ok(struct reader *r, const struct format_object *obj)
 	return 0;
 }
 
+/*
+ * Bytes [${off}, ${off} + ${len}) of data.vgl into ${sink}; a transient
+ * failure resumes where it stopped.  A storage error is "data.vgl: ..."
+ * with ${name}, as the storage said without.  Return 0 or -1.
+ */
+static int
+get_range(struct reader *r, uint64_t off, uint64_t len,
+    storage_sink_fn *sink, bool name)
+{
+	struct ag_err e = { "" };
+	int rc;
+
+	rc = storage_get_retry(r->c->st, r->okey, off, len, sink, r, &e);
+	if (r->failed)
+		return -1;
+	if (rc == STORAGE_ABSENT)
+		return rfail(r, "backup %s/%s: %s is missing", r->c->job,
+		    r->c->id, FORMAT_NAME_DATA);
+	if (rc != 0) {
+		(void)rfail(r, "%s%s", name ? "data.vgl: " : "", e.msg);
+		r->failed = rc == AG_RETRY ? AG_RETRY : -1;
+		return -1;
+	}
+	return 0;
+}
+
 /* --- Whole: data.vgl in order ----------------------------------------- */
 
 static int
@@ -209,24 +221,12 @@ whole_read(struct reader *r)
 {
 	const struct manifest *m = r->m;
 	struct ag_err e = { "" };
-	int rc;
 
 	if ((r->rd = format_reader_new(r->c->key, FORMAT_KIND_DATA,
 	    whole_chunk, r)) == NULL)
 		return rfail(r, "out of memory");
-	/* A transient failure resumes where it stopped. */
-	rc = storage_get_retry(r->c->st, r->okey, 0, UINT64_MAX, whole_sink,
-	    r, &e);
-	if (r->failed)
+	if (get_range(r, 0, UINT64_MAX, whole_sink, false) != 0)
 		return -1;
-	if (rc == STORAGE_ABSENT)
-		return rfail(r, "backup %s/%s: %s is missing", r->c->job,
-		    r->c->id, FORMAT_NAME_DATA);
-	if (rc != 0) {
-		(void)rfail(r, "%s", e.msg);
-		r->failed = rc == AG_RETRY ? AG_RETRY : -1;
-		return -1;
-	}
 	if (format_reader_end(r->rd, &e) != 0)
 		return rfail(r, "data.vgl: %s", e.msg);
 	if (inflate_finish(r->ifl, &e) != 0)
@@ -301,7 +301,6 @@ plan_read(struct reader *r)
 	struct ag_err e = { "" };
 	uint64_t maxsealed = 0;
 	size_t i, j;
-	int rc;
 
 	for (i = 0; i < r->c->nplan; i++) {
 		if (plan[i] >= m->nchunks || (i > 0 && plan[i] <= plan[i - 1]))
@@ -330,19 +329,9 @@ plan_read(struct reader *r)
 			;
 		ca = &m->chunks[plan[i]];
 		cb = &m->chunks[plan[j]];
-		/* A transient failure resumes where it stopped. */
-		rc = storage_get_retry(r->c->st, r->okey, ca->offset,
-		    cb->offset + cb->sealed_len - ca->offset, plan_sink, r, &e);
-		if (r->failed)
+		if (get_range(r, ca->offset, cb->offset + cb->sealed_len -
+		    ca->offset, plan_sink, true) != 0)
 			return -1;
-		if (rc == STORAGE_ABSENT)
-			return rfail(r, "backup %s/%s: %s is missing",
-			    r->c->job, r->c->id, FORMAT_NAME_DATA);
-		if (rc != 0) {
-			(void)rfail(r, "data.vgl: %s", e.msg);
-			r->failed = rc == AG_RETRY ? AG_RETRY : -1;
-			return -1;
-		}
 	}
 	if (inflate_finish(r->ifl, &e) != 0)
 		return rfail(r, "data.vgl: %s", e.msg);

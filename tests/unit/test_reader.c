@@ -182,19 +182,6 @@ data_path(char *out)
 	tu_pathf(out, "%s/%s", store, k);
 }
 
-static void
-flip_byte(const char *path, off_t off)
-{
-	uint8_t b;
-	int fd;
-
-	assert_true((fd = open(path, O_RDWR)) >= 0);
-	assert_int_equal(pread(fd, &b, 1, off), 1);
-	b ^= 0x40;
-	assert_int_equal(pwrite(fd, &b, 1, off), 1);
-	close(fd);
-}
-
 /* --- Tests ------------------------------------------------------------ */
 
 static void
@@ -333,7 +320,7 @@ test_tampered_chunk(void **state_)
 	(void)state_;
 	data_path(path);
 	at = (off_t)(m->chunks[3].offset + FORMAT_CHUNK_PREFIX + 50);
-	flip_byte(path, at);
+	tu_flip_byte(path, at);
 
 	/* Whole: the chunk is named; the sink never saw it or later ones. */
 	seen_init(&s);
@@ -357,7 +344,7 @@ test_tampered_chunk(void **state_)
 		assert_int_equal(s.chunk[i], 0);
 	free(s.buf);
 
-	flip_byte(path, at);
+	tu_flip_byte(path, at);
 	seen_init(&s);
 	if (run(plan, 2, &s, NULL, &rs, &err) != 0)
 		fail_msg("%s", err.msg);
