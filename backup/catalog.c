@@ -9,6 +9,7 @@
  * and the parallel inflater (inflate.h) into a manifest_index_reader or a
  * buffer.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <time.h>
 
 #include "lib/ag.h"
+#include "lib/buf.h"
 #include "lib/crypto/crypto.h"
 #include "lib/crypto/crypto_sign.h"
 #include "providers/storage.h"
@@ -25,7 +27,6 @@
 #include "backup/retention.h"
 
 #include "backup/catalog.h"
-#include "backup/catalog_internal.h"
 
 /*
  * Inflate threads for an index.  Its JSON is parsed on one thread far
@@ -490,8 +491,12 @@ get_buf(struct storage *st, const char *key, size_t max, uint8_t **ret,
 	return rc;
 }
 
-/* catalog_object_key(): see catalog_internal.h. */
-int
+/*
+ * The storage key of the ${kind} object of backup ${id} of ${job} under
+ * ${prefix}, into ${out}; 0, or -1 with a message if ${job} or ${id} is
+ * not valid.
+ */
+static int
 catalog_object_key(const char *prefix, const char *job, const char *id,
     enum format_kind kind, char *out, size_t outlen, struct ag_err *err)
 {
@@ -515,8 +520,7 @@ struct ixload {
 	struct inflate *ifl;		/* NULL: plain JSON */
 	int (*sink)(void *, const uint8_t *, size_t);	/* gets the JSON */
 	void *cookie;
-	char *json;			/* ix_append(): the whole JSON */
-	size_t len, cap, max;
+	struct buf json;		/* ix_append(): the whole JSON */
 	uint64_t fed;			/* object bytes */
 	int failed;
 	struct ag_err err;
@@ -527,36 +531,20 @@ static int
 ix_append(void *cookie, const uint8_t *buf, size_t len)
 {
 	struct ixload *x = cookie;
-	size_t ncap;
-	char *np;
 
-	if (len > x->max - x->len) {
-		if (!x->failed)
-			x->failed = ag_err_set(&x->err, "%s: the index JSON "
-			    "exceeds %zu bytes%s", FORMAT_NAME_INDEX, x->max,
-			    x->m->index_json_size != 0 ? " (the manifest's "
-			    "json_size)" : "");
+	if (buf_append(&x->json, buf, len) == 0)
+		return 0;
+	if (x->failed)
 		return -1;
-	}
-	if (x->len + len + 1 > x->cap) {
-		ncap = x->cap < 65536 ? 65536 : x->cap;
-		while (ncap < x->len + len + 1)
-			ncap *= 2;
-		if (ncap > x->max + 1)
-			ncap = x->max + 1;
-		if ((np = realloc(x->json, ncap)) == NULL) {
-			if (!x->failed)
-				x->failed = ag_err_set(&x->err, "%s: out of "
-				    "memory", FORMAT_NAME_INDEX);
-			return -1;
-		}
-		x->json = np;
-		x->cap = ncap;
-	}
-	memcpy(x->json + x->len, buf, len);
-	x->len += len;
-	x->json[x->len] = '\0';
-	return 0;
+	if (x->json.err == E2BIG)
+		x->failed = ag_err_set(&x->err, "%s: the index JSON exceeds "
+		    "%zu bytes%s", FORMAT_NAME_INDEX, x->json.max,
+		    x->m->index_json_size != 0 ? " (the manifest's "
+		    "json_size)" : "");
+	else
+		x->failed = ag_err_set(&x->err, "%s: out of memory",
+		    FORMAT_NAME_INDEX);
+	return -1;
 }
 
 static int
@@ -682,15 +670,14 @@ load_index(struct storage *st, const char *okey, const struct crypto_key *key,
 	int rc;
 
 	x.cookie = &x;
-	x.max = m->index_json_size != 0 ? (size_t)m->index_json_size :
-	    FORMAT_MANIFEST_MAX;
+	buf_init(&x.json, m->index_json_size != 0 ?
+	    (size_t)m->index_json_size : FORMAT_MANIFEST_MAX);
 	if ((rc = fetch_index(st, okey, key, &x, err)) == 0)
-		rc = manifest_load_index(m, x.json != NULL ? x.json : "",
-		    x.len, err);
-	if (x.json != NULL) {
-		crypto_wipe(x.json, x.len);
-		free(x.json);
-	}
+		rc = manifest_load_index(m, x.json.p != NULL ? x.json.p : "",
+		    x.json.len, err);
+	if (x.json.p != NULL)
+		crypto_wipe(x.json.p, x.json.len);
+	buf_free(&x.json);
 	return rc;
 }
 

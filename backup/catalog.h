@@ -7,11 +7,12 @@
  * (one storage_list() of "<prefix>/<job>/"), so they work on a write-only
  * host that cannot decrypt its own manifests (docs/BACKUP-FORMAT.md,
  * 1.2): a backup is complete iff its manifest.vgl exists with a plausible
- * size.  Verifying needs the key: it opens the manifest, streams data.vgl
- * through the format reader (every chunk authenticated, in order, nothing
- * missing or appended), inflates every member, checks each against the
- * chunk table and the whole tar stream against the manifest's sha256, and
- * checks the file index against the tar headers at the offsets it gives
+ * size.  Verifying needs the key: it opens the manifest and reads data.vgl
+ * with the backup reader that restore uses (reader.h: every chunk
+ * authenticated, in order, nothing missing or appended, every member
+ * inflated and checked against the chunk table), checks the whole tar
+ * stream against the manifest's sha256, walks it with libarchive and
+ * checks the file index against the tar entries at the offsets it gives
  * (a separate index.vgl is read alongside data.vgl, one entry at a time,
  * so memory does not grow with the number of files).  Nothing is written
  * to disk.
@@ -235,9 +236,10 @@ struct catalog_verify_result {
  * failure, naming the object: "data.vgl: chunk 7: authentication failed
  * (corrupt, reordered or tampered data)", "data.vgl: truncated: ...",
  * "manifest.vgl: wrong key: ...", "tar stream sha256 differs from the
- * manifest", "member 3 inflates to 1000 bytes, the chunk table says
- * 65536", "file index: files[12] \"etc/x\" at tar offset 5120: the tar
- * header there is \"etc/y\"".  A failure of the file index itself
+ * manifest", "data.vgl: member 3 inflates to 1000 bytes, the chunk table
+ * says 65536", "file index: files[12] \"etc/x\" at tar offset 5120: the
+ * tar header there is \"etc/y\"", "tar stream: corrupt or truncated
+ * archive: ..." (libarchive cannot read it).  A failure of the file index itself
  * ("index: sha256 differs from the manifest's ...", "index.vgl: chunk
  * 2: ...") comes first, even if the data side failed too.  AG_RETRY if
  * storage kept failing transiently.

@@ -1,20 +1,24 @@
 /*
  * catalog_verify.c: verifying a backup end to end (see catalog.h).
  *
- * Verification is a pipeline on the caller's thread: storage_get() pushes
- * data.vgl into the format reader, whose chunk callback checks the chunk
- * against the chunk table and hands the gzip member to the parallel
- * inflater (inflate.h); the inflater hands the tar stream back in order to
- * a checker that hashes it, checks each member's length and compares the
- * tar headers at the file index's offsets.  A separate index is streamed
- * by a thread of its own (catalog_stream_index() into a
- * manifest_index_reader) into a bounded queue (index_queue.h) from which
- * the checker takes one entry at a time.  Memory: one sealed chunk in the
- * reader, workers + 2 members in the inflater, one captured header; for
- * the index as much again (one chunk, its members of 1 MiB) and the queue.
+ * Verification is the backup reader (reader.h: data.vgl read, every chunk
+ * authenticated and checked against the chunk table, the members inflated
+ * in parallel and checked too) with a sink that checks.  The sink pushes
+ * the tar stream into the extractor in listing mode (extract.h), so the
+ * tar stream is walked by libarchive as on restore: its tap thread hashes
+ * the stream, and each entry it reads is held against the file index (the
+ * tar checker below).  A separate index is streamed by a thread of its own
+ * (catalog_stream_index() into a manifest_index_reader) into a bounded
+ * queue (index_queue.h) from which the checker takes one entry at a time.
+ * Memory: what the reader holds (one sealed chunk, workers + 2 members),
+ * the extractor's ring; for the index as much again (one chunk, its
+ * members of 1 MiB) and the queue.
  */
+#include <sys/stat.h>
+
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,15 +28,15 @@
 #include "lib/crypto/crypto.h"
 #include "lib/crypto/crypto_hash.h"
 #include "providers/storage.h"
+#include "backup/extract.h"
 #include "backup/format.h"
 #include "backup/index_queue.h"
-#include "backup/inflate.h"
 #include "backup/manifest.h"
+#include "backup/reader.h"
 #include "backup/stage.h"
 #include "backup/tar_header.h"
 
 #include "backup/catalog.h"
-#include "backup/catalog_internal.h"
 
 #define PROGRESS_MS	100
 /*
@@ -177,11 +181,14 @@ ixf_free(struct ixfeed *x)
 }
 
 /*
- * The tar checker: follows the tar stream, and at each index entry's
- * offset captures its first header (and a pax extended header's records)
- * to compare the stored path and type with the index.  The entries come
- * from the manifest (an inline index) or one at a time from the index
- * thread's queue.
+ * The tar checker, on the extractor's thread: libarchive walks the tar
+ * stream (extract.h, listing only), and each entry it reads is held
+ * against the index entries at or before its offset: an index entry must
+ * start where a tar entry starts, and that entry's stored path and type
+ * must be the index's.  The index entries come from the manifest (an
+ * inline index) or one at a time from the index thread's queue.  The
+ * first failure stops the check; the data side sees it (tc_failed()) and
+ * stops reading.
  */
 struct tarchk {
 	const struct manifest *m;
@@ -191,11 +198,9 @@ struct tarchk {
 	struct manifest_file cur;	/* ... taken from ${q} */
 	bool ended;			/* no more entries */
 	size_t next;			/* entries done */
-	uint64_t pos;			/* tar bytes seen */
-	uint8_t *cap;			/* captured header bytes */
-	size_t cap_len, need;
-	bool capturing;
 	uint64_t files, checked;
+	atomic_bool failed;		/* err is set */
+	struct ag_err err;
 };
 
 /*
@@ -232,119 +237,139 @@ static void
 tc_done(struct tarchk *tc)
 {
 	tc->f = NULL;
-	tc->capturing = false;
 	tc->files++;
 	tc->next++;
 }
 
-/* The capture of entry tc->f is complete: compare. */
+/* The ustar typeflag of what libarchive read as ${e}. */
+static char
+tc_typeflag(const struct extract_entry *e)
+{
+	if (e->hardlink)
+		return '1';
+	switch (e->type) {
+	case S_IFREG:
+		return '0';
+	case S_IFDIR:
+		return '5';
+	case S_IFLNK:
+		return '2';
+	case S_IFCHR:
+		return '3';
+	case S_IFBLK:
+		return '4';
+	case S_IFIFO:
+		return '6';
+	default:
+		return '?';
+	}
+}
+
+/* Index entry tc->f lies at the tar entry ${e}: compare. */
 static int
-tc_check(struct tarchk *tc, struct ag_err *err)
+tc_check(struct tarchk *tc, const struct extract_entry *e,
+    struct ag_err *err)
 {
 	const struct manifest_file *f = tc->f;
-	struct tar_header th;
+	size_t plen = strlen(e->stored);
+	char tf = tc_typeflag(e);
 
-	if (tar_header_parse(tc->cap, tc->cap_len, &th) != 0)
-		return ag_err_set(err, "file index: files[%zu] \"%.100s\": no "
-		    "valid tar header at tar offset %" PRIu64, tc->next,
-		    f->path, f->tar_offset);
-	if (th.path_len != strlen(f->path) ||
-	    memcmp(th.path, f->path, th.path_len) != 0)
+	/* libarchive ends the name of a folder with a '/'. */
+	if (tf == '5' && plen > 1 && e->stored[plen - 1] == '/')
+		plen--;
+	if (plen != strlen(f->path) || memcmp(e->stored, f->path, plen) != 0)
 		return ag_err_set(err, "file index: files[%zu] \"%.100s\" at "
 		    "tar offset %" PRIu64 ": the tar header there is "
 		    "\"%.*s\"", tc->next, f->path, f->tar_offset,
-		    (int)(th.path_len > 100 ? 100 : th.path_len), th.path);
-	if (th.typeflag != tar_header_typeflag(f->type))
+		    (int)(plen > 100 ? 100 : plen), e->stored);
+	if (tf != tar_header_typeflag(f->type))
 		return ag_err_set(err, "file index: files[%zu] \"%.100s\": "
 		    "type %s, but the tar header has type '%c'", tc->next,
-		    f->path, manifest_ftype_name(f->type), th.typeflag);
+		    f->path, manifest_ftype_name(f->type), tf);
 	tc->checked++;
 	return 0;
 }
 
-/* Feed tar bytes to the checker. */
+/* An index entry at ${off}, where no tar entry starts. */
 static int
-tc_feed(struct tarchk *tc, const uint8_t *buf, size_t len,
+tc_no_header(struct tarchk *tc, struct ag_err *err)
+{
+	if (!tc->headers) {
+		/* Without the header checks, the offsets alone. */
+		tc_done(tc);
+		return 0;
+	}
+	return ag_err_set(err, "file index: files[%zu] \"%.100s\": no valid "
+	    "tar header at tar offset %" PRIu64, tc->next, tc->f->path,
+	    tc->f->tar_offset);
+}
+
+/* The extractor read the tar entry ${e} (its thread). */
+static void
+tc_entry(void *cookie, const struct extract_entry *e)
+{
+	struct tarchk *tc = cookie;
+
+	if (atomic_load(&tc->failed))
+		return;
+	for (;;) {
+		if (tc_next(tc, &tc->err) != 0)
+			goto fail;
+		if (tc->f == NULL || tc->f->tar_offset > e->tar_offset)
+			return;		/* an entry the index does not list */
+		if (tc->f->tar_offset < e->tar_offset) {
+			if (tc_no_header(tc, &tc->err) != 0)
+				goto fail;
+			continue;
+		}
+		if (tc->headers && tc_check(tc, e, &tc->err) != 0)
+			goto fail;
+		tc_done(tc);
+		return;
+	}
+fail:
+	atomic_store(&tc->failed, true);
+}
+
+/*
+ * The tar stream of ${tar_size} bytes was read whole: every index entry
+ * must have been reached.  Return 0 or -1 with a message.
+ */
+static int
+tc_end(struct tarchk *tc, uint64_t tar_size, uint64_t nentries,
     struct ag_err *err)
 {
-	const struct manifest_file *f;
-	uint64_t skip;
-	size_t n, need;
-
-	while (len > 0) {
-		if (!tc->capturing) {
-			if (tc_next(tc, err) != 0)
-				return -1;
-			if (tc->f == NULL) {
-				tc->pos += len;
-				return 0;
-			}
-			skip = tc->f->tar_offset - tc->pos;
-			if (skip > 0) {
-				n = skip < len ? (size_t)skip : len;
-				tc->pos += n;
-				buf += n;
-				len -= n;
-				continue;
-			}
-			if (!tc->headers) {
-				tc_done(tc);
-				continue;
-			}
-			tc->capturing = true;
-			tc->cap_len = 0;
-			tc->need = 512;
-		}
-		f = tc->f;
-		n = tc->need - tc->cap_len < len ? tc->need - tc->cap_len : len;
-		memcpy(tc->cap + tc->cap_len, buf, n);
-		tc->cap_len += n;
-		tc->pos += n;
-		buf += n;
-		len -= n;
-		if (tc->cap_len < tc->need)
-			continue;
-		if (tc->need == 512) {
-			/* A pax header: its records and the next header too. */
-			if (tar_header_need(tc->cap, tc->cap_len, &need) != 0)
-				return ag_err_set(err, "file index: files[%zu]: "
-				    "pax header over %zu bytes", tc->next,
-				    TAR_HEADER_PAX_MAX);
-			tc->need = need;
-		}
-		if (tc->cap_len < tc->need) {
-			if (tc->need > f->tar_len)
-				return ag_err_set(err, "file index: files[%zu] "
-				    "\"%.100s\": its headers exceed its tar "
-				    "length %" PRIu64, tc->next, f->path,
-				    f->tar_len);
-			continue;
-		}
-		if (tc_check(tc, err) != 0)
+	for (;;) {
+		if (tc_next(tc, err) != 0)
 			return -1;
-		tc_done(tc);
+		if (tc->f == NULL || tc->f->tar_offset >= tar_size)
+			break;
+		if (tc_no_header(tc, err) != 0)
+			return -1;
 	}
+	if (tc->f != NULL)
+		return ag_err_set(err, "file index: only %zu of %" PRIu64
+		    " entries lie in the tar stream", tc->next, nentries);
 	return 0;
 }
 
+/*
+ * Verification is the backup reader (reader.h) with a sink that checks:
+ * the extractor, listing only, with a tap that hashes the tar stream and
+ * the tar checker on its entries.
+ */
 struct verify {
-	struct storage *st;
 	const struct manifest *m;
 	const struct catalog_verify_opts *o;
-	struct format_reader *rd;
-	struct inflate *ifl;
-	struct crypto_hash *hash;
+	struct extract *x;
+	struct crypto_hash *hash;	/* the extractor's tap thread's */
+	atomic_bool hash_failed;
 	struct tarchk tc;
 	struct ixfeed ix;		/* a separate index, read alongside */
-	uint64_t fed;			/* data.vgl bytes fed to the reader */
-	uint64_t chunks;		/* opened */
-	uint64_t members_out;		/* members inflated so far */
-	uint64_t tar_bytes;
+	struct reader_stats rs;		/* as far as the reader got */
 	int64_t t0, last_progress;
-	bool header_checked;
-	bool cancelled;
-	int failed;			/* a callback failed: err is set */
-	struct ag_err err;
+	bool x_failed;			/* the extractor stopped */
+	bool index_failed;		/* the index thread failed */
 };
 
 static void
@@ -359,124 +384,60 @@ progress(struct verify *v, bool force)
 	if (!force && now - v->last_progress < PROGRESS_MS)
 		return;
 	v->last_progress = now;
-	p = (struct catalog_verify_progress){ .bytes_read = v->fed,
-	    .bytes_total = v->m->data_size, .tar_bytes = v->tar_bytes,
-	    .chunks_done = v->chunks, .chunks_total = v->m->nchunks,
+	p = (struct catalog_verify_progress){ .bytes_read = v->rs.fed,
+	    .bytes_total = v->m->data_size, .tar_bytes = v->rs.tar_bytes,
+	    .chunks_done = v->rs.chunks, .chunks_total = v->m->nchunks,
 	    .elapsed_ms = now - v->t0 };
 	v->o->progress(v->o->cookie, &p);
 }
 
-/* The tar stream, one member at a time, in order. */
-static int
-tar_sink(void *cookie, const uint8_t *buf, size_t len)
+/* The tap: every tar byte, in order, on a thread of its own. */
+static void
+hash_tap(void *cookie, const uint8_t *buf, size_t len)
 {
 	struct verify *v = cookie;
-	const struct manifest_chunk *c;
 
-	if (v->members_out >= v->m->nchunks) {
-		v->failed = ag_err_set(&v->err, "data.vgl: more members than "
-		    "the chunk table lists");
+	if (crypto_hash_update(v->hash, buf, len) != 0)
+		atomic_store(&v->hash_failed, true);
+}
+
+static void
+x_entry(void *cookie, const struct extract_entry *e)
+{
+	struct verify *v = cookie;
+
+	tc_entry(&v->tc, e);
+}
+
+/* The reader's sink: the tar stream, one member at a time, in order. */
+static int
+tar_sink(void *cookie, const struct manifest_chunk *c, const uint8_t *buf,
+    size_t len)
+{
+	struct verify *v = cookie;
+
+	(void)c;
+	if (atomic_load(&v->tc.failed))
 		return -1;
-	}
-	c = &v->m->chunks[v->members_out];
-	if (len != c->tar_len) {
-		v->failed = ag_err_set(&v->err, "member %" PRIu64 " inflates "
-		    "to %zu bytes, the chunk table says %" PRIu64,
-		    v->members_out, len, c->tar_len);
-		return -1;
-	}
-	v->members_out++;
-	v->tar_bytes += len;
-	if (crypto_hash_update(v->hash, buf, len) != 0) {
-		v->failed = ag_err_set(&v->err, "sha256 failed");
-		return -1;
-	}
-	if (tc_feed(&v->tc, buf, len, &v->err) != 0) {
-		v->failed = -1;
+	if (extract_write(v->x, buf, len) != 0) {
+		v->x_failed = true;
 		return -1;
 	}
 	return 0;
 }
 
-/* An authenticated chunk of data.vgl. */
+/* Before each chunk: progress; a failed index stops reading data.vgl. */
 static int
-chunk_cb(void *cookie, uint64_t index, const uint8_t *pt, size_t len,
-    int final)
+on_chunk(void *cookie, const struct reader_stats *s)
 {
 	struct verify *v = cookie;
-	const struct format_object *obj;
-	const struct manifest_chunk *c;
-	const uint8_t *hdr;
-	struct ag_err e;
-	size_t hlen;
 
-	if (v->o != NULL && v->o->cancel != NULL && *v->o->cancel) {
-		v->failed = ag_err_set(&v->err, "cancelled");
-		v->cancelled = true;
-		return -1;
-	}
-	/* A failed index is the error: stop reading data.vgl. */
+	v->rs = *s;
 	if (v->tc.q != NULL && index_queue_failed(v->tc.q)) {
-		v->failed = ag_err_set(&v->err, "file index: not read");
+		v->index_failed = true;
 		return -1;
 	}
-	if (!v->header_checked) {
-		/* The manifest's copy of the header must be this header. */
-		obj = format_reader_object(v->rd);
-		hdr = format_object_header(obj, &hlen);
-		if (hlen != v->m->data_header_len ||
-		    memcmp(hdr, v->m->data_header, hlen) != 0) {
-			v->failed = ag_err_set(&v->err, "data.vgl: its header "
-			    "differs from the manifest's copy");
-			return -1;
-		}
-		if (strcmp(format_object_info(obj)->backup_id,
-		    v->m->backup_id) != 0) {
-			v->failed = ag_err_set(&v->err, "data.vgl: sealed for "
-			    "backup %s", format_object_info(obj)->backup_id);
-			return -1;
-		}
-		v->header_checked = true;
-	}
-	if (index >= v->m->nchunks) {
-		v->failed = ag_err_set(&v->err, "data.vgl: chunk %" PRIu64
-		    " is not in the chunk table (%zu chunks)", index,
-		    v->m->nchunks);
-		return -1;
-	}
-	c = &v->m->chunks[index];
-	if (len != c->plain_len || (final != 0) != (index + 1 ==
-	    v->m->nchunks)) {
-		v->failed = ag_err_set(&v->err, "data.vgl: chunk %" PRIu64
-		    " (%zu bytes%s) does not match the chunk table (%" PRIu64
-		    " bytes%s)", index, len, final ? ", final" : "",
-		    c->plain_len, index + 1 == v->m->nchunks ? ", final" : "");
-		return -1;
-	}
-	if (inflate_member(v->ifl, pt, len, &e) != 0) {
-		/* The sink's own message, if it was the sink that failed. */
-		if (!v->failed)
-			v->failed = ag_err_set(&v->err, "data.vgl: %s", e.msg);
-		return -1;
-	}
-	v->chunks++;
 	progress(v, false);
-	return 0;
-}
-
-static int
-data_sink(void *cookie, const uint8_t *buf, size_t len)
-{
-	struct verify *v = cookie;
-	struct ag_err e;
-	int rc;
-
-	rc = format_reader_feed(v->rd, buf, len, &e);
-	if (rc == -1 && !v->failed)
-		v->failed = ag_err_set(&v->err, "data.vgl: %s", e.msg);
-	if (rc != 0)
-		return -1;
-	v->fed += len;
 	return 0;
 }
 
@@ -510,8 +471,8 @@ check_counts(const struct manifest *m, const uint64_t n[5],
  * failure, naming the object: "data.vgl: chunk 7: authentication failed
  * (corrupt, reordered or tampered data)", "data.vgl: truncated: ...",
  * "manifest.vgl: wrong key: ...", "tar stream sha256 differs from the
- * manifest", "member 3 inflates to 1000 bytes, the chunk table says
- * 65536", "file index: files[12] \"etc/x\" at tar offset 5120: the tar
+ * manifest", "data.vgl: member 3 inflates to 1000 bytes, the chunk table
+ * says 65536", "file index: files[12] \"etc/x\" at tar offset 5120: the tar
  * header there is \"etc/y\"".  A failure of the file index itself comes
  * first, even if the data side failed too.  AG_RETRY if storage kept
  * failing transiently.
@@ -524,18 +485,22 @@ catalog_verify(struct storage *st, const char *prefix, const char *job,
 {
 	struct catalog_verify_result res = { 0 };
 	struct storage_stats s0, s1;
-	struct inflate_conf ic = { 0 };
+	struct extract_conf xc = { 0 };
+	struct reader_conf rc0 = { 0 };
 	struct verify v = { 0 };
 	struct manifest *m = NULL;
-	struct ag_err e, ixe;
-	char okey[STORAGE_KEY_MAX + 1];
+	struct ag_err e = { "" }, xe = { "" }, ixe, verr = { "" };
 	uint8_t sha[CRYPTO_SHA256_LEN];
 	uint64_t nentries;
-	int rc, ixrc;
+	bool cancelled = false;
+	int rc, xrc, ixrc, failed = 0;
 
 	storage_stats(st, &s0);
 	v.t0 = clock_mono_ms();
+	v.last_progress = v.t0 - PROGRESS_MS;
 	v.o = opts;
+	atomic_init(&v.hash_failed, false);
+	atomic_init(&v.tc.failed, false);
 	/* A separate index is read alongside data.vgl, never loaded. */
 	if ((rc = catalog_load_manifest(st, prefix, job, id, key, false, &m,
 	    err)) != 0) {
@@ -544,30 +509,10 @@ catalog_verify(struct storage *st, const char *prefix, const char *job,
 		return rc;
 	}
 	v.m = m;
-	v.st = st;
-	if (catalog_object_key(prefix, job, id, FORMAT_KIND_DATA, okey,
-	    sizeof(okey), err) != 0) {
-		rc = -1;
-		goto out;
-	}
 	v.tc.m = m;
 	v.tc.headers = opts == NULL || !opts->skip_headers;
-	ic.max_out = (size_t)m->slice_size;
-	ic.workers = opts != NULL ? opts->workers : 0;
-	if (ic.workers == 0)
-		ic.workers = stage_online_cpus() < VERIFY_WORKERS_MAX ?
-		    stage_online_cpus() : VERIFY_WORKERS_MAX;
-	ic.sink = tar_sink;
-	ic.cookie = &v;
-	if ((v.tc.cap = malloc(TAR_HEADER_MAX)) == NULL ||
-	    (v.hash = crypto_hash_sha256_new()) == NULL ||
-	    (v.rd = format_reader_new(key, FORMAT_KIND_DATA, chunk_cb,
-	    &v)) == NULL) {
+	if ((v.hash = crypto_hash_sha256_new()) == NULL) {
 		rc = ag_err_set(err, "verify: out of memory");
-		goto out;
-	}
-	if ((v.ifl = inflate_new(&ic, err)) == NULL) {
-		rc = -1;
 		goto out;
 	}
 	nentries = m->nfiles;
@@ -579,57 +524,70 @@ catalog_verify(struct storage *st, const char *prefix, const char *job,
 		v.tc.q = v.ix.q;
 		nentries = m->index_entries;
 	}
-
-	/* Stream data.vgl; a transient failure resumes where it stopped. */
-	rc = storage_get_retry(st, okey, 0, UINT64_MAX, data_sink, &v, &e);
-	if (rc != 0 && !v.failed) {
-		if (rc == STORAGE_ABSENT)
-			(void)ag_err_set(&v.err, "backup %s/%s: %s is missing",
-			    job, id, FORMAT_NAME_DATA);
-		else
-			(void)ag_err_set(&v.err, "%s", e.msg);
-		v.failed = rc == AG_RETRY ? AG_RETRY : -1;
+	xc.flags = EXTRACT_LIST_ONLY;
+	xc.writers = 1;
+	xc.on_entry = x_entry;
+	xc.tap = hash_tap;
+	xc.cookie = &v;
+	if ((v.x = extract_new(&xc, err)) == NULL) {
+		rc = -1;
+		goto out;
 	}
-	if (!v.failed && format_reader_end(v.rd, &e) != 0)
-		v.failed = ag_err_set(&v.err, "data.vgl: %s", e.msg);
-	if (!v.failed && inflate_finish(v.ifl, &e) != 0 && !v.failed)
-		v.failed = ag_err_set(&v.err, "data.vgl: %s", e.msg);
-	if (!v.failed)
+
+	rc0 = (struct reader_conf){ .st = st, .prefix = prefix, .job = job,
+	    .id = id, .m = m, .key = key, .sink = tar_sink,
+	    .on_chunk = on_chunk, .cookie = &v,
+	    .cancel = opts != NULL ? opts->cancel : NULL };
+	rc0.workers = opts != NULL ? opts->workers : 0;
+	if (rc0.workers == 0)
+		rc0.workers = stage_online_cpus() < VERIFY_WORKERS_MAX ?
+		    stage_online_cpus() : VERIFY_WORKERS_MAX;
+	rc = reader_run(&rc0, &v.rs, &e);
+	cancelled = rc != 0 && opts != NULL && opts->cancel != NULL &&
+	    *opts->cancel != 0;
+	/* The extractor sees what was handed over, and the tap hashes it. */
+	xrc = extract_finish(v.x, NULL, &xe);
+
+	/*
+	 * The first failure in stream order: the checker's is about bytes
+	 * before anything the reader failed on.
+	 */
+	if (atomic_load(&v.tc.failed))
+		failed = ag_err_set(&verr, "%s", v.tc.err.msg);
+	else if (rc == READER_STOPPED && v.index_failed)
+		failed = ag_err_set(&verr, "file index: not read");
+	else if (rc == READER_STOPPED)
+		failed = ag_err_set(&verr, "tar stream: %s", xe.msg);
+	else if (rc != 0) {
+		(void)ag_err_set(&verr, "%s", e.msg);
+		failed = rc == AG_RETRY ? AG_RETRY : -1;
+	} else {
 		progress(&v, true);
-	if (!v.failed && v.fed != m->data_size)
-		v.failed = ag_err_set(&v.err, "data.vgl: %" PRIu64 " bytes, "
-		    "the manifest says %" PRIu64, v.fed, m->data_size);
-	if (!v.failed && (v.chunks != m->nchunks ||
-	    v.members_out != m->nchunks || v.tar_bytes != m->tar_size))
-		v.failed = ag_err_set(&v.err, "data.vgl: %" PRIu64 " chunks and "
-		    "%" PRIu64 " tar bytes, the manifest says %zu and %" PRIu64,
-		    v.chunks, v.tar_bytes, m->nchunks, m->tar_size);
-	if (!v.failed && crypto_hash_final(v.hash, sha) != 0)
-		v.failed = ag_err_set(&v.err, "sha256 failed");
-	if (!v.failed && !crypto_memeq(sha, m->tar_sha256, sizeof(sha)))
-		v.failed = ag_err_set(&v.err, "tar stream sha256 differs from "
-		    "the manifest");
-	/* Every entry must have been reached. */
-	if (!v.failed && tc_next(&v.tc, &v.err) != 0)
-		v.failed = -1;
-	if (!v.failed && (v.tc.f != NULL || v.tc.capturing))
-		v.failed = ag_err_set(&v.err, "file index: only %zu of %" PRIu64
-		    " entries lie in the tar stream", v.tc.next, nentries);
+		if (atomic_load(&v.hash_failed) ||
+		    crypto_hash_final(v.hash, sha) != 0)
+			failed = ag_err_set(&verr, "sha256 failed");
+		else if (!crypto_memeq(sha, m->tar_sha256, sizeof(sha)))
+			failed = ag_err_set(&verr, "tar stream sha256 differs "
+			    "from the manifest");
+		else if (xrc != 0)
+			failed = ag_err_set(&verr, "tar stream: %s", xe.msg);
+		else if (tc_end(&v.tc, m->tar_size, nentries, &verr) != 0)
+			failed = -1;
+	}
 
 	/*
 	 * The index is read to its end (unless cancelled): a failure of the
 	 * index (its sha256 above all) is the error, as when it was loaded
 	 * before the data, even if the data side failed on what it said.
 	 */
-	if ((ixrc = ixf_join(&v.ix, v.cancelled, &ixe)) != 0 &&
-	    !v.cancelled) {
+	if ((ixrc = ixf_join(&v.ix, cancelled, &ixe)) != 0 && !cancelled) {
 		(void)ag_err_set(err, "%s", ixe.msg);
 		rc = ixrc == AG_RETRY ? AG_RETRY : -1;
 		goto out;
 	}
-	if (v.failed) {
-		(void)ag_err_set(err, "%s", v.err.msg);
-		rc = v.failed == AG_RETRY ? AG_RETRY : -1;
+	if (failed) {
+		(void)ag_err_set(err, "%s", verr.msg);
+		rc = failed == AG_RETRY ? AG_RETRY : -1;
 		goto out;
 	}
 	if (m->has_counts && (m->files_loaded || v.tc.q != NULL)) {
@@ -646,8 +604,8 @@ catalog_verify(struct storage *st, const char *prefix, const char *job,
 	rc = 0;
 out:
 	storage_stats(st, &s1);
-	res.chunks = v.chunks;
-	res.tar_bytes = v.tar_bytes;
+	res.chunks = v.rs.chunks;
+	res.tar_bytes = v.rs.tar_bytes;
 	res.files = v.tc.files;
 	res.headers = v.tc.checked;
 	res.bytes_read = s1.bytes_read - s0.bytes_read;
@@ -662,12 +620,10 @@ out:
 	}
 	if (ret != NULL)
 		*ret = res;
-	inflate_free(v.ifl);
+	extract_free(v.x);
 	ixf_free(&v.ix);
 	manifest_file_clear(&v.tc.cur);
-	format_reader_free(v.rd);
 	crypto_hash_free(v.hash);
-	free(v.tc.cap);
 	manifest_free(m);
 	return rc == 0 ? 0 : (rc == AG_RETRY ? AG_RETRY : -1);
 }

@@ -611,6 +611,8 @@ do_entry(struct extract *x, struct archive_entry *e)
 
 	memset(&info, 0, sizeof(info));
 	info.path = logical != NULL ? logical : path;
+	info.stored = stored;
+	info.tar_offset = (uint64_t)archive_read_header_position(x->r);
 	info.hardlink = hl != NULL;
 	info.link = hl != NULL ? hl : sl;
 	info.type = (unsigned)type;

@@ -46,6 +46,8 @@ struct extract;
 /* One entry as read (and, unless refused or filtered, extracted). */
 struct extract_entry {
 	const char *path;		/* as stored (joined name for splits) */
+	const char *stored;		/* as stored, also for split pieces */
+	uint64_t tar_offset;		/* of its first header in the stream */
 	const char *link;		/* symlink/hard-link target or NULL */
 	bool hardlink;
 	unsigned type;			/* S_IFREG, S_IFDIR, ... */

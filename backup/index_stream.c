@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "lib/ag.h"
+#include "lib/buf.h"
 #include "backup/index_stream.h"
 
 #define KEY_MAX		1024		/* a root key's JSON text */
@@ -55,8 +56,8 @@ struct index_stream {
 
 	/* The piece being captured. */
 	enum piece piece;
-	char *buf;
-	size_t len, cap, max;
+	struct buf buf;			/* its JSON text */
+	size_t max;			/* ... at most */
 	unsigned depth;			/* open '{' and '[' */
 	bool in_str, esc, scalar;
 
@@ -97,6 +98,12 @@ index_stream_new(const struct index_stream_conf *conf)
 		return NULL;
 	s->c = *conf;
 	s->st = S_ROOT;
+	/* Each piece has its own maximum (capture_start()): the largest. */
+	buf_init(&s->buf, KEY_MAX);
+	if (s->buf.max < conf->element_max)
+		buf_init(&s->buf, conf->element_max);
+	if (s->buf.max < conf->member_max)
+		buf_init(&s->buf, conf->member_max);
 	return s;
 }
 
@@ -112,7 +119,7 @@ capture_start(struct index_stream *s, enum piece p, uint8_t c,
     struct ag_err *err)
 {
 	s->piece = p;
-	s->len = 0;
+	buf_reset(&s->buf);
 	s->depth = 0;
 	s->in_str = s->esc = s->scalar = false;
 	s->max = p == P_KEY ? KEY_MAX : p == P_ELEMENT ?
@@ -136,26 +143,14 @@ static int
 capture_put(struct index_stream *s, const uint8_t *p, size_t n,
     struct ag_err *err)
 {
-	size_t ncap;
-	char *nb;
-
-	if (n > s->max - s->len)
+	if (n > s->max - s->buf.len)
 		return sfail(s, err, "%s of more than %zu bytes",
 		    s->piece == P_KEY ? "a key" : s->piece == P_ELEMENT ?
 		    "an array element" : "a value", s->max);
-	if (s->len + n > s->cap) {
-		ncap = s->cap < 4096 ? 4096 : s->cap;
-		while (ncap < s->len + n)
-			ncap *= 2;
-		if ((nb = realloc(s->buf, ncap)) == NULL) {
-			s->failed = 1;
-			return ag_err_set(err, "out of memory");
-		}
-		s->buf = nb;
-		s->cap = ncap;
+	if (buf_append(&s->buf, p, n) != 0) {
+		s->failed = 1;
+		return ag_err_set(err, "out of memory");
 	}
-	memcpy(s->buf + s->len, p, n);
-	s->len += n;
 	return 0;
 }
 
@@ -166,7 +161,7 @@ key_done(struct index_stream *s, struct ag_err *err)
 	json_t *v;
 	size_t i;
 
-	v = json_loadb(s->buf, s->len, JSON_DECODE_ANY, NULL);
+	v = json_loadb(s->buf.p, s->buf.len, JSON_DECODE_ANY, NULL);
 	if (v == NULL || !json_is_string(v) ||
 	    strlen(json_string_value(v)) != json_string_length(v)) {
 		json_decref(v);
@@ -204,12 +199,13 @@ capture_done(struct index_stream *s, struct ag_err *err)
 		return key_done(s, err);
 	case P_MEMBER:
 		s->st = S_NEXT;
-		rc = s->c.on_member(s->c.cookie, s->key, s->buf, s->len);
+		rc = s->c.on_member(s->c.cookie, s->key, s->buf.p,
+		    s->buf.len);
 		break;
 	case P_ELEMENT:
 	default:
 		s->st = S_ARRAY_NEXT;
-		rc = s->c.on_element(s->c.cookie, s->buf, s->len);
+		rc = s->c.on_element(s->c.cookie, s->buf.p, s->buf.len);
 		break;
 	}
 	if (rc != 0)
@@ -229,7 +225,7 @@ capture(struct index_stream *s, const uint8_t *buf, size_t len,
 	bool done = false;
 	uint8_t c;
 
-	if (s->len == 0) {
+	if (s->buf.len == 0) {
 		/* The first byte was classified by capture_start(). */
 		i = 1;
 	}
@@ -397,6 +393,6 @@ index_stream_free(struct index_stream *s)
 		return;
 	for (size_t i = 0; i < s->nkeys; i++)
 		free(s->keys[i]);
-	free(s->buf);
+	buf_free(&s->buf);
 	free(s);
 }

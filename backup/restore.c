@@ -1,19 +1,17 @@
 /*
  * restore.c: restoring a backup into a folder (see restore.h).
  *
- * Both kinds of restore are one pipeline driven by the caller's thread,
- * bounded in memory whatever the backup's size:
+ * Both kinds of restore are the backup reader (reader.h: data.vgl read,
+ * authenticated, checked against the chunk table and inflated, bounded in
+ * memory whatever the backup's size) with the extractor as its sink:
  *
- *   full:    storage_get(data.vgl) -> format reader (one sealed chunk)
- *	      -> chunk check against the chunk table -> inflate (workers + 2
- *	      members) -> tar sink (member length) -> extract (ring), whose
- *	      tap thread hashes the tar stream (sha256) beside the reader
- *   partial: storage_get(range of chunks a..b) -> sealed-chunk buffer ->
- *	      format_open_chunk(index) -> inflate -> tar sink (cuts out the
- *	      wanted entries' bytes) -> extract
+ *   full:    reader (all of data.vgl) -> tar_sink() -> extract (ring),
+ *	      whose tap thread hashes the tar stream (sha256) beside the
+ *	      libarchive reader
+ *   partial: reader (the planned chunks) -> tar_sink() (cuts out the
+ *	      wanted entries' bytes, part_hand()) -> extract
  *
- * Nothing reaches inflate or the extractor before its chunk was
- * authenticated.  The tar sink records the tar offset just past the last
+ * Nothing reaches the extractor before its chunk was authenticated.  The tar sink records the tar offset just past the last
  * byte handed over (the "cut"); when the pipeline stops early the
  * extractor is still drained (extract_finish()), so every entry before the
  * cut is written whole and the entry that straddles the cut is the only
@@ -62,8 +60,8 @@
 #include "backup/extract.h"
 #include "backup/format.h"
 #include "backup/index_select.h"
-#include "backup/inflate.h"
 #include "backup/manifest.h"
+#include "backup/reader.h"
 #include "backup/tar_header.h"
 
 #include "backup/restore.h"
@@ -92,26 +90,17 @@ struct restore {
 	char *target;			/* realpath, for messages */
 	int dirfd;			/* the target, for cleanups */
 	struct extract *x;
-	struct inflate *ifl;
 
 	/* Full restore. */
-	struct format_reader *rd;
 	struct crypto_hash *hash;	/* the extractor's tap thread's */
 	atomic_bool hash_failed;
-	uint64_t data_fed;		/* data.vgl bytes fed to the reader */
-	bool header_checked;
 
 	/* Partial restore. */
-	struct format_object *obj;
 	uint8_t *mark;			/* per file index entry: wanted */
 	struct range *want;
 	size_t nwant, want_pos;
 	size_t *plan;			/* chunk positions, ascending */
 	size_t nplan;
-	size_t fetch_pos;		/* plan[] chunk being received */
-	uint8_t *sbuf;			/* one sealed chunk */
-	size_t sbuf_len, sbuf_cap;
-	uint64_t group_got;		/* bytes of the current GET */
 	struct helper *helpers;
 	size_t nhelpers;
 	/* The headers of entry files[chk], held back until checked. */
@@ -121,7 +110,7 @@ struct restore {
 	bool hcapturing;
 
 	/* Both. */
-	size_t members_out;		/* members handed on by inflate */
+	size_t members_out;		/* members handed on by the reader */
 	uint64_t chunks;		/* opened */
 	uint64_t tar_fed;		/* handed to the extractor */
 	uint64_t cut;			/* tar offset after the last one */
@@ -344,28 +333,6 @@ full_hash(void *cookie, const uint8_t *buf, size_t len)
 		atomic_store(&r->hash_failed, true);
 }
 
-/* Full restore: the whole tar stream, one member at a time, in order. */
-static int
-full_tar_sink(void *cookie, const uint8_t *buf, size_t len)
-{
-	struct restore *r = cookie;
-	const struct manifest_chunk *c;
-
-	if (r->members_out >= r->m->nchunks)
-		return rfail(r, "data.vgl: more members than the chunk table "
-		    "lists");
-	c = &r->m->chunks[r->members_out];
-	if (len != c->tar_len)
-		return rfail(r, "data.vgl: member %zu inflates to %zu bytes, "
-		    "the chunk table says %" PRIu64, r->members_out, len,
-		    c->tar_len);
-	if (hand_over(r, c->tar_offset, buf, len) != 0)
-		return -1;
-	r->members_out++;
-	progress(r, false, false);
-	return 0;
-}
-
 /* The first entry to extract from files[${i}] on: its position, or nfiles. */
 static size_t
 next_marked(const struct restore *r, size_t i)
@@ -466,25 +433,27 @@ part_hand(struct restore *r, const uint64_t off0, const uint8_t *buf,
 	return 0;
 }
 
-/* Partial restore: the planned members; pass on the wanted ranges. */
+/*
+ * The reader's sink: the members of the whole tar stream (full restore),
+ * or of the planned chunks, of which only the wanted ranges go on.
+ */
 static int
-part_tar_sink(void *cookie, const uint8_t *buf, size_t len)
+tar_sink(void *cookie, const struct manifest_chunk *c, const uint8_t *buf,
+    size_t len)
 {
 	struct restore *r = cookie;
-	const struct manifest_chunk *c;
 	const struct range *w;
 	uint64_t start, end, s, e;
 
-	if (r->members_out >= r->nplan)
-		return rfail(r, "data.vgl: more members than planned");
-	c = &r->m->chunks[r->plan[r->members_out]];
-	if (len != c->tar_len)
-		return rfail(r, "data.vgl: member %" PRIu64 " inflates to %zu "
-		    "bytes, the chunk table says %" PRIu64, c->index, len,
-		    c->tar_len);
+	if (r->failed || r->x_failed)
+		return -1;
 	start = c->tar_offset;
 	end = start + len;
-	while (r->want_pos < r->nwant) {
+	if (r->plan == NULL) {
+		if (hand_over(r, start, buf, len) != 0)
+			return -1;
+	}
+	while (r->plan != NULL && r->want_pos < r->nwant) {
 		w = &r->want[r->want_pos];
 		if (w->start >= end)
 			break;
@@ -502,111 +471,16 @@ part_tar_sink(void *cookie, const uint8_t *buf, size_t len)
 	return 0;
 }
 
-/* Queue an authenticated member; the sink's own failure wins. */
+/* Before the reader opens a chunk: progress, and cancellation. */
 static int
-submit(struct restore *r, const uint8_t *pt, size_t len)
-{
-	struct ag_err e = { "" };
-
-	if (inflate_member(r->ifl, pt, len, &e) != 0) {
-		if (!r->failed && !r->x_failed)
-			(void)rfail(r, "data.vgl: %s", e.msg);
-		return -1;
-	}
-	r->chunks++;
-	return 0;
-}
-
-/* --- Full restore: data.vgl in order ---------------------------------- */
-
-static int
-full_chunk(void *cookie, uint64_t index, const uint8_t *pt, size_t len,
-    int final)
+on_chunk(void *cookie, const struct reader_stats *s)
 {
 	struct restore *r = cookie;
-	const struct format_object *obj;
-	const struct manifest_chunk *c;
-	const uint8_t *hdr;
-	size_t hlen;
 
+	r->chunks = s->chunks;
 	if (cancelled(r))
 		return -1;
-	if (!r->header_checked) {
-		/* The manifest describes this data object, not another. */
-		obj = format_reader_object(r->rd);
-		hdr = format_object_header(obj, &hlen);
-		if (r->m->data_header != NULL &&
-		    (hlen != r->m->data_header_len ||
-		    memcmp(hdr, r->m->data_header, hlen) != 0))
-			return rfail(r, "data.vgl: its header differs from the "
-			    "manifest's copy");
-		if (strcmp(format_object_info(obj)->backup_id, r->id) != 0)
-			return rfail(r, "data.vgl: sealed for backup %s, not "
-			    "%s", format_object_info(obj)->backup_id, r->id);
-		r->header_checked = true;
-	}
-	if (index >= r->m->nchunks)
-		return rfail(r, "data.vgl: chunk %" PRIu64 " is not in the "
-		    "chunk table (%zu chunks)", index, r->m->nchunks);
-	c = &r->m->chunks[index];
-	if (len != c->plain_len || (final != 0) != (index + 1 ==
-	    r->m->nchunks))
-		return rfail(r, "data.vgl: chunk %" PRIu64 " (%zu bytes%s) "
-		    "does not match the chunk table (%" PRIu64 " bytes%s)",
-		    index, len, final ? ", final" : "", c->plain_len,
-		    index + 1 == r->m->nchunks ? ", final" : "");
-	if (submit(r, pt, len) != 0)
-		return -1;
 	progress(r, false, false);
-	return 0;
-}
-
-static int
-full_data_sink(void *cookie, const uint8_t *buf, size_t len)
-{
-	struct restore *r = cookie;
-	struct ag_err e = { "" };
-	int rc;
-
-	if (r->failed || r->x_failed)
-		return -1;
-	rc = format_reader_feed(r->rd, buf, len, &e);
-	/* A failure of our own chunk callback is recorded already. */
-	if (rc == -1 && !r->failed && !r->x_failed)
-		(void)rfail(r, "data.vgl: %s", e.msg);
-	if (rc != 0)
-		return -1;
-	r->data_fed += len;
-	return 0;
-}
-
-static int
-full_stream(struct restore *r)
-{
-	struct ag_err e = { "" };
-	int rc;
-
-	/* A transient failure resumes where it stopped. */
-	rc = storage_get_retry(r->st, r->okey, 0, UINT64_MAX, full_data_sink,
-	    r, &e);
-	if (rc != 0 && !r->failed && !r->x_failed) {
-		if (rc == STORAGE_ABSENT)
-			return rfail(r, "backup %s/%s: %s is missing", r->job,
-			    r->id, FORMAT_NAME_DATA);
-		(void)rfail(r, "%s", e.msg);
-		if (rc == AG_RETRY)
-			r->failed_rc = AG_RETRY;
-		return -1;
-	}
-	if (r->failed || r->x_failed)
-		return -1;
-	if (format_reader_end(r->rd, &e) != 0)
-		return rfail(r, "data.vgl: %s", e.msg);
-	if (inflate_finish(r->ifl, &e) != 0) {
-		if (!r->failed && !r->x_failed)
-			(void)rfail(r, "data.vgl: %s", e.msg);
-		return -1;
-	}
 	return 0;
 }
 
@@ -968,164 +842,6 @@ out:
 	return rc;
 }
 
-/* --- Partial restore: fetching ---------------------------------------- */
-
-/* The sealed chunk in sbuf is complete: open it and queue its member. */
-static int
-part_open(struct restore *r, const struct manifest_chunk *c)
-{
-	struct ag_err e = { "" };
-	size_t plen;
-	int final;
-
-	if (cancelled(r))
-		return -1;
-	if (format_open_chunk(r->obj, c->index, r->sbuf, (size_t)c->sealed_len,
-	    r->sbuf + FORMAT_CHUNK_PREFIX, &plen, &final, &e) != 0)
-		return rfail(r, "data.vgl: %s", e.msg);
-	if (plen != c->plain_len || (final != 0) != (c->index + 1 ==
-	    r->m->nchunks))
-		return rfail(r, "data.vgl: chunk %" PRIu64 " (%zu bytes%s) "
-		    "does not match the chunk table (%" PRIu64 " bytes%s)",
-		    c->index, plen, final ? ", final" : "", c->plain_len,
-		    c->index + 1 == r->m->nchunks ? ", final" : "");
-	if (submit(r, r->sbuf + FORMAT_CHUNK_PREFIX, plen) != 0)
-		return -1;
-	progress(r, false, false);
-	return 0;
-}
-
-static int
-part_data_sink(void *cookie, const uint8_t *buf, size_t len)
-{
-	struct restore *r = cookie;
-	const struct manifest_chunk *c;
-	size_t n;
-
-	while (len > 0) {
-		if (r->failed || r->x_failed)
-			return -1;
-		if (r->fetch_pos >= r->nplan)
-			return rfail(r, "data.vgl: more data than asked for");
-		c = &r->m->chunks[r->plan[r->fetch_pos]];
-		n = (size_t)c->sealed_len - r->sbuf_len;
-		if (n > len)
-			n = len;
-		memcpy(r->sbuf + r->sbuf_len, buf, n);
-		r->sbuf_len += n;
-		r->group_got += n;
-		buf += n;
-		len -= n;
-		if (r->sbuf_len == c->sealed_len) {
-			r->sbuf_len = 0;
-			r->fetch_pos++;
-			if (part_open(r, c) != 0)
-				return -1;
-		}
-	}
-	return 0;
-}
-
-/* A header fetched with a ranged GET. */
-struct hdrbuf {
-	uint8_t b[FORMAT_HEADER_MAX];
-	size_t n;
-};
-
-static int
-hdr_sink(void *cookie, const uint8_t *buf, size_t len)
-{
-	struct hdrbuf *h = cookie;
-
-	if (len > sizeof(h->b) - h->n)
-		return -1;
-	memcpy(h->b + h->n, buf, len);
-	h->n += len;
-	return 0;
-}
-
-/* Open data.vgl's header: the manifest's copy, else a ranged GET. */
-static int
-part_header(struct restore *r, const struct crypto_key *key)
-{
-	const struct manifest *m = r->m;
-	struct hdrbuf h = { .n = 0 };
-	struct ag_err e = { "" };
-	int rc;
-
-	if (m->data_header != NULL && m->data_header_len > 0) {
-		r->obj = format_open_new(key, m->data_header,
-		    m->data_header_len, FORMAT_KIND_DATA, &e);
-	} else {
-		if (m->data_header_len < FORMAT_HEADER_PEEK ||
-		    m->data_header_len > FORMAT_HEADER_MAX)
-			return rfail(r, "manifest: no data header length");
-		rc = storage_get(r->st, r->okey, 0, m->data_header_len,
-		    hdr_sink, &h, &e);
-		if (rc == STORAGE_ABSENT)
-			return rfail(r, "backup %s/%s: %s is missing", r->job,
-			    r->id, FORMAT_NAME_DATA);
-		if (rc != 0)
-			return rfail(r, "data.vgl: %s", e.msg);
-		r->obj = format_open_new(key, h.b, h.n, FORMAT_KIND_DATA, &e);
-	}
-	if (r->obj == NULL)
-		return rfail(r, "data.vgl: %s", e.msg);
-	if (strcmp(format_object_info(r->obj)->backup_id, r->id) != 0)
-		return rfail(r, "data.vgl: sealed for backup %s, not %s",
-		    format_object_info(r->obj)->backup_id, r->id);
-	return 0;
-}
-
-static int
-part_stream(struct restore *r)
-{
-	const struct manifest_chunk *ca, *cb;
-	struct ag_err e = { "" };
-	uint64_t start, end;
-	size_t i, j;
-	unsigned attempt;
-	int rc;
-
-	for (i = 0; i < r->nplan; i = j + 1) {
-		/* One GET per run of consecutive chunks. */
-		for (j = i; j + 1 < r->nplan && r->plan[j + 1] ==
-		    r->plan[j] + 1; j++)
-			;
-		ca = &r->m->chunks[r->plan[i]];
-		cb = &r->m->chunks[r->plan[j]];
-		start = ca->offset;
-		end = cb->offset + cb->sealed_len;
-		r->group_got = 0;
-		attempt = 0;
-		for (;;) {
-			/* A retry resumes where the last attempt stopped. */
-			rc = storage_get(r->st, r->okey, start + r->group_got,
-			    end - start - r->group_got, part_data_sink, r, &e);
-			if (rc == 0 || r->failed || r->x_failed)
-				break;
-			if (rc == STORAGE_ABSENT)
-				return rfail(r, "backup %s/%s: %s is missing",
-				    r->job, r->id, FORMAT_NAME_DATA);
-			if (rc != AG_RETRY ||
-			    !backoff_retry(&storage_retry, &attempt)) {
-				(void)rfail(r, "data.vgl: %s", e.msg);
-				if (rc == AG_RETRY)
-					r->failed_rc = AG_RETRY;
-				return -1;
-			}
-		}
-		if (r->failed || r->x_failed)
-			return -1;
-	}
-	if (inflate_finish(r->ifl, &e) != 0) {
-		if (!r->failed && !r->x_failed)
-			(void)rfail(r, "data.vgl: %s", e.msg);
-		return -1;
-	}
-	return 0;
-}
-
 /* The first ${d} components of the clean ${path}, into ${buf}. */
 static void
 leading(const char *path, size_t d, char *buf, size_t buflen)
@@ -1272,41 +988,17 @@ whole_backup(const char *const *paths)
 }
 
 static int
-setup(struct restore *r, const struct crypto_key *key, bool partial,
-    struct ag_err *err)
+setup(struct restore *r, bool partial, struct ag_err *err)
 {
 	const struct manifest *m = r->m;
-	struct inflate_conf ic = { 0 };
 	struct extract_conf xc = { 0 };
-	uint64_t maxsealed = 0;
 
-	if (partial) {
-		if (part_header(r, key) != 0)
-			return ag_err_set(err, "%s", r->err.msg);
-		for (size_t i = 0; i < r->nplan; i++)
-			if (m->chunks[r->plan[i]].sealed_len > maxsealed)
-				maxsealed = m->chunks[r->plan[i]].sealed_len;
-		if (maxsealed > FORMAT_SEALED_LEN(FORMAT_CHUNK_SIZE_MAX))
-			return ag_err_set(err, "manifest: chunk of %" PRIu64
-			    " bytes", maxsealed);
-		r->sbuf_cap = maxsealed > 0 ? (size_t)maxsealed : 1;
-		if ((r->sbuf = malloc(r->sbuf_cap)) == NULL)
-			return ag_err_set(err, "out of memory");
-	} else {
+	if (!partial) {
 		r->tar_total = m->tar_size;
 		r->files_total = m->files_loaded ? m->nfiles : 0;
-		if ((r->hash = crypto_hash_sha256_new()) == NULL ||
-		    (r->rd = format_reader_new(key, FORMAT_KIND_DATA,
-		    full_chunk, r)) == NULL)
+		if ((r->hash = crypto_hash_sha256_new()) == NULL)
 			return ag_err_set(err, "out of memory");
 	}
-	ic.max_out = (size_t)m->slice_size;
-	ic.workers = r->o->workers;
-	ic.sink = partial ? part_tar_sink : full_tar_sink;
-	ic.cookie = r;
-	if ((r->ifl = inflate_new(&ic, err)) == NULL)
-		return -1;
-
 	xc.target = r->o->target;
 	xc.flags = (r->o->no_overwrite ? EXTRACT_NO_OVERWRITE : 0) |
 	    (r->o->devices ? EXTRACT_DEVICES : 0) |
@@ -1337,22 +1029,14 @@ check_end(struct restore *r, bool partial, struct ag_err *err)
 	uint8_t sha[CRYPTO_SHA256_LEN];
 
 	if (partial) {
-		if (r->fetch_pos != r->nplan || r->members_out != r->nplan ||
-		    r->want_pos != r->nwant || r->tar_fed != r->tar_total)
+		if (r->members_out != r->nplan || r->want_pos != r->nwant || r->tar_fed != r->tar_total)
 			return ag_err_set(err, "data.vgl: %zu of %zu planned "
 			    "chunks and %" PRIu64 " of %" PRIu64 " tar bytes "
 			    "arrived", r->members_out, r->nplan, r->tar_fed,
 			    r->tar_total);
 		return 0;
 	}
-	if (r->data_fed != m->data_size)
-		return ag_err_set(err, "data.vgl: %" PRIu64 " bytes, the "
-		    "manifest says %" PRIu64, r->data_fed, m->data_size);
-	if (r->chunks != m->nchunks || r->members_out != m->nchunks ||
-	    r->tar_fed != m->tar_size)
-		return ag_err_set(err, "data.vgl: %" PRIu64 " chunks and %"
-		    PRIu64 " tar bytes, the manifest says %zu and %" PRIu64,
-		    r->chunks, r->tar_fed, m->nchunks, m->tar_size);
+	/* The reader checked sizes and counts against the manifest. */
 	if (atomic_load(&r->hash_failed) ||
 	    crypto_hash_final(r->hash, sha) != 0)
 		return ag_err_set(err, "sha256 failed");
@@ -1383,7 +1067,8 @@ restore_run(struct storage *st, const char *prefix, const char *job,
 	struct extract_stats xs = { 0 };
 	struct storage_stats s0, s1;
 	struct manifest *m = NULL;
-	struct ag_err xe = { "" };
+	struct ag_err xe = { "" }, re = { "" };
+	struct reader_stats rs = { 0 };
 	uint64_t written;
 	bool partial;
 	int rc = -1, xrc;
@@ -1429,15 +1114,24 @@ restore_run(struct storage *st, const char *prefix, const char *job,
 	if (partial && (rc = plan_partial(&r, m, prefix, key, err)) != 0)
 		goto out;
 	rc = -1;
-	if (setup(&r, key, partial, err) != 0)
+	if (setup(&r, partial, err) != 0)
 		goto out;
 
-	/* From here on the target may be written to. */
-	if ((partial ? part_stream(&r) : full_stream(&r)) != 0) {
-		/* Drop members in flight; drain what was handed over. */
-		inflate_free(r.ifl);
-		r.ifl = NULL;
+	/*
+	 * From here on the target may be written to.  When the read stops
+	 * early, what was handed over is still drained (extract_finish()).
+	 */
+	rc = reader_run(&(struct reader_conf){ .st = st, .prefix = prefix,
+	    .job = job, .id = id, .m = m, .key = key, .plan = r.plan,
+	    .nplan = r.nplan, .workers = opts->workers, .sink = tar_sink,
+	    .on_chunk = on_chunk, .cookie = &r, .cancel = opts->cancel },
+	    &rs, &re);
+	r.chunks = rs.chunks;
+	if (rc != 0 && rc != READER_STOPPED && !r.failed && !r.x_failed) {
+		(void)rfail(&r, "%s", re.msg);
+		r.failed_rc = rc;
 	}
+	rc = -1;
 	xrc = extract_finish(r.x, &xs, &xe);
 	if (xrc != 0 && !r.failed)
 		r.x_failed = true;
@@ -1495,10 +1189,7 @@ out:
 	res.chunks = r.chunks;
 	res.bytes_read = s1.bytes_read - s0.bytes_read;
 	res.elapsed_ms = clock_mono_ms() - r.t0;
-	inflate_free(r.ifl);
 	extract_free(r.x);
-	format_reader_free(r.rd);
-	format_object_free(r.obj);
 	crypto_hash_free(r.hash);
 	if (r.dirfd >= 0)
 		close(r.dirfd);
@@ -1509,10 +1200,6 @@ out:
 	free(r.plan);
 	free(r.helpers);
 	free(r.hbuf);
-	if (r.sbuf != NULL) {
-		crypto_wipe(r.sbuf, r.sbuf_cap);
-		free(r.sbuf);
-	}
 	manifest_free(m);
 	pthread_mutex_destroy(&r.mtx);
 	if (ret != NULL)

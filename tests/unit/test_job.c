@@ -519,19 +519,6 @@ test_backup_roundtrip(void **state_)
 }
 
 static void
-flip_byte(const char *path, off_t off)
-{
-	uint8_t b;
-	int fd;
-
-	assert_true((fd = open(path, O_RDWR)) >= 0);
-	assert_int_equal(pread(fd, &b, 1, off), 1);
-	b ^= 0x40;
-	assert_int_equal(pwrite(fd, &b, 1, off), 1);
-	close(fd);
-}
-
-static void
 test_verify_failures(void **state_)
 {
 	struct job_conf jc;
@@ -561,13 +548,13 @@ test_verify_failures(void **state_)
 	    res.backup_id, key, false, &m, &e));
 	mid = (off_t)(m->chunks[m->nchunks / 2].offset + 4 + 100);
 	manifest_free(m);
-	flip_byte(path, mid);
+	tu_flip_byte(path, mid);
 	assert_int_equal(catalog_verify(st, "", "tamper", res.backup_id, key,
 	    NULL, &vr, &e), -1);
 	assert_false(vr.ok);
 	assert_non_null(strstr(e.msg, "data.vgl: chunk "));
 	assert_non_null(strstr(e.msg, "authentication failed"));
-	flip_byte(path, mid);
+	tu_flip_byte(path, mid);
 	OK(catalog_verify(st, "", "tamper", res.backup_id, key,
 	    NULL, &vr, &e));
 
@@ -602,12 +589,12 @@ test_verify_failures(void **state_)
 
 	/* A tampered manifest. */
 	assert_int_equal(stat(mpath, &sb), 0);
-	flip_byte(mpath, sb.st_size - 30);
+	tu_flip_byte(mpath, sb.st_size - 30);
 	assert_int_equal(catalog_verify(st, "", "tamper", res.backup_id, key,
 	    NULL, &vr, &e), -1);
 	assert_non_null(strstr(e.msg, "manifest.vgl: chunk 0: authentication "
 	    "failed"));
-	flip_byte(mpath, sb.st_size - 30);
+	tu_flip_byte(mpath, sb.st_size - 30);
 
 	/* Without its manifest the backup is incomplete. */
 	snprintf(copy, sizeof(copy), "mv %s %s.x", mpath, mpath);
@@ -1464,7 +1451,7 @@ test_verify_streamed_index(void **state_)
 	snprintf(cmd, sizeof(cmd), "cp -p '%s' '%s.orig'", dpath, dpath);
 	(void)run_cmd(cmd, &status);
 	assert_int_equal(status, 0);
-	flip_byte(dpath, mid);
+	tu_flip_byte(dpath, mid);
 	verify_fails(id, "index: sha256 differs from the manifest's (not the "
 	    "index of this backup)", true);
 	put_index(truejson, jlen, truejson, root, dk, id, ipath, mpath);
@@ -1539,7 +1526,7 @@ test_verify_streamed_index(void **state_)
 	OK(catalog_verify(st, "", "lies", id, key, NULL, &vr, &e));
 
 	/* index.vgl damaged, or gone. */
-	flip_byte(ipath, (off_t)jlen / 2);
+	tu_flip_byte(ipath, (off_t)jlen / 2);
 	verify_fails(id, "index.vgl: chunk ", false);
 	verify_fails(id, "authentication failed", false);
 	assert_int_equal(unlink(ipath), 0);

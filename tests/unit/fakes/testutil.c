@@ -393,6 +393,24 @@ tu_tar_pax(uint8_t *buf, size_t off, char type, const char *const *records)
 }
 
 /**
+ * tu_flip_byte(path, off):
+ * Flip a bit of the byte at ${off} in the file ${path} (a second call puts
+ * it back); the test fails if that cannot be done.
+ */
+void
+tu_flip_byte(const char *path, off_t off)
+{
+	uint8_t b;
+	int fd;
+
+	assert_true((fd = open(path, O_RDWR)) >= 0);
+	assert_int_equal(pread(fd, &b, 1, off), 1);
+	b ^= 0x40;
+	assert_int_equal(pwrite(fd, &b, 1, off), 1);
+	close(fd);
+}
+
+/**
  * tu_pathf(out, fmt, ...):
  * Format a path into ${out} (PATH_MAX bytes); the test fails if it does
  * not fit.

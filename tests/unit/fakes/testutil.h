@@ -159,6 +159,13 @@ size_t tu_tar_pax(uint8_t *buf, size_t off, char type,
     const char *const *records);
 
 /**
+ * tu_flip_byte(path, off):
+ * Flip a bit of the byte at ${off} in the file ${path} (a second call puts
+ * it back); the test fails if that cannot be done.
+ */
+void tu_flip_byte(const char *path, off_t off);
+
+/**
  * tu_pathf(out, fmt, ...):
  * Format a path into ${out} (PATH_MAX bytes); the test fails if it does
  * not fit.
