@@ -534,7 +534,7 @@ sched_teardown(struct sched *s, const char *sock)
 		if (sock != NULL)
 			(void)unlink(sock);
 	}
-		wake_fd = -1;
+	wake_fd = -1;
 	if (s->wake[0] >= 0) {
 		close(s->wake[0]);
 		close(s->wake[1]);
