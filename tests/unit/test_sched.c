@@ -44,6 +44,11 @@
 #define NOW	1000000000LL
 #define WALL	1795316400000LL
 
+/* Two load sources: "fast" every second, "slow" every minute. */
+static const char FAST_SLOW[] =
+    "sources = ( { type = \"load\"; name = \"fast\"; interval = \"1s\"; },\n"
+    "  { type = \"load\"; name = \"slow\"; interval = \"60s\"; } );\n";
+
 static char loadavg[PATH_MAX];		/* the sources' /proc/loadavg */
 static char conf_path[PATH_MAX];	/* vigil.conf in the folder */
 static char sock_path[PATH_MAX];	/* its control socket */
@@ -199,9 +204,7 @@ test_next_wake(void **state)
 
 	(void)state;
 	set_load("1.00");
-	write_conf("sources = ( { type = \"load\"; name = \"fast\"; "
-	    "interval = \"1s\"; },\n"
-	    "  { type = \"load\"; name = \"slow\"; interval = \"60s\"; } );\n");
+	write_conf(FAST_SLOW);
 	sched_open(&s);
 
 	/* Nothing due for longer than the longest sleep: 60 s. */
@@ -321,9 +324,7 @@ test_backoff(void **state)
 
 	(void)state;
 	set_load("1.00");
-	write_conf("sources = ( { type = \"load\"; name = \"fast\"; "
-	    "interval = \"1s\"; },\n"
-	    "  { type = \"load\"; name = \"slow\"; interval = \"60s\"; } );\n");
+	write_conf(FAST_SLOW);
 	sched_open(&s);
 	f = source_index(&s, "fast");
 	sl = source_index(&s, "slow");
