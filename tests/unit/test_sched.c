@@ -657,7 +657,7 @@ wait_reloads(pid_t pid, json_int_t n)
 
 /*
  * The whole loop: it answers `status`, reloads on the "reload" request
- * and on SIGHUP, and stops on SIGTERM within a second, with status 0, the
+ * and on SIGHUP, and stops on SIGTERM within seconds, with status 0, the
  * control socket removed and the rule states saved, while its sleep would
  * otherwise last 60 s.
  */
@@ -704,7 +704,8 @@ test_run_signals(void **state)
 		fail_msg("vigild did not stop on SIGTERM");
 	}
 	daemon_pid = -1;
-	assert_true(clock_mono_ms() - t0 < 1000);
+	/* Its sleep had about 60 s to run; stopping takes milliseconds. */
+	assert_true(clock_mono_ms() - t0 < 5000);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
 	assert_int_equal(access(sock_path, F_OK), -1);
