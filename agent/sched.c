@@ -31,6 +31,7 @@
 #include "agent/spool.h"
 
 #include "agent/sched.h"
+#include "agent/sched_internal.h"
 
 #define BATCH_MAX 100000
 /* The longest sleep, so a wall clock that jumped is noticed this soon. */
@@ -42,24 +43,6 @@
 
 static volatile sig_atomic_t got_quit, got_reload;
 static int wake_fd = -1;
-
-struct sched {
-	const char *conf_path;
-	struct runconf *rc;		/* current; owned by the sender */
-	struct spool *spool;
-	struct sender *sender;
-	struct jobs *jobs;
-	int64_t next_job_metrics_ms;	/* monotonic */
-	struct ctl *ctl;		/* the control socket's clients */
-	int wake[2];
-	struct metric_batch batch;
-	struct metric_batch *last;	/* per source: its last readings */
-	char *rules_path;
-	int64_t started_ms;
-	uint64_t reloads, reload_failures;
-	uint64_t wakeups;		/* poll() returns, for status */
-	bool rules_dirty;
-};
 
 static void
 on_signal(int sig)
@@ -155,8 +138,8 @@ keep_last(struct metric_batch *dst, const struct metric_batch *src)
 			break;
 }
 
-static void
-collect_one(struct sched *s, size_t idx, int64_t now)
+void
+sched_collect_one(struct sched *s, size_t idx, int64_t now)
 {
 	struct source *src = s->rc->sources[idx];
 	struct ag_err err = { "" };
@@ -237,8 +220,8 @@ save_rules(struct sched *s)
 	s->rules_dirty = false;
 }
 
-static void
-reload(struct sched *s)
+void
+sched_reload(struct sched *s)
 {
 	struct conf_errs errs = { 0 };
 	struct runconf *nrc, *old;
@@ -298,8 +281,8 @@ add_rule_series(void *cookie, const struct rule_series_info *si)
 	(void)json_array_append_new(arr, o);
 }
 
-static char *
-status_json(struct sched *s)
+char *
+sched_status_json(struct sched *s)
 {
 	json_t *root, *srcs, *rules, *queue, *per;
 	uint64_t sent = 0, failed = 0;
@@ -364,7 +347,7 @@ handle_request(struct sched *s, struct ctl_conn *c, const char *req)
 	char *text;
 
 	if (strcmp(req, "status") == 0) {
-		if ((text = status_json(s)) == NULL) {
+		if ((text = sched_status_json(s)) == NULL) {
 			ctl_reply(c, "{\"error\":\"out of memory\"}");
 			return;
 		}
@@ -403,8 +386,8 @@ on_request(void *cookie, struct ctl_conn *c, const char *line)
 	handle_request(cookie, c, line);
 }
 
-static void
-poll_once(struct sched *s, int timeout_ms)
+void
+sched_poll_once(struct sched *s, int timeout_ms)
 {
 	struct pollfd pfd[2 + CTL_POLLFDS_MAX];
 	nfds_t n = 0;
@@ -446,8 +429,8 @@ mono_of(int64_t due, int64_t now, int64_t wall)
  * control clients wake poll() at once through their descriptors, so
  * nothing else needs a timer.
  */
-static int64_t
-next_wake(struct sched *s, int64_t now, int64_t wall, int64_t jnext)
+int64_t
+sched_next_wake(struct sched *s, int64_t now, int64_t wall, int64_t jnext)
 {
 	int64_t next = now + MAX_SLEEP_MS, due;
 
@@ -468,8 +451,8 @@ next_wake(struct sched *s, int64_t now, int64_t wall, int64_t jnext)
 	return next;
 }
 
-static int
-setup(struct sched *s)
+int
+sched_setup(struct sched *s)
 {
 	const struct agent_conf *a = &s->rc->conf->agent;
 	struct sigaction sa;
@@ -501,6 +484,8 @@ setup(struct sched *s)
 	if (pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) != 0)
 		return -1;
 	wake_fd = s->wake[1];
+	/* Flags of an earlier run in this process (tests) are not ours. */
+	got_quit = got_reload = 0;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -526,6 +511,38 @@ setup(struct sched *s)
 	return 0;
 }
 
+void
+sched_teardown(struct sched *s, const char *sock)
+{
+	jobs_free(s->jobs);
+	free_source_state(s);
+	if (s->spool != NULL)
+		save_rules(s);
+	sender_stop(s->sender, SENDER_FLUSH_MS);
+	runconf_free(s->rc);
+	s->rc = NULL;
+	if (s->spool != NULL) {
+		size_t left = spool_depth(s->spool);
+
+		if (left > 0)
+			log_info("%zu notifications stay queued for the next "
+			    "start", left);
+		spool_close(s->spool);
+	}
+	if (s->ctl != NULL) {
+		ctl_free(s->ctl);
+		if (sock != NULL)
+			(void)unlink(sock);
+	}
+	wake_fd = -1;
+	if (s->wake[0] >= 0) {
+		close(s->wake[0]);
+		close(s->wake[1]);
+	}
+	metric_batch_free(&s->batch);
+	free(s->rules_path);
+}
+
 int
 sched_run(const char *conf_path, struct runconf *rc)
 {
@@ -536,7 +553,7 @@ sched_run(const char *conf_path, struct runconf *rc)
 
 	s.started_ms = clock_wall_ms();
 	if ((sock = strdup(rc->conf->agent.control_socket)) == NULL ||
-	    setup(&s) != 0 ||
+	    sched_setup(&s) != 0 ||
 	    (s.sender = sender_start(s.spool, runconf_ref(rc))) == NULL)
 		goto out;
 	log_info("vigild %s started: %zu sources, %zu rules, %zu notifiers, "
@@ -549,19 +566,19 @@ sched_run(const char *conf_path, struct runconf *rc)
 
 		if (got_reload) {
 			got_reload = 0;
-			reload(&s);
+			sched_reload(&s);
 			continue;
 		}
 		for (size_t i = 0; i < s.rc->nsources; i++)
 			if (s.rc->sources[i]->next_ms <= now)
-				collect_one(&s, i, now);
+				sched_collect_one(&s, i, now);
 		wall = clock_wall_ms();
 		jnext = jobs_tick(s.jobs, wall);
 		if (now >= s.next_job_metrics_ms)
 			job_metrics(&s);
 		rules_tick(s.rc->rules, wall, on_notification, &s);
 		save_rules(&s);
-		next = next_wake(&s, now, wall, jnext);
+		next = sched_next_wake(&s, now, wall, jnext);
 		{
 			/* The spool's own timer: held entries, drop log. */
 			int64_t snext = spool_tick(s.spool, clock_mono_ms());
@@ -570,39 +587,13 @@ sched_run(const char *conf_path, struct runconf *rc)
 				next = snext;
 		}
 		now = clock_mono_ms();
-		poll_once(&s, next > now ? (int)(next - now) : 0);
+		sched_poll_once(&s, next > now ? (int)(next - now) : 0);
 	}
 	log_info("shutting down: delivering queued notifications");
 	sd_notify_msg("STOPPING=1");
 	status = 0;
 out:
-	jobs_free(s.jobs);
-	free_source_state(&s);
-	if (s.spool != NULL)
-		save_rules(&s);
-	sender_stop(s.sender, SENDER_FLUSH_MS);
-	runconf_free(s.rc);
-	s.rc = NULL;
-	if (s.spool != NULL) {
-		size_t left = spool_depth(s.spool);
-
-		if (left > 0)
-			log_info("%zu notifications stay queued for the next "
-			    "start", left);
-		spool_close(s.spool);
-	}
-	if (s.ctl != NULL) {
-		ctl_free(s.ctl);
-		if (sock != NULL)
-			(void)unlink(sock);
-	}
+	sched_teardown(&s, sock);
 	free(sock);
-	wake_fd = -1;
-	if (s.wake[0] >= 0) {
-		close(s.wake[0]);
-		close(s.wake[1]);
-	}
-	metric_batch_free(&s.batch);
-	free(s.rules_path);
 	return status;
 }
