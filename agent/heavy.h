@@ -37,7 +37,6 @@ struct http_resp;
 struct job_conf;
 struct job_result;
 struct job_run_opts;
-struct job_state;
 struct notifier_ops;
 
 /* The file name of the module (heavy_dl.c). */
@@ -72,8 +71,6 @@ struct heavy_api {
 	/* backup/job.h */
 	int (*job_run)(const struct job_conf *jc,
 	    const struct job_run_opts *opts, struct job_result *ret);
-	int (*job_state_load)(const char *state_dir, const char *job,
-	    struct job_state *ret, struct ag_err *err);
 };
 
 /* The table itself, defined in heavy_table.c (and exported by the module). */

@@ -30,5 +30,4 @@ const struct heavy_api vigil_heavy_api = {
 	.jobconf_parse_all = jobconf_parse_all,
 	.jobconf_free_all = jobconf_free_all,
 	.job_run = job_run,
-	.job_state_load = job_state_load,
 };

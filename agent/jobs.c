@@ -5,10 +5,9 @@
  * running backup and the job's "first seen" time carry over.  The worker
  * thread owns nothing of the slot but its result and progress, which it
  * writes under the mutex; the scheduler thread does everything else.
- * The backup code itself (job_run(), the state file) is reached through
- * the runconf's heavy table: slots exist only for jobs, and jobs only
- * where that code parsed them.  Schedules and the splay are the core's
- * (lib/schedule.h), called directly.
+ * A run is job_runner_run() on the worker thread (lock, hooks, state
+ * file: core code), the engine reached through heavy_get().  Schedules
+ * and the splay are the core's (lib/schedule.h), called directly.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +25,8 @@
 #include "lib/log.h"
 #include "lib/schedule.h"
 
-#include "agent/heavy.h"
+#include "agent/job_runner.h"
+#include "agent/job_state.h"
 #include "agent/runconf.h"
 
 #include "agent/jobs.h"
@@ -121,11 +121,11 @@ missed(const struct jobs *j, const struct slot *sl, int64_t now_ms)
 }
 
 static void
-load_state(struct jobs *j, const struct heavy_api *h, struct slot *sl)
+load_state(struct jobs *j, struct slot *sl)
 {
 	struct ag_err err = { "" };
 
-	if (h->job_state_load(j->state_dir, sl->name, &sl->state, &err) < 0) {
+	if (job_state_load(j->state_dir, sl->name, &sl->state, &err) < 0) {
 		log_warn("backup %s: %s", sl->name, err.msg);
 		memset(&sl->state, 0, sizeof(sl->state));
 	}
@@ -173,7 +173,7 @@ jobs_configure(struct jobs *j, struct runconf *rc, int64_t now_ms)
 			sl->j = j;
 			snprintf(sl->name, sizeof(sl->name), "%s", jc->name);
 			sl->first_seen_ms = now_ms;
-			load_state(j, rc->heavy, sl);
+			load_state(j, sl);
 			j->v[j->n++] = sl;
 		}
 		sl->jc = jc;
@@ -217,8 +217,8 @@ worker(void *arg)
 	};
 	struct job_result res;
 
-	/* job_run() logs its outcome. */
-	(void)sl->run_rc->heavy->job_run(sl->run_jc, &o, &res);
+	/* The runner logs the outcome. */
+	(void)job_runner_run(sl->run_jc, &o, NULL, NULL, &res);
 	pthread_mutex_lock(&j->mu);
 	sl->res = res;
 	sl->finished = true;
@@ -311,11 +311,7 @@ jobs_reap(struct jobs *j)
 		if (done) {
 			pthread_join(sl->thread, NULL);
 			sl->running = false;
-			/*
-			 * The run's runconf had this job, hence the heavy
-			 * code, even if a reload since left no jobs.
-			 */
-			load_state(j, sl->run_rc->heavy, sl);
+			load_state(j, sl);
 			runconf_free(sl->run_rc);
 			sl->run_rc = NULL;
 			sl->run_jc = NULL;
