@@ -11,7 +11,9 @@
  * put it; a module whose version or table size differs from ours is
  * refused.  A failure is not remembered, so a reload after installing the
  * module succeeds.  The module is never unloaded: notifiers, jobs and
- * worker threads keep pointers into it.
+ * worker threads keep pointers into it.  A backup child forked while
+ * another thread loads the module would inherit heavy_mu held: fork()
+ * waits for the load (pthread_atfork()).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -28,6 +30,25 @@
 
 static pthread_mutex_t heavy_mu = PTHREAD_MUTEX_INITIALIZER;
 static const struct heavy_api *heavy_api;	/* set once; atomic reads */
+
+static void
+heavy_fork_prepare(void)
+{
+	pthread_mutex_lock(&heavy_mu);
+}
+
+static void
+heavy_fork_done(void)
+{
+	pthread_mutex_unlock(&heavy_mu);
+}
+
+static void __attribute__((constructor))
+heavy_fork_init(void)
+{
+	(void)pthread_atfork(heavy_fork_prepare, heavy_fork_done,
+	    heavy_fork_done);
+}
 
 /*
  * Open ${path} and check its table.  Return the table, or NULL with a

@@ -6,8 +6,10 @@
  * thread owns nothing of the slot but its result and progress, which it
  * writes under the mutex; the scheduler thread does everything else.
  * A run is job_runner_run() on the worker thread (lock, hooks, state
- * file: core code), the engine reached through heavy_get().  Schedules
- * and the splay are the core's (lib/schedule.h), called directly.
+ * file: core code) with the engine in a child process (job_child.h),
+ * forked by start() on the scheduler thread: the daemon itself never maps
+ * the backup code.  Schedules and the splay are the core's
+ * (lib/schedule.h), called directly.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +27,7 @@
 #include "lib/log.h"
 #include "lib/schedule.h"
 
+#include "agent/job_child.h"
 #include "agent/job_runner.h"
 #include "agent/job_state.h"
 #include "agent/runconf.h"
@@ -46,6 +49,7 @@ struct slot {
 	pthread_t thread;
 	struct runconf *run_rc;		/* reference held by the run */
 	const struct job_conf *run_jc;	/* in run_rc */
+	struct job_child *child;	/* the engine's process */
 	volatile sig_atomic_t cancel;
 	struct job_progress prog;	/* under j->mu */
 	struct job_result res;
@@ -218,7 +222,9 @@ worker(void *arg)
 	struct job_result res;
 
 	/* The runner logs the outcome. */
-	(void)job_runner_run(sl->run_jc, &o, NULL, NULL, &res);
+	(void)job_runner_run(sl->run_jc, &o, job_child_run, sl->child, &res);
+	job_child_free(sl->child);
+	sl->child = NULL;
 	pthread_mutex_lock(&j->mu);
 	sl->res = res;
 	sl->finished = true;
@@ -230,6 +236,7 @@ worker(void *arg)
 static int
 start(struct jobs *j, struct slot *sl, struct ag_err *err)
 {
+	struct ag_err cerr;
 	sigset_t all, old;
 	int rc;
 
@@ -239,6 +246,12 @@ start(struct jobs *j, struct slot *sl, struct ag_err *err)
 	}
 	sl->run_rc = runconf_ref(j->rc);
 	sl->run_jc = sl->jc;
+	/* Forked here, on the scheduler thread: see job_child.c. */
+	if ((sl->child = job_child_new(sl->run_jc, &cerr)) == NULL) {
+		runconf_free(sl->run_rc);
+		sl->run_rc = NULL;
+		return ag_err_set(err, "backup %s: %s", sl->name, cerr.msg);
+	}
 	sl->cancel = 0;
 	sl->finished = false;
 	memset(&sl->prog, 0, sizeof(sl->prog));
@@ -248,6 +261,8 @@ start(struct jobs *j, struct slot *sl, struct ag_err *err)
 	rc = pthread_create(&sl->thread, NULL, worker, sl);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
+		job_child_free(sl->child);
+		sl->child = NULL;
 		runconf_free(sl->run_rc);
 		sl->run_rc = NULL;
 		return ag_err_set(err, "cannot start a thread for backup %s: "

@@ -1,0 +1,361 @@
+/*
+ * job_child.c: the backup engine in a child process (see job_child.h).
+ *
+ * fork() rather than exec: the child inherits the parsed configuration,
+ * so it runs exactly the job the daemon was configured with, and starts in
+ * microseconds.  The price of forking a threaded process is that only the
+ * forking thread survives, with whatever locks the others held: the
+ * fork happens on the scheduler thread (the one that reads schedules and
+ * the clock), glibc resets its malloc, stdio and loader locks in the
+ * child, and ours (the log's, heavy_get()'s) are taken around fork() with
+ * pthread_atfork().  docs/DECISIONS.md ("Backups run in a child process")
+ * says what is left.
+ *
+ * Two pipes: "go" (daemon to child: one struct go_msg, run or stop) and
+ * "report" (child to daemon: struct rep_msg records, progress then one
+ * result).  The child closes every other descriptor it inherited, so that
+ * it holds neither another job's lock nor the control socket, and ends
+ * with _exit(): the daemon's atexit handlers and stdio buffers are not
+ * its own.
+ */
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/ag.h"
+#include "lib/backup_id.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "backup/jobconf.h"
+#include "agent/heavy.h"
+
+#include "agent/job_child.h"
+
+struct job_child {
+	pid_t pid;
+	int go;				/* write end; -1 once used */
+	int rep;			/* read end */
+	bool waited;
+};
+
+struct go_msg {
+	bool run;			/* false: exit without running */
+	char backup_id[BACKUP_ID_SIZE];
+	int64_t deadline_ms;
+	bool has_host;
+	char host[256];
+	char state_dir[PATH_MAX];
+};
+
+enum { REP_PROGRESS = 1, REP_RESULT = 2 };
+
+struct rep_msg {
+	uint32_t kind;
+	union {
+		struct job_progress p;
+		struct job_result r;
+	} u;
+};
+
+static volatile sig_atomic_t child_cancel;
+
+/* Write all of ${buf}; 0 or -1. */
+static int
+write_full(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Read ${len} bytes; 0, 1 at a clean end of file, or -1. */
+static int
+read_full(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		if ((n = read(fd, p + got, len - got)) < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return got == 0 ? 1 : -1;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/* --- The child -------------------------------------------------------- */
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	child_cancel = 1;
+}
+
+static void
+child_progress(void *cookie, const struct job_progress *p)
+{
+	struct rep_msg m = { .kind = REP_PROGRESS };
+
+	m.u.p = *p;
+	/* The daemon reads while it waits: this blocks only briefly. */
+	(void)write_full(*(int *)cookie, &m, sizeof(m));
+}
+
+/* Close every descriptor from ${lo} to ${hi} (inclusive), if any. */
+static void
+close_span(unsigned lo, unsigned hi)
+{
+	if (lo <= hi)
+		(void)close_range(lo, hi, 0);
+}
+
+/*
+ * The child: signals of its own, nothing inherited but standard input,
+ * output and error and its two pipes; wait for the word, then run.
+ */
+static void __attribute__((noreturn))
+child_main(const struct job_conf *jc, pid_t parent, int go, int rep)
+{
+	static const int dfl[] = { SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
+	    SIGCHLD, SIGALRM };
+	struct sigaction sa = { 0 };
+	const struct heavy_api *h;
+	struct job_run_opts o = { 0 };
+	struct rep_msg m = { .kind = REP_RESULT };
+	struct go_msg g;
+	struct ag_err err = { "" };
+	sigset_t none;
+	unsigned lo = go < rep ? (unsigned)go : (unsigned)rep;
+	unsigned hi = go < rep ? (unsigned)rep : (unsigned)go;
+
+	sa.sa_handler = on_term;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	for (size_t i = 0; i < ARRAY_SIZE(dfl); i++)
+		(void)sigaction(dfl[i], &sa, NULL);
+	/* If the daemon dies, the backup is cancelled like at a shutdown. */
+	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(1);
+	sigemptyset(&none);
+	(void)pthread_sigmask(SIG_SETMASK, &none, NULL);
+
+	close_span(3, lo - 1);
+	close_span(lo + 1, hi - 1);
+	close_span(hi + 1, ~0U);
+	log_reopen();
+
+	if (read_full(go, &g, sizeof(g)) != 0 || !g.run)
+		_exit(0);
+	close(go);
+	o = (struct job_run_opts){ .host = g.has_host ? g.host : NULL,
+	    .state_dir = g.state_dir, .backup_id = g.backup_id,
+	    .deadline_ms = g.deadline_ms, .progress = child_progress,
+	    .cookie = &rep, .cancel = &child_cancel };
+	if ((h = heavy_get(&err)) == NULL) {
+		snprintf(m.u.r.error, sizeof(m.u.r.error), "backup jobs need "
+		    "%.200s", err.msg);
+		snprintf(m.u.r.backup_id, sizeof(m.u.r.backup_id), "%.23s",
+		    g.backup_id);
+	} else {
+		(void)h->job_run(jc, &o, &m.u.r);
+	}
+	_exit(write_full(rep, &m, sizeof(m)) == 0 ? 0 : 1);
+}
+
+/* --- The daemon's side ------------------------------------------------ */
+
+struct job_child *
+job_child_new(const struct job_conf *jc, struct ag_err *err)
+{
+	struct job_child *c;
+	int go[2], rep[2];
+	pid_t parent = getpid();
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		(void)ag_err_set(err, "out of memory");
+		return NULL;
+	}
+	if (pipe2(go, O_CLOEXEC) != 0) {
+		(void)ag_err_set(err, "pipe: %s", strerror(errno));
+		goto err0;
+	}
+	if (pipe2(rep, O_CLOEXEC) != 0) {
+		(void)ag_err_set(err, "pipe: %s", strerror(errno));
+		goto err1;
+	}
+	if ((c->pid = fork()) < 0) {
+		(void)ag_err_set(err, "cannot fork: %s", strerror(errno));
+		goto err2;
+	}
+	if (c->pid == 0) {
+		close(go[1]);
+		close(rep[0]);
+		child_main(jc, parent, go[0], rep[1]);
+	}
+	close(go[0]);
+	close(rep[1]);
+	c->go = go[1];
+	c->rep = rep[0];
+	return c;
+
+err2:
+	close(rep[0]);
+	close(rep[1]);
+err1:
+	close(go[0]);
+	close(go[1]);
+err0:
+	free(c);
+	return NULL;
+}
+
+/* Wait for the child; its status in ${ret_status}.  0 or -1. */
+static int
+reap(struct job_child *c, int *ret_status)
+{
+	pid_t w;
+
+	while ((w = waitpid(c->pid, ret_status, 0)) < 0 && errno == EINTR)
+		;
+	c->waited = true;
+	return w == c->pid ? 0 : -1;
+}
+
+/* Why the child ended without a result. */
+static void
+no_result(struct job_result *ret, int waited, int status)
+{
+	if (waited != 0)
+		snprintf(ret->error, sizeof(ret->error), "the backup process "
+		    "was lost: %s", strerror(errno));
+	else if (WIFSIGNALED(status))
+		snprintf(ret->error, sizeof(ret->error), "the backup process "
+		    "crashed: killed by signal %d (%s)", WTERMSIG(status),
+		    strsignal(WTERMSIG(status)));
+	else if (WIFEXITED(status))
+		snprintf(ret->error, sizeof(ret->error), "the backup process "
+		    "ended without a result (exit status %d)",
+		    WEXITSTATUS(status));
+	else
+		snprintf(ret->error, sizeof(ret->error), "the backup process "
+		    "ended without a result");
+}
+
+int
+job_child_run(void *cookie, const struct job_conf *jc,
+    const struct job_run_opts *opts, struct job_result *ret)
+{
+	struct job_child *c = cookie;
+	struct go_msg g = { .run = true };
+	struct rep_msg m;
+	struct pollfd pfd;
+	int64_t term_at = 0, now;
+	bool got = false, killed = false;
+	int status = 0, waited, rc;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->start_ms = clock_wall_ms();
+	snprintf(g.backup_id, sizeof(g.backup_id), "%s",
+	    opts->backup_id != NULL ? opts->backup_id : "");
+	g.deadline_ms = opts->deadline_ms;
+	if ((g.has_host = opts->host != NULL))
+		snprintf(g.host, sizeof(g.host), "%s", opts->host);
+	snprintf(g.state_dir, sizeof(g.state_dir), "%s",
+	    opts->state_dir != NULL ? opts->state_dir : "");
+	if (c->go < 0 || write_full(c->go, &g, sizeof(g)) != 0) {
+		snprintf(ret->error, sizeof(ret->error), "the backup process "
+		    "did not start: %s", strerror(errno));
+		goto out;
+	}
+	close(c->go);
+	c->go = -1;
+
+	for (;;) {
+		now = clock_mono_ms();
+		if (term_at == 0 && opts->cancel != NULL && *opts->cancel) {
+			(void)kill(c->pid, SIGTERM);
+			term_at = now;
+		} else if (term_at != 0 && !killed &&
+		    now - term_at >= JOB_CHILD_KILL_MS) {
+			log_warn("backup %s: the backup process did not stop "
+			    "in %d s; killing it", jc->name,
+			    JOB_CHILD_KILL_MS / 1000);
+			(void)kill(c->pid, SIGKILL);
+			killed = true;
+		}
+		pfd = (struct pollfd){ .fd = c->rep, .events = POLLIN };
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		if ((rc = read_full(c->rep, &m, sizeof(m))) != 0)
+			break;
+		if (m.kind == REP_PROGRESS && opts->progress != NULL)
+			opts->progress(opts->cookie, &m.u.p);
+		else if (m.kind == REP_RESULT) {
+			*ret = m.u.r;
+			got = true;
+		}
+	}
+	waited = reap(c, &status);
+	if (!got) {
+		memset(ret, 0, sizeof(*ret));
+		if (term_at != 0) {
+			ret->cancelled = true;
+			snprintf(ret->error, sizeof(ret->error), "cancelled");
+		} else {
+			no_result(ret, waited, status);
+		}
+	}
+out:
+	if (!got)
+		snprintf(ret->backup_id, sizeof(ret->backup_id), "%.23s",
+		    g.backup_id);
+	return ret->ok ? 0 : -1;
+}
+
+void
+job_child_free(struct job_child *c)
+{
+	struct go_msg g = { .run = false };
+	int status;
+
+	if (c == NULL)
+		return;
+	if (c->go >= 0) {
+		/* Never run: tell it so (other children may hold our end). */
+		(void)write_full(c->go, &g, sizeof(g));
+		close(c->go);
+	}
+	close(c->rep);
+	if (!c->waited)
+		(void)reap(c, &status);
+	free(c);
+}
