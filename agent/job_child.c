@@ -39,6 +39,7 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "backup/jobconf.h"
+#include "agent/child.h"
 #include "agent/heavy.h"
 
 #include "agent/job_child.h"
@@ -71,44 +72,6 @@ struct rep_msg {
 
 static volatile sig_atomic_t child_cancel;
 
-/* Write all of ${buf}; 0 or -1. */
-static int
-write_full(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Read ${len} bytes; 0, 1 at a clean end of file, or -1. */
-static int
-read_full(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-	size_t got = 0;
-	ssize_t n;
-
-	while (got < len) {
-		if ((n = read(fd, p + got, len - got)) < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			return got == 0 ? 1 : -1;
-		got += (size_t)n;
-	}
-	return 0;
-}
-
 /* --- The child -------------------------------------------------------- */
 
 static void
@@ -125,76 +88,82 @@ child_progress(void *cookie, const struct job_progress *p)
 
 	m.u.p = *p;
 	/* The daemon reads while it waits: this blocks only briefly. */
-	(void)write_full(*(int *)cookie, &m, sizeof(m));
-}
-
-/* Close every descriptor from ${lo} to ${hi} (inclusive), if any. */
-static void
-close_span(unsigned lo, unsigned hi)
-{
-	if (lo <= hi)
-		(void)close_range(lo, hi, 0);
+	(void)child_write_full(*(int *)cookie, &m, sizeof(m));
 }
 
 /*
- * The child: signals of its own, nothing inherited but standard input,
- * output and error and its two pipes; wait for the word, then run.
+ * The job's full configuration in the child: ${jc} itself, or, where the
+ * daemon only checked the jobs (child.h), parsed again from ${conf}.
+ * NULL with a message in ${ret}.
+ */
+static const struct job_conf *
+child_job(const struct heavy_api *h, const struct conf *conf,
+    const struct job_conf *jc, struct job_result *ret)
+{
+	struct conf_errs e = { .file_private = true };
+	struct job_conf **v = NULL;
+	size_t n = 0;
+
+	if (conf == NULL)
+		return jc;
+	if (h->jobconf_parse_all(conf, &v, &n, &e) != 0 || e.n > 0) {
+		snprintf(ret->error, sizeof(ret->error), "the configuration no "
+		    "longer checks: %.200s", e.n > 0 ? e.msgs[0] : "?");
+		return NULL;
+	}
+	/* Left to _exit(): the child ends with this run. */
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i]->name, jc->name) == 0)
+			return v[i];
+	snprintf(ret->error, sizeof(ret->error), "job %.80s is gone from the "
+	    "configuration", jc->name);
+	return NULL;
+}
+
+/*
+ * The child: signals of its own (SIGTERM cancels), nothing inherited but
+ * standard input, output and error and its two pipes; wait for the word,
+ * then run.
  */
 static void __attribute__((noreturn))
-child_main(const struct job_conf *jc, pid_t parent, int go, int rep)
+child_main(const struct conf *conf, const struct job_conf *jc, pid_t parent,
+    int go, int rep)
 {
-	static const int dfl[] = { SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
-	    SIGCHLD, SIGALRM };
-	struct sigaction sa = { 0 };
+	struct sigaction sa = { .sa_handler = on_term };
 	const struct heavy_api *h;
 	struct job_run_opts o = { 0 };
 	struct rep_msg m = { .kind = REP_RESULT };
 	struct go_msg g;
 	struct ag_err err = { "" };
-	sigset_t none;
-	unsigned lo = go < rep ? (unsigned)go : (unsigned)rep;
-	unsigned hi = go < rep ? (unsigned)rep : (unsigned)go;
+	const int keep[] = { go, rep };
 
-	sa.sa_handler = on_term;
+	child_setup(parent, keep, 2);
 	sigemptyset(&sa.sa_mask);
 	(void)sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = SIG_DFL;
-	for (size_t i = 0; i < ARRAY_SIZE(dfl); i++)
-		(void)sigaction(dfl[i], &sa, NULL);
-	/* If the daemon dies, the backup is cancelled like at a shutdown. */
-	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() != parent)
-		_exit(1);
-	sigemptyset(&none);
-	(void)pthread_sigmask(SIG_SETMASK, &none, NULL);
 
-	close_span(3, lo - 1);
-	close_span(lo + 1, hi - 1);
-	close_span(hi + 1, ~0U);
-	log_reopen();
-
-	if (read_full(go, &g, sizeof(g)) != 0 || !g.run)
+	if (child_read_full(go, &g, sizeof(g)) != 0 || !g.run)
 		_exit(0);
 	close(go);
 	o = (struct job_run_opts){ .host = g.has_host ? g.host : NULL,
 	    .state_dir = g.state_dir, .backup_id = g.backup_id,
 	    .deadline_ms = g.deadline_ms, .progress = child_progress,
 	    .cookie = &rep, .cancel = &child_cancel };
-	if ((h = heavy_get(&err)) == NULL) {
+	if ((h = heavy_get(&err)) == NULL)
 		snprintf(m.u.r.error, sizeof(m.u.r.error), "backup jobs need "
 		    "%.200s", err.msg);
+	else if ((jc = child_job(h, conf, jc, &m.u.r)) != NULL)
+		(void)h->job_run(jc, &o, &m.u.r);
+	if (!m.u.r.ok)
 		snprintf(m.u.r.backup_id, sizeof(m.u.r.backup_id), "%.23s",
 		    g.backup_id);
-	} else {
-		(void)h->job_run(jc, &o, &m.u.r);
-	}
-	_exit(write_full(rep, &m, sizeof(m)) == 0 ? 0 : 1);
+	_exit(child_write_full(rep, &m, sizeof(m)) == 0 ? 0 : 1);
 }
 
 /* --- The daemon's side ------------------------------------------------ */
 
 struct job_child *
-job_child_new(const struct job_conf *jc, struct ag_err *err)
+job_child_new(const struct conf *conf, const struct job_conf *jc,
+    struct ag_err *err)
 {
 	struct job_child *c;
 	int go[2], rep[2];
@@ -219,7 +188,7 @@ job_child_new(const struct job_conf *jc, struct ag_err *err)
 	if (c->pid == 0) {
 		close(go[1]);
 		close(rep[0]);
-		child_main(jc, parent, go[0], rep[1]);
+		child_main(conf, jc, parent, go[0], rep[1]);
 	}
 	close(go[0]);
 	close(rep[1]);
@@ -291,7 +260,7 @@ job_child_run(void *cookie, const struct job_conf *jc,
 		snprintf(g.host, sizeof(g.host), "%s", opts->host);
 	snprintf(g.state_dir, sizeof(g.state_dir), "%s",
 	    opts->state_dir != NULL ? opts->state_dir : "");
-	if (c->go < 0 || write_full(c->go, &g, sizeof(g)) != 0) {
+	if (c->go < 0 || child_write_full(c->go, &g, sizeof(g)) != 0) {
 		snprintf(ret->error, sizeof(ret->error), "the backup process "
 		    "did not start: %s", strerror(errno));
 		goto out;
@@ -315,7 +284,7 @@ job_child_run(void *cookie, const struct job_conf *jc,
 		pfd = (struct pollfd){ .fd = c->rep, .events = POLLIN };
 		if (poll(&pfd, 1, 100) <= 0)
 			continue;
-		if ((rc = read_full(c->rep, &m, sizeof(m))) != 0)
+		if ((rc = child_read_full(c->rep, &m, sizeof(m))) != 0)
 			break;
 		if (m.kind == REP_PROGRESS && opts->progress != NULL)
 			opts->progress(opts->cookie, &m.u.p);
@@ -351,7 +320,7 @@ job_child_free(struct job_child *c)
 		return;
 	if (c->go >= 0) {
 		/* Never run: tell it so (other children may hold our end). */
-		(void)write_full(c->go, &g, sizeof(g));
+		(void)child_write_full(c->go, &g, sizeof(g));
 		close(c->go);
 	}
 	close(c->rep);

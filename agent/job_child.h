@@ -25,14 +25,18 @@
 
 struct job_child;
 
+struct conf;
+
 /**
- * job_child_new(jc, err):
- * Fork the process that will run the engine on ${jc} (which it inherits
- * and which must stay valid in this process until job_child_free()).
+ * job_child_new(conf, jc, err):
+ * Fork the process that will run the engine on ${jc}, which it inherits
+ * (it must stay valid here until job_child_free()).  If ${conf} is not
+ * NULL, ${jc} only has what the daemon needs (child.h: a job checked in a
+ * child) and the child parses the job named so from ${conf} again.
  * Return it, or NULL with a message ("cannot fork: ...").
  */
-struct job_child *job_child_new(const struct job_conf *jc,
-    struct ag_err *err);
+struct job_child *job_child_new(const struct conf *conf,
+    const struct job_conf *jc, struct ag_err *err);
 
 /**
  * job_child_run(cookie, jc, opts, ret):

@@ -18,7 +18,6 @@
 #include "lib/backup_id.h"
 #include "lib/clock.h"
 #include "lib/log.h"
-#include "lib/parsenum.h"
 #include "backup/jobconf.h"
 #include "agent/heavy.h"
 #include "agent/job_hooks.h"
@@ -26,24 +25,11 @@
 
 #include "agent/job_runner.h"
 
-struct runner {
-	const struct job_conf *jc;
-	const struct job_run_opts *o;
-	int64_t deadline;		/* monotonic; 0: none */
-	bool cancelled, timed_out;
-};
-
-/* Should the run stop?  Sets cancelled / timed_out.  For job_hook_run(). */
+/* For job_hook_run(): a cancel or the job's timeout stops pre_hook. */
 static bool
 should_stop(void *cookie)
 {
-	struct runner *r = cookie;
-
-	if (r->o->cancel != NULL && *r->o->cancel)
-		r->cancelled = true;
-	if (r->deadline != 0 && clock_mono_ms() >= r->deadline)
-		r->timed_out = true;
-	return r->cancelled || r->timed_out;
+	return job_stop_check(cookie);
 }
 
 /* The engine in this process, through the heavy table. */
@@ -124,10 +110,10 @@ int
 job_runner_run(const struct job_conf *jc, const struct job_run_opts *opts,
     job_engine_fn *engine, void *cookie, struct job_result *ret)
 {
-	struct runner r = { .jc = jc, .o = opts };
+	struct job_stop stop = { .cancel = opts->cancel };
 	struct job_run_opts eo;
 	struct ag_err e = { "" };
-	char id[BACKUP_ID_SIZE] = "", ej[128], eb[64], d[32];
+	char id[BACKUP_ID_SIZE] = "", ej[128], eb[64];
 	const char *extra[3];
 	int64_t start_ms, t0;
 	int lockfd = -1, rc;
@@ -136,7 +122,7 @@ job_runner_run(const struct job_conf *jc, const struct job_run_opts *opts,
 	start_ms = ret->start_ms = clock_wall_ms();
 	t0 = clock_mono_ms();
 	if (jc->timeout_ms > 0)
-		r.deadline = t0 + jc->timeout_ms;
+		stop.deadline_ms = t0 + jc->timeout_ms;
 
 	/* a. One run of a job at a time. */
 	if (job_lock(opts->state_dir, jc->name, &lockfd, &e) != 0) {
@@ -161,13 +147,9 @@ job_runner_run(const struct job_conf *jc, const struct job_run_opts *opts,
 		extra[1] = eb;
 		extra[2] = NULL;
 		rc = job_hook_run("pre_hook", jc->pre_hook, extra,
-		    jc->hook_timeout_ms, should_stop, &r, &e);
-		if (rc == 1 && r.timed_out)
-			(void)ag_err_set(&e, "timed out after %s (the job's "
-			    "timeout)", format_duration_ms(jc->timeout_ms, d,
-			    sizeof(d)));
-		else if (rc == 1)
-			(void)ag_err_set(&e, "cancelled");
+		    jc->hook_timeout_ms, should_stop, &stop, &e);
+		if (rc == 1)
+			(void)job_stop_error(&stop, jc->timeout_ms, &e);
 		if (rc != 0)
 			goto done;
 	}
@@ -175,7 +157,7 @@ job_runner_run(const struct job_conf *jc, const struct job_run_opts *opts,
 	/* d. */
 	eo = *opts;
 	eo.backup_id = id;
-	eo.deadline_ms = r.deadline;
+	eo.deadline_ms = stop.deadline_ms;
 	(void)(engine != NULL ? engine : engine_here)(cookie, jc, &eo, ret);
 	/* The run started at a, not when the engine did. */
 	ret->start_ms = start_ms;
@@ -183,8 +165,8 @@ job_runner_run(const struct job_conf *jc, const struct job_run_opts *opts,
 	goto hooks;
 
 done:
-	ret->cancelled = r.cancelled;
-	ret->timed_out = r.timed_out;
+	ret->cancelled = stop.cancelled;
+	ret->timed_out = stop.timed_out;
 	snprintf(ret->error, sizeof(ret->error), "%s", e.msg[0] != '\0' ?
 	    e.msg : "failed");
 hooks:

@@ -247,7 +247,8 @@ start(struct jobs *j, struct slot *sl, struct ag_err *err)
 	sl->run_rc = runconf_ref(j->rc);
 	sl->run_jc = sl->jc;
 	/* Forked here, on the scheduler thread: see job_child.c. */
-	if ((sl->child = job_child_new(sl->run_jc, &cerr)) == NULL) {
+	if ((sl->child = job_child_new(sl->run_rc->heavy == NULL ?
+	    sl->run_rc->conf : NULL, sl->run_jc, &cerr)) == NULL) {
 		runconf_free(sl->run_rc);
 		sl->run_rc = NULL;
 		return ag_err_set(err, "backup %s: %s", sl->name, cerr.msg);

@@ -5,7 +5,9 @@
  * Notifier types are compiled in and listed in a static table; the config
  * names one by "type".  Types that need the heavy libraries ("webhook")
  * live in the heavy module (heavy.h), loaded when such a notifier is
- * configured.  notifier_new() reads the settings every notifier has
+ * configured; in vigild such a notifier is checked in a child and made
+ * here at its first delivery (notify_lazy.c), so that the module loads
+ * then, in the sender thread.  notifier_new() reads the settings every notifier has
  * (name, type), refuses settings the type does not know, and hands the group
  * to the type's configure hook, which copies whatever it keeps: a notifier
  * never points into the config, so it outlives a reload that frees it.
@@ -17,6 +19,7 @@
 
 #include "lib/ag.h"
 #include "lib/parsenum.h"
+#include "agent/child.h"
 #include "agent/heavy.h"
 #include "agent/notify.h"
 #include "agent/notify_backend.h"
@@ -29,6 +32,7 @@
 struct notifier_type {
 	const char *type;
 	const struct notifier_ops *(*ops)(struct ag_err *err);
+	bool heavy;			/* lives in the heavy module */
 };
 
 static const struct notifier_ops *
@@ -47,8 +51,8 @@ webhook_type_ops(struct ag_err *err)
 }
 
 static const struct notifier_type notifier_types[] = {
-	{ "log", log_type_ops },
-	{ "webhook", webhook_type_ops },
+	{ "log", log_type_ops, false },
+	{ "webhook", webhook_type_ops, true },
 };
 
 /* Longest notifier name: it must fit struct spool_entry.notifier. */
@@ -170,8 +174,32 @@ valid_name(const char *s)
 	return 1;
 }
 
+/* Is ${cs} a notifier of a type in the heavy module?  (Quiet.) */
+static bool
+heavy_type(const conf_node *cs)
+{
+	struct conf_errs quiet = { 0 };
+	const struct notifier_type *nt;
+	const char *type;
+	bool heavy;
+
+	heavy = conf_is_group(cs) && conf_get_str(&quiet, cs, "type", false,
+	    &type) == 1 && (nt = notifier_find_type(type)) != NULL &&
+	    nt->heavy;
+	conf_errs_free(&quiet);
+	return heavy;
+}
+
 struct notifier *
 notifier_new(const conf_node *cs, struct conf_errs *errs)
+{
+	if (child_isolate() && heavy_type(cs))
+		return notifier_lazy_new(cs, errs);
+	return notifier_new_here(cs, errs);
+}
+
+struct notifier *
+notifier_new_here(const conf_node *cs, struct conf_errs *errs)
 {
 	static const char *const common_keys[] = { "name", "type", NULL };
 	const struct notifier_type *nt;

@@ -6,8 +6,8 @@
  * which exist and metrics that some source produces.  vigild uses it at
  * start-up and on SIGHUP (swapping only a fully valid result in), and
  * `vigil config check` / `vigild -n` use it to print every error.  Backup
- * jobs are parsed by the heavy code (heavy.h), which is loaded only if the
- * config has any.
+ * jobs are parsed by the heavy code (heavy.h): in vigild in a child process
+ * (jobconf_check.h), elsewhere here, and only if the config has any.
  */
 #ifndef VIGIL_RUNCONF_H
 #define VIGIL_RUNCONF_H
@@ -32,7 +32,11 @@ struct runconf {
 	struct rules *rules;
 	struct job_conf **jobs;		/* backup jobs */
 	size_t njobs;
-	/* The heavy code that parsed the jobs; NULL if there are none. */
+	/*
+	 * The heavy code that parsed the jobs here; NULL if there are none
+	 * or if a child checked them (jobs then have the daemon's fields
+	 * only: jobconf_check.h).
+	 */
 	const struct heavy_api *heavy;
 	int refs;			/* atomic; see runconf_ref() */
 };

@@ -30,7 +30,6 @@
 #include "lib/ag.h"
 #include "lib/clock.h"
 #include "lib/log.h"
-#include "lib/parsenum.h"
 #include "lib/crypto/crypto.h"
 #include "lib/crypto/crypto_hash.h"
 #include "lib/crypto/crypto_keys.h"
@@ -68,14 +67,14 @@ struct run {
 	char id[FORMAT_BACKUP_ID_SIZE];
 	int64_t start_s;
 	int64_t t0;			/* monotonic start */
-	int64_t deadline;		/* monotonic; 0: none */
+	struct job_stop stop;		/* cancel flag, deadline */
 	int64_t last_progress;
 	struct manifest_writer *mw;
 	struct st_archive *ar;
 	struct stage *enc;		/* data.vgl's encrypt stage */
 	struct crypto_hash *tar_hash;
 	uint64_t tar_bytes;
-	bool cancelled, timed_out, hash_failed;
+	bool hash_failed;
 	struct name_cache users, groups;
 };
 
@@ -140,28 +139,18 @@ report(struct run *r)
 	r->o->progress(r->o->cookie, &p);
 }
 
-/* Should the run stop?  Sets cancelled / timed_out. */
+/* Should the run stop?  Records why in r->stop. */
 static bool
 should_stop(struct run *r)
 {
-	if (r->o->cancel != NULL && *r->o->cancel)
-		r->cancelled = true;
-	if (r->deadline != 0 && clock_mono_ms() >= r->deadline)
-		r->timed_out = true;
-	return r->cancelled || r->timed_out;
+	return job_stop_check(&r->stop);
 }
 
 /* The message of a stopped run. */
 static int
 stop_error(struct run *r, struct ag_err *err)
 {
-	char d[32];
-
-	if (r->timed_out)
-		return ag_err_set(err, "timed out after %s (the job's "
-		    "timeout)", format_duration_ms(r->jc->timeout_ms, d,
-		    sizeof(d)));
-	return ag_err_set(err, "cancelled");
+	return job_stop_error(&r->stop, r->jc->timeout_ms, err);
 }
 
 /* --- Stage callbacks -------------------------------------------------- */
@@ -614,10 +603,11 @@ job_run(const struct job_conf *jc, const struct job_run_opts *opts,
 	ret->start_ms = clock_wall_ms();
 	r.t0 = clock_mono_ms();
 	r.start_s = ret->start_ms / 1000;
+	r.stop.cancel = opts->cancel;
 	if (opts->deadline_ms > 0)
-		r.deadline = opts->deadline_ms;
+		r.stop.deadline_ms = opts->deadline_ms;
 	else if (jc->timeout_ms > 0)
-		r.deadline = r.t0 + jc->timeout_ms;
+		r.stop.deadline_ms = r.t0 + jc->timeout_ms;
 	if (opts->host != NULL)
 		snprintf(r.host, sizeof(r.host), "%s", opts->host);
 	else if (gethostname(r.host, sizeof(r.host) - 1) != 0)
@@ -664,8 +654,8 @@ done:
 	crypto_wipe(dk, sizeof(dk));
 	crypto_keys_free(key);
 	key = NULL;
-	ret->cancelled = r.cancelled;
-	ret->timed_out = r.timed_out;
+	ret->cancelled = r.stop.cancelled;
+	ret->timed_out = r.stop.timed_out;
 	if (!ret->ok)
 		snprintf(ret->error, sizeof(ret->error), "%s", e.msg[0] != '\0' ?
 		    e.msg : "failed");

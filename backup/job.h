@@ -31,6 +31,8 @@
 #include <stdint.h>
 
 #include "lib/ag.h"
+#include "lib/clock.h"
+#include "lib/parsenum.h"
 #include "backup/format.h"
 
 struct job_conf;
@@ -90,6 +92,45 @@ struct job_result {
 	size_t cleaned;			/* stale incomplete backups removed */
 	size_t pruned;			/* backups deleted by retention */
 };
+
+/*
+ * What stops a run: the cancel flag and the job's deadline.  Inline, so
+ * that the engine and its callers (agent/job_runner.c, for pre_hook) share
+ * it without the core linking the engine.
+ */
+struct job_stop {
+	volatile sig_atomic_t *cancel;	/* NULL: none */
+	int64_t deadline_ms;		/* monotonic; 0: none */
+	bool cancelled, timed_out;	/* what stopped it */
+};
+
+/* job_stop_check(s): should the run stop?  Records why in ${s}. */
+static inline bool
+job_stop_check(struct job_stop *s)
+{
+	if (s->cancel != NULL && *s->cancel)
+		s->cancelled = true;
+	if (s->deadline_ms != 0 && clock_mono_ms() >= s->deadline_ms)
+		s->timed_out = true;
+	return s->cancelled || s->timed_out;
+}
+
+/**
+ * job_stop_error(s, timeout_ms, err):
+ * The message of a run stopped by ${s}: "timed out after 90 s (the job's
+ * timeout)" (${timeout_ms}) or "cancelled".  Return -1.
+ */
+static inline int
+job_stop_error(const struct job_stop *s, int64_t timeout_ms,
+    struct ag_err *err)
+{
+	char d[32];
+
+	if (s->timed_out)
+		return ag_err_set(err, "timed out after %s (the job's "
+		    "timeout)", format_duration_ms(timeout_ms, d, sizeof(d)));
+	return ag_err_set(err, "cancelled");
+}
 
 /**
  * job_run(jc, opts, ret):
