@@ -4,7 +4,8 @@
 # a backup job and a webhook notifier: both are checked in child processes.
 # A backup run through the daemon succeeds in a child and leaves the daemon
 # still without them; the first webhook delivery loads the module in the
-# daemon.  The child's checks print what `vigil config check` prints.
+# daemon.  The child's checks print what `vigil config check` prints; a
+# backup child that crashes is a failed run, not a dead daemon.
 . "$(dirname "$0")/lib.sh"
 
 MARK="vigillazy$$"
@@ -79,7 +80,35 @@ assert job["last_run"]["ok"] and job["last_success"]["files"] == 20, job
 assert job["schedule"] == "daily 03:00", job
 ' "$st" || fail "status does not show the backup: $st"
 
-# 4. The first webhook delivery loads the module, in the daemon.
+# 4. Progress comes from the child; a child that crashes is a failed run with
+# a clear message, and the daemon lives on, still light.
+head -c $((200 << 20)) /dev/urandom >"$T/src/big.bin"
+"$VIGIL" -c "$T/vigil.conf" backup run docs >"$T/crash.out" 2>&1 &
+RUN_PID=$!
+PIDS+=("$RUN_PID")
+reading() { "$VIGIL" -c "$T/vigil.conf" status --json | python3 -c '
+import json, sys
+j = [j for j in json.load(sys.stdin)["jobs"] if j["name"] == "docs"][0]
+sys.exit(0 if j["running"] and j["progress"]["bytes_read"] > 0 else 1)'; }
+wait_for 60 reading || fail "no progress from the running backup"
+child=$(pgrep -P "$VIGILD_PID" | head -n 1)
+[ -n "$child" ] || fail "no backup child process of vigild"
+grep -q "libvigil-heavy" "/proc/$child/maps" || fail "the child did not load the module"
+# SIGKILL, as the OOM killer would (ASan catches SIGSEGV and exits 1).
+kill -KILL "$child"
+set +e
+wait "$RUN_PID"
+rc=$?
+set -e
+[ "$rc" != 0 ] || fail "a crashed backup reported success: $(cat "$T/crash.out")"
+grep -q "the backup process crashed: killed by signal 9" "$T/crash.out" ||
+	fail "no crash message: $(cat "$T/crash.out")"
+kill -0 "$VIGILD_PID" || fail "vigild died with its backup child"
+m=$(heavy_maps)
+[ -z "$m" ] || fail "vigild maps heavy libraries after a crashed backup: $m"
+rm -f "$T/src/big.bin"
+
+# 5. The first webhook delivery loads the module, in the daemon.
 start_marker "$MARK"
 got() { [ "$(count_received "$T/recv.log" CRITICAL)" -ge 1 ]; }
 wait_for 30 got || fail "the webhook was not delivered"
