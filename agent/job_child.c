@@ -2,8 +2,9 @@
  * job_child.c: the backup engine in a child process (see job_child.h).
  *
  * fork() rather than exec: the child inherits the parsed configuration,
- * so it runs exactly the job the daemon was configured with, and starts in
- * microseconds.  The price of forking a threaded process is that only the
+ * so it runs exactly the job the daemon was configured with (where the
+ * daemon only checked its jobs, child.h, it parses that one again from the
+ * inherited configuration), and starts in a millisecond.  The price of forking a threaded process is that only the
  * forking thread survives, with whatever locks the others held: the
  * fork happens on the scheduler thread (the one that reads schedules and
  * the clock), glibc resets its malloc, stdio and loader locks in the
@@ -13,12 +14,11 @@
  *
  * Two pipes: "go" (daemon to child: one struct go_msg, run or stop) and
  * "report" (child to daemon: struct rep_msg records, progress then one
- * result).  The child closes every other descriptor it inherited, so that
- * it holds neither another job's lock nor the control socket, and ends
- * with _exit(): the daemon's atexit handlers and stdio buffers are not
- * its own.
+ * result).  The child closes every other descriptor it inherited
+ * (child_setup()), so that it holds neither another job's lock nor the
+ * control socket, and ends with _exit(): the daemon's atexit handlers and
+ * stdio buffers are not its own.
  */
-#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
