@@ -3,7 +3,8 @@
  *
  * `run` goes through vigild when it is running (so the daemon's job lock,
  * state and metrics see it) and follows its progress over the control
- * socket; without a daemon it runs the job in this process.  The others
+ * socket; without a daemon it runs the job in this process
+ * (job_runner_run(), the daemon's runner, with the engine called here).  The others
  * work on the storage directly and need no daemon.
  */
 #include <getopt.h>
@@ -26,6 +27,8 @@
 
 #include "agent/cli.h"
 #include "agent/plugin_module.h"
+#include "agent/job_runner.h"
+#include "agent/job_state.h"
 #include "agent/runconf.h"
 
 static volatile sig_atomic_t got_int;
@@ -138,11 +141,12 @@ run_here(const struct runconf *rcf, const struct job_conf *jc)
 		.cancel = &got_int,
 	};
 
-	if (rcf->heavy->job_state_load(o.state_dir, jc->name, &st,
+	if (job_state_load(o.state_dir, jc->name, &st,
 	    NULL) == 0 && st.has_success)
 		ctx.total = st.last_success_bytes;
 	catch_int();
-	if (rcf->heavy->job_run(jc, &o, &res) != 0) {
+	/* The engine in this process: vigil links it. */
+	if (job_runner_run(jc, &o, NULL, NULL, &res) != 0) {
 		end_draw();
 		fprintf(stderr, "vigil: backup %s failed: %s\n", jc->name,
 		    res.error);

@@ -5,9 +5,10 @@
  * running backup and the job's "first seen" time carry over.  The worker
  * thread owns nothing of the slot but its result and progress, which it
  * writes under the mutex; the scheduler thread does everything else.
- * The backup code itself (job_run(), the state file) is reached through
- * the runconf's heavy module: slots exist only for jobs, and jobs only
- * where that code parsed them.  Schedules and the splay are the core's
+ * A run is job_runner_run() on the worker thread (lock, hooks, state
+ * file: core code) with the engine in a child process (job_child.h),
+ * forked by start() on the scheduler thread: the daemon itself never maps
+ * the backup code.  Schedules and the splay are the core's
  * (lib/schedule.h), called directly.
  */
 #include <errno.h>
@@ -26,7 +27,9 @@
 #include "lib/log.h"
 #include "lib/schedule.h"
 
-#include "agent/plugin_module.h"
+#include "agent/job_child.h"
+#include "agent/job_runner.h"
+#include "agent/job_state.h"
 #include "agent/runconf.h"
 
 #include "agent/jobs.h"
@@ -46,6 +49,7 @@ struct slot {
 	pthread_t thread;
 	struct runconf *run_rc;		/* reference held by the run */
 	const struct job_conf *run_jc;	/* in run_rc */
+	struct job_child *child;	/* the engine's process */
 	volatile sig_atomic_t cancel;
 	struct job_progress prog;	/* under j->mu */
 	struct job_result res;
@@ -121,11 +125,11 @@ missed(const struct jobs *j, const struct slot *sl, int64_t now_ms)
 }
 
 static void
-load_state(struct jobs *j, const struct plugin_module *h, struct slot *sl)
+load_state(struct jobs *j, struct slot *sl)
 {
 	struct ag_err err = { "" };
 
-	if (h->job_state_load(j->state_dir, sl->name, &sl->state, &err) < 0) {
+	if (job_state_load(j->state_dir, sl->name, &sl->state, &err) < 0) {
 		log_warn("backup %s: %s", sl->name, err.msg);
 		memset(&sl->state, 0, sizeof(sl->state));
 	}
@@ -173,7 +177,7 @@ jobs_configure(struct jobs *j, struct runconf *rc, int64_t now_ms)
 			sl->j = j;
 			snprintf(sl->name, sizeof(sl->name), "%s", jc->name);
 			sl->first_seen_ms = now_ms;
-			load_state(j, rc->heavy, sl);
+			load_state(j, sl);
 			j->v[j->n++] = sl;
 		}
 		sl->jc = jc;
@@ -217,8 +221,10 @@ worker(void *arg)
 	};
 	struct job_result res;
 
-	/* job_run() logs its outcome. */
-	(void)sl->run_rc->heavy->job_run(sl->run_jc, &o, &res);
+	/* The runner logs the outcome. */
+	(void)job_runner_run(sl->run_jc, &o, job_child_run, sl->child, &res);
+	job_child_free(sl->child);
+	sl->child = NULL;
 	pthread_mutex_lock(&j->mu);
 	sl->res = res;
 	sl->finished = true;
@@ -230,6 +236,7 @@ worker(void *arg)
 static int
 start(struct jobs *j, struct slot *sl, struct ag_err *err)
 {
+	struct ag_err cerr;
 	sigset_t all, old;
 	int rc;
 
@@ -239,6 +246,13 @@ start(struct jobs *j, struct slot *sl, struct ag_err *err)
 	}
 	sl->run_rc = runconf_ref(j->rc);
 	sl->run_jc = sl->jc;
+	/* Forked here, on the scheduler thread: see job_child.c. */
+	if ((sl->child = job_child_new(sl->run_rc->heavy == NULL ?
+	    sl->run_rc->conf : NULL, sl->run_jc, &cerr)) == NULL) {
+		runconf_free(sl->run_rc);
+		sl->run_rc = NULL;
+		return ag_err_set(err, "backup %s: %s", sl->name, cerr.msg);
+	}
 	sl->cancel = 0;
 	sl->finished = false;
 	memset(&sl->prog, 0, sizeof(sl->prog));
@@ -248,6 +262,8 @@ start(struct jobs *j, struct slot *sl, struct ag_err *err)
 	rc = pthread_create(&sl->thread, NULL, worker, sl);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
+		job_child_free(sl->child);
+		sl->child = NULL;
 		runconf_free(sl->run_rc);
 		sl->run_rc = NULL;
 		return ag_err_set(err, "cannot start a thread for backup %s: "
@@ -311,11 +327,7 @@ jobs_reap(struct jobs *j)
 		if (done) {
 			pthread_join(sl->thread, NULL);
 			sl->running = false;
-			/*
-			 * The run's runconf had this job, hence the heavy
-			 * code, even if a reload since left no jobs.
-			 */
-			load_state(j, sl->run_rc->heavy, sl);
+			load_state(j, sl);
 			runconf_free(sl->run_rc);
 			sl->run_rc = NULL;
 			sl->run_jc = NULL;

@@ -4,12 +4,14 @@
  *
  * Notifier types are lines of the plug-in table (agent/plugins.c); the config
  * names one by "type".  Types that need the heavy libraries ("webhook") live in
- * the heavy module, loaded when such a notifier is configured (plugin_find()).
- * notifier_new() reads the setting every notifier has (name) and leaves the
- * rest to plugin_instance_new(), the constructor sources share: the type, the
- * settings it does not know, its configure hook, which copies whatever it
- * keeps: a notifier never points into the config, so it outlives a reload
- * that frees it.
+ * the heavy module, loaded when such a notifier is configured (plugin_find());
+ * in vigild such a notifier is checked in a child and made here at its first
+ * delivery (notify_lazy.c), so that the module loads then, in the sender
+ * thread.  notifier_new_here() reads the setting every notifier has (name)
+ * and leaves the rest to plugin_instance_new(), the constructor sources
+ * share: the type, the settings it does not know, its configure hook, which
+ * copies whatever it keeps: a notifier never points into the config, so it
+ * outlives a reload that frees it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 
 #include "lib/ag.h"
 #include "lib/parsenum.h"
+#include "agent/child.h"
 #include "agent/notify.h"
 #include "agent/notify_backend.h"
 #include "agent/plugin.h"
@@ -136,8 +139,30 @@ static const struct plugin_class notifier_class = {
 	.read_common = notifier_read_common,
 };
 
+/* Is ${cs} a notifier of a type in the heavy module?  (Quiet.) */
+static bool
+heavy_type(const conf_node *cs)
+{
+	struct conf_errs quiet = { 0 };
+	const char *type;
+	bool heavy;
+
+	heavy = conf_is_group(cs) && conf_get_str(&quiet, cs, "type", false,
+	    &type) == 1 && plugin_in_module(PLUGIN_NOTIFIER, type);
+	conf_errs_free(&quiet);
+	return heavy;
+}
+
 struct notifier *
 notifier_new(const conf_node *cs, struct conf_errs *errs)
+{
+	if (child_isolate() && heavy_type(cs))
+		return notifier_lazy_new(cs, errs);
+	return notifier_new_here(cs, errs);
+}
+
+struct notifier *
+notifier_new_here(const conf_node *cs, struct conf_errs *errs)
 {
 	const struct plugin_ops *ops;
 	const char *name = NULL;

@@ -40,6 +40,25 @@ struct notifier_ops {
 	void (*release)(void *ctx, struct notifier_call *call);
 };
 
+/**
+ * notifier_new_here(cs, errs):
+ * notifier_new() in this process whatever its type: what a checking child
+ * and a lazy notifier's first delivery call (notify_lazy.c).
+ */
+struct notifier *notifier_new_here(const conf_node *cs,
+    struct conf_errs *errs);
+
+/**
+ * notifier_lazy_new(cs, errs):
+ * A notifier of a heavy type (webhook) for vigild: ${cs} is checked in a
+ * child, with the messages notifier_new() would record; the notifier is
+ * made with notifier_new_here() at its first delivery, loading the heavy
+ * module then.  ${cs} must live as long as the notifier (the runconf's
+ * config does).  Return it, or NULL.
+ */
+struct notifier *notifier_lazy_new(const conf_node *cs,
+    struct conf_errs *errs);
+
 extern const struct notifier_ops ntf_log_ops;
 extern const struct notifier_ops ntf_webhook_ops;
 

@@ -57,6 +57,15 @@ plugin_type_list(enum plugin_kind kind, char *buf, size_t len)
 	return buf;
 }
 
+bool
+plugin_in_module(enum plugin_kind kind, const char *name)
+{
+	const struct plugin_type *t;
+
+	t = row_find(plugin_core_types, plugin_core_ntypes, kind, name);
+	return t != NULL && t->where == PLUGIN_MODULE;
+}
+
 int
 plugin_find(enum plugin_kind kind, const char *name, const void **ret_ops,
     struct ag_err *err)

@@ -11,7 +11,9 @@
  * version or size of struct plugin_module differs from ours is refused.  A
  * failure is not remembered, so a reload after installing the module succeeds.
  * The module is never unloaded: notifiers, jobs and worker threads keep
- * pointers into it.
+ * pointers into it.  A backup child forked while another thread loads the
+ * module would inherit module_mu held: fork() waits for the load
+ * (pthread_atfork()).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -28,6 +30,25 @@
 
 static pthread_mutex_t module_mu = PTHREAD_MUTEX_INITIALIZER;
 static const struct plugin_module *module;	/* set once; atomic reads */
+
+static void
+module_fork_prepare(void)
+{
+	pthread_mutex_lock(&module_mu);
+}
+
+static void
+module_fork_done(void)
+{
+	pthread_mutex_unlock(&module_mu);
+}
+
+static void __attribute__((constructor))
+module_fork_init(void)
+{
+	(void)pthread_atfork(module_fork_prepare, module_fork_done,
+	    module_fork_done);
+}
 
 /*
  * Open ${path} and check its table.  Return the table, or NULL with a

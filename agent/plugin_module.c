@@ -19,7 +19,6 @@ const struct plugin_module vigil_plugin_module = {
 	.jobconf_parse_all = jobconf_parse_all,
 	.jobconf_free_all = jobconf_free_all,
 	.job_run = job_run,
-	.job_state_load = job_state_load,
 	.catalog_list = catalog_list,
 	.catalog_resolve = catalog_resolve,
 	.catalog_prune = catalog_prune,

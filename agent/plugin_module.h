@@ -51,11 +51,10 @@ struct plugin_module {
 	const struct plugin_type *types;
 	size_t ntypes;
 
-	/* Backup jobs: parse a configuration's, run one, read its state. */
+	/* Backup jobs: parse a configuration's, run one. */
 	__typeof__(jobconf_parse_all) *jobconf_parse_all;
 	__typeof__(jobconf_free_all) *jobconf_free_all;
 	__typeof__(job_run) *job_run;
-	__typeof__(job_state_load) *job_state_load;
 	/* The backups in storage (backup/catalog.h), and restore. */
 	__typeof__(catalog_list) *catalog_list;
 	__typeof__(catalog_resolve) *catalog_resolve;

@@ -10,6 +10,8 @@
 #include "paths.h"
 
 #include "agent/plugin_module.h"
+#include "agent/child.h"
+#include "agent/jobconf_check.h"
 #include "agent/jobs.h"
 #include "agent/notify_backend.h"
 #include "agent/runconf.h"
@@ -237,11 +239,23 @@ build_rules(struct runconf *rc, struct conf_errs *e)
 	return 0;
 }
 
-/* Parse the backup jobs, with the heavy code loaded for them. */
+/*
+ * Parse the backup jobs, with the heavy code loaded for them; in vigild,
+ * in a child process, so that the daemon itself does not map it.
+ */
 static void
 build_jobs(struct runconf *rc, struct conf_errs *e)
 {
 	struct ag_err err = { "" };
+
+	if (child_isolate()) {
+		if (jobconf_check_all(rc->conf, &rc->jobs, &rc->njobs,
+		    e) != 0) {
+			rc->jobs = NULL;
+			rc->njobs = 0;
+		}
+		return;
+	}
 
 	if ((rc->heavy = plugin_module_get(&err)) == NULL) {
 		(void)conf_error(e, rc->conf->backups, "backup jobs need %s",
@@ -339,6 +353,8 @@ runconf_free(struct runconf *rc)
 	rules_free(rc->rules);
 	if (rc->heavy != NULL)
 		rc->heavy->jobconf_free_all(rc->jobs, rc->njobs);
+	else
+		jobconf_check_free_all(rc->jobs, rc->njobs);
 	conf_free(rc->conf);
 	free(rc);
 }

@@ -6,8 +6,9 @@
  * which exist and metrics that some source produces.  vigild uses it at
  * start-up and on SIGHUP (swapping only a fully valid result in), and
  * `vigil config check` / `vigild -n` use it to print every error.  Backup
- * jobs are parsed by the heavy module (plugin_module.h), loaded only if the
- * config has any.
+ * jobs are parsed by the heavy module (plugin_module.h): in vigild in a
+ * child process (jobconf_check.h), elsewhere here, and only if the config
+ * has any.
  */
 #ifndef VIGIL_RUNCONF_H
 #define VIGIL_RUNCONF_H
@@ -32,7 +33,11 @@ struct runconf {
 	struct rules *rules;
 	struct job_conf **jobs;		/* backup jobs */
 	size_t njobs;
-	/* The heavy code that parsed the jobs; NULL if there are none. */
+	/*
+	 * The heavy module that parsed the jobs here; NULL if there are none
+	 * or if a child checked them (jobs then have the daemon's fields
+	 * only: jobconf_check.h).
+	 */
 	const struct plugin_module *heavy;
 	int refs;			/* atomic; see runconf_ref() */
 };

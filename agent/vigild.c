@@ -1,7 +1,9 @@
 /*
  * vigild.c: the daemon's main(): options, the whole config loaded and
- * checked, then the scheduler loop (sched.c).  It never forks: systemd (or a
- * terminal) keeps it in the foreground.
+ * checked, then the scheduler loop (sched.c).  It never daemonizes: systemd
+ * (or a terminal) keeps it in the foreground.  Its heavy work (checking
+ * backup jobs and webhooks, running backups) happens in child processes
+ * (child.h), so that it never maps the heavy module itself.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include "lib/log.h"
 #include "paths.h"
 
+#include "agent/child.h"
 #include "agent/runconf.h"
 #include "agent/sched.h"
 
@@ -68,6 +71,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	path = runconf_pick_path(arg_config);
+	child_isolate_set(true);
 	if (runconf_load_stderr(path, &rc, false) != 0)
 		return 1;
 	if (arg_check) {

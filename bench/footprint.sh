@@ -6,16 +6,22 @@
 # more vigild run beside them with the same sources and rules plus what makes
 # the daemon need its heavy module (agent/plugin_module.h): "v+backup" a nightly
 # backup job like the embedded default's (conf/default.c), "v+webhook" a
-# webhook notifier.  Neither backs up nor delivers during the run.  Every
-# second we sample each process's RSS; at the end we read its CPU time.
-# Printed: RSS median and peak, CPU ms per collection cycle, and the ratio
-# of each vigild to collectd (below 1.0 is better).  collectd comes from Debian's
+# webhook notifier.  Neither backs up nor delivers during the run: vigild
+# checks both in child processes and maps the module only at the first
+# delivery, and runs backups in a child.  Every second we sample each
+# process's RSS; at the end we read its CPU time.  Printed: RSS median and
+# peak, CPU ms per collection cycle, the heavy libraries each vigild maps
+# (none expected), and the ratio of each vigild to collectd (below 1.0 is
+# better).  Then one backup of BACKUP_MB (default 100) MB of random files
+# through "v+backup": its RSS before and after the run (after: within 2 MB).  collectd comes from Debian's
 # collectd-core package, installed here when missing.
 #   bench/footprint.sh [DURATION]        (needs build/vigild: packaging/setup.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-60}
 VIGILD=${VIGILD:-build/vigild}
+VIGIL=${VIGIL:-$(dirname "$VIGILD")/vigil}
+BACKUP_MB=${BACKUP_MB:-100}
 [ -x "$VIGILD" ] || { echo "build vigild first: packaging/setup.sh" >&2; exit 1; }
 
 T=$(mktemp -d /tmp/vigil-bench.XXXXXX)
@@ -204,3 +210,23 @@ if [ "$HAVE_COLLECTD" = 1 ]; then
 				v[i], m[v[i]] / m["collectd"], p[v[i]] / p["collectd"],
 				(c["collectd"] > 0 ? c[v[i]] / c["collectd"] : 0) }' "$T/results"
 fi
+
+# Heavy libraries mapped by each idle vigild (none expected).
+for p in vigild:"$VPID" v+backup:"$BPID" v+webhook:"$WPID"; do
+	m=$(grep -oE 'lib(vigil-heavy|crypto|ssl|curl|archive|deflate)[^ /]*\.so' \
+		"/proc/${p#*:}/maps" | sort -u | tr '\n' ' ' || true)
+	printf "%-9s heavy libraries mapped: %s\n" "${p%%:*}" "${m:-none}"
+done
+
+# One backup through v+backup: the daemon's RSS before and after.
+for ((i = 0; i < BACKUP_MB; i++)); do
+	head -c $((1 << 20)) /dev/urandom >"$T/backup-src/f$i"
+done
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$BPID/status"; }
+before=$(rss)
+"$VIGIL" -c "$T/vigil-backup.conf" backup run system >/dev/null
+sleep 1
+after=$(rss)
+awk -v b="$before" -v a="$after" -v mb="$BACKUP_MB" 'BEGIN {
+	printf "v+backup  RSS before a %d MB backup %6.2f MB, after %6.2f MB (%+.2f MB)\n",
+		mb, b / 1024, a / 1024, (a - b) / 1024 }'

@@ -179,6 +179,12 @@ conf_error_line(struct conf_errs *e, const char *file, int line,
 }
 
 int
+conf_error_msg(struct conf_errs *e, const char *msg)
+{
+	return add_msg(e, strdup(msg));
+}
+
+int
 conf_error_at(struct conf_errs *e, const conf_node *group, const char *name,
     const char *fmt, ...)
 {

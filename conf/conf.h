@@ -103,6 +103,13 @@ int conf_error_line(struct conf_errs *e, const char *file, int line,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /**
+ * conf_error_msg(e, msg):
+ * Record ${msg}, a whole message made elsewhere (a checking child
+ * process), as it is.  Always returns -1.
+ */
+int conf_error_msg(struct conf_errs *e, const char *msg);
+
+/**
  * conf_error_at(e, group, name, fmt, ...):
  * Like conf_error() for the member ${name} of ${group}, which may be absent
  * (the group's line is used then).

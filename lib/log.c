@@ -9,6 +9,12 @@
  * The registry is a small array of reference-counted copies under a mutex;
  * a copy is wiped when its last reference goes.  Nothing here allocates
  * per line.
+ *
+ * The daemon forks backup children from a threaded process (agent/
+ * job_child.c): both mutexes here, one around the registry and one around
+ * the output (localtime_r() and syslog(), which hold C library locks), are
+ * taken around every fork() by pthread_atfork() handlers, so that a child
+ * never starts with one of them held by a thread it does not have.
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -42,6 +48,8 @@ struct secret {
 };
 
 static pthread_mutex_t secrets_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
+static char syslog_ident[64];
 static struct secret *secrets;
 static size_t nsecrets, capsecrets;
 
@@ -87,8 +95,40 @@ log_parse_level(const char *s, enum log_level *ret_lvl)
 void
 log_use_syslog(const char *ident)
 {
-	openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	/* openlog() keeps the pointer: keep our own copy for log_reopen(). */
+	snprintf(syslog_ident, sizeof(syslog_ident), "%s", ident);
+	openlog(syslog_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	use_syslog = 1;
+}
+
+void
+log_reopen(void)
+{
+	if (!use_syslog)
+		return;
+	closelog();
+	openlog(syslog_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+static void
+log_fork_prepare(void)
+{
+	pthread_mutex_lock(&secrets_mu);
+	pthread_mutex_lock(&out_mu);
+}
+
+static void
+log_fork_done(void)
+{
+	pthread_mutex_unlock(&out_mu);
+	pthread_mutex_unlock(&secrets_mu);
+}
+
+/* Before main(): the handlers must be in place before any thread forks. */
+static void __attribute__((constructor))
+log_fork_init(void)
+{
+	(void)pthread_atfork(log_fork_prepare, log_fork_done, log_fork_done);
 }
 
 void
@@ -398,7 +438,9 @@ log_msg(enum log_level lvl, const char *fmt, ...)
 		time_t t = time(NULL);
 		struct tm tm;
 
+		pthread_mutex_lock(&out_mu);
 		localtime_r(&t, &tm);
+		pthread_mutex_unlock(&out_mu);
 		n = strftime(line, sizeof(line), "%Y-%m-%d %H:%M:%S ", &tm);
 	}
 	if (!use_syslog && lvl != LOG_LVL_INFO)
@@ -409,7 +451,9 @@ log_msg(enum log_level lvl, const char *fmt, ...)
 	va_end(ap);
 	log_redact(msg, line + n, sizeof(line) - n);
 	if (use_syslog) {
+		pthread_mutex_lock(&out_mu);
 		syslog(prio[lvl], "%s", line);
+		pthread_mutex_unlock(&out_mu);
 		return;
 	}
 	n = strlen(line);

@@ -29,6 +29,13 @@ int log_parse_level(const char *s, enum log_level *ret_lvl);
 /* log_use_syslog(ident): send messages to syslog(3) from now on. */
 void log_use_syslog(const char *ident);
 
+/**
+ * log_reopen():
+ * In a forked child that closed the descriptors it inherited: connect to
+ * syslog afresh, if messages go there.
+ */
+void log_reopen(void);
+
 /* log_set_timestamps(on): prefix stderr lines with the local time. */
 void log_set_timestamps(int on);
 

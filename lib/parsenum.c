@@ -3,6 +3,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,4 +170,14 @@ format_duration(int64_t ms, char *buf, unsigned len)
 	else
 		snprintf(buf, len, "%lldd%lldh", (long long)(s / 86400),
 		    (long long)(s % 86400 / 3600));
+}
+
+const char *
+format_duration_ms(int64_t ms, char *buf, size_t len)
+{
+	if (ms < 10000)
+		snprintf(buf, len, "%" PRId64 " ms", ms);
+	else
+		snprintf(buf, len, "%" PRId64 " s", ms / 1000);
+	return buf;
 }

@@ -6,6 +6,7 @@
 #ifndef VIGIL_PARSENUM_H
 #define VIGIL_PARSENUM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /**
@@ -33,5 +34,12 @@ int parse_int64(const char *s, int64_t *ret);
  * Write ${ms} as a short human duration ("2h5m", "45s") into ${buf}.
  */
 void format_duration(int64_t ms, char *buf, unsigned len);
+
+/**
+ * format_duration_ms(ms, buf, len):
+ * Write ${ms} as "300 ms" (under 10 s) or "90 s" into ${buf}, the form of
+ * backup timeouts in error messages; return ${buf}.
+ */
+const char *format_duration_ms(int64_t ms, char *buf, size_t len);
 
 #endif

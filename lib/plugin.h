@@ -21,6 +21,7 @@
 #ifndef VIGIL_PLUGIN_H
 #define VIGIL_PLUGIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lib/ag.h"
@@ -62,6 +63,13 @@ struct plugin_type {
  */
 int plugin_find(enum plugin_kind kind, const char *name,
     const void **ret_ops, struct ag_err *err);
+
+/**
+ * plugin_in_module(kind, name):
+ * Does the type ${name} of ${kind} live in the heavy module?  False for a
+ * core type and for an unknown name.  Loads nothing.
+ */
+bool plugin_in_module(enum plugin_kind kind, const char *name);
 
 /**
  * plugin_type_list(kind, buf, len):

@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backup/backup_id.h"
+#include "lib/backup_id.h"
 #include "backup/format.h"
 #include "lib/ag.h"
 #include "lib/crypto/crypto.h"

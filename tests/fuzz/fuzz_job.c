@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "agent/job_state.h"
 #include "agent/jobs.h"
 #include "agent/metric.h"
 #include "agent/runconf.h"

@@ -50,6 +50,8 @@
 #include "backup/st_archive.h"
 #include "backup/st_compress.h"
 #include "backup/st_encrypt.h"
+#include "agent/job_runner.h"
+#include "agent/job_state.h"
 #include "tests/unit/fakes/testutil.h"
 
 static char src[512], store[512], state[512], keyfile[512], key2file[512];
@@ -160,7 +162,7 @@ run_job(const struct job_conf *jc, struct prog *pg, struct job_result *res)
 	struct job_run_opts o = { .host = "testhost", .state_dir = state,
 	    .progress = progress_cb, .cookie = pg, .cancel = &pg->flag };
 
-	return job_run(jc, &o, res);
+	return job_runner_run(jc, &o, NULL, NULL, res);
 }
 
 static void

@@ -18,7 +18,7 @@
 
 #include "lib/ag.h"
 
-#include "backup/backup_id.h"
+#include "lib/backup_id.h"
 #include "backup/retention.h"
 #include "tests/unit/fakes/testutil.h"
 

@@ -1,7 +1,9 @@
 /*
  * test_runconf.c: a whole configuration checked across modules: rules that
  * name missing notifiers or metrics no source produces, duplicate names,
- * the embedded default and the shipped example.
+ * the embedded default and the shipped example.  And vigild's way, the
+ * jobs and webhooks checked in a child (agent/child.h): the same messages,
+ * in the same order and count, as in one process.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,8 +18,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/child.h"
+#include "agent/notify_backend.h"
 #include "agent/runconf.h"
 #include "backup/jobconf.h"
+#include "lib/buf.h"
+#include "lib/schedule.h"
 #include "lib/crypto/crypto_keys.h"
 #include "paths.h"
 #include "tests/unit/fakes/testutil.h"
@@ -253,6 +259,143 @@ test_shared_key_file(void **state)
 	}
 }
 
+/* runconf_load() of ${path} with isolation ${on}: its errors in ${e}. */
+static int
+load_as(const char *path, bool on, struct runconf **rc, struct conf_errs *e)
+{
+	int r;
+
+	child_isolate_set(on);
+	r = runconf_load(path, rc, e);
+	child_isolate_set(false);
+	return r;
+}
+
+/*
+ * A configuration with errors everywhere, more than CONF_MAX_ERRS of them
+ * in the jobs: checked in children, it gives what it gives in one process.
+ */
+static void
+test_isolated_errors(void **state)
+{
+	struct conf_errs here = { 0 }, child = { 0 };
+	struct runconf *rc = NULL;
+	struct buf b;
+	const char *p;
+	char line[512];
+
+	(void)state;
+	buf_init(&b, (size_t)1 << 20);
+	snprintf(line, sizeof(line), "storage = { here = { type = \"local\"; "
+	    "path = \"%s/store\"; }; };\nbackups = (\n", tu_tmpdir());
+	(void)buf_puts(&b, line);
+	for (int i = 0; i < 1100; i++) {
+		snprintf(line, sizeof(line), "%s{ name = \"j%d\"; paths = "
+		    "[ \"/etc\" ]; storage = \"here\"; key_file = "
+		    "\"%s/k\"; create_key = true; colour = %d; }\n",
+		    i > 0 ? "," : "", i, tu_tmpdir(), i);
+		(void)buf_puts(&b, line);
+	}
+	(void)buf_puts(&b, ");\n"
+	    "sources = ( { type = \"nosuch\"; } );\n"
+	    "notifiers = ( { name = \"a b\"; type = \"webhook\"; "
+	    "url = \"ftp://x/\"; colour = 1; } );\n");
+	assert_int_equal(b.err, 0);
+	p = tu_write_conf("errors.conf", b.p, 0600);
+	buf_free(&b);
+
+	assert_int_equal(load_as(p, false, &rc, &here), -1);
+	assert_int_equal(load_as(p, true, &rc, &child), -1);
+	assert_true(here.total > CONF_MAX_ERRS);
+	assert_non_null(strstr(here.msgs[here.n - 1], "... and "));
+	assert_int_equal(child.total, here.total);
+	assert_int_equal(child.n, here.n);
+	for (size_t i = 0; i < here.n; i++)
+		assert_string_equal(child.msgs[i], here.msgs[i]);
+	conf_errs_free(&here);
+	conf_errs_free(&child);
+
+	/* A smaller one, where every message is kept. */
+	p = tu_write_conf("few.conf",
+	    "backups = ( { name = \"x\"; paths = [ \"rel\" ]; } );\n"
+	    "notifiers = ( { name = \"h\"; type = \"webhook\"; "
+	    "url = \"ftp://x/\"; } );\n", 0600);
+	assert_int_equal(load_as(p, false, &rc, &here), -1);
+	assert_int_equal(load_as(p, true, &rc, &child), -1);
+	assert_true(here.n >= 3);
+	assert_int_equal(child.total, here.total);
+	assert_int_equal(child.n, here.n);
+	for (size_t i = 0; i < here.n; i++)
+		assert_string_equal(child.msgs[i], here.msgs[i]);
+	conf_errs_free(&here);
+	conf_errs_free(&child);
+}
+
+/*
+ * A valid configuration checked in children: the jobs have what the daemon
+ * needs, and the webhook is made at its first delivery.
+ */
+static void
+test_isolated_valid(void **state)
+{
+	struct conf_errs e = { 0 };
+	struct runconf *rc = NULL;
+	struct notification n = { .state = ST_CRITICAL, .prev_state = ST_OK };
+	struct notifier_call call;
+	struct notifier *nf;
+	struct ag_err err = { "" };
+	const struct job_conf *jc;
+	char text[1024];
+	const char *p;
+
+	(void)state;
+	snprintf(text, sizeof(text),
+	    "storage = { here = { type = \"local\"; path = \"%s/store\"; "
+	    "}; };\n"
+	    "backups = ( { name = \"nightly\"; paths = [ \"/etc\" ]; "
+	    "storage = \"here\"; key_file = \"%s/iso.key\"; "
+	    "create_key = true; schedule = \"daily 03:00\"; splay = \"30m\"; "
+	    "pre_hook = \"true\"; hook_timeout = \"5s\"; timeout = \"2h\"; "
+	    "} );\n"
+	    "notifiers = ( { name = \"hook\"; type = \"webhook\"; "
+	    "url = \"http://127.0.0.1:9/x\"; } );\n"
+	    "rules = ( { name = \"r\"; metric = \"backup.nightly.failed\"; "
+	    "crit = 1.0; notify = [ \"hook\" ]; } );\n",
+	    tu_tmpdir(), tu_tmpdir());
+	p = tu_write_conf("iso.conf", text, 0600);
+	if (load_as(p, true, &rc, &e) != 0) {
+		for (size_t i = 0; i < e.n; i++)
+			fprintf(stderr, "%s\n", e.msgs[i]);
+		fail_msg("a valid configuration refused in children");
+	}
+	assert_null(rc->heavy);
+	assert_int_equal(rc->njobs, 1);
+	jc = rc->jobs[0];
+	assert_string_equal(jc->name, "nightly");
+	assert_non_null(jc->schedule);
+	assert_string_equal(schedule_text(jc->schedule), "daily 03:00");
+	assert_int_equal(jc->splay_s, 1800);
+	assert_string_equal(jc->pre_hook, "true");
+	assert_null(jc->post_hook);
+	assert_int_equal(jc->hook_timeout_ms, 5000);
+	assert_int_equal(jc->timeout_ms, 7200000);
+	assert_null(jc->storage);
+
+	nf = runconf_notifier(rc, "hook");
+	assert_non_null(nf);
+	assert_string_equal(nf->ops->type, "webhook");
+	assert_true(notifier_has_request(nf));
+	snprintf(n.rule, sizeof(n.rule), "r");
+	snprintf(n.host, sizeof(n.host), "h");
+	snprintf(n.metric, sizeof(n.metric), "backup.nightly.failed");
+	snprintf(n.id, sizeof(n.id), "1-2-3");
+	if (notifier_prepare(nf, &n, &call, &err) != 0)
+		fail_msg("first delivery: %s", err.msg);
+	assert_string_equal(call.req.url, "http://127.0.0.1:9/x");
+	notifier_release(nf, &call);
+	runconf_free(rc);
+}
+
 int
 main(void)
 {
@@ -263,6 +406,8 @@ main(void)
 		cmocka_unit_test(test_duplicate_rule),
 		cmocka_unit_test(test_undefined_storage),
 		cmocka_unit_test(test_shared_key_file),
+		cmocka_unit_test(test_isolated_errors),
+		cmocka_unit_test(test_isolated_valid),
 	};
 
 	return cmocka_run_group_tests(tests, tu_tmpdir_setup,

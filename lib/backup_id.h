@@ -5,8 +5,8 @@
  * 23 characters, so ids sort by start time as plain strings
  * (docs/BACKUP-FORMAT.md, 1.1).  Pure functions; no logging.
  */
-#ifndef VIGIL_BACKUP_BACKUP_ID_H
-#define VIGIL_BACKUP_BACKUP_ID_H
+#ifndef VIGIL_LIB_BACKUP_ID_H
+#define VIGIL_LIB_BACKUP_ID_H
 
 #include <stdint.h>
 
@@ -19,7 +19,7 @@
 /**
  * backup_id_make(start_s, out):
  * Write the id of a backup started at ${start_s} (Unix seconds) with a
- * random suffix from crypto_random() into ${out}.  Return 0, or -1 if
+ * random suffix from getrandom(2) into ${out}.  Return 0, or -1 if
  * ${start_s} is outside 1970-9999 or the random source fails (${out} is
  * then an empty string).
  */

@@ -4,15 +4,18 @@
  * The calendar arithmetic is lib/civil.c's rather than gmtime_r() and
  * timegm() so that parsing is exact and independent of the time zone and
  * of how the C library normalises out-of-range fields: "2026-02-30" is an
- * error, not March 2nd.
+ * error, not March 2nd.  The suffix only separates two backups started in
+ * the same second, so getrandom(2) is enough: this file is core code (no
+ * OpenSSL), so that the daemon names a run before the heavy module runs it.
  */
+#include <sys/random.h>
+
 #include <stdio.h>
 #include <string.h>
 
 #include "lib/civil.h"
-#include "lib/crypto/crypto.h"
 
-#include "backup/backup_id.h"
+#include "lib/backup_id.h"
 
 #define DAY_S	86400LL
 
@@ -46,7 +49,7 @@ backup_id_make(int64_t start_s, char out[BACKUP_ID_SIZE])
 	out[0] = '\0';
 	if (start_s < 0 || start_s > BACKUP_ID_TIME_MAX)
 		return -1;
-	if (crypto_random(r, sizeof(r)) != 0)
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
 		return -1;
 	return backup_id_format(start_s, (unsigned)r[0] << 8 | r[1], out);
 }
