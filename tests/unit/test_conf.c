@@ -530,7 +530,7 @@ test_include_secret(void **state)
 {
 	struct conf_errs e = { 0 };
 	struct conf *c = NULL;
-	char want[600], *sec = NULL;
+	char want[1400], *sec = NULL;
 	const char *p;
 
 	(void)state;

@@ -742,7 +742,7 @@ test_ed25519_files(void **state)
 	struct ag_err err = { "" };
 	struct crypto_signer *s, *s2;
 	char pub[CRYPTO_SIGN_PUBSTR_SIZE], pub2[CRYPTO_SIGN_PUBSTR_SIZE];
-	char path[256], want[512];
+	char path[256], want[1024];
 	uint8_t sig[64];
 	struct stat st;
 	const char *p;

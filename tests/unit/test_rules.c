@@ -1346,7 +1346,7 @@ test_next_due(void **state)
 		{ 5 * MIN, 95 }, { 30 * MIN, 50 }, { 40 * MIN, 95 },
 		{ 3 * HOUR, 85 },
 	};
-	struct rules *ra, *rb;
+	struct rules *ra = NULL, *rb = NULL;
 	struct cap ca = { 0 }, cb = { 0 };
 	int64_t end = T0 + 6 * HOUR, t, due;
 	size_t fa = 0, fb = 0, ticks = 0;
