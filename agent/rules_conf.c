@@ -77,7 +77,7 @@ rule_conf_free(struct rule_conf *rc)
 		return;
 	free(rc->name);
 	free(rc->selector);
-	conf_strv_free(rc->notify);
+	ag_strv_free(rc->notify);
 	free(rc);
 }
 

@@ -159,7 +159,7 @@ check_refs(const struct runconf *rc, const conf_node *cs,
 			if (runconf_notifier(rc, notify[k]) == NULL)
 				conf_error_at(e, cs, "notify", "no notifier "
 				    "named \"%s\"", notify[k]);
-	conf_strv_free(notify);
+	ag_strv_free(notify);
 	conf_errs_free(&quiet);
 }
 

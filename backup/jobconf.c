@@ -585,8 +585,8 @@ jobconf_free(struct job_conf *jc)
 	if (jc == NULL)
 		return;
 	free(jc->name);
-	conf_strv_free(jc->paths);
-	conf_strv_free(jc->exclude);
+	ag_strv_free(jc->paths);
+	ag_strv_free(jc->exclude);
 	for (size_t i = 0; i < jc->ncommands; i++) {
 		free(jc->commands[i].path);
 		free(jc->commands[i].run);
@@ -598,7 +598,7 @@ jobconf_free(struct job_conf *jc)
 	free(jc->public_key);
 	free(jc->private_key_file);
 	free(jc->signing_key);
-	conf_strv_free(jc->trusted_signers);
+	ag_strv_free(jc->trusted_signers);
 	schedule_free(jc->schedule);
 	free(jc->pre_hook);
 	free(jc->post_hook);

@@ -11,10 +11,4 @@
 #define ENTRY_MAX	((size_t)1 << 20)	/* one rendered index entry */
 #define HEADER_MIN	170			/* smallest object header */
 
-/*
- * manifest_strv_free(v):
- * Free the NULL-terminated vector ${v} and its strings; NULL is a no-op.
- */
-void manifest_strv_free(char **v);
-
 #endif

@@ -48,17 +48,6 @@ manifest_ftype_name(enum manifest_ftype t)
 	return ftype_names[t];
 }
 
-/* manifest_strv_free(v): see manifest_internal.h. */
-void
-manifest_strv_free(char **v)
-{
-	if (v == NULL)
-		return;
-	for (char **p = v; *p != NULL; p++)
-		free(*p);
-	free(v);
-}
-
 /* --- Parsing ---------------------------------------------------------- */
 
 /* A parse error: "manifest: <where>: <what>". */
@@ -168,11 +157,11 @@ get_strv(const json_t *o, const char *key, size_t max, char ***ret,
 		v = json_array_get(a, i);
 		if (!json_is_string(v) ||
 		    json_string_length(v) > MANIFEST_STR_MAX) {
-			manifest_strv_free(r);
+			ag_strv_free(r);
 			return perr(err, key, "entry %zu is not a string", i);
 		}
 		if ((r[i] = strdup(json_string_value(v))) == NULL) {
-			manifest_strv_free(r);
+			ag_strv_free(r);
 			return perr(err, key, "out of memory");
 		}
 	}
@@ -1186,9 +1175,9 @@ manifest_free(struct manifest *m)
 	files_free(m);
 	free(m->job);
 	free(m->host);
-	manifest_strv_free(m->sources);
-	manifest_strv_free(m->exclude);
-	manifest_strv_free(m->warnings);
+	ag_strv_free(m->sources);
+	ag_strv_free(m->exclude);
+	ag_strv_free(m->warnings);
 	free(m->data_header);
 	free(m->chunks);
 	free(m);

@@ -284,7 +284,7 @@ strv_dup(const char *const *v, size_t *ret_n)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
 		if ((r[i] = strdup(v[i])) == NULL) {
-			manifest_strv_free(r);
+			ag_strv_free(r);
 			return NULL;
 		}
 	*ret_n = n;
@@ -936,9 +936,9 @@ manifest_writer_free(struct manifest_writer *w)
 	free(w->job);
 	free(w->host);
 	free(w->spill_dir);
-	manifest_strv_free(w->sources);
-	manifest_strv_free(w->exclude);
-	manifest_strv_free(w->warnings);
+	ag_strv_free(w->sources);
+	ag_strv_free(w->exclude);
+	ag_strv_free(w->warnings);
 	free(w->rows);
 	buf_free(&w->files);
 	buf_free(&w->entry);

@@ -468,16 +468,6 @@ conf_get_enum(struct conf_errs *e, const conf_node *group, const char *name,
 	    list);
 }
 
-void
-conf_strv_free(char **v)
-{
-	if (v == NULL)
-		return;
-	for (size_t i = 0; v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
-}
-
 int
 conf_get_strv(struct conf_errs *e, const conf_node *group, const char *name,
     bool required, char ***ret, size_t *ret_n)
@@ -508,12 +498,12 @@ conf_get_strv(struct conf_errs *e, const conf_node *group, const char *name,
 		const config_setting_t *el = conf_elem(m, i);
 
 		if (config_setting_type(el) != CONFIG_TYPE_STRING) {
-			conf_strv_free(v);
+			ag_strv_free(v);
 			return conf_error(e, el, "must be a string, not %s",
 			    type_name(el));
 		}
 		if ((v[i] = strdup(config_setting_get_string(el))) == NULL) {
-			conf_strv_free(v);
+			ag_strv_free(v);
 			return conf_error(e, m, "out of memory");
 		}
 	}

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/ag.h"
+
 struct conf_src;
 struct config_setting_t;
 typedef struct config_setting_t conf_node;
@@ -146,11 +148,10 @@ int conf_get_enum(struct conf_errs *e, const conf_node *group,
 /*
  * An array of strings (a single string is accepted as a list of one).
  * Stores a malloc'd NULL-terminated vector of malloc'd copies in ${ret}
- * (free with conf_strv_free) and its length in ${ret_n}.
+ * (free with ag_strv_free) and its length in ${ret_n}.
  */
 int conf_get_strv(struct conf_errs *e, const conf_node *group,
     const char *name, bool required, char ***ret, size_t *ret_n);
-void conf_strv_free(char **v);
 
 /**
  * conf_get_secret(e, group, name, required, ret):

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -89,4 +90,14 @@ ag_check_owned_dir(const char *path, struct ag_err *err)
 		    "(mode %04o): refusing it (chmod 700 %s)", path,
 		    (unsigned)(st.st_mode & 07777), path);
 	return 0;
+}
+
+void
+ag_strv_free(char **v)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
 }

@@ -48,4 +48,10 @@ int ag_check_owned_dir(const char *path, struct ag_err *err);
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/**
+ * ag_strv_free(v):
+ * Free the NULL-terminated vector ${v} and its strings; NULL is a no-op.
+ */
+void ag_strv_free(char **v);
+
 #endif

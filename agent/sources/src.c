@@ -144,18 +144,8 @@ src_patterns_new(const char *prefix, char *const *items,
 	return v;
 
 err0:
-	src_strv_free(v);
+	ag_strv_free(v);
 	return NULL;
-}
-
-void
-src_strv_free(char **v)
-{
-	if (v == NULL)
-		return;
-	for (size_t i = 0; v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
 }
 
 bool

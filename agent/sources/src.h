@@ -59,13 +59,10 @@ int src_add(struct metric_batch *b, struct ag_err *err, double value,
  * The NULL-terminated vector "PREFIX.ITEM.SUFFIX" for every item of the
  * NULL-terminated ${items} and every suffix, for patterns() of a source
  * whose settings name exactly what it reports.  Return NULL on OOM.  Free
- * with src_strv_free().
+ * with ag_strv_free().
  */
 char **src_patterns_new(const char *prefix, char *const *items,
     const char *const *suffixes);
-
-/* src_strv_free(v): free a NULL-terminated vector of strings; NULL is ok. */
-void src_strv_free(char **v);
 
 /* src_all_digits(s): is ${s} one or more decimal digits and nothing else? */
 bool src_all_digits(const char *s);

@@ -293,10 +293,10 @@ disk_free(void *ctx)
 
 	if (c == NULL)
 		return;
-	src_strv_free(c->mounts);
-	src_strv_free(c->fs_types);
-	src_strv_free(c->ignore_fs);
-	src_strv_free(c->patterns);
+	ag_strv_free(c->mounts);
+	ag_strv_free(c->fs_types);
+	ag_strv_free(c->ignore_fs);
+	ag_strv_free(c->patterns);
 	free(c);
 }
 
@@ -341,7 +341,7 @@ disk_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 	if (cs != NULL) {
 		if (conf_get_strv(errs, cs, "mounts", false, &c->mounts,
 		    &n) == 1 && n == 0) {
-			src_strv_free(c->mounts);
+			ag_strv_free(c->mounts);
 			c->mounts = NULL;
 			rc = conf_error_at(errs, cs, "mounts", "must not be "
 			    "empty (leave it out to report every mount)");

@@ -59,8 +59,8 @@ diskio_free(void *ctx)
 
 	if (c == NULL)
 		return;
-	src_strv_free(c->devices);
-	src_strv_free(c->patterns);
+	ag_strv_free(c->devices);
+	ag_strv_free(c->patterns);
 	src_series_free(&c->prev);
 	src_series_free(&c->cur);
 	free(c);

@@ -54,8 +54,8 @@ net_free(void *ctx)
 
 	if (c == NULL)
 		return;
-	src_strv_free(c->ifaces);
-	src_strv_free(c->patterns);
+	ag_strv_free(c->ifaces);
+	ag_strv_free(c->patterns);
 	src_series_free(&c->prev);
 	src_series_free(&c->cur);
 	free(c);

@@ -51,8 +51,8 @@ proc_free(void *ctx)
 
 	if (c == NULL)
 		return;
-	src_strv_free(c->names);
-	src_strv_free(c->patterns);
+	ag_strv_free(c->names);
+	ag_strv_free(c->patterns);
 	free(c->counts);
 	free(c);
 }

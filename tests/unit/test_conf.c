@@ -182,11 +182,11 @@ test_accessors(void **state)
 	assert_int_equal(n, 2);
 	assert_string_equal(v[1], "b");
 	assert_null(v[2]);
-	conf_strv_free(v);
+	ag_strv_free(v);
 	assert_int_equal(conf_get_strv(&e, g, "one", true, &v, &n), 1);
 	assert_int_equal(n, 1);
 	assert_string_equal(v[0], "solo");
-	conf_strv_free(v);
+	ag_strv_free(v);
 	assert_int_equal(conf_get_strv(&e, g, "mixed", true, &v, &n), -1);
 	assert_true(tu_has_error(&e, "sources[0].mixed.[1]: must be a "
 	    "string") || tu_has_error(&e, "sources[0].mixed[1]: must be a "

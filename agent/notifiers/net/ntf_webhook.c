@@ -315,7 +315,7 @@ read_headers(struct ntf_webhook *w, const conf_node *cs,
 	}
 	for (size_t i = 0; i < n; i++)
 		crypto_wipe(v[i], strlen(v[i]));
-	conf_strv_free(v);
+	ag_strv_free(v);
 	return bad ? -1 : 0;
 }
 
