@@ -24,11 +24,12 @@ Test controls (no token needed):
   GET  /_fake/stats    {"bytes_served", "chunks", "faults_fired",
                         "tokens_issued", "status_queries", "objects"}
   POST /_fake/reset    zero the counters
-  POST /_fake/fault    JSON {"kind": "503" | "503-kept" | "reset",
+  POST /_fake/fault    JSON {"kind": "503" | "503-kept" | "reset" | "expire",
                         "nth": N, "count": C}: the Nth chunk PUT from now
                         (and the C - 1 after it) fails: 503 without
-                        keeping the data, 503 after keeping it, or the
-                        connection closed without an answer
+                        keeping the data, 503 after keeping it, the
+                        connection closed without an answer, or every
+                        token expired (401)
   POST /_fake/expire   every token issued so far expires now
 """
 
@@ -289,6 +290,10 @@ class Handler(BaseHTTPRequestHandler):
                 return
             if fault == "503":
                 return self.send(503, gcs_error(503, "Backend Error", "backendError"))
+            if fault == "expire":
+                for t in st.tokens:
+                    st.tokens[t] = 0
+                return self.send(401, gcs_error(401, "Invalid Credentials", "authError"))
             held = s["data"]
             if m.group(1) != "*":
                 a, b = int(m.group(2)), int(m.group(3))

@@ -5,7 +5,8 @@
 # every request's bearer token checked).  The service-account key is made
 # here (openssl genpkey), never committed.  backup (a data object of
 # several 1 MiB chunks, with a 503 that loses a chunk, a 503 after GCS kept
-# one, and a connection reset: each resumed after asking the session) ->
+# one, connection resets and a token expired mid-upload: each resumed after
+# asking the session) ->
 # list -> verify (with every token expired first: refreshed, no failure) ->
 # full restore byte for byte -> single-file restore reading at most two
 # chunks plus manifest and index -> prune.  Wrong credentials, a missing
@@ -103,13 +104,15 @@ ctl /_fake/fault '{"kind": "503", "nth": 2}' >/dev/null
 ctl /_fake/fault '{"kind": "503-kept", "nth": 4}' >/dev/null
 # Two resets: libcurl itself resends once on a fresh connection.
 ctl /_fake/fault '{"kind": "reset", "nth": 6, "count": 2}' >/dev/null
+ctl /_fake/fault '{"kind": "expire", "nth": 3}' >/dev/null
 V backup run nightly >"$T/out" 2>"$T/err" || fail "backup run: $(cat "$T/err")"
-[ "$(stat_of '["faults_fired"]')" = 4 ] ||
+[ "$(stat_of '["faults_fired"]')" = 5 ] ||
 	fail "the faults did not fire: $(ctl /_fake/stats)"
 [ "$(stat_of '["status_queries"]')" -ge 3 ] ||
 	fail "no status query after a failed chunk: $(ctl /_fake/stats)"
 [ "$(stat_of '["sessions"]')" = 0 ] || fail "an upload session was left open"
-[ "$(stat_of '["tokens_issued"]')" -ge 1 ] || fail "no token was issued"
+[ "$(stat_of '["tokens_issued"]')" -ge 2 ] ||
+	fail "the token expired mid-upload was not refreshed: $(ctl /_fake/stats)"
 DATA=$(ctl /_fake/stats | python3 -c '
 import json, sys
 o = json.load(sys.stdin)["objects"]

@@ -23,6 +23,7 @@
 
 #include "lib/ag.h"
 #include "lib/clock.h"
+#include "lib/cloud/gcp/gcp_api.h"
 #include "lib/cloud/gcp/gcp_auth.h"
 #include "lib/cloud/gcp/gcp_signurl.h"
 #include "lib/crypto/crypto.h"
@@ -478,6 +479,57 @@ test_v4_signatures(void **state)
 	gcp_sa_free(sa);
 }
 
+/*
+ * The recorded GCS error answers (gcsfs VCR recordings): code, message and
+ * reason; a body that is not a Google error keeps the HTTP status only.
+ */
+static void
+test_api_errors(void **state)
+{
+	static const struct {
+		const char *file;
+		long status;
+		const char *message;
+		const char *reason;
+	} cases[] = {
+		{ "test_errors.04.GET.404.json", 404,
+		  "No such object: gcsfs-testing/tmp/test/shfoshf", "notFound" },
+		{ "test_errors.09.DELETE.403.json", 403, "user@example.com does "
+		  "not have storage.buckets.delete access to the Google Cloud "
+		  "project.", "forbidden" },
+		{ "test_info.03.POST.409.json", 409, "You already own this "
+		  "bucket. Please select another name.", "conflict" },
+	};
+	struct gcp_api_error e;
+	const char *p;
+	char rel[256];
+	size_t i, len;
+	uint8_t *buf;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(rel, sizeof(rel), "gcp/gcs/gcsfs-vcr-recordings/"
+		    "extracted-json/%s", cases[i].file);
+		buf = tu_read_file(shared(rel), &len);
+		assert_non_null(buf);
+		assert_int_equal(gcp_api_error_parse(cases[i].status,
+		    (char *)buf, len, &e), 0);
+		assert_int_equal(e.code, cases[i].status);
+		assert_string_equal(e.message, cases[i].message);
+		assert_string_equal(e.reason, cases[i].reason);
+		free(buf);
+	}
+	assert_int_equal(gcp_api_error_parse(502, "<html>bad gateway</html>",
+	    24, &e), -1);
+	assert_int_equal(e.code, 502);
+	assert_string_equal(e.message, "");
+	/* Cloud Monitoring and Pub/Sub put the reason in "status". */
+	p = "{\"error\":{\"code\":400,\"message\":\"m\",\"status\":"
+	    "\"INVALID_ARGUMENT\"}}";
+	assert_int_equal(gcp_api_error_parse(400, p, strlen(p), &e), 0);
+	assert_string_equal(e.reason, "INVALID_ARGUMENT");
+}
+
 /* The loopback server of the token-source tests. */
 static struct fake_httpd S;
 
@@ -703,6 +755,7 @@ main(void)
 		cmocka_unit_test(test_sa_jwt_vectors),
 		cmocka_unit_test(test_oauth2_doc_examples),
 		cmocka_unit_test(test_v4_signatures),
+		cmocka_unit_test(test_api_errors),
 		cmocka_unit_test(test_sa_loose_mode),
 		cmocka_unit_test(test_auth_service_account),
 		cmocka_unit_test(test_auth_chain_metadata),
