@@ -16,14 +16,6 @@
 
 command -v openssl >/dev/null || skip "no openssl command"
 V() { "$VIGIL" -c "$T/vigil.conf" "$@"; }
-run_rc() {
-	local var=$1
-	shift
-	set +e
-	"$@" >"$T/out" 2>"$T/err"
-	printf -v "$var" '%s' "$?"
-	set -e
-}
 # ctl PATH [JSON]: a control request to the fake; prints its answer.
 ctl() {
 	if [ $# -gt 1 ]; then
