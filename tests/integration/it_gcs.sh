@@ -146,10 +146,12 @@ run_rc rc V backup run badkey
 grep -q 'invalid_grant (Invalid JWT Signature.)' "$T/err" ||
 	fail "wrong credentials: $(cat "$T/err")"
 grep -q 'credentials were refused' "$T/err" || fail "wrong credentials: $(cat "$T/err")"
+echo "wrong credentials: $(cat "$T/err")"
 run_rc rc V backup run nobucket
 [ "$rc" != 0 ] || fail "a backup to a missing bucket succeeded"
 grep -q 'bucket "no-such-bucket" does not exist (HTTP 404): create it' "$T/err" ||
 	fail "missing bucket: $(cat "$T/err")"
+echo "missing bucket: $(cat "$T/err")"
 cp "$T/sa.json" "$T/loose-sa.json"
 chmod 644 "$T/loose-sa.json"
 run_rc rc V backup run loose
