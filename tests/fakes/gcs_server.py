@@ -8,6 +8,10 @@ Python standard library only.  It serves, on 127.0.0.1:
                    service-account key file given with --sa (pure-Python
                    RSA), its iss, aud (this URL) and times too; it answers
                    a fresh bearer token, or 400 invalid_grant.
+  GET /computeMetadata/v1/instance/service-accounts/default/token
+                   a VM's metadata server: a token if the request says
+                   Metadata-Flavor: Google (403 otherwise), answered with
+                   that header.
   the JSON API subset vigil's gcs backend uses, each request's bearer
   token checked (401 otherwise), objects kept in memory:
     POST   /upload/storage/v1/b/B/o?uploadType=resumable&name=K
@@ -22,7 +26,8 @@ Python standard library only.  It serves, on 127.0.0.1:
 
 Test controls (no token needed):
   GET  /_fake/stats    {"bytes_served", "chunks", "faults_fired",
-                        "tokens_issued", "status_queries", "objects"}
+                        "tokens_issued", "metadata_tokens",
+                        "status_queries", "objects", "sessions"}
   POST /_fake/reset    zero the counters
   POST /_fake/fault    JSON {"kind": "503" | "503-kept" | "reset" | "expire",
                         "nth": N, "count": C}: the Nth chunk PUT from now
@@ -48,6 +53,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 CHUNK = 256 * 1024
+METADATA_TOKEN = "/computeMetadata/v1/instance/service-accounts/default/token"
 # DigestInfo prefix of SHA-256 (RFC 8017 section 9.2, note 1).
 SHA256_PREFIX = bytes.fromhex("3031300d060960864801650304020105000420")
 
@@ -112,6 +118,7 @@ class State:
     def reset(self):
         self.stats = {"bytes_served": 0, "chunks": 0, "faults_fired": 0,
                       "tokens_issued": 0, "status_queries": 0,
+                      "metadata_tokens": 0,
                       "gets": 0}
 
 
@@ -206,6 +213,18 @@ class Handler(BaseHTTPRequestHandler):
             st.stats["tokens_issued"] += 1
         self.send(200, {"access_token": tok, "expires_in": st.token_ttl,
                         "token_type": "Bearer"})
+
+    # --- the metadata server of a VM ---------------------------------------
+    def metadata_token(self):
+        st = self.server.st
+        if self.headers.get("Metadata-Flavor") != "Google":
+            return self.send(403, raw=b"Missing Metadata-Flavor:Google header.")
+        tok = "ya29.meta-" + secrets.token_urlsafe(24)
+        with st.lock:
+            st.tokens[tok] = time.time() + st.token_ttl
+            st.stats["metadata_tokens"] += 1
+        self.send(200, {"access_token": tok, "expires_in": st.token_ttl,
+                        "token_type": "Bearer"}, {"Metadata-Flavor": "Google"})
 
     # --- controls ---------------------------------------------------------
     def control(self, method, path):
@@ -365,6 +384,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.control(method, path)
         if path == "/token" and method == "POST":
             return self.token()
+        if path == METADATA_TOKEN and method == "GET":
+            return self.metadata_token()
         if not self.authorized():
             self.body()
             return

@@ -11,7 +11,9 @@
 # full restore byte for byte -> single-file restore reading at most two
 # chunks plus manifest and index -> prune.  Wrong credentials, a missing
 # bucket and a key file with loose modes each fail once with a clear
-# sentence, and the last good backup stays intact.
+# sentence, and the last good backup stays intact.  The credential chain:
+# GOOGLE_APPLICATION_CREDENTIALS, then the metadata server (the fake's), each
+# shown to be the link that won; a configured file wins over both.
 . "$(dirname "$0")/lib.sh"
 
 command -v openssl >/dev/null || skip "no openssl command"
@@ -76,6 +78,8 @@ storage = {
   $(gcs_target badkey vigil-it "$T/other-sa.json")
   $(gcs_target nobucket no-such-bucket "$T/sa.json")
   $(gcs_target loose vigil-it "$T/loose-sa.json")
+  viaenv = { type = "gcs"; bucket = "vigil-it"; endpoint = "$EP"; token_uri = "$EP/token"; };
+  viameta = { type = "gcs"; bucket = "vigil-it"; endpoint = "$EP"; metadata_host = "127.0.0.1:$PORT"; };
 };
 backups = (
   { name = "nightly"; paths = [ "$S" ]; storage = "cloud";
@@ -85,6 +89,10 @@ backups = (
   { name = "nobucket"; paths = [ "$S/etc" ]; storage = "nobucket";
     key_file = "$T/backup.key"; },
   { name = "loose"; paths = [ "$S/etc" ]; storage = "loose";
+    key_file = "$T/backup.key"; },
+  { name = "viaenv"; paths = [ "$S/etc" ]; storage = "viaenv";
+    key_file = "$T/backup.key"; },
+  { name = "viameta"; paths = [ "$S/etc" ]; storage = "viameta";
     key_file = "$T/backup.key"; }
 );
 CONF
@@ -161,6 +169,23 @@ grep -q 'mode 0644 is too open for a service-account key file' "$T/err" ||
 if grep -R -q -F "PRIVATE KEY" "$T/err" "$T/out"; then fail "a key reached a message"; fi
 V backup verify "nightly/$ID" >/dev/null 2>"$T/err" ||
 	fail "the good backup was harmed: $(cat "$T/err")"
+
+# --- the credential chain: each link proves it won ----------------------------------
+unset GOOGLE_APPLICATION_CREDENTIALS GCE_METADATA_HOST
+ctl /_fake/reset '' >/dev/null
+GOOGLE_APPLICATION_CREDENTIALS="$T/sa.json" V backup run viaenv >/dev/null 2>"$T/err" ||
+	fail "GOOGLE_APPLICATION_CREDENTIALS: $(cat "$T/err")"
+[ "$(stat_of '["tokens_issued"]')" -ge 1 ] && [ "$(stat_of '["metadata_tokens"]')" = 0 ] ||
+	fail "GOOGLE_APPLICATION_CREDENTIALS did not win: $(ctl /_fake/stats)"
+ctl /_fake/reset '' >/dev/null
+V backup run viameta >/dev/null 2>"$T/err" || fail "metadata server: $(cat "$T/err")"
+[ "$(stat_of '["metadata_tokens"]')" -ge 1 ] && [ "$(stat_of '["tokens_issued"]')" = 0 ] ||
+	fail "the metadata server did not win: $(ctl /_fake/stats)"
+# The configured file wins over the environment.
+ctl /_fake/reset '' >/dev/null
+run_rc rc env GOOGLE_APPLICATION_CREDENTIALS="$T/sa.json" "$VIGIL" -c "$T/vigil.conf" backup run badkey
+[ "$rc" != 0 ] && grep -q 'Invalid JWT Signature' "$T/err" ||
+	fail "the configured key file did not win over the environment: $(cat "$T/err")"
 
 # --- prune ------------------------------------------------------------------------
 sleep 1
