@@ -491,11 +491,12 @@ up_ask(struct gcs_up *u, struct ag_err *err)
 }
 
 /*
- * up_send(u, start, buf, len, final, err):
- * Send bytes [${start}, ${start} + ${len}) of the object, of which the
- * ${len} bytes at ${buf} are the tail that GCS does not yet hold; with
- * ${final}, they end the object.  Return 0, AG_RETRY (${u} then asks
- * before the next send) or -1.
+ * up_send(u, buf, len, final, err):
+ * Send the ${len} bytes at ${buf} as bytes [off, off + ${len}) of the
+ * object, off being what the session of ${u} holds; with ${final}, they
+ * end the object (${len} may then be 0).  Return 0, AG_RETRY (${u} then
+ * asks before the next send) or -1.  GCS keeps what it keeps of a chunk in
+ * whole 256 KiB units, so what is sent again stays aligned.
  */
 static int
 up_send(struct gcs_up *u, const uint8_t *buf, size_t len, bool final,
@@ -534,7 +535,7 @@ up_send(struct gcs_up *u, const uint8_t *buf, size_t len, bool final,
 		if (persisted(&resp, &held) == -1 || held != end) {
 			/* Part of it was kept: ask, then send the rest. */
 			u->ask = true;
-			rc = ag_err_set(err, "gcs[%s]: put %s: the session kept "
+			ag_err_set(err, "gcs[%s]: put %s: the session kept "
 			    "only part of the chunk", u->g->name, u->key);
 			rc = AG_RETRY;
 		} else
