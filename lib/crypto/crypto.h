@@ -50,6 +50,20 @@ int crypto_base64(const uint8_t *in, size_t len, char *out, size_t outlen);
 int crypto_unbase64(const char *in, uint8_t *out, size_t outlen);
 
 /**
+ * crypto_base64url(in, len, out, outlen):
+ * Base64url without padding (RFC 4648 section 5, as JWS uses it),
+ * NUL-terminated.  ${outlen} must be at least 4 * ((${len} + 2) / 3) + 1.
+ * Return the length written, or -1.
+ */
+int crypto_base64url(const uint8_t *in, size_t len, char *out, size_t outlen);
+
+/**
+ * crypto_unbase64url(in, out, outlen):
+ * Decode base64url (padding optional).  Return the length or -1.
+ */
+int crypto_unbase64url(const char *in, uint8_t *out, size_t outlen);
+
+/**
  * crypto_unbase64_32(b64, out):
  * Decode ${b64}, the base64 of exactly 32 bytes (44 characters; white
  * space around it ignored), into ${out}.  Return 0 or -1.

@@ -2,6 +2,7 @@
  * crypto_util.c: hashes, HMAC, randomness and encodings over OpenSSL.
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -90,6 +91,48 @@ crypto_unbase64(const char *in, uint8_t *out, size_t outlen)
 	}
 	EVP_ENCODE_CTX_free(ctx);
 	return n1 + n2;
+}
+
+int
+crypto_base64url(const uint8_t *in, size_t len, char *out, size_t outlen)
+{
+	int n, i;
+
+	if ((n = crypto_base64(in, len, out, outlen)) < 0)
+		return -1;
+	while (n > 0 && out[n - 1] == '=')
+		out[--n] = '\0';
+	for (i = 0; i < n; i++) {
+		if (out[i] == '+')
+			out[i] = '-';
+		else if (out[i] == '/')
+			out[i] = '_';
+	}
+	return n;
+}
+
+int
+crypto_unbase64url(const char *in, uint8_t *out, size_t outlen)
+{
+	size_t len = strlen(in), i;
+	char *tmp;
+	int n;
+
+	if ((tmp = malloc(len + 4)) == NULL)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (in[i] == '+' || in[i] == '/' || in[i] == '=') {
+			free(tmp);
+			return -1;
+		}
+		tmp[i] = in[i] == '-' ? '+' : in[i] == '_' ? '/' : in[i];
+	}
+	while (i % 4 != 0)
+		tmp[i++] = '=';
+	tmp[i] = '\0';
+	n = crypto_unbase64(tmp, out, outlen);
+	free(tmp);
+	return n;
 }
 
 int

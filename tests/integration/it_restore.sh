@@ -17,16 +17,6 @@ trap 'umount "$FULL" 2>/dev/null || true; cleanup' EXIT
 
 V() { "$VIGIL" -c "$T/vigil.conf" "$@"; }
 
-# run_rc VAR CMD...: run CMD, its exit status in VAR, stderr in $T/err.
-run_rc() {
-	local var=$1
-	shift
-	set +e
-	"$@" >"$T/out" 2>"$T/err"
-	printf -v "$var" '%s' "$?"
-	set -e
-}
-
 # entries DIR: one line per entry below DIR: path, type, mode, size of
 # regular files, mtime in seconds, symlink target.
 entries() {

@@ -38,6 +38,16 @@ skip() {
 	exit 77
 }
 
+# run_rc VAR CMD...: run CMD, its exit status in VAR, stderr in $T/err.
+run_rc() {
+	local var=$1
+	shift
+	set +e
+	"$@" >"$T/out" 2>"$T/err"
+	printf -v "$var" '%s' "$?"
+	set -e
+}
+
 # wait_for SECONDS COMMAND...: poll until COMMAND succeeds.
 wait_for() {
 	local secs=$1 i
