@@ -49,6 +49,19 @@ struct req {
 static char shared[1024];
 static int nclassic, nv4;
 
+/* pathf(out, size, fmt, ...): snprintf() that fails the test when cut. */
+static void
+pathf(char *out, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(out, size, fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0 && (size_t)n < size);
+}
+
 /* slurp(path): the file's contents, NUL-terminated, or NULL. */
 static char *
 slurp(const char *path)
@@ -191,7 +204,7 @@ cmp_file(const char *dir, const char *name, const char *got)
 	char path[4096];
 	char *want;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	pathf(path, sizeof(path), "%s/%s", dir, name);
 	want = must(path);
 	if (strcmp(want, got) != 0)
 		fail_msg("%s: got\n%s\nwant\n%s", path, got, want);
@@ -292,14 +305,14 @@ classic_case(const char *dir, const char *name)
 	char path[4096], ph[65], *sreq, *token = NULL;
 	const char *d, *t;
 
-	snprintf(path, sizeof(path), "%s/%s.req", dir, name);
+	pathf(path, sizeof(path), "%s/%s.req", dir, name);
 	parse_req(&r, must(path));
 	d = drop_header(&r, "X-Amz-Date");
 	assert_non_null(d);
 	assert_string_equal(d, "20150830T123600Z");
 	if ((t = drop_header(&r, "X-Amz-Security-Token")) != NULL)
 		token = strdup(t);
-	snprintf(path, sizeof(path), "%s/%s.sreq", dir, name);
+	pathf(path, sizeof(path), "%s/%s.sreq", dir, name);
 	sreq = must(path);
 	if (token == NULL)
 		token = header_of(sreq, "X-Amz-Security-Token");
@@ -312,11 +325,11 @@ classic_case(const char *dir, const char *name)
 	    .query = r.query, .headers = r.h, .nheaders = r.nh,
 	    .payload_hash = ph };
 	assert_int_equal(sigv4_sign_headers(&sr, &cr, &p, &out), 0);
-	snprintf(path, sizeof(path), "%s.creq", name);
+	pathf(path, sizeof(path), "%s.creq", name);
 	cmp_file(dir, path, out.canonical_request);
-	snprintf(path, sizeof(path), "%s.sts", name);
+	pathf(path, sizeof(path), "%s.sts", name);
 	cmp_file(dir, path, out.string_to_sign);
-	snprintf(path, sizeof(path), "%s.authz", name);
+	pathf(path, sizeof(path), "%s.authz", name);
 	cmp_file(dir, path, out.authorization);
 	assert_string_equal(out.amz_date, "20150830T123600Z");
 	sigv4_out_free(&out);
@@ -339,17 +352,17 @@ walk_classic(const char *dir)
 
 		if (e->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		pathf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		if (e->d_type != DT_DIR)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s/%s.req", dir, e->d_name,
+		pathf(path, sizeof(path), "%s/%s/%s.req", dir, e->d_name,
 		    e->d_name);
 		if ((f = fopen(path, "r")) != NULL) {
 			fclose(f);
-			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			pathf(path, sizeof(path), "%s/%s", dir, e->d_name);
 			classic_case(path, e->d_name);
 		} else {
-			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			pathf(path, sizeof(path), "%s/%s", dir, e->d_name);
 			walk_classic(path);
 		}
 	}
@@ -362,7 +375,7 @@ test_classic(void **state)
 	char dir[2048];
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/conformance/aws-sigv4/"
+	pathf(dir, sizeof(dir), "%s/conformance/aws-sigv4/"
 	    "aws-sig-v4-test-suite", shared);
 	walk_classic(dir);
 	/* SOURCES.md: 34 cases. */
@@ -385,7 +398,7 @@ v4_case(const char *dir)
 	char path[4096], ph[65], *signed_req, *got, *want, *a, *q, *e;
 	const char *ts;
 
-	snprintf(path, sizeof(path), "%s/context.json", dir);
+	pathf(path, sizeof(path), "%s/context.json", dir);
 	ctx = json_load_file(path, 0, NULL);
 	assert_non_null(ctx);
 	c = json_object_get(ctx, "credentials");
@@ -410,7 +423,7 @@ v4_case(const char *dir)
 	assert_non_null(strptime(ts, "%Y-%m-%dT%H:%M:%SZ", &tm));
 	p.when = timegm(&tm);
 
-	snprintf(path, sizeof(path), "%s/request.txt", dir);
+	pathf(path, sizeof(path), "%s/request.txt", dir);
 	parse_req(&r, must(path));
 	assert_int_equal(sigv4_payload_hash(r.body, r.bodylen, ph), 0);
 	sr = (struct sigv4_request){ .method = r.method, .path = r.path,
@@ -422,7 +435,7 @@ v4_case(const char *dir)
 	cmp_file(dir, "header-canonical-request.txt", out.canonical_request);
 	cmp_file(dir, "header-string-to-sign.txt", out.string_to_sign);
 	cmp_file(dir, "header-signature.txt", out.signature);
-	snprintf(path, sizeof(path), "%s/header-signed-request.txt", dir);
+	pathf(path, sizeof(path), "%s/header-signed-request.txt", dir);
 	signed_req = must(path);
 	a = header_of(signed_req, "Authorization");
 	assert_non_null(a);
@@ -436,7 +449,7 @@ v4_case(const char *dir)
 	cmp_file(dir, "query-canonical-request.txt", out.canonical_request);
 	cmp_file(dir, "query-string-to-sign.txt", out.string_to_sign);
 	cmp_file(dir, "query-signature.txt", out.signature);
-	snprintf(path, sizeof(path), "%s/query-signed-request.txt", dir);
+	pathf(path, sizeof(path), "%s/query-signed-request.txt", dir);
 	signed_req = must(path);
 	assert_non_null(q = strchr(signed_req, '?'));
 	assert_non_null(e = strstr(q, " HTTP/1.1"));
@@ -462,13 +475,13 @@ test_v4(void **state)
 	DIR *dp;
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/conformance/aws-sigv4/"
+	pathf(dir, sizeof(dir), "%s/conformance/aws-sigv4/"
 	    "aws-signing-test-suite-v4", shared);
 	assert_non_null(dp = opendir(dir));
 	while ((e = readdir(dp)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		pathf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		v4_case(path);
 	}
 	closedir(dp);
