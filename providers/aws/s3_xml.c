@@ -1,0 +1,330 @@
+/*
+ * s3_xml.c: see s3_xml.h.  Only this file and s3.c's callers of it see
+ * S3's XML; libxml2 parses it without network access (XML_PARSE_NONET)
+ * and without entities being expanded.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "lib/civil.h"
+#include "providers/aws/s3_xml.h"
+
+#define XML_OPTS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
+
+/* parse(body, len): the document, or NULL. */
+static xmlDocPtr
+parse(const char *body, size_t len)
+{
+
+	if (body == NULL || len == 0 || len > INT32_MAX)
+		return (NULL);
+	return (xmlReadMemory(body, (int)len, "s3.xml", NULL, XML_OPTS));
+}
+
+/* is(n, name): whether ${n} is an element called ${name}. */
+static int
+is(xmlNodePtr n, const char *name)
+{
+
+	return (n->type == XML_ELEMENT_NODE &&
+	    strcmp((const char *)n->name, name) == 0);
+}
+
+/* child(n, name): the first child element of ${n} called ${name}. */
+static xmlNodePtr
+child(xmlNodePtr n, const char *name)
+{
+
+	for (xmlNodePtr c = n != NULL ? n->children : NULL; c != NULL;
+	    c = c->next)
+		if (is(c, name))
+			return (c);
+	return (NULL);
+}
+
+/* text(n): the text of ${n}, malloc'd ("" for an empty element). */
+static char *
+text(xmlNodePtr n)
+{
+	xmlChar *t;
+	char *r;
+
+	if (n == NULL)
+		return (NULL);
+	if ((t = xmlNodeGetContent(n)) == NULL)
+		return (strdup(""));
+	r = strdup((const char *)t);
+	xmlFree(t);
+	return (r);
+}
+
+/* find(n, name): the first element called ${name} at or below ${n}. */
+static xmlNodePtr
+find(xmlNodePtr n, const char *name)
+{
+	xmlNodePtr r;
+
+	for (; n != NULL; n = n->next) {
+		if (is(n, name))
+			return (n);
+		if ((r = find(n->children, name)) != NULL)
+			return (r);
+	}
+	return (NULL);
+}
+
+char *
+s3_xml_text(const char *body, size_t len, const char *name)
+{
+	xmlDocPtr d = parse(body, len);
+	char *r;
+
+	if (d == NULL)
+		return (NULL);
+	r = text(find(xmlDocGetRootElement(d), name));
+	xmlFreeDoc(d);
+	return (r);
+}
+
+/* copy(dst, size, n): the text of ${n} into ${dst}, cut to fit. */
+static void
+copy(char *dst, size_t size, xmlNodePtr n)
+{
+	char *t = text(n);
+
+	snprintf(dst, size, "%s", t != NULL ? t : "");
+	free(t);
+}
+
+int
+s3_xml_error(const char *body, size_t len, char *code, size_t codesz,
+    char *msg, size_t msgsz)
+{
+	xmlDocPtr d = parse(body, len);
+	xmlNodePtr root;
+	int rc = 0;
+
+	code[0] = msg[0] = '\0';
+	if (d == NULL)
+		return (0);
+	root = xmlDocGetRootElement(d);
+	if (root != NULL && is(root, "Error")) {
+		copy(code, codesz, child(root, "Code"));
+		copy(msg, msgsz, child(root, "Message"));
+		rc = 1;
+	}
+	xmlFreeDoc(d);
+	return (rc);
+}
+
+int
+s3_xml_time(const char *s, time_t *ret)
+{
+	int y, mo, d, h, mi, sec, n = 0;
+
+	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d,
+	    &h, &mi, &sec, &n) != 6 || n != 19)
+		return (-1);
+	if (mo < 1 || mo > 12 || d < 1 || d > civil_days_in_month(y, mo) ||
+	    h > 23 || mi > 59 || sec > 60)
+		return (-1);
+	s += n;
+	if (*s == '.')
+		for (s++; *s >= '0' && *s <= '9'; s++)
+			;
+	if (strcmp(s, "Z") != 0 && strcmp(s, "+00:00") != 0)
+		return (-1);
+	*ret = (time_t)(civil_to_days(y, mo, d) * 86400 + h * 3600 +
+	    mi * 60 + sec);
+	return (0);
+}
+
+/*
+ * add(out, name, strip, size, when, id): one entry, its name with the
+ * prefix taken off.  Return 0 or -1.
+ */
+static int
+add(struct objlist *out, const char *name, size_t strip, const char *size,
+    const char *when, const char *id)
+{
+	unsigned long long sz = 0;
+	time_t t;
+	char *end;
+
+	if (name == NULL || strlen(name) < strip || when == NULL ||
+	    s3_xml_time(when, &t) != 0)
+		return (-1);
+	if (size != NULL) {
+		sz = strtoull(size, &end, 10);
+		if (*size == '\0' || *end != '\0')
+			return (-1);
+	}
+	return (objlist_add(out, name + strip, sz, t, id));
+}
+
+/* truncated(root): whether <IsTruncated> says true. */
+static int
+truncated(xmlNodePtr root)
+{
+	char *t = text(child(root, "IsTruncated"));
+	int r = t != NULL && strcmp(t, "true") == 0;
+
+	free(t);
+	return (r);
+}
+
+int
+s3_xml_list(const char *body, size_t len, size_t strip, struct objlist *out,
+    char **ret_next)
+{
+	xmlDocPtr d = parse(body, len);
+	xmlNodePtr root;
+	int rc = -1;
+
+	*ret_next = NULL;
+	if (d == NULL)
+		return (-1);
+	root = xmlDocGetRootElement(d);
+	if (root == NULL || !is(root, "ListBucketResult"))
+		goto done;
+	for (xmlNodePtr c = root->children; c != NULL; c = c->next) {
+		char *k, *s, *t;
+		int r;
+
+		if (!is(c, "Contents"))
+			continue;
+		k = text(child(c, "Key"));
+		s = text(child(c, "Size"));
+		t = text(child(c, "LastModified"));
+		r = s != NULL ? add(out, k, strip, s, t, NULL) : -1;
+		free(k);
+		free(s);
+		free(t);
+		if (r != 0)
+			goto done;
+	}
+	if (truncated(root) &&
+	    (*ret_next = text(child(root, "NextContinuationToken"))) == NULL)
+		goto done;
+	rc = 0;
+done:
+	xmlFreeDoc(d);
+	return (rc);
+}
+
+int
+s3_xml_list_uploads(const char *body, size_t len, size_t strip,
+    struct objlist *out, char **ret_key, char **ret_id)
+{
+	xmlDocPtr d = parse(body, len);
+	xmlNodePtr root;
+	int rc = -1;
+
+	*ret_key = *ret_id = NULL;
+	if (d == NULL)
+		return (-1);
+	root = xmlDocGetRootElement(d);
+	if (root == NULL || !is(root, "ListMultipartUploadsResult"))
+		goto done;
+	for (xmlNodePtr c = root->children; c != NULL; c = c->next) {
+		char *k, *id, *t;
+		int r;
+
+		if (!is(c, "Upload"))
+			continue;
+		k = text(child(c, "Key"));
+		id = text(child(c, "UploadId"));
+		t = text(child(c, "Initiated"));
+		r = id != NULL ? add(out, k, strip, NULL, t, id) : -1;
+		free(k);
+		free(id);
+		free(t);
+		if (r != 0)
+			goto done;
+	}
+	if (truncated(root)) {
+		*ret_key = text(child(root, "NextKeyMarker"));
+		*ret_id = text(child(root, "NextUploadIdMarker"));
+		if (*ret_key == NULL || *ret_id == NULL) {
+			free(*ret_key);
+			free(*ret_id);
+			*ret_key = *ret_id = NULL;
+			goto done;
+		}
+	}
+	rc = 0;
+done:
+	xmlFreeDoc(d);
+	return (rc);
+}
+
+/* What to fix, by S3's code; NULL where S3's message says enough. */
+static const struct {
+	const char *code;
+	const char *fix;
+} fixes[] = {
+	{ "NoSuchBucket", "The bucket does not exist: create it, or fix "
+	    "\"bucket\" (and \"endpoint\" or \"region\") in the storage "
+	    "settings." },
+	{ "InvalidAccessKeyId", "The access key id is unknown to the "
+	    "server: fix access_key_id (or AWS_ACCESS_KEY_ID)." },
+	{ "SignatureDoesNotMatch", "The secret access key does not belong "
+	    "to the access key id: fix secret_access_key (or "
+	    "AWS_SECRET_ACCESS_KEY)." },
+	{ "RequestTimeTooSkewed", "This host's clock is more than 15 "
+	    "minutes off the server's: set the time (NTP) and try again." },
+	{ "AuthorizationHeaderMalformed", "The bucket is in another "
+	    "region: fix \"region\" in the storage settings." },
+	{ "PermanentRedirect", "The bucket is in another region or needs "
+	    "another endpoint: fix \"region\" or \"endpoint\"." },
+	{ "AccessDenied", "The credentials lack a permission this "
+	    "operation needs (see docs/STORAGE.md for the policy)." },
+	{ "InvalidBucketName", "Fix \"bucket\": S3 refuses that name." },
+	{ "ExpiredToken", "The session token expired: renew the "
+	    "credentials (AWS_SESSION_TOKEN)." },
+	{ "InvalidToken", "The session token is not valid: fix "
+	    "AWS_SESSION_TOKEN or drop it." },
+};
+
+/* Codes that mean "try again later", whatever the status. */
+static const char *const transient[] = {
+	"SlowDown", "InternalError", "RequestTimeout", "ServiceUnavailable",
+	"Throttling", "ThrottlingException", "RequestLimitExceeded",
+	"OperationAborted", NULL
+};
+
+int
+s3_error(const char *inst, const char *what, const char *key, long status,
+    const char *body, size_t len, struct ag_err *err)
+{
+	char code[64], msg[160];
+	const char *fix = NULL, *sep;
+	size_t n;
+	int retry;
+
+	if (!s3_xml_error(body, len, code, sizeof(code), msg, sizeof(msg))) {
+		code[0] = msg[0] = '\0';
+		if (status == 404)
+			snprintf(code, sizeof(code), "NotFound");
+	}
+	retry = status == 408 || status == 429 || status >= 500;
+	for (size_t i = 0; transient[i] != NULL; i++)
+		if (strcmp(code, transient[i]) == 0)
+			retry = 1;
+	for (size_t i = 0; i < sizeof(fixes) / sizeof(fixes[0]); i++)
+		if (strcmp(code, fixes[i].code) == 0)
+			fix = fixes[i].fix;
+	/* The sentence to act on first: a long key and S3's own message may
+	   not both fit in the message. */
+	n = strlen(msg);
+	sep = fix != NULL && n > 0 ? " S3 says: " : n > 0 ? ": " : "";
+	(void)ag_err_set(err, "%s: %s%s%s: %ld%s%s%s%s%s%s", inst, what,
+	    key != NULL ? " " : "", key != NULL ? key : "", status,
+	    code[0] != '\0' ? " " : "", code, fix != NULL ? ": " : "",
+	    fix != NULL ? fix : "", sep, msg);
+	return (retry ? AG_RETRY : -1);
+}
