@@ -177,6 +177,39 @@ truncated(xmlNodePtr root)
 	return (r);
 }
 
+/*
+ * entries(root, elem, size, when, id, strip, out): each child ${elem} of
+ * ${root} with its Key, and the texts of its ${size} (or NULL: 0 bytes),
+ * ${when} and ${id} (or NULL) children, to ${out}.  Return 0 or -1.
+ */
+static int
+entries(xmlNodePtr root, const char *elem, const char *size,
+    const char *when, const char *id, size_t strip, struct objlist *out)
+{
+	for (xmlNodePtr c = root->children; c != NULL; c = c->next) {
+		char *k, *s = NULL, *t, *u = NULL;
+		int r = -1;
+
+		if (!is(c, elem))
+			continue;
+		k = text(child(c, "Key"));
+		t = text(child(c, when));
+		if (size != NULL)
+			s = text(child(c, size));
+		if (id != NULL)
+			u = text(child(c, id));
+		if ((size == NULL || s != NULL) && (id == NULL || u != NULL))
+			r = add(out, k, strip, s, t, u);
+		free(k);
+		free(s);
+		free(t);
+		free(u);
+		if (r != 0)
+			return (-1);
+	}
+	return (0);
+}
+
 int
 s3_xml_list(const char *body, size_t len, size_t strip, struct objlist *out,
     char **ret_next)
@@ -189,24 +222,10 @@ s3_xml_list(const char *body, size_t len, size_t strip, struct objlist *out,
 	if (d == NULL)
 		return (-1);
 	root = xmlDocGetRootElement(d);
-	if (root == NULL || !is(root, "ListBucketResult"))
+	if (root == NULL || !is(root, "ListBucketResult") ||
+	    entries(root, "Contents", "Size", "LastModified", NULL, strip,
+	    out) != 0)
 		goto done;
-	for (xmlNodePtr c = root->children; c != NULL; c = c->next) {
-		char *k, *s, *t;
-		int r;
-
-		if (!is(c, "Contents"))
-			continue;
-		k = text(child(c, "Key"));
-		s = text(child(c, "Size"));
-		t = text(child(c, "LastModified"));
-		r = s != NULL ? add(out, k, strip, s, t, NULL) : -1;
-		free(k);
-		free(s);
-		free(t);
-		if (r != 0)
-			goto done;
-	}
 	if (truncated(root) &&
 	    (*ret_next = text(child(root, "NextContinuationToken"))) == NULL)
 		goto done;
@@ -228,24 +247,10 @@ s3_xml_list_uploads(const char *body, size_t len, size_t strip,
 	if (d == NULL)
 		return (-1);
 	root = xmlDocGetRootElement(d);
-	if (root == NULL || !is(root, "ListMultipartUploadsResult"))
+	if (root == NULL || !is(root, "ListMultipartUploadsResult") ||
+	    entries(root, "Upload", NULL, "Initiated", "UploadId", strip,
+	    out) != 0)
 		goto done;
-	for (xmlNodePtr c = root->children; c != NULL; c = c->next) {
-		char *k, *id, *t;
-		int r;
-
-		if (!is(c, "Upload"))
-			continue;
-		k = text(child(c, "Key"));
-		id = text(child(c, "UploadId"));
-		t = text(child(c, "Initiated"));
-		r = id != NULL ? add(out, k, strip, NULL, t, id) : -1;
-		free(k);
-		free(id);
-		free(t);
-		if (r != 0)
-			goto done;
-	}
 	if (truncated(root)) {
 		*ret_key = text(child(root, "NextKeyMarker"));
 		*ret_id = text(child(root, "NextUploadIdMarker"));

@@ -63,19 +63,6 @@ sigv4_payload_hash(const void *data, size_t len, char out[65])
 	return 0;
 }
 
-/* hexval(c): the value of hex digit ${c}, or -1. */
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * reencode(s, len): ${len} bytes of percent-encoded ${s} decoded and
  * encoded again the SigV4 way, so "%e1%88%b4", raw UTF-8 and "%E1%88%B4"
@@ -92,9 +79,11 @@ reencode(const char *s, size_t len)
 	buf_init(&enc, SIGV4_BUFMAX);
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
+		int hi = i + 2 < len ? crypto_hexval(s[i + 1]) : -1;
+		int lo = i + 2 < len ? crypto_hexval(s[i + 2]) : -1;
 
-		if (c == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-			c = (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
+		if (c == '%' && hi >= 0 && lo >= 0) {
+			c = (char)(hi << 4 | lo);
 			i += 2;
 		}
 		buf_append(&raw, &c, 1);
