@@ -210,19 +210,32 @@ entries(xmlNodePtr root, const char *elem, const char *size,
 	return (0);
 }
 
+/*
+ * root_of(body, len, name, ret_doc): the root element of ${body} if it is
+ * called ${name}, with its document in ${ret_doc} (freed by the caller,
+ * NULL is fine), else NULL.
+ */
+static xmlNodePtr
+root_of(const char *body, size_t len, const char *name, xmlDocPtr *ret_doc)
+{
+	xmlNodePtr root;
+
+	if ((*ret_doc = parse(body, len)) == NULL)
+		return (NULL);
+	root = xmlDocGetRootElement(*ret_doc);
+	return (root != NULL && is(root, name) ? root : NULL);
+}
+
 int
 s3_xml_list(const char *body, size_t len, size_t strip, struct objlist *out,
     char **ret_next)
 {
-	xmlDocPtr d = parse(body, len);
+	xmlDocPtr d;
 	xmlNodePtr root;
 	int rc = -1;
 
 	*ret_next = NULL;
-	if (d == NULL)
-		return (-1);
-	root = xmlDocGetRootElement(d);
-	if (root == NULL || !is(root, "ListBucketResult") ||
+	if ((root = root_of(body, len, "ListBucketResult", &d)) == NULL ||
 	    entries(root, "Contents", "Size", "LastModified", NULL, strip,
 	    out) != 0)
 		goto done;
@@ -239,15 +252,13 @@ int
 s3_xml_list_uploads(const char *body, size_t len, size_t strip,
     struct objlist *out, char **ret_key, char **ret_id)
 {
-	xmlDocPtr d = parse(body, len);
+	xmlDocPtr d;
 	xmlNodePtr root;
 	int rc = -1;
 
 	*ret_key = *ret_id = NULL;
-	if (d == NULL)
-		return (-1);
-	root = xmlDocGetRootElement(d);
-	if (root == NULL || !is(root, "ListMultipartUploadsResult") ||
+	if ((root = root_of(body, len, "ListMultipartUploadsResult", &d)) ==
+	    NULL ||
 	    entries(root, "Upload", NULL, "Initiated", "UploadId", strip,
 	    out) != 0)
 		goto done;
