@@ -12,8 +12,8 @@
  * prefix (a folder in the bucket under which every key lives),
  * access_key_id with secret_access_key / _file / _env (inline only in a
  * configuration file private to its owner, conf_get_secret()); without
- * them AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN
- * from the environment.  sse ("AES256" or "aws:kms"), kms_key_id,
+ * them the AWS credential chain (lib/cloud/aws/aws_creds.h: environment,
+ * shared files, web identity, container endpoint, IMDSv2).  sse ("AES256" or "aws:kms"), kms_key_id,
  * storage_class, tls_verify (default true) and ca_file are optional.
  *
  * Every request is signed with SigV4 (lib/cloud/aws/sigv4.h), its body's
@@ -30,7 +30,8 @@
  * Outcomes: transport failures, 408, 429, 5xx and S3's transient codes
  * are AG_RETRY, for the caller's one backoff policy; other answers are -1
  * with S3's code and message and what to fix.  The secret and the session
- * token are registered with log_secret_add() and never put in a message.
+ * token are registered with log_secret_add() (aws_creds.c) and never put
+ * in a message.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -42,9 +43,10 @@
 #include "conf/conf.h"
 #include "lib/ag.h"
 #include "lib/buf.h"
+#include "lib/cloud/aws/aws_creds.h"
+#include "lib/cloud/aws/aws_xml.h"
 #include "lib/cloud/aws/sigv4.h"
 #include "lib/http/http.h"
-#include "lib/log.h"
 #include "providers/aws/s3_xml.h"
 #include "providers/storage_backend.h"
 
@@ -80,11 +82,7 @@ struct s3 {
 	char *base;			/* "https://host[:port]" to send to */
 	char *host;			/* its Host header */
 	bool path_style;
-	char *akid;
-	char *secret;
-	char *token;
-	bool secret_logged;		/* registered with log_secret_add() */
-	bool token_logged;
+	struct aws_creds *creds;	/* the credential chain */
 	char *hdr_sse[3];		/* "Name: value" for new objects */
 	bool insecure;
 	char *ca_file;
@@ -270,13 +268,7 @@ s3_close(void *ctx)
 
 	if (s == NULL)
 		return;
-	if (s->secret_logged)
-		log_secret_remove(s->secret);
-	if (s->token_logged)
-		log_secret_remove(s->token);
-	conf_secret_free(s->secret);
-	conf_secret_free(s->token);
-	free(s->akid);
+	aws_creds_free(s->creds);
 	free(s->bucket);
 	free(s->region);
 	free(s->prefix);
@@ -300,20 +292,14 @@ header(char **ret, const char *name, const char *value)
 	return (0);
 }
 
-/* env(name): the variable's value if set and not empty, else NULL. */
-static const char *
-env(const char *name)
-{
-	const char *v = getenv(name);
-
-	return (v != NULL && v[0] != '\0' ? v : NULL);
-}
-
 static int
 s3_open(void **ret_ctx, const struct storage_conf *conf, struct ag_err *err)
 {
 	const struct s3_conf *sc = conf->tconf;
-	const char *akid, *secret, *token = NULL, *hp;
+	struct aws_creds_conf cc = { .access_key_id = sc->akid,
+	    .secret_access_key = sc->secret };
+	struct aws_cred cr;
+	const char *hp;
 	struct s3 *s;
 	size_t nh = 0;
 	int n;
@@ -321,22 +307,6 @@ s3_open(void **ret_ctx, const struct storage_conf *conf, struct ag_err *err)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return (ag_err_set(err, "s3[%s]: out of memory", conf->name));
 	snprintf(s->inst, sizeof(s->inst), "s3[%s]", conf->name);
-	if (sc->akid != NULL) {
-		akid = sc->akid;
-		secret = sc->secret;
-	} else {
-		akid = env("AWS_ACCESS_KEY_ID");
-		secret = env("AWS_SECRET_ACCESS_KEY");
-		token = env("AWS_SESSION_TOKEN");
-		if (akid == NULL || secret == NULL) {
-			free(s);
-			return (ag_err_set(err, "s3[%s]: no credentials: set "
-			    "access_key_id and secret_access_key in the "
-			    "storage settings, or AWS_ACCESS_KEY_ID and "
-			    "AWS_SECRET_ACCESS_KEY in the environment",
-			    conf->name));
-		}
-	}
 	s->path_style = sc->path_style;
 	s->insecure = !sc->tls_verify;
 	if (sc->endpoint != NULL)
@@ -361,9 +331,7 @@ s3_open(void **ret_ctx, const struct storage_conf *conf, struct ag_err *err)
 		hp = strstr(s->base, "://") + 3;
 	}
 	if ((s->host = strdup(hp)) == NULL ||
-	    (s->akid = strdup(akid)) == NULL ||
-	    (s->secret = strdup(secret)) == NULL ||
-	    (token != NULL && (s->token = strdup(token)) == NULL) ||
+	    (s->creds = aws_creds_new(&cc)) == NULL ||
 	    (s->bucket = strdup(sc->bucket)) == NULL ||
 	    (s->region = strdup(sc->region)) == NULL ||
 	    (s->prefix = strdup(sc->prefix != NULL ? sc->prefix : "")) ==
@@ -371,14 +339,6 @@ s3_open(void **ret_ctx, const struct storage_conf *conf, struct ag_err *err)
 	    (sc->ca_file != NULL && (s->ca_file = strdup(sc->ca_file)) ==
 	    NULL))
 		goto oom;
-	if (log_secret_add(s->secret) != 0)
-		goto oom;
-	s->secret_logged = true;
-	if (s->token != NULL) {
-		if (log_secret_add(s->token) != 0)
-			goto oom;
-		s->token_logged = true;
-	}
 	if ((sc->sse != NULL && header(&s->hdr_sse[nh++],
 	    "x-amz-server-side-encryption", sc->sse) != 0) ||
 	    (sc->kms_key_id != NULL && header(&s->hdr_sse[nh++],
@@ -387,6 +347,15 @@ s3_open(void **ret_ctx, const struct storage_conf *conf, struct ag_err *err)
 	    (sc->storage_class != NULL && header(&s->hdr_sse[nh++],
 	    "x-amz-storage-class", sc->storage_class) != 0))
 		goto oom;
+	/* Find credentials now, so that a target without any fails here. */
+	if ((n = aws_creds_get(s->creds, time(NULL), &cr, err)) != 0) {
+		struct ag_err e = *err;
+
+		s3_close(s);
+		(void)ag_err_set(err, "s3[%s]: %s", conf->name, e.msg);
+		return (n);
+	}
+	aws_cred_clear(&cr);
 	*ret_ctx = s;
 	return (0);
 oom:
@@ -406,7 +375,8 @@ s3_do(struct s3 *s, struct http_client *hc, const struct s3_call *call,
 {
 	struct sigv4_header sh[S3_MAX_HDRS + 1];
 	const char *hdrs[S3_MAX_HDRS + SIGV4_MAX_EXTRA + 2];
-	struct sigv4_creds cr = { s->akid, s->secret, s->token };
+	struct sigv4_creds cr;
+	struct aws_cred ac;
 	struct sigv4_params p = { .region = s->region, .service = "s3",
 	    .when = time(NULL), .content_sha256 = 1 };
 	struct sigv4_request rq;
@@ -418,6 +388,13 @@ s3_do(struct s3 *s, struct http_client *hc, const struct s3_call *call,
 	int rc = -1;
 
 	memset(resp, 0, sizeof(*resp));
+	if ((rc = aws_creds_get(s->creds, p.when, &ac, &e)) != 0) {
+		(void)ag_err_set(err, "%s: %s", s->inst, e.msg);
+		return (rc);
+	}
+	cr = (struct sigv4_creds){ ac.access_key_id, ac.secret_access_key,
+	    ac.session_token };
+	rc = -1;
 	buf_init(&path, S3_URL_MAX);
 	buf_init(&url, S3_URL_MAX);
 	buf_puts(&path, "/");
@@ -494,6 +471,7 @@ s3_do(struct s3 *s, struct http_client *hc, const struct s3_call *call,
 oom:
 	rc = ag_err_set(err, "%s: out of memory", s->inst);
 done:
+	aws_cred_clear(&ac);
 	free(host);
 	buf_free(&path);
 	buf_free(&url);
@@ -589,7 +567,7 @@ begin_multipart(struct s3_up *up, struct ag_err *err)
 	if ((rc = s3_call(s, up->hc, &call, "start upload", up->key, &resp,
 	    err)) != 0)
 		return (rc);
-	up->upload_id = s3_xml_text(resp.body, resp.body_len, "UploadId");
+	up->upload_id = aws_xml_text(resp.body, resp.body_len, "UploadId");
 	http_resp_free(&resp);
 	if (up->upload_id == NULL || up->upload_id[0] == '\0') {
 		free(up->upload_id);

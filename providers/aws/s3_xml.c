@@ -1,100 +1,19 @@
 /*
- * s3_xml.c: see s3_xml.h.  Only this file and s3.c's callers of it see
- * S3's XML; libxml2 parses it without network access (XML_PARSE_NONET)
- * and without entities being expanded.
+ * s3_xml.c: see s3_xml.h.  The XML is parsed by lib/cloud/aws/aws_xml.c
+ * (libxml2, no network, no entities).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-
-#include "lib/civil.h"
+#include "lib/cloud/aws/aws_xml.h"
 #include "providers/aws/s3_xml.h"
-
-#define XML_OPTS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
-
-/* parse(body, len): the document, or NULL. */
-static xmlDocPtr
-parse(const char *body, size_t len)
-{
-
-	if (body == NULL || len == 0 || len > INT32_MAX)
-		return (NULL);
-	return (xmlReadMemory(body, (int)len, "s3.xml", NULL, XML_OPTS));
-}
-
-/* is(n, name): whether ${n} is an element called ${name}. */
-static int
-is(xmlNodePtr n, const char *name)
-{
-
-	return (n->type == XML_ELEMENT_NODE &&
-	    strcmp((const char *)n->name, name) == 0);
-}
-
-/* child(n, name): the first child element of ${n} called ${name}. */
-static xmlNodePtr
-child(xmlNodePtr n, const char *name)
-{
-
-	for (xmlNodePtr c = n != NULL ? n->children : NULL; c != NULL;
-	    c = c->next)
-		if (is(c, name))
-			return (c);
-	return (NULL);
-}
-
-/* text(n): the text of ${n}, malloc'd ("" for an empty element). */
-static char *
-text(xmlNodePtr n)
-{
-	xmlChar *t;
-	char *r;
-
-	if (n == NULL)
-		return (NULL);
-	if ((t = xmlNodeGetContent(n)) == NULL)
-		return (strdup(""));
-	r = strdup((const char *)t);
-	xmlFree(t);
-	return (r);
-}
-
-/* find(n, name): the first element called ${name} at or below ${n}. */
-static xmlNodePtr
-find(xmlNodePtr n, const char *name)
-{
-	xmlNodePtr r;
-
-	for (; n != NULL; n = n->next) {
-		if (is(n, name))
-			return (n);
-		if ((r = find(n->children, name)) != NULL)
-			return (r);
-	}
-	return (NULL);
-}
-
-char *
-s3_xml_text(const char *body, size_t len, const char *name)
-{
-	xmlDocPtr d = parse(body, len);
-	char *r;
-
-	if (d == NULL)
-		return (NULL);
-	r = text(find(xmlDocGetRootElement(d), name));
-	xmlFreeDoc(d);
-	return (r);
-}
 
 /* copy(dst, size, n): the text of ${n} into ${dst}, cut to fit. */
 static void
 copy(char *dst, size_t size, xmlNodePtr n)
 {
-	char *t = text(n);
+	char *t = aws_xml_node_text(n);
 
 	snprintf(dst, size, "%s", t != NULL ? t : "");
 	free(t);
@@ -104,7 +23,7 @@ int
 s3_xml_error(const char *body, size_t len, char *code, size_t codesz,
     char *msg, size_t msgsz)
 {
-	xmlDocPtr d = parse(body, len);
+	xmlDocPtr d = aws_xml_parse(body, len);
 	xmlNodePtr root;
 	int rc = 0;
 
@@ -112,35 +31,13 @@ s3_xml_error(const char *body, size_t len, char *code, size_t codesz,
 	if (d == NULL)
 		return (0);
 	root = xmlDocGetRootElement(d);
-	if (root != NULL && is(root, "Error")) {
-		copy(code, codesz, child(root, "Code"));
-		copy(msg, msgsz, child(root, "Message"));
+	if (root != NULL && aws_xml_is(root, "Error")) {
+		copy(code, codesz, aws_xml_child(root, "Code"));
+		copy(msg, msgsz, aws_xml_child(root, "Message"));
 		rc = 1;
 	}
 	xmlFreeDoc(d);
 	return (rc);
-}
-
-int
-s3_xml_time(const char *s, time_t *ret)
-{
-	int y, mo, d, h, mi, sec, n = 0;
-
-	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d,
-	    &h, &mi, &sec, &n) != 6 || n != 19)
-		return (-1);
-	if (mo < 1 || mo > 12 || d < 1 || d > civil_days_in_month(y, mo) ||
-	    h > 23 || mi > 59 || sec > 60)
-		return (-1);
-	s += n;
-	if (*s == '.')
-		for (s++; *s >= '0' && *s <= '9'; s++)
-			;
-	if (strcmp(s, "Z") != 0 && strcmp(s, "+00:00") != 0)
-		return (-1);
-	*ret = (time_t)(civil_to_days(y, mo, d) * 86400 + h * 3600 +
-	    mi * 60 + sec);
-	return (0);
 }
 
 /*
@@ -156,7 +53,7 @@ add(struct objlist *out, const char *name, size_t strip, const char *size,
 	char *end;
 
 	if (name == NULL || strlen(name) < strip || when == NULL ||
-	    s3_xml_time(when, &t) != 0)
+	    aws_parse_time(when, &t) != 0)
 		return (-1);
 	if (size != NULL) {
 		sz = strtoull(size, &end, 10);
@@ -170,7 +67,7 @@ add(struct objlist *out, const char *name, size_t strip, const char *size,
 static int
 truncated(xmlNodePtr root)
 {
-	char *t = text(child(root, "IsTruncated"));
+	char *t = aws_xml_node_text(aws_xml_child(root, "IsTruncated"));
 	int r = t != NULL && strcmp(t, "true") == 0;
 
 	free(t);
@@ -190,14 +87,14 @@ entries(xmlNodePtr root, const char *elem, const char *size,
 		char *k, *s = NULL, *t, *u = NULL;
 		int r = -1;
 
-		if (!is(c, elem))
+		if (!aws_xml_is(c, elem))
 			continue;
-		k = text(child(c, "Key"));
-		t = text(child(c, when));
+		k = aws_xml_node_text(aws_xml_child(c, "Key"));
+		t = aws_xml_node_text(aws_xml_child(c, when));
 		if (size != NULL)
-			s = text(child(c, size));
+			s = aws_xml_node_text(aws_xml_child(c, size));
 		if (id != NULL)
-			u = text(child(c, id));
+			u = aws_xml_node_text(aws_xml_child(c, id));
 		if ((size == NULL || s != NULL) && (id == NULL || u != NULL))
 			r = add(out, k, strip, s, t, u);
 		free(k);
@@ -220,10 +117,10 @@ root_of(const char *body, size_t len, const char *name, xmlDocPtr *ret_doc)
 {
 	xmlNodePtr root;
 
-	if ((*ret_doc = parse(body, len)) == NULL)
+	if ((*ret_doc = aws_xml_parse(body, len)) == NULL)
 		return (NULL);
 	root = xmlDocGetRootElement(*ret_doc);
-	return (root != NULL && is(root, name) ? root : NULL);
+	return (root != NULL && aws_xml_is(root, name) ? root : NULL);
 }
 
 int
@@ -240,7 +137,8 @@ s3_xml_list(const char *body, size_t len, size_t strip, struct objlist *out,
 	    out) != 0)
 		goto done;
 	if (truncated(root) &&
-	    (*ret_next = text(child(root, "NextContinuationToken"))) == NULL)
+	    (*ret_next = aws_xml_node_text(aws_xml_child(root,
+	    "NextContinuationToken"))) == NULL)
 		goto done;
 	rc = 0;
 done:
@@ -263,8 +161,10 @@ s3_xml_list_uploads(const char *body, size_t len, size_t strip,
 	    out) != 0)
 		goto done;
 	if (truncated(root)) {
-		*ret_key = text(child(root, "NextKeyMarker"));
-		*ret_id = text(child(root, "NextUploadIdMarker"));
+		*ret_key = aws_xml_node_text(aws_xml_child(root,
+		    "NextKeyMarker"));
+		*ret_id = aws_xml_node_text(aws_xml_child(root,
+		    "NextUploadIdMarker"));
 		if (*ret_key == NULL || *ret_id == NULL) {
 			free(*ret_key);
 			free(*ret_id);

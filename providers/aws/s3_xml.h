@@ -23,13 +23,6 @@ int s3_xml_error(const char *body, size_t len, char *code, size_t codesz,
     char *msg, size_t msgsz);
 
 /**
- * s3_xml_text(body, len, name):
- * The text of the first element called ${name} (namespaces ignored) in
- * ${body}, malloc'd, or NULL if there is none or the XML does not parse.
- */
-char *s3_xml_text(const char *body, size_t len, const char *name);
-
-/**
  * s3_xml_list(body, len, strip, out, ret_next):
  * Append the <Contents> of a ListObjectsV2 answer to ${out}, each key
  * with the first ${strip} bytes (the configured prefix) taken off; with
@@ -48,13 +41,6 @@ int s3_xml_list(const char *body, size_t len, size_t strip,
  */
 int s3_xml_list_uploads(const char *body, size_t len, size_t strip,
     struct objlist *out, char **ret_key, char **ret_id);
-
-/**
- * s3_xml_time(s, ret):
- * Parse an ISO 8601 UTC time as S3 writes it ("2026-11-22T03:00:00.000Z",
- * fraction optional) into ${ret}.  Return 0 or -1.
- */
-int s3_xml_time(const char *s, time_t *ret);
 
 /**
  * s3_error(inst, what, key, status, body, len, err):
