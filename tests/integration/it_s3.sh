@@ -7,8 +7,10 @@
 # three multipart parts) -> backup list -> verify -> full restore ->
 # single-file restore -> prune, compared byte for byte; boto3 lists and
 # fetches what vigil wrote, and the fetched data.vgl decrypts with
-# `vigil decrypt` into a tar.gz.  Without moto or boto3 the test exits 77,
-# which CI counts as a failure.
+# `vigil decrypt` into a tar.gz.  Last, with no keys in the config, the
+# environment or ~/.aws, the credential chain's IMDSv2 link gets them from
+# a fake metadata service (session token first).  Without moto or boto3
+# the test exits 77, which CI counts as a failure.
 . "$(dirname "$0")/lib.sh"
 
 command -v moto_server >/dev/null 2>&1 || skip "moto_server is not installed"
@@ -59,13 +61,15 @@ REL="${S#/}"
 "$VIGIL" key generate --symmetric --out "$T/backup.key" 2>/dev/null ||
 	fail "vigil key generate failed"
 
-# write_conf SECRET: the config with that secret inline (mode 600).
+# write_conf [SECRET]: the config with that secret inline (mode 600), or
+# without keys (the credential chain finds them).
 write_conf() {
+	local keys=""
+	[ $# = 1 ] && keys="access_key_id = \"$AKID\"; secret_access_key = \"$1\";"
 	cat >"$T/vigil.conf" <<CONF
 agent = { state_dir = "$T/state"; control_socket = "$T/vigild.sock"; };
 storage = { cloud = { type = "s3"; bucket = "vigil-it"; region = "us-east-1";
-                      endpoint = "$EP"; prefix = "hosts/it";
-                      access_key_id = "$AKID"; secret_access_key = "$1"; }; };
+                      endpoint = "$EP"; prefix = "hosts/it"; $keys }; };
 backups = ( { name = "nightly"; paths = [ "$S" ]; storage = "cloud";
               key_file = "$T/backup.key"; keep_last = 1; } );
 CONF
@@ -135,4 +139,61 @@ assert not [k for k in keys if bid in k], keys
 PY
 V restore nightly/latest --to "$T/after" >/dev/null 2>"$T/err" || fail "restore after prune: $(cat "$T/err")"
 diff -r "$S" "$T/after/$REL" || fail "restore after prune differs"
-echo "it_s3: signed requests checked; backup, list, verify, restores, prune"
+
+# --- IMDSv2: no keys in the config, the environment or ~/.aws --------------
+# A fake instance metadata service hands out the IAM user's keys; the
+# session token must come with each metadata read.
+IPORT=$(free_port)
+python3 - "$IPORT" "$AKID" "$SECRET" "$T/imds.log" <<'PY' &
+import http.server, json, sys
+port, akid, secret, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+TOKEN = "imds-session-token"
+ROLE = "/latest/meta-data/iam/security-credentials/"
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+    def reply(self, code, body):
+        b = body.encode()
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(b)))
+        self.end_headers()
+        self.wfile.write(b)
+    def note(self):
+        with open(log, "a") as f:
+            f.write("%s %s %s\n" % (self.command, self.path,
+                    self.headers.get("X-aws-ec2-metadata-token", "-")))
+    def do_PUT(self):
+        self.note()
+        ok = self.path == "/latest/api/token" and \
+            self.headers.get("X-aws-ec2-metadata-token-ttl-seconds")
+        self.reply(200 if ok else 400, TOKEN if ok else "")
+    def do_GET(self):
+        self.note()
+        if self.headers.get("X-aws-ec2-metadata-token") != TOKEN:
+            return self.reply(401, "")
+        if self.path == ROLE:
+            return self.reply(200, "vigil-role")
+        if self.path == ROLE + "vigil-role":
+            return self.reply(200, json.dumps({"Code": "Success",
+                "AccessKeyId": akid, "SecretAccessKey": secret,
+                "Token": "", "Expiration": "2099-01-01T00:00:00Z"}))
+        self.reply(404, "")
+http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+PY
+PIDS+=($!)
+wait_for 10 curl -s -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 1' \
+	"http://127.0.0.1:$IPORT/latest/api/token" || fail "fake IMDS did not come up"
+: >"$T/imds.log"
+write_conf
+mkdir -p "$T/nohome"
+env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN \
+	-u AWS_PROFILE -u AWS_WEB_IDENTITY_TOKEN_FILE \
+	-u AWS_CONTAINER_CREDENTIALS_RELATIVE_URI -u AWS_CONTAINER_CREDENTIALS_FULL_URI \
+	HOME="$T/nohome" AWS_EC2_METADATA_SERVICE_ENDPOINT="http://127.0.0.1:$IPORT" \
+	"$VIGIL" -c "$T/vigil.conf" backup list nightly >"$T/list" 2>"$T/err" ||
+	fail "backup list with IMDS credentials: $(cat "$T/err")"
+grep -q complete "$T/list" || fail "IMDS: nothing listed: $(cat "$T/list")"
+grep -q '^PUT /latest/api/token -$' "$T/imds.log" || fail "IMDS: no session token asked: $(cat "$T/imds.log")"
+grep -q '^GET /latest/meta-data/iam/security-credentials/vigil-role imds-session-token$' "$T/imds.log" ||
+	fail "IMDS: credentials not read with the session token: $(cat "$T/imds.log")"
+echo "it_s3: signed requests checked; backup, list, verify, restores, prune; IMDSv2 credentials"
