@@ -198,7 +198,9 @@ static const struct {
 	{ "PermanentRedirect", "The bucket is in another region or needs "
 	    "another endpoint: fix \"region\" or \"endpoint\"." },
 	{ "AccessDenied", "The credentials lack a permission this "
-	    "operation needs (see docs/STORAGE.md for the policy)." },
+	    "operation needs: allow s3:PutObject, s3:GetObject, s3:ListBucket, "
+	    "s3:DeleteObject, s3:ListBucketMultipartUploads and "
+	    "s3:AbortMultipartUpload on the bucket." },
 	{ "InvalidBucketName", "Fix \"bucket\": S3 refuses that name." },
 	{ "ExpiredToken", "The session token expired: renew the "
 	    "credentials (AWS_SESSION_TOKEN)." },

@@ -3,9 +3,10 @@
 # request's SigV4 checked: moto starts with INITIAL_NO_AUTH_ACTION_COUNT, so
 # once boto3 has made an IAM user, its access key, an allow-all policy and
 # the bucket, each request must be signed by that key.  A wrong secret gets
-# 403 SignatureDoesNotMatch and vigil says what to fix; backup run (data for
-# three multipart parts) -> backup list -> verify -> full restore ->
-# single-file restore -> prune, compared byte for byte; boto3 lists and
+# 403 SignatureDoesNotMatch and vigil says what to fix, as for a missing
+# bucket; an inline secret in a config others may read is refused; backup
+# run (data for three multipart parts) -> backup list -> verify -> full
+# restore -> single-file restore -> prune, compared byte for byte; boto3 lists and
 # fetches what vigil wrote, and the fetched data.vgl decrypts with
 # `vigil decrypt` into a tar.gz.  Last, with no keys in the config, the
 # environment or ~/.aws, the credential chain's IMDSv2 link gets them from
@@ -68,7 +69,7 @@ write_conf() {
 	[ $# = 1 ] && keys="access_key_id = \"$AKID\"; secret_access_key = \"$1\";"
 	cat >"$T/vigil.conf" <<CONF
 agent = { state_dir = "$T/state"; control_socket = "$T/vigild.sock"; };
-storage = { cloud = { type = "s3"; bucket = "vigil-it"; region = "us-east-1";
+storage = { cloud = { type = "s3"; bucket = "${BUCKET:-vigil-it}"; region = "us-east-1";
                       endpoint = "$EP"; prefix = "hosts/it"; $keys }; };
 backups = ( { name = "nightly"; paths = [ "$S" ]; storage = "cloud";
               key_file = "$T/backup.key"; keep_last = 1; } );
@@ -84,6 +85,23 @@ fi
 grep -q 'SignatureDoesNotMatch' "$T/err" || fail "no SignatureDoesNotMatch: $(cat "$T/err")"
 grep -q 'fix secret_access_key' "$T/err" || fail "no hint to fix the secret: $(cat "$T/err")"
 grep -q "wrong${SECRET}" "$T/err" && fail "the secret is in the message"
+
+# --- An inline secret in a file others may read is refused ------------------
+write_conf "$SECRET"
+chmod 644 "$T/vigil.conf"
+if V config check >"$T/out" 2>"$T/err"; then
+	fail "an inline secret in a world-readable config was accepted"
+fi
+grep -q 'secret_access_key: inline secret in a file that group or others can read' "$T/err" ||
+	fail "no message about the inline secret: $(cat "$T/err")"
+
+# --- A missing bucket: S3's code and what to fix ------------------------------
+BUCKET=no-such-bucket write_conf "$SECRET"
+if V backup list nightly >"$T/out" 2>"$T/err"; then
+	fail "listing a missing bucket succeeded"
+fi
+grep -q '404 NoSuchBucket: The bucket does not exist: create it' "$T/err" ||
+	fail "no NoSuchBucket sentence: $(cat "$T/err")"
 
 # --- backup run, list, verify -----------------------------------------------
 write_conf "$SECRET"
