@@ -36,6 +36,9 @@ int crypto_memeq(const void *a, const void *b, size_t len);
  */
 void crypto_hex(const uint8_t *in, size_t len, char *out);
 
+/* crypto_hexval(c): the value of hex digit ${c} (either case), or -1. */
+int crypto_hexval(int c);
+
 /**
  * crypto_base64(in, len, out, outlen):
  * Standard base64 with padding, NUL-terminated.  ${outlen} must be at least

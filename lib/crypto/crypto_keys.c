@@ -117,24 +117,13 @@ key_alloc(enum crypto_key_mode mode, struct ag_err *err)
 	return k;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decode 64 hex digits into 32 bytes.  Return 0 or -1. */
 static int
 unhex32(const uint8_t *in, uint8_t out[CRYPTO_KEY_LEN])
 {
 	for (size_t i = 0; i < CRYPTO_KEY_LEN; i++) {
-		int hi = hexval(in[2 * i]), lo = hexval(in[2 * i + 1]);
+		int hi = crypto_hexval(in[2 * i]);
+		int lo = crypto_hexval(in[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;

@@ -156,3 +156,15 @@ crypto_unbase64_32(const char *b64, uint8_t out[32])
 	memcpy(out, raw, 32);
 	return 0;
 }
+
+int
+crypto_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

@@ -1,0 +1,1027 @@
+/*
+ * s3.c: the S3 storage backend ("type = s3"), for AWS S3 and the stores
+ * that speak its API (Aliyun OSS, MinIO, Ceph RGW, Cloudflare R2):
+ *
+ *	storage = { offsite = { type = "s3"; bucket = "backups";
+ *	    region = "eu-west-1"; prefix = "hosts/web1";
+ *	    endpoint = "http://127.0.0.1:9000"; path_style = true; }; };
+ *
+ * Settings: bucket (required), region ("us-east-1"), endpoint (default
+ * https://s3.<region>.amazonaws.com; scheme and host[:port] only),
+ * path_style (default: true with a custom endpoint, false without),
+ * prefix (a folder in the bucket under which every key lives),
+ * access_key_id with secret_access_key / _file / _env (inline only in a
+ * configuration file private to its owner, conf_get_secret()); without
+ * them the AWS credential chain (lib/cloud/aws/aws_creds.h: environment,
+ * shared files, web identity, container endpoint, IMDSv2).  sse ("AES256" or "aws:kms"), kms_key_id,
+ * storage_class, tls_verify (default true) and ca_file are optional.
+ *
+ * Every request is signed with SigV4 (lib/cloud/aws/sigv4.h), its body's
+ * SHA-256 in x-amz-content-sha256, so S3 checks each part it stores.  An
+ * upload holds its first part: if no second part comes, the commit is one
+ * PutObject; otherwise CreateMultipartUpload, one UploadPart per part and
+ * CompleteMultipartUpload, whose 200 answer may still carry an <Error>
+ * (s3_xml.h).  A failed commit aborts the multipart upload; leftovers of a
+ * crashed run are listed (ListMultipartUploads) and aborted through
+ * STORAGE_LIST_INCOMPLETE.  Part sizes are the caller's (backup/
+ * st_upload.c grows them as the upload goes); S3 wants every part but the
+ * last at least 5 MiB and at most 10,000 parts.
+ *
+ * Outcomes: transport failures, 408, 429, 5xx and S3's transient codes
+ * are AG_RETRY, for the caller's one backoff policy; other answers are -1
+ * with S3's code and message and what to fix.  The secret and the session
+ * token are registered with log_secret_add() (aws_creds.c) and never put
+ * in a message.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "conf/conf.h"
+#include "lib/ag.h"
+#include "lib/buf.h"
+#include "lib/cloud/aws/aws_creds.h"
+#include "lib/cloud/aws/aws_xml.h"
+#include "lib/cloud/aws/sigv4.h"
+#include "lib/http/http.h"
+#include "providers/aws/s3_xml.h"
+#include "providers/storage_backend.h"
+
+#define S3_PART_MIN	((size_t)5 << 20)	/* S3's smallest part */
+#define S3_MAX_PARTS	10000u
+#define S3_MAX_HDRS	8			/* a call's own headers */
+#define S3_URL_MAX	(16 * 1024)
+#define S3_LIST_PAGES	100000			/* x 1,000 keys at most */
+#define EMPTY_SHA256	\
+	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+struct s3_conf {
+	char *bucket;
+	char *region;
+	char *endpoint;			/* NULL: AWS's */
+	char *prefix;			/* "" or "folder/" */
+	bool path_style;
+	char *akid;
+	char *secret;			/* conf_secret_free() */
+	char *sse;
+	char *kms_key_id;
+	char *storage_class;
+	bool tls_verify;
+	char *ca_file;
+};
+
+struct s3 {
+	char inst[96];			/* "s3[name]" for messages */
+	const struct s3_conf *c;	/* copied fields below */
+	char *bucket;
+	char *region;
+	char *prefix;
+	char *base;			/* "https://host[:port]" to send to */
+	char *host;			/* its Host header */
+	bool path_style;
+	struct aws_creds *creds;	/* the credential chain */
+	char *hdr_sse[3];		/* "Name: value" for new objects */
+	bool insecure;
+	char *ca_file;
+};
+
+struct s3_up {
+	struct s3 *s;
+	char *key;			/* with the prefix */
+	struct http_client *hc;
+	char *upload_id;		/* once the multipart upload began */
+	uint8_t *held;			/* the first part, until a second */
+	size_t held_len;
+	bool have_held;
+	char **etags;
+	unsigned nparts;
+};
+
+/* One request: what s3_do() signs and sends. */
+struct s3_call {
+	const char *method;
+	const char *key;		/* with the prefix; NULL: the bucket */
+	const char *query;		/* encoded, or NULL */
+	const char *hdrs[S3_MAX_HDRS + 1];	/* "Name: value", signed */
+	const void *body;
+	size_t len;
+	http_sink_fn *sink;
+	void *cookie;
+};
+
+static const char *const s3_settings[] = {
+	"bucket", "region", "endpoint", "path_style", "prefix",
+	"access_key_id", "secret_access_key", "secret_access_key_file",
+	"secret_access_key_env", "sse", "kms_key_id", "storage_class",
+	"tls_verify", "ca_file", NULL
+};
+
+static const char *const sse_modes[] = { "AES256", "aws:kms", NULL };
+
+static void
+s3_conf_free(void *tconf)
+{
+	struct s3_conf *sc = tconf;
+
+	if (sc == NULL)
+		return;
+	free(sc->bucket);
+	free(sc->region);
+	free(sc->endpoint);
+	free(sc->prefix);
+	free(sc->akid);
+	conf_secret_free(sc->secret);
+	free(sc->sse);
+	free(sc->kms_key_id);
+	free(sc->storage_class);
+	free(sc->ca_file);
+	free(sc);
+}
+
+/* dup_opt(group, errs, name, ret): an optional string setting, copied. */
+static int
+dup_opt(const conf_node *group, struct conf_errs *errs, const char *name,
+    bool required, char **ret)
+{
+	const char *v = NULL;
+	int rc;
+
+	if ((rc = conf_get_str(errs, group, name, required, &v)) != 1)
+		return (rc);
+	if ((*ret = strdup(v)) == NULL)
+		return (conf_error(errs, group, "out of memory"));
+	return (1);
+}
+
+/* endpoint_valid(e): "http[s]://host[:port]" with nothing after. */
+static int
+endpoint_valid(const char *e)
+{
+	const char *h;
+
+	if (strncmp(e, "https://", 8) == 0)
+		h = e + 8;
+	else if (strncmp(e, "http://", 7) == 0)
+		h = e + 7;
+	else
+		return (0);
+	return (*h != '\0' && strpbrk(h, "/?#@ ") == NULL);
+}
+
+static int
+s3_conf_parse(const conf_node *group, const char *name, void **ret_tconf,
+    struct conf_errs *errs)
+{
+	struct s3_conf *sc;
+	const char *pfx = NULL;
+	int bad = 0, ix;
+
+	(void)name;
+	if ((sc = calloc(1, sizeof(*sc))) == NULL)
+		return (conf_error(errs, group, "out of memory"));
+	sc->tls_verify = true;
+	if (dup_opt(group, errs, "bucket", true, &sc->bucket) != 1)
+		bad = -1;
+	if (dup_opt(group, errs, "region", false, &sc->region) == -1 ||
+	    dup_opt(group, errs, "endpoint", false, &sc->endpoint) == -1 ||
+	    dup_opt(group, errs, "access_key_id", false, &sc->akid) == -1 ||
+	    dup_opt(group, errs, "kms_key_id", false, &sc->kms_key_id) == -1 ||
+	    dup_opt(group, errs, "storage_class", false,
+	    &sc->storage_class) == -1 ||
+	    dup_opt(group, errs, "ca_file", false, &sc->ca_file) == -1)
+		bad = -1;
+	if (sc->region == NULL && (sc->region = strdup("us-east-1")) == NULL)
+		bad = conf_error(errs, group, "out of memory");
+	if (sc->endpoint != NULL) {
+		size_t n = strlen(sc->endpoint);
+
+		while (n > 0 && sc->endpoint[n - 1] == '/')
+			sc->endpoint[--n] = '\0';
+		if (!endpoint_valid(sc->endpoint))
+			bad = conf_error_at(errs, group, "endpoint", "must be "
+			    "http://host[:port] or https://host[:port]");
+	}
+	sc->path_style = sc->endpoint != NULL;
+	if (conf_get_bool(errs, group, "path_style", false,
+	    &sc->path_style) == -1 ||
+	    conf_get_bool(errs, group, "tls_verify", false,
+	    &sc->tls_verify) == -1)
+		bad = -1;
+	if (conf_get_str(errs, group, "prefix", false, &pfx) == -1)
+		bad = -1;
+	else if (pfx != NULL && pfx[0] != '\0') {
+		char *p;
+		size_t n = strlen(pfx);
+
+		if (asprintf(&p, "%.*s", (int)(pfx[n - 1] == '/' ? n - 1 : n),
+		    pfx) < 0)
+			bad = conf_error(errs, group, "out of memory");
+		else if (!storage_key_valid(p)) {
+			bad = conf_error_at(errs, group, "prefix", "must be a "
+			    "folder such as \"hosts/web1\" (no leading '/', "
+			    "no \".\" or \"..\")");
+			free(p);
+		} else {
+			free(p);
+			if (asprintf(&sc->prefix, "%.*s/", (int)(pfx[n - 1] ==
+			    '/' ? n - 1 : n), pfx) < 0) {
+				sc->prefix = NULL;
+				bad = conf_error(errs, group, "out of memory");
+			}
+		}
+	}
+	if (conf_get_secret(errs, group, "secret_access_key", false,
+	    &sc->secret) == -1)
+		bad = -1;
+	if ((sc->akid == NULL) != (sc->secret == NULL))
+		bad = conf_error(errs, group, "access_key_id and "
+		    "secret_access_key go together (or neither, to take "
+		    "them from the environment)");
+	switch (conf_get_enum(errs, group, "sse", false, sse_modes, &ix)) {
+	case 1:
+		if ((sc->sse = strdup(sse_modes[ix])) == NULL)
+			bad = conf_error(errs, group, "out of memory");
+		break;
+	case -1:
+		bad = -1;
+		break;
+	}
+	if (sc->kms_key_id != NULL && (sc->sse == NULL ||
+	    strcmp(sc->sse, "aws:kms") != 0))
+		bad = conf_error_at(errs, group, "kms_key_id", "needs sse = "
+		    "\"aws:kms\"");
+	if (bad != 0) {
+		s3_conf_free(sc);
+		return (-1);
+	}
+	*ret_tconf = sc;
+	return (0);
+}
+
+static void
+s3_close(void *ctx)
+{
+	struct s3 *s = ctx;
+
+	if (s == NULL)
+		return;
+	aws_creds_free(s->creds);
+	free(s->bucket);
+	free(s->region);
+	free(s->prefix);
+	free(s->base);
+	free(s->host);
+	for (size_t i = 0; i < 3; i++)
+		free(s->hdr_sse[i]);
+	free(s->ca_file);
+	free(s);
+}
+
+/* header(ret, name, value): "name: value" in ${ret} (NULL on failure). */
+static int
+header(char **ret, const char *name, const char *value)
+{
+
+	if (asprintf(ret, "%s: %s", name, value) < 0) {
+		*ret = NULL;
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+s3_open(void **ret_ctx, const struct storage_conf *conf, struct ag_err *err)
+{
+	const struct s3_conf *sc = conf->tconf;
+	struct aws_creds_conf cc = { .access_key_id = sc->akid,
+	    .secret_access_key = sc->secret };
+	struct aws_cred cr;
+	const char *hp;
+	struct s3 *s;
+	size_t nh = 0;
+	int n;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return (ag_err_set(err, "s3[%s]: out of memory", conf->name));
+	snprintf(s->inst, sizeof(s->inst), "s3[%s]", conf->name);
+	s->path_style = sc->path_style;
+	s->insecure = !sc->tls_verify;
+	if (sc->endpoint != NULL)
+		n = asprintf(&s->base, "%s", sc->endpoint);
+	else
+		n = asprintf(&s->base, "https://s3.%s.amazonaws.com",
+		    sc->region);
+	if (n < 0) {
+		s->base = NULL;
+		goto oom;
+	}
+	hp = strstr(s->base, "://") + 3;
+	if (!s->path_style) {
+		/* Virtual-hosted: the bucket is the first label. */
+		char *b;
+
+		if (asprintf(&b, "%.*s%s.%s", (int)(hp - s->base), s->base,
+		    sc->bucket, hp) < 0)
+			goto oom;
+		free(s->base);
+		s->base = b;
+		hp = strstr(s->base, "://") + 3;
+	}
+	if ((s->host = strdup(hp)) == NULL ||
+	    (s->creds = aws_creds_new(&cc)) == NULL ||
+	    (s->bucket = strdup(sc->bucket)) == NULL ||
+	    (s->region = strdup(sc->region)) == NULL ||
+	    (s->prefix = strdup(sc->prefix != NULL ? sc->prefix : "")) ==
+	    NULL ||
+	    (sc->ca_file != NULL && (s->ca_file = strdup(sc->ca_file)) ==
+	    NULL))
+		goto oom;
+	if ((sc->sse != NULL && header(&s->hdr_sse[nh++],
+	    "x-amz-server-side-encryption", sc->sse) != 0) ||
+	    (sc->kms_key_id != NULL && header(&s->hdr_sse[nh++],
+	    "x-amz-server-side-encryption-aws-kms-key-id",
+	    sc->kms_key_id) != 0) ||
+	    (sc->storage_class != NULL && header(&s->hdr_sse[nh++],
+	    "x-amz-storage-class", sc->storage_class) != 0))
+		goto oom;
+	/* Find credentials now, so that a target without any fails here. */
+	if ((n = aws_creds_get(s->creds, time(NULL), &cr, err)) != 0) {
+		struct ag_err e = *err;
+
+		s3_close(s);
+		(void)ag_err_set(err, "s3[%s]: %s", conf->name, e.msg);
+		return (n);
+	}
+	aws_cred_clear(&cr);
+	*ret_ctx = s;
+	return (0);
+oom:
+	s3_close(s);
+	return (ag_err_set(err, "s3[%s]: out of memory", conf->name));
+}
+
+/*
+ * s3_do(s, hc, call, resp, err): sign and send ${call} (with client ${hc},
+ * or a client of its own when NULL) and store the answer in ${resp}, which
+ * the caller frees.  Return 0 when an answer came (any status), AG_RETRY
+ * or -1 for a transport failure, with ${err} set.
+ */
+static int
+s3_do(struct s3 *s, struct http_client *hc, const struct s3_call *call,
+    struct http_resp *resp, struct ag_err *err)
+{
+	struct sigv4_header sh[S3_MAX_HDRS + 1];
+	const char *hdrs[S3_MAX_HDRS + SIGV4_MAX_EXTRA + 2];
+	struct sigv4_creds cr;
+	struct aws_cred ac;
+	struct sigv4_params p = { .region = s->region, .service = "s3",
+	    .when = time(NULL), .content_sha256 = 1 };
+	struct sigv4_request rq;
+	struct sigv4_out out;
+	struct ag_err e;
+	struct buf path, url;
+	char hash[65], names[S3_MAX_HDRS][64], *host = NULL;
+	size_t nh = 0, nx = 0;
+	int rc = -1;
+
+	memset(resp, 0, sizeof(*resp));
+	if ((rc = aws_creds_get(s->creds, p.when, &ac, &e)) != 0) {
+		(void)ag_err_set(err, "%s: %s", s->inst, e.msg);
+		return (rc);
+	}
+	cr = (struct sigv4_creds){ ac.access_key_id, ac.secret_access_key,
+	    ac.session_token };
+	rc = -1;
+	buf_init(&path, S3_URL_MAX);
+	buf_init(&url, S3_URL_MAX);
+	buf_puts(&path, "/");
+	if (s->path_style) {
+		buf_puts(&path, s->bucket);
+		if (call->key != NULL)
+			buf_puts(&path, "/");
+	}
+	if (call->key != NULL)
+		buf_puts(&path, call->key);
+	buf_puts(&url, s->base);
+	if (path.err == 0)
+		sigv4_uri_encode(&url, path.p, path.len, 1);
+	if (call->query != NULL) {
+		buf_puts(&url, "?");
+		buf_puts(&url, call->query);
+	}
+	if (path.err != 0 || url.err != 0) {
+		(void)ag_err_set(err, "%s: %s %s: key too long", s->inst,
+		    call->method, call->key != NULL ? call->key : "");
+		goto done;
+	}
+	if (call->len > 0) {
+		if (sigv4_payload_hash(call->body, call->len, hash) != 0)
+			goto oom;
+	} else
+		memcpy(hash, EMPTY_SHA256, sizeof(hash));
+
+	sh[nh++] = (struct sigv4_header){ "Host", s->host };
+	if (header(&host, "Host", s->host) != 0)
+		goto oom;
+	hdrs[nx++] = host;
+	for (size_t i = 0; call->hdrs[i] != NULL; i++) {
+		const char *c = strchr(call->hdrs[i], ':');
+		size_t n = c != NULL ? (size_t)(c - call->hdrs[i]) : 0;
+
+		if (n == 0 || n >= sizeof(names[0]) || nh > S3_MAX_HDRS) {
+			(void)ag_err_set(err, "%s: bad request header",
+			    s->inst);
+			goto done;
+		}
+		memcpy(names[nh - 1], call->hdrs[i], n);
+		names[nh - 1][n] = '\0';
+		for (c++; *c == ' '; c++)
+			;
+		sh[nh] = (struct sigv4_header){ names[nh - 1], c };
+		nh++;
+		hdrs[nx++] = call->hdrs[i];
+	}
+	rq = (struct sigv4_request){ .method = call->method, .path = path.p,
+	    .query = call->query, .headers = sh, .nheaders = nh,
+	    .payload_hash = hash };
+	if (sigv4_sign_headers(&rq, &cr, &p, &out) != 0) {
+		sigv4_out_free(&out);
+		goto oom;
+	}
+	for (size_t i = 0; out.extra[i] != NULL; i++)
+		hdrs[nx++] = out.extra[i];
+	hdrs[nx] = NULL;
+	{
+		struct http_req req = { .method = call->method, .url = url.p,
+		    .headers = hdrs, .body = call->body,
+		    .body_len = call->len, .insecure = s->insecure,
+		    .ca_file = s->ca_file, .sink = call->sink,
+		    .sink_cookie = call->cookie };
+
+		rc = hc != NULL ? http_client_do(hc, &req, resp, &e) :
+		    http_do(&req, resp, &e);
+	}
+	sigv4_out_free(&out);
+	if (rc != 0)
+		(void)ag_err_set(err, "%s: %s", s->inst, e.msg);
+	goto done;
+oom:
+	rc = ag_err_set(err, "%s: out of memory", s->inst);
+done:
+	aws_cred_clear(&ac);
+	free(host);
+	buf_free(&path);
+	buf_free(&url);
+	return (rc);
+}
+
+/*
+ * s3_call(s, hc, call, what, key, resp, err): s3_do(), then an answer
+ * other than 2xx made into an error (s3_error()).  Return 0 with ${resp}
+ * to read, or AG_RETRY / -1 with ${err} set and ${resp} freed.
+ */
+static int
+s3_call(struct s3 *s, struct http_client *hc, const struct s3_call *call,
+    const char *what, const char *key, struct http_resp *resp,
+    struct ag_err *err)
+{
+	int rc;
+
+	if ((rc = s3_do(s, hc, call, resp, err)) != 0) {
+		http_resp_free(resp);
+		return (rc);
+	}
+	if (resp->status >= 200 && resp->status < 300)
+		return (0);
+	rc = s3_error(s->inst, what, key, resp->status, resp->body,
+	    resp->body_len, err);
+	http_resp_free(resp);
+	return (rc);
+}
+
+/* full_key(s, key): the prefix and ${key}, malloc'd, or NULL. */
+static char *
+full_key(const struct s3 *s, const char *key)
+{
+	char *k;
+
+	if (asprintf(&k, "%s%s", s->prefix, key) < 0)
+		return (NULL);
+	return (k);
+}
+
+/* qenc(b, s): append ${s} encoded for a query value. */
+static void
+qenc(struct buf *b, const char *s)
+{
+
+	sigv4_uri_encode(b, s, strlen(s), 0);
+}
+
+static int
+s3_put_begin(void *ctx, const char *key, void **ret_up, struct ag_err *err)
+{
+	struct s3 *s = ctx;
+	struct s3_up *up;
+
+	if ((up = calloc(1, sizeof(*up))) == NULL ||
+	    (up->key = full_key(s, key)) == NULL ||
+	    (up->hc = http_client_new()) == NULL) {
+		if (up != NULL)
+			free(up->key);
+		free(up);
+		return (ag_err_set(err, "%s: out of memory", s->inst));
+	}
+	up->s = s;
+	*ret_up = up;
+	return (0);
+}
+
+/* new_object_call(s, call): the encryption and class headers. */
+static void
+new_object_call(const struct s3 *s, struct s3_call *call)
+{
+	size_t n = 0;
+
+	while (call->hdrs[n] != NULL)
+		n++;
+	for (size_t i = 0; i < 3 && s->hdr_sse[i] != NULL; i++)
+		call->hdrs[n++] = s->hdr_sse[i];
+	call->hdrs[n] = NULL;
+}
+
+/* begin_multipart(up, err): CreateMultipartUpload. */
+static int
+begin_multipart(struct s3_up *up, struct ag_err *err)
+{
+	struct s3 *s = up->s;
+	struct s3_call call = { .method = "POST", .key = up->key,
+	    .query = "uploads" };
+	struct http_resp resp;
+	int rc;
+
+	new_object_call(s, &call);
+	if ((rc = s3_call(s, up->hc, &call, "start upload", up->key, &resp,
+	    err)) != 0)
+		return (rc);
+	up->upload_id = aws_xml_text(resp.body, resp.body_len, "UploadId");
+	http_resp_free(&resp);
+	if (up->upload_id == NULL || up->upload_id[0] == '\0') {
+		free(up->upload_id);
+		up->upload_id = NULL;
+		return (ag_err_set(err, "%s: start upload %s: no UploadId in "
+		    "the answer", s->inst, up->key));
+	}
+	if ((up->etags = calloc(S3_MAX_PARTS, sizeof(*up->etags))) == NULL)
+		return (ag_err_set(err, "%s: out of memory", s->inst));
+	return (0);
+}
+
+/* upload_part(up, buf, len, err): UploadPart of the next part number. */
+static int
+upload_part(struct s3_up *up, const uint8_t *buf, size_t len,
+    struct ag_err *err)
+{
+	struct s3 *s = up->s;
+	struct s3_call call = { .method = "PUT", .key = up->key,
+	    .body = buf, .len = len };
+	struct http_resp resp;
+	struct buf q;
+	const char *etag;
+	int rc;
+
+	if (up->nparts >= S3_MAX_PARTS)
+		return (ag_err_set(err, "%s: put %s: more than %u parts",
+		    s->inst, up->key, S3_MAX_PARTS));
+	buf_init(&q, S3_URL_MAX);
+	if (buf_reserve(&q, 32) == 0) {
+		q.len += (size_t)snprintf(q.p, 32, "partNumber=%u&uploadId=",
+		    up->nparts + 1);
+		qenc(&q, up->upload_id);
+	}
+	if (q.err != 0) {
+		buf_free(&q);
+		return (ag_err_set(err, "%s: out of memory", s->inst));
+	}
+	call.query = q.p;
+	rc = s3_call(s, up->hc, &call, "put part of", up->key, &resp, err);
+	buf_free(&q);
+	if (rc != 0)
+		return (rc);
+	etag = http_resp_header(&resp, "ETag");
+	if (etag == NULL || etag[0] == '\0') {
+		http_resp_free(&resp);
+		/* Sent again, the part may yet get one. */
+		(void)ag_err_set(err, "%s: put part %u of %s: no ETag in "
+		    "the answer", s->inst, up->nparts + 1, up->key);
+		return (AG_RETRY);
+	}
+	up->etags[up->nparts] = strdup(etag);
+	http_resp_free(&resp);
+	if (up->etags[up->nparts] == NULL)
+		return (ag_err_set(err, "%s: out of memory", s->inst));
+	up->nparts++;
+	return (0);
+}
+
+static int
+s3_put_part(void *upp, const uint8_t *buf, size_t len, struct ag_err *err)
+{
+	struct s3_up *up = upp;
+	int rc;
+
+	if (up->upload_id == NULL && !up->have_held) {
+		/* Perhaps the only part: a PutObject at commit. */
+		if ((up->held = malloc(len)) == NULL)
+			return (ag_err_set(err, "%s: out of memory",
+			    up->s->inst));
+		memcpy(up->held, buf, len);
+		up->held_len = len;
+		up->have_held = true;
+		return (0);
+	}
+	if (up->upload_id == NULL && (rc = begin_multipart(up, err)) != 0)
+		return (rc);
+	if (up->have_held) {
+		if ((rc = upload_part(up, up->held, up->held_len, err)) != 0)
+			return (rc);
+		free(up->held);
+		up->held = NULL;
+		up->have_held = false;
+	}
+	return (upload_part(up, buf, len, err));
+}
+
+/* up_free(up): free the handle (the upload is done or aborted). */
+static void
+up_free(struct s3_up *up)
+{
+
+	if (up->etags != NULL)
+		for (unsigned i = 0; i < up->nparts; i++)
+			free(up->etags[i]);
+	free(up->etags);
+	free(up->held);
+	free(up->upload_id);
+	free(up->key);
+	http_client_free(up->hc);
+	free(up);
+}
+
+/* abort_upload(s, hc, key, id, err): AbortMultipartUpload. */
+static int
+abort_upload(struct s3 *s, struct http_client *hc, const char *key,
+    const char *id, struct ag_err *err)
+{
+	struct s3_call call = { .method = "DELETE", .key = key };
+	struct http_resp resp;
+	struct buf q;
+	int rc;
+
+	buf_init(&q, S3_URL_MAX);
+	buf_puts(&q, "uploadId=");
+	qenc(&q, id);
+	if (q.err != 0) {
+		buf_free(&q);
+		return (ag_err_set(err, "%s: out of memory", s->inst));
+	}
+	call.query = q.p;
+	rc = s3_do(s, hc, &call, &resp, err);
+	buf_free(&q);
+	if (rc != 0)
+		return (rc);
+	if ((resp.status < 200 || resp.status >= 300) && resp.status != 404)
+		rc = s3_error(s->inst, "abort upload of", key, resp.status,
+		    resp.body, resp.body_len, err);
+	http_resp_free(&resp);
+	return (rc);
+}
+
+static void
+s3_put_abort(void *upp)
+{
+	struct s3_up *up = upp;
+	struct ag_err e;
+
+	if (up->upload_id != NULL)
+		(void)abort_upload(up->s, up->hc, up->key, up->upload_id, &e);
+	up_free(up);
+}
+
+/* complete_body(up): the CompleteMultipartUpload document, or NULL. */
+static char *
+complete_body(const struct s3_up *up)
+{
+	struct buf b;
+	char num[16];
+
+	buf_init(&b, (size_t)S3_MAX_PARTS * 160 + 128);
+	buf_puts(&b, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws."
+	    "com/doc/2006-03-01/\">");
+	for (unsigned i = 0; i < up->nparts; i++) {
+		snprintf(num, sizeof(num), "%u", i + 1);
+		buf_puts(&b, "<Part><PartNumber>");
+		buf_puts(&b, num);
+		buf_puts(&b, "</PartNumber><ETag>");
+		/* An ETag is a quoted hex digest; escape the quotes anyway. */
+		for (const char *c = up->etags[i]; *c != '\0'; c++)
+			if (*c == '"' || *c == '&' || *c == '<')
+				buf_puts(&b, *c == '"' ? "&quot;" : *c == '&' ?
+				    "&amp;" : "&lt;");
+			else
+				buf_append(&b, c, 1);
+		buf_puts(&b, "</ETag></Part>");
+	}
+	buf_puts(&b, "</CompleteMultipartUpload>");
+	if (b.err != 0) {
+		buf_free(&b);
+		return (NULL);
+	}
+	return (buf_take(&b));
+}
+
+static int
+s3_put_commit(void *upp, struct ag_err *err)
+{
+	struct s3_up *up = upp;
+	struct s3 *s = up->s;
+	struct s3_call call = { .method = "PUT", .key = up->key };
+	struct http_resp resp;
+	char *body, code[64], msg[8];
+	struct buf q;
+	int rc;
+
+	if (up->upload_id == NULL) {
+		/* One part or none: PutObject. */
+		call.body = up->held;
+		call.len = up->held_len;
+		new_object_call(s, &call);
+		rc = s3_call(s, up->hc, &call, "put", up->key, &resp, err);
+		if (rc == AG_RETRY)
+			return (rc);
+		if (rc == 0)
+			http_resp_free(&resp);
+		up_free(up);
+		return (rc);
+	}
+	if ((body = complete_body(up)) == NULL)
+		return (ag_err_set(err, "%s: out of memory", s->inst));
+	buf_init(&q, S3_URL_MAX);
+	buf_puts(&q, "uploadId=");
+	qenc(&q, up->upload_id);
+	call = (struct s3_call){ .method = "POST", .key = up->key,
+	    .query = q.p, .body = body, .len = strlen(body) };
+	rc = q.err != 0 ? ag_err_set(err, "%s: out of memory", s->inst) :
+	    s3_call(s, up->hc, &call, "finish upload of", up->key, &resp,
+	    err);
+	free(body);
+	buf_free(&q);
+	/* A 200 whose body is an <Error>: S3 failed after answering. */
+	if (rc == 0) {
+		if (s3_xml_error(resp.body, resp.body_len, code, sizeof(code),
+		    msg, sizeof(msg)))
+			rc = s3_error(s->inst, "finish upload of", up->key,
+			    resp.status, resp.body, resp.body_len, err);
+		http_resp_free(&resp);
+	}
+	if (rc == AG_RETRY)
+		return (rc);
+	if (rc != 0)
+		s3_put_abort(up);
+	else
+		up_free(up);
+	return (rc);
+}
+
+/* What get()'s sink adapter wraps. */
+struct get_sink {
+	storage_sink_fn *sink;
+	void *cookie;
+	bool stopped;
+};
+
+static int
+get_sink(void *cookie, const uint8_t *buf, size_t len)
+{
+	struct get_sink *g = cookie;
+
+	if (g->sink(g->cookie, buf, len) != 0) {
+		g->stopped = true;
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+s3_get(void *ctx, const char *key, uint64_t off, uint64_t len,
+    storage_sink_fn *sink, void *cookie, struct ag_err *err)
+{
+	struct s3 *s = ctx;
+	struct get_sink g = { .sink = sink, .cookie = cookie };
+	struct s3_call call = { .method = "GET", .sink = get_sink,
+	    .cookie = &g };
+	struct http_resp resp;
+	char range[64], code[64], msg[8], *k;
+	int rc;
+
+	if (len == 0)
+		return (0);
+	if ((k = full_key(s, key)) == NULL)
+		return (ag_err_set(err, "%s: out of memory", s->inst));
+	call.key = k;
+	if (len != UINT64_MAX) {
+		snprintf(range, sizeof(range), "Range: bytes=%ju-%ju",
+		    (uintmax_t)off, (uintmax_t)(off + len - 1));
+		call.hdrs[0] = range;
+	} else if (off > 0) {
+		snprintf(range, sizeof(range), "Range: bytes=%ju-",
+		    (uintmax_t)off);
+		call.hdrs[0] = range;
+	}
+	rc = s3_do(s, NULL, &call, &resp, err);
+	if (rc != 0) {
+		if (g.stopped)
+			rc = ag_err_set(err, "%s: read %s: stopped by reader",
+			    s->inst, key);
+		goto done;
+	}
+	if (resp.status == 200 || resp.status == 206)
+		goto done;
+	if (resp.status == 404 && (!s3_xml_error(resp.body, resp.body_len,
+	    code, sizeof(code), msg, sizeof(msg)) ||
+	    strcmp(code, "NoSuchKey") == 0)) {
+		rc = STORAGE_ABSENT;
+		goto done;
+	}
+	if (resp.status == 416) {
+		rc = ag_err_set(err, "%s: read %s: range %ju+%ju is outside "
+		    "the object", s->inst, key, (uintmax_t)off,
+		    (uintmax_t)len);
+		goto done;
+	}
+	rc = s3_error(s->inst, "read", key, resp.status, resp.body,
+	    resp.body_len, err);
+done:
+	http_resp_free(&resp);
+	free(k);
+	return (rc);
+}
+
+/*
+ * list_page(s, flags, prefix, m1, m2, out, ret_m1, ret_m2, err): one page
+ * of ListObjectsV2 (markers: the continuation token) or, with
+ * STORAGE_LIST_INCOMPLETE, of ListMultipartUploads (the key and upload id
+ * markers).  The next markers go to ${ret_m1}/${ret_m2}, NULL at the end.
+ */
+static int
+list_page(struct s3 *s, unsigned flags, const char *prefix, const char *m1,
+    const char *m2, struct objlist *out, char **ret_m1, char **ret_m2,
+    struct ag_err *err)
+{
+	struct s3_call call = { .method = "GET" };
+	struct http_resp resp;
+	struct buf q;
+	int rc, bad;
+
+	*ret_m1 = *ret_m2 = NULL;
+	buf_init(&q, S3_URL_MAX);
+	if (flags & STORAGE_LIST_INCOMPLETE) {
+		buf_puts(&q, "uploads&prefix=");
+		qenc(&q, prefix);
+		if (m1 != NULL) {
+			buf_puts(&q, "&key-marker=");
+			qenc(&q, m1);
+			buf_puts(&q, "&upload-id-marker=");
+			qenc(&q, m2);
+		}
+	} else {
+		buf_puts(&q, "list-type=2&prefix=");
+		qenc(&q, prefix);
+		if (m1 != NULL) {
+			buf_puts(&q, "&continuation-token=");
+			qenc(&q, m1);
+		}
+	}
+	if (q.err != 0) {
+		buf_free(&q);
+		return (ag_err_set(err, "%s: out of memory", s->inst));
+	}
+	call.query = q.p;
+	rc = s3_call(s, NULL, &call, "list", prefix, &resp, err);
+	buf_free(&q);
+	if (rc != 0)
+		return (rc);
+	if (flags & STORAGE_LIST_INCOMPLETE)
+		bad = s3_xml_list_uploads(resp.body, resp.body_len,
+		    strlen(s->prefix), out, ret_m1, ret_m2);
+	else
+		bad = s3_xml_list(resp.body, resp.body_len, strlen(s->prefix),
+		    out, ret_m1);
+	if (bad != 0 || resp.truncated)
+		rc = ag_err_set(err, "%s: list %s: the answer does not parse",
+		    s->inst, prefix);
+	http_resp_free(&resp);
+	return (rc);
+}
+
+static int
+s3_list(void *ctx, const char *prefix, unsigned flags, struct objlist *out,
+    struct ag_err *err)
+{
+	struct s3 *s = ctx;
+	char *p, *m1 = NULL, *m2 = NULL, *n1, *n2;
+	int rc = 0;
+
+	if ((p = full_key(s, prefix)) == NULL)
+		return (ag_err_set(err, "%s: out of memory", s->inst));
+	for (unsigned page = 0;; page++) {
+		if (page == S3_LIST_PAGES) {
+			rc = ag_err_set(err, "%s: list %s: too many objects",
+			    s->inst, prefix);
+			break;
+		}
+		rc = list_page(s, flags, p, m1, m2, out, &n1, &n2, err);
+		free(m1);
+		free(m2);
+		m1 = n1;
+		m2 = n2;
+		if (rc != 0 || m1 == NULL)
+			break;
+	}
+	free(m1);
+	free(m2);
+	free(p);
+	return (rc);
+}
+
+static int
+s3_remove(void *ctx, const char *key, struct ag_err *err)
+{
+	struct s3 *s = ctx;
+	struct s3_call call = { .method = "DELETE" };
+	struct http_resp resp;
+	int rc;
+
+	if ((call.key = full_key(s, key)) == NULL)
+		return (ag_err_set(err, "%s: out of memory", s->inst));
+	rc = s3_do(s, NULL, &call, &resp, err);
+	if (rc == 0 && (resp.status < 200 || resp.status >= 300) &&
+	    resp.status != 404)
+		rc = s3_error(s->inst, "delete", key, resp.status, resp.body,
+		    resp.body_len, err);
+	else if (rc == 0 && resp.status == 404) {
+		char code[64], msg[8];
+
+		/* An absent key is success; an absent bucket is not. */
+		if (s3_xml_error(resp.body, resp.body_len, code,
+		    sizeof(code), msg, sizeof(msg)) &&
+		    strcmp(code, "NoSuchKey") != 0)
+			rc = s3_error(s->inst, "delete", key, resp.status,
+			    resp.body, resp.body_len, err);
+	}
+	http_resp_free(&resp);
+	free((char *)call.key);
+	return (rc);
+}
+
+static int
+s3_abort_incomplete(void *ctx, const struct objent *ent, struct ag_err *err)
+{
+	struct s3 *s = ctx;
+	char *k;
+	int rc;
+
+	if (ent->upload_id == NULL)
+		return (ag_err_set(err, "%s: abort %s: no upload id", s->inst,
+		    ent->name));
+	if ((k = full_key(s, ent->name)) == NULL)
+		return (ag_err_set(err, "%s: out of memory", s->inst));
+	rc = abort_upload(s, NULL, k, ent->upload_id, err);
+	free(k);
+	return (rc);
+}
+
+const struct storage_ops storage_s3_ops = {
+	.name = "s3",
+	.caps = STORAGE_CAP_MULTIPART | STORAGE_CAP_RANGE | STORAGE_CAP_ATOMIC |
+	    STORAGE_CAP_INCOMPLETE,
+	.part_min = S3_PART_MIN,
+	.part_align = 1,
+	.max_parts = S3_MAX_PARTS,
+	.settings = s3_settings,
+	.conf_parse = s3_conf_parse,
+	.conf_free = s3_conf_free,
+	.open = s3_open,
+	.put_begin = s3_put_begin,
+	.put_part = s3_put_part,
+	.put_commit = s3_put_commit,
+	.put_abort = s3_put_abort,
+	.get = s3_get,
+	.list = s3_list,
+	.remove = s3_remove,
+	.abort_incomplete = s3_abort_incomplete,
+	.close = s3_close,
+};

@@ -1,0 +1,248 @@
+/*
+ * s3_xml.c: see s3_xml.h.  The XML is parsed by lib/cloud/aws/aws_xml.c
+ * (libxml2, no network, no entities).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/cloud/aws/aws_xml.h"
+#include "providers/aws/s3_xml.h"
+
+/* copy(dst, size, n): the text of ${n} into ${dst}, cut to fit. */
+static void
+copy(char *dst, size_t size, xmlNodePtr n)
+{
+	char *t = aws_xml_node_text(n);
+
+	snprintf(dst, size, "%s", t != NULL ? t : "");
+	free(t);
+}
+
+int
+s3_xml_error(const char *body, size_t len, char *code, size_t codesz,
+    char *msg, size_t msgsz)
+{
+	xmlDocPtr d = aws_xml_parse(body, len);
+	xmlNodePtr root;
+	int rc = 0;
+
+	code[0] = msg[0] = '\0';
+	if (d == NULL)
+		return (0);
+	root = xmlDocGetRootElement(d);
+	if (root != NULL && aws_xml_is(root, "Error")) {
+		copy(code, codesz, aws_xml_child(root, "Code"));
+		copy(msg, msgsz, aws_xml_child(root, "Message"));
+		rc = 1;
+	}
+	xmlFreeDoc(d);
+	return (rc);
+}
+
+/*
+ * add(out, name, strip, size, when, id): one entry, its name with the
+ * prefix taken off.  Return 0 or -1.
+ */
+static int
+add(struct objlist *out, const char *name, size_t strip, const char *size,
+    const char *when, const char *id)
+{
+	unsigned long long sz = 0;
+	time_t t;
+	char *end;
+
+	if (name == NULL || strlen(name) < strip || when == NULL ||
+	    aws_parse_time(when, &t) != 0)
+		return (-1);
+	if (size != NULL) {
+		sz = strtoull(size, &end, 10);
+		if (*size == '\0' || *end != '\0')
+			return (-1);
+	}
+	return (objlist_add(out, name + strip, sz, t, id));
+}
+
+/* truncated(root): whether <IsTruncated> says true. */
+static int
+truncated(xmlNodePtr root)
+{
+	char *t = aws_xml_node_text(aws_xml_child(root, "IsTruncated"));
+	int r = t != NULL && strcmp(t, "true") == 0;
+
+	free(t);
+	return (r);
+}
+
+/*
+ * entries(root, elem, size, when, id, strip, out): each child ${elem} of
+ * ${root} with its Key, and the texts of its ${size} (or NULL: 0 bytes),
+ * ${when} and ${id} (or NULL) children, to ${out}.  Return 0 or -1.
+ */
+static int
+entries(xmlNodePtr root, const char *elem, const char *size,
+    const char *when, const char *id, size_t strip, struct objlist *out)
+{
+	for (xmlNodePtr c = root->children; c != NULL; c = c->next) {
+		char *k, *s = NULL, *t, *u = NULL;
+		int r = -1;
+
+		if (!aws_xml_is(c, elem))
+			continue;
+		k = aws_xml_node_text(aws_xml_child(c, "Key"));
+		t = aws_xml_node_text(aws_xml_child(c, when));
+		if (size != NULL)
+			s = aws_xml_node_text(aws_xml_child(c, size));
+		if (id != NULL)
+			u = aws_xml_node_text(aws_xml_child(c, id));
+		if ((size == NULL || s != NULL) && (id == NULL || u != NULL))
+			r = add(out, k, strip, s, t, u);
+		free(k);
+		free(s);
+		free(t);
+		free(u);
+		if (r != 0)
+			return (-1);
+	}
+	return (0);
+}
+
+/*
+ * root_of(body, len, name, ret_doc): the root element of ${body} if it is
+ * called ${name}, with its document in ${ret_doc} (freed by the caller,
+ * NULL is fine), else NULL.
+ */
+static xmlNodePtr
+root_of(const char *body, size_t len, const char *name, xmlDocPtr *ret_doc)
+{
+	xmlNodePtr root;
+
+	if ((*ret_doc = aws_xml_parse(body, len)) == NULL)
+		return (NULL);
+	root = xmlDocGetRootElement(*ret_doc);
+	return (root != NULL && aws_xml_is(root, name) ? root : NULL);
+}
+
+int
+s3_xml_list(const char *body, size_t len, size_t strip, struct objlist *out,
+    char **ret_next)
+{
+	xmlDocPtr d;
+	xmlNodePtr root;
+	int rc = -1;
+
+	*ret_next = NULL;
+	if ((root = root_of(body, len, "ListBucketResult", &d)) == NULL ||
+	    entries(root, "Contents", "Size", "LastModified", NULL, strip,
+	    out) != 0)
+		goto done;
+	if (truncated(root) &&
+	    (*ret_next = aws_xml_node_text(aws_xml_child(root,
+	    "NextContinuationToken"))) == NULL)
+		goto done;
+	rc = 0;
+done:
+	xmlFreeDoc(d);
+	return (rc);
+}
+
+int
+s3_xml_list_uploads(const char *body, size_t len, size_t strip,
+    struct objlist *out, char **ret_key, char **ret_id)
+{
+	xmlDocPtr d;
+	xmlNodePtr root;
+	int rc = -1;
+
+	*ret_key = *ret_id = NULL;
+	if ((root = root_of(body, len, "ListMultipartUploadsResult", &d)) ==
+	    NULL ||
+	    entries(root, "Upload", NULL, "Initiated", "UploadId", strip,
+	    out) != 0)
+		goto done;
+	if (truncated(root)) {
+		*ret_key = aws_xml_node_text(aws_xml_child(root,
+		    "NextKeyMarker"));
+		*ret_id = aws_xml_node_text(aws_xml_child(root,
+		    "NextUploadIdMarker"));
+		if (*ret_key == NULL || *ret_id == NULL) {
+			free(*ret_key);
+			free(*ret_id);
+			*ret_key = *ret_id = NULL;
+			goto done;
+		}
+	}
+	rc = 0;
+done:
+	xmlFreeDoc(d);
+	return (rc);
+}
+
+/* What to fix, by S3's code; NULL where S3's message says enough. */
+static const struct {
+	const char *code;
+	const char *fix;
+} fixes[] = {
+	{ "NoSuchBucket", "The bucket does not exist: create it, or fix "
+	    "\"bucket\" (and \"endpoint\" or \"region\") in the storage "
+	    "settings." },
+	{ "InvalidAccessKeyId", "The access key id is unknown to the "
+	    "server: fix access_key_id (or AWS_ACCESS_KEY_ID)." },
+	{ "SignatureDoesNotMatch", "The secret access key does not belong "
+	    "to the access key id: fix secret_access_key (or "
+	    "AWS_SECRET_ACCESS_KEY)." },
+	{ "RequestTimeTooSkewed", "This host's clock is more than 15 "
+	    "minutes off the server's: set the time (NTP) and try again." },
+	{ "AuthorizationHeaderMalformed", "The bucket is in another "
+	    "region: fix \"region\" in the storage settings." },
+	{ "PermanentRedirect", "The bucket is in another region or needs "
+	    "another endpoint: fix \"region\" or \"endpoint\"." },
+	{ "AccessDenied", "The credentials lack a permission this "
+	    "operation needs: allow s3:PutObject, s3:GetObject, s3:ListBucket, "
+	    "s3:DeleteObject, s3:ListBucketMultipartUploads and "
+	    "s3:AbortMultipartUpload on the bucket." },
+	{ "InvalidBucketName", "Fix \"bucket\": S3 refuses that name." },
+	{ "ExpiredToken", "The session token expired: renew the "
+	    "credentials (AWS_SESSION_TOKEN)." },
+	{ "InvalidToken", "The session token is not valid: fix "
+	    "AWS_SESSION_TOKEN or drop it." },
+};
+
+/* Codes that mean "try again later", whatever the status. */
+static const char *const transient[] = {
+	"SlowDown", "InternalError", "RequestTimeout", "ServiceUnavailable",
+	"Throttling", "ThrottlingException", "RequestLimitExceeded",
+	"OperationAborted", NULL
+};
+
+int
+s3_error(const char *inst, const char *what, const char *key, long status,
+    const char *body, size_t len, struct ag_err *err)
+{
+	char code[64], msg[160];
+	const char *fix = NULL, *sep;
+	size_t n;
+	int retry;
+
+	if (!s3_xml_error(body, len, code, sizeof(code), msg, sizeof(msg))) {
+		code[0] = msg[0] = '\0';
+		if (status == 404)
+			snprintf(code, sizeof(code), "NotFound");
+	}
+	retry = status == 408 || status == 429 || status >= 500;
+	for (size_t i = 0; transient[i] != NULL; i++)
+		if (strcmp(code, transient[i]) == 0)
+			retry = 1;
+	for (size_t i = 0; i < sizeof(fixes) / sizeof(fixes[0]); i++)
+		if (strcmp(code, fixes[i].code) == 0)
+			fix = fixes[i].fix;
+	/* The sentence to act on first: a long key and S3's own message may
+	   not both fit in the message. */
+	n = strlen(msg);
+	sep = fix != NULL && n > 0 ? " S3 says: " : n > 0 ? ": " : "";
+	(void)ag_err_set(err, "%s: %s%s%s: %ld%s%s%s%s%s%s", inst, what,
+	    key != NULL ? " " : "", key != NULL ? key : "", status,
+	    code[0] != '\0' ? " " : "", code, fix != NULL ? ": " : "",
+	    fix != NULL ? fix : "", sep, msg);
+	return (retry ? AG_RETRY : -1);
+}
