@@ -57,9 +57,9 @@ struct perms {
 
 static const struct perms perms_tab[] = {
 	{ "local", {
-		"the folder must exist, or its parent be writable (w+x) by "
-		    "the user vigil runs as, who must be able to search (x) "
-		    "every folder above it",
+		"write and search (w+x) on the parent folder, so that vigil "
+		    "can create the folder (or create it, owned by the user "
+		    "vigil runs as), and search (x) on every folder above",
 		"write and search (w+x) on the folder for the user vigil "
 		    "runs as, on a file system mounted read-write",
 		"read and search (r+x) on the folder and its subfolders",
