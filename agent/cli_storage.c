@@ -68,8 +68,8 @@ static const struct perms perms_tab[] = {
 		"read and search (r+x) on the folder",
 	    }, "rm FOLDER/" },
 	{ "s3", {
-		"valid credentials (see the credential chain in README.md) "
-		    "and the right bucket, region and endpoint",
+		"valid credentials and the right bucket, region and "
+		    "endpoint",
 		"s3:PutObject on arn:aws:s3:::BUCKET/PREFIX* (with "
 		    "lock_days also s3:PutObjectRetention; with SSE-KMS "
 		    "kms:GenerateDataKey on the key)",
@@ -85,7 +85,7 @@ static const struct perms perms_tab[] = {
 		"valid credentials (Entra ID, SharedKey or SAS) and the "
 		    "right account, container and endpoint",
 		"Azure role \"Storage Blob Data Contributor\" on the "
-		    "container, or a SAS with 'w' (and 'c')",
+		    "container, or a SAS with 'w'",
 		"Azure role \"Storage Blob Data Reader\" or \"Contributor\" "
 		    "on the container, or a SAS with 'l'",
 		"Azure role \"Storage Blob Data Reader\" or \"Contributor\" "
