@@ -32,7 +32,8 @@
 #include "agent/runconf.h"
 
 /* The probe: odd-sized, so the ranged read starts and ends mid-block. */
-#define PROBE_SIZE	(64 * 1024 + 123)
+#define PROBE_SIZE	65659		/* 64 KiB + 123 */
+#define PROBE_BYTES	"65659"
 #define PROBE_NAME	".vigil-check-"
 #define HOST_MAX	64
 #define PERM_DOC	"docs/STORAGE-PERMISSIONS.md"
@@ -291,9 +292,12 @@ find(struct check *c, uint64_t *ret_size, struct ag_err *err)
 	return (rc);
 }
 
-/* step_write(c): the probe, in one upload. */
+/*
+ * step_change(c, s): S_WRITE (the probe, in one upload) or S_DELETE (it
+ * goes); 0 or not.
+ */
 static int
-step_write(struct check *c)
+step_change(struct check *c, enum step s)
 {
 	struct ag_err err = { "" };
 	unsigned attempt = 0;
@@ -301,10 +305,11 @@ step_write(struct check *c)
 
 	step_start(c);
 	do
-		rc = storage_put(c->st, c->key, c->data, PROBE_SIZE, &err);
+		rc = s == S_WRITE ? storage_put(c->st, c->key, c->data,
+		    PROBE_SIZE, &err) : storage_remove(c->st, c->key, &err);
 	while (again(rc, &attempt));
-	step_end(c, S_WRITE, rc, &err, "%s (%u bytes)", c->key,
-	    (unsigned)PROBE_SIZE);
+	step_end(c, s, rc, &err, s == S_WRITE ? "%s (" PROBE_BYTES " bytes)" :
+	    "%s", c->key);
 	return (rc);
 }
 
@@ -353,22 +358,6 @@ step_read(struct check *c)
 	step_end(c, S_READ, rc == STORAGE_ABSENT ? -1 : rc, &err,
 	    "bytes %" PRIu64 "-%" PRIu64 " of %u match", off, off + len - 1,
 	    (unsigned)PROBE_SIZE);
-}
-
-/* step_delete(c): the probe is deleted; 0 or not. */
-static int
-step_delete(struct check *c)
-{
-	struct ag_err err = { "" };
-	unsigned attempt = 0;
-	int rc;
-
-	step_start(c);
-	do
-		rc = storage_remove(c->st, c->key, &err);
-	while (again(rc, &attempt));
-	step_end(c, S_DELETE, rc, &err, "%s", c->key);
-	return (rc);
 }
 
 /* step_gone(c): neither listed nor readable any more. */
@@ -486,7 +475,7 @@ cli_storage_check(int argc, char **argv)
 	if (r != 0)
 		goto done;
 
-	if (step_write(&c) != 0)
+	if (step_change(&c, S_WRITE) != 0)
 		goto done;
 	step_list(&c);
 	step_read(&c);
@@ -496,7 +485,7 @@ cli_storage_check(int argc, char **argv)
 		    "from a host allowed\nto delete (write-only hosts: see "
 		    "%s), e.g.\n  %s%s\n", c.name, PERM_DOC, c.perms->rm,
 		    c.key);
-	} else if (step_delete(&c) == 0) {
+	} else if (step_change(&c, S_DELETE) == 0) {
 		step_gone(&c);
 	} else {
 		printf("the probe object remains in storage \"%s\"; once "

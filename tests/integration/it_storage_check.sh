@@ -11,15 +11,11 @@
 
 V() { "$VIGIL" -c "$T/vigil.conf" "$@"; }
 
-# run_rc VAR CMD...: run CMD, its exit status in VAR, stdout in $T/out,
-# stderr in $T/err.
-run_rc() {
-	local var=$1
-	shift
-	set +e
-	"$@" >"$T/out" 2>"$T/err"
-	printf -v "$var" '%s' "$?"
-	set -e
+# check ARGS...: `vigil storage check ARGS`, its exit status in $rc, stdout
+# in $T/out, stderr in $T/err.
+check() {
+	rc=0
+	V storage check "$@" >"$T/out" 2>"$T/err" || rc=$?
 }
 
 # has FILE PATTERN: FILE has a line matching the extended regex PATTERN.
@@ -47,7 +43,7 @@ storage = {
 CONF
 
 # --- Success: every step OK, nothing left behind --------------------------
-run_rc rc V storage check ok
+check ok
 [ "$rc" = 0 ] || fail "check of a writable folder exited $rc: $(cat "$T/err")"
 for s in open write list read delete gone; do
 	has "$T/out" "^  $s +OK +[0-9]+\.[0-9] ms"
@@ -58,7 +54,7 @@ has "$T/out" 'every check passed'
 [ -z "$(ls -A "$T/ok")" ] || fail "the check left $(ls -A "$T/ok") behind"
 
 # --- A read-only folder: the write fails and names the permission ---------
-run_rc rc V storage check ro
+check ro
 [ "$rc" = 1 ] || fail "check of a read-only folder exited $rc, not 1"
 has "$T/out" '^  open +OK'
 has "$T/out" '^  write +FAILED'
@@ -71,31 +67,29 @@ if grep -Eq '^  (list|read|delete) ' "$T/out"; then
 fi
 
 # --- A missing folder: created if it can be, else the open fails ---------
-run_rc rc V storage check gone
+check gone
 [ "$rc" = 1 ] || fail "check of an uncreatable folder exited $rc, not 1"
 has "$T/out" '^  open +FAILED'
 has "$T/out" 'local\[gone\]: create folder .*/ro/missing'
 has "$T/out" 'most likely missing: write and search \(w\+x\) on the parent'
-run_rc rc V storage check fresh
+check fresh
 [ "$rc" = 0 ] || fail "check of a creatable folder exited $rc: $(cat "$T/err")"
 [ -d "$T/parent/a/b" ] || fail "the missing folder was not created"
 [ "$(stat -c %a "$T/parent/a/b")" = 700 ] || fail "folder not created 0700"
 
 # --- An unknown name: a clear error with the configured names ------------
-run_rc rc V storage check nosuch
+check nosuch
 [ "$rc" = 1 ] || fail "unknown storage name exited $rc, not 1"
 has "$T/err" 'no storage target named "nosuch"'
 has "$T/err" 'storage targets defined: ok, ro, gone, fresh$'
 echo 'sources = ( { type = "load"; } );' >"$T/empty.conf"
-set +e
-"$VIGIL" -c "$T/empty.conf" storage check ok >"$T/out" 2>"$T/err"
-rc=$?
-set -e
+rc=0
+"$VIGIL" -c "$T/empty.conf" storage check ok >"$T/out" 2>"$T/err" || rc=$?
 [ "$rc" = 1 ] || fail "no storage section exited $rc, not 1"
 has "$T/err" 'defines no storage target'
 
 # --- --no-delete: the probe stays, under --prefix, and we say how to go --
-run_rc rc V storage check ok --no-delete --prefix web1/nightly
+check ok --no-delete --prefix web1/nightly
 [ "$rc" = 0 ] || fail "--no-delete exited $rc: $(cat "$T/err")"
 has "$T/out" '^  delete +SKIPPED \(--no-delete\)'
 has "$T/out" 'probe object remains in storage "ok"'
@@ -112,7 +106,7 @@ esac
 # --- Bad arguments --------------------------------------------------------
 for args in "" "ok extra" "ok --prefix ../x" "ok --prefix /abs" "ok --bogus"; do
 	# shellcheck disable=SC2086
-	run_rc rc V storage check $args
+	check $args
 	[ "$rc" = 2 ] || fail "storage check $args exited $rc, not 2"
 done
 echo "it_storage_check: ok"
