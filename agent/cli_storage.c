@@ -58,9 +58,10 @@ struct perms {
 
 static const struct perms perms_tab[] = {
 	{ "local", {
-		"write and search (w+x) on the parent folder, so that vigil "
-		    "can create the folder (or create it, owned by the user "
-		    "vigil runs as), and search (x) on every folder above",
+		"read, write and search (rwx) on the folder for the user "
+		    "vigil runs as, search (x) on every folder above it, and "
+		    "if it is missing, write and search (w+x) on its parent "
+		    "so that vigil can create it",
 		"write and search (w+x) on the folder for the user vigil "
 		    "runs as, on a file system mounted read-write",
 		"read and search (r+x) on the folder and its subfolders",

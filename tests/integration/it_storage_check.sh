@@ -71,7 +71,7 @@ check gone
 [ "$rc" = 1 ] || fail "check of an uncreatable folder exited $rc, not 1"
 has "$T/out" '^  open +FAILED'
 has "$T/out" 'local\[gone\]: create folder .*/ro/missing'
-has "$T/out" 'most likely missing: write and search \(w\+x\) on the parent'
+has "$T/out" 'most likely missing: read, write and search \(rwx\) on the folder.* write and search \(w\+x\) on its parent'
 check fresh
 [ "$rc" = 0 ] || fail "check of a creatable folder exited $rc: $(cat "$T/err")"
 [ -d "$T/parent/a/b" ] || fail "the missing folder was not created"
