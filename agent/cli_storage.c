@@ -198,8 +198,8 @@ step_end(struct check *c, enum step s, int rc, const struct ag_err *err,
 		    "service), retried %u times: try again later\n", "",
 		    storage_retry.retries);
 	else if (err != NULL)
-		printf("%20smost likely missing: %s (see %s)\n", "",
-		    c->perms->need[s], PERM_DOC);
+		printf("%20smost likely missing, if access was refused: %s "
+		    "(see %s)\n", "", c->perms->need[s], PERM_DOC);
 }
 
 /*
@@ -495,6 +495,7 @@ cli_storage_check(int argc, char **argv)
 	}
 
 done:
+	fflush(stdout);
 	if (c.failed > 0) {
 		fprintf(stderr, "vigil: storage \"%s\": %d check%s failed\n",
 		    c.name, c.failed, c.failed > 1 ? "s" : "");

@@ -59,7 +59,7 @@ check ro
 has "$T/out" '^  open +OK'
 has "$T/out" '^  write +FAILED'
 has "$T/out" 'local\[ro\]: .*(Read-only file system|Permission denied)'
-has "$T/out" 'most likely missing: write and search \(w\+x\) on the folder'
+has "$T/out" 'most likely missing, if access was refused: write and search \(w\+x\) on the folder'
 has "$T/out" 'docs/STORAGE-PERMISSIONS\.md'
 has "$T/err" 'storage "ro": 1 check failed'
 if grep -Eq '^  (list|read|delete) ' "$T/out"; then
@@ -71,7 +71,7 @@ check gone
 [ "$rc" = 1 ] || fail "check of an uncreatable folder exited $rc, not 1"
 has "$T/out" '^  open +FAILED'
 has "$T/out" 'local\[gone\]: create folder .*/ro/missing'
-has "$T/out" 'most likely missing: read, write and search \(rwx\) on the folder.* write and search \(w\+x\) on its parent'
+has "$T/out" 'most likely missing, if access was refused: read, write and search \(rwx\) on the folder.* write and search \(w\+x\) on its parent'
 check fresh
 [ "$rc" = 0 ] || fail "check of a creatable folder exited $rc: $(cat "$T/err")"
 [ -d "$T/parent/a/b" ] || fail "the missing folder was not created"
