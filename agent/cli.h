@@ -27,6 +27,7 @@ int cli_decrypt(int argc, char **argv);		/* decrypt */
 int cli_backup(int argc, char **argv);		/* backup run|list|verify|prune */
 int cli_restore(int argc, char **argv);		/* restore */
 int cli_queue(int argc, char **argv);		/* queue list|retry|drop */
+int cli_storage_check(int argc, char **argv);	/* storage check */
 
 /*
  * Helpers shared by the commands.

@@ -43,6 +43,11 @@ usage(FILE *f)
 	    "notifier\n"
 	    "  queue drop ID|--all|--notifier N\n"
 	    "                                discard queued notifications\n"
+	    "  storage check NAME [--prefix P] [--no-delete]\n"
+	    "                                write, list, read and delete a "
+	    "probe object;\n"
+	    "                                name the permission that is "
+	    "missing\n"
 	    "  version                       print the version\n"
 	    "options:\n"
 	    "  -c, --config FILE   configuration (default: $VIGIL_CONFIG, else "
@@ -70,6 +75,7 @@ main(int argc, char **argv)
 		{ "decrypt", NULL, cli_decrypt },
 		{ "key", NULL, cli_key },
 		{ "queue", NULL, cli_queue },
+		{ "storage", "check", cli_storage_check },
 	};
 	char **cmdv;
 	int cmdc = 0;
