@@ -52,7 +52,8 @@
 	TYPE(SOURCE,	"process",	src_process_ops,	CORE)	\
 	TYPE(NOTIFIER,	"log",		ntf_log_ops,		CORE)	\
 	TYPE(NOTIFIER,	"webhook",	ntf_webhook_ops,	MODULE)	\
-	TYPE(STORAGE,	"local",	storage_local_ops,	MODULE)
+	TYPE(STORAGE,	"local",	storage_local_ops,	MODULE)	\
+	TYPE(STORAGE,	"azure",	storage_azure_ops,	MODULE)
 
 /* Each kind's ops. */
 #define OPS_STRUCT_SOURCE struct source_ops

@@ -130,9 +130,9 @@ test_unknown(void **state)
 	assert_int_equal(plugin_find(PLUGIN_NOTIFIER, "cpu", &ops, &err), -1);
 	assert_string_equal(err.msg, "unknown notifier type \"cpu\" (known: "
 	    "log, webhook)");
-	assert_int_equal(plugin_find(PLUGIN_STORAGE, "s3", &ops, &err), -1);
-	assert_string_equal(err.msg, "unknown storage type \"s3\" (known: "
-	    "local)");
+	assert_int_equal(plugin_find(PLUGIN_STORAGE, "ftp", &ops, &err), -1);
+	assert_string_equal(err.msg, "unknown storage type \"ftp\" (known: "
+	    "local, azure)");
 }
 
 static void
@@ -144,7 +144,7 @@ test_type_list(void **state)
 	assert_string_equal(plugin_type_list(PLUGIN_NOTIFIER, buf,
 	    sizeof(buf)), "log, webhook");
 	assert_string_equal(plugin_type_list(PLUGIN_STORAGE, buf,
-	    sizeof(buf)), "local");
+	    sizeof(buf)), "local, azure");
 	/* Cut at a whole name when the buffer is short. */
 	assert_string_equal(plugin_type_list(PLUGIN_SOURCE, tiny,
 	    sizeof(tiny)), "cpu, memory");
