@@ -445,7 +445,8 @@ perform(struct azblob *az, const struct call *call, struct http_resp *resp,
 /*
  * Judge the answer ${resp} to "${what} ${key}": 0 for 2xx; otherwise fill
  * ${err} once, from Azure's <Error> where there is one, and return
- * AG_RETRY (408, 429, 5xx) or -1.  ${ret_code} gets Azure's code.
+ * AG_RETRY (408, 429, 5xx) or -1.  ${code} (${codelen} bytes) gets
+ * Azure's error code, "" if none.
  */
 static int
 judge(struct azblob *az, const char *what, const char *key,
@@ -495,6 +496,24 @@ judge(struct azblob *az, const char *what, const char *key,
 	return cls;
 }
 
+/*
+ * Perform ${call} and judge its answer as "${what} ${key}", keeping no
+ * body; Azure's code goes to ${code}.  Return 0, AG_RETRY or -1.
+ */
+static int
+roundtrip(struct azblob *az, const struct call *call, const char *what,
+    char code[64], struct ag_err *err)
+{
+	struct http_resp resp;
+	int rc;
+
+	code[0] = '\0';
+	if ((rc = perform(az, call, &resp, err)) == 0)
+		rc = judge(az, what, call->key, &resp, code, 64, err);
+	http_resp_free(&resp);
+	return rc;
+}
+
 static int
 azblob_put_begin(void *ctx, const char *key, void **ret_up,
     struct ag_err *err)
@@ -518,7 +537,6 @@ azblob_put_part(void *upp, const uint8_t *buf, size_t len,
 {
 	struct azblob_up *up = upp;
 	struct azblob *az = up->az;
-	struct http_resp resp;
 	char id[AZBLOB_BLOCKID_LEN + 1], q[80], code[64];
 	int rc;
 
@@ -529,11 +547,7 @@ azblob_put_part(void *upp, const uint8_t *buf, size_t len,
 	snprintf(q, sizeof(q), "comp=block&blockid=%s", id);
 	struct call call = { .method = "PUT", .key = up->key, .query = q,
 	    .body = buf, .body_len = len };
-	if ((rc = perform(az, &call, &resp, err)) == 0)
-		rc = judge(az, "put block of", up->key, &resp, code,
-		    sizeof(code), err);
-	http_resp_free(&resp);
-	if (rc == 0)
+	if ((rc = roundtrip(az, &call, "put block of", code, err)) == 0)
 		up->nblocks++;
 	return rc;
 }
@@ -555,7 +569,6 @@ azblob_put_commit(void *upp, struct ag_err *err)
 {
 	struct azblob_up *up = upp;
 	struct azblob *az = up->az;
-	struct http_resp resp;
 	char tier[48], code[64];
 	struct buf body;
 	int rc;
@@ -575,10 +588,7 @@ azblob_put_commit(void *upp, struct ag_err *err)
 		    az->c->tier);
 		call.hdr[1] = tier;
 	}
-	if ((rc = perform(az, &call, &resp, err)) == 0)
-		rc = judge(az, "commit", up->key, &resp, code, sizeof(code),
-		    err);
-	http_resp_free(&resp);
+	rc = roundtrip(az, &call, "commit", code, err);
 	buf_free(&body);
 	if (rc != AG_RETRY)
 		azblob_put_abort(up);
@@ -699,17 +709,13 @@ static int
 azblob_remove(void *ctx, const char *key, struct ag_err *err)
 {
 	struct azblob *az = ctx;
-	struct http_resp resp;
 	char code[64];
 	int rc;
 
 	struct call call = { .method = "DELETE", .key = key };
-	if ((rc = perform(az, &call, &resp, err)) == 0) {
-		rc = judge(az, "remove", key, &resp, code, sizeof(code), err);
-		if (rc != 0 && strcmp(code, "BlobNotFound") == 0)
-			rc = 0;
-	}
-	http_resp_free(&resp);
+	rc = roundtrip(az, &call, "remove", code, err);
+	if (rc != 0 && strcmp(code, "BlobNotFound") == 0)
+		rc = 0;
 	return rc;
 }
 
