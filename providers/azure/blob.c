@@ -11,10 +11,14 @@
  * Azure drops after a week.  Reads are Get Blob with x-ms-range; listings
  * are List Blobs pages joined by their NextMarker; remove is Delete Blob.
  *
- * Requests are signed with SharedKey (account_key) or carry a SAS token
- * (sas_token); both are secrets (conf_get_secret(): inline only in a
- * private file, or _file, or _env) and registered with log_secret_add()
- * while the configuration lives.  The signing is lib/cloud/azure/'s.
+ * Requests are signed with SharedKey (account_key), carry a SAS token
+ * (sas_token), or a Microsoft Entra ID bearer token: with neither key nor
+ * token, the chain of lib/cloud/azure/azure_token.h finds the credential
+ * (client_secret with tenant_id and client_id, then the environment,
+ * workload identity, the managed identity).  Keys, tokens and client
+ * secrets are secrets (conf_get_secret(): inline only in a private file,
+ * or _file, or _env), registered with log_secret_add() while the
+ * configuration lives.  The signing is lib/cloud/azure/'s.
  * "endpoint" replaces https://<account>.blob.core.windows.net, e.g.
  * http://127.0.0.1:10000/devstoreaccount1 for Azurite.
  *
@@ -34,6 +38,7 @@
 #include "lib/ag.h"
 #include "lib/buf.h"
 #include "lib/cloud/azure/azure_auth.h"
+#include "lib/cloud/azure/azure_token.h"
 #include "lib/crypto/crypto.h"
 #include "lib/http/http.h"
 #include "lib/log.h"
@@ -52,6 +57,9 @@ struct azblob_conf {
 	char *key_b64;			/* account_key, or NULL */
 	char *sas;			/* sas_token without '?', or NULL */
 	char *tier;			/* access_tier, or NULL */
+	/* Entra ID, when neither key nor SAS: all optional (the chain). */
+	char *tenant, *client_id, *client_secret, *authority, *imds;
+	bool registered;		/* secrets known to the log module */
 };
 
 struct azblob {
@@ -61,6 +69,7 @@ struct azblob {
 	uint8_t key[AZURE_KEY_MAX];
 	size_t keylen;
 	const char *path0;		/* endpoint's path: "" or "/acct" */
+	struct azure_cred *cred;	/* Entra ID, or NULL */
 	pthread_mutex_t mu;
 	struct http_client *idle;	/* one client kept for reuse */
 };
@@ -86,7 +95,9 @@ struct call {
 static const char *const azblob_settings[] = {
 	"account", "container", "endpoint", "account_key", "account_key_file",
 	"account_key_env", "sas_token", "sas_token_file", "sas_token_env",
-	"access_tier", NULL
+	"access_tier", "tenant_id", "client_id", "client_secret",
+	"client_secret_file", "client_secret_env", "authority_host",
+	"imds_endpoint", NULL
 };
 
 static const char *const tiers[] = { "Hot", "Cool", "Cold", NULL };
@@ -95,12 +106,19 @@ static const char *const tiers[] = { "Hot", "Cool", "Cold", NULL };
 static void
 conf_clear(struct azblob_conf *c)
 {
-	if (c->key_b64 != NULL)
+	if (c->registered && c->key_b64 != NULL)
 		log_secret_remove(c->key_b64);
-	if (c->sas != NULL)
+	if (c->registered && c->sas != NULL)
 		log_secret_remove(c->sas);
+	if (c->registered && c->client_secret != NULL)
+		log_secret_remove(c->client_secret);
 	conf_secret_free(c->key_b64);
 	conf_secret_free(c->sas);
+	conf_secret_free(c->client_secret);
+	free(c->tenant);
+	free(c->client_id);
+	free(c->authority);
+	free(c->imds);
 	free(c->account);
 	free(c->container);
 	free(c->endpoint);
@@ -117,6 +135,41 @@ azblob_conf_free(void *tconf)
 		return;
 	conf_clear(c);
 	free(c);
+}
+
+/* strdup() of ${s}, NULL staying NULL; sets ${*oom} on failure. */
+static char *
+dup_opt(const char *s, bool *oom)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	if ((d = strdup(s)) == NULL)
+		*oom = true;
+	return d;
+}
+
+/*
+ * Register the secrets of ${c} with log_secret_add(), so that conf_clear()
+ * removes them.  Return 0, or -1 (out of memory; none stays registered).
+ */
+static int
+register_secrets(struct azblob_conf *c)
+{
+	char *v[] = { c->key_b64, c->sas, c->client_secret };
+	size_t i, j;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		if (v[i] == NULL || log_secret_add(v[i]) == 0)
+			continue;
+		for (j = 0; j < i; j++)
+			if (v[j] != NULL)
+				log_secret_remove(v[j]);
+		return -1;
+	}
+	c->registered = true;
+	return 0;
 }
 
 /* An account name: 3 to 24 lower-case letters and digits. */
@@ -146,9 +199,12 @@ azblob_conf_parse(const conf_node *group, const char *name, void **ret_tconf,
 {
 	struct azblob_conf *c;
 	const char *account = NULL, *container = NULL, *endpoint = NULL;
+	const char *tenant = NULL, *client = NULL, *authority = NULL;
+	const char *imds = NULL;
 	uint8_t key[AZURE_KEY_MAX];
 	size_t keylen, n;
 	int tier = -1, bad = 0;
+	bool oom = false;
 
 	(void)name;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
@@ -176,19 +232,31 @@ azblob_conf_parse(const conf_node *group, const char *name, void **ret_tconf,
 		bad = -1;
 	if (conf_get_secret(errs, group, "account_key", false,
 	    &c->key_b64) == -1 ||
-	    conf_get_secret(errs, group, "sas_token", false, &c->sas) == -1)
+	    conf_get_secret(errs, group, "sas_token", false, &c->sas) == -1 ||
+	    conf_get_secret(errs, group, "client_secret", false,
+	    &c->client_secret) == -1 ||
+	    conf_get_str(errs, group, "tenant_id", false, &tenant) == -1 ||
+	    conf_get_str(errs, group, "client_id", false, &client) == -1 ||
+	    conf_get_str(errs, group, "authority_host", false,
+	    &authority) == -1 ||
+	    conf_get_str(errs, group, "imds_endpoint", false, &imds) == -1)
 		bad = -1;
 	if (c->key_b64 != NULL && azure_key_decode(c->key_b64, key,
 	    &keylen) != 0)
 		bad = conf_error_at(errs, group, "account_key", "is not an "
 		    "account key (the base64 text the portal shows)");
 	crypto_wipe(key, sizeof(key));
-	if (c->key_b64 != NULL && c->sas != NULL)
-		bad = conf_error(errs, group, "give account_key or sas_token, "
-		    "not both");
-	else if (c->key_b64 == NULL && c->sas == NULL)
-		bad = conf_error(errs, group, "needs account_key (or "
-		    "account_key_file, account_key_env) or sas_token");
+	if ((c->key_b64 != NULL) + (c->sas != NULL) +
+	    (c->client_secret != NULL) > 1)
+		bad = conf_error(errs, group, "give one of account_key, "
+		    "sas_token and client_secret, not several");
+	if (c->client_secret != NULL && (tenant == NULL || client == NULL))
+		bad = conf_error(errs, group, "client_secret needs tenant_id "
+		    "and client_id");
+	if ((c->key_b64 != NULL || c->sas != NULL) && (tenant != NULL ||
+	    client != NULL))
+		bad = conf_error(errs, group, "tenant_id and client_id are "
+		    "for Entra ID: drop them, or account_key and sas_token");
 	if (bad || account == NULL || container == NULL) {
 		azblob_conf_free(c);
 		return -1;
@@ -202,10 +270,14 @@ azblob_conf_parse(const conf_node *group, const char *name, void **ret_tconf,
 		c->endpoint = NULL;
 	if (tier >= 0)
 		c->tier = strdup(tiers[tier]);
+	c->tenant = dup_opt(tenant, &oom);
+	c->client_id = dup_opt(client, &oom);
+	c->authority = dup_opt(authority, &oom);
+	c->imds = dup_opt(imds, &oom);
 	if (c->sas != NULL && c->sas[0] == '?')
 		memmove(c->sas, c->sas + 1, strlen(c->sas));
 	if (c->account == NULL || c->container == NULL || c->endpoint == NULL ||
-	    (tier >= 0 && c->tier == NULL)) {
+	    (tier >= 0 && c->tier == NULL) || oom) {
 		azblob_conf_free(c);
 		return conf_error(errs, group, "out of memory");
 	}
@@ -213,8 +285,7 @@ azblob_conf_parse(const conf_node *group, const char *name, void **ret_tconf,
 	while (n > 0 && c->endpoint[n - 1] == '/')
 		c->endpoint[--n] = '\0';
 	/* Kept out of every log line and message while configured. */
-	if ((c->key_b64 != NULL && log_secret_add(c->key_b64) != 0) ||
-	    (c->sas != NULL && log_secret_add(c->sas) != 0)) {
+	if (register_secrets(c) != 0) {
 		azblob_conf_free(c);
 		return conf_error(errs, group, "out of memory");
 	}
@@ -222,18 +293,7 @@ azblob_conf_parse(const conf_node *group, const char *name, void **ret_tconf,
 	return 0;
 }
 
-/* strdup() of ${s}, NULL staying NULL; sets ${*oom} on failure. */
-static char *
-dup_opt(const char *s, bool *oom)
-{
-	char *d;
-
-	if (s == NULL)
-		return NULL;
-	if ((d = strdup(s)) == NULL)
-		*oom = true;
-	return d;
-}
+static void azblob_close(void *ctx);
 
 static int
 azblob_open(void **ret_ctx, const struct storage_conf *conf,
@@ -253,11 +313,13 @@ azblob_open(void **ret_ctx, const struct storage_conf *conf,
 	az->own.tier = dup_opt(c->tier, &oom);
 	az->own.key_b64 = dup_opt(c->key_b64, &oom);
 	az->own.sas = dup_opt(c->sas, &oom);
-	if (!oom && ((az->own.key_b64 != NULL &&
-	    log_secret_add(az->own.key_b64) != 0) ||
-	    (az->own.sas != NULL && log_secret_add(az->own.sas) != 0)))
-		oom = true;
-	if (oom || pthread_mutex_init(&az->mu, NULL) != 0) {
+	az->own.client_secret = dup_opt(c->client_secret, &oom);
+	az->own.tenant = dup_opt(c->tenant, &oom);
+	az->own.client_id = dup_opt(c->client_id, &oom);
+	az->own.authority = dup_opt(c->authority, &oom);
+	az->own.imds = dup_opt(c->imds, &oom);
+	if (oom || register_secrets(&az->own) != 0 ||
+	    pthread_mutex_init(&az->mu, NULL) != 0) {
 		conf_clear(&az->own);
 		free(az->name);
 		free(az);
@@ -270,6 +332,22 @@ azblob_open(void **ret_ctx, const struct storage_conf *conf,
 	/* The endpoint's own path ("/devstoreaccount1" for Azurite). */
 	host = strstr(az->c->endpoint, "://") + 3;
 	az->path0 = host + strcspn(host, "/");
+	if (az->c->key_b64 == NULL && az->c->sas == NULL) {
+		char who[96];
+		struct azure_cred_conf cc = { .tenant_id = az->c->tenant,
+		    .client_id = az->c->client_id,
+		    .client_secret = az->c->client_secret,
+		    .authority = az->c->authority,
+		    .imds_endpoint = az->c->imds,
+		    .scope = "https://storage.azure.com/.default",
+		    .name = who };
+
+		snprintf(who, sizeof(who), "azure[%s]", az->name);
+		if (azure_cred_new(&cc, &az->cred, err) != 0) {
+			azblob_close(az);
+			return -1;
+		}
+	}
 	*ret_ctx = az;
 	return 0;
 }
@@ -282,6 +360,7 @@ azblob_close(void *ctx)
 	if (az == NULL)
 		return;
 	http_client_free(az->idle);
+	azure_cred_free(az->cred);
 	pthread_mutex_destroy(&az->mu);
 	crypto_wipe(az->key, sizeof(az->key));
 	conf_clear(&az->own);
@@ -425,6 +504,14 @@ perform(struct azblob *az, const struct call *call, struct http_resp *resp,
 		}
 		hdr[n++] = ah;
 		hdr[n] = NULL;
+	} else if (az->cred != NULL) {
+		if ((rc = azure_cred_header(az->cred, &ah, err)) != 0) {
+			buf_free(&path);
+			buf_free(&url);
+			return rc;
+		}
+		hdr[n++] = ah;
+		hdr[n] = NULL;
 	}
 	buf_free(&path);
 	if (url.err || (h = client_take(az)) == NULL) {
@@ -437,6 +524,8 @@ perform(struct azblob *az, const struct call *call, struct http_resp *resp,
 	    .sink = call->sink, .sink_cookie = call->cookie };
 	rc = http_client_do(h, &req, resp, err);
 	client_give(az, h);
+	if (ah != NULL)
+		crypto_wipe(ah, strlen(ah));
 	free(ah);
 	buf_free(&url);
 	return rc;
@@ -481,6 +570,14 @@ judge(struct azblob *az, const char *what, const char *key,
 			    "account_key to one of the account's current keys, "
 			    "and check this host's clock", az->name,
 			    az->c->account, code);
+		else if (az->cred != NULL)
+			(void)ag_err_set(err, "azure[%s]: storage account "
+			    "\"%s\" refused the Entra ID token of the %s "
+			    "(%s): give that identity the role Storage Blob "
+			    "Data Contributor on container \"%s\"", az->name,
+			    az->c->account, azure_cred_kind_name(
+			    azure_cred_kind(az->cred)), code,
+			    az->c->container);
 		else
 			(void)ag_err_set(err, "azure[%s]: storage account "
 			    "\"%s\" refused the SAS token (%s): give a "

@@ -207,17 +207,30 @@ test_conf(void **state)
 	    " tier = { type = \"azure\"; account = \"acct1\"; container = "
 	    "\"backups\"; sas_token = \"sv=x&sig=y\"; access_tier = "
 	    "\"Archive\"; };\n"
+	    " half = { type = \"azure\"; account = \"acct1\"; container = "
+	    "\"backups\"; client_secret = \"s3cret-value\"; };\n"
+	    " mixed = { type = \"azure\"; account = \"acct1\"; container = "
+	    "\"backups\"; sas_token = \"sv=x&sig=y\"; tenant_id = \"t\"; };\n"
 	    "};\n", DEV_KEY, DEV_KEY);
 	assert_int_equal(parse_target(text, 0600, "ok", &sc, &errs), 0);
 	assert_string_equal(sc->type, "azure");
 	storage_conf_free(sc);
 	conf_errs_free(&errs);
 
-	assert_int_equal(parse_target(text, 0600, "nocred", &sc, &errs), -1);
-	assert_true(tu_has_error(&errs, "needs account_key"));
+	/* No key and no token: Entra ID, the chain found at open. */
+	assert_int_equal(parse_target(text, 0600, "nocred", &sc, &errs), 0);
+	storage_conf_free(sc);
 	conf_errs_free(&errs);
 	assert_int_equal(parse_target(text, 0600, "both", &sc, &errs), -1);
-	assert_true(tu_has_error(&errs, "not both"));
+	assert_true(tu_has_error(&errs, "not several"));
+	conf_errs_free(&errs);
+	assert_int_equal(parse_target(text, 0600, "half", &sc, &errs), -1);
+	assert_true(tu_has_error(&errs, "client_secret needs tenant_id and "
+	    "client_id"));
+	conf_errs_free(&errs);
+	assert_int_equal(parse_target(text, 0600, "mixed", &sc, &errs), -1);
+	assert_true(tu_has_error(&errs, "tenant_id and client_id are for "
+	    "Entra ID"));
 	conf_errs_free(&errs);
 	assert_int_equal(parse_target(text, 0600, "names", &sc, &errs), -1);
 	assert_true(tu_has_error(&errs, "not a storage account name"));
@@ -481,6 +494,50 @@ test_errors(void **state)
 	storage_close(st);
 }
 
+/*
+ * Entra ID: the token from the (fake) authority, then the request with
+ * "Authorization: Bearer"; a refused token names the role to give.
+ */
+static void
+test_entra(void **state)
+{
+	struct storage *st;
+	struct ag_err err = { "" };
+	char extra[512];
+	int n;
+
+	(void)state;
+	snprintf(extra, sizeof(extra), "tenant_id = \"t1\"; client_id = "
+	    "\"c1\"; client_secret = \"entra-secret-1\"; authority_host = "
+	    "\"http://127.0.0.1:%d\";", S.port);
+	st = open_fake(extra);
+	/* One answer for both: the token, and a 2xx for the Delete. */
+	S.status = 200;
+	S.body = "{\"token_type\":\"Bearer\",\"expires_in\":3599,"
+	    "\"access_token\":\"tok-123\"}";
+	n = S.nreq;
+	assert_int_equal(storage_remove(st, "k", &err), 0);
+	assert_int_equal(S.nreq, n + 2);
+	assert_string_equal(S.method, "DELETE");
+	assert_string_equal(fake_httpd_req_header(&S, "Authorization"),
+	    "Bearer tok-123");
+	assert_string_equal(fake_httpd_req_header(&S, "x-ms-version"),
+	    AZURE_STORAGE_VERSION);
+	/* The token is cached. */
+	assert_int_equal(storage_remove(st, "k", &err), 0);
+	assert_int_equal(S.nreq, n + 3);
+	S.status = 403;
+	S.body = "<Error><Code>AuthorizationPermissionMismatch</Code><Message>"
+	    "This request is not authorized.</Message></Error>";
+	assert_int_equal(storage_remove(st, "k", &err), -1);
+	assert_non_null(strstr(err.msg, "refused the Entra ID token of the "
+	    "configuration (AuthorizationPermissionMismatch): give that "
+	    "identity the role Storage Blob Data Contributor"));
+	assert_null(strstr(err.msg, "tok-123"));
+	S.body = NULL;
+	storage_close(st);
+}
+
 static int
 setup(void **state)
 {
@@ -507,6 +564,7 @@ main(void)
 		cmocka_unit_test(test_requests),
 		cmocka_unit_test(test_range_and_list),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_entra),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
