@@ -10,7 +10,7 @@ BUILD_DEPS=(build-essential cmake pkg-config libcurl4-openssl-dev libssl-dev
 	libarchive-dev libconfig-dev libjansson-dev libxml2-dev libdeflate-dev
 	libmicrohttpd-dev libcmocka-dev)
 TEST_DEPS=(python3 python3-cryptography prometheus-alertmanager curl gzip tar xz-utils attr acl
-	nodejs)
+	nodejs python3-azure)
 
 want=("${BUILD_DEPS[@]}")
 [ "${1:-}" = "--test" ] && want+=("${TEST_DEPS[@]}")

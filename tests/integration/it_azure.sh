@@ -7,14 +7,22 @@
 # committed blocks (counted by a second, independent signer); a SAS token
 # made by vigil's signer (container and account SAS) works, an expired one
 # and a wrong key are refused with the sentence that says what to fix,
-# without the secret; a missing container is named.  Without Azurite the
-# test exits 77 (SKIP, a CI failure), never passes.
+# without the secret; a missing container is named.  Azure's own SDK
+# (Debian's python3-azure) lists what vigil wrote and downloads a data
+# object, which `vigil decrypt` and `tar -tzf` read.  Without Azurite or
+# the SDK the test exits 77 (SKIP, a CI failure), never passes.
 . "$(dirname "$0")/lib.sh"
 
 : "${VIGIL_TEST_BIN:?VIGIL_TEST_BIN must name the tests build folder}"
 AZURITE="$VIGIL_SRC/tests/node_modules/.bin/azurite-blob"
 [ -x "$AZURITE" ] || skip "no Azurite (cd tests && npm ci, or packaging/setup.sh --test)"
 command -v node >/dev/null || skip "no node to run Azurite"
+# Debian's python3-azure is for Debian's python3, which may not be first.
+SDKPY=
+for py in /usr/bin/python3 python3; do
+	if "$py" -c 'import azure.storage.blob' 2>/dev/null; then SDKPY=$py; break; fi
+done
+[ -n "$SDKPY" ] || skip "no Azure SDK for Python (apt-get install python3-azure)"
 
 ACCT=devstoreaccount1
 KEY="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -64,6 +72,19 @@ NB=$(REST blocks vigil "az/$ID/data.vgl") || fail "no block list for az/$ID/data
 [ "$NB" -ge 5 ] || fail "data.vgl has $NB committed blocks, want several (>= 5)"
 V backup verify "az/$ID" >"$T/out" 2>"$T/err" || fail "verify: $(cat "$T/err")"
 grep -q "is intact" "$T/out" || fail "verify did not say intact: $(cat "$T/out")"
+
+# --- Azure's SDK reads what vigil wrote ---------------------------------------
+CS="DefaultEndpointsProtocol=http;AccountName=$ACCT;AccountKey=$KEY;BlobEndpoint=$EP;"
+SDK() { "$SDKPY" "$VIGIL_SRC/tests/integration/azure_sdk.py" "$CS" vigil "$@"; }
+SDK list "az/$ID/" >"$T/sdklist" 2>"$T/err" || fail "SDK list: $(cat "$T/err")"
+grep -q "^az/$ID/manifest.vgl " "$T/sdklist" || fail "SDK does not list the manifest: $(cat "$T/sdklist")"
+SIZE=$(awk -v k="az/$ID/data.vgl" '$1 == k { print $2 }' "$T/sdklist")
+[ -n "$SIZE" ] && [ "$SIZE" -gt 5000000 ] || fail "SDK lists data.vgl as ${SIZE:-absent}"
+SDK get "az/$ID/data.vgl" "$T/data.vgl" 2>"$T/err" || fail "SDK download: $(cat "$T/err")"
+[ "$(stat -c %s "$T/data.vgl")" = "$SIZE" ] || fail "SDK download has the wrong size"
+V decrypt --job az <"$T/data.vgl" | tar --warning=no-unknown-keyword -tzf - >"$T/tarlist" ||
+	fail "the SDK's copy of data.vgl does not decrypt to a tar.gz"
+grep -qx "$REL/a/b/r2.bin" "$T/tarlist" || fail "tar -tzf of the SDK's copy lacks r2.bin"
 
 # --- full and single-file restore ------------------------------------------
 V restore az/latest --to "$T/full" >/dev/null 2>"$T/err" || fail "restore: $(cat "$T/err")"
