@@ -116,6 +116,16 @@ struct azure_sas {
 };
 
 /**
+ * azure_form_add(b, name, value):
+ * Append "name=value" to the query or form ${b}, after a '&' unless ${b}
+ * is empty, ${value} percent-encoded (the encoded copy is wiped: values
+ * may be secrets).  A NULL or empty ${value} adds nothing.  Failures are
+ * left in ${b}->err.
+ */
+struct buf;
+void azure_form_add(struct buf *b, const char *name, const char *value);
+
+/**
  * azure_sas_service_sts(account, service, path, sas):
  * The string-to-sign of a service SAS (signed version 2020-12-06 or later)
  * for the resource ${path} ("/container" or "/container/blob", not

@@ -2,11 +2,13 @@
  * azure_sas.c: service and account shared access signatures of Azure
  * Storage, signed version 2020-12-06 and later (see azure_auth.h).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/buf.h"
 #include "lib/cloud/azure/azure_auth.h"
+#include "lib/crypto/crypto.h"
 #include "lib/http/http.h"
 
 #define SAS_MAX (16 * 1024)
@@ -79,16 +81,15 @@ azure_sas_account_sts(const char *account, const struct azure_sas *sas)
 	return finish(&b);
 }
 
-/* Append "&name=value" (value percent-encoded) if ${value} is set. */
-static void
-put_param(struct buf *b, const char *name, const char *value)
+void
+azure_form_add(struct buf *b, const char *name, const char *value)
 {
 	char *enc;
 
 	if (value == NULL || *value == '\0')
 		return;
 	if ((enc = http_urlencode(value, strlen(value))) == NULL) {
-		b->err = 1;
+		b->err = ENOMEM;
 		return;
 	}
 	if (b->len > 0)
@@ -96,6 +97,7 @@ put_param(struct buf *b, const char *name, const char *value)
 	buf_puts(b, name);
 	buf_puts(b, "=");
 	buf_puts(b, enc);
+	crypto_wipe(enc, strlen(enc));
 	free(enc);
 }
 
@@ -118,27 +120,27 @@ token(char *sts, const uint8_t *key, size_t keylen,
 	if (rc)
 		return NULL;
 	buf_init(&b, SAS_MAX);
-	put_param(&b, "sv", sas->version);
+	azure_form_add(&b, "sv", sas->version);
 	if (account) {
-		put_param(&b, "ss", sas->services);
-		put_param(&b, "srt", sas->resource_types);
+		azure_form_add(&b, "ss", sas->services);
+		azure_form_add(&b, "srt", sas->resource_types);
 	}
-	put_param(&b, "st", sas->start);
-	put_param(&b, "se", sas->expiry);
-	put_param(&b, "sp", sas->permissions);
-	put_param(&b, "sip", sas->ip);
-	put_param(&b, "spr", sas->protocol);
-	put_param(&b, "ses", sas->encryption_scope);
+	azure_form_add(&b, "st", sas->start);
+	azure_form_add(&b, "se", sas->expiry);
+	azure_form_add(&b, "sp", sas->permissions);
+	azure_form_add(&b, "sip", sas->ip);
+	azure_form_add(&b, "spr", sas->protocol);
+	azure_form_add(&b, "ses", sas->encryption_scope);
 	if (!account) {
-		put_param(&b, "sr", sas->resource);
-		put_param(&b, "si", sas->identifier);
-		put_param(&b, "rscc", sas->cache_control);
-		put_param(&b, "rscd", sas->content_disposition);
-		put_param(&b, "rsce", sas->content_encoding);
-		put_param(&b, "rscl", sas->content_language);
-		put_param(&b, "rsct", sas->content_type);
+		azure_form_add(&b, "sr", sas->resource);
+		azure_form_add(&b, "si", sas->identifier);
+		azure_form_add(&b, "rscc", sas->cache_control);
+		azure_form_add(&b, "rscd", sas->content_disposition);
+		azure_form_add(&b, "rsce", sas->content_encoding);
+		azure_form_add(&b, "rscl", sas->content_language);
+		azure_form_add(&b, "rsct", sas->content_type);
 	}
-	put_param(&b, "sig", sig);
+	azure_form_add(&b, "sig", sig);
 	return finish(&b);
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lib/buf.h"
+#include "lib/cloud/azure/azure_auth.h"
 #include "lib/cloud/azure/azure_token.h"
 #include "lib/crypto/crypto.h"
 #include "lib/http/http.h"
@@ -34,25 +35,6 @@ struct azure_cred {
 	bool mu_ok, secret_registered;
 	struct azure_token tok;		/* cached; access registered */
 };
-
-/* Append "&name=value" (value percent-encoded; no '&' first). */
-static void
-form(struct buf *b, const char *name, const char *value)
-{
-	char *enc = http_urlencode(value, strlen(value));
-
-	if (enc == NULL) {
-		b->err = ENOMEM;
-		return;
-	}
-	if (b->len > 0)
-		buf_puts(b, "&");
-	buf_puts(b, name);
-	buf_puts(b, "=");
-	buf_puts(b, enc);
-	crypto_wipe(enc, strlen(enc));
-	free(enc);
-}
 
 /* The contents of ${b}, or NULL (${b} wiped) after a failed append. */
 static char *
@@ -90,10 +72,10 @@ azure_token_body_secret(const char *client_id, const char *secret,
 	struct buf b;
 
 	buf_init(&b, BODY_MAX);
-	form(&b, "client_id", client_id);
-	form(&b, "scope", scope);
-	form(&b, "client_secret", secret);
-	form(&b, "grant_type", "client_credentials");
+	azure_form_add(&b, "client_id", client_id);
+	azure_form_add(&b, "scope", scope);
+	azure_form_add(&b, "client_secret", secret);
+	azure_form_add(&b, "grant_type", "client_credentials");
 	return take(&b);
 }
 
@@ -104,12 +86,12 @@ azure_token_body_assertion(const char *client_id, const char *assertion,
 	struct buf b;
 
 	buf_init(&b, BODY_MAX);
-	form(&b, "client_id", client_id);
-	form(&b, "scope", scope);
-	form(&b, "client_assertion_type",
+	azure_form_add(&b, "client_id", client_id);
+	azure_form_add(&b, "scope", scope);
+	azure_form_add(&b, "client_assertion_type",
 	    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
-	form(&b, "client_assertion", assertion);
-	form(&b, "grant_type", "client_credentials");
+	azure_form_add(&b, "client_assertion", assertion);
+	azure_form_add(&b, "grant_type", "client_credentials");
 	return take(&b);
 }
 
@@ -120,10 +102,10 @@ azure_imds_url(const char *endpoint, const char *resource,
 	struct buf b, q;
 
 	buf_init(&q, BODY_MAX);
-	form(&q, "api-version", "2018-02-01");
-	form(&q, "resource", resource);
+	azure_form_add(&q, "api-version", "2018-02-01");
+	azure_form_add(&q, "resource", resource);
 	if (client_id != NULL)
-		form(&q, "client_id", client_id);
+		azure_form_add(&q, "client_id", client_id);
 	buf_init(&b, BODY_MAX);
 	buf_puts(&b, endpoint);
 	buf_puts(&b, "?");
