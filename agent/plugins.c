@@ -54,7 +54,8 @@
 	TYPE(NOTIFIER,	"webhook",	ntf_webhook_ops,	MODULE)	\
 	TYPE(STORAGE,	"local",	storage_local_ops,	MODULE)	\
 	TYPE(STORAGE,	"s3",		storage_s3_ops,		MODULE)	\
-	TYPE(STORAGE,	"gcs",		storage_gcs_ops,	MODULE)
+	TYPE(STORAGE,	"gcs",		storage_gcs_ops,	MODULE)	\
+	TYPE(STORAGE,	"azure",	storage_azure_ops,	MODULE)
 
 /* Each kind's ops. */
 #define OPS_STRUCT_SOURCE struct source_ops

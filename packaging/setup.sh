@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 BUILD_DEPS=(build-essential cmake pkg-config libcurl4-openssl-dev libssl-dev
 	libarchive-dev libconfig-dev libjansson-dev libxml2-dev libdeflate-dev
 	libmicrohttpd-dev libcmocka-dev)
-TEST_DEPS=(python3 python3-cryptography prometheus-alertmanager curl gzip tar xz-utils attr acl)
+TEST_DEPS=(python3 python3-cryptography prometheus-alertmanager curl gzip tar xz-utils attr acl
+	nodejs python3-azure)
 
 want=("${BUILD_DEPS[@]}")
 [ "${1:-}" = "--test" ] && want+=("${TEST_DEPS[@]}")
@@ -26,7 +27,18 @@ if [ ${#missing[@]} -gt 0 ]; then
 	$SUDO apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-[ "${1:-}" = "--test" ] && exit 0
+if [ "${1:-}" = "--test" ]; then
+	# Azurite, the Azure Blob server of it_azure.sh, as pinned by
+	# tests/package-lock.json.  Debian's nodejs comes without npm (other
+	# builds of nodejs bring their own, which Debian's npm would clash with).
+	if ! command -v npm >/dev/null; then
+		SUDO=
+		[ "$(id -u)" -ne 0 ] && SUDO=sudo
+		DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
+	fi
+	(cd tests && npm ci --no-audit --no-fund --loglevel=error)
+	exit 0
+fi
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVIGIL_TESTS=OFF >/dev/null
 cmake --build build -j"$(nproc)"

@@ -132,7 +132,7 @@ test_unknown(void **state)
 	    "log, webhook)");
 	assert_int_equal(plugin_find(PLUGIN_STORAGE, "ftp", &ops, &err), -1);
 	assert_string_equal(err.msg, "unknown storage type \"ftp\" (known: "
-	    "local, s3, gcs)");
+	    "local, s3, gcs, azure)");
 }
 
 static void
@@ -144,7 +144,7 @@ test_type_list(void **state)
 	assert_string_equal(plugin_type_list(PLUGIN_NOTIFIER, buf,
 	    sizeof(buf)), "log, webhook");
 	assert_string_equal(plugin_type_list(PLUGIN_STORAGE, buf,
-	    sizeof(buf)), "local, s3, gcs");
+	    sizeof(buf)), "local, s3, gcs, azure");
 	/* Cut at a whole name when the buffer is short. */
 	assert_string_equal(plugin_type_list(PLUGIN_SOURCE, tiny,
 	    sizeof(tiny)), "cpu, memory");
