@@ -6,6 +6,8 @@
  * _exit(), so nothing of the daemon's (atexit handlers, stdio buffers)
  * runs twice.  The daemon reads as the child writes, so a long answer
  * never fills the pipe.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/prctl.h>
 #include <sys/types.h>
@@ -85,7 +87,7 @@ void
 child_setup(pid_t parent, const int *keep, size_t nkeep)
 {
 	static const int dfl[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1,
-	    SIGUSR2, SIGCHLD, SIGALRM };
+		SIGUSR2, SIGCHLD, SIGALRM };
 	struct sigaction sa = { .sa_handler = SIG_DFL };
 	int fds[8];
 	unsigned lo = 3;
@@ -117,13 +119,12 @@ child_setup(pid_t parent, const int *keep, size_t nkeep)
 }
 
 /* The child's side: run the check, send the answer, end. */
-static void __attribute__((noreturn))
-check_child(child_check_fn *fn, void *cookie, const struct conf_errs *pe,
-    pid_t parent, int fd)
+static void __attribute__((noreturn)) check_child(child_check_fn *fn,
+    void *cookie, const struct conf_errs *pe, pid_t parent, int fd)
 {
 	/* A fresh record with the caller's context (secrets allowed?). */
 	struct conf_errs e = { .file_private = pe->file_private,
-	    .file = pe->file };
+		.file = pe->file };
 	struct buf out;
 	uint64_t hdr[3], len;
 	int ok;
@@ -190,7 +191,7 @@ child_check(child_check_fn *fn, void *cookie, const conf_node *where,
 	}
 	close(p[1]);
 	if (child_read_full(p[0], hdr, sizeof(hdr)) != 0)
-		goto wait;
+		goto out;
 	/*
 	 * Past CONF_MAX_ERRS the child's last message counts the rest: add
 	 * the real ones, then count the rest here, so the total and the
@@ -199,7 +200,7 @@ child_check(child_check_fn *fn, void *cookie, const conf_node *where,
 	real = hdr[1] > CONF_MAX_ERRS ? CONF_MAX_ERRS : (size_t)hdr[2];
 	for (size_t i = 0; i < hdr[2]; i++) {
 		if ((s = read_piece(p[0], 1 << 20, &len)) == NULL)
-			goto wait;
+			goto out;
 		if (i < real)
 			(void)conf_error_msg(errs, s);
 		free(s);
@@ -207,22 +208,24 @@ child_check(child_check_fn *fn, void *cookie, const conf_node *where,
 	for (uint64_t i = real; i < hdr[1]; i++)
 		(void)conf_error_msg(errs, "");
 	if ((s = read_piece(p[0], CHILD_OUT_MAX, &len)) == NULL)
-		goto wait;
+		goto out;
 	if (out != NULL)
 		(void)buf_append(out, s, len);
 	free(s);
 	answered = 1;
 	rc = (int)(int64_t)hdr[0];
-wait:
+out:
 	close(p[0]);
 	while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
 		;
 	if (answered)
 		return rc;
 	if (w == pid && WIFSIGNALED(status))
-		return conf_error(errs, where, "the process checking this "
-		    "crashed: killed by signal %d (%s)", WTERMSIG(status),
-		    strsignal(WTERMSIG(status)));
-	return conf_error(errs, where, "the process checking this ended "
+		return conf_error(errs, where,
+		    "the process checking this "
+		    "crashed: killed by signal %d (%s)",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)));
+	return conf_error(errs, where,
+	    "the process checking this ended "
 	    "without an answer");
 }

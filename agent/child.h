@@ -9,6 +9,8 @@
  * tests, which link the heavy code, leave it off and do the same work in
  * their own process.  Either way the same code runs and makes the same
  * messages.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_AGENT_CHILD_H
 #define VIGIL_AGENT_CHILD_H
@@ -21,7 +23,7 @@
 #include "lib/buf.h"
 
 /* The most a checking child may send back besides its messages. */
-#define CHILD_OUT_MAX	((size_t)16 << 20)
+#define CHILD_OUT_MAX ((size_t)16 << 20)
 
 /* child_isolate_set(on): do heavy work in children from now on (vigild). */
 void child_isolate_set(bool on);

@@ -6,6 +6,8 @@
  * socket; without a daemon it runs the job in this process
  * (job_runner_run(), the daemon's runner, with the engine called here).  The others
  * work on the storage directly and need no daemon.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -76,13 +78,15 @@ draw(uint64_t bytes, uint64_t files, int64_t elapsed_ms, uint64_t total,
 		return;
 	last = now;
 	cli_bytes((double)bytes, b, sizeof(b));
-	rate = elapsed_ms > 0 ? (double)bytes / 1e6 / ((double)elapsed_ms /
-	    1000.0) : 0;
+	rate = elapsed_ms > 0 ?
+	    (double)bytes / 1e6 / ((double)elapsed_ms / 1000.0) :
+	    0;
 	if (total > bytes && rate > 0) {
 		char d[24];
 
-		format_duration((int64_t)((double)(total - bytes) / 1e6 / rate *
-		    1000), d, sizeof(d));
+		format_duration((int64_t)((double)(total - bytes) / 1e6 /
+				    rate * 1000),
+		    d, sizeof(d));
 		snprintf(eta, sizeof(eta), "  ETA %s", d);
 	}
 	fprintf(stderr, "\r\033[K  %s %s  %llu files  %.1f MB/s%s", b, what,
@@ -105,15 +109,15 @@ summary(const char *job, const char *id, uint64_t files, uint64_t in,
 	cli_bytes((double)in, bi, sizeof(bi));
 	cli_bytes((double)stored, bs, sizeof(bs));
 	printf("backup %s/%s: %llu files, %s in, %s stored (%.0f%%), "
-	    "%llu warnings, %.1f s, %.1f MB/s\n", job, id,
-	    (unsigned long long)files, bi, bs,
+	       "%llu warnings, %.1f s, %.1f MB/s\n",
+	    job, id, (unsigned long long)files, bi, bs,
 	    in > 0 ? 100.0 * (double)stored / (double)in : 0.0,
 	    (unsigned long long)warnings, (double)ms / 1000.0,
 	    ms > 0 ? (double)in / 1e6 / ((double)ms / 1000.0) : 0.0);
 }
 
 struct run_ctx {
-	uint64_t total;			/* estimate: the last success's bytes */
+	uint64_t total; /* estimate: the last success's bytes */
 };
 
 static void
@@ -124,7 +128,8 @@ run_progress(void *cookie, const struct job_progress *p)
 	if (p->done)
 		end_draw();
 	else
-		draw(p->bytes_read, p->files, p->elapsed_ms, rc->total, "read");
+		draw(p->bytes_read, p->files, p->elapsed_ms, rc->total,
+		    "read");
 }
 
 static int
@@ -141,8 +146,8 @@ run_here(const struct runconf *rcf, const struct job_conf *jc)
 		.cancel = &got_int,
 	};
 
-	if (job_state_load(o.state_dir, jc->name, &st,
-	    NULL) == 0 && st.has_success)
+	if (job_state_load(o.state_dir, jc->name, &st, NULL) == 0 &&
+	    st.has_success)
 		ctx.total = st.last_success_bytes;
 	catch_int();
 	/* The engine in this process: vigil links it. */
@@ -165,10 +170,9 @@ find_job(json_t *status, const char *name)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(json_object_get(status, "jobs"), i, v)
-		if (strcmp(json_string_value(json_object_get(v, "name")),
-		    name) == 0)
-			return v;
+	json_array_foreach(json_object_get(status, "jobs"), i,
+	    v) if (strcmp(json_string_value(json_object_get(v, "name")),
+		       name) == 0) return v;
 	return NULL;
 }
 
@@ -186,7 +190,8 @@ follow(const char *name, int64_t t0)
 
 		if (got_int) {
 			end_draw();
-			fprintf(stderr, "vigil: stopped following; the backup "
+			fprintf(stderr,
+			    "vigil: stopped following; the backup "
 			    "goes on in vigild\n");
 			return CLI_FAIL;
 		}
@@ -196,8 +201,10 @@ follow(const char *name, int64_t t0)
 		free(reply);
 		if ((job = find_job(st, name)) == NULL) {
 			json_decref(st);
-			fprintf(stderr, "vigil: vigild no longer knows job "
-			    "%s\n", name);
+			fprintf(stderr,
+			    "vigil: vigild no longer knows job "
+			    "%s\n",
+			    name);
 			return CLI_FAIL;
 		}
 		last = json_object_get(job, "last_run");
@@ -205,21 +212,26 @@ follow(const char *name, int64_t t0)
 			json_t *p = json_object_get(job, "progress");
 
 			draw(json_integer_value(json_object_get(p,
-			    "bytes_read")), json_integer_value(
-			    json_object_get(p, "files")), json_integer_value(
-			    json_object_get(p, "elapsed_ms")), 0, "read");
-		} else if (last != NULL && json_string_value(json_object_get(
-		    last, "start")) != NULL && strcmp(json_string_value(
-		    json_object_get(last, "start")), t0s) >= 0) {
+				 "bytes_read")),
+			    json_integer_value(json_object_get(p, "files")),
+			    json_integer_value(json_object_get(p,
+				"elapsed_ms")),
+			    0, "read");
+		} else if (last != NULL &&
+		    json_string_value(json_object_get(last, "start")) !=
+			NULL &&
+		    strcmp(json_string_value(json_object_get(last, "start")),
+			t0s) >= 0) {
 			json_t *ls = json_object_get(job, "last_success");
-			const char *id = json_string_value(json_object_get(last,
-			    "id"));
+			const char *id =
+			    json_string_value(json_object_get(last, "id"));
 
 			end_draw();
 			if (!json_is_true(json_object_get(last, "ok"))) {
-				fprintf(stderr, "vigil: backup %s failed: %s\n",
-				    name, json_string_value(json_object_get(
-				    last, "error")));
+				fprintf(stderr,
+				    "vigil: backup %s failed: %s\n", name,
+				    json_string_value(json_object_get(last,
+					"error")));
 				json_decref(st);
 				return CLI_FAIL;
 			}
@@ -228,8 +240,9 @@ follow(const char *name, int64_t t0)
 			    json_integer_value(json_object_get(ls, "bytes")),
 			    json_integer_value(json_object_get(ls, "stored")),
 			    json_integer_value(json_object_get(ls,
-			    "warnings")), json_integer_value(json_object_get(
-			    ls, "duration_ms")));
+				"warnings")),
+			    json_integer_value(json_object_get(ls,
+				"duration_ms")));
 			json_decref(st);
 			return CLI_OK;
 		}
@@ -261,8 +274,8 @@ cmd_run(struct runconf *rcf, const char *name)
 	o = json_loads(reply, 0, NULL);
 	free(reply);
 	if (json_string_value(json_object_get(o, "error")) != NULL) {
-		fprintf(stderr, "vigil: %s\n", json_string_value(
-		    json_object_get(o, "error")));
+		fprintf(stderr, "vigil: %s\n",
+		    json_string_value(json_object_get(o, "error")));
 		json_decref(o);
 		return CLI_FAIL;
 	}
@@ -287,8 +300,7 @@ open_storage(const struct job_conf *jc, struct storage **ret)
 }
 
 static int
-list_job(const struct runconf *rcf, const struct job_conf *jc,
-    json_t *out)
+list_job(const struct runconf *rcf, const struct job_conf *jc, json_t *out)
 {
 	struct storage *st;
 	struct catalog cat = { 0 };
@@ -297,8 +309,8 @@ list_job(const struct runconf *rcf, const struct job_conf *jc,
 
 	if (open_storage(jc, &st) != 0)
 		return -1;
-	if (rcf->heavy->catalog_list(st, jc->prefix, jc->name, &cat,
-	    &err) != 0) {
+	if (rcf->heavy->catalog_list(st, jc->prefix, jc->name, &cat, &err) !=
+	    0) {
 		fprintf(stderr, "vigil: %s: %s\n", jc->name, err.msg);
 		storage_close(st);
 		return -1;
@@ -315,23 +327,28 @@ list_job(const struct runconf *rcf, const struct job_conf *jc,
 
 		if (b->complete && key != NULL &&
 		    catalog_load_manifest(st, jc->prefix, jc->name, b->id, key,
-		    false, &m, &err) == 0)
+			false, &m, &err) == 0)
 			snprintf(files, sizeof(files), "%llu",
 			    (unsigned long long)m->counts.files);
 		localtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 		cli_bytes((double)b->size, size, sizeof(size));
 		if (out != NULL)
-			(void)json_array_append_new(out, json_pack(
-			    "{s:s, s:s, s:I, s:I, s:o, s:b}", "job", jc->name,
-			    "id", b->id, "time", (json_int_t)b->time_s,
-			    "size", (json_int_t)b->size, "files", m != NULL ?
-			    json_integer((json_int_t)m->counts.files) :
-			    json_null(), "complete", b->complete));
+			(void)json_array_append_new(out,
+			    json_pack("{s:s, s:s, s:I, s:I, s:o, s:b}", "job",
+				jc->name, "id", b->id, "time",
+				(json_int_t)b->time_s, "size",
+				(json_int_t)b->size, "files",
+				m != NULL ?
+				    json_integer((json_int_t)m->counts.files) :
+				    json_null(),
+				"complete", b->complete));
 		else
 			printf("%s/%-24s %s %10s %8s  %s\n", jc->name, b->id,
-			    when, size, files, b->complete ? "complete" :
-			    "INCOMPLETE (interrupted; removed by the next run)");
+			    when, size, files,
+			    b->complete ?
+				"complete" :
+				"INCOMPLETE (interrupted; removed by the next run)");
 		manifest_free(m);
 	}
 	if (cat.n == 0 && out == NULL)
@@ -382,8 +399,10 @@ spec_job(struct runconf *rcf, const char *spec)
 	struct job_conf *jc;
 
 	if (slash == NULL || (size_t)(slash - spec) > CATALOG_JOB_MAX) {
-		fprintf(stderr, "vigil: give JOB/latest, JOB/ID or "
-		    "JOB/ID-prefix, not \"%s\"\n", spec);
+		fprintf(stderr,
+		    "vigil: give JOB/latest, JOB/ID or "
+		    "JOB/ID-prefix, not \"%s\"\n",
+		    spec);
 		return NULL;
 	}
 	memcpy(name, spec, (size_t)(slash - spec));
@@ -406,7 +425,7 @@ cmd_verify(struct runconf *rcf, const char *spec, const char *keyfile)
 {
 	struct job_conf *jc = spec_job(rcf, spec);
 	struct catalog_verify_opts o = { .progress = verify_progress,
-	    .cancel = &got_int };
+		.cancel = &got_int };
 	struct catalog_verify_result res = { 0 };
 	struct crypto_key *key;
 	struct storage *st;
@@ -423,23 +442,25 @@ cmd_verify(struct runconf *rcf, const char *spec, const char *keyfile)
 	}
 	if (open_storage(jc, &st) != 0)
 		goto out0;
-	if (rcf->heavy->catalog_resolve(st, jc->prefix, spec, job, id,
-	    &err) != 0) {
+	if (rcf->heavy->catalog_resolve(st, jc->prefix, spec, job, id, &err) !=
+	    0) {
 		fprintf(stderr, "vigil: %s\n", err.msg);
 		goto out1;
 	}
 	catch_int();
-	if (rcf->heavy->catalog_verify(st, jc->prefix, job, id, key, &o,
-	    &res, &err) != 0 || !res.ok) {
+	if (rcf->heavy->catalog_verify(st, jc->prefix, job, id, key, &o, &res,
+		&err) != 0 ||
+	    !res.ok) {
 		end_draw();
-		fprintf(stderr, "vigil: backup %s/%s is damaged: %s\n", job, id,
-		    err.msg);
+		fprintf(stderr, "vigil: backup %s/%s is damaged: %s\n", job,
+		    id, err.msg);
 		goto out1;
 	}
 	end_draw();
 	printf("backup %s/%s is intact: %llu chunks authenticated, %llu "
-	    "bytes of tar match the manifest's sha256, %llu index entries "
-	    "checked\n", job, id, (unsigned long long)res.chunks,
+	       "bytes of tar match the manifest's sha256, %llu index entries "
+	       "checked\n",
+	    job, id, (unsigned long long)res.chunks,
 	    (unsigned long long)res.tar_bytes, (unsigned long long)res.files);
 	if (res.is_signed)
 		printf("signed by %s (public key %s)\n", res.signer_id,
@@ -456,16 +477,16 @@ out0:
 
 static void
 prune_cb(void *cookie, const struct catalog_backup *b,
-    enum catalog_action action, const char *reason, int rc,
-    const char *error)
+    enum catalog_action action, const char *reason, int rc, const char *error)
 {
 	const char *job = cookie;
 	char size[32];
 
 	cli_bytes((double)b->size, size, sizeof(size));
 	printf("%-18s %s/%s %10s  %s%s%s\n", catalog_action_name(action), job,
-	    b->id, size, reason != NULL ? reason : "", rc != 0 ? "  FAILED: " :
-	    "", rc != 0 && error != NULL ? error : "");
+	    b->id, size, reason != NULL ? reason : "",
+	    rc != 0 ? "  FAILED: " : "",
+	    rc != 0 && error != NULL ? error : "");
 }
 
 static int
@@ -501,21 +522,23 @@ cmd_prune(struct runconf *rcf, const char *name, bool dry_run)
 		if (l == 0)
 			o.stale_grace_s = 0;
 		else
-			fprintf(stderr, "vigil: %s: incomplete backups are left "
-			    "alone\n", err.msg);
+			fprintf(stderr,
+			    "vigil: %s: incomplete backups are left "
+			    "alone\n",
+			    err.msg);
 	}
 	if (open_storage(jc, &st) != 0)
 		goto out;
 	if (rcf->heavy->catalog_prune(st, jc->prefix, jc->name, &o, &res,
-	    &err) != 0) {
+		&err) != 0) {
 		fprintf(stderr, "vigil: prune %s: %s\n", jc->name, err.msg);
 	} else {
 		cli_bytes((double)res.bytes_freed, freed, sizeof(freed));
-		printf("%s%s: kept %zu, %s %zu (%s)%s\n", dry_run ?
-		    "dry run: " : "", jc->name, res.kept, dry_run ?
-		    "would delete" : "deleted", res.deleted +
-		    res.deleted_incomplete, freed, res.failed > 0 ?
-		    ", some deletes failed" : "");
+		printf("%s%s: kept %zu, %s %zu (%s)%s\n",
+		    dry_run ? "dry run: " : "", jc->name, res.kept,
+		    dry_run ? "would delete" : "deleted",
+		    res.deleted + res.deleted_incomplete, freed,
+		    res.failed > 0 ? ", some deletes failed" : "");
 		rc = res.failed > 0 ? CLI_FAIL : CLI_OK;
 	}
 	storage_close(st);

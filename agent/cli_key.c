@@ -1,6 +1,8 @@
 /*
  * cli_key.c: `vigil key generate` and `vigil decrypt`, the two commands that
  * deal with keys and sealed objects directly.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,7 +22,8 @@
 static int
 usage_key(void)
 {
-	fprintf(stderr, "usage: vigil key generate --out FILE [--symmetric | "
+	fprintf(stderr,
+	    "usage: vigil key generate --out FILE [--symmetric | "
 	    "--sign]\n"
 	    "  writes an X25519 private key (PEM, mode 0600) to FILE and prints "
 	    "the\n  public key for a job's public_key setting (write-only "
@@ -68,9 +71,11 @@ cli_key(int argc, char **argv)
 			fprintf(stderr, "vigil: %s\n", err.msg);
 			return CLI_FAIL;
 		}
-		fprintf(stderr, "wrote signing key %s (mode 0600): give it to "
+		fprintf(stderr,
+		    "wrote signing key %s (mode 0600): give it to "
 		    "this host's jobs as signing_key;\nput this in the job "
-		    "config of the hosts that restore or verify:\n", out);
+		    "config of the hosts that restore or verify:\n",
+		    out);
 		printf("trusted_signers = [ \"%s\" ];\n", spub);
 		return CLI_OK;
 	}
@@ -79,16 +84,20 @@ cli_key(int argc, char **argv)
 			fprintf(stderr, "vigil: %s\n", err.msg);
 			return CLI_FAIL;
 		}
-		fprintf(stderr, "wrote key file %s (mode 0600): use it as "
-		    "key_file and keep a copy away from this host\n", out);
+		fprintf(stderr,
+		    "wrote key file %s (mode 0600): use it as "
+		    "key_file and keep a copy away from this host\n",
+		    out);
 		return CLI_OK;
 	}
 	if (crypto_keys_generate_x25519(out, pub, sizeof(pub), &err) != 0) {
 		fprintf(stderr, "vigil: %s\n", err.msg);
 		return CLI_FAIL;
 	}
-	fprintf(stderr, "wrote private key %s (mode 0600): keep it away from "
-	    "the hosts that back up;\nput this in their job config:\n", out);
+	fprintf(stderr,
+	    "wrote private key %s (mode 0600): keep it away from "
+	    "the hosts that back up;\nput this in their job config:\n",
+	    out);
 	printf("public_key = \"%s\";\n", pub);
 	return CLI_OK;
 }
@@ -96,7 +105,8 @@ cli_key(int argc, char **argv)
 static int
 usage_decrypt(void)
 {
-	fprintf(stderr, "usage: vigil decrypt (--key FILE | --job NAME) "
+	fprintf(stderr,
+	    "usage: vigil decrypt (--key FILE | --job NAME) "
 	    "< OBJECT > PLAINTEXT\n"
 	    "  data.vgl decrypts to a .tar.gz (tar -xzf - reads it), "
 	    "manifest.vgl to JSON\n");
@@ -110,7 +120,7 @@ write_chunk(void *cookie, uint64_t index, const uint8_t *pt, size_t len,
 	FILE *out = cookie;
 
 	(void)index;
-	(void)final;
+	(void) final;
 	return len > 0 && fwrite(pt, 1, len, out) != len ? 2 : 0;
 }
 
@@ -142,7 +152,8 @@ cli_decrypt(int argc, char **argv)
 	if (optind != argc || (keyfile == NULL) == (job == NULL))
 		return usage_decrypt();
 	if (isatty(STDOUT_FILENO)) {
-		fprintf(stderr, "vigil: refusing to write plaintext to a "
+		fprintf(stderr,
+		    "vigil: refusing to write plaintext to a "
 		    "terminal; redirect the output\n");
 		return CLI_USAGE;
 	}
@@ -180,8 +191,10 @@ cli_decrypt(int argc, char **argv)
 		}
 		if ((r = format_reader_feed(rd, buf, (size_t)n, &err)) != 0) {
 			if (r == 2)
-				fprintf(stderr, "vigil: writing standard "
-				    "output: %s\n", strerror(errno));
+				fprintf(stderr,
+				    "vigil: writing standard "
+				    "output: %s\n",
+				    strerror(errno));
 			else
 				fprintf(stderr, "vigil: %s\n", err.msg);
 			goto out;

@@ -8,6 +8,8 @@
  * would, and calls the same spool_ctl(), so both ways answer alike.  The
  * reply is JSON; it is printed as is with --json, as a table or a sentence
  * otherwise.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/stat.h>
 
@@ -59,8 +61,8 @@ ask_spool(const char *req, char **ret_reply)
 	/* Nothing was ever queued: do not create the folder for that. */
 	if (stat(dir, &st) != 0) {
 		*ret_reply = strdup(strncmp(req, "list", 4) == 0 ?
-		    "{\"entries\":[]}" :
-		    "{\"error\":\"no queued notification matches\"}");
+			"{\"entries\":[]}" :
+			"{\"error\":\"no queued notification matches\"}");
 		status = *ret_reply != NULL ? CLI_OK : CLI_FAIL;
 		goto out;
 	}
@@ -69,7 +71,7 @@ ask_spool(const char *req, char **ret_reply)
 	 * trim a spool that a smaller spool_max would (vigild does, at start).
 	 */
 	if (spool_open(dir, QUEUE_OPEN_MAX, &sp) != 0)
-		goto out;	/* logged: in use, unreadable, ... */
+		goto out; /* logged: in use, unreadable, ... */
 	if (spool_set_notifiers(sp, rc->notifiers, rc->nnotifiers) == 0 &&
 	    (*ret_reply = spool_ctl(sp, req, clock_mono_ms())) != NULL)
 		status = CLI_OK;
@@ -90,16 +92,17 @@ print_list(json_t *entries)
 		printf("no queued notifications\n");
 		return;
 	}
-	printf("%-8s %-16s %-20s %-30s %-8s %-8s %6s %8s\n", "ID",
-	    "NOTIFIER", "RULE", "SERIES", "ALERT", "STATE", "AGE",
-	    "ATTEMPTS");
-	json_array_foreach(entries, i, v) {
+	printf("%-8s %-16s %-20s %-30s %-8s %-8s %6s %8s\n", "ID", "NOTIFIER",
+	    "RULE", "SERIES", "ALERT", "STATE", "AGE", "ATTEMPTS");
+	json_array_foreach(entries, i, v)
+	{
 		char age[32];
 		const char *state = json_string_value(json_object_get(v,
 		    "state"));
 
 		format_duration(json_integer_value(json_object_get(v,
-		    "age_ms")), age, sizeof(age));
+				    "age_ms")),
+		    age, sizeof(age));
 		printf("%-8lld %-16s %-20s %-30s %-8s %-8s %6s %8lld%s\n",
 		    (long long)json_integer_value(json_object_get(v, "id")),
 		    json_string_value(json_object_get(v, "notifier")),
@@ -108,9 +111,10 @@ print_list(json_t *entries)
 		    json_string_value(json_object_get(v, "alert_state")),
 		    state, age,
 		    (long long)json_integer_value(json_object_get(v,
-		    "attempts")),
+			"attempts")),
 		    json_is_false(json_object_get(v, "on_disk")) ?
-		    "  (in memory only)" : "");
+			"  (in memory only)" :
+			"");
 	}
 }
 
@@ -122,8 +126,9 @@ cli_queue(int argc, char **argv)
 	size_t off;
 	int rc;
 
-	if (argc < 2 || (strcmp(argv[1], "list") != 0 &&
-	    strcmp(argv[1], "retry") != 0 && strcmp(argv[1], "drop") != 0) ||
+	if (argc < 2 ||
+	    (strcmp(argv[1], "list") != 0 && strcmp(argv[1], "retry") != 0 &&
+		strcmp(argv[1], "drop") != 0) ||
 	    (strcmp(argv[1], "list") != 0 && argc < 3))
 		return usage_queue();
 	off = (size_t)snprintf(req, sizeof(req), "queue");
@@ -163,9 +168,11 @@ cli_queue(int argc, char **argv)
 		json_int_t n = json_integer_value(json_object_get(o, "count"));
 
 		printf("%lld notification%s %s\n", (long long)n,
-		    n == 1 ? "" : "s", argv[1][0] == 'd' ? "dropped" :
-		    argc > 3 && strcmp(argv[argc - 2], "--to") == 0 ?
-		    "re-routed" : "due now");
+		    n == 1 ? "" : "s",
+		    argv[1][0] == 'd' ? "dropped" :
+			argc > 3 && strcmp(argv[argc - 2], "--to") == 0 ?
+					"re-routed" :
+					"due now");
 	}
 	json_decref(o);
 	free(reply);

@@ -17,6 +17,8 @@
  * result.  SIGINT and SIGTERM stop the restore cleanly (the
  * file being written is removed).  Exit status: 0 if everything asked for
  * was restored, 1 otherwise with "vigil: <message>", 2 for usage errors.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <getopt.h>
@@ -43,9 +45,9 @@
 #include "agent/runconf.h"
 
 /* Warnings printed one by one; the rest are counted. */
-#define WARNINGS_SHOWN	20
+#define WARNINGS_SHOWN 20
 /* --path options, at most. */
-#define PATHS_MAX	1024
+#define PATHS_MAX 1024
 
 static volatile sig_atomic_t got_signal;
 
@@ -60,7 +62,7 @@ on_signal(int sig)
 struct ui {
 	pthread_mutex_t mtx;
 	bool tty;
-	bool drawn;			/* a progress line is showing */
+	bool drawn; /* a progress line is showing */
 	uint64_t warnings;
 };
 
@@ -102,18 +104,21 @@ draw(struct ui *ui, const struct restore_progress *p)
 	char b[32], t[32], eta[48] = "", pct[16] = "";
 	double rate;
 
-	rate = p->elapsed_ms > 0 ? (double)p->tar_bytes / 1e6 /
-	    ((double)p->elapsed_ms / 1000.0) : 0;
+	rate = p->elapsed_ms > 0 ?
+	    (double)p->tar_bytes / 1e6 / ((double)p->elapsed_ms / 1000.0) :
+	    0;
 	cli_bytes((double)p->tar_bytes, b, sizeof(b));
 	cli_bytes((double)p->tar_total, t, sizeof(t));
 	if (p->tar_total > 0)
-		snprintf(pct, sizeof(pct), "  %3.0f%%", 100.0 *
-		    (double)p->tar_bytes / (double)p->tar_total);
+		snprintf(pct, sizeof(pct), "  %3.0f%%",
+		    100.0 * (double)p->tar_bytes / (double)p->tar_total);
 	if (p->tar_total > p->tar_bytes && rate > 0) {
 		char d[24];
 
 		format_duration((int64_t)((double)(p->tar_total -
-		    p->tar_bytes) / 1e6 / rate * 1000), d, sizeof(d));
+					      p->tar_bytes) /
+				    1e6 / rate * 1000),
+		    d, sizeof(d));
 		snprintf(eta, sizeof(eta), "  ETA %s", d);
 	}
 	fprintf(stderr, "\r\033[K  %s / %s%s  %" PRIu64 " files  %.1f MB/s%s",
@@ -168,21 +173,17 @@ print_json(const char *job, const char *id, const char *target,
 	for (size_t i = 0; i < res->nfirst_warnings; i++)
 		json_array_append_new(w, json_string(res->first_warnings[i]));
 	o = json_pack("{s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, "
-	    "s:I, s:I, s:I, s:I, s:o, s:o, s:o}",
-	    "job", job, "backup_id", id, "target", target,
-	    "ok", res->ok, "partial", res->partial,
-	    "entries", (json_int_t)res->entries,
-	    "extracted", (json_int_t)res->extracted,
-	    "refused", (json_int_t)res->refused,
-	    "warnings", (json_int_t)res->warnings,
-	    "bytes", (json_int_t)res->bytes,
-	    "tar_bytes", (json_int_t)res->tar_bytes,
-	    "tar_size", (json_int_t)res->tar_size,
-	    "bytes_read", (json_int_t)res->bytes_read,
-	    "chunks", (json_int_t)res->chunks,
-	    "elapsed_ms", (json_int_t)res->elapsed_ms,
-	    "removed", res->removed[0] != '\0' ? json_string(res->removed) :
-	    json_null(),
+		      "s:I, s:I, s:I, s:I, s:o, s:o, s:o}",
+	    "job", job, "backup_id", id, "target", target, "ok", res->ok,
+	    "partial", res->partial, "entries", (json_int_t)res->entries,
+	    "extracted", (json_int_t)res->extracted, "refused",
+	    (json_int_t)res->refused, "warnings", (json_int_t)res->warnings,
+	    "bytes", (json_int_t)res->bytes, "tar_bytes",
+	    (json_int_t)res->tar_bytes, "tar_size", (json_int_t)res->tar_size,
+	    "bytes_read", (json_int_t)res->bytes_read, "chunks",
+	    (json_int_t)res->chunks, "elapsed_ms", (json_int_t)res->elapsed_ms,
+	    "removed",
+	    res->removed[0] != '\0' ? json_string(res->removed) : json_null(),
 	    "error", error != NULL ? json_string(error) : json_null(),
 	    "first_warnings", w);
 	if (o == NULL)
@@ -204,9 +205,9 @@ summary(const char *job, const char *id, const char *target,
 
 	cli_bytes((double)res->bytes, b, sizeof(b));
 	printf("restored %s/%s into %s: %" PRIu64 " entr%s, %s, %" PRIu64
-	    " warning%s, %.1f s, %.1f MB/s\n", job, id, target,
-	    res->extracted, res->extracted == 1 ? "y" : "ies", b,
-	    res->warnings, res->warnings == 1 ? "" : "s", s,
+	       " warning%s, %.1f s, %.1f MB/s\n",
+	    job, id, target, res->extracted, res->extracted == 1 ? "y" : "ies",
+	    b, res->warnings, res->warnings == 1 ? "" : "s", s,
 	    s > 0 ? (double)res->tar_bytes / 1e6 / s : 0.0);
 }
 
@@ -256,8 +257,10 @@ cli_restore(int argc, char **argv)
 			break;
 		case 'p':
 			if (npaths == PATHS_MAX) {
-				fprintf(stderr, "vigil: more than %d --path "
-				    "options\n", PATHS_MAX);
+				fprintf(stderr,
+				    "vigil: more than %d --path "
+				    "options\n",
+				    PATHS_MAX);
 				free(paths);
 				return CLI_USAGE;
 			}
@@ -273,10 +276,12 @@ cli_restore(int argc, char **argv)
 			no_privileges = true;
 			break;
 		case 'w':
-			if (parse_int64(optarg, &workers) != 0 || workers < 1 ||
-			    workers > 256) {
-				fprintf(stderr, "vigil: --workers: \"%s\" is "
-				    "not a number from 1 to 256\n", optarg);
+			if (parse_int64(optarg, &workers) != 0 ||
+			    workers < 1 || workers > 256) {
+				fprintf(stderr,
+				    "vigil: --workers: \"%s\" is "
+				    "not a number from 1 to 256\n",
+				    optarg);
 				free(paths);
 				return CLI_USAGE;
 			}
@@ -293,8 +298,10 @@ cli_restore(int argc, char **argv)
 	spec = argv[optind];
 	if ((slash = strchr(spec, '/')) == NULL || slash == spec ||
 	    (size_t)(slash - spec) > CATALOG_JOB_MAX || slash[1] == '\0') {
-		fprintf(stderr, "vigil: \"%s\": give JOB/latest, JOB/ID or "
-		    "JOB/ID-prefix\n", spec);
+		fprintf(stderr,
+		    "vigil: \"%s\": give JOB/latest, JOB/ID or "
+		    "JOB/ID-prefix\n",
+		    spec);
 		free(paths);
 		return CLI_USAGE;
 	}
@@ -313,10 +320,12 @@ cli_restore(int argc, char **argv)
 
 		if (rcf->conf->storage == NULL ||
 		    storage_conf_find(rcf->conf->storage, stname, &sc,
-		    &errs) != 0) {
+			&errs) != 0) {
 			if (errs.n == 0)
-				fprintf(stderr, "vigil: no storage target "
-				    "named \"%s\"\n", stname);
+				fprintf(stderr,
+				    "vigil: no storage target "
+				    "named \"%s\"\n",
+				    stname);
 			for (size_t i = 0; i < errs.n; i++)
 				fprintf(stderr, "vigil: %s\n", errs.msgs[i]);
 			conf_errs_free(&errs);
@@ -330,7 +339,7 @@ cli_restore(int argc, char **argv)
 	}
 	/* Which backup: from object names alone, no key needed yet. */
 	if ((r = rcf->heavy->catalog_resolve(st, jc->prefix, spec, job, id,
-	    &err)) != 0) {
+		 &err)) != 0) {
 		fprintf(stderr, "vigil: %s\n", err.msg);
 		goto out;
 	}
@@ -370,8 +379,10 @@ cli_restore(int argc, char **argv)
 	if (r != 0) {
 		/* One line, saying also which cut-short file was removed. */
 		if (res.removed[0] != '\0')
-			fprintf(stderr, "vigil: %s (removed %s, which was cut "
-			    "short)\n", err.msg, res.removed);
+			fprintf(stderr,
+			    "vigil: %s (removed %s, which was cut "
+			    "short)\n",
+			    err.msg, res.removed);
 		else
 			fprintf(stderr, "vigil: %s\n", err.msg);
 		goto out;

@@ -1,6 +1,8 @@
 /*
  * cli_status.c: the commands about the configuration and the running
  * daemon (config check, status, reload).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -54,34 +56,32 @@ print_queue(json_t *q)
 	json_t *n;
 	size_t i;
 
-	json_object_foreach(json_object_get(q, "per_notifier"), k, n)
-		if (json_integer_value(n) > 0)
-			printf("    %-20s %lld waiting\n", k,
-			    (long long)json_integer_value(n));
+	json_object_foreach(json_object_get(q, "per_notifier"), k,
+	    n) if (json_integer_value(n) > 0)
+	    printf("    %-20s %lld waiting\n", k,
+		(long long)json_integer_value(n));
 	if (unspooled > 0 || werr > 0)
 		printf("  SPOOL CANNOT BE WRITTEN: %lld failed writes in a "
-		    "row, %lld notifications held in memory only\n",
+		       "row, %lld notifications held in memory only\n",
 		    (long long)werr, (long long)unspooled);
 	if (json_object_size(json_object_get(q, "aside")) > 0) {
 		printf("  kept aside (notifier removed; see vigil queue "
-		    "list):\n");
+		       "list):\n");
 		json_object_foreach(json_object_get(q, "aside"), k, n)
-			printf("    %-20s %lld\n", k,
-			    (long long)json_integer_value(n));
+		    printf("    %-20s %lld\n", k,
+			(long long)json_integer_value(n));
 	}
 	if (json_integer_value(json_object_get(q, "dropped")) > 0) {
 		printf("  dropped by reason:");
 		json_object_foreach(json_object_get(q, "dropped_by_reason"), k,
-		    n)
-			if (json_integer_value(n) > 0)
-				printf(" %s %lld", k,
-				    (long long)json_integer_value(n));
+		    n) if (json_integer_value(n) > 0)
+		    printf(" %s %lld", k, (long long)json_integer_value(n));
 		printf("\n  dropped by rule and series:\n");
 		json_array_foreach(json_object_get(q, "drops"), i, n)
-			printf("    %-20s %-32s %lld\n",
-			    json_string_value(json_object_get(n, "rule")),
-			    json_string_value(json_object_get(n, "series")),
-			    (long long)json_integer_value(json_object_get(n,
+		    printf("    %-20s %-32s %lld\n",
+			json_string_value(json_object_get(n, "rule")),
+			json_string_value(json_object_get(n, "series")),
+			(long long)json_integer_value(json_object_get(n,
 			    "count")));
 	}
 }
@@ -97,8 +97,8 @@ print_status(json_t *st)
 	char up[32], when[48];
 
 	format_duration(clock_wall_ms() -
-	    json_integer_value(json_object_get(st, "started_ms")), up,
-	    sizeof(up));
+		json_integer_value(json_object_get(st, "started_ms")),
+	    up, sizeof(up));
 	printf("vigild %s on %s, pid %lld, up %s, config %s\n",
 	    json_string_value(json_object_get(st, "version")),
 	    json_string_value(json_object_get(st, "host")),
@@ -106,7 +106,8 @@ print_status(json_t *st)
 	    json_string_value(json_object_get(st, "config")));
 
 	printf("\nSOURCES\n");
-	json_array_foreach(srcs, i, v) {
+	json_array_foreach(srcs, i, v)
+	{
 		const char *err = json_string_value(json_object_get(v,
 		    "last_error"));
 		json_int_t fails = json_integer_value(json_object_get(v,
@@ -118,9 +119,10 @@ print_status(json_t *st)
 		int shown = 0;
 
 		format_duration(json_integer_value(json_object_get(v,
-		    "interval_ms")), every, sizeof(every));
-		ago(json_integer_value(json_object_get(v, "last_ok_ms")),
-		    when, sizeof(when));
+				    "interval_ms")),
+		    every, sizeof(every));
+		ago(json_integer_value(json_object_get(v, "last_ok_ms")), when,
+		    sizeof(when));
 		printf("  %-12s %-8s every %-6s last reading %s",
 		    json_string_value(json_object_get(v, "name")),
 		    json_string_value(json_object_get(v, "type")), every,
@@ -129,7 +131,8 @@ print_status(json_t *st)
 			printf("  FAILING x%lld: %s", (long long)fails,
 			    err != NULL ? err : "");
 		printf("\n");
-		json_object_foreach(rd, k, val) {
+		json_object_foreach(rd, k, val)
+		{
 			if (shown++ == 12) {
 				printf("      ... %zu readings in all\n",
 				    json_object_size(rd));
@@ -142,7 +145,8 @@ print_status(json_t *st)
 	printf("\nRULES\n");
 	if (json_array_size(rules) == 0)
 		printf("  (no readings matched a rule yet)\n");
-	json_array_foreach(rules, i, v) {
+	json_array_foreach(rules, i, v)
+	{
 		json_t *val = json_object_get(v, "value");
 		char vbuf[32] = "-";
 
@@ -154,14 +158,15 @@ print_status(json_t *st)
 
 		printf("  %-20s %-32s %-9s since %s  value %s\n",
 		    json_string_value(json_object_get(v, "rule")),
-		    metric != NULL && metric[0] != '\0' ? metric :
-		    "(nothing matched yet)",
+		    metric != NULL && metric[0] != '\0' ?
+			metric :
+			"(nothing matched yet)",
 		    json_string_value(json_object_get(v, "state")),
 		    json_string_value(json_object_get(v, "since")), vbuf);
 	}
 
 	printf("\nALERT QUEUE\n  %lld waiting, %lld delivered, %lld refused, "
-	    "%lld dropped\n",
+	       "%lld dropped\n",
 	    (long long)json_integer_value(json_object_get(q, "depth")),
 	    (long long)json_integer_value(json_object_get(q, "sent")),
 	    (long long)json_integer_value(json_object_get(q, "failed")),
@@ -187,7 +192,8 @@ cli_status(int argc, char **argv)
 	st = json_loads(reply, 0, &jerr);
 	free(reply);
 	if (st == NULL || !json_is_object(st)) {
-		fprintf(stderr, "vigil: vigild sent a reply this vigil cannot "
+		fprintf(stderr,
+		    "vigil: vigild sent a reply this vigil cannot "
 		    "read\n");
 		json_decref(st);
 		return CLI_FAIL;

@@ -11,6 +11,8 @@
  * points to docs/STORAGE-PERMISSIONS.md.  Everything goes through the
  * storage wrappers (providers/storage.h), so every backend is checked the
  * same way; only the permission names are per type.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/random.h>
 
@@ -32,18 +34,17 @@
 #include "agent/runconf.h"
 
 /* The probe: odd-sized, so the ranged read starts and ends mid-block. */
-#define PROBE_SIZE	65659		/* 64 KiB + 123 */
-#define PROBE_BYTES	"65659"
-#define PROBE_NAME	".vigil-check-"
-#define HOST_MAX	64
-#define PERM_DOC	"docs/STORAGE-PERMISSIONS.md"
+#define PROBE_SIZE 65659 /* 64 KiB + 123 */
+#define PROBE_BYTES "65659"
+#define PROBE_NAME ".vigil-check-"
+#define HOST_MAX 64
+#define PERM_DOC "docs/STORAGE-PERMISSIONS.md"
 
 /* The steps, in the order they run. */
 enum step { S_OPEN, S_WRITE, S_LIST, S_READ, S_DELETE, S_GONE, S_N };
 
-static const char *const step_word[S_N] = {
-	"open", "write", "list", "read", "delete", "gone"
-};
+static const char *const step_word[S_N] = { "open", "write", "list", "read",
+	"delete", "gone" };
 
 /*
  * What each step needs, per storage type: the permission a failure most
@@ -53,98 +54,109 @@ static const char *const step_word[S_N] = {
 struct perms {
 	const char *type;
 	const char *need[S_N];
-	const char *rm;			/* the key follows */
+	const char *rm; /* the key follows */
 };
 
 static const struct perms perms_tab[] = {
-	{ "local", {
+	{ "local",
+	    {
 		"read, write and search (rwx) on the folder for the user "
-		    "vigil runs as, search (x) on every folder above it, and "
-		    "if it is missing, write and search (w+x) on its parent "
-		    "so that vigil can create it",
+		"vigil runs as, search (x) on every folder above it, and "
+		"if it is missing, write and search (w+x) on its parent "
+		"so that vigil can create it",
 		"write and search (w+x) on the folder for the user vigil "
-		    "runs as, on a file system mounted read-write",
+		"runs as, on a file system mounted read-write",
 		"read and search (r+x) on the folder and its subfolders",
 		"read (r) on the files in the folder",
 		"write and search (w+x) on the folder holding the object",
 		"read and search (r+x) on the folder",
-	    }, "rm FOLDER/" },
-	{ "s3", {
+	    },
+	    "rm FOLDER/" },
+	{ "s3",
+	    {
 		"valid credentials and the right bucket, region and "
-		    "endpoint",
+		"endpoint",
 		"s3:PutObject on arn:aws:s3:::BUCKET/PREFIX* (with "
-		    "lock_days also s3:PutObjectRetention; with SSE-KMS "
-		    "kms:GenerateDataKey on the key)",
+		"lock_days also s3:PutObjectRetention; with SSE-KMS "
+		"kms:GenerateDataKey on the key)",
 		"s3:ListBucket on arn:aws:s3:::BUCKET (a condition on "
-		    "s3:prefix must allow the target's prefix)",
+		"s3:prefix must allow the target's prefix)",
 		"s3:GetObject on arn:aws:s3:::BUCKET/PREFIX* (with SSE-KMS "
-		    "kms:Decrypt on the key)",
+		"kms:Decrypt on the key)",
 		"s3:DeleteObject on arn:aws:s3:::BUCKET/PREFIX* (an Object "
-		    "Lock retention also refuses deletes)",
+		"Lock retention also refuses deletes)",
 		"s3:ListBucket and s3:GetObject",
-	    }, "aws s3 rm s3://BUCKET/PREFIX/" },
-	{ "azure", {
+	    },
+	    "aws s3 rm s3://BUCKET/PREFIX/" },
+	{ "azure",
+	    {
 		"valid credentials (Entra ID, SharedKey or SAS) and the "
-		    "right account, container and endpoint",
+		"right account, container and endpoint",
 		"Azure role \"Storage Blob Data Contributor\" on the "
-		    "container, or a SAS with 'w'",
+		"container, or a SAS with 'w'",
 		"Azure role \"Storage Blob Data Reader\" or \"Contributor\" "
-		    "on the container, or a SAS with 'l'",
+		"on the container, or a SAS with 'l'",
 		"Azure role \"Storage Blob Data Reader\" or \"Contributor\" "
-		    "on the container, or a SAS with 'r'",
+		"on the container, or a SAS with 'r'",
 		"Azure role \"Storage Blob Data Contributor\" on the "
-		    "container, or a SAS with 'd' (an immutability policy "
-		    "also refuses deletes)",
+		"container, or a SAS with 'd' (an immutability policy "
+		"also refuses deletes)",
 		"a SAS with 'l' and 'r', or a role that reads blobs",
-	    }, "az storage blob delete --account-name ACCOUNT "
+	    },
+	    "az storage blob delete --account-name ACCOUNT "
 	    "--container-name CONTAINER --name PREFIX/" },
-	{ "gcs", {
+	{ "gcs",
+	    {
 		"valid credentials (service-account key or metadata "
-		    "server) and the right bucket and endpoint",
+		"server) and the right bucket and endpoint",
 		"storage.objects.create on the bucket (roles/storage."
-		    "objectCreator or roles/storage.objectUser)",
+		"objectCreator or roles/storage.objectUser)",
 		"storage.objects.list on the bucket (roles/storage."
-		    "objectViewer or roles/storage.objectUser)",
+		"objectViewer or roles/storage.objectUser)",
 		"storage.objects.get on the bucket (roles/storage."
-		    "objectViewer or roles/storage.objectUser)",
+		"objectViewer or roles/storage.objectUser)",
 		"storage.objects.delete on the bucket (roles/storage."
-		    "objectUser; a retention policy also refuses deletes)",
+		"objectUser; a retention policy also refuses deletes)",
 		"storage.objects.list and storage.objects.get",
-	    }, "gcloud storage rm gs://BUCKET/PREFIX/" },
+	    },
+	    "gcloud storage rm gs://BUCKET/PREFIX/" },
 };
 
-static const struct perms perms_other = { NULL, {
-	"valid credentials and settings for the target",
-	"permission to create objects",
-	"permission to list objects",
-	"permission to read objects",
-	"permission to delete objects",
-	"permission to list and read objects",
-    }, "the storage's own tools, deleting " };
+static const struct perms perms_other = { NULL,
+	{
+	    "valid credentials and settings for the target",
+	    "permission to create objects",
+	    "permission to list objects",
+	    "permission to read objects",
+	    "permission to delete objects",
+	    "permission to list and read objects",
+	},
+	"the storage's own tools, deleting " };
 
 /* One run of the check. */
 struct check {
 	const struct perms *perms;
 	struct storage *st;
-	const char *name;		/* the target's name */
-	char key[STORAGE_KEY_MAX + 1];	/* the probe */
-	uint8_t *data;			/* its contents */
-	struct timespec t0;		/* the current step's start */
-	int failed;			/* steps that failed */
+	const char *name;	       /* the target's name */
+	char key[STORAGE_KEY_MAX + 1]; /* the probe */
+	uint8_t *data;		       /* its contents */
+	struct timespec t0;	       /* the current step's start */
+	int failed;		       /* steps that failed */
 };
 
 static int
 usage_storage(void)
 {
-	fprintf(stderr, "usage: vigil storage check NAME [--prefix P] "
+	fprintf(stderr,
+	    "usage: vigil storage check NAME [--prefix P] "
 	    "[--no-delete]\n"
 	    "  writes, lists, reads back (a range) and deletes a probe "
 	    "object in the\n  storage target NAME, and says which "
 	    "permission is missing if a step fails;\n"
 	    "  --prefix P   put the probe under P/ (a job's prefix)\n"
 	    "  --no-delete  leave the probe (write-only hosts, whose "
-	    "backups are pruned\n               elsewhere: see "
-	    PERM_DOC ")\n");
+	    "backups are pruned\n               elsewhere: see " PERM_DOC
+	    ")\n");
 	return CLI_USAGE;
 }
 
@@ -195,11 +207,12 @@ step_end(struct check *c, enum step s, int rc, const struct ag_err *err,
 		printf("%20s%s\n", "", err->msg);
 	if (rc == AG_RETRY)
 		printf("%20sa transient failure (network, throttling or the "
-		    "service), retried %u times: try again later\n", "",
-		    storage_retry.retries);
+		       "service), retried %u times: try again later\n",
+		    "", storage_retry.retries);
 	else if (err != NULL)
 		printf("%20smost likely missing, if access was refused: %s "
-		    "(see %s)\n", "", c->perms->need[s], PERM_DOC);
+		       "(see %s)\n",
+		    "", c->perms->need[s], PERM_DOC);
 }
 
 /*
@@ -219,16 +232,17 @@ probe_key(struct check *c, const char *prefix)
 	host[HOST_MAX] = '\0';
 	for (p = host; *p != '\0'; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
+			(*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
 			*p = '_';
 	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
 		fprintf(stderr, "vigil: getrandom failed\n");
 		return (-1);
 	}
-	n = snprintf(c->key, sizeof(c->key), "%s%s" PROBE_NAME "%s-"
-	    "%02x%02x%02x%02x%02x%02x%02x%02x", prefix != NULL ? prefix : "",
-	    prefix != NULL ? "/" : "", host, r[0], r[1], r[2], r[3], r[4],
-	    r[5], r[6], r[7]);
+	n = snprintf(c->key, sizeof(c->key),
+	    "%s%s" PROBE_NAME "%s-"
+	    "%02x%02x%02x%02x%02x%02x%02x%02x",
+	    prefix != NULL ? prefix : "", prefix != NULL ? "/" : "", host,
+	    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
 	if (n < 0 || (size_t)n >= sizeof(c->key) ||
 	    !storage_key_valid(c->key)) {
 		fprintf(stderr, "vigil: cannot make a probe key\n");
@@ -241,7 +255,8 @@ probe_key(struct check *c, const char *prefix)
 		return (-1);
 	}
 	for (size_t i = 0; i < PROBE_SIZE; i++)
-		c->data[i] = (uint8_t)(r[i % sizeof(r)] ^ (i * 131 + (i >> 8)));
+		c->data[i] = (uint8_t)(r[i % sizeof(r)] ^
+		    (i * 131 + (i >> 8)));
 	return (0);
 }
 
@@ -306,11 +321,12 @@ step_change(struct check *c, enum step s)
 
 	step_start(c);
 	do
-		rc = s == S_WRITE ? storage_put(c->st, c->key, c->data,
-		    PROBE_SIZE, &err) : storage_remove(c->st, c->key, &err);
+		rc = s == S_WRITE ?
+		    storage_put(c->st, c->key, c->data, PROBE_SIZE, &err) :
+		    storage_remove(c->st, c->key, &err);
 	while (again(rc, &attempt));
-	step_end(c, s, rc, &err, s == S_WRITE ? "%s (" PROBE_BYTES " bytes)" :
-	    "%s", c->key);
+	step_end(c, s, rc, &err,
+	    s == S_WRITE ? "%s (" PROBE_BYTES " bytes)" : "%s", c->key);
 	return (rc);
 }
 
@@ -327,10 +343,11 @@ step_list(struct check *c)
 	if (rc == STORAGE_ABSENT || (rc == 0 && size != PROBE_SIZE)) {
 		step_end(c, S_LIST, -1, NULL, "%s",
 		    rc == 0 ? "listed with the wrong size" :
-		    "the listing does not show the probe");
+			      "the listing does not show the probe");
 		if (rc == 0)
 			printf("%20slisted as %" PRIu64 " bytes, written as "
-			    "%u\n", "", size, (unsigned)PROBE_SIZE);
+			       "%u\n",
+			    "", size, (unsigned)PROBE_SIZE);
 		return;
 	}
 	step_end(c, S_LIST, rc, &err, "listed, %" PRIu64 " bytes", size);
@@ -348,7 +365,8 @@ step_read(struct check *c)
 	step_start(c);
 	rc = storage_get_retry(c->st, c->key, off, len, cmp_sink, &cs, &err);
 	if (cs.bad || (rc == 0 && cs.got != len)) {
-		step_end(c, S_READ, -1, NULL, "bytes %" PRIu64 "-%" PRIu64
+		step_end(c, S_READ, -1, NULL,
+		    "bytes %" PRIu64 "-%" PRIu64
 		    " differ from what was written (got %" PRIu64 " bytes)",
 		    off, off + len - 1, cs.got);
 		return;
@@ -381,7 +399,8 @@ step_gone(struct check *c)
 	}
 	rc = storage_get_retry(c->st, c->key, 0, 1, cmp_sink, &cs, &err);
 	if (rc == 0 || cs.got > 0 || cs.bad) {
-		step_end(c, S_GONE, -1, NULL, "still readable after the "
+		step_end(c, S_GONE, -1, NULL,
+		    "still readable after the "
 		    "delete");
 		return;
 	}
@@ -396,7 +415,8 @@ list_names(const conf_node *section)
 	size_t n = conf_len(section);
 
 	if (n == 0) {
-		fprintf(stderr, "vigil: the configuration defines no storage "
+		fprintf(stderr,
+		    "vigil: the configuration defines no storage "
 		    "target (storage = { NAME = { type = ...; }; };)\n");
 		return;
 	}
@@ -437,12 +457,14 @@ cli_storage_check(int argc, char **argv)
 	if (optind + 1 != argc)
 		return usage_storage();
 	c.name = argv[optind];
-	if (prefix != NULL && (!storage_key_valid(prefix) ||
-	    strlen(prefix) > STORAGE_KEY_MAX / 2)) {
-		fprintf(stderr, "vigil: --prefix \"%s\" is not a valid key "
+	if (prefix != NULL &&
+	    (!storage_key_valid(prefix) ||
+		strlen(prefix) > STORAGE_KEY_MAX / 2)) {
+		fprintf(stderr,
+		    "vigil: --prefix \"%s\" is not a valid key "
 		    "prefix ('/'-separated, no empty, \".\" or \"..\" segment, "
-		    "no leading or trailing '/', at most %d bytes)\n", prefix,
-		    STORAGE_KEY_MAX / 2);
+		    "no leading or trailing '/', at most %d bytes)\n",
+		    prefix, STORAGE_KEY_MAX / 2);
 		return CLI_USAGE;
 	}
 
@@ -450,8 +472,10 @@ cli_storage_check(int argc, char **argv)
 		goto out;
 	if (rcf->conf->storage == NULL ||
 	    conf_member(rcf->conf->storage, c.name) == NULL) {
-		fprintf(stderr, "vigil: no storage target named \"%s\" in "
-		    "%s\n", c.name, rcf->conf->path);
+		fprintf(stderr,
+		    "vigil: no storage target named \"%s\" in "
+		    "%s\n",
+		    c.name, rcf->conf->path);
 		list_names(rcf->conf->storage);
 		goto out;
 	}
@@ -474,27 +498,27 @@ cli_storage_check(int argc, char **argv)
 	while (again(r, &attempt));
 	step_end(&c, S_OPEN, r, &err, "");
 	if (r != 0)
-		goto done;
+		goto summary;
 
 	if (step_change(&c, S_WRITE) != 0)
-		goto done;
+		goto summary;
 	step_list(&c);
 	step_read(&c);
 	if (no_delete) {
 		printf("  %-7s SKIPPED (--no-delete)\n", step_word[S_DELETE]);
 		printf("the probe object remains in storage \"%s\"; remove it "
-		    "from a host allowed\nto delete (write-only hosts: see "
-		    "%s), e.g.\n  %s%s\n", c.name, PERM_DOC, c.perms->rm,
-		    c.key);
+		       "from a host allowed\nto delete (write-only hosts: see "
+		       "%s), e.g.\n  %s%s\n",
+		    c.name, PERM_DOC, c.perms->rm, c.key);
 	} else if (step_change(&c, S_DELETE) == 0) {
 		step_gone(&c);
 	} else {
 		printf("the probe object remains in storage \"%s\"; once "
-		    "deletes are allowed:\n  %s%s\n", c.name, c.perms->rm,
-		    c.key);
+		       "deletes are allowed:\n  %s%s\n",
+		    c.name, c.perms->rm, c.key);
 	}
 
-done:
+summary:
 	fflush(stdout);
 	if (c.failed > 0) {
 		fprintf(stderr, "vigil: storage \"%s\": %d check%s failed\n",

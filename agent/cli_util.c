@@ -2,6 +2,8 @@
  * cli_util.c: what the commands of the vigil CLI share (see cli.h): the
  * global options, loading the configuration, asking the running daemon
  * over the control socket, and small output helpers.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,6 +8,8 @@
  * is reading, CTL_WRITE_TIMEOUT_MS after the last byte it took while it is
  * writing.  Nothing here waits: every read, write and accept is
  * non-blocking, and whatever would block is left for the next poll().
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,20 +35,20 @@
 
 struct ctl_conn {
 	struct ctl *ctl;
-	int fd;			/* -1: a free slot */
-	int pidx;		/* entry in the last ctl_pollfds(), or -1 */
-	int64_t deadline_ms;	/* monotonic: closed then */
-	size_t len;		/* request bytes in ${in} */
+	int fd;		     /* -1: a free slot */
+	int pidx;	     /* entry in the last ctl_pollfds(), or -1 */
+	int64_t deadline_ms; /* monotonic: closed then */
+	size_t len;	     /* request bytes in ${in} */
 	char in[CTL_REQUEST_MAX];
-	char *out;		/* the answer; NULL: still reading */
+	char *out; /* the answer; NULL: still reading */
 	size_t out_len, out_off;
 };
 
 struct ctl {
 	int lfd;
-	int lidx;		/* entry in the last ctl_pollfds(), or -1 */
+	int lidx; /* entry in the last ctl_pollfds(), or -1 */
 	int64_t accept_after_ms;
-	size_t out_total;	/* unsent output of all clients */
+	size_t out_total; /* unsent output of all clients */
 	struct ctl_conn conns[CTL_CLIENTS_MAX];
 };
 
@@ -111,8 +113,10 @@ ctl_check_dir(const char *dir, struct ag_err *err)
 		    strerror(errno));
 	}
 	if (S_ISLNK(st.st_mode))
-		return ag_err_set(err, "%s is a symbolic link: refusing it as "
-		    "the folder of the control socket", dir);
+		return ag_err_set(err,
+		    "%s is a symbolic link: refusing it as "
+		    "the folder of the control socket",
+		    dir);
 	if (!S_ISDIR(st.st_mode))
 		return ag_err_set(err, "%s is not a folder", dir);
 	perm = st.st_mode & 07777;
@@ -122,18 +126,21 @@ ctl_check_dir(const char *dir, struct ag_err *err)
 	if (rooted && (perm & 022) == 0)
 		return 0;
 	if (!rooted && st.st_uid != me)
-		return ag_err_set(err, "%s belongs to uid %u, not to uid %u: "
+		return ag_err_set(err,
+		    "%s belongs to uid %u, not to uid %u: "
 		    "refusing it, as another user may have made it to answer "
 		    "in vigild's place (remove it, or set XDG_RUNTIME_DIR or "
-		    "agent.control_socket)", dir, (unsigned)st.st_uid,
-		    (unsigned)me);
+		    "agent.control_socket)",
+		    dir, (unsigned)st.st_uid, (unsigned)me);
 	if ((perm & 022) != 0)
-		return ag_err_set(err, "%s is writable by group or others "
-		    "(mode %04o): refusing it (chmod 700 %s)", dir,
-		    (unsigned)perm, dir);
-	return ag_err_set(err, "%s has mode %04o: refusing it, the folder of "
-	    "the control socket must be private (chmod 700 %s)", dir,
-	    (unsigned)perm, dir);
+		return ag_err_set(err,
+		    "%s is writable by group or others "
+		    "(mode %04o): refusing it (chmod 700 %s)",
+		    dir, (unsigned)perm, dir);
+	return ag_err_set(err,
+	    "%s has mode %04o: refusing it, the folder of "
+	    "the control socket must be private (chmod 700 %s)",
+	    dir, (unsigned)perm, dir);
 }
 
 /*
@@ -161,7 +168,7 @@ make_dir(const char *dir, int mode, const char *group, struct ag_err *err)
 	if (group != NULL && dmode != 0700 && (gr = getgrnam(group)) == NULL)
 		return ag_err_set(err, "no group %s", group);
 	if (mkdir(dir, dmode) != 0) {
-		if (errno == EEXIST)	/* ctl_check_dir() judges it */
+		if (errno == EEXIST) /* ctl_check_dir() judges it */
 			return 0;
 		return ag_err_set(err, "cannot create %s: %s", dir,
 		    strerror(errno));
@@ -195,14 +202,16 @@ ctl_listen(const char *path, int mode, const char *group, struct ag_err *err)
 	if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
 		if (connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
 			close(probe);
-			return ag_err_set(err, "another vigild is running "
-			    "(it answers on %s)", path);
+			return ag_err_set(err,
+			    "another vigild is running "
+			    "(it answers on %s)",
+			    path);
 		}
 		close(probe);
 	}
 	(void)unlink(path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0)) < 0)
+		 0)) < 0)
 		return ag_err_set(err, "socket: %s", strerror(errno));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		ag_err_set(err, "bind %s: %s", path, strerror(errno));
@@ -250,8 +259,10 @@ ctl_request(const char *path, const char *req, char **ret_reply,
 	dir_of(path, dir, sizeof(dir));
 	if ((rc = ctl_check_dir(dir, err)) != 0) {
 		if (rc == 1)
-			(void)ag_err_set(err, "vigild is not running (nothing "
-			    "listens on %s)", path);
+			(void)ag_err_set(err,
+			    "vigild is not running (nothing "
+			    "listens on %s)",
+			    path);
 		return rc;
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
@@ -261,8 +272,10 @@ ctl_request(const char *path, const char *req, char **ret_reply,
 
 		close(fd);
 		if (e == ENOENT || e == ECONNREFUSED) {
-			ag_err_set(err, "vigild is not running (nothing "
-			    "listens on %s)", path);
+			ag_err_set(err,
+			    "vigild is not running (nothing "
+			    "listens on %s)",
+			    path);
 			return 1;
 		}
 		return ag_err_set(err, "cannot connect to %s: %s", path,
@@ -277,8 +290,9 @@ ctl_request(const char *path, const char *req, char **ret_reply,
 	}
 	for (;;) {
 		if (buf_reserve(&b, 4096) != 0) {
-			ag_err_set(err, "%s", b.err == E2BIG ?
-			    "reply from vigild too large" : "out of memory");
+			ag_err_set(err, "%s",
+			    b.err == E2BIG ? "reply from vigild too large" :
+					     "out of memory");
 			goto fail;
 		}
 		if ((n = read(fd, b.p + b.len, b.cap - b.len - 1)) < 0) {
@@ -295,7 +309,8 @@ ctl_request(const char *path, const char *req, char **ret_reply,
 	close(fd);
 	if (b.len == 0) {
 		buf_free(&b);
-		return ag_err_set(err, "vigild closed the connection without "
+		return ag_err_set(err,
+		    "vigild closed the connection without "
 		    "an answer");
 	}
 	b.p[b.len] = '\0';
@@ -418,7 +433,7 @@ ctl_pollfds(struct ctl *ctl, struct pollfd *pfd, int64_t now_ms)
 
 	ctl->lidx = -1;
 	if (ctl->lfd >= 0 && now_ms >= ctl->accept_after_ms) {
-		ctl->accept_after_ms = 0;	/* no longer paused */
+		ctl->accept_after_ms = 0; /* no longer paused */
 		ctl->lidx = (int)n;
 		pfd[n++] = (struct pollfd){ .fd = ctl->lfd, .events = POLLIN };
 	}
@@ -430,7 +445,7 @@ ctl_pollfds(struct ctl *ctl, struct pollfd *pfd, int64_t now_ms)
 			continue;
 		c->pidx = (int)n;
 		pfd[n++] = (struct pollfd){ .fd = c->fd,
-		    .events = c->out != NULL ? POLLOUT : POLLIN };
+			.events = c->out != NULL ? POLLOUT : POLLIN };
 	}
 	return n;
 }
@@ -465,8 +480,7 @@ conn_write(struct ctl_conn *c, int64_t now_ms)
 
 /* Read what the client sent; once its request is whole, answer it. */
 static void
-conn_read(struct ctl_conn *c, int64_t now_ms, ctl_request_fn *fn,
-    void *cookie)
+conn_read(struct ctl_conn *c, int64_t now_ms, ctl_request_fn *fn, void *cookie)
 {
 	char *end;
 	ssize_t n;
@@ -511,8 +525,7 @@ conn_read(struct ctl_conn *c, int64_t now_ms, ctl_request_fn *fn,
 }
 
 static void
-accept_all(struct ctl *ctl, int64_t now_ms, ctl_request_fn *fn,
-    void *cookie)
+accept_all(struct ctl *ctl, int64_t now_ms, ctl_request_fn *fn, void *cookie)
 {
 	/* At most a table's worth per round, so the loop moves on. */
 	for (size_t i = 0; i < CTL_CLIENTS_MAX; i++) {
@@ -572,7 +585,7 @@ ctl_dispatch(struct ctl *ctl, const struct pollfd *pfd, int64_t now_ms,
 		if (c->fd >= 0 && now_ms >= c->deadline_ms) {
 			log_debug("control socket: closing a client that %s",
 			    c->out == NULL ? "sent no request in time" :
-			    "does not read its answer");
+					     "does not read its answer");
 			conn_close(c);
 		}
 	}
@@ -609,7 +622,7 @@ ctl_reply(struct ctl_conn *c, const char *text)
 	size_t len = strlen(text);
 
 	if (c->out != NULL)
-		return;		/* one answer per request */
+		return; /* one answer per request */
 	if (len + 1 > CTL_REPLY_MAX) {
 		text = "{\"error\":\"the answer is too large\"}";
 		len = strlen(text);
@@ -623,7 +636,7 @@ ctl_reply(struct ctl_conn *c, const char *text)
 		len = strlen(text);
 	}
 	if ((c->out = malloc(len + 1)) == NULL)
-		return;		/* closed unanswered */
+		return; /* closed unanswered */
 	memcpy(c->out, text, len);
 	c->out[len] = '\n';
 	c->out_len = len + 1;

@@ -21,6 +21,8 @@
  * CTL_WRITE_TIMEOUT_MS.  When CTL_CLIENTS_MAX are connected, a new client
  * pushes out the one nearest to its timeout, so idle clients cannot lock the
  * others out.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_CTL_H
 #define VIGIL_CTL_H

@@ -18,6 +18,8 @@
  * (child_setup()), so that it holds neither another job's lock nor the
  * control socket, and ends with _exit(): the daemon's atexit handlers and
  * stdio buffers are not its own.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -46,13 +48,13 @@
 
 struct job_child {
 	pid_t pid;
-	int go;				/* write end; -1 once used */
-	int rep;			/* read end */
+	int go;	 /* write end; -1 once used */
+	int rep; /* read end */
 	bool waited;
 };
 
 struct go_msg {
-	bool run;			/* false: exit without running */
+	bool run; /* false: exit without running */
 	char backup_id[BACKUP_ID_SIZE];
 	int64_t deadline_ms;
 	bool has_host;
@@ -107,16 +109,20 @@ child_job(const struct plugin_module *h, const struct conf *conf,
 	if (conf == NULL)
 		return jc;
 	if (h->jobconf_parse_all(conf, &v, &n, &e) != 0 || e.n > 0) {
-		snprintf(ret->error, sizeof(ret->error), "the configuration no "
-		    "longer checks: %.200s", e.n > 0 ? e.msgs[0] : "?");
+		snprintf(ret->error, sizeof(ret->error),
+		    "the configuration no "
+		    "longer checks: %.200s",
+		    e.n > 0 ? e.msgs[0] : "?");
 		return NULL;
 	}
 	/* Left to _exit(): the child ends with this run. */
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(v[i]->name, jc->name) == 0)
 			return v[i];
-	snprintf(ret->error, sizeof(ret->error), "job %.80s is gone from the "
-	    "configuration", jc->name);
+	snprintf(ret->error, sizeof(ret->error),
+	    "job %.80s is gone from the "
+	    "configuration",
+	    jc->name);
 	return NULL;
 }
 
@@ -125,9 +131,8 @@ child_job(const struct plugin_module *h, const struct conf *conf,
  * standard input, output and error and its two pipes; wait for the word,
  * then run.
  */
-static void __attribute__((noreturn))
-child_main(const struct conf *conf, const struct job_conf *jc, pid_t parent,
-    int go, int rep)
+static void __attribute__((noreturn)) child_main(const struct conf *conf,
+    const struct job_conf *jc, pid_t parent, int go, int rep)
 {
 	struct sigaction sa = { .sa_handler = on_term };
 	const struct plugin_module *h;
@@ -145,12 +150,17 @@ child_main(const struct conf *conf, const struct job_conf *jc, pid_t parent,
 		_exit(0);
 	close(go);
 	o = (struct job_run_opts){ .host = g.has_host ? g.host : NULL,
-	    .state_dir = g.state_dir, .backup_id = g.backup_id,
-	    .deadline_ms = g.deadline_ms, .progress = child_progress,
-	    .cookie = &rep, .cancel = &child_cancel };
+		.state_dir = g.state_dir,
+		.backup_id = g.backup_id,
+		.deadline_ms = g.deadline_ms,
+		.progress = child_progress,
+		.cookie = &rep,
+		.cancel = &child_cancel };
 	if ((h = plugin_module_get(&err)) == NULL)
-		snprintf(m.u.r.error, sizeof(m.u.r.error), "backup jobs need "
-		    "%.200s", err.msg);
+		snprintf(m.u.r.error, sizeof(m.u.r.error),
+		    "backup jobs need "
+		    "%.200s",
+		    err.msg);
 	else if ((jc = child_job(h, conf, jc, &m.u.r)) != NULL)
 		(void)h->job_run(jc, &o, &m.u.r);
 	if (!m.u.r.ok)
@@ -224,18 +234,23 @@ static void
 no_result(struct job_result *ret, int waited, int status)
 {
 	if (waited != 0)
-		snprintf(ret->error, sizeof(ret->error), "the backup process "
-		    "was lost: %s", strerror(errno));
+		snprintf(ret->error, sizeof(ret->error),
+		    "the backup process "
+		    "was lost: %s",
+		    strerror(errno));
 	else if (WIFSIGNALED(status))
-		snprintf(ret->error, sizeof(ret->error), "the backup process "
-		    "crashed: killed by signal %d (%s)", WTERMSIG(status),
-		    strsignal(WTERMSIG(status)));
+		snprintf(ret->error, sizeof(ret->error),
+		    "the backup process "
+		    "crashed: killed by signal %d (%s)",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)));
 	else if (WIFEXITED(status))
-		snprintf(ret->error, sizeof(ret->error), "the backup process "
+		snprintf(ret->error, sizeof(ret->error),
+		    "the backup process "
 		    "ended without a result (exit status %d)",
 		    WEXITSTATUS(status));
 	else
-		snprintf(ret->error, sizeof(ret->error), "the backup process "
+		snprintf(ret->error, sizeof(ret->error),
+		    "the backup process "
 		    "ended without a result");
 }
 
@@ -261,8 +276,10 @@ job_child_run(void *cookie, const struct job_conf *jc,
 	snprintf(g.state_dir, sizeof(g.state_dir), "%s",
 	    opts->state_dir != NULL ? opts->state_dir : "");
 	if (c->go < 0 || child_write_full(c->go, &g, sizeof(g)) != 0) {
-		snprintf(ret->error, sizeof(ret->error), "the backup process "
-		    "did not start: %s", strerror(errno));
+		snprintf(ret->error, sizeof(ret->error),
+		    "the backup process "
+		    "did not start: %s",
+		    strerror(errno));
 		goto out;
 	}
 	close(c->go);
@@ -276,8 +293,8 @@ job_child_run(void *cookie, const struct job_conf *jc,
 		} else if (term_at != 0 && !killed &&
 		    now - term_at >= JOB_CHILD_KILL_MS) {
 			log_warn("backup %s: the backup process did not stop "
-			    "in %d s; killing it", jc->name,
-			    JOB_CHILD_KILL_MS / 1000);
+				 "in %d s; killing it",
+			    jc->name, JOB_CHILD_KILL_MS / 1000);
 			(void)kill(c->pid, SIGKILL);
 			killed = true;
 		}

@@ -13,6 +13,8 @@
  * sends the child SIGTERM, which it turns into the engine's cancel flag,
  * then SIGKILL if it has not ended JOB_CHILD_KILL_MS later.  The child gets
  * SIGTERM too if the daemon dies.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_AGENT_JOB_CHILD_H
 #define VIGIL_AGENT_JOB_CHILD_H
@@ -21,7 +23,7 @@
 #include "agent/job_runner.h"
 
 /* From SIGTERM to SIGKILL when a run is cancelled. */
-#define JOB_CHILD_KILL_MS	30000
+#define JOB_CHILD_KILL_MS 30000
 
 struct job_child;
 

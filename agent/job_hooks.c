@@ -7,6 +7,8 @@
  * HOOK_TAIL bytes are kept; the child is polled with waitpid(WNOHANG),
  * since SIGCHLD belongs to nobody in a threaded daemon.  On a timeout or a
  * stop the group gets SIGTERM, then SIGKILL HOOK_KILL_MS later.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -29,8 +31,8 @@
 
 extern char **environ;
 
-#define HOOK_TAIL	2048		/* hook stderr kept */
-#define HOOK_KILL_MS	2000		/* SIGTERM to SIGKILL */
+#define HOOK_TAIL 2048	  /* hook stderr kept */
+#define HOOK_KILL_MS 2000 /* SIGTERM to SIGKILL */
 
 /* The last lines of ${tail}, on one line: "a; b; c". */
 static void
@@ -39,8 +41,9 @@ tail_lines(const char *tail, size_t len, char *out, size_t outlen)
 	size_t start, i, o = 0;
 	int lines = 0;
 
-	while (len > 0 && (tail[len - 1] == '\n' || tail[len - 1] == ' ' ||
-	    tail[len - 1] == '\r' || tail[len - 1] == '\t'))
+	while (len > 0 &&
+	    (tail[len - 1] == '\n' || tail[len - 1] == ' ' ||
+		tail[len - 1] == '\r' || tail[len - 1] == '\t'))
 		len--;
 	/* Back up over at most 3 lines and 160 bytes. */
 	for (start = len; start > 0 && len - start < 160; start--)
@@ -99,8 +102,7 @@ hook_env(const char *const *extra)
  */
 int
 job_hook_run(const char *what, const char *cmd, const char *const *extra,
-    int64_t timeout_ms, bool (*stop)(void *), void *cookie,
-    struct ag_err *err)
+    int64_t timeout_ms, bool (*stop)(void *), void *cookie, struct ag_err *err)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -113,7 +115,7 @@ job_hook_run(const char *what, const char *cmd, const char *const *extra,
 	int64_t start, deadline, kill_at = 0, now;
 	pid_t pid, w;
 	int p[2] = { -1, -1 }, status = 0, rc = -1, exited = 0, spawned;
-	int why = 0;			/* 1 timeout, 2 cancelled */
+	int why = 0; /* 1 timeout, 2 cancelled */
 	ssize_t n;
 
 	if ((env = hook_env(extra)) == NULL)
@@ -140,17 +142,18 @@ job_hook_run(const char *what, const char *cmd, const char *const *extra,
 		goto out1;
 	}
 	spawned = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
-	    O_RDONLY, 0) == 0 &&
+		      O_RDONLY, 0) == 0 &&
 	    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY,
-	    0) == 0 &&
+		0) == 0 &&
 	    posix_spawn_file_actions_adddup2(&fa, p[1], 2) == 0 &&
-	    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
-	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) == 0 &&
+	    posix_spawnattr_setflags(&attr,
+		POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+		    POSIX_SPAWN_SETSIGDEF) == 0 &&
 	    posix_spawnattr_setpgroup(&attr, 0) == 0 &&
 	    posix_spawnattr_setsigmask(&attr, &none) == 0 &&
 	    posix_spawnattr_setsigdefault(&attr, &def) == 0;
 	errno = spawned ? posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, env) :
-	    ENOMEM;
+			  ENOMEM;
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (errno != 0) {
@@ -243,4 +246,3 @@ out0:
 	free(env);
 	return rc;
 }
-

@@ -7,6 +7,8 @@
  * standard error captured: its last lines go into the error message when
  * the hook fails.  The environment is the caller's plus the VIGIL_*
  * variables given, which replace inherited ones of the same name.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_AGENT_JOB_HOOKS_H
 #define VIGIL_AGENT_JOB_HOOKS_H
@@ -27,8 +29,8 @@
  * failed: exit status 3: disk not mounted", "pre_hook timed out after 300
  * ms").  Blocks; thread-safe.
  */
-int job_hook_run(const char *what, const char *cmd,
-    const char *const *extra, int64_t timeout_ms, bool (*stop)(void *),
-    void *cookie, struct ag_err *err);
+int job_hook_run(const char *what, const char *cmd, const char *const *extra,
+    int64_t timeout_ms, bool (*stop)(void *), void *cookie,
+    struct ag_err *err);
 
 #endif

@@ -8,6 +8,8 @@
  * engine gets the same deadline (monotonic milliseconds, which a child
  * process shares with us) and the backup id named here, which the
  * pre_hook has already been told.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -43,8 +45,8 @@ engine_here(void *cookie, const struct job_conf *jc,
 	(void)cookie;
 	if ((h = plugin_module_get(&err)) == NULL) {
 		memset(ret, 0, sizeof(*ret));
-		snprintf(ret->error, sizeof(ret->error), "backup jobs need %.200s",
-		    err.msg);
+		snprintf(ret->error, sizeof(ret->error),
+		    "backup jobs need %.200s", err.msg);
 		return -1;
 	}
 	return h->job_run(jc, opts, ret);
@@ -52,8 +54,7 @@ engine_here(void *cookie, const struct job_conf *jc,
 
 /* A warning of the runner's own (post_hook): counted, kept, logged. */
 static void
-add_warning(const struct job_conf *jc, struct job_result *res,
-    const char *msg)
+add_warning(const struct job_conf *jc, struct job_result *res, const char *msg)
 {
 	res->warnings++;
 	if (res->nfirst_warnings < JOB_RESULT_WARNINGS)
@@ -73,8 +74,7 @@ post_hook(const struct job_conf *jc, struct job_result *res)
 
 	snprintf(ej, sizeof(ej), "VIGIL_JOB=%s", jc->name);
 	snprintf(eb, sizeof(eb), "VIGIL_BACKUP_ID=%s", res->backup_id);
-	snprintf(es, sizeof(es), "VIGIL_STATUS=%s", res->ok ? "ok" :
-	    "failed");
+	snprintf(es, sizeof(es), "VIGIL_STATUS=%s", res->ok ? "ok" : "failed");
 	extra[k++] = ej;
 	extra[k++] = eb;
 	extra[k++] = es;
@@ -85,7 +85,7 @@ post_hook(const struct job_conf *jc, struct job_result *res)
 	extra[k] = NULL;
 	/* A cancelled run still runs its post_hook, to clean up. */
 	if (job_hook_run("post_hook", jc->post_hook, extra,
-	    jc->hook_timeout_ms, NULL, NULL, &e) != 0)
+		jc->hook_timeout_ms, NULL, NULL, &e) != 0)
 		add_warning(jc, res, e.msg);
 }
 
@@ -99,10 +99,12 @@ report_done(const struct job_run_opts *o, const struct job_result *res,
 	if (o->progress == NULL)
 		return;
 	p = (struct job_progress){ .bytes_read = res->bytes_in,
-	    .files = res->files + res->dirs + res->symlinks + res->hardlinks +
-	    res->others, .tar_bytes = res->tar_bytes,
-	    .bytes_stored = res->bytes_stored,
-	    .elapsed_ms = clock_mono_ms() - t0, .done = true };
+		.files = res->files + res->dirs + res->symlinks +
+		    res->hardlinks + res->others,
+		.tar_bytes = res->tar_bytes,
+		.bytes_stored = res->bytes_stored,
+		.elapsed_ms = clock_mono_ms() - t0,
+		.done = true };
 	o->progress(o->cookie, &p);
 }
 
@@ -134,7 +136,7 @@ job_runner_run(const struct job_conf *jc, const struct job_run_opts *opts,
 	/* b. */
 	if (backup_id_make(start_ms / 1000, id) != 0) {
 		(void)ag_err_set(&e, "cannot make a backup id");
-		goto done;
+		goto fail;
 	}
 	snprintf(ret->backup_id, sizeof(ret->backup_id), "%.23s", id);
 	log_info("backup %s/%s: started", jc->name, id);
@@ -151,7 +153,7 @@ job_runner_run(const struct job_conf *jc, const struct job_run_opts *opts,
 		if (rc == 1)
 			(void)job_stop_error(&stop, jc->timeout_ms, &e);
 		if (rc != 0)
-			goto done;
+			goto fail;
 	}
 
 	/* d. */
@@ -162,14 +164,14 @@ job_runner_run(const struct job_conf *jc, const struct job_run_opts *opts,
 	/* The run started at a, not when the engine did. */
 	ret->start_ms = start_ms;
 	snprintf(ret->backup_id, sizeof(ret->backup_id), "%.23s", id);
-	goto hooks;
+	goto out;
 
-done:
+fail:
 	ret->cancelled = stop.cancelled;
 	ret->timed_out = stop.timed_out;
-	snprintf(ret->error, sizeof(ret->error), "%s", e.msg[0] != '\0' ?
-	    e.msg : "failed");
-hooks:
+	snprintf(ret->error, sizeof(ret->error), "%s",
+	    e.msg[0] != '\0' ? e.msg : "failed");
+out:
 	/* e. */
 	if (jc->post_hook != NULL)
 		post_hook(jc, ret);
@@ -180,12 +182,12 @@ hooks:
 		log_warn("backup %s: %" PRIu64 " warnings in all (%d shown)",
 		    jc->name, ret->warnings, JOB_LOG_WARNINGS);
 	if (ret->ok)
-		log_info("backup %s/%s: done in %.1f s: %" PRIu64 " files, %"
-		    PRIu64 " bytes read, %" PRIu64 " stored, %" PRIu64
-		    " warnings", jc->name, id,
-		    (double)(ret->end_ms - ret->start_ms) / 1000.0,
-		    ret->files, ret->bytes_in, ret->bytes_stored,
-		    ret->warnings);
+		log_info("backup %s/%s: done in %.1f s: %" PRIu64
+			 " files, %" PRIu64 " bytes read, %" PRIu64
+			 " stored, %" PRIu64 " warnings",
+		    jc->name, id,
+		    (double)(ret->end_ms - ret->start_ms) / 1000.0, ret->files,
+		    ret->bytes_in, ret->bytes_stored, ret->warnings);
 	else
 		log_err("backup %s%s%s: failed: %s", jc->name,
 		    id[0] ? "/" : "", id, ret->error);

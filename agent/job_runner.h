@@ -22,6 +22,8 @@
  * Retention (in the engine) runs before post_hook so that a hook which
  * unmounts or detaches the storage comes last.  Callers need not log the
  * result again.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_AGENT_JOB_RUNNER_H
 #define VIGIL_AGENT_JOB_RUNNER_H

@@ -8,6 +8,8 @@
  * error, and the next run writes it afresh.  The lock is flock() on a file
  * of its own: it belongs to the open file, so it keeps threads apart as
  * well as processes, and it dies with the process that holds it.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -30,7 +32,7 @@
 
 #include "agent/job_state.h"
 
-#define STATE_MAX	((size_t)1 << 20)
+#define STATE_MAX ((size_t)1 << 20)
 
 /* "<state_dir>/jobs/<job><suffix>" into ${out}; create the folders. */
 static int
@@ -41,15 +43,17 @@ state_path(const char *state_dir, const char *job, const char *suffix,
 		return ag_err_set(err, "no state folder given");
 	/* The job name becomes a file name: no '/', no "..". */
 	if (*job == '\0' || strcmp(job, ".") == 0 || strcmp(job, "..") == 0 ||
-	    strspn(job, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789._-") != strlen(job) || strlen(job) > 64)
+	    strspn(job,
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"0123456789._-") != strlen(job) ||
+	    strlen(job) > 64)
 		return ag_err_set(err, "\"%.80s\" is not a job name", job);
 	if ((size_t)snprintf(out, outlen, "%s/jobs", state_dir) >= outlen)
 		return ag_err_set(err, "state folder name too long");
 	if (ag_mkdir_p(out, 0700, 0700) != 0)
 		return ag_err_set(err, "%s: %s", out, strerror(errno));
 	if ((size_t)snprintf(out, outlen, "%s/jobs/%s%s", state_dir, job,
-	    suffix) >= outlen)
+		suffix) >= outlen)
 		return ag_err_set(err, "state folder name too long");
 	return 0;
 }
@@ -73,7 +77,7 @@ job_lock(const char *state_dir, const char *job, int *ret_fd,
 		return -1;
 	/* O_CLOEXEC: hooks and commands must not inherit the lock. */
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-	    0600)) < 0)
+		 0600)) < 0)
 		return ag_err_set(err, "lock %s: %s", path, strerror(errno));
 	/* flock() locks belong to the open file: threads exclude too. */
 	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -81,7 +85,8 @@ job_lock(const char *state_dir, const char *job, int *ret_fd,
 			continue;
 		close(fd);
 		if (errno == EWOULDBLOCK) {
-			(void)ag_err_set(err, "job %s is already running", job);
+			(void)ag_err_set(err, "job %s is already running",
+			    job);
 			return 1;
 		}
 		return ag_err_set(err, "lock %s: %s", path, strerror(errno));
@@ -105,8 +110,8 @@ str_or_null(const char *s)
 }
 
 static int
-write_state(const char *state_dir, const char *job,
-    const struct job_state *s, struct ag_err *err)
+write_state(const char *state_dir, const char *job, const struct job_state *s,
+    struct ag_err *err)
 {
 	char path[PATH_MAX], tmp[PATH_MAX + 8];
 	json_t *root;
@@ -118,36 +123,38 @@ write_state(const char *state_dir, const char *job,
 	if (state_path(state_dir, job, ".json", path, sizeof(path), err) != 0)
 		return -1;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	root = json_pack("{s:s, s:b, s:o, s:o}", "job", job,
-	    "failed", s->failed, "last_error", str_or_null(s->last_error),
-	    "last_run", json_pack("{s:I, s:I, s:b, s:o}",
-	    "start_ms", (json_int_t)s->last_run_start_ms,
-	    "end_ms", (json_int_t)s->last_run_end_ms,
-	    "ok", s->last_run_ok,
-	    "backup_id", str_or_null(s->last_run_id)));
+	root = json_pack("{s:s, s:b, s:o, s:o}", "job", job, "failed",
+	    s->failed, "last_error", str_or_null(s->last_error), "last_run",
+	    json_pack("{s:I, s:I, s:b, s:o}", "start_ms",
+		(json_int_t)s->last_run_start_ms, "end_ms",
+		(json_int_t)s->last_run_end_ms, "ok", s->last_run_ok,
+		"backup_id", str_or_null(s->last_run_id)));
 	if (root != NULL && s->has_success &&
-	    json_object_set_new(root, "last_success", json_pack("{s:I, s:I, "
-	    "s:I, s:s, s:I, s:I, s:I, s:I}",
-	    "time_ms", (json_int_t)s->last_success_end_ms,
-	    "start_ms", (json_int_t)s->last_success_start_ms,
-	    "duration_ms", (json_int_t)s->last_success_duration_ms,
-	    "backup_id", s->last_success_id,
-	    "bytes", (json_int_t)s->last_success_bytes,
-	    "stored", (json_int_t)s->last_success_stored,
-	    "files", (json_int_t)s->last_success_files,
-	    "warnings", (json_int_t)s->last_success_warnings)) != 0) {
+	    json_object_set_new(root, "last_success",
+		json_pack("{s:I, s:I, "
+			  "s:I, s:s, s:I, s:I, s:I, s:I}",
+		    "time_ms", (json_int_t)s->last_success_end_ms, "start_ms",
+		    (json_int_t)s->last_success_start_ms, "duration_ms",
+		    (json_int_t)s->last_success_duration_ms, "backup_id",
+		    s->last_success_id, "bytes",
+		    (json_int_t)s->last_success_bytes, "stored",
+		    (json_int_t)s->last_success_stored, "files",
+		    (json_int_t)s->last_success_files, "warnings",
+		    (json_int_t)s->last_success_warnings)) != 0) {
 		json_decref(root);
 		root = NULL;
 	}
-	if (root == NULL || (text = json_dumps(root, JSON_INDENT(2) |
-	    JSON_PRESERVE_ORDER)) == NULL) {
+	if (root == NULL ||
+	    (text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) ==
+		NULL) {
 		json_decref(root);
 		return ag_err_set(err, "state %s: out of memory", path);
 	}
 	json_decref(root);
 	len = strlen(text);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0600)) < 0) {
+	if ((fd = open(tmp,
+		 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		 0600)) < 0) {
 		(void)ag_err_set(err, "state %s: %s", tmp, strerror(errno));
 		goto out;
 	}
@@ -207,8 +214,8 @@ jstr(const json_t *o, const char *key, char *out, size_t outlen)
  * yet (${ret} zeroed); -1 with a message if it cannot be read or parsed.
  */
 int
-job_state_load(const char *state_dir, const char *job,
-    struct job_state *ret, struct ag_err *err)
+job_state_load(const char *state_dir, const char *job, struct job_state *ret,
+    struct ag_err *err)
 {
 	struct job_state s = { 0 };
 	char path[PATH_MAX];
@@ -216,8 +223,9 @@ job_state_load(const char *state_dir, const char *job,
 	json_t *root, *o;
 	struct stat sb;
 
-	if (state_dir == NULL || (size_t)snprintf(path, sizeof(path),
-	    "%s/jobs/%s.json", state_dir, job) >= sizeof(path))
+	if (state_dir == NULL ||
+	    (size_t)snprintf(path, sizeof(path), "%s/jobs/%s.json", state_dir,
+		job) >= sizeof(path))
 		return ag_err_set(err, "state folder name too long");
 	if (stat(path, &sb) != 0) {
 		if (errno == ENOENT) {
@@ -228,8 +236,8 @@ job_state_load(const char *state_dir, const char *job,
 	}
 	if (sb.st_size > (off_t)STATE_MAX)
 		return ag_err_set(err, "%s: too large", path);
-	if ((root = json_load_file(path, JSON_REJECT_DUPLICATES,
-	    &jerr)) == NULL)
+	if ((root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr)) ==
+	    NULL)
 		return ag_err_set(err, "%s: line %d: %s", path, jerr.line,
 		    jerr.text);
 	if (!json_is_object(root)) {
@@ -276,7 +284,8 @@ job_state_record(const char *state_dir, const char *job,
 
 	if (job_state_load(state_dir, job, &s, &e) < 0) {
 		log_warn("backup %s: previous state unreadable, starting "
-		    "afresh: %s", job, e.msg);
+			 "afresh: %s",
+		    job, e.msg);
 		memset(&s, 0, sizeof(s));
 	}
 	s.has_run = true;
@@ -300,5 +309,6 @@ job_state_record(const char *state_dir, const char *job,
 		s.last_success_warnings = res->warnings;
 	}
 	if (write_state(state_dir, job, &s, &e) != 0)
-		log_err("backup %s: cannot save the job state: %s", job, e.msg);
+		log_err("backup %s: cannot save the job state: %s", job,
+		    e.msg);
 }

@@ -11,6 +11,8 @@
  *					fsync, rename, fsync of the folder).
  *
  * Core code: jansson and libc only.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_AGENT_JOB_STATE_H
 #define VIGIL_AGENT_JOB_STATE_H
@@ -26,21 +28,21 @@ struct job_result;
 
 /* What <state_dir>/jobs/<job>.json says. */
 struct job_state {
-	bool has_run;			/* any run recorded */
+	bool has_run; /* any run recorded */
 	int64_t last_run_start_ms, last_run_end_ms;
 	bool last_run_ok;
 	char last_run_id[BACKUP_ID_SIZE];
-	bool has_success;		/* last_success_* are valid */
+	bool has_success; /* last_success_* are valid */
 	int64_t last_success_start_ms;
-	int64_t last_success_end_ms;	/* "time" of the last success */
+	int64_t last_success_end_ms; /* "time" of the last success */
 	int64_t last_success_duration_ms;
 	char last_success_id[BACKUP_ID_SIZE];
-	uint64_t last_success_bytes;	/* bytes_in */
+	uint64_t last_success_bytes; /* bytes_in */
 	uint64_t last_success_stored;
 	uint64_t last_success_files;
 	uint64_t last_success_warnings;
-	char last_error[AG_ERR_SIZE];	/* "" if the last run succeeded */
-	bool failed;			/* the last run failed */
+	char last_error[AG_ERR_SIZE]; /* "" if the last run succeeded */
+	bool failed;		      /* the last run failed */
 };
 
 /**

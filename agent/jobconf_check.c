@@ -5,6 +5,8 @@
  * name, schedule (as written, or absent), pre_hook and post_hook (or
  * absent), each a presence byte, a length and the bytes, then splay_s,
  * hook_timeout_ms and timeout_ms as int64_t: both ends are this program.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -56,8 +58,9 @@ check(void *cookie, struct conf_errs *errs, struct buf *out)
 	put_i64(out, (int64_t)n);
 	for (size_t i = 0; i < n; i++) {
 		put_str(out, v[i]->name);
-		put_str(out, v[i]->schedule != NULL ?
-		    schedule_text(v[i]->schedule) : NULL);
+		put_str(out,
+		    v[i]->schedule != NULL ? schedule_text(v[i]->schedule) :
+					     NULL);
 		put_str(out, v[i]->pre_hook);
 		put_str(out, v[i]->post_hook);
 		put_i64(out, v[i]->splay_s);
@@ -147,8 +150,9 @@ get_job(struct reader *r)
 	jc->hook_timeout_ms = get_i64(r);
 	jc->timeout_ms = get_i64(r);
 	/* The child parsed it: it parses again. */
-	if (r->bad || jc->name == NULL || (sched != NULL &&
-	    schedule_parse(sched, &jc->schedule, &err) != 0)) {
+	if (r->bad || jc->name == NULL ||
+	    (sched != NULL &&
+		schedule_parse(sched, &jc->schedule, &err) != 0)) {
 		free(sched);
 		free_job(jc);
 		return NULL;
@@ -158,8 +162,8 @@ get_job(struct reader *r)
 }
 
 int
-jobconf_check_all(const struct conf *c, struct job_conf ***ret,
-    size_t *ret_n, struct conf_errs *errs)
+jobconf_check_all(const struct conf *c, struct job_conf ***ret, size_t *ret_n,
+    struct conf_errs *errs)
 {
 	struct buf out;
 	struct reader r;
@@ -175,13 +179,15 @@ jobconf_check_all(const struct conf *c, struct job_conf ***ret,
 	n = get_i64(&r);
 	if (r.bad || n < 0 || (size_t)n > r.left ||
 	    (v = calloc((size_t)n + 1, sizeof(*v))) == NULL) {
-		(void)conf_error(errs, c->backups, "the check of the backup "
+		(void)conf_error(errs, c->backups,
+		    "the check of the backup "
 		    "jobs sent a damaged answer");
 		goto out;
 	}
 	for (k = 0; k < (size_t)n; k++) {
 		if ((v[k] = get_job(&r)) == NULL) {
-			(void)conf_error(errs, c->backups, "the check of the "
+			(void)conf_error(errs, c->backups,
+			    "the check of the "
 			    "backup jobs sent a damaged answer");
 			jobconf_check_free_all(v, k);
 			v = NULL;

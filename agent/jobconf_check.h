@@ -9,6 +9,8 @@
  * itself needs: name, schedule, splay, hooks and timeouts.  The daemon's
  * job_confs have only those; a backup child parses the job again in full
  * (job_child.h).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_AGENT_JOBCONF_CHECK_H
 #define VIGIL_AGENT_JOBCONF_CHECK_H

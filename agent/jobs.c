@@ -10,6 +10,8 @@
  * forked by start() on the scheduler thread: the daemon itself never maps
  * the backup code.  Schedules and the splay are the core's
  * (lib/schedule.h), called directly.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,19 +41,19 @@
 struct slot {
 	struct jobs *j;
 	char name[80];
-	const struct job_conf *jc;	/* in j->rc; NULL: removed */
-	int64_t next_ms;		/* wall time of the next run */
+	const struct job_conf *jc; /* in j->rc; NULL: removed */
+	int64_t next_ms;	   /* wall time of the next run */
 	bool due_now;
 	int64_t first_seen_ms;
 	struct job_state state;
 	/* A run in progress. */
 	bool running, finished;
 	pthread_t thread;
-	struct runconf *run_rc;		/* reference held by the run */
-	const struct job_conf *run_jc;	/* in run_rc */
-	struct job_child *child;	/* the engine's process */
+	struct runconf *run_rc;	       /* reference held by the run */
+	const struct job_conf *run_jc; /* in run_rc */
+	struct job_child *child;       /* the engine's process */
 	volatile sig_atomic_t cancel;
-	struct job_progress prog;	/* under j->mu */
+	struct job_progress prog; /* under j->mu */
 	struct job_result res;
 };
 
@@ -184,7 +186,8 @@ jobs_configure(struct jobs *j, struct runconf *rc, int64_t now_ms)
 		sl->next_ms = next_run(j, jc, now_ms);
 		if (!sl->running && missed(j, sl, now_ms)) {
 			log_info("backup %s: a scheduled run was missed; "
-			    "running it now", sl->name);
+				 "running it now",
+			    sl->name);
 			sl->due_now = true;
 		}
 	}
@@ -248,7 +251,9 @@ start(struct jobs *j, struct slot *sl, struct ag_err *err)
 	sl->run_jc = sl->jc;
 	/* Forked here, on the scheduler thread: see job_child.c. */
 	if ((sl->child = job_child_new(sl->run_rc->heavy == NULL ?
-	    sl->run_rc->conf : NULL, sl->run_jc, &cerr)) == NULL) {
+		     sl->run_rc->conf :
+		     NULL,
+		 sl->run_jc, &cerr)) == NULL) {
 		runconf_free(sl->run_rc);
 		sl->run_rc = NULL;
 		return ag_err_set(err, "backup %s: %s", sl->name, cerr.msg);
@@ -266,8 +271,10 @@ start(struct jobs *j, struct slot *sl, struct ag_err *err)
 		sl->child = NULL;
 		runconf_free(sl->run_rc);
 		sl->run_rc = NULL;
-		return ag_err_set(err, "cannot start a thread for backup %s: "
-		    "%s", sl->name, strerror(rc));
+		return ag_err_set(err,
+		    "cannot start a thread for backup %s: "
+		    "%s",
+		    sl->name, strerror(rc));
 	}
 	sl->running = true;
 	return 0;
@@ -296,7 +303,8 @@ jobs_tick(struct jobs *j, int64_t now_ms)
 			continue;
 		if (sl->due_now || now_ms >= sl->next_ms) {
 			if (sl->running)
-				log_warn("backup %s: still running at its "
+				log_warn(
+				    "backup %s: still running at its "
 				    "next scheduled time; skipping that run",
 				    sl->name);
 			else if (start(j, sl, &err) != 0)
@@ -356,7 +364,7 @@ jobs_metrics(struct jobs *j, struct metric_batch *b)
 			continue;
 		/* Never succeeded: the age counts from when we first saw it. */
 		since = st->has_success ? st->last_success_end_ms :
-		    sl->first_seen_ms;
+					  sl->first_seen_ms;
 		(void)metric_add(b, (double)(b->now_ms - since) / 1000.0,
 		    "backup.%s.last_success_age_s", n);
 		(void)metric_add(b, st->failed ? 1 : 0, "backup.%s.failed", n);
@@ -364,8 +372,9 @@ jobs_metrics(struct jobs *j, struct metric_batch *b)
 		    n);
 		if (!st->has_success)
 			continue;
-		(void)metric_add(b, (double)st->last_success_duration_ms /
-		    1000.0, "backup.%s.last_duration_s", n);
+		(void)metric_add(b,
+		    (double)st->last_success_duration_ms / 1000.0,
+		    "backup.%s.last_duration_s", n);
 		(void)metric_add(b, (double)st->last_success_bytes,
 		    "backup.%s.last_bytes", n);
 		(void)metric_add(b, (double)st->last_success_stored,
@@ -406,38 +415,41 @@ jobs_status(struct jobs *j, int64_t now_ms)
 		p = sl->prog;
 		pthread_mutex_unlock(&j->mu);
 		o = json_pack("{s:s, s:s?, s:o, s:b}", "name", sl->name,
-		    "schedule", sl->jc->schedule != NULL ?
-		    schedule_text(sl->jc->schedule) : NULL,
-		    "next_run", time_or_null(sl->next_ms),
-		    "running", sl->running);
+		    "schedule",
+		    sl->jc->schedule != NULL ?
+			schedule_text(sl->jc->schedule) :
+			NULL,
+		    "next_run", time_or_null(sl->next_ms), "running",
+		    sl->running);
 		if (o == NULL)
 			continue;
 		if (sl->running)
-			(void)json_object_set_new(o, "progress", json_pack(
-			    "{s:I, s:I, s:I, s:I, s:I}",
-			    "bytes_read", (json_int_t)p.bytes_read,
-			    "files", (json_int_t)p.files,
-			    "tar_bytes", (json_int_t)p.tar_bytes,
-			    "bytes_stored", (json_int_t)p.bytes_stored,
-			    "elapsed_ms", (json_int_t)p.elapsed_ms));
+			(void)json_object_set_new(o, "progress",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I}",
+				"bytes_read", (json_int_t)p.bytes_read,
+				"files", (json_int_t)p.files, "tar_bytes",
+				(json_int_t)p.tar_bytes, "bytes_stored",
+				(json_int_t)p.bytes_stored, "elapsed_ms",
+				(json_int_t)p.elapsed_ms));
 		if (st->has_run)
-			(void)json_object_set_new(o, "last_run", json_pack(
-			    "{s:s, s:b, s:o, s:o, s:s}",
-			    "id", st->last_run_id, "ok", st->last_run_ok,
-			    "start", time_or_null(st->last_run_start_ms),
-			    "end", time_or_null(st->last_run_end_ms),
-			    "error", st->last_error));
+			(void)json_object_set_new(o, "last_run",
+			    json_pack("{s:s, s:b, s:o, s:o, s:s}", "id",
+				st->last_run_id, "ok", st->last_run_ok,
+				"start", time_or_null(st->last_run_start_ms),
+				"end", time_or_null(st->last_run_end_ms),
+				"error", st->last_error));
 		if (st->has_success)
-			(void)json_object_set_new(o, "last_success", json_pack(
-			    "{s:s, s:o, s:I, s:I, s:I, s:I, s:I}",
-			    "id", st->last_success_id,
-			    "end", time_or_null(st->last_success_end_ms),
-			    "duration_ms",
-			    (json_int_t)st->last_success_duration_ms,
-			    "bytes", (json_int_t)st->last_success_bytes,
-			    "stored", (json_int_t)st->last_success_stored,
-			    "files", (json_int_t)st->last_success_files,
-			    "warnings", (json_int_t)st->last_success_warnings));
+			(void)json_object_set_new(o, "last_success",
+			    json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:I}",
+				"id", st->last_success_id, "end",
+				time_or_null(st->last_success_end_ms),
+				"duration_ms",
+				(json_int_t)st->last_success_duration_ms,
+				"bytes", (json_int_t)st->last_success_bytes,
+				"stored", (json_int_t)st->last_success_stored,
+				"files", (json_int_t)st->last_success_files,
+				"warnings",
+				(json_int_t)st->last_success_warnings));
 		(void)json_array_append_new(arr, o);
 	}
 	return arr;
@@ -454,7 +466,8 @@ jobs_free(struct jobs *j)
 		if (!sl->running)
 			continue;
 		log_info("backup %s: interrupted by shutdown; it runs again at "
-		    "the next start", sl->name);
+			 "the next start",
+		    sl->name);
 		sl->cancel = 1;
 		pthread_join(sl->thread, NULL);
 		runconf_free(sl->run_rc);

@@ -11,6 +11,8 @@
  * publishes readings that rules alert on: backup.<job>.last_success_age_s,
  * .last_duration_s, .last_bytes, .last_stored_bytes, .last_files, .failed
  * (1 after a failed run until the next success), .warnings and .running.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_JOBS_H
 #define VIGIL_JOBS_H

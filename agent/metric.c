@@ -13,6 +13,8 @@
  * (the position advances) or by a '*' (it stays), and a '*' may also match
  * the empty string (it is skipped).  Every move advances i or j, so one pass
  * over the (i, j) grid in increasing order, keeping two rows, settles it.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -147,7 +149,7 @@ metric_glob_overlap(const char *a, const char *b)
 
 	/* Two rows of the (i, j) grid: row i and row i + 1. */
 	if ((row = calloc(2 * (lb + 1), sizeof(*row))) == NULL)
-		return 1;	/* cannot tell: do not claim a mismatch */
+		return 1; /* cannot tell: do not claim a mismatch */
 	cur = row;
 	next = row + lb + 1;
 	cur[0] = true;
@@ -168,8 +170,8 @@ metric_glob_overlap(const char *a, const char *b)
 				cur[j + 1] = true;
 			} else if (b[j] == '*' && a[i] != '*') {
 				next[j] = true;
-			} else if (a[i] != '*' && (a[i] == '?' || b[j] == '?' ||
-			    a[i] == b[j])) {
+			} else if (a[i] != '*' &&
+			    (a[i] == '?' || b[j] == '?' || a[i] == b[j])) {
 				/* One character both positions accept. */
 				next[j + 1] = true;
 			}

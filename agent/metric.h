@@ -4,6 +4,8 @@
  * A reading is a name ("cpu.used_pct", "disk./var.used_pct",
  * "net.eth0.rx_bytes_per_s"), a value and a timestamp in milliseconds since
  * the epoch.  A batch grows up to a fixed maximum; reaching it is an error.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_METRIC_H
 #define VIGIL_METRIC_H
@@ -22,8 +24,8 @@ struct metric {
 struct metric_batch {
 	struct metric *v;
 	size_t n, cap, max;
-	int64_t now_ms;		/* collection time; readings default to it */
-	int64_t mono_ms;	/* monotonic clock, for rates */
+	int64_t now_ms;	 /* collection time; readings default to it */
+	int64_t mono_ms; /* monotonic clock, for rates */
 };
 
 /* metric_batch_init(b, max): an empty batch of at most ${max} readings. */

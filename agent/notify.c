@@ -12,6 +12,8 @@
  * share: the type, the settings it does not know, its configure hook, which
  * copies whatever it keeps: a notifier never points into the config, so it
  * outlives a reload that frees it.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,8 +112,8 @@ valid_name(const char *s)
 		return 0;
 	for (; *s != '\0'; s++) {
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' ||
-		    *s == '.'))
+			(*s >= '0' && *s <= '9') || *s == '-' || *s == '_' ||
+			*s == '.'))
 			return 0;
 	}
 	return 1;
@@ -119,15 +121,16 @@ valid_name(const char *s)
 
 /* The settings every notifier has besides "type": its name. */
 static void
-notifier_read_common(const conf_node *cs, struct conf_errs *errs,
-    void *arg)
+notifier_read_common(const conf_node *cs, struct conf_errs *errs, void *arg)
 {
 	const char **name = arg;
 
 	if (conf_get_str(errs, cs, "name", true, name) == 1 &&
 	    !valid_name(*name))
-		(void)conf_error_at(errs, cs, "name", "must be 1 to %d "
-		    "letters, digits, '-', '_' or '.'", NOTIFIER_NAME_MAX);
+		(void)conf_error_at(errs, cs, "name",
+		    "must be 1 to %d "
+		    "letters, digits, '-', '_' or '.'",
+		    NOTIFIER_NAME_MAX);
 }
 
 static const char *const notifier_common_keys[] = { "name", "type", NULL };
@@ -147,8 +150,9 @@ heavy_type(const conf_node *cs)
 	const char *type;
 	bool heavy;
 
-	heavy = conf_is_group(cs) && conf_get_str(&quiet, cs, "type", false,
-	    &type) == 1 && plugin_in_module(PLUGIN_NOTIFIER, type);
+	heavy = conf_is_group(cs) &&
+	    conf_get_str(&quiet, cs, "type", false, &type) == 1 &&
+	    plugin_in_module(PLUGIN_NOTIFIER, type);
 	conf_errs_free(&quiet);
 	return heavy;
 }
@@ -171,7 +175,7 @@ notifier_new_here(const conf_node *cs, struct conf_errs *errs)
 
 	/* A missing name is an error, so success means ${name} is set. */
 	if (plugin_instance_new(&notifier_class, cs, &name, &ops, &ctx,
-	    errs) != 0)
+		errs) != 0)
 		return NULL;
 	if ((nf = calloc(1, sizeof(*nf))) == NULL)
 		goto err0;
@@ -212,7 +216,8 @@ notifier_send(struct notifier *nf, const struct notification *n,
 		err->msg[0] = '\0';
 	/* The scheduler may hold entries for a notifier a reload removed. */
 	if (nf == NULL)
-		return ag_err_set(err, "no such notifier (removed from the "
+		return ag_err_set(err,
+		    "no such notifier (removed from the "
 		    "configuration?)");
 	rc = nf->ops->send(nf->ctx, n, err);
 	return notifier_outcome(nf, rc, err);
@@ -238,13 +243,13 @@ notifier_prepare(struct notifier *nf, const struct notification *n,
 }
 
 int
-notifier_finish(struct notifier *nf, struct notifier_call *call,
-    long status, const char *body, size_t len, struct ag_err *err)
+notifier_finish(struct notifier *nf, struct notifier_call *call, long status,
+    const char *body, size_t len, struct ag_err *err)
 {
 	if (err != NULL)
 		err->msg[0] = '\0';
-	return notifier_outcome(nf, nf->ops->finish(nf->ctx, call, status,
-	    body, len, err), err);
+	return notifier_outcome(nf,
+	    nf->ops->finish(nf->ctx, call, status, body, len, err), err);
 }
 
 void

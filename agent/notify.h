@@ -8,6 +8,8 @@
  * A notifier type ("log", "webhook", later "sns") is a const ops table in
  * agent/notifiers/ntf_<name>.c (agent/notifiers/net/ if it speaks HTTP),
  * one line of the plug-in table, agent/plugins.c.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_NOTIFY_H
 #define VIGIL_NOTIFY_H
@@ -28,28 +30,28 @@ enum alert_state {
 };
 
 enum notify_kind {
-	NK_CHANGE = 0,		/* the state changed (firing or recovered) */
-	NK_REMINDER,		/* still not OK after "repeat" */
+	NK_CHANGE = 0, /* the state changed (firing or recovered) */
+	NK_REMINDER,   /* still not OK after "repeat" */
 };
 
 struct notification {
-	char id[40];			/* unique: "<ms>-<rule hash>-<rand>" */
+	char id[40]; /* unique: "<ms>-<rule hash>-<rand>" */
 	char host[128];
 	char rule[128];
 	char metric[METRIC_NAME_MAX];
-	char op[4];			/* ">", ">=", "<", "<=", "==", "!=" */
+	char op[4]; /* ">", ">=", "<", "<=", "==", "!=" */
 	enum alert_state state, prev_state;
 	enum notify_kind kind;
 	bool has_value;
-	double value;			/* last reading */
+	double value; /* last reading */
 	bool has_threshold;
-	double threshold;		/* the level crossed (or cleared) */
-	int64_t ts_ms;			/* when this notification was made */
-	int64_t since_ms;		/* when the current state began */
-	int64_t repeat_ms;		/* the rule's reminder interval, 0: none */
+	double threshold;  /* the level crossed (or cleared) */
+	int64_t ts_ms;	   /* when this notification was made */
+	int64_t since_ms;  /* when the current state began */
+	int64_t repeat_ms; /* the rule's reminder interval, 0: none */
 };
 
-const char *alert_state_name(enum alert_state s);	/* "OK", ... */
+const char *alert_state_name(enum alert_state s); /* "OK", ... */
 /* alert_state_parse(s, ret): inverse of alert_state_name, any case. */
 int alert_state_parse(const char *s, enum alert_state *ret);
 
@@ -58,8 +60,7 @@ int alert_state_parse(const char *s, enum alert_state *ret);
  * One line for people: "CRITICAL: cpu-high on web1: cpu.used_pct = 97.2
  * (> 95)" or "RECOVERED: ...".
  */
-void notification_summary(const struct notification *n, char *buf,
-    size_t len);
+void notification_summary(const struct notification *n, char *buf, size_t len);
 
 /*
  * notification_to_json(n) / notification_from_json(s, ret):
@@ -99,8 +100,8 @@ int notifier_send(struct notifier *nf, const struct notification *n,
  * perform the request itself (see notifier_prepare()).
  */
 struct notifier_call {
-	struct http_req req;		/* what to send */
-	void *priv;			/* the notifier's, until release */
+	struct http_req req; /* what to send */
+	void *priv;	     /* the notifier's, until release */
 };
 
 /**

@@ -1,5 +1,7 @@
 /*
  * notify_backend.h: what a notifier type implements.  See notify.h.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_NOTIFY_BACKEND_H
 #define VIGIL_NOTIFY_BACKEND_H

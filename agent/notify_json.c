@@ -5,6 +5,8 @@
  * notification_from_json() is strict about types, lengths and names, so a
  * damaged spool file or a hostile document is refused rather than
  * half-read.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <math.h>
 #include <stdbool.h>
@@ -64,9 +66,10 @@ utf8_clean(const char *s, char *out, size_t len)
 			cp = (cp << 6) | (p[i] & 0x3f);
 		}
 		if (need == 0 || i <= need ||
-		    (need == 2 && (cp < 0x800 || (cp >= 0xd800 &&
-		    cp <= 0xdfff))) || (need == 3 && (cp < 0x10000 ||
-		    cp > 0x10ffff)) || o + need + 1 >= len) {
+		    (need == 2 &&
+			(cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    o + need + 1 >= len) {
 			out[o++] = '?';
 			p++;
 			continue;
@@ -124,8 +127,9 @@ notification_to_json(const struct notification *n)
 	bad |= set_str(o, "metric", n->metric);
 	bad |= set_str(o, "state", alert_state_name(n->state));
 	bad |= set_str(o, "previous_state", alert_state_name(n->prev_state));
-	bad |= set_str(o, "kind", (unsigned)n->kind < ARRAY_SIZE(kind_names) ?
-	    kind_names[n->kind] : "change");
+	bad |= set_str(o, "kind",
+	    (unsigned)n->kind < ARRAY_SIZE(kind_names) ? kind_names[n->kind] :
+							 "change");
 	bad |= set_num(o, "value", n->has_value, n->value);
 	bad |= set_num(o, "threshold", n->has_threshold, n->threshold);
 	bad |= set_str(o, "op", n->op);
@@ -176,23 +180,23 @@ notification_from_json(const char *s, struct notification *ret)
 		return -1;
 	memset(&n, 0, sizeof(n));
 	if (!json_is_object(o))
-		goto bad;
+		goto fail;
 	v = json_object_get(o, "version");
 	if (!json_is_integer(v) ||
 	    json_integer_value(v) != NOTIFICATION_JSON_VERSION)
-		goto bad;
+		goto fail;
 	if (get_str(o, "id", n.id, sizeof(n.id)) != 0 || n.id[0] == '\0' ||
 	    get_str(o, "host", n.host, sizeof(n.host)) != 0 ||
 	    get_str(o, "rule", n.rule, sizeof(n.rule)) != 0 ||
 	    get_str(o, "metric", n.metric, sizeof(n.metric)) != 0)
-		goto bad;
+		goto fail;
 	if (get_str(o, "state", buf, sizeof(buf)) != 0 ||
 	    alert_state_parse(buf, &n.state) != 0 ||
 	    get_str(o, "previous_state", buf, sizeof(buf)) != 0 ||
 	    alert_state_parse(buf, &n.prev_state) != 0)
-		goto bad;
+		goto fail;
 	if (get_str(o, "kind", buf, sizeof(buf)) != 0)
-		goto bad;
+		goto fail;
 	for (size_t i = 0; i < ARRAY_SIZE(kind_names); i++) {
 		if (strcmp(buf, kind_names[i]) == 0) {
 			n.kind = (enum notify_kind)i;
@@ -200,30 +204,31 @@ notification_from_json(const char *s, struct notification *ret)
 		}
 	}
 	if (!found)
-		goto bad;
+		goto fail;
 	if (jfield_num(o, "value", JF_REQUIRED, &n.has_value, &n.value,
-	    NULL) != 0 || jfield_num(o, "threshold", JF_REQUIRED,
-	    &n.has_threshold, &n.threshold, NULL) != 0)
-		goto bad;
+		NULL) != 0 ||
+	    jfield_num(o, "threshold", JF_REQUIRED, &n.has_threshold,
+		&n.threshold, NULL) != 0)
+		goto fail;
 	/* The operator is one of ours, or empty (no-data notifications). */
 	if (get_str(o, "op", n.op, sizeof(n.op)) != 0)
-		goto bad;
+		goto fail;
 	found = n.op[0] == '\0';
 	for (size_t i = 0; i < ARRAY_SIZE(op_names) && !found; i++)
 		found = strcmp(n.op, op_names[i]) == 0;
 	if (!found)
-		goto bad;
+		goto fail;
 	if (get_time(o, "timestamp", &n.ts_ms) != 0 ||
 	    get_time(o, "since", &n.since_ms) != 0)
-		goto bad;
+		goto fail;
 	/* Optional, so that documents of other writers are read too. */
 	if (jfield_u64(o, "repeat_ms", 0, &u, NULL) != 0)
-		goto bad;
+		goto fail;
 	n.repeat_ms = (int64_t)u;
 	json_decref(o);
 	*ret = n;
 	return 0;
-bad:
+fail:
 	json_decref(o);
 	return -1;
 }

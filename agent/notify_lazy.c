@@ -11,6 +11,8 @@
  * for redaction then (log_secret_add()); until then nothing of it is
  * logged here.  A failure to make it (the module removed since the check)
  * keeps the notification queued (AG_RETRY) and is tried again.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -25,13 +27,13 @@
 #include "agent/notify_backend.h"
 
 struct lazy {
-	struct notifier_ops ops;	/* ours, with the type's name */
+	struct notifier_ops ops; /* ours, with the type's name */
 	char type[32];
 	const conf_node *cs;
-	bool file_private;		/* of the conf_errs it was checked with */
+	bool file_private; /* of the conf_errs it was checked with */
 	const char *file;
 	pthread_mutex_t mu;
-	struct notifier *real;		/* NULL until the first delivery */
+	struct notifier *real; /* NULL until the first delivery */
 };
 
 /* In the child: the real check, the real messages; the name back. */
@@ -52,15 +54,15 @@ static struct notifier *
 real(struct lazy *l, struct ag_err *err)
 {
 	struct conf_errs e = { .file_private = l->file_private,
-	    .file = l->file };
+		.file = l->file };
 	struct notifier *nf;
 
 	pthread_mutex_lock(&l->mu);
 	if ((nf = l->real) == NULL) {
 		nf = l->real = notifier_new_here(l->cs, &e);
 		if (nf == NULL)
-			(void)ag_err_set(err, "%s", e.n > 0 ? e.msgs[0] :
-			    "cannot make the notifier");
+			(void)ag_err_set(err, "%s",
+			    e.n > 0 ? e.msgs[0] : "cannot make the notifier");
 	}
 	pthread_mutex_unlock(&l->mu);
 	conf_errs_free(&e);
@@ -138,9 +140,12 @@ notifier_lazy_new(const conf_node *cs, struct conf_errs *errs)
 	}
 	snprintf(l->type, sizeof(l->type), "%s", type);
 	conf_errs_free(&quiet);
-	l->ops = (struct notifier_ops){ .type = l->type, .send = lazy_send,
-	    .prepare = lazy_prepare, .finish = lazy_finish,
-	    .release = lazy_release, .free = lazy_free };
+	l->ops = (struct notifier_ops){ .type = l->type,
+		.send = lazy_send,
+		.prepare = lazy_prepare,
+		.finish = lazy_finish,
+		.release = lazy_release,
+		.free = lazy_free };
 	l->cs = cs;
 	l->file_private = errs->file_private;
 	l->file = errs->file;

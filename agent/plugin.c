@@ -6,6 +6,8 @@
  * lives in the heavy module it has no ops, and plugin_find() takes them
  * from the module's copy, loading the module on the first such lookup
  * (plugin_module_get()).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdio.h>
 #include <string.h>
@@ -49,7 +51,7 @@ plugin_type_list(enum plugin_kind kind, char *buf, size_t len)
 		n = snprintf(buf + off, len - off, "%s%s", off > 0 ? ", " : "",
 		    plugin_core_types[i].name);
 		if (n < 0 || (size_t)n >= len - off) {
-			buf[off] = '\0';	/* no half name */
+			buf[off] = '\0'; /* no half name */
 			break;
 		}
 		off += (size_t)n;
@@ -76,7 +78,7 @@ plugin_find(enum plugin_kind kind, const char *name, const void **ret_ops,
 	char types[256];
 
 	if ((t = row_find(plugin_core_types, plugin_core_ntypes, kind,
-	    name)) == NULL)
+		 name)) == NULL)
 		return ag_err_set(err, "unknown %s type \"%s\" (known: %s)",
 		    kind_names[kind][0], name,
 		    plugin_type_list(kind, types, sizeof(types)));

@@ -4,6 +4,8 @@
  *
  * The table of types itself is agent/plugins.c (one line per type), its
  * lookup lib/plugin.h, the heavy module's entry points plugin_module.h.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_AGENT_PLUGIN_H
 #define VIGIL_AGENT_PLUGIN_H
@@ -19,20 +21,20 @@
  * source_ops and struct notifier_ops (PLUGIN_OPS_HEAD), so that each
  * kind's ops are also a struct plugin_ops (their member "base").
  */
-#define PLUGIN_OPS_MEMBERS						\
-	/* "cpu", "webhook", ... */					\
-	const char *type;						\
-	/* Settings this type accepts besides the common ones. */	\
-	const char *const *settings;					\
+#define PLUGIN_OPS_MEMBERS \
+	/* "cpu", "webhook", ... */ \
+	const char *type; \
+	/* Settings this type accepts besides the common ones. */ \
+	const char *const *settings; \
 	/*								\
 	 * Read the type's settings from ${cs}; record problems in	\
 	 * ${errs}.  Return 0 with a context in ${ret_ctx}, or -1.	\
 	 * The context copies what it keeps: an instance never points	\
 	 * into the configuration, so it outlives a reload that frees	\
 	 * it.								\
-	 */								\
-	int (*configure)(void **ret_ctx, const conf_node *cs,		\
-	    struct conf_errs *errs);					\
+	 */ \
+	int (*configure)(void **ret_ctx, const conf_node *cs, \
+	    struct conf_errs *errs); \
 	void (*free)(void *ctx);
 
 struct plugin_ops {
@@ -43,17 +45,17 @@ struct plugin_ops {
  * The start of a kind's ops: the members above, by name (.type = "cpu")
  * and together as ${ops}->base.
  */
-#define PLUGIN_OPS_HEAD							\
-	union {								\
-		struct plugin_ops base;					\
-		struct {						\
-			PLUGIN_OPS_MEMBERS				\
-		};							\
+#define PLUGIN_OPS_HEAD \
+	union { \
+		struct plugin_ops base; \
+		struct { \
+			PLUGIN_OPS_MEMBERS \
+		}; \
 	}
 
 /* What a kind of instance checks before its type is configured. */
 struct plugin_class {
-	enum plugin_kind kind;		/* PLUGIN_SOURCE or PLUGIN_NOTIFIER */
+	enum plugin_kind kind; /* PLUGIN_SOURCE or PLUGIN_NOTIFIER */
 	/* The error when the instance is not a group. */
 	const char *not_group;
 	/* Settings every instance of the kind accepts ("type" too). */

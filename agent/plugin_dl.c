@@ -14,6 +14,8 @@
  * pointers into it.  A backup child forked while another thread loads the
  * module would inherit module_mu held: fork() waits for the load
  * (pthread_atfork()).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -29,7 +31,7 @@
 #include "agent/plugin_module.h"
 
 static pthread_mutex_t module_mu = PTHREAD_MUTEX_INITIALIZER;
-static const struct plugin_module *module;	/* set once; atomic reads */
+static const struct plugin_module *module; /* set once; atomic reads */
 
 static void
 module_fork_prepare(void)
@@ -43,8 +45,7 @@ module_fork_done(void)
 	pthread_mutex_unlock(&module_mu);
 }
 
-static void __attribute__((constructor))
-module_fork_init(void)
+static void __attribute__((constructor)) module_fork_init(void)
 {
 	(void)pthread_atfork(module_fork_prepare, module_fork_done,
 	    module_fork_done);
@@ -69,20 +70,22 @@ module_open(const char *path, struct ag_err *err)
 	(void)dlerror();
 	if ((h = dlsym(dl, "vigil_plugin_module")) == NULL) {
 		e = dlerror();
-		(void)ag_err_set(err, "%s: %s", path, e != NULL ? e :
-		    "no vigil_plugin_module");
-		goto bad;
+		(void)ag_err_set(err, "%s: %s", path,
+		    e != NULL ? e : "no vigil_plugin_module");
+		goto fail;
 	}
 	if (h->size != sizeof(*h) || h->version == NULL ||
 	    strcmp(h->version, VIGIL_VERSION) != 0) {
-		(void)ag_err_set(err, "%s: built for vigil %s, this is vigil "
-		    "%s", path, h->version != NULL ? h->version : "?",
+		(void)ag_err_set(err,
+		    "%s: built for vigil %s, this is vigil "
+		    "%s",
+		    path, h->version != NULL ? h->version : "?",
 		    VIGIL_VERSION);
-		goto bad;
+		goto fail;
 	}
 	log_debug("loaded %s", path);
 	return h;
-bad:
+fail:
 	(void)dlclose(dl);
 	return NULL;
 }
@@ -112,8 +115,9 @@ module_load(struct ag_err *err)
 		exe[n] = '\0';
 		if ((slash = strrchr(exe, '/')) != NULL) {
 			*slash = '\0';
-			if (module_path(path, sizeof(path), exe[0] != '\0' ?
-			    exe : "/") == 0 && access(path, F_OK) == 0)
+			if (module_path(path, sizeof(path),
+				exe[0] != '\0' ? exe : "/") == 0 &&
+			    access(path, F_OK) == 0)
 				return module_open(path, err);
 		}
 	}

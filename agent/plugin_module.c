@@ -3,6 +3,8 @@
  * plugin_module.h): its copy of the table of types and its entry points.
  * Built into libvigil-heavy.so, and into the programs that link everything
  * (vigil, the unit tests), where plugin_static.c hands it out.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "paths.h"
 

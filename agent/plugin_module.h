@@ -21,6 +21,8 @@
  *			plugin_find) from the executable.
  *
  * A new entry point is a member here and a line in plugin_module.c.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_PLUGIN_MODULE_H
 #define VIGIL_PLUGIN_MODULE_H

@@ -16,6 +16,8 @@
  *
  * Within a kind, the order of the lines is the order of the "known:" lists
  * in error messages.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stddef.h>
 
@@ -42,6 +44,8 @@
  * The table: TYPE(kind, "name", ops, where), one line per type.  The ops
  * need no declaration elsewhere: the lines declare them too.
  */
+/* A table reads best in columns. */
+/* clang-format off */
 #define PLUGIN_TABLE(TYPE)						\
 	TYPE(SOURCE,	"cpu",		src_cpu_ops,		CORE)	\
 	TYPE(SOURCE,	"memory",	src_memory_ops,		CORE)	\
@@ -56,20 +60,19 @@
 	TYPE(STORAGE,	"s3",		storage_s3_ops,		MODULE)	\
 	TYPE(STORAGE,	"gcs",		storage_gcs_ops,	MODULE)	\
 	TYPE(STORAGE,	"azure",	storage_azure_ops,	MODULE)
+/* clang-format on */
 
 /* Each kind's ops. */
 #define OPS_STRUCT_SOURCE struct source_ops
 #define OPS_STRUCT_NOTIFIER struct notifier_ops
 #define OPS_STRUCT_STORAGE struct storage_ops
 
-#define DECLARE(kind, name, ops, where)	extern const OPS_STRUCT_##kind ops;
-#define ROW(kind, name, ops, where)					\
+#define DECLARE(kind, name, ops, where) extern const OPS_STRUCT_##kind ops;
+#define ROW(kind, name, ops, where) \
 	{ PLUGIN_##kind, name, OPS_##where(ops), PLUGIN_##where },
 
 PLUGIN_TABLE(DECLARE)
 
-const struct plugin_type PLUGIN_TYPES[] = {
-	PLUGIN_TABLE(ROW)
-};
+const struct plugin_type PLUGIN_TYPES[] = { PLUGIN_TABLE(ROW) };
 
 const size_t PLUGIN_NTYPES = ARRAY_SIZE(PLUGIN_TYPES);

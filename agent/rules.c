@@ -23,6 +23,8 @@
  * All times are wall-clock milliseconds passed in by the caller: the
  * batch's now_ms for readings, now_ms for ticks.  Nothing here sleeps,
  * sends or reads the clock, which is what makes the engine testable.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <inttypes.h>
 #include <math.h>
@@ -36,10 +38,10 @@
 #include "agent/rules.h"
 #include "agent/rules_internal.h"
 
-#define SERIES_MAX		10000		/* per rule */
-#define DEFAULT_NO_DATA_MS	(5 * 60 * 1000)
+#define SERIES_MAX 10000 /* per rule */
+#define DEFAULT_NO_DATA_MS (5 * 60 * 1000)
 /* A series without readings for this long is forgotten, silently. */
-#define SERIES_FORGET_MS	(7LL * 24 * 3600 * 1000)
+#define SERIES_FORGET_MS (7LL * 24 * 3600 * 1000)
 
 /* The engine and its series. */
 
@@ -177,8 +179,9 @@ rules_series_get(struct rule *ru, const char *metric, int64_t now)
 	if (ru->n >= SERIES_MAX) {
 		if (!ru->full_warned)
 			log_warn("rule %s: more than %d series match \"%s\"; "
-			    "ignoring new ones such as %s", ru->rc->name,
-			    SERIES_MAX, ru->rc->selector, metric);
+				 "ignoring new ones such as %s",
+			    ru->rc->name, SERIES_MAX, ru->rc->selector,
+			    metric);
 		ru->full_warned = true;
 		return NULL;
 	}
@@ -226,8 +229,7 @@ series_remove(struct rule *ru, size_t i)
  * recovery; none for UNKNOWN or a state that no_data imposed.
  */
 static bool
-threshold_of(const struct rule_conf *rc, const struct series *s,
-    double *ret)
+threshold_of(const struct rule_conf *rc, const struct series *s, double *ret)
 {
 	if (s->stale)
 		return false;
@@ -245,8 +247,9 @@ threshold_of(const struct rule_conf *rc, const struct series *s,
 	case ST_OK:
 		if (!rc->has_warn && !rc->has_crit)
 			return false;
-		*ret = rc->has_clear ? rc->clear : rc->has_warn ? rc->warn :
-		    rc->crit;
+		*ret = rc->has_clear ? rc->clear :
+		    rc->has_warn     ? rc->warn :
+				       rc->crit;
 		return true;
 	default:
 		return false;
@@ -339,7 +342,7 @@ next_state(const struct rule_conf *rc, const struct series *s, int64_t now)
 		held = ST_CRITICAL;
 	else if (s->warn_since != NO_TIME && now - s->warn_since >= rc->for_ms)
 		held = ST_WARNING;
-	return held == ST_OK ? s->state : held;	/* ST_OK: still pending */
+	return held == ST_OK ? s->state : held; /* ST_OK: still pending */
 }
 
 /*
@@ -359,9 +362,9 @@ series_feed(struct rules *r, const struct rule_conf *rc, struct series *s,
 	 * A state that no_data imposed is not firing on a value, unless the
 	 * rule keeps its state through no_data.
 	 */
-	if (t == ST_OK && (s->state == ST_WARNING ||
-	    s->state == ST_CRITICAL) && rc->has_clear &&
-	    (!s->stale || rc->no_data_keep) &&
+	if (t == ST_OK &&
+	    (s->state == ST_WARNING || s->state == ST_CRITICAL) &&
+	    rc->has_clear && (!s->stale || rc->no_data_keep) &&
 	    rule_op_crosses(rc->op, v, rc->clear))
 		t = rc->has_warn ? ST_WARNING : ST_CRITICAL;
 
@@ -448,13 +451,12 @@ series_tick(struct rules *r, const struct rule_conf *rc, struct series *s,
 }
 
 void
-rules_tick(struct rules *r, int64_t now_ms, rules_emit_fn *emit,
-    void *cookie)
+rules_tick(struct rules *r, int64_t now_ms, rules_emit_fn *emit, void *cookie)
 {
 	for (size_t j = 0; j < r->n; j++) {
 		struct rule *ru = &r->v[j];
 		int64_t nd = ru->rc->no_data_ms > 0 ? ru->rc->no_data_ms :
-		    r->no_data_ms;
+						      r->no_data_ms;
 
 		if (ru->first_ms == 0)
 			ru->first_ms = now_ms;
@@ -466,7 +468,7 @@ rules_tick(struct rules *r, int64_t now_ms, rules_emit_fn *emit,
 		}
 		for (size_t i = 0; i < ru->n; i++) {
 			if (series_tick(r, ru->rc, ru->series[i], nd, now_ms,
-			    emit, cookie))
+				emit, cookie))
 				series_remove(ru, i--);
 		}
 	}
@@ -489,7 +491,7 @@ series_due(const struct rule_conf *rc, const struct series *s,
 	int64_t due;
 
 	if (s->seen_ms == NO_TIME)
-		return NO_TIME;		/* loaded from disk: due at once */
+		return NO_TIME; /* loaded from disk: due at once */
 	if (s->stale) {
 		due = s->seen_ms + SERIES_FORGET_MS;
 	} else {
@@ -499,8 +501,7 @@ series_due(const struct rule_conf *rc, const struct series *s,
 		    !(s->state == ST_WARNING && s->target == ST_WARNING)) {
 			if (s->crit_since != NO_TIME)
 				due = earlier(due, s->crit_since + rc->for_ms);
-			if (s->warn_since != NO_TIME &&
-			    s->state != ST_WARNING)
+			if (s->warn_since != NO_TIME && s->state != ST_WARNING)
 				due = earlier(due, s->warn_since + rc->for_ms);
 		}
 	}
@@ -517,15 +518,15 @@ rules_next_due(const struct rules *r, int64_t now_ms)
 	for (size_t j = 0; j < r->n; j++) {
 		const struct rule *ru = &r->v[j];
 		int64_t nd = ru->rc->no_data_ms > 0 ? ru->rc->no_data_ms :
-		    r->no_data_ms;
+						      r->no_data_ms;
 
 		if (ru->first_ms == 0)
-			return now_ms;	/* never ticked */
+			return now_ms; /* never ticked */
 		if (ru->n == 0 && !ru->unmatched_warned)
 			next = earlier(next, ru->first_ms + nd);
 		for (size_t i = 0; i < ru->n; i++)
-			next = earlier(next, series_due(ru->rc, ru->series[i],
-			    nd));
+			next = earlier(next,
+			    series_due(ru->rc, ru->series[i], nd));
 	}
 	return next;
 }
@@ -576,7 +577,8 @@ rules_adopt(struct rules *r, const struct rules *old)
 			continue;
 		if (rule_copy_series(ru, o) != 0)
 			log_warn("rule %s: out of memory keeping its state "
-			    "across the reload", ru->rc->name);
+				 "across the reload",
+			    ru->rc->name);
 	}
 }
 
@@ -605,7 +607,8 @@ rules_walk(const struct rules *r, rules_walk_fn *fn, void *cookie)
 			si.since_ms = s->since_ms;
 			si.has_value = s->has_value;
 			si.value = s->value;
-			si.last_ts_ms = s->last_ts_ms == INT64_MIN ? 0 :
+			si.last_ts_ms = s->last_ts_ms == INT64_MIN ?
+			    0 :
 			    s->last_ts_ms;
 			fn(cookie, &si);
 		}

@@ -9,6 +9,8 @@
  * which state).  A selector with wildcards keeps one state per matching
  * series.  The engine is pure: time is passed in, notifications come out
  * through a callback, nothing is sent from here.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_RULES_H
 #define VIGIL_RULES_H
@@ -28,13 +30,13 @@ struct rule_conf {
 	enum rule_op op;
 	bool has_warn, has_crit, has_clear;
 	double warn, crit, clear;
-	int64_t for_ms;		/* 0: at once */
-	int64_t repeat_ms;	/* 0: no reminders */
-	int64_t no_data_ms;	/* 0: the engine default, else this */
-	enum alert_state no_data_state;	/* default ST_UNKNOWN */
-	char **notify;		/* NULL-terminated notifier names */
+	int64_t for_ms;			/* 0: at once */
+	int64_t repeat_ms;		/* 0: no reminders */
+	int64_t no_data_ms;		/* 0: the engine default, else this */
+	enum alert_state no_data_state; /* default ST_UNKNOWN */
+	char **notify;			/* NULL-terminated notifier names */
 	size_t nnotify;
-	bool no_data_keep;	/* no_data_state = "keep": keep the state */
+	bool no_data_keep; /* no_data_state = "keep": keep the state */
 };
 
 /**
@@ -67,7 +69,7 @@ typedef void rules_emit_fn(void *cookie, const struct notification *n,
 struct rules *rules_new(const char *host);
 
 /* The most rules one configuration may have. */
-#define RULES_MAX	10000
+#define RULES_MAX 10000
 
 /**
  * rules_add(r, rc):

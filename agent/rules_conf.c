@@ -3,6 +3,8 @@
  * docs/RULES.md): parsing and checking a rule group of vigil.conf, and
  * comparing and hashing the settings of two rules, which decides whether a
  * rule keeps its states across a reload or a restart.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <float.h>
 #include <inttypes.h>
@@ -16,11 +18,11 @@
 #include "agent/rules.h"
 #include "agent/rules_internal.h"
 
-#define REPEAT_MIN_MS		(60 * 1000)
-#define RULE_NAME_MAX		sizeof(((struct notification *)0)->rule)
+#define REPEAT_MIN_MS (60 * 1000)
+#define RULE_NAME_MAX sizeof(((struct notification *)0)->rule)
 
-static const char *const op_names[] = { ">", ">=", "<", "<=", "==", "!=",
-	NULL };
+static const char *const op_names[] = { ">", ">=", "<",
+	"<=", "==", "!=", NULL };
 
 /* Order of the "no_data_state" choices; "keep" is the last. */
 static const char *const no_data_names[] = { "unknown", "ok", "warning",
@@ -109,26 +111,30 @@ levels_ok(const conf_node *cs, const struct rule_conf *rc,
 	bool ok = true;
 
 	if (rc->has_warn && rc->has_crit && rc->op != OP_EQ &&
-	    rc->op != OP_NE && (op_up(rc->op) ? rc->crit < rc->warn :
-	    rc->crit > rc->warn)) {
-		conf_error_at(errs, cs, "crit", "%g must be %s warn (%g) for "
-		    "op \"%s\"", rc->crit, op_up(rc->op) ? ">=" : "<=",
-		    rc->warn, op);
+	    rc->op != OP_NE &&
+	    (op_up(rc->op) ? rc->crit < rc->warn : rc->crit > rc->warn)) {
+		conf_error_at(errs, cs, "crit",
+		    "%g must be %s warn (%g) for "
+		    "op \"%s\"",
+		    rc->crit, op_up(rc->op) ? ">=" : "<=", rc->warn, op);
 		ok = false;
 	}
 	if (!rc->has_clear || (!rc->has_warn && !rc->has_crit))
 		return ok;
 	if (rc->op == OP_EQ || rc->op == OP_NE) {
-		conf_error_at(errs, cs, "clear", "is not allowed with op "
-		    "\"%s\"", op);
+		conf_error_at(errs, cs, "clear",
+		    "is not allowed with op "
+		    "\"%s\"",
+		    op);
 		return false;
 	}
 	if (op_up(rc->op) ? rc->clear > low : rc->clear < low) {
-		conf_error_at(errs, cs, "clear", "%g must be %s %s (%g) for "
+		conf_error_at(errs, cs, "clear",
+		    "%g must be %s %s (%g) for "
 		    "op \"%s\": a firing rule recovers when the value "
-		    "crosses back past it", rc->clear,
-		    op_up(rc->op) ? "<=" : ">=", rc->has_warn ? "warn" : "crit",
-		    low, op);
+		    "crosses back past it",
+		    rc->clear, op_up(rc->op) ? "<=" : ">=",
+		    rc->has_warn ? "warn" : "crit", low, op);
 		ok = false;
 	}
 	return ok;
@@ -144,7 +150,8 @@ rule_conf_parse(const conf_node *cs, struct rule_conf **ret,
 	bool bad = false;
 
 	if (!conf_is_group(cs))
-		return conf_error(errs, cs, "a rule must be a group: { name = "
+		return conf_error(errs, cs,
+		    "a rule must be a group: { name = "
 		    "\"...\"; metric = \"...\"; warn = ...; }");
 	if ((rc = calloc(1, sizeof(*rc))) == NULL)
 		return conf_error(errs, cs, "out of memory");
@@ -154,8 +161,10 @@ rule_conf_parse(const conf_node *cs, struct rule_conf **ret,
 	if (conf_get_str(errs, cs, "name", true, &s) != 1) {
 		bad = true;
 	} else if (!rule_name_ok(s, RULE_NAME_MAX)) {
-		conf_error_at(errs, cs, "name", "must be 1 to %zu printable "
-		    "characters", RULE_NAME_MAX - 1);
+		conf_error_at(errs, cs, "name",
+		    "must be 1 to %zu printable "
+		    "characters",
+		    RULE_NAME_MAX - 1);
 		bad = true;
 	} else if ((rc->name = strdup(s)) == NULL) {
 		goto oom;
@@ -163,7 +172,8 @@ rule_conf_parse(const conf_node *cs, struct rule_conf **ret,
 	if (conf_get_str(errs, cs, "metric", true, &s) != 1) {
 		bad = true;
 	} else if (!rule_name_ok(s, METRIC_NAME_MAX)) {
-		conf_error_at(errs, cs, "metric", "must be a metric name or "
+		conf_error_at(errs, cs, "metric",
+		    "must be a metric name or "
 		    "glob of 1 to %d printable characters",
 		    METRIC_NAME_MAX - 1);
 		bad = true;
@@ -204,7 +214,8 @@ rule_conf_parse(const conf_node *cs, struct rule_conf **ret,
 	if (conf_get_dur(errs, cs, "repeat", false, 0, &rc->repeat_ms) < 0) {
 		bad = true;
 	} else if (rc->repeat_ms != 0 && rc->repeat_ms < REPEAT_MIN_MS) {
-		conf_error_at(errs, cs, "repeat", "must be \"0\" (no "
+		conf_error_at(errs, cs, "repeat",
+		    "must be \"0\" (no "
 		    "reminders) or at least \"1m\"");
 		bad = true;
 	}
@@ -215,7 +226,7 @@ rule_conf_parse(const conf_node *cs, struct rule_conf **ret,
 		bad = true;
 	}
 	if (conf_get_enum(errs, cs, "no_data_state", false, no_data_names,
-	    &nd) < 0)
+		&nd) < 0)
 		bad = true;
 	if ((size_t)nd < ARRAY_SIZE(no_data_states))
 		rc->no_data_state = no_data_states[nd];
@@ -223,18 +234,21 @@ rule_conf_parse(const conf_node *cs, struct rule_conf **ret,
 		rc->no_data_keep = true;
 
 	if (conf_get_strv(errs, cs, "notify", false, &rc->notify,
-	    &rc->nnotify) < 0)
+		&rc->nnotify) < 0)
 		bad = true;
 	for (size_t i = 0; i < rc->nnotify; i++) {
 		if (rc->notify[i][0] == '\0') {
-			conf_error_at(errs, cs, "notify", "empty notifier "
+			conf_error_at(errs, cs, "notify",
+			    "empty notifier "
 			    "name");
 			bad = true;
 		}
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(rc->notify[i], rc->notify[j]) == 0) {
-				conf_error_at(errs, cs, "notify", "\"%s\" is "
-				    "listed twice", rc->notify[i]);
+				conf_error_at(errs, cs, "notify",
+				    "\"%s\" is "
+				    "listed twice",
+				    rc->notify[i]);
 				bad = true;
 				break;
 			}
@@ -262,9 +276,8 @@ rule_conf_same(const struct rule_conf *a, const struct rule_conf *b)
 	    a->has_clear != b->has_clear ||
 	    (a->has_warn && a->warn != b->warn) ||
 	    (a->has_crit && a->crit != b->crit) ||
-	    (a->has_clear && a->clear != b->clear) ||
-	    a->for_ms != b->for_ms || a->repeat_ms != b->repeat_ms ||
-	    a->no_data_ms != b->no_data_ms ||
+	    (a->has_clear && a->clear != b->clear) || a->for_ms != b->for_ms ||
+	    a->repeat_ms != b->repeat_ms || a->no_data_ms != b->no_data_ms ||
 	    a->no_data_keep != b->no_data_keep ||
 	    (!a->no_data_keep && a->no_data_state != b->no_data_state) ||
 	    a->nnotify != b->nnotify)

@@ -1,6 +1,8 @@
 /*
  * rules_state.c: rule states saved across restarts (see rules.h): the
  * state file written by rules_save() and read back by rules_load().
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,10 +20,10 @@
 #include "agent/rules.h"
 #include "agent/rules_internal.h"
 
-#define STATE_VERSION		1
-#define STATE_FILE_MAX		(64 * 1024 * 1024)
+#define STATE_VERSION 1
+#define STATE_FILE_MAX (64 * 1024 * 1024)
 /* Saved times beyond the year 9999 are nonsense (and could overflow). */
-#define SAVED_TIME_MAX		253402300799999LL
+#define SAVED_TIME_MAX 253402300799999LL
 
 /*
  * The state file:
@@ -39,7 +41,7 @@ state_to_json(const struct rules *r)
 	char hash[17];
 
 	if ((root = json_pack("{s:i, s:{}}", "version", STATE_VERSION,
-	    "rules")) == NULL)
+		 "rules")) == NULL)
 		return NULL;
 	jr = json_object_get(root, "rules");
 	for (size_t j = 0; j < r->n; j++) {
@@ -48,23 +50,27 @@ state_to_json(const struct rules *r)
 
 		snprintf(hash, sizeof(hash), "%016" PRIx64,
 		    rule_conf_hash(ru->rc));
-		if (arr == NULL || json_object_set_new(jr, ru->rc->name,
-		    json_pack("{s:s, s:o}", "conf", hash, "series", arr)) != 0)
+		if (arr == NULL ||
+		    json_object_set_new(jr, ru->rc->name,
+			json_pack("{s:s, s:o}", "conf", hash, "series",
+			    arr)) != 0)
 			goto err0;
 		for (size_t i = 0; i < ru->n; i++) {
 			const struct series *s = ru->series[i];
 			json_t *js = json_pack("{s:s, s:s, s:I, s:I, s:I, s:b}",
-			    "metric", s->metric,
-			    "state", alert_state_name(s->state),
-			    "since_ms", (json_int_t)s->since_ms,
-			    "notified_ms", (json_int_t)s->notified_ms,
-			    "last_ts_ms", (json_int_t)(s->last_ts_ms ==
-			    INT64_MIN ? 0 : s->last_ts_ms),
+			    "metric", s->metric, "state",
+			    alert_state_name(s->state), "since_ms",
+			    (json_int_t)s->since_ms, "notified_ms",
+			    (json_int_t)s->notified_ms, "last_ts_ms",
+			    (json_int_t)(s->last_ts_ms == INT64_MIN ?
+				    0 :
+				    s->last_ts_ms),
 			    "stale", s->stale);
 
-			if (js == NULL || (s->has_value &&
-			    json_object_set_new(js, "value",
-			    json_real(s->value)) != 0) ||
+			if (js == NULL ||
+			    (s->has_value &&
+				json_object_set_new(js, "value",
+				    json_real(s->value)) != 0) ||
 			    json_array_append_new(arr, js) != 0)
 				goto err0;
 		}
@@ -96,8 +102,8 @@ rules_save(const struct rules *r, const char *path)
 	}
 	json_decref(root);
 	len = strlen(text);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) < 0)
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) <
+	    0)
 		goto err1;
 	while (off < len) {
 		ssize_t w = write(fd, text + off, len - off);
@@ -152,12 +158,13 @@ series_from_json(struct rule *ru, const json_t *js)
 	struct series *s;
 
 	if (json_unpack((json_t *)js, "{s:s, s:s, s:I, s:I, s:I, s?b}",
-	    "metric", &metric, "state", &state, "since_ms", &since,
-	    "notified_ms", &notified, "last_ts_ms", &last_ts,
-	    "stale", &stale) != 0 || alert_state_parse(state, &st) != 0 ||
+		"metric", &metric, "state", &state, "since_ms", &since,
+		"notified_ms", &notified, "last_ts_ms", &last_ts, "stale",
+		&stale) != 0 ||
+	    alert_state_parse(state, &st) != 0 ||
 	    !rule_name_ok(metric, METRIC_NAME_MAX) ||
-	    !metric_glob_match(ru->rc->selector, metric) ||
-	    since < 0 || since > SAVED_TIME_MAX || notified < 0 ||
+	    !metric_glob_match(ru->rc->selector, metric) || since < 0 ||
+	    since > SAVED_TIME_MAX || notified < 0 ||
 	    notified > SAVED_TIME_MAX || last_ts < 0 ||
 	    last_ts > SAVED_TIME_MAX) {
 		log_debug("rules: %s: skipping a malformed saved series",
@@ -171,8 +178,8 @@ series_from_json(struct rule *ru, const json_t *js)
 	s->notified_ms = notified;
 	s->last_ts_ms = last_ts;
 	s->stale = stale != 0;
-	s->warn_since = s->crit_since = NO_TIME;	/* down time is a gap */
-	s->seen_ms = NO_TIME;	/* staleness counts from the next tick */
+	s->warn_since = s->crit_since = NO_TIME; /* down time is a gap */
+	s->seen_ms = NO_TIME; /* staleness counts from the next tick */
 	jv = json_object_get(js, "value");
 	s->has_value = json_is_number(jv) && isfinite(json_number_value(jv));
 	s->value = s->has_value ? json_number_value(jv) : 0;
@@ -196,18 +203,20 @@ rules_load(struct rules *r, const char *path)
 	}
 	if (fstat(fd, &st) != 0 || st.st_size > STATE_FILE_MAX) {
 		log_warn("rules: %s: unreadable or larger than %d bytes; "
-		    "rule states start afresh", path, STATE_FILE_MAX);
+			 "rule states start afresh",
+		    path, STATE_FILE_MAX);
 		close(fd);
 		return -1;
 	}
 	root = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
 	close(fd);
-	if (root == NULL || json_unpack(root, "{s:I, s:o}", "version",
-	    &version, "rules", &jr) != 0 || version != STATE_VERSION ||
-	    !json_is_object(jr)) {
+	if (root == NULL ||
+	    json_unpack(root, "{s:I, s:o}", "version", &version, "rules",
+		&jr) != 0 ||
+	    version != STATE_VERSION || !json_is_object(jr)) {
 		log_warn("rules: %s: not a rule state file (%s); rule states "
-		    "start afresh", path, root == NULL ? jerr.text :
-		    "unexpected content");
+			 "start afresh",
+		    path, root == NULL ? jerr.text : "unexpected content");
 		json_decref(root);
 		return -1;
 	}
@@ -220,12 +229,12 @@ rules_load(struct rules *r, const char *path)
 
 		snprintf(hash, sizeof(hash), "%016" PRIx64,
 		    rule_conf_hash(ru->rc));
-		if (jo == NULL || json_unpack(jo, "{s:s, s:o}",
-		    "conf", &conf, "series", &series) != 0 ||
+		if (jo == NULL ||
+		    json_unpack(jo, "{s:s, s:o}", "conf", &conf, "series",
+			&series) != 0 ||
 		    strcmp(conf, hash) != 0 || !json_is_array(series))
 			continue;
-		json_array_foreach(series, i, js)
-			series_from_json(ru, js);
+		json_array_foreach(series, i, js) series_from_json(ru, js);
 	}
 	json_decref(root);
 	return 0;

@@ -1,5 +1,7 @@
 /*
  * runconf.c: see runconf.h.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <stdio.h>
@@ -45,10 +47,11 @@ build_sources(struct runconf *rc, struct conf_errs *e)
 			continue;
 		for (size_t k = 0; k < rc->nsources; k++) {
 			if (strcmp(rc->sources[k]->name, s->name) == 0) {
-				conf_error(e, cs, "a source named \"%s\" "
+				conf_error(e, cs,
+				    "a source named \"%s\" "
 				    "exists already (line %d): give this one "
-				    "a name", s->name,
-				    conf_line(conf_elem(list, k)));
+				    "a name",
+				    s->name, conf_line(conf_elem(list, k)));
 				break;
 			}
 		}
@@ -73,15 +76,18 @@ build_notifiers(struct runconf *rc, struct conf_errs *e)
 		struct notifier *nf;
 
 		if (!conf_is_group(cs)) {
-			conf_error(e, cs, "must be a group: { name = ...; "
+			conf_error(e, cs,
+			    "must be a group: { name = ...; "
 			    "type = ...; }");
 			continue;
 		}
 		if ((nf = notifier_new(cs, e)) == NULL)
 			continue;
 		if (name_taken(names, nn, nf->name))
-			conf_error(e, cs, "a notifier named \"%s\" exists "
-			    "already", nf->name);
+			conf_error(e, cs,
+			    "a notifier named \"%s\" exists "
+			    "already",
+			    nf->name);
 		else if (nn < ARRAY_SIZE(names))
 			names[nn++] = nf->name;
 		rc->notifiers[rc->nnotifiers++] = nf;
@@ -141,8 +147,7 @@ metric_produced(const struct runconf *rc, const char *selector)
 
 /* Does the rule ${cs} name a metric and notifiers that exist? */
 static void
-check_refs(const struct runconf *rc, const conf_node *cs,
-    struct conf_errs *e)
+check_refs(const struct runconf *rc, const conf_node *cs, struct conf_errs *e)
 {
 	struct conf_errs quiet = { .file_private = e->file_private };
 	const char *sel;
@@ -152,13 +157,17 @@ check_refs(const struct runconf *rc, const conf_node *cs,
 	/* Type errors of these settings were reported by the parser. */
 	if (conf_get_str(&quiet, cs, "metric", false, &sel) == 1 &&
 	    !metric_produced(rc, sel))
-		conf_error_at(e, cs, "metric", "no source produces a metric "
-		    "matching \"%s\"", sel);
+		conf_error_at(e, cs, "metric",
+		    "no source produces a metric "
+		    "matching \"%s\"",
+		    sel);
 	if (conf_get_strv(&quiet, cs, "notify", false, &notify, &n) == 1)
 		for (size_t k = 0; k < n; k++)
 			if (runconf_notifier(rc, notify[k]) == NULL)
-				conf_error_at(e, cs, "notify", "no notifier "
-				    "named \"%s\"", notify[k]);
+				conf_error_at(e, cs, "notify",
+				    "no notifier "
+				    "named \"%s\"",
+				    notify[k]);
 	ag_strv_free(notify);
 	conf_errs_free(&quiet);
 }
@@ -177,7 +186,8 @@ first_rule_named(const conf_node *list, size_t i, const char *name)
 		const char *s;
 
 		if (conf_get_str(&quiet, conf_elem(list, k), "name", false,
-		    &s) == 1 && strcmp(s, name) == 0)
+			&s) == 1 &&
+		    strcmp(s, name) == 0)
 			found = conf_elem(list, k);
 	}
 	conf_errs_free(&quiet);
@@ -201,14 +211,15 @@ build_rules(struct runconf *rc, struct conf_errs *e)
 	for (size_t i = 0; i < rc->nsources; i++)
 		if (rc->sources[i]->interval_ms > longest)
 			longest = rc->sources[i]->interval_ms;
-	rules_set_default_no_data(rc->rules, 3 * longest > 300000 ?
-	    3 * longest : 300000);
+	rules_set_default_no_data(rc->rules,
+	    3 * longest > 300000 ? 3 * longest : 300000);
 	for (size_t i = 0; i < n; i++) {
 		const conf_node *cs = conf_elem(list, i), *first;
 		struct rule_conf *r;
 
 		if (!conf_is_group(cs)) {
-			conf_error(e, cs, "must be a group: { name = ...; "
+			conf_error(e, cs,
+			    "must be a group: { name = ...; "
 			    "metric = ...; }");
 			continue;
 		}
@@ -220,9 +231,10 @@ build_rules(struct runconf *rc, struct conf_errs *e)
 		check_refs(rc, cs, e);
 		/* One error for a duplicate, and on to the next rule. */
 		if ((first = first_rule_named(list, i, r->name)) != NULL) {
-			conf_error_at(e, cs, "name", "a rule named \"%s\" "
-			    "exists already (line %d)", r->name,
-			    conf_line(conf_member(first, "name")));
+			conf_error_at(e, cs, "name",
+			    "a rule named \"%s\" "
+			    "exists already (line %d)",
+			    r->name, conf_line(conf_member(first, "name")));
 			rule_conf_free(r);
 			continue;
 		}
@@ -249,8 +261,8 @@ build_jobs(struct runconf *rc, struct conf_errs *e)
 	struct ag_err err = { "" };
 
 	if (child_isolate()) {
-		if (jobconf_check_all(rc->conf, &rc->jobs, &rc->njobs,
-		    e) != 0) {
+		if (jobconf_check_all(rc->conf, &rc->jobs, &rc->njobs, e) !=
+		    0) {
 			rc->jobs = NULL;
 			rc->njobs = 0;
 		}
@@ -262,8 +274,8 @@ build_jobs(struct runconf *rc, struct conf_errs *e)
 		    err.msg);
 		return;
 	}
-	if (rc->heavy->jobconf_parse_all(rc->conf, &rc->jobs, &rc->njobs,
-	    e) != 0) {
+	if (rc->heavy->jobconf_parse_all(rc->conf, &rc->jobs, &rc->njobs, e) !=
+	    0) {
 		rc->jobs = NULL;
 		rc->njobs = 0;
 	}
@@ -278,18 +290,18 @@ runconf_load(const char *path, struct runconf **ret, struct conf_errs *errs)
 		return -1;
 	rc->refs = 1;
 	if (conf_load(path, &rc->conf, errs) != 0)
-		goto err;
+		goto fail;
 	/* An empty list needs no backup code. */
 	if (conf_len(rc->conf->backups) > 0)
 		build_jobs(rc, errs);
 	if (build_sources(rc, errs) != 0 || build_notifiers(rc, errs) != 0 ||
 	    add_log_notifier(rc, errs) != 0 || build_rules(rc, errs) != 0)
-		goto err;
+		goto fail;
 	if (errs->total > 0)
-		goto err;
+		goto fail;
 	*ret = rc;
 	return 0;
-err:
+fail:
 	runconf_free(rc);
 	return -1;
 }
@@ -341,8 +353,8 @@ runconf_ref(struct runconf *rc)
 void
 runconf_free(struct runconf *rc)
 {
-	if (rc == NULL || __atomic_sub_fetch(&rc->refs, 1,
-	    __ATOMIC_ACQ_REL) > 0)
+	if (rc == NULL ||
+	    __atomic_sub_fetch(&rc->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	for (size_t i = 0; i < rc->nsources; i++)
 		source_free(rc->sources[i]);

@@ -9,6 +9,8 @@
  * jobs are parsed by the heavy module (plugin_module.h): in vigild in a
  * child process (jobconf_check.h), elsewhere here, and only if the config
  * has any.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_RUNCONF_H
 #define VIGIL_RUNCONF_H
@@ -31,7 +33,7 @@ struct runconf {
 	struct notifier **notifiers;
 	size_t nnotifiers;
 	struct rules *rules;
-	struct job_conf **jobs;		/* backup jobs */
+	struct job_conf **jobs; /* backup jobs */
 	size_t njobs;
 	/*
 	 * The heavy module that parsed the jobs here; NULL if there are none
@@ -39,7 +41,7 @@ struct runconf {
 	 * only: jobconf_check.h).
 	 */
 	const struct plugin_module *heavy;
-	int refs;			/* atomic; see runconf_ref() */
+	int refs; /* atomic; see runconf_ref() */
 };
 
 /**

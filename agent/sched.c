@@ -5,6 +5,8 @@
  * timers use wall time, as alerts are read by people.  A source that fails is
  * retried at a doubling interval (capped at 16 x its own, or 10 minutes) and
  * its failures are logged at growing intervals, then once on recovery.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,7 +41,7 @@
 /* Should rules say that work is due right after a tick: the old tick. */
 #define RULES_FALLBACK_MS 1000
 #define MAX_BACKOFF_MS (10 * 60 * 1000)
-#define JOB_METRICS_MS 10000	/* how often backup readings are published */
+#define JOB_METRICS_MS 10000 /* how often backup readings are published */
 
 static volatile sig_atomic_t got_quit, got_reload;
 static int wake_fd = -1;
@@ -121,8 +123,8 @@ reset_source_state(struct sched *s)
 static void
 free_source_state(struct sched *s)
 {
-	for (size_t i = 0; s->last != NULL && s->rc != NULL &&
-	    i < s->rc->nsources; i++)
+	for (size_t i = 0;
+	     s->last != NULL && s->rc != NULL && i < s->rc->nsources; i++)
 		metric_batch_free(&s->last[i]);
 	free(s->last);
 	s->last = NULL;
@@ -134,7 +136,7 @@ keep_last(struct metric_batch *dst, const struct metric_batch *src)
 	metric_batch_reset(dst);
 	for (size_t i = 0; i < src->n; i++)
 		if (metric_add_ts(dst, src->v[i].ts_ms, src->v[i].value,
-		    src->v[i].name) != 0)
+			src->v[i].name) != 0)
 			break;
 }
 
@@ -154,7 +156,8 @@ sched_collect_one(struct sched *s, size_t idx, int64_t now)
 	src->last_dur_ms = took;
 	if (took > src->interval_ms)
 		log_warn("source %s: collection took %lld ms, longer than its "
-		    "interval", src->name, (long long)took);
+			 "interval",
+		    src->name, (long long)took);
 	if (rc == 0) {
 		if (src->failures > 0)
 			log_info("source %s: working again after %u failures",
@@ -216,7 +219,7 @@ save_rules(struct sched *s)
 {
 	if (!s->rules_dirty)
 		return;
-	(void)rules_save(s->rc->rules, s->rules_path);	/* logs */
+	(void)rules_save(s->rc->rules, s->rules_path); /* logs */
 	s->rules_dirty = false;
 }
 
@@ -232,36 +235,37 @@ sched_reload(struct sched *s)
 		for (size_t i = 0; i < errs.n; i++)
 			log_err("%s", errs.msgs[i]);
 		log_err("reload failed (%zu errors): keeping the current "
-		    "configuration", errs.total);
+			"configuration",
+		    errs.total);
 		conf_errs_free(&errs);
 		s->reload_failures++;
 		sd_notify_msg("READY=1");
 		return;
 	}
 	conf_errs_free(&errs);
-	if (strcmp(nrc->conf->agent.state_dir,
-	    s->rc->conf->agent.state_dir) != 0 ||
+	if (strcmp(nrc->conf->agent.state_dir, s->rc->conf->agent.state_dir) !=
+		0 ||
 	    strcmp(nrc->conf->agent.control_socket,
-	    s->rc->conf->agent.control_socket) != 0)
+		s->rc->conf->agent.control_socket) != 0)
 		log_warn("agent.state_dir and agent.control_socket changes "
-		    "take effect at the next restart");
+			 "take effect at the next restart");
 	rules_adopt(nrc->rules, s->rc->rules);
 	free_source_state(s);
 	old = s->rc;
 	s->rc = nrc;
-	(void)spool_set_notifiers(s->spool, nrc->notifiers,
-	    nrc->nnotifiers);
+	(void)spool_set_notifiers(s->spool, nrc->notifiers, nrc->nnotifiers);
 	sender_swap(s->sender, runconf_ref(nrc));
 	jobs_configure(s->jobs, nrc, clock_wall_ms());
-	runconf_free(old);	/* the last user frees it */
+	runconf_free(old); /* the last user frees it */
 	reset_source_state(s);
 	if (log_parse_level(nrc->conf->agent.log_level, &lvl) == 0)
 		log_set_level(lvl);
 	s->rules_dirty = true;
 	s->reloads++;
 	log_info("configuration reloaded: %zu sources, %zu rules, "
-	    "%zu notifiers, %zu backup jobs", nrc->nsources,
-	    rules_count(nrc->rules), nrc->nnotifiers, nrc->njobs);
+		 "%zu notifiers, %zu backup jobs",
+	    nrc->nsources, rules_count(nrc->rules), nrc->nnotifiers,
+	    nrc->njobs);
 	sd_notify_msg("READY=1");
 }
 
@@ -276,8 +280,8 @@ add_rule_series(void *cookie, const struct rule_series_info *si)
 	    si->metric, "state", alert_state_name(si->state), "since", since);
 	if (o == NULL)
 		return;
-	(void)json_object_set_new(o, "value", si->has_value ?
-	    json_real(si->value) : json_null());
+	(void)json_object_set_new(o, "value",
+	    si->has_value ? json_real(si->value) : json_null());
 	(void)json_array_append_new(arr, o);
 }
 
@@ -289,11 +293,10 @@ sched_status_json(struct sched *s)
 	char *text;
 
 	sender_stats(s->sender, &sent, &failed);
-	root = json_pack("{s:s, s:s, s:i, s:s, s:I, s:I, s:I}",
-	    "host", s->rc->conf->agent.hostname, "version", VIGIL_VERSION,
-	    "pid", (int)getpid(), "config", s->rc->conf->path,
-	    "started_ms", (json_int_t)s->started_ms,
-	    "reloads", (json_int_t)s->reloads,
+	root = json_pack("{s:s, s:s, s:i, s:s, s:I, s:I, s:I}", "host",
+	    s->rc->conf->agent.hostname, "version", VIGIL_VERSION, "pid",
+	    (int)getpid(), "config", s->rc->conf->path, "started_ms",
+	    (json_int_t)s->started_ms, "reloads", (json_int_t)s->reloads,
 	    "reload_failures", (json_int_t)s->reload_failures);
 	if (root == NULL)
 		return NULL;
@@ -308,25 +311,25 @@ sched_status_json(struct sched *s)
 			(void)json_object_set_new(rd, s->last[i].v[k].name,
 			    json_real(s->last[i].v[k].value));
 		o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:i, s:s, s:o}",
-		    "name", src->name, "type", source_type(src),
-		    "interval_ms", (json_int_t)src->interval_ms,
-		    "last_ok_ms", (json_int_t)src->last_ok_ms,
-		    "last_duration_ms", (json_int_t)src->last_dur_ms,
-		    "failures", (int)src->failures,
-		    "last_error", src->last_err, "readings", rd);
+		    "name", src->name, "type", source_type(src), "interval_ms",
+		    (json_int_t)src->interval_ms, "last_ok_ms",
+		    (json_int_t)src->last_ok_ms, "last_duration_ms",
+		    (json_int_t)src->last_dur_ms, "failures",
+		    (int)src->failures, "last_error", src->last_err,
+		    "readings", rd);
 		(void)json_array_append_new(srcs, o);
 	}
 	(void)json_object_set_new(root, "sources", srcs);
 	rules = json_array();
 	rules_walk(s->rc->rules, add_rule_series, rules);
 	(void)json_object_set_new(root, "rules", rules);
-	(void)json_object_set_new(root, "jobs", jobs_status(s->jobs,
-	    clock_wall_ms()));
+	(void)json_object_set_new(root, "jobs",
+	    jobs_status(s->jobs, clock_wall_ms()));
 	per = json_object();
 	for (size_t i = 0; i < s->rc->nnotifiers; i++)
 		(void)json_object_set_new(per, s->rc->notifiers[i]->name,
 		    json_integer((json_int_t)spool_depth_for(s->spool,
-		    s->rc->notifiers[i]->name)));
+			s->rc->notifiers[i]->name)));
 	/* depth, dropped and the spool's health come from the spool. */
 	if ((queue = spool_status_json(s->spool)) != NULL) {
 		(void)json_object_set_new(queue, "sent",
@@ -357,8 +360,8 @@ handle_request(struct sched *s, struct ctl_conn *c, const char *req)
 		struct ag_err err = { "" };
 		int rc = jobs_start(s->jobs, req + 11, &err);
 		json_t *o = rc == 0 ? json_pack("{s:b}", "ok", 1) :
-		    json_pack("{s:s, s:b}", "error", err.msg, "running",
-		    rc == 1);
+				      json_pack("{s:s, s:b}", "error", err.msg,
+					  "running", rc == 1);
 
 		text = o != NULL ? json_dumps(o, JSON_ENSURE_ASCII) : NULL;
 		json_decref(o);
@@ -418,7 +421,7 @@ mono_of(int64_t due, int64_t now, int64_t wall)
 	if (due <= wall)
 		return now;
 	return due - wall > MAX_SLEEP_MS ? now + MAX_SLEEP_MS :
-	    now + (due - wall);
+					   now + (due - wall);
 }
 
 /*
@@ -480,7 +483,7 @@ sched_setup(struct sched *s)
 		return -1;
 	(void)spool_set_notifiers(s->spool, s->rc->notifiers,
 	    s->rc->nnotifiers);
-	(void)rules_load(s->rc->rules, s->rules_path);	/* logs */
+	(void)rules_load(s->rc->rules, s->rules_path); /* logs */
 	if (pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) != 0)
 		return -1;
 	wake_fd = s->wake[1];
@@ -495,7 +498,7 @@ sched_setup(struct sched *s)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	if ((lfd = ctl_listen(a->control_socket, (int)a->socket_mode,
-	    a->socket_group, &err)) < 0) {
+		 a->socket_group, &err)) < 0) {
 		log_err("control socket: %s", err.msg);
 		return -1;
 	}
@@ -526,7 +529,8 @@ sched_teardown(struct sched *s, const char *sock)
 
 		if (left > 0)
 			log_info("%zu notifications stay queued for the next "
-			    "start", left);
+				 "start",
+			    left);
 		spool_close(s->spool);
 	}
 	if (s->ctl != NULL) {
@@ -546,8 +550,9 @@ sched_teardown(struct sched *s, const char *sock)
 int
 sched_run(const char *conf_path, struct runconf *rc)
 {
-	struct sched s = { .conf_path = conf_path, .rc = rc,
-	    .wake = { -1, -1 } };
+	struct sched s = { .conf_path = conf_path,
+		.rc = rc,
+		.wake = { -1, -1 } };
 	char *sock = NULL;
 	int status = 1;
 
@@ -557,7 +562,7 @@ sched_run(const char *conf_path, struct runconf *rc)
 	    (s.sender = sender_start(s.spool, runconf_ref(rc))) == NULL)
 		goto out;
 	log_info("vigild %s started: %zu sources, %zu rules, %zu notifiers, "
-	    "%zu backup jobs, %zu queued notifications, config %s",
+		 "%zu backup jobs, %zu queued notifications, config %s",
 	    VIGIL_VERSION, rc->nsources, rules_count(rc->rules),
 	    rc->nnotifiers, rc->njobs, spool_depth(s.spool), rc->conf->path);
 	sd_notify_msg("READY=1");

@@ -6,6 +6,8 @@
  * control socket and acts on the flags the signal handlers set (SIGHUP:
  * reload; SIGTERM/SIGINT: flush the spool and exit).  Delivery happens in
  * the sender thread (sender.h), so a slow receiver never delays it.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_SCHED_H
 #define VIGIL_SCHED_H

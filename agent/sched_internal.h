@@ -4,6 +4,8 @@
  * is these steps in order: sched_setup(), then until SIGTERM the due
  * collections, the rules, sched_next_wake() and sched_poll_once(), with
  * sched_reload() on SIGHUP, and sched_teardown() at the end.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_AGENT_SCHED_INTERNAL_H
 #define VIGIL_AGENT_SCHED_INTERNAL_H
@@ -22,19 +24,19 @@ struct spool;
 
 struct sched {
 	const char *conf_path;
-	struct runconf *rc;		/* current; owned by the sender */
+	struct runconf *rc; /* current; owned by the sender */
 	struct spool *spool;
 	struct sender *sender;
 	struct jobs *jobs;
-	int64_t next_job_metrics_ms;	/* monotonic */
-	struct ctl *ctl;		/* the control socket's clients */
+	int64_t next_job_metrics_ms; /* monotonic */
+	struct ctl *ctl;	     /* the control socket's clients */
 	int wake[2];
 	struct metric_batch batch;
-	struct metric_batch *last;	/* per source: its last readings */
+	struct metric_batch *last; /* per source: its last readings */
 	char *rules_path;
 	int64_t started_ms;
 	uint64_t reloads, reload_failures;
-	uint64_t wakeups;		/* poll() returns, for status */
+	uint64_t wakeups; /* poll() returns, for status */
 	bool rules_dirty;
 };
 

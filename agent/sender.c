@@ -26,6 +26,8 @@
  * at that deadline the requests still in flight are cancelled and their
  * entries stay in the spool, so that stopping takes a bounded time whatever
  * the notifiers' timeouts.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -49,7 +51,7 @@
 /* A request in flight: the head of one notifier's queue. */
 struct flight {
 	struct spool_entry e;
-	struct runconf *rc;		/* a reference: keeps ${nf} alive */
+	struct runconf *rc; /* a reference: keeps ${nf} alive */
 	struct notifier *nf;
 	struct notifier_call call;
 	struct flight *next;
@@ -60,14 +62,14 @@ struct sender {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct runconf *cur;		/* holds one reference */
-	struct http_multi *multi;	/* made on the first request */
-	const struct plugin_module *heavy;	/* set before ${multi} */
+	struct runconf *cur;		   /* holds one reference */
+	struct http_multi *multi;	   /* made on the first request */
+	const struct plugin_module *heavy; /* set before ${multi} */
 	bool wake;
 	bool stopping;
-	int64_t stop_by_ms;	/* monotonic deadline of the final flush */
+	int64_t stop_by_ms; /* monotonic deadline of the final flush */
 	uint64_t sent, failed;
-	struct flight *flights;		/* the sender thread's own */
+	struct flight *flights; /* the sender thread's own */
 };
 
 /*
@@ -96,8 +98,8 @@ settle(struct sender *s, const struct spool_entry *e, int rc,
 			    e->notifier, err->msg, summary);
 		spool_retry(s->sp, e->seq, clock_mono_ms());
 	} else {
-		log_err("%s: delivery refused (%s), dropped: %s",
-		    e->notifier, err->msg, summary);
+		log_err("%s: delivery refused (%s), dropped: %s", e->notifier,
+		    err->msg, summary);
 		(void)spool_done(s->sp, e->seq);
 		pthread_mutex_lock(&s->mu);
 		s->failed++;
@@ -219,8 +221,8 @@ reap(struct sender *s)
 	(void)h->http_multi_perform(s->multi);
 	for (;;) {
 		err.msg[0] = '\0';
-		if (h->http_multi_done(s->multi, &cookie, &resp, &rc,
-		    &err) != 1)
+		if (h->http_multi_done(s->multi, &cookie, &resp, &rc, &err) !=
+		    1)
 			break;
 		f = cookie;
 		if (rc == 0)
@@ -245,8 +247,8 @@ cancel_all(struct sender *s)
 		s->heavy->http_multi_remove(s->multi, f);
 		notification_summary(&f->e.n, summary, sizeof(summary));
 		log_warn("%s: no answer before stopping: request cancelled, "
-		    "the notification stays queued: %s", f->e.notifier,
-		    summary);
+			 "the notification stays queued: %s",
+		    f->e.notifier, summary);
 		flight_free(s, f);
 	}
 }
@@ -272,8 +274,8 @@ wait_round(struct sender *s, int64_t wait_ms)
 		 * A wake-up from now on interrupts the poll.  Should the poll
 		 * fail, pause rather than spin.
 		 */
-		if (!woken && s->heavy->http_multi_poll(s->multi,
-		    (int)wait_ms) != 0)
+		if (!woken &&
+		    s->heavy->http_multi_poll(s->multi, (int)wait_ms) != 0)
 			clock_sleep_ms(100);
 		(void)reap(s);
 		return;

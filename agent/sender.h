@@ -8,6 +8,8 @@
  * its receiver accepted it or it is hopeless, or schedules a retry.  A slow
  * or dead receiver so delays only its own queue, never the other notifiers,
  * collection or rule evaluation.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_SENDER_H
 #define VIGIL_SENDER_H

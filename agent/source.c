@@ -9,6 +9,8 @@
  * settings it does not know, its configure hook.  The local sources read
  * /proc through source_proc_path(), whose root tests move to recorded
  * samples under tests/data/proc/.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <limits.h>
 #include <stdio.h>
@@ -28,7 +30,7 @@ static char proc_root[PATH_MAX];
 
 /* The settings every source has besides "type". */
 struct source_common {
-	const char *name;		/* NULL: the type's name */
+	const char *name; /* NULL: the type's name */
 	int64_t interval;
 };
 
@@ -42,12 +44,12 @@ source_read_common(const conf_node *cs, struct conf_errs *errs, void *arg)
 		(void)conf_error_at(errs, cs, "name", "must not be empty");
 		sc->name = NULL;
 	}
-	(void)conf_get_dur(errs, cs, "interval", false,
-	    SOURCE_MIN_INTERVAL_MS, &sc->interval);
+	(void)conf_get_dur(errs, cs, "interval", false, SOURCE_MIN_INTERVAL_MS,
+	    &sc->interval);
 }
 
-static const char *const source_common_keys[] = { "type", "name",
-	"interval", NULL };
+static const char *const source_common_keys[] = { "type", "name", "interval",
+	NULL };
 
 static const struct plugin_class source_class = {
 	.kind = PLUGIN_SOURCE,
@@ -70,8 +72,7 @@ source_new(const conf_node *cs, struct conf_errs *errs)
 	struct source *s;
 	void *ctx;
 
-	if (plugin_instance_new(&source_class, cs, &sc, &ops, &ctx,
-	    errs) != 0)
+	if (plugin_instance_new(&source_class, cs, &sc, &ops, &ctx, errs) != 0)
 		return NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		goto err0;

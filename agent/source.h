@@ -7,6 +7,8 @@
  * creates instances by type; each has its own interval.  collect()
  * appends readings and sends nothing; the scheduler owns time, backs off a
  * failing source and warns when a collection outlasts its interval.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_SOURCE_H
 #define VIGIL_SOURCE_H
@@ -22,16 +24,16 @@ struct source_ops;
 struct source {
 	const struct source_ops *ops;
 	void *ctx;
-	char *name;		/* instance name: "name" setting, else the type */
+	char *name; /* instance name: "name" setting, else the type */
 	int64_t interval_ms;
 	/* Scheduler state. */
-	int64_t next_ms;	/* monotonic time of the next collection */
-	int64_t cur_interval_ms;/* grows while failing */
-	int64_t last_ok_ms;	/* wall time of the last good collection */
+	int64_t next_ms;	 /* monotonic time of the next collection */
+	int64_t cur_interval_ms; /* grows while failing */
+	int64_t last_ok_ms;	 /* wall time of the last good collection */
 	int64_t last_dur_ms;
-	unsigned failures;	/* consecutive */
+	unsigned failures; /* consecutive */
 	char last_err[256];
-	size_t last_count;	/* readings in the last collection */
+	size_t last_count; /* readings in the last collection */
 };
 
 #define SOURCE_DEFAULT_INTERVAL_MS 10000

@@ -1,5 +1,7 @@
 /*
  * source_backend.h: what a source type implements.  See source.h.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_SOURCE_BACKEND_H
 #define VIGIL_SOURCE_BACKEND_H

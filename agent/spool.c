@@ -40,6 +40,8 @@
  * Drops are counted by reason and by (rule, series); the automatic ones are
  * logged in one summary line at most every SPOOL_DROP_LOG_MS.
  * One mutex guards everything; file writes happen under it (they are small).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -74,21 +76,20 @@
 #define SPOOL_FLUSH_MS 1000
 
 enum drop_reason {
-	DROP_FULL = 0,		/* spool_max reached: the oldest went */
-	DROP_ERROR,		/* could not be queued at all */
-	DROP_OPERATOR,		/* vigil queue drop */
-	DROP_UNWRITTEN,		/* held in memory at exit, disk still failing */
+	DROP_FULL = 0,	/* spool_max reached: the oldest went */
+	DROP_ERROR,	/* could not be queued at all */
+	DROP_OPERATOR,	/* vigil queue drop */
+	DROP_UNWRITTEN, /* held in memory at exit, disk still failing */
 	DROP_NREASONS
 };
 
-static const char *const drop_names[DROP_NREASONS] = {
-	"spool_full", "error", "operator", "unwritten_at_exit"
-};
+static const char *const drop_names[DROP_NREASONS] = { "spool_full", "error",
+	"operator", "unwritten_at_exit" };
 
 struct slot {
 	struct spool_entry e;
 	bool on_disk;
-	bool aside;		/* its notifier is not configured */
+	bool aside; /* its notifier is not configured */
 };
 
 struct drop_key {
@@ -102,24 +103,24 @@ struct spool {
 	char *dir;
 	int dirfd;
 	size_t max;
-	struct slot **v;		/* sorted by seq */
+	struct slot **v; /* sorted by seq */
 	size_t n, cap;
-	const char **seen;		/* spool_next() scratch */
+	const char **seen; /* spool_next() scratch */
 	uint64_t next_seq;
-	char **known;			/* configured notifiers */
+	char **known; /* configured notifiers */
 	size_t nknown;
 	bool have_known;
 	/* Disk health. */
-	size_t unwritten;		/* entries not on disk */
-	uint64_t write_errors;		/* failed writes in a row */
+	size_t unwritten;      /* entries not on disk */
+	uint64_t write_errors; /* failed writes in a row */
 	int64_t next_flush_ms;
 	/* Drops. */
 	uint64_t dropped[DROP_NREASONS];
 	struct drop_key *keys;
 	size_t nkeys;
-	uint64_t other_drops;		/* beyond SPOOL_DROP_KEYS pairs */
-	uint64_t pending[DROP_NREASONS];	/* not yet in a log line */
-	char pending_first[360];	/* rule/series of the first of them */
+	uint64_t other_drops;		 /* beyond SPOOL_DROP_KEYS pairs */
+	uint64_t pending[DROP_NREASONS]; /* not yet in a log line */
+	char pending_first[360];	 /* rule/series of the first of them */
 	int64_t last_drop_log_ms;
 	bool drop_logged;
 };
@@ -272,7 +273,7 @@ log_drops(struct spool *sp, int64_t now_ms)
 			break;
 	}
 	log_warn("spool %s: dropped %" PRIu64 " notification%s (%s), the "
-	    "first for %s; totals by rule and series in `vigil status`",
+		 "first for %s; totals by rule and series in `vigil status`",
 	    sp->dir, total, total == 1 ? "" : "s", parts, sp->pending_first);
 	memset(sp->pending, 0, sizeof(sp->pending));
 	sp->pending_first[0] = '\0';
@@ -297,8 +298,8 @@ count_drop(struct spool *sp, const struct notification *n,
 		    strcmp(sp->keys[i].series, n->metric) == 0)
 			break;
 	if (i == sp->nkeys && sp->nkeys < SPOOL_DROP_KEYS) {
-		struct drop_key *nk = realloc(sp->keys, (sp->nkeys + 1) *
-		    sizeof(*nk));
+		struct drop_key *nk = realloc(sp->keys,
+		    (sp->nkeys + 1) * sizeof(*nk));
 
 		if (nk != NULL) {
 			sp->keys = nk;
@@ -315,13 +316,13 @@ count_drop(struct spool *sp, const struct notification *n,
 	else
 		sp->other_drops++;
 	if (reason == DROP_OPERATOR)
-		return;		/* spool_drop() logs the command */
+		return; /* spool_drop() logs the command */
 	if (sp->pending_first[0] == '\0')
 		snprintf(sp->pending_first, sizeof(sp->pending_first),
 		    "rule %s, series %s", n->rule, n->metric);
 	sp->pending[reason]++;
-	if (!sp->drop_logged || now - sp->last_drop_log_ms >=
-	    SPOOL_DROP_LOG_MS)
+	if (!sp->drop_logged ||
+	    now - sp->last_drop_log_ms >= SPOOL_DROP_LOG_MS)
 		log_drops(sp, now);
 }
 
@@ -365,22 +366,22 @@ load_file(struct spool *sp, const char *name, struct spool_entry *e,
 	ssize_t k;
 	int fd, rc = -1;
 
-	if ((fd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC |
-	    O_NOFOLLOW)) < 0) {
+	if ((fd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) <
+	    0) {
 		*why = "cannot open";
 		return -1;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		*why = "not a regular file";
-		goto done;
+		goto out;
 	}
 	if (st.st_size > SPOOL_FILE_MAX) {
 		*why = "too large";
-		goto done;
+		goto out;
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
 		*why = "out of memory";
-		goto done;
+		goto out;
 	}
 	while (len < (size_t)st.st_size &&
 	    (k = read(fd, buf + len, (size_t)st.st_size - len)) > 0)
@@ -388,22 +389,22 @@ load_file(struct spool *sp, const char *name, struct spool_entry *e,
 	buf[len] = '\0';
 	*why = "not a spooled notification";
 	if ((o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL)) == NULL)
-		goto done;
+		goto out;
 	nf = json_object_get(o, "notifier");
 	nt = json_object_get(o, "notification");
 	if (!json_is_string(nf) || json_string_length(nf) == 0 ||
 	    json_string_length(nf) >= sizeof(e->notifier) ||
 	    !json_is_object(nt))
-		goto done;
+		goto out;
 	if ((ntext = json_dumps(nt, JSON_COMPACT)) == NULL)
-		goto done;
+		goto out;
 	memset(e, 0, sizeof(*e));
 	if (notification_from_json(ntext, &e->n) != 0)
-		goto done;
+		goto out;
 	snprintf(e->notifier, sizeof(e->notifier), "%s",
 	    json_string_value(nf));
 	rc = 0;
-done:
+out:
 	free(ntext);
 	json_decref(o);
 	free(buf);
@@ -452,14 +453,15 @@ renumber(struct spool *sp, uint64_t *seqs, size_t n)
 	char from[SPOOL_NAME_LEN], to[SPOOL_NAME_LEN];
 
 	log_info("spool %s: renumbering %zu entries from 0 (the highest was "
-	    "%016" PRIx64 ")", sp->dir, n, seqs[n - 1]);
+		 "%016" PRIx64 ")",
+	    sp->dir, n, seqs[n - 1]);
 	for (size_t i = 0; i < n; i++) {
 		if (seqs[i] == i)
 			continue;
 		entry_name(seqs[i], from, sizeof(from));
 		entry_name(i, to, sizeof(to));
 		if (renameat2(sp->dirfd, from, sp->dirfd, to,
-		    RENAME_NOREPLACE) != 0) {
+			RENAME_NOREPLACE) != 0) {
 			log_warn("spool: cannot rename %s/%s to %s: %s",
 			    sp->dir, from, to, strerror(errno));
 			return;
@@ -514,7 +516,8 @@ scan(struct spool *sp)
 	closedir(d);
 	d = NULL;
 	for (size_t i = 0; i < nbad; i++)
-		move_aside(sp, bad[i], "not an entry name (16 lowercase hex "
+		move_aside(sp, bad[i],
+		    "not an entry name (16 lowercase hex "
 		    "digits below 4000000000000000, then .json)");
 	if (nseq > 1)
 		qsort(seqs, nseq, sizeof(*seqs), cmp_seq);
@@ -582,27 +585,27 @@ spool_open(const char *dir, size_t max, struct spool **ret)
 		log_err("spool: %s: cannot create a mutex", dir);
 		return -1;
 	}
-	if (ag_mkdir_p(dir, 0700, 0700) != 0 || (sp->dirfd = open(dir,
-	    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	if (ag_mkdir_p(dir, 0700, 0700) != 0 ||
+	    (sp->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
 	    fstat(sp->dirfd, &st) != 0) {
 		log_err("spool: cannot open %s: %s", dir, strerror(errno));
-		goto err;
+		goto fail;
 	}
 	if ((st.st_mode & 077) != 0)
 		log_warn("spool: %s is accessible to group or others (mode "
-		    "%04o); notifications may contain host details",
+			 "%04o); notifications may contain host details",
 		    dir, (unsigned)(st.st_mode & 07777));
 	if (flock(sp->dirfd, LOCK_EX | LOCK_NB) != 0) {
 		log_err("spool: %s is in use by another process%s", dir,
 		    errno == EWOULDBLOCK ? " (is another vigild running?)" :
-		    "");
-		goto err;
+					   "");
+		goto fail;
 	}
 	if (scan(sp) != 0)
-		goto err;
+		goto fail;
 	*ret = sp;
 	return 0;
-err:
+fail:
 	spool_close(sp);
 	return -1;
 }
@@ -617,30 +620,31 @@ write_file(struct spool *sp, const char *name, const char *text)
 	int fd, saved;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
-	if ((fd = openat(sp->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
-	    O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
+	if ((fd = openat(sp->dirfd, tmp,
+		 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		 0600)) < 0)
 		return -1;
 	while (off < len) {
 		if ((k = write(fd, text + off, len - off)) < 0) {
 			if (errno == EINTR)
 				continue;
-			goto err;
+			goto fail;
 		}
 		off += (size_t)k;
 	}
 	if (fsync(fd) != 0)
-		goto err;
+		goto fail;
 	if (close(fd) != 0) {
 		fd = -1;
-		goto err;
+		goto fail;
 	}
 	fd = -1;
 	if (renameat(sp->dirfd, tmp, sp->dirfd, name) != 0)
-		goto err;
+		goto fail;
 	if (fsync(sp->dirfd) != 0)
 		return -1;
 	return 0;
-err:
+fail:
 	saved = errno;
 	if (fd >= 0)
 		close(fd);
@@ -686,8 +690,8 @@ store(struct spool *sp, struct slot *sl, const char *text)
 	int rc = -1, e = ENOMEM;
 
 	entry_name(sl->e.seq, name, sizeof(name));
-	if (text != NULL || (text = own = encode(sl->e.notifier,
-	    &sl->e.n)) != NULL) {
+	if (text != NULL ||
+	    (text = own = encode(sl->e.notifier, &sl->e.n)) != NULL) {
 		rc = write_file(sp, name, text);
 		e = errno;
 		free(own);
@@ -695,17 +699,20 @@ store(struct spool *sp, struct slot *sl, const char *text)
 	if (rc != 0) {
 		sp->write_errors++;
 		if ((sp->write_errors & (sp->write_errors - 1)) == 0)
-			log_err("spool: cannot write %s/%s: %s; notifications "
+			log_err(
+			    "spool: cannot write %s/%s: %s; notifications "
 			    "are held in memory (%zu now) and delivered, and "
-			    "written once the disk takes them (failure %"
-			    PRIu64 " in a row)", sp->dir, name, strerror(e),
+			    "written once the disk takes them (failure %" PRIu64
+			    " in a row)",
+			    sp->dir, name, strerror(e),
 			    sp->unwritten + (sl->on_disk ? 0 : 1),
 			    sp->write_errors);
 		return -1;
 	}
 	if (sp->write_errors > 0)
 		log_info("spool %s: writing works again after %" PRIu64
-		    " failures", sp->dir, sp->write_errors);
+			 " failures",
+		    sp->dir, sp->write_errors);
 	sp->write_errors = 0;
 	return 0;
 }
@@ -733,40 +740,43 @@ flush(struct spool *sp)
 
 		if (write_file(sp, name, "{}") == 0) {
 			(void)unlinkat(sp->dirfd, name, 0);
-			log_info("spool %s: writing works again after %"
-			    PRIu64 " failures", sp->dir, sp->write_errors);
+			log_info("spool %s: writing works again after %" PRIu64
+				 " failures",
+			    sp->dir, sp->write_errors);
 			sp->write_errors = 0;
 		}
 	}
 }
 
 int
-spool_put(struct spool *sp, const char *notifier,
-    const struct notification *n)
+spool_put(struct spool *sp, const char *notifier, const struct notification *n)
 {
 	struct slot *sl;
 	char *text = NULL;
 	int rc = -1;
 
 	pthread_mutex_lock(&sp->mu);
-	if (notifier[0] == '\0' || strlen(notifier) >= sizeof(sl->e.notifier)) {
+	if (notifier[0] == '\0' ||
+	    strlen(notifier) >= sizeof(sl->e.notifier)) {
 		log_err("spool: notifier name \"%.64s\" is empty or too long",
 		    notifier);
-		goto err;
+		goto fail;
 	}
 	if ((text = encode(notifier, n)) == NULL) {
 		log_err("spool: cannot encode the notification for %s "
-		    "(rule %s)", notifier, n->rule);
-		goto err;
+			"(rule %s)",
+		    notifier, n->rule);
+		goto fail;
 	}
 	if (sp->next_seq >= SPOOL_SEQ_LIMIT) {
 		log_err("spool %s: sequence numbers exhausted; restart vigild "
-		    "to renumber", sp->dir);
-		goto err;
+			"to renumber",
+		    sp->dir);
+		goto fail;
 	}
 	if ((sl = calloc(1, sizeof(*sl))) == NULL) {
 		log_err("spool: %s: out of memory", sp->dir);
-		goto err;
+		goto fail;
 	}
 	sl->e.seq = sp->next_seq++;
 	snprintf(sl->e.notifier, sizeof(sl->e.notifier), "%s", notifier);
@@ -786,14 +796,14 @@ spool_put(struct spool *sp, const char *notifier,
 		if (sl->on_disk)
 			(void)unlinkat(sp->dirfd, name, 0);
 		free(sl);
-		goto err;
+		goto fail;
 	}
 	sp->v[sp->n++] = sl;
 	if (!sl->on_disk)
 		sp->unwritten++;
 	rc = 0;
 	goto out;
-err:
+fail:
 	count_drop(sp, n, DROP_ERROR);
 out:
 	pthread_mutex_unlock(&sp->mu);
@@ -815,8 +825,8 @@ spool_tick(struct spool *sp, int64_t now_ms)
 	}
 	if (sp->unwritten > 0 || sp->write_errors > 0)
 		next = sp->next_flush_ms;
-	if (!sp->drop_logged || now_ms - sp->last_drop_log_ms >=
-	    SPOOL_DROP_LOG_MS)
+	if (!sp->drop_logged ||
+	    now_ms - sp->last_drop_log_ms >= SPOOL_DROP_LOG_MS)
 		log_drops(sp, now_ms);
 	for (int r = 0; r < DROP_NREASONS; r++)
 		pending = pending || sp->pending[r] > 0;
@@ -859,8 +869,8 @@ spool_set_notifiers(struct spool *sp, struct notifier *const *nf, size_t n)
 	pthread_mutex_unlock(&sp->mu);
 	if (newly > 0)
 		log_warn("spool %s: %zu notification%s kept aside: their "
-		    "notifier is no longer configured (`vigil queue list` "
-		    "shows them, `vigil queue retry --to` re-routes them)",
+			 "notifier is no longer configured (`vigil queue list` "
+			 "shows them, `vigil queue retry --to` re-routes them)",
 		    sp->dir, newly, newly == 1 ? "" : "s");
 	return 0;
 }
@@ -934,7 +944,8 @@ int64_t
 spool_backoff_ms(unsigned attempts)
 {
 	static const struct backoff policy = {
-		.base_ms = SPOOL_BACKOFF_MIN_MS, .cap_ms = SPOOL_BACKOFF_MAX_MS,
+		.base_ms = SPOOL_BACKOFF_MIN_MS,
+		.cap_ms = SPOOL_BACKOFF_MAX_MS,
 	};
 
 	return backoff_delay_ms(&policy, attempts);
@@ -1049,20 +1060,22 @@ spool_status_json(struct spool *sp)
 		    json_integer((json_int_t)sp->dropped[r]));
 	}
 	for (size_t i = 0; i < sp->nkeys; i++)
-		(void)json_array_append_new(drops, json_pack("{s:s, s:s, s:I}",
-		    "rule", sp->keys[i].rule, "series", sp->keys[i].series,
-		    "count", (json_int_t)sp->keys[i].n));
+		(void)json_array_append_new(drops,
+		    json_pack("{s:s, s:s, s:I}", "rule", sp->keys[i].rule,
+			"series", sp->keys[i].series, "count",
+			(json_int_t)sp->keys[i].n));
 	if (sp->other_drops > 0)
-		(void)json_array_append_new(drops, json_pack("{s:s, s:s, s:I}",
-		    "rule", "(other)", "series", "(other)", "count",
-		    (json_int_t)sp->other_drops));
+		(void)json_array_append_new(drops,
+		    json_pack("{s:s, s:s, s:I}", "rule", "(other)", "series",
+			"(other)", "count", (json_int_t)sp->other_drops));
 	for (size_t i = 0; i < sp->n; i++) {
 		const char *nf = sp->v[i]->e.notifier;
 
 		if (sp->v[i]->aside)
-			(void)json_object_set_new(aside, nf, json_integer(
-			    json_integer_value(json_object_get(aside, nf)) +
-			    1));
+			(void)json_object_set_new(aside, nf,
+			    json_integer(json_integer_value(
+					     json_object_get(aside, nf)) +
+				1));
 	}
 	(void)json_object_set_new(o, "depth", json_integer((json_int_t)sp->n));
 	(void)json_object_set_new(o, "unspooled",
@@ -1109,8 +1122,9 @@ spool_list(struct spool *sp, const char *notifier, int64_t now_ms,
 			continue;
 		v[n].e = sl->e;
 		v[n].on_disk = sl->on_disk;
-		v[n].state = sl->aside ? SPOOL_ASIDE : sl->e.next_ms > now_ms ?
-		    SPOOL_BACKOFF : SPOOL_DUE;
+		v[n].state = sl->aside	   ? SPOOL_ASIDE :
+		    sl->e.next_ms > now_ms ? SPOOL_BACKOFF :
+					     SPOOL_DUE;
 		n++;
 	}
 	pthread_mutex_unlock(&sp->mu);
@@ -1127,8 +1141,9 @@ spool_reroute(struct spool *sp, const struct spool_sel *sel, const char *to,
 	int rc = 0;
 
 	pthread_mutex_lock(&sp->mu);
-	if (to != NULL && (!is_known(sp, to) || to[0] == '\0' ||
-	    strlen(to) >= sizeof(sp->v[0]->e.notifier))) {
+	if (to != NULL &&
+	    (!is_known(sp, to) || to[0] == '\0' ||
+		strlen(to) >= sizeof(sp->v[0]->e.notifier))) {
 		rc = ag_err_set(err, "no notifier \"%s\" in the configuration",
 		    to);
 		goto out;
@@ -1143,7 +1158,8 @@ spool_reroute(struct spool *sp, const struct spool_sel *sel, const char *to,
 			if (sl->aside) {
 				if (sel->all || sel->notifier != NULL)
 					continue;
-				rc = ag_err_set(err, "entry %" PRIu64 " is "
+				rc = ag_err_set(err,
+				    "entry %" PRIu64 " is "
 				    "kept aside: its notifier %s is not "
 				    "configured; give --to NOTIFIER",
 				    sl->e.seq, sl->e.notifier);
@@ -1175,7 +1191,8 @@ spool_reroute(struct spool *sp, const struct spool_sel *sel, const char *to,
 		rc = ag_err_set(err, "no queued notification matches");
 	else if (to != NULL)
 		log_info("spool %s: %zu notification%s re-routed to %s by the "
-		    "operator", sp->dir, n, n == 1 ? "" : "s", to);
+			 "operator",
+		    sp->dir, n, n == 1 ? "" : "s", to);
 out:
 	pthread_mutex_unlock(&sp->mu);
 	if (rc == 0)
@@ -1210,8 +1227,8 @@ spool_drop(struct spool *sp, const struct spool_sel *sel, size_t *ret_n,
 	if (n == 0)
 		return ag_err_set(err, "no queued notification matches");
 	log_warn("spool %s: %zu notification%s discarded by the operator "
-	    "(vigil queue drop), the first: %s", sp->dir, n,
-	    n == 1 ? "" : "s", summary);
+		 "(vigil queue drop), the first: %s",
+	    sp->dir, n, n == 1 ? "" : "s", summary);
 	*ret_n = n;
 	return 0;
 }
@@ -1225,12 +1242,11 @@ spool_close(struct spool *sp)
 		flush(sp);
 		for (size_t i = 0; i < sp->n; i++)
 			if (!sp->v[i]->on_disk)
-				count_drop(sp, &sp->v[i]->e.n,
-				    DROP_UNWRITTEN);
+				count_drop(sp, &sp->v[i]->e.n, DROP_UNWRITTEN);
 		log_drops(sp, clock_mono_ms());
 	}
 	if (sp->dirfd >= 0)
-		close(sp->dirfd);	/* releases the flock */
+		close(sp->dirfd); /* releases the flock */
 	pthread_mutex_destroy(&sp->mu);
 	for (size_t i = 0; i < sp->n; i++)
 		free(sp->v[i]);

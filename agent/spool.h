@@ -23,6 +23,8 @@
  * Retry timing (capped exponential backoff with jitter) is kept per entry in
  * memory and restarts from zero after a restart.
  * Thread-safe: the scheduler puts, the sender thread takes.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_SPOOL_H
 #define VIGIL_SPOOL_H
@@ -37,11 +39,11 @@
 struct spool;
 
 struct spool_entry {
-	uint64_t seq;			/* order of arrival; the entry's id */
+	uint64_t seq; /* order of arrival; the entry's id */
 	char notifier[64];
 	struct notification n;
 	unsigned attempts;
-	int64_t next_ms;		/* monotonic time of the next attempt */
+	int64_t next_ms; /* monotonic time of the next attempt */
 };
 
 /*
@@ -164,20 +166,20 @@ struct json_t *spool_status_json(struct spool *sp);
  */
 struct spool_sel {
 	bool all;
-	const char *notifier;		/* all entries of this notifier */
-	uint64_t seq;			/* else this entry */
+	const char *notifier; /* all entries of this notifier */
+	uint64_t seq;	      /* else this entry */
 };
 
 enum spool_state {
-	SPOOL_DUE = 0,			/* waiting for the sender */
-	SPOOL_BACKOFF,			/* waiting for its next attempt */
-	SPOOL_ASIDE,			/* its notifier was removed */
+	SPOOL_DUE = 0, /* waiting for the sender */
+	SPOOL_BACKOFF, /* waiting for its next attempt */
+	SPOOL_ASIDE,   /* its notifier was removed */
 };
 
 struct spool_info {
 	struct spool_entry e;
 	enum spool_state state;
-	bool on_disk;			/* false: held in memory, unwritten */
+	bool on_disk; /* false: held in memory, unwritten */
 };
 
 /**

@@ -7,6 +7,8 @@
  * and calls the same function, so both give the same answers.  The words
  * are parsed here; the spool does the work (spool_list(), spool_reroute(),
  * spool_drop()).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -52,16 +54,16 @@ list(struct spool *sp, const char *notifier, int64_t now_ms)
 		const struct spool_entry *e = &v[i].e;
 		int64_t next = e->next_ms > now_ms ? e->next_ms - now_ms : 0;
 
-		(void)json_array_append_new(arr, json_pack("{s:I, s:s, s:s, "
-		    "s:s, s:s, s:s, s:I, s:I, s:I, s:b}",
-		    "id", (json_int_t)e->seq, "notifier", e->notifier,
-		    "rule", e->n.rule, "series", e->n.metric,
-		    "alert_state", alert_state_name(e->n.state),
-		    "state", state_names[v[i].state],
-		    "age_ms", (json_int_t)(wall - e->n.ts_ms),
-		    "attempts", (json_int_t)e->attempts,
-		    "next_in_ms", (json_int_t)next,
-		    "on_disk", v[i].on_disk));
+		(void)json_array_append_new(arr,
+		    json_pack("{s:I, s:s, s:s, "
+			      "s:s, s:s, s:s, s:I, s:I, s:I, s:b}",
+			"id", (json_int_t)e->seq, "notifier", e->notifier,
+			"rule", e->n.rule, "series", e->n.metric,
+			"alert_state", alert_state_name(e->n.state), "state",
+			state_names[v[i].state], "age_ms",
+			(json_int_t)(wall - e->n.ts_ms), "attempts",
+			(json_int_t)e->attempts, "next_in_ms",
+			(json_int_t)next, "on_disk", v[i].on_disk));
 	}
 	(void)json_object_set_new(root, "entries", arr);
 	text = json_dumps(root, JSON_INDENT(1) | JSON_ENSURE_ASCII);
@@ -109,7 +111,7 @@ spool_ctl(struct spool *sp, const char *req, int64_t now_ms)
 	if ((copy = strdup(req)) == NULL)
 		return NULL;
 	for (tok = strtok_r(copy, " \t", &save); tok != NULL;
-	    tok = strtok_r(NULL, " \t", &save)) {
+	     tok = strtok_r(NULL, " \t", &save)) {
 		if (nw == CTL_WORDS) {
 			text = reply_error("too many words");
 			goto out;
@@ -132,9 +134,10 @@ spool_ctl(struct spool *sp, const char *req, int64_t now_ms)
 		goto out;
 	}
 	if (parse_sel(w, nw, &i, &sel) != 0) {
-		text = reply_error(w[0][0] == 'r' ? "usage: queue retry "
-		    "ID|--all|--notifier N [--to NOTIFIER]" :
-		    "usage: queue drop ID|--all|--notifier N");
+		text = reply_error(w[0][0] == 'r' ?
+			"usage: queue retry "
+			"ID|--all|--notifier N [--to NOTIFIER]" :
+			"usage: queue drop ID|--all|--notifier N");
 		goto out;
 	}
 	if (w[0][0] == 'r' && i + 2 == nw && strcmp(w[i], "--to") == 0) {

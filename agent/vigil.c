@@ -3,6 +3,8 @@
  * global options (wherever they stand) and hands the command word and its
  * own arguments to a cli_*() function.  Commands that need the daemon ask it
  * over the control socket; the others work alone.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,7 +89,7 @@ main(int argc, char **argv)
 		const char *a = argv[i];
 
 		if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0 ||
-		    strcmp(a, "-s") == 0 || strcmp(a, "--socket") == 0) &&
+			strcmp(a, "-s") == 0 || strcmp(a, "--socket") == 0) &&
 		    i + 1 < argc) {
 			if (a[1] == 'c' || a[2] == 'c')
 				cli_config = argv[++i];
@@ -99,8 +101,9 @@ main(int argc, char **argv)
 			cli_socket = a + 9;
 		} else if (strcmp(a, "--json") == 0) {
 			cli_json = 1;
-		} else if ((strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
-		    && cmdc == 0) {
+		} else if ((strcmp(a, "-h") == 0 ||
+			       strcmp(a, "--help") == 0) &&
+		    cmdc == 0) {
 			usage(stdout);
 			free(cmdv);
 			return CLI_OK;

@@ -4,6 +4,8 @@
  * (or a terminal) keeps it in the foreground.  Its heavy work (checking
  * backup jobs and webhooks, running backups) happens in child processes
  * (child.h), so that it never maps the heavy module itself.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -88,6 +90,7 @@ main(int argc, char **argv)
 		log_set_level(LOG_LVL_DEBUG);
 	if (path == NULL)
 		log_info("no configuration file (%s): using the embedded "
-		    "default", runconf_default_path());
+			 "default",
+		    runconf_default_path());
 	return sched_run(path, rc);
 }

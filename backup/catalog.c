@@ -8,6 +8,8 @@
  * the file index is separate, streams index.vgl through the format reader
  * and the parallel inflater (inflate.h) into a manifest_index_reader or a
  * buffer.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -33,7 +35,7 @@
  * slower than one thread inflates it; more would only hold more members
  * (1 MiB each) in memory.
  */
-#define INDEX_WORKERS		2
+#define INDEX_WORKERS 2
 
 /* "<prefix>/<job>/" into ${out}. */
 static int
@@ -58,8 +60,9 @@ job_name_ok(const char *s)
 	if (n == 0 || n > CATALOG_JOB_MAX || strcmp(s, ".") == 0 ||
 	    strcmp(s, "..") == 0)
 		return 0;
-	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789._-") == n;
+	return strspn(s,
+		   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		   "0123456789._-") == n;
 }
 
 /* --- Listing ---------------------------------------------------------- */
@@ -139,7 +142,8 @@ catalog_list(struct storage *st, const char *prefix, const char *job,
 			continue;
 		/* Keys come sorted, so a backup's objects are adjacent. */
 		b = c.n > 0 && strcmp(c.v[c.n - 1].id, id) == 0 ?
-		    &c.v[c.n - 1] : NULL;
+		    &c.v[c.n - 1] :
+		    NULL;
 		if (b == NULL) {
 			b = &c.v[c.n++];
 			memcpy(b->id, id, FORMAT_BACKUP_ID_SIZE);
@@ -242,12 +246,15 @@ catalog_find(const struct catalog *c, const char *job, const char *which,
 		return 0;
 	}
 	if (nmatch > 1)
-		return ag_err_set(err, "%s/%s is ambiguous: %zu backups match "
-		    "(%s%s)", job, which, nmatch, list, nmatch > 3 ? ", ..." :
-		    "");
+		return ag_err_set(err,
+		    "%s/%s is ambiguous: %zu backups match "
+		    "(%s%s)",
+		    job, which, nmatch, list, nmatch > 3 ? ", ..." : "");
 	if (nincomplete > 0)
-		return ag_err_set(err, "backup %s/%s is incomplete (interrupted "
-		    "run)", job, which);
+		return ag_err_set(err,
+		    "backup %s/%s is incomplete (interrupted "
+		    "run)",
+		    job, which);
 	return ag_err_set(err, "no backup %s/%s", job, which);
 }
 
@@ -273,8 +280,10 @@ catalog_resolve(struct storage *st, const char *prefix, const char *spec,
 	if (slash == NULL || (jl = (size_t)(slash - spec)) == 0 ||
 	    jl > CATALOG_JOB_MAX || slash[1] == '\0' ||
 	    strchr(slash + 1, '/') != NULL)
-		return ag_err_set(err, "\"%.80s\": give JOB/latest, JOB/ID or "
-		    "JOB/ID-prefix", spec);
+		return ag_err_set(err,
+		    "\"%.80s\": give JOB/latest, JOB/ID or "
+		    "JOB/ID-prefix",
+		    spec);
 	memcpy(job, spec, jl);
 	job[jl] = '\0';
 	if (!job_name_ok(job))
@@ -398,7 +407,8 @@ catalog_prune(struct storage *st, const char *prefix, const char *job,
 	}
 	for (i = 0; i < c.n; i++)
 		refs[i] = (struct backup_ref){ .id = c.v[i].id,
-		    .time_s = c.v[i].time_s, .complete = c.v[i].complete };
+			.time_s = c.v[i].time_s,
+			.complete = c.v[i].complete };
 	/* A policy that cannot be applied deletes nothing. */
 	if (retention_apply(&opts->policy, refs, c.n, verdicts, err) != 0) {
 		rc = -1;
@@ -417,7 +427,7 @@ catalog_prune(struct storage *st, const char *prefix, const char *job,
 		derr.msg[0] = '\0';
 		if (!b->complete)
 			a = stale[i] ? CATALOG_DELETE_INCOMPLETE :
-			    CATALOG_INCOMPLETE;
+				       CATALOG_INCOMPLETE;
 		else if (verdicts[i].verdict == RETENTION_KEEP)
 			a = CATALOG_KEEP;
 		else
@@ -435,8 +445,9 @@ catalog_prune(struct storage *st, const char *prefix, const char *job,
 			if (drc != 0) {
 				drc = -1;
 				if (!failed)
-					(void)ag_err_set(err, "delete %s/%s: %s",
-					    job, b->id, derr.msg);
+					(void)ag_err_set(err,
+					    "delete %s/%s: %s", job, b->id,
+					    derr.msg);
 				failed = 1;
 				res.failed++;
 			}
@@ -486,7 +497,8 @@ get_buf(struct storage *st, const char *key, size_t max, uint8_t **ret,
 	int rc;
 
 	while ((rc = storage_get_buf(st, key, max, ret, ret_len, err)) ==
-	    AG_RETRY && backoff_retry(&storage_retry, &attempt))
+		AG_RETRY &&
+	    backoff_retry(&storage_retry, &attempt))
 		;
 	return rc;
 }
@@ -501,8 +513,10 @@ catalog_object_key(const char *prefix, const char *job, const char *id,
     enum format_kind kind, char *out, size_t outlen, struct ag_err *err)
 {
 	if (format_object_name(prefix, job, id, kind, out, outlen) != 0)
-		return ag_err_set(err, "bad job \"%.64s\" or backup id "
-		    "\"%.40s\"", job, id);
+		return ag_err_set(err,
+		    "bad job \"%.64s\" or backup id "
+		    "\"%.40s\"",
+		    job, id);
 	return 0;
 }
 
@@ -517,11 +531,11 @@ catalog_object_key(const char *prefix, const char *job, const char *id,
 struct ixload {
 	const struct manifest *m;
 	struct format_reader *rd;
-	struct inflate *ifl;		/* NULL: plain JSON */
-	int (*sink)(void *, const uint8_t *, size_t);	/* gets the JSON */
+	struct inflate *ifl;			      /* NULL: plain JSON */
+	int (*sink)(void *, const uint8_t *, size_t); /* gets the JSON */
 	void *cookie;
-	struct buf json;		/* ix_append(): the whole JSON */
-	uint64_t fed;			/* object bytes */
+	struct buf json; /* ix_append(): the whole JSON */
+	uint64_t fed;	 /* object bytes */
 	int failed;
 	struct ag_err err;
 };
@@ -537,10 +551,13 @@ ix_append(void *cookie, const uint8_t *buf, size_t len)
 	if (x->failed)
 		return -1;
 	if (x->json.err == E2BIG)
-		x->failed = ag_err_set(&x->err, "%s: the index JSON exceeds "
-		    "%zu bytes%s", FORMAT_NAME_INDEX, x->json.max,
+		x->failed = ag_err_set(&x->err,
+		    "%s: the index JSON exceeds "
+		    "%zu bytes%s",
+		    FORMAT_NAME_INDEX, x->json.max,
 		    x->m->index_json_size != 0 ? " (the manifest's "
-		    "json_size)" : "");
+						 "json_size)" :
+						 "");
 	else
 		x->failed = ag_err_set(&x->err, "%s: out of memory",
 		    FORMAT_NAME_INDEX);
@@ -555,12 +572,14 @@ ix_chunk(void *cookie, uint64_t index, const uint8_t *pt, size_t len,
 	const struct format_info *info;
 	struct ag_err e;
 
-	(void)final;
+	(void) final;
 	if (index == 0) {
 		info = format_object_info(format_reader_object(x->rd));
 		if (strcmp(info->backup_id, x->m->backup_id) != 0) {
-			x->failed = ag_err_set(&x->err, "%s: sealed for backup "
-			    "%s, not %s", FORMAT_NAME_INDEX, info->backup_id,
+			x->failed = ag_err_set(&x->err,
+			    "%s: sealed for backup "
+			    "%s, not %s",
+			    FORMAT_NAME_INDEX, info->backup_id,
 			    x->m->backup_id);
 			return -1;
 		}
@@ -569,14 +588,17 @@ ix_chunk(void *cookie, uint64_t index, const uint8_t *pt, size_t len,
 		return x->sink(x->cookie, pt, len);
 	/* Every chunk is one whole member; a chunk cut elsewhere fails. */
 	if (len < 18 || pt[0] != 0x1f || pt[1] != 0x8b || pt[2] != 8) {
-		x->failed = ag_err_set(&x->err, "%s: chunk %" PRIu64 ": not "
-		    "a gzip member (corrupt)", FORMAT_NAME_INDEX, index);
+		x->failed = ag_err_set(&x->err,
+		    "%s: chunk %" PRIu64 ": not "
+		    "a gzip member (corrupt)",
+		    FORMAT_NAME_INDEX, index);
 		return -1;
 	}
 	if (inflate_member(x->ifl, pt, len, &e) != 0) {
 		if (!x->failed)
-			x->failed = ag_err_set(&x->err, "%s: chunk %" PRIu64
-			    ": %s", FORMAT_NAME_INDEX, index, e.msg);
+			x->failed = ag_err_set(&x->err,
+			    "%s: chunk %" PRIu64 ": %s", FORMAT_NAME_INDEX,
+			    index, e.msg);
 		return -1;
 	}
 	return 0;
@@ -590,9 +612,9 @@ ix_sink(void *cookie, const uint8_t *buf, size_t len)
 	int rc;
 
 	if (len > x->m->index_size - x->fed) {
-		x->failed = ag_err_set(&x->err, "%s: larger than the %" PRIu64
-		    " bytes the manifest says", FORMAT_NAME_INDEX,
-		    x->m->index_size);
+		x->failed = ag_err_set(&x->err,
+		    "%s: larger than the %" PRIu64 " bytes the manifest says",
+		    FORMAT_NAME_INDEX, x->m->index_size);
 		return -1;
 	}
 	rc = format_reader_feed(x->rd, buf, len, &e);
@@ -611,17 +633,19 @@ ix_sink(void *cookie, const uint8_t *buf, size_t len)
  * Return 0, AG_RETRY or -1 with a message.
  */
 static int
-fetch_index(struct storage *st, const char *okey,
-    const struct crypto_key *key, struct ixload *x, struct ag_err *err)
+fetch_index(struct storage *st, const char *okey, const struct crypto_key *key,
+    struct ixload *x, struct ag_err *err)
 {
 	const struct manifest *m = x->m;
 	struct inflate_conf ic = { .max_out = MANIFEST_INDEX_SLICE,
-	    .workers = INDEX_WORKERS, .sink = x->sink, .cookie = x->cookie };
+		.workers = INDEX_WORKERS,
+		.sink = x->sink,
+		.cookie = x->cookie };
 	struct ag_err e;
 	int rc;
 
-	if ((x->rd = format_reader_new(key, FORMAT_KIND_INDEX, ix_chunk,
-	    x)) == NULL) {
+	if ((x->rd = format_reader_new(key, FORMAT_KIND_INDEX, ix_chunk, x)) ==
+	    NULL) {
 		rc = ag_err_set(err, "%s: out of memory", FORMAT_NAME_INDEX);
 		goto out;
 	}
@@ -648,9 +672,10 @@ fetch_index(struct storage *st, const char *okey,
 		x->failed = ag_err_set(&x->err, "%s: %s", FORMAT_NAME_INDEX,
 		    e.msg);
 	if (!x->failed && x->fed != m->index_size)
-		x->failed = ag_err_set(&x->err, "%s: %" PRIu64 " bytes, the "
-		    "manifest says %" PRIu64, FORMAT_NAME_INDEX, x->fed,
-		    m->index_size);
+		x->failed = ag_err_set(&x->err,
+		    "%s: %" PRIu64 " bytes, the "
+		    "manifest says %" PRIu64,
+		    FORMAT_NAME_INDEX, x->fed, m->index_size);
 	if (x->failed)
 		rc = ag_err_set(err, "%s", x->err.msg);
 out:
@@ -670,8 +695,9 @@ load_index(struct storage *st, const char *okey, const struct crypto_key *key,
 	int rc;
 
 	x.cookie = &x;
-	buf_init(&x.json, m->index_json_size != 0 ?
-	    (size_t)m->index_json_size : FORMAT_MANIFEST_MAX);
+	buf_init(&x.json,
+	    m->index_json_size != 0 ? (size_t)m->index_json_size :
+				      FORMAT_MANIFEST_MAX);
 	if ((rc = fetch_index(st, okey, key, &x, err)) == 0)
 		rc = manifest_load_index(m, x.json.p != NULL ? x.json.p : "",
 		    x.json.len, err);
@@ -703,7 +729,7 @@ catalog_stream_index(struct storage *st, const char *prefix,
 		return ag_err_set(err, "backup %s/%s has no index object",
 		    m->job, m->backup_id);
 	if (catalog_object_key(prefix, m->job, m->backup_id, FORMAT_KIND_INDEX,
-	    okey, sizeof(okey), err) != 0)
+		okey, sizeof(okey), err) != 0)
 		return -1;
 	return fetch_index(st, okey, key, &x, err);
 }
@@ -726,9 +752,9 @@ catalog_stream_index(struct storage *st, const char *prefix,
  * (malformed).
  */
 int
-catalog_load_manifest(struct storage *st, const char *prefix,
-    const char *job, const char *id, const struct crypto_key *key,
-    bool with_index, struct manifest **ret, struct ag_err *err)
+catalog_load_manifest(struct storage *st, const char *prefix, const char *job,
+    const char *id, const struct crypto_key *key, bool with_index,
+    struct manifest **ret, struct ag_err *err)
 {
 	char okey[STORAGE_KEY_MAX + 1];
 	struct format_info info;
@@ -743,12 +769,14 @@ catalog_load_manifest(struct storage *st, const char *prefix,
 	int rc;
 
 	if (catalog_object_key(prefix, job, id, FORMAT_KIND_MANIFEST, okey,
-	    sizeof(okey), err) != 0)
+		sizeof(okey), err) != 0)
 		return -1;
 	rc = get_buf(st, okey, max, &buf, &len, &e);
 	if (rc == STORAGE_ABSENT)
-		return ag_err_set(err, "backup %s/%s has no manifest "
-		    "(incomplete or deleted)", job, id);
+		return ag_err_set(err,
+		    "backup %s/%s has no manifest "
+		    "(incomplete or deleted)",
+		    job, id);
 	if (rc != 0) {
 		(void)ag_err_set(err, "%s", e.msg);
 		return rc == AG_RETRY ? AG_RETRY : -1;
@@ -781,7 +809,7 @@ catalog_load_manifest(struct storage *st, const char *prefix,
 	json = NULL;
 	if (with_index && !m->index_inline && !m->index_omitted) {
 		if ((rc = catalog_object_key(prefix, job, id,
-		    FORMAT_KIND_INDEX, okey, sizeof(okey), err)) != 0 ||
+			 FORMAT_KIND_INDEX, okey, sizeof(okey), err)) != 0 ||
 		    (rc = load_index(st, okey, key, m, err)) != 0)
 			goto out;
 	}

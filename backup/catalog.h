@@ -18,6 +18,8 @@
  * to disk.
  *
  * These functions do not log; messages come back in ${err}.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_BACKUP_CATALOG_H
 #define VIGIL_BACKUP_CATALOG_H
@@ -36,18 +38,18 @@ struct manifest;
 struct storage;
 
 /* The smallest manifest.vgl: a 1.0 header and one empty sealed chunk. */
-#define CATALOG_MANIFEST_MIN	(170 + FORMAT_CHUNK_OVERHEAD)
+#define CATALOG_MANIFEST_MIN (170 + FORMAT_CHUNK_OVERHEAD)
 /* Longest job name (as jobconf accepts). */
-#define CATALOG_JOB_MAX		64
+#define CATALOG_JOB_MAX 64
 
 /* One backup found in storage. */
 struct catalog_backup {
 	char id[FORMAT_BACKUP_ID_SIZE];
-	int64_t time_s;			/* start, from the id */
-	uint64_t size;			/* all its objects */
+	int64_t time_s; /* start, from the id */
+	uint64_t size;	/* all its objects */
 	uint64_t data_size, index_size, manifest_size;
 	bool has_data, has_index, has_manifest;
-	bool complete;			/* manifest.vgl present, plausible */
+	bool complete; /* manifest.vgl present, plausible */
 	size_t nobjects;
 };
 
@@ -108,10 +110,10 @@ int catalog_delete(struct storage *st, const char *prefix, const char *job,
 
 /* What catalog_prune() does with a backup. */
 enum catalog_action {
-	CATALOG_KEEP = 0,		/* complete, kept by the policy */
-	CATALOG_DELETE,			/* complete, not kept: deleted */
-	CATALOG_INCOMPLETE,		/* incomplete, left alone */
-	CATALOG_DELETE_INCOMPLETE	/* incomplete and stale: deleted */
+	CATALOG_KEEP = 0,	  /* complete, kept by the policy */
+	CATALOG_DELETE,		  /* complete, not kept: deleted */
+	CATALOG_INCOMPLETE,	  /* incomplete, left alone */
+	CATALOG_DELETE_INCOMPLETE /* incomplete and stale: deleted */
 };
 
 /* "keep", "delete", "incomplete", "delete incomplete". */
@@ -119,7 +121,7 @@ const char *catalog_action_name(enum catalog_action a);
 
 struct catalog_prune_opts {
 	struct retention_policy policy;
-	bool dry_run;			/* decide and report, delete nothing */
+	bool dry_run; /* decide and report, delete nothing */
 	/*
 	 * Incomplete backups started more than ${stale_grace_s} seconds
 	 * before ${now_s} are deleted too; < 0 leaves them all alone.  A
@@ -127,8 +129,8 @@ struct catalog_prune_opts {
 	 * being written is never touched.
 	 */
 	int64_t stale_grace_s;
-	int64_t now_s;			/* 0: now */
-	const char *running_id;		/* never deleted; may be NULL */
+	int64_t now_s;		/* 0: now */
+	const char *running_id; /* never deleted; may be NULL */
 	/*
 	 * Called once per backup, oldest first, after acting on it: ${rc}
 	 * is 0, or -1 if the delete failed (${error} says why).
@@ -195,37 +197,37 @@ int catalog_stream_index(struct storage *st, const char *prefix,
     struct ag_err *err);
 
 struct catalog_verify_progress {
-	uint64_t bytes_read;		/* of data.vgl so far */
-	uint64_t bytes_total;		/* data.vgl's size */
-	uint64_t tar_bytes;		/* inflated and hashed */
+	uint64_t bytes_read;  /* of data.vgl so far */
+	uint64_t bytes_total; /* data.vgl's size */
+	uint64_t tar_bytes;   /* inflated and hashed */
 	uint64_t chunks_done, chunks_total;
 	int64_t elapsed_ms;
 };
 
 struct catalog_verify_opts {
-	unsigned workers;		/* inflate threads; 0: CPUs, <= 3 */
-	bool skip_headers;		/* do not check tar headers */
+	unsigned workers;  /* inflate threads; 0: CPUs, <= 3 */
+	bool skip_headers; /* do not check tar headers */
 	/* Called at most ~10 times a second, and once at the end. */
 	void (*progress)(void *cookie,
 	    const struct catalog_verify_progress *p);
 	void *cookie;
-	volatile sig_atomic_t *cancel;	/* nonzero: stop ("cancelled") */
+	volatile sig_atomic_t *cancel; /* nonzero: stop ("cancelled") */
 };
 
 struct catalog_verify_result {
 	bool ok;
-	uint64_t chunks;		/* opened and inflated */
+	uint64_t chunks; /* opened and inflated */
 	uint64_t tar_bytes;
-	uint64_t files;			/* index entries checked */
-	uint64_t headers;		/* tar headers compared */
-	uint64_t bytes_read;		/* from storage (storage_stats) */
+	uint64_t files;	     /* index entries checked */
+	uint64_t headers;    /* tar headers compared */
+	uint64_t bytes_read; /* from storage (storage_stats) */
 	uint64_t data_size;
 	int64_t elapsed_ms;
 	bool index_separate;
 	bool index_omitted;
-	bool is_signed;			/* manifest.vgl carries a signature */
-	char signer_id[2 * FORMAT_KEY_ID_LEN + 1];	/* its signer, hex */
-	char signer_pub[48];		/* ... as a base64 public key */
+	bool is_signed; /* manifest.vgl carries a signature */
+	char signer_id[2 * FORMAT_KEY_ID_LEN + 1]; /* its signer, hex */
+	char signer_pub[48]; /* ... as a base64 public key */
 };
 
 /**

@@ -13,6 +13,8 @@
  * Memory: what the reader holds (one sealed chunk, workers + 2 members),
  * the extractor's ring; for the index as much again (one chunk, its
  * members of 1 MiB) and the queue.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/stat.h>
 
@@ -38,19 +40,19 @@
 
 #include "backup/catalog.h"
 
-#define PROGRESS_MS	100
+#define PROGRESS_MS 100
 /*
  * Inflate threads for data.vgl.  Its tar stream is hashed on one thread,
  * which 3 inflating threads keep busy; more would only hold more members
  * (a slice each) in memory.
  */
-#define VERIFY_WORKERS_MAX	3
+#define VERIFY_WORKERS_MAX 3
 
 /* --- Verifying -------------------------------------------------------- */
 
 /* Index entries queued between the index thread and the tar checker. */
-#define IXQ_ENTRIES	1024
-#define IXQ_BYTES	((size_t)1 << 20)
+#define IXQ_ENTRIES 1024
+#define IXQ_BYTES ((size_t)1 << 20)
 
 /*
  * The index thread: streams index.vgl (catalog_stream_index()) through a
@@ -68,8 +70,8 @@ struct ixfeed {
 	struct manifest_index_reader *rd;
 	pthread_t thread;
 	bool started;
-	uint64_t ntype[5];		/* entries by type (count_slot()) */
-	int failed;			/* the sink failed: err says why */
+	uint64_t ntype[5]; /* entries by type (count_slot()) */
+	int failed;	   /* the sink failed: err says why */
 	struct ag_err err;
 };
 
@@ -142,8 +144,8 @@ ixf_start(struct ixfeed *x, struct ag_err *err)
 
 	if ((x->q = index_queue_new(IXQ_ENTRIES, IXQ_BYTES)) == NULL)
 		return ag_err_set(err, "verify: out of memory");
-	if ((x->rd = manifest_index_reader_new(x->m, ixf_file, x,
-	    err)) == NULL)
+	if ((x->rd = manifest_index_reader_new(x->m, ixf_file, x, err)) ==
+	    NULL)
 		return -1;
 	if ((e = pthread_create(&x->thread, NULL, ixf_main, x)) != 0)
 		return ag_err_set(err, "verify: cannot start a thread: %s",
@@ -192,14 +194,14 @@ ixf_free(struct ixfeed *x)
  */
 struct tarchk {
 	const struct manifest *m;
-	struct index_queue *q;		/* NULL: the manifest's files[] */
-	bool headers;			/* compare headers */
-	const struct manifest_file *f;	/* entry ${next}, or NULL */
-	struct manifest_file cur;	/* ... taken from ${q} */
-	bool ended;			/* no more entries */
-	size_t next;			/* entries done */
+	struct index_queue *q;	       /* NULL: the manifest's files[] */
+	bool headers;		       /* compare headers */
+	const struct manifest_file *f; /* entry ${next}, or NULL */
+	struct manifest_file cur;      /* ... taken from ${q} */
+	bool ended;		       /* no more entries */
+	size_t next;		       /* entries done */
 	uint64_t files, checked;
-	atomic_bool failed;		/* err is set */
+	atomic_bool failed; /* err is set */
 	struct ag_err err;
 };
 
@@ -267,8 +269,7 @@ tc_typeflag(const struct extract_entry *e)
 
 /* Index entry tc->f lies at the tar entry ${e}: compare. */
 static int
-tc_check(struct tarchk *tc, const struct extract_entry *e,
-    struct ag_err *err)
+tc_check(struct tarchk *tc, const struct extract_entry *e, struct ag_err *err)
 {
 	const struct manifest_file *f = tc->f;
 	size_t plen = strlen(e->stored);
@@ -278,14 +279,17 @@ tc_check(struct tarchk *tc, const struct extract_entry *e,
 	if (tf == '5' && plen > 1 && e->stored[plen - 1] == '/')
 		plen--;
 	if (plen != strlen(f->path) || memcmp(e->stored, f->path, plen) != 0)
-		return ag_err_set(err, "file index: files[%zu] \"%.100s\" at "
+		return ag_err_set(err,
+		    "file index: files[%zu] \"%.100s\" at "
 		    "tar offset %" PRIu64 ": the tar header there is "
-		    "\"%.*s\"", tc->next, f->path, f->tar_offset,
+		    "\"%.*s\"",
+		    tc->next, f->path, f->tar_offset,
 		    (int)(plen > 100 ? 100 : plen), e->stored);
 	if (tf != tar_header_typeflag(f->type))
-		return ag_err_set(err, "file index: files[%zu] \"%.100s\": "
-		    "type %s, but the tar header has type '%c'", tc->next,
-		    f->path, manifest_ftype_name(f->type), tf);
+		return ag_err_set(err,
+		    "file index: files[%zu] \"%.100s\": "
+		    "type %s, but the tar header has type '%c'",
+		    tc->next, f->path, manifest_ftype_name(f->type), tf);
 	tc->checked++;
 	return 0;
 }
@@ -299,9 +303,10 @@ tc_no_header(struct tarchk *tc, struct ag_err *err)
 		tc_done(tc);
 		return 0;
 	}
-	return ag_err_set(err, "file index: files[%zu] \"%.100s\": no valid "
-	    "tar header at tar offset %" PRIu64, tc->next, tc->f->path,
-	    tc->f->tar_offset);
+	return ag_err_set(err,
+	    "file index: files[%zu] \"%.100s\": no valid "
+	    "tar header at tar offset %" PRIu64,
+	    tc->next, tc->f->path, tc->f->tar_offset);
 }
 
 /* The extractor read the tar entry ${e} (its thread). */
@@ -316,7 +321,7 @@ tc_entry(void *cookie, const struct extract_entry *e)
 		if (tc_next(tc, &tc->err) != 0)
 			goto fail;
 		if (tc->f == NULL || tc->f->tar_offset > e->tar_offset)
-			return;		/* an entry the index does not list */
+			return; /* an entry the index does not list */
 		if (tc->f->tar_offset < e->tar_offset) {
 			if (tc_no_header(tc, &tc->err) != 0)
 				goto fail;
@@ -348,8 +353,10 @@ tc_end(struct tarchk *tc, uint64_t tar_size, uint64_t nentries,
 			return -1;
 	}
 	if (tc->f != NULL)
-		return ag_err_set(err, "file index: only %zu of %" PRIu64
-		    " entries lie in the tar stream", tc->next, nentries);
+		return ag_err_set(err,
+		    "file index: only %zu of %" PRIu64
+		    " entries lie in the tar stream",
+		    tc->next, nentries);
 	return 0;
 }
 
@@ -362,14 +369,14 @@ struct verify {
 	const struct manifest *m;
 	const struct catalog_verify_opts *o;
 	struct extract *x;
-	struct crypto_hash *hash;	/* the extractor's tap thread's */
+	struct crypto_hash *hash; /* the extractor's tap thread's */
 	atomic_bool hash_failed;
 	struct tarchk tc;
-	struct ixfeed ix;		/* a separate index, read alongside */
-	struct reader_stats rs;		/* as far as the reader got */
+	struct ixfeed ix;	/* a separate index, read alongside */
+	struct reader_stats rs; /* as far as the reader got */
 	int64_t t0, last_progress;
-	bool x_failed;			/* the extractor stopped */
-	bool index_failed;		/* the index thread failed */
+	bool x_failed;	   /* the extractor stopped */
+	bool index_failed; /* the index thread failed */
 };
 
 static void
@@ -385,9 +392,11 @@ progress(struct verify *v, bool force)
 		return;
 	v->last_progress = now;
 	p = (struct catalog_verify_progress){ .bytes_read = v->rs.fed,
-	    .bytes_total = v->m->data_size, .tar_bytes = v->rs.tar_bytes,
-	    .chunks_done = v->rs.chunks, .chunks_total = v->m->nchunks,
-	    .elapsed_ms = now - v->t0 };
+		.bytes_total = v->m->data_size,
+		.tar_bytes = v->rs.tar_bytes,
+		.chunks_done = v->rs.chunks,
+		.chunks_total = v->m->nchunks,
+		.elapsed_ms = now - v->t0 };
 	v->o->progress(v->o->cookie, &p);
 }
 
@@ -447,8 +456,7 @@ on_chunk(void *cookie, const struct reader_stats *s)
  * with a message.
  */
 static int
-check_counts(const struct manifest *m, const uint64_t n[5],
-    struct ag_err *err)
+check_counts(const struct manifest *m, const uint64_t n[5], struct ag_err *err)
 {
 	static const char *const names[] = { "files", "dirs", "symlinks",
 		"hardlinks", "other" };
@@ -457,8 +465,10 @@ check_counts(const struct manifest *m, const uint64_t n[5],
 
 	for (size_t i = 0; i < 5; i++)
 		if (n[i] != said[i])
-			return ag_err_set(err, "manifest: counts.%s is %" PRIu64
-			    ", but the file index has %" PRIu64 " such entries",
+			return ag_err_set(err,
+			    "manifest: counts.%s is %" PRIu64
+			    ", but the file index has %" PRIu64
+			    " such entries",
 			    names[i], said[i], n[i]);
 	return 0;
 }
@@ -503,9 +513,9 @@ catalog_verify(struct storage *st, const char *prefix, const char *job,
 	atomic_init(&v.tc.failed, false);
 	/* A separate index is read alongside data.vgl, never loaded. */
 	if ((rc = catalog_load_manifest(st, prefix, job, id, key, false, &m,
-	    err)) != 0) {
+		 err)) != 0) {
 		if (ret != NULL)
-			*ret = res;	/* all zero: nothing was checked */
+			*ret = res; /* all zero: nothing was checked */
 		return rc;
 	}
 	v.m = m;
@@ -517,8 +527,11 @@ catalog_verify(struct storage *st, const char *prefix, const char *job,
 	}
 	nentries = m->nfiles;
 	if (!m->index_inline && !m->index_omitted) {
-		v.ix = (struct ixfeed){ .st = st, .prefix = prefix, .m = m,
-		    .key = key, .cancel = opts != NULL ? opts->cancel : NULL };
+		v.ix = (struct ixfeed){ .st = st,
+			.prefix = prefix,
+			.m = m,
+			.key = key,
+			.cancel = opts != NULL ? opts->cancel : NULL };
 		if ((rc = ixf_start(&v.ix, err)) != 0)
 			goto out;
 		v.tc.q = v.ix.q;
@@ -534,14 +547,21 @@ catalog_verify(struct storage *st, const char *prefix, const char *job,
 		goto out;
 	}
 
-	rc0 = (struct reader_conf){ .st = st, .prefix = prefix, .job = job,
-	    .id = id, .m = m, .key = key, .sink = tar_sink,
-	    .on_chunk = on_chunk, .cookie = &v,
-	    .cancel = opts != NULL ? opts->cancel : NULL };
+	rc0 = (struct reader_conf){ .st = st,
+		.prefix = prefix,
+		.job = job,
+		.id = id,
+		.m = m,
+		.key = key,
+		.sink = tar_sink,
+		.on_chunk = on_chunk,
+		.cookie = &v,
+		.cancel = opts != NULL ? opts->cancel : NULL };
 	rc0.workers = opts != NULL ? opts->workers : 0;
 	if (rc0.workers == 0)
 		rc0.workers = stage_online_cpus() < VERIFY_WORKERS_MAX ?
-		    stage_online_cpus() : VERIFY_WORKERS_MAX;
+		    stage_online_cpus() :
+		    VERIFY_WORKERS_MAX;
 	rc = reader_run(&rc0, &v.rs, &e);
 	cancelled = rc != 0 && opts != NULL && opts->cancel != NULL &&
 	    *opts->cancel != 0;
@@ -567,7 +587,8 @@ catalog_verify(struct storage *st, const char *prefix, const char *job,
 		    crypto_hash_final(v.hash, sha) != 0)
 			failed = ag_err_set(&verr, "sha256 failed");
 		else if (!crypto_memeq(sha, m->tar_sha256, sizeof(sha)))
-			failed = ag_err_set(&verr, "tar stream sha256 differs "
+			failed = ag_err_set(&verr,
+			    "tar stream sha256 differs "
 			    "from the manifest");
 		else if (xrc != 0)
 			failed = ag_err_set(&verr, "tar stream: %s", xe.msg);
@@ -611,7 +632,8 @@ out:
 	res.bytes_read = s1.bytes_read - s0.bytes_read;
 	res.data_size = m != NULL ? m->data_size : 0;
 	res.elapsed_ms = clock_mono_ms() - v.t0;
-	res.index_separate = m != NULL && !m->index_inline && !m->index_omitted;
+	res.index_separate = m != NULL && !m->index_inline &&
+	    !m->index_omitted;
 	res.index_omitted = m != NULL && m->index_omitted;
 	if (m != NULL && m->is_signed) {
 		res.is_signed = true;

@@ -20,6 +20,8 @@
  * (extract_disk.h), which resolves every name below the target's
  * descriptor without following a symlink and writes small files on
  * several threads.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -45,11 +47,11 @@
 #include "backup/st_archive.h"
 #include "backup/extract.h"
 
-#define NAME_CACHE	8		/* owner names looked up, kept */
-#define ACL_MAX		64		/* entries per ACL */
-#define XATTR_CAP	"security.capability"
-#define ACL_ACCESS	"system.posix_acl_access"
-#define ACL_DEFAULT	"system.posix_acl_default"
+#define NAME_CACHE 8 /* owner names looked up, kept */
+#define ACL_MAX 64   /* entries per ACL */
+#define XATTR_CAP "security.capability"
+#define ACL_ACCESS "system.posix_acl_access"
+#define ACL_DEFAULT "system.posix_acl_default"
 
 /* An owner name and the id it has on this system. */
 struct idname {
@@ -59,28 +61,28 @@ struct idname {
 
 struct extract {
 	struct extract_conf conf;
-	char *target;			/* realpath, or NULL when listing */
-	char **filter;			/* normalized copies, NULL-terminated */
+	char *target;  /* realpath, or NULL when listing */
+	char **filter; /* normalized copies, NULL-terminated */
 	/* The ring. */
 	pthread_mutex_t mtx;
 	pthread_cond_t data_cv, space_cv, tap_cv;
 	uint8_t *ring;
 	size_t cap, held;
-	uint64_t wpos;			/* bytes written */
-	uint64_t rpos;			/* ... released by the reader */
-	uint64_t tpos;			/* ... passed to the tap */
-	int eof;			/* writer has finished */
-	int abort;			/* extract_free() before finish */
-	int done;			/* reader thread has ended */
-	int failed;			/* ... with an error */
+	uint64_t wpos; /* bytes written */
+	uint64_t rpos; /* ... released by the reader */
+	uint64_t tpos; /* ... passed to the tap */
+	int eof;       /* writer has finished */
+	int abort;     /* extract_free() before finish */
+	int done;      /* reader thread has ended */
+	int failed;    /* ... with an error */
 	pthread_t thread, tap_thread;
 	int started, tap_started;
-	pthread_mutex_t warn_mtx;	/* warnings come from several threads */
+	pthread_mutex_t warn_mtx; /* warnings come from several threads */
 	/* Reader state (reader thread only, until joined). */
 	struct archive *r;
 	struct extract_disk *xd;
-	bool owner;			/* set owners (root) */
-	bool privileged;		/* capabilities, setuid of others */
+	bool owner;	 /* set owners (root) */
+	bool privileged; /* capabilities, setuid of others */
 	uid_t euid;
 	gid_t egid;
 	struct idname users[NAME_CACHE], groups[NAME_CACHE];
@@ -88,17 +90,16 @@ struct extract {
 	struct extract_disk_xattr *xattrs;
 	size_t xattr_cap;
 	uint8_t acl[2][4 + ACL_MAX * 8];
-	bool disk_failed;		/* the writer has the message */
-	char *split_name;		/* logical path of an open split */
+	bool disk_failed; /* the writer has the message */
+	char *split_name; /* logical path of an open split */
 	unsigned split_next;
 	struct extract_stats stats;
 	struct ag_err err;
 };
 
-#define WARN_MAX	512
+#define WARN_MAX 512
 
-static void
-xwarn(struct extract *x, const char *path, const char *fmt, ...)
+static void xwarn(struct extract *x, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -130,7 +131,7 @@ ring_read(struct archive *r, void *cookie, const void **ret_buf)
 	struct extract *x = cookie;
 	size_t n, off;
 
-	extract_disk_kick(x->xd);	/* files collected so far: go */
+	extract_disk_kick(x->xd); /* files collected so far: go */
 	pthread_mutex_lock(&x->mtx);
 	if (x->held > 0) {
 		x->rpos += x->held;
@@ -303,8 +304,8 @@ split_piece(struct archive_entry *e)
 	if (archive_entry_xattr_reset(e) == 0)
 		return (0);
 	while (archive_entry_xattr_next(e, &name, &val, &len) == ARCHIVE_OK) {
-		if (strcmp(name, ST_ARCHIVE_SPLIT_XATTR) == 0 &&
-		    len > 0 && len < sizeof(num)) {
+		if (strcmp(name, ST_ARCHIVE_SPLIT_XATTR) == 0 && len > 0 &&
+		    len < sizeof(num)) {
 			memcpy(num, val, len);
 			num[len] = '\0';
 			piece = (unsigned)strtoul(num, NULL, 10);
@@ -405,22 +406,31 @@ acl_xattr(struct extract *x, struct archive_entry *e, int type, int slot)
 	b[0] = 2;
 	b[1] = b[2] = b[3] = 0;
 	while (archive_entry_acl_next(e, type, &t, &perm, &tag, &qual,
-	    &name) == ARCHIVE_OK) {
+		   &name) == ARCHIVE_OK) {
 		id = 0xffffffffu;
 		switch (tag) {
-		case ARCHIVE_ENTRY_ACL_USER_OBJ: ltag = 0x01; break;
+		case ARCHIVE_ENTRY_ACL_USER_OBJ:
+			ltag = 0x01;
+			break;
 		case ARCHIVE_ENTRY_ACL_USER:
 			ltag = 0x02;
 			id = owner_id(x, true, name, (unsigned)qual);
 			break;
-		case ARCHIVE_ENTRY_ACL_GROUP_OBJ: ltag = 0x04; break;
+		case ARCHIVE_ENTRY_ACL_GROUP_OBJ:
+			ltag = 0x04;
+			break;
 		case ARCHIVE_ENTRY_ACL_GROUP:
 			ltag = 0x08;
 			id = owner_id(x, false, name, (unsigned)qual);
 			break;
-		case ARCHIVE_ENTRY_ACL_MASK: ltag = 0x10; break;
-		case ARCHIVE_ENTRY_ACL_OTHER: ltag = 0x20; break;
-		default: return (0);	/* NFSv4: not on Linux */
+		case ARCHIVE_ENTRY_ACL_MASK:
+			ltag = 0x10;
+			break;
+		case ARCHIVE_ENTRY_ACL_OTHER:
+			ltag = 0x20;
+			break;
+		default:
+			return (0); /* NFSv4: not on Linux */
 		}
 		if (n == ACL_MAX)
 			return (0);
@@ -504,8 +514,8 @@ disk_entry(struct extract *x, struct archive_entry *e, const char *path,
 		d->mtime.tv_nsec = archive_entry_mtime_nsec(e);
 	}
 	d->rdev = archive_entry_rdev(e);
-	d->size = archive_entry_size(e) > 0 ?
-	    (uint64_t)archive_entry_size(e) : 0;
+	d->size = archive_entry_size(e) > 0 ? (uint64_t)archive_entry_size(e) :
+					      0;
 	archive_entry_fflags(e, &fset, &fclr);
 	d->fflags_set = fset;
 	d->fflags_clear = fclr;
@@ -514,7 +524,7 @@ disk_entry(struct extract *x, struct archive_entry *e, const char *path,
 		    ARCHIVE_OK) {
 			if (strcmp(name, ST_ARCHIVE_SPLIT_XATTR) == 0 ||
 			    (strcmp(name, XATTR_CAP) == 0 &&
-			    !(x->privileged && x->euid == 0)))
+				!(x->privileged && x->euid == 0)))
 				continue;
 			if (xattr_add(x, &n, name, val, len) != 0)
 				return (-1);
@@ -522,8 +532,8 @@ disk_entry(struct extract *x, struct archive_entry *e, const char *path,
 	if ((al = acl_xattr(x, e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, 0)) > 0 &&
 	    xattr_add(x, &n, ACL_ACCESS, x->acl[0], al) != 0)
 		return (-1);
-	if (d->type == AE_IFDIR && (al = acl_xattr(x, e,
-	    ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, 1)) > 0 &&
+	if (d->type == AE_IFDIR &&
+	    (al = acl_xattr(x, e, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, 1)) > 0 &&
 	    xattr_add(x, &n, ACL_DEFAULT, x->acl[1], al) != 0)
 		return (-1);
 	d->xattrs = x->xattrs;
@@ -600,14 +610,14 @@ do_entry(struct extract *x, struct archive_entry *e)
 	path = copy;
 	bad = name_check(copy, &why);
 	if (bad)
-		path = stored;		/* as it came, for messages */
+		path = stored; /* as it came, for messages */
 	hl = archive_entry_hardlink(e);
 	sl = archive_entry_symlink(e);
 	type = archive_entry_filetype(e);
 
 	piece = bad ? 0 : split_piece(e);
 	if (piece > 0 && (logical = split_logical(path, piece)) == NULL)
-		piece = 0;		/* not one of ours: a plain file */
+		piece = 0; /* not one of ours: a plain file */
 
 	memset(&info, 0, sizeof(info));
 	info.path = logical != NULL ? logical : path;
@@ -642,7 +652,7 @@ do_entry(struct extract *x, struct archive_entry *e)
 	}
 	if ((type == AE_IFCHR || type == AE_IFBLK) &&
 	    (!(x->conf.flags & EXTRACT_DEVICES) ||
-	    (x->conf.flags & EXTRACT_NO_PRIVILEGES))) {
+		(x->conf.flags & EXTRACT_NO_PRIVILEGES))) {
 		x->stats.refused++;
 		xwarn(x, path, "refused: device node");
 		goto skip;
@@ -658,8 +668,10 @@ do_entry(struct extract *x, struct archive_entry *e)
 			rc = append_piece(x, e, logical);
 			goto out;
 		}
-		xwarn(x, path, "split piece %u out of sequence; extracted "
-		    "under its own name", piece);
+		xwarn(x, path,
+		    "split piece %u out of sequence; extracted "
+		    "under its own name",
+		    piece);
 		free(logical);
 		logical = NULL;
 	}
@@ -712,7 +724,7 @@ skip:
 		la_int64_t off;
 
 		while ((r = archive_read_data_block(x->r, &buf, &size,
-		    &off)) == ARCHIVE_OK)
+			    &off)) == ARCHIVE_OK)
 			x->stats.bytes += size;
 		if (r != ARCHIVE_EOF)
 			rc = -1;
@@ -744,27 +756,33 @@ reader(void *arg)
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r == ARCHIVE_FATAL) {
-			(void)ag_err_set(&x->err, "corrupt or truncated "
-			    "archive: %s", archive_error_string(x->r));
+			(void)ag_err_set(&x->err,
+			    "corrupt or truncated "
+			    "archive: %s",
+			    archive_error_string(x->r));
 			failed = 1;
 			break;
 		}
 		if (r < ARCHIVE_WARN || r == ARCHIVE_RETRY) {
 			/* No entry to handle ("Damaged tar archive"). */
-			xwarn(x, "(archive)", "%s", archive_error_string(x->r));
+			xwarn(x, "(archive)", "%s",
+			    archive_error_string(x->r));
 			continue;
 		}
 		if (r == ARCHIVE_WARN)
-			xwarn(x, archive_entry_pathname(e) != NULL ?
-			    archive_entry_pathname(e) : "(archive)", "%s",
-			    archive_error_string(x->r));
+			xwarn(x,
+			    archive_entry_pathname(e) != NULL ?
+				archive_entry_pathname(e) :
+				"(archive)",
+			    "%s", archive_error_string(x->r));
 		if (do_entry(x, e) != 0) {
 			if (x->err.msg[0] == '\0' && !x->disk_failed)
-				(void)ag_err_set(&x->err, "corrupt or "
+				(void)ag_err_set(&x->err,
+				    "corrupt or "
 				    "truncated archive: %s",
 				    archive_error_string(x->r) != NULL ?
-				    archive_error_string(x->r) :
-				    "out of memory");
+					archive_error_string(x->r) :
+					"out of memory");
 			failed = 1;
 			break;
 		}
@@ -774,7 +792,7 @@ reader(void *arg)
 		struct ag_err de = { "" };
 
 		if (extract_disk_finish(x->xd, x->stats.removed,
-		    sizeof(x->stats.removed), &de) != 0 &&
+			sizeof(x->stats.removed), &de) != 0 &&
 		    (!failed || x->disk_failed)) {
 			(void)ag_err_set(&x->err, "%s", de.msg);
 			failed = 1;
@@ -826,7 +844,7 @@ extract_new(const struct extract_conf *conf, struct ag_err *err)
 			if ((c = strdup(s)) == NULL)
 				goto oom1;
 			x->filter[i] = c;
-			(void)beneath_clean(c);	/* else matches nothing */
+			(void)beneath_clean(c); /* else matches nothing */
 		}
 	}
 

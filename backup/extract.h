@@ -22,6 +22,8 @@
  * A stream may also be several complete tar entries cut out of a backup
  * (single-file restore: the manifest gives each entry's offset and
  * length); the end-of-archive marker is then simply absent.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_BACKUP_EXTRACT_H
 #define VIGIL_BACKUP_EXTRACT_H
@@ -34,36 +36,36 @@
 
 struct extract;
 
-#define EXTRACT_LIST_ONLY	0x01	/* read every entry, write nothing */
-#define EXTRACT_DEVICES		0x02	/* allow device nodes */
-#define EXTRACT_NO_OWNER	0x04	/* never restore owners, even as root */
-#define EXTRACT_NO_OVERWRITE	0x08	/* leave existing files alone */
+#define EXTRACT_LIST_ONLY 0x01	  /* read every entry, write nothing */
+#define EXTRACT_DEVICES 0x02	  /* allow device nodes */
+#define EXTRACT_NO_OWNER 0x04	  /* never restore owners, even as root */
+#define EXTRACT_NO_OVERWRITE 0x08 /* leave existing files alone */
 /* Files owned by the caller, no setuid/setgid, no capabilities or devices. */
-#define EXTRACT_NO_PRIVILEGES	0x10
+#define EXTRACT_NO_PRIVILEGES 0x10
 
-#define EXTRACT_RING_DEFAULT	((size_t)2 << 20)
+#define EXTRACT_RING_DEFAULT ((size_t)2 << 20)
 
 /* One entry as read (and, unless refused or filtered, extracted). */
 struct extract_entry {
-	const char *path;		/* as stored (joined name for splits) */
-	const char *stored;		/* as stored, also for split pieces */
-	uint64_t tar_offset;		/* of its first header in the stream */
-	const char *link;		/* symlink/hard-link target or NULL */
+	const char *path;    /* as stored (joined name for splits) */
+	const char *stored;  /* as stored, also for split pieces */
+	uint64_t tar_offset; /* of its first header in the stream */
+	const char *link;    /* symlink/hard-link target or NULL */
 	bool hardlink;
-	unsigned type;			/* S_IFREG, S_IFDIR, ... */
-	unsigned mode;			/* permission bits */
+	unsigned type; /* S_IFREG, S_IFDIR, ... */
+	unsigned mode; /* permission bits */
 	uint64_t size;
 	int64_t mtime;
-	bool selected;			/* passed the path filter */
+	bool selected; /* passed the path filter */
 };
 
 struct extract_conf {
-	const char *target;		/* folder; created 0700 if missing */
+	const char *target; /* folder; created 0700 if missing */
 	/* Extract only entries equal to or under these (NULL: all). */
 	const char *const *paths;
-	unsigned flags;			/* EXTRACT_* */
-	size_t ring_size;		/* 0: EXTRACT_RING_DEFAULT */
-	unsigned writers;		/* file writer threads; 0: CPUs */
+	unsigned flags;	  /* EXTRACT_* */
+	size_t ring_size; /* 0: EXTRACT_RING_DEFAULT */
+	unsigned writers; /* file writer threads; 0: CPUs */
 	void (*on_entry)(void *cookie, const struct extract_entry *e);
 	/*
 	 * The entry last passed to on_entry() is completely on disk, or its
@@ -84,12 +86,12 @@ struct extract_conf {
 };
 
 struct extract_stats {
-	uint64_t entries;		/* read */
-	uint64_t extracted;		/* written to disk */
-	uint64_t refused;		/* unsafe, not written */
+	uint64_t entries;   /* read */
+	uint64_t extracted; /* written to disk */
+	uint64_t refused;   /* unsafe, not written */
 	uint64_t warnings;
-	uint64_t bytes;			/* file data written (listing: read) */
-	uint64_t tar_bytes;		/* stream bytes pushed */
+	uint64_t bytes;	    /* file data written (listing: read) */
+	uint64_t tar_bytes; /* stream bytes pushed */
 	/* A file that could not be written whole and was removed, or "". */
 	char removed[AG_ERR_SIZE];
 };

@@ -18,6 +18,8 @@
  * removes it (by its path, below the target, never through a symlink),
  * records the first error, and the caller's thread sees it at the next
  * call.  Files already queued are still written.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -40,24 +42,24 @@
 #include "lib/beneath.h"
 #include "backup/extract_disk.h"
 
-#define DIR_SLOTS	8		/* folder descriptors kept open */
-#define IMPLIED_MODE	0755		/* folders made for a deeper entry */
-#define REASON_MAX	512
-#define ACL_DEFAULT_XATTR	"system.posix_acl_default"
-#define WAKE_PIECES	16		/* pieces handed over together */
-#define WAKE_BYTES	((size_t)256 << 10)	/* ... or this much data */
-#define POP_PIECES	4		/* taken by a writer at once */
+#define DIR_SLOTS 8	  /* folder descriptors kept open */
+#define IMPLIED_MODE 0755 /* folders made for a deeper entry */
+#define REASON_MAX 512
+#define ACL_DEFAULT_XATTR "system.posix_acl_default"
+#define WAKE_PIECES 16		       /* pieces handed over together */
+#define WAKE_BYTES ((size_t)256 << 10) /* ... or this much data */
+#define POP_PIECES 4		       /* taken by a writer at once */
 
 /* What to set on a file once its data is written. */
 struct meta {
 	mode_t mode;
-	bool chmod;			/* else made with its mode already */
+	bool chmod; /* else made with its mode already */
 	bool chown;
 	uid_t uid;
 	gid_t gid;
 	struct timespec ts[2];
 	unsigned long fset, fclr;
-	struct extract_disk_xattr *xattrs;	/* copies, in one block */
+	struct extract_disk_xattr *xattrs; /* copies, in one block */
 	size_t nxattrs;
 };
 
@@ -71,12 +73,12 @@ struct xfile {
 	int fd;
 	char *path;
 	uint64_t size;
-	uint64_t end;			/* highest byte queued + 1 */
+	uint64_t end; /* highest byte queued + 1 */
 	atomic_uint refs;
-	atomic_bool failed;		/* a piece could not be written */
-	bool append;			/* a split piece: written in order */
-	bool dropped;			/* left by a failure: only closed */
-	bool counted;			/* in busy (a piece was queued) */
+	atomic_bool failed; /* a piece could not be written */
+	bool append;	    /* a split piece: written in order */
+	bool dropped;	    /* left by a failure: only closed */
+	bool counted;	    /* in busy (a piece was queued) */
 	struct meta meta;
 };
 
@@ -101,16 +103,16 @@ struct fixup {
 struct slot {
 	char *path;
 	size_t len, cap;
-	int fd;				/* -1: empty */
-	gid_t newgid;			/* of files made in it */
-	bool dacl;			/* a default ACL: the umask is not it */
+	int fd;	      /* -1: empty */
+	gid_t newgid; /* of files made in it */
+	bool dacl;    /* a default ACL: the umask is not it */
 	uint64_t used;
 };
 
 struct extract_disk {
 	struct extract_disk_conf conf;
 	int root;
-	gid_t root_gid;			/* of files made in the target */
+	gid_t root_gid; /* of files made in the target */
 	bool root_dacl;
 	uid_t euid;
 	gid_t egid;
@@ -118,33 +120,32 @@ struct extract_disk {
 	bool umask_known;
 	struct slot slots[DIR_SLOTS];
 	uint64_t tick;
-	struct xfile *cur;		/* caller's thread */
-	struct piece *pc;		/* ... and the piece it is filling */
+	struct xfile *cur; /* caller's thread */
+	struct piece *pc;  /* ... and the piece it is filling */
 	struct fixup *fix;
 	size_t nfix, fixcap;
 
 	/* Shared with the writer threads. */
 	pthread_mutex_t mtx;
 	pthread_cond_t work_cv, room_cv;
-	struct piece *bhead, *btail;	/* a batch being collected (caller) */
+	struct piece *bhead, *btail; /* a batch being collected (caller) */
 	size_t bn, bbytes, bfiles;
 	struct piece *head, *tail;
-	size_t queued_bytes;		/* queued or being written */
-	size_t queued;			/* pieces waiting */
-	size_t busy;			/* files begun, not finished */
-	unsigned idle;			/* writer threads waiting */
+	size_t queued_bytes; /* queued or being written */
+	size_t queued;	     /* pieces waiting */
+	size_t busy;	     /* files begun, not finished */
+	unsigned idle;	     /* writer threads waiting */
 	bool stop;
 	pthread_t threads[EXTRACT_DISK_WRITERS];
 	unsigned nthreads;
 	atomic_bool failed;
-	struct ag_err err;		/* first write error */
+	struct ag_err err; /* first write error */
 	char removed[AG_ERR_SIZE];
 	pthread_mutex_t warn_mtx;
 };
 
-static void
-dwarn(struct extract_disk *xd, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void dwarn(struct extract_disk *xd, const char *path, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
 
 static void
 dwarn(struct extract_disk *xd, const char *path, const char *fmt, ...)
@@ -176,8 +177,7 @@ dfail(struct extract_disk *xd, const char *path, int e)
 	return -1;
 }
 
-static int
-refuse(char *reason, size_t rlen, const char *fmt, ...)
+static int refuse(char *reason, size_t rlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int
@@ -265,8 +265,8 @@ folder_of(struct extract_disk *xd, const char *path, bool create,
 	n = (size_t)(slash - path);
 	for (size_t i = 0; i < DIR_SLOTS; i++) {
 		s = &xd->slots[i];
-		if (s->fd >= 0 && s->len == n && memcmp(s->path, path,
-		    n) == 0) {
+		if (s->fd >= 0 && s->len == n &&
+		    memcmp(s->path, path, n) == 0) {
 			s->used = ++xd->tick;
 			*ret_leaf = slash + 1;
 			if (ret_gid != NULL) {
@@ -311,21 +311,23 @@ folder_of(struct extract_disk *xd, const char *path, bool create,
  * or the entry is refused.
  */
 static int
-make_room(struct extract_disk *xd, int pfd, const char *leaf,
-    const char *path, bool want_dir, char *reason, size_t rlen)
+make_room(struct extract_disk *xd, int pfd, const char *leaf, const char *path,
+    bool want_dir, char *reason, size_t rlen)
 {
 	struct stat sb;
 
 	if (fstatat(pfd, leaf, &sb, AT_SYMLINK_NOFOLLOW) != 0)
-		return errno == ENOENT ? 0 : refuse(reason, rlen, "%s",
-		    strerror(errno));
+		return errno == ENOENT ?
+		    0 :
+		    refuse(reason, rlen, "%s", strerror(errno));
 	if (want_dir && S_ISDIR(sb.st_mode))
 		return 1;
 	if (xd->conf.no_overwrite)
 		return refuse(reason, rlen, "already exists (not replaced)");
 	if (S_ISDIR(sb.st_mode)) {
 		if (unlinkat(pfd, leaf, AT_REMOVEDIR) != 0)
-			return refuse(reason, rlen, "a folder that is not "
+			return refuse(reason, rlen,
+			    "a folder that is not "
 			    "empty is in the way");
 		slots_drop(xd, path, strlen(path));
 		return 0;
@@ -366,16 +368,18 @@ meta_fd(struct extract_disk *xd, int fd, const char *path,
 	const struct extract_disk_xattr *x;
 
 	if (m->chown && fchown(fd, m->uid, m->gid) != 0)
-		dwarn(xd, path, "cannot set owner %u:%u: %s",
-		    (unsigned)m->uid, (unsigned)m->gid, strerror(errno));
+		dwarn(xd, path, "cannot set owner %u:%u: %s", (unsigned)m->uid,
+		    (unsigned)m->gid, strerror(errno));
 	if (m->chmod && fchmod(fd, m->mode) != 0)
 		dwarn(xd, path, "cannot set mode %o: %s", (unsigned)m->mode,
 		    strerror(errno));
 	for (size_t i = 0; i < m->nxattrs; i++) {
 		x = &m->xattrs[i];
 		if (fsetxattr(fd, x->name, x->value, x->len, 0) != 0)
-			dwarn(xd, path, "cannot set extended attribute %s: "
-			    "%s", x->name, strerror(errno));
+			dwarn(xd, path,
+			    "cannot set extended attribute %s: "
+			    "%s",
+			    x->name, strerror(errno));
 	}
 	if (futimens(fd, m->ts) != 0)
 		dwarn(xd, path, "cannot set times: %s", strerror(errno));
@@ -557,10 +561,9 @@ write_piece(struct extract_disk *xd, struct piece *pc)
 {
 	struct xfile *f = pc->f;
 
-	if (!f->failed && pwrite_all(f->fd, pc->data, pc->len,
-	    pc->off) != 0) {
+	if (!f->failed && pwrite_all(f->fd, pc->data, pc->len, pc->off) != 0) {
 		(void)dfail(xd, f->path, errno);
-		f->failed = true;	/* only its own writers read it */
+		f->failed = true; /* only its own writers read it */
 	}
 }
 
@@ -624,8 +627,8 @@ push_batch(struct extract_disk *xd)
 	if (xd->bhead == NULL)
 		return;
 	pthread_mutex_lock(&xd->mtx);
-	while (xd->queued_bytes > 0 && xd->queued_bytes + xd->bbytes >
-	    EXTRACT_DISK_QUEUE_MAX) {
+	while (xd->queued_bytes > 0 &&
+	    xd->queued_bytes + xd->bbytes > EXTRACT_DISK_QUEUE_MAX) {
 		kick_locked(xd);
 		pthread_cond_wait(&xd->room_cv, &xd->mtx);
 	}
@@ -701,8 +704,7 @@ extract_disk_kick(struct extract_disk *xd)
 
 static int
 begin_file(struct extract_disk *xd, const struct extract_disk_entry *e,
-    int pfd, const char *leaf, gid_t gid, bool dacl, char *reason,
-    size_t rlen)
+    int pfd, const char *leaf, gid_t gid, bool dacl, char *reason, size_t rlen)
 {
 	struct xfile *f;
 	mode_t mode = 0600;
@@ -719,12 +721,13 @@ begin_file(struct extract_disk *xd, const struct extract_disk_entry *e,
 	    (e->mode & (07000 | xd->umask)) == 0;
 	if (made_so)
 		mode = e->mode & 0777;
-	while ((fd = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL |
-	    O_NOFOLLOW | O_CLOEXEC, mode)) < 0) {
+	while ((fd = openat(pfd, leaf,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    mode)) < 0) {
 		if (errno != EEXIST)
 			return refuse(reason, rlen, "%s", strerror(errno));
 		if ((r = make_room(xd, pfd, leaf, e->path, false, reason,
-		    rlen)) != 0)
+			 rlen)) != 0)
 			return r;
 	}
 	if ((f = xfile_new(e->path, fd)) == NULL) {
@@ -738,14 +741,14 @@ begin_file(struct extract_disk *xd, const struct extract_disk_entry *e,
 	f->size = e->size;
 	f->meta.chown = !same_owner;
 	f->meta.chmod = !made_so;
-	atomic_init(&f->refs, 1);	/* the caller's, until _end() */
+	atomic_init(&f->refs, 1); /* the caller's, until _end() */
 	xd->cur = f;
 	return 0;
 }
 
 static int
-begin_dir(struct extract_disk *xd, const struct extract_disk_entry *e,
-    int pfd, const char *leaf, char *reason, size_t rlen)
+begin_dir(struct extract_disk *xd, const struct extract_disk_entry *e, int pfd,
+    const char *leaf, char *reason, size_t rlen)
 {
 	struct fixup *nf;
 	int r;
@@ -754,9 +757,9 @@ begin_dir(struct extract_disk *xd, const struct extract_disk_entry *e,
 		if (errno != EEXIST)
 			return refuse(reason, rlen, "%s", strerror(errno));
 		if ((r = make_room(xd, pfd, leaf, e->path, true, reason,
-		    rlen)) == 1) {
+			 rlen)) == 1) {
 			if (xd->conf.no_overwrite)
-				return 0;	/* an existing folder stays */
+				return 0; /* an existing folder stays */
 			break;
 		}
 		if (r != 0)
@@ -796,7 +799,8 @@ begin_other(struct extract_disk *xd, const struct extract_disk_entry *e,
 			return refuse(reason, rlen, "hard link to %.200s: %s",
 			    e->link, way_error(errno));
 		/* Its folder may have taken ${pfd}'s slot: look again. */
-		if ((pfd = folder_of(xd, e->path, true, &leaf, NULL, NULL)) < 0)
+		if ((pfd = folder_of(xd, e->path, true, &leaf, NULL, NULL)) <
+		    0)
 			return refuse(reason, rlen, "%s", way_error(errno));
 	}
 	for (;;) {
@@ -814,17 +818,17 @@ begin_other(struct extract_disk *xd, const struct extract_disk_entry *e,
 			    e->hardlink ? "hard link to " : "",
 			    e->hardlink ? e->link : "", strerror(errno));
 		if ((r = make_room(xd, pfd, leaf, e->path, false, reason,
-		    rlen)) != 0)
+			 rlen)) != 0)
 			return r;
 	}
 	if (e->hardlink)
-		return 0;		/* the target's inode and metadata */
-	if (e->chown && fchownat(pfd, leaf, e->uid, e->gid,
-	    AT_SYMLINK_NOFOLLOW) != 0)
+		return 0; /* the target's inode and metadata */
+	if (e->chown &&
+	    fchownat(pfd, leaf, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) != 0)
 		dwarn(xd, e->path, "cannot set owner %u:%u: %s",
 		    (unsigned)e->uid, (unsigned)e->gid, strerror(errno));
-	if (e->type != S_IFLNK && fchmodat(pfd, leaf, e->mode & 07777,
-	    AT_SYMLINK_NOFOLLOW) != 0)
+	if (e->type != S_IFLNK &&
+	    fchmodat(pfd, leaf, e->mode & 07777, AT_SYMLINK_NOFOLLOW) != 0)
 		dwarn(xd, e->path, "cannot set mode: %s", strerror(errno));
 	{
 		struct timespec ts[2] = { e->atime, e->mtime };
@@ -861,8 +865,8 @@ extract_disk_begin(struct extract_disk *xd, const struct extract_disk_entry *e,
 	switch (e->type) {
 	case S_IFREG:
 		if (!e->hardlink)
-			return begin_file(xd, e, pfd, leaf, gid, dacl,
-			    reason, rlen);
+			return begin_file(xd, e, pfd, leaf, gid, dacl, reason,
+			    rlen);
 		break;
 	case S_IFDIR:
 		return begin_dir(xd, e, pfd, leaf, reason, rlen);
@@ -898,7 +902,7 @@ extract_disk_append(struct extract_disk *xd, const char *path,
 		return -1;
 	if (xd->cur != NULL && extract_disk_end(xd) != 0)
 		return -1;
-	drain(xd);			/* the first piece may be queued */
+	drain(xd); /* the first piece may be queued */
 	if ((pfd = folder_of(xd, path, false, &leaf, NULL, NULL)) < 0)
 		return refuse(reason, rlen, "cannot append split piece: %s",
 		    way_error(errno));
@@ -964,14 +968,15 @@ extract_disk_data(struct extract_disk *xd, const void *buf, size_t len,
 	while (len > 0) {
 		pc = xd->pc;
 		/* A hole or a full piece: start the next one. */
-		if (pc != NULL && (off != pc->off + pc->len ||
-		    pc->len == pc->cap)) {
+		if (pc != NULL &&
+		    (off != pc->off + pc->len || pc->len == pc->cap)) {
 			flush_piece(xd);
 			pc = NULL;
 		}
 		if (pc == NULL) {
 			n = f->size - off < EXTRACT_DISK_PIECE_MAX ?
-			    (size_t)(f->size - off) : EXTRACT_DISK_PIECE_MAX;
+			    (size_t)(f->size - off) :
+			    EXTRACT_DISK_PIECE_MAX;
 			if ((pc = malloc(sizeof(*pc) + n)) == NULL)
 				return dfail(xd, f->path, ENOMEM);
 			pc->next = NULL;
@@ -1055,7 +1060,7 @@ drop_current(struct extract_disk *xd)
 	if (f == NULL)
 		return;
 	xd->cur = NULL;
-	f->dropped = true;		/* pieces may be queued: only close */
+	f->dropped = true; /* pieces may be queued: only close */
 	if (file_unref(xd, f) > 0)
 		files_done(xd, 1);
 }
@@ -1130,10 +1135,9 @@ extract_disk_new(const struct extract_disk_conf *conf, struct ag_err *err)
 	pthread_mutex_init(&xd->warn_mtx, NULL);
 	pthread_cond_init(&xd->work_cv, NULL);
 	pthread_cond_init(&xd->room_cv, NULL);
-	if ((xd->root = open(conf->target, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) < 0) {
-		(void)ag_err_set(err, "%s: %s", conf->target,
-		    strerror(errno));
+	if ((xd->root = open(conf->target,
+		 O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		(void)ag_err_set(err, "%s: %s", conf->target, strerror(errno));
 		extract_disk_free(xd);
 		return NULL;
 	}
@@ -1148,8 +1152,8 @@ extract_disk_new(const struct extract_disk_conf *conf, struct ag_err *err)
 	}
 	if (n > EXTRACT_DISK_WRITERS)
 		n = EXTRACT_DISK_WRITERS;
-	while (xd->nthreads < n && pthread_create(
-	    &xd->threads[xd->nthreads], NULL, writer, xd) == 0)
+	while (xd->nthreads < n &&
+	    pthread_create(&xd->threads[xd->nthreads], NULL, writer, xd) == 0)
 		xd->nthreads++;
 	return xd;
 }

@@ -25,6 +25,8 @@
  * only if empty.  Nothing here logs: problems with one entry come back as
  * a reason (the entry is refused) or through the warn callback, a failed
  * write stops the extraction.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_BACKUP_EXTRACT_DISK_H
 #define VIGIL_BACKUP_EXTRACT_DISK_H
@@ -40,12 +42,12 @@
 
 struct extract_disk;
 
-#define EXTRACT_DISK_PIECE_MAX	((size_t)256 << 10)
-#define EXTRACT_DISK_QUEUE_MAX	((size_t)4 << 20)
-#define EXTRACT_DISK_WRITERS	4	/* at most */
+#define EXTRACT_DISK_PIECE_MAX ((size_t)256 << 10)
+#define EXTRACT_DISK_QUEUE_MAX ((size_t)4 << 20)
+#define EXTRACT_DISK_WRITERS 4 /* at most */
 
 /* extract_disk_begin(): the entry was not written; the reason says why. */
-#define EXTRACT_DISK_REFUSED	1
+#define EXTRACT_DISK_REFUSED 1
 
 struct extract_disk_xattr {
 	const char *name;
@@ -55,27 +57,27 @@ struct extract_disk_xattr {
 
 /* One entry, as it should end up on disk. */
 struct extract_disk_entry {
-	const char *path;		/* clean (beneath_clean), relative */
-	unsigned type;			/* S_IFREG, S_IFDIR, S_IFLNK, ... */
-	const char *link;		/* symlink target; hard link: clean path */
+	const char *path; /* clean (beneath_clean), relative */
+	unsigned type;	  /* S_IFREG, S_IFDIR, S_IFLNK, ... */
+	const char *link; /* symlink target; hard link: clean path */
 	bool hardlink;
-	mode_t mode;			/* permission bits to set (07777) */
-	bool chown;			/* set uid and gid */
+	mode_t mode; /* permission bits to set (07777) */
+	bool chown;  /* set uid and gid */
 	uid_t uid;
 	gid_t gid;
-	struct timespec atime, mtime;	/* tv_nsec UTIME_NOW: now */
-	dev_t rdev;			/* devices */
-	uint64_t size;			/* data that follows (regular files) */
-	const struct extract_disk_xattr *xattrs;	/* set in this order */
+	struct timespec atime, mtime; /* tv_nsec UTIME_NOW: now */
+	dev_t rdev;		      /* devices */
+	uint64_t size;		      /* data that follows (regular files) */
+	const struct extract_disk_xattr *xattrs; /* set in this order */
 	size_t nxattrs;
-	unsigned long fflags_set;	/* FS_IOC_SETFLAGS bits */
+	unsigned long fflags_set; /* FS_IOC_SETFLAGS bits */
 	unsigned long fflags_clear;
 };
 
 struct extract_disk_conf {
-	const char *target;		/* an existing folder, resolved */
-	bool no_overwrite;		/* leave existing entries alone */
-	unsigned writers;		/* threads; 0: online CPUs */
+	const char *target; /* an existing folder, resolved */
+	bool no_overwrite;  /* leave existing entries alone */
+	unsigned writers;   /* threads; 0: online CPUs */
 	/* Problems that did not stop the entry; from any thread, serialised. */
 	void (*warn)(void *cookie, const char *path, const char *reason);
 	void *cookie;

@@ -15,6 +15,8 @@
  * header gives the chunk size) and the whole-buffer helpers' output.
  * Sealing and opening a chunk allocate nothing.  All cryptography goes
  * through lib/crypto/.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -31,54 +33,54 @@
 #include "backup/format.h"
 
 /* Header field offsets (section 2.1). */
-#define OFF_MAJOR	8
-#define OFF_MINOR	9
-#define OFF_HLEN	10
-#define OFF_KIND	12
-#define OFF_MODE	13
-#define OFF_FLAGS	14
-#define OFF_CHUNK	16
-#define OFF_KEYID	20
-#define OFF_SALT	28
-#define OFF_BID		44
-#define OFF_PLEN	76
-#define OFF_PARAMS	78
+#define OFF_MAJOR 8
+#define OFF_MINOR 9
+#define OFF_HLEN 10
+#define OFF_KIND 12
+#define OFF_MODE 13
+#define OFF_FLAGS 14
+#define OFF_CHUNK 16
+#define OFF_KEYID 20
+#define OFF_SALT 28
+#define OFF_BID 44
+#define OFF_PLEN 76
+#define OFF_PARAMS 78
 
-#define SALT_LEN	16
-#define WRAP_NONCE_LEN	CRYPTO_AEAD_NONCELEN
-#define WRAP_CT_LEN	32
-#define WRAP_TAG_LEN	CRYPTO_AEAD_TAGLEN
-#define HASH_LEN	CRYPTO_SHA256_LEN
+#define SALT_LEN 16
+#define WRAP_NONCE_LEN CRYPTO_AEAD_NONCELEN
+#define WRAP_CT_LEN 32
+#define WRAP_TAG_LEN CRYPTO_AEAD_TAGLEN
+#define HASH_LEN CRYPTO_SHA256_LEN
 /* Everything but the wrap parameters: 78 + 12 + 32 + 16 + 32. */
-#define HDR_FIXED	(OFF_PARAMS + WRAP_NONCE_LEN + WRAP_CT_LEN + \
-			    WRAP_TAG_LEN + HASH_LEN)
+#define HDR_FIXED \
+	(OFF_PARAMS + WRAP_NONCE_LEN + WRAP_CT_LEN + WRAP_TAG_LEN + HASH_LEN)
 
 /* Wrap parameter sizes per mode (sections 3.1 to 3.3). */
-#define PARAMS_KEYFILE	0
-#define PARAMS_SCRYPT	41
-#define PARAMS_X25519	64
+#define PARAMS_KEYFILE 0
+#define PARAMS_SCRYPT 41
+#define PARAMS_X25519 64
 
 /* Chunk AAD: header hash, u64 LE index, u8 final. */
-#define AAD_LEN		(HASH_LEN + 8 + 1)
+#define AAD_LEN (HASH_LEN + 8 + 1)
 
-#define DATA_KEY_LEN	32
+#define DATA_KEY_LEN 32
 
 /* The labels of section 3 and 4 (no NUL). */
-#define LABEL_WRAP	"vigil-v1 key wrap"
-#define LABEL_KEYID	"vigil-v1 key id"
-#define LABEL_X25519	"vigil-v1 x25519"
-#define LABEL_CHUNK	"vigil-v1 chunk key"
-#define LABEL_SIGN	"vigil-v1 signature"
+#define LABEL_WRAP "vigil-v1 key wrap"
+#define LABEL_KEYID "vigil-v1 key id"
+#define LABEL_X25519 "vigil-v1 x25519"
+#define LABEL_CHUNK "vigil-v1 chunk key"
+#define LABEL_SIGN "vigil-v1 signature"
 
 /* The signed prefix of a header: everything before the extension area. */
-#define SIGNED_PREFIX(plen)	(OFF_PARAMS + (plen) + WRAP_NONCE_LEN + \
-				    WRAP_CT_LEN + WRAP_TAG_LEN)
+#define SIGNED_PREFIX(plen) \
+	(OFF_PARAMS + (plen) + WRAP_NONCE_LEN + WRAP_CT_LEN + WRAP_TAG_LEN)
 
 struct format_object {
 	struct format_info info;
-	uint8_t	header[FORMAT_HEADER_MAX];
-	uint8_t	hash[HASH_LEN];
-	uint8_t	chunk_key[DATA_KEY_LEN];
+	uint8_t header[FORMAT_HEADER_MAX];
+	uint8_t hash[HASH_LEN];
+	uint8_t chunk_key[DATA_KEY_LEN];
 	struct crypto_aead *aead;
 };
 
@@ -204,7 +206,8 @@ format_backup_id_parse(const char *id, time_t *ret_t)
 			if (c < '0' || c > '9')
 				return -1;
 		} else if (pat[i] == 'x') {
-			if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			if (!((c >= '0' && c <= '9') ||
+				(c >= 'a' && c <= 'f')))
 				return -1;
 		} else if (c != pat[i])
 			return -1;
@@ -288,13 +291,16 @@ format_header_peek(const uint8_t *buf, size_t len, size_t *ret_hdrlen,
 	if (memcmp(buf, FORMAT_MAGIC, FORMAT_MAGIC_LEN) != 0)
 		return ag_err_set(err, "not a vigil backup object");
 	if (buf[OFF_MAJOR] != FORMAT_VERSION_MAJOR)
-		return ag_err_set(err, "unsupported format version %u.%u "
-		    "(this vigil reads version %d)", buf[OFF_MAJOR],
-		    buf[OFF_MINOR], FORMAT_VERSION_MAJOR);
+		return ag_err_set(err,
+		    "unsupported format version %u.%u "
+		    "(this vigil reads version %d)",
+		    buf[OFF_MAJOR], buf[OFF_MINOR], FORMAT_VERSION_MAJOR);
 	hlen = get_le16(buf + OFF_HLEN);
 	if (hlen < HDR_FIXED || hlen > FORMAT_HEADER_MAX)
-		return ag_err_set(err, "corrupt header: header length %zu "
-		    "out of range", hlen);
+		return ag_err_set(err,
+		    "corrupt header: header length %zu "
+		    "out of range",
+		    hlen);
 	*ret_hdrlen = hlen;
 	return 0;
 }
@@ -321,7 +327,7 @@ public_key_id(const uint8_t pub[32], char hex[2 * FORMAT_KEY_ID_LEN + 1])
 	uint8_t id[FORMAT_KEY_ID_LEN];
 
 	if (crypto_hkdf_sha256(pub, 32, NULL, 0, (const uint8_t *)LABEL_KEYID,
-	    sizeof(LABEL_KEYID) - 1, id, sizeof(id)) != 0)
+		sizeof(LABEL_KEYID) - 1, id, sizeof(id)) != 0)
 		return -1;
 	crypto_hex(id, sizeof(id), hex);
 	return 0;
@@ -341,21 +347,26 @@ parse_ext(const uint8_t *ext, size_t len, struct format_info *in,
 
 	while (off < len) {
 		if (len - off < 4)
-			return ag_err_set(err, "corrupt header: extension "
+			return ag_err_set(err,
+			    "corrupt header: extension "
 			    "record cut short");
 		type = get_le16(ext + off);
 		rlen = get_le16(ext + off + 2);
 		if (rlen > len - off - 4)
-			return ag_err_set(err, "corrupt header: extension "
-			    "record of %zu bytes overruns the header", rlen);
+			return ag_err_set(err,
+			    "corrupt header: extension "
+			    "record of %zu bytes overruns the header",
+			    rlen);
 		if (type == FORMAT_EXT_SIGNATURE) {
 			if (rlen != FORMAT_SIGNER_LEN + FORMAT_SIGNATURE_LEN ||
 			    in->has_signature)
-				return ag_err_set(err, "corrupt header: bad "
+				return ag_err_set(err,
+				    "corrupt header: bad "
 				    "signature record");
 			in->has_signature = 1;
 			memcpy(in->signer, ext + off + 4, FORMAT_SIGNER_LEN);
-			memcpy(in->signature, ext + off + 4 + FORMAT_SIGNER_LEN,
+			memcpy(in->signature,
+			    ext + off + 4 + FORMAT_SIGNER_LEN,
 			    FORMAT_SIGNATURE_LEN);
 			if (public_key_id(in->signer, in->signer_id_hex) != 0)
 				return ag_err_set(err, "HKDF failed");
@@ -377,8 +388,10 @@ format_header_info(const uint8_t *buf, size_t len, struct format_info *ret,
 	int rc;
 
 	if ((rc = format_header_peek(buf, len, &hlen, err)) != 0 || len < hlen)
-		return rc < 0 ? -1 : ag_err_set(err, "truncated: object ends "
-		    "inside the header");
+		return rc < 0 ? -1 :
+				ag_err_set(err,
+				    "truncated: object ends "
+				    "inside the header");
 	if (crypto_sha256(buf, hlen - HASH_LEN, hash) != 0)
 		return ag_err_set(err, "cannot compute SHA-256");
 	if (!crypto_memeq(hash, buf + hlen - HASH_LEN, HASH_LEN))
@@ -392,27 +405,36 @@ format_header_info(const uint8_t *buf, size_t len, struct format_info *ret,
 	in.wrap_mode = buf[OFF_MODE];
 	in.chunk_size = get_le32(buf + OFF_CHUNK);
 	if (in.kind < FORMAT_KIND_DATA || in.kind > FORMAT_KIND_INDEX)
-		return ag_err_set(err, "corrupt header: unknown object kind %u",
+		return ag_err_set(err,
+		    "corrupt header: unknown object kind %u",
 		    (unsigned)in.kind);
 	if (in.wrap_mode < CRYPTO_KEY_FILE || in.wrap_mode > CRYPTO_KEY_X25519)
-		return ag_err_set(err, "corrupt header: unknown key-wrap mode "
-		    "%u", in.wrap_mode);
+		return ag_err_set(err,
+		    "corrupt header: unknown key-wrap mode "
+		    "%u",
+		    in.wrap_mode);
 	if ((flags = get_le16(buf + OFF_FLAGS)) != 0)
-		return ag_err_set(err, "unsupported format features (header "
-		    "flags 0x%04x): written by a newer vigil", flags);
+		return ag_err_set(err,
+		    "unsupported format features (header "
+		    "flags 0x%04x): written by a newer vigil",
+		    flags);
 	if (in.chunk_size < 1 || in.chunk_size > FORMAT_CHUNK_SIZE_MAX)
-		return ag_err_set(err, "corrupt header: chunk size %u out of "
-		    "range", (unsigned)in.chunk_size);
+		return ag_err_set(err,
+		    "corrupt header: chunk size %u out of "
+		    "range",
+		    (unsigned)in.chunk_size);
 	memcpy(in.key_id, buf + OFF_KEYID, FORMAT_KEY_ID_LEN);
 	crypto_hex(in.key_id, FORMAT_KEY_ID_LEN, in.key_id_hex);
 	if (!bid_field_ok(buf + OFF_BID, in.backup_id))
 		return ag_err_set(err, "corrupt header: bad backup id");
 	plen = get_le16(buf + OFF_PLEN);
 	if (plen != params_len(in.wrap_mode) || HDR_FIXED + plen > hlen)
-		return ag_err_set(err, "corrupt header: wrap parameters of %zu "
-		    "bytes do not fit key-wrap mode %u", plen, in.wrap_mode);
+		return ag_err_set(err,
+		    "corrupt header: wrap parameters of %zu "
+		    "bytes do not fit key-wrap mode %u",
+		    plen, in.wrap_mode);
 	if (parse_ext(buf + SIGNED_PREFIX(plen), hlen - HDR_FIXED - plen, &in,
-	    err) != 0)
+		err) != 0)
 		return -1;
 	pp = buf + OFF_PARAMS;
 	if (in.wrap_mode == CRYPTO_KEY_PASSPHRASE) {
@@ -422,8 +444,9 @@ format_header_info(const uint8_t *buf, size_t len, struct format_info *ret,
 		if (in.scrypt_log2n < 1 || in.scrypt_log2n > 30 ||
 		    in.scrypt_r < 1 || in.scrypt_p < 1 || in.scrypt_p > 16 ||
 		    (uint64_t)in.scrypt_r > CRYPTO_SCRYPT_MAXMEM /
-		    (128 * ((uint64_t)1 << in.scrypt_log2n)))
-			return ag_err_set(err, "corrupt header: scrypt "
+			    (128 * ((uint64_t)1 << in.scrypt_log2n)))
+			return ag_err_set(err,
+			    "corrupt header: scrypt "
 			    "parameters out of range");
 	}
 	*ret = in;
@@ -453,9 +476,10 @@ derive_master(const struct crypto_key *key, const uint8_t *pp,
 		break;
 	case CRYPTO_KEY_PASSPHRASE:
 		if (crypto_scrypt((const uint8_t *)key->pass, key->passlen,
-		    pp + 9, 32, (uint64_t)1 << pp[0], get_le32(pp + 1),
-		    get_le32(pp + 5), m, 32) != 0)
-			return ag_err_set(err, "scrypt failed (out of "
+			pp + 9, 32, (uint64_t)1 << pp[0], get_le32(pp + 1),
+			get_le32(pp + 5), m, 32) != 0)
+			return ag_err_set(err,
+			    "scrypt failed (out of "
 			    "memory?)");
 		break;
 	case CRYPTO_KEY_X25519:
@@ -465,7 +489,8 @@ derive_master(const struct crypto_key *key, const uint8_t *pp,
 		else
 			rc = crypto_x25519_derive(key->secret, pp, shared);
 		if (rc != 0 && eph == NULL)
-			return ag_err_set(err, "corrupt header: invalid X25519 "
+			return ag_err_set(err,
+			    "corrupt header: invalid X25519 "
 			    "ephemeral public key");
 		if (rc != 0)
 			return ag_err_set(err, "X25519 key agreement failed");
@@ -482,8 +507,8 @@ derive_master(const struct crypto_key *key, const uint8_t *pp,
 	}
 	/* X25519 ids name the public key; the others derive from M. */
 	if (crypto_hkdf_sha256(key->mode == CRYPTO_KEY_X25519 ? key->pub : m,
-	    32, NULL, 0, (const uint8_t *)LABEL_KEYID, sizeof(LABEL_KEYID) - 1,
-	    keyid, FORMAT_KEY_ID_LEN) != 0) {
+		32, NULL, 0, (const uint8_t *)LABEL_KEYID,
+		sizeof(LABEL_KEYID) - 1, keyid, FORMAT_KEY_ID_LEN) != 0) {
 		crypto_wipe(m, 32);
 		return ag_err_set(err, "HKDF failed");
 	}
@@ -500,7 +525,8 @@ object_keys(struct format_object *obj, const uint8_t dk[DATA_KEY_LEN],
 	memcpy(info, LABEL_CHUNK, sizeof(LABEL_CHUNK) - 1);
 	info[sizeof(LABEL_CHUNK) - 1] = (uint8_t)obj->info.kind;
 	if (crypto_hkdf_sha256(dk, DATA_KEY_LEN, obj->header + OFF_SALT,
-	    SALT_LEN, info, sizeof(info), obj->chunk_key, DATA_KEY_LEN) != 0)
+		SALT_LEN, info, sizeof(info), obj->chunk_key,
+		DATA_KEY_LEN) != 0)
 		return ag_err_set(err, "HKDF failed");
 	memcpy(obj->hash, obj->header + obj->info.header_len - HASH_LEN,
 	    HASH_LEN);
@@ -514,8 +540,7 @@ object_keys(struct format_object *obj, const uint8_t dk[DATA_KEY_LEN],
  * HKDF(M, "vigil-v1 key wrap") and the AAD the header up to the nonce.
  */
 static int
-wrap_key(uint8_t *hdr, size_t plen, const uint8_t m[32], uint8_t *dk,
-    int seal)
+wrap_key(uint8_t *hdr, size_t plen, const uint8_t m[32], uint8_t *dk, int seal)
 {
 	struct crypto_aead *a;
 	uint8_t kek[32];
@@ -524,7 +549,7 @@ wrap_key(uint8_t *hdr, size_t plen, const uint8_t m[32], uint8_t *dk,
 	int rc = -1;
 
 	if (crypto_hkdf_sha256(m, 32, NULL, 0, (const uint8_t *)LABEL_WRAP,
-	    sizeof(LABEL_WRAP) - 1, kek, sizeof(kek)) != 0)
+		sizeof(LABEL_WRAP) - 1, kek, sizeof(kek)) != 0)
 		return -1;
 	if ((a = crypto_aead_new(kek)) != NULL) {
 		if (seal)
@@ -562,7 +587,7 @@ format_object_free(struct format_object *obj)
  * SHA-256 of the plaintext, ${pt_sha256}.  Store it in ${msg} and return
  * its length.
  */
-#define SIGN_MSG_MAX	(sizeof(LABEL_SIGN) - 1 + FORMAT_HEADER_MAX + HASH_LEN)
+#define SIGN_MSG_MAX (sizeof(LABEL_SIGN) - 1 + FORMAT_HEADER_MAX + HASH_LEN)
 static size_t
 sign_message(const uint8_t *hdr, size_t prefix,
     const uint8_t pt_sha256[HASH_LEN], uint8_t msg[SIGN_MSG_MAX])
@@ -663,7 +688,8 @@ seal_new(const struct crypto_key *key, const uint8_t data_key[32],
 		}
 		memcpy(pp, epub, CRYPTO_X25519_LEN);
 		if (rc == 0)
-			rc = derive_master(key, pp, eph, m, h + OFF_KEYID, err);
+			rc = derive_master(key, pp, eph, m, h + OFF_KEYID,
+			    err);
 		crypto_wipe(eph, sizeof(eph));
 		if (rc != 0)
 			goto fail;
@@ -685,9 +711,9 @@ seal_new(const struct crypto_key *key, const uint8_t data_key[32],
 		put_le16(rec + 2, FORMAT_SIGNER_LEN + FORMAT_SIGNATURE_LEN);
 		memcpy(rec + 4, crypto_sign_public(key->signer),
 		    FORMAT_SIGNER_LEN);
-		if (crypto_sign_sign(key->signer, msg, sign_message(h,
-		    SIGNED_PREFIX(plen), pt_sha256, msg),
-		    rec + 4 + FORMAT_SIGNER_LEN) != 0) {
+		if (crypto_sign_sign(key->signer, msg,
+			sign_message(h, SIGNED_PREFIX(plen), pt_sha256, msg),
+			rec + 4 + FORMAT_SIGNER_LEN) != 0) {
 			ag_err_set(err, "cannot sign the %s", kind_name(kind));
 			goto fail_m;
 		}
@@ -726,10 +752,9 @@ format_seal_new(const struct crypto_key *key, const uint8_t data_key[32],
 }
 
 struct format_object *
-format_seal_new_fixed(const struct crypto_key *key,
-    const uint8_t data_key[32], enum format_kind kind, const char *backup_id,
-    uint32_t chunk_size, const struct format_seal_fixed *fixed,
-    struct ag_err *err)
+format_seal_new_fixed(const struct crypto_key *key, const uint8_t data_key[32],
+    enum format_kind kind, const char *backup_id, uint32_t chunk_size,
+    const struct format_seal_fixed *fixed, struct ag_err *err)
 {
 	return seal_new(key, data_key, kind, backup_id, chunk_size, fixed,
 	    NULL, err);
@@ -787,7 +812,8 @@ format_seal_chunk(struct format_object *obj, uint64_t index, int final,
 		return -1;
 	chunk_iv(obj, index, final, nonce, aad);
 	if (crypto_aead_seal(obj->aead, nonce, aad, sizeof(aad), pt, len,
-	    out + FORMAT_CHUNK_PREFIX, out + FORMAT_CHUNK_PREFIX + len) != 0)
+		out + FORMAT_CHUNK_PREFIX,
+		out + FORMAT_CHUNK_PREFIX + len) != 0)
 		return -1;
 	/* Written last: with in-place sealing, out[0..4) precedes ${pt}. */
 	put_le32(out, (uint32_t)len | (final ? FORMAT_CHUNK_FINAL : 0));
@@ -798,8 +824,8 @@ format_seal_chunk(struct format_object *obj, uint64_t index, int final,
 /* ---- opening ---- */
 
 struct format_object *
-format_open_new(const struct crypto_key *key, const uint8_t *buf,
-    size_t len, unsigned expect_kind, struct ag_err *err)
+format_open_new(const struct crypto_key *key, const uint8_t *buf, size_t len,
+    unsigned expect_kind, struct ag_err *err)
 {
 	struct format_object *obj;
 	struct format_info in;
@@ -816,12 +842,15 @@ format_open_new(const struct crypto_key *key, const uint8_t *buf,
 		return NULL;
 	}
 	if ((unsigned)key->mode != in.wrap_mode) {
-		ag_err_set(err, "wrong key: object is sealed with %s, but %s "
-		    "was given", mode_name(in.wrap_mode), mode_name(key->mode));
+		ag_err_set(err,
+		    "wrong key: object is sealed with %s, but %s "
+		    "was given",
+		    mode_name(in.wrap_mode), mode_name(key->mode));
 		return NULL;
 	}
 	if (key->mode == CRYPTO_KEY_X25519 && !key->has_secret) {
-		ag_err_set(err, "wrong key: only the X25519 public key is "
+		ag_err_set(err,
+		    "wrong key: only the X25519 public key is "
 		    "configured; opening needs the private key");
 		return NULL;
 	}
@@ -833,12 +862,15 @@ format_open_new(const struct crypto_key *key, const uint8_t *buf,
 		crypto_wipe(m, sizeof(m));
 		crypto_hex(keyid, FORMAT_KEY_ID_LEN, hex);
 		if (key->mode == CRYPTO_KEY_PASSPHRASE)
-			ag_err_set(err, "wrong key: the passphrase does not "
-			    "match (check value %s, expected %s)", hex,
-			    in.key_id_hex);
+			ag_err_set(err,
+			    "wrong key: the passphrase does not "
+			    "match (check value %s, expected %s)",
+			    hex, in.key_id_hex);
 		else
-			ag_err_set(err, "wrong key: object was sealed for key "
-			    "id %s, this key has id %s", in.key_id_hex, hex);
+			ag_err_set(err,
+			    "wrong key: object was sealed for key "
+			    "id %s, this key has id %s",
+			    in.key_id_hex, hex);
 		return NULL;
 	}
 	if ((obj = calloc(1, sizeof(*obj))) == NULL) {
@@ -849,8 +881,10 @@ format_open_new(const struct crypto_key *key, const uint8_t *buf,
 	memcpy(obj->header, buf, in.header_len);
 	obj->info = in;
 	if (wrap_key(obj->header, plen, m, dk, 0) != 0) {
-		ag_err_set(err, "wrong key: the data key does not unwrap "
-		    "(key id %s matches; header altered?)", in.key_id_hex);
+		ag_err_set(err,
+		    "wrong key: the data key does not unwrap "
+		    "(key id %s matches; header altered?)",
+		    in.key_id_hex);
 		goto fail;
 	}
 	if (object_keys(obj, dk, err) != 0)
@@ -877,12 +911,16 @@ check_word(const struct format_object *obj, uint64_t index, uint32_t w,
 	uint32_t n = w & ~FORMAT_CHUNK_FINAL;
 
 	if (n > obj->info.chunk_size)
-		return ag_err_set(err, "chunk %llu: length %u exceeds the "
-		    "chunk size %u (corrupt)", (unsigned long long)index,
-		    (unsigned)n, (unsigned)obj->info.chunk_size);
+		return ag_err_set(err,
+		    "chunk %llu: length %u exceeds the "
+		    "chunk size %u (corrupt)",
+		    (unsigned long long)index, (unsigned)n,
+		    (unsigned)obj->info.chunk_size);
 	if (n == 0 && (w & FORMAT_CHUNK_FINAL) == 0)
-		return ag_err_set(err, "chunk %llu: empty non-final chunk "
-		    "(corrupt)", (unsigned long long)index);
+		return ag_err_set(err,
+		    "chunk %llu: empty non-final chunk "
+		    "(corrupt)",
+		    (unsigned long long)index);
 	*ret_n = n;
 	return 0;
 }
@@ -897,21 +935,25 @@ format_open_chunk(struct format_object *obj, uint64_t index,
 	int final;
 
 	if (len < FORMAT_CHUNK_OVERHEAD)
-		return ag_err_set(err, "chunk %llu: %zu bytes is too short "
-		    "(corrupt)", (unsigned long long)index, len);
+		return ag_err_set(err,
+		    "chunk %llu: %zu bytes is too short "
+		    "(corrupt)",
+		    (unsigned long long)index, len);
 	w = get_le32(sealed);
 	if (check_word(obj, index, w, &n, err) != 0)
 		return -1;
 	if (len != FORMAT_SEALED_LEN(n))
-		return ag_err_set(err, "chunk %llu: %zu bytes, but its length "
-		    "word says %zu (corrupt)", (unsigned long long)index, len,
-		    FORMAT_SEALED_LEN(n));
+		return ag_err_set(err,
+		    "chunk %llu: %zu bytes, but its length "
+		    "word says %zu (corrupt)",
+		    (unsigned long long)index, len, FORMAT_SEALED_LEN(n));
 	final = (w & FORMAT_CHUNK_FINAL) != 0;
 	chunk_iv(obj, index, final, nonce, aad);
 	if (crypto_aead_open(obj->aead, nonce, aad, sizeof(aad),
-	    sealed + FORMAT_CHUNK_PREFIX, n, out,
-	    sealed + FORMAT_CHUNK_PREFIX + n) != 0)
-		return ag_err_set(err, "chunk %llu: authentication failed "
+		sealed + FORMAT_CHUNK_PREFIX, n, out,
+		sealed + FORMAT_CHUNK_PREFIX + n) != 0)
+		return ag_err_set(err,
+		    "chunk %llu: authentication failed "
 		    "(corrupt, reordered or tampered data)",
 		    (unsigned long long)index);
 	*ret_len = n;
@@ -928,14 +970,14 @@ struct format_reader {
 	const struct crypto_key *key;
 	unsigned expect;
 	format_chunk_fn *cb;
-	void	*cookie;
+	void *cookie;
 	enum rd_state state;
-	uint8_t	hdr[FORMAT_HEADER_MAX];
-	size_t	hhave, hneed;
+	uint8_t hdr[FORMAT_HEADER_MAX];
+	size_t hhave, hneed;
 	struct format_object *obj;
-	uint8_t	*buf;			/* one sealed chunk */
-	size_t	have, need;		/* bytes in buf; sealed chunk size */
-	uint64_t index;			/* the chunk being read */
+	uint8_t *buf;	   /* one sealed chunk */
+	size_t have, need; /* bytes in buf; sealed chunk size */
+	uint64_t index;	   /* the chunk being read */
 	uint64_t offset;
 	struct ag_err sticky;
 };
@@ -978,14 +1020,16 @@ rd_chunk(struct format_reader *rd, const uint8_t *sealed, size_t len,
 	int final, rc;
 
 	if (format_open_chunk(rd->obj, rd->index, sealed, len,
-	    rd->buf + FORMAT_CHUNK_PREFIX, &n, &final, &rd->sticky) != 0)
+		rd->buf + FORMAT_CHUNK_PREFIX, &n, &final, &rd->sticky) != 0)
 		return rd_fail(rd, err);
 	rc = rd->cb(rd->cookie, rd->index, rd->buf + FORMAT_CHUNK_PREFIX, n,
 	    final);
 	crypto_wipe(rd->buf + FORMAT_CHUNK_PREFIX, n);
 	if (rc != 0) {
-		ag_err_set(&rd->sticky, "chunk %llu: reading stopped by the "
-		    "consumer", (unsigned long long)rd->index);
+		ag_err_set(&rd->sticky,
+		    "chunk %llu: reading stopped by the "
+		    "consumer",
+		    (unsigned long long)rd->index);
 		rd->state = RD_ERROR;
 		return rc;
 	}
@@ -1010,8 +1054,10 @@ format_reader_feed(struct format_reader *rd, const uint8_t *buf, size_t len,
 				*err = rd->sticky;
 			return -1;
 		case RD_DONE:
-			ag_err_set(&rd->sticky, "trailing data after final "
-			    "chunk %llu", (unsigned long long)(rd->index - 1));
+			ag_err_set(&rd->sticky,
+			    "trailing data after final "
+			    "chunk %llu",
+			    (unsigned long long)(rd->index - 1));
 			return rd_fail(rd, err);
 		case RD_HEADER:
 			/* First the peek prefix, then the rest of it. */
@@ -1036,10 +1082,10 @@ format_reader_feed(struct format_reader *rd, const uint8_t *buf, size_t len,
 			if (rd->hhave < rd->hneed)
 				break;
 			if ((rd->obj = format_open_new(rd->key, rd->hdr,
-			    rd->hhave, rd->expect, &rd->sticky)) == NULL)
+				 rd->hhave, rd->expect, &rd->sticky)) == NULL)
 				return rd_fail(rd, err);
 			if ((rd->buf = malloc(FORMAT_SEALED_LEN(
-			    rd->obj->info.chunk_size))) == NULL) {
+				 rd->obj->info.chunk_size))) == NULL) {
 				ag_err_set(&rd->sticky, "out of memory");
 				return rd_fail(rd, err);
 			}
@@ -1050,12 +1096,12 @@ format_reader_feed(struct format_reader *rd, const uint8_t *buf, size_t len,
 			if (rd->have == 0 && len >= FORMAT_CHUNK_PREFIX) {
 				/* Whole chunk in the input: open it there. */
 				if (check_word(rd->obj, rd->index,
-				    get_le32(buf), &n, &rd->sticky) != 0)
+					get_le32(buf), &n, &rd->sticky) != 0)
 					return rd_fail(rd, err);
 				if (len >= FORMAT_SEALED_LEN(n)) {
 					take = FORMAT_SEALED_LEN(n);
 					if ((rc = rd_chunk(rd, buf, take,
-					    err)) != 0)
+						 err)) != 0)
 						return rc;
 					buf += take;
 					len -= take;
@@ -1073,7 +1119,7 @@ format_reader_feed(struct format_reader *rd, const uint8_t *buf, size_t len,
 			if (rd->have < FORMAT_CHUNK_PREFIX)
 				break;
 			if (check_word(rd->obj, rd->index, get_le32(rd->buf),
-			    &n, &rd->sticky) != 0)
+				&n, &rd->sticky) != 0)
 				return rd_fail(rd, err);
 			rd->need = FORMAT_SEALED_LEN(n);
 			rd->state = RD_BODY;
@@ -1107,24 +1153,31 @@ format_reader_end(struct format_reader *rd, struct ag_err *err)
 	case RD_ERROR:
 		break;
 	case RD_HEADER:
-		ag_err_set(&rd->sticky, "truncated: object ends inside the "
+		ag_err_set(&rd->sticky,
+		    "truncated: object ends inside the "
 		    "header");
 		break;
 	case RD_WORD:
 		if (rd->have > 0)
-			ag_err_set(&rd->sticky, "truncated: object ends inside "
-			    "chunk %llu", (unsigned long long)rd->index);
+			ag_err_set(&rd->sticky,
+			    "truncated: object ends inside "
+			    "chunk %llu",
+			    (unsigned long long)rd->index);
 		else if (rd->index == 0)
-			ag_err_set(&rd->sticky, "truncated: object has no "
+			ag_err_set(&rd->sticky,
+			    "truncated: object has no "
 			    "chunks");
 		else
-			ag_err_set(&rd->sticky, "truncated: missing final "
+			ag_err_set(&rd->sticky,
+			    "truncated: missing final "
 			    "chunk (object ends after chunk %llu)",
 			    (unsigned long long)(rd->index - 1));
 		break;
 	case RD_BODY:
-		ag_err_set(&rd->sticky, "truncated: object ends inside chunk "
-		    "%llu", (unsigned long long)rd->index);
+		ag_err_set(&rd->sticky,
+		    "truncated: object ends inside chunk "
+		    "%llu",
+		    (unsigned long long)rd->index);
 		break;
 	}
 	return rd_fail(rd, err);
@@ -1182,17 +1235,20 @@ seal_buffer(const struct crypto_key *key, const uint8_t data_key[32],
 	uint64_t i;
 
 	if (len > FORMAT_MANIFEST_MAX)
-		return ag_err_set(err, "%s of %zu bytes is larger than %zu "
-		    "bytes", kind_name(kind), len, FORMAT_MANIFEST_MAX);
+		return ag_err_set(err,
+		    "%s of %zu bytes is larger than %zu "
+		    "bytes",
+		    kind_name(kind), len, FORMAT_MANIFEST_MAX);
 	if (signs(key, kind) && crypto_sha256(buf, len, sha) != 0)
 		return ag_err_set(err, "cannot compute SHA-256");
 	if ((obj = seal_new(key, data_key, kind, backup_id,
-	    FORMAT_MANIFEST_CHUNK, fx, signs(key, kind) ? sha : NULL,
-	    err)) == NULL)
+		 FORMAT_MANIFEST_CHUNK, fx, signs(key, kind) ? sha : NULL,
+		 err)) == NULL)
 		return -1;
 	hdr = format_object_header(obj, &hlen);
-	nchunks = len == 0 ? 1 : (len + FORMAT_MANIFEST_CHUNK - 1) /
-	    FORMAT_MANIFEST_CHUNK;
+	nchunks = len == 0 ?
+	    1 :
+	    (len + FORMAT_MANIFEST_CHUNK - 1) / FORMAT_MANIFEST_CHUNK;
 	total = hlen + len + nchunks * FORMAT_CHUNK_OVERHEAD;
 	if ((out = malloc(total)) == NULL) {
 		format_object_free(obj);
@@ -1202,9 +1258,9 @@ seal_buffer(const struct crypto_key *key, const uint8_t data_key[32],
 	pos = hlen;
 	for (i = 0; i < nchunks; i++) {
 		n = len - off < FORMAT_MANIFEST_CHUNK ? len - off :
-		    FORMAT_MANIFEST_CHUNK;
+							FORMAT_MANIFEST_CHUNK;
 		if (format_seal_chunk(obj, i, i + 1 == nchunks, buf + off, n,
-		    out + pos, &sl) != 0) {
+			out + pos, &sl) != 0) {
 			free(out);
 			format_object_free(obj);
 			return ag_err_set(err, "cannot seal the %s",
@@ -1220,10 +1276,9 @@ seal_buffer(const struct crypto_key *key, const uint8_t data_key[32],
 }
 
 int
-format_seal_buffer(const struct crypto_key *key,
-    const uint8_t data_key[32], enum format_kind kind, const char *backup_id,
-    const uint8_t *buf, size_t len, uint8_t **ret_out, size_t *ret_outlen,
-    struct ag_err *err)
+format_seal_buffer(const struct crypto_key *key, const uint8_t data_key[32],
+    enum format_kind kind, const char *backup_id, const uint8_t *buf,
+    size_t len, uint8_t **ret_out, size_t *ret_outlen, struct ag_err *err)
 {
 	return seal_buffer(key, data_key, kind, backup_id, buf, len, NULL,
 	    ret_out, ret_outlen, err);
@@ -1255,30 +1310,34 @@ check_signature(const struct crypto_key *key, const uint8_t *hdr,
 	if (in->has_signature) {
 		if (crypto_sha256(pt, len, sha) != 0)
 			return ag_err_set(err, "cannot compute SHA-256");
-		mlen = sign_message(hdr, SIGNED_PREFIX(params_len(
-		    in->wrap_mode)), sha, msg);
-		if (crypto_sign_verify(in->signer, msg, mlen,
-		    in->signature) != 0)
-			return ag_err_set(err, "signature does not verify "
+		mlen = sign_message(hdr,
+		    SIGNED_PREFIX(params_len(in->wrap_mode)), sha, msg);
+		if (crypto_sign_verify(in->signer, msg, mlen, in->signature) !=
+		    0)
+			return ag_err_set(err,
+			    "signature does not verify "
 			    "(forged or tampered manifest)");
 	}
 	if (in->kind != FORMAT_KIND_MANIFEST || key->ntrusted == 0)
 		return 0;
 	if (!in->has_signature)
-		return ag_err_set(err, "not signed, but trusted_signers "
+		return ag_err_set(err,
+		    "not signed, but trusted_signers "
 		    "requires a signature (forged, or written by a host "
 		    "without a signing key)");
 	for (size_t i = 0; i < key->ntrusted; i++)
 		if (crypto_memeq(key->trusted[i], in->signer,
-		    FORMAT_SIGNER_LEN))
+			FORMAT_SIGNER_LEN))
 			return 0;
-	return ag_err_set(err, "signed by %s, which is not in "
-	    "trusted_signers", in->signer_id_hex);
+	return ag_err_set(err,
+	    "signed by %s, which is not in "
+	    "trusted_signers",
+	    in->signer_id_hex);
 }
 
 struct collect {
-	char	*out;
-	size_t	len, cap;
+	char *out;
+	size_t len, cap;
 };
 
 static int
@@ -1288,7 +1347,7 @@ collect_chunk(void *cookie, uint64_t index, const uint8_t *pt, size_t len,
 	struct collect *c = cookie;
 
 	(void)index;
-	(void)final;
+	(void) final;
 	/* Cannot happen (plaintext < input), but stay inside the buffer. */
 	if (len > c->cap - c->len)
 		return -1;
@@ -1307,10 +1366,12 @@ format_open_buffer(const struct crypto_key *key, unsigned expect_kind,
 
 	/* The plaintext is shorter than the object, which bounds it. */
 	if (len > FORMAT_MANIFEST_MAX + FORMAT_HEADER_MAX +
-	    (FORMAT_MANIFEST_MAX / FORMAT_MANIFEST_CHUNK + 1) *
-	    FORMAT_CHUNK_OVERHEAD)
-		return ag_err_set(err, "object of %zu bytes is too large to "
-		    "open in memory", len);
+		(FORMAT_MANIFEST_MAX / FORMAT_MANIFEST_CHUNK + 1) *
+		    FORMAT_CHUNK_OVERHEAD)
+		return ag_err_set(err,
+		    "object of %zu bytes is too large to "
+		    "open in memory",
+		    len);
 	c.len = 0;
 	c.cap = len;
 	if ((c.out = malloc(len + 1)) == NULL)
@@ -1324,12 +1385,14 @@ format_open_buffer(const struct crypto_key *key, unsigned expect_kind,
 	    format_reader_end(rd, err) != 0)
 		goto fail;
 	if (c.len > FORMAT_MANIFEST_MAX) {
-		ag_err_set(err, "plaintext of %zu bytes is larger than %zu "
-		    "bytes", c.len, FORMAT_MANIFEST_MAX);
+		ag_err_set(err,
+		    "plaintext of %zu bytes is larger than %zu "
+		    "bytes",
+		    c.len, FORMAT_MANIFEST_MAX);
 		goto fail;
 	}
-	if (check_signature(key, rd->obj->header, &rd->obj->info, c.out,
-	    c.len, err) != 0)
+	if (check_signature(key, rd->obj->header, &rd->obj->info, c.out, c.len,
+		err) != 0)
 		goto fail;
 	if (ret_info != NULL)
 		*ret_info = rd->obj->info;
@@ -1347,9 +1410,9 @@ fail:
 }
 
 int
-format_manifest_seal(const struct crypto_key *key,
-    const uint8_t data_key[32], const char *backup_id, const char *json,
-    size_t len, uint8_t **ret_out, size_t *ret_outlen, struct ag_err *err)
+format_manifest_seal(const struct crypto_key *key, const uint8_t data_key[32],
+    const char *backup_id, const char *json, size_t len, uint8_t **ret_out,
+    size_t *ret_outlen, struct ag_err *err)
 {
 	return format_seal_buffer(key, data_key, FORMAT_KIND_MANIFEST,
 	    backup_id, (const uint8_t *)json, len, ret_out, ret_outlen, err);

@@ -34,6 +34,8 @@
  *	"signature does not verify (forged or tampered manifest)"
  *	"not signed, but trusted_signers requires a signature (...)"
  *	"signed by 1f2e3d4c5b6a7988, which is not in trusted_signers"
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_BACKUP_FORMAT_H
 #define VIGIL_BACKUP_FORMAT_H
@@ -45,62 +47,62 @@
 struct ag_err;
 struct crypto_key;
 
-#define FORMAT_MAGIC		"VIGIL\0BK"	/* 8 bytes */
-#define FORMAT_MAGIC_LEN	8
-#define FORMAT_VERSION_MAJOR	1
+#define FORMAT_MAGIC "VIGIL\0BK" /* 8 bytes */
+#define FORMAT_MAGIC_LEN 8
+#define FORMAT_VERSION_MAJOR 1
 /*
  * The newest minor version this vigil writes and knows.  A writer marks an
  * object with the lowest minor version whose features it uses: 1.0 unless
  * the header carries a 1.1 extension record (a signature).
  */
-#define FORMAT_VERSION_MINOR	1
+#define FORMAT_VERSION_MINOR 1
 
 enum format_kind {
-	FORMAT_KIND_DATA = 1,		/* data.vgl: gzip members of the tar */
-	FORMAT_KIND_MANIFEST = 2,	/* manifest.vgl: JSON */
-	FORMAT_KIND_INDEX = 3		/* index.vgl: file index, gzip'd JSON */
+	FORMAT_KIND_DATA = 1,	  /* data.vgl: gzip members of the tar */
+	FORMAT_KIND_MANIFEST = 2, /* manifest.vgl: JSON */
+	FORMAT_KIND_INDEX = 3	  /* index.vgl: file index, gzip'd JSON */
 };
 
 /* Header sizes: fixed prefix read to learn the length; the whole at most. */
-#define FORMAT_HEADER_PEEK	16
-#define FORMAT_HEADER_MAX	1024
+#define FORMAT_HEADER_PEEK 16
+#define FORMAT_HEADER_MAX 1024
 
 /* Chunk framing: u32 length word, ciphertext, 16-byte tag. */
-#define FORMAT_CHUNK_PREFIX	4
-#define FORMAT_CHUNK_TAG	16
-#define FORMAT_CHUNK_OVERHEAD	(FORMAT_CHUNK_PREFIX + FORMAT_CHUNK_TAG)
-#define FORMAT_CHUNK_FINAL	0x80000000u	/* length word: final flag */
+#define FORMAT_CHUNK_PREFIX 4
+#define FORMAT_CHUNK_TAG 16
+#define FORMAT_CHUNK_OVERHEAD (FORMAT_CHUNK_PREFIX + FORMAT_CHUNK_TAG)
+#define FORMAT_CHUNK_FINAL 0x80000000u /* length word: final flag */
 /* Largest chunk size a header may declare (bounds reader memory). */
-#define FORMAT_CHUNK_SIZE_MAX	(64u << 20)
+#define FORMAT_CHUNK_SIZE_MAX (64u << 20)
 /* Sealed size of a chunk of ${n} plaintext bytes. */
-#define FORMAT_SEALED_LEN(n)	((size_t)(n) + FORMAT_CHUNK_OVERHEAD)
+#define FORMAT_SEALED_LEN(n) ((size_t)(n) + FORMAT_CHUNK_OVERHEAD)
 
 /* Manifest and index objects: 1 MiB chunks, 256 MiB of JSON at most. */
-#define FORMAT_MANIFEST_CHUNK	(1u << 20)
-#define FORMAT_MANIFEST_MAX	((size_t)256 << 20)
+#define FORMAT_MANIFEST_CHUNK (1u << 20)
+#define FORMAT_MANIFEST_MAX ((size_t)256 << 20)
 
 /* Backup id "2026-11-22T030000Z-3f9a": 23 characters; buffer with NUL. */
-#define FORMAT_BACKUP_ID_LEN	23
-#define FORMAT_BACKUP_ID_SIZE	24
+#define FORMAT_BACKUP_ID_LEN 23
+#define FORMAT_BACKUP_ID_SIZE 24
 /* The header's backup id field: the id, NUL-padded. */
-#define FORMAT_BACKUP_ID_FIELD	32
+#define FORMAT_BACKUP_ID_FIELD 32
 
 /* Object names inside <prefix>/<job>/<backup-id>/. */
-#define FORMAT_NAME_DATA	"data.vgl"
-#define FORMAT_NAME_MANIFEST	"manifest.vgl"
-#define FORMAT_NAME_INDEX	"index.vgl"
+#define FORMAT_NAME_DATA "data.vgl"
+#define FORMAT_NAME_MANIFEST "manifest.vgl"
+#define FORMAT_NAME_INDEX "index.vgl"
 
 /* The key id: 8 bytes, shown as 16 hex digits. */
-#define FORMAT_KEY_ID_LEN	8
+#define FORMAT_KEY_ID_LEN 8
 
 /*
  * Header extension records (1.1): u16 type, u16 length, value.  A
  * signature record holds the signer's Ed25519 public key and the signature
  * (docs/BACKUP-FORMAT.md 2.3).
  */
-#define FORMAT_EXT_SIGNATURE	1
-#define FORMAT_SIGNER_LEN	32
-#define FORMAT_SIGNATURE_LEN	64
+#define FORMAT_EXT_SIGNATURE 1
+#define FORMAT_SIGNER_LEN 32
+#define FORMAT_SIGNATURE_LEN 64
 #define FORMAT_EXT_SIGNATURE_LEN (4 + FORMAT_SIGNER_LEN + FORMAT_SIGNATURE_LEN)
 
 /**
@@ -132,19 +134,19 @@ int format_object_name(const char *prefix, const char *job, const char *id,
 struct format_info {
 	unsigned major, minor;
 	enum format_kind kind;
-	unsigned wrap_mode;		/* enum crypto_key_mode */
-	uint32_t chunk_size;		/* plaintext bytes per chunk, at most */
-	size_t	header_len;
-	uint8_t	key_id[FORMAT_KEY_ID_LEN];
-	char	key_id_hex[2 * FORMAT_KEY_ID_LEN + 1];
-	char	backup_id[FORMAT_BACKUP_ID_SIZE];
-	unsigned scrypt_log2n;		/* wrap mode 2 only */
+	unsigned wrap_mode;  /* enum crypto_key_mode */
+	uint32_t chunk_size; /* plaintext bytes per chunk, at most */
+	size_t header_len;
+	uint8_t key_id[FORMAT_KEY_ID_LEN];
+	char key_id_hex[2 * FORMAT_KEY_ID_LEN + 1];
+	char backup_id[FORMAT_BACKUP_ID_SIZE];
+	unsigned scrypt_log2n; /* wrap mode 2 only */
 	uint32_t scrypt_r, scrypt_p;
 	/* A signature record (not yet verified by format_header_info()). */
-	int	has_signature;
-	uint8_t	signer[FORMAT_SIGNER_LEN];	/* Ed25519 public key */
-	uint8_t	signature[FORMAT_SIGNATURE_LEN];
-	char	signer_id_hex[2 * FORMAT_KEY_ID_LEN + 1];
+	int has_signature;
+	uint8_t signer[FORMAT_SIGNER_LEN]; /* Ed25519 public key */
+	uint8_t signature[FORMAT_SIGNATURE_LEN];
+	char signer_id_hex[2 * FORMAT_KEY_ID_LEN + 1];
 };
 
 /**
@@ -164,8 +166,8 @@ int format_header_peek(const uint8_t *buf, size_t len, size_t *ret_hdrlen,
  * Return 0, or -1 with a message (a short ${len} is "truncated: object ends
  * inside the header").
  */
-int format_header_info(const uint8_t *buf, size_t len,
-    struct format_info *ret, struct ag_err *err);
+int format_header_info(const uint8_t *buf, size_t len, struct format_info *ret,
+    struct ag_err *err);
 
 /*
  * One object being sealed or opened: its header bytes and header hash, the
@@ -195,10 +197,10 @@ struct format_object *format_seal_new(const struct crypto_key *key,
  * them reuses nonces.
  */
 struct format_seal_fixed {
-	uint8_t	object_salt[16];	/* chunk-key HKDF salt */
-	uint8_t	wrap_nonce[12];		/* nonce of the data-key wrap */
-	uint8_t	kdf_salt[32];		/* scrypt salt or X25519 HKDF salt */
-	uint8_t	ephemeral[32];		/* X25519 ephemeral private key */
+	uint8_t object_salt[16]; /* chunk-key HKDF salt */
+	uint8_t wrap_nonce[12];	 /* nonce of the data-key wrap */
+	uint8_t kdf_salt[32];	 /* scrypt salt or X25519 HKDF salt */
+	uint8_t ephemeral[32];	 /* X25519 ephemeral private key */
 };
 
 /**
@@ -324,8 +326,8 @@ int format_reader_end(struct format_reader *rd, struct ag_err *err);
  * The object whose header was read (for its info and header), or NULL
  * before that.  It belongs to ${rd}.
  */
-const struct format_object *format_reader_object(
-    const struct format_reader *rd);
+const struct format_object *format_reader_object(const struct format_reader
+	*rd);
 
 /* format_reader_offset(rd): object bytes consumed so far. */
 uint64_t format_reader_offset(const struct format_reader *rd);

@@ -7,6 +7,8 @@
  * side that waits is woken for a batch (half a queue to take, three
  * quarters to fill), not for each entry, and each side wakes the other
  * before it waits itself, so neither can wait for the other for ever.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -19,8 +21,8 @@
 
 enum consumer {
 	C_TAKING = 0,
-	C_DRAINING,			/* entries are discarded */
-	C_STOPPED			/* the producer should stop */
+	C_DRAINING, /* entries are discarded */
+	C_STOPPED   /* the producer should stop */
 };
 
 struct index_queue {
@@ -28,9 +30,9 @@ struct index_queue {
 	pthread_cond_t data_cv, space_cv;
 	struct manifest_file *ring;
 	size_t cap, head, n;
-	size_t bytes, max_bytes;	/* strings of the entries queued */
+	size_t bytes, max_bytes; /* strings of the entries queued */
 	enum consumer consumer;
-	bool p_waiting, c_waiting;	/* in pthread_cond_wait() */
+	bool p_waiting, c_waiting; /* in pthread_cond_wait() */
 	bool closed;
 	int rc;
 	struct ag_err err;
@@ -70,8 +72,8 @@ str_bytes(const char *s)
 static size_t
 file_bytes(const struct manifest_file *f)
 {
-	return str_bytes(f->path) + str_bytes(f->target) +
-	    str_bytes(f->user) + str_bytes(f->group) + str_bytes(f->split_of);
+	return str_bytes(f->path) + str_bytes(f->target) + str_bytes(f->user) +
+	    str_bytes(f->group) + str_bytes(f->split_of);
 }
 
 /**
@@ -87,8 +89,8 @@ index_queue_put(struct index_queue *q, struct manifest_file *f)
 
 	pthread_mutex_lock(&q->mtx);
 	/* One entry always fits, whatever its size. */
-	while (q->consumer == C_TAKING && (q->n == q->cap ||
-	    (q->n > 0 && q->bytes + b > q->max_bytes))) {
+	while (q->consumer == C_TAKING &&
+	    (q->n == q->cap || (q->n > 0 && q->bytes + b > q->max_bytes))) {
 		if (q->c_waiting)
 			pthread_cond_signal(&q->data_cv);
 		q->p_waiting = true;
@@ -101,8 +103,8 @@ index_queue_put(struct index_queue *q, struct manifest_file *f)
 		q->n++;
 		q->bytes += b;
 		/* Wake the consumer for a batch, not for each entry. */
-		if (q->c_waiting && (q->n >= q->cap / 2 ||
-		    q->bytes >= q->max_bytes / 2))
+		if (q->c_waiting &&
+		    (q->n >= q->cap / 2 || q->bytes >= q->max_bytes / 2))
 			pthread_cond_signal(&q->data_cv);
 	} else if (q->consumer == C_STOPPED)
 		rc = -1;

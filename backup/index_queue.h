@@ -16,6 +16,8 @@
  * index_queue_stop() (the producer is told to stop).
  *
  * No I/O, no logging.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_BACKUP_INDEX_QUEUE_H
 #define VIGIL_BACKUP_INDEX_QUEUE_H

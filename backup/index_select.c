@@ -9,6 +9,8 @@
  * the wanted one and the SUGGEST_AROUND smallest at or above it, ties
  * broken by tar order as the sorted index breaks them; paths longer than
  * SUGGEST_LEN_MAX are never candidates and take no place among them.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,9 +22,9 @@
 #include "backup/manifest.h"
 #include "backup/index_select.h"
 
-#define SUGGEST_AROUND	6		/* sorted neighbours compared */
-#define SUGGEST_SAME	32		/* same-name entries compared */
-#define SUGGEST_LEN_MAX	512		/* longer: not compared */
+#define SUGGEST_AROUND 6    /* sorted neighbours compared */
+#define SUGGEST_SAME 32	    /* same-name entries compared */
+#define SUGGEST_LEN_MAX 512 /* longer: not compared */
 
 /* A neighbour: its path and place in tar order. */
 struct cand {
@@ -33,10 +35,10 @@ struct cand {
 struct want {
 	char *p;
 	size_t n;
-	const char *base;		/* its file name, inside p */
-	uint64_t count;			/* entries selected */
-	size_t slot;			/* INDEX_SELECT_LAST: kept[slot] */
-	char *suffix;			/* first path ending in "/p" */
+	const char *base; /* its file name, inside p */
+	uint64_t count;	  /* entries selected */
+	size_t slot;	  /* INDEX_SELECT_LAST: kept[slot] */
+	char *suffix;	  /* first path ending in "/p" */
 	struct cand below[SUGGEST_AROUND], above[SUGGEST_AROUND];
 	size_t nbelow, nabove;
 	char *same[SUGGEST_SAME];
@@ -117,7 +119,7 @@ cand_insert(struct cand *v, size_t *n, bool drop_low, const char *path,
 
 	if (*n == SUGGEST_AROUND) {
 		if (drop_low ? cand_cmp(path, seq, &v[0]) < 0 :
-		    cand_cmp(path, seq, &v[*n - 1]) > 0)
+			       cand_cmp(path, seq, &v[*n - 1]) > 0)
 			return 0;
 		if (drop_low) {
 			free(v[0].path);
@@ -310,7 +312,7 @@ tar_order_cmp(const void *a, const void *b)
 	const struct manifest_file *x = a, *y = b;
 
 	return x->tar_offset < y->tar_offset ? -1 :
-	    x->tar_offset > y->tar_offset;
+					       x->tar_offset > y->tar_offset;
 }
 
 /**

@@ -18,6 +18,8 @@
  * bytes.
  *
  * No I/O, no logging.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_BACKUP_INDEX_SELECT_H
 #define VIGIL_BACKUP_INDEX_SELECT_H
@@ -31,7 +33,7 @@ struct manifest_file;
 struct index_select;
 
 /* Exact paths only, the last entry of each. */
-#define INDEX_SELECT_LAST	1u
+#define INDEX_SELECT_LAST 1u
 
 /**
  * index_select_new(paths, n, flags, err):

@@ -10,6 +10,8 @@
  * jansson refuses), for a string by its closing quote (a backslash skips
  * the next byte), for a number or a literal by the first delimiter, which
  * is then read again as structure.  Every buffer has a maximum.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -24,46 +26,42 @@
 #include "lib/buf.h"
 #include "backup/index_stream.h"
 
-#define KEY_MAX		1024		/* a root key's JSON text */
-#define MEMBERS_MAX	64		/* root members */
+#define KEY_MAX 1024   /* a root key's JSON text */
+#define MEMBERS_MAX 64 /* root members */
 
 enum state {
-	S_ROOT,			/* before '{' */
-	S_KEY_OR_END,		/* after '{': a key or '}' */
-	S_KEY,			/* after ',': a key */
+	S_ROOT,	      /* before '{' */
+	S_KEY_OR_END, /* after '{': a key or '}' */
+	S_KEY,	      /* after ',': a key */
 	S_COLON,
 	S_VALUE,
-	S_ARRAY_FIRST,		/* after '[': an element or ']' */
-	S_ARRAY_NEXT,		/* after an element: ',' or ']' */
-	S_ELEMENT,		/* after ',' in the array */
-	S_NEXT,			/* after a member: ',' or '}' */
-	S_DONE,			/* after the root's '}' */
-	S_CAPTURE		/* inside a piece */
+	S_ARRAY_FIRST, /* after '[': an element or ']' */
+	S_ARRAY_NEXT,  /* after an element: ',' or ']' */
+	S_ELEMENT,     /* after ',' in the array */
+	S_NEXT,	       /* after a member: ',' or '}' */
+	S_DONE,	       /* after the root's '}' */
+	S_CAPTURE      /* inside a piece */
 };
 
 /* What the piece being captured is. */
-enum piece {
-	P_KEY,
-	P_MEMBER,
-	P_ELEMENT
-};
+enum piece { P_KEY, P_MEMBER, P_ELEMENT };
 
 struct index_stream {
 	struct index_stream_conf c;
 	enum state st;
-	uint64_t pos;			/* bytes consumed */
+	uint64_t pos; /* bytes consumed */
 	int failed;
 
 	/* The piece being captured. */
 	enum piece piece;
-	struct buf buf;			/* its JSON text */
-	size_t max;			/* ... at most */
-	unsigned depth;			/* open '{' and '[' */
+	struct buf buf; /* its JSON text */
+	size_t max;	/* ... at most */
+	unsigned depth; /* open '{' and '[' */
 	bool in_str, esc, scalar;
 
-	char *key;			/* the member whose value comes */
+	char *key; /* the member whose value comes */
 	bool array_seen, in_array;
-	char *keys[MEMBERS_MAX];	/* root keys seen */
+	char *keys[MEMBERS_MAX]; /* root keys seen */
 	size_t nkeys;
 };
 
@@ -122,8 +120,9 @@ capture_start(struct index_stream *s, enum piece p, uint8_t c,
 	buf_reset(&s->buf);
 	s->depth = 0;
 	s->in_str = s->esc = s->scalar = false;
-	s->max = p == P_KEY ? KEY_MAX : p == P_ELEMENT ?
-	    s->c.element_max : s->c.member_max;
+	s->max = p == P_KEY ? KEY_MAX :
+	    p == P_ELEMENT  ? s->c.element_max :
+			      s->c.member_max;
 	if (c == '{' || c == '[')
 		s->depth = 1;
 	else if (c == '"')
@@ -133,8 +132,8 @@ capture_start(struct index_stream *s, enum piece p, uint8_t c,
 	else if (c == '-' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z'))
 		s->scalar = true;
 	else
-		return sfail(s, err, "unexpected '%c'", c >= 0x20 && c < 0x7f ?
-		    c : '?');
+		return sfail(s, err, "unexpected '%c'",
+		    c >= 0x20 && c < 0x7f ? c : '?');
 	s->st = S_CAPTURE;
 	return 0;
 }
@@ -145,8 +144,10 @@ capture_put(struct index_stream *s, const uint8_t *p, size_t n,
 {
 	if (n > s->max - s->buf.len)
 		return sfail(s, err, "%s of more than %zu bytes",
-		    s->piece == P_KEY ? "a key" : s->piece == P_ELEMENT ?
-		    "an array element" : "a value", s->max);
+		    s->piece == P_KEY	      ? "a key" :
+			s->piece == P_ELEMENT ? "an array element" :
+						"a value",
+		    s->max);
 	if (buf_append(&s->buf, p, n) != 0) {
 		s->failed = 1;
 		return ag_err_set(err, "out of memory");
@@ -199,8 +200,7 @@ capture_done(struct index_stream *s, struct ag_err *err)
 		return key_done(s, err);
 	case P_MEMBER:
 		s->st = S_NEXT;
-		rc = s->c.on_member(s->c.cookie, s->key, s->buf.p,
-		    s->buf.len);
+		rc = s->c.on_member(s->c.cookie, s->key, s->buf.p, s->buf.len);
 		break;
 	case P_ELEMENT:
 	default:
@@ -354,8 +354,8 @@ index_stream_feed(struct index_stream *s, const uint8_t *buf, size_t len,
 					return -1;
 				/* A piece starts with this byte. */
 				if (s->st == S_CAPTURE) {
-					if (capture(s, buf, len, &used,
-					    err) != 0)
+					if (capture(s, buf, len, &used, err) !=
+					    0)
 						return -1;
 				}
 			}

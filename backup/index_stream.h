@@ -16,6 +16,8 @@
  * piece.
  *
  * No I/O, no logging, no threads.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_BACKUP_INDEX_STREAM_H
 #define VIGIL_BACKUP_INDEX_STREAM_H
@@ -28,9 +30,9 @@
 struct index_stream;
 
 struct index_stream_conf {
-	const char *array_key;		/* the root member that is the array */
-	size_t element_max;		/* longest element text */
-	size_t member_max;		/* longest value of another member */
+	const char *array_key; /* the root member that is the array */
+	size_t element_max;    /* longest element text */
+	size_t member_max;     /* longest value of another member */
 	/*
 	 * The JSON text of the root member ${key} (decoded) other than the
 	 * array, ${len} bytes, not NUL-terminated.  Return 0 to go on.

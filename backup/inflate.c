@@ -8,6 +8,8 @@
  * runs libdeflate_gzip_decompress_ex(), which also verifies the CRC32.
  * The member must be consumed exactly: trailing bytes are an error, as is
  * an output size other than ISIZE.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +21,7 @@
 #include "backup/st_compress.h"
 #include "backup/inflate.h"
 
-#define GZIP_MIN_MEMBER	18		/* 10 header + 0 data + 8 trailer */
+#define GZIP_MIN_MEMBER 18 /* 10 header + 0 data + 8 trailer */
 
 struct inflate {
 	struct stage_pool *pool;
@@ -59,26 +61,31 @@ if_work(void *wctx, void *cookie, struct stage_job *job)
 	size_t isize, ain, aout;
 
 	if (job->in_len < GZIP_MIN_MEMBER)
-		return (ag_err_set(&job->err, "member %ju: corrupt gzip data "
-		    "(%zu bytes)", (uintmax_t)job->seq, job->in_len));
+		return (ag_err_set(&job->err,
+		    "member %ju: corrupt gzip data "
+		    "(%zu bytes)",
+		    (uintmax_t)job->seq, job->in_len));
 	t = job->in + job->in_len - 4;
 	isize = (size_t)t[0] | (size_t)t[1] << 8 | (size_t)t[2] << 16 |
 	    (size_t)t[3] << 24;
 	if (isize > ifl->max_out)
-		return (ag_err_set(&job->err, "member %ju: inflated size %zu "
-		    "exceeds the slice size %zu", (uintmax_t)job->seq, isize,
-		    ifl->max_out));
+		return (ag_err_set(&job->err,
+		    "member %ju: inflated size %zu "
+		    "exceeds the slice size %zu",
+		    (uintmax_t)job->seq, isize, ifl->max_out));
 	if (stage_job_reserve(&job->out, &job->out_cap, isize > 0 ? isize : 1,
-	    ifl->max_out > 0 ? ifl->max_out : 1) != 0)
+		ifl->max_out > 0 ? ifl->max_out : 1) != 0)
 		return (ag_err_set(&job->err, "out of memory"));
-	r = libdeflate_gzip_decompress_ex(wctx, job->in, job->in_len,
-	    job->out, isize, &ain, &aout);
+	r = libdeflate_gzip_decompress_ex(wctx, job->in, job->in_len, job->out,
+	    isize, &ain, &aout);
 	if (r != LIBDEFLATE_SUCCESS || aout != isize)
 		return (ag_err_set(&job->err, "member %ju: corrupt gzip data",
 		    (uintmax_t)job->seq));
 	if (ain != job->in_len)
-		return (ag_err_set(&job->err, "member %ju: %zu bytes of "
-		    "trailing data", (uintmax_t)job->seq, job->in_len - ain));
+		return (ag_err_set(&job->err,
+		    "member %ju: %zu bytes of "
+		    "trailing data",
+		    (uintmax_t)job->seq, job->in_len - ain));
 	job->out_len = aout;
 	return (0);
 }
@@ -117,7 +124,7 @@ inflate_new(const struct inflate_conf *conf, struct ag_err *err)
 		return (NULL);
 	}
 	ifl->max_out = conf->max_out != 0 ? conf->max_out :
-	    ST_COMPRESS_SLICE_MAX;
+					    ST_COMPRESS_SLICE_MAX;
 	ifl->max_in = st_compress_bound(ifl->max_out);
 	ifl->sink = conf->sink;
 	ifl->cookie = conf->cookie;
@@ -145,15 +152,17 @@ inflate_buf(struct inflate *ifl, size_t len, struct ag_err *err)
 {
 
 	if (len > ifl->max_in) {
-		(void)ag_err_set(err, "gzip member of %zu bytes exceeds the "
-		    "bound %zu", len, ifl->max_in);
+		(void)ag_err_set(err,
+		    "gzip member of %zu bytes exceeds the "
+		    "bound %zu",
+		    len, ifl->max_in);
 		return (NULL);
 	}
 	if (ifl->cur == NULL &&
 	    (ifl->cur = stage_pool_get(ifl->pool, err)) == NULL)
 		return (NULL);
 	if (stage_job_reserve(&ifl->cur->in, &ifl->cur->in_cap,
-	    len > 0 ? len : 1, ifl->max_in) != 0) {
+		len > 0 ? len : 1, ifl->max_in) != 0) {
 		(void)ag_err_set(err, "out of memory");
 		return (NULL);
 	}

@@ -8,6 +8,8 @@
  * size) and the plaintext tar stream goes to a sink strictly in member
  * order, on the caller's thread.  At most workers + 2 members are in
  * flight; a call blocks while all are busy.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_BACKUP_INFLATE_H
 #define VIGIL_BACKUP_INFLATE_H
@@ -22,7 +24,7 @@ struct inflate;
 struct inflate_conf {
 	/* The largest inflated member (the backup's slice size); 0: 32 MiB. */
 	size_t max_out;
-	unsigned workers;		/* 0: online CPUs */
+	unsigned workers; /* 0: online CPUs */
 	/* Gets the tar stream in order; a nonzero return stops inflating. */
 	int (*sink)(void *cookie, const uint8_t *buf, size_t len);
 	void *cookie;

@@ -12,6 +12,8 @@
  *
  * What only the daemon and the CLI need (the job lock, the hooks, the
  * state file, logging the outcome) is above this, in agent/job_runner.c.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/types.h>
 
@@ -47,14 +49,14 @@
 
 #include "backup/job.h"
 
-#define PROGRESS_MS	100		/* at most 10 progress calls a second */
-#define NAME_CACHE	16
+#define PROGRESS_MS 100 /* at most 10 progress calls a second */
+#define NAME_CACHE 16
 
 /* A small uid/gid -> name cache: archives repeat few owners. */
 struct name_cache {
 	struct {
 		int64_t id;
-		char name[64];		/* "" if none */
+		char name[64]; /* "" if none */
 	} v[NAME_CACHE];
 	size_t n, next;
 };
@@ -66,12 +68,12 @@ struct run {
 	char host[256];
 	char id[FORMAT_BACKUP_ID_SIZE];
 	int64_t start_s;
-	int64_t t0;			/* monotonic start */
-	struct job_stop stop;		/* cancel flag, deadline */
+	int64_t t0;	      /* monotonic start */
+	struct job_stop stop; /* cancel flag, deadline */
 	int64_t last_progress;
 	struct manifest_writer *mw;
 	struct st_archive *ar;
-	struct stage *enc;		/* data.vgl's encrypt stage */
+	struct stage *enc; /* data.vgl's encrypt stage */
 	struct crypto_hash *tar_hash;
 	uint64_t tar_bytes;
 	bool hash_failed;
@@ -89,8 +91,10 @@ job_retention_policy(const struct job_conf *jc, struct retention_policy *ret)
 {
 	/* UTC calendar days, as docs/BACKUP-FORMAT.md 1.2 says. */
 	*ret = (struct retention_policy){ .keep_last = jc->keep_last,
-	    .keep_daily = jc->keep_daily, .keep_weekly = jc->keep_weekly,
-	    .keep_monthly = jc->keep_monthly, .utc = false };
+		.keep_daily = jc->keep_daily,
+		.keep_weekly = jc->keep_weekly,
+		.keep_monthly = jc->keep_monthly,
+		.utc = false };
 }
 
 static void add_warning(struct run *, const char *, ...)
@@ -133,9 +137,10 @@ report(struct run *r)
 	if (r->ar != NULL)
 		st_archive_stats(r->ar, &s);
 	p = (struct job_progress){ .bytes_read = s.data_bytes,
-	    .files = s.entries, .tar_bytes = r->tar_bytes,
-	    .bytes_stored = r->enc != NULL ? st_encrypt_size(r->enc) : 0,
-	    .elapsed_ms = now - r->t0 };
+		.files = s.entries,
+		.tar_bytes = r->tar_bytes,
+		.bytes_stored = r->enc != NULL ? st_encrypt_size(r->enc) : 0,
+		.elapsed_ms = now - r->t0 };
 	r->o->progress(r->o->cookie, &p);
 }
 
@@ -172,13 +177,13 @@ cached_name(struct name_cache *c, int64_t id, bool user)
 	if (user) {
 		if (getpwuid_r((uid_t)id, &pw, buf, sizeof(buf), &pwp) == 0 &&
 		    pwp != NULL)
-			snprintf(c->v[slot].name, sizeof(c->v[slot].name), "%s",
-			    pwp->pw_name);
+			snprintf(c->v[slot].name, sizeof(c->v[slot].name),
+			    "%s", pwp->pw_name);
 	} else {
 		if (getgrgid_r((gid_t)id, &gr, buf, sizeof(buf), &grp) == 0 &&
 		    grp != NULL)
-			snprintf(c->v[slot].name, sizeof(c->v[slot].name), "%s",
-			    grp->gr_name);
+			snprintf(c->v[slot].name, sizeof(c->v[slot].name),
+			    "%s", grp->gr_name);
 	}
 	return c->v[slot].name;
 }
@@ -269,7 +274,8 @@ clean_stale(struct run *r, struct storage *st)
 			continue;
 		}
 		log_info("backup %s: removed incomplete backup %s (an "
-		    "interrupted run)", jc->name, b->id);
+			 "interrupted run)",
+		    jc->name, b->id);
 		r->res->cleaned++;
 	}
 	catalog_free(&c);
@@ -277,9 +283,11 @@ clean_stale(struct run *r, struct storage *st)
 	if ((storage_caps(st) & STORAGE_CAP_INCOMPLETE) == 0)
 		return;
 	sep = jc->prefix == NULL || *jc->prefix == '\0' ||
-	    jc->prefix[strlen(jc->prefix) - 1] == '/' ? "" : "/";
-	snprintf(dir, sizeof(dir), "%s%s%s/", jc->prefix != NULL ?
-	    jc->prefix : "", sep, jc->name);
+		jc->prefix[strlen(jc->prefix) - 1] == '/' ?
+	    "" :
+	    "/";
+	snprintf(dir, sizeof(dir), "%s%s%s/",
+	    jc->prefix != NULL ? jc->prefix : "", sep, jc->name);
 	if (storage_list(st, dir, STORAGE_LIST_INCOMPLETE, &ol, &e) != 0) {
 		add_warning(r, "listing unfinished uploads: %s", e.msg);
 		return;
@@ -295,8 +303,8 @@ clean_stale(struct run *r, struct storage *st)
 }
 
 static int
-put_retry(struct storage *st, const char *key, const uint8_t *buf,
-    size_t len, struct ag_err *err)
+put_retry(struct storage *st, const char *key, const uint8_t *buf, size_t len,
+    struct ag_err *err)
 {
 	unsigned attempt = 0;
 	int rc;
@@ -333,7 +341,8 @@ write_index(struct run *r, struct storage *st, const struct crypto_key *key,
 	const struct job_conf *jc = r->jc;
 	struct st_upload_conf uc = { 0 };
 	struct st_compress_conf cc = { .slice_size = MANIFEST_INDEX_SLICE,
-	    .level = jc->level, .workers = jc->threads };
+		.level = jc->level,
+		.workers = jc->threads };
 	struct format_object *obj;
 	struct ixwrite x = { 0 };
 	struct stage *top, *enc;
@@ -342,7 +351,8 @@ write_index(struct run *r, struct storage *st, const struct crypto_key *key,
 	if ((top = st_upload_new(st, okey, &uc, err)) == NULL)
 		return -1;
 	if ((obj = format_seal_new(key, dk, FORMAT_KIND_INDEX, r->id,
-	    (uint32_t)st_compress_bound(MANIFEST_INDEX_SLICE), err)) == NULL)
+		 (uint32_t)st_compress_bound(MANIFEST_INDEX_SLICE), err)) ==
+	    NULL)
 		goto out;
 	if ((enc = st_encrypt_new(top, obj, NULL, err)) == NULL)
 		goto out;
@@ -404,31 +414,37 @@ write_backup(struct run *r, struct storage *st, const struct crypto_key *key,
 	int rc = -1;
 
 	if (format_object_name(jc->prefix, jc->name, r->id, FORMAT_KIND_DATA,
-	    dkey, sizeof(dkey)) != 0 ||
+		dkey, sizeof(dkey)) != 0 ||
 	    format_object_name(jc->prefix, jc->name, r->id, FORMAT_KIND_INDEX,
-	    ikey, sizeof(ikey)) != 0 ||
+		ikey, sizeof(ikey)) != 0 ||
 	    format_object_name(jc->prefix, jc->name, r->id,
-	    FORMAT_KIND_MANIFEST, mkey, sizeof(mkey)) != 0)
-		return ag_err_set(err, "job %s: object names too long or "
-		    "invalid (prefix \"%s\")", jc->name, jc->prefix);
+		FORMAT_KIND_MANIFEST, mkey, sizeof(mkey)) != 0)
+		return ag_err_set(err,
+		    "job %s: object names too long or "
+		    "invalid (prefix \"%s\")",
+		    jc->name, jc->prefix);
 	slice = jc->slice_size != 0 ? (size_t)jc->slice_size :
-	    ST_COMPRESS_SLICE_DEFAULT;
+				      ST_COMPRESS_SLICE_DEFAULT;
 
 	/* Large file indexes spill to <state_dir>/jobs while they grow. */
 	if (r->o->state_dir == NULL || *r->o->state_dir == '\0')
 		return ag_err_set(err, "no state folder given");
 	if ((size_t)snprintf(spill, sizeof(spill), "%s/jobs",
-	    r->o->state_dir) >= sizeof(spill))
+		r->o->state_dir) >= sizeof(spill))
 		return ag_err_set(err, "state folder name too long");
 	if (ag_mkdir_p(spill, 0700, 0700) != 0)
 		return ag_err_set(err, "%s: %s", spill, strerror(errno));
-	mh = (struct manifest_head){ .job = jc->name, .host = r->host,
-	    .backup_id = r->id, .level = 0, .start_ms = res->start_ms,
-	    .sources = (const char *const *)jc->paths,
-	    .exclude = (const char *const *)jc->exclude,
-	    .compress_level = jc->level != 0 ? jc->level :
-	    ST_COMPRESS_LEVEL_DEFAULT, .slice_size = slice,
-	    .spill_dir = spill };
+	mh = (struct manifest_head){ .job = jc->name,
+		.host = r->host,
+		.backup_id = r->id,
+		.level = 0,
+		.start_ms = res->start_ms,
+		.sources = (const char *const *)jc->paths,
+		.exclude = (const char *const *)jc->exclude,
+		.compress_level = jc->level != 0 ? jc->level :
+						   ST_COMPRESS_LEVEL_DEFAULT,
+		.slice_size = slice,
+		.spill_dir = spill };
 	if ((r->mw = manifest_writer_new(&mh, err)) == NULL)
 		return -1;
 	if ((r->tar_hash = crypto_hash_sha256_new()) == NULL)
@@ -438,7 +454,7 @@ write_backup(struct run *r, struct storage *st, const struct crypto_key *key,
 	if ((top = st_upload_new(st, dkey, &uc, err)) == NULL)
 		return -1;
 	if ((obj = format_seal_new(key, dk, FORMAT_KIND_DATA, r->id,
-	    (uint32_t)st_compress_bound(slice), err)) == NULL)
+		 (uint32_t)st_compress_bound(slice), err)) == NULL)
 		goto fail;
 	h = format_object_header(obj, &hlen);
 	memcpy(header, h, hlen);
@@ -446,8 +462,10 @@ write_backup(struct run *r, struct storage *st, const struct crypto_key *key,
 		goto fail;
 	top = r->enc = s;
 	cc = (struct st_compress_conf){ .slice_size = slice,
-	    .level = jc->level, .workers = jc->threads,
-	    .on_member = on_member, .cookie = r };
+		.level = jc->level,
+		.workers = jc->threads,
+		.on_member = on_member,
+		.cookie = r };
 	if ((s = st_compress_new(top, &cc, err)) == NULL)
 		goto fail;
 	top = s;
@@ -457,11 +475,15 @@ write_backup(struct run *r, struct storage *st, const struct crypto_key *key,
 	}
 	top = s;
 	ac = (struct st_archive_conf){
-	    .exclude = (const char *const *)jc->exclude,
-	    .one_file_system = jc->one_file_system,
-	    .exclude_caches = jc->exclude_caches, .strict = jc->strict,
-	    .cancelled = ar_cancelled, .on_entry = on_entry,
-	    .on_warning = on_warning, .cookie = r };
+		.exclude = (const char *const *)jc->exclude,
+		.one_file_system = jc->one_file_system,
+		.exclude_caches = jc->exclude_caches,
+		.strict = jc->strict,
+		.cancelled = ar_cancelled,
+		.on_entry = on_entry,
+		.on_warning = on_warning,
+		.cookie = r
+	};
 	if ((r->ar = st_archive_new(top, &ac, err)) == NULL)
 		goto fail;
 
@@ -470,7 +492,7 @@ write_backup(struct run *r, struct storage *st, const struct crypto_key *key,
 			goto fail_archive;
 	for (size_t i = 0; i < jc->ncommands; i++)
 		if (st_archive_add_command(r->ar, jc->commands[i].path,
-		    jc->commands[i].run, err) != 0)
+			jc->commands[i].run, err) != 0)
 			goto fail_archive;
 	if (should_stop(r))
 		goto fail_archive;
@@ -492,12 +514,17 @@ write_backup(struct run *r, struct storage *st, const struct crypto_key *key,
 	report(r);
 
 	t = (struct manifest_totals){ .end_ms = clock_wall_ms(),
-	    .files = as.files, .dirs = as.dirs, .symlinks = as.symlinks,
-	    .hardlinks = as.hardlinks, .others = as.others,
-	    .bytes_in = as.data_bytes, .tar_size = r->tar_bytes,
-	    .data_size = st_encrypt_size(r->enc), .data_header = header,
-	    .data_header_len = hlen,
-	    .chunk_size = (uint32_t)st_compress_bound(slice) };
+		.files = as.files,
+		.dirs = as.dirs,
+		.symlinks = as.symlinks,
+		.hardlinks = as.hardlinks,
+		.others = as.others,
+		.bytes_in = as.data_bytes,
+		.tar_size = r->tar_bytes,
+		.data_size = st_encrypt_size(r->enc),
+		.data_header = header,
+		.data_header_len = hlen,
+		.chunk_size = (uint32_t)st_compress_bound(slice) };
 	if (crypto_hash_final(r->tar_hash, t.tar_sha256) != 0) {
 		(void)ag_err_set(err, "sha256 of the tar stream failed");
 		goto fail;
@@ -511,16 +538,17 @@ write_backup(struct run *r, struct storage *st, const struct crypto_key *key,
 		manifest_writer_set_index(r->mw, index_size,
 		    MANIFEST_INDEX_GZIP);
 	}
-	if (manifest_writer_json(r->mw, format_header_len(key,
-	    FORMAT_KIND_MANIFEST), &json, &jlen, &stored,
-	    err) != 0)
+	if (manifest_writer_json(r->mw,
+		format_header_len(key, FORMAT_KIND_MANIFEST), &json, &jlen,
+		&stored, err) != 0)
 		goto fail;
 	if (format_manifest_seal(key, dk, r->id, json, jlen, &sealed, &slen,
-	    err) != 0)
+		err) != 0)
 		goto fail;
 	if (t.data_size + index_size + slen != stored)
 		log_debug("backup %s: manifest size %zu differs from the "
-		    "predicted one", jc->name, slen);
+			  "predicted one",
+		    jc->name, slen);
 	if (should_stop(r)) {
 		(void)stop_error(r, err);
 		goto fail;
@@ -566,7 +594,7 @@ static void
 apply_retention(struct run *r, struct storage *st)
 {
 	struct catalog_prune_opts po = { .stale_grace_s = -1,
-	    .running_id = r->id };
+		.running_id = r->id };
 	struct catalog_prune_result pr = { 0 };
 	struct ag_err e;
 
@@ -579,7 +607,8 @@ apply_retention(struct run *r, struct storage *st)
 	r->res->pruned = pr.deleted;
 	if (pr.deleted > 0)
 		log_info("backup %s: retention deleted %zu old backup%s, kept "
-		    "%zu", r->jc->name, pr.deleted, pr.deleted == 1 ? "" : "s",
+			 "%zu",
+		    r->jc->name, pr.deleted, pr.deleted == 1 ? "" : "s",
 		    pr.kept);
 }
 
@@ -615,50 +644,50 @@ job_run(const struct job_conf *jc, const struct job_run_opts *opts,
 	if (opts->backup_id != NULL && opts->backup_id[0] != '\0') {
 		if (strlen(opts->backup_id) >= sizeof(r.id)) {
 			(void)ag_err_set(&e, "backup id too long");
-			goto done;
+			goto out;
 		}
 		memcpy(r.id, opts->backup_id, strlen(opts->backup_id) + 1);
 	} else if (format_backup_id_new((time_t)r.start_s, r.id) != 0) {
 		(void)ag_err_set(&e, "cannot make a backup id");
 		r.id[0] = '\0';
-		goto done;
+		goto out;
 	}
 	memcpy(ret->backup_id, r.id, sizeof(r.id));
 	if (should_stop(&r)) {
 		(void)stop_error(&r, &e);
-		goto done;
+		goto out;
 	}
 
 	/* Keys. */
 	if ((key = jobconf_load_key(jc, false, &e)) == NULL)
-		goto done;
+		goto out;
 	if (crypto_random(dk, sizeof(dk)) != 0) {
 		(void)ag_err_set(&e, "no random data key");
-		goto done;
+		goto out;
 	}
 	/* Storage, and the leftovers of crashed runs. */
 	if (jc->storage == NULL) {
 		(void)ag_err_set(&e, "job %s has no storage", jc->name);
-		goto done;
+		goto out;
 	}
 	if (storage_open(jc->storage, &st, &e) != 0)
-		goto done;
+		goto out;
 	clean_stale(&r, st);
 	/* The data, the index and the manifest. */
 	if (write_backup(&r, st, key, dk, &e) != 0)
-		goto done;
+		goto out;
 	ret->ok = true;
 	apply_retention(&r, st);
 
-done:
+out:
 	crypto_wipe(dk, sizeof(dk));
 	crypto_keys_free(key);
 	key = NULL;
 	ret->cancelled = r.stop.cancelled;
 	ret->timed_out = r.stop.timed_out;
 	if (!ret->ok)
-		snprintf(ret->error, sizeof(ret->error), "%s", e.msg[0] != '\0' ?
-		    e.msg : "failed");
+		snprintf(ret->error, sizeof(ret->error), "%s",
+		    e.msg[0] != '\0' ? e.msg : "failed");
 	storage_close(st);
 	manifest_writer_free(r.mw);
 	r.mw = NULL;

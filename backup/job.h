@@ -21,6 +21,8 @@
  * start and end a run are the caller's (agent/job_runner.h, which the
  * daemon and `vigil backup run` share).  job_run() logs each warning (the
  * first 20) and what retention deleted.  Key material is wiped after use.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_BACKUP_JOB_H
 #define VIGIL_BACKUP_JOB_H
@@ -39,27 +41,27 @@ struct job_conf;
 struct retention_policy;
 
 /* Warnings copied into a job_result. */
-#define JOB_RESULT_WARNINGS	5
+#define JOB_RESULT_WARNINGS 5
 
 /* Warnings of a run logged one by one; the rest are counted. */
-#define JOB_LOG_WARNINGS	20
+#define JOB_LOG_WARNINGS 20
 
 /* Progress of a running backup. */
 struct job_progress {
-	uint64_t bytes_read;		/* file data read so far */
-	uint64_t files;			/* entries archived */
-	uint64_t tar_bytes;		/* tar stream produced */
-	uint64_t bytes_stored;		/* data.vgl bytes written on */
+	uint64_t bytes_read;   /* file data read so far */
+	uint64_t files;	       /* entries archived */
+	uint64_t tar_bytes;    /* tar stream produced */
+	uint64_t bytes_stored; /* data.vgl bytes written on */
 	int64_t elapsed_ms;
-	bool done;			/* the last call of this run (the
+	bool done; /* the last call of this run (the
 					   caller of job_run() makes it) */
 };
 
 struct job_run_opts {
-	const char *host;		/* NULL: gethostname() */
-	const char *state_dir;		/* index spill: <state_dir>/jobs */
-	const char *backup_id;		/* NULL or "": make one */
-	int64_t deadline_ms;		/* monotonic end of the job's
+	const char *host;      /* NULL: gethostname() */
+	const char *state_dir; /* index spill: <state_dir>/jobs */
+	const char *backup_id; /* NULL or "": make one */
+	int64_t deadline_ms;   /* monotonic end of the job's
 					   timeout; 0: jc->timeout_ms from
 					   now (if any) */
 	/*
@@ -76,21 +78,21 @@ struct job_run_opts {
 };
 
 struct job_result {
-	char backup_id[FORMAT_BACKUP_ID_SIZE];	/* "" if none was made */
+	char backup_id[FORMAT_BACKUP_ID_SIZE]; /* "" if none was made */
 	bool ok;
-	bool cancelled;			/* stopped by the cancel flag */
-	bool timed_out;			/* stopped by the job's timeout */
-	char error[AG_ERR_SIZE];	/* why it failed */
-	int64_t start_ms, end_ms;	/* wall clock */
+	bool cancelled;		  /* stopped by the cancel flag */
+	bool timed_out;		  /* stopped by the job's timeout */
+	char error[AG_ERR_SIZE];  /* why it failed */
+	int64_t start_ms, end_ms; /* wall clock */
 	uint64_t files, dirs, symlinks, hardlinks, others;
-	uint64_t bytes_in;		/* file data read */
+	uint64_t bytes_in; /* file data read */
 	uint64_t tar_bytes;
-	uint64_t bytes_stored;		/* data + index + manifest objects */
+	uint64_t bytes_stored; /* data + index + manifest objects */
 	uint64_t warnings;
 	char first_warnings[JOB_RESULT_WARNINGS][AG_ERR_SIZE];
 	size_t nfirst_warnings;
-	size_t cleaned;			/* stale incomplete backups removed */
-	size_t pruned;			/* backups deleted by retention */
+	size_t cleaned; /* stale incomplete backups removed */
+	size_t pruned;	/* backups deleted by retention */
 };
 
 /*
@@ -99,9 +101,9 @@ struct job_result {
  * it without the core linking the engine.
  */
 struct job_stop {
-	volatile sig_atomic_t *cancel;	/* NULL: none */
-	int64_t deadline_ms;		/* monotonic; 0: none */
-	bool cancelled, timed_out;	/* what stopped it */
+	volatile sig_atomic_t *cancel; /* NULL: none */
+	int64_t deadline_ms;	       /* monotonic; 0: none */
+	bool cancelled, timed_out;     /* what stopped it */
 };
 
 /* job_stop_check(s): should the run stop?  Records why in ${s}. */
@@ -127,8 +129,10 @@ job_stop_error(const struct job_stop *s, int64_t timeout_ms,
 	char d[32];
 
 	if (s->timed_out)
-		return ag_err_set(err, "timed out after %s (the job's "
-		    "timeout)", format_duration_ms(timeout_ms, d, sizeof(d)));
+		return ag_err_set(err,
+		    "timed out after %s (the job's "
+		    "timeout)",
+		    format_duration_ms(timeout_ms, d, sizeof(d)));
 	return ag_err_set(err, "cancelled");
 }
 

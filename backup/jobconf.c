@@ -1,5 +1,7 @@
 /*
  * jobconf.c: see jobconf.h.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,8 +37,9 @@ valid_job_name(const char *s)
 
 	if (n == 0 || n > 64 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
 		return 0;
-	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789._-") == n;
+	return strspn(s,
+		   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		   "0123456789._-") == n;
 }
 
 /* A relative path inside the archive: no leading '/', no "..". */
@@ -61,8 +64,7 @@ valid_archive_path(const char *p)
 }
 
 static void
-parse_commands(struct job_conf *jc, const conf_node *cs,
-    struct conf_errs *e)
+parse_commands(struct job_conf *jc, const conf_node *cs, struct conf_errs *e)
 {
 	const conf_node *list = conf_member(cs, "commands");
 	size_t n = conf_len(list);
@@ -70,7 +72,8 @@ parse_commands(struct job_conf *jc, const conf_node *cs,
 	if (list == NULL)
 		return;
 	if (!conf_is_list(list)) {
-		conf_error(e, list, "must be a list: ( { path = ...; run = ...; "
+		conf_error(e, list,
+		    "must be a list: ( { path = ...; run = ...; "
 		    "} )");
 		return;
 	}
@@ -83,16 +86,19 @@ parse_commands(struct job_conf *jc, const conf_node *cs,
 		const char *path = NULL, *run = NULL;
 
 		if (!conf_is_group(c)) {
-			conf_error(e, c, "must be a group: { path = ...; "
+			conf_error(e, c,
+			    "must be a group: { path = ...; "
 			    "run = ...; }");
 			continue;
 		}
 		conf_check_keys(e, c, cmd_keys);
 		if (conf_get_str(e, c, "path", true, &path) == 1 &&
 		    !valid_archive_path(path))
-			conf_error_at(e, c, "path", "\"%s\" must be a relative "
+			conf_error_at(e, c, "path",
+			    "\"%s\" must be a relative "
 			    "path without \"..\" (where the output is stored "
-			    "in the archive)", path);
+			    "in the archive)",
+			    path);
 		if (conf_get_str(e, c, "run", true, &run) == 1 &&
 		    run[0] == '\0')
 			conf_error_at(e, c, "run", "is empty");
@@ -120,10 +126,12 @@ key_created_by_other(const conf_node *cs, const char *kf)
 		const char *okf;
 		bool create = false;
 
-		if (o != cs && conf_get_str(&quiet, o, "key_file", false,
-		    &okf) == 1 && strcmp(okf, kf) == 0 &&
-		    conf_get_bool(&quiet, o, "create_key", false,
-		    &create) == 1 && create)
+		if (o != cs &&
+		    conf_get_str(&quiet, o, "key_file", false, &okf) == 1 &&
+		    strcmp(okf, kf) == 0 &&
+		    conf_get_bool(&quiet, o, "create_key", false, &create) ==
+			1 &&
+		    create)
 			found = true;
 	}
 	conf_errs_free(&quiet);
@@ -144,7 +152,8 @@ parse_key(struct job_conf *jc, const conf_node *cs, struct conf_errs *e)
 	(void)conf_get_bool(e, cs, "create_key", false, &jc->create_key);
 	given = (kf != NULL) + (pf != NULL) + (pub != NULL);
 	if (given != 1) {
-		conf_error(e, cs, "give exactly one of key_file, "
+		conf_error(e, cs,
+		    "give exactly one of key_file, "
 		    "passphrase_file and public_key (backups are always "
 		    "encrypted)");
 		return;
@@ -153,13 +162,15 @@ parse_key(struct job_conf *jc, const conf_node *cs, struct conf_errs *e)
 		jc->key_mode = JOB_KEY_FILE;
 		jc->key_path = strdup(kf);
 		if (kf[0] != '/')
-			conf_error_at(e, cs, "key_file", "must be an absolute "
+			conf_error_at(e, cs, "key_file",
+			    "must be an absolute "
 			    "path");
 	} else if (pf != NULL) {
 		jc->key_mode = JOB_KEY_PASSPHRASE;
 		jc->key_path = strdup(pf);
 		if (pf[0] != '/')
-			conf_error_at(e, cs, "passphrase_file", "must be an "
+			conf_error_at(e, cs, "passphrase_file",
+			    "must be an "
 			    "absolute path");
 	} else {
 		struct ag_err err = { "" };
@@ -175,7 +186,8 @@ parse_key(struct job_conf *jc, const conf_node *cs, struct conf_errs *e)
 		conf_error_at(e, cs, "create_key", "only works with key_file");
 	if (priv != NULL) {
 		if (jc->key_mode != JOB_KEY_PUBLIC)
-			conf_error_at(e, cs, "private_key_file", "only goes "
+			conf_error_at(e, cs, "private_key_file",
+			    "only goes "
 			    "with public_key");
 		jc->private_key_file = strdup(priv);
 	}
@@ -195,18 +207,21 @@ parse_key(struct job_conf *jc, const conf_node *cs, struct conf_errs *e)
 			    key_created_by_other(cs, kf))
 				jc->create_key = true;
 			if (!(serr == ENOENT && jc->create_key))
-				conf_error_at(e, cs, kf != NULL ? "key_file" :
-				    "passphrase_file", "cannot use \"%s\": %s",
-				    jc->key_path, strerror(serr));
+				conf_error_at(e, cs,
+				    kf != NULL ? "key_file" :
+						 "passphrase_file",
+				    "cannot use \"%s\": %s", jc->key_path,
+				    strerror(serr));
 		} else if (!S_ISREG(st.st_mode)) {
-			conf_error_at(e, cs, kf != NULL ? "key_file" :
-			    "passphrase_file", "\"%s\" is not a regular file",
-			    jc->key_path);
+			conf_error_at(e, cs,
+			    kf != NULL ? "key_file" : "passphrase_file",
+			    "\"%s\" is not a regular file", jc->key_path);
 		} else if ((st.st_mode & 077) != 0) {
-			conf_error_at(e, cs, kf != NULL ? "key_file" :
-			    "passphrase_file", "\"%s\" has mode %04o: group or "
-			    "others may read it; chmod 600 it", jc->key_path,
-			    (unsigned)(st.st_mode & 07777));
+			conf_error_at(e, cs,
+			    kf != NULL ? "key_file" : "passphrase_file",
+			    "\"%s\" has mode %04o: group or "
+			    "others may read it; chmod 600 it",
+			    jc->key_path, (unsigned)(st.st_mode & 07777));
 		}
 	}
 }
@@ -227,36 +242,43 @@ parse_signing(struct job_conf *jc, const conf_node *cs, struct conf_errs *e)
 	if (conf_get_str(e, cs, "signing_key", false, &sk) == 1) {
 		jc->signing_key = strdup(sk);
 		if (sk[0] != '/')
-			conf_error_at(e, cs, "signing_key", "must be an "
+			conf_error_at(e, cs, "signing_key",
+			    "must be an "
 			    "absolute path");
 		else if (stat(sk, &st) != 0) {
 			if (errno != ENOENT)
-				conf_error_at(e, cs, "signing_key", "cannot "
-				    "use \"%s\": %s", sk, strerror(errno));
+				conf_error_at(e, cs, "signing_key",
+				    "cannot "
+				    "use \"%s\": %s",
+				    sk, strerror(errno));
 		} else if (!S_ISREG(st.st_mode))
-			conf_error_at(e, cs, "signing_key", "\"%s\" is not a "
-			    "regular file", sk);
+			conf_error_at(e, cs, "signing_key",
+			    "\"%s\" is not a "
+			    "regular file",
+			    sk);
 		else if ((st.st_mode & 077) != 0)
-			conf_error_at(e, cs, "signing_key", "\"%s\" has mode "
+			conf_error_at(e, cs, "signing_key",
+			    "\"%s\" has mode "
 			    "%04o: group or others may read it; chmod 600 it",
 			    sk, (unsigned)(st.st_mode & 07777));
 	}
 	if (conf_get_strv(e, cs, "trusted_signers", false,
-	    &jc->trusted_signers, &jc->ntrusted_signers) != 1)
+		&jc->trusted_signers, &jc->ntrusted_signers) != 1)
 		return;
 	if (jc->ntrusted_signers > CRYPTO_TRUSTED_MAX)
 		conf_error_at(e, cs, "trusted_signers", "at most %d keys",
 		    CRYPTO_TRUSTED_MAX);
 	for (size_t i = 0; i < jc->ntrusted_signers; i++)
 		if (crypto_sign_parse_public(jc->trusted_signers[i], pub) != 0)
-			conf_error_at(e, cs, "trusted_signers", "\"%.60s\" is "
+			conf_error_at(e, cs, "trusted_signers",
+			    "\"%.60s\" is "
 			    "not an Ed25519 public key (expected the base64 of "
-			    "32 bytes, 44 characters)", jc->trusted_signers[i]);
+			    "32 bytes, 44 characters)",
+			    jc->trusted_signers[i]);
 }
 
 static void
-parse_retention(struct job_conf *jc, const conf_node *cs,
-    struct conf_errs *e)
+parse_retention(struct job_conf *jc, const conf_node *cs, struct conf_errs *e)
 {
 	static const char *const names[] = { "keep_last", "keep_daily",
 		"keep_weekly", "keep_monthly" };
@@ -291,22 +313,27 @@ jobconf_parse(const conf_node *cs, const conf_node *storage_section,
 	conf_check_keys(errs, cs, job_keys);
 	if (conf_get_str(errs, cs, "name", true, &s) == 1) {
 		if (!valid_job_name(s))
-			conf_error_at(errs, cs, "name", "\"%s\": use letters, "
-			    "digits, '.', '_' and '-' (at most 64)", s);
+			conf_error_at(errs, cs, "name",
+			    "\"%s\": use letters, "
+			    "digits, '.', '_' and '-' (at most 64)",
+			    s);
 		jc->name = strdup(s);
 	}
-	if (conf_get_strv(errs, cs, "paths", false, &jc->paths,
-	    &jc->npaths) == 1) {
+	if (conf_get_strv(errs, cs, "paths", false, &jc->paths, &jc->npaths) ==
+	    1) {
 		for (size_t i = 0; i < jc->npaths; i++)
 			if (jc->paths[i][0] != '/')
-				conf_error_at(errs, cs, "paths", "\"%s\" must be "
-				    "an absolute path", jc->paths[i]);
+				conf_error_at(errs, cs, "paths",
+				    "\"%s\" must be "
+				    "an absolute path",
+				    jc->paths[i]);
 	}
 	if (conf_get_strv(errs, cs, "exclude", false, &jc->exclude,
-	    &jc->nexclude) == 1) {
+		&jc->nexclude) == 1) {
 		for (size_t i = 0; i < jc->nexclude; i++)
 			if (jc->exclude[i][0] == '\0')
-				conf_error_at(errs, cs, "exclude", "an empty "
+				conf_error_at(errs, cs, "exclude",
+				    "an empty "
 				    "pattern would match nothing");
 	}
 	(void)conf_get_bool(errs, cs, "exclude_caches", false,
@@ -316,16 +343,20 @@ jobconf_parse(const conf_node *cs, const conf_node *storage_section,
 	(void)conf_get_bool(errs, cs, "strict", false, &jc->strict);
 	parse_commands(jc, cs, errs);
 	if (jc->npaths == 0 && jc->ncommands == 0)
-		conf_error(errs, cs, "a job needs paths or commands to back up");
+		conf_error(errs, cs,
+		    "a job needs paths or commands to back up");
 	if (conf_get_str(errs, cs, "storage", true, &s) == 1) {
 		/* An undefined name is the job's error, on its line. */
 		if (storage_section == NULL)
-			conf_error_at(errs, cs, "storage", "no storage section "
-			    "defines \"%s\"", s);
+			conf_error_at(errs, cs, "storage",
+			    "no storage section "
+			    "defines \"%s\"",
+			    s);
 		else if (conf_member(storage_section, s) == NULL)
-			conf_error_at(errs, cs, "storage", "\"%s\" is not "
-			    "defined in the storage section (line %d)", s,
-			    conf_line(storage_section));
+			conf_error_at(errs, cs, "storage",
+			    "\"%s\" is not "
+			    "defined in the storage section (line %d)",
+			    s, conf_line(storage_section));
 		else
 			(void)storage_conf_find(storage_section, s,
 			    &jc->storage, errs);
@@ -334,7 +365,8 @@ jobconf_parse(const conf_node *cs, const conf_node *storage_section,
 		free(jc->prefix);
 		jc->prefix = strdup(s);
 		if (s[0] == '/' || strstr(s, "..") != NULL)
-			conf_error_at(errs, cs, "prefix", "must be relative and "
+			conf_error_at(errs, cs, "prefix",
+			    "must be relative and "
 			    "without \"..\"");
 	}
 	parse_key(jc, cs, errs);
@@ -355,7 +387,8 @@ jobconf_parse(const conf_node *cs, const conf_node *storage_section,
 		jc->threads = (unsigned)v;
 	if (conf_get_size(errs, cs, "slice_size", false, &sz) == 1) {
 		if (sz < ST_COMPRESS_SLICE_MIN || sz > ST_COMPRESS_SLICE_MAX)
-			conf_error_at(errs, cs, "slice_size", "must be between "
+			conf_error_at(errs, cs, "slice_size",
+			    "must be between "
 			    "64KiB and 32MiB");
 		jc->slice_size = sz;
 	}
@@ -375,8 +408,8 @@ jobconf_parse(const conf_node *cs, const conf_node *storage_section,
 }
 
 int
-jobconf_parse_all(const struct conf *c, struct job_conf ***ret,
-    size_t *ret_n, struct conf_errs *errs)
+jobconf_parse_all(const struct conf *c, struct job_conf ***ret, size_t *ret_n,
+    struct conf_errs *errs)
 {
 	size_t n = conf_len(c->backups), k = 0;
 	struct job_conf **v;
@@ -389,16 +422,19 @@ jobconf_parse_all(const struct conf *c, struct job_conf ***ret,
 		struct job_conf *jc;
 
 		if (!conf_is_group(cs)) {
-			conf_error(errs, cs, "must be a group: { name = ...; }");
+			conf_error(errs, cs,
+			    "must be a group: { name = ...; }");
 			continue;
 		}
 		if (jobconf_parse(cs, c->storage, c->agent.state_dir, &jc,
-		    errs) != 0)
+			errs) != 0)
 			continue;
 		for (size_t j = 0; j < k; j++)
 			if (strcmp(v[j]->name, jc->name) == 0)
-				conf_error_at(errs, cs, "name", "a backup job "
-				    "named \"%s\" exists already", jc->name);
+				conf_error_at(errs, cs, "name",
+				    "a backup job "
+				    "named \"%s\" exists already",
+				    jc->name);
 		v[k++] = jc;
 	}
 	if (errs->total > nerr) {
@@ -444,8 +480,8 @@ jobconf_load_key_path(const char *path, struct ag_err *err)
 	head[n] = '\0';
 	hex = strspn(head, "0123456789abcdefABCDEF");
 	pem = strncmp(head, "-----BEGIN", 10) == 0;
-	keyfile = n == 32 || (hex == 64 && (n == 64 || (n == 65 &&
-	    head[64] == '\n')));
+	keyfile = n == 32 ||
+	    (hex == 64 && (n == 64 || (n == 65 && head[64] == '\n')));
 	crypto_wipe(head, sizeof(head));
 	if (pem)
 		return crypto_keys_load_x25519(path, err);
@@ -471,8 +507,9 @@ load_key(const struct job_conf *jc, bool for_restore, struct ag_err *err)
 		if (jc->create_key && !for_restore &&
 		    access(jc->key_path, F_OK) != 0 && errno == ENOENT) {
 			if ((rc = crypto_keys_generate_keyfile(jc->key_path,
-			    err)) == 0)
-				log_warn("backup %s: generated the key %s (mode "
+				 err)) == 0)
+				log_warn(
+				    "backup %s: generated the key %s (mode "
 				    "0600); keep a copy away from this host: "
 				    "without it nothing can be restored",
 				    jc->name, jc->key_path);
@@ -489,8 +526,10 @@ load_key(const struct job_conf *jc, bool for_restore, struct ag_err *err)
 		if (!for_restore)
 			return crypto_keys_from_public(jc->public_key, err);
 		if (jc->private_key_file == NULL) {
-			ag_err_set(err, "job %s writes with a public key only: "
-			    "give the private key with --key FILE", jc->name);
+			ag_err_set(err,
+			    "job %s writes with a public key only: "
+			    "give the private key with --key FILE",
+			    jc->name);
 			return NULL;
 		}
 		return crypto_keys_load_x25519(jc->private_key_file, err);
@@ -512,8 +551,9 @@ attach_signer(const struct job_conf *jc, struct crypto_key *key,
 
 	if (access(jc->signing_key, F_OK) != 0 && errno == ENOENT) {
 		if (crypto_sign_generate(jc->signing_key, pub, sizeof(pub),
-		    err) == 0)
-			log_warn("backup %s: generated the signing key %s "
+			err) == 0)
+			log_warn(
+			    "backup %s: generated the signing key %s "
 			    "(mode 0600); restoring hosts accept this host's "
 			    "backups with trusted_signers = [ \"%s\" ];",
 			    jc->name, jc->signing_key, pub);
@@ -535,10 +575,13 @@ attach_trust(const struct job_conf *jc, struct crypto_key *key,
 	uint8_t pub[CRYPTO_SIGN_PUBLEN];
 
 	for (size_t i = 0; i < jc->ntrusted_signers; i++)
-		if (crypto_sign_parse_public(jc->trusted_signers[i],
-		    pub) != 0 || crypto_keys_add_trusted(key, pub, err) != 0)
-			return ag_err_set(err, "job %s: trusted_signers: bad "
-			    "key \"%.60s\"", jc->name, jc->trusted_signers[i]);
+		if (crypto_sign_parse_public(jc->trusted_signers[i], pub) !=
+			0 ||
+		    crypto_keys_add_trusted(key, pub, err) != 0)
+			return ag_err_set(err,
+			    "job %s: trusted_signers: bad "
+			    "key \"%.60s\"",
+			    jc->name, jc->trusted_signers[i]);
 	return 0;
 }
 

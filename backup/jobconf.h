@@ -7,6 +7,8 @@
  * every problem in a struct conf_errs; nothing is opened or written.  Keys
  * are loaded only when a job runs (jobconf_load_key()), so a config check
  * never holds secrets longer than it must.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_BACKUP_JOBCONF_H
 #define VIGIL_BACKUP_JOBCONF_H
@@ -23,46 +25,46 @@ struct schedule;
 struct storage_conf;
 
 enum job_key_mode {
-	JOB_KEY_FILE = 1,		/* key_file: 32 bytes, read/write */
-	JOB_KEY_PASSPHRASE = 2,		/* passphrase_file, scrypt */
-	JOB_KEY_PUBLIC = 3,		/* public_key: write-only X25519 */
+	JOB_KEY_FILE = 1,	/* key_file: 32 bytes, read/write */
+	JOB_KEY_PASSPHRASE = 2, /* passphrase_file, scrypt */
+	JOB_KEY_PUBLIC = 3,	/* public_key: write-only X25519 */
 };
 
 struct job_command {
-	char *path;			/* where its output lands in the archive */
-	char *run;			/* /bin/sh -c command */
+	char *path; /* where its output lands in the archive */
+	char *run;  /* /bin/sh -c command */
 };
 
 struct job_conf {
 	char *name;
-	char **paths;			/* absolute, NULL-terminated */
+	char **paths; /* absolute, NULL-terminated */
 	size_t npaths;
-	char **exclude;			/* globs, NULL-terminated (maybe empty) */
+	char **exclude; /* globs, NULL-terminated (maybe empty) */
 	size_t nexclude;
 	bool exclude_caches;
 	bool one_file_system;
-	bool strict;			/* a file that fails fails the backup */
+	bool strict; /* a file that fails fails the backup */
 	struct job_command *commands;
 	size_t ncommands;
-	struct storage_conf *storage;	/* owned */
-	char *prefix;			/* inside the storage target; "" none */
+	struct storage_conf *storage; /* owned */
+	char *prefix;		      /* inside the storage target; "" none */
 	enum job_key_mode key_mode;
-	char *key_path;			/* key_file or passphrase_file */
-	char *public_key;		/* base64, JOB_KEY_PUBLIC */
-	char *private_key_file;		/* optional, to restore public mode */
-	bool create_key;		/* generate key_file if missing */
-	char *signing_key;		/* Ed25519 PEM; made if missing */
-	char **trusted_signers;		/* base64 Ed25519 public keys */
+	char *key_path;		/* key_file or passphrase_file */
+	char *public_key;	/* base64, JOB_KEY_PUBLIC */
+	char *private_key_file; /* optional, to restore public mode */
+	bool create_key;	/* generate key_file if missing */
+	char *signing_key;	/* Ed25519 PEM; made if missing */
+	char **trusted_signers; /* base64 Ed25519 public keys */
 	size_t ntrusted_signers;
-	struct schedule *schedule;	/* NULL: only on demand */
+	struct schedule *schedule; /* NULL: only on demand */
 	int64_t splay_s;
 	int keep_last, keep_daily, keep_weekly, keep_monthly;
-	int level;			/* gzip level 1..12 */
-	unsigned threads;		/* 0: all cores */
+	int level;	  /* gzip level 1..12 */
+	unsigned threads; /* 0: all cores */
 	uint64_t slice_size;
-	char *pre_hook, *post_hook;	/* /bin/sh -c; NULL: none */
+	char *pre_hook, *post_hook; /* /bin/sh -c; NULL: none */
 	int64_t hook_timeout_ms;
-	int64_t timeout_ms;		/* whole run; 0: none */
+	int64_t timeout_ms; /* whole run; 0: none */
 };
 
 /**
@@ -112,8 +114,7 @@ struct crypto_key *jobconf_open_key(const struct job_conf *jc,
  * Load a key for reading from ${path}, whatever its kind: a key file, an
  * X25519 private key (PEM), else a passphrase file.  For --key options.
  */
-struct crypto_key *jobconf_load_key_path(const char *path,
-    struct ag_err *err);
+struct crypto_key *jobconf_load_key_path(const char *path, struct ag_err *err);
 
 void jobconf_free(struct job_conf *jc);
 

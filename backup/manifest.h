@@ -39,6 +39,8 @@
  * keeps nothing; manifest_add_files() then installs the entries kept.
  *
  * No I/O except the writer's spill file; no logging.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_BACKUP_MANIFEST_H
 #define VIGIL_BACKUP_MANIFEST_H
@@ -54,29 +56,29 @@ struct st_archive_entry;
 struct st_compress_member;
 struct st_encrypt_chunk;
 
-#define MANIFEST_FORMAT		1
+#define MANIFEST_FORMAT 1
 /* Warnings kept in the manifest; counts.warnings has the true count. */
-#define MANIFEST_WARNINGS_MAX	100
+#define MANIFEST_WARNINGS_MAX 100
 /*
  * A serialized "files" array larger than this (about 1,200 entries) goes
  * to index.vgl, where it is compressed; the manifest, which listing reads
  * for every backup, stays small.
  */
-#define MANIFEST_INLINE_MAX	((size_t)256 << 10)
+#define MANIFEST_INLINE_MAX ((size_t)256 << 10)
 /*
  * index.vgl holds one gzip member per slice of this many bytes of index
  * JSON, each member one chunk: the most one member inflates to.
  */
-#define MANIFEST_INDEX_SLICE	((size_t)1 << 20)
+#define MANIFEST_INDEX_SLICE ((size_t)1 << 20)
 /* Chunk-table rows, at most (6 TiB of tar with 4 MiB slices). */
-#define MANIFEST_CHUNKS_MAX	((size_t)1500000)
+#define MANIFEST_CHUNKS_MAX ((size_t)1500000)
 /* Longest string kept from a manifest (paths, names, warnings). */
-#define MANIFEST_STR_MAX	65536
+#define MANIFEST_STR_MAX 65536
 
 /* What index.vgl's plaintext is (the manifest's index.encoding). */
 enum manifest_index_encoding {
-	MANIFEST_INDEX_JSON = 0,	/* no "encoding": the JSON itself */
-	MANIFEST_INDEX_GZIP		/* "gzip": a gzip member per chunk */
+	MANIFEST_INDEX_JSON = 0, /* no "encoding": the JSON itself */
+	MANIFEST_INDEX_GZIP	 /* "gzip": a gzip member per chunk */
 };
 
 enum manifest_ftype {
@@ -101,10 +103,10 @@ struct manifest_head {
 	const char *job;
 	const char *host;
 	const char *backup_id;
-	int level;			/* 0: full */
-	int64_t start_ms;		/* wall clock */
-	const char *const *sources;	/* NULL-terminated, or NULL */
-	const char *const *exclude;	/* NULL-terminated, or NULL */
+	int level;		    /* 0: full */
+	int64_t start_ms;	    /* wall clock */
+	const char *const *sources; /* NULL-terminated, or NULL */
+	const char *const *exclude; /* NULL-terminated, or NULL */
 	int compress_level;
 	size_t slice_size;
 	/* Folder for the spilled file index; NULL: $TMPDIR or /tmp. */
@@ -115,13 +117,13 @@ struct manifest_head {
 struct manifest_totals {
 	int64_t end_ms;
 	uint64_t files, dirs, symlinks, hardlinks, others;
-	uint64_t bytes_in;		/* file data read */
+	uint64_t bytes_in; /* file data read */
 	uint64_t tar_size;
 	uint8_t tar_sha256[32];
-	uint64_t data_size;		/* data.vgl bytes */
-	const uint8_t *data_header;	/* data.vgl's header */
+	uint64_t data_size;	    /* data.vgl bytes */
+	const uint8_t *data_header; /* data.vgl's header */
 	size_t data_header_len;
-	uint32_t chunk_size;		/* data.vgl's C */
+	uint32_t chunk_size; /* data.vgl's C */
 };
 
 /**
@@ -205,8 +207,8 @@ int manifest_writer_index_read(struct manifest_writer *w,
  * index.vgl was stored with ${object_size} bytes, its plaintext being the
  * JSON of manifest_writer_index_read() in ${encoding}.
  */
-void manifest_writer_set_index(struct manifest_writer *w,
-    uint64_t object_size, enum manifest_index_encoding encoding);
+void manifest_writer_set_index(struct manifest_writer *w, uint64_t object_size,
+    enum manifest_index_encoding encoding);
 
 /**
  * manifest_sealed_size(len, header_len):
@@ -236,27 +238,27 @@ void manifest_writer_free(struct manifest_writer *w);
 /* One row of the chunk table (section 6.3). */
 struct manifest_chunk {
 	uint64_t index;
-	uint64_t offset;		/* of the sealed chunk in data.vgl */
+	uint64_t offset; /* of the sealed chunk in data.vgl */
 	uint64_t sealed_len;
-	uint64_t plain_len;		/* the gzip member */
-	uint64_t tar_offset;		/* the tar slice it inflates to */
+	uint64_t plain_len;  /* the gzip member */
+	uint64_t tar_offset; /* the tar slice it inflates to */
 	uint64_t tar_len;
 };
 
 /* One entry of the file index (section 6.2). */
 struct manifest_file {
-	char *path;			/* as in the tar: raw bytes */
-	char *target;			/* symlink/hard link target, or NULL */
-	char *user, *group;		/* NULL if absent */
-	char *split_of;			/* a piece of command output: its name */
-	unsigned piece;			/* 1, 2, ... with split_of; else 0 */
+	char *path;	    /* as in the tar: raw bytes */
+	char *target;	    /* symlink/hard link target, or NULL */
+	char *user, *group; /* NULL if absent */
+	char *split_of;	    /* a piece of command output: its name */
+	unsigned piece;	    /* 1, 2, ... with split_of; else 0 */
 	enum manifest_ftype type;
-	unsigned mode;			/* permission bits */
+	unsigned mode; /* permission bits */
 	uint64_t size;
 	int64_t mtime;
 	int64_t uid, gid;
-	uint64_t tar_offset;		/* of its first header block */
-	uint64_t tar_len;		/* headers + data + padding */
+	uint64_t tar_offset; /* of its first header block */
+	uint64_t tar_len;    /* headers + data + padding */
 };
 
 /* A parsed manifest.  Read the fields; change nothing. */
@@ -267,46 +269,46 @@ struct manifest {
 	char backup_id[FORMAT_BACKUP_ID_SIZE];
 	int level;
 	int64_t start_ms, end_ms;
-	char **sources;			/* NULL-terminated */
+	char **sources; /* NULL-terminated */
 	size_t nsources;
 	char **exclude;
 	size_t nexclude;
-	bool has_counts;		/* "counts" was present */
+	bool has_counts; /* "counts" was present */
 	struct {
 		uint64_t files, dirs, symlinks, hardlinks, other;
 		uint64_t bytes_in, bytes_stored, warnings;
 	} counts;
-	char **warnings;		/* at most MANIFEST_WARNINGS_MAX */
+	char **warnings; /* at most MANIFEST_WARNINGS_MAX */
 	size_t nwarnings;
 	uint64_t tar_size;
 	uint8_t tar_sha256[32];
 	int compress_level;
 	uint64_t slice_size;
-	uint64_t data_size;		/* data.vgl bytes */
+	uint64_t data_size; /* data.vgl bytes */
 	size_t data_header_len;
-	uint8_t *data_header;		/* a copy of data.vgl's header */
+	uint8_t *data_header; /* a copy of data.vgl's header */
 	uint32_t chunk_size;
 	struct manifest_chunk *chunks;
 	size_t nchunks;
 	/* The file index: inline, in index.vgl, or omitted (too large). */
 	bool index_inline;
 	bool index_omitted;
-	uint64_t index_size;		/* index.vgl bytes */
+	uint64_t index_size; /* index.vgl bytes */
 	uint64_t index_entries;
-	uint8_t index_sha256[32];	/* of the index JSON */
+	uint8_t index_sha256[32]; /* of the index JSON */
 	enum manifest_index_encoding index_encoding;
-	uint64_t index_json_size;	/* JSON bytes; 0: not stated */
-	bool files_loaded;		/* files[] is valid */
+	uint64_t index_json_size; /* JSON bytes; 0: not stated */
+	bool files_loaded;	  /* files[] is valid */
 	/* files[] holds only some entries (manifest_add_files()). */
 	bool files_subset;
-	struct manifest_file *files;	/* in tar order */
+	struct manifest_file *files; /* in tar order */
 	size_t nfiles;
-	const struct manifest_file **by_path;	/* sorted by path */
-	size_t nsplit;			/* entries with split_of */
+	const struct manifest_file **by_path; /* sorted by path */
+	size_t nsplit;			      /* entries with split_of */
 	/* Who signed manifest.vgl (set by catalog_load_manifest()). */
 	bool is_signed;
-	char signer_id[2 * FORMAT_KEY_ID_LEN + 1];	/* hex */
-	char signer_pub[48];		/* base64 Ed25519 public key */
+	char signer_id[2 * FORMAT_KEY_ID_LEN + 1]; /* hex */
+	char signer_pub[48]; /* base64 Ed25519 public key */
 };
 
 /**
@@ -341,8 +343,8 @@ struct manifest_index_reader;
  * returns.  It returns 0 to go on.  Return the reader, or NULL with a
  * message.  Memory: one entry of the JSON at a time.
  */
-struct manifest_index_reader *manifest_index_reader_new(
-    const struct manifest *m,
+struct manifest_index_reader *manifest_index_reader_new(const struct manifest
+							    *m,
     int (*on_file)(void *cookie, struct manifest_file *f, uint64_t i),
     void *cookie, struct ag_err *err);
 

@@ -6,6 +6,8 @@
  * Parsing uses jansson; the parsed entries are copied into flat structs
  * and the tree is freed at once.  The file index (index.vgl) is streamed
  * entry by entry, never held as one tree.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/types.h>
 
@@ -30,9 +32,12 @@
 #include "backup/manifest_internal.h"
 
 static const char *const ftype_names[] = {
-	[MANIFEST_FILE] = "file", [MANIFEST_DIR] = "dir",
-	[MANIFEST_SYMLINK] = "symlink", [MANIFEST_HARDLINK] = "hardlink",
-	[MANIFEST_CHAR] = "char", [MANIFEST_BLOCK] = "block",
+	[MANIFEST_FILE] = "file",
+	[MANIFEST_DIR] = "dir",
+	[MANIFEST_SYMLINK] = "symlink",
+	[MANIFEST_HARDLINK] = "hardlink",
+	[MANIFEST_CHAR] = "char",
+	[MANIFEST_BLOCK] = "block",
 	[MANIFEST_FIFO] = "fifo",
 };
 
@@ -68,7 +73,8 @@ perr(struct ag_err *err, const char *where, const char *fmt, ...)
 
 /* Member ${key} of ${where}: "manifest: <where>.<key>: <what>". */
 #define MF_AT(where, err) \
-	(&(const struct jfield_at){ .doc = "manifest", .path = (where), \
+	(&(const struct jfield_at){ .doc = "manifest", \
+	    .path = (where), \
 	    .err = (err) })
 #define MF_REQ(required) ((required) ? JF_REQUIRED : 0)
 
@@ -115,7 +121,8 @@ get_str(const json_t *o, const char *key, bool required, bool b64ok,
 		if ((r = malloc(n + 4)) == NULL)
 			return jfield_err(MF_AT(where, err), key,
 			    "out of memory");
-		dn = crypto_unbase64(json_string_value(v), (uint8_t *)r, n + 3);
+		dn = crypto_unbase64(json_string_value(v), (uint8_t *)r,
+		    n + 3);
 		if (dn <= 0 || (size_t)dn > MANIFEST_STR_MAX ||
 		    memchr(r, '\0', (size_t)dn) != NULL) {
 			free(r);
@@ -171,8 +178,7 @@ get_strv(const json_t *o, const char *key, size_t max, char ***ret,
 }
 
 static int
-parse_time(const json_t *o, const char *key, int64_t *ret,
-    struct ag_err *err)
+parse_time(const json_t *o, const char *key, int64_t *ret, struct ag_err *err)
 {
 	json_t *v = json_object_get(o, key);
 	struct tm tm;
@@ -209,9 +215,11 @@ parse_hex32(const json_t *o, const char *key, uint8_t out[32],
 		unsigned hi, lo;
 		char c1 = s[2 * i], c2 = s[2 * i + 1];
 
-#define HEXV(c) ((c) >= '0' && (c) <= '9' ? (unsigned)((c) - '0') : \
-	(c) >= 'a' && (c) <= 'f' ? (unsigned)((c) - 'a' + 10) : \
-	(c) >= 'A' && (c) <= 'F' ? (unsigned)((c) - 'A' + 10) : 16u)
+#define HEXV(c) \
+	((c) >= '0' && (c) <= '9'	 ? (unsigned)((c) - '0') : \
+		(c) >= 'a' && (c) <= 'f' ? (unsigned)((c) - 'a' + 10) : \
+		(c) >= 'A' && (c) <= 'F' ? (unsigned)((c) - 'A' + 10) : \
+					   16u)
 		hi = HEXV(c1);
 		lo = HEXV(c2);
 #undef HEXV
@@ -289,8 +297,8 @@ parse_file(const json_t *o, size_t i, uint64_t tar_size, uint64_t prev_end,
 	    get_str(o, "target", false, true, &f->target, where, err) != 0 ||
 	    get_str(o, "user", false, true, &f->user, where, err) != 0 ||
 	    get_str(o, "group", false, true, &f->group, where, err) != 0 ||
-	    get_str(o, "split_of", false, true, &f->split_of, where,
-	    err) != 0 ||
+	    get_str(o, "split_of", false, true, &f->split_of, where, err) !=
+		0 ||
 	    get_u64(o, "size", true, &f->size, where, err) != 0 ||
 	    get_u64(o, "mode", true, &v, where, err) != 0)
 		goto out;
@@ -323,8 +331,10 @@ parse_file(const json_t *o, size_t i, uint64_t tar_size, uint64_t prev_end,
 		goto out;
 	}
 	if (!path_valid(f->path)) {
-		perr(err, where, "path \"%.100s\" is not a relative path "
-		    "inside the archive", f->path);
+		perr(err, where,
+		    "path \"%.100s\" is not a relative path "
+		    "inside the archive",
+		    f->path);
 		goto out;
 	}
 	if ((f->type == MANIFEST_SYMLINK || f->type == MANIFEST_HARDLINK) &&
@@ -334,8 +344,10 @@ parse_file(const json_t *o, size_t i, uint64_t tar_size, uint64_t prev_end,
 	}
 	if (f->tar_len < 512 || f->tar_len % 512 != 0 ||
 	    f->tar_offset % 512 != 0 || f->tar_offset < prev_end ||
-	    f->tar_offset > tar_size || f->tar_len > tar_size - f->tar_offset) {
-		perr(err, where, "tar range [%" PRIu64 ", +%" PRIu64 ") is "
+	    f->tar_offset > tar_size ||
+	    f->tar_len > tar_size - f->tar_offset) {
+		perr(err, where,
+		    "tar range [%" PRIu64 ", +%" PRIu64 ") is "
 		    "out of order or outside the tar (%" PRIu64 " bytes)",
 		    f->tar_offset, f->tar_len, tar_size);
 		goto out;
@@ -357,7 +369,7 @@ by_path_cmp(const void *a, const void *b)
 	if (c != 0)
 		return c;
 	return x->tar_offset < y->tar_offset ? -1 :
-	    x->tar_offset > y->tar_offset;
+					       x->tar_offset > y->tar_offset;
 }
 
 /* Load a "files" array into ${m}. */
@@ -377,7 +389,7 @@ parse_files(struct manifest *m, const json_t *a, struct ag_err *err)
 		struct manifest_file *f = &m->files[i];
 
 		if (parse_file(json_array_get(a, i), i, m->tar_size, prev_end,
-		    f, err) != 0) {
+			f, err) != 0) {
 			m->nfiles = i + 1;
 			goto fail;
 		}
@@ -424,41 +436,48 @@ parse_chunks(struct manifest *m, const json_t *a, struct ag_err *err)
 		if (get_u64(o, "index", true, &idx, where, err) != 0 ||
 		    get_u64(o, "offset", true, &c->offset, where, err) != 0 ||
 		    get_u64(o, "sealed_len", true, &c->sealed_len, where,
-		    err) != 0 ||
-		    get_u64(o, "plain_len", true, &c->plain_len, where,
-		    err) != 0 ||
+			err) != 0 ||
+		    get_u64(o, "plain_len", true, &c->plain_len, where, err) !=
+			0 ||
 		    get_u64(o, "tar_offset", true, &c->tar_offset, where,
-		    err) != 0 ||
+			err) != 0 ||
 		    get_u64(o, "tar_len", true, &c->tar_len, where, err) != 0)
 			return -1;
 		c->index = idx;
 		if (idx != i)
-			return perr(err, where, "index %" PRIu64 " out of order",
-			    idx);
+			return perr(err, where,
+			    "index %" PRIu64 " out of order", idx);
 		if (c->offset != off)
-			return perr(err, where, "offset %" PRIu64 " does not "
+			return perr(err, where,
+			    "offset %" PRIu64 " does not "
 			    "follow the previous chunk (expected %" PRIu64 ")",
 			    c->offset, off);
 		if (c->plain_len == 0 || c->plain_len > m->chunk_size ||
 		    c->sealed_len != c->plain_len + FORMAT_CHUNK_OVERHEAD)
-			return perr(err, where, "lengths %" PRIu64 "/%" PRIu64
+			return perr(err, where,
+			    "lengths %" PRIu64 "/%" PRIu64
 			    " do not fit the chunk size %" PRIu32,
 			    c->plain_len, c->sealed_len, m->chunk_size);
 		if (c->tar_offset != tar || c->tar_len == 0 ||
 		    c->tar_len > m->slice_size ||
 		    (i + 1 < n && c->tar_len != m->slice_size))
-			return perr(err, where, "tar slice [%" PRIu64 ", +%"
-			    PRIu64 ") does not fit slices of %" PRIu64,
+			return perr(err, where,
+			    "tar slice [%" PRIu64 ", +%" PRIu64
+			    ") does not fit slices of %" PRIu64,
 			    c->tar_offset, c->tar_len, m->slice_size);
 		off += c->sealed_len;
 		tar += c->tar_len;
 	}
 	if (off != m->data_size)
-		return perr(err, "chunks", "sealed chunks end at %" PRIu64
-		    ", but data.size is %" PRIu64, off, m->data_size);
+		return perr(err, "chunks",
+		    "sealed chunks end at %" PRIu64
+		    ", but data.size is %" PRIu64,
+		    off, m->data_size);
 	if (tar != m->tar_size)
-		return perr(err, "chunks", "tar slices add up to %" PRIu64
-		    ", but tar.size is %" PRIu64, tar, m->tar_size);
+		return perr(err, "chunks",
+		    "tar slices add up to %" PRIu64
+		    ", but tar.size is %" PRIu64,
+		    tar, m->tar_size);
 	return 0;
 }
 
@@ -478,8 +497,8 @@ parse_index(struct manifest *m, const json_t *root, struct ag_err *err)
 		return parse_files(m, json_object_get(root, "files"), err);
 	if (json_is_true(json_object_get(ix, "omitted"))) {
 		m->index_omitted = true;
-		return get_u64(ix, "entries", false, &m->index_entries, "index",
-		    err);
+		return get_u64(ix, "entries", false, &m->index_entries,
+		    "index", err);
 	}
 	if (get_str(ix, "object", true, false, &obj, "index", err) != 0)
 		return -1;
@@ -490,17 +509,19 @@ parse_index(struct manifest *m, const json_t *root, struct ag_err *err)
 	}
 	free(obj);
 	if (get_u64(ix, "size", true, &m->index_size, "index", err) != 0 ||
-	    get_u64(ix, "entries", true, &m->index_entries, "index",
-	    err) != 0 ||
+	    get_u64(ix, "entries", true, &m->index_entries, "index", err) !=
+		0 ||
 	    get_u64(ix, "json_size", false, &m->index_json_size, "index",
-	    err) != 0 ||
+		err) != 0 ||
 	    parse_hex32(ix, "sha256", m->index_sha256, "index", err) != 0)
 		return -1;
 	if (json_object_get(ix, "json_size") != NULL &&
 	    (m->index_json_size == 0 ||
-	    m->index_json_size > FORMAT_MANIFEST_MAX))
-		return perr(err, "index.json_size", "%" PRIu64 " is out of "
-		    "range", m->index_json_size);
+		m->index_json_size > FORMAT_MANIFEST_MAX))
+		return perr(err, "index.json_size",
+		    "%" PRIu64 " is out of "
+		    "range",
+		    m->index_json_size);
 	/* No encoding: the plain JSON of backups written before gzip. */
 	if ((v = json_object_get(ix, "encoding")) == NULL)
 		m->index_encoding = MANIFEST_INDEX_JSON;
@@ -508,10 +529,12 @@ parse_index(struct manifest *m, const json_t *root, struct ag_err *err)
 	    strcmp(json_string_value(v), "gzip") == 0)
 		m->index_encoding = MANIFEST_INDEX_GZIP;
 	else
-		return perr(err, "index.encoding", "%s%.20s%s is not supported "
-		    "(this vigil reads \"gzip\")", json_is_string(v) ? "\"" :
-		    "", json_is_string(v) ? json_string_value(v) :
-		    "a non-string", json_is_string(v) ? "\"" : "");
+		return perr(err, "index.encoding",
+		    "%s%.20s%s is not supported "
+		    "(this vigil reads \"gzip\")",
+		    json_is_string(v) ? "\"" : "",
+		    json_is_string(v) ? json_string_value(v) : "a non-string",
+		    json_is_string(v) ? "\"" : "");
 	return 0;
 }
 
@@ -529,9 +552,10 @@ parse_root(struct manifest *m, const json_t *root, struct ag_err *err)
 	if (get_i64(root, "format", true, &iv, "", err) != 0)
 		return -1;
 	if (iv != MANIFEST_FORMAT)
-		return ag_err_set(err, "manifest: format %" PRId64 " is not "
-		    "supported (this vigil reads format %d)", iv,
-		    MANIFEST_FORMAT);
+		return ag_err_set(err,
+		    "manifest: format %" PRId64 " is not "
+		    "supported (this vigil reads format %d)",
+		    iv, MANIFEST_FORMAT);
 	m->format = (int)iv;
 	if (get_str(root, "job", true, false, &m->job, "", err) != 0 ||
 	    get_str(root, "host", false, false, &m->host, "", err) != 0 ||
@@ -552,32 +576,32 @@ parse_root(struct manifest *m, const json_t *root, struct ag_err *err)
 	if (parse_time(root, "start", &m->start_ms, err) != 0 ||
 	    parse_time(root, "end", &m->end_ms, err) != 0 ||
 	    get_strv(root, "sources", 100000, &m->sources, &m->nsources,
-	    err) != 0 ||
+		err) != 0 ||
 	    get_strv(root, "exclude", 100000, &m->exclude, &m->nexclude,
-	    err) != 0 ||
+		err) != 0 ||
 	    get_strv(root, "warnings", MANIFEST_WARNINGS_MAX, &m->warnings,
-	    &m->nwarnings, err) != 0)
+		&m->nwarnings, err) != 0)
 		return -1;
 	if ((counts = json_object_get(root, "counts")) != NULL) {
 		if (!json_is_object(counts))
 			return perr(err, "counts", "must be an object");
 		m->has_counts = true;
 		if (get_u64(counts, "files", false, &m->counts.files, "counts",
-		    err) != 0 ||
+			err) != 0 ||
 		    get_u64(counts, "dirs", false, &m->counts.dirs, "counts",
-		    err) != 0 ||
+			err) != 0 ||
 		    get_u64(counts, "symlinks", false, &m->counts.symlinks,
-		    "counts", err) != 0 ||
+			"counts", err) != 0 ||
 		    get_u64(counts, "hardlinks", false, &m->counts.hardlinks,
-		    "counts", err) != 0 ||
+			"counts", err) != 0 ||
 		    get_u64(counts, "other", false, &m->counts.other, "counts",
-		    err) != 0 ||
+			err) != 0 ||
 		    get_u64(counts, "bytes_in", false, &m->counts.bytes_in,
-		    "counts", err) != 0 ||
+			"counts", err) != 0 ||
 		    get_u64(counts, "bytes_stored", false,
-		    &m->counts.bytes_stored, "counts", err) != 0 ||
+			&m->counts.bytes_stored, "counts", err) != 0 ||
 		    get_u64(counts, "warnings", false, &m->counts.warnings,
-		    "counts", err) != 0)
+			"counts", err) != 0)
 			return -1;
 	}
 	if (get_obj(root, "tar", &tar, err) != 0 ||
@@ -585,21 +609,25 @@ parse_root(struct manifest *m, const json_t *root, struct ag_err *err)
 	    parse_hex32(tar, "sha256", m->tar_sha256, "tar", err) != 0 ||
 	    get_obj(root, "compression", &comp, err) != 0 ||
 	    get_u64(comp, "slice_size", true, &m->slice_size, "compression",
-	    err) != 0 ||
+		err) != 0 ||
 	    get_i64(comp, "level", false, &iv, "compression", err) != 0)
 		return -1;
 	m->compress_level = (int)(iv >= 0 && iv <= 12 ? iv : 0);
 	if (m->slice_size < ST_COMPRESS_SLICE_MIN ||
 	    m->slice_size > ST_COMPRESS_SLICE_MAX)
-		return perr(err, "compression.slice_size", "%" PRIu64 " is out "
-		    "of range", m->slice_size);
+		return perr(err, "compression.slice_size",
+		    "%" PRIu64 " is out "
+		    "of range",
+		    m->slice_size);
 	if (get_obj(root, "data", &data, err) != 0 ||
 	    get_u64(data, "size", true, &m->data_size, "data", err) != 0 ||
 	    get_u64(data, "header_len", true, &v, "data", err) != 0)
 		return -1;
 	if (v < HEADER_MIN || v > FORMAT_HEADER_MAX)
-		return perr(err, "data.header_len", "%" PRIu64 " is out of "
-		    "range", v);
+		return perr(err, "data.header_len",
+		    "%" PRIu64 " is out of "
+		    "range",
+		    v);
 	m->data_header_len = (size_t)v;
 	if (get_str(data, "header", true, false, &s, "data", err) != 0)
 		return -1;
@@ -609,7 +637,8 @@ parse_root(struct manifest *m, const json_t *root, struct ag_err *err)
 	}
 	if (strlen(s) > 4 * (FORMAT_HEADER_MAX / 3 + 1) ||
 	    (dn = crypto_unbase64(s, m->data_header, FORMAT_HEADER_MAX + 4)) <
-	    0 || (size_t)dn != m->data_header_len) {
+		0 ||
+	    (size_t)dn != m->data_header_len) {
 		perr(err, "data.header", "not the base64 of %zu bytes",
 		    m->data_header_len);
 		goto fail;
@@ -689,13 +718,13 @@ struct manifest_index_reader {
 	struct crypto_hash *hash;
 	int (*on_file)(void *, struct manifest_file *, uint64_t);
 	void *cookie;
-	uint64_t len;			/* JSON bytes fed */
-	uint64_t max;			/* ... at most */
-	uint64_t n;			/* entries parsed */
-	uint64_t prev_end;		/* tar end of the last entry */
+	uint64_t len;	   /* JSON bytes fed */
+	uint64_t max;	   /* ... at most */
+	uint64_t n;	   /* entries parsed */
+	uint64_t prev_end; /* tar end of the last entry */
 	bool id_seen;
-	bool bad;			/* malformed: err says why */
-	bool hard;			/* a callback failed: err says why */
+	bool bad;  /* malformed: err says why */
+	bool hard; /* a callback failed: err says why */
 	struct ag_err err;
 };
 
@@ -710,13 +739,17 @@ ir_member(void *cookie, const char *key, const char *text, size_t len)
 	v = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
 	    &jerr);
 	if (v == NULL)
-		return ag_err_set(&rd->err, "index: \"%.40s\": not valid "
-		    "JSON: %s", key, jerr.text);
+		return ag_err_set(&rd->err,
+		    "index: \"%.40s\": not valid "
+		    "JSON: %s",
+		    key, jerr.text);
 	if (strcmp(key, "backup_id") == 0) {
 		if (!json_is_string(v) ||
 		    strcmp(json_string_value(v), rd->m->backup_id) != 0)
-			rc = ag_err_set(&rd->err, "index: not the index of "
-			    "backup %s", rd->m->backup_id);
+			rc = ag_err_set(&rd->err,
+			    "index: not the index of "
+			    "backup %s",
+			    rd->m->backup_id);
 		rd->id_seen = true;
 	}
 	json_decref(v);
@@ -732,10 +765,11 @@ ir_element(void *cookie, const char *text, size_t len)
 	json_t *o;
 	int rc;
 
-	if ((o = json_loadb(text, len, JSON_REJECT_DUPLICATES,
-	    &jerr)) == NULL)
-		return ag_err_set(&rd->err, "index: files[%" PRIu64 "]: not "
-		    "valid JSON: %s", rd->n, jerr.text);
+	if ((o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
+		return ag_err_set(&rd->err,
+		    "index: files[%" PRIu64 "]: not "
+		    "valid JSON: %s",
+		    rd->n, jerr.text);
 	rc = parse_file(o, (size_t)rd->n, rd->m->tar_size, rd->prev_end, &f,
 	    &rd->err);
 	json_decref(o);
@@ -767,11 +801,14 @@ manifest_index_reader_new(const struct manifest *m,
 {
 	struct manifest_index_reader *rd;
 	struct index_stream_conf c = { .array_key = "files",
-	    .element_max = ENTRY_MAX, .member_max = MANIFEST_STR_MAX,
-	    .on_member = ir_member, .on_element = ir_element };
+		.element_max = ENTRY_MAX,
+		.member_max = MANIFEST_STR_MAX,
+		.on_member = ir_member,
+		.on_element = ir_element };
 
 	if (m->index_inline || m->index_omitted) {
-		(void)ag_err_set(err, "index: this backup has no index object");
+		(void)ag_err_set(err,
+		    "index: this backup has no index object");
 		return NULL;
 	}
 	if ((rd = calloc(1, sizeof(*rd))) == NULL)
@@ -781,7 +818,7 @@ manifest_index_reader_new(const struct manifest *m,
 	rd->on_file = on_file;
 	rd->cookie = cookie;
 	rd->max = m->index_json_size != 0 ? m->index_json_size :
-	    FORMAT_MANIFEST_MAX;
+					    FORMAT_MANIFEST_MAX;
 	if ((rd->js = index_stream_new(&c)) == NULL ||
 	    (rd->hash = crypto_hash_sha256_new()) == NULL)
 		goto oom;
@@ -807,9 +844,13 @@ manifest_index_reader_feed(struct manifest_index_reader *rd,
 	if (rd->hard)
 		return ag_err_set(err, "%s", rd->err.msg);
 	if (len > rd->max - rd->len)
-		return ag_err_set(err, "index: more than %" PRIu64 " bytes of "
-		    "JSON%s", rd->max, rd->m->index_json_size != 0 ?
-		    " (the manifest's json_size)" : "");
+		return ag_err_set(err,
+		    "index: more than %" PRIu64 " bytes of "
+		    "JSON%s",
+		    rd->max,
+		    rd->m->index_json_size != 0 ?
+			" (the manifest's json_size)" :
+			"");
 	if (crypto_hash_update(rd->hash, buf, len) != 0)
 		return ag_err_set(err, "index: sha256 failed");
 	rd->len += len;
@@ -833,8 +874,7 @@ manifest_index_reader_feed(struct manifest_index_reader *rd,
  * as many entries as the manifest says.  Return 0 or -1 with a message.
  */
 int
-manifest_index_reader_end(struct manifest_index_reader *rd,
-    struct ag_err *err)
+manifest_index_reader_end(struct manifest_index_reader *rd, struct ag_err *err)
 {
 	const struct manifest *m = rd->m;
 	uint8_t sha[CRYPTO_SHA256_LEN];
@@ -843,12 +883,15 @@ manifest_index_reader_end(struct manifest_index_reader *rd,
 	if (rd->hard)
 		return ag_err_set(err, "%s", rd->err.msg);
 	if (m->index_json_size != 0 && rd->len != m->index_json_size)
-		return ag_err_set(err, "index: %" PRIu64 " bytes of JSON, the "
-		    "manifest says %" PRIu64, rd->len, m->index_json_size);
+		return ag_err_set(err,
+		    "index: %" PRIu64 " bytes of JSON, the "
+		    "manifest says %" PRIu64,
+		    rd->len, m->index_json_size);
 	if (crypto_hash_final(rd->hash, sha) != 0)
 		return ag_err_set(err, "index: sha256 failed");
 	if (!crypto_memeq(sha, m->index_sha256, sizeof(sha)))
-		return ag_err_set(err, "index: sha256 differs from the "
+		return ag_err_set(err,
+		    "index: sha256 differs from the "
 		    "manifest's (not the index of this backup)");
 	if (rd->bad)
 		return ag_err_set(err, "%s", rd->err.msg);
@@ -858,8 +901,10 @@ manifest_index_reader_end(struct manifest_index_reader *rd,
 		return ag_err_set(err, "index: not the index of backup %s",
 		    m->backup_id);
 	if (rd->n != m->index_entries)
-		return ag_err_set(err, "index: %" PRIu64 " entries, the "
-		    "manifest says %" PRIu64, rd->n, m->index_entries);
+		return ag_err_set(err,
+		    "index: %" PRIu64 " entries, the "
+		    "manifest says %" PRIu64,
+		    rd->n, m->index_entries);
 	return 0;
 }
 
@@ -930,8 +975,8 @@ manifest_load_index(struct manifest *m, const char *json, size_t len,
 
 	if ((rd = manifest_index_reader_new(m, collect_file, &c, err)) == NULL)
 		return -1;
-	if (manifest_index_reader_feed(rd, (const uint8_t *)json, len,
-	    err) != 0) {
+	if (manifest_index_reader_feed(rd, (const uint8_t *)json, len, err) !=
+	    0) {
 		if (rd->hard)
 			(void)ag_err_set(err, "index: out of memory");
 		goto out;
@@ -962,8 +1007,8 @@ out:
  * of memory: ${m} then has no files loaded).
  */
 int
-manifest_add_files(struct manifest *m, struct manifest_file *files,
-    size_t n, struct ag_err *err)
+manifest_add_files(struct manifest *m, struct manifest_file *files, size_t n,
+    struct ag_err *err)
 {
 	struct manifest_file *v;
 	size_t i = 0, j = 0, k = 0, total;
@@ -975,7 +1020,7 @@ manifest_add_files(struct manifest *m, struct manifest_file *files,
 	m->by_path = NULL;
 	if ((v = calloc(total > 0 ? total : 1, sizeof(*v))) == NULL ||
 	    (m->by_path = calloc(total > 0 ? total : 1,
-	    sizeof(*m->by_path))) == NULL) {
+		 sizeof(*m->by_path))) == NULL) {
 		free(v);
 		for (i = 0; i < n; i++)
 			manifest_file_clear(&files[i]);
@@ -985,8 +1030,9 @@ manifest_add_files(struct manifest *m, struct manifest_file *files,
 	}
 	/* The entries move: strings and all. */
 	while (i < m->nfiles || j < n) {
-		if (j >= n || (i < m->nfiles &&
-		    m->files[i].tar_offset < files[j].tar_offset))
+		if (j >= n ||
+		    (i < m->nfiles &&
+			m->files[i].tar_offset < files[j].tar_offset))
 			v[k++] = m->files[i++];
 		else
 			v[k++] = files[j++];
@@ -1020,12 +1066,12 @@ manifest_file_dup(struct manifest_file *dst, const struct manifest_file *src)
 	dst->split_of = NULL;
 	if ((dst->path = strdup(src->path)) == NULL ||
 	    (src->target != NULL &&
-	    (dst->target = strdup(src->target)) == NULL) ||
+		(dst->target = strdup(src->target)) == NULL) ||
 	    (src->user != NULL && (dst->user = strdup(src->user)) == NULL) ||
 	    (src->group != NULL &&
-	    (dst->group = strdup(src->group)) == NULL) ||
+		(dst->group = strdup(src->group)) == NULL) ||
 	    (src->split_of != NULL &&
-	    (dst->split_of = strdup(src->split_of)) == NULL)) {
+		(dst->split_of = strdup(src->split_of)) == NULL)) {
 		manifest_file_clear(dst);
 		return -1;
 	}
@@ -1081,8 +1127,8 @@ manifest_find(const struct manifest *m, const char *path)
 		return NULL;
 	p = norm_path(path, &n);
 	/* The last of equal paths is the one a tar extraction leaves. */
-	for (i = lower_bound(m, p, n); i < m->nfiles &&
-	    strncmp(m->by_path[i]->path, p, n) == 0; i++)
+	for (i = lower_bound(m, p, n);
+	     i < m->nfiles && strncmp(m->by_path[i]->path, p, n) == 0; i++)
 		if (m->by_path[i]->path[n] == '\0')
 			found = m->by_path[i];
 	return found;
@@ -1095,7 +1141,7 @@ tar_order_cmp(const void *a, const void *b)
 	const struct manifest_file *y = *(const struct manifest_file *const *)b;
 
 	return x->tar_offset < y->tar_offset ? -1 :
-	    x->tar_offset > y->tar_offset;
+					       x->tar_offset > y->tar_offset;
 }
 
 /**
@@ -1116,9 +1162,12 @@ manifest_select(const struct manifest *m, const char *path,
 	size_t n, i, k = 0;
 
 	if (!m->files_loaded)
-		return ag_err_set(err, m->index_omitted ? "backup %s has no "
-		    "file index (too many files); restore it whole" :
-		    "backup %s: the file index is not loaded", m->backup_id);
+		return ag_err_set(err,
+		    m->index_omitted ?
+			"backup %s has no "
+			"file index (too many files); restore it whole" :
+			"backup %s: the file index is not loaded",
+		    m->backup_id);
 	if ((v = calloc(m->nfiles > 0 ? m->nfiles : 1, sizeof(*v))) == NULL)
 		return ag_err_set(err, "out of memory");
 	p = norm_path(path, &n);
@@ -1127,8 +1176,9 @@ manifest_select(const struct manifest *m, const char *path,
 			v[k++] = &m->files[i];
 	} else {
 		/* Paths with prefix p are contiguous in by_path. */
-		for (i = lower_bound(m, p, n); i < m->nfiles &&
-		    strncmp(m->by_path[i]->path, p, n) == 0; i++) {
+		for (i = lower_bound(m, p, n);
+		     i < m->nfiles && strncmp(m->by_path[i]->path, p, n) == 0;
+		     i++) {
 			char c = m->by_path[i]->path[n];
 
 			if (c == '\0' || c == '/')

@@ -8,6 +8,8 @@
  * cost several times that and could not.  Every string goes through one
  * escaper that also validates UTF-8 (see the header for what happens to
  * names that are not).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/types.h>
 
@@ -33,10 +35,10 @@
 #include "backup/manifest.h"
 #include "backup/manifest_internal.h"
 
-#define SPILL_FLUSH	((size_t)1 << 20)	/* staging before a spill write */
-#define PIECE		((size_t)1 << 20)	/* index_read() pieces */
+#define SPILL_FLUSH ((size_t)1 << 20) /* staging before a spill write */
+#define PIECE ((size_t)1 << 20)	      /* index_read() pieces */
 /* Room kept for the index object's JSON around its files array. */
-#define INDEX_WRAP	256
+#define INDEX_WRAP 256
 
 /* --- Text into a bounded buffer (lib/buf.h) ---------------------------- */
 
@@ -114,7 +116,8 @@ jb_str(struct buf *b, const char *str)
 	while (i < n) {
 		/* Copy runs of plain characters at once. */
 		for (run = i; run < n && s[run] >= 0x20 && s[run] < 0x80 &&
-		    s[run] != '"' && s[run] != '\\'; run++)
+		     s[run] != '"' && s[run] != '\\';
+		     run++)
 			;
 		buf_append(b, s + i, run - i);
 		i = run;
@@ -232,18 +235,18 @@ struct manifest_writer {
 	 * the spill file, which holds the first ${spilled} bytes.
 	 */
 	struct buf files;
-	struct buf entry;		/* scratch for one entry */
+	struct buf entry; /* scratch for one entry */
 	int spill_fd;
 	uint64_t spilled;
 	uint64_t nentries;
-	bool omitted;			/* index over the limit: dropped */
+	bool omitted; /* index over the limit: dropped */
 
 	char **warnings;
 	size_t nwarnings;
 	uint64_t warning_count;
 
 	struct manifest_totals t;
-	uint8_t *header;		/* copy of t.data_header */
+	uint8_t *header; /* copy of t.data_header */
 	bool finished;
 	bool index_done;
 	uint64_t index_json_len;
@@ -319,11 +322,11 @@ manifest_writer_new(const struct manifest_head *head, struct ag_err *err)
 	if ((w->job = strdup(head->job)) == NULL ||
 	    (w->host = strdup(head->host != NULL ? head->host : "")) == NULL ||
 	    (head->spill_dir != NULL &&
-	    (w->spill_dir = strdup(head->spill_dir)) == NULL) ||
+		(w->spill_dir = strdup(head->spill_dir)) == NULL) ||
 	    (w->sources = strv_dup(head->sources, &w->nsources)) == NULL ||
 	    (w->exclude = strv_dup(head->exclude, &w->nexclude)) == NULL ||
 	    (w->warnings = calloc(MANIFEST_WARNINGS_MAX + 1,
-	    sizeof(*w->warnings))) == NULL)
+		 sizeof(*w->warnings))) == NULL)
 		goto oom1;
 	return w;
 
@@ -374,8 +377,10 @@ manifest_writer_member(struct manifest_writer *w,
 	if (w->failed)
 		return;
 	if (m->index != w->nmembers) {
-		wfail(w, "manifest: member %" PRIu64 " out of order "
-		    "(expected %zu)", m->index, w->nmembers);
+		wfail(w,
+		    "manifest: member %" PRIu64 " out of order "
+		    "(expected %zu)",
+		    m->index, w->nmembers);
 		return;
 	}
 	if (m->tar_len > UINT32_MAX) {
@@ -403,8 +408,10 @@ manifest_writer_chunk(struct manifest_writer *w,
 	if (w->failed)
 		return;
 	if (c->index != w->nchunks || c->index >= w->nmembers) {
-		wfail(w, "manifest: chunk %" PRIu64 " out of order or without "
-		    "its member", c->index);
+		wfail(w,
+		    "manifest: chunk %" PRIu64 " out of order or without "
+		    "its member",
+		    c->index);
 		return;
 	}
 	if (c->sealed_len > UINT32_MAX || c->plain_len > UINT32_MAX) {
@@ -453,8 +460,10 @@ spill_open(struct manifest_writer *w)
 	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		/* No O_TMPFILE here: a named file, unlinked at once. */
-		if ((size_t)snprintf(path, sizeof(path), "%s/.vigil-index-"
-		    "XXXXXX", dir) >= sizeof(path)) {
+		if ((size_t)snprintf(path, sizeof(path),
+			"%s/.vigil-index-"
+			"XXXXXX",
+			dir) >= sizeof(path)) {
 			wfail(w, "manifest: spill folder name too long");
 			return -1;
 		}
@@ -481,8 +490,10 @@ spill_flush(struct manifest_writer *w)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			wfail(w, "manifest: writing the file index spill "
-			    "file: %s", strerror(errno));
+			wfail(w,
+			    "manifest: writing the file index spill "
+			    "file: %s",
+			    strerror(errno));
 			return -1;
 		}
 		off += (size_t)n;
@@ -503,7 +514,8 @@ omit_index(struct manifest_writer *w)
 		close(w->spill_fd);
 	w->spill_fd = -1;
 	buf_free(&w->files);
-	snprintf(msg, sizeof(msg), "file index larger than %zu MiB: not "
+	snprintf(msg, sizeof(msg),
+	    "file index larger than %zu MiB: not "
 	    "stored; the backup can only be restored whole",
 	    FORMAT_MANIFEST_MAX >> 20);
 	manifest_writer_warning(w, msg);
@@ -546,7 +558,8 @@ manifest_writer_entry(struct manifest_writer *w,
 	buf_append(b, "{", 1);
 	jb_member_bytes(b, "path", path, 1);
 	free(path);
-	jb_printf(b, ",\"type\":\"%s\",\"size\":%" PRIu64 ",\"mode\":%u,"
+	jb_printf(b,
+	    ",\"type\":\"%s\",\"size\":%" PRIu64 ",\"mode\":%u,"
 	    "\"mtime\":%" PRId64 ",\"uid\":%" PRId64 ",\"gid\":%" PRId64,
 	    type, e->size, e->mode & 07777, e->mtime, e->uid, e->gid);
 	if (user != NULL && *user != '\0')
@@ -562,8 +575,10 @@ manifest_writer_entry(struct manifest_writer *w,
 	jb_printf(b, ",\"tar_offset\":%" PRIu64 ",\"tar_len\":%" PRIu64 "}",
 	    e->offset, e->length);
 	if (b->err) {
-		wfail(w, "manifest: index entry for a path of %zu bytes: too "
-		    "long or out of memory", strlen(e->path));
+		wfail(w,
+		    "manifest: index entry for a path of %zu bytes: too "
+		    "long or out of memory",
+		    strlen(e->path));
 		return;
 	}
 
@@ -638,26 +653,33 @@ manifest_writer_finish(struct manifest_writer *w,
 		return ag_err_set(err, "manifest: bad data header length %zu",
 		    t->data_header_len);
 	if (w->nchunks == 0 || w->nchunks != w->nmembers)
-		return ag_err_set(err, "manifest: %zu members but %zu sealed "
-		    "chunks", w->nmembers, w->nchunks);
+		return ag_err_set(err,
+		    "manifest: %zu members but %zu sealed "
+		    "chunks",
+		    w->nmembers, w->nchunks);
 	off = t->data_header_len;
 	for (i = 0; i < w->nchunks; i++) {
 		const struct row *r = &w->rows[i];
 
 		if (r->offset != off || r->tar_off != tar ||
-		    r->sealed_len != (uint64_t)r->plain_len +
-		    FORMAT_CHUNK_OVERHEAD || r->plain_len > t->chunk_size ||
-		    r->tar_len == 0 || r->tar_len > w->slice_size ||
+		    r->sealed_len !=
+			(uint64_t)r->plain_len + FORMAT_CHUNK_OVERHEAD ||
+		    r->plain_len > t->chunk_size || r->tar_len == 0 ||
+		    r->tar_len > w->slice_size ||
 		    (i + 1 < w->nchunks && r->tar_len != w->slice_size))
-			return ag_err_set(err, "manifest: chunk %zu does not "
-			    "follow the previous one", i);
+			return ag_err_set(err,
+			    "manifest: chunk %zu does not "
+			    "follow the previous one",
+			    i);
 		off += r->sealed_len;
 		tar += r->tar_len;
 	}
 	if (off != t->data_size || tar != t->tar_size)
-		return ag_err_set(err, "manifest: the chunks add up to %" PRIu64
-		    " sealed and %" PRIu64 " tar bytes, not %" PRIu64 " and %"
-		    PRIu64, off, tar, t->data_size, t->tar_size);
+		return ag_err_set(err,
+		    "manifest: the chunks add up to %" PRIu64
+		    " sealed and %" PRIu64 " tar bytes, not %" PRIu64
+		    " and %" PRIu64,
+		    off, tar, t->data_size, t->tar_size);
 	free(w->header);
 	if ((w->header = malloc(t->data_header_len)) == NULL)
 		return ag_err_set(err, "manifest: out of memory");
@@ -724,21 +746,25 @@ manifest_writer_index_read(struct manifest_writer *w,
 		(void)ag_err_set(err, "manifest: out of memory");
 		goto out;
 	}
-	snprintf(head, sizeof(head), "{\"format\":%d,\"backup_id\":\"%s\","
-	    "\"files\":[\n", MANIFEST_FORMAT, w->backup_id);
+	snprintf(head, sizeof(head),
+	    "{\"format\":%d,\"backup_id\":\"%s\","
+	    "\"files\":[\n",
+	    MANIFEST_FORMAT, w->backup_id);
 	if (ix_emit(&o, head, strlen(head)) != 0)
 		goto stopped;
 	while (off < w->spilled) {
 		size_t want = w->spilled - off < PIECE ?
-		    (size_t)(w->spilled - off) : PIECE;
+		    (size_t)(w->spilled - off) :
+		    PIECE;
 
 		n = pread(w->spill_fd, buf, want, (off_t)off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			(void)ag_err_set(err, "manifest: reading the file index "
-			    "spill file: %s", n < 0 ? strerror(errno) :
-			    "unexpected end");
+			(void)ag_err_set(err,
+			    "manifest: reading the file index "
+			    "spill file: %s",
+			    n < 0 ? strerror(errno) : "unexpected end");
 			goto out;
 		}
 		if (ix_emit(&o, buf, (size_t)n) != 0)
@@ -746,8 +772,9 @@ manifest_writer_index_read(struct manifest_writer *w,
 		off += (uint64_t)n;
 	}
 	for (size_t k = 0; k < w->files.len; k += PIECE)
-		if (ix_emit(&o, w->files.p + k, w->files.len - k < PIECE ?
-		    w->files.len - k : PIECE) != 0)
+		if (ix_emit(&o, w->files.p + k,
+			w->files.len - k < PIECE ? w->files.len - k : PIECE) !=
+		    0)
 			goto stopped;
 	if (ix_emit(&o, "\n]}\n", 4) != 0)
 		goto stopped;
@@ -789,8 +816,10 @@ manifest_writer_set_index(struct manifest_writer *w, uint64_t object_size,
 uint64_t
 manifest_sealed_size(size_t len, size_t header_len)
 {
-	uint64_t chunks = len == 0 ? 1 :
-	    ((uint64_t)len + FORMAT_MANIFEST_CHUNK - 1) / FORMAT_MANIFEST_CHUNK;
+	uint64_t chunks = len == 0 ?
+	    1 :
+	    ((uint64_t)len + FORMAT_MANIFEST_CHUNK - 1) /
+		FORMAT_MANIFEST_CHUNK;
 
 	return (uint64_t)header_len + len + chunks * FORMAT_CHUNK_OVERHEAD;
 }
@@ -806,8 +835,8 @@ render(struct manifest_writer *w, uint64_t stored, struct buf *b)
 
 	if ((hdr64 = malloc(hlen)) == NULL)
 		return -1;
-	if (crypto_base64(t->data_header, t->data_header_len, hdr64,
-	    hlen) < 0) {
+	if (crypto_base64(t->data_header, t->data_header_len, hdr64, hlen) <
+	    0) {
 		free(hdr64);
 		return -1;
 	}
@@ -819,36 +848,47 @@ render(struct manifest_writer *w, uint64_t stored, struct buf *b)
 	(void)jb_str(b, w->job);
 	buf_puts(b, ",\n\"host\":");
 	(void)jb_str(b, w->host);
-	jb_printf(b, ",\n\"backup_id\":\"%s\",\n\"level\":%d,\n"
-	    "\"start\":\"%s\",\n\"end\":\"%s\",\n\"sources\":", w->backup_id,
-	    w->level, ts, te);
+	jb_printf(b,
+	    ",\n\"backup_id\":\"%s\",\n\"level\":%d,\n"
+	    "\"start\":\"%s\",\n\"end\":\"%s\",\n\"sources\":",
+	    w->backup_id, w->level, ts, te);
 	jb_strv(b, (const char *const *)w->sources, w->nsources);
 	buf_puts(b, ",\n\"exclude\":");
 	jb_strv(b, (const char *const *)w->exclude, w->nexclude);
-	jb_printf(b, ",\n\"counts\":{\"files\":%" PRIu64 ",\"dirs\":%" PRIu64
-	    ",\"symlinks\":%" PRIu64 ",\"hardlinks\":%" PRIu64 ",\"other\":%"
-	    PRIu64 ",", t->files, t->dirs, t->symlinks, t->hardlinks,
-	    t->others);
-	jb_printf(b, "\"bytes_in\":%" PRIu64 ",\"bytes_stored\":%" PRIu64
-	    ",\"warnings\":%" PRIu64 "},\n\"warnings\":", t->bytes_in, stored,
-	    w->warning_count);
+	jb_printf(b,
+	    ",\n\"counts\":{\"files\":%" PRIu64 ",\"dirs\":%" PRIu64
+	    ",\"symlinks\":%" PRIu64 ",\"hardlinks\":%" PRIu64
+	    ",\"other\":%" PRIu64 ",",
+	    t->files, t->dirs, t->symlinks, t->hardlinks, t->others);
+	jb_printf(b,
+	    "\"bytes_in\":%" PRIu64 ",\"bytes_stored\":%" PRIu64
+	    ",\"warnings\":%" PRIu64 "},\n\"warnings\":",
+	    t->bytes_in, stored, w->warning_count);
 	jb_strv(b, (const char *const *)w->warnings, w->nwarnings);
 	crypto_hex(t->tar_sha256, sizeof(t->tar_sha256), sha);
-	jb_printf(b, ",\n\"tar\":{\"format\":\"pax\",\"size\":%" PRIu64
-	    ",\"sha256\":\"%s\"},\n", t->tar_size, sha);
-	jb_printf(b, "\"compression\":{\"algorithm\":\"gzip\",\"level\":%d,"
-	    "\"slice_size\":%zu},\n", w->compress_level, w->slice_size);
-	jb_printf(b, "\"data\":{\"object\":\"%s\",\"size\":%" PRIu64 ","
-	    "\"header_len\":%zu,\"header\":\"", FORMAT_NAME_DATA, t->data_size,
-	    t->data_header_len);
+	jb_printf(b,
+	    ",\n\"tar\":{\"format\":\"pax\",\"size\":%" PRIu64
+	    ",\"sha256\":\"%s\"},\n",
+	    t->tar_size, sha);
+	jb_printf(b,
+	    "\"compression\":{\"algorithm\":\"gzip\",\"level\":%d,"
+	    "\"slice_size\":%zu},\n",
+	    w->compress_level, w->slice_size);
+	jb_printf(b,
+	    "\"data\":{\"object\":\"%s\",\"size\":%" PRIu64 ","
+	    "\"header_len\":%zu,\"header\":\"",
+	    FORMAT_NAME_DATA, t->data_size, t->data_header_len);
 	buf_puts(b, hdr64);
-	jb_printf(b, "\",\"chunk_size\":%" PRIu32 ",\"chunks\":%zu},\n"
-	    "\"chunks\":[\n", t->chunk_size, w->nchunks);
+	jb_printf(b,
+	    "\",\"chunk_size\":%" PRIu32 ",\"chunks\":%zu},\n"
+	    "\"chunks\":[\n",
+	    t->chunk_size, w->nchunks);
 	free(hdr64);
 	for (size_t i = 0; i < w->nchunks && !b->err; i++) {
 		const struct row *r = &w->rows[i];
 
-		jb_printf(b, "%s{\"index\":%zu,\"offset\":%" PRIu64 ","
+		jb_printf(b,
+		    "%s{\"index\":%zu,\"offset\":%" PRIu64 ","
 		    "\"sealed_len\":%" PRIu32 ",\"plain_len\":%" PRIu32 ","
 		    "\"tar_offset\":%" PRIu64 ",\"tar_len\":%" PRIu32 "}",
 		    i > 0 ? ",\n" : "", i, r->offset, r->sealed_len,
@@ -856,17 +896,22 @@ render(struct manifest_writer *w, uint64_t stored, struct buf *b)
 	}
 	buf_puts(b, "\n],\n\"index\":");
 	if (w->omitted) {
-		jb_printf(b, "{\"inline\":false,\"omitted\":true,\"entries\":%"
-		    PRIu64 "}\n}\n", w->nentries);
+		jb_printf(b,
+		    "{\"inline\":false,\"omitted\":true,\"entries\":%" PRIu64
+		    "}\n}\n",
+		    w->nentries);
 	} else if (manifest_writer_index_separate(w)) {
 		crypto_hex(w->index_sha, sizeof(w->index_sha), sha);
-		jb_printf(b, "{\"inline\":false,\"object\":\"%s\",\"size\":%"
-		    PRIu64 ",\"entries\":%" PRIu64 ",", FORMAT_NAME_INDEX,
-		    w->index_size, w->nentries);
+		jb_printf(b,
+		    "{\"inline\":false,\"object\":\"%s\",\"size\":%" PRIu64
+		    ",\"entries\":%" PRIu64 ",",
+		    FORMAT_NAME_INDEX, w->index_size, w->nentries);
 		if (w->index_encoding == MANIFEST_INDEX_GZIP)
 			jb_printf(b, "\"encoding\":\"gzip\",");
-		jb_printf(b, "\"json_size\":%" PRIu64 ",\"sha256\":\"%s\"}"
-		    "\n}\n", w->index_json_len, sha);
+		jb_printf(b,
+		    "\"json_size\":%" PRIu64 ",\"sha256\":\"%s\"}"
+		    "\n}\n",
+		    w->index_json_len, sha);
 	} else {
 		buf_puts(b, "{\"inline\":true},\n\"files\":[\n");
 		buf_append(b, w->files.p, w->files.len);
@@ -886,8 +931,7 @@ render(struct manifest_writer *w, uint64_t stored, struct buf *b)
  */
 int
 manifest_writer_json(struct manifest_writer *w, size_t header_len,
-    char **ret_json, size_t *ret_len, uint64_t *ret_stored,
-    struct ag_err *err)
+    char **ret_json, size_t *ret_len, uint64_t *ret_stored, struct ag_err *err)
 {
 	struct buf b = { .max = FORMAT_MANIFEST_MAX };
 	uint64_t other, stored, next;
@@ -898,10 +942,11 @@ manifest_writer_json(struct manifest_writer *w, size_t header_len,
 	if (!w->finished)
 		return ag_err_set(err, "manifest: not finished");
 	if (manifest_writer_index_separate(w) && !w->index_done)
-		return ag_err_set(err, "manifest: the index object was not "
+		return ag_err_set(err,
+		    "manifest: the index object was not "
 		    "written");
-	other = w->t.data_size + (manifest_writer_index_separate(w) ?
-	    w->index_size : 0);
+	other = w->t.data_size +
+	    (manifest_writer_index_separate(w) ? w->index_size : 0);
 	/*
 	 * The manifest counts its own sealed size, which depends on the
 	 * digits of that count: iterate to the fixed point (two or three
@@ -911,8 +956,10 @@ manifest_writer_json(struct manifest_writer *w, size_t header_len,
 	for (i = 0; i < 8; i++) {
 		if (render(w, stored, &b) != 0) {
 			buf_free(&b);
-			return ag_err_set(err, "manifest: larger than %zu MiB or "
-			    "out of memory", FORMAT_MANIFEST_MAX >> 20);
+			return ag_err_set(err,
+			    "manifest: larger than %zu MiB or "
+			    "out of memory",
+			    FORMAT_MANIFEST_MAX >> 20);
 		}
 		next = other + manifest_sealed_size(b.len, header_len);
 		if (next == stored)

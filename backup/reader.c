@@ -14,6 +14,8 @@
  * the read keeps its own reason (READER_STOPPED), and the failures it
  * causes further down (a stopped storage transfer, a stopped inflater)
  * are not ours to report.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -36,7 +38,7 @@ struct reader {
 	char okey[STORAGE_KEY_MAX + 1];
 	struct inflate *ifl;
 	struct reader_stats s;
-	size_t nmembers;		/* members the read yields */
+	size_t nmembers; /* members the read yields */
 
 	/* Whole. */
 	struct format_reader *rd;
@@ -44,18 +46,19 @@ struct reader {
 
 	/* Plan. */
 	struct format_object *obj;
-	uint8_t *sbuf;			/* one sealed chunk */
+	uint8_t *sbuf; /* one sealed chunk */
 	size_t sbuf_len, sbuf_cap;
-	size_t fetch_pos;		/* plan[] chunk being received */
+	size_t fetch_pos; /* plan[] chunk being received */
 
-	int failed;			/* 0, -1, AG_RETRY or READER_STOPPED */
+	int failed; /* 0, -1, AG_RETRY or READER_STOPPED */
 	struct ag_err err;
 };
 
 /* Record the first failure of the read (printf-style); -1. */
-#define rfail(r, ...)							\
-	((r)->failed != 0 ? -1 : ((r)->failed = ag_err_set(&(r)->err,	\
-	    __VA_ARGS__)))
+#define rfail(r, ...) \
+	((r)->failed != 0 ? \
+		-1 : \
+		((r)->failed = ag_err_set(&(r)->err, __VA_ARGS__)))
 
 /* A callback of the caller stopped the read; return -1. */
 static int
@@ -82,13 +85,13 @@ member_out(void *cookie, const uint8_t *buf, size_t len)
 
 	if (r->s.members >= r->nmembers)
 		return rfail(r, "data.vgl: more members than %s",
-		    r->c->plan != NULL ? "planned" :
-		    "the chunk table lists");
+		    r->c->plan != NULL ? "planned" : "the chunk table lists");
 	c = &r->m->chunks[member_chunk(r, (size_t)r->s.members)];
 	if (len != c->tar_len)
-		return rfail(r, "data.vgl: member %" PRIu64 " inflates to %zu "
-		    "bytes, the chunk table says %" PRIu64, c->index, len,
-		    c->tar_len);
+		return rfail(r,
+		    "data.vgl: member %" PRIu64 " inflates to %zu "
+		    "bytes, the chunk table says %" PRIu64,
+		    c->index, len, c->tar_len);
 	if (r->c->sink(r->c->cookie, c, buf, len) != 0)
 		return stopped(r);
 	r->s.members++;
@@ -120,11 +123,14 @@ chunk_ok(struct reader *r, uint64_t index, const uint8_t *pt, size_t len,
 	struct ag_err e = { "" };
 
 	if (index >= m->nchunks)
-		return rfail(r, "data.vgl: chunk %" PRIu64 " is not in the "
-		    "chunk table (%zu chunks)", index, m->nchunks);
+		return rfail(r,
+		    "data.vgl: chunk %" PRIu64 " is not in the "
+		    "chunk table (%zu chunks)",
+		    index, m->nchunks);
 	c = &m->chunks[index];
 	if (len != c->plain_len || (final != 0) != (index + 1 == m->nchunks))
-		return rfail(r, "data.vgl: chunk %" PRIu64 " (%zu bytes%s) "
+		return rfail(r,
+		    "data.vgl: chunk %" PRIu64 " (%zu bytes%s) "
 		    "does not match the chunk table (%" PRIu64 " bytes%s)",
 		    index, len, final ? ", final" : "", c->plain_len,
 		    index + 1 == m->nchunks ? ", final" : "");
@@ -145,7 +151,8 @@ header_ok(struct reader *r, const struct format_object *obj)
 	hdr = format_object_header(obj, &hlen);
 	if (hlen != r->m->data_header_len ||
 	    memcmp(hdr, r->m->data_header, hlen) != 0)
-		return rfail(r, "data.vgl: its header differs from the "
+		return rfail(r,
+		    "data.vgl: its header differs from the "
 		    "manifest's copy");
 	if (strcmp(format_object_info(obj)->backup_id, r->c->id) != 0)
 		return rfail(r, "data.vgl: sealed for backup %s, not %s",
@@ -159,8 +166,8 @@ header_ok(struct reader *r, const struct format_object *obj)
  * with ${name}, as the storage said without.  Return 0 or -1.
  */
 static int
-get_range(struct reader *r, uint64_t off, uint64_t len,
-    storage_sink_fn *sink, bool name)
+get_range(struct reader *r, uint64_t off, uint64_t len, storage_sink_fn *sink,
+    bool name)
 {
 	struct ag_err e = { "" };
 	int rc;
@@ -223,7 +230,7 @@ whole_read(struct reader *r)
 	struct ag_err e = { "" };
 
 	if ((r->rd = format_reader_new(r->c->key, FORMAT_KIND_DATA,
-	    whole_chunk, r)) == NULL)
+		 whole_chunk, r)) == NULL)
 		return rfail(r, "out of memory");
 	if (get_range(r, 0, UINT64_MAX, whole_sink, false) != 0)
 		return -1;
@@ -232,11 +239,14 @@ whole_read(struct reader *r)
 	if (inflate_finish(r->ifl, &e) != 0)
 		return rfail(r, "data.vgl: %s", e.msg);
 	if (r->s.fed != m->data_size)
-		return rfail(r, "data.vgl: %" PRIu64 " bytes, the manifest "
-		    "says %" PRIu64, r->s.fed, m->data_size);
+		return rfail(r,
+		    "data.vgl: %" PRIu64 " bytes, the manifest "
+		    "says %" PRIu64,
+		    r->s.fed, m->data_size);
 	if (r->s.chunks != m->nchunks || r->s.members != m->nchunks ||
 	    r->s.tar_bytes != m->tar_size)
-		return rfail(r, "data.vgl: %" PRIu64 " chunks and %" PRIu64
+		return rfail(r,
+		    "data.vgl: %" PRIu64 " chunks and %" PRIu64
 		    " tar bytes, the manifest says %zu and %" PRIu64,
 		    r->s.chunks, r->s.tar_bytes, m->nchunks, m->tar_size);
 	return 0;
@@ -255,7 +265,7 @@ plan_open(struct reader *r, const struct manifest_chunk *c)
 	if (before_chunk(r) != 0)
 		return -1;
 	if (format_open_chunk(r->obj, c->index, r->sbuf, (size_t)c->sealed_len,
-	    r->sbuf + FORMAT_CHUNK_PREFIX, &plen, &final, &e) != 0)
+		r->sbuf + FORMAT_CHUNK_PREFIX, &plen, &final, &e) != 0)
 		return rfail(r, "data.vgl: %s", e.msg);
 	return chunk_ok(r, c->index, r->sbuf + FORMAT_CHUNK_PREFIX, plen,
 	    final);
@@ -304,8 +314,10 @@ plan_read(struct reader *r)
 
 	for (i = 0; i < r->c->nplan; i++) {
 		if (plan[i] >= m->nchunks || (i > 0 && plan[i] <= plan[i - 1]))
-			return rfail(r, "data.vgl: chunk %zu: not in the chunk "
-			    "table, or out of order", plan[i]);
+			return rfail(r,
+			    "data.vgl: chunk %zu: not in the chunk "
+			    "table, or out of order",
+			    plan[i]);
 		if (m->chunks[plan[i]].sealed_len > maxsealed)
 			maxsealed = m->chunks[plan[i]].sealed_len;
 	}
@@ -317,7 +329,7 @@ plan_read(struct reader *r)
 		return rfail(r, "out of memory");
 	/* The manifest's copy of data.vgl's header: no GET for it. */
 	if ((r->obj = format_open_new(r->c->key, m->data_header,
-	    m->data_header_len, FORMAT_KIND_DATA, &e)) == NULL)
+		 m->data_header_len, FORMAT_KIND_DATA, &e)) == NULL)
 		return rfail(r, "data.vgl: %s", e.msg);
 	if (header_ok(r, r->obj) != 0)
 		return -1;
@@ -325,19 +337,22 @@ plan_read(struct reader *r)
 	for (i = 0; i < r->c->nplan; i = j + 1) {
 		/* One GET per run of consecutive chunks. */
 		for (j = i; j + 1 < r->c->nplan && plan[j + 1] == plan[j] + 1;
-		    j++)
+		     j++)
 			;
 		ca = &m->chunks[plan[i]];
 		cb = &m->chunks[plan[j]];
-		if (get_range(r, ca->offset, cb->offset + cb->sealed_len -
-		    ca->offset, plan_sink, true) != 0)
+		if (get_range(r, ca->offset,
+			cb->offset + cb->sealed_len - ca->offset, plan_sink,
+			true) != 0)
 			return -1;
 	}
 	if (inflate_finish(r->ifl, &e) != 0)
 		return rfail(r, "data.vgl: %s", e.msg);
 	if (r->fetch_pos != r->c->nplan || r->s.members != r->c->nplan)
-		return rfail(r, "data.vgl: %" PRIu64 " of %zu planned chunks "
-		    "arrived", r->s.members, r->c->nplan);
+		return rfail(r,
+		    "data.vgl: %" PRIu64 " of %zu planned chunks "
+		    "arrived",
+		    r->s.members, r->c->nplan);
 	return 0;
 }
 
@@ -358,7 +373,7 @@ reader_run(const struct reader_conf *conf, struct reader_stats *ret_stats,
 
 	r.nmembers = conf->plan != NULL ? conf->nplan : conf->m->nchunks;
 	if (format_object_name(conf->prefix, conf->job, conf->id,
-	    FORMAT_KIND_DATA, r.okey, sizeof(r.okey)) != 0) {
+		FORMAT_KIND_DATA, r.okey, sizeof(r.okey)) != 0) {
 		(void)rfail(&r, "bad job \"%.64s\" or backup id \"%.40s\"",
 		    conf->job, conf->id);
 		goto out;

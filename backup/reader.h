@@ -24,6 +24,8 @@
  * object: "data.vgl: chunk 7: authentication failed (corrupt, reordered or
  * tampered data)", "backup nightly/X: data.vgl is missing", "data.vgl:
  * member 3 inflates to 1000 bytes, the chunk table says 65536", ...
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_BACKUP_READER_H
 #define VIGIL_BACKUP_READER_H
@@ -43,21 +45,21 @@ struct storage;
  * reader_run() returns this when a callback stopped it (see there); not
  * AG_RETRY (1) nor STORAGE_ABSENT (2).
  */
-#define READER_STOPPED	3
+#define READER_STOPPED 3
 
 /* How far a read got. */
 struct reader_stats {
-	uint64_t fed;			/* data.vgl bytes received */
-	uint64_t chunks;		/* chunks authenticated and queued */
-	uint64_t members;		/* members handed to the sink */
-	uint64_t tar_bytes;		/* ... their tar bytes */
+	uint64_t fed;	    /* data.vgl bytes received */
+	uint64_t chunks;    /* chunks authenticated and queued */
+	uint64_t members;   /* members handed to the sink */
+	uint64_t tar_bytes; /* ... their tar bytes */
 };
 
 struct reader_conf {
 	struct storage *st;
-	const char *prefix;		/* "" or NULL for none */
+	const char *prefix; /* "" or NULL for none */
 	const char *job, *id;
-	const struct manifest *m;	/* from catalog_load_manifest() */
+	const struct manifest *m; /* from catalog_load_manifest() */
 	const struct crypto_key *key;
 	/*
 	 * The chunks to read: ${nplan} ascending positions in the chunk
@@ -65,7 +67,7 @@ struct reader_conf {
 	 */
 	const size_t *plan;
 	size_t nplan;
-	unsigned workers;		/* inflate threads; 0: online CPUs */
+	unsigned workers; /* inflate threads; 0: online CPUs */
 	/*
 	 * The tar stream: each member inflated from chunk ${c}, in order
 	 * (${c}->tar_offset is the tar offset of ${buf}).  Nonzero stops.
@@ -79,7 +81,7 @@ struct reader_conf {
 	 */
 	int (*on_chunk)(void *cookie, const struct reader_stats *s);
 	void *cookie;
-	volatile sig_atomic_t *cancel;	/* nonzero: stop ("cancelled") */
+	volatile sig_atomic_t *cancel; /* nonzero: stop ("cancelled") */
 };
 
 /**

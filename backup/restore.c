@@ -31,6 +31,8 @@
  * fetched with one ranged GET each.  While the data streams, the headers
  * of each entry are held back until they are complete and name the entry
  * the index says (part_hand()): a lying index writes nothing it names.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -66,7 +68,7 @@
 
 #include "backup/restore.h"
 
-#define PROGRESS_MS	100
+#define PROGRESS_MS 100
 
 /* A range of the tar stream, [start, end). */
 struct range {
@@ -76,9 +78,9 @@ struct range {
 /* A file extracted only to give a hard link its data. */
 struct helper {
 	const struct manifest_file *f;
-	size_t depth_existing;		/* leading folders that existed */
-	size_t depth;			/* folders in its path */
-	bool existed;			/* the file itself existed */
+	size_t depth_existing; /* leading folders that existed */
+	size_t depth;	       /* folders in its path */
+	bool existed;	       /* the file itself existed */
 };
 
 struct restore {
@@ -87,47 +89,47 @@ struct restore {
 	const struct restore_opts *o;
 	const struct manifest *m;
 	char okey[STORAGE_KEY_MAX + 1];
-	char *target;			/* realpath, for messages */
-	int dirfd;			/* the target, for cleanups */
+	char *target; /* realpath, for messages */
+	int dirfd;    /* the target, for cleanups */
 	struct extract *x;
 
 	/* Full restore. */
-	struct crypto_hash *hash;	/* the extractor's tap thread's */
+	struct crypto_hash *hash; /* the extractor's tap thread's */
 	atomic_bool hash_failed;
 
 	/* Partial restore. */
-	uint8_t *mark;			/* per file index entry: wanted */
+	uint8_t *mark; /* per file index entry: wanted */
 	struct range *want;
 	size_t nwant, want_pos;
-	size_t *plan;			/* chunk positions, ascending */
+	size_t *plan; /* chunk positions, ascending */
 	size_t nplan;
 	struct helper *helpers;
 	size_t nhelpers;
 	/* The headers of entry files[chk], held back until checked. */
 	size_t chk;
-	uint8_t *hbuf;			/* TAR_HEADER_MAX bytes */
+	uint8_t *hbuf; /* TAR_HEADER_MAX bytes */
 	size_t hlen, hneed;
 	bool hcapturing;
 
 	/* Both. */
-	size_t members_out;		/* members handed on by the reader */
-	uint64_t chunks;		/* opened */
-	uint64_t tar_fed;		/* handed to the extractor */
-	uint64_t cut;			/* tar offset after the last one */
+	size_t members_out; /* members handed on by the reader */
+	uint64_t chunks;    /* opened */
+	uint64_t tar_fed;   /* handed to the extractor */
+	uint64_t cut;	    /* tar offset after the last one */
 	uint64_t tar_total;
 	uint64_t files_total;
-	uint64_t read0;			/* storage bytes_read at start */
+	uint64_t read0; /* storage bytes_read at start */
 	int64_t t0, last_progress;
-	bool x_failed;			/* the extractor stopped itself */
-	int failed;			/* our own failure: err is set */
-	int failed_rc;			/* -1 or AG_RETRY */
+	bool x_failed; /* the extractor stopped itself */
+	int failed;    /* our own failure: err is set */
+	int failed_rc; /* -1 or AG_RETRY */
 	struct ag_err err;
 
 	/* Shared with the extractor's thread. */
 	pthread_mutex_t mtx;
-	char *last_path;		/* the entry being extracted */
+	char *last_path; /* the entry being extracted */
 	unsigned last_type;
-	bool last_existed;		/* no_overwrite: it was there */
+	bool last_existed; /* no_overwrite: it was there */
 	char first_refusal[AG_ERR_SIZE];
 	atomic_uint_fast64_t files;
 	struct restore_result *res;
@@ -167,10 +169,12 @@ progress(struct restore *r, bool force, bool done)
 	r->last_progress = now;
 	storage_stats(r->st, &s);
 	p = (struct restore_progress){ .tar_bytes = r->tar_fed,
-	    .tar_total = r->tar_total, .files = atomic_load(&r->files),
-	    .files_total = r->files_total,
-	    .bytes_read = s.bytes_read - r->read0,
-	    .elapsed_ms = now - r->t0, .done = done };
+		.tar_total = r->tar_total,
+		.files = atomic_load(&r->files),
+		.files_total = r->files_total,
+		.bytes_read = s.bytes_read - r->read0,
+		.elapsed_ms = now - r->t0,
+		.done = done };
 	r->o->progress(r->o->cookie, &p);
 }
 
@@ -262,7 +266,7 @@ x_entry(void *cookie, const struct extract_entry *e)
 	p = strdup(e->path);
 	pthread_mutex_lock(&r->mtx);
 	free(r->last_path);
-	r->last_path = p;		/* NULL if out of memory: no cleanup */
+	r->last_path = p; /* NULL if out of memory: no cleanup */
 	r->last_type = e->type;
 	r->last_existed = existed;
 	pthread_mutex_unlock(&r->mtx);
@@ -293,8 +297,9 @@ x_warning(void *cookie, const char *path, const char *reason)
 		snprintf(res->first_warnings[res->nfirst_warnings++],
 		    sizeof(res->first_warnings[0]), "%s: %s", path, reason);
 	/* extract.c words every entry it did not write like this. */
-	if (r->first_refusal[0] == '\0' && (strncmp(reason, "refused", 7) ==
-	    0 || strncmp(reason, "not extracted", 13) == 0))
+	if (r->first_refusal[0] == '\0' &&
+	    (strncmp(reason, "refused", 7) == 0 ||
+		strncmp(reason, "not extracted", 13) == 0))
 		snprintf(r->first_refusal, sizeof(r->first_refusal), "%s: %s",
 		    path, reason);
 	if (r->o->on_warning != NULL)
@@ -305,8 +310,7 @@ x_warning(void *cookie, const char *path, const char *reason)
 /* --- Handing tar bytes to the extractor ------------------------------- */
 
 static int
-hand_over(struct restore *r, uint64_t tar_off, const uint8_t *buf,
-    size_t len)
+hand_over(struct restore *r, uint64_t tar_off, const uint8_t *buf, size_t len)
 {
 	if (len == 0)
 		return 0;
@@ -353,19 +357,22 @@ part_check(struct restore *r, const struct manifest_file *f)
 	struct tar_header th;
 
 	if (tar_header_parse(r->hbuf, r->hlen, &th) != 0)
-		return rfail(r, "file index does not match the data: no tar "
+		return rfail(r,
+		    "file index does not match the data: no tar "
 		    "header for %.100s at tar offset %" PRIu64 "; restore "
-		    "refused", f->path, f->tar_offset);
+		    "refused",
+		    f->path, f->tar_offset);
 	if (th.path_len != strlen(f->path) ||
 	    memcmp(th.path, f->path, th.path_len) != 0 ||
 	    th.typeflag != tar_header_typeflag(f->type))
-		return rfail(r, "file index does not match the data: %.100s "
+		return rfail(r,
+		    "file index does not match the data: %.100s "
 		    "(%s) at tar offset %" PRIu64 " is \"%.*s\" (type '%c') "
-		    "in the tar stream; restore refused", f->path,
-		    manifest_ftype_name(f->type), f->tar_offset,
+		    "in the tar stream; restore refused",
+		    f->path, manifest_ftype_name(f->type), f->tar_offset,
 		    (int)(th.path_len > 100 ? 100 : th.path_len), th.path,
 		    th.typeflag >= 0x20 && th.typeflag < 0x7f ? th.typeflag :
-		    '?');
+								'?');
 	return 0;
 }
 
@@ -386,9 +393,11 @@ part_hand(struct restore *r, const uint64_t off0, const uint8_t *buf,
 	while (len > 0) {
 		if (!r->hcapturing) {
 			start = r->chk < r->m->nfiles ?
-			    r->m->files[r->chk].tar_offset : UINT64_MAX;
+			    r->m->files[r->chk].tar_offset :
+			    UINT64_MAX;
 			if (start < off)
-				return rfail(r, "data.vgl: the headers of %.100s "
+				return rfail(r,
+				    "data.vgl: the headers of %.100s "
 				    "were not fetched",
 				    r->m->files[r->chk].path);
 			if (start - off >= len)
@@ -416,9 +425,10 @@ part_hand(struct restore *r, const uint64_t off0, const uint8_t *buf,
 		if (r->hneed == 512) {
 			if (tar_header_need(r->hbuf, r->hlen, &need) != 0 ||
 			    need > f->tar_len)
-				return rfail(r, "file index does not match the "
-				    "data: the tar headers at tar offset %"
-				    PRIu64 " exceed %.100s; restore refused",
+				return rfail(r,
+				    "file index does not match the "
+				    "data: the tar headers at tar offset %" PRIu64
+				    " exceed %.100s; restore refused",
 				    f->tar_offset, f->path);
 			r->hneed = need;
 			if (r->hlen < r->hneed)
@@ -459,8 +469,8 @@ tar_sink(void *cookie, const struct manifest_chunk *c, const uint8_t *buf,
 			break;
 		s = w->start > start ? w->start : start;
 		e = w->end < end ? w->end : end;
-		if (s < e && part_hand(r, s, buf + (s - start),
-		    (size_t)(e - s)) != 0)
+		if (s < e &&
+		    part_hand(r, s, buf + (s - start), (size_t)(e - s)) != 0)
 			return -1;
 		if (w->end > end)
 			break;
@@ -536,17 +546,18 @@ plan_hardlinks(struct restore *r)
 		t = manifest_find(m, f->target);
 		if (t != NULL && t->tar_offset < f->tar_offset &&
 		    r->mark[t - m->files] != 0)
-			continue;		/* restored anyway */
+			continue; /* restored anyway */
 		if (t == NULL || t->tar_offset >= f->tar_offset ||
 		    t->type != MANIFEST_FILE) {
 			r->mark[i] = 0;
-			snprintf(reason, sizeof(reason), "hard link to %.100s, "
+			snprintf(reason, sizeof(reason),
+			    "hard link to %.100s, "
 			    "whose data is not in the backup: not restored",
 			    f->target);
 			x_warning(r, f->path, reason);
 			continue;
 		}
-		r->mark[t - m->files] = 2;	/* a helper */
+		r->mark[t - m->files] = 2; /* a helper */
 		r->helpers[r->nhelpers++].f = t;
 	}
 	return 0;
@@ -578,13 +589,14 @@ plan_ranges(struct restore *r)
 			r->want[r->nwant - 1].end += f->tar_len;
 		else
 			r->want[r->nwant++] = (struct range){ f->tar_offset,
-			    f->tar_offset + f->tar_len };
+				f->tar_offset + f->tar_len };
 	}
 	for (i = 0; i < r->nwant; i++) {
 		if (manifest_chunk_span(m, r->want[i].start,
-		    r->want[i].end - r->want[i].start, &a, &b) != 0)
-			return rfail(r, "file index: tar range [%" PRIu64 ", %"
-			    PRIu64 ") is outside the tar stream",
+			r->want[i].end - r->want[i].start, &a, &b) != 0)
+			return rfail(r,
+			    "file index: tar range [%" PRIu64 ", %" PRIu64
+			    ") is outside the tar stream",
 			    r->want[i].start, r->want[i].end);
 		for (k = a; k <= b; k++) {
 			if (any && k <= last)
@@ -624,16 +636,17 @@ ix_feed(void *cookie, const uint8_t *buf, size_t len)
  */
 static int
 read_index(struct restore *r, const struct manifest *m, const char *prefix,
-    const struct crypto_key *key, struct index_select *sel,
-    struct ag_err *err)
+    const struct crypto_key *key, struct index_select *sel, struct ag_err *err)
 {
 	struct ixfeed f = { .err = { "" } };
 	struct ag_err e = { "" };
 	int rc;
 
 	if (m->index_omitted)
-		return ag_err_set(err, "backup %s has no file index (too many "
-		    "files); restore it whole", m->backup_id);
+		return ag_err_set(err,
+		    "backup %s has no file index (too many "
+		    "files); restore it whole",
+		    m->backup_id);
 	if (m->index_inline) {
 		for (size_t i = 0; i < m->nfiles; i++)
 			if (index_select_file(sel, &m->files[i], i) != 0)
@@ -641,12 +654,14 @@ read_index(struct restore *r, const struct manifest *m, const char *prefix,
 		return 0;
 	}
 	if ((f.rd = manifest_index_reader_new(m, index_select_file, sel,
-	    err)) == NULL)
+		 err)) == NULL)
 		return -1;
 	rc = catalog_stream_index(r->st, prefix, m, key, ix_feed, &f, &e);
 	if (rc != 0)
-		(void)ag_err_set(err, "%s", f.failed ? (f.err.msg[0] != '\0' ?
-		    f.err.msg : "out of memory") : e.msg);
+		(void)ag_err_set(err, "%s",
+		    f.failed ?
+			(f.err.msg[0] != '\0' ? f.err.msg : "out of memory") :
+			e.msg);
 	else if (manifest_index_reader_end(f.rd, err) != 0)
 		rc = -1;
 	manifest_index_reader_free(f.rd);
@@ -703,8 +718,8 @@ link_targets(const struct manifest_file *v, size_t n, char ***ret,
 		if ((out[k] = strndup(t, tn)) == NULL)
 			goto oom;
 		key = out[k];
-		if (bsearch(&key, paths, n, sizeof(*paths),
-		    path_ptr_cmp) != NULL)
+		if (bsearch(&key, paths, n, sizeof(*paths), path_ptr_cmp) !=
+		    NULL)
 			free(out[k]);
 		else
 			k++;
@@ -762,8 +777,8 @@ plan_partial(struct restore *r, struct manifest *m, const char *prefix,
 		if ((norm[i] = strndup(path, n)) == NULL)
 			goto oom;
 	}
-	if ((sel = index_select_new((const char *const *)norm, np, 0,
-	    err)) == NULL)
+	if ((sel = index_select_new((const char *const *)norm, np, 0, err)) ==
+	    NULL)
 		goto out;
 	if ((rc = read_index(r, m, prefix, key, sel, err)) != 0)
 		goto out;
@@ -772,9 +787,10 @@ plan_partial(struct restore *r, struct manifest *m, const char *prefix,
 		if (index_select_count(sel, i) > 0)
 			continue;
 		if ((hint = index_select_hint(sel, i)) != NULL)
-			(void)ag_err_set(err, "%.100s is not in backup %s/%s; "
-			    "did you mean %.100s?", norm[i], r->job, r->id,
-			    hint);
+			(void)ag_err_set(err,
+			    "%.100s is not in backup %s/%s; "
+			    "did you mean %.100s?",
+			    norm[i], r->job, r->id, hint);
 		else
 			(void)ag_err_set(err, "%.100s is not in backup %s/%s",
 			    norm[i], r->job, r->id);
@@ -787,14 +803,14 @@ plan_partial(struct restore *r, struct manifest *m, const char *prefix,
 		goto oom;
 	if (nt > 0) {
 		if ((sel2 = index_select_new((const char *const *)targets, nt,
-		    INDEX_SELECT_LAST, err)) == NULL)
+			 INDEX_SELECT_LAST, err)) == NULL)
 			goto out;
 		if ((rc = read_index(r, m, prefix, key, sel2, err)) != 0)
 			goto out;
 		rc = -1;
 		index_select_take(sel2, &v2, &nv2);
 		if ((helper_offs = calloc(nv2 > 0 ? nv2 : 1,
-		    sizeof(*helper_offs))) == NULL)
+			 sizeof(*helper_offs))) == NULL)
 			goto oom;
 		for (i = 0; i < nv2; i++)
 			helper_offs[i] = v2[i].tar_offset;
@@ -814,8 +830,9 @@ plan_partial(struct restore *r, struct manifest *m, const char *prefix,
 	if ((r->mark = calloc(m->nfiles > 0 ? m->nfiles : 1, 1)) == NULL)
 		goto oom;
 	for (i = 0; i < m->nfiles; i++)
-		r->mark[i] = nv2 == 0 || bsearch(&m->files[i].tar_offset,
-		    helper_offs, nv2, sizeof(*helper_offs), u64_cmp) == NULL;
+		r->mark[i] = nv2 == 0 ||
+		    bsearch(&m->files[i].tar_offset, helper_offs, nv2,
+			sizeof(*helper_offs), u64_cmp) == NULL;
 	if (plan_hardlinks(r) != 0 || plan_ranges(r) != 0) {
 		(void)ag_err_set(err, "%s", r->err.msg);
 		goto out;
@@ -851,8 +868,8 @@ leading(const char *path, size_t d, char *buf, size_t buflen)
 	for (size_t k = 0; k < d && (s = strchr(s, '/')) != NULL; k++)
 		if (k + 1 < d)
 			s++;
-	snprintf(buf, buflen, "%.*s", s != NULL ? (int)(s - path) :
-	    (int)strlen(path), path);
+	snprintf(buf, buflen, "%.*s",
+	    s != NULL ? (int)(s - path) : (int)strlen(path), path);
 }
 
 /* Before extracting: what of each helper's path exists already. */
@@ -869,10 +886,10 @@ helpers_before(struct restore *r)
 			continue;
 		h->depth = path_depth(path);
 		for (h->depth_existing = 0; h->depth_existing < h->depth;
-		    h->depth_existing++) {
+		     h->depth_existing++) {
 			leading(path, h->depth_existing + 1, dir, sizeof(dir));
-			if ((fd = beneath_open_dir(r->dirfd, dir, false,
-			    0)) < 0)
+			if ((fd = beneath_open_dir(r->dirfd, dir, false, 0)) <
+			    0)
 				break;
 			close(fd);
 		}
@@ -892,8 +909,9 @@ helpers_after(struct restore *r)
 
 	for (size_t i = 0; i < r->nhelpers; i++) {
 		h = &r->helpers[i];
-		if (h->existed || clean_copy(h->f->path, path,
-		    sizeof(path)) != 0 || remove_below(r->dirfd, path) != 0)
+		if (h->existed ||
+		    clean_copy(h->f->path, path, sizeof(path)) != 0 ||
+		    remove_below(r->dirfd, path) != 0)
 			continue;
 		/* Deepest first; a folder that is not empty stays. */
 		for (size_t d = h->depth; d > h->depth_existing; d--) {
@@ -948,7 +966,7 @@ remove_cut_entry(struct restore *r, struct restore_result *res)
 	} else if ((f = entry_at(r->m, r->cut)) != NULL) {
 		want = f->split_of != NULL ? f->split_of : f->path;
 		if (strcmp(want, r->last_path) != 0)
-			return;	/* not reached: nothing written */
+			return; /* not reached: nothing written */
 	}
 	if (want != NULL && remove_below(r->dirfd, want) == 0)
 		snprintf(res->removed, sizeof(res->removed), "%s", want);
@@ -1013,8 +1031,8 @@ setup(struct restore *r, bool partial, struct ag_err *err)
 		return -1;
 	/* extract_new() made the target; resolve it the same way, once. */
 	if ((r->target = realpath(r->o->target, NULL)) == NULL ||
-	    (r->dirfd = open(r->target, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) < 0)
+	    (r->dirfd = open(r->target, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) <
+		0)
 		return ag_err_set(err, "%s: %s", r->o->target,
 		    strerror(errno));
 	helpers_before(r);
@@ -1029,10 +1047,13 @@ check_end(struct restore *r, bool partial, struct ag_err *err)
 	uint8_t sha[CRYPTO_SHA256_LEN];
 
 	if (partial) {
-		if (r->members_out != r->nplan || r->want_pos != r->nwant || r->tar_fed != r->tar_total)
-			return ag_err_set(err, "data.vgl: %zu of %zu planned "
+		if (r->members_out != r->nplan || r->want_pos != r->nwant ||
+		    r->tar_fed != r->tar_total)
+			return ag_err_set(err,
+			    "data.vgl: %zu of %zu planned "
 			    "chunks and %" PRIu64 " of %" PRIu64 " tar bytes "
-			    "arrived", r->members_out, r->nplan, r->tar_fed,
+			    "arrived",
+			    r->members_out, r->nplan, r->tar_fed,
 			    r->tar_total);
 		return 0;
 	}
@@ -1041,9 +1062,11 @@ check_end(struct restore *r, bool partial, struct ag_err *err)
 	    crypto_hash_final(r->hash, sha) != 0)
 		return ag_err_set(err, "sha256 failed");
 	if (!crypto_memeq(sha, m->tar_sha256, sizeof(sha)))
-		return ag_err_set(err, "tar stream sha256 differs from the "
+		return ag_err_set(err,
+		    "tar stream sha256 differs from the "
 		    "manifest: the files restored into %.100s cannot be "
-		    "trusted", r->target);
+		    "trusted",
+		    r->target);
 	return 0;
 }
 
@@ -1080,7 +1103,7 @@ restore_run(struct storage *st, const char *prefix, const char *job,
 	r.dirfd = -1;
 	r.res = &res;
 	r.t0 = clock_mono_ms();
-	r.last_progress = r.t0 - PROGRESS_MS;	/* report the first call */
+	r.last_progress = r.t0 - PROGRESS_MS; /* report the first call */
 	atomic_init(&r.files, 0);
 	atomic_init(&r.hash_failed, false);
 	pthread_mutex_init(&r.mtx, NULL);
@@ -1094,9 +1117,11 @@ restore_run(struct storage *st, const char *prefix, const char *job,
 		goto out;
 	}
 	if (format_object_name(prefix, job, id, FORMAT_KIND_DATA, r.okey,
-	    sizeof(r.okey)) != 0) {
-		(void)ag_err_set(err, "bad job \"%.64s\" or backup id "
-		    "\"%.40s\"", job, id);
+		sizeof(r.okey)) != 0) {
+		(void)ag_err_set(err,
+		    "bad job \"%.64s\" or backup id "
+		    "\"%.40s\"",
+		    job, id);
 		goto out;
 	}
 	/* The manifest: wrong keys fail here. */
@@ -1106,7 +1131,7 @@ restore_run(struct storage *st, const char *prefix, const char *job,
 	 * index streams past, keeping only the entries it needs.
 	 */
 	if ((rc = catalog_load_manifest(st, prefix, job, id, key, false, &m,
-	    err)) != 0)
+		 err)) != 0)
 		goto out;
 	r.m = m;
 	res.tar_size = m->tar_size;
@@ -1121,10 +1146,19 @@ restore_run(struct storage *st, const char *prefix, const char *job,
 	 * From here on the target may be written to.  When the read stops
 	 * early, what was handed over is still drained (extract_finish()).
 	 */
-	rc = reader_run(&(struct reader_conf){ .st = st, .prefix = prefix,
-	    .job = job, .id = id, .m = m, .key = key, .plan = r.plan,
-	    .nplan = r.nplan, .workers = opts->workers, .sink = tar_sink,
-	    .on_chunk = on_chunk, .cookie = &r, .cancel = opts->cancel },
+	rc = reader_run(&(struct reader_conf){ .st = st,
+			    .prefix = prefix,
+			    .job = job,
+			    .id = id,
+			    .m = m,
+			    .key = key,
+			    .plan = r.plan,
+			    .nplan = r.nplan,
+			    .workers = opts->workers,
+			    .sink = tar_sink,
+			    .on_chunk = on_chunk,
+			    .cookie = &r,
+			    .cancel = opts->cancel },
 	    &rs, &re);
 	r.chunks = rs.chunks;
 	if (rc != 0 && rc != READER_STOPPED && !r.failed && !r.x_failed) {
@@ -1153,15 +1187,15 @@ restore_run(struct storage *st, const char *prefix, const char *job,
 		else
 			(void)ag_err_set(err, "%s", xe.msg);
 		/* Entries on disk: extracted, less a removed partial one. */
-		written = res.extracted - (res.removed[0] != '\0' &&
-		    res.extracted > 0 ? 1 : 0);
+		written = res.extracted -
+		    (res.removed[0] != '\0' && res.extracted > 0 ? 1 : 0);
 		if (written > 0) {
 			size_t n = strlen(err->msg);
 
 			snprintf(err->msg + n, sizeof(err->msg) - n,
 			    "; restore incomplete: %" PRIu64 " entr%s written "
-			    "to %s", written, written == 1 ? "y" : "ies",
-			    r.target);
+			    "to %s",
+			    written, written == 1 ? "y" : "ies", r.target);
 		}
 		rc = r.failed ? r.failed_rc : -1;
 		goto out;
@@ -1169,13 +1203,17 @@ restore_run(struct storage *st, const char *prefix, const char *job,
 	if (check_end(&r, partial, err) != 0)
 		goto out;
 	if (target_full(&r)) {
-		(void)ag_err_set(err, "writing into %.100s: %s (files restored "
-		    "may be incomplete)", r.target, strerror(ENOSPC));
+		(void)ag_err_set(err,
+		    "writing into %.100s: %s (files restored "
+		    "may be incomplete)",
+		    r.target, strerror(ENOSPC));
 		goto out;
 	}
 	if (res.refused > 0) {
-		(void)ag_err_set(err, "%" PRIu64 " of %" PRIu64 " entries were "
-		    "not restored (first: %s)", res.refused, res.entries,
+		(void)ag_err_set(err,
+		    "%" PRIu64 " of %" PRIu64 " entries were "
+		    "not restored (first: %s)",
+		    res.refused, res.entries,
 		    res.nfirst_warnings > 0 ? res.first_warnings[0] : "?");
 		goto out;
 	}

@@ -47,6 +47,8 @@
  *
  * restore_run() does not log; messages come back in ${err}, warnings
  * through the on_warning callback.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_BACKUP_RESTORE_H
 #define VIGIL_BACKUP_RESTORE_H
@@ -62,36 +64,36 @@ struct crypto_key;
 struct storage;
 
 /* Warnings copied into a restore_result. */
-#define RESTORE_WARNINGS	5
+#define RESTORE_WARNINGS 5
 
 /* Progress of a running restore. */
 struct restore_progress {
-	uint64_t tar_bytes;		/* tar stream handed on so far */
-	uint64_t tar_total;		/* ... in all, when done */
-	uint64_t files;			/* tar entries read so far */
-	uint64_t files_total;		/* entries expected; 0: unknown */
-	uint64_t bytes_read;		/* fetched from storage so far */
+	uint64_t tar_bytes;   /* tar stream handed on so far */
+	uint64_t tar_total;   /* ... in all, when done */
+	uint64_t files;	      /* tar entries read so far */
+	uint64_t files_total; /* entries expected; 0: unknown */
+	uint64_t bytes_read;  /* fetched from storage so far */
 	int64_t elapsed_ms;
-	bool done;			/* the last call of this run */
+	bool done; /* the last call of this run */
 };
 
 struct restore_opts {
-	const char *target;		/* folder; created 0700 if missing */
+	const char *target; /* folder; created 0700 if missing */
 	/*
 	 * Archive paths to restore ("etc/nginx", a leading '/' is ignored),
 	 * NULL-terminated; a folder brings everything below it.  NULL or
 	 * empty: the whole backup.
 	 */
 	const char *const *paths;
-	bool no_overwrite;		/* leave existing files alone */
-	bool devices;			/* allow device nodes */
-	bool no_owner;			/* never restore owners (root) */
+	bool no_overwrite; /* leave existing files alone */
+	bool devices;	   /* allow device nodes */
+	bool no_owner;	   /* never restore owners (root) */
 	/*
 	 * Files owned by the caller, no setuid/setgid bits, no file
 	 * capabilities, no device nodes (what a non-root restore gets).
 	 */
 	bool no_privileges;
-	unsigned workers;		/* inflate threads; 0: online CPUs */
+	unsigned workers; /* inflate threads; 0: online CPUs */
 	/*
 	 * Called on the calling thread at most ~10 times a second while
 	 * data flows, and once at the end (done).
@@ -103,23 +105,23 @@ struct restore_opts {
 	 */
 	void (*on_warning)(void *cookie, const char *path, const char *reason);
 	void *cookie;
-	volatile sig_atomic_t *cancel;	/* nonzero: stop ("cancelled") */
+	volatile sig_atomic_t *cancel; /* nonzero: stop ("cancelled") */
 };
 
 struct restore_result {
-	bool ok;			/* everything asked for was restored */
-	bool partial;			/* only some paths asked for */
-	bool written;			/* the target was touched */
-	uint64_t entries;		/* tar entries read */
-	uint64_t extracted;		/* written to the target */
-	uint64_t refused;		/* not written: unsafe or failed */
-	uint64_t warnings;		/* refusals and other problems */
-	uint64_t bytes;			/* file data written */
-	uint64_t tar_bytes;		/* tar stream handed on */
-	uint64_t tar_size;		/* the backup's whole tar stream */
-	uint64_t bytes_read;		/* from storage, with manifest */
-	uint64_t data_size;		/* data.vgl's size */
-	uint64_t chunks;		/* data chunks fetched and opened */
+	bool ok;	     /* everything asked for was restored */
+	bool partial;	     /* only some paths asked for */
+	bool written;	     /* the target was touched */
+	uint64_t entries;    /* tar entries read */
+	uint64_t extracted;  /* written to the target */
+	uint64_t refused;    /* not written: unsafe or failed */
+	uint64_t warnings;   /* refusals and other problems */
+	uint64_t bytes;	     /* file data written */
+	uint64_t tar_bytes;  /* tar stream handed on */
+	uint64_t tar_size;   /* the backup's whole tar stream */
+	uint64_t bytes_read; /* from storage, with manifest */
+	uint64_t data_size;  /* data.vgl's size */
+	uint64_t chunks;     /* data chunks fetched and opened */
 	int64_t elapsed_ms;
 	/* A partial file removed after a failure (archive path), or "". */
 	char removed[AG_ERR_SIZE];

@@ -8,6 +8,8 @@
  * the counter runs out.  This is restic's algorithm, and why keep_daily 7
  * means "the 7 most recent days that have a backup", not "the last 7
  * calendar days".
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,12 +24,12 @@
 
 /* One complete backup, with its calendar buckets. */
 struct entry {
-	size_t	idx;			/* into the caller's arrays */
-	int64_t	time_s;
+	size_t idx; /* into the caller's arrays */
+	int64_t time_s;
 	const char *id;
-	int	day;			/* yyyymmdd */
-	int	week;			/* iso year * 100 + iso week */
-	int	month;			/* yyyymm */
+	int day;   /* yyyymmdd */
+	int week;  /* iso year * 100 + iso week */
+	int month; /* yyyymm */
 };
 
 static int
@@ -60,7 +62,7 @@ static int
 iso_week(const struct tm *tm)
 {
 	int year = tm->tm_year + 1900;
-	int wday = (tm->tm_wday + 6) % 7;	/* monday = 0 */
+	int wday = (tm->tm_wday + 6) % 7; /* monday = 0 */
 	/* ordinal day (1-based) - iso weekday (1-7) + 10, over 7 */
 	int week = (tm->tm_yday - wday + 10) / 7;
 
@@ -96,19 +98,25 @@ retention_apply(const struct retention_policy *p, const struct backup_ref *v,
 		return ag_err_set(err, "retention: no policy or no list");
 	if (p->keep_last < 0 || p->keep_daily < 0 || p->keep_weekly < 0 ||
 	    p->keep_monthly < 0)
-		return ag_err_set(err, "retention: keep_* values must be 0 or "
+		return ag_err_set(err,
+		    "retention: keep_* values must be 0 or "
 		    "more");
 	if (n > RETENTION_MAX_BACKUPS)
-		return ag_err_set(err, "retention: %zu backups, more than the "
-		    "%d this version handles", n, RETENTION_MAX_BACKUPS);
+		return ag_err_set(err,
+		    "retention: %zu backups, more than the "
+		    "%d this version handles",
+		    n, RETENTION_MAX_BACKUPS);
 	for (i = 0; i < n; i++) {
 		if (v[i].id == NULL)
-			return ag_err_set(err, "retention: backup %zu has no "
-			    "id", i);
+			return ag_err_set(err,
+			    "retention: backup %zu has no "
+			    "id",
+			    i);
 		if (v[i].time_s < 0 || v[i].time_s > BACKUP_ID_TIME_MAX)
-			return ag_err_set(err, "retention: backup %s: time "
-			    "%lld is out of range", v[i].id,
-			    (long long)v[i].time_s);
+			return ag_err_set(err,
+			    "retention: backup %s: time "
+			    "%lld is out of range",
+			    v[i].id, (long long)v[i].time_s);
 	}
 	if (n == 0)
 		return 0;
@@ -131,9 +139,10 @@ retention_apply(const struct retention_policy *p, const struct backup_ref *v,
 		if ((p->utc ? gmtime_r(&t, &tm) : localtime_r(&t, &tm)) ==
 		    NULL) {
 			free(e);
-			return ag_err_set(err, "retention: backup %s: cannot "
-			    "convert time %lld", v[i].id,
-			    (long long)v[i].time_s);
+			return ag_err_set(err,
+			    "retention: backup %s: cannot "
+			    "convert time %lld",
+			    v[i].id, (long long)v[i].time_s);
 		}
 		e[ne].idx = i;
 		e[ne].time_s = v[i].time_s;

@@ -20,6 +20,8 @@
  * always kept.  Incomplete backups are never kept, counted or deleted by the
  * policy: they are reported as RETENTION_INCOMPLETE, and
  * retention_stale_incomplete() says which of them the runner may delete.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_BACKUP_RETENTION_H
 #define VIGIL_BACKUP_RETENTION_H
@@ -31,28 +33,28 @@
 struct ag_err;
 
 struct retention_policy {
-	int	keep_last;		/* each 0 = rule not used */
-	int	keep_daily;
-	int	keep_weekly;
-	int	keep_monthly;
-	bool	utc;			/* UTC calendar, not local */
+	int keep_last; /* each 0 = rule not used */
+	int keep_daily;
+	int keep_weekly;
+	int keep_monthly;
+	bool utc; /* UTC calendar, not local */
 };
 
 struct backup_ref {
-	const char *id;			/* "2026-11-22T030000Z-3f9a" */
-	int64_t	time_s;			/* start, Unix seconds */
-	bool	complete;		/* its manifest exists */
+	const char *id; /* "2026-11-22T030000Z-3f9a" */
+	int64_t time_s; /* start, Unix seconds */
+	bool complete;	/* its manifest exists */
 };
 
 enum retention_verdict {
-	RETENTION_DELETE = 0,		/* complete, no rule keeps it */
-	RETENTION_KEEP,			/* complete, kept: see reason */
-	RETENTION_INCOMPLETE		/* ignored by the policy */
+	RETENTION_DELETE = 0, /* complete, no rule keeps it */
+	RETENTION_KEEP,	      /* complete, kept: see reason */
+	RETENTION_INCOMPLETE  /* ignored by the policy */
 };
 
 /* Enough for every reason at once, e.g. "newest, last 1, daily
  * 2026-11-21, weekly 2026-W47, monthly 2026-11". */
-#define RETENTION_REASON_SIZE	96
+#define RETENTION_REASON_SIZE 96
 
 struct retention_result {
 	enum retention_verdict verdict;
@@ -63,11 +65,11 @@ struct retention_result {
 	 * "weekly 2026-W47", "monthly 2026-10".  "incomplete" for
 	 * incomplete backups; empty for deleted ones.
 	 */
-	char	reason[RETENTION_REASON_SIZE];
+	char reason[RETENTION_REASON_SIZE];
 };
 
 /* Largest number of backups retention_apply() takes at once. */
-#define RETENTION_MAX_BACKUPS	1000000
+#define RETENTION_MAX_BACKUPS 1000000
 
 /**
  * retention_apply(policy, v, n, ret, err):

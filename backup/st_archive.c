@@ -20,6 +20,8 @@
  * exactly the tar offset, which is what on_entry() reports.  Holes of
  * sparse files are fed as zeros and dropped by the pax writer, which is how
  * libarchive's own bsdtar feeds it.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -50,25 +52,25 @@
 
 extern char **environ;
 
-#define READ_BUF	((size_t)1 << 20)	/* file data per read */
-#define PATH_BUF	65536			/* longest path walked */
-#define DEPTH_MAX	512			/* folder nesting walked */
-#define CACHEDIR_SIG	"Signature: 8a477f597d28d172789f06886806bc55"
+#define READ_BUF ((size_t)1 << 20) /* file data per read */
+#define PATH_BUF 65536		   /* longest path walked */
+#define DEPTH_MAX 512		   /* folder nesting walked */
+#define CACHEDIR_SIG "Signature: 8a477f597d28d172789f06886806bc55"
 
 struct st_archive {
 	struct stage *next;
 	struct st_archive_conf conf;
 	struct archive *w;
-	struct archive *rd;		/* for entry_from_file() only */
+	struct archive *rd; /* for entry_from_file() only */
 	struct archive_entry_linkresolver *lr;
-	uint64_t off;			/* tar bytes written so far */
-	int dead;			/* writer failed or finished */
-	int aborting;			/* drop writes (freeing unfinished) */
-	uint8_t *buf;			/* READ_BUF */
-	char *path;			/* PATH_BUF: the path being visited */
+	uint64_t off; /* tar bytes written so far */
+	int dead;     /* writer failed or finished */
+	int aborting; /* drop writes (freeing unfinished) */
+	uint8_t *buf; /* READ_BUF */
+	char *path;   /* PATH_BUF: the path being visited */
 	dev_t root_dev;
 	struct st_archive_stats stats;
-	struct ag_err err;		/* the fatal message */
+	struct ag_err err; /* the fatal message */
 };
 
 static const uint8_t zeros[65536];
@@ -91,8 +93,7 @@ ar_write_cb(struct archive *w, void *cookie, const void *buf, size_t len)
 }
 
 /* A fatal error: keep the first message, return -1. */
-static int
-fatal(struct st_archive *a, const char *fmt, ...)
+static int fatal(struct st_archive *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static int
@@ -119,13 +120,13 @@ writer_failed(struct st_archive *a)
 		(void)stage_error(a->next, &e);
 		return (fatal(a, "%s", e.msg));
 	}
-	return (fatal(a, "archive: %s", archive_error_string(a->w) != NULL ?
-	    archive_error_string(a->w) : "write failed"));
+	return (fatal(a, "archive: %s",
+	    archive_error_string(a->w) != NULL ? archive_error_string(a->w) :
+						 "write failed"));
 }
 
 /* A per-file problem: report, count; fatal in strict mode. */
-static int
-warn(struct st_archive *a, const char *path, const char *fmt, ...)
+static int warn(struct st_archive *a, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int
@@ -180,7 +181,7 @@ plain_pax(struct archive *w)
 	int r;
 
 	if (archive_write_set_format_option(w, "pax", "xattrheader",
-	    "SCHILY") != ARCHIVE_OK)
+		"SCHILY") != ARCHIVE_OK)
 		return (-1);
 	if ((utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0)) ==
 	    (locale_t)0)
@@ -212,8 +213,10 @@ st_archive_new(struct stage *next, const struct st_archive_conf *conf,
 	if (a->conf.cmd_piece == 0)
 		a->conf.cmd_piece = ST_ARCHIVE_CMD_PIECE_DEFAULT;
 	if (a->conf.cmd_piece > ST_ARCHIVE_CMD_PIECE_MAX) {
-		(void)ag_err_set(err, "archive: command piece size %zu is "
-		    "over %zu", a->conf.cmd_piece, ST_ARCHIVE_CMD_PIECE_MAX);
+		(void)ag_err_set(err,
+		    "archive: command piece size %zu is "
+		    "over %zu",
+		    a->conf.cmd_piece, ST_ARCHIVE_CMD_PIECE_MAX);
 		free(a);
 		return (NULL);
 	}
@@ -303,8 +306,8 @@ write_zeros(struct st_archive *a, uint64_t n)
  * file ended early; the writer pads the rest with zeros.
  */
 static int
-copy_data(struct st_archive *a, struct archive_entry *e, int fd,
-    uint64_t size, int *short_read)
+copy_data(struct st_archive *a, struct archive_entry *e, int fd, uint64_t size,
+    int *short_read)
 {
 	la_int64_t soff, slen;
 	uint64_t pos = 0, end, want;
@@ -328,7 +331,8 @@ copy_data(struct st_archive *a, struct archive_entry *e, int fd,
 		if (write_zeros(a, (uint64_t)soff - pos) != 0)
 			return (-1);
 		pos = (uint64_t)soff;
-		end = pos + (uint64_t)slen > size ? size : pos + (uint64_t)slen;
+		end = pos + (uint64_t)slen > size ? size :
+						    pos + (uint64_t)slen;
 		while (pos < end) {
 			if (cancelled(a) != 0)
 				return (-1);
@@ -411,7 +415,7 @@ write_entry(struct st_archive *a, struct archive_entry *e, const char *fspath,
 	mtn = archive_entry_mtime_nsec(e);
 	archive_entry_linkify(a->lr, &e, &spare);
 	if (e == NULL)
-		goto out;			/* deferred (not for tar) */
+		goto out; /* deferred (not for tar) */
 	off = a->off;
 	r = archive_write_header(a->w, e);
 	if (r == ARCHIVE_FATAL || a->next->err != 0) {
@@ -453,17 +457,20 @@ write_entry(struct st_archive *a, struct archive_entry *e, const char *fspath,
 	report_entry(a, e, off, piece, split_of);
 
 	if (short_read > 0) {
-		rc = warn(a, fspath, "read error: %s; the rest is stored as "
-		    "zeros", strerror(short_read));
+		rc = warn(a, fspath,
+		    "read error: %s; the rest is stored as "
+		    "zeros",
+		    strerror(short_read));
 	} else if (short_read < 0) {
-		rc = warn(a, fspath, "file shrank while read; padded with "
+		rc = warn(a, fspath,
+		    "file shrank while read; padded with "
 		    "zeros");
 	} else if (fd >= 0 && mem == NULL && size > 0 &&
 	    archive_entry_hardlink(e) == NULL) {
 		if (fstat(fd, &after) == 0 &&
 		    ((uint64_t)after.st_size != size ||
-		    after.st_mtim.tv_sec != mt ||
-		    after.st_mtim.tv_nsec != mtn))
+			after.st_mtim.tv_sec != mt ||
+			after.st_mtim.tv_nsec != mtn))
 			rc = warn(a, fspath, "file changed while read");
 	}
 out:
@@ -480,8 +487,8 @@ is_cachedir(int dfd)
 	ssize_t n;
 	int fd;
 
-	fd = openat(dfd, "CACHEDIR.TAG", O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-	    O_NONBLOCK);
+	fd = openat(dfd, "CACHEDIR.TAG",
+	    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return (0);
 	n = read(fd, sig, sizeof(sig));
@@ -524,15 +531,17 @@ walk_dir(struct st_archive *a, int dfd, size_t plen, int depth)
 		nlen = strlen(de->d_name);
 		if (base + nlen + 1 > PATH_BUF) {
 			a->path[plen] = '\0';
-			if ((rc = warn(a, a->path, "name too long, skipped: "
-			    "%.64s...", de->d_name)) != 0)
+			if ((rc = warn(a, a->path,
+				 "name too long, skipped: "
+				 "%.64s...",
+				 de->d_name)) != 0)
 				break;
 			continue;
 		}
 		a->path[base - 1] = '/';
 		memcpy(a->path + base, de->d_name, nlen + 1);
-		if ((rc = visit(a, dirfd(d), de->d_name, base + nlen,
-		    depth, 0)) != 0)
+		if ((rc = visit(a, dirfd(d), de->d_name, base + nlen, depth,
+			 0)) != 0)
 			break;
 	}
 	a->path[plen] = '\0';
@@ -566,17 +575,18 @@ visit(struct st_archive *a, int pfd, const char *name, size_t plen, int depth,
 	if (excluded(a, a->path))
 		return (0);
 	if (S_ISSOCK(st.st_mode))
-		return (0);			/* tar cannot hold sockets */
+		return (0); /* tar cannot hold sockets */
 	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
 		flags = O_RDONLY | O_CLOEXEC | O_NOATIME |
 		    (top ? 0 : O_NOFOLLOW) |
 		    (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0);
 		fd = openat(pfd, name, flags);
-		if (fd < 0 && errno == EPERM)	/* O_NOATIME: not the owner */
+		if (fd < 0 && errno == EPERM) /* O_NOATIME: not the owner */
 			fd = openat(pfd, name, flags & ~O_NOATIME);
 		if (fd < 0) {
 			if (errno == ENOENT)
-				return (warn(a, a->path, "vanished before it "
+				return (warn(a, a->path,
+				    "vanished before it "
 				    "was read"));
 			return (warn(a, a->path, "%s", strerror(errno)));
 		}
@@ -600,8 +610,8 @@ visit(struct st_archive *a, int pfd, const char *name, size_t plen, int depth,
 		rc = warn(a, a->path, "%s", archive_error_string(a->rd));
 		goto out;
 	}
-	if (r == ARCHIVE_WARN && (rc = warn(a, a->path, "%s",
-	    archive_error_string(a->rd))) != 0)
+	if (r == ARCHIVE_WARN &&
+	    (rc = warn(a, a->path, "%s", archive_error_string(a->rd))) != 0)
 		goto out;
 	if (a->conf.honor_nodump) {
 		archive_entry_fflags(e, &fset, &fclr);
@@ -619,8 +629,10 @@ visit(struct st_archive *a, int pfd, const char *name, size_t plen, int depth,
 			descend = 0;
 		if (depth >= DEPTH_MAX) {
 			descend = 0;
-			if ((rc = warn(a, a->path, "nested more than %d "
-			    "folders deep; contents skipped", DEPTH_MAX)) != 0)
+			if ((rc = warn(a, a->path,
+				 "nested more than %d "
+				 "folders deep; contents skipped",
+				 DEPTH_MAX)) != 0)
 				goto out;
 		}
 		if (descend && a->conf.exclude_caches && is_cachedir(fd))
@@ -644,7 +656,8 @@ visit(struct st_archive *a, int pfd, const char *name, size_t plen, int depth,
 				n--;
 			memcpy(a->path + n, "/CACHEDIR.TAG",
 			    sizeof("/CACHEDIR.TAG"));
-			rc = visit(a, fd, "CACHEDIR.TAG", n + 13, depth + 1, 0);
+			rc = visit(a, fd, "CACHEDIR.TAG", n + 13, depth + 1,
+			    0);
 			a->path[plen] = '\0';
 		}
 		goto out;
@@ -669,15 +682,15 @@ out:
  * if the archive cannot go on (the next stage failed, cancelled, strict).
  */
 int
-st_archive_add_path(struct st_archive *a, const char *path,
-    struct ag_err *err)
+st_archive_add_path(struct st_archive *a, const char *path, struct ag_err *err)
 {
 	size_t len;
 	int rc;
 
 	if (a->dead)
-		return (ag_err_set(err, "%s", a->err.msg[0] != '\0' ?
-		    a->err.msg : "archive: already finished"));
+		return (ag_err_set(err, "%s",
+		    a->err.msg[0] != '\0' ? a->err.msg :
+					    "archive: already finished"));
 	len = strlen(path);
 	if (path[0] != '/' || len + 1 > PATH_BUF)
 		return (ag_err_set(err, "archive: %s: not an absolute path",
@@ -748,14 +761,14 @@ write_piece(struct st_archive *a, const char *name, const uint8_t *data,
 	archive_entry_set_mtime(e, t, 0);
 	archive_entry_set_uid(e, geteuid());
 	archive_entry_set_gid(e, getegid());
-	archive_entry_set_nlink(e, 1);	/* never a hard link */
+	archive_entry_set_nlink(e, 1); /* never a hard link */
 	if (piece > 0) {
 		snprintf(num, sizeof(num), "%u", piece);
 		archive_entry_xattr_add_entry(e, ST_ARCHIVE_SPLIT_XATTR, num,
 		    strlen(num));
 	}
-	return (write_entry(a, e, split_of != NULL ? split_of : name, -1,
-	    data, piece, split_of));
+	return (write_entry(a, e, split_of != NULL ? split_of : name, -1, data,
+	    piece, split_of));
 }
 
 /**
@@ -765,8 +778,8 @@ write_piece(struct st_archive *a, const char *name, const uint8_t *data,
  * long, see above).  A nonzero exit status is a warning.  Return 0 or -1.
  */
 int
-st_archive_add_command(struct st_archive *a, const char *path,
-    const char *cmd, struct ag_err *err)
+st_archive_add_command(struct st_archive *a, const char *path, const char *cmd,
+    struct ag_err *err)
 {
 	posix_spawn_file_actions_t fa;
 	char *argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
@@ -780,13 +793,16 @@ st_archive_add_command(struct st_archive *a, const char *path,
 	int p[2], status, rc = -1, killed = 0;
 
 	if (a->dead)
-		return (ag_err_set(err, "%s", a->err.msg[0] != '\0' ?
-		    a->err.msg : "archive: already finished"));
+		return (ag_err_set(err, "%s",
+		    a->err.msg[0] != '\0' ? a->err.msg :
+					    "archive: already finished"));
 	while (*path == '/')
 		path++;
 	if (!relpath_valid(path))
-		return (ag_err_set(err, "archive: invalid path \"%s\" for "
-		    "command output", path));
+		return (ag_err_set(err,
+		    "archive: invalid path \"%s\" for "
+		    "command output",
+		    path));
 	nlen = strlen(path) + 8;
 	if ((name = malloc(nlen)) == NULL ||
 	    (piece = malloc(a->conf.cmd_piece)) == NULL) {
@@ -801,7 +817,7 @@ st_archive_add_command(struct st_archive *a, const char *path,
 	if (posix_spawn_file_actions_init(&fa) != 0 ||
 	    posix_spawn_file_actions_adddup2(&fa, p[1], 1) != 0 ||
 	    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY,
-	    0) != 0) {
+		0) != 0) {
 		(void)ag_err_set(err, "archive: %s: out of memory", path);
 		goto out1;
 	}
@@ -835,7 +851,7 @@ st_archive_add_command(struct st_archive *a, const char *path,
 			break;
 		snprintf(name, nlen, "%s.%06u", path, ++npiece);
 		if ((rc = write_piece(a, name, piece, (size_t)n, t, npiece,
-		    path)) != 0)
+			 path)) != 0)
 			break;
 		if ((size_t)n < a->conf.cmd_piece)
 			break;
@@ -882,8 +898,9 @@ st_archive_finish(struct st_archive *a, struct ag_err *err)
 	struct archive_entry *e = NULL, *spare = NULL;
 
 	if (a->dead)
-		return (ag_err_set(err, "%s", a->err.msg[0] != '\0' ?
-		    a->err.msg : "archive: already finished"));
+		return (ag_err_set(err, "%s",
+		    a->err.msg[0] != '\0' ? a->err.msg :
+					    "archive: already finished"));
 	/* Entries a link strategy deferred (none for tar). */
 	archive_entry_linkify(a->lr, &e, &spare);
 	archive_entry_free(e);

@@ -23,6 +23,8 @@
  * (the last may be shorter), each marked with the pax xattr
  * "user.vigil.split" = piece number.  extract.c joins them back into
  * "db/app.sql"; with plain tar, "cat db/app.sql.0* > db/app.sql" does.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_BACKUP_ST_ARCHIVE_H
 #define VIGIL_BACKUP_ST_ARCHIVE_H
@@ -36,36 +38,36 @@
 struct stage;
 struct st_archive;
 
-#define ST_ARCHIVE_CMD_PIECE_DEFAULT	((size_t)8 << 20)
-#define ST_ARCHIVE_CMD_PIECE_MAX	((size_t)256 << 20)
-#define ST_ARCHIVE_SPLIT_XATTR		"user.vigil.split"
+#define ST_ARCHIVE_CMD_PIECE_DEFAULT ((size_t)8 << 20)
+#define ST_ARCHIVE_CMD_PIECE_MAX ((size_t)256 << 20)
+#define ST_ARCHIVE_SPLIT_XATTR "user.vigil.split"
 
 /* One archived entry, for the manifest's file index. */
 struct st_archive_entry {
-	const char *path;		/* as stored: "etc/hosts" */
-	const char *link;		/* symlink/hard-link target or NULL */
-	bool hardlink;			/* ${link} names an earlier entry */
-	uint64_t offset;		/* of its first header in the tar */
-	uint64_t length;		/* headers + data + padding */
-	uint64_t size;			/* data bytes (0 for links, dirs) */
-	unsigned type;			/* S_IFREG, S_IFDIR, S_IFLNK, ... */
-	unsigned mode;			/* permissions, suid/sgid/sticky */
-	int64_t mtime;			/* seconds */
+	const char *path; /* as stored: "etc/hosts" */
+	const char *link; /* symlink/hard-link target or NULL */
+	bool hardlink;	  /* ${link} names an earlier entry */
+	uint64_t offset;  /* of its first header in the tar */
+	uint64_t length;  /* headers + data + padding */
+	uint64_t size;	  /* data bytes (0 for links, dirs) */
+	unsigned type;	  /* S_IFREG, S_IFDIR, S_IFLNK, ... */
+	unsigned mode;	  /* permissions, suid/sgid/sticky */
+	int64_t mtime;	  /* seconds */
 	long mtime_nsec;
 	int64_t uid, gid;
-	unsigned piece;			/* split output: 1, 2, ...; else 0 */
-	const char *split_of;		/* with ${piece}: the logical path */
+	unsigned piece;	      /* split output: 1, 2, ...; else 0 */
+	const char *split_of; /* with ${piece}: the logical path */
 };
 
 struct st_archive_conf {
-	const char *const *exclude;	/* NULL-terminated globs, or NULL */
-	bool one_file_system;		/* do not descend into other mounts */
-	bool exclude_caches;		/* CACHEDIR.TAG folders: tag only */
-	bool honor_nodump;		/* skip files with the nodump flag */
+	const char *const *exclude; /* NULL-terminated globs, or NULL */
+	bool one_file_system;	    /* do not descend into other mounts */
+	bool exclude_caches;	    /* CACHEDIR.TAG folders: tag only */
+	bool honor_nodump;	    /* skip files with the nodump flag */
 	bool no_xattrs;
 	bool no_acls;
-	bool strict;			/* a per-file problem is fatal */
-	size_t cmd_piece;		/* 0: ST_ARCHIVE_CMD_PIECE_DEFAULT */
+	bool strict;	  /* a per-file problem is fatal */
+	size_t cmd_piece; /* 0: ST_ARCHIVE_CMD_PIECE_DEFAULT */
 	/* Polled between entries and data blocks; true stops the archive. */
 	bool (*cancelled)(void *cookie);
 	void (*on_entry)(void *cookie, const struct st_archive_entry *e);
@@ -74,10 +76,10 @@ struct st_archive_conf {
 };
 
 struct st_archive_stats {
-	uint64_t entries;		/* tar entries written */
+	uint64_t entries; /* tar entries written */
 	uint64_t files, dirs, symlinks, hardlinks, others;
-	uint64_t data_bytes;		/* file contents stored */
-	uint64_t tar_bytes;		/* the tar stream */
+	uint64_t data_bytes; /* file contents stored */
+	uint64_t tar_bytes;  /* the tar stream */
 	uint64_t warnings;
 };
 

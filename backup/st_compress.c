@@ -10,6 +10,8 @@
  * the only copy of the data in the stage; the slice boundaries are fixed
  * (every slice but the last is exactly slice_size), so the tar offset of
  * member i is i * slice_size.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +23,9 @@
 #include "backup/st_compress.h"
 
 struct compress {
-	struct stage *st;		/* ourselves, for next and errors */
+	struct stage *st; /* ourselves, for next and errors */
 	struct stage_pool *pool;
-	struct stage_job *cur;		/* slice being filled, or NULL */
+	struct stage_job *cur; /* slice being filled, or NULL */
 	size_t slice;
 	size_t bound;
 	int level;
@@ -70,13 +72,15 @@ cz_work(void *wctx, void *cookie, struct stage_job *job)
 	size_t n;
 
 	if (stage_job_reserve(&job->out, &job->out_cap, cz->bound,
-	    cz->bound) != 0)
+		cz->bound) != 0)
 		return (ag_err_set(&job->err, "compress: out of memory"));
 	n = libdeflate_gzip_compress(wctx, job->in, job->in_len, job->out,
 	    job->out_cap);
 	if (n == 0)
-		return (ag_err_set(&job->err, "compress: slice %ju did not "
-		    "fit its bound", (uintmax_t)job->seq));
+		return (ag_err_set(&job->err,
+		    "compress: slice %ju did not "
+		    "fit its bound",
+		    (uintmax_t)job->seq));
 	job->out_len = n;
 	return (0);
 }
@@ -144,7 +148,7 @@ cz_write(struct stage *st, const uint8_t *buf, size_t len)
 			    NULL)
 				return (cz_fail(st, &perr));
 			if (stage_job_reserve(&cz->cur->in, &cz->cur->in_cap,
-			    cz->slice, cz->slice) != 0)
+				cz->slice, cz->slice) != 0)
 				return (stage_fail(st, -1,
 				    "compress: out of memory"));
 			cz->cur->aux = cz->cur->seq * (uint64_t)cz->slice;
@@ -213,31 +217,30 @@ st_compress_new(struct stage *next, const struct st_compress_conf *conf,
 		return (NULL);
 	}
 	cz->slice = conf->slice_size != 0 ? conf->slice_size :
-	    ST_COMPRESS_SLICE_DEFAULT;
-	cz->level = conf->level != 0 ? conf->level :
-	    ST_COMPRESS_LEVEL_DEFAULT;
+					    ST_COMPRESS_SLICE_DEFAULT;
+	cz->level = conf->level != 0 ? conf->level : ST_COMPRESS_LEVEL_DEFAULT;
 	cz->on_member = conf->on_member;
 	cz->cookie = conf->cookie;
 	if (cz->slice < ST_COMPRESS_SLICE_MIN ||
 	    cz->slice > ST_COMPRESS_SLICE_MAX) {
-		(void)ag_err_set(err, "compress: slice size %zu is outside "
-		    "[%zu, %zu]", cz->slice, ST_COMPRESS_SLICE_MIN,
-		    ST_COMPRESS_SLICE_MAX);
-		goto err;
+		(void)ag_err_set(err,
+		    "compress: slice size %zu is outside "
+		    "[%zu, %zu]",
+		    cz->slice, ST_COMPRESS_SLICE_MIN, ST_COMPRESS_SLICE_MAX);
+		goto fail;
 	}
 	if (cz->level < 1 || cz->level > 12) {
 		(void)ag_err_set(err, "compress: level %d is outside [1, 12]",
 		    cz->level);
-		goto err;
+		goto fail;
 	}
 	cz->bound = st_compress_bound(cz->slice);
 	workers = conf->workers != 0 ? conf->workers : stage_online_cpus();
 	if (workers > 64)
 		workers = 64;
-	cz->pool = stage_pool_new(&cz_pool_ops, cz, workers, workers + 2,
-	    err);
+	cz->pool = stage_pool_new(&cz_pool_ops, cz, workers, workers + 2, err);
 	if (cz->pool == NULL)
-		goto err;
+		goto fail;
 	if ((st = stage_new(&compress_ops, cz, next)) == NULL) {
 		(void)ag_err_set(err, "compress: out of memory");
 		return (NULL);
@@ -245,7 +248,7 @@ st_compress_new(struct stage *next, const struct st_compress_conf *conf,
 	cz->st = st;
 	return (st);
 
-err:
+fail:
 	free(cz);
 	return (NULL);
 }

@@ -4,6 +4,8 @@
  * The pending chunk lives in a buffer with FORMAT_CHUNK_PREFIX bytes of
  * headroom, so format_seal_chunk() seals it in place: no second copy of the
  * data on the hot path.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +19,13 @@ struct enc {
 	struct stage *st;
 	struct format_object *obj;
 	struct st_encrypt_conf conf;
-	uint8_t *buf;			/* headroom + pending chunk + tag */
-	size_t cap;			/* chunk size */
-	size_t pending;			/* bytes of the held-back chunk */
+	uint8_t *buf;	/* headroom + pending chunk + tag */
+	size_t cap;	/* chunk size */
+	size_t pending; /* bytes of the held-back chunk */
 	int have_pending;
 	int header_done;
-	uint64_t index;			/* of the pending chunk */
-	uint64_t out_off;		/* bytes written on */
+	uint64_t index;	  /* of the pending chunk */
+	uint64_t out_off; /* bytes written on */
 };
 
 static int
@@ -47,14 +49,16 @@ flush_pending(struct enc *e, int final)
 	size_t sealed;
 
 	if (format_seal_chunk(e->obj, e->index, final,
-	    e->buf + FORMAT_CHUNK_PREFIX, e->pending, e->buf, &sealed) != 0)
+		e->buf + FORMAT_CHUNK_PREFIX, e->pending, e->buf,
+		&sealed) != 0)
 		return stage_fail(e->st, -1, "encrypt: cannot seal chunk %llu",
 		    (unsigned long long)e->index);
 	if (stage_write(e->st->next, e->buf, sealed) != 0)
 		return -1;
 	c = (struct st_encrypt_chunk){ .index = e->index,
-	    .offset = e->out_off, .sealed_len = sealed,
-	    .plain_len = e->pending };
+		.offset = e->out_off,
+		.sealed_len = sealed,
+		.plain_len = e->pending };
 	e->out_off += sealed;
 	if (e->conf.on_chunk != NULL)
 		e->conf.on_chunk(e->conf.cookie, &c);
@@ -70,8 +74,10 @@ enc_write(struct stage *st, const uint8_t *buf, size_t len)
 	struct enc *e = st->ctx;
 
 	if (len > e->cap)
-		return stage_fail(st, -1, "encrypt: a chunk of %zu bytes "
-		    "exceeds the chunk size %zu", len, e->cap);
+		return stage_fail(st, -1,
+		    "encrypt: a chunk of %zu bytes "
+		    "exceeds the chunk size %zu",
+		    len, e->cap);
 	if (!e->header_done && put_header(e) != 0)
 		return -1;
 	if (e->have_pending && flush_pending(e, 0) != 0)

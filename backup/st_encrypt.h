@@ -5,6 +5,8 @@
  * on.  The header goes first.  The stage holds back one chunk, because
  * only at close does it know which chunk is the last and must carry the
  * final flag.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_BACKUP_ST_ENCRYPT_H
 #define VIGIL_BACKUP_ST_ENCRYPT_H
@@ -20,7 +22,7 @@ struct format_object;
 /* One sealed chunk as written, for the manifest's chunk table. */
 struct st_encrypt_chunk {
 	uint64_t index;
-	uint64_t offset;		/* of the sealed chunk in the object */
+	uint64_t offset; /* of the sealed chunk in the object */
 	size_t sealed_len;
 	size_t plain_len;
 };

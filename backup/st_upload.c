@@ -7,6 +7,8 @@
  * Transient failures (AG_RETRY) of a part or of the commit are retried
  * here with the storage retry policy (lib/backoff.h): the stage still holds
  * the part, which nobody upstream could resend.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,20 +21,19 @@
 
 struct upload {
 	struct storage *st;
-	struct storage_upload *up;	/* NULL once committed or dead */
+	struct storage_upload *up; /* NULL once committed or dead */
 	char *key;
 	uint8_t *buf;
 	size_t fill;
-	size_t part;			/* current part size */
+	size_t part; /* current part size */
 	size_t buf_cap;
 	uint64_t parts;
 	unsigned max_parts;
-	struct backoff retry;		/* of a part or the commit */
+	struct backoff retry; /* of a part or the commit */
 };
 
 static int
-send_part(struct stage *stg, struct upload *u, const uint8_t *buf,
-    size_t len)
+send_part(struct stage *stg, struct upload *u, const uint8_t *buf, size_t len)
 {
 	struct ag_err err;
 	unsigned attempt = 0;
@@ -46,7 +47,8 @@ send_part(struct stage *stg, struct upload *u, const uint8_t *buf,
 	if (u->max_parts >= 8 && u->parts % (u->max_parts / 8) == 0 &&
 	    u->part < ST_UPLOAD_PART_MAX)
 		u->part = u->part * 2 > ST_UPLOAD_PART_MAX ?
-		    ST_UPLOAD_PART_MAX : u->part * 2;
+		    ST_UPLOAD_PART_MAX :
+		    u->part * 2;
 	return (0);
 }
 
@@ -104,7 +106,7 @@ up_close(struct stage *stg)
 	}
 	while ((rc = storage_put_commit(u->up, &err)) != 0) {
 		if (rc != AG_RETRY) {
-			u->up = NULL;		/* freed by the commit */
+			u->up = NULL; /* freed by the commit */
 			return (stage_fail(stg, -1, "%s", err.msg));
 		}
 		if (!backoff_retry(&u->retry, &attempt))

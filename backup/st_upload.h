@@ -3,6 +3,8 @@
  * the stream into parts of a fixed size and sends them to a storage upload
  * (providers/storage.h); closing it sends the last part and commits the
  * object, freeing it unclosed aborts the upload.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_BACKUP_ST_UPLOAD_H
 #define VIGIL_BACKUP_ST_UPLOAD_H
@@ -15,11 +17,11 @@
 struct stage;
 struct storage;
 
-#define ST_UPLOAD_PART_DEFAULT	((size_t)8 << 20)
-#define ST_UPLOAD_PART_MAX	((size_t)512 << 20)
+#define ST_UPLOAD_PART_DEFAULT ((size_t)8 << 20)
+#define ST_UPLOAD_PART_MAX ((size_t)512 << 20)
 
 struct st_upload_conf {
-	size_t part_size;		/* 0: ST_UPLOAD_PART_DEFAULT */
+	size_t part_size; /* 0: ST_UPLOAD_PART_DEFAULT */
 	/*
 	 * A part or commit that fails with AG_RETRY is tried again up to
 	 * ${retries} times (0: 5), after retry_ms (0: 500), doubling up to

@@ -9,6 +9,8 @@
  * order equals input order and everything downstream runs on the
  * producer's thread.  One mutex guards the states; the work itself runs
  * unlocked.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -233,19 +235,19 @@ struct stage_pool {
 	const struct stage_pool_ops *ops;
 	void *cookie;
 	pthread_mutex_t mtx;
-	pthread_cond_t work_cv;		/* a job was queued, or stop */
-	pthread_cond_t done_cv;		/* a job is done */
+	pthread_cond_t work_cv; /* a job was queued, or stop */
+	pthread_cond_t done_cv; /* a job is done */
 	struct stage_job *jobs;
 	unsigned slots;
 	pthread_t *threads;
 	void **wctx;
-	unsigned workers;		/* threads running */
-	unsigned nwctx;			/* worker contexts made */
-	uint64_t head;			/* oldest job not yet emitted */
-	uint64_t next_seq;		/* next job handed to the producer */
-	uint64_t next_work;		/* next job a worker takes */
+	unsigned workers;   /* threads running */
+	unsigned nwctx;	    /* worker contexts made */
+	uint64_t head;	    /* oldest job not yet emitted */
+	uint64_t next_seq;  /* next job handed to the producer */
+	uint64_t next_work; /* next job a worker takes */
 	int stop;
-	int failed;			/* sticky */
+	int failed; /* sticky */
 	struct ag_err err;
 };
 
@@ -265,8 +267,8 @@ pool_worker(void *arg)
 	pthread_mutex_lock(&p->mtx);
 	for (;;) {
 		job = &p->jobs[p->next_work % p->slots];
-		while (!p->stop && !(job->state == JOB_QUEUED &&
-		    job->seq == p->next_work)) {
+		while (!p->stop &&
+		    !(job->state == JOB_QUEUED && job->seq == p->next_work)) {
 			pthread_cond_wait(&p->work_cv, &p->mtx);
 			job = &p->jobs[p->next_work % p->slots];
 		}

@@ -17,6 +17,8 @@
  * Stages are not thread-safe: one thread writes into the top, and every
  * stage below runs on that thread (a parallel stage hands finished work
  * downstream from the writing thread, in order).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_BACKUP_STAGE_H
 #define VIGIL_BACKUP_STAGE_H
@@ -29,7 +31,7 @@
 struct stage;
 
 struct stage_ops {
-	const char *name;			/* "compress", "upload", ... */
+	const char *name; /* "compress", "upload", ... */
 	/* Consume ${len} bytes; return 0 or -1 (use stage_fail()). */
 	int (*write)(struct stage *st, const uint8_t *buf, size_t len);
 	/* Flush everything held downstream (not closing next); 0 or -1. */
@@ -40,12 +42,12 @@ struct stage_ops {
 
 struct stage {
 	const struct stage_ops *ops;
-	struct stage *next;			/* downstream; NULL: bottom */
+	struct stage *next; /* downstream; NULL: bottom */
 	void *ctx;
-	uint64_t bytes_in;			/* bytes written into it */
-	int err;				/* sticky first error */
-	int closed;				/* close succeeded */
-	struct ag_err msg;			/* by the stage that failed */
+	uint64_t bytes_in; /* bytes written into it */
+	int err;	   /* sticky first error */
+	int closed;	   /* close succeeded */
+	struct ag_err msg; /* by the stage that failed */
 };
 
 /**
@@ -110,15 +112,15 @@ struct stage *stage_tap_new(struct stage *next,
 struct stage_pool;
 
 struct stage_job {
-	uint64_t seq;				/* 0, 1, ... in submit order */
-	uint8_t *in;				/* input: in_len of in_cap */
+	uint64_t seq; /* 0, 1, ... in submit order */
+	uint8_t *in;  /* input: in_len of in_cap */
 	size_t in_len, in_cap;
-	uint8_t *out;				/* output, set by work() */
+	uint8_t *out; /* output, set by work() */
 	size_t out_len, out_cap;
-	uint64_t aux;				/* the producer's, kept */
+	uint64_t aux; /* the producer's, kept */
 	int rc;
-	struct ag_err err;			/* message when work() fails */
-	int state;				/* the pool's */
+	struct ag_err err; /* message when work() fails */
+	int state;	   /* the pool's */
 };
 
 struct stage_pool_ops {

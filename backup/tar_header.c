@@ -5,6 +5,8 @@
  * and "ustar" magic, the size of a pax extended header, its "path" (or
  * "GNU.sparse.name", where libarchive hides a sparse file's real name)
  * record, the ustar prefix and name, and the typeflag.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdint.h>
 #include <string.h>
@@ -53,8 +55,8 @@ pax_find(const uint8_t *p, size_t n, const char *key, size_t *ret_len)
 
 	while (off < n) {
 		rlen = 0;
-		for (i = off; i < n && p[i] >= '0' && p[i] <= '9' &&
-		    rlen <= n; i++)
+		for (i = off; i < n && p[i] >= '0' && p[i] <= '9' && rlen <= n;
+		     i++)
 			rlen = rlen * 10 + (size_t)(p[i] - '0');
 		if (i >= n || p[i] != ' ' || rlen == 0 || rlen > n - off ||
 		    p[off + rlen - 1] != '\n')
@@ -157,9 +159,12 @@ char
 tar_header_typeflag(enum manifest_ftype t)
 {
 	static const char flags[] = {
-		[MANIFEST_FILE] = '0', [MANIFEST_DIR] = '5',
-		[MANIFEST_SYMLINK] = '2', [MANIFEST_HARDLINK] = '1',
-		[MANIFEST_CHAR] = '3', [MANIFEST_BLOCK] = '4',
+		[MANIFEST_FILE] = '0',
+		[MANIFEST_DIR] = '5',
+		[MANIFEST_SYMLINK] = '2',
+		[MANIFEST_HARDLINK] = '1',
+		[MANIFEST_CHAR] = '3',
+		[MANIFEST_BLOCK] = '4',
 		[MANIFEST_FIFO] = '6',
 	};
 

@@ -7,6 +7,8 @@
  * extracts before handing on any of its bytes.
  *
  * No I/O, no allocation, no logging.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_BACKUP_TAR_HEADER_H
 #define VIGIL_BACKUP_TAR_HEADER_H
@@ -17,11 +19,11 @@
 #include "backup/manifest.h"
 
 /* The largest pax extended header read. */
-#define TAR_HEADER_PAX_MAX	((size_t)1 << 20)
+#define TAR_HEADER_PAX_MAX ((size_t)1 << 20)
 /* The most bytes an entry's headers take: pax header, records, ustar. */
-#define TAR_HEADER_MAX		(TAR_HEADER_PAX_MAX + 1536)
+#define TAR_HEADER_MAX (TAR_HEADER_PAX_MAX + 1536)
 /* Room for a ustar name: prefix "/" name, NUL. */
-#define TAR_HEADER_NAME_SIZE	(155 + 1 + 100 + 1)
+#define TAR_HEADER_NAME_SIZE (155 + 1 + 100 + 1)
 
 /**
  * tar_header_need(h, len, ret_need):
@@ -35,10 +37,10 @@ int tar_header_need(const uint8_t *h, size_t len, size_t *ret_need);
 
 /* The entry an entry's headers describe. */
 struct tar_header {
-	const char *path;		/* not NUL-terminated */
-	size_t path_len;		/* without trailing '/' */
-	char typeflag;			/* '0' for a regular file */
-	char name[TAR_HEADER_NAME_SIZE];	/* path may point here */
+	const char *path;		 /* not NUL-terminated */
+	size_t path_len;		 /* without trailing '/' */
+	char typeflag;			 /* '0' for a regular file */
+	char name[TAR_HEADER_NAME_SIZE]; /* path may point here */
 };
 
 /**

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # backup.sh: our backup and restore against the usual pipelines, in one run.
 #
 # On a source tree (default: about 512 MiB copied from /usr/share and

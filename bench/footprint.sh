@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # footprint.sh: the idle daemon's cost, vigild against collectd, in one run.
 #
 # Both run the same local plugins (cpu, memory, disk, load, network) with 10

@@ -7,6 +7,8 @@
  * `vigil config check` can print all problems at once instead of stopping at
  * the first.  Paths are written as people would look them up:
  * "sources[2].interval", "agent.state_dir".
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,8 +37,8 @@ static const char *const top_keys[] = { "agent", "credentials", "sources",
 static const char *const agent_keys[] = { "state_dir", "log_level",
 	"control_socket", "hostname", "syslog", "spool_max", "socket_mode",
 	"socket_group", NULL };
-static const char *const log_levels[] = { "error", "warning", "info",
-	"debug", NULL };
+static const char *const log_levels[] = { "error", "warning", "info", "debug",
+	NULL };
 
 /* Append the human path of ${s} ("rules[1].warn") to ${buf}. */
 static void
@@ -47,7 +49,7 @@ setting_path(const config_setting_t *s, char *buf, size_t len)
 
 	buf[0] = '\0';
 	for (; s != NULL && config_setting_parent(s) != NULL && n < 32;
-	    s = config_setting_parent(s))
+	     s = config_setting_parent(s))
 		chain[n++] = s;
 	while (n-- > 0 && off < len) {
 		const config_setting_t *c = chain[n];
@@ -81,7 +83,7 @@ add_msg(struct conf_errs *e, char *msg)
 		free(msg);
 		more = e->total - CONF_MAX_ERRS;
 		if (asprintf(&msg, "... and %zu more error%s", more,
-		    more == 1 ? "" : "s") < 0)
+			more == 1 ? "" : "s") < 0)
 			return -1;
 		if (e->n > CONF_MAX_ERRS) {
 			free(e->msgs[CONF_MAX_ERRS]);
@@ -147,7 +149,7 @@ verror(struct conf_errs *e, const config_setting_t *s, const char *member,
 		    plen > 0 ? "." : "", member);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	if (asprintf(&msg, "%s:%d: %s%s%s", file, line, path,
-	    path[0] != '\0' ? ": " : "", what) < 0)
+		path[0] != '\0' ? ": " : "", what) < 0)
 		msg = NULL;
 	return add_msg(e, msg);
 }
@@ -222,7 +224,7 @@ const conf_node *
 conf_elem(const conf_node *list, size_t i)
 {
 	return list != NULL ? config_setting_get_elem(list, (unsigned)i) :
-	    NULL;
+			      NULL;
 }
 
 const conf_node *
@@ -242,8 +244,8 @@ conf_is_group(const conf_node *node)
 bool
 conf_is_list(const conf_node *node)
 {
-	return node != NULL && (config_setting_is_list(node) ||
-	    config_setting_is_array(node));
+	return node != NULL &&
+	    (config_setting_is_list(node) || config_setting_is_array(node));
 }
 
 const char *
@@ -398,10 +400,13 @@ conf_get_dur(struct conf_errs *e, const conf_node *group, const char *name,
 	if (m == NULL)
 		return 0;
 	if (config_setting_type(m) != CONFIG_TYPE_STRING)
-		return conf_error(e, m, "must be a duration string such as "
-		    "\"90s\", \"5m\" or \"2h\", not %s", type_name(m));
+		return conf_error(e, m,
+		    "must be a duration string such as "
+		    "\"90s\", \"5m\" or \"2h\", not %s",
+		    type_name(m));
 	if (parse_duration_ms(config_setting_get_string(m), &v) != 0)
-		return conf_error(e, m, "\"%s\" is not a duration (use e.g. "
+		return conf_error(e, m,
+		    "\"%s\" is not a duration (use e.g. "
 		    "\"90s\", \"5m\", \"2h\", \"1d\")",
 		    config_setting_get_string(m));
 	if (v < min_ms) {
@@ -431,7 +436,8 @@ conf_get_size(struct conf_errs *e, const conf_node *group, const char *name,
 		break;
 	case CONFIG_TYPE_STRING:
 		if (parse_size(config_setting_get_string(m), &v) != 0)
-			return conf_error(e, m, "\"%s\" is not a size (use "
+			return conf_error(e, m,
+			    "\"%s\" is not a size (use "
 			    "e.g. 4096, \"64KiB\", \"4MiB\")",
 			    config_setting_get_string(m));
 		break;
@@ -532,14 +538,15 @@ read_secret_file(struct conf_errs *e, const config_setting_t *m,
 	size_t len;
 
 	if (conf_read_regular(path, SECRET_MAX, &buf, &len, &st, why,
-	    sizeof(why)) != 0)
+		sizeof(why)) != 0)
 		return conf_error(e, m, "\"%s\" %s", path, why);
 	if ((st.st_mode & 077) != 0) {
 		explicit_bzero(buf, len);
 		free(buf);
-		return conf_error(e, m, "\"%s\" is readable by group or others "
-		    "(mode %04o): chmod 600 it", path,
-		    (unsigned)(st.st_mode & 07777));
+		return conf_error(e, m,
+		    "\"%s\" is readable by group or others "
+		    "(mode %04o): chmod 600 it",
+		    path, (unsigned)(st.st_mode & 07777));
 	}
 	if (len > 0 && buf[len - 1] == '\n')
 		buf[--len] = '\0';
@@ -572,22 +579,28 @@ conf_get_secret(struct conf_errs *e, const conf_node *group, const char *name,
 	given = (mi != NULL) + (mf != NULL) + (me != NULL);
 	if (given == 0) {
 		if (required)
-			return conf_error_at(e, group, name, "missing "
-			    "(set %s, %s or %s)", name, fname, ename);
+			return conf_error_at(e, group, name,
+			    "missing "
+			    "(set %s, %s or %s)",
+			    name, fname, ename);
 		return 0;
 	}
 	if (given > 1)
-		return conf_error(e, mi != NULL ? mi : mf, "give only one of "
-		    "%s, %s and %s", name, fname, ename);
+		return conf_error(e, mi != NULL ? mi : mf,
+		    "give only one of "
+		    "%s, %s and %s",
+		    name, fname, ename);
 	if (mi != NULL) {
 		if (conf_get_str(e, group, name, true, &s) != 1)
 			return -1;
 		/* The rule holds for the file the secret is in. */
 		node_where(e, mi, &file, &line, &priv);
 		if (!priv)
-			return conf_error(e, mi, "inline secret in a file that "
+			return conf_error(e, mi,
+			    "inline secret in a file that "
 			    "group or others can read: use %s, or chmod 600 "
-			    "%s", fname, file);
+			    "%s",
+			    fname, file);
 		if (s[0] == '\0')
 			return conf_error(e, mi, "is empty");
 		if ((*ret = strdup(s)) == NULL)
@@ -605,8 +618,10 @@ conf_get_secret(struct conf_errs *e, const conf_node *group, const char *name,
 		const char *v = getenv(s);
 
 		if (v == NULL || v[0] == '\0')
-			return conf_error(e, me, "environment variable %s is "
-			    "not set", s);
+			return conf_error(e, me,
+			    "environment variable %s is "
+			    "not set",
+			    s);
 		if ((*ret = strdup(v)) == NULL)
 			return conf_error(e, me, "out of memory");
 	}
@@ -693,13 +708,13 @@ default_text(void)
 		return NULL;
 	dlen = strlen(dir);
 	for (p = conf_default_text; (q = strstr(p, mark)) != NULL;
-	    p = q + sizeof(mark) - 1)
+	     p = q + sizeof(mark) - 1)
 		n++;
 	if ((out = malloc(strlen(conf_default_text) + n * dlen + 1)) == NULL)
 		goto out;
 	o = out;
 	for (p = conf_default_text; (q = strstr(p, mark)) != NULL;
-	    p = q + sizeof(mark) - 1) {
+	     p = q + sizeof(mark) - 1) {
 		memcpy(o, p, (size_t)(q - p));
 		o += q - p;
 		memcpy(o, dir, dlen);
@@ -724,7 +739,8 @@ read_agent(struct conf *c, struct conf_errs *e, const config_setting_t *ag)
 	conf_check_keys(e, ag, agent_keys);
 	if (conf_get_str(e, ag, "state_dir", false, &s) == 1) {
 		if (s[0] != '/')
-			conf_error_at(e, ag, "state_dir", "must be an "
+			conf_error_at(e, ag, "state_dir",
+			    "must be an "
 			    "absolute path");
 		a->state_dir = strdup(s);
 	} else {
@@ -733,10 +749,12 @@ read_agent(struct conf *c, struct conf_errs *e, const config_setting_t *ag)
 	}
 	if (conf_get_str(e, ag, "control_socket", false, &s) == 1) {
 		if (s[0] != '/')
-			conf_error_at(e, ag, "control_socket", "must be an "
+			conf_error_at(e, ag, "control_socket",
+			    "must be an "
 			    "absolute path");
 		if (strlen(s) >= 100)
-			conf_error_at(e, ag, "control_socket", "is too long "
+			conf_error_at(e, ag, "control_socket",
+			    "is too long "
 			    "for a Unix socket path");
 		a->control_socket = strdup(s);
 	} else {
@@ -764,8 +782,10 @@ read_agent(struct conf *c, struct conf_errs *e, const config_setting_t *ag)
 
 		/* libconfig has no octal numbers, so a mode is a string. */
 		if (*s == '\0' || *end != '\0' || m < 0600 || m > 0777)
-			conf_error_at(e, ag, "socket_mode", "\"%s\" is not an "
-			    "octal mode between \"0600\" and \"0777\"", s);
+			conf_error_at(e, ag, "socket_mode",
+			    "\"%s\" is not an "
+			    "octal mode between \"0600\" and \"0777\"",
+			    s);
 		else
 			a->socket_mode = m;
 	}
@@ -785,8 +805,8 @@ section(struct conf_errs *e, config_t *cfg, const char *name, bool want_list)
 	if (s == NULL)
 		return NULL;
 	if (want_list && !config_setting_is_list(s)) {
-		(void)conf_error(e, s, "must be a list: %s = ( { ... }, ... );",
-		    name);
+		(void)conf_error(e, s,
+		    "must be a list: %s = ( { ... }, ... );", name);
 		return NULL;
 	}
 	if (!want_list && !config_setting_is_group(s)) {

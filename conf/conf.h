@@ -8,6 +8,8 @@
  * which check names, types and ranges and record every problem as
  * "FILE:LINE: setting: what is wrong" in a struct conf_errs.  Only this
  * module includes <libconfig.h>.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_CONF_H
 #define VIGIL_CONF_H
@@ -23,7 +25,7 @@ struct config_setting_t;
 typedef struct config_setting_t conf_node;
 
 /* The most error messages kept; a last line counts the rest. */
-#define CONF_MAX_ERRS	1000
+#define CONF_MAX_ERRS 1000
 
 /*
  * Every problem found while reading a config, in file order.  Past
@@ -33,36 +35,36 @@ typedef struct config_setting_t conf_node;
  */
 struct conf_errs {
 	char **msgs;
-	size_t n;			/* messages in msgs */
-	size_t total;			/* errors recorded */
+	size_t n;     /* messages in msgs */
+	size_t total; /* errors recorded */
 	/* Set by conf_load(): may inline secrets live in the main file? */
 	bool file_private;
-	const char *file;		/* for errors that have no setting */
+	const char *file; /* for errors that have no setting */
 };
 
 struct agent_conf {
 	char *state_dir;
 	char *log_level;
 	char *control_socket;
-	char *http_listen;		/* NULL: no /metrics endpoint */
-	char *hostname;			/* reported in notifications */
+	char *http_listen; /* NULL: no /metrics endpoint */
+	char *hostname;	   /* reported in notifications */
 	bool syslog;
-	int64_t spool_max;		/* notifications kept while undelivered */
+	int64_t spool_max; /* notifications kept while undelivered */
 	int64_t socket_mode;
-	char *socket_group;		/* NULL: the daemon's own group */
+	char *socket_group; /* NULL: the daemon's own group */
 };
 
 struct conf {
-	char *path;			/* "<default>" for the embedded one */
+	char *path; /* "<default>" for the embedded one */
 	struct agent_conf agent;
-	const conf_node *sources;	/* list, or NULL */
-	const conf_node *rules;		/* list, or NULL */
-	const conf_node *notifiers;	/* list, or NULL */
-	const conf_node *storage;	/* group, or NULL */
-	const conf_node *backups;	/* list, or NULL */
-	const conf_node *credentials;	/* group, or NULL */
-	void *cfg;			/* the libconfig object */
-	struct conf_src *src;		/* its files and their lines */
+	const conf_node *sources;     /* list, or NULL */
+	const conf_node *rules;	      /* list, or NULL */
+	const conf_node *notifiers;   /* list, or NULL */
+	const conf_node *storage;     /* group, or NULL */
+	const conf_node *backups;     /* list, or NULL */
+	const conf_node *credentials; /* group, or NULL */
+	void *cfg;		      /* the libconfig object */
+	struct conf_src *src;	      /* its files and their lines */
 };
 
 /* The built-in configuration used when no file exists. */
@@ -126,19 +128,19 @@ int conf_error_at(struct conf_errs *e, const conf_node *group,
  * absent (the output keeps its default; with ${required} an error is
  * recorded), -1 if it is present but invalid (an error is recorded).
  */
-int conf_get_str(struct conf_errs *e, const conf_node *group,
-    const char *name, bool required, const char **ret);
+int conf_get_str(struct conf_errs *e, const conf_node *group, const char *name,
+    bool required, const char **ret);
 int conf_get_bool(struct conf_errs *e, const conf_node *group,
     const char *name, bool required, bool *ret);
 /* An integer in [${min}, ${max}]. */
-int conf_get_int(struct conf_errs *e, const conf_node *group,
-    const char *name, bool required, int64_t min, int64_t max, int64_t *ret);
+int conf_get_int(struct conf_errs *e, const conf_node *group, const char *name,
+    bool required, int64_t min, int64_t max, int64_t *ret);
 /* A number (integer or float) in [${min}, ${max}]. */
-int conf_get_num(struct conf_errs *e, const conf_node *group,
-    const char *name, bool required, double min, double max, double *ret);
+int conf_get_num(struct conf_errs *e, const conf_node *group, const char *name,
+    bool required, double min, double max, double *ret);
 /* A duration string ("90s", "5m") of at least ${min_ms}. */
-int conf_get_dur(struct conf_errs *e, const conf_node *group,
-    const char *name, bool required, int64_t min_ms, int64_t *ret_ms);
+int conf_get_dur(struct conf_errs *e, const conf_node *group, const char *name,
+    bool required, int64_t min_ms, int64_t *ret_ms);
 /* A byte size: an integer or a string such as "4MiB". */
 int conf_get_size(struct conf_errs *e, const conf_node *group,
     const char *name, bool required, uint64_t *ret);
@@ -183,13 +185,13 @@ int conf_check_keys2(struct conf_errs *e, const conf_node *group,
     const char *const *common, const char *const *extra);
 
 /* Navigation, for modules walking their section. */
-size_t conf_len(const conf_node *list);		/* 0 for NULL */
+size_t conf_len(const conf_node *list); /* 0 for NULL */
 const conf_node *conf_elem(const conf_node *list, size_t i);
 const conf_node *conf_member(const conf_node *group, const char *name);
 bool conf_is_group(const conf_node *node);
-bool conf_is_list(const conf_node *node);	/* a list or an array */
-const char *conf_name(const conf_node *node);	/* member name or NULL */
-const conf_node *conf_parent(const conf_node *node);	/* NULL at the top */
+bool conf_is_list(const conf_node *node);	     /* a list or an array */
+const char *conf_name(const conf_node *node);	     /* member name or NULL */
+const conf_node *conf_parent(const conf_node *node); /* NULL at the top */
 /* The line of ${node} in the file it is in (0 for none). */
 int conf_line(const conf_node *node);
 

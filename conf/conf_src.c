@@ -20,6 +20,8 @@
  * config_set_include_dir() did), also inside included files; an absolute
  * one as it is (libconfig 1.5 glued it to the folder; 1.7 does as we do).
  * No globs: neither version has them by default.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/stat.h>
 
@@ -38,13 +40,13 @@
 /* libconfig's scanner states that matter for finding directives. */
 enum lex {
 	LEX_INITIAL,
-	LEX_COMMENT,			/* inside slash-star ... star-slash */
-	LEX_STRING			/* inside "..." */
+	LEX_COMMENT, /* inside slash-star ... star-slash */
+	LEX_STRING   /* inside "..." */
 };
 
 struct src_file {
-	char *name;			/* as errors show it */
-	bool private;			/* no group or other permissions */
+	char *name;   /* as errors show it */
+	bool private; /* no group or other permissions */
 	dev_t dev;
 	ino_t ino;
 };
@@ -57,17 +59,17 @@ struct src_seg {
 };
 
 struct conf_src {
-	char *text;			/* the spliced text */
+	char *text; /* the spliced text */
 	size_t len, cap;
-	int out_line;			/* the line the end of text is on */
-	size_t read;			/* bytes of all files read */
-	struct src_file *files;		/* [0] is the main file */
+	int out_line;		/* the line the end of text is on */
+	size_t read;		/* bytes of all files read */
+	struct src_file *files; /* [0] is the main file */
 	size_t nfiles;
 	struct src_seg *segs;
 	size_t nsegs, segcap;
-	char *dir;			/* where relative includes are; or NULL */
-	enum lex lex;			/* the scanner's state at the end of text */
-	bool bad;			/* an error was recorded */
+	char *dir;    /* where relative includes are; or NULL */
+	enum lex lex; /* the scanner's state at the end of text */
+	bool bad;     /* an error was recorded */
 };
 
 static const char *
@@ -142,7 +144,8 @@ conf_read_regular(const char *path, size_t max, char **ret, size_t *ret_len,
 		too_large(max, why, whylen);
 		return -1;
 	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) < 0)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) <
+	    0)
 		goto errno0;
 	if (fstat(fd, &st) != 0)
 		goto errno1;
@@ -160,8 +163,8 @@ conf_read_regular(const char *path, size_t max, char **ret, size_t *ret_len,
 				too_large(max, why, whylen);
 				goto err2;
 			}
-			if (regrow(&buf, len, cap * 2 < max + 2 ? cap * 2 :
-			    max + 2) != 0)
+			if (regrow(&buf, len,
+				cap * 2 < max + 2 ? cap * 2 : max + 2) != 0)
 				goto errno2;
 			cap = cap * 2 < max + 2 ? cap * 2 : max + 2;
 		}
@@ -228,7 +231,7 @@ seg(struct conf_src *src, size_t file, int line)
 
 	if (src->nsegs > 0 &&
 	    src->segs[src->nsegs - 1].out_line == src->out_line) {
-		src->nsegs--;		/* an empty segment */
+		src->nsegs--; /* an empty segment */
 	} else if (src->nsegs == src->segcap) {
 		size_t cap = src->segcap == 0 ? 8 : src->segcap * 2;
 
@@ -238,7 +241,8 @@ seg(struct conf_src *src, size_t file, int line)
 		src->segcap = cap;
 	}
 	src->segs[src->nsegs++] = (struct src_seg){ .out_line = src->out_line,
-	    .file = file, .line = line };
+		.file = file,
+		.line = line };
 	return 0;
 }
 
@@ -316,23 +320,26 @@ include(struct conf_src *src, struct conf_errs *e, size_t fi, int line,
 	if (depth + 1 > CONF_INCLUDE_DEPTH) {
 		snprintf(why, sizeof(why), "includes nest more than %d deep",
 		    CONF_INCLUDE_DEPTH);
-		goto bad;
+		goto fail;
 	}
 	if (conf_read_regular(path, CONF_FILE_MAX, &t, &len, &st, why,
-	    sizeof(why)) != 0)
-		goto bad;
+		sizeof(why)) != 0)
+		goto fail;
 	for (size_t k = 0; k <= depth; k++) {
 		if (src->files[chain[k]].dev == st.st_dev &&
 		    src->files[chain[k]].ino == st.st_ino) {
-			snprintf(why, sizeof(why), "includes itself (a loop of "
+			snprintf(why, sizeof(why),
+			    "includes itself (a loop of "
 			    "includes)");
-			goto bad;
+			goto fail;
 		}
 	}
 	if (len > CONF_TEXT_MAX - src->read) {
-		snprintf(why, sizeof(why), "the configuration and its "
-		    "includes exceed %u MiB", CONF_TEXT_MAX >> 20);
-		goto bad;
+		snprintf(why, sizeof(why),
+		    "the configuration and its "
+		    "includes exceed %u MiB",
+		    CONF_TEXT_MAX >> 20);
+		goto fail;
 	}
 	src->read += len;
 	if (add_file(src, path, &st) != 0) {
@@ -345,7 +352,7 @@ include(struct conf_src *src, struct conf_errs *e, size_t fi, int line,
 	rc = splice_text(src, e, src->nfiles - 1, t, len, chain, depth + 1);
 	goto out;
 
-bad:
+fail:
 	src->bad = true;
 	(void)conf_error_line(e, from, line, "@include \"%s\"%s: %s", name,
 	    shown, why);
@@ -402,8 +409,8 @@ directive_name(const char *t, size_t len, size_t *pos, int *line, char **ret)
  * if out of memory.
  */
 static int
-splice_text(struct conf_src *src, struct conf_errs *e, size_t fi, const char *t,
-    size_t len, size_t *chain, size_t depth)
+splice_text(struct conf_src *src, struct conf_errs *e, size_t fi,
+    const char *t, size_t len, size_t *chain, size_t depth)
 {
 	size_t i = 0, from = 0, k;
 	int line = 1, dline, r;
@@ -415,7 +422,8 @@ splice_text(struct conf_src *src, struct conf_errs *e, size_t fi, const char *t,
 			if (*p == '\n')
 				line++;
 		src->bad = true;
-		(void)conf_error_line(e, src->files[fi].name, line, "holds a "
+		(void)conf_error_line(e, src->files[fi].name, line,
+		    "holds a "
 		    "NUL byte: not a text file");
 		return 0;
 	}
@@ -432,8 +440,8 @@ splice_text(struct conf_src *src, struct conf_errs *e, size_t fi, const char *t,
 			}
 			break;
 		case LEX_STRING:
-			if (t[i] == '\\' && (t[i + 1] == '"' ||
-			    t[i + 1] == '\\')) {
+			if (t[i] == '\\' &&
+			    (t[i + 1] == '"' || t[i + 1] == '\\')) {
 				i += 2;
 				bol = false;
 				continue;
@@ -449,7 +457,7 @@ splice_text(struct conf_src *src, struct conf_errs *e, size_t fi, const char *t,
 			if (bol && (k = directive_at(t, len, i)) != 0) {
 				dline = line;
 				if ((r = directive_name(t, len, &k, &line,
-				    &name)) < 0)
+					 &name)) < 0)
 					return -1;
 				if (r > 0) {
 					src->bad = true;
@@ -461,7 +469,7 @@ splice_text(struct conf_src *src, struct conf_errs *e, size_t fi, const char *t,
 				}
 				if (emit(src, t + from, i - from) != 0 ||
 				    include(src, e, fi, dline, name, chain,
-				    depth) != 0) {
+					depth) != 0) {
 					free(name);
 					return -1;
 				}
@@ -539,7 +547,7 @@ conf_src_load(const char *path, struct conf_src **ret, struct conf_errs *errs)
 	struct stat st;
 
 	if (conf_read_regular(path, CONF_FILE_MAX, &t, &len, &st, why,
-	    sizeof(why)) != 0)
+		sizeof(why)) != 0)
 		return conf_error_line(errs, path, 0, "%s", why);
 	if ((src = src_new()) == NULL || add_file(src, path, &st) != 0)
 		goto oom;

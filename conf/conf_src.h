@@ -4,6 +4,8 @@
  * file, a size cap, whether it may hold inline secrets), spliced into one
  * text that libconfig parses from memory, with a map from the lines of that
  * text back to the file and line each came from.  Internal to conf/.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_CONF_SRC_H
 #define VIGIL_CONF_SRC_H
@@ -17,11 +19,11 @@ struct conf_errs;
 struct conf_src;
 
 /* The most bytes one configuration file (main or included) may have. */
-#define CONF_FILE_MAX	(1u << 20)
+#define CONF_FILE_MAX (1u << 20)
 /* The most bytes of a configuration and all its includes together. */
-#define CONF_TEXT_MAX	(4u << 20)
+#define CONF_TEXT_MAX (4u << 20)
 /* How deep includes may nest (libconfig's own limit). */
-#define CONF_INCLUDE_DEPTH	10
+#define CONF_INCLUDE_DEPTH 10
 
 /**
  * conf_src_load(path, ret, errs):

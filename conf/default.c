@@ -5,6 +5,8 @@
  * copy it somewhere safe).  It needs no file and no cloud account.
  * "@STATE_DIR@" stands for the default state directory of whoever runs it.
  * conf/vigil.conf.example documents every setting.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "conf/conf.h"
 

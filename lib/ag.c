@@ -2,6 +2,8 @@
  * ag.c: the error record shared by network-facing calls, mkdir -p, and the
  * check that a folder of ours is ours.  The error record's text reaches
  * logs, `vigil status` and the CLI, so it is redacted like a log line.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/stat.h>
 
@@ -81,14 +83,16 @@ ag_check_owned_dir(const char *path, struct ag_err *err)
 	if (!S_ISDIR(st.st_mode))
 		return ag_err_set(err, "%s is not a folder", path);
 	if (st.st_uid != geteuid() && st.st_uid != 0)
-		return ag_err_set(err, "%s belongs to uid %u, not to uid %u: "
+		return ag_err_set(err,
+		    "%s belongs to uid %u, not to uid %u: "
 		    "refusing it, as another user may have made it (remove "
-		    "it, or set agent.state_dir)", path, (unsigned)st.st_uid,
-		    (unsigned)geteuid());
+		    "it, or set agent.state_dir)",
+		    path, (unsigned)st.st_uid, (unsigned)geteuid());
 	if ((st.st_mode & 022) != 0)
-		return ag_err_set(err, "%s is writable by group or others "
-		    "(mode %04o): refusing it (chmod 700 %s)", path,
-		    (unsigned)(st.st_mode & 07777), path);
+		return ag_err_set(err,
+		    "%s is writable by group or others "
+		    "(mode %04o): refusing it (chmod 700 %s)",
+		    path, (unsigned)(st.st_mode & 07777), path);
 	return 0;
 }
 

@@ -1,6 +1,8 @@
 /*
  * ag.h: the few definitions every layer shares: the AG_RETRY outcome of
  * network-facing calls and the small error record they fill in.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_AG_H
 #define VIGIL_AG_H

@@ -2,6 +2,8 @@
  * backoff.c: see backoff.h.  The jitter comes from getrandom(2), not
  * crypto_random(): the light core needs no OpenSSL, and a pause needs no
  * cryptographic randomness.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/random.h>
 
@@ -24,8 +26,8 @@ backoff_delay_ms(const struct backoff *b, unsigned attempt)
 		base = 0;
 	(void)getrandom(&r, sizeof(r), GRND_NONBLOCK);
 	/* base * 0.8 rounded down, without overflow. */
-	d = base / 100 * (100 - BACKOFF_JITTER_PCT) + base % 100 *
-	    (100 - BACKOFF_JITTER_PCT) / 100;
+	d = base / 100 * (100 - BACKOFF_JITTER_PCT) +
+	    base % 100 * (100 - BACKOFF_JITTER_PCT) / 100;
 	j = (int64_t)((double)base * (2 * BACKOFF_JITTER_PCT / 100.0) *
 	    ((double)r / (double)UINT32_MAX));
 	return d > cap - j ? cap : d + j;

@@ -2,6 +2,8 @@
  * backoff.h: the one retry policy of the tree: exponential backoff with
  * jitter and a retry budget.  Each caller keeps its own numbers (the
  * spool's deliveries, storage calls, the upload stage's parts).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_BACKOFF_H
 #define VIGIL_BACKOFF_H
@@ -13,9 +15,9 @@
 #define BACKOFF_JITTER_PCT 20
 
 struct backoff {
-	int64_t base_ms;		/* the first pause */
-	int64_t cap_ms;			/* no pause is longer */
-	unsigned retries;		/* backoff_retry()'s budget */
+	int64_t base_ms;  /* the first pause */
+	int64_t cap_ms;	  /* no pause is longer */
+	unsigned retries; /* backoff_retry()'s budget */
 };
 
 /**

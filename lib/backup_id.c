@@ -7,6 +7,8 @@
  * error, not March 2nd.  The suffix only separates two backups started in
  * the same second, so getrandom(2) is enough: this file is core code (no
  * OpenSSL), so that the daemon names a run before the heavy module runs it.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/random.h>
 
@@ -17,7 +19,7 @@
 
 #include "lib/backup_id.h"
 
-#define DAY_S	86400LL
+#define DAY_S 86400LL
 
 int
 backup_id_format(int64_t start_s, unsigned suffix, char out[BACKUP_ID_SIZE])
@@ -33,9 +35,9 @@ backup_id_format(int64_t start_s, unsigned suffix, char out[BACKUP_ID_SIZE])
 	rem = start_s % DAY_S;
 	civil_from_days(days, &y, &m, &d);
 	/* The ranges above make it 23 characters; the compiler cannot tell. */
-	if (snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d%02d%02dZ-%04x",
-	    y, m, d, (int)(rem / 3600), (int)(rem % 3600 / 60),
-	    (int)(rem % 60), suffix) != BACKUP_ID_LEN)
+	if (snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d%02d%02dZ-%04x", y,
+		m, d, (int)(rem / 3600), (int)(rem % 3600 / 60),
+		(int)(rem % 60), suffix) != BACKUP_ID_LEN)
 		return -1;
 	memcpy(out, tmp, BACKUP_ID_LEN + 1);
 	return 0;
@@ -85,7 +87,7 @@ backup_id_parse(const char *id, int64_t *ret_time_s)
 		return -1;
 	for (i = 19; i < BACKUP_ID_LEN; i++)
 		if (!((id[i] >= '0' && id[i] <= '9') ||
-		    (id[i] >= 'a' && id[i] <= 'f')))
+			(id[i] >= 'a' && id[i] <= 'f')))
 			return -1;
 	if (y < 1970 || mo < 1 || mo > 12 || d < 1 ||
 	    d > civil_days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)

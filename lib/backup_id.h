@@ -4,17 +4,19 @@
  * hex digits that separate two backups started in the same second.  Always
  * 23 characters, so ids sort by start time as plain strings
  * (docs/BACKUP-FORMAT.md, 1.1).  Pure functions; no logging.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_LIB_BACKUP_ID_H
 #define VIGIL_LIB_BACKUP_ID_H
 
 #include <stdint.h>
 
-#define BACKUP_ID_LEN	23		/* characters, without the NUL */
-#define BACKUP_ID_SIZE	32		/* buffer size callers pass */
+#define BACKUP_ID_LEN 23  /* characters, without the NUL */
+#define BACKUP_ID_SIZE 32 /* buffer size callers pass */
 
 /* Start times an id can carry: 1970-01-01 to 9999-12-31 (UTC). */
-#define BACKUP_ID_TIME_MAX	253402300799LL
+#define BACKUP_ID_TIME_MAX 253402300799LL
 
 /**
  * backup_id_make(start_s, out):

@@ -9,6 +9,8 @@
  * before.  Making folders (beneath_open_dir() with create) always walks,
  * from the deepest folder that exists: mkdirat() a single component into
  * a descriptor cannot go anywhere else.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -27,9 +29,9 @@
 
 #include "lib/beneath.h"
 
-#define RESOLVE_FLAGS	(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | \
-			RESOLVE_NO_MAGICLINKS)
-#define EAGAIN_TRIES	8		/* openat2 after a concurrent rename */
+#define RESOLVE_FLAGS \
+	(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
+#define EAGAIN_TRIES 8 /* openat2 after a concurrent rename */
 
 static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
 static atomic_bool have_openat2;
@@ -163,13 +165,13 @@ walk(int dirfd, const char *path, size_t len, bool create, mode_t mode)
 		}
 		memcpy(comp, path + off, n);
 		comp[n] = '\0';
-		nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
+		nfd = openat(fd, comp,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (nfd < 0 && errno == ENOENT && create) {
 			if (mkdirat(fd, comp, mode) != 0 && errno != EEXIST)
 				goto fail;
-			nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY |
-			    O_NOFOLLOW | O_CLOEXEC);
+			nfd = openat(fd, comp,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		}
 		if (nfd < 0)
 			goto fail;

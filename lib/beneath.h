@@ -13,6 +13,8 @@
  *
  * A symlink on the way fails with ELOOP; a missing folder with ENOENT.
  * Descriptors are opened O_CLOEXEC.  Nothing here logs.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_BENEATH_H
 #define VIGIL_BENEATH_H

@@ -1,6 +1,8 @@
 /*
  * buf.c: see buf.h.  The allocation doubles from BUF_START and never
  * exceeds the maximum (and its NUL).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <stdint.h>

@@ -4,6 +4,8 @@
  * is an error").  The contents stay NUL-terminated once there are any,
  * so a buffer of text is a C string.  A failed append is sticky: later
  * appends fail too, and the caller checks ${err} once at the end.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_BUF_H
 #define VIGIL_BUF_H
@@ -11,11 +13,11 @@
 #include <stddef.h>
 
 struct buf {
-	char *p;		/* the contents (NULL until the first byte) */
-	size_t len;		/* bytes held, without the NUL */
-	size_t cap;		/* bytes allocated */
-	size_t max;		/* most bytes it may hold, without the NUL */
-	int err;		/* 0; E2BIG or ENOMEM once an append failed */
+	char *p;    /* the contents (NULL until the first byte) */
+	size_t len; /* bytes held, without the NUL */
+	size_t cap; /* bytes allocated */
+	size_t max; /* most bytes it may hold, without the NUL */
+	int err;    /* 0; E2BIG or ENOMEM once an append failed */
 };
 
 /**

@@ -1,5 +1,7 @@
 /*
  * civil.c: see civil.h.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "lib/civil.h"
 
@@ -42,9 +44,8 @@ civil_is_leap(int y)
 int
 civil_days_in_month(int y, int m)
 {
-	static const int dim[12] = {
-		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
-	};
+	static const int dim[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+		30, 31 };
 
 	return m == 2 && civil_is_leap(y) ? 29 : dim[m - 1];
 }

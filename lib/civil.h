@@ -3,6 +3,8 @@
  * Hinnant's algorithms), exact for any year and independent of the time
  * zone and of how the C library normalises out-of-range fields.  For
  * schedules (lib/schedule.c) and backup ids (backup/backup_id.c).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_CIVIL_H
 #define VIGIL_CIVIL_H

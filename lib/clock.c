@@ -1,5 +1,7 @@
 /*
  * clock.c: see clock.h.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <stdio.h>
@@ -33,7 +35,7 @@ void
 clock_sleep_ms(unsigned ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000,
-	    .tv_nsec = (long)(ms % 1000) * 1000000 };
+		.tv_nsec = (long)(ms % 1000) * 1000000 };
 
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;

@@ -1,6 +1,8 @@
 /*
  * clock.h: the two clocks, in milliseconds.  Wall time stamps readings and
  * notifications; monotonic time schedules work and measures rates.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_CLOCK_H
 #define VIGIL_CLOCK_H

@@ -2,6 +2,8 @@
  * fnv.h: FNV-1a, 64 bits: a fast non-cryptographic hash for spreading
  * and fingerprinting (the backup splay, lib/schedule.c).  Never for
  * anything an adversary may choose to collide.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_FNV_H
 #define VIGIL_FNV_H
@@ -10,7 +12,7 @@
 #include <stdint.h>
 
 /* The FNV-1a 64 offset basis: the hash of no bytes. */
-#define FNV1A64_INIT	0xcbf29ce484222325ULL
+#define FNV1A64_INIT 0xcbf29ce484222325ULL
 
 /**
  * fnv1a64(h, p, len):

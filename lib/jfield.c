@@ -1,6 +1,8 @@
 /*
  * jfield.c: see jfield.h.  The messages are made only when a member is
  * wrong: the file index reads millions of members through here.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <math.h>
 #include <stdlib.h>
@@ -18,8 +20,8 @@ jfield_err(const struct jfield_at *at, const char *key, const char *what)
 		return -1;
 	path = at->path != NULL ? at->path : "";
 	return ag_err_set(at->err, "%s%s%s%s%s: %s",
-	    at->doc != NULL ? at->doc : "", at->doc != NULL ? ": " : "",
-	    path, *path != '\0' ? "." : "", key, what);
+	    at->doc != NULL ? at->doc : "", at->doc != NULL ? ": " : "", path,
+	    *path != '\0' ? "." : "", key, what);
 }
 
 /* The types members may be asked to have. */
@@ -60,9 +62,8 @@ is_object(const json_t *v)
  * required; NULL with -1 on an error.
  */
 static json_t *
-member(const json_t *o, const char *key, int flags,
-    bool (*ok)(const json_t *), const char *what, int *ret_rc,
-    const struct jfield_at *at)
+member(const json_t *o, const char *key, int flags, bool (*ok)(const json_t *),
+    const char *what, int *ret_rc, const struct jfield_at *at)
 {
 	json_t *v = json_object_get(o, key);
 
@@ -88,7 +89,7 @@ jfield_u64(const json_t *o, const char *key, int flags, uint64_t *ret,
 
 	*ret = 0;
 	if ((v = member(o, key, flags, is_uint,
-	    "must be a non-negative integer", &rc, at)) != NULL)
+		 "must be a non-negative integer", &rc, at)) != NULL)
 		*ret = (uint64_t)json_integer_value(v);
 	return rc;
 }
@@ -102,7 +103,7 @@ jfield_i64(const json_t *o, const char *key, int flags, int64_t *ret,
 
 	*ret = 0;
 	if ((v = member(o, key, flags, is_int, "must be an integer", &rc,
-	    at)) != NULL)
+		 at)) != NULL)
 		*ret = (int64_t)json_integer_value(v);
 	return rc;
 }
@@ -117,7 +118,7 @@ jfield_num(const json_t *o, const char *key, int flags, bool *ret_has,
 	*ret_has = false;
 	*ret = 0;
 	if ((v = member(o, key, flags, is_num_or_null,
-	    "must be a number or null", &rc, at)) != NULL &&
+		 "must be a number or null", &rc, at)) != NULL &&
 	    !json_is_null(v)) {
 		*ret_has = true;
 		*ret = json_number_value(v);
@@ -137,7 +138,7 @@ string_member(const json_t *o, const char *key, int flags, size_t max,
 	json_t *v;
 
 	if ((v = member(o, key, flags, is_string, "must be a string", ret_rc,
-	    at)) == NULL)
+		 at)) == NULL)
 		return NULL;
 	s = json_string_value(v);
 	*ret_len = json_string_length(v);
@@ -150,8 +151,8 @@ string_member(const json_t *o, const char *key, int flags, size_t max,
 }
 
 int
-jfield_str(const json_t *o, const char *key, int flags, char *buf,
-    size_t len, const struct jfield_at *at)
+jfield_str(const json_t *o, const char *key, int flags, char *buf, size_t len,
+    const struct jfield_at *at)
 {
 	const char *s;
 	size_t n;
@@ -163,7 +164,7 @@ jfield_str(const json_t *o, const char *key, int flags, char *buf,
 	if ((s = string_member(o, key, flags, len - 1, &n, &rc, at)) == NULL)
 		return rc;
 	if (n > len - 1)
-		n = len - 1;		/* JF_TRUNCATE */
+		n = len - 1; /* JF_TRUNCATE */
 	memcpy(buf, s, n);
 	buf[n] = '\0';
 	return 0;
@@ -179,7 +180,7 @@ jfield_strdup(const json_t *o, const char *key, int flags, size_t max,
 
 	*ret = NULL;
 	if ((s = string_member(o, key, flags & ~JF_TRUNCATE, max, &n, &rc,
-	    at)) == NULL)
+		 at)) == NULL)
 		return rc;
 	if ((*ret = strdup(s)) == NULL)
 		return jfield_err(at, key, "out of memory");

@@ -4,6 +4,8 @@
  * zero value (0, "", NULL) when it fails or when an optional member is
  * absent, and names the member in its message:
  * "<doc>: <path>.<key>: <what>".
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_JFIELD_H
 #define VIGIL_JFIELD_H
@@ -16,14 +18,14 @@
 
 #include "lib/ag.h"
 
-#define JF_REQUIRED	0x1	/* a missing member is an error */
-#define JF_TRUNCATE	0x2	/* jfield_str(): cut a long string to fit */
+#define JF_REQUIRED 0x1 /* a missing member is an error */
+#define JF_TRUNCATE 0x2 /* jfield_str(): cut a long string to fit */
 
 /* Where the object is, for messages; a NULL jfield_at: no message. */
 struct jfield_at {
-	const char *doc;	/* messages start "<doc>: ", or NULL */
-	const char *path;	/* "files[3]"; NULL or "" for the top object */
-	struct ag_err *err;	/* receives the message, or NULL */
+	const char *doc;    /* messages start "<doc>: ", or NULL */
+	const char *path;   /* "files[3]"; NULL or "" for the top object */
+	struct ag_err *err; /* receives the message, or NULL */
 };
 
 /**

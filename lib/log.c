@@ -15,6 +15,8 @@
  * the output (localtime_r() and syslog(), which hold C library locks), are
  * taken around every fork() by pthread_atfork() handlers, so that a child
  * never starts with one of them held by a thread it does not have.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -60,12 +62,26 @@ static size_t nsecrets, capsecrets;
  * start ordinary messages.
  */
 static const char *const sensitive_headers[] = {
-	"authorization", "proxy-authorization", "cookie", "set-cookie",
-	"x-api-key", "api-key", "x-auth-token", "x-vigil-signature",
+	"authorization",
+	"proxy-authorization",
+	"cookie",
+	"set-cookie",
+	"x-api-key",
+	"api-key",
+	"x-auth-token",
+	"x-vigil-signature",
 };
 static const char *const sensitive_params[] = {
-	"access_token", "token", "secret", "client_secret", "password",
-	"passwd", "api_key", "apikey", "signature", "sign",
+	"access_token",
+	"token",
+	"secret",
+	"client_secret",
+	"password",
+	"passwd",
+	"api_key",
+	"apikey",
+	"signature",
+	"sign",
 };
 
 void
@@ -125,8 +141,7 @@ log_fork_done(void)
 }
 
 /* Before main(): the handlers must be in place before any thread forks. */
-static void __attribute__((constructor))
-log_fork_init(void)
+static void __attribute__((constructor)) log_fork_init(void)
 {
 	(void)pthread_atfork(log_fork_prepare, log_fork_done, log_fork_done);
 }
@@ -270,7 +285,7 @@ sensitive_at(const char *p, bool *ret_quoted, bool *ret_spaces)
 
 	for (size_t i = 0; i < nh + ARRAY_SIZE(sensitive_params); i++) {
 		const char *name = i < nh ? sensitive_headers[i] :
-		    sensitive_params[i - nh];
+					    sensitive_params[i - nh];
 		size_t n = strlen(name), k;
 
 		if (strncasecmp(p, name, n) != 0 || key_char(p[n]))
@@ -312,12 +327,13 @@ redact_shapes(const char *in, struct obuf *o)
 			end = p + 3 + strcspn(p + 3, "/?# \t\"'<>\\");
 			for (at = end; at > p + 3 && at[-1] != '@'; at--)
 				;
-			colon = at > p + 3 ? memchr(p + 3, ':',
-			    (size_t)(at - 1 - (p + 3))) : NULL;
+			colon = at > p + 3 ?
+			    memchr(p + 3, ':', (size_t)(at - 1 - (p + 3))) :
+			    NULL;
 			if (colon != NULL) {
 				put(o, p, (size_t)(colon + 1 - p));
 				put(o, LOG_REDACTED, strlen(LOG_REDACTED));
-				p = at - 1;	/* the '@' */
+				p = at - 1; /* the '@' */
 				continue;
 			}
 		}
@@ -350,8 +366,11 @@ redact_shapes(const char *in, struct obuf *o)
 			continue;
 		}
 		if (c < 0x20 && c != '\t') {
-			snprintf(esc, sizeof(esc), c == '\n' ? "\\n" :
-			    c == '\r' ? "\\r" : "\\x%02x", c);
+			snprintf(esc, sizeof(esc),
+			    c == '\n'	  ? "\\n" :
+				c == '\r' ? "\\r" :
+					    "\\x%02x",
+			    c);
 			put(o, esc, strlen(esc));
 		} else if (c == 0x7f) {
 			put(o, "\\x7f", 4);
@@ -405,10 +424,13 @@ log_snippet(const char *text, size_t len, char *out, size_t size)
 		next = eol != NULL ? eol + 1 : end;
 		if (eol == NULL)
 			eol = end;
-		if (header_line(p, eol) && (prev_hdr ||
-		    (next < end && header_line(next, end)))) {
-			put(&o, p, (size_t)((const char *)memchr(p, ':',
-			    (size_t)(eol - p)) - p) + 2);
+		if (header_line(p, eol) &&
+		    (prev_hdr || (next < end && header_line(next, end)))) {
+			put(&o, p,
+			    (size_t)((const char *)memchr(p, ':',
+					 (size_t)(eol - p)) -
+				p) +
+				2);
 			put(&o, LOG_REDACTED, strlen(LOG_REDACTED));
 			if (next > eol)
 				put(&o, "\n", 1);
@@ -427,7 +449,8 @@ log_snippet(const char *text, size_t len, char *out, size_t size)
 void
 log_msg(enum log_level lvl, const char *fmt, ...)
 {
-	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO,
+		LOG_DEBUG };
 	char line[LOG_LINE_MAX], msg[LOG_LINE_MAX];
 	size_t n = 0;
 	va_list ap;
@@ -444,8 +467,8 @@ log_msg(enum log_level lvl, const char *fmt, ...)
 		n = strftime(line, sizeof(line), "%Y-%m-%d %H:%M:%S ", &tm);
 	}
 	if (!use_syslog && lvl != LOG_LVL_INFO)
-		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s: ",
-		    level_names[lvl]);
+		n += (size_t)snprintf(line + n, sizeof(line) - n,
+		    "%s: ", level_names[lvl]);
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);

@@ -10,6 +10,8 @@
  * Authorization or Cookie become "REDACTED"; control characters are
  * escaped, so one message is one line.  ag_err_set() applies the same to
  * error records, which reach `vigil status` and the CLI.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_LOG_H
 #define VIGIL_LOG_H

@@ -1,5 +1,7 @@
 /*
  * parsenum.c: see parsenum.h.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <ctype.h>
 #include <errno.h>
@@ -64,8 +66,12 @@ parse_duration_ms(const char *s, int64_t *ret_ms)
 		const char *unit;
 		int64_t ms;
 	} units[] = {
-		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
-		{ "d", 86400000 }, { "w", 604800000 },
+		{ "ms", 1 },
+		{ "s", 1000 },
+		{ "m", 60000 },
+		{ "h", 3600000 },
+		{ "d", 86400000 },
+		{ "w", 604800000 },
 	};
 	int64_t total = 0;
 	const char *p = s;
@@ -94,7 +100,7 @@ parse_duration_ms(const char *s, int64_t *ret_ms)
 			mult = 1000;
 		}
 		for (i = 0; ulen > 0 && i < sizeof(units) / sizeof(units[0]);
-		    i++) {
+		     i++) {
 			if (strlen(units[i].unit) == ulen &&
 			    strncmp(p, units[i].unit, ulen) == 0)
 				mult = units[i].ms;

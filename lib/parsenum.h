@@ -2,6 +2,8 @@
  * parsenum.h: strict parsing of the numbers people write in configs and on
  * command lines.  Every function rejects trailing garbage, empty strings and
  * out-of-range values, and leaves ${ret} untouched on failure.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_PARSENUM_H
 #define VIGIL_PARSENUM_H

@@ -17,6 +17,8 @@
  * which name types of every layer, are in agent/ (plugin.c, plugins.c).
  * What an instance of a type is, and the module's backup entry points, are
  * in agent/plugin.h.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_PLUGIN_H
 #define VIGIL_PLUGIN_H
@@ -39,14 +41,14 @@ enum plugin_kind {
 
 /* Where a type's code lives. */
 enum plugin_where {
-	PLUGIN_CORE,		/* linked into every program */
-	PLUGIN_MODULE,		/* the heavy module, loaded by vigild on use */
+	PLUGIN_CORE,   /* linked into every program */
+	PLUGIN_MODULE, /* the heavy module, loaded by vigild on use */
 };
 
 /* One row of the table. */
 struct plugin_type {
 	enum plugin_kind kind;
-	const char *name;		/* "cpu", "webhook", "local", ... */
+	const char *name; /* "cpu", "webhook", "local", ... */
 	/* The ops, if they live in this copy of the table; else NULL. */
 	const void *ops;
 	enum plugin_where where;
@@ -61,8 +63,8 @@ struct plugin_type {
  * "webhook notifiers need <why the module did not load>".  May block while
  * the module is mapped (milliseconds).  Thread-safe.
  */
-int plugin_find(enum plugin_kind kind, const char *name,
-    const void **ret_ops, struct ag_err *err);
+int plugin_find(enum plugin_kind kind, const char *name, const void **ret_ops,
+    struct ag_err *err);
 
 /**
  * plugin_in_module(kind, name):

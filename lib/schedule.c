@@ -24,6 +24,8 @@
  * the offset drops within a day after the start time, it starts that much
  * earlier in wall-clock time so that the second copy of the repeated hour
  * is seen.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -40,52 +42,44 @@
 #include "lib/schedule.h"
 
 /* 9999-12-31T23:59:59Z: the last second the search will consider. */
-#define TIME_MAX_S	253402300799LL
-#define DAY_S		86400LL
+#define TIME_MAX_S 253402300799LL
+#define DAY_S 86400LL
 /* How far from W to read the offsets in force before and after it. */
-#define PROBE_S		(30 * 3600LL)
+#define PROBE_S (30 * 3600LL)
 /* Years searched before deciding a schedule has no next time. */
-#define SEARCH_YEARS	9
+#define SEARCH_YEARS 9
 
-enum schedule_kind {
-	SCHEDULE_CALENDAR,
-	SCHEDULE_EVERY
-};
+enum schedule_kind { SCHEDULE_CALENDAR, SCHEDULE_EVERY };
 
 struct schedule {
 	enum schedule_kind kind;
-	uint64_t minute;		/* bit m: minute m (0-59) */
-	uint32_t hour;			/* bit h: hour h (0-23) */
-	uint32_t dom;			/* bit d: day of month d (1-31) */
-	uint32_t month;			/* bit m: month m (1-12) */
-	uint32_t dow;			/* bit d: weekday d (0 = sunday) */
-	bool	dom_star;		/* dom field began with '*' */
-	bool	dow_star;		/* dow field began with '*' */
-	int64_t	every_s;		/* SCHEDULE_EVERY: interval */
-	char	text[SCHEDULE_TEXT_MAX + 1];
+	uint64_t minute; /* bit m: minute m (0-59) */
+	uint32_t hour;	 /* bit h: hour h (0-23) */
+	uint32_t dom;	 /* bit d: day of month d (1-31) */
+	uint32_t month;	 /* bit m: month m (1-12) */
+	uint32_t dow;	 /* bit d: weekday d (0 = sunday) */
+	bool dom_star;	 /* dom field began with '*' */
+	bool dow_star;	 /* dow field began with '*' */
+	int64_t every_s; /* SCHEDULE_EVERY: interval */
+	char text[SCHEDULE_TEXT_MAX + 1];
 };
 
-#define HOURS_ALL	((1u << 24) - 1)
+#define HOURS_ALL ((1u << 24) - 1)
 
 /* The five cron fields. */
 struct field {
 	const char *name;
-	int	min, max;
-	const char *const *names;	/* names[i] is value min + i */
-	int	nnames;
+	int min, max;
+	const char *const *names; /* names[i] is value min + i */
+	int nnames;
 };
 
-static const char *const month_names[] = {
-	"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
-	"nov", "dec"
-};
-static const char *const dow_names[] = {
-	"sun", "mon", "tue", "wed", "thu", "fri", "sat"
-};
-static const char *const dow_long[] = {
-	"sunday", "monday", "tuesday", "wednesday", "thursday", "friday",
-	"saturday"
-};
+static const char *const month_names[] = { "jan", "feb", "mar", "apr", "may",
+	"jun", "jul", "aug", "sep", "oct", "nov", "dec" };
+static const char *const dow_names[] = { "sun", "mon", "tue", "wed", "thu",
+	"fri", "sat" };
+static const char *const dow_long[] = { "sunday", "monday", "tuesday",
+	"wednesday", "thursday", "friday", "saturday" };
 
 static const struct field fields[5] = {
 	{ "minute", 0, 59, NULL, 0 },
@@ -97,7 +91,7 @@ static const struct field fields[5] = {
 
 /* Wall-clock minute in the local time zone. */
 struct wall {
-	int	y, mo, d, h, mi;
+	int y, mo, d, h, mi;
 };
 
 static int64_t
@@ -479,33 +473,41 @@ field_value(const struct field *f, int idx, const char **pp, int *ret,
 	len = (size_t)(p - start);
 	if (len == 0) {
 		if (*p == '\0')
-			return ag_err_set(err, "field %d (%s): a value is "
-			    "missing", idx + 1, f->name);
+			return ag_err_set(err,
+			    "field %d (%s): a value is "
+			    "missing",
+			    idx + 1, f->name);
 		return ag_err_set(err, "field %d (%s): unexpected \"%c\"",
 		    idx + 1, f->name, *p);
 	}
 	if (isdigit((unsigned char)*start)) {
 		for (k = 0; k < (int)len; k++) {
 			if (!isdigit((unsigned char)start[k]))
-				return ag_err_set(err, "field %d (%s): "
-				    "\"%.*s\" is not a number", idx + 1,
-				    f->name, (int)len, start);
+				return ag_err_set(err,
+				    "field %d (%s): "
+				    "\"%.*s\" is not a number",
+				    idx + 1, f->name, (int)len, start);
 			if (v < 100000)
 				v = v * 10 + (start[k] - '0');
 		}
 		if (v < f->min || v > f->max)
-			return ag_err_set(err, "field %d (%s): %.*s is out of "
-			    "range %d-%d", idx + 1, f->name, (int)len, start,
-			    f->min, f->max);
+			return ag_err_set(err,
+			    "field %d (%s): %.*s is out of "
+			    "range %d-%d",
+			    idx + 1, f->name, (int)len, start, f->min, f->max);
 		*ret = (int)v;
 	} else {
 		if (f->names == NULL)
-			return ag_err_set(err, "field %d (%s): \"%.*s\" is not "
-			    "a number", idx + 1, f->name, (int)len, start);
+			return ag_err_set(err,
+			    "field %d (%s): \"%.*s\" is not "
+			    "a number",
+			    idx + 1, f->name, (int)len, start);
 		if ((k = lookup_name(start, len, f->names, f->nnames)) < 0)
-			return ag_err_set(err, "field %d (%s): unknown name "
-			    "\"%.*s\" (use %s-%s)", idx + 1, f->name, (int)len,
-			    start, f->names[0], f->names[f->nnames - 1]);
+			return ag_err_set(err,
+			    "field %d (%s): unknown name "
+			    "\"%.*s\" (use %s-%s)",
+			    idx + 1, f->name, (int)len, start, f->names[0],
+			    f->names[f->nnames - 1]);
 		*ret = f->min + k;
 	}
 	*pp = p;
@@ -530,8 +532,10 @@ field_parse(int idx, const char *text, uint64_t *ret, bool *ret_star,
 		bool range = false;
 
 		if (*p == ',' || *p == '\0')
-			return ag_err_set(err, "field %d (%s): empty item in "
-			    "list \"%s\"", idx + 1, f->name, text);
+			return ag_err_set(err,
+			    "field %d (%s): empty item in "
+			    "list \"%s\"",
+			    idx + 1, f->name, text);
 		if (*p == '*') {
 			lo = f->min;
 			/* '*' in day of week is 0-6; 7 only aliases 0. */
@@ -547,9 +551,11 @@ field_parse(int idx, const char *text, uint64_t *ret, bool *ret_star,
 				if (field_value(f, idx, &p, &hi, err))
 					return -1;
 				if (hi < lo)
-					return ag_err_set(err, "field %d (%s): "
-					    "range %.*s is reversed", idx + 1,
-					    f->name, (int)(p - item), item);
+					return ag_err_set(err,
+					    "field %d (%s): "
+					    "range %.*s is reversed",
+					    idx + 1, f->name, (int)(p - item),
+					    item);
 				range = true;
 			}
 		}
@@ -559,28 +565,35 @@ field_parse(int idx, const char *text, uint64_t *ret, bool *ret_star,
 			long sv = 0;
 
 			if (!range)
-				return ag_err_set(err, "field %d (%s): a step "
+				return ag_err_set(err,
+				    "field %d (%s): a step "
 				    "needs a range or *: \"%.*s\" (write "
-				    "%d-%d/...)", idx + 1, f->name,
-				    (int)(p - 1 - item), item, lo, f->max);
+				    "%d-%d/...)",
+				    idx + 1, f->name, (int)(p - 1 - item),
+				    item, lo, f->max);
 			while (isdigit((unsigned char)*p)) {
 				if (sv < 100000)
 					sv = sv * 10 + (*p - '0');
 				p++;
 			}
 			if (p == sp)
-				return ag_err_set(err, "field %d (%s): a step "
-				    "must be a number: \"%s\"", idx + 1,
-				    f->name, text);
+				return ag_err_set(err,
+				    "field %d (%s): a step "
+				    "must be a number: \"%s\"",
+				    idx + 1, f->name, text);
 			if (sv < 1 || sv > f->max)
-				return ag_err_set(err, "field %d (%s): step "
-				    "%.*s is out of range 1-%d", idx + 1,
-				    f->name, (int)(p - sp), sp, f->max);
+				return ag_err_set(err,
+				    "field %d (%s): step "
+				    "%.*s is out of range 1-%d",
+				    idx + 1, f->name, (int)(p - sp), sp,
+				    f->max);
 			step = (int)sv;
 		}
 		if (*p != ',' && *p != '\0')
-			return ag_err_set(err, "field %d (%s): unexpected "
-			    "\"%c\" in \"%s\"", idx + 1, f->name, *p, text);
+			return ag_err_set(err,
+			    "field %d (%s): unexpected "
+			    "\"%c\" in \"%s\"",
+			    idx + 1, f->name, *p, text);
 		for (v = lo; v <= hi; v += step)
 			bits |= (uint64_t)1 << v;
 		if (*p == '\0')
@@ -614,8 +627,10 @@ parse_hhmm(const char *s, int *ret_h, int *ret_m, struct ag_err *err)
 		return ag_err_set(err, "time %s: hour %d is out of range 0-23",
 		    s, h);
 	if (m > 59)
-		return ag_err_set(err, "time %s: minute %d is out of range "
-		    "0-59", s, m);
+		return ag_err_set(err,
+		    "time %s: minute %d is out of range "
+		    "0-59",
+		    s, m);
 	*ret_h = h;
 	*ret_m = m;
 	return 0;
@@ -652,11 +667,14 @@ parse_at(struct schedule *s, const char *w, struct ag_err *err)
 		set_calendar(s, 0, 0, 1, -1);
 		s->month = 1u << 1;
 	} else if (strcasecmp(w, "@reboot") == 0)
-		return ag_err_set(err, "@reboot is not supported: a backup "
+		return ag_err_set(err,
+		    "@reboot is not supported: a backup "
 		    "schedule needs times");
 	else
-		return ag_err_set(err, "unknown shorthand \"%s\" (use @hourly, "
-		    "@daily, @weekly, @monthly or @yearly)", w);
+		return ag_err_set(err,
+		    "unknown shorthand \"%s\" (use @hourly, "
+		    "@daily, @weekly, @monthly or @yearly)",
+		    w);
 	return 0;
 }
 
@@ -704,14 +722,17 @@ parse_cron(struct schedule *s, char **words, struct ag_err *err)
 	for (m = 1; m <= 12; m++) {
 		if (!((s->month >> m) & 1))
 			continue;
-		for (d = 1; d <= (m == 2 ? 29 : civil_days_in_month(2001, m)); d++)
+		for (d = 1; d <= (m == 2 ? 29 : civil_days_in_month(2001, m));
+		     d++)
 			if ((s->dom >> d) & 1)
 				return 0;
 	}
 	for (d = 1; !((s->dom >> d) & 1); d++)
 		;
-	return ag_err_set(err, "the schedule never runs: no selected month "
-	    "has day %d", d);
+	return ag_err_set(err,
+	    "the schedule never runs: no selected month "
+	    "has day %d",
+	    d);
 }
 
 /* "every 6h": a positive whole number of seconds within bounds.  0 or -1. */
@@ -721,14 +742,19 @@ parse_every(struct schedule *s, char **words, int n, struct ag_err *err)
 	int64_t ms;
 
 	if (n != 2)
-		return ag_err_set(err, "\"every\" takes one duration, e.g. "
+		return ag_err_set(err,
+		    "\"every\" takes one duration, e.g. "
 		    "\"every 6h\" or \"every 30m\"");
 	if (parse_duration_ms(words[1], &ms) != 0)
-		return ag_err_set(err, "every: \"%s\" is not a duration (e.g. "
-		    "30m, 6h, 1d)", words[1]);
+		return ag_err_set(err,
+		    "every: \"%s\" is not a duration (e.g. "
+		    "30m, 6h, 1d)",
+		    words[1]);
 	if (ms % 1000 != 0)
-		return ag_err_set(err, "every: %s is not a whole number of "
-		    "seconds", words[1]);
+		return ag_err_set(err,
+		    "every: %s is not a whole number of "
+		    "seconds",
+		    words[1]);
 	if (ms / 1000 < SCHEDULE_EVERY_MIN_S ||
 	    ms / 1000 > SCHEDULE_EVERY_MAX_S)
 		return ag_err_set(err, "every: %s is out of range 1m-366d",
@@ -773,7 +799,8 @@ schedule_parse(const char *text, struct schedule **ret, struct ag_err *err)
 			goto fail;
 	} else if (strcasecmp(words[0], "hourly") == 0) {
 		if (n != 1) {
-			ag_err_set(err, "\"hourly\" takes nothing after it "
+			ag_err_set(err,
+			    "\"hourly\" takes nothing after it "
 			    "(it runs at minute 0; use \"M * * * *\" for "
 			    "another minute)");
 			goto fail;
@@ -781,7 +808,8 @@ schedule_parse(const char *text, struct schedule **ret, struct ag_err *err)
 		set_calendar(s, 0, -1, -1, -1);
 	} else if (strcasecmp(words[0], "daily") == 0) {
 		if (n != 2) {
-			ag_err_set(err, "\"daily\" needs a time: "
+			ag_err_set(err,
+			    "\"daily\" needs a time: "
 			    "\"daily HH:MM\", e.g. \"daily 03:00\"");
 			goto fail;
 		}
@@ -790,13 +818,16 @@ schedule_parse(const char *text, struct schedule **ret, struct ag_err *err)
 		set_calendar(s, m, h, -1, -1);
 	} else if (strcasecmp(words[0], "weekly") == 0) {
 		if (n != 3) {
-			ag_err_set(err, "\"weekly\" needs a day and a time: "
+			ag_err_set(err,
+			    "\"weekly\" needs a day and a time: "
 			    "\"weekly DOW HH:MM\", e.g. \"weekly sun 04:00\"");
 			goto fail;
 		}
 		if ((d = parse_dow_word(words[1])) < 0) {
-			ag_err_set(err, "weekly: \"%s\" is not a day of the "
-			    "week (sun-sat or 0-7)", words[1]);
+			ag_err_set(err,
+			    "weekly: \"%s\" is not a day of the "
+			    "week (sun-sat or 0-7)",
+			    words[1]);
 			goto fail;
 		}
 		if (parse_hhmm(words[2], &h, &m, err))
@@ -804,16 +835,19 @@ schedule_parse(const char *text, struct schedule **ret, struct ag_err *err)
 		set_calendar(s, m, h, -1, d);
 	} else if (strcasecmp(words[0], "monthly") == 0) {
 		if (n != 3) {
-			ag_err_set(err, "\"monthly\" needs a day and a time: "
+			ag_err_set(err,
+			    "\"monthly\" needs a day and a time: "
 			    "\"monthly D HH:MM\", e.g. \"monthly 1 04:00\"");
 			goto fail;
 		}
 		if (strspn(words[1], "0123456789") != strlen(words[1]) ||
 		    strlen(words[1]) > 2 || (d = atoi(words[1])) < 1 ||
 		    d > 28) {
-			ag_err_set(err, "monthly: day \"%s\" is out of range "
+			ag_err_set(err,
+			    "monthly: day \"%s\" is out of range "
 			    "1-28 (every month has these; for later days use "
-			    "a cron expression)", words[1]);
+			    "a cron expression)",
+			    words[1]);
 			goto fail;
 		}
 		if (parse_hhmm(words[2], &h, &m, err))
@@ -827,17 +861,23 @@ schedule_parse(const char *text, struct schedule **ret, struct ag_err *err)
 			goto fail;
 	} else if (isdigit((unsigned char)words[0][0]) || words[0][0] == '*') {
 		if (n > 5)
-			ag_err_set(err, "a cron expression has 5 fields "
-			    "(m h dom mon dow), \"%s\" has more", s->text);
+			ag_err_set(err,
+			    "a cron expression has 5 fields "
+			    "(m h dom mon dow), \"%s\" has more",
+			    s->text);
 		else
-			ag_err_set(err, "a cron expression has 5 fields "
-			    "(m h dom mon dow), \"%s\" has %d", s->text, n);
+			ag_err_set(err,
+			    "a cron expression has 5 fields "
+			    "(m h dom mon dow), \"%s\" has %d",
+			    s->text, n);
 		goto fail;
 	} else {
-		ag_err_set(err, "unknown schedule \"%s\": expected 5 cron "
+		ag_err_set(err,
+		    "unknown schedule \"%s\": expected 5 cron "
 		    "fields (\"m h dom mon dow\"), @daily, \"hourly\", "
 		    "\"daily HH:MM\", \"weekly DOW HH:MM\", "
-		    "\"monthly D HH:MM\" or \"every 6h\"", s->text);
+		    "\"monthly D HH:MM\" or \"every 6h\"",
+		    s->text);
 		goto fail;
 	}
 	*ret = s;

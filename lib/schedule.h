@@ -27,6 +27,8 @@
  * whose hour field is every hour ("*", "hourly", "*\/15 * * * *") instead
  * follow real time: they skip wall-clock times that do not exist and do run
  * in both copies of a repeated hour, as cron does.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_SCHEDULE_H
 #define VIGIL_SCHEDULE_H
@@ -38,11 +40,11 @@ struct ag_err;
 struct schedule;
 
 /* Longest schedule string accepted. */
-#define SCHEDULE_TEXT_MAX	256
+#define SCHEDULE_TEXT_MAX 256
 
 /* Interval bounds for "every": one minute to 366 days. */
-#define SCHEDULE_EVERY_MIN_S	60
-#define SCHEDULE_EVERY_MAX_S	(366 * 86400LL)
+#define SCHEDULE_EVERY_MIN_S 60
+#define SCHEDULE_EVERY_MAX_S (366 * 86400LL)
 
 /**
  * schedule_parse(s, ret, err):

@@ -8,6 +8,8 @@
  * enforce part sizes, count bytes per instance (atomically: restore workers
  * read in parallel) and sort listings, so each backend stays a thin translation
  * of the verbs.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -37,7 +39,7 @@ struct storage_upload {
 	void *up;
 	char *key;
 	uint64_t parts;
-	size_t last_len;		/* length of the previous part */
+	size_t last_len; /* length of the previous part */
 };
 
 /* A target name: letters, digits, '-', '_', '.'; not empty. */
@@ -50,8 +52,8 @@ name_valid(const char *s)
 		return (0);
 	for (p = s; *p != '\0'; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
-		    *p == '.'))
+			(*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
+			*p == '.'))
 			return (0);
 	return (1);
 }
@@ -79,7 +81,8 @@ storage_conf_parse(const conf_node *group, struct storage_conf **ret,
 		return (conf_error(errs, group,
 		    "a storage target must be a group { type = ...; }"));
 	if (!name_valid(name))
-		return (conf_error(errs, group, "invalid storage name \"%s\" "
+		return (conf_error(errs, group,
+		    "invalid storage name \"%s\" "
 		    "(use letters, digits, '-', '_' and '.')",
 		    name != NULL ? name : ""));
 	if (conf_get_str(errs, group, "type", true, &type) != 1)
@@ -152,15 +155,15 @@ storage_conf_local(const char *name, const char *path)
 	c->ops = &storage_local_ops;
 	if ((c->name = strdup(name)) == NULL ||
 	    (c->type = strdup("local")) == NULL)
-		goto err;
+		goto fail;
 	if ((lc = calloc(1, sizeof(*lc))) == NULL)
-		goto err;
+		goto fail;
 	c->tconf = lc;
 	if ((lc->path = strdup(path)) == NULL)
-		goto err;
+		goto fail;
 	return (c);
 
-err:
+fail:
 	storage_conf_free(c);
 	return (NULL);
 }
@@ -396,10 +399,11 @@ storage_put_part(struct storage_upload *up, const uint8_t *buf, size_t len,
 	if (len == 0)
 		return (0);
 	if (up->parts > 0 && up->last_len < ops->part_min)
-		return (ag_err_set(err, "%s[%s]: put %s: part %ju has %zu "
-		    "bytes, less than the minimum %zu", ops->name,
-		    up->st->name, up->key, (uintmax_t)up->parts, up->last_len,
-		    ops->part_min));
+		return (ag_err_set(err,
+		    "%s[%s]: put %s: part %ju has %zu "
+		    "bytes, less than the minimum %zu",
+		    ops->name, up->st->name, up->key, (uintmax_t)up->parts,
+		    up->last_len, ops->part_min));
 	if (ops->max_parts != 0 && up->parts >= ops->max_parts)
 		return (ag_err_set(err, "%s[%s]: put %s: more than %u parts",
 		    ops->name, up->st->name, up->key, ops->max_parts));
@@ -471,9 +475,9 @@ struct count_sink {
 	struct storage *st;
 	storage_sink_fn *sink;
 	void *cookie;
-	uint64_t want;			/* UINT64_MAX: to the end */
+	uint64_t want; /* UINT64_MAX: to the end */
 	uint64_t got;
-	int over;			/* the backend sent too much */
+	int over; /* the backend sent too much */
 };
 
 static int
@@ -504,9 +508,10 @@ int
 storage_get(struct storage *st, const char *key, uint64_t off, uint64_t len,
     storage_sink_fn *sink, void *cookie, struct ag_err *err)
 {
-	struct count_sink cs = {
-		.st = st, .sink = sink, .cookie = cookie, .want = len
-	};
+	struct count_sink cs = { .st = st,
+		.sink = sink,
+		.cookie = cookie,
+		.want = len };
 	int rc;
 
 	if (!storage_key_valid(key))
@@ -517,15 +522,18 @@ storage_get(struct storage *st, const char *key, uint64_t off, uint64_t len,
 	atomic_fetch_add(&st->gets, 1);
 	rc = st->ops->get(st->ctx, key, off, len, count_sink, &cs, err);
 	if (cs.over)
-		return (ag_err_set(err, "%s[%s]: get %s: backend returned "
-		    "more than the %ju bytes asked for", st->ops->name,
-		    st->name, key, (uintmax_t)len));
+		return (ag_err_set(err,
+		    "%s[%s]: get %s: backend returned "
+		    "more than the %ju bytes asked for",
+		    st->ops->name, st->name, key, (uintmax_t)len));
 	if (rc != 0)
 		return (rc);
 	if (len != UINT64_MAX && cs.got != len)
-		return (ag_err_set(err, "%s[%s]: get %s: short read: %ju of "
-		    "%ju bytes", st->ops->name, st->name, key,
-		    (uintmax_t)cs.got, (uintmax_t)len));
+		return (ag_err_set(err,
+		    "%s[%s]: get %s: short read: %ju of "
+		    "%ju bytes",
+		    st->ops->name, st->name, key, (uintmax_t)cs.got,
+		    (uintmax_t)len));
 	return (0);
 }
 
@@ -553,8 +561,9 @@ storage_get_buf(struct storage *st, const char *key, size_t max,
 	rc = storage_get(st, key, 0, UINT64_MAX, buf_sink, &b, err);
 	if (b.err == E2BIG) {
 		buf_free(&b);
-		return (ag_err_set(err, "%s[%s]: get %s: larger than %zu bytes",
-		    st->ops->name, st->name, key, max));
+		return (ag_err_set(err,
+		    "%s[%s]: get %s: larger than %zu bytes", st->ops->name,
+		    st->name, key, max));
 	}
 	if (rc != 0) {
 		buf_free(&b);
@@ -694,7 +703,7 @@ storage_abort_incomplete(struct storage *st, const struct objent *ent,
 struct resume {
 	storage_sink_fn *sink;
 	void *cookie;
-	uint64_t taken;			/* bytes the sink accepted */
+	uint64_t taken; /* bytes the sink accepted */
 	int stopped;
 };
 
@@ -712,7 +721,9 @@ resume_sink(void *cookie, const uint8_t *buf, size_t len)
 }
 
 const struct backoff storage_retry = {
-	.base_ms = 500, .cap_ms = 30000, .retries = STORAGE_GET_RETRIES,
+	.base_ms = 500,
+	.cap_ms = 30000,
+	.retries = STORAGE_GET_RETRIES,
 };
 
 int
@@ -724,8 +735,9 @@ storage_get_retry(struct storage *st, const char *key, uint64_t off,
 	int rc;
 
 	do
-		rc = storage_get(st, key, off + r.taken, len == UINT64_MAX ?
-		    UINT64_MAX : len - r.taken, resume_sink, &r, err);
+		rc = storage_get(st, key, off + r.taken,
+		    len == UINT64_MAX ? UINT64_MAX : len - r.taken,
+		    resume_sink, &r, err);
 	while (rc == AG_RETRY && !r.stopped &&
 	    backoff_retry(&storage_retry, &attempt));
 	return r.stopped ? -1 : rc;

@@ -27,6 +27,8 @@
  * An instance may be used from several threads at once (the counters are
  * atomic; backends are written for it); one upload handle belongs to one
  * thread at a time.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_STORAGE_H
 #define VIGIL_STORAGE_H
@@ -51,25 +53,25 @@ struct storage_ops;
 #define STORAGE_KEY_MAX 1024
 
 /* Capability bits of a backend (storage_caps()). */
-#define STORAGE_CAP_MULTIPART	0x01	/* put_part streams, many parts */
-#define STORAGE_CAP_RANGE	0x02	/* get() with an offset is cheap */
-#define STORAGE_CAP_ATOMIC	0x04	/* nothing visible before commit */
-#define STORAGE_CAP_INCOMPLETE	0x08	/* lists and aborts stale uploads */
+#define STORAGE_CAP_MULTIPART 0x01  /* put_part streams, many parts */
+#define STORAGE_CAP_RANGE 0x02	    /* get() with an offset is cheap */
+#define STORAGE_CAP_ATOMIC 0x04	    /* nothing visible before commit */
+#define STORAGE_CAP_INCOMPLETE 0x08 /* lists and aborts stale uploads */
 
 /* A storage target as configured. */
 struct storage_conf {
-	char *name;			/* the group's name: "here" */
-	char *type;			/* "local", "s3", ... */
-	const struct storage_ops *ops;	/* the backend of ${type} */
-	void *tconf;			/* the type's settings, backend-owned */
+	char *name;		       /* the group's name: "here" */
+	char *type;		       /* "local", "s3", ... */
+	const struct storage_ops *ops; /* the backend of ${type} */
+	void *tconf;		       /* the type's settings, backend-owned */
 };
 
 /* One object of a listing. */
 struct objent {
-	char *name;			/* the key */
-	uint64_t size;			/* bytes (so far, for an upload) */
-	time_t mtime;			/* last modified (upload: started) */
-	char *upload_id;		/* incomplete uploads: backend token */
+	char *name;	 /* the key */
+	uint64_t size;	 /* bytes (so far, for an upload) */
+	time_t mtime;	 /* last modified (upload: started) */
+	char *upload_id; /* incomplete uploads: backend token */
 };
 
 /* A listing; storage_list() fills it, objlist_free() empties it. */
@@ -83,13 +85,13 @@ struct objlist {
 #define STORAGE_LIST_MAX 1000000
 
 /* Flags of storage_list(). */
-#define STORAGE_LIST_INCOMPLETE 0x01	/* list unfinished uploads instead */
+#define STORAGE_LIST_INCOMPLETE 0x01 /* list unfinished uploads instead */
 
 /* Byte counters of one instance, since storage_open(). */
 struct storage_stats {
-	uint64_t bytes_read;		/* delivered to get() sinks */
-	uint64_t bytes_written;		/* accepted by put_part() */
-	uint64_t gets, puts;		/* get() calls, committed uploads */
+	uint64_t bytes_read;	/* delivered to get() sinks */
+	uint64_t bytes_written; /* accepted by put_part() */
+	uint64_t gets, puts;	/* get() calls, committed uploads */
 };
 
 /**
@@ -175,8 +177,8 @@ int storage_put_begin(struct storage *st, const char *key,
  * AG_RETRY the part was not stored and may be sent again; on -1 the upload
  * is dead and must be aborted.  Blocks while the data is written.
  */
-int storage_put_part(struct storage_upload *up, const uint8_t *buf,
-    size_t len, struct ag_err *err);
+int storage_put_part(struct storage_upload *up, const uint8_t *buf, size_t len,
+    struct ag_err *err);
 
 /**
  * storage_put_commit(up, err):

@@ -8,6 +8,8 @@
  * messages a backend writes into ${err} start with its instance,
  * "local[here]: ", "s3[main]: ".  Backends never log above debug; the
  * caller that knows what the user wanted logs once.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_STORAGE_BACKEND_H
 #define VIGIL_STORAGE_BACKEND_H
@@ -15,8 +17,8 @@
 #include "providers/storage.h"
 
 struct storage_ops {
-	const char *name;			/* "local", "s3", ... */
-	unsigned caps;				/* STORAGE_CAP_* */
+	const char *name; /* "local", "s3", ... */
+	unsigned caps;	  /* STORAGE_CAP_* */
 	/* Part sizes: every part but the last >= part_min, a multiple of
 	 * part_align (1: any); at most max_parts parts (0: no limit). */
 	size_t part_min;
@@ -67,7 +69,7 @@ extern const struct storage_ops storage_local_ops;
 
 /* The local backend's settings, for storage_conf_local(). */
 struct storage_local_conf {
-	char *path;				/* absolute folder */
+	char *path; /* absolute folder */
 };
 
 #endif

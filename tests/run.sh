@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # run.sh: the whole test suite, as CI runs it.  Installs what the tests need,
 # builds the release build/ as the README's first command does, builds with
 # -Werror under AddressSanitizer and UBSan in build-test/, runs

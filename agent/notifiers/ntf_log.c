@@ -5,6 +5,8 @@
  * ("auto", "error", "warning", "info") forces one level for every line.
  * Logging cannot fail, so send always accepts.  This is what the embedded
  * default configuration uses, so alerts work with no receiver set up.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdio.h>
 #include <stdlib.h>

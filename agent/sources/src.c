@@ -4,6 +4,8 @@
  * Files under /proc are read through a fixed line buffer or into a caller's
  * buffer, never into memory sized by the file, so a huge /proc/stat "intr"
  * line or a host with thousands of mounts costs time, not memory.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <ctype.h>
 #include <errno.h>
@@ -82,8 +84,10 @@ src_lines(const char *rel, src_line_fn *fn, void *cookie, struct ag_err *err)
 				total++;
 		}
 		if (total > SRC_FILE_MAX) {
-			rc = ag_err_set(err, "cannot read %s: larger than %u "
-			    "bytes", path, SRC_FILE_MAX);
+			rc = ag_err_set(err,
+			    "cannot read %s: larger than %u "
+			    "bytes",
+			    path, SRC_FILE_MAX);
 			break;
 		}
 		if ((rc = fn(cookie, line, err)) != 0)
@@ -108,11 +112,15 @@ src_add(struct metric_batch *b, struct ag_err *err, double value,
 	len = vsnprintf(name, sizeof(name), fmt, ap);
 	va_end(ap);
 	if (len < 0 || (size_t)len >= METRIC_NAME_MAX)
-		return ag_err_set(err, "cannot add %.*s...: name longer than "
-		    "%d bytes", 60, name, METRIC_NAME_MAX - 1);
+		return ag_err_set(err,
+		    "cannot add %.*s...: name longer than "
+		    "%d bytes",
+		    60, name, METRIC_NAME_MAX - 1);
 	if (metric_add_ts(b, b->now_ms, value, name) == -1)
-		return ag_err_set(err, "cannot add %s: batch full (%zu "
-		    "readings)", name, b->max);
+		return ag_err_set(err,
+		    "cannot add %s: batch full (%zu "
+		    "readings)",
+		    name, b->max);
 	return 0;
 }
 
@@ -134,7 +142,8 @@ src_patterns_new(const char *prefix, char *const *items,
 		for (size_t j = 0; j < ns; j++) {
 			len = snprintf(NULL, 0, "%s.%s.%s", prefix, items[i],
 			    suffixes[j]);
-			if (len < 0 || (v[k] = malloc((size_t)len + 1)) == NULL)
+			if (len < 0 ||
+			    (v[k] = malloc((size_t)len + 1)) == NULL)
 				goto err0;
 			(void)snprintf(v[k], (size_t)len + 1, "%s.%s.%s",
 			    prefix, items[i], suffixes[j]);
@@ -212,8 +221,7 @@ src_series_add(struct src_series_set *s, const char *name,
 }
 
 const struct src_series *
-src_series_find(const struct src_series_set *s, size_t hint,
-    const char *name)
+src_series_find(const struct src_series_set *s, size_t hint, const char *name)
 {
 	if (hint < s->n && strcmp(s->v[hint].name, name) == 0)
 		return &s->v[hint];

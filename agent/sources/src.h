@@ -3,6 +3,8 @@
  * reads of files under the proc root (see source_proc_path()), a reading
  * appender that explains its failures, glob lists built from settings, and
  * a small table of named counters for the sources that report rates.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_SRC_H
 #define VIGIL_SRC_H
@@ -87,7 +89,7 @@ struct src_series {
 struct src_series_set {
 	struct src_series *v;
 	size_t n, cap, max;
-	int64_t mono_ms;	/* when the sample was taken */
+	int64_t mono_ms; /* when the sample was taken */
 };
 
 /* src_series_init(s, max): an empty set of at most ${max} series. */

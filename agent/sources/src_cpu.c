@@ -11,6 +11,8 @@
  * instead of reporting a bogus share.
  *
  * Settings: per_cpu (bool, default false) adds cpu.<N>.used_pct.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <ctype.h>
 #include <errno.h>
@@ -25,8 +27,17 @@
 /* Highest CPU number + 1 that per_cpu follows. */
 #define CPU_MAX 8192
 
-enum { T_USER, T_NICE, T_SYSTEM, T_IDLE, T_IOWAIT, T_IRQ, T_SOFTIRQ, T_STEAL,
-	T_N };
+enum {
+	T_USER,
+	T_NICE,
+	T_SYSTEM,
+	T_IDLE,
+	T_IOWAIT,
+	T_IRQ,
+	T_SOFTIRQ,
+	T_STEAL,
+	T_N
+};
 
 struct cpu_times {
 	uint64_t t[T_N];
@@ -37,8 +48,8 @@ struct cpu_ctx {
 	bool per_cpu;
 	bool primed;
 	struct cpu_times all, all_cur;
-	struct cpu_times *prev, *cur;	/* per CPU, indexed by number */
-	size_t ncpu;			/* slots in prev and cur */
+	struct cpu_times *prev, *cur; /* per CPU, indexed by number */
+	size_t ncpu;		      /* slots in prev and cur */
 };
 
 static const char *const cpu_settings[] = { "per_cpu", NULL };
@@ -55,8 +66,8 @@ cpu_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 	struct cpu_ctx *c;
 	bool per_cpu = false;
 
-	if (cs != NULL && conf_get_bool(errs, cs, "per_cpu", false,
-	    &per_cpu) == -1)
+	if (cs != NULL &&
+	    conf_get_bool(errs, cs, "per_cpu", false, &per_cpu) == -1)
 		return -1;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return conf_error(errs, cs, "out of memory");
@@ -192,21 +203,22 @@ cpu_collect(void *ctx, struct metric_batch *out, struct ag_err *err)
 	/* Not primed, or the sum went backwards, or no tick passed. */
 	sum = cpu_delta(&c->all, &c->all_cur, d);
 	if (!c->primed || sum == 0)
-		goto done;
+		goto out;
 
 	tot = (double)sum;
 	used = d[T_USER] + d[T_NICE] + d[T_SYSTEM] + d[T_IRQ] + d[T_SOFTIRQ];
 	if (src_add(out, err, 100.0 * (double)used / tot, "cpu.used_pct") ||
 	    src_add(out, err, 100.0 * (double)d[T_IOWAIT] / tot,
-	    "cpu.iowait_pct") ||
+		"cpu.iowait_pct") ||
 	    src_add(out, err, 100.0 * (double)d[T_STEAL] / tot,
-	    "cpu.steal_pct") ||
+		"cpu.steal_pct") ||
 	    src_add(out, err, 100.0 * (double)(d[T_USER] + d[T_NICE]) / tot,
-	    "cpu.user_pct") ||
-	    src_add(out, err, 100.0 * (double)(d[T_SYSTEM] + d[T_IRQ] +
-	    d[T_SOFTIRQ]) / tot, "cpu.system_pct")) {
+		"cpu.user_pct") ||
+	    src_add(out, err,
+		100.0 * (double)(d[T_SYSTEM] + d[T_IRQ] + d[T_SOFTIRQ]) / tot,
+		"cpu.system_pct")) {
 		rc = -1;
-		goto done;
+		goto out;
 	}
 	for (size_t i = 0; c->per_cpu && i < c->ncpu; i++) {
 		if ((sum = cpu_delta(&c->prev[i], &c->cur[i], d)) == 0)
@@ -214,13 +226,13 @@ cpu_collect(void *ctx, struct metric_batch *out, struct ag_err *err)
 		used = d[T_USER] + d[T_NICE] + d[T_SYSTEM] + d[T_IRQ] +
 		    d[T_SOFTIRQ];
 		if (src_add(out, err, 100.0 * (double)used / (double)sum,
-		    "cpu.%zu.used_pct", i) == -1) {
+			"cpu.%zu.used_pct", i) == -1) {
 			rc = -1;
 			break;
 		}
 	}
 
-done:
+out:
 	c->all = c->all_cur;
 	for (size_t i = 0; i < c->ncpu; i++)
 		c->prev[i] = c->cur[i];

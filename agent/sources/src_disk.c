@@ -31,6 +31,8 @@
  * for requests; when it is stuck in a hung call the next request starts
  * another, at most DISK_HUNG_MAX hung ones in all, and a helper whose hung
  * call returns goes back to waiting, or ends if another already waits.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <limits.h>
@@ -55,8 +57,8 @@
 /* Most statvfs() calls left hanging at once (one thread each). */
 #define DISK_HUNG_MAX 8
 
-static const char *const disk_settings[] = { "mounts", "fs_types",
-	"ignore_fs", NULL };
+static const char *const disk_settings[] = { "mounts", "fs_types", "ignore_fs",
+	NULL };
 
 static const char *const disk_suffixes[] = { "used_pct", "free_bytes",
 	"total_bytes", "inodes_used_pct", NULL };
@@ -76,21 +78,21 @@ struct sv_req {
 	char path[PATH_MAX];
 	struct statvfs st;
 	int rc, err;
-	bool taken;		/* a helper is on it */
+	bool taken; /* a helper is on it */
 	bool done;
-	bool abandoned;		/* timed out: the helper frees it */
+	bool abandoned; /* timed out: the helper frees it */
 };
 
 static struct {
 	pthread_once_t once;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;	/* monotonic; broadcast on every change */
+	pthread_cond_t cv; /* monotonic; broadcast on every change */
 	src_disk_statvfs_fn *fn;
 	int timeout_ms;
-	struct sv_req *pending;	/* waiting for a helper */
+	struct sv_req *pending; /* waiting for a helper */
 	struct sv_req *hung[DISK_HUNG_MAX];
 	size_t nhung;
-	size_t nidle;		/* helpers waiting for a request */
+	size_t nidle; /* helpers waiting for a request */
 } sv = {
 	.once = PTHREAD_ONCE_INIT,
 	.mu = PTHREAD_MUTEX_INITIALIZER,
@@ -99,11 +101,11 @@ static struct {
 };
 
 struct disk_ctx {
-	char **mounts;		/* chosen mount points, or NULL: discover */
-	char **fs_types;	/* include only these types, or NULL */
-	char **ignore_fs;	/* the ignore_fs setting, or NULL */
-	char *const *ignore;	/* exclude these types: ignore_fs or default */
-	char **patterns;	/* exact names when mounts is set */
+	char **mounts;	     /* chosen mount points, or NULL: discover */
+	char **fs_types;     /* include only these types, or NULL */
+	char **ignore_fs;    /* the ignore_fs setting, or NULL */
+	char *const *ignore; /* exclude these types: ignore_fs or default */
+	char **patterns;     /* exact names when mounts is set */
 };
 
 /* One scan of the mount table. */
@@ -258,8 +260,8 @@ disk_statvfs(const char *path, struct statvfs *st, struct ag_err *err)
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;
 	}
-	while (!r->done && pthread_cond_timedwait(&sv.cv, &sv.mu,
-	    &until) != ETIMEDOUT)
+	while (!r->done &&
+	    pthread_cond_timedwait(&sv.cv, &sv.mu, &until) != ETIMEDOUT)
 		;
 	if (r->done) {
 		if ((rc = r->rc) == 0)
@@ -277,8 +279,10 @@ disk_statvfs(const char *path, struct statvfs *st, struct ag_err *err)
 		sv.hung[sv.nhung++] = r;
 		r = NULL;
 	}
-	ag_err_set(err, "statvfs %s did not answer within %d ms (a hung "
-	    "network mount?)", path, sv.timeout_ms);
+	ag_err_set(err,
+	    "statvfs %s did not answer within %d ms (a hung "
+	    "network mount?)",
+	    path, sv.timeout_ms);
 out:
 	pthread_mutex_unlock(&sv.mu);
 	free(r);
@@ -314,8 +318,10 @@ disk_check_mounts(struct disk_ctx *c, const conf_node *cs,
 
 	for (size_t i = 0; m[i] != NULL; i++) {
 		if (m[i][0] != '/') {
-			rc = conf_error_at(errs, cs, "mounts", "\"%s\" is not "
-			    "an absolute path", m[i]);
+			rc = conf_error_at(errs, cs, "mounts",
+			    "\"%s\" is not "
+			    "an absolute path",
+			    m[i]);
 			continue;
 		}
 		len = strlen(m[i]);
@@ -323,8 +329,10 @@ disk_check_mounts(struct disk_ctx *c, const conf_node *cs,
 			m[i][--len] = '\0';
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(m[i], m[j]) == 0)
-				rc = conf_error_at(errs, cs, "mounts", "\"%s\" "
-				    "is listed twice", m[i]);
+				rc = conf_error_at(errs, cs, "mounts",
+				    "\"%s\" "
+				    "is listed twice",
+				    m[i]);
 	}
 	return rc;
 }
@@ -339,33 +347,36 @@ disk_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return conf_error(errs, cs, "out of memory");
 	if (cs != NULL) {
-		if (conf_get_strv(errs, cs, "mounts", false, &c->mounts,
-		    &n) == 1 && n == 0) {
+		if (conf_get_strv(errs, cs, "mounts", false, &c->mounts, &n) ==
+			1 &&
+		    n == 0) {
 			ag_strv_free(c->mounts);
 			c->mounts = NULL;
-			rc = conf_error_at(errs, cs, "mounts", "must not be "
+			rc = conf_error_at(errs, cs, "mounts",
+			    "must not be "
 			    "empty (leave it out to report every mount)");
 		}
 		if (conf_get_strv(errs, cs, "fs_types", false, &c->fs_types,
-		    &n) == -1)
+			&n) == -1)
 			rc = -1;
 		if (conf_get_strv(errs, cs, "ignore_fs", false, &c->ignore_fs,
-		    &n) == -1)
+			&n) == -1)
 			rc = -1;
 	}
 	if (c->mounts != NULL && disk_check_mounts(c, cs, errs) == -1)
 		rc = -1;
-	if (c->mounts != NULL && (c->fs_types != NULL ||
-	    c->ignore_fs != NULL))
-		rc = conf_error_at(errs, cs, "mounts", "mounts chooses the "
+	if (c->mounts != NULL && (c->fs_types != NULL || c->ignore_fs != NULL))
+		rc = conf_error_at(errs, cs, "mounts",
+		    "mounts chooses the "
 		    "file systems; fs_types and ignore_fs cannot be used "
 		    "with it");
 	if (c->ignore_fs != NULL)
 		c->ignore = c->ignore_fs;
 	else if (c->fs_types == NULL)
 		c->ignore = disk_ignore_default;
-	if (rc == 0 && c->mounts != NULL && (c->patterns = src_patterns_new(
-	    "disk", c->mounts, disk_suffixes)) == NULL)
+	if (rc == 0 && c->mounts != NULL &&
+	    (c->patterns = src_patterns_new("disk", c->mounts,
+		 disk_suffixes)) == NULL)
 		rc = conf_error(errs, cs, "out of memory");
 	if (rc == -1) {
 		disk_free(c);
@@ -506,19 +517,21 @@ disk_report(struct disk_ctx *c, const char *mp, struct metric_batch *out,
 	frsize = st.f_frsize != 0 ? st.f_frsize : st.f_bsize;
 	used = st.f_blocks >= st.f_bfree ? st.f_blocks - st.f_bfree : 0;
 	avail = st.f_bavail;
-	pct = used + avail == 0 ? 0.0 :
+	pct = used + avail == 0 ?
+	    0.0 :
 	    100.0 * (double)used / (double)(used + avail);
 	aerr.msg[0] = '\0';
 	if (src_add(out, &aerr, pct, "disk.%s.used_pct", mp) == -1 ||
 	    src_add(out, &aerr, (double)avail * (double)frsize,
-	    "disk.%s.free_bytes", mp) == -1 ||
+		"disk.%s.free_bytes", mp) == -1 ||
 	    src_add(out, &aerr, (double)st.f_blocks * (double)frsize,
-	    "disk.%s.total_bytes", mp) == -1)
+		"disk.%s.total_bytes", mp) == -1)
 		goto err0;
 	if (st.f_files > 0) {
 		used = st.f_files >= st.f_ffree ? st.f_files - st.f_ffree : 0;
-		if (src_add(out, &aerr, 100.0 * (double)used /
-		    (double)st.f_files, "disk.%s.inodes_used_pct", mp) == -1)
+		if (src_add(out, &aerr,
+			100.0 * (double)used / (double)st.f_files,
+			"disk.%s.inodes_used_pct", mp) == -1)
 			goto err0;
 	}
 	return 1;
@@ -544,12 +557,12 @@ disk_collect(void *ctx, struct metric_batch *out, struct ag_err *err)
 		disk_scan_clear(sc);
 		if (src_lines("mounts", disk_line, sc, NULL) == -1) {
 			rc = ag_err_set(err, "%s", ferr.msg);
-			goto done;
+			goto out;
 		}
 	}
 	if (sc->oom) {
 		rc = ag_err_set(err, "out of memory");
-		goto done;
+		goto out;
 	}
 
 	if (err != NULL)
@@ -570,12 +583,14 @@ disk_collect(void *ctx, struct metric_batch *out, struct ag_err *err)
 		}
 	}
 	if (sc->overflow) {
-		disk_err_append(err, "more than %d file systems; choose some "
-		    "with mounts or fs_types", DISK_MAX);
+		disk_err_append(err,
+		    "more than %d file systems; choose some "
+		    "with mounts or fs_types",
+		    DISK_MAX);
 		rc = -1;
 	}
 
-done:
+out:
 	disk_scan_clear(sc);
 	free(sc);
 	return rc;

@@ -2,6 +2,8 @@
  * src_disk.h: the seams of the "disk" source that tests need: the
  * statvfs(3) call, which they replace to report chosen sizes for the mount
  * points of a recorded mounts file (or to hang), and its time limit.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_SRC_DISK_H
 #define VIGIL_SRC_DISK_H

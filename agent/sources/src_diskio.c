@@ -17,6 +17,8 @@
  * device: "sda1" of "sda", and, when the disk name ends in a digit,
  * "nvme0n1p1" of "nvme0n1" (the kernel's own naming rule), so "dm-10" is
  * not taken for a partition of "dm-1".
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -37,17 +39,16 @@ enum { C_READS, C_RSECT, C_WRITES, C_WSECT, C_TICKS };
 
 static const char *const diskio_settings[] = { "devices", NULL };
 
-static const char *const diskio_suffixes[] = { "util_pct",
-	"read_bytes_per_s", "write_bytes_per_s", "reads_per_s",
-	"writes_per_s", NULL };
+static const char *const diskio_suffixes[] = { "util_pct", "read_bytes_per_s",
+	"write_bytes_per_s", "reads_per_s", "writes_per_s", NULL };
 
 static const char *const diskio_patterns_all[] = { "diskio.*.util_pct",
 	"diskio.*.read_bytes_per_s", "diskio.*.write_bytes_per_s",
 	"diskio.*.reads_per_s", "diskio.*.writes_per_s", NULL };
 
 struct diskio_ctx {
-	char **devices;		/* chosen devices, or NULL: whole disks */
-	char **patterns;	/* exact names when devices is set */
+	char **devices;	 /* chosen devices, or NULL: whole disks */
+	char **patterns; /* exact names when devices is set */
 	struct src_series_set prev, cur;
 	bool primed;
 };
@@ -77,10 +78,11 @@ diskio_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 		return conf_error(errs, cs, "out of memory");
 	src_series_init(&c->prev, DISKIO_MAX);
 	src_series_init(&c->cur, DISKIO_MAX);
-	if (cs != NULL && conf_get_strv(errs, cs, "devices", false,
-	    &c->devices, &n) == 1) {
+	if (cs != NULL &&
+	    conf_get_strv(errs, cs, "devices", false, &c->devices, &n) == 1) {
 		if (n == 0)
-			rc = conf_error_at(errs, cs, "devices", "must not be "
+			rc = conf_error_at(errs, cs, "devices",
+			    "must not be "
 			    "empty (leave it out to report every disk)");
 		for (size_t i = 0; i < n; i++)
 			if (c->devices[i][0] == '\0' ||
@@ -90,8 +92,9 @@ diskio_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 				    "\"%s\" is not a device name as in "
 				    "/proc/diskstats (e.g. \"sda\")",
 				    c->devices[i]);
-		if (rc == 0 && (c->patterns = src_patterns_new("diskio",
-		    c->devices, diskio_suffixes)) == NULL)
+		if (rc == 0 &&
+		    (c->patterns = src_patterns_new("diskio", c->devices,
+			 diskio_suffixes)) == NULL)
 			rc = conf_error(errs, cs, "out of memory");
 	}
 	if (rc == -1) {
@@ -110,13 +113,16 @@ diskio_line(void *cookie, char *line, struct ag_err *err)
 	uint64_t v[10], ctr[SRC_SERIES_CTRS];
 	unsigned major, minor;
 
-	if (sscanf(line, "%u %u %63s %" SCNu64 " %" SCNu64 " %" SCNu64 " %"
-	    SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
-	    " %" SCNu64, &major, &minor, name, &v[0], &v[1], &v[2], &v[3],
-	    &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]) != 13)
+	if (sscanf(line,
+		"%u %u %63s %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
+		" %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
+		" %" SCNu64,
+		&major, &minor, name, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+		&v[6], &v[7], &v[8], &v[9]) != 13)
 		return 0;
-	if (c->devices != NULL ? !src_strv_has(c->devices, name) :
-	    strncmp(name, "loop", 4) == 0 || strncmp(name, "ram", 3) == 0)
+	if (c->devices != NULL ?
+		!src_strv_has(c->devices, name) :
+		strncmp(name, "loop", 4) == 0 || strncmp(name, "ram", 3) == 0)
 		return 0;
 	ctr[C_READS] = v[0];
 	ctr[C_RSECT] = v[2];
@@ -162,16 +168,16 @@ diskio_report(const struct src_series *p, const struct src_series *s,
 		r = 100.0 * (double)(s->c[C_TICKS] - p->c[C_TICKS]) /
 		    (double)dt;
 		if (src_add(out, err, r > 100.0 ? 100.0 : r,
-		    "diskio.%s.util_pct", s->name) == -1)
+			"diskio.%s.util_pct", s->name) == -1)
 			return -1;
 	}
 	if (metric_rate(p->c[C_RSECT], s->c[C_RSECT], dt, &r) == 0 &&
 	    src_add(out, err, r * 512.0, "diskio.%s.read_bytes_per_s",
-	    s->name) == -1)
+		s->name) == -1)
 		return -1;
 	if (metric_rate(p->c[C_WSECT], s->c[C_WSECT], dt, &r) == 0 &&
 	    src_add(out, err, r * 512.0, "diskio.%s.write_bytes_per_s",
-	    s->name) == -1)
+		s->name) == -1)
 		return -1;
 	if (metric_rate(p->c[C_READS], s->c[C_READS], dt, &r) == 0 &&
 	    src_add(out, err, r, "diskio.%s.reads_per_s", s->name) == -1)
@@ -203,22 +209,22 @@ diskio_collect(void *ctx, struct metric_batch *out, struct ag_err *err)
 	}
 	dt = c->cur.mono_ms - c->prev.mono_ms;
 	if (!c->primed || dt <= 0)
-		goto done;
+		goto out;
 
 	for (size_t i = 0; i < c->cur.n; i++) {
 		s = &c->cur.v[i];
-		if (c->devices == NULL && diskio_is_partition(&c->cur,
-		    s->name))
+		if (c->devices == NULL &&
+		    diskio_is_partition(&c->cur, s->name))
 			continue;
 		if ((p = src_series_find(&c->prev, i, s->name)) == NULL)
-			continue;	/* a new device: primed now */
+			continue; /* a new device: primed now */
 		if (diskio_report(p, s, dt, out, err) == -1) {
 			rc = -1;
-			goto done;
+			goto out;
 		}
 	}
 
-done:
+out:
 	src_series_swap(&c->prev, &c->cur);
 	c->primed = true;
 	return rc;

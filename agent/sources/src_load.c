@@ -6,6 +6,8 @@
  * hosts of every size.  The CPUs are counted from the "cpuN" lines of
  * /proc/stat (under the same root, so tests control it); if that file
  * cannot be read, sysconf(_SC_NPROCESSORS_ONLN) is asked.  No settings.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +44,7 @@ load_count_cpu(void *cookie, char *line, struct ag_err *err)
 	long *n = cookie;
 
 	if (strncmp(line, "cpu", 3) != 0)
-		return 1;	/* past the cpu lines */
+		return 1; /* past the cpu lines */
 	if (line[3] >= '0' && line[3] <= '9')
 		(*n)++;
 	return 0;

@@ -6,6 +6,8 @@
  * unreclaimable caches.  Kernels before 3.14 have no MemAvailable; then
  * MemFree + Buffers + Cached + SReclaimable stands in for it.  Swap use is
  * SwapTotal - SwapFree, and 0% on a host without swap.  No settings.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -16,8 +18,17 @@
 #include "agent/source_backend.h"
 #include "agent/sources/src.h"
 
-enum { M_TOTAL, M_AVAIL, M_FREE, M_BUFFERS, M_CACHED, M_SRECLAIM,
-	M_SWTOTAL, M_SWFREE, M_N };
+enum {
+	M_TOTAL,
+	M_AVAIL,
+	M_FREE,
+	M_BUFFERS,
+	M_CACHED,
+	M_SRECLAIM,
+	M_SWTOTAL,
+	M_SWFREE,
+	M_N
+};
 
 static const char *const mem_keys[M_N] = { "MemTotal", "MemAvailable",
 	"MemFree", "Buffers", "Cached", "SReclaimable", "SwapTotal",
@@ -67,8 +78,8 @@ mem_line(void *cookie, char *line, struct ag_err *err)
 		errno = 0;
 		v = strtoull(colon + 1, &end, 10);
 		if (errno != 0 || end == colon + 1)
-			return ag_err_set(err, "bad /proc/meminfo value for %s",
-			    mem_keys[i]);
+			return ag_err_set(err,
+			    "bad /proc/meminfo value for %s", mem_keys[i]);
 		m->kb[i] = v;
 		m->have[i] = true;
 		break;
@@ -97,10 +108,12 @@ mem_collect(void *ctx, struct metric_batch *out, struct ag_err *err)
 	if (avail > total)
 		avail = total;
 	swused = m.kb[M_SWFREE] < m.kb[M_SWTOTAL] ?
-	    m.kb[M_SWTOTAL] - m.kb[M_SWFREE] : 0;
+	    m.kb[M_SWTOTAL] - m.kb[M_SWFREE] :
+	    0;
 
 	used_pct = 100.0 * (double)(total - avail) / (double)total;
-	swap_pct = m.kb[M_SWTOTAL] == 0 ? 0.0 :
+	swap_pct = m.kb[M_SWTOTAL] == 0 ?
+	    0.0 :
 	    100.0 * (double)swused / (double)m.kb[M_SWTOTAL];
 	if (src_add(out, err, used_pct, "mem.used_pct") == -1 ||
 	    src_add(out, err, avail * 1024.0, "mem.available_bytes") == -1 ||

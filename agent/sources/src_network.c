@@ -13,6 +13,8 @@
  *
  * Settings: interfaces (default: all but "lo"); a listed interface that is
  * missing makes collect() fail naming it, while the others still report.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -32,17 +34,16 @@ enum { C_RXB, C_TXB, C_RXERR, C_TXERR, C_RXDROP };
 
 static const char *const net_settings[] = { "interfaces", NULL };
 
-static const char *const net_suffixes[] = { "rx_bytes_per_s",
-	"tx_bytes_per_s", "rx_errors_per_s", "tx_errors_per_s",
-	"rx_drops_per_s", NULL };
+static const char *const net_suffixes[] = { "rx_bytes_per_s", "tx_bytes_per_s",
+	"rx_errors_per_s", "tx_errors_per_s", "rx_drops_per_s", NULL };
 
 static const char *const net_patterns_all[] = { "net.*.rx_bytes_per_s",
 	"net.*.tx_bytes_per_s", "net.*.rx_errors_per_s",
 	"net.*.tx_errors_per_s", "net.*.rx_drops_per_s", NULL };
 
 struct net_ctx {
-	char **ifaces;		/* chosen interfaces, or NULL: all but lo */
-	char **patterns;	/* exact names when ifaces is set */
+	char **ifaces;	 /* chosen interfaces, or NULL: all but lo */
+	char **patterns; /* exact names when ifaces is set */
 	struct src_series_set prev, cur;
 	bool primed;
 };
@@ -72,10 +73,12 @@ net_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 		return conf_error(errs, cs, "out of memory");
 	src_series_init(&c->prev, NET_MAX);
 	src_series_init(&c->cur, NET_MAX);
-	if (cs != NULL && conf_get_strv(errs, cs, "interfaces", false,
-	    &c->ifaces, &n) == 1) {
+	if (cs != NULL &&
+	    conf_get_strv(errs, cs, "interfaces", false, &c->ifaces, &n) ==
+		1) {
 		if (n == 0)
-			rc = conf_error_at(errs, cs, "interfaces", "must not "
+			rc = conf_error_at(errs, cs, "interfaces",
+			    "must not "
 			    "be empty (leave it out to report all but lo)");
 		for (size_t i = 0; i < n; i++)
 			if (c->ifaces[i][0] == '\0' ||
@@ -84,8 +87,9 @@ net_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 				rc = conf_error_at(errs, cs, "interfaces",
 				    "\"%s\" is not an interface name",
 				    c->ifaces[i]);
-		if (rc == 0 && (c->patterns = src_patterns_new("net",
-		    c->ifaces, net_suffixes)) == NULL)
+		if (rc == 0 &&
+		    (c->patterns = src_patterns_new("net", c->ifaces,
+			 net_suffixes)) == NULL)
 			rc = conf_error(errs, cs, "out of memory");
 	}
 	if (rc == -1) {
@@ -111,13 +115,15 @@ net_line(void *cookie, char *line, struct ag_err *err)
 	if (*name == '\0' || strlen(name) >= SRC_SERIES_NAME)
 		return 0;
 	/* Old kernels print "eth0:123" without a space: scan after ':'. */
-	if (sscanf(colon + 1, "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
-	    " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %"
-	    SCNu64 " %" SCNu64 " %" SCNu64, &v[0], &v[1], &v[2], &v[3],
-	    &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11]) != 12)
+	if (sscanf(colon + 1,
+		"%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
+		" %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
+		" %" SCNu64 " %" SCNu64,
+		&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8],
+		&v[9], &v[10], &v[11]) != 12)
 		return ag_err_set(err, "bad /proc/net/dev line for %s", name);
 	if (c->ifaces != NULL ? !src_strv_has(c->ifaces, name) :
-	    strcmp(name, "lo") == 0)
+				strcmp(name, "lo") == 0)
 		return 0;
 	ctr[C_RXB] = v[0];
 	ctr[C_RXERR] = v[2];
@@ -128,8 +134,8 @@ net_line(void *cookie, char *line, struct ag_err *err)
 }
 
 static int
-net_report(const struct src_series *p, const struct src_series *s,
-    int64_t dt, struct metric_batch *out, struct ag_err *err)
+net_report(const struct src_series *p, const struct src_series *s, int64_t dt,
+    struct metric_batch *out, struct ag_err *err)
 {
 	static const struct {
 		int ctr;
@@ -146,8 +152,8 @@ net_report(const struct src_series *p, const struct src_series *s,
 	for (size_t i = 0; i < ARRAY_SIZE(m); i++) {
 		if (metric_rate(p->c[m[i].ctr], s->c[m[i].ctr], dt, &r) == -1)
 			continue;
-		if (src_add(out, err, r, "net.%s.%s", s->name,
-		    m[i].suffix) == -1)
+		if (src_add(out, err, r, "net.%s.%s", s->name, m[i].suffix) ==
+		    -1)
 			return -1;
 	}
 	return 0;
@@ -167,25 +173,25 @@ net_collect(void *ctx, struct metric_batch *out, struct ag_err *err)
 	c->cur.mono_ms = out->mono_ms;
 	for (size_t i = 0; c->ifaces != NULL && c->ifaces[i] != NULL; i++) {
 		if (src_series_find(&c->cur, i, c->ifaces[i]) == NULL) {
-			rc = ag_err_set(err, "no interface %s in /proc/net/dev",
-			    c->ifaces[i]);
+			rc = ag_err_set(err,
+			    "no interface %s in /proc/net/dev", c->ifaces[i]);
 			break;
 		}
 	}
 	dt = c->cur.mono_ms - c->prev.mono_ms;
 	if (!c->primed || dt <= 0)
-		goto done;
+		goto out;
 	for (size_t i = 0; i < c->cur.n; i++) {
-		if ((p = src_series_find(&c->prev, i,
-		    c->cur.v[i].name)) == NULL)
-			continue;	/* a new interface: primed now */
+		if ((p = src_series_find(&c->prev, i, c->cur.v[i].name)) ==
+		    NULL)
+			continue; /* a new interface: primed now */
 		if (net_report(p, &c->cur.v[i], dt, out, err) == -1) {
 			rc = -1;
 			break;
 		}
 	}
 
-done:
+out:
 	src_series_swap(&c->prev, &c->cur);
 	c->primed = true;
 	return rc;

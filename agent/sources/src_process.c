@@ -13,6 +13,8 @@
  *
  * Settings: names (required, a list of program names).  Readings:
  * proc.<name>.count and proc.<name>.running (1 or 0).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <dirent.h>
 #include <errno.h>
@@ -64,40 +66,46 @@ proc_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 	int rc = 0;
 
 	if (cs == NULL)
-		return conf_error(errs, NULL, "process source: names is "
+		return conf_error(errs, NULL,
+		    "process source: names is "
 		    "required");
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return conf_error(errs, cs, "out of memory");
 	if (conf_get_strv(errs, cs, "names", true, &c->names, &c->n) != 1) {
 		rc = -1;
-		goto done;
+		goto out;
 	}
 	if (c->n == 0 || c->n > PROC_NAMES_MAX) {
-		rc = conf_error_at(errs, cs, "names", "give between 1 and %d "
-		    "program names", PROC_NAMES_MAX);
-		goto done;
+		rc = conf_error_at(errs, cs, "names",
+		    "give between 1 and %d "
+		    "program names",
+		    PROC_NAMES_MAX);
+		goto out;
 	}
 	for (size_t i = 0; i < c->n; i++) {
 		const char *nm = c->names[i];
 
 		if (nm[0] == '\0' || strlen(nm) >= PROC_NAME_LEN ||
 		    strchr(nm, '/') != NULL)
-			rc = conf_error_at(errs, cs, "names", "\"%s\" is not "
+			rc = conf_error_at(errs, cs, "names",
+			    "\"%s\" is not "
 			    "a program name (no path, at most %d characters)",
 			    nm, PROC_NAME_LEN - 1);
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(nm, c->names[j]) == 0)
-				rc = conf_error_at(errs, cs, "names", "\"%s\" "
-				    "is listed twice", nm);
+				rc = conf_error_at(errs, cs, "names",
+				    "\"%s\" "
+				    "is listed twice",
+				    nm);
 	}
 	if (rc == -1)
-		goto done;
+		goto out;
 	if ((c->counts = calloc(c->n, sizeof(*c->counts))) == NULL ||
 	    (c->patterns = src_patterns_new("proc", c->names,
-	    proc_suffixes)) == NULL)
+		 proc_suffixes)) == NULL)
 		rc = conf_error(errs, cs, "out of memory");
 
-done:
+out:
 	if (rc == -1) {
 		proc_free(c);
 		return -1;
@@ -117,7 +125,7 @@ proc_look(struct proc_ctx *c, const char *pid)
 
 	(void)snprintf(rel, sizeof(rel), "%s/comm", pid);
 	if (src_read(rel, comm, sizeof(comm), &len, NULL) == -1)
-		return;		/* gone already */
+		return; /* gone already */
 	if (len > 0 && comm[len - 1] == '\n')
 		comm[len - 1] = '\0';
 	(void)snprintf(rel, sizeof(rel), "%s/cmdline", pid);
@@ -153,9 +161,9 @@ proc_collect(void *ctx, struct metric_batch *out, struct ag_err *err)
 
 	for (size_t i = 0; i < c->n; i++) {
 		if (src_add(out, err, (double)c->counts[i], "proc.%s.count",
-		    c->names[i]) == -1 ||
+			c->names[i]) == -1 ||
 		    src_add(out, err, c->counts[i] > 0 ? 1.0 : 0.0,
-		    "proc.%s.running", c->names[i]) == -1)
+			"proc.%s.running", c->names[i]) == -1)
 			return -1;
 	}
 	return 0;

@@ -2,6 +2,8 @@
  * crypto.h: the small verbs the rest of vigil uses; only lib/crypto/ includes
  * OpenSSL.  Backup encryption (AEAD, key wrapping, KDF) lives in
  * crypto_aead.h and crypto_keys.h beside this file.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_CRYPTO_H
 #define VIGIL_CRYPTO_H

@@ -8,6 +8,8 @@
  * lookup or allocation.  GCM verifies its own tag in constant time in
  * EVP_CipherFinal_ex().  Derived secrets on the stack are wiped before
  * returning; OpenSSL wipes its own contexts when they are freed.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -22,12 +24,12 @@
 #include "lib/crypto/crypto_aead.h"
 
 struct crypto_aead {
-	EVP_CIPHER	*cipher;
-	EVP_CIPHER_CTX	*ctx;
+	EVP_CIPHER *cipher;
+	EVP_CIPHER_CTX *ctx;
 };
 
 /* OpenSSL's update functions take int lengths: feed at most this much. */
-#define UPDATE_MAX	((size_t)1 << 30)
+#define UPDATE_MAX ((size_t)1 << 30)
 
 struct crypto_aead *
 crypto_aead_new(const uint8_t key[CRYPTO_AEAD_KEYLEN])
@@ -57,8 +59,8 @@ err0:
 int
 crypto_aead_rekey(struct crypto_aead *a, const uint8_t key[CRYPTO_AEAD_KEYLEN])
 {
-	return EVP_CipherInit_ex2(a->ctx, NULL, key, NULL, 1, NULL) == 1 ?
-	    0 : -1;
+	return EVP_CipherInit_ex2(a->ctx, NULL, key, NULL, 1, NULL) == 1 ? 0 :
+									   -1;
 }
 
 /* Feed ${len} bytes of ${in} to the cipher, in pieces OpenSSL accepts. */
@@ -100,7 +102,7 @@ crypto_aead_seal(struct crypto_aead *a,
 	if (EVP_CipherFinal_ex(a->ctx, dummy, &outl) != 1 || outl != 0)
 		return -1;
 	if (EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_GET_TAG,
-	    CRYPTO_AEAD_TAGLEN, tag) != 1)
+		CRYPTO_AEAD_TAGLEN, tag) != 1)
 		return -1;
 	return 0;
 }
@@ -124,7 +126,7 @@ crypto_aead_open(struct crypto_aead *a,
 	if (len > 0 && update(a->ctx, in, len, out) != 0)
 		goto fail;
 	if (EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_SET_TAG,
-	    CRYPTO_AEAD_TAGLEN, t) != 1)
+		CRYPTO_AEAD_TAGLEN, t) != 1)
 		goto fail;
 	if (EVP_CipherFinal_ex(a->ctx, dummy, &outl) != 1)
 		goto fail;
@@ -171,9 +173,9 @@ err0:
 }
 
 int
-crypto_hkdf_sha256(const uint8_t *ikm, size_t ikmlen,
-    const uint8_t *salt, size_t saltlen, const uint8_t *info, size_t infolen,
-    uint8_t *out, size_t outlen)
+crypto_hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt,
+    size_t saltlen, const uint8_t *info, size_t infolen, uint8_t *out,
+    size_t outlen)
 {
 	OSSL_PARAM params[5], *p = params;
 
@@ -259,7 +261,7 @@ crypto_x25519_public(const uint8_t priv[CRYPTO_X25519_LEN],
 	int rc = -1;
 
 	if ((pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv,
-	    CRYPTO_X25519_LEN)) == NULL)
+		 CRYPTO_X25519_LEN)) == NULL)
 		return -1;
 	if (EVP_PKEY_get_raw_public_key(pk, pub, &len) == 1 &&
 	    len == CRYPTO_X25519_LEN)
@@ -279,10 +281,10 @@ crypto_x25519_derive(const uint8_t priv[CRYPTO_X25519_LEN],
 	int rc = -1;
 
 	if ((pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv,
-	    CRYPTO_X25519_LEN)) == NULL)
+		 CRYPTO_X25519_LEN)) == NULL)
 		goto err0;
 	if ((peerk = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer,
-	    CRYPTO_X25519_LEN)) == NULL)
+		 CRYPTO_X25519_LEN)) == NULL)
 		goto err1;
 	if ((pctx = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL)) == NULL)
 		goto err2;

@@ -7,6 +7,8 @@
  * Every function returns 0 on success and -1 on failure (bad parameters,
  * OpenSSL failure, or for crypto_aead_open() an authentication failure) and
  * wipes the key material it derived internally.  None of them logs.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_CRYPTO_AEAD_H
 #define VIGIL_CRYPTO_AEAD_H
@@ -14,10 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CRYPTO_AEAD_KEYLEN	32	/* AES-256 */
-#define CRYPTO_AEAD_NONCELEN	12	/* 96-bit GCM nonce */
-#define CRYPTO_AEAD_TAGLEN	16	/* full 128-bit tag */
-#define CRYPTO_X25519_LEN	32	/* raw public, private, shared keys */
+#define CRYPTO_AEAD_KEYLEN 32	/* AES-256 */
+#define CRYPTO_AEAD_NONCELEN 12 /* 96-bit GCM nonce */
+#define CRYPTO_AEAD_TAGLEN 16	/* full 128-bit tag */
+#define CRYPTO_X25519_LEN 32	/* raw public, private, shared keys */
 
 /* An AES-256-GCM key schedule plus cipher context; one per thread. */
 struct crypto_aead;
@@ -73,12 +75,12 @@ void crypto_aead_free(struct crypto_aead *ctx);
  * (may be NULL/0, meaning the RFC's zero salt) and ${info} (may be NULL/0)
  * into ${outlen} bytes of ${out} (at most 255 * 32).  Return 0 or -1.
  */
-int crypto_hkdf_sha256(const uint8_t *ikm, size_t ikmlen,
-    const uint8_t *salt, size_t saltlen, const uint8_t *info, size_t infolen,
-    uint8_t *out, size_t outlen);
+int crypto_hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt,
+    size_t saltlen, const uint8_t *info, size_t infolen, uint8_t *out,
+    size_t outlen);
 
 /* Largest scrypt cost accepted: 128 * r * N bytes of memory at most. */
-#define CRYPTO_SCRYPT_MAXMEM	((uint64_t)1 << 30)
+#define CRYPTO_SCRYPT_MAXMEM ((uint64_t)1 << 30)
 
 /**
  * crypto_scrypt(pass, passlen, salt, saltlen, n, r, p, out, outlen):

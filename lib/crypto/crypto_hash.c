@@ -2,6 +2,8 @@
  * crypto_hash.c: streaming SHA-256 over OpenSSL's EVP digest interface (see
  * crypto_hash.h).  A failure is sticky: once an update failed, the digest
  * of that context is never produced.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdlib.h>
 
@@ -11,8 +13,8 @@
 
 struct crypto_hash {
 	EVP_MD_CTX *ctx;
-	int failed;			/* an update or the final failed */
-	int done;			/* final called */
+	int failed; /* an update or the final failed */
+	int done;   /* final called */
 };
 
 /**

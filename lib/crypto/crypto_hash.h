@@ -2,6 +2,8 @@
  * crypto_hash.h: streaming SHA-256, for hashes of data that never sits in
  * memory whole (the tar stream of a backup, a file index spilled to disk).
  * crypto_sha256() in crypto.h is the one-shot form.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_CRYPTO_HASH_H
 #define VIGIL_CRYPTO_HASH_H

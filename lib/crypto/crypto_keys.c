@@ -8,6 +8,8 @@
  * small bounded size into a buffer that is wiped afterwards.  New secret
  * files are written whole to a temporary file (mode 0600), fsync'd and
  * linked into place, never replacing an existing file.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/stat.h>
 
@@ -31,7 +33,7 @@
 #include "lib/crypto/crypto_sign.h"
 
 /* The largest secret file read: a PEM key is about 120 bytes. */
-#define SECRET_FILE_MAX	4096
+#define SECRET_FILE_MAX 4096
 
 /*
  * crypto_secret_read(path, what, buf, cap, ret_len, err):
@@ -60,9 +62,10 @@ crypto_secret_read(const char *path, const char *what, uint8_t *buf,
 		goto fail;
 	}
 	if ((st.st_mode & 077) != 0) {
-		ag_err_set(err, "%s: mode %04o is too open for a %s (group or "
-		    "others may access it); chmod 600 %s", path,
-		    (unsigned)(st.st_mode & 07777), what, path);
+		ag_err_set(err,
+		    "%s: mode %04o is too open for a %s (group or "
+		    "others may access it); chmod 600 %s",
+		    path, (unsigned)(st.st_mode & 07777), what, path);
 		goto fail;
 	}
 	/* Read one byte more than allowed to tell "too large" apart. */
@@ -139,7 +142,8 @@ crypto_keys_load_keyfile(const char *path, struct ag_err *err)
 	struct crypto_key *k;
 	size_t len;
 
-	if (crypto_secret_read(path, "key file", buf, sizeof(buf), &len, err) != 0)
+	if (crypto_secret_read(path, "key file", buf, sizeof(buf), &len,
+		err) != 0)
 		return NULL;
 	if ((k = key_alloc(CRYPTO_KEY_FILE, err)) == NULL)
 		goto fail;
@@ -151,14 +155,17 @@ crypto_keys_load_keyfile(const char *path, struct ag_err *err)
 		if (len == 2 * CRYPTO_KEY_LEN + 1 && buf[len - 1] == '\n')
 			len--;
 		if (len != 2 * CRYPTO_KEY_LEN) {
-			ag_err_set(err, "%s: not a key file: expected 32 raw "
-			    "bytes or 64 hex digits, found %zu bytes", path,
-			    len);
+			ag_err_set(err,
+			    "%s: not a key file: expected 32 raw "
+			    "bytes or 64 hex digits, found %zu bytes",
+			    path, len);
 			goto fail;
 		}
 		if (unhex32(buf, k->secret) != 0) {
-			ag_err_set(err, "%s: not a key file: 64 characters "
-			    "but not all hex digits", path);
+			ag_err_set(err,
+			    "%s: not a key file: 64 characters "
+			    "but not all hex digits",
+			    path);
 			goto fail;
 		}
 	}
@@ -173,17 +180,21 @@ fail:
 
 /* Check a passphrase and store it in ${k}.  Return 0 or -1. */
 static int
-set_pass(struct crypto_key *k, const uint8_t *p, size_t len,
-    const char *where, struct ag_err *err)
+set_pass(struct crypto_key *k, const uint8_t *p, size_t len, const char *where,
+    struct ag_err *err)
 {
 	if (len == 0)
 		return ag_err_set(err, "%s: the passphrase is empty", where);
 	if (len > CRYPTO_PASSPHRASE_MAX)
-		return ag_err_set(err, "%s: the passphrase is longer than %d "
-		    "bytes", where, CRYPTO_PASSPHRASE_MAX);
+		return ag_err_set(err,
+		    "%s: the passphrase is longer than %d "
+		    "bytes",
+		    where, CRYPTO_PASSPHRASE_MAX);
 	if (memchr(p, '\0', len) != NULL)
-		return ag_err_set(err, "%s: the passphrase contains a NUL "
-		    "byte", where);
+		return ag_err_set(err,
+		    "%s: the passphrase contains a NUL "
+		    "byte",
+		    where);
 	memcpy(k->pass, p, len);
 	k->pass[len] = '\0';
 	k->passlen = len;
@@ -199,7 +210,7 @@ crypto_keys_load_passphrase(const char *path, struct ag_err *err)
 	size_t len;
 
 	if (crypto_secret_read(path, "passphrase file", buf, sizeof(buf), &len,
-	    err) != 0)
+		err) != 0)
 		return NULL;
 	/* Strip one line ending: "\n" or "\r\n". */
 	if (len > 0 && buf[len - 1] == '\n') {
@@ -259,13 +270,15 @@ crypto_secret_pem_load(const char *path, const char *what, const char *type,
 	if (pk == NULL) {
 		/* Leave no stale entries in this thread's error queue. */
 		ERR_clear_error();
-		ag_err_set(err, "%s: not an unencrypted PEM private key", path);
+		ag_err_set(err, "%s: not an unencrypted PEM private key",
+		    path);
 		goto out;
 	}
 	if (!EVP_PKEY_is_a(pk, type)) {
 		ag_err_set(err, "%s: not an %s key (found %s)", path, type,
 		    EVP_PKEY_get0_type_name(pk) != NULL ?
-		    EVP_PKEY_get0_type_name(pk) : "another type");
+			EVP_PKEY_get0_type_name(pk) :
+			"another type");
 		goto out;
 	}
 	if (EVP_PKEY_get_raw_private_key(pk, ret_raw, &plen) != 1 ||
@@ -290,7 +303,7 @@ crypto_keys_load_x25519(const char *path, struct ag_err *err)
 	if ((k = key_alloc(CRYPTO_KEY_X25519, err)) == NULL)
 		return NULL;
 	if (crypto_secret_pem_load(path, "private key file", "X25519",
-	    k->secret, err) != 0)
+		k->secret, err) != 0)
 		goto fail;
 	if (crypto_x25519_public(k->secret, k->pub) != 0) {
 		ag_err_set(err, "%s: cannot read the X25519 key", path);
@@ -313,21 +326,22 @@ crypto_keys_from_public(const char *b64, struct ag_err *err)
 
 	if (crypto_unbase64_32(b64, raw) != 0 ||
 	    crypto_memeq(raw, zero, CRYPTO_KEY_LEN))
-		goto bad;
+		goto fail;
 	if ((k = key_alloc(CRYPTO_KEY_X25519, err)) == NULL)
 		return NULL;
 	memcpy(k->pub, raw, CRYPTO_KEY_LEN);
 	return k;
 
-bad:
-	ag_err_set(err, "public_key: not an X25519 public key (expected the "
+fail:
+	ag_err_set(err,
+	    "public_key: not an X25519 public key (expected the "
 	    "base64 of 32 bytes, 44 characters)");
 	return NULL;
 }
 
 struct crypto_key *
-crypto_keys_from_raw(enum crypto_key_mode mode, const uint8_t *buf,
-    size_t len, struct ag_err *err)
+crypto_keys_from_raw(enum crypto_key_mode mode, const uint8_t *buf, size_t len,
+    struct ag_err *err)
 {
 	struct crypto_key *k;
 
@@ -373,13 +387,16 @@ crypto_keys_set_scrypt(struct crypto_key *key, unsigned log2n, uint32_t r,
     uint32_t p, struct ag_err *err)
 {
 	if (key->mode != CRYPTO_KEY_PASSPHRASE)
-		return ag_err_set(err, "scrypt costs apply to passphrases "
+		return ag_err_set(err,
+		    "scrypt costs apply to passphrases "
 		    "only");
 	if (log2n < 1 || log2n > 30 || r < 1 || p < 1 || p > 16 ||
-	    (uint64_t)r > CRYPTO_SCRYPT_MAXMEM / (128 * ((uint64_t)1 << log2n)))
-		return ag_err_set(err, "scrypt costs N=2^%u r=%u p=%u out of "
-		    "range (p <= 16, 128*r*N <= 1 GiB)", log2n, (unsigned)r,
-		    (unsigned)p);
+	    (uint64_t)r >
+		CRYPTO_SCRYPT_MAXMEM / (128 * ((uint64_t)1 << log2n)))
+		return ag_err_set(err,
+		    "scrypt costs N=2^%u r=%u p=%u out of "
+		    "range (p <= 16, 128*r*N <= 1 GiB)",
+		    log2n, (unsigned)r, (unsigned)p);
 	key->scrypt_log2n = log2n;
 	key->scrypt_r = r;
 	key->scrypt_p = p;
@@ -392,8 +409,8 @@ crypto_keys_public_string(const struct crypto_key *key, char *out,
 {
 	if (key->mode != CRYPTO_KEY_X25519 || outlen < CRYPTO_PUBLIC_STR_SIZE)
 		return -1;
-	return crypto_base64(key->pub, CRYPTO_KEY_LEN, out, outlen) == 44 ?
-	    0 : -1;
+	return crypto_base64(key->pub, CRYPTO_KEY_LEN, out, outlen) == 44 ? 0 :
+									    -1;
 }
 
 /*
@@ -439,8 +456,10 @@ crypto_secret_write_new(const char *path, const void *buf, size_t len,
 	/* link() never replaces: the first of two racing writers wins. */
 	if (link(tmp, path) == -1) {
 		if (errno == EEXIST)
-			ag_err_set(err, "%s: already exists; refusing to "
-			    "overwrite a key", path);
+			ag_err_set(err,
+			    "%s: already exists; refusing to "
+			    "overwrite a key",
+			    path);
 		else
 			ag_err_set(err, "%s: cannot create: %s", path,
 			    strerror(errno));
@@ -475,11 +494,12 @@ crypto_secret_pem_write_new(const char *path, const char *type,
 	int rc = -1;
 
 	if ((pk = EVP_PKEY_new_raw_private_key_ex(NULL, type, NULL, raw,
-	    32)) == NULL)
+		 32)) == NULL)
 		return ag_err_set(err, "cannot make an %s key", type);
 	/* A secure-heap memory BIO: the PEM text is wiped when freed. */
 	if ((bio = BIO_new(BIO_s_secmem())) == NULL ||
-	    PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL) !=
+		1 ||
 	    (pemlen = BIO_get_mem_data(bio, &pem)) <= 0) {
 		ag_err_set(err, "cannot encode the %s key", type);
 		goto out;

@@ -14,6 +14,8 @@
  * Secret files must be regular files with no permission bits for group or
  * others (mode 0600 or 0400); anything else is refused, naming the file and
  * its mode.  Secrets never appear in error messages.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_CRYPTO_KEYS_H
 #define VIGIL_CRYPTO_KEYS_H
@@ -26,23 +28,23 @@
 struct ag_err;
 
 enum crypto_key_mode {
-	CRYPTO_KEY_FILE = 1,		/* 32-byte symmetric key file */
-	CRYPTO_KEY_PASSPHRASE = 2,	/* passphrase, stretched with scrypt */
-	CRYPTO_KEY_X25519 = 3		/* X25519 public (and private) key */
+	CRYPTO_KEY_FILE = 1,	   /* 32-byte symmetric key file */
+	CRYPTO_KEY_PASSPHRASE = 2, /* passphrase, stretched with scrypt */
+	CRYPTO_KEY_X25519 = 3	   /* X25519 public (and private) key */
 };
 
-#define CRYPTO_KEY_LEN		32
-#define CRYPTO_PASSPHRASE_MAX	1024
+#define CRYPTO_KEY_LEN 32
+#define CRYPTO_PASSPHRASE_MAX 1024
 /* Base64 of a 32-byte public key: 44 characters and a NUL. */
-#define CRYPTO_PUBLIC_STR_SIZE	45
+#define CRYPTO_PUBLIC_STR_SIZE 45
 
 /* Trusted manifest signers a key can carry, at most. */
-#define CRYPTO_TRUSTED_MAX	32
+#define CRYPTO_TRUSTED_MAX 32
 
 /* scrypt costs written into new passphrase-sealed objects. */
-#define CRYPTO_SCRYPT_LOG2N_DEFAULT	15	/* N = 32768 */
-#define CRYPTO_SCRYPT_R_DEFAULT		8
-#define CRYPTO_SCRYPT_P_DEFAULT		1
+#define CRYPTO_SCRYPT_LOG2N_DEFAULT 15 /* N = 32768 */
+#define CRYPTO_SCRYPT_R_DEFAULT 8
+#define CRYPTO_SCRYPT_P_DEFAULT 1
 
 /*
  * The long-term key of a backup job.  Create it only with the
@@ -55,11 +57,11 @@ struct crypto_key {
 	 * CRYPTO_KEY_FILE: the key (always present).  CRYPTO_KEY_X25519: the
 	 * private key if has_secret, else zero (write-only host).
 	 */
-	int	has_secret;
-	uint8_t	secret[CRYPTO_KEY_LEN];
-	uint8_t	pub[CRYPTO_KEY_LEN];		/* X25519 public key */
-	char	pass[CRYPTO_PASSPHRASE_MAX + 1];/* PASSPHRASE, NUL-ended */
-	size_t	passlen;
+	int has_secret;
+	uint8_t secret[CRYPTO_KEY_LEN];
+	uint8_t pub[CRYPTO_KEY_LEN];	      /* X25519 public key */
+	char pass[CRYPTO_PASSPHRASE_MAX + 1]; /* PASSPHRASE, NUL-ended */
+	size_t passlen;
 	/* scrypt costs for sealing (PASSPHRASE); opening reads the header's. */
 	unsigned scrypt_log2n;
 	uint32_t scrypt_r;
@@ -72,8 +74,8 @@ struct crypto_key {
 	 * but one that is present must still be valid).
 	 */
 	struct crypto_signer *signer;
-	uint8_t	trusted[CRYPTO_TRUSTED_MAX][CRYPTO_SIGN_PUBLEN];
-	size_t	ntrusted;
+	uint8_t trusted[CRYPTO_TRUSTED_MAX][CRYPTO_SIGN_PUBLEN];
+	size_t ntrusted;
 };
 
 /**
@@ -127,8 +129,8 @@ struct crypto_key *crypto_keys_from_raw(enum crypto_key_mode mode,
  * (N = 2^${log2n}, 1 <= log2n <= 30; r >= 1; 1 <= p <= 16; at most
  * CRYPTO_SCRYPT_MAXMEM of memory).  Tests use small values.  Return 0 or -1.
  */
-int crypto_keys_set_scrypt(struct crypto_key *key, unsigned log2n,
-    uint32_t r, uint32_t p, struct ag_err *err);
+int crypto_keys_set_scrypt(struct crypto_key *key, unsigned log2n, uint32_t r,
+    uint32_t p, struct ag_err *err);
 
 /**
  * crypto_keys_public_string(key, out, outlen):
@@ -146,8 +148,8 @@ int crypto_keys_public_string(const struct crypto_key *key, char *out,
  * (${publen} >= CRYPTO_PUBLIC_STR_SIZE).  Return 0 or -1; on failure no
  * file is left.
  */
-int crypto_keys_generate_x25519(const char *path, char *ret_pub,
-    size_t publen, struct ag_err *err);
+int crypto_keys_generate_x25519(const char *path, char *ret_pub, size_t publen,
+    struct ag_err *err);
 
 /**
  * crypto_keys_generate_keyfile(path, err):

@@ -1,6 +1,8 @@
 /*
  * crypto_rsa.c: RSA private keys, RS256 signatures and secret text files
  * over OpenSSL 3 (crypto_rsa.h).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +56,8 @@ crypto_rsa_from_pem(const char *pem, size_t len, struct ag_err *err)
 	pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
 	BIO_free(bio);
 	if (pkey == NULL) {
-		ag_err_set(err, "the private key is not an unencrypted PEM "
+		ag_err_set(err,
+		    "the private key is not an unencrypted PEM "
 		    "private key");
 		return NULL;
 	}
@@ -87,21 +90,21 @@ crypto_rsa_from_parts(const struct crypto_rsa_parts *p, struct ag_err *err)
 	int ok = 0;
 
 	if ((bld = OSSL_PARAM_BLD_new()) == NULL)
-		goto done;
+		goto out;
 	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 		if (f[i].v == NULL || f[i].len == 0 || f[i].len > INT32_MAX)
-			goto done;
+			goto out;
 		if ((bn[i] = BN_bin2bn(f[i].v, (int)f[i].len, NULL)) == NULL ||
 		    !OSSL_PARAM_BLD_push_BN(bld, f[i].name, bn[i]))
-			goto done;
+			goto out;
 	}
 	if ((params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
 	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL ||
 	    EVP_PKEY_fromdata_init(ctx) <= 0 ||
 	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_KEYPAIR, params) <= 0)
-		goto done;
+		goto out;
 	ok = 1;
-done:
+out:
 	EVP_PKEY_CTX_free(ctx);
 	OSSL_PARAM_free(params);
 	OSSL_PARAM_BLD_free(bld);
@@ -146,7 +149,8 @@ crypto_rsa_verify_sha256(const struct crypto_rsa *key, const void *msg,
 	if ((md = EVP_MD_CTX_new()) == NULL)
 		return -1;
 	if (EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key->pkey) ==
-	    1 && EVP_DigestVerify(md, sig, siglen, msg, len) == 1)
+		1 &&
+	    EVP_DigestVerify(md, sig, siglen, msg, len) == 1)
 		rc = 0;
 	EVP_MD_CTX_free(md);
 	return rc;
@@ -170,8 +174,8 @@ crypto_secret_file_read(const char *path, const char *what, size_t max,
 
 	if ((buf = malloc(max + 1)) == NULL)
 		return ag_err_set(err, "out of memory");
-	if (crypto_secret_read(path, what, (uint8_t *)buf, max, &len,
-	    err) == -1) {
+	if (crypto_secret_read(path, what, (uint8_t *)buf, max, &len, err) ==
+	    -1) {
 		free(buf);
 		return -1;
 	}

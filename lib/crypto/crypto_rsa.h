@@ -5,6 +5,8 @@
  * in OpenSSL's memory and is freed with it; it never leaves this module.
  * PKCS#1 v1.5 signing is deterministic: one key and one message give one
  * signature, which is what the known-answer tests rely on.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_CRYPTO_RSA_H
 #define VIGIL_CRYPTO_RSA_H
@@ -15,7 +17,7 @@
 struct ag_err;
 
 /* The largest signature made: a 8192-bit key. */
-#define CRYPTO_RSA_SIG_MAX	1024
+#define CRYPTO_RSA_SIG_MAX 1024
 
 struct crypto_rsa;
 

@@ -3,6 +3,8 @@
  * backup keys of crypto_keys.c and the signing keys of crypto_sign.c obey
  * one set of rules: see crypto_keys.h).  Nobody outside lib/crypto/
  * includes this header.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_CRYPTO_SECRET_H
 #define VIGIL_CRYPTO_SECRET_H

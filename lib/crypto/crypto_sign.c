@@ -3,6 +3,8 @@
  * crypto_sign.h).  The private key is kept as its 32 raw bytes and turned
  * into an EVP_PKEY only for the moment of signing; key files go through
  * the secret-file rules of crypto_secret.h.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +17,11 @@
 #include "lib/crypto/crypto_secret.h"
 #include "lib/crypto/crypto_sign.h"
 
-#define ED25519		"ED25519"
+#define ED25519 "ED25519"
 
 struct crypto_signer {
-	uint8_t	seed[CRYPTO_SIGN_SEEDLEN];
-	uint8_t	pub[CRYPTO_SIGN_PUBLEN];
+	uint8_t seed[CRYPTO_SIGN_SEEDLEN];
+	uint8_t pub[CRYPTO_SIGN_PUBLEN];
 };
 
 /* Derive the public key of ${s}->seed.  Return 0 or -1. */
@@ -30,8 +32,8 @@ signer_public(struct crypto_signer *s)
 	size_t len = CRYPTO_SIGN_PUBLEN;
 	int rc = -1;
 
-	if ((pk = EVP_PKEY_new_raw_private_key_ex(NULL, ED25519, NULL,
-	    s->seed, CRYPTO_SIGN_SEEDLEN)) == NULL)
+	if ((pk = EVP_PKEY_new_raw_private_key_ex(NULL, ED25519, NULL, s->seed,
+		 CRYPTO_SIGN_SEEDLEN)) == NULL)
 		return -1;
 	if (EVP_PKEY_get_raw_public_key(pk, s->pub, &len) == 1 &&
 	    len == CRYPTO_SIGN_PUBLEN)
@@ -69,7 +71,7 @@ crypto_sign_load(const char *path, struct ag_err *err)
 		return NULL;
 	}
 	if (crypto_secret_pem_load(path, "signing key file", ED25519, s->seed,
-	    err) != 0)
+		err) != 0)
 		goto fail;
 	if (signer_public(s) != 0) {
 		ag_err_set(err, "%s: cannot read the Ed25519 key", path);
@@ -117,16 +119,16 @@ crypto_sign_public(const struct crypto_signer *s)
 }
 
 int
-crypto_sign_sign(const struct crypto_signer *s, const uint8_t *msg,
-    size_t len, uint8_t sig[CRYPTO_SIGN_LEN])
+crypto_sign_sign(const struct crypto_signer *s, const uint8_t *msg, size_t len,
+    uint8_t sig[CRYPTO_SIGN_LEN])
 {
 	EVP_MD_CTX *md = NULL;
 	EVP_PKEY *pk;
 	size_t slen = CRYPTO_SIGN_LEN;
 	int rc = -1;
 
-	if ((pk = EVP_PKEY_new_raw_private_key_ex(NULL, ED25519, NULL,
-	    s->seed, CRYPTO_SIGN_SEEDLEN)) == NULL)
+	if ((pk = EVP_PKEY_new_raw_private_key_ex(NULL, ED25519, NULL, s->seed,
+		 CRYPTO_SIGN_SEEDLEN)) == NULL)
 		return -1;
 	/* Pure Ed25519: no digest, the message is signed in one call. */
 	if ((md = EVP_MD_CTX_new()) != NULL &&
@@ -148,7 +150,7 @@ crypto_sign_verify(const uint8_t pub[CRYPTO_SIGN_PUBLEN], const uint8_t *msg,
 	int rc = -1;
 
 	if ((pk = EVP_PKEY_new_raw_public_key_ex(NULL, ED25519, NULL, pub,
-	    CRYPTO_SIGN_PUBLEN)) == NULL)
+		 CRYPTO_SIGN_PUBLEN)) == NULL)
 		return -1;
 	if ((md = EVP_MD_CTX_new()) != NULL &&
 	    EVP_DigestVerifyInit(md, NULL, NULL, NULL, pk) == 1 &&
@@ -171,8 +173,8 @@ crypto_sign_public_string(const uint8_t pub[CRYPTO_SIGN_PUBLEN], char *out,
 {
 	if (outlen < CRYPTO_SIGN_PUBSTR_SIZE)
 		return -1;
-	return crypto_base64(pub, CRYPTO_SIGN_PUBLEN, out, outlen) == 44 ?
-	    0 : -1;
+	return crypto_base64(pub, CRYPTO_SIGN_PUBLEN, out, outlen) == 44 ? 0 :
+									   -1;
 }
 
 void

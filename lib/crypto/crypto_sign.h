@@ -9,6 +9,8 @@
  * permission bits for group or others.  A public key is written as the
  * base64 of its 32 raw bytes, like an X25519 public_key.  Ed25519 is
  * deterministic: one key and one message always give the same signature.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_CRYPTO_SIGN_H
 #define VIGIL_CRYPTO_SIGN_H
@@ -18,11 +20,11 @@
 
 struct ag_err;
 
-#define CRYPTO_SIGN_PUBLEN	32	/* raw Ed25519 public key */
-#define CRYPTO_SIGN_SEEDLEN	32	/* raw Ed25519 private key */
-#define CRYPTO_SIGN_LEN		64	/* signature */
+#define CRYPTO_SIGN_PUBLEN 32  /* raw Ed25519 public key */
+#define CRYPTO_SIGN_SEEDLEN 32 /* raw Ed25519 private key */
+#define CRYPTO_SIGN_LEN 64     /* signature */
 /* Base64 of a public key: 44 characters and a NUL. */
-#define CRYPTO_SIGN_PUBSTR_SIZE	45
+#define CRYPTO_SIGN_PUBSTR_SIZE 45
 
 /* An Ed25519 private key; wiped when freed. */
 struct crypto_signer;
@@ -78,16 +80,15 @@ int crypto_sign_verify(const uint8_t pub[CRYPTO_SIGN_PUBLEN],
  * space ignored) into ${pub}.  Return 0, or -1 if it is not the base64 of
  * 32 bytes.
  */
-int crypto_sign_parse_public(const char *b64,
-    uint8_t pub[CRYPTO_SIGN_PUBLEN]);
+int crypto_sign_parse_public(const char *b64, uint8_t pub[CRYPTO_SIGN_PUBLEN]);
 
 /**
  * crypto_sign_public_string(pub, out, outlen):
  * The base64 of ${pub} into ${out} (>= CRYPTO_SIGN_PUBSTR_SIZE bytes).
  * Return 0 or -1.
  */
-int crypto_sign_public_string(const uint8_t pub[CRYPTO_SIGN_PUBLEN],
-    char *out, size_t outlen);
+int crypto_sign_public_string(const uint8_t pub[CRYPTO_SIGN_PUBLEN], char *out,
+    size_t outlen);
 
 /* crypto_sign_free(s): wipe and free ${s}; NULL is a no-op. */
 void crypto_sign_free(struct crypto_signer *s);

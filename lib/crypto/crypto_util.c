@@ -1,5 +1,7 @@
 /*
  * crypto_util.c: hashes, HMAC, randomness and encodings over OpenSSL.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -29,8 +31,8 @@ crypto_sha256(const void *msg, size_t len, uint8_t out[CRYPTO_SHA256_LEN])
 {
 	unsigned int olen = CRYPTO_SHA256_LEN;
 
-	return EVP_Digest(msg, len, out, &olen, EVP_sha256(), NULL) == 1 ?
-	    0 : -1;
+	return EVP_Digest(msg, len, out, &olen, EVP_sha256(), NULL) == 1 ? 0 :
+									   -1;
 }
 
 int
@@ -85,7 +87,8 @@ crypto_unbase64(const char *in, uint8_t *out, size_t outlen)
 		return -1;
 	EVP_DecodeInit(ctx);
 	if (EVP_DecodeUpdate(ctx, out, &n1, (const unsigned char *)in,
-	    (int)inlen) < 0 || EVP_DecodeFinal(ctx, out + n1, &n2) < 0) {
+		(int)inlen) < 0 ||
+	    EVP_DecodeFinal(ctx, out + n1, &n2) < 0) {
 		EVP_ENCODE_CTX_free(ctx);
 		return -1;
 	}

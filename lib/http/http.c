@@ -10,6 +10,8 @@
  * "100 Continue" block is discarded), bounded in count and bytes.
  * CURLOPT_NOSIGNAL is always set because the daemon is threaded, and only
  * http and https are allowed, without redirects.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -38,17 +40,17 @@ struct xfer {
 	CURL *h;
 	const char *method;
 	struct curl_slist *hdrs;
-	struct buf body;		/* capped; its memory is resp->body */
-	size_t hdr_bytes;		/* header bytes kept so far */
-	int sink_rc;			/* the sink's abort verdict */
+	struct buf body;  /* capped; its memory is resp->body */
+	size_t hdr_bytes; /* header bytes kept so far */
+	int sink_rc;	  /* the sink's abort verdict */
 	bool oom;
-	char where[300];		/* the URL without query */
+	char where[300]; /* the URL without query */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
 /* One transfer of a struct http_multi. */
 struct mxfer {
-	struct http_req req;		/* the caller's, copied */
+	struct http_req req; /* the caller's, copied */
 	struct http_resp resp;
 	struct xfer x;
 	void *cookie;
@@ -57,7 +59,7 @@ struct mxfer {
 
 struct http_multi {
 	CURLM *m;
-	struct mxfer *xfers;		/* added and not yet reported */
+	struct mxfer *xfers; /* added and not yet reported */
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -314,7 +316,8 @@ scrub(char *msg, size_t size, const char *url)
 		snprintf(needle, sizeof(needle), "%.*s",
 		    (int)strcspn(q + 1, "#"), q + 1);
 		if (needle[0] != '\0' && (hit = strstr(msg, needle)) != NULL)
-			snprintf(hit, size - (size_t)(hit - msg), "[redacted]");
+			snprintf(hit, size - (size_t)(hit - msg),
+			    "[redacted]");
 	}
 	if ((p = strstr(url, "://")) != NULL) {
 		auth = p + 3;
@@ -387,18 +390,20 @@ set_options(CURL *h, const struct http_req *req, const char *method,
     struct curl_slist *hdrs, struct xfer *x, char *errbuf)
 {
 	CURLcode rc = CURLE_OK;
-	long cto = req->connect_timeout_ms > 0 ? req->connect_timeout_ms :
+	long cto = req->connect_timeout_ms > 0 ?
+	    req->connect_timeout_ms :
 	    HTTP_CONNECT_TIMEOUT_DEFAULT_MS;
 	long to = req->timeout_ms > 0 ? req->timeout_ms :
-	    HTTP_TIMEOUT_DEFAULT_MS;
+					HTTP_TIMEOUT_DEFAULT_MS;
 	bool body = req->body != NULL || req->body_len > 0 ||
 	    strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
 	    strcmp(method, "PATCH") == 0;
 
-#define SET(opt, val) do {						\
-	if (rc == CURLE_OK)						\
-		rc = curl_easy_setopt(h, opt, val);			\
-} while (0)
+#define SET(opt, val) \
+	do { \
+		if (rc == CURLE_OK) \
+			rc = curl_easy_setopt(h, opt, val); \
+	} while (0)
 	SET(CURLOPT_ERRORBUFFER, errbuf);
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_URL, req->url);
@@ -503,7 +508,7 @@ xfer_begin(struct xfer *x, CURL *h, const struct http_req *req,
 	if (req->url == NULL)
 		return ag_err_set(err, "no URL");
 	x->method = req->method != NULL ? req->method :
-	    (req->body != NULL ? "POST" : "GET");
+					  (req->body != NULL ? "POST" : "GET");
 	http_url_redact(req->url, x->where, sizeof(x->where));
 	if (!valid_method(x->method))
 		return ag_err_set(err, "%s: invalid method", x->where);
@@ -512,8 +517,9 @@ xfer_begin(struct xfer *x, CURL *h, const struct http_req *req,
 	x->req = req;
 	x->resp = resp;
 	x->h = h;
-	buf_init(&x->body, req->max_response > 0 ? req->max_response :
-	    HTTP_MAX_RESPONSE_DEFAULT);
+	buf_init(&x->body,
+	    req->max_response > 0 ? req->max_response :
+				    HTTP_MAX_RESPONSE_DEFAULT);
 
 	curl_easy_reset(h);
 	rc = set_options(h, req, x->method, x->hdrs, x, x->errbuf);
@@ -538,8 +544,8 @@ xfer_end(struct xfer *x, CURLcode rc, struct ag_err *err)
 
 	(void)curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE,
 	    &x->resp->status);
-	if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR &&
-	    x->resp->truncated && !x->oom)) {
+	if (rc == CURLE_OK ||
+	    (rc == CURLE_WRITE_ERROR && x->resp->truncated && !x->oom)) {
 		ret = 0;
 	} else if (x->oom) {
 		ret = ag_err_set(err, "%s %s: out of memory", x->method,
@@ -629,8 +635,8 @@ mxfer_free(struct http_multi *m, struct mxfer *mx)
 }
 
 int
-http_multi_add(struct http_multi *m, const struct http_req *req,
-    void *cookie, struct ag_err *err)
+http_multi_add(struct http_multi *m, const struct http_req *req, void *cookie,
+    struct ag_err *err)
 {
 	struct mxfer *mx;
 	CURL *h;
@@ -665,8 +671,10 @@ http_multi_add(struct http_multi *m, const struct http_req *req,
 int
 http_multi_poll(struct http_multi *m, int timeout_ms)
 {
-	return curl_multi_poll(m->m, NULL, 0, timeout_ms < 0 ? 0 :
-	    timeout_ms, NULL) == CURLM_OK ? 0 : -1;
+	return curl_multi_poll(m->m, NULL, 0, timeout_ms < 0 ? 0 : timeout_ms,
+		   NULL) == CURLM_OK ?
+	    0 :
+	    -1;
 }
 
 int
@@ -691,7 +699,8 @@ http_multi_done(struct http_multi *m, void **ret_cookie,
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
-		    (char **)&mx) != CURLE_OK || mx == NULL)
+			(char **)&mx) != CURLE_OK ||
+		    mx == NULL)
 			continue;
 		*ret_rc = xfer_end(&mx->x, msg->data.result, err);
 		*ret_cookie = mx->cookie;

@@ -18,6 +18,8 @@
  * thread (libcurl's multi interface), so that one slow peer does not hold
  * up the others: add requests, then poll and perform until each is reported
  * done, or remove it to cancel it.  This module never logs above debug.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_HTTP_H
 #define VIGIL_HTTP_H
@@ -43,16 +45,16 @@
 typedef int http_sink_fn(void *cookie, const uint8_t *buf, size_t len);
 
 struct http_req {
-	const char *method;		/* NULL: POST if a body, else GET */
+	const char *method; /* NULL: POST if a body, else GET */
 	const char *url;
-	const char *const *headers;	/* NULL-terminated "Name: value" */
-	const void *body;		/* sent as is, ${body_len} bytes */
+	const char *const *headers; /* NULL-terminated "Name: value" */
+	const void *body;	    /* sent as is, ${body_len} bytes */
 	size_t body_len;
-	long connect_timeout_ms;	/* 0: HTTP_CONNECT_TIMEOUT_DEFAULT_MS */
-	long timeout_ms;		/* 0: HTTP_TIMEOUT_DEFAULT_MS */
-	bool insecure;			/* true: skip TLS verification */
-	const char *ca_file;		/* NULL: the system's CA bundle */
-	size_t max_response;		/* 0: HTTP_MAX_RESPONSE_DEFAULT */
+	long connect_timeout_ms; /* 0: HTTP_CONNECT_TIMEOUT_DEFAULT_MS */
+	long timeout_ms;	 /* 0: HTTP_TIMEOUT_DEFAULT_MS */
+	bool insecure;		 /* true: skip TLS verification */
+	const char *ca_file;	 /* NULL: the system's CA bundle */
+	size_t max_response;	 /* 0: HTTP_MAX_RESPONSE_DEFAULT */
 	/*
 	 * Optional: the body of a 2xx response goes to ${sink} instead of
 	 * resp->body (which then stays empty); other responses are kept in
@@ -68,11 +70,11 @@ struct http_header {
 };
 
 struct http_resp {
-	long status;			/* e.g. 200; 0 before a response */
-	char *body;			/* NUL-terminated; NULL if empty */
+	long status; /* e.g. 200; 0 before a response */
+	char *body;  /* NUL-terminated; NULL if empty */
 	size_t body_len;
-	bool truncated;			/* cut at max_response */
-	struct http_header *headers;	/* of the final response */
+	bool truncated;		     /* cut at max_response */
+	struct http_header *headers; /* of the final response */
 	size_t nheaders;
 };
 

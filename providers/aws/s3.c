@@ -32,6 +32,8 @@
  * with S3's code and message and what to fix.  The secret and the session
  * token are registered with log_secret_add() (aws_creds.c) and never put
  * in a message.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -50,22 +52,22 @@
 #include "providers/aws/s3_xml.h"
 #include "providers/storage_backend.h"
 
-#define S3_PART_MIN	((size_t)5 << 20)	/* S3's smallest part */
-#define S3_MAX_PARTS	10000u
-#define S3_MAX_HDRS	8			/* a call's own headers */
-#define S3_URL_MAX	(16 * 1024)
-#define S3_LIST_PAGES	100000			/* x 1,000 keys at most */
-#define EMPTY_SHA256	\
+#define S3_PART_MIN ((size_t)5 << 20) /* S3's smallest part */
+#define S3_MAX_PARTS 10000u
+#define S3_MAX_HDRS 8 /* a call's own headers */
+#define S3_URL_MAX (16 * 1024)
+#define S3_LIST_PAGES 100000 /* x 1,000 keys at most */
+#define EMPTY_SHA256 \
 	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 struct s3_conf {
 	char *bucket;
 	char *region;
-	char *endpoint;			/* NULL: AWS's */
-	char *prefix;			/* "" or "folder/" */
+	char *endpoint; /* NULL: AWS's */
+	char *prefix;	/* "" or "folder/" */
 	bool path_style;
 	char *akid;
-	char *secret;			/* conf_secret_free() */
+	char *secret; /* conf_secret_free() */
 	char *sse;
 	char *kms_key_id;
 	char *storage_class;
@@ -74,26 +76,26 @@ struct s3_conf {
 };
 
 struct s3 {
-	char inst[96];			/* "s3[name]" for messages */
-	const struct s3_conf *c;	/* copied fields below */
+	char inst[96];		 /* "s3[name]" for messages */
+	const struct s3_conf *c; /* copied fields below */
 	char *bucket;
 	char *region;
 	char *prefix;
-	char *base;			/* "https://host[:port]" to send to */
-	char *host;			/* its Host header */
+	char *base; /* "https://host[:port]" to send to */
+	char *host; /* its Host header */
 	bool path_style;
-	struct aws_creds *creds;	/* the credential chain */
-	char *hdr_sse[3];		/* "Name: value" for new objects */
+	struct aws_creds *creds; /* the credential chain */
+	char *hdr_sse[3];	 /* "Name: value" for new objects */
 	bool insecure;
 	char *ca_file;
 };
 
 struct s3_up {
 	struct s3 *s;
-	char *key;			/* with the prefix */
+	char *key; /* with the prefix */
 	struct http_client *hc;
-	char *upload_id;		/* once the multipart upload began */
-	uint8_t *held;			/* the first part, until a second */
+	char *upload_id; /* once the multipart upload began */
+	uint8_t *held;	 /* the first part, until a second */
 	size_t held_len;
 	bool have_held;
 	char **etags;
@@ -103,21 +105,19 @@ struct s3_up {
 /* One request: what s3_do() signs and sends. */
 struct s3_call {
 	const char *method;
-	const char *key;		/* with the prefix; NULL: the bucket */
-	const char *query;		/* encoded, or NULL */
-	const char *hdrs[S3_MAX_HDRS + 1];	/* "Name: value", signed */
+	const char *key;   /* with the prefix; NULL: the bucket */
+	const char *query; /* encoded, or NULL */
+	const char *hdrs[S3_MAX_HDRS + 1]; /* "Name: value", signed */
 	const void *body;
 	size_t len;
 	http_sink_fn *sink;
 	void *cookie;
 };
 
-static const char *const s3_settings[] = {
-	"bucket", "region", "endpoint", "path_style", "prefix",
-	"access_key_id", "secret_access_key", "secret_access_key_file",
-	"secret_access_key_env", "sse", "kms_key_id", "storage_class",
-	"tls_verify", "ca_file", NULL
-};
+static const char *const s3_settings[] = { "bucket", "region", "endpoint",
+	"path_style", "prefix", "access_key_id", "secret_access_key",
+	"secret_access_key_file", "secret_access_key_env", "sse", "kms_key_id",
+	"storage_class", "tls_verify", "ca_file", NULL };
 
 static const char *const sse_modes[] = { "AES256", "aws:kms", NULL };
 
@@ -189,8 +189,8 @@ s3_conf_parse(const conf_node *group, const char *name, void **ret_tconf,
 	    dup_opt(group, errs, "endpoint", false, &sc->endpoint) == -1 ||
 	    dup_opt(group, errs, "access_key_id", false, &sc->akid) == -1 ||
 	    dup_opt(group, errs, "kms_key_id", false, &sc->kms_key_id) == -1 ||
-	    dup_opt(group, errs, "storage_class", false,
-	    &sc->storage_class) == -1 ||
+	    dup_opt(group, errs, "storage_class", false, &sc->storage_class) ==
+		-1 ||
 	    dup_opt(group, errs, "ca_file", false, &sc->ca_file) == -1)
 		bad = -1;
 	if (sc->region == NULL && (sc->region = strdup("us-east-1")) == NULL)
@@ -201,14 +201,15 @@ s3_conf_parse(const conf_node *group, const char *name, void **ret_tconf,
 		while (n > 0 && sc->endpoint[n - 1] == '/')
 			sc->endpoint[--n] = '\0';
 		if (!endpoint_valid(sc->endpoint))
-			bad = conf_error_at(errs, group, "endpoint", "must be "
+			bad = conf_error_at(errs, group, "endpoint",
+			    "must be "
 			    "http://host[:port] or https://host[:port]");
 	}
 	sc->path_style = sc->endpoint != NULL;
-	if (conf_get_bool(errs, group, "path_style", false,
-	    &sc->path_style) == -1 ||
-	    conf_get_bool(errs, group, "tls_verify", false,
-	    &sc->tls_verify) == -1)
+	if (conf_get_bool(errs, group, "path_style", false, &sc->path_style) ==
+		-1 ||
+	    conf_get_bool(errs, group, "tls_verify", false, &sc->tls_verify) ==
+		-1)
 		bad = -1;
 	if (conf_get_str(errs, group, "prefix", false, &pfx) == -1)
 		bad = -1;
@@ -217,27 +218,30 @@ s3_conf_parse(const conf_node *group, const char *name, void **ret_tconf,
 		size_t n = strlen(pfx);
 
 		if (asprintf(&p, "%.*s", (int)(pfx[n - 1] == '/' ? n - 1 : n),
-		    pfx) < 0)
+			pfx) < 0)
 			bad = conf_error(errs, group, "out of memory");
 		else if (!storage_key_valid(p)) {
-			bad = conf_error_at(errs, group, "prefix", "must be a "
+			bad = conf_error_at(errs, group, "prefix",
+			    "must be a "
 			    "folder such as \"hosts/web1\" (no leading '/', "
 			    "no \".\" or \"..\")");
 			free(p);
 		} else {
 			free(p);
-			if (asprintf(&sc->prefix, "%.*s/", (int)(pfx[n - 1] ==
-			    '/' ? n - 1 : n), pfx) < 0) {
+			if (asprintf(&sc->prefix, "%.*s/",
+				(int)(pfx[n - 1] == '/' ? n - 1 : n),
+				pfx) < 0) {
 				sc->prefix = NULL;
 				bad = conf_error(errs, group, "out of memory");
 			}
 		}
 	}
 	if (conf_get_secret(errs, group, "secret_access_key", false,
-	    &sc->secret) == -1)
+		&sc->secret) == -1)
 		bad = -1;
 	if ((sc->akid == NULL) != (sc->secret == NULL))
-		bad = conf_error(errs, group, "access_key_id and "
+		bad = conf_error(errs, group,
+		    "access_key_id and "
 		    "secret_access_key go together (or neither, to take "
 		    "them from the environment)");
 	switch (conf_get_enum(errs, group, "sse", false, sse_modes, &ix)) {
@@ -249,9 +253,10 @@ s3_conf_parse(const conf_node *group, const char *name, void **ret_tconf,
 		bad = -1;
 		break;
 	}
-	if (sc->kms_key_id != NULL && (sc->sse == NULL ||
-	    strcmp(sc->sse, "aws:kms") != 0))
-		bad = conf_error_at(errs, group, "kms_key_id", "needs sse = "
+	if (sc->kms_key_id != NULL &&
+	    (sc->sse == NULL || strcmp(sc->sse, "aws:kms") != 0))
+		bad = conf_error_at(errs, group, "kms_key_id",
+		    "needs sse = "
 		    "\"aws:kms\"");
 	if (bad != 0) {
 		s3_conf_free(sc);
@@ -297,7 +302,7 @@ s3_open(void **ret_ctx, const struct storage_conf *conf, struct ag_err *err)
 {
 	const struct s3_conf *sc = conf->tconf;
 	struct aws_creds_conf cc = { .access_key_id = sc->akid,
-	    .secret_access_key = sc->secret };
+		.secret_access_key = sc->secret };
 	struct aws_cred cr;
 	const char *hp;
 	struct s3 *s;
@@ -324,7 +329,7 @@ s3_open(void **ret_ctx, const struct storage_conf *conf, struct ag_err *err)
 		char *b;
 
 		if (asprintf(&b, "%.*s%s.%s", (int)(hp - s->base), s->base,
-		    sc->bucket, hp) < 0)
+			sc->bucket, hp) < 0)
 			goto oom;
 		free(s->base);
 		s->base = b;
@@ -335,17 +340,20 @@ s3_open(void **ret_ctx, const struct storage_conf *conf, struct ag_err *err)
 	    (s->bucket = strdup(sc->bucket)) == NULL ||
 	    (s->region = strdup(sc->region)) == NULL ||
 	    (s->prefix = strdup(sc->prefix != NULL ? sc->prefix : "")) ==
-	    NULL ||
-	    (sc->ca_file != NULL && (s->ca_file = strdup(sc->ca_file)) ==
-	    NULL))
+		NULL ||
+	    (sc->ca_file != NULL &&
+		(s->ca_file = strdup(sc->ca_file)) == NULL))
 		goto oom;
-	if ((sc->sse != NULL && header(&s->hdr_sse[nh++],
-	    "x-amz-server-side-encryption", sc->sse) != 0) ||
-	    (sc->kms_key_id != NULL && header(&s->hdr_sse[nh++],
-	    "x-amz-server-side-encryption-aws-kms-key-id",
-	    sc->kms_key_id) != 0) ||
-	    (sc->storage_class != NULL && header(&s->hdr_sse[nh++],
-	    "x-amz-storage-class", sc->storage_class) != 0))
+	if ((sc->sse != NULL &&
+		header(&s->hdr_sse[nh++], "x-amz-server-side-encryption",
+		    sc->sse) != 0) ||
+	    (sc->kms_key_id != NULL &&
+		header(&s->hdr_sse[nh++],
+		    "x-amz-server-side-encryption-aws-kms-key-id",
+		    sc->kms_key_id) != 0) ||
+	    (sc->storage_class != NULL &&
+		header(&s->hdr_sse[nh++], "x-amz-storage-class",
+		    sc->storage_class) != 0))
 		goto oom;
 	/* Find credentials now, so that a target without any fails here. */
 	if ((n = aws_creds_get(s->creds, time(NULL), &cr, err)) != 0) {
@@ -377,8 +385,10 @@ s3_do(struct s3 *s, struct http_client *hc, const struct s3_call *call,
 	const char *hdrs[S3_MAX_HDRS + SIGV4_MAX_EXTRA + 2];
 	struct sigv4_creds cr;
 	struct aws_cred ac;
-	struct sigv4_params p = { .region = s->region, .service = "s3",
-	    .when = time(NULL), .content_sha256 = 1 };
+	struct sigv4_params p = { .region = s->region,
+		.service = "s3",
+		.when = time(NULL),
+		.content_sha256 = 1 };
 	struct sigv4_request rq;
 	struct sigv4_out out;
 	struct ag_err e;
@@ -393,7 +403,7 @@ s3_do(struct s3 *s, struct http_client *hc, const struct s3_call *call,
 		return (rc);
 	}
 	cr = (struct sigv4_creds){ ac.access_key_id, ac.secret_access_key,
-	    ac.session_token };
+		ac.session_token };
 	rc = -1;
 	buf_init(&path, S3_URL_MAX);
 	buf_init(&url, S3_URL_MAX);
@@ -415,7 +425,7 @@ s3_do(struct s3 *s, struct http_client *hc, const struct s3_call *call,
 	if (path.err != 0 || url.err != 0) {
 		(void)ag_err_set(err, "%s: %s %s: key too long", s->inst,
 		    call->method, call->key != NULL ? call->key : "");
-		goto done;
+		goto out;
 	}
 	if (call->len > 0) {
 		if (sigv4_payload_hash(call->body, call->len, hash) != 0)
@@ -434,7 +444,7 @@ s3_do(struct s3 *s, struct http_client *hc, const struct s3_call *call,
 		if (n == 0 || n >= sizeof(names[0]) || nh > S3_MAX_HDRS) {
 			(void)ag_err_set(err, "%s: bad request header",
 			    s->inst);
-			goto done;
+			goto out;
 		}
 		memcpy(names[nh - 1], call->hdrs[i], n);
 		names[nh - 1][n] = '\0';
@@ -444,9 +454,12 @@ s3_do(struct s3 *s, struct http_client *hc, const struct s3_call *call,
 		nh++;
 		hdrs[nx++] = call->hdrs[i];
 	}
-	rq = (struct sigv4_request){ .method = call->method, .path = path.p,
-	    .query = call->query, .headers = sh, .nheaders = nh,
-	    .payload_hash = hash };
+	rq = (struct sigv4_request){ .method = call->method,
+		.path = path.p,
+		.query = call->query,
+		.headers = sh,
+		.nheaders = nh,
+		.payload_hash = hash };
 	if (sigv4_sign_headers(&rq, &cr, &p, &out) != 0) {
 		sigv4_out_free(&out);
 		goto oom;
@@ -455,22 +468,26 @@ s3_do(struct s3 *s, struct http_client *hc, const struct s3_call *call,
 		hdrs[nx++] = out.extra[i];
 	hdrs[nx] = NULL;
 	{
-		struct http_req req = { .method = call->method, .url = url.p,
-		    .headers = hdrs, .body = call->body,
-		    .body_len = call->len, .insecure = s->insecure,
-		    .ca_file = s->ca_file, .sink = call->sink,
-		    .sink_cookie = call->cookie };
+		struct http_req req = { .method = call->method,
+			.url = url.p,
+			.headers = hdrs,
+			.body = call->body,
+			.body_len = call->len,
+			.insecure = s->insecure,
+			.ca_file = s->ca_file,
+			.sink = call->sink,
+			.sink_cookie = call->cookie };
 
 		rc = hc != NULL ? http_client_do(hc, &req, resp, &e) :
-		    http_do(&req, resp, &e);
+				  http_do(&req, resp, &e);
 	}
 	sigv4_out_free(&out);
 	if (rc != 0)
 		(void)ag_err_set(err, "%s: %s", s->inst, e.msg);
-	goto done;
+	goto out;
 oom:
 	rc = ag_err_set(err, "%s: out of memory", s->inst);
-done:
+out:
 	aws_cred_clear(&ac);
 	free(host);
 	buf_free(&path);
@@ -558,22 +575,25 @@ static int
 begin_multipart(struct s3_up *up, struct ag_err *err)
 {
 	struct s3 *s = up->s;
-	struct s3_call call = { .method = "POST", .key = up->key,
-	    .query = "uploads" };
+	struct s3_call call = { .method = "POST",
+		.key = up->key,
+		.query = "uploads" };
 	struct http_resp resp;
 	int rc;
 
 	new_object_call(s, &call);
 	if ((rc = s3_call(s, up->hc, &call, "start upload", up->key, &resp,
-	    err)) != 0)
+		 err)) != 0)
 		return (rc);
 	up->upload_id = aws_xml_text(resp.body, resp.body_len, "UploadId");
 	http_resp_free(&resp);
 	if (up->upload_id == NULL || up->upload_id[0] == '\0') {
 		free(up->upload_id);
 		up->upload_id = NULL;
-		return (ag_err_set(err, "%s: start upload %s: no UploadId in "
-		    "the answer", s->inst, up->key));
+		return (ag_err_set(err,
+		    "%s: start upload %s: no UploadId in "
+		    "the answer",
+		    s->inst, up->key));
 	}
 	if ((up->etags = calloc(S3_MAX_PARTS, sizeof(*up->etags))) == NULL)
 		return (ag_err_set(err, "%s: out of memory", s->inst));
@@ -586,8 +606,10 @@ upload_part(struct s3_up *up, const uint8_t *buf, size_t len,
     struct ag_err *err)
 {
 	struct s3 *s = up->s;
-	struct s3_call call = { .method = "PUT", .key = up->key,
-	    .body = buf, .len = len };
+	struct s3_call call = { .method = "PUT",
+		.key = up->key,
+		.body = buf,
+		.len = len };
 	struct http_resp resp;
 	struct buf q;
 	const char *etag;
@@ -598,8 +620,8 @@ upload_part(struct s3_up *up, const uint8_t *buf, size_t len,
 		    s->inst, up->key, S3_MAX_PARTS));
 	buf_init(&q, S3_URL_MAX);
 	if (buf_reserve(&q, 32) == 0) {
-		q.len += (size_t)snprintf(q.p, 32, "partNumber=%u&uploadId=",
-		    up->nparts + 1);
+		q.len += (size_t)snprintf(q.p, 32,
+		    "partNumber=%u&uploadId=", up->nparts + 1);
 		qenc(&q, up->upload_id);
 	}
 	if (q.err != 0) {
@@ -615,8 +637,10 @@ upload_part(struct s3_up *up, const uint8_t *buf, size_t len,
 	if (etag == NULL || etag[0] == '\0') {
 		http_resp_free(&resp);
 		/* Sent again, the part may yet get one. */
-		(void)ag_err_set(err, "%s: put part %u of %s: no ETag in "
-		    "the answer", s->inst, up->nparts + 1, up->key);
+		(void)ag_err_set(err,
+		    "%s: put part %u of %s: no ETag in "
+		    "the answer",
+		    s->inst, up->nparts + 1, up->key);
 		return (AG_RETRY);
 	}
 	up->etags[up->nparts] = strdup(etag);
@@ -719,7 +743,8 @@ complete_body(const struct s3_up *up)
 	char num[16];
 
 	buf_init(&b, (size_t)S3_MAX_PARTS * 160 + 128);
-	buf_puts(&b, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws."
+	buf_puts(&b,
+	    "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws."
 	    "com/doc/2006-03-01/\">");
 	for (unsigned i = 0; i < up->nparts; i++) {
 		snprintf(num, sizeof(num), "%u", i + 1);
@@ -729,8 +754,10 @@ complete_body(const struct s3_up *up)
 		/* An ETag is a quoted hex digest; escape the quotes anyway. */
 		for (const char *c = up->etags[i]; *c != '\0'; c++)
 			if (*c == '"' || *c == '&' || *c == '<')
-				buf_puts(&b, *c == '"' ? "&quot;" : *c == '&' ?
-				    "&amp;" : "&lt;");
+				buf_puts(&b,
+				    *c == '"'	  ? "&quot;" :
+					*c == '&' ? "&amp;" :
+						    "&lt;");
 			else
 				buf_append(&b, c, 1);
 		buf_puts(&b, "</ETag></Part>");
@@ -772,17 +799,20 @@ s3_put_commit(void *upp, struct ag_err *err)
 	buf_init(&q, S3_URL_MAX);
 	buf_puts(&q, "uploadId=");
 	qenc(&q, up->upload_id);
-	call = (struct s3_call){ .method = "POST", .key = up->key,
-	    .query = q.p, .body = body, .len = strlen(body) };
-	rc = q.err != 0 ? ag_err_set(err, "%s: out of memory", s->inst) :
-	    s3_call(s, up->hc, &call, "finish upload of", up->key, &resp,
-	    err);
+	call = (struct s3_call){ .method = "POST",
+		.key = up->key,
+		.query = q.p,
+		.body = body,
+		.len = strlen(body) };
+	rc = q.err != 0 ?
+	    ag_err_set(err, "%s: out of memory", s->inst) :
+	    s3_call(s, up->hc, &call, "finish upload of", up->key, &resp, err);
 	free(body);
 	buf_free(&q);
 	/* A 200 whose body is an <Error>: S3 failed after answering. */
 	if (rc == 0) {
 		if (s3_xml_error(resp.body, resp.body_len, code, sizeof(code),
-		    msg, sizeof(msg)))
+			msg, sizeof(msg)))
 			rc = s3_error(s->inst, "finish upload of", up->key,
 			    resp.status, resp.body, resp.body_len, err);
 		http_resp_free(&resp);
@@ -821,8 +851,9 @@ s3_get(void *ctx, const char *key, uint64_t off, uint64_t len,
 {
 	struct s3 *s = ctx;
 	struct get_sink g = { .sink = sink, .cookie = cookie };
-	struct s3_call call = { .method = "GET", .sink = get_sink,
-	    .cookie = &g };
+	struct s3_call call = { .method = "GET",
+		.sink = get_sink,
+		.cookie = &g };
 	struct http_resp resp;
 	char range[64], code[64], msg[8], *k;
 	int rc;
@@ -846,25 +877,27 @@ s3_get(void *ctx, const char *key, uint64_t off, uint64_t len,
 		if (g.stopped)
 			rc = ag_err_set(err, "%s: read %s: stopped by reader",
 			    s->inst, key);
-		goto done;
+		goto out;
 	}
 	if (resp.status == 200 || resp.status == 206)
-		goto done;
-	if (resp.status == 404 && (!s3_xml_error(resp.body, resp.body_len,
-	    code, sizeof(code), msg, sizeof(msg)) ||
-	    strcmp(code, "NoSuchKey") == 0)) {
+		goto out;
+	if (resp.status == 404 &&
+	    (!s3_xml_error(resp.body, resp.body_len, code, sizeof(code), msg,
+		 sizeof(msg)) ||
+		strcmp(code, "NoSuchKey") == 0)) {
 		rc = STORAGE_ABSENT;
-		goto done;
+		goto out;
 	}
 	if (resp.status == 416) {
-		rc = ag_err_set(err, "%s: read %s: range %ju+%ju is outside "
-		    "the object", s->inst, key, (uintmax_t)off,
-		    (uintmax_t)len);
-		goto done;
+		rc = ag_err_set(err,
+		    "%s: read %s: range %ju+%ju is outside "
+		    "the object",
+		    s->inst, key, (uintmax_t)off, (uintmax_t)len);
+		goto out;
 	}
 	rc = s3_error(s->inst, "read", key, resp.status, resp.body,
 	    resp.body_len, err);
-done:
+out:
 	http_resp_free(&resp);
 	free(k);
 	return (rc);
@@ -976,8 +1009,8 @@ s3_remove(void *ctx, const char *key, struct ag_err *err)
 		char code[64], msg[8];
 
 		/* An absent key is success; an absent bucket is not. */
-		if (s3_xml_error(resp.body, resp.body_len, code,
-		    sizeof(code), msg, sizeof(msg)) &&
+		if (s3_xml_error(resp.body, resp.body_len, code, sizeof(code),
+			msg, sizeof(msg)) &&
 		    strcmp(code, "NoSuchKey") != 0)
 			rc = s3_error(s->inst, "delete", key, resp.status,
 			    resp.body, resp.body_len, err);
@@ -1006,8 +1039,8 @@ s3_abort_incomplete(void *ctx, const struct objent *ent, struct ag_err *err)
 
 const struct storage_ops storage_s3_ops = {
 	.name = "s3",
-	.caps = STORAGE_CAP_MULTIPART | STORAGE_CAP_RANGE | STORAGE_CAP_ATOMIC |
-	    STORAGE_CAP_INCOMPLETE,
+	.caps = STORAGE_CAP_MULTIPART | STORAGE_CAP_RANGE |
+	    STORAGE_CAP_ATOMIC | STORAGE_CAP_INCOMPLETE,
 	.part_min = S3_PART_MIN,
 	.part_align = 1,
 	.max_parts = S3_MAX_PARTS,

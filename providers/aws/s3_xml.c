@@ -1,6 +1,8 @@
 /*
  * s3_xml.c: see s3_xml.h.  The XML is parsed by lib/cloud/aws/aws_xml.c
  * (libxml2, no network, no entities).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,8 +82,8 @@ truncated(xmlNodePtr root)
  * ${when} and ${id} (or NULL) children, to ${out}.  Return 0 or -1.
  */
 static int
-entries(xmlNodePtr root, const char *elem, const char *size,
-    const char *when, const char *id, size_t strip, struct objlist *out)
+entries(xmlNodePtr root, const char *elem, const char *size, const char *when,
+    const char *id, size_t strip, struct objlist *out)
 {
 	for (xmlNodePtr c = root->children; c != NULL; c = c->next) {
 		char *k, *s = NULL, *t, *u = NULL;
@@ -134,14 +136,14 @@ s3_xml_list(const char *body, size_t len, size_t strip, struct objlist *out,
 	*ret_next = NULL;
 	if ((root = root_of(body, len, "ListBucketResult", &d)) == NULL ||
 	    entries(root, "Contents", "Size", "LastModified", NULL, strip,
-	    out) != 0)
-		goto done;
+		out) != 0)
+		goto out;
 	if (truncated(root) &&
 	    (*ret_next = aws_xml_node_text(aws_xml_child(root,
-	    "NextContinuationToken"))) == NULL)
-		goto done;
+		 "NextContinuationToken"))) == NULL)
+		goto out;
 	rc = 0;
-done:
+out:
 	xmlFreeDoc(d);
 	return (rc);
 }
@@ -156,10 +158,10 @@ s3_xml_list_uploads(const char *body, size_t len, size_t strip,
 
 	*ret_key = *ret_id = NULL;
 	if ((root = root_of(body, len, "ListMultipartUploadsResult", &d)) ==
-	    NULL ||
+		NULL ||
 	    entries(root, "Upload", NULL, "Initiated", "UploadId", strip,
-	    out) != 0)
-		goto done;
+		out) != 0)
+		goto out;
 	if (truncated(root)) {
 		*ret_key = aws_xml_node_text(aws_xml_child(root,
 		    "NextKeyMarker"));
@@ -169,11 +171,11 @@ s3_xml_list_uploads(const char *body, size_t len, size_t strip,
 			free(*ret_key);
 			free(*ret_id);
 			*ret_key = *ret_id = NULL;
-			goto done;
+			goto out;
 		}
 	}
 	rc = 0;
-done:
+out:
 	xmlFreeDoc(d);
 	return (rc);
 }
@@ -183,37 +185,45 @@ static const struct {
 	const char *code;
 	const char *fix;
 } fixes[] = {
-	{ "NoSuchBucket", "The bucket does not exist: create it, or fix "
+	{ "NoSuchBucket",
+	    "The bucket does not exist: create it, or fix "
 	    "\"bucket\" (and \"endpoint\" or \"region\") in the storage "
 	    "settings." },
-	{ "InvalidAccessKeyId", "The access key id is unknown to the "
+	{ "InvalidAccessKeyId",
+	    "The access key id is unknown to the "
 	    "server: fix access_key_id (or AWS_ACCESS_KEY_ID)." },
-	{ "SignatureDoesNotMatch", "The secret access key does not belong "
+	{ "SignatureDoesNotMatch",
+	    "The secret access key does not belong "
 	    "to the access key id: fix secret_access_key (or "
 	    "AWS_SECRET_ACCESS_KEY)." },
-	{ "RequestTimeTooSkewed", "This host's clock is more than 15 "
+	{ "RequestTimeTooSkewed",
+	    "This host's clock is more than 15 "
 	    "minutes off the server's: set the time (NTP) and try again." },
-	{ "AuthorizationHeaderMalformed", "The bucket is in another "
+	{ "AuthorizationHeaderMalformed",
+	    "The bucket is in another "
 	    "region: fix \"region\" in the storage settings." },
-	{ "PermanentRedirect", "The bucket is in another region or needs "
+	{ "PermanentRedirect",
+	    "The bucket is in another region or needs "
 	    "another endpoint: fix \"region\" or \"endpoint\"." },
-	{ "AccessDenied", "The credentials lack a permission this "
+	{ "AccessDenied",
+	    "The credentials lack a permission this "
 	    "operation needs: allow s3:PutObject, s3:GetObject, s3:ListBucket, "
 	    "s3:DeleteObject, s3:ListBucketMultipartUploads and "
 	    "s3:AbortMultipartUpload on the bucket." },
 	{ "InvalidBucketName", "Fix \"bucket\": S3 refuses that name." },
-	{ "ExpiredToken", "The session token expired: renew the "
+	{ "ExpiredToken",
+	    "The session token expired: renew the "
 	    "credentials (AWS_SESSION_TOKEN)." },
-	{ "InvalidToken", "The session token is not valid: fix "
+	{ "InvalidToken",
+	    "The session token is not valid: fix "
 	    "AWS_SESSION_TOKEN or drop it." },
 };
 
 /* Codes that mean "try again later", whatever the status. */
-static const char *const transient[] = {
-	"SlowDown", "InternalError", "RequestTimeout", "ServiceUnavailable",
-	"Throttling", "ThrottlingException", "RequestLimitExceeded",
-	"OperationAborted", NULL
-};
+static const char *const transient[] = { "SlowDown", "InternalError",
+	"RequestTimeout", "ServiceUnavailable", "Throttling",
+	"ThrottlingException", "RequestLimitExceeded", "OperationAborted",
+	NULL };
 
 int
 s3_error(const char *inst, const char *what, const char *key, long status,

@@ -3,6 +3,8 @@
  * into one message and an outcome.  Pure functions of the bytes received,
  * so the recorded answers of ../shared/conformance/aws-responses/ test
  * them without a server (tests/unit/test_s3.c).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_S3_XML_H
 #define VIGIL_S3_XML_H
@@ -52,7 +54,7 @@ int s3_xml_list_uploads(const char *body, size_t len, size_t strip,
  * 5xx and S3's transient codes (SlowDown, InternalError, RequestTimeout,
  * ...), even under a 200 (CompleteMultipartUpload's late <Error>); else -1.
  */
-int s3_error(const char *inst, const char *what, const char *key,
-    long status, const char *body, size_t len, struct ag_err *err);
+int s3_error(const char *inst, const char *what, const char *key, long status,
+    const char *body, size_t len, struct ag_err *err);
 
 #endif

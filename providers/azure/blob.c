@@ -26,6 +26,8 @@
  * other statuses -1 with Azure's own <Code> and message, once; a missing
  * container and a refused key or token each get a sentence saying what to
  * fix.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -45,33 +47,33 @@
 #include "providers/azure/blob_internal.h"
 #include "providers/storage_backend.h"
 
-#define URL_MAX		(8 * 1024)
-#define LIST_PAGE	"5000"		/* maxresults per List Blobs page */
-#define NHDR		12
+#define URL_MAX (8 * 1024)
+#define LIST_PAGE "5000" /* maxresults per List Blobs page */
+#define NHDR 12
 
 /* The type's settings, as parsed. */
 struct azblob_conf {
 	char *account;
 	char *container;
-	char *endpoint;			/* base URL, no trailing '/' */
-	char *key_b64;			/* account_key, or NULL */
-	char *sas;			/* sas_token without '?', or NULL */
-	char *tier;			/* access_tier, or NULL */
+	char *endpoint; /* base URL, no trailing '/' */
+	char *key_b64;	/* account_key, or NULL */
+	char *sas;	/* sas_token without '?', or NULL */
+	char *tier;	/* access_tier, or NULL */
 	/* Entra ID, when neither key nor SAS: all optional (the chain). */
 	char *tenant, *client_id, *client_secret, *authority, *imds;
-	bool registered;		/* secrets known to the log module */
+	bool registered; /* secrets known to the log module */
 };
 
 struct azblob {
 	char *name;
-	const struct azblob_conf *c;	/* copied at open */
+	const struct azblob_conf *c; /* copied at open */
 	struct azblob_conf own;
 	uint8_t key[AZURE_KEY_MAX];
 	size_t keylen;
-	const char *path0;		/* endpoint's path: "" or "/acct" */
-	struct azure_cred *cred;	/* Entra ID, or NULL */
+	const char *path0;	 /* endpoint's path: "" or "/acct" */
+	struct azure_cred *cred; /* Entra ID, or NULL */
 	pthread_mutex_t mu;
-	struct http_client *idle;	/* one client kept for reuse */
+	struct http_client *idle; /* one client kept for reuse */
 };
 
 struct azblob_up {
@@ -83,22 +85,20 @@ struct azblob_up {
 /* One request to make. */
 struct call {
 	const char *method;
-	const char *key;		/* blob name, NULL: the container */
-	const char *query;		/* without '?', or NULL */
-	const char *hdr[NHDR];		/* extra headers, NULL-terminated */
+	const char *key;       /* blob name, NULL: the container */
+	const char *query;     /* without '?', or NULL */
+	const char *hdr[NHDR]; /* extra headers, NULL-terminated */
 	const void *body;
 	size_t body_len;
 	http_sink_fn *sink;
 	void *cookie;
 };
 
-static const char *const azblob_settings[] = {
-	"account", "container", "endpoint", "account_key", "account_key_file",
-	"account_key_env", "sas_token", "sas_token_file", "sas_token_env",
-	"access_tier", "tenant_id", "client_id", "client_secret",
-	"client_secret_file", "client_secret_env", "authority_host",
-	"imds_endpoint", NULL
-};
+static const char *const azblob_settings[] = { "account", "container",
+	"endpoint", "account_key", "account_key_file", "account_key_env",
+	"sas_token", "sas_token_file", "sas_token_env", "access_tier",
+	"tenant_id", "client_id", "client_secret", "client_secret_file",
+	"client_secret_env", "authority_host", "imds_endpoint", NULL };
 
 static const char *const tiers[] = { "Hot", "Cool", "Cold", NULL };
 
@@ -211,51 +211,62 @@ azblob_conf_parse(const conf_node *group, const char *name, void **ret_tconf,
 		return conf_error(errs, group, "out of memory");
 	if (conf_get_str(errs, group, "account", true, &account) == 1 &&
 	    !account_valid(account))
-		bad = conf_error_at(errs, group, "account", "\"%s\" is not a "
+		bad = conf_error_at(errs, group, "account",
+		    "\"%s\" is not a "
 		    "storage account name (3 to 24 lower-case letters and "
-		    "digits)", account);
+		    "digits)",
+		    account);
 	if (conf_get_str(errs, group, "container", true, &container) == 1 &&
 	    !container_valid(container))
-		bad = conf_error_at(errs, group, "container", "\"%s\" is not "
+		bad = conf_error_at(errs, group, "container",
+		    "\"%s\" is not "
 		    "a container name (3 to 63 lower-case letters, digits "
-		    "and single hyphens)", container);
+		    "and single hyphens)",
+		    container);
 	if (conf_get_str(errs, group, "endpoint", false, &endpoint) == 1 &&
 	    strncmp(endpoint, "https://", 8) != 0 &&
 	    strncmp(endpoint, "http://", 7) != 0)
-		bad = conf_error_at(errs, group, "endpoint", "must be an "
+		bad = conf_error_at(errs, group, "endpoint",
+		    "must be an "
 		    "http:// or https:// URL");
 	if (endpoint != NULL && strpbrk(endpoint, "?#") != NULL)
-		bad = conf_error_at(errs, group, "endpoint", "must have no "
+		bad = conf_error_at(errs, group, "endpoint",
+		    "must have no "
 		    "query: give a SAS token as sas_token");
-	if (conf_get_enum(errs, group, "access_tier", false, tiers,
-	    &tier) == -1)
+	if (conf_get_enum(errs, group, "access_tier", false, tiers, &tier) ==
+	    -1)
 		bad = -1;
-	if (conf_get_secret(errs, group, "account_key", false,
-	    &c->key_b64) == -1 ||
+	if (conf_get_secret(errs, group, "account_key", false, &c->key_b64) ==
+		-1 ||
 	    conf_get_secret(errs, group, "sas_token", false, &c->sas) == -1 ||
 	    conf_get_secret(errs, group, "client_secret", false,
-	    &c->client_secret) == -1 ||
+		&c->client_secret) == -1 ||
 	    conf_get_str(errs, group, "tenant_id", false, &tenant) == -1 ||
 	    conf_get_str(errs, group, "client_id", false, &client) == -1 ||
-	    conf_get_str(errs, group, "authority_host", false,
-	    &authority) == -1 ||
+	    conf_get_str(errs, group, "authority_host", false, &authority) ==
+		-1 ||
 	    conf_get_str(errs, group, "imds_endpoint", false, &imds) == -1)
 		bad = -1;
-	if (c->key_b64 != NULL && azure_key_decode(c->key_b64, key,
-	    &keylen) != 0)
-		bad = conf_error_at(errs, group, "account_key", "is not an "
+	if (c->key_b64 != NULL &&
+	    azure_key_decode(c->key_b64, key, &keylen) != 0)
+		bad = conf_error_at(errs, group, "account_key",
+		    "is not an "
 		    "account key (the base64 text the portal shows)");
 	crypto_wipe(key, sizeof(key));
 	if ((c->key_b64 != NULL) + (c->sas != NULL) +
-	    (c->client_secret != NULL) > 1)
-		bad = conf_error(errs, group, "give one of account_key, "
+		(c->client_secret != NULL) >
+	    1)
+		bad = conf_error(errs, group,
+		    "give one of account_key, "
 		    "sas_token and client_secret, not several");
 	if (c->client_secret != NULL && (tenant == NULL || client == NULL))
-		bad = conf_error(errs, group, "client_secret needs tenant_id "
+		bad = conf_error(errs, group,
+		    "client_secret needs tenant_id "
 		    "and client_id");
-	if ((c->key_b64 != NULL || c->sas != NULL) && (tenant != NULL ||
-	    client != NULL))
-		bad = conf_error(errs, group, "tenant_id and client_id are "
+	if ((c->key_b64 != NULL || c->sas != NULL) &&
+	    (tenant != NULL || client != NULL))
+		bad = conf_error(errs, group,
+		    "tenant_id and client_id are "
 		    "for Entra ID: drop them, or account_key and sas_token");
 	if (bad || account == NULL || container == NULL) {
 		azblob_conf_free(c);
@@ -266,7 +277,7 @@ azblob_conf_parse(const conf_node *group, const char *name, void **ret_tconf,
 	if (endpoint != NULL)
 		c->endpoint = strdup(endpoint);
 	else if (asprintf(&c->endpoint, "https://%s.blob.core.windows.net",
-	    account) < 0)
+		     account) < 0)
 		c->endpoint = NULL;
 	if (tier >= 0)
 		c->tier = strdup(tiers[tier]);
@@ -276,8 +287,8 @@ azblob_conf_parse(const conf_node *group, const char *name, void **ret_tconf,
 	c->imds = dup_opt(imds, &oom);
 	if (c->sas != NULL && c->sas[0] == '?')
 		memmove(c->sas, c->sas + 1, strlen(c->sas));
-	if (c->account == NULL || c->container == NULL || c->endpoint == NULL ||
-	    (tier >= 0 && c->tier == NULL) || oom) {
+	if (c->account == NULL || c->container == NULL ||
+	    c->endpoint == NULL || (tier >= 0 && c->tier == NULL) || oom) {
 		azblob_conf_free(c);
 		return conf_error(errs, group, "out of memory");
 	}
@@ -328,19 +339,19 @@ azblob_open(void **ret_ctx, const struct storage_conf *conf,
 	az->c = &az->own;
 	if (c->key_b64 != NULL &&
 	    azure_key_decode(c->key_b64, az->key, &az->keylen) != 0)
-		az->keylen = 0;		/* checked by conf_parse() */
+		az->keylen = 0; /* checked by conf_parse() */
 	/* The endpoint's own path ("/devstoreaccount1" for Azurite). */
 	host = strstr(az->c->endpoint, "://") + 3;
 	az->path0 = host + strcspn(host, "/");
 	if (az->c->key_b64 == NULL && az->c->sas == NULL) {
 		char who[96];
 		struct azure_cred_conf cc = { .tenant_id = az->c->tenant,
-		    .client_id = az->c->client_id,
-		    .client_secret = az->c->client_secret,
-		    .authority = az->c->authority,
-		    .imds_endpoint = az->c->imds,
-		    .scope = "https://storage.azure.com/.default",
-		    .name = who };
+			.client_id = az->c->client_id,
+			.client_secret = az->c->client_secret,
+			.authority = az->c->authority,
+			.imds_endpoint = az->c->imds,
+			.scope = "https://storage.azure.com/.default",
+			.name = who };
 
 		snprintf(who, sizeof(who), "azure[%s]", az->name);
 		if (azure_cred_new(&cc, &az->cred, err) != 0) {
@@ -399,9 +410,9 @@ static void
 http_date(char out[32])
 {
 	static const char *const wd[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
-	    "Fri", "Sat" };
+		"Fri", "Sat" };
 	static const char *const mo[] = { "Jan", "Feb", "Mar", "Apr", "May",
-	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+		"Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 	time_t now = time(NULL);
 	struct tm tm;
 
@@ -460,8 +471,8 @@ perform(struct azblob *az, const struct call *call, struct http_resp *resp,
 		put_key(&path, call->key);
 	}
 	buf_init(&url, URL_MAX);
-	buf_append(&url, az->c->endpoint, strlen(az->c->endpoint) -
-	    strlen(az->path0));
+	buf_append(&url, az->c->endpoint,
+	    strlen(az->c->endpoint) - strlen(az->path0));
 	buf_puts(&url, path.p != NULL ? path.p : "");
 	if (call->query != NULL || az->c->sas != NULL)
 		buf_puts(&url, "?");
@@ -489,18 +500,20 @@ perform(struct azblob *az, const struct call *call, struct http_resp *resp,
 		}
 		sign[ns] = NULL;
 		struct azure_sk_req sk = { call->method, path.p, call->query,
-		    sign, NULL };
-		if (path.err == 0 && (auth = azure_sharedkey_auth(
-		    az->c->account, az->key, az->keylen, &sk,
-		    AZURE_SK)) != NULL && asprintf(&ah, "Authorization: %s",
-		    auth) < 0)
+			sign, NULL };
+		if (path.err == 0 &&
+		    (auth = azure_sharedkey_auth(az->c->account, az->key,
+			 az->keylen, &sk, AZURE_SK)) != NULL &&
+		    asprintf(&ah, "Authorization: %s", auth) < 0)
 			ah = NULL;
 		free(auth);
 		if (ah == NULL) {
 			buf_free(&path);
 			buf_free(&url);
-			return ag_err_set(err, "azure[%s]: out of memory "
-			    "signing a request", az->name);
+			return ag_err_set(err,
+			    "azure[%s]: out of memory "
+			    "signing a request",
+			    az->name);
 		}
 		hdr[n++] = ah;
 		hdr[n] = NULL;
@@ -519,9 +532,13 @@ perform(struct azblob *az, const struct call *call, struct http_resp *resp,
 		buf_free(&url);
 		return ag_err_set(err, "azure[%s]: out of memory", az->name);
 	}
-	struct http_req req = { .method = call->method, .url = url.p,
-	    .headers = hdr, .body = call->body, .body_len = call->body_len,
-	    .sink = call->sink, .sink_cookie = call->cookie };
+	struct http_req req = { .method = call->method,
+		.url = url.p,
+		.headers = hdr,
+		.body = call->body,
+		.body_len = call->body_len,
+		.sink = call->sink,
+		.sink_cookie = call->cookie };
 	rc = http_client_do(h, &req, resp, err);
 	client_give(az, h);
 	if (ah != NULL)
@@ -550,46 +567,50 @@ judge(struct azblob *az, const char *what, const char *key,
 	if (cls == 0)
 		return 0;
 	if (azblob_xml_error(resp->body, resp->body_len, code, codelen, msg,
-	    sizeof(msg)) != 0) {
+		sizeof(msg)) != 0) {
 		/* HEAD answers and proxies: the code header, if any. */
 		if ((hc = http_resp_header(resp, "x-ms-error-code")) != NULL)
 			snprintf(code, codelen, "%s", hc);
 		msg[0] = '\0';
 	}
 	if (strcmp(code, "ContainerNotFound") == 0)
-		(void)ag_err_set(err, "azure[%s]: container \"%s\" does not "
+		(void)ag_err_set(err,
+		    "azure[%s]: container \"%s\" does not "
 		    "exist in storage account \"%s\": create it, or set "
-		    "\"container\" to one that exists", az->name,
-		    az->c->container, az->c->account);
+		    "\"container\" to one that exists",
+		    az->name, az->c->container, az->c->account);
 	else if (strcmp(code, "AuthenticationFailed") == 0 ||
 	    strcmp(code, "AuthorizationFailure") == 0 ||
 	    strcmp(code, "AuthorizationPermissionMismatch") == 0) {
 		if (az->c->key_b64 != NULL)
-			(void)ag_err_set(err, "azure[%s]: storage account "
+			(void)ag_err_set(err,
+			    "azure[%s]: storage account "
 			    "\"%s\" refused the account key (%s): set "
 			    "account_key to one of the account's current keys, "
-			    "and check this host's clock", az->name,
-			    az->c->account, code);
+			    "and check this host's clock",
+			    az->name, az->c->account, code);
 		else if (az->cred != NULL)
-			(void)ag_err_set(err, "azure[%s]: storage account "
+			(void)ag_err_set(err,
+			    "azure[%s]: storage account "
 			    "\"%s\" refused the Entra ID token of the %s "
 			    "(%s): give that identity the role Storage Blob "
-			    "Data Contributor on container \"%s\"", az->name,
-			    az->c->account, azure_cred_kind_name(
-			    azure_cred_kind(az->cred)), code,
-			    az->c->container);
+			    "Data Contributor on container \"%s\"",
+			    az->name, az->c->account,
+			    azure_cred_kind_name(azure_cred_kind(az->cred)),
+			    code, az->c->container);
 		else
-			(void)ag_err_set(err, "azure[%s]: storage account "
+			(void)ag_err_set(err,
+			    "azure[%s]: storage account "
 			    "\"%s\" refused the SAS token (%s): give a "
 			    "sas_token that has not expired and grants read, "
 			    "add, create, write, delete and list (racwdl) on "
 			    "container \"%s\", and check this host's clock",
 			    az->name, az->c->account, code, az->c->container);
-	}
-	else
+	} else
 		(void)ag_err_set(err, "azure[%s]: %s %s: %ld %s%s%s", az->name,
-		    what, key, resp->status, code[0] ? code : "(no error code)",
-		    msg[0] ? ": " : "", msg);
+		    what, key, resp->status,
+		    code[0] ? code : "(no error code)", msg[0] ? ": " : "",
+		    msg);
 	return cls;
 }
 
@@ -612,8 +633,7 @@ roundtrip(struct azblob *az, const struct call *call, const char *what,
 }
 
 static int
-azblob_put_begin(void *ctx, const char *key, void **ret_up,
-    struct ag_err *err)
+azblob_put_begin(void *ctx, const char *key, void **ret_up, struct ag_err *err)
 {
 	struct azblob *az = ctx;
 	struct azblob_up *up;
@@ -629,8 +649,7 @@ azblob_put_begin(void *ctx, const char *key, void **ret_up,
 }
 
 static int
-azblob_put_part(void *upp, const uint8_t *buf, size_t len,
-    struct ag_err *err)
+azblob_put_part(void *upp, const uint8_t *buf, size_t len, struct ag_err *err)
 {
 	struct azblob_up *up = upp;
 	struct azblob *az = up->az;
@@ -638,12 +657,17 @@ azblob_put_part(void *upp, const uint8_t *buf, size_t len,
 	int rc;
 
 	if (up->nblocks >= AZBLOB_MAX_BLOCKS)
-		return ag_err_set(err, "azure[%s]: put %s: more than %u "
-		    "blocks", az->name, up->key, AZBLOB_MAX_BLOCKS);
+		return ag_err_set(err,
+		    "azure[%s]: put %s: more than %u "
+		    "blocks",
+		    az->name, up->key, AZBLOB_MAX_BLOCKS);
 	azblob_block_id(up->nblocks, id);
 	snprintf(q, sizeof(q), "comp=block&blockid=%s", id);
-	struct call call = { .method = "PUT", .key = up->key, .query = q,
-	    .body = buf, .body_len = len };
+	struct call call = { .method = "PUT",
+		.key = up->key,
+		.query = q,
+		.body = buf,
+		.body_len = len };
 	if ((rc = roundtrip(az, &call, "put block of", code, err)) == 0)
 		up->nblocks++;
 	return rc;
@@ -676,9 +700,11 @@ azblob_put_commit(void *upp, struct ag_err *err)
 		azblob_put_abort(up);
 		return ag_err_set(err, "azure[%s]: out of memory", az->name);
 	}
-	struct call call = { .method = "PUT", .key = up->key,
-	    .query = "comp=blocklist", .body = body.p,
-	    .body_len = body.len };
+	struct call call = { .method = "PUT",
+		.key = up->key,
+		.query = "comp=blocklist",
+		.body = body.p,
+		.body_len = body.len };
 	call.hdr[0] = "Content-Type: application/xml";
 	if (az->c->tier != NULL) {
 		snprintf(tier, sizeof(tier), "x-ms-access-tier: %s",
@@ -722,8 +748,10 @@ azblob_get(void *ctx, const char *key, uint64_t off, uint64_t len,
 	char range[80], code[64];
 	int rc;
 
-	struct call call = { .method = "GET", .key = key, .sink = get_sink,
-	    .cookie = &g };
+	struct call call = { .method = "GET",
+		.key = key,
+		.sink = get_sink,
+		.cookie = &g };
 	if (len == 0)
 		return 0;
 	if (len != UINT64_MAX)
@@ -737,8 +765,10 @@ azblob_get(void *ctx, const char *key, uint64_t off, uint64_t len,
 	rc = perform(az, &call, &resp, err);
 	if (g.stopped) {
 		http_resp_free(&resp);
-		return ag_err_set(err, "azure[%s]: read %s: stopped by "
-		    "reader", az->name, key);
+		return ag_err_set(err,
+		    "azure[%s]: read %s: stopped by "
+		    "reader",
+		    az->name, key);
 	}
 	if (rc == 0) {
 		rc = judge(az, "read", key, &resp, code, sizeof(code), err);
@@ -750,8 +780,8 @@ azblob_get(void *ctx, const char *key, uint64_t off, uint64_t len,
 }
 
 static int
-azblob_list(void *ctx, const char *prefix, unsigned flags,
-    struct objlist *out, struct ag_err *err)
+azblob_list(void *ctx, const char *prefix, unsigned flags, struct objlist *out,
+    struct ag_err *err)
 {
 	struct azblob *az = ctx;
 	struct http_resp resp;
@@ -760,13 +790,13 @@ azblob_list(void *ctx, const char *prefix, unsigned flags,
 	int rc = 0;
 
 	if (flags & STORAGE_LIST_INCOMPLETE)
-		return 0;	/* uncommitted blocks expire by themselves */
+		return 0; /* uncommitted blocks expire by themselves */
 	buf_init(&q, URL_MAX);
 	buf_init(&marker, URL_MAX);
 	do {
 		buf_reset(&q);
-		buf_puts(&q, "restype=container&comp=list&maxresults="
-		    LIST_PAGE);
+		buf_puts(&q,
+		    "restype=container&comp=list&maxresults=" LIST_PAGE);
 		if (prefix[0] != '\0' &&
 		    (enc = http_urlencode(prefix, strlen(prefix))) != NULL) {
 			buf_puts(&q, "&prefix=");
@@ -791,10 +821,14 @@ azblob_list(void *ctx, const char *prefix, unsigned flags,
 		if ((rc = perform(az, &call, &resp, err)) == 0)
 			rc = judge(az, "list", prefix[0] ? prefix : "(all)",
 			    &resp, code, sizeof(code), err);
-		if (rc == 0 && (resp.truncated || azblob_xml_list(resp.body,
-		    resp.body_len, out, &marker) != 0))
-			rc = ag_err_set(err, "azure[%s]: list %s: the answer "
-			    "is not a blob listing", az->name, prefix);
+		if (rc == 0 &&
+		    (resp.truncated ||
+			azblob_xml_list(resp.body, resp.body_len, out,
+			    &marker) != 0))
+			rc = ag_err_set(err,
+			    "azure[%s]: list %s: the answer "
+			    "is not a blob listing",
+			    az->name, prefix);
 		http_resp_free(&resp);
 	} while (rc == 0 && marker.len > 0);
 	buf_free(&q);

@@ -3,6 +3,8 @@
  * what tests/unit/test_azure_blob.c drives directly: the XML of Azure's
  * answers (blob_xml.c, the one file that includes libxml2) and the block
  * ids.  No other file may include it.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_AZURE_BLOB_INTERNAL_H
 #define VIGIL_AZURE_BLOB_INTERNAL_H
@@ -32,8 +34,8 @@ void azblob_block_id(unsigned n, char out[AZBLOB_BLOCKID_LEN + 1]);
  * after it are a request id and a time).  Return 0, or -1 if ${body} is
  * no such document (${code} and ${msg} are then empty).
  */
-int azblob_xml_error(const char *body, size_t len, char *code,
-    size_t codelen, char *msg, size_t msglen);
+int azblob_xml_error(const char *body, size_t len, char *code, size_t codelen,
+    char *msg, size_t msglen);
 
 /**
  * azblob_xml_list(body, len, out, marker):

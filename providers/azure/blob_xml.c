@@ -3,6 +3,8 @@
  * blob_internal.h).  The one file of the backend that includes libxml2.
  * Documents are parsed without network access, entity expansion or DTD
  * loading.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -125,11 +127,13 @@ azblob_xml_list(const char *body, size_t len, struct objlist *out,
 	if (root == NULL ||
 	    strcmp((const char *)root->name, "EnumerationResults") != 0)
 		goto out;
-	for (b = child(root, "Blobs") != NULL ? child(root,
-	    "Blobs")->children : NULL; b != NULL; b = b->next) {
+	for (b = child(root, "Blobs") != NULL ?
+		 child(root, "Blobs")->children :
+		 NULL;
+	     b != NULL; b = b->next) {
 		if (b->type != XML_ELEMENT_NODE ||
 		    strcmp((const char *)b->name, "Blob") != 0)
-			continue;	/* BlobPrefix: none without delimiter */
+			continue; /* BlobPrefix: none without delimiter */
 		props = child(b, "Properties");
 		if ((name = xmlNodeGetContent(child(b, "Name"))) == NULL)
 			goto out;
@@ -137,8 +141,8 @@ azblob_xml_list(const char *body, size_t len, struct objlist *out,
 		text(child(props, "Last-Modified"), when, sizeof(when));
 		size = strtoull(num, &end, 10);
 		if (num[0] == '\0' || *end != '\0' ||
-		    objlist_add(out, (const char *)name, size,
-		    http_time(when), NULL) != 0) {
+		    objlist_add(out, (const char *)name, size, http_time(when),
+			NULL) != 0) {
 			xmlFree(name);
 			goto out;
 		}

@@ -31,6 +31,8 @@
  * reported once with GCS's own code, reason and message.  A missing bucket
  * and refused credentials each get a sentence saying what to fix.  Tokens
  * and session URIs are registered with log_secret_add().
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -55,9 +57,9 @@
 
 #define ENDPOINT_DEFAULT "https://storage.googleapis.com"
 #define SCOPE "https://www.googleapis.com/auth/devstorage.read_write"
-#define CHUNK_ALIGN	(256 * 1024)
-#define LIST_MAX_BODY	(16 * 1024 * 1024)
-#define URL_MAX		(8192 + 3 * STORAGE_KEY_MAX)
+#define CHUNK_ALIGN (256 * 1024)
+#define LIST_MAX_BODY (16 * 1024 * 1024)
+#define URL_MAX (8192 + 3 * STORAGE_KEY_MAX)
 
 struct gcs_conf {
 	char *bucket;
@@ -71,23 +73,23 @@ struct gcs_conf {
 struct gcs {
 	char *name;
 	char *bucket;
-	char *ebucket;			/* URL-encoded */
-	char *endpoint;			/* without a trailing '/' */
+	char *ebucket;	/* URL-encoded */
+	char *endpoint; /* without a trailing '/' */
 	long timeout_ms;
 	struct gcp_auth *auth;
-	pthread_mutex_t mu;		/* of ${http} */
+	pthread_mutex_t mu; /* of ${http} */
 	struct http_client *http;
 };
 
 struct gcs_up {
 	struct gcs *g;
 	char *key;
-	char *session;			/* the session URI */
+	char *session; /* the session URI */
 	struct http_client *http;
-	uint64_t off;			/* bytes GCS holds (as far as known) */
-	uint64_t acked;			/* bytes of the parts accepted */
-	bool ask;			/* a chunk failed: ask before sending */
-	uint8_t *tail;			/* a last part shorter than aligned */
+	uint64_t off;	/* bytes GCS holds (as far as known) */
+	uint64_t acked; /* bytes of the parts accepted */
+	bool ask;	/* a chunk failed: ask before sending */
+	uint8_t *tail;	/* a last part shorter than aligned */
 	size_t tail_len;
 	bool has_tail;
 };
@@ -116,8 +118,10 @@ url_setting(struct conf_errs *errs, const conf_node *group, const char *name,
     const char *s)
 {
 	if (strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0)
-		return conf_error_at(errs, group, name, "\"%s\" is not an "
-		    "http:// or https:// URL", s);
+		return conf_error_at(errs, group, name,
+		    "\"%s\" is not an "
+		    "http:// or https:// URL",
+		    s);
 	return 0;
 }
 
@@ -139,26 +143,27 @@ gcs_conf_parse(const conf_node *group, const char *name, void **ret_tconf,
 		/* GCS bucket names: 3 to 222 of [a-z0-9._-]. */
 		for (p = bucket; *p != '\0'; p++)
 			if (!((*p >= 'a' && *p <= 'z') ||
-			    (*p >= '0' && *p <= '9') || *p == '.' ||
-			    *p == '_' || *p == '-'))
+				(*p >= '0' && *p <= '9') || *p == '.' ||
+				*p == '_' || *p == '-'))
 				break;
 		if (*p != '\0' || strlen(bucket) < 3 || strlen(bucket) > 222)
-			bad = conf_error_at(errs, group, "bucket", "\"%s\" is "
-			    "not a bucket name (3 to 222 of a-z 0-9 . _ -)",
-			    bucket) != 0;
+			bad =
+			    conf_error_at(errs, group, "bucket",
+				"\"%s\" is "
+				"not a bucket name (3 to 222 of a-z 0-9 . _ -)",
+				bucket) != 0;
 	}
 	if (conf_get_str(errs, group, "endpoint", false, &endpoint) == -1 ||
 	    url_setting(errs, group, "endpoint", endpoint) == -1)
 		bad = 1;
-	if (conf_get_str(errs, group, "credentials_file", false, &cred) ==
-	    -1)
+	if (conf_get_str(errs, group, "credentials_file", false, &cred) == -1)
 		bad = 1;
 	if (cred != NULL && cred[0] != '/')
 		bad = conf_error_at(errs, group, "credentials_file",
-		    "must be an absolute path") != 0;
+			  "must be an absolute path") != 0;
 	if (conf_get_str(errs, group, "token_uri", false, &token_uri) == -1 ||
-	    (token_uri != NULL && url_setting(errs, group, "token_uri",
-	    token_uri) == -1))
+	    (token_uri != NULL &&
+		url_setting(errs, group, "token_uri", token_uri) == -1))
 		bad = 1;
 	if (conf_get_str(errs, group, "metadata_host", false, &meta) == -1)
 		bad = 1;
@@ -171,8 +176,8 @@ gcs_conf_parse(const conf_node *group, const char *name, void **ret_tconf,
 	    (c->bucket = strdup(bucket)) == NULL ||
 	    (c->endpoint = strdup(endpoint)) == NULL ||
 	    (cred != NULL && (c->credentials_file = strdup(cred)) == NULL) ||
-	    (token_uri != NULL && (c->token_uri = strdup(token_uri)) ==
-	    NULL) ||
+	    (token_uri != NULL &&
+		(c->token_uri = strdup(token_uri)) == NULL) ||
 	    (meta != NULL && (c->metadata_host = strdup(meta)) == NULL)) {
 		gcs_conf_free(c);
 		return conf_error(errs, group, "out of memory");
@@ -221,7 +226,8 @@ gcs_open(void **ret_ctx, const struct storage_conf *conf, struct ag_err *err)
 	if ((g->name = strdup(conf->name)) == NULL ||
 	    (g->bucket = strdup(c->bucket)) == NULL ||
 	    (g->ebucket = http_urlencode(c->bucket, strlen(c->bucket))) ==
-	    NULL || (g->endpoint = strdup(c->endpoint)) == NULL ||
+		NULL ||
+	    (g->endpoint = strdup(c->endpoint)) == NULL ||
 	    (g->http = http_client_new()) == NULL) {
 		ag_err_set(err, "gcs[%s]: out of memory", conf->name);
 		goto fail;
@@ -261,7 +267,7 @@ gcs_do(struct gcs *g, struct http_client *c, struct http_req *req,
 
 	memset(resp, 0, sizeof(*resp));
 	if ((rc = gcp_auth_header(g->auth, (int64_t)time(NULL), auth,
-	    sizeof(auth), &e)) != 0) {
+		 sizeof(auth), &e)) != 0) {
 		ag_err_set(err, "gcs[%s]: %s %s: credentials: %s", g->name,
 		    what, key, e.msg);
 		return rc;
@@ -295,8 +301,9 @@ no_bucket(const struct http_resp *resp)
 {
 	struct gcp_api_error e;
 
-	return resp->status == 404 && gcp_api_error_parse(resp->status,
-	    resp->body, resp->body_len, &e) == 0 &&
+	return resp->status == 404 &&
+	    gcp_api_error_parse(resp->status, resp->body, resp->body_len,
+		&e) == 0 &&
 	    strstr(e.message, "bucket does not exist") != NULL;
 }
 
@@ -316,20 +323,25 @@ gcs_fail(struct gcs *g, const struct http_resp *resp, const char *what,
 	gcp_api_error_parse(resp->status, resp->body, resp->body_len, &e);
 	if (resp->status == 401) {
 		gcp_auth_invalidate(g->auth);
-		ag_err_set(err, "gcs[%s]: %s %s: HTTP 401: the token of %s was "
-		    "refused%s%s", g->name, what, key,
-		    gcp_auth_describe(g->auth), e.message[0] != '\0' ? ": " :
-		    "", e.message);
+		ag_err_set(err,
+		    "gcs[%s]: %s %s: HTTP 401: the token of %s was "
+		    "refused%s%s",
+		    g->name, what, key, gcp_auth_describe(g->auth),
+		    e.message[0] != '\0' ? ": " : "", e.message);
 		return AG_RETRY;
 	}
 	if (no_bucket(resp))
-		return ag_err_set(err, "gcs[%s]: bucket \"%s\" does not exist "
+		return ag_err_set(err,
+		    "gcs[%s]: bucket \"%s\" does not exist "
 		    "(HTTP 404): create it, or correct \"bucket\" in the "
-		    "configuration", g->name, g->bucket);
+		    "configuration",
+		    g->name, g->bucket);
 	if (resp->status == 403)
-		return ag_err_set(err, "gcs[%s]: %s %s: HTTP 403 (%s): %s: give "
-		    "%s the missing permission on bucket \"%s\"", g->name,
-		    what, key, e.reason[0] != '\0' ? e.reason : "forbidden",
+		return ag_err_set(err,
+		    "gcs[%s]: %s %s: HTTP 403 (%s): %s: give "
+		    "%s the missing permission on bucket \"%s\"",
+		    g->name, what, key,
+		    e.reason[0] != '\0' ? e.reason : "forbidden",
 		    e.message[0] != '\0' ? e.message : "access denied",
 		    gcp_auth_describe(g->auth), g->bucket);
 	ag_err_set(err, "gcs[%s]: %s %s: HTTP %ld%s%s%s%s", g->name, what, key,
@@ -352,7 +364,7 @@ obj_url(const struct gcs *g, const char *key, const char *tail)
 	if ((ekey = http_urlencode(key, strlen(key))) == NULL)
 		return NULL;
 	if (asprintf(&url, "%s/storage/v1/b/%s/o/%s%s", g->endpoint,
-	    g->ebucket, ekey, tail) == -1)
+		g->ebucket, ekey, tail) == -1)
 		url = NULL;
 	free(ekey);
 	return url;
@@ -392,30 +404,34 @@ gcs_put_begin(void *ctx, const char *key, void **ret_up, struct ag_err *err)
 	    (u->key = strdup(key)) == NULL ||
 	    (u->http = http_client_new()) == NULL ||
 	    (ekey = http_urlencode(key, strlen(key))) == NULL ||
-	    asprintf(&url, "%s/upload/storage/v1/b/%s/o?uploadType=resumable"
-	    "&name=%s", g->endpoint, g->ebucket, ekey) == -1) {
+	    asprintf(&url,
+		"%s/upload/storage/v1/b/%s/o?uploadType=resumable"
+		"&name=%s",
+		g->endpoint, g->ebucket, ekey) == -1) {
 		url = NULL;
-		ag_err_set(err, "gcs[%s]: put %s: out of memory", g->name, key);
-		goto done;
+		ag_err_set(err, "gcs[%s]: put %s: out of memory", g->name,
+		    key);
+		goto out;
 	}
 	u->g = g;
 	req.method = "POST";
 	req.url = url;
 	req.body = "{}";
 	req.body_len = 2;
-	if ((rc = gcs_do(g, u->http, &req, hdrs, &resp, "put", key, err)) !=
-	    0)
-		goto done;
+	if ((rc = gcs_do(g, u->http, &req, hdrs, &resp, "put", key, err)) != 0)
+		goto out;
 	if (resp.status != 200 && resp.status != 201) {
 		rc = gcs_fail(g, &resp, "put", key, err);
 	} else if ((loc = http_resp_header(&resp, "Location")) == NULL ||
 	    (strncmp(loc, "https://", 8) != 0 &&
-	    strncmp(loc, "http://", 7) != 0)) {
-		rc = ag_err_set(err, "gcs[%s]: put %s: the upload session was "
-		    "opened without a Location", g->name, key);
-	} else if ((u->session = strdup(loc)) == NULL) {
-		rc = ag_err_set(err, "gcs[%s]: put %s: out of memory",
+		strncmp(loc, "http://", 7) != 0)) {
+		rc = ag_err_set(err,
+		    "gcs[%s]: put %s: the upload session was "
+		    "opened without a Location",
 		    g->name, key);
+	} else if ((u->session = strdup(loc)) == NULL) {
+		rc = ag_err_set(err, "gcs[%s]: put %s: out of memory", g->name,
+		    key);
 	} else {
 		log_secret_add(u->session);
 		*ret_up = u;
@@ -423,7 +439,7 @@ gcs_put_begin(void *ctx, const char *key, void **ret_up, struct ag_err *err)
 		rc = 0;
 	}
 	http_resp_free(&resp);
-done:
+out:
 	free(ekey);
 	free(url);
 	up_free(u);
@@ -459,8 +475,7 @@ persisted(const struct http_resp *resp, uint64_t *ret)
 static int
 up_ask(struct gcs_up *u, struct ag_err *err)
 {
-	static const char *const hdrs[] = { "Content-Range: bytes */*",
-		NULL };
+	static const char *const hdrs[] = { "Content-Range: bytes */*", NULL };
 	struct http_resp resp;
 	struct http_req req = { 0 };
 	uint64_t held;
@@ -469,19 +484,22 @@ up_ask(struct gcs_up *u, struct ag_err *err)
 	req.method = "PUT";
 	req.url = u->session;
 	if ((rc = gcs_do(u->g, u->http, &req, hdrs, &resp, "put", u->key,
-	    err)) != 0)
+		 err)) != 0)
 		return rc;
 	if (resp.status == 200 || resp.status == 201) {
 		rc = 1;
 	} else if (resp.status != 308) {
 		rc = gcs_fail(u->g, &resp, "resume upload of", u->key, err);
 		if (resp.status == 404 || resp.status == 410)
-			ag_err_set(err, "gcs[%s]: put %s: the upload session "
+			ag_err_set(err,
+			    "gcs[%s]: put %s: the upload session "
 			    "has expired or was cancelled (HTTP %ld)",
 			    u->g->name, u->key, resp.status);
 	} else if (persisted(&resp, &held) == -1) {
-		rc = ag_err_set(err, "gcs[%s]: put %s: bad Range in the "
-		    "session's answer", u->g->name, u->key);
+		rc = ag_err_set(err,
+		    "gcs[%s]: put %s: bad Range in the "
+		    "session's answer",
+		    u->g->name, u->key);
 	} else {
 		u->off = held;
 		u->ask = false;
@@ -505,8 +523,8 @@ up_send(struct gcs_up *u, const uint8_t *buf, size_t len, bool final,
 	struct http_resp resp;
 	struct http_req req = { 0 };
 	char range[96];
-	const char *hdrs[3] = { range, "Content-Type: application/octet-stream",
-		NULL };
+	const char *hdrs[3] = { range,
+		"Content-Type: application/octet-stream", NULL };
 	uint64_t end = u->off + len, held;
 	int rc;
 
@@ -514,9 +532,10 @@ up_send(struct gcs_up *u, const uint8_t *buf, size_t len, bool final,
 		snprintf(range, sizeof(range), "Content-Range: bytes */%ju",
 		    (uintmax_t)end);
 	else
-		snprintf(range, sizeof(range), "Content-Range: bytes %ju-%ju/"
-		    "%s", (uintmax_t)u->off, (uintmax_t)(end - 1),
-		    final ? "" : "*");
+		snprintf(range, sizeof(range),
+		    "Content-Range: bytes %ju-%ju/"
+		    "%s",
+		    (uintmax_t)u->off, (uintmax_t)(end - 1), final ? "" : "*");
 	if (final && len > 0) {
 		size_t n = strlen(range);
 
@@ -527,7 +546,7 @@ up_send(struct gcs_up *u, const uint8_t *buf, size_t len, bool final,
 	req.body = buf;
 	req.body_len = len;
 	if ((rc = gcs_do(u->g, u->http, &req, hdrs, &resp, "put", u->key,
-	    err)) != 0) {
+		 err)) != 0) {
 		u->ask = true;
 		return rc;
 	}
@@ -535,8 +554,10 @@ up_send(struct gcs_up *u, const uint8_t *buf, size_t len, bool final,
 		if (persisted(&resp, &held) == -1 || held != end) {
 			/* Part of it was kept: ask, then send the rest. */
 			u->ask = true;
-			ag_err_set(err, "gcs[%s]: put %s: the session kept "
-			    "only part of the chunk", u->g->name, u->key);
+			ag_err_set(err,
+			    "gcs[%s]: put %s: the session kept "
+			    "only part of the chunk",
+			    u->g->name, u->key);
 			rc = AG_RETRY;
 		} else
 			u->off = end;
@@ -564,20 +585,24 @@ up_chunk(struct gcs_up *u, uint64_t start, const uint8_t *buf, size_t len,
 
 	if (u->ask) {
 		if ((rc = up_ask(u, err)) == 1)
-			return final ? 0 : ag_err_set(err, "gcs[%s]: put %s: "
-			    "the upload ended early", u->g->name, u->key);
+			return final ? 0 :
+				       ag_err_set(err,
+					   "gcs[%s]: put %s: "
+					   "the upload ended early",
+					   u->g->name, u->key);
 		if (rc != 0)
 			return rc;
 	}
 	if (u->off < start || u->off > start + len)
-		return ag_err_set(err, "gcs[%s]: put %s: the session holds "
-		    "%ju bytes, expected %ju to %ju", u->g->name, u->key,
-		    (uintmax_t)u->off, (uintmax_t)start,
+		return ag_err_set(err,
+		    "gcs[%s]: put %s: the session holds "
+		    "%ju bytes, expected %ju to %ju",
+		    u->g->name, u->key, (uintmax_t)u->off, (uintmax_t)start,
 		    (uintmax_t)(start + len));
 	if (u->off == start + len && !final)
 		return 0;
-	return up_send(u, buf + (u->off - start), (size_t)(start + len -
-	    u->off), final, err);
+	return up_send(u, buf + (u->off - start),
+	    (size_t)(start + len - u->off), final, err);
 }
 
 static int
@@ -587,14 +612,16 @@ gcs_put_part(void *up, const uint8_t *buf, size_t len, struct ag_err *err)
 	int rc;
 
 	if (u->has_tail)
-		return ag_err_set(err, "gcs[%s]: put %s: a part after one of "
-		    "%zu bytes, not a multiple of 256 KiB", u->g->name,
-		    u->key, u->tail_len);
+		return ag_err_set(err,
+		    "gcs[%s]: put %s: a part after one of "
+		    "%zu bytes, not a multiple of 256 KiB",
+		    u->g->name, u->key, u->tail_len);
 	if (len % CHUNK_ALIGN != 0 || len == 0) {
 		/* The last part: sent with the commit, which knows the size. */
 		if (len > 0 && (u->tail = malloc(len)) == NULL)
-			return ag_err_set(err, "gcs[%s]: put %s: out of memory",
-			    u->g->name, u->key);
+			return ag_err_set(err,
+			    "gcs[%s]: put %s: out of memory", u->g->name,
+			    u->key);
 		if (len > 0)
 			memcpy(u->tail, buf, len);
 		u->tail_len = len;
@@ -617,8 +644,8 @@ up_cancel(struct gcs_up *u)
 
 	req.method = "DELETE";
 	req.url = u->session;
-	if (gcs_do(u->g, u->http, &req, NULL, &resp, "abort", u->key,
-	    &err) == 0)
+	if (gcs_do(u->g, u->http, &req, NULL, &resp, "abort", u->key, &err) ==
+	    0)
 		http_resp_free(&resp);
 }
 
@@ -701,13 +728,17 @@ gcs_get(void *ctx, const char *key, uint64_t off, uint64_t len,
 	else if (rc == 0 && resp.status == 404 && !no_bucket(&resp))
 		rc = STORAGE_ABSENT;
 	else if (rc == 0 && resp.status == 416)
-		rc = ag_err_set(err, "gcs[%s]: get %s: bytes %ju- are past "
-		    "the end of the object", g->name, key, (uintmax_t)off);
+		rc = ag_err_set(err,
+		    "gcs[%s]: get %s: bytes %ju- are past "
+		    "the end of the object",
+		    g->name, key, (uintmax_t)off);
 	else if (rc == 0 && resp.status != 200 && resp.status != 206)
 		rc = gcs_fail(g, &resp, "get", key, err);
 	else if (rc == 0 && resp.status == 200 && off > 0)
-		rc = ag_err_set(err, "gcs[%s]: get %s: the server ignored the "
-		    "Range header", g->name, key);
+		rc = ag_err_set(err,
+		    "gcs[%s]: get %s: the server ignored the "
+		    "Range header",
+		    g->name, key);
 	http_resp_free(&resp);
 	return rc;
 }
@@ -750,38 +781,41 @@ list_page(struct gcs *g, const char *prefix, const char *body, size_t len,
 	    !json_is_object(root)) {
 		ag_err_set(err, "gcs[%s]: list %s: the answer is not JSON",
 		    g->name, prefix);
-		goto done;
+		goto out;
 	}
-	if (jfield_strdup(root, "nextPageToken", 0, 4096, ret_token,
-	    &at) == -1)
-		goto done;
+	if (jfield_strdup(root, "nextPageToken", 0, 4096, ret_token, &at) ==
+	    -1)
+		goto out;
 	items = json_object_get(root, "items");
-	json_array_foreach(items, i, it) {
+	json_array_foreach(items, i, it)
+	{
 		if (jfield_str(it, "name", JF_REQUIRED, name, sizeof(name),
-		    &at) == -1 ||
+			&at) == -1 ||
 		    jfield_str(it, "size", JF_REQUIRED, size, sizeof(size),
-		    &at) == -1 ||
+			&at) == -1 ||
 		    jfield_str(it, "updated", JF_TRUNCATE, upd, sizeof(upd),
-		    &at) == -1)
-			goto done;
+			&at) == -1)
+			goto out;
 		sz = strtoull(size, &end, 10);
 		if (*end != '\0' || size[0] == '\0') {
 			ag_err_set(err, "gcs[%s]: list %s: bad size \"%s\"",
 			    g->name, prefix, size);
-			goto done;
+			goto out;
 		}
 		/* Names vigil could not have written are not its objects. */
 		if (!storage_key_valid(name))
 			continue;
 		if (objlist_add(out, name, (uint64_t)sz, rfc3339_time(upd),
-		    NULL) != 0) {
-			ag_err_set(err, "gcs[%s]: list %s: too many objects or "
-			    "out of memory", g->name, prefix);
-			goto done;
+			NULL) != 0) {
+			ag_err_set(err,
+			    "gcs[%s]: list %s: too many objects or "
+			    "out of memory",
+			    g->name, prefix);
+			goto out;
 		}
 	}
 	rc = 0;
-done:
+out:
 	if (rc != 0) {
 		free(*ret_token);
 		*ret_token = NULL;
@@ -808,10 +842,12 @@ gcs_list(void *ctx, const char *prefix, unsigned flags, struct objlist *out,
 		    g->name);
 	do {
 		free(url);
-		if (asprintf(&url, "%s/storage/v1/b/%s/o?prefix=%s&fields="
-		    "items(name,size,updated),nextPageToken%s%s", g->endpoint,
-		    g->ebucket, epre, etok != NULL ? "&pageToken=" : "",
-		    etok != NULL ? etok : "") == -1) {
+		if (asprintf(&url,
+			"%s/storage/v1/b/%s/o?prefix=%s&fields="
+			"items(name,size,updated),nextPageToken%s%s",
+			g->endpoint, g->ebucket, epre,
+			etok != NULL ? "&pageToken=" : "",
+			etok != NULL ? etok : "") == -1) {
 			url = NULL;
 			rc = ag_err_set(err, "gcs[%s]: list: out of memory",
 			    g->name);
@@ -821,7 +857,7 @@ gcs_list(void *ctx, const char *prefix, unsigned flags, struct objlist *out,
 		req.url = url;
 		req.max_response = LIST_MAX_BODY;
 		if ((rc = gcs_do(g, NULL, &req, NULL, &resp, "list", prefix,
-		    err)) != 0)
+			 err)) != 0)
 			break;
 		free(token);
 		free(etok);
@@ -829,10 +865,12 @@ gcs_list(void *ctx, const char *prefix, unsigned flags, struct objlist *out,
 		if (resp.status != 200)
 			rc = gcs_fail(g, &resp, "list", prefix, err);
 		else if (resp.truncated)
-			rc = ag_err_set(err, "gcs[%s]: list %s: page too large",
-			    g->name, prefix);
+			rc = ag_err_set(err,
+			    "gcs[%s]: list %s: page too large", g->name,
+			    prefix);
 		else if ((rc = list_page(g, prefix, resp.body, resp.body_len,
-		    out, &token, err)) == 0 && token != NULL &&
+			      out, &token, err)) == 0 &&
+		    token != NULL &&
 		    (etok = http_urlencode(token, strlen(token))) == NULL)
 			rc = ag_err_set(err, "gcs[%s]: list: out of memory",
 			    g->name);

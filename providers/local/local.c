@@ -14,6 +14,8 @@
  * storage.c) nor a symlink planted inside the folder can lead outside it.
  * Keys whose last segment ends in ".part" are refused: they would collide
  * with uploads in progress.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -32,10 +34,10 @@
 #include "lib/ag.h"
 #include "providers/storage_backend.h"
 
-#define PART_SUFFIX	".part"
-#define PART_SUFFIX_LEN	5
-#define GET_BUF		(1u << 20)	/* get(): bytes per sink call */
-#define DEPTH_MAX	64		/* folders in a key, at most */
+#define PART_SUFFIX ".part"
+#define PART_SUFFIX_LEN 5
+#define GET_BUF (1u << 20) /* get(): bytes per sink call */
+#define DEPTH_MAX 64	   /* folders in a key, at most */
 
 struct local {
 	char *name;
@@ -46,8 +48,8 @@ struct local {
 struct local_up {
 	struct local *l;
 	char *key;
-	char *leaf;			/* last segment of the key */
-	char *part;			/* leaf + ".part" */
+	char *leaf; /* last segment of the key */
+	char *part; /* leaf + ".part" */
 	int dirfd;
 	int fd;
 };
@@ -56,9 +58,9 @@ struct local_up {
 struct kpath {
 	char buf[STORAGE_KEY_MAX + 1];
 	char *seg[DEPTH_MAX + 1];
-	int fds[DEPTH_MAX + 1];		/* fds[i]: folder holding seg[i] */
-	int n;				/* segments */
-	int nfds;			/* descriptors opened (fds[0] dup'd) */
+	int fds[DEPTH_MAX + 1]; /* fds[i]: folder holding seg[i] */
+	int n;			/* segments */
+	int nfds;		/* descriptors opened (fds[0] dup'd) */
 };
 
 static const char *const local_settings[] = { "path", NULL };
@@ -110,8 +112,7 @@ local_conf_free(void *tconf)
 }
 
 static int
-local_open(void **ret_ctx, const struct storage_conf *conf,
-    struct ag_err *err)
+local_open(void **ret_ctx, const struct storage_conf *conf, struct ag_err *err)
 {
 	const struct storage_local_conf *lc = conf->tconf;
 	struct local *l;
@@ -213,19 +214,19 @@ kpath_open(struct local *l, const char *key, int create, struct kpath *kp)
 		if (fd < 0 && errno == ENOENT && create) {
 			if (mkdirat(kp->fds[i], kp->seg[i], 0700) != 0 &&
 			    errno != EEXIST)
-				goto err;
+				goto fail;
 			if (fsync(kp->fds[i]) != 0)
-				goto err;
+				goto fail;
 			fd = openat(kp->fds[i], kp->seg[i],
 			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		}
 		if (fd < 0)
-			goto err;
+			goto fail;
 		kp->fds[kp->nfds++] = fd;
 	}
 	return (0);
 
-err:
+fail:
 	i = errno;
 	kpath_close(kp);
 	errno = i;
@@ -233,8 +234,8 @@ err:
 }
 
 /* The folder holding the last segment, and that segment. */
-#define KP_DIR(kp)	((kp)->fds[(kp)->nfds - 1])
-#define KP_LEAF(kp)	((kp)->seg[(kp)->n - 1])
+#define KP_DIR(kp) ((kp)->fds[(kp)->nfds - 1])
+#define KP_LEAF(kp) ((kp)->seg[(kp)->n - 1])
 
 /* Remove the now possibly empty folders of ${kp}, deepest first. */
 static void
@@ -243,7 +244,8 @@ kpath_prune(struct kpath *kp)
 	int i;
 
 	for (i = kp->nfds - 1; i >= 1; i--)
-		if (unlinkat(kp->fds[i - 1], kp->seg[i - 1], AT_REMOVEDIR) != 0)
+		if (unlinkat(kp->fds[i - 1], kp->seg[i - 1], AT_REMOVEDIR) !=
+		    0)
 			break;
 }
 
@@ -265,8 +267,10 @@ local_put_begin(void *ctx, const char *key, void **ret_up, struct ag_err *err)
 	size_t n;
 
 	if (has_part_suffix(key))
-		return (ag_err_set(err, "local[%s]: put %s: keys ending in "
-		    "\"%s\" are reserved", l->name, key, PART_SUFFIX));
+		return (ag_err_set(err,
+		    "local[%s]: put %s: keys ending in "
+		    "\"%s\" are reserved",
+		    l->name, key, PART_SUFFIX));
 	if ((up = calloc(1, sizeof(*up))) == NULL)
 		goto oom0;
 	up->l = l;
@@ -301,9 +305,10 @@ local_put_begin(void *ctx, const char *key, void **ret_up, struct ag_err *err)
 	}
 	if (flock(up->fd, LOCK_EX | LOCK_NB) != 0) {
 		if (errno == EWOULDBLOCK)
-			(void)ag_err_set(err, "local[%s]: put %s: an upload of "
-			    "this object is already in progress", l->name,
-			    key);
+			(void)ag_err_set(err,
+			    "local[%s]: put %s: an upload of "
+			    "this object is already in progress",
+			    l->name, key);
 		else
 			(void)lerr(l, err, "lock", key, errno);
 		close(up->fd);
@@ -400,15 +405,15 @@ local_put_commit(void *upp, struct ag_err *err)
 	if (fsync(fd) != 0) {
 		(void)lerr(up->l, err, "write", up->key, errno);
 		close(fd);
-		goto err;
+		goto fail;
 	}
 	if (close(fd) != 0) {
 		(void)lerr(up->l, err, "write", up->key, errno);
-		goto err;
+		goto fail;
 	}
 	if (renameat(up->dirfd, up->part, up->dirfd, up->leaf) != 0) {
 		(void)lerr(up->l, err, "rename", up->key, errno);
-		goto err;
+		goto fail;
 	}
 	if (fsync(up->dirfd) != 0) {
 		(void)lerr(up->l, err, "sync folder of", up->key, errno);
@@ -418,7 +423,7 @@ local_put_commit(void *upp, struct ag_err *err)
 	up_free(up);
 	return (0);
 
-err:
+fail:
 	local_put_abort(up);
 	return (-1);
 }
@@ -460,9 +465,11 @@ local_get(void *ctx, const char *key, uint64_t off, uint64_t len,
 	}
 	size = (uint64_t)sb.st_size;
 	if (off > size || (len != UINT64_MAX && len > size - off)) {
-		(void)ag_err_set(err, "local[%s]: read %s: range %ju+%ju "
-		    "is outside the object (%ju bytes)", l->name, key,
-		    (uintmax_t)off, (uintmax_t)len, (uintmax_t)size);
+		(void)ag_err_set(err,
+		    "local[%s]: read %s: range %ju+%ju "
+		    "is outside the object (%ju bytes)",
+		    l->name, key, (uintmax_t)off, (uintmax_t)len,
+		    (uintmax_t)size);
 		goto err0;
 	}
 	left = len == UINT64_MAX ? size - off : len;
@@ -481,13 +488,17 @@ local_get(void *ctx, const char *key, uint64_t off, uint64_t len,
 			goto err1;
 		}
 		if (n == 0) {
-			(void)ag_err_set(err, "local[%s]: read %s: object "
-			    "shrank while read", l->name, key);
+			(void)ag_err_set(err,
+			    "local[%s]: read %s: object "
+			    "shrank while read",
+			    l->name, key);
 			goto err1;
 		}
 		if (sink(cookie, buf, (size_t)n) != 0) {
-			(void)ag_err_set(err, "local[%s]: read %s: stopped by "
-			    "reader", l->name, key);
+			(void)ag_err_set(err,
+			    "local[%s]: read %s: stopped by "
+			    "reader",
+			    l->name, key);
 			goto err1;
 		}
 		off += (uint64_t)n;
@@ -544,12 +555,12 @@ walk_dir(struct walk *w, int dfd, size_t klen, int depth)
 			continue;
 		nlen = strlen(de->d_name);
 		if (klen + nlen + 1 >= sizeof(w->key))
-			continue;		/* not addressable by a key */
+			continue; /* not addressable by a key */
 		memcpy(w->key + klen, de->d_name, nlen + 1);
-		if (fstatat(dirfd(d), de->d_name, &sb,
-		    AT_SYMLINK_NOFOLLOW) != 0) {
+		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) !=
+		    0) {
 			if (errno == ENOENT)
-				continue;	/* removed meanwhile */
+				continue; /* removed meanwhile */
 			(void)lerr(w->l, w->err, "list", w->key, errno);
 			goto out;
 		}
@@ -558,13 +569,13 @@ walk_dir(struct walk *w, int dfd, size_t klen, int depth)
 			w->key[klen + nlen] = '/';
 			w->key[klen + nlen + 1] = '\0';
 			cmp = klen + nlen + 1 < w->plen ? klen + nlen + 1 :
-			    w->plen;
+							  w->plen;
 			if (strncmp(w->key, w->prefix, cmp) != 0)
 				continue;
 			if (depth >= DEPTH_MAX)
 				continue;
-			sub = openat(dirfd(d), de->d_name, O_RDONLY |
-			    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			sub = openat(dirfd(d), de->d_name,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (sub < 0) {
 				if (errno == ENOENT)
 					continue;
@@ -586,7 +597,7 @@ walk_dir(struct walk *w, int dfd, size_t klen, int depth)
 		    !storage_key_valid(w->key))
 			continue;
 		if (objlist_add(w->out, w->key, (uint64_t)sb.st_size,
-		    sb.st_mtime, w->incomplete ? "part" : NULL) != 0) {
+			sb.st_mtime, w->incomplete ? "part" : NULL) != 0) {
 			(void)lerr(w->l, w->err, "list", w->prefix, errno);
 			goto out;
 		}
@@ -602,10 +613,12 @@ local_list(void *ctx, const char *prefix, unsigned flags, struct objlist *out,
     struct ag_err *err)
 {
 	struct local *l = ctx;
-	struct walk w = {
-		.l = l, .prefix = prefix, .plen = strlen(prefix), .out = out,
-		.err = err, .incomplete = (flags & STORAGE_LIST_INCOMPLETE) != 0
-	};
+	struct walk w = { .l = l,
+		.prefix = prefix,
+		.plen = strlen(prefix),
+		.out = out,
+		.err = err,
+		.incomplete = (flags & STORAGE_LIST_INCOMPLETE) != 0 };
 	struct kpath kp;
 	const char *slash;
 	size_t dlen;
@@ -616,8 +629,8 @@ local_list(void *ctx, const char *prefix, unsigned flags, struct objlist *out,
 	dlen = slash == NULL ? 0 : (size_t)(slash - prefix);
 	if (dlen == 0) {
 		/* A new open file: a dup would share the read position. */
-		dfd = openat(l->rootfd, ".", O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC);
+		dfd = openat(l->rootfd, ".",
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (dfd < 0)
 			return (lerr(l, err, "list", prefix, errno));
 	} else {
@@ -630,8 +643,8 @@ local_list(void *ctx, const char *prefix, unsigned flags, struct objlist *out,
 				return (0);
 			return (lerr(l, err, "list", prefix, errno));
 		}
-		dfd = openat(KP_DIR(&kp), ".", O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC);
+		dfd = openat(KP_DIR(&kp), ".",
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		kpath_close(&kp);
 		if (dfd < 0)
 			return (lerr(l, err, "list", prefix, errno));
@@ -648,8 +661,10 @@ local_remove(void *ctx, const char *key, struct ag_err *err)
 	struct kpath kp;
 
 	if (has_part_suffix(key))
-		return (ag_err_set(err, "local[%s]: remove %s: keys ending "
-		    "in \"%s\" are reserved", l->name, key, PART_SUFFIX));
+		return (ag_err_set(err,
+		    "local[%s]: remove %s: keys ending "
+		    "in \"%s\" are reserved",
+		    l->name, key, PART_SUFFIX));
 	if (kpath_open(l, key, 0, &kp) != 0) {
 		if (errno == ENOENT)
 			return (0);
@@ -666,8 +681,7 @@ local_remove(void *ctx, const char *key, struct ag_err *err)
 }
 
 static int
-local_abort_incomplete(void *ctx, const struct objent *ent,
-    struct ag_err *err)
+local_abort_incomplete(void *ctx, const struct objent *ent, struct ag_err *err)
 {
 	struct local *l = ctx;
 	char part[STORAGE_KEY_MAX + PART_SUFFIX_LEN + 1];
@@ -691,8 +705,10 @@ local_abort_incomplete(void *ctx, const struct objent *ent,
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		close(fd);
 		kpath_close(&kp);
-		return (ag_err_set(err, "local[%s]: abort upload of %s: "
-		    "the upload is still in progress", l->name, ent->name));
+		return (ag_err_set(err,
+		    "local[%s]: abort upload of %s: "
+		    "the upload is still in progress",
+		    l->name, ent->name));
 	}
 	if (unlinkat(KP_DIR(&kp), part, 0) != 0 && errno != ENOENT) {
 		(void)lerr(l, err, "abort upload of", ent->name, errno);
@@ -708,8 +724,8 @@ local_abort_incomplete(void *ctx, const struct objent *ent,
 
 const struct storage_ops storage_local_ops = {
 	.name = "local",
-	.caps = STORAGE_CAP_MULTIPART | STORAGE_CAP_RANGE | STORAGE_CAP_ATOMIC |
-	    STORAGE_CAP_INCOMPLETE,
+	.caps = STORAGE_CAP_MULTIPART | STORAGE_CAP_RANGE |
+	    STORAGE_CAP_ATOMIC | STORAGE_CAP_INCOMPLETE,
 	.part_min = 0,
 	.part_align = 1,
 	.max_parts = 0,

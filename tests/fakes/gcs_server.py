@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """gcs_server.py: a fake Google Cloud Storage for the integration tests.
 
 Python standard library only.  It serves, on 127.0.0.1:

@@ -14,6 +14,8 @@
  * that read files; it is removed at exit.  They abort when the machine does
  * not cooperate (no space, ...): that is no finding, but it must not pass
  * silently either.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_FUZZ_H
 #define VIGIL_FUZZ_H
@@ -50,8 +52,7 @@ const char *fuzz_path(const char *rel);
  * Replace the file ${path} with ${len} bytes of ${data} and mode ${mode},
  * making missing parent folders inside the temporary folder.
  */
-void fuzz_write(const char *path, const void *data, size_t len,
-    unsigned mode);
+void fuzz_write(const char *path, const void *data, size_t len, unsigned mode);
 
 /* fuzz_rmtree(path): remove ${path} and all below it (best effort). */
 void fuzz_rmtree(const char *path);

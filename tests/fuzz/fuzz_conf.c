@@ -14,6 +14,8 @@
  * opens, so "/dev/stdin", a folder or the input itself ("vigil.conf") give
  * an error instead of a hang or an exit; the seeds include_*.conf try
  * them.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +27,7 @@
 #include "tests/fuzz/fuzz.h"
 
 /* libconfig reads the whole file into a tree: keep inputs reasonable. */
-#define CONF_INPUT_MAX	(256u << 10)
+#define CONF_INPUT_MAX (256u << 10)
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -65,11 +67,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == 0) {
 		if (errs.n != 0)
 			fuzz_fail("runconf_load() accepted a config with %zu "
-			    "errors: %s", errs.n, errs.msgs[0]);
+				  "errors: %s",
+			    errs.n, errs.msgs[0]);
 		runconf_free(rc);
 	} else if (errs.n == 0) {
 		fuzz_fail("runconf_load() refused a config without saying "
-		    "why");
+			  "why");
 	}
 	conf_errs_free(&errs);
 	return 0;

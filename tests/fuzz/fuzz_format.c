@@ -22,6 +22,8 @@
  * Most mutations of a header only break its SHA-256 checksum, so every
  * input whose header length is plausible runs a second time with the
  * checksum recomputed: that reaches the field checks and the key unwrap.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -38,28 +40,27 @@
 #include "tests/fuzz/fuzz.h"
 
 /* Inputs larger than this only slow the fuzzer down. */
-#define FORMAT_INPUT_MAX	(1u << 20)
+#define FORMAT_INPUT_MAX (1u << 20)
 /* Chunks whose plaintext hashes are kept for comparison. */
-#define FORMAT_CHUNKS_KEPT	1024
+#define FORMAT_CHUNKS_KEPT 1024
 /* scrypt N * r * p above this is too slow to run per input. */
-#define FORMAT_SCRYPT_WORK_MAX	8192
+#define FORMAT_SCRYPT_WORK_MAX 8192
 
-static const uint8_t x25519_bob[32] = {
-	0x5d, 0xab, 0x08, 0x7e, 0x62, 0x4a, 0x8a, 0x4b, 0x79, 0xe1, 0x7f, 0x8b,
-	0x83, 0x80, 0x0e, 0xe6, 0x6f, 0x3b, 0xb1, 0x29, 0x26, 0x18, 0xb6, 0xfd,
-	0x1c, 0x2f, 0x8b, 0x27, 0xff, 0x88, 0xe0, 0xeb
-};
+static const uint8_t x25519_bob[32] = { 0x5d, 0xab, 0x08, 0x7e, 0x62, 0x4a,
+	0x8a, 0x4b, 0x79, 0xe1, 0x7f, 0x8b, 0x83, 0x80, 0x0e, 0xe6, 0x6f, 0x3b,
+	0xb1, 0x29, 0x26, 0x18, 0xb6, 0xfd, 0x1c, 0x2f, 0x8b, 0x27, 0xff, 0x88,
+	0xe0, 0xeb };
 static const char passphrase[] = "correct horse battery staple";
 
 static struct crypto_key *key_file, *key_pass, *key_x25519;
 
 /* What one way of reading an object produced. */
 struct outcome {
-	int rc;				/* 0: the object read whole */
+	int rc; /* 0: the object read whole */
 	char msg[AG_ERR_SIZE];
-	uint64_t nchunks;		/* delivered by the callback */
-	uint64_t hash;			/* of all plaintext, in order */
-	uint64_t total;			/* plaintext bytes */
+	uint64_t nchunks; /* delivered by the callback */
+	uint64_t hash;	  /* of all plaintext, in order */
+	uint64_t total;	  /* plaintext bytes */
 	bool final_seen;
 	uint32_t chunk_size;
 	uint64_t chunk_hash[FORMAT_CHUNKS_KEPT];
@@ -105,14 +106,16 @@ on_chunk(void *cookie, uint64_t index, const uint8_t *pt, size_t len,
 
 	if (o->final_seen)
 		fuzz_fail("format_reader: chunk %" PRIu64 " after the final "
-		    "one", index);
+			  "one",
+		    index);
 	if (index != o->nchunks)
 		fuzz_fail("format_reader: chunk %" PRIu64 " where %" PRIu64
-		    " was due", index, o->nchunks);
+			  " was due",
+		    index, o->nchunks);
 	if (len > o->chunk_size)
 		fuzz_fail("format_reader: chunk %" PRIu64 " has %zu bytes, "
-		    "more than the chunk size %" PRIu32, index, len,
-		    o->chunk_size);
+			  "more than the chunk size %" PRIu32,
+		    index, len, o->chunk_size);
 	if (len == 0 && !final)
 		fuzz_fail("format_reader: empty chunk %" PRIu64 " not final",
 		    index);
@@ -161,7 +164,8 @@ read_whole(const struct crypto_key *key, const uint8_t *data, size_t size,
 	snprintf(o->msg, sizeof(o->msg), "%s", err.msg);
 	if (format_reader_offset(rd) > size)
 		fuzz_fail("format_reader_offset() %" PRIu64 " beyond the %zu "
-		    "bytes fed", format_reader_offset(rd), size);
+			  "bytes fed",
+		    format_reader_offset(rd), size);
 	format_reader_free(rd);
 }
 
@@ -183,7 +187,7 @@ read_pieces(const struct crypto_key *key, const uint8_t *data, size_t size,
 		x ^= x >> 7;
 		x ^= x << 17;
 		n = (x & 7) == 0 ? (size_t)(x >> 8) % 4096 :
-		    (size_t)(x >> 8) % 23;
+				   (size_t)(x >> 8) % 23;
 		if (n > size - off)
 			n = size - off;
 		/* Empty pieces are legal and must change nothing. */
@@ -229,22 +233,24 @@ walk_chunks(const struct crypto_key *key, const uint8_t *data, size_t size,
 			break;
 		out = fuzz_oom(malloc(n > 0 ? n : 1));
 		if (format_open_chunk(obj, i, data + off, sealed, out, &len,
-		    &final, &err) != 0) {
+			&final, &err) != 0) {
 			free(out);
 			break;
 		}
-		if (len != n || (final != 0) != ((w & FORMAT_CHUNK_FINAL) != 0))
+		if (len != n ||
+		    (final != 0) != ((w & FORMAT_CHUNK_FINAL) != 0))
 			fuzz_fail("format_open_chunk(%" PRIu64 "): %zu bytes, "
-			    "final %d, but the length word is 0x%08x", i, len,
-			    final, (unsigned)w);
+				  "final %d, but the length word is 0x%08x",
+			    i, len, final, (unsigned)w);
 		if (i >= whole->nchunks)
 			fuzz_fail("format_open_chunk() opened chunk %" PRIu64
-			    " that the reader did not deliver (%s)", i,
-			    whole->msg);
+				  " that the reader did not deliver (%s)",
+			    i, whole->msg);
 		if (i < FORMAT_CHUNKS_KEPT &&
 		    fnv(0, out, len) != whole->chunk_hash[i])
 			fuzz_fail("format_open_chunk(%" PRIu64 ") and the "
-			    "reader disagree on the plaintext", i);
+				  "reader disagree on the plaintext",
+			    i);
 		free(out);
 		off += sealed;
 		i++;
@@ -254,8 +260,8 @@ walk_chunks(const struct crypto_key *key, const uint8_t *data, size_t size,
 	/* The reader stops at the first bad chunk; so does this walk. */
 	if (i < whole->nchunks)
 		fuzz_fail("format_open_chunk() failed at chunk %" PRIu64 " of "
-		    "%" PRIu64 " the reader delivered: %s", i, whole->nchunks,
-		    err.msg);
+			  "%" PRIu64 " the reader delivered: %s",
+		    i, whole->nchunks, err.msg);
 	format_object_free(obj);
 }
 
@@ -275,26 +281,29 @@ run_object(const uint8_t *data, size_t size)
 	if (rc == 0 && (hlen < FORMAT_HEADER_PEEK || hlen > FORMAT_HEADER_MAX))
 		fuzz_fail("format_header_peek(): header length %zu", hlen);
 	info_ok = format_header_info(data, size, &info, &err) == 0;
-	if (info_ok && (info.header_len > size || info.chunk_size == 0 ||
-	    info.chunk_size > FORMAT_CHUNK_SIZE_MAX))
+	if (info_ok &&
+	    (info.header_len > size || info.chunk_size == 0 ||
+		info.chunk_size > FORMAT_CHUNK_SIZE_MAX))
 		fuzz_fail("format_header_info(): header %zu of %zu bytes, "
-		    "chunk size %" PRIu32, info.header_len, size,
-		    info.chunk_size);
+			  "chunk size %" PRIu32,
+		    info.header_len, size, info.chunk_size);
 	key = pick_key(&info, info_ok);
 
 	a = fuzz_oom(calloc(1, sizeof(*a)));
 	b = fuzz_oom(calloc(1, sizeof(*b)));
 	a->chunk_size = b->chunk_size = info_ok ? info.chunk_size :
-	    FORMAT_CHUNK_SIZE_MAX;
+						  FORMAT_CHUNK_SIZE_MAX;
 	read_whole(key, data, size, a);
 	read_pieces(key, data, size, b);
-	fuzz_note("format: header %s; reader %d %s, %" PRIu64 " chunks, %"
-	    PRIu64 " bytes", info_ok ? "ok" : err.msg, a->rc,
-	    a->rc == 0 ? "ok" : a->msg, a->nchunks, a->total);
+	fuzz_note("format: header %s; reader %d %s, %" PRIu64
+		  " chunks, %" PRIu64 " bytes",
+	    info_ok ? "ok" : err.msg, a->rc, a->rc == 0 ? "ok" : a->msg,
+	    a->nchunks, a->total);
 	if (a->rc != b->rc || strcmp(a->msg, b->msg) != 0 ||
 	    a->nchunks != b->nchunks || a->hash != b->hash)
 		fuzz_fail("format_reader: whole input gave %d \"%s\" (%" PRIu64
-		    " chunks), pieces gave %d \"%s\" (%" PRIu64 " chunks)",
+			  " chunks), pieces gave %d \"%s\" (%" PRIu64
+			  " chunks)",
 		    a->rc, a->msg, a->nchunks, b->rc, b->msg, b->nchunks);
 	if (a->rc == 0 && !a->final_seen)
 		fuzz_fail("format_reader: object ended without a final chunk");
@@ -302,15 +311,16 @@ run_object(const uint8_t *data, size_t size)
 	rc = format_open_buffer(key, 0, data, size, &out, &outlen, NULL, &err);
 	if ((rc == 0) != (a->rc == 0))
 		fuzz_fail("format_open_buffer() says %d \"%s\", the reader %d "
-		    "\"%s\"", rc, rc == 0 ? "" : err.msg, a->rc, a->msg);
+			  "\"%s\"",
+		    rc, rc == 0 ? "" : err.msg, a->rc, a->msg);
 	if (rc == 0) {
 		if (outlen != a->total ||
 		    fnv(0, (const uint8_t *)out, outlen) != a->hash)
 			fuzz_fail("format_open_buffer() and the reader "
-			    "disagree on the plaintext");
+				  "disagree on the plaintext");
 		if (out[outlen] != '\0')
 			fuzz_fail("format_open_buffer(): no NUL after the "
-			    "plaintext");
+				  "plaintext");
 	}
 	free(out);
 
@@ -344,7 +354,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fixed = fuzz_oom(malloc(size));
 	memcpy(fixed, data, size);
 	if (crypto_sha256(fixed, hlen - CRYPTO_SHA256_LEN,
-	    fixed + hlen - CRYPTO_SHA256_LEN) != 0)
+		fixed + hlen - CRYPTO_SHA256_LEN) != 0)
 		fuzz_fail("crypto_sha256() failed");
 	if (memcmp(fixed, data, hlen) != 0)
 		run_object(fixed, size);

@@ -18,6 +18,8 @@
  * accepted or refused alike, with as many entries, and each path must
  * select as many entries as manifest_select() finds in the loaded index;
  * asking for hints must be safe.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -81,8 +83,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	fuzz_quiet();
-	if (manifest_parse(base_manifest, strlen(base_manifest), &m,
-	    &err) != 0)
+	if (manifest_parse(base_manifest, strlen(base_manifest), &m, &err) !=
+	    0)
 		fuzz_fail("the base manifest does not parse: %s", err.msg);
 	manifest_free(m);
 	return 0;
@@ -154,18 +156,20 @@ stream_check(const struct manifest *m, const uint8_t *data, size_t size,
 		rc = manifest_index_reader_end(rd, &err);
 	if ((rc == 0) != ok)
 		fuzz_fail("index streamed: %s, loaded whole: %s",
-		    rc == 0 ? "accepted" : err.msg, ok ? "accepted" :
-		    "refused");
+		    rc == 0 ? "accepted" : err.msg,
+		    ok ? "accepted" : "refused");
 	if (ok) {
 		if (s.n != nfiles)
-			fuzz_fail("index streamed: %" PRIu64 " entries, loaded "
-			    "whole: %zu", s.n, nfiles);
+			fuzz_fail("index streamed: %" PRIu64
+				  " entries, loaded "
+				  "whole: %zu",
+			    s.n, nfiles);
 		for (size_t k = 0; k < 2; k++) {
 			const struct manifest_file **sel = NULL;
 			size_t nsel = 0, ndistinct = 0;
 
-			if (manifest_select(m, paths[k], &sel, &nsel,
-			    &err) != 0)
+			if (manifest_select(m, paths[k], &sel, &nsel, &err) !=
+			    0)
 				fuzz_fail("manifest_select(): %s", err.msg);
 			/* An entry selected by path and split_of: once. */
 			for (size_t i = 0; i < nsel; i++)
@@ -173,8 +177,9 @@ stream_check(const struct manifest *m, const uint8_t *data, size_t size,
 					ndistinct++;
 			free(sel);
 			if (index_select_count(s.sel, k) != ndistinct)
-				fuzz_fail("index streamed: \"%s\" selected %"
-				    PRIu64 " entries, the loaded index %zu",
+				fuzz_fail(
+				    "index streamed: \"%s\" selected %" PRIu64
+				    " entries, the loaded index %zu",
 				    paths[k], index_select_count(s.sel, k),
 				    ndistinct);
 		}
@@ -198,8 +203,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct manifest *m = NULL;
 	struct ag_err err = { "" };
 
-	if (manifest_parse(base_manifest, strlen(base_manifest), &m,
-	    &err) != 0)
+	if (manifest_parse(base_manifest, strlen(base_manifest), &m, &err) !=
+	    0)
 		fuzz_fail("the base manifest does not parse: %s", err.msg);
 	if (crypto_sha256(data, size, m->index_sha256) != 0)
 		fuzz_fail("crypto_sha256() failed");
@@ -209,19 +214,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_note("manifest_load_index: ok, %zu files", m->nfiles);
 		if (!m->files_loaded || m->nfiles != m->index_entries)
 			fuzz_fail("manifest_load_index(): %zu entries loaded, "
-			    "%s", m->nfiles, m->files_loaded ? "loaded" :
-			    "not marked loaded");
+				  "%s",
+			    m->nfiles,
+			    m->files_loaded ? "loaded" : "not marked loaded");
 		fuzz_check_manifest(m);
-		stream_check(m, data, size, true, m->nfiles, m->nfiles > 0 ?
-		    m->files[0].path : NULL);
+		stream_check(m, data, size, true, m->nfiles,
+		    m->nfiles > 0 ? m->files[0].path : NULL);
 	} else {
 		fuzz_note("manifest_load_index: %s", err.msg);
 		if (err.msg[0] == '\0')
 			fuzz_fail("manifest_load_index() failed without a "
-			    "message");
+				  "message");
 		if (m->files_loaded)
 			fuzz_fail("manifest_load_index() failed (%s) but left "
-			    "an index loaded", err.msg);
+				  "an index loaded",
+			    err.msg);
 		stream_check(m, data, size, false, 0, NULL);
 	}
 	manifest_free(m);

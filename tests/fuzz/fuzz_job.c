@@ -10,6 +10,8 @@
  * would start a backup, is not called.  Checked: the strings read are
  * terminated, the readings finite, and the status lists the job with its
  * last run and last success whenever the state has them.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <math.h>
 #include <stdio.h>
@@ -29,7 +31,7 @@
 #include "tests/fuzz/fuzz.h"
 
 /* 2026-11-22T12:00:00Z */
-#define JOB_NOW_MS	1795348800000LL
+#define JOB_NOW_MS 1795348800000LL
 
 static struct runconf *job_rc;
 static char state_dir[4096];
@@ -55,15 +57,15 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		raw[i] = (uint8_t)i;
 	fuzz_write(key, raw, sizeof(raw), 0600);
 	if ((size_t)snprintf(text, sizeof(text),
-	    "agent = { state_dir = \"%s\";\n"
-	    "    control_socket = \"%s/sock\"; };\n"
-	    "storage = { here = { type = \"local\";\n"
-	    "    path = \"%s/store\"; }; };\n"
-	    "backups = ( { name = \"nightly\"; paths = [ \"/etc\" ];\n"
-	    "    storage = \"here\"; key_file = \"%s\";\n"
-	    "    schedule = \"daily 03:00\"; splay = \"10m\";\n"
-	    "    keep_last = 3; } );\n",
-	    state_dir, fuzz_tmpdir(), fuzz_tmpdir(), key) >= sizeof(text))
+		"agent = { state_dir = \"%s\";\n"
+		"    control_socket = \"%s/sock\"; };\n"
+		"storage = { here = { type = \"local\";\n"
+		"    path = \"%s/store\"; }; };\n"
+		"backups = ( { name = \"nightly\"; paths = [ \"/etc\" ];\n"
+		"    storage = \"here\"; key_file = \"%s\";\n"
+		"    schedule = \"daily 03:00\"; splay = \"10m\";\n"
+		"    keep_last = 3; } );\n",
+		state_dir, fuzz_tmpdir(), fuzz_tmpdir(), key) >= sizeof(text))
 		fuzz_fail("the temporary folder's name is too long");
 	snprintf(conf, sizeof(conf), "%s", fuzz_path("vigil.conf"));
 	fuzz_write(conf, text, strlen(text), 0600);
@@ -124,8 +126,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_fail("jobs_status() failed");
 	if (json_array_size(status) != 1)
 		fuzz_fail("jobs_status(): %zu jobs listed, not 1 (state file "
-		    "load %s)", json_array_size(status), rc == 0 ? "ok" :
-		    "failed");
+			  "load %s)",
+		    json_array_size(status), rc == 0 ? "ok" : "failed");
 	o = json_array_get(status, 0);
 	if (rc == 0 && st.has_run && json_object_get(o, "last_run") == NULL)
 		fuzz_fail("jobs_status(): the last run is missing");

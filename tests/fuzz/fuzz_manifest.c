@@ -7,6 +7,8 @@
  * checks everything it relies on; fuzz_check_manifest() then uses the
  * result the way list and restore do.  Separate index objects go through
  * fuzz_index.c.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdint.h>
 

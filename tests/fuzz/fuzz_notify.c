@@ -13,6 +13,8 @@
  *    only file of a spool directory: spool_open() must load it or move it
  *    aside to bad/, never fail; a loaded entry must come out of
  *    spool_next() with a notifier name and pass the same check.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +26,7 @@
 #include "tests/fuzz/fuzz.h"
 
 /* A day after boot, as a monotonic time: every entry is due. */
-#define SPOOL_NOW_MS	86400000LL
+#define SPOOL_NOW_MS 86400000LL
 
 static char spool_dir[4096];
 static char spool_file[4096];
@@ -54,7 +56,7 @@ as_notification(const uint8_t *data, size_t size)
 		fuzz_check_notification(&n);
 	} else if (memcmp(&n, &canary, sizeof(n)) != 0)
 		fuzz_fail("notification_from_json() failed but changed its "
-		    "output");
+			  "output");
 	free(s);
 }
 

@@ -25,6 +25,8 @@
  * goes through a rule that fires on any value: each notification must
  * survive the spool (fuzz_check_notification()), since metric names carry
  * interface names, mount points and device names from these files.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <math.h>
 #include <stdio.h>
@@ -40,8 +42,8 @@
 
 #include "tests/fuzz/fuzz.h"
 
-#define PROC_SEP	"\n--8<--\n"
-#define PROC_NSRC	7
+#define PROC_SEP "\n--8<--\n"
+#define PROC_NSRC 7
 
 /* One source per selector, in the order above. */
 static const char proc_conf_text[] =
@@ -132,7 +134,8 @@ check_batch(const struct source *s, const struct metric_batch *b)
 				break;
 		if (pat == NULL || pat[k] == NULL)
 			fuzz_fail("%s: reading \"%s\" matches none of the "
-			    "source's patterns", source_type(s), m->name);
+				  "source's patterns",
+			    source_type(s), m->name);
 	}
 }
 
@@ -157,14 +160,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bb = a;
 	blen = alen;
 	if ((sep = memmem(a, alen, PROC_SEP, strlen(PROC_SEP))) != NULL) {
-		alen = (size_t)(sep - a) + 1;	/* keep A's newline */
+		alen = (size_t)(sep - a) + 1; /* keep A's newline */
 		bb = sep + strlen(PROC_SEP);
 		blen = size - (size_t)(bb - data);
 	}
 	s = source_new(conf_elem(proc_conf->sources, sel), &errs);
 	if (s == NULL)
-		fuzz_fail("source %u: %s", sel, errs.n > 0 ? errs.msgs[0] :
-		    "?");
+		fuzz_fail("source %u: %s", sel,
+		    errs.n > 0 ? errs.msgs[0] : "?");
 	conf_errs_free(&errs);
 	r = engine_new();
 	metric_batch_init(&b, 4096);

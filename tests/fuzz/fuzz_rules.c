@@ -17,6 +17,8 @@
  * With VIGIL_FUZZ_RULES_SEED=FILE in the environment the program instead
  * drives these rules through a few state changes, saves the state to FILE
  * and exits: that is how corpus/rules/ was made (tests/fuzz/make_corpus.sh).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdio.h>
 #include <stdbool.h>
@@ -31,7 +33,7 @@
 #include "tests/fuzz/fuzz.h"
 
 /* 2026-11-22T03:00:00Z, the time of the seeds. */
-#define RULES_T0	1795316400000LL
+#define RULES_T0 1795316400000LL
 
 static const char rules_conf_text[] =
     "rules = (\n"
@@ -62,7 +64,8 @@ engine_new(void)
 		struct rule_conf *rc;
 
 		if (rule_conf_parse(conf_elem(rules_conf->rules, i), &rc,
-		    &errs) != 0 || rules_add(r, rc) != 0)
+			&errs) != 0 ||
+		    rules_add(r, rc) != 0)
 			fuzz_fail("rule %zu does not load: %s", i,
 			    errs.n > 0 ? errs.msgs[0] : "?");
 	}
@@ -92,8 +95,8 @@ on_walk(void *cookie, const struct rule_series_info *si)
 }
 
 static void
-feed(struct rules *r, int64_t now_ms, double cpu, double disk_a,
-    double disk_b, double load, double running)
+feed(struct rules *r, int64_t now_ms, double cpu, double disk_a, double disk_b,
+    double load, double running)
 {
 	struct metric_batch b;
 
@@ -176,7 +179,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_fail("a saved state file is missing");
 	if (len_a != len_b || memcmp(text_a, text_b, len_a) != 0)
 		fuzz_fail("the rule state changes on a save/load/save round "
-		    "trip:\n  %s\n  %s", text_a, text_b);
+			  "trip:\n  %s\n  %s",
+		    text_a, text_b);
 	free(text_a);
 	free(text_b);
 	rules_free(r2);

@@ -15,6 +15,8 @@
  *  - schedule_missed() agrees: a run fell in (t, r], none in (t, r - 1];
  *  - an "every" schedule runs on multiples of its interval;
  *  - the splay of the input as host and job name is in [0, 600).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -35,12 +37,10 @@ static const char *const zones[] = {
 };
 
 static const int64_t times[] = {
-	0,
-	86399,
-	1774745999,		/* 2026-03-29T00:59:59Z: CET springs */
-	1792888200,		/* 2026-10-25T00:30:00Z: CEST falls */
-	1795316400,		/* 2026-11-22T03:00:00Z */
-	253402300000LL,		/* the last minutes of 9999 */
+	0, 86399, 1774745999, /* 2026-03-29T00:59:59Z: CET springs */
+	1792888200,	      /* 2026-10-25T00:30:00Z: CEST falls */
+	1795316400,	      /* 2026-11-22T03:00:00Z */
+	253402300000LL,	      /* the last minutes of 9999 */
 };
 
 int
@@ -65,24 +65,28 @@ check_after(const struct schedule *s, const char *text, int64_t t)
 		    text, t, r);
 	if (every > 0 && r % every != 0)
 		fuzz_fail("schedule_next(\"%s\", %" PRId64 ") = %" PRId64
-		    " is not a multiple of %" PRId64, text, t, r, every);
+			  " is not a multiple of %" PRId64,
+		    text, t, r, every);
 	if (!schedule_missed(s, t, r))
 		fuzz_fail("schedule_missed(\"%s\", %" PRId64 ", %" PRId64
-		    ") is false, but that is its next run", text, t, r);
+			  ") is false, but that is its next run",
+		    text, t, r);
 	if (r - 1 > t && schedule_missed(s, t, r - 1))
 		fuzz_fail("schedule_missed(\"%s\", %" PRId64 ", %" PRId64
-		    ") is true, but the next run is %" PRId64, text, t, r - 1,
-		    r);
+			  ") is true, but the next run is %" PRId64,
+		    text, t, r - 1, r);
 	/* "The first run after t": so also the first after t..r-1. */
 	if ((r2 = schedule_next(s, t + (r - t) / 2)) != r ||
 	    (r2 = schedule_next(s, r - 1)) != r)
-		fuzz_fail("schedule_next(\"%s\"): after %" PRId64 " comes %"
-		    PRId64 ", but after a later time before it comes %" PRId64,
+		fuzz_fail("schedule_next(\"%s\"): after %" PRId64
+			  " comes %" PRId64
+			  ", but after a later time before it comes %" PRId64,
 		    text, t, r, r2);
 	r2 = schedule_next(s, r);
 	if (r2 != -1 && r2 <= r)
 		fuzz_fail("schedule_next(\"%s\", %" PRId64 ") = %" PRId64
-		    " after a run at %" PRId64, text, r, r2, r);
+			  " after a run at %" PRId64,
+		    text, r, r2, r);
 }
 
 int
@@ -105,7 +109,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_fail("schedule_parse() failed but set its output");
 		if (err.msg[0] == '\0')
 			fuzz_fail("schedule_parse(\"%s\") failed without a "
-			    "message", str);
+				  "message",
+			    str);
 		free(str);
 		return 0;
 	}
@@ -113,8 +118,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    schedule_next(s, times[4]));
 	text = schedule_text(s);
 	if (text == NULL || strlen(text) > SCHEDULE_TEXT_MAX)
-		fuzz_fail("schedule_text(): %s", text == NULL ? "NULL" :
-		    "too long");
+		fuzz_fail("schedule_text(): %s",
+		    text == NULL ? "NULL" : "too long");
 	for (size_t z = 0; z < sizeof(zones) / sizeof(zones[0]); z++) {
 		setenv("TZ", zones[z], 1);
 		tzset();
@@ -125,7 +130,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if ((splay = schedule_splay_host(str, str, 600)) < 0 || splay >= 600)
 		fuzz_fail("schedule_splay_host(\"%s\") = %" PRId64 ", not in "
-		    "[0, 600)", str, splay);
+			  "[0, 600)",
+		    str, splay);
 	schedule_free(s);
 	free(str);
 	return 0;

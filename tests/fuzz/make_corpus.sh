@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # make_corpus.sh: (re)build the seed corpora in tests/fuzz/corpus/ from real
 # files: the example and default configs, tests/data/proc, tests/vectors,
 # docs/WEBHOOK.md, and two small backups made here with the key file of

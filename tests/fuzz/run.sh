@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # run.sh: build the fuzzing targets with clang and libFuzzer and fuzz them.
 # Run on demand, not in CI (CI replays the seeds: ctest -R fuzz_).
 #

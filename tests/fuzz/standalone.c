@@ -11,6 +11,8 @@
  * but every seed and every saved crash input goes through the target under
  * the sanitizers of the build.  A crash aborts the program; it exits 1 if
  * an input could not be read or nothing was given, else 0.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/stat.h>
 
@@ -23,11 +25,10 @@
 #include "tests/fuzz/fuzz.h"
 
 /* Seeds are small; a larger file is a mistake, not an input. */
-#define STANDALONE_INPUT_MAX	(64u << 20)
+#define STANDALONE_INPUT_MAX (64u << 20)
 
 /* Optional in a target: a weak reference is NULL when it has none. */
-extern int LLVMFuzzerInitialize(int *argc, char ***argv)
-    __attribute__((weak));
+extern int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 static int
 run_file(const char *path)
@@ -86,8 +87,8 @@ run_dir(const char *dir, size_t *n)
 	}
 	for (int i = 0; i < k; i++) {
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
-		    v[i]->d_name) < sizeof(path) && stat(path, &st) == 0 &&
-		    S_ISREG(st.st_mode)) {
+			v[i]->d_name) < sizeof(path) &&
+		    stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
 			if (run_file(path) != 0)
 				rc = -1;
 			else

@@ -5,6 +5,8 @@
  * it, so that it can sweep what crashed processes leave behind), else
  * /dev/shm (a parser that reads a file then costs no disk I/O, and
  * rules_save()'s fsync() nothing), else $TMPDIR or /tmp.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/stat.h>
 
@@ -121,7 +123,8 @@ fuzz_tmpdir(void)
 			base = "/tmp";
 	}
 	if ((size_t)snprintf(tmpdir, sizeof(tmpdir), "%s/vigil-fuzz.XXXXXX",
-	    base) >= sizeof(tmpdir) || mkdtemp(tmpdir) == NULL) {
+		base) >= sizeof(tmpdir) ||
+	    mkdtemp(tmpdir) == NULL) {
 		fprintf(stderr, "fuzz: cannot make a folder in %s: %s\n", base,
 		    strerror(errno));
 		abort();
@@ -134,7 +137,7 @@ const char *
 fuzz_path(const char *rel)
 {
 	if ((size_t)snprintf(pathbuf, sizeof(pathbuf), "%s/%s", fuzz_tmpdir(),
-	    rel) >= sizeof(pathbuf)) {
+		rel) >= sizeof(pathbuf)) {
 		fputs("fuzz: path too long\n", stderr);
 		abort();
 	}
@@ -173,7 +176,7 @@ fuzz_write(const char *path, const void *data, size_t len, unsigned mode)
 	make_parents(path);
 	(void)unlink(path);
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    (mode_t)mode)) < 0) {
+		 (mode_t)mode)) < 0) {
 		fprintf(stderr, "fuzz: cannot write %s: %s\n", path,
 		    strerror(errno));
 		abort();
@@ -243,22 +246,27 @@ fuzz_check_notification(const struct notification *n)
 		notification_summary(n, sum, sizes[i]);
 		if (memchr(sum, '\0', sizes[i]) == NULL)
 			fuzz_fail("notification_summary(): no NUL within %zu "
-			    "bytes", sizes[i]);
+				  "bytes",
+			    sizes[i]);
 	}
 	if ((s1 = notification_to_json(n)) == NULL)
 		fuzz_fail("notification_to_json() failed (rule \"%s\", "
-		    "metric \"%s\", host \"%s\"): the notification cannot "
-		    "be spooled", n->rule, n->metric, n->host);
+			  "metric \"%s\", host \"%s\"): the notification cannot "
+			  "be spooled",
+		    n->rule, n->metric, n->host);
 	memset(&back, 0, sizeof(back));
 	if (notification_from_json(s1, &back) != 0)
 		fuzz_fail("notification_from_json() refuses what "
-		    "notification_to_json() wrote: %s", s1);
+			  "notification_to_json() wrote: %s",
+		    s1);
 	if ((s2 = notification_to_json(&back)) == NULL)
 		fuzz_fail("notification_to_json() failed on what was read "
-		    "back: %s", s1);
+			  "back: %s",
+		    s1);
 	if (strcmp(s1, s2) != 0)
 		fuzz_fail("notification JSON changes on a round trip:\n"
-		    "  %s\n  %s", s1, s2);
+			  "  %s\n  %s",
+		    s1, s2);
 	free(s1);
 	free(s2);
 }

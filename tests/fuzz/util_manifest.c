@@ -9,6 +9,8 @@
  * points outside the chunk table, or at chunks that do not hold the bytes,
  * is a bug of the parser, caught here before it becomes a bad read in
  * restore.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -21,23 +23,23 @@
 #include "tests/fuzz/fuzz.h"
 
 /* Lookups are O(log n) but select is O(n): look at this many entries. */
-#define CHECK_FILES_MAX	64
+#define CHECK_FILES_MAX 64
 
 /* Does chunk ${i} hold tar byte ${off}? */
 static void
-check_holds(const struct manifest *m, size_t i, uint64_t off,
-    const char *what)
+check_holds(const struct manifest *m, size_t i, uint64_t off, const char *what)
 {
 	const struct manifest_chunk *c;
 
 	if (i >= m->nchunks)
-		fuzz_fail("manifest_chunk_span(): %s chunk %zu of %zu", what, i,
-		    m->nchunks);
+		fuzz_fail("manifest_chunk_span(): %s chunk %zu of %zu", what,
+		    i, m->nchunks);
 	c = &m->chunks[i];
 	if (off < c->tar_offset || off - c->tar_offset >= c->tar_len)
-		fuzz_fail("manifest_chunk_span(): %s chunk %zu holds tar [%"
-		    PRIu64 ", +%" PRIu64 "), not byte %" PRIu64, what, i,
-		    c->tar_offset, c->tar_len, off);
+		fuzz_fail(
+		    "manifest_chunk_span(): %s chunk %zu holds tar [%" PRIu64
+		    ", +%" PRIu64 "), not byte %" PRIu64,
+		    what, i, c->tar_offset, c->tar_len, off);
 }
 
 static void
@@ -69,11 +71,11 @@ check_file(const struct manifest *m, const struct manifest_file *f)
 			    f->path);
 	free(v);
 	/* parse_file() checked tar_len >= 512 and the range inside the tar. */
-	if (manifest_chunk_span(m, f->tar_offset, f->tar_len, &first,
-	    &last) != 0)
-		fuzz_fail("manifest_chunk_span(): \"%s\" [%" PRIu64 ", +%"
-		    PRIu64 ") refused, tar is %" PRIu64, f->path,
-		    f->tar_offset, f->tar_len, m->tar_size);
+	if (manifest_chunk_span(m, f->tar_offset, f->tar_len, &first, &last) !=
+	    0)
+		fuzz_fail("manifest_chunk_span(): \"%s\" [%" PRIu64
+			  ", +%" PRIu64 ") refused, tar is %" PRIu64,
+		    f->path, f->tar_offset, f->tar_len, m->tar_size);
 	if (first > last)
 		fuzz_fail("manifest_chunk_span(): first %zu > last %zu", first,
 		    last);
@@ -98,8 +100,10 @@ fuzz_check_manifest(const struct manifest *m)
 	/* The whole tar, byte 0 and the last byte. */
 	if (m->tar_size > 0) {
 		if (manifest_chunk_span(m, 0, m->tar_size, &first, &last) != 0)
-			fuzz_fail("manifest_chunk_span(): the whole tar (%"
-			    PRIu64 " bytes) refused", m->tar_size);
+			fuzz_fail(
+			    "manifest_chunk_span(): the whole tar (%" PRIu64
+			    " bytes) refused",
+			    m->tar_size);
 		check_holds(m, first, 0, "first");
 		check_holds(m, last, m->tar_size - 1, "last");
 	}

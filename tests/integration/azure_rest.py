@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """azure_rest.py: the few Azure Blob calls the integration tests make around
 vigil, signed with SharedKey by the standard library alone (a second,
 independent signer: Azurite checks both).

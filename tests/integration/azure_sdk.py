@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """azure_sdk.py: what Azure's own SDK (azure-storage-blob, Debian's
 python3-azure) sees of the blobs vigil wrote, for it_azure.sh.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 # ctl_clients.py: hostile clients of vigild's control socket, for it_ctl.sh.
 #
 #   ctl_clients.py SOCKET N MODE READY_FILE DONE_FILE HOLD_SECONDS

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # it_alertmanager.sh: the "alertmanager" webhook format against a real
 # Prometheus Alertmanager (Debian's prometheus-alertmanager) on loopback:
 # Alertmanager's own API must show the alert with the right labels, then

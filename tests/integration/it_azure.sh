@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # it_azure.sh: backups to Azure Blob storage, against Azurite (pinned in
 # tests/package.json, installed by packaging/setup.sh --test), which checks
 # every request's SharedKey signature or SAS.  On data for several blocks

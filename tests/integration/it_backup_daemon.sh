@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # it_backup_daemon.sh: backups run by vigild.  `vigil backup run` goes
 # through the running daemon and reports the result; the job's readings reach
 # the rules, so a failing backup pages on-call through a webhook and recovers

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # it_config.sh: `vigil config check` and `vigild -n` print every error as
 # FILE:LINE: setting: what is wrong and exit 1; a good file prints
 # "configuration OK" and exits 0; the embedded default is valid.  Every

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # it_config_reload.sh: a reload of a configuration whose @include names a
 # directory or a FIFO, or that is itself a FIFO, never kills or hangs
 # vigild: the reload fails with FILE:LINE in the log, the daemon keeps its

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # it_ctl.sh: hostile clients of the control socket cannot lock `vigil status`
 # out, make vigild spin, or stall its scheduler.
 #  (a) 16, then 100, connections that never send a request: status still

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # it_gcs.sh: backups to Google Cloud Storage, against the fake GCS of
 # tests/fakes/gcs_server.py (a token endpoint that checks the RS256
 # assertion with the service account's public key; the JSON API subset,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # it_heavy_lazy.sh: vigild maps no heavy library (libvigil-heavy.so,
 # libcrypto, libcurl, libarchive) while idle, although its configuration has
 # a backup job and a webhook notifier: both are checked in child processes.

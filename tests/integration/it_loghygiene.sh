@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # it_loghygiene.sh: a receiver that refuses alerts with a 400 whose body
 # echoes the request (its URL with ?token=..., and every header) cannot put
 # a secret into vigild's log or into `vigil status --json`: not the URL's

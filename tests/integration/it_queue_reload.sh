@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # it_queue_reload.sh: a reload removes a notifier that still has queued
 # notifications.  Through the real daemon and its sender: the entries are
 # kept aside (not delivered, not dropped), `vigil status` counts them per

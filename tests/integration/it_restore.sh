@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # it_restore.sh: backups into local storage and restores with the real CLI.
 # backup run/list; a full restore is identical to the source (diff -r, and
 # type, mode, size, mtime of every entry); --path restores one file only

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # it_restore_million.sh: restoring one file from a backup of 1,000,000
 # files, and verifying that backup, each cost at most 64 MiB of peak RSS,
 # whatever the size of the file index (DESIGN.md section 7; issue 7).  The backup (1,000,000 empty files

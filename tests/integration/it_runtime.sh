@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # it_runtime.sh: the folder of the control socket must be one nobody else
 # can have prepared, on the daemon's side and on the CLI's.
 #  - As an ordinary user without XDG_RUNTIME_DIR the socket falls back to

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # it_s3.sh: backups to S3 (type = "s3") against moto_server with every
 # request's SigV4 checked: moto starts with INITIAL_NO_AUTH_ACTION_COUNT, so
 # once boto3 has made an IAM user, its access key, an allow-all policy and

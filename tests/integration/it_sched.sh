@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # it_sched.sh: the scheduler's handling of a failing source and of reloads,
 # seen from the outside through a real vigild and `vigil status --json`.
 #  1. A disk source watching a folder that is not mounted fails every time:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # it_sender.sh: one bad receiver cannot stall the others, and cannot hold up
 # a stop.  Two receivers: "hang" reads each request and never answers
 # (notifier timeout 60 s), "ok" answers 200.  While the request to "hang" is

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # it_sign.sh: who wrote this backup?  Write-only (X25519) jobs with signed
 # manifests (docs/BACKUP-FORMAT.md 2.3) and the real CLI.  A host with a
 # signing_key writes signed backups that the restoring side, which lists

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # it_spool_full.sh: alerts survive a full disk.  The state folder is a 2 MB
 # tmpfs, filled up by a filler file, so spool files cannot be written
 # (ENOSPC).  Rules fire and recover meanwhile:

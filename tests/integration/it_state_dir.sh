@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # it_state_dir.sh: vigild keeps keys, queued alerts and rule states in its
 # state folder, so it refuses one that another user can have made or can
 # write to (the /tmp/vigil-state-<uid> fallback of a user without HOME or

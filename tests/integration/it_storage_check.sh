@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # it_storage_check.sh: `vigil storage check NAME` on local targets.  A
 # writable folder passes every step (open, write, list, read, delete, gone)
 # and is left as it was; a read-only folder (a read-only tmpfs as root, mode

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # it_tar.sh: a decrypted data.vgl is a .tar.gz that GNU tar reads without a
 # word on stderr for ordinary names (docs/BACKUP-FORMAT.md 5): a backup of
 # regular, empty, sparse and long-named files, a UTF-8 name, a folder, an

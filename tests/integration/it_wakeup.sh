@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # it_wakeup.sh: an idle vigild sleeps until its next deadline instead of
 # waking every second, and still acts on time.  One source every 10 s and a
 # rule whose "for" runs out between two readings: the rule fires when its

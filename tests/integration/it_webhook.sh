@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # it_webhook.sh: an alert reaches a real HTTP receiver; the recovery that was
 # queued while the receiver was down survives kill -9 of vigild and arrives
 # exactly once when the receiver is back.  Also: vigil status over the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # lib.sh: shared helpers for the integration tests (sourced, not run).
 # Each test makes its own temp dir, starts its own peers on 127.0.0.1 and
 # kills everything it started on exit.  A missing peer means exit 77 (SKIP),

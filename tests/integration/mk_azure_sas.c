@@ -9,6 +9,8 @@
  *
  * EXPIRY is ISO 8601 UTC ("2030-01-01T00:00:00Z"); KEY the base64 account
  * key.  Signed version 2020-12-06.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,14 +22,16 @@ int
 main(int argc, char **argv)
 {
 	struct azure_sas sas = { .version = "2020-12-06",
-	    .permissions = "racwdl", .protocol = "https,http" };
+		.permissions = "racwdl",
+		.protocol = "https,http" };
 	uint8_t key[AZURE_KEY_MAX];
 	size_t keylen;
 	char *tok, path[300];
 
 	if (argc < 5 || (strcmp(argv[1], "container") == 0 && argc != 6) ||
 	    azure_key_decode(argv[3], key, &keylen) != 0) {
-		fprintf(stderr, "usage: mk_azure_sas account|container "
+		fprintf(stderr,
+		    "usage: mk_azure_sas account|container "
 		    "ACCOUNT KEY EXPIRY [CONTAINER]\n");
 		return 2;
 	}

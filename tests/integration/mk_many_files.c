@@ -13,6 +13,8 @@
  * writer fed from the stages' callbacks and with one index entry per file
  * (spilled to a temporary file), index.vgl cut into gzip members and
  * sealed, and the manifest sealed and stored last.  Prints the backup id.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/stat.h>
 
@@ -37,8 +39,8 @@
 #include "backup/st_upload.h"
 #include "tests/unit/fakes/testutil.h"
 
-#define SLICE		((size_t)4 << 20)
-#define BATCH		((size_t)1 << 20)	/* tar bytes per stage_write */
+#define SLICE ((size_t)4 << 20)
+#define BATCH ((size_t)1 << 20) /* tar bytes per stage_write */
 
 static struct manifest_writer *mw;
 
@@ -77,8 +79,10 @@ chain_new(struct storage *st, const struct crypto_key *key,
 {
 	struct st_upload_conf uc = { .part_size = (size_t)1 << 20 };
 	struct st_encrypt_conf ec = { .on_chunk = on_chunk };
-	struct st_compress_conf cc = { .slice_size = slice, .level = 1,
-	    .workers = 2, .on_member = record ? on_member : NULL };
+	struct st_compress_conf cc = { .slice_size = slice,
+		.level = 1,
+		.workers = 2,
+		.on_member = record ? on_member : NULL };
 	struct format_object *obj;
 	struct stage *up, *enc, *top;
 	struct ag_err err = { "" };
@@ -87,14 +91,13 @@ chain_new(struct storage *st, const struct crypto_key *key,
 	if ((up = st_upload_new(st, okey, &uc, &err)) == NULL)
 		die("upload stage", &err);
 	if ((obj = format_seal_new(key, dk, kind, id,
-	    (uint32_t)st_compress_bound(slice), &err)) == NULL)
+		 (uint32_t)st_compress_bound(slice), &err)) == NULL)
 		die("seal", &err);
 	if (header != NULL) {
 		h = format_object_header(obj, ret_hlen);
 		memcpy(header, h, *ret_hlen);
 	}
-	if ((enc = st_encrypt_new(up, obj, record ? &ec : NULL,
-	    &err)) == NULL)
+	if ((enc = st_encrypt_new(up, obj, record ? &ec : NULL, &err)) == NULL)
 		die("encrypt stage", &err);
 	if ((top = st_compress_new(enc, &cc, &err)) == NULL)
 		die("compress stage", &err);
@@ -117,8 +120,9 @@ main(int argc, char **argv)
 	struct crypto_hash *hash;
 	struct manifest_head mh = { 0 };
 	struct manifest_totals t = { 0 };
-	struct st_archive_entry e = { .type = S_IFREG, .mode = 0644,
-	    .mtime = 1700000000 };
+	struct st_archive_entry e = { .type = S_IFREG,
+		.mode = 0644,
+		.mtime = 1700000000 };
 	struct ag_err err = { "" };
 	struct stage *top, *enc, *itop, *ienc;
 	char id[FORMAT_BACKUP_ID_SIZE], name[32];
@@ -143,16 +147,19 @@ main(int argc, char **argv)
 	if (crypto_random(dk, sizeof(dk)) != 0 ||
 	    format_backup_id_new(time(NULL) - 60, id) != 0 ||
 	    format_object_name(NULL, argv[3], id, FORMAT_KIND_DATA, dkey,
-	    sizeof(dkey)) != 0 ||
+		sizeof(dkey)) != 0 ||
 	    format_object_name(NULL, argv[3], id, FORMAT_KIND_INDEX, ikey,
-	    sizeof(ikey)) != 0 ||
+		sizeof(ikey)) != 0 ||
 	    format_object_name(NULL, argv[3], id, FORMAT_KIND_MANIFEST, mkey,
-	    sizeof(mkey)) != 0)
+		sizeof(mkey)) != 0)
 		die("backup id", NULL);
-	mh = (struct manifest_head){ .job = argv[3], .host = "mk",
-	    .backup_id = id, .start_ms = clock_wall_ms(),
-	    .compress_level = 1, .slice_size = SLICE,
-	    .spill_dir = tmp != NULL ? tmp : "/tmp" };
+	mh = (struct manifest_head){ .job = argv[3],
+		.host = "mk",
+		.backup_id = id,
+		.start_ms = clock_wall_ms(),
+		.compress_level = 1,
+		.slice_size = SLICE,
+		.spill_dir = tmp != NULL ? tmp : "/tmp" };
 	if ((mw = manifest_writer_new(&mh, &err)) == NULL)
 		die("manifest", &err);
 	if ((hash = crypto_hash_sha256_new()) == NULL ||
@@ -187,10 +194,13 @@ main(int argc, char **argv)
 	}
 	if (stage_close(top) != 0)
 		die("data", NULL);
-	t = (struct manifest_totals){ .end_ms = clock_wall_ms(), .files = n,
-	    .tar_size = off, .data_size = st_encrypt_size(enc),
-	    .data_header = header, .data_header_len = hlen,
-	    .chunk_size = (uint32_t)st_compress_bound(SLICE) };
+	t = (struct manifest_totals){ .end_ms = clock_wall_ms(),
+		.files = n,
+		.tar_size = off,
+		.data_size = st_encrypt_size(enc),
+		.data_header = header,
+		.data_header_len = hlen,
+		.chunk_size = (uint32_t)st_compress_bound(SLICE) };
 	if (crypto_hash_final(hash, t.tar_sha256) != 0 ||
 	    manifest_writer_finish(mw, &t, &err) != 0)
 		die("manifest", &err);
@@ -199,8 +209,9 @@ main(int argc, char **argv)
 	if (manifest_writer_index_separate(mw)) {
 		itop = chain_new(st, key, dk, FORMAT_KIND_INDEX, id, ikey,
 		    MANIFEST_INDEX_SLICE, 0, &ienc, NULL, NULL);
-		if (manifest_writer_index_read(mw, index_piece, itop,
-		    &err) != 0 || stage_close(itop) != 0)
+		if (manifest_writer_index_read(mw, index_piece, itop, &err) !=
+			0 ||
+		    stage_close(itop) != 0)
 			die("index", &err);
 		manifest_writer_set_index(mw, st_encrypt_size(ienc),
 		    MANIFEST_INDEX_GZIP);
@@ -208,7 +219,8 @@ main(int argc, char **argv)
 	}
 	if (manifest_writer_json(mw, hlen, &json, &jlen, &stored, &err) != 0 ||
 	    format_manifest_seal(key, dk, id, json, jlen, &sealed, &slen,
-	    &err) != 0 || storage_put(st, mkey, sealed, slen, &err) != 0)
+		&err) != 0 ||
+	    storage_put(st, mkey, sealed, slen, &err) != 0)
 		die("manifest", &err);
 	printf("%s\n", id);
 	free(sealed);

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """moto_raw_query.py: moto_server whose SigV4 check sees the query as sent.
 
 moto 5.2.1 checks a signature against werkzeug's request.url, whose query is

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """A plain webhook receiver for the integration tests.
 
 Listens on 127.0.0.1:PORT (0 picks a free one; the port is written to

@@ -7,6 +7,8 @@
  * that exist are left as they are; doubled and trailing slashes are
  * fine; a file in the way (also as the last name), an empty name and a
  * name longer than PATH_MAX fail with errno.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/stat.h>
 #include <sys/types.h>

@@ -14,6 +14,8 @@
  *    endpoint, its Authorization token sent;
  *  - nothing anywhere: one message naming what was tried.
  * IMDSv2 (three requests) is tested against a fake IMDS in it_s3.sh.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/stat.h>
 
@@ -34,16 +36,16 @@
 static char dir[] = "/tmp/vigil-test_aws_creds.XXXXXX";
 static char noimds[64];
 
-static const char *const vars[] = {
-	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-	"AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
+static const char *const vars[] = { "AWS_ACCESS_KEY_ID",
+	"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+	"AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
 	"AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
 	"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
 	"AWS_CONTAINER_CREDENTIALS_FULL_URI",
 	"AWS_CONTAINER_AUTHORIZATION_TOKEN",
 	"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "AWS_ENDPOINT_URL_STS",
-	"AWS_EC2_METADATA_DISABLED", "AWS_EC2_METADATA_SERVICE_ENDPOINT", NULL
-};
+	"AWS_EC2_METADATA_DISABLED", "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+	NULL };
 
 /* clean(state): no AWS variable set, HOME in the temporary folder. */
 static int
@@ -93,7 +95,7 @@ static void
 test_config_env(void **state)
 {
 	struct aws_creds_conf conf = { .access_key_id = "AKCONF",
-	    .secret_access_key = "conf-secret" };
+		.secret_access_key = "conf-secret" };
 	struct aws_cred c;
 	struct ag_err err;
 
@@ -159,7 +161,8 @@ test_shared_files(void **state)
 	put("home/.aws/credentials", 0644, "[default]\n");
 	conf.profile = NULL;
 	assert_int_equal(get(&conf, &c, &err), -1);
-	assert_non_null(strstr(err.msg, "group or others may read it "
+	assert_non_null(strstr(err.msg,
+	    "group or others may read it "
 	    "(mode 644): chmod 600 it"));
 	put("home/.aws/credentials", 0600, "");
 }
@@ -183,7 +186,7 @@ test_web_identity(void **state)
 	struct aws_cred c;
 	struct ag_err err;
 	char ep[64], tf[256];
-	time_t exp = 1893459600;	/* 2030-01-01T01:00:00Z */
+	time_t exp = 1893459600; /* 2030-01-01T01:00:00Z */
 
 	(void)state;
 	assert_int_equal(fake_httpd_start(&h), 0);
@@ -203,7 +206,8 @@ test_web_identity(void **state)
 	assert_int_equal(c.expires, exp);
 	aws_cred_clear(&c);
 	assert_string_equal(h.method, "POST");
-	assert_string_equal(h.req_body, "Action=AssumeRoleWithWebIdentity&"
+	assert_string_equal(h.req_body,
+	    "Action=AssumeRoleWithWebIdentity&"
 	    "Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3A"
 	    "role%2Fbackup&RoleSessionName=vigil&WebIdentityToken=eyJ.web%2B"
 	    "token%2F%3D");
@@ -219,10 +223,11 @@ test_web_identity(void **state)
 	/* A refusal past expiry is an error with STS's code. */
 	h.status = 403;
 	h.body = "<ErrorResponse><Error><Code>AccessDenied</Code><Message>"
-	    "Not authorized to perform sts:AssumeRoleWithWebIdentity"
-	    "</Message></Error></ErrorResponse>";
+		 "Not authorized to perform sts:AssumeRoleWithWebIdentity"
+		 "</Message></Error></ErrorResponse>";
 	assert_int_equal(aws_creds_get(p, exp + 1, &c, &err), -1);
-	assert_string_equal(err.msg, "aws web identity: STS answered 403 "
+	assert_string_equal(err.msg,
+	    "aws web identity: STS answered 403 "
 	    "AccessDenied: Not authorized to perform "
 	    "sts:AssumeRoleWithWebIdentity");
 	/* A 503 is for later; the cached ones, still valid, are kept. */
@@ -251,8 +256,8 @@ test_container(void **state)
 	    1);
 	setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "Bearer ctok", 1);
 	h.body = "{\"AccessKeyId\":\"ASIAECS\",\"SecretAccessKey\":\"ecs-s\","
-	    "\"Token\":\"ecs-t\",\"Expiration\":\"2030-01-01T00:00:00Z\","
-	    "\"RoleArn\":\"arn:aws:iam::1:role/x\"}";
+		 "\"Token\":\"ecs-t\",\"Expiration\":\"2030-01-01T00:00:00Z\","
+		 "\"RoleArn\":\"arn:aws:iam::1:role/x\"}";
 	assert_int_equal(get(&conf, &c, &err), 0);
 	assert_string_equal(c.source, "container");
 	assert_string_equal(c.access_key_id, "ASIAECS");

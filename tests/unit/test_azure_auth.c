@@ -7,6 +7,8 @@
  * are checked against values computed apart (Python's hmac module) under
  * Azurite's well-known development key (the third SharedKey case over
  * the corrected string, see test_sharedkey_cases()).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,7 +24,8 @@
 #include "lib/cloud/azure/azure_auth.h"
 
 /* Azurite's published development account key. */
-#define DEV_KEY "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6" \
+#define DEV_KEY \
+	"Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6" \
 	"tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 #define MAXH 16
@@ -48,8 +51,10 @@ cases(void)
 
 	if (root != NULL)
 		return root;
-	snprintf(path, sizeof(path), "%s/conformance/azure/storage-sharedkey/"
-	    "documentation-examples.json", shared ? shared : "../../shared");
+	snprintf(path, sizeof(path),
+	    "%s/conformance/azure/storage-sharedkey/"
+	    "documentation-examples.json",
+	    shared ? shared : "../../shared");
 	root = json_load_file(path, 0, &jerr);
 	if (root == NULL)
 		fail_msg("%s: %s (is ../shared beside the repository?)", path,
@@ -91,7 +96,8 @@ parse_url(struct req *r, const char *url, size_t n)
 	memcpy(h, host, (size_t)(p - host));
 	h[p - host] = '\0';
 	assert_int_equal(azure_account_from_host(h, r->account,
-	    sizeof(r->account)), 0);
+			     sizeof(r->account)),
+	    0);
 	q = memchr(p, '?', n - (size_t)(p - url));
 	snprintf(r->path, sizeof(r->path), "%.*s",
 	    (int)((q ? q : url + n) - p), p);
@@ -124,7 +130,8 @@ parse_req(struct req *r, const char *s)
 				next = strchr(next + 1, ',');
 				if (next == NULL)
 					break;
-				n = strspn(next + 2, "abcdefghijklmnopqrstuvwxyz"
+				n = strspn(next + 2,
+				    "abcdefghijklmnopqrstuvwxyz"
 				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ-");
 				if (next[1] == ' ' && n > 0 &&
 				    next[2 + n] == ':')
@@ -150,7 +157,7 @@ static char *
 sts_of(const struct req *r, const char *version, enum azure_sk_scheme scheme)
 {
 	struct azure_sk_req sk = { r->method, r->path, r->query,
-	    (const char *const *)r->hdr, version };
+		(const char *const *)r->hdr, version };
 	char *s = azure_sharedkey_sts(r->account, &sk, scheme);
 
 	assert_non_null(s);
@@ -177,19 +184,22 @@ test_sharedkey_cases(void **state)
 	assert_int_equal(azure_key_decode(DEV_KEY, key, &keylen), 0);
 	assert_int_equal(keylen, 64);
 	assert_int_equal(json_array_size(list), 3);
-	json_array_foreach(list, i, c) {
+	json_array_foreach(list, i, c)
+	{
 		const char *name = json_string_value(json_object_get(c,
 		    "name"));
 
 		assert_string_equal(json_string_value(json_object_get(c,
-		    "scheme")), "SharedKey");
+					"scheme")),
+		    "SharedKey");
 		/* A case without a request is "the same request" as the last. */
 		if (json_object_get(c, "request") != NULL)
 			reqtext = json_string_value(json_object_get(c,
 			    "request"));
 		assert_non_null(reqtext);
 		/* "2014-02-14 and earlier": the version that rules. */
-		version = json_string_value(json_object_get(c, "x_ms_version"));
+		version = json_string_value(json_object_get(c,
+		    "x_ms_version"));
 		snprintf(vbuf, sizeof(vbuf), "%.10s", version);
 		parse_req(&r, reqtext);
 		sts = sts_of(&r, vbuf, AZURE_SK);
@@ -212,7 +222,7 @@ test_sharedkey_cases(void **state)
 			fail_msg("%s: got\n%s", name, sts);
 		free(sts);
 		struct azure_sk_req sk = { r.method, r.path, r.query,
-		    (const char *const *)r.hdr, vbuf };
+			(const char *const *)r.hdr, vbuf };
 		auth = azure_sharedkey_auth(r.account, key, keylen, &sk,
 		    AZURE_SK);
 		snprintf(expect, sizeof(expect), "SharedKey %s:%s", r.account,
@@ -240,7 +250,8 @@ test_sharedkey_lite_cases(void **state)
 
 	(void)state;
 	assert_int_equal(json_array_size(list), 2);
-	json_array_foreach(list, i, c) {
+	json_array_foreach(list, i, c)
+	{
 		want = json_string_value(json_object_get(c, "string_to_sign"));
 		service = json_string_value(json_object_get(c, "service"));
 		memset(&r, 0, sizeof(r));
@@ -264,7 +275,8 @@ test_sharedkey_lite_cases(void **state)
 			req_hdr(&r, "DATE: ", 6);
 			free(r.hdr[0]);
 			assert_int_not_equal(asprintf(&r.hdr[0], "DATE: %s",
-			    lines[0]), -1);
+						 lines[0]),
+			    -1);
 			sts = sts_of(&r, NULL, AZURE_SK_LITE_TABLE);
 		} else {
 			snprintf(r.method, sizeof(r.method), "%s", lines[0]);
@@ -282,7 +294,9 @@ test_sharedkey_lite_cases(void **state)
 				if (lines[j + 1][0] == '\0')
 					continue;
 				assert_int_not_equal(asprintf(&h, "%s:  %s ",
-				    names[j], lines[j + 1]), -1);
+							 names[j],
+							 lines[j + 1]),
+				    -1);
 				req_hdr(&r, h, strlen(h));
 				free(h);
 			}
@@ -300,7 +314,8 @@ test_sharedkey_lite_cases(void **state)
 static void
 test_canon_resource_cases(void **state)
 {
-	json_t *list = json_object_get(cases(), "canonicalized_resource_cases");
+	json_t *list = json_object_get(cases(),
+	    "canonicalized_resource_cases");
 	json_t *c, *note;
 	const char *url, *want;
 	char *got;
@@ -309,9 +324,11 @@ test_canon_resource_cases(void **state)
 
 	(void)state;
 	assert_int_equal(json_array_size(list), 3);
-	json_array_foreach(list, i, c) {
+	json_array_foreach(list, i, c)
+	{
 		url = strchr(json_string_value(json_object_get(c, "request")),
-		    ' ') + 1;
+			  ' ') +
+		    1;
 		want = json_string_value(json_object_get(c,
 		    "canonicalized_resource"));
 		memset(&r, 0, sizeof(r));
@@ -322,8 +339,8 @@ test_canon_resource_cases(void **state)
 		 * request is taken with the container the result names.
 		 */
 		note = json_object_get(c, "note");
-		if (note != NULL && strstr(json_string_value(note),
-		    "typo") != NULL) {
+		if (note != NULL &&
+		    strstr(json_string_value(note), "typo") != NULL) {
 			assert_string_equal(r.path, "/container");
 			strcpy(r.path, "/mycontainer");
 		}
@@ -342,8 +359,8 @@ test_canon_headers_example(void **state)
 	const char *want = json_string_value(json_object_get(cases(),
 	    "canonicalized_headers_example"));
 	const char *hdr[] = { "X-MS-Version:   2014-02-14 ",
-	    "Content-Type: text/plain",
-	    "x-ms-date: Sat, 21 Feb 2015  00:48:38   GMT", NULL };
+		"Content-Type: text/plain",
+		"x-ms-date: Sat, 21 Feb 2015  00:48:38   GMT", NULL };
 	struct azure_sk_req sk = { "GET", "/c", NULL, hdr, NULL };
 	char *sts = azure_sharedkey_sts("a", &sk, AZURE_SK), *p;
 
@@ -361,22 +378,24 @@ static void
 test_empty_header_by_version(void **state)
 {
 	const char *hdr[] = { "x-ms-meta-e:", "x-ms-version: 2021-08-06",
-	    NULL };
+		NULL };
 	const char *old[] = { "x-ms-meta-e:", "x-ms-version: 2015-04-05",
-	    NULL };
-	struct azure_sk_req sk = { "PUT", "/c/b", "comp=block&blockid=QQ%3D%3D",
-	    hdr, NULL };
+		NULL };
+	struct azure_sk_req sk = { "PUT", "/c/b",
+		"comp=block&blockid=QQ%3D%3D", hdr, NULL };
 	char *sts;
 
 	(void)state;
 	sts = azure_sharedkey_sts("a", &sk, AZURE_SK);
-	assert_string_equal(sts, "PUT\n\n\n\n\n\n\n\n\n\n\n\n"
+	assert_string_equal(sts,
+	    "PUT\n\n\n\n\n\n\n\n\n\n\n\n"
 	    "x-ms-meta-e:\nx-ms-version:2021-08-06\n"
 	    "/a/c/b\nblockid:QQ==\ncomp:block");
 	free(sts);
 	sk.headers = old;
 	sts = azure_sharedkey_sts("a", &sk, AZURE_SK);
-	assert_string_equal(sts, "PUT\n\n\n\n\n\n\n\n\n\n\n\n"
+	assert_string_equal(sts,
+	    "PUT\n\n\n\n\n\n\n\n\n\n\n\n"
 	    "x-ms-version:2015-04-05\n/a/c/b\nblockid:QQ==\ncomp:block");
 	free(sts);
 }
@@ -393,10 +412,13 @@ test_key_and_host(void **state)
 	assert_int_equal(azure_key_decode("not base64!", key, &len), -1);
 	assert_int_equal(azure_key_decode("", key, &len), -1);
 	assert_int_equal(azure_account_from_host("acct.blob.core.windows.net",
-	    acct, sizeof(acct)), 0);
+			     acct, sizeof(acct)),
+	    0);
 	assert_string_equal(acct, "acct");
-	assert_int_equal(azure_account_from_host(
-	    "acct-secondary.blob.core.windows.net", acct, sizeof(acct)), 0);
+	assert_int_equal(
+	    azure_account_from_host("acct-secondary.blob.core.windows.net",
+		acct, sizeof(acct)),
+	    0);
 	assert_string_equal(acct, "acct");
 	assert_int_equal(azure_account_from_host(".x", acct, sizeof(acct)),
 	    -1);
@@ -407,9 +429,11 @@ static void
 test_service_sas(void **state)
 {
 	struct azure_sas sas = { .version = "2020-12-06",
-	    .permissions = "r", .start = "2026-12-01T00:00:00Z",
-	    .expiry = "2026-12-31T00:00:00Z", .protocol = "https,http",
-	    .resource = "b" };
+		.permissions = "r",
+		.start = "2026-12-01T00:00:00Z",
+		.expiry = "2026-12-31T00:00:00Z",
+		.protocol = "https,http",
+		.resource = "b" };
 	uint8_t key[AZURE_KEY_MAX];
 	size_t keylen;
 	char *sts, *tok;
@@ -418,13 +442,15 @@ test_service_sas(void **state)
 	assert_int_equal(azure_key_decode(DEV_KEY, key, &keylen), 0);
 	sts = azure_sas_service_sts("devstoreaccount1", "blob",
 	    "/vigil/a b/c.vgl", &sas);
-	assert_string_equal(sts, "r\n2026-12-01T00:00:00Z\n"
+	assert_string_equal(sts,
+	    "r\n2026-12-01T00:00:00Z\n"
 	    "2026-12-31T00:00:00Z\n/blob/devstoreaccount1/vigil/a b/c.vgl\n"
 	    "\n\nhttps,http\n2020-12-06\nb\n\n\n\n\n\n\n");
 	free(sts);
-	tok = azure_sas_service_token("devstoreaccount1", key, keylen,
-	    "blob", "/vigil/a b/c.vgl", &sas);
-	assert_string_equal(tok, "sv=2020-12-06&st=2026-12-01T00%3A00%3A00Z"
+	tok = azure_sas_service_token("devstoreaccount1", key, keylen, "blob",
+	    "/vigil/a b/c.vgl", &sas);
+	assert_string_equal(tok,
+	    "sv=2020-12-06&st=2026-12-01T00%3A00%3A00Z"
 	    "&se=2026-12-31T00%3A00%3A00Z&sp=r&spr=https%2Chttp&sr=b"
 	    "&sig=eMIZPXOihYKetjVYJ4JV%2Fki6cLF4FCg70Evmdo5V5z0%3D");
 	free(tok);
@@ -435,8 +461,11 @@ static void
 test_account_sas(void **state)
 {
 	struct azure_sas sas = { .version = "2020-12-06",
-	    .permissions = "racwdl", .expiry = "2026-12-31T00:00:00Z",
-	    .protocol = "https", .services = "b", .resource_types = "sco" };
+		.permissions = "racwdl",
+		.expiry = "2026-12-31T00:00:00Z",
+		.protocol = "https",
+		.services = "b",
+		.resource_types = "sco" };
 	uint8_t key[AZURE_KEY_MAX];
 	size_t keylen;
 	char *sts, *tok;
@@ -444,11 +473,13 @@ test_account_sas(void **state)
 	(void)state;
 	assert_int_equal(azure_key_decode(DEV_KEY, key, &keylen), 0);
 	sts = azure_sas_account_sts("devstoreaccount1", &sas);
-	assert_string_equal(sts, "devstoreaccount1\nracwdl\nb\nsco\n\n"
+	assert_string_equal(sts,
+	    "devstoreaccount1\nracwdl\nb\nsco\n\n"
 	    "2026-12-31T00:00:00Z\n\nhttps\n2020-12-06\n\n");
 	free(sts);
 	tok = azure_sas_account_token("devstoreaccount1", key, keylen, &sas);
-	assert_string_equal(tok, "sv=2020-12-06&ss=b&srt=sco"
+	assert_string_equal(tok,
+	    "sv=2020-12-06&ss=b&srt=sco"
 	    "&se=2026-12-31T00%3A00%3A00Z&sp=racwdl&spr=https"
 	    "&sig=td%2BcYIgLwl4HkghIy01DonmQ2isD0Z%2B9X2EGt9Hsbl0%3D");
 	free(tok);

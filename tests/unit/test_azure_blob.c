@@ -9,6 +9,8 @@
  * received), and how answers are judged: 503 and 429 retried, Azure's
  * code and message reported once, a missing container and a refused key
  * each a sentence that says what to fix, and the key in no message.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,7 +32,8 @@
 
 /* Azurite's published development account and key. */
 #define DEV_ACCT "devstoreaccount1"
-#define DEV_KEY "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6" \
+#define DEV_KEY \
+	"Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6" \
 	"tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 static struct fake_httpd S;
@@ -43,12 +46,15 @@ recorded(const char *name, size_t *ret_len)
 	char path[1024];
 	uint8_t *b;
 
-	snprintf(path, sizeof(path), "%s/conformance/azure/storage-blob/"
-	    "extracted-xml/%s", shared ? shared : "../../shared", name);
+	snprintf(path, sizeof(path),
+	    "%s/conformance/azure/storage-blob/"
+	    "extracted-xml/%s",
+	    shared ? shared : "../../shared", name);
 	b = tu_read_file(path, ret_len);
 	if (b == NULL)
 		fail_msg("%s: cannot read (is ../shared beside the "
-		    "repository?)", path);
+			 "repository?)",
+		    path);
 	return (char *)b;
 }
 
@@ -60,17 +66,19 @@ test_xml_errors(void **state)
 		const char *file, *code, *msg;
 	} t[] = {
 		{ "test_common_blob.test_get_blob_with_non_existing_blob.0."
-		    "404.xml", "BlobNotFound",
-		    "The specified blob does not exist." },
+		  "404.xml",
+		    "BlobNotFound", "The specified blob does not exist." },
 		{ "test_block_blob.test_put_block_list_invalid_block_id.3."
-		    "400.xml", "InvalidBlockList",
+		  "400.xml",
+		    "InvalidBlockList",
 		    "The specified block list is invalid." },
 		{ "test_blob_access_conditions.test_get_blob_with_if_match_"
-		    "fail.2.412.xml", "ConditionNotMet",
+		  "fail.2.412.xml",
+		    "ConditionNotMet",
 		    "The condition specified using HTTP conditional header(s) "
 		    "is not met." },
 		{ "test_container.test_create_container_with_already_"
-		    "existing_container_fail_on_exist.1.409.xml",
+		  "existing_container_fail_on_exist.1.409.xml",
 		    "ContainerAlreadyExists",
 		    "The specified container already exists." },
 	};
@@ -83,16 +91,19 @@ test_xml_errors(void **state)
 		/* Azure sends a UTF-8 byte order mark first. */
 		assert_memory_equal(b, "\xef\xbb\xbf", 3);
 		assert_int_equal(azblob_xml_error(b, len, code, sizeof(code),
-		    msg, sizeof(msg)), 0);
+				     msg, sizeof(msg)),
+		    0);
 		assert_string_equal(code, t[i].code);
 		assert_string_equal(msg, t[i].msg);
 		free(b);
 	}
 	assert_int_equal(azblob_xml_error("<html>busy</html>", 17, code,
-	    sizeof(code), msg, sizeof(msg)), -1);
+			     sizeof(code), msg, sizeof(msg)),
+	    -1);
 	assert_string_equal(code, "");
 	assert_int_equal(azblob_xml_error(NULL, 0, code, sizeof(code), msg,
-	    sizeof(msg)), -1);
+			     sizeof(msg)),
+	    -1);
 }
 
 /* A listing page with a NextMarker, and the last page of another. */
@@ -107,16 +118,18 @@ test_xml_list(void **state)
 	(void)state;
 	buf_init(&marker, 4096);
 	b = recorded("test_container.test_list_blobs_with_num_results.5.200."
-	    "xml", &len);
+		     "xml",
+	    &len);
 	assert_int_equal(azblob_xml_list(b, len, &l, &marker), 0);
 	free(b);
 	assert_int_equal(l.n, 2);
 	assert_string_equal(l.v[0].name, "bloba1");
 	assert_int_equal(l.v[0].size, 11);
-	assert_int_equal(l.v[0].mtime, 1557363474);	/* 2019-05-09 00:57:54 */
+	assert_int_equal(l.v[0].mtime, 1557363474); /* 2019-05-09 00:57:54 */
 	assert_string_equal(l.v[1].name, "bloba2");
 	/* Opaque: sent back as it came. */
-	assert_string_equal(marker.p, "2!68!MDAwMDA2IWJsb2JhMyEwMDAwMjghOTk5"
+	assert_string_equal(marker.p,
+	    "2!68!MDAwMDA2IWJsb2JhMyEwMDAwMjghOTk5"
 	    "OS0xMi0zMVQyMzo1OTo1OS45OTk5OTk5WiE-");
 
 	objlist_free(&l);
@@ -139,7 +152,8 @@ test_xml_list(void **state)
 	objlist_free(&l);
 
 	assert_int_equal(azblob_xml_list("<Error><Code>X</Code></Error>", 29,
-	    &l, &marker), -1);
+			     &l, &marker),
+	    -1);
 	buf_free(&marker);
 }
 
@@ -158,7 +172,8 @@ test_block_ids(void **state)
 	assert_int_equal(strlen(id), AZBLOB_BLOCKID_LEN);
 	buf_init(&b, 4096);
 	assert_int_equal(azblob_xml_blocklist(2, &b), 0);
-	assert_string_equal(b.p, "<?xml version=\"1.0\" encoding=\"utf-8\"?>"
+	assert_string_equal(b.p,
+	    "<?xml version=\"1.0\" encoding=\"utf-8\"?>"
 	    "<BlockList><Latest>dmlnaWwtYmxvY2stMDAwMDAw</Latest>"
 	    "<Latest>dmlnaWwtYmxvY2stMDAwMDAx</Latest></BlockList>");
 	buf_free(&b);
@@ -192,7 +207,8 @@ test_conf(void **state)
 	char text[2048];
 
 	(void)state;
-	snprintf(text, sizeof(text), "storage = {\n"
+	snprintf(text, sizeof(text),
+	    "storage = {\n"
 	    " ok = { type = \"azure\"; account = \"acct1\"; container = "
 	    "\"backups\"; account_key = \"%s\"; access_tier = \"Cool\"; };\n"
 	    " nocred = { type = \"azure\"; account = \"acct1\"; container = "
@@ -211,7 +227,8 @@ test_conf(void **state)
 	    "\"backups\"; client_secret = \"s3cret-value\"; };\n"
 	    " mixed = { type = \"azure\"; account = \"acct1\"; container = "
 	    "\"backups\"; sas_token = \"sv=x&sig=y\"; tenant_id = \"t\"; };\n"
-	    "};\n", DEV_KEY, DEV_KEY);
+	    "};\n",
+	    DEV_KEY, DEV_KEY);
 	assert_int_equal(parse_target(text, 0600, "ok", &sc, &errs), 0);
 	assert_string_equal(sc->type, "azure");
 	storage_conf_free(sc);
@@ -225,11 +242,13 @@ test_conf(void **state)
 	assert_true(tu_has_error(&errs, "not several"));
 	conf_errs_free(&errs);
 	assert_int_equal(parse_target(text, 0600, "half", &sc, &errs), -1);
-	assert_true(tu_has_error(&errs, "client_secret needs tenant_id and "
+	assert_true(tu_has_error(&errs,
+	    "client_secret needs tenant_id and "
 	    "client_id"));
 	conf_errs_free(&errs);
 	assert_int_equal(parse_target(text, 0600, "mixed", &sc, &errs), -1);
-	assert_true(tu_has_error(&errs, "tenant_id and client_id are for "
+	assert_true(tu_has_error(&errs,
+	    "tenant_id and client_id are for "
 	    "Entra ID"));
 	conf_errs_free(&errs);
 	assert_int_equal(parse_target(text, 0600, "names", &sc, &errs), -1);
@@ -260,7 +279,8 @@ open_fake(const char *extra)
 	struct ag_err err = { "" };
 	char text[2048];
 
-	snprintf(text, sizeof(text), "storage = { az = { type = \"azure\"; "
+	snprintf(text, sizeof(text),
+	    "storage = { az = { type = \"azure\"; "
 	    "account = \"" DEV_ACCT "\"; container = \"vigil\"; "
 	    "endpoint = \"http://127.0.0.1:%d/" DEV_ACCT "/\"; %s }; };\n",
 	    S.port, extra);
@@ -286,7 +306,7 @@ static void
 check_signature(void)
 {
 	const char *names[] = { "x-ms-date", "x-ms-version", "x-ms-range",
-	    "x-ms-access-tier", "Content-Length", "Content-Type", NULL };
+		"x-ms-access-tier", "Content-Length", "Content-Type", NULL };
 	char *hdr[8], *auth, *q, path[2048];
 	const char *v;
 	uint8_t key[AZURE_KEY_MAX];
@@ -297,15 +317,16 @@ check_signature(void)
 			continue;
 		/* curl sends no Content-Length for a bodiless GET. */
 		assert_int_not_equal(asprintf(&hdr[n++], "%s: %s", names[i],
-		    v), -1);
+					 v),
+		    -1);
 	}
 	hdr[n] = NULL;
 	snprintf(path, sizeof(path), "%s", S.path);
 	if ((q = strchr(path, '?')) != NULL)
 		*q++ = '\0';
 	assert_int_equal(azure_key_decode(DEV_KEY, key, &keylen), 0);
-	struct azure_sk_req sk = { S.method, path, q,
-	    (const char *const *)hdr, NULL };
+	struct azure_sk_req sk = { S.method, path, q, (const char *const *)hdr,
+		NULL };
 	auth = azure_sharedkey_auth(DEV_ACCT, key, keylen, &sk, AZURE_SK);
 	assert_non_null(auth);
 	v = fake_httpd_req_header(&S, "Authorization");
@@ -321,7 +342,7 @@ static void
 test_requests(void **state)
 {
 	struct storage *st = open_fake("account_key = \"" DEV_KEY "\"; "
-	    "access_tier = \"Cool\";");
+				       "access_tier = \"Cool\";");
 	struct storage_upload *up;
 	struct ag_err err = { "" };
 	uint8_t *got;
@@ -333,19 +354,24 @@ test_requests(void **state)
 	assert_int_equal(storage_put_begin(st, "job/x/data.vgl", &up, &err),
 	    0);
 	assert_int_equal(storage_put_part(up, (const uint8_t *)"hello ", 6,
-	    &err), 0);
+			     &err),
+	    0);
 	assert_string_equal(S.method, "PUT");
-	assert_string_equal(S.path, "/" DEV_ACCT "/vigil/job/x/data.vgl"
+	assert_string_equal(S.path,
+	    "/" DEV_ACCT "/vigil/job/x/data.vgl"
 	    "?comp=block&blockid=dmlnaWwtYmxvY2stMDAwMDAw");
 	assert_string_equal(S.req_body, "hello ");
 	check_signature();
 	assert_int_equal(storage_put_part(up, (const uint8_t *)"world", 5,
-	    &err), 0);
+			     &err),
+	    0);
 	assert_non_null(strstr(S.path, "blockid=dmlnaWwtYmxvY2stMDAwMDAx"));
 	assert_int_equal(storage_put_commit(up, &err), 0);
-	assert_string_equal(S.path, "/" DEV_ACCT "/vigil/job/x/data.vgl"
+	assert_string_equal(S.path,
+	    "/" DEV_ACCT "/vigil/job/x/data.vgl"
 	    "?comp=blocklist");
-	assert_non_null(strstr(S.req_body, "<Latest>dmlnaWwtYmxvY2stMDAwMDAx"
+	assert_non_null(strstr(S.req_body,
+	    "<Latest>dmlnaWwtYmxvY2stMDAwMDAx"
 	    "</Latest></BlockList>"));
 	assert_string_equal(fake_httpd_req_header(&S, "x-ms-access-tier"),
 	    "Cool");
@@ -354,8 +380,9 @@ test_requests(void **state)
 	/* A ranged read: the server answers with the bytes asked for. */
 	S.status = 206;
 	S.body = "world";
-	assert_int_equal(storage_get_buf(st, "job/x/data.vgl", 100, &got,
-	    &len, &err), 0);
+	assert_int_equal(storage_get_buf(st, "job/x/data.vgl", 100, &got, &len,
+			     &err),
+	    0);
 	assert_int_equal(len, 5);
 	free(got);
 	assert_null(fake_httpd_req_header(&S, "x-ms-range"));
@@ -392,8 +419,7 @@ test_range_and_list(void **state)
 	(void)state;
 	S.status = 206;
 	S.body = "llo w";
-	assert_int_equal(storage_get(st, "k", 2, 5, null_sink, NULL, &err),
-	    0);
+	assert_int_equal(storage_get(st, "k", 2, 5, null_sink, NULL, &err), 0);
 	assert_string_equal(fake_httpd_req_header(&S, "x-ms-range"),
 	    "bytes=2-6");
 	check_signature();
@@ -402,7 +428,8 @@ test_range_and_list(void **state)
 	S.status = 200;
 	S.body = b;
 	assert_int_equal(storage_list(st, "job/", 0, &l, &err), 0);
-	assert_string_equal(S.path, "/" DEV_ACCT "/vigil?restype=container"
+	assert_string_equal(S.path,
+	    "/" DEV_ACCT "/vigil?restype=container"
 	    "&comp=list&maxresults=5000&prefix=job%2F");
 	check_signature();
 	objlist_free(&l);
@@ -424,47 +451,55 @@ test_errors(void **state)
 	(void)state;
 	S.status = 503;
 	S.body = "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>"
-	    "ServerBusy</Code><Message>Ingress is over the account limit."
-	    "\nRequestId:1\nTime:2026-01-01T00:00:00Z</Message></Error>";
+		 "ServerBusy</Code><Message>Ingress is over the account limit."
+		 "\nRequestId:1\nTime:2026-01-01T00:00:00Z</Message></Error>";
 	assert_int_equal(storage_remove(st, "k", &err), AG_RETRY);
 	assert_non_null(strstr(err.msg, "503 ServerBusy: Ingress is over"));
 	assert_null(strstr(err.msg, "RequestId"));
 	S.status = 429;
 	assert_int_equal(storage_get(st, "k", 0, UINT64_MAX, null_sink, NULL,
-	    &err), AG_RETRY);
+			     &err),
+	    AG_RETRY);
 	S.status = 500;
 	S.body = NULL;
 	assert_int_equal(storage_list(st, "", 0, &l, &err), AG_RETRY);
 
 	b = recorded("test_common_blob.test_get_blob_with_non_existing_blob.0."
-	    "404.xml", &len);
+		     "404.xml",
+	    &len);
 	S.status = 404;
 	S.body = b;
 	assert_int_equal(storage_get(st, "k", 0, UINT64_MAX, null_sink, NULL,
-	    &err), STORAGE_ABSENT);
+			     &err),
+	    STORAGE_ABSENT);
 	assert_int_equal(storage_remove(st, "k", &err), 0);
 	free(b);
 
 	b = recorded("test_block_blob.test_put_block_list_invalid_block_id.3."
-	    "400.xml", &len);
+		     "400.xml",
+	    &len);
 	S.status = 400;
 	S.body = b;
 	assert_int_equal(storage_list(st, "", 0, &l, &err), -1);
-	assert_string_equal(err.msg, "azure[az]: list (all): 400 "
+	assert_string_equal(err.msg,
+	    "azure[az]: list (all): 400 "
 	    "InvalidBlockList: The specified block list is invalid.");
 	free(b);
 
 	S.status = 404;
-	S.body = "\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"utf-8\"?><Error>"
+	S.body =
+	    "\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"utf-8\"?><Error>"
 	    "<Code>ContainerNotFound</Code><Message>The specified container "
 	    "does not exist.\nRequestId:2\nTime:x</Message></Error>";
 	assert_int_equal(storage_list(st, "", 0, &l, &err), -1);
-	assert_string_equal(err.msg, "azure[az]: container \"vigil\" does "
+	assert_string_equal(err.msg,
+	    "azure[az]: container \"vigil\" does "
 	    "not exist in storage account \"" DEV_ACCT "\": create it, or set "
 	    "\"container\" to one that exists");
 
 	S.status = 403;
-	S.body = "\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"utf-8\"?><Error>"
+	S.body =
+	    "\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"utf-8\"?><Error>"
 	    "<Code>AuthenticationFailed</Code><Message>Server failed to "
 	    "authenticate the request.\nRequestId:3\nTime:x</Message>"
 	    "<AuthenticationErrorDetail>The MAC signature found in the HTTP "
@@ -472,7 +507,8 @@ test_errors(void **state)
 	    "</Error>";
 	assert_int_equal(storage_put(st, "k", (const uint8_t *)"x", 1, &err),
 	    -1);
-	assert_non_null(strstr(err.msg, "refused the account key "
+	assert_non_null(strstr(err.msg,
+	    "refused the account key "
 	    "(AuthenticationFailed): set account_key to one of the account's "
 	    "current keys"));
 	assert_null(strstr(err.msg, DEV_KEY));
@@ -480,12 +516,14 @@ test_errors(void **state)
 	storage_close(st);
 
 	/* With a SAS token: the token is on the URL, the sentence names it. */
-	st = open_fake("sas_token = \"?sv=2020-12-06&sp=racwdl&sig=abcdEFGH\";");
+	st =
+	    open_fake("sas_token = \"?sv=2020-12-06&sp=racwdl&sig=abcdEFGH\";");
 	S.status = 403;
 	S.body = "<Error><Code>AuthorizationFailure</Code><Message>no"
-	    "</Message></Error>";
+		 "</Message></Error>";
 	assert_int_equal(storage_remove(st, "k", &err), -1);
-	assert_string_equal(S.path, "/" DEV_ACCT "/vigil/k?sv=2020-12-06"
+	assert_string_equal(S.path,
+	    "/" DEV_ACCT "/vigil/k?sv=2020-12-06"
 	    "&sp=racwdl&sig=abcdEFGH");
 	assert_null(fake_httpd_req_header(&S, "Authorization"));
 	assert_non_null(strstr(err.msg, "refused the SAS token"));
@@ -507,14 +545,16 @@ test_entra(void **state)
 	int n;
 
 	(void)state;
-	snprintf(extra, sizeof(extra), "tenant_id = \"t1\"; client_id = "
+	snprintf(extra, sizeof(extra),
+	    "tenant_id = \"t1\"; client_id = "
 	    "\"c1\"; client_secret = \"entra-secret-1\"; authority_host = "
-	    "\"http://127.0.0.1:%d\";", S.port);
+	    "\"http://127.0.0.1:%d\";",
+	    S.port);
 	st = open_fake(extra);
 	/* One answer for both: the token, and a 2xx for the Delete. */
 	S.status = 200;
 	S.body = "{\"token_type\":\"Bearer\",\"expires_in\":3599,"
-	    "\"access_token\":\"tok-123\"}";
+		 "\"access_token\":\"tok-123\"}";
 	n = S.nreq;
 	assert_int_equal(storage_remove(st, "k", &err), 0);
 	assert_int_equal(S.nreq, n + 2);
@@ -528,9 +568,10 @@ test_entra(void **state)
 	assert_int_equal(S.nreq, n + 3);
 	S.status = 403;
 	S.body = "<Error><Code>AuthorizationPermissionMismatch</Code><Message>"
-	    "This request is not authorized.</Message></Error>";
+		 "This request is not authorized.</Message></Error>";
 	assert_int_equal(storage_remove(st, "k", &err), -1);
-	assert_non_null(strstr(err.msg, "refused the Entra ID token of the "
+	assert_non_null(strstr(err.msg,
+	    "refused the Entra ID token of the "
 	    "configuration (AuthorizationPermissionMismatch): give that "
 	    "identity the role Storage Blob Data Contributor"));
 	assert_null(strstr(err.msg, "tok-123"));

@@ -8,6 +8,8 @@
  * identity), each proving which link won by what the server received;
  * the cache and the refresh before expiry; refusals reported once, with
  * Entra's code and first line, and never the secret.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,7 +28,7 @@
 #define SCOPE "https://storage.azure.com/.default"
 
 static struct fake_httpd S;
-static char *v2_response;		/* the documented v2 answer */
+static char *v2_response; /* the documented v2 answer */
 
 /* A file of conformance/azure/aad/, NUL-terminated. */
 static char *
@@ -41,7 +43,8 @@ aad(const char *name)
 	    shared ? shared : "../../shared", name);
 	if ((b = tu_read_file(path, &len)) == NULL)
 		fail_msg("%s: cannot read (is ../shared beside the "
-		    "repository?)", path);
+			 "repository?)",
+		    path);
 	return (char *)b;
 }
 
@@ -71,18 +74,19 @@ test_secret_request(void **state)
 
 	(void)state;
 	/* "POST /{tenant}/oauth2/v2.0/token HTTP/1.1 //Line breaks..." */
-	assert_int_equal(strncmp(doc, "POST /{tenant}/oauth2/v2.0/token ",
-	    33), 0);
+	assert_int_equal(strncmp(doc, "POST /{tenant}/oauth2/v2.0/token ", 33),
+	    0);
 	assert_non_null(strstr(doc, "Host: login.microsoftonline.com:443"));
 	url = azure_token_url(AZURE_AUTHORITY_DEFAULT "/", "{tenant}");
-	assert_string_equal(url, "https://login.microsoftonline.com/{tenant}"
+	assert_string_equal(url,
+	    "https://login.microsoftonline.com/{tenant}"
 	    "/oauth2/v2.0/token");
 	free(url);
 	/* The body: the lines after the blank one, joined. */
 	p = strstr(doc, "\n\n");
 	assert_non_null(p);
 	for (line = strtok(p + 2, "\n"); line != NULL;
-	    line = strtok(NULL, "\n"))
+	     line = strtok(NULL, "\n"))
 		strncat(body, line, sizeof(body) - strlen(body) - 1);
 	got = azure_token_body_secret("535fb089-9ff3-47b6-9bfb-4f1264799865",
 	    "sampleCredentials", "https://graph.microsoft.com/.default");
@@ -105,7 +109,8 @@ test_imds_request(void **state)
 	assert_non_null(strstr(end + 1, "Metadata: true"));
 	got = azure_imds_url(AZURE_IMDS_DEFAULT,
 	    "https://management.azure.com/", NULL);
-	assert_string_equal(got, "http://169.254.169.254/metadata/identity/"
+	assert_string_equal(got,
+	    "http://169.254.169.254/metadata/identity/"
 	    "oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2F"
 	    "management.azure.com%2F");
 	unpct(got);
@@ -125,23 +130,28 @@ test_parse(void **state)
 
 	(void)state;
 	assert_int_equal(azure_token_parse(200, v2_response,
-	    strlen(v2_response), 1000, &t, &err), 0);
-	assert_string_equal(t.access, "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiIs"
+			     strlen(v2_response), 1000, &t, &err),
+	    0);
+	assert_string_equal(t.access,
+	    "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiIs"
 	    "Ing1dCI6Ik1uQ19WWmNBVGZNNXBP...");
 	assert_int_equal(t.expires_on, 1000 + 3599);
 	azure_token_clear(&t);
 
 	assert_int_equal(strncmp(imds, "HTTP/1.1 200 OK", 15), 0);
 	assert_int_equal(azure_token_parse(200, strchr(imds, '{'),
-	    strlen(strchr(imds, '{')), 1000, &t, &err), 0);
+			     strlen(strchr(imds, '{')), 1000, &t, &err),
+	    0);
 	assert_string_equal(t.access, "eyJ0eXAi...");
 	assert_int_equal(t.expires_on, 1000 + 3599);
 	azure_token_clear(&t);
 
-	assert_int_equal(azure_token_parse(400, error, strlen(error), 1000,
-	    &t, &err), -1);
+	assert_int_equal(azure_token_parse(400, error, strlen(error), 1000, &t,
+			     &err),
+	    -1);
 	assert_null(t.access);
-	assert_string_equal(err.msg, "HTTP 400 invalid_scope: AADSTS70011: "
+	assert_string_equal(err.msg,
+	    "HTTP 400 invalid_scope: AADSTS70011: "
 	    "The provided value for the input parameter 'scope' is not "
 	    "valid. The scope https://foo.microsoft.com/.default is not "
 	    "valid.");
@@ -150,10 +160,12 @@ test_parse(void **state)
 	assert_int_equal(azure_token_parse(429, NULL, 0, 1000, &t, &err),
 	    AG_RETRY);
 	assert_int_equal(azure_token_parse(200, "{\"token_type\":\"Bearer\"}",
-	    23, 1000, &t, &err), -1);
+			     23, 1000, &t, &err),
+	    -1);
 	assert_non_null(strstr(err.msg, "no access_token"));
 	assert_int_equal(azure_token_parse(200, "{\"access_token\":\"x\"}", 20,
-	    1000, &t, &err), -1);
+			     1000, &t, &err),
+	    -1);
 	assert_non_null(strstr(err.msg, "no expires_in"));
 	free(imds);
 	free(error);
@@ -199,7 +211,8 @@ bearer(struct azure_cred *c)
 
 	if (azure_cred_header(c, &h, &err) != 0)
 		fail_msg("azure_cred_header: %s", err.msg);
-	assert_string_equal(h, "Authorization: Bearer eyJ0eXAiOiJKV1QiLCJhbG"
+	assert_string_equal(h,
+	    "Authorization: Bearer eyJ0eXAiOiJKV1QiLCJhbG"
 	    "ciOiJSUzI1NiIsIng1dCI6Ik1uQ19WWmNBVGZNNXBP...");
 	free(h);
 }
@@ -209,7 +222,8 @@ static void
 test_chain_config(void **state)
 {
 	struct azure_cred_conf conf = { .tenant_id = "tenant1",
-	    .client_id = "client1", .client_secret = "conf-secret-1" };
+		.client_id = "client1",
+		.client_secret = "conf-secret-1" };
 	struct azure_cred *c;
 	int n;
 
@@ -222,7 +236,8 @@ test_chain_config(void **state)
 	bearer(c);
 	assert_string_equal(S.method, "POST");
 	assert_string_equal(S.path, "/tenant1/oauth2/v2.0/token");
-	assert_string_equal(S.req_body, "client_id=client1&scope=https%3A%2F"
+	assert_string_equal(S.req_body,
+	    "client_id=client1&scope=https%3A%2F"
 	    "%2Fstorage.azure.com%2F.default&client_secret=conf-secret-1"
 	    "&grant_type=client_credentials");
 	assert_string_equal(fake_httpd_req_header(&S, "Content-Type"),
@@ -277,7 +292,8 @@ test_chain_workload(void **state)
 	c = cred(&conf, AZURE_CRED_WORKLOAD);
 	bearer(c);
 	assert_string_equal(S.path, "/tenant3/oauth2/v2.0/token");
-	assert_string_equal(S.req_body, "client_id=client3&scope=https%3A%2F"
+	assert_string_equal(S.req_body,
+	    "client_id=client3&scope=https%3A%2F"
 	    "%2Fstorage.azure.com%2F.default&client_assertion_type=urn%3A"
 	    "ietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"
 	    "&client_assertion=fed.jwt.one&grant_type=client_credentials");
@@ -286,7 +302,8 @@ test_chain_workload(void **state)
 	setenv("AZURE_FEDERATED_TOKEN_FILE", "/nonexistent/token", 1);
 	c = cred(&conf, AZURE_CRED_WORKLOAD);
 	assert_int_equal(azure_cred_header(c, &h, &err), -1);
-	assert_non_null(strstr(err.msg, "workload identity: cannot read "
+	assert_non_null(strstr(err.msg,
+	    "workload identity: cannot read "
 	    "AZURE_FEDERATED_TOKEN_FILE /nonexistent/token"));
 	azure_cred_free(c);
 }
@@ -302,8 +319,10 @@ test_chain_managed(void **state)
 	(void)state;
 	env_reset();
 	imds_body = aad("imds-managed-identity-token-response.http");
-	snprintf(imds, sizeof(imds), "http://127.0.0.1:%d/metadata/identity/"
-	    "oauth2/token", S.port);
+	snprintf(imds, sizeof(imds),
+	    "http://127.0.0.1:%d/metadata/identity/"
+	    "oauth2/token",
+	    S.port);
 	conf.imds_endpoint = imds;
 	c = cred(&conf, AZURE_CRED_MANAGED);
 	S.body = strchr(imds_body, '{');
@@ -313,7 +332,8 @@ test_chain_managed(void **state)
 	assert_string_equal(h, "Authorization: Bearer eyJ0eXAi...");
 	free(h);
 	assert_string_equal(S.method, "GET");
-	assert_string_equal(S.path, "/metadata/identity/oauth2/token?"
+	assert_string_equal(S.path,
+	    "/metadata/identity/oauth2/token?"
 	    "api-version=2018-02-01&resource=https%3A%2F%2Fstorage.azure.com"
 	    "%2F");
 	assert_string_equal(fake_httpd_req_header(&S, "Metadata"), "true");
@@ -333,8 +353,9 @@ test_chain_managed(void **state)
 static void
 test_refresh_and_refusal(void **state)
 {
-	struct azure_cred_conf conf = { .tenant_id = "t", .client_id = "c",
-	    .client_secret = "very-secret-value" };
+	struct azure_cred_conf conf = { .tenant_id = "t",
+		.client_id = "c",
+		.client_secret = "very-secret-value" };
 	struct azure_cred *c;
 	struct ag_err err = { "" };
 	char *h = NULL, *error;
@@ -343,7 +364,7 @@ test_refresh_and_refusal(void **state)
 	(void)state;
 	env_reset();
 	S.body = "{\"token_type\":\"Bearer\",\"expires_in\":60,"
-	    "\"access_token\":\"short-lived\"}";
+		 "\"access_token\":\"short-lived\"}";
 	c = cred(&conf, AZURE_CRED_CONFIG);
 	assert_int_equal(azure_cred_header(c, &h, &err), 0);
 	free(h);
@@ -365,7 +386,8 @@ test_refresh_and_refusal(void **state)
 	S.status = 401;
 	S.body = error;
 	assert_int_equal(azure_cred_header(c, &h, &err), -1);
-	assert_non_null(strstr(err.msg, "azure[t]: Entra ID refused the "
+	assert_non_null(strstr(err.msg,
+	    "azure[t]: Entra ID refused the "
 	    "configuration credential for client c: HTTP 401 invalid_scope: "
 	    "AADSTS70011"));
 	assert_null(strstr(err.msg, "very-secret-value"));

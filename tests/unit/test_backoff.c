@@ -7,6 +7,8 @@
  * budget allows exactly ${retries} retries, each sleeping its pause, and
  * none with a budget of 0.  The callers' policies keep their numbers: the
  * spool's 1 s to 5 min, storage calls' 500 ms, 5 retries.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <limits.h>
 #include <setjmp.h>
@@ -25,8 +27,8 @@ static void
 test_delay_range(void **state)
 {
 	const struct backoff b = { .base_ms = 500, .cap_ms = 30000 };
-	int64_t nominal[] = { 500, 500, 1000, 2000, 4000, 8000, 16000,
-	    30000, 30000 };
+	int64_t nominal[] = { 500, 500, 1000, 2000, 4000, 8000, 16000, 30000,
+		30000 };
 
 	(void)state;
 	for (unsigned a = 0; a < sizeof(nominal) / sizeof(nominal[0]); a++) {
@@ -72,7 +74,7 @@ static void
 test_no_overflow(void **state)
 {
 	const struct backoff b = { .base_ms = INT64_MAX / 3,
-	    .cap_ms = INT64_MAX };
+		.cap_ms = INT64_MAX };
 
 	(void)state;
 	for (unsigned a = 1; a < 70; a++) {
@@ -86,8 +88,7 @@ test_no_overflow(void **state)
 static void
 test_budget(void **state)
 {
-	const struct backoff b = { .base_ms = 5, .cap_ms = 20,
-	    .retries = 3 };
+	const struct backoff b = { .base_ms = 5, .cap_ms = 20, .retries = 3 };
 	const struct backoff none = { .base_ms = 5, .cap_ms = 20 };
 	unsigned attempt = 0;
 	int n = 0;

@@ -10,6 +10,8 @@
  * beneath_unlink() removes a symlink, not what it points to.  A sentinel
  * folder beside the root is listed before and after: nothing in it
  * changes.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -38,14 +40,27 @@ static void
 test_clean(void **state)
 {
 	static const struct {
-		const char *in, *out;	/* out NULL: refused */
+		const char *in, *out; /* out NULL: refused */
 	} cases[] = {
-		{ "a", "a" }, { "a/b", "a/b" }, { "./a//b/.", "a/b" },
-		{ "a/./b/", "a/b" }, { "././x", "x" }, { ".a/..b", ".a/..b" },
-		{ ".", NULL }, { "./.", NULL }, { "", NULL }, { "/", NULL },
-		{ "//a", NULL }, { "/etc/passwd", NULL }, { "..", NULL },
-		{ "../x", NULL }, { "a/..", NULL }, { "a/../.", NULL },
-		{ "a/../b", NULL }, { "./", NULL }, { ".//./", NULL },
+		{ "a", "a" },
+		{ "a/b", "a/b" },
+		{ "./a//b/.", "a/b" },
+		{ "a/./b/", "a/b" },
+		{ "././x", "x" },
+		{ ".a/..b", ".a/..b" },
+		{ ".", NULL },
+		{ "./.", NULL },
+		{ "", NULL },
+		{ "/", NULL },
+		{ "//a", NULL },
+		{ "/etc/passwd", NULL },
+		{ "..", NULL },
+		{ "../x", NULL },
+		{ "a/..", NULL },
+		{ "a/../.", NULL },
+		{ "a/../b", NULL },
+		{ "./", NULL },
+		{ ".//./", NULL },
 	};
 	char buf[64];
 
@@ -54,7 +69,8 @@ test_clean(void **state)
 		snprintf(buf, sizeof(buf), "%s", cases[i].in);
 		if (cases[i].out == NULL) {
 			if (beneath_clean(buf) != -1 || errno != EINVAL)
-				fail_msg("\"%s\" was not refused", cases[i].in);
+				fail_msg("\"%s\" was not refused",
+				    cases[i].in);
 		} else {
 			if (beneath_clean(buf) != 0)
 				fail_msg("\"%s\" was refused", cases[i].in);
@@ -108,11 +124,17 @@ static void
 containment(bool walk)
 {
 	static const char *const through[] = {
-		"l1/victim", "l1/new", "d/l2/victim", "d/l2/new",
-		"d/e/l3/victim", "d/e/l3/new", "d/e/up/e/real", "d/e/up/l2/x",
+		"l1/victim",
+		"l1/new",
+		"d/l2/victim",
+		"d/l2/new",
+		"d/e/l3/victim",
+		"d/e/l3/new",
+		"d/e/up/e/real",
+		"d/e/up/l2/x",
 	};
 	static const char *const at_end[] = { "l1", "d/l2", "d/e/l3",
-	    "d/e/f" };
+		"d/e/f" };
 	const char *leaf;
 	char *before, *after, p[PATH_MAX];
 	struct stat sb;
@@ -126,47 +148,50 @@ containment(bool walk)
 	/* Plain use works. */
 	assert_true((fd = beneath_open(rootfd, "d/e/real", O_RDONLY, 0)) >= 0);
 	close(fd);
-	assert_true((fd = beneath_open(rootfd, "d/e/new", O_WRONLY | O_CREAT |
-	    O_EXCL, 0600)) >= 0);
+	assert_true((fd = beneath_open(rootfd, "d/e/new",
+			 O_WRONLY | O_CREAT | O_EXCL, 0600)) >= 0);
 	assert_int_equal(write(fd, "x", 1), 1);
 	close(fd);
-	assert_true((fd = beneath_open_dir(rootfd, "n1/n2/n3", true,
-	    0755)) >= 0);
+	assert_true((fd = beneath_open_dir(rootfd, "n1/n2/n3", true, 0755)) >=
+	    0);
 	close(fd);
 	tu_pathf(p, "%s/n1/n2/n3", root);
 	assert_int_equal(lstat(p, &sb), 0);
 	assert_true(S_ISDIR(sb.st_mode));
 	assert_true((fd = beneath_parent(rootfd, "d/e/real", false, 0,
-	    &leaf)) >= 0);
+			 &leaf)) >= 0);
 	assert_string_equal(leaf, "real");
 	assert_int_equal(fstatat(fd, leaf, &sb, AT_SYMLINK_NOFOLLOW), 0);
 	close(fd);
-	assert_true((fd = beneath_parent(rootfd, "top", false, 0,
-	    &leaf)) >= 0);
+	assert_true((fd = beneath_parent(rootfd, "top", false, 0, &leaf)) >=
+	    0);
 	assert_string_equal(leaf, "top");
 	close(fd);
 
 	/* A symlink on the way: every call fails, nothing is made. */
 	for (size_t i = 0; i < sizeof(through) / sizeof(through[0]); i++) {
 		errno = 0;
-		if (beneath_open(rootfd, through[i], O_WRONLY | O_CREAT |
-		    O_APPEND, 0644) >= 0)
+		if (beneath_open(rootfd, through[i],
+			O_WRONLY | O_CREAT | O_APPEND, 0644) >= 0)
 			fail_msg("%s: opened through a symlink (walk %d)",
 			    through[i], walk);
 		assert_true(errno == ELOOP || errno == EXDEV ||
 		    errno == ENOTDIR);
 		assert_int_equal(beneath_open_dir(rootfd, through[i], true,
-		    0755), -1);
+				     0755),
+		    -1);
 		assert_int_equal(beneath_parent(rootfd, through[i], true, 0755,
-		    &leaf), -1);
+				     &leaf),
+		    -1);
 		assert_int_equal(beneath_unlink(rootfd, through[i], 0), -1);
 	}
 	/* A symlink at the end is not followed either... */
 	for (size_t i = 0; i < sizeof(at_end) / sizeof(at_end[0]); i++) {
-		assert_int_equal(beneath_open(rootfd, at_end[i], O_WRONLY |
-		    O_APPEND, 0), -1);
-		assert_int_equal(beneath_open_dir(rootfd, at_end[i], false,
-		    0), -1);
+		assert_int_equal(beneath_open(rootfd, at_end[i],
+				     O_WRONLY | O_APPEND, 0),
+		    -1);
+		assert_int_equal(beneath_open_dir(rootfd, at_end[i], false, 0),
+		    -1);
 	}
 	/* ... and unlinking removes the link itself. */
 	assert_int_equal(beneath_unlink(rootfd, "d/e/f", 0), 0);

@@ -8,6 +8,8 @@
  * its first allocation; buf_reserve() gives room to write in place;
  * buf_take() hands over the memory and leaves an empty buffer with its
  * maximum; an empty buffer takes as NULL.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -66,8 +68,10 @@ test_grow(void **state)
 		big[i] = (char)('a' + i % 26);
 	buf_init(&b, sizeof(big));
 	for (i = 0; i < sizeof(big); i += 777)
-		assert_int_equal(buf_append(&b, big + i, sizeof(big) - i < 777 ?
-		    sizeof(big) - i : 777), 0);
+		assert_int_equal(buf_append(&b, big + i,
+				     sizeof(big) - i < 777 ? sizeof(big) - i :
+							     777),
+		    0);
 	assert_int_equal(b.len, sizeof(big));
 	assert_memory_equal(b.p, big, sizeof(big));
 	assert_int_equal(b.p[b.len], '\0');

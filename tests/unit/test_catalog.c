@@ -13,6 +13,8 @@
  * in its place, data.vgl gone, a manifest sealed again with a lie in it).
  * test_job.c covers verify against flipped bytes, truncation, appended
  * bytes and a wrong key, and keep_last pruning through the job runner.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/stat.h>
 
@@ -42,14 +44,14 @@
 #include "backup/st_compress.h"
 #include "tests/unit/fakes/testutil.h"
 
-#define PFX	"pfx/sub"
+#define PFX "pfx/sub"
 
 /* Fabricated backups of job "nightly" under PFX (see put_backups()). */
-#define ID_A	"2026-11-20T030000Z-aaaa"	/* complete, with index */
-#define ID_B	"2026-11-21T030000Z-bbbb"	/* interrupted: data only */
-#define ID_C	"2026-11-21T030000Z-0ccc"	/* manifest cut short */
-#define ID_D	"2026-11-22T030000Z-dddd"	/* complete */
-#define ID_E	"2026-11-22T040000Z-eeee"	/* complete */
+#define ID_A "2026-11-20T030000Z-aaaa" /* complete, with index */
+#define ID_B "2026-11-21T030000Z-bbbb" /* interrupted: data only */
+#define ID_C "2026-11-21T030000Z-0ccc" /* manifest cut short */
+#define ID_D "2026-11-22T030000Z-dddd" /* complete */
+#define ID_E "2026-11-22T040000Z-eeee" /* complete */
 
 static struct storage_conf *sconf;
 static struct storage *st;
@@ -57,10 +59,11 @@ static struct crypto_key *key;
 static char keyfile[512], srcdir[512], statedir[512];
 
 /* ${expr} must return 0; else fail with the message in e. */
-#define OK(expr) do {							\
-	if ((expr) != 0)						\
-		fail_msg("%s: %s", #expr, e.msg);			\
-} while (0)
+#define OK(expr) \
+	do { \
+		if ((expr) != 0) \
+			fail_msg("%s: %s", #expr, e.msg); \
+	} while (0)
 
 static int
 setup(void **state)
@@ -146,8 +149,8 @@ test_list(void **state)
 {
 	struct catalog c;
 	struct ag_err e;
-	static const char *const bad_jobs[] = { "", ".", "..", "a/b",
-		"x y", "0123456789012345678901234567890123456789012345678901"
+	static const char *const bad_jobs[] = { "", ".", "..", "a/b", "x y",
+		"0123456789012345678901234567890123456789012345678901"
 		"2345678901234" };
 
 	(void)state;
@@ -251,19 +254,22 @@ test_find_resolve(void **state)
 	/* Several complete ones match: none is taken. */
 	assert_int_equal(catalog_find(&c, "nightly", "2026-11-22", &i, &e),
 	    -1);
-	assert_string_equal(e.msg, "nightly/2026-11-22 is ambiguous: 2 "
+	assert_string_equal(e.msg,
+	    "nightly/2026-11-22 is ambiguous: 2 "
 	    "backups match (" ID_D ", " ID_E ")");
-	assert_int_equal(catalog_find(&c, "nightly", "2026-11-2", &i, &e),
-	    -1);
-	assert_string_equal(e.msg, "nightly/2026-11-2 is ambiguous: 3 "
+	assert_int_equal(catalog_find(&c, "nightly", "2026-11-2", &i, &e), -1);
+	assert_string_equal(e.msg,
+	    "nightly/2026-11-2 is ambiguous: 3 "
 	    "backups match (" ID_A ", " ID_D ", " ID_E ")");
 	/* The incomplete ones match only as such, never as a backup. */
 	assert_int_equal(catalog_find(&c, "nightly", "2026-11-21", &i, &e),
 	    -1);
-	assert_string_equal(e.msg, "backup nightly/2026-11-21 is incomplete "
+	assert_string_equal(e.msg,
+	    "backup nightly/2026-11-21 is incomplete "
 	    "(interrupted run)");
 	assert_int_equal(catalog_find(&c, "nightly", ID_C, &i, &e), -1);
-	assert_string_equal(e.msg, "backup nightly/" ID_C " is incomplete "
+	assert_string_equal(e.msg,
+	    "backup nightly/" ID_C " is incomplete "
 	    "(interrupted run)");
 	/* No match, an empty name, a name longer than any id. */
 	assert_int_equal(catalog_find(&c, "nightly", "2027", &i, &e), -1);
@@ -275,10 +281,11 @@ test_find_resolve(void **state)
 	/* Nothing complete at all. */
 	assert_int_equal(catalog_find(&none, "nightly", "latest", &i, &e), -1);
 	assert_string_equal(e.msg, "no complete backup of job nightly");
-	none.v = &c.v[1];		/* C and B only */
+	none.v = &c.v[1]; /* C and B only */
 	none.n = 2;
 	assert_int_equal(catalog_find(&none, "nightly", "latest", &i, &e), -1);
-	assert_string_equal(e.msg, "no complete backup of job nightly (only "
+	assert_string_equal(e.msg,
+	    "no complete backup of job nightly (only "
 	    "incomplete ones)");
 	catalog_free(&c);
 
@@ -289,15 +296,19 @@ test_find_resolve(void **state)
 	OK(catalog_resolve(st, PFX, "nightly/2026-11-20T", job, id, &e));
 	assert_string_equal(id, ID_A);
 	assert_int_equal(catalog_resolve(st, "", "nightly/latest", job, id,
-	    &e), -1);
+			     &e),
+	    -1);
 	assert_string_equal(e.msg, "no complete backup of job nightly");
 	for (i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++) {
 		char want[128];
 
 		assert_int_equal(catalog_resolve(st, PFX, malformed[i], job,
-		    id, &e), -1);
-		snprintf(want, sizeof(want), "\"%s\": give JOB/latest, JOB/ID "
-		    "or JOB/ID-prefix", malformed[i]);
+				     id, &e),
+		    -1);
+		snprintf(want, sizeof(want),
+		    "\"%s\": give JOB/latest, JOB/ID "
+		    "or JOB/ID-prefix",
+		    malformed[i]);
 		assert_string_equal(e.msg, want);
 	}
 	assert_int_equal(catalog_resolve(st, PFX, "../latest", job, id, &e),
@@ -315,8 +326,8 @@ struct seen {
 };
 
 static void
-seen_cb(void *cookie, const struct catalog_backup *b,
-    enum catalog_action a, const char *reason, int rc, const char *error)
+seen_cb(void *cookie, const struct catalog_backup *b, enum catalog_action a,
+    const char *reason, int rc, const char *error)
 {
 	struct seen *s = cookie;
 
@@ -350,8 +361,8 @@ test_delete(void **state)
 	size_t ncomplete;
 
 	(void)state;
-	assert_int_equal(catalog_delete(st, PFX, "nightly", "2026-11-22",
-	    &e), -1);
+	assert_int_equal(catalog_delete(st, PFX, "nightly", "2026-11-22", &e),
+	    -1);
 	assert_string_equal(e.msg, "delete: bad job or backup id");
 	assert_int_equal(catalog_delete(st, PFX, "..", ID_D, &e), -1);
 	assert_string_equal(e.msg, "delete: bad job or backup id");
@@ -417,8 +428,8 @@ test_prune(void **state)
 	assert_int_equal(pr.incomplete, 1);
 	assert_int_equal(pr.deleted_incomplete, 1);
 	assert_int_equal(pr.failed, 0);
-	assert_int_equal(pr.bytes_freed, 1305 + CATALOG_MANIFEST_MIN - 1 +
-	    800);
+	assert_int_equal(pr.bytes_freed,
+	    1305 + CATALOG_MANIFEST_MIN - 1 + 800);
 	assert_int_equal(count_backups("nightly", &ncomplete), 5);
 	/* The callback saw every backup, oldest first, with its reason. */
 	assert_int_equal(seen.n, 5);
@@ -444,8 +455,8 @@ test_prune(void **state)
 	OK(catalog_prune(st, PFX, "nightly", &po, &pr, &e));
 	assert_int_equal(pr.deleted, 1);
 	assert_int_equal(pr.deleted_incomplete, 1);
-	assert_int_equal(pr.bytes_freed, 1305 + CATALOG_MANIFEST_MIN - 1 +
-	    800);
+	assert_int_equal(pr.bytes_freed,
+	    1305 + CATALOG_MANIFEST_MIN - 1 + 800);
 	assert_int_equal(count_backups("nightly", &ncomplete), 3);
 	assert_int_equal(ncomplete, 2);
 	/* Again: nothing left to do; without grace nothing incomplete goes. */
@@ -470,11 +481,18 @@ static void
 backup_now(const char *job, char ret_id[FORMAT_BACKUP_ID_SIZE])
 {
 	char *paths[2] = { srcdir, NULL }, *none[1] = { NULL };
-	struct job_conf jc = { .name = (char *)job, .paths = paths,
-	    .npaths = 1, .exclude = none, .storage = sconf,
-	    .prefix = (char *)"", .key_mode = JOB_KEY_FILE,
-	    .key_path = keyfile, .level = 1, .threads = 1,
-	    .slice_size = ST_COMPRESS_SLICE_MIN, .hook_timeout_ms = 5000 };
+	struct job_conf jc = { .name = (char *)job,
+		.paths = paths,
+		.npaths = 1,
+		.exclude = none,
+		.storage = sconf,
+		.prefix = (char *)"",
+		.key_mode = JOB_KEY_FILE,
+		.key_path = keyfile,
+		.level = 1,
+		.threads = 1,
+		.slice_size = ST_COMPRESS_SLICE_MIN,
+		.hook_timeout_ms = 5000 };
 	struct job_run_opts o = { .host = "testhost", .state_dir = statedir };
 	struct job_result res;
 
@@ -565,12 +583,13 @@ reseal_manifest(const char *job, const char *id, const char *path,
 	free(json);
 	o = root;
 	for (const char *p = path; (dot = strchr(p, '.')) != NULL;
-	    p = dot + 1) {
+	     p = dot + 1) {
 		char part[32];
 
 		snprintf(part, sizeof(part), "%.*s", (int)(dot - p), p);
-		o = json_is_array(o) ? json_array_get(o, strtoul(part, NULL,
-		    10)) : json_object_get(o, part);
+		o = json_is_array(o) ?
+		    json_array_get(o, strtoul(part, NULL, 10)) :
+		    json_object_get(o, part);
 		assert_non_null(o);
 		path = dot + 1;
 	}
@@ -578,8 +597,8 @@ reseal_manifest(const char *job, const char *id, const char *path,
 	assert_non_null(out = json_dumps(root, JSON_COMPACT));
 	json_decref(root);
 	assert_int_equal(crypto_random(dk, sizeof(dk)), 0);
-	OK(format_manifest_seal(key, dk, id, out, strlen(out), &sealed,
-	    &slen, &e));
+	OK(format_manifest_seal(key, dk, id, out, strlen(out), &sealed, &slen,
+	    &e));
 	free(out);
 	OK(storage_put(st, k, sealed, slen, &e));
 	free(sealed);
@@ -615,7 +634,7 @@ test_verify(void **state)
 	assert_int_equal(vr.data_size, m->data_size);
 	assert_int_equal(vr.files, m->nfiles);
 	assert_int_equal(vr.headers, m->nfiles);
-	assert_true(m->nfiles >= 5);		/* src and its 4 files */
+	assert_true(m->nfiles >= 5); /* src and its 4 files */
 	assert_true(vr.bytes_read >= m->data_size);
 	assert_true(vr.index_separate == !m->index_inline);
 	assert_false(vr.is_signed);
@@ -638,7 +657,8 @@ test_verify(void **state)
 	snprintf(saved, sizeof(saved), "%s", okey("keep", y, "data.vgl"));
 	copy_object(okey("v", y, "data.vgl"), saved);
 	copy_object(okey("v", x, "data.vgl"), okey("v", y, "data.vgl"));
-	verify_fails("v", y, "data.vgl: its header differs from the "
+	verify_fails("v", y,
+	    "data.vgl: its header differs from the "
 	    "manifest's copy");
 	/* Y's data gone: listed complete (the manifest is there), broken. */
 	OK(storage_remove(st, okey("v", y, "data.vgl"), &e));
@@ -657,10 +677,12 @@ test_verify(void **state)
 	/* X's manifest in Y's place: refused before anything is read. */
 	snprintf(saved, sizeof(saved), "%s", okey("keep", y, "manifest.vgl"));
 	copy_object(okey("v", y, "manifest.vgl"), saved);
-	copy_object(okey("v", x, "manifest.vgl"), okey("v", y,
-	    "manifest.vgl"));
-	snprintf(want, sizeof(want), "manifest.vgl: sealed for backup %s, "
-	    "not %s", x, y);
+	copy_object(okey("v", x, "manifest.vgl"),
+	    okey("v", y, "manifest.vgl"));
+	snprintf(want, sizeof(want),
+	    "manifest.vgl: sealed for backup %s, "
+	    "not %s",
+	    x, y);
 	verify_fails("v", y, want);
 	/* The result is filled even then: nothing checked, not ok. */
 	memset(&vr, 0xff, sizeof(vr));
@@ -670,12 +692,14 @@ test_verify(void **state)
 	assert_int_equal(vr.chunks, 0);
 	assert_int_equal(vr.bytes_read, 0);
 	assert_int_equal(catalog_load_manifest(st, "", "v", y, key, false, &m,
-	    &e), -1);
+			     &e),
+	    -1);
 	assert_string_equal(e.msg, want);
 
 	/* Sealed again, for Y, with a lie: each is found. */
 	copy_object(saved, okey("v", y, "manifest.vgl"));
-	reseal_manifest("v", y, "tar.sha256", "0000000000000000000000000000"
+	reseal_manifest("v", y, "tar.sha256",
+	    "0000000000000000000000000000"
 	    "000000000000000000000000000000000000");
 	verify_fails("v", y, "tar stream sha256 differs from the manifest");
 	copy_object(saved, okey("v", y, "manifest.vgl"));
@@ -687,7 +711,8 @@ test_verify(void **state)
 	reseal_manifest("v", y, "files.2.path", "elsewhere");
 	assert_int_equal(catalog_verify(st, "", "v", y, key, NULL, &vr, &e),
 	    -1);
-	assert_non_null(strstr(e.msg, "file index: files[2] \"elsewhere\" at "
+	assert_non_null(strstr(e.msg,
+	    "file index: files[2] \"elsewhere\" at "
 	    "tar offset "));
 	/* ... which only the tar headers show. */
 	vo.cancel = NULL;

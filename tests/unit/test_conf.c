@@ -3,6 +3,8 @@
  * typed accessors, secrets and their file permissions, @include (of files
  * that are no regular files, too large, unreadable, with secrets), the
  * error cap.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -52,8 +54,10 @@ test_syntax_error_has_line(void **state)
 {
 	struct conf_errs e = { 0 };
 	struct conf *c = NULL;
-	const char *p = tu_write_conf("syntax.conf", "agent = {\n"
-	    "  log_level = \"info\";\n  state_dir = ;\n};\n", 0600);
+	const char *p = tu_write_conf("syntax.conf",
+	    "agent = {\n"
+	    "  log_level = \"info\";\n  state_dir = ;\n};\n",
+	    0600);
 	char want[300];
 
 	(void)state;
@@ -74,7 +78,8 @@ test_missing_file(void **state)
 	(void)state;
 	assert_int_equal(conf_load("/nonexistent/vigil.conf", &c, &e), -1);
 	assert_int_equal(e.n, 1);
-	assert_non_null(strstr(e.msgs[0], "/nonexistent/vigil.conf:0: "
+	assert_non_null(strstr(e.msgs[0],
+	    "/nonexistent/vigil.conf:0: "
 	    "cannot read: No such file"));
 	conf_errs_free(&e);
 }
@@ -92,23 +97,30 @@ test_agent_errors_all_reported(void **state)
 	    "  spool_max = \"many\";\n"
 	    "};\n"
 	    "extra = 1;\n"
-	    "sources = { };\n", 0600);
+	    "sources = { };\n",
+	    0600);
 	char want[300];
 
 	(void)state;
 	assert_int_equal(conf_load(p, &c, &e), 0);
 	dump(&e);
 	assert_int_equal(e.n, 6);
-	snprintf(want, sizeof(want), "%s:2: agent.state_dir: must be an "
-	    "absolute path", p);
+	snprintf(want, sizeof(want),
+	    "%s:2: agent.state_dir: must be an "
+	    "absolute path",
+	    p);
 	assert_true(tu_has_error(&e, want));
-	snprintf(want, sizeof(want), "%s:3: agent.log_level: \"loud\" is not "
-	    "one of \"error\", \"warning\", \"info\", \"debug\"", p);
+	snprintf(want, sizeof(want),
+	    "%s:3: agent.log_level: \"loud\" is not "
+	    "one of \"error\", \"warning\", \"info\", \"debug\"",
+	    p);
 	assert_true(tu_has_error(&e, want));
 	snprintf(want, sizeof(want), "%s:4: agent.colour: unknown setting", p);
 	assert_true(tu_has_error(&e, want));
-	snprintf(want, sizeof(want), "%s:5: agent.spool_max: must be an "
-	    "integer, not a string", p);
+	snprintf(want, sizeof(want),
+	    "%s:5: agent.spool_max: must be an "
+	    "integer, not a string",
+	    p);
 	assert_true(tu_has_error(&e, want));
 	snprintf(want, sizeof(want), "%s:7: extra: unknown setting", p);
 	assert_true(tu_has_error(&e, want));
@@ -148,7 +160,8 @@ test_accessors(void **state)
 	    "  mixed = ( \"a\", 3 );\n"
 	    "  flag = true;\n"
 	    "  colour = \"green\";\n"
-	    "} );\n", 0600);
+	    "} );\n",
+	    0600);
 
 	(void)state;
 	assert_int_equal(conf_load(p, &c, &e), 0);
@@ -159,17 +172,20 @@ test_accessors(void **state)
 	assert_int_equal(conf_get_dur(&e, g, "every", true, 1000, &ms), 1);
 	assert_int_equal(ms, 5400000);
 	assert_int_equal(conf_get_dur(&e, g, "short", true, 1000, &ms), -1);
-	assert_true(tu_has_error(&e, "sources[0].short: \"100ms\" is too short "
+	assert_true(tu_has_error(&e,
+	    "sources[0].short: \"100ms\" is too short "
 	    "(at least 1s)"));
 	assert_int_equal(conf_get_dur(&e, g, "bad", true, 0, &ms), -1);
-	assert_true(tu_has_error(&e, ":5: sources[0].bad: \"5 minutes\" is not "
+	assert_true(tu_has_error(&e,
+	    ":5: sources[0].bad: \"5 minutes\" is not "
 	    "a duration"));
 	assert_int_equal(conf_get_dur(&e, g, "num", true, 0, &ms), -1);
-	assert_int_equal(ms, 5400000);		/* untouched on failure */
+	assert_int_equal(ms, 5400000); /* untouched on failure */
 	assert_int_equal(conf_get_int(&e, g, "num", true, 0, 10, &i), 1);
 	assert_int_equal(i, 7);
 	assert_int_equal(conf_get_int(&e, g, "big", true, 0, 10, &i), -1);
-	assert_true(tu_has_error(&e, "sources[0].big: 1000 is out of range "
+	assert_true(tu_has_error(&e,
+	    "sources[0].big: 1000 is out of range "
 	    "[0, 10]"));
 	assert_int_equal(conf_get_int(&e, g, "flt", true, 0, 10, &i), -1);
 	assert_int_equal(conf_get_num(&e, g, "flt", true, 0, 100, &d), 1);
@@ -188,9 +204,12 @@ test_accessors(void **state)
 	assert_string_equal(v[0], "solo");
 	ag_strv_free(v);
 	assert_int_equal(conf_get_strv(&e, g, "mixed", true, &v, &n), -1);
-	assert_true(tu_has_error(&e, "sources[0].mixed.[1]: must be a "
-	    "string") || tu_has_error(&e, "sources[0].mixed[1]: must be a "
-	    "string"));
+	assert_true(tu_has_error(&e,
+			"sources[0].mixed.[1]: must be a "
+			"string") ||
+	    tu_has_error(&e,
+		"sources[0].mixed[1]: must be a "
+		"string"));
 	assert_int_equal(conf_get_bool(&e, g, "flag", true, &b), 1);
 	assert_true(b);
 	assert_int_equal(conf_get_enum(&e, g, "colour", true, colours, &idx),
@@ -198,7 +217,8 @@ test_accessors(void **state)
 	assert_int_equal(idx, 1);
 	assert_int_equal(conf_get_str(&e, g, "absent", false, &s), 0);
 	assert_int_equal(conf_get_str(&e, g, "needed", true, &s), 0);
-	assert_true(tu_has_error(&e, ":1: sources[0].needed: missing "
+	assert_true(tu_has_error(&e,
+	    ":1: sources[0].needed: missing "
 	    "(required)"));
 	conf_free(c);
 	conf_errs_free(&e);
@@ -210,14 +230,18 @@ test_check_keys(void **state)
 	static const char *const allowed[] = { "type", "interval", NULL };
 	struct conf_errs e = { 0 };
 	struct conf *c = NULL;
-	const char *p = tu_write_conf("keys.conf", "sources = ( { type = "
-	    "\"cpu\";\n  intervall = \"10s\"; } );\n", 0600);
+	const char *p = tu_write_conf("keys.conf",
+	    "sources = ( { type = "
+	    "\"cpu\";\n  intervall = \"10s\"; } );\n",
+	    0600);
 
 	(void)state;
 	assert_int_equal(conf_load(p, &c, &e), 0);
 	assert_int_equal(conf_check_keys(&e, conf_elem(c->sources, 0),
-	    allowed), 1);
-	assert_true(tu_has_error(&e, ":2: sources[0].intervall: unknown "
+			     allowed),
+	    1);
+	assert_true(tu_has_error(&e,
+	    ":2: sources[0].intervall: unknown "
 	    "setting"));
 	conf_free(c);
 	conf_errs_free(&e);
@@ -245,14 +269,16 @@ test_secrets(void **state)
 	    "  { name = \"d\"; secret_env = \"VIGIL_TEST_SECRET\"; },\n"
 	    "  { name = \"e\"; secret = \"x\"; secret_file = \"/y\"; },\n"
 	    "  { name = \"f\"; secret_env = \"VIGIL_TEST_UNSET\"; }\n"
-	    ");\n", secret_path, tu_tmpdir());
+	    ");\n",
+	    secret_path, tu_tmpdir());
 
 	/* World-readable file: the inline secret is refused. */
 	p = tu_write_conf("open.conf", text, 0644);
 	assert_int_equal(conf_load(p, &c, &e), 0);
 	g = conf_elem(c->notifiers, 0);
 	assert_int_equal(conf_get_secret(&e, g, "secret", true, &sec), -1);
-	assert_true(tu_has_error(&e, ":2: notifiers[0].secret: inline secret "
+	assert_true(tu_has_error(&e,
+	    ":2: notifiers[0].secret: inline secret "
 	    "in a file that group or others can read"));
 	conf_free(c);
 	conf_errs_free(&e);
@@ -263,31 +289,41 @@ test_secrets(void **state)
 	unsetenv("VIGIL_TEST_UNSET");
 	assert_int_equal(conf_load(p, &c, &e), 0);
 	assert_int_equal(conf_get_secret(&e, conf_elem(c->notifiers, 0),
-	    "secret", true, &sec), 1);
+			     "secret", true, &sec),
+	    1);
 	assert_string_equal(sec, "inline");
 	conf_secret_free(sec);
 	assert_int_equal(conf_get_secret(&e, conf_elem(c->notifiers, 1),
-	    "secret", true, &sec), 1);
-	assert_string_equal(sec, "s3cr3t");	/* newline dropped */
+			     "secret", true, &sec),
+	    1);
+	assert_string_equal(sec, "s3cr3t"); /* newline dropped */
 	conf_secret_free(sec);
 	assert_int_equal(conf_get_secret(&e, conf_elem(c->notifiers, 2),
-	    "secret", true, &sec), -1);
-	assert_true(tu_has_error(&e, "loose.secret\" is readable by group or "
+			     "secret", true, &sec),
+	    -1);
+	assert_true(tu_has_error(&e,
+	    "loose.secret\" is readable by group or "
 	    "others (mode 0644)"));
 	assert_int_equal(conf_get_secret(&e, conf_elem(c->notifiers, 3),
-	    "secret", true, &sec), 1);
+			     "secret", true, &sec),
+	    1);
 	assert_string_equal(sec, "from-env");
 	conf_secret_free(sec);
 	assert_int_equal(conf_get_secret(&e, conf_elem(c->notifiers, 4),
-	    "secret", true, &sec), -1);
-	assert_true(tu_has_error(&e, "give only one of secret, secret_file and "
+			     "secret", true, &sec),
+	    -1);
+	assert_true(tu_has_error(&e,
+	    "give only one of secret, secret_file and "
 	    "secret_env"));
 	assert_int_equal(conf_get_secret(&e, conf_elem(c->notifiers, 5),
-	    "secret", true, &sec), -1);
-	assert_true(tu_has_error(&e, "environment variable VIGIL_TEST_UNSET is "
+			     "secret", true, &sec),
+	    -1);
+	assert_true(tu_has_error(&e,
+	    "environment variable VIGIL_TEST_UNSET is "
 	    "not set"));
 	assert_int_equal(conf_get_secret(&e, conf_elem(c->notifiers, 5),
-	    "other", false, &sec), 0);
+			     "other", false, &sec),
+	    0);
 	conf_free(c);
 	conf_errs_free(&e);
 }
@@ -310,9 +346,10 @@ refused_in_child(const char *path, const char *want, uid_t uid)
 		struct conf *c = NULL;
 
 		alarm(60);
-		if (uid != (uid_t)-1 && (setgroups(0, NULL) != 0 ||
-		    setresgid(uid, uid, uid) != 0 ||
-		    setresuid(uid, uid, uid) != 0))
+		if (uid != (uid_t)-1 &&
+		    (setgroups(0, NULL) != 0 ||
+			setresgid(uid, uid, uid) != 0 ||
+			setresuid(uid, uid, uid) != 0))
 			_exit(12);
 		if (conf_load(path, &c, &e) == 0) {
 			fprintf(stderr, "%s was accepted\n", path);
@@ -327,8 +364,8 @@ refused_in_child(const char *path, const char *want, uid_t uid)
 		    WTERMSIG(st), SIGALRM);
 	if (WEXITSTATUS(st) != 0)
 		fail_msg("checking %s exited %d (10: accepted, 11: another "
-		    "error, 12: setresuid; else exit() in libconfig)", path,
-		    WEXITSTATUS(st));
+			 "error, 12: setresuid; else exit() in libconfig)",
+		    path, WEXITSTATUS(st));
 }
 
 /* "DIR/name" in tu_tmpdir(), in a static buffer of its own per slot. */
@@ -351,10 +388,14 @@ test_include_directory(void **state)
 
 	(void)state;
 	(void)mkdir(tpath(0, "conf.d"), 0755);
-	p = tu_write_conf("incdir.conf", "agent = { };\n"
-	    "@include \"conf.d\"\n", 0600);
-	snprintf(want, sizeof(want), "incdir.conf:2: @include \"conf.d\" "
-	    "(%s): is a directory, not a file", tpath(0, "conf.d"));
+	p = tu_write_conf("incdir.conf",
+	    "agent = { };\n"
+	    "@include \"conf.d\"\n",
+	    0600);
+	snprintf(want, sizeof(want),
+	    "incdir.conf:2: @include \"conf.d\" "
+	    "(%s): is a directory, not a file",
+	    tpath(0, "conf.d"));
 	refused_in_child(p, want, (uid_t)-1);
 	/* The main file itself. */
 	snprintf(want, sizeof(want), "%s:0: is a directory, not a file",
@@ -382,10 +423,14 @@ test_include_fifo(void **state)
 
 	(void)state;
 	assert_int_equal(mkfifo(tpath(0, "pipe"), 0600), 0);
-	p = tu_write_conf("incfifo.conf", "agent = { };\n\n"
-	    "  @include\t\"pipe\"\n", 0600);
-	snprintf(want, sizeof(want), "incfifo.conf:3: @include \"pipe\" "
-	    "(%s): is a FIFO, not a regular file", tpath(0, "pipe"));
+	p = tu_write_conf("incfifo.conf",
+	    "agent = { };\n\n"
+	    "  @include\t\"pipe\"\n",
+	    0600);
+	snprintf(want, sizeof(want),
+	    "incfifo.conf:3: @include \"pipe\" "
+	    "(%s): is a FIFO, not a regular file",
+	    tpath(0, "pipe"));
 	refused_in_child(p, want, (uid_t)-1);
 	/* A FIFO as the configuration. */
 	snprintf(want, sizeof(want), "%s:0: is a FIFO, not a regular file",
@@ -393,8 +438,10 @@ test_include_fifo(void **state)
 	refused_in_child(tpath(0, "pipe"), want, (uid_t)-1);
 	/* A character device. */
 	p = tu_write_conf("incnull.conf", "@include \"/dev/null\"\n", 0600);
-	refused_in_child(p, "incnull.conf:1: @include \"/dev/null\": is a "
-	    "character device, not a regular file", (uid_t)-1);
+	refused_in_child(p,
+	    "incnull.conf:1: @include \"/dev/null\": is a "
+	    "character device, not a regular file",
+	    (uid_t)-1);
 }
 
 static void
@@ -440,7 +487,8 @@ test_include_lines(void **state)
 	    "  bogus = 1;\n"
 	    "};\n"
 	    "@include \"sub/inc2.conf\"\n"
-	    "rules = ( );", 0600);
+	    "rules = ( );",
+	    0600);
 	tu_write_conf("sub/inc2.conf", "# nothing but a comment", 0600);
 	p = tu_write_conf("lines.conf",
 	    "# @include \"nowhere.conf\"\n"
@@ -451,7 +499,8 @@ test_include_lines(void **state)
 	    "@include \"sub/inc.conf\"\n"
 	    "extra = 1;\n"
 	    "@include \"sub/inc2.conf\"\n"
-	    "more = 2;\n", 0600);
+	    "more = 2;\n",
+	    0600);
 	snprintf(main, sizeof(main), "%s", p);
 	assert_int_equal(chdir("/"), 0);
 	assert_int_equal(conf_load(main, &c, &e), 0);
@@ -495,23 +544,31 @@ test_include_loop_and_missing(void **state)
 	p = tu_write_conf("loop1.conf", "a = 1;\n@include \"loop2.conf\"\n",
 	    0600);
 	assert_int_equal(conf_load(p, &c, &e), -1);
-	snprintf(want, sizeof(want), "%s:1: @include \"loop1.conf\" (%s): "
-	    "includes itself", tpath(0, "loop2.conf"), p);
+	snprintf(want, sizeof(want),
+	    "%s:1: @include \"loop1.conf\" (%s): "
+	    "includes itself",
+	    tpath(0, "loop2.conf"), p);
 	assert_true(tu_has_error(&e, want));
 	conf_errs_free(&e);
 
 	/* Every bad include is reported, not only the first. */
-	p = tu_write_conf("missing.conf", "@include \"gone1.conf\"\n"
+	p = tu_write_conf("missing.conf",
+	    "@include \"gone1.conf\"\n"
 	    "@include \"/nonexistent/gone2.conf\"\n"
-	    "@include \"unterminated\n", 0600);
+	    "@include \"unterminated\n",
+	    0600);
 	assert_int_equal(conf_load(p, &c, &e), -1);
-	assert_true(tu_has_error(&e, "missing.conf:1: @include \"gone1.conf\" "
+	assert_true(tu_has_error(&e,
+	    "missing.conf:1: @include \"gone1.conf\" "
 	    "("));
-	assert_true(tu_has_error(&e, "gone1.conf): cannot read: No such "
+	assert_true(tu_has_error(&e,
+	    "gone1.conf): cannot read: No such "
 	    "file"));
-	assert_true(tu_has_error(&e, "missing.conf:2: @include "
+	assert_true(tu_has_error(&e,
+	    "missing.conf:2: @include "
 	    "\"/nonexistent/gone2.conf\": cannot read: No such file"));
-	assert_true(tu_has_error(&e, "missing.conf:3: @include without its "
+	assert_true(tu_has_error(&e,
+	    "missing.conf:3: @include without its "
 	    "closing quote"));
 	assert_int_equal(e.n, 3);
 	conf_errs_free(&e);
@@ -534,29 +591,36 @@ test_include_secret(void **state)
 	const char *p;
 
 	(void)state;
-	tu_write_conf("open-notifier.conf", "notifiers = (\n"
-	    "  { name = \"a\"; secret = \"inline\"; }\n);\n", 0644);
+	tu_write_conf("open-notifier.conf",
+	    "notifiers = (\n"
+	    "  { name = \"a\"; secret = \"inline\"; }\n);\n",
+	    0644);
 	p = tu_write_conf("closed-main.conf",
 	    "@include \"open-notifier.conf\"\n", 0600);
 	assert_int_equal(conf_load(p, &c, &e), 0);
 	assert_int_equal(conf_get_secret(&e, conf_elem(c->notifiers, 0),
-	    "secret", true, &sec), -1);
-	snprintf(want, sizeof(want), "%s:2: notifiers[0].secret: inline "
+			     "secret", true, &sec),
+	    -1);
+	snprintf(want, sizeof(want),
+	    "%s:2: notifiers[0].secret: inline "
 	    "secret in a file that group or others can read: use secret_file, "
-	    "or chmod 600 %s", tpath(0, "open-notifier.conf"),
-	    tpath(0, "open-notifier.conf"));
+	    "or chmod 600 %s",
+	    tpath(0, "open-notifier.conf"), tpath(0, "open-notifier.conf"));
 	assert_true(tu_has_error(&e, want));
 	conf_free(c);
 	conf_errs_free(&e);
 
 	/* A private include may hold it, whatever the main file's mode. */
-	tu_write_conf("closed-notifier.conf", "notifiers = (\n"
-	    "  { name = \"a\"; secret = \"inline\"; }\n);\n", 0600);
+	tu_write_conf("closed-notifier.conf",
+	    "notifiers = (\n"
+	    "  { name = \"a\"; secret = \"inline\"; }\n);\n",
+	    0600);
 	p = tu_write_conf("open-main.conf",
 	    "@include \"closed-notifier.conf\"\n", 0644);
 	assert_int_equal(conf_load(p, &c, &e), 0);
 	assert_int_equal(conf_get_secret(&e, conf_elem(c->notifiers, 0),
-	    "secret", true, &sec), 1);
+			     "secret", true, &sec),
+	    1);
 	assert_string_equal(sec, "inline");
 	conf_secret_free(sec);
 	assert_int_equal(e.n, 0);
@@ -581,9 +645,12 @@ test_permission_denied(void **state)
 	snprintf(want, sizeof(want), "%s:0: cannot read: Permission denied",
 	    tpath(0, "locked.conf"));
 	refused_in_child(tpath(0, "locked.conf"), want, uid);
-	p = tu_write_conf("opens-locked.conf", "\n\n@include "
-	    "\"locked.conf\"\n", 0644);
-	snprintf(want, sizeof(want), "opens-locked.conf:3: @include "
+	p = tu_write_conf("opens-locked.conf",
+	    "\n\n@include "
+	    "\"locked.conf\"\n",
+	    0644);
+	snprintf(want, sizeof(want),
+	    "opens-locked.conf:3: @include "
 	    "\"locked.conf\" (%s): cannot read: Permission denied",
 	    tpath(0, "locked.conf"));
 	refused_in_child(p, want, uid);
@@ -609,7 +676,8 @@ test_error_cap(void **state)
 	free(text);
 	assert_int_equal(e.total, n);
 	assert_int_equal(e.n, CONF_MAX_ERRS + 1);
-	assert_non_null(strstr(e.msgs[CONF_MAX_ERRS - 1], "agent.k999: "
+	assert_non_null(strstr(e.msgs[CONF_MAX_ERRS - 1],
+	    "agent.k999: "
 	    "unknown setting"));
 	assert_string_equal(e.msgs[CONF_MAX_ERRS], "... and 500 more errors");
 	conf_free(c);

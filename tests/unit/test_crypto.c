@@ -4,6 +4,8 @@
  * specification's test case 16, RFC 5869, RFC 7914, RFC 7748); the key
  * files against every refusal the header promises, and against keys that
  * the openssl command line wrote.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -127,7 +129,8 @@ test_gcm_in_place_and_tamper(void **state)
 
 		memset(out, 0xaa, sizeof(out));
 		assert_int_equal(crypto_aead_open(ctx, iv, a, 20, buf, 60, out,
-		    bad), -1);
+				     bad),
+		    -1);
 		for (size_t i = 0; i < sizeof(out); i++)
 			assert_int_equal(out[i], 0);
 	}
@@ -137,16 +140,19 @@ test_gcm_in_place_and_tamper(void **state)
 
 		memcpy(a2, a, 20);
 		a2[0] ^= 0x80;
-		assert_int_equal(crypto_aead_open(ctx, iv, a2, 20, buf, 60, out,
-		    t), -1);
+		assert_int_equal(crypto_aead_open(ctx, iv, a2, 20, buf, 60,
+				     out, t),
+		    -1);
 		memcpy(c2, buf, 60);
 		c2[30] ^= 4;
 		assert_int_equal(crypto_aead_open(ctx, iv, a, 20, c2, 60, out,
-		    t), -1);
+				     t),
+		    -1);
 		/* Wrong nonce. */
 		iv[11] ^= 1;
 		assert_int_equal(crypto_aead_open(ctx, iv, a, 20, buf, 60, out,
-		    t), -1);
+				     t),
+		    -1);
 		iv[11] ^= 1;
 	}
 	/* In-place open restores the plaintext. */
@@ -166,13 +172,16 @@ test_gcm_in_place_and_tamper(void **state)
 
 		assert_non_null(fresh = crypto_aead_new(k));
 		assert_int_equal(crypto_aead_seal(ctx, iv, a, 20, p, 60, c1,
-		    t1), 0);
+				     t1),
+		    0);
 		assert_int_equal(crypto_aead_seal(fresh, iv, a, 20, p, 60, c2,
-		    t2), 0);
+				     t2),
+		    0);
 		assert_memory_equal(c1, c2, 60);
 		assert_memory_equal(t1, t2, 16);
 		assert_int_equal(crypto_aead_open(fresh, iv, a, 20, c1, 60, c1,
-		    t1), 0);
+				     t1),
+		    0);
 		assert_memory_equal(c1, p, 60);
 		crypto_aead_free(fresh);
 	}
@@ -192,18 +201,23 @@ test_gcm_empty_and_large(void **state)
 	assert_non_null(ctx = crypto_aead_new(k));
 	/* An empty message still authenticates the AAD. */
 	assert_int_equal(crypto_aead_seal(ctx, iv, (const uint8_t *)"x", 1,
-	    NULL, 0, NULL, t), 0);
+			     NULL, 0, NULL, t),
+	    0);
 	assert_int_equal(crypto_aead_open(ctx, iv, (const uint8_t *)"x", 1,
-	    NULL, 0, NULL, t), 0);
+			     NULL, 0, NULL, t),
+	    0);
 	assert_int_equal(crypto_aead_open(ctx, iv, (const uint8_t *)"y", 1,
-	    NULL, 0, NULL, t), -1);
+			     NULL, 0, NULL, t),
+	    -1);
 	/* A 5 MiB buffer round trip. */
 	assert_non_null(big = malloc(n));
 	for (size_t i = 0; i < n; i++)
 		big[i] = (uint8_t)(i * 31);
-	assert_int_equal(crypto_aead_seal(ctx, iv, NULL, 0, big, n, big, t), 0);
+	assert_int_equal(crypto_aead_seal(ctx, iv, NULL, 0, big, n, big, t),
+	    0);
 	assert_int_not_equal(big[1], 31);
-	assert_int_equal(crypto_aead_open(ctx, iv, NULL, 0, big, n, big, t), 0);
+	assert_int_equal(crypto_aead_open(ctx, iv, NULL, 0, big, n, big, t),
+	    0);
 	for (size_t i = 0; i < n; i += 4099)
 		assert_int_equal(big[i], (uint8_t)(i * 31));
 	free(big);
@@ -225,17 +239,22 @@ test_hkdf_rfc5869(void **state)
 		info[i] = (uint8_t)(0xf0 + i);
 	/* Test case 1. */
 	assert_int_equal(crypto_hkdf_sha256(ikm, 22, salt, 13, info, 10, okm,
-	    42), 0);
-	assert_hex(okm, 42, "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5d"
+			     42),
+	    0);
+	assert_hex(okm, 42,
+	    "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5d"
 	    "b02d56ecc4c5bf34007208d5b887185865");
 	/* Test case 3: no salt, no info. */
 	assert_int_equal(crypto_hkdf_sha256(ikm, 22, NULL, 0, NULL, 0, okm,
-	    42), 0);
-	assert_hex(okm, 42, "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3"
+			     42),
+	    0);
+	assert_hex(okm, 42,
+	    "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3"
 	    "454e5f3c738d2d9d201395faa4b61a96c8");
 	/* Refusals. */
 	assert_int_equal(crypto_hkdf_sha256(NULL, 0, NULL, 0, NULL, 0, okm,
-	    42), -1);
+			     42),
+	    -1);
 	assert_int_equal(crypto_hkdf_sha256(ikm, 22, NULL, 0, NULL, 0, okm, 0),
 	    -1);
 }
@@ -247,22 +266,31 @@ test_scrypt_rfc7914(void **state)
 
 	(void)state;
 	assert_int_equal(crypto_scrypt((const uint8_t *)"password", 8,
-	    (const uint8_t *)"NaCl", 4, 1024, 8, 16, out, 64), 0);
-	assert_hex(out, 64, "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e7"
+			     (const uint8_t *)"NaCl", 4, 1024, 8, 16, out, 64),
+	    0);
+	assert_hex(out, 64,
+	    "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e7"
 	    "7376634b3731622eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d83"
 	    "60cbdfa2cc0640");
 	/* The production default (N = 2^15, r = 8, p = 1) fits the cap. */
 	assert_int_equal(crypto_scrypt((const uint8_t *)"p", 1,
-	    (const uint8_t *)"s", 1, (uint64_t)1 << 15, 8, 1, out, 32), 0);
+			     (const uint8_t *)"s", 1, (uint64_t)1 << 15, 8, 1,
+			     out, 32),
+	    0);
 	/* N not a power of two, p too large, memory over the cap. */
 	assert_int_equal(crypto_scrypt((const uint8_t *)"p", 1,
-	    (const uint8_t *)"s", 1, 1000, 8, 1, out, 32), -1);
+			     (const uint8_t *)"s", 1, 1000, 8, 1, out, 32),
+	    -1);
 	assert_int_equal(crypto_scrypt((const uint8_t *)"p", 1,
-	    (const uint8_t *)"s", 1, 1024, 8, 17, out, 32), -1);
+			     (const uint8_t *)"s", 1, 1024, 8, 17, out, 32),
+	    -1);
 	assert_int_equal(crypto_scrypt((const uint8_t *)"p", 1,
-	    (const uint8_t *)"s", 1, (uint64_t)1 << 21, 8, 1, out, 32), -1);
+			     (const uint8_t *)"s", 1, (uint64_t)1 << 21, 8, 1,
+			     out, 32),
+	    -1);
 	assert_int_equal(crypto_scrypt((const uint8_t *)"p", 1,
-	    (const uint8_t *)"s", 1, 1024, 0, 1, out, 32), -1);
+			     (const uint8_t *)"s", 1, 1024, 0, 1, out, 32),
+	    -1);
 }
 
 /* ---- X25519 ---- */
@@ -352,10 +380,13 @@ test_keyfile_formats(void **state)
 	/* Wrong lengths and contents. */
 	p = put_file("short.key", raw, 31, 0600);
 	assert_null(crypto_keys_load_keyfile(p, &err));
-	assert_non_null(strstr(err.msg, "short.key: not a key file: expected "
+	assert_non_null(strstr(err.msg,
+	    "short.key: not a key file: expected "
 	    "32 raw bytes or 64 hex digits, found 31 bytes"));
-	p = put_file("two-nl.key", "0000000000000000000000000000000000000000"
-	    "000000000000000000000000\n\n", 66, 0600);
+	p = put_file("two-nl.key",
+	    "0000000000000000000000000000000000000000"
+	    "000000000000000000000000\n\n",
+	    66, 0600);
 	assert_null(crypto_keys_load_keyfile(p, &err));
 	assert_non_null(strstr(err.msg, "found 66 bytes"));
 	hex[5] = 'g';
@@ -370,7 +401,8 @@ test_keyfile_formats(void **state)
 
 		p = put_file("big.key", big, sizeof(big), 0600);
 		assert_null(crypto_keys_load_keyfile(p, &err));
-		assert_non_null(strstr(err.msg, "big.key: too large for a key "
+		assert_non_null(strstr(err.msg,
+		    "big.key: too large for a key "
 		    "file"));
 	}
 }
@@ -387,8 +419,10 @@ test_keyfile_permissions(void **state)
 	p = put_file("open.key", raw, 32, 0640);
 	snprintf(path, sizeof(path), "%s", p);
 	assert_null(crypto_keys_load_keyfile(path, &err));
-	snprintf(want, sizeof(want), "%s: mode 0640 is too open for a key file "
-	    "(group or others may access it); chmod 600 %s", path, path);
+	snprintf(want, sizeof(want),
+	    "%s: mode 0640 is too open for a key file "
+	    "(group or others may access it); chmod 600 %s",
+	    path, path);
 	assert_string_equal(err.msg, want);
 
 	p = put_file("world.key", raw, 32, 0604);
@@ -399,7 +433,8 @@ test_keyfile_permissions(void **state)
 	assert_non_null(strstr(err.msg, "mode 0620 is too open"));
 	p = put_file("pass-open.txt", "secret\n", 7, 0644);
 	assert_null(crypto_keys_load_passphrase(p, &err));
-	assert_non_null(strstr(err.msg, "mode 0644 is too open for a "
+	assert_non_null(strstr(err.msg,
+	    "mode 0644 is too open for a "
 	    "passphrase file"));
 
 	/* Not a regular file; missing. */
@@ -407,7 +442,8 @@ test_keyfile_permissions(void **state)
 	assert_non_null(strstr(err.msg, "is not a regular file"));
 	snprintf(path, sizeof(path), "%s/missing.key", tu_tmpdir());
 	assert_null(crypto_keys_load_keyfile(path, &err));
-	assert_non_null(strstr(err.msg, "missing.key: cannot open key file: "
+	assert_non_null(strstr(err.msg,
+	    "missing.key: cannot open key file: "
 	    "No such file or directory"));
 }
 
@@ -513,12 +549,14 @@ test_x25519_files(void **state)
 	p = put_file("ed.pem", openssl_ed25519_pem,
 	    strlen(openssl_ed25519_pem), 0600);
 	assert_null(crypto_keys_load_x25519(p, &err));
-	assert_non_null(strstr(err.msg, "ed.pem: not an X25519 key (found "
+	assert_non_null(strstr(err.msg,
+	    "ed.pem: not an X25519 key (found "
 	    "ED25519)"));
 	p = put_file("enc.pem", openssl_encrypted_pem,
 	    strlen(openssl_encrypted_pem), 0600);
 	assert_null(crypto_keys_load_x25519(p, &err));
-	assert_non_null(strstr(err.msg, "enc.pem: not an unencrypted PEM "
+	assert_non_null(strstr(err.msg,
+	    "enc.pem: not an unencrypted PEM "
 	    "private key"));
 	p = put_file("garbage.pem", "hello\n", 6, 0600);
 	assert_null(crypto_keys_load_x25519(p, &err));
@@ -526,13 +564,15 @@ test_x25519_files(void **state)
 	p = put_file("open.pem", openssl_x25519_pem,
 	    strlen(openssl_x25519_pem), 0644);
 	assert_null(crypto_keys_load_x25519(p, &err));
-	assert_non_null(strstr(err.msg, "mode 0644 is too open for a private "
+	assert_non_null(strstr(err.msg,
+	    "mode 0644 is too open for a private "
 	    "key file"));
 
 	/* Generate: 0600, loadable, public key agrees; never overwrites. */
 	snprintf(path, sizeof(path), "%s/gen.pem", tu_tmpdir());
 	assert_int_equal(crypto_keys_generate_x25519(path, pub, sizeof(pub),
-	    &err), 0);
+			     &err),
+	    0);
 	assert_int_equal(strlen(pub), 44);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
@@ -540,8 +580,10 @@ test_x25519_files(void **state)
 	assert_int_equal(crypto_keys_public_string(k, pub2, sizeof(pub2)), 0);
 	assert_string_equal(pub, pub2);
 	assert_int_equal(crypto_keys_generate_x25519(path, pub2, sizeof(pub2),
-	    &err), -1);
-	assert_non_null(strstr(err.msg, "gen.pem: already exists; refusing to "
+			     &err),
+	    -1);
+	assert_non_null(strstr(err.msg,
+	    "gen.pem: already exists; refusing to "
 	    "overwrite a key"));
 	/* The file is untouched by the refusal. */
 	{
@@ -565,7 +607,8 @@ test_x25519_files(void **state)
 		crypto_keys_free(pk);
 	}
 	assert_null(crypto_keys_from_public("abc", &err));
-	assert_non_null(strstr(err.msg, "public_key: not an X25519 public "
+	assert_non_null(strstr(err.msg,
+	    "public_key: not an X25519 public "
 	    "key"));
 	assert_null(crypto_keys_from_public(
 	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", &err));
@@ -576,7 +619,8 @@ test_x25519_files(void **state)
 	/* A directory that does not exist: error, nothing left behind. */
 	snprintf(path, sizeof(path), "%s/nodir/gen.pem", tu_tmpdir());
 	assert_int_equal(crypto_keys_generate_x25519(path, pub, sizeof(pub),
-	    &err), -1);
+			     &err),
+	    -1);
 	assert_non_null(strstr(err.msg, "cannot create"));
 }
 
@@ -603,7 +647,7 @@ test_generate_keyfile_and_raw(void **state)
 	crypto_keys_free(k2);
 
 	assert_non_null(k2 = crypto_keys_from_raw(CRYPTO_KEY_FILE, k->secret,
-	    32, &err));
+			    32, &err));
 	assert_memory_equal(k->secret, k2->secret, 32);
 	crypto_keys_free(k2);
 	crypto_keys_free(k);
@@ -612,12 +656,12 @@ test_generate_keyfile_and_raw(void **state)
 
 	unhex(x_bpriv, b, 32);
 	assert_non_null(k = crypto_keys_from_raw(CRYPTO_KEY_X25519, b, 32,
-	    &err));
+			    &err));
 	assert_hex(k->pub, 32, x_bpub);
 	assert_true(k->has_secret);
 	crypto_keys_free(k);
 	assert_non_null(k = crypto_keys_from_raw(CRYPTO_KEY_PASSPHRASE,
-	    (const uint8_t *)"pw", 2, &err));
+			    (const uint8_t *)"pw", 2, &err));
 	assert_string_equal(k->pass, "pw");
 	assert_int_equal(crypto_keys_public_string(k, (char *)b, sizeof(b)),
 	    -1);
@@ -648,7 +692,8 @@ test_generate_race(void **state)
 	for (int round = 0; round < ROUNDS; round++) {
 		pid_t pids[PROCS];
 
-		snprintf(path, sizeof(path), "%s/race/k%d", tu_tmpdir(), round);
+		snprintf(path, sizeof(path), "%s/race/k%d", tu_tmpdir(),
+		    round);
 		for (int i = 0; i < PROCS; i++) {
 			assert_true((pids[i] = fork()) >= 0);
 			if (pids[i] == 0) {
@@ -754,20 +799,24 @@ test_ed25519_files(void **state)
 	assert_non_null(s = crypto_sign_load(p, &err));
 	assert_int_equal(crypto_sign_sign(s, (const uint8_t *)"m", 1, sig), 0);
 	assert_int_equal(crypto_sign_verify(crypto_sign_public(s),
-	    (const uint8_t *)"m", 1, sig), 0);
+			     (const uint8_t *)"m", 1, sig),
+	    0);
 	crypto_sign_free(s);
 	/* Mode 0644: refused like every secret file. */
 	p = put_file("sign-open.pem", openssl_ed25519_pem,
 	    strlen(openssl_ed25519_pem), 0644);
 	assert_null(crypto_sign_load(p, &err));
-	snprintf(want, sizeof(want), "%s: mode 0644 is too open for a signing "
-	    "key file (group or others may access it); chmod 600 %s", p, p);
+	snprintf(want, sizeof(want),
+	    "%s: mode 0644 is too open for a signing "
+	    "key file (group or others may access it); chmod 600 %s",
+	    p, p);
 	assert_string_equal(err.msg, want);
 	/* An X25519 key is not a signing key. */
 	p = put_file("x.pem", openssl_x25519_pem, strlen(openssl_x25519_pem),
 	    0600);
 	assert_null(crypto_sign_load(p, &err));
-	assert_non_null(strstr(err.msg, "x.pem: not an ED25519 key (found "
+	assert_non_null(strstr(err.msg,
+	    "x.pem: not an ED25519 key (found "
 	    "X25519)"));
 
 	/* Generate: 0600, loadable, the public key agrees; no overwrite. */
@@ -778,7 +827,8 @@ test_ed25519_files(void **state)
 	assert_int_equal(st.st_mode & 07777, 0600);
 	assert_non_null(s = crypto_sign_load(path, &err));
 	assert_int_equal(crypto_sign_public_string(crypto_sign_public(s), pub2,
-	    sizeof(pub2)), 0);
+			     sizeof(pub2)),
+	    0);
 	assert_string_equal(pub, pub2);
 	assert_int_equal(crypto_sign_generate(path, pub2, sizeof(pub2), &err),
 	    -1);

@@ -7,6 +7,8 @@
  * out the oldest idle client, the caps on one answer and on all unread
  * answers, and the folder rules (private, root-made, someone else's, a
  * symbolic link).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -62,7 +64,8 @@ connect_client(struct ctl *ctl, int64_t now, int *ret_peer)
 	int sv[2];
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
-	    sv), 0);
+			     sv),
+	    0);
 	assert_int_equal(ctl_add(ctl, sv[1], now), 0);
 	*ret_peer = sv[0];
 }
@@ -465,7 +468,8 @@ main(void)
 		cmocka_unit_test_setup(test_end_of_input_ends_line, reset),
 		cmocka_unit_test_setup(test_request_too_long, reset),
 		cmocka_unit_test_setup(test_request_timeout, reset),
-		cmocka_unit_test_setup(test_large_answer_follows_reader, reset),
+		cmocka_unit_test_setup(test_large_answer_follows_reader,
+		    reset),
 		cmocka_unit_test_setup(test_write_timeout, reset),
 		cmocka_unit_test_setup(test_cap_drops_oldest_idle, reset),
 		cmocka_unit_test_setup(test_answer_caps, reset),

@@ -29,6 +29,8 @@
  * through a ring smaller than one file, pushed in odd-sized pieces, the
  * tap sees every byte pushed, in order, the padding after the
  * end-of-archive marker too, and the files are still extracted.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -64,12 +66,12 @@
 #include "tests/unit/fakes/tarseal.h"
 #include "tests/unit/fakes/testutil.h"
 
-#define JOB		"hostile"
-#define SLICE		((size_t)64 << 10)
-#define TAR_MAX		((size_t)64 << 10)
-#define SPLIT_KEY	"SCHILY.xattr." ST_ARCHIVE_SPLIT_XATTR
+#define JOB "hostile"
+#define SLICE ((size_t)64 << 10)
+#define TAR_MAX ((size_t)64 << 10)
+#define SPLIT_KEY "SCHILY.xattr." ST_ARCHIVE_SPLIT_XATTR
 /* A version 2 capability set: cap_net_bind_service, effective. */
-#define CAP_B64		"AQAAAgAEAAAAAAAAAAAAAAAAAAA="
+#define CAP_B64 "AQAAAgAEAAAAAAAAAAAAAAAAAAA="
 
 static struct crypto_key *key;
 static struct storage *st;
@@ -177,14 +179,11 @@ build_split(uint8_t *tar, const char *sent)
 
 	(void)sent;
 	off = pax1(tar, off, 'x', SPLIT_KEY "=1");
-	off = tu_tar_add(tar, off, "etc/victim.000001", '0', "piece1\n",
-	    NULL);
+	off = tu_tar_add(tar, off, "etc/victim.000001", '0', "piece1\n", NULL);
 	off = pax1(tar, off, 'x', SPLIT_KEY "=2");
-	off = tu_tar_add(tar, off, "etc/victim.000002", '0', "piece2\n",
-	    NULL);
+	off = tu_tar_add(tar, off, "etc/victim.000002", '0', "piece2\n", NULL);
 	off = pax1(tar, off, 'x', SPLIT_KEY "=3");
-	off = tu_tar_add(tar, off, "etc/victim.000003", '0', "piece3\n",
-	    NULL);
+	off = tu_tar_add(tar, off, "etc/victim.000003", '0', "piece3\n", NULL);
 	/* A split whose pieces are fine: joined inside the target. */
 	off = pax1(tar, off, 'x', SPLIT_KEY "=1");
 	off = tu_tar_add(tar, off, "db/dump.sql.000001", '0', "one\n", NULL);
@@ -227,7 +226,7 @@ static size_t
 build_paxsplit(uint8_t *tar, const char *sent)
 {
 	static const char *const two[] = { "path=safe-first",
-	    "path=../evil-second", NULL };
+		"path=../evil-second", NULL };
 	char rec[PATH_MAX + 16];
 	size_t off = 0;
 
@@ -235,13 +234,11 @@ build_paxsplit(uint8_t *tar, const char *sent)
 	off = add_prefixed(tar, off, "..", "evil-prefix", "evil\n");
 	off = add_prefixed(tar, off, "a/../..", "x", "evil\n");
 	off = add_prefixed(tar, off, ".", ".", "evil\n");
-	off = tu_tar_add(tar, off, "././@LongLink", 'L', "../evil-long",
-	    NULL);
+	off = tu_tar_add(tar, off, "././@LongLink", 'L', "../evil-long", NULL);
 	off = tu_tar_add(tar, off, "short", '0', "evil\n", NULL);
 	off = tu_tar_add(tar, off, "././@LongLink", 'L', "./.", NULL);
 	off = tu_tar_add(tar, off, "short2", '2', NULL, sent);
-	off = tu_tar_add(tar, off, "././@LongLink", 'K', "../../evil-k",
-	    NULL);
+	off = tu_tar_add(tar, off, "././@LongLink", 'K', "../../evil-k", NULL);
 	off = tu_tar_add(tar, off, "hk", '1', NULL, "ok.txt");
 	off = tu_tar_pax(tar, off, 'x', two);
 	off = tu_tar_add(tar, off, "n", '0', "evil\n", NULL);
@@ -282,8 +279,8 @@ struct hcase {
 	const char *name;
 	size_t (*build)(uint8_t *tar, const char *sent);
 	void (*setup)(const char *target, const char *sent);
-	const char *inside;		/* must be in the target after */
-	const char *absent;		/* must not be */
+	const char *inside; /* must be in the target after */
+	const char *absent; /* must not be */
 };
 
 static const struct hcase cases[] = {
@@ -294,12 +291,12 @@ static const struct hcase cases[] = {
 	{ "paxsplit", build_paxsplit, NULL, "last.txt", "short" },
 	{ "hlsym", build_hlsym, NULL, "last.txt", NULL },
 };
-#define NCASES	(sizeof(cases) / sizeof(cases[0]))
+#define NCASES (sizeof(cases) / sizeof(cases[0]))
 
 /* --- The runner ---------------------------------------------------------- */
 
 struct run {
-	char dir[PATH_MAX];		/* the cases' folders */
+	char dir[PATH_MAX]; /* the cases' folders */
 	char id[NCASES][FORMAT_BACKUP_ID_SIZE];
 };
 
@@ -395,9 +392,10 @@ run_cases(const struct run *rn)
 				why = "a renamed entry kept its ustar name";
 		}
 		if (why != NULL) {
-			fprintf(stderr, "case %s (uid %d): %s\nbefore:\n%s"
-			    "after:\n%s", c->name, (int)geteuid(), why,
-			    before, after);
+			fprintf(stderr,
+			    "case %s (uid %d): %s\nbefore:\n%s"
+			    "after:\n%s",
+			    c->name, (int)geteuid(), why, before, after);
 			bad++;
 		}
 		free(before);
@@ -414,7 +412,8 @@ test_hostile_root(void **state)
 	(void)state;
 	/* CI runs as root; test_hostile_user covers an ordinary user. */
 	if (geteuid() != 0)
-		fail_msg("test_hostile_root needs root (run the suite as root)");
+		fail_msg(
+		    "test_hostile_root needs root (run the suite as root)");
 	prepare(&rn, "as-root");
 	assert_int_equal(run_cases(&rn), 0);
 }
@@ -442,9 +441,11 @@ test_hostile_user(void **state)
 	}
 	assert_non_null(pw = getpwnam("nobody"));
 	assert_non_null(gr = getgrnam("nogroup"));
-	snprintf(cmd, sizeof(cmd), "chown -hR %u:%u '%s' && chmod -R a+rX "
-	    "'%s' && chmod 755 '%s'", (unsigned)pw->pw_uid,
-	    (unsigned)gr->gr_gid, rn.dir, store, tu_tmpdir());
+	snprintf(cmd, sizeof(cmd),
+	    "chown -hR %u:%u '%s' && chmod -R a+rX "
+	    "'%s' && chmod 755 '%s'",
+	    (unsigned)pw->pw_uid, (unsigned)gr->gr_gid, rn.dir, store,
+	    tu_tmpdir());
 	assert_int_equal(system(cmd), 0);
 	fflush(NULL);
 	assert_true((pid = fork()) >= 0);
@@ -471,8 +472,8 @@ build_priv(uint8_t *tar)
 {
 	size_t off = 0, h;
 
-	off = pax1(tar, off, 'x', "LIBARCHIVE.xattr.security.capability="
-	    CAP_B64);
+	off = pax1(tar, off, 'x',
+	    "LIBARCHIVE.xattr.security.capability=" CAP_B64);
 	h = off;
 	off = tu_tar_add(tar, off, "suid", '0', "#!/bin/sh\n", NULL);
 	memcpy(tar + h + 100, "0004755", 7);
@@ -488,8 +489,9 @@ static void
 restore_priv(const char *id, const char *name, bool no_privileges,
     struct stat *ret_sb, ssize_t *ret_cap, bool *ret_dev)
 {
-	struct restore_opts o = { .workers = 1, .devices = true,
-	    .no_privileges = no_privileges };
+	struct restore_opts o = { .workers = 1,
+		.devices = true,
+		.no_privileges = no_privileges };
 	struct restore_result res;
 	struct ag_err err;
 	char t[PATH_MAX], p[PATH_MAX];
@@ -518,8 +520,8 @@ test_privileges(void **state)
 
 	(void)state;
 	memset(tar, 0, sizeof(tar));
-	tu_seal_tar(st, key, JOB, SLICE, tar, build_priv(tar), false,
-	    NULL, 0, id);
+	tu_seal_tar(st, key, JOB, SLICE, tar, build_priv(tar), false, NULL, 0,
+	    id);
 
 	/* Without privileges (asked for, or not root): plain files. */
 	restore_priv(id, "t-noprivs", true, &sb, &cap, &dev);
@@ -556,10 +558,12 @@ static void
 test_acls(void **state)
 {
 	static const char *const dacl[] = {
-	    "SCHILY.acl.access=user::r-x,user:65534:rwx,group::r-x,"
-	    "mask::rwx,other::r-x",
-	    "SCHILY.acl.default=user::rwx,user:65534:r-x,group::r-x,"
-	    "mask::r-x,other::r-x", NULL };
+		"SCHILY.acl.access=user::r-x,user:65534:rwx,group::r-x,"
+		"mask::rwx,other::r-x",
+		"SCHILY.acl.default=user::rwx,user:65534:r-x,group::r-x,"
+		"mask::r-x,other::r-x",
+		NULL
+	};
 	static uint8_t tar[TAR_MAX];
 	struct restore_opts o = { .workers = 1 };
 	struct restore_result res;
@@ -577,7 +581,8 @@ test_acls(void **state)
 	off = tu_tar_add(tar, off, "ro/", '5', NULL, NULL);
 	memcpy(tar + h + 100, "0000555", 7);
 	tu_tar_checksum(tar + h);
-	off = pax1(tar, off, 'x', "SCHILY.acl.access=user::rw-,"
+	off = pax1(tar, off, 'x',
+	    "SCHILY.acl.access=user::rw-,"
 	    "group:65534:rw-,group::r--,mask::rw-,other::r--");
 	off = tu_tar_add(tar, off, "ro/f", '0', "acl\n", NULL);
 	off += 1024;
@@ -598,13 +603,13 @@ test_acls(void **state)
 	assert_int_equal(v[4 + 8], 0x02);	/* ACL_USER */
 	assert_int_equal(v[4 + 8 + 2], 07);	/* rwx */
 	assert_int_equal(v[4 + 3 * 8], 0x10);	/* ACL_MASK */
-	assert_int_equal(v[4 + 3 * 8 + 2], 07);	/* not the mode's r-x */
-	assert_int_equal(getxattr(p, "system.posix_acl_default", v,
-	    sizeof(v)), 4 + 5 * 8);
+	assert_int_equal(v[4 + 3 * 8 + 2], 07); /* not the mode's r-x */
+	assert_int_equal(getxattr(p, "system.posix_acl_default", v, sizeof(v)),
+	    4 + 5 * 8);
 	tu_pathf(p, "%s/ro/f", t);
-	assert_int_equal(getxattr(p, "system.posix_acl_access", v,
-	    sizeof(v)), 4 + 5 * 8);
-	assert_int_equal(v[4 + 2 * 8], 0x08);	/* ACL_GROUP */
+	assert_int_equal(getxattr(p, "system.posix_acl_access", v, sizeof(v)),
+	    4 + 5 * 8);
+	assert_int_equal(v[4 + 2 * 8], 0x08); /* ACL_GROUP */
 	tu_pathf(p, "%s/ro", t);
 	assert_int_equal(chmod(p, 0755), 0);
 }
@@ -624,7 +629,7 @@ tap_collect(void *cookie, const uint8_t *buf, size_t len)
 
 	t->calls++;
 	if (len > t->cap - t->len) {
-		t->len = t->cap + 1;	/* more than was pushed */
+		t->len = t->cap + 1; /* more than was pushed */
 		return;
 	}
 	memcpy(t->buf + t->len, buf, len);
@@ -652,7 +657,7 @@ test_tap(void **state)
 	len = tu_tar_add(tar, len, "small", '0', "hello\n", NULL);
 	len = tu_tar_add(tar, len, "d/", '5', NULL, NULL);
 	len = tu_tar_add(tar, len, "d/big", '0', big, NULL);
-	len += 1024;			/* end-of-archive marker */
+	len += 1024; /* end-of-archive marker */
 	/* Padding after the marker, longer than the ring, some non-zero. */
 	total = len + 3 * 4096 + 100;
 	assert_true(total <= sizeof(tar));
@@ -664,7 +669,7 @@ test_tap(void **state)
 	t.buf = malloc(t.cap);
 	assert_non_null(t.buf);
 	xc.target = target;
-	xc.ring_size = 4096;		/* smaller than d/big: it wraps */
+	xc.ring_size = 4096; /* smaller than d/big: it wraps */
 	xc.writers = 2;
 	xc.tap = tap_collect;
 	xc.cookie = &t;

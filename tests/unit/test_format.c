@@ -8,6 +8,8 @@
  * change; then also bump the format version.)  Then tampering: every way of
  * damaging an object must fail with its one documented message, whether
  * the reader is fed the object whole, byte by byte or in odd pieces.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,9 +35,8 @@
 static const char vec_id[] = "2026-11-22T030000Z-3f9a";
 static const char vec_pt[] =
     "vigil backup format 1.0 known-answer object, three chunks of 32 bytes!";
-static const char vec_manifest[] =
-    "{\"format\":1,\"job\":\"nightly\","
-    "\"backup_id\":\"2026-11-22T030000Z-3f9a\"}";
+static const char vec_manifest[] = "{\"format\":1,\"job\":\"nightly\","
+				   "\"backup_id\":\"2026-11-22T030000Z-3f9a\"}";
 static const char vec_pass[] = "correct horse battery staple";
 /* RFC 7748 section 6.1: Bob is the recipient, Alice the ephemeral key. */
 static const char vec_x25519_priv[] =
@@ -49,7 +50,7 @@ static const char vec_signer_pub[] =
     "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
 static const char vec_other_signer[] =
     "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb";
-#define VEC_CHUNK	32
+#define VEC_CHUNK 32
 
 static const char *mode_file[] = { NULL, "keyfile", "passphrase", "x25519" };
 
@@ -158,7 +159,8 @@ slurp(const char *path, size_t *ret_len)
 
 	if ((f = fopen(path, "rb")) == NULL)
 		fail_msg("cannot open %s (run the tests from tests/ or set "
-		    "VIGIL_TEST_DATA)", path);
+			 "VIGIL_TEST_DATA)",
+		    path);
 	assert_int_equal(fseek(f, 0, SEEK_END), 0);
 	n = ftell(f);
 	assert_true(n >= 0);
@@ -187,18 +189,19 @@ check_vector(const char *name, const uint8_t *buf, size_t len)
 	want = slurp(vec_path(name), &wlen);
 	if (wlen != len || memcmp(want, buf, len) != 0)
 		fail_msg("%s: the format changed: rebuilding from the fixed "
-		    "inputs no longer gives the stored bytes", name);
+			 "inputs no longer gives the stored bytes",
+		    name);
 	free(want);
 }
 
 /* ---- building objects ---- */
 
 struct obj {
-	uint8_t	*buf;
-	size_t	len;
-	size_t	hlen;
-	size_t	off[64];		/* chunk offsets */
-	size_t	slen[64];		/* sealed lengths */
+	uint8_t *buf;
+	size_t len;
+	size_t hlen;
+	size_t off[64];	 /* chunk offsets */
+	size_t slen[64]; /* sealed lengths */
 	unsigned nchunks;
 };
 
@@ -234,7 +237,9 @@ build(struct obj *o, const struct crypto_key *key, const uint8_t dk[32],
 	for (i = 0; i < o->nchunks; i++) {
 		n = len - off < chunk ? len - off : chunk;
 		assert_int_equal(format_seal_chunk(w, i, i + 1 == o->nchunks,
-		    (const uint8_t *)pt + off, n, o->buf + pos, &sl), 0);
+				     (const uint8_t *)pt + off, n,
+				     o->buf + pos, &sl),
+		    0);
 		assert_int_equal(sl, n + FORMAT_CHUNK_OVERHEAD);
 		o->off[i] = pos;
 		o->slen[i] = sl;
@@ -248,11 +253,11 @@ build(struct obj *o, const struct crypto_key *key, const uint8_t dk[32],
 /* ---- reading objects ---- */
 
 struct sink {
-	uint8_t	*buf;
-	size_t	len, cap;
+	uint8_t *buf;
+	size_t len, cap;
 	uint64_t next;
-	int	finals;
-	int	stop_at;		/* return 7 at this chunk, or -1 */
+	int finals;
+	int stop_at; /* return 7 at this chunk, or -1 */
 };
 
 static int
@@ -324,7 +329,8 @@ expect_fail(const struct crypto_key *key, unsigned kind, const uint8_t *buf,
 	for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
 		memset(&err, 0, sizeof(err));
 		assert_int_equal(read_obj(key, kind, buf, len, pieces[i], &s,
-		    &err), -1);
+				     &err),
+		    -1);
 		if (strcmp(err.msg, msg) != 0)
 			fail_msg("feeding by %d: got \"%s\", want \"%s\"",
 			    pieces[i], err.msg, msg);
@@ -336,7 +342,8 @@ expect_fail(const struct crypto_key *key, unsigned kind, const uint8_t *buf,
 
 		memset(&err, 0, sizeof(err));
 		assert_int_equal(format_open_buffer(key, kind, buf, len, &pt,
-		    &ptlen, NULL, &err), -1);
+				     &ptlen, NULL, &err),
+		    -1);
 		assert_null(pt);
 		assert_string_equal(err.msg, msg);
 	}
@@ -391,13 +398,19 @@ static void
 test_backup_ids_and_names(void **state)
 {
 	char id[FORMAT_BACKUP_ID_SIZE], name[256];
-	time_t t = 1795316400, got;	/* 2026-11-22 03:00:00 UTC */
+	time_t t = 1795316400, got; /* 2026-11-22 03:00:00 UTC */
 	static const char *bad[] = {
-		"2026-02-30T000000Z-0000", "2026-11-22T030000Z-3F9A",
-		"2026-11-22T030000Z-3f9", "2026-11-22T240000Z-3f9a",
-		"2026-13-01T000000Z-0000", "2026-11-22T030000Z_3f9a",
-		"2026-11-22 030000Z-3f9a", "2026-11-22T030060Z-3f9a",
-		"2026-11-22T030000Z-3f9a0", "", "latest",
+		"2026-02-30T000000Z-0000",
+		"2026-11-22T030000Z-3F9A",
+		"2026-11-22T030000Z-3f9",
+		"2026-11-22T240000Z-3f9a",
+		"2026-13-01T000000Z-0000",
+		"2026-11-22T030000Z_3f9a",
+		"2026-11-22 030000Z-3f9a",
+		"2026-11-22T030060Z-3f9a",
+		"2026-11-22T030000Z-3f9a0",
+		"",
+		"latest",
 	};
 
 	(void)state;
@@ -407,7 +420,8 @@ test_backup_ids_and_names(void **state)
 	assert_int_equal(format_backup_id_parse(id, &got), 0);
 	assert_int_equal(got, t);
 	assert_int_equal(format_backup_id_parse("2024-02-29T235959Z-00ff",
-	    &got), 0);
+			     &got),
+	    0);
 	assert_int_equal(got, 1709251199);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (format_backup_id_parse(bad[i], &got) == 0)
@@ -425,31 +439,44 @@ test_backup_ids_and_names(void **state)
 	}
 
 	assert_int_equal(format_object_name("hosts", "nightly", vec_id,
-	    FORMAT_KIND_DATA, name, sizeof(name)), 0);
-	assert_string_equal(name, "hosts/nightly/2026-11-22T030000Z-3f9a/"
+			     FORMAT_KIND_DATA, name, sizeof(name)),
+	    0);
+	assert_string_equal(name,
+	    "hosts/nightly/2026-11-22T030000Z-3f9a/"
 	    "data.vgl");
 	assert_int_equal(format_object_name("hosts/", "nightly", vec_id,
-	    FORMAT_KIND_MANIFEST, name, sizeof(name)), 0);
-	assert_string_equal(name, "hosts/nightly/2026-11-22T030000Z-3f9a/"
+			     FORMAT_KIND_MANIFEST, name, sizeof(name)),
+	    0);
+	assert_string_equal(name,
+	    "hosts/nightly/2026-11-22T030000Z-3f9a/"
 	    "manifest.vgl");
 	assert_int_equal(format_object_name("", "db-1.x_y", vec_id,
-	    FORMAT_KIND_INDEX, name, sizeof(name)), 0);
-	assert_string_equal(name, "db-1.x_y/2026-11-22T030000Z-3f9a/index.vgl");
+			     FORMAT_KIND_INDEX, name, sizeof(name)),
+	    0);
+	assert_string_equal(name,
+	    "db-1.x_y/2026-11-22T030000Z-3f9a/index.vgl");
 	assert_int_equal(format_object_name(NULL, "a/b", vec_id,
-	    FORMAT_KIND_DATA, name, sizeof(name)), -1);
+			     FORMAT_KIND_DATA, name, sizeof(name)),
+	    -1);
 	assert_int_equal(format_object_name(NULL, "..", vec_id,
-	    FORMAT_KIND_DATA, name, sizeof(name)), -1);
-	assert_int_equal(format_object_name(NULL, "", vec_id,
-	    FORMAT_KIND_DATA, name, sizeof(name)), -1);
+			     FORMAT_KIND_DATA, name, sizeof(name)),
+	    -1);
+	assert_int_equal(format_object_name(NULL, "", vec_id, FORMAT_KIND_DATA,
+			     name, sizeof(name)),
+	    -1);
 	assert_int_equal(format_object_name(NULL, "j", "latest",
-	    FORMAT_KIND_DATA, name, sizeof(name)), -1);
+			     FORMAT_KIND_DATA, name, sizeof(name)),
+	    -1);
 	assert_int_equal(format_object_name("p", "j", vec_id,
-	    (enum format_kind)4, name, sizeof(name)), -1);
+			     (enum format_kind)4, name, sizeof(name)),
+	    -1);
 	/* "p/j/<23>/data.vgl" is 36 characters: 36 bytes is one short. */
-	assert_int_equal(format_object_name("p", "j", vec_id,
-	    FORMAT_KIND_DATA, name, 36), -1);
-	assert_int_equal(format_object_name("p", "j", vec_id,
-	    FORMAT_KIND_DATA, name, 37), 0);
+	assert_int_equal(format_object_name("p", "j", vec_id, FORMAT_KIND_DATA,
+			     name, 36),
+	    -1);
+	assert_int_equal(format_object_name("p", "j", vec_id, FORMAT_KIND_DATA,
+			     name, 37),
+	    0);
 }
 
 /* The known-answer files: rebuilt byte for byte and opened. */
@@ -540,9 +567,10 @@ test_vectors(void **state)
 		hdr = slurp(vec_path("header-keyfile.bin"), &hl);
 		chunk = slurp(vec_path("chunk-keyfile-1.bin"), &cl);
 		assert_non_null(obj = format_open_new(key, hdr, hl,
-		    FORMAT_KIND_DATA, &err));
+				    FORMAT_KIND_DATA, &err));
 		assert_int_equal(format_open_chunk(obj, 1, chunk, cl, out, &n,
-		    &final, &err), 0);
+				     &final, &err),
+		    0);
 		assert_int_equal(n, VEC_CHUNK);
 		assert_false(final);
 		assert_memory_equal(out, vec_pt + VEC_CHUNK, VEC_CHUNK);
@@ -566,7 +594,8 @@ test_vectors(void **state)
 		free(o.buf);
 		file = slurp(vec_path("manifest-keyfile.vgl"), &flen);
 		assert_int_equal(format_manifest_open(key, file, flen, &json,
-		    &jlen, &err), 0);
+				     &jlen, &err),
+		    0);
 		assert_string_equal(json, vec_manifest);
 		assert_int_equal(jlen, strlen(vec_manifest));
 		free(json);
@@ -599,22 +628,27 @@ handmade(uint8_t *out, unsigned minor, size_t ext, uint16_t flags)
 	out[9] = (uint8_t)minor;
 	out[10] = (uint8_t)hlen;
 	out[11] = (uint8_t)(hlen >> 8);
-	out[12] = 1;				/* data */
-	out[13] = 1;				/* key file */
+	out[12] = 1; /* data */
+	out[13] = 1; /* key file */
 	out[14] = (uint8_t)flags;
 	out[15] = (uint8_t)(flags >> 8);
-	out[16] = VEC_CHUNK;			/* u32 LE */
+	out[16] = VEC_CHUNK; /* u32 LE */
 	assert_int_equal(crypto_hkdf_sha256(k, 32, NULL, 0,
-	    (const uint8_t *)"vigil-v1 key id", 15, out + 20, 8), 0);
+			     (const uint8_t *)"vigil-v1 key id", 15, out + 20,
+			     8),
+	    0);
 	memcpy(out + 28, fx.object_salt, 16);
 	memcpy(out + 44, vec_id, 23);
 	/* L = 0 at 76; the wrap nonce at 78. */
 	memcpy(out + 78, fx.wrap_nonce, 12);
 	assert_int_equal(crypto_hkdf_sha256(k, 32, NULL, 0,
-	    (const uint8_t *)"vigil-v1 key wrap", 17, kek, 32), 0);
+			     (const uint8_t *)"vigil-v1 key wrap", 17, kek,
+			     32),
+	    0);
 	assert_non_null(a = crypto_aead_new(kek));
 	assert_int_equal(crypto_aead_seal(a, out + 78, out, 78, dk, 32,
-	    out + 90, out + 122), 0);
+			     out + 90, out + 122),
+	    0);
 	crypto_aead_free(a);
 	/*
 	 * Extension bytes (if any) between the wrap tag and the hash: from
@@ -623,8 +657,8 @@ handmade(uint8_t *out, unsigned minor, size_t ext, uint16_t flags)
 	for (size_t i = 0; i < ext; i++)
 		out[138 + i] = (uint8_t)(0x5a ^ i);
 	if (ext >= 4) {
-		out[138] = out[139] = 0x5a;	/* type 0x5a5a */
-		out[140] = (uint8_t)(ext - 4);	/* u16 LE length */
+		out[138] = out[139] = 0x5a;    /* type 0x5a5a */
+		out[140] = (uint8_t)(ext - 4); /* u16 LE length */
 		out[141] = (uint8_t)((ext - 4) >> 8);
 	}
 	assert_int_equal(crypto_sha256(out, hlen - 32, out + hlen - 32), 0);
@@ -632,7 +666,8 @@ handmade(uint8_t *out, unsigned minor, size_t ext, uint16_t flags)
 	memcpy(info, "vigil-v1 chunk key", 18);
 	info[18] = 1;
 	assert_int_equal(crypto_hkdf_sha256(dk, 32, fx.object_salt, 16, info,
-	    19, ck, 32), 0);
+			     19, ck, 32),
+	    0);
 	assert_non_null(a = crypto_aead_new(ck));
 	pos = hlen;
 	for (uint64_t i = 0; off < len; i++) {
@@ -641,17 +676,18 @@ handmade(uint8_t *out, unsigned minor, size_t ext, uint16_t flags)
 		n = len - off < VEC_CHUNK ? len - off : VEC_CHUNK;
 		final = off + n == len;
 		memset(nonce, 0, 12);
-		nonce[11] = (uint8_t)i;		/* BE counter */
+		nonce[11] = (uint8_t)i; /* BE counter */
 		memcpy(aad, out + hlen - 32, 32);
 		memset(aad + 32, 0, 9);
-		aad[32] = (uint8_t)i;		/* LE index */
-		aad[40] = (uint8_t)final;
+		aad[32] = (uint8_t)i; /* LE index */
+		aad[40] = (uint8_t) final;
 		out[pos] = (uint8_t)n;
 		out[pos + 1] = out[pos + 2] = 0;
 		out[pos + 3] = final ? 0x80 : 0;
 		assert_int_equal(crypto_aead_seal(a, nonce, aad, 41,
-		    (const uint8_t *)vec_pt + off, n, out + pos + 4,
-		    out + pos + 4 + n), 0);
+				     (const uint8_t *)vec_pt + off, n,
+				     out + pos + 4, out + pos + 4 + n),
+		    0);
 		pos += n + 20;
 		off += n;
 	}
@@ -680,7 +716,8 @@ test_spec_by_hand(void **state)
 
 	/* An unknown flag: refused as a newer feature. */
 	len = handmade(buf, 0, 0, 4);
-	expect_fail(key, 0, buf, len, "unsupported format features (header "
+	expect_fail(key, 0, buf, len,
+	    "unsupported format features (header "
 	    "flags 0x0004): written by a newer vigil");
 	crypto_keys_free(key);
 }
@@ -726,7 +763,8 @@ test_round_trip_all_modes(void **state)
 		assert_non_null(pub = crypto_keys_from_public(s, &err));
 		build(&o, pub, dk, FORMAT_KIND_DATA, 1000, NULL, pt, 5000);
 		expect_ok(priv, FORMAT_KIND_DATA, o.buf, o.len, pt, 5000);
-		expect_fail(pub, FORMAT_KIND_DATA, o.buf, o.len, "wrong key: "
+		expect_fail(pub, FORMAT_KIND_DATA, o.buf, o.len,
+		    "wrong key: "
 		    "only the X25519 public key is configured; opening needs "
 		    "the private key");
 		free(o.buf);
@@ -758,11 +796,13 @@ test_large_chunks(void **state)
 	s.cap = len;
 	assert_non_null(s.buf = malloc(len));
 	assert_int_equal(read_obj(key, FORMAT_KIND_DATA, o.buf, o.len, 65536,
-	    &s, &err), 0);
+			     &s, &err),
+	    0);
 	assert_int_equal(s.len, len);
 	assert_memory_equal(s.buf, pt, len);
 	assert_int_equal(read_obj(key, FORMAT_KIND_DATA, o.buf, o.len, 0, &s,
-	    &err), 0);
+			     &err),
+	    0);
 	assert_memory_equal(s.buf, pt, len);
 	free(s.buf);
 	free(o.buf);
@@ -794,11 +834,12 @@ test_range_reads(void **state)
 	assert_int_equal(format_header_peek(o.buf, 16, &hl, &err), 0);
 	assert_int_equal(hl, o.hlen);
 	assert_non_null(obj = format_open_new(key, o.buf, hl, FORMAT_KIND_DATA,
-	    &err));
+			    &err));
 	assert_int_equal(format_object_info(obj)->chunk_size, 500);
 	for (unsigned i = 0; i < 3; i++) {
 		assert_int_equal(format_open_chunk(obj, i, o.buf + o.off[i],
-		    o.slen[i], out, &n, &final, &err), 0);
+				     o.slen[i], out, &n, &final, &err),
+		    0);
 		assert_int_equal(n, 500);
 		assert_int_equal(final, i == 2);
 		assert_memory_equal(out, pt + 500 * i, 500);
@@ -806,26 +847,34 @@ test_range_reads(void **state)
 	/* In place. */
 	memcpy(buf, o.buf + o.off[1], o.slen[1]);
 	assert_int_equal(format_open_chunk(obj, 1, buf, o.slen[1], buf + 4, &n,
-	    NULL, &err), 0);
+			     NULL, &err),
+	    0);
 	assert_memory_equal(buf + 4, pt + 500, 500);
 	/* Under the wrong index: authentication fails. */
 	assert_int_equal(format_open_chunk(obj, 2, o.buf + o.off[1], o.slen[1],
-	    out, &n, &final, &err), -1);
-	assert_string_equal(err.msg, "chunk 2: authentication failed (corrupt, "
+			     out, &n, &final, &err),
+	    -1);
+	assert_string_equal(err.msg,
+	    "chunk 2: authentication failed (corrupt, "
 	    "reordered or tampered data)");
 	/* A short or long range. */
 	assert_int_equal(format_open_chunk(obj, 1, o.buf + o.off[1],
-	    o.slen[1] - 1, out, &n, &final, &err), -1);
-	assert_string_equal(err.msg, "chunk 1: 519 bytes, but its length word "
+			     o.slen[1] - 1, out, &n, &final, &err),
+	    -1);
+	assert_string_equal(err.msg,
+	    "chunk 1: 519 bytes, but its length word "
 	    "says 520 (corrupt)");
 	assert_int_equal(format_open_chunk(obj, 1, o.buf + o.off[1], 10, out,
-	    &n, &final, &err), -1);
-	assert_string_equal(err.msg, "chunk 1: 10 bytes is too short "
+			     &n, &final, &err),
+	    -1);
+	assert_string_equal(err.msg,
+	    "chunk 1: 10 bytes is too short "
 	    "(corrupt)");
 	format_object_free(obj);
 	/* The header alone, too short. */
 	assert_null(format_open_new(key, o.buf, hl - 1, 0, &err));
-	assert_string_equal(err.msg, "truncated: object ends inside the "
+	assert_string_equal(err.msg,
+	    "truncated: object ends inside the "
 	    "header");
 	free(o.buf);
 	crypto_keys_free(key);
@@ -844,7 +893,7 @@ test_seal_in_place_and_clone(void **state)
 	seq(pt, sizeof(pt), 1);
 	assert_int_equal(crypto_random(dk, 32), 0);
 	assert_non_null(w = format_seal_new(key, dk, FORMAT_KIND_DATA, vec_id,
-	    100, &err));
+			    100, &err));
 	assert_non_null(c = format_object_clone(w));
 	assert_int_equal(format_seal_chunk(w, 5, 0, pt, 100, a, &la), 0);
 	/* In place: the plaintext 4 bytes into the output buffer. */
@@ -908,29 +957,35 @@ test_tamper(void **state)
 	/* A flipped bit in a chunk's ciphertext, and in its tag. */
 	RESET();
 	t[o.off[1] + 4 + 3] ^= 0x10;
-	expect_fail(key, FORMAT_KIND_DATA, t, o.len, "chunk 1: authentication "
+	expect_fail(key, FORMAT_KIND_DATA, t, o.len,
+	    "chunk 1: authentication "
 	    "failed (corrupt, reordered or tampered data)");
 	RESET();
 	t[o.off[0] + o.slen[0] - 1] ^= 0x01;
-	expect_fail(key, FORMAT_KIND_DATA, t, o.len, "chunk 0: authentication "
+	expect_fail(key, FORMAT_KIND_DATA, t, o.len,
+	    "chunk 0: authentication "
 	    "failed (corrupt, reordered or tampered data)");
 	/* The final flag set on a middle chunk, cleared on the last. */
 	RESET();
 	t[o.off[1] + 3] ^= 0x80;
-	expect_fail(key, FORMAT_KIND_DATA, t, o.len, "chunk 1: authentication "
+	expect_fail(key, FORMAT_KIND_DATA, t, o.len,
+	    "chunk 1: authentication "
 	    "failed (corrupt, reordered or tampered data)");
 	RESET();
 	t[o.off[2] + 3] ^= 0x80;
-	expect_fail(key, FORMAT_KIND_DATA, t, o.len, "chunk 2: authentication "
+	expect_fail(key, FORMAT_KIND_DATA, t, o.len,
+	    "chunk 2: authentication "
 	    "failed (corrupt, reordered or tampered data)");
 	/* Length words: oversized; zero in a non-final chunk. */
 	RESET();
 	t[o.off[1]] = VEC_CHUNK + 1;
-	expect_fail(key, FORMAT_KIND_DATA, t, o.len, "chunk 1: length 33 "
+	expect_fail(key, FORMAT_KIND_DATA, t, o.len,
+	    "chunk 1: length 33 "
 	    "exceeds the chunk size 32 (corrupt)");
 	RESET();
 	t[o.off[0]] = 0;
-	expect_fail(key, FORMAT_KIND_DATA, t, o.len, "chunk 0: empty non-final "
+	expect_fail(key, FORMAT_KIND_DATA, t, o.len,
+	    "chunk 0: empty non-final "
 	    "chunk (corrupt)");
 
 	/* A flipped bit in the header: the checksum says so. */
@@ -954,13 +1009,16 @@ test_tamper(void **state)
 
 			RESET();
 			assert_int_equal(format_header_info(t, o.len, &info,
-			    &err), 0);
+					     &err),
+			    0);
 			t[at[i]] ^= 0x01;
 			rehash(t, hl);
-			snprintf(want, sizeof(want), "wrong key: the data key "
+			snprintf(want, sizeof(want),
+			    "wrong key: the data key "
 			    "does not unwrap (key id %s matches; header "
-			    "altered?)", info.key_id_hex);
-			if (at[i] == 48)	/* '-' in the backup id */
+			    "altered?)",
+			    info.key_id_hex);
+			if (at[i] == 48) /* '-' in the backup id */
 				expect_fail(key, FORMAT_KIND_DATA, t, o.len,
 				    "corrupt header: bad backup id");
 			else
@@ -973,41 +1031,54 @@ test_tamper(void **state)
 	RESET();
 	memcpy(t + o.off[0], o.buf + o.off[1], o.slen[1]);
 	memcpy(t + o.off[1], o.buf + o.off[0], o.slen[0]);
-	expect_fail(key, FORMAT_KIND_DATA, t, o.len, "chunk 0: authentication "
+	expect_fail(key, FORMAT_KIND_DATA, t, o.len,
+	    "chunk 0: authentication "
 	    "failed (corrupt, reordered or tampered data)");
 	RESET();
 	memmove(t + o.off[1], o.buf + o.off[2], o.slen[2]);
-	expect_fail(key, FORMAT_KIND_DATA, t, o.len - o.slen[1], "chunk 1: "
+	expect_fail(key, FORMAT_KIND_DATA, t, o.len - o.slen[1],
+	    "chunk 1: "
 	    "authentication failed (corrupt, reordered or tampered data)");
 
 	/* Truncation everywhere. */
 	RESET();
-	expect_fail(key, FORMAT_KIND_DATA, t, o.off[2], "truncated: missing "
+	expect_fail(key, FORMAT_KIND_DATA, t, o.off[2],
+	    "truncated: missing "
 	    "final chunk (object ends after chunk 1)");
-	expect_fail(key, FORMAT_KIND_DATA, t, o.off[1], "truncated: missing "
+	expect_fail(key, FORMAT_KIND_DATA, t, o.off[1],
+	    "truncated: missing "
 	    "final chunk (object ends after chunk 0)");
-	expect_fail(key, FORMAT_KIND_DATA, t, o.len - 1, "truncated: object "
+	expect_fail(key, FORMAT_KIND_DATA, t, o.len - 1,
+	    "truncated: object "
 	    "ends inside chunk 2");
-	expect_fail(key, FORMAT_KIND_DATA, t, o.off[2] + 2, "truncated: object "
+	expect_fail(key, FORMAT_KIND_DATA, t, o.off[2] + 2,
+	    "truncated: object "
 	    "ends inside chunk 2");
-	expect_fail(key, FORMAT_KIND_DATA, t, o.off[1] + 10, "truncated: "
+	expect_fail(key, FORMAT_KIND_DATA, t, o.off[1] + 10,
+	    "truncated: "
 	    "object ends inside chunk 1");
-	expect_fail(key, FORMAT_KIND_DATA, t, hl, "truncated: object has no "
+	expect_fail(key, FORMAT_KIND_DATA, t, hl,
+	    "truncated: object has no "
 	    "chunks");
-	expect_fail(key, FORMAT_KIND_DATA, t, hl - 1, "truncated: object ends "
+	expect_fail(key, FORMAT_KIND_DATA, t, hl - 1,
+	    "truncated: object ends "
 	    "inside the header");
-	expect_fail(key, FORMAT_KIND_DATA, t, 10, "truncated: object ends "
+	expect_fail(key, FORMAT_KIND_DATA, t, 10,
+	    "truncated: object ends "
 	    "inside the header");
-	expect_fail(key, FORMAT_KIND_DATA, t, 0, "truncated: object ends "
+	expect_fail(key, FORMAT_KIND_DATA, t, 0,
+	    "truncated: object ends "
 	    "inside the header");
 
 	/* Trailing garbage; a whole extra chunk after the final one. */
 	RESET();
 	t[o.len] = 0;
-	expect_fail(key, FORMAT_KIND_DATA, t, o.len + 1, "trailing data after "
+	expect_fail(key, FORMAT_KIND_DATA, t, o.len + 1,
+	    "trailing data after "
 	    "final chunk 2");
 	memcpy(t + o.len, o.buf + o.off[0], o.slen[0]);
-	expect_fail(key, FORMAT_KIND_DATA, t, o.len + o.slen[0], "trailing "
+	expect_fail(key, FORMAT_KIND_DATA, t, o.len + o.slen[0],
+	    "trailing "
 	    "data after final chunk 2");
 
 	/* The header of another backup (same key, other data key). */
@@ -1016,19 +1087,22 @@ test_tamper(void **state)
 	assert_int_equal(other.hlen, hl);
 	RESET();
 	memcpy(t, other.buf, hl);
-	expect_fail(key, FORMAT_KIND_DATA, t, o.len, "chunk 0: authentication "
+	expect_fail(key, FORMAT_KIND_DATA, t, o.len,
+	    "chunk 0: authentication "
 	    "failed (corrupt, reordered or tampered data)");
 	/* A chunk of the other backup spliced in. */
 	RESET();
 	memcpy(t + o.off[1], other.buf + other.off[1], o.slen[1]);
-	expect_fail(key, FORMAT_KIND_DATA, t, o.len, "chunk 1: authentication "
+	expect_fail(key, FORMAT_KIND_DATA, t, o.len,
+	    "chunk 1: authentication "
 	    "failed (corrupt, reordered or tampered data)");
 	/* The same backup written again (a retry, same data key). */
 	build(&again, key, dk, FORMAT_KIND_DATA, VEC_CHUNK, NULL, vec_pt,
 	    strlen(vec_pt));
 	RESET();
 	memcpy(t, again.buf, hl);
-	expect_fail(key, FORMAT_KIND_DATA, t, o.len, "chunk 0: authentication "
+	expect_fail(key, FORMAT_KIND_DATA, t, o.len,
+	    "chunk 0: authentication "
 	    "failed (corrupt, reordered or tampered data)");
 	/* A manifest header (same data key) on data chunks. */
 	free(other.buf);
@@ -1036,29 +1110,35 @@ test_tamper(void **state)
 	    strlen(vec_pt));
 	RESET();
 	memcpy(t, other.buf, hl);
-	expect_fail(key, 0, t, o.len, "chunk 0: authentication failed "
+	expect_fail(key, 0, t, o.len,
+	    "chunk 0: authentication failed "
 	    "(corrupt, reordered or tampered data)");
-	expect_fail(key, FORMAT_KIND_DATA, t, o.len, "wrong object kind: "
+	expect_fail(key, FORMAT_KIND_DATA, t, o.len,
+	    "wrong object kind: "
 	    "expected data, found manifest");
-	expect_fail(key, FORMAT_KIND_MANIFEST, o.buf, o.len, "wrong object "
+	expect_fail(key, FORMAT_KIND_MANIFEST, o.buf, o.len,
+	    "wrong object "
 	    "kind: expected manifest, found data");
 
 	/* Not ours at all; a future major version. */
 	RESET();
 	memcpy(t, "PK\3\4", 4);
 	expect_fail(key, 0, t, o.len, "not a vigil backup object");
-	expect_fail(key, 0, (const uint8_t *)"\x1f\x8b\x08\x00\x00\x00\x00\x00"
-	    "\x00\x03\x00\x00\x00\x00\x00\x00\x00", 17,
-	    "not a vigil backup object");
+	expect_fail(key, 0,
+	    (const uint8_t *)"\x1f\x8b\x08\x00\x00\x00\x00\x00"
+			     "\x00\x03\x00\x00\x00\x00\x00\x00\x00",
+	    17, "not a vigil backup object");
 	RESET();
 	t[8] = 2;
-	expect_fail(key, 0, t, o.len, "unsupported format version 2.0 (this "
+	expect_fail(key, 0, t, o.len,
+	    "unsupported format version 2.0 (this "
 	    "vigil reads version 1)");
 	/* A header length out of range. */
 	RESET();
 	t[10] = 0xff;
 	t[11] = 0x7f;
-	expect_fail(key, 0, t, o.len, "corrupt header: header length 32767 out "
+	expect_fail(key, 0, t, o.len,
+	    "corrupt header: header length 32767 out "
 	    "of range");
 
 	/* The reader stops when the consumer says so. */
@@ -1068,16 +1148,20 @@ test_tamper(void **state)
 		struct format_reader *rd;
 		struct ag_err err = { "" };
 
-		assert_non_null(rd = format_reader_new(key, 0, sink_chunk, &s));
-		assert_int_equal(format_reader_feed(rd, o.buf, o.len, &err), 7);
+		assert_non_null(rd = format_reader_new(key, 0, sink_chunk,
+				    &s));
+		assert_int_equal(format_reader_feed(rd, o.buf, o.len, &err),
+		    7);
 		assert_string_equal(err.msg, "");
 		assert_int_equal(format_reader_feed(rd, o.buf, 1, &err), -1);
-		assert_string_equal(err.msg, "chunk 1: reading stopped by the "
+		assert_string_equal(err.msg,
+		    "chunk 1: reading stopped by the "
 		    "consumer");
 		assert_int_equal(format_reader_end(rd, &err), -1);
 		assert_non_null(format_reader_object(rd));
-		assert_int_equal(format_object_info(
-		    format_reader_object(rd))->kind, FORMAT_KIND_DATA);
+		assert_int_equal(format_object_info(format_reader_object(rd))
+				     ->kind,
+		    FORMAT_KIND_DATA);
 		format_reader_free(rd);
 	}
 	/* Errors are sticky. */
@@ -1089,15 +1173,18 @@ test_tamper(void **state)
 
 		RESET();
 		t[o.off[0] + 5] ^= 1;
-		assert_non_null(rd = format_reader_new(key, 0, sink_chunk, &s));
+		assert_non_null(rd = format_reader_new(key, 0, sink_chunk,
+				    &s));
 		assert_int_equal(format_reader_feed(rd, t, o.len, &err), -1);
 		memset(&err, 0, sizeof(err));
 		assert_int_equal(format_reader_feed(rd, t, 0, &err), -1);
-		assert_string_equal(err.msg, "chunk 0: authentication failed "
+		assert_string_equal(err.msg,
+		    "chunk 0: authentication failed "
 		    "(corrupt, reordered or tampered data)");
 		memset(&err, 0, sizeof(err));
 		assert_int_equal(format_reader_end(rd, &err), -1);
-		assert_string_equal(err.msg, "chunk 0: authentication failed "
+		assert_string_equal(err.msg,
+		    "chunk 0: authentication failed "
 		    "(corrupt, reordered or tampered data)");
 		format_reader_free(rd);
 		format_reader_free(NULL);
@@ -1134,7 +1221,8 @@ test_wrong_keys(void **state)
 		assert_int_equal(format_header_info(o.buf, o.len, &info, &err),
 		    0);
 		if (mode == CRYPTO_KEY_PASSPHRASE) {
-			expect_fail_prefix(bad, 0, o.buf, o.len, "wrong key: "
+			expect_fail_prefix(bad, 0, o.buf, o.len,
+			    "wrong key: "
 			    "the passphrase does not match (check value ");
 		} else {
 			/* The other key's id, from an object it sealed. */
@@ -1144,8 +1232,10 @@ test_wrong_keys(void **state)
 			build(&ob, bad, dk, FORMAT_KIND_DATA, VEC_CHUNK, &fx,
 			    "x", 1);
 			assert_int_equal(format_header_info(ob.buf, ob.len,
-			    &binfo, &err), 0);
-			snprintf(want, sizeof(want), "wrong key: object was "
+					     &binfo, &err),
+			    0);
+			snprintf(want, sizeof(want),
+			    "wrong key: object was "
 			    "sealed for key id %s, this key has id %s",
 			    info.key_id_hex, binfo.key_id_hex);
 			expect_fail(bad, 0, o.buf, o.len, want);
@@ -1157,14 +1247,15 @@ test_wrong_keys(void **state)
 		for (unsigned m2 = 1; m2 <= 3; m2++) {
 			struct crypto_key *k2;
 			static const char *names[] = { NULL, "a key file",
-			    "a passphrase", "an X25519 key" };
+				"a passphrase", "an X25519 key" };
 
 			if (m2 == mode)
 				continue;
 			k2 = vec_key(m2);
-			snprintf(want, sizeof(want), "wrong key: object is "
-			    "sealed with %s, but %s was given", names[mode],
-			    names[m2]);
+			snprintf(want, sizeof(want),
+			    "wrong key: object is "
+			    "sealed with %s, but %s was given",
+			    names[mode], names[m2]);
 			expect_fail(k2, 0, o.buf, o.len, want);
 			crypto_keys_free(k2);
 		}
@@ -1172,7 +1263,8 @@ test_wrong_keys(void **state)
 		if (mode == CRYPTO_KEY_X25519) {
 			memset(o.buf + 78, 0, 32);
 			rehash(o.buf, o.hlen);
-			expect_fail(key, 0, o.buf, o.len, "corrupt header: "
+			expect_fail(key, 0, o.buf, o.len,
+			    "corrupt header: "
 			    "invalid X25519 ephemeral public key");
 		}
 		free(o.buf);
@@ -1188,31 +1280,37 @@ test_manifest(void **state)
 	struct ag_err err = { "" };
 	struct format_info info;
 	uint8_t dk[32], *obj;
-	size_t olen, jlen, big = (5u << 19) + 17;	/* 2.5 MiB + 17 */
+	size_t olen, jlen, big = (5u << 19) + 17; /* 2.5 MiB + 17 */
 	char *json, *pt;
 
 	(void)state;
 	assert_int_equal(crypto_random(dk, 32), 0);
 	assert_int_equal(format_manifest_seal(key, dk, vec_id, "{}", 2, &obj,
-	    &olen, &err), 0);
+			     &olen, &err),
+	    0);
 	assert_int_equal(olen, 170 + 2 + 20);
 	assert_int_equal(format_manifest_open(key, obj, olen, &json, &jlen,
-	    &err), 0);
+			     &err),
+	    0);
 	assert_string_equal(json, "{}");
 	free(json);
 	/* As the wrong kind. */
 	assert_int_equal(format_open_buffer(key, FORMAT_KIND_INDEX, obj, olen,
-	    &json, &jlen, NULL, &err), -1);
-	assert_string_equal(err.msg, "wrong object kind: expected index, found "
+			     &json, &jlen, NULL, &err),
+	    -1);
+	assert_string_equal(err.msg,
+	    "wrong object kind: expected index, found "
 	    "manifest");
 	free(obj);
 
 	/* Empty: one empty final chunk. */
 	assert_int_equal(format_seal_buffer(key, dk, FORMAT_KIND_INDEX, vec_id,
-	    NULL, 0, &obj, &olen, &err), 0);
+			     NULL, 0, &obj, &olen, &err),
+	    0);
 	assert_int_equal(olen, 170 + 20);
 	assert_int_equal(format_open_buffer(key, 0, obj, olen, &json, &jlen,
-	    &info, &err), 0);
+			     &info, &err),
+	    0);
 	assert_int_equal(jlen, 0);
 	assert_string_equal(json, "");
 	assert_int_equal(info.kind, FORMAT_KIND_INDEX);
@@ -1225,10 +1323,12 @@ test_manifest(void **state)
 	for (size_t i = 0; i < big; i++)
 		pt[i] = (char)(' ' + i % 90);
 	assert_int_equal(format_manifest_seal(key, dk, vec_id, pt, big, &obj,
-	    &olen, &err), 0);
+			     &olen, &err),
+	    0);
 	assert_int_equal(olen, 170 + big + 3 * 20);
 	assert_int_equal(format_manifest_open(key, obj, olen, &json, &jlen,
-	    &err), 0);
+			     &err),
+	    0);
 	assert_int_equal(jlen, big);
 	assert_memory_equal(json, pt, big);
 	assert_int_equal(json[big], '\0');
@@ -1236,7 +1336,8 @@ test_manifest(void **state)
 	/* Cut short. */
 	json = NULL;
 	assert_int_equal(format_manifest_open(key, obj, olen - 100, &json,
-	    &jlen, &err), -1);
+			     &jlen, &err),
+	    -1);
 	assert_string_equal(err.msg, "truncated: object ends inside chunk 2");
 	assert_null(json);
 	free(obj);
@@ -1267,7 +1368,8 @@ trust(struct crypto_key *key, const char *hex)
 	struct ag_err err = { "" };
 
 	assert_int_equal(crypto_keys_add_trusted(key, crypto_sign_public(s),
-	    &err), 0);
+			     &err),
+	    0);
 	crypto_sign_free(s);
 }
 
@@ -1288,14 +1390,17 @@ reseal(uint8_t *obj, size_t hlen, unsigned kind, const char *pt)
 	assert_int_equal(crypto_sha256(obj, hlen - 32, obj + hlen - 32), 0);
 	memcpy(info, "vigil-v1 chunk key", 18);
 	info[18] = (uint8_t)kind;
-	assert_int_equal(crypto_hkdf_sha256(dk, 32, obj + 28, 16, info, 19,
-	    ck, 32), 0);
+	assert_int_equal(crypto_hkdf_sha256(dk, 32, obj + 28, 16, info, 19, ck,
+			     32),
+	    0);
 	memcpy(aad, obj + hlen - 32, 32);
 	memset(aad + 32, 0, 9);
 	aad[40] = 1;
 	assert_non_null(a = crypto_aead_new(ck));
 	assert_int_equal(crypto_aead_seal(a, nonce, aad, 41,
-	    (const uint8_t *)pt, n, obj + hlen + 4, obj + hlen + 4 + n), 0);
+			     (const uint8_t *)pt, n, obj + hlen + 4,
+			     obj + hlen + 4 + n),
+	    0);
 	crypto_aead_free(a);
 }
 
@@ -1329,8 +1434,11 @@ open_manifest(const struct crypto_key *key, const uint8_t *obj, size_t len,
 static void
 test_signed_vectors(void **state)
 {
-	static const struct { unsigned mode; const char *name; size_t hlen; }
-	    v[] = {
+	static const struct {
+		unsigned mode;
+		const char *name;
+		size_t hlen;
+	} v[] = {
 		{ CRYPTO_KEY_FILE, "manifest-keyfile-signed.vgl", 270 },
 		{ CRYPTO_KEY_X25519, "manifest-x25519-signed.vgl", 334 },
 	};
@@ -1344,7 +1452,7 @@ test_signed_vectors(void **state)
 	vec_fixed(&fx);
 	unhex(vec_signer_pub, pub, 32);
 	memcpy(forged, vec_manifest, sizeof(forged));
-	forged[20] ^= 1;			/* "nightly" -> "nighvly" */
+	forged[20] ^= 1; /* "nightly" -> "nighvly" */
 	for (size_t i = 0; i < 2; i++) {
 		struct crypto_key *key = vec_key(v[i].mode);
 		struct ag_err err = { "" };
@@ -1358,8 +1466,11 @@ test_signed_vectors(void **state)
 		assert_int_equal(format_header_len(key, FORMAT_KIND_DATA),
 		    v[i].hlen - FORMAT_EXT_SIGNATURE_LEN);
 		assert_int_equal(format_seal_buffer_fixed(key, dk,
-		    FORMAT_KIND_MANIFEST, vec_id, (const uint8_t *)vec_manifest,
-		    strlen(vec_manifest), &fx, &obj, &olen, &err), 0);
+				     FORMAT_KIND_MANIFEST, vec_id,
+				     (const uint8_t *)vec_manifest,
+				     strlen(vec_manifest), &fx, &obj, &olen,
+				     &err),
+		    0);
 		check_vector(v[i].name, obj, olen);
 		free(obj);
 		crypto_keys_set_signer(key, NULL);
@@ -1378,7 +1489,9 @@ test_signed_vectors(void **state)
 			char hex[17];
 
 			assert_int_equal(crypto_hkdf_sha256(pub, 32, NULL, 0,
-			    (const uint8_t *)"vigil-v1 key id", 15, id, 8), 0);
+					     (const uint8_t *)"vigil-v1 key id",
+					     15, id, 8),
+			    0);
 			crypto_hex(id, 8, hex);
 			assert_string_equal(info.signer_id_hex, hex);
 		}
@@ -1386,8 +1499,10 @@ test_signed_vectors(void **state)
 		open_manifest(key, file, flen, NULL);
 		/* Trusting another signer only: refused, naming the signer. */
 		trust(key, vec_other_signer);
-		snprintf(want, sizeof(want), "signed by %s, which is not in "
-		    "trusted_signers", info.signer_id_hex);
+		snprintf(want, sizeof(want),
+		    "signed by %s, which is not in "
+		    "trusted_signers",
+		    info.signer_id_hex);
 		open_manifest(key, file, flen, want);
 		/* Trusting its signer too: opens. */
 		trust(key, vec_signer);
@@ -1397,7 +1512,8 @@ test_signed_vectors(void **state)
 		memcpy(copy, file, flen);
 		copy[v[i].hlen - 32 - 64 + 5] ^= 0x10;
 		reseal(copy, v[i].hlen, FORMAT_KIND_MANIFEST, vec_manifest);
-		open_manifest(key, copy, flen, "signature does not verify "
+		open_manifest(key, copy, flen,
+		    "signature does not verify "
 		    "(forged or tampered manifest)");
 		/* The signature record copied onto other contents. */
 		memcpy(copy, file, flen);
@@ -1407,8 +1523,10 @@ test_signed_vectors(void **state)
 
 			/* Refused with or without trusted signers. */
 			assert_int_equal(format_manifest_open(k0, copy, flen,
-			    &json, &jlen, &err), -1);
-			assert_string_equal(err.msg, "signature does not "
+					     &json, &jlen, &err),
+			    -1);
+			assert_string_equal(err.msg,
+			    "signature does not "
 			    "verify (forged or tampered manifest)");
 			crypto_keys_free(k0);
 		}
@@ -1424,7 +1542,8 @@ test_signed_vectors(void **state)
 		file = slurp(vec_path("manifest-keyfile.vgl"), &flen);
 		open_manifest(key, file, flen, NULL);
 		trust(key, vec_signer);
-		open_manifest(key, file, flen, "not signed, but trusted_signers "
+		open_manifest(key, file, flen,
+		    "not signed, but trusted_signers "
 		    "requires a signature (forged, or written by a host "
 		    "without a signing key)");
 		free(file);
@@ -1441,11 +1560,14 @@ test_signed_vectors(void **state)
 
 		crypto_keys_set_signer(key, vec_signer_new(vec_signer));
 		assert_int_equal(format_seal_buffer(key, dk, FORMAT_KIND_INDEX,
-		    vec_id, (const uint8_t *)"x", 1, &obj, &olen, &err), 0);
+				     vec_id, (const uint8_t *)"x", 1, &obj,
+				     &olen, &err),
+		    0);
 		assert_int_equal(olen, 170 + 1 + 20);
 		trust(key, vec_other_signer);
-		assert_int_equal(format_open_buffer(key, FORMAT_KIND_INDEX, obj,
-		    olen, &pt, &olen, &info, &err), 0);
+		assert_int_equal(format_open_buffer(key, FORMAT_KIND_INDEX,
+				     obj, olen, &pt, &olen, &info, &err),
+		    0);
 		assert_int_equal(info.minor, 0);
 		assert_false(info.has_signature);
 		free(pt);

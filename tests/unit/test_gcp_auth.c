@@ -8,6 +8,8 @@
  * the token source against a loopback server (fakes/fake_httpd.c): the
  * request it makes, its cache and refresh, the metadata server, key files
  * with loose modes refused.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,7 +34,8 @@
 #include "tests/unit/fakes/fake_httpd.h"
 #include "tests/unit/fakes/testutil.h"
 
-#define SA_FILE "gcp/gcs/conformance-tests-storage-v1/" \
+#define SA_FILE \
+	"gcp/gcs/conformance-tests-storage-v1/" \
 	"test_service_account.not-a-test.json"
 
 /* shared(rel): the path of ${rel} under ../shared/conformance. */
@@ -111,8 +114,8 @@ b64u(const json_t *o, const char *key, uint8_t *out, size_t cap)
 static void
 test_jose_cookbook_rs256(void **state)
 {
-	static uint8_t n[512], e[8], d[512], p[256], q[256], dp[256],
-	    dq[256], qi[256], hdr[256], payload[1024], sig[CRYPTO_RSA_SIG_MAX];
+	static uint8_t n[512], e[8], d[512], p[256], q[256], dp[256], dq[256],
+	    qi[256], hdr[256], payload[1024], sig[CRYPTO_RSA_SIG_MAX];
 	struct crypto_rsa_parts parts;
 	struct crypto_rsa *key;
 	struct ag_err err = { "" };
@@ -134,24 +137,34 @@ test_jose_cookbook_rs256(void **state)
 	parts.dplen = b64u(jwk, "dp", dp, sizeof(dp));
 	parts.dqlen = b64u(jwk, "dq", dq, sizeof(dq));
 	parts.qilen = b64u(jwk, "qi", qi, sizeof(qi));
-	parts.n = n; parts.e = e; parts.d = d; parts.p = p; parts.q = q;
-	parts.dp = dp; parts.dq = dq; parts.qi = qi;
+	parts.n = n;
+	parts.e = e;
+	parts.d = d;
+	parts.p = p;
+	parts.q = q;
+	parts.dp = dp;
+	parts.dq = dq;
+	parts.qi = qi;
 	key = crypto_rsa_from_parts(&parts, &err);
 	if (key == NULL)
 		fail_msg("%s", err.msg);
 
 	/* The signature of the signing input. */
 	assert_int_equal(crypto_rsa_sign_sha256(key, str(signing, "sig-input"),
-	    strlen(str(signing, "sig-input")), sig, sizeof(sig), &siglen), 0);
+			     strlen(str(signing, "sig-input")), sig,
+			     sizeof(sig), &siglen),
+	    0);
 	assert_true(crypto_base64url(sig, siglen, b64, sizeof(b64)) > 0);
 	assert_string_equal(b64, str(signing, "sig"));
 	assert_int_equal(crypto_rsa_verify_sha256(key,
-	    str(signing, "sig-input"), strlen(str(signing, "sig-input")), sig,
-	    siglen), 0);
+			     str(signing, "sig-input"),
+			     strlen(str(signing, "sig-input")), sig, siglen),
+	    0);
 	sig[7] ^= 1;
 	assert_int_equal(crypto_rsa_verify_sha256(key,
-	    str(signing, "sig-input"), strlen(str(signing, "sig-input")), sig,
-	    siglen), -1);
+			     str(signing, "sig-input"),
+			     strlen(str(signing, "sig-input")), sig, siglen),
+	    -1);
 
 	/* The compact serialisation, made from its decoded parts. */
 	hlen = b64u(signing, "protected_b64u", hdr, sizeof(hdr) - 1);
@@ -162,7 +175,8 @@ test_jose_cookbook_rs256(void **state)
 	assert_string_equal((char *)payload,
 	    str(json_object_get(j, "input"), "payload"));
 	assert_int_equal(gcp_jwt_sign(key, (char *)hdr, (char *)payload, &jws,
-	    &err), 0);
+			     &err),
+	    0);
 	assert_string_equal(jws, str(output, "compact"));
 	free(jws);
 	crypto_rsa_free(key);
@@ -186,7 +200,8 @@ test_sa_jwt_vectors(void **state)
 	(void)state;
 	j = load("gcp/jwt-rs256/derived/google-sa-jwt-bearer-vectors.json");
 	assert_true(json_array_size(json_object_get(j, "cases")) >= 2);
-	json_array_foreach(json_object_get(j, "cases"), i, c) {
+	json_array_foreach(json_object_get(j, "cases"), i, c)
+	{
 		json_t *h = json_loads(str(c, "header_json"), 0, NULL);
 		const char *kid = json_string_value(json_object_get(h, "kid"));
 
@@ -199,7 +214,8 @@ test_sa_jwt_vectors(void **state)
 		    json_integer_value(json_object_get(claims, "iat")),
 		    json_integer_value(json_object_get(claims, "exp")));
 		assert_string_equal(cl, str(c, "claims_json"));
-		assert_int_equal(gcp_jwt_sign(sa->key, hdr, cl, &jwt, &err), 0);
+		assert_int_equal(gcp_jwt_sign(sa->key, hdr, cl, &jwt, &err),
+		    0);
 		assert_string_equal(jwt, str(c, "jwt"));
 		assert_memory_equal(jwt, str(c, "signing_input"),
 		    strlen(str(c, "signing_input")));
@@ -209,10 +225,13 @@ test_sa_jwt_vectors(void **state)
 		if (kid != NULL) {
 			char *a;
 
-			assert_int_equal(gcp_sa_assertion(sa,
-			    str(claims, "scope"), str(claims, "aud"),
-			    json_integer_value(json_object_get(claims, "iat")),
-			    &a, &err), 0);
+			assert_int_equal(
+			    gcp_sa_assertion(sa, str(claims, "scope"),
+				str(claims, "aud"),
+				json_integer_value(json_object_get(claims,
+				    "iat")),
+				&a, &err),
+			    0);
 			assert_string_equal(a, str(c, "jwt"));
 			free(a);
 		}
@@ -275,7 +294,8 @@ test_oauth2_doc_examples(void **state)
 	/* The answers. */
 	s = json_dumps(json_object_get(j, "token_response_example"), 0);
 	assert_int_equal(gcp_token_parse(200, s, strlen(s), 1000, "t", &tok,
-	    &err), 0);
+			     &err),
+	    0);
 	assert_string_equal(tok.access_token,
 	    "1/8xbJqaOZXSUZbHLl5EOtu1pxz3fmmetKx9W8CV4t79M");
 	assert_int_equal(tok.expires_at, 1000 + 3600);
@@ -284,7 +304,8 @@ test_oauth2_doc_examples(void **state)
 	    "response_example");
 	s = json_dumps(meta, 0);
 	assert_int_equal(gcp_token_parse(200, s, strlen(s), 50, "m", &tok,
-	    &err), 0);
+			     &err),
+	    0);
 	assert_string_equal(tok.access_token, str(meta, "access_token"));
 	assert_int_equal(tok.expires_at, 50 + 3599);
 	free(s);
@@ -292,10 +313,12 @@ test_oauth2_doc_examples(void **state)
 
 	/* A recorded (sanitised) answer has no expires_in: one hour. */
 	raw = tu_read_file(shared("gcp/gcs/gcsfs-vcr-recordings/"
-	    "extracted-json/test_info.00.POST.200.json"), &len);
+				  "extracted-json/test_info.00.POST.200.json"),
+	    &len);
 	assert_non_null(raw);
 	assert_int_equal(gcp_token_parse(200, (char *)raw, len, 7, "t", &tok,
-	    &err), 0);
+			     &err),
+	    0);
 	assert_string_equal(tok.access_token, "xxx");
 	assert_int_equal(tok.expires_at, 7 + GCP_JWT_LIFETIME_S);
 	free(raw);
@@ -303,9 +326,13 @@ test_oauth2_doc_examples(void **state)
 	/* Errors: OAuth2's own code and description, once. */
 	s = "{\"error\":\"invalid_grant\",\"error_description\":"
 	    "\"Invalid JWT Signature.\"}";
-	assert_int_equal(gcp_token_parse(400, s, strlen(s), 0, "the token "
-	    "endpoint", &tok, &err), -1);
-	assert_non_null(strstr(err.msg, "the token endpoint answered HTTP 400: "
+	assert_int_equal(gcp_token_parse(400, s, strlen(s), 0,
+			     "the token "
+			     "endpoint",
+			     &tok, &err),
+	    -1);
+	assert_non_null(strstr(err.msg,
+	    "the token endpoint answered HTTP 400: "
 	    "invalid_grant (Invalid JWT Signature.)"));
 	assert_non_null(strstr(err.msg, "credentials were refused"));
 	assert_int_equal(gcp_token_parse(503, "busy", 4, 0, "t", &tok, &err),
@@ -314,11 +341,13 @@ test_oauth2_doc_examples(void **state)
 	    AG_RETRY);
 	s = "{\"token_type\":\"Bearer\",\"expires_in\":3600}";
 	assert_int_equal(gcp_token_parse(200, s, strlen(s), 0, "t", &tok,
-	    &err), -1);
+			     &err),
+	    -1);
 	assert_non_null(strstr(err.msg, "access_token"));
 	s = "{\"access_token\":\"x\",\"token_type\":\"MAC\"}";
 	assert_int_equal(gcp_token_parse(200, s, strlen(s), 0, "t", &tok,
-	    &err), -1);
+			     &err),
+	    -1);
 	assert_int_equal(gcp_token_parse(200, "<html>", 6, 0, "t", &tok, &err),
 	    -1);
 }
@@ -376,7 +405,8 @@ test_v4_signatures(void **state)
 
 	(void)state;
 	j = load("gcp/gcs/conformance-tests-storage-v1/v4_signatures.json");
-	json_array_foreach(json_object_get(j, "signingV4Tests"), i, c) {
+	json_array_foreach(json_object_get(j, "signingV4Tests"), i, c)
+	{
 		struct gcp_signurl_req r = { 0 };
 		struct gcp_signurl out;
 		const char *style, *scheme = "https", *host, *obj, *bucket;
@@ -407,25 +437,25 @@ test_v4_signatures(void **state)
 			    "storage.googleapis.com");
 		snprintf(path, sizeof(path), "/%s%s%s", bucket,
 		    obj != NULL ? "/" : "", obj != NULL ? obj : "");
-		if (style != NULL && strcmp(style, "BUCKET_BOUND_HOSTNAME") ==
-		    0) {
+		if (style != NULL &&
+		    strcmp(style, "BUCKET_BOUND_HOSTNAME") == 0) {
 			snprintf(authority, sizeof(authority), "%s",
 			    str(c, "bucketBoundHostname"));
 			snprintf(path, sizeof(path), "/%s", obj);
-		} else if (style != NULL && strcmp(style,
-		    "VIRTUAL_HOSTED_STYLE") == 0) {
+		} else if (style != NULL &&
+		    strcmp(style, "VIRTUAL_HOSTED_STYLE") == 0) {
 			char h[600];
 
 			snprintf(h, sizeof(h), "%s.%s", bucket, authority);
 			snprintf(authority, sizeof(authority), "%.255s", h);
 			snprintf(path, sizeof(path), "/%s", obj);
-
 		}
 		r.scheme = scheme;
 		r.authority = authority;
 		r.path = path;
 		r.nheaders = 0;
-		json_object_foreach(json_object_get(c, "headers"), k, v) {
+		json_object_foreach(json_object_get(c, "headers"), k, v)
+		{
 			assert_true(r.nheaders < 16);
 			hdrs[r.nheaders].name = k;
 			hdrs[r.nheaders++].value = json_string_value(v);
@@ -433,7 +463,8 @@ test_v4_signatures(void **state)
 		r.headers = hdrs;
 		r.nquery = 0;
 		json_object_foreach(json_object_get(c, "queryParameters"), k,
-		    v) {
+		    v)
+		{
 			assert_true(r.nquery < 16);
 			qs[r.nquery].name = k;
 			qs[r.nquery++].value = json_string_value(v);
@@ -459,12 +490,12 @@ test_v4_signatures(void **state)
 		if (!canon_consistent(c)) {
 			nskew++;
 		} else if (strcmp(out.canonical_request,
-		    str(c, "expectedCanonicalRequest")) != 0)
-			fail_msg("%s:\n%s\n--- want\n%s", str(c, "description"),
-			    out.canonical_request,
+			       str(c, "expectedCanonicalRequest")) != 0)
+			fail_msg("%s:\n%s\n--- want\n%s",
+			    str(c, "description"), out.canonical_request,
 			    str(c, "expectedCanonicalRequest"));
 		if (strcmp(out.string_to_sign,
-		    str(c, "expectedStringToSign")) != 0 ||
+			str(c, "expectedStringToSign")) != 0 ||
 		    strcmp(out.url, str(c, "expectedUrl")) != 0)
 			fail_msg("%s:\n%s\n--- want\n%s\n%s\n--- want\n%s",
 			    str(c, "description"), out.canonical_request,
@@ -493,12 +524,17 @@ test_api_errors(void **state)
 		const char *reason;
 	} cases[] = {
 		{ "test_errors.04.GET.404.json", 404,
-		  "No such object: gcsfs-testing/tmp/test/shfoshf", "notFound" },
-		{ "test_errors.09.DELETE.403.json", 403, "user@example.com does "
-		  "not have storage.buckets.delete access to the Google Cloud "
-		  "project.", "forbidden" },
-		{ "test_info.03.POST.409.json", 409, "You already own this "
-		  "bucket. Please select another name.", "conflict" },
+		    "No such object: gcsfs-testing/tmp/test/shfoshf",
+		    "notFound" },
+		{ "test_errors.09.DELETE.403.json", 403,
+		    "user@example.com does "
+		    "not have storage.buckets.delete access to the Google Cloud "
+		    "project.",
+		    "forbidden" },
+		{ "test_info.03.POST.409.json", 409,
+		    "You already own this "
+		    "bucket. Please select another name.",
+		    "conflict" },
 	};
 	struct gcp_api_error e;
 	const char *p;
@@ -508,19 +544,23 @@ test_api_errors(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		snprintf(rel, sizeof(rel), "gcp/gcs/gcsfs-vcr-recordings/"
-		    "extracted-json/%s", cases[i].file);
+		snprintf(rel, sizeof(rel),
+		    "gcp/gcs/gcsfs-vcr-recordings/"
+		    "extracted-json/%s",
+		    cases[i].file);
 		buf = tu_read_file(shared(rel), &len);
 		assert_non_null(buf);
 		assert_int_equal(gcp_api_error_parse(cases[i].status,
-		    (char *)buf, len, &e), 0);
+				     (char *)buf, len, &e),
+		    0);
 		assert_int_equal(e.code, cases[i].status);
 		assert_string_equal(e.message, cases[i].message);
 		assert_string_equal(e.reason, cases[i].reason);
 		free(buf);
 	}
 	assert_int_equal(gcp_api_error_parse(502, "<html>bad gateway</html>",
-	    24, &e), -1);
+			     24, &e),
+	    -1);
 	assert_int_equal(e.code, 502);
 	assert_string_equal(e.message, "");
 	/* Cloud Monitoring and Pub/Sub put the reason in "status". */
@@ -564,7 +604,8 @@ test_sa_loose_mode(void **state)
 	assert_non_null(strstr(err.msg, "too open"));
 	conf.credentials_file = sa_copy(0640);
 	assert_int_equal(gcp_auth_new(&conf, &a, &err), -1);
-	assert_non_null(strstr(err.msg, "mode 0640 is too open for a "
+	assert_non_null(strstr(err.msg,
+	    "mode 0640 is too open for a "
 	    "service-account key file"));
 	assert_null(strstr(err.msg, "PRIVATE"));
 	conf.credentials_file = sa_copy(0600);
@@ -587,8 +628,9 @@ assert_assertion(const char *jwt, const char *aud, int64_t iat)
 	*dot2 = '\0';
 	n = crypto_unbase64url(dot2 + 1, sig, sizeof(sig));
 	assert_true(n > 0);
-	assert_int_equal(crypto_rsa_verify_sha256(sa->key, copy,
-	    strlen(copy), sig, (size_t)n), 0);
+	assert_int_equal(crypto_rsa_verify_sha256(sa->key, copy, strlen(copy),
+			     sig, (size_t)n),
+	    0);
 	*dot1 = '\0';
 	n = crypto_unbase64url(dot1 + 1, claims, sizeof(claims) - 1);
 	assert_true(n > 0);
@@ -626,12 +668,13 @@ test_auth_service_account(void **state)
 	conf.token_uri = uri;
 	conf.scope = "https://www.googleapis.com/auth/devstorage.read_write";
 	assert_int_equal(gcp_auth_new(&conf, &a, &err), 0);
-	assert_non_null(strstr(gcp_auth_describe(a), "service account "
+	assert_non_null(strstr(gcp_auth_describe(a),
+	    "service account "
 	    "test-iam-credentials@dummy-project-id.iam.gserviceaccount.com"));
 	assert_int_equal(S.nreq, 0);
 
 	S.body = "{\"access_token\":\"tok-one\",\"expires_in\":3600,"
-	    "\"token_type\":\"Bearer\"}";
+		 "\"token_type\":\"Bearer\"}";
 	assert_int_equal(gcp_auth_header(a, 1000, hdr, sizeof(hdr), &err), 0);
 	assert_string_equal(hdr, "Authorization: Bearer tok-one");
 	assert_int_equal(S.nreq, 1);
@@ -651,11 +694,13 @@ test_auth_service_account(void **state)
 	/* Cached until GCP_TOKEN_REFRESH_S before expiry. */
 	S.body = "{\"access_token\":\"tok-two\",\"expires_in\":3600}";
 	assert_int_equal(gcp_auth_header(a, 1000 + 3600 - GCP_TOKEN_REFRESH_S,
-	    hdr, sizeof(hdr), &err), 0);
+			     hdr, sizeof(hdr), &err),
+	    0);
 	assert_string_equal(hdr, "Authorization: Bearer tok-one");
 	assert_int_equal(S.nreq, 1);
 	assert_int_equal(gcp_auth_header(a, 1001 + 3600 - GCP_TOKEN_REFRESH_S,
-	    hdr, sizeof(hdr), &err), 0);
+			     hdr, sizeof(hdr), &err),
+	    0);
 	assert_string_equal(hdr, "Authorization: Bearer tok-two");
 	assert_int_equal(S.nreq, 2);
 	assert_assertion(S.req_body + strlen(p), uri,
@@ -675,9 +720,10 @@ test_auth_service_account(void **state)
 	gcp_auth_invalidate(a);
 	S.status = 400;
 	S.body = "{\"error\":\"invalid_grant\",\"error_description\":"
-	    "\"Invalid JWT Signature.\"}";
+		 "\"Invalid JWT Signature.\"}";
 	assert_int_equal(gcp_auth_header(a, 6000, hdr, sizeof(hdr), &err), -1);
-	assert_non_null(strstr(err.msg, "invalid_grant (Invalid JWT "
+	assert_non_null(strstr(err.msg,
+	    "invalid_grant (Invalid JWT "
 	    "Signature.)"));
 	assert_null(strstr(err.msg, "eyJ"));
 	S.status = 503;
@@ -726,11 +772,12 @@ test_auth_chain_metadata(void **state)
 	assert_string_equal(gcp_auth_describe(a), want);
 	S.headers = "Metadata-Flavor: Google\r\n";
 	S.body = "{\"access_token\":\"ya29.meta\",\"expires_in\":3599,"
-	    "\"token_type\":\"Bearer\"}";
+		 "\"token_type\":\"Bearer\"}";
 	assert_int_equal(gcp_auth_header(a, 100, hdr, sizeof(hdr), &err), 0);
 	assert_string_equal(hdr, "Authorization: Bearer ya29.meta");
 	assert_string_equal(S.method, "GET");
-	snprintf(want, sizeof(want), "%s?scopes=https%%3A%%2F%%2Fwww."
+	snprintf(want, sizeof(want),
+	    "%s?scopes=https%%3A%%2F%%2Fwww."
 	    "googleapis.com%%2Fauth%%2Fcloud-platform",
 	    GCP_METADATA_TOKEN_PATH);
 	assert_string_equal(S.path, want);

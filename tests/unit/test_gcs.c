@@ -6,6 +6,8 @@
  * judged: a missing object, a missing bucket, 403, 503, 401 (the token
  * dropped and fetched again), a listing's items.  Uploads and paged
  * listings run against tests/fakes/gcs_server.py in it_gcs.sh.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -54,7 +56,8 @@ test_settings(void **state)
 	size_t i;
 
 	(void)state;
-	cf = tu_conf_load("storage = {\n"
+	cf = tu_conf_load(
+	    "storage = {\n"
 	    "  good = { type = \"gcs\"; bucket = \"acme-backups\"; "
 	    "credentials_file = \"/etc/vigil/sa.json\"; timeout = \"30s\"; };\n"
 	    "  b1 = { type = \"gcs\"; bucket = \"Acme Backups\"; };\n"
@@ -64,7 +67,8 @@ test_settings(void **state)
 	    "credentials_file = \"sa.json\"; };\n"
 	    "  b4 = { type = \"gcs\"; };\n"
 	    "  b5 = { type = \"gcs\"; bucket = \"ok-name\"; region = \"x\"; };\n"
-	    "};\n", &errs);
+	    "};\n",
+	    &errs);
 	for (i = 0; i < errs.n; i++)
 		print_message("conf: %s\n", errs.msgs[i]);
 	assert_int_equal(errs.n, 0);
@@ -75,7 +79,8 @@ test_settings(void **state)
 	assert_int_equal(storage_conf_find(cf->storage, "b1", &sc, &errs), -1);
 	assert_non_null(strstr(errs.msgs[errs.n - 1], "not a bucket name"));
 	assert_int_equal(storage_conf_find(cf->storage, "b2", &sc, &errs), -1);
-	assert_non_null(strstr(errs.msgs[errs.n - 1], "not an http:// or "
+	assert_non_null(strstr(errs.msgs[errs.n - 1],
+	    "not an http:// or "
 	    "https:// URL"));
 	assert_int_equal(storage_conf_find(cf->storage, "b3", &sc, &errs), -1);
 	assert_non_null(strstr(errs.msgs[errs.n - 1], "absolute"));
@@ -98,9 +103,11 @@ open_fake(void)
 	struct conf *cf;
 	char text[512];
 
-	snprintf(text, sizeof(text), "storage = { g = { type = \"gcs\"; "
+	snprintf(text, sizeof(text),
+	    "storage = { g = { type = \"gcs\"; "
 	    "bucket = \"vigil-unit\"; endpoint = \"http://127.0.0.1:%d/\"; "
-	    "metadata_host = \"127.0.0.1:%d\"; }; };\n", S.port, S.port);
+	    "metadata_host = \"127.0.0.1:%d\"; }; };\n",
+	    S.port, S.port);
 	cf = tu_conf_load(text, &errs);
 	assert_int_equal(errs.n, 0);
 	assert_int_equal(storage_conf_find(cf->storage, "g", &sc, &errs), 0);
@@ -146,34 +153,39 @@ test_answers(void **state)
 	assert_int_equal(storage_get(st, "a/b c", 5, 10, got_sink, &g, &err),
 	    0);
 	assert_int_equal(g.len, 10);
-	assert_string_equal(S.path, "/storage/v1/b/vigil-unit/o/a%2Fb%20c"
+	assert_string_equal(S.path,
+	    "/storage/v1/b/vigil-unit/o/a%2Fb%20c"
 	    "?alt=media");
-	assert_string_equal(fake_httpd_req_header(&S, "Range"),
-	    "bytes=5-14");
+	assert_string_equal(fake_httpd_req_header(&S, "Range"), "bytes=5-14");
 	assert_int_equal(S.nreq, 3);
 
 	/* A missing object; a missing bucket. */
 	S.status = 404;
 	S.body = "{\"error\":{\"code\":404,\"message\":\"No such object: "
-	    "vigil-unit/a/x\",\"errors\":[{\"reason\":\"notFound\"}]}}";
+		 "vigil-unit/a/x\",\"errors\":[{\"reason\":\"notFound\"}]}}";
 	assert_int_equal(storage_get(st, "a/x", 0, UINT64_MAX, got_sink, &g,
-	    &err), STORAGE_ABSENT);
+			     &err),
+	    STORAGE_ABSENT);
 	assert_int_equal(storage_remove(st, "a/x", &err), 0);
 	S.body = "{\"error\":{\"code\":404,\"message\":\"The specified bucket "
-	    "does not exist.\",\"errors\":[{\"reason\":\"notFound\"}]}}";
+		 "does not exist.\",\"errors\":[{\"reason\":\"notFound\"}]}}";
 	assert_int_equal(storage_get(st, "a/x", 0, UINT64_MAX, got_sink, &g,
-	    &err), -1);
-	assert_non_null(strstr(err.msg, "gcs[g]: bucket \"vigil-unit\" does "
+			     &err),
+	    -1);
+	assert_non_null(strstr(err.msg,
+	    "gcs[g]: bucket \"vigil-unit\" does "
 	    "not exist (HTTP 404): create it, or correct \"bucket\""));
 	assert_int_equal(storage_remove(st, "a/x", &err), -1);
 
 	/* 403: GCS's reason and message, and who lacks what. */
 	S.status = 403;
-	S.body = "{\"error\":{\"code\":403,\"message\":\"sa@p.iam does not "
+	S.body =
+	    "{\"error\":{\"code\":403,\"message\":\"sa@p.iam does not "
 	    "have storage.objects.delete access to the Google Cloud Storage "
 	    "object.\",\"errors\":[{\"reason\":\"forbidden\"}]}}";
 	assert_int_equal(storage_remove(st, "a/x", &err), -1);
-	assert_non_null(strstr(err.msg, "gcs[g]: remove a/x: HTTP 403 "
+	assert_non_null(strstr(err.msg,
+	    "gcs[g]: remove a/x: HTTP 403 "
 	    "(forbidden): sa@p.iam does not have storage.objects.delete"));
 	assert_non_null(strstr(err.msg, "the metadata server at 127.0.0.1"));
 
@@ -187,9 +199,10 @@ test_answers(void **state)
 	/* 401: transient, and the next call fetches a new token. */
 	S.status = 401;
 	S.body = "{\"error\":{\"code\":401,\"message\":\"Invalid "
-	    "Credentials\"}}";
+		 "Credentials\"}}";
 	assert_int_equal(storage_remove(st, "a/x", &err), AG_RETRY);
-	assert_non_null(strstr(err.msg, "HTTP 401: the token of the metadata "
+	assert_non_null(strstr(err.msg,
+	    "HTTP 401: the token of the metadata "
 	    "server"));
 	n = S.nreq;
 	S.status = 200;
@@ -202,7 +215,7 @@ test_answers(void **state)
 	/* A listing's items: name, size (a string), updated. */
 	n = S.nreq;
 	S.body = "{\"items\":[{\"name\":\"a/1\",\"size\":\"7\",\"updated\":"
-	    "\"2026-01-02T03:04:05.678Z\"}]}";
+		 "\"2026-01-02T03:04:05.678Z\"}]}";
 	assert_int_equal(storage_list(st, "a/", 0, &l, &err), 0);
 	assert_int_equal(l.n, 1);
 	assert_string_equal(l.v[0].name, "a/1");

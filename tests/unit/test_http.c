@@ -4,6 +4,8 @@
  * connection reuse, refused connections, a server that never answers, the
  * response cap, the body sink, that error messages never show a URL's
  * query, and the multi interface (concurrent requests, wake-up, cancel).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -65,8 +67,10 @@ test_post_200(void **state)
 {
 	const char *hdrs[] = { "X-Custom: hello", "Content-Type: text/plain",
 		NULL };
-	struct http_req req = { .url = url("/in?a=1"), .headers = hdrs,
-		.body = "ping", .body_len = 4 };
+	struct http_req req = { .url = url("/in?a=1"),
+		.headers = hdrs,
+		.body = "ping",
+		.body_len = 4 };
 	struct http_resp r;
 	struct ag_err err = { { 0 } };
 
@@ -87,7 +91,8 @@ test_post_200(void **state)
 	assert_int_equal(S.req_body_len, 4);
 	assert_memory_equal(S.req_body, "ping", 4);
 	assert_non_null(strcasestr(S.head, "\r\nX-Custom: hello\r\n"));
-	assert_non_null(strcasestr(S.head, "\r\nContent-Type: text/plain\r\n"));
+	assert_non_null(strcasestr(S.head,
+	    "\r\nContent-Type: text/plain\r\n"));
 	assert_non_null(strcasestr(S.head, "\r\nUser-Agent: vigil/"));
 	assert_null(strcasestr(S.head, "Expect:"));
 	http_resp_free(&r);
@@ -189,8 +194,10 @@ test_refused_is_retry(void **state)
 	(void)state;
 	/* A port that was just free: nothing listens there. */
 	assert_true((port = fake_httpd_free_port()) > 0);
-	snprintf(u, sizeof(u), "http://user:hunter2@127.0.0.1:%d/p/q"
-	    "?X-Amz-Signature=SECRETSIG#frag", port);
+	snprintf(u, sizeof(u),
+	    "http://user:hunter2@127.0.0.1:%d/p/q"
+	    "?X-Amz-Signature=SECRETSIG#frag",
+	    port);
 	req.url = u;
 	assert_int_equal(http_do(&req, &r, &err), AG_RETRY);
 	assert_non_null(strstr(err.msg, "127.0.0.1"));
@@ -266,8 +273,10 @@ static void
 test_sink(void **state)
 {
 	struct sink_state ss = { 0 };
-	struct http_req req = { .url = url("/obj"), .sink = sink,
-		.sink_cookie = &ss, .max_response = 10 };
+	struct http_req req = { .url = url("/obj"),
+		.sink = sink,
+		.sink_cookie = &ss,
+		.max_response = 10 };
 	struct http_resp r;
 	struct ag_err err;
 
@@ -410,7 +419,8 @@ multi_wait_done(struct http_multi *m, int64_t ms, void **ret_cookie,
 static void
 test_multi(void **state)
 {
-	struct http_req req = { .url = url("/m?k=v"), .body = "ping",
+	struct http_req req = { .url = url("/m?k=v"),
+		.body = "ping",
 		.body_len = 4 };
 	struct http_req refused = { 0 };
 	struct http_multi *m;

@@ -14,6 +14,8 @@
  * keeps them in order and within its bounds (entries and string bytes),
  * passes on the producer's failure, and lets the consumer stop or drain
  * the producer.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -66,8 +68,11 @@ split(const char *json, size_t piece, size_t element_max, struct got *g,
     struct ag_err *err)
 {
 	struct index_stream_conf c = { .array_key = "files",
-	    .element_max = element_max, .member_max = 64,
-	    .on_member = on_member, .on_element = on_element, .cookie = g };
+		.element_max = element_max,
+		.member_max = 64,
+		.on_member = on_member,
+		.on_element = on_element,
+		.cookie = g };
 	struct index_stream *s;
 	size_t len = strlen(json), n;
 	int rc = 0;
@@ -112,7 +117,8 @@ test_stream_refuses(void **state)
 		const char *json, *msg;
 	} bad[] = {
 		{ "{\"files\": []} x", "text after the end of the object" },
-		{ "{\"files\": [], \"files\": []}", "duplicate key \"files\"" },
+		{ "{\"files\": [], \"files\": []}",
+		    "duplicate key \"files\"" },
 		{ "{\"format\": 1}", "no \"files\" list" },
 		{ "{\"files\": [{}]", "the text ends inside the object" },
 		{ "{\"files\": {}}", "\"files\" is not a list" },
@@ -120,9 +126,11 @@ test_stream_refuses(void **state)
 		{ "{\"files\": [1 2]}", "',' or ']' expected" },
 		{ "{1: 2}", "a key must be a string" },
 		/* 65 bytes: one more than element_max. */
-		{ "{\"files\": [\"" "0123456789012345678901234567890123456789"
-		  "01234567890123456789012\"]}", "an array element of more "
-		  "than 64 bytes" },
+		{ "{\"files\": [\""
+		  "0123456789012345678901234567890123456789"
+		  "01234567890123456789012\"]}",
+		    "an array element of more "
+		    "than 64 bytes" },
 	};
 	struct got g;
 	struct ag_err err = { "" };
@@ -131,7 +139,8 @@ test_stream_refuses(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		for (size_t piece = 1; piece <= 7; piece += 6) {
 			err.msg[0] = '\0';
-			assert_int_equal(split(bad[i].json, piece, 64, &g, &err),
+			assert_int_equal(split(bad[i].json, piece, 64, &g,
+					     &err),
 			    -1);
 			if (strstr(err.msg, bad[i].msg) == NULL)
 				fail_msg("%s: got \"%s\", want \"%s\"",
@@ -144,11 +153,18 @@ static void
 test_select(void **state)
 {
 	static const char *const files[] = {
-		"etc", "etc/hosts", "etc/hostsx", "etc/nginx", "etc/nginx/a",
-		"srv/out.1", "srv/out.2", "etc/hosts", "zz/hosts",
+		"etc",
+		"etc/hosts",
+		"etc/hostsx",
+		"etc/nginx",
+		"etc/nginx/a",
+		"srv/out.1",
+		"srv/out.2",
+		"etc/hosts",
+		"zz/hosts",
 	};
 	const char *paths[] = { "etc/nginx", "etc/hosts", "srv/out",
-	    "etc/host", "nginx/a", "nothing/at/all/here" };
+		"etc/host", "nginx/a", "nothing/at/all/here" };
 	const char *last[] = { "etc/hosts" };
 	struct index_select *s;
 	struct manifest_file f, *v;
@@ -159,17 +175,18 @@ test_select(void **state)
 	assert_non_null(s = index_select_new(paths, 6, 0, &err));
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		f = (struct manifest_file){ .path = (char *)files[i],
-		    .type = MANIFEST_FILE, .tar_offset = i * 512,
-		    .tar_len = 512 };
+			.type = MANIFEST_FILE,
+			.tar_offset = i * 512,
+			.tar_len = 512 };
 		if (strncmp(files[i], "srv/out.", 8) == 0) {
 			f.split_of = (char *)"srv/out";
 			f.piece = (unsigned)(files[i][8] - '0');
 		}
 		assert_int_equal(index_select_file(s, &f, i), 0);
 	}
-	assert_int_equal(index_select_count(s, 0), 2);	/* nginx, nginx/a */
-	assert_int_equal(index_select_count(s, 1), 2);	/* hosts twice */
-	assert_int_equal(index_select_count(s, 2), 2);	/* the pieces */
+	assert_int_equal(index_select_count(s, 0), 2); /* nginx, nginx/a */
+	assert_int_equal(index_select_count(s, 1), 2); /* hosts twice */
+	assert_int_equal(index_select_count(s, 2), 2); /* the pieces */
 	assert_int_equal(index_select_count(s, 3), 0);
 	assert_int_equal(index_select_count(s, 4), 0);
 	assert_null(index_select_hint(s, 0));
@@ -189,11 +206,12 @@ test_select(void **state)
 
 	/* The last entry of exactly that path: a hard link's target. */
 	assert_non_null(s = index_select_new(last, 1, INDEX_SELECT_LAST,
-	    &err));
+			    &err));
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		f = (struct manifest_file){ .path = (char *)files[i],
-		    .type = MANIFEST_FILE, .tar_offset = i * 512,
-		    .tar_len = 512 };
+			.type = MANIFEST_FILE,
+			.tar_offset = i * 512,
+			.tar_len = 512 };
 		assert_int_equal(index_select_file(s, &f, i), 0);
 	}
 	index_select_take(s, &v, &n);
@@ -205,14 +223,14 @@ test_select(void **state)
 }
 
 /* The queue's producer: ${QN} entries of ~1000-byte paths, then close. */
-#define QN	5000
-#define QCAP	16
-#define QBYTES	4096
+#define QN 5000
+#define QCAP 16
+#define QBYTES 4096
 
 struct qprod {
 	struct index_queue *q;
-	atomic_size_t put;		/* puts returned */
-	int rc;				/* of the last put */
+	atomic_size_t put; /* puts returned */
+	int rc;		   /* of the last put */
 };
 
 static void *

@@ -9,6 +9,8 @@
  * zero value.  Messages name the document, the object's path and the key
  * ("manifest: files[3].size: missing"), and no message is made without a
  * record to put it in.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,9 +30,9 @@ doc(void)
 	json_t *o;
 
 	o = json_loads("{\"u\": 42, \"neg\": -3, \"big\": 9223372036854775807,"
-	    " \"f\": 1.5, \"s\": \"hello\", \"nul\": \"a\\u0000b\","
-	    " \"z\": null, \"o\": {\"x\": 1}, \"a\": [1]}", JSON_ALLOW_NUL,
-	    &jerr);
+		       " \"f\": 1.5, \"s\": \"hello\", \"nul\": \"a\\u0000b\","
+		       " \"z\": null, \"o\": {\"x\": 1}, \"a\": [1]}",
+	    JSON_ALLOW_NUL, &jerr);
 	assert_non_null(o);
 	return o;
 }
@@ -40,8 +42,9 @@ test_integers(void **state)
 {
 	json_t *o = doc();
 	struct ag_err err = { "" };
-	struct jfield_at at = { .doc = "manifest", .path = "files[3]",
-	    .err = &err };
+	struct jfield_at at = { .doc = "manifest",
+		.path = "files[3]",
+		.err = &err };
 	uint64_t u = 7;
 	int64_t i = 7;
 
@@ -55,12 +58,14 @@ test_integers(void **state)
 
 	assert_int_equal(jfield_u64(o, "neg", 0, &u, &at), -1);
 	assert_int_equal(u, 0);
-	assert_string_equal(err.msg, "manifest: files[3].neg: must be a "
+	assert_string_equal(err.msg,
+	    "manifest: files[3].neg: must be a "
 	    "non-negative integer");
 	assert_int_equal(jfield_u64(o, "f", 0, &u, &at), -1);
 	assert_int_equal(jfield_i64(o, "s", 0, &i, &at), -1);
 	assert_int_equal(i, 0);
-	assert_string_equal(err.msg, "manifest: files[3].s: must be an "
+	assert_string_equal(err.msg,
+	    "manifest: files[3].s: must be an "
 	    "integer");
 
 	/* Absent: zero when optional, "missing" when required. */
@@ -108,26 +113,29 @@ test_strings(void **state)
 
 	(void)state;
 	assert_int_equal(jfield_str(o, "s", JF_REQUIRED, buf, sizeof(buf),
-	    &at), 0);
+			     &at),
+	    0);
 	assert_string_equal(buf, "hello");
 	/* Must fit... */
-	assert_int_equal(jfield_str(o, "s", 0, small, sizeof(small), &at),
-	    -1);
+	assert_int_equal(jfield_str(o, "s", 0, small, sizeof(small), &at), -1);
 	assert_string_equal(small, "");
 	assert_string_equal(err.msg, "s: too long or holds a NUL byte");
 	/* ... unless cut. */
-	assert_int_equal(jfield_str(o, "s", JF_TRUNCATE, small,
-	    sizeof(small), &at), 0);
+	assert_int_equal(jfield_str(o, "s", JF_TRUNCATE, small, sizeof(small),
+			     &at),
+	    0);
 	assert_string_equal(small, "hel");
 	assert_int_equal(jfield_str(o, "nul", JF_TRUNCATE, buf, sizeof(buf),
-	    &at), -1);
+			     &at),
+	    -1);
 	assert_string_equal(buf, "");
 	assert_int_equal(jfield_str(o, "u", 0, buf, sizeof(buf), &at), -1);
 	assert_string_equal(err.msg, "u: must be a string");
 	assert_int_equal(jfield_str(o, "nope", 0, buf, sizeof(buf), &at), 0);
 	assert_string_equal(buf, "");
 	assert_int_equal(jfield_str(o, "nope", JF_REQUIRED, buf, sizeof(buf),
-	    &at), -1);
+			     &at),
+	    -1);
 	assert_string_equal(err.msg, "nope: missing");
 
 	assert_int_equal(jfield_strdup(o, "s", JF_REQUIRED, 5, &s, &at), 0);

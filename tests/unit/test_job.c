@@ -13,6 +13,8 @@
  * next run), two concurrent runs, retention, strict mode, a large file
  * index in its own compressed object (and one stored the old way, as
  * plain JSON), and malformed manifests.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -67,16 +69,18 @@ static bool is_root;
 /* --- Helpers ---------------------------------------------------------- */
 
 /* ${expr} must return 0; else fail with the message in e. */
-#define OK(expr) do {							\
-	if ((expr) != 0)						\
-		fail_msg("%s: %s", #expr, e.msg);			\
-} while (0)
+#define OK(expr) \
+	do { \
+		if ((expr) != 0) \
+			fail_msg("%s: %s", #expr, e.msg); \
+	} while (0)
 
 /* run_job() must succeed; else fail with its error. */
-#define RUN_OK(jc, pg, res) do {					\
-	if (run_job(jc, pg, res) != 0)					\
-		fail_msg("job_run: %s", (res)->error);			\
-} while (0)
+#define RUN_OK(jc, pg, res) \
+	do { \
+		if (run_job(jc, pg, res) != 0) \
+			fail_msg("job_run: %s", (res)->error); \
+	} while (0)
 
 static void
 put_file(const char *rel, const void *data, size_t len, mode_t mode)
@@ -123,7 +127,7 @@ job_init(struct job_conf *jc, const char *name)
 struct prog {
 	int calls, done_calls;
 	int64_t first_ms, last_ms;
-	int cancel_after;		/* set the flag at this call; 0 never */
+	int cancel_after; /* set the flag at this call; 0 never */
 	volatile sig_atomic_t flag;
 	/* Concurrency test: pause in the first call. */
 	bool block;
@@ -159,8 +163,11 @@ progress_cb(void *cookie, const struct job_progress *p)
 static int
 run_job(const struct job_conf *jc, struct prog *pg, struct job_result *res)
 {
-	struct job_run_opts o = { .host = "testhost", .state_dir = state,
-	    .progress = progress_cb, .cookie = pg, .cancel = &pg->flag };
+	struct job_run_opts o = { .host = "testhost",
+		.state_dir = state,
+		.progress = progress_cb,
+		.cookie = pg,
+		.cancel = &pg->flag };
 
 	return job_runner_run(jc, &o, NULL, NULL, res);
 }
@@ -198,13 +205,12 @@ struct dec {
 };
 
 static int
-dec_cb(void *cookie, uint64_t index, const uint8_t *pt, size_t len,
-    int final)
+dec_cb(void *cookie, uint64_t index, const uint8_t *pt, size_t len, int final)
 {
 	struct dec *d = cookie;
 
 	(void)index;
-	(void)final;
+	(void) final;
 	return fwrite(pt, 1, len, d->f) == len ? 0 : -1;
 }
 
@@ -442,36 +448,37 @@ test_backup_roundtrip(void **state_)
 	assert_string_equal(c.v[0].id, res.backup_id);
 	assert_int_equal(c.v[0].size, res.bytes_stored);
 	catalog_free(&c);
-	OK(catalog_resolve(st, "", "nightly/latest", job, id,
-	    &e));
+	OK(catalog_resolve(st, "", "nightly/latest", job, id, &e));
 	assert_string_equal(job, "nightly");
 	assert_string_equal(id, res.backup_id);
 	snprintf(cmd, sizeof(cmd), "nightly/%.18s", res.backup_id);
 	OK(catalog_resolve(st, "", cmd, job, id, &e));
 	assert_string_equal(id, res.backup_id);
-	assert_int_not_equal(catalog_resolve(st, "", "nightly/2001-01-01",
-	    job, id, &e), 0);
+	assert_int_not_equal(catalog_resolve(st, "", "nightly/2001-01-01", job,
+				 id, &e),
+	    0);
 	assert_non_null(strstr(e.msg, "no backup nightly/2001-01-01"));
-	assert_int_not_equal(catalog_resolve(st, "", "nosuch/latest", job,
-	    id, &e), 0);
+	assert_int_not_equal(catalog_resolve(st, "", "nosuch/latest", job, id,
+				 &e),
+	    0);
 	assert_non_null(strstr(e.msg, "no complete backup of job nosuch"));
 	assert_int_not_equal(catalog_resolve(st, "", "nightly", job, id, &e),
 	    0);
 	assert_non_null(strstr(e.msg, "JOB/latest"));
 
 	/* Verify passes, reading the whole object. */
-	OK(catalog_verify(st, "", "nightly", res.backup_id, key,
-	    NULL, &vr, &e));
+	OK(catalog_verify(st, "", "nightly", res.backup_id, key, NULL, &vr,
+	    &e));
 	assert_true(vr.ok);
-	assert_true(vr.chunks >= 48);		/* 3 MiB in 64 KiB slices */
+	assert_true(vr.chunks >= 48); /* 3 MiB in 64 KiB slices */
 	assert_int_equal(vr.tar_bytes, res.tar_bytes);
 	assert_true(vr.headers >= 8);
 	assert_int_equal(vr.headers, vr.files);
 	assert_true(vr.bytes_read >= vr.data_size);
 
 	/* The manifest: the index finds files and folders. */
-	OK(catalog_load_manifest(st, "", "nightly",
-	    res.backup_id, key, true, &m, &e));
+	OK(catalog_load_manifest(st, "", "nightly", res.backup_id, key, true,
+	    &m, &e));
 	assert_string_equal(m->job, "nightly");
 	assert_string_equal(m->host, "testhost");
 	assert_true(m->index_inline && m->files_loaded);
@@ -495,7 +502,7 @@ test_backup_roundtrip(void **state_)
 	assert_non_null(f = manifest_find(m, "/cmd/out.txt"));
 	assert_int_equal(f->size, 15);
 	OK(manifest_select(m, tar_path("sub"), &sel, &nsel, &e));
-	assert_int_equal(nsel, 3);		/* sub, sub/deep, nested.txt */
+	assert_int_equal(nsel, 3); /* sub, sub/deep, nested.txt */
 	assert_true(sel[0]->tar_offset < sel[1]->tar_offset);
 	free(sel);
 	{
@@ -503,7 +510,8 @@ test_backup_roundtrip(void **state_)
 
 		f = manifest_find(m, tar_path("big.bin"));
 		assert_int_equal(manifest_chunk_span(m, f->tar_offset,
-		    f->tar_len, &a, &b), 0);
+				     f->tar_len, &a, &b),
+		    0);
 		assert_true(b - a >= 47);
 	}
 	manifest_free(m);
@@ -546,24 +554,26 @@ test_verify_failures(void **state_)
 	assert_int_equal(status, 0);
 
 	/* A flipped byte in the middle of the middle chunk. */
-	OK(catalog_load_manifest(st, "", "tamper",
-	    res.backup_id, key, false, &m, &e));
+	OK(catalog_load_manifest(st, "", "tamper", res.backup_id, key, false,
+	    &m, &e));
 	mid = (off_t)(m->chunks[m->nchunks / 2].offset + 4 + 100);
 	manifest_free(m);
 	tu_flip_byte(path, mid);
 	assert_int_equal(catalog_verify(st, "", "tamper", res.backup_id, key,
-	    NULL, &vr, &e), -1);
+			     NULL, &vr, &e),
+	    -1);
 	assert_false(vr.ok);
 	assert_non_null(strstr(e.msg, "data.vgl: chunk "));
 	assert_non_null(strstr(e.msg, "authentication failed"));
 	tu_flip_byte(path, mid);
-	OK(catalog_verify(st, "", "tamper", res.backup_id, key,
-	    NULL, &vr, &e));
+	OK(catalog_verify(st, "", "tamper", res.backup_id, key, NULL, &vr,
+	    &e));
 
 	/* Truncated: the final chunk is missing, or cut in the middle. */
 	assert_int_equal(truncate(path, sb.st_size - 100), 0);
 	assert_int_equal(catalog_verify(st, "", "tamper", res.backup_id, key,
-	    NULL, &vr, &e), -1);
+			     NULL, &vr, &e),
+	    -1);
 	assert_non_null(strstr(e.msg, "truncated"));
 	snprintf(copy, sizeof(copy), "cp -p %s.orig %s", path, path);
 	(void)run_cmd(copy, &status);
@@ -577,24 +587,29 @@ test_verify_failures(void **state_)
 		fclose(f);
 	}
 	assert_int_equal(catalog_verify(st, "", "tamper", res.backup_id, key,
-	    NULL, &vr, &e), -1);
+			     NULL, &vr, &e),
+	    -1);
 	assert_non_null(strstr(e.msg, "trailing data"));
 	(void)run_cmd(copy, &status);
 
 	/* Another key. */
 	assert_int_equal(catalog_verify(st, "", "tamper", res.backup_id, key2,
-	    NULL, &vr, &e), -1);
+			     NULL, &vr, &e),
+	    -1);
 	assert_non_null(strstr(e.msg, "manifest.vgl: wrong key"));
-	assert_int_equal(catalog_load_manifest(st, "", "tamper",
-	    res.backup_id, key2, false, &m, &e), -1);
+	assert_int_equal(catalog_load_manifest(st, "", "tamper", res.backup_id,
+			     key2, false, &m, &e),
+	    -1);
 	assert_non_null(strstr(e.msg, "wrong key"));
 
 	/* A tampered manifest. */
 	assert_int_equal(stat(mpath, &sb), 0);
 	tu_flip_byte(mpath, sb.st_size - 30);
 	assert_int_equal(catalog_verify(st, "", "tamper", res.backup_id, key,
-	    NULL, &vr, &e), -1);
-	assert_non_null(strstr(e.msg, "manifest.vgl: chunk 0: authentication "
+			     NULL, &vr, &e),
+	    -1);
+	assert_non_null(strstr(e.msg,
+	    "manifest.vgl: chunk 0: authentication "
 	    "failed"));
 	tu_flip_byte(mpath, sb.st_size - 30);
 
@@ -603,7 +618,8 @@ test_verify_failures(void **state_)
 	(void)run_cmd(copy, &status);
 	assert_int_equal(count_complete("tamper"), 0);
 	assert_int_equal(catalog_verify(st, "", "tamper", res.backup_id, key,
-	    NULL, &vr, &e), -1);
+			     NULL, &vr, &e),
+	    -1);
 	assert_non_null(strstr(e.msg, "has no manifest"));
 	{
 		char job[CATALOG_JOB_MAX + 1], id[FORMAT_BACKUP_ID_SIZE];
@@ -612,7 +628,8 @@ test_verify_failures(void **state_)
 		snprintf(spec, sizeof(spec), "tamper/%s", res.backup_id);
 		assert_int_equal(catalog_resolve(st, "", spec, job, id, &e),
 		    -1);
-		assert_non_null(strstr(e.msg, "is incomplete (interrupted "
+		assert_non_null(strstr(e.msg,
+		    "is incomplete (interrupted "
 		    "run)"));
 	}
 	snprintf(copy, sizeof(copy), "mv %s.x %s", mpath, mpath);
@@ -636,13 +653,15 @@ test_hooks(void **state_)
 
 	(void)state_;
 	snprintf(out, sizeof(out), "%s/post.out", tu_tmpdir());
-	snprintf(post, sizeof(post), "echo \"$VIGIL_JOB $VIGIL_BACKUP_ID "
-	    "$VIGIL_STATUS\" > %s", out);
+	snprintf(post, sizeof(post),
+	    "echo \"$VIGIL_JOB $VIGIL_BACKUP_ID "
+	    "$VIGIL_STATUS\" > %s",
+	    out);
 
 	/* A failing pre_hook fails the backup; post_hook still runs. */
 	job_init(&jc, "hooked");
 	jc.pre_hook = (char *)"echo first >&2; echo 'disk not mounted' >&2; "
-	    "exit 3";
+			      "exit 3";
 	jc.post_hook = post;
 	assert_int_equal(run_job(&jc, &pg, &res), -1);
 	assert_false(res.ok);
@@ -699,8 +718,10 @@ test_cancel_and_cleanup(void **state_)
 	job_init(&jc, "cancel");
 	/* The post_hook of a cancelled run still runs, told it failed. */
 	snprintf(path, sizeof(path), "%s/cancel.out", tu_tmpdir());
-	snprintf(hook, sizeof(hook), "echo \"$VIGIL_STATUS $VIGIL_ERROR\" > "
-	    "%s", path);
+	snprintf(hook, sizeof(hook),
+	    "echo \"$VIGIL_STATUS $VIGIL_ERROR\" > "
+	    "%s",
+	    path);
 	jc.post_hook = hook;
 	assert_int_equal(run_job(&jc, &pg, &res), -1);
 	assert_true(res.cancelled);
@@ -724,7 +745,8 @@ test_cancel_and_cleanup(void **state_)
 	assert_int_equal(format_backup_id_new(time(NULL) - 3600, old), 0);
 	snprintf(key_, sizeof(key_), "cancel/%s/data.vgl", old);
 	assert_int_equal(storage_put(st, key_, (const uint8_t *)"partial", 7,
-	    &e), 0);
+			     &e),
+	    0);
 	snprintf(path, sizeof(path), "%s/cancel/%s/index.vgl.part", store,
 	    old);
 	assert_true((fd = open(path, O_WRONLY | O_CREAT, 0600)) >= 0);
@@ -829,8 +851,8 @@ struct prune_seen {
 };
 
 static void
-prune_cb(void *cookie, const struct catalog_backup *b,
-    enum catalog_action a, const char *reason, int rc, const char *error)
+prune_cb(void *cookie, const struct catalog_backup *b, enum catalog_action a,
+    const char *reason, int rc, const char *error)
 {
 	struct prune_seen *s = cookie;
 
@@ -839,8 +861,8 @@ prune_cb(void *cookie, const struct catalog_backup *b,
 	assert_int_equal(rc, 0);
 	if (a == CATALOG_KEEP) {
 		s->keep++;
-		snprintf(s->last_keep_reason, sizeof(s->last_keep_reason), "%s",
-		    reason);
+		snprintf(s->last_keep_reason, sizeof(s->last_keep_reason),
+		    "%s", reason);
 	} else if (a == CATALOG_DELETE) {
 		s->del++;
 	}
@@ -893,7 +915,7 @@ test_retention(void **state_)
 	po.cookie = &seen;
 	OK(catalog_prune(st, "", "keep", &po, &pr, &e));
 	assert_int_equal(pr.kept, 1);
-	assert_int_equal(pr.deleted, 1);	/* would be */
+	assert_int_equal(pr.deleted, 1); /* would be */
 	assert_int_equal(seen.keep, 1);
 	assert_int_equal(seen.del, 1);
 	assert_non_null(strstr(seen.last_keep_reason, "newest"));
@@ -922,10 +944,12 @@ test_strict(void **state_)
 	assert_int_equal(run_job(&jc, &pg, &res), -1);
 	/* Root reads the unreadable file; the missing source fails. */
 	if (is_root)
-		assert_non_null(strstr(res.error, "/missing: No such file or "
+		assert_non_null(strstr(res.error,
+		    "/missing: No such file or "
 		    "directory"));
 	else
-		assert_non_null(strstr(res.error, "/secret: Permission "
+		assert_non_null(strstr(res.error,
+		    "/secret: Permission "
 		    "denied"));
 	assert_int_equal(count_complete("strict"), 0);
 	/* The aborted upload left nothing behind. */
@@ -981,7 +1005,7 @@ onechunk_cb(void *cookie, uint64_t index, const uint8_t *pt, size_t len,
 {
 	struct onechunk *o = cookie;
 
-	(void)final;
+	(void) final;
 	o->nchunks++;
 	if (index == o->want)
 		return fwrite(pt, 1, len, o->f) == len ? 0 : -1;
@@ -993,8 +1017,10 @@ static void
 restore_one(const char *id, const char *path, const char *dir)
 {
 	const char *paths1[2] = { path, NULL };
-	struct restore_opts o = { .target = dir, .paths = paths1,
-	    .no_owner = true, .workers = 2 };
+	struct restore_opts o = { .target = dir,
+		.paths = paths1,
+		.no_owner = true,
+		.workers = 2 };
 	struct restore_result rr;
 	struct ag_err e;
 
@@ -1092,8 +1118,8 @@ test_large_index(void **state_)
 	OK(catalog_verify(st, "", "many", res.backup_id, key, NULL, &vr, &e));
 	assert_true(vr.index_separate);
 	assert_int_equal(vr.headers, 4004);
-	OK(catalog_load_manifest(st, "", "many", res.backup_id, key, false,
-	    &m, &e));
+	OK(catalog_load_manifest(st, "", "many", res.backup_id, key, false, &m,
+	    &e));
 	assert_false(m->index_inline);
 	assert_false(m->files_loaded);
 	assert_int_equal(m->index_entries, 4004);
@@ -1106,8 +1132,8 @@ test_large_index(void **state_)
 	assert_int_equal(stat(mpath, &sb), 0);
 	assert_true(sb.st_size < 20000);
 	manifest_free(m);
-	OK(catalog_load_manifest(st, "", "many", res.backup_id, key, true,
-	    &m, &e));
+	OK(catalog_load_manifest(st, "", "many", res.backup_id, key, true, &m,
+	    &e));
 	assert_true(m->files_loaded);
 	assert_int_equal(m->nfiles, 4004);
 	snprintf(fpath, sizeof(fpath), "%s/1234%s", deep + 1, name);
@@ -1133,16 +1159,17 @@ test_large_index(void **state_)
 	assert_non_null(strstr(json, "\"backup_id\""));
 	assert_non_null(oc.f = fopen(cpath, "wb"));
 	assert_non_null(rd = format_reader_new(key, FORMAT_KIND_INDEX,
-	    onechunk_cb, &oc));
+			    onechunk_cb, &oc));
 	raw = slurp(ipath, &rawlen);
 	OK(format_reader_feed(rd, (const uint8_t *)raw, rawlen, &e));
 	OK(format_reader_end(rd, &e));
-	assert_int_equal(format_object_info(format_reader_object(rd))->
-	    chunk_size, st_compress_bound(MANIFEST_INDEX_SLICE));
+	assert_int_equal(format_object_info(format_reader_object(rd))
+			     ->chunk_size,
+	    st_compress_bound(MANIFEST_INDEX_SLICE));
 	format_reader_free(rd);
 	fclose(oc.f);
-	assert_int_equal(oc.nchunks, (jlen + MANIFEST_INDEX_SLICE - 1) /
-	    MANIFEST_INDEX_SLICE);
+	assert_int_equal(oc.nchunks,
+	    (jlen + MANIFEST_INDEX_SLICE - 1) / MANIFEST_INDEX_SLICE);
 	snprintf(cmd, sizeof(cmd), "gzip -dc < '%s' > '%s.1'", cpath, jpath);
 	(void)run_cmd(cmd, &status);
 	assert_int_equal(status, 0);
@@ -1186,8 +1213,8 @@ test_large_index(void **state_)
 	spit(mpath, sealed, slen);
 	free(sealed);
 	free(djson);
-	OK(catalog_load_manifest(st, "", "many", res.backup_id, key, true,
-	    &m, &e));
+	OK(catalog_load_manifest(st, "", "many", res.backup_id, key, true, &m,
+	    &e));
 	assert_int_equal(m->index_encoding, MANIFEST_INDEX_JSON);
 	assert_int_equal(m->index_json_size, 0);
 	assert_int_equal(m->nfiles, 4004);
@@ -1209,8 +1236,10 @@ test_large_index(void **state_)
 	free(sealed);
 	free(djson);
 	assert_int_equal(catalog_load_manifest(st, "", "many", res.backup_id,
-	    key, true, &m, &e), -1);
-	assert_non_null(strstr(e.msg, "index.vgl: chunk 0: not a gzip "
+			     key, true, &m, &e),
+	    -1);
+	assert_non_null(strstr(e.msg,
+	    "index.vgl: chunk 0: not a gzip "
 	    "member"));
 	/* ... and an encoding this vigil does not know. */
 	json_object_set_new(ix, "encoding", json_string("zstd"));
@@ -1221,8 +1250,10 @@ test_large_index(void **state_)
 	free(sealed);
 	free(djson);
 	assert_int_equal(catalog_load_manifest(st, "", "many", res.backup_id,
-	    key, false, &m, &e), -1);
-	assert_non_null(strstr(e.msg, "index.encoding: \"zstd\" is not "
+			     key, false, &m, &e),
+	    -1);
+	assert_non_null(strstr(e.msg,
+	    "index.encoding: \"zstd\" is not "
 	    "supported"));
 	json_decref(root);
 	free(raw);
@@ -1286,11 +1317,13 @@ test_verify_counts(void **state_)
 		json_object_set_new(counts, names[i], json_integer(n + 1));
 		put_manifest(root, dk, res.backup_id, mpath);
 		assert_int_equal(catalog_verify(st, "", "counts",
-		    res.backup_id, key, NULL, &vr, &e), -1);
+				     res.backup_id, key, NULL, &vr, &e),
+		    -1);
 		assert_false(vr.ok);
-		snprintf(want, sizeof(want), "manifest: counts.%s is %lld, but "
-		    "the file index has %lld such entries", names[i],
-		    (long long)n + 1, (long long)n);
+		snprintf(want, sizeof(want),
+		    "manifest: counts.%s is %lld, but "
+		    "the file index has %lld such entries",
+		    names[i], (long long)n + 1, (long long)n);
 		assert_string_equal(e.msg, want);
 		json_object_set_new(counts, names[i], json_integer(n));
 	}
@@ -1312,8 +1345,7 @@ test_verify_counts(void **state_)
  */
 static void
 put_index(const char *json, size_t len, const char *sha_of, json_t *root,
-    const uint8_t dk[32], const char *id, const char *ipath,
-    const char *mpath)
+    const uint8_t dk[32], const char *id, const char *ipath, const char *mpath)
 {
 	struct ag_err e;
 	json_t *mi = json_object_get(root, "index");
@@ -1403,8 +1435,8 @@ test_verify_streamed_index(void **state_)
 	assert_int_equal(vr.headers, 0);
 	/* Cancelled: both sides stop. */
 	vo.cancel = &cancel;
-	assert_int_equal(catalog_verify(st, "", "lies", id, key, &vo, &vr,
-	    &e), -1);
+	assert_int_equal(catalog_verify(st, "", "lies", id, key, &vo, &vr, &e),
+	    -1);
 	assert_string_equal(e.msg, "cancelled");
 
 	/* The index's JSON, and the manifest's. */
@@ -1433,29 +1465,35 @@ test_verify_streamed_index(void **state_)
 	/* An entry renamed: not the manifest's index, then a lying one. */
 	for (k = 4; k < 2004; k++)
 		if (strcmp(json_string_value(json_object_get(
-		    json_array_get(files, k), "type")), "file") == 0)
+			       json_array_get(files, k), "type")),
+			"file") == 0)
 			break;
 	k += 700;
 	assert_non_null(f = json_array_get(files, k));
-	snprintf(orig, sizeof(orig), "%s", json_string_value(
-	    json_object_get(f, "path")));
+	snprintf(orig, sizeof(orig), "%s",
+	    json_string_value(json_object_get(f, "path")));
 	snprintf(renamed, sizeof(renamed), "%sX", orig);
 	json_object_set_new(f, "path", json_string(renamed));
 	assert_non_null(json = json_dumps(ix, JSON_COMPACT));
 	put_index(json, strlen(json), truejson, root, dk, id, ipath, mpath);
-	verify_fails(id, "index: sha256 differs from the manifest's (not the "
-	    "index of this backup)", true);
+	verify_fails(id,
+	    "index: sha256 differs from the manifest's (not the "
+	    "index of this backup)",
+	    true);
 	/* ... also when data.vgl is damaged too: the index is named. */
 	assert_int_equal(catalog_load_manifest(st, "", "lies", id, key, false,
-	    &m, &e), 0);
+			     &m, &e),
+	    0);
 	mid = (off_t)(m->chunks[m->nchunks / 2].offset + 4 + 100);
 	manifest_free(m);
 	snprintf(cmd, sizeof(cmd), "cp -p '%s' '%s.orig'", dpath, dpath);
 	(void)run_cmd(cmd, &status);
 	assert_int_equal(status, 0);
 	tu_flip_byte(dpath, mid);
-	verify_fails(id, "index: sha256 differs from the manifest's (not the "
-	    "index of this backup)", true);
+	verify_fails(id,
+	    "index: sha256 differs from the manifest's (not the "
+	    "index of this backup)",
+	    true);
 	put_index(truejson, jlen, truejson, root, dk, id, ipath, mpath);
 	verify_fails(id, "authentication failed", false);
 	verify_fails(id, "data.vgl: chunk ", false);
@@ -1465,11 +1503,13 @@ test_verify_streamed_index(void **state_)
 	OK(catalog_verify(st, "", "lies", id, key, NULL, &vr, &e));
 	/* The renamed entry, vouched for by the manifest. */
 	put_index(json, strlen(json), json, root, dk, id, ipath, mpath);
-	snprintf(want, sizeof(want), "file index: files[%zu] \"%.100s\" at "
-	    "tar offset %lld: the tar header there is \"%.100s\"", k, renamed,
+	snprintf(want, sizeof(want),
+	    "file index: files[%zu] \"%.100s\" at "
+	    "tar offset %lld: the tar header there is \"%.100s\"",
+	    k, renamed,
 	    (long long)json_integer_value(json_object_get(f, "tar_offset")),
 	    orig);
-	want[AG_ERR_SIZE - 1] = '\0';		/* as much as a message holds */
+	want[AG_ERR_SIZE - 1] = '\0'; /* as much as a message holds */
 	verify_fails(id, want, true);
 	free(json);
 
@@ -1478,15 +1518,18 @@ test_verify_streamed_index(void **state_)
 	json_object_set_new(f, "type", json_string("dir"));
 	assert_non_null(json = json_dumps(ix, JSON_COMPACT));
 	put_index(json, strlen(json), json, root, dk, id, ipath, mpath);
-	snprintf(want, sizeof(want), "file index: files[%zu] \"%.100s\": "
-	    "type dir, but the tar header has type '0'", k, orig);
+	snprintf(want, sizeof(want),
+	    "file index: files[%zu] \"%.100s\": "
+	    "type dir, but the tar header has type '0'",
+	    k, orig);
 	verify_fails(id, want, true);
 	free(json);
 	json_object_set_new(f, "type", json_string("file"));
 
 	/* Outside the tar, or out of order. */
-	json_object_set_new(f, "tar_offset", json_integer(json_integer_value(
-	    json_object_get(json_object_get(root, "tar"), "size"))));
+	json_object_set_new(f, "tar_offset",
+	    json_integer(json_integer_value(
+		json_object_get(json_object_get(root, "tar"), "size"))));
 	assert_non_null(json = json_dumps(ix, JSON_COMPACT));
 	put_index(json, strlen(json), json, root, dk, id, ipath, mpath);
 	snprintf(want, sizeof(want), "manifest: files[%zu]: tar range [", k);
@@ -1506,8 +1549,8 @@ test_verify_streamed_index(void **state_)
 
 	/* Not whole: cut before its last '}', vouched for. */
 	{
-		char *cut = strndup(truejson, (size_t)(strrchr(truejson, '}') -
-		    truejson));
+		char *cut = strndup(truejson,
+		    (size_t)(strrchr(truejson, '}') - truejson));
 
 		put_index(cut, strlen(cut), cut, root, dk, id, ipath, mpath);
 		free(cut);
@@ -1518,11 +1561,14 @@ test_verify_streamed_index(void **state_)
 	/* Counts that lie about a separate index. */
 	put_index(truejson, jlen, truejson, root, dk, id, ipath, mpath);
 	assert_non_null(counts = json_object_get(root, "counts"));
-	json_object_set_new(counts, "files", json_integer(json_integer_value(
-	    json_object_get(counts, "files")) + 1));
+	json_object_set_new(counts, "files",
+	    json_integer(json_integer_value(json_object_get(counts, "files")) +
+		1));
 	put_manifest(root, dk, id, mpath);
-	verify_fails(id, "manifest: counts.files is 2001, but the file index "
-	    "has 2000 such entries", true);
+	verify_fails(id,
+	    "manifest: counts.files is 2001, but the file index "
+	    "has 2000 such entries",
+	    true);
 	json_object_set_new(counts, "files", json_integer(2000));
 	put_manifest(root, dk, id, mpath);
 	OK(catalog_verify(st, "", "lies", id, key, NULL, &vr, &e));
@@ -1548,10 +1594,13 @@ test_verify_streamed_index(void **state_)
 static struct manifest_writer *
 fake_writer(size_t nentries, uint64_t *ret_tar)
 {
-	struct manifest_head h = { .job = "unit", .host = "h\"ost",
-	    .backup_id = "2026-11-22T030000Z-3f9a", .start_ms = 1763780400000,
-	    .compress_level = 6, .slice_size = 65536,
-	    .spill_dir = tu_tmpdir() };
+	struct manifest_head h = { .job = "unit",
+		.host = "h\"ost",
+		.backup_id = "2026-11-22T030000Z-3f9a",
+		.start_ms = 1763780400000,
+		.compress_level = 6,
+		.slice_size = 65536,
+		.spill_dir = tu_tmpdir() };
 	const char *srcs[] = { "/etc", "/sr\xffv", NULL };
 	struct manifest_writer *w;
 	struct st_archive_entry en;
@@ -1564,10 +1613,12 @@ fake_writer(size_t nentries, uint64_t *ret_tar)
 	assert_non_null(w = manifest_writer_new(&h, &e));
 	for (uint64_t i = 0; i < nch; i++) {
 		struct st_compress_member mb = { .index = i,
-		    .tar_off = i * 65536, .tar_len = i + 1 < nch ? 65536 :
-		    tar - i * 65536 };
-		struct st_encrypt_chunk ch = { .index = i, .offset = off,
-		    .plain_len = 1000, .sealed_len = 1020 };
+			.tar_off = i * 65536,
+			.tar_len = i + 1 < nch ? 65536 : tar - i * 65536 };
+		struct st_encrypt_chunk ch = { .index = i,
+			.offset = off,
+			.plain_len = 1000,
+			.sealed_len = 1020 };
 
 		manifest_writer_member(w, &mb);
 		manifest_writer_chunk(w, &ch);
@@ -1599,10 +1650,13 @@ finish_writer(struct manifest_writer *w, uint64_t tar)
 {
 	uint8_t hdr[170];
 	uint64_t nch = (tar + 65535) / 65536;
-	struct manifest_totals t = { .end_ms = 1763780500000, .files = 3,
-	    .tar_size = tar, .data_size = 170 + nch * 1020,
-	    .data_header = hdr, .data_header_len = sizeof(hdr),
-	    .chunk_size = 70000 };
+	struct manifest_totals t = { .end_ms = 1763780500000,
+		.files = 3,
+		.tar_size = tar,
+		.data_size = 170 + nch * 1020,
+		.data_header = hdr,
+		.data_header_len = sizeof(hdr),
+		.chunk_size = 70000 };
 	struct ag_err e;
 
 	memset(hdr, 0xab, sizeof(hdr));
@@ -1644,10 +1698,9 @@ test_manifest_unit(void **state_)
 	w = fake_writer(10, &tar);
 	finish_writer(w, tar);
 	assert_false(manifest_writer_index_separate(w));
-	OK(manifest_writer_json(w, 170, &json, &len, &stored,
-	    &e));
-	assert_int_equal(stored, 170 + 1 * 1020 +
-	    manifest_sealed_size(len, 170));
+	OK(manifest_writer_json(w, 170, &json, &len, &stored, &e));
+	assert_int_equal(stored,
+	    170 + 1 * 1020 + manifest_sealed_size(len, 170));
 	manifest_writer_free(w);
 	OK(manifest_parse(json, len, &m, &e));
 	assert_int_equal(m->nfiles, 10);
@@ -1684,7 +1737,9 @@ test_manifest_unit(void **state_)
 		free(bad);
 		json_object_set_new(c, "offset", json_integer(170));
 		json_object_set_new(json_array_get(json_object_get(root,
-		    "files"), 3), "path", json_string("../etc/passwd"));
+						       "files"),
+					3),
+		    "path", json_string("../etc/passwd"));
 		bad = json_dumps(root, 0);
 		assert_int_equal(manifest_parse(bad, strlen(bad), &m, &e), -1);
 		assert_non_null(strstr(e.msg, "files[3]: path"));
@@ -1720,7 +1775,7 @@ test_manifest_unit(void **state_)
 				manifest_free(m);
 			}
 			if (manifest_parse(mut, (size_t)i * len / 400, &m,
-			    &e) == 0)
+				&e) == 0)
 				manifest_free(m);
 		}
 		free(mut);
@@ -1732,12 +1787,12 @@ test_manifest_unit(void **state_)
 	finish_writer(w, tar);
 	assert_true(manifest_writer_index_separate(w));
 	assert_int_equal(manifest_writer_json(w, 170, &json, &len, &stored,
-	    &e), -1);
+			     &e),
+	    -1);
 	OK(manifest_writer_index_read(w, collect, &ix, &e));
 	assert_true(ix.len > MANIFEST_INLINE_MAX);
 	manifest_writer_set_index(w, 12345, MANIFEST_INDEX_GZIP);
-	OK(manifest_writer_json(w, 170, &json, &len, &stored,
-	    &e));
+	OK(manifest_writer_json(w, 170, &json, &len, &stored, &e));
 	assert_true(len < 100000);
 	assert_non_null(strstr(json, "\"encoding\":\"gzip\""));
 	manifest_writer_free(w);
@@ -1772,13 +1827,15 @@ test_manifest_unit(void **state_)
 		free(old);
 		json_object_set_new(ixo, "encoding", json_integer(1));
 		old = json_dumps(root, 0);
-		assert_int_equal(manifest_parse(old, strlen(old), &m2, &e), -1);
+		assert_int_equal(manifest_parse(old, strlen(old), &m2, &e),
+		    -1);
 		assert_non_null(strstr(e.msg, "index.encoding: a non-string"));
 		free(old);
 		json_object_set_new(ixo, "encoding", json_string("gzip"));
 		json_object_set_new(ixo, "json_size", json_integer(0));
 		old = json_dumps(root, 0);
-		assert_int_equal(manifest_parse(old, strlen(old), &m2, &e), -1);
+		assert_int_equal(manifest_parse(old, strlen(old), &m2, &e),
+		    -1);
 		assert_non_null(strstr(e.msg, "index.json_size"));
 		free(old);
 		json_decref(root);

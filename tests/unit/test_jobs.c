@@ -2,6 +2,8 @@
  * test_jobs.c: backup jobs inside the daemon (agent/jobs.c): a scheduled
  * run missed while the host was off runs once at start-up, a running job is
  * not started twice, and every job publishes the readings rules alert on.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,7 +37,8 @@ load(const char *settings)
 	    "};\n"
 	    "backups = ( { name = \"j\"; paths = [ \"%s/src\" ];\n"
 	    "  storage = \"here\"; key_file = \"%s/k\"; create_key = true;\n"
-	    "  %s } );\n", t, t, t, t, settings);
+	    "  %s } );\n",
+	    t, t, t, t, settings);
 	path = tu_write_conf("vigil.conf", text, 0600);
 	if (runconf_load(path, &rc, &e) != 0) {
 		for (size_t i = 0; i < e.n; i++)
@@ -105,7 +108,7 @@ test_manual_run_and_metrics(void **state)
 	assert_true(reading(&b, "backup.j.failed", &found) == 0 && found);
 	assert_true(reading(&b, "backup.j.running", &found) == 0 && found);
 	(void)reading(&b, "backup.j.last_bytes", &found);
-	assert_false(found);		/* no success yet */
+	assert_false(found); /* no success yet */
 
 	assert_int_equal(jobs_start(j, "j", &err), 0);
 	/* Started again while it runs: refused, not queued twice. */
@@ -145,8 +148,8 @@ test_missed_run_at_startup(void **state)
 	assert_non_null(j = jobs_new(path, "h"));
 	jobs_configure(j, rc, now);
 	st = jobs_status(j, now);
-	id1 = json_string_value(json_object_get(json_object_get(
-	    json_array_get(st, 0), "last_run"), "id"));
+	id1 = json_string_value(json_object_get(
+	    json_object_get(json_array_get(st, 0), "last_run"), "id"));
 	assert_non_null(id1);
 	snprintf(first, sizeof(first), "%s", id1);
 	json_decref(st);
@@ -161,12 +164,12 @@ test_missed_run_at_startup(void **state)
 	(void)jobs_tick(j, now + 2 * 3600 * 1000);
 	wait_run(j);
 	st = jobs_status(j, now);
-	id2 = json_string_value(json_object_get(json_object_get(
-	    json_array_get(st, 0), "last_run"), "id"));
+	id2 = json_string_value(json_object_get(
+	    json_object_get(json_array_get(st, 0), "last_run"), "id"));
 	assert_non_null(id2);
 	assert_string_not_equal(first, id2);
-	assert_true(json_is_true(json_object_get(json_object_get(
-	    json_array_get(st, 0), "last_run"), "ok")));
+	assert_true(json_is_true(json_object_get(
+	    json_object_get(json_array_get(st, 0), "last_run"), "ok")));
 	json_decref(st);
 	/* Once only: the next tick at the same time starts nothing. */
 	(void)jobs_tick(j, now + 2 * 3600 * 1000);

@@ -5,6 +5,8 @@
  * messages pass unchanged; the snippet of an answer drops the values of a
  * header block and stays bounded.  Log lines are read back from stderr,
  * which the tests point at a file.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,11 +38,14 @@ test_query_values(void **state)
 {
 	(void)state;
 	assert_string_equal(redact("POST http://h:1/x?token=SECRET1&b=2 "
-	    "failed"), "POST http://h:1/x?token=REDACTED&b=REDACTED failed");
+				   "failed"),
+	    "POST http://h:1/x?token=REDACTED&b=REDACTED failed");
 	assert_string_equal(redact("GET /robot/send?access_token=0123abcd"
-	    "#frag"), "GET /robot/send?access_token=REDACTED#frag");
-	assert_string_equal(redact("\"url\":\"https://oapi.example.com/"
-	    "send?access_token=XYZ&timestamp=1&sign=abc%2B\"}"),
+				   "#frag"),
+	    "GET /robot/send?access_token=REDACTED#frag");
+	assert_string_equal(
+	    redact("\"url\":\"https://oapi.example.com/"
+		   "send?access_token=XYZ&timestamp=1&sign=abc%2B\"}"),
 	    "\"url\":\"https://oapi.example.com/send?access_token=REDACTED&"
 	    "timestamp=REDACTED&sign=REDACTED\"}");
 	/* A question is not a query. */
@@ -53,8 +58,10 @@ test_userinfo(void **state)
 {
 	(void)state;
 	assert_string_equal(redact("fetch https://bob:pa55w0rd@host:8443/p "
-	    "failed"), "fetch https://bob:REDACTED@host:8443/p failed");
-	assert_string_equal(redact("https://bob@host/p"), "https://bob@host/p");
+				   "failed"),
+	    "fetch https://bob:REDACTED@host:8443/p failed");
+	assert_string_equal(redact("https://bob@host/p"),
+	    "https://bob@host/p");
 	assert_string_equal(redact("http://host:80/a:b@c"),
 	    "http://host:80/a:b@c");
 }
@@ -89,7 +96,7 @@ test_ordinary_text_unchanged(void **state)
 	static const char *const lines[] = {
 		"CRITICAL: cpu-high on web1: cpu.used_pct = 97.2 (> 95)",
 		"webhook[hook]: POST http://127.0.0.1:9/alert (json, id "
-		    "1795316400123-ab-cd): HTTP 200",
+		"1795316400123-ab-cd): HTTP 200",
 		"vigil.conf:12: rules[1].crit: must be a number",
 		"spool: /var/lib/vigil/spool/000000000000002a.json: moved",
 		"tab\there",
@@ -104,7 +111,9 @@ static void
 test_control_characters(void **state)
 {
 	(void)state;
-	assert_string_equal(redact("a\nb\rc\x01" "d\x7f" "e"),
+	assert_string_equal(redact("a\nb\rc\x01"
+				   "d\x7f"
+				   "e"),
 	    "a\\nb\\rc\\x01d\\x7fe");
 }
 
@@ -130,7 +139,7 @@ test_registered_secrets(void **state)
 	assert_int_equal(log_secret_add("hunter2-secret"), 0);
 	assert_int_equal(log_secret_add("hunter2-secret"), 0);
 	assert_string_equal(redact("key hunter2-secret here, "
-	    "hunter2-secrethunter2-secret"),
+				   "hunter2-secrethunter2-secret"),
 	    "key REDACTED here, REDACTEDREDACTED");
 	/* A reload that keeps the secret keeps it redacted. */
 	log_secret_remove("hunter2-secret");
@@ -152,9 +161,11 @@ test_error_records(void **state)
 
 	(void)state;
 	assert_int_equal(log_secret_add("s3cr3t-value"), 0);
-	assert_int_equal(ag_err_set(&err, "GET http://u:pw@h/?t=%s: %s",
-	    "tok", "s3cr3t-value\n"), -1);
-	assert_string_equal(err.msg, "GET http://u:REDACTED@h/?t=REDACTED: "
+	assert_int_equal(ag_err_set(&err, "GET http://u:pw@h/?t=%s: %s", "tok",
+			     "s3cr3t-value\n"),
+	    -1);
+	assert_string_equal(err.msg,
+	    "GET http://u:REDACTED@h/?t=REDACTED: "
 	    "REDACTED\\n");
 	log_secret_remove("s3cr3t-value");
 }
@@ -162,7 +173,8 @@ test_error_records(void **state)
 static void
 test_snippet(void **state)
 {
-	const char echo[] = "bad request: POST /h?token=SECRET9\n"
+	const char echo[] =
+	    "bad request: POST /h?token=SECRET9\n"
 	    "Host: 127.0.0.1:9\nX-Custom: value-1\nUser-Agent: vigil/0.1.0\n"
 	    "\nError: field x";
 	char out[512], big[1000];
@@ -173,7 +185,8 @@ test_snippet(void **state)
 	    "X-Custom: REDACTED\\nUser-Agent: REDACTED\\n\\nError: field x");
 	/* One "Name: value" line alone is a message, not headers. */
 	assert_string_equal(log_snippet("Error: field x", 14, out,
-	    sizeof(out)), "Error: field x");
+				sizeof(out)),
+	    "Error: field x");
 	/* Bounded, and a NUL byte does not cut it short. */
 	memset(big, 'b', sizeof(big));
 	big[3] = '\0';
@@ -198,7 +211,7 @@ test_log_lines_are_redacted(void **state)
 	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
 	assert_int_equal(log_secret_add("Bearer tok-42-xyz"), 0);
 	log_warn("hook: delivery refused (HTTP 400: echo /h?token=SECRET7 "
-	    "Authorization: Bearer tok-42-xyz\nforged line)");
+		 "Authorization: Bearer tok-42-xyz\nforged line)");
 	log_secret_remove("Bearer tok-42-xyz");
 	assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
 	close(saved);

@@ -15,6 +15,8 @@
  * test_job.c covers the same code through real backups (a spilled index,
  * index.vgl, counts checked by verify, mangled copies); this file covers
  * each rule by name.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/stat.h>
 
@@ -38,18 +40,18 @@
 #include "backup/st_encrypt.h"
 #include "tests/unit/fakes/testutil.h"
 
-#define SLICE		65536
-#define HDR		170		/* data.vgl header bytes */
-#define CHUNK		70000		/* data.vgl's chunk size C */
-#define NCHUNKS		3
-#define TAR		(2 * SLICE + 5120)
-#define PLAIN(i)	(1000 + (i))	/* gzip member i */
-#define SEALED(i)	(PLAIN(i) + FORMAT_CHUNK_OVERHEAD)
-#define DATA		(HDR + SEALED(0) + SEALED(1) + SEALED(2))
-#define ID		"2026-11-22T030000Z-3f9a"
-#define START_MS	1795316400123LL
-#define END_MS		1795316460456LL
-#define NWARN		(MANIFEST_WARNINGS_MAX + 3)
+#define SLICE 65536
+#define HDR 170	    /* data.vgl header bytes */
+#define CHUNK 70000 /* data.vgl's chunk size C */
+#define NCHUNKS 3
+#define TAR (2 * SLICE + 5120)
+#define PLAIN(i) (1000 + (i)) /* gzip member i */
+#define SEALED(i) (PLAIN(i) + FORMAT_CHUNK_OVERHEAD)
+#define DATA (HDR + SEALED(0) + SEALED(1) + SEALED(2))
+#define ID "2026-11-22T030000Z-3f9a"
+#define START_MS 1795316400123LL
+#define END_MS 1795316460456LL
+#define NWARN (MANIFEST_WARNINGS_MAX + 3)
 
 /* The file index fed to the writer, in tar order. */
 static const struct {
@@ -59,33 +61,34 @@ static const struct {
 	uint64_t size, off, len;
 	enum manifest_ftype want;
 } entries[] = {
-	{ "etc/", NULL, "root", "root", NULL, S_IFDIR, 0755, 0, false,
-	    0, 0, 512, MANIFEST_DIR },
+	{ "etc/", NULL, "root", "root", NULL, S_IFDIR, 0755, 0, false, 0, 0,
+	    512, MANIFEST_DIR },
 	{ "etc/hosts", NULL, "root", "wheel", NULL, S_IFREG, 0644, 0, false,
 	    100, 512, 1024, MANIFEST_FILE },
-	{ "etc/link", "hosts", NULL, NULL, NULL, S_IFLNK, 0777, 0, false,
-	    0, 1536, 512, MANIFEST_SYMLINK },
+	{ "etc/link", "hosts", NULL, NULL, NULL, S_IFLNK, 0777, 0, false, 0,
+	    1536, 512, MANIFEST_SYMLINK },
 	{ "etc/hard", "etc/hosts", "root", "root", NULL, S_IFREG, 0644, 0,
 	    true, 0, 2048, 512, MANIFEST_HARDLINK },
-	{ "dev/null", NULL, "root", "root", NULL, S_IFCHR, 0666, 0, false,
-	    0, 2560, 512, MANIFEST_CHAR },
-	{ "run/fifo", NULL, NULL, NULL, NULL, S_IFIFO, 04600, 0, false,
-	    0, 3072, 512, MANIFEST_FIFO },
+	{ "dev/null", NULL, "root", "root", NULL, S_IFCHR, 0666, 0, false, 0,
+	    2560, 512, MANIFEST_CHAR },
+	{ "run/fifo", NULL, NULL, NULL, NULL, S_IFIFO, 04600, 0, false, 0,
+	    3072, 512, MANIFEST_FIFO },
 	{ "cmd/out.txt.1", NULL, NULL, NULL, "cmd/out.txt", S_IFREG, 0600, 1,
 	    false, 130560, 3584, 131072, MANIFEST_FILE },
 	{ "z/l\xffst", NULL, "r\xe9ot", NULL, NULL, S_IFREG, 0640, 0, false,
 	    1000, 134656, 1536, MANIFEST_FILE },
 };
-#define NENTRIES	(sizeof(entries) / sizeof(entries[0]))
+#define NENTRIES (sizeof(entries) / sizeof(entries[0]))
 
 static const char *const sources[] = { "/etc", "/sr\xffv", NULL };
 static const char *const excludes[] = { "*.tmp", NULL };
 
 /* ${expr} must return 0; else fail with the message in e. */
-#define OK(expr) do {							\
-	if ((expr) != 0)						\
-		fail_msg("%s: %s", #expr, e.msg);			\
-} while (0)
+#define OK(expr) \
+	do { \
+		if ((expr) != 0) \
+			fail_msg("%s: %s", #expr, e.msg); \
+	} while (0)
 
 static void
 feed_chunks(struct manifest_writer *w)
@@ -94,10 +97,12 @@ feed_chunks(struct manifest_writer *w)
 
 	for (uint64_t i = 0; i < NCHUNKS; i++) {
 		struct st_compress_member mb = { .index = i,
-		    .tar_off = i * SLICE,
-		    .tar_len = i + 1 < NCHUNKS ? SLICE : TAR - i * SLICE };
-		struct st_encrypt_chunk ch = { .index = i, .offset = off,
-		    .plain_len = PLAIN(i), .sealed_len = SEALED(i) };
+			.tar_off = i * SLICE,
+			.tar_len = i + 1 < NCHUNKS ? SLICE : TAR - i * SLICE };
+		struct st_encrypt_chunk ch = { .index = i,
+			.offset = off,
+			.plain_len = PLAIN(i),
+			.sealed_len = SEALED(i) };
 
 		manifest_writer_member(w, &mb);
 		manifest_writer_chunk(w, &ch);
@@ -108,10 +113,16 @@ feed_chunks(struct manifest_writer *w)
 static struct manifest_writer *
 new_writer(void)
 {
-	struct manifest_head h = { .job = "nightly", .host = "web\"1",
-	    .backup_id = ID, .level = 0, .start_ms = START_MS,
-	    .sources = sources, .exclude = excludes, .compress_level = 9,
-	    .slice_size = SLICE, .spill_dir = tu_tmpdir() };
+	struct manifest_head h = { .job = "nightly",
+		.host = "web\"1",
+		.backup_id = ID,
+		.level = 0,
+		.start_ms = START_MS,
+		.sources = sources,
+		.exclude = excludes,
+		.compress_level = 9,
+		.slice_size = SLICE,
+		.spill_dir = tu_tmpdir() };
 	struct manifest_writer *w;
 	struct ag_err e;
 
@@ -126,10 +137,18 @@ static uint8_t tar_sha[32];
 static struct manifest_totals
 totals(void)
 {
-	struct manifest_totals t = { .end_ms = END_MS, .files = 4, .dirs = 1,
-	    .symlinks = 1, .hardlinks = 1, .others = 2, .bytes_in = 131660,
-	    .tar_size = TAR, .data_size = DATA, .data_header = header,
-	    .data_header_len = HDR, .chunk_size = CHUNK };
+	struct manifest_totals t = { .end_ms = END_MS,
+		.files = 4,
+		.dirs = 1,
+		.symlinks = 1,
+		.hardlinks = 1,
+		.others = 2,
+		.bytes_in = 131660,
+		.tar_size = TAR,
+		.data_size = DATA,
+		.data_header = header,
+		.data_header_len = HDR,
+		.chunk_size = CHUNK };
 
 	for (size_t i = 0; i < sizeof(header); i++)
 		header[i] = (uint8_t)(i * 7 + 1);
@@ -245,8 +264,8 @@ test_roundtrip(void **state)
 		assert_int_equal(c->plain_len, PLAIN(i));
 		assert_int_equal(c->sealed_len, SEALED(i));
 		assert_int_equal(c->tar_offset, i * SLICE);
-		assert_int_equal(c->tar_len, i + 1 < NCHUNKS ? SLICE :
-		    TAR - i * SLICE);
+		assert_int_equal(c->tar_len,
+		    i + 1 < NCHUNKS ? SLICE : TAR - i * SLICE);
 	}
 
 	assert_true(m->index_inline);
@@ -293,7 +312,7 @@ test_roundtrip(void **state)
 	/* by_path is sorted by path. */
 	for (size_t i = 1; i < m->nfiles; i++)
 		assert_true(strcmp(m->by_path[i - 1]->path,
-		    m->by_path[i]->path) < 0);
+				m->by_path[i]->path) < 0);
 	manifest_free(m);
 	free(json);
 }
@@ -324,8 +343,9 @@ mutate(json_t *root, const char *path, const char *value)
 		tok = next;
 	}
 	if (json_is_array(cur))
-		assert_int_equal(json_array_set_new(cur, strtoul(tok, NULL,
-		    10), v), 0);
+		assert_int_equal(json_array_set_new(cur,
+				     strtoul(tok, NULL, 10), v),
+		    0);
 	else if (v != NULL)
 		assert_int_equal(json_object_set_new(cur, tok, v), 0);
 	else
@@ -333,15 +353,14 @@ mutate(json_t *root, const char *path, const char *value)
 }
 
 struct refusal {
-	const char *path, *value;	/* value NULL: remove the member */
-	const char *path2, *value2;	/* a second change, or NULL */
-	const char *msg;		/* the whole message */
+	const char *path, *value;   /* value NULL: remove the member */
+	const char *path2, *value2; /* a second change, or NULL */
+	const char *msg;	    /* the whole message */
 };
 
 /* Apply each of ${v} to a copy of ${json} alone: parse must refuse it. */
 static void
-check_refusals(const char *json, size_t len, const struct refusal *v,
-    size_t n)
+check_refusals(const char *json, size_t len, const struct refusal *v, size_t n)
 {
 	struct manifest *m;
 	struct ag_err e;
@@ -367,19 +386,22 @@ check_refusals(const char *json, size_t len, const struct refusal *v,
 	}
 }
 
-#define NONNEG(w)	"manifest: " w ": must be a non-negative integer"
-#define BADTAR(o, l)	"manifest: chunks[" o "]: tar slice " l \
-			" does not fit slices of 65536"
-#define BADRANGE(i, r)	"manifest: files[" i "]: tar range " r \
-			" is out of order or outside the tar (136192 bytes)"
-#define NOTREL(i, p)	"manifest: files[" i "]: path \"" p "\" is not a " \
-			"relative path inside the archive"
+#define NONNEG(w) "manifest: " w ": must be a non-negative integer"
+#define BADTAR(o, l) \
+	"manifest: chunks[" o "]: tar slice " l " does not fit slices of 65536"
+#define BADRANGE(i, r) \
+	"manifest: files[" i "]: tar range " r \
+	" is out of order or outside the tar (136192 bytes)"
+#define NOTREL(i, p) \
+	"manifest: files[" i "]: path \"" p "\" is not a " \
+	"relative path inside the archive"
 
 /* The header, counts, tar, compression and data members. */
 static const struct refusal head_refusals[] = {
 	{ "format", "2", NULL, NULL,
 	    "manifest: format 2 is not supported (this vigil reads format 1)" },
-	{ "format", "\"1\"", NULL, NULL, "manifest: format: must be an integer" },
+	{ "format", "\"1\"", NULL, NULL,
+	    "manifest: format: must be an integer" },
 	{ "format", NULL, NULL, NULL, "manifest: format: missing" },
 	{ "job", "5", NULL, NULL, "manifest: job: must be a string" },
 	{ "job", NULL, NULL, NULL, "manifest: job: missing" },
@@ -413,9 +435,10 @@ static const struct refusal head_refusals[] = {
 	{ "tar.size", "\"136192\"", NULL, NULL, NONNEG("tar.size") },
 	{ "tar.sha256", "\"f0f1\"", NULL, NULL,
 	    "manifest: tar.sha256: must be 64 hex digits" },
-	{ "tar.sha256", "\"g0f1f2f3f4f5f6f7f8f9fafbfcfdfeffe0e1e2e3e4e5e6e7e8"
-	    "e9eaebecedeeef\"", NULL, NULL,
-	    "manifest: tar.sha256: must be 64 hex digits" },
+	{ "tar.sha256",
+	    "\"g0f1f2f3f4f5f6f7f8f9fafbfcfdfeffe0e1e2e3e4e5e6e7e8"
+	    "e9eaebecedeeef\"",
+	    NULL, NULL, "manifest: tar.sha256: must be 64 hex digits" },
 	{ "compression", NULL, NULL, NULL, "manifest: compression: missing" },
 	{ "compression.slice_size", "65535", NULL, NULL,
 	    "manifest: compression.slice_size: 65535 is out of range" },
@@ -438,7 +461,8 @@ static const struct refusal head_refusals[] = {
 	    "manifest: data.chunk_size: out of range" },
 	{ "data.chunk_size", "67108865", NULL, NULL,
 	    "manifest: data.chunk_size: out of range" },
-	{ "data.chunks", "0", NULL, NULL, "manifest: data.chunks: out of range" },
+	{ "data.chunks", "0", NULL, NULL,
+	    "manifest: data.chunks: out of range" },
 	{ "data.chunks", "1500001", NULL, NULL,
 	    "manifest: data.chunks: out of range" },
 };
@@ -447,9 +471,12 @@ static const struct refusal head_refusals[] = {
 static const struct refusal chunk_refusals[] = {
 	{ "data.chunks", "2", NULL, NULL,
 	    "manifest: chunks: 3 rows, but data.chunks is 2" },
-	{ "chunks", "{}", NULL, NULL, "manifest: chunks: missing or not a list" },
-	{ "chunks", NULL, NULL, NULL, "manifest: chunks: missing or not a list" },
-	{ "chunks.1", "5", NULL, NULL, "manifest: chunks[1]: must be an object" },
+	{ "chunks", "{}", NULL, NULL,
+	    "manifest: chunks: missing or not a list" },
+	{ "chunks", NULL, NULL, NULL,
+	    "manifest: chunks: missing or not a list" },
+	{ "chunks.1", "5", NULL, NULL,
+	    "manifest: chunks[1]: must be an object" },
 	{ "chunks.0.offset", NULL, NULL, NULL,
 	    "manifest: chunks[0].offset: missing" },
 	{ "chunks.2.tar_len", "-5120", NULL, NULL,
@@ -491,10 +518,14 @@ static const struct refusal file_refusals[] = {
 	{ "index", NULL, NULL, NULL, "manifest: index: missing" },
 	{ "index.inline", "\"yes\"", NULL, NULL,
 	    "manifest: index.inline: missing or not a boolean" },
-	{ "files", "{}", NULL, NULL, "manifest: files: missing or not a list" },
-	{ "files", NULL, NULL, NULL, "manifest: files: missing or not a list" },
-	{ "files.1", "[]", NULL, NULL, "manifest: files[1]: must be an object" },
-	{ "files.1.path", NULL, NULL, NULL, "manifest: files[1].path: missing" },
+	{ "files", "{}", NULL, NULL,
+	    "manifest: files: missing or not a list" },
+	{ "files", NULL, NULL, NULL,
+	    "manifest: files: missing or not a list" },
+	{ "files.1", "[]", NULL, NULL,
+	    "manifest: files[1]: must be an object" },
+	{ "files.1.path", NULL, NULL, NULL,
+	    "manifest: files[1].path: missing" },
 	{ "files.1.path", "7", NULL, NULL,
 	    "manifest: files[1].path: must be a string" },
 	{ "files.1.path", "\"/etc/passwd\"", NULL, NULL,
@@ -510,12 +541,14 @@ static const struct refusal file_refusals[] = {
 	    NOTREL("7", "/etc/passwd") },
 	{ "files.1.type", "\"socket\"", NULL, NULL,
 	    "manifest: files[1]: unknown type \"socket\"" },
-	{ "files.1.type", NULL, NULL, NULL, "manifest: files[1].type: missing" },
+	{ "files.1.type", NULL, NULL, NULL,
+	    "manifest: files[1].type: missing" },
 	{ "files.1.mode", "4096", NULL, NULL,
 	    "manifest: files[1]: mode 4096 out of range" },
 	{ "files.1.mode", "-1", NULL, NULL, NONNEG("files[1].mode") },
 	{ "files.1.size", "-1", NULL, NULL, NONNEG("files[1].size") },
-	{ "files.1.size", NULL, NULL, NULL, "manifest: files[1].size: missing" },
+	{ "files.1.size", NULL, NULL, NULL,
+	    "manifest: files[1].size: missing" },
 	{ "files.1.mtime", "1.5", NULL, NULL,
 	    "manifest: files[1].mtime: must be an integer" },
 	{ "files.1.uid", "\"root\"", NULL, NULL,
@@ -559,7 +592,8 @@ static const struct refusal file_refusals[] = {
 static const struct refusal index_refusals[] = {
 	{ "index.object", "\"data.vgl\"", NULL, NULL,
 	    "manifest: index.object: must be \"index.vgl\"" },
-	{ "index.object", NULL, NULL, NULL, "manifest: index.object: missing" },
+	{ "index.object", NULL, NULL, NULL,
+	    "manifest: index.object: missing" },
 	{ "index.size", NULL, NULL, NULL, "manifest: index.size: missing" },
 	{ "index.entries", "-8", NULL, NULL, NONNEG("index.entries") },
 	{ "index.sha256", "5", NULL, NULL,
@@ -576,7 +610,7 @@ static const struct refusal index_refusals[] = {
 	    "vigil reads \"gzip\")" },
 };
 
-#define NREF(v)	(sizeof(v) / sizeof((v)[0]))
+#define NREF(v) (sizeof(v) / sizeof((v)[0]))
 
 static void
 test_refusals(void **state)
@@ -597,7 +631,8 @@ test_refusals(void **state)
 	/* The same manifest with its index in index.vgl parses ... */
 	assert_non_null(root = json_loadb(json, len, 0, NULL));
 	json_object_del(root, "files");
-	mutate(root, "index", "{\"inline\": false, \"object\": \"index.vgl\", "
+	mutate(root, "index",
+	    "{\"inline\": false, \"object\": \"index.vgl\", "
 	    "\"size\": 700, \"entries\": 8, \"encoding\": \"gzip\", "
 	    "\"json_size\": 2000, \"sha256\": \"000102030405060708090a0b0c0d"
 	    "0e0f101112131415161718191a1b1c1d1e1f\"}");
@@ -641,7 +676,8 @@ test_refusals(void **state)
 		assert_non_null(text = json_dumps(root, JSON_COMPACT));
 		assert_int_equal(manifest_parse(text, strlen(text), &m, &e),
 		    -1);
-		assert_string_equal(e.msg, "manifest: warnings: more than 100 "
+		assert_string_equal(e.msg,
+		    "manifest: warnings: more than 100 "
 		    "entries");
 		free(text);
 		json_decref(root);
@@ -650,12 +686,15 @@ test_refusals(void **state)
 		memset(big, 'a', MANIFEST_STR_MAX + 1);
 		big[MANIFEST_STR_MAX + 1] = '\0';
 		json_object_set_new(json_array_get(json_object_get(root,
-		    "files"), 1), "path", json_string(big));
+						       "files"),
+					1),
+		    "path", json_string(big));
 		free(big);
 		assert_non_null(text = json_dumps(root, JSON_COMPACT));
 		assert_int_equal(manifest_parse(text, strlen(text), &m, &e),
 		    -1);
-		assert_string_equal(e.msg, "manifest: files[1].path: too long "
+		assert_string_equal(e.msg,
+		    "manifest: files[1].path: too long "
 		    "or holds a NUL byte");
 		free(text);
 		json_decref(root);
@@ -675,8 +714,8 @@ test_refusals(void **state)
 	assert_non_null(strstr(e.msg, "duplicate object key"));
 	free(text);
 	/* The size is checked before anything is read. */
-	assert_int_equal(manifest_parse(json, FORMAT_MANIFEST_MAX + 1, &m,
-	    &e), -1);
+	assert_int_equal(manifest_parse(json, FORMAT_MANIFEST_MAX + 1, &m, &e),
+	    -1);
 	assert_string_equal(e.msg, "manifest: larger than 256 MiB");
 	free(json);
 }
@@ -689,10 +728,13 @@ test_writer_refusals(void **state)
 	struct manifest_writer *w;
 	struct manifest_totals t = totals();
 	struct st_compress_member mb = { .index = 1, .tar_len = SLICE };
-	struct st_encrypt_chunk ch = { .index = 0, .offset = HDR,
-	    .plain_len = PLAIN(0), .sealed_len = SEALED(0) };
-	struct st_archive_entry en = { .path = "s", .type = S_IFSOCK,
-	    .length = 512 };
+	struct st_encrypt_chunk ch = { .index = 0,
+		.offset = HDR,
+		.plain_len = PLAIN(0),
+		.sealed_len = SEALED(0) };
+	struct st_archive_entry en = { .path = "s",
+		.type = S_IFSOCK,
+		.length = 512 };
 	struct ag_err e;
 	uint64_t stored;
 	size_t len;
@@ -703,11 +745,13 @@ test_writer_refusals(void **state)
 	w = new_writer();
 	manifest_writer_member(w, &mb);
 	assert_int_equal(manifest_writer_failed(w, &e), 1);
-	assert_string_equal(e.msg, "manifest: member 1 out of order "
+	assert_string_equal(e.msg,
+	    "manifest: member 1 out of order "
 	    "(expected 0)");
 	feed_chunks(w);
 	assert_int_equal(manifest_writer_finish(w, &t, &e), -1);
-	assert_string_equal(e.msg, "manifest: member 1 out of order "
+	assert_string_equal(e.msg,
+	    "manifest: member 1 out of order "
 	    "(expected 0)");
 	manifest_writer_free(w);
 
@@ -715,7 +759,8 @@ test_writer_refusals(void **state)
 	w = new_writer();
 	manifest_writer_chunk(w, &ch);
 	assert_int_equal(manifest_writer_failed(w, &e), 1);
-	assert_string_equal(e.msg, "manifest: chunk 0 out of order or without "
+	assert_string_equal(e.msg,
+	    "manifest: chunk 0 out of order or without "
 	    "its member");
 	manifest_writer_free(w);
 
@@ -730,7 +775,8 @@ test_writer_refusals(void **state)
 	w = new_writer();
 	feed_chunks(w);
 	assert_int_equal(manifest_writer_json(w, HDR, &json, &len, &stored,
-	    &e), -1);
+			     &e),
+	    -1);
 	assert_string_equal(e.msg, "manifest: not finished");
 	/* Totals that the chunk table does not add up to. */
 	t.data_header_len = HDR - 1;
@@ -739,18 +785,21 @@ test_writer_refusals(void **state)
 	t = totals();
 	t.tar_size = TAR + 1;
 	assert_int_equal(manifest_writer_finish(w, &t, &e), -1);
-	assert_string_equal(e.msg, "manifest: the chunks add up to 3233 sealed "
+	assert_string_equal(e.msg,
+	    "manifest: the chunks add up to 3233 sealed "
 	    "and 136192 tar bytes, not 3233 and 136193");
 	t = totals();
 	t.data_size = DATA - 1;
 	assert_int_equal(manifest_writer_finish(w, &t, &e), -1);
-	assert_string_equal(e.msg, "manifest: the chunks add up to 3233 sealed "
+	assert_string_equal(e.msg,
+	    "manifest: the chunks add up to 3233 sealed "
 	    "and 136192 tar bytes, not 3232 and 136192");
 	/* A chunk larger than the chunk size. */
 	t = totals();
 	t.chunk_size = PLAIN(2) - 1;
 	assert_int_equal(manifest_writer_finish(w, &t, &e), -1);
-	assert_string_equal(e.msg, "manifest: chunk 2 does not follow the "
+	assert_string_equal(e.msg,
+	    "manifest: chunk 2 does not follow the "
 	    "previous one");
 	manifest_writer_free(w);
 
@@ -773,7 +822,8 @@ test_writer_refusals(void **state)
 	manifest_writer_member(w, &mb);
 	manifest_writer_chunk(w, &ch);
 	assert_int_equal(manifest_writer_finish(w, &t, &e), -1);
-	assert_string_equal(e.msg, "manifest: chunk 0 does not follow the "
+	assert_string_equal(e.msg,
+	    "manifest: chunk 0 does not follow the "
 	    "previous one");
 	manifest_writer_free(w);
 }
@@ -834,7 +884,8 @@ test_lookups(void **state)
 	assert_int_equal(manifest_chunk_span(m, 0, TAR + 1, &first, &last),
 	    -1);
 	assert_int_equal(manifest_chunk_span(m, UINT64_MAX - 1, 4, &first,
-	    &last), -1);
+			     &last),
+	    -1);
 	manifest_free(m);
 	free(json);
 }

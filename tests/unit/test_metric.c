@@ -2,6 +2,8 @@
  * test_metric.c: the reading batch (growth, maximum, name limits), glob
  * matching and overlap (hand-picked edge cases plus a brute-force check
  * against enumerated strings), and counter rates.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -44,7 +46,7 @@ test_batch_limits(void **state)
 	metric_batch_free(&b);
 	assert_null(b.v);
 	assert_int_equal(b.n, 0);
-	metric_batch_free(&b);	/* twice is harmless */
+	metric_batch_free(&b); /* twice is harmless */
 
 	metric_batch_init(&b, 0);
 	assert_int_equal(metric_add(&b, 1.0, "x"), -1);
@@ -104,7 +106,7 @@ test_glob_match(void **state)
 		{ "??*", "xy", 1 },
 		{ "cpu.?.used_pct", "cpu.3.used_pct", 1 },
 		{ "cpu.?.used_pct", "cpu.12.used_pct", 0 },
-		{ "*aab", "aaab", 1 },		/* needs backtracking */
+		{ "*aab", "aaab", 1 }, /* needs backtracking */
 		{ "*aab", "aaba", 0 },
 		{ "a*b*c", "abc", 1 },
 		{ "a*b*c", "axxbyyc", 1 },
@@ -253,7 +255,8 @@ test_rate(void **state)
 	assert_int_equal(metric_rate(0, 1, 250, &r), 0);
 	assert_true(r == 4.0);
 	/* Near the top of the range, still exact. */
-	assert_int_equal(metric_rate(UINT64_MAX - 10, UINT64_MAX, 1000, &r), 0);
+	assert_int_equal(metric_rate(UINT64_MAX - 10, UINT64_MAX, 1000, &r),
+	    0);
 	assert_true(r == 10.0);
 
 	/* Backwards (a wrap or a reset) and bad intervals give no rate. */
@@ -263,7 +266,7 @@ test_rate(void **state)
 	assert_int_equal(metric_rate(300, 100, 1000, &r), -1);
 	assert_int_equal(metric_rate(100, 300, 0, &r), -1);
 	assert_int_equal(metric_rate(100, 300, -1000, &r), -1);
-	assert_true(r == -7.0);		/* untouched on failure */
+	assert_true(r == -7.0); /* untouched on failure */
 }
 
 int

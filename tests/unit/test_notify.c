@@ -2,6 +2,8 @@
  * test_notify.c: notifications (state names, summaries, the JSON schema and
  * its strict reader) and the notifier registry (config checking, the log
  * notifier, a notifier removed by a reload).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -73,7 +75,8 @@ test_summary(void **state)
 	n.kind = NK_REMINDER;
 	n.since_ms = n.ts_ms - 7200000;
 	notification_summary(&n, buf, sizeof(buf));
-	assert_string_equal(buf, "CRITICAL (reminder, for 2h0m): cpu-high "
+	assert_string_equal(buf,
+	    "CRITICAL (reminder, for 2h0m): cpu-high "
 	    "on web1: cpu.used_pct = 97.2 (> 95)");
 
 	n = firing();
@@ -81,7 +84,8 @@ test_summary(void **state)
 	n.has_value = false;
 	n.has_threshold = false;
 	notification_summary(&n, buf, sizeof(buf));
-	assert_string_equal(buf, "UNKNOWN: cpu-high on web1: cpu.used_pct: "
+	assert_string_equal(buf,
+	    "UNKNOWN: cpu-high on web1: cpu.used_pct: "
 	    "no data");
 
 	n = firing();
@@ -120,7 +124,8 @@ test_to_json(void **state)
 	assert_string_equal(json_string_value(json_object_get(o, "state")),
 	    "CRITICAL");
 	assert_string_equal(json_string_value(json_object_get(o,
-	    "previous_state")), "OK");
+				"previous_state")),
+	    "OK");
 	assert_string_equal(json_string_value(json_object_get(o, "kind")),
 	    "change");
 	assert_true(json_number_value(json_object_get(o, "value")) == 97.2);
@@ -199,7 +204,8 @@ test_round_trip(void **state)
 	n.value = 1.0 / 3;
 	n.op[0] = '\0';
 	n.repeat_ms = 0;
-	snprintf(n.metric, sizeof(n.metric), "aws.EC2.CPUUtilization"
+	snprintf(n.metric, sizeof(n.metric),
+	    "aws.EC2.CPUUtilization"
 	    "{InstanceId=i-0abc} \xc3\xa9\xe2\x82\xac \"q\" \\ \t");
 	s = notification_to_json(&n);
 	assert_int_equal(notification_from_json(s, &m), 0);
@@ -215,12 +221,15 @@ test_round_trip(void **state)
 	free(s);
 
 	/* repeat_ms is optional on input. */
-	assert_int_equal(notification_from_json("{\"version\":1,\"id\":\"x\","
-	    "\"host\":\"h\",\"rule\":\"r\",\"metric\":\"m\",\"state\":"
-	    "\"WARNING\",\"previous_state\":\"OK\",\"kind\":\"change\","
-	    "\"value\":1,\"threshold\":null,\"op\":\">=\",\"timestamp\":"
-	    "\"2026-01-01T00:00:00Z\",\"since\":\"2026-01-01T00:00:00.5Z\"}",
-	    &m), 0);
+	assert_int_equal(
+	    notification_from_json(
+		"{\"version\":1,\"id\":\"x\","
+		"\"host\":\"h\",\"rule\":\"r\",\"metric\":\"m\",\"state\":"
+		"\"WARNING\",\"previous_state\":\"OK\",\"kind\":\"change\","
+		"\"value\":1,\"threshold\":null,\"op\":\">=\",\"timestamp\":"
+		"\"2026-01-01T00:00:00Z\",\"since\":\"2026-01-01T00:00:00.5Z\"}",
+		&m),
+	    0);
 	assert_int_equal(m.repeat_ms, 0);
 	assert_int_equal(m.state, ST_WARNING);
 	assert_true(m.has_value && m.value == 1);
@@ -248,8 +257,16 @@ test_from_json_rejects(void **state)
 	char *s = notification_to_json(&n), *t;
 	char longid[64];
 	const char *garbage[] = {
-		"", "{", "[]", "null", "{}", "42", "\"str\"", "{\"version\":1}",
-		"{\"version\":1,\"id\":", "\xff\xfe",
+		"",
+		"{",
+		"[]",
+		"null",
+		"{}",
+		"42",
+		"\"str\"",
+		"{\"version\":1}",
+		"{\"version\":1,\"id\":",
+		"\xff\xfe",
 	};
 	unsigned seed = 7;
 	size_t len = strlen(s);
@@ -262,31 +279,57 @@ test_from_json_rejects(void **state)
 	memset(longid, 'a', sizeof(longid) - 1);
 	longid[sizeof(longid) - 1] = '\0';
 	assert_int_equal(notification_from_json(edit(s, "\"version\":1",
-	    "\"version\":2"), &m), -1);
+						    "\"version\":2"),
+			     &m),
+	    -1);
 	assert_int_equal(notification_from_json(edit(s, "\"version\":1",
-	    "\"version\":\"1\""), &m), -1);
+						    "\"version\":\"1\""),
+			     &m),
+	    -1);
 	assert_int_equal(notification_from_json(edit(s, n.id, longid), &m),
 	    -1);
 	assert_int_equal(notification_from_json(edit(s, "\"CRITICAL\"",
-	    "\"FIRE\""), &m), -1);
+						    "\"FIRE\""),
+			     &m),
+	    -1);
 	assert_int_equal(notification_from_json(edit(s, "\"change\"",
-	    "\"once\""), &m), -1);
-	assert_int_equal(notification_from_json(edit(s, "97.2", "\"97\""),
-	    &m), -1);
+						    "\"once\""),
+			     &m),
+	    -1);
+	assert_int_equal(notification_from_json(edit(s, "97.2", "\"97\""), &m),
+	    -1);
 	assert_int_equal(notification_from_json(edit(s, "\"op\":\">\"",
-	    "\"op\":\"=>\""), &m), -1);
+						    "\"op\":\"=>\""),
+			     &m),
+	    -1);
 	assert_int_equal(notification_from_json(edit(s, "\"op\":\">\"",
-	    "\"op\":\">>>>\""), &m), -1);
+						    "\"op\":\">>>>\""),
+			     &m),
+	    -1);
 	assert_int_equal(notification_from_json(edit(s,
-	    "2026-11-22T03:00:00.123Z", "yesterday"), &m), -1);
+						    "2026-11-22T03:00:00.123Z",
+						    "yesterday"),
+			     &m),
+	    -1);
 	assert_int_equal(notification_from_json(edit(s, "\"host\":\"web1\"",
-	    "\"host\":\"we\\u0000b\""), &m), -1);
-	assert_int_equal(notification_from_json(edit(s, "\"host\":\"web1\"",
-	    "\"host\":\"a\",\"host\":\"b\""), &m), -1);
-	assert_int_equal(notification_from_json(edit(s, "\"repeat_ms\":3600000",
-	    "\"repeat_ms\":-5"), &m), -1);
+						    "\"host\":\"we\\u0000b\""),
+			     &m),
+	    -1);
+	assert_int_equal(
+	    notification_from_json(edit(s, "\"host\":\"web1\"",
+				       "\"host\":\"a\",\"host\":\"b\""),
+		&m),
+	    -1);
 	assert_int_equal(notification_from_json(edit(s,
-	    "\"rule\":\"cpu-high\",", ""), &m), -1);
+						    "\"repeat_ms\":3600000",
+						    "\"repeat_ms\":-5"),
+			     &m),
+	    -1);
+	assert_int_equal(notification_from_json(edit(s,
+						    "\"rule\":\"cpu-high\",",
+						    ""),
+			     &m),
+	    -1);
 
 	/* Every truncation fails; no mutation crashes. */
 	for (size_t k = 0; k < len; k++) {
@@ -298,8 +341,8 @@ test_from_json_rejects(void **state)
 	for (int round = 0; round < 3000; round++) {
 		memcpy(t, s, len + 1);
 		for (int k = 0; k < 1 + round % 4; k++)
-			t[rand_r(&seed) % len] =
-			    (char)(1 + rand_r(&seed) % 255);
+			t[rand_r(&seed) % len] = (char)(1 +
+			    rand_r(&seed) % 255);
 		if (notification_from_json(t, &m) == 0) {
 			assert_true((unsigned)m.state <= ST_UNKNOWN);
 			assert_true((unsigned)m.prev_state <= ST_UNKNOWN);
@@ -320,7 +363,8 @@ test_notifier_new(void **state)
 	struct conf *c;
 
 	(void)state;
-	c = tu_conf_load("notifiers = (\n"
+	c = tu_conf_load(
+	    "notifiers = (\n"
 	    "  { name = \"logs\"; type = \"log\"; },\n"
 	    "  { name = \"loud\"; type = \"log\"; level = \"error\"; },\n"
 	    "  { name = \"p\"; type = \"pager\"; },\n"
@@ -330,7 +374,8 @@ test_notifier_new(void **state)
 	    "  { name = \"w\"; type = \"webhook\"; },\n"
 	    "  { name = \"l\"; type = \"log\"; level = \"loud\"; },\n"
 	    "  \"just a string\"\n"
-	    ");\n", &e);
+	    ");\n",
+	    &e);
 	assert_int_equal(e.n, 0);
 
 	nf = notifier_new(conf_elem(c->notifiers, 0), &e);
@@ -350,12 +395,14 @@ test_notifier_new(void **state)
 	assert_int_equal(e.n, 0);
 
 	assert_null(notifier_new(conf_elem(c->notifiers, 2), &e));
-	assert_true(tu_has_error(&e, ":4: notifiers[2].type: unknown notifier "
+	assert_true(tu_has_error(&e,
+	    ":4: notifiers[2].type: unknown notifier "
 	    "type \"pager\" (known: log, webhook)"));
 	assert_null(notifier_new(conf_elem(c->notifiers, 3), &e));
 	assert_true(tu_has_error(&e, ":5: notifiers[3].name: missing"));
 	assert_null(notifier_new(conf_elem(c->notifiers, 4), &e));
-	assert_true(tu_has_error(&e, ":6: notifiers[4].colour: unknown "
+	assert_true(tu_has_error(&e,
+	    ":6: notifiers[4].colour: unknown "
 	    "setting"));
 	assert_null(notifier_new(conf_elem(c->notifiers, 5), &e));
 	assert_true(tu_has_error(&e, ":7: notifiers[5].name: must be"));
@@ -395,7 +442,8 @@ test_outlives_config(void **state)
 
 	(void)state;
 	c = tu_conf_load("notifiers = ( { name = \"keep\"; type = \"log\"; "
-	    "} );\n", &e);
+			 "} );\n",
+	    &e);
 	nf = notifier_new(conf_elem(c->notifiers, 0), &e);
 	assert_non_null(nf);
 	conf_free(c);

@@ -4,6 +4,8 @@
  * name, each copy of the table carries exactly the ops of its own place,
  * the "known:" lists come from the table, the heavy module's entry points
  * are all there, and the one constructor of source and notifier instances.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -109,8 +111,7 @@ test_heavy_types(void **state)
 	    PLUGIN_MODULE);
 	assert_int_equal(plugin_find(PLUGIN_SOURCE, "cpu", &ops, &err), 0);
 	assert_ptr_equal(ops, &src_cpu_ops);
-	assert_int_equal(module_row(PLUGIN_SOURCE, "cpu")->where,
-	    PLUGIN_CORE);
+	assert_int_equal(module_row(PLUGIN_SOURCE, "cpu")->where, PLUGIN_CORE);
 }
 
 static void
@@ -121,17 +122,20 @@ test_unknown(void **state)
 
 	(void)state;
 	assert_int_equal(plugin_find(PLUGIN_SOURCE, "gpu", &ops, &err), -1);
-	assert_string_equal(err.msg, "unknown source type \"gpu\" (known: "
+	assert_string_equal(err.msg,
+	    "unknown source type \"gpu\" (known: "
 	    "cpu, memory, load, disk, diskio, network, process)");
-	assert_ptr_equal(ops, &ops);	/* untouched */
+	assert_ptr_equal(ops, &ops); /* untouched */
 	/* Kinds do not mix. */
 	assert_int_equal(plugin_find(PLUGIN_SOURCE, "webhook", &ops, &err),
 	    -1);
 	assert_int_equal(plugin_find(PLUGIN_NOTIFIER, "cpu", &ops, &err), -1);
-	assert_string_equal(err.msg, "unknown notifier type \"cpu\" (known: "
+	assert_string_equal(err.msg,
+	    "unknown notifier type \"cpu\" (known: "
 	    "log, webhook)");
 	assert_int_equal(plugin_find(PLUGIN_STORAGE, "ftp", &ops, &err), -1);
-	assert_string_equal(err.msg, "unknown storage type \"ftp\" (known: "
+	assert_string_equal(err.msg,
+	    "unknown storage type \"ftp\" (known: "
 	    "local, s3, gcs, azure)");
 }
 
@@ -142,12 +146,14 @@ test_type_list(void **state)
 
 	(void)state;
 	assert_string_equal(plugin_type_list(PLUGIN_NOTIFIER, buf,
-	    sizeof(buf)), "log, webhook");
-	assert_string_equal(plugin_type_list(PLUGIN_STORAGE, buf,
-	    sizeof(buf)), "local, s3, gcs, azure");
+				sizeof(buf)),
+	    "log, webhook");
+	assert_string_equal(plugin_type_list(PLUGIN_STORAGE, buf, sizeof(buf)),
+	    "local, s3, gcs, azure");
 	/* Cut at a whole name when the buffer is short. */
 	assert_string_equal(plugin_type_list(PLUGIN_SOURCE, tiny,
-	    sizeof(tiny)), "cpu, memory");
+				sizeof(tiny)),
+	    "cpu, memory");
 	assert_string_equal(plugin_type_list(PLUGIN_SOURCE, tiny, 11), "cpu");
 }
 
@@ -157,8 +163,9 @@ test_module_entry_points(void **state)
 	const struct plugin_module *m = plugin_module_get(NULL);
 	/* Every member after the table is an entry point. */
 	const void *const *fn = (const void *const *)&m->jobconf_parse_all;
-	size_t nfn = (sizeof(*m) - offsetof(struct plugin_module,
-	    jobconf_parse_all)) / sizeof(void *);
+	size_t nfn = (sizeof(*m) -
+			 offsetof(struct plugin_module, jobconf_parse_all)) /
+	    sizeof(void *);
 
 	(void)state;
 	assert_string_equal(m->version, VIGIL_VERSION);
@@ -196,7 +203,8 @@ test_instance_new(void **state)
 	void *ctx;
 
 	(void)state;
-	c = tu_conf_load("notifiers = (\n"
+	c = tu_conf_load(
+	    "notifiers = (\n"
 	    "  { label = \"a\"; type = \"log\"; level = \"error\"; },\n"
 	    "  { label = \"b\"; type = \"pager\"; },\n"
 	    "  { type = \"log\"; },\n"
@@ -204,12 +212,15 @@ test_instance_new(void **state)
 	    "  { label = \"e\"; type = \"log\"; level = \"loud\"; },\n"
 	    "  { label = \"f\"; },\n"
 	    "  7\n"
-	    ");\n", &e);
+	    ");\n",
+	    &e);
 	assert_int_equal(e.n, 0);
 
 	label = NULL;
 	assert_int_equal(plugin_instance_new(&test_class,
-	    conf_elem(c->notifiers, 0), &label, &ops, &ctx, &e), 0);
+			     conf_elem(c->notifiers, 0), &label, &ops, &ctx,
+			     &e),
+	    0);
 	assert_int_equal(e.total, 0);
 	assert_string_equal(label, "a");
 	assert_ptr_equal(ops, &ntf_log_ops.base);
@@ -218,27 +229,41 @@ test_instance_new(void **state)
 
 	/* The type comes from the table, its place from the config. */
 	assert_int_equal(plugin_instance_new(&test_class,
-	    conf_elem(c->notifiers, 1), &label, &ops, &ctx, &e), -1);
-	assert_true(tu_has_error(&e, ":3: notifiers[1].type: unknown "
+			     conf_elem(c->notifiers, 1), &label, &ops, &ctx,
+			     &e),
+	    -1);
+	assert_true(tu_has_error(&e,
+	    ":3: notifiers[1].type: unknown "
 	    "notifier type \"pager\" (known: log, webhook)"));
 	/* The common settings are read whatever the type. */
 	assert_int_equal(plugin_instance_new(&test_class,
-	    conf_elem(c->notifiers, 2), &label, &ops, &ctx, &e), -1);
+			     conf_elem(c->notifiers, 2), &label, &ops, &ctx,
+			     &e),
+	    -1);
 	assert_true(tu_has_error(&e, ":4: notifiers[2].label: missing"));
 	/* Neither common nor the type's. */
 	assert_int_equal(plugin_instance_new(&test_class,
-	    conf_elem(c->notifiers, 3), &label, &ops, &ctx, &e), -1);
-	assert_true(tu_has_error(&e, ":5: notifiers[3].name: unknown "
+			     conf_elem(c->notifiers, 3), &label, &ops, &ctx,
+			     &e),
+	    -1);
+	assert_true(tu_has_error(&e,
+	    ":5: notifiers[3].name: unknown "
 	    "setting"));
 	/* The type's configure() refuses. */
 	assert_int_equal(plugin_instance_new(&test_class,
-	    conf_elem(c->notifiers, 4), &label, &ops, &ctx, &e), -1);
+			     conf_elem(c->notifiers, 4), &label, &ops, &ctx,
+			     &e),
+	    -1);
 	assert_true(tu_has_error(&e, ":6: notifiers[4].level"));
 	assert_int_equal(plugin_instance_new(&test_class,
-	    conf_elem(c->notifiers, 5), &label, &ops, &ctx, &e), -1);
+			     conf_elem(c->notifiers, 5), &label, &ops, &ctx,
+			     &e),
+	    -1);
 	assert_true(tu_has_error(&e, ":7: notifiers[5].type: missing"));
 	assert_int_equal(plugin_instance_new(&test_class,
-	    conf_elem(c->notifiers, 6), &label, &ops, &ctx, &e), -1);
+			     conf_elem(c->notifiers, 6), &label, &ops, &ctx,
+			     &e),
+	    -1);
 	assert_true(tu_has_error(&e, "a test instance must be a group"));
 	conf_errs_free(&e);
 	conf_free(c);
@@ -256,9 +281,11 @@ test_instance_past_error_cap(void **state)
 	struct conf *c;
 
 	(void)state;
-	c = tu_conf_load("sources = ( { type = \"cpu\"; colour = 1; } );\n"
+	c = tu_conf_load(
+	    "sources = ( { type = \"cpu\"; colour = 1; } );\n"
 	    "notifiers = ( { name = \"n\"; type = \"log\"; colour = 1; } "
-	    ");\n", &e);
+	    ");\n",
+	    &e);
 	assert_int_equal(e.n, 0);
 	for (int i = 0; i <= CONF_MAX_ERRS; i++)
 		(void)conf_error(&e, NULL, "earlier error %d", i);

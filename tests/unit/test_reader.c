@@ -15,6 +15,8 @@
  * with "data.vgl: chunk N: authentication failed" and the sink never sees
  * that chunk or any after it; a sink that stops the read gets
  * READER_STOPPED with the error left alone; cancelling says "cancelled".
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/stat.h>
 
@@ -45,29 +47,29 @@
 #include "tests/unit/fakes/tarseal.h"
 #include "tests/unit/fakes/testutil.h"
 
-#define SLICE		((size_t)64 << 10)
-#define JOB		"nightly"
-#define TAR_MAX		((size_t)512 << 10)
-#define NGETS		64
+#define SLICE ((size_t)64 << 10)
+#define JOB "nightly"
+#define TAR_MAX ((size_t)512 << 10)
+#define NGETS 64
 
 static struct crypto_key *key;
 static char store[PATH_MAX];
 static char id[FORMAT_BACKUP_ID_SIZE];
-static uint8_t *tar;			/* the tar stream sealed */
+static uint8_t *tar; /* the tar stream sealed */
 static size_t tar_len;
-static struct storage *st;		/* local, with fl_get() */
+static struct storage *st; /* local, with fl_get() */
 static struct manifest *m;
-static struct storage_conf *lc;		/* the local target */
+static struct storage_conf *lc; /* the local target */
 
 /* --- A local backend whose GETs can break off ---------------------------- */
 
 static struct storage_ops flaky_ops;
 static struct {
-	uint64_t cut_after;		/* data.vgl bytes per GET, then reset */
-	int cuts;			/* ... this many more times */
+	uint64_t cut_after; /* data.vgl bytes per GET, then reset */
+	int cuts;	    /* ... this many more times */
 	struct {
 		uint64_t off, len;
-	} gets[NGETS];			/* GETs of data.vgl */
+	} gets[NGETS]; /* GETs of data.vgl */
 	size_t ngets;
 } fl;
 
@@ -75,7 +77,7 @@ static struct {
 struct fl_pass {
 	storage_sink_fn *sink;
 	void *cookie;
-	uint64_t left;			/* UINT64_MAX: no limit */
+	uint64_t left; /* UINT64_MAX: no limit */
 	bool cut;
 };
 
@@ -85,8 +87,8 @@ fl_sink(void *cookie, const uint8_t *buf, size_t len)
 	struct fl_pass *p = cookie;
 
 	if (p->left != UINT64_MAX && len >= p->left) {
-		if (p->left > 0 && p->sink(p->cookie, buf,
-		    (size_t)p->left) != 0)
+		if (p->left > 0 &&
+		    p->sink(p->cookie, buf, (size_t)p->left) != 0)
 			return -1;
 		p->cut = true;
 		return -1;
@@ -100,8 +102,9 @@ static int
 fl_get(void *ctx, const char *k, uint64_t off, uint64_t len,
     storage_sink_fn *sink, void *cookie, struct ag_err *err)
 {
-	struct fl_pass p = { .sink = sink, .cookie = cookie,
-	    .left = UINT64_MAX };
+	struct fl_pass p = { .sink = sink,
+		.cookie = cookie,
+		.left = UINT64_MAX };
 	bool data = strstr(k, FORMAT_NAME_DATA) != NULL;
 	int rc;
 
@@ -123,12 +126,12 @@ fl_get(void *ctx, const char *k, uint64_t off, uint64_t len,
 /* --- What the sink saw ---------------------------------------------------- */
 
 struct seen {
-	uint8_t *buf;			/* tar bytes, at their tar offsets */
-	uint64_t chunk[16];		/* chunk index of each member */
+	uint8_t *buf;	    /* tar bytes, at their tar offsets */
+	uint64_t chunk[16]; /* chunk index of each member */
 	size_t nmembers;
-	uint64_t next_off;		/* whole reads: the next tar offset */
+	uint64_t next_off; /* whole reads: the next tar offset */
 	bool in_order;
-	int stop_at;			/* return nonzero at this member; -1 */
+	int stop_at; /* return nonzero at this member; -1 */
 };
 
 static int
@@ -161,12 +164,20 @@ seen_init(struct seen *s)
 
 static int
 run(const size_t *plan, size_t nplan, struct seen *s,
-    volatile sig_atomic_t *cancel, struct reader_stats *rs,
-    struct ag_err *err)
+    volatile sig_atomic_t *cancel, struct reader_stats *rs, struct ag_err *err)
 {
-	struct reader_conf rc = { .st = st, .prefix = "", .job = JOB,
-	    .id = id, .m = m, .key = key, .plan = plan, .nplan = nplan,
-	    .workers = 2, .sink = sink, .cookie = s, .cancel = cancel };
+	struct reader_conf rc = { .st = st,
+		.prefix = "",
+		.job = JOB,
+		.id = id,
+		.m = m,
+		.key = key,
+		.plan = plan,
+		.nplan = nplan,
+		.workers = 2,
+		.sink = sink,
+		.cookie = s,
+		.cancel = cancel };
 
 	fl.ngets = 0;
 	return reader_run(&rc, rs, err);
@@ -177,8 +188,9 @@ data_path(char *out)
 {
 	char k[STORAGE_KEY_MAX];
 
-	assert_int_equal(format_object_name(NULL, JOB, id, FORMAT_KIND_DATA,
-	    k, sizeof(k)), 0);
+	assert_int_equal(format_object_name(NULL, JOB, id, FORMAT_KIND_DATA, k,
+			     sizeof(k)),
+	    0);
 	tu_pathf(out, "%s/%s", store, k);
 }
 
@@ -233,8 +245,9 @@ test_plan_ranges(void **state_)
 	/* Chunks 1 and 2 in one GET, 4 in another; nothing else. */
 	assert_int_equal(fl.ngets, 2);
 	assert_int_equal(fl.gets[0].off, m->chunks[1].offset);
-	assert_int_equal(fl.gets[0].len, m->chunks[2].offset +
-	    m->chunks[2].sealed_len - m->chunks[1].offset);
+	assert_int_equal(fl.gets[0].len,
+	    m->chunks[2].offset + m->chunks[2].sealed_len -
+		m->chunks[1].offset);
 	assert_int_equal(fl.gets[1].off, m->chunks[4].offset);
 	assert_int_equal(fl.gets[1].len, m->chunks[4].sealed_len);
 	assert_int_equal(rs.fed, fl.gets[0].len + fl.gets[1].len);
@@ -325,8 +338,8 @@ test_tampered_chunk(void **state_)
 	/* Whole: the chunk is named; the sink never saw it or later ones. */
 	seen_init(&s);
 	assert_int_equal(run(NULL, 0, &s, NULL, &rs, &err), -1);
-	if (strncmp(err.msg, "data.vgl: chunk 3: authentication failed",
-	    40) != 0)
+	if (strncmp(err.msg, "data.vgl: chunk 3: authentication failed", 40) !=
+	    0)
 		fail_msg("got \"%s\"", err.msg);
 	assert_true(s.nmembers <= 3);
 	for (size_t i = 0; i < s.nmembers; i++)
@@ -337,8 +350,8 @@ test_tampered_chunk(void **state_)
 	/* A plan through it: the same, by index. */
 	seen_init(&s);
 	assert_int_equal(run(plan, 2, &s, NULL, &rs, &err), -1);
-	if (strncmp(err.msg, "data.vgl: chunk 3: authentication failed",
-	    40) != 0)
+	if (strncmp(err.msg, "data.vgl: chunk 3: authentication failed", 40) !=
+	    0)
 		fail_msg("got \"%s\"", err.msg);
 	for (size_t i = 0; i < s.nmembers; i++)
 		assert_int_equal(s.chunk[i], 0);
@@ -413,7 +426,7 @@ group_setup(void **state_)
 		snprintf(name, sizeof(name), "dir/file-%zu.txt", k);
 		n = tu_tar_add(tar, n, name, '0', data, NULL);
 	}
-	tar_len = n + 1024;			/* end of archive */
+	tar_len = n + 1024; /* end of archive */
 	free(data);
 
 	/* Sealed through the local backend ... */
@@ -432,8 +445,8 @@ group_setup(void **state_)
 		fprintf(stderr, "setup: %s\n", err.msg);
 		return -1;
 	}
-	if (catalog_load_manifest(st, "", JOB, id, key, false, &m,
-	    &err) != 0) {
+	if (catalog_load_manifest(st, "", JOB, id, key, false, &m, &err) !=
+	    0) {
 		fprintf(stderr, "setup: %s\n", err.msg);
 		return -1;
 	}

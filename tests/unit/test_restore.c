@@ -18,6 +18,8 @@
  * differs from the manifest, and a crafted malicious backup sealed with the
  * real stages ("../evil", an absolute path, a symlink to outside followed
  * by a file through it) that is refused without writing outside.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -61,19 +63,21 @@
 #include "tests/unit/fakes/tarseal.h"
 #include "tests/unit/fakes/testutil.h"
 
-#define SLICE		((size_t)64 << 10)
-#define JOB		"nightly"
-#define LONGDIR		"d-long-folder-name-padding-padding-padding-" \
-			"padding-padding-padding-padding-padding-padding-" \
-			"padding-pad"
-#define LONGFILE	"f-long-file-name-padding-padding-padding-padding-" \
-			"padding-padding-padding-padding-padding-padding-" \
-			"padding-padding-padding-padding-padding-end.txt"
-#define BADNAME		"bad-\xff\xfe-name.txt"
-#define UTFNAME		"h\xc3\xa9llo-\xc3\xbc.txt"
+#define SLICE ((size_t)64 << 10)
+#define JOB "nightly"
+#define LONGDIR \
+	"d-long-folder-name-padding-padding-padding-" \
+	"padding-padding-padding-padding-padding-padding-" \
+	"padding-pad"
+#define LONGFILE \
+	"f-long-file-name-padding-padding-padding-padding-" \
+	"padding-padding-padding-padding-padding-padding-" \
+	"padding-padding-padding-padding-padding-end.txt"
+#define BADNAME "bad-\xff\xfe-name.txt"
+#define UTFNAME "h\xc3\xa9llo-\xc3\xbc.txt"
 
-static char src[PATH_MAX];		/* the tree backed up */
-static char rel[PATH_MAX];		/* its archive path (no leading /) */
+static char src[PATH_MAX]; /* the tree backed up */
+static char rel[PATH_MAX]; /* its archive path (no leading /) */
 static char keypath[PATH_MAX];
 static char state[PATH_MAX];
 static struct crypto_key *key;
@@ -86,9 +90,9 @@ struct bk {
 	char id[FORMAT_BACKUP_ID_SIZE];
 };
 
-static struct bk main_bk;		/* of ${src}, 64 KiB slices */
+static struct bk main_bk; /* of ${src}, 64 KiB slices */
 
-#define pathf	tu_pathf
+#define pathf tu_pathf
 
 static void
 random_file(const char *path, size_t len)
@@ -122,8 +126,7 @@ build_tree(void)
 		memcpy(text + i, "hello world\n", 12);
 	pathf(p, "%s/a.txt", src);
 	tu_write_file(p, text, 1188, 0644);
-	have_xattr = setxattr(p, "user.vigil-test", "xattr value", 11,
-	    0) == 0;
+	have_xattr = setxattr(p, "user.vigil-test", "xattr value", 11, 0) == 0;
 	pathf(p, "%s/empty", src);
 	tu_write_file(p, "", 0, 0644);
 	pathf(p, "%s/big.bin", src);
@@ -185,10 +188,10 @@ build_tree(void)
 	/* Times last, folders after their contents. */
 	{
 		static const char *const files[] = { "a.txt", "empty",
-		    "big.bin", "sparse", "fifo", UTFNAME, BADNAME,
-		    LONGDIR "/" LONGFILE, "suid", "secret", "sticky/in",
-		    "sub/x.txt", "sub/deeper/y.txt", "link", "dangling",
-		    "sub/deeper", "sub", "sticky", LONGDIR, NULL };
+			"big.bin", "sparse", "fifo", UTFNAME, BADNAME,
+			LONGDIR "/" LONGFILE, "suid", "secret", "sticky/in",
+			"sub/x.txt", "sub/deeper/y.txt", "link", "dangling",
+			"sub/deeper", "sub", "sticky", LONGDIR, NULL };
 
 		for (size_t i = 0; files[i] != NULL; i++) {
 			pathf(p, "%s/%s", src, files[i]);
@@ -247,7 +250,7 @@ load_manifest(struct bk *b)
 	struct ag_err err = { "" };
 
 	if (catalog_load_manifest(b->st, "", JOB, b->id, key, true, &m,
-	    &err) != 0)
+		&err) != 0)
 		fail_msg("manifest: %s", err.msg);
 	return m;
 }
@@ -315,8 +318,8 @@ cmp_tree(const char *a, const char *b, bool times)
 	if ((sa.st_mode & S_IFMT) != (sb.st_mode & S_IFMT))
 		fail_msg("%s: type %o, want %o", b, sb.st_mode & S_IFMT,
 		    sa.st_mode & S_IFMT);
-	if (!S_ISLNK(sa.st_mode) && (sa.st_mode & 07777) !=
-	    (sb.st_mode & 07777))
+	if (!S_ISLNK(sa.st_mode) &&
+	    (sa.st_mode & 07777) != (sb.st_mode & 07777))
 		fail_msg("%s: mode %o, want %o", b, sb.st_mode & 07777,
 		    sa.st_mode & 07777);
 	if (sa.st_uid != sb.st_uid || sa.st_gid != sb.st_gid)
@@ -556,7 +559,7 @@ test_full_roundtrip(void **state_)
 	pathf(q, "%s/%s/a.txt", target, rel);
 	cmp_content(p, q);
 	pathf(q, "%s/%s/stray", target, rel);
-	assert_true(exists(q));		/* other files are left alone */
+	assert_true(exists(q)); /* other files are left alone */
 
 	/* no_overwrite keeps what is there. */
 	pathf(q, "%s/%s/a.txt", target, rel);
@@ -626,7 +629,7 @@ test_partial_dir(void **state_)
 	if (restore(&main_bk, target, paths, NULL, &res, &err) != 0)
 		fail_msg("restore: %s", err.msg);
 	assert_true(res.ok);
-	assert_int_equal(res.extracted, 5);	/* sub, x, deeper, y, bad */
+	assert_int_equal(res.extracted, 5); /* sub, x, deeper, y, bad */
 	pathf(p, "%s/sub", src);
 	pathf(q, "%s/%s/sub", target, rel);
 	cmp_tree(p, q, true);
@@ -701,8 +704,10 @@ test_partial_missing(void **state_)
 	pathf(want, "%s/a.tx", rel);
 	assert_int_equal(restore(&main_bk, target, paths, NULL, &res, &err),
 	    -1);
-	snprintf(msg, sizeof(msg), "%s/a.tx is not in backup " JOB "/%s; "
-	    "did you mean %s/a.txt?", rel, main_bk.id, rel);
+	snprintf(msg, sizeof(msg),
+	    "%s/a.tx is not in backup " JOB "/%s; "
+	    "did you mean %s/a.txt?",
+	    rel, main_bk.id, rel);
 	assert_string_equal(err.msg, msg);
 	assert_false(exists(target));
 	assert_false(res.written);
@@ -717,8 +722,8 @@ test_partial_missing(void **state_)
 	snprintf(want, sizeof(want), "no/such/thing/anywhere");
 	assert_int_equal(restore(&main_bk, target, paths, NULL, &res, &err),
 	    -1);
-	snprintf(msg, sizeof(msg), "no/such/thing/anywhere is not in backup "
-	    JOB "/%s", main_bk.id);
+	snprintf(msg, sizeof(msg),
+	    "no/such/thing/anywhere is not in backup " JOB "/%s", main_bk.id);
 	assert_string_equal(err.msg, msg);
 	assert_false(exists(target));
 }
@@ -752,7 +757,8 @@ chunk_bytes(const struct manifest *m, const struct manifest_file *f,
 	size_t a, z;
 
 	assert_int_equal(manifest_chunk_span(m, f->tar_offset, f->tar_len, &a,
-	    &z), 0);
+			     &z),
+	    0);
 	for (size_t i = a; i <= z; i++) {
 		if (seen != NULL && seen[i])
 			continue;
@@ -797,7 +803,8 @@ test_single_file_reads(void **state_)
 	pathf(want, "%s/small.txt", dir + 1);
 	assert_non_null(f = manifest_find(m, want));
 	assert_int_equal(manifest_chunk_span(m, f->tar_offset, f->tar_len, &a,
-	    &z), 0);
+			     &z),
+	    0);
 	expect = manifest_size + chunk_bytes(m, f, NULL);
 	pathf(target, "%s/t-small", tu_tmpdir());
 	if (restore(&b, target, rpaths, NULL, &res, &err) != 0)
@@ -809,8 +816,9 @@ test_single_file_reads(void **state_)
 	assert_int_equal(res.bytes_read, expect);
 	assert_true(res.chunks == z - a + 1 && res.chunks <= 2);
 	/* ... which is less than two slices plus the manifest. */
-	assert_true(res.bytes_read < 2 * (st_compress_bound(SLICE) +
-	    FORMAT_CHUNK_OVERHEAD) + manifest_size);
+	assert_true(res.bytes_read <
+	    2 * (st_compress_bound(SLICE) + FORMAT_CHUNK_OVERHEAD) +
+		manifest_size);
 	assert_true(res.bytes_read < m->data_size / 50);
 	manifest_free(m);
 	free_backup(&b);
@@ -834,7 +842,8 @@ test_wrong_key(void **state_)
 	pathf(target, "%s/t-wrongkey", tu_tmpdir());
 	o.target = target;
 	assert_int_equal(restore_run(main_bk.st, "", JOB, main_bk.id, k2, &o,
-	    &res, &err), -1);
+			     &res, &err),
+	    -1);
 	assert_int_equal(strncmp(err.msg, "manifest.vgl: wrong key: ", 25), 0);
 	assert_false(exists(target));
 	assert_false(res.ok);
@@ -865,7 +874,8 @@ big_chunk(struct bk *b, uint64_t *ret_off, char *ret_path)
 	pathf(want, "%s/big.bin", rel);
 	assert_non_null(f = manifest_find(m, want));
 	assert_int_equal(manifest_chunk_span(m, f->tar_offset, f->tar_len, &a,
-	    &z), 0);
+			     &z),
+	    0);
 	assert_true(z - a >= 10);
 	k = (a + z) / 2;
 	*ret_off = m->chunks[k].offset;
@@ -901,10 +911,12 @@ test_tampered(void **state_)
 	list_dir(tu_tmpdir(), before, sizeof(before));
 	pathf(target, "%s/t-tampered", tu_tmpdir());
 	assert_int_equal(restore(&b, target, NULL, NULL, &res, &err), -1);
-	snprintf(chunk, sizeof(chunk), "chunk %zu: authentication failed "
-	    "(corrupt, reordered or tampered data)", k);
-	snprintf(msg, sizeof(msg), "data.vgl: %s; restore incomplete: ",
-	    chunk);
+	snprintf(chunk, sizeof(chunk),
+	    "chunk %zu: authentication failed "
+	    "(corrupt, reordered or tampered data)",
+	    k);
+	snprintf(msg, sizeof(msg),
+	    "data.vgl: %s; restore incomplete: ", chunk);
 	if (strncmp(err.msg, msg, strlen(msg)) != 0)
 		fail_msg("got \"%s\"", err.msg);
 	assert_false(res.ok);
@@ -953,8 +965,10 @@ test_truncated(void **state_)
 	assert_int_equal(truncate(p, (off_t)off + 10), 0);
 	pathf(target, "%s/t-truncated", tu_tmpdir());
 	assert_int_equal(restore(&b, target, NULL, NULL, &res, &err), -1);
-	snprintf(msg, sizeof(msg), "data.vgl: truncated: object ends inside "
-	    "chunk %zu", k);
+	snprintf(msg, sizeof(msg),
+	    "data.vgl: truncated: object ends inside "
+	    "chunk %zu",
+	    k);
 	if (strncmp(err.msg, msg, strlen(msg)) != 0)
 		fail_msg("got \"%s\"", err.msg);
 	assert_string_equal(res.removed, big);
@@ -987,8 +1001,10 @@ test_cancel(void **state_)
 	volatile sig_atomic_t cancel = 0;
 	/* Cancel at the first report (the first one is not held back). */
 	struct prog pr = { .cancel = &cancel, .cancel_after = 0 };
-	struct restore_opts o = { .progress = on_progress, .cookie = &pr,
-	    .cancel = &cancel, .workers = 1 };
+	struct restore_opts o = { .progress = on_progress,
+		.cookie = &pr,
+		.cancel = &cancel,
+		.workers = 1 };
 	struct restore_result res;
 	struct ag_err err = { "" };
 	char target[PATH_MAX], p[PATH_MAX];
@@ -1062,20 +1078,19 @@ test_malicious(void **state_)
 	off = tu_tar_add(tar, off, "link/file", '0', "evil\n", NULL);
 	off = tu_tar_add(tar, off, "hl", '1', NULL, "../evil");
 	off = tu_tar_add(tar, off, "last.txt", '0', "last\n", NULL);
-	off += 1024;				/* end of archive */
+	off += 1024; /* end of archive */
 
 	pathf(b.store, "%s/store-evil", tu_tmpdir());
 	assert_non_null(sc = storage_conf_local("evil", b.store));
 	assert_int_equal(storage_open(sc, &b.st, &err), 0);
 	storage_conf_free(sc);
-	tu_seal_tar(b.st, key, JOB, SLICE, tar, off, false, NULL, 0,
-	    b.id);
+	tu_seal_tar(b.st, key, JOB, SLICE, tar, off, false, NULL, 0, b.id);
 
 	pathf(target, "%s/t-evil", tu_tmpdir());
 	assert_int_equal(restore(&b, target, NULL, NULL, &res, &err), -1);
 	{
 		static const char want[] = "5 of 8 entries were not restored "
-		    "(first: ../evil: refused";
+					   "(first: ../evil: refused";
 
 		if (strncmp(err.msg, want, strlen(want)) != 0)
 			fail_msg("got \"%s\"", err.msg);
@@ -1100,12 +1115,12 @@ test_malicious(void **state_)
 	/* A tar stream that differs from the manifest's sha256. */
 	off = tu_tar_add(tar, 0, "ok.txt", '0', "fine\n", NULL) + 1024;
 	memset(tar + off - 1024, 0, 1024);
-	tu_seal_tar(b.st, key, JOB, SLICE, tar, off, true, NULL, 0,
-	    b.id);
+	tu_seal_tar(b.st, key, JOB, SLICE, tar, off, true, NULL, 0, b.id);
 	pathf(target, "%s/t-badsha", tu_tmpdir());
 	assert_int_equal(restore(&b, target, NULL, NULL, &res, &err), -1);
 	{
-		static const char want[] = "tar stream sha256 differs from "
+		static const char want[] =
+		    "tar stream sha256 differs from "
 		    "the manifest: the files restored into ";
 
 		if (strncmp(err.msg, want, strlen(want)) != 0)
@@ -1211,8 +1226,10 @@ test_partial_index_object(void **state_)
 	pathf(target, "%s/t-many-none", tu_tmpdir());
 	pathf(want, "%s/sub/file-123.txt", r);
 	assert_int_equal(restore(&b, target, rpaths, NULL, &res, &err), -1);
-	snprintf(msg, sizeof(msg), "%s/sub/file-123.txt is not in backup "
-	    JOB "/%s; did you mean %s/sub/file-1230.txt?", r, b.id, r);
+	snprintf(msg, sizeof(msg),
+	    "%s/sub/file-123.txt is not in backup " JOB
+	    "/%s; did you mean %s/sub/file-1230.txt?",
+	    r, b.id, r);
 	assert_string_equal(err.msg, msg);
 	snprintf(want, sizeof(want), "many/sub/file-0042.txt");
 	assert_int_equal(restore(&b, target, rpaths, NULL, &res, &err), -1);
@@ -1220,8 +1237,8 @@ test_partial_index_object(void **state_)
 	assert_non_null(strstr(err.msg, msg));
 	snprintf(want, sizeof(want), "nothing/like/it/at/all");
 	assert_int_equal(restore(&b, target, rpaths, NULL, &res, &err), -1);
-	snprintf(msg, sizeof(msg), "nothing/like/it/at/all is not in backup "
-	    JOB "/%s", b.id);
+	snprintf(msg, sizeof(msg),
+	    "nothing/like/it/at/all is not in backup " JOB "/%s", b.id);
 	assert_string_equal(err.msg, msg);
 	assert_false(exists(target));
 
@@ -1281,7 +1298,8 @@ test_partial_index_lies(void **state_)
 
 	paths[0] = "b.txt";
 	assert_int_equal(restore(&b, target, paths, NULL, &res, &err), -1);
-	assert_string_equal(err.msg, "file index does not match the data: "
+	assert_string_equal(err.msg,
+	    "file index does not match the data: "
 	    "b.txt (file) at tar offset 0 is \"a.txt\" (type '0') in the tar "
 	    "stream; restore refused");
 	assert_int_equal(res.extracted, 0);
@@ -1291,7 +1309,8 @@ test_partial_index_lies(void **state_)
 
 	paths[0] = "c";
 	assert_int_equal(restore(&b, target, paths, NULL, &res, &err), -1);
-	assert_string_equal(err.msg, "file index does not match the data: "
+	assert_string_equal(err.msg,
+	    "file index does not match the data: "
 	    "c (dir) at tar offset 2048 is \"c\" (type '0') in the tar "
 	    "stream; restore refused");
 	assert_false(res.written);

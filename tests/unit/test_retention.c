@@ -3,6 +3,8 @@
  * outcomes and reasons, incomplete backups, the safety rules, local versus
  * UTC days, ISO weeks across year ends checked against strftime %G-W%V),
  * stale incomplete backups, and backup ids.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,15 +24,15 @@
 #include "backup/retention.h"
 #include "tests/unit/fakes/testutil.h"
 
-#define DAY	86400LL
+#define DAY 86400LL
 
 /* A list of backups with ids made from their times. */
 #define LIST_MAX 5000
 struct list {
 	struct backup_ref v[LIST_MAX];
-	char	ids[LIST_MAX][BACKUP_ID_SIZE];
+	char ids[LIST_MAX][BACKUP_ID_SIZE];
 	struct retention_result r[LIST_MAX];
-	size_t	n;
+	size_t n;
 };
 
 static struct list *
@@ -59,10 +61,11 @@ add(struct list *l, int64_t t, bool complete)
 static void
 apply(struct list *l, int last, int daily, int weekly, int monthly, bool u)
 {
-	struct retention_policy p = {
-		.keep_last = last, .keep_daily = daily,
-		.keep_weekly = weekly, .keep_monthly = monthly, .utc = u
-	};
+	struct retention_policy p = { .keep_last = last,
+		.keep_daily = daily,
+		.keep_weekly = weekly,
+		.keep_monthly = monthly,
+		.utc = u };
 	struct ag_err err = { "" };
 
 	if (retention_apply(&p, l->v, l->n, l->r, &err) != 0)
@@ -81,8 +84,7 @@ count(const struct list *l, enum retention_verdict v)
 
 /* The backup at time ${t} is kept with exactly ${reason}. */
 static void
-check_kept_line(const struct list *l, int64_t t, const char *reason,
-    int line)
+check_kept_line(const struct list *l, int64_t t, const char *reason, int line)
 {
 	size_t i;
 
@@ -104,7 +106,7 @@ static void
 test_gfs_60_days(void **state)
 {
 	struct list *l = list_new();
-	int64_t last = tu_utc(2026, 11, 22, 3, 0, 0);	/* a sunday */
+	int64_t last = tu_utc(2026, 11, 22, 3, 0, 0); /* a sunday */
 	int k;
 
 	(void)state;
@@ -114,7 +116,8 @@ test_gfs_60_days(void **state)
 		add(l, last - k * DAY, true);
 	apply(l, 0, 7, 4, 6, false);
 
-	check_kept(l, last, "newest, daily 2026-11-22, weekly 2026-W47, "
+	check_kept(l, last,
+	    "newest, daily 2026-11-22, weekly 2026-W47, "
 	    "monthly 2026-11");
 	check_kept(l, tu_utc(2026, 11, 21, 3, 0, 0), "daily 2026-11-21");
 	check_kept(l, tu_utc(2026, 11, 16, 3, 0, 0), "daily 2026-11-16");
@@ -160,7 +163,8 @@ test_keep_last_and_order(void **state)
 	 * 21st, so the second day reaches back to e.
 	 */
 	apply(l, 1, 2, 0, 0, false);
-	assert_string_equal(l->r[a].reason, "newest, last 1, "
+	assert_string_equal(l->r[a].reason,
+	    "newest, last 1, "
 	    "daily 2026-11-22");
 	assert_string_equal(l->r[e].reason, "daily 2026-11-21");
 	assert_int_equal(l->r[b].verdict, RETENTION_DELETE);
@@ -340,8 +344,8 @@ test_dst_days(void **state)
 
 	(void)state;
 	/* Hourly backups across the Berlin spring-forward day. */
-	for (t = tu_utc(2026, 3, 27, 0, 0, 0); t < tu_utc(2026, 3, 31, 0, 0, 0);
-	    t += 3600)
+	for (t = tu_utc(2026, 3, 27, 0, 0, 0);
+	     t < tu_utc(2026, 3, 31, 0, 0, 0); t += 3600)
 		add(l, t, true);
 
 	/* UTC days are 24 backups each, DST or not. */
@@ -422,11 +426,13 @@ test_iso_weeks(void **state)
 	add(l, tu_utc(2024, 12, 30, 3, 0, 0), true);
 	add(l, tu_utc(2024, 12, 29, 3, 0, 0), true);
 	apply(l, 0, 0, 10, 10, false);
-	assert_string_equal(l->r[0].reason, "newest, weekly 2027-W01, "
+	assert_string_equal(l->r[0].reason,
+	    "newest, weekly 2027-W01, "
 	    "monthly 2027-01");
 	assert_string_equal(l->r[1].reason, "weekly 2026-W53");
 	assert_string_equal(l->r[2].reason, "monthly 2026-12");
-	assert_string_equal(l->r[3].reason, "weekly 2025-W01, "
+	assert_string_equal(l->r[3].reason,
+	    "weekly 2025-W01, "
 	    "monthly 2024-12");
 	assert_string_equal(l->r[4].reason, "weekly 2024-W52");
 	free(l);
@@ -449,7 +455,8 @@ test_errors(void **state)
 	p.keep_daily = 0;
 	v[0].time_s = -5;
 	assert_int_equal(retention_apply(&p, v, 1, r, &err), -1);
-	assert_string_equal(err.msg, "retention: backup "
+	assert_string_equal(err.msg,
+	    "retention: backup "
 	    "2026-11-22T030000Z-3f9a: time -5 is out of range");
 	v[0].time_s = 0;
 	v[0].id = NULL;
@@ -457,7 +464,8 @@ test_errors(void **state)
 	assert_string_equal(err.msg, "retention: backup 0 has no id");
 	assert_int_equal(retention_apply(NULL, v, 1, r, NULL), -1);
 	assert_int_equal(retention_apply(&p, v, RETENTION_MAX_BACKUPS + 1, r,
-	    &err), -1);
+			     &err),
+	    -1);
 }
 
 static void
@@ -470,13 +478,13 @@ test_stale_incomplete(void **state)
 	(void)state;
 	v[0] = (struct backup_ref){ "2026-11-22T030000Z-aaaa", now, false };
 	v[1] = (struct backup_ref){ "2026-11-21T030000Z-bbbb", now - DAY,
-	    false };
+		false };
 	v[2] = (struct backup_ref){ "2026-11-21T030000Z-cccc", now - DAY,
-	    true };
+		true };
 	v[3] = (struct backup_ref){ "2026-11-22T020000Z-dddd", now - 3600,
-	    false };
+		false };
 	v[4] = (struct backup_ref){ "2026-11-20T030000Z-eeee", now - 2 * DAY,
-	    false };
+		false };
 
 	/* The runner under the job lock: everything older than itself. */
 	retention_stale_incomplete(v, 5, v[0].id, now, 0, stale);
@@ -489,7 +497,7 @@ test_stale_incomplete(void **state)
 	/* Without the lock: a grace of 24 h spares recent ones. */
 	retention_stale_incomplete(v, 5, NULL, now, DAY, stale);
 	assert_false(stale[0]);
-	assert_false(stale[1]);		/* exactly 24 h: not more */
+	assert_false(stale[1]); /* exactly 24 h: not more */
 	assert_false(stale[2]);
 	assert_false(stale[3]);
 	assert_true(stale[4]);
@@ -524,8 +532,9 @@ test_backup_id(void **state)
 	assert_string_equal(id, "");
 	assert_int_equal(backup_id_format(BACKUP_ID_TIME_MAX + 1, 0, id), -1);
 	assert_int_equal(backup_id_format(t, 0x10000, id), -1);
-	assert_int_equal(backup_id_format(tu_utc(2024, 2, 29, 23, 59, 58), 0xab,
-	    id), 0);
+	assert_int_equal(backup_id_format(tu_utc(2024, 2, 29, 23, 59, 58),
+			     0xab, id),
+	    0);
 	assert_string_equal(id, "2024-02-29T235958Z-00ab");
 
 	/* Random suffixes; the time part parses back. */
@@ -543,14 +552,16 @@ test_backup_id(void **state)
 
 	/* Ids sort by time as strings. */
 	assert_int_equal(backup_id_format(tu_utc(2026, 9, 1, 0, 0, 0), 0xffff,
-	    id), 0);
+			     id),
+	    0);
 	assert_int_equal(backup_id_format(tu_utc(2026, 10, 1, 0, 0, 0), 0,
-	    id2), 0);
+			     id2),
+	    0);
 	assert_true(strcmp(id, id2) < 0);
 
 	/* Every second of a few days round-trips. */
 	for (t = tu_utc(2027, 2, 27, 0, 0, 0); t < tu_utc(2027, 3, 2, 0, 0, 0);
-	    t += 7) {
+	     t += 7) {
 		assert_int_equal(backup_id_format(t, 0x1234, id), 0);
 		assert_int_equal(backup_id_parse(id, &got), 0);
 		assert_int_equal(got, t);

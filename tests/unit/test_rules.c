@@ -1,6 +1,8 @@
 /*
  * test_rules.c: the rules engine: transitions, hysteresis, "for", reminders,
  * no_data, wildcard series, operators, reload, persistence and parsing.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <math.h>
 #include <setjmp.h>
@@ -18,16 +20,16 @@
 #include "agent/rules.h"
 #include "tests/unit/fakes/testutil.h"
 
-#define SEC	1000LL
-#define MIN	(60 * SEC)
-#define HOUR	(60 * MIN)
-#define T0	1700000000000LL		/* a plausible wall clock */
+#define SEC 1000LL
+#define MIN (60 * SEC)
+#define HOUR (60 * MIN)
+#define T0 1700000000000LL /* a plausible wall clock */
 
 /* Every notification the engine emitted, in order. */
 #define CAP_MAX 64
 struct cap {
 	struct notification n[CAP_MAX];
-	size_t count;				/* all, even past CAP_MAX */
+	size_t count; /* all, even past CAP_MAX */
 	size_t nnotify[CAP_MAX];
 	char notify0[CAP_MAX][32];
 };
@@ -183,7 +185,7 @@ test_transitions_gt(void **state)
 	assert_true(n->threshold == 80);
 	assert_int_equal(n->since_ms, T0 + 10 * SEC);
 	assert_int_equal(n->ts_ms, T0 + 10 * SEC);
-	assert_int_equal(c.nnotify[0], 0);	/* notifies nobody */
+	assert_int_equal(c.nnotify[0], 0); /* notifies nobody */
 
 	/* Samples that change nothing say nothing. */
 	feed(r, "cpu.used_pct", 86, T0 + 20 * SEC, &c);
@@ -328,7 +330,7 @@ test_for(void **state)
 	feed(r, "cpu.used_pct", 60, t + 60 * SEC, &c);
 	for (int i = 7; i < 19; i++)
 		feed(r, "cpu.used_pct", 90, t + i * 10 * SEC, &c);
-	assert_int_equal(c.count, 2);		/* 70s..180s: not yet 2m */
+	assert_int_equal(c.count, 2); /* 70s..180s: not yet 2m */
 	feed(r, "cpu.used_pct", 90, t + 190 * SEC, &c);
 	expect_change(&c, 3, ST_OK, ST_WARNING);
 	rules_free(r);
@@ -358,8 +360,8 @@ test_for_escalation(void **state)
 	 * for the WARNING timer, so WARNING at 160s, CRITICAL at 190s.
 	 */
 	for (int i = 10; i <= 19; i++) {
-		feed(r, "cpu.used_pct", i < 13 ? 85 : 97,
-		    T0 + i * 10 * SEC, &c);
+		feed(r, "cpu.used_pct", i < 13 ? 85 : 97, T0 + i * 10 * SEC,
+		    &c);
 		if (i == 15)
 			assert_int_equal(c.count, 2);
 		if (i == 16)
@@ -733,12 +735,10 @@ test_operators(void **state)
 	rc = mk("raid", "raid.md0.state", OP_NE);
 	set_warn(rc, 0);
 	r = engine1(rc);
-	assert_int_equal(state_after(r, "raid.md0.state", 0, t += SEC),
-	    ST_OK);
+	assert_int_equal(state_after(r, "raid.md0.state", 0, t += SEC), ST_OK);
 	assert_int_equal(state_after(r, "raid.md0.state", 2, t += SEC),
 	    ST_WARNING);
-	assert_int_equal(state_after(r, "raid.md0.state", 0, t += SEC),
-	    ST_OK);
+	assert_int_equal(state_after(r, "raid.md0.state", 0, t += SEC), ST_OK);
 	rules_free(r);
 
 	assert_string_equal(rule_op_name(OP_GT), ">");
@@ -908,11 +908,11 @@ test_adopt(void **state)
 	assert_int_equal(w.n, 2);
 	assert_string_equal(w.metric[0], "cpu.used_pct");
 	assert_int_equal(w.state[0], ST_WARNING);
-	assert_string_equal(w.metric[1], "");	/* disk: fresh */
+	assert_string_equal(w.metric[1], ""); /* disk: fresh */
 
 	memset(&c, 0, sizeof(c));
 	feed(r, "cpu.used_pct", 85, T0 + 10 * SEC, &c);
-	assert_int_equal(c.count, 0);		/* no re-fire */
+	assert_int_equal(c.count, 0); /* no re-fire */
 	feed(r, "disk./.used_pct", 95, T0 + 10 * SEC, &c);
 	expect_change(&c, 1, ST_OK, ST_CRITICAL);
 	/* The kept series keeps its reminder schedule. */
@@ -949,7 +949,7 @@ test_save_load(void **state)
 	feed(r, "disk./var.used_pct", 10, T0 + MIN, &c);
 	feed(r, "cpu.used_pct", 85.5, T0 + MIN, &c);
 	rules_set_default_no_data(r, 5 * MIN);
-	rules_tick(r, T0 + 5 * MIN + SEC, on_emit, &c);	/* "/" stale */
+	rules_tick(r, T0 + 5 * MIN + SEC, on_emit, &c); /* "/" stale */
 	assert_int_equal(c.count, 3);
 	assert_int_equal(last(&c)->state, ST_UNKNOWN);
 	assert_int_equal(rules_save(r, path), 0);
@@ -976,10 +976,10 @@ test_save_load(void **state)
 	/* A restart is not missing data: the first tick does nothing. */
 	memset(&c, 0, sizeof(c));
 	rules_tick(r2, T0 + 3 * HOUR, on_emit, &c);
-	assert_int_equal(c.count, 1);		/* only cpu's reminder */
+	assert_int_equal(c.count, 1); /* only cpu's reminder */
 	assert_int_equal(last(&c)->kind, NK_REMINDER);
 	feed(r2, "cpu.used_pct", 85, T0 + 3 * HOUR + SEC, &c);
-	assert_int_equal(c.count, 1);		/* no re-fire */
+	assert_int_equal(c.count, 1); /* no re-fire */
 	feed(r2, "disk./.used_pct", 95, T0 + 3 * HOUR + SEC, &c);
 	expect_change(&c, 2, ST_UNKNOWN, ST_CRITICAL);
 	/* var's staleness clock started at the first tick after load. */
@@ -1028,7 +1028,8 @@ test_load_bad_files(void **state)
 	write_file(path, "{\"version\": 1, \"rules\": []}");
 	assert_int_equal(rules_load(r, path), -1);
 	/* Well-formed but odd entries are skipped one by one. */
-	write_file(path, "{\"version\": 1, \"rules\": {"
+	write_file(path,
+	    "{\"version\": 1, \"rules\": {"
 	    "\"gone\": {\"conf\": \"0\", \"series\": []},"
 	    "\"cpu\": 7 }}");
 	assert_int_equal(rules_load(r, path), 0);
@@ -1045,10 +1046,12 @@ test_load_bad_series(void **state)
 	struct rules *r = rules_new("h"), *r2;
 	struct cap c = { 0 };
 	struct walked w = { 0 };
-	const char *junk1 = "7, \"x\", {\"metric\": \"cpu.used_pct\"}, "
+	const char *junk1 =
+	    "7, \"x\", {\"metric\": \"cpu.used_pct\"}, "
 	    "{\"metric\": \"mem.used_pct\", \"state\": \"OK\", "
 	    "\"since_ms\": 1, \"notified_ms\": 1, \"last_ts_ms\": 1},";
-	const char *junk2 = ",{\"metric\": \"cpu.used_pct\", "
+	const char *junk2 =
+	    ",{\"metric\": \"cpu.used_pct\", "
 	    "\"state\": \"OK\", \"since_ms\": -9223372036854775807, "
 	    "\"notified_ms\": 1, \"last_ts_ms\": 1}";
 	char path[128], *text, *p;
@@ -1230,17 +1233,17 @@ static void
 test_parse_same(void **state)
 {
 	const char *a = "{ name = \"a\"; metric = \"m\"; warn = 1; "
-	    "notify = [\"x\"]; }";
+			"notify = [\"x\"]; }";
 	const char *variants[] = {
 		"{ name = \"a\"; metric = \"m\"; warn = 2; notify = [\"x\"]; }",
 		"{ name = \"a\"; metric = \"n\"; warn = 1; notify = [\"x\"]; }",
 		"{ name = \"a\"; metric = \"m\"; warn = 1; notify = [\"y\"]; }",
 		"{ name = \"a\"; metric = \"m\"; warn = 1; }",
 		"{ name = \"a\"; metric = \"m\"; warn = 1; for = \"1m\"; "
-		    "notify = [\"x\"]; }",
+		"notify = [\"x\"]; }",
 		"{ name = \"a\"; metric = \"m\"; crit = 1; notify = [\"x\"]; }",
 		"{ name = \"a\"; metric = \"m\"; warn = 1; op = \">=\"; "
-		    "notify = [\"x\"]; }",
+		"notify = [\"x\"]; }",
 	};
 	char text[512];
 	struct parsed p;
@@ -1341,9 +1344,16 @@ test_parse_errors(void **state)
 static void
 test_next_due(void **state)
 {
-	static const struct { int64_t at; double v; } feeds[] = {
-		{ 0, 85 }, { 20 * SEC, 95 }, { 50 * SEC, 85 },
-		{ 5 * MIN, 95 }, { 30 * MIN, 50 }, { 40 * MIN, 95 },
+	static const struct {
+		int64_t at;
+		double v;
+	} feeds[] = {
+		{ 0, 85 },
+		{ 20 * SEC, 95 },
+		{ 50 * SEC, 85 },
+		{ 5 * MIN, 95 },
+		{ 30 * MIN, 50 },
+		{ 40 * MIN, 95 },
 		{ 3 * HOUR, 85 },
 	};
 	struct rules *ra = NULL, *rb = NULL;

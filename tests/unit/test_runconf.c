@@ -4,6 +4,8 @@
  * the embedded default and the shipped example.  And vigild's way, the
  * jobs and webhooks checked in a child (agent/child.h): the same messages,
  * in the same order and count, as in one process.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -85,21 +87,27 @@ test_cross_references(void **state)
 	    "  { name = \"x\"; type = \"webhook\"; url = \"http://h/\"; },\n"
 	    "  { name = \"x\"; type = \"log\"; },\n"
 	    "  { name = \"y\"; type = \"carrier-pigeon\"; }\n"
-	    ");\n", 0600);
+	    ");\n",
+	    0600);
 
 	(void)state;
 	assert_int_equal(runconf_load(p, &rc, &e), -1);
 	assert_null(rc);
-	assert_true(tu_has_error(&e, "vigil.conf:4: sources[2]: a source named "
+	assert_true(tu_has_error(&e,
+	    "vigil.conf:4: sources[2]: a source named "
 	    "\"cpu\" exists already"));
 	assert_true(tu_has_error(&e, "vigil.conf:5: sources[3].type"));
-	assert_true(tu_has_error(&e, "vigil.conf:9: rules[0].notify: no "
+	assert_true(tu_has_error(&e,
+	    "vigil.conf:9: rules[0].notify: no "
 	    "notifier named \"pager\""));
-	assert_true(tu_has_error(&e, "vigil.conf:10: rules[1].metric: no "
+	assert_true(tu_has_error(&e,
+	    "vigil.conf:10: rules[1].metric: no "
 	    "source produces a metric matching \"gpu.temp\""));
-	assert_true(tu_has_error(&e, "vigil.conf:11: rules[2].name: a rule "
+	assert_true(tu_has_error(&e,
+	    "vigil.conf:11: rules[2].name: a rule "
 	    "named \"a\" exists already"));
-	assert_true(tu_has_error(&e, "vigil.conf:16: notifiers[1]: a notifier "
+	assert_true(tu_has_error(&e,
+	    "vigil.conf:16: notifiers[1]: a notifier "
 	    "named \"x\" exists already"));
 	assert_true(tu_has_error(&e, "vigil.conf:17: notifiers[2].type"));
 	/* disk./var.used_pct can come from the disk source: no error. */
@@ -127,7 +135,8 @@ test_duplicate_rule(void **state)
 	    "  { name = \"c\"; metric = \"cpu.used_pct\"; warn = 1.0;\n"
 	    "    notify = [ \"pager\" ]; },\n"
 	    "  { name = \"d\"; metric = \"cpu.used_pct\"; wran = 1.0; }\n"
-	    ");\n", 0600);
+	    ");\n",
+	    0600);
 
 	(void)state;
 	assert_int_equal(runconf_load(p, &rc, &e), -1);
@@ -137,13 +146,17 @@ test_duplicate_rule(void **state)
 			dup++;
 	}
 	assert_int_equal(dup, 1);
-	assert_true(tu_has_error(&e, "dup.conf:5: rules[2].name: a rule named "
+	assert_true(tu_has_error(&e,
+	    "dup.conf:5: rules[2].name: a rule named "
 	    "\"a\" exists already (line 3)"));
-	assert_true(tu_has_error(&e, "dup.conf:7: rules[3].notify: no "
+	assert_true(tu_has_error(&e,
+	    "dup.conf:7: rules[3].notify: no "
 	    "notifier named \"pager\""));
-	assert_true(tu_has_error(&e, "dup.conf:8: rules[4].wran: unknown "
+	assert_true(tu_has_error(&e,
+	    "dup.conf:8: rules[4].wran: unknown "
 	    "setting"));
-	assert_true(tu_has_error(&e, "dup.conf:8: rules[4]: a rule needs "
+	assert_true(tu_has_error(&e,
+	    "dup.conf:8: rules[4]: a rule needs "
 	    "warn, crit or both"));
 	assert_int_equal(e.n, 4);
 	conf_errs_free(&e);
@@ -167,10 +180,12 @@ test_undefined_storage(void **state)
 	    "  { name = \"j\"; paths = [ \"/etc\" ];\n"
 	    "    storage = \"there\";\n"
 	    "    key_file = \"%s/k\"; create_key = true; }\n"
-	    ");\n", tu_tmpdir(), tu_tmpdir());
+	    ");\n",
+	    tu_tmpdir(), tu_tmpdir());
 	p = tu_write_conf("nostore.conf", text, 0600);
 	assert_int_equal(runconf_load(p, &rc, &e), -1);
-	assert_true(tu_has_error(&e, "nostore.conf:6: backups[0].storage: "
+	assert_true(tu_has_error(&e,
+	    "nostore.conf:6: backups[0].storage: "
 	    "\"there\" is not defined in the storage section (line 1)"));
 	assert_int_equal(e.n, 1);
 	conf_errs_free(&e);
@@ -228,7 +243,8 @@ test_shared_key_file(void **state)
 		    "  { name = \"two\"; paths = [ \"/etc\" ]; storage = "
 		    "\"here\";\n"
 		    "    key_file = \"%s\";%s }\n"
-		    ");\n", tu_tmpdir(), key, key,
+		    ");\n",
+		    tu_tmpdir(), key, key,
 		    round % 2 == 0 ? "" : " create_key = true;");
 		p = tu_write_conf("shared.conf", text, 0600);
 		if (runconf_load(p, &rc, &e) != 0) {
@@ -240,9 +256,10 @@ test_shared_key_file(void **state)
 		assert_int_equal(pthread_barrier_init(&go, NULL, 2), 0);
 		for (int i = 0; i < 2; i++) {
 			kr[i] = (struct key_run){ .jc = rc->jobs[i],
-			    .go = &go };
-			assert_int_equal(pthread_create(&th[i], NULL,
-			    load_key, &kr[i]), 0);
+				.go = &go };
+			assert_int_equal(pthread_create(&th[i], NULL, load_key,
+					     &kr[i]),
+			    0);
 		}
 		for (int i = 0; i < 2; i++) {
 			assert_int_equal(pthread_join(th[i], NULL), 0);
@@ -286,17 +303,21 @@ test_isolated_errors(void **state)
 
 	(void)state;
 	buf_init(&b, (size_t)1 << 20);
-	snprintf(line, sizeof(line), "storage = { here = { type = \"local\"; "
-	    "path = \"%s/store\"; }; };\nbackups = (\n", tu_tmpdir());
+	snprintf(line, sizeof(line),
+	    "storage = { here = { type = \"local\"; "
+	    "path = \"%s/store\"; }; };\nbackups = (\n",
+	    tu_tmpdir());
 	(void)buf_puts(&b, line);
 	for (int i = 0; i < 1100; i++) {
-		snprintf(line, sizeof(line), "%s{ name = \"j%d\"; paths = "
+		snprintf(line, sizeof(line),
+		    "%s{ name = \"j%d\"; paths = "
 		    "[ \"/etc\" ]; storage = \"here\"; key_file = "
 		    "\"%s/k\"; create_key = true; colour = %d; }\n",
 		    i > 0 ? "," : "", i, tu_tmpdir(), i);
 		(void)buf_puts(&b, line);
 	}
-	(void)buf_puts(&b, ");\n"
+	(void)buf_puts(&b,
+	    ");\n"
 	    "sources = ( { type = \"nosuch\"; } );\n"
 	    "notifiers = ( { name = \"a b\"; type = \"webhook\"; "
 	    "url = \"ftp://x/\"; colour = 1; } );\n");
@@ -319,7 +340,8 @@ test_isolated_errors(void **state)
 	p = tu_write_conf("few.conf",
 	    "backups = ( { name = \"x\"; paths = [ \"rel\" ]; } );\n"
 	    "notifiers = ( { name = \"h\"; type = \"webhook\"; "
-	    "url = \"ftp://x/\"; } );\n", 0600);
+	    "url = \"ftp://x/\"; } );\n",
+	    0600);
 	assert_int_equal(load_as(p, false, &rc, &here), -1);
 	assert_int_equal(load_as(p, true, &rc, &child), -1);
 	assert_true(here.n >= 3);

@@ -15,6 +15,8 @@
  *    their sentence; a 5xx without a body is AG_RETRY, a 4xx -1;
  *  - a ListObjectsV2 page with a continuation token, and one of
  *    ListMultipartUploads, with the configured prefix taken off.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -49,8 +51,10 @@ recorded(const char *op, const char *name)
 	json_t *j, *lines;
 	size_t i, n = 0;
 
-	snprintf(path, sizeof(path), "%s/conformance/aws-responses/s3/"
-	    "aws-c-s3-mock-s3-server/%s/%s", shared, op, name);
+	snprintf(path, sizeof(path),
+	    "%s/conformance/aws-responses/s3/"
+	    "aws-c-s3-mock-s3-server/%s/%s",
+	    shared, op, name);
 	j = json_load_file(path, 0, NULL);
 	if (j == NULL)
 		fail_msg("cannot read %s", path);
@@ -76,8 +80,10 @@ file(const char *rel)
 	char *p;
 	long n;
 
-	snprintf(path, sizeof(path), "%s/conformance/aws-responses/botocore/"
-	    "response_parsing/xml/%s", shared, rel);
+	snprintf(path, sizeof(path),
+	    "%s/conformance/aws-responses/botocore/"
+	    "response_parsing/xml/%s",
+	    shared, rel);
 	if ((f = fopen(path, "rb")) == NULL)
 		fail_msg("cannot read %s", path);
 	fseek(f, 0, SEEK_END);
@@ -109,13 +115,15 @@ test_complete_error(void **state)
 	r = recorded("CompleteMultipartUpload", "async_internal_error.json");
 	assert_int_equal(r.status, 200);
 	assert_int_equal(s3_xml_error(r.body, strlen(r.body), code,
-	    sizeof(code), msg, sizeof(msg)), 1);
+			     sizeof(code), msg, sizeof(msg)),
+	    1);
 	assert_string_equal(code, "InternalError");
 	assert_int_equal(classify(&r, &err), AG_RETRY);
 	assert_non_null(strstr(err.msg, "200 InternalError"));
 	free(r.body);
 
-	r = recorded("CompleteMultipartUpload", "async_access_denied_error.json");
+	r = recorded("CompleteMultipartUpload",
+	    "async_access_denied_error.json");
 	assert_int_equal(r.status, 200);
 	assert_int_equal(classify(&r, &err), -1);
 	assert_non_null(strstr(err.msg, "s3[t]: put a/b: 200 AccessDenied: "));
@@ -125,7 +133,8 @@ test_complete_error(void **state)
 	/* The success answer is no error. */
 	r = recorded("CompleteMultipartUpload", "default.json");
 	assert_int_equal(s3_xml_error(r.body, strlen(r.body), code,
-	    sizeof(code), msg, sizeof(msg)), 0);
+			     sizeof(code), msg, sizeof(msg)),
+	    0);
 	free(r.body);
 }
 
@@ -146,7 +155,8 @@ test_create(void **state)
 	r = recorded("CreateMultipartUpload", "request_time_too_skewed.json");
 	assert_int_equal(r.status, 403);
 	assert_int_equal(classify(&r, &err), -1);
-	assert_non_null(strstr(err.msg, "403 RequestTimeTooSkewed: "
+	assert_non_null(strstr(err.msg,
+	    "403 RequestTimeTooSkewed: "
 	    "This host's clock is more than 15 minutes off the server's: "
 	    "set the time (NTP) and try again."));
 	free(r.body);
@@ -188,23 +198,29 @@ test_botocore(void **state)
 
 	x = file("responses/s3-list-multipart-uploads.xml");
 	assert_int_equal(s3_xml_list_uploads(x, strlen(x), 0, &l, &next,
-	    &next), 0);
+			     &next),
+	    0);
 	assert_int_equal(l.n, 0);
 	free(x);
 
 	x = file("errors/s3-list-objects.xml");
 	assert_int_equal(s3_error("s3[t]", "list", "p/", 403, x, strlen(x),
-	    &err), -1);
+			     &err),
+	    -1);
 	/* The sentence comes first; S3's message is cut to fit. */
-	assert_int_equal(strncmp(err.msg, "s3[t]: list p/: 403 AccessDenied: "
-	    "The credentials lack a permission this operation needs: allow "
-	    "s3:PutObject, s3:GetObject, s3:ListBucket, s3:DeleteObject, ",
-	    150), 0);
+	assert_int_equal(
+	    strncmp(err.msg,
+		"s3[t]: list p/: 403 AccessDenied: "
+		"The credentials lack a permission this operation needs: allow "
+		"s3:PutObject, s3:GetObject, s3:ListBucket, s3:DeleteObject, ",
+		150),
+	    0);
 	free(x);
 
 	x = file("errors/s3-create-bucket.xml");
 	assert_int_equal(s3_xml_error(x, strlen(x), code, sizeof(code), msg,
-	    sizeof(msg)), 1);
+			     sizeof(msg)),
+	    1);
 	assert_string_equal(code, "BucketAlreadyOwnedByYou");
 	free(x);
 }
@@ -225,10 +241,13 @@ test_sentences(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-		snprintf(body, sizeof(body), "<Error><Code>%s</Code><Message>"
-		    "m</Message></Error>", c[i].code);
+		snprintf(body, sizeof(body),
+		    "<Error><Code>%s</Code><Message>"
+		    "m</Message></Error>",
+		    c[i].code);
 		assert_int_equal(s3_error("s3[t]", "put", "k", 403, body,
-		    strlen(body), &err), -1);
+				     strlen(body), &err),
+		    -1);
 		assert_non_null(strstr(err.msg, c[i].code));
 		assert_non_null(strstr(err.msg, c[i].want));
 	}
@@ -262,7 +281,7 @@ test_pages(void **state)
 	    "</UploadId><Initiated>2026-11-22T03:00:00.000Z</Initiated>"
 	    "</Upload></ListMultipartUploadsResult>";
 	static const char nosize[] = "<ListBucketResult><Contents><Key>k"
-	    "</Key></Contents></ListBucketResult>";
+				     "</Key></Contents></ListBucketResult>";
 	struct objlist l = { 0 };
 	char *next, *id;
 
@@ -278,7 +297,8 @@ test_pages(void **state)
 	objlist_free(&l);
 
 	assert_int_equal(s3_xml_list_uploads(up, strlen(up), 4, &l, &next,
-	    &id), 0);
+			     &id),
+	    0);
 	assert_int_equal(l.n, 1);
 	assert_string_equal(l.v[0].name, "k");
 	assert_string_equal(l.v[0].upload_id, "u1");

@@ -11,6 +11,8 @@
  * wake pipe), and a whole vigild loop in a child process that reloads on
  * request and on SIGHUP and stops on SIGTERM at once, although the signal
  * reaches a thread other than the one asleep in poll().
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,19 +43,19 @@
 #include "tests/unit/fakes/testutil.h"
 
 /* An arbitrary monotonic and wall time for sched_next_wake(). */
-#define NOW	1000000000LL
-#define WALL	1795316400000LL
+#define NOW 1000000000LL
+#define WALL 1795316400000LL
 
 /* Two load sources: "fast" every second, "slow" every minute. */
 static const char FAST_SLOW[] =
     "sources = ( { type = \"load\"; name = \"fast\"; interval = \"1s\"; },\n"
     "  { type = \"load\"; name = \"slow\"; interval = \"60s\"; } );\n";
 
-static char loadavg[PATH_MAX];		/* the sources' /proc/loadavg */
-static char conf_path[PATH_MAX];	/* vigil.conf in the folder */
-static char sock_path[PATH_MAX];	/* its control socket */
-static unsigned nconf;			/* state folders made so far */
-static pid_t daemon_pid = -1;		/* test_run_signals' child */
+static char loadavg[PATH_MAX];	 /* the sources' /proc/loadavg */
+static char conf_path[PATH_MAX]; /* vigil.conf in the folder */
+static char sock_path[PATH_MAX]; /* its control socket */
+static unsigned nconf;		 /* state folders made so far */
+static pid_t daemon_pid = -1;	 /* test_run_signals' child */
 
 static int
 setup(void **state)
@@ -121,8 +123,9 @@ sched_open(struct sched *s)
 	struct runconf *rc = NULL;
 
 	assert_int_equal(runconf_load_stderr(conf_path, &rc, false), 0);
-	*s = (struct sched){ .conf_path = conf_path, .rc = rc,
-	    .wake = { -1, -1 } };
+	*s = (struct sched){ .conf_path = conf_path,
+		.rc = rc,
+		.wake = { -1, -1 } };
 	s->started_ms = clock_wall_ms();
 	assert_int_equal(sched_setup(s), 0);
 	assert_non_null(s->sender = sender_start(s->spool, runconf_ref(rc)));
@@ -220,8 +223,7 @@ test_next_wake(void **state)
 	assert_int_equal(sched_next_wake(&s, NOW, WALL, INT64_MAX),
 	    NOW + 1234);
 	source_named(&s, "slow")->next_ms = NOW + 500;
-	assert_int_equal(sched_next_wake(&s, NOW, WALL, INT64_MAX),
-	    NOW + 500);
+	assert_int_equal(sched_next_wake(&s, NOW, WALL, INT64_MAX), NOW + 500);
 
 	/* The next backup start, a wall time, converted to monotonic. */
 	assert_int_equal(sched_next_wake(&s, NOW, WALL, WALL + 300),
@@ -230,16 +232,16 @@ test_next_wake(void **state)
 
 	/* No jobs: the backup readings' timer does not count. */
 	s.next_job_metrics_ms = NOW + 20;
-	assert_int_equal(sched_next_wake(&s, NOW, WALL, INT64_MAX),
-	    NOW + 500);
+	assert_int_equal(sched_next_wake(&s, NOW, WALL, INT64_MAX), NOW + 500);
 
 	/* A control client's deadline. */
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
-	    sv), 0);
+			     sv),
+	    0);
 	assert_int_equal(ctl_add(s.ctl, sv[1],
-	    NOW - CTL_REQUEST_TIMEOUT_MS + 200), 0);
-	assert_int_equal(sched_next_wake(&s, NOW, WALL, INT64_MAX),
-	    NOW + 200);
+			     NOW - CTL_REQUEST_TIMEOUT_MS + 200),
+	    0);
+	assert_int_equal(sched_next_wake(&s, NOW, WALL, INT64_MAX), NOW + 200);
 	sched_close(&s);
 	close(sv[0]);
 }
@@ -316,7 +318,7 @@ test_backoff(void **state)
 {
 	static const int64_t fast[] = { 2000, 4000, 8000, 16000, 16000 };
 	static const int64_t slow[] = { 120000, 240000, 480000, 600000,
-	    600000 };
+		600000 };
 	struct sched s;
 	struct source *src;
 	size_t f, sl;
@@ -392,7 +394,8 @@ test_reload(void **state)
 	assert_int_equal(s.reload_failures, 1);
 
 	/* A good one, with one more source. */
-	rewrite_conf("sources = ( { type = \"load\"; interval = \"60s\"; },\n"
+	rewrite_conf(
+	    "sources = ( { type = \"load\"; interval = \"60s\"; },\n"
 	    "  { type = \"load\"; name = \"two\"; interval = \"5s\"; } );\n"
 	    "rules = ( { name = \"busy\"; metric = \"load.1\"; crit = 5.0; "
 	    "} );\n");
@@ -431,7 +434,8 @@ test_status(void **state)
 
 	(void)state;
 	set_load("2.00");
-	write_conf("sources = ( { type = \"load\"; name = \"ld\"; "
+	write_conf(
+	    "sources = ( { type = \"load\"; name = \"ld\"; "
 	    "interval = \"30s\"; } );\n"
 	    "rules = ( { name = \"busy\"; metric = \"load.1\"; warn = 1.5;\n"
 	    "  crit = 5.0; notify = [ \"log\" ]; } );\n");
@@ -507,7 +511,8 @@ ask(struct sched *s, const char *req)
 	int sv[2];
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
-	    sv), 0);
+			     sv),
+	    0);
 	assert_int_equal(ctl_add(s->ctl, sv[1], clock_mono_ms()), 0);
 	assert_int_equal(write(sv[0], req, strlen(req)), (ssize_t)strlen(req));
 	assert_int_equal(write(sv[0], "\n", 1), 1);
@@ -581,7 +586,7 @@ test_wake_pipe(void **state)
 	set_load("1.00");
 	write_conf("sources = ( { type = \"load\"; interval = \"60s\"; } );\n");
 	sched_open(&s);
-	assert_int_equal(raise(SIGHUP), 0);	/* its flag is not read here */
+	assert_int_equal(raise(SIGHUP), 0); /* its flag is not read here */
 	t0 = clock_mono_ms();
 	sched_poll_once(&s, 10000);
 	assert_true(clock_mono_ms() - t0 < 2000);
@@ -671,7 +676,8 @@ test_run_signals(void **state)
 
 	(void)state;
 	set_load("1.00");
-	write_conf("sources = ( { type = \"load\"; interval = \"60s\"; } );\n"
+	write_conf(
+	    "sources = ( { type = \"load\"; interval = \"60s\"; } );\n"
 	    "rules = ( { name = \"busy\"; metric = \"load.1\"; crit = 5.0; "
 	    "} );\n");
 	snprintf(rules_state, sizeof(rules_state), "%s/state%u/rules.state",
@@ -686,7 +692,8 @@ test_run_signals(void **state)
 		char *reply = NULL;
 
 		assert_int_equal(ctl_request(sock_path, "reload", &reply,
-		    &err), 0);
+				     &err),
+		    0);
 		free(reply);
 	}
 	wait_reloads(pid, 1);
@@ -697,8 +704,7 @@ test_run_signals(void **state)
 	usleep(1500 * 1000);
 	t0 = clock_mono_ms();
 	assert_int_equal(kill(pid, SIGTERM), 0);
-	while (waitpid(pid, &st, WNOHANG) == 0 &&
-	    clock_mono_ms() - t0 < 30000)
+	while (waitpid(pid, &st, WNOHANG) == 0 && clock_mono_ms() - t0 < 30000)
 		usleep(10 * 1000);
 	if (clock_mono_ms() - t0 >= 30000) {
 		fail_msg("vigild did not stop on SIGTERM");

@@ -4,6 +4,8 @@
  * Europe/Berlin and Australia/Lord_Howe (a 30-minute shift), a brute-force
  * cross-check against a minute-by-minute scan, every error message,
  * "every" alignment, missed runs and the splay.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -88,7 +90,7 @@ runs(const char *text, int64_t from, int64_t to, int64_t *out, size_t max)
 static void
 test_cron_utc(void **state)
 {
-	int64_t sun = tu_utc(2026, 11, 22, 3, 7, 0);	/* a sunday */
+	int64_t sun = tu_utc(2026, 11, 22, 3, 7, 0); /* a sunday */
 
 	(void)state;
 	tu_set_tz("UTC");
@@ -292,14 +294,14 @@ test_dst_berlin_spring(void **state)
 	n = runs("0 * * * *", tu_utc(2026, 3, 28, 23, 30, 0),
 	    tu_utc(2026, 3, 29, 2, 0, 0), v, 64);
 	assert_int_equal(n, 3);
-	assert_int_equal(v[0], tu_utc(2026, 3, 29, 0, 0, 0));	/* 01 CET */
-	assert_int_equal(v[1], tu_utc(2026, 3, 29, 1, 0, 0));	/* 03 CEST */
-	assert_int_equal(v[2], tu_utc(2026, 3, 29, 2, 0, 0));	/* 04 CEST */
+	assert_int_equal(v[0], tu_utc(2026, 3, 29, 0, 0, 0)); /* 01 CET */
+	assert_int_equal(v[1], tu_utc(2026, 3, 29, 1, 0, 0)); /* 03 CEST */
+	assert_int_equal(v[2], tu_utc(2026, 3, 29, 2, 0, 0)); /* 04 CEST */
 	n = runs("30 * * * *", tu_utc(2026, 3, 29, 0, 0, 0),
 	    tu_utc(2026, 3, 29, 2, 0, 0), v, 64);
 	assert_int_equal(n, 2);
-	assert_int_equal(v[0], tu_utc(2026, 3, 29, 0, 30, 0));	/* CET */
-	assert_int_equal(v[1], tu_utc(2026, 3, 29, 1, 30, 0));	/* CEST */
+	assert_int_equal(v[0], tu_utc(2026, 3, 29, 0, 30, 0)); /* CET */
+	assert_int_equal(v[1], tu_utc(2026, 3, 29, 1, 30, 0)); /* CEST */
 	n = runs("*/15 * * * *", tu_utc(2026, 3, 28, 23, 59, 59),
 	    tu_utc(2026, 3, 29, 1, 59, 59), v, 64);
 	assert_int_equal(n, 8);
@@ -348,7 +350,7 @@ test_dst_berlin_autumn(void **state)
 	n = runs("0 * * * *", tu_utc(2026, 10, 24, 22, 30, 0),
 	    tu_utc(2026, 10, 25, 2, 0, 0), v, 64);
 	assert_int_equal(n, 4);
-	assert_int_equal(v[0], tu_utc(2026, 10, 24, 23, 0, 0));	/* 01 */
+	assert_int_equal(v[0], tu_utc(2026, 10, 24, 23, 0, 0)); /* 01 */
 	assert_int_equal(v[1], tu_utc(2026, 10, 25, 0, 0, 0));	/* 02 CEST */
 	assert_int_equal(v[2], tu_utc(2026, 10, 25, 1, 0, 0));	/* 02 CET */
 	assert_int_equal(v[3], tu_utc(2026, 10, 25, 2, 0, 0));	/* 03 CET */
@@ -362,7 +364,7 @@ test_dst_berlin_autumn(void **state)
 	assert_int_equal(n, 16);
 	/* A fixed hour other than the repeated one is unaffected. */
 	check_next("0 */2 * * *", tu_utc(2026, 10, 25, 0, 10, 0),
-	    tu_utc(2026, 10, 25, 3, 0, 0));			/* 04 CET */
+	    tu_utc(2026, 10, 25, 3, 0, 0)); /* 04 CET */
 	tu_set_tz("UTC");
 }
 
@@ -394,7 +396,7 @@ ref_field(const char *f, int v, int min, int max)
 
 	snprintf(buf, sizeof(buf), "%s", f);
 	for (item = strtok_r(buf, ",", &save); item != NULL;
-	    item = strtok_r(NULL, ",", &save)) {
+	     item = strtok_r(NULL, ",", &save)) {
 		int lo, hi, step = 1;
 		char *slash = strchr(item, '/');
 
@@ -443,11 +445,24 @@ static void
 test_bruteforce_utc(void **state)
 {
 	static const char *const exprs[] = {
-		"* * * * *", "*/7 * * * *", "0 * * * *", "15 3 * * *",
-		"0 0 1 * *", "0 0 * * 0", "0 0 * * 7", "30 12 15 * 5",
-		"0 6-18/3 * * 1-5", "5,35 1,13 * 2,6,11 *", "0 0 31 * *",
-		"0 12 29 2 *", "10 10 */5 * *", "0 0 1-7 * 1", "0 0 */2 * 3",
-		"59 23 * * 6", "0 4 13 * 5", "45 2 28-31 * *",
+		"* * * * *",
+		"*/7 * * * *",
+		"0 * * * *",
+		"15 3 * * *",
+		"0 0 1 * *",
+		"0 0 * * 0",
+		"0 0 * * 7",
+		"30 12 15 * 5",
+		"0 6-18/3 * * 1-5",
+		"5,35 1,13 * 2,6,11 *",
+		"0 0 31 * *",
+		"0 12 29 2 *",
+		"10 10 */5 * *",
+		"0 0 1-7 * 1",
+		"0 0 */2 * 3",
+		"59 23 * * 6",
+		"0 4 13 * 5",
+		"45 2 28-31 * *",
 	};
 	char f[5][16];
 	uint64_t seed = 12345;
@@ -459,7 +474,8 @@ test_bruteforce_utc(void **state)
 		struct schedule *s = parse_ok(exprs[i]);
 
 		assert_int_equal(sscanf(exprs[i], "%15s %15s %15s %15s %15s",
-		    f[0], f[1], f[2], f[3], f[4]), 5);
+				     f[0], f[1], f[2], f[3], f[4]),
+		    5);
 		for (k = 0; k < 6; k++) {
 			int64_t after, want, got;
 
@@ -492,7 +508,7 @@ check_err_line(const char *text, const char *want, int line)
 
 	if (schedule_parse(text, &s, &err) != -1)
 		fail_msg("line %d: \"%s\" parsed", line, text);
-	assert_ptr_equal(s, (struct schedule *)0x1);	/* untouched */
+	assert_ptr_equal(s, (struct schedule *)0x1); /* untouched */
 	if (strcmp(err.msg, want) != 0)
 		fail_msg("line %d: \"%s\":\n got: %s\nwant: %s", line, text,
 		    err.msg, want);
@@ -512,8 +528,7 @@ test_errors(void **state)
 	check_err("0 0 1-32 * *",
 	    "field 3 (day of month): 32 is out of range 1-31");
 	check_err("0 0 * 13 *", "field 4 (month): 13 is out of range 1-12");
-	check_err("0 0 * * 8",
-	    "field 5 (day of week): 8 is out of range 0-7");
+	check_err("0 0 * * 8", "field 5 (day of week): 8 is out of range 0-7");
 	check_err("0 0 * * 99999999999",
 	    "field 5 (day of week): 99999999999 is out of range 0-7");
 	check_err("0 0 * foo *",
@@ -530,19 +545,18 @@ test_errors(void **state)
 	    "field 1 (minute): step 0 is out of range 1-59");
 	check_err("0 */24 * * *",
 	    "field 2 (hour): step 24 is out of range 1-23");
-	check_err("5/15 * * * *", "field 1 (minute): a step needs a range "
+	check_err("5/15 * * * *",
+	    "field 1 (minute): a step needs a range "
 	    "or *: \"5\" (write 5-59/...)");
 	check_err("*/ * * * *",
 	    "field 1 (minute): a step must be a number: \"*/\"");
 	check_err("1,,2 * * * *",
 	    "field 1 (minute): empty item in list \"1,,2\"");
-	check_err("1, * * * *",
-	    "field 1 (minute): empty item in list \"1,\"");
+	check_err("1, * * * *", "field 1 (minute): empty item in list \"1,\"");
 	check_err("1- * * * *", "field 1 (minute): a value is missing");
 	check_err("a * * * *", "field 1 (minute): \"a\" is not a number");
 	check_err("5x * * * *", "field 1 (minute): \"5x\" is not a number");
-	check_err("1-5x * * * *",
-	    "field 1 (minute): \"5x\" is not a number");
+	check_err("1-5x * * * *", "field 1 (minute): \"5x\" is not a number");
 	check_err("*x * * * *",
 	    "field 1 (minute): unexpected \"x\" in \"*x\"");
 	check_err("1.5 * * * *",
@@ -551,38 +565,47 @@ test_errors(void **state)
 	    "the schedule never runs: no selected month has day 30");
 	check_err("0 0 31 apr,jun,sep,nov *",
 	    "the schedule never runs: no selected month has day 31");
-	check_err("0 0 * * * *", "a cron expression has 5 fields "
+	check_err("0 0 * * * *",
+	    "a cron expression has 5 fields "
 	    "(m h dom mon dow), \"0 0 * * * *\" has more");
-	check_err("0 0 *", "a cron expression has 5 fields "
+	check_err("0 0 *",
+	    "a cron expression has 5 fields "
 	    "(m h dom mon dow), \"0 0 *\" has 3");
 	check_err("", "schedule is empty");
 	check_err("   ", "schedule is empty");
 	check_err(NULL, "schedule is missing");
-	check_err("daily", "\"daily\" needs a time: \"daily HH:MM\", "
+	check_err("daily",
+	    "\"daily\" needs a time: \"daily HH:MM\", "
 	    "e.g. \"daily 03:00\"");
 	check_err("daily 24:00", "time 24:00: hour 24 is out of range 0-23");
 	check_err("daily 3:60", "time 3:60: minute 60 is out of range 0-59");
 	check_err("daily 0300", "\"0300\" is not a time of day HH:MM");
 	check_err("daily 3:0", "\"3:0\" is not a time of day HH:MM");
 	check_err("daily 003:00", "\"003:00\" is not a time of day HH:MM");
-	check_err("daily 03:00 extra", "\"daily\" needs a time: "
+	check_err("daily 03:00 extra",
+	    "\"daily\" needs a time: "
 	    "\"daily HH:MM\", e.g. \"daily 03:00\"");
-	check_err("weekly 04:00", "\"weekly\" needs a day and a time: "
+	check_err("weekly 04:00",
+	    "\"weekly\" needs a day and a time: "
 	    "\"weekly DOW HH:MM\", e.g. \"weekly sun 04:00\"");
 	check_err("weekly funday 04:00",
 	    "weekly: \"funday\" is not a day of the week (sun-sat or 0-7)");
 	check_err("weekly 8 04:00",
 	    "weekly: \"8\" is not a day of the week (sun-sat or 0-7)");
-	check_err("monthly 31 04:00", "monthly: day \"31\" is out of range "
+	check_err("monthly 31 04:00",
+	    "monthly: day \"31\" is out of range "
 	    "1-28 (every month has these; for later days use a cron "
 	    "expression)");
-	check_err("monthly 0 04:00", "monthly: day \"0\" is out of range "
+	check_err("monthly 0 04:00",
+	    "monthly: day \"0\" is out of range "
 	    "1-28 (every month has these; for later days use a cron "
 	    "expression)");
-	check_err("monthly x 04:00", "monthly: day \"x\" is out of range "
+	check_err("monthly x 04:00",
+	    "monthly: day \"x\" is out of range "
 	    "1-28 (every month has these; for later days use a cron "
 	    "expression)");
-	check_err("hourly 5", "\"hourly\" takes nothing after it (it runs "
+	check_err("hourly 5",
+	    "\"hourly\" takes nothing after it (it runs "
 	    "at minute 0; use \"M * * * *\" for another minute)");
 	check_err("every 30s", "every: 30s is out of range 1m-366d");
 	check_err("every 400d", "every: 400d is out of range 1m-366d");
@@ -591,14 +614,17 @@ test_errors(void **state)
 	    "every: \"fast\" is not a duration (e.g. 30m, 6h, 1d)");
 	check_err("every 90500ms",
 	    "every: 90500ms is not a whole number of seconds");
-	check_err("every", "\"every\" takes one duration, e.g. "
+	check_err("every",
+	    "\"every\" takes one duration, e.g. "
 	    "\"every 6h\" or \"every 30m\"");
 	check_err("@reboot",
 	    "@reboot is not supported: a backup schedule needs times");
-	check_err("@often", "unknown shorthand \"@often\" (use @hourly, "
+	check_err("@often",
+	    "unknown shorthand \"@often\" (use @hourly, "
 	    "@daily, @weekly, @monthly or @yearly)");
 	check_err("@daily 03:00", "@daily takes nothing after it");
-	check_err("sometimes", "unknown schedule \"sometimes\": expected 5 "
+	check_err("sometimes",
+	    "unknown schedule \"sometimes\": expected 5 "
 	    "cron fields (\"m h dom mon dow\"), @daily, \"hourly\", "
 	    "\"daily HH:MM\", \"weekly DOW HH:MM\", \"monthly D HH:MM\" or "
 	    "\"every 6h\"");
@@ -617,7 +643,8 @@ test_missed(void **state)
 	tu_set_tz("UTC");
 	s = parse_ok("daily 03:00");
 	assert_true(schedule_missed(s, last, tu_utc(2026, 11, 22, 10, 0, 0)));
-	assert_false(schedule_missed(s, last, tu_utc(2026, 11, 21, 2, 59, 59)));
+	assert_false(schedule_missed(s, last,
+	    tu_utc(2026, 11, 21, 2, 59, 59)));
 	assert_true(schedule_missed(s, last, tu_utc(2026, 11, 21, 3, 0, 0)));
 	assert_false(schedule_missed(s, last, last));
 	assert_false(schedule_missed(s, last, last - 86400));

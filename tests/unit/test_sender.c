@@ -8,6 +8,8 @@
  * keeps its entry, and the next sender delivers it once the receiver
  * answers.  Deadlines below are bounds on delivery under a hung peer (a
  * blocking sender takes the 60 s timeout), not speed measurements.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -70,7 +72,8 @@ load_runconf(void)
 	    "  { name = \"ok\"; type = \"webhook\"; "
 	    "url = \"http://127.0.0.1:%d/o\"; timeout = \"60s\"; },\n"
 	    "  { name = \"note\"; type = \"log\"; }\n"
-	    ");\n", tu_tmpdir(), HANG.port, OK.port);
+	    ");\n",
+	    tu_tmpdir(), HANG.port, OK.port);
 	path = tu_write_conf("sender.conf", text, 0600);
 	if (runconf_load(path, &rc, &e) != 0) {
 		for (size_t i = 0; i < e.n; i++)

@@ -15,6 +15,8 @@
  * or the parameters of the presigned query (query form, as a set: the
  * suite's signed request lists them in another order than the canonical
  * one).  The number of cases found is checked, so a missing folder fails.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -31,16 +33,16 @@
 
 #include "lib/cloud/aws/sigv4.h"
 
-#define MAXH	32
+#define MAXH 32
 
 /* A parsed request file. */
 struct req {
-	char *text;			/* the file, cut up in place */
+	char *text; /* the file, cut up in place */
 	char method[16];
 	char *path;
 	char *query;
 	struct sigv4_header h[MAXH];
-	char *hbuf[MAXH];		/* folded values, owned */
+	char *hbuf[MAXH]; /* folded values, owned */
 	size_t nh;
 	const char *body;
 	size_t bodylen;
@@ -135,7 +137,7 @@ parse_req(struct req *r, char *text)
 
 			assert_true(r->nh > 0);
 			assert_true(asprintf(&m, "%s %s", r->h[k].value,
-			    line) > 0);
+					line) > 0);
 			free(r->hbuf[k]);
 			r->hbuf[k] = m;
 			r->h[k].value = m;
@@ -159,10 +161,10 @@ drop_header(struct req *r, const char *name)
 			continue;
 		const char *v = r->h[i].value;
 
-		memmove(&r->h[i], &r->h[i + 1], (r->nh - i - 1) *
-		    sizeof(r->h[0]));
-		memmove(&r->hbuf[i], &r->hbuf[i + 1], (r->nh - i - 1) *
-		    sizeof(r->hbuf[0]));
+		memmove(&r->h[i], &r->h[i + 1],
+		    (r->nh - i - 1) * sizeof(r->h[0]));
+		memmove(&r->hbuf[i], &r->hbuf[i + 1],
+		    (r->nh - i - 1) * sizeof(r->hbuf[0]));
 		r->hbuf[--r->nh] = NULL;
 		return v;
 	}
@@ -183,15 +185,15 @@ header_of(const char *text, const char *name)
 {
 	size_t n = strlen(name);
 
-	for (const char *l = text; l != NULL; l = strchr(l, '\n'), l = l ?
-	    l + 1 : NULL) {
+	for (const char *l = text; l != NULL;
+	     l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
 		if (strncasecmp(l, name, n) == 0 && l[n] == ':') {
 			const char *v = l + n + 1, *e = strchr(v, '\n');
 
 			while (*v == ' ')
 				v++;
-			return strndup(v, e != NULL ? (size_t)(e - v) :
-			    strlen(v));
+			return strndup(v,
+			    e != NULL ? (size_t)(e - v) : strlen(v));
 		}
 	}
 	return NULL;
@@ -262,7 +264,7 @@ sorted_params(const char *q)
 
 	assert_non_null(c);
 	for (char *t = strtok_r(c, "&", &save); t != NULL;
-	    t = strtok_r(NULL, "&", &save)) {
+	     t = strtok_r(NULL, "&", &save)) {
 		assert_true(n < 64);
 		p[n++] = canon_param(t);
 	}
@@ -296,12 +298,16 @@ classic_case(const char *dir, const char *name)
 {
 	struct sigv4_creds cr = classic_cr;
 	struct sigv4_params p = { .region = "us-east-1",
-	    .service = "service", .normalize_path = 1 };
+		.service = "service",
+		.normalize_path = 1 };
 	struct sigv4_request sr;
 	struct sigv4_out out;
 	struct req r;
-	struct tm tm = { .tm_year = 115, .tm_mon = 7, .tm_mday = 30,
-	    .tm_hour = 12, .tm_min = 36 };
+	struct tm tm = { .tm_year = 115,
+		.tm_mon = 7,
+		.tm_mday = 30,
+		.tm_hour = 12,
+		.tm_min = 36 };
 	char path[4096], ph[65], *sreq, *token = NULL;
 	const char *d, *t;
 
@@ -321,9 +327,12 @@ classic_case(const char *dir, const char *name)
 	p.omit_token = strcmp(name, "post-sts-header-after") == 0;
 	p.when = timegm(&tm);
 	assert_int_equal(sigv4_payload_hash(r.body, r.bodylen, ph), 0);
-	sr = (struct sigv4_request){ .method = r.method, .path = r.path,
-	    .query = r.query, .headers = r.h, .nheaders = r.nh,
-	    .payload_hash = ph };
+	sr = (struct sigv4_request){ .method = r.method,
+		.path = r.path,
+		.query = r.query,
+		.headers = r.h,
+		.nheaders = r.nh,
+		.payload_hash = ph };
 	assert_int_equal(sigv4_sign_headers(&sr, &cr, &p, &out), 0);
 	pathf(path, sizeof(path), "%s.creq", name);
 	cmp_file(dir, path, out.canonical_request);
@@ -375,8 +384,10 @@ test_classic(void **state)
 	char dir[2048];
 
 	(void)state;
-	pathf(dir, sizeof(dir), "%s/conformance/aws-sigv4/"
-	    "aws-sig-v4-test-suite", shared);
+	pathf(dir, sizeof(dir),
+	    "%s/conformance/aws-sigv4/"
+	    "aws-sig-v4-test-suite",
+	    shared);
 	walk_classic(dir);
 	/* SOURCES.md: 34 cases. */
 	assert_int_equal(nclassic, 34);
@@ -403,11 +414,12 @@ v4_case(const char *dir)
 	assert_non_null(ctx);
 	c = json_object_get(ctx, "credentials");
 	cr = (struct sigv4_creds){
-	    .access_key_id = json_string_value(json_object_get(c,
-	    "access_key_id")),
-	    .secret_access_key = json_string_value(json_object_get(c,
-	    "secret_access_key")),
-	    .session_token = json_string_value(json_object_get(c, "token")) };
+		.access_key_id = json_string_value(json_object_get(c,
+		    "access_key_id")),
+		.secret_access_key = json_string_value(json_object_get(c,
+		    "secret_access_key")),
+		.session_token = json_string_value(json_object_get(c, "token"))
+	};
 	assert_non_null(cr.access_key_id);
 	assert_non_null(cr.secret_access_key);
 	p.region = json_string_value(json_object_get(ctx, "region"));
@@ -426,9 +438,12 @@ v4_case(const char *dir)
 	pathf(path, sizeof(path), "%s/request.txt", dir);
 	parse_req(&r, must(path));
 	assert_int_equal(sigv4_payload_hash(r.body, r.bodylen, ph), 0);
-	sr = (struct sigv4_request){ .method = r.method, .path = r.path,
-	    .query = r.query, .headers = r.h, .nheaders = r.nh,
-	    .payload_hash = ph };
+	sr = (struct sigv4_request){ .method = r.method,
+		.path = r.path,
+		.query = r.query,
+		.headers = r.h,
+		.nheaders = r.nh,
+		.payload_hash = ph };
 
 	/* Header form. */
 	assert_int_equal(sigv4_sign_headers(&sr, &cr, &p, &out), 0);
@@ -475,8 +490,10 @@ test_v4(void **state)
 	DIR *dp;
 
 	(void)state;
-	pathf(dir, sizeof(dir), "%s/conformance/aws-sigv4/"
-	    "aws-signing-test-suite-v4", shared);
+	pathf(dir, sizeof(dir),
+	    "%s/conformance/aws-sigv4/"
+	    "aws-signing-test-suite-v4",
+	    shared);
 	assert_non_null(dp = opendir(dir));
 	while ((e = readdir(dp)) != NULL) {
 		if (e->d_name[0] == '.')
@@ -499,12 +516,18 @@ test_s3_style(void **state)
 {
 	struct sigv4_header h[] = { { "Host", "b.s3.amazonaws.com" } };
 	struct sigv4_request sr = { .method = "POST",
-	    .path = "/a b//../+c", .query = "uploads", .headers = h,
-	    .nheaders = 1, .payload_hash = SIGV4_UNSIGNED_PAYLOAD };
-	struct sigv4_params p = { .region = "eu-west-1", .service = "s3",
-	    .when = 1440938160, .content_sha256 = 1 };
+		.path = "/a b//../+c",
+		.query = "uploads",
+		.headers = h,
+		.nheaders = 1,
+		.payload_hash = SIGV4_UNSIGNED_PAYLOAD };
+	struct sigv4_params p = { .region = "eu-west-1",
+		.service = "s3",
+		.when = 1440938160,
+		.content_sha256 = 1 };
 	struct sigv4_out out;
-	const char *want = "Authorization: AWS4-HMAC-SHA256 "
+	const char *want =
+	    "Authorization: AWS4-HMAC-SHA256 "
 	    "Credential=AKIDEXAMPLE/20150830/eu-west-1/s3/aws4_request, "
 	    "SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=";
 

@@ -5,6 +5,8 @@
  * the proc root between collections and setting the batch's monotonic
  * time; expected values are worked out by hand in the comments.  The disk
  * source's statvfs() is replaced by a table of made-up file systems.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <dirent.h>
 #include <errno.h>
@@ -115,11 +117,12 @@ val(const struct metric_batch *b, const char *name)
 	return m->value;
 }
 
-#define assert_near(got, want) do {					\
-	double g_ = (got), w_ = (want);					\
-	if (!(fabs(g_ - w_) <= 1e-9 * (fabs(w_) > 1 ? fabs(w_) : 1)))	\
-		fail_msg("%s = %.12g, want %.12g", #got, g_, w_);	\
-} while (0)
+#define assert_near(got, want) \
+	do { \
+		double g_ = (got), w_ = (want); \
+		if (!(fabs(g_ - w_) <= 1e-9 * (fabs(w_) > 1 ? fabs(w_) : 1))) \
+			fail_msg("%s = %.12g, want %.12g", #got, g_, w_); \
+	} while (0)
 
 /* Every reading in ${b} must match one of ${s}'s patterns. */
 static void
@@ -171,7 +174,7 @@ test_new_settings(void **state)
 
 	(void)state;
 	s = mk("type = \"cpu\"; name = \"cores\"; interval = \"5s\"; "
-	    "per_cpu = true;");
+	       "per_cpu = true;");
 	assert_non_null(s);
 	assert_string_equal(s->name, "cores");
 	assert_int_equal(s->interval_ms, 5000);
@@ -203,7 +206,7 @@ test_new_errors(void **state)
 	(void)state;
 	assert_null(mk("type = \"gpu\";"));
 	assert_true(errs_have("unknown source type \"gpu\" (known: cpu, "
-	    "memory, load, disk, diskio, network, process)"));
+			      "memory, load, disk, diskio, network, process)"));
 
 	assert_null(mk("name = \"x\";"));
 	assert_true(errs_have("type: missing (required)"));
@@ -237,7 +240,7 @@ test_new_errors(void **state)
 	assert_null(mk("type = \"disk\"; mounts = [\"/var\", \"/var/\"];"));
 	assert_true(errs_have("\"/var\" is listed twice"));
 	assert_null(mk("type = \"disk\"; mounts = [\"/\"]; "
-	    "fs_types = [\"ext4\"];"));
+		       "fs_types = [\"ext4\"];"));
 	assert_true(errs_have("cannot be used with it"));
 	assert_null(mk("type = \"disk\"; mounts = [];"));
 	assert_true(errs_have("must not be empty"));
@@ -263,7 +266,8 @@ test_proc_path(void **state)
 	assert_string_equal(source_proc_path("self/mounts", buf, sizeof(buf)),
 	    "/x/y/proc/self/mounts");
 	assert_null(source_proc_path("a-name-that-does-not-fit-in-the-"
-	    "buffer-of-sixty-four-bytes", buf, sizeof(buf)));
+				     "buffer-of-sixty-four-bytes",
+	    buf, sizeof(buf)));
 	source_set_proc_root("");
 	assert_string_equal(source_proc_path("net/dev", buf, sizeof(buf)),
 	    "/proc/net/dev");
@@ -350,7 +354,8 @@ test_cpu(void **state)
 
 	use("no-such-scenario");
 	assert_int_equal(collect(s, &b, 25000, &err), -1);
-	assert_non_null(strstr(err.msg, "no-such-scenario/proc/stat: No such "
+	assert_non_null(strstr(err.msg,
+	    "no-such-scenario/proc/stat: No such "
 	    "file or directory"));
 	assert_true(strncmp(err.msg, "cannot read ", 12) == 0);
 	source_free(s);
@@ -639,7 +644,8 @@ test_disk_discover(void **state)
 	assert_near(val(&b, "disk./.used_pct"), 100.0 * 600 / 900);
 	use("no-such-scenario");
 	assert_int_equal(collect(s, &b, 0, &err), -1);
-	assert_non_null(strstr(err.msg, "no-such-scenario/proc/self/mounts: "
+	assert_non_null(strstr(err.msg,
+	    "no-such-scenario/proc/self/mounts: "
 	    "No such file or directory"));
 	source_free(s);
 	metric_batch_free(&b);
@@ -664,12 +670,13 @@ test_disk_filters(void **state)
 	 * naming them, and the others still report.
 	 */
 	assert_non_null(s = mk("type = \"disk\"; mounts = [\"/\", \"/run/\", "
-	    "\"/srv\", \"/nothere\"];"));
+			       "\"/srv\", \"/nothere\"];"));
 	p = source_patterns(s);
 	assert_string_equal(p[0], "disk./.used_pct");
 	assert_string_equal(p[4], "disk./run.used_pct");
 	assert_int_equal(collect(s, &b, 0, &err), -1);
-	assert_non_null(strstr(err.msg, "cannot statvfs /srv: Permission "
+	assert_non_null(strstr(err.msg,
+	    "cannot statvfs /srv: Permission "
 	    "denied"));
 	assert_non_null(strstr(err.msg, "/nothere is not mounted"));
 	assert_near(val(&b, "disk./.used_pct"), 100.0 * 600 / 900);
@@ -682,18 +689,18 @@ test_disk_filters(void **state)
 
 	/* Only these types (the default exclusions do not apply). */
 	assert_non_null(s = mk("type = \"disk\"; fs_types = [\"vfat\", "
-	    "\"tmpfs\"];"));
+			       "\"tmpfs\"];"));
 	assert_int_equal(collect(s, &b, 0, &err), 0);
 	assert_non_null(find(&b, "disk./boot/efi.used_pct"));
 	assert_non_null(find(&b, "disk./run.used_pct"));
-	assert_near(val(&b, "disk./data.used_pct"), 50.0);	/* tmpfs now */
+	assert_near(val(&b, "disk./data.used_pct"), 50.0); /* tmpfs now */
 	assert_null(find(&b, "disk./.used_pct"));
 	assert_int_equal(b.n, 3 + 4 + 3);
 	source_free(s);
 
 	/* An own exclusion list replaces the default one. */
 	assert_non_null(s = mk("type = \"disk\"; ignore_fs = [\"ext4\", "
-	    "\"xfs\", \"vfat\"];"));
+			       "\"xfs\", \"vfat\"];"));
 	assert_int_equal(collect(s, &b, 0, &err), 0);
 	assert_non_null(find(&b, "disk./run.used_pct"));
 	assert_non_null(find(&b, "disk./data.used_pct"));
@@ -729,11 +736,12 @@ test_disk_hung_mount(void **state)
 	src_disk_set_timeout(300);
 	use("mounts");
 	assert_non_null(s = mk("type = \"disk\"; mounts = [\"/\", \"/var\", "
-	    "\"/boot/efi\"];"));
+			       "\"/boot/efi\"];"));
 
 	/* /var hangs: an error naming it, and the others are read. */
 	assert_int_equal(collect(s, &b, 0, &err), -1);
-	assert_non_null(strstr(err.msg, "statvfs /var did not answer within "
+	assert_non_null(strstr(err.msg,
+	    "statvfs /var did not answer within "
 	    "300 ms"));
 	assert_near(val(&b, "disk./.used_pct"), 100.0 * 600 / 900);
 	assert_near(val(&b, "disk./boot/efi.used_pct"), 10.0);
@@ -824,8 +832,7 @@ test_diskio(void **state)
 	assert_int_equal(collect(s, &b, 3000, &err), 0);
 	assert_near(val(&b, "diskio.sda.util_pct"), 25.0);
 	assert_near(val(&b, "diskio.sda.read_bytes_per_s"), 8000.0 * 512 / 2);
-	assert_near(val(&b, "diskio.sda.write_bytes_per_s"),
-	    4000.0 * 512 / 2);
+	assert_near(val(&b, "diskio.sda.write_bytes_per_s"), 4000.0 * 512 / 2);
 	assert_near(val(&b, "diskio.sda.reads_per_s"), 200.0);
 	assert_near(val(&b, "diskio.sda.writes_per_s"), 100.0);
 	/* nvme0n1: io_ticks +2200 in 2000 ms is capped at 100%. */
@@ -866,7 +873,7 @@ test_diskio(void **state)
 
 	/* Chosen devices, partitions included; a missing one is named. */
 	assert_non_null(s = mk("type = \"diskio\"; devices = [\"sda1\", "
-	    "\"sdz\"];"));
+			       "\"sdz\"];"));
 	use("disks-t0");
 	assert_int_equal(collect(s, &b, 1000, &err), -1);
 	assert_string_equal(err.msg, "no device sdz in /proc/diskstats");
@@ -954,7 +961,7 @@ test_network(void **state)
 
 	/* Chosen interfaces; lo on request; a missing one is named. */
 	assert_non_null(s = mk("type = \"network\"; interfaces = [\"lo\", "
-	    "\"eth9\"];"));
+			       "\"eth9\"];"));
 	use("net-t0");
 	assert_int_equal(collect(s, &b, 0, &err), -1);
 	assert_string_equal(err.msg, "no interface eth9 in /proc/net/dev");
@@ -982,8 +989,9 @@ test_process(void **state)
 
 	(void)state;
 	metric_batch_init(&b, 100);
-	assert_non_null(s = mk("type = \"process\"; names = [\"sshd\", "
-	    "\"cron\", \"systemd-journald\", \"nginx\", \"bash\"];"));
+	assert_non_null(
+	    s = mk("type = \"process\"; names = [\"sshd\", "
+		   "\"cron\", \"systemd-journald\", \"nginx\", \"bash\"];"));
 	use("procs");
 	assert_int_equal(collect(s, &b, 0, &err), 0);
 	/*
@@ -1009,13 +1017,13 @@ test_process(void **state)
 
 	use("no-such-scenario");
 	assert_int_equal(collect(s, &b, 0, &err), -1);
-	assert_non_null(strstr(err.msg, "no-such-scenario/proc/: No such "
+	assert_non_null(strstr(err.msg,
+	    "no-such-scenario/proc/: No such "
 	    "file or directory"));
 	source_free(s);
 
 	/* There is no default list of programs. */
-	assert_int_equal(src_process_ops.configure(&ctx, NULL, &cur_errs),
-	    -1);
+	assert_int_equal(src_process_ops.configure(&ctx, NULL, &cur_errs), -1);
 	assert_null(ctx);
 	assert_true(errs_have("names is required"));
 	metric_batch_free(&b);
@@ -1076,7 +1084,7 @@ assert_live_ranges(const struct metric_batch *b)
 
 		for (k = 0; k < n; k++)
 			if (metric_glob_match(live_ranges[k].glob,
-			    b->v[i].name))
+				b->v[i].name))
 				break;
 		if (k == n)
 			fail_msg("live %s = %g: no range known", b->v[i].name,

@@ -7,6 +7,8 @@
  * fail with EFBIG, as a full disk fails with ENOSPC); drops counted by rule
  * and series and logged once a minute; entries of removed notifiers kept
  * aside, listed, re-routed and dropped (`vigil queue`).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -211,7 +213,7 @@ test_retry_blocks_only_its_notifier(void **state)
 	(void)expect_none(sp, now);
 	spool_retry_now(sp, NULL);
 	assert_int_equal(expect_next(sp, now, "a", "id-r-1"), a1);
-	spool_retry(sp, 999999, now);	/* unknown: ignored */
+	spool_retry(sp, 999999, now); /* unknown: ignored */
 	spool_close(sp);
 }
 
@@ -282,11 +284,12 @@ test_corrupt_moved_aside(void **state)
 
 	(void)state;
 	assert_int_equal(spool_open(dir, 100, &sp), 0);
-	put(sp, "a", "r", 1);		/* seq 0 */
-	put(sp, "a", "r", 2);		/* seq 1 */
+	put(sp, "a", "r", 1); /* seq 0 */
+	put(sp, "a", "r", 2); /* seq 1 */
 	spool_close(sp);
 	write_file("0000000000000002.json", "garbage{");
-	write_file("0000000000000003.json", "{\"notifier\":\"a\","
+	write_file("0000000000000003.json",
+	    "{\"notifier\":\"a\","
 	    "\"notification\":{\"version\":1}}");
 	write_file("0000000000000004.json", "");
 	write_file("0000000000000005.json.tmp", "{half");
@@ -481,10 +484,15 @@ static void
 test_names_strict_no_wrap(void **state)
 {
 	static const char *const bad_names[] = {
-		"ffffffffffffffff.json", "4000000000000000.json",
-		"000000000000000A.json", "+000000000000001.json",
-		"-000000000000001.json", " 000000000000001.json",
-		"00000000000000001.json", "1.json", "x.json",
+		"ffffffffffffffff.json",
+		"4000000000000000.json",
+		"000000000000000A.json",
+		"+000000000000001.json",
+		"-000000000000001.json",
+		" 000000000000001.json",
+		"00000000000000001.json",
+		"1.json",
+		"x.json",
 	};
 	char bad[256];
 	struct spool *sp;
@@ -582,7 +590,7 @@ test_write_failure_kept_in_memory(void **state)
 
 	(void)state;
 	assert_int_equal(spool_open(dir, 100, &sp), 0);
-	put(sp, "a", "r", 1);			/* on disk */
+	put(sp, "a", "r", 1); /* on disk */
 	disk_fails(1);
 	put(sp, "a", "r", 2);
 	put(sp, "b", "r", 3);
@@ -705,8 +713,7 @@ test_full_counts_and_logs_once_a_minute(void **state)
 
 		if (k == 20)
 			disk_fails(1);
-		snprintf(n.metric, sizeof(n.metric), "%s.used_pct",
-		    n.rule);
+		snprintf(n.metric, sizeof(n.metric), "%s.used_pct", n.rule);
 		assert_int_equal(spool_put(sp, "a", &n), 0);
 	}
 	disk_fails(0);
@@ -718,10 +725,13 @@ test_full_counts_and_logs_once_a_minute(void **state)
 	o = spool_status_json(sp);
 	assert_int_equal(json_integer_value(json_object_get(o, "dropped")),
 	    37);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(
-	    o, "dropped_by_reason"), "spool_full")), 37);
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_object_get(o, "dropped_by_reason"),
+			     "spool_full")),
+	    37);
 	d = json_object_get(o, "drops");
-	json_array_foreach(d, i, v) {
+	json_array_foreach(d, i, v)
+	{
 		const char *rule = json_string_value(json_object_get(v,
 		    "rule"));
 		const char *series = json_string_value(json_object_get(v,
@@ -745,8 +755,8 @@ test_full_counts_and_logs_once_a_minute(void **state)
 	/* A minute later, one line for the other 36; then none. */
 	capture_stderr(logpath);
 	t = spool_tick(sp, clock_mono_ms() + 1000);
-	assert_true(t > clock_mono_ms() && t <= clock_mono_ms() +
-	    SPOOL_DROP_LOG_MS);
+	assert_true(t > clock_mono_ms() &&
+	    t <= clock_mono_ms() + SPOOL_DROP_LOG_MS);
 	spool_tick(sp, clock_mono_ms() + SPOOL_DROP_LOG_MS + 1000);
 	spool_tick(sp, clock_mono_ms() + SPOOL_DROP_LOG_MS + 2000);
 	capture_stderr(NULL);
@@ -796,8 +806,8 @@ expect_ctl_count(struct spool *sp, const char *req)
 	json_int_t n;
 
 	if (!json_is_true(json_object_get(o, "ok")))
-		fail_msg("%s: %s", req, json_string_value(json_object_get(o,
-		    "error")));
+		fail_msg("%s: %s", req,
+		    json_string_value(json_object_get(o, "error")));
 	n = json_integer_value(json_object_get(o, "count"));
 	json_decref(o);
 	return n;
@@ -823,10 +833,10 @@ test_removed_notifier_kept_aside(void **state)
 	both[1] = nf_named(&nfs[1], "old");
 	assert_int_equal(spool_open(dir, 100, &sp), 0);
 	assert_int_equal(spool_set_notifiers(sp, both, 2), 0);
-	put(sp, "old", "r", 1);		/* seq 0 */
-	put(sp, "new", "r", 2);		/* seq 1 */
-	put(sp, "old", "r", 3);		/* seq 2 */
-	put(sp, "old", "r", 4);		/* seq 3 */
+	put(sp, "old", "r", 1); /* seq 0 */
+	put(sp, "new", "r", 2); /* seq 1 */
+	put(sp, "old", "r", 3); /* seq 2 */
+	put(sp, "old", "r", 4); /* seq 3 */
 	assert_int_equal(spool_set_notifiers(sp, only_new, 1), 0);
 
 	/* Only "new" is delivered; "old" waits aside, counted. */
@@ -836,26 +846,36 @@ test_removed_notifier_kept_aside(void **state)
 	assert_int_equal(spool_depth(sp), 3);
 	assert_int_equal(spool_dropped(sp), 0);
 	o = spool_status_json(sp);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(
-	    o, "aside"), "old")), 3);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(o,
+								"aside"),
+			     "old")),
+	    3);
 	json_decref(o);
 
 	/* The sender met an entry of a vanished notifier: aside, too. */
-	put(sp, "gone", "r", 5);	/* seq 4 */
+	put(sp, "gone", "r", 5); /* seq 4 */
 	spool_orphan(sp, 4, 0);
 	assert_int_equal(expect_none(sp, 0), -1);
 
 	o = ctl(sp, "list old");
 	e = json_object_get(o, "entries");
 	assert_int_equal(json_array_size(e), 3);
-	assert_int_equal(json_integer_value(json_object_get(
-	    json_array_get(e, 0), "id")), 0);
-	assert_string_equal(json_string_value(json_object_get(
-	    json_array_get(e, 0), "state")), "aside");
-	assert_string_equal(json_string_value(json_object_get(
-	    json_array_get(e, 0), "rule")), "r");
-	assert_string_equal(json_string_value(json_object_get(
-	    json_array_get(e, 0), "series")), "disk./var.used_pct");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(e,
+								0),
+			     "id")),
+	    0);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(e,
+								  0),
+				"state")),
+	    "aside");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(e,
+								  0),
+				"rule")),
+	    "r");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(e,
+								  0),
+				"series")),
+	    "disk./var.used_pct");
 	assert_true(json_is_true(json_object_get(json_array_get(e, 0),
 	    "on_disk")));
 	json_decref(o);
@@ -875,8 +895,10 @@ test_removed_notifier_kept_aside(void **state)
 	assert_int_equal(expect_ctl_count(sp, "retry 0 --to new"), 1);
 	s = expect_next(sp, 0, "new", "id-r-1");
 	assert_int_equal(s, 0);
-	assert_int_equal(expect_ctl_count(sp, "retry --notifier old --to "
-	    "new"), 2);
+	assert_int_equal(expect_ctl_count(sp,
+			     "retry --notifier old --to "
+			     "new"),
+	    2);
 	spool_close(sp);
 
 	/* The re-routed files name their new notifier. */
@@ -896,10 +918,14 @@ test_removed_notifier_kept_aside(void **state)
 	assert_int_equal(expect_ctl_count(sp, "drop --notifier gone"), 1);
 	o = spool_status_json(sp);
 	assert_int_equal(json_integer_value(json_object_get(o, "dropped")), 2);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(
-	    o, "dropped_by_reason"), "operator")), 2);
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(
-	    json_object_get(o, "drops"), 0), "count")), 2);
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_object_get(o, "dropped_by_reason"),
+			     "operator")),
+	    2);
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_array_get(json_object_get(o, "drops"), 0),
+			     "count")),
+	    2);
 	assert_int_equal(json_object_size(json_object_get(o, "aside")), 0);
 	json_decref(o);
 	assert_int_equal(expect_ctl_count(sp, "drop --all"), 2);

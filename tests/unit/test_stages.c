@@ -8,6 +8,8 @@
  * tree.  Also: path-filtered and list-only extraction, crafted malicious
  * archives, a file shrinking while read, corrupt members, and the upload
  * stage into local storage (commit and abort).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -43,8 +45,8 @@
 
 static char tree[512];
 
-#define MEM_MAX	((size_t)64 << 20)
-#define MAX_REC	256
+#define MEM_MAX ((size_t)64 << 20)
+#define MAX_REC 256
 
 /* A memory sink stage. */
 struct mem {
@@ -88,11 +90,13 @@ mem_close(struct stage *st)
 static void
 mem_free(void *ctx)
 {
-	(void)ctx;			/* owned by the test */
+	(void)ctx; /* owned by the test */
 }
 
 static const struct stage_ops mem_ops = {
-	.name = "mem", .write = mem_write, .close = mem_close,
+	.name = "mem",
+	.write = mem_write,
+	.close = mem_close,
 	.free = mem_free,
 };
 
@@ -108,7 +112,7 @@ struct rec {
 	size_t nm;
 	char warn[32][600];
 	size_t nw;
-	int shrink_after;		/* cancelled() calls, then shrink */
+	int shrink_after; /* cancelled() calls, then shrink */
 	char shrink_path[600];
 };
 
@@ -189,7 +193,8 @@ set_mtime(const char *rel, time_t t)
 	assert_int_equal(utimensat(AT_FDCWD, p, ts, AT_SYMLINK_NOFOLLOW), 0);
 }
 
-static const char longname[] = "a-name-that-is-much-longer-than-the-"
+static const char longname[] =
+    "a-name-that-is-much-longer-than-the-"
     "one-hundred-bytes-a-plain-ustar-header-can-hold-so-pax-must-carry-it-"
     "0123456789.txt";
 static const char badutf8[] = "bad-\xff\xfe-name.txt";
@@ -256,15 +261,17 @@ setup(void **state)
 	snprintf(p, sizeof(p), "%s/cache", tree);
 	if (mkdir(p, 0755) != 0)
 		return (-1);
-	put_file("cache/CACHEDIR.TAG", "Signature: "
-	    "8a477f597d28d172789f06886806bc55\n# a cache\n", 55, 0644);
+	put_file("cache/CACHEDIR.TAG",
+	    "Signature: "
+	    "8a477f597d28d172789f06886806bc55\n# a cache\n",
+	    55, 0644);
 	put_file("cache/junk", "junk", 4, 0644);
 
 	/* Fixed times everywhere, folders last. */
 	for (i = 0; i < 2; i++) {
 		const char *files[] = { "a.txt", "empty", "big.bin", "suid",
-		    longname, badutf8, utf8, "sparse", "sub/inner.txt",
-		    "sub/deeper/x", "link", "sub/deeper", "sub" };
+			longname, badutf8, utf8, "sparse", "sub/inner.txt",
+			"sub/deeper/x", "link", "sub/deeper", "sub" };
 		size_t j;
 
 		for (j = 0; j < ARRAY_SIZE(files); j++)
@@ -284,13 +291,19 @@ make_archive(struct mem *m, struct rec *r, size_t slice, unsigned workers,
     bool with_commands)
 {
 	struct st_archive_conf ac = {
-		.exclude = excludes, .exclude_caches = true,
-		.cmd_piece = 128 << 10, .cancelled = cancelled,
-		.on_entry = on_entry, .on_warning = on_warning, .cookie = r,
+		.exclude = excludes,
+		.exclude_caches = true,
+		.cmd_piece = 128 << 10,
+		.cancelled = cancelled,
+		.on_entry = on_entry,
+		.on_warning = on_warning,
+		.cookie = r,
 	};
 	struct st_compress_conf cc = {
-		.slice_size = slice, .workers = workers,
-		.on_member = on_member, .cookie = r,
+		.slice_size = slice,
+		.workers = workers,
+		.on_member = on_member,
+		.cookie = r,
 	};
 	struct stage *sink, *cz;
 	struct st_archive *a;
@@ -338,8 +351,7 @@ save(const struct mem *m, const char *name, char *path, size_t len)
 	tu_write_file(path, m->buf, m->len, 0644);
 }
 
-static int
-run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static int
 run(const char *fmt, ...)
@@ -372,7 +384,10 @@ inflate_all(const struct mem *m, const struct rec *r, size_t slice,
     struct ag_err *err)
 {
 	struct inflate_conf ic = {
-		.max_out = slice, .workers = 2, .sink = sink, .cookie = cookie,
+		.max_out = slice,
+		.workers = 2,
+		.sink = sink,
+		.cookie = cookie,
 	};
 	struct inflate *ifl;
 	size_t i;
@@ -490,7 +505,7 @@ test_roundtrip(void **state)
 
 	(void)state;
 	assert_int_equal(make_archive(&m, r, slice, 2, true), 0);
-	assert_true(r->nm > 80);	/* 5 MiB in 64 KiB slices */
+	assert_true(r->nm > 80); /* 5 MiB in 64 KiB slices */
 	/* The command that failed is a warning, not an error. */
 	assert_true(has_warning(r, "exited with status 3"));
 
@@ -498,7 +513,8 @@ test_roundtrip(void **state)
 	save(&m, "out.tar.gz", out, sizeof(out));
 	assert_int_equal(run("gzip -t '%s'", out), 0);
 	snprintf(list, sizeof(list), "%s/list.txt", tu_tmpdir());
-	assert_int_equal(run("tar -tzf '%s' > '%s' 2>/dev/null", out, list), 0);
+	assert_int_equal(run("tar -tzf '%s' > '%s' 2>/dev/null", out, list),
+	    0);
 	f = fopen(list, "r");
 	assert_non_null(f);
 	while (fgets(line, sizeof(line), f) != NULL) {
@@ -543,8 +559,8 @@ test_roundtrip(void **state)
 		assert_memory_equal(h + 257, "ustar", 5);
 		if (h[156] != 'x')
 			assert_memory_equal(h, r->e[i].path,
-			    strlen(r->e[i].path) < 100 ?
-			    strlen(r->e[i].path) : 100);
+			    strlen(r->e[i].path) < 100 ? strlen(r->e[i].path) :
+							 100);
 	}
 	i = find_entry(r, "/big.bin");
 	assert_int_equal(r->e[i].size, 5 << 20);
@@ -563,7 +579,8 @@ test_roundtrip(void **state)
 		fail_msg("extract: %s", err.msg);
 	for (i = 0; i < tar.len; i += 7777)
 		assert_int_equal(extract_write(x, tar.buf + i,
-		    tar.len - i < 7777 ? tar.len - i : 7777), 0);
+				     tar.len - i < 7777 ? tar.len - i : 7777),
+		    0);
 	if (extract_finish(x, &xs, &err) != 0)
 		fail_msg("extract: %s", err.msg);
 	extract_free(x);
@@ -615,8 +632,7 @@ test_filter_and_list(void **state)
 
 	(void)state;
 	assert_int_equal(make_archive(&m, r, 1 << 20, 1, false), 0);
-	assert_int_equal(inflate_all(&m, r, 1 << 20, tar_sink, &tar, &err),
-	    0);
+	assert_int_equal(inflate_all(&m, r, 1 << 20, tar_sink, &tar, &err), 0);
 
 	/* Only tree/sub (given with a leading '/'), nothing else. */
 	snprintf(sub, sizeof(sub), "%s/sub/", tree);
@@ -625,7 +641,8 @@ test_filter_and_list(void **state)
 	snprintf(dst, sizeof(dst), "%s/filtered", tu_tmpdir());
 	{
 		struct extract_conf xc = {
-			.target = dst, .paths = paths,
+			.target = dst,
+			.paths = paths,
 		};
 
 		x = extract_new(&xc, &err);
@@ -634,7 +651,7 @@ test_filter_and_list(void **state)
 	assert_int_equal(extract_write(x, tar.buf, tar.len), 0);
 	assert_int_equal(extract_finish(x, &xs, &err), 0);
 	extract_free(x);
-	assert_int_equal(xs.extracted, 4);	/* sub, inner, deeper, x */
+	assert_int_equal(xs.extracted, 4); /* sub, inner, deeper, x */
 	snprintf(p, sizeof(p), "%s%s/sub/deeper/x", dst, tree);
 	assert_int_equal(access(p, F_OK), 0);
 	snprintf(p, sizeof(p), "%s%s/a.txt", dst, tree);
@@ -652,7 +669,9 @@ test_filter_and_list(void **state)
 	}
 	for (i = 0; i < tar.len; i += 100000)
 		assert_int_equal(extract_write(x, tar.buf + i,
-		    tar.len - i < 100000 ? tar.len - i : 100000), 0);
+				     tar.len - i < 100000 ? tar.len - i :
+							    100000),
+		    0);
 	assert_int_equal(extract_finish(x, &xs, &err), 0);
 	extract_free(x);
 	assert_int_equal(xs.extracted, 0);
@@ -783,8 +802,9 @@ test_strict_and_errors(void **state)
 	struct ag_err err;
 	struct stage *sink, *cz;
 	struct st_archive *a;
-	struct st_archive_conf ac = { .strict = true, .on_warning = on_warning,
-	    .cookie = r };
+	struct st_archive_conf ac = { .strict = true,
+		.on_warning = on_warning,
+		.cookie = r };
 	struct st_compress_conf cc = { 0 };
 	char p[700];
 
@@ -846,7 +866,9 @@ fail_write(struct stage *st, const uint8_t *buf, size_t len)
 }
 
 static const struct stage_ops fail_ops = {
-	.name = "fail", .write = fail_write, .close = mem_close,
+	.name = "fail",
+	.write = fail_write,
+	.close = mem_close,
 	.free = mem_free,
 };
 
@@ -930,14 +952,15 @@ test_upload(void **state)
 	assert_int_equal(storage_list(st, "h/nightly/b2", 0, &l, &err), 0);
 	assert_int_equal(l.n, 0);
 	assert_int_equal(storage_list(st, "", STORAGE_LIST_INCOMPLETE, &l,
-	    &err), 0);
+			     &err),
+	    0);
 	assert_int_equal(l.n, 0);
 	storage_close(st);
 }
 
 /* A fake backend: flaky parts, a part-count limit, recorded part sizes. */
 static struct {
-	int fail_next;			/* AG_RETRY this many more times */
+	int fail_next; /* AG_RETRY this many more times */
 	size_t sizes[64];
 	size_t nparts;
 	int committed, aborted;
@@ -999,17 +1022,24 @@ fk_close(void *ctx)
 }
 
 static const struct storage_ops fake_ops = {
-	.name = "fake", .part_min = 4096, .part_align = 4096,
-	.max_parts = 16, .open = fk_open, .put_begin = fk_begin,
-	.put_part = fk_part, .put_commit = fk_commit, .put_abort = fk_abort,
+	.name = "fake",
+	.part_min = 4096,
+	.part_align = 4096,
+	.max_parts = 16,
+	.open = fk_open,
+	.put_begin = fk_begin,
+	.put_part = fk_part,
+	.put_commit = fk_commit,
+	.put_abort = fk_abort,
 	.close = fk_close,
 };
 
 static void
 test_upload_retry_and_growth(void **state)
 {
-	struct storage_conf sc = { .name = "f", .type = "fake",
-	    .ops = &fake_ops };
+	struct storage_conf sc = { .name = "f",
+		.type = "fake",
+		.ops = &fake_ops };
 	struct st_upload_conf uc = { .part_size = 5000, .retry_ms = 1 };
 	static uint8_t data[200000];
 	struct storage *st;
@@ -1024,10 +1054,13 @@ test_upload_retry_and_growth(void **state)
 	assert_int_equal(storage_part_size(st, 5000), 8192);
 	up = st_upload_new(st, "k", &uc, &err);
 	assert_non_null(up);
-	fk.fail_next = 2;		/* two 503s, then success */
+	fk.fail_next = 2; /* two 503s, then success */
 	for (i = 0; i < sizeof(data); i += 999)
 		assert_int_equal(stage_write(up, data + i,
-		    sizeof(data) - i < 999 ? sizeof(data) - i : 999), 0);
+				     sizeof(data) - i < 999 ?
+					 sizeof(data) - i :
+					 999),
+		    0);
 	assert_int_equal(stage_close(up), 0);
 	assert_int_equal(fk.committed, 1);
 	/* Sizes double every max_parts / 8 = 2 parts. */

@@ -2,6 +2,8 @@
  * test_storage.c: the storage wrappers and the local-folder backend:
  * streamed uploads with atomic visibility, abort, ranged reads, listing,
  * removal, refused keys, config parsing, and the disk-full message.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -56,7 +58,7 @@ exists(const char *sub, const char *rel)
 struct sinkbuf {
 	uint8_t buf[1 << 16];
 	size_t len;
-	int stop_after;			/* calls before refusing, 0: never */
+	int stop_after; /* calls before refusing, 0: never */
 	int calls;
 };
 
@@ -113,12 +115,14 @@ test_put_atomic(void **state)
 	assert_int_equal(storage_put_part(up, data + 1000, 1000, &err), 0);
 	/* Not visible before the commit, to get() or list(). */
 	assert_int_equal(storage_get(st, "b/j/id/data.vgl", 0, UINT64_MAX,
-	    sink, &sb, &err), STORAGE_ABSENT);
+			     sink, &sb, &err),
+	    STORAGE_ABSENT);
 	assert_int_equal(storage_list(st, "b/", 0, &l, &err), 0);
 	assert_int_equal(l.n, 0);
 	/* But listed as an unfinished upload. */
 	assert_int_equal(storage_list(st, "b/", STORAGE_LIST_INCOMPLETE, &l,
-	    &err), 0);
+			     &err),
+	    0);
 	assert_int_equal(l.n, 1);
 	assert_string_equal(l.v[0].name, "b/j/id/data.vgl");
 	assert_int_equal(l.v[0].size, 2000);
@@ -127,8 +131,9 @@ test_put_atomic(void **state)
 	{
 		struct storage_upload *up2;
 
-		assert_int_equal(storage_put_begin(st, "b/j/id/data.vgl",
-		    &up2, &err), -1);
+		assert_int_equal(storage_put_begin(st, "b/j/id/data.vgl", &up2,
+				     &err),
+		    -1);
 		assert_non_null(strstr(err.msg, "already in progress"));
 	}
 	assert_int_equal(storage_put_part(up, data + 2000, 1000, &err), 0);
@@ -136,7 +141,8 @@ test_put_atomic(void **state)
 	assert_false(exists("atomic", "b/j/id/data.vgl.part"));
 
 	assert_int_equal(storage_get(st, "b/j/id/data.vgl", 0, UINT64_MAX,
-	    sink, &sb, &err), 0);
+			     sink, &sb, &err),
+	    0);
 	assert_int_equal(sb.len, sizeof(data));
 	assert_memory_equal(sb.buf, data, sizeof(data));
 	storage_stats(st, &ss);
@@ -147,16 +153,18 @@ test_put_atomic(void **state)
 	/* Replacing keeps the old object until the new commit. */
 	assert_int_equal(storage_put_begin(st, "b/j/id/data.vgl", &up, &err),
 	    0);
-	assert_int_equal(storage_put_part(up, (const uint8_t *)"new", 3,
-	    &err), 0);
+	assert_int_equal(storage_put_part(up, (const uint8_t *)"new", 3, &err),
+	    0);
 	sb.len = 0;
 	assert_int_equal(storage_get(st, "b/j/id/data.vgl", 0, UINT64_MAX,
-	    sink, &sb, &err), 0);
+			     sink, &sb, &err),
+	    0);
 	assert_int_equal(sb.len, 3000);
 	assert_int_equal(storage_put_commit(up, &err), 0);
 	sb.len = 0;
 	assert_int_equal(storage_get(st, "b/j/id/data.vgl", 0, UINT64_MAX,
-	    sink, &sb, &err), 0);
+			     sink, &sb, &err),
+	    0);
 	assert_int_equal(sb.len, 3);
 	storage_close(st);
 }
@@ -171,23 +179,25 @@ test_abort(void **state)
 
 	(void)state;
 	assert_int_equal(storage_put_begin(st, "x/y/z/obj", &up, &err), 0);
-	assert_int_equal(storage_put_part(up, (const uint8_t *)"abc", 3,
-	    &err), 0);
+	assert_int_equal(storage_put_part(up, (const uint8_t *)"abc", 3, &err),
+	    0);
 	assert_true(exists("abort", "x/y/z/obj.part"));
 	storage_put_abort(up);
 	assert_false(exists("abort", "x/y/z/obj.part"));
-	assert_false(exists("abort", "x"));	/* empty folders pruned */
+	assert_false(exists("abort", "x")); /* empty folders pruned */
 	assert_int_equal(storage_list(st, "", STORAGE_LIST_INCOMPLETE, &l,
-	    &err), 0);
+			     &err),
+	    0);
 	assert_int_equal(l.n, 0);
 
 	/* A crashed run's leftover is listed and can be cleaned. */
 	assert_int_equal(storage_put_begin(st, "x/stale", &up, &err), 0);
-	assert_int_equal(storage_put_part(up, (const uint8_t *)"abc", 3,
-	    &err), 0);
+	assert_int_equal(storage_put_part(up, (const uint8_t *)"abc", 3, &err),
+	    0);
 	/* While the upload runs it is locked. */
 	assert_int_equal(storage_list(st, "x", STORAGE_LIST_INCOMPLETE, &l,
-	    &err), 0);
+			     &err),
+	    0);
 	assert_int_equal(l.n, 1);
 	assert_int_equal(storage_abort_incomplete(st, &l.v[0], &err), -1);
 	assert_non_null(strstr(err.msg, "in progress"));
@@ -232,7 +242,8 @@ test_ranged_get(void **state)
 	assert_memory_equal(sb.buf, data + 100, 200);
 	sb.len = 0;
 	assert_int_equal(storage_get(st, "r/obj", 4990, UINT64_MAX, sink, &sb,
-	    &err), 0);
+			     &err),
+	    0);
 	assert_int_equal(sb.len, 10);
 	assert_memory_equal(sb.buf, data + 4990, 10);
 	sb.len = 0;
@@ -244,7 +255,8 @@ test_ranged_get(void **state)
 	    -1);
 	assert_non_null(strstr(err.msg, "outside the object"));
 	assert_int_equal(storage_get(st, "r/obj", 5001, UINT64_MAX, sink, &sb,
-	    &err), -1);
+			     &err),
+	    -1);
 	assert_int_equal(storage_get(st, "r/none", 0, 1, sink, &sb, &err),
 	    STORAGE_ABSENT);
 	assert_int_equal(storage_get(st, "nodir/none", 0, 1, sink, &sb, &err),
@@ -259,11 +271,12 @@ test_ranged_get(void **state)
 		    0);
 		free(big);
 		assert_int_equal(storage_get(st, "r/big", 0, UINT64_MAX, sink,
-		    &s2, &err), -1);
+				     &s2, &err),
+		    -1);
 		assert_non_null(strstr(err.msg, "stopped by reader"));
 	}
-	assert_int_equal(storage_get_buf(st, "r/obj", 1 << 20, &all, &n,
-	    &err), 0);
+	assert_int_equal(storage_get_buf(st, "r/obj", 1 << 20, &all, &n, &err),
+	    0);
 	assert_int_equal(n, sizeof(data));
 	assert_memory_equal(all, data, n);
 	free(all);
@@ -280,14 +293,16 @@ test_list_remove(void **state)
 	struct objlist l = { 0 };
 	struct ag_err err;
 	const char *keys[] = { "h/nightly/2026-b/data.vgl",
-	    "h/nightly/2026-a/manifest.vgl", "h/nightly/2026-a/data.vgl",
-	    "h/weekly/2026-a/data.vgl", "h/nightlyx/z", "top" };
+		"h/nightly/2026-a/manifest.vgl", "h/nightly/2026-a/data.vgl",
+		"h/weekly/2026-a/data.vgl", "h/nightlyx/z", "top" };
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(keys); i++)
 		assert_int_equal(storage_put(st, keys[i],
-		    (const uint8_t *)keys[i], i % 3 + 1, &err), 0);
+				     (const uint8_t *)keys[i], i % 3 + 1,
+				     &err),
+		    0);
 	assert_int_equal(storage_list(st, "h/nightly/", 0, &l, &err), 0);
 	assert_int_equal(l.n, 3);
 	assert_string_equal(l.v[0].name, "h/nightly/2026-a/data.vgl");
@@ -309,10 +324,10 @@ test_list_remove(void **state)
 
 	assert_int_equal(storage_remove(st, "h/weekly/2026-a/data.vgl", &err),
 	    0);
-	assert_false(exists("list", "h/weekly"));	/* pruned */
+	assert_false(exists("list", "h/weekly")); /* pruned */
 	assert_true(exists("list", "h/nightly"));
 	assert_int_equal(storage_remove(st, "h/weekly/2026-a/data.vgl", &err),
-	    0);				/* absent is fine */
+	    0); /* absent is fine */
 	storage_close(st);
 }
 
@@ -324,7 +339,7 @@ test_bad_keys(void **state)
 	struct sinkbuf sb = { .len = 0 };
 	struct ag_err err;
 	const char *bad[] = { "", "/abs", "a//b", "a/../b", "..", "../x",
-	    "a/./b", "a/", ".", "a/b/..", "x\ny" };
+		"a/./b", "a/", ".", "a/b/..", "x\ny" };
 	char longkey[STORAGE_KEY_MAX + 2];
 	size_t i;
 
@@ -334,7 +349,8 @@ test_bad_keys(void **state)
 		assert_int_equal(storage_put_begin(st, bad[i], &up, &err), -1);
 		assert_non_null(strstr(err.msg, "invalid object key"));
 		assert_int_equal(storage_get(st, bad[i], 0, 1, sink, &sb,
-		    &err), -1);
+				     &err),
+		    -1);
 		assert_int_equal(storage_remove(st, bad[i], &err), -1);
 	}
 	memset(longkey, 'a', sizeof(longkey) - 1);
@@ -433,8 +449,10 @@ enter_mount_ns(void)
 		return (0);
 	}
 	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) {
-		fprintf(stderr, "test_enospc: not root and no user namespace "
-		    "(unshare: %s): run as root, as CI does\n", strerror(errno));
+		fprintf(stderr,
+		    "test_enospc: not root and no user namespace "
+		    "(unshare: %s): run as root, as CI does\n",
+		    strerror(errno));
 		return (-1);
 	}
 	if (proc_write("/proc/self/setgroups", "deny") != 0)
@@ -478,8 +496,10 @@ test_enospc(void **state)
 		snprintf(p, sizeof(p), "%s/full", tu_tmpdir());
 		if (mkdir(p, 0700) != 0 ||
 		    mount("tmpfs", p, "tmpfs", 0, "size=64k") != 0) {
-			fprintf(stderr, "test_enospc: mount a 64 KiB tmpfs on "
-			    "%s: %s\n", p, strerror(errno));
+			fprintf(stderr,
+			    "test_enospc: mount a 64 KiB tmpfs on "
+			    "%s: %s\n",
+			    p, strerror(errno));
 			_exit(12);
 		}
 		if ((c = storage_conf_local("here", p)) == NULL ||
@@ -490,8 +510,9 @@ test_enospc(void **state)
 			_exit(3);
 		if (storage_put_part(up, big, sizeof(big), &err) != -1)
 			_exit(4);
-		if (strcmp(err.msg, "local[here]: write backups/x/data.vgl: "
-		    "No space left on device") != 0) {
+		if (strcmp(err.msg,
+			"local[here]: write backups/x/data.vgl: "
+			"No space left on device") != 0) {
 			fprintf(stderr, "message: %s\n", err.msg);
 			_exit(5);
 		}
@@ -505,7 +526,7 @@ test_enospc(void **state)
 	assert_true(WIFEXITED(status));
 	if (WEXITSTATUS(status) >= 10)
 		fail_msg("test_enospc could not mount its tmpfs (see above); "
-		    "the test needs root or user namespaces");
+			 "the test needs root or user namespaces");
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
@@ -521,13 +542,15 @@ test_conf(void **state)
 	size_t i;
 
 	(void)state;
-	snprintf(text, sizeof(text), "storage = {\n"
+	snprintf(text, sizeof(text),
+	    "storage = {\n"
 	    "  here = { type = \"local\"; path = \"%s/confstore\"; };\n"
 	    "  bad1 = { type = \"local\"; path = \"rel\"; };\n"
 	    "  bad2 = { type = \"local\"; pth = \"/x\"; };\n"
 	    "  bad3 = { type = \"ftp\"; };\n"
 	    "  bad4 = { type = \"local\"; };\n"
-	    "};\n", tu_tmpdir());
+	    "};\n",
+	    tu_tmpdir());
 	cf = tu_conf_load(text, &errs);
 	for (i = 0; i < errs.n; i++)
 		print_message("conf: %s\n", errs.msgs[i]);

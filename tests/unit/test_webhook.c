@@ -6,6 +6,8 @@
  * python, answers are classified (HTTP status, DingTalk/WeCom errcodes),
  * the config is checked, and real sends reach a tiny HTTP server on
  * 127.0.0.1 (fakes/fake_httpd.c) with the right headers and body.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -103,7 +105,7 @@ str(json_t *o, const char *path)
 
 	snprintf(buf, sizeof(buf), "%s", path);
 	for (tok = strtok_r(buf, ".", &save); tok != NULL;
-	    tok = strtok_r(NULL, ".", &save)) {
+	     tok = strtok_r(NULL, ".", &save)) {
 		if (json_is_array(cur))
 			cur = json_array_get(cur, strtoul(tok, NULL, 10));
 		else
@@ -189,8 +191,11 @@ test_render_slack(void **state)
 	    "cpu.used_pct");
 	assert_string_equal(str(o, "attachments.0.fields.1.value"), "97.2");
 	assert_string_equal(str(o, "attachments.0.fields.2.value"), "> 95");
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(
-	    json_object_get(o, "attachments"), 0), "ts")), T0 / 1000);
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_array_get(json_object_get(o, "attachments"),
+				 0),
+			     "ts")),
+	    T0 / 1000);
 	json_decref(o);
 
 	o = render("slack", &r);
@@ -247,8 +252,9 @@ test_render_alertmanager(void **state)
 	assert_string_equal(str(o, "1.labels.severity"), "warning");
 	assert_string_equal(str(o, "1.endsAt"), "2026-11-22T03:00:00.123Z");
 	a = json_array_get(o, 1);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(
-	    a, "labels"), "alertname")), "cpu-high");
+	assert_string_equal(json_string_value(json_object_get(
+				json_object_get(a, "labels"), "alertname")),
+	    "cpu-high");
 	json_decref(o);
 
 	/* UNKNOWN after WARNING is the same alert: no second element. */
@@ -303,13 +309,14 @@ test_render_dingtalk_wecom(void **state)
 static void
 test_render_escaping(void **state)
 {
-	static const char *const formats[] = { "json", "slack",
-		"alertmanager", "dingtalk", "wecom" };
+	static const char *const formats[] = { "json", "slack", "alertmanager",
+		"dingtalk", "wecom" };
 	struct notification n = firing();
 	json_t *o;
 
 	(void)state;
-	snprintf(n.host, sizeof(n.host), "we\"b\\1\n\t\x01 \xc3\xa9\xe2\x82"
+	snprintf(n.host, sizeof(n.host),
+	    "we\"b\\1\n\t\x01 \xc3\xa9\xe2\x82"
 	    "\xac\xf0\x9f\x94\xa5 ${host}");
 	snprintf(n.rule, sizeof(n.rule), "bad\xff\xc3utf8\xed\xa0\x80");
 	n.has_value = false;
@@ -321,10 +328,12 @@ test_render_escaping(void **state)
 		json_decref(o);
 	}
 	o = render("alertmanager", &n);
-	assert_string_equal(str(o, "0.labels.instance"), "we\"b\\1\n\t\x01 "
+	assert_string_equal(str(o, "0.labels.instance"),
+	    "we\"b\\1\n\t\x01 "
 	    "\xc3\xa9\xe2\x82\xac\xf0\x9f\x94\xa5 ${host}");
 	/* Each bad byte becomes U+FFFD. */
-	assert_string_equal(str(o, "0.labels.alertname"), "bad\xef\xbf\xbd"
+	assert_string_equal(str(o, "0.labels.alertname"),
+	    "bad\xef\xbf\xbd"
 	    "\xef\xbf\xbdutf8\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
 	assert_string_equal(str(o, "0.annotations.value"), "n/a");
 	json_decref(o);
@@ -346,7 +355,8 @@ test_signature_known_answer(void **state)
 	/* printf '%s' BODY | openssl dgst -sha256 -hmac hunter2 */
 	assert_int_equal(webhook_signature("hunter2", body, strlen(body), sig),
 	    0);
-	assert_string_equal(sig, "sha256=0fcc5879212bba6aaba40c51fe70f54e6c1e"
+	assert_string_equal(sig,
+	    "sha256=0fcc5879212bba6aaba40c51fe70f54e6c1e"
 	    "4d2c609e48e7c40596f86dfc3e3e");
 }
 
@@ -360,16 +370,21 @@ test_dingtalk_sign(void **state)
 	 * python3: base64(hmac.new(secret, "1700000000000\n" + secret,
 	 * sha256)), then urllib.parse.quote_plus; openssl agrees.
 	 */
-	assert_int_equal(webhook_dingtalk_sign_url("https://oapi.dingtalk.com/"
-	    "robot/send?access_token=abc", "SECexample0123456789",
-	    1700000000000LL, &u), 0);
-	assert_string_equal(u, "https://oapi.dingtalk.com/robot/send?"
+	assert_int_equal(
+	    webhook_dingtalk_sign_url("https://oapi.dingtalk.com/"
+				      "robot/send?access_token=abc",
+		"SECexample0123456789", 1700000000000LL, &u),
+	    0);
+	assert_string_equal(u,
+	    "https://oapi.dingtalk.com/robot/send?"
 	    "access_token=abc&timestamp=1700000000000&sign="
 	    "figG6qqCA%2FlRh0hsGCW2zNtNV5znkAFut5BI0zKhqnQ%3D");
 	free(u);
 	assert_int_equal(webhook_dingtalk_sign_url("http://h/x",
-	    "SECexample0123456789", 1700000000000LL, &u), 0);
-	assert_string_equal(u, "http://h/x?timestamp=1700000000000&sign="
+			     "SECexample0123456789", 1700000000000LL, &u),
+	    0);
+	assert_string_equal(u,
+	    "http://h/x?timestamp=1700000000000&sign="
 	    "figG6qqCA%2FlRh0hsGCW2zNtNV5znkAFut5BI0zKhqnQ%3D");
 	free(u);
 }
@@ -407,30 +422,38 @@ test_classify(void **state)
 	assert_int_equal(classify(js, 301, "", &err), -1);
 	assert_non_null(strstr(err.msg, "redirects"));
 	memset(big, 'b', sizeof(big));
-	assert_int_equal(webhook_classify(js, 400, big, sizeof(big), &err), -1);
+	assert_int_equal(webhook_classify(js, 400, big, sizeof(big), &err),
+	    -1);
 	assert_int_equal(strlen(err.msg), strlen("HTTP 400: ") + 200);
 
-	assert_int_equal(classify(dt, 200, "{\"errcode\":0,\"errmsg\":"
-	    "\"ok\"}", &err), 0);
-	assert_int_equal(classify(dt, 200, "{\"errcode\":130101,"
-	    "\"errmsg\":\"send too fast\"}", &err), AG_RETRY);
+	assert_int_equal(classify(dt, 200,
+			     "{\"errcode\":0,\"errmsg\":"
+			     "\"ok\"}",
+			     &err),
+	    0);
+	assert_int_equal(classify(dt, 200,
+			     "{\"errcode\":130101,"
+			     "\"errmsg\":\"send too fast\"}",
+			     &err),
+	    AG_RETRY);
 	assert_string_equal(err.msg, "errcode 130101: send too fast");
-	assert_int_equal(classify(dt, 200, "{\"errcode\":310000,"
-	    "\"errmsg\":\"keywords not in content\"}", &err), -1);
-	assert_string_equal(err.msg, "errcode 310000: keywords not in content");
+	assert_int_equal(classify(dt, 200,
+			     "{\"errcode\":310000,"
+			     "\"errmsg\":\"keywords not in content\"}",
+			     &err),
+	    -1);
+	assert_string_equal(err.msg,
+	    "errcode 310000: keywords not in content");
 	assert_int_equal(classify(dt, 200, "<html>", &err), -1);
 	assert_non_null(strstr(err.msg, "without an errcode"));
 	assert_int_equal(classify(dt, 200, "", &err), -1);
 	assert_int_equal(classify(dt, 502, "", &err), AG_RETRY);
-	assert_int_equal(classify(wc, 200, "{\"errcode\":45009}",
-	    &err), AG_RETRY);
-	assert_int_equal(classify(wc, 200, "{\"errcode\":93000}",
-	    &err), -1);
-	assert_int_equal(classify(wc, 200, "{\"errcode\":0}",
-	    &err), 0);
+	assert_int_equal(classify(wc, 200, "{\"errcode\":45009}", &err),
+	    AG_RETRY);
+	assert_int_equal(classify(wc, 200, "{\"errcode\":93000}", &err), -1);
+	assert_int_equal(classify(wc, 200, "{\"errcode\":0}", &err), 0);
 	/* 45009 means nothing to DingTalk. */
-	assert_int_equal(classify(dt, 200, "{\"errcode\":45009}",
-	    &err), -1);
+	assert_int_equal(classify(dt, 200, "{\"errcode\":45009}", &err), -1);
 }
 
 /* Build the notifier from one element of a config's notifiers list. */
@@ -439,8 +462,10 @@ make(const char *settings, struct conf **ret_c, struct conf_errs *e)
 {
 	char text[2048];
 
-	snprintf(text, sizeof(text), "notifiers = ( { name = \"hook\"; "
-	    "type = \"webhook\"; %s } );\n", settings);
+	snprintf(text, sizeof(text),
+	    "notifiers = ( { name = \"hook\"; "
+	    "type = \"webhook\"; %s } );\n",
+	    settings);
 	*ret_c = tu_conf_load(text, e);
 	return notifier_new(conf_elem((*ret_c)->notifiers, 0), e);
 }
@@ -457,13 +482,15 @@ test_send_json(void **state)
 	long ts;
 
 	(void)state;
-	snprintf(settings, sizeof(settings), "url = \"http://127.0.0.1:%d/hook"
+	snprintf(settings, sizeof(settings),
+	    "url = \"http://127.0.0.1:%d/hook"
 	    "?k=v\"; secret = \"s3cret\"; headers = { X-Api-Key = \"k1\"; "
-	    "Authorization = \"Bearer t0k\"; };", S.port);
+	    "Authorization = \"Bearer t0k\"; };",
+	    S.port);
 	nf = make(settings, &c, &e);
 	assert_int_equal(e.n, 0);
 	assert_non_null(nf);
-	conf_free(c);			/* a reload frees the config */
+	conf_free(c); /* a reload frees the config */
 
 	S.status = 200;
 	S.body = "ok";
@@ -479,7 +506,8 @@ test_send_json(void **state)
 	assert_string_equal(req_header("X-Api-Key"), "k1");
 	assert_string_equal(req_header("Authorization"), "Bearer t0k");
 	assert_int_equal(webhook_signature("s3cret", S.req_body,
-	    S.req_body_len, sig), 0);
+			     S.req_body_len, sig),
+	    0);
 	assert_string_equal(req_header("X-Vigil-Signature"), sig);
 	ts = strtol(req_header("X-Vigil-Timestamp"), NULL, 10);
 	assert_true(labs(ts - (long)time(NULL)) < 10);
@@ -510,10 +538,12 @@ test_send_unsigned_list_headers(void **state)
 	struct conf *c;
 
 	(void)state;
-	snprintf(settings, sizeof(settings), "url = \"http://127.0.0.1:%d/am\";"
+	snprintf(settings, sizeof(settings),
+	    "url = \"http://127.0.0.1:%d/am\";"
 	    " format = \"alertmanager\"; headers = [ \"X-Scope-OrgID: "
 	    "team-a\", \"X-Two:two\" ]; timeout = \"2s\"; "
-	    "connect_timeout = \"1s\"; tls_verify = false;", S.port);
+	    "connect_timeout = \"1s\"; tls_verify = false;",
+	    S.port);
 	nf = make(settings, &c, &e);
 	assert_int_equal(e.n, 0);
 	assert_non_null(nf);
@@ -541,10 +571,14 @@ test_send_dingtalk(void **state)
 	struct conf *c;
 
 	(void)state;
-	snprintf(base, sizeof(base), "http://127.0.0.1:%d/robot/send?"
-	    "access_token=tok", S.port);
-	snprintf(settings, sizeof(settings), "url = \"%s\"; format = "
-	    "\"dingtalk\"; secret = \"SECabc\";", base);
+	snprintf(base, sizeof(base),
+	    "http://127.0.0.1:%d/robot/send?"
+	    "access_token=tok",
+	    S.port);
+	snprintf(settings, sizeof(settings),
+	    "url = \"%s\"; format = "
+	    "\"dingtalk\"; secret = \"SECabc\";",
+	    base);
 	nf = make(settings, &c, &e);
 	assert_int_equal(e.n, 0);
 	assert_non_null(nf);
@@ -554,11 +588,13 @@ test_send_dingtalk(void **state)
 	assert_int_equal(notifier_send(nf, &n, &err), 0);
 	/* Signed on the URL, not in a header. */
 	assert_null(req_header("X-Vigil-Signature"));
-	assert_non_null(strstr(S.path, "/robot/send?access_token=tok"
+	assert_non_null(strstr(S.path,
+	    "/robot/send?access_token=tok"
 	    "&timestamp="));
 	ts = strstr(S.path, "timestamp=") + 10;
 	assert_int_equal(webhook_dingtalk_sign_url(base, "SECabc",
-	    strtoll(ts, NULL, 10), &want), 0);
+			     strtoll(ts, NULL, 10), &want),
+	    0);
 	assert_string_equal(strstr(want, "/robot"), S.path);
 	free(want);
 
@@ -587,8 +623,10 @@ test_send_transport_failures(void **state)
 	(void)state;
 	/* Nobody listens: retry later. */
 	assert_true((port = fake_httpd_free_port()) > 0);
-	snprintf(settings, sizeof(settings), "url = \"http://127.0.0.1:%d/x?"
-	    "token=SECRET\";", port);
+	snprintf(settings, sizeof(settings),
+	    "url = \"http://127.0.0.1:%d/x?"
+	    "token=SECRET\";",
+	    port);
 	nf = make(settings, &c, &e);
 	assert_non_null(nf);
 	assert_int_equal(notifier_send(nf, &n, &err), AG_RETRY);
@@ -597,8 +635,10 @@ test_send_transport_failures(void **state)
 	conf_free(c);
 
 	/* A receiver that never answers: the timeout holds. */
-	snprintf(settings, sizeof(settings), "url = \"http://127.0.0.1:%d/x\";"
-	    " timeout = \"300ms\";", S.port);
+	snprintf(settings, sizeof(settings),
+	    "url = \"http://127.0.0.1:%d/x\";"
+	    " timeout = \"300ms\";",
+	    S.port);
 	nf = make(settings, &c, &e);
 	assert_non_null(nf);
 	S.silent = 1;
@@ -621,7 +661,8 @@ test_config_errors(void **state)
 		{ "url = \"http://h/a b\";", "url: must be" },
 		{ "url = \"http:///x\";", "url: must be" },
 		{ "url = 5;", "url: must be a string" },
-		{ "url = \"http://h/\"; format = \"xml\";", "format: unknown "
+		{ "url = \"http://h/\"; format = \"xml\";",
+		    "format: unknown "
 		    "format \"xml\" (known: json, slack, alertmanager, "
 		    "dingtalk, wecom)" },
 		{ "url = \"http://h/\"; headers = { Content-Type = \"x\"; };",
@@ -644,7 +685,8 @@ test_config_errors(void **state)
 		    "VIGIL_TEST_NO_SUCH is not set" },
 		{ "url = \"http://h/\"; secret = \"a\"; secret_env = \"B\";",
 		    "give only one" },
-		{ "url = \"http://h/\"; method = \"GET\";", "unknown setting" },
+		{ "url = \"http://h/\"; method = \"GET\";",
+		    "unknown setting" },
 	};
 	struct conf_errs e = { 0 };
 	struct conf *c;
@@ -673,10 +715,12 @@ test_config_ok(void **state)
 
 	(void)state;
 	setenv("VIGIL_TEST_HOOK_SECRET", "from-env", 1);
-	snprintf(settings, sizeof(settings), "url = \"HTTPS://hooks.example."
+	snprintf(settings, sizeof(settings),
+	    "url = \"HTTPS://hooks.example."
 	    "com/x\"; format = \"wecom\"; secret_env = "
 	    "\"VIGIL_TEST_HOOK_SECRET\"; ca_file = \"%s/vigil.conf\"; "
-	    "tls_verify = true;", tu_tmpdir());
+	    "tls_verify = true;",
+	    tu_tmpdir());
 	nf = make(settings, &c, &e);
 	assert_int_equal(e.n, 0);
 	assert_non_null(nf);
@@ -704,7 +748,8 @@ test_refusal_echo_is_redacted(void **state)
 	struct conf *c;
 
 	(void)state;
-	snprintf(settings, sizeof(settings), "url = \"http://127.0.0.1:%d/"
+	snprintf(settings, sizeof(settings),
+	    "url = \"http://127.0.0.1:%d/"
 	    "services/T0123ABCDEF4567XYZ?token=tok-SECRET-1234\"; "
 	    "secret = \"sig-secret-55\"; headers = { Authorization = "
 	    "\"Bearer hdr-secret-99\"; X-Key = \"key-secret-77\"; };",
@@ -714,7 +759,8 @@ test_refusal_echo_is_redacted(void **state)
 	assert_non_null(nf);
 	conf_free(c);
 
-	snprintf(echo, sizeof(echo), "bad request: POST /services/"
+	snprintf(echo, sizeof(echo),
+	    "bad request: POST /services/"
 	    "T0123ABCDEF4567XYZ?token=tok-SECRET-1234 (secret "
 	    "sig-secret-55)\nAuthorization: Bearer hdr-secret-99\n"
 	    "X-Key: key-secret-77\nUser-Agent: vigil/0\n");

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """vgl_read.py: an independent reader of vigil backups (format 1.x), written
 from docs/BACKUP-FORMAT.md alone, as a check that the page says enough for a
 third party.  Needs the `cryptography` package.

@@ -23,6 +23,8 @@
  * (query values, password, token-like path segments) are registered with
  * the log module (log_secret_add()) for as long as the notifier lives, so
  * that an answer echoing them is redacted too.  See docs/WEBHOOK.md.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -68,28 +70,33 @@ struct ntf_webhook {
 	char *name;
 	char *url;
 	const struct webhook_format *fmt;
-	char *secret;			/* NULL: unsigned; wiped on free */
-	char **headers;			/* "Name: value", then NULL */
+	char *secret;	/* NULL: unsigned; wiped on free */
+	char **headers; /* "Name: value", then NULL */
 	size_t nheaders;
 	int64_t timeout_ms;
 	int64_t connect_timeout_ms;
 	bool tls_verify;
 	char *ca_file;
-	struct http_client *http;	/* created on first send */
+	struct http_client *http; /* created on first send */
 	/* What we registered with log_secret_add(), removed on free. */
 	char *redact[WEBHOOK_REDACT_MAX];
 	size_t nredact;
 };
 
-static const char *const ntf_webhook_settings[] = {
-	"url", "format", "secret", "secret_file", "secret_env", "headers",
-	"timeout", "connect_timeout", "tls_verify", "ca_file", NULL
-};
+static const char *const ntf_webhook_settings[] = { "url", "format", "secret",
+	"secret_file", "secret_env", "headers", "timeout", "connect_timeout",
+	"tls_verify", "ca_file", NULL };
 
 /* Headers we set ourselves, which the configuration may not override. */
 static const char *const reserved_headers[] = {
-	"Content-Type", "Content-Length", "Host", "Transfer-Encoding",
-	"User-Agent", "X-Vigil-Id", "X-Vigil-Signature", "X-Vigil-Timestamp",
+	"Content-Type",
+	"Content-Length",
+	"Host",
+	"Transfer-Encoding",
+	"User-Agent",
+	"X-Vigil-Id",
+	"X-Vigil-Signature",
+	"X-Vigil-Timestamp",
 	"Expect",
 };
 
@@ -154,7 +161,7 @@ keep_secret(struct ntf_webhook *w, const char *s, size_t len)
 	if (len < LOG_SECRET_MIN)
 		return 0;
 	if (w->nredact >= WEBHOOK_REDACT_MAX)
-		return 0;	/* the shape rules still hide query values */
+		return 0; /* the shape rules still hide query values */
 	if ((copy = strndup(s, len)) == NULL)
 		return -1;
 	if (log_secret_add(copy) != 0) {
@@ -200,9 +207,9 @@ keep_url_secrets(struct ntf_webhook *w, const char *u)
 	end = auth + strcspn(auth, "/?#");
 	for (at = end; at > auth && at[-1] != '@'; at--)
 		;
-	if (at > auth && (colon = memchr(auth, ':', (size_t)(at - 1 -
-	    auth))) != NULL && keep_secret(w, colon + 1, (size_t)(at - 2 -
-	    colon)) != 0)
+	if (at > auth &&
+	    (colon = memchr(auth, ':', (size_t)(at - 1 - auth))) != NULL &&
+	    keep_secret(w, colon + 1, (size_t)(at - 2 - colon)) != 0)
 		return -1;
 	for (p = end; *p == '/'; p += n) {
 		p++;
@@ -235,8 +242,8 @@ tchar(char c)
  * name the header but never show its value, which may be a token.
  */
 static int
-add_header(struct ntf_webhook *w, struct conf_errs *errs,
-    const conf_node *at, const char *name, const char *value)
+add_header(struct ntf_webhook *w, struct conf_errs *errs, const conf_node *at,
+    const char *name, const char *value)
 {
 	char *line;
 	size_t i;
@@ -245,20 +252,26 @@ add_header(struct ntf_webhook *w, struct conf_errs *errs,
 		return conf_error(errs, at, "a header needs a name");
 	for (i = 0; name[i] != '\0'; i++)
 		if (!tchar(name[i]))
-			return conf_error(errs, at, "header \"%.64s\": invalid "
-			    "character in the name", name);
+			return conf_error(errs, at,
+			    "header \"%.64s\": invalid "
+			    "character in the name",
+			    name);
 	for (i = 0; value[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)value[i];
 
 		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			return conf_error(errs, at, "header \"%.64s\": control "
+			return conf_error(errs, at,
+			    "header \"%.64s\": control "
 			    "characters (CR, LF, ...) are not allowed in the "
-			    "value", name);
+			    "value",
+			    name);
 	}
 	for (i = 0; i < ARRAY_SIZE(reserved_headers); i++)
 		if (strcasecmp(name, reserved_headers[i]) == 0)
-			return conf_error(errs, at, "header \"%s\" is set by "
-			    "vigil and cannot be configured", name);
+			return conf_error(errs, at,
+			    "header \"%s\" is set by "
+			    "vigil and cannot be configured",
+			    name);
 	if (strlen(name) + strlen(value) + 3 > WEBHOOK_HEADER_LEN_MAX)
 		return conf_error(errs, at, "header \"%.64s\" is too long",
 		    name);
@@ -283,7 +296,7 @@ read_headers(struct ntf_webhook *w, const conf_node *cs,
 	int bad = 0;
 
 	if ((w->headers = calloc(WEBHOOK_HEADERS_MAX + 1,
-	    sizeof(*w->headers))) == NULL)
+		 sizeof(*w->headers))) == NULL)
 		return conf_error(errs, cs, "out of memory");
 	if (m == NULL)
 		return 0;
@@ -302,13 +315,15 @@ read_headers(struct ntf_webhook *w, const conf_node *cs,
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if ((colon = strchr(v[i], ':')) == NULL) {
-			bad = conf_error(errs, m, "header %zu: must be "
-			    "\"Name: value\"", i + 1);
+			bad = conf_error(errs, m,
+			    "header %zu: must be "
+			    "\"Name: value\"",
+			    i + 1);
 			continue;
 		}
 		*colon = '\0';
 		for (value = colon + 1; *value == ' ' || *value == '\t';
-		    value++)
+		     value++)
 			;
 		if (add_header(w, errs, m, v[i], value) != 0)
 			bad = 1;
@@ -344,11 +359,14 @@ ntf_webhook_configure(void **ret_ctx, const conf_node *cs,
 
 	if (conf_get_str(errs, cs, "url", true, &url) == 1) {
 		if (!valid_url(url))
-			bad = conf_error_at(errs, cs, "url", "must be an "
+			bad = conf_error_at(errs, cs, "url",
+			    "must be an "
 			    "http:// or https:// URL without spaces");
 		else if (strlen(url) > WEBHOOK_URL_MAX)
-			bad = conf_error_at(errs, cs, "url", "longer than %d "
-			    "bytes", WEBHOOK_URL_MAX);
+			bad = conf_error_at(errs, cs, "url",
+			    "longer than %d "
+			    "bytes",
+			    WEBHOOK_URL_MAX);
 		else if ((w->url = strdup(url)) == NULL ||
 		    keep_url_secrets(w, w->url) != 0)
 			goto oom;
@@ -358,9 +376,10 @@ ntf_webhook_configure(void **ret_ctx, const conf_node *cs,
 	if (conf_get_str(errs, cs, "format", false, &format) == -1)
 		bad = -1;
 	else if ((w->fmt = webhook_format_find(format)) == NULL)
-		bad = conf_error_at(errs, cs, "format", "unknown format "
-		    "\"%s\" (known: %s)", format,
-		    webhook_format_list(list, sizeof(list)));
+		bad = conf_error_at(errs, cs, "format",
+		    "unknown format "
+		    "\"%s\" (known: %s)",
+		    format, webhook_format_list(list, sizeof(list)));
 	if (conf_get_secret(errs, cs, "secret", false, &w->secret) == -1)
 		bad = -1;
 	else if (w->secret != NULL &&
@@ -369,18 +388,21 @@ ntf_webhook_configure(void **ret_ctx, const conf_node *cs,
 	if (read_headers(w, cs, errs) != 0)
 		bad = -1;
 	if (conf_get_dur(errs, cs, "timeout", false, WEBHOOK_TIMEOUT_MIN_MS,
-	    &w->timeout_ms) == 1 && w->timeout_ms > WEBHOOK_TIMEOUT_MAX_MS)
+		&w->timeout_ms) == 1 &&
+	    w->timeout_ms > WEBHOOK_TIMEOUT_MAX_MS)
 		bad = conf_error_at(errs, cs, "timeout", "at most 5m");
 	if (conf_get_dur(errs, cs, "connect_timeout", false,
-	    WEBHOOK_TIMEOUT_MIN_MS, &w->connect_timeout_ms) == 1 &&
+		WEBHOOK_TIMEOUT_MIN_MS, &w->connect_timeout_ms) == 1 &&
 	    w->connect_timeout_ms > WEBHOOK_TIMEOUT_MAX_MS)
 		bad = conf_error_at(errs, cs, "connect_timeout", "at most 5m");
 	if (conf_get_bool(errs, cs, "tls_verify", false, &w->tls_verify) == -1)
 		bad = -1;
 	if (conf_get_str(errs, cs, "ca_file", false, &ca) == 1) {
 		if (access(ca, R_OK) != 0)
-			bad = conf_error_at(errs, cs, "ca_file", "cannot read "
-			    "\"%s\"", ca);
+			bad = conf_error_at(errs, cs, "ca_file",
+			    "cannot read "
+			    "\"%s\"",
+			    ca);
 		else if ((w->ca_file = strdup(ca)) == NULL)
 			goto oom;
 	}
@@ -415,7 +437,7 @@ struct webhook_call {
 	char idh[80], sigh[32 + WEBHOOK_SIG_LEN], tsh[48];
 	char id[sizeof(((struct notification *)0)->id)];
 	char *body;
-	char *signed_url;		/* DingTalk: wiped on release */
+	char *signed_url; /* DingTalk: wiped on release */
 };
 
 static void
@@ -460,7 +482,7 @@ ntf_webhook_prepare(void *ctx, const struct notification *n,
 	if (w->secret != NULL && w->fmt->sign == WS_HMAC_HEADER) {
 		memcpy(wc->sigh, "X-Vigil-Signature: ", 19);
 		if (webhook_signature(w->secret, wc->body, strlen(wc->body),
-		    wc->sigh + 19) != 0) {
+			wc->sigh + 19) != 0) {
 			ntf_webhook_release(w, call);
 			return ag_err_set(err, "cannot sign the body");
 		}
@@ -470,7 +492,7 @@ ntf_webhook_prepare(void *ctx, const struct notification *n,
 		wc->hdrs[k++] = wc->tsh;
 	} else if (w->secret != NULL && w->fmt->sign == WS_DINGTALK_URL) {
 		if (webhook_dingtalk_sign_url(w->url, w->secret,
-		    clock_wall_ms(), &wc->signed_url) != 0) {
+			clock_wall_ms(), &wc->signed_url) != 0) {
 			ntf_webhook_release(w, call);
 			return ag_err_set(err, "cannot sign the URL");
 		}
@@ -502,8 +524,8 @@ ntf_webhook_finish(void *ctx, struct notifier_call *call, long status,
 	char where[300];
 
 	http_url_redact(w->url, where, sizeof(where));
-	log_debug("webhook[%s]: POST %s (%s, id %s): HTTP %ld", w->name,
-	    where, w->fmt->name, wc->id, status);
+	log_debug("webhook[%s]: POST %s (%s, id %s): HTTP %ld", w->name, where,
+	    w->fmt->name, wc->id, status);
 	return webhook_classify(w->fmt, status, body, len, err);
 }
 

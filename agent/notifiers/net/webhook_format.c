@@ -16,6 +16,8 @@
  * Every string is made valid UTF-8 (bad bytes become U+FFFD) and escaped,
  * so a host or rule name with quotes, newlines or odd bytes cannot break
  * the JSON.  The body is capped at WEBHOOK_BODY_MAX.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <math.h>
 #include <stdio.h>
@@ -49,14 +51,14 @@ static const long wecom_retry[] = { 45009, 45033, -1 };
 
 static const struct webhook_format formats[] = {
 	{
-		.name = "json",
-		.tmpl = "${notification}",
-		.sign = WS_HMAC_HEADER,
-		.result = WR_HTTP,
+	    .name = "json",
+	    .tmpl = "${notification}",
+	    .sign = WS_HMAC_HEADER,
+	    .result = WR_HTTP,
 	},
 	{
-		.name = "slack",
-		.tmpl = "{\"text\":\"${emoji} ${summary}\","
+	    .name = "slack",
+	    .tmpl = "{\"text\":\"${emoji} ${summary}\","
 		    "\"attachments\":[{\"color\":\"${color}\","
 		    "\"title\":\"${title}\","
 		    "\"fields\":["
@@ -69,24 +71,24 @@ static const struct webhook_format formats[] = {
 		    "{\"title\":\"Since\",\"value\":\"${since}\","
 		    "\"short\":true}],"
 		    "\"footer\":\"vigil on ${host}\",\"ts\":${ts_s}}]}",
-		.sign = WS_HMAC_HEADER,
-		.result = WR_HTTP,
+	    .sign = WS_HMAC_HEADER,
+	    .result = WR_HTTP,
 	},
 	{
-		.name = "alertmanager",
-		.tmpl = "{\"labels\":{\"alertname\":\"${rule}\","
+	    .name = "alertmanager",
+	    .tmpl = "{\"labels\":{\"alertname\":\"${rule}\","
 		    "\"instance\":\"${host}\",\"severity\":\"${severity}\","
 		    "\"metric\":\"${metric}\",\"source\":\"vigil\"},"
 		    "\"annotations\":{\"summary\":\"${summary}\","
 		    "\"value\":\"${value}\",\"state\":\"${state}\"},"
 		    "\"startsAt\":\"${starts_at}\",\"endsAt\":\"${ends_at}\"}",
-		.sign = WS_HMAC_HEADER,
-		.result = WR_HTTP,
-		.flags = WF_ALERT_ARRAY,
+	    .sign = WS_HMAC_HEADER,
+	    .result = WR_HTTP,
+	    .flags = WF_ALERT_ARRAY,
 	},
 	{
-		.name = "dingtalk",
-		.tmpl = "{\"msgtype\":\"markdown\",\"markdown\":{"
+	    .name = "dingtalk",
+	    .tmpl = "{\"msgtype\":\"markdown\",\"markdown\":{"
 		    "\"title\":\"${title}\","
 		    "\"text\":\"### ${emoji} ${title}\\n\\n"
 		    "- **Metric**: ${metric}\\n"
@@ -96,14 +98,14 @@ static const struct webhook_format formats[] = {
 		    "- **Since**: ${since}\\n"
 		    "- **Time**: ${timestamp}\\n\\n"
 		    "${summary}\"}}",
-		.sign = WS_DINGTALK_URL,
-		.result = WR_ERRCODE,
-		.retry_errcodes = dingtalk_retry,
-		.nretry_errcodes = ARRAY_SIZE(dingtalk_retry),
+	    .sign = WS_DINGTALK_URL,
+	    .result = WR_ERRCODE,
+	    .retry_errcodes = dingtalk_retry,
+	    .nretry_errcodes = ARRAY_SIZE(dingtalk_retry),
 	},
 	{
-		.name = "wecom",
-		.tmpl = "{\"msgtype\":\"markdown\",\"markdown\":{"
+	    .name = "wecom",
+	    .tmpl = "{\"msgtype\":\"markdown\",\"markdown\":{"
 		    "\"content\":\"### ${emoji} ${title}\\n"
 		    "> Metric: ${metric}\\n"
 		    "> Value: ${value}\\n"
@@ -111,10 +113,10 @@ static const struct webhook_format formats[] = {
 		    "> Host: ${host}\\n"
 		    "> Since: ${since}\\n\\n"
 		    "${summary}\"}}",
-		.sign = WS_HMAC_HEADER,
-		.result = WR_ERRCODE,
-		.retry_errcodes = wecom_retry,
-		.nretry_errcodes = ARRAY_SIZE(wecom_retry),
+	    .sign = WS_HMAC_HEADER,
+	    .result = WR_ERRCODE,
+	    .retry_errcodes = wecom_retry,
+	    .nretry_errcodes = ARRAY_SIZE(wecom_retry),
 	},
 };
 
@@ -213,7 +215,7 @@ sb_esc(struct buf *b, const char *s)
 			buf_append(b, u, 6);
 			p++;
 		} else if ((k = utf8_seq(p)) == 0) {
-			buf_append(b, "\xef\xbf\xbd", 3);	/* U+FFFD */
+			buf_append(b, "\xef\xbf\xbd", 3); /* U+FFFD */
 			p++;
 		} else {
 			buf_append(b, (const char *)p, k);
@@ -229,7 +231,7 @@ struct val {
 	const char *s;
 	double d;
 	char buf[600];
-	char *heap;		/* freed after use */
+	char *heap; /* freed after use */
 };
 
 static const char *
@@ -273,7 +275,7 @@ v_lower(struct val *v, const char *s)
 
 	for (i = 0; s[i] != '\0' && i + 1 < sizeof(v->buf); i++)
 		v->buf[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 :
-		    s[i]);
+								s[i]);
 	v->buf[i] = '\0';
 	v_str(v, v->buf);
 }
@@ -381,8 +383,8 @@ var_since(const struct notification *n, struct val *v)
 static void
 var_starts_at(const struct notification *n, struct val *v)
 {
-	v_time(v, is_resolved(n) && n->since_ms > n->ts_ms ? n->ts_ms :
-	    n->since_ms);
+	v_time(v,
+	    is_resolved(n) && n->since_ms > n->ts_ms ? n->ts_ms : n->since_ms);
 }
 
 static void
@@ -392,7 +394,7 @@ var_ends_at(const struct notification *n, struct val *v)
 
 	if (n->state != ST_OK)
 		ms += n->repeat_ms > 0 ? 2 * n->repeat_ms :
-		    WEBHOOK_ENDS_AT_DEFAULT_MS;
+					 WEBHOOK_ENDS_AT_DEFAULT_MS;
 	v_time(v, ms);
 }
 
@@ -435,26 +437,29 @@ static void
 var_color(const struct notification *n, struct val *v)
 {
 	static const char *const colors[] = {
-		[ST_OK] = "#2eb886", [ST_WARNING] = "#daa038",
-		[ST_CRITICAL] = "#d00000", [ST_UNKNOWN] = "#808080",
+		[ST_OK] = "#2eb886",
+		[ST_WARNING] = "#daa038",
+		[ST_CRITICAL] = "#d00000",
+		[ST_UNKNOWN] = "#808080",
 	};
 
-	v_str(v, (unsigned)n->state < ARRAY_SIZE(colors) ?
-	    colors[n->state] : "#808080");
+	v_str(v,
+	    (unsigned)n->state < ARRAY_SIZE(colors) ? colors[n->state] :
+						      "#808080");
 }
 
 static void
 var_emoji(const struct notification *n, struct val *v)
 {
 	static const char *const emoji[] = {
-		[ST_OK] = "\xe2\x9c\x85",		/* U+2705 check mark */
-		[ST_WARNING] = "\xf0\x9f\x9f\xa0",	/* U+1F7E0 orange */
-		[ST_CRITICAL] = "\xf0\x9f\x94\xb4",	/* U+1F534 red */
-		[ST_UNKNOWN] = "\xe2\x9a\xaa",		/* U+26AA white */
+		[ST_OK] = "\xe2\x9c\x85",	    /* U+2705 check mark */
+		[ST_WARNING] = "\xf0\x9f\x9f\xa0",  /* U+1F7E0 orange */
+		[ST_CRITICAL] = "\xf0\x9f\x94\xb4", /* U+1F534 red */
+		[ST_UNKNOWN] = "\xe2\x9a\xaa",	    /* U+26AA white */
 	};
 
-	v_str(v, (unsigned)n->state < ARRAY_SIZE(emoji) ?
-	    emoji[n->state] : "");
+	v_str(v,
+	    (unsigned)n->state < ARRAY_SIZE(emoji) ? emoji[n->state] : "");
 }
 
 /* The whole notification in the documented schema (bare context only). */
@@ -552,7 +557,7 @@ render_tmpl(struct buf *b, const char *t, const struct notification *n)
 		if (p[0] == '$' && p[1] == '{') {
 			if ((end = strchr(p + 2, '}')) == NULL ||
 			    emit_var(b, p + 2, (size_t)(end - p - 2), n,
-			    in_string) != 0)
+				in_string) != 0)
 				return -1;
 			p = end + 1;
 			continue;
@@ -591,7 +596,7 @@ webhook_render_fmt(const struct webhook_format *f,
 		 */
 		if (rc == 0 && n->state != ST_OK && n->prev_state != ST_OK &&
 		    strcmp(severity_of(n->state),
-		    severity_of(n->prev_state)) != 0) {
+			severity_of(n->prev_state)) != 0) {
 			struct notification old = *n;
 
 			old.state = ST_OK;
@@ -643,23 +648,23 @@ webhook_dingtalk_sign_url(const char *url, const char *secret, int64_t ts_ms,
 	snprintf(ts, sizeof(ts), "%lld", (long long)ts_ms);
 	if (asprintf(&msg, "%s\n%s", ts, secret) < 0) {
 		msg = NULL;
-		goto done;
+		goto out;
 	}
 	if (crypto_hmac_sha256(secret, strlen(secret), msg, strlen(msg),
-	    mac) != 0 || crypto_base64(mac, sizeof(mac), b64, sizeof(b64)) < 0)
-		goto done;
+		mac) != 0 ||
+	    crypto_base64(mac, sizeof(mac), b64, sizeof(b64)) < 0)
+		goto out;
 	if ((sign = http_urlencode(b64, strlen(b64))) == NULL)
-		goto done;
+		goto out;
 	if (ulen > 0 && (url[ulen - 1] == '?' || url[ulen - 1] == '&'))
 		sep = "";
 	else
 		sep = strchr(url, '?') != NULL ? "&" : "?";
-	if (asprintf(&out, "%s%stimestamp=%s&sign=%s", url, sep, ts,
-	    sign) < 0)
-		goto done;
+	if (asprintf(&out, "%s%stimestamp=%s&sign=%s", url, sep, ts, sign) < 0)
+		goto out;
 	*ret = out;
 	rc = 0;
-done:
+out:
 	if (msg != NULL) {
 		crypto_wipe(msg, strlen(msg));
 		free(msg);
@@ -682,8 +687,8 @@ snippet(const char *body, size_t len, char *buf, size_t size)
 }
 
 int
-webhook_classify(const struct webhook_format *f, long status,
-    const char *body, size_t len, struct ag_err *err)
+webhook_classify(const struct webhook_format *f, long status, const char *body,
+    size_t len, struct ag_err *err)
 {
 	char snip[224];
 	json_t *o = NULL, *code, *msg;
@@ -694,7 +699,8 @@ webhook_classify(const struct webhook_format *f, long status,
 		(void)ag_err_set(err, "HTTP %ld: %s%s", status,
 		    snippet(body, len, snip, sizeof(snip)),
 		    status >= 300 && status <= 399 ?
-		    " (redirects are not followed)" : "");
+			" (redirects are not followed)" :
+			"");
 		return cls;
 	}
 	if (f->result == WR_HTTP)
@@ -715,8 +721,10 @@ webhook_classify(const struct webhook_format *f, long status,
 	}
 	msg = json_object_get(o, "errmsg");
 	(void)ag_err_set(err, "errcode %lld: %s", (long long)ec,
-	    json_is_string(msg) ? snippet(json_string_value(msg),
-	    json_string_length(msg), snip, sizeof(snip)) : "(no errmsg)");
+	    json_is_string(msg) ?
+		snippet(json_string_value(msg), json_string_length(msg), snip,
+		    sizeof(snip)) :
+		"(no errmsg)");
 	json_decref(o);
 	for (size_t i = 0; i < f->nretry_errcodes; i++)
 		if (f->retry_errcodes[i] == ec)

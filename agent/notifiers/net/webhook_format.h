@@ -4,6 +4,8 @@
  * templates), the signatures, and how a receiver's answer is classified.
  * ntf_webhook.c does the configuration and the sending; the tests call these
  * directly.  See docs/WEBHOOK.md.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_WEBHOOK_FORMAT_H
 #define VIGIL_WEBHOOK_FORMAT_H
@@ -22,27 +24,27 @@
 
 /* How a request is signed when a secret is configured. */
 enum webhook_sign {
-	WS_HMAC_HEADER = 0,	/* X-Vigil-Signature: sha256=<hex> */
-	WS_DINGTALK_URL,	/* &timestamp=..&sign=.. on the URL */
+	WS_HMAC_HEADER = 0, /* X-Vigil-Signature: sha256=<hex> */
+	WS_DINGTALK_URL,    /* &timestamp=..&sign=.. on the URL */
 };
 
 /* How a receiver's answer is read. */
 enum webhook_result {
-	WR_HTTP = 0,		/* the HTTP status says it all */
-	WR_ERRCODE,		/* 200 with {"errcode":N,"errmsg":...} */
+	WR_HTTP = 0, /* the HTTP status says it all */
+	WR_ERRCODE,  /* 200 with {"errcode":N,"errmsg":...} */
 };
 
 /* The body is a JSON array of alerts (Alertmanager's /api/v2/alerts). */
 #define WF_ALERT_ARRAY 0x1
 
 struct webhook_format {
-	const char *name;		/* the "format" setting */
-	const char *tmpl;		/* JSON with ${var} placeholders */
+	const char *name; /* the "format" setting */
+	const char *tmpl; /* JSON with ${var} placeholders */
 	enum webhook_sign sign;
 	enum webhook_result result;
-	const long *retry_errcodes;	/* WR_ERRCODE: transient codes */
+	const long *retry_errcodes; /* WR_ERRCODE: transient codes */
 	size_t nretry_errcodes;
-	unsigned flags;			/* WF_* */
+	unsigned flags; /* WF_* */
 };
 
 /* webhook_format_find(name): the format called ${name}, or NULL. */

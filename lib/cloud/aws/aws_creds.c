@@ -4,6 +4,8 @@
  * it should have worked and did not: a broken link stops the walk with its
  * message, as the SDKs do, rather than falling through to credentials the
  * user did not mean.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/stat.h>
 
@@ -25,13 +27,13 @@
 #include "lib/http/http.h"
 #include "lib/log.h"
 
-#define NOPE		2		/* this link has no credentials */
-#define FILE_MAX	(1024 * 1024)	/* a credentials or token file */
-#define LINE_MAX_	4096
-#define IMDS_DEFAULT	"http://169.254.169.254"
-#define ECS_DEFAULT	"http://169.254.170.2"
-#define STS_DEFAULT	"https://sts.amazonaws.com"
-#define META_TIMEOUT_MS	2000		/* IMDS and container endpoints */
+#define NOPE 2		       /* this link has no credentials */
+#define FILE_MAX (1024 * 1024) /* a credentials or token file */
+#define LINE_MAX_ 4096
+#define IMDS_DEFAULT "http://169.254.169.254"
+#define ECS_DEFAULT "http://169.254.170.2"
+#define STS_DEFAULT "https://sts.amazonaws.com"
+#define META_TIMEOUT_MS 2000 /* IMDS and container endpoints */
 
 /* A string the provider owns: a copy, or NULL. */
 static char *
@@ -43,7 +45,7 @@ dup0(const char *s)
 
 struct aws_creds {
 	pthread_mutex_t mu;
-	struct aws_creds_conf c;	/* copies */
+	struct aws_creds_conf c; /* copies */
 	/* What was found last, and from where. */
 	char *akid;
 	char *secret;
@@ -132,7 +134,7 @@ take(struct aws_creds *p, const char *akid, const char *secret,
 	if ((p->akid = strdup(akid)) == NULL ||
 	    (p->secret = strdup(secret)) == NULL ||
 	    (token != NULL && token[0] != '\0' &&
-	    (p->token = strdup(token)) == NULL) ||
+		(p->token = strdup(token)) == NULL) ||
 	    log_secret_add(p->secret) != 0 ||
 	    (p->token != NULL && log_secret_add(p->token) != 0)) {
 		forget(p);
@@ -175,14 +177,17 @@ read_private(const char *path, bool strict, char **ret, struct ag_err *err)
 	}
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
 		close(fd);
-		return (ag_err_set(err, "aws credentials: %s: not a regular "
-		    "file", path));
+		return (ag_err_set(err,
+		    "aws credentials: %s: not a regular "
+		    "file",
+		    path));
 	}
 	if (strict && (sb.st_mode & 077) != 0) {
 		close(fd);
-		return (ag_err_set(err, "aws credentials: %s: group or others "
-		    "may read it (mode %03o): chmod 600 it", path,
-		    (unsigned)(sb.st_mode & 0777)));
+		return (ag_err_set(err,
+		    "aws credentials: %s: group or others "
+		    "may read it (mode %03o): chmod 600 it",
+		    path, (unsigned)(sb.st_mode & 0777)));
 	}
 	buf_init(&b, FILE_MAX);
 	while ((n = read(fd, tmp, sizeof(tmp))) > 0)
@@ -193,8 +198,10 @@ read_private(const char *path, bool strict, char **ret, struct ag_err *err)
 		if (b.p != NULL)
 			explicit_bzero(b.p, b.len);
 		buf_free(&b);
-		return (ag_err_set(err, "aws credentials: %s: cannot read it "
-		    "(or over 1 MiB)", path));
+		return (ag_err_set(err,
+		    "aws credentials: %s: cannot read it "
+		    "(or over 1 MiB)",
+		    path));
 	}
 	*ret = b.p != NULL ? buf_take(&b) : strdup("");
 	return (*ret != NULL ? 0 : ag_err_set(err, "out of memory"));
@@ -209,8 +216,8 @@ trim(char *s)
 	while (*s == ' ' || *s == '\t' || *s == '\r')
 		s++;
 	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
-	    e[-1] == '\n'))
+	while (e > s &&
+	    (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
 		*--e = '\0';
 	return (s);
 }
@@ -256,14 +263,14 @@ ini_profile(char *text, const char *section, struct profile *pr)
 		{ "role_arn", offsetof(struct profile, role_arn) },
 		{ "web_identity_token_file",
 		    offsetof(struct profile, token_file) },
-		{ "role_session_name", offsetof(struct profile,
-		    session_name) },
+		{ "role_session_name",
+		    offsetof(struct profile, session_name) },
 	};
 	char *save = NULL, *line, *eq;
 	int in = 0, found = 0;
 
 	for (line = strtok_r(text, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
+	     line = strtok_r(NULL, "\n", &save)) {
 		line = trim(line);
 		if (line[0] == '#' || line[0] == ';' || line[0] == '\0')
 			continue;
@@ -322,15 +329,18 @@ load_profile(const struct aws_creds *p, struct profile *pr,
     const char **ret_name, struct ag_err *err)
 {
 	const char *name = p->c.profile != NULL ? p->c.profile :
-	    env("AWS_PROFILE") != NULL ? env("AWS_PROFILE") : "default";
+	    env("AWS_PROFILE") != NULL		? env("AWS_PROFILE") :
+						  "default";
 	char path[4096], section[600], *text;
 	int rc, found = 0;
 
 	*ret_name = name;
 	for (int i = 0; i < 2; i++) {
-		if (shared_path(p, i == 0 ? "AWS_SHARED_CREDENTIALS_FILE" :
-		    "AWS_CONFIG_FILE", i == 0 ? "credentials" : "config", path,
-		    sizeof(path)) != 0)
+		if (shared_path(p,
+			i == 0 ? "AWS_SHARED_CREDENTIALS_FILE" :
+				 "AWS_CONFIG_FILE",
+			i == 0 ? "credentials" : "config", path,
+			sizeof(path)) != 0)
 			continue;
 		/* The credentials file holds secrets; config may too. */
 		if ((rc = read_private(path, true, &text, err)) == NOPE)
@@ -361,7 +371,7 @@ web_identity(struct aws_creds *p, const char *role, const char *token_file,
 {
 	const char *ep = p->c.sts_endpoint != NULL ? p->c.sts_endpoint :
 	    env("AWS_ENDPOINT_URL_STS") != NULL ? env("AWS_ENDPOINT_URL_STS") :
-	    STS_DEFAULT;
+						  STS_DEFAULT;
 	static const char *const hdrs[] = {
 		"Content-Type: application/x-www-form-urlencoded",
 		"Accept: application/xml", NULL
@@ -375,44 +385,53 @@ web_identity(struct aws_creds *p, const char *role, const char *token_file,
 
 	(void)now;
 	if ((rc = read_private(token_file, false, &tok, err)) == NOPE)
-		return (ag_err_set(err, "aws web identity: token file %s does "
-		    "not exist", token_file));
+		return (ag_err_set(err,
+		    "aws web identity: token file %s does "
+		    "not exist",
+		    token_file));
 	if (rc != 0)
 		return (-1);
 	rc = -1;
 	if ((e_role = http_urlencode(role, strlen(role))) == NULL ||
 	    (e_tok = http_urlencode(trim(tok), strlen(trim(tok)))) == NULL ||
 	    (e_sess = http_urlencode(session, strlen(session))) == NULL ||
-	    asprintf(&body, "Action=AssumeRoleWithWebIdentity&Version="
-	    "2011-06-15&RoleArn=%s&RoleSessionName=%s&WebIdentityToken=%s",
-	    e_role, e_sess, e_tok) < 0 || asprintf(&url, "%s/", ep) < 0) {
+	    asprintf(&body,
+		"Action=AssumeRoleWithWebIdentity&Version="
+		"2011-06-15&RoleArn=%s&RoleSessionName=%s&WebIdentityToken=%s",
+		e_role, e_sess, e_tok) < 0 ||
+	    asprintf(&url, "%s/", ep) < 0) {
 		body = url = NULL;
 		rc = ag_err_set(err, "out of memory");
-		goto done;
+		goto out;
 	}
 	{
-		struct http_req req = { .method = "POST", .url = url,
-		    .headers = hdrs, .body = body, .body_len = strlen(body) };
+		struct http_req req = { .method = "POST",
+			.url = url,
+			.headers = hdrs,
+			.body = body,
+			.body_len = strlen(body) };
 
 		rc = http_do(&req, &resp, &e);
 	}
 	if (rc != 0) {
 		(void)ag_err_set(err, "aws web identity: %s", e.msg);
-		goto done;
+		goto out;
 	}
 	if (resp.status != 200) {
 		char *code = aws_xml_text(resp.body, resp.body_len, "Code");
 		char *msg = aws_xml_text(resp.body, resp.body_len, "Message");
 
-		(void)ag_err_set(err, "aws web identity: STS answered %ld%s%s"
-		    "%s%s", resp.status, code != NULL ? " " : "",
+		(void)ag_err_set(err,
+		    "aws web identity: STS answered %ld%s%s"
+		    "%s%s",
+		    resp.status, code != NULL ? " " : "",
 		    code != NULL ? code : "", msg != NULL ? ": " : "",
 		    msg != NULL ? msg : "");
 		free(code);
 		free(msg);
 		rc = http_status_class(resp.status) == AG_RETRY ? AG_RETRY :
-		    -1;
-		goto done;
+								  -1;
+		goto out;
 	}
 	k = aws_xml_text(resp.body, resp.body_len, "AccessKeyId");
 	s = aws_xml_text(resp.body, resp.body_len, "SecretAccessKey");
@@ -420,7 +439,8 @@ web_identity(struct aws_creds *p, const char *role, const char *token_file,
 	x = aws_xml_text(resp.body, resp.body_len, "Expiration");
 	if (k == NULL || s == NULL || t == NULL || x == NULL ||
 	    aws_parse_time(x, &exp) != 0)
-		rc = ag_err_set(err, "aws web identity: STS's answer lacks "
+		rc = ag_err_set(err,
+		    "aws web identity: STS's answer lacks "
 		    "the credentials");
 	else if (take(p, k, s, t, exp, "web identity") != 0)
 		rc = ag_err_set(err, "out of memory");
@@ -430,7 +450,7 @@ web_identity(struct aws_creds *p, const char *role, const char *token_file,
 	wipe_free(s);
 	wipe_free(t);
 	free(x);
-done:
+out:
 	if (resp.body != NULL)
 		explicit_bzero(resp.body, resp.body_len);
 	http_resp_free(&resp);
@@ -460,10 +480,12 @@ json_creds(struct aws_creds *p, const char *body, size_t len,
 	s = json_string_value(json_object_get(j, "SecretAccessKey"));
 	t = json_string_value(json_object_get(j, "Token"));
 	x = json_string_value(json_object_get(j, "Expiration"));
-	if (k == NULL || s == NULL || (x != NULL && aws_parse_time(x,
-	    &exp) != 0))
-		rc = ag_err_set(err, "aws %s: the answer lacks the "
-		    "credentials", source);
+	if (k == NULL || s == NULL ||
+	    (x != NULL && aws_parse_time(x, &exp) != 0))
+		rc = ag_err_set(err,
+		    "aws %s: the answer lacks the "
+		    "credentials",
+		    source);
 	else if (take(p, k, s, t, exp, source) != 0)
 		rc = ag_err_set(err, "out of memory");
 	else
@@ -481,9 +503,11 @@ static int
 meta_get(const char *method, const char *url, const char *const *hdrs,
     struct http_resp *resp, const char *what, struct ag_err *err)
 {
-	struct http_req req = { .method = method, .url = url,
-	    .headers = hdrs, .connect_timeout_ms = META_TIMEOUT_MS,
-	    .timeout_ms = META_TIMEOUT_MS };
+	struct http_req req = { .method = method,
+		.url = url,
+		.headers = hdrs,
+		.connect_timeout_ms = META_TIMEOUT_MS,
+		.timeout_ms = META_TIMEOUT_MS };
 	struct ag_err e;
 	int rc;
 
@@ -494,7 +518,7 @@ meta_get(const char *method, const char *url, const char *const *hdrs,
 	}
 	if (resp->status != 200) {
 		rc = http_status_class(resp->status) == AG_RETRY ? AG_RETRY :
-		    -1;
+								   -1;
 		(void)ag_err_set(err, "aws %s: answered %ld", what,
 		    resp->status);
 		http_resp_free(resp);
@@ -517,8 +541,10 @@ container(struct aws_creds *p, struct ag_err *err)
 	int rc;
 
 	if (rel != NULL)
-		rc = asprintf(&url, "%s%s", p->c.container_endpoint != NULL ?
-		    p->c.container_endpoint : ECS_DEFAULT, rel);
+		rc = asprintf(&url, "%s%s",
+		    p->c.container_endpoint != NULL ? p->c.container_endpoint :
+						      ECS_DEFAULT,
+		    rel);
 	else if (full != NULL)
 		rc = asprintf(&url, "%s", full);
 	else
@@ -528,8 +554,11 @@ container(struct aws_creds *p, struct ag_err *err)
 	if (tokf != NULL) {
 		if ((rc = read_private(tokf, false, &ftok, err)) != 0) {
 			free(url);
-			return (rc == NOPE ? ag_err_set(err, "aws container: "
-			    "%s does not exist", tokf) : -1);
+			return (rc == NOPE ? ag_err_set(err,
+						 "aws container: "
+						 "%s does not exist",
+						 tokf) :
+					     -1);
 		}
 		tok = trim(ftok);
 	}
@@ -538,10 +567,9 @@ container(struct aws_creds *p, struct ag_err *err)
 	hdrs[0] = auth;
 	rc = meta_get("GET", url, hdrs, &resp, "container credentials", err);
 	if (rc == NOPE)
-		rc = AG_RETRY;	/* It was configured: it should answer. */
+		rc = AG_RETRY; /* It was configured: it should answer. */
 	if (rc == 0) {
-		rc = json_creds(p, resp.body, resp.body_len, "container",
-		    err);
+		rc = json_creds(p, resp.body, resp.body_len, "container", err);
 		if (resp.body != NULL)
 			explicit_bzero(resp.body, resp.body_len);
 		http_resp_free(&resp);
@@ -556,9 +584,11 @@ container(struct aws_creds *p, struct ag_err *err)
 static int
 imds(struct aws_creds *p, struct ag_err *err)
 {
-	const char *ep = p->c.imds_endpoint != NULL ? p->c.imds_endpoint :
+	const char *ep = p->c.imds_endpoint != NULL ?
+	    p->c.imds_endpoint :
 	    env("AWS_EC2_METADATA_SERVICE_ENDPOINT") != NULL ?
-	    env("AWS_EC2_METADATA_SERVICE_ENDPOINT") : IMDS_DEFAULT;
+	    env("AWS_EC2_METADATA_SERVICE_ENDPOINT") :
+	    IMDS_DEFAULT;
 	const char *dis = env("AWS_EC2_METADATA_DISABLED");
 	static const char *const ttl[] = {
 		"X-aws-ec2-metadata-token-ttl-seconds: 21600", NULL
@@ -576,15 +606,20 @@ imds(struct aws_creds *p, struct ag_err *err)
 	snprintf(url, sizeof(url), "%.*s/latest/api/token", (int)n, ep);
 	if ((rc = meta_get("PUT", url, ttl, &resp, "IMDS", err)) != 0)
 		return (rc);
-	if (resp.body == NULL || asprintf(&tokh, "X-aws-ec2-metadata-token: "
-	    "%s", trim(resp.body)) < 0) {
+	if (resp.body == NULL ||
+	    asprintf(&tokh,
+		"X-aws-ec2-metadata-token: "
+		"%s",
+		trim(resp.body)) < 0) {
 		http_resp_free(&resp);
 		return (ag_err_set(err, "aws IMDS: no session token"));
 	}
 	http_resp_free(&resp);
 	hdrs[0] = tokh;
-	snprintf(url, sizeof(url), "%.*s/latest/meta-data/iam/"
-	    "security-credentials/", (int)n, ep);
+	snprintf(url, sizeof(url),
+	    "%.*s/latest/meta-data/iam/"
+	    "security-credentials/",
+	    (int)n, ep);
 	if ((rc = meta_get("GET", url, hdrs, &resp, "IMDS", err)) != 0) {
 		wipe_free(tokh);
 		return (rc == NOPE ? AG_RETRY : rc);
@@ -595,11 +630,14 @@ imds(struct aws_creds *p, struct ag_err *err)
 	    strchr(role, '/') != NULL) {
 		free(role);
 		wipe_free(tokh);
-		return (ag_err_set(err, "aws IMDS: the instance has no (single)"
+		return (ag_err_set(err,
+		    "aws IMDS: the instance has no (single)"
 		    " IAM role"));
 	}
-	snprintf(url, sizeof(url), "%.*s/latest/meta-data/iam/"
-	    "security-credentials/%s", (int)n, ep, role);
+	snprintf(url, sizeof(url),
+	    "%.*s/latest/meta-data/iam/"
+	    "security-credentials/%s",
+	    (int)n, ep, role);
 	free(role);
 	rc = meta_get("GET", url, hdrs, &resp, "IMDS", err);
 	wipe_free(tokh);
@@ -622,30 +660,34 @@ walk(struct aws_creds *p, time_t now, struct ag_err *err)
 
 	if (p->c.access_key_id != NULL && p->c.secret_access_key != NULL)
 		return (take(p, p->c.access_key_id, p->c.secret_access_key,
-		    p->c.session_token, 0, "config") != 0 ?
-		    ag_err_set(err, "out of memory") : 0);
+			    p->c.session_token, 0, "config") != 0 ?
+			ag_err_set(err, "out of memory") :
+			0);
 	if (env("AWS_ACCESS_KEY_ID") != NULL &&
 	    env("AWS_SECRET_ACCESS_KEY") != NULL)
 		return (take(p, env("AWS_ACCESS_KEY_ID"),
-		    env("AWS_SECRET_ACCESS_KEY"), env("AWS_SESSION_TOKEN"), 0,
-		    "environment") != 0 ? ag_err_set(err, "out of memory") :
-		    0);
+			    env("AWS_SECRET_ACCESS_KEY"),
+			    env("AWS_SESSION_TOKEN"), 0, "environment") != 0 ?
+			ag_err_set(err, "out of memory") :
+			0);
 	if ((rc = load_profile(p, &pr, &name, err)) == -1)
 		return (-1);
 	if (rc == 0 && pr.akid != NULL && pr.secret != NULL) {
 		rc = take(p, pr.akid, pr.secret, pr.token, 0, "shared files") ?
-		    ag_err_set(err, "out of memory") : 0;
+		    ag_err_set(err, "out of memory") :
+		    0;
 		profile_free(&pr);
 		return (rc);
 	}
-	role = env("AWS_ROLE_ARN") != NULL ? env("AWS_ROLE_ARN") :
-	    pr.role_arn;
+	role = env("AWS_ROLE_ARN") != NULL ? env("AWS_ROLE_ARN") : pr.role_arn;
 	tf = env("AWS_WEB_IDENTITY_TOKEN_FILE") != NULL ?
-	    env("AWS_WEB_IDENTITY_TOKEN_FILE") : pr.token_file;
+	    env("AWS_WEB_IDENTITY_TOKEN_FILE") :
+	    pr.token_file;
 	if (role != NULL && tf != NULL) {
 		const char *sess = env("AWS_ROLE_SESSION_NAME") != NULL ?
-		    env("AWS_ROLE_SESSION_NAME") : pr.session_name != NULL ?
-		    pr.session_name : "vigil";
+		    env("AWS_ROLE_SESSION_NAME") :
+		    pr.session_name != NULL ? pr.session_name :
+					      "vigil";
 
 		rc = web_identity(p, role, tf, sess, now, err);
 		profile_free(&pr);
@@ -656,10 +698,12 @@ walk(struct aws_creds *p, time_t now, struct ag_err *err)
 		return (rc);
 	if ((rc = imds(p, err)) != NOPE)
 		return (rc);
-	return (ag_err_set(err, "no AWS credentials: none in the "
+	return (ag_err_set(err,
+	    "no AWS credentials: none in the "
 	    "configuration, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, the "
 	    "shared files (profile \"%s\"), a web identity token, a container "
-	    "endpoint or the instance metadata service", name));
+	    "endpoint or the instance metadata service",
+	    name));
 }
 
 int
@@ -670,18 +714,19 @@ aws_creds_get(struct aws_creds *p, time_t now, struct aws_cred *ret,
 
 	memset(ret, 0, sizeof(*ret));
 	pthread_mutex_lock(&p->mu);
-	if (!p->have || (p->expires != 0 &&
-	    p->expires - AWS_CREDS_REFRESH_S <= now)) {
+	if (!p->have ||
+	    (p->expires != 0 && p->expires - AWS_CREDS_REFRESH_S <= now)) {
 		rc = walk(p, now, err);
 		/* Failing early, keep what is still valid. */
-		if (rc != 0 && p->have && (p->expires == 0 ||
-		    p->expires > now))
+		if (rc != 0 && p->have &&
+		    (p->expires == 0 || p->expires > now))
 			rc = 0;
 	}
-	if (rc == 0 && ((ret->access_key_id = strdup(p->akid)) == NULL ||
-	    (ret->secret_access_key = strdup(p->secret)) == NULL ||
-	    (p->token != NULL &&
-	    (ret->session_token = strdup(p->token)) == NULL))) {
+	if (rc == 0 &&
+	    ((ret->access_key_id = strdup(p->akid)) == NULL ||
+		(ret->secret_access_key = strdup(p->secret)) == NULL ||
+		(p->token != NULL &&
+		    (ret->session_token = strdup(p->token)) == NULL))) {
 		aws_cred_clear(ret);
 		rc = ag_err_set(err, "out of memory");
 	}

@@ -23,6 +23,8 @@
  * expire.  Secrets are registered with log_secret_add() while held and
  * never appear in messages.  No storage-specific code: the S3 backend,
  * the SNS notifier and the CloudWatch source share it.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_CLOUD_AWS_CREDS_H
 #define VIGIL_CLOUD_AWS_CREDS_H
@@ -33,16 +35,16 @@
 #include "lib/ag.h"
 
 /* Refresh temporary credentials this long before they expire. */
-#define AWS_CREDS_REFRESH_S	300
+#define AWS_CREDS_REFRESH_S 300
 
 struct aws_creds_conf {
-	const char *access_key_id;	/* link 1; NULL: go on */
+	const char *access_key_id; /* link 1; NULL: go on */
 	const char *secret_access_key;
 	const char *session_token;
 	const char *profile;		/* NULL: AWS_PROFILE or "default" */
 	const char *sts_endpoint;	/* NULL: AWS_ENDPOINT_URL_STS, else
 					   https://sts.amazonaws.com */
-	const char *container_endpoint;	/* NULL: as the environment says */
+	const char *container_endpoint; /* NULL: as the environment says */
 	const char *imds_endpoint;	/* NULL: AWS_EC2_METADATA_SERVICE_
 					   ENDPOINT, else 169.254.169.254 */
 	const char *home;		/* NULL: $HOME, for ~/.aws */
@@ -52,9 +54,9 @@ struct aws_creds_conf {
 struct aws_cred {
 	char *access_key_id;
 	char *secret_access_key;
-	char *session_token;		/* NULL for long-term keys */
-	time_t expires;			/* 0: does not expire */
-	const char *source;		/* "config", "environment",
+	char *session_token; /* NULL for long-term keys */
+	time_t expires;	     /* 0: does not expire */
+	const char *source;  /* "config", "environment",
 					   "shared files", "web identity",
 					   "container", "imds" */
 };

@@ -1,5 +1,7 @@
 /*
  * aws_xml.c: see aws_xml.h.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -35,7 +37,7 @@ aws_xml_child(xmlNodePtr n, const char *name)
 {
 
 	for (xmlNodePtr c = n != NULL ? n->children : NULL; c != NULL;
-	    c = c->next)
+	     c = c->next)
 		if (aws_xml_is(c, name))
 			return (c);
 	return (NULL);
@@ -89,8 +91,10 @@ aws_parse_time(const char *s, time_t *ret)
 {
 	int y, mo, d, h, mi, sec, n = 0;
 
-	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d,
-	    &h, &mi, &sec, &n) != 6 || n != 19)
+	if (s == NULL ||
+	    sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec,
+		&n) != 6 ||
+	    n != 19)
 		return (-1);
 	if (mo < 1 || mo > 12 || d < 1 || d > civil_days_in_month(y, mo) ||
 	    h > 23 || mi > 59 || sec > 60)
@@ -101,7 +105,7 @@ aws_parse_time(const char *s, time_t *ret)
 			;
 	if (strcmp(s, "Z") != 0 && strcmp(s, "+00:00") != 0)
 		return (-1);
-	*ret = (time_t)(civil_to_days(y, mo, d) * 86400 + h * 3600 +
-	    mi * 60 + sec);
+	*ret = (time_t)(civil_to_days(y, mo, d) * 86400 + h * 3600 + mi * 60 +
+	    sec);
 	return (0);
 }

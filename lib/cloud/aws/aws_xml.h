@@ -2,6 +2,8 @@
  * aws_xml.h: reading AWS's XML answers (S3, STS, SNS, CloudWatch's query
  * protocol) with libxml2: no network access, no entity expansion, element
  * names matched without their namespace.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_CLOUD_AWS_XML_H
 #define VIGIL_CLOUD_AWS_XML_H

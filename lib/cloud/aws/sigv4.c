@@ -3,6 +3,8 @@
  * canonical URI, canonical query, canonical headers, signed header list,
  * payload hash), its SHA-256 in the string to sign, and an HMAC chain
  * (date, region, service, "aws4_request") for the signing key.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <ctype.h>
 #include <errno.h>
@@ -14,8 +16,8 @@
 #include "lib/cloud/aws/sigv4.h"
 #include "lib/crypto/crypto.h"
 
-#define SIGV4_ALGO	"AWS4-HMAC-SHA256"
-#define SIGV4_BUFMAX	(1024 * 1024)	/* a canonical request's ceiling */
+#define SIGV4_ALGO "AWS4-HMAC-SHA256"
+#define SIGV4_BUFMAX (1024 * 1024) /* a canonical request's ceiling */
 
 /* A query parameter or header, encoded or lower-cased, for sorting. */
 struct kv {
@@ -180,10 +182,12 @@ query_params(const char *q, struct kv **vp, size_t *np)
 			eq = memchr(p, '=', len);
 			if (eq == NULL) {
 				if (kv_add(vp, np, reencode(p, len),
-				    strdup("")) != 0)
+					strdup("")) != 0)
 					return -1;
-			} else if (kv_add(vp, np, reencode(p, (size_t)(eq - p)),
-			    reencode(eq + 1, len - (size_t)(eq - p) - 1)) != 0)
+			} else if (kv_add(vp, np,
+				       reencode(p, (size_t)(eq - p)),
+				       reencode(eq + 1,
+					   len - (size_t)(eq - p) - 1)) != 0)
 				return -1;
 		}
 		p = amp != NULL ? amp + 1 : NULL;
@@ -203,8 +207,8 @@ add_param(struct kv **vp, size_t *np, const char *k, const char *v)
 		buf_free(&b);
 		return -1;
 	}
-	return kv_add(vp, np, strdup(k), b.p != NULL ? buf_take(&b) :
-	    strdup(""));
+	return kv_add(vp, np, strdup(k),
+	    b.p != NULL ? buf_take(&b) : strdup(""));
 }
 
 /*
@@ -269,9 +273,9 @@ canon_path(struct buf *b, const char *path, int normalize)
 		b->err = ENOMEM;
 		return;
 	}
-	trailing = path[n - 1] == '/' || (n >= 2 &&
-	    strcmp(path + n - 2, "/.") == 0) || (n >= 3 &&
-	    strcmp(path + n - 3, "/..") == 0);
+	trailing = path[n - 1] == '/' ||
+	    (n >= 2 && strcmp(path + n - 2, "/.") == 0) ||
+	    (n >= 3 && strcmp(path + n - 3, "/..") == 0);
 	for (p = path; *p != '\0'; p = *e != '\0' ? e + 1 : e) {
 		e = strchr(p, '/');
 		if (e == NULL)
@@ -288,8 +292,8 @@ canon_path(struct buf *b, const char *path, int normalize)
 	buf_puts(b, "/");
 	for (size_t i = 0; i < nseg; i++) {
 		e = strchr(seg[i], '/');
-		sigv4_uri_encode(b, seg[i], e != NULL ? (size_t)(e - seg[i]) :
-		    strlen(seg[i]), 0);
+		sigv4_uri_encode(b, seg[i],
+		    e != NULL ? (size_t)(e - seg[i]) : strlen(seg[i]), 0);
 		if (i + 1 < nseg || trailing)
 			buf_puts(b, "/");
 	}
@@ -309,7 +313,8 @@ headers(const struct sigv4_request *req, const struct sigv4_header *extra,
 
 	for (size_t i = 0; i < req->nheaders + nextra; i++) {
 		const struct sigv4_header *h = i < req->nheaders ?
-		    &req->headers[i] : &extra[i - req->nheaders];
+		    &req->headers[i] :
+		    &extra[i - req->nheaders];
 
 		if (kv_add(vp, np, lower(h->name), canon_value(h->value)) != 0)
 			return -1;
@@ -342,8 +347,7 @@ headers(const struct sigv4_request *req, const struct sigv4_header *extra,
 
 /* join(b, v, n, sep, values): "k=v" (or "k" without ${values}) joined. */
 static void
-join(struct buf *b, const struct kv *v, size_t n, const char *sep,
-    int values)
+join(struct buf *b, const struct kv *v, size_t n, const char *sep, int values)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0)
@@ -371,11 +375,11 @@ signature(const struct sigv4_creds *cr, const char *date,
 	if (asprintf(&secret, "AWS4%s", cr->secret_access_key) < 0)
 		return -1;
 	if (crypto_hmac_sha256(secret, strlen(secret), date, strlen(date),
-	    k) == 0 &&
+		k) == 0 &&
 	    crypto_hmac_sha256(k, sizeof(k), p->region, strlen(p->region),
-	    k) == 0 &&
+		k) == 0 &&
 	    crypto_hmac_sha256(k, sizeof(k), p->service, strlen(p->service),
-	    k) == 0 &&
+		k) == 0 &&
 	    crypto_hmac_sha256(k, sizeof(k), "aws4_request", 12, k) == 0 &&
 	    crypto_hmac_sha256(k, sizeof(k), sts, strlen(sts), sig) == 0) {
 		crypto_hex(sig, sizeof(sig), out);
@@ -428,33 +432,36 @@ sign(const struct sigv4_request *req, const struct sigv4_creds *cr,
 	buf_init(&qs, SIGV4_BUFMAX);
 	if (gmtime_r(&p->when, &tm) == NULL ||
 	    strftime(out->amz_date, sizeof(out->amz_date), "%Y%m%dT%H%M%SZ",
-	    &tm) != 16)
-		goto done;
+		&tm) != 16)
+		goto out;
 	memcpy(date, out->amz_date, 8);
 	date[8] = '\0';
 	if (asprintf(&scope, "%s/%s/%s/aws4_request", date, p->region,
-	    p->service) < 0) {
+		p->service) < 0) {
 		scope = NULL;
-		goto done;
+		goto out;
 	}
 	if (asprintf(&cred, "%s/%s", cr->access_key_id, scope) < 0) {
 		cred = NULL;
-		goto done;
+		goto out;
 	}
 	if (!presign) {
-		ex[nex++] = (struct sigv4_header){ "X-Amz-Date", out->amz_date };
+		ex[nex++] = (struct sigv4_header){ "X-Amz-Date",
+			out->amz_date };
 		if (p->content_sha256)
 			ex[nex++] = (struct sigv4_header){
-			    "x-amz-content-sha256", req->payload_hash };
+				"x-amz-content-sha256", req->payload_hash
+			};
 		if (token && !p->omit_token)
 			ex[nex++] = (struct sigv4_header){
-			    "X-Amz-Security-Token", cr->session_token };
+				"X-Amz-Security-Token", cr->session_token
+			};
 	}
 	if (headers(req, ex, nex, &h, &nh) != 0)
-		goto done;
+		goto out;
 	join(&sh, h, nh, ";", 0);
 	if (sh.err != 0 || query_params(req->query, &q, &nq) != 0)
-		goto done;
+		goto out;
 	if (presign) {
 		snprintf(expires, sizeof(expires), "%u", p->expires);
 		if (add_param(&q, &nq, "X-Amz-Algorithm", SIGV4_ALGO) != 0 ||
@@ -462,9 +469,10 @@ sign(const struct sigv4_request *req, const struct sigv4_creds *cr,
 		    add_param(&q, &nq, "X-Amz-Date", out->amz_date) != 0 ||
 		    add_param(&q, &nq, "X-Amz-Expires", expires) != 0 ||
 		    add_param(&q, &nq, "X-Amz-SignedHeaders", sh.p) != 0 ||
-		    (token && !p->omit_token && add_param(&q, &nq,
-		    "X-Amz-Security-Token", cr->session_token) != 0))
-			goto done;
+		    (token && !p->omit_token &&
+			add_param(&q, &nq, "X-Amz-Security-Token",
+			    cr->session_token) != 0))
+			goto out;
 	}
 	if (nq > 0)
 		qsort(q, nq, sizeof(*q), kv_cmp);
@@ -488,7 +496,7 @@ sign(const struct sigv4_request *req, const struct sigv4_creds *cr,
 	buf_puts(&creq, req->payload_hash);
 	if (creq.err != 0 || qs.err != 0 ||
 	    crypto_sha256(creq.p, creq.len, hash) != 0)
-		goto done;
+		goto out;
 	crypto_hex(hash, sizeof(hash), hex);
 	buf_puts(&sts, SIGV4_ALGO "\n");
 	buf_puts(&sts, out->amz_date);
@@ -497,7 +505,7 @@ sign(const struct sigv4_request *req, const struct sigv4_creds *cr,
 	buf_puts(&sts, "\n");
 	buf_puts(&sts, hex);
 	if (sts.err != 0 || signature(cr, date, p, sts.p, out->signature) != 0)
-		goto done;
+		goto out;
 
 	if (presign) {
 		if (qs.len > 0)
@@ -510,27 +518,30 @@ sign(const struct sigv4_request *req, const struct sigv4_creds *cr,
 			    strlen(cr->session_token), 0);
 		}
 		if (qs.err != 0)
-			goto done;
+			goto out;
 		out->query = buf_take(&qs);
 	} else {
-		if (asprintf(&out->authorization, SIGV4_ALGO " Credential=%s, "
-		    "SignedHeaders=%s, Signature=%s", cred, sh.p,
-		    out->signature) < 0) {
+		if (asprintf(&out->authorization,
+			SIGV4_ALGO " Credential=%s, "
+				   "SignedHeaders=%s, Signature=%s",
+			cred, sh.p, out->signature) < 0) {
 			out->authorization = NULL;
-			goto done;
+			goto out;
 		}
 		if (extra_line(out, "X-Amz-Date", out->amz_date) != 0 ||
-		    (p->content_sha256 && extra_line(out,
-		    "x-amz-content-sha256", req->payload_hash) != 0) ||
-		    (token && extra_line(out, "X-Amz-Security-Token",
-		    cr->session_token) != 0) ||
+		    (p->content_sha256 &&
+			extra_line(out, "x-amz-content-sha256",
+			    req->payload_hash) != 0) ||
+		    (token &&
+			extra_line(out, "X-Amz-Security-Token",
+			    cr->session_token) != 0) ||
 		    extra_line(out, "Authorization", out->authorization) != 0)
-			goto done;
+			goto out;
 	}
 	out->canonical_request = buf_take(&creq);
 	out->string_to_sign = buf_take(&sts);
 	rc = 0;
-done:
+out:
 	kv_free(q, nq);
 	kv_free(h, nh);
 	buf_free(&creq);
@@ -552,9 +563,8 @@ sigv4_sign_headers(const struct sigv4_request *req,
 }
 
 int
-sigv4_presign(const struct sigv4_request *req,
-    const struct sigv4_creds *cr, const struct sigv4_params *p,
-    struct sigv4_out *out)
+sigv4_presign(const struct sigv4_request *req, const struct sigv4_creds *cr,
+    const struct sigv4_params *p, struct sigv4_out *out)
 {
 
 	return sign(req, cr, p, 1, out);

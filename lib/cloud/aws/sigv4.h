@@ -5,6 +5,8 @@
  * either the Authorization header (with the headers it needs beside it) or
  * a presigned query string out.  No network and nothing storage-specific:
  * S3, SNS and CloudWatch sign through the same two calls.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_CLOUD_AWS_SIGV4_H
 #define VIGIL_CLOUD_AWS_SIGV4_H
@@ -15,7 +17,7 @@
 #include "lib/buf.h"
 
 /* The payload hash of a request whose body is not signed (S3 only). */
-#define SIGV4_UNSIGNED_PAYLOAD	"UNSIGNED-PAYLOAD"
+#define SIGV4_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
 
 /* One header as it is sent; the signer signs every header it is given. */
 struct sigv4_header {
@@ -26,41 +28,41 @@ struct sigv4_header {
 struct sigv4_creds {
 	const char *access_key_id;
 	const char *secret_access_key;
-	const char *session_token;	/* NULL for long-term keys */
+	const char *session_token; /* NULL for long-term keys */
 };
 
 struct sigv4_request {
-	const char *method;		/* "GET", "PUT", ... */
-	const char *path;		/* decoded: "/bucket/a b", not "%20" */
-	const char *query;		/* as sent (percent-encoded), or NULL */
-	const struct sigv4_header *headers;	/* Host at least */
+	const char *method; /* "GET", "PUT", ... */
+	const char *path;   /* decoded: "/bucket/a b", not "%20" */
+	const char *query;  /* as sent (percent-encoded), or NULL */
+	const struct sigv4_header *headers; /* Host at least */
 	size_t nheaders;
-	const char *payload_hash;	/* hex SHA-256 of the body, or
+	const char *payload_hash; /* hex SHA-256 of the body, or
 					   SIGV4_UNSIGNED_PAYLOAD */
 };
 
 struct sigv4_params {
-	const char *region;		/* "us-east-1" */
-	const char *service;		/* "s3", "sns", "monitoring" */
-	time_t when;			/* the signing time */
-	int normalize_path;		/* remove "." and ".." segments and
+	const char *region;  /* "us-east-1" */
+	const char *service; /* "s3", "sns", "monitoring" */
+	time_t when;	     /* the signing time */
+	int normalize_path;  /* remove "." and ".." segments and
 					   empty ones: every service but S3 */
-	int omit_token;			/* add the session token after
+	int omit_token;	     /* add the session token after
 					   signing, unsigned */
-	int content_sha256;		/* header mode: sign and send
+	int content_sha256;  /* header mode: sign and send
 					   x-amz-content-sha256 (S3) */
-	unsigned expires;		/* presigned: seconds it stays valid */
+	unsigned expires;    /* presigned: seconds it stays valid */
 };
 
-#define SIGV4_MAX_EXTRA	5
+#define SIGV4_MAX_EXTRA 5
 
 struct sigv4_out {
 	char *canonical_request;
 	char *string_to_sign;
-	char signature[65];		/* lower-case hex */
-	char amz_date[17];		/* 20150830T123600Z */
-	char *authorization;		/* header mode: the header's value */
-	char *query;			/* presigned: the query to send */
+	char signature[65];  /* lower-case hex */
+	char amz_date[17];   /* 20150830T123600Z */
+	char *authorization; /* header mode: the header's value */
+	char *query;	     /* presigned: the query to send */
 	/* Header mode: "Name: value" lines to send (X-Amz-Date, the token,
 	   x-amz-content-sha256, Authorization), NULL-terminated. */
 	char *extra[SIGV4_MAX_EXTRA];
@@ -100,8 +102,7 @@ void sigv4_out_free(struct sigv4_out *out);
  * case).  The same encoding makes the URL sent and the canonical request,
  * so they agree.  Return 0 or -1 (the buffer's error).
  */
-int sigv4_uri_encode(struct buf *b, const char *s, size_t len,
-    int keep_slash);
+int sigv4_uri_encode(struct buf *b, const char *s, size_t len, int keep_slash);
 
 /**
  * sigv4_payload_hash(data, len, out):

@@ -9,6 +9,8 @@
  * An account key is the base64 text Azure shows; azure_key_decode() turns
  * it into the bytes that key the HMAC.  Returned strings are malloc'd and
  * freed by the caller; NULL means out of memory or a malformed input.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_AZURE_AUTH_H
 #define VIGIL_AZURE_AUTH_H
@@ -24,17 +26,17 @@
 #define AZURE_STORAGE_VERSION "2021-08-06"
 
 enum azure_sk_scheme {
-	AZURE_SK,		/* SharedKey: Blob, Queue and File */
-	AZURE_SK_LITE,		/* SharedKeyLite: Blob, Queue and File */
-	AZURE_SK_LITE_TABLE	/* SharedKeyLite: Table */
+	AZURE_SK,	    /* SharedKey: Blob, Queue and File */
+	AZURE_SK_LITE,	    /* SharedKeyLite: Blob, Queue and File */
+	AZURE_SK_LITE_TABLE /* SharedKeyLite: Table */
 };
 
 /* A request as it goes on the wire. */
 struct azure_sk_req {
-	const char *method;		/* "GET", "PUT", ... */
-	const char *path;		/* URL path as sent (percent-encoded) */
-	const char *query;		/* URL query without '?', or NULL */
-	const char *const *headers;	/* NULL-terminated "Name: value" */
+	const char *method;	    /* "GET", "PUT", ... */
+	const char *path;	    /* URL path as sent (percent-encoded) */
+	const char *query;	    /* URL query without '?', or NULL */
+	const char *const *headers; /* NULL-terminated "Name: value" */
 	/* The service version that rules the signature; NULL: the
 	 * request's x-ms-version header (none: the newest rules). */
 	const char *version;
@@ -94,25 +96,25 @@ char *azure_sharedkey_auth(const char *account, const uint8_t *key,
  * UTC ("2026-12-02T18:00:00Z").
  */
 struct azure_sas {
-	const char *version;		/* sv, e.g. "2020-12-06" (required) */
-	const char *permissions;	/* sp, e.g. "racwdl" (required) */
-	const char *start;		/* st */
-	const char *expiry;		/* se (required unless identifier) */
-	const char *ip;			/* sip */
-	const char *protocol;		/* spr: "https" or "https,http" */
-	const char *encryption_scope;	/* ses */
+	const char *version;	      /* sv, e.g. "2020-12-06" (required) */
+	const char *permissions;      /* sp, e.g. "racwdl" (required) */
+	const char *start;	      /* st */
+	const char *expiry;	      /* se (required unless identifier) */
+	const char *ip;		      /* sip */
+	const char *protocol;	      /* spr: "https" or "https,http" */
+	const char *encryption_scope; /* ses */
 	/* Service SAS only. */
-	const char *resource;		/* sr: "b", "c", "bs", "bv", "d" */
-	const char *identifier;		/* si: a stored access policy */
-	const char *snapshot;		/* snapshot time */
-	const char *cache_control;	/* rscc */
-	const char *content_disposition;/* rscd */
-	const char *content_encoding;	/* rsce */
-	const char *content_language;	/* rscl */
-	const char *content_type;	/* rsct */
+	const char *resource;		 /* sr: "b", "c", "bs", "bv", "d" */
+	const char *identifier;		 /* si: a stored access policy */
+	const char *snapshot;		 /* snapshot time */
+	const char *cache_control;	 /* rscc */
+	const char *content_disposition; /* rscd */
+	const char *content_encoding;	 /* rsce */
+	const char *content_language;	 /* rscl */
+	const char *content_type;	 /* rsct */
 	/* Account SAS only. */
-	const char *services;		/* ss: "bfqt" */
-	const char *resource_types;	/* srt: "sco" */
+	const char *services;	    /* ss: "bfqt" */
+	const char *resource_types; /* srt: "sco" */
 };
 
 /**

@@ -1,6 +1,8 @@
 /*
  * azure_sas.c: service and account shared access signatures of Azure
  * Storage, signed version 2020-12-06 and later (see azure_auth.h).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -50,10 +52,10 @@ azure_sas_service_sts(const char *account, const char *service,
 	struct buf b;
 	const char *head[] = { sas->permissions, sas->start, sas->expiry };
 	const char *tail[] = { sas->identifier, sas->ip, sas->protocol,
-	    sas->version, sas->resource, sas->snapshot,
-	    sas->encryption_scope, sas->cache_control,
-	    sas->content_disposition, sas->content_encoding,
-	    sas->content_language };
+		sas->version, sas->resource, sas->snapshot,
+		sas->encryption_scope, sas->cache_control,
+		sas->content_disposition, sas->content_encoding,
+		sas->content_language };
 
 	buf_init(&b, SAS_MAX);
 	put_lines(&b, head, sizeof(head) / sizeof(head[0]));
@@ -73,8 +75,8 @@ azure_sas_account_sts(const char *account, const struct azure_sas *sas)
 {
 	struct buf b;
 	const char *f[] = { account, sas->permissions, sas->services,
-	    sas->resource_types, sas->start, sas->expiry, sas->ip,
-	    sas->protocol, sas->version, sas->encryption_scope };
+		sas->resource_types, sas->start, sas->expiry, sas->ip,
+		sas->protocol, sas->version, sas->encryption_scope };
 
 	buf_init(&b, SAS_MAX);
 	put_lines(&b, f, sizeof(f) / sizeof(f[0]));
@@ -145,18 +147,16 @@ token(char *sts, const uint8_t *key, size_t keylen,
 }
 
 char *
-azure_sas_service_token(const char *account, const uint8_t *key,
-    size_t keylen, const char *service, const char *path,
-    const struct azure_sas *sas)
+azure_sas_service_token(const char *account, const uint8_t *key, size_t keylen,
+    const char *service, const char *path, const struct azure_sas *sas)
 {
-	return token(azure_sas_service_sts(account, service, path, sas),
-	    key, keylen, sas, 0);
+	return token(azure_sas_service_sts(account, service, path, sas), key,
+	    keylen, sas, 0);
 }
 
 char *
-azure_sas_account_token(const char *account, const uint8_t *key,
-    size_t keylen, const struct azure_sas *sas)
+azure_sas_account_token(const char *account, const uint8_t *key, size_t keylen,
+    const struct azure_sas *sas)
 {
-	return token(azure_sas_account_sts(account, sas), key, keylen, sas,
-	    1);
+	return token(azure_sas_account_sts(account, sas), key, keylen, sas, 1);
 }

@@ -1,6 +1,8 @@
 /*
  * azure_sharedkey.c: the SharedKey and SharedKeyLite strings-to-sign and
  * Authorization headers of Azure Storage (see azure_auth.h).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <ctype.h>
 #include <stdbool.h>
@@ -93,8 +95,7 @@ pct_decode(const char *s, size_t n)
 	if ((out = o = malloc(n + 1)) == NULL)
 		return NULL;
 	for (i = 0; i < n; i++) {
-		if (s[i] == '%' && i + 2 < n &&
-		    (hi = hexval(s[i + 1])) >= 0 &&
+		if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
 		    (lo = hexval(s[i + 2])) >= 0) {
 			*o++ = (char)(hi << 4 | lo);
 			i += 2;
@@ -149,15 +150,17 @@ query_parse(const char *query, struct kv **ret_v, size_t *ret_n)
 				struct kv *nv;
 
 				cap = cap ? 2 * cap : 8;
-				if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
+				if ((nv = realloc(v, cap * sizeof(*v))) ==
+				    NULL)
 					goto fail;
 				v = nv;
 			}
 			eq = memchr(p, '=', (size_t)(end - p));
 			len = (size_t)((eq ? eq : end) - p);
 			v[n].name = pct_decode(p, len);
-			v[n].value = eq ? pct_decode(eq + 1,
-			    (size_t)(end - eq - 1)) : strdup("");
+			v[n].value = eq ?
+			    pct_decode(eq + 1, (size_t)(end - eq - 1)) :
+			    strdup("");
 			n++;
 			if (v[n - 1].name == NULL || v[n - 1].value == NULL)
 				goto fail;
@@ -177,8 +180,8 @@ fail:
 }
 
 char *
-azure_canon_resource(const char *account, const char *path,
-    const char *query, enum azure_sk_scheme scheme)
+azure_canon_resource(const char *account, const char *path, const char *query,
+    enum azure_sk_scheme scheme)
 {
 	struct buf b;
 	struct kv *v;
@@ -302,7 +305,7 @@ put_canon_headers(struct buf *b, const char *const *headers, bool keep_empty)
 	/* Stable for equal names: their values join in the order sent. */
 	for (i = 1; i < k; i++)
 		for (j = i; j > 0 && strcmp(v[j - 1].name, v[j].name) > 0;
-		    j--) {
+		     j--) {
 			struct kv t = v[j];
 
 			v[j] = v[j - 1];
@@ -312,7 +315,7 @@ put_canon_headers(struct buf *b, const char *const *headers, bool keep_empty)
 		if (v[i].value[0] == '\0' && !keep_empty)
 			continue;
 		if (i > 0 && strcmp(v[i].name, v[i - 1].name) == 0) {
-			b->len--;	/* the newline: join with a comma */
+			b->len--; /* the newline: join with a comma */
 			buf_puts(b, ",");
 		} else {
 			buf_puts(b, v[i].name);
@@ -330,19 +333,19 @@ azure_sharedkey_sts(const char *account, const struct azure_sk_req *req,
     enum azure_sk_scheme scheme)
 {
 	static const char *const std[] = { "Content-Encoding",
-	    "Content-Language", "Content-Length", "Content-MD5",
-	    "Content-Type", "Date", "If-Modified-Since", "If-Match",
-	    "If-None-Match", "If-Unmodified-Since", "Range", NULL };
+		"Content-Language", "Content-Length", "Content-MD5",
+		"Content-Type", "Date", "If-Modified-Since", "If-Match",
+		"If-None-Match", "If-Unmodified-Since", "Range", NULL };
 	struct buf b;
 	const char *version = req->version, *v;
 	char *res;
 	size_t len, i;
 
-	if (version == NULL && (v = hdr_get(req->headers, "x-ms-version",
-	    &len)) != NULL)
-		version = v;	/* compared as a prefix: YYYY-MM-DD */
+	if (version == NULL &&
+	    (v = hdr_get(req->headers, "x-ms-version", &len)) != NULL)
+		version = v; /* compared as a prefix: YYYY-MM-DD */
 	if ((res = azure_canon_resource(account, req->path, req->query,
-	    scheme)) == NULL)
+		 scheme)) == NULL)
 		return NULL;
 	buf_init(&b, STS_MAX);
 	if (scheme == AZURE_SK_LITE_TABLE) {
@@ -358,8 +361,9 @@ azure_sharedkey_sts(const char *account, const struct azure_sk_req *req,
 		put_std(&b, req->headers, "Content-MD5");
 		put_std(&b, req->headers, "Content-Type");
 		put_std(&b, req->headers, "Date");
-		put_canon_headers(&b, req->headers, version == NULL ||
-		    strncmp(version, "2016-05-31", 10) >= 0);
+		put_canon_headers(&b, req->headers,
+		    version == NULL ||
+			strncmp(version, "2016-05-31", 10) >= 0);
 	} else {
 		buf_puts(&b, req->method);
 		buf_puts(&b, "\n");
@@ -369,14 +373,15 @@ azure_sharedkey_sts(const char *account, const struct azure_sk_req *req,
 			if (strcmp(std[i], "Content-Length") == 0 &&
 			    v != NULL && len == 1 && v[0] == '0' &&
 			    (version == NULL ||
-			    strncmp(version, "2015-02-21", 10) >= 0))
+				strncmp(version, "2015-02-21", 10) >= 0))
 				v = NULL;
 			if (v != NULL)
 				buf_append(&b, v, len);
 			buf_puts(&b, "\n");
 		}
-		put_canon_headers(&b, req->headers, version == NULL ||
-		    strncmp(version, "2016-05-31", 10) >= 0);
+		put_canon_headers(&b, req->headers,
+		    version == NULL ||
+			strncmp(version, "2016-05-31", 10) >= 0);
 	}
 	buf_puts(&b, res);
 	free(res);

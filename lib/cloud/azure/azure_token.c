@@ -1,6 +1,8 @@
 /*
  * azure_token.c: Microsoft Entra ID access tokens and the credential chain
  * (see azure_token.h).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/stat.h>
 
@@ -21,10 +23,10 @@
 #include "lib/http/http.h"
 #include "lib/log.h"
 
-#define BODY_MAX	(64 * 1024)
-#define ASSERTION_MAX	(16 * 1024)	/* a federated token file, at most */
+#define BODY_MAX (64 * 1024)
+#define ASSERTION_MAX (16 * 1024) /* a federated token file, at most */
 #define TOKEN_TIMEOUT_MS 30000
-#define IMDS_CONNECT_MS	3000
+#define IMDS_CONNECT_MS 3000
 
 struct azure_cred {
 	enum azure_cred_kind kind;
@@ -33,7 +35,7 @@ struct azure_cred {
 	char *authority, *imds, *scope;
 	pthread_mutex_t mu;
 	bool mu_ok, secret_registered;
-	struct azure_token tok;		/* cached; access registered */
+	struct azure_token tok; /* cached; access registered */
 };
 
 /* The contents of ${b}, or NULL (${b} wiped) after a failed append. */
@@ -164,34 +166,38 @@ azure_token_parse(long status, const char *body, size_t len, time_t now,
 		o = json_loadb(body, len, 0, NULL);
 	if (cls != 0) {
 		e = json_string_value(json_object_get(o, "error"));
-		d = json_string_value(json_object_get(o,
-		    "error_description"));
+		d = json_string_value(json_object_get(o, "error_description"));
 		if (json_is_object(json_object_get(o, "error")))
 			/* Some Azure services nest it: {"error":{"code":..}} */
-			e = json_string_value(json_object_get(
-			    json_object_get(o, "error"), "code"));
+			e = json_string_value(json_object_get(json_object_get(o,
+								  "error"),
+			    "code"));
 		(void)ag_err_set(err, "HTTP %ld%s%s%s%.*s", status,
 		    e != NULL ? " " : "", e != NULL ? e : "",
-		    d != NULL ? ": " : "", d != NULL ?
-		    (int)strcspn(d, "\r\n") : 0, d != NULL ? d : "");
+		    d != NULL ? ": " : "",
+		    d != NULL ? (int)strcspn(d, "\r\n") : 0,
+		    d != NULL ? d : "");
 		json_decref(o);
 		return cls;
 	}
 	if (!json_is_object(o)) {
-		(void)ag_err_set(err, "the token endpoint's answer is not "
+		(void)ag_err_set(err,
+		    "the token endpoint's answer is not "
 		    "JSON");
 		goto out;
 	}
 	v = json_object_get(o, "access_token");
 	if (!json_is_string(v) || json_string_length(v) == 0) {
-		(void)ag_err_set(err, "the token endpoint's answer has no "
+		(void)ag_err_set(err,
+		    "the token endpoint's answer has no "
 		    "access_token");
 		goto out;
 	}
 	in = num_member(o, "expires_in");
 	on = num_member(o, "expires_on");
 	if (in < 0 && on < 0) {
-		(void)ag_err_set(err, "the token endpoint's answer has no "
+		(void)ag_err_set(err,
+		    "the token endpoint's answer has no "
 		    "expires_in or expires_on");
 		goto out;
 	}
@@ -282,8 +288,10 @@ azure_cred_new(const struct azure_cred_conf *conf, struct azure_cred **ret,
 
 	if (conf->client_secret != NULL) {
 		if (tenant == NULL || client == NULL)
-			return ag_err_set(err, "%s: a client secret needs "
-			    "tenant_id and client_id", name);
+			return ag_err_set(err,
+			    "%s: a client secret needs "
+			    "tenant_id and client_id",
+			    name);
 		kind = AZURE_CRED_CONFIG;
 		secret = conf->client_secret;
 	} else if (env("AZURE_CLIENT_SECRET") != NULL) {
@@ -292,7 +300,8 @@ azure_cred_new(const struct azure_cred_conf *conf, struct azure_cred **ret,
 		tenant = tenant != NULL ? tenant : env("AZURE_TENANT_ID");
 		client = client != NULL ? client : env("AZURE_CLIENT_ID");
 		if (tenant == NULL || client == NULL)
-			return ag_err_set(err, "%s: AZURE_CLIENT_SECRET is set "
+			return ag_err_set(err,
+			    "%s: AZURE_CLIENT_SECRET is set "
 			    "but AZURE_TENANT_ID or AZURE_CLIENT_ID is not",
 			    name);
 	} else if ((file = env("AZURE_FEDERATED_TOKEN_FILE")) != NULL) {
@@ -300,9 +309,11 @@ azure_cred_new(const struct azure_cred_conf *conf, struct azure_cred **ret,
 		tenant = tenant != NULL ? tenant : env("AZURE_TENANT_ID");
 		client = client != NULL ? client : env("AZURE_CLIENT_ID");
 		if (tenant == NULL || client == NULL)
-			return ag_err_set(err, "%s: AZURE_FEDERATED_TOKEN_FILE "
+			return ag_err_set(err,
+			    "%s: AZURE_FEDERATED_TOKEN_FILE "
 			    "is set but AZURE_TENANT_ID or AZURE_CLIENT_ID is "
-			    "not", name);
+			    "not",
+			    name);
 	} else {
 		kind = AZURE_CRED_MANAGED;
 		/* A user-assigned identity is named by its client id. */
@@ -317,14 +328,17 @@ azure_cred_new(const struct azure_cred_conf *conf, struct azure_cred **ret,
 	c->client_id = dup_opt(client, &oom);
 	c->secret = dup_opt(secret, &oom);
 	c->token_file = dup_opt(file, &oom);
-	c->authority = dup_opt(conf->authority != NULL ? conf->authority :
-	    env("AZURE_AUTHORITY_HOST") != NULL ?
-	    env("AZURE_AUTHORITY_HOST") : AZURE_AUTHORITY_DEFAULT, &oom);
+	c->authority = dup_opt(conf->authority != NULL ?
+		conf->authority :
+		env("AZURE_AUTHORITY_HOST") != NULL ?
+		env("AZURE_AUTHORITY_HOST") :
+		AZURE_AUTHORITY_DEFAULT,
+	    &oom);
 	c->imds = dup_opt(conf->imds_endpoint != NULL ? conf->imds_endpoint :
-	    AZURE_IMDS_DEFAULT, &oom);
+							AZURE_IMDS_DEFAULT,
+	    &oom);
 	c->scope = dup_opt(conf->scope, &oom);
-	if (oom || c->scope == NULL ||
-	    pthread_mutex_init(&c->mu, NULL) != 0) {
+	if (oom || c->scope == NULL || pthread_mutex_init(&c->mu, NULL) != 0) {
 		cred_destroy(c);
 		return ag_err_set(err, "%s: out of memory", name);
 	}
@@ -359,9 +373,10 @@ read_assertion(struct azure_cred *c, struct ag_err *err)
 	int fd;
 
 	if ((fd = open(c->token_file, O_RDONLY | O_CLOEXEC)) < 0) {
-		(void)ag_err_set(err, "%s: workload identity: cannot read "
-		    "AZURE_FEDERATED_TOKEN_FILE %s: %s", c->name, c->token_file,
-		    strerror(errno));
+		(void)ag_err_set(err,
+		    "%s: workload identity: cannot read "
+		    "AZURE_FEDERATED_TOKEN_FILE %s: %s",
+		    c->name, c->token_file, strerror(errno));
 		return NULL;
 	}
 	if ((buf = malloc(ASSERTION_MAX + 1)) == NULL) {
@@ -374,9 +389,10 @@ read_assertion(struct azure_cred *c, struct ag_err *err)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			(void)ag_err_set(err, "%s: workload identity: cannot "
-			    "read %s: %s", c->name, c->token_file,
-			    strerror(errno));
+			(void)ag_err_set(err,
+			    "%s: workload identity: cannot "
+			    "read %s: %s",
+			    c->name, c->token_file, strerror(errno));
 			close(fd);
 			free(buf);
 			return NULL;
@@ -384,8 +400,9 @@ read_assertion(struct azure_cred *c, struct ag_err *err)
 		len += (size_t)n;
 	}
 	close(fd);
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
-	    buf[len - 1] == ' '))
+	while (len > 0 &&
+	    (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
+		buf[len - 1] == ' '))
 		len--;
 	buf[len] = '\0';
 	if (len == 0 || len == ASSERTION_MAX) {
@@ -403,7 +420,8 @@ fetch(struct azure_cred *c, struct azure_token *out, struct ag_err *err)
 {
 	static const char *const form_hdr[] = {
 		"Content-Type: application/x-www-form-urlencoded",
-		"Accept: application/json", NULL };
+		"Accept: application/json", NULL
+	};
 	static const char *const imds_hdr[] = { "Metadata: true",
 		"Accept: application/json", NULL };
 	struct http_req req = { .timeout_ms = TOKEN_TIMEOUT_MS };
@@ -430,8 +448,9 @@ fetch(struct azure_cred *c, struct azure_token *out, struct ag_err *err)
 		    (assertion = read_assertion(c, err)) == NULL)
 			return -1;
 		url = azure_token_url(c->authority, c->tenant);
-		body = assertion != NULL ? azure_token_body_assertion(
-		    c->client_id, assertion, c->scope) :
+		body = assertion != NULL ?
+		    azure_token_body_assertion(c->client_id, assertion,
+			c->scope) :
 		    azure_token_body_secret(c->client_id, c->secret, c->scope);
 		req.method = "POST";
 		req.headers = form_hdr;
@@ -455,14 +474,18 @@ fetch(struct azure_cred *c, struct azure_token *out, struct ag_err *err)
 	if (rc != 0)
 		(void)ag_err_set(err, "%s: %s token: %s%s", c->name,
 		    azure_cred_kind_name(c->kind), perr.msg,
-		    c->kind == AZURE_CRED_MANAGED ? " (no managed identity "
-		    "endpoint answers: is this an Azure machine with an "
-		    "identity? Otherwise configure a key, a SAS token or a "
-		    "client secret)" : "");
-	else if ((rc = azure_token_parse(resp.status, resp.body,
-	    resp.body_len, time(NULL), out, &perr)) != 0)
-		(void)ag_err_set(err, "%s: Entra ID refused the %s credential "
-		    "for client %s: %s", c->name, azure_cred_kind_name(c->kind),
+		    c->kind == AZURE_CRED_MANAGED ?
+			" (no managed identity "
+			"endpoint answers: is this an Azure machine with an "
+			"identity? Otherwise configure a key, a SAS token or a "
+			"client secret)" :
+			"");
+	else if ((rc = azure_token_parse(resp.status, resp.body, resp.body_len,
+		      time(NULL), out, &perr)) != 0)
+		(void)ag_err_set(err,
+		    "%s: Entra ID refused the %s credential "
+		    "for client %s: %s",
+		    c->name, azure_cred_kind_name(c->kind),
 		    c->client_id != NULL ? c->client_id : "(system-assigned)",
 		    perr.msg);
 	http_resp_free(&resp);
@@ -482,8 +505,8 @@ azure_cred_header(struct azure_cred *c, char **ret, struct ag_err *err)
 	int rc = 0;
 
 	pthread_mutex_lock(&c->mu);
-	if (c->tok.access == NULL || now >= c->tok.expires_on -
-	    AZURE_TOKEN_EARLY) {
+	if (c->tok.access == NULL ||
+	    now >= c->tok.expires_on - AZURE_TOKEN_EARLY) {
 		if ((rc = fetch(c, &t, err)) == 0) {
 			if (c->tok.access != NULL)
 				log_secret_remove(c->tok.access);
@@ -493,11 +516,11 @@ azure_cred_header(struct azure_cred *c, char **ret, struct ag_err *err)
 				rc = ag_err_set(err, "%s: out of memory",
 				    c->name);
 		} else if (c->tok.access != NULL && now < c->tok.expires_on) {
-			rc = 0;		/* the old one still works */
+			rc = 0; /* the old one still works */
 		}
 	}
-	if (rc == 0 && asprintf(ret, "Authorization: Bearer %s",
-	    c->tok.access) < 0)
+	if (rc == 0 &&
+	    asprintf(ret, "Authorization: Bearer %s", c->tok.access) < 0)
 		rc = ag_err_set(err, "%s: out of memory", c->name);
 	pthread_mutex_unlock(&c->mu);
 	return rc;

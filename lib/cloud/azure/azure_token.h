@@ -14,6 +14,8 @@
  * tests point them at loopback.  Secrets (client secret, assertion,
  * access token) are registered with log_secret_add() while held and never
  * appear in a message.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_AZURE_TOKEN_H
 #define VIGIL_AZURE_TOKEN_H
@@ -32,29 +34,29 @@
 
 /* An access token and when it expires. */
 struct azure_token {
-	char *access;			/* malloc'd; NULL if none */
-	time_t expires_on;		/* Unix time */
+	char *access;	   /* malloc'd; NULL if none */
+	time_t expires_on; /* Unix time */
 };
 
 /* How to find a credential; NULL members: not configured. */
 struct azure_cred_conf {
 	const char *tenant_id;
 	const char *client_id;
-	const char *client_secret;	/* a secret */
-	const char *authority;		/* NULL: the environment's
+	const char *client_secret; /* a secret */
+	const char *authority;	   /* NULL: the environment's
 					 * AZURE_AUTHORITY_HOST, else
 					 * AZURE_AUTHORITY_DEFAULT */
-	const char *imds_endpoint;	/* NULL: AZURE_IMDS_DEFAULT */
-	const char *scope;		/* "https://storage.azure.com/.default" */
-	const char *name;		/* for messages: "azure[cloud]" */
+	const char *imds_endpoint; /* NULL: AZURE_IMDS_DEFAULT */
+	const char *scope;	   /* "https://storage.azure.com/.default" */
+	const char *name;	   /* for messages: "azure[cloud]" */
 };
 
 /* Which link of the chain gave the credential. */
 enum azure_cred_kind {
-	AZURE_CRED_CONFIG,		/* the configuration's client secret */
-	AZURE_CRED_ENV,			/* AZURE_CLIENT_SECRET */
-	AZURE_CRED_WORKLOAD,		/* AZURE_FEDERATED_TOKEN_FILE */
-	AZURE_CRED_MANAGED		/* IMDS */
+	AZURE_CRED_CONFIG,   /* the configuration's client secret */
+	AZURE_CRED_ENV,	     /* AZURE_CLIENT_SECRET */
+	AZURE_CRED_WORKLOAD, /* AZURE_FEDERATED_TOKEN_FILE */
+	AZURE_CRED_MANAGED   /* IMDS */
 };
 
 /**

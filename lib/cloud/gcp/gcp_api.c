@@ -1,5 +1,7 @@
 /*
  * gcp_api.c: Google JSON API error answers (gcp_api.h).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <string.h>
 
@@ -22,7 +24,7 @@ gcp_api_error_parse(long status, const char *body, size_t len,
 	    (root = json_loadb(body, len, 0, NULL)) == NULL)
 		return -1;
 	if (jfield_obj(root, "error", JF_REQUIRED, &e, NULL) == -1)
-		goto done;
+		goto out;
 	if (jfield_i64(e, "code", 0, &code, NULL) == 0 && code > 0)
 		ret->code = (long)code;
 	jfield_str(e, "message", JF_TRUNCATE, ret->message,
@@ -35,7 +37,7 @@ gcp_api_error_parse(long status, const char *body, size_t len,
 		jfield_str(e, "status", JF_TRUNCATE, ret->reason,
 		    sizeof(ret->reason), NULL);
 	rc = 0;
-done:
+out:
 	json_decref(root);
 	return rc;
 }

@@ -2,6 +2,8 @@
  * gcp_api.h: the error answers of Google's JSON APIs (Cloud Storage, Cloud
  * Monitoring, Pub/Sub): {"error": {"code": 404, "message": "...",
  * "status": "NOT_FOUND", "errors": [{"reason": "notFound", ...}]}}.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_GCP_API_H
 #define VIGIL_GCP_API_H
@@ -10,9 +12,9 @@
 
 /* What an error answer says; empty strings for what it does not. */
 struct gcp_api_error {
-	long	code;			/* error.code, or the HTTP status */
-	char	message[256];		/* error.message, cut to fit */
-	char	reason[64];		/* error.errors[0].reason or status */
+	long code;	   /* error.code, or the HTTP status */
+	char message[256]; /* error.message, cut to fit */
+	char reason[64];   /* error.errors[0].reason or status */
 };
 
 /**

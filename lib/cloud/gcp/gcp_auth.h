@@ -24,6 +24,8 @@
  * The pure parts (JWT, request body, token answer) are separate functions
  * so that they are tested without a network against the files of
  * ../shared/conformance/gcp/.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_GCP_AUTH_H
 #define VIGIL_GCP_AUTH_H
@@ -35,24 +37,24 @@
 
 struct crypto_rsa;
 
-#define GCP_TOKEN_URI_DEFAULT	"https://oauth2.googleapis.com/token"
+#define GCP_TOKEN_URI_DEFAULT "https://oauth2.googleapis.com/token"
 #define GCP_METADATA_HOST_DEFAULT "metadata.google.internal"
 #define GCP_METADATA_TOKEN_PATH \
 	"/computeMetadata/v1/instance/service-accounts/default/token"
 /* An assertion is good for this long (Google's maximum: one hour). */
-#define GCP_JWT_LIFETIME_S	3600
+#define GCP_JWT_LIFETIME_S 3600
 /* A cached token is replaced when less than this is left of it. */
-#define GCP_TOKEN_REFRESH_S	300
+#define GCP_TOKEN_REFRESH_S 300
 /* Service-account key files are a few KiB; refuse anything larger. */
-#define GCP_SA_FILE_MAX		(64 * 1024)
-#define GCP_TOKEN_MAX		4096
+#define GCP_SA_FILE_MAX (64 * 1024)
+#define GCP_TOKEN_MAX 4096
 
 /* A service-account key, from its JSON file. */
 struct gcp_sa {
 	char *client_email;
-	char *private_key_id;		/* NULL if absent */
-	char *token_uri;		/* NULL if absent */
-	char *project_id;		/* NULL if absent */
+	char *private_key_id; /* NULL if absent */
+	char *token_uri;      /* NULL if absent */
+	char *project_id;     /* NULL if absent */
 	struct crypto_rsa *key;
 };
 
@@ -120,8 +122,8 @@ char *gcp_token_request_body(const char *jwt);
 
 /* A bearer token and when it expires. */
 struct gcp_token {
-	char	access_token[GCP_TOKEN_MAX];
-	int64_t	expires_at;		/* seconds since the epoch */
+	char access_token[GCP_TOKEN_MAX];
+	int64_t expires_at; /* seconds since the epoch */
 };
 
 /**
@@ -139,11 +141,11 @@ int gcp_token_parse(long status, const char *body, size_t len, int64_t now,
 
 /* Where tokens come from; any member may be NULL or 0. */
 struct gcp_auth_conf {
-	const char *credentials_file;	/* service-account key file */
-	const char *token_uri;		/* overrides the file's token_uri */
-	const char *metadata_host;	/* host[:port] of the metadata server */
-	const char *scope;		/* space-separated OAuth2 scopes */
-	long timeout_ms;		/* per token request */
+	const char *credentials_file; /* service-account key file */
+	const char *token_uri;	      /* overrides the file's token_uri */
+	const char *metadata_host;    /* host[:port] of the metadata server */
+	const char *scope;	      /* space-separated OAuth2 scopes */
+	long timeout_ms;	      /* per token request */
 };
 
 struct gcp_auth;

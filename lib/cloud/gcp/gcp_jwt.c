@@ -1,6 +1,8 @@
 /*
  * gcp_jwt.c: service-account key files and the RS256 JWT assertion of the
  * JWT-bearer grant (gcp_auth.h).  Pure functions: no I/O but the key file.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,45 +32,48 @@ gcp_sa_parse(const char *json, size_t len, const char *doc,
 	/* jansson's message may quote the text: do not pass it on. */
 	if ((root = json_loadb(json, len, 0, &jerr)) == NULL ||
 	    !json_is_object(root)) {
-		ag_err_set(err, "%s: not a JSON object (line %d); is it a "
-		    "service-account key file?", doc,
-		    root == NULL ? jerr.line : 1);
-		goto done;
+		ag_err_set(err,
+		    "%s: not a JSON object (line %d); is it a "
+		    "service-account key file?",
+		    doc, root == NULL ? jerr.line : 1);
+		goto out;
 	}
 	if ((sa = calloc(1, sizeof(*sa))) == NULL) {
 		ag_err_set(err, "out of memory");
-		goto done;
+		goto out;
 	}
 	if (jfield_strdup(root, "type", JF_REQUIRED, 64, &type, &at) == -1)
-		goto done;
+		goto out;
 	if (strcmp(type, "service_account") != 0) {
-		ag_err_set(err, "%s: type is \"%s\", not \"service_account\" "
+		ag_err_set(err,
+		    "%s: type is \"%s\", not \"service_account\" "
 		    "(download a service-account key: IAM > Service accounts > "
-		    "Keys)", doc, type);
-		goto done;
+		    "Keys)",
+		    doc, type);
+		goto out;
 	}
 	if (jfield_strdup(root, "client_email", JF_REQUIRED, 512,
-	    &sa->client_email, &at) == -1 ||
-	    jfield_strdup(root, "private_key_id", 0, 256,
-	    &sa->private_key_id, &at) == -1 ||
-	    jfield_strdup(root, "token_uri", 0, 2048, &sa->token_uri,
-	    &at) == -1 ||
-	    jfield_strdup(root, "project_id", 0, 256, &sa->project_id,
-	    &at) == -1 ||
+		&sa->client_email, &at) == -1 ||
+	    jfield_strdup(root, "private_key_id", 0, 256, &sa->private_key_id,
+		&at) == -1 ||
+	    jfield_strdup(root, "token_uri", 0, 2048, &sa->token_uri, &at) ==
+		-1 ||
+	    jfield_strdup(root, "project_id", 0, 256, &sa->project_id, &at) ==
+		-1 ||
 	    jfield_strdup(root, "private_key", JF_REQUIRED, GCP_SA_FILE_MAX,
-	    &pem, &at) == -1)
-		goto done;
+		&pem, &at) == -1)
+		goto out;
 	if ((sa->key = crypto_rsa_from_pem(pem, strlen(pem), err)) == NULL) {
 		char msg[AG_ERR_SIZE];
 
 		snprintf(msg, sizeof(msg), "%s", err != NULL ? err->msg : "");
 		ag_err_set(err, "%s: private_key: %s", doc, msg);
-		goto done;
+		goto out;
 	}
 	*ret_sa = sa;
 	sa = NULL;
 	rc = 0;
-done:
+out:
 	if (pem != NULL)
 		crypto_wipe(pem, strlen(pem));
 	free(pem);
@@ -86,7 +91,7 @@ gcp_sa_load(const char *path, struct gcp_sa **ret_sa, struct ag_err *err)
 	int rc;
 
 	if (crypto_secret_file_read(path, "service-account key file",
-	    GCP_SA_FILE_MAX, &buf, &len, err) == -1)
+		GCP_SA_FILE_MAX, &buf, &len, err) == -1)
 		return -1;
 	rc = gcp_sa_parse(buf, len, path, ret_sa, err);
 	crypto_secret_free(buf, len);
@@ -130,7 +135,7 @@ gcp_jwt_sign(const struct crypto_rsa *key, const char *header_json,
 	*p++ = '.';
 	p = b64u_append(p, (const uint8_t *)claims_json, clen);
 	if (crypto_rsa_sign_sha256(key, jwt, (size_t)(p - jwt), sig,
-	    sizeof(sig), &siglen) == -1) {
+		sizeof(sig), &siglen) == -1) {
 		free(jwt);
 		return ag_err_set(err, "cannot sign the JWT assertion");
 	}
@@ -149,8 +154,8 @@ gcp_jwt_header(const char *kid)
 	if ((o = json_pack("{s:s, s:s}", "alg", "RS256", "typ", "JWT")) ==
 	    NULL)
 		return NULL;
-	if (kid != NULL && json_object_set_new(o, "kid",
-	    json_string(kid)) == -1) {
+	if (kid != NULL &&
+	    json_object_set_new(o, "kid", json_string(kid)) == -1) {
 		json_decref(o);
 		return NULL;
 	}
@@ -167,8 +172,8 @@ gcp_jwt_claims(const char *iss, const char *scope, const char *aud,
 	char *s;
 
 	if ((o = json_pack("{s:s, s:s, s:s, s:I, s:I}", "iss", iss, "scope",
-	    scope, "aud", aud, "exp", (json_int_t)exp, "iat",
-	    (json_int_t)iat)) == NULL)
+		 scope, "aud", aud, "exp", (json_int_t)exp, "iat",
+		 (json_int_t)iat)) == NULL)
 		return NULL;
 	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
@@ -176,8 +181,8 @@ gcp_jwt_claims(const char *iss, const char *scope, const char *aud,
 }
 
 int
-gcp_sa_assertion(const struct gcp_sa *sa, const char *scope,
-    const char *aud, int64_t now, char **ret_jwt, struct ag_err *err)
+gcp_sa_assertion(const struct gcp_sa *sa, const char *scope, const char *aud,
+    int64_t now, char **ret_jwt, struct ag_err *err)
 {
 	char *hdr, *claims;
 	int rc = -1;
@@ -201,8 +206,8 @@ gcp_token_request_body(const char *jwt)
 
 	if ((enc = http_urlencode(jwt, strlen(jwt))) == NULL)
 		return NULL;
-	if (asprintf(&body, "grant_type=%s&assertion=%s", GRANT_TYPE,
-	    enc) == -1)
+	if (asprintf(&body, "grant_type=%s&assertion=%s", GRANT_TYPE, enc) ==
+	    -1)
 		body = NULL;
 	free(enc);
 	return body;

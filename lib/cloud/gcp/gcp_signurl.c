@@ -1,5 +1,7 @@
 /*
  * gcp_signurl.c: GCS V4 signed URLs (gcp_signurl.h).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -13,10 +15,10 @@
 #include "lib/crypto/crypto_rsa.h"
 #include "lib/http/http.h"
 
-#define ALGORITHM	"GOOG4-RSA-SHA256"
-#define SCOPE_TAIL	"auto/storage/goog4_request"
-#define MAX_EXPIRES	604800		/* seven days */
-#define MAX_PAIRS	64
+#define ALGORITHM "GOOG4-RSA-SHA256"
+#define SCOPE_TAIL "auto/storage/goog4_request"
+#define MAX_EXPIRES 604800 /* seven days */
+#define MAX_PAIRS 64
 
 /* A header or query parameter in canonical form. */
 struct pair {
@@ -141,7 +143,7 @@ canon_headers(const struct gcp_signurl_req *req, const char *host,
 		if (strcasecmp(req->headers[i].name, "host") == 0)
 			continue;
 		if (strcasecmp(req->headers[i].name,
-		    "x-goog-content-sha256") == 0)
+			"x-goog-content-sha256") == 0)
 			*ret_payload = req->headers[i].value;
 		h[n].name = lower(req->headers[i].name);
 		h[n].value = header_value(req->headers[i].value);
@@ -201,9 +203,10 @@ gcp_signurl(const struct gcp_signurl_req *req, struct gcp_signurl *ret,
 
 	memset(ret, 0, sizeof(*ret));
 	if (req->expires < 1 || req->expires > MAX_EXPIRES)
-		return ag_err_set(err, "a signed URL expires after 1 to %d "
-		    "seconds, not %lld", MAX_EXPIRES,
-		    (long long)req->expires);
+		return ag_err_set(err,
+		    "a signed URL expires after 1 to %d "
+		    "seconds, not %lld",
+		    MAX_EXPIRES, (long long)req->expires);
 	if (req->nquery + 5 > MAX_PAIRS)
 		return ag_err_set(err, "too many query parameters to sign");
 	if (stamp(req->timestamp, date, datetime) == -1)
@@ -223,8 +226,8 @@ gcp_signurl(const struct gcp_signurl_req *req, struct gcp_signurl *ret,
 		fprintf(f, "%s%s", i > 0 ? ";" : "", h[i].name);
 	if (memstream_close(f, &signed_hdrs) == -1)
 		goto oom;
-	if (asprintf(&cred, "%s/%s/%s", req->client_email, date,
-	    SCOPE_TAIL) == -1) {
+	if (asprintf(&cred, "%s/%s/%s", req->client_email, date, SCOPE_TAIL) ==
+	    -1) {
 		cred = NULL;
 		goto oom;
 	}
@@ -237,7 +240,7 @@ gcp_signurl(const struct gcp_signurl_req *req, struct gcp_signurl *ret,
 		goto oom;
 	for (i = 0; i < req->nquery; i++)
 		if (query_add(q, &nq, req->query[i].name,
-		    req->query[i].value) == -1)
+			req->query[i].value) == -1)
 			goto oom;
 	qsort(q, nq, sizeof(q[0]), pair_cmp);
 	if ((f = open_memstream(&query, &len)) == NULL)
@@ -261,16 +264,17 @@ gcp_signurl(const struct gcp_signurl_req *req, struct gcp_signurl *ret,
 
 	/* The string to sign and its signature. */
 	if (crypto_sha256(ret->canonical_request,
-	    strlen(ret->canonical_request), digest) == -1)
+		strlen(ret->canonical_request), digest) == -1)
 		goto oom;
 	crypto_hex(digest, sizeof(digest), hex);
 	if (asprintf(&ret->string_to_sign, "%s\n%s\n%s/%s\n%s", ALGORITHM,
-	    datetime, date, SCOPE_TAIL, hex) == -1) {
+		datetime, date, SCOPE_TAIL, hex) == -1) {
 		ret->string_to_sign = NULL;
 		goto oom;
 	}
 	if (crypto_rsa_sign_sha256(req->key, ret->string_to_sign,
-	    strlen(ret->string_to_sign), sig, sizeof(sig), &siglen) == -1) {
+		strlen(ret->string_to_sign), sig, sizeof(sig),
+		&siglen) == -1) {
 		ag_err_set(err, "cannot sign the URL with the key");
 		goto fail;
 	}
@@ -287,12 +291,12 @@ gcp_signurl(const struct gcp_signurl_req *req, struct gcp_signurl *ret,
 	if (memstream_close(f, &ret->url) == -1)
 		goto oom;
 	rc = 0;
-	goto done;
+	goto out;
 oom:
 	ag_err_set(err, "out of memory");
 fail:
 	gcp_signurl_free(ret);
-done:
+out:
 	pairs_free(h, nh);
 	pairs_free(q, nq);
 	free(host);

@@ -10,6 +10,8 @@
  * path.  This module builds the canonical request of the V4 scheme from
  * them (the Host header is the authority without its port), the string to
  * sign, and the URL with the X-Goog-* query parameters and the signature.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_GCP_SIGNURL_H
 #define VIGIL_GCP_SIGNURL_H
@@ -28,18 +30,18 @@ struct gcp_kv {
 };
 
 struct gcp_signurl_req {
-	const char *method;		/* "GET", "PUT", "POST", ... */
-	const char *scheme;		/* "https" (NULL) or "http" */
-	const char *authority;		/* host[:port] of the URL */
-	const char *path;		/* resource path, unencoded: "/b/o" */
-	const struct gcp_kv *headers;	/* sent with the request, signed */
+	const char *method;	      /* "GET", "PUT", "POST", ... */
+	const char *scheme;	      /* "https" (NULL) or "http" */
+	const char *authority;	      /* host[:port] of the URL */
+	const char *path;	      /* resource path, unencoded: "/b/o" */
+	const struct gcp_kv *headers; /* sent with the request, signed */
 	size_t nheaders;
-	const struct gcp_kv *query;	/* extra query parameters, signed */
+	const struct gcp_kv *query; /* extra query parameters, signed */
 	size_t nquery;
-	int64_t timestamp;		/* seconds since the epoch */
-	int64_t expires;		/* seconds, 1 to 604800 */
-	const char *client_email;	/* the service account */
-	const struct crypto_rsa *key;	/* its private key */
+	int64_t timestamp;	      /* seconds since the epoch */
+	int64_t expires;	      /* seconds, 1 to 604800 */
+	const char *client_email;     /* the service account */
+	const struct crypto_rsa *key; /* its private key */
 };
 
 /* What gcp_signurl() makes; free with gcp_signurl_free(). */

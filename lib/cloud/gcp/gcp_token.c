@@ -1,6 +1,8 @@
 /*
  * gcp_token.c: OAuth2 access tokens from a service-account key or the
  * metadata server, cached until shortly before they expire (gcp_auth.h).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -20,13 +22,13 @@
 
 struct gcp_auth {
 	pthread_mutex_t mu;
-	struct gcp_sa *sa;		/* NULL: the metadata server */
-	char	*token_uri;		/* service account */
-	char	*metadata_url;		/* metadata server */
-	char	*scope;
-	char	*describe;
-	long	timeout_ms;
-	struct gcp_token tok;		/* access_token "" : none cached */
+	struct gcp_sa *sa;  /* NULL: the metadata server */
+	char *token_uri;    /* service account */
+	char *metadata_url; /* metadata server */
+	char *scope;
+	char *describe;
+	long timeout_ms;
+	struct gcp_token tok; /* access_token "" : none cached */
 	struct http_client *http;
 };
 
@@ -58,47 +60,53 @@ gcp_token_parse(long status, const char *body, size_t len, int64_t now,
 		    code[0] != '\0' ? ": " : "", code,
 		    desc[0] != '\0' ? " (" : "", desc,
 		    desc[0] != '\0' ? ")" : "");
-		if (cls != AG_RETRY && (strcmp(code, "invalid_grant") == 0 ||
-		    strcmp(code, "invalid_client") == 0 || status == 401)) {
+		if (cls != AG_RETRY &&
+		    (strcmp(code, "invalid_grant") == 0 ||
+			strcmp(code, "invalid_client") == 0 ||
+			status == 401)) {
 			char msg[AG_ERR_SIZE];
 
-			snprintf(msg, sizeof(msg), "%s", err != NULL ?
-			    err->msg : "");
-			ag_err_set(err, "%s: the credentials were refused; "
+			snprintf(msg, sizeof(msg), "%s",
+			    err != NULL ? err->msg : "");
+			ag_err_set(err,
+			    "%s: the credentials were refused; "
 			    "check the service-account key (deleted or "
-			    "disabled?) and the clock", msg);
+			    "disabled?) and the clock",
+			    msg);
 		}
 		rc = cls == AG_RETRY ? AG_RETRY : -1;
-		goto done;
+		goto out;
 	}
 	if (!json_is_object(root)) {
 		ag_err_set(err, "%s: the token answer is not a JSON object",
 		    what);
-		goto done;
+		goto out;
 	}
-	if (jfield_str(root, "access_token", JF_REQUIRED,
-	    ret->access_token, sizeof(ret->access_token), &at) == -1 ||
+	if (jfield_str(root, "access_token", JF_REQUIRED, ret->access_token,
+		sizeof(ret->access_token), &at) == -1 ||
 	    jfield_i64(root, "expires_in", 0, &expires_in, &at) == -1 ||
 	    jfield_str(root, "token_type", JF_TRUNCATE, type, sizeof(type),
-	    &at) == -1)
-		goto done;
+		&at) == -1)
+		goto out;
 	/* Without expires_in: the hour Google's tokens last. */
 	if (json_object_get(root, "expires_in") == NULL)
 		expires_in = GCP_JWT_LIFETIME_S;
 	if (ret->access_token[0] == '\0' || expires_in <= 0 ||
 	    expires_in > 366 * 86400) {
-		ag_err_set(err, "%s: the token answer has no usable "
-		    "access_token and expires_in", what);
-		goto done;
+		ag_err_set(err,
+		    "%s: the token answer has no usable "
+		    "access_token and expires_in",
+		    what);
+		goto out;
 	}
 	if (type[0] != '\0' && strcasecmp(type, "Bearer") != 0) {
 		ag_err_set(err, "%s: token_type \"%s\" is not Bearer", what,
 		    type);
-		goto done;
+		goto out;
 	}
 	ret->expires_at = now + expires_in;
 	rc = 0;
-done:
+out:
 	if (rc != 0)
 		crypto_wipe(ret, sizeof(*ret));
 	json_decref(root);
@@ -133,11 +141,11 @@ gcp_auth_new(const struct gcp_auth_conf *conf, struct gcp_auth **ret,
 			goto fail;
 		a->token_uri = auth_strdup(conf->token_uri,
 		    a->sa->token_uri != NULL ? a->sa->token_uri :
-		    GCP_TOKEN_URI_DEFAULT);
+					       GCP_TOKEN_URI_DEFAULT);
 		if (a->token_uri == NULL)
 			goto oom;
 		if (asprintf(&a->describe, "service account %s (%s)",
-		    a->sa->client_email, file) == -1) {
+			a->sa->client_email, file) == -1) {
 			a->describe = NULL;
 			goto oom;
 		}
@@ -148,12 +156,12 @@ gcp_auth_new(const struct gcp_auth_conf *conf, struct gcp_auth **ret,
 		if (host == NULL || host[0] == '\0')
 			host = GCP_METADATA_HOST_DEFAULT;
 		if (asprintf(&a->describe, "the metadata server at %s",
-		    host) == -1) {
+			host) == -1) {
 			a->describe = NULL;
 			goto oom;
 		}
 		if (asprintf(&a->metadata_url, "http://%s%s", host,
-		    GCP_METADATA_TOKEN_PATH) == -1) {
+			GCP_METADATA_TOKEN_PATH) == -1) {
 			a->metadata_url = NULL;
 			goto oom;
 		}
@@ -192,11 +200,11 @@ auth_fetch(struct gcp_auth *a, int64_t now, struct gcp_token *tok,
 	if (a->sa != NULL) {
 		what = "the token endpoint";
 		if (gcp_sa_assertion(a->sa, a->scope, a->token_uri, now, &jwt,
-		    err) == -1)
-			goto done;
+			err) == -1)
+			goto out;
 		if ((body = gcp_token_request_body(jwt)) == NULL) {
 			ag_err_set(err, "out of memory");
-			goto done;
+			goto out;
 		}
 		hdrs[0] = "Content-Type: application/x-www-form-urlencoded";
 		hdrs[1] = "Accept: application/json";
@@ -207,11 +215,12 @@ auth_fetch(struct gcp_auth *a, int64_t now, struct gcp_token *tok,
 	} else {
 		what = "the metadata server";
 		if ((scope = http_urlencode(a->scope, strlen(a->scope))) ==
-		    NULL || asprintf(&url, "%s?scopes=%s", a->metadata_url,
-		    scope) == -1) {
+			NULL ||
+		    asprintf(&url, "%s?scopes=%s", a->metadata_url, scope) ==
+			-1) {
 			url = NULL;
 			ag_err_set(err, "out of memory");
-			goto done;
+			goto out;
 		}
 		hdrs[0] = "Metadata-Flavor: Google";
 		req.method = "GET";
@@ -223,22 +232,24 @@ auth_fetch(struct gcp_auth *a, int64_t now, struct gcp_token *tok,
 		snprintf(msg, sizeof(msg), "%s", err != NULL ? err->msg : "");
 		ag_err_set(err, "cannot reach %s for a token (%s): %s", what,
 		    a->describe, msg);
-		goto done;
+		goto out;
 	}
 	if (a->sa == NULL && resp.status == 200) {
 		const char *flavor = http_resp_header(&resp,
 		    "Metadata-Flavor");
 
 		if (flavor == NULL || strcmp(flavor, "Google") != 0) {
-			rc = ag_err_set(err, "%s is not a Google metadata "
+			rc = ag_err_set(err,
+			    "%s is not a Google metadata "
 			    "server (no Metadata-Flavor: Google in its "
-			    "answer)", a->describe);
-			goto done;
+			    "answer)",
+			    a->describe);
+			goto out;
 		}
 	}
-	rc = gcp_token_parse(resp.status, resp.body, resp.body_len, now,
-	    what, tok, err);
-done:
+	rc = gcp_token_parse(resp.status, resp.body, resp.body_len, now, what,
+	    tok, err);
+out:
 	if (jwt != NULL)
 		crypto_wipe(jwt, strlen(jwt));
 	if (body != NULL)
@@ -273,7 +284,7 @@ gcp_auth_header(struct gcp_auth *a, int64_t now, char *buf, size_t len,
 	if (a->tok.access_token[0] == '\0' ||
 	    a->tok.expires_at - now < GCP_TOKEN_REFRESH_S) {
 		if ((rc = auth_fetch(a, now, &tok, err)) != 0)
-			goto done;
+			goto out;
 		auth_drop(a);
 		a->tok = tok;
 		crypto_wipe(&tok, sizeof(tok));
@@ -283,7 +294,7 @@ gcp_auth_header(struct gcp_auth *a, int64_t now, char *buf, size_t len,
 	    a->tok.access_token);
 	if (n < 0 || (size_t)n >= len)
 		rc = ag_err_set(err, "the access token is too long");
-done:
+out:
 	pthread_mutex_unlock(&a->mu);
 	return rc;
 }

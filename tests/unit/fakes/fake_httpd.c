@@ -9,6 +9,8 @@
  * buffer the size of the recorded header block plus body; anything larger
  * closes the connection.  Chunked request bodies are not understood: the
  * clients under test send Content-Length.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/socket.h>
 
@@ -49,8 +51,8 @@ read_request(struct fake_httpd *h, int fd)
 			return -1;
 		if ((r = wait_readable(fd, 50)) == 0)
 			continue;
-		if (r < 0 || (k = read(fd, buf + len, sizeof(buf) - 1 -
-		    len)) <= 0)
+		if (r < 0 ||
+		    (k = read(fd, buf + len, sizeof(buf) - 1 - len)) <= 0)
 			return 0;
 		len += (size_t)k;
 		buf[len] = '\0';
@@ -60,8 +62,7 @@ read_request(struct fake_httpd *h, int fd)
 			return 0;
 	}
 	hlen = (size_t)(end - buf) + 4;
-	if ((cl = strcasestr(buf, "\r\nContent-Length:")) != NULL &&
-	    cl < end)
+	if ((cl = strcasestr(buf, "\r\nContent-Length:")) != NULL && cl < end)
 		clen = strtoul(cl + 17, NULL, 10);
 	while (len < hlen + clen && len < sizeof(buf) - 1) {
 		if ((k = read(fd, buf + len, sizeof(buf) - 1 - len)) <= 0)
@@ -108,9 +109,10 @@ answer(struct fake_httpd *h, int fd)
 		memset(big, 'x', h->big);
 		body = big;
 	}
-	n = snprintf(head, sizeof(head), "HTTP/1.1 %d Test\r\n"
-	    "Content-Length: %zu\r\n%s\r\n", h->status, blen,
-	    h->headers != NULL ? h->headers : "");
+	n = snprintf(head, sizeof(head),
+	    "HTTP/1.1 %d Test\r\n"
+	    "Content-Length: %zu\r\n%s\r\n",
+	    h->status, blen, h->headers != NULL ? h->headers : "");
 	rc = n > 0 && (size_t)n < sizeof(head) ? 0 : -1;
 	if (rc == 0)
 		rc = write_all(fd, head, (size_t)n);
@@ -127,8 +129,7 @@ hold(struct fake_httpd *h, int fd)
 {
 	char c;
 
-	while (!h->stop && (wait_readable(fd, 50) == 0 ||
-	    read(fd, &c, 1) > 0))
+	while (!h->stop && (wait_readable(fd, 50) == 0 || read(fd, &c, 1) > 0))
 		;
 }
 
@@ -191,7 +192,7 @@ int
 fake_httpd_start(struct fake_httpd *h)
 {
 	static const char *const proxies[] = { "http_proxy", "HTTP_PROXY",
-	    "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" };
+		"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" };
 
 	for (size_t i = 0; i < sizeof(proxies) / sizeof(proxies[0]); i++)
 		(void)unsetenv(proxies[i]);

@@ -10,6 +10,8 @@
  * and never answer, to test client timeouts.  fake_httpd_stop() ends the
  * thread.  The test thread reads the recorded request after its client
  * call returned: the server records before it answers.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_FAKE_HTTPD_H
 #define VIGIL_FAKE_HTTPD_H
@@ -18,23 +20,23 @@
 #include <stddef.h>
 
 struct fake_httpd {
-	int port;			/* where it listens, after start */
+	int port; /* where it listens, after start */
 
 	/* The response, set by the test (start: 200, empty body). */
 	int status;
-	const char *body;		/* NULL: empty */
-	size_t big;			/* > 0: a body of this many 'x' */
-	const char *headers;		/* extra lines, each ending "\r\n" */
-	volatile int silent;		/* read requests, never answer */
+	const char *body;    /* NULL: empty */
+	size_t big;	     /* > 0: a body of this many 'x' */
+	const char *headers; /* extra lines, each ending "\r\n" */
+	volatile int silent; /* read requests, never answer */
 
 	/* The last request, and counts, recorded by the server. */
 	char method[16];
-	char path[2048];		/* request target, query included */
-	char head[8192];		/* raw header block, final CRLFCRLF */
-	char req_body[65536];		/* NUL-terminated */
+	char path[2048];      /* request target, query included */
+	char head[8192];      /* raw header block, final CRLFCRLF */
+	char req_body[65536]; /* NUL-terminated */
 	size_t req_body_len;
-	int nreq;			/* requests read */
-	int nconn;			/* connections accepted */
+	int nreq;  /* requests read */
+	int nconn; /* connections accepted */
 
 	/* Private to fake_httpd.c. */
 	int lfd;

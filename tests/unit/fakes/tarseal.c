@@ -1,5 +1,7 @@
 /*
  * tarseal.c: see tarseal.h.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -62,8 +64,11 @@ tu_seal_tar(struct storage *st, const struct crypto_key *key, const char *job,
 	struct manifest_totals t = { 0 };
 	struct st_upload_conf uc = { 0 };
 	struct st_encrypt_conf ec = { .on_chunk = cr_chunk, .cookie = &cr };
-	struct st_compress_conf cc = { .slice_size = slice, .level = 6,
-	    .workers = 1, .on_member = cr_member, .cookie = &cr };
+	struct st_compress_conf cc = { .slice_size = slice,
+		.level = 6,
+		.workers = 1,
+		.on_member = cr_member,
+		.cookie = &cr };
 	struct format_object *obj;
 	struct stage *up, *enc, *top;
 	struct ag_err err = { "" };
@@ -77,17 +82,22 @@ tu_seal_tar(struct storage *st, const struct crypto_key *key, const char *job,
 	assert_int_equal(crypto_random(dk, sizeof(dk)), 0);
 	assert_int_equal(format_backup_id_new(time(NULL) - 3600, ret_id), 0);
 	assert_int_equal(format_object_name(NULL, job, ret_id,
-	    FORMAT_KIND_DATA, dkey, sizeof(dkey)), 0);
+			     FORMAT_KIND_DATA, dkey, sizeof(dkey)),
+	    0);
 	assert_int_equal(format_object_name(NULL, job, ret_id,
-	    FORMAT_KIND_MANIFEST, mkey, sizeof(mkey)), 0);
-	mh = (struct manifest_head){ .job = job, .host = "crafted",
-	    .backup_id = ret_id, .start_ms = clock_wall_ms(),
-	    .compress_level = 6, .slice_size = slice,
-	    .spill_dir = tu_tmpdir() };
+			     FORMAT_KIND_MANIFEST, mkey, sizeof(mkey)),
+	    0);
+	mh = (struct manifest_head){ .job = job,
+		.host = "crafted",
+		.backup_id = ret_id,
+		.start_ms = clock_wall_ms(),
+		.compress_level = 6,
+		.slice_size = slice,
+		.spill_dir = tu_tmpdir() };
 	assert_non_null(cr.mw = manifest_writer_new(&mh, &err));
 	assert_non_null(up = st_upload_new(st, dkey, &uc, &err));
 	assert_non_null(obj = format_seal_new(key, dk, FORMAT_KIND_DATA,
-	    ret_id, (uint32_t)st_compress_bound(slice), &err));
+			    ret_id, (uint32_t)st_compress_bound(slice), &err));
 	h = format_object_header(obj, &hlen);
 	memcpy(header, h, hlen);
 	assert_non_null(enc = st_encrypt_new(up, obj, &ec, &err));
@@ -97,22 +107,24 @@ tu_seal_tar(struct storage *st, const struct crypto_key *key, const char *job,
 	for (size_t i = 0; i < nents; i++)
 		manifest_writer_entry(cr.mw, &ents[i], "root", "root");
 	t = (struct manifest_totals){ .end_ms = clock_wall_ms(),
-	    .tar_size = len, .data_size = st_encrypt_size(enc),
-	    .data_header = header, .data_header_len = hlen,
-	    .chunk_size = (uint32_t)st_compress_bound(slice) };
+		.tar_size = len,
+		.data_size = st_encrypt_size(enc),
+		.data_header = header,
+		.data_header_len = hlen,
+		.chunk_size = (uint32_t)st_compress_bound(slice) };
 	assert_int_equal(crypto_sha256(tar, len, t.tar_sha256), 0);
 	if (bad_sha)
 		t.tar_sha256[0] ^= 1;
 	if (manifest_writer_finish(cr.mw, &t, &err) != 0 ||
-	    manifest_writer_json(cr.mw, hlen, &json, &jlen, &stored,
-	    &err) != 0)
+	    manifest_writer_json(cr.mw, hlen, &json, &jlen, &stored, &err) !=
+		0)
 		fail_msg("manifest: %s", err.msg);
 	assert_int_equal(format_manifest_seal(key, dk, ret_id, json, jlen,
-	    &sealed, &slen, &err), 0);
+			     &sealed, &slen, &err),
+	    0);
 	assert_int_equal(storage_put(st, mkey, sealed, slen, &err), 0);
 	free(sealed);
 	free(json);
 	stage_free_chain(top);
 	manifest_writer_free(cr.mw);
 }
-

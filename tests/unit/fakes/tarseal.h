@@ -1,6 +1,8 @@
 /*
  * tarseal.h: a hand-made tar stream turned into a real backup, for tests
  * of what restore does with archives our own writer would never make.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_TARSEAL_H
 #define VIGIL_TARSEAL_H

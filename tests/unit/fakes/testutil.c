@@ -5,6 +5,8 @@
  * test programs are single-threaded where they touch it, and cmocka runs
  * group setup and teardown once.  Removal walks the tree with *at() calls
  * rather than running rm -rf through a shell.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -99,8 +101,8 @@ rmtree_at(int dfd, const char *name)
 	/* A test may have taken our permissions away (chmod -R u+rwx). */
 	if ((sb.st_mode & S_IRWXU) != S_IRWXU)
 		(void)fchmodat(dfd, name, (sb.st_mode & 07777) | S_IRWXU, 0);
-	if ((fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) < 0)
+	if ((fd = openat(dfd, name,
+		 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return -1;
 	if ((d = fdopendir(fd)) == NULL) {
 		close(fd);
@@ -195,8 +197,7 @@ tu_data_path(const char *rel)
 	const char *d = getenv("VIGIL_TEST_DATA");
 	int n;
 
-	n = snprintf(path, sizeof(path), "%s/%s", d != NULL ? d : "data",
-	    rel);
+	n = snprintf(path, sizeof(path), "%s/%s", d != NULL ? d : "data", rel);
 	assert_true(n > 0 && (size_t)n < sizeof(path));
 	return path;
 }
@@ -229,8 +230,9 @@ tu_conf_load(const char *text, struct conf_errs *errs)
 {
 	struct conf *c = NULL;
 
-	assert_int_equal(conf_load(tu_write_conf("vigil.conf", text, 0600),
-	    &c, errs), 0);
+	assert_int_equal(conf_load(tu_write_conf("vigil.conf", text, 0600), &c,
+			     errs),
+	    0);
 	return c;
 }
 
@@ -269,10 +271,12 @@ tu_set_tz(const char *tz)
 int64_t
 tu_utc(int y, int mo, int d, int h, int mi, int s)
 {
-	struct tm tm = {
-		.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-		.tm_hour = h, .tm_min = mi, .tm_sec = s
-	};
+	struct tm tm = { .tm_year = y - 1900,
+		.tm_mon = mo - 1,
+		.tm_mday = d,
+		.tm_hour = h,
+		.tm_min = mi,
+		.tm_sec = s };
 
 	return (int64_t)timegm(&tm);
 }
@@ -324,19 +328,19 @@ tu_tar_header(uint8_t *h, const char *name, char type, size_t size,
 	assert_true(link == NULL || strlen(link) < 100);
 	memset(h, 0, TU_TAR_BLOCK);
 	memcpy(h, name, strlen(name));
-	memcpy(h + 100, "0000644", 7);			/* mode */
-	memcpy(h + 108, "0000000", 7);			/* uid */
-	memcpy(h + 116, "0000000", 7);			/* gid */
+	memcpy(h + 100, "0000644", 7); /* mode */
+	memcpy(h + 108, "0000000", 7); /* uid */
+	memcpy(h + 116, "0000000", 7); /* gid */
 	snprintf((char *)h + 124, 12, "%011o", (unsigned)size & 07777777);
-	snprintf((char *)h + 136, 12, "%011o", 1700000000);	/* mtime */
+	snprintf((char *)h + 136, 12, "%011o", 1700000000); /* mtime */
 	h[156] = (uint8_t)type;
 	if (link != NULL)
 		memcpy(h + 157, link, strlen(link));
-	memcpy(h + 257, "ustar", 6);			/* magic, NUL */
-	memcpy(h + 263, "00", 2);			/* version */
+	memcpy(h + 257, "ustar", 6); /* magic, NUL */
+	memcpy(h + 263, "00", 2);    /* version */
 	if (type == '3') {
-		memcpy(h + 329, "0000001", 7);		/* devmajor */
-		memcpy(h + 337, "0000003", 7);		/* devminor */
+		memcpy(h + 329, "0000001", 7); /* devmajor */
+		memcpy(h + 337, "0000003", 7); /* devminor */
 	}
 	tu_tar_checksum(h);
 }
@@ -475,8 +479,10 @@ tree_line(const char *path, const char *rel, char **out, size_t *len)
 			h = fnv1a64(h, b, (size_t)n);
 		close(fd);
 	}
-	ll = (size_t)snprintf(line, sizeof(line), "%s %o %u:%u %jd %jd.%09ld "
-	    "%016jx %s\n", rel, (unsigned)sb.st_mode, (unsigned)sb.st_uid,
+	ll = (size_t)snprintf(line, sizeof(line),
+	    "%s %o %u:%u %jd %jd.%09ld "
+	    "%016jx %s\n",
+	    rel, (unsigned)sb.st_mode, (unsigned)sb.st_uid,
 	    (unsigned)sb.st_gid, (intmax_t)sb.st_size,
 	    (intmax_t)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec, (uintmax_t)h,
 	    link);
@@ -509,8 +515,8 @@ tree_walk(const char *path, const char *rel, char **out, size_t *len)
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		assert_non_null(names = realloc(names, (n + 1) *
-		    sizeof(*names)));
+		assert_non_null(names = realloc(names,
+				    (n + 1) * sizeof(*names)));
 		assert_non_null(names[n++] = strdup(de->d_name));
 	}
 	closedir(d);

@@ -11,6 +11,8 @@
  * cmocka when the machine does not cooperate (a file cannot be written,
  * ...), so callers need not check.  The helpers are linked into every
  * unit test program; all names start with tu_.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_TESTUTIL_H
 #define VIGIL_TESTUTIL_H
@@ -24,7 +26,7 @@
 #include "conf/conf.h"
 
 /* The ustar block size: headers and padded data come in these. */
-#define TU_TAR_BLOCK	512
+#define TU_TAR_BLOCK 512
 
 /**
  * tu_tmpdir_setup(state):
