@@ -742,3 +742,15 @@ storage_get_retry(struct storage *st, const char *key, uint64_t off,
 	    backoff_retry(&storage_retry, &attempt));
 	return r.stopped ? -1 : rc;
 }
+
+int
+storage_get_sink(void *cookie, const uint8_t *buf, size_t len)
+{
+	struct storage_get_sink *g = cookie;
+
+	if (g->sink(g->cookie, buf, len) != 0) {
+		g->stopped = true;
+		return -1;
+	}
+	return 0;
+}

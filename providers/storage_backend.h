@@ -14,6 +14,9 @@
 #ifndef VIGIL_STORAGE_BACKEND_H
 #define VIGIL_STORAGE_BACKEND_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "providers/storage.h"
 
 struct storage_ops {
@@ -64,6 +67,21 @@ struct storage_ops {
 	    struct ag_err *err);
 	void (*close)(void *ctx);
 };
+
+/*
+ * What a backend's get() hands lib/http as its body sink: the caller's
+ * sink, and whether it stopped the read (so that the backend says "stopped
+ * by reader" rather than blaming the transfer).  Set .sink and .cookie;
+ * pass storage_get_sink() with a pointer to it.
+ */
+struct storage_get_sink {
+	storage_sink_fn *sink;
+	void *cookie;
+	bool stopped;
+};
+
+/* storage_get_sink(cookie, buf, len): see struct storage_get_sink. */
+int storage_get_sink(void *cookie, const uint8_t *buf, size_t len);
 
 extern const struct storage_ops storage_local_ops;
 

@@ -826,33 +826,14 @@ s3_put_commit(void *upp, struct ag_err *err)
 	return (rc);
 }
 
-/* What get()'s sink adapter wraps. */
-struct get_sink {
-	storage_sink_fn *sink;
-	void *cookie;
-	bool stopped;
-};
-
-static int
-get_sink(void *cookie, const uint8_t *buf, size_t len)
-{
-	struct get_sink *g = cookie;
-
-	if (g->sink(g->cookie, buf, len) != 0) {
-		g->stopped = true;
-		return (-1);
-	}
-	return (0);
-}
-
 static int
 s3_get(void *ctx, const char *key, uint64_t off, uint64_t len,
     storage_sink_fn *sink, void *cookie, struct ag_err *err)
 {
 	struct s3 *s = ctx;
-	struct get_sink g = { .sink = sink, .cookie = cookie };
+	struct storage_get_sink g = { .sink = sink, .cookie = cookie };
 	struct s3_call call = { .method = "GET",
-		.sink = get_sink,
+		.sink = storage_get_sink,
 		.cookie = &g };
 	struct http_resp resp;
 	char range[64], code[64], msg[8], *k;

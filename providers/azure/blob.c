@@ -718,39 +718,19 @@ azblob_put_commit(void *upp, struct ag_err *err)
 	return rc;
 }
 
-/* What get() hands the storage sink, and whether it stopped. */
-struct getx {
-	storage_sink_fn *sink;
-	void *cookie;
-	bool stopped;
-};
-
-/* http_sink_fn: pass the body on; remember a stop by the reader. */
-static int
-get_sink(void *cookie, const uint8_t *buf, size_t len)
-{
-	struct getx *g = cookie;
-
-	if (g->sink(g->cookie, buf, len) != 0) {
-		g->stopped = true;
-		return -1;
-	}
-	return 0;
-}
-
 static int
 azblob_get(void *ctx, const char *key, uint64_t off, uint64_t len,
     storage_sink_fn *sink, void *cookie, struct ag_err *err)
 {
 	struct azblob *az = ctx;
-	struct getx g = { sink, cookie, false };
+	struct storage_get_sink g = { sink, cookie, false };
 	struct http_resp resp;
 	char range[80], code[64];
 	int rc;
 
 	struct call call = { .method = "GET",
 		.key = key,
-		.sink = get_sink,
+		.sink = storage_get_sink,
 		.cookie = &g };
 	if (len == 0)
 		return 0;

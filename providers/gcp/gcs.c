@@ -673,31 +673,12 @@ gcs_put_abort(void *up)
 	up_free(u);
 }
 
-/* The sink of a download: the caller's, and whether it stopped us. */
-struct get_sink {
-	storage_sink_fn *sink;
-	void *cookie;
-	bool stopped;
-};
-
-static int
-get_sink(void *cookie, const uint8_t *buf, size_t len)
-{
-	struct get_sink *gs = cookie;
-
-	if (gs->sink(gs->cookie, buf, len) != 0) {
-		gs->stopped = true;
-		return -1;
-	}
-	return 0;
-}
-
 static int
 gcs_get(void *ctx, const char *key, uint64_t off, uint64_t len,
     storage_sink_fn *sink, void *cookie, struct ag_err *err)
 {
 	struct gcs *g = ctx;
-	struct get_sink gs = { sink, cookie, false };
+	struct storage_get_sink gs = { sink, cookie, false };
 	struct http_resp resp;
 	struct http_req req = { 0 };
 	char range[80];
@@ -718,7 +699,7 @@ gcs_get(void *ctx, const char *key, uint64_t off, uint64_t len,
 		    (uintmax_t)off, (uintmax_t)(off + len - 1));
 	req.method = "GET";
 	req.url = url;
-	req.sink = get_sink;
+	req.sink = storage_get_sink;
 	req.sink_cookie = &gs;
 	rc = gcs_do(g, NULL, &req, hdrs, &resp, "get", key, err);
 	free(url);
