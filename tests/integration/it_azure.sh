@@ -15,9 +15,6 @@
 . "$(dirname "$0")/lib.sh"
 
 : "${VIGIL_TEST_BIN:?VIGIL_TEST_BIN must name the tests build folder}"
-AZURITE="$VIGIL_SRC/tests/node_modules/.bin/azurite-blob"
-[ -x "$AZURITE" ] || skip "no Azurite (cd tests && npm ci, or packaging/setup.sh --test)"
-command -v node >/dev/null || skip "no node to run Azurite"
 # Debian's python3-azure is for Debian's python3, which may not be first.
 SDKPY=
 for py in /usr/bin/python3 python3; do
@@ -25,17 +22,11 @@ for py in /usr/bin/python3 python3; do
 done
 [ -n "$SDKPY" ] || skip "no Azure SDK for Python (apt-get install python3-azure)"
 
-ACCT=devstoreaccount1
-KEY="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-PORT=$(free_port)
-EP="http://127.0.0.1:$PORT/$ACCT"
+start_azurite
+ACCT=$AZ_ACCT KEY=$AZ_KEY EP=$AZ_EP
 REST() { python3 "$VIGIL_SRC/tests/integration/azure_rest.py" "$EP" "$ACCT" "$KEY" "$@"; }
 V() { "$VIGIL" -c "$T/vigil.conf" "$@"; }
-
-"$AZURITE" --blobHost 127.0.0.1 --blobPort "$PORT" --inMemoryPersistence \
-	--silent --disableTelemetry >"$T/azurite.log" 2>&1 &
-PIDS+=($!)
-REST mkcontainer vigil || fail "Azurite did not start: $(cat "$T/azurite.log")"
+REST mkcontainer vigil || fail "cannot make the container: $(cat "$T/azurite.log")"
 
 # --- A source tree and a config ------------------------------------------
 S="$T/src"

@@ -15,43 +15,11 @@
 # the test exits 77, which CI counts as a failure.
 . "$(dirname "$0")/lib.sh"
 
-command -v moto_server >/dev/null 2>&1 || skip "moto_server is not installed"
-python3 -c 'import moto.server, boto3' 2>/dev/null ||
-	skip "python3 cannot import moto.server and boto3"
-
 V() { "$VIGIL" -c "$T/vigil.conf" "$@"; }
 
 # --- moto, then the user, its key, its policy and the bucket --------------
-PORT=$(free_port)
-EP="http://127.0.0.1:$PORT"
-# Four unauthenticated actions: create_user, create_access_key,
-# put_user_policy, create_bucket.  Everything after is checked.
-# moto_raw_query.py is moto_server with its SigV4 check given the query as
-# sent (moto 5.2.1 checks the decoded one: see the file).
-INITIAL_NO_AUTH_ACTION_COUNT=4 python3 "$VIGIL_SRC/tests/integration/moto_raw_query.py" \
-	-H 127.0.0.1 -p "$PORT" >"$T/moto.log" 2>&1 &
-PIDS+=($!)
-wait_for 30 curl -s "$EP/moto-api/" || fail "moto_server did not come up"
-
-python3 - "$EP" >"$T/keys" <<'PY' || fail "IAM setup in moto failed"
-import json, sys, boto3
-ep = sys.argv[1]
-kw = dict(endpoint_url=ep, region_name="us-east-1",
-          aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
-iam = boto3.client("iam", **kw)
-iam.create_user(UserName="vigil")
-k = iam.create_access_key(UserName="vigil")["AccessKey"]
-iam.put_user_policy(UserName="vigil", PolicyName="all", PolicyDocument=json.dumps(
-    {"Version": "2012-10-17",
-     "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
-s3 = boto3.client("s3", endpoint_url=ep, region_name="us-east-1",
-                  aws_access_key_id=k["AccessKeyId"],
-                  aws_secret_access_key=k["SecretAccessKey"])
-s3.create_bucket(Bucket="vigil-it")
-print(k["AccessKeyId"], k["SecretAccessKey"])
-PY
-read -r AKID SECRET <"$T/keys"
-[ -n "$SECRET" ] || fail "no access key from moto"
+start_moto vigil-it
+EP=$MOTO_EP
 
 # --- Source, key, config ----------------------------------------------------
 S="$T/src"

@@ -114,3 +114,64 @@ start_marker() {
 	MARKER_PID=$!
 	PIDS+=("$MARKER_PID")
 }
+
+# start_moto BUCKET [NOAUTH_EXTRA]: moto_server (through moto_raw_query.py,
+# see that file) on a free port with every request's SigV4 checked once an
+# IAM user "vigil", its access key, an allow-all policy and BUCKET exist.
+# Sets MOTO_PORT, MOTO_EP, AKID, SECRET.  NOAUTH_EXTRA (default 0) leaves
+# that many more unauthenticated actions for the caller's own set-up (e.g.
+# a bucket with Object Lock).  Skips without moto or boto3.
+start_moto() {
+	local bucket=$1 extra=${2:-0}
+	command -v moto_server >/dev/null 2>&1 || skip "moto_server is not installed"
+	python3 -c 'import moto.server, boto3' 2>/dev/null ||
+		skip "python3 cannot import moto.server and boto3"
+	MOTO_PORT=$(free_port)
+	MOTO_EP="http://127.0.0.1:$MOTO_PORT"
+	# Four unauthenticated actions: create_user, create_access_key,
+	# put_user_policy, create_bucket.  Everything after is checked.
+	INITIAL_NO_AUTH_ACTION_COUNT=$((4 + extra)) python3 \
+		"$VIGIL_SRC/tests/integration/moto_raw_query.py" \
+		-H 127.0.0.1 -p "$MOTO_PORT" >"$T/moto.log" 2>&1 &
+	PIDS+=($!)
+	wait_for 30 curl -s "$MOTO_EP/moto-api/" || fail "moto_server did not come up"
+	python3 - "$MOTO_EP" "$bucket" >"$T/moto.keys" <<'PY' || fail "IAM setup in moto failed"
+import json, sys, boto3
+ep, bucket = sys.argv[1:]
+kw = dict(endpoint_url=ep, region_name="us-east-1",
+          aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+iam = boto3.client("iam", **kw)
+iam.create_user(UserName="vigil")
+k = iam.create_access_key(UserName="vigil")["AccessKey"]
+iam.put_user_policy(UserName="vigil", PolicyName="all", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17",
+     "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+s3 = boto3.client("s3", endpoint_url=ep, region_name="us-east-1",
+                  aws_access_key_id=k["AccessKeyId"],
+                  aws_secret_access_key=k["SecretAccessKey"])
+s3.create_bucket(Bucket=bucket)
+print(k["AccessKeyId"], k["SecretAccessKey"])
+PY
+	read -r AKID SECRET <"$T/moto.keys"
+	[ -n "$SECRET" ] || fail "no access key from moto"
+}
+
+# start_azurite [HTTPS-OPTIONS...]: Azurite's blob service (pinned in
+# tests/package.json) on a free port, in memory, SharedKey checked.  Extra
+# arguments go to azurite-blob (--cert/--key/--oauth basic for HTTPS and
+# Entra ID).  Sets AZ_PORT, AZ_ACCT, AZ_KEY; AZ_EP is the http endpoint of
+# the account (callers using HTTPS make their own).  Skips without Azurite.
+start_azurite() {
+	local azurite="$VIGIL_SRC/tests/node_modules/.bin/azurite-blob"
+	[ -x "$azurite" ] || skip "no Azurite (cd tests && npm ci, or packaging/setup.sh --test)"
+	command -v node >/dev/null || skip "no node to run Azurite"
+	AZ_ACCT=devstoreaccount1
+	AZ_KEY="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+	AZ_PORT=$(free_port)
+	AZ_EP="http://127.0.0.1:$AZ_PORT/$AZ_ACCT"
+	"$azurite" --blobHost 127.0.0.1 --blobPort "$AZ_PORT" --inMemoryPersistence \
+		--silent --disableTelemetry "$@" >"$T/azurite.log" 2>&1 &
+	PIDS+=($!)
+	wait_for 30 bash -c "exec 3<>/dev/tcp/127.0.0.1/$AZ_PORT" ||
+		fail "Azurite did not start: $(cat "$T/azurite.log")"
+}
