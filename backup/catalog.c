@@ -318,6 +318,101 @@ delete_rank(const char *key)
 	return 3;
 }
 
+/* Objects in delete order: the manifest first, then by name. */
+static int
+delete_cmp(const void *a, const void *b)
+{
+	const struct objent *x = a, *y = b;
+	int rx = delete_rank(x->name), ry = delete_rank(y->name);
+
+	if (rx != ry)
+		return rx < ry ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/*
+ * backup_objects(st, dir, b, out, err): the objects of the backup whose
+ * folder is ${dir} into ${out}, in delete order.  With ${b} (its entry in
+ * a listing just made) and nothing but the known objects in it, the names
+ * come from ${b} without asking the storage again.  Return 0, AG_RETRY or
+ * -1.
+ */
+static int
+backup_objects(struct storage *st, const char *dir,
+    const struct catalog_backup *b, struct objlist *out, struct ag_err *err)
+{
+	static const char *const names[] = { FORMAT_NAME_MANIFEST,
+		FORMAT_NAME_INDEX, FORMAT_NAME_DATA };
+	char key[STORAGE_KEY_MAX + 1];
+	int rc;
+
+	if (b != NULL &&
+	    b->nobjects ==
+		(size_t)b->has_manifest + b->has_index + b->has_data) {
+		const bool has[] = { b->has_manifest, b->has_index,
+			b->has_data };
+
+		for (size_t i = 0; i < 3; i++) {
+			if (!has[i])
+				continue;
+			if (snprintf(key, sizeof(key), "%s%s", dir,
+				names[i]) >= (int)sizeof(key))
+				return ag_err_set(err,
+				    "storage prefix too long");
+			if (objlist_add(out, key, 0, 0, NULL) != 0) {
+				objlist_free(out);
+				return ag_err_set(err,
+				    "delete: out of memory");
+			}
+		}
+		return 0;
+	}
+	if ((rc = storage_list(st, dir, 0, out, err)) != 0)
+		return rc;
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), delete_cmp);
+	return 0;
+}
+
+/*
+ * delete_backup(st, prefix, job, id, b, err): catalog_delete(), with the
+ * listing's entry ${b} of the backup when the caller has one (may be
+ * NULL).
+ */
+static int
+delete_backup(struct storage *st, const char *prefix, const char *job,
+    const char *id, const struct catalog_backup *b, struct ag_err *err)
+{
+	char dir[STORAGE_KEY_MAX + 1];
+	struct objlist ol = { 0 };
+	const char **keys = NULL;
+	int rc;
+
+	if (!job_name_ok(job) || format_backup_id_parse(id, NULL) != 0)
+		return ag_err_set(err, "delete: bad job or backup id");
+	if (job_dir(prefix, job, dir, sizeof(dir)) != 0 ||
+	    strlen(dir) + FORMAT_BACKUP_ID_LEN + 2 > sizeof(dir))
+		return ag_err_set(err, "storage prefix too long");
+	strcat(dir, id);
+	strcat(dir, "/");
+	if ((rc = backup_objects(st, dir, b, &ol, err)) != 0)
+		return rc;
+	if ((keys = calloc(ol.n + 1, sizeof(*keys))) == NULL) {
+		objlist_free(&ol);
+		return ag_err_set(err, "delete: out of memory");
+	}
+	for (size_t i = 0; i < ol.n; i++)
+		keys[i] = ol.v[i].name;
+	/*
+	 * One batch where the storage has them (S3: one DeleteObjects),
+	 * the manifest first: without it the backup is incomplete.
+	 */
+	rc = storage_remove_many(st, keys, ol.n, err);
+	free(keys);
+	objlist_free(&ol);
+	return rc;
+}
+
 /**
  * catalog_delete(st, prefix, job, id, err):
  * Delete every object of backup ${job}/${id}: manifest.vgl first (so an
@@ -329,27 +424,8 @@ int
 catalog_delete(struct storage *st, const char *prefix, const char *job,
     const char *id, struct ag_err *err)
 {
-	char dir[STORAGE_KEY_MAX + 1];
-	struct objlist ol = { 0 };
-	size_t i;
-	int rc = 0, rank;
 
-	if (!job_name_ok(job) || format_backup_id_parse(id, NULL) != 0)
-		return ag_err_set(err, "delete: bad job or backup id");
-	if (job_dir(prefix, job, dir, sizeof(dir)) != 0 ||
-	    strlen(dir) + FORMAT_BACKUP_ID_LEN + 2 > sizeof(dir))
-		return ag_err_set(err, "storage prefix too long");
-	strcat(dir, id);
-	strcat(dir, "/");
-	if ((rc = storage_list(st, dir, 0, &ol, err)) != 0)
-		return rc;
-	/* The manifest goes first: without it the backup is incomplete. */
-	for (rank = 0; rank <= 3 && rc == 0; rank++)
-		for (i = 0; i < ol.n && rc == 0; i++)
-			if (delete_rank(ol.v[i].name) == rank)
-				rc = storage_remove(st, ol.v[i].name, err);
-	objlist_free(&ol);
-	return rc;
+	return delete_backup(st, prefix, job, id, NULL, err);
 }
 
 /**
@@ -441,7 +517,7 @@ catalog_prune(struct storage *st, const char *prefix, const char *job,
 			reason = "incomplete, stale";
 		if ((a == CATALOG_DELETE || a == CATALOG_DELETE_INCOMPLETE) &&
 		    !opts->dry_run) {
-			drc = catalog_delete(st, prefix, job, b->id, &derr);
+			drc = delete_backup(st, prefix, job, b->id, b, &derr);
 			if (drc != 0) {
 				drc = -1;
 				if (!failed)

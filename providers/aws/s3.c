@@ -45,6 +45,7 @@
 #include "conf/conf.h"
 #include "lib/ag.h"
 #include "lib/buf.h"
+#include "lib/crypto/crypto.h"
 #include "lib/cloud/aws/aws_creds.h"
 #include "lib/cloud/aws/aws_xml.h"
 #include "lib/cloud/aws/sigv4.h"
@@ -57,6 +58,7 @@
 #define S3_MAX_HDRS 8 /* a call's own headers */
 #define S3_URL_MAX (16 * 1024)
 #define S3_LIST_PAGES 100000 /* x 1,000 keys at most */
+#define S3_DELETE_MAX 1000   /* keys in one DeleteObjects */
 #define EMPTY_SHA256 \
 	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
@@ -110,8 +112,15 @@ struct s3_call {
 	const char *hdrs[S3_MAX_HDRS + 1]; /* "Name: value", signed */
 	const void *body;
 	size_t len;
+	bool md5; /* send the body's Content-MD5 */
 	http_sink_fn *sink;
 	void *cookie;
+};
+
+/* One object (version) to delete: a whole key, a version id or NULL. */
+struct s3_del {
+	const char *key;
+	const char *vid;
 };
 
 static const char *const s3_settings[] = { "bucket", "region", "endpoint",
@@ -381,8 +390,8 @@ static int
 s3_do(struct s3 *s, struct http_client *hc, const struct s3_call *call,
     struct http_resp *resp, struct ag_err *err)
 {
-	struct sigv4_header sh[S3_MAX_HDRS + 1];
-	const char *hdrs[S3_MAX_HDRS + SIGV4_MAX_EXTRA + 2];
+	struct sigv4_header sh[S3_MAX_HDRS + 2];
+	const char *hdrs[S3_MAX_HDRS + SIGV4_MAX_EXTRA + 3];
 	struct sigv4_creds cr;
 	struct aws_cred ac;
 	struct sigv4_params p = { .region = s->region,
@@ -394,6 +403,7 @@ s3_do(struct s3 *s, struct http_client *hc, const struct s3_call *call,
 	struct ag_err e;
 	struct buf path, url;
 	char hash[65], names[S3_MAX_HDRS][64], *host = NULL;
+	char md5h[64];
 	size_t nh = 0, nx = 0;
 	int rc = -1;
 
@@ -453,6 +463,17 @@ s3_do(struct s3 *s, struct http_client *hc, const struct s3_call *call,
 		sh[nh] = (struct sigv4_header){ names[nh - 1], c };
 		nh++;
 		hdrs[nx++] = call->hdrs[i];
+	}
+	if (call->md5) {
+		uint8_t d[CRYPTO_MD5_LEN];
+
+		memcpy(md5h, "Content-MD5: ", 13);
+		if (crypto_md5(call->body, call->len, d) != 0 ||
+		    crypto_base64(d, sizeof(d), md5h + 13, sizeof(md5h) - 13) <
+			0)
+			goto oom;
+		sh[nh++] = (struct sigv4_header){ "Content-MD5", md5h + 13 };
+		hdrs[nx++] = md5h;
 	}
 	rq = (struct sigv4_request){ .method = call->method,
 		.path = path.p,
@@ -1001,6 +1022,149 @@ s3_remove(void *ctx, const char *key, struct ag_err *err)
 	return (rc);
 }
 
+/* xml_put(b, s): append ${s} escaped for XML text. */
+static void
+xml_put(struct buf *b, const char *s)
+{
+
+	for (; *s != '\0'; s++)
+		switch (*s) {
+		case '&':
+			buf_puts(b, "&amp;");
+			break;
+		case '<':
+			buf_puts(b, "&lt;");
+			break;
+		case '>':
+			buf_puts(b, "&gt;");
+			break;
+		case '"':
+			buf_puts(b, "&quot;");
+			break;
+		case '\'':
+			buf_puts(b, "&apos;");
+			break;
+		default:
+			buf_append(b, s, 1);
+		}
+}
+
+/* short_key(s, key): ${key} without the configured prefix. */
+static const char *
+short_key(const struct s3 *s, const char *key)
+{
+	size_t n = strlen(s->prefix);
+
+	return (strncmp(key, s->prefix, n) == 0 ? key + n : key);
+}
+
+/*
+ * delete_batch(s, hc, v, n, err): one DeleteObjects of the ${n} <=
+ * S3_DELETE_MAX objects ${v}, quiet (the answer lists failures only), with
+ * its Content-MD5 as S3 requires.  Return 0 if every object is gone, else
+ * AG_RETRY or -1 with the first failed key, S3's code and message.
+ */
+static int
+delete_batch(struct s3 *s, struct http_client *hc, const struct s3_del *v,
+    size_t n, struct ag_err *err)
+{
+	struct s3_call call = { .method = "POST",
+		.query = "delete",
+		.md5 = true };
+	struct http_resp resp;
+	struct buf b;
+	char key[STORAGE_KEY_MAX + 1], code[64], msg[160], what[48];
+	size_t nerr;
+	int rc;
+
+	buf_init(&b, (size_t)S3_DELETE_MAX * (STORAGE_KEY_MAX * 6 + 256));
+	buf_puts(&b,
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+	    "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+	    "<Quiet>true</Quiet>");
+	for (size_t i = 0; i < n; i++) {
+		buf_puts(&b, "<Object><Key>");
+		xml_put(&b, v[i].key);
+		buf_puts(&b, "</Key>");
+		if (v[i].vid != NULL) {
+			buf_puts(&b, "<VersionId>");
+			xml_put(&b, v[i].vid);
+			buf_puts(&b, "</VersionId>");
+		}
+		buf_puts(&b, "</Object>");
+	}
+	buf_puts(&b, "</Delete>");
+	if (b.err != 0) {
+		buf_free(&b);
+		return (ag_err_set(err, "%s: out of memory", s->inst));
+	}
+	call.body = b.p;
+	call.len = b.len;
+	rc = s3_call(s, hc, &call, "delete", short_key(s, v[0].key), &resp,
+	    err);
+	buf_free(&b);
+	if (rc != 0)
+		return (rc);
+	if (s3_xml_delete_result(resp.body, resp.body_len, &nerr, key,
+		sizeof(key), code, sizeof(code), msg, sizeof(msg)) != 0)
+		rc = ag_err_set(err,
+		    "%s: delete %s: the answer does not "
+		    "parse",
+		    s->inst, short_key(s, v[0].key));
+	else if (nerr > 0) {
+		if (nerr == 1)
+			snprintf(what, sizeof(what), "delete");
+		else
+			snprintf(what, sizeof(what),
+			    "delete (%zu objects failed; first)", nerr);
+		rc = s3_error_code(s->inst, what, short_key(s, key), 0, code,
+		    msg, err);
+	}
+	http_resp_free(&resp);
+	return (rc);
+}
+
+/*
+ * delete_all(s, v, n, err): delete_batch() over ${v} in batches, in order,
+ * stopping at the first that fails.  Return 0, AG_RETRY or -1.
+ */
+static int
+delete_all(struct s3 *s, const struct s3_del *v, size_t n, struct ag_err *err)
+{
+	struct http_client *hc;
+	int rc = 0;
+
+	if ((hc = http_client_new()) == NULL)
+		return (ag_err_set(err, "%s: out of memory", s->inst));
+	for (size_t i = 0; i < n && rc == 0; i += S3_DELETE_MAX)
+		rc = delete_batch(s, hc, v + i,
+		    n - i < S3_DELETE_MAX ? n - i : S3_DELETE_MAX, err);
+	http_client_free(hc);
+	return (rc);
+}
+
+static int
+s3_remove_many(void *ctx, const char *const *keys, size_t n,
+    struct ag_err *err)
+{
+	struct s3 *s = ctx;
+	struct s3_del *v;
+	size_t i;
+	int rc;
+
+	if ((v = calloc(n, sizeof(*v))) == NULL)
+		return (ag_err_set(err, "%s: out of memory", s->inst));
+	for (i = 0; i < n; i++)
+		if ((v[i].key = full_key(s, keys[i])) == NULL)
+			break;
+	rc = i < n ? ag_err_set(err, "%s: out of memory", s->inst) :
+		     delete_all(s, v, n, err);
+	for (i = 0; i < n; i++)
+		free((char *)v[i].key);
+	free(v);
+	return (rc);
+}
+
 static int
 s3_abort_incomplete(void *ctx, const struct objent *ent, struct ag_err *err)
 {
@@ -1036,6 +1200,7 @@ const struct storage_ops storage_s3_ops = {
 	.get = s3_get,
 	.list = s3_list,
 	.remove = s3_remove,
+	.remove_many = s3_remove_many,
 	.abort_incomplete = s3_abort_incomplete,
 	.close = s3_close,
 };

@@ -14,7 +14,13 @@
  *  - NoSuchBucket, InvalidAccessKeyId and SignatureDoesNotMatch each get
  *    their sentence; a 5xx without a body is AG_RETRY, a 4xx -1;
  *  - a ListObjectsV2 page with a continuation token, and one of
- *    ListMultipartUploads, with the configured prefix taken off.
+ *    ListMultipartUploads, with the configured prefix taken off;
+ *  - DeleteObjects (no recorded answer exists: handwritten after S3's
+ *    documentation) against the tiny server of fakes/fake_httpd.c: one
+ *    POST ?delete with every key, escaped, and the body's Content-MD5;
+ *    a key's <Error> in the answer is one message naming the key (S3
+ *    Object Lock's refusal gets its own sentence), several are counted,
+ *    a transient one is AG_RETRY, an unreadable answer an error.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -29,10 +35,14 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "conf/conf.h"
 #include "lib/ag.h"
 #include "lib/cloud/aws/aws_xml.h"
+#include "lib/crypto/crypto.h"
 #include "providers/aws/s3_xml.h"
 #include "providers/storage.h"
+#include "tests/unit/fakes/fake_httpd.h"
+#include "tests/unit/fakes/testutil.h"
 
 static char shared[1024];
 
@@ -315,6 +325,150 @@ test_pages(void **state)
 	objlist_free(&l);
 }
 
+static struct fake_httpd S;
+
+/* Open an s3 target "t" on the fake server, with ${extra} settings. */
+static struct storage *
+open_fake(const char *extra)
+{
+	struct storage_conf *sc = NULL;
+	struct conf_errs errs = { 0 };
+	struct storage *st = NULL;
+	struct ag_err err = { "" };
+	struct conf *cf = NULL;
+	char text[1024];
+	const char *p;
+
+	snprintf(text, sizeof(text),
+	    "storage = { t = { type = \"s3\"; bucket = \"bk\"; "
+	    "endpoint = \"http://127.0.0.1:%d\"; prefix = \"pre\"; "
+	    "access_key_id = \"AKIDEXAMPLE\"; secret_access_key = "
+	    "\"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\"; %s }; };\n",
+	    S.port, extra);
+	p = tu_write_conf("s3.conf", text, 0600);
+	if (conf_load(p, &cf, &errs) != 0 ||
+	    storage_conf_find(cf->storage, "t", &sc, &errs) != 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			print_message("conf: %s\n", errs.msgs[i]);
+		fail_msg("the fake target does not parse");
+	}
+	conf_errs_free(&errs);
+	conf_free(cf);
+	assert_int_equal(storage_open(sc, &st, &err), 0);
+	storage_conf_free(sc);
+	return st;
+}
+
+/* The base64 Content-MD5 of the last request body. */
+static void
+body_md5(char out[32])
+{
+	uint8_t d[CRYPTO_MD5_LEN];
+
+	assert_int_equal(crypto_md5(S.req_body, S.req_body_len, d), 0);
+	assert_true(crypto_base64(d, sizeof(d), out, 32) > 0);
+}
+
+static void
+test_delete_objects(void **state)
+{
+	static const char one_err[] =
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+	    "<Error><Key>pre/j/2/data.vgl</Key><Code>AccessDenied</Code>"
+	    "<Message>Access Denied because object protected by object lock."
+	    "</Message></Error></DeleteResult>";
+	static const char two_err[] =
+	    "<DeleteResult><Deleted><Key>pre/j/2/manifest.vgl</Key></Deleted>"
+	    "<Error><Key>pre/j/2/index.vgl</Key><Code>AccessDenied</Code>"
+	    "<Message>Access Denied</Message></Error>"
+	    "<Error><Key>pre/j/2/data.vgl</Key><Code>AccessDenied</Code>"
+	    "<Message>Access Denied</Message></Error></DeleteResult>";
+	static const char busy[] =
+	    "<DeleteResult><Error><Key>pre/j/2/data.vgl</Key><Code>"
+	    "InternalError</Code><Message>try again</Message></Error>"
+	    "</DeleteResult>";
+	const char *keys[] = { "j/1/manifest.vgl", "j/1/a&b<c>.vgl",
+		"j/1/data.vgl" };
+	struct storage *st;
+	struct ag_err err;
+	uint8_t d[CRYPTO_MD5_LEN];
+	char md5[32];
+
+	(void)state;
+	/* RFC 1321's "abc", as S3 wants it: base64 of the digest. */
+	assert_int_equal(crypto_md5("abc", 3, d), 0);
+	assert_true(crypto_base64(d, sizeof(d), md5, sizeof(md5)) > 0);
+	assert_string_equal(md5, "kAFQmDzST7DWlj99KOF/cg==");
+
+	st = open_fake("");
+	/* Quiet: an empty DeleteResult is every key gone. */
+	S.body = "<DeleteResult xmlns=\"http://s3.amazonaws.com/doc/"
+		 "2006-03-01/\"></DeleteResult>";
+	S.nreq = 0;
+	assert_int_equal(storage_remove_many(st, keys, 3, &err), 0);
+	assert_int_equal(S.nreq, 1);
+	assert_string_equal(S.method, "POST");
+	assert_string_equal(S.path, "/bk?delete");
+	assert_non_null(strstr(S.req_body, "<Quiet>true</Quiet>"));
+	assert_non_null(strstr(S.req_body,
+	    "<Object><Key>pre/j/1/manifest.vgl</Key></Object>"
+	    "<Object><Key>pre/j/1/a&amp;b&lt;c&gt;.vgl</Key></Object>"
+	    "<Object><Key>pre/j/1/data.vgl</Key></Object></Delete>"));
+	body_md5(md5);
+	assert_non_null(fake_httpd_req_header(&S, "Content-MD5"));
+	assert_string_equal(fake_httpd_req_header(&S, "Content-MD5"), md5);
+	/* Content-MD5 is signed like every header sent. */
+	assert_non_null(strstr(fake_httpd_req_header(&S, "Authorization"),
+	    "content-md5;"));
+
+	/* One key refused: its name, S3's code, what it means. */
+	S.body = one_err;
+	assert_int_equal(storage_remove_many(st, keys, 3, &err), -1);
+	assert_non_null(strstr(err.msg,
+	    "s3[t]: delete j/2/data.vgl: "
+	    "AccessDenied: S3 Object Lock keeps this object version"));
+	/* Several: counted, the first named. */
+	S.body = two_err;
+	assert_int_equal(storage_remove_many(st, keys, 3, &err), -1);
+	assert_non_null(strstr(err.msg,
+	    "delete (2 objects failed; first) "
+	    "j/2/index.vgl: AccessDenied: The credentials lack a permission"));
+	S.body = busy;
+	assert_int_equal(storage_remove_many(st, keys, 3, &err), AG_RETRY);
+	assert_non_null(strstr(err.msg, "j/2/data.vgl: InternalError"));
+	S.body = "<ListBucketResult/>";
+	assert_int_equal(storage_remove_many(st, keys, 3, &err), -1);
+	assert_non_null(strstr(err.msg, "the answer does not parse"));
+	/* The request refused as a whole: S3's error, as for any call. */
+	S.status = 404;
+	S.body = "<Error><Code>NoSuchBucket</Code><Message>m</Message>"
+		 "</Error>";
+	assert_int_equal(storage_remove_many(st, keys, 3, &err), -1);
+	assert_non_null(strstr(err.msg,
+	    "delete j/1/manifest.vgl: 404 "
+	    "NoSuchBucket"));
+	S.status = 200;
+	storage_close(st);
+}
+
+static int
+setup(void **state)
+{
+
+	if (tu_tmpdir_setup(state) != 0)
+		return -1;
+	return fake_httpd_start(&S);
+}
+
+static int
+teardown(void **state)
+{
+
+	fake_httpd_stop(&S);
+	return tu_tmpdir_teardown(state);
+}
+
 int
 main(void)
 {
@@ -324,9 +478,10 @@ main(void)
 		cmocka_unit_test(test_botocore),
 		cmocka_unit_test(test_sentences),
 		cmocka_unit_test(test_pages),
+		cmocka_unit_test(test_delete_objects),
 	};
 	const char *s = getenv("VIGIL_SHARED");
 
 	snprintf(shared, sizeof(shared), "%s", s != NULL ? s : "../../shared");
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, setup, teardown);
 }
