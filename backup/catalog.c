@@ -375,13 +375,51 @@ backup_objects(struct storage *st, const char *dir,
 }
 
 /*
- * delete_backup(st, prefix, job, id, b, err): catalog_delete(), with the
- * listing's entry ${b} of the backup when the caller has one (may be
- * NULL).
+ * locked(st, ol, now, err): whether an object lock keeps the objects
+ * ${ol} (in delete order) at ${now}: the manifest's lock if it is there
+ * (written last, it is locked longest), else each object's.  Return 0,
+ * CATALOG_RETAINED with the lock's name and date in ${err}, AG_RETRY or
+ * -1.
+ */
+static int
+locked(struct storage *st, const struct objlist *ol, int64_t now,
+    struct ag_err *err)
+{
+	const char *lock = storage_lock_name(st);
+	time_t until, last = 0;
+	struct tm tm;
+	char when[32];
+	int rc;
+
+	if (lock == NULL)
+		return 0;
+	for (size_t i = 0; i < ol->n; i++) {
+		rc = storage_retention(st, ol->v[i].name, &until, err);
+		if (rc != 0 && rc != STORAGE_ABSENT)
+			return rc;
+		if (rc == 0 && until > last)
+			last = until;
+		if (i == 0 && delete_rank(ol->v[0].name) == 0)
+			break;
+	}
+	if ((int64_t)last <= now)
+		return 0;
+	(void)gmtime_r(&last, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	(void)ag_err_set(err, "%s retains it until %s", lock, when);
+	return CATALOG_RETAINED;
+}
+
+/*
+ * delete_backup(st, prefix, job, id, b, now, dry_run, err):
+ * catalog_delete(), with the listing's entry ${b} of the backup when the
+ * caller has one (may be NULL), locks judged at ${now}; a dry run stops
+ * before deleting.
  */
 static int
 delete_backup(struct storage *st, const char *prefix, const char *job,
-    const char *id, const struct catalog_backup *b, struct ag_err *err)
+    const char *id, const struct catalog_backup *b, int64_t now, bool dry_run,
+    struct ag_err *err)
 {
 	char dir[STORAGE_KEY_MAX + 1];
 	struct objlist ol = { 0 };
@@ -397,6 +435,10 @@ delete_backup(struct storage *st, const char *prefix, const char *job,
 	strcat(dir, "/");
 	if ((rc = backup_objects(st, dir, b, &ol, err)) != 0)
 		return rc;
+	if ((rc = locked(st, &ol, now, err)) != 0 || dry_run) {
+		objlist_free(&ol);
+		return rc;
+	}
 	if ((keys = calloc(ol.n + 1, sizeof(*keys))) == NULL) {
 		objlist_free(&ol);
 		return ag_err_set(err, "delete: out of memory");
@@ -425,7 +467,8 @@ catalog_delete(struct storage *st, const char *prefix, const char *job,
     const char *id, struct ag_err *err)
 {
 
-	return delete_backup(st, prefix, job, id, NULL, err);
+	return delete_backup(st, prefix, job, id, NULL, (int64_t)time(NULL),
+	    false, err);
 }
 
 /**
@@ -444,6 +487,8 @@ catalog_action_name(enum catalog_action a)
 		return "incomplete";
 	case CATALOG_DELETE_INCOMPLETE:
 		return "delete incomplete";
+	case CATALOG_KEEP_LOCKED:
+		return "keep (locked)";
 	}
 	return "?";
 }
@@ -468,6 +513,7 @@ catalog_prune(struct storage *st, const char *prefix, const char *job,
 	struct backup_ref *refs = NULL;
 	struct catalog c;
 	struct ag_err derr;
+	char lockmsg[AG_ERR_SIZE];
 	bool *stale = NULL;
 	int64_t now = opts->now_s != 0 ? opts->now_s : (int64_t)time(NULL);
 	size_t i;
@@ -515,10 +561,19 @@ catalog_prune(struct storage *st, const char *prefix, const char *job,
 		}
 		if (a == CATALOG_DELETE_INCOMPLETE)
 			reason = "incomplete, stale";
+		/* A dry run deletes nothing, but asks for locks. */
 		if ((a == CATALOG_DELETE || a == CATALOG_DELETE_INCOMPLETE) &&
-		    !opts->dry_run) {
-			drc = delete_backup(st, prefix, job, b->id, b, &derr);
-			if (drc != 0) {
+		    (!opts->dry_run || storage_lock_name(st) != NULL)) {
+			drc = delete_backup(st, prefix, job, b->id, b, now,
+			    opts->dry_run, &derr);
+			if (drc == CATALOG_RETAINED) {
+				a = CATALOG_KEEP_LOCKED;
+				snprintf(lockmsg, sizeof(lockmsg), "%s",
+				    derr.msg);
+				reason = lockmsg;
+				derr.msg[0] = '\0';
+				drc = 0;
+			} else if (drc != 0) {
 				drc = -1;
 				if (!failed)
 					(void)ag_err_set(err,
@@ -542,6 +597,9 @@ catalog_prune(struct storage *st, const char *prefix, const char *job,
 		case CATALOG_DELETE_INCOMPLETE:
 			if (drc == 0)
 				res.deleted_incomplete++;
+			break;
+		case CATALOG_KEEP_LOCKED:
+			res.locked++;
 			break;
 		}
 		if ((a == CATALOG_DELETE || a == CATALOG_DELETE_INCOMPLETE) &&

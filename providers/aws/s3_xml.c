@@ -289,8 +289,8 @@ static const char *const transient[] = { "SlowDown", "InternalError",
 
 /* An AccessDenied that is S3 Object Lock's, not a missing permission. */
 static const char lock_fix[] =
-    "S3 Object Lock keeps this object version until its retain-until date; "
-    "it can be deleted after that.";
+    "S3 Object Lock protects this object version (its retention is not "
+    "over, or a legal hold is on): it can be deleted once that ends.";
 
 /* has_lock(msg): whether ${msg} speaks of an object lock. */
 static int
