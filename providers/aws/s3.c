@@ -1366,6 +1366,12 @@ s3_retention(void *ctx, const char *key, time_t *ret_until, struct ag_err *err)
 	rc = s3_do(s, NULL, &call, &resp, err);
 	if (rc == 0 && resp.status == 404)
 		rc = STORAGE_ABSENT;
+	else if (rc == 0 && resp.status == 403)
+		/* A HEAD's answer has no body to say why. */
+		rc = ag_err_set(err,
+		    "%s: read the lock of %s: 403: allow "
+		    "s3:GetObject and s3:GetObjectRetention on the objects",
+		    s->inst, key);
 	else if (rc == 0 && (resp.status < 200 || resp.status >= 300))
 		rc = s3_error(s->inst, "read the lock of", key, resp.status,
 		    resp.body, resp.body_len, err);
