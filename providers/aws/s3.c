@@ -1091,26 +1091,17 @@ static void
 xml_put(struct buf *b, const char *s)
 {
 
-	for (; *s != '\0'; s++)
-		switch (*s) {
-		case '&':
-			buf_puts(b, "&amp;");
-			break;
-		case '<':
-			buf_puts(b, "&lt;");
-			break;
-		case '>':
-			buf_puts(b, "&gt;");
-			break;
-		case '"':
-			buf_puts(b, "&quot;");
-			break;
-		case '\'':
-			buf_puts(b, "&apos;");
-			break;
-		default:
+	for (; *s != '\0'; s++) {
+		const char *e = *s == '&' ? "&amp;" :
+		    *s == '<'		  ? "&lt;" :
+		    *s == '>'		  ? "&gt;" :
+					    NULL;
+
+		if (e != NULL)
+			buf_puts(b, e);
+		else
 			buf_append(b, s, 1);
-		}
+	}
 }
 
 /* short_key(s, key): ${key} without the configured prefix. */
