@@ -606,11 +606,13 @@ up_chunk(struct gcs_up *u, uint64_t start, const uint8_t *buf, size_t len,
 }
 
 static int
-gcs_put_part(void *up, const uint8_t *buf, size_t len, struct ag_err *err)
+gcs_put_part(void *up, uint64_t idx, const uint8_t *buf, size_t len,
+    struct ag_err *err)
 {
 	struct gcs_up *u = up;
 	int rc;
 
+	(void)idx; /* parts come in order here */
 	if (u->has_tail)
 		return ag_err_set(err,
 		    "gcs[%s]: put %s: a part after one of "

@@ -549,8 +549,13 @@ test_conf(void **state)
 	    "  bad2 = { type = \"local\"; pth = \"/x\"; };\n"
 	    "  bad3 = { type = \"ftp\"; };\n"
 	    "  bad4 = { type = \"local\"; };\n"
+	    "  up = { type = \"local\"; path = \"%s/confstore\";\n"
+	    "         upload_parallel = 1; upload_memory = \"8MiB\"; };\n"
+	    "  bad5 = { type = \"local\"; path = \"/x\"; upload_parallel = 2; };\n"
+	    "  bad6 = { type = \"local\"; path = \"/x\"; upload_parallel = 17; };\n"
+	    "  bad7 = { type = \"local\"; path = \"/x\"; upload_memory = \"512KiB\"; };\n"
 	    "};\n",
-	    tu_tmpdir());
+	    tu_tmpdir(), tu_tmpdir());
 	cf = tu_conf_load(text, &errs);
 	for (i = 0; i < errs.n; i++)
 		print_message("conf: %s\n", errs.msgs[i]);
@@ -586,6 +591,28 @@ test_conf(void **state)
 	assert_int_equal(storage_conf_find(cf->storage, "nope", &sc, &errs),
 	    -1);
 	assert_non_null(strstr(errs.msgs[i], "not defined"));
+
+	/* The common upload settings. */
+	assert_int_equal(storage_conf_find(cf->storage, "up", &sc, &errs), 0);
+	assert_int_equal(storage_open(sc, &st, &err), 0);
+	assert_int_equal(storage_upload_parallel(st), 1);
+	assert_int_equal(storage_upload_memory(st), 8 << 20);
+	storage_close(st);
+	storage_conf_free(sc);
+	i = errs.n;
+	assert_int_equal(storage_conf_find(cf->storage, "bad5", &sc, &errs),
+	    -1);
+	assert_non_null(strstr(errs.msgs[i], "upload_parallel"));
+	assert_non_null(strstr(errs.msgs[i], "one at a time"));
+	i = errs.n;
+	assert_int_equal(storage_conf_find(cf->storage, "bad6", &sc, &errs),
+	    -1);
+	assert_non_null(strstr(errs.msgs[i], "upload_parallel"));
+	i = errs.n;
+	assert_int_equal(storage_conf_find(cf->storage, "bad7", &sc, &errs),
+	    -1);
+	assert_non_null(strstr(errs.msgs[i], "upload_memory"));
+	assert_non_null(strstr(errs.msgs[i], "between 1MiB and 4GiB"));
 	conf_errs_free(&errs);
 	conf_free(cf);
 }
