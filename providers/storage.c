@@ -901,6 +901,22 @@ storage_get_retry(struct storage *st, const char *key, uint64_t off,
 	return r.stopped ? -1 : rc;
 }
 
+const char *
+storage_range_header(char *buf, size_t size, const char *name, uint64_t off,
+    uint64_t len)
+{
+
+	if (off == 0 && len == UINT64_MAX)
+		return (NULL);
+	if (len == UINT64_MAX)
+		(void)snprintf(buf, size, "%s: bytes=%ju-", name,
+		    (uintmax_t)off);
+	else
+		(void)snprintf(buf, size, "%s: bytes=%ju-%ju", name,
+		    (uintmax_t)off, (uintmax_t)(off + len - 1));
+	return (buf);
+}
+
 int
 storage_get_sink(void *cookie, const uint8_t *buf, size_t len)
 {

@@ -94,6 +94,16 @@ struct storage_get_sink {
 /* storage_get_sink(cookie, buf, len): see struct storage_get_sink. */
 int storage_get_sink(void *cookie, const uint8_t *buf, size_t len);
 
+/*
+ * The range header of a get() of [${off}, ${off} + ${len}) ("len"
+ * UINT64_MAX: to the end): "${name}: bytes=A-B" or "${name}: bytes=A-"
+ * written into ${buf} (64 bytes hold any), or NULL when the whole object
+ * is wanted.  ${name}: "Range" (S3, GCS), "x-ms-range" (Azure).
+ */
+#define STORAGE_RANGE_HDR_MAX 64
+const char *storage_range_header(char *buf, size_t size, const char *name,
+    uint64_t off, uint64_t len);
+
 extern const struct storage_ops storage_local_ops;
 
 /* The local backend's settings, for storage_conf_local(). */

@@ -810,7 +810,7 @@ s3_get(void *ctx, const char *key, uint64_t off, uint64_t len,
 		.sink = storage_get_sink,
 		.cookie = &g };
 	struct http_resp resp;
-	char range[64], code[64], msg[8], *k;
+	char range[STORAGE_RANGE_HDR_MAX], code[64], msg[8], *k;
 	int rc;
 
 	if (len == 0)
@@ -818,15 +818,8 @@ s3_get(void *ctx, const char *key, uint64_t off, uint64_t len,
 	if ((k = full_key(s, key)) == NULL)
 		return (ag_err_set(err, "%s: out of memory", s->inst));
 	call.key = k;
-	if (len != UINT64_MAX) {
-		snprintf(range, sizeof(range), "Range: bytes=%ju-%ju",
-		    (uintmax_t)off, (uintmax_t)(off + len - 1));
-		call.hdrs[0] = range;
-	} else if (off > 0) {
-		snprintf(range, sizeof(range), "Range: bytes=%ju-",
-		    (uintmax_t)off);
-		call.hdrs[0] = range;
-	}
+	call.hdrs[0] = storage_range_header(range, sizeof(range), "Range", off,
+	    len);
 	rc = s3_do(s, &call, &resp, err);
 	if (rc != 0) {
 		if (g.stopped)

@@ -732,7 +732,7 @@ azblob_get(void *ctx, const char *key, uint64_t off, uint64_t len,
 	struct azblob *az = ctx;
 	struct storage_get_sink g = { sink, cookie, false };
 	struct http_resp resp;
-	char range[80], code[64];
+	char range[STORAGE_RANGE_HDR_MAX], code[64];
 	int rc;
 
 	struct call call = { .method = "GET",
@@ -741,14 +741,8 @@ azblob_get(void *ctx, const char *key, uint64_t off, uint64_t len,
 		.cookie = &g };
 	if (len == 0)
 		return 0;
-	if (len != UINT64_MAX)
-		snprintf(range, sizeof(range), "x-ms-range: bytes=%ju-%ju",
-		    (uintmax_t)off, (uintmax_t)(off + len - 1));
-	else
-		snprintf(range, sizeof(range), "x-ms-range: bytes=%ju-",
-		    (uintmax_t)off);
-	if (off > 0 || len != UINT64_MAX)
-		call.hdr[0] = range;
+	call.hdr[0] = storage_range_header(range, sizeof(range), "x-ms-range",
+	    off, len);
 	rc = perform(az, &call, &resp, err);
 	if (g.stopped) {
 		http_resp_free(&resp);

@@ -683,8 +683,8 @@ gcs_get(void *ctx, const char *key, uint64_t off, uint64_t len,
 	struct storage_get_sink gs = { sink, cookie, false };
 	struct http_resp resp;
 	struct http_req req = { 0 };
-	char range[80];
-	const char *hdrs[2] = { range, NULL };
+	char range[STORAGE_RANGE_HDR_MAX];
+	const char *hdrs[2] = { NULL, NULL };
 	char *url;
 	int rc;
 
@@ -693,12 +693,8 @@ gcs_get(void *ctx, const char *key, uint64_t off, uint64_t len,
 	if ((url = obj_url(g, key, "?alt=media")) == NULL)
 		return ag_err_set(err, "gcs[%s]: get %s: out of memory",
 		    g->name, key);
-	if (len == UINT64_MAX)
-		snprintf(range, sizeof(range), "Range: bytes=%ju-",
-		    (uintmax_t)off);
-	else
-		snprintf(range, sizeof(range), "Range: bytes=%ju-%ju",
-		    (uintmax_t)off, (uintmax_t)(off + len - 1));
+	hdrs[0] = storage_range_header(range, sizeof(range), "Range", off,
+	    len);
 	req.method = "GET";
 	req.url = url;
 	req.sink = storage_get_sink;

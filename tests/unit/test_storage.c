@@ -26,6 +26,7 @@
 #include "conf/conf.h"
 #include "lib/ag.h"
 #include "providers/storage.h"
+#include "providers/storage_backend.h"
 #include "tests/unit/fakes/testutil.h"
 
 static struct storage *
@@ -531,6 +532,24 @@ test_enospc(void **state)
 }
 
 static void
+test_range_header(void **state)
+{
+	char b[STORAGE_RANGE_HDR_MAX];
+
+	(void)state;
+	assert_null(storage_range_header(b, sizeof(b), "Range", 0,
+	    UINT64_MAX));
+	assert_string_equal(storage_range_header(b, sizeof(b), "Range", 0, 1),
+	    "Range: bytes=0-0");
+	assert_string_equal(storage_range_header(b, sizeof(b), "x-ms-range", 7,
+				UINT64_MAX),
+	    "x-ms-range: bytes=7-");
+	assert_string_equal(storage_range_header(b, sizeof(b), "x-ms-range",
+				UINT64_MAX - 1, 1),
+	    "x-ms-range: bytes=18446744073709551614-18446744073709551614");
+}
+
+static void
 test_conf(void **state)
 {
 	struct conf *cf = NULL;
@@ -622,6 +641,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_open_creates),
+		cmocka_unit_test(test_range_header),
 		cmocka_unit_test(test_put_atomic),
 		cmocka_unit_test(test_abort),
 		cmocka_unit_test(test_ranged_get),
