@@ -48,7 +48,7 @@
 #include "lib/ag.h"
 #include "lib/buf.h"
 #include "lib/cloud/aws/aws_creds.h"
-#include "lib/cloud/aws/aws_xml.h"
+#include "lib/cloud/cloud_xml.h"
 #include "lib/cloud/aws/sigv4.h"
 #include "lib/http/http.h"
 #include "providers/aws/s3_xml.h"
@@ -611,7 +611,7 @@ s3_put_begin(void *ctx, const char *key, void **ret_up, struct ag_err *err)
 		up_free(up);
 		return (rc);
 	}
-	up->upload_id = aws_xml_text(resp.body, resp.body_len, "UploadId");
+	up->upload_id = cloud_xml_text(resp.body, resp.body_len, "UploadId");
 	http_resp_free(&resp);
 	if (up->upload_id == NULL || up->upload_id[0] == '\0') {
 		rc = ag_err_set(err,

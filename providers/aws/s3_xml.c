@@ -1,5 +1,5 @@
 /*
- * s3_xml.c: see s3_xml.h.  The XML is parsed by lib/cloud/aws/aws_xml.c
+ * s3_xml.c: see s3_xml.h.  The XML is parsed by lib/cloud/cloud_xml.c
  * (libxml2, no network, no entities).
  *
  * SPDX-License-Identifier: BSD-2-Clause
@@ -8,24 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/cloud/aws/aws_xml.h"
+#include "lib/clock.h"
+#include "lib/cloud/cloud_xml.h"
 #include "providers/aws/s3_xml.h"
-
-/* copy(dst, size, n): the text of ${n} into ${dst}, cut to fit. */
-static void
-copy(char *dst, size_t size, xmlNodePtr n)
-{
-	char *t = aws_xml_node_text(n);
-
-	snprintf(dst, size, "%s", t != NULL ? t : "");
-	free(t);
-}
 
 int
 s3_xml_error(const char *body, size_t len, char *code, size_t codesz,
     char *msg, size_t msgsz)
 {
-	xmlDocPtr d = aws_xml_parse(body, len);
+	xmlDocPtr d = cloud_xml_parse(body, len);
 	xmlNodePtr root;
 	int rc = 0;
 
@@ -33,9 +24,9 @@ s3_xml_error(const char *body, size_t len, char *code, size_t codesz,
 	if (d == NULL)
 		return (0);
 	root = xmlDocGetRootElement(d);
-	if (root != NULL && aws_xml_is(root, "Error")) {
-		copy(code, codesz, aws_xml_child(root, "Code"));
-		copy(msg, msgsz, aws_xml_child(root, "Message"));
+	if (root != NULL && cloud_xml_is(root, "Error")) {
+		cloud_xml_copy(code, codesz, cloud_xml_child(root, "Code"));
+		cloud_xml_copy(msg, msgsz, cloud_xml_child(root, "Message"));
 		rc = 1;
 	}
 	xmlFreeDoc(d);
@@ -51,25 +42,25 @@ add(struct objlist *out, const char *name, size_t strip, const char *size,
     const char *when, const char *id)
 {
 	unsigned long long sz = 0;
-	time_t t;
+	int64_t ms;
 	char *end;
 
 	if (name == NULL || strlen(name) < strip || when == NULL ||
-	    aws_parse_time(when, &t) != 0)
+	    clock_parse_rfc3339(when, &ms) != 0)
 		return (-1);
 	if (size != NULL) {
 		sz = strtoull(size, &end, 10);
 		if (*size == '\0' || *end != '\0')
 			return (-1);
 	}
-	return (objlist_add(out, name + strip, sz, t, id));
+	return (objlist_add(out, name + strip, sz, (time_t)(ms / 1000), id));
 }
 
 /* truncated(root): whether <IsTruncated> says true. */
 static int
 truncated(xmlNodePtr root)
 {
-	char *t = aws_xml_node_text(aws_xml_child(root, "IsTruncated"));
+	char *t = cloud_xml_node_text(cloud_xml_child(root, "IsTruncated"));
 	int r = t != NULL && strcmp(t, "true") == 0;
 
 	free(t);
@@ -89,14 +80,14 @@ entries(xmlNodePtr root, const char *elem, const char *size, const char *when,
 		char *k, *s = NULL, *t, *u = NULL;
 		int r = -1;
 
-		if (!aws_xml_is(c, elem))
+		if (!cloud_xml_is(c, elem))
 			continue;
-		k = aws_xml_node_text(aws_xml_child(c, "Key"));
-		t = aws_xml_node_text(aws_xml_child(c, when));
+		k = cloud_xml_node_text(cloud_xml_child(c, "Key"));
+		t = cloud_xml_node_text(cloud_xml_child(c, when));
 		if (size != NULL)
-			s = aws_xml_node_text(aws_xml_child(c, size));
+			s = cloud_xml_node_text(cloud_xml_child(c, size));
 		if (id != NULL)
-			u = aws_xml_node_text(aws_xml_child(c, id));
+			u = cloud_xml_node_text(cloud_xml_child(c, id));
 		if ((size == NULL || s != NULL) && (id == NULL || u != NULL))
 			r = add(out, k, strip, s, t, u);
 		free(k);
@@ -119,10 +110,10 @@ root_of(const char *body, size_t len, const char *name, xmlDocPtr *ret_doc)
 {
 	xmlNodePtr root;
 
-	if ((*ret_doc = aws_xml_parse(body, len)) == NULL)
+	if ((*ret_doc = cloud_xml_parse(body, len)) == NULL)
 		return (NULL);
 	root = xmlDocGetRootElement(*ret_doc);
-	return (root != NULL && aws_xml_is(root, name) ? root : NULL);
+	return (root != NULL && cloud_xml_is(root, name) ? root : NULL);
 }
 
 int
@@ -139,7 +130,7 @@ s3_xml_list(const char *body, size_t len, size_t strip, struct objlist *out,
 		out) != 0)
 		goto out;
 	if (truncated(root) &&
-	    (*ret_next = aws_xml_node_text(aws_xml_child(root,
+	    (*ret_next = cloud_xml_node_text(cloud_xml_child(root,
 		 "NextContinuationToken"))) == NULL)
 		goto out;
 	rc = 0;
@@ -163,9 +154,9 @@ s3_xml_list_uploads(const char *body, size_t len, size_t strip,
 		out) != 0)
 		goto out;
 	if (truncated(root)) {
-		*ret_key = aws_xml_node_text(aws_xml_child(root,
+		*ret_key = cloud_xml_node_text(cloud_xml_child(root,
 		    "NextKeyMarker"));
-		*ret_id = aws_xml_node_text(aws_xml_child(root,
+		*ret_id = cloud_xml_node_text(cloud_xml_child(root,
 		    "NextUploadIdMarker"));
 		if (*ret_key == NULL || *ret_id == NULL) {
 			free(*ret_key);

@@ -30,7 +30,8 @@
 #include <jansson.h>
 
 #include "lib/ag.h"
-#include "lib/cloud/aws/aws_xml.h"
+#include "lib/clock.h"
+#include "lib/cloud/cloud_xml.h"
 #include "providers/aws/s3_xml.h"
 #include "providers/storage.h"
 
@@ -147,7 +148,8 @@ test_create(void **state)
 
 	(void)state;
 	r = recorded("CreateMultipartUpload", "default.json");
-	assert_non_null(id = aws_xml_text(r.body, strlen(r.body), "UploadId"));
+	assert_non_null(id = cloud_xml_text(r.body, strlen(r.body),
+			    "UploadId"));
 	assert_string_equal(id, "defaultID");
 	free(id);
 	free(r.body);
@@ -315,11 +317,36 @@ test_pages(void **state)
 	objlist_free(&l);
 }
 
+/* Times as the clouds write them (LastModified, Expiration, updated). */
+static void
+test_times(void **state)
+{
+	int64_t ms;
+
+	(void)state;
+	assert_int_equal(clock_parse_rfc3339("2026-11-22T03:00:00.000Z", &ms),
+	    0);
+	assert_int_equal(ms, 1795316400000LL);
+	assert_int_equal(clock_parse_rfc3339("2026-11-22T03:00:00+00:00", &ms),
+	    0);
+	assert_int_equal(ms, 1795316400000LL);
+	assert_int_equal(clock_parse_rfc3339("2026-11-22T03:00:00.123456Z",
+			     &ms),
+	    0);
+	assert_int_equal(ms, 1795316400123LL);
+	assert_int_equal(clock_parse_rfc3339("2026-02-31T03:00:00Z", &ms), -1);
+	assert_int_equal(clock_parse_rfc3339("2026-11-22T03:00:00+01:00", &ms),
+	    -1);
+	assert_int_equal(clock_parse_rfc3339("2026-11-22T03:00:00", &ms), -1);
+	assert_int_equal(clock_parse_rfc3339("yesterday", &ms), -1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_complete_error),
+		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_create),
 		cmocka_unit_test(test_botocore),
 		cmocka_unit_test(test_sentences),
