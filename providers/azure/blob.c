@@ -21,7 +21,9 @@
  * or _file, or _env), registered with log_secret_add() while the
  * configuration lives.  The signing is lib/cloud/azure/'s.
  * "endpoint" replaces https://<account>.blob.core.windows.net, e.g.
- * http://127.0.0.1:10000/devstoreaccount1 for Azurite.
+ * http://127.0.0.1:10000/devstoreaccount1 for Azurite; "ca_file" names
+ * the CA certificates (PEM) that vouch for an https endpoint instead of
+ * the system's (a private CA, Azurite's own certificate).
  *
  * Answers: 2xx success; 408, 429, 5xx and transport failures AG_RETRY;
  * other statuses -1 with Azure's own <Code> and message, once; a missing
@@ -60,6 +62,7 @@ struct azblob_conf {
 	char *key_b64;	/* account_key, or NULL */
 	char *sas;	/* sas_token without '?', or NULL */
 	char *tier;	/* access_tier, or NULL */
+	char *ca_file;	/* ca_file: CAs for the endpoint, or NULL */
 	/* Entra ID, when neither key nor SAS: all optional (the chain). */
 	char *tenant, *client_id, *client_secret, *authority, *imds;
 	bool registered; /* secrets known to the log module */
@@ -100,7 +103,8 @@ static const char *const azblob_settings[] = { "account", "container",
 	"endpoint", "account_key", "account_key_file", "account_key_env",
 	"sas_token", "sas_token_file", "sas_token_env", "access_tier",
 	"tenant_id", "client_id", "client_secret", "client_secret_file",
-	"client_secret_env", "authority_host", "imds_endpoint", NULL };
+	"client_secret_env", "authority_host", "imds_endpoint", "ca_file",
+	NULL };
 
 static const char *const tiers[] = { "Hot", "Cool", "Cold", NULL };
 
@@ -125,6 +129,7 @@ conf_clear(struct azblob_conf *c)
 	free(c->container);
 	free(c->endpoint);
 	free(c->tier);
+	free(c->ca_file);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -202,7 +207,7 @@ azblob_conf_parse(const conf_node *group, const char *name, void **ret_tconf,
 	struct azblob_conf *c;
 	const char *account = NULL, *container = NULL, *endpoint = NULL;
 	const char *tenant = NULL, *client = NULL, *authority = NULL;
-	const char *imds = NULL;
+	const char *imds = NULL, *ca_file = NULL;
 	uint8_t key[AZURE_KEY_MAX];
 	size_t keylen, n;
 	int tier = -1, bad = 0;
@@ -247,7 +252,8 @@ azblob_conf_parse(const conf_node *group, const char *name, void **ret_tconf,
 	    conf_get_str(errs, group, "client_id", false, &client) == -1 ||
 	    conf_get_str(errs, group, "authority_host", false, &authority) ==
 		-1 ||
-	    conf_get_str(errs, group, "imds_endpoint", false, &imds) == -1)
+	    conf_get_str(errs, group, "imds_endpoint", false, &imds) == -1 ||
+	    conf_get_str(errs, group, "ca_file", false, &ca_file) == -1)
 		bad = -1;
 	if (c->key_b64 != NULL &&
 	    azure_key_decode(c->key_b64, key, &keylen) != 0)
@@ -287,6 +293,7 @@ azblob_conf_parse(const conf_node *group, const char *name, void **ret_tconf,
 	c->client_id = dup_opt(client, &oom);
 	c->authority = dup_opt(authority, &oom);
 	c->imds = dup_opt(imds, &oom);
+	c->ca_file = dup_opt(ca_file, &oom);
 	if (c->sas != NULL && c->sas[0] == '?')
 		memmove(c->sas, c->sas + 1, strlen(c->sas));
 	if (c->account == NULL || c->container == NULL ||
@@ -331,6 +338,7 @@ azblob_open(void **ret_ctx, const struct storage_conf *conf,
 	az->own.client_id = dup_opt(c->client_id, &oom);
 	az->own.authority = dup_opt(c->authority, &oom);
 	az->own.imds = dup_opt(c->imds, &oom);
+	az->own.ca_file = dup_opt(c->ca_file, &oom);
 	if (oom || register_secrets(&az->own) != 0 ||
 	    (az->pool = http_pool_new(STORAGE_PARALLEL_MAX)) == NULL) {
 		conf_clear(&az->own);
@@ -511,6 +519,7 @@ perform(struct azblob *az, const struct call *call, struct http_resp *resp,
 		.headers = hdr,
 		.body = call->body,
 		.body_len = call->body_len,
+		.ca_file = az->c->ca_file,
 		.sink = call->sink,
 		.sink_cookie = call->cookie };
 	rc = http_pool_do(az->pool, &req, resp, err);
