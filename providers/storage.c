@@ -503,6 +503,18 @@ storage_put_part_at(struct storage_upload *up, uint64_t idx,
 	return (0);
 }
 
+/* short_part(up, err): -1, "a part but the last is short". */
+static int
+short_part(const struct storage_upload *up, struct ag_err *err)
+{
+	const struct storage_ops *ops = up->st->ops;
+
+	return (ag_err_set(err,
+	    "%s[%s]: put %s: part %ju has %zu bytes, less than the minimum %zu",
+	    ops->name, up->st->name, up->key, (uintmax_t)up->short_idx + 1,
+	    up->short_len, ops->part_min));
+}
+
 /**
  * storage_put_part(up, buf, len, err):
  * Append ${len} bytes of ${buf} to the upload.  Every part but the last
@@ -514,18 +526,12 @@ int
 storage_put_part(struct storage_upload *up, const uint8_t *buf, size_t len,
     struct ag_err *err)
 {
-	const struct storage_ops *ops = up->st->ops;
 	int rc;
 
 	if (len == 0)
 		return (0);
 	if (up->short_idx != UINT64_MAX)
-		return (ag_err_set(err,
-		    "%s[%s]: put %s: part %ju has %zu bytes, less than the "
-		    "minimum %zu",
-		    ops->name, up->st->name, up->key,
-		    (uintmax_t)up->short_idx + 1, up->short_len,
-		    ops->part_min));
+		return (short_part(up, err));
 	if ((rc = storage_put_part_at(up, up->next, buf, len, err)) == 0)
 		up->next++;
 	return (rc);
@@ -546,12 +552,7 @@ parts_check(struct storage_upload *up, struct ag_err *err)
 		    up->st->name, up->key, (uintmax_t)up->parts,
 		    (uintmax_t)up->hi + 1));
 	if (up->short_idx != UINT64_MAX && up->short_idx != up->hi)
-		return (ag_err_set(err,
-		    "%s[%s]: put %s: part %ju has %zu bytes, less than the "
-		    "minimum %zu",
-		    ops->name, up->st->name, up->key,
-		    (uintmax_t)up->short_idx + 1, up->short_len,
-		    ops->part_min));
+		return (short_part(up, err));
 	return (0);
 }
 
