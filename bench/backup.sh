@@ -86,9 +86,7 @@ echo "source: $SRC, $((BYTES >> 20)) MiB in $NFILES files; $(nproc) cores; $ROUN
 tar -cf - -C "$SRC" . >/dev/null	# warm the cache
 
 if [ "$CLOUD" = 1 ]; then
-	# moto with SigV4 checked: four unauthenticated calls make the IAM
-	# user, its key, its policy and the bucket; every request after is
-	# signed with that key (as in tests/integration/lib.sh start_moto).
+	# moto with SigV4 checked, as in tests/integration/lib.sh start_moto.
 	MOTO_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	MOTO_EP="http://127.0.0.1:$MOTO_PORT"
 	INITIAL_NO_AUTH_ACTION_COUNT=4 python3 tests/integration/moto_raw_query.py \
@@ -96,22 +94,7 @@ if [ "$CLOUD" = 1 ]; then
 	MOTO_PID=$!
 	trap 'kill "$MOTO_PID" 2>/dev/null; wait "$MOTO_PID" 2>/dev/null; rm -rf "$W"' EXIT
 	for _ in $(seq 100); do curl -s "$MOTO_EP/moto-api/" >/dev/null && break; sleep 0.2; done
-	python3 - "$MOTO_EP" >"$W/moto.keys" <<'PY'
-import json, sys, boto3
-ep = sys.argv[1]
-kw = dict(endpoint_url=ep, region_name="us-east-1",
-          aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
-iam = boto3.client("iam", **kw)
-iam.create_user(UserName="bench")
-k = iam.create_access_key(UserName="bench")["AccessKey"]
-iam.put_user_policy(UserName="bench", PolicyName="all", PolicyDocument=json.dumps(
-    {"Version": "2012-10-17",
-     "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
-boto3.client("s3", endpoint_url=ep, region_name="us-east-1",
-             aws_access_key_id=k["AccessKeyId"],
-             aws_secret_access_key=k["SecretAccessKey"]).create_bucket(Bucket="bench")
-print(k["AccessKeyId"], k["SecretAccessKey"])
-PY
+	python3 tests/integration/moto_setup.py "$MOTO_EP" bench bench >"$W/moto.keys"
 	read -r S3_AKID S3_SECRET <"$W/moto.keys"
 	S3_TARGET="bench-s3 = { type = \"s3\"; bucket = \"bench\"; region = \"us-east-1\";
 	    endpoint = \"$MOTO_EP\"; prefix = \"vigil\"; access_key_id = \"$S3_AKID\";
