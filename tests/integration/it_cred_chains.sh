@@ -160,7 +160,8 @@ chain() {
 	shift
 	for v in $(compgen -e | grep '^AWS_' || true); do unset+=(-u "$v"); done
 	n0=$(wc -l <"$T/moto.log")
-	m0=$(cat "$T/meta.log" 2>/dev/null | wc -l)
+	m0=0
+	[ -f "$T/meta.log" ] && m0=$(wc -l <"$T/meta.log")
 	rc=0
 	env "${unset[@]}" HOME="$T/home" "${envs[@]}" \
 		"$VIGIL" -c "$T/vigil.conf" "$@" >"$T/out" 2>"$T/err" || rc=$?

@@ -26,15 +26,6 @@ check() {
 	V storage check "$@" >"$T/out" 2>"$T/err" || rc=$?
 }
 
-# has FILE PATTERN: FILE has a line matching the extended regex PATTERN.
-has() {
-	grep -Eq -- "$2" "$1" || {
-		echo "--- $1:" >&2
-		cat "$1" >&2
-		fail "$1 lacks /$2/"
-	}
-}
-
 # passes NAME TYPE: every step of the check of NAME passed.
 passes() {
 	check "$1"
@@ -66,19 +57,7 @@ start_moto vigil-it
 start_azurite
 python3 "$VIGIL_SRC/tests/integration/azure_rest.py" "$AZ_EP" "$AZ_ACCT" "$AZ_KEY" \
 	mkcontainer vigil || fail "cannot make the container: $(cat "$T/azurite.log")"
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/key.pem" 2>/dev/null ||
-	fail "openssl genpkey failed"
-python3 - "$T/key.pem" "$T/sa.json" <<'PY'
-import json, os, sys
-pem = open(sys.argv[1]).read()
-fd = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-os.write(fd, json.dumps({"type": "service_account", "project_id": "vigil-it",
-    "private_key_id": "0123abcd", "private_key": pem,
-    "client_email": "backup@vigil-it.iam.gserviceaccount.com",
-    "token_uri": "https://oauth2.googleapis.com/token"}).encode())
-os.close(fd)
-PY
-rm -f "$T/key.pem"
+make_gcs_sa "$T/sa.json"
 python3 "$VIGIL_SRC/tests/fakes/gcs_server.py" --sa "$T/sa.json" --bucket vigil-it \
 	--port-file "$T/gcs.port" 2>"$T/gcs.log" &
 PIDS+=($!)
