@@ -196,11 +196,6 @@ static const struct {
 	{ "PermanentRedirect",
 	    "The bucket is in another region or needs "
 	    "another endpoint: fix \"region\" or \"endpoint\"." },
-	{ "AccessDenied",
-	    "The credentials lack a permission this "
-	    "operation needs: allow s3:PutObject, s3:GetObject, s3:ListBucket, "
-	    "s3:DeleteObject, s3:ListBucketMultipartUploads and "
-	    "s3:AbortMultipartUpload on the bucket." },
 	{ "InvalidBucketName", "Fix \"bucket\": S3 refuses that name." },
 	{ "ExpiredToken",
 	    "The session token expired: renew the "
@@ -208,6 +203,20 @@ static const struct {
 	{ "InvalidToken",
 	    "The session token is not valid: fix "
 	    "AWS_SESSION_TOKEN or drop it." },
+};
+
+/* The permission each operation needs, for AccessDenied. */
+static const struct {
+	const char *what, *perm;
+} perms[] = {
+	{ "put", "s3:PutObject" },
+	{ "start upload", "s3:PutObject" },
+	{ "put part of", "s3:PutObject" },
+	{ "finish upload of", "s3:PutObject" },
+	{ "read", "s3:GetObject" },
+	{ "list", "s3:ListBucket" },
+	{ "delete", "s3:DeleteObject" },
+	{ "abort upload of", "s3:AbortMultipartUpload" },
 };
 
 /* Codes that mean "try again later", whatever the status. */
@@ -220,8 +229,8 @@ int
 s3_error(const char *inst, const char *what, const char *key, long status,
     const char *body, size_t len, struct ag_err *err)
 {
-	char code[64], msg[160];
-	const char *fix = NULL, *sep;
+	char code[64], msg[160], denied[160];
+	const char *fix = NULL, *sep, *perm = NULL;
 	size_t n;
 	int retry;
 
@@ -237,6 +246,16 @@ s3_error(const char *inst, const char *what, const char *key, long status,
 	for (size_t i = 0; i < sizeof(fixes) / sizeof(fixes[0]); i++)
 		if (strcmp(code, fixes[i].code) == 0)
 			fix = fixes[i].fix;
+	if (strcmp(code, "AccessDenied") == 0) {
+		for (size_t i = 0; i < sizeof(perms) / sizeof(perms[0]); i++)
+			if (strcmp(what, perms[i].what) == 0)
+				perm = perms[i].perm;
+		snprintf(denied, sizeof(denied),
+		    "The credentials lack %s on the bucket: allow it "
+		    "(docs/STORAGE-PERMISSIONS.md).",
+		    perm != NULL ? perm : "a permission this operation needs");
+		fix = denied;
+	}
 	/* The sentence to act on first: a long key and S3's own message may
 	   not both fit in the message. */
 	n = strlen(msg);
