@@ -497,7 +497,7 @@ cmd_prune(struct runconf *rcf, const char *name, bool dry_run)
 	struct catalog_prune_result res = { 0 };
 	struct storage *st;
 	struct ag_err err = { "" };
-	char freed[32];
+	char freed[32], locked[64];
 	int lock = -1, rc = CLI_FAIL;
 
 	if (jc == NULL) {
@@ -534,10 +534,14 @@ cmd_prune(struct runconf *rcf, const char *name, bool dry_run)
 		fprintf(stderr, "vigil: prune %s: %s\n", jc->name, err.msg);
 	} else {
 		cli_bytes((double)res.bytes_freed, freed, sizeof(freed));
-		printf("%s%s: kept %zu, %s %zu (%s)%s\n",
+		locked[0] = '\0';
+		if (res.locked > 0)
+			snprintf(locked, sizeof(locked),
+			    ", %zu more kept by an object lock", res.locked);
+		printf("%s%s: kept %zu, %s %zu (%s)%s%s\n",
 		    dry_run ? "dry run: " : "", jc->name, res.kept,
 		    dry_run ? "would delete" : "deleted",
-		    res.deleted + res.deleted_incomplete, freed,
+		    res.deleted + res.deleted_incomplete, freed, locked,
 		    res.failed > 0 ? ", some deletes failed" : "");
 		rc = res.failed > 0 ? CLI_FAIL : CLI_OK;
 	}

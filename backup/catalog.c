@@ -318,6 +318,143 @@ delete_rank(const char *key)
 	return 3;
 }
 
+/* Objects in delete order: the manifest first, then by name. */
+static int
+delete_cmp(const void *a, const void *b)
+{
+	const struct objent *x = a, *y = b;
+	int rx = delete_rank(x->name), ry = delete_rank(y->name);
+
+	if (rx != ry)
+		return rx < ry ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/*
+ * backup_objects(st, dir, b, out, err): the objects of the backup whose
+ * folder is ${dir} into ${out}, in delete order.  With ${b} (its entry in
+ * a listing just made) and nothing but the known objects in it, the names
+ * come from ${b} without asking the storage again.  Return 0, AG_RETRY or
+ * -1.
+ */
+static int
+backup_objects(struct storage *st, const char *dir,
+    const struct catalog_backup *b, struct objlist *out, struct ag_err *err)
+{
+	static const char *const names[] = { FORMAT_NAME_MANIFEST,
+		FORMAT_NAME_INDEX, FORMAT_NAME_DATA };
+	char key[STORAGE_KEY_MAX + 1];
+	int rc;
+
+	if (b != NULL &&
+	    b->nobjects ==
+		(size_t)b->has_manifest + b->has_index + b->has_data) {
+		const bool has[] = { b->has_manifest, b->has_index,
+			b->has_data };
+
+		for (size_t i = 0; i < 3; i++) {
+			if (!has[i])
+				continue;
+			if (snprintf(key, sizeof(key), "%s%s", dir,
+				names[i]) >= (int)sizeof(key))
+				return ag_err_set(err,
+				    "storage prefix too long");
+			if (objlist_add(out, key, 0, 0, NULL) != 0) {
+				objlist_free(out);
+				return ag_err_set(err,
+				    "delete: out of memory");
+			}
+		}
+		return 0;
+	}
+	if ((rc = storage_list(st, dir, 0, out, err)) != 0)
+		return rc;
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), delete_cmp);
+	return 0;
+}
+
+/*
+ * locked(st, ol, now, err): whether an object lock keeps the objects
+ * ${ol} (in delete order) at ${now}: the manifest's lock if it is there
+ * (written last, it is locked longest), else each object's.  Return 0,
+ * CATALOG_RETAINED with the lock's name and date in ${err}, AG_RETRY or
+ * -1.
+ */
+static int
+locked(struct storage *st, const struct objlist *ol, int64_t now,
+    struct ag_err *err)
+{
+	const char *lock = storage_lock_name(st);
+	time_t until, last = 0;
+	struct tm tm;
+	char when[32];
+	int rc;
+
+	if (lock == NULL)
+		return 0;
+	for (size_t i = 0; i < ol->n; i++) {
+		rc = storage_retention(st, ol->v[i].name, &until, err);
+		if (rc != 0 && rc != STORAGE_ABSENT)
+			return rc;
+		if (rc == 0 && until > last)
+			last = until;
+		if (i == 0 && delete_rank(ol->v[0].name) == 0)
+			break;
+	}
+	if ((int64_t)last <= now)
+		return 0;
+	(void)gmtime_r(&last, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	(void)ag_err_set(err, "%s retains it until %s", lock, when);
+	return CATALOG_RETAINED;
+}
+
+/*
+ * delete_backup(st, prefix, job, id, b, now, dry_run, err):
+ * catalog_delete(), with the listing's entry ${b} of the backup when the
+ * caller has one (may be NULL), locks judged at ${now}; a dry run stops
+ * before deleting.
+ */
+static int
+delete_backup(struct storage *st, const char *prefix, const char *job,
+    const char *id, const struct catalog_backup *b, int64_t now, bool dry_run,
+    struct ag_err *err)
+{
+	char dir[STORAGE_KEY_MAX + 1];
+	struct objlist ol = { 0 };
+	const char **keys = NULL;
+	int rc;
+
+	if (!job_name_ok(job) || format_backup_id_parse(id, NULL) != 0)
+		return ag_err_set(err, "delete: bad job or backup id");
+	if (job_dir(prefix, job, dir, sizeof(dir)) != 0 ||
+	    strlen(dir) + FORMAT_BACKUP_ID_LEN + 2 > sizeof(dir))
+		return ag_err_set(err, "storage prefix too long");
+	strcat(dir, id);
+	strcat(dir, "/");
+	if ((rc = backup_objects(st, dir, b, &ol, err)) != 0)
+		return rc;
+	if ((rc = locked(st, &ol, now, err)) != 0 || dry_run) {
+		objlist_free(&ol);
+		return rc;
+	}
+	if ((keys = calloc(ol.n + 1, sizeof(*keys))) == NULL) {
+		objlist_free(&ol);
+		return ag_err_set(err, "delete: out of memory");
+	}
+	for (size_t i = 0; i < ol.n; i++)
+		keys[i] = ol.v[i].name;
+	/*
+	 * One batch where the storage has them (S3: one DeleteObjects),
+	 * the manifest first: without it the backup is incomplete.
+	 */
+	rc = storage_remove_many(st, keys, ol.n, err);
+	free(keys);
+	objlist_free(&ol);
+	return rc;
+}
+
 /**
  * catalog_delete(st, prefix, job, id, err):
  * Delete every object of backup ${job}/${id}: manifest.vgl first (so an
@@ -329,27 +466,9 @@ int
 catalog_delete(struct storage *st, const char *prefix, const char *job,
     const char *id, struct ag_err *err)
 {
-	char dir[STORAGE_KEY_MAX + 1];
-	struct objlist ol = { 0 };
-	size_t i;
-	int rc = 0, rank;
 
-	if (!job_name_ok(job) || format_backup_id_parse(id, NULL) != 0)
-		return ag_err_set(err, "delete: bad job or backup id");
-	if (job_dir(prefix, job, dir, sizeof(dir)) != 0 ||
-	    strlen(dir) + FORMAT_BACKUP_ID_LEN + 2 > sizeof(dir))
-		return ag_err_set(err, "storage prefix too long");
-	strcat(dir, id);
-	strcat(dir, "/");
-	if ((rc = storage_list(st, dir, 0, &ol, err)) != 0)
-		return rc;
-	/* The manifest goes first: without it the backup is incomplete. */
-	for (rank = 0; rank <= 3 && rc == 0; rank++)
-		for (i = 0; i < ol.n && rc == 0; i++)
-			if (delete_rank(ol.v[i].name) == rank)
-				rc = storage_remove(st, ol.v[i].name, err);
-	objlist_free(&ol);
-	return rc;
+	return delete_backup(st, prefix, job, id, NULL, (int64_t)time(NULL),
+	    false, err);
 }
 
 /**
@@ -368,6 +487,8 @@ catalog_action_name(enum catalog_action a)
 		return "incomplete";
 	case CATALOG_DELETE_INCOMPLETE:
 		return "delete incomplete";
+	case CATALOG_KEEP_LOCKED:
+		return "keep (locked)";
 	}
 	return "?";
 }
@@ -392,6 +513,7 @@ catalog_prune(struct storage *st, const char *prefix, const char *job,
 	struct backup_ref *refs = NULL;
 	struct catalog c;
 	struct ag_err derr;
+	char lockmsg[AG_ERR_SIZE];
 	bool *stale = NULL;
 	int64_t now = opts->now_s != 0 ? opts->now_s : (int64_t)time(NULL);
 	size_t i;
@@ -439,10 +561,19 @@ catalog_prune(struct storage *st, const char *prefix, const char *job,
 		}
 		if (a == CATALOG_DELETE_INCOMPLETE)
 			reason = "incomplete, stale";
+		/* A dry run deletes nothing, but asks for locks. */
 		if ((a == CATALOG_DELETE || a == CATALOG_DELETE_INCOMPLETE) &&
-		    !opts->dry_run) {
-			drc = catalog_delete(st, prefix, job, b->id, &derr);
-			if (drc != 0) {
+		    (!opts->dry_run || storage_lock_name(st) != NULL)) {
+			drc = delete_backup(st, prefix, job, b->id, b, now,
+			    opts->dry_run, &derr);
+			if (drc == CATALOG_RETAINED) {
+				a = CATALOG_KEEP_LOCKED;
+				snprintf(lockmsg, sizeof(lockmsg), "%s",
+				    derr.msg);
+				reason = lockmsg;
+				derr.msg[0] = '\0';
+				drc = 0;
+			} else if (drc != 0) {
 				drc = -1;
 				if (!failed)
 					(void)ag_err_set(err,
@@ -466,6 +597,9 @@ catalog_prune(struct storage *st, const char *prefix, const char *job,
 		case CATALOG_DELETE_INCOMPLETE:
 			if (drc == 0)
 				res.deleted_incomplete++;
+			break;
+		case CATALOG_KEEP_LOCKED:
+			res.locked++;
 			break;
 		}
 		if ((a == CATALOG_DELETE || a == CATALOG_DELETE_INCOMPLETE) &&

@@ -98,25 +98,35 @@ int catalog_resolve(struct storage *st, const char *prefix, const char *spec,
     char ret_job[CATALOG_JOB_MAX + 1], char ret_id[FORMAT_BACKUP_ID_SIZE],
     struct ag_err *err);
 
+/* catalog_delete(): an object lock keeps the backup (${err} says why). */
+#define CATALOG_RETAINED 3
+
 /**
  * catalog_delete(st, prefix, job, id, err):
  * Delete every object of backup ${job}/${id}: manifest.vgl first (so an
  * interrupted delete leaves an incomplete backup, never a complete-looking
- * broken one), then index.vgl, data.vgl and anything else there.  Return
- * 0, AG_RETRY or -1 with a message.
+ * broken one), then index.vgl, data.vgl and anything else there, in one
+ * storage_remove_many().  Where the storage locks objects, nothing is
+ * deleted while the lock holds: the manifest's (written last, so locked
+ * longest), or each object's if there is no manifest.  Return 0,
+ * CATALOG_RETAINED with "S3 Object Lock retains it until
+ * 2026-12-10T03:00:00Z" in ${err}, AG_RETRY or -1 with a message.
  */
 int catalog_delete(struct storage *st, const char *prefix, const char *job,
     const char *id, struct ag_err *err);
 
 /* What catalog_prune() does with a backup. */
 enum catalog_action {
-	CATALOG_KEEP = 0,	  /* complete, kept by the policy */
-	CATALOG_DELETE,		  /* complete, not kept: deleted */
-	CATALOG_INCOMPLETE,	  /* incomplete, left alone */
-	CATALOG_DELETE_INCOMPLETE /* incomplete and stale: deleted */
+	CATALOG_KEEP = 0,	   /* complete, kept by the policy */
+	CATALOG_DELETE,		   /* complete, not kept: deleted */
+	CATALOG_INCOMPLETE,	   /* incomplete, left alone */
+	CATALOG_DELETE_INCOMPLETE, /* incomplete and stale: deleted */
+	CATALOG_KEEP_LOCKED	   /* to delete, but an object lock holds */
 };
 
-/* "keep", "delete", "incomplete", "delete incomplete". */
+/*
+ * "keep", "delete", "incomplete", "delete incomplete", "keep (locked)".
+ */
 const char *catalog_action_name(enum catalog_action a);
 
 struct catalog_prune_opts {
@@ -133,7 +143,9 @@ struct catalog_prune_opts {
 	const char *running_id; /* never deleted; may be NULL */
 	/*
 	 * Called once per backup, oldest first, after acting on it: ${rc}
-	 * is 0, or -1 if the delete failed (${error} says why).
+	 * is 0, or -1 if the delete failed (${error} says why).  A backup
+	 * to delete that an object lock still holds comes as
+	 * CATALOG_KEEP_LOCKED, the lock and its date in ${reason}.
 	 */
 	void (*cb)(void *cookie, const struct catalog_backup *b,
 	    enum catalog_action action, const char *reason, int rc,
@@ -144,6 +156,7 @@ struct catalog_prune_opts {
 /* Counts; in a dry run, deleted and bytes_freed say what would be. */
 struct catalog_prune_result {
 	size_t kept, deleted, incomplete, deleted_incomplete, failed;
+	size_t locked; /* to delete, kept by an object lock */
 	uint64_t bytes_freed;
 };
 
@@ -152,7 +165,9 @@ struct catalog_prune_result {
  * Apply the retention policy to the complete backups of ${job} and delete
  * those it does not keep (unless dry_run), then the stale incomplete ones
  * as ${opts} says.  The newest complete backup is always kept and an
- * all-zero policy keeps everything (retention.h).  Counters go to ${ret}
+ * all-zero policy keeps everything (retention.h).  A backup that an
+ * object lock still holds is kept (CATALOG_KEEP_LOCKED), which is no
+ * failure; a dry run asks for the locks too.  Counters go to ${ret}
  * (may be NULL).  Return 0; AG_RETRY or -1 if the listing failed (nothing
  * deleted); -1 if a delete failed (the others were still tried; ${err}
  * has the first failure).

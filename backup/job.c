@@ -269,7 +269,15 @@ clean_stale(struct run *r, struct storage *st)
 		if (b->complete || b->time_s > r->start_s ||
 		    strcmp(b->id, r->id) == 0)
 			continue;
-		if (catalog_delete(st, jc->prefix, jc->name, b->id, &e) != 0) {
+		switch (catalog_delete(st, jc->prefix, jc->name, b->id, &e)) {
+		case 0:
+			break;
+		case CATALOG_RETAINED:
+			/* Locked: no failure, the lock ends on its own. */
+			log_info("backup %s: incomplete backup %s kept: %s",
+			    jc->name, b->id, e.msg);
+			continue;
+		default:
 			add_warning(r, "removing incomplete backup %s: %s",
 			    b->id, e.msg);
 			continue;
@@ -593,11 +601,25 @@ out:
 
 /* --- The run ---------------------------------------------------------- */
 
+/* A backup that an object lock keeps: one line in the log. */
+static void
+prune_note(void *cookie, const struct catalog_backup *b,
+    enum catalog_action action, const char *reason, int rc, const char *error)
+{
+	(void)rc;
+	(void)error;
+	if (action == CATALOG_KEEP_LOCKED)
+		log_info("prune: %s/%s kept: %s", (const char *)cookie, b->id,
+		    reason);
+}
+
 static void
 apply_retention(struct run *r, struct storage *st)
 {
 	struct catalog_prune_opts po = { .stale_grace_s = -1,
-		.running_id = r->id };
+		.running_id = r->id,
+		.cb = prune_note,
+		.cookie = (void *)r->jc->name };
 	struct catalog_prune_result pr = { 0 };
 	struct ag_err e;
 

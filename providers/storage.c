@@ -842,6 +842,59 @@ storage_remove(struct storage *st, const char *key, struct ag_err *err)
 }
 
 /**
+ * storage_remove_many(st, keys, n, err):
+ * Delete ${keys}: in batches if the backend has them, else one by one, in
+ * order, stopping at the first failure.  Return 0, AG_RETRY or -1.
+ */
+int
+storage_remove_many(struct storage *st, const char *const *keys, size_t n,
+    struct ag_err *err)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		if (!storage_key_valid(keys[i]))
+			return (bad_key(st, keys[i], err));
+	if (n == 0)
+		return (0);
+	if (st->ops->remove_many != NULL)
+		return (st->ops->remove_many(st->ctx, keys, n, err));
+	for (i = 0; i < n; i++)
+		if ((rc = st->ops->remove(st->ctx, keys[i], err)) != 0)
+			return (rc);
+	return (0);
+}
+
+/* storage_lock_name(st): see storage.h. */
+const char *
+storage_lock_name(const struct storage *st)
+{
+
+	if (st->ops->lock_name == NULL)
+		return (NULL);
+	return (st->ops->lock_name(st->ctx));
+}
+
+/**
+ * storage_retention(st, key, ret_until, err):
+ * The retain-until time of ${key}, 0 if no lock holds it.  Return 0,
+ * STORAGE_ABSENT, AG_RETRY or -1.
+ */
+int
+storage_retention(struct storage *st, const char *key, time_t *ret_until,
+    struct ag_err *err)
+{
+
+	*ret_until = 0;
+	if (!storage_key_valid(key))
+		return (bad_key(st, key, err));
+	if (storage_lock_name(st) == NULL || st->ops->retention == NULL)
+		return (0);
+	return (st->ops->retention(st->ctx, key, ret_until, err));
+}
+
+/**
  * storage_abort_incomplete(st, ent, err):
  * Drop the unfinished upload ${ent} from a STORAGE_LIST_INCOMPLETE listing
  * (a crashed run's leftovers).  Return 0, AG_RETRY or -1.

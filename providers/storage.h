@@ -311,6 +311,35 @@ int objlist_add(struct objlist *l, const char *name, uint64_t size,
 int storage_remove(struct storage *st, const char *key, struct ag_err *err);
 
 /**
+ * storage_remove_many(st, keys, n, err):
+ * Delete the ${n} objects ${keys}, absent ones being success.  A backend
+ * with a batch delete (S3's DeleteObjects) sends them in as few requests as
+ * it can, in the order given (the server may process a batch in any
+ * order); the others delete one key at a time, in order, stopping at the
+ * first failure.  Return 0 when every key is gone, AG_RETRY or -1 with a
+ * message naming the first key that failed (and how many more did).
+ */
+int storage_remove_many(struct storage *st, const char *const *keys, size_t n,
+    struct ag_err *err);
+
+/**
+ * storage_lock_name(st):
+ * What keeps objects of ${st} from being deleted ("S3 Object Lock"), or
+ * NULL if the target writes no object under a lock.
+ */
+const char *storage_lock_name(const struct storage *st);
+
+/**
+ * storage_retention(st, key, ret_until, err):
+ * Until when an object lock keeps ${key} from being deleted: the time in
+ * ${ret_until}, 0 if no lock holds it (always 0 if storage_lock_name() is
+ * NULL; no request is made then).  Return 0, STORAGE_ABSENT, AG_RETRY or
+ * -1.
+ */
+int storage_retention(struct storage *st, const char *key, time_t *ret_until,
+    struct ag_err *err);
+
+/**
  * storage_abort_incomplete(st, ent, err):
  * Drop the unfinished upload ${ent} from a STORAGE_LIST_INCOMPLETE listing
  * (a crashed run's leftovers).  Return 0, AG_RETRY or -1.

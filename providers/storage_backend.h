@@ -73,6 +73,20 @@ struct storage_ops {
 	    struct objlist *out, struct ag_err *err);
 	/* Delete ${key}; an absent key is success. */
 	int (*remove)(void *ctx, const char *key, struct ag_err *err);
+	/*
+	 * Delete ${n} keys, in as few requests as the backend can (see
+	 * storage_remove_many()); may be NULL: one remove() per key.
+	 */
+	int (*remove_many)(void *ctx, const char *const *keys, size_t n,
+	    struct ag_err *err);
+	/*
+	 * What locks objects written through this instance ("S3 Object
+	 * Lock"), or NULL; and the retain-until time of ${key} (0: none).
+	 * May be NULL: no locks.
+	 */
+	const char *(*lock_name)(void *ctx);
+	int (*retention)(void *ctx, const char *key, time_t *ret_until,
+	    struct ag_err *err);
 	/* Drop an unfinished upload (STORAGE_CAP_INCOMPLETE); may be NULL. */
 	int (*abort_incomplete)(void *ctx, const struct objent *ent,
 	    struct ag_err *err);

@@ -23,6 +23,14 @@ int crypto_hmac_sha256(const void *key, size_t keylen, const void *msg,
 /* crypto_sha256(msg, len, out): SHA-256.  Return 0 or -1. */
 int crypto_sha256(const void *msg, size_t len, uint8_t out[CRYPTO_SHA256_LEN]);
 
+#define CRYPTO_MD5_LEN 16
+
+/*
+ * crypto_md5(msg, len, out): MD5, for protocols that ask for it as a
+ * transfer check (S3's Content-MD5), never for security.  Return 0 or -1.
+ */
+int crypto_md5(const void *msg, size_t len, uint8_t out[CRYPTO_MD5_LEN]);
+
 /* crypto_random(buf, len): ${len} bytes from RAND_bytes().  Return 0 or -1. */
 int crypto_random(void *buf, size_t len);
 

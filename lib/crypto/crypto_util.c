@@ -36,6 +36,14 @@ crypto_sha256(const void *msg, size_t len, uint8_t out[CRYPTO_SHA256_LEN])
 }
 
 int
+crypto_md5(const void *msg, size_t len, uint8_t out[CRYPTO_MD5_LEN])
+{
+	unsigned int olen = CRYPTO_MD5_LEN;
+
+	return EVP_Digest(msg, len, out, &olen, EVP_md5(), NULL) == 1 ? 0 : -1;
+}
+
+int
 crypto_random(void *buf, size_t len)
 {
 	return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;

@@ -16,6 +16,17 @@
  * shared files, web identity, container endpoint, IMDSv2).  sse ("AES256" or "aws:kms"), kms_key_id,
  * storage_class, tls_verify (default true) and ca_file are optional.
  *
+ * S3 Object Lock: with lock_days > 0 (the bucket must have Object Lock
+ * enabled), every object is written with x-amz-object-lock-mode (lock_mode,
+ * "COMPLIANCE" by default, or "GOVERNANCE") and a retain-until date
+ * lock_days from the request, and every request with a body carries its
+ * Content-MD5, which S3 requires then.  retention() reads an object's date
+ * with a HEAD (S3 shows it to a caller allowed s3:GetObjectRetention), and
+ * remove_many() deletes every version (ListObjectVersions, then
+ * DeleteObjects with version ids): in a versioned bucket a delete without
+ * one only hides the object behind a delete marker.  Nothing is ever sent
+ * to bypass a lock.
+ *
  * Every request is signed with SigV4 (lib/cloud/aws/sigv4.h), its body's
  * SHA-256 in x-amz-content-sha256, so S3 checks each part it stores.  A
  * whole object is one PutObject (put op); a stream is
@@ -47,6 +58,8 @@
 #include "conf/conf.h"
 #include "lib/ag.h"
 #include "lib/buf.h"
+#include "lib/clock.h"
+#include "lib/crypto/crypto.h"
 #include "lib/cloud/aws/aws_creds.h"
 #include "lib/cloud/cloud_xml.h"
 #include "lib/cloud/aws/sigv4.h"
@@ -60,6 +73,7 @@
 #define S3_MAX_HDRS 8 /* a call's own headers */
 #define S3_URL_MAX (16 * 1024)
 #define S3_LIST_PAGES 100000 /* x 1,000 keys at most */
+#define S3_DELETE_MAX 1000   /* keys in one DeleteObjects */
 #define EMPTY_SHA256 \
 	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
@@ -76,6 +90,8 @@ struct s3_conf {
 	char *storage_class;
 	bool tls_verify;
 	char *ca_file;
+	unsigned lock_days; /* 0: no Object Lock */
+	const char *lock_mode;
 };
 
 struct s3 {
@@ -92,6 +108,8 @@ struct s3 {
 	bool insecure;
 	char *ca_file;
 	struct http_pool *pool; /* idle connections */
+	unsigned lock_days;
+	const char *lock_mode; /* static: lock_modes[] */
 };
 
 /* A multipart upload; parts may arrive from several threads at once. */
@@ -110,16 +128,29 @@ struct s3_call {
 	const char *hdrs[S3_MAX_HDRS + 1]; /* "Name: value", signed */
 	const void *body;
 	size_t len;
+	bool md5;	  /* send the body's Content-MD5 */
+	char lock[2][80]; /* Object Lock headers, by new_object_call() */
 	http_sink_fn *sink;
 	void *cookie;
+};
+
+/* One object (version) to delete: a whole key, a version id or NULL. */
+struct s3_del {
+	const char *key;
+	const char *vid;
 };
 
 static const char *const s3_settings[] = { "bucket", "region", "endpoint",
 	"path_style", "prefix", "access_key_id", "secret_access_key",
 	"secret_access_key_file", "secret_access_key_env", "sse", "kms_key_id",
-	"storage_class", "tls_verify", "ca_file", NULL };
+	"storage_class", "tls_verify", "ca_file", "lock_days", "lock_mode",
+	NULL };
 
 static const char *const sse_modes[] = { "AES256", "aws:kms", NULL };
+static const char *const lock_modes[] = { "COMPLIANCE", "GOVERNANCE", NULL };
+
+/* S3's longest retention: 100 years. */
+#define S3_LOCK_DAYS_MAX 36500
 
 static void
 s3_conf_free(void *tconf)
@@ -253,6 +284,28 @@ s3_conf_parse(const conf_node *group, const char *name, void **ret_tconf,
 		bad = -1;
 		break;
 	}
+	{
+		int64_t days = 0;
+
+		if (conf_get_int(errs, group, "lock_days", false, 0,
+			S3_LOCK_DAYS_MAX, &days) == -1)
+			bad = -1;
+		sc->lock_days = (unsigned)days;
+	}
+	sc->lock_mode = lock_modes[0];
+	switch (conf_get_enum(errs, group, "lock_mode", false, lock_modes,
+	    &ix)) {
+	case 1:
+		sc->lock_mode = lock_modes[ix];
+		if (sc->lock_days == 0)
+			bad = conf_error_at(errs, group, "lock_mode",
+			    "needs lock_days (the days each object stays "
+			    "locked)");
+		break;
+	case -1:
+		bad = -1;
+		break;
+	}
 	if (sc->kms_key_id != NULL &&
 	    (sc->sse == NULL || strcmp(sc->sse, "aws:kms") != 0))
 		bad = conf_error_at(errs, group, "kms_key_id",
@@ -315,6 +368,8 @@ s3_open(void **ret_ctx, const struct storage_conf *conf, struct ag_err *err)
 	snprintf(s->inst, sizeof(s->inst), "s3[%s]", conf->name);
 	s->path_style = sc->path_style;
 	s->insecure = !sc->tls_verify;
+	s->lock_days = sc->lock_days;
+	s->lock_mode = sc->lock_mode;
 	if (sc->endpoint != NULL)
 		n = asprintf(&s->base, "%s", sc->endpoint);
 	else
@@ -382,8 +437,8 @@ static int
 s3_do(struct s3 *s, const struct s3_call *call, struct http_resp *resp,
     struct ag_err *err)
 {
-	struct sigv4_header sh[S3_MAX_HDRS + 1];
-	const char *hdrs[S3_MAX_HDRS + SIGV4_MAX_EXTRA + 2];
+	struct sigv4_header sh[S3_MAX_HDRS + 2];
+	const char *hdrs[S3_MAX_HDRS + SIGV4_MAX_EXTRA + 3];
 	struct sigv4_creds cr;
 	struct aws_cred ac;
 	struct sigv4_params p = { .region = s->region,
@@ -395,6 +450,7 @@ s3_do(struct s3 *s, const struct s3_call *call, struct http_resp *resp,
 	struct ag_err e;
 	struct buf path, url;
 	char hash[65], names[S3_MAX_HDRS][64], *host = NULL;
+	char md5h[64];
 	size_t nh = 0, nx = 0;
 	int rc = -1;
 
@@ -454,6 +510,19 @@ s3_do(struct s3 *s, const struct s3_call *call, struct http_resp *resp,
 		sh[nh] = (struct sigv4_header){ names[nh - 1], c };
 		nh++;
 		hdrs[nx++] = call->hdrs[i];
+	}
+	/* With Object Lock, S3 wants it on everything that uploads. */
+	if (call->md5 || (s->lock_days > 0 && call->body != NULL)) {
+		uint8_t d[CRYPTO_MD5_LEN];
+
+		memcpy(md5h, "Content-MD5: ", 13);
+		if (crypto_md5(call->body != NULL ? call->body : "", call->len,
+			d) != 0 ||
+		    crypto_base64(d, sizeof(d), md5h + 13, sizeof(md5h) - 13) <
+			0)
+			goto oom;
+		sh[nh++] = (struct sigv4_header){ "Content-MD5", md5h + 13 };
+		hdrs[nx++] = md5h;
 	}
 	rq = (struct sigv4_request){ .method = call->method,
 		.path = path.p,
@@ -537,7 +606,10 @@ qenc(struct buf *b, const char *s)
 	sigv4_uri_encode(b, s, strlen(s), 0);
 }
 
-/* new_object_call(s, call): the encryption and class headers. */
+/*
+ * new_object_call(s, call): the encryption and class headers; with Object
+ * Lock, its mode and the retain-until date lock_days from now.
+ */
 static void
 new_object_call(const struct s3 *s, struct s3_call *call)
 {
@@ -547,6 +619,20 @@ new_object_call(const struct s3 *s, struct s3_call *call)
 		n++;
 	for (size_t i = 0; i < 3 && s->hdr_sse[i] != NULL; i++)
 		call->hdrs[n++] = s->hdr_sse[i];
+	if (s->lock_days > 0) {
+		time_t until = time(NULL) + (time_t)s->lock_days * 86400;
+		struct tm tm;
+
+		snprintf(call->lock[0], sizeof(call->lock[0]),
+		    "x-amz-object-lock-mode: %s", s->lock_mode);
+		(void)gmtime_r(&until, &tm);
+		strftime(call->lock[1], sizeof(call->lock[1]),
+		    "x-amz-object-lock-retain-until-date: %Y-%m-%dT%H:%M:%SZ",
+		    &tm);
+		call->hdrs[n++] = call->lock[0];
+		call->hdrs[n++] = call->lock[1];
+		call->md5 = true;
+	}
 	call->hdrs[n] = NULL;
 }
 
@@ -968,6 +1054,300 @@ s3_remove(void *ctx, const char *key, struct ag_err *err)
 	return (rc);
 }
 
+/* xml_put(b, s): append ${s} escaped for XML text. */
+static void
+xml_put(struct buf *b, const char *s)
+{
+
+	for (; *s != '\0'; s++)
+		switch (*s) {
+		case '&':
+			buf_puts(b, "&amp;");
+			break;
+		case '<':
+			buf_puts(b, "&lt;");
+			break;
+		case '>':
+			buf_puts(b, "&gt;");
+			break;
+		case '"':
+			buf_puts(b, "&quot;");
+			break;
+		case '\'':
+			buf_puts(b, "&apos;");
+			break;
+		default:
+			buf_append(b, s, 1);
+		}
+}
+
+/* short_key(s, key): ${key} without the configured prefix. */
+static const char *
+short_key(const struct s3 *s, const char *key)
+{
+	size_t n = strlen(s->prefix);
+
+	return (strncmp(key, s->prefix, n) == 0 ? key + n : key);
+}
+
+/*
+ * delete_batch(s, v, n, err): one DeleteObjects of the ${n} <=
+ * S3_DELETE_MAX objects ${v}, quiet (the answer lists failures only), with
+ * its Content-MD5 as S3 requires.  Return 0 if every object is gone, else
+ * AG_RETRY or -1 with the first failed key, S3's code and message.
+ */
+static int
+delete_batch(struct s3 *s, const struct s3_del *v, size_t n,
+    struct ag_err *err)
+{
+	struct s3_call call = { .method = "POST",
+		.query = "delete",
+		.md5 = true };
+	struct http_resp resp;
+	struct buf b;
+	char key[STORAGE_KEY_MAX + 1], code[64], msg[160], what[48];
+	size_t nerr;
+	int rc;
+
+	buf_init(&b, (size_t)S3_DELETE_MAX * (STORAGE_KEY_MAX * 6 + 256));
+	buf_puts(&b,
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+	    "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+	    "<Quiet>true</Quiet>");
+	for (size_t i = 0; i < n; i++) {
+		buf_puts(&b, "<Object><Key>");
+		xml_put(&b, v[i].key);
+		buf_puts(&b, "</Key>");
+		if (v[i].vid != NULL) {
+			buf_puts(&b, "<VersionId>");
+			xml_put(&b, v[i].vid);
+			buf_puts(&b, "</VersionId>");
+		}
+		buf_puts(&b, "</Object>");
+	}
+	buf_puts(&b, "</Delete>");
+	if (b.err != 0) {
+		buf_free(&b);
+		return (ag_err_set(err, "%s: out of memory", s->inst));
+	}
+	call.body = b.p;
+	call.len = b.len;
+	rc = s3_call(s, &call, "delete", short_key(s, v[0].key), &resp, err);
+	buf_free(&b);
+	if (rc != 0)
+		return (rc);
+	if (s3_xml_delete_result(resp.body, resp.body_len, &nerr, key,
+		sizeof(key), code, sizeof(code), msg, sizeof(msg)) != 0)
+		rc = ag_err_set(err,
+		    "%s: delete %s: the answer does not "
+		    "parse",
+		    s->inst, short_key(s, v[0].key));
+	else if (nerr > 0) {
+		if (nerr == 1)
+			snprintf(what, sizeof(what), "delete");
+		else
+			snprintf(what, sizeof(what),
+			    "delete (%zu objects failed; first)", nerr);
+		rc = s3_error_code(s->inst, what, short_key(s, key), 0, code,
+		    msg, err);
+	}
+	http_resp_free(&resp);
+	return (rc);
+}
+
+/*
+ * delete_all(s, v, n, err): delete_batch() over ${v} in batches, in order,
+ * stopping at the first that fails.  Return 0, AG_RETRY or -1.
+ */
+static int
+delete_all(struct s3 *s, const struct s3_del *v, size_t n, struct ag_err *err)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i += S3_DELETE_MAX)
+		rc = delete_batch(s, v + i,
+		    n - i < S3_DELETE_MAX ? n - i : S3_DELETE_MAX, err);
+	return (rc);
+}
+
+/*
+ * list_versions(s, prefix, out, err): every version and delete marker of
+ * the keys starting with ${prefix} (whole keys) into ${out}, their version
+ * ids as upload_id (ListObjectVersions, page by page).  Return 0, AG_RETRY
+ * or -1.
+ */
+static int
+list_versions(struct s3 *s, const char *prefix, struct objlist *out,
+    struct ag_err *err)
+{
+	struct s3_call call = { .method = "GET" };
+	struct http_resp resp;
+	char *km = NULL, *vm = NULL, *nk, *nv;
+	struct buf q;
+	int rc = 0;
+
+	for (unsigned page = 0; rc == 0; page++) {
+		if (page == S3_LIST_PAGES) {
+			rc = ag_err_set(err, "%s: list versions %s: too many",
+			    s->inst, short_key(s, prefix));
+			break;
+		}
+		buf_init(&q, S3_URL_MAX);
+		buf_puts(&q, "versions&prefix=");
+		qenc(&q, prefix);
+		if (km != NULL) {
+			buf_puts(&q, "&key-marker=");
+			qenc(&q, km);
+			buf_puts(&q, "&version-id-marker=");
+			qenc(&q, vm);
+		}
+		if (q.err != 0) {
+			buf_free(&q);
+			rc = ag_err_set(err, "%s: out of memory", s->inst);
+			break;
+		}
+		call.query = q.p;
+		rc = s3_call(s, &call, "list versions of",
+		    short_key(s, prefix), &resp, err);
+		buf_free(&q);
+		if (rc != 0)
+			break;
+		if (s3_xml_list_versions(resp.body, resp.body_len, out, &nk,
+			&nv) != 0 ||
+		    resp.truncated)
+			rc = ag_err_set(err,
+			    "%s: list versions of %s: the "
+			    "answer does not parse",
+			    s->inst, short_key(s, prefix));
+		http_resp_free(&resp);
+		free(km);
+		free(vm);
+		km = nk;
+		vm = nv;
+		if (km == NULL)
+			break;
+	}
+	free(km);
+	free(vm);
+	if (rc != 0)
+		objlist_free(out);
+	return (rc);
+}
+
+/*
+ * delete_versions(s, fk, n, err): delete every version (and delete marker)
+ * of the whole keys ${fk}, key by key in that order: one listing of their
+ * common prefix, then DeleteObjects with version ids.  Return 0, AG_RETRY
+ * or -1.
+ */
+static int
+delete_versions(struct s3 *s, struct s3_del *fk, size_t n, struct ag_err *err)
+{
+	struct objlist vl = { 0 };
+	struct s3_del *v;
+	size_t plen = strlen(fk[0].key), m = 0;
+	char *prefix;
+	int rc;
+
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = 0; j < plen; j++)
+			if (fk[i].key[j] != fk[0].key[j]) {
+				plen = j;
+				break;
+			}
+	if ((prefix = strndup(fk[0].key, plen)) == NULL)
+		return (ag_err_set(err, "%s: out of memory", s->inst));
+	rc = list_versions(s, prefix, &vl, err);
+	free(prefix);
+	if (rc != 0)
+		return (rc);
+	if ((v = calloc(vl.n + 1, sizeof(*v))) == NULL) {
+		objlist_free(&vl);
+		return (ag_err_set(err, "%s: out of memory", s->inst));
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < vl.n; j++)
+			if (strcmp(vl.v[j].name, fk[i].key) == 0)
+				v[m++] = (struct s3_del){ vl.v[j].name,
+					vl.v[j].upload_id };
+	rc = m > 0 ? delete_all(s, v, m, err) : 0;
+	free(v);
+	objlist_free(&vl);
+	return (rc);
+}
+
+static int
+s3_remove_many(void *ctx, const char *const *keys, size_t n,
+    struct ag_err *err)
+{
+	struct s3 *s = ctx;
+	struct s3_del *v;
+	size_t i;
+	int rc;
+
+	if ((v = calloc(n, sizeof(*v))) == NULL)
+		return (ag_err_set(err, "%s: out of memory", s->inst));
+	for (i = 0; i < n; i++)
+		if ((v[i].key = full_key(s, keys[i])) == NULL)
+			break;
+	if (i < n)
+		rc = ag_err_set(err, "%s: out of memory", s->inst);
+	else if (s->lock_days > 0)
+		rc = delete_versions(s, v, n, err);
+	else
+		rc = delete_all(s, v, n, err);
+	for (i = 0; i < n; i++)
+		free((char *)v[i].key);
+	free(v);
+	return (rc);
+}
+
+static const char *
+s3_lock_name(void *ctx)
+{
+	const struct s3 *s = ctx;
+
+	return (s->lock_days > 0 ? "S3 Object Lock" : NULL);
+}
+
+/*
+ * s3_retention(ctx, key, ret_until, err): HeadObject; the date of
+ * x-amz-object-lock-retain-until-date, 0 without one.
+ */
+static int
+s3_retention(void *ctx, const char *key, time_t *ret_until, struct ag_err *err)
+{
+	struct s3 *s = ctx;
+	struct s3_call call = { .method = "HEAD" };
+	struct http_resp resp;
+	const char *h;
+	int64_t ms;
+	int rc;
+
+	*ret_until = 0;
+	if ((call.key = full_key(s, key)) == NULL)
+		return (ag_err_set(err, "%s: out of memory", s->inst));
+	rc = s3_do(s, &call, &resp, err);
+	if (rc == 0 && resp.status == 404)
+		rc = STORAGE_ABSENT;
+	else if (rc == 0 && (resp.status < 200 || resp.status >= 300))
+		rc = s3_error(s->inst, "read the lock of", key, resp.status,
+		    resp.body, resp.body_len, err);
+	else if (rc == 0 &&
+	    (h = http_resp_header(&resp,
+		 "x-amz-object-lock-retain-until-date")) != NULL &&
+	    clock_parse_rfc3339(h, &ms) != 0)
+		rc = ag_err_set(err,
+		    "%s: read the lock of %s: bad "
+		    "retain-until date \"%.40s\"",
+		    s->inst, key, h);
+	else if (h != NULL)
+		*ret_until = (time_t)(ms / 1000);
+	http_resp_free(&resp);
+	free((char *)call.key);
+	return (rc);
+}
+
 static int
 s3_abort_incomplete(void *ctx, const struct objent *ent, struct ag_err *err)
 {
@@ -1005,6 +1385,9 @@ const struct storage_ops storage_s3_ops = {
 	.get = s3_get,
 	.list = s3_list,
 	.remove = s3_remove,
+	.remove_many = s3_remove_many,
+	.lock_name = s3_lock_name,
+	.retention = s3_retention,
 	.abort_incomplete = s3_abort_incomplete,
 	.close = s3_close,
 };

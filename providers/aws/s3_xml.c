@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/clock.h"
 #include "lib/cloud/cloud_xml.h"
@@ -171,6 +172,69 @@ out:
 	return (rc);
 }
 
+int
+s3_xml_list_versions(const char *body, size_t len, struct objlist *out,
+    char **ret_key, char **ret_id)
+{
+	xmlDocPtr d;
+	xmlNodePtr root;
+	int rc = -1;
+
+	*ret_key = *ret_id = NULL;
+	if ((root = root_of(body, len, "ListVersionsResult", &d)) == NULL ||
+	    entries(root, "Version", "Size", "LastModified", "VersionId", 0,
+		out) != 0 ||
+	    entries(root, "DeleteMarker", NULL, "LastModified", "VersionId", 0,
+		out) != 0)
+		goto out;
+	if (truncated(root)) {
+		*ret_key = cloud_xml_node_text(cloud_xml_child(root,
+		    "NextKeyMarker"));
+		*ret_id = cloud_xml_node_text(cloud_xml_child(root,
+		    "NextVersionIdMarker"));
+		if (*ret_key == NULL || *ret_id == NULL) {
+			free(*ret_key);
+			free(*ret_id);
+			*ret_key = *ret_id = NULL;
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	xmlFreeDoc(d);
+	return (rc);
+}
+
+int
+s3_xml_delete_result(const char *body, size_t len, size_t *ret_nerr, char *key,
+    size_t keysz, char *code, size_t codesz, char *msg, size_t msgsz)
+{
+	xmlDocPtr d;
+	xmlNodePtr root;
+	size_t n = 0;
+
+	*ret_nerr = 0;
+	key[0] = code[0] = msg[0] = '\0';
+	if ((root = root_of(body, len, "DeleteResult", &d)) == NULL) {
+		xmlFreeDoc(d);
+		return (-1);
+	}
+	for (xmlNodePtr c = root->children; c != NULL; c = c->next) {
+		if (!cloud_xml_is(c, "Error"))
+			continue;
+		if (n++ == 0) {
+			cloud_xml_copy(key, keysz, cloud_xml_child(c, "Key"));
+			cloud_xml_copy(code, codesz,
+			    cloud_xml_child(c, "Code"));
+			cloud_xml_copy(msg, msgsz,
+			    cloud_xml_child(c, "Message"));
+		}
+	}
+	*ret_nerr = n;
+	xmlFreeDoc(d);
+	return (0);
+}
+
 /* What to fix, by S3's code; NULL where S3's message says enough. */
 static const struct {
 	const char *code;
@@ -225,20 +289,49 @@ static const char *const transient[] = { "SlowDown", "InternalError",
 	"ThrottlingException", "RequestLimitExceeded", "OperationAborted",
 	NULL };
 
+/* An AccessDenied that is S3 Object Lock's, not a missing permission. */
+static const char lock_fix[] =
+    "S3 Object Lock protects this object version (its retention is not "
+    "over, or a legal hold is on): it can be deleted once that ends.";
+
+/* has_lock(msg): whether ${msg} speaks of an object lock. */
+static int
+has_lock(const char *msg)
+{
+
+	for (const char *p = msg; *p != '\0'; p++)
+		if (strncasecmp(p, "object lock", 11) == 0)
+			return (1);
+	return (0);
+}
+
 int
 s3_error(const char *inst, const char *what, const char *key, long status,
     const char *body, size_t len, struct ag_err *err)
 {
-	char code[64], msg[160], denied[160];
-	const char *fix = NULL, *sep, *perm = NULL;
-	size_t n;
-	int retry;
+	char code[64], msg[160];
 
 	if (!s3_xml_error(body, len, code, sizeof(code), msg, sizeof(msg))) {
 		code[0] = msg[0] = '\0';
 		if (status == 404)
 			snprintf(code, sizeof(code), "NotFound");
 	}
+	return (s3_error_code(inst, what, key, status, code, msg, err));
+}
+
+int
+s3_error_code(const char *inst, const char *what, const char *key, long status,
+    const char *code, const char *msg, struct ag_err *err)
+{
+	const char *fix = NULL, *sep, *perm = NULL;
+	char st[24] = "", denied[160];
+	size_t n;
+	int retry;
+
+	/* A key's error in a DeleteObjects answer has no status of its own. */
+	if (status > 0)
+		snprintf(st, sizeof(st), "%ld%s", status,
+		    code[0] != '\0' ? " " : "");
 	retry = status == 408 || status == 429 || status >= 500;
 	for (size_t i = 0; transient[i] != NULL; i++)
 		if (strcmp(code, transient[i]) == 0)
@@ -246,7 +339,9 @@ s3_error(const char *inst, const char *what, const char *key, long status,
 	for (size_t i = 0; i < sizeof(fixes) / sizeof(fixes[0]); i++)
 		if (strcmp(code, fixes[i].code) == 0)
 			fix = fixes[i].fix;
-	if (strcmp(code, "AccessDenied") == 0) {
+	if (strcmp(code, "AccessDenied") == 0 && has_lock(msg))
+		fix = lock_fix;
+	else if (strcmp(code, "AccessDenied") == 0) {
 		for (size_t i = 0; i < sizeof(perms) / sizeof(perms[0]); i++)
 			if (strcmp(what, perms[i].what) == 0)
 				perm = perms[i].perm;
@@ -260,9 +355,8 @@ s3_error(const char *inst, const char *what, const char *key, long status,
 	   not both fit in the message. */
 	n = strlen(msg);
 	sep = fix != NULL && n > 0 ? " S3 says: " : n > 0 ? ": " : "";
-	(void)ag_err_set(err, "%s: %s%s%s: %ld%s%s%s%s%s%s", inst, what,
-	    key != NULL ? " " : "", key != NULL ? key : "", status,
-	    code[0] != '\0' ? " " : "", code, fix != NULL ? ": " : "",
-	    fix != NULL ? fix : "", sep, msg);
+	(void)ag_err_set(err, "%s: %s%s%s: %s%s%s%s%s%s", inst, what,
+	    key != NULL ? " " : "", key != NULL ? key : "", st, code,
+	    fix != NULL ? ": " : "", fix != NULL ? fix : "", sep, msg);
 	return (retry ? AG_RETRY : -1);
 }

@@ -45,6 +45,37 @@ int s3_xml_list_uploads(const char *body, size_t len, size_t strip,
     struct objlist *out, char **ret_key, char **ret_id);
 
 /**
+ * s3_xml_list_versions(body, len, out, ret_key, ret_id):
+ * Append each <Version> and <DeleteMarker> of a ListObjectVersions answer
+ * to ${out}: the whole key as name, its VersionId as upload_id, its size
+ * (0 for a delete marker) and LastModified.  With <IsTruncated>true, the
+ * NextKeyMarker and NextVersionIdMarker go to ${ret_key} and ${ret_id}
+ * (malloc'd), else NULL.  Return 0, or -1 if the answer does not parse.
+ */
+int s3_xml_list_versions(const char *body, size_t len, struct objlist *out,
+    char **ret_key, char **ret_id);
+
+/**
+ * s3_xml_delete_result(body, len, ret_nerr, key, keysz, code, codesz, msg,
+ *     msgsz):
+ * Read a DeleteObjects answer (<DeleteResult>): the number of <Error>
+ * entries in ${ret_nerr}, and the Key, Code and Message of the first (cut
+ * to fit; "" if none).  Return 0, or -1 if the answer is not a
+ * DeleteResult.
+ */
+int s3_xml_delete_result(const char *body, size_t len, size_t *ret_nerr,
+    char *key, size_t keysz, char *code, size_t codesz, char *msg,
+    size_t msgsz);
+
+/**
+ * s3_error_code(inst, what, key, status, code, msg, err):
+ * s3_error() for an error whose ${code} and ${msg} were read already (a
+ * DeleteObjects answer has one per key): the same message and outcome.
+ */
+int s3_error_code(const char *inst, const char *what, const char *key,
+    long status, const char *code, const char *msg, struct ag_err *err);
+
+/**
  * s3_error(inst, what, key, status, body, len, err):
  * Classify the answer ${status} with ${body} to the operation ${what} on
  * ${key} (may be NULL) of instance ${inst} ("s3[main]") and set ${err}:

@@ -7,7 +7,8 @@
 # 403 SignatureDoesNotMatch and vigil says what to fix, as for a missing
 # bucket; an inline secret in a config others may read is refused; backup
 # run (data for three multipart parts) -> backup list -> verify -> full
-# restore -> single-file restore -> prune, compared byte for byte; boto3 lists and
+# restore -> single-file restore -> prune (one DeleteObjects, as moto's log
+# shows), compared byte for byte; boto3 lists and
 # fetches what vigil wrote, and the fetched data.vgl decrypts with
 # `vigil decrypt` into a tar.gz.  Last, with no keys in the config, the
 # environment or ~/.aws, the credential chain's IMDSv2 link gets them from
@@ -110,9 +111,19 @@ PY
 tar -tzf "$T/data.tgz" | grep -q "data/big.bin" || fail "the decrypted object is not the tar.gz"
 
 # --- prune: keep_last = 1 drops the older backup ------------------------------
+# The run applies keep_last, then `backup prune` finds nothing more to do.
+# Pruning one backup is one DeleteObjects (POST ?delete) with its three
+# keys, no DELETE per object: moto's log says.
 sleep 1
+before=$(wc -l <"$T/moto.log")
 V backup run nightly >"$T/out" 2>"$T/err" || fail "second backup run: $(cat "$T/err")"
 V backup prune nightly >"$T/out" 2>"$T/err" || fail "prune: $(cat "$T/err")"
+# moto logs a request after answering it: wait for the last one.
+wait_for 5 bash -c "tail -n +$((before + 1)) '$T/moto.log' | grep -q '?delete HTTP'" || true
+tail -n +"$((before + 1))" "$T/moto.log" >"$T/moto.prune"
+[ "$(grep -c '"POST /vigil-it?delete HTTP' "$T/moto.prune")" = 1 ] ||
+	fail "prune did not send one DeleteObjects: $(cat "$T/moto.prune")"
+grep -q '"DELETE ' "$T/moto.prune" && fail "prune deleted object by object: $(cat "$T/moto.prune")"
 V backup list nightly >"$T/list" || fail "backup list after prune failed"
 [ "$(grep -c complete "$T/list")" = 1 ] || fail "prune left: $(cat "$T/list")"
 grep -q "$ID" "$T/list" && fail "prune kept the older backup $ID"

@@ -329,6 +329,22 @@ test_list_remove(void **state)
 	assert_true(exists("list", "h/nightly"));
 	assert_int_equal(storage_remove(st, "h/weekly/2026-a/data.vgl", &err),
 	    0); /* absent is fine */
+
+	/* Several at once: one remove per key for a backend without
+	   batches; absent keys are fine, a bad key stops before any. */
+	{
+		const char *many[] = { "h/nightly/2026-a/manifest.vgl",
+			"h/nightly/2026-a/data.vgl", "h/nightly/2026-a/gone" };
+		const char *bad[] = { "h/nightly/2026-b/data.vgl", "../x" };
+
+		assert_int_equal(storage_remove_many(st, bad, 2, &err), -1);
+		assert_non_null(strstr(err.msg, "invalid object key"));
+		assert_true(exists("list", "h/nightly/2026-b/data.vgl"));
+		assert_int_equal(storage_remove_many(st, many, 3, &err), 0);
+		assert_false(exists("list", "h/nightly/2026-a"));
+		assert_true(exists("list", "h/nightly/2026-b/data.vgl"));
+		assert_int_equal(storage_remove_many(st, many, 0, &err), 0);
+	}
 	storage_close(st);
 }
 

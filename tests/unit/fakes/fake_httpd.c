@@ -73,6 +73,8 @@ read_request(struct fake_httpd *h, int fd)
 	h->method[0] = h->path[0] = '\0';
 	sscanf(buf, "%15s %2047s", h->method, h->path);
 	snprintf(h->head, sizeof(h->head), "%.*s", (int)hlen, buf);
+	if (h->keep_match != NULL && strstr(h->path, h->keep_match) != NULL)
+		snprintf(h->kept_head, sizeof(h->kept_head), "%s", h->head);
 	h->req_body_len = clen < sizeof(h->req_body) ? clen : 0;
 	memcpy(h->req_body, buf + hlen, h->req_body_len);
 	h->req_body[h->req_body_len] = '\0';

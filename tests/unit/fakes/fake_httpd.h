@@ -37,6 +37,10 @@ struct fake_httpd {
 	size_t req_body_len;
 	int nreq;  /* requests read */
 	int nconn; /* connections accepted */
+	/* Set by the test: the head of the last request whose target
+	   contains ${keep_match} is also kept in ${kept_head}. */
+	const char *keep_match;
+	char kept_head[8192];
 
 	/* Private to fake_httpd.c. */
 	int lfd;
