@@ -25,6 +25,9 @@ Test controls, on the proxy itself (never forwarded):
               "delay": wait `seconds` (1.0), then pass the request on.
      count    how many matching requests it acts on (1; 0: every one)
      skip     matching requests let through before it acts (0)
+  The first rule with acts left whose patterns match a request decides
+  (acts on it, or lets it through as one to skip); rules after it are not
+  consulted, so rules on the same requests act one after the other.
   POST /__fault/clear  drop every rule
   POST /__fault/reset  zero the counters
   GET  /__fault/stats  {"requests": N, "fired": {id: n}, "hanging": n,
@@ -99,9 +102,10 @@ class State:
                     continue
                 if r["hre"] is not None and not r["hre"].search(head):
                     continue
+                # The first live rule that matches decides, a skip too.
                 if r["skip"] > 0:
                     r["skip"] -= 1
-                    continue
+                    return None
                 if r["left"] > 0:
                     r["left"] -= 1
                 self.fired[r["id"]] = self.fired.get(r["id"], 0) + 1
