@@ -41,7 +41,8 @@
  * 5 GiB and at most 10,000 parts.
  *
  * Outcomes: transport failures, 408, 429, 5xx and S3's transient codes
- * are AG_RETRY, for the caller's one backoff policy; other answers are -1
+ * are AG_RETRY, for the caller's one backoff policy, as is an expired session
+ * token of credentials the chain renews; other answers are -1
  * with S3's code and message and what to fix.  The secret and the session
  * token are registered with log_secret_add() (aws_creds.c) and never put
  * in a message.
@@ -565,6 +566,31 @@ out:
 }
 
 /*
+ * s3_fail(s, what, key, resp, err): s3_error() of the answer ${resp}, but
+ * an expired session token (ExpiredToken, TokenRefreshRequired) of
+ * credentials the chain can renew is AG_RETRY: the next request signs
+ * with new ones (aws_creds_refused()).
+ */
+static int
+s3_fail(struct s3 *s, const char *what, const char *key,
+    const struct http_resp *resp, struct ag_err *err)
+{
+	char code[64], msg[8];
+	int rc;
+
+	rc = s3_error(s->inst, what, key, resp->status, resp->body,
+	    resp->body_len, err);
+	if (rc == -1 &&
+	    s3_xml_error(resp->body, resp->body_len, code, sizeof(code), msg,
+		sizeof(msg)) &&
+	    (strcmp(code, "ExpiredToken") == 0 ||
+		strcmp(code, "TokenRefreshRequired") == 0) &&
+	    aws_creds_refused(s->creds))
+		rc = AG_RETRY;
+	return (rc);
+}
+
+/*
  * s3_call(s, call, what, key, resp, err): s3_do(), then an answer
  * other than 2xx made into an error (s3_error()).  Return 0 with ${resp}
  * to read, or AG_RETRY / -1 with ${err} set and ${resp} freed.
@@ -581,8 +607,7 @@ s3_call(struct s3 *s, const struct s3_call *call, const char *what,
 	}
 	if (resp->status >= 200 && resp->status < 300)
 		return (0);
-	rc = s3_error(s->inst, what, key, resp->status, resp->body,
-	    resp->body_len, err);
+	rc = s3_fail(s, what, key, resp, err);
 	http_resp_free(resp);
 	return (rc);
 }
@@ -789,8 +814,7 @@ abort_upload(struct s3 *s, const char *key, const char *id, struct ag_err *err)
 	if (rc != 0)
 		return (rc);
 	if ((resp.status < 200 || resp.status >= 300) && resp.status != 404)
-		rc = s3_error(s->inst, "abort upload of", key, resp.status,
-		    resp.body, resp.body_len, err);
+		rc = s3_fail(s, "abort upload of", key, &resp, err);
 	http_resp_free(&resp);
 	return (rc);
 }
@@ -873,8 +897,8 @@ s3_put_commit(void *upp, struct ag_err *err)
 	if (rc == 0) {
 		if (s3_xml_error(resp.body, resp.body_len, code, sizeof(code),
 			msg, sizeof(msg)))
-			rc = s3_error(s->inst, "finish upload of", up->key,
-			    resp.status, resp.body, resp.body_len, err);
+			rc = s3_fail(s, "finish upload of", up->key, &resp,
+			    err);
 		http_resp_free(&resp);
 	}
 	if (rc == AG_RETRY)
@@ -929,8 +953,7 @@ s3_get(void *ctx, const char *key, uint64_t off, uint64_t len,
 		    s->inst, key, (uintmax_t)off, (uintmax_t)len);
 		goto out;
 	}
-	rc = s3_error(s->inst, "read", key, resp.status, resp.body,
-	    resp.body_len, err);
+	rc = s3_fail(s, "read", key, &resp, err);
 out:
 	http_resp_free(&resp);
 	free(k);
@@ -1037,8 +1060,7 @@ s3_remove(void *ctx, const char *key, struct ag_err *err)
 	rc = s3_do(s, &call, &resp, err);
 	if (rc == 0 && (resp.status < 200 || resp.status >= 300) &&
 	    resp.status != 404)
-		rc = s3_error(s->inst, "delete", key, resp.status, resp.body,
-		    resp.body_len, err);
+		rc = s3_fail(s, "delete", key, &resp, err);
 	else if (rc == 0 && resp.status == 404) {
 		char code[64], msg[8];
 
@@ -1046,8 +1068,7 @@ s3_remove(void *ctx, const char *key, struct ag_err *err)
 		if (s3_xml_error(resp.body, resp.body_len, code, sizeof(code),
 			msg, sizeof(msg)) &&
 		    strcmp(code, "NoSuchKey") != 0)
-			rc = s3_error(s->inst, "delete", key, resp.status,
-			    resp.body, resp.body_len, err);
+			rc = s3_fail(s, "delete", key, &resp, err);
 	}
 	http_resp_free(&resp);
 	free((char *)call.key);

@@ -54,6 +54,7 @@ struct aws_creds {
 	time_t expires;
 	const char *source;
 	bool have;
+	bool stale; /* refused by a server: fetch again */
 };
 
 struct aws_creds *
@@ -142,6 +143,7 @@ take(struct aws_creds *p, const char *akid, const char *secret,
 		return (-1);
 	}
 	p->have = true;
+	p->stale = false;
 	p->expires = expires;
 	p->source = source;
 	return (0);
@@ -716,7 +718,7 @@ aws_creds_get(struct aws_creds *p, time_t now, struct aws_cred *ret,
 
 	memset(ret, 0, sizeof(*ret));
 	pthread_mutex_lock(&p->mu);
-	if (!p->have ||
+	if (!p->have || p->stale ||
 	    (p->expires != 0 && p->expires - AWS_CREDS_REFRESH_S <= now)) {
 		rc = walk(p, now, err);
 		/* Failing early, keep what is still valid. */
@@ -738,6 +740,23 @@ aws_creds_get(struct aws_creds *p, time_t now, struct aws_cred *ret,
 	}
 	pthread_mutex_unlock(&p->mu);
 	return (rc);
+}
+
+bool
+aws_creds_refused(struct aws_creds *p)
+{
+	bool again;
+
+	pthread_mutex_lock(&p->mu);
+	/* Links that hand out temporary credentials can give new ones. */
+	again = p->have && p->source != NULL &&
+	    (strcmp(p->source, "web identity") == 0 ||
+		strcmp(p->source, "container") == 0 ||
+		strcmp(p->source, "imds") == 0);
+	if (again)
+		p->stale = true;
+	pthread_mutex_unlock(&p->mu);
+	return (again);
 }
 
 void
