@@ -78,6 +78,7 @@ struct run {
 	uint64_t tar_bytes;
 	bool hash_failed;
 	struct name_cache users, groups;
+	const char *spool_dir; /* <state_dir>/jobs, for big upload parts */
 };
 
 /* --- Small helpers ---------------------------------------------------- */
@@ -347,7 +348,7 @@ write_index(struct run *r, struct storage *st, const struct crypto_key *key,
     struct ag_err *err)
 {
 	const struct job_conf *jc = r->jc;
-	struct st_upload_conf uc = { 0 };
+	struct st_upload_conf uc = { .spool_dir = r->spool_dir };
 	struct st_compress_conf cc = { .slice_size = MANIFEST_INDEX_SLICE,
 		.level = jc->level,
 		.workers = jc->threads };
@@ -442,6 +443,8 @@ write_backup(struct run *r, struct storage *st, const struct crypto_key *key,
 		return ag_err_set(err, "state folder name too long");
 	if (ag_mkdir_p(spill, 0700, 0700) != 0)
 		return ag_err_set(err, "%s: %s", spill, strerror(errno));
+	/* Upload parts too big for memory are spooled there too. */
+	uc.spool_dir = r->spool_dir = spill;
 	mh = (struct manifest_head){ .job = jc->name,
 		.host = r->host,
 		.backup_id = r->id,

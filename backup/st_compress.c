@@ -199,7 +199,7 @@ static const struct stage_ops compress_ops = {
 
 /**
  * st_compress_new(next, conf, err):
- * A compress stage writing to ${next}.  It holds at most workers + 2
+ * A compress stage writing to ${next}.  It holds at most workers + 1
  * slices (input and output) in memory; a write blocks while all are in
  * flight.  Return it, or NULL with a message (bad settings, out of memory,
  * threads).
@@ -238,7 +238,7 @@ st_compress_new(struct stage *next, const struct st_compress_conf *conf,
 	workers = conf->workers != 0 ? conf->workers : stage_online_cpus();
 	if (workers > 64)
 		workers = 64;
-	cz->pool = stage_pool_new(&cz_pool_ops, cz, workers, workers + 2, err);
+	cz->pool = stage_pool_new(&cz_pool_ops, cz, workers, workers + 1, err);
 	if (cz->pool == NULL)
 		goto fail;
 	if ((st = stage_new(&compress_ops, cz, next)) == NULL) {

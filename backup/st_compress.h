@@ -49,7 +49,7 @@ size_t st_compress_bound(size_t slice_size);
 
 /**
  * st_compress_new(next, conf, err):
- * A compress stage writing to ${next}.  It holds at most workers + 2
+ * A compress stage writing to ${next}.  It holds at most workers + 1
  * slices (input and output) in memory; a write blocks while all are in
  * flight.  Return it, or NULL with a message (bad settings, out of memory,
  * threads).

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/civil.h"
 #include "lib/clock.h"
 
 static int64_t
@@ -78,7 +79,10 @@ clock_parse_rfc3339(const char *s, int64_t *ret_ms)
 		for (; digits < 3; digits++)
 			frac *= 10;
 	}
-	if (strcmp(p, "Z") != 0)
+	if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0)
+		return -1;
+	/* strptime() takes February 31st; timegm() would move it. */
+	if (tm.tm_mday > civil_days_in_month(tm.tm_year + 1900, tm.tm_mon + 1))
 		return -1;
 	*ret_ms = (int64_t)timegm(&tm) * 1000 + frac;
 	return 0;

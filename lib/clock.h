@@ -23,7 +23,11 @@ void clock_sleep_ms(unsigned ms);
  */
 void clock_rfc3339(int64_t ms, char *buf, size_t len);
 
-/* clock_parse_rfc3339(s, ret_ms): the inverse (UTC "Z" only).  0 or -1. */
+/*
+ * clock_parse_rfc3339(s, ret_ms): the inverse, for UTC times only ("Z" or
+ * "+00:00"; any fraction, milliseconds kept), as the clouds write them.
+ * 0 or -1.
+ */
 int clock_parse_rfc3339(const char *s, int64_t *ret_ms);
 
 #endif

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include "conf/conf.h"
 #include "lib/ag.h"
 #include "lib/buf.h"
@@ -28,6 +30,8 @@ struct storage {
 	const struct storage_ops *ops;
 	void *ctx;
 	char *name;
+	unsigned upload_parallel; /* settings, 0: not set */
+	size_t upload_memory;
 	_Atomic uint64_t bytes_read;
 	_Atomic uint64_t bytes_written;
 	_Atomic uint64_t gets;
@@ -38,8 +42,12 @@ struct storage_upload {
 	struct storage *st;
 	void *up;
 	char *key;
-	uint64_t parts;
-	size_t last_len; /* length of the previous part */
+	pthread_mutex_t mu; /* the bookkeeping below */
+	uint64_t parts;	    /* stored */
+	uint64_t next;	    /* storage_put_part()'s next index */
+	uint64_t hi;	    /* highest index stored */
+	uint64_t short_idx; /* a part under the minimum, or UINT64_MAX */
+	size_t short_len;
 };
 
 /* A target name: letters, digits, '-', '_', '.'; not empty. */
@@ -69,12 +77,15 @@ int
 storage_conf_parse(const conf_node *group, struct storage_conf **ret,
     struct conf_errs *errs)
 {
-	static const char *const common[] = { "type", NULL };
+	static const char *const common[] = { "type", "upload_parallel",
+		"upload_memory", NULL };
 	const struct storage_ops *ops;
 	const void *found;
 	struct storage_conf *c;
 	const char *name, *type = NULL;
 	struct ag_err err = { "" };
+	int64_t par = 0;
+	uint64_t mem = 0;
 
 	name = conf_name(group);
 	if (!conf_is_group(group))
@@ -91,13 +102,27 @@ storage_conf_parse(const conf_node *group, struct storage_conf **ret,
 		return (conf_error_at(errs, group, "type", "%s", err.msg));
 	ops = found;
 
-	/* "type" plus the backend's own settings. */
+	/* The common settings plus the backend's own. */
 	if (conf_check_keys2(errs, group, common, ops->settings) != 0)
 		return (-1);
+	if (conf_get_int(errs, group, "upload_parallel", false, 1,
+		STORAGE_PARALLEL_MAX, &par) < 0 ||
+	    conf_get_size(errs, group, "upload_memory", false, &mem) < 0)
+		return (-1);
+	if (par > 1 && !(ops->caps & STORAGE_CAP_PARALLEL))
+		return (conf_error_at(errs, group, "upload_parallel",
+		    "type \"%s\" takes parts one at a time: leave "
+		    "upload_parallel out",
+		    type));
+	if (mem != 0 && (mem < STORAGE_MEMORY_MIN || mem > STORAGE_MEMORY_MAX))
+		return (conf_error_at(errs, group, "upload_memory",
+		    "must be between 1MiB and 4GiB"));
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		goto oom0;
 	c->ops = ops;
+	c->upload_parallel = (unsigned)par;
+	c->upload_memory = (size_t)mem;
 	if ((c->name = strdup(name)) == NULL ||
 	    (c->type = strdup(type)) == NULL)
 		goto oom1;
@@ -197,6 +222,8 @@ storage_open(const struct storage_conf *conf, struct storage **ret,
 
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		goto oom0;
+	st->upload_parallel = conf->upload_parallel;
+	st->upload_memory = conf->upload_memory;
 	if ((st->name = strdup(conf->name)) == NULL)
 		goto oom1;
 	st->ops = conf->ops;
@@ -261,6 +288,32 @@ storage_part_size(const struct storage *st, size_t want)
 	if (align > 1 && want % align != 0)
 		want += align - want % align;
 	return (want);
+}
+
+/* storage_part_max(st): the largest part a backend takes, 0 if no limit. */
+size_t
+storage_part_max(const struct storage *st)
+{
+
+	return (st->ops->part_max);
+}
+
+/*
+ * storage_upload_parallel(st), storage_upload_memory(st): the target's
+ * upload_parallel and upload_memory settings, 0 where not set.
+ */
+unsigned
+storage_upload_parallel(const struct storage *st)
+{
+
+	return (st->upload_parallel);
+}
+
+size_t
+storage_upload_memory(const struct storage *st)
+{
+
+	return (st->upload_memory);
 }
 
 /* storage_max_parts(st): the most parts an upload may have, 0 if no limit. */
@@ -366,20 +419,100 @@ storage_put_begin(struct storage *st, const char *key,
 	if ((up->key = strdup(key)) == NULL)
 		goto oom1;
 	up->st = st;
+	up->short_idx = UINT64_MAX;
+	if (pthread_mutex_init(&up->mu, NULL) != 0)
+		goto oom2;
 	if ((rc = st->ops->put_begin(st->ctx, key, &up->up, err)) != 0)
-		goto err2;
+		goto err3;
 	*ret_up = up;
 	return (0);
 
-err2:
+err3:
+	pthread_mutex_destroy(&up->mu);
 	free(up->key);
 	free(up);
 	return (rc);
+oom2:
+	free(up->key);
 oom1:
 	free(up);
 oom0:
 	return (ag_err_set(err, "%s[%s]: out of memory", st->ops->name,
 	    st->name));
+}
+
+/* upload_free(up): free the handle of storage_put_begin(). */
+static void
+upload_free(struct storage_upload *up)
+{
+
+	pthread_mutex_destroy(&up->mu);
+	free(up->key);
+	free(up);
+}
+
+/**
+ * storage_put_part_at(up, idx, buf, len, err):
+ * Store ${buf} as part ${idx} (0, 1, ...) of the upload.  On a backend with
+ * STORAGE_CAP_PARALLEL, several threads may call this at once for
+ * different parts, in any order; elsewhere parts go in order, one at a
+ * time.  The commit checks that parts 0 to the highest all arrived and
+ * that only the highest is short of the minimum.  Returns as
+ * storage_put_part().  Do not mix with storage_put_part().
+ */
+int
+storage_put_part_at(struct storage_upload *up, uint64_t idx,
+    const uint8_t *buf, size_t len, struct ag_err *err)
+{
+	const struct storage_ops *ops = up->st->ops;
+	uint64_t stored;
+	int rc;
+
+	if (ops->max_parts != 0 && idx >= ops->max_parts)
+		return (ag_err_set(err, "%s[%s]: put %s: more than %u parts",
+		    ops->name, up->st->name, up->key, ops->max_parts));
+	if (ops->part_max != 0 && len > ops->part_max)
+		return (ag_err_set(err,
+		    "%s[%s]: put %s: part %ju has %zu bytes, more than the "
+		    "maximum %zu",
+		    ops->name, up->st->name, up->key, (uintmax_t)idx + 1, len,
+		    ops->part_max));
+	if (!(ops->caps & STORAGE_CAP_PARALLEL)) {
+		pthread_mutex_lock(&up->mu);
+		stored = up->parts;
+		pthread_mutex_unlock(&up->mu);
+		if (idx != stored)
+			return (ag_err_set(err,
+			    "%s[%s]: put %s: part %ju sent before part %ju",
+			    ops->name, up->st->name, up->key,
+			    (uintmax_t)idx + 1, (uintmax_t)stored + 1));
+	}
+	if ((rc = ops->put_part(up->up, idx, buf, len, err)) != 0)
+		return (rc);
+	pthread_mutex_lock(&up->mu);
+	up->parts++;
+	if (idx > up->hi)
+		up->hi = idx;
+	if (len < ops->part_min &&
+	    (up->short_idx == UINT64_MAX || idx > up->short_idx)) {
+		up->short_idx = idx;
+		up->short_len = len;
+	}
+	pthread_mutex_unlock(&up->mu);
+	atomic_fetch_add(&up->st->bytes_written, len);
+	return (0);
+}
+
+/* short_part(up, err): -1, "a part but the last is short". */
+static int
+short_part(const struct storage_upload *up, struct ag_err *err)
+{
+	const struct storage_ops *ops = up->st->ops;
+
+	return (ag_err_set(err,
+	    "%s[%s]: put %s: part %ju has %zu bytes, less than the minimum %zu",
+	    ops->name, up->st->name, up->key, (uintmax_t)up->short_idx + 1,
+	    up->short_len, ops->part_min));
 }
 
 /**
@@ -393,25 +526,33 @@ int
 storage_put_part(struct storage_upload *up, const uint8_t *buf, size_t len,
     struct ag_err *err)
 {
-	const struct storage_ops *ops = up->st->ops;
 	int rc;
 
 	if (len == 0)
 		return (0);
-	if (up->parts > 0 && up->last_len < ops->part_min)
+	if (up->short_idx != UINT64_MAX)
+		return (short_part(up, err));
+	if ((rc = storage_put_part_at(up, up->next, buf, len, err)) == 0)
+		up->next++;
+	return (rc);
+}
+
+/*
+ * parts_check(up, err): 0 if parts 0 .. hi all arrived and only the last
+ * is short, else -1 with a message.
+ */
+static int
+parts_check(struct storage_upload *up, struct ag_err *err)
+{
+	const struct storage_ops *ops = up->st->ops;
+
+	if (up->parts > 0 && up->parts != up->hi + 1)
 		return (ag_err_set(err,
-		    "%s[%s]: put %s: part %ju has %zu "
-		    "bytes, less than the minimum %zu",
-		    ops->name, up->st->name, up->key, (uintmax_t)up->parts,
-		    up->last_len, ops->part_min));
-	if (ops->max_parts != 0 && up->parts >= ops->max_parts)
-		return (ag_err_set(err, "%s[%s]: put %s: more than %u parts",
-		    ops->name, up->st->name, up->key, ops->max_parts));
-	if ((rc = ops->put_part(up->up, buf, len, err)) != 0)
-		return (rc);
-	up->parts++;
-	up->last_len = len;
-	atomic_fetch_add(&up->st->bytes_written, len);
+		    "%s[%s]: put %s: %ju of %ju parts arrived", ops->name,
+		    up->st->name, up->key, (uintmax_t)up->parts,
+		    (uintmax_t)up->hi + 1));
+	if (up->short_idx != UINT64_MAX && up->short_idx != up->hi)
+		return (short_part(up, err));
 	return (0);
 }
 
@@ -426,13 +567,16 @@ storage_put_commit(struct storage_upload *up, struct ag_err *err)
 {
 	int rc;
 
+	if ((rc = parts_check(up, err)) != 0) {
+		storage_put_abort(up);
+		return (rc);
+	}
 	rc = up->st->ops->put_commit(up->up, err);
 	if (rc == AG_RETRY)
 		return (rc);
 	if (rc == 0)
 		atomic_fetch_add(&up->st->puts, 1);
-	free(up->key);
-	free(up);
+	upload_free(up);
 	return (rc);
 }
 
@@ -444,13 +588,13 @@ storage_put_abort(struct storage_upload *up)
 	if (up == NULL)
 		return;
 	up->st->ops->put_abort(up->up);
-	free(up->key);
-	free(up);
+	upload_free(up);
 }
 
 /**
  * storage_put(st, key, buf, len, err):
- * Upload a small object in one part.  Return 0, AG_RETRY or -1.
+ * Upload a whole object, in one request where the backend can (the object
+ * must fit in one part: storage_part_max()).  Return 0, AG_RETRY or -1.
  */
 int
 storage_put(struct storage *st, const char *key, const uint8_t *buf,
@@ -459,6 +603,21 @@ storage_put(struct storage *st, const char *key, const uint8_t *buf,
 	struct storage_upload *up = NULL;
 	int rc;
 
+	if (st->ops->put != NULL) {
+		if (!storage_key_valid(key))
+			return (bad_key(st, key, err));
+		if (st->ops->part_max != 0 && len > st->ops->part_max)
+			return (ag_err_set(err,
+			    "%s[%s]: put %s: %zu bytes, more than one "
+			    "request takes (%zu)",
+			    st->ops->name, st->name, key, len,
+			    st->ops->part_max));
+		if ((rc = st->ops->put(st->ctx, key, buf, len, err)) != 0)
+			return (rc);
+		atomic_fetch_add(&st->bytes_written, len);
+		atomic_fetch_add(&st->puts, 1);
+		return (0);
+	}
 	if ((rc = storage_put_begin(st, key, &up, err)) != 0)
 		return (rc);
 	if ((rc = storage_put_part(up, buf, len, err)) != 0) {
@@ -794,6 +953,22 @@ storage_get_retry(struct storage *st, const char *key, uint64_t off,
 	while (rc == AG_RETRY && !r.stopped &&
 	    backoff_retry(&storage_retry, &attempt));
 	return r.stopped ? -1 : rc;
+}
+
+const char *
+storage_range_header(char *buf, size_t size, const char *name, uint64_t off,
+    uint64_t len)
+{
+
+	if (off == 0 && len == UINT64_MAX)
+		return (NULL);
+	if (len == UINT64_MAX)
+		(void)snprintf(buf, size, "%s: bytes=%ju-", name,
+		    (uintmax_t)off);
+	else
+		(void)snprintf(buf, size, "%s: bytes=%ju-%ju", name,
+		    (uintmax_t)off, (uintmax_t)(off + len - 1));
+	return (buf);
 }
 
 int

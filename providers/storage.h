@@ -17,8 +17,10 @@
  *
  * An upload is streamed: storage_put_begin(), any number of
  * storage_put_part() calls, then storage_put_commit() (the object appears
- * whole, atomically) or storage_put_abort() (nothing appears).  Reads are
- * ranged and pushed to a sink callback in pieces.
+ * whole, atomically) or storage_put_abort() (nothing appears).  On a
+ * backend with STORAGE_CAP_PARALLEL, storage_put_part_at() sends numbered
+ * parts from several threads at once.  Reads are ranged and pushed to a
+ * sink callback in pieces.
  *
  * Return values: 0 success, -1 permanent failure, AG_RETRY (lib/ag.h) for a
  * transient one (the caller owns the retry policy), STORAGE_ABSENT where a
@@ -26,7 +28,8 @@
  *
  * An instance may be used from several threads at once (the counters are
  * atomic; backends are written for it); one upload handle belongs to one
- * thread at a time.
+ * thread at a time, except for storage_put_part_at() on a backend with
+ * STORAGE_CAP_PARALLEL.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -57,6 +60,7 @@ struct storage_ops;
 #define STORAGE_CAP_RANGE 0x02	    /* get() with an offset is cheap */
 #define STORAGE_CAP_ATOMIC 0x04	    /* nothing visible before commit */
 #define STORAGE_CAP_INCOMPLETE 0x08 /* lists and aborts stale uploads */
+#define STORAGE_CAP_PARALLEL 0x10   /* parts sent at once, any order */
 
 /* A storage target as configured. */
 struct storage_conf {
@@ -64,6 +68,9 @@ struct storage_conf {
 	char *type;		       /* "local", "s3", ... */
 	const struct storage_ops *ops; /* the backend of ${type} */
 	void *tconf;		       /* the type's settings, backend-owned */
+	/* Common settings of uploads (0: the uploader's default). */
+	unsigned upload_parallel; /* parts in flight, 1..16 */
+	size_t upload_memory;	  /* part buffers in memory, bytes */
 };
 
 /* One object of a listing. */
@@ -80,6 +87,13 @@ struct objlist {
 	size_t n;
 	size_t cap;
 };
+
+/* The most parts of one upload in flight at once (upload_parallel). */
+#define STORAGE_PARALLEL_MAX 16
+
+/* The range of upload_memory. */
+#define STORAGE_MEMORY_MIN ((size_t)1 << 20)
+#define STORAGE_MEMORY_MAX ((size_t)4 << 30)
 
 /* At most this many objects in one listing. */
 #define STORAGE_LIST_MAX 1000000
@@ -151,6 +165,16 @@ size_t storage_part_size(const struct storage *st, size_t want);
 /* storage_max_parts(st): the most parts an upload may have, 0 if no limit. */
 unsigned storage_max_parts(const struct storage *st);
 
+/* storage_part_max(st): the largest part a backend takes, 0 if no limit. */
+size_t storage_part_max(const struct storage *st);
+
+/*
+ * storage_upload_parallel(st), storage_upload_memory(st): the target's
+ * upload_parallel and upload_memory settings, 0 where not set.
+ */
+unsigned storage_upload_parallel(const struct storage *st);
+size_t storage_upload_memory(const struct storage *st);
+
 /* storage_stats(st, ret): a snapshot of the counters of ${st}. */
 void storage_stats(const struct storage *st, struct storage_stats *ret);
 
@@ -181,6 +205,18 @@ int storage_put_part(struct storage_upload *up, const uint8_t *buf, size_t len,
     struct ag_err *err);
 
 /**
+ * storage_put_part_at(up, idx, buf, len, err):
+ * Store ${buf} as part ${idx} (0, 1, ...) of the upload.  On a backend with
+ * STORAGE_CAP_PARALLEL, several threads may call this at once for
+ * different parts, in any order; elsewhere parts go in order, one at a
+ * time.  The commit checks that parts 0 to the highest all arrived and
+ * that only the highest is short of the minimum.  Returns as
+ * storage_put_part().  Do not mix with storage_put_part().
+ */
+int storage_put_part_at(struct storage_upload *up, uint64_t idx,
+    const uint8_t *buf, size_t len, struct ag_err *err);
+
+/**
  * storage_put_commit(up, err):
  * Make the uploaded object visible, durably.  On 0 and -1 the handle is
  * freed; on AG_RETRY it is kept and the commit may be tried again (or the
@@ -193,7 +229,8 @@ void storage_put_abort(struct storage_upload *up);
 
 /**
  * storage_put(st, key, buf, len, err):
- * Upload a small object in one part.  Return 0, AG_RETRY or -1.
+ * Upload a whole object, in one request where the backend can (the object
+ * must fit in one part: storage_part_max()).  Return 0, AG_RETRY or -1.
  */
 int storage_put(struct storage *st, const char *key, const uint8_t *buf,
     size_t len, struct ag_err *err);

@@ -23,9 +23,11 @@ struct storage_ops {
 	const char *name; /* "local", "s3", ... */
 	unsigned caps;	  /* STORAGE_CAP_* */
 	/* Part sizes: every part but the last >= part_min, a multiple of
-	 * part_align (1: any); at most max_parts parts (0: no limit). */
+	 * part_align (1: any), at most part_max (0: no limit); at most
+	 * max_parts parts (0: no limit). */
 	size_t part_min;
 	size_t part_align;
+	size_t part_max;
 	unsigned max_parts;
 	/* Settings of the type besides "type", NULL-terminated. */
 	const char *const *settings;
@@ -43,13 +45,22 @@ struct storage_ops {
 	/* Start an upload of ${key}; the handle goes to ${ret_up}. */
 	int (*put_begin)(void *ctx, const char *key, void **ret_up,
 	    struct ag_err *err);
-	/* Append a part; AG_RETRY means "not stored, send it again". */
-	int (*put_part)(void *up, const uint8_t *buf, size_t len,
+	/*
+	 * Store part ${idx} (0, 1, ...); AG_RETRY means "not stored, send
+	 * it again".  With STORAGE_CAP_PARALLEL, called from several
+	 * threads at once for different parts, in any order; otherwise in
+	 * order, one at a time.
+	 */
+	int (*put_part)(void *up, uint64_t idx, const uint8_t *buf, size_t len,
 	    struct ag_err *err);
 	/* Publish the object; frees ${up} unless AG_RETRY is returned. */
 	int (*put_commit)(void *up, struct ag_err *err);
 	/* Drop the upload and free ${up}. */
 	void (*put_abort)(void *up);
+	/* Store a whole object in one request; may be NULL (then begin,
+	 * one part, commit). */
+	int (*put)(void *ctx, const char *key, const uint8_t *buf, size_t len,
+	    struct ag_err *err);
 	/*
 	 * Bytes [off, off + len) of key; len = UINT64_MAX reads to the end
 	 * (a Range GET).  Delivered in order to ${sink}; a nonzero return of
@@ -96,6 +107,16 @@ struct storage_get_sink {
 
 /* storage_get_sink(cookie, buf, len): see struct storage_get_sink. */
 int storage_get_sink(void *cookie, const uint8_t *buf, size_t len);
+
+/*
+ * The range header of a get() of [${off}, ${off} + ${len}) ("len"
+ * UINT64_MAX: to the end): "${name}: bytes=A-B" or "${name}: bytes=A-"
+ * written into ${buf} (64 bytes hold any), or NULL when the whole object
+ * is wanted.  ${name}: "Range" (S3, GCS), "x-ms-range" (Azure).
+ */
+#define STORAGE_RANGE_HDR_MAX 64
+const char *storage_range_header(char *buf, size_t size, const char *name,
+    uint64_t off, uint64_t len);
 
 extern const struct storage_ops storage_local_ops;
 

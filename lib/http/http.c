@@ -532,6 +532,78 @@ xfer_begin(struct xfer *x, CURL *h, const struct http_req *req,
 	return 0;
 }
 
+struct http_pool {
+	pthread_mutex_t mu;
+	unsigned keep, n;
+	struct http_client **idle;
+};
+
+/* http_pool_new(keep): a pool keeping at most ${keep} idle clients. */
+struct http_pool *
+http_pool_new(unsigned keep)
+{
+	struct http_pool *p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	if ((p->idle = calloc(keep > 0 ? keep : 1, sizeof(*p->idle))) ==
+		NULL ||
+	    pthread_mutex_init(&p->mu, NULL) != 0) {
+		free(p->idle);
+		free(p);
+		return NULL;
+	}
+	p->keep = keep;
+	return p;
+}
+
+/**
+ * http_pool_do(p, req, ret_resp, err):
+ * http_client_do() with an idle client of ${p} (a new one if none is
+ * idle), which goes back to the pool afterwards.  ${p} NULL: http_do().
+ */
+int
+http_pool_do(struct http_pool *p, const struct http_req *req,
+    struct http_resp *ret_resp, struct ag_err *err)
+{
+	struct http_client *c = NULL;
+	int rc;
+
+	if (p == NULL)
+		return http_do(req, ret_resp, err);
+	pthread_mutex_lock(&p->mu);
+	if (p->n > 0)
+		c = p->idle[--p->n];
+	pthread_mutex_unlock(&p->mu);
+	if (c == NULL && (c = http_client_new()) == NULL) {
+		memset(ret_resp, 0, sizeof(*ret_resp));
+		return ag_err_set(err, "cannot initialise the HTTP client");
+	}
+	rc = http_client_do(c, req, ret_resp, err);
+	pthread_mutex_lock(&p->mu);
+	if (p->n < p->keep) {
+		p->idle[p->n++] = c;
+		c = NULL;
+	}
+	pthread_mutex_unlock(&p->mu);
+	http_client_free(c);
+	return rc;
+}
+
+/* http_pool_free(p): free ${p} and its clients; NULL is a no-op. */
+void
+http_pool_free(struct http_pool *p)
+{
+
+	if (p == NULL)
+		return;
+	while (p->n > 0)
+		http_client_free(p->idle[--p->n]);
+	pthread_mutex_destroy(&p->mu);
+	free(p->idle);
+	free(p);
+}
+
 /*
  * The outcome of transfer ${x}, which curl ended with ${rc}: 0, AG_RETRY or
  * -1 with ${err} set, as http_client_do() returns it.  Releases ${x}.

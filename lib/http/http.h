@@ -117,6 +117,27 @@ void http_client_free(struct http_client *c);
 int http_do(const struct http_req *req, struct http_resp *ret_resp,
     struct ag_err *err);
 
+/*
+ * A pool of idle clients, for a backend whose requests run on several
+ * threads at once (parallel upload parts): each request takes a client,
+ * keeping its connection warm, and gives it back.  Thread-safe.
+ */
+struct http_pool;
+
+/* http_pool_new(keep): a pool keeping at most ${keep} idle clients. */
+struct http_pool *http_pool_new(unsigned keep);
+
+/**
+ * http_pool_do(p, req, ret_resp, err):
+ * http_client_do() with an idle client of ${p} (a new one if none is
+ * idle), which goes back to the pool afterwards.  ${p} NULL: http_do().
+ */
+int http_pool_do(struct http_pool *p, const struct http_req *req,
+    struct http_resp *ret_resp, struct ag_err *err);
+
+/* http_pool_free(p): free ${p} and its clients; NULL is a no-op. */
+void http_pool_free(struct http_pool *p);
+
 struct http_multi;
 
 /**

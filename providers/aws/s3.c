@@ -28,18 +28,21 @@
  * to bypass a lock.
  *
  * Every request is signed with SigV4 (lib/cloud/aws/sigv4.h), its body's
- * SHA-256 in x-amz-content-sha256, so S3 checks each part it stores.  An
- * upload holds its first part: if no second part comes, the commit is one
- * PutObject; otherwise CreateMultipartUpload, one UploadPart per part and
- * CompleteMultipartUpload, whose 200 answer may still carry an <Error>
- * (s3_xml.h).  A failed commit aborts the multipart upload; leftovers of a
- * crashed run are listed (ListMultipartUploads) and aborted through
- * STORAGE_LIST_INCOMPLETE.  Part sizes are the caller's (backup/
- * st_upload.c grows them as the upload goes); S3 wants every part but the
- * last at least 5 MiB and at most 10,000 parts.
+ * SHA-256 in x-amz-content-sha256, so S3 checks each part it stores.  A
+ * whole object is one PutObject (put op); a stream is
+ * CreateMultipartUpload, UploadPart per part, several at once from the
+ * caller's threads on a pool of kept connections (STORAGE_CAP_PARALLEL,
+ * each part's ETag in its own slot), and CompleteMultipartUpload, whose
+ * 200 answer may still carry an <Error> (s3_xml.h).  A failed commit
+ * aborts the multipart upload; leftovers of a crashed run are listed
+ * (ListMultipartUploads) and aborted through STORAGE_LIST_INCOMPLETE.
+ * Part sizes are the caller's (backup/st_upload.c grows them as the
+ * upload goes); S3 wants every part but the last at least 5 MiB, at most
+ * 5 GiB and at most 10,000 parts.
  *
  * Outcomes: transport failures, 408, 429, 5xx and S3's transient codes
- * are AG_RETRY, for the caller's one backoff policy; other answers are -1
+ * are AG_RETRY, for the caller's one backoff policy, as is an expired session
+ * token of credentials the chain renews; other answers are -1
  * with S3's code and message and what to fix.  The secret and the session
  * token are registered with log_secret_add() (aws_creds.c) and never put
  * in a message.
@@ -56,15 +59,17 @@
 #include "conf/conf.h"
 #include "lib/ag.h"
 #include "lib/buf.h"
+#include "lib/clock.h"
 #include "lib/crypto/crypto.h"
 #include "lib/cloud/aws/aws_creds.h"
-#include "lib/cloud/aws/aws_xml.h"
+#include "lib/cloud/cloud_xml.h"
 #include "lib/cloud/aws/sigv4.h"
 #include "lib/http/http.h"
 #include "providers/aws/s3_xml.h"
 #include "providers/storage_backend.h"
 
 #define S3_PART_MIN ((size_t)5 << 20) /* S3's smallest part */
+#define S3_PART_MAX ((size_t)5 << 30) /* and its largest */
 #define S3_MAX_PARTS 10000u
 #define S3_MAX_HDRS 8 /* a call's own headers */
 #define S3_URL_MAX (16 * 1024)
@@ -103,20 +108,17 @@ struct s3 {
 	char *hdr_sse[3];	 /* "Name: value" for new objects */
 	bool insecure;
 	char *ca_file;
+	struct http_pool *pool; /* idle connections */
 	unsigned lock_days;
 	const char *lock_mode; /* static: lock_modes[] */
 };
 
+/* A multipart upload; parts may arrive from several threads at once. */
 struct s3_up {
 	struct s3 *s;
 	char *key; /* with the prefix */
-	struct http_client *hc;
-	char *upload_id; /* once the multipart upload began */
-	uint8_t *held;	 /* the first part, until a second */
-	size_t held_len;
-	bool have_held;
-	char **etags;
-	unsigned nparts;
+	char *upload_id;
+	char **etags; /* [part index], each set by its part's sender */
 };
 
 /* One request: what s3_do() signs and sends. */
@@ -334,6 +336,7 @@ s3_close(void *ctx)
 	for (size_t i = 0; i < 3; i++)
 		free(s->hdr_sse[i]);
 	free(s->ca_file);
+	http_pool_free(s->pool);
 	free(s);
 }
 
@@ -396,7 +399,8 @@ s3_open(void **ret_ctx, const struct storage_conf *conf, struct ag_err *err)
 	    (s->prefix = strdup(sc->prefix != NULL ? sc->prefix : "")) ==
 		NULL ||
 	    (sc->ca_file != NULL &&
-		(s->ca_file = strdup(sc->ca_file)) == NULL))
+		(s->ca_file = strdup(sc->ca_file)) == NULL) ||
+	    (s->pool = http_pool_new(STORAGE_PARALLEL_MAX)) == NULL)
 		goto oom;
 	if ((sc->sse != NULL &&
 		header(&s->hdr_sse[nh++], "x-amz-server-side-encryption",
@@ -426,14 +430,13 @@ oom:
 }
 
 /*
- * s3_do(s, hc, call, resp, err): sign and send ${call} (with client ${hc},
- * or a client of its own when NULL) and store the answer in ${resp}, which
- * the caller frees.  Return 0 when an answer came (any status), AG_RETRY
+ * s3_do(s, call, resp, err): sign and send ${call} (on an idle connection
+ * of the pool) and store the answer in ${resp}, which the caller frees.  Return 0 when an answer came (any status), AG_RETRY
  * or -1 for a transport failure, with ${err} set.
  */
 static int
-s3_do(struct s3 *s, struct http_client *hc, const struct s3_call *call,
-    struct http_resp *resp, struct ag_err *err)
+s3_do(struct s3 *s, const struct s3_call *call, struct http_resp *resp,
+    struct ag_err *err)
 {
 	struct sigv4_header sh[S3_MAX_HDRS + 2];
 	const char *hdrs[S3_MAX_HDRS + SIGV4_MAX_EXTRA + 3];
@@ -546,8 +549,7 @@ s3_do(struct s3 *s, struct http_client *hc, const struct s3_call *call,
 			.sink = call->sink,
 			.sink_cookie = call->cookie };
 
-		rc = hc != NULL ? http_client_do(hc, &req, resp, &e) :
-				  http_do(&req, resp, &e);
+		rc = http_pool_do(s->pool, &req, resp, &e);
 	}
 	sigv4_out_free(&out);
 	if (rc != 0)
@@ -564,25 +566,48 @@ out:
 }
 
 /*
- * s3_call(s, hc, call, what, key, resp, err): s3_do(), then an answer
+ * s3_fail(s, what, key, resp, err): s3_error() of the answer ${resp}, but
+ * an expired session token (ExpiredToken, TokenRefreshRequired) of
+ * credentials the chain can renew is AG_RETRY: the next request signs
+ * with new ones (aws_creds_refused()).
+ */
+static int
+s3_fail(struct s3 *s, const char *what, const char *key,
+    const struct http_resp *resp, struct ag_err *err)
+{
+	char code[64], msg[8];
+	int rc;
+
+	rc = s3_error(s->inst, what, key, resp->status, resp->body,
+	    resp->body_len, err);
+	if (rc == -1 &&
+	    s3_xml_error(resp->body, resp->body_len, code, sizeof(code), msg,
+		sizeof(msg)) &&
+	    (strcmp(code, "ExpiredToken") == 0 ||
+		strcmp(code, "TokenRefreshRequired") == 0) &&
+	    aws_creds_refused(s->creds))
+		rc = AG_RETRY;
+	return (rc);
+}
+
+/*
+ * s3_call(s, call, what, key, resp, err): s3_do(), then an answer
  * other than 2xx made into an error (s3_error()).  Return 0 with ${resp}
  * to read, or AG_RETRY / -1 with ${err} set and ${resp} freed.
  */
 static int
-s3_call(struct s3 *s, struct http_client *hc, const struct s3_call *call,
-    const char *what, const char *key, struct http_resp *resp,
-    struct ag_err *err)
+s3_call(struct s3 *s, const struct s3_call *call, const char *what,
+    const char *key, struct http_resp *resp, struct ag_err *err)
 {
 	int rc;
 
-	if ((rc = s3_do(s, hc, call, resp, err)) != 0) {
+	if ((rc = s3_do(s, call, resp, err)) != 0) {
 		http_resp_free(resp);
 		return (rc);
 	}
 	if (resp->status >= 200 && resp->status < 300)
 		return (0);
-	rc = s3_error(s->inst, what, key, resp->status, resp->body,
-	    resp->body_len, err);
+	rc = s3_fail(s, what, key, resp, err);
 	http_resp_free(resp);
 	return (rc);
 }
@@ -604,25 +629,6 @@ qenc(struct buf *b, const char *s)
 {
 
 	sigv4_uri_encode(b, s, strlen(s), 0);
-}
-
-static int
-s3_put_begin(void *ctx, const char *key, void **ret_up, struct ag_err *err)
-{
-	struct s3 *s = ctx;
-	struct s3_up *up;
-
-	if ((up = calloc(1, sizeof(*up))) == NULL ||
-	    (up->key = full_key(s, key)) == NULL ||
-	    (up->hc = http_client_new()) == NULL) {
-		if (up != NULL)
-			free(up->key);
-		free(up);
-		return (ag_err_set(err, "%s: out of memory", s->inst));
-	}
-	up->s = s;
-	*ret_up = up;
-	return (0);
 }
 
 /*
@@ -655,113 +661,25 @@ new_object_call(const struct s3 *s, struct s3_call *call)
 	call->hdrs[n] = NULL;
 }
 
-/* begin_multipart(up, err): CreateMultipartUpload. */
+/* s3_put(ctx, key, buf, len, err): PutObject, the whole object at once. */
 static int
-begin_multipart(struct s3_up *up, struct ag_err *err)
-{
-	struct s3 *s = up->s;
-	struct s3_call call = { .method = "POST",
-		.key = up->key,
-		.query = "uploads" };
-	struct http_resp resp;
-	int rc;
-
-	new_object_call(s, &call);
-	if ((rc = s3_call(s, up->hc, &call, "start upload", up->key, &resp,
-		 err)) != 0)
-		return (rc);
-	up->upload_id = aws_xml_text(resp.body, resp.body_len, "UploadId");
-	http_resp_free(&resp);
-	if (up->upload_id == NULL || up->upload_id[0] == '\0') {
-		free(up->upload_id);
-		up->upload_id = NULL;
-		return (ag_err_set(err,
-		    "%s: start upload %s: no UploadId in "
-		    "the answer",
-		    s->inst, up->key));
-	}
-	if ((up->etags = calloc(S3_MAX_PARTS, sizeof(*up->etags))) == NULL)
-		return (ag_err_set(err, "%s: out of memory", s->inst));
-	return (0);
-}
-
-/* upload_part(up, buf, len, err): UploadPart of the next part number. */
-static int
-upload_part(struct s3_up *up, const uint8_t *buf, size_t len,
+s3_put(void *ctx, const char *key, const uint8_t *buf, size_t len,
     struct ag_err *err)
 {
-	struct s3 *s = up->s;
-	struct s3_call call = { .method = "PUT",
-		.key = up->key,
-		.body = buf,
-		.len = len };
+	struct s3 *s = ctx;
+	struct s3_call call = { .method = "PUT", .body = buf, .len = len };
 	struct http_resp resp;
-	struct buf q;
-	const char *etag;
+	char *k;
 	int rc;
 
-	if (up->nparts >= S3_MAX_PARTS)
-		return (ag_err_set(err, "%s: put %s: more than %u parts",
-		    s->inst, up->key, S3_MAX_PARTS));
-	buf_init(&q, S3_URL_MAX);
-	if (buf_reserve(&q, 32) == 0) {
-		q.len += (size_t)snprintf(q.p, 32,
-		    "partNumber=%u&uploadId=", up->nparts + 1);
-		qenc(&q, up->upload_id);
-	}
-	if (q.err != 0) {
-		buf_free(&q);
+	if ((k = full_key(s, key)) == NULL)
 		return (ag_err_set(err, "%s: out of memory", s->inst));
-	}
-	call.query = q.p;
-	rc = s3_call(s, up->hc, &call, "put part of", up->key, &resp, err);
-	buf_free(&q);
-	if (rc != 0)
-		return (rc);
-	etag = http_resp_header(&resp, "ETag");
-	if (etag == NULL || etag[0] == '\0') {
+	call.key = k;
+	new_object_call(s, &call);
+	if ((rc = s3_call(s, &call, "put", k, &resp, err)) == 0)
 		http_resp_free(&resp);
-		/* Sent again, the part may yet get one. */
-		(void)ag_err_set(err,
-		    "%s: put part %u of %s: no ETag in "
-		    "the answer",
-		    s->inst, up->nparts + 1, up->key);
-		return (AG_RETRY);
-	}
-	up->etags[up->nparts] = strdup(etag);
-	http_resp_free(&resp);
-	if (up->etags[up->nparts] == NULL)
-		return (ag_err_set(err, "%s: out of memory", s->inst));
-	up->nparts++;
-	return (0);
-}
-
-static int
-s3_put_part(void *upp, const uint8_t *buf, size_t len, struct ag_err *err)
-{
-	struct s3_up *up = upp;
-	int rc;
-
-	if (up->upload_id == NULL && !up->have_held) {
-		/* Perhaps the only part: a PutObject at commit. */
-		if ((up->held = malloc(len)) == NULL)
-			return (ag_err_set(err, "%s: out of memory",
-			    up->s->inst));
-		memcpy(up->held, buf, len);
-		up->held_len = len;
-		up->have_held = true;
-		return (0);
-	}
-	if (up->upload_id == NULL && (rc = begin_multipart(up, err)) != 0)
-		return (rc);
-	if (up->have_held) {
-		if ((rc = upload_part(up, up->held, up->held_len, err)) != 0)
-			return (rc);
-		free(up->held);
-		up->held = NULL;
-		up->have_held = false;
-	}
-	return (upload_part(up, buf, len, err));
+	free(k);
+	return (rc);
 }
 
 /* up_free(up): free the handle (the upload is done or aborted). */
@@ -770,20 +688,113 @@ up_free(struct s3_up *up)
 {
 
 	if (up->etags != NULL)
-		for (unsigned i = 0; i < up->nparts; i++)
+		for (unsigned i = 0; i < S3_MAX_PARTS; i++)
 			free(up->etags[i]);
 	free(up->etags);
-	free(up->held);
 	free(up->upload_id);
 	free(up->key);
-	http_client_free(up->hc);
 	free(up);
 }
 
-/* abort_upload(s, hc, key, id, err): AbortMultipartUpload. */
+/* s3_put_begin(): CreateMultipartUpload. */
 static int
-abort_upload(struct s3 *s, struct http_client *hc, const char *key,
-    const char *id, struct ag_err *err)
+s3_put_begin(void *ctx, const char *key, void **ret_up, struct ag_err *err)
+{
+	struct s3 *s = ctx;
+	struct s3_call call = { .method = "POST", .query = "uploads" };
+	struct http_resp resp;
+	struct s3_up *up;
+	int rc;
+
+	if ((up = calloc(1, sizeof(*up))) == NULL ||
+	    (up->key = full_key(s, key)) == NULL ||
+	    (up->etags = calloc(S3_MAX_PARTS, sizeof(*up->etags))) == NULL) {
+		if (up != NULL)
+			free(up->key);
+		free(up);
+		return (ag_err_set(err, "%s: out of memory", s->inst));
+	}
+	up->s = s;
+	call.key = up->key;
+	new_object_call(s, &call);
+	if ((rc = s3_call(s, &call, "start upload", up->key, &resp, err)) !=
+	    0) {
+		up_free(up);
+		return (rc);
+	}
+	up->upload_id = cloud_xml_text(resp.body, resp.body_len, "UploadId");
+	http_resp_free(&resp);
+	if (up->upload_id == NULL || up->upload_id[0] == '\0') {
+		rc = ag_err_set(err,
+		    "%s: start upload %s: no UploadId in the answer", s->inst,
+		    up->key);
+		up_free(up);
+		return (rc);
+	}
+	*ret_up = up;
+	return (0);
+}
+
+/*
+ * s3_put_part(): UploadPart of part ${idx} + 1, its SHA-256 signed (S3
+ * checks it).  Parts of one upload go in parallel: each writes only its
+ * own ETag slot.
+ */
+static int
+s3_put_part(void *upp, uint64_t idx, const uint8_t *buf, size_t len,
+    struct ag_err *err)
+{
+	struct s3_up *up = upp;
+	struct s3 *s = up->s;
+	struct s3_call call = { .method = "PUT",
+		.key = up->key,
+		.body = buf,
+		.len = len };
+	struct http_resp resp;
+	struct buf q;
+	const char *etag;
+	char *dup;
+	int rc;
+
+	if (idx >= S3_MAX_PARTS)
+		return (ag_err_set(err, "%s: put %s: more than %u parts",
+		    s->inst, up->key, S3_MAX_PARTS));
+	buf_init(&q, S3_URL_MAX);
+	if (buf_reserve(&q, 32) == 0) {
+		q.len += (size_t)snprintf(q.p, 32,
+		    "partNumber=%u&uploadId=", (unsigned)idx + 1);
+		qenc(&q, up->upload_id);
+	}
+	if (q.err != 0) {
+		buf_free(&q);
+		return (ag_err_set(err, "%s: out of memory", s->inst));
+	}
+	call.query = q.p;
+	rc = s3_call(s, &call, "put part of", up->key, &resp, err);
+	buf_free(&q);
+	if (rc != 0)
+		return (rc);
+	etag = http_resp_header(&resp, "ETag");
+	if (etag == NULL || etag[0] == '\0') {
+		http_resp_free(&resp);
+		/* Sent again, the part may yet get one. */
+		(void)ag_err_set(err,
+		    "%s: put part %u of %s: no ETag in the answer", s->inst,
+		    (unsigned)idx + 1, up->key);
+		return (AG_RETRY);
+	}
+	dup = strdup(etag);
+	http_resp_free(&resp);
+	if (dup == NULL)
+		return (ag_err_set(err, "%s: out of memory", s->inst));
+	free(up->etags[idx]); /* a part sent twice: the last one counts */
+	up->etags[idx] = dup;
+	return (0);
+}
+
+/* abort_upload(s, key, id, err): AbortMultipartUpload. */
+static int
+abort_upload(struct s3 *s, const char *key, const char *id, struct ag_err *err)
 {
 	struct s3_call call = { .method = "DELETE", .key = key };
 	struct http_resp resp;
@@ -798,13 +809,12 @@ abort_upload(struct s3 *s, struct http_client *hc, const char *key,
 		return (ag_err_set(err, "%s: out of memory", s->inst));
 	}
 	call.query = q.p;
-	rc = s3_do(s, hc, &call, &resp, err);
+	rc = s3_do(s, &call, &resp, err);
 	buf_free(&q);
 	if (rc != 0)
 		return (rc);
 	if ((resp.status < 200 || resp.status >= 300) && resp.status != 404)
-		rc = s3_error(s->inst, "abort upload of", key, resp.status,
-		    resp.body, resp.body_len, err);
+		rc = s3_fail(s, "abort upload of", key, &resp, err);
 	http_resp_free(&resp);
 	return (rc);
 }
@@ -815,12 +825,14 @@ s3_put_abort(void *upp)
 	struct s3_up *up = upp;
 	struct ag_err e;
 
-	if (up->upload_id != NULL)
-		(void)abort_upload(up->s, up->hc, up->key, up->upload_id, &e);
+	(void)abort_upload(up->s, up->key, up->upload_id, &e);
 	up_free(up);
 }
 
-/* complete_body(up): the CompleteMultipartUpload document, or NULL. */
+/*
+ * complete_body(up): the CompleteMultipartUpload document of the parts
+ * 1, 2, ... up to the first missing one, or NULL.
+ */
 static char *
 complete_body(const struct s3_up *up)
 {
@@ -831,7 +843,7 @@ complete_body(const struct s3_up *up)
 	buf_puts(&b,
 	    "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws."
 	    "com/doc/2006-03-01/\">");
-	for (unsigned i = 0; i < up->nparts; i++) {
+	for (unsigned i = 0; i < S3_MAX_PARTS && up->etags[i] != NULL; i++) {
 		snprintf(num, sizeof(num), "%u", i + 1);
 		buf_puts(&b, "<Part><PartNumber>");
 		buf_puts(&b, num);
@@ -860,25 +872,12 @@ s3_put_commit(void *upp, struct ag_err *err)
 {
 	struct s3_up *up = upp;
 	struct s3 *s = up->s;
-	struct s3_call call = { .method = "PUT", .key = up->key };
+	struct s3_call call;
 	struct http_resp resp;
 	char *body, code[64], msg[8];
 	struct buf q;
 	int rc;
 
-	if (up->upload_id == NULL) {
-		/* One part or none: PutObject. */
-		call.body = up->held;
-		call.len = up->held_len;
-		new_object_call(s, &call);
-		rc = s3_call(s, up->hc, &call, "put", up->key, &resp, err);
-		if (rc == AG_RETRY)
-			return (rc);
-		if (rc == 0)
-			http_resp_free(&resp);
-		up_free(up);
-		return (rc);
-	}
 	if ((body = complete_body(up)) == NULL)
 		return (ag_err_set(err, "%s: out of memory", s->inst));
 	buf_init(&q, S3_URL_MAX);
@@ -891,15 +890,15 @@ s3_put_commit(void *upp, struct ag_err *err)
 		.len = strlen(body) };
 	rc = q.err != 0 ?
 	    ag_err_set(err, "%s: out of memory", s->inst) :
-	    s3_call(s, up->hc, &call, "finish upload of", up->key, &resp, err);
+	    s3_call(s, &call, "finish upload of", up->key, &resp, err);
 	free(body);
 	buf_free(&q);
 	/* A 200 whose body is an <Error>: S3 failed after answering. */
 	if (rc == 0) {
 		if (s3_xml_error(resp.body, resp.body_len, code, sizeof(code),
 			msg, sizeof(msg)))
-			rc = s3_error(s->inst, "finish upload of", up->key,
-			    resp.status, resp.body, resp.body_len, err);
+			rc = s3_fail(s, "finish upload of", up->key, &resp,
+			    err);
 		http_resp_free(&resp);
 	}
 	if (rc == AG_RETRY)
@@ -921,7 +920,7 @@ s3_get(void *ctx, const char *key, uint64_t off, uint64_t len,
 		.sink = storage_get_sink,
 		.cookie = &g };
 	struct http_resp resp;
-	char range[64], code[64], msg[8], *k;
+	char range[STORAGE_RANGE_HDR_MAX], code[64], msg[8], *k;
 	int rc;
 
 	if (len == 0)
@@ -929,16 +928,9 @@ s3_get(void *ctx, const char *key, uint64_t off, uint64_t len,
 	if ((k = full_key(s, key)) == NULL)
 		return (ag_err_set(err, "%s: out of memory", s->inst));
 	call.key = k;
-	if (len != UINT64_MAX) {
-		snprintf(range, sizeof(range), "Range: bytes=%ju-%ju",
-		    (uintmax_t)off, (uintmax_t)(off + len - 1));
-		call.hdrs[0] = range;
-	} else if (off > 0) {
-		snprintf(range, sizeof(range), "Range: bytes=%ju-",
-		    (uintmax_t)off);
-		call.hdrs[0] = range;
-	}
-	rc = s3_do(s, NULL, &call, &resp, err);
+	call.hdrs[0] = storage_range_header(range, sizeof(range), "Range", off,
+	    len);
+	rc = s3_do(s, &call, &resp, err);
 	if (rc != 0) {
 		if (g.stopped)
 			rc = ag_err_set(err, "%s: read %s: stopped by reader",
@@ -961,8 +953,7 @@ s3_get(void *ctx, const char *key, uint64_t off, uint64_t len,
 		    s->inst, key, (uintmax_t)off, (uintmax_t)len);
 		goto out;
 	}
-	rc = s3_error(s->inst, "read", key, resp.status, resp.body,
-	    resp.body_len, err);
+	rc = s3_fail(s, "read", key, &resp, err);
 out:
 	http_resp_free(&resp);
 	free(k);
@@ -1009,7 +1000,7 @@ list_page(struct s3 *s, unsigned flags, const char *prefix, const char *m1,
 		return (ag_err_set(err, "%s: out of memory", s->inst));
 	}
 	call.query = q.p;
-	rc = s3_call(s, NULL, &call, "list", prefix, &resp, err);
+	rc = s3_call(s, &call, "list", prefix, &resp, err);
 	buf_free(&q);
 	if (rc != 0)
 		return (rc);
@@ -1066,11 +1057,10 @@ s3_remove(void *ctx, const char *key, struct ag_err *err)
 
 	if ((call.key = full_key(s, key)) == NULL)
 		return (ag_err_set(err, "%s: out of memory", s->inst));
-	rc = s3_do(s, NULL, &call, &resp, err);
+	rc = s3_do(s, &call, &resp, err);
 	if (rc == 0 && (resp.status < 200 || resp.status >= 300) &&
 	    resp.status != 404)
-		rc = s3_error(s->inst, "delete", key, resp.status, resp.body,
-		    resp.body_len, err);
+		rc = s3_fail(s, "delete", key, &resp, err);
 	else if (rc == 0 && resp.status == 404) {
 		char code[64], msg[8];
 
@@ -1078,8 +1068,7 @@ s3_remove(void *ctx, const char *key, struct ag_err *err)
 		if (s3_xml_error(resp.body, resp.body_len, code, sizeof(code),
 			msg, sizeof(msg)) &&
 		    strcmp(code, "NoSuchKey") != 0)
-			rc = s3_error(s->inst, "delete", key, resp.status,
-			    resp.body, resp.body_len, err);
+			rc = s3_fail(s, "delete", key, &resp, err);
 	}
 	http_resp_free(&resp);
 	free((char *)call.key);
@@ -1114,14 +1103,14 @@ short_key(const struct s3 *s, const char *key)
 }
 
 /*
- * delete_batch(s, hc, v, n, err): one DeleteObjects of the ${n} <=
+ * delete_batch(s, v, n, err): one DeleteObjects of the ${n} <=
  * S3_DELETE_MAX objects ${v}, quiet (the answer lists failures only), with
  * its Content-MD5 as S3 requires.  Return 0 if every object is gone, else
  * AG_RETRY or -1 with the first failed key, S3's code and message.
  */
 static int
-delete_batch(struct s3 *s, struct http_client *hc, const struct s3_del *v,
-    size_t n, struct ag_err *err)
+delete_batch(struct s3 *s, const struct s3_del *v, size_t n,
+    struct ag_err *err)
 {
 	struct s3_call call = { .method = "POST",
 		.query = "delete",
@@ -1155,8 +1144,7 @@ delete_batch(struct s3 *s, struct http_client *hc, const struct s3_del *v,
 	}
 	call.body = b.p;
 	call.len = b.len;
-	rc = s3_call(s, hc, &call, "delete", short_key(s, v[0].key), &resp,
-	    err);
+	rc = s3_call(s, &call, "delete", short_key(s, v[0].key), &resp, err);
 	buf_free(&b);
 	if (rc != 0)
 		return (rc);
@@ -1186,15 +1174,11 @@ delete_batch(struct s3 *s, struct http_client *hc, const struct s3_del *v,
 static int
 delete_all(struct s3 *s, const struct s3_del *v, size_t n, struct ag_err *err)
 {
-	struct http_client *hc;
 	int rc = 0;
 
-	if ((hc = http_client_new()) == NULL)
-		return (ag_err_set(err, "%s: out of memory", s->inst));
 	for (size_t i = 0; i < n && rc == 0; i += S3_DELETE_MAX)
-		rc = delete_batch(s, hc, v + i,
+		rc = delete_batch(s, v + i,
 		    n - i < S3_DELETE_MAX ? n - i : S3_DELETE_MAX, err);
-	http_client_free(hc);
 	return (rc);
 }
 
@@ -1235,7 +1219,7 @@ list_versions(struct s3 *s, const char *prefix, struct objlist *out,
 			break;
 		}
 		call.query = q.p;
-		rc = s3_call(s, NULL, &call, "list versions of",
+		rc = s3_call(s, &call, "list versions of",
 		    short_key(s, prefix), &resp, err);
 		buf_free(&q);
 		if (rc != 0)
@@ -1349,12 +1333,13 @@ s3_retention(void *ctx, const char *key, time_t *ret_until, struct ag_err *err)
 	struct s3_call call = { .method = "HEAD" };
 	struct http_resp resp;
 	const char *h;
+	int64_t ms;
 	int rc;
 
 	*ret_until = 0;
 	if ((call.key = full_key(s, key)) == NULL)
 		return (ag_err_set(err, "%s: out of memory", s->inst));
-	rc = s3_do(s, NULL, &call, &resp, err);
+	rc = s3_do(s, &call, &resp, err);
 	if (rc == 0 && resp.status == 404)
 		rc = STORAGE_ABSENT;
 	else if (rc == 0 && resp.status == 403)
@@ -1369,11 +1354,13 @@ s3_retention(void *ctx, const char *key, time_t *ret_until, struct ag_err *err)
 	else if (rc == 0 &&
 	    (h = http_resp_header(&resp,
 		 "x-amz-object-lock-retain-until-date")) != NULL &&
-	    aws_parse_time(h, ret_until) != 0)
+	    clock_parse_rfc3339(h, &ms) != 0)
 		rc = ag_err_set(err,
 		    "%s: read the lock of %s: bad "
 		    "retain-until date \"%.40s\"",
 		    s->inst, key, h);
+	else if (h != NULL)
+		*ret_until = (time_t)(ms / 1000);
 	http_resp_free(&resp);
 	free((char *)call.key);
 	return (rc);
@@ -1391,7 +1378,7 @@ s3_abort_incomplete(void *ctx, const struct objent *ent, struct ag_err *err)
 		    ent->name));
 	if ((k = full_key(s, ent->name)) == NULL)
 		return (ag_err_set(err, "%s: out of memory", s->inst));
-	rc = abort_upload(s, NULL, k, ent->upload_id, err);
+	rc = abort_upload(s, k, ent->upload_id, err);
 	free(k);
 	return (rc);
 }
@@ -1399,9 +1386,10 @@ s3_abort_incomplete(void *ctx, const struct objent *ent, struct ag_err *err)
 const struct storage_ops storage_s3_ops = {
 	.name = "s3",
 	.caps = STORAGE_CAP_MULTIPART | STORAGE_CAP_RANGE |
-	    STORAGE_CAP_ATOMIC | STORAGE_CAP_INCOMPLETE,
+	    STORAGE_CAP_ATOMIC | STORAGE_CAP_INCOMPLETE | STORAGE_CAP_PARALLEL,
 	.part_min = S3_PART_MIN,
 	.part_align = 1,
+	.part_max = S3_PART_MAX,
 	.max_parts = S3_MAX_PARTS,
 	.settings = s3_settings,
 	.conf_parse = s3_conf_parse,
@@ -1411,6 +1399,7 @@ const struct storage_ops storage_s3_ops = {
 	.put_part = s3_put_part,
 	.put_commit = s3_put_commit,
 	.put_abort = s3_put_abort,
+	.put = s3_put,
 	.get = s3_get,
 	.list = s3_list,
 	.remove = s3_remove,

@@ -1,5 +1,5 @@
 /*
- * s3_xml.c: see s3_xml.h.  The XML is parsed by lib/cloud/aws/aws_xml.c
+ * s3_xml.c: see s3_xml.h.  The XML is parsed by lib/cloud/cloud_xml.c
  * (libxml2, no network, no entities).
  *
  * SPDX-License-Identifier: BSD-2-Clause
@@ -9,24 +9,15 @@
 #include <string.h>
 #include <strings.h>
 
-#include "lib/cloud/aws/aws_xml.h"
+#include "lib/clock.h"
+#include "lib/cloud/cloud_xml.h"
 #include "providers/aws/s3_xml.h"
-
-/* copy(dst, size, n): the text of ${n} into ${dst}, cut to fit. */
-static void
-copy(char *dst, size_t size, xmlNodePtr n)
-{
-	char *t = aws_xml_node_text(n);
-
-	snprintf(dst, size, "%s", t != NULL ? t : "");
-	free(t);
-}
 
 int
 s3_xml_error(const char *body, size_t len, char *code, size_t codesz,
     char *msg, size_t msgsz)
 {
-	xmlDocPtr d = aws_xml_parse(body, len);
+	xmlDocPtr d = cloud_xml_parse(body, len);
 	xmlNodePtr root;
 	int rc = 0;
 
@@ -34,9 +25,9 @@ s3_xml_error(const char *body, size_t len, char *code, size_t codesz,
 	if (d == NULL)
 		return (0);
 	root = xmlDocGetRootElement(d);
-	if (root != NULL && aws_xml_is(root, "Error")) {
-		copy(code, codesz, aws_xml_child(root, "Code"));
-		copy(msg, msgsz, aws_xml_child(root, "Message"));
+	if (root != NULL && cloud_xml_is(root, "Error")) {
+		cloud_xml_copy(code, codesz, cloud_xml_child(root, "Code"));
+		cloud_xml_copy(msg, msgsz, cloud_xml_child(root, "Message"));
 		rc = 1;
 	}
 	xmlFreeDoc(d);
@@ -52,25 +43,25 @@ add(struct objlist *out, const char *name, size_t strip, const char *size,
     const char *when, const char *id)
 {
 	unsigned long long sz = 0;
-	time_t t;
+	int64_t ms;
 	char *end;
 
 	if (name == NULL || strlen(name) < strip || when == NULL ||
-	    aws_parse_time(when, &t) != 0)
+	    clock_parse_rfc3339(when, &ms) != 0)
 		return (-1);
 	if (size != NULL) {
 		sz = strtoull(size, &end, 10);
 		if (*size == '\0' || *end != '\0')
 			return (-1);
 	}
-	return (objlist_add(out, name + strip, sz, t, id));
+	return (objlist_add(out, name + strip, sz, (time_t)(ms / 1000), id));
 }
 
 /* truncated(root): whether <IsTruncated> says true. */
 static int
 truncated(xmlNodePtr root)
 {
-	char *t = aws_xml_node_text(aws_xml_child(root, "IsTruncated"));
+	char *t = cloud_xml_node_text(cloud_xml_child(root, "IsTruncated"));
 	int r = t != NULL && strcmp(t, "true") == 0;
 
 	free(t);
@@ -90,14 +81,14 @@ entries(xmlNodePtr root, const char *elem, const char *size, const char *when,
 		char *k, *s = NULL, *t, *u = NULL;
 		int r = -1;
 
-		if (!aws_xml_is(c, elem))
+		if (!cloud_xml_is(c, elem))
 			continue;
-		k = aws_xml_node_text(aws_xml_child(c, "Key"));
-		t = aws_xml_node_text(aws_xml_child(c, when));
+		k = cloud_xml_node_text(cloud_xml_child(c, "Key"));
+		t = cloud_xml_node_text(cloud_xml_child(c, when));
 		if (size != NULL)
-			s = aws_xml_node_text(aws_xml_child(c, size));
+			s = cloud_xml_node_text(cloud_xml_child(c, size));
 		if (id != NULL)
-			u = aws_xml_node_text(aws_xml_child(c, id));
+			u = cloud_xml_node_text(cloud_xml_child(c, id));
 		if ((size == NULL || s != NULL) && (id == NULL || u != NULL))
 			r = add(out, k, strip, s, t, u);
 		free(k);
@@ -120,10 +111,10 @@ root_of(const char *body, size_t len, const char *name, xmlDocPtr *ret_doc)
 {
 	xmlNodePtr root;
 
-	if ((*ret_doc = aws_xml_parse(body, len)) == NULL)
+	if ((*ret_doc = cloud_xml_parse(body, len)) == NULL)
 		return (NULL);
 	root = xmlDocGetRootElement(*ret_doc);
-	return (root != NULL && aws_xml_is(root, name) ? root : NULL);
+	return (root != NULL && cloud_xml_is(root, name) ? root : NULL);
 }
 
 int
@@ -140,7 +131,7 @@ s3_xml_list(const char *body, size_t len, size_t strip, struct objlist *out,
 		out) != 0)
 		goto out;
 	if (truncated(root) &&
-	    (*ret_next = aws_xml_node_text(aws_xml_child(root,
+	    (*ret_next = cloud_xml_node_text(cloud_xml_child(root,
 		 "NextContinuationToken"))) == NULL)
 		goto out;
 	rc = 0;
@@ -160,8 +151,8 @@ next_markers(xmlNodePtr root, const char *id, char **ret_key, char **ret_id)
 
 	if (!truncated(root))
 		return (0);
-	*ret_key = aws_xml_node_text(aws_xml_child(root, "NextKeyMarker"));
-	*ret_id = aws_xml_node_text(aws_xml_child(root, id));
+	*ret_key = cloud_xml_node_text(cloud_xml_child(root, "NextKeyMarker"));
+	*ret_id = cloud_xml_node_text(cloud_xml_child(root, id));
 	if (*ret_key != NULL && *ret_id != NULL)
 		return (0);
 	free(*ret_key);
@@ -226,12 +217,14 @@ s3_xml_delete_result(const char *body, size_t len, size_t *ret_nerr, char *key,
 		return (-1);
 	}
 	for (xmlNodePtr c = root->children; c != NULL; c = c->next) {
-		if (!aws_xml_is(c, "Error"))
+		if (!cloud_xml_is(c, "Error"))
 			continue;
 		if (n++ == 0) {
-			copy(key, keysz, aws_xml_child(c, "Key"));
-			copy(code, codesz, aws_xml_child(c, "Code"));
-			copy(msg, msgsz, aws_xml_child(c, "Message"));
+			cloud_xml_copy(key, keysz, cloud_xml_child(c, "Key"));
+			cloud_xml_copy(code, codesz,
+			    cloud_xml_child(c, "Code"));
+			cloud_xml_copy(msg, msgsz,
+			    cloud_xml_child(c, "Message"));
 		}
 	}
 	*ret_nerr = n;
@@ -264,11 +257,6 @@ static const struct {
 	{ "PermanentRedirect",
 	    "The bucket is in another region or needs "
 	    "another endpoint: fix \"region\" or \"endpoint\"." },
-	{ "AccessDenied",
-	    "The credentials lack a permission this "
-	    "operation needs: allow s3:PutObject, s3:GetObject, s3:ListBucket, "
-	    "s3:DeleteObject, s3:ListBucketMultipartUploads and "
-	    "s3:AbortMultipartUpload on the bucket." },
 	{ "InvalidBucketName", "Fix \"bucket\": S3 refuses that name." },
 	{ "ExpiredToken",
 	    "The session token expired: renew the "
@@ -276,6 +264,20 @@ static const struct {
 	{ "InvalidToken",
 	    "The session token is not valid: fix "
 	    "AWS_SESSION_TOKEN or drop it." },
+};
+
+/* The permission each operation needs, for AccessDenied. */
+static const struct {
+	const char *what, *perm;
+} perms[] = {
+	{ "put", "s3:PutObject" },
+	{ "start upload", "s3:PutObject" },
+	{ "put part of", "s3:PutObject" },
+	{ "finish upload of", "s3:PutObject" },
+	{ "read", "s3:GetObject" },
+	{ "list", "s3:ListBucket" },
+	{ "delete", "s3:DeleteObject" },
+	{ "abort upload of", "s3:AbortMultipartUpload" },
 };
 
 /* Codes that mean "try again later", whatever the status. */
@@ -318,8 +320,8 @@ int
 s3_error_code(const char *inst, const char *what, const char *key, long status,
     const char *code, const char *msg, struct ag_err *err)
 {
-	const char *fix = NULL, *sep;
-	char st[24] = "";
+	const char *fix = NULL, *sep, *perm = NULL;
+	char st[24] = "", denied[160];
 	size_t n;
 	int retry;
 
@@ -336,6 +338,16 @@ s3_error_code(const char *inst, const char *what, const char *key, long status,
 			fix = fixes[i].fix;
 	if (strcmp(code, "AccessDenied") == 0 && has_lock(msg))
 		fix = lock_fix;
+	else if (strcmp(code, "AccessDenied") == 0) {
+		for (size_t i = 0; i < sizeof(perms) / sizeof(perms[0]); i++)
+			if (strcmp(what, perms[i].what) == 0)
+				perm = perms[i].perm;
+		snprintf(denied, sizeof(denied),
+		    "The credentials lack %s on the bucket: allow it "
+		    "(docs/STORAGE-PERMISSIONS.md).",
+		    perm != NULL ? perm : "a permission this operation needs");
+		fix = denied;
+	}
 	/* The sentence to act on first: a long key and S3's own message may
 	   not both fit in the message. */
 	n = strlen(msg);

@@ -6,7 +6,8 @@
  *
  * An object is a block blob named by its key in the container.  An upload
  * sends each part as one Put Block, with fixed-width block ids (blocks
- * 0, 1, ...), and commits with Put Block List: nothing is visible before
+ * 0, 1, ..., several at once from the caller's threads on a pool of kept
+ * connections), and commits with Put Block List: nothing is visible before
  * the commit, and a failed upload leaves only uncommitted blocks, which
  * Azure drops after a week.  Reads are Get Blob with x-ms-range; listings
  * are List Blobs pages joined by their NextMarker; remove is Delete Blob.
@@ -20,7 +21,9 @@
  * or _file, or _env), registered with log_secret_add() while the
  * configuration lives.  The signing is lib/cloud/azure/'s.
  * "endpoint" replaces https://<account>.blob.core.windows.net, e.g.
- * http://127.0.0.1:10000/devstoreaccount1 for Azurite.
+ * http://127.0.0.1:10000/devstoreaccount1 for Azurite; "ca_file" names
+ * the CA certificates (PEM) that vouch for an https endpoint instead of
+ * the system's (a private CA, Azurite's own certificate).
  *
  * Answers: 2xx success; 408, 429, 5xx and transport failures AG_RETRY;
  * other statuses -1 with Azure's own <Code> and message, once; a missing
@@ -59,6 +62,7 @@ struct azblob_conf {
 	char *key_b64;	/* account_key, or NULL */
 	char *sas;	/* sas_token without '?', or NULL */
 	char *tier;	/* access_tier, or NULL */
+	char *ca_file;	/* ca_file: CAs for the endpoint, or NULL */
 	/* Entra ID, when neither key nor SAS: all optional (the chain). */
 	char *tenant, *client_id, *client_secret, *authority, *imds;
 	bool registered; /* secrets known to the log module */
@@ -72,14 +76,15 @@ struct azblob {
 	size_t keylen;
 	const char *path0;	 /* endpoint's path: "" or "/acct" */
 	struct azure_cred *cred; /* Entra ID, or NULL */
-	pthread_mutex_t mu;
-	struct http_client *idle; /* one client kept for reuse */
+	struct http_pool *pool;	 /* idle connections */
 };
 
+/* An upload; blocks may arrive from several threads at once. */
 struct azblob_up {
 	struct azblob *az;
 	char *key;
-	unsigned nblocks;
+	pthread_mutex_t mu;
+	unsigned nblocks; /* highest block index + 1 */
 };
 
 /* One request to make. */
@@ -98,7 +103,8 @@ static const char *const azblob_settings[] = { "account", "container",
 	"endpoint", "account_key", "account_key_file", "account_key_env",
 	"sas_token", "sas_token_file", "sas_token_env", "access_tier",
 	"tenant_id", "client_id", "client_secret", "client_secret_file",
-	"client_secret_env", "authority_host", "imds_endpoint", NULL };
+	"client_secret_env", "authority_host", "imds_endpoint", "ca_file",
+	NULL };
 
 static const char *const tiers[] = { "Hot", "Cool", "Cold", NULL };
 
@@ -123,6 +129,7 @@ conf_clear(struct azblob_conf *c)
 	free(c->container);
 	free(c->endpoint);
 	free(c->tier);
+	free(c->ca_file);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -200,7 +207,7 @@ azblob_conf_parse(const conf_node *group, const char *name, void **ret_tconf,
 	struct azblob_conf *c;
 	const char *account = NULL, *container = NULL, *endpoint = NULL;
 	const char *tenant = NULL, *client = NULL, *authority = NULL;
-	const char *imds = NULL;
+	const char *imds = NULL, *ca_file = NULL;
 	uint8_t key[AZURE_KEY_MAX];
 	size_t keylen, n;
 	int tier = -1, bad = 0;
@@ -245,7 +252,8 @@ azblob_conf_parse(const conf_node *group, const char *name, void **ret_tconf,
 	    conf_get_str(errs, group, "client_id", false, &client) == -1 ||
 	    conf_get_str(errs, group, "authority_host", false, &authority) ==
 		-1 ||
-	    conf_get_str(errs, group, "imds_endpoint", false, &imds) == -1)
+	    conf_get_str(errs, group, "imds_endpoint", false, &imds) == -1 ||
+	    conf_get_str(errs, group, "ca_file", false, &ca_file) == -1)
 		bad = -1;
 	if (c->key_b64 != NULL &&
 	    azure_key_decode(c->key_b64, key, &keylen) != 0)
@@ -285,6 +293,7 @@ azblob_conf_parse(const conf_node *group, const char *name, void **ret_tconf,
 	c->client_id = dup_opt(client, &oom);
 	c->authority = dup_opt(authority, &oom);
 	c->imds = dup_opt(imds, &oom);
+	c->ca_file = dup_opt(ca_file, &oom);
 	if (c->sas != NULL && c->sas[0] == '?')
 		memmove(c->sas, c->sas + 1, strlen(c->sas));
 	if (c->account == NULL || c->container == NULL ||
@@ -329,8 +338,9 @@ azblob_open(void **ret_ctx, const struct storage_conf *conf,
 	az->own.client_id = dup_opt(c->client_id, &oom);
 	az->own.authority = dup_opt(c->authority, &oom);
 	az->own.imds = dup_opt(c->imds, &oom);
+	az->own.ca_file = dup_opt(c->ca_file, &oom);
 	if (oom || register_secrets(&az->own) != 0 ||
-	    pthread_mutex_init(&az->mu, NULL) != 0) {
+	    (az->pool = http_pool_new(STORAGE_PARALLEL_MAX)) == NULL) {
 		conf_clear(&az->own);
 		free(az->name);
 		free(az);
@@ -370,39 +380,12 @@ azblob_close(void *ctx)
 
 	if (az == NULL)
 		return;
-	http_client_free(az->idle);
+	http_pool_free(az->pool);
 	azure_cred_free(az->cred);
-	pthread_mutex_destroy(&az->mu);
 	crypto_wipe(az->key, sizeof(az->key));
 	conf_clear(&az->own);
 	free(az->name);
 	free(az);
-}
-
-/* The kept client, or a new one; NULL if out of memory. */
-static struct http_client *
-client_take(struct azblob *az)
-{
-	struct http_client *h;
-
-	pthread_mutex_lock(&az->mu);
-	h = az->idle;
-	az->idle = NULL;
-	pthread_mutex_unlock(&az->mu);
-	return h != NULL ? h : http_client_new();
-}
-
-/* Keep ${h} for the next request, or free it if one is kept already. */
-static void
-client_give(struct azblob *az, struct http_client *h)
-{
-	pthread_mutex_lock(&az->mu);
-	if (az->idle == NULL) {
-		az->idle = h;
-		h = NULL;
-	}
-	pthread_mutex_unlock(&az->mu);
-	http_client_free(h);
 }
 
 /* "Sun, 06 Nov 1994 08:49:37 GMT" for now, whatever the locale. */
@@ -457,7 +440,6 @@ perform(struct azblob *az, const struct call *call, struct http_resp *resp,
 	char date[32], hd[48], cl[40], *auth = NULL, *ah = NULL;
 	const char *hdr[NHDR + 6], *sign[NHDR + 6];
 	struct buf url, path;
-	struct http_client *h;
 	size_t i, n = 0, ns;
 	int rc;
 
@@ -527,7 +509,7 @@ perform(struct azblob *az, const struct call *call, struct http_resp *resp,
 		hdr[n] = NULL;
 	}
 	buf_free(&path);
-	if (url.err || (h = client_take(az)) == NULL) {
+	if (url.err) {
 		free(ah);
 		buf_free(&url);
 		return ag_err_set(err, "azure[%s]: out of memory", az->name);
@@ -537,10 +519,10 @@ perform(struct azblob *az, const struct call *call, struct http_resp *resp,
 		.headers = hdr,
 		.body = call->body,
 		.body_len = call->body_len,
+		.ca_file = az->c->ca_file,
 		.sink = call->sink,
 		.sink_cookie = call->cookie };
-	rc = http_client_do(h, &req, resp, err);
-	client_give(az, h);
+	rc = http_pool_do(az->pool, &req, resp, err);
 	if (ah != NULL)
 		crypto_wipe(ah, strlen(ah));
 	free(ah);
@@ -632,6 +614,34 @@ roundtrip(struct azblob *az, const struct call *call, const char *what,
 	return rc;
 }
 
+/* The access tier header of new blobs in ${buf}, or NULL if none. */
+static const char *
+tier_header(const struct azblob *az, char buf[48])
+{
+
+	if (az->c->tier == NULL)
+		return NULL;
+	snprintf(buf, 48, "x-ms-access-tier: %s", az->c->tier);
+	return buf;
+}
+
+/* azblob_put(): Put Blob, a whole block blob in one request. */
+static int
+azblob_put(void *ctx, const char *key, const uint8_t *buf, size_t len,
+    struct ag_err *err)
+{
+	struct azblob *az = ctx;
+	char tier[48], code[64];
+	struct call call = { .method = "PUT",
+		.key = key,
+		.body = buf,
+		.body_len = len };
+
+	call.hdr[0] = "x-ms-blob-type: BlockBlob";
+	call.hdr[1] = tier_header(az, tier);
+	return roundtrip(az, &call, "put", code, err);
+}
+
 static int
 azblob_put_begin(void *ctx, const char *key, void **ret_up, struct ag_err *err)
 {
@@ -639,7 +649,10 @@ azblob_put_begin(void *ctx, const char *key, void **ret_up, struct ag_err *err)
 	struct azblob_up *up;
 
 	if ((up = calloc(1, sizeof(*up))) == NULL ||
-	    (up->key = strdup(key)) == NULL) {
+	    (up->key = strdup(key)) == NULL ||
+	    pthread_mutex_init(&up->mu, NULL) != 0) {
+		if (up != NULL)
+			free(up->key);
 		free(up);
 		return ag_err_set(err, "azure[%s]: out of memory", az->name);
 	}
@@ -648,28 +661,33 @@ azblob_put_begin(void *ctx, const char *key, void **ret_up, struct ag_err *err)
 	return 0;
 }
 
+/* Put Block ${idx}; blocks of one upload go in parallel. */
 static int
-azblob_put_part(void *upp, const uint8_t *buf, size_t len, struct ag_err *err)
+azblob_put_part(void *upp, uint64_t idx, const uint8_t *buf, size_t len,
+    struct ag_err *err)
 {
 	struct azblob_up *up = upp;
 	struct azblob *az = up->az;
 	char id[AZBLOB_BLOCKID_LEN + 1], q[80], code[64];
 	int rc;
 
-	if (up->nblocks >= AZBLOB_MAX_BLOCKS)
+	if (idx >= AZBLOB_MAX_BLOCKS)
 		return ag_err_set(err,
-		    "azure[%s]: put %s: more than %u "
-		    "blocks",
-		    az->name, up->key, AZBLOB_MAX_BLOCKS);
-	azblob_block_id(up->nblocks, id);
+		    "azure[%s]: put %s: more than %u blocks", az->name,
+		    up->key, AZBLOB_MAX_BLOCKS);
+	azblob_block_id((unsigned)idx, id);
 	snprintf(q, sizeof(q), "comp=block&blockid=%s", id);
 	struct call call = { .method = "PUT",
 		.key = up->key,
 		.query = q,
 		.body = buf,
 		.body_len = len };
-	if ((rc = roundtrip(az, &call, "put block of", code, err)) == 0)
-		up->nblocks++;
+	if ((rc = roundtrip(az, &call, "put block of", code, err)) == 0) {
+		pthread_mutex_lock(&up->mu);
+		if (idx + 1 > up->nblocks)
+			up->nblocks = (unsigned)idx + 1;
+		pthread_mutex_unlock(&up->mu);
+	}
 	return rc;
 }
 
@@ -681,10 +699,12 @@ azblob_put_abort(void *upp)
 	/* Uncommitted blocks are invisible; Azure drops them in a week. */
 	if (up == NULL)
 		return;
+	pthread_mutex_destroy(&up->mu);
 	free(up->key);
 	free(up);
 }
 
+/* Put Block List of blocks 0 .. nblocks - 1 (storage.c checked them). */
 static int
 azblob_put_commit(void *upp, struct ag_err *err)
 {
@@ -706,11 +726,7 @@ azblob_put_commit(void *upp, struct ag_err *err)
 		.body = body.p,
 		.body_len = body.len };
 	call.hdr[0] = "Content-Type: application/xml";
-	if (az->c->tier != NULL) {
-		snprintf(tier, sizeof(tier), "x-ms-access-tier: %s",
-		    az->c->tier);
-		call.hdr[1] = tier;
-	}
+	call.hdr[1] = tier_header(az, tier);
 	rc = roundtrip(az, &call, "commit", code, err);
 	buf_free(&body);
 	if (rc != AG_RETRY)
@@ -725,7 +741,7 @@ azblob_get(void *ctx, const char *key, uint64_t off, uint64_t len,
 	struct azblob *az = ctx;
 	struct storage_get_sink g = { sink, cookie, false };
 	struct http_resp resp;
-	char range[80], code[64];
+	char range[STORAGE_RANGE_HDR_MAX], code[64];
 	int rc;
 
 	struct call call = { .method = "GET",
@@ -734,14 +750,8 @@ azblob_get(void *ctx, const char *key, uint64_t off, uint64_t len,
 		.cookie = &g };
 	if (len == 0)
 		return 0;
-	if (len != UINT64_MAX)
-		snprintf(range, sizeof(range), "x-ms-range: bytes=%ju-%ju",
-		    (uintmax_t)off, (uintmax_t)(off + len - 1));
-	else
-		snprintf(range, sizeof(range), "x-ms-range: bytes=%ju-",
-		    (uintmax_t)off);
-	if (off > 0 || len != UINT64_MAX)
-		call.hdr[0] = range;
+	call.hdr[0] = storage_range_header(range, sizeof(range), "x-ms-range",
+	    off, len);
 	rc = perform(az, &call, &resp, err);
 	if (g.stopped) {
 		http_resp_free(&resp);
@@ -832,9 +842,11 @@ azblob_remove(void *ctx, const char *key, struct ag_err *err)
 
 const struct storage_ops storage_azure_ops = {
 	.name = "azure",
-	.caps = STORAGE_CAP_MULTIPART | STORAGE_CAP_RANGE | STORAGE_CAP_ATOMIC,
+	.caps = STORAGE_CAP_MULTIPART | STORAGE_CAP_RANGE |
+	    STORAGE_CAP_ATOMIC | STORAGE_CAP_PARALLEL,
 	.part_min = 0,
 	.part_align = 1,
+	.part_max = AZBLOB_BLOCK_MAX,
 	.max_parts = AZBLOB_MAX_BLOCKS,
 	.settings = azblob_settings,
 	.conf_parse = azblob_conf_parse,
@@ -844,6 +856,7 @@ const struct storage_ops storage_azure_ops = {
 	.put_part = azblob_put_part,
 	.put_commit = azblob_put_commit,
 	.put_abort = azblob_put_abort,
+	.put = azblob_put,
 	.get = azblob_get,
 	.list = azblob_list,
 	.remove = azblob_remove,

@@ -17,6 +17,8 @@
 
 /* The most blocks of one blob (Azure's limit). */
 #define AZBLOB_MAX_BLOCKS 50000
+/* The largest block (and Put Blob) of service version 2019-12-12 on. */
+#define AZBLOB_BLOCK_MAX ((size_t)4000 << 20)
 /* A block id: base64 of a fixed-width decimal, the same length for all. */
 #define AZBLOB_BLOCKID_LEN 24
 

@@ -1,12 +1,10 @@
 /*
  * blob_xml.c: the XML that Azure Blob storage speaks (see
- * blob_internal.h).  The one file of the backend that includes libxml2.
- * Documents are parsed without network access, entity expansion or DTD
- * loading.
+ * blob_internal.h), parsed by lib/cloud/cloud_xml.c (libxml2, no network,
+ * no entities).
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,52 +13,9 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "lib/cloud/cloud_xml.h"
 #include "lib/crypto/crypto.h"
 #include "providers/azure/blob_internal.h"
-
-#define XML_OPTS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
-
-static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
-
-/* libxml2's one-time set-up, before threads use it. */
-static void
-xml_init(void)
-{
-	xmlInitParser();
-}
-
-/* Parse ${len} bytes of ${body}; NULL if they are not XML. */
-static xmlDocPtr
-parse(const char *body, size_t len)
-{
-	(void)pthread_once(&xml_once, xml_init);
-	if (body == NULL || len == 0 || len > INT32_MAX)
-		return NULL;
-	return xmlReadMemory(body, (int)len, "azure.xml", NULL, XML_OPTS);
-}
-
-/* The first element child of ${n} called ${name}, or NULL. */
-static xmlNodePtr
-child(xmlNodePtr n, const char *name)
-{
-	xmlNodePtr c;
-
-	for (c = n != NULL ? n->children : NULL; c != NULL; c = c->next)
-		if (c->type == XML_ELEMENT_NODE &&
-		    strcmp((const char *)c->name, name) == 0)
-			return c;
-	return NULL;
-}
-
-/* The text of ${n} into ${out} (${len} bytes), cut to fit; "" if none. */
-static void
-text(xmlNodePtr n, char *out, size_t len)
-{
-	xmlChar *s = n != NULL ? xmlNodeGetContent(n) : NULL;
-
-	snprintf(out, len, "%s", s != NULL ? (const char *)s : "");
-	xmlFree(s);
-}
 
 void
 azblob_block_id(unsigned n, char out[AZBLOB_BLOCKID_LEN + 1])
@@ -77,7 +32,7 @@ int
 azblob_xml_error(const char *body, size_t len, char *code, size_t codelen,
     char *msg, size_t msglen)
 {
-	xmlDocPtr doc = parse(body, len);
+	xmlDocPtr doc = cloud_xml_parse(body, len);
 	xmlNodePtr root;
 
 	code[0] = msg[0] = '\0';
@@ -88,8 +43,8 @@ azblob_xml_error(const char *body, size_t len, char *code, size_t codelen,
 		xmlFreeDoc(doc);
 		return -1;
 	}
-	text(child(root, "Code"), code, codelen);
-	text(child(root, "Message"), msg, msglen);
+	cloud_xml_copy(code, codelen, cloud_xml_child(root, "Code"));
+	cloud_xml_copy(msg, msglen, cloud_xml_child(root, "Message"));
 	msg[strcspn(msg, "\r\n")] = '\0';
 	xmlFreeDoc(doc);
 	return code[0] != '\0' ? 0 : -1;
@@ -113,7 +68,7 @@ int
 azblob_xml_list(const char *body, size_t len, struct objlist *out,
     struct buf *marker)
 {
-	xmlDocPtr doc = parse(body, len);
+	xmlDocPtr doc = cloud_xml_parse(body, len);
 	xmlNodePtr root, b, props;
 	xmlChar *name;
 	char num[32], when[64], *end;
@@ -127,18 +82,21 @@ azblob_xml_list(const char *body, size_t len, struct objlist *out,
 	if (root == NULL ||
 	    strcmp((const char *)root->name, "EnumerationResults") != 0)
 		goto out;
-	for (b = child(root, "Blobs") != NULL ?
-		 child(root, "Blobs")->children :
+	for (b = cloud_xml_child(root, "Blobs") != NULL ?
+		 cloud_xml_child(root, "Blobs")->children :
 		 NULL;
 	     b != NULL; b = b->next) {
 		if (b->type != XML_ELEMENT_NODE ||
 		    strcmp((const char *)b->name, "Blob") != 0)
 			continue; /* BlobPrefix: none without delimiter */
-		props = child(b, "Properties");
-		if ((name = xmlNodeGetContent(child(b, "Name"))) == NULL)
+		props = cloud_xml_child(b, "Properties");
+		if ((name = xmlNodeGetContent(cloud_xml_child(b, "Name"))) ==
+		    NULL)
 			goto out;
-		text(child(props, "Content-Length"), num, sizeof(num));
-		text(child(props, "Last-Modified"), when, sizeof(when));
+		cloud_xml_copy(num, sizeof(num),
+		    cloud_xml_child(props, "Content-Length"));
+		cloud_xml_copy(when, sizeof(when),
+		    cloud_xml_child(props, "Last-Modified"));
 		size = strtoull(num, &end, 10);
 		if (num[0] == '\0' || *end != '\0' ||
 		    objlist_add(out, (const char *)name, size, http_time(when),
@@ -148,7 +106,8 @@ azblob_xml_list(const char *body, size_t len, struct objlist *out,
 		}
 		xmlFree(name);
 	}
-	if ((name = xmlNodeGetContent(child(root, "NextMarker"))) != NULL) {
+	if ((name = xmlNodeGetContent(cloud_xml_child(root, "NextMarker"))) !=
+	    NULL) {
 		buf_puts(marker, (const char *)name);
 		xmlFree(name);
 	}

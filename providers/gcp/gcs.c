@@ -606,11 +606,13 @@ up_chunk(struct gcs_up *u, uint64_t start, const uint8_t *buf, size_t len,
 }
 
 static int
-gcs_put_part(void *up, const uint8_t *buf, size_t len, struct ag_err *err)
+gcs_put_part(void *up, uint64_t idx, const uint8_t *buf, size_t len,
+    struct ag_err *err)
 {
 	struct gcs_up *u = up;
 	int rc;
 
+	(void)idx; /* parts come in order here */
 	if (u->has_tail)
 		return ag_err_set(err,
 		    "gcs[%s]: put %s: a part after one of "
@@ -681,8 +683,8 @@ gcs_get(void *ctx, const char *key, uint64_t off, uint64_t len,
 	struct storage_get_sink gs = { sink, cookie, false };
 	struct http_resp resp;
 	struct http_req req = { 0 };
-	char range[80];
-	const char *hdrs[2] = { range, NULL };
+	char range[STORAGE_RANGE_HDR_MAX];
+	const char *hdrs[2] = { NULL, NULL };
 	char *url;
 	int rc;
 
@@ -691,12 +693,8 @@ gcs_get(void *ctx, const char *key, uint64_t off, uint64_t len,
 	if ((url = obj_url(g, key, "?alt=media")) == NULL)
 		return ag_err_set(err, "gcs[%s]: get %s: out of memory",
 		    g->name, key);
-	if (len == UINT64_MAX)
-		snprintf(range, sizeof(range), "Range: bytes=%ju-",
-		    (uintmax_t)off);
-	else
-		snprintf(range, sizeof(range), "Range: bytes=%ju-%ju",
-		    (uintmax_t)off, (uintmax_t)(off + len - 1));
+	hdrs[0] = storage_range_header(range, sizeof(range), "Range", off,
+	    len);
 	req.method = "GET";
 	req.url = url;
 	req.sink = storage_get_sink;
@@ -724,24 +722,6 @@ gcs_get(void *ctx, const char *key, uint64_t off, uint64_t len,
 	return rc;
 }
 
-/* rfc3339_time(s): seconds of an RFC 3339 UTC time with fraction, or 0. */
-static time_t
-rfc3339_time(const char *s)
-{
-	char buf[32];
-	const char *dot = strchr(s, '.');
-	int64_t ms;
-
-	if (dot != NULL && (size_t)(dot - s) < sizeof(buf) - 2) {
-		memcpy(buf, s, (size_t)(dot - s));
-		strcpy(buf + (dot - s), "Z");
-		s = buf;
-	}
-	if (clock_parse_rfc3339(s, &ms) != 0)
-		return 0;
-	return (time_t)(ms / 1000);
-}
-
 /*
  * list_page(g, body, len, out, ret_token, err): the items of one page of
  * a listing appended to ${out}; its nextPageToken (or NULL) in ${ret_token}.
@@ -754,6 +734,7 @@ list_page(struct gcs *g, const char *prefix, const char *body, size_t len,
 	json_t *root, *items, *it;
 	char name[STORAGE_KEY_MAX + 1], size[32], upd[64], *end;
 	unsigned long long sz;
+	int64_t ms;
 	size_t i;
 	int rc = -1;
 
@@ -786,7 +767,10 @@ list_page(struct gcs *g, const char *prefix, const char *body, size_t len,
 		/* Names vigil could not have written are not its objects. */
 		if (!storage_key_valid(name))
 			continue;
-		if (objlist_add(out, name, (uint64_t)sz, rfc3339_time(upd),
+		/* An unreadable time lists as 0, unknown. */
+		if (clock_parse_rfc3339(upd, &ms) != 0)
+			ms = 0;
+		if (objlist_add(out, name, (uint64_t)sz, (time_t)(ms / 1000),
 			NULL) != 0) {
 			ag_err_set(err,
 			    "gcs[%s]: list %s: too many objects or "

@@ -346,11 +346,13 @@ oom0:
 }
 
 static int
-local_put_part(void *upp, const uint8_t *buf, size_t len, struct ag_err *err)
+local_put_part(void *upp, uint64_t idx, const uint8_t *buf, size_t len,
+    struct ag_err *err)
 {
 	struct local_up *up = upp;
 	ssize_t n;
 
+	(void)idx; /* parts come in order here */
 	while (len > 0) {
 		n = write(up->fd, buf, len);
 		if (n < 0) {

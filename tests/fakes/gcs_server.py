@@ -37,6 +37,12 @@ Test controls (no token needed):
                         connection closed without an answer, or every
                         token expired (401)
   POST /_fake/expire   every token issued so far expires now
+  POST /_fake/deny     JSON {"permissions": ["storage.objects.delete", ...]}:
+                       from now on the identity lacks those IAM permissions
+                       (storage.objects.create, .list, .get, .delete): each
+                       request needing one gets GCS's 403 "... does not
+                       have storage.objects.X access ..." (an empty list
+                       grants everything again)
 """
 
 import argparse
@@ -114,6 +120,7 @@ class State:
         self.objects = {}       # name -> (bytes, updated)
         self.sessions = {}      # upload_id -> {"name", "data"}
         self.faults = []        # [kind, countdown, remaining]
+        self.denied = set()     # IAM permissions the identity lacks
         self.reset()
 
     def reset(self):
@@ -165,6 +172,18 @@ class Handler(BaseHTTPRequestHandler):
         if not ok:
             self.send(401, gcs_error(401, "Invalid Credentials", "authError"),
                       {"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'})
+        return ok
+
+    def allowed(self, perm, what):
+        """False (answered 403) if the identity lacks ${perm}."""
+        st = self.server.st
+        with st.lock:
+            ok = perm not in st.denied
+        if not ok:
+            msg = ("%s does not have %s access to the Google Cloud Storage "
+                   "%s. Permission '%s' denied on resource (or it may not "
+                   "exist).") % (st.email, perm, what, perm)
+            self.send(403, gcs_error(403, msg, "forbidden"))
         return ok
 
     def bucket_ok(self, b):
@@ -243,6 +262,8 @@ class Handler(BaseHTTPRequestHandler):
                 f = json.loads(body)
                 st.faults.append([f["kind"], int(f.get("nth", 1)),
                                   int(f.get("count", 1))])
+            elif path == "/_fake/deny":
+                st.denied = set(json.loads(body).get("permissions", []))
             elif path == "/_fake/expire":
                 for t in st.tokens:
                     st.tokens[t] = 0
@@ -394,6 +415,9 @@ class Handler(BaseHTTPRequestHandler):
         if m:
             b = urllib.parse.unquote(m.group(1))
             if method == "POST" and q.get("uploadType") == ["resumable"] and "upload_id" not in q:
+                if not self.allowed("storage.objects.create", "object"):
+                    self.body()
+                    return
                 return self.start_upload(b, q)
             if method == "PUT" and "upload_id" in q:
                 return self.put_chunk(q)
@@ -408,10 +432,16 @@ class Handler(BaseHTTPRequestHandler):
                 return
             name = urllib.parse.unquote(m.group(2)) if m.group(2) else None
             if name is None and method == "GET":
+                if not self.allowed("storage.objects.list", "bucket"):
+                    return
                 return self.list_objects(q)
             if name is not None and method == "GET" and q.get("alt") == ["media"]:
+                if not self.allowed("storage.objects.get", "object"):
+                    return
                 return self.get_media(name)
             if name is not None and method == "DELETE":
+                if not self.allowed("storage.objects.delete", "object"):
+                    return
                 st = self.server.st
                 with st.lock:
                     gone = st.objects.pop(name, None)

@@ -5,12 +5,15 @@ vigil, signed with SharedKey by the standard library alone (a second,
 independent signer: Azurite checks both).
 
     azure_rest.py ENDPOINT ACCOUNT KEY mkcontainer CONTAINER
-    azure_rest.py ENDPOINT ACCOUNT KEY blocks CONTAINER BLOB
+    azure_rest.py ENDPOINT ACCOUNT KEY blocks CONTAINER BLOB [uncommitted]
+    azure_rest.py ENDPOINT ACCOUNT KEY list CONTAINER PREFIX
 
 ENDPOINT is the account's URL, e.g. http://127.0.0.1:PORT/devstoreaccount1.
 mkcontainer waits up to 30 s for the server to answer, then creates the
 container (an existing one is fine).  blocks prints how many committed
-blocks BLOB has.  Exit 0 on success, 1 otherwise.
+(or uncommitted) blocks BLOB has; list prints "NAME SIZE" for each blob
+(committed: a blob with only uncommitted blocks is not one) whose name
+starts with PREFIX.  Exit 0 on success, 1 otherwise.
 """
 import base64
 import email.utils
@@ -77,16 +80,36 @@ def main():
             return 1
         return 0
     if verb == "blocks":
+        kind = args[2] if len(args) > 2 else "committed"
         status, body = call(endpoint, account, key, "GET",
                             "/%s/%s" % (args[0], args[1]),
-                            {"comp": "blocklist",
-                             "blocklisttype": "committed"})
+                            {"comp": "blocklist", "blocklisttype": kind})
         if status != 200:
             print("azure_rest.py: block list of %s: %d" % (args[1], status),
                   file=sys.stderr)
             return 1
         print(len(re.findall(rb"<Block>", body)))
         return 0
+    if verb == "list":
+        marker = ""
+        while True:
+            q = {"restype": "container", "comp": "list", "prefix": args[1]}
+            if marker:
+                q["marker"] = marker
+            status, body = call(endpoint, account, key, "GET",
+                                "/" + args[0], q)
+            if status != 200:
+                print("azure_rest.py: list %s: %d" % (args[0], status),
+                      file=sys.stderr)
+                return 1
+            for m in re.finditer(rb"<Blob>.*?<Name>(.*?)</Name>.*?"
+                                 rb"<Content-Length>(\d+)</Content-Length>",
+                                 body, re.S):
+                print(m.group(1).decode(), m.group(2).decode())
+            m = re.search(rb"<NextMarker>(.*?)</NextMarker>", body)
+            marker = m.group(1).decode() if m else ""
+            if not marker:
+                return 0
     print("azure_rest.py: unknown verb %s" % verb, file=sys.stderr)
     return 1
 

@@ -29,25 +29,8 @@ ctl() {
 }
 stat_of() { ctl /_fake/stats | python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
-# make_sa FILE: a new RSA key in a service-account key file (mode 600).
-make_sa() {
-	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
-		-out "$T/key.pem" 2>/dev/null || fail "openssl genpkey failed"
-	python3 - "$T/key.pem" "$1" <<'PY'
-import json, os, sys
-pem = open(sys.argv[1]).read()
-fd = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-os.write(fd, json.dumps({"type": "service_account", "project_id": "vigil-it",
-    "private_key_id": "0123abcd", "private_key": pem,
-    "client_email": "backup@vigil-it.iam.gserviceaccount.com",
-    "token_uri": "https://oauth2.googleapis.com/token"}).encode())
-os.close(fd)
-PY
-	rm -f "$T/key.pem"
-}
-
-make_sa "$T/sa.json"
-make_sa "$T/other-sa.json"	# same account name, a key GCS does not know
+make_gcs_sa "$T/sa.json"
+make_gcs_sa "$T/other-sa.json"	# same account name, a key GCS does not know
 
 python3 "$VIGIL_SRC/tests/fakes/gcs_server.py" --sa "$T/sa.json" \
 	--bucket vigil-it --page-size 3 --port-file "$T/gcs.port" \

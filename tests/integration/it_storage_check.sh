@@ -19,15 +19,6 @@ check() {
 	V storage check "$@" >"$T/out" 2>"$T/err" || rc=$?
 }
 
-# has FILE PATTERN: FILE has a line matching the extended regex PATTERN.
-has() {
-	grep -Eq -- "$2" "$1" || {
-		echo "--- $1:" >&2
-		cat "$1" >&2
-		fail "$1 lacks /$2/"
-	}
-}
-
 mkdir -p "$T/ok" "$T/ro" "$T/parent"
 if [ "$(id -u)" = 0 ]; then
 	mount_tmpfs "$T/ro" ro,size=1m "a read-only folder"

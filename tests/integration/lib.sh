@@ -49,6 +49,15 @@ run_rc() {
 	set -e
 }
 
+# has FILE PATTERN: FILE has a line matching the extended regex PATTERN.
+has() {
+	grep -Eq -- "$2" "$1" || {
+		echo "--- $1:" >&2
+		cat "$1" >&2
+		fail "$1 lacks /$2/"
+	}
+}
+
 # wait_for SECONDS COMMAND...: poll until COMMAND succeeds.
 wait_for() {
 	local secs=$1 i
@@ -135,23 +144,8 @@ start_moto() {
 		-H 127.0.0.1 -p "$MOTO_PORT" >"$T/moto.log" 2>&1 &
 	PIDS+=($!)
 	wait_for 30 curl -s "$MOTO_EP/moto-api/" || fail "moto_server did not come up"
-	python3 - "$MOTO_EP" "$bucket" >"$T/moto.keys" <<'PY' || fail "IAM setup in moto failed"
-import json, sys, boto3
-ep, bucket = sys.argv[1:]
-kw = dict(endpoint_url=ep, region_name="us-east-1",
-          aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
-iam = boto3.client("iam", **kw)
-iam.create_user(UserName="vigil")
-k = iam.create_access_key(UserName="vigil")["AccessKey"]
-iam.put_user_policy(UserName="vigil", PolicyName="all", PolicyDocument=json.dumps(
-    {"Version": "2012-10-17",
-     "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
-s3 = boto3.client("s3", endpoint_url=ep, region_name="us-east-1",
-                  aws_access_key_id=k["AccessKeyId"],
-                  aws_secret_access_key=k["SecretAccessKey"])
-s3.create_bucket(Bucket=bucket)
-print(k["AccessKeyId"], k["SecretAccessKey"])
-PY
+	python3 "$VIGIL_SRC/tests/integration/moto_setup.py" "$MOTO_EP" "$bucket" \
+		>"$T/moto.keys" || fail "IAM setup in moto failed"
 	read -r AKID SECRET <"$T/moto.keys"
 	[ -n "$SECRET" ] || fail "no access key from moto"
 }
@@ -174,4 +168,23 @@ start_azurite() {
 	PIDS+=($!)
 	wait_for 30 bash -c "exec 3<>/dev/tcp/127.0.0.1/$AZ_PORT" ||
 		fail "Azurite did not start: $(cat "$T/azurite.log")"
+}
+
+# make_gcs_sa FILE: a new RSA key (openssl) in a Google service-account key
+# file of mode 600, for backup@vigil-it.iam.gserviceaccount.com (the fake
+# GCS of tests/fakes/gcs_server.py checks assertions with its public half).
+make_gcs_sa() {
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+		-out "$T/key.pem" 2>/dev/null || fail "openssl genpkey failed"
+	python3 - "$T/key.pem" "$1" <<'PY'
+import json, os, sys
+pem = open(sys.argv[1]).read()
+fd = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+os.write(fd, json.dumps({"type": "service_account", "project_id": "vigil-it",
+    "private_key_id": "0123abcd", "private_key": pem,
+    "client_email": "backup@vigil-it.iam.gserviceaccount.com",
+    "token_uri": "https://oauth2.googleapis.com/token"}).encode())
+os.close(fd)
+PY
+	rm -f "$T/key.pem"
 }

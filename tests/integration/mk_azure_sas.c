@@ -4,8 +4,9 @@
  *
  *   mk_azure_sas account ACCOUNT KEY EXPIRY
  *	an account SAS: blob service, all resource types, racwdl
- *   mk_azure_sas container ACCOUNT KEY EXPIRY CONTAINER
- *	a service SAS for one container, racwdl
+ *   mk_azure_sas container ACCOUNT KEY EXPIRY CONTAINER [PERMISSIONS]
+ *	a service SAS for one container, racwdl or PERMISSIONS (e.g.
+ *	"racwl", no delete)
  *
  * EXPIRY is ISO 8601 UTC ("2030-01-01T00:00:00Z"); KEY the base64 account
  * key.  Signed version 2020-12-06.
@@ -28,11 +29,12 @@ main(int argc, char **argv)
 	size_t keylen;
 	char *tok, path[300];
 
-	if (argc < 5 || (strcmp(argv[1], "container") == 0 && argc != 6) ||
+	if (argc < 5 ||
+	    (strcmp(argv[1], "container") == 0 && argc != 6 && argc != 7) ||
 	    azure_key_decode(argv[3], key, &keylen) != 0) {
 		fprintf(stderr,
 		    "usage: mk_azure_sas account|container "
-		    "ACCOUNT KEY EXPIRY [CONTAINER]\n");
+		    "ACCOUNT KEY EXPIRY [CONTAINER [PERMISSIONS]]\n");
 		return 2;
 	}
 	sas.expiry = argv[4];
@@ -42,6 +44,8 @@ main(int argc, char **argv)
 		tok = azure_sas_account_token(argv[2], key, keylen, &sas);
 	} else {
 		sas.resource = "c";
+		if (argc == 7)
+			sas.permissions = argv[6];
 		snprintf(path, sizeof(path), "/%s", argv[5]);
 		tok = azure_sas_service_token(argv[2], key, keylen, "blob",
 		    path, &sas);

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""moto_raw_query.py: moto_server whose SigV4 check sees the query as sent.
+"""moto_raw_query.py: moto_server whose SigV4 check sees the query as sent,
+that lets STS's unsigned calls through, and that logs who signed what.
 
 moto 5.2.1 checks a signature against werkzeug's request.url, whose query is
 already percent-decoded, so "prefix=a%2Fb%2F" is canonicalised as
@@ -7,9 +8,23 @@ already percent-decoded, so "prefix=a%2Fb%2F" is canonicalised as
 encoded byte) in a query value gets 403 SignatureDoesNotMatch - boto3's own
 ListObjectsV2 with Prefix="a/" included.  AWS canonicalises the encoded
 form.  This wrapper gives moto the request line's own URI (RAW_URI, set by
-werkzeug's server) and changes nothing else; arguments are moto_server's.
+werkzeug's server).
+
+STS's AssumeRoleWithWebIdentity and AssumeRoleWithSAML are unsigned in AWS
+(the token or assertion is the credential; the SDKs send them without a
+signature), and moto routes them to STS as unsigned actions, but once
+INITIAL_NO_AUTH_ACTION_COUNT is spent its check refuses them for want of
+a signature.  Here they skip the check, as at AWS; every other request is
+still checked.
+
+Each checked request is logged on stderr (moto's log) as
+"vigil-auth METHOD PATH ACCESS_KEY_ID" ("-" when unsigned), so a test can
+tell which credentials a client used; an access key id is no secret.
+Arguments are moto_server's.
 """
+import re
 import sys
+from urllib.parse import urlparse
 
 from werkzeug.wrappers import Request
 
@@ -24,6 +39,29 @@ def _raw_url(self):
 
 
 Request.url = property(_raw_url)
+
+from moto.core.authorization import ActionAuthenticatorMixin  # noqa: E402
+
+_check = ActionAuthenticatorMixin._authenticate_and_authorize_action
+_UNSIGNED_STS = ("AssumeRoleWithWebIdentity", "AssumeRoleWithSAML")
+_CRED = re.compile(r"Credential=([^/,\s]+)/")
+
+
+def _checked(self, iam_request_cls, resource="*"):
+    if getattr(self, "service_name", None) == "sts" and \
+            self._get_action() in _UNSIGNED_STS:
+        sys.stderr.write("vigil-auth %s %s unsigned\n" %
+                         (self.method, self._get_action()))
+        sys.stderr.flush()
+        return None
+    m = _CRED.search(self.headers.get("Authorization") or "")
+    sys.stderr.write("vigil-auth %s %s %s\n" % (
+        self.method, urlparse(self.uri).path, m.group(1) if m else "-"))
+    sys.stderr.flush()
+    return _check(self, iam_request_cls, resource)
+
+
+ActionAuthenticatorMixin._authenticate_and_authorize_action = _checked
 
 from moto.server import main  # noqa: E402
 

@@ -11,7 +11,10 @@
  *    credentials cached until five minutes before they expire, then
  *    fetched again; STS's error answered with its code;
  *  - the container endpoint: the relative URI below the configured
- *    endpoint, its Authorization token sent;
+ *    endpoint, its Authorization token sent; credentials a server refused
+ *    as expired (aws_creds_refused()) fetched again, though they said
+ *    they were valid for years, while refused keys of the configuration
+ *    are not worth a retry;
  *  - nothing anywhere: one message naming what was tried.
  * IMDSv2 (three requests) is tested against a fake IMDS in it_s3.sh.
  *
@@ -270,6 +273,56 @@ test_container(void **state)
 	fake_httpd_stop(&h);
 }
 
+static void
+test_refused(void **state)
+{
+	struct fake_httpd h;
+	struct aws_creds_conf conf = { .access_key_id = "AKCONF",
+		.secret_access_key = "conf-secret" };
+	struct aws_creds *p;
+	struct aws_cred c;
+	struct ag_err err;
+	char ep[64];
+
+	(void)state;
+	/* Long-term keys: new ones would be the same. */
+	assert_non_null(p = aws_creds_new(&conf));
+	assert_int_equal(aws_creds_get(p, time(NULL), &c, &err), 0);
+	aws_cred_clear(&c);
+	assert_false(aws_creds_refused(p));
+	aws_creds_free(p);
+
+	assert_int_equal(fake_httpd_start(&h), 0);
+	snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", h.port);
+	conf = (struct aws_creds_conf){ .container_endpoint = ep };
+	setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/x",
+	    1);
+	h.body = "{\"AccessKeyId\":\"ASIA1\",\"SecretAccessKey\":\"s1\","
+		 "\"Token\":\"t1\",\"Expiration\":\"2030-01-01T00:00:00Z\"}";
+	assert_non_null(p = aws_creds_new(&conf));
+	assert_int_equal(aws_creds_get(p, time(NULL), &c, &err), 0);
+	assert_string_equal(c.session_token, "t1");
+	aws_cred_clear(&c);
+	/* Cached: no second request. */
+	assert_int_equal(aws_creds_get(p, time(NULL), &c, &err), 0);
+	aws_cred_clear(&c);
+	assert_int_equal(h.nreq, 1);
+	h.body = "{\"AccessKeyId\":\"ASIA2\",\"SecretAccessKey\":\"s2\","
+		 "\"Token\":\"t2\",\"Expiration\":\"2030-01-01T00:00:00Z\"}";
+	assert_true(aws_creds_refused(p));
+	assert_int_equal(aws_creds_get(p, time(NULL), &c, &err), 0);
+	assert_string_equal(c.access_key_id, "ASIA2");
+	assert_string_equal(c.session_token, "t2");
+	aws_cred_clear(&c);
+	assert_int_equal(h.nreq, 2);
+	/* Fetched once: cached again. */
+	assert_int_equal(aws_creds_get(p, time(NULL), &c, &err), 0);
+	aws_cred_clear(&c);
+	assert_int_equal(h.nreq, 2);
+	aws_creds_free(p);
+	fake_httpd_stop(&h);
+}
+
 int
 main(void)
 {
@@ -278,6 +331,7 @@ main(void)
 		cmocka_unit_test_setup(test_shared_files, clean),
 		cmocka_unit_test_setup(test_web_identity, clean),
 		cmocka_unit_test_setup(test_container, clean),
+		cmocka_unit_test_setup(test_refused, clean),
 	};
 	char path[512];
 	int rc;

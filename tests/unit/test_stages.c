@@ -11,6 +11,7 @@
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
@@ -20,7 +21,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -958,13 +961,35 @@ test_upload(void **state)
 	storage_close(st);
 }
 
-/* A fake backend: flaky parts, a part-count limit, recorded part sizes. */
+/*
+ * A fake backend: flaky parts, a part-count limit, recorded part sizes and
+ * contents by index, and the most parts seen in flight at once.
+ */
 static struct {
-	int fail_next; /* AG_RETRY this many more times */
+	pthread_mutex_t mu;
+	int fail_next;	   /* AG_RETRY this many more times */
+	int fail_hard;	   /* -1 on the part of this index + 1 */
+	unsigned delay_us; /* each part takes this long */
 	size_t sizes[64];
-	size_t nparts;
-	int committed, aborted;
-} fk;
+	uint8_t first[64]; /* each part's first byte */
+	size_t nparts, puts;
+	unsigned inflight, most;
+	int committed, aborted, begun;
+} fk = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static void
+fk_reset(void)
+{
+	pthread_mutex_lock(&fk.mu);
+	fk.fail_next = fk.fail_hard = 0;
+	fk.delay_us = 0;
+	memset(fk.sizes, 0, sizeof(fk.sizes));
+	memset(fk.first, 0, sizeof(fk.first));
+	fk.nparts = fk.puts = 0;
+	fk.inflight = fk.most = 0;
+	fk.committed = fk.aborted = fk.begun = 0;
+	pthread_mutex_unlock(&fk.mu);
+}
 
 static int
 fk_open(void **ret_ctx, const struct storage_conf *c, struct ag_err *err)
@@ -980,22 +1005,56 @@ fk_begin(void *ctx, const char *key, void **ret_up, struct ag_err *err)
 {
 	(void)key;
 	(void)err;
+	pthread_mutex_lock(&fk.mu);
+	fk.begun++;
+	pthread_mutex_unlock(&fk.mu);
 	*ret_up = ctx;
 	return (0);
 }
 
 static int
-fk_part(void *up, const uint8_t *buf, size_t len, struct ag_err *err)
+fk_part(void *up, uint64_t idx, const uint8_t *buf, size_t len,
+    struct ag_err *err)
 {
+	int rc = 0;
+
 	(void)up;
-	(void)buf;
-	if (fk.fail_next > 0) {
+	pthread_mutex_lock(&fk.mu);
+	if (++fk.inflight > fk.most)
+		fk.most = fk.inflight;
+	if (fk.fail_hard != 0 && idx + 1 == (uint64_t)fk.fail_hard)
+		rc = ag_err_set(err, "fake: HTTP 403 on part %ju",
+		    (uintmax_t)idx + 1);
+	else if (fk.fail_next > 0) {
 		fk.fail_next--;
-		return (ag_err_set(err, "fake: HTTP 503"), AG_RETRY);
+		rc = (ag_err_set(err, "fake: HTTP 503"), AG_RETRY);
 	}
-	if (fk.nparts < ARRAY_SIZE(fk.sizes))
-		fk.sizes[fk.nparts] = len;
-	fk.nparts++;
+	pthread_mutex_unlock(&fk.mu);
+	if (rc == 0 && fk.delay_us != 0)
+		usleep(fk.delay_us);
+	pthread_mutex_lock(&fk.mu);
+	fk.inflight--;
+	if (rc == 0) {
+		if (idx < ARRAY_SIZE(fk.sizes)) {
+			fk.sizes[idx] = len;
+			fk.first[idx] = buf[0];
+		}
+		fk.nparts++;
+	}
+	pthread_mutex_unlock(&fk.mu);
+	return (rc);
+}
+
+static int
+fk_put(void *ctx, const char *key, const uint8_t *buf, size_t len,
+    struct ag_err *err)
+{
+	(void)ctx;
+	(void)key;
+	(void)buf;
+	(void)err;
+	fk.sizes[0] = len;
+	fk.puts++;
 	return (0);
 }
 
@@ -1025,7 +1084,8 @@ static const struct storage_ops fake_ops = {
 	.name = "fake",
 	.part_min = 4096,
 	.part_align = 4096,
-	.max_parts = 16,
+	.part_max = 65536,
+	.max_parts = 32,
 	.open = fk_open,
 	.put_begin = fk_begin,
 	.put_part = fk_part,
@@ -1034,6 +1094,33 @@ static const struct storage_ops fake_ops = {
 	.close = fk_close,
 };
 
+/* The same backend taking parts in parallel, with a single-request put. */
+static const struct storage_ops fake_par_ops = {
+	.name = "fakepar",
+	.caps = STORAGE_CAP_PARALLEL,
+	.part_min = 4096,
+	.part_align = 4096,
+	.max_parts = 32,
+	.open = fk_open,
+	.put_begin = fk_begin,
+	.put_part = fk_part,
+	.put_commit = fk_commit,
+	.put_abort = fk_abort,
+	.put = fk_put,
+	.close = fk_close,
+};
+
+/* Write ${len} bytes of ${data} into ${up} in pieces of 999 bytes. */
+static int
+write_pieces(struct stage *up, const uint8_t *data, size_t len)
+{
+	for (size_t i = 0; i < len; i += 999)
+		if (stage_write(up, data + i, len - i < 999 ? len - i : 999) !=
+		    0)
+			return (-1);
+	return (0);
+}
+
 static void
 test_upload_retry_and_growth(void **state)
 {
@@ -1041,36 +1128,42 @@ test_upload_retry_and_growth(void **state)
 		.type = "fake",
 		.ops = &fake_ops };
 	struct st_upload_conf uc = { .part_size = 5000, .retry_ms = 1 };
-	static uint8_t data[200000];
+	static uint8_t data[400000];
 	struct storage *st;
 	struct stage *up;
 	struct ag_err err;
 	size_t i, total = 0;
 
 	(void)state;
-	memset(&fk, 0, sizeof(fk));
+	fk_reset();
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i / 4096);
 	assert_int_equal(storage_open(&sc, &st, &err), 0);
 	/* 5000 is rounded up to the alignment. */
 	assert_int_equal(storage_part_size(st, 5000), 8192);
 	up = st_upload_new(st, "k", &uc, &err);
 	assert_non_null(up);
 	fk.fail_next = 2; /* two 503s, then success */
-	for (i = 0; i < sizeof(data); i += 999)
-		assert_int_equal(stage_write(up, data + i,
-				     sizeof(data) - i < 999 ?
-					 sizeof(data) - i :
-					 999),
-		    0);
+	assert_int_equal(write_pieces(up, data, sizeof(data)), 0);
 	assert_int_equal(stage_close(up), 0);
 	assert_int_equal(fk.committed, 1);
-	/* Sizes double every max_parts / 8 = 2 parts. */
+	/* Not parallel: one at a time, in order. */
+	assert_int_equal(fk.most, 1);
+	/* 32 parts: 12 flat, then doubling every part up to 65536. */
 	assert_int_equal(fk.sizes[0], 8192);
-	assert_int_equal(fk.sizes[1], 8192);
-	assert_int_equal(fk.sizes[2], 16384);
-	assert_int_equal(fk.sizes[4], 32768);
-	for (i = 0; i < fk.nparts; i++)
+	assert_int_equal(fk.sizes[11], 8192);
+	assert_int_equal(fk.sizes[12], 16384);
+	assert_int_equal(fk.sizes[13], 32768);
+	assert_int_equal(fk.sizes[14], 65536);
+	assert_int_equal(fk.sizes[15], 65536);
+	for (i = 0; i < fk.nparts; i++) {
 		total += fk.sizes[i];
+		if (i + 1 < fk.nparts)
+			assert_int_equal(fk.sizes[i],
+			    st_upload_part_len(8192, 65536, 32, i));
+	}
 	assert_int_equal(total, sizeof(data));
+	assert_int_equal(st_upload_parts(up), fk.nparts);
 	stage_free_chain(up);
 	assert_int_equal(fk.aborted, 0);
 
@@ -1078,12 +1171,309 @@ test_upload_retry_and_growth(void **state)
 	up = st_upload_new(st, "k", &uc, &err);
 	assert_non_null(up);
 	fk.fail_next = 100;
-	assert_int_equal(stage_write(up, data, 8192), -1);
+	(void)write_pieces(up, data, 8192 * 3);
+	assert_int_equal(stage_close(up), -1);
 	assert_int_equal(stage_error(up, &err), -1);
 	assert_string_equal(err.msg, "fake: HTTP 503");
-	assert_int_equal(stage_close(up), -1);
 	stage_free_chain(up);
+	assert_int_equal(fk.committed, 1);
 	assert_int_equal(fk.aborted, 1);
+	storage_close(st);
+}
+
+static void
+test_upload_part_schedule(void **state)
+{
+	const size_t mib = (size_t)1 << 20;
+	uint64_t total = 0;
+	size_t len, last = 0;
+
+	(void)state;
+	/* S3: 10,000 parts of 5 MiB .. 5 GiB. */
+	for (uint64_t i = 0; i < 10000; i++) {
+		len = st_upload_part_len(5 * mib, (size_t)5 << 30, 10000, i);
+		assert_true(len >= last);
+		assert_true(len <= (size_t)5 << 30);
+		if (i < 4000)
+			assert_int_equal(len, 5 * mib);
+		total += len;
+		last = len;
+	}
+	/* S3's 5 TiB object limit fits; 4,000 small parts first. */
+	assert_true(total >= (uint64_t)5 << 40);
+	assert_int_equal(st_upload_part_len(5 * mib, (size_t)5 << 30, 10000,
+			     4000),
+	    10 * mib);
+	assert_int_equal(st_upload_part_len(5 * mib, (size_t)5 << 30, 10000,
+			     4600),
+	    20 * mib);
+	/* No part-count limit: always the base. */
+	assert_int_equal(st_upload_part_len(mib, 0, 0, 1000000), mib);
+	/* Buffers: one per sender plus one, within memory, at least 2. */
+	assert_int_equal(st_upload_bufs(8 * mib, 32 * mib, 4), 4);
+	assert_int_equal(st_upload_bufs(mib, 32 * mib, 4), 5);
+	assert_int_equal(st_upload_bufs(64 * mib, 32 * mib, 4), 2);
+	assert_int_equal(st_upload_bufs(mib, 32 * mib, 1), 2);
+}
+
+static void
+test_upload_parallel(void **state)
+{
+	struct storage_conf sc = { .name = "p",
+		.type = "fakepar",
+		.ops = &fake_par_ops };
+	struct st_upload_conf uc = { .part_size = 8192,
+		.retry_ms = 1,
+		.parallel = 4,
+		.memory = 1 << 20 };
+	static uint8_t data[12 * 8192 + 100];
+	struct storage *st;
+	struct stage *up;
+	struct ag_err err;
+	size_t i;
+
+	(void)state;
+	fk_reset();
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i / 8192 + 1);
+	assert_int_equal(storage_open(&sc, &st, &err), 0);
+
+	/* One part or less: one request, no multipart upload. */
+	up = st_upload_new(st, "k", &uc, &err);
+	assert_non_null(up);
+	assert_int_equal(write_pieces(up, data, 8192), 0);
+	assert_int_equal(stage_close(up), 0);
+	assert_int_equal(fk.puts, 1);
+	assert_int_equal(fk.begun, 0);
+	assert_int_equal(fk.sizes[0], 8192);
+	assert_int_equal(st_upload_parts(up), 1);
+	stage_free_chain(up);
+
+	/* Several parts: four in flight at once, each by its index. */
+	fk_reset();
+	fk.delay_us = 20000;
+	up = st_upload_new(st, "k", &uc, &err);
+	assert_non_null(up);
+	assert_int_equal(write_pieces(up, data, sizeof(data)), 0);
+	assert_int_equal(stage_close(up), 0);
+	assert_int_equal(fk.begun, 1);
+	assert_int_equal(fk.committed, 1);
+	assert_int_equal(fk.nparts, 13);
+	assert_int_equal(fk.most, 4);
+	for (i = 0; i < 13; i++)
+		assert_int_equal(fk.first[i], i + 1);
+	assert_int_equal(fk.sizes[12], 100);
+	stage_free_chain(up);
+
+	/* Memory for two buffers only: two parts in flight, not four. */
+	fk_reset();
+	fk.delay_us = 5000;
+	uc.memory = 2 * 8192;
+	up = st_upload_new(st, "k", &uc, &err);
+	assert_non_null(up);
+	assert_int_equal(write_pieces(up, data, sizeof(data)), 0);
+	assert_int_equal(stage_close(up), 0);
+	assert_int_equal(fk.most, 2);
+	stage_free_chain(up);
+
+	/* A part refused for good: one message, the rest dropped, aborted. */
+	fk_reset();
+	fk.delay_us = 5000;
+	fk.fail_hard = 3;
+	uc.memory = 1 << 20;
+	up = st_upload_new(st, "k", &uc, &err);
+	assert_non_null(up);
+	(void)write_pieces(up, data, sizeof(data));
+	assert_int_equal(stage_close(up), -1);
+	assert_int_equal(stage_error(up, &err), -1);
+	assert_string_equal(err.msg, "fake: HTTP 403 on part 3");
+	assert_true(fk.nparts < 13);
+	stage_free_chain(up);
+	assert_int_equal(fk.committed, 0);
+	assert_int_equal(fk.aborted, 1);
+
+	/* Freed while parts are in flight: joined and aborted. */
+	fk_reset();
+	fk.delay_us = 20000;
+	up = st_upload_new(st, "k", &uc, &err);
+	assert_non_null(up);
+	assert_int_equal(write_pieces(up, data, sizeof(data)), 0);
+	stage_free_chain(up);
+	assert_int_equal(fk.committed, 0);
+	assert_int_equal(fk.aborted, 1);
+	storage_close(st);
+}
+
+static void
+test_put_part_at(void **state)
+{
+	struct storage_conf sc = { .name = "p",
+		.type = "fakepar",
+		.ops = &fake_par_ops };
+	struct storage_conf ss = { .name = "f",
+		.type = "fake",
+		.ops = &fake_ops };
+	static uint8_t data[70000];
+	struct storage_upload *up;
+	struct storage *st;
+	struct ag_err err;
+
+	(void)state;
+	fk_reset();
+	assert_int_equal(storage_open(&sc, &st, &err), 0);
+	/* Out of order is fine; a missing part fails the commit. */
+	assert_int_equal(storage_put_begin(st, "k", &up, &err), 0);
+	assert_int_equal(storage_put_part_at(up, 2, data, 100, &err), 0);
+	assert_int_equal(storage_put_part_at(up, 0, data, 8192, &err), 0);
+	assert_int_equal(storage_put_commit(up, &err), -1);
+	assert_string_equal(err.msg,
+	    "fakepar[p]: put k: 2 of 3 parts arrived");
+	assert_int_equal(fk.committed, 0);
+	assert_int_equal(fk.aborted, 1);
+	/* Only the last part may be short. */
+	assert_int_equal(storage_put_begin(st, "k", &up, &err), 0);
+	assert_int_equal(storage_put_part_at(up, 1, data, 8192, &err), 0);
+	assert_int_equal(storage_put_part_at(up, 0, data, 100, &err), 0);
+	assert_int_equal(storage_put_commit(up, &err), -1);
+	assert_string_equal(err.msg,
+	    "fakepar[p]: put k: part 1 has 100 bytes, less than the minimum "
+	    "4096");
+	/* Within the part-count limit. */
+	assert_int_equal(storage_put_begin(st, "k", &up, &err), 0);
+	assert_int_equal(storage_put_part_at(up, 32, data, 8192, &err), -1);
+	assert_string_equal(err.msg, "fakepar[p]: put k: more than 32 parts");
+	storage_put_abort(up);
+	storage_close(st);
+
+	/* A backend without STORAGE_CAP_PARALLEL takes parts in order. */
+	assert_int_equal(storage_open(&ss, &st, &err), 0);
+	assert_int_equal(storage_put_begin(st, "k", &up, &err), 0);
+	assert_int_equal(storage_put_part_at(up, 1, data, 8192, &err), -1);
+	assert_string_equal(err.msg,
+	    "fake[f]: put k: part 2 sent before part 1");
+	assert_int_equal(storage_put_part_at(up, 0, data, 8192, &err), 0);
+	/* And no part over the backend's largest. */
+	assert_int_equal(storage_put_part_at(up, 1, data, 70000, &err), -1);
+	assert_string_equal(err.msg,
+	    "fake[f]: put k: part 2 has 70000 bytes, more than the maximum "
+	    "65536");
+	storage_put_abort(up);
+	storage_close(st);
+}
+
+/* Whether this process maps a file under ${dir} (deleted or not). */
+static int
+maps_under(const char *dir)
+{
+	char line[1024];
+	FILE *f;
+	int found = 0;
+
+	assert_non_null(f = fopen("/proc/self/maps", "r"));
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, dir) != NULL)
+			found = 1;
+	fclose(f);
+	return (found);
+}
+
+/* A fake part that checks where its bytes live. */
+static char spool_seen[600];
+static int spool_mapped;
+
+static int
+fk_part_spool(void *up, uint64_t idx, const uint8_t *buf, size_t len,
+    struct ag_err *err)
+{
+	if (spool_seen[0] != '\0' && maps_under(spool_seen))
+		spool_mapped++;
+	return (fk_part(up, idx, buf, len, err));
+}
+
+static const struct storage_ops fake_spool_ops = {
+	.name = "fakespool",
+	.caps = STORAGE_CAP_PARALLEL,
+	.part_min = 4096,
+	.part_align = 4096,
+	.max_parts = 32,
+	.open = fk_open,
+	.put_begin = fk_begin,
+	.put_part = fk_part_spool,
+	.put_commit = fk_commit,
+	.put_abort = fk_abort,
+	.close = fk_close,
+};
+
+static void
+test_upload_spool(void **state)
+{
+	struct storage_conf sc = { .name = "s",
+		.type = "fakespool",
+		.ops = &fake_spool_ops };
+	/* Parts of 64 KiB over a 64 KiB budget: spooled to files. */
+	struct st_upload_conf uc = { .part_size = 65536,
+		.retry_ms = 1,
+		.retries = 1,
+		.parallel = 4,
+		.memory = 65536,
+		.spool_dir = spool_seen };
+	static uint8_t data[6 * 65536 + 7];
+	struct rlimit rl, old;
+	struct storage *st;
+	struct stage *up;
+	struct ag_err err;
+	char missing[700];
+	size_t i;
+
+	(void)state;
+	fk_reset();
+	snprintf(spool_seen, sizeof(spool_seen), "%s/spool", tu_tmpdir());
+	assert_int_equal(mkdir(spool_seen, 0700), 0);
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i / 65536 + 1);
+	assert_int_equal(storage_open(&sc, &st, &err), 0);
+	spool_mapped = 0;
+	up = st_upload_new(st, "k", &uc, &err);
+	assert_non_null(up);
+	assert_int_equal(write_pieces(up, data, sizeof(data)), 0);
+	assert_int_equal(stage_close(up), 0);
+	assert_int_equal(fk.nparts, 7);
+	/* Two spooled parts at most, however many senders. */
+	assert_true(fk.most <= 2);
+	for (i = 0; i < 7; i++)
+		assert_int_equal(fk.first[i], i + 1);
+	assert_int_equal(fk.sizes[6], 7);
+	/* Every part was sent from a mapping of a file in the folder. */
+	assert_int_equal(spool_mapped, 7);
+	stage_free_chain(up);
+	assert_false(maps_under(spool_seen));
+
+	/* A spool that cannot grow (a full disk): one clear message. */
+	fk_reset();
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	rl = old;
+	rl.rlim_cur = 1000;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	up = st_upload_new(st, "k", &uc, &err);
+	assert_non_null(up);
+	assert_int_equal(write_pieces(up, data, sizeof(data)), -1);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_int_equal(stage_error(up, &err), -1);
+	assert_non_null(strstr(err.msg, "upload: cannot spool a part in "));
+	assert_non_null(strstr(err.msg, "File too large"));
+	stage_free_chain(up);
+	assert_int_equal(fk.committed, 0);
+
+	/* No such folder: the message names it. */
+	snprintf(missing, sizeof(missing), "%s/nowhere", tu_tmpdir());
+	uc.spool_dir = missing;
+	up = st_upload_new(st, "k", &uc, &err);
+	assert_non_null(up);
+	assert_int_equal(write_pieces(up, data, sizeof(data)), -1);
+	assert_int_equal(stage_error(up, &err), -1);
+	assert_non_null(strstr(err.msg, missing));
+	stage_free_chain(up);
 	storage_close(st);
 }
 
@@ -1099,6 +1489,10 @@ main(void)
 		cmocka_unit_test(test_downstream_failure),
 		cmocka_unit_test(test_upload),
 		cmocka_unit_test(test_upload_retry_and_growth),
+		cmocka_unit_test(test_upload_part_schedule),
+		cmocka_unit_test(test_upload_parallel),
+		cmocka_unit_test(test_put_part_at),
+		cmocka_unit_test(test_upload_spool),
 	};
 
 	return (cmocka_run_group_tests(tests, setup, tu_tmpdir_teardown));

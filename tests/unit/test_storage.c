@@ -26,6 +26,7 @@
 #include "conf/conf.h"
 #include "lib/ag.h"
 #include "providers/storage.h"
+#include "providers/storage_backend.h"
 #include "tests/unit/fakes/testutil.h"
 
 static struct storage *
@@ -547,6 +548,24 @@ test_enospc(void **state)
 }
 
 static void
+test_range_header(void **state)
+{
+	char b[STORAGE_RANGE_HDR_MAX];
+
+	(void)state;
+	assert_null(storage_range_header(b, sizeof(b), "Range", 0,
+	    UINT64_MAX));
+	assert_string_equal(storage_range_header(b, sizeof(b), "Range", 0, 1),
+	    "Range: bytes=0-0");
+	assert_string_equal(storage_range_header(b, sizeof(b), "x-ms-range", 7,
+				UINT64_MAX),
+	    "x-ms-range: bytes=7-");
+	assert_string_equal(storage_range_header(b, sizeof(b), "x-ms-range",
+				UINT64_MAX - 1, 1),
+	    "x-ms-range: bytes=18446744073709551614-18446744073709551614");
+}
+
+static void
 test_conf(void **state)
 {
 	struct conf *cf = NULL;
@@ -565,8 +584,13 @@ test_conf(void **state)
 	    "  bad2 = { type = \"local\"; pth = \"/x\"; };\n"
 	    "  bad3 = { type = \"ftp\"; };\n"
 	    "  bad4 = { type = \"local\"; };\n"
+	    "  up = { type = \"local\"; path = \"%s/confstore\";\n"
+	    "         upload_parallel = 1; upload_memory = \"8MiB\"; };\n"
+	    "  bad5 = { type = \"local\"; path = \"/x\"; upload_parallel = 2; };\n"
+	    "  bad6 = { type = \"local\"; path = \"/x\"; upload_parallel = 17; };\n"
+	    "  bad7 = { type = \"local\"; path = \"/x\"; upload_memory = \"512KiB\"; };\n"
 	    "};\n",
-	    tu_tmpdir());
+	    tu_tmpdir(), tu_tmpdir());
 	cf = tu_conf_load(text, &errs);
 	for (i = 0; i < errs.n; i++)
 		print_message("conf: %s\n", errs.msgs[i]);
@@ -602,6 +626,28 @@ test_conf(void **state)
 	assert_int_equal(storage_conf_find(cf->storage, "nope", &sc, &errs),
 	    -1);
 	assert_non_null(strstr(errs.msgs[i], "not defined"));
+
+	/* The common upload settings. */
+	assert_int_equal(storage_conf_find(cf->storage, "up", &sc, &errs), 0);
+	assert_int_equal(storage_open(sc, &st, &err), 0);
+	assert_int_equal(storage_upload_parallel(st), 1);
+	assert_int_equal(storage_upload_memory(st), 8 << 20);
+	storage_close(st);
+	storage_conf_free(sc);
+	i = errs.n;
+	assert_int_equal(storage_conf_find(cf->storage, "bad5", &sc, &errs),
+	    -1);
+	assert_non_null(strstr(errs.msgs[i], "upload_parallel"));
+	assert_non_null(strstr(errs.msgs[i], "one at a time"));
+	i = errs.n;
+	assert_int_equal(storage_conf_find(cf->storage, "bad6", &sc, &errs),
+	    -1);
+	assert_non_null(strstr(errs.msgs[i], "upload_parallel"));
+	i = errs.n;
+	assert_int_equal(storage_conf_find(cf->storage, "bad7", &sc, &errs),
+	    -1);
+	assert_non_null(strstr(errs.msgs[i], "upload_memory"));
+	assert_non_null(strstr(errs.msgs[i], "between 1MiB and 4GiB"));
 	conf_errs_free(&errs);
 	conf_free(cf);
 }
@@ -611,6 +657,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_open_creates),
+		cmocka_unit_test(test_range_header),
 		cmocka_unit_test(test_put_atomic),
 		cmocka_unit_test(test_abort),
 		cmocka_unit_test(test_ranged_get),

@@ -22,8 +22,9 @@
 
 #include "lib/buf.h"
 #include "lib/civil.h"
+#include "lib/clock.h"
 #include "lib/cloud/aws/aws_creds.h"
-#include "lib/cloud/aws/aws_xml.h"
+#include "lib/cloud/cloud_xml.h"
 #include "lib/http/http.h"
 #include "lib/log.h"
 
@@ -53,6 +54,7 @@ struct aws_creds {
 	time_t expires;
 	const char *source;
 	bool have;
+	bool stale; /* refused by a server: fetch again */
 };
 
 struct aws_creds *
@@ -141,6 +143,7 @@ take(struct aws_creds *p, const char *akid, const char *secret,
 		return (-1);
 	}
 	p->have = true;
+	p->stale = false;
 	p->expires = expires;
 	p->source = source;
 	return (0);
@@ -380,7 +383,7 @@ web_identity(struct aws_creds *p, const char *role, const char *token_file,
 	char *body = NULL, *url = NULL, *k, *s, *t, *x;
 	struct http_resp resp = { 0 };
 	struct ag_err e;
-	time_t exp = 0;
+	int64_t exp = 0;
 	int rc;
 
 	(void)now;
@@ -418,8 +421,9 @@ web_identity(struct aws_creds *p, const char *role, const char *token_file,
 		goto out;
 	}
 	if (resp.status != 200) {
-		char *code = aws_xml_text(resp.body, resp.body_len, "Code");
-		char *msg = aws_xml_text(resp.body, resp.body_len, "Message");
+		char *code = cloud_xml_text(resp.body, resp.body_len, "Code");
+		char *msg = cloud_xml_text(resp.body, resp.body_len,
+		    "Message");
 
 		(void)ag_err_set(err,
 		    "aws web identity: STS answered %ld%s%s"
@@ -433,16 +437,16 @@ web_identity(struct aws_creds *p, const char *role, const char *token_file,
 								  -1;
 		goto out;
 	}
-	k = aws_xml_text(resp.body, resp.body_len, "AccessKeyId");
-	s = aws_xml_text(resp.body, resp.body_len, "SecretAccessKey");
-	t = aws_xml_text(resp.body, resp.body_len, "SessionToken");
-	x = aws_xml_text(resp.body, resp.body_len, "Expiration");
+	k = cloud_xml_text(resp.body, resp.body_len, "AccessKeyId");
+	s = cloud_xml_text(resp.body, resp.body_len, "SecretAccessKey");
+	t = cloud_xml_text(resp.body, resp.body_len, "SessionToken");
+	x = cloud_xml_text(resp.body, resp.body_len, "Expiration");
 	if (k == NULL || s == NULL || t == NULL || x == NULL ||
-	    aws_parse_time(x, &exp) != 0)
+	    clock_parse_rfc3339(x, &exp) != 0)
 		rc = ag_err_set(err,
 		    "aws web identity: STS's answer lacks "
 		    "the credentials");
-	else if (take(p, k, s, t, exp, "web identity") != 0)
+	else if (take(p, k, s, t, (time_t)(exp / 1000), "web identity") != 0)
 		rc = ag_err_set(err, "out of memory");
 	else
 		rc = 0;
@@ -473,7 +477,7 @@ json_creds(struct aws_creds *p, const char *body, size_t len,
 {
 	json_t *j = body != NULL ? json_loadb(body, len, 0, NULL) : NULL;
 	const char *k, *s, *t, *x;
-	time_t exp = 0;
+	int64_t exp = 0;
 	int rc;
 
 	k = json_string_value(json_object_get(j, "AccessKeyId"));
@@ -481,12 +485,12 @@ json_creds(struct aws_creds *p, const char *body, size_t len,
 	t = json_string_value(json_object_get(j, "Token"));
 	x = json_string_value(json_object_get(j, "Expiration"));
 	if (k == NULL || s == NULL ||
-	    (x != NULL && aws_parse_time(x, &exp) != 0))
+	    (x != NULL && clock_parse_rfc3339(x, &exp) != 0))
 		rc = ag_err_set(err,
 		    "aws %s: the answer lacks the "
 		    "credentials",
 		    source);
-	else if (take(p, k, s, t, exp, source) != 0)
+	else if (take(p, k, s, t, (time_t)(exp / 1000), source) != 0)
 		rc = ag_err_set(err, "out of memory");
 	else
 		rc = 0;
@@ -714,7 +718,7 @@ aws_creds_get(struct aws_creds *p, time_t now, struct aws_cred *ret,
 
 	memset(ret, 0, sizeof(*ret));
 	pthread_mutex_lock(&p->mu);
-	if (!p->have ||
+	if (!p->have || p->stale ||
 	    (p->expires != 0 && p->expires - AWS_CREDS_REFRESH_S <= now)) {
 		rc = walk(p, now, err);
 		/* Failing early, keep what is still valid. */
@@ -736,6 +740,23 @@ aws_creds_get(struct aws_creds *p, time_t now, struct aws_cred *ret,
 	}
 	pthread_mutex_unlock(&p->mu);
 	return (rc);
+}
+
+bool
+aws_creds_refused(struct aws_creds *p)
+{
+	bool again;
+
+	pthread_mutex_lock(&p->mu);
+	/* Links that hand out temporary credentials can give new ones. */
+	again = p->have && p->source != NULL &&
+	    (strcmp(p->source, "web identity") == 0 ||
+		strcmp(p->source, "container") == 0 ||
+		strcmp(p->source, "imds") == 0);
+	if (again)
+		p->stale = true;
+	pthread_mutex_unlock(&p->mu);
+	return (again);
 }
 
 void

@@ -20,7 +20,8 @@
  *
  * Every endpoint can be set (tests point them at loopback).  Temporary
  * credentials are cached and fetched again five minutes before they
- * expire.  Secrets are registered with log_secret_add() while held and
+ * expire, or when a server refuses them as expired (aws_creds_refused()).
+ * Secrets are registered with log_secret_add() while held and
  * never appear in messages.  No storage-specific code: the S3 backend,
  * the SNS notifier and the CloudWatch source share it.
  *
@@ -82,6 +83,16 @@ struct aws_creds *aws_creds_new(const struct aws_creds_conf *conf);
  */
 int aws_creds_get(struct aws_creds *p, time_t now, struct aws_cred *ret,
     struct ag_err *err);
+
+/**
+ * aws_creds_refused(p):
+ * A server called the credentials of ${p} expired (S3's ExpiredToken)
+ * before the time they said.  If they came from a link that hands out
+ * temporary ones (web identity, container, IMDS), the next
+ * aws_creds_get() fetches new ones and this returns true: the caller may
+ * try again.  Otherwise false: new ones would be the same.  Thread safe.
+ */
+bool aws_creds_refused(struct aws_creds *p);
 
 /* aws_cred_clear(c): wipe and free the copies in ${c}. */
 void aws_cred_clear(struct aws_cred *c);

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+# it_azure_faults.sh: Azure Blob backups under faults, against Azurite
+# (SharedKey checked, lib.sh start_azurite) behind tests/fakes/
+# fault_proxy.py, which vigil's endpoint names.  On data for several 1 MiB
+# blocks:
+#  - 503 ServerBusy and 429 bursts on blocks and a connection reset in the
+#    middle of a block are retried: the backup succeeds, its blob has every
+#    block committed and it restores byte for byte; a single-file restore
+#    reads at most two chunks plus the manifest and the index (bytes
+#    counted by the proxy);
+#  - the server gone while a block is in flight (the proxy holds it, then
+#    is killed): the run fails with one message, nothing new is listed as
+#    complete, the blocks it sent stay uncommitted (no blob), the next run
+#    succeeds and the last good backup stays intact.
+# A wrong key and a missing container are it_azure.sh's.  Entra ID tokens
+# (the only Azure credential vigil refreshes) need Azurite over HTTPS with
+# --oauth basic; not done here (see the report of issue 9's fault tests).
+. "$(dirname "$0")/lib.sh"
+
+start_azurite
+REST() { python3 "$VIGIL_SRC/tests/integration/azure_rest.py" "$AZ_EP" "$AZ_ACCT" "$AZ_KEY" "$@"; }
+V() { "$VIGIL" -c "$T/vigil.conf" "$@"; }
+REST mkcontainer vigil || fail "cannot make the container: $(cat "$T/azurite.log")"
+
+# start_proxy [PORT]: fault_proxy.py in front of Azurite; sets PPORT, PPID_.
+start_proxy() {
+	rm -f "$T/proxy.port"
+	python3 "$VIGIL_SRC/tests/fakes/fault_proxy.py" \
+		--upstream "http://127.0.0.1:$AZ_PORT" --port "${1:-0}" \
+		--port-file "$T/proxy.port" 2>>"$T/proxy.log" &
+	PPID_=$!
+	PIDS+=("$PPID_")
+	wait_for 10 test -s "$T/proxy.port" || fail "the proxy did not start: $(cat "$T/proxy.log")"
+	PPORT=$(cat "$T/proxy.port")
+}
+ctl() {
+	if [ $# -gt 1 ]; then
+		curl -sf -X POST --data "$2" "http://127.0.0.1:$PPORT/__fault/$1"
+	else
+		curl -sf "http://127.0.0.1:$PPORT/__fault/$1"
+	fi
+}
+stat_of() { ctl stats | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+fired() { stat_of "d['fired'].get('$1', 0)"; }
+start_proxy
+
+# --- Source, key, config ------------------------------------------------------
+S="$T/src"
+mkdir -p "$S/a/b"
+head -c 4000000 /dev/urandom >"$S/a/r1.bin"
+head -c 2500000 /dev/urandom >"$S/a/b/r2.bin"
+printf 'one small file\n' >"$S/a/b/small.txt"
+for i in $(seq 1 30); do printf 'file %s\n' "$i" >"$S/a/f$i.txt"; done
+REL="${S#/}"
+SLICE=262144
+"$VIGIL" key generate --symmetric --out "$T/backup.key" 2>/dev/null ||
+	fail "vigil key generate failed"
+printf '%s\n' "$AZ_KEY" >"$T/account.key"
+chmod 600 "$T/account.key"
+cat >"$T/vigil.conf" <<CONF
+agent = { state_dir = "$T/state"; control_socket = "$T/vigild.sock"; };
+storage = { cloud = { type = "azure"; account = "$AZ_ACCT"; container = "vigil";
+  endpoint = "http://127.0.0.1:$PPORT/$AZ_ACCT"; account_key_file = "$T/account.key"; }; };
+backups = ( { name = "az"; paths = [ "$S" ]; storage = "cloud";
+              key_file = "$T/backup.key"; slice_size = "256KiB"; } );
+CONF
+chmod 600 "$T/vigil.conf"
+V config check >/dev/null 2>"$T/err" || fail "config check: $(cat "$T/err")"
+
+# complete_ids: the ids `vigil backup list` shows as complete.
+complete_ids() {
+	V backup list az >"$T/list" 2>"$T/err" || fail "backup list: $(cat "$T/err")"
+	awk '$NF == "complete" { sub("^az/", "", $1); print $1 }' "$T/list"
+}
+# restore_check ID DIR: a full restore, byte for byte.
+restore_check() {
+	V restore "az/$1" --to "$2" >/dev/null 2>"$T/err" || fail "restore az/$1: $(cat "$T/err")"
+	diff -r "$S" "$2/$REL" >/dev/null || fail "restore az/$1 differs from the source"
+}
+# one_failure TEXT: $T/err reports the failure of the run once, with TEXT:
+# the log line "error: backup az/ID: failed: MSG", the exit message
+# "vigil: backup az failed: MSG" (the same MSG), and no other error or
+# warning (the log's "started" line aside).
+one_failure() {
+	python3 - "$1" "$T/err" <<'PY' || fail "the failure was not reported once: $(cat "$T/err")"
+import re, sys
+text, path = sys.argv[1:]
+lines = [l for l in open(path).read().splitlines() if not l.endswith(": started")]
+assert len(lines) == 2, lines
+m1 = re.match(r"error: backup az/[^:]+: failed: (.*)$", lines[0])
+m2 = re.match(r"vigil: backup az failed: (.*)$", lines[1])
+assert m1 and m2 and m1.group(1) == m2.group(1), lines
+assert text in m2.group(1), (text, lines)
+PY
+}
+BLOCK='^PUT .*/data\\.vgl\\?comp=block&'
+
+# --- 503 and 429 bursts, a reset mid-block: retried ----------------------------
+# One rule after the other on the data blocks: block 1 gets 503 three times,
+# block 2 429 twice, block 4 is cut off after 300,000 bytes.
+ctl rule "{\"match\": \"$BLOCK\", \"skip\": 1, \"count\": 3, \"preset\": \"azure-busy\"}" >/dev/null
+ctl rule "{\"match\": \"$BLOCK\", \"skip\": 1, \"count\": 2, \"preset\": \"azure-throttled\"}" >/dev/null
+ctl rule "{\"match\": \"$BLOCK\", \"skip\": 2, \"action\": \"reset\", \"after\": 300000}" >/dev/null
+V backup run az >"$T/out" 2>"$T/err" || fail "backup run with 503/429/reset: $(cat "$T/err")"
+[ "$(fired 1)" = 3 ] && [ "$(fired 2)" = 2 ] && [ "$(fired 3)" = 1 ] ||
+	fail "the faults did not all fire: $(ctl stats)"
+ctl stats | python3 -c '
+import json, re, sys
+log = json.load(sys.stdin)["log"]
+blocks = []
+for m, t, s in log:
+    b = re.search(r"data\.vgl\?comp=block&blockid=([^&]+)", t)
+    if m == "PUT" and b:
+        blocks.append((b.group(1), s))
+ids = list(dict.fromkeys(b for b, s in blocks))
+want = {ids[1]: [503] * 3 + [201], ids[2]: [429] * 2 + [201], ids[4]: [0, 201]}
+for i in ids:
+    got = [s for b, s in blocks if b == i]
+    assert got == want.get(i, [201]), (i, got)
+assert len(ids) >= 6, ids
+' || fail "blocks not retried as expected: $(ctl stats)"
+ID1=$(complete_ids | tail -n 1)
+[ -n "$ID1" ] || fail "no complete backup listed: $(cat "$T/list")"
+NB=$(REST blocks vigil "az/$ID1/data.vgl") || fail "no block list for data.vgl"
+[ "$NB" -ge 6 ] || fail "data.vgl has $NB committed blocks, want >= 6"
+restore_check "$ID1" "$T/r1"
+
+# --- single-file restore: bytes served through the proxy ------------------------
+REST list vigil "az/$ID1/" >"$T/sizes" || fail "cannot list the backup's blobs"
+size_of() { awk -v k="az/$ID1/$1" '$1 == k { print $2 }' "$T/sizes"; }
+DSIZE=$(size_of data.vgl) MAN=$(size_of manifest.vgl) IDX=$(size_of index.vgl)
+[ "${DSIZE:-0}" -gt $((6 * 1048576)) ] || fail "data.vgl is only ${DSIZE:-0} bytes: $(cat "$T/sizes")"
+ctl reset '' >/dev/null
+V restore "az/$ID1" --to "$T/one" --path "$REL/a/b/small.txt" >/dev/null 2>"$T/err" ||
+	fail "single-file restore: $(cat "$T/err")"
+cmp "$S/a/b/small.txt" "$T/one/$REL/a/b/small.txt" || fail "the restored file differs"
+[ "$(find "$T/one" -type f | wc -l)" = 1 ] || fail "--path restored more than one file"
+SERVED=$(stat_of 'sum(d["served"].values())')
+# A chunk is one sealed slice: at most the slice, deflate's bound and the tag.
+LIMIT=$((2 * (SLICE + 8192) + MAN + ${IDX:-0}))
+[ "$SERVED" -le "$LIMIT" ] ||
+	fail "single-file restore read $SERVED bytes (limit $LIMIT = 2 chunks + manifest + index): $(stat_of 'd["served"]')"
+echo "single-file restore: $SERVED bytes served of data.vgl $DSIZE (limit $LIMIT)"
+
+# --- the server gone while a block is in flight -----------------------------------
+ctl clear '' >/dev/null
+ctl rule "{\"match\": \"$BLOCK\", \"skip\": 2, \"action\": \"hang\", \"after\": 500000}" >/dev/null
+sleep 1 # a new backup id (ids have one-second resolution)
+set +e
+V backup run az >"$T/out" 2>"$T/err" &
+VPID=$!
+set -e
+hanging() { [ "$(stat_of 'd["hanging"]')" = 1 ]; }
+wait_for 30 hanging || fail "no block was held: $(ctl stats)"
+kill -9 "$PPID_"
+wait "$PPID_" 2>/dev/null || true
+set +e
+wait "$VPID"
+rc=$?
+set -e
+[ "$rc" != 0 ] || fail "the backup succeeded with the server gone"
+one_failure "data.vgl"
+echo "server gone: $(tail -n 1 "$T/err")"
+ID2=$(sed -n 's/^error: backup az\/\([^:]*\): failed: .*/\1/p' "$T/err")
+[ -n "$ID2" ] || fail "no backup id in the message: $(cat "$T/err")"
+# The two blocks Azurite got stay uncommitted: no blob.
+REST list vigil "az/$ID2/" >"$T/left" || fail "cannot list"
+[ ! -s "$T/left" ] || fail "the failed run left blobs: $(cat "$T/left")"
+[ "$(REST blocks vigil "az/$ID2/data.vgl" uncommitted)" = 2 ] ||
+	fail "the failed run's blocks did not reach the server (test broken?)"
+start_proxy "$PPORT"
+[ "$(complete_ids)" = "$ID1" ] || fail "the failed run is listed as complete: $(cat "$T/list")"
+V backup verify "az/$ID1" >/dev/null 2>"$T/err" || fail "the good backup was harmed: $(cat "$T/err")"
+sleep 1
+V backup run az >"$T/out" 2>"$T/err" || fail "the run after the failure: $(cat "$T/err")"
+ID3=$(complete_ids | tail -n 1)
+[ "$ID3" != "$ID1" ] && [ "$(wc -l <"$T/list")" = 2 ] ||
+	fail "after the failed run: $(cat "$T/list")"
+restore_check "$ID3" "$T/r3"
+restore_check "$ID1" "$T/r1b"
+echo "it_azure_faults: ok"
