@@ -457,10 +457,9 @@ delete_backup(struct storage *st, const char *prefix, const char *job,
 
 /**
  * catalog_delete(st, prefix, job, id, err):
- * Delete every object of backup ${job}/${id}: manifest.vgl first (so an
- * interrupted delete leaves an incomplete backup, never a complete-looking
- * broken one), then index.vgl, data.vgl and anything else there.  Return
- * 0, AG_RETRY or -1 with a message.
+ * Delete every object of backup ${job}/${id}, manifest.vgl first, in one
+ * storage_remove_many(), unless an object lock still holds it (see
+ * catalog.h).  Return 0, CATALOG_RETAINED, AG_RETRY or -1 with a message.
  */
 int
 catalog_delete(struct storage *st, const char *prefix, const char *job,
@@ -473,7 +472,7 @@ catalog_delete(struct storage *st, const char *prefix, const char *job,
 
 /**
  * catalog_action_name(a):
- * "keep", "delete", "incomplete", "delete incomplete".
+ * "keep", "delete", "incomplete", "delete incomplete", "keep (locked)".
  */
 const char *
 catalog_action_name(enum catalog_action a)
@@ -498,7 +497,8 @@ catalog_action_name(enum catalog_action a)
  * Apply the retention policy to the complete backups of ${job} and delete
  * those it does not keep (unless dry_run), then the stale incomplete ones
  * as ${opts} says.  The newest complete backup is always kept and an
- * all-zero policy keeps everything (retention.h).  Counters go to ${ret}
+ * all-zero policy keeps everything (retention.h); one an object lock holds
+ * is kept too (CATALOG_KEEP_LOCKED, no failure).  Counters go to ${ret}
  * (may be NULL).  Return 0; AG_RETRY or -1 if the listing failed (nothing
  * deleted); -1 if a delete failed (the others were still tried; ${err}
  * has the first failure).

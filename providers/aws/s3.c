@@ -1080,26 +1080,17 @@ static void
 xml_put(struct buf *b, const char *s)
 {
 
-	for (; *s != '\0'; s++)
-		switch (*s) {
-		case '&':
-			buf_puts(b, "&amp;");
-			break;
-		case '<':
-			buf_puts(b, "&lt;");
-			break;
-		case '>':
-			buf_puts(b, "&gt;");
-			break;
-		case '"':
-			buf_puts(b, "&quot;");
-			break;
-		case '\'':
-			buf_puts(b, "&apos;");
-			break;
-		default:
+	for (; *s != '\0'; s++) {
+		const char *e = *s == '&' ? "&amp;" :
+		    *s == '<'		  ? "&lt;" :
+		    *s == '>'		  ? "&gt;" :
+					    NULL;
+
+		if (e != NULL)
+			buf_puts(b, e);
+		else
 			buf_append(b, s, 1);
-		}
+	}
 }
 
 /* short_key(s, key): ${key} without the configured prefix. */
@@ -1351,6 +1342,12 @@ s3_retention(void *ctx, const char *key, time_t *ret_until, struct ag_err *err)
 	rc = s3_do(s, &call, &resp, err);
 	if (rc == 0 && resp.status == 404)
 		rc = STORAGE_ABSENT;
+	else if (rc == 0 && resp.status == 403)
+		/* A HEAD's answer has no body to say why. */
+		rc = ag_err_set(err,
+		    "%s: read the lock of %s: 403: allow "
+		    "s3:GetObject and s3:GetObjectRetention on the objects",
+		    s->inst, key);
 	else if (rc == 0 && (resp.status < 200 || resp.status >= 300))
 		rc = s3_error(s->inst, "read the lock of", key, resp.status,
 		    resp.body, resp.body_len, err);

@@ -140,6 +140,27 @@ out:
 	return (rc);
 }
 
+/*
+ * next_markers(root, id, ret_key, ret_id): of a truncated listing, its
+ * NextKeyMarker and the marker ${id} (malloc'd), else NULL.  Return 0, or
+ * -1 if truncated without both.
+ */
+static int
+next_markers(xmlNodePtr root, const char *id, char **ret_key, char **ret_id)
+{
+
+	if (!truncated(root))
+		return (0);
+	*ret_key = cloud_xml_node_text(cloud_xml_child(root, "NextKeyMarker"));
+	*ret_id = cloud_xml_node_text(cloud_xml_child(root, id));
+	if (*ret_key != NULL && *ret_id != NULL)
+		return (0);
+	free(*ret_key);
+	free(*ret_id);
+	*ret_key = *ret_id = NULL;
+	return (-1);
+}
+
 int
 s3_xml_list_uploads(const char *body, size_t len, size_t strip,
     struct objlist *out, char **ret_key, char **ret_id)
@@ -154,19 +175,7 @@ s3_xml_list_uploads(const char *body, size_t len, size_t strip,
 	    entries(root, "Upload", NULL, "Initiated", "UploadId", strip,
 		out) != 0)
 		goto out;
-	if (truncated(root)) {
-		*ret_key = cloud_xml_node_text(cloud_xml_child(root,
-		    "NextKeyMarker"));
-		*ret_id = cloud_xml_node_text(cloud_xml_child(root,
-		    "NextUploadIdMarker"));
-		if (*ret_key == NULL || *ret_id == NULL) {
-			free(*ret_key);
-			free(*ret_id);
-			*ret_key = *ret_id = NULL;
-			goto out;
-		}
-	}
-	rc = 0;
+	rc = next_markers(root, "NextUploadIdMarker", ret_key, ret_id);
 out:
 	xmlFreeDoc(d);
 	return (rc);
@@ -187,19 +196,7 @@ s3_xml_list_versions(const char *body, size_t len, struct objlist *out,
 	    entries(root, "DeleteMarker", NULL, "LastModified", "VersionId", 0,
 		out) != 0)
 		goto out;
-	if (truncated(root)) {
-		*ret_key = cloud_xml_node_text(cloud_xml_child(root,
-		    "NextKeyMarker"));
-		*ret_id = cloud_xml_node_text(cloud_xml_child(root,
-		    "NextVersionIdMarker"));
-		if (*ret_key == NULL || *ret_id == NULL) {
-			free(*ret_key);
-			free(*ret_id);
-			*ret_key = *ret_id = NULL;
-			goto out;
-		}
-	}
-	rc = 0;
+	rc = next_markers(root, "NextVersionIdMarker", ret_key, ret_id);
 out:
 	xmlFreeDoc(d);
 	return (rc);

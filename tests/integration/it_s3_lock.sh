@@ -7,6 +7,7 @@
 #
 #  - `vigil config check` refuses a bad lock_mode, a negative lock_days and
 #    a lock_mode without lock_days, each with FILE:LINE;
+#  - lock_days on a bucket without Object Lock: S3's refusal in the error;
 #  - every object PutObject wrote carries the lock mode and a retain-until
 #    date lock_days ahead (boto3 head_object: moto 5.2.1 has no
 #    GetObjectRetention, HeadObject shows the same fields; it also drops the
@@ -79,6 +80,13 @@ for bad in 'lock_days = 1; lock_mode = "FOREVER";' 'lock_days = -1;' \
 		fail "no FILE:LINE error for \"$bad\": $(cat "$T/err")"
 done
 grep -q 'lock_days' "$T/err" || fail "lock_days out of range not named: $(cat "$T/err")"
+
+# --- lock_days on a bucket without Object Lock: S3's refusal, said once -------
+B=vigil-unused write_conf 'lock_days = 1;'
+if V backup run nightly >"$T/out" 2>"$T/err"; then
+	fail "a locked backup to a bucket without Object Lock succeeded"
+fi
+grep -q 'InvalidRequest.*Object *Lock' "$T/err" || fail "no word of the missing Object Lock: $(cat "$T/err")"
 
 # --- backups write locked objects ---------------------------------------------
 write_conf 'lock_days = 1; lock_mode = "GOVERNANCE";'

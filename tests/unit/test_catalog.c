@@ -36,6 +36,7 @@
 #include "lib/crypto/crypto.h"
 #include "lib/crypto/crypto_keys.h"
 #include "providers/storage.h"
+#include "providers/storage_backend.h"
 #include "backup/catalog.h"
 #include "backup/format.h"
 #include "backup/job.h"
@@ -604,6 +605,126 @@ reseal_manifest(const char *job, const char *id, const char *path,
 	free(sealed);
 }
 
+/*
+ * A local folder whose objects a lock holds until lock_until (0: none),
+ * every retention() call counted: the local backend's ops with a lock.
+ */
+static struct storage_ops lock_ops;
+static time_t lock_until;
+static int nretention;
+
+static const char *
+lk_name(void *ctx)
+{
+	(void)ctx;
+	return "Test Lock";
+}
+
+static int
+lk_retention(void *ctx, const char *k, time_t *ret, struct ag_err *err)
+{
+	(void)ctx;
+	(void)k;
+	(void)err;
+	nretention++;
+	*ret = lock_until;
+	return 0;
+}
+
+static void
+test_prune_locked(void **state)
+{
+	struct catalog_prune_opts po = { 0 };
+	struct catalog_prune_result pr;
+	struct storage_conf *lc;
+	struct storage *ls;
+	struct seen seen = { 0 };
+	struct ag_err e;
+	char dir[1024];
+	static const char *const ids[] = { "2026-11-19T030000Z-0000",
+		"2026-11-20T030000Z-1111", "2026-11-21T030000Z-2222",
+		"2026-11-22T030000Z-3333" };
+	static uint8_t zeros[4096];
+
+	(void)state;
+	assert_string_equal(catalog_action_name(CATALOG_KEEP_LOCKED),
+	    "keep (locked)");
+	lock_ops = storage_local_ops;
+	lock_ops.lock_name = lk_name;
+	lock_ops.retention = lk_retention;
+	snprintf(dir, sizeof(dir), "%s/locked", tu_tmpdir());
+	assert_non_null(lc = storage_conf_local("locked", dir));
+	lc->ops = &lock_ops;
+	OK(storage_open(lc, &ls, &e));
+	/* ids[0] was interrupted (data only); the others are complete. */
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(dir, sizeof(dir), "j/%s/data.vgl", ids[i]);
+		OK(storage_put(ls, dir, zeros, 100, &e));
+		if (i == 0)
+			continue;
+		snprintf(dir, sizeof(dir), "j/%s/manifest.vgl", ids[i]);
+		OK(storage_put(ls, dir, zeros, CATALOG_MANIFEST_MIN, &e));
+	}
+	po.policy.keep_last = 1;
+	po.stale_grace_s = 0;
+	po.now_s = tu_utc(2026, 11, 23, 0, 0, 0);
+	po.cb = seen_cb;
+	po.cookie = &seen;
+
+	/*
+	 * Locked for 100 s more: kept with the lock's date, no failure;
+	 * one question per backup (the manifest, or the data of the
+	 * incomplete one); a dry run asks too.
+	 */
+	lock_until = (time_t)po.now_s + 100;
+	for (int dry = 1; dry >= 0; dry--) {
+		memset(&seen, 0, sizeof(seen));
+		nretention = 0;
+		po.dry_run = dry;
+		OK(catalog_prune(ls, "", "j", &po, &pr, &e));
+		assert_int_equal(pr.locked, 3);
+		assert_int_equal(pr.kept, 1);
+		assert_int_equal(pr.deleted + pr.deleted_incomplete, 0);
+		assert_int_equal(pr.failed, 0);
+		assert_int_equal(pr.bytes_freed, 0);
+		assert_int_equal(nretention, 3);
+		assert_int_equal(seen.n, 4);
+		for (size_t i = 0; i < 3; i++) {
+			assert_int_equal(seen.a[i], CATALOG_KEEP_LOCKED);
+			assert_string_equal(seen.reason[i],
+			    "Test Lock retains it until "
+			    "2026-11-23T00:01:40Z");
+		}
+		assert_int_equal(seen.a[3], CATALOG_KEEP);
+	}
+	/* catalog_delete() judges the lock at the time of the call. */
+	lock_until = time(NULL) + 3600;
+	assert_int_equal(catalog_delete(ls, "", "j", ids[1], &e),
+	    CATALOG_RETAINED);
+	assert_non_null(strstr(e.msg, "Test Lock retains it until 20"));
+
+	/* The lock over (at now_s exactly): deleted as usual. */
+	lock_until = (time_t)po.now_s;
+	memset(&seen, 0, sizeof(seen));
+	po.dry_run = false;
+	OK(catalog_prune(ls, "", "j", &po, &pr, &e));
+	assert_int_equal(pr.locked, 0);
+	assert_int_equal(pr.deleted, 2);
+	assert_int_equal(pr.deleted_incomplete, 1);
+	assert_int_equal(seen.a[0], CATALOG_DELETE_INCOMPLETE);
+	assert_int_equal(seen.a[1], CATALOG_DELETE);
+	{
+		struct objlist ol = { 0 };
+
+		OK(storage_list(ls, "j/", 0, &ol, &e));
+		assert_int_equal(ol.n, 2);
+		assert_non_null(strstr(ol.v[0].name, ids[3]));
+		objlist_free(&ol);
+	}
+	storage_close(ls);
+	storage_conf_free(lc);
+}
+
 static void
 test_verify(void **state)
 {
@@ -736,6 +857,7 @@ main(void)
 		cmocka_unit_test(test_find_resolve),
 		cmocka_unit_test(test_delete),
 		cmocka_unit_test(test_prune),
+		cmocka_unit_test(test_prune_locked),
 		cmocka_unit_test(test_verify),
 	};
 

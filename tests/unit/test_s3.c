@@ -593,6 +593,17 @@ test_object_lock(void **state)
 	assert_int_equal(storage_retention(st, "j/1/manifest.vgl", &until,
 			     &err),
 	    STORAGE_ABSENT);
+	S.status = 403;
+	assert_int_equal(storage_retention(st, "j/1/manifest.vgl", &until,
+			     &err),
+	    -1);
+	assert_string_equal(err.msg,
+	    "s3[t]: read the lock of j/1/manifest.vgl: 403: allow "
+	    "s3:GetObject and s3:GetObjectRetention on the objects");
+	S.status = 503;
+	assert_int_equal(storage_retention(st, "j/1/manifest.vgl", &until,
+			     &err),
+	    AG_RETRY);
 	S.status = 200;
 	storage_close(st);
 
