@@ -446,10 +446,13 @@ delete_backup(struct storage *st, const char *prefix, const char *job,
 	for (size_t i = 0; i < ol.n; i++)
 		keys[i] = ol.v[i].name;
 	/*
-	 * One batch where the storage has them (S3: one DeleteObjects),
-	 * the manifest first: without it the backup is incomplete.
+	 * The manifest first, on its own: once it is gone the backup is
+	 * incomplete, whatever happens to the rest.  A batch has no order
+	 * (S3's DeleteObjects), so the rest go in a second one.
 	 */
-	rc = storage_remove_many(st, keys, ol.n, err);
+	rc = ol.n > 0 ? storage_remove_many(st, keys, 1, err) : 0;
+	if (rc == 0 && ol.n > 1)
+		rc = storage_remove_many(st, keys + 1, ol.n - 1, err);
 	free(keys);
 	objlist_free(&ol);
 	return rc;
@@ -457,8 +460,8 @@ delete_backup(struct storage *st, const char *prefix, const char *job,
 
 /**
  * catalog_delete(st, prefix, job, id, err):
- * Delete every object of backup ${job}/${id}, manifest.vgl first, in one
- * storage_remove_many(), unless an object lock still holds it (see
+ * Delete every object of backup ${job}/${id}: manifest.vgl, then the rest
+ * in one storage_remove_many(), unless an object lock still holds it (see
  * catalog.h).  Return 0, CATALOG_RETAINED, AG_RETRY or -1 with a message.
  */
 int

@@ -112,8 +112,8 @@ tar -tzf "$T/data.tgz" | grep -q "data/big.bin" || fail "the decrypted object is
 
 # --- prune: keep_last = 1 drops the older backup ------------------------------
 # The run applies keep_last, then `backup prune` finds nothing more to do.
-# Pruning one backup is one DeleteObjects (POST ?delete) with its three
-# keys, no DELETE per object: moto's log says.
+# Pruning one backup is two DeleteObjects (POST ?delete): its manifest,
+# then its other keys; no DELETE per object: moto's log says.
 sleep 1
 before=$(wc -l <"$T/moto.log")
 V backup run nightly >"$T/out" 2>"$T/err" || fail "second backup run: $(cat "$T/err")"
@@ -121,8 +121,8 @@ V backup prune nightly >"$T/out" 2>"$T/err" || fail "prune: $(cat "$T/err")"
 # moto logs a request after answering it: wait for the last one.
 wait_for 5 bash -c "tail -n +$((before + 1)) '$T/moto.log' | grep -q '?delete HTTP'" || true
 tail -n +"$((before + 1))" "$T/moto.log" >"$T/moto.prune"
-[ "$(grep -c '"POST /vigil-it?delete HTTP' "$T/moto.prune")" = 1 ] ||
-	fail "prune did not send one DeleteObjects: $(cat "$T/moto.prune")"
+[ "$(grep -c '"POST /vigil-it?delete HTTP' "$T/moto.prune")" = 2 ] ||
+	fail "prune did not send two DeleteObjects: $(cat "$T/moto.prune")"
 grep -q '"DELETE ' "$T/moto.prune" && fail "prune deleted object by object: $(cat "$T/moto.prune")"
 V backup list nightly >"$T/list" || fail "backup list after prune failed"
 [ "$(grep -c complete "$T/list")" = 1 ] || fail "prune left: $(cat "$T/list")"
