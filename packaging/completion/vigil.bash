@@ -1,0 +1,171 @@
+# bash completion for vigil(1) and vigild(8), installed as
+# /usr/share/bash-completion/completions/vigil (and loaded for vigild
+# through the symlink of that name beside it).  Commands and options from
+# vigil(1); job names and backup ids (JOB/ID) from
+# `vigil backup list --json`, with the -c file the command line names.
+# SPDX-License-Identifier: BSD-2-Clause
+
+# _vigil_backups: "JOB/ID" of every backup, and "JOB/latest", one a line.
+_vigil_backups()
+{
+	local -a cfg=()
+	local i
+	for ((i = 1; i < ${#COMP_WORDS[@]} - 1; i++)); do
+		case ${COMP_WORDS[i]} in
+		-c | --config) cfg=(-c "${COMP_WORDS[i + 1]}") ;;
+		--config=*) cfg=(-c "${COMP_WORDS[i]#--config=}") ;;
+		esac
+	done
+	# Objects of the list are {"job": "J", "id": "I", ...}, one key a line.
+	timeout 10 "${COMP_WORDS[0]}" "${cfg[@]}" --json backup list \
+		2>/dev/null | sed -n 's/^ *"\(job\|id\)": "\([^"]*\)",\{0,1\}$/\1 \2/p' |
+		while read -r k v; do
+			if [ "$k" = job ]; then
+				job=$v
+				echo "$job/latest"
+			else
+				echo "$job/$v"
+			fi
+		done | sort -u
+}
+
+_vigil_jobs()
+{
+	_vigil_backups | sed 's,/.*,,' | sort -u
+}
+
+_vigil()
+{
+	local cur prev words cword
+	if declare -F _init_completion >/dev/null; then
+		_init_completion -n = || return
+	else
+		cur=${COMP_WORDS[COMP_CWORD]}
+		prev=${COMP_WORDS[COMP_CWORD - 1]}
+		words=("${COMP_WORDS[@]}")
+		cword=$COMP_CWORD
+	fi
+
+	case $prev in
+	-c | --config | --key | --out)
+		COMPREPLY=($(compgen -f -- "$cur"))
+		compopt -o filenames 2>/dev/null
+		return
+		;;
+	-s | --socket)
+		COMPREPLY=($(compgen -f -- "$cur"))
+		compopt -o filenames 2>/dev/null
+		return
+		;;
+	--to)
+		if [ "${words[1]}" != queue ] && [ "${words[2]}" != queue ]; then
+			COMPREPLY=($(compgen -d -- "$cur"))
+			compopt -o filenames 2>/dev/null
+		fi
+		return
+		;;
+	--path | --prefix | --storage | --workers | --notifier)
+		return
+		;;
+	--job)
+		COMPREPLY=($(compgen -W "$(_vigil_jobs)" -- "$cur"))
+		return
+		;;
+	esac
+
+	# The command's words, without the global options.
+	local -a cmd=()
+	local i
+	for ((i = 1; i < cword; i++)); do
+		case ${words[i]} in
+		-c | --config | -s | --socket) ((i++)) ;;
+		-*) ;;
+		*) cmd+=("${words[i]}") ;;
+		esac
+	done
+
+	case ${#cmd[@]} in
+	0)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "-c --config -s --socket --json
+			    -h --help -V --version" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "config status reload backup
+			    restore decrypt key queue storage version" -- "$cur"))
+		fi
+		return
+		;;
+	1)
+		case ${cmd[0]} in
+		config) COMPREPLY=($(compgen -W "check" -- "$cur")) ;;
+		backup)
+			COMPREPLY=($(compgen -W "run list verify prune" -- "$cur"))
+			;;
+		restore)
+			if [[ $cur == -* ]]; then
+				COMPREPLY=($(compgen -W "--to --path --key --storage
+				    --workers --no-privileges" -- "$cur"))
+			else
+				COMPREPLY=($(compgen -W "$(_vigil_backups)" -- "$cur"))
+			fi
+			;;
+		decrypt) COMPREPLY=($(compgen -W "--key --job" -- "$cur")) ;;
+		key) COMPREPLY=($(compgen -W "generate" -- "$cur")) ;;
+		queue) COMPREPLY=($(compgen -W "list retry drop" -- "$cur")) ;;
+		storage) COMPREPLY=($(compgen -W "check" -- "$cur")) ;;
+		esac
+		return
+		;;
+	esac
+
+	case ${cmd[0]}/${cmd[1]} in
+	backup/run | backup/list)
+		[ ${#cmd[@]} -eq 2 ] &&
+			COMPREPLY=($(compgen -W "$(_vigil_jobs)" -- "$cur"))
+		;;
+	backup/prune)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--dry-run" -- "$cur"))
+		elif [ ${#cmd[@]} -eq 2 ]; then
+			COMPREPLY=($(compgen -W "$(_vigil_jobs)" -- "$cur"))
+		fi
+		;;
+	backup/verify)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--key" -- "$cur"))
+		elif [ ${#cmd[@]} -eq 2 ]; then
+			COMPREPLY=($(compgen -W "$(_vigil_backups)" -- "$cur"))
+		fi
+		;;
+	restore/*)
+		COMPREPLY=($(compgen -W "--to --path --key --storage --workers
+		    --no-privileges" -- "$cur"))
+		;;
+	key/generate)
+		COMPREPLY=($(compgen -W "--out --symmetric --sign" -- "$cur"))
+		;;
+	queue/retry)
+		COMPREPLY=($(compgen -W "--all --notifier --to" -- "$cur"))
+		;;
+	queue/drop)
+		COMPREPLY=($(compgen -W "--all --notifier" -- "$cur"))
+		;;
+	storage/check)
+		[[ $cur == -* ]] &&
+			COMPREPLY=($(compgen -W "--prefix --no-delete" -- "$cur"))
+		;;
+	esac
+} &&
+	complete -F _vigil vigil
+
+_vigild()
+{
+	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
+	if [ "$prev" = -c ]; then
+		COMPREPLY=($(compgen -f -- "$cur"))
+		compopt -o filenames 2>/dev/null
+		return
+	fi
+	COMPREPLY=($(compgen -W "-c -f -n -v -V --version -h --help" -- "$cur"))
+} &&
+	complete -F _vigild vigild
