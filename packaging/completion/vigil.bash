@@ -5,18 +5,26 @@
 # `vigil backup list --json`, with the -c file the command line names.
 # SPDX-License-Identifier: BSD-2-Clause
 
-# _vigil_backups: "JOB/ID" of every backup, and "JOB/latest", one a line.
-_vigil_backups()
+# _vigil_cfg: the -c option of the command line being completed, in cfg.
+_vigil_cfg()
 {
-	local -a cfg=()
 	local i
+	cfg=()
 	for ((i = 1; i < ${#COMP_WORDS[@]} - 1; i++)); do
 		case ${COMP_WORDS[i]} in
 		-c | --config) cfg=(-c "${COMP_WORDS[i + 1]}") ;;
 		--config=*) cfg=(-c "${COMP_WORDS[i]#--config=}") ;;
 		esac
 	done
-	# Objects of the list are {"job": "J", "id": "I", ...}, one key a line.
+}
+
+# _vigil_backups: "JOB/ID" of every backup, and "JOB/latest", one a line,
+# from `vigil backup list --json`: objects {"job": "J", "id": "I", ...},
+# one key a line.
+_vigil_backups()
+{
+	local -a cfg
+	_vigil_cfg
 	timeout 10 "${COMP_WORDS[0]}" "${cfg[@]}" --json backup list \
 		2>/dev/null | sed -n 's/^ *"\(job\|id\)": "\([^"]*\)",\{0,1\}$/\1 \2/p' |
 		while read -r k v; do
@@ -29,9 +37,15 @@ _vigil_backups()
 		done | sort -u
 }
 
+# _vigil_jobs: every backup job of the configuration, those without a
+# backup too ("JOB: no backups" in the text of `vigil backup list`).
 _vigil_jobs()
 {
-	_vigil_backups | sed 's,/.*,,' | sort -u
+	local -a cfg
+	_vigil_cfg
+	timeout 10 "${COMP_WORDS[0]}" "${cfg[@]}" backup list 2>/dev/null |
+		sed -n -e 's,^\([^/ :]*\)/[^ ]* .*,\1,p' \
+		    -e 's,^\([^/ :]*\): no backups$,\1,p' | sort -u
 }
 
 _vigil()
