@@ -17,7 +17,9 @@
 # package revision (Debian's -N, RPM's Release).  Runtime dependencies come
 # from dpkg-shlibdeps and rpm's automatic requires, none typed here.  The
 # maintainer scripts are packaging/deb/ and packaging/rpm/.  A package is
-# built for the /usr prefix whatever CMAKE_INSTALL_PREFIX says.
+# built for the /usr prefix whatever CMAKE_INSTALL_PREFIX says; the unit
+# names /usr/sbin/vigild, so `make install` under another prefix needs a
+# drop-in for ExecStart= (vigild finds its module under any prefix).
 #
 # SPDX-License-Identifier: BSD-2-Clause
 
@@ -30,8 +32,16 @@ install(TARGETS vigil RUNTIME DESTINATION bin)
 install(TARGETS vigil_heavy_module LIBRARY DESTINATION lib/vigil
 	PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 
-install(FILES packaging/vigil.conf DESTINATION /etc/vigil
-	PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
+# `make install` never replaces a configuration that is there (the packages
+# stage into an empty DESTDIR, so they always carry it).
+install(CODE "set(conf \"\$ENV{DESTDIR}/etc/vigil/vigil.conf\")
+	if(EXISTS \"\${conf}\")
+		message(STATUS \"Kept: \${conf}\")
+	else()
+		file(INSTALL ${CMAKE_SOURCE_DIR}/packaging/vigil.conf
+			DESTINATION /etc/vigil
+			FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
+	endif()")
 install(DIRECTORY DESTINATION /etc/vigil/conf.d)
 install(FILES packaging/systemd/vigild.service
 	DESTINATION lib/systemd/system)
@@ -132,6 +142,7 @@ set(CPACK_RPM_PACKAGE_DESCRIPTION ${CPACK_PACKAGE_DESCRIPTION})
 set(CPACK_RPM_PACKAGE_AUTOREQ ON)
 set(CPACK_RPM_PACKAGE_AUTOPROV OFF)
 set(CPACK_RPM_PACKAGE_RELOCATABLE OFF)
+set(CPACK_PACKAGE_RELOCATABLE OFF)
 set(CPACK_RPM_SPEC_MORE_DEFINE "%define _build_id_links none
 %define packager ${VIGIL_PACKAGE_CONTACT}")
 set(CPACK_RPM_PRE_INSTALL_SCRIPT_FILE ${CMAKE_SOURCE_DIR}/packaging/rpm/pre)
