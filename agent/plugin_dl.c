@@ -110,6 +110,7 @@ module_load(struct ag_err *err)
 	char exe[PATH_MAX], path[PATH_MAX + sizeof(PLUGIN_MODULE_NAME) + 1];
 	ssize_t n;
 	char *slash;
+	const char *also = NULL; /* ../lib/vigil from vigild, if tried */
 
 	/* The build tree: the module sits beside vigild. */
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -130,6 +131,7 @@ module_load(struct ag_err *err)
 					0 &&
 				    access(path, F_OK) == 0)
 					return module_open(path, err);
+				also = exe;
 			}
 		}
 	}
@@ -139,7 +141,9 @@ module_load(struct ag_err *err)
 		return NULL;
 	}
 	if (access(path, F_OK) != 0) {
-		(void)ag_err_set(err, "%s: %s", path, strerror(errno));
+		(void)ag_err_set(err, "%s: %s%s%s%s", path, strerror(errno),
+		    also != NULL ? " (nor in " : "", also != NULL ? also : "",
+		    also != NULL ? ")" : "");
 		return NULL;
 	}
 	return module_open(path, err);
