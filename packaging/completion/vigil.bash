@@ -61,21 +61,19 @@ _vigil()
 	fi
 
 	case $prev in
-	-c | --config | --key | --out)
-		COMPREPLY=($(compgen -f -- "$cur"))
-		compopt -o filenames 2>/dev/null
-		return
-		;;
-	-s | --socket)
-		COMPREPLY=($(compgen -f -- "$cur"))
-		compopt -o filenames 2>/dev/null
+	# Files and folders: readline's own completion (names with spaces).
+	-c | --config | --key | --out | -s | --socket)
+		COMPREPLY=()
+		compopt -o default 2>/dev/null
 		return
 		;;
 	--to)
-		if [ "${words[1]}" != queue ] && [ "${words[2]}" != queue ]; then
-			COMPREPLY=($(compgen -d -- "$cur"))
-			compopt -o filenames 2>/dev/null
-		fi
+		COMPREPLY=()
+		local w
+		for w in "${words[@]}"; do
+			[ "$w" = queue ] && return
+		done
+		compopt -o dirnames 2>/dev/null
 		return
 		;;
 	--path | --prefix | --storage | --workers | --notifier)
@@ -176,8 +174,8 @@ _vigild()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
 	if [ "$prev" = -c ]; then
-		COMPREPLY=($(compgen -f -- "$cur"))
-		compopt -o filenames 2>/dev/null
+		COMPREPLY=()
+		compopt -o default 2>/dev/null
 		return
 	fi
 	COMPREPLY=($(compgen -W "-c -f -n -v -V --version -h --help" -- "$cur"))
