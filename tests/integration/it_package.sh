@@ -113,6 +113,11 @@ has "$T/requires" '^libconfig\.so\.9'
 rpm -qp --scripts "$rpm1" >"$T/scripts" 2>/dev/null
 has "$T/scripts" 'systemctl --no-reload preset vigild.service'
 has "$T/scripts" 'try-restart vigild.service'
+for tag in PREIN POSTIN PREUN POSTUN; do
+	rpm -qp --qf "%{$tag}" "$rpm1" >"$T/$tag.sh" 2>/dev/null
+	[ -s "$T/$tag.sh" ] && sh -n "$T/$tag.sh" || fail "rpm $tag: $(cat "$T/$tag.sh")"
+done
+has "$T/PREIN.sh" 'systemd-sysusers'
 rpmlint -r "$VIGIL_SRC/packaging/rpm/vigil.rpmlintrc" "$rpm1" >"$T/rpmlint" 2>&1 || true
 has "$T/rpmlint" ' 0 errors'
 echo "rpmlint:"
