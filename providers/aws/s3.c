@@ -1117,7 +1117,7 @@ delete_batch(struct s3 *s, const struct s3_del *v, size_t n,
 		.md5 = true };
 	struct http_resp resp;
 	struct buf b;
-	char key[STORAGE_KEY_MAX + 1], code[64], msg[160], what[48];
+	char key[STORAGE_KEY_MAX + 1], code[64], msg[160], what[64];
 	size_t nerr;
 	int rc;
 
