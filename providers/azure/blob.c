@@ -22,7 +22,8 @@
  * "endpoint" replaces https://<account>.blob.core.windows.net, e.g.
  * http://127.0.0.1:10000/devstoreaccount1 for Azurite.
  *
- * Answers: 2xx success; 408, 429, 5xx and transport failures AG_RETRY;
+ * Answers: 2xx success; 408, 429, 5xx and transport failures AG_RETRY, as
+ * is an Entra ID token refused as invalid (once: a new one is fetched);
  * other statuses -1 with Azure's own <Code> and message, once; a missing
  * container and a refused key or token each get a sentence saying what to
  * fix.
@@ -458,6 +459,7 @@ perform(struct azblob *az, const struct call *call, struct http_resp *resp,
 	const char *hdr[NHDR + 6], *sign[NHDR + 6];
 	struct buf url, path;
 	struct http_client *h;
+	struct ag_err terr;
 	size_t i, n = 0, ns;
 	int rc;
 
@@ -539,7 +541,9 @@ perform(struct azblob *az, const struct call *call, struct http_resp *resp,
 		.body_len = call->body_len,
 		.sink = call->sink,
 		.sink_cookie = call->cookie };
-	rc = http_client_do(h, &req, resp, err);
+	rc = http_client_do(h, &req, resp, &terr);
+	if (rc != 0) /* the transport's words, under the target's name */
+		(void)ag_err_set(err, "azure[%s]: %s", az->name, terr.msg);
 	client_give(az, h);
 	if (ah != NULL)
 		crypto_wipe(ah, strlen(ah));
@@ -611,6 +615,17 @@ judge(struct azblob *az, const char *what, const char *key,
 		    what, key, resp->status,
 		    code[0] ? code : "(no error code)", msg[0] ? ": " : "",
 		    msg);
+	/*
+	 * A token refused as invalid (Azure: 401 InvalidAuthenticationInfo
+	 * "The token is expired"; Azurite: 403 AuthenticationFailed) may have
+	 * expired early: a new one, and the request tried again.
+	 */
+	if (az->cred != NULL &&
+	    (resp->status == 401 ||
+		strcmp(code, "AuthenticationFailed") == 0 ||
+		strcmp(code, "InvalidAuthenticationInfo") == 0) &&
+	    azure_cred_refused(az->cred))
+		return AG_RETRY;
 	return cls;
 }
 

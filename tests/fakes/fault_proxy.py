@@ -5,7 +5,9 @@ integration tests of the cloud backends (moto for S3, Azurite for Azure).
 
 Python standard library only.  It listens on 127.0.0.1 (--port, or a free
 port written to --port-file) and passes every request to --upstream
-(http://127.0.0.1:PORT) byte for byte: the request line and the headers
+(http://127.0.0.1:PORT, or https:// with the CA of --upstream-ca: plain
+HTTP in, TLS out, for servers that take some credentials over HTTPS only)
+byte for byte: the request line and the headers
 as sent (Host included, so signatures that cover it still verify) and the
 body; the answer goes back as the server sent it.  One upstream connection
 per client connection.  An "Expect: 100-continue" is answered here (the
@@ -43,6 +45,7 @@ import os
 import re
 import socket
 import socketserver
+import ssl
 import struct
 import sys
 import threading
@@ -127,6 +130,7 @@ class State:
 
 STATE = None
 UPSTREAM = None
+UPSTREAM_TLS = None  # an ssl.SSLContext for an https:// upstream
 
 
 class Closed(Exception):
@@ -327,6 +331,9 @@ class Handler(socketserver.BaseRequestHandler):
         msg = b"".join(out) + b"\r\n" + body
         if self.up is None:
             self.up = socket.create_connection(UPSTREAM, timeout=120)
+            if UPSTREAM_TLS is not None:
+                self.up = UPSTREAM_TLS.wrap_socket(
+                    self.up, server_hostname=UPSTREAM[0])
             self.upf = self.up.makefile("rb")
         try:
             self.up.sendall(msg)
@@ -396,18 +403,22 @@ class Server(socketserver.ThreadingTCPServer):
 
 
 def main():
-    global STATE, UPSTREAM
+    global STATE, UPSTREAM, UPSTREAM_TLS
     ap = argparse.ArgumentParser()
     ap.add_argument("--upstream", required=True,
-                    help="http://127.0.0.1:PORT of the real server")
+                    help="http[s]://127.0.0.1:PORT of the real server")
+    ap.add_argument("--upstream-ca",
+                    help="the CA file that signed an https upstream's cert")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
     ap.add_argument("--log")
     a = ap.parse_args()
-    m = re.match(r"^http://([^/:]+):(\d+)/?$", a.upstream)
+    m = re.match(r"^(https?)://([^/:]+):(\d+)/?$", a.upstream)
     if not m:
-        sys.exit("--upstream must be http://HOST:PORT")
-    UPSTREAM = (m.group(1), int(m.group(2)))
+        sys.exit("--upstream must be http[s]://HOST:PORT")
+    UPSTREAM = (m.group(2), int(m.group(3)))
+    if m.group(1) == "https":
+        UPSTREAM_TLS = ssl.create_default_context(cafile=a.upstream_ca)
     STATE = State(a.log)
     srv = Server(("127.0.0.1", a.port), Handler)
     if a.port_file:
