@@ -329,15 +329,21 @@ class Handler(socketserver.BaseRequestHandler):
         out = [first] + [l for l in lines
                          if l.split(b":", 1)[0].strip().lower() != b"expect"]
         msg = b"".join(out) + b"\r\n" + body
-        if self.up is None:
-            self.up = socket.create_connection(UPSTREAM, timeout=120)
-            if UPSTREAM_TLS is not None:
-                self.up = UPSTREAM_TLS.wrap_socket(
-                    self.up, server_hostname=UPSTREAM[0])
-            self.upf = self.up.makefile("rb")
         try:
-            self.up.sendall(msg)
-            status, keep, n = self.relay(method)
+            # A kept connection the server closed meanwhile (its idle
+            # timeout): once more on a new one, if nothing was relayed.
+            for again in (self.up is not None, False):
+                if self.up is None:
+                    self.connect()
+                self.relayed = False
+                try:
+                    self.up.sendall(msg)
+                    status, keep, n = self.relay(method)
+                    break
+                except (Closed, OSError):
+                    if not again or self.relayed:
+                        raise
+                    self.drop_upstream()
         except (Closed, OSError):
             # The server went away: so does this connection.
             self.drop_upstream()
@@ -349,11 +355,19 @@ class Handler(socketserver.BaseRequestHandler):
             self.drop_upstream()
         return not conn_close and keep
 
+    def connect(self):
+        self.up = socket.create_connection(UPSTREAM, timeout=120)
+        if UPSTREAM_TLS is not None:
+            self.up = UPSTREAM_TLS.wrap_socket(self.up,
+                                               server_hostname=UPSTREAM[0])
+        self.upf = self.up.makefile("rb")
+
     def relay(self, method):
         """Pass the upstream answer on; (status, keep-alive, body bytes)."""
         while True:
             first, lines = read_head(self.upf)
             status = int(first.split()[1])
+            self.relayed = True
             self.send(first + b"".join(lines) + b"\r\n")
             if status >= 200 or status == 101:
                 break
