@@ -30,31 +30,11 @@ start_azurite --cert "$T/az.crt" --key "$T/az.key" --oauth basic
 # Every call, vigil's and the test's, goes through the proxy.
 REST() {
 	python3 "$VIGIL_SRC/tests/integration/azure_rest.py" \
-		"http://127.0.0.1:$PPORT/$AZ_ACCT" "$AZ_ACCT" "$AZ_KEY" "$@"
+		"http://127.0.0.1:$FP_PORT/$AZ_ACCT" "$AZ_ACCT" "$AZ_KEY" "$@"
 }
 V() { "$VIGIL" -c "$T/vigil.conf" "$@"; }
 
-# start_proxy [PORT]: fault_proxy.py in front of Azurite; sets PPORT, PPID_.
-start_proxy() {
-	rm -f "$T/proxy.port"
-	python3 "$VIGIL_SRC/tests/fakes/fault_proxy.py" \
-		--upstream "https://127.0.0.1:$AZ_PORT" --upstream-ca "$T/az.crt" \
-		--port "${1:-0}" --port-file "$T/proxy.port" 2>>"$T/proxy.log" &
-	PPID_=$!
-	PIDS+=("$PPID_")
-	wait_for 10 test -s "$T/proxy.port" || fail "the proxy did not start: $(cat "$T/proxy.log")"
-	PPORT=$(cat "$T/proxy.port")
-}
-ctl() {
-	if [ $# -gt 1 ]; then
-		curl -sf -X POST --data "$2" "http://127.0.0.1:$PPORT/__fault/$1"
-	else
-		curl -sf "http://127.0.0.1:$PPORT/__fault/$1"
-	fi
-}
-stat_of() { ctl stats | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-fired() { stat_of "d['fired'].get('$1', 0)"; }
-start_proxy
+start_fault_proxy "https://127.0.0.1:$AZ_PORT" 0 --upstream-ca "$T/az.crt"
 REST mkcontainer vigil || fail "cannot make the container: $(cat "$T/azurite.log")"
 
 # --- Source, key, config ------------------------------------------------------
@@ -76,14 +56,14 @@ write_conf() {
 	local entra="" ejob=""
 	if [ $# = 1 ]; then
 		entra="entra = { type = \"azure\"; account = \"$AZ_ACCT\"; container = \"vigil\";
-  endpoint = \"http://127.0.0.1:$PPORT/$AZ_ACCT\"; $1 };"
+  endpoint = \"http://127.0.0.1:$FP_PORT/$AZ_ACCT\"; $1 };"
 		ejob=", { name = \"entra\"; paths = [ \"$S\" ]; storage = \"entra\";
   key_file = \"$T/backup.key\"; slice_size = \"256KiB\"; }"
 	fi
 	cat >"$T/vigil.conf" <<CONF
 agent = { state_dir = "$T/state"; control_socket = "$T/vigild.sock"; };
 storage = { cloud = { type = "azure"; account = "$AZ_ACCT"; container = "vigil";
-  endpoint = "http://127.0.0.1:$PPORT/$AZ_ACCT"; account_key_file = "$T/account.key"; };
+  endpoint = "http://127.0.0.1:$FP_PORT/$AZ_ACCT"; account_key_file = "$T/account.key"; };
   $entra };
 backups = ( { name = "az"; paths = [ "$S" ]; storage = "cloud";
               key_file = "$T/backup.key"; slice_size = "256KiB"; } $ejob );
@@ -103,34 +83,18 @@ restore_check() {
 	V restore "az/$1" --to "$2" >/dev/null 2>"$T/err" || fail "restore az/$1: $(cat "$T/err")"
 	diff -r "$S" "$2/$REL" >/dev/null || fail "restore az/$1 differs from the source"
 }
-# one_failure TEXT: $T/err reports the failure of the run once, with TEXT:
-# the log line "error: backup az/ID: failed: MSG", the exit message
-# "vigil: backup az failed: MSG" (the same MSG), and no other error or
-# warning (the log's "started" line aside).
-one_failure() {
-	python3 - "$1" "$T/err" <<'PY' || fail "the failure was not reported once: $(cat "$T/err")"
-import re, sys
-text, path = sys.argv[1:]
-lines = [l for l in open(path).read().splitlines() if not l.endswith(": started")]
-assert len(lines) == 2, lines
-m1 = re.match(r"error: backup az/[^:]+: failed: (.*)$", lines[0])
-m2 = re.match(r"vigil: backup az failed: (.*)$", lines[1])
-assert m1 and m2 and m1.group(1) == m2.group(1), lines
-assert text in m2.group(1), (text, lines)
-PY
-}
 BLOCK='^PUT .*/data\\.vgl\\?comp=block&'
 
 # --- 503 and 429 bursts, a reset mid-block: retried ----------------------------
 # One rule after the other on the data blocks: block 1 gets 503 three times,
 # block 2 429 twice, block 4 is cut off after 300,000 bytes.
-ctl rule "{\"match\": \"$BLOCK\", \"skip\": 1, \"count\": 3, \"preset\": \"azure-busy\"}" >/dev/null
-ctl rule "{\"match\": \"$BLOCK\", \"skip\": 1, \"count\": 2, \"preset\": \"azure-throttled\"}" >/dev/null
-ctl rule "{\"match\": \"$BLOCK\", \"skip\": 2, \"action\": \"reset\", \"after\": 300000}" >/dev/null
+fault_ctl rule "{\"match\": \"$BLOCK\", \"skip\": 1, \"count\": 3, \"preset\": \"azure-busy\"}" >/dev/null
+fault_ctl rule "{\"match\": \"$BLOCK\", \"skip\": 1, \"count\": 2, \"preset\": \"azure-throttled\"}" >/dev/null
+fault_ctl rule "{\"match\": \"$BLOCK\", \"skip\": 2, \"action\": \"reset\", \"after\": 300000}" >/dev/null
 V backup run az >"$T/out" 2>"$T/err" || fail "backup run with 503/429/reset: $(cat "$T/err")"
-[ "$(fired 1)" = 3 ] && [ "$(fired 2)" = 2 ] && [ "$(fired 3)" = 1 ] ||
-	fail "the faults did not all fire: $(ctl stats)"
-ctl stats | python3 -c '
+[ "$(fault_fired 1)" = 3 ] && [ "$(fault_fired 2)" = 2 ] && [ "$(fault_fired 3)" = 1 ] ||
+	fail "the faults did not all fire: $(fault_ctl stats)"
+fault_ctl stats | python3 -c '
 import json, re, sys
 log = json.load(sys.stdin)["log"]
 blocks = []
@@ -144,7 +108,7 @@ for i in ids:
     got = [s for b, s in blocks if b == i]
     assert got == want.get(i, [201]), (i, got)
 assert len(ids) >= 6, ids
-' || fail "blocks not retried as expected: $(ctl stats)"
+' || fail "blocks not retried as expected: $(fault_ctl stats)"
 ID1=$(complete_ids | tail -n 1)
 [ -n "$ID1" ] || fail "no complete backup listed: $(cat "$T/list")"
 NB=$(REST blocks vigil "az/$ID1/data.vgl") || fail "no block list for data.vgl"
@@ -156,40 +120,26 @@ REST list vigil "az/$ID1/" >"$T/sizes" || fail "cannot list the backup's blobs"
 size_of() { awk -v k="az/$ID1/$1" '$1 == k { print $2 }' "$T/sizes"; }
 DSIZE=$(size_of data.vgl) MAN=$(size_of manifest.vgl) IDX=$(size_of index.vgl)
 [ "${DSIZE:-0}" -gt $((6 * 1048576)) ] || fail "data.vgl is only ${DSIZE:-0} bytes: $(cat "$T/sizes")"
-ctl reset '' >/dev/null
+fault_ctl reset '' >/dev/null
 V restore "az/$ID1" --to "$T/one" --path "$REL/a/b/small.txt" >/dev/null 2>"$T/err" ||
 	fail "single-file restore: $(cat "$T/err")"
 cmp "$S/a/b/small.txt" "$T/one/$REL/a/b/small.txt" || fail "the restored file differs"
 [ "$(find "$T/one" -type f | wc -l)" = 1 ] || fail "--path restored more than one file"
-SERVED=$(stat_of 'sum(d["served"].values())')
+SERVED=$(fault_stat 'sum(d["served"].values())')
 # A chunk is one sealed slice: at most the slice, deflate's bound and the tag.
 LIMIT=$((2 * (SLICE + 8192) + MAN + ${IDX:-0}))
 [ "$SERVED" -le "$LIMIT" ] ||
-	fail "single-file restore read $SERVED bytes (limit $LIMIT = 2 chunks + manifest + index): $(stat_of 'd["served"]')"
+	fail "single-file restore read $SERVED bytes (limit $LIMIT = 2 chunks + manifest + index): $(fault_stat 'd["served"]')"
 echo "single-file restore: $SERVED bytes served of data.vgl $DSIZE (limit $LIMIT)"
 
 # --- the server gone while a block is in flight -----------------------------------
-ctl clear '' >/dev/null
-ctl rule "{\"match\": \"$BLOCK\", \"skip\": 2, \"action\": \"hang\", \"after\": 500000}" >/dev/null
 sleep 1 # a new backup id (ids have one-second resolution)
-set +e
-V backup run az >"$T/out" 2>"$T/err" &
-VPID=$!
-set -e
-hanging() { [ "$(stat_of 'd["hanging"]')" = 1 ]; }
-wait_for 30 hanging || fail "no block was held: $(ctl stats)"
-kill -9 "$PPID_"
-wait "$PPID_" 2>/dev/null || true
-set +e
-wait "$VPID"
-rc=$?
-set -e
-[ "$rc" != 0 ] || fail "the backup succeeded with the server gone"
-one_failure "azure[cloud]: PUT http://127.0.0.1:$PPORT/$AZ_ACCT/vigil/az/"
+fault_server_gone "{\"match\": \"$BLOCK\", \"skip\": 2, \"action\": \"hang\", \"after\": 500000}" V backup run az
+one_failure az "azure[cloud]: PUT http://127.0.0.1:$FP_PORT/$AZ_ACCT/vigil/az/"
 echo "server gone: $(tail -n 1 "$T/err")"
 ID2=$(sed -n 's/^error: backup az\/\([^:]*\): failed: .*/\1/p' "$T/err")
 [ -n "$ID2" ] || fail "no backup id in the message: $(cat "$T/err")"
-start_proxy "$PPORT"
+start_fault_proxy "https://127.0.0.1:$AZ_PORT" "$FP_PORT" --upstream-ca "$T/az.crt"
 # The two blocks Azurite got stay uncommitted: no blob.
 REST list vigil "az/$ID2/" >"$T/left" || fail "cannot list"
 [ ! -s "$T/left" ] || fail "the failed run left blobs: $(cat "$T/left")"
@@ -261,16 +211,16 @@ wait_for 10 curl -s -o /dev/null "http://127.0.0.1:$TPORT/" ||
 write_conf "tenant_id = \"vigil-tenant\"; client_id = \"vigil-client\";
   client_secret_file = \"$T/client.secret\"; authority_host = \"http://127.0.0.1:$TPORT\";"
 V config check >/dev/null 2>"$T/err" || fail "config check (entra): $(cat "$T/err")"
-ctl clear '' >/dev/null
-ctl reset '' >/dev/null
+fault_ctl clear '' >/dev/null
+fault_ctl reset '' >/dev/null
 EBLOCK='^PUT .*/entra/[^?]*/data\\.vgl\\?comp=block&'
-ctl rule "{\"match\": \"$EBLOCK\", \"skip\": 2, \"action\": \"delay\", \"seconds\": 6}" >/dev/null
+fault_ctl rule "{\"match\": \"$EBLOCK\", \"skip\": 2, \"action\": \"delay\", \"seconds\": 6}" >/dev/null
 env -u AZURE_TENANT_ID -u AZURE_CLIENT_ID -u AZURE_CLIENT_SECRET \
 	-u AZURE_FEDERATED_TOKEN_FILE -u AZURE_AUTHORITY_HOST \
 	"$VIGIL" -c "$T/vigil.conf" backup run entra >"$T/out" 2>"$T/err" ||
 	fail "backup with a token expired mid-upload: $(cat "$T/err")"
-[ "$(fired 1)" = 1 ] || fail "block 2 was not held: $(ctl stats)"
-ctl stats | python3 -c '
+[ "$(fault_fired 1)" = 1 ] || fail "block 2 was not held: $(fault_ctl stats)"
+fault_ctl stats | python3 -c '
 import json, re, sys
 log = json.load(sys.stdin)["log"]
 st = [(re.search(r"blockid=([^&]+)", t).group(1), s) for m, t, s in log
@@ -281,7 +231,7 @@ ids = list(dict.fromkeys(b for b, s in st))
 bad = [i for i, (b, s) in enumerate(st) if s == 403]
 assert len(bad) == 1 and bad[0] >= 1 and st[bad[0] + 1] == (st[bad[0]][0], 201), st
 assert all(s == 201 for i, (b, s) in enumerate(st) if i != bad[0]), st
-' || fail "the expired token was not refused once, then replaced: $(ctl stats)"
+' || fail "the expired token was not refused once, then replaced: $(fault_ctl stats)"
 [ "$(wc -l <"$T/tokens.log")" = 2 ] || fail "tokens issued: $(wc -l <"$T/tokens.log") (want 2)"
 V backup list entra >"$T/list" 2>"$T/err" || fail "backup list entra: $(cat "$T/err")"
 IDE=$(awk '$NF == "complete" { sub("^entra/", "", $1); print $1 }' "$T/list")
