@@ -286,15 +286,42 @@ sns_fifo_id(const char *s, char out[SNS_FIFO_ID_MAX + 1])
 
 /* ---- the request ---- */
 
-/* "&key=value" (no '&' first), both percent-encoded. */
+/*
+ * Append ${s} to ${b} as application/x-www-form-urlencoded encodes it, the
+ * way botocore does (Python's quote_plus): A-Z a-z 0-9 - . _ ~ as they
+ * are, a space as '+', every other byte as %XX in upper case.
+ */
+static void
+form_encode(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char e[3] = { '%', 0, 0 };
+
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0';
+	     p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' ||
+		    *p == '_' || *p == '~') {
+			buf_append(b, p, 1);
+		} else if (*p == ' ') {
+			buf_puts(b, "+");
+		} else {
+			e[1] = hex[*p >> 4];
+			e[2] = hex[*p & 15];
+			buf_append(b, e, 3);
+		}
+	}
+}
+
+/* "&key=value" (no '&' first), both form-encoded. */
 static void
 param(struct buf *b, const char *key, const char *value)
 {
 	if (b->len > 0)
 		buf_puts(b, "&");
-	sigv4_uri_encode(b, key, strlen(key), 0);
+	form_encode(b, key);
 	buf_puts(b, "=");
-	sigv4_uri_encode(b, value, strlen(value), 0);
+	form_encode(b, value);
 }
 
 /* One String message attribute, entry ${i} (from 1). */
@@ -424,8 +451,11 @@ sns_error_parse(const char *body, size_t len, char *code, size_t csize,
 	if (body == NULL || (doc = cloud_xml_parse(body, len)) == NULL)
 		return 0;
 	root = xmlDocGetRootElement(doc);
+	/* SNS: ErrorResponse/Error; moto, as EC2: ErrorResponse/Errors/Error. */
 	if (root != NULL && cloud_xml_is(root, "ErrorResponse") &&
-	    (e = cloud_xml_child(root, "Error")) != NULL) {
+	    ((e = cloud_xml_child(root, "Error")) != NULL ||
+		((e = cloud_xml_child(root, "Errors")) != NULL &&
+		    (e = cloud_xml_child(e, "Error")) != NULL))) {
 		cloud_xml_copy(code, csize, cloud_xml_child(e, "Code"));
 		cloud_xml_copy(msg, msize, cloud_xml_child(e, "Message"));
 		found = 1;

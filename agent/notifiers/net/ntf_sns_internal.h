@@ -82,7 +82,8 @@ struct sns_publish {
  * &TopicArn=..&Subject=..&Message=..[&MessageStructure=json]
  * &MessageAttributes.entry.N.Name=..&...Value.DataType=String
  * &...Value.StringValue=..[&MessageGroupId=..&MessageDeduplicationId=..]),
- * every key and value percent-encoded as SigV4 encodes.  Return a malloc'd
+ * every key and value form-encoded as botocore encodes them (a space as
+ * '+', bytes outside A-Z a-z 0-9 - . _ ~ as %XX).  Return a malloc'd
  * string, or NULL (out of memory, too big).
  */
 char *sns_publish_body(const struct sns_publish *p,
@@ -97,7 +98,8 @@ int sns_message_id(const char *body, size_t len, char *out, size_t size);
 /**
  * sns_error_parse(body, len, code, csize, msg, msize):
  * The Code and Message of an <ErrorResponse> (query protocol); "" for a
- * missing element.  Return 1 if ${body} is one, else 0 (both "").
+ * missing element.  moto wraps Error in Errors, as EC2 does; both are
+ * read.  Return 1 if ${body} is one, else 0 (both "").
  */
 int sns_error_parse(const char *body, size_t len, char *code, size_t csize,
     char *msg, size_t msize);
