@@ -392,9 +392,10 @@ sns_publish_body(const struct sns_publish *p, const struct notification *n)
 	buf_init(&b, SNS_BODY_MAX);
 	param(&b, "Action", "Publish");
 	param(&b, "Version", "2010-03-31");
+	/* In the order of botocore's PublishInput, so bodies compare. */
 	param(&b, "TopicArn", p->topic_arn);
-	param(&b, "Subject", subject);
 	param(&b, "Message", msg);
+	param(&b, "Subject", subject);
 	if (p->json_structure)
 		param(&b, "MessageStructure", "json");
 	attribute(&b, ++k, "severity", alert_state_name(n->state));
@@ -402,10 +403,10 @@ sns_publish_body(const struct sns_publish *p, const struct notification *n)
 	attribute(&b, n->host[0] != '\0' ? ++k : k, "host", n->host);
 	attribute(&b, resource[0] != '\0' ? ++k : k, "resource", resource);
 	if (p->fifo) {
-		sns_fifo_id(n->rule, id);
-		param(&b, "MessageGroupId", id);
 		sns_fifo_id(n->id, id);
 		param(&b, "MessageDeduplicationId", id);
+		sns_fifo_id(n->rule, id);
+		param(&b, "MessageGroupId", id);
 	}
 	if (msg != text)
 		free(msg);

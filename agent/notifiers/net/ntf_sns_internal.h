@@ -79,9 +79,10 @@ struct sns_publish {
 /**
  * sns_publish_body(p, n):
  * The form body of the Publish of ${n} (Action=Publish&Version=2010-03-31
- * &TopicArn=..&Subject=..&Message=..[&MessageStructure=json]
+ * &TopicArn=..&Message=..&Subject=..[&MessageStructure=json]
  * &MessageAttributes.entry.N.Name=..&...Value.DataType=String
- * &...Value.StringValue=..[&MessageGroupId=..&MessageDeduplicationId=..]),
+ * &...Value.StringValue=..[&MessageDeduplicationId=..&MessageGroupId=..]),
+ * in the order of botocore's serializer,
  * every key and value form-encoded as botocore encodes them (a space as
  * '+', bytes outside A-Z a-z 0-9 - . _ ~ as %XX).  Return a malloc'd
  * string, or NULL (out of memory, too big).
