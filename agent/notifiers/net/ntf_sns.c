@@ -52,6 +52,7 @@
 #include "lib/crypto/crypto.h"
 #include "lib/http/http.h"
 #include "lib/log.h"
+#include "lib/utf8.h"
 #include "agent/notify.h"
 #include "agent/notify_backend.h"
 #include "agent/notifiers/net/ntf_sns_internal.h"
@@ -91,40 +92,6 @@ static const char *const structures[] = { "text", "json", NULL };
 
 /* ---- UTF-8 text ---- */
 
-/*
- * The length of the well-formed UTF-8 sequence at ${p} with its code point
- * in ${cp}, or 0 if the byte at ${p} does not start one.
- */
-static size_t
-u8_seq(const unsigned char *p, uint32_t *cp)
-{
-	size_t need, i;
-	uint32_t c;
-
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		need = 1, c = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		need = 2, c = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		need = 3, c = p[0] & 0x07;
-	else
-		return 0;
-	for (i = 1; i <= need; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (p[i] & 0x3f);
-	}
-	if ((need == 2 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
-	    (need == 3 && (c < 0x10000 || c > 0x10ffff)))
-		return 0;
-	*cp = c;
-	return need + 1;
-}
-
 /* What clean_text() does with a line break. */
 enum { KEEP_NL = 1 };
 
@@ -144,14 +111,14 @@ clean_text(struct buf *b, const char *s, size_t max, int flags)
 
 	if (max > 0) {
 		for (const unsigned char *q = p; *q != '\0'; total++)
-			q += (k = u8_seq(q, &cp)) > 0 ? k : 1;
+			q += (k = utf8_seq(q, &cp)) > 0 ? k : 1;
 	}
 	while (*p != '\0') {
 		if (max > 0 && total > max && nchars == max - 1) {
 			buf_puts(b, "\xe2\x80\xa6");
 			return;
 		}
-		if ((k = u8_seq(p, &cp)) == 0) {
+		if ((k = utf8_seq(p, &cp)) == 0) {
 			buf_puts(b, "?");
 			k = 1;
 		} else if (cp == '\n' && (flags & KEEP_NL)) {
@@ -616,21 +583,6 @@ sns_topic_parse(const char *arn, struct sns_topic *ret)
 	return 0;
 }
 
-/* endpoint_valid(e): "http[s]://host[:port]" with nothing after. */
-static int
-endpoint_valid(const char *e)
-{
-	const char *h;
-
-	if (strncmp(e, "https://", 8) == 0)
-		h = e + 8;
-	else if (strncmp(e, "http://", 7) == 0)
-		h = e + 7;
-	else
-		return 0;
-	return *h != '\0' && strpbrk(h, "/?#@ \t") == NULL;
-}
-
 static void
 ntf_sns_free(void *ctx)
 {
@@ -695,7 +647,7 @@ ntf_sns_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 			len--;
 		if ((endpoint = strndup(ep, len)) == NULL)
 			goto oom;
-		if (len > SNS_ENDPOINT_MAX || !endpoint_valid(endpoint))
+		if (len > SNS_ENDPOINT_MAX || !http_endpoint_valid(endpoint))
 			bad = conf_error_at(errs, cs, "endpoint",
 			    "must be "
 			    "http://host[:port] or https://host[:port]");
