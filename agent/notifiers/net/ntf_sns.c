@@ -92,18 +92,15 @@ static const char *const structures[] = { "text", "json", NULL };
 
 /* ---- UTF-8 text ---- */
 
-/* What clean_text() does with a line break. */
-enum { KEEP_NL = 1 };
-
 /*
  * Append ${s} to ${b} as valid UTF-8 without control characters (C0, DEL,
  * C1): a byte that starts no well-formed sequence becomes '?', a control
- * character a space (a line feed stays with KEEP_NL).  At most ${max}
+ * character (a line break too) a space.  At most ${max}
  * characters (0: any number); a longer ${s} is cut to ${max} - 1 of them
  * and "\u2026".
  */
 static void
-clean_text(struct buf *b, const char *s, size_t max, int flags)
+clean_text(struct buf *b, const char *s, size_t max)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t nchars = 0, total = 0, k;
@@ -121,8 +118,6 @@ clean_text(struct buf *b, const char *s, size_t max, int flags)
 		if ((k = utf8_seq(p, &cp)) == 0) {
 			buf_puts(b, "?");
 			k = 1;
-		} else if (cp == '\n' && (flags & KEEP_NL)) {
-			buf_puts(b, "\n");
 		} else if (cp < 0x20 || cp == 0x7f ||
 		    (cp >= 0x80 && cp <= 0x9f)) {
 			buf_puts(b, " ");
@@ -142,7 +137,7 @@ sns_subject(const struct notification *n, char *out, size_t len)
 
 	notification_summary(n, summary, sizeof(summary));
 	buf_init(&b, 4 * SNS_SUBJECT_MAX);
-	clean_text(&b, summary, SNS_SUBJECT_MAX, 0);
+	clean_text(&b, summary, SNS_SUBJECT_MAX);
 	snprintf(out, len, "%s", b.err == 0 && b.p != NULL ? b.p : "vigil");
 	buf_free(&b);
 }
@@ -174,7 +169,7 @@ line(struct buf *b, const char *name, const char *value)
 {
 	buf_puts(b, name);
 	buf_puts(b, ": ");
-	clean_text(b, value, 0, 0);
+	clean_text(b, value, 0);
 	buf_puts(b, "\n");
 }
 
@@ -186,7 +181,7 @@ sns_text(const struct notification *n)
 
 	buf_init(&b, 16 * 1024);
 	notification_summary(n, summary, sizeof(summary));
-	clean_text(&b, summary, 0, 0);
+	clean_text(&b, summary, 0);
 	buf_puts(&b, "\n\n");
 	if (n->state != n->prev_state)
 		snprintf(tmp, sizeof(tmp), "%s (was %s)",
@@ -301,7 +296,7 @@ attribute(struct buf *b, int i, const char *name, const char *value)
 	if (value[0] == '\0')
 		return;
 	buf_init(&c, sizeof(clean) - 8);
-	clean_text(&c, value, 0, 0);
+	clean_text(&c, value, 0);
 	snprintf(clean, sizeof(clean), "%s", c.p != NULL ? c.p : "?");
 	buf_free(&c);
 	snprintf(key, sizeof(key), "MessageAttributes.entry.%d.Name", i);
