@@ -6,7 +6,9 @@
 # vigild watches a process rule: one firing message with the right subject
 # and attributes, then one recovery and nothing in between, on both topics
 # (the FIFO one with the rule as group id and the notification id as
-# deduplication id).  Then a wrong secret: one clear error in the log, the
+# deduplication id).  The FIFO topic is reached through lossy_proxy.py,
+# which loses SNS's answer to the first Publish: vigild retries, and the
+# same deduplication id makes SNS deliver it once.  Then a wrong secret: one clear error in the log, the
 # notification stays in the spool, nothing reaches SNS; the secret fixed and
 # the config reloaded, it is delivered once.  No secret in the log.
 . "$(dirname "$0")/lib.sh"
@@ -18,6 +20,13 @@ python3 "$VIGIL_SRC/tests/integration/sns_sqs.py" setup "$MOTO_EP" "$AKID" \
 read -r TOPIC QURL < <(sed -n 1p "$T/topics")
 read -r FTOPIC FQURL < <(sed -n 2p "$T/topics")
 [ -n "$FQURL" ] || fail "no FIFO topic: $(cat "$T/topics")"
+
+# The FIFO notifier's way to moto: the answer to its first request is lost.
+python3 "$VIGIL_SRC/tests/integration/lossy_proxy.py" --target "$MOTO_EP" \
+	--port-file "$T/proxy.port" --lose 1 >"$T/proxy.log" 2>&1 &
+PIDS+=($!)
+wait_for 10 test -s "$T/proxy.port" || fail "lossy_proxy did not start"
+PROXY_EP="http://127.0.0.1:$(cat "$T/proxy.port")"
 
 printf '%s\n' "$SECRET" >"$T/aws.secret"
 chmod 600 "$T/aws.secret"
@@ -38,7 +47,7 @@ notifiers = (
     endpoint = "$MOTO_EP"; access_key_id = "$AKID";
     secret_access_key_file = "$T/aws.secret"; timeout = "5s"; },
   { name = "pagerfifo"; type = "sns"; topic_arn = "$FTOPIC";
-    endpoint = "$MOTO_EP"; access_key_id = "$AKID";
+    endpoint = "$PROXY_EP"; access_key_id = "$AKID";
     secret_access_key_file = "$T/aws.secret"; message_structure = "json";
     timeout = "5s"; }
 );
@@ -121,6 +130,11 @@ sleep 3
 got 1 OK && fail "a message before anything fired"
 [ "$(lines "$T/std.log")" = 0 ] || fail "messages before anything fired"
 start_marker "$MARK"
+# Moto drops a duplicate only while the first is still queued: drain the
+# FIFO queue once vigild has retried the Publish whose answer was lost.
+wait_for 30 grep -q "pagerfifo: delivered after 1 retries" "$T/vigild.log" ||
+	fail "no retry after the lost answer"
+grep -q "^lost 200" "$T/proxy.log" || fail "the proxy lost no answer: $(cat "$T/proxy.log")"
 within 30 got 1 CRITICAL || fail "no CRITICAL message through SNS"
 check "$T/std.log" 1 CRITICAL OK 0
 check "$T/fifo.log" 1 CRITICAL OK 1
@@ -160,6 +174,13 @@ got 0 x
 [ "$(lines "$T/std.log")" = 2 ] || fail "a message arrived with a wrong secret"
 
 # 4. The secret fixed and reloaded: delivered once, the spool empties.
+# The FIFO notifier's way to moto: the answer to its first request is lost.
+python3 "$VIGIL_SRC/tests/integration/lossy_proxy.py" --target "$MOTO_EP" \
+	--port-file "$T/proxy.port" --lose 1 >"$T/proxy.log" 2>&1 &
+PIDS+=($!)
+wait_for 10 test -s "$T/proxy.port" || fail "lossy_proxy did not start"
+PROXY_EP="http://127.0.0.1:$(cat "$T/proxy.port")"
+
 printf '%s\n' "$SECRET" >"$T/aws.secret"
 kill -HUP "$VIGILD_PID"
 within 30 got 2 CRITICAL || fail "the queued alert was not delivered after the fix"
