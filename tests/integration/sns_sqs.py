@@ -8,11 +8,10 @@
       each message is SNS's JSON envelope: Subject, Message,
       MessageAttributes).  Prints "TOPIC_ARN QUEUE_URL" for each, one line
       per pair, standard first.
-  sns_sqs.py drain EP AKID SECRET QUEUE_URL OUT
-      Receive every message waiting in the queue, delete it, and append one
-      JSON line per message to OUT: {"envelope": <the SNS envelope>,
-      "group": MessageGroupId, "dedup": MessageDeduplicationId}.  Prints how
-      many it took.
+  sns_sqs.py drain EP AKID SECRET QUEUE_URL OUT [QUEUE_URL OUT ...]
+      Receive every message waiting in each queue, delete it, and append one
+      JSON line per message to its OUT: {"envelope": <the SNS envelope>,
+      "group": MessageGroupId, "dedup": MessageDeduplicationId}.
 
 Every call is signed with the test's keys (moto checks the signatures).
 """
@@ -60,7 +59,7 @@ def drain(sqs, url, out):
                 sqs.delete_message(QueueUrl=url,
                                    ReceiptHandle=m["ReceiptHandle"])
                 n += 1
-    print(n)
+    return n
 
 
 def main():
@@ -69,9 +68,11 @@ def main():
     if cmd == "setup":
         setup(sns, sqs)
     elif cmd == "drain":
-        drain(sqs, sys.argv[5], sys.argv[6])
+        pairs = sys.argv[5:]
+        for i in range(0, len(pairs) - 1, 2):
+            drain(sqs, pairs[i], pairs[i + 1])
     else:
-        sys.exit("usage: sns_sqs.py setup|drain EP AKID SECRET [URL OUT]")
+        sys.exit("usage: sns_sqs.py setup|drain EP AKID SECRET [URL OUT ...]")
 
 
 if __name__ == "__main__":
