@@ -36,7 +36,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,6 +63,7 @@
 #define SNS_RESPONSE_MAX (64 * 1024)
 #define SNS_ENDPOINT_MAX 512
 #define SNS_ARN_MAX 400
+#define SNS_CONTENT_TYPE "application/x-www-form-urlencoded; charset=utf-8"
 /* Host, Content-Type, User-Agent, the signer's extras and the NULL. */
 #define SNS_HDRS (3 + SIGV4_MAX_EXTRA + 1)
 
@@ -747,8 +747,6 @@ static int
 ntf_sns_prepare(void *ctx, const struct notification *n,
     struct notifier_call *call, struct ag_err *err)
 {
-	static const char ctype[] =
-	    "application/x-www-form-urlencoded; charset=utf-8";
 	struct ntf_sns *s = ctx;
 	struct sns_publish p = { .topic_arn = s->topic_arn,
 		.fifo = s->topic.fifo,
@@ -758,7 +756,7 @@ ntf_sns_prepare(void *ctx, const struct notification *n,
 		.when = time(NULL),
 		.normalize_path = 1 };
 	struct sigv4_header sh[2] = { { "Host", s->host },
-		{ "Content-Type", ctype } };
+		{ "Content-Type", SNS_CONTENT_TYPE } };
 	struct sigv4_request rq;
 	struct sigv4_creds cr;
 	struct aws_cred ac;
@@ -796,8 +794,7 @@ ntf_sns_prepare(void *ctx, const struct notification *n,
 	aws_cred_clear(&ac);
 	snprintf(sc->host_hdr, sizeof(sc->host_hdr), "Host: %s", s->host);
 	sc->hdrs[k++] = sc->host_hdr;
-	sc->hdrs[k++] =
-	    "Content-Type: application/x-www-form-urlencoded; charset=utf-8";
+	sc->hdrs[k++] = "Content-Type: " SNS_CONTENT_TYPE;
 	sc->hdrs[k++] = "User-Agent: vigil/" VIGIL_VERSION;
 	for (size_t i = 0; sc->sig.extra[i] != NULL && k + 1 < SNS_HDRS; i++)
 		sc->hdrs[k++] = sc->sig.extra[i];
