@@ -791,6 +791,41 @@ test_fifo_retry_same_id(void **state)
 	conf_free(c);
 }
 
+/* No credentials anywhere: kept queued, with what was tried. */
+static void
+test_no_credentials(void **state)
+{
+	static const char *const vars[] = { "AWS_ACCESS_KEY_ID",
+		"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+		"AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
+		"AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
+		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI" };
+	struct notification n = tu_notification_firing(T0);
+	struct conf_errs e = { 0 };
+	struct ag_err err = { { 0 } };
+	struct notifier_call call = { .priv = NULL };
+	struct conf *c;
+	struct notifier *nf;
+	char settings[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		unsetenv(vars[i]);
+	setenv("HOME", tu_tmpdir(), 1);
+	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+	snprintf(settings, sizeof(settings),
+	    "topic_arn = \"" ARN "\"; endpoint = \"http://127.0.0.1:%d\";",
+	    S.port);
+	assert_non_null(nf = make(settings, &c, &e));
+	assert_int_equal(notifier_prepare(nf, &n, &call, &err), AG_RETRY);
+	assert_null(call.priv);
+	assert_true(strncmp(err.msg, "sns[pager]: ", 12) == 0);
+	notifier_free(nf);
+	conf_errs_free(&e);
+	conf_free(c);
+}
+
 int
 main(void)
 {
@@ -808,6 +843,7 @@ main(void)
 		cmocka_unit_test(test_settings),
 		cmocka_unit_test(test_send),
 		cmocka_unit_test(test_fifo_retry_same_id),
+		cmocka_unit_test(test_no_credentials),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -766,9 +766,11 @@ ntf_sns_prepare(void *ctx, const struct notification *n,
 	size_t k = 0;
 	int rc;
 
+	/* No credentials, or a broken link: as a refused signature, kept
+	   queued until the configuration is fixed. */
 	if ((rc = aws_creds_get(s->creds, sp.when, &ac, &e)) != 0) {
 		(void)ag_err_set(err, "sns[%s]: %s", s->name, e.msg);
-		return rc;
+		return AG_RETRY;
 	}
 	if ((sc = calloc(1, sizeof(*sc))) == NULL) {
 		aws_cred_clear(&ac);
