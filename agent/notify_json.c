@@ -61,7 +61,7 @@ utf8_clean(const char *s, char *out, size_t len)
 static int
 set_str(json_t *o, const char *key, const char *s)
 {
-	char clean[1024];
+	char clean[NOTIFICATION_SUMMARY_MAX];
 
 	utf8_clean(s, clean, sizeof(clean));
 	return json_object_set_new(o, key, json_string(clean));
@@ -84,11 +84,32 @@ set_time(json_t *o, const char *key, int64_t ms)
 	return json_object_set_new(o, key, json_string(buf));
 }
 
+/*
+ * The labels of the series (the resource a cloud reading is about) as an
+ * object; {} for a name without labels or whose braces are not labels (a
+ * mount point may have a '{'), and then the member is left out.
+ */
+static json_t *
+labels_json(const char *metric)
+{
+	char k[METRIC_NAME_MAX], v[METRIC_NAME_MAX];
+	const char *cur = metric;
+	json_t *o = json_object();
+	int rc = 0;
+
+	while (o != NULL &&
+	    (rc = metric_label_next(&cur, k, sizeof(k), v, sizeof(v))) == 1)
+		(void)set_str(o, k, v);
+	if (o != NULL && rc != 0)
+		(void)json_object_clear(o);
+	return o;
+}
+
 char *
 notification_to_json(const struct notification *n)
 {
-	char summary[512];
-	json_t *o;
+	char summary[NOTIFICATION_SUMMARY_MAX];
+	json_t *o, *lab;
 	char *s;
 	int bad = 0;
 
@@ -101,6 +122,11 @@ notification_to_json(const struct notification *n)
 	bad |= set_str(o, "host", n->host);
 	bad |= set_str(o, "rule", n->rule);
 	bad |= set_str(o, "metric", n->metric);
+	if ((lab = labels_json(n->metric)) != NULL &&
+	    json_object_size(lab) > 0)
+		bad |= json_object_set_new(o, "labels", lab);
+	else
+		json_decref(lab);
 	bad |= set_str(o, "state", alert_state_name(n->state));
 	bad |= set_str(o, "previous_state", alert_state_name(n->prev_state));
 	bad |= set_str(o, "kind",
