@@ -106,8 +106,163 @@ metric_add_ts(struct metric_batch *b, int64_t ts_ms, double value,
 	memcpy(m->name, name, len + 1);
 	m->value = value;
 	m->ts_ms = ts_ms;
+	m->flags = 0;
 	b->n++;
 	return 0;
+}
+
+int
+metric_retire(struct metric_batch *b, const char *name)
+{
+	if (metric_add_ts(b, b->now_ms, 0, name) != 0)
+		return -1;
+	b->v[b->n - 1].flags = METRIC_RETIRED;
+	return 0;
+}
+
+/* Labels. */
+
+static int
+label_cmp(const void *a, const void *b)
+{
+	const struct metric_label *const *x = a, *const *y = b;
+
+	return strcmp((*x)->key, (*y)->key);
+}
+
+/* Append ${s} escaped to ${buf} at *${o}; false if it does not fit. */
+static bool
+put_escaped(char *buf, size_t len, size_t *o, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (strchr("\\,}=", *s) != NULL) {
+			if (*o + 1 >= len)
+				return false;
+			buf[(*o)++] = '\\';
+		}
+		if (*o + 1 >= len)
+			return false;
+		buf[(*o)++] = *s;
+	}
+	return true;
+}
+
+int
+metric_name_format(char *buf, size_t len, const char *base,
+    const struct metric_label *labels, size_t n)
+{
+	const struct metric_label *sorted[METRIC_LABELS_MAX];
+	size_t o, bl = strlen(base);
+
+	if (len == 0 || n > METRIC_LABELS_MAX || strchr(base, '{') != NULL ||
+	    bl >= len)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (labels[i].key[0] == '\0')
+			return -1;
+		sorted[i] = &labels[i];
+	}
+	qsort(sorted, n, sizeof(sorted[0]), label_cmp);
+	memcpy(buf, base, bl);
+	o = bl;
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && strcmp(sorted[i - 1]->key, sorted[i]->key) == 0)
+			return -1;
+		if (o + 1 >= len)
+			return -1;
+		buf[o++] = i == 0 ? '{' : ',';
+		if (!put_escaped(buf, len, &o, sorted[i]->key) || o + 1 >= len)
+			return -1;
+		buf[o++] = '=';
+		if (!put_escaped(buf, len, &o, sorted[i]->value))
+			return -1;
+	}
+	if (n > 0) {
+		if (o + 1 >= len)
+			return -1;
+		buf[o++] = '}';
+	}
+	buf[o] = '\0';
+	return (int)o;
+}
+
+size_t
+metric_base_len(const char *name)
+{
+	return strcspn(name, "{");
+}
+
+/*
+ * Unescape from *${p} into ${out} (${len} bytes) up to an unescaped
+ * character of ${stops}, which is left at *${p}.  False if it does not fit
+ * or the text ends first.
+ */
+static bool
+take_escaped(const char **p, const char *stops, char *out, size_t len)
+{
+	const char *s = *p;
+	size_t o = 0;
+
+	while (*s != '\0' && strchr(stops, *s) == NULL) {
+		if (*s == '\\' && *++s == '\0')
+			return false;
+		if (o + 1 >= len)
+			return false;
+		out[o++] = *s++;
+	}
+	if (*s == '\0' || len == 0)
+		return false;
+	out[o] = '\0';
+	*p = s;
+	return true;
+}
+
+int
+metric_label_next(const char **cursor, char *key, size_t klen, char *val,
+    size_t vlen)
+{
+	const char *p = *cursor;
+
+	if (p == NULL)
+		return 0;
+	/* At the start: skip the base name; none if no labels. */
+	if (*p != '\0' && *p != ',' && *p != '}' && *p != '{') {
+		p += metric_base_len(p);
+		if (*p == '\0') {
+			*cursor = p;
+			return 0;
+		}
+	}
+	if (*p == '}' && p[1] == '\0')
+		return 0;
+	if (*p == '\0') {
+		return 0;
+	}
+	if (*p != '{' && *p != ',')
+		return -1;
+	p++;
+	if (!take_escaped(&p, "=,}", key, klen) || *p != '=' || key[0] == '\0')
+		return -1;
+	p++;
+	if (!take_escaped(&p, ",}=", val, vlen) || *p == '=')
+		return -1;
+	if (*p == '}' && p[1] != '\0')
+		return -1;
+	*cursor = p;
+	return 1;
+}
+
+int
+metric_label_get(const char *name, const char *key, char *val, size_t vlen)
+{
+	char k[METRIC_NAME_MAX];
+	const char *cur = name;
+	int rc;
+
+	while ((rc = metric_label_next(&cur, k, sizeof(k), val, vlen)) == 1)
+		if (strcmp(k, key) == 0)
+			return 1;
+	return rc;
 }
 
 int

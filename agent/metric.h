@@ -5,6 +5,15 @@
  * "net.eth0.rx_bytes_per_s"), a value and a timestamp in milliseconds since
  * the epoch.  A batch grows up to a fixed maximum; reaching it is an error.
  *
+ * Cloud sources name a reading with labels, the resource it is about:
+ * "<source>.<metric>{Key=value,...}" ("ec2.CPUUtilization{InstanceId=i-1}"),
+ * the labels sorted by key, and '\\', ',', '}' and '=' in keys and values
+ * escaped with a backslash.  The part before the '{' is the base name.
+ * metric_name_format() makes such a name, metric_label_get() and
+ * metric_label_next() read it back.  A source whose resource went away
+ * (a terminated instance) hands in a retirement (metric_retire()): the
+ * rules forget that series without a notification.
+ *
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef VIGIL_METRIC_H
@@ -13,12 +22,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define METRIC_NAME_MAX 200
+/*
+ * Room for a cloud resource's labels: an Auto Scaling group name alone may
+ * have 255 characters, an Azure resource id about as many.
+ */
+#define METRIC_NAME_MAX 512
+
+/* metric.flags: the series of this name is gone; value means nothing. */
+#define METRIC_RETIRED 0x1
 
 struct metric {
 	char name[METRIC_NAME_MAX];
 	double value;
 	int64_t ts_ms;
+	unsigned flags;
+};
+
+/* One label of a reading's name. */
+struct metric_label {
+	const char *key;
+	const char *value;
 };
 
 struct metric_batch {
@@ -44,6 +67,50 @@ int metric_add(struct metric_batch *b, double value, const char *fmt, ...)
 /* metric_add_ts(b, ts_ms, value, name): append with an explicit time. */
 int metric_add_ts(struct metric_batch *b, int64_t ts_ms, double value,
     const char *name);
+
+/**
+ * metric_retire(b, name):
+ * Append a retirement of the series ${name}: rules forget it silently.
+ * Return 0 or -1, as metric_add_ts().
+ */
+int metric_retire(struct metric_batch *b, const char *name);
+
+/**
+ * metric_name_format(buf, len, base, labels, n):
+ * "${base}{K1=v1,K2=v2}" into ${buf}: the ${n} labels sorted by key
+ * (${labels} itself is left alone), '\\', ',', '}' and '=' in keys and
+ * values escaped with a backslash; just ${base} when ${n} is 0.  Return
+ * the length, or -1 if it does not fit in ${len} bytes, a key is empty,
+ * two keys are equal, ${n} is over METRIC_LABELS_MAX or ${base} has a '{'.
+ */
+#define METRIC_LABELS_MAX 32
+int metric_name_format(char *buf, size_t len, const char *base,
+    const struct metric_label *labels, size_t n);
+
+/**
+ * metric_base_len(name):
+ * The length of the base of ${name}: up to its first '{', else all of it.
+ */
+size_t metric_base_len(const char *name);
+
+/**
+ * metric_label_next(cursor, key, klen, val, vlen):
+ * Iterate over the labels of a name: start with *${cursor} = the name;
+ * each call unescapes the next label into ${key} and ${val} (buffers of
+ * ${klen} and ${vlen} bytes) and moves *${cursor} on.  Return 1 with a
+ * label, 0 when there is none left (or the name has no labels), -1 if the
+ * labels are malformed or do not fit.
+ */
+int metric_label_next(const char **cursor, char *key, size_t klen, char *val,
+    size_t vlen);
+
+/**
+ * metric_label_get(name, key, val, vlen):
+ * The value of label ${key} of ${name} into ${val}.  Return 1 if found, 0
+ * if not, -1 if the labels are malformed or the value does not fit.
+ */
+int metric_label_get(const char *name, const char *key, char *val,
+    size_t vlen);
 
 /**
  * metric_glob_match(pattern, name):

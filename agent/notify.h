@@ -51,6 +51,9 @@ struct notification {
 	int64_t repeat_ms; /* the rule's reminder interval, 0: none */
 };
 
+/* Room for notification_summary(), the longest metric name included. */
+#define NOTIFICATION_SUMMARY_MAX (METRIC_NAME_MAX + 512)
+
 const char *alert_state_name(enum alert_state s); /* "OK", ... */
 /* alert_state_parse(s, ret): inverse of alert_state_name, any case. */
 int alert_state_parse(const char *s, enum alert_state *ret);

@@ -18,6 +18,7 @@
 #include "lib/ag.h"
 #include "lib/clock.h"
 #include "lib/jfield.h"
+#include "lib/utf8.h"
 #include "agent/notify.h"
 
 /* Largest JSON document notification_from_json() reads. */
@@ -41,42 +42,17 @@ static void
 utf8_clean(const char *s, char *out, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t o = 0;
+	size_t o = 0, k;
 
 	while (*p != '\0' && o + 1 < len) {
-		size_t need, i;
-		unsigned c = *p;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			out[o++] = (char)*p++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			need = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			need = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			need = 3, cp = c & 0x07;
-		else
-			need = 0, cp = 0;
-		for (i = 1; need > 0 && i <= need; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				break;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		if (need == 0 || i <= need ||
-		    (need == 2 &&
-			(cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    o + need + 1 >= len) {
+		if ((k = utf8_seq(p, NULL)) == 0 || o + k >= len) {
 			out[o++] = '?';
 			p++;
 			continue;
 		}
-		memcpy(out + o, p, need + 1);
-		o += need + 1;
-		p += need + 1;
+		memcpy(out + o, p, k);
+		o += k;
+		p += k;
 	}
 	out[o] = '\0';
 }
@@ -85,7 +61,7 @@ utf8_clean(const char *s, char *out, size_t len)
 static int
 set_str(json_t *o, const char *key, const char *s)
 {
-	char clean[1024];
+	char clean[NOTIFICATION_SUMMARY_MAX];
 
 	utf8_clean(s, clean, sizeof(clean));
 	return json_object_set_new(o, key, json_string(clean));
@@ -108,11 +84,32 @@ set_time(json_t *o, const char *key, int64_t ms)
 	return json_object_set_new(o, key, json_string(buf));
 }
 
+/*
+ * The labels of the series (the resource a cloud reading is about) as an
+ * object; {} for a name without labels or whose braces are not labels (a
+ * mount point may have a '{'), and then the member is left out.
+ */
+static json_t *
+labels_json(const char *metric)
+{
+	char k[METRIC_NAME_MAX], v[METRIC_NAME_MAX];
+	const char *cur = metric;
+	json_t *o = json_object();
+	int rc = 0;
+
+	while (o != NULL &&
+	    (rc = metric_label_next(&cur, k, sizeof(k), v, sizeof(v))) == 1)
+		(void)set_str(o, k, v);
+	if (o != NULL && rc != 0)
+		(void)json_object_clear(o);
+	return o;
+}
+
 char *
 notification_to_json(const struct notification *n)
 {
-	char summary[512];
-	json_t *o;
+	char summary[NOTIFICATION_SUMMARY_MAX];
+	json_t *o, *lab;
 	char *s;
 	int bad = 0;
 
@@ -125,6 +122,11 @@ notification_to_json(const struct notification *n)
 	bad |= set_str(o, "host", n->host);
 	bad |= set_str(o, "rule", n->rule);
 	bad |= set_str(o, "metric", n->metric);
+	if ((lab = labels_json(n->metric)) != NULL &&
+	    json_object_size(lab) > 0)
+		bad |= json_object_set_new(o, "labels", lab);
+	else
+		json_decref(lab);
 	bad |= set_str(o, "state", alert_state_name(n->state));
 	bad |= set_str(o, "previous_state", alert_state_name(n->prev_state));
 	bad |= set_str(o, "kind",

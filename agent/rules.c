@@ -385,6 +385,24 @@ series_feed(struct rules *r, const struct rule_conf *rc, struct series *s,
 	series_set(r, rc, s, next_state(rc, s, now), now, emit, cookie);
 }
 
+/* Forget the series ${name} of every rule, silently (its resource went). */
+static void
+rules_retire(struct rules *r, const char *name)
+{
+	for (size_t j = 0; j < r->n; j++) {
+		struct rule *ru = &r->v[j];
+		bool found;
+		size_t pos = series_pos(ru, name, &found);
+
+		if (!found)
+			continue;
+		log_debug("rule %s: %s is gone; its state (%s) is retired",
+		    ru->rc->name, name,
+		    alert_state_name(ru->series[pos]->state));
+		series_remove(ru, pos);
+	}
+}
+
 void
 rules_feed(struct rules *r, const struct metric_batch *b, rules_emit_fn *emit,
     void *cookie)
@@ -395,6 +413,10 @@ rules_feed(struct rules *r, const struct metric_batch *b, rules_emit_fn *emit,
 
 		if (memchr(m->name, '\0', sizeof(m->name)) == NULL)
 			continue;
+		if (m->flags & METRIC_RETIRED) {
+			rules_retire(r, m->name);
+			continue;
+		}
 		if (!isfinite(m->value)) {
 			log_debug("rules: %s: ignoring non-finite reading",
 			    m->name);
@@ -406,7 +428,7 @@ rules_feed(struct rules *r, const struct metric_batch *b, rules_emit_fn *emit,
 
 			if (ru->first_ms == 0)
 				ru->first_ms = now;
-			if (!metric_glob_match(ru->rc->selector, m->name))
+			if (!rule_conf_matches(ru->rc, m->name))
 				continue;
 			if ((s = rules_series_get(ru, m->name, now)) == NULL)
 				continue;

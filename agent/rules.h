@@ -24,9 +24,21 @@
 
 enum rule_op { OP_GT = 0, OP_GE, OP_LT, OP_LE, OP_EQ, OP_NE };
 
+/* One condition of "where": label ${key} has a value matching ${glob}. */
+struct rule_where {
+	char *key;
+	char *glob;
+};
+
 struct rule_conf {
 	char *name;
 	char *selector;
+	/*
+	 * With conditions on labels, the selector matches a reading's base
+	 * name (before the '{'); without, the whole name.
+	 */
+	struct rule_where *where; /* sorted by key */
+	size_t nwhere;
 	enum rule_op op;
 	bool has_warn, has_crit, has_clear;
 	double warn, crit, clear;
@@ -51,6 +63,14 @@ void rule_conf_free(struct rule_conf *rc);
 bool rule_conf_same(const struct rule_conf *a, const struct rule_conf *b);
 
 const char *rule_op_name(enum rule_op op);
+
+/**
+ * rule_conf_matches(rc, name):
+ * Does the reading ${name} belong to rule ${rc}: its selector matches the
+ * name (the base name when the rule has "where"), and every "where" label
+ * is present with a matching value?
+ */
+bool rule_conf_matches(const struct rule_conf *rc, const char *name);
 
 struct rules;
 
@@ -90,7 +110,9 @@ void rules_adopt(struct rules *r, const struct rules *old);
 /**
  * rules_feed(r, b, emit, cookie):
  * Evaluate every reading of ${b} against the matching rules at time
- * ${b}->now_ms, calling ${emit} for each notification.
+ * ${b}->now_ms, calling ${emit} for each notification.  A retirement
+ * (METRIC_RETIRED) removes the series of that name from every rule,
+ * without a notification.
  */
 void rules_feed(struct rules *r, const struct metric_batch *b,
     rules_emit_fn *emit, void *cookie);

@@ -30,9 +30,9 @@ static const char *const no_data_names[] = { "unknown", "ok", "warning",
 static const enum alert_state no_data_states[] = { ST_UNKNOWN, ST_OK,
 	ST_WARNING, ST_CRITICAL };
 
-static const char *const rule_keys[] = { "name", "metric", "op", "warn",
-	"crit", "for", "clear", "repeat", "no_data", "no_data_state", "notify",
-	NULL };
+static const char *const rule_keys[] = { "name", "metric", "where", "op",
+	"warn", "crit", "for", "clear", "repeat", "no_data", "no_data_state",
+	"notify", NULL };
 
 const char *
 rule_op_name(enum rule_op op)
@@ -79,6 +79,11 @@ rule_conf_free(struct rule_conf *rc)
 		return;
 	free(rc->name);
 	free(rc->selector);
+	for (size_t i = 0; i < rc->nwhere; i++) {
+		free(rc->where[i].key);
+		free(rc->where[i].glob);
+	}
+	free(rc->where);
 	ag_strv_free(rc->notify);
 	free(rc);
 }
@@ -140,6 +145,88 @@ levels_ok(const conf_node *cs, const struct rule_conf *rc,
 	return ok;
 }
 
+static int
+where_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct rule_where *)a)->key,
+	    ((const struct rule_where *)b)->key);
+}
+
+/*
+ * Read "where = { Key = "glob"; ... }" into ${rc}: label conditions.
+ * Return 0, or -1 with errors recorded.
+ */
+static int
+where_parse(const conf_node *cs, struct rule_conf *rc, struct conf_errs *errs)
+{
+	const conf_node *w = conf_member(cs, "where");
+	size_t n;
+	int bad = 0;
+
+	if (w == NULL)
+		return 0;
+	if (!conf_is_group(w) || (n = conf_len(w)) == 0)
+		return conf_error(errs, w,
+		    "must be a group of label conditions: "
+		    "{ InstanceId = \"i-*\"; }");
+	if (n > METRIC_LABELS_MAX)
+		return conf_error(errs, w, "more than %d conditions",
+		    METRIC_LABELS_MAX);
+	if ((rc->where = calloc(n, sizeof(*rc->where))) == NULL)
+		return conf_error(errs, w, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const char *key = conf_name(conf_elem(w, i)), *glob;
+
+		if (key == NULL ||
+		    conf_get_str(errs, w, key, true, &glob) != 1) {
+			bad = -1;
+			continue;
+		}
+		if (!rule_name_ok(glob, METRIC_NAME_MAX) && glob[0] != '\0') {
+			bad = conf_error_at(errs, w, key,
+			    "must be a label value or glob of printable "
+			    "characters");
+			continue;
+		}
+		if ((rc->where[rc->nwhere].key = strdup(key)) == NULL ||
+		    (rc->where[rc->nwhere].glob = strdup(glob)) == NULL) {
+			free(rc->where[rc->nwhere].key);
+			return conf_error(errs, w, "out of memory");
+		}
+		rc->nwhere++;
+	}
+	qsort(rc->where, rc->nwhere, sizeof(*rc->where), where_cmp);
+	if (rc->selector != NULL && rc->nwhere > 0 &&
+	    strchr(rc->selector, '{') != NULL)
+		bad = conf_error_at(errs, cs, "metric",
+		    "with \"where\", names the metric without its labels "
+		    "(no '{')");
+	return bad;
+}
+
+bool
+rule_conf_matches(const struct rule_conf *rc, const char *name)
+{
+	char base[METRIC_NAME_MAX], val[METRIC_NAME_MAX];
+	size_t bl;
+
+	if (rc->nwhere == 0)
+		return metric_glob_match(rc->selector, name);
+	bl = metric_base_len(name);
+	if (bl >= sizeof(base))
+		return false;
+	memcpy(base, name, bl);
+	base[bl] = '\0';
+	if (!metric_glob_match(rc->selector, base))
+		return false;
+	for (size_t i = 0; i < rc->nwhere; i++)
+		if (metric_label_get(name, rc->where[i].key, val,
+			sizeof(val)) != 1 ||
+		    !metric_glob_match(rc->where[i].glob, val))
+			return false;
+	return true;
+}
+
 int
 rule_conf_parse(const conf_node *cs, struct rule_conf **ret,
     struct conf_errs *errs)
@@ -180,6 +267,8 @@ rule_conf_parse(const conf_node *cs, struct rule_conf **ret,
 	} else if ((rc->selector = strdup(s)) == NULL) {
 		goto oom;
 	}
+	if (where_parse(cs, rc, errs) != 0)
+		bad = true;
 	if ((gop = conf_get_enum(errs, cs, "op", false, op_names, &op)) < 0)
 		bad = true;
 	rc->op = (enum rule_op)op;
@@ -280,8 +369,12 @@ rule_conf_same(const struct rule_conf *a, const struct rule_conf *b)
 	    a->repeat_ms != b->repeat_ms || a->no_data_ms != b->no_data_ms ||
 	    a->no_data_keep != b->no_data_keep ||
 	    (!a->no_data_keep && a->no_data_state != b->no_data_state) ||
-	    a->nnotify != b->nnotify)
+	    a->nnotify != b->nnotify || a->nwhere != b->nwhere)
 		return false;
+	for (size_t i = 0; i < a->nwhere; i++)
+		if (strcmp(a->where[i].key, b->where[i].key) != 0 ||
+		    strcmp(a->where[i].glob, b->where[i].glob) != 0)
+			return false;
 	for (size_t i = 0; i < a->nnotify; i++)
 		if (strcmp(a->notify[i], b->notify[i]) != 0)
 			return false;
@@ -312,5 +405,10 @@ rule_conf_hash(const struct rule_conf *rc)
 	}
 	for (size_t i = 0; i < rc->nnotify; i++)
 		h = fnv1a64(h, rc->notify[i], strlen(rc->notify[i]) + 1);
+	for (size_t i = 0; i < rc->nwhere; i++) {
+		h = fnv1a64(h, rc->where[i].key, strlen(rc->where[i].key) + 1);
+		h = fnv1a64(h, rc->where[i].glob,
+		    strlen(rc->where[i].glob) + 1);
+	}
 	return h;
 }

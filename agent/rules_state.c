@@ -163,7 +163,7 @@ series_from_json(struct rule *ru, const json_t *js)
 		&stale) != 0 ||
 	    alert_state_parse(state, &st) != 0 ||
 	    !rule_name_ok(metric, METRIC_NAME_MAX) ||
-	    !metric_glob_match(ru->rc->selector, metric) || since < 0 ||
+	    !rule_conf_matches(ru->rc, metric) || since < 0 ||
 	    since > SAVED_TIME_MAX || notified < 0 ||
 	    notified > SAVED_TIME_MAX || last_ts < 0 ||
 	    last_ts > SAVED_TIME_MAX) {

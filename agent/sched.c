@@ -90,7 +90,7 @@ on_notification(void *cookie, const struct notification *n,
     char *const *notify)
 {
 	struct sched *s = cookie;
-	char summary[512];
+	char summary[NOTIFICATION_SUMMARY_MAX];
 
 	s->rules_dirty = true;
 	if (notify == NULL || notify[0] == NULL) {
@@ -135,7 +135,8 @@ keep_last(struct metric_batch *dst, const struct metric_batch *src)
 {
 	metric_batch_reset(dst);
 	for (size_t i = 0; i < src->n; i++)
-		if (metric_add_ts(dst, src->v[i].ts_ms, src->v[i].value,
+		if (!(src->v[i].flags & METRIC_RETIRED) &&
+		    metric_add_ts(dst, src->v[i].ts_ms, src->v[i].value,
 			src->v[i].name) != 0)
 			break;
 }

@@ -80,7 +80,7 @@ static void
 settle(struct sender *s, const struct spool_entry *e, int rc,
     const struct ag_err *err)
 {
-	char summary[512];
+	char summary[NOTIFICATION_SUMMARY_MAX];
 
 	notification_summary(&e->n, summary, sizeof(summary));
 	if (rc == 0) {
@@ -169,7 +169,7 @@ start(struct sender *s, struct runconf *rc, const struct spool_entry *e)
 	struct ag_err err = { "" };
 	struct notifier *nf;
 	struct flight *f;
-	char summary[512];
+	char summary[NOTIFICATION_SUMMARY_MAX];
 	int r;
 
 	if ((nf = runconf_notifier(rc, e->notifier)) == NULL) {
@@ -240,7 +240,7 @@ reap(struct sender *s)
 static void
 cancel_all(struct sender *s)
 {
-	char summary[512];
+	char summary[NOTIFICATION_SUMMARY_MAX];
 	struct flight *f;
 
 	while ((f = s->flights) != NULL) {

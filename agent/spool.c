@@ -120,7 +120,8 @@ struct spool {
 	size_t nkeys;
 	uint64_t other_drops;		 /* beyond SPOOL_DROP_KEYS pairs */
 	uint64_t pending[DROP_NREASONS]; /* not yet in a log line */
-	char pending_first[360];	 /* rule/series of the first of them */
+	char pending_first[METRIC_NAME_MAX +
+	    160]; /* rule/series of the first of them */
 	int64_t last_drop_log_ms;
 	bool drop_logged;
 };
@@ -1204,7 +1205,7 @@ int
 spool_drop(struct spool *sp, const struct spool_sel *sel, size_t *ret_n,
     struct ag_err *err)
 {
-	char summary[512] = "";
+	char summary[NOTIFICATION_SUMMARY_MAX] = "";
 	size_t n = 0;
 
 	pthread_mutex_lock(&sp->mu);

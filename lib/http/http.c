@@ -94,6 +94,20 @@ http_status_class(long status)
 	return -1;
 }
 
+bool
+http_endpoint_valid(const char *e)
+{
+	const char *h;
+
+	if (strncmp(e, "https://", 8) == 0)
+		h = e + 8;
+	else if (strncmp(e, "http://", 7) == 0)
+		h = e + 7;
+	else
+		return false;
+	return *h != '\0' && strpbrk(h, "/?#@ \t") == NULL;
+}
+
 void
 http_url_redact(const char *url, char *buf, size_t len)
 {

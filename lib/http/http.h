@@ -216,6 +216,13 @@ const char *http_resp_header(const struct http_resp *r, const char *name);
 int http_status_class(long status);
 
 /**
+ * http_endpoint_valid(e):
+ * Whether ${e} is "http://host[:port]" or "https://host[:port]" with nothing
+ * after (no path, query, user information or blank): a service endpoint.
+ */
+bool http_endpoint_valid(const char *e);
+
+/**
  * http_url_redact(url, buf, len):
  * Write ${url} as scheme://host[:port]/path into ${buf} (${len} bytes),
  * without user information, query or fragment: safe for messages.

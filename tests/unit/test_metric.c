@@ -269,6 +269,101 @@ test_rate(void **state)
 	assert_true(r == -7.0); /* untouched on failure */
 }
 
+static void
+test_labels(void **state)
+{
+	struct metric_label l[] = { { "Zone", "eu-west-1a" },
+		{ "InstanceId", "i-0abc" }, { "Odd", "a\\b,c}d=e{f" } };
+	struct metric_label dup[] = { { "K", "1" }, { "K", "2" } };
+	struct metric_label empty[] = { { "", "1" } };
+	char buf[METRIC_NAME_MAX], k[64], v[64], small[4];
+	const char *cur;
+	struct metric_batch b;
+	int n;
+
+	(void)state;
+	n = metric_name_format(buf, sizeof(buf), "ec2.CPUUtilization", l, 3);
+	assert_string_equal(buf,
+	    "ec2.CPUUtilization{InstanceId=i-0abc,Odd=a\\\\b\\,c\\}d\\=e{f,"
+	    "Zone=eu-west-1a}");
+	assert_int_equal(n, (int)strlen(buf));
+	/* The caller's array is not reordered. */
+	assert_string_equal(l[0].key, "Zone");
+	assert_int_equal(metric_base_len(buf), strlen("ec2.CPUUtilization"));
+	assert_int_equal(metric_base_len("cpu.used_pct"), 12);
+
+	/* Lookup and iteration give back the unescaped values, in order. */
+	assert_int_equal(metric_label_get(buf, "Odd", v, sizeof(v)), 1);
+	assert_string_equal(v, "a\\b,c}d=e{f");
+	assert_int_equal(metric_label_get(buf, "Zone", v, sizeof(v)), 1);
+	assert_string_equal(v, "eu-west-1a");
+	assert_int_equal(metric_label_get(buf, "Nope", v, sizeof(v)), 0);
+	assert_int_equal(metric_label_get(buf, "Odd", small, sizeof(small)),
+	    -1);
+	cur = buf;
+	assert_int_equal(metric_label_next(&cur, k, sizeof(k), v, sizeof(v)),
+	    1);
+	assert_string_equal(k, "InstanceId");
+	assert_string_equal(v, "i-0abc");
+	assert_int_equal(metric_label_next(&cur, k, sizeof(k), v, sizeof(v)),
+	    1);
+	assert_string_equal(k, "Odd");
+	assert_int_equal(metric_label_next(&cur, k, sizeof(k), v, sizeof(v)),
+	    1);
+	assert_string_equal(k, "Zone");
+	assert_int_equal(metric_label_next(&cur, k, sizeof(k), v, sizeof(v)),
+	    0);
+
+	/* No labels: the base alone; local names have none. */
+	assert_int_equal(metric_name_format(buf, sizeof(buf), "a.b", l, 0), 3);
+	assert_string_equal(buf, "a.b");
+	assert_int_equal(metric_label_get("disk./var.used_pct", "K", v,
+			     sizeof(v)),
+	    0);
+	cur = "cpu.used_pct";
+	assert_int_equal(metric_label_next(&cur, k, sizeof(k), v, sizeof(v)),
+	    0);
+
+	/* Refused: duplicate or empty keys, a '{' in the base, no room. */
+	assert_int_equal(metric_name_format(buf, sizeof(buf), "a", dup, 2),
+	    -1);
+	assert_int_equal(metric_name_format(buf, sizeof(buf), "a", empty, 1),
+	    -1);
+	assert_int_equal(metric_name_format(buf, sizeof(buf), "a{", l, 1), -1);
+	assert_int_equal(metric_name_format(buf, 10, "ec2.CPU", l, 1), -1);
+	assert_int_equal(metric_name_format(buf, 20, "a", &l[1], 1), -1);
+	assert_int_equal(metric_name_format(buf, 21, "a", &l[1], 1), 20);
+
+	/* Malformed label parts. */
+	assert_int_equal(metric_label_get("a{K}", "K", v, sizeof(v)), -1);
+	assert_int_equal(metric_label_get("a{K=1", "K", v, sizeof(v)), -1);
+	assert_int_equal(metric_label_get("a{=1}", "K", v, sizeof(v)), -1);
+	assert_int_equal(metric_label_get("a{K=1=2}", "K", v, sizeof(v)), -1);
+	assert_int_equal(metric_label_get("a{K=1}x", "K", v, sizeof(v)), -1);
+	assert_int_equal(metric_label_get("a{K=1\\", "K", v, sizeof(v)), -1);
+	assert_int_equal(metric_label_get("a{K=}", "K", v, sizeof(v)), 1);
+	assert_string_equal(v, "");
+
+	/* A long cloud name fits a reading. */
+	memset(v, 'x', sizeof(v) - 1);
+	v[sizeof(v) - 1] = '\0';
+	{
+		char big[300];
+		struct metric_label one = { "AutoScalingGroupName", big };
+
+		memset(big, 'g', 255);
+		big[255] = '\0';
+		assert_true(metric_name_format(buf, sizeof(buf),
+				"ec2.CPUUtilization", &one, 1) > 255);
+		metric_batch_init(&b, 4);
+		assert_int_equal(metric_add_ts(&b, 1, 2.0, buf), 0);
+		assert_int_equal(metric_retire(&b, buf), 0);
+		assert_int_equal(b.v[0].flags, 0);
+		assert_int_equal(b.v[1].flags, METRIC_RETIRED);
+		metric_batch_free(&b);
+	}
+}
+
 int
 main(void)
 {
@@ -279,6 +374,7 @@ main(void)
 		cmocka_unit_test(test_glob_overlap_cases),
 		cmocka_unit_test(test_glob_overlap_brute),
 		cmocka_unit_test(test_rate),
+		cmocka_unit_test(test_labels),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -141,8 +141,37 @@ test_to_json(void **state)
 	    "CRITICAL: cpu-high on web1: cpu.used_pct = 97.2 (> 95)");
 	/* Compact and readable numbers. */
 	assert_non_null(strstr(s, "\"value\":97.2,"));
+	assert_null(json_object_get(o, "labels"));
 	json_decref(o);
 	free(s);
+
+	/* A cloud series names its resource: the labels, unescaped. */
+	snprintf(n.metric, sizeof(n.metric),
+	    "ec2.CPUUtilization{InstanceId=i-0abc,Role=web\\,x}");
+	s = notification_to_json(&n);
+	assert_non_null(s);
+	o = json_loads(s, 0, NULL);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(
+				json_object_get(o, "labels"), "InstanceId")),
+	    "i-0abc");
+	assert_string_equal(json_string_value(json_object_get(
+				json_object_get(o, "labels"), "Role")),
+	    "web,x");
+	assert_non_null(strstr(json_string_value(json_object_get(o, "summary")),
+	    "ec2.CPUUtilization{InstanceId=i-0abc,Role=web\\,x} = 97.2"));
+	json_decref(o);
+	free(s);
+	/* Braces that are not labels: no labels, still a notification. */
+	snprintf(n.metric, sizeof(n.metric), "disk./mnt/{x.used_pct");
+	s = notification_to_json(&n);
+	assert_non_null(s);
+	o = json_loads(s, 0, NULL);
+	assert_non_null(o);
+	assert_null(json_object_get(o, "labels"));
+	json_decref(o);
+	free(s);
+	snprintf(n.metric, sizeof(n.metric), "cpu.used_pct");
 
 	/* Missing numbers are null; odd strings stay valid JSON. */
 	n.has_value = false;
@@ -397,7 +426,7 @@ test_notifier_new(void **state)
 	assert_null(notifier_new(conf_elem(c->notifiers, 2), &e));
 	assert_true(tu_has_error(&e,
 	    ":4: notifiers[2].type: unknown notifier "
-	    "type \"pager\" (known: log, webhook)"));
+	    "type \"pager\" (known: log, webhook, sns)"));
 	assert_null(notifier_new(conf_elem(c->notifiers, 3), &e));
 	assert_true(tu_has_error(&e, ":5: notifiers[3].name: missing"));
 	assert_null(notifier_new(conf_elem(c->notifiers, 4), &e));

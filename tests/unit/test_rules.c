@@ -1406,6 +1406,95 @@ test_next_due(void **state)
 	rules_free(rb);
 }
 
+/* "where": label conditions, the selector on the base name, retirement. */
+static void
+test_where(void **state)
+{
+	struct parsed p;
+	struct rules *r;
+	struct cap c = { 0 };
+	struct walked w = { 0 };
+	struct metric_batch b;
+
+	(void)state;
+	parse_text(&p,
+	    "{ name = \"web-cpu\"; metric = \"ec2.CPUUtilization\";\n"
+	    "  where = { Role = \"web*\"; InstanceId = \"i-*\"; };\n"
+	    "  warn = 80; },\n"
+	    "{ name = \"local\"; metric = \"cpu.used_pct\"; warn = 80; },\n"
+	    "{ name = \"all\"; metric = \"ec2.*\"; warn = 80; }");
+	print_errs(&p);
+	assert_int_equal(p.errs.n, 0);
+	assert_int_equal(p.rc[0]->nwhere, 2);
+	/* Sorted by key. */
+	assert_string_equal(p.rc[0]->where[0].key, "InstanceId");
+	assert_string_equal(p.rc[0]->where[1].glob, "web*");
+
+	assert_true(rule_conf_matches(p.rc[0],
+	    "ec2.CPUUtilization{InstanceId=i-1,Role=web-a}"));
+	assert_false(rule_conf_matches(p.rc[0],
+	    "ec2.CPUUtilization{InstanceId=i-1,Role=db}"));
+	assert_false(rule_conf_matches(p.rc[0],
+	    "ec2.CPUUtilization{InstanceId=i-1}"));
+	assert_false(rule_conf_matches(p.rc[0],
+	    "ec2.NetworkIn{InstanceId=i-1,Role=web}"));
+	assert_false(rule_conf_matches(p.rc[0],
+	    "ec2.CPUUtilization{InstanceId=i-1,Role=web\\}"));
+	assert_true(rule_conf_matches(p.rc[0],
+	    "ec2.CPUUtilization{InstanceId=i-1,Role=web\\,x}"));
+	/* Without where, the whole name as before. */
+	assert_true(rule_conf_matches(p.rc[1], "cpu.used_pct"));
+	assert_false(rule_conf_matches(p.rc[1], "cpu.used_pct{A=b}"));
+	assert_true(rule_conf_matches(p.rc[2],
+	    "ec2.CPUUtilization{InstanceId=i-1}"));
+	assert_false(rule_conf_same(p.rc[0], p.rc[2]));
+
+	/* Two instances fire; one is retired: no notification, no series. */
+	r = rules_new("h");
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(rules_add(r, p.rc[i]), 0);
+		p.ret[i] = -1; /* owned by the engine now */
+	}
+	feed(r, "ec2.CPUUtilization{InstanceId=i-1,Role=web}", 90, T0, &c);
+	feed(r, "ec2.CPUUtilization{InstanceId=i-2,Role=web}", 90, T0, &c);
+	assert_int_equal(c.count, 4); /* web-cpu and all, twice */
+	assert_string_equal(c.n[0].metric,
+	    "ec2.CPUUtilization{InstanceId=i-1,Role=web}");
+	metric_batch_init(&b, 4);
+	b.now_ms = T0 + MIN;
+	assert_int_equal(metric_retire(&b,
+			     "ec2.CPUUtilization{InstanceId=i-1,Role=web}"),
+	    0);
+	rules_feed(r, &b, on_emit, &c);
+	metric_batch_free(&b);
+	rules_tick(r, T0 + HOUR, on_emit, &c);
+	/* Only i-2 goes stale (2 rules); i-1 is gone without a word. */
+	assert_int_equal(c.count, 6);
+	assert_string_equal(c.n[5].metric,
+	    "ec2.CPUUtilization{InstanceId=i-2,Role=web}");
+	rules_walk(r, on_walk, &w);
+	assert_int_equal(w.n, 3);
+	rules_free(r);
+	parsed_free(&p);
+
+	/* Errors. */
+	parse_text(&p,
+	    "{ name = \"a\"; metric = \"m{x=1}\"; where = { K = \"v\"; }; "
+	    "warn = 1; },\n"
+	    "{ name = \"b\"; metric = \"m\"; where = { }; warn = 1; },\n"
+	    "{ name = \"c\"; metric = \"m\"; where = { K = 3; }; warn = 1; },\n"
+	    "{ name = \"d\"; metric = \"m\"; where = \"K=v\"; warn = 1; }");
+	assert_int_equal(p.ret[0], -1);
+	assert_int_equal(p.ret[1], -1);
+	assert_int_equal(p.ret[2], -1);
+	assert_int_equal(p.ret[3], -1);
+	assert_true(has_err(&p, "rules[0].metric", "'{'"));
+	assert_true(has_err(&p, "rules[1].where", "label conditions"));
+	assert_true(has_err(&p, "rules[2].where.K", NULL));
+	assert_true(has_err(&p, "rules[3].where", "label conditions"));
+	parsed_free(&p);
+}
+
 int
 main(void)
 {
@@ -1434,6 +1523,7 @@ main(void)
 		cmocka_unit_test(test_load_bad_series),
 		cmocka_unit_test(test_save_unwritable),
 		cmocka_unit_test(test_parse_ok),
+		cmocka_unit_test(test_where),
 		cmocka_unit_test(test_parse_same),
 		cmocka_unit_test(test_parse_errors),
 	};
