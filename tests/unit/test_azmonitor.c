@@ -19,8 +19,10 @@
 
 #include <jansson.h>
 
+#include "conf/conf.h"
 #include "lib/ag.h"
 #include "lib/clock.h"
+#include "agent/source.h"
 #include "agent/sources/net/azmonitor_internal.h"
 #include "tests/unit/fakes/testutil.h"
 
@@ -352,6 +354,90 @@ test_time(void **state)
 	assert_string_equal(buf, "2021-04-20T09:00:00Z");
 }
 
+/*
+ * source_new() of the source { ${body} }: NULL and an error containing
+ * ${want}, or (${want} NULL) a source, freed here.
+ */
+static void
+check_conf(const char *body, const char *want)
+{
+	struct conf_errs e = { 0 };
+	struct conf *c;
+	struct source *src;
+	char text[4096];
+
+	snprintf(text, sizeof(text),
+	    "sources = ( { type = \"azure_monitor\"; name = \"az\"; "
+	    "tenant_id = \"t\"; client_id = \"c\"; "
+	    "client_secret_env = \"VIGIL_TEST_AZ_SECRET\"; %s } );\n",
+	    body);
+	c = tu_conf_load(text, &e);
+	assert_int_equal(e.n, 0);
+	src = source_new(conf_elem(c->sources, 0), &e);
+	if (want == NULL) {
+		if (src == NULL)
+			fail_msg("refused: %s: %s", body,
+			    e.n ? e.msgs[0] : "?");
+		assert_string_equal(source_type(src), "azure_monitor");
+		assert_string_equal(source_patterns(src)[0], "az.*");
+	} else {
+		assert_null(src);
+		assert_true(tu_has_error(&e, want));
+	}
+	source_free(src);
+	conf_errs_free(&e);
+	conf_free(c);
+}
+
+#define VM \
+	"\"/subscriptions/s1/resourceGroups/g/providers/" \
+	"Microsoft.Compute/virtualMachines/vm1\""
+
+static void
+test_conf(void **state)
+{
+	(void)state;
+	setenv("VIGIL_TEST_AZ_SECRET", "s3cret", 1);
+	check_conf("resources = [ " VM " ]; metrics = [ \"Percentage CPU\" ];",
+	    NULL);
+	check_conf("discover = { subscription = \"s1\"; resource_type = "
+		   "\"Microsoft.Compute/virtualMachines\"; tags = { Role = "
+		   "\"web\"; }; ttl = \"1m\"; }; metrics = [ \"m\" ]; "
+		   "batch = true; grain = \"PT5M\"; aggregation = "
+		   "\"maximum\"; delay = \"2m\";",
+	    NULL);
+	check_conf("metrics = [ \"m\" ];", "name resources");
+	check_conf("resources = [ " VM " ];", "metrics");
+	check_conf("resources = [ " VM " ]; metrics = [ ];", "at least one");
+	check_conf("resources = [ \"vm1\" ]; metrics = [ \"m\" ];",
+	    "not a resource id");
+	check_conf("resources = [ " VM " ]; metrics = [ \"a,b\" ];",
+	    "not a metric name");
+	check_conf("resources = [ " VM " ]; metrics = [ \"m\" ]; grain = "
+		   "\"1m\";",
+	    "ISO 8601");
+	check_conf("resources = [ " VM " ]; metrics = [ \"m\" ]; aggregation "
+		   "= \"p99\";",
+	    "aggregation");
+	check_conf("resources = [ " VM " ]; metrics = [ \"m\" ]; batch = "
+		   "true; namespace = \"Microsoft.Compute/virtualMachines\";",
+	    "batch needs the region");
+	check_conf("resources = [ " VM " ]; metrics = [ \"m\" ]; batch = "
+		   "true; region = \"westeurope\";",
+	    "batch needs the metric namespace");
+	check_conf("resources = [ " VM " ]; metrics = [ \"m\" ]; endpoint = "
+		   "\"https://x/path\";",
+	    "nothing after");
+	check_conf("discover = { subscription = \"s1\"; }; metrics = [ "
+		   "\"m\" ];",
+	    "resource_type");
+	check_conf("discover = { subscription = \"s1\"; resource_type = "
+		   "\"T\"; tags = { resource = \"x\"; }; }; metrics = [ "
+		   "\"m\" ];",
+	    "label of the resource id");
+	unsetenv("VIGIL_TEST_AZ_SECRET");
+}
+
 int
 main(void)
 {
@@ -364,6 +450,8 @@ main(void)
 		cmocka_unit_test(test_error),
 		cmocka_unit_test(test_grain),
 		cmocka_unit_test(test_time),
+		cmocka_unit_test_setup_teardown(test_conf, tu_tmpdir_setup,
+		    tu_tmpdir_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,8 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf/conf.h"
 #include "lib/ag.h"
 #include "lib/clock.h"
+#include "agent/source.h"
 #include "agent/sources/net/gcpmon_internal.h"
 #include "tests/unit/fakes/testutil.h"
 
@@ -179,6 +181,66 @@ test_values_and_pages(void **state)
 	assert_non_null(strstr(err.msg, "metric.type"));
 }
 
+/* source_new() of { ${body} }: a source (${want} NULL) or ${want}. */
+static void
+check_conf(const char *body, const char *want)
+{
+	struct conf_errs e = { 0 };
+	struct conf *c;
+	struct source *src;
+	char text[4096];
+
+	snprintf(text, sizeof(text),
+	    "sources = ( { type = \"gcp_monitoring\"; name = \"gce\"; "
+	    "metadata_host = \"127.0.0.1:9\"; %s } );\n",
+	    body);
+	c = tu_conf_load(text, &e);
+	assert_int_equal(e.n, 0);
+	src = source_new(conf_elem(c->sources, 0), &e);
+	if (want == NULL) {
+		if (src == NULL)
+			fail_msg("refused: %s: %s", body,
+			    e.n ? e.msgs[0] : "?");
+		assert_string_equal(source_patterns(src)[0], "gce.*");
+	} else {
+		assert_null(src);
+		assert_true(tu_has_error(&e, want));
+	}
+	source_free(src);
+	conf_errs_free(&e);
+	conf_free(c);
+}
+
+#define F "filter = \"metric.type = \\\"x\\\"\"; "
+
+static void
+test_conf(void **state)
+{
+	(void)state;
+	unsetenv("GOOGLE_APPLICATION_CREDENTIALS");
+	check_conf("project = \"p-1\"; " F, NULL);
+	check_conf("project = \"p-1\"; " F "alignment_period = \"5m\"; "
+		   "per_series_aligner = \"ALIGN_RATE\"; "
+		   "cross_series_reducer = \"REDUCE_SUM\"; group_by = [ "
+		   "\"resource.labels.zone\" ]; user_labels = { env = "
+		   "\"prod\"; };",
+	    NULL);
+	check_conf(F, "project");
+	check_conf("project = \"p-1\";", "filter");
+	check_conf("project = \"P 1\"; " F, "not a project id");
+	check_conf("project = \"p\"; " F "per_series_aligner = \"MEAN\";",
+	    "per_series_aligner");
+	check_conf("project = \"p\"; " F "group_by = [ \"zone\" ];",
+	    "needs cross_series_reducer");
+	check_conf("project = \"p\"; " F "alignment_period = \"1500ms\";",
+	    "alignment_period");
+	check_conf("project = \"p\"; " F
+		   "user_labels = { env = \"a\\\"b\"; };",
+	    "user label");
+	check_conf("project = \"p\"; " F "endpoint = \"ftp://x\";",
+	    "nothing after");
+}
+
 int
 main(void)
 {
@@ -186,6 +248,8 @@ main(void)
 		cmocka_unit_test(test_no_agg),
 		cmocka_unit_test(test_meta_data),
 		cmocka_unit_test(test_values_and_pages),
+		cmocka_unit_test_setup_teardown(test_conf, tu_tmpdir_setup,
+		    tu_tmpdir_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
