@@ -26,7 +26,8 @@ gets 401 with ARM's error body.  Values are the test's: POST /_ctl with
 {"values": {RESOURCE_ID: V}, "default": V, "throttle": N (the next N
 metric calls get 429 with Retry-After: 1), "expire": true (every token
 issued so far expires now), "nodata": bool (points carry no aggregation,
-as Azure sends an empty grain), "fleet": [...] (replaces it)}.  GET /_stats
+as Azure sends an empty grain), "fleet": [...] (replaces it), "fail_lists":
+N (the next N resources lists get 500)}.  GET /_stats
 gives what was served: grants, 401s, 429s, the metric calls (kind, the
 number of ids or names, start) and resource lists.
 
@@ -79,9 +80,11 @@ def main():
     secret = open(a.secret_file).read().strip()
     lock = threading.Lock()
     st = {"tokens": {}, "values": {}, "default": 10.0, "throttle": 0,
-          "nodata": False, "fleet": json.load(open(a.fleet)),
+          "nodata": False, "fail_lists": 0,
+          "fleet": json.load(open(a.fleet)),
           "stats": {"grants": 0, "unauthorized": 0, "throttled": 0,
-                    "calls": [], "lists": 0, "pages": 0}}
+                    "calls": [], "lists": 0, "pages": 0,
+                    "lists_failed": 0}}
     tok_re = re.compile(r"^/([A-Za-z0-9.-]+)/oauth2/v2\.0/token$")
 
     class H(BaseHTTPRequestHandler):
@@ -197,6 +200,8 @@ def main():
                         st["throttle"] = c["throttle"]
                     if "nodata" in c:
                         st["nodata"] = c["nodata"]
+                    if "fail_lists" in c:
+                        st["fail_lists"] = c["fail_lists"]
                     if "fleet" in c:
                         st["fleet"] = c["fleet"]
                     if c.get("expire"):
@@ -271,6 +276,16 @@ def main():
             m = re.fullmatch(r"tagName eq '(.*)' and tagValue eq '(.*)'",
                              flt)
             mt = re.fullmatch(r"resourceType eq '(.*)'", flt)
+            with lock:
+                if st["fail_lists"] > 0:
+                    st["fail_lists"] -= 1
+                    st["stats"]["lists_failed"] += 1
+                    fail = True
+                else:
+                    fail = False
+            if fail:
+                return self.arm_error(500, "InternalServerError",
+                                      "Encountered internal server error.")
             with lock:
                 st["stats"]["pages"] += 1
                 if "$skiptoken" not in q:

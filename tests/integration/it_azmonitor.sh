@@ -16,6 +16,8 @@
 #    the rule's state is not disturbed;
 #  - points without values (an empty grain): no_data makes the series
 #    UNKNOWN once;
+#  - vigil status shows the source's counters;
+#  - a failing resources list keeps the fleet last known;
 #  - VMs gone from the fleet retire their series: no alert.
 . "$(dirname "$0")/lib.sh"
 
@@ -147,6 +149,23 @@ wait_for 25 recv_ge UNKNOWN 1 || fail "no_data did not apply"
 sleep 2
 [ "$(count_received "$T/recv.log" UNKNOWN)" = 1 ] || fail "more than one UNKNOWN: $(cat "$T/recv.log")"
 ctl '{"nodata": false}'
+
+# --- The source's counters in vigil status -------------------------------------
+"$VIGIL" -c "$T/vigil.conf" status >"$T/status" 2>&1 || fail "status: $(cat "$T/status")"
+has "$T/status" '^ +vm\.api_calls +[1-9][0-9]*$'
+has "$T/status" '^ +vm\.metrics_requested +[1-9][0-9]*$'
+has "$T/status" '^ +vm\.resources +50$'
+has "$T/status" '^ +db\.datapoints +[1-9][0-9]*$'
+
+# --- Discovery failing: the fleet last known is kept ---------------------------------
+ctl '{"fail_lists": 3}'
+wait_for 15 stat_ge "d['lists_failed']" 3 || fail "the lists did not fail"
+grep -q 'vm: discovery failed, the 50 resources last known are kept' "$T/vigild.log" ||
+	fail "no discovery failure logged"
+sleep 3
+[ "$(stat "[c for c in d['calls'] if c['kind'] == 'batch'][-1]['n']")" = 50 ] ||
+	fail "the fleet shrank when discovery failed"
+grep -q 'is gone' "$T/vigild.log" && fail "a failing discovery retired resources"
 
 # --- Five VMs gone: retired, batches of 45, no alert -------------------------------
 python3 -c '

@@ -104,6 +104,11 @@ wait_for 15 stat_gt "len($FIRSTS)" "$N0" || fail "no calls after the throttling"
 grep -q 'gce: throttled; no calls for' "$T/vigild.log" || fail "no throttling logged"
 [ "$(count_received "$T/recv.log" UNKNOWN)" = 0 ] || fail "throttling made a series UNKNOWN"
 
+"$VIGIL" -c "$T/vigil.conf" status >"$T/status" 2>&1 || fail "status: $(cat "$T/status")"
+has "$T/status" '^ +gce\.api_calls +[1-9][0-9]*$'
+has "$T/status" '^ +gce\.datapoints +[1-9][0-9]*$'
+has "$T/status" '^ +gce\.errors +[1-9][0-9]*$'
+
 # --- No series: UNKNOWN once --------------------------------------------------------
 ctl '{"nodata": true}'
 wait_for 25 recv_ge UNKNOWN 1 || fail "no_data did not apply"

@@ -40,6 +40,7 @@
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1060,20 +1061,32 @@ poll_all(struct azm *c, int64_t now_s, struct metric_batch *out,
 	return ret;
 }
 
-static void
-add_counters(struct azm *c, struct metric_batch *out)
+/*
+ * The source's own counters as readings: appended at ${at} == SIZE_MAX
+ * (first in the batch, so vigil status shows them before the series),
+ * else written over the ones appended at ${at}.  Return where they are.
+ */
+static size_t
+counters(struct azm *c, struct metric_batch *out, size_t at)
 {
+	static const char *const what[] = { "api_calls", "metrics_requested",
+		"datapoints", "errors", "resources" };
+	const double v[] = { (double)c->api_calls,
+		(double)c->metrics_requested, (double)c->datapoints,
+		(double)c->errors, (double)c->nr };
 	char n[METRIC_NAME_MAX];
+	size_t i0 = out->n;
 
-#define CTR(what, val) \
-	(snprintf(n, sizeof(n), "%s.%s", c->name, what), \
-	    (void)metric_add_ts(out, out->now_ms, (double)(val), n))
-	CTR("api_calls", c->api_calls);
-	CTR("metrics_requested", c->metrics_requested);
-	CTR("datapoints", c->datapoints);
-	CTR("errors", c->errors);
-	CTR("resources", c->nr);
-#undef CTR
+	for (size_t i = 0; i < sizeof(what) / sizeof(what[0]); i++) {
+		if (at != SIZE_MAX) {
+			if (at + i < out->n)
+				out->v[at + i].value = v[i];
+			continue;
+		}
+		snprintf(n, sizeof(n), "%s.%s", c->name, what[i]);
+		(void)metric_add_ts(out, out->now_ms, v[i], n);
+	}
+	return at != SIZE_MAX ? at : i0;
 }
 
 static int
@@ -1083,11 +1096,13 @@ azm_collect(void *vctx, struct metric_batch *out, struct ag_err *err)
 	int64_t mono = clock_mono_ms();
 	bool throttled = false;
 	int rc = 0, drc = 0;
+	size_t at;
 
 	if (mono < c->throttle_until_ms) {
-		add_counters(c, out);
+		(void)counters(c, out, SIZE_MAX);
 		return 0;
 	}
+	at = counters(c, out, SIZE_MAX);
 	c->retry_after_ms = 0;
 	if (c->discover && (c->disc_next_ms == 0 || mono >= c->disc_next_ms)) {
 		drc = discover(c, out, &throttled, err);
@@ -1108,7 +1123,7 @@ azm_collect(void *vctx, struct metric_batch *out, struct ag_err *err)
 			rc = AG_RETRY;
 	} else if (rc == 0 && drc == 0)
 		c->throttle_attempt = 0;
-	add_counters(c, out);
+	(void)counters(c, out, at);
 	return rc != 0 ? rc : drc;
 }
 

@@ -28,6 +28,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -496,19 +497,32 @@ poll_window(struct gm *c, int64_t end, struct metric_batch *out,
 	return 0;
 }
 
-static void
-add_counters(struct gm *c, struct metric_batch *out)
+/*
+ * The source's own counters as readings: appended at ${at} == SIZE_MAX
+ * (first in the batch, so vigil status shows them before the series),
+ * else written over the ones appended at ${at}.  Return where they are.
+ */
+static size_t
+counters(struct gm *c, struct metric_batch *out, size_t at)
 {
+	static const char *const what[] = { "api_calls", "metrics_requested",
+		"datapoints", "errors" };
+	const double v[] = { (double)c->api_calls,
+		(double)c->metrics_requested, (double)c->datapoints,
+		(double)c->errors };
 	char n[METRIC_NAME_MAX];
+	size_t i0 = out->n;
 
-#define CTR(what, val) \
-	(snprintf(n, sizeof(n), "%s.%s", c->name, what), \
-	    (void)metric_add_ts(out, out->now_ms, (double)(val), n))
-	CTR("api_calls", c->api_calls);
-	CTR("metrics_requested", c->metrics_requested);
-	CTR("datapoints", c->datapoints);
-	CTR("errors", c->errors);
-#undef CTR
+	for (size_t i = 0; i < sizeof(what) / sizeof(what[0]); i++) {
+		if (at != SIZE_MAX) {
+			if (at + i < out->n)
+				out->v[at + i].value = v[i];
+			continue;
+		}
+		snprintf(n, sizeof(n), "%s.%s", c->name, what[i]);
+		(void)metric_add_ts(out, out->now_ms, v[i], n);
+	}
+	return at != SIZE_MAX ? at : i0;
 }
 
 static int
@@ -519,11 +533,13 @@ gm_collect(void *vctx, struct metric_batch *out, struct ag_err *err)
 	    c->period_s;
 	bool throttled = false;
 	int rc = 0;
+	size_t at;
 
 	if (clock_mono_ms() < c->throttle_until_ms || end <= c->last_end_s) {
-		add_counters(c, out);
+		(void)counters(c, out, SIZE_MAX);
 		return 0;
 	}
+	at = counters(c, out, SIZE_MAX);
 	rc = poll_window(c, end, out, &throttled, err);
 	if (throttled) {
 		int64_t d = backoff_delay_ms(&c->bo, ++c->throttle_attempt);
@@ -533,7 +549,7 @@ gm_collect(void *vctx, struct metric_batch *out, struct ag_err *err)
 		    (long long)d);
 	} else if (rc == 0)
 		c->throttle_attempt = 0;
-	add_counters(c, out);
+	(void)counters(c, out, at);
 	return rc;
 }
 
