@@ -24,6 +24,7 @@
 #include "lib/clock.h"
 #include "agent/source.h"
 #include "agent/sources/net/azmonitor_internal.h"
+#include "agent/sources/net/cloudsrc.h"
 #include "tests/unit/fakes/testutil.h"
 
 /* The "body" of the 200 answer of a recorded example, as JSON text. */
@@ -350,7 +351,7 @@ test_time(void **state)
 	char buf[32];
 
 	(void)state;
-	azmon_time(1618909200, buf);
+	cloudsrc_time(1618909200, buf);
 	assert_string_equal(buf, "2021-04-20T09:00:00Z");
 }
 

@@ -308,14 +308,3 @@ azmon_grain_parse(const char *s, int64_t *ret_s)
 	*ret_s = total;
 	return 0;
 }
-
-void
-azmon_time(int64_t s, char buf[32])
-{
-	time_t t = (time_t)s;
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		buf[0] = '\0';
-}

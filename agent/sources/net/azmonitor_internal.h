@@ -101,7 +101,4 @@ int azmon_parse_error(const char *body, size_t len, char *code, size_t clen,
  */
 int azmon_grain_parse(const char *s, int64_t *ret_s);
 
-/* azmon_time(s, buf): "2026-12-03T09:00:00Z" for ${s} seconds, 21 bytes. */
-void azmon_time(int64_t s, char buf[32]);
-
 #endif

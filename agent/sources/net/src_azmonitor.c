@@ -50,7 +50,6 @@
 #include <jansson.h>
 
 #include "lib/ag.h"
-#include "lib/backoff.h"
 #include "lib/buf.h"
 #include "lib/clock.h"
 #include "lib/cloud/azure/azure_token.h"
@@ -59,6 +58,7 @@
 #include "agent/metric.h"
 #include "agent/source_backend.h"
 #include "agent/sources/net/azmonitor_internal.h"
+#include "agent/sources/net/cloudsrc.h"
 
 #define AZMON_API_VERSION "2023-10-01"
 #define AZMON_ARM_API_VERSION "2021-04-01"
@@ -124,12 +124,9 @@ struct azm {
 	/* resources */
 	struct azm_res **r;
 	size_t nr, capr;
-	/* throttling */
-	struct backoff bo;
-	unsigned throttle_attempt;
-	int64_t throttle_until_ms;
-	int64_t retry_after_ms;
-	uint64_t api_calls, metrics_requested, datapoints, errors;
+	struct cloudsrc_throttle th;
+	int64_t retry_after_ms; /* of the last 429 */
+	struct cloudsrc_counts k;
 	char *pattern;
 	const char *patterns[2];
 };
@@ -347,7 +344,7 @@ azm_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return conf_error(errs, cs, "out of memory");
 	c->ttl_ms = AZMON_DEFAULT_TTL_MS;
-	c->bo = (struct backoff){ .base_ms = 1000, .cap_ms = 5 * 60 * 1000 };
+	cloudsrc_throttle_init(&c->th);
 	if (conf_get_str(errs, cs, "name", false, &name) == -1 ||
 	    conf_get_strv(errs, cs, "metrics", true, &c->metrics,
 		&c->nmetrics) == -1 ||
@@ -527,7 +524,7 @@ again:
 		size_t n = 0;
 
 		if ((rc = azure_cred_header(cred, &ah, &e)) != 0) {
-			c->errors++;
+			c->k.errors++;
 			(void)ag_err_set(err, "%s: %s", c->name, e.msg);
 			return rc == AG_RETRY ? AG_RETRY : -1;
 		}
@@ -545,13 +542,13 @@ again:
 			.max_response = AZMON_RESP_MAX,
 			.ca_file = c->ca_file };
 
-		c->api_calls++;
+		c->k.api_calls++;
 		rc = http_client_do(c->http, &req, resp, &e);
 		memset(ah, 0, strlen(ah));
 		free(ah);
 	}
 	if (rc != 0) {
-		c->errors++;
+		c->k.errors++;
 		http_resp_free(resp);
 		(void)ag_err_set(err, "%s: %s: %s", c->name, what, e.msg);
 		return rc == AG_RETRY ? AG_RETRY : -1;
@@ -567,7 +564,7 @@ again:
 		http_resp_free(resp);
 		goto again;
 	}
-	c->errors++;
+	c->k.errors++;
 	if (resp->status == 429) {
 		*throttled = true;
 		c->retry_after_ms = retry_after_ms(resp);
@@ -594,20 +591,6 @@ again:
 	}
 	http_resp_free(resp);
 	return rc;
-}
-
-/* Append ${s} percent-encoded to ${b}. */
-static void
-put_enc(struct buf *b, const char *s)
-{
-	char *e = http_urlencode(s, strlen(s));
-
-	if (e == NULL) {
-		b->err = 1;
-		return;
-	}
-	buf_puts(b, e);
-	free(e);
 }
 
 /* Discovery. */
@@ -716,9 +699,9 @@ discover(struct azm *c, struct metric_batch *out, bool *throttled,
 	buf_init(&url, AZMON_URL_MAX);
 	buf_puts(&url, c->endpoint);
 	buf_puts(&url, "/subscriptions/");
-	put_enc(&url, c->sub);
+	cloudsrc_put_enc(&url, c->sub);
 	buf_puts(&url, "/resources?$filter=");
-	put_enc(&url, flt.p != NULL ? flt.p : "");
+	cloudsrc_put_enc(&url, flt.p != NULL ? flt.p : "");
 	buf_puts(&url, "&api-version=" AZMON_ARM_API_VERSION);
 	buf_free(&flt);
 	if (url.err) {
@@ -735,7 +718,7 @@ discover(struct azm *c, struct metric_batch *out, bool *throttled,
 
 			if (azmon_parse_resources(resp.body, resp.body_len,
 				on_resource, &d, &nn, &pe) != 0) {
-				c->errors++;
+				c->k.errors++;
 				rc = ag_err_set(err, "%s: list resources: %s",
 				    c->name, pe.msg);
 			}
@@ -748,7 +731,7 @@ discover(struct azm *c, struct metric_batch *out, bool *throttled,
 		/* The token goes to the endpoint configured, nowhere else. */
 		if (strncmp(next, c->endpoint, strlen(c->endpoint)) != 0 ||
 		    next[strlen(c->endpoint)] != '/') {
-			c->errors++;
+			c->k.errors++;
 			rc = ag_err_set(err,
 			    "%s: list resources: nextLink leads away from "
 			    "endpoint %s",
@@ -756,7 +739,7 @@ discover(struct azm *c, struct metric_batch *out, bool *throttled,
 			break;
 		}
 		if (++pages == AZMON_PAGES_MAX) {
-			c->errors++;
+			c->k.errors++;
 			rc = ag_err_set(err,
 			    "%s: list resources: over %d pages", c->name,
 			    AZMON_PAGES_MAX);
@@ -824,7 +807,7 @@ on_point(void *cookie, const struct azmon_point *p)
 	if (r == NULL)
 		return 0;
 	if (p->error_code != NULL) {
-		c->errors++;
+		c->k.errors++;
 		log_warn("%s: %s: metric \"%s\": %s%s%s", c->name, r->id,
 		    p->metric, p->error_code, p->error_message[0] ? ": " : "",
 		    p->error_message);
@@ -857,7 +840,7 @@ on_point(void *cookie, const struct azmon_point *p)
 		return 0;
 	res_note(r, name);
 	pl->points++;
-	c->datapoints++;
+	c->k.datapoints++;
 	return 0;
 }
 
@@ -876,32 +859,32 @@ put_query(struct buf *b, const struct azm *c, size_t m0, size_t m1,
 		buf_puts(&names, c->metrics[i]);
 	}
 	buf_puts(b, "metricnames=");
-	put_enc(b, names.p != NULL ? names.p : "");
+	cloudsrc_put_enc(b, names.p != NULL ? names.p : "");
 	buf_free(&names);
 	buf_puts(b, "&aggregation=");
 	buf_puts(b, azmon_agg_names[c->agg]);
 	buf_puts(b, "&interval=");
-	put_enc(b, c->grain_txt);
-	azmon_time(end - c->grain_s, t0);
-	azmon_time(end, t1);
+	cloudsrc_put_enc(b, c->grain_txt);
+	cloudsrc_time(end - c->grain_s, t0);
+	cloudsrc_time(end, t1);
 	if (batch) {
 		buf_puts(b, "&starttime=");
-		put_enc(b, t0);
+		cloudsrc_put_enc(b, t0);
 		buf_puts(b, "&endtime=");
-		put_enc(b, t1);
+		cloudsrc_put_enc(b, t1);
 	} else {
 		buf_puts(b, "&timespan=");
-		put_enc(b, t0);
-		put_enc(b, "/");
-		put_enc(b, t1);
+		cloudsrc_put_enc(b, t0);
+		cloudsrc_put_enc(b, "/");
+		cloudsrc_put_enc(b, t1);
 	}
 	if (c->ns != NULL) {
 		buf_puts(b, "&metricnamespace=");
-		put_enc(b, c->ns);
+		cloudsrc_put_enc(b, c->ns);
 	}
 	if (c->filter != NULL) {
 		buf_puts(b, batch ? "&filter=" : "&$filter=");
-		put_enc(b, c->filter);
+		cloudsrc_put_enc(b, c->filter);
 	}
 	buf_puts(b, "&api-version=" AZMON_API_VERSION);
 }
@@ -928,7 +911,7 @@ poll_one(struct azm *c, struct azm_res *r, size_t m0, size_t m1, int64_t end,
 		buf_free(&url);
 		return ag_err_set(err, "%s: %s: URL too long", c->name, r->id);
 	}
-	c->metrics_requested += m1 - m0;
+	c->k.metrics_requested += m1 - m0;
 	rc = azm_do(c, c->arm_cred, "metrics", "GET", url.p, NULL, &resp,
 	    throttled, err);
 	buf_free(&url);
@@ -936,7 +919,7 @@ poll_one(struct azm *c, struct azm_res *r, size_t m0, size_t m1, int64_t end,
 		return rc;
 	if (azmon_parse_metrics(resp.body, resp.body_len, false, on_point, &pl,
 		&pe) != 0) {
-		c->errors++;
+		c->k.errors++;
 		rc = ag_err_set(err, "%s: %s: metrics: %s", c->name, r->id,
 		    pe.msg);
 	}
@@ -966,7 +949,7 @@ poll_batch(struct azm *c, struct azm_res **v, size_t n, size_t m0, size_t m1,
 	} else
 		buf_puts(&url, ep);
 	buf_puts(&url, "/subscriptions/");
-	put_enc(&url, v[0]->sub);
+	cloudsrc_put_enc(&url, v[0]->sub);
 	buf_puts(&url, "/metrics:getBatch?");
 	put_query(&url, c, m0, m1, end, true);
 	if ((ids = json_array()) == NULL)
@@ -985,7 +968,7 @@ poll_batch(struct azm *c, struct azm_res **v, size_t n, size_t m0, size_t m1,
 		buf_free(&url);
 		return ag_err_set(err, "%s: getBatch: out of memory", c->name);
 	}
-	c->metrics_requested += (m1 - m0) * n;
+	c->k.metrics_requested += (m1 - m0) * n;
 	rc = azm_do(c, c->batch_cred, "getBatch", "POST", url.p, js, &resp,
 	    throttled, err);
 	free(js);
@@ -994,7 +977,7 @@ poll_batch(struct azm *c, struct azm_res **v, size_t n, size_t m0, size_t m1,
 		return rc;
 	if (azmon_parse_metrics(resp.body, resp.body_len, true, on_point, &pl,
 		&pe) != 0) {
-		c->errors++;
+		c->k.errors++;
 		rc = ag_err_set(err, "%s: getBatch: %s", c->name, pe.msg);
 	}
 	http_resp_free(&resp);
@@ -1061,34 +1044,6 @@ poll_all(struct azm *c, int64_t now_s, struct metric_batch *out,
 	return ret;
 }
 
-/*
- * The source's own counters as readings: appended at ${at} == SIZE_MAX
- * (first in the batch, so vigil status shows them before the series),
- * else written over the ones appended at ${at}.  Return where they are.
- */
-static size_t
-counters(struct azm *c, struct metric_batch *out, size_t at)
-{
-	static const char *const what[] = { "api_calls", "metrics_requested",
-		"datapoints", "errors", "resources" };
-	const double v[] = { (double)c->api_calls,
-		(double)c->metrics_requested, (double)c->datapoints,
-		(double)c->errors, (double)c->nr };
-	char n[METRIC_NAME_MAX];
-	size_t i0 = out->n;
-
-	for (size_t i = 0; i < sizeof(what) / sizeof(what[0]); i++) {
-		if (at != SIZE_MAX) {
-			if (at + i < out->n)
-				out->v[at + i].value = v[i];
-			continue;
-		}
-		snprintf(n, sizeof(n), "%s.%s", c->name, what[i]);
-		(void)metric_add_ts(out, out->now_ms, v[i], n);
-	}
-	return at != SIZE_MAX ? at : i0;
-}
-
 static int
 azm_collect(void *vctx, struct metric_batch *out, struct ag_err *err)
 {
@@ -1098,11 +1053,10 @@ azm_collect(void *vctx, struct metric_batch *out, struct ag_err *err)
 	int rc = 0, drc = 0;
 	size_t at;
 
-	if (mono < c->throttle_until_ms) {
-		(void)counters(c, out, SIZE_MAX);
+	c->k.resources = (int64_t)c->nr;
+	at = cloudsrc_counters(c->name, &c->k, out, SIZE_MAX);
+	if (cloudsrc_throttled(&c->th))
 		return 0;
-	}
-	at = counters(c, out, SIZE_MAX);
 	c->retry_after_ms = 0;
 	if (c->discover && (c->disc_next_ms == 0 || mono >= c->disc_next_ms)) {
 		drc = discover(c, out, &throttled, err);
@@ -1112,18 +1066,13 @@ azm_collect(void *vctx, struct metric_batch *out, struct ag_err *err)
 	if (!throttled)
 		rc = poll_all(c, out->now_ms / 1000, out, &throttled, err);
 	if (throttled) {
-		int64_t d = backoff_delay_ms(&c->bo, ++c->throttle_attempt);
-
-		if (d < c->retry_after_ms)
-			d = c->retry_after_ms;
-		c->throttle_until_ms = clock_mono_ms() + d;
-		log_warn("%s: throttled; no calls for %lld ms", c->name,
-		    (long long)d);
+		cloudsrc_throttle_hit(&c->th, c->name, c->retry_after_ms);
 		if (rc == 0)
 			rc = AG_RETRY;
 	} else if (rc == 0 && drc == 0)
-		c->throttle_attempt = 0;
-	(void)counters(c, out, at);
+		cloudsrc_throttle_ok(&c->th);
+	c->k.resources = (int64_t)c->nr;
+	(void)cloudsrc_counters(c->name, &c->k, out, at);
 	return rc != 0 ? rc : drc;
 }
 

@@ -35,7 +35,6 @@
 #include <time.h>
 
 #include "lib/ag.h"
-#include "lib/backoff.h"
 #include "lib/buf.h"
 #include "lib/clock.h"
 #include "lib/cloud/gcp/gcp_api.h"
@@ -44,6 +43,7 @@
 #include "lib/log.h"
 #include "agent/metric.h"
 #include "agent/source_backend.h"
+#include "agent/sources/net/cloudsrc.h"
 #include "agent/sources/net/gcpmon_internal.h"
 
 #define GCPMON_ENDPOINT "https://monitoring.googleapis.com"
@@ -83,10 +83,8 @@ struct gm {
 	int64_t last_end_s;
 	struct gcp_auth *auth;
 	struct http_client *http;
-	struct backoff bo;
-	unsigned throttle_attempt;
-	int64_t throttle_until_ms;
-	uint64_t api_calls, metrics_requested, datapoints, errors;
+	struct cloudsrc_throttle th;
+	struct cloudsrc_counts k;
 	char *pattern;
 	const char *patterns[2];
 };
@@ -176,7 +174,8 @@ gm_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return conf_error(errs, cs, "out of memory");
-	c->bo = (struct backoff){ .base_ms = 1000, .cap_ms = 5 * 60 * 1000 };
+	cloudsrc_throttle_init(&c->th);
+	c->k.resources = -1;
 	if (conf_get_str(errs, cs, "name", false, &name) == -1 ||
 	    conf_get_str(errs, cs, "project", true, &project) != 1 ||
 	    conf_get_str(errs, cs, "filter", true, &filter) != 1 ||
@@ -269,32 +268,6 @@ fail:
 	return -1;
 }
 
-/* Append ${s} percent-encoded to ${b}. */
-static void
-put_enc(struct buf *b, const char *s)
-{
-	char *e = http_urlencode(s, strlen(s));
-
-	if (e == NULL) {
-		b->err = 1;
-		return;
-	}
-	buf_puts(b, e);
-	free(e);
-}
-
-/* "2026-12-03T09:00:00Z" for ${s} seconds. */
-static void
-rfc3339(int64_t s, char buf[32])
-{
-	time_t t = (time_t)s;
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		buf[0] = '\0';
-}
-
 /*
  * GET ${url} with a token; a 401 drops it and the call is made once more.
  * 0 with ${resp} on 2xx; else AG_RETRY (429 sets *${throttled}, 5xx,
@@ -314,7 +287,7 @@ again:
 	memset(resp, 0, sizeof(*resp));
 	if ((rc = gcp_auth_header(c->auth, time(NULL), auth, sizeof(auth),
 		 &e)) != 0) {
-		c->errors++;
+		c->k.errors++;
 		(void)ag_err_set(err, "%s: %s", c->name, e.msg);
 		return rc == AG_RETRY ? AG_RETRY : -1;
 	}
@@ -326,12 +299,12 @@ again:
 			.max_response = GCPMON_RESP_MAX,
 			.ca_file = c->ca_file };
 
-		c->api_calls++;
+		c->k.api_calls++;
 		rc = http_client_do(c->http, &req, resp, &e);
 	}
 	memset(auth, 0, sizeof(auth));
 	if (rc != 0) {
-		c->errors++;
+		c->k.errors++;
 		http_resp_free(resp);
 		(void)ag_err_set(err, "%s: timeSeries.list: %s", c->name,
 		    e.msg);
@@ -349,7 +322,7 @@ again:
 		http_resp_free(resp);
 		goto again;
 	}
-	c->errors++;
+	c->k.errors++;
 	if (resp->status == 429) {
 		*throttled = true;
 		rc = AG_RETRY;
@@ -412,7 +385,7 @@ on_point(void *cookie, const struct gcpmon_point *p)
 		return 0;
 	}
 	if (metric_add_ts(pl->out, p->end_ms, p->v, name) == 0)
-		c->datapoints++;
+		c->k.datapoints++;
 	return 0;
 }
 
@@ -425,8 +398,8 @@ poll_window(struct gm *c, int64_t end, struct metric_batch *out,
 	size_t n0 = out->n;
 	int rc = 0, pages = 0;
 
-	rfc3339(end - c->period_s, t0);
-	rfc3339(end, t1);
+	cloudsrc_time(end - c->period_s, t0);
+	cloudsrc_time(end, t1);
 	snprintf(per, sizeof(per), "%llds", (long long)c->period_s);
 	do {
 		struct http_resp resp;
@@ -437,13 +410,13 @@ poll_window(struct gm *c, int64_t end, struct metric_batch *out,
 		buf_init(&url, GCPMON_URL_MAX);
 		buf_puts(&url, c->endpoint);
 		buf_puts(&url, "/v3/projects/");
-		put_enc(&url, c->project);
+		cloudsrc_put_enc(&url, c->project);
 		buf_puts(&url, "/timeSeries?filter=");
-		put_enc(&url, c->full_filter);
+		cloudsrc_put_enc(&url, c->full_filter);
 		buf_puts(&url, "&interval.startTime=");
-		put_enc(&url, t0);
+		cloudsrc_put_enc(&url, t0);
 		buf_puts(&url, "&interval.endTime=");
-		put_enc(&url, t1);
+		cloudsrc_put_enc(&url, t1);
 		buf_puts(&url, "&aggregation.alignmentPeriod=");
 		buf_puts(&url, per);
 		buf_puts(&url, "&aggregation.perSeriesAligner=");
@@ -454,11 +427,11 @@ poll_window(struct gm *c, int64_t end, struct metric_batch *out,
 		}
 		for (size_t i = 0; i < c->ngroup; i++) {
 			buf_puts(&url, "&aggregation.groupByFields=");
-			put_enc(&url, c->group_by[i]);
+			cloudsrc_put_enc(&url, c->group_by[i]);
 		}
 		if (token != NULL) {
 			buf_puts(&url, "&pageToken=");
-			put_enc(&url, token);
+			cloudsrc_put_enc(&url, token);
 		}
 		if (url.err) {
 			buf_free(&url);
@@ -472,16 +445,16 @@ poll_window(struct gm *c, int64_t end, struct metric_batch *out,
 		pl.series = 0;
 		if (gcpmon_parse(resp.body, resp.body_len, on_point, &pl,
 			&next, &pe) != 0) {
-			c->errors++;
+			c->k.errors++;
 			rc = ag_err_set(err, "%s: timeSeries.list: %s",
 			    c->name, pe.msg);
 		}
-		c->metrics_requested += pl.series;
+		c->k.metrics_requested += pl.series;
 		http_resp_free(&resp);
 		free(token);
 		token = next;
 		if (rc == 0 && token != NULL && ++pages == GCPMON_PAGES_MAX) {
-			c->errors++;
+			c->k.errors++;
 			rc = ag_err_set(err, "%s: over %d pages", c->name,
 			    GCPMON_PAGES_MAX);
 		}
@@ -489,40 +462,12 @@ poll_window(struct gm *c, int64_t end, struct metric_batch *out,
 	free(token);
 	if (rc != 0) {
 		/* Nothing of a window read in part: it is read again whole. */
-		c->datapoints -= out->n - n0;
+		c->k.datapoints -= out->n - n0;
 		out->n = n0;
 		return rc;
 	}
 	c->last_end_s = end;
 	return 0;
-}
-
-/*
- * The source's own counters as readings: appended at ${at} == SIZE_MAX
- * (first in the batch, so vigil status shows them before the series),
- * else written over the ones appended at ${at}.  Return where they are.
- */
-static size_t
-counters(struct gm *c, struct metric_batch *out, size_t at)
-{
-	static const char *const what[] = { "api_calls", "metrics_requested",
-		"datapoints", "errors" };
-	const double v[] = { (double)c->api_calls,
-		(double)c->metrics_requested, (double)c->datapoints,
-		(double)c->errors };
-	char n[METRIC_NAME_MAX];
-	size_t i0 = out->n;
-
-	for (size_t i = 0; i < sizeof(what) / sizeof(what[0]); i++) {
-		if (at != SIZE_MAX) {
-			if (at + i < out->n)
-				out->v[at + i].value = v[i];
-			continue;
-		}
-		snprintf(n, sizeof(n), "%s.%s", c->name, what[i]);
-		(void)metric_add_ts(out, out->now_ms, v[i], n);
-	}
-	return at != SIZE_MAX ? at : i0;
 }
 
 static int
@@ -535,21 +480,15 @@ gm_collect(void *vctx, struct metric_batch *out, struct ag_err *err)
 	int rc = 0;
 	size_t at;
 
-	if (clock_mono_ms() < c->throttle_until_ms || end <= c->last_end_s) {
-		(void)counters(c, out, SIZE_MAX);
+	at = cloudsrc_counters(c->name, &c->k, out, SIZE_MAX);
+	if (cloudsrc_throttled(&c->th) || end <= c->last_end_s)
 		return 0;
-	}
-	at = counters(c, out, SIZE_MAX);
 	rc = poll_window(c, end, out, &throttled, err);
-	if (throttled) {
-		int64_t d = backoff_delay_ms(&c->bo, ++c->throttle_attempt);
-
-		c->throttle_until_ms = clock_mono_ms() + d;
-		log_warn("%s: throttled; no calls for %lld ms", c->name,
-		    (long long)d);
-	} else if (rc == 0)
-		c->throttle_attempt = 0;
-	(void)counters(c, out, at);
+	if (throttled)
+		cloudsrc_throttle_hit(&c->th, c->name, 0);
+	else if (rc == 0)
+		cloudsrc_throttle_ok(&c->th);
+	(void)cloudsrc_counters(c->name, &c->k, out, at);
 	return rc;
 }
 
