@@ -97,6 +97,7 @@ struct gm {
 	struct gcp_auth *auth;
 	struct http_client *http;
 	struct cloudsrc_throttle th;
+	int64_t retry_after_ms; /* of the last 429 */
 	struct cloudsrc_counts k;
 	char *pattern;
 	const char *patterns[2];
@@ -345,6 +346,7 @@ again:
 	c->k.errors++;
 	if (resp->status == 429) {
 		*throttled = true;
+		c->retry_after_ms = cloudsrc_retry_after_ms(resp);
 		rc = AG_RETRY;
 	} else
 		rc = http_status_class(resp->status) == AG_RETRY ? AG_RETRY :
@@ -550,9 +552,10 @@ gm_collect(void *vctx, struct metric_batch *out, struct ag_err *err)
 	at = cloudsrc_counters(c->name, &c->k, out, SIZE_MAX);
 	if (cloudsrc_throttled(&c->th) || end <= c->last_end_s)
 		return 0;
+	c->retry_after_ms = 0;
 	rc = poll_window(c, end, out, &throttled, err);
 	if (throttled)
-		cloudsrc_throttle_hit(&c->th, c->name, 0);
+		cloudsrc_throttle_hit(&c->th, c->name, c->retry_after_ms);
 	else if (rc == 0)
 		cloudsrc_throttle_ok(&c->th);
 	(void)cloudsrc_counters(c->name, &c->k, out, at);
