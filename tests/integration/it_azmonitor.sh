@@ -121,7 +121,7 @@ G0=$(stat "d['grants']")
 ctl '{"expire": true}'
 wait_for 10 stat_ge "d['unauthorized']" 1 || fail "no token refused"
 wait_for 10 stat_gt "d['grants']" "$G0" || fail "no new token"
-sleep 3
+sleep 2
 
 ctl "{\"values\": {\"$VMS/vm-web-07\": 10}}"
 wait_for 15 recv_ge OK 1 || fail "no recovery"
@@ -167,7 +167,7 @@ ctl '{"fail_lists": 3}'
 wait_for 15 stat_ge "d['lists_failed']" 3 || fail "the lists did not fail"
 grep -q 'vm: discovery failed, the 50 resources last known are kept' "$T/vigild.log" ||
 	fail "no discovery failure logged"
-sleep 3
+sleep 2
 [ "$(stat "[c for c in d['calls'] if c['kind'] == 'batch'][-1]['n']")" = 50 ] ||
 	fail "the fleet shrank when discovery failed"
 grep -q 'is gone' "$T/vigild.log" && fail "a failing discovery retired resources"
