@@ -24,7 +24,8 @@ only; 127.0.0.1.
 Every bearer token is checked: unknown, expired or for another audience
 gets 401 with ARM's error body.  Values are the test's: POST /_ctl with
 {"values": {RESOURCE_ID: V}, "default": V, "throttle": N (the next N
-metric calls get 429 with Retry-After: 1), "expire": true (every token
+metric calls get 429 with Retry-After: "retry_after", default 1 s; only
+those of "throttle_kind", "metrics" or "batch", if given), "expire": true (every token
 issued so far expires now), "nodata": bool (points carry no aggregation,
 as Azure sends an empty grain), "fleet": [...] (replaces it), "fail_lists":
 N (the next N resources lists get 500)}.  GET /_stats
@@ -81,10 +82,11 @@ def main():
     lock = threading.Lock()
     st = {"tokens": {}, "values": {}, "default": 10.0, "throttle": 0,
           "nodata": False, "fail_lists": 0,
+          "throttle_kind": "", "retry_after": 1,
           "fleet": json.load(open(a.fleet)),
           "stats": {"grants": 0, "unauthorized": 0, "throttled": 0,
                     "calls": [], "lists": 0, "pages": 0,
-                    "lists_failed": 0}}
+                    "lists_failed": 0, "throttled_at": []}}
     tok_re = re.compile(r"^/([A-Za-z0-9.-]+)/oauth2/v2\.0/token$")
 
     class H(BaseHTTPRequestHandler):
@@ -134,15 +136,18 @@ def main():
             self.arm_error(401, why[0], why[1])
             return False
 
-        def throttled(self):
+        def throttled(self, kind):
             with lock:
-                if st["throttle"] <= 0:
+                if st["throttle"] <= 0 or \
+                        st["throttle_kind"] not in ("", kind):
                     return False
                 st["throttle"] -= 1
                 st["stats"]["throttled"] += 1
+                st["stats"]["throttled_at"].append(time.time())
+                ra = st["retry_after"]
             self.arm_error(429, "TooManyRequests",
                            "The request was throttled.",
-                           [("Retry-After", "1")])
+                           [("Retry-After", str(ra))])
             return True
 
         def do_GET(self):
@@ -160,7 +165,7 @@ def main():
                              r"Microsoft\.Insights/metrics", u.path,
                              re.I)
             if m:
-                if not self.authorized(ARM_AUD) or self.throttled():
+                if not self.authorized(ARM_AUD) or self.throttled("metrics"):
                     return
                 if q.get("api-version") != "2023-10-01":
                     return self.arm_error(400, "BadRequest",
@@ -200,6 +205,9 @@ def main():
                         st["throttle"] = c["throttle"]
                     if "nodata" in c:
                         st["nodata"] = c["nodata"]
+                    for k in ("throttle_kind", "retry_after"):
+                        if k in c:
+                            st[k] = c[k]
                     if "fail_lists" in c:
                         st["fail_lists"] = c["fail_lists"]
                     if "fleet" in c:
@@ -212,7 +220,8 @@ def main():
             m = re.fullmatch(r"/subscriptions/([^/]+)/metrics:getBatch",
                              u.path)
             if m:
-                if not self.authorized(BATCH_AUD) or self.throttled():
+                if not self.authorized(BATCH_AUD) or \
+                        self.throttled("batch"):
                     return
                 ids = json.loads(body).get("resourceids", [])
                 if not ids or len(ids) > 50:

@@ -19,7 +19,7 @@ library only; 127.0.0.1.
 Controls (no token): POST /_ctl {"values": {INSTANCE_NAME: V}, "default": V,
 "throttle": N (the next N lists get 429 RESOURCE_EXHAUSTED), "expire":
 true (every token issued so far expires now), "nodata": bool (no
-series)}; GET /_stats: tokens, unauthorized, throttled, calls (start,
+series), "remove": [INSTANCE_NAME, ...] (gone from the fleet)}; GET /_stats: tokens, unauthorized, throttled, calls (start,
 page token or "", series sent).
 
     gcpmon_server.py --port-file FILE --fleet FILE [--page N]
@@ -79,6 +79,9 @@ def main():
                 return self.gerror(404, "NOT_FOUND", "no such path")
             with lock:
                 st["values"].update(c.get("values", {}))
+                if "remove" in c:
+                    st["fleet"] = [i for i in st["fleet"]
+                                   if i["name"] not in c["remove"]]
                 for k in ("default", "throttle", "nodata"):
                     if k in c:
                         st[k] = c[k]

@@ -10,7 +10,9 @@
 #  - every token expired on the server: refused once, a new one fetched,
 #    the call made again: no window missed;
 #  - a burst of 429s (RESOURCE_EXHAUSTED) pauses the calls, which go on;
-#  - no series at all: no_data makes the series UNKNOWN once.
+#  - an instance deleted is retired (retire_after): no UNKNOWN for it;
+#  - no series at all: no_data makes the series UNKNOWN once (an empty
+#    answer retires nothing).
 . "$(dirname "$0")/lib.sh"
 unset GOOGLE_APPLICATION_CREDENTIALS GCE_METADATA_HOST
 
@@ -47,11 +49,15 @@ sources = (
     project = "vigil-it"; endpoint = "$EP"; metadata_host = "$HP";
     filter = "metric.type = \"compute.googleapis.com/instance/cpu/utilization\"";
     user_labels = { role = "web"; };
-    alignment_period = "2s"; per_series_aligner = "ALIGN_MAX"; delay = "0s"; }
+    alignment_period = "2s"; per_series_aligner = "ALIGN_MAX"; delay = "0s";
+    retire_after = "5s"; }
 );
 rules = (
   { name = "web-cpu"; metric = "gce.instance.cpu.utilization";
     where = { instance_name = "web-2"; role = "web"; };
+    op = ">"; warn = 0.8; no_data = "12s"; notify = [ "hook" ]; },
+  { name = "web3-cpu"; metric = "gce.instance.cpu.utilization";
+    where = { instance_name = "web-3"; };
     op = ">"; warn = 0.8; no_data = "12s"; notify = [ "hook" ]; }
 );
 notifiers = (
@@ -108,6 +114,12 @@ grep -q 'gce: throttled; no calls for' "$T/vigild.log" || fail "no throttling lo
 has "$T/status" '^ +gce\.api_calls +[1-9][0-9]*$'
 has "$T/status" '^ +gce\.datapoints +[1-9][0-9]*$'
 has "$T/status" '^ +gce\.errors +[1-9][0-9]*$'
+
+# --- web-3 deleted: retired, no UNKNOWN for it (below: only web-2's) --------
+ctl '{"remove": ["web-3"]}'
+wait_for 15 grep -q 'gce: gce.instance.cpu.utilization{instance_id=1003,.*} not seen for 5s: retired' \
+	"$T/vigild.log" || fail "web-3 was not retired"
+grep -q 'instance_name=web-[12],.* retired' "$T/vigild.log" && fail "a live instance was retired"
 
 # --- No series: UNKNOWN once --------------------------------------------------------
 ctl '{"nodata": true}'

@@ -69,6 +69,21 @@ cloudsrc_throttle_ok(struct cloudsrc_throttle *t)
 	t->attempt = 0;
 }
 
+int64_t
+cloudsrc_retry_after_ms(const struct http_resp *resp)
+{
+	const char *v = http_resp_header(resp, "Retry-After");
+	char *end;
+	long sec;
+
+	if (v == NULL)
+		return 0;
+	sec = strtol(v, &end, 10);
+	if (end == v || sec < 0 || sec > 3600)
+		return 0;
+	return (int64_t)sec * 1000;
+}
+
 void
 cloudsrc_put_enc(struct buf *b, const char *s)
 {

@@ -61,6 +61,14 @@ void cloudsrc_throttle_hit(struct cloudsrc_throttle *t, const char *source,
 /* cloudsrc_throttle_ok(t): a poll went through: the backoff starts over. */
 void cloudsrc_throttle_ok(struct cloudsrc_throttle *t);
 
+struct http_resp;
+
+/*
+ * cloudsrc_retry_after_ms(resp): the Retry-After of ${resp} in seconds (the
+ * form the clouds send), as milliseconds; 0 if none or not a number.
+ */
+int64_t cloudsrc_retry_after_ms(const struct http_resp *resp);
+
 /* cloudsrc_put_enc(b, s): append ${s} percent-encoded (RFC 3986). */
 void cloudsrc_put_enc(struct buf *b, const char *s);
 

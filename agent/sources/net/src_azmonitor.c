@@ -484,22 +484,6 @@ fail:
 
 /* Requests. */
 
-/* Retry-After in seconds (the form Azure sends), as milliseconds; 0 if none. */
-static int64_t
-retry_after_ms(const struct http_resp *resp)
-{
-	const char *v = http_resp_header(resp, "Retry-After");
-	char *end;
-	long s;
-
-	if (v == NULL)
-		return 0;
-	s = strtol(v, &end, 10);
-	if (end == v || s < 0 || s > 3600)
-		return 0;
-	return (int64_t)s * 1000;
-}
-
 /*
  * Make the call ${method} ${url} (${body}: JSON, or NULL) with a token of
  * ${cred}; a token refused as invalid is fetched again and the call made
@@ -567,7 +551,7 @@ again:
 	c->k.errors++;
 	if (resp->status == 429) {
 		*throttled = true;
-		c->retry_after_ms = retry_after_ms(resp);
+		c->retry_after_ms = cloudsrc_retry_after_ms(resp);
 		rc = AG_RETRY;
 		(void)ag_err_set(err, "%s: %s: throttled (HTTP 429%s%s)",
 		    c->name, what, code[0] ? " " : "", code);

@@ -20,6 +20,12 @@
  * named in "user_labels", which also select the resources
  * (metadata.user_labels."K" = "V" added to the filter): a fleet by label.
  *
+ * Retirement.  With retire_after, a series fed before and absent from
+ * every window for that long, while the windows still hold series, is
+ * retired (metric_retire()): its instance was deleted or stopped, or left
+ * the label selection, and the rules forget it rather than raise no_data.
+ * A window with no series at all retires nothing.
+ *
  * Failures.  401 drops the token and the call is made again once with a
  * new one; 429 pauses the source's calls (lib/backoff.h).  The counts are
  * readings: "<source>.api_calls", ".metrics_requested" (series
@@ -56,8 +62,8 @@
 
 static const char *const gm_settings[] = { "project", "filter",
 	"alignment_period", "per_series_aligner", "cross_series_reducer",
-	"group_by", "user_labels", "delay", "endpoint", "credentials_file",
-	"token_uri", "metadata_host", "ca_file", NULL };
+	"group_by", "user_labels", "delay", "retire_after", "endpoint",
+	"credentials_file", "token_uri", "metadata_host", "ca_file", NULL };
 
 static const char *const aligners[] = { "ALIGN_NONE", "ALIGN_DELTA",
 	"ALIGN_RATE", "ALIGN_INTERPOLATE", "ALIGN_NEXT_OLDER", "ALIGN_MIN",
@@ -81,9 +87,17 @@ struct gm {
 	int aligner, reducer; /* indexes; reducer -1: none */
 	int64_t period_s, delay_s;
 	int64_t last_end_s;
+	/* retire_after: series fed and when they were last seen. */
+	int64_t retire_s; /* 0: never */
+	struct gm_seen {
+		char *name;
+		int64_t seen_s;
+	} * seen;
+	size_t nseen, capseen;
 	struct gcp_auth *auth;
 	struct http_client *http;
 	struct cloudsrc_throttle th;
+	int64_t retry_after_ms; /* of the last 429 */
 	struct cloudsrc_counts k;
 	char *pattern;
 	const char *patterns[2];
@@ -98,6 +112,9 @@ gm_free(void *vctx)
 		return;
 	gcp_auth_free(c->auth);
 	http_client_free(c->http);
+	for (size_t i = 0; i < c->nseen; i++)
+		free(c->seen[i].name);
+	free(c->seen);
 	free(c->name);
 	free(c->project);
 	free(c->filter);
@@ -168,6 +185,7 @@ gm_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 	const char *endpoint = GCPMON_ENDPOINT, *cred = NULL, *turi = NULL;
 	const char *meta = NULL, *ca = NULL;
 	int64_t period_ms = 60000, delay_ms = GCPMON_DEFAULT_DELAY_S * 1000;
+	int64_t retire_ms = 0;
 	int bad = 0, aligner = 7 /* ALIGN_MEAN */, reducer = -1;
 	struct buf f;
 	size_t n;
@@ -188,6 +206,8 @@ gm_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 	    conf_get_strv(errs, cs, "group_by", false, &c->group_by,
 		&c->ngroup) == -1 ||
 	    conf_get_dur(errs, cs, "delay", false, 0, &delay_ms) == -1 ||
+	    conf_get_dur(errs, cs, "retire_after", false, 1000, &retire_ms) ==
+		-1 ||
 	    conf_get_str(errs, cs, "endpoint", false, &endpoint) == -1 ||
 	    conf_get_str(errs, cs, "credentials_file", false, &cred) == -1 ||
 	    conf_get_str(errs, cs, "token_uri", false, &turi) == -1 ||
@@ -215,6 +235,7 @@ gm_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 	c->reducer = reducer;
 	c->period_s = period_ms / 1000;
 	c->delay_s = delay_ms / 1000;
+	c->retire_s = retire_ms / 1000;
 	c->name = strdup(name != NULL ? name : "gcp_monitoring");
 	c->project = strdup(project);
 	c->filter = strdup(filter);
@@ -325,6 +346,7 @@ again:
 	c->k.errors++;
 	if (resp->status == 429) {
 		*throttled = true;
+		c->retry_after_ms = cloudsrc_retry_after_ms(resp);
 		rc = AG_RETRY;
 	} else
 		rc = http_status_class(resp->status) == AG_RETRY ? AG_RETRY :
@@ -337,6 +359,29 @@ again:
 				  "");
 	http_resp_free(resp);
 	return rc;
+}
+
+/* Remember that series ${name} was seen in the window ending ${end}. */
+static void
+seen_note(struct gm *c, const char *name, int64_t end)
+{
+	struct gm_seen *nv;
+
+	for (size_t i = 0; i < c->nseen; i++)
+		if (strcmp(c->seen[i].name, name) == 0) {
+			c->seen[i].seen_s = end;
+			return;
+		}
+	if (c->nseen == c->capseen) {
+		size_t cap = c->capseen ? c->capseen * 2 : 16;
+
+		if ((nv = realloc(c->seen, cap * sizeof(*nv))) == NULL)
+			return;
+		c->seen = nv;
+		c->capseen = cap;
+	}
+	if ((c->seen[c->nseen].name = strdup(name)) != NULL)
+		c->seen[c->nseen++].seen_s = end;
 }
 
 struct poll {
@@ -386,7 +431,28 @@ on_point(void *cookie, const struct gcpmon_point *p)
 	}
 	if (metric_add_ts(pl->out, p->end_ms, p->v, name) == 0)
 		c->k.datapoints++;
+	if (c->retire_s > 0)
+		seen_note(c, name, pl->end_ms / 1000);
 	return 0;
+}
+
+/*
+ * Retire the series not seen for retire_after, after a window that had
+ * series: an empty answer is the source going quiet (no_data's business),
+ * not instances going away.
+ */
+static void
+seen_retire(struct gm *c, int64_t end, struct metric_batch *out)
+{
+	for (size_t i = 0; i < c->nseen; i++) {
+		if (c->seen[i].seen_s > end - c->retire_s)
+			continue;
+		log_info("%s: %s not seen for %llds: retired", c->name,
+		    c->seen[i].name, (long long)c->retire_s);
+		(void)metric_retire(out, c->seen[i].name);
+		free(c->seen[i].name);
+		c->seen[i--] = c->seen[--c->nseen];
+	}
 }
 
 static int
@@ -395,7 +461,7 @@ poll_window(struct gm *c, int64_t end, struct metric_batch *out,
 {
 	struct poll pl = { c, out, c->last_end_s * 1000, end * 1000, 0 };
 	char t0[32], t1[32], per[32], *token = NULL;
-	size_t n0 = out->n;
+	size_t n0 = out->n, total = 0;
 	int rc = 0, pages = 0;
 
 	cloudsrc_time(end - c->period_s, t0);
@@ -450,6 +516,7 @@ poll_window(struct gm *c, int64_t end, struct metric_batch *out,
 			    c->name, pe.msg);
 		}
 		c->k.metrics_requested += pl.series;
+		total += pl.series;
 		http_resp_free(&resp);
 		free(token);
 		token = next;
@@ -467,6 +534,8 @@ poll_window(struct gm *c, int64_t end, struct metric_batch *out,
 		return rc;
 	}
 	c->last_end_s = end;
+	if (c->retire_s > 0 && total > 0)
+		seen_retire(c, end, out);
 	return 0;
 }
 
@@ -483,9 +552,10 @@ gm_collect(void *vctx, struct metric_batch *out, struct ag_err *err)
 	at = cloudsrc_counters(c->name, &c->k, out, SIZE_MAX);
 	if (cloudsrc_throttled(&c->th) || end <= c->last_end_s)
 		return 0;
+	c->retry_after_ms = 0;
 	rc = poll_window(c, end, out, &throttled, err);
 	if (throttled)
-		cloudsrc_throttle_hit(&c->th, c->name, 0);
+		cloudsrc_throttle_hit(&c->th, c->name, c->retry_after_ms);
 	else if (rc == 0)
 		cloudsrc_throttle_ok(&c->th);
 	(void)cloudsrc_counters(c->name, &c->k, out, at);
