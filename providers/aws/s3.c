@@ -1317,7 +1317,7 @@ s3_retention(void *ctx, const char *key, time_t *ret_until, struct ag_err *err)
 	struct s3 *s = ctx;
 	struct s3_call call = { .method = "HEAD" };
 	struct http_resp resp;
-	const char *h;
+	const char *h = NULL;
 	int64_t ms;
 	int rc;
 
@@ -1344,7 +1344,7 @@ s3_retention(void *ctx, const char *key, time_t *ret_until, struct ag_err *err)
 		    "%s: read the lock of %s: bad "
 		    "retain-until date \"%.40s\"",
 		    s->inst, key, h);
-	else if (h != NULL)
+	else if (rc == 0 && h != NULL)
 		*ret_until = (time_t)(ms / 1000);
 	http_resp_free(&resp);
 	free((char *)call.key);
