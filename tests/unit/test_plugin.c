@@ -124,7 +124,7 @@ test_unknown(void **state)
 	assert_int_equal(plugin_find(PLUGIN_SOURCE, "gpu", &ops, &err), -1);
 	assert_string_equal(err.msg,
 	    "unknown source type \"gpu\" (known: "
-	    "cpu, memory, load, disk, diskio, network, process)");
+	    "cpu, memory, load, disk, diskio, network, process, cloudwatch)");
 	assert_ptr_equal(ops, &ops); /* untouched */
 	/* Kinds do not mix. */
 	assert_int_equal(plugin_find(PLUGIN_SOURCE, "webhook", &ops, &err),

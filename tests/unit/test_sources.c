@@ -206,7 +206,8 @@ test_new_errors(void **state)
 	(void)state;
 	assert_null(mk("type = \"gpu\";"));
 	assert_true(errs_have("unknown source type \"gpu\" (known: cpu, "
-			      "memory, load, disk, diskio, network, process)"));
+			      "memory, load, disk, diskio, network, process, "
+			      "cloudwatch)"));
 
 	assert_null(mk("name = \"x\";"));
 	assert_true(errs_have("type: missing (required)"));
