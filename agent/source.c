@@ -121,6 +121,14 @@ source_patterns(const struct source *s)
 	return s->ops->patterns(s->ctx);
 }
 
+int
+source_cost(const struct source *s, char *buf, size_t len)
+{
+	if (s->ops->cost == NULL || len == 0)
+		return 0;
+	return s->ops->cost(s->ctx, s->interval_ms, buf, len);
+}
+
 /* source_free(s): free ${s}; NULL does nothing. */
 void
 source_free(struct source *s)

@@ -8,7 +8,8 @@
 # over its level and recovers once, nothing in between; a source of 1,200
 # metrics costs 3 GetMetricData calls (500 + 500 + 200 queries) per poll
 # and polls no faster than its period, counted on moto's side; terminating
-# an instance retires its series without an alert.
+# an instance retires its series without an alert; vigil config check
+# prints what each source will request a month.
 . "$(dirname "$0")/lib.sh"
 
 start_moto "vigil-cw"
@@ -74,6 +75,8 @@ chmod 600 "$T/vigil.conf"
 
 "$VIGIL" -c "$T/vigil.conf" config check >"$T/check.out" 2>"$T/check.err" ||
 	fail "config check rejected the test config: $(cat "$T/check.err")"
+grep -q "^ec2: 0 metrics and 1 per discovered instance, about 0 metrics requested a month from CloudWatch plus 2592000 per instance" "$T/check.out" ||
+	fail "config check did not estimate the ec2 source: $(cat "$T/check.out")"
 
 start_vigild "$T/vigil.conf"
 
@@ -155,6 +158,9 @@ CONF
 chmod 600 "$T/bulk.conf"
 "$VIGIL" -c "$T/bulk.conf" config check >"$T/check.out" 2>"$T/check.err" ||
 	fail "config check rejected the bulk config: $(cat "$T/check.err")"
+# 1,200 metrics every 10 s for 30 days: 311,040,000 requested.
+grep -q "^bulk: 1200 metrics, about 311040000 metrics requested a month" "$T/check.out" ||
+	fail "config check did not estimate the bulk source: $(cat "$T/check.out")"
 start_vigild "$T/bulk.conf"
 T_START=$(date +%s)
 status_json() { "$VIGIL" -c "$T/bulk.conf" status --json; }

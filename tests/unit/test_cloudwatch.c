@@ -11,6 +11,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +24,7 @@
 
 #include "lib/buf.h"
 #include "lib/clock.h"
+#include "agent/source.h"
 #include "agent/sources/net/cloudwatch_internal.h"
 #include "tests/unit/fakes/testutil.h"
 
@@ -495,6 +497,141 @@ test_settle(void **state)
 	assert_false(t.has_prov);
 }
 
+/* source_new() of "sources = ( { ${body} } );"; errors into ${errs}. */
+static struct source *
+mk_source(const char *body, struct conf **conf, struct conf_errs *errs)
+{
+	char text[4096];
+
+	snprintf(text, sizeof(text), "sources = ( { %s } );\n", body);
+	*conf = tu_conf_load(text, errs);
+	assert_non_null(*conf);
+	assert_int_equal(errs->n, 0);
+	return source_new(conf_elem((*conf)->sources, 0), errs);
+}
+
+static bool
+errs_have(const struct conf_errs *e, const char *a)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (strstr(e->msgs[i], a) != NULL)
+			return true;
+	return false;
+}
+
+static void
+test_config(void **state)
+{
+	struct conf_errs errs = { 0 };
+	struct conf *conf;
+	struct source *src;
+	const char *const *pat;
+	char line[512];
+
+	(void)state;
+	/* Two fixed metrics of 5m and 1m, one discovered, interval 1m. */
+	src = mk_source(
+	    "type = \"cloudwatch\"; name = \"ec2\"; "
+	    "interval = \"1m\"; access_key_id = \"AKIDEXAMPLE\"; "
+	    "secret_access_key_env = \"NO_SUCH_VAR_HERE\"; "
+	    "metrics = ( { namespace = \"AWS/EC2\"; metric = "
+	    "\"CPUUtilization\"; dimensions = { InstanceId = "
+	    "\"i-1\"; }; }, { namespace = \"AWS/EC2\"; metric = "
+	    "\"CPUUtilization\"; stat = \"p99\"; name = \"cpu99\"; "
+	    "period = \"1m\"; dimensions = { InstanceId = \"i-1\"; "
+	    "}; }, { namespace = \"AWS/EC2\"; metric = \"NetworkIn\"; "
+	    "discover = { tags = { Role = \"web\"; }; }; } );",
+	    &conf, &errs);
+	/* The secret's variable is missing: refused, said so. */
+	assert_null(src);
+	assert_true(errs_have(&errs, "NO_SUCH_VAR_HERE"));
+	conf_free(conf);
+	conf_errs_free(&errs);
+	memset(&errs, 0, sizeof(errs));
+
+	setenv("VIGIL_TEST_CW_SECRET", "wJalrXUtnFEMI/K7MDENG", 1);
+	src = mk_source(
+	    "type = \"cloudwatch\"; name = \"ec2\"; "
+	    "interval = \"1m\"; access_key_id = \"AKIDEXAMPLE\"; "
+	    "secret_access_key_env = \"VIGIL_TEST_CW_SECRET\"; "
+	    "metrics = ( { namespace = \"AWS/EC2\"; metric = "
+	    "\"CPUUtilization\"; dimensions = { InstanceId = "
+	    "\"i-1\"; }; }, { namespace = \"AWS/EC2\"; metric = "
+	    "\"CPUUtilization\"; stat = \"p99\"; name = \"cpu99\"; "
+	    "period = \"1m\"; dimensions = { InstanceId = \"i-1\"; "
+	    "}; }, { namespace = \"AWS/EC2\"; metric = \"NetworkIn\"; "
+	    "discover = { tags = { Role = \"web\"; }; }; } );",
+	    &conf, &errs);
+	if (src == NULL)
+		fail_msg("%s", errs.msgs[0]);
+	pat = source_patterns(src);
+	assert_string_equal(pat[0], "ec2.*");
+	assert_null(pat[1]);
+	/*
+	 * A month of 30 days: 8,640 polls of the 5m metric, 43,200 of the
+	 * 1m one; the discovered 5m metric 8,640 per instance.
+	 */
+	assert_int_equal(source_cost(src, line, sizeof(line)), 1);
+	assert_non_null(strstr(line,
+	    "ec2: 2 metrics and 1 per discovered "
+	    "instance, about 51840 metrics requested "
+	    "a month from CloudWatch plus 8640 per "
+	    "instance"));
+	source_free(src);
+	conf_free(conf);
+	conf_errs_free(&errs);
+	memset(&errs, 0, sizeof(errs));
+
+	/* An interval longer than the period: polled every interval. */
+	src = mk_source("type = \"cloudwatch\"; name = \"b\"; "
+			"interval = \"10m\"; metrics = ( { namespace = \"N\"; "
+			"metric = \"M\"; period = \"1m\"; } );",
+	    &conf, &errs);
+	assert_non_null(src);
+	assert_int_equal(source_cost(src, line, sizeof(line)), 1);
+	assert_non_null(strstr(line, "b: 1 metrics, about 4320 metrics"));
+	source_free(src);
+	conf_free(conf);
+	conf_errs_free(&errs);
+	memset(&errs, 0, sizeof(errs));
+
+	/* Mistakes, all reported. */
+	src = mk_source(
+	    "type = \"cloudwatch\"; endpoint = \"ftp://x\"; "
+	    "access_key_id = \"A\"; delay = \"soon\"; "
+	    "metrics = ( { namespace = \"N\"; stat = \"avg\"; "
+	    "period = \"45s\"; bogus = 1; }, { namespace = \"N\"; "
+	    "metric = \"M\"; discover = { tags = { }; }; "
+	    "dimensions = { InstanceId = \"i-1\"; }; }, "
+	    "{ namespace = \"N\"; metric = \"D\"; }, "
+	    "{ namespace = \"N\"; metric = \"D\"; stat = \"Sum\"; } );",
+	    &conf, &errs);
+	assert_null(src);
+	assert_true(errs_have(&errs, "endpoint: must be http"));
+	assert_true(errs_have(&errs, "go together"));
+	assert_true(errs_have(&errs, "delay"));
+	assert_true(errs_have(&errs, "metrics[0].metric"));
+	assert_true(errs_have(&errs, "\"avg\" is not a statistic"));
+	assert_true(errs_have(&errs, "period: must be 1s, 5s"));
+	assert_true(errs_have(&errs, "bogus"));
+	assert_true(errs_have(&errs, "needs at least one tag"));
+	assert_true(errs_have(&errs, "InstanceId comes from discover"));
+	conf_free(conf);
+	conf_errs_free(&errs);
+	memset(&errs, 0, sizeof(errs));
+
+	/* Two metrics making one reading: say which, ask for a name. */
+	src = mk_source(
+	    "type = \"cloudwatch\"; metrics = ( "
+	    "{ namespace = \"N\"; metric = \"D\"; }, "
+	    "{ namespace = \"N\"; metric = \"D\"; stat = \"Sum\"; } );",
+	    &conf, &errs);
+	assert_null(src);
+	assert_true(errs_have(&errs, "cloudwatch.D: give one a \"name\""));
+	conf_free(conf);
+	conf_errs_free(&errs);
+}
+
 int
 main(void)
 {
@@ -506,6 +643,7 @@ main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_form_window_stats),
 		cmocka_unit_test(test_settle),
+		cmocka_unit_test(test_config),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

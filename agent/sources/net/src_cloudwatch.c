@@ -1122,6 +1122,52 @@ cw_collect(void *vctx, struct metric_batch *out, struct ag_err *err)
 	return rc != 0 ? rc : drc;
 }
 
+/* Seconds in the month of the estimate: 30 days. */
+#define CW_MONTH_S (30LL * 24 * 3600)
+
+/*
+ * GetMetricData bills every metric requested: each poll of a period asks
+ * for every series of that period once, and a period is polled once its
+ * window moved on, at the first collection after that: every period, or
+ * every interval rounded up to periods when the interval is longer.
+ */
+static int
+cw_cost(void *vctx, int64_t interval_ms, char *buf, size_t len)
+{
+	struct cw_ctx *c = vctx;
+	double fixed = 0, per_inst = 0;
+	size_t nfixed = 0, ndisc = 0;
+
+	for (size_t i = 0; i < c->nm; i++) {
+		int64_t p = c->m[i].period_s;
+		int64_t every = (interval_ms / 1000 + p - 1) / p * p;
+		double polls = (double)CW_MONTH_S /
+		    (double)(every > p ? every : p);
+
+		if (c->m[i].discover) {
+			ndisc++;
+			per_inst += polls;
+		} else {
+			nfixed++;
+			fixed += polls;
+		}
+	}
+	if (ndisc == 0)
+		snprintf(buf, len,
+		    "%s: %zu metrics, about %.0f metrics requested a month "
+		    "from CloudWatch (about $%.2f at $0.01 per 1,000)",
+		    c->name, nfixed, fixed, fixed / 100000.0);
+	else
+		snprintf(buf, len,
+		    "%s: %zu metrics and %zu per discovered instance, about "
+		    "%.0f metrics requested a month from CloudWatch plus %.0f "
+		    "per instance found (about $%.2f + $%.2f per instance at "
+		    "$0.01 per 1,000)",
+		    c->name, nfixed, ndisc, fixed, per_inst, fixed / 100000.0,
+		    per_inst / 100000.0);
+	return 1;
+}
+
 static const char *const *
 cw_patterns(void *vctx)
 {
@@ -1136,5 +1182,6 @@ const struct source_ops src_cloudwatch_ops = {
 	.configure = cw_configure,
 	.collect = cw_collect,
 	.patterns = cw_patterns,
+	.cost = cw_cost,
 	.free = cw_free,
 };
