@@ -990,7 +990,8 @@ emit_point(void *cookie, int64_t ts_s, double v)
 	struct metric_batch *out = ((void **)cookie)[0];
 	const struct cw_series *s = ((void **)cookie)[1];
 
-	(void)metric_add_ts(out, ts_s * 1000, v, s->name);
+	if (metric_add_ts(out, ts_s * 1000, v, s->name) == 0)
+		out->v[out->n - 1].flags |= METRIC_POINT;
 }
 
 /* After a poll of window [.., ${end}): cw_settle() ${s}'s points. */
