@@ -21,8 +21,9 @@ Each checked request is logged on stderr (moto's log) as
 "vigil-auth METHOD PATH ACCESS_KEY_ID" ("-" when unsigned), so a test can
 tell which credentials a client used; an access key id is no secret.  A
 query-protocol call is also logged as "vigil-action SERVICE ACTION N", N
-the number of GetMetricData queries it carries (0 for other actions), so a
-test counts calls and batching on the server side.
+the number of GetMetricData queries it carries (0 for other actions),
+followed for GetMetricData by its StartTime and EndTime, so a test counts
+calls, batching and windows on the server side.
 Arguments are moto_server's.
 """
 import re
@@ -64,8 +65,12 @@ def _checked(self, iam_request_cls, resource="*"):
     qs = getattr(self, "querystring", None) or {}
     if "Action" in qs:
         nq = sum(1 for k in qs if _QUERY_ID.match(k))
-        sys.stderr.write("vigil-action %s %s %d\n" % (
-            getattr(self, "service_name", "?"), qs["Action"][0], nq))
+        win = ""
+        if qs["Action"][0] == "GetMetricData":
+            win = " %s %s" % (qs.get("StartTime", ["-"])[0],
+                              qs.get("EndTime", ["-"])[0])
+        sys.stderr.write("vigil-action %s %s %d%s\n" % (
+            getattr(self, "service_name", "?"), qs["Action"][0], nq, win))
     sys.stderr.flush()
     return _check(self, iam_request_cls, resource)
 

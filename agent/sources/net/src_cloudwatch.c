@@ -122,8 +122,9 @@ struct cw_ctx {
 	struct cw_series **s;
 	size_t ns, caps;
 	bool any_discover;
-	bool inited;	      /* the static series made */
-	int64_t disc_next_ms; /* monotonic; 0: now */
+	bool inited;	       /* the static series made */
+	int64_t disc_next_ms;  /* monotonic; 0: now */
+	unsigned disc_attempt; /* discovery throttled in a row */
 	struct backoff bo;
 	unsigned throttle_attempt;
 	int64_t throttle_until_ms; /* monotonic */
@@ -1102,11 +1103,30 @@ cw_collect(void *vctx, struct metric_batch *out, struct ag_err *err)
 	}
 	if (c->any_discover &&
 	    (c->disc_next_ms == 0 || mono >= c->disc_next_ms)) {
-		drc = discover(c, out, &throttled, err);
+		bool dthrottled = false;
+
+		/* EC2's quota is not CloudWatch's: only discovery waits. */
+		drc = discover(c, out, &dthrottled, err);
 		c->disc_next_ms = mono + c->ttl_ms;
+		if (dthrottled) {
+			int64_t d = backoff_delay_ms(&c->bo,
+			    ++c->disc_attempt);
+
+			if (d > c->ttl_ms)
+				c->disc_next_ms = mono + d;
+		} else if (drc == 0) {
+			c->disc_attempt = 0;
+		}
 	}
 	if (!throttled)
 		rc = poll_all(c, out->now_ms / 1000, out, &throttled, err);
+	add_counters(c, out);
+	/*
+	 * Throttling and a failed discovery are handled here (a pause; the
+	 * fleet last known), logged and counted in <source>.errors; they are
+	 * not the scheduler's failures, whose doubling interval would only
+	 * delay the windows.  A call that failed otherwise is.
+	 */
 	if (throttled) {
 		int64_t d = backoff_delay_ms(&c->bo, ++c->throttle_attempt);
 
@@ -1114,13 +1134,12 @@ cw_collect(void *vctx, struct metric_batch *out, struct ag_err *err)
 		log_warn("%s: throttled; no calls for %lld ms (the windows "
 			 "missed are read afterwards)",
 		    c->name, (long long)d);
-		if (rc == 0)
-			rc = AG_RETRY;
-	} else if (rc == 0) {
-		c->throttle_attempt = 0;
+		return 0;
 	}
-	add_counters(c, out);
-	return rc != 0 ? rc : drc;
+	if (rc == 0)
+		c->throttle_attempt = 0;
+	(void)drc;
+	return rc;
 }
 
 /* Seconds in the month of the estimate: 30 days. */
