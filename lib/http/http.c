@@ -94,6 +94,22 @@ http_status_class(long status)
 	return -1;
 }
 
+const char *
+http_endpoint_host(const char *e)
+{
+	const char *h;
+
+	if (strncmp(e, "https://", 8) == 0)
+		h = e + 8;
+	else if (strncmp(e, "http://", 7) == 0)
+		h = e + 7;
+	else
+		return NULL;
+	if (*h == '\0' || strpbrk(h, "/?#@ ") != NULL)
+		return NULL;
+	return h;
+}
+
 void
 http_url_redact(const char *url, char *buf, size_t len)
 {

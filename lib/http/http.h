@@ -223,6 +223,14 @@ int http_status_class(long status);
 void http_url_redact(const char *url, char *buf, size_t len);
 
 /**
+ * http_endpoint_host(e):
+ * If ${e} is an endpoint setting, "http://host[:port]" or
+ * "https://host[:port]" with nothing after (no path, query, user), the
+ * "host[:port]" part of it; else NULL.
+ */
+const char *http_endpoint_host(const char *e);
+
+/**
  * http_urlencode(s, len):
  * Percent-encode ${len} bytes of ${s} (RFC 3986: everything but A-Z a-z 0-9
  * - . _ ~, as upper-case %XX).  Return a malloc'd string or NULL.

@@ -188,21 +188,6 @@ dup_opt(const conf_node *group, struct conf_errs *errs, const char *name,
 	return (1);
 }
 
-/* endpoint_valid(e): "http[s]://host[:port]" with nothing after. */
-static int
-endpoint_valid(const char *e)
-{
-	const char *h;
-
-	if (strncmp(e, "https://", 8) == 0)
-		h = e + 8;
-	else if (strncmp(e, "http://", 7) == 0)
-		h = e + 7;
-	else
-		return (0);
-	return (*h != '\0' && strpbrk(h, "/?#@ ") == NULL);
-}
-
 static int
 s3_conf_parse(const conf_node *group, const char *name, void **ret_tconf,
     struct conf_errs *errs)
@@ -232,7 +217,7 @@ s3_conf_parse(const conf_node *group, const char *name, void **ret_tconf,
 
 		while (n > 0 && sc->endpoint[n - 1] == '/')
 			sc->endpoint[--n] = '\0';
-		if (!endpoint_valid(sc->endpoint))
+		if (http_endpoint_host(sc->endpoint) == NULL)
 			bad = conf_error_at(errs, group, "endpoint",
 			    "must be "
 			    "http://host[:port] or https://host[:port]");

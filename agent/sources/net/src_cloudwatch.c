@@ -329,23 +329,6 @@ read_metric(const conf_node *ms, struct cw_metric *m, struct conf_errs *errs)
 	return bad;
 }
 
-/* "http[s]://host[:port]" without a path: the host part, or NULL. */
-static const char *
-endpoint_host(const char *e)
-{
-	const char *h;
-
-	if (strncmp(e, "https://", 8) == 0)
-		h = e + 8;
-	else if (strncmp(e, "http://", 7) == 0)
-		h = e + 7;
-	else
-		return NULL;
-	if (*h == '\0' || strpbrk(h, "/?#@ ") != NULL)
-		return NULL;
-	return h;
-}
-
 static int
 read_endpoint(const conf_node *cs, struct conf_errs *errs, const char *key,
     const char *svc, const char *region, char **ret, char **ret_host)
@@ -365,7 +348,7 @@ read_endpoint(const conf_node *cs, struct conf_errs *errs, const char *key,
 	}
 	while (n > 0 && (*ret)[n - 1] == '/')
 		(*ret)[--n] = '\0';
-	if ((h = endpoint_host(*ret)) == NULL)
+	if ((h = http_endpoint_host(*ret)) == NULL)
 		return conf_error_at(errs, cs, key,
 		    "must be http://host[:port] or https://host[:port]");
 	if ((*ret_host = strdup(h)) == NULL)
