@@ -6,7 +6,8 @@
 # the next poll.  The rule must see the corrected value, once, and never
 # the partial one: no alert for 50, the series' value 95.  A source
 # collected every second with a 10 s period polls once per period, counted
-# on moto's side.
+# on moto's side.  The source names its credentials (credentials = "moto"),
+# whose region (eu-west-1, where the data is) it takes.
 . "$(dirname "$0")/lib.sh"
 
 start_moto "vigil-cw-late"
@@ -15,7 +16,7 @@ start_receiver "$T/recv.log"
 put() {	# put VALUE EPOCH_SECONDS: one datapoint of Vigil/Late Late
 	python3 - "$MOTO_EP" "$AKID" "$SECRET" "$1" "$2" <<'PY'
 import datetime, sys, boto3
-cw = boto3.client("cloudwatch", endpoint_url=sys.argv[1], region_name="us-east-1",
+cw = boto3.client("cloudwatch", endpoint_url=sys.argv[1], region_name="eu-west-1",
                   aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])
 t = datetime.datetime.fromtimestamp(int(sys.argv[5]), datetime.timezone.utc)
 cw.put_metric_data(Namespace="Vigil/Late", MetricData=[
@@ -26,10 +27,13 @@ PY
 cat >"$T/vigil.conf" <<CONF
 agent = { state_dir = "$T/state"; control_socket = "$T/vigild.sock";
           hostname = "it-host"; log_level = "debug"; };
+credentials = {
+  moto = { type = "aws"; region = "eu-west-1";
+           access_key_id = "$AKID"; secret_access_key = "$SECRET"; };
+};
 sources = (
-  { type = "cloudwatch"; name = "cw"; interval = "1s"; region = "us-east-1";
-    endpoint = "$MOTO_EP"; access_key_id = "$AKID"; secret_access_key = "$SECRET";
-    delay = "0s";
+  { type = "cloudwatch"; name = "cw"; interval = "1s"; credentials = "moto";
+    endpoint = "$MOTO_EP"; delay = "0s";
     metrics = ( { namespace = "Vigil/Late"; metric = "Late"; stat = "Maximum";
                   period = "10s"; } ); }
 );

@@ -620,6 +620,52 @@ test_config(void **state)
 	conf_errs_free(&errs);
 	memset(&errs, 0, sizeof(errs));
 
+	/* Named credentials: their region is the source's default. */
+	{
+		static const char text[] =
+		    "credentials = { prod = { type = \"aws\"; region = "
+		    "\"eu-west-1\"; profile = \"ops\"; },\n"
+		    "  keys = { type = \"aws\"; access_key_id = \"AKID\"; "
+		    "secret_access_key_env = \"VIGIL_TEST_CW_SECRET\"; },\n"
+		    "  az = { type = \"azure\"; } };\n"
+		    "sources = ( { type = \"cloudwatch\"; credentials = "
+		    "\"prod\"; metrics = ( { namespace = \"N\"; metric = "
+		    "\"M\"; } ); },\n"
+		    "  { type = \"cloudwatch\"; name = \"b\"; credentials = "
+		    "\"keys\"; region = \"ap-south-1\"; metrics = ( { "
+		    "namespace = \"N\"; metric = \"M\"; } ); },\n"
+		    "  { type = \"cloudwatch\"; name = \"c\"; credentials = "
+		    "\"nope\"; metrics = ( { namespace = \"N\"; metric = "
+		    "\"M\"; } ); },\n"
+		    "  { type = \"cloudwatch\"; name = \"d\"; credentials = "
+		    "\"az\"; metrics = ( { namespace = \"N\"; metric = "
+		    "\"M\"; } ); },\n"
+		    "  { type = \"cloudwatch\"; name = \"e\"; credentials = "
+		    "\"keys\"; access_key_id = \"X\"; metrics = ( { "
+		    "namespace = \"N\"; metric = \"M\"; } ); } );\n";
+		struct source *v[5];
+
+		conf = tu_conf_load(text, &errs);
+		assert_non_null(conf);
+		assert_int_equal(errs.n, 0);
+		for (size_t i = 0; i < 5; i++)
+			v[i] = source_new(conf_elem(conf->sources, i), &errs);
+		assert_non_null(v[0]);
+		assert_non_null(v[1]);
+		assert_null(v[2]);
+		assert_null(v[3]);
+		assert_null(v[4]);
+		assert_true(errs_have(&errs, "\"nope\" is not defined"));
+		assert_true(errs_have(&errs, "\"az\" is of type \"azure\""));
+		assert_true(errs_have(&errs, "not both"));
+		assert_int_equal(errs.n, 3);
+		source_free(v[0]);
+		source_free(v[1]);
+		conf_free(conf);
+		conf_errs_free(&errs);
+		memset(&errs, 0, sizeof(errs));
+	}
+
 	/* Two metrics making one reading: say which, ask for a name. */
 	src = mk_source(
 	    "type = \"cloudwatch\"; metrics = ( "

@@ -55,6 +55,7 @@
 #include "lib/cloud/aws/sigv4.h"
 #include "lib/http/http.h"
 #include "lib/log.h"
+#include "conf/conf_creds.h"
 #include "agent/metric.h"
 #include "agent/source_backend.h"
 #include "agent/sources/net/cloudwatch_internal.h"
@@ -71,9 +72,8 @@
 #define CW_TIMEOUT_MS 30000
 
 static const char *const cw_settings[] = { "region", "endpoint",
-	"ec2_endpoint", "access_key_id", "secret_access_key",
-	"secret_access_key_file", "secret_access_key_env", "delay",
-	"discover_ttl", "metrics", NULL };
+	"ec2_endpoint", CONF_AWS_KEYS, "delay", "discover_ttl", "metrics",
+	NULL };
 static const char *const metric_keys[] = { "namespace", "metric", "stat",
 	"period", "dimensions", "discover", "name", NULL };
 static const char *const discover_keys[] = { "tags", NULL };
@@ -452,14 +452,18 @@ cw_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 {
 	struct conf_errs quiet = { .file_private = errs->file_private };
 	struct aws_creds_conf cc = { 0 };
+	struct conf_aws ca;
 	const conf_node *ml;
 	struct cw_ctx *c;
-	const char *s = NULL, *akid = NULL;
-	char *secret = NULL;
+	const char *s = NULL;
 	int bad = 0;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	if (conf_aws_read(errs, cs, &ca) != 0)
+		bad = -1;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		conf_aws_free(&ca);
 		return conf_error(errs, cs, "out of memory");
+	}
 	c->delay_s = CW_DEFAULT_DELAY_S;
 	c->ttl_ms = CW_DEFAULT_TTL_MS;
 	c->bo = (struct backoff){ .base_ms = 2000, .cap_ms = 5 * 60 * 1000 };
@@ -467,7 +471,8 @@ cw_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 	conf_errs_free(&quiet);
 	if ((c->name = strdup(s != NULL ? s : "cloudwatch")) == NULL)
 		goto oom;
-	s = "us-east-1";
+	/* The source's region, else its credentials', else us-east-1. */
+	s = ca.region != NULL ? ca.region : "us-east-1";
 	if (conf_get_str(errs, cs, "region", false, &s) == -1)
 		bad = -1;
 	if ((c->region = strdup(s)) == NULL)
@@ -487,14 +492,6 @@ cw_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 	if (conf_get_dur(errs, cs, "discover_ttl", false, 1000, &c->ttl_ms) ==
 	    -1)
 		bad = -1;
-	if (conf_get_str(errs, cs, "access_key_id", false, &akid) == -1 ||
-	    conf_get_secret(errs, cs, "secret_access_key", false, &secret) ==
-		-1)
-		bad = -1;
-	if ((akid == NULL) != (secret == NULL))
-		bad = conf_error(errs, cs,
-		    "access_key_id and secret_access_key go together (or "
-		    "neither, to take them from the credential chain)");
 
 	ml = conf_member(cs, "metrics");
 	if (ml == NULL || !conf_is_list(ml) || conf_len(ml) == 0) {
@@ -524,14 +521,14 @@ cw_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 		if (static_series(c, &e) != 0)
 			bad = conf_error_at(errs, cs, "metrics", "%s", e.msg);
 	}
-	cc.access_key_id = akid;
-	cc.secret_access_key = secret;
+	cc.access_key_id = ca.access_key_id;
+	cc.secret_access_key = ca.secret_access_key;
+	cc.profile = ca.profile;
 	if (!bad &&
 	    ((c->creds = aws_creds_new(&cc)) == NULL ||
 		(c->http = http_client_new()) == NULL))
 		goto oom;
-	conf_secret_free(secret);
-	secret = NULL;
+	conf_aws_free(&ca);
 	if (bad) {
 		cw_free(c);
 		return -1;
@@ -539,7 +536,7 @@ cw_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 	*ret_ctx = c;
 	return 0;
 oom:
-	conf_secret_free(secret);
+	conf_aws_free(&ca);
 	cw_free(c);
 	return conf_error(errs, cs, "out of memory");
 }
