@@ -185,10 +185,15 @@ polls=$(($(wc -l <"$T/bulk.calls") / 3))
 runtime=$(($(date +%s) - T_START))
 [ "$polls" -le $((runtime / 10 + 2)) ] ||
 	fail "$polls bulk polls in ${runtime}s: faster than the 10s period"
-calls=$(reading bulk bulk.api_calls)
-req=$(reading bulk bulk.metrics_requested)
-[ "$req" = $((calls / 3 * 1200)) ] && [ $((calls % 3)) = 0 ] && [ "$calls" -ge 3 ] ||
-	fail "vigil status: bulk.api_calls $calls, bulk.metrics_requested $req"
+status_json | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["sources"][0]["readings"]
+calls, req = r["bulk.api_calls"], r["bulk.metrics_requested"]
+polls, age = r["bulk.polls"], r["bulk.last_poll_age_s"]
+assert calls >= 6 and calls % 3 == 0, r
+assert req == calls / 3 * 1200 and polls == calls / 3, r
+assert 0 <= age <= 11 and r["bulk.series"] == 1200 and r["bulk.errors"] == 0, r
+' || fail "vigil status: the bulk counters are wrong: $(status_json | head -c 600)"
 "$VIGIL" -c "$T/bulk.conf" status | grep -q "bulk" || fail "status lacks the bulk source"
 
 echo "PASS: it_cloudwatch ($polls bulk polls in ${runtime}s)"

@@ -129,6 +129,8 @@ struct cw_ctx {
 	unsigned throttle_attempt;
 	int64_t throttle_until_ms; /* monotonic */
 	uint64_t api_calls, metrics_requested, datapoints, errors;
+	uint64_t polls;	     /* collections that read windows, all well */
+	int64_t last_poll_s; /* wall time of the last of them; 0: none */
 	const char *patterns[2];
 	char *pattern;
 };
@@ -995,6 +997,7 @@ poll_all(struct cw_ctx *c, int64_t now_s, struct metric_batch *out,
     bool *throttled, struct ag_err *err)
 {
 	struct cw_series **chunk;
+	bool polled = false;
 	int ret = 0;
 
 	if (c->ns == 0)
@@ -1048,8 +1051,13 @@ poll_all(struct cw_ctx *c, int64_t now_s, struct metric_batch *out,
 		}
 		if (ret != 0)
 			break;
+		polled = polled || n > 0;
 	}
 	free(chunk);
+	if (ret == 0 && polled) {
+		c->polls++;
+		c->last_poll_s = now_s;
+	}
 	return ret;
 }
 
@@ -1066,6 +1074,9 @@ add_counters(struct cw_ctx *c, struct metric_batch *out)
 	CTR("datapoints", c->datapoints);
 	CTR("errors", c->errors);
 	CTR("series", c->ns);
+	CTR("polls", c->polls);
+	CTR("last_poll_age_s",
+	    c->last_poll_s == 0 ? -1 : out->now_ms / 1000 - c->last_poll_s);
 #undef CTR
 }
 
