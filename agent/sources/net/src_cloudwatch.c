@@ -571,7 +571,8 @@ cw_do(struct cw_ctx *c, const struct cw_call *call, struct http_resp *resp,
 		.when = time(NULL),
 		.normalize_path = 1 };
 	const char *hdrs[SIGV4_MAX_EXTRA + 4];
-	char hash[65], hhost[300], hct[100], code[128], msg[256];
+	char hash[65], hhost[300], hct[100], code[128], codes[128], msg[256];
+	char raw[512];
 	struct sigv4_out out = { 0 };
 	struct sigv4_creds cr;
 	struct sigv4_request rq;
@@ -623,17 +624,21 @@ cw_do(struct cw_ctx *c, const struct cw_call *call, struct http_resp *resp,
 	if (rc != 0) {
 		(void)ag_err_set(err, "%s: %s: %s", c->name, call->what,
 		    e.msg);
+		http_resp_free(resp);
 		goto out;
 	}
 	if (resp->status >= 200 && resp->status < 300)
 		goto out;
 	(void)cw_parse_error(resp->body, resp->body_len, code, sizeof(code),
-	    msg, sizeof(msg));
+	    raw, sizeof(raw));
+	/* The server's words go into messages as snippets, redacted. */
+	(void)log_snippet(raw, strlen(raw), msg, sizeof(msg));
+	(void)log_snippet(code, strlen(code), codes, sizeof(codes));
 	if (cw_throttled(resp->status, code)) {
 		*throttled = true;
 		rc = AG_RETRY;
 		(void)ag_err_set(err, "%s: %s: throttled (HTTP %ld %s)",
-		    c->name, call->what, resp->status, code);
+		    c->name, call->what, resp->status, codes);
 	} else if ((strcmp(code, "ExpiredToken") == 0 ||
 		       strcmp(code, "ExpiredTokenException") == 0) &&
 	    aws_creds_refused(c->creds)) {
@@ -647,13 +652,12 @@ cw_do(struct cw_ctx *c, const struct cw_call *call, struct http_resp *resp,
 	    strcmp(code, "InvalidSignatureException") == 0) {
 		rc = -1;
 		(void)ag_err_set(err, "%s: %s: %s: %s%s", c->name, call->what,
-		    code, msg,
+		    codes, msg,
 		    code[0] == 'R' ? " (is this host's clock right?)" : "");
 	} else {
 		rc = resp->status >= 500 ? AG_RETRY : -1;
 		(void)ag_err_set(err, "%s: %s: HTTP %ld %s%s%s", c->name,
-		    call->what, resp->status, code[0] ? code : "",
-		    msg[0] ? ": " : "", msg);
+		    call->what, resp->status, codes, msg[0] ? ": " : "", msg);
 	}
 	http_resp_free(resp);
 out:
