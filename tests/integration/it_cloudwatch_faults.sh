@@ -9,6 +9,9 @@
 #  - RequestTimeTooSkewed is reported as such, with a word on the clock.
 #  - DescribeInstances failing keeps the fleet last known: no series is
 #    retired, readings go on.
+#  - ExpiredToken: the daemon's credentials come from web identity (moto's
+#    STS, temporary ASIA... keys); a call refused as expired makes the chain
+#    fetch new ones at once, and the windows go on without a gap.
 . "$(dirname "$0")/lib.sh"
 
 start_moto "vigil-cw-faults"
@@ -30,6 +33,19 @@ r = ec2.run_instances(ImageId="ami-12c6146b", MinCount=2, MaxCount=2,
 print(" ".join(i["InstanceId"] for i in r["Instances"]))
 PY
 read -r WEB1 WEB2 <"$T/ids"
+python3 - "$MOTO_EP" "$AKID" "$SECRET" <<'PY' || fail "IAM role setup failed"
+import json, sys, boto3
+iam = boto3.client("iam", endpoint_url=sys.argv[1], region_name="us-east-1",
+                   aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])
+trust = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Federated": "vigil-it"},
+     "Action": "sts:AssumeRoleWithWebIdentity"}]})
+iam.create_role(RoleName="cw", AssumeRolePolicyDocument=trust)
+iam.put_role_policy(RoleName="cw", PolicyName="all", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+PY
+printf 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ2aWdpbCJ9.c2ln\n' >"$T/web.token"
 printf '%s 10\n%s 20\n' "$WEB1" "$WEB2" >"$T/fleet"
 python3 "$VIGIL_SRC/tests/integration/cw_feed.py" "$MOTO_EP" "$AKID" "$SECRET" "$T" \
 	>"$T/feed.log" 2>&1 &
@@ -41,14 +57,18 @@ agent = { state_dir = "$T/state"; control_socket = "$T/vigild.sock";
 sources = (
   { type = "cloudwatch"; name = "ec2"; interval = "1s"; region = "us-east-1";
     endpoint = "$PX"; ec2_endpoint = "$PX";
-    access_key_id = "$AKID"; secret_access_key = "$SECRET";
     delay = "0s"; discover_ttl = "1s";
     metrics = ( { namespace = "Vigil/Test"; metric = "Load"; stat = "Maximum";
                   period = "1s"; discover = { tags = { Role = "web"; }; }; } ); }
 );
 CONF
 chmod 600 "$T/vigil.conf"
-start_vigild "$T/vigil.conf"
+# No keys in the configuration: web identity, nothing else in the chain.
+AWS_WEB_IDENTITY_TOKEN_FILE="$T/web.token" \
+AWS_ROLE_ARN=arn:aws:iam::123456789012:role/cw AWS_ROLE_SESSION_NAME=vigil-it \
+AWS_ENDPOINT_URL_STS="$MOTO_EP" AWS_SHARED_CREDENTIALS_FILE="$T/none" \
+AWS_CONFIG_FILE="$T/none" AWS_EC2_METADATA_DISABLED=true \
+	start_vigild "$T/vigil.conf"
 
 status_json() { "$VIGIL" -c "$T/vigil.conf" status --json; }
 series() {
@@ -60,10 +80,23 @@ print(int(s.get("ec2.series", -1)), " ".join(sorted(k for k in s if k.startswith
 both() { series | grep -q "^2 .*$WEB1.*$WEB2\|^2 .*$WEB2.*$WEB1"; }
 wait_for 20 both || fail "the two instances are not read: $(series)"
 
+sts() { grep -c '^vigil-auth POST AssumeRoleWithWebIdentity unsigned' "$T/moto.log" || true; }
+[ "$(sts)" = 1 ] || fail "want one AssumeRoleWithWebIdentity, saw $(sts)"
+grep -q '^vigil-auth POST / ASIA' "$T/moto.log" ||
+	fail "no call signed with temporary keys"
+
+# 0. The session token refused as expired: new credentials at once.
+EXPIRED='<ErrorResponse><Error><Type>Sender</Type><Code>ExpiredToken</Code><Message>The security token included in the request is expired</Message></Error><RequestId>f</RequestId></ErrorResponse>'
+fault rule "$(python3 -c 'import json,sys; print(json.dumps({"headers": "/monitoring/aws4_request", "status": 400, "body": sys.argv[1], "count": 1}))' "$EXPIRED")"
+sts_two() { [ "$(sts)" -ge 2 ]; }
+wait_for 10 sts_two || fail "an expired token did not fetch new credentials"
+has "$T/vigild.log" "the session token expired; new credentials are fetched"
+wait_for 10 both || fail "reading did not go on after the new credentials"
+
 # 1. Throttling: two in a row.
 THROTTLE='<ErrorResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>f</RequestId></ErrorResponse>'
 fault rule "$(python3 -c 'import json,sys; print(json.dumps({"headers": "/monitoring/aws4_request", "status": 400, "body": sys.argv[1], "count": 2}))' "$THROTTLE")"
-two() { [ "$(fired)" -ge 2 ]; }
+two() { [ "$(fired)" -ge 3 ]; }
 wait_for 15 two || fail "the throttling rule did not fire twice"
 wait_for 15 both || fail "reading did not resume after throttling"
 sleep 2
