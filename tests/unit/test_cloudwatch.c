@@ -279,6 +279,89 @@ test_gmd_bad(void **state)
 	assert_int_equal(s.n, 0);
 }
 
+/* The recorded ListMetrics answer and error, against their parsed JSON. */
+struct lm {
+	json_t *got;
+};
+
+static int
+on_metric(void *cookie, const char *ns, const char *name,
+    const char *const *names, const char *const *values, size_t n)
+{
+	struct lm *l = cookie;
+	json_t *dims = json_array(), *m;
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(dims,
+		    json_pack("{s:s, s:s}", "Name", names[i], "Value",
+			values[i]));
+	m = json_pack("{s:s, s:s, s:o}", "Namespace", ns, "MetricName", name,
+	    "Dimensions", dims);
+	json_array_append_new(l->got, m);
+	return 0;
+}
+
+static char *
+shared_path(const char *rel)
+{
+	const char *shared = getenv("VIGIL_SHARED");
+	static char path[1024];
+
+	snprintf(path, sizeof(path),
+	    "%s/conformance/aws-responses/botocore/response_parsing/xml/%s",
+	    shared ? shared : "../../shared", rel);
+	return path;
+}
+
+static void
+test_list_metrics_recorded(void **state)
+{
+	struct lm l = { json_array() };
+	struct ag_err err;
+	char next[64], code[64], msg[128];
+	uint8_t *xml;
+	json_t *want, *werr;
+	size_t len;
+
+	(void)state;
+	xml = tu_read_file(shared_path("responses/cloudwatch-list-metrics.xml"),
+	    &len);
+	want = json_load_file(
+	    shared_path("responses/cloudwatch-list-metrics.json"), 0, NULL);
+	assert_non_null(xml);
+	assert_non_null(want);
+	assert_int_equal(cw_parse_list_metrics((const char *)xml, len,
+			     on_metric, &l, next, sizeof(next), &err),
+	    (int)json_array_size(json_object_get(want, "Metrics")));
+	assert_true(json_array_size(l.got) > 0);
+	assert_true(json_equal(l.got, json_object_get(want, "Metrics")));
+	assert_string_equal(next, "");
+	free(xml);
+	json_decref(want);
+	json_decref(l.got);
+
+	/* The recorded CloudWatch error. */
+	xml = tu_read_file(
+	    shared_path("errors/cloudwatch-describe-alarm-history.xml"), &len);
+	werr = json_load_file(
+	    shared_path("errors/cloudwatch-describe-alarm-history.json"), 0,
+	    NULL);
+	assert_non_null(xml);
+	assert_non_null(werr);
+	assert_int_equal(cw_parse_error((const char *)xml, len, code,
+			     sizeof(code), msg, sizeof(msg)),
+	    1);
+	assert_string_equal(code,
+	    json_string_value(json_object_get(json_object_get(werr, "Error"),
+		"Code")));
+	assert_string_equal(msg,
+	    json_string_value(json_object_get(json_object_get(werr, "Error"),
+		"Message")));
+	assert_false(cw_throttled(400, code));
+	free(xml);
+	json_decref(werr);
+}
+
 struct inst {
 	size_t n;
 	char id[4][32];
@@ -686,6 +769,7 @@ main(void)
 		cmocka_unit_test(test_gmd_moto_shape),
 		cmocka_unit_test(test_gmd_bad),
 		cmocka_unit_test(test_describe_instances),
+		cmocka_unit_test(test_list_metrics_recorded),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_form_window_stats),
 		cmocka_unit_test(test_settle),

@@ -56,6 +56,22 @@ typedef int cw_instance_fn(void *cookie, const char *id, const char *state,
 int cw_parse_instances(const char *body, size_t len, cw_instance_fn *fn,
     void *cookie, char *next, size_t nextlen, struct ag_err *err);
 
+/*
+ * cw_metric_fn: one metric of a ListMetrics answer: its namespace, name and
+ * ${n} dimensions (${names}, ${values}).  Return 0, or -1 to stop.
+ */
+typedef int cw_metric_fn(void *cookie, const char *ns, const char *name,
+    const char *const *names, const char *const *values, size_t n);
+
+/**
+ * cw_parse_list_metrics(body, len, fn, cookie, next, nextlen, err):
+ * Read a ListMetrics answer (query protocol): ${fn} for every metric, the
+ * NextToken into ${next}.  Return the number of metrics, or -1 with ${err}
+ * set.
+ */
+int cw_parse_list_metrics(const char *body, size_t len, cw_metric_fn *fn,
+    void *cookie, char *next, size_t nextlen, struct ag_err *err);
+
 /**
  * cw_parse_error(body, len, code, codelen, msg, msglen):
  * The Code and Message of an AWS query-protocol error (<ErrorResponse>, or

@@ -266,6 +266,98 @@ cw_parse_instances(const char *body, size_t len, cw_instance_fn *fn,
 	return n;
 }
 
+/* Read one <member> of Metrics and hand it to ${fn}. */
+static int
+one_metric(xmlNodePtr m, cw_metric_fn *fn, void *cookie, struct ag_err *err)
+{
+	char *names[CW_TAGS_MAX], *vals[CW_TAGS_MAX];
+	char ns[256], name[256];
+	xmlNodePtr dims = cloud_xml_child(m, "Dimensions");
+	size_t n = 0;
+	int rc = -1;
+
+	cloud_xml_copy(ns, sizeof(ns), cloud_xml_child(m, "Namespace"));
+	cloud_xml_copy(name, sizeof(name), cloud_xml_child(m, "MetricName"));
+	if (ns[0] == '\0' || name[0] == '\0')
+		return ag_err_set(err,
+		    "ListMetrics: a metric without a namespace or name");
+	for (xmlNodePtr d = dims != NULL ? dims->children : NULL; d != NULL;
+	     d = d->next) {
+		if (!cloud_xml_is(d, "member"))
+			continue;
+		if (n == CW_TAGS_MAX) {
+			(void)ag_err_set(err,
+			    "ListMetrics: %s has more than %d dimensions",
+			    name, CW_TAGS_MAX);
+			goto out;
+		}
+		names[n] = cloud_xml_node_text(cloud_xml_child(d, "Name"));
+		vals[n] = cloud_xml_node_text(cloud_xml_child(d, "Value"));
+		n++;
+		if (names[n - 1] == NULL || vals[n - 1] == NULL) {
+			(void)ag_err_set(err,
+			    "ListMetrics: %s: a dimension without a name or "
+			    "value",
+			    name);
+			goto out;
+		}
+	}
+	rc = fn(cookie, ns, name, (const char *const *)names,
+	    (const char *const *)vals, n);
+out:
+	for (size_t i = 0; i < n; i++) {
+		free(names[i]);
+		free(vals[i]);
+	}
+	return rc;
+}
+
+int
+cw_parse_list_metrics(const char *body, size_t len, cw_metric_fn *fn,
+    void *cookie, char *next, size_t nextlen, struct ag_err *err)
+{
+	xmlDocPtr doc;
+	xmlNodePtr root, res, list, tok;
+	int n = 0;
+
+	if (nextlen > 0)
+		next[0] = '\0';
+	if ((doc = cloud_xml_parse(body, len)) == NULL)
+		return ag_err_set(err, "ListMetrics: the answer is not XML");
+	root = xmlDocGetRootElement(doc);
+	if (!cloud_xml_is(root, "ListMetricsResponse") ||
+	    (res = cloud_xml_child(root, "ListMetricsResult")) == NULL) {
+		xmlFreeDoc(doc);
+		return ag_err_set(err,
+		    "ListMetrics: the answer is not a ListMetricsResponse");
+	}
+	if ((tok = cloud_xml_child(res, "NextToken")) != NULL) {
+		char *t = cloud_xml_node_text(tok);
+
+		if (t == NULL || strlen(t) >= nextlen) {
+			free(t);
+			xmlFreeDoc(doc);
+			return ag_err_set(err,
+			    "ListMetrics: NextToken too long");
+		}
+		memcpy(next, t, strlen(t) + 1);
+		free(t);
+	}
+	list = cloud_xml_child(res, "Metrics");
+	for (xmlNodePtr m = list != NULL ? list->children : NULL; m != NULL;
+	     m = m->next) {
+		if (!cloud_xml_is(m, "member"))
+			continue;
+		if (one_metric(m, fn, cookie, err) != 0) {
+			xmlFreeDoc(doc);
+			return -1;
+		}
+		n++;
+	}
+	xmlFreeDoc(doc);
+	return n;
+}
+
 int
 cw_parse_error(const char *body, size_t len, char *code, size_t codelen,
     char *msg, size_t msglen)
