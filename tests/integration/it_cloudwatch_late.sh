@@ -7,20 +7,23 @@
 # the partial one: no alert for 50, the series' value 95.  A source
 # collected every second with a 10 s period polls once per period, counted
 # on moto's side.  The source names its credentials (credentials = "moto"),
-# whose region (eu-west-1, where the data is) it takes.
+# whose region (eu-west-1, where the data is) it takes.  A dimension given
+# as "*" (Queue) is resolved through ListMetrics: one series per queue.
 . "$(dirname "$0")/lib.sh"
 
 start_moto "vigil-cw-late"
 start_receiver "$T/recv.log"
 
-put() {	# put VALUE EPOCH_SECONDS: one datapoint of Vigil/Late Late
-	python3 - "$MOTO_EP" "$AKID" "$SECRET" "$1" "$2" <<'PY'
+put() {	# put VALUE EPOCH_SECONDS [METRIC DIMENSION=VALUE]: one datapoint
+	python3 - "$MOTO_EP" "$AKID" "$SECRET" "$1" "$2" "${3:-Late}" "${4:-}" <<'PY'
 import datetime, sys, boto3
 cw = boto3.client("cloudwatch", endpoint_url=sys.argv[1], region_name="eu-west-1",
                   aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])
 t = datetime.datetime.fromtimestamp(int(sys.argv[5]), datetime.timezone.utc)
+d = [dict(zip(("Name", "Value"), sys.argv[7].split("=")))] if sys.argv[7] else []
 cw.put_metric_data(Namespace="Vigil/Late", MetricData=[
-    {"MetricName": "Late", "Value": float(sys.argv[4]), "Timestamp": t}])
+    {"MetricName": sys.argv[6], "Value": float(sys.argv[4]), "Timestamp": t,
+     "Dimensions": d}])
 PY
 }
 
@@ -33,9 +36,11 @@ credentials = {
 };
 sources = (
   { type = "cloudwatch"; name = "cw"; interval = "1s"; credentials = "moto";
-    endpoint = "$MOTO_EP"; delay = "0s";
+    endpoint = "$MOTO_EP"; delay = "0s"; discover_ttl = "2s";
     metrics = ( { namespace = "Vigil/Late"; metric = "Late"; stat = "Maximum";
-                  period = "10s"; } ); }
+                  period = "10s"; },
+                { namespace = "Vigil/Late"; metric = "Q"; period = "10s";
+                  dimensions = { Queue = "*"; }; recently_active = true; } ); }
 );
 rules = (
   { name = "late-low"; metric = "cw.Late"; op = "<"; crit = 60.0;
@@ -54,6 +59,9 @@ until [ $(($(date +%s) % 10)) = 2 ]; do sleep 0.2; done
 E=$(($(date +%s) / 10 * 10))
 start_vigild "$T/vigil.conf"
 put 50 $((E + 3)) || fail "put_metric_data failed"
+# Two queues, which the dimension "*" finds through ListMetrics.
+put 1 $((E + 3)) Q Queue=a && put 2 $((E + 3)) Q Queue=b ||
+	fail "put_metric_data failed"
 # The poll after E + 10 reads B as the newest bucket of its window: 50.
 until [ "$(date +%s)" -ge $((E + 14)) ]; do sleep 0.2; done
 grep -q "cw.Late" <("$VIGIL" -c "$T/vigil.conf" status --json) &&
@@ -73,7 +81,18 @@ for r in json.load(sys.stdin)["rules"]:
 [ ! -s "$T/recv.log" ] || fail "the partial value was fed: $(cat "$T/recv.log")"
 
 # One poll per period: B's window was asked for once at E + 10 and once
-# at E + 20 (and the first at start), never every second.
-n=$(grep -c '^vigil-action cloudwatch GetMetricData 1 ' "$T/moto.log")
-[ "$n" -ge 3 ] && [ "$n" -le 4 ] || fail "$n GetMetricData calls in 22 s, want 3"
+# at E + 20 (and the first at start), never every second.  (Series found
+# in between are read at once, for the window in force.)
+n=$(grep -Ec '^vigil-action cloudwatch GetMetricData [0-9]+ ' "$T/moto.log")
+ends=$(grep -E '^vigil-action cloudwatch GetMetricData [0-9]+ ' "$T/moto.log" |
+	awk '{ print $6 }' | sort -u | wc -l)
+[ "$ends" -ge 3 ] && [ "$ends" -le 4 ] && [ "$n" -le $((ends * 2)) ] ||
+	fail "$n GetMetricData calls for $ends windows in 22 s, want 3 windows"
+
+# The queues: found, read (3 queries a call then), labelled.
+has "$T/vigild.log" 'metric found: cw.Q\{Queue=a\}'
+has "$T/vigild.log" 'metric found: cw.Q\{Queue=b\}'
+grep -q '^vigil-action cloudwatch ListMetrics' "$T/moto.log" || fail "no ListMetrics"
+grep -q '^vigil-action cloudwatch GetMetricData 3 ' "$T/moto.log" ||
+	fail "the queues were not read with Late"
 echo "PASS: it_cloudwatch_late ($n calls)"

@@ -749,6 +749,32 @@ test_config(void **state)
 		memset(&errs, 0, sizeof(errs));
 	}
 
+	/* A dimension "*" (ListMetrics): not with discover; recently_active. */
+	src =
+	    mk_source("type = \"cloudwatch\"; metrics = ( "
+		      "{ namespace = \"N\"; metric = \"A\"; dimensions = { "
+		      "Q = \"*\"; }; discover = { tags = { R = \"w\"; }; }; }, "
+		      "{ namespace = \"N\"; metric = \"B\"; "
+		      "recently_active = true; } );",
+		&conf, &errs);
+	assert_null(src);
+	assert_true(errs_have(&errs, "do not go together"));
+	assert_true(errs_have(&errs, "recently_active: applies to"));
+	conf_free(conf);
+	conf_errs_free(&errs);
+	memset(&errs, 0, sizeof(errs));
+	src = mk_source("type = \"cloudwatch\"; name = \"q\"; metrics = ( "
+			"{ namespace = \"N\"; metric = \"A\"; dimensions = { "
+			"Q = \"*\"; }; recently_active = true; } );",
+	    &conf, &errs);
+	assert_non_null(src);
+	assert_int_equal(source_cost(src, line, sizeof(line)), 1);
+	assert_non_null(strstr(line, "q: 0 metrics and 1 per discovered"));
+	source_free(src);
+	conf_free(conf);
+	conf_errs_free(&errs);
+	memset(&errs, 0, sizeof(errs));
+
 	/* Two metrics making one reading: say which, ask for a name. */
 	src = mk_source(
 	    "type = \"cloudwatch\"; metrics = ( "

@@ -75,7 +75,7 @@ static const char *const cw_settings[] = { "region", "endpoint",
 	"ec2_endpoint", CONF_AWS_KEYS, "delay", "discover_ttl", "metrics",
 	NULL };
 static const char *const metric_keys[] = { "namespace", "metric", "stat",
-	"period", "dimensions", "discover", "name", NULL };
+	"period", "dimensions", "discover", "name", "recently_active", NULL };
 static const char *const discover_keys[] = { "tags", NULL };
 
 struct cw_dim {
@@ -91,13 +91,17 @@ struct cw_metric {
 	size_t ndims;
 	bool discover;
 	struct cw_dim *tags; /* discover: tag filters */
+	bool wildcard;	     /* a dimension "*": resolved by ListMetrics */
+	bool recent;	     /* ListMetrics: only recently active metrics */
 	size_t ntags;
 };
 
 /* One series: a metric of one resource. */
 struct cw_series {
-	size_t metric;	       /* index in ctx->m */
-	char *instance;	       /* discovered: its InstanceId */
+	size_t metric;	      /* index in ctx->m */
+	char *instance;	      /* discovered: its InstanceId */
+	struct cw_dim *xdims; /* ListMetrics: its dimensions, or NULL */
+	size_t nxdims;
 	char *name;	       /* the reading's name */
 	struct cw_track track; /* fed and provisional buckets */
 	int64_t last_end_s;    /* end of the window last read */
@@ -153,6 +157,7 @@ series_free(struct cw_series *s)
 	if (s == NULL)
 		return;
 	free(s->instance);
+	dims_free(s->xdims, s->nxdims);
 	free(s->name);
 	free(s->pts);
 	free(s->vals);
@@ -303,7 +308,19 @@ read_metric(const conf_node *ms, struct cw_metric *m, struct conf_errs *errs)
 	if ((d = conf_member(ms, "dimensions")) != NULL &&
 	    read_pairs(d, errs, &m->dims, &m->ndims) != 0)
 		bad = -1;
-	if ((disc = conf_member(ms, "discover")) != NULL) {
+	for (size_t i = 0; i < m->ndims; i++)
+		if (strcmp(m->dims[i].value, "*") == 0)
+			m->wildcard = true;
+	if (conf_get_bool(errs, ms, "recently_active", false, &m->recent) ==
+	    -1)
+		bad = -1;
+	else if (m->recent && !m->wildcard)
+		bad = conf_error_at(errs, ms, "recently_active",
+		    "applies to a dimension given as \"*\" only");
+	if ((disc = conf_member(ms, "discover")) != NULL && m->wildcard)
+		bad = conf_error(errs, disc,
+		    "and a dimension \"*\" do not go together");
+	if (disc != NULL) {
 		const conf_node *t;
 
 		m->discover = true;
@@ -367,6 +384,7 @@ read_endpoint(const conf_node *cs, struct conf_errs *errs, const char *key,
 static struct cw_series *
 series_add(struct cw_ctx *c, size_t mi, const char *instance,
     const char *const *tk, const char *const *tv, size_t ntags,
+    const char *const *xn, const char *const *xv, size_t nx,
     struct ag_err *err)
 {
 	const struct cw_metric *m = &c->m[mi];
@@ -375,7 +393,11 @@ series_add(struct cw_ctx *c, size_t mi, const char *instance,
 	struct cw_series *s, **v;
 	size_t nl = 0;
 
-	for (size_t i = 0; i < m->ndims && nl < METRIC_LABELS_MAX; i++)
+	/* The dimensions ListMetrics found, else those of the config. */
+	for (size_t i = 0; xn != NULL && i < nx && nl < METRIC_LABELS_MAX; i++)
+		l[nl++] = (struct metric_label){ xn[i], xv[i] };
+	for (size_t i = 0;
+	     xn == NULL && i < m->ndims && nl < METRIC_LABELS_MAX; i++)
 		l[nl++] = (struct metric_label){ m->dims[i].name,
 			m->dims[i].value };
 	if (instance != NULL && nl < METRIC_LABELS_MAX)
@@ -431,6 +453,19 @@ series_add(struct cw_ctx *c, size_t mi, const char *instance,
 		series_free(s);
 		goto oom;
 	}
+	if (xn != NULL && nx > 0) {
+		if ((s->xdims = calloc(nx, sizeof(*s->xdims))) == NULL) {
+			series_free(s);
+			goto oom;
+		}
+		for (size_t i = 0; i < nx; i++, s->nxdims++)
+			if ((s->xdims[i].name = strdup(xn[i])) == NULL ||
+			    (s->xdims[i].value = strdup(xv[i])) == NULL) {
+				free(s->xdims[i].name);
+				series_free(s);
+				goto oom;
+			}
+	}
 	c->s[c->ns++] = s;
 	return s;
 oom:
@@ -443,8 +478,9 @@ static int
 static_series(struct cw_ctx *c, struct ag_err *err)
 {
 	for (size_t i = 0; i < c->nm; i++)
-		if (!c->m[i].discover &&
-		    series_add(c, i, NULL, NULL, NULL, 0, err) == NULL)
+		if (!c->m[i].discover && !c->m[i].wildcard &&
+		    series_add(c, i, NULL, NULL, NULL, 0, NULL, NULL, 0,
+			err) == NULL)
 			return -1;
 	return 0;
 }
@@ -508,7 +544,7 @@ cw_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 		for (size_t i = 0; i < c->nm; i++) {
 			if (read_metric(conf_elem(ml, i), &c->m[i], errs) != 0)
 				bad = -1;
-			if (c->m[i].discover)
+			if (c->m[i].discover || c->m[i].wildcard)
 				c->any_discover = true;
 		}
 	}
@@ -695,8 +731,8 @@ on_instance(void *cookie, const char *id, const char *state,
 			return 0;
 		}
 	}
-	if ((s = series_add(c, dc->mi, id, keys, values, ntags, dc->err)) ==
-	    NULL)
+	if ((s = series_add(c, dc->mi, id, keys, values, ntags, NULL, NULL, 0,
+		 dc->err)) == NULL)
 		return -1;
 	s->seen = true;
 	log_info("%s: instance %s found: %s", c->name, id, s->name);
@@ -766,14 +802,128 @@ discover_one(struct cw_ctx *c, size_t mi, bool *throttled, size_t *found,
 	return 0;
 }
 
+struct list_cookie {
+	struct cw_ctx *c;
+	size_t mi;
+	struct ag_err *err;
+};
+
+/* A metric ListMetrics found: a series if it has exactly our dimensions. */
+static int
+on_listed(void *cookie, const char *ns, const char *name,
+    const char *const *names, const char *const *values, size_t n)
+{
+	struct list_cookie *lc = cookie;
+	struct cw_ctx *c = lc->c;
+	const struct cw_metric *m = &c->m[lc->mi];
+	struct cw_series *s;
+
+	if (strcmp(ns, m->ns) != 0 || strcmp(name, m->metric) != 0 ||
+	    n != m->ndims)
+		return 0;
+	/* Each dimension asked for, with the value given unless "*". */
+	for (size_t i = 0; i < m->ndims; i++) {
+		bool ok = false;
+
+		for (size_t k = 0; k < n && !ok; k++)
+			ok = strcmp(names[k], m->dims[i].name) == 0 &&
+			    (strcmp(m->dims[i].value, "*") == 0 ||
+				strcmp(values[k], m->dims[i].value) == 0);
+		if (!ok)
+			return 0;
+	}
+	for (size_t i = 0; i < c->ns; i++) {
+		bool same;
+
+		s = c->s[i];
+		if (s->metric != lc->mi || s->nxdims != n)
+			continue;
+		same = true;
+		for (size_t k = 0; k < n && same; k++)
+			same = strcmp(s->xdims[k].name, names[k]) == 0 &&
+			    strcmp(s->xdims[k].value, values[k]) == 0;
+		if (same) {
+			s->seen = true;
+			return 0;
+		}
+	}
+	if ((s = series_add(c, lc->mi, NULL, NULL, NULL, 0, names, values, n,
+		 lc->err)) == NULL)
+		return -1;
+	s->seen = true;
+	log_info("%s: metric found: %s", c->name, s->name);
+	return 0;
+}
+
+/*
+ * Ask ListMetrics for the metrics of metric ${mi}'s namespace, name and
+ * dimensions (those given as "*" by name only).  0, AG_RETRY or -1.
+ */
+static int
+list_one(struct cw_ctx *c, size_t mi, bool *throttled, struct ag_err *err)
+{
+	const struct cw_metric *m = &c->m[mi];
+	struct list_cookie lc = { c, mi, err };
+	char next[CW_TOKEN_MAX] = "", k[80];
+	struct http_resp resp;
+	struct buf b;
+	int rc, pages = 0;
+
+	do {
+		buf_init(&b, CW_BODY_MAX);
+		cw_form_add(&b, "Action", "ListMetrics");
+		cw_form_add(&b, "Version", "2010-08-01");
+		cw_form_add(&b, "Namespace", m->ns);
+		cw_form_add(&b, "MetricName", m->metric);
+		for (size_t i = 0; i < m->ndims; i++) {
+			snprintf(k, sizeof(k), "Dimensions.member.%zu.Name",
+			    i + 1);
+			cw_form_add(&b, k, m->dims[i].name);
+			if (strcmp(m->dims[i].value, "*") == 0)
+				continue;
+			snprintf(k, sizeof(k), "Dimensions.member.%zu.Value",
+			    i + 1);
+			cw_form_add(&b, k, m->dims[i].value);
+		}
+		if (m->recent)
+			cw_form_add(&b, "RecentlyActive", "PT3H");
+		if (next[0] != '\0')
+			cw_form_add(&b, "NextToken", next);
+		if (b.err != 0) {
+			buf_free(&b);
+			return ag_err_set(err,
+			    "%s: ListMetrics: request too large", c->name);
+		}
+		{
+			struct cw_call call = { "ListMetrics", "monitoring",
+				c->endpoint, c->host, b.p, b.len };
+
+			rc = cw_do(c, &call, &resp, throttled, err);
+		}
+		buf_free(&b);
+		if (rc != 0)
+			return rc;
+		rc = cw_parse_list_metrics(resp.body, resp.body_len, on_listed,
+		    &lc, next, sizeof(next), err);
+		http_resp_free(&resp);
+		if (rc < 0)
+			return -1;
+	} while (next[0] != '\0' && ++pages < CW_PAGES_MAX);
+	return 0;
+}
+
 /* Remove series ${i}, retiring its reading. */
 static void
 series_retire(struct cw_ctx *c, size_t i, struct metric_batch *out)
 {
 	struct cw_series *s = c->s[i];
 
-	log_info("%s: instance %s is gone: %s retired", c->name, s->instance,
-	    s->name);
+	if (s->instance != NULL)
+		log_info("%s: instance %s is gone: %s retired", c->name,
+		    s->instance, s->name);
+	else
+		log_info("%s: %s is gone (ListMetrics): retired", c->name,
+		    s->name);
 	(void)metric_retire(out, s->name);
 	series_free(s);
 	memmove(&c->s[i], &c->s[i + 1], (c->ns - i - 1) * sizeof(*c->s));
@@ -796,12 +946,15 @@ discover(struct cw_ctx *c, struct metric_batch *out, bool *throttled,
 		size_t found = 0;
 		int rc;
 
-		if (!c->m[mi].discover)
+		if (!c->m[mi].discover && !c->m[mi].wildcard)
 			continue;
 		for (size_t i = 0; i < c->ns; i++)
 			if (c->s[i]->metric == mi)
 				c->s[i]->seen = false;
-		rc = discover_one(c, mi, throttled, &found, &e);
+		if (c->m[mi].discover)
+			rc = discover_one(c, mi, throttled, &found, &e);
+		else
+			rc = list_one(c, mi, throttled, &e);
 		if (rc != 0) {
 			c->errors++;
 			log_warn("%s: discovery of %s failed, keeping the "
@@ -872,6 +1025,8 @@ add_query(struct buf *b, const struct cw_ctx *c, const struct cw_series *s,
     size_t k)
 {
 	const struct cw_metric *m = &c->m[s->metric];
+	const struct cw_dim *qd = s->xdims != NULL ? s->xdims : m->dims;
+	size_t nqd = s->xdims != NULL ? s->nxdims : m->ndims;
 	char key[160], val[32], id[32];
 	size_t d = 1;
 
@@ -883,15 +1038,15 @@ add_query(struct buf *b, const struct cw_ctx *c, const struct cw_series *s,
 	cw_form_add(b, Q("Id"), id);
 	cw_form_add(b, Q("MetricStat.Metric.Namespace"), m->ns);
 	cw_form_add(b, Q("MetricStat.Metric.MetricName"), m->metric);
-	for (size_t i = 0; i < m->ndims; i++, d++) {
+	for (size_t i = 0; i < nqd; i++, d++) {
 		char dk[96];
 
 		snprintf(dk, sizeof(dk),
 		    "MetricStat.Metric.Dimensions.member.%zu.Name", d);
-		cw_form_add(b, Q(dk), m->dims[i].name);
+		cw_form_add(b, Q(dk), qd[i].name);
 		snprintf(dk, sizeof(dk),
 		    "MetricStat.Metric.Dimensions.member.%zu.Value", d);
-		cw_form_add(b, Q(dk), m->dims[i].value);
+		cw_form_add(b, Q(dk), qd[i].value);
 	}
 	if (s->instance != NULL) {
 		char dk[96];
@@ -1159,7 +1314,7 @@ cw_cost(void *vctx, int64_t interval_ms, char *buf, size_t len)
 		double polls = (double)CW_MONTH_S /
 		    (double)(every > p ? every : p);
 
-		if (c->m[i].discover) {
+		if (c->m[i].discover || c->m[i].wildcard) {
 			ndisc++;
 			per_inst += polls;
 		} else {
