@@ -152,9 +152,9 @@ run_here(const struct runconf *rcf, const struct job_conf *jc)
 	catch_int();
 	/* The engine in this process: vigil links it. */
 	if (job_runner_run(jc, &o, NULL, NULL, &res) != 0) {
+		/* The runner logged the failure ("backup J/ID: failed: ..."):
+		   once is enough. */
 		end_draw();
-		fprintf(stderr, "vigil: backup %s failed: %s\n", jc->name,
-		    res.error);
 		return CLI_FAIL;
 	}
 	for (size_t i = 0; i < res.nfirst_warnings; i++)

@@ -18,6 +18,7 @@
 #include "lib/ag.h"
 #include "lib/clock.h"
 #include "lib/jfield.h"
+#include "lib/utf8.h"
 #include "agent/notify.h"
 
 /* Largest JSON document notification_from_json() reads. */
@@ -41,42 +42,17 @@ static void
 utf8_clean(const char *s, char *out, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t o = 0;
+	size_t o = 0, k;
 
 	while (*p != '\0' && o + 1 < len) {
-		size_t need, i;
-		unsigned c = *p;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			out[o++] = (char)*p++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			need = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			need = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			need = 3, cp = c & 0x07;
-		else
-			need = 0, cp = 0;
-		for (i = 1; need > 0 && i <= need; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				break;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		if (need == 0 || i <= need ||
-		    (need == 2 &&
-			(cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    o + need + 1 >= len) {
+		if ((k = utf8_seq(p, NULL)) == 0 || o + k >= len) {
 			out[o++] = '?';
 			p++;
 			continue;
 		}
-		memcpy(out + o, p, need + 1);
-		o += need + 1;
-		p += need + 1;
+		memcpy(out + o, p, k);
+		o += k;
+		p += k;
 	}
 	out[o] = '\0';
 }

@@ -7,7 +7,9 @@
  * here, with dlerror()'s message, not in the middle of a backup), and nothing
  * of it enters the global namespace.  The module is looked for next to the
  * running executable first, where the build tree has it, then in
- * VIGIL_PKGLIBDIR, where `make install` and the packages put it; a module whose
+ * ../lib/vigil from there, where `make install` and the packages put it
+ * whatever the prefix (/usr/sbin/vigild, /usr/lib/vigil/), then in
+ * VIGIL_PKGLIBDIR, the configured prefix's; a module whose
  * version or size of struct plugin_module differs from ours is refused.  A
  * failure is not remembered, so a reload after installing the module succeeds.
  * The module is never unloaded: notifiers, jobs and worker threads keep
@@ -108,6 +110,7 @@ module_load(struct ag_err *err)
 	char exe[PATH_MAX], path[PATH_MAX + sizeof(PLUGIN_MODULE_NAME) + 1];
 	ssize_t n;
 	char *slash;
+	const char *also = NULL; /* ../lib/vigil from vigild, if tried */
 
 	/* The build tree: the module sits beside vigild. */
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -119,6 +122,17 @@ module_load(struct ag_err *err)
 				exe[0] != '\0' ? exe : "/") == 0 &&
 			    access(path, F_OK) == 0)
 				return module_open(path, err);
+			/* Installed under any prefix: bin/ or sbin/ and
+			 * lib/vigil/ side by side. */
+			if (strlen(exe) + sizeof("/../lib/vigil") <=
+			    sizeof(exe)) {
+				strcat(exe, "/../lib/vigil");
+				if (module_path(path, sizeof(path), exe) ==
+					0 &&
+				    access(path, F_OK) == 0)
+					return module_open(path, err);
+				also = exe;
+			}
 		}
 	}
 	/* Installed. */
@@ -127,7 +141,9 @@ module_load(struct ag_err *err)
 		return NULL;
 	}
 	if (access(path, F_OK) != 0) {
-		(void)ag_err_set(err, "%s: %s", path, strerror(errno));
+		(void)ag_err_set(err, "%s: %s%s%s%s", path, strerror(errno),
+		    also != NULL ? " (nor in " : "", also != NULL ? also : "",
+		    also != NULL ? ")" : "");
 		return NULL;
 	}
 	return module_open(path, err);

@@ -57,6 +57,7 @@
 	TYPE(SOURCE,	"cloudwatch",	src_cloudwatch_ops,	MODULE)	\
 	TYPE(NOTIFIER,	"log",		ntf_log_ops,		CORE)	\
 	TYPE(NOTIFIER,	"webhook",	ntf_webhook_ops,	MODULE)	\
+	TYPE(NOTIFIER,	"sns",		ntf_sns_ops,		MODULE)	\
 	TYPE(STORAGE,	"local",	storage_local_ops,	MODULE)	\
 	TYPE(STORAGE,	"s3",		storage_s3_ops,		MODULE)	\
 	TYPE(STORAGE,	"gcs",		storage_gcs_ops,	MODULE)	\

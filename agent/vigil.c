@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "paths.h"
+#include "version.h"
 
 #include "agent/cli.h"
 
@@ -50,7 +51,7 @@ usage(FILE *f)
 	    "probe object;\n"
 	    "                                name the permission that is "
 	    "missing\n"
-	    "  version                       print the version\n"
+	    "  version                       print the version and the commit\n"
 	    "options:\n"
 	    "  -c, --config FILE   configuration (default: $VIGIL_CONFIG, else "
 	    "%s,\n"
@@ -58,6 +59,7 @@ usage(FILE *f)
 	    "  -s, --socket PATH   vigild's control socket (default: from the "
 	    "configuration)\n"
 	    "      --json          machine-readable output\n"
+	    "  -V, --version       print the version and the commit\n"
 	    "exit status: 0 ok, 1 failure, 2 usage, 3 vigild not running\n",
 	    VIGIL_DEFAULT_CONFIG);
 }
@@ -107,6 +109,12 @@ main(int argc, char **argv)
 			usage(stdout);
 			free(cmdv);
 			return CLI_OK;
+		} else if ((strcmp(a, "-V") == 0 ||
+			       strcmp(a, "--version") == 0) &&
+		    cmdc == 0) {
+			printf("vigil %s\n", VIGIL_VERSION_LINE);
+			free(cmdv);
+			return CLI_OK;
 		} else if (strcmp(a, "-c") == 0 || strcmp(a, "-s") == 0) {
 			fprintf(stderr, "vigil: %s needs an argument\n", a);
 			free(cmdv);
@@ -121,7 +129,7 @@ main(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	if (strcmp(cmdv[0], "version") == 0) {
-		printf("vigil %s\n", VIGIL_VERSION);
+		printf("vigil %s\n", VIGIL_VERSION_LINE);
 		free(cmdv);
 		return CLI_OK;
 	}

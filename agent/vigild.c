@@ -14,6 +14,7 @@
 
 #include "lib/log.h"
 #include "paths.h"
+#include "version.h"
 
 #include "agent/child.h"
 #include "agent/runconf.h"
@@ -23,13 +24,14 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: vigild [-f] [-n] [-v] [-c FILE]\n"
+	    "usage: vigild [-f] [-n] [-v] [-c FILE] | -V | -h\n"
 	    "  -c FILE   configuration (default: $VIGIL_CONFIG, else %s;\n"
 	    "            without either file, the embedded default)\n"
 	    "  -f        foreground on a terminal: time-stamped log lines\n"
 	    "  -n        check the configuration and exit\n"
 	    "  -v        debug logging\n"
-	    "  -V        print the version\n"
+	    "  -V, --version  print the version and the commit\n"
+	    "  -h, --help     print this help\n"
 	    "vigild always stays in the foreground (run it from systemd).\n",
 	    VIGIL_DEFAULT_CONFIG);
 }
@@ -41,9 +43,15 @@ main(int argc, char **argv)
 	struct runconf *rc;
 	bool arg_check = false, arg_fg = false, arg_verbose = false;
 	enum log_level lvl;
+	static const struct option longopts[] = {
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	int opt;
 
-	while ((opt = getopt(argc, argv, "c:fnvVh")) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:fnvVh", longopts, NULL)) !=
+	    -1) {
 		switch (opt) {
 		case 'c':
 			arg_config = optarg;
@@ -58,7 +66,7 @@ main(int argc, char **argv)
 			arg_verbose = true;
 			break;
 		case 'V':
-			printf("vigild %s\n", VIGIL_VERSION);
+			printf("vigild %s\n", VIGIL_VERSION_LINE);
 			return 0;
 		case 'h':
 			usage(stdout);

@@ -8,9 +8,12 @@ cd "$(dirname "$0")/.."
 
 BUILD_DEPS=(build-essential cmake pkg-config libcurl4-openssl-dev libssl-dev
 	libarchive-dev libconfig-dev libjansson-dev libxml2-dev libdeflate-dev
-	libmicrohttpd-dev libcmocka-dev)
+	libmicrohttpd-dev libcmocka-dev
+	rpm)  # rpmbuild, for the .rpm of `cmake --build build --target package`
 TEST_DEPS=(python3 python3-cryptography prometheus-alertmanager curl gzip tar xz-utils attr acl
-	nodejs python3-azure)
+	nodejs python3-azure
+	lintian rpmlint groff-base   # tests/integration/it_package.sh, man pages
+	debootstrap systemd-container)  # it_package_boot.sh
 
 want=("${BUILD_DEPS[@]}")
 [ "${1:-}" = "--test" ] && want+=("${TEST_DEPS[@]}")
@@ -37,6 +40,20 @@ if [ "${1:-}" = "--test" ]; then
 		DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
 	fi
 	(cd tests && npm ci --no-audit --no-fund --loglevel=error)
+	# A Debian 12 tree that it_package_boot.sh boots with systemd-nspawn
+	# (read-only, changes in a tmpfs), made once per machine.
+	ROOTFS=${VIGIL_BOOT_ROOTFS:-/var/cache/vigil-test/bookworm}
+	if [ ! -x "$ROOTFS/usr/lib/systemd/systemd" ]; then
+		SUDO=
+		[ "$(id -u)" -ne 0 ] && SUDO=sudo
+		echo "setup: debootstrap $ROOTFS (once)"
+		$SUDO rm -rf "$ROOTFS.new"
+		$SUDO mkdir -p "$(dirname "$ROOTFS")"
+		$SUDO debootstrap --variant=minbase \
+			--include=systemd,systemd-sysv,dbus bookworm "$ROOTFS.new" \
+			>/dev/null
+		$SUDO mv "$ROOTFS.new" "$ROOTFS"
+	fi
 	exit 0
 fi
 

@@ -94,8 +94,8 @@ http_status_class(long status)
 	return -1;
 }
 
-const char *
-http_endpoint_host(const char *e)
+bool
+http_endpoint_valid(const char *e)
 {
 	const char *h;
 
@@ -104,10 +104,14 @@ http_endpoint_host(const char *e)
 	else if (strncmp(e, "http://", 7) == 0)
 		h = e + 7;
 	else
-		return NULL;
-	if (*h == '\0' || strpbrk(h, "/?#@ ") != NULL)
-		return NULL;
-	return h;
+		return false;
+	return *h != '\0' && strpbrk(h, "/?#@ \t") == NULL;
+}
+
+const char *
+http_endpoint_host(const char *e)
+{
+	return http_endpoint_valid(e) ? strstr(e, "://") + 3 : NULL;
 }
 
 void

@@ -216,6 +216,13 @@ const char *http_resp_header(const struct http_resp *r, const char *name);
 int http_status_class(long status);
 
 /**
+ * http_endpoint_valid(e):
+ * Whether ${e} is "http://host[:port]" or "https://host[:port]" with nothing
+ * after (no path, query, user information or blank): a service endpoint.
+ */
+bool http_endpoint_valid(const char *e);
+
+/**
  * http_url_redact(url, buf, len):
  * Write ${url} as scheme://host[:port]/path into ${buf} (${len} bytes),
  * without user information, query or fragment: safe for messages.
@@ -224,9 +231,8 @@ void http_url_redact(const char *url, char *buf, size_t len);
 
 /**
  * http_endpoint_host(e):
- * If ${e} is an endpoint setting, "http://host[:port]" or
- * "https://host[:port]" with nothing after (no path, query, user), the
- * "host[:port]" part of it; else NULL.
+ * The "host[:port]" part of ${e} if http_endpoint_valid() accepts it (the
+ * Host a signed request names), else NULL.
  */
 const char *http_endpoint_host(const char *e);
 

@@ -217,7 +217,7 @@ s3_conf_parse(const conf_node *group, const char *name, void **ret_tconf,
 
 		while (n > 0 && sc->endpoint[n - 1] == '/')
 			sc->endpoint[--n] = '\0';
-		if (http_endpoint_host(sc->endpoint) == NULL)
+		if (!http_endpoint_valid(sc->endpoint))
 			bad = conf_error_at(errs, group, "endpoint",
 			    "must be "
 			    "http://host[:port] or https://host[:port]");
@@ -1102,7 +1102,7 @@ delete_batch(struct s3 *s, const struct s3_del *v, size_t n,
 		.md5 = true };
 	struct http_resp resp;
 	struct buf b;
-	char key[STORAGE_KEY_MAX + 1], code[64], msg[160], what[48];
+	char key[STORAGE_KEY_MAX + 1], code[64], msg[160], what[64];
 	size_t nerr;
 	int rc;
 

@@ -25,7 +25,8 @@
  * the CA certificates (PEM) that vouch for an https endpoint instead of
  * the system's (a private CA, Azurite's own certificate).
  *
- * Answers: 2xx success; 408, 429, 5xx and transport failures AG_RETRY;
+ * Answers: 2xx success; 408, 429, 5xx and transport failures AG_RETRY, as
+ * is an Entra ID token refused as invalid (once: a new one is fetched);
  * other statuses -1 with Azure's own <Code> and message, once; a missing
  * container and a refused key or token each get a sentence saying what to
  * fix.
@@ -440,6 +441,7 @@ perform(struct azblob *az, const struct call *call, struct http_resp *resp,
 	char date[32], hd[48], cl[40], *auth = NULL, *ah = NULL;
 	const char *hdr[NHDR + 6], *sign[NHDR + 6];
 	struct buf url, path;
+	struct ag_err terr;
 	size_t i, n = 0, ns;
 	int rc;
 
@@ -522,7 +524,9 @@ perform(struct azblob *az, const struct call *call, struct http_resp *resp,
 		.ca_file = az->c->ca_file,
 		.sink = call->sink,
 		.sink_cookie = call->cookie };
-	rc = http_pool_do(az->pool, &req, resp, err);
+	rc = http_pool_do(az->pool, &req, resp, &terr);
+	if (rc != 0) /* the transport's words, under the target's name */
+		(void)ag_err_set(err, "azure[%s]: %s", az->name, terr.msg);
 	if (ah != NULL)
 		crypto_wipe(ah, strlen(ah));
 	free(ah);
@@ -593,6 +597,17 @@ judge(struct azblob *az, const char *what, const char *key,
 		    what, key, resp->status,
 		    code[0] ? code : "(no error code)", msg[0] ? ": " : "",
 		    msg);
+	/*
+	 * A token refused as invalid (Azure: 401 InvalidAuthenticationInfo
+	 * "The token is expired"; Azurite: 403 AuthenticationFailed) may have
+	 * expired early: a new one, and the request tried again.
+	 */
+	if (az->cred != NULL &&
+	    (resp->status == 401 ||
+		strcmp(code, "AuthenticationFailed") == 0 ||
+		strcmp(code, "InvalidAuthenticationInfo") == 0) &&
+	    azure_cred_refused(az->cred))
+		return AG_RETRY;
 	return cls;
 }
 

@@ -5,7 +5,9 @@ integration tests of the cloud backends (moto for S3, Azurite for Azure).
 
 Python standard library only.  It listens on 127.0.0.1 (--port, or a free
 port written to --port-file) and passes every request to --upstream
-(http://127.0.0.1:PORT) byte for byte: the request line and the headers
+(http://127.0.0.1:PORT, or https:// with the CA of --upstream-ca: plain
+HTTP in, TLS out, for servers that take some credentials over HTTPS only)
+byte for byte: the request line and the headers
 as sent (Host included, so signatures that cover it still verify) and the
 body; the answer goes back as the server sent it.  One upstream connection
 per client connection.  An "Expect: 100-continue" is answered here (the
@@ -31,6 +33,7 @@ Test controls, on the proxy itself (never forwarded):
   POST /__fault/clear  drop every rule
   POST /__fault/reset  zero the counters
   GET  /__fault/stats  {"requests": N, "fired": {id: n}, "hanging": n,
+                        "inflight_max": most requests at once,
                         "served": {path: body bytes of GET answers},
                         "log": [[method, target, status], ...]}
 With --log FILE, each request is also appended to FILE as one JSON line
@@ -43,6 +46,7 @@ import os
 import re
 import socket
 import socketserver
+import ssl
 import struct
 import sys
 import threading
@@ -90,6 +94,14 @@ class State:
         self.hanging = 0
         self.served = {}
         self.log = []
+        self.inflight = 0
+        self.inflight_max = 0
+
+    def enter(self, n):
+        """A passed-through request begins (1) or ends (-1)."""
+        with self.mu:
+            self.inflight += n
+            self.inflight_max = max(self.inflight_max, self.inflight)
 
     def pick(self, line, head):
         """The rule that acts on this request (its counters moved), or None."""
@@ -127,6 +139,7 @@ class State:
 
 STATE = None
 UPSTREAM = None
+UPSTREAM_TLS = None  # an ssl.SSLContext for an https:// upstream
 
 
 class Closed(Exception):
@@ -265,6 +278,7 @@ class Handler(socketserver.BaseRequestHandler):
         if method == "GET" and target == "/__fault/stats":
             with st.mu:
                 s = {"requests": st.requests, "hanging": st.hanging,
+                     "inflight_max": st.inflight_max,
                      "fired": {str(k): v for k, v in st.fired.items()},
                      "served": st.served, "log": st.log}
             return self.reply(200, json.dumps(s))
@@ -289,6 +303,16 @@ class Handler(socketserver.BaseRequestHandler):
 
         head = b"".join(lines).decode("latin-1")
         rule = STATE.pick(method + " " + target, head)
+        STATE.enter(1)
+        try:
+            return self.act(method, target, first, lines, rule, expect, te,
+                            clen, conn_close)
+        finally:
+            STATE.enter(-1)
+
+    def act(self, method, target, first, lines, rule, expect, te, clen,
+            conn_close):
+        """Answer, fault or relay one request; False when done."""
         if expect:
             self.send(b"HTTP/1.1 100 Continue\r\n\r\n")
         if rule is not None and rule["action"] in ("reset", "hang"):
@@ -325,12 +349,21 @@ class Handler(socketserver.BaseRequestHandler):
         out = [first] + [l for l in lines
                          if l.split(b":", 1)[0].strip().lower() != b"expect"]
         msg = b"".join(out) + b"\r\n" + body
-        if self.up is None:
-            self.up = socket.create_connection(UPSTREAM, timeout=120)
-            self.upf = self.up.makefile("rb")
         try:
-            self.up.sendall(msg)
-            status, keep, n = self.relay(method)
+            # A kept connection the server closed meanwhile (its idle
+            # timeout): once more on a new one, if nothing was relayed.
+            for again in (self.up is not None, False):
+                if self.up is None:
+                    self.connect()
+                self.relayed = False
+                try:
+                    self.up.sendall(msg)
+                    status, keep, n = self.relay(method)
+                    break
+                except (Closed, OSError):
+                    if not again or self.relayed:
+                        raise
+                    self.drop_upstream()
         except (Closed, OSError):
             # The server went away: so does this connection.
             self.drop_upstream()
@@ -342,11 +375,19 @@ class Handler(socketserver.BaseRequestHandler):
             self.drop_upstream()
         return not conn_close and keep
 
+    def connect(self):
+        self.up = socket.create_connection(UPSTREAM, timeout=120)
+        if UPSTREAM_TLS is not None:
+            self.up = UPSTREAM_TLS.wrap_socket(self.up,
+                                               server_hostname=UPSTREAM[0])
+        self.upf = self.up.makefile("rb")
+
     def relay(self, method):
         """Pass the upstream answer on; (status, keep-alive, body bytes)."""
         while True:
             first, lines = read_head(self.upf)
             status = int(first.split()[1])
+            self.relayed = True
             self.send(first + b"".join(lines) + b"\r\n")
             if status >= 200 or status == 101:
                 break
@@ -396,18 +437,22 @@ class Server(socketserver.ThreadingTCPServer):
 
 
 def main():
-    global STATE, UPSTREAM
+    global STATE, UPSTREAM, UPSTREAM_TLS
     ap = argparse.ArgumentParser()
     ap.add_argument("--upstream", required=True,
-                    help="http://127.0.0.1:PORT of the real server")
+                    help="http[s]://127.0.0.1:PORT of the real server")
+    ap.add_argument("--upstream-ca",
+                    help="the CA file that signed an https upstream's cert")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
     ap.add_argument("--log")
     a = ap.parse_args()
-    m = re.match(r"^http://([^/:]+):(\d+)/?$", a.upstream)
+    m = re.match(r"^(https?)://([^/:]+):(\d+)/?$", a.upstream)
     if not m:
-        sys.exit("--upstream must be http://HOST:PORT")
-    UPSTREAM = (m.group(1), int(m.group(2)))
+        sys.exit("--upstream must be http[s]://HOST:PORT")
+    UPSTREAM = (m.group(2), int(m.group(3)))
+    if m.group(1) == "https":
+        UPSTREAM_TLS = ssl.create_default_context(cafile=a.upstream_ca)
     STATE = State(a.log)
     srv = Server(("127.0.0.1", a.port), Handler)
     if a.port_file:

@@ -37,25 +37,6 @@ mkdir -p "$T/nohome"
 printf 'container-auth\n' >"$T/ctr.token"
 chmod 600 "$T/ctr.token"
 
-# start_proxy [PORT]: fault_proxy.py in front of moto; sets PPORT, PPID_.
-start_proxy() {
-	rm -f "$T/proxy.port"
-	python3 "$VIGIL_SRC/tests/fakes/fault_proxy.py" --upstream "$MOTO_EP" \
-		--port "${1:-0}" --port-file "$T/proxy.port" 2>>"$T/proxy.log" &
-	PPID_=$!
-	PIDS+=("$PPID_")
-	wait_for 10 test -s "$T/proxy.port" || fail "the proxy did not start: $(cat "$T/proxy.log")"
-	PPORT=$(cat "$T/proxy.port")
-}
-ctl() {
-	if [ $# -gt 1 ]; then
-		curl -sf -X POST --data "$2" "http://127.0.0.1:$PPORT/__fault/$1"
-	else
-		curl -sf "http://127.0.0.1:$PPORT/__fault/$1"
-	fi
-}
-stat_of() { ctl stats | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-fired() { stat_of "d['fired'].get('$1', 0)"; }
 # mkpy NAME: a script $T/NAME.py, from stdin, after a preamble that makes
 # boto3's s3 client (the IAM user's keys, straight to moto); its arguments
 # are in args.  s3py: such a script run at once.
@@ -75,7 +56,7 @@ s3py() {
 	mkpy s3py
 	python3 "$T/s3py.py" "$MOTO_EP" "$AKID" "$SECRET" "$@"
 }
-start_proxy
+start_fault_proxy "$MOTO_EP"
 
 # --- Source, key, config ------------------------------------------------------
 S="$T/src"
@@ -91,10 +72,10 @@ cat >"$T/vigil.conf" <<CONF
 agent = { state_dir = "$T/state"; control_socket = "$T/vigild.sock"; };
 storage = {
   cloud = { type = "s3"; bucket = "vigil-it"; region = "us-east-1";
-            endpoint = "http://127.0.0.1:$PPORT"; prefix = "hosts/it";
+            endpoint = "http://127.0.0.1:$FP_PORT"; prefix = "hosts/it";
             access_key_id = "$AKID"; secret_access_key = "$SECRET"; };
   chain = { type = "s3"; bucket = "vigil-it"; region = "us-east-1";
-            endpoint = "http://127.0.0.1:$PPORT"; prefix = "hosts/it"; };
+            endpoint = "http://127.0.0.1:$FP_PORT"; prefix = "hosts/it"; };
 };
 backups = (
   { name = "nightly"; paths = [ "$S" ]; storage = "cloud";
@@ -116,32 +97,21 @@ restore_check() {
 	"${3:-V}" restore "$1" --to "$2" >/dev/null 2>"$T/err" || fail "restore $1: $(cat "$T/err")"
 	diff -r "$S" "$2/$REL" >/dev/null || fail "restore $1 differs from the source"
 }
-# one_failure JOB TEXT: $T/err reports the failure of JOB once, with TEXT:
-# the log line "error: backup JOB/ID: failed: MSG", the exit message
-# "vigil: backup JOB failed: MSG" (the same MSG), and no other error or
-# warning (the log's "started" line aside).
-one_failure() {
-	python3 - "$1" "$2" "$T/err" <<'PY' || fail "the failure was not reported once: $(cat "$T/err")"
-import re, sys
-job, text, path = sys.argv[1:]
-lines = [l for l in open(path).read().splitlines() if not l.endswith(": started")]
-assert len(lines) == 2, lines
-m1 = re.match(r"error: backup %s/[^:]+: failed: (.*)$" % job, lines[0])
-m2 = re.match(r"vigil: backup %s failed: (.*)$" % job, lines[1])
-assert m1 and m2 and m1.group(1) == m2.group(1), lines
-assert text in m2.group(1), (text, lines)
-PY
-}
 PART='data\\.vgl\\?partNumber='
 
 # --- 503 and 429 bursts, a reset mid-part: retried ---------------------------
-ctl rule "{\"match\": \"^PUT .*${PART}2&\", \"preset\": \"s3-slowdown\", \"count\": 3}" >/dev/null
-ctl rule "{\"match\": \"^PUT .*${PART}3&\", \"status\": 429, \"count\": 2}" >/dev/null
-ctl rule "{\"match\": \"^PUT .*${PART}4&\", \"action\": \"reset\", \"after\": 1000000}" >/dev/null
+# Part 1 is held 1.5 s: the parts after it go meanwhile (upload_parallel's
+# default 4), which the proxy's most requests at once shows.
+fault_ctl rule "{\"match\": \"^PUT .*${PART}1&\", \"action\": \"delay\", \"seconds\": 1.5}" >/dev/null
+fault_ctl rule "{\"match\": \"^PUT .*${PART}2&\", \"preset\": \"s3-slowdown\", \"count\": 3}" >/dev/null
+fault_ctl rule "{\"match\": \"^PUT .*${PART}3&\", \"status\": 429, \"count\": 2}" >/dev/null
+fault_ctl rule "{\"match\": \"^PUT .*${PART}4&\", \"action\": \"reset\", \"after\": 1000000}" >/dev/null
 V backup run nightly >"$T/out" 2>"$T/err" || fail "backup run with 503/429/reset: $(cat "$T/err")"
-[ "$(fired 1)" = 3 ] && [ "$(fired 2)" = 2 ] && [ "$(fired 3)" = 1 ] ||
-	fail "the faults did not all fire: $(ctl stats)"
-ctl stats | python3 -c '
+[ "$(fault_fired 1)" = 1 ] && [ "$(fault_fired 2)" = 3 ] && [ "$(fault_fired 3)" = 2 ] &&
+	[ "$(fault_fired 4)" = 1 ] || fail "the faults did not all fire: $(fault_ctl stats)"
+[ "$(fault_stat 'd["inflight_max"]')" -ge 2 ] ||
+	fail "never two parts in flight at once: $(fault_ctl stats)"
+fault_ctl stats | python3 -c '
 import json, re, sys
 log = json.load(sys.stdin)["log"]
 for n in (2, 3, 4):
@@ -150,7 +120,7 @@ for n in (2, 3, 4):
 parts = {int(re.search(r"partNumber=(\d+)", t).group(1)) for m, t, s in log
          if m == "PUT" and "data.vgl?partNumber=" in t}
 assert parts == {1, 2, 3, 4}, parts
-' || fail "parts not retried as expected: $(ctl stats)"
+' || fail "parts not retried as expected: $(fault_ctl stats)"
 ID1=$(complete_ids nightly | tail -n 1)
 [ -n "$ID1" ] || fail "no complete backup listed: $(cat "$T/list")"
 restore_check "nightly/$ID1" "$T/r1"
@@ -163,16 +133,16 @@ PY
 size_of() { awk -v k="$1" '$1 == k { print $2 }' "$T/sizes"; }
 DSIZE=$(size_of data.vgl) MAN=$(size_of manifest.vgl) IDX=$(size_of index.vgl)
 [ "$DSIZE" -gt $((15 * 1048576)) ] || fail "data.vgl is only $DSIZE bytes"
-ctl reset '' >/dev/null
+fault_ctl reset '' >/dev/null
 V restore "nightly/$ID1" --to "$T/one" --path "$REL/etc/small.conf" >/dev/null 2>"$T/err" ||
 	fail "single-file restore: $(cat "$T/err")"
 cmp "$S/etc/small.conf" "$T/one/$REL/etc/small.conf" || fail "the restored file differs"
 [ "$(find "$T/one" -type f | wc -l)" = 1 ] || fail "--path restored more than one file"
-SERVED=$(stat_of 'sum(d["served"].values())')
+SERVED=$(fault_stat 'sum(d["served"].values())')
 # A chunk is one sealed slice: at most the slice, deflate's bound and the tag.
 LIMIT=$((2 * (SLICE + 8192) + MAN + ${IDX:-0}))
 [ "$SERVED" -le "$LIMIT" ] ||
-	fail "single-file restore read $SERVED bytes (limit $LIMIT = 2 chunks + manifest + index): $(stat_of 'd["served"]')"
+	fail "single-file restore read $SERVED bytes (limit $LIMIT = 2 chunks + manifest + index): $(fault_stat 'd["served"]')"
 echo "single-file restore: $SERVED bytes served of data.vgl $DSIZE (limit $LIMIT)"
 
 # --- an expired session token mid-upload: refreshed ---------------------------
@@ -227,18 +197,19 @@ class H(http.server.BaseHTTPRequestHandler):
         self.wfile.write(b)
 http.server.HTTPServer(("127.0.0.1", cport), H).serve_forever()
 PY
-python3 "$T/creds.py" "$MOTO_EP" "$AKID" "$SECRET" "$CPORT" "$PPORT" "$T/creds.log" \
+python3 "$T/creds.py" "$MOTO_EP" "$AKID" "$SECRET" "$CPORT" "$FP_PORT" "$T/creds.log" \
 	2>"$T/creds.err" &
 PIDS+=($!)
 wait_for 30 curl -s "http://127.0.0.1:$CPORT/" ||
 	fail "the container endpoint did not start: $(cat "$T/creds.err")"
-ctl clear '' >/dev/null
-ctl reset '' >/dev/null
+fault_ctl clear '' >/dev/null
+fault_ctl reset '' >/dev/null
 # Hold part 4 for 2.5 s: the token then in use is within 5 minutes of expiry.
-ctl rule "{\"match\": \"^PUT .*${PART}4&\", \"action\": \"delay\", \"seconds\": 2.5}" >/dev/null
+fault_ctl rule "{\"match\": \"^PUT .*${PART}4&\", \"action\": \"delay\", \"seconds\": 2.5}" >/dev/null
 VC backup run temp >"$T/out" 2>"$T/err" ||
 	fail "backup with a token expired mid-upload: $(cat "$T/err")"
-[ "$(fired 5)" = 1 ] || fail "the expired token was not refused once: $(ctl stats)"
+# Rule ids count on across clears: 1-4 above, 5 the hold, 6 the token's.
+[ "$(fault_fired 6)" = 1 ] || fail "the expired token was not refused once: $(fault_ctl stats)"
 NTOK=$(wc -l <"$T/creds.log")
 [ "$NTOK" -ge 3 ] ||
 	fail "tokens fetched: $NTOK (want the first, one after ExpiredToken, one before expiry)"
@@ -248,24 +219,11 @@ IDT=$(complete_ids temp VC | tail -n 1)
 restore_check "temp/$IDT" "$T/rt" VC
 
 # --- the server gone while a part is in flight ----------------------------------
-ctl clear '' >/dev/null
-ctl rule "{\"match\": \"^PUT .*${PART}3&\", \"action\": \"hang\", \"after\": 2000000}" >/dev/null
 sleep 1 # a new backup id (ids have one-second resolution)
-set +e
-V backup run nightly >"$T/out" 2>"$T/err" &
-VPID=$!
-set -e
-hanging() { [ "$(stat_of 'd["hanging"]')" = 1 ]; }
-wait_for 30 hanging || fail "no part was held: $(ctl stats)"
-kill -9 "$PPID_"
-wait "$PPID_" 2>/dev/null || true
-set +e
-wait "$VPID"
-rc=$?
-set -e
-[ "$rc" != 0 ] || fail "the backup succeeded with the server gone"
+fault_server_gone "{\"match\": \"^PUT .*${PART}3&\", \"action\": \"hang\",
+	\"after\": 2000000}" V backup run nightly
 # Once: the run's log line and vigil's exit message say the same, nothing else.
-one_failure nightly "data.vgl: Failed to connect to 127.0.0.1 port $PPORT"
+one_failure nightly "data.vgl: Failed to connect to 127.0.0.1 port $FP_PORT"
 echo "server gone: $(cat "$T/err")"
 s3py >"$T/mpu" <<'PY'
 for u in s3.list_multipart_uploads(Bucket="vigil-it").get("Uploads", []):
@@ -273,7 +231,7 @@ for u in s3.list_multipart_uploads(Bucket="vigil-it").get("Uploads", []):
 PY
 grep -q 'hosts/it/nightly/.*/data.vgl' "$T/mpu" ||
 	fail "no unfinished upload left while the server was away: $(cat "$T/mpu")"
-start_proxy "$PPORT"
+start_fault_proxy "$MOTO_EP" "$FP_PORT"
 [ "$(complete_ids nightly)" = "$ID1" ] || fail "the failed run is listed as complete: $(cat "$T/list")"
 V backup verify "nightly/$ID1" >/dev/null 2>"$T/err" || fail "the good backup was harmed: $(cat "$T/err")"
 sleep 1

@@ -188,3 +188,74 @@ os.close(fd)
 PY
 	rm -f "$T/key.pem"
 }
+
+# start_fault_proxy UPSTREAM [PORT [OPTION...]]: tests/fakes/fault_proxy.py
+# in front of UPSTREAM (http[s]://127.0.0.1:PORT), listening on PORT (0 or
+# none: a free one; the same one again to restart it after a kill), other
+# options passed on (--upstream-ca FILE).  Sets FP_PORT and FP_PID.
+start_fault_proxy() {
+	local up=$1 port=${2:-0}
+	shift $(($# < 2 ? $# : 2))
+	rm -f "$T/proxy.port"
+	python3 "$VIGIL_SRC/tests/fakes/fault_proxy.py" --upstream "$up" \
+		--port "$port" --port-file "$T/proxy.port" "$@" 2>>"$T/proxy.log" &
+	FP_PID=$!
+	PIDS+=("$FP_PID")
+	wait_for 10 test -s "$T/proxy.port" ||
+		fail "the fault proxy did not start: $(cat "$T/proxy.log")"
+	FP_PORT=$(cat "$T/proxy.port")
+}
+
+# fault_ctl rule JSON | clear | reset | stats: a control request to the
+# fault proxy; prints its answer.
+fault_ctl() {
+	if [ "$1" = stats ]; then
+		curl -sf "http://127.0.0.1:$FP_PORT/__fault/stats"
+	else
+		curl -sf -X POST --data "${2:-}" "http://127.0.0.1:$FP_PORT/__fault/$1"
+	fi
+}
+
+# fault_stat EXPR: the Python EXPR over the proxy's stats (d).
+fault_stat() {
+	fault_ctl stats | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"
+}
+
+# fault_fired ID: how often the proxy's rule ID acted.
+fault_fired() { fault_stat "d['fired'].get('$1', 0)"; }
+
+# one_failure JOB TEXT: $T/err reports the failed run of JOB once, with
+# TEXT: the log line "error: backup JOB/ID: failed: MSG" and nothing else
+# but the log's "started" line.
+one_failure() {
+	python3 - "$1" "$2" "$T/err" <<'PY' || fail "the failure was not reported once: $(cat "$T/err")"
+import re, sys
+job, text, path = sys.argv[1:]
+lines = [l for l in open(path).read().splitlines() if not l.endswith(": started")]
+assert len(lines) == 1, lines
+m = re.match(r"error: backup %s/[^:]+: failed: (.*)$" % job, lines[0])
+assert m and text in m.group(1), (text, lines)
+PY
+}
+
+# fault_server_gone RULE CMD...: the fault proxy's rules replaced by RULE
+# (a "hang" rule), CMD run in the background (stdout $T/out, stderr
+# $T/err); once the rule holds a request, the proxy is killed.  Fails the
+# test unless CMD then fails too.
+fault_server_gone() {
+	local rule=$1 pid rc
+	shift
+	fault_ctl clear >/dev/null
+	fault_ctl rule "$rule" >/dev/null
+	"$@" >"$T/out" 2>"$T/err" &
+	pid=$!
+	wait_for 30 fault_holding || fail "no request was held: $(fault_ctl stats)"
+	kill -9 "$FP_PID"
+	wait "$FP_PID" 2>/dev/null || true
+	set +e
+	wait "$pid"
+	rc=$?
+	set -e
+	[ "$rc" != 0 ] || fail "$* succeeded with the server gone"
+}
+fault_holding() { [ "$(fault_stat 'd["hanging"]')" -ge 1 ]; }

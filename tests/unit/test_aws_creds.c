@@ -47,8 +47,8 @@ static const char *const vars[] = { "AWS_ACCESS_KEY_ID",
 	"AWS_CONTAINER_CREDENTIALS_FULL_URI",
 	"AWS_CONTAINER_AUTHORIZATION_TOKEN",
 	"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "AWS_ENDPOINT_URL_STS",
-	"AWS_EC2_METADATA_DISABLED", "AWS_EC2_METADATA_SERVICE_ENDPOINT",
-	NULL };
+	"AWS_ENDPOINT_URL", "AWS_EC2_METADATA_DISABLED",
+	"AWS_EC2_METADATA_SERVICE_ENDPOINT", NULL };
 
 /* clean(state): no AWS variable set, HOME in the temporary folder. */
 static int
@@ -239,6 +239,22 @@ test_web_identity(void **state)
 	assert_string_equal(c.access_key_id, "ASIASTS");
 	aws_cred_clear(&c);
 	aws_creds_free(p);
+	/* No endpoint set: AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL. */
+	conf.sts_endpoint = NULL;
+	h.status = 200;
+	h.body = sts_ok;
+	setenv("AWS_ENDPOINT_URL", ep, 1);
+	setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1", 1);
+	assert_non_null(p = aws_creds_new(&conf));
+	assert_int_not_equal(aws_creds_get(p, exp - 3600, &c, &err), 0);
+	aws_creds_free(p);
+	unsetenv("AWS_ENDPOINT_URL_STS");
+	assert_non_null(p = aws_creds_new(&conf));
+	assert_int_equal(aws_creds_get(p, exp - 3600, &c, &err), 0);
+	assert_string_equal(c.access_key_id, "ASIASTS");
+	aws_cred_clear(&c);
+	aws_creds_free(p);
+	unsetenv("AWS_ENDPOINT_URL");
 	fake_httpd_stop(&h);
 }
 

@@ -6,7 +6,8 @@
  * fakes/fake_httpd.c standing in for the authority and for IMDS: one test
  * per link (configuration, environment, workload identity, managed
  * identity), each proving which link won by what the server received;
- * the cache and the refresh before expiry; refusals reported once, with
+ * the cache and the refresh before expiry, or once after a service
+ * refused a token (azure_cred_refused()); refusals reported once, with
  * Entra's code and first line, and never the secret.
  *
  * SPDX-License-Identifier: BSD-2-Clause
@@ -249,6 +250,37 @@ test_chain_config(void **state)
 	azure_cred_free(c);
 }
 
+/*
+ * A token a service refused (expired before its time): fetched again once;
+ * a fresh token refused too is not fetched again (not expiry).
+ */
+static void
+test_service_refusal(void **state)
+{
+	struct azure_cred_conf conf = { .tenant_id = "t",
+		.client_id = "c",
+		.client_secret = "conf-secret-1" };
+	struct azure_cred *c;
+	int n;
+
+	(void)state;
+	env_reset();
+	c = cred(&conf, AZURE_CRED_CONFIG);
+	bearer(c);
+	n = S.nreq;
+	assert_true(azure_cred_refused(c));
+	bearer(c);
+	assert_int_equal(S.nreq, n + 1);
+	/* Cached again. */
+	bearer(c);
+	assert_int_equal(S.nreq, n + 1);
+	/* The new one refused too: no point in another. */
+	assert_false(azure_cred_refused(c));
+	bearer(c);
+	assert_int_equal(S.nreq, n + 1);
+	azure_cred_free(c);
+}
+
 /* Link 2: AZURE_CLIENT_SECRET with AZURE_TENANT_ID and AZURE_CLIENT_ID. */
 static void
 test_chain_env(void **state)
@@ -427,6 +459,7 @@ main(void)
 		cmocka_unit_test(test_imds_request),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_chain_config),
+		cmocka_unit_test(test_service_refusal),
 		cmocka_unit_test(test_chain_env),
 		cmocka_unit_test(test_chain_workload),
 		cmocka_unit_test(test_chain_managed),

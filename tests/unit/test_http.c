@@ -392,6 +392,23 @@ test_redact(void **state)
 }
 
 static void
+test_endpoint_valid(void **state)
+{
+	static const char *const bad[] = { "", "http://", "https://",
+		"ftp://h", "h:80", "http://h/", "http://h/p", "http://h?x",
+		"http://h#f", "http://u@h", "http://h x", "http://h\tx",
+		"HTTP://h" };
+
+	(void)state;
+	assert_true(http_endpoint_valid("http://127.0.0.1:4566"));
+	assert_true(http_endpoint_valid("https://sns.eu-west-1.amazonaws.com"));
+	assert_true(http_endpoint_valid("http://[::1]:9000"));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (http_endpoint_valid(bad[i]))
+			fail_msg("accepted \"%s\"", bad[i]);
+}
+
+static void
 test_urlencode(void **state)
 {
 	char *s;
@@ -508,6 +525,7 @@ main(void)
 		cmocka_unit_test(test_connection_reuse),
 		cmocka_unit_test(test_permanent_errors),
 		cmocka_unit_test(test_redact),
+		cmocka_unit_test(test_endpoint_valid),
 		cmocka_unit_test(test_urlencode),
 		cmocka_unit_test(test_multi),
 	};

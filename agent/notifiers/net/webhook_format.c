@@ -33,6 +33,7 @@
 #include "lib/http/http.h"
 #include "lib/log.h"
 #include "lib/parsenum.h"
+#include "lib/utf8.h"
 #include "agent/notify.h"
 #include "agent/notifiers/net/webhook_format.h"
 
@@ -146,37 +147,6 @@ webhook_format_list(char *buf, size_t len)
 	return buf;
 }
 
-/*
- * The length of the well-formed UTF-8 sequence at ${p} (1 to 4), or 0 if
- * the byte there does not start one.
- */
-static size_t
-utf8_seq(const unsigned char *p)
-{
-	size_t need, i;
-	uint32_t cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		need = 1, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		need = 2, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		need = 3, cp = p[0] & 0x07;
-	else
-		return 0;
-	for (i = 1; i <= need; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return need + 1;
-}
-
 /* Append ${s} escaped for the inside of a JSON string. */
 static void
 sb_esc(struct buf *b, const char *s)
@@ -214,7 +184,7 @@ sb_esc(struct buf *b, const char *s)
 			snprintf(u, sizeof(u), "\\u%04x", *p);
 			buf_append(b, u, 6);
 			p++;
-		} else if ((k = utf8_seq(p)) == 0) {
+		} else if ((k = utf8_seq(p, NULL)) == 0) {
 			buf_append(b, "\xef\xbf\xbd", 3); /* U+FFFD */
 			p++;
 		} else {

@@ -372,8 +372,10 @@ static int
 web_identity(struct aws_creds *p, const char *role, const char *token_file,
     const char *session, time_t now, struct ag_err *err)
 {
+	/* As the SDKs: the service's variable, then the global one. */
 	const char *ep = p->c.sts_endpoint != NULL ? p->c.sts_endpoint :
 	    env("AWS_ENDPOINT_URL_STS") != NULL ? env("AWS_ENDPOINT_URL_STS") :
+	    env("AWS_ENDPOINT_URL") != NULL	? env("AWS_ENDPOINT_URL") :
 						  STS_DEFAULT;
 	static const char *const hdrs[] = {
 		"Content-Type: application/x-www-form-urlencoded",

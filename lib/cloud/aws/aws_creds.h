@@ -44,6 +44,7 @@ struct aws_creds_conf {
 	const char *session_token;
 	const char *profile;		/* NULL: AWS_PROFILE or "default" */
 	const char *sts_endpoint;	/* NULL: AWS_ENDPOINT_URL_STS, else
+					   AWS_ENDPOINT_URL, else
 					   https://sts.amazonaws.com */
 	const char *container_endpoint; /* NULL: as the environment says */
 	const char *imds_endpoint;	/* NULL: AWS_EC2_METADATA_SERVICE_

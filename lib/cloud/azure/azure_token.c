@@ -36,6 +36,8 @@ struct azure_cred {
 	pthread_mutex_t mu;
 	bool mu_ok, secret_registered;
 	struct azure_token tok; /* cached; access registered */
+	bool stale;		/* refused by a server: fetch again */
+	bool after_refusal;	/* tok was fetched because of a refusal */
 };
 
 /* The contents of ${b}, or NULL (${b} wiped) after a failed append. */
@@ -505,13 +507,15 @@ azure_cred_header(struct azure_cred *c, char **ret, struct ag_err *err)
 	int rc = 0;
 
 	pthread_mutex_lock(&c->mu);
-	if (c->tok.access == NULL ||
+	if (c->tok.access == NULL || c->stale ||
 	    now >= c->tok.expires_on - AZURE_TOKEN_EARLY) {
 		if ((rc = fetch(c, &t, err)) == 0) {
 			if (c->tok.access != NULL)
 				log_secret_remove(c->tok.access);
 			azure_token_clear(&c->tok);
 			c->tok = t;
+			c->after_refusal = c->stale;
+			c->stale = false;
 			if (log_secret_add(c->tok.access) != 0)
 				rc = ag_err_set(err, "%s: out of memory",
 				    c->name);
@@ -524,6 +528,20 @@ azure_cred_header(struct azure_cred *c, char **ret, struct ag_err *err)
 		rc = ag_err_set(err, "%s: out of memory", c->name);
 	pthread_mutex_unlock(&c->mu);
 	return rc;
+}
+
+bool
+azure_cred_refused(struct azure_cred *c)
+{
+	bool again;
+
+	pthread_mutex_lock(&c->mu);
+	/* A token fetched because of a refusal and refused too: not expiry. */
+	again = c->tok.access != NULL && !c->after_refusal;
+	if (again)
+		c->stale = true;
+	pthread_mutex_unlock(&c->mu);
+	return again;
 }
 
 void

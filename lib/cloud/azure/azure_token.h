@@ -6,7 +6,8 @@
  * then workload identity (AZURE_FEDERATED_TOKEN_FILE, with
  * AZURE_TENANT_ID and AZURE_CLIENT_ID), then the managed identity of the
  * machine (IMDS).  Tokens are cached and fetched again five minutes before
- * they expire.  Nothing here knows a service: the caller names the scope
+ * they expire, or once when a service refuses one (azure_cred_refused()).
+ * Nothing here knows a service: the caller names the scope
  * ("https://storage.azure.com/.default").
  *
  * The request builders and the answer parser are pure functions, tested
@@ -20,6 +21,7 @@
 #ifndef VIGIL_AZURE_TOKEN_H
 #define VIGIL_AZURE_TOKEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -127,6 +129,16 @@ const char *azure_cred_kind_name(enum azure_cred_kind k);
  * or a new token.  Thread-safe.  Return 0, AG_RETRY or -1.
  */
 int azure_cred_header(struct azure_cred *c, char **ret, struct ag_err *err);
+
+/**
+ * azure_cred_refused(c):
+ * A service refused the token of ${c} as not valid (expired early,
+ * revoked) before the time it came with.  Unless that token was itself
+ * fetched after a refusal, the next azure_cred_header() fetches a new one
+ * and this returns true: the caller may try again.  Otherwise false (a
+ * fresh token refused too: expiry is not the cause).  Thread safe.
+ */
+bool azure_cred_refused(struct azure_cred *c);
 
 /* azure_cred_free(c): wipe and free ${c}; NULL does nothing. */
 void azure_cred_free(struct azure_cred *c);
