@@ -68,6 +68,13 @@ const char *const *source_patterns(const struct source *s);
  */
 int source_cost(const struct source *s, char *buf, size_t len);
 
+/**
+ * source_cadence_ms(s):
+ * The longest time between two readings of one series of ${s}: its
+ * interval, or longer if the type says so (a cloud metric's period).
+ */
+int64_t source_cadence_ms(const struct source *s);
+
 /* source_type(s): the type name, "cpu", "disk", ... */
 const char *source_type(const struct source *s);
 

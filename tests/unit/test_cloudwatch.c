@@ -18,12 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
 
 #include "lib/buf.h"
 #include "lib/clock.h"
+#include "agent/runconf.h"
 #include "agent/source.h"
 #include "agent/sources/net/cloudwatch_internal.h"
 #include "tests/unit/fakes/testutil.h"
@@ -787,6 +789,58 @@ test_config(void **state)
 	conf_errs_free(&errs);
 }
 
+static void
+count_emit(void *cookie, const struct notification *n, char *const *notify)
+{
+	(void)n;
+	(void)notify;
+	(*(int *)cookie)++;
+}
+
+/*
+ * A series of a cloud metric reads once a period, whatever the interval:
+ * the rules' default no_data is three of the slowest source's periods, so
+ * a 10m metric polled every minute does not go UNKNOWN between readings.
+ */
+static void
+test_default_no_data(void **state)
+{
+	char path[] = "/tmp/test_cloudwatch_XXXXXX";
+	struct conf_errs e = { 0 };
+	struct runconf *rc = NULL;
+	struct metric_batch b;
+	const int64_t t0 = 1700000000000LL, min = 60000;
+	int n = 0, fd;
+	FILE *f;
+
+	(void)state;
+	assert_true((fd = mkstemp(path)) != -1);
+	assert_non_null(f = fdopen(fd, "w"));
+	fprintf(f,
+	    "sources = ( { type = \"cloudwatch\"; name = \"cw\"; "
+	    "interval = \"1m\"; metrics = ( { namespace = \"N\"; "
+	    "metric = \"M\"; period = \"10m\"; } ); } );\n"
+	    "rules = ( { name = \"r\"; metric = \"cw.M\"; warn = 1.0; } "
+	    ");\n");
+	assert_int_equal(fclose(f), 0);
+	if (runconf_load(path, &rc, &e) != 0)
+		fail_msg("%s", e.n > 0 ? e.msgs[0] : "?");
+	(void)unlink(path);
+	assert_int_equal(source_cadence_ms(rc->sources[0]), 10 * min);
+
+	metric_batch_init(&b, 4);
+	b.now_ms = t0;
+	assert_int_equal(metric_add_ts(&b, t0, 0.5, "cw.M"), 0);
+	rules_feed(rc->rules, &b, count_emit, &n);
+	metric_batch_free(&b);
+	rules_tick(rc->rules, t0 + 29 * min, count_emit, &n);
+	assert_int_equal(n, 0); /* 29 minutes: still OK */
+	rules_tick(rc->rules, t0 + 30 * min, count_emit, &n);
+	assert_int_equal(n, 1); /* three periods: UNKNOWN */
+	runconf_free(rc);
+	conf_errs_free(&e);
+}
+
 int
 main(void)
 {
@@ -800,6 +854,7 @@ main(void)
 		cmocka_unit_test(test_form_window_stats),
 		cmocka_unit_test(test_settle),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_default_no_data),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

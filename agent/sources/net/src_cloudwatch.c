@@ -1338,6 +1338,19 @@ cw_cost(void *vctx, int64_t interval_ms, char *buf, size_t len)
 	return 1;
 }
 
+/* A series reads once a period: the longest period is the cadence. */
+static int64_t
+cw_cadence_ms(void *vctx)
+{
+	struct cw_ctx *c = vctx;
+	int64_t p = 0;
+
+	for (size_t i = 0; i < c->nm; i++)
+		if (c->m[i].period_s > p)
+			p = c->m[i].period_s;
+	return p * 1000;
+}
+
 static const char *const *
 cw_patterns(void *vctx)
 {
@@ -1353,5 +1366,6 @@ const struct source_ops src_cloudwatch_ops = {
 	.collect = cw_collect,
 	.patterns = cw_patterns,
 	.cost = cw_cost,
+	.cadence_ms = cw_cadence_ms,
 	.free = cw_free,
 };
