@@ -15,13 +15,10 @@
 . "$(dirname "$0")/lib.sh"
 
 start_moto "vigil-cw-faults"
-python3 "$VIGIL_SRC/tests/fakes/fault_proxy.py" --upstream "$MOTO_EP" \
-	--port-file "$T/proxy.port" --log "$T/proxy.log" >"$T/proxy.out" 2>&1 &
-PIDS+=($!)
-wait_for 10 test -s "$T/proxy.port" || fail "fault_proxy did not start"
-PX="http://127.0.0.1:$(cat "$T/proxy.port")"
-fault() { curl -sf -X POST "$PX/__fault/$1" ${2:+-d "$2"} >/dev/null || fail "fault $1"; }
-fired() { curl -sf "$PX/__fault/stats" | python3 -c 'import json,sys; print(sum(json.load(sys.stdin)["fired"].values()))'; }
+start_fault_proxy "$MOTO_EP"
+PX="http://127.0.0.1:$FP_PORT"
+fault() { fault_ctl "$@" >/dev/null || fail "fault $1"; }
+fired() { fault_stat "sum(d['fired'].values())"; }
 
 python3 - "$MOTO_EP" "$AKID" "$SECRET" >"$T/ids" <<'PY' || fail "run_instances failed"
 import sys, boto3
