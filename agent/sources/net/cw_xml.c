@@ -113,38 +113,64 @@ out:
 	return rc;
 }
 
+/*
+ * Parse ${body} as the answer ${root} of action ${what}: the document in
+ * *${ret_doc} (xmlFreeDoc()) and its element ${result} (the root itself if
+ * NULL), with the text of its child ${token} copied into ${next} ("" if
+ * none).  NULL with ${err} set if it is not XML, not that answer, or the
+ * token does not fit.
+ */
+static xmlNodePtr
+answer_open(const char *body, size_t len, const char *what, const char *root,
+    const char *result, const char *token, char *next, size_t nextlen,
+    xmlDocPtr *ret_doc, struct ag_err *err)
+{
+	xmlDocPtr doc;
+	xmlNodePtr r, res, tok;
+
+	if (nextlen > 0)
+		next[0] = '\0';
+	if ((doc = cloud_xml_parse(body, len)) == NULL) {
+		(void)ag_err_set(err, "%s: the answer is not XML", what);
+		return NULL;
+	}
+	r = xmlDocGetRootElement(doc);
+	res = result != NULL ? cloud_xml_child(r, result) : r;
+	if (!cloud_xml_is(r, root) || res == NULL) {
+		(void)ag_err_set(err, "%s: the answer is not a %s", what,
+		    root);
+		goto fail;
+	}
+	if ((tok = cloud_xml_child(res, token)) != NULL) {
+		char *t = cloud_xml_node_text(tok);
+
+		if (t == NULL || strlen(t) >= nextlen) {
+			free(t);
+			(void)ag_err_set(err, "%s: %s too long", what, token);
+			goto fail;
+		}
+		memcpy(next, t, strlen(t) + 1);
+		free(t);
+	}
+	*ret_doc = doc;
+	return res;
+fail:
+	xmlFreeDoc(doc);
+	return NULL;
+}
+
 int
 cw_parse_gmd(const char *body, size_t len, cw_result_fn *fn, void *cookie,
     char *next, size_t nextlen, struct ag_err *err)
 {
 	xmlDocPtr doc;
-	xmlNodePtr root, res, list, tok;
+	xmlNodePtr res, list;
 	int n = 0;
 
-	if (nextlen > 0)
-		next[0] = '\0';
-	if ((doc = cloud_xml_parse(body, len)) == NULL)
-		return ag_err_set(err, "GetMetricData: the answer is not XML");
-	root = xmlDocGetRootElement(doc);
-	if (!cloud_xml_is(root, "GetMetricDataResponse") ||
-	    (res = cloud_xml_child(root, "GetMetricDataResult")) == NULL) {
-		xmlFreeDoc(doc);
-		return ag_err_set(err,
-		    "GetMetricData: the answer is not a "
-		    "GetMetricDataResponse");
-	}
-	if ((tok = cloud_xml_child(res, "NextToken")) != NULL) {
-		char *t = cloud_xml_node_text(tok);
-
-		if (t == NULL || strlen(t) >= nextlen) {
-			free(t);
-			xmlFreeDoc(doc);
-			return ag_err_set(err,
-			    "GetMetricData: NextToken too long");
-		}
-		memcpy(next, t, strlen(t) + 1);
-		free(t);
-	}
+	if ((res = answer_open(body, len, "GetMetricData",
+		 "GetMetricDataResponse", "GetMetricDataResult", "NextToken",
+		 next, nextlen, &doc, err)) == NULL)
+		return -1;
 	list = cloud_xml_child(res, "MetricDataResults");
 	for (xmlNodePtr m = list != NULL ? list->children : NULL; m != NULL;
 	     m = m->next) {
@@ -216,33 +242,13 @@ cw_parse_instances(const char *body, size_t len, cw_instance_fn *fn,
     void *cookie, char *next, size_t nextlen, struct ag_err *err)
 {
 	xmlDocPtr doc;
-	xmlNodePtr root, rs, tok;
+	xmlNodePtr root, rs;
 	int n = 0;
 
-	if (nextlen > 0)
-		next[0] = '\0';
-	if ((doc = cloud_xml_parse(body, len)) == NULL)
-		return ag_err_set(err,
-		    "DescribeInstances: the answer is not XML");
-	root = xmlDocGetRootElement(doc);
-	if (!cloud_xml_is(root, "DescribeInstancesResponse")) {
-		xmlFreeDoc(doc);
-		return ag_err_set(err,
-		    "DescribeInstances: the answer is not a "
-		    "DescribeInstancesResponse");
-	}
-	if ((tok = cloud_xml_child(root, "nextToken")) != NULL) {
-		char *t = cloud_xml_node_text(tok);
-
-		if (t == NULL || strlen(t) >= nextlen) {
-			free(t);
-			xmlFreeDoc(doc);
-			return ag_err_set(err,
-			    "DescribeInstances: nextToken too long");
-		}
-		memcpy(next, t, strlen(t) + 1);
-		free(t);
-	}
+	if ((root = answer_open(body, len, "DescribeInstances",
+		 "DescribeInstancesResponse", NULL, "nextToken", next, nextlen,
+		 &doc, err)) == NULL)
+		return -1;
 	rs = cloud_xml_child(root, "reservationSet");
 	for (xmlNodePtr r = rs != NULL ? rs->children : NULL; r != NULL;
 	     r = r->next) {
@@ -317,32 +323,13 @@ cw_parse_list_metrics(const char *body, size_t len, cw_metric_fn *fn,
     void *cookie, char *next, size_t nextlen, struct ag_err *err)
 {
 	xmlDocPtr doc;
-	xmlNodePtr root, res, list, tok;
+	xmlNodePtr res, list;
 	int n = 0;
 
-	if (nextlen > 0)
-		next[0] = '\0';
-	if ((doc = cloud_xml_parse(body, len)) == NULL)
-		return ag_err_set(err, "ListMetrics: the answer is not XML");
-	root = xmlDocGetRootElement(doc);
-	if (!cloud_xml_is(root, "ListMetricsResponse") ||
-	    (res = cloud_xml_child(root, "ListMetricsResult")) == NULL) {
-		xmlFreeDoc(doc);
-		return ag_err_set(err,
-		    "ListMetrics: the answer is not a ListMetricsResponse");
-	}
-	if ((tok = cloud_xml_child(res, "NextToken")) != NULL) {
-		char *t = cloud_xml_node_text(tok);
-
-		if (t == NULL || strlen(t) >= nextlen) {
-			free(t);
-			xmlFreeDoc(doc);
-			return ag_err_set(err,
-			    "ListMetrics: NextToken too long");
-		}
-		memcpy(next, t, strlen(t) + 1);
-		free(t);
-	}
+	if ((res = answer_open(body, len, "ListMetrics", "ListMetricsResponse",
+		 "ListMetricsResult", "NextToken", next, nextlen, &doc,
+		 err)) == NULL)
+		return -1;
 	list = cloud_xml_child(res, "Metrics");
 	for (xmlNodePtr m = list != NULL ? list->children : NULL; m != NULL;
 	     m = m->next) {
