@@ -13,6 +13,7 @@
 
 #include "agent/cli.h"
 #include "agent/runconf.h"
+#include "agent/source.h"
 
 int
 cli_config_check(int argc, char **argv)
@@ -24,6 +25,12 @@ cli_config_check(int argc, char **argv)
 	if (runconf_load_stderr(runconf_pick_path(cli_config), &rc, true) != 0)
 		return CLI_FAIL;
 	printf("configuration OK\n");
+	for (size_t i = 0; i < rc->nsources; i++) {
+		char line[512];
+
+		if (source_cost(rc->sources[i], line, sizeof(line)) == 1)
+			printf("%s\n", line);
+	}
 	fprintf(stderr, "%s: %zu sources, %zu rules, %zu notifiers\n",
 	    rc->conf->path, rc->nsources, rules_count(rc->rules),
 	    rc->nnotifiers);

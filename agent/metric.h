@@ -30,6 +30,12 @@
 
 /* metric.flags: the series of this name is gone; value means nothing. */
 #define METRIC_RETIRED 0x1
+/*
+ * metric.flags: a point of a time series stamped by its source (a cloud
+ * bucket): a rule takes each time once, so the same point handed in again
+ * (after a reload or a restart of the source) is ignored.
+ */
+#define METRIC_POINT 0x2
 
 struct metric {
 	char name[METRIC_NAME_MAX];

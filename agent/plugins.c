@@ -54,6 +54,7 @@
 	TYPE(SOURCE,	"diskio",	src_diskio_ops,		CORE)	\
 	TYPE(SOURCE,	"network",	src_network_ops,	CORE)	\
 	TYPE(SOURCE,	"process",	src_process_ops,	CORE)	\
+	TYPE(SOURCE,	"cloudwatch",	src_cloudwatch_ops,	MODULE)	\
 	TYPE(SOURCE,	"azure_monitor", src_azmonitor_ops,	MODULE)	\
 	TYPE(SOURCE,	"gcp_monitoring", src_gcpmon_ops,	MODULE)	\
 	TYPE(NOTIFIER,	"log",		ntf_log_ops,		CORE)	\

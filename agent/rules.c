@@ -432,8 +432,13 @@ rules_feed(struct rules *r, const struct metric_batch *b, rules_emit_fn *emit,
 				continue;
 			if ((s = rules_series_get(ru, m->name, now)) == NULL)
 				continue;
-			/* Late or repeated data must not undo newer data. */
-			if (m->ts_ms < s->last_ts_ms)
+			/*
+			 * Late or repeated data must not undo newer data; a
+			 * point stamped by its source is taken once.
+			 */
+			if (m->ts_ms < s->last_ts_ms ||
+			    ((m->flags & METRIC_POINT) &&
+				m->ts_ms == s->last_ts_ms))
 				continue;
 			s->last_ts_ms = m->ts_ms;
 			series_feed(r, ru->rc, s, m->value, now, emit, cookie);

@@ -204,13 +204,14 @@ build_rules(struct runconf *rc, struct conf_errs *e)
 	if ((rc->rules = rules_new(rc->conf->agent.hostname)) == NULL)
 		return conf_error(e, list, "out of memory");
 	/*
-	 * A series is stale after 3 missed collections of the slowest source,
-	 * and never sooner than 5 minutes, so a slow cloud source does not
-	 * flap to UNKNOWN between its readings.
+	 * A series is stale after 3 missed readings of the slowest source
+	 * (a cloud metric reads once a period, whatever the interval), and
+	 * never sooner than 5 minutes, so a slow cloud source does not flap
+	 * to UNKNOWN between its readings.
 	 */
 	for (size_t i = 0; i < rc->nsources; i++)
-		if (rc->sources[i]->interval_ms > longest)
-			longest = rc->sources[i]->interval_ms;
+		if (source_cadence_ms(rc->sources[i]) > longest)
+			longest = source_cadence_ms(rc->sources[i]);
 	rules_set_default_no_data(rc->rules,
 	    3 * longest > 300000 ? 3 * longest : 300000);
 	for (size_t i = 0; i < n; i++) {

@@ -121,6 +121,23 @@ source_patterns(const struct source *s)
 	return s->ops->patterns(s->ctx);
 }
 
+int
+source_cost(const struct source *s, char *buf, size_t len)
+{
+	if (s->ops->cost == NULL || len == 0)
+		return 0;
+	return s->ops->cost(s->ctx, s->interval_ms, buf, len);
+}
+
+int64_t
+source_cadence_ms(const struct source *s)
+{
+	int64_t c = s->ops->cadence_ms != NULL ? s->ops->cadence_ms(s->ctx) :
+						 0;
+
+	return c > s->interval_ms ? c : s->interval_ms;
+}
+
 /* source_free(s): free ${s}; NULL does nothing. */
 void
 source_free(struct source *s)

@@ -60,6 +60,21 @@ int source_collect(struct source *s, struct metric_batch *out,
  */
 const char *const *source_patterns(const struct source *s);
 
+/**
+ * source_cost(s, buf, len):
+ * One line saying what ${s} will ask of a paid API (CloudWatch: metrics
+ * requested a month) into ${buf}.  Return 1, or 0 if the type has nothing
+ * to say.
+ */
+int source_cost(const struct source *s, char *buf, size_t len);
+
+/**
+ * source_cadence_ms(s):
+ * The longest time between two readings of one series of ${s}: its
+ * interval, or longer if the type says so (a cloud metric's period).
+ */
+int64_t source_cadence_ms(const struct source *s);
+
 /* source_type(s): the type name, "cpu", "disk", ... */
 const char *source_type(const struct source *s);
 

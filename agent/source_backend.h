@@ -21,6 +21,17 @@ struct source_ops {
 	    struct ag_err *err);
 	/* NULL-terminated globs of the names this instance produces. */
 	const char *const *(*patterns)(void *ctx);
+	/*
+	 * Optional: what the instance will ask of a paid API when collected
+	 * every ${interval_ms}, one line for vigil config check into ${buf};
+	 * return 1 with a line, 0 if there is nothing to say.
+	 */
+	int (*cost)(void *ctx, int64_t interval_ms, char *buf, size_t len);
+	/*
+	 * Optional: the longest time between two readings of one series
+	 * when it is longer than the interval (a cloud metric's period).
+	 */
+	int64_t (*cadence_ms)(void *ctx);
 };
 
 extern const struct source_ops src_cpu_ops;

@@ -108,6 +108,12 @@ http_endpoint_valid(const char *e)
 	return *h != '\0' && strpbrk(h, "/?#@ \t") == NULL;
 }
 
+const char *
+http_endpoint_host(const char *e)
+{
+	return http_endpoint_valid(e) ? strstr(e, "://") + 3 : NULL;
+}
+
 void
 http_url_redact(const char *url, char *buf, size_t len)
 {

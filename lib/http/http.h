@@ -230,6 +230,13 @@ bool http_endpoint_valid(const char *e);
 void http_url_redact(const char *url, char *buf, size_t len);
 
 /**
+ * http_endpoint_host(e):
+ * The "host[:port]" part of ${e} if http_endpoint_valid() accepts it (the
+ * Host a signed request names), else NULL.
+ */
+const char *http_endpoint_host(const char *e);
+
+/**
  * http_urlencode(s, len):
  * Percent-encode ${len} bytes of ${s} (RFC 3986: everything but A-Z a-z 0-9
  * - . _ ~, as upper-case %XX).  Return a malloc'd string or NULL.

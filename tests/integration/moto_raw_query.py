@@ -19,7 +19,11 @@ still checked.
 
 Each checked request is logged on stderr (moto's log) as
 "vigil-auth METHOD PATH ACCESS_KEY_ID" ("-" when unsigned), so a test can
-tell which credentials a client used; an access key id is no secret.
+tell which credentials a client used; an access key id is no secret.  A
+query-protocol call is also logged as "vigil-action SERVICE ACTION N", N
+the number of GetMetricData queries it carries (0 for other actions),
+followed for GetMetricData by its StartTime and EndTime, so a test counts
+calls, batching and windows on the server side.
 Arguments are moto_server's.
 """
 import re
@@ -45,6 +49,7 @@ from moto.core.authorization import ActionAuthenticatorMixin  # noqa: E402
 _check = ActionAuthenticatorMixin._authenticate_and_authorize_action
 _UNSIGNED_STS = ("AssumeRoleWithWebIdentity", "AssumeRoleWithSAML")
 _CRED = re.compile(r"Credential=([^/,\s]+)/")
+_QUERY_ID = re.compile(r"MetricDataQueries\.member\.\d+\.Id$")
 
 
 def _checked(self, iam_request_cls, resource="*"):
@@ -57,6 +62,15 @@ def _checked(self, iam_request_cls, resource="*"):
     m = _CRED.search(self.headers.get("Authorization") or "")
     sys.stderr.write("vigil-auth %s %s %s\n" % (
         self.method, urlparse(self.uri).path, m.group(1) if m else "-"))
+    qs = getattr(self, "querystring", None) or {}
+    if "Action" in qs:
+        nq = sum(1 for k in qs if _QUERY_ID.match(k))
+        win = ""
+        if qs["Action"][0] == "GetMetricData":
+            win = " %s %s" % (qs.get("StartTime", ["-"])[0],
+                              qs.get("EndTime", ["-"])[0])
+        sys.stderr.write("vigil-action %s %s %d%s\n" % (
+            getattr(self, "service_name", "?"), qs["Action"][0], nq, win))
     sys.stderr.flush()
     return _check(self, iam_request_cls, resource)
 

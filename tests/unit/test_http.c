@@ -376,6 +376,19 @@ test_redact(void **state)
 	assert_string_equal(b, "https://h");
 	http_url_redact("garbage?x", b, sizeof(b));
 	assert_string_equal(b, "garbage");
+
+	/* Endpoint settings: scheme and host[:port], nothing else. */
+	assert_string_equal(http_endpoint_host("http://127.0.0.1:4566"),
+	    "127.0.0.1:4566");
+	assert_string_equal(http_endpoint_host("https://monitoring.eu-west-1."
+					       "amazonaws.com"),
+	    "monitoring.eu-west-1.amazonaws.com");
+	assert_null(http_endpoint_host("ftp://h"));
+	assert_null(http_endpoint_host("https://"));
+	assert_null(http_endpoint_host("http://h/path"));
+	assert_null(http_endpoint_host("http://u@h"));
+	assert_null(http_endpoint_host("http://h?x"));
+	assert_null(http_endpoint_host("h:80"));
 }
 
 static void

@@ -124,8 +124,8 @@ test_unknown(void **state)
 	assert_int_equal(plugin_find(PLUGIN_SOURCE, "gpu", &ops, &err), -1);
 	assert_string_equal(err.msg,
 	    "unknown source type \"gpu\" (known: "
-	    "cpu, memory, load, disk, diskio, network, process, azure_monitor, "
-	    "gcp_monitoring)");
+	    "cpu, memory, load, disk, diskio, network, process, cloudwatch, "
+	    "azure_monitor, gcp_monitoring)");
 	assert_ptr_equal(ops, &ops); /* untouched */
 	/* Kinds do not mix. */
 	assert_int_equal(plugin_find(PLUGIN_SOURCE, "webhook", &ops, &err),

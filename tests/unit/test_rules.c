@@ -1474,6 +1474,26 @@ test_where(void **state)
 	    "ec2.CPUUtilization{InstanceId=i-2,Role=web}");
 	rules_walk(r, on_walk, &w);
 	assert_int_equal(w.n, 3);
+
+	/*
+	 * A point stamped by its source is taken once: handed in again
+	 * (a reloaded source re-reading its window) it changes nothing.
+	 */
+	metric_batch_init(&b, 4);
+	b.now_ms = T0 + HOUR + MIN;
+	assert_int_equal(metric_add_ts(&b, T0 + HOUR, 20,
+			     "ec2.CPUUtilization{InstanceId=i-3,Role=web}"),
+	    0);
+	b.v[0].flags = METRIC_POINT;
+	rules_feed(r, &b, on_emit, &c);
+	assert_int_equal(c.count, 6);
+	b.v[0].value = 99;
+	rules_feed(r, &b, on_emit, &c);
+	assert_int_equal(c.count, 6); /* the same point: ignored */
+	b.v[0].ts_ms++;
+	rules_feed(r, &b, on_emit, &c);
+	assert_int_equal(c.count, 8); /* a new point over the level */
+	metric_batch_free(&b);
 	rules_free(r);
 	parsed_free(&p);
 

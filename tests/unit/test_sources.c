@@ -207,7 +207,7 @@ test_new_errors(void **state)
 	assert_null(mk("type = \"gpu\";"));
 	assert_true(errs_have("unknown source type \"gpu\" (known: cpu, "
 			      "memory, load, disk, diskio, network, process, "
-			      "azure_monitor, gcp_monitoring)"));
+			      "cloudwatch, azure_monitor, gcp_monitoring)"));
 
 	assert_null(mk("name = \"x\";"));
 	assert_true(errs_have("type: missing (required)"));
