@@ -890,7 +890,6 @@ conf_free(struct conf *c)
 	free(c->agent.state_dir);
 	free(c->agent.log_level);
 	free(c->agent.control_socket);
-	free(c->agent.http_listen);
 	free(c->agent.hostname);
 	free(c->agent.socket_group);
 	if (c->cfg != NULL) {

@@ -46,7 +46,6 @@ struct agent_conf {
 	char *state_dir;
 	char *log_level;
 	char *control_socket;
-	char *http_listen; /* NULL: no /metrics endpoint */
 	char *hostname;	   /* reported in notifications */
 	bool syslog;
 	int64_t spool_max; /* notifications kept while undelivered */
@@ -54,9 +53,24 @@ struct agent_conf {
 	char *socket_group; /* NULL: the daemon's own group */
 };
 
+/* The http group (docs/API.md): off while listen is NULL. */
+struct http_conf {
+	char *listen; /* "127.0.0.1:9717", "[::1]:9717"; NULL: no server */
+	char *tls_cert, *tls_key; /* both or neither */
+	char *tokens_file;
+	bool metrics_public;
+	char **restore_roots; /* absolute, NULL-terminated; none: no web restore */
+	size_t nrestore_roots;
+	int64_t max_connections;
+	int64_t timeout_ms; /* per connection */
+	int64_t max_body;   /* bytes */
+	const conf_node *history; /* http.history, or NULL: the defaults */
+};
+
 struct conf {
 	char *path; /* "<default>" for the embedded one */
 	struct agent_conf agent;
+	struct http_conf http;
 	const conf_node *sources;     /* list, or NULL */
 	const conf_node *rules;	      /* list, or NULL */
 	const conf_node *notifiers;   /* list, or NULL */
