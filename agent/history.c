@@ -38,8 +38,12 @@
 #define POINTS_MAX 2000
 /* A reading stamped further ahead of the wall time is taken as now. */
 #define FUTURE_MS (60 * 1000)
-/* Refused series told apart, to count each once (a table twice as big). */
-#define REFUSED_MAX 4096
+/*
+ * Refused series told apart, to count each once: a table twice as big,
+ * whose room the cap keeps from the first series on.
+ */
+#define REFUSED_MAX 1024
+#define REFUSED_BYTES (2 * REFUSED_MAX * sizeof(uint64_t))
 #define MEMORY_MIN (64 * 1024)
 #define SAVE_MIN_MS (10 * 1000)
 
@@ -65,6 +69,14 @@ conf_series_bytes(const struct history_conf *c)
 	for (size_t i = 0; i < c->ntiers; i++)
 		slots += (size_t)(c->tiers[i].span_ms / c->tiers[i].step_ms);
 	return sizeof(struct series) + slots * sizeof(float);
+}
+
+/* The least memory_max that holds one series of ${c}, tables included. */
+static size_t
+conf_min_bytes(const struct history_conf *c)
+{
+	return conf_series_bytes(c) + METRIC_NAME_MAX + REFUSED_BYTES +
+	    64 * sizeof(uint32_t) + 16 * sizeof(void *);
 }
 
 /* Check one tier against the one before it; a message in ${what}. */
@@ -99,6 +111,8 @@ parse_tiers(const conf_node *group, struct history_conf *c,
     struct conf_errs *errs)
 {
 	const conf_node *node = conf_member(group, "tiers");
+	struct history_tier tv[HISTORY_TIERS_MAX];
+	const struct history_tier *prev = NULL;
 	char **v = NULL, what[160];
 	size_t n = 0;
 	int rc = 0;
@@ -113,7 +127,7 @@ parse_tiers(const conf_node *group, struct history_conf *c,
 	for (size_t i = 0; i < n; i++) {
 		const conf_node *el = conf_is_list(node) ? conf_elem(node, i) :
 							   node;
-		struct history_tier t;
+		struct history_tier t = { 0, 0 };
 		char *colon = strchr(v[i], ':');
 
 		if (colon == NULL) {
@@ -133,14 +147,16 @@ parse_tiers(const conf_node *group, struct history_conf *c,
 			continue;
 		}
 		*colon = ':';
-		if (tier_check(&t, i > 0 ? &c->tiers[i - 1] : NULL, what,
-			sizeof(what)) != 0)
+		if (tier_check(&t, prev, what, sizeof(what)) != 0)
 			rc = conf_error(errs, el, "\"%s\": %s", v[i], what);
-		c->tiers[i] = t;
+		tv[i] = t;
+		prev = &tv[i];
 	}
 	ag_strv_free(v);
-	if (rc == 0)
+	if (rc == 0) {
+		memcpy(c->tiers, tv, n * sizeof(*tv));
 		c->ntiers = n;
+	}
 	return rc;
 }
 
@@ -181,8 +197,7 @@ history_conf_parse(const conf_node *group, struct history_conf *c,
 		else
 			c->save_interval_ms = ms;
 	}
-	if (errs->total == before &&
-	    conf_series_bytes(c) + METRIC_NAME_MAX > c->memory_max)
+	if (errs->total == before && conf_min_bytes(c) > c->memory_max)
 		(void)conf_error_at(errs, group, "memory_max",
 		    "%zu bytes hold not one series of these tiers (%zu bytes "
 		    "each)",
@@ -274,10 +289,10 @@ refuse(struct history *h, uint64_t hash)
 	size_t mask = 2 * REFUSED_MAX - 1, i;
 
 	hash = hash == 0 ? 1 : hash;
+	/* Its room was kept under the cap (history_series()). */
 	if (h->refused == NULL &&
-	    h->bytes + 2 * REFUSED_MAX * sizeof(hash) <= h->c.memory_max &&
 	    (h->refused = calloc(2 * REFUSED_MAX, sizeof(hash))) != NULL)
-		h->bytes += 2 * REFUSED_MAX * sizeof(hash);
+		h->bytes += REFUSED_BYTES;
 	if (h->refused == NULL || h->nrefused >= REFUSED_MAX) {
 		h->dropped++; /* no room to tell them apart: every time */
 		return;
@@ -336,6 +351,8 @@ history_series(struct history *h, const char *name, size_t len, bool create)
 		grow += (h->cap == 0 ? 16 : h->cap) * sizeof(*h->v);
 	if (h->n + 1 > h->nbuckets)
 		grow += h->nbuckets * sizeof(*h->buckets);
+	if (h->refused == NULL)
+		grow += REFUSED_BYTES;
 	if (h->bytes + need + grow > h->c.memory_max) {
 		refuse(h, hash);
 		return NULL;
@@ -478,6 +495,8 @@ history_query(struct history *h, const char *series, int64_t from_ms,
 
 	if (s == NULL)
 		return NULL;
+	if (step_ms > INT64_MAX / 4)
+		step_ms = INT64_MAX / 4;
 	/* Times outside [0, 2^62] mean nothing here and could overflow. */
 	from_ms = from_ms < 0	    ? 0 :
 	    from_ms > INT64_MAX / 2 ? INT64_MAX / 2 :
