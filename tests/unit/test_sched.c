@@ -35,6 +35,7 @@
 
 #include "lib/clock.h"
 #include "agent/ctl.h"
+#include "agent/history.h"
 #include "agent/runconf.h"
 #include "agent/sched.h"
 #include "agent/sched_internal.h"
@@ -498,6 +499,124 @@ test_status(void **state)
 	sched_close(&s);
 }
 
+static char *ask(struct sched *s, const char *req);
+
+/*
+ * ${s} as sched_open() makes it, but with http.listen set (as the http
+ * group would), so that it keeps a metric history.
+ */
+static void
+sched_open_http(struct sched *s)
+{
+	struct runconf *rc = NULL;
+
+	assert_int_equal(runconf_load_stderr(conf_path, &rc, false), 0);
+	assert_null(rc->conf->http.listen);
+	assert_non_null(rc->conf->http.listen = strdup("127.0.0.1:9717"));
+	*s = (struct sched){ .conf_path = conf_path,
+		.rc = rc,
+		.wake = { -1, -1 } };
+	s->started_ms = clock_wall_ms();
+	assert_int_equal(sched_setup(s), 0);
+	assert_non_null(s->sender = sender_start(s->spool, runconf_ref(rc)));
+}
+
+static void
+sched_close_http(struct sched *s)
+{
+	free(s->rc->conf->http.listen);
+	s->rc->conf->http.listen = NULL;
+	sched_close(s);
+}
+
+/* The names of the series in ${s}'s history, as one string. */
+static char *
+history_list(struct sched *s)
+{
+	static char out[256];
+	json_t *a = history_names(s->hist, NULL);
+	char *text = json_dumps(a, JSON_COMPACT);
+
+	snprintf(out, sizeof(out), "%s", text);
+	free(text);
+	json_decref(a);
+	return out;
+}
+
+/*
+ * With http.listen the loop keeps a history: collected readings and the
+ * backup readings go in, `vigil status` reports it, its save is one of the
+ * wake-ups and happens when due and at the end, and the next start reads
+ * it back.  Without http.listen there is none.
+ */
+static void
+test_history(void **state)
+{
+	struct sched s;
+	char path[PATH_MAX];
+	json_t *st, *h;
+	int64_t due;
+
+	(void)state;
+	set_load("2.50");
+	write_conf("sources = ( { type = \"load\"; name = \"ld\"; "
+		   "interval = \"30s\"; } );\n");
+	sched_open(&s);
+	assert_null(s.hist);
+	st = status_of(&s);
+	assert_null(json_object_get(st, "history"));
+	json_decref(st);
+	sched_close(&s);
+
+	sched_open_http(&s);
+	assert_non_null(s.hist);
+	assert_string_equal(history_list(&s), "[]");
+	sched_collect_one(&s, 0, NOW);
+	assert_string_equal(history_list(&s),
+	    "[\"load.1\",\"load.15\",\"load.15_per_core\","
+	    "\"load.1_per_core\",\"load.5\",\"load.5_per_core\"]");
+	/* The backup and spool readings too. */
+	free(ask(&s, "backup-run nosuch"));
+	h = history_query(s.hist, "agent.spool_write_errors", 0, INT64_MAX, 0);
+	assert_non_null(h);
+	json_decref(h);
+
+	st = status_of(&s);
+	h = member(st, "history");
+	assert_int_equal(json_integer_value(member(h, "series")), 7);
+	assert_true(json_integer_value(member(h, "bytes")) > 7 * 33000);
+	assert_int_equal(json_integer_value(member(h, "bytes_max")), 64 << 20);
+	assert_int_equal(json_integer_value(member(h, "dropped")), 0);
+	assert_int_equal(json_integer_value(member(h, "saved_ms")), 0);
+	assert_true(json_is_null(member(h, "last_error")));
+	json_decref(st);
+
+	/* The next save (5 min after the start) wakes the loop. */
+	sources_due_in(&s, 3600 * 1000);
+	due = history_save_due(s.hist);
+	assert_true(due > clock_wall_ms() + 4 * 60 * 1000);
+	assert_int_equal(sched_next_wake(&s, NOW, due - 1234, INT64_MAX),
+	    NOW + 1234);
+	tu_pathf(path, "%s/state%u/history.bin", tu_tmpdir(), nconf - 1);
+	sched_history_tick(&s, due - 1);
+	assert_int_equal(access(path, F_OK), -1);
+	sched_history_tick(&s, due);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_true(history_save_due(s.hist) > due);
+	st = status_of(&s);
+	assert_true(json_integer_value(member(member(st, "history"),
+			"saved_ms")) > 0);
+	json_decref(st);
+	assert_int_equal(unlink(path), 0);
+
+	/* Saved at the end, read back at the next start. */
+	sched_close_http(&s);
+	assert_int_equal(access(path, F_OK), 0);
+	sched_open_http(&s);
+	assert_non_null(strstr(history_list(&s), "\"load.5_per_core\""));
+	sched_close_http(&s);
+}
+
 /*
  * Send ${req} as a control client and return the answer (malloc'd, the
  * caller frees it), served by one sched_poll_once().
@@ -738,6 +857,7 @@ main(void)
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_reload),
 		cmocka_unit_test(test_status),
+		cmocka_unit_test(test_history),
 		cmocka_unit_test(test_requests),
 		cmocka_unit_test(test_wake_pipe),
 		cmocka_unit_test(test_run_signals),
