@@ -29,6 +29,7 @@
 #include "lib/clock.h"
 #include "lib/fnv.h"
 #include "lib/parsenum.h"
+#include "lib/utf8.h"
 
 #include "agent/metric.h"
 
@@ -328,6 +329,22 @@ rehash(struct history *h)
 	return 0;
 }
 
+bool
+history_name_ok(const char *name, size_t len)
+{
+	size_t off = 0, k;
+
+	if (len == 0 || len >= METRIC_NAME_MAX)
+		return false;
+	while (off < len) {
+		if ((k = utf8_seq((const unsigned char *)name + off, NULL)) ==
+		    0)
+			return false;
+		off += k;
+	}
+	return off == len;
+}
+
 struct series *
 history_series(struct history *h, const char *name, size_t len, bool create)
 {
@@ -342,8 +359,7 @@ history_series(struct history *h, const char *name, size_t len, bool create)
 		    memcmp(series_name(h, s), name, len) == 0)
 			return s;
 	}
-	if (!create || len == 0 || len >= METRIC_NAME_MAX ||
-	    h->n >= UINT32_MAX - 1)
+	if (!create || !history_name_ok(name, len) || h->n >= UINT32_MAX - 1)
 		return NULL;
 	/* Everything this series would add, tables included, under the cap. */
 	need = series_size(h, len);

@@ -377,7 +377,9 @@ read_all(struct history *h, struct rd *r, char *dropped, size_t len)
 			return rd_fail(r, "a bad series name");
 		if (rd_bytes(r, name, nl) != 0)
 			return -1;
-		if (memchr(name, '\0', nl) != NULL)
+		name[nl] = '\0';
+		if (memchr(name, '\0', nl) != NULL ||
+		    !history_name_ok(name, nl))
 			return rd_fail(r, "a bad series name");
 		if (history_series(h, name, nl, false) != NULL)
 			return rd_fail(r, "a series twice");

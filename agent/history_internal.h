@@ -77,10 +77,17 @@ ring_pos(int64_t k, size_t ns)
 }
 
 /**
+ * history_name_ok(name, len):
+ * Is ${name} (${len} bytes, NUL-terminated) fit to keep: 1 to
+ * METRIC_NAME_MAX - 1 bytes of well-formed UTF-8 (JSON carries no other)?
+ */
+bool history_name_ok(const char *name, size_t len);
+
+/**
  * history_series(h, name, len, create):
- * The series ${name} (${len} bytes), made (every slot empty) if
- * ${create} and it fits under the cap; NULL if unknown, refused (counted
- * in dropped) or out of memory.
+ * The series ${name} (${len} bytes, NUL-terminated), made (every slot
+ * empty) if ${create}, the name is fit and it fits under the cap; NULL if
+ * unknown, unfit, refused (counted in dropped) or out of memory.
  */
 struct series *history_series(struct history *h, const char *name, size_t len,
     bool create);

@@ -2,7 +2,8 @@
  * test_history.c: the metric history (agent/history.c, history_file.c):
  * slot means, late points, ring wraparound and gaps, the tier a query
  * takes, merging to a step, the 2,000-point cap, the memory cap refusing
- * and counting series, names by glob, the http.history settings, and
+ * and counting series, names by glob (names JSON cannot carry are not
+ * kept), the http.history settings, and
  * history.bin: the round trip, changed tiers, and truncated, corrupted
  * and hostile files set aside.
  *
@@ -398,6 +399,13 @@ test_names(void **state)
 	assert_string_equal(names(h, "ec2.CPU{InstanceId=i-?}"),
 	    "ec2.CPU{InstanceId=i-1} ec2.CPU{InstanceId=i-2}");
 	assert_string_equal(names(h, "cpu"), "");
+	/* A name JSON cannot carry is not kept. */
+	add(h, "bad.\xff", T0, 1);
+	add(h, "cut.\xc3", T0, 1);
+	assert_null(history_query(h, "bad.\xff", T0, T0 + M, 0));
+	assert_string_equal(names(h, "*"),
+	    "cpu.busy_pct disk./var.used_pct ec2.CPU{InstanceId=i-1} "
+	    "ec2.CPU{InstanceId=i-2} mem.used_pct");
 	history_free(h);
 }
 
