@@ -110,8 +110,9 @@ conf_http_read(struct conf_errs *e, const conf_node *g, struct http_conf *h)
 	h->tls_key = abs_path(e, g, "tls_key");
 	if ((h->tls_cert == NULL) != (h->tls_key == NULL))
 		conf_error_at(e, g,
-		    h->tls_cert == NULL ? "tls_cert" : "tls_key",
-		    "tls_cert and tls_key go together");
+		    h->tls_cert != NULL ? "tls_cert" : "tls_key",
+		    "needs %s as well",
+		    h->tls_cert != NULL ? "tls_key" : "tls_cert");
 	h->tokens_file = abs_path(e, g, "tokens_file");
 	(void)conf_get_bool(e, g, "metrics_public", false, &h->metrics_public);
 	if (conf_get_strv(e, g, "restore_roots", false, &h->restore_roots,

@@ -354,7 +354,7 @@ struct tokens {
 	dev_t dev;
 	ino_t ino;
 	off_t size;
-	struct timespec mtime;
+	struct timespec mtime, ctime; /* ctime: a chmod or chown too */
 	bool seen, failed;
 };
 
@@ -395,7 +395,9 @@ refresh(struct tokens *t)
 	if (lstat(t->path, &st) == 0 && t->seen && st.st_dev == t->dev &&
 	    st.st_ino == t->ino && st.st_size == t->size &&
 	    st.st_mtim.tv_sec == t->mtime.tv_sec &&
-	    st.st_mtim.tv_nsec == t->mtime.tv_nsec)
+	    st.st_mtim.tv_nsec == t->mtime.tv_nsec &&
+	    st.st_ctim.tv_sec == t->ctime.tv_sec &&
+	    st.st_ctim.tv_nsec == t->ctime.tv_nsec)
 		return;
 	fd = open_checked(t->path, &st, &err);
 	if (fd == -2) {
@@ -430,6 +432,7 @@ seen:
 	t->ino = st.st_ino;
 	t->size = st.st_size;
 	t->mtime = st.st_mtim;
+	t->ctime = st.st_ctim;
 }
 
 enum web_role
