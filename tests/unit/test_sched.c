@@ -19,6 +19,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -501,32 +502,21 @@ test_status(void **state)
 
 static char *ask(struct sched *s, const char *req);
 
-/*
- * ${s} as sched_open() makes it, but with http.listen set (as the http
- * group would), so that it keeps a metric history.
- */
-static void
-sched_open_http(struct sched *s)
+/* A TCP port on 127.0.0.1 that is free now. */
+static int
+free_port(void)
 {
-	struct runconf *rc = NULL;
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port;
 
-	assert_int_equal(runconf_load_stderr(conf_path, &rc, false), 0);
-	assert_null(rc->conf->http.listen);
-	assert_non_null(rc->conf->http.listen = strdup("127.0.0.1:9717"));
-	*s = (struct sched){ .conf_path = conf_path,
-		.rc = rc,
-		.wake = { -1, -1 } };
-	s->started_ms = clock_wall_ms();
-	assert_int_equal(sched_setup(s), 0);
-	assert_non_null(s->sender = sender_start(s->spool, runconf_ref(rc)));
-}
-
-static void
-sched_close_http(struct sched *s)
-{
-	free(s->rc->conf->http.listen);
-	s->rc->conf->http.listen = NULL;
-	sched_close(s);
+	assert_true(fd >= 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
 }
 
 /* The names of the series in ${s}'s history, as one string. */
@@ -544,23 +534,28 @@ history_list(struct sched *s)
 }
 
 /*
- * With http.listen the loop keeps a history: collected readings and the
- * backup readings go in, `vigil status` reports it, its save is one of the
- * wake-ups and happens when due and at the end, and the next start reads
- * it back.  Without http.listen there is none.
+ * With http.listen the loop keeps a history as http.history says:
+ * collected readings and the backup readings go in, `vigil status`
+ * reports it, its save is one of the wake-ups and happens when due and at
+ * the end, and the next start reads it back.  Without http.listen there is
+ * none; a bad http.history is a configuration error.
  */
 static void
 test_history(void **state)
 {
+	static const char ld[] =
+	    "sources = ( { type = \"load\"; name = \"ld\"; "
+	    "interval = \"30s\"; } );\n";
+	struct conf_errs errs = { 0 };
+	struct runconf *rc = NULL;
 	struct sched s;
-	char path[PATH_MAX];
+	char path[PATH_MAX], body[1024];
 	json_t *st, *h;
 	int64_t due;
 
 	(void)state;
 	set_load("2.50");
-	write_conf("sources = ( { type = \"load\"; name = \"ld\"; "
-		   "interval = \"30s\"; } );\n");
+	write_conf(ld);
 	sched_open(&s);
 	assert_null(s.hist);
 	st = status_of(&s);
@@ -568,7 +563,24 @@ test_history(void **state)
 	json_decref(st);
 	sched_close(&s);
 
-	sched_open_http(&s);
+	snprintf(body, sizeof(body),
+	    "%shttp = { listen = \"127.0.0.1:%d\"; metrics_public = true;\n"
+	    "  history = { tiers = [ \"10s\" ]; }; };\n",
+	    ld, free_port());
+	rewrite_conf(body);
+	assert_int_equal(runconf_load(conf_path, &rc, &errs), -1);
+	assert_true(tu_has_error(&errs,
+	    "http.history.tiers[0]: \"10s\" is "
+	    "not STEP:SPAN"));
+	conf_errs_free(&errs);
+
+	snprintf(body, sizeof(body),
+	    "%shttp = { listen = \"127.0.0.1:%d\"; metrics_public = true;\n"
+	    "  history = { tiers = [ \"10s:1h\", \"5m:1d\" ];\n"
+	    "    memory_max = \"1MiB\"; save_interval = \"1m\"; }; };\n",
+	    ld, free_port());
+	rewrite_conf(body);
+	sched_open(&s);
 	assert_non_null(s.hist);
 	assert_string_equal(history_list(&s), "[]");
 	sched_collect_one(&s, 0, NOW);
@@ -584,17 +596,21 @@ test_history(void **state)
 	st = status_of(&s);
 	h = member(st, "history");
 	assert_int_equal(json_integer_value(member(h, "series")), 7);
-	assert_true(json_integer_value(member(h, "bytes")) > 7 * 33000);
-	assert_int_equal(json_integer_value(member(h, "bytes_max")), 64 << 20);
+	/* 360 + 288 slots of 4 bytes a series. */
+	assert_true(json_integer_value(member(h, "bytes")) > 7 * 648 * 4);
+	assert_true(json_integer_value(member(h, "bytes")) <
+	    7 * 648 * 4 + 32768);
+	assert_int_equal(json_integer_value(member(h, "bytes_max")), 1 << 20);
 	assert_int_equal(json_integer_value(member(h, "dropped")), 0);
 	assert_int_equal(json_integer_value(member(h, "saved_ms")), 0);
 	assert_true(json_is_null(member(h, "last_error")));
 	json_decref(st);
 
-	/* The next save (5 min after the start) wakes the loop. */
+	/* The next save (a minute after the start) wakes the loop. */
 	sources_due_in(&s, 3600 * 1000);
 	due = history_save_due(s.hist);
-	assert_true(due > clock_wall_ms() + 4 * 60 * 1000);
+	assert_true(due > clock_wall_ms() + 50 * 1000);
+	assert_true(due <= clock_wall_ms() + 60 * 1000);
 	assert_int_equal(sched_next_wake(&s, NOW, due - 1234, INT64_MAX),
 	    NOW + 1234);
 	tu_pathf(path, "%s/state%u/history.bin", tu_tmpdir(), nconf - 1);
@@ -610,11 +626,11 @@ test_history(void **state)
 	assert_int_equal(unlink(path), 0);
 
 	/* Saved at the end, read back at the next start. */
-	sched_close_http(&s);
+	sched_close(&s);
 	assert_int_equal(access(path, F_OK), 0);
-	sched_open_http(&s);
+	sched_open(&s);
 	assert_non_null(strstr(history_list(&s), "\"load.5_per_core\""));
-	sched_close_http(&s);
+	sched_close(&s);
 }
 
 /*
