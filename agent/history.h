@@ -44,10 +44,10 @@ struct history_conf {
 
 struct history_stats {
 	size_t series;
-	size_t bytes;	   /* in use now */
-	size_t bytes_max;  /* the cap */
-	uint64_t dropped;  /* series refused by the cap (each name once) */
-	int64_t saved_ms;  /* wall time of the last good save, 0: never */
+	size_t bytes;	  /* in use now */
+	size_t bytes_max; /* the cap */
+	uint64_t dropped; /* series refused by the cap (each name once) */
+	int64_t saved_ms; /* wall time of the last good save, 0: never */
 	char last_error[256];
 };
 
