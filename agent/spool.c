@@ -1013,7 +1013,6 @@ spool_oldest_ms(struct spool *sp)
 	int64_t t = 0;
 
 	pthread_mutex_lock(&sp->mu);
-	/* By seq is by arrival; a reloaded entry keeps its own time. */
 	for (size_t i = 0; i < sp->n; i++)
 		if (t == 0 || sp->v[i]->e.n.ts_ms < t)
 			t = sp->v[i]->e.n.ts_ms;

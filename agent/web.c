@@ -40,6 +40,7 @@ struct web {
 	struct call *head, **tail;
 	int pipe[2];
 	struct runconf *rc;
+	bool closed;
 };
 
 const char *
@@ -140,19 +141,26 @@ take(struct web *w)
 }
 
 void
-web_free(struct web *w)
+web_close(struct web *w)
 {
 	struct call *c;
 
-	if (w == NULL)
-		return;
 	(void)pthread_mutex_lock(&w->mu);
+	w->closed = true;
 	while ((c = take(w)) != NULL) {
 		web_error(c->rs, 503, "vigild is stopping");
 		c->state = CALL_DONE;
 		(void)pthread_cond_signal(&c->done);
 	}
 	(void)pthread_mutex_unlock(&w->mu);
+}
+
+void
+web_free(struct web *w)
+{
+	if (w == NULL)
+		return;
+	web_close(w);
 	runconf_free(w->rc);
 	(void)close(w->pipe[0]);
 	(void)close(w->pipe[1]);
@@ -189,6 +197,12 @@ web_call(struct web *w, const struct web_req *rq, struct web_resp *rs,
 	}
 
 	(void)pthread_mutex_lock(&w->mu);
+	if (w->closed) {
+		(void)pthread_mutex_unlock(&w->mu);
+		(void)pthread_cond_destroy(&c.done);
+		web_error(rs, 503, "vigild is stopping");
+		return -1;
+	}
 	*w->tail = &c;
 	w->tail = &c.next;
 	/* A full pipe already says that calls wait. */
@@ -213,7 +227,7 @@ web_call(struct web *w, const struct web_req *rq, struct web_resp *rs,
 	(void)pthread_mutex_unlock(&w->mu);
 	(void)pthread_cond_destroy(&c.done);
 	if (rc == -1)
-		web_error(rs, 503, "the agent is busy; try again");
+		web_error(rs, 503, "vigild is busy; try again");
 	return rc;
 }
 

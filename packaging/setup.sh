@@ -10,7 +10,7 @@ BUILD_DEPS=(build-essential cmake pkg-config libcurl4-openssl-dev libssl-dev
 	libarchive-dev libconfig-dev libjansson-dev libxml2-dev libdeflate-dev
 	libmicrohttpd-dev libcmocka-dev
 	rpm)  # rpmbuild, for the .rpm of `cmake --build build --target package`
-TEST_DEPS=(python3 python3-cryptography prometheus-alertmanager curl gzip tar xz-utils attr acl
+TEST_DEPS=(python3 python3-cryptography prometheus prometheus-alertmanager curl gzip tar xz-utils attr acl
 	nodejs python3-azure
 	lintian rpmlint groff-base   # tests/integration/it_package.sh, man pages
 	debootstrap systemd-container)  # it_package_boot.sh
