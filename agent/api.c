@@ -463,7 +463,8 @@ api_handle(void *sched, const struct web_req *rq, struct web_resp *rs)
 	struct sched *s = sched;
 	const char *p = rq->path, *job, *slash;
 	char name[128]; /* longer than any job name */
-	bool get = strcmp(rq->method, "GET") == 0;
+	bool get = strcmp(rq->method, "GET") == 0 ||
+	    strcmp(rq->method, "HEAD") == 0;
 	size_t len;
 
 	if (strncmp(p, PREFIX, strlen(PREFIX)) != 0) {
