@@ -649,8 +649,9 @@ restore_thread(void *arg)
 	ri->state = rc == 0 ? R_DONE : R_FAILED;
 	ri->files = res.extracted;
 	ri->bytes = res.tar_bytes;
-	if (rc == 0 || res.tar_size > 0)
-		ri->bytes_total = res.tar_size;
+	/* Done: all that was to come came (a part of the tar, if paths). */
+	if (rc == 0)
+		ri->bytes_total = res.tar_bytes;
 	ri->written = res.bytes;
 	ri->warnings = res.warnings;
 	ri->ended_ms = clock_wall_ms();
