@@ -27,6 +27,7 @@
 #include "paths.h"
 
 #include "agent/ctl.h"
+#include "agent/history.h"
 #include "agent/jobs.h"
 #include "agent/runconf.h"
 #include "agent/sender.h"
@@ -193,6 +194,8 @@ sched_collect_one(struct sched *s, size_t idx, int64_t now)
 		rules_feed(s->rc->rules, &s->batch, on_notification, s);
 		if (s->last != NULL)
 			keep_last(&s->last[idx], &s->batch);
+		if (s->hist != NULL)
+			history_add(s->hist, &s->batch, s->batch.now_ms);
 	}
 	src->next_ms = now + src->cur_interval_ms;
 }
@@ -212,6 +215,8 @@ job_metrics(struct sched *s)
 	    "agent.spool_write_errors");
 	if (s->batch.n > 0)
 		rules_feed(s->rc->rules, &s->batch, on_notification, s);
+	if (s->batch.n > 0 && s->hist != NULL)
+		history_add(s->hist, &s->batch, s->batch.now_ms);
 	s->next_job_metrics_ms = s->batch.mono_ms + JOB_METRICS_MS;
 }
 
@@ -222,6 +227,46 @@ save_rules(struct sched *s)
 		return;
 	(void)rules_save(s->rc->rules, s->rules_path); /* logs */
 	s->rules_dirty = false;
+}
+
+/*
+ * The metric history, made when the HTTP server is configured
+ * (http.listen) and not yet made; http.history changes after that take
+ * effect at the next start.
+ */
+static void
+history_open(struct sched *s)
+{
+	const struct conf *c = s->rc->conf;
+	struct conf_errs errs = { 0 };
+	struct ag_err err = { "" };
+	struct history_conf hc;
+	char *path = NULL;
+
+	if (s->hist != NULL || c->http.listen == NULL)
+		return;
+	/* Checked when the configuration was loaded; errors are unlikely. */
+	if (history_conf_parse(c->http.history, &hc, &errs) != 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_err("%s", errs.msgs[i]);
+		conf_errs_free(&errs);
+		return;
+	}
+	if (asprintf(&path, "%s/history.bin", c->agent.state_dir) < 0)
+		return;
+	if ((s->hist = history_new(&hc, path, &err)) == NULL)
+		log_err("%s", err.msg);
+	free(path);
+}
+
+void
+sched_history_tick(struct sched *s, int64_t wall)
+{
+	struct ag_err err = { "" };
+
+	if (s->hist != NULL && wall >= history_save_due(s->hist) &&
+	    history_save(s->hist, &err) != 0)
+		log_warn("%s", err.msg);
 }
 
 void
@@ -260,6 +305,7 @@ sched_reload(struct sched *s)
 	sched_web_reload(s, &old->conf->http);
 	runconf_free(old); /* the last user frees it */
 	reset_source_state(s);
+	history_open(s);
 	if (log_parse_level(nrc->conf->agent.log_level, &lvl) == 0)
 		log_set_level(lvl);
 	s->rules_dirty = true;
@@ -341,6 +387,18 @@ sched_status_json(struct sched *s)
 	}
 	(void)json_object_set_new(queue, "per_notifier", per);
 	(void)json_object_set_new(root, "queue", queue);
+	if (s->hist != NULL) {
+		struct history_stats hs;
+
+		history_stats(s->hist, &hs);
+		(void)json_object_set_new(root, "history",
+		    json_pack("{s:I, s:I, s:I, s:I, s:I, s:s?}", "series",
+			(json_int_t)hs.series, "bytes", (json_int_t)hs.bytes,
+			"bytes_max", (json_int_t)hs.bytes_max, "dropped",
+			(json_int_t)hs.dropped, "saved_ms",
+			(json_int_t)hs.saved_ms, "last_error",
+			hs.last_error[0] != '\0' ? hs.last_error : NULL));
+	}
 	text = json_dumps(root, JSON_INDENT(1) | JSON_ENSURE_ASCII);
 	json_decref(root);
 	return text;
@@ -458,6 +516,9 @@ sched_next_wake(struct sched *s, int64_t now, int64_t wall, int64_t jnext)
 		next = due;
 	if ((due = ctl_next_deadline(s->ctl)) < next)
 		next = due;
+	if (s->hist != NULL &&
+	    (due = mono_of(history_save_due(s->hist), now, wall)) < next)
+		next = due;
 	return next;
 }
 
@@ -518,6 +579,7 @@ sched_setup(struct sched *s)
 	if ((s->jobs = jobs_new(a->state_dir, a->hostname)) == NULL)
 		return -1;
 	jobs_configure(s->jobs, s->rc, clock_wall_ms());
+	history_open(s);
 	return sched_web_start(s);
 }
 
@@ -527,6 +589,14 @@ sched_teardown(struct sched *s, const char *sock)
 	sched_web_stop(s);
 	jobs_free(s->jobs);
 	free_source_state(s);
+	if (s->hist != NULL) {
+		struct ag_err err = { "" };
+
+		if (history_save(s->hist, &err) != 0)
+			log_warn("%s", err.msg);
+		history_free(s->hist);
+		s->hist = NULL;
+	}
 	if (s->spool != NULL)
 		save_rules(s);
 	sender_stop(s->sender, SENDER_FLUSH_MS);
@@ -591,6 +661,7 @@ sched_run(const char *conf_path, struct runconf *rc)
 			job_metrics(&s);
 		rules_tick(s.rc->rules, wall, on_notification, &s);
 		save_rules(&s);
+		sched_history_tick(&s, wall);
 		next = sched_next_wake(&s, now, wall, jnext);
 		{
 			/* The spool's own timer: held entries, drop log. */

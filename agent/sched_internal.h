@@ -19,6 +19,7 @@
 #include "conf/conf.h"
 
 struct ctl;
+struct history;
 struct httpd;
 struct jobs;
 struct runconf;
@@ -42,8 +43,9 @@ struct sched {
 	uint64_t reloads, reload_failures;
 	uint64_t wakeups; /* poll() returns, for status */
 	bool rules_dirty;
-	struct web *web;     /* the HTTP server's mailbox, or NULL */
-	struct httpd *httpd; /* the server (in the module), or NULL */
+	struct web *web;      /* the HTTP server's mailbox, or NULL */
+	struct httpd *httpd;  /* the server (in the module), or NULL */
+	struct history *hist; /* the metric history: with http.listen only */
 };
 
 /**
@@ -52,7 +54,8 @@ struct sched {
  * rest zero, wake {-1, -1}): the state folder, the spool, the rule states
  * read back, the wake pipe and the signal handlers (SIGTERM, SIGINT,
  * SIGHUP; SIGPIPE ignored), the control socket, the per-source state and
- * the jobs.  The caller starts the sender.  Return 0, or -1 (logged);
+ * the jobs, and with http.listen the metric history (read back from
+ * <state_dir>/history.bin).  The caller starts the sender.  Return 0, or -1 (logged);
  * sched_teardown() frees what was made either way.
  */
 int sched_setup(struct sched *s);
@@ -72,11 +75,20 @@ void sched_collect_one(struct sched *s, size_t idx, int64_t now);
  * The monotonic time of the next thing to do at monotonic ${now} (wall
  * time ${wall}; the next backup start at wall ${jnext}): the earliest of
  * the sources' next collections, the backup readings (when there are jobs),
- * ${jnext}, the rules' next deadline (at least 1 s ahead) and the control
- * clients' deadlines, and at most 60 s after ${now}.
+ * ${jnext}, the rules' next deadline (at least 1 s ahead), the control
+ * clients' deadlines and the history's next save, and at most 60 s after
+ * ${now}.
  */
 int64_t sched_next_wake(struct sched *s, int64_t now, int64_t wall,
     int64_t jnext);
+
+/**
+ * sched_history_tick(s, wall):
+ * Save the metric history if it is due at wall time ${wall}
+ * (history_save_due(); a failure is logged and retried at the next due
+ * time).
+ */
+void sched_history_tick(struct sched *s, int64_t wall);
 
 /**
  * sched_poll_once(s, timeout_ms):
@@ -100,7 +112,8 @@ void sched_reload(struct sched *s);
  * sched_status_json(s):
  * The answer to `vigil status`: host, version, pid, config, started_ms,
  * reloads, reload_failures, loop_wakeups, sources (each with its last
- * readings), rule series, jobs and queue.  The caller frees it; NULL if
+ * readings), rule series, jobs, queue and, when kept, history (series,
+ * bytes, bytes_max, dropped, saved_ms, last_error).  The caller frees it; NULL if
  * out of memory.
  */
 char *sched_status_json(struct sched *s);
@@ -129,7 +142,7 @@ void sched_web_answer(void *cookie, const struct web_req *rq,
 /**
  * sched_teardown(s, sock):
  * Stop the jobs and the sender (which delivers for up to SENDER_FLUSH_MS),
- * save the rule states, drop the runconf, close the spool, the control
+ * save the rule states and the history, drop the runconf, close the spool, the control
  * socket (unlinking ${sock}, the path it listens on) and the wake pipe,
  * and free the rest of ${s}.
  */
