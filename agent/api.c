@@ -18,6 +18,7 @@
 #include "lib/parsenum.h"
 #include "paths.h"
 
+#include "agent/history.h"
 #include "agent/jobs.h"
 #include "agent/metric.h"
 #include "agent/rules.h"
@@ -29,6 +30,8 @@
 #include "agent/api.h"
 
 #define PREFIX "/api/v1/"
+/* The span of a history request without "from": an hour. */
+#define HISTORY_DEFAULT_MS (60 * 60 * 1000)
 
 /* A reading's value: a number, or null when it is none (NaN, inf). */
 static json_t *
@@ -106,6 +109,22 @@ queue_json(struct sched *s, int64_t now)
 	return q;
 }
 
+/* The history's part of status, or null when it is off. */
+static json_t *
+history_json(struct sched *s)
+{
+	struct history_stats hs;
+
+	if (s->hist == NULL)
+		return json_null();
+	history_stats(s->hist, &hs);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:s?}", "series",
+	    (json_int_t)hs.series, "bytes", (json_int_t)hs.bytes, "bytes_max",
+	    (json_int_t)hs.bytes_max, "dropped", (json_int_t)hs.dropped,
+	    "saved_ms", (json_int_t)hs.saved_ms, "last_error",
+	    hs.last_error[0] != '\0' ? hs.last_error : NULL);
+}
+
 static void
 get_status(struct sched *s, const struct web_req *rq, struct web_resp *rs)
 {
@@ -126,7 +145,7 @@ get_status(struct sched *s, const struct web_req *rq, struct web_resp *rs)
 	    (json_int_t)rules_count(s->rc->rules), "jobs",
 	    (json_int_t)s->rc->njobs);
 	if (o != NULL) {
-		(void)json_object_set_new(o, "history", json_null());
+		(void)json_object_set_new(o, "history", history_json(s));
 		if (json_object_set_new(o, "queue", queue_json(s, now)) != 0) {
 			json_decref(o);
 			o = NULL;
@@ -265,11 +284,46 @@ static void
 get_series(struct sched *s, const struct web_req *rq, struct web_resp *rs)
 {
 	static const char *const allowed[] = { "match", NULL };
+	const char *match = web_param(rq, "match");
 
-	(void)s;
 	if (params_check(rq, rs, allowed) != 0)
 		return;
-	web_error(rs, 404, "history is off");
+	if (s->hist == NULL) {
+		web_error(rs, 404, "history is off");
+		return;
+	}
+	if (match != NULL &&
+	    (*match == '\0' || strlen(match) >= METRIC_NAME_MAX)) {
+		web_error(rs, 400, "match: give a glob of at most %d bytes",
+		    METRIC_NAME_MAX - 1);
+		return;
+	}
+	web_json(rs, 200,
+	    json_pack("{s:o}", "series", history_names(s->hist, match)));
+}
+
+/*
+ * A time of a history request: milliseconds since the epoch, an RFC 3339
+ * time, "now", or "-DURATION" before ${now}.  Return 0 or -1.
+ */
+static int
+parse_time(const char *v, int64_t now, int64_t *ret)
+{
+	int64_t d;
+
+	if (strcmp(v, "now") == 0) {
+		*ret = now;
+		return 0;
+	}
+	if (v[0] == '-') {
+		if (parse_duration_ms(v + 1, &d) != 0 || d > now)
+			return -1;
+		*ret = now - d;
+		return 0;
+	}
+	if (strspn(v, "0123456789") == strlen(v))
+		return parse_int64(v, ret);
+	return clock_parse_rfc3339(v, ret);
 }
 
 static void
@@ -277,11 +331,44 @@ get_history(struct sched *s, const struct web_req *rq, struct web_resp *rs)
 {
 	static const char *const allowed[] = { "series", "from", "to", "step",
 		NULL };
+	const char *series = web_param(rq, "series");
+	const char *from = web_param(rq, "from"), *to = web_param(rq, "to");
+	const char *step = web_param(rq, "step");
+	int64_t now = clock_wall_ms(), f = now - HISTORY_DEFAULT_MS, t = now;
+	int64_t st = 0;
+	json_t *o;
 
-	(void)s;
 	if (params_check(rq, rs, allowed) != 0)
 		return;
-	web_error(rs, 404, "history is off");
+	if (s->hist == NULL) {
+		web_error(rs, 404, "history is off");
+		return;
+	}
+	if (series == NULL || *series == '\0' ||
+	    strlen(series) >= METRIC_NAME_MAX) {
+		web_error(rs, 400, "series: give the name of a series");
+		return;
+	}
+	if ((from != NULL && parse_time(from, now, &f) != 0) ||
+	    (to != NULL && parse_time(to, now, &t) != 0)) {
+		web_error(rs, 400,
+		    "from, to: give ms since the epoch, an RFC 3339 time, "
+		    "\"now\" or \"-DURATION\" (\"-3h\")");
+		return;
+	}
+	if (f >= t) {
+		web_error(rs, 400, "from must be before to");
+		return;
+	}
+	if (step != NULL && (parse_duration_ms(step, &st) != 0 || st <= 0)) {
+		web_error(rs, 400, "step: give a duration (\"1m\")");
+		return;
+	}
+	if ((o = history_query(s->hist, series, f, t, st)) == NULL) {
+		web_error(rs, 404, "no history of \"%.256s\"", series);
+		return;
+	}
+	web_json(rs, 200, o);
 }
 
 /* Firing first: CRITICAL, WARNING, then UNKNOWN, then OK. */

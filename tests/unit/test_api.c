@@ -30,6 +30,7 @@
 
 #include "lib/clock.h"
 #include "agent/api.h"
+#include "agent/history.h"
 #include "agent/jobs.h"
 #include "agent/runconf.h"
 #include "agent/sched_internal.h"
@@ -502,6 +503,115 @@ test_strict(void **state)
 	sched_teardown(&s, sock_path);
 }
 
+/*
+ * With a history: status says what it holds; series lists the names by a
+ * glob; history gives a series' points for from/to/step in each form,
+ * and refuses what does not parse.
+ */
+static void
+test_history(void **state)
+{
+	struct sched s;
+	struct history_conf hc;
+	struct conf_errs errs = { 0 };
+	struct ag_err err = { "" };
+	struct metric_batch b;
+	int64_t now = clock_wall_ms(), t0;
+	char q[256], when[40];
+	json_t *o, *pts;
+
+	(void)state;
+	set_load("2.00");
+	sched_open(&s);
+	assert_int_equal(history_conf_parse(NULL, &hc, &errs), 0);
+	assert_non_null(s.hist = history_new(&hc, NULL, &err));
+	sched_collect_one(&s, 0, clock_mono_ms());
+	/* x.temp every 10 minutes, 50 to 10 minutes ago: 5, 6, ... 9. */
+	metric_batch_init(&b, 10);
+	t0 = (now / 600000) * 600000 - 3000000;
+	for (int i = 0; i < 5; i++) {
+		metric_batch_reset(&b);
+		b.now_ms = t0 + i * 600000;
+		assert_int_equal(metric_add(&b, 5.0 + i, "x.temp"), 0);
+		history_add(s.hist, &b, b.now_ms);
+	}
+	metric_batch_free(&b);
+
+	o = get_ok(&s, "/api/v1/status", NULL);
+	assert_int_equal(json_integer_value(member(member(o, "history"),
+			     "series")),
+	    7);
+	assert_true(json_integer_value(member(member(o, "history"), "bytes")) >
+	    0);
+	assert_true(json_is_null(member(member(o, "history"), "last_error")));
+	json_decref(o);
+
+	o = get_ok(&s, "/api/v1/series", "match=x.*");
+	assert_int_equal(json_array_size(member(o, "series")), 1);
+	assert_string_equal(json_string_value(json_array_get(member(o,
+								 "series"),
+				0)),
+	    "x.temp");
+	json_decref(o);
+	o = get_ok(&s, "/api/v1/series", NULL);
+	assert_int_equal(json_array_size(member(o, "series")), 7);
+	assert_string_equal(json_string_value(json_array_get(member(o,
+								 "series"),
+				0)),
+	    "load.1");
+	json_decref(o);
+
+	o = get_ok(&s, "/api/v1/history", "series=x.temp&from=-1h&step=10m");
+	assert_string_equal(json_string_value(member(o, "series")), "x.temp");
+	assert_int_equal(json_integer_value(member(o, "step_ms")), 600000);
+	pts = member(o, "points");
+	assert_int_equal(json_array_size(pts), 5);
+	for (size_t i = 0; i < 5; i++) {
+		json_t *p = json_array_get(pts, i);
+
+		assert_int_equal(json_integer_value(json_array_get(p, 0)),
+		    t0 + (int64_t)i * 600000);
+		assert_true(json_real_value(json_array_get(p, 1)) ==
+		    5.0 + (double)i);
+	}
+	json_decref(o);
+	/* from and to as ms and as RFC 3339: the middle three. */
+	clock_rfc3339(t0 + 3 * 600000, when, sizeof(when));
+	snprintf(q, sizeof(q), "series=x.temp&from=%lld&to=%s&step=10m",
+	    (long long)(t0 + 600000), when);
+	o = get_ok(&s, "/api/v1/history", q);
+	assert_int_equal(json_array_size(member(o, "points")), 3);
+	json_decref(o);
+	/* The defaults: the last hour at the finest step. */
+	o = get_ok(&s, "/api/v1/history", "series=x.temp");
+	assert_int_equal(json_array_size(member(o, "points")), 5);
+	json_decref(o);
+
+	expect_error(&s, "GET", "/api/v1/history", WEB_ROLE_READ, NULL, 400,
+	    "series");
+	expect_error(&s, "GET", "/api/v1/history", WEB_ROLE_READ,
+	    "series=", 400, "series");
+	expect_error(&s, "GET", "/api/v1/history", WEB_ROLE_READ,
+	    "series=nope", 404, "no history of \"nope\"");
+	expect_error(&s, "GET", "/api/v1/history", WEB_ROLE_READ,
+	    "series=x.temp&from=yesterday", 400, "from, to");
+	expect_error(&s, "GET", "/api/v1/history", WEB_ROLE_READ,
+	    "series=x.temp&from=-1x", 400, "from, to");
+	expect_error(&s, "GET", "/api/v1/history", WEB_ROLE_READ,
+	    "series=x.temp&to=-2h", 400, "before");
+	expect_error(&s, "GET", "/api/v1/history", WEB_ROLE_READ,
+	    "series=x.temp&from=now", 400, "before");
+	expect_error(&s, "GET", "/api/v1/history", WEB_ROLE_READ,
+	    "series=x.temp&step=0", 400, "step");
+	expect_error(&s, "GET", "/api/v1/history", WEB_ROLE_READ,
+	    "series=x.temp&step=soon", 400, "step");
+	expect_error(&s, "GET", "/api/v1/history", WEB_ROLE_READ,
+	    "series=x.temp&steps=1m", 400, "unknown parameter");
+	expect_error(&s, "GET", "/api/v1/series", WEB_ROLE_READ, "match=", 400,
+	    "match");
+	sched_teardown(&s, sock_path);
+}
+
 int
 main(void)
 {
@@ -510,6 +620,7 @@ main(void)
 		cmocka_unit_test(test_rules_notifications),
 		cmocka_unit_test(test_jobs),
 		cmocka_unit_test(test_strict),
+		cmocka_unit_test(test_history),
 	};
 
 	return cmocka_run_group_tests(tests, setup, tu_tmpdir_teardown);
