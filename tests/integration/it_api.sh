@@ -88,13 +88,15 @@ q '.recent[0] | .rule == "always" and .notifier == "log" and .result == "deliver
 q '.queue.sent >= 1'
 get /api/v1/jobs >/dev/null
 q '.jobs[0] | .name == "files" and .running == false and .next_run == null'
-# The history (another part of vigild) answers or says it is off.
-c=$(code GET '/api/v1/series?match=load.*' "$READ")
-case $c in
-200) q '.series | type == "array"' ;;
-404) q '.error | contains("history")' ;;
-*) fail "GET /api/v1/series: $c $(cat "$T/body")" ;;
-esac
+# The history: kept with an http group.
+get '/api/v1/series?match=load.*' >/dev/null
+q '.series | index("load.1") != null'
+get '/api/v1/history?series=load.1&from=-5m&step=10s' >/dev/null
+q '.series == "load.1" and .step_ms == 10000 and (.points | length >= 1) and (.points[0] | length == 2)'
+get /api/v1/status >/dev/null
+q '.history.series >= 6 and .history.bytes > 0'
+err 404 GET '/api/v1/history?series=nope' "$READ" 'no history'
+err 400 GET '/api/v1/history?series=load.1&from=now' "$READ" 'before'
 
 # --- Auth: no token, a wrong one, a read token on each action.
 err 401 GET /api/v1/status "" "token"
