@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "agent/api.h"
 #include "agent/plugin_module.h"
 #include "agent/prom.h"
 #include "agent/runconf.h"
@@ -103,6 +104,10 @@ sched_web_answer(void *cookie, const struct web_req *rq, struct web_resp *rs)
 			return;
 		}
 		prom_render(s, rs);
+		return;
+	}
+	if (strncmp(rq->path, "/api/", 5) == 0) {
+		api_handle(s, rq, rs);
 		return;
 	}
 	web_error(rs, 404, "no such resource: %s", rq->path);

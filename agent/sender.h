@@ -16,6 +16,8 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 /*
  * How long a stopping daemon tries to deliver what is queued (sender_stop())
  * before it cancels what is still in flight: well inside systemd's stop
@@ -47,6 +49,19 @@ void sender_wake(struct sender *s);
 
 /* sender_stats(s, ret_sent, ret_failed): totals since start. */
 void sender_stats(struct sender *s, uint64_t *ret_sent, uint64_t *ret_failed);
+
+/* How many settled notifications sender_recent() remembers. */
+#define SENDER_RECENT 100
+
+/**
+ * sender_recent(s):
+ * The last SENDER_RECENT notifications whose delivery ended (accepted by
+ * the receiver, or refused and dropped), newest first, as a new JSON
+ * array of {id, rule, metric, state, time, settled, notifier, result:
+ * "delivered"|"dropped", attempts, error (dropped only)}, the times in
+ * RFC 3339.  Retries are not settled: the queue shows them.
+ */
+json_t *sender_recent(struct sender *s);
 
 /**
  * sender_stop(s, flush_ms):

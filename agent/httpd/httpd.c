@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/httpd/api_backup.h"
 #include "agent/httpd/httpd.h"
 #include "agent/httpd/tokens.h"
 #include "conf/conf_http.h"
@@ -359,6 +360,9 @@ dispatch(struct httpd *h, struct req *r, struct web_resp *rs)
 		    rq->method, tokens_role_name(rq->role));
 		return;
 	}
+	/* Backups in storage and restores: answered here, on this thread. */
+	if (api_backup_route(h->w, rq, rs))
+		return;
 	(void)web_call(h->w, rq, rs, h->timeout_ms);
 }
 
@@ -540,6 +544,7 @@ httpd_stop(struct httpd *h)
 		return;
 	if (h->d != NULL)
 		MHD_stop_daemon(h->d);
+	api_backup_stop(); /* a restore still running is cancelled */
 	tokens_close(h->tok);
 	wipe_free(h->key);
 	free(h->cert);
