@@ -257,6 +257,7 @@ sched_reload(struct sched *s)
 	(void)spool_set_notifiers(s->spool, nrc->notifiers, nrc->nnotifiers);
 	sender_swap(s->sender, runconf_ref(nrc));
 	jobs_configure(s->jobs, nrc, clock_wall_ms());
+	sched_web_reload(s, &old->conf->http);
 	runconf_free(old); /* the last user frees it */
 	reset_source_state(s);
 	if (log_parse_level(nrc->conf->agent.log_level, &lvl) == 0)
@@ -393,13 +394,16 @@ on_request(void *cookie, struct ctl_conn *c, const char *line)
 void
 sched_poll_once(struct sched *s, int timeout_ms)
 {
-	struct pollfd pfd[2 + CTL_POLLFDS_MAX];
+	struct pollfd pfd[3 + CTL_POLLFDS_MAX];
 	nfds_t n = 0;
 	char drain[64];
 	int rc;
 
 	pfd[n++] = (struct pollfd){ .fd = s->wake[0], .events = POLLIN };
 	pfd[n++] = (struct pollfd){ .fd = jobs_fd(s->jobs), .events = POLLIN };
+	/* The server's calls; -1 (ignored by poll()) when it is off. */
+	pfd[n++] = (struct pollfd){ .fd = s->web != NULL ? web_fd(s->web) : -1,
+		.events = POLLIN };
 	n += ctl_pollfds(s->ctl, pfd + n, clock_mono_ms());
 	rc = poll(pfd, n, timeout_ms);
 	s->wakeups++;
@@ -410,8 +414,10 @@ sched_poll_once(struct sched *s, int timeout_ms)
 		jobs_reap(s->jobs);
 		job_metrics(s);
 	}
+	if (rc > 0 && (pfd[2].revents & POLLIN) && s->web != NULL)
+		web_serve(s->web, sched_web_answer, s);
 	/* Also on a timeout: clients past their deadline are closed. */
-	ctl_dispatch(s->ctl, rc > 0 ? pfd + 2 : NULL, clock_mono_ms(),
+	ctl_dispatch(s->ctl, rc > 0 ? pfd + 3 : NULL, clock_mono_ms(),
 	    on_request, s);
 }
 
@@ -512,12 +518,13 @@ sched_setup(struct sched *s)
 	if ((s->jobs = jobs_new(a->state_dir, a->hostname)) == NULL)
 		return -1;
 	jobs_configure(s->jobs, s->rc, clock_wall_ms());
-	return 0;
+	return sched_web_start(s);
 }
 
 void
 sched_teardown(struct sched *s, const char *sock)
 {
+	sched_web_stop(s);
 	jobs_free(s->jobs);
 	free_source_state(s);
 	if (s->spool != NULL)

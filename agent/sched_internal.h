@@ -15,12 +15,16 @@
 #include <stdint.h>
 
 #include "agent/metric.h"
+#include "agent/web.h"
+#include "conf/conf.h"
 
 struct ctl;
+struct httpd;
 struct jobs;
 struct runconf;
 struct sender;
 struct spool;
+struct web;
 
 struct sched {
 	const char *conf_path;
@@ -38,6 +42,8 @@ struct sched {
 	uint64_t reloads, reload_failures;
 	uint64_t wakeups; /* poll() returns, for status */
 	bool rules_dirty;
+	struct web *web;     /* the HTTP server's mailbox, or NULL */
+	struct httpd *httpd; /* the server (in the module), or NULL */
 };
 
 /**
@@ -98,6 +104,27 @@ void sched_reload(struct sched *s);
  * out of memory.
  */
 char *sched_status_json(struct sched *s);
+
+/**
+ * sched_web_start(s) / sched_web_reload(s, old) / sched_web_stop(s):
+ * The HTTP server (agent/sched_web.c).  Start it when the runconf has
+ * http.listen (loading the module; -1 if it cannot listen, logged).  After
+ * a reload, publish the new runconf to it and restart it if the http
+ * group ${old} (the previous runconf's) differs (a failure is logged and
+ * the server stays off).  Stop it before anything it reads goes.
+ */
+int sched_web_start(struct sched *s);
+void sched_web_reload(struct sched *s, const struct http_conf *old);
+void sched_web_stop(struct sched *s);
+
+/**
+ * sched_web_answer(cookie, rq, rs):
+ * The scheduler's answer to a request the server hands over (a
+ * web_handler_fn, ${cookie} the struct sched): /metrics (prom_render()),
+ * the /api/v1 routes of the scheduler's state.
+ */
+void sched_web_answer(void *cookie, const struct web_req *rq,
+    struct web_resp *rs);
 
 /**
  * sched_teardown(s, sock):

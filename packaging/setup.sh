@@ -11,7 +11,7 @@ BUILD_DEPS=(build-essential cmake pkg-config libcurl4-openssl-dev libssl-dev
 	libmicrohttpd-dev libcmocka-dev
 	nodejs  # npm ci of the web page's uPlot (agent/httpd/www), embedded at build time
 	rpm)  # rpmbuild, for the .rpm of `cmake --build build --target package`
-TEST_DEPS=(python3 python3-cryptography prometheus-alertmanager curl gzip tar xz-utils attr acl
+TEST_DEPS=(python3 python3-cryptography prometheus prometheus-alertmanager curl gzip tar xz-utils attr acl
 	python3-azure
 	chromium fonts-dejavu-core   # tests/web/page.mjs, the page in a real browser
 	lintian rpmlint groff-base   # tests/integration/it_package.sh, man pages
