@@ -81,7 +81,11 @@ async function signIn(page) {
 	await page.locator("#login-form").waitFor({ state: "visible" });
 	await page.fill("#token", TOKEN);
 	await page.click("#login-form button[type=submit]");
-	await page.locator("#view-overview").waitFor({ state: "visible" });
+	await page.waitForFunction(() => !document.querySelector("#view-overview").hidden ||
+		document.querySelector("#login-error").textContent !== "");
+	const said = await page.textContent("#login-error");
+	if (said)
+		throw new Error(`signing in: ${said}`);
 	await page.locator("#sources tbody tr td strong").first().waitFor();
 }
 
@@ -197,7 +201,8 @@ try {
 	watch(pp, "phone");
 	pp.setDefaultTimeout(20000);
 	await signIn(pp);
-	for (const v of ["overview", "charts", "alerts", "restore"]) {
+	const phoneViews = ["overview", "charts", "alerts", "restore"];
+	for (const [i, v] of phoneViews.entries()) {
 		if (v !== "overview")
 			await go(pp, v);
 		if (v === "charts")
@@ -206,7 +211,8 @@ try {
 		const over = await pp.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 		if (over > 1)
 			throw new Error(`on a phone the ${v} view is ${over} px wider than the screen`);
-		await pp.screenshot({ path: `${SHOTS}/0${7 + ["overview", "charts", "alerts", "restore"].indexOf(v)}-phone-dark-${v}.png`, fullPage: true });
+		const n = String(7 + i).padStart(2, "0");
+		await pp.screenshot({ path: `${SHOTS}/${n}-phone-dark-${v}.png`, fullPage: true });
 	}
 	const bg = await pp.evaluate(() => getComputedStyle(document.body).backgroundColor);
 	if (bg === "rgb(255, 255, 255)")
