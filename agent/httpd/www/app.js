@@ -569,7 +569,7 @@
 				continue;
 			if (v !== null && typeof v === "object")
 				continue;
-			let shown = typeof v === "number" ? fmtNum(v) : String(v);
+			let shown = typeof v === "number" ? fmtNum(v) : v === null ? "–" : String(v);
 			if (/_s$/.test(k) && typeof v === "number")
 				shown = fmtSpan(v);
 			if (/bytes/.test(k) && typeof v === "number")
@@ -872,7 +872,9 @@
 			bar.value = 1;
 		}
 		const sum = `${fmtNum(st.files ?? 0)} files, ${fmtBytes(st.bytes ?? 0)}` +
-			(total ? ` of ${fmtBytes(total)}` : "");
+			(total ? ` of ${fmtBytes(total)}` : "") +
+			(st.kept ? `; ${fmtNum(st.kept)} left as they were (they exist: tick overwrite to replace them)` : "") +
+			(st.warnings ? `; ${fmtNum(st.warnings)} warnings (see the log)` : "");
 		const p = $("#r-state");
 		p.dataset.state = st.state;
 		p.className = st.state === "failed" ? "error-text" : st.state === "done" ? "ok-text" : "";
