@@ -238,6 +238,7 @@
 	const views = {};
 	let current = null;
 	let refreshing = false;
+	let again = false;
 	let status = null;
 
 	function route() {
@@ -257,9 +258,15 @@
 	}
 
 	async function refresh() {
-		if (!token || refreshing)
+		if (!token)
 			return;
+		if (refreshing) {
+			// Another view, a new range: once this one is done.
+			again = true;
+			return;
+		}
 		refreshing = true;
+		again = false;
 		try {
 			status = await api("status");
 			$("#host").textContent = `${status.host || "vigil"}`;
@@ -273,6 +280,8 @@
 		} finally {
 			refreshing = false;
 		}
+		if (again)
+			refresh();
 	}
 
 	window.addEventListener("hashchange", route);
