@@ -5,6 +5,8 @@
  * timers use wall time, as alerts are read by people.  A source that fails is
  * retried at a doubling interval (capped at 16 x its own, or 10 minutes) and
  * its failures are logged at growing intervals, then once on recovery.
+ * Network sources collect on threads of their own (agent/collector.h); the
+ * loop takes their finished batches as if it had collected them itself.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -26,6 +28,7 @@
 #include "lib/log.h"
 #include "paths.h"
 
+#include "agent/collector.h"
 #include "agent/ctl.h"
 #include "agent/history.h"
 #include "agent/jobs.h"
@@ -41,7 +44,6 @@
 #define MAX_SLEEP_MS (60 * 1000)
 /* Should rules say that work is due right after a tick: the old tick. */
 #define RULES_FALLBACK_MS 1000
-#define MAX_BACKOFF_MS (10 * 60 * 1000)
 #define JOB_METRICS_MS 10000 /* how often backup readings are published */
 
 static volatile sig_atomic_t got_quit, got_reload;
@@ -119,11 +121,15 @@ reset_source_state(struct sched *s)
 		if (s->last != NULL)
 			metric_batch_init(&s->last[i], BATCH_MAX);
 	}
+	/* Network sources: on their own threads, due no more here. */
+	s->coll = collector_start(s->rc, s->wake[1], BATCH_MAX);
 }
 
 static void
 free_source_state(struct sched *s)
 {
+	collector_stop(s->coll);
+	s->coll = NULL;
 	for (size_t i = 0;
 	     s->last != NULL && s->rc != NULL && i < s->rc->nsources; i++)
 		metric_batch_free(&s->last[i]);
@@ -142,19 +148,17 @@ keep_last(struct metric_batch *dst, const struct metric_batch *src)
 			break;
 }
 
-void
-sched_collect_one(struct sched *s, size_t idx, int64_t now)
+/*
+ * Source ${idx} was collected into s->batch at monotonic ${now} in ${took}
+ * ms, with outcome ${rc} (${err}): count it, feed the rules, keep it for
+ * status.
+ */
+static void
+collected(struct sched *s, size_t idx, int rc, const struct ag_err *err,
+    int64_t took)
 {
 	struct source *src = s->rc->sources[idx];
-	struct ag_err err = { "" };
-	int64_t t0 = clock_mono_ms(), took;
-	int rc;
 
-	metric_batch_reset(&s->batch);
-	s->batch.now_ms = clock_wall_ms();
-	s->batch.mono_ms = t0;
-	rc = source_collect(src, &s->batch, &err);
-	took = clock_mono_ms() - t0;
 	src->last_dur_ms = took;
 	if (took > src->interval_ms)
 		log_warn("source %s: collection took %lld ms, longer than its "
@@ -169,22 +173,15 @@ sched_collect_one(struct sched *s, size_t idx, int64_t now)
 		src->last_ok_ms = s->batch.now_ms;
 		src->cur_interval_ms = src->interval_ms;
 	} else {
-		int64_t cap = src->interval_ms * 16;
-
-		if (cap > MAX_BACKOFF_MS)
-			cap = MAX_BACKOFF_MS;
-		if (cap < src->interval_ms)
-			cap = src->interval_ms;
 		src->failures++;
 		snprintf(src->last_err, sizeof(src->last_err), "%s",
-		    err.msg[0] ? err.msg : "failed");
+		    err->msg[0] ? err->msg : "failed");
 		/* Log the 1st, 2nd, 4th, 8th ... failure in a row. */
 		if ((src->failures & (src->failures - 1)) == 0)
 			log_warn("source %s: %s (failure %u in a row)",
 			    src->name, src->last_err, src->failures);
-		src->cur_interval_ms *= 2;
-		if (src->cur_interval_ms > cap)
-			src->cur_interval_ms = cap;
+		src->cur_interval_ms = source_next_interval(src,
+		    src->cur_interval_ms, false);
 	}
 	/*
 	 * A source that failed in part (one mount of several) still hands in
@@ -197,7 +194,39 @@ sched_collect_one(struct sched *s, size_t idx, int64_t now)
 		if (s->hist != NULL)
 			history_add(s->hist, &s->batch, s->batch.now_ms);
 	}
+}
+
+void
+sched_collect_one(struct sched *s, size_t idx, int64_t now)
+{
+	struct source *src = s->rc->sources[idx];
+	struct ag_err err = { "" };
+	int64_t t0 = clock_mono_ms();
+	int rc;
+
+	metric_batch_reset(&s->batch);
+	s->batch.now_ms = clock_wall_ms();
+	s->batch.mono_ms = t0;
+	rc = source_collect(src, &s->batch, &err);
+	collected(s, idx, rc, &err, clock_mono_ms() - t0);
 	src->next_ms = now + src->cur_interval_ms;
+}
+
+void
+sched_take_collected(struct sched *s)
+{
+	struct collector_batch *b;
+	struct metric_batch mine;
+
+	while ((b = collector_take(s->coll)) != NULL) {
+		/* Its readings become s->batch for the while. */
+		mine = s->batch;
+		s->batch = b->batch;
+		collected(s, b->idx, b->rc, &b->err, b->took_ms);
+		b->batch = s->batch;
+		s->batch = mine;
+		collector_batch_free(b);
+	}
 }
 
 /*
@@ -655,6 +684,7 @@ sched_run(const char *conf_path, struct runconf *rc)
 		for (size_t i = 0; i < s.rc->nsources; i++)
 			if (s.rc->sources[i]->next_ms <= now)
 				sched_collect_one(&s, i, now);
+		sched_take_collected(&s);
 		wall = clock_wall_ms();
 		jnext = jobs_tick(s.jobs, wall);
 		if (now >= s.next_job_metrics_ms)

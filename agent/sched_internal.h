@@ -2,7 +2,7 @@
  * sched_internal.h: the scheduler's state and the steps of its loop, for
  * sched.c and its unit test (tests/unit/test_sched.c) only.  sched_run()
  * is these steps in order: sched_setup(), then until SIGTERM the due
- * collections, the rules, sched_next_wake() and sched_poll_once(), with
+ * collections, the batches of the network sources' threads, the rules, sched_next_wake() and sched_poll_once(), with
  * sched_reload() on SIGHUP, and sched_teardown() at the end.
  *
  * SPDX-License-Identifier: BSD-2-Clause
@@ -18,6 +18,7 @@
 #include "agent/web.h"
 #include "conf/conf.h"
 
+struct collector;
 struct ctl;
 struct history;
 struct httpd;
@@ -38,6 +39,7 @@ struct sched {
 	int wake[2];
 	struct metric_batch batch;
 	struct metric_batch *last; /* per source: its last readings */
+	struct collector *coll;	   /* network sources' threads, or NULL */
 	char *rules_path;
 	int64_t started_ms;
 	uint64_t reloads, reload_failures;
@@ -69,6 +71,15 @@ int sched_setup(struct sched *s);
  * next collection is due at ${now} plus that interval.
  */
 void sched_collect_one(struct sched *s, size_t idx, int64_t now);
+
+/**
+ * sched_take_collected(s):
+ * Take every batch the network sources' threads finished (collector.h) and
+ * do with each what sched_collect_one() does after collecting: count the
+ * outcome (failures, last error, duration), feed the rules, keep the
+ * readings for status.  Their schedule is their threads'.
+ */
+void sched_take_collected(struct sched *s);
 
 /**
  * sched_next_wake(s, now, wall, jnext):

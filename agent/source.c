@@ -24,6 +24,8 @@
 
 /* Shortest interval a source may ask for. */
 #define SOURCE_MIN_INTERVAL_MS 1000
+/* The longest wait of a failing source (also at most 16 intervals). */
+#define SOURCE_MAX_BACKOFF_MS (10 * 60 * 1000)
 
 /* Prefix of every /proc path; "" is the real /proc. */
 static char proc_root[PATH_MAX];
@@ -136,6 +138,21 @@ source_cadence_ms(const struct source *s)
 						 0;
 
 	return c > s->interval_ms ? c : s->interval_ms;
+}
+
+int64_t
+source_next_interval(const struct source *s, int64_t cur_ms, bool ok)
+{
+	int64_t cap = s->interval_ms * 16;
+
+	if (ok)
+		return s->interval_ms;
+	if (cap > SOURCE_MAX_BACKOFF_MS)
+		cap = SOURCE_MAX_BACKOFF_MS;
+	if (cap < s->interval_ms)
+		cap = s->interval_ms;
+	cur_ms *= 2;
+	return cur_ms > cap ? cap : cur_ms;
 }
 
 /* source_free(s): free ${s}; NULL does nothing. */

@@ -13,6 +13,7 @@
 #ifndef VIGIL_SOURCE_H
 #define VIGIL_SOURCE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "agent/metric.h"
@@ -74,6 +75,15 @@ int source_cost(const struct source *s, char *buf, size_t len);
  * interval, or longer if the type says so (a cloud metric's period).
  */
 int64_t source_cadence_ms(const struct source *s);
+
+/**
+ * source_next_interval(s, cur_ms, ok):
+ * The wait before the next collection of ${s} after one that succeeded
+ * (${ok}: its interval) or failed while the wait was ${cur_ms} (twice that,
+ * at most 16 times its interval or 10 minutes, whichever is less, never
+ * below its interval).
+ */
+int64_t source_next_interval(const struct source *s, int64_t cur_ms, bool ok);
 
 /* source_type(s): the type name, "cpu", "disk", ... */
 const char *source_type(const struct source *s);

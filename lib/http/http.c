@@ -9,7 +9,9 @@
  * truncated.  Response headers are kept for the final response only (a
  * "100 Continue" block is discarded), bounded in count and bytes.
  * CURLOPT_NOSIGNAL is always set because the daemon is threaded, and only
- * http and https are allowed, without redirects.
+ * http and https are allowed, without redirects.  On a thread with a cancel
+ * flag (lib/cancel.h) a transfer is refused once it is set and aborted by
+ * the progress callback, which libcurl calls at least once a second.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -24,6 +26,7 @@
 
 #include "paths.h"
 #include "lib/buf.h"
+#include "lib/cancel.h"
 #include "lib/http/http.h"
 
 struct http_client {
@@ -297,6 +300,19 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *cookie)
 	return len;
 }
 
+/* CURLOPT_XFERINFOFUNCTION: go on unless this thread is told to stop. */
+static int
+xferinfo_cb(void *cookie, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)cookie;
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return cancel_requested() ? 1 : 0;
+}
+
 /* Is ${code} a failure that may go away if the request is tried again? */
 static int
 curl_code_transient(CURLcode code)
@@ -446,6 +462,10 @@ set_options(CURL *h, const struct http_req *req, const char *method,
 	}
 	if (req->ca_file != NULL)
 		SET(CURLOPT_CAINFO, req->ca_file);
+	if (cancel_bound()) {
+		SET(CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+		SET(CURLOPT_NOPROGRESS, 0L);
+	}
 	if (strcmp(method, "HEAD") == 0) {
 		SET(CURLOPT_NOBODY, 1L);
 	} else if (strcmp(method, "GET") == 0 && !body) {
@@ -532,6 +552,9 @@ xfer_begin(struct xfer *x, CURL *h, const struct http_req *req,
 	http_url_redact(req->url, x->where, sizeof(x->where));
 	if (!valid_method(x->method))
 		return ag_err_set(err, "%s: invalid method", x->where);
+	if (cancel_requested())
+		return ag_err_set(err, "%s %s: cancelled", x->method,
+		    x->where);
 	if (build_headers(req, &x->hdrs, err) != 0)
 		return -1;
 	x->req = req;
@@ -646,6 +669,8 @@ xfer_end(struct xfer *x, CURLcode rc, struct ag_err *err)
 		ret = x->sink_rc == AG_RETRY ? AG_RETRY : -1;
 		ag_err_set(err, "%s %s: receiving the body failed", x->method,
 		    x->where);
+	} else if (rc == CURLE_ABORTED_BY_CALLBACK) {
+		ret = ag_err_set(err, "%s %s: cancelled", x->method, x->where);
 	} else {
 		snprintf(detail, sizeof(detail), "%s",
 		    x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(rc));

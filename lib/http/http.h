@@ -17,7 +17,10 @@
  * at a time.  A struct http_multi runs many requests at once from one
  * thread (libcurl's multi interface), so that one slow peer does not hold
  * up the others: add requests, then poll and perform until each is reported
- * done, or remove it to cancel it.  This module never logs above debug.
+ * done, or remove it to cancel it.  On a thread that bound a cancel flag
+ * (lib/cancel.h), a synchronous request is refused once the flag is set
+ * and one under way is aborted within about a second (-1, "cancelled").
+ * This module never logs above debug.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */

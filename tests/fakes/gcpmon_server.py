@@ -19,8 +19,10 @@ library only; 127.0.0.1.
 Controls (no token): POST /_ctl {"values": {INSTANCE_NAME: V}, "default": V,
 "throttle": N (the next N lists get 429 RESOURCE_EXHAUSTED), "expire":
 true (every token issued so far expires now), "nodata": bool (no
-series), "remove": [INSTANCE_NAME, ...] (gone from the fleet)}; GET /_stats: tokens, unauthorized, throttled, calls (start,
-page token or "", series sent).
+series), "remove": [INSTANCE_NAME, ...] (gone from the fleet), "delay":
+S (each list answers S seconds late)}; GET /_stats: tokens, unauthorized,
+throttled, waiting (lists being held by the delay), calls (start, page
+token or "", series sent).
 
     gcpmon_server.py --port-file FILE --fleet FILE [--page N]
 """
@@ -48,9 +50,9 @@ def main():
     a = ap.parse_args()
     lock = threading.Lock()
     st = {"tokens": {}, "values": {}, "default": 0.1, "throttle": 0,
-          "nodata": False, "fleet": json.load(open(a.fleet)),
+          "nodata": False, "delay": 0, "fleet": json.load(open(a.fleet)),
           "stats": {"tokens": 0, "unauthorized": 0, "throttled": 0,
-                    "calls": []}}
+                    "waiting": 0, "calls": []}}
 
     class H(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -82,7 +84,7 @@ def main():
                 if "remove" in c:
                     st["fleet"] = [i for i in st["fleet"]
                                    if i["name"] not in c["remove"]]
-                for k in ("default", "throttle", "nodata"):
+                for k in ("default", "throttle", "nodata", "delay"):
                     if k in c:
                         st[k] = c[k]
                 if c.get("expire"):
@@ -129,6 +131,13 @@ def main():
                 return self.gerror(429, "RESOURCE_EXHAUSTED",
                                    "Quota exceeded for quota metric "
                                    "'Time series queries'.")
+            with lock:
+                delay = st["delay"]
+                st["stats"]["waiting"] += 1 if delay > 0 else 0
+            if delay > 0:
+                time.sleep(delay)
+                with lock:
+                    st["stats"]["waiting"] -= 1
             return self.list(m.group(1), {k: v[0] for k, v in q.items()})
 
         def list(self, project, q):

@@ -10,7 +10,11 @@
  * status`, the control requests, a signal that lands before poll() (the
  * wake pipe), and a whole vigild loop in a child process that reloads on
  * request and on SIGHUP and stops on SIGTERM at once, although the signal
- * reaches a thread other than the one asleep in poll().
+ * reaches a thread other than the one asleep in poll().  A network source
+ * (cloudwatch, against tests/unit/fakes/fake_httpd.c) collects on its own
+ * thread: a call that never gets an answer holds up neither a local
+ * source nor `status`, stopping cuts it, and a failing one reaches the
+ * status and backs off on the thread's own schedule.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -42,6 +46,7 @@
 #include "agent/sched_internal.h"
 #include "agent/sender.h"
 #include "paths.h"
+#include "tests/unit/fakes/fake_httpd.h"
 #include "tests/unit/fakes/testutil.h"
 
 /* An arbitrary monotonic and wall time for sched_next_wake(). */
@@ -853,6 +858,138 @@ test_run_signals(void **state)
 	assert_int_equal(access(rules_state, F_OK), 0);
 }
 
+/*
+ * A load source "fast" every second beside a cloudwatch source "cw" whose
+ * endpoint is ${h}.
+ */
+static void
+write_net_conf(const struct fake_httpd *h)
+{
+	char body[2048];
+
+	snprintf(body, sizeof(body),
+	    "sources = ( { type = \"load\"; name = \"fast\"; "
+	    "interval = \"1s\"; },\n"
+	    "  { type = \"cloudwatch\"; name = \"cw\"; interval = \"1s\";\n"
+	    "    region = \"us-east-1\"; "
+	    "endpoint = \"http://127.0.0.1:%d\";\n"
+	    "    access_key_id = \"AKIDTEST\"; "
+	    "secret_access_key = \"secret\"; delay = \"0s\";\n"
+	    "    metrics = ( { namespace = \"AWS/EC2\"; "
+	    "metric = \"CPUUtilization\";\n"
+	    "      period = \"1s\"; dimensions = { InstanceId = \"i-1\"; "
+	    "}; } ); } );\n",
+	    h->port);
+	write_conf(body);
+}
+
+/*
+ * vigild's loop (sched_run()) for ${ms} without the rules and jobs: the
+ * due sources, the network threads' batches, the sleep.  Return how many
+ * times the source "fast" was collected.
+ */
+static unsigned
+run_loop_for(struct sched *s, int64_t ms)
+{
+	struct source *fast = source_named(s, "fast");
+	int64_t end = clock_mono_ms() + ms, now, next;
+	unsigned n = 0;
+
+	while ((now = clock_mono_ms()) < end) {
+		for (size_t i = 0; i < s->rc->nsources; i++)
+			if (s->rc->sources[i]->next_ms <= now) {
+				n += s->rc->sources[i] == fast;
+				sched_collect_one(s, i, now);
+			}
+		sched_take_collected(s);
+		next = sched_next_wake(s, now, clock_wall_ms(), INT64_MAX);
+		if (next > end)
+			next = end;
+		now = clock_mono_ms();
+		sched_poll_once(s, next > now ? (int)(next - now) : 0);
+	}
+	return n;
+}
+
+/*
+ * A cloud endpoint that reads the request and never answers: the call
+ * waits on the source's thread (CloudWatch's timeout is 30 s) while the
+ * local source is collected every second and `status` answers at once;
+ * stopping the scheduler cuts the call within about a second.  On the
+ * scheduler thread, as before, the first collection of "cw" would hold
+ * the loop for 30 s.
+ */
+static void
+test_net_thread_slow(void **state)
+{
+	struct fake_httpd h;
+	struct sched s;
+	json_t *st, *o;
+	int64_t t0;
+	unsigned n;
+
+	(void)state;
+	set_load("1.00");
+	assert_int_equal(fake_httpd_start(&h), 0);
+	h.silent = 1;
+	write_net_conf(&h);
+	sched_open(&s);
+	assert_non_null(s.coll);
+	t0 = clock_mono_ms();
+	n = run_loop_for(&s, 3200);
+	assert_true(clock_mono_ms() - t0 < 4500);
+	/* At 0, 1, 2 and 3 s. */
+	assert_true(n >= 3);
+	assert_true(h.nreq >= 1); /* the call in flight */
+	st = status_of(&s);
+	o = json_array_get(member(st, "sources"), source_index(&s, "cw"));
+	assert_int_equal(json_integer_value(member(o, "last_ok_ms")), 0);
+	assert_int_equal(json_integer_value(member(o, "failures")), 0);
+	o = json_array_get(member(st, "sources"), source_index(&s, "fast"));
+	assert_true(json_integer_value(member(o, "last_ok_ms")) > 0);
+	json_decref(st);
+
+	t0 = clock_mono_ms();
+	sched_close(&s);
+	assert_true(clock_mono_ms() - t0 < 2500);
+	fake_httpd_stop(&h);
+}
+
+/*
+ * An endpoint that refuses every call: the failures reach the source's
+ * status through the scheduler, and the thread backs off (tries at 0, 2,
+ * 6 s: two in 4 s, not four).
+ */
+static void
+test_net_thread_failing(void **state)
+{
+	struct fake_httpd h;
+	struct sched s;
+	json_t *st, *o;
+	unsigned n;
+
+	(void)state;
+	set_load("1.00");
+	assert_int_equal(fake_httpd_start(&h), 0);
+	h.status = 403;
+	h.body = "<ErrorResponse><Error><Type>Sender</Type>"
+		 "<Code>AccessDenied</Code><Message>no</Message></Error>"
+		 "</ErrorResponse>";
+	write_net_conf(&h);
+	sched_open(&s);
+	n = run_loop_for(&s, 4000);
+	assert_true(n >= 4);
+	st = status_of(&s);
+	o = json_array_get(member(st, "sources"), source_index(&s, "cw"));
+	assert_int_equal(json_integer_value(member(o, "failures")), 2);
+	assert_non_null(strstr(json_string_value(member(o, "last_error")),
+	    "AccessDenied"));
+	assert_int_equal(source_named(&s, "cw")->cur_interval_ms, 4000);
+	json_decref(st);
+	sched_close(&s);
+	fake_httpd_stop(&h);
+}
+
 /* Remove the folder, and a child a failed test_run_signals left. */
 static int
 teardown(void **state)
@@ -877,6 +1014,8 @@ main(void)
 		cmocka_unit_test(test_requests),
 		cmocka_unit_test(test_wake_pipe),
 		cmocka_unit_test(test_run_signals),
+		cmocka_unit_test(test_net_thread_slow),
+		cmocka_unit_test(test_net_thread_failing),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
