@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +24,8 @@ ts_ms(clockid_t id)
 }
 
 /* The test clock (clock_test_set()); speed 0: the real clock. */
-static int64_t test_start_ms, test_mono0_ms;
-static double test_speed;
+static _Atomic int64_t test_start_ms, test_mono0_ms;
+static _Atomic double test_speed;
 static pthread_once_t test_once = PTHREAD_ONCE_INIT;
 
 void
@@ -51,12 +52,14 @@ test_from_env(void)
 int64_t
 clock_wall_ms(void)
 {
+	double speed;
+
 	(void)pthread_once(&test_once, test_from_env);
-	if (test_speed > 0)
+	if ((speed = test_speed) > 0)
 		return test_start_ms +
 		    (int64_t)((double)(ts_ms(CLOCK_MONOTONIC) -
 				  test_mono0_ms) *
-			test_speed);
+			speed);
 	return ts_ms(CLOCK_REALTIME);
 }
 

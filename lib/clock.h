@@ -22,8 +22,8 @@ int64_t clock_mono_ms(void);
  * clock_wall_ms(): VIGIL_TEST_CLOCK="START_MS:SPEED" (e.g.
  * "1796083200000:3600"; SPEED defaults to 1).  Never set in production:
  * it exists so that tests/integration/it_archive.sh can run a day of
- * readings in seconds (docs/ARCHIVE.md).  Not meant to change while other
- * threads read the clock.
+ * readings in seconds (docs/ARCHIVE.md); unit tests move time at will
+ * (a tiny speed holds it nearly still).
  */
 void clock_test_set(int64_t start_ms, double speed);
 
