@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "agent/history.h"
 #include "agent/jobs.h"
 #include "agent/prom.h"
 #include "agent/rules.h"
@@ -366,6 +367,21 @@ add_state(struct out *o, struct sched *s)
 	add(o, "vigil_spool_write_errors", "gauge",
 	    "failed writes of the spool in a row",
 	    (double)spool_write_errors(s->spool), NULL);
+	if (s->hist != NULL) {
+		struct history_stats hs;
+
+		history_stats(s->hist, &hs);
+		add(o, "vigil_history_series", "gauge",
+		    "series kept in the metric history", (double)hs.series,
+		    NULL);
+		add(o, "vigil_history_bytes", "gauge",
+		    "memory of the metric history", (double)hs.bytes, NULL);
+		add(o, "vigil_history_max_bytes", "gauge",
+		    "the history's cap (http.history.memory_max)",
+		    (double)hs.bytes_max, NULL);
+		add(o, "vigil_history_dropped_series_total", "counter",
+		    "series refused by the cap", (double)hs.dropped, NULL);
+	}
 	add_process(o);
 }
 
