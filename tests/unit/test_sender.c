@@ -8,8 +8,8 @@
  * keeps its entry, and the next sender delivers it once the receiver
  * answers.  sender_recent() keeps what was delivered and what was refused
  * for good (dropped, with the reason).  Deadlines below are bounds on
- * delivery under a hung peer (a
- * blocking sender takes the 60 s timeout), not speed measurements.
+ * delivery under a hung peer (a blocking sender takes the 60 s timeout),
+ * not speed measurements.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
