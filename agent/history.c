@@ -43,8 +43,8 @@
  * Refused series told apart, to count each once: a table twice as big,
  * whose room the cap keeps from the first series on.
  */
-#define REFUSED_MAX 1024
-#define REFUSED_BYTES (2 * REFUSED_MAX * sizeof(uint64_t))
+#define REFUSED_MAX (REFUSED_TABLE / 2)
+#define REFUSED_BYTES (REFUSED_TABLE * sizeof(uint64_t))
 #define MEMORY_MIN (64 * 1024)
 #define SAVE_MIN_MS (10 * 1000)
 
@@ -287,12 +287,12 @@ name_hash(const struct history *h, const char *name, size_t len)
 static void
 refuse(struct history *h, uint64_t hash)
 {
-	size_t mask = 2 * REFUSED_MAX - 1, i;
+	size_t mask = REFUSED_TABLE - 1, i;
 
 	hash = hash == 0 ? 1 : hash;
 	/* Its room was kept under the cap (history_series()). */
 	if (h->refused == NULL &&
-	    (h->refused = calloc(2 * REFUSED_MAX, sizeof(hash))) != NULL)
+	    (h->refused = calloc(REFUSED_TABLE, sizeof(hash))) != NULL)
 		h->bytes += REFUSED_BYTES;
 	if (h->refused == NULL || h->nrefused >= REFUSED_MAX) {
 		h->dropped++; /* no room to tell them apart: every time */

@@ -433,6 +433,9 @@ history_load(struct history *h)
 	}
 	history_clear(h);
 	h->dropped = 0;
+	if (h->refused != NULL)
+		memset(h->refused, 0, REFUSED_TABLE * sizeof(*h->refused));
+	h->nrefused = 0;
 	snprintf(bad, sizeof(bad), "%s.bad", h->path);
 	if (rename(h->path, bad) == 0)
 		log_warn("history: %s is damaged (%s): set aside as %s, the "

@@ -20,6 +20,8 @@
 
 #include "agent/history.h"
 
+/* Slots of the table that tells refused series apart (twice what it holds). */
+#define REFUSED_TABLE 2048
 #define RING_NONE (-1) /* ring.last of a ring that has no slot yet */
 /* The most slots of one tier (a config with more is refused). */
 #define HISTORY_SLOTS_MAX (1 << 20)

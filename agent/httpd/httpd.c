@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "agent/httpd/api_backup.h"
+#include "agent/httpd/assets.h"
 #include "agent/httpd/httpd.h"
 #include "agent/httpd/tokens.h"
 #include "conf/conf_http.h"
@@ -206,6 +207,19 @@ completed(void *cls, struct MHD_Connection *con, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* The headers of every answer. */
+static void
+common_headers(struct MHD_Response *mr, const char *ctype)
+{
+	(void)MHD_add_response_header(mr, "Content-Type", ctype);
+	(void)MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+	(void)MHD_add_response_header(mr, "Referrer-Policy", "no-referrer");
+	(void)MHD_add_response_header(mr, "X-Frame-Options", "DENY");
+	(void)MHD_add_response_header(mr, "Content-Security-Policy",
+	    "default-src 'self'; img-src 'self' data:; "
+	    "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'");
+}
+
 static enum MHD_Result
 send_resp(struct MHD_Connection *con, struct web_resp *rs, bool cache)
 {
@@ -219,14 +233,7 @@ send_resp(struct MHD_Connection *con, struct web_resp *rs, bool cache)
 		return MHD_NO;
 	}
 	rs->body = NULL;
-	(void)MHD_add_response_header(mr, "Content-Type",
-	    rs->ctype != NULL ? rs->ctype : "application/json");
-	(void)MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
-	(void)MHD_add_response_header(mr, "Referrer-Policy", "no-referrer");
-	(void)MHD_add_response_header(mr, "X-Frame-Options", "DENY");
-	(void)MHD_add_response_header(mr, "Content-Security-Policy",
-	    "default-src 'self'; img-src 'self' data:; "
-	    "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'");
+	common_headers(mr, rs->ctype != NULL ? rs->ctype : "application/json");
 	if (!cache)
 		(void)MHD_add_response_header(mr, "Cache-Control", "no-store");
 	if (rs->status == 401)
@@ -235,6 +242,33 @@ send_resp(struct MHD_Connection *con, struct web_resp *rs, bool cache)
 	if (rs->status == 429)
 		(void)MHD_add_response_header(mr, "Retry-After", "60");
 	ret = MHD_queue_response(con, (unsigned)rs->status, mr);
+	MHD_destroy_response(mr);
+	return ret;
+}
+
+/*
+ * One of the page's files (agent/httpd/assets.h), built into the module:
+ * no token, as they hold no data.  The browser asks again each time
+ * (no-cache) with If-None-Match, and an unchanged file is a 304.
+ */
+static enum MHD_Result
+send_asset(struct MHD_Connection *con, const struct httpd_asset *a)
+{
+	const char *inm = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_IF_NONE_MATCH);
+	bool same = inm != NULL && strstr(inm, a->etag) != NULL;
+	struct MHD_Response *mr;
+	enum MHD_Result ret;
+
+	mr = MHD_create_response_from_buffer(same ? 0 : a->len,
+	    same ? NULL : (void *)(uintptr_t)a->data, MHD_RESPMEM_PERSISTENT);
+	if (mr == NULL)
+		return MHD_NO;
+	common_headers(mr, a->ctype);
+	(void)MHD_add_response_header(mr, "ETag", a->etag);
+	(void)MHD_add_response_header(mr, "Cache-Control", "no-cache");
+	ret = MHD_queue_response(con,
+	    same ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK, mr);
 	MHD_destroy_response(mr);
 	return ret;
 }
@@ -374,6 +408,7 @@ on_request(void *cls, struct MHD_Connection *con, const char *url,
 	struct httpd *h = cls;
 	struct req *r = *con_cls;
 	struct web_resp rs = { 0 };
+	const struct httpd_asset *a;
 
 	(void)url;
 	(void)version;
@@ -405,6 +440,13 @@ on_request(void *cls, struct MHD_Connection *con, const char *url,
 	}
 	r->rq.body = r->body.p != NULL ? r->body.p : "";
 	r->rq.body_len = r->body.len;
+	if (!r->bad_target &&
+	    (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) &&
+	    (a = httpd_asset_find(r->rq.path)) != NULL) {
+		log_msg(LOG_LVL_DEBUG, "http: %s %s %s", method, r->rq.path,
+		    r->client);
+		return send_asset(con, a);
+	}
 	if (r->bad_target)
 		web_error(&rs, 400, "bad request target");
 	else if (r->too_big)
