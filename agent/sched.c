@@ -387,13 +387,10 @@ sched_status_json(struct sched *s)
 		for (size_t k = 0; s->last != NULL && k < s->last[i].n; k++)
 			(void)json_object_set_new(rd, s->last[i].v[k].name,
 			    json_real(s->last[i].v[k].value));
-		o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:i, s:s, s:o}",
-		    "name", src->name, "type", source_type(src), "interval_ms",
-		    (json_int_t)src->interval_ms, "last_ok_ms",
-		    (json_int_t)src->last_ok_ms, "last_duration_ms",
-		    (json_int_t)src->last_dur_ms, "failures",
-		    (int)src->failures, "last_error", src->last_err,
-		    "readings", rd);
+		if ((o = source_json(src)) != NULL)
+			(void)json_object_set_new(o, "readings", rd);
+		else
+			json_decref(rd);
 		(void)json_array_append_new(srcs, o);
 	}
 	(void)json_object_set_new(root, "sources", srcs);
