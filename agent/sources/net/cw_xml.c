@@ -19,11 +19,6 @@
 #include "lib/cloud/cloud_xml.h"
 #include "agent/sources/net/cloudwatch_internal.h"
 
-/* Most points one result may carry (GetMetricData: 100,800 per call). */
-#define CW_POINTS_MAX 100800
-/* Most tags an EC2 instance may have. */
-#define CW_TAGS_MAX 50
-
 /* Count the element children of ${n} called ${name}. */
 static size_t
 count_children(xmlNodePtr n, const char *name)
