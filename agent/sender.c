@@ -70,7 +70,58 @@ struct sender {
 	int64_t stop_by_ms; /* monotonic deadline of the final flush */
 	uint64_t sent, failed;
 	struct flight *flights; /* the sender thread's own */
+	/* Per notifier name (under mu): its last delivery and failure. */
+	struct nstate {
+		char name[128];
+		struct sender_nstate st;
+	} * ns;
+	size_t nns;
 };
+
+/*
+ * The state of notifier ${name} (mu held), made if new; NULL if out of
+ * memory or the name does not fit.
+ */
+static struct sender_nstate *
+nstate_get(struct sender *s, const char *name)
+{
+	struct nstate *v;
+
+	for (size_t i = 0; i < s->nns; i++)
+		if (strcmp(s->ns[i].name, name) == 0)
+			return &s->ns[i].st;
+	if (strlen(name) >= sizeof(s->ns[0].name) ||
+	    (v = realloc(s->ns, (s->nns + 1) * sizeof(*v))) == NULL)
+		return NULL;
+	s->ns = v;
+	memset(&v[s->nns], 0, sizeof(v[0]));
+	memcpy(v[s->nns].name, name, strlen(name) + 1);
+	return &v[s->nns++].st;
+}
+
+/* Note the outcome ${rc} (${err}) of a delivery by ${notifier}. */
+static void
+note(struct sender *s, const char *notifier, int rc, const struct ag_err *err)
+{
+	struct sender_nstate *st;
+
+	pthread_mutex_lock(&s->mu);
+	if (rc == 0)
+		s->sent++;
+	else if (rc != AG_RETRY)
+		s->failed++;
+	if ((st = nstate_get(s, notifier)) != NULL) {
+		if (rc == 0) {
+			st->last_ok_ms = clock_wall_ms();
+		} else {
+			st->last_err_ms = clock_wall_ms();
+			/* As the log would write it: no secret, no query. */
+			log_redact(err->msg[0] != '\0' ? err->msg : "failed",
+			    st->last_err, sizeof(st->last_err));
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+}
 
 /*
  * Entry ${e} was tried with outcome ${rc} (0, AG_RETRY or -1, with ${err}):
@@ -88,9 +139,6 @@ settle(struct sender *s, const struct spool_entry *e, int rc,
 			log_info("%s: delivered after %u retries: %s",
 			    e->notifier, e->attempts, summary);
 		(void)spool_done(s->sp, e->seq);
-		pthread_mutex_lock(&s->mu);
-		s->sent++;
-		pthread_mutex_unlock(&s->mu);
 	} else if (rc == AG_RETRY) {
 		/* Log the first failure, then only every 8th, to stay quiet. */
 		if (e->attempts % 8 == 0)
@@ -101,10 +149,8 @@ settle(struct sender *s, const struct spool_entry *e, int rc,
 		log_err("%s: delivery refused (%s), dropped: %s", e->notifier,
 		    err->msg, summary);
 		(void)spool_done(s->sp, e->seq);
-		pthread_mutex_lock(&s->mu);
-		s->failed++;
-		pthread_mutex_unlock(&s->mu);
 	}
+	note(s, e->notifier, rc, err);
 }
 
 /* spool_next_skip()'s filter: has ${notifier} a request in flight? */
@@ -405,6 +451,23 @@ sender_stats(struct sender *s, uint64_t *ret_sent, uint64_t *ret_failed)
 	pthread_mutex_unlock(&s->mu);
 }
 
+int
+sender_notifier_state(struct sender *s, const char *name,
+    struct sender_nstate *ret)
+{
+	int found = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < s->nns; i++)
+		if (strcmp(s->ns[i].name, name) == 0) {
+			*ret = s->ns[i].st;
+			found = 1;
+		}
+	pthread_mutex_unlock(&s->mu);
+	return found;
+}
+
 void
 sender_stop(struct sender *s, int64_t flush_ms)
 {
@@ -420,5 +483,6 @@ sender_stop(struct sender *s, int64_t flush_ms)
 	runconf_free(s->cur);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
+	free(s->ns);
 	free(s);
 }

@@ -499,6 +499,17 @@ test_status(void **state)
 	assert_true(json_is_integer(member(queue, "failed")));
 	assert_true(json_is_integer(member(member(queue, "per_notifier"),
 	    "log")));
+	{
+		json_t *nf = member(member(queue, "notifiers"), "log");
+
+		assert_true(json_is_integer(member(nf, "queued")));
+		assert_int_equal(json_integer_value(member(nf,
+				     "last_error_ms")),
+		    0);
+		assert_string_equal(json_string_value(member(nf,
+					"last_error")),
+		    "");
+	}
 	json_decref(st);
 	sched_close(&s);
 }
