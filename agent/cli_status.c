@@ -25,6 +25,14 @@ cli_config_check(int argc, char **argv)
 	if (runconf_load_stderr(runconf_pick_path(cli_config), &rc, true) != 0)
 		return CLI_FAIL;
 	printf("configuration OK\n");
+	{
+		struct conf_errs w = { 0 };
+
+		(void)runconf_warnings(rc, &w);
+		for (size_t i = 0; i < w.n; i++)
+			fprintf(stderr, "warning: %s\n", w.msgs[i]);
+		conf_errs_free(&w);
+	}
 	for (size_t i = 0; i < rc->nsources; i++) {
 		char line[512];
 

@@ -1177,6 +1177,49 @@ test_default_no_data(void **state)
 	conf_errs_free(&e);
 }
 
+/*
+ * runconf_warnings() (vigil config check): a rule whose no_data is shorter
+ * than the period of the cloud source it reads is named, with its line;
+ * one as long, one on another source, and one without no_data are not.
+ */
+static void
+test_no_data_warning(void **state)
+{
+	char path[] = "/tmp/test_cloudwatch_XXXXXX";
+	struct conf_errs e = { 0 }, w = { 0 };
+	struct runconf *rc = NULL;
+	int fd;
+	FILE *f;
+
+	(void)state;
+	assert_true((fd = mkstemp(path)) != -1);
+	assert_non_null(f = fdopen(fd, "w"));
+	fprintf(f,
+	    "sources = ( { type = \"cloudwatch\"; name = \"cw\"; "
+	    "interval = \"1m\"; metrics = ( { namespace = \"N\"; "
+	    "metric = \"M\"; period = \"10m\"; } ); },\n"
+	    "  { type = \"load\"; interval = \"10s\"; } );\n"
+	    "rules = ( { name = \"ok-default\"; metric = \"cw.M\"; "
+	    "warn = 1.0; },\n"
+	    "  { name = \"ok-long\"; metric = \"cw.*\"; warn = 1.0; "
+	    "no_data = \"10m\"; },\n"
+	    "  { name = \"ok-local\"; metric = \"load.1\"; warn = 1.0; "
+	    "no_data = \"1m\"; },\n"
+	    "  { name = \"short\"; metric = \"cw.M\"; warn = 1.0;\n"
+	    "    no_data = \"2m\"; } );\n");
+	assert_int_equal(fclose(f), 0);
+	if (runconf_load(path, &rc, &e) != 0)
+		fail_msg("%s", e.n > 0 ? e.msgs[0] : "?");
+	(void)unlink(path);
+	assert_int_equal(runconf_warnings(rc, &w), 1);
+	assert_non_null(strstr(w.msgs[0],
+	    ":7: rules[3].no_data: 2m0s is shorter than the 10m0s between two "
+	    "readings of source \"cw\" (cloudwatch)"));
+	runconf_free(rc);
+	conf_errs_free(&e);
+	conf_errs_free(&w);
+}
+
 int
 main(void)
 {
@@ -1194,6 +1237,7 @@ main(void)
 		cmocka_unit_test(test_settle),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_default_no_data),
+		cmocka_unit_test(test_no_data_warning),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
