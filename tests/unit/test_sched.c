@@ -854,7 +854,7 @@ test_net_thread_failing(void **state)
 	write_net_conf(&h);
 	sched_open(&s);
 	n = run_loop_for(&s, 4000);
-	assert_true(n >= 4);
+	assert_true(n >= 3);
 	st = status_of(&s);
 	o = json_array_get(member(st, "sources"), source_index(&s, "cw"));
 	assert_int_equal(json_integer_value(member(o, "failures")), 2);
