@@ -30,6 +30,7 @@ int cli_backup(int argc, char **argv);	     /* backup run|list|verify|prune */
 int cli_restore(int argc, char **argv);	     /* restore */
 int cli_queue(int argc, char **argv);	     /* queue list|retry|drop */
 int cli_storage_check(int argc, char **argv); /* storage check */
+int cli_token(int argc, char **argv);	      /* token add|list|remove */
 
 /*
  * Helpers shared by the commands.

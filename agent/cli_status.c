@@ -115,6 +115,28 @@ print_queue(json_t *q)
 	}
 }
 
+/* The metric history, kept when the HTTP server is on. */
+static void
+print_history(json_t *h)
+{
+	const char *err = json_string_value(json_object_get(h, "last_error"));
+	char when[48];
+
+	if (h == NULL)
+		return;
+	ago(json_integer_value(json_object_get(h, "saved_ms")), when,
+	    sizeof(when));
+	printf("\nHISTORY\n  %lld series, %.1f of %.1f MiB, %lld refused by "
+	       "the cap, saved %s\n",
+	    (long long)json_integer_value(json_object_get(h, "series")),
+	    json_integer_value(json_object_get(h, "bytes")) / 1048576.0,
+	    json_integer_value(json_object_get(h, "bytes_max")) / 1048576.0,
+	    (long long)json_integer_value(json_object_get(h, "dropped")),
+	    when);
+	if (err != NULL)
+		printf("  last save failed: %s\n", err);
+}
+
 static void
 print_status(json_t *st)
 {
@@ -201,6 +223,7 @@ print_status(json_t *st)
 	    (long long)json_integer_value(json_object_get(q, "failed")),
 	    (long long)json_integer_value(json_object_get(q, "dropped")));
 	print_queue(q);
+	print_history(json_object_get(st, "history"));
 }
 
 int

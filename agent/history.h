@@ -44,10 +44,10 @@ struct history_conf {
 
 struct history_stats {
 	size_t series;
-	size_t bytes;	   /* in use now */
-	size_t bytes_max;  /* the cap */
-	uint64_t dropped;  /* series refused by the cap */
-	int64_t saved_ms;  /* wall time of the last good save, 0: never */
+	size_t bytes;	  /* in use now */
+	size_t bytes_max; /* the cap */
+	uint64_t dropped; /* series refused by the cap (each name once) */
+	int64_t saved_ms; /* wall time of the last good save, 0: never */
 	char last_error[256];
 };
 
@@ -76,7 +76,12 @@ void history_free(struct history *h);
 
 /**
  * history_add(h, batch, wall_ms):
- * Add every reading of ${batch}, taken at wall time ${wall_ms}.
+ * Add every reading of ${batch} (but retirements, values that are not
+ * finite and names that are not UTF-8) at its own time, its ts_ms, or
+ * ${wall_ms}, the wall time now, when it has none or is more than a minute
+ * ahead.  A reading later than its ring's newest slot fills an empty
+ * older slot only; one older than the ring is dropped unless it is of the
+ * present (the clock went back: the ring starts again).
  */
 void history_add(struct history *h, const struct metric_batch *batch,
     int64_t wall_ms);
@@ -95,7 +100,8 @@ json_t *history_query(struct history *h, const char *series, int64_t from_ms,
 /**
  * history_names(h, pattern):
  * The names of the series kept that match the glob ${pattern} (NULL:
- * all), sorted, as a JSON array of strings.
+ * all; the rules' glob, metric_glob_match(): '*' crosses dots and
+ * labels), sorted, as a JSON array of strings.
  */
 json_t *history_names(struct history *h, const char *pattern);
 

@@ -35,4 +35,6 @@ const struct plugin_module vigil_plugin_module = {
 	.http_multi_wakeup = http_multi_wakeup,
 	.http_multi_free = http_multi_free,
 	.http_resp_free = http_resp_free,
+	.httpd_start = httpd_start,
+	.httpd_stop = httpd_stop,
 };

@@ -32,6 +32,7 @@
 #include "backup/catalog.h"
 #include "backup/job.h"
 #include "backup/jobconf.h"
+#include "agent/httpd/httpd.h"
 #include "backup/restore.h"
 #include "lib/ag.h"
 #include "lib/http/http.h"
@@ -74,6 +75,10 @@ struct plugin_module {
 	__typeof__(http_multi_wakeup) *http_multi_wakeup;
 	__typeof__(http_multi_free) *http_multi_free;
 	__typeof__(http_resp_free) *http_resp_free;
+
+	/* agent/httpd/httpd.h: vigild's HTTP server (http.listen). */
+	__typeof__(httpd_start) *httpd_start;
+	__typeof__(httpd_stop) *httpd_stop;
 };
 
 /* The module's symbol (plugin_module.c). */

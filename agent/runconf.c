@@ -14,6 +14,7 @@
 
 #include "agent/plugin_module.h"
 #include "agent/child.h"
+#include "agent/history.h"
 #include "agent/jobconf_check.h"
 #include "agent/jobs.h"
 #include "agent/notify_backend.h"
@@ -343,6 +344,12 @@ runconf_load(const char *path, struct runconf **ret, struct conf_errs *errs)
 	/* An empty list needs no backup code. */
 	if (conf_len(rc->conf->backups) > 0)
 		build_jobs(rc, errs);
+	/* Checked here; the scheduler reads it again to make the history. */
+	if (rc->conf->http.history != NULL) {
+		struct history_conf hc;
+
+		(void)history_conf_parse(rc->conf->http.history, &hc, errs);
+	}
 	if (build_sources(rc, errs) != 0 || build_notifiers(rc, errs) != 0 ||
 	    add_log_notifier(rc, errs) != 0 || build_rules(rc, errs) != 0)
 		goto fail;

@@ -30,6 +30,7 @@
 
 #include "agent/collector.h"
 #include "agent/ctl.h"
+#include "agent/history.h"
 #include "agent/jobs.h"
 #include "agent/runconf.h"
 #include "agent/sender.h"
@@ -190,6 +191,8 @@ collected(struct sched *s, size_t idx, int rc, const struct ag_err *err,
 		rules_feed(s->rc->rules, &s->batch, on_notification, s);
 		if (s->last != NULL)
 			keep_last(&s->last[idx], &s->batch);
+		if (s->hist != NULL)
+			history_add(s->hist, &s->batch, s->batch.now_ms);
 	}
 }
 
@@ -241,6 +244,8 @@ job_metrics(struct sched *s)
 	    "agent.spool_write_errors");
 	if (s->batch.n > 0)
 		rules_feed(s->rc->rules, &s->batch, on_notification, s);
+	if (s->batch.n > 0 && s->hist != NULL)
+		history_add(s->hist, &s->batch, s->batch.now_ms);
 	s->next_job_metrics_ms = s->batch.mono_ms + JOB_METRICS_MS;
 }
 
@@ -251,6 +256,46 @@ save_rules(struct sched *s)
 		return;
 	(void)rules_save(s->rc->rules, s->rules_path); /* logs */
 	s->rules_dirty = false;
+}
+
+/*
+ * The metric history, made when the HTTP server is configured
+ * (http.listen) and not yet made; http.history changes after that take
+ * effect at the next start.
+ */
+static void
+history_open(struct sched *s)
+{
+	const struct conf *c = s->rc->conf;
+	struct conf_errs errs = { 0 };
+	struct ag_err err = { "" };
+	struct history_conf hc;
+	char *path = NULL;
+
+	if (s->hist != NULL || c->http.listen == NULL)
+		return;
+	/* Checked when the configuration was loaded; errors are unlikely. */
+	if (history_conf_parse(c->http.history, &hc, &errs) != 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_err("%s", errs.msgs[i]);
+		conf_errs_free(&errs);
+		return;
+	}
+	if (asprintf(&path, "%s/history.bin", c->agent.state_dir) < 0)
+		return;
+	if ((s->hist = history_new(&hc, path, &err)) == NULL)
+		log_err("%s", err.msg);
+	free(path);
+}
+
+void
+sched_history_tick(struct sched *s, int64_t wall)
+{
+	struct ag_err err = { "" };
+
+	if (s->hist != NULL && wall >= history_save_due(s->hist) &&
+	    history_save(s->hist, &err) != 0)
+		log_warn("%s", err.msg);
 }
 
 void
@@ -286,8 +331,10 @@ sched_reload(struct sched *s)
 	(void)spool_set_notifiers(s->spool, nrc->notifiers, nrc->nnotifiers);
 	sender_swap(s->sender, runconf_ref(nrc));
 	jobs_configure(s->jobs, nrc, clock_wall_ms());
+	sched_web_reload(s, &old->conf->http);
 	runconf_free(old); /* the last user frees it */
 	reset_source_state(s);
+	history_open(s);
 	if (log_parse_level(nrc->conf->agent.log_level, &lvl) == 0)
 		log_set_level(lvl);
 	s->rules_dirty = true;
@@ -382,6 +429,18 @@ sched_status_json(struct sched *s)
 	(void)json_object_set_new(queue, "per_notifier", per);
 	(void)json_object_set_new(queue, "notifiers", nfs);
 	(void)json_object_set_new(root, "queue", queue);
+	if (s->hist != NULL) {
+		struct history_stats hs;
+
+		history_stats(s->hist, &hs);
+		(void)json_object_set_new(root, "history",
+		    json_pack("{s:I, s:I, s:I, s:I, s:I, s:s?}", "series",
+			(json_int_t)hs.series, "bytes", (json_int_t)hs.bytes,
+			"bytes_max", (json_int_t)hs.bytes_max, "dropped",
+			(json_int_t)hs.dropped, "saved_ms",
+			(json_int_t)hs.saved_ms, "last_error",
+			hs.last_error[0] != '\0' ? hs.last_error : NULL));
+	}
 	text = json_dumps(root, JSON_INDENT(1) | JSON_ENSURE_ASCII);
 	json_decref(root);
 	return text;
@@ -435,13 +494,16 @@ on_request(void *cookie, struct ctl_conn *c, const char *line)
 void
 sched_poll_once(struct sched *s, int timeout_ms)
 {
-	struct pollfd pfd[2 + CTL_POLLFDS_MAX];
+	struct pollfd pfd[3 + CTL_POLLFDS_MAX];
 	nfds_t n = 0;
 	char drain[64];
 	int rc;
 
 	pfd[n++] = (struct pollfd){ .fd = s->wake[0], .events = POLLIN };
 	pfd[n++] = (struct pollfd){ .fd = jobs_fd(s->jobs), .events = POLLIN };
+	/* The server's calls; -1 (ignored by poll()) when it is off. */
+	pfd[n++] = (struct pollfd){ .fd = s->web != NULL ? web_fd(s->web) : -1,
+		.events = POLLIN };
 	n += ctl_pollfds(s->ctl, pfd + n, clock_mono_ms());
 	rc = poll(pfd, n, timeout_ms);
 	s->wakeups++;
@@ -452,8 +514,10 @@ sched_poll_once(struct sched *s, int timeout_ms)
 		jobs_reap(s->jobs);
 		job_metrics(s);
 	}
+	if (rc > 0 && (pfd[2].revents & POLLIN) && s->web != NULL)
+		web_serve(s->web, sched_web_answer, s);
 	/* Also on a timeout: clients past their deadline are closed. */
-	ctl_dispatch(s->ctl, rc > 0 ? pfd + 2 : NULL, clock_mono_ms(),
+	ctl_dispatch(s->ctl, rc > 0 ? pfd + 3 : NULL, clock_mono_ms(),
 	    on_request, s);
 }
 
@@ -493,6 +557,9 @@ sched_next_wake(struct sched *s, int64_t now, int64_t wall, int64_t jnext)
 	if ((due = mono_of(due, now, wall)) < next)
 		next = due;
 	if ((due = ctl_next_deadline(s->ctl)) < next)
+		next = due;
+	if (s->hist != NULL &&
+	    (due = mono_of(history_save_due(s->hist), now, wall)) < next)
 		next = due;
 	return next;
 }
@@ -554,14 +621,24 @@ sched_setup(struct sched *s)
 	if ((s->jobs = jobs_new(a->state_dir, a->hostname)) == NULL)
 		return -1;
 	jobs_configure(s->jobs, s->rc, clock_wall_ms());
-	return 0;
+	history_open(s);
+	return sched_web_start(s);
 }
 
 void
 sched_teardown(struct sched *s, const char *sock)
 {
+	sched_web_stop(s);
 	jobs_free(s->jobs);
 	free_source_state(s);
+	if (s->hist != NULL) {
+		struct ag_err err = { "" };
+
+		if (history_save(s->hist, &err) != 0)
+			log_warn("%s", err.msg);
+		history_free(s->hist);
+		s->hist = NULL;
+	}
 	if (s->spool != NULL)
 		save_rules(s);
 	sender_stop(s->sender, SENDER_FLUSH_MS);
@@ -627,6 +704,7 @@ sched_run(const char *conf_path, struct runconf *rc)
 			job_metrics(&s);
 		rules_tick(s.rc->rules, wall, on_notification, &s);
 		save_rules(&s);
+		sched_history_tick(&s, wall);
 		next = sched_next_wake(&s, now, wall, jnext);
 		{
 			/* The spool's own timer: held entries, drop log. */

@@ -15,13 +15,18 @@
 #include <stdint.h>
 
 #include "agent/metric.h"
+#include "agent/web.h"
+#include "conf/conf.h"
 
 struct collector;
 struct ctl;
+struct history;
+struct httpd;
 struct jobs;
 struct runconf;
 struct sender;
 struct spool;
+struct web;
 
 struct sched {
 	const char *conf_path;
@@ -40,6 +45,9 @@ struct sched {
 	uint64_t reloads, reload_failures;
 	uint64_t wakeups; /* poll() returns, for status */
 	bool rules_dirty;
+	struct web *web;      /* the HTTP server's mailbox, or NULL */
+	struct httpd *httpd;  /* the server (in the module), or NULL */
+	struct history *hist; /* the metric history: with http.listen only */
 };
 
 /**
@@ -48,7 +56,8 @@ struct sched {
  * rest zero, wake {-1, -1}): the state folder, the spool, the rule states
  * read back, the wake pipe and the signal handlers (SIGTERM, SIGINT,
  * SIGHUP; SIGPIPE ignored), the control socket, the per-source state and
- * the jobs.  The caller starts the sender.  Return 0, or -1 (logged);
+ * the jobs, and with http.listen the metric history (read back from
+ * <state_dir>/history.bin).  The caller starts the sender.  Return 0, or -1 (logged);
  * sched_teardown() frees what was made either way.
  */
 int sched_setup(struct sched *s);
@@ -77,11 +86,20 @@ void sched_take_collected(struct sched *s);
  * The monotonic time of the next thing to do at monotonic ${now} (wall
  * time ${wall}; the next backup start at wall ${jnext}): the earliest of
  * the sources' next collections, the backup readings (when there are jobs),
- * ${jnext}, the rules' next deadline (at least 1 s ahead) and the control
- * clients' deadlines, and at most 60 s after ${now}.
+ * ${jnext}, the rules' next deadline (at least 1 s ahead), the control
+ * clients' deadlines and the history's next save, and at most 60 s after
+ * ${now}.
  */
 int64_t sched_next_wake(struct sched *s, int64_t now, int64_t wall,
     int64_t jnext);
+
+/**
+ * sched_history_tick(s, wall):
+ * Save the metric history if it is due at wall time ${wall}
+ * (history_save_due(); a failure is logged and retried at the next due
+ * time).
+ */
+void sched_history_tick(struct sched *s, int64_t wall);
 
 /**
  * sched_poll_once(s, timeout_ms):
@@ -105,15 +123,37 @@ void sched_reload(struct sched *s);
  * sched_status_json(s):
  * The answer to `vigil status`: host, version, pid, config, started_ms,
  * reloads, reload_failures, loop_wakeups, sources (each with its last
- * readings), rule series, jobs and queue.  The caller frees it; NULL if
+ * readings), rule series, jobs, queue and, when kept, history (series,
+ * bytes, bytes_max, dropped, saved_ms, last_error).  The caller frees it; NULL if
  * out of memory.
  */
 char *sched_status_json(struct sched *s);
 
 /**
+ * sched_web_start(s) / sched_web_reload(s, old) / sched_web_stop(s):
+ * The HTTP server (agent/sched_web.c).  Start it when the runconf has
+ * http.listen (loading the module; -1 if it cannot listen, logged).  After
+ * a reload, publish the new runconf to it and restart it if the http
+ * group ${old} (the previous runconf's) differs (a failure is logged and
+ * the server stays off).  Stop it before anything it reads goes.
+ */
+int sched_web_start(struct sched *s);
+void sched_web_reload(struct sched *s, const struct http_conf *old);
+void sched_web_stop(struct sched *s);
+
+/**
+ * sched_web_answer(cookie, rq, rs):
+ * The scheduler's answer to a request the server hands over (a
+ * web_handler_fn, ${cookie} the struct sched): /metrics (prom_render()),
+ * the /api/v1 routes of the scheduler's state.
+ */
+void sched_web_answer(void *cookie, const struct web_req *rq,
+    struct web_resp *rs);
+
+/**
  * sched_teardown(s, sock):
  * Stop the jobs and the sender (which delivers for up to SENDER_FLUSH_MS),
- * save the rule states, drop the runconf, close the spool, the control
+ * save the rule states and the history, drop the runconf, close the spool, the control
  * socket (unlinking ${sock}, the path it listens on) and the wake pipe,
  * and free the rest of ${s}.
  */

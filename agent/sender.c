@@ -29,8 +29,10 @@
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
+#include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -47,6 +49,20 @@
 
 /* The longest the thread sleeps without a reason to wake. */
 #define SENDER_IDLE_MS 60000
+
+/* One settled notification, for sender_recent(). */
+struct settled {
+	char id[sizeof(((struct notification *)0)->id)];
+	char rule[sizeof(((struct notification *)0)->rule)];
+	char metric[METRIC_NAME_MAX];
+	char notifier[sizeof(((struct spool_entry *)0)->notifier)];
+	char error[AG_ERR_SIZE]; /* "" when delivered */
+	enum alert_state state;
+	int64_t time_ms;    /* when the notification was made */
+	int64_t settled_ms; /* when its delivery ended */
+	unsigned attempts;
+	bool delivered;
+};
 
 /* A request in flight: the head of one notifier's queue. */
 struct flight {
@@ -70,6 +86,9 @@ struct sender {
 	int64_t stop_by_ms; /* monotonic deadline of the final flush */
 	uint64_t sent, failed;
 	struct flight *flights; /* the sender thread's own */
+	/* The last SENDER_RECENT settled, a ring under ${mu}. */
+	struct settled *recent;
+	size_t nrecent, recent_next;
 	/* Per notifier name (under mu): its last delivery and failure. */
 	struct nstate {
 		char name[128];
@@ -77,6 +96,32 @@ struct sender {
 	} * ns;
 	size_t nns;
 };
+
+/* Keep entry ${e}'s outcome in the ring; called with ${s}->mu held. */
+static void
+remember(struct sender *s, const struct spool_entry *e, bool delivered,
+    const char *error)
+{
+	struct settled *r;
+
+	if (s->recent == NULL &&
+	    (s->recent = calloc(SENDER_RECENT, sizeof(*s->recent))) == NULL)
+		return;
+	r = &s->recent[s->recent_next];
+	s->recent_next = (s->recent_next + 1) % SENDER_RECENT;
+	if (s->nrecent < SENDER_RECENT)
+		s->nrecent++;
+	snprintf(r->id, sizeof(r->id), "%s", e->n.id);
+	snprintf(r->rule, sizeof(r->rule), "%s", e->n.rule);
+	snprintf(r->metric, sizeof(r->metric), "%s", e->n.metric);
+	snprintf(r->notifier, sizeof(r->notifier), "%s", e->notifier);
+	snprintf(r->error, sizeof(r->error), "%s", error);
+	r->state = e->n.state;
+	r->time_ms = e->n.ts_ms;
+	r->settled_ms = clock_wall_ms();
+	r->attempts = e->attempts + 1;
+	r->delivered = delivered;
+}
 
 /*
  * The state of notifier ${name} (mu held), made if new; NULL if out of
@@ -99,17 +144,15 @@ nstate_get(struct sender *s, const char *name)
 	return &v[s->nns++].st;
 }
 
-/* Note the outcome ${rc} (${err}) of a delivery by ${notifier}. */
+/*
+ * Note the outcome ${rc} (${err}) of a delivery by ${notifier}; called
+ * with ${s}->mu held.
+ */
 static void
 note(struct sender *s, const char *notifier, int rc, const struct ag_err *err)
 {
 	struct sender_nstate *st;
 
-	pthread_mutex_lock(&s->mu);
-	if (rc == 0)
-		s->sent++;
-	else if (rc != AG_RETRY)
-		s->failed++;
 	if ((st = nstate_get(s, notifier)) != NULL) {
 		if (rc == 0) {
 			st->last_ok_ms = clock_wall_ms();
@@ -120,7 +163,6 @@ note(struct sender *s, const char *notifier, int rc, const struct ag_err *err)
 			    st->last_err, sizeof(st->last_err));
 		}
 	}
-	pthread_mutex_unlock(&s->mu);
 }
 
 /*
@@ -138,19 +180,32 @@ settle(struct sender *s, const struct spool_entry *e, int rc,
 		if (e->attempts > 0)
 			log_info("%s: delivered after %u retries: %s",
 			    e->notifier, e->attempts, summary);
+		/* Counted first: whoever sees it gone sees it settled. */
+		pthread_mutex_lock(&s->mu);
+		s->sent++;
+		remember(s, e, true, "");
+		note(s, e->notifier, rc, err);
+		pthread_mutex_unlock(&s->mu);
 		(void)spool_done(s->sp, e->seq);
 	} else if (rc == AG_RETRY) {
 		/* Log the first failure, then only every 8th, to stay quiet. */
 		if (e->attempts % 8 == 0)
 			log_warn("%s: delivery failed (%s), will retry: %s",
 			    e->notifier, err->msg, summary);
+		pthread_mutex_lock(&s->mu);
+		note(s, e->notifier, rc, err);
+		pthread_mutex_unlock(&s->mu);
 		spool_retry(s->sp, e->seq, clock_mono_ms());
 	} else {
 		log_err("%s: delivery refused (%s), dropped: %s", e->notifier,
 		    err->msg, summary);
+		pthread_mutex_lock(&s->mu);
+		s->failed++;
+		remember(s, e, false, err->msg);
+		note(s, e->notifier, rc, err);
+		pthread_mutex_unlock(&s->mu);
 		(void)spool_done(s->sp, e->seq);
 	}
-	note(s, e->notifier, rc, err);
 }
 
 /* spool_next_skip()'s filter: has ${notifier} a request in flight? */
@@ -468,6 +523,38 @@ sender_notifier_state(struct sender *s, const char *name,
 	return found;
 }
 
+json_t *
+sender_recent(struct sender *s)
+{
+	json_t *arr = json_array();
+
+	pthread_mutex_lock(&s->mu);
+	/* Newest first: back from the slot written last. */
+	for (size_t k = 1; arr != NULL && k <= s->nrecent; k++) {
+		const struct settled *r =
+		    &s->recent[(s->recent_next + SENDER_RECENT - k) %
+			SENDER_RECENT];
+		char t[40], st[40];
+		json_t *o;
+
+		clock_rfc3339(r->time_ms, t, sizeof(t));
+		clock_rfc3339(r->settled_ms, st, sizeof(st));
+		o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i}",
+		    "id", r->id, "rule", r->rule, "metric", r->metric, "state",
+		    alert_state_name(r->state), "time", t, "settled", st,
+		    "notifier", r->notifier, "result",
+		    r->delivered ? "delivered" : "dropped", "attempts",
+		    (int)r->attempts);
+
+		if (o != NULL && !r->delivered)
+			(void)json_object_set_new(o, "error",
+			    json_string(r->error));
+		(void)json_array_append_new(arr, o);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return arr;
+}
+
 void
 sender_stop(struct sender *s, int64_t flush_ms)
 {
@@ -483,6 +570,7 @@ sender_stop(struct sender *s, int64_t flush_ms)
 	runconf_free(s->cur);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
+	free(s->recent);
 	free(s->ns);
 	free(s);
 }

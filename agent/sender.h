@@ -16,6 +16,8 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 /*
  * How long a stopping daemon tries to deliver what is queued (sender_stop())
  * before it cancels what is still in flight: well inside systemd's stop
@@ -63,6 +65,19 @@ struct sender_nstate {
  */
 int sender_notifier_state(struct sender *s, const char *name,
     struct sender_nstate *ret);
+
+/* How many settled notifications sender_recent() remembers. */
+#define SENDER_RECENT 100
+
+/**
+ * sender_recent(s):
+ * The last SENDER_RECENT notifications whose delivery ended (accepted by
+ * the receiver, or refused and dropped), newest first, as a new JSON
+ * array of {id, rule, metric, state, time, settled, notifier, result:
+ * "delivered"|"dropped", attempts, error (dropped only)}, the times in
+ * RFC 3339.  Retries are not settled: the queue shows them.
+ */
+json_t *sender_recent(struct sender *s);
 
 /**
  * sender_stop(s, flush_ms):

@@ -1007,6 +1007,19 @@ spool_depth(struct spool *sp)
 	return n;
 }
 
+int64_t
+spool_oldest_ms(struct spool *sp)
+{
+	int64_t t = 0;
+
+	pthread_mutex_lock(&sp->mu);
+	for (size_t i = 0; i < sp->n; i++)
+		if (t == 0 || sp->v[i]->e.n.ts_ms < t)
+			t = sp->v[i]->e.n.ts_ms;
+	pthread_mutex_unlock(&sp->mu);
+	return t;
+}
+
 size_t
 spool_depth_for(struct spool *sp, const char *notifier)
 {

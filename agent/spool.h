@@ -141,6 +141,8 @@ void spool_retry_now(struct spool *sp, const char *notifier);
 size_t spool_depth(struct spool *sp);
 /* spool_depth_for(sp, notifier): entries waiting for one notifier. */
 size_t spool_depth_for(struct spool *sp, const char *notifier);
+/* spool_oldest_ms(sp): when the oldest entry was made (wall ms); 0: none. */
+int64_t spool_oldest_ms(struct spool *sp);
 /* spool_dropped(sp): entries dropped, for any reason, since the open. */
 uint64_t spool_dropped(struct spool *sp);
 /*

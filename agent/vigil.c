@@ -80,6 +80,7 @@ main(int argc, char **argv)
 		{ "key", NULL, cli_key },
 		{ "queue", NULL, cli_queue },
 		{ "storage", "check", cli_storage_check },
+		{ "token", NULL, cli_token },
 	};
 	char **cmdv;
 	int cmdc = 0;

@@ -95,6 +95,14 @@ struct web *web_new(void);
  */
 void web_free(struct web *w);
 
+/**
+ * web_close(w):
+ * From now on answer every call 503 at once, those waiting included: the
+ * scheduler is stopping and will not serve them (so the server's threads
+ * can be joined).
+ */
+void web_close(struct web *w);
+
 /* web_fd(w): readable while calls wait for web_serve(). */
 int web_fd(const struct web *w);
 

@@ -29,11 +29,12 @@
 #include "conf/conf_src.h"
 
 #include "conf/conf.h"
+#include "conf/conf_http.h"
 
 #define SECRET_MAX (64 * 1024)
 
-static const char *const top_keys[] = { "agent", "credentials", "sources",
-	"rules", "notifiers", "storage", "backups", NULL };
+static const char *const top_keys[] = { "agent", "credentials", "http",
+	"sources", "rules", "notifiers", "storage", "backups", NULL };
 static const char *const agent_keys[] = { "state_dir", "log_level",
 	"control_socket", "hostname", "syslog", "spool_max", "socket_mode",
 	"socket_group", NULL };
@@ -868,6 +869,7 @@ conf_load(const char *path, struct conf **ret, struct conf_errs *errs)
 	conf_check_keys(errs, config_root_setting(cfg), top_keys);
 	if (read_agent(c, errs, config_lookup(cfg, "agent")) != 0)
 		goto err0;
+	(void)conf_http_read(errs, config_lookup(cfg, "http"), &c->http);
 	c->sources = section(errs, cfg, "sources", true);
 	c->rules = section(errs, cfg, "rules", true);
 	c->notifiers = section(errs, cfg, "notifiers", true);
@@ -892,6 +894,7 @@ conf_free(struct conf *c)
 	free(c->agent.control_socket);
 	free(c->agent.hostname);
 	free(c->agent.socket_group);
+	conf_http_free(&c->http);
 	if (c->cfg != NULL) {
 		config_destroy(c->cfg);
 		free(c->cfg);

@@ -76,7 +76,7 @@ _vigil()
 		compopt -o dirnames 2>/dev/null
 		return
 		;;
-	--path | --prefix | --storage | --workers | --notifier)
+	--path | --prefix | --storage | --workers | --notifier | --role)
 		return
 		;;
 	--job)
@@ -103,7 +103,7 @@ _vigil()
 			    -h --help -V --version" -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W "config status reload backup
-			    restore decrypt key queue storage version" -- "$cur"))
+			    restore decrypt key queue storage token version" -- "$cur"))
 		fi
 		return
 		;;
@@ -125,6 +125,7 @@ _vigil()
 		key) COMPREPLY=($(compgen -W "generate" -- "$cur")) ;;
 		queue) COMPREPLY=($(compgen -W "list retry drop" -- "$cur")) ;;
 		storage) COMPREPLY=($(compgen -W "check" -- "$cur")) ;;
+		token) COMPREPLY=($(compgen -W "add list remove" -- "$cur")) ;;
 		esac
 		return
 		;;
@@ -161,6 +162,16 @@ _vigil()
 		;;
 	queue/drop)
 		COMPREPLY=($(compgen -W "--all --notifier" -- "$cur"))
+		;;
+	token/add)
+		if [ "$prev" = --role ]; then
+			COMPREPLY=($(compgen -W "read admin" -- "$cur"))
+		elif [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--role --file" -- "$cur"))
+		fi
+		;;
+	token/list | token/remove)
+		[[ $cur == -* ]] && COMPREPLY=($(compgen -W "--file" -- "$cur"))
 		;;
 	storage/check)
 		[[ $cur == -* ]] &&

@@ -7,8 +7,8 @@
 #
 #   tests/fuzz/make_corpus.sh BUILD_DIR
 #
-# BUILD_DIR holds a built `vigil` and tests/fuzz_rules (any build: the
-# normal one or build-fuzz/).  The seeds are committed; rerun this only
+# BUILD_DIR holds a built `vigil`, tests/fuzz_rules and tests/fuzz_history
+# (any build: the normal one or build-fuzz/).  The seeds are committed; rerun this only
 # when a format changes.  Keep the corpora small (< 1 MB in all): they run
 # in every CTest run.
 set -euo pipefail
@@ -17,15 +17,17 @@ src=$PWD
 build=$(cd "${1:?usage: make_corpus.sh BUILD_DIR}" && pwd)
 vigil=$build/vigil
 [ -x "$vigil" ] || { echo "make_corpus: no $vigil" >&2; exit 1; }
-[ -x "$build/tests/fuzz_rules" ] ||
-	{ echo "make_corpus: no $build/tests/fuzz_rules" >&2; exit 1; }
+for f in fuzz_rules fuzz_history; do
+	[ -x "$build/tests/$f" ] ||
+		{ echo "make_corpus: no $build/tests/$f" >&2; exit 1; }
+done
 
 out=$src/tests/fuzz/corpus
 # The backup id fuzz_index.c's base manifest carries.
 index_id=2026-11-22T030000Z-3f9a
 t=$(mktemp -d /tmp/vigil-corpus.XXXXXX)
 trap 'rm -rf "$t"' EXIT
-for d in conf manifest index format notify rules job schedule proc; do
+for d in conf manifest index format notify rules job schedule proc history; do
 	rm -rf "${out:?}/$d"
 	mkdir -p "$out/$d"
 done
@@ -212,6 +214,11 @@ EOF
 VIGIL_FUZZ_RULES_SEED="$out/rules/state.json" \
     "$build/tests/fuzz_rules" /dev/null 2>/dev/null
 printf '{"version":1,"rules":{}}' >"$out/rules/empty.json"
+
+# --- metric history files, written by fuzz_history itself --------------
+VIGIL_FUZZ_HISTORY_SEED="$out/history" "$build/tests/fuzz_history" \
+    /dev/null 2>/dev/null
+chmod 644 "$out/history/"*
 
 # --- job states ---------------------------------------------------------
 printf '{}' >"$out/job/empty.json"

@@ -23,6 +23,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -39,6 +40,7 @@
 
 #include "lib/clock.h"
 #include "agent/ctl.h"
+#include "agent/history.h"
 #include "agent/runconf.h"
 #include "agent/sched.h"
 #include "agent/sched_internal.h"
@@ -514,6 +516,139 @@ test_status(void **state)
 	sched_close(&s);
 }
 
+static char *ask(struct sched *s, const char *req);
+
+/* A TCP port on 127.0.0.1 that is free now. */
+static int
+free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port;
+
+	assert_true(fd >= 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+/* The names of the series in ${s}'s history, as one string. */
+static char *
+history_list(struct sched *s)
+{
+	static char out[256];
+	json_t *a = history_names(s->hist, NULL);
+	char *text = json_dumps(a, JSON_COMPACT);
+
+	snprintf(out, sizeof(out), "%s", text);
+	free(text);
+	json_decref(a);
+	return out;
+}
+
+/*
+ * With http.listen the loop keeps a history as http.history says:
+ * collected readings and the backup readings go in, `vigil status`
+ * reports it, its save is one of the wake-ups and happens when due and at
+ * the end, and the next start reads it back.  Without http.listen there is
+ * none; a bad http.history is a configuration error.
+ */
+static void
+test_history(void **state)
+{
+	static const char ld[] =
+	    "sources = ( { type = \"load\"; name = \"ld\"; "
+	    "interval = \"30s\"; } );\n";
+	struct conf_errs errs = { 0 };
+	struct runconf *rc = NULL;
+	struct sched s;
+	char path[PATH_MAX], body[1024];
+	json_t *st, *h;
+	int64_t due;
+
+	(void)state;
+	set_load("2.50");
+	write_conf(ld);
+	sched_open(&s);
+	assert_null(s.hist);
+	st = status_of(&s);
+	assert_null(json_object_get(st, "history"));
+	json_decref(st);
+	sched_close(&s);
+
+	snprintf(body, sizeof(body),
+	    "%shttp = { listen = \"127.0.0.1:%d\"; metrics_public = true;\n"
+	    "  history = { tiers = [ \"10s\" ]; }; };\n",
+	    ld, free_port());
+	rewrite_conf(body);
+	assert_int_equal(runconf_load(conf_path, &rc, &errs), -1);
+	assert_true(tu_has_error(&errs,
+	    "http.history.tiers[0]: \"10s\" is "
+	    "not STEP:SPAN"));
+	conf_errs_free(&errs);
+
+	snprintf(body, sizeof(body),
+	    "%shttp = { listen = \"127.0.0.1:%d\"; metrics_public = true;\n"
+	    "  history = { tiers = [ \"10s:1h\", \"5m:1d\" ];\n"
+	    "    memory_max = \"1MiB\"; save_interval = \"1m\"; }; };\n",
+	    ld, free_port());
+	rewrite_conf(body);
+	sched_open(&s);
+	assert_non_null(s.hist);
+	assert_string_equal(history_list(&s), "[]");
+	sched_collect_one(&s, 0, NOW);
+	assert_string_equal(history_list(&s),
+	    "[\"load.1\",\"load.15\",\"load.15_per_core\","
+	    "\"load.1_per_core\",\"load.5\",\"load.5_per_core\"]");
+	/* The backup and spool readings too. */
+	free(ask(&s, "backup-run nosuch"));
+	h = history_query(s.hist, "agent.spool_write_errors", 0, INT64_MAX, 0);
+	assert_non_null(h);
+	json_decref(h);
+
+	st = status_of(&s);
+	h = member(st, "history");
+	assert_int_equal(json_integer_value(member(h, "series")), 7);
+	/* 360 + 288 slots of 4 bytes a series. */
+	assert_true(json_integer_value(member(h, "bytes")) > 7 * 648 * 4);
+	assert_true(json_integer_value(member(h, "bytes")) <
+	    7 * 648 * 4 + 32768);
+	assert_int_equal(json_integer_value(member(h, "bytes_max")), 1 << 20);
+	assert_int_equal(json_integer_value(member(h, "dropped")), 0);
+	assert_int_equal(json_integer_value(member(h, "saved_ms")), 0);
+	assert_true(json_is_null(member(h, "last_error")));
+	json_decref(st);
+
+	/* The next save (a minute after the start) wakes the loop. */
+	sources_due_in(&s, 3600 * 1000);
+	due = history_save_due(s.hist);
+	assert_true(due > clock_wall_ms() + 50 * 1000);
+	assert_true(due <= clock_wall_ms() + 60 * 1000);
+	assert_int_equal(sched_next_wake(&s, NOW, due - 1234, INT64_MAX),
+	    NOW + 1234);
+	tu_pathf(path, "%s/state%u/history.bin", tu_tmpdir(), nconf - 1);
+	sched_history_tick(&s, due - 1);
+	assert_int_equal(access(path, F_OK), -1);
+	sched_history_tick(&s, due);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_true(history_save_due(s.hist) > due);
+	st = status_of(&s);
+	assert_true(json_integer_value(member(member(st, "history"),
+			"saved_ms")) > 0);
+	json_decref(st);
+	assert_int_equal(unlink(path), 0);
+
+	/* Saved at the end, read back at the next start. */
+	sched_close(&s);
+	assert_int_equal(access(path, F_OK), 0);
+	sched_open(&s);
+	assert_non_null(strstr(history_list(&s), "\"load.5_per_core\""));
+	sched_close(&s);
+}
+
 /*
  * Send ${req} as a control client and return the answer (malloc'd, the
  * caller frees it), served by one sched_poll_once().
@@ -886,6 +1021,7 @@ main(void)
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_reload),
 		cmocka_unit_test(test_status),
+		cmocka_unit_test(test_history),
 		cmocka_unit_test(test_requests),
 		cmocka_unit_test(test_wake_pipe),
 		cmocka_unit_test(test_run_signals),
