@@ -87,6 +87,17 @@ int cw_parse_error(const char *body, size_t len, char *code, size_t codelen,
     char *msg, size_t msglen);
 
 /**
+ * cw_result_alloc(id, nts, nv, ret_ts, ret_v, err):
+ * What both readers check of one MetricDataResult before its points: an
+ * Id, as many Timestamps (${nts}) as Values (${nv}), at most
+ * CW_POINTS_MAX; then room for them in *${ret_ts} and *${ret_v} (NULL
+ * when there are none; the caller frees them).  Return 0, or -1 with
+ * ${err} set and nothing to free.
+ */
+int cw_result_alloc(const char *id, size_t nts, size_t nv, int64_t **ret_ts,
+    double **ret_v, struct ag_err *err);
+
+/**
  * cw_json_gmd(body, len, fn, cookie, next, nextlen, err):
  * cw_parse_gmd() for an answer of the JSON protocol (awsJson1_0,
  * X-Amz-Target GraniteServiceVersion20100801.GetMetricData): Timestamps

@@ -100,9 +100,6 @@ one_result(const json_t *r, cw_result_fn *fn, void *cookie, struct ag_err *err)
 		    "GetMetricData: a result is not an object");
 	copy_str(r, "Id", id, sizeof(id));
 	copy_str(r, "StatusCode", status, sizeof(status));
-	if (id[0] == '\0')
-		return ag_err_set(err,
-		    "GetMetricData: a result without an Id");
 	if ((tsa != NULL && !json_is_array(tsa)) ||
 	    (va != NULL && !json_is_array(va)))
 		return ag_err_set(err,
@@ -111,16 +108,8 @@ one_result(const json_t *r, cw_result_fn *fn, void *cookie, struct ag_err *err)
 		    id);
 	nts = json_array_size(tsa);
 	nv = json_array_size(va);
-	if (nts != nv || nts > CW_POINTS_MAX)
-		return ag_err_set(err,
-		    "GetMetricData: result %s has %zu timestamps and %zu values",
-		    id, nts, nv);
-	if (nts > 0 &&
-	    ((ts = calloc(nts, sizeof(*ts))) == NULL ||
-		(v = calloc(nv, sizeof(*v))) == NULL)) {
-		(void)ag_err_set(err, "GetMetricData: out of memory");
-		goto out;
-	}
+	if (cw_result_alloc(id, nts, nv, &ts, &v, err) != 0)
+		return -1;
 	for (size_t i = 0; i < nts; i++) {
 		const json_t *x = json_array_get(va, i);
 
