@@ -4,18 +4,20 @@
 // tests/integration/it_web_page.sh against a running vigild:
 //   node tests/web/page.mjs   with, in the environment,
 //   VIGIL_URL      http://127.0.0.1:PORT/
-//   VIGIL_TOKEN    an admin token
+//   VIGIL_TOKEN    an admin token; VIGIL_READ_TOKEN a read one
 //   SHOTS          the folder for the screenshots
 //   FIRING_RULE    a rule that is firing
 //   SERIES         a metric with history
 //   JOB, BACKUP_ID the job and the backup to restore from
 //   RESTORE_FILE   the file to restore, as the backup's index names it
-//   TARGET         a folder under a restore root; BAD_TARGET one outside
+//   RESTORE_ROOT   the restore root (http.restore_roots)
+//   TARGET         a folder under it; BAD_TARGET one outside
 //   CHROMIUM       the browser (default /usr/bin/chromium)
 // It signs in, checks the dashboard loads with no console error, the rule
-// shows as firing (first), a chart has points, the restore page refuses
-// BAD_TARGET and restores RESTORE_FILE into TARGET (the caller checks the
-// bytes), and the page fits a phone's width in the dark scheme.  Every
+// shows as firing (first), a chart has points, the restore page names the
+// root, refuses BAD_TARGET and restores RESTORE_FILE into TARGET (the
+// caller checks the bytes), Run now starts JOB, a read token's Run now
+// shows the API's refusal, and the page fits a phone's width in the dark.  Every
 // request must go to VIGIL_URL's origin.  Exit 0, or 1 with a message.
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
@@ -28,6 +30,7 @@ const env = (k, d) => {
 };
 const URL_ = env("VIGIL_URL");
 const TOKEN = env("VIGIL_TOKEN");
+const READ_TOKEN = env("VIGIL_READ_TOKEN");
 const SHOTS = env("SHOTS");
 const FIRING_RULE = env("FIRING_RULE");
 const SERIES = env("SERIES");
@@ -36,6 +39,7 @@ const BACKUP_ID = env("BACKUP_ID");
 const RESTORE_FILE = env("RESTORE_FILE");
 const TARGET = env("TARGET");
 const BAD_TARGET = env("BAD_TARGET");
+const RESTORE_ROOT = env("RESTORE_ROOT");
 const origin = new URL(URL_).origin;
 mkdirSync(SHOTS, { recursive: true });
 
@@ -76,10 +80,10 @@ function check(what) {
 	}
 }
 
-async function signIn(page) {
+async function signIn(page, token = TOKEN) {
 	await page.goto(URL_);
 	await page.locator("#login-form").waitFor({ state: "visible" });
-	await page.fill("#token", TOKEN);
+	await page.fill("#token", token);
 	await page.click("#login-form button[type=submit]");
 	await page.waitForFunction(() => !document.querySelector("#view-overview").hidden ||
 		document.querySelector("#login-error").textContent !== "");
@@ -128,7 +132,7 @@ try {
 	const chart = page.locator(`article.chart[data-series="${SERIES}"]`);
 	await page.waitForFunction((s) => {
 		const e = document.querySelector(`article.chart[data-series="${s}"]`);
-		return e && Number(e.dataset.points) > 0 && e.querySelector("canvas");
+		return e && Number(e.dataset.points) >= 2 && e.querySelector("canvas");
 	}, SERIES, { timeout: 30000 });
 	const points = Number(await chart.getAttribute("data-points"));
 	await page.waitForTimeout(300);
@@ -157,6 +161,8 @@ try {
 
 	// 5. The restore page: job, backup, search, select, refused target.
 	await go(page, "restore");
+	await page.waitForFunction((root) => document.querySelector("#r-roots-note").textContent.includes(root),
+		RESTORE_ROOT);
 	await page.waitForFunction((j) => [...document.querySelectorAll("#r-job option")].some((o) => o.value === j), JOB);
 	await page.selectOption("#r-job", JOB);
 	await page.locator(`#r-backups tbody tr[data-id="${BACKUP_ID}"]`).click();
@@ -193,7 +199,33 @@ try {
 	check("the restore page");
 	step(`restore: ${said}`);
 
-	// 6. A phone in the dark: nothing wider than the screen.
+	// 6. Run now, with the admin token.
+	await go(page, "backups");
+	await page.locator(`#jobs tbody tr[data-job="${JOB}"] button.run`).click();
+	await page.waitForFunction((j) => document.querySelector("#jobs-note").textContent === `Backup ${j} started.`, JOB);
+	step(`run now: ${await page.textContent("#jobs-note")}`);
+
+	// 7. A read token: the page says plainly what the API refused.
+	const rctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+	await fence(rctx, "read");
+	const rp = await rctx.newPage();
+	watch(rp, "read");
+	rp.setDefaultTimeout(20000);
+	await signIn(rp, READ_TOKEN);
+	await go(rp, "backups");
+	expect403 = true;
+	await rp.locator(`#jobs tbody tr[data-job="${JOB}"] button.run`).click();
+	await rp.waitForFunction(() => !document.querySelector("#error").hidden);
+	const banner = await rp.textContent("#error");
+	if (!/admin/.test(banner))
+		throw new Error(`a read token's Run now says: ${banner}`);
+	await rp.screenshot({ path: `${SHOTS}/11-read-token-refused.png`, fullPage: true });
+	expect403 = false;
+	await rctx.close();
+	check("the read token");
+	step(`read token, Run now: ${banner}`);
+
+	// 8. A phone in the dark: nothing wider than the screen.
 	const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2,
 		isMobile: true, hasTouch: true, colorScheme: "dark" });
 	await fence(phone, "phone");

@@ -108,6 +108,10 @@
 		return v.toLocaleString(undefined, { maximumFractionDigits: a >= 100 ? 1 : a >= 1 ? 2 : 4 });
 	}
 
+	function plural(n, what) {
+		return `${fmtNum(n)} ${what}${n === 1 ? "" : "s"}`;
+	}
+
 	function fmtMs(ms) {
 		if (typeof ms !== "number")
 			return "–";
@@ -555,8 +559,11 @@
 				$("#series-list").replaceChildren(...series.map((s) => h("option", { value: s })));
 				if (charts.length === 0) {
 					let want = JSON.parse(sessionStorage.getItem(CHARTS_KEY) || "null");
-					if (want === null)
-						want = series.filter((s) => /^(cpu|load|mem)\./.test(s)).slice(0, 2);
+					if (want === null) {
+						want = ["cpu.used_pct", "load.1", "mem.used_pct"].filter((s) => series.includes(s));
+						if (want.length === 0)
+							want = series.slice(0, 2);
+					}
 					for (const s of want)
 						addChart(s);
 				}
@@ -753,16 +760,23 @@
 		h("td", { className: "nowrap" }, fmtTime(b.time)),
 		h("td", { className: "mono" }, b.id),
 		h("td", { className: "num" }, fmtBytes(b.bytes)),
-		h("td", { className: "num" }, fmtNum(b.files)),
 		h("td", null, b.complete === false ? stateBadge("incomplete") : ""))),
-		5, "This job has no backups yet.");
+		4, "This job has no backups yet.");
 	}
 
 	async function pickBackup(id) {
+		const b = R.backups.find((x) => x.id === id);
 		R.id = id;
 		R.selected.clear();
 		drawBackups();
 		restoreError("");
+		if (b && b.complete === false) {
+			// An interrupted run: nothing to browse or restore.
+			$("#r-files-step").hidden = true;
+			$("#r-target-step").hidden = true;
+			restoreError(`Backup ${id} is incomplete (an interrupted run): it cannot be browsed or restored.`);
+			return;
+		}
 		$("#r-files-step").hidden = false;
 		$("#r-target-step").hidden = false;
 		$("#r-q").value = "";
@@ -880,7 +894,7 @@
 			bar.max = 1;
 			bar.value = 1;
 		}
-		const sum = `${fmtNum(st.files ?? 0)} files, ${fmtBytes(st.bytes ?? 0)}` +
+		const sum = `${plural(st.files ?? 0, "file")}, ${fmtBytes(st.bytes ?? 0)}` +
 			(total ? ` of ${fmtBytes(total)}` : "") +
 			(st.kept ? `; ${fmtNum(st.kept)} left as they were (they exist: tick overwrite to replace them)` : "") +
 			(st.warnings ? `; ${fmtNum(st.warnings)} warnings (see the log)` : "");
