@@ -42,8 +42,10 @@ backups = (
   { name = "docs"; paths = [ "$T/src" ]; storage = "here";
     key_file = "$T/backup.key"; create_key = true; schedule = "daily 03:00"; }
 );
+notifiers = ( { name = "journal"; type = "log"; } );
 rules = (
-  { name = "load-any"; metric = "load.1"; op = ">="; crit = 0.0; },
+  { name = "load-any"; metric = "load.1"; op = ">="; crit = 0.0;
+    notify = [ "journal" ]; },
   { name = "load-huge"; metric = "load.1"; op = ">="; crit = 100000.0; }
 );
 CONF

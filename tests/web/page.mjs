@@ -14,11 +14,12 @@
 //   TARGET         a folder under it; BAD_TARGET one outside
 //   CHROMIUM       the browser (default /usr/bin/chromium)
 // It signs in, checks the dashboard loads with no console error, the rule
-// shows as firing (first), a chart has points, the restore page names the
-// root, refuses BAD_TARGET and restores RESTORE_FILE into TARGET (the
-// caller checks the bytes), Run now starts JOB, a read token's Run now
-// shows the API's refusal, and the page fits a phone's width in the dark.  Every
-// request must go to VIGIL_URL's origin.  Exit 0, or 1 with a message.
+// shows as firing (first) and its notification as delivered, a chart has
+// points, the restore page names the root, refuses BAD_TARGET and
+// restores RESTORE_FILE into TARGET (the caller checks the bytes), Run now
+// starts JOB, a read token's Run now shows the API's refusal, and the page
+// fits a phone's width in the dark.  Every request must go to VIGIL_URL's
+// origin.  Exit 0, or 1 with a message.
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 
@@ -149,6 +150,10 @@ try {
 	if (!/^(CRITICAL|WARNING)$/.test(first))
 		throw new Error(`a ${first} rule is listed before the firing one`);
 	const badge = await page.textContent(`#rules tbody tr[data-rule="${FIRING_RULE}"] .state`);
+	// Its notification, delivered, among the recent ones.
+	await page.waitForFunction((r) => [...document.querySelectorAll("#recent tbody tr")].some((tr) =>
+		tr.children.length > 5 && tr.children[1].textContent === r && tr.children[5].textContent === "delivered"),
+	FIRING_RULE, { timeout: 30000 });
 	await page.screenshot({ path: `${SHOTS}/03-alerts.png`, fullPage: true });
 	step(`rule ${FIRING_RULE} shows ${badge}`);
 
