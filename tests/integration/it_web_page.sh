@@ -8,7 +8,7 @@
 # dashboard loads with no console error and no request to another host,
 # the rule shows as firing, a chart has points, the restore page refuses a
 # target outside the restore root and restores the file from the older
-# backup into it, Run now starts a backup (a read token's is refused,
+# backup into it (and then its folder elsewhere), Run now starts a backup (a read token's is refused,
 # plainly), and the page fits a phone in the dark.  Here: the bytes
 # restored are the older backup's, nothing was written outside the root,
 # and the page's files are served without a token, with ETags and 304s.
@@ -90,7 +90,8 @@ set +e
 VIGIL_URL="$URL/" VIGIL_TOKEN="$TOKEN" VIGIL_READ_TOKEN="$(cat "$T/read.tok")" \
 	SHOTS="$SHOTS" FIRING_RULE=load-any RESTORE_ROOT="$T/roots" \
 	SERIES=load.1 JOB=docs BACKUP_ID="$OLD" RESTORE_FILE="$REL" \
-	TARGET="$T/roots/web" BAD_TARGET="$T/outside" CHROMIUM="$CHROMIUM" \
+	TARGET="$T/roots/web" BAD_TARGET="$T/outside" FOLDER_TARGET="$T/roots/folder" \
+	CHROMIUM="$CHROMIUM" \
 	timeout 120 node "$VIGIL_SRC/tests/web/page.mjs" >"$T/page.log" 2>&1
 rc=$?
 set -e
@@ -103,6 +104,9 @@ got=$(find "$T/roots/web" -name notes.txt -type f)
 cmp "$got" "$T/first.txt" || fail "the restored file is not the chosen backup's"
 [ -z "$(find "$T/roots/web" -name blob.bin)" ] || fail "an unchosen file was restored"
 [ -z "$(ls -A "$T/outside")" ] || fail "something was written outside the restore root"
+# The folder: both files, as the older backup had them.
+cmp "$T/roots/folder/$REL" "$T/first.txt" || fail "the folder's notes.txt"
+cmp "$T/roots/folder/${REL%notes.txt}blob.bin" "$T/src/blob.bin" || fail "the folder's blob.bin"
 # Run now made a third backup.
 three() { "$VIGIL" -c "$T/vigil.conf" backup list docs | grep -c ' complete' | grep -qx 3; }
 wait_for 20 three || fail "Run now made no backup: $("$VIGIL" -c "$T/vigil.conf" backup list docs)"

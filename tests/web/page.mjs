@@ -12,14 +12,15 @@
 //   RESTORE_FILE   the file to restore, as the backup's index names it
 //   RESTORE_ROOT   the restore root (http.restore_roots)
 //   TARGET         a folder under it; BAD_TARGET one outside
+//   FOLDER_TARGET  another under it, for RESTORE_FILE's folder
 //   CHROMIUM       the browser (default /usr/bin/chromium)
 // It signs in, checks the dashboard loads with no console error, the rule
 // shows as firing (first) and its notification as delivered, a chart has
-// points, the restore page names the root, refuses BAD_TARGET and
-// restores RESTORE_FILE into TARGET (the caller checks the bytes), Run now
-// starts JOB, a read token's Run now shows the API's refusal, and the page
-// fits a phone's width in the dark.  Every request must go to VIGIL_URL's
-// origin.  Exit 0, or 1 with a message.
+// points, the restore page names the root, refuses BAD_TARGET, restores
+// RESTORE_FILE into TARGET and its folder into FOLDER_TARGET (the caller
+// checks the bytes), Run now starts JOB, a read token's Run now shows the
+// API's refusal, and the page fits a phone's width in the dark.  Every
+// request must go to VIGIL_URL's origin.  Exit 0, or 1 with a message.
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 
@@ -41,6 +42,7 @@ const RESTORE_FILE = env("RESTORE_FILE");
 const TARGET = env("TARGET");
 const BAD_TARGET = env("BAD_TARGET");
 const RESTORE_ROOT = env("RESTORE_ROOT");
+const FOLDER_TARGET = env("FOLDER_TARGET");
 const origin = new URL(URL_).origin;
 mkdirSync(SHOTS, { recursive: true });
 
@@ -173,6 +175,18 @@ try {
 	await page.locator(`#r-backups tbody tr[data-id="${BACKUP_ID}"]`).click();
 	await page.locator(`#r-timeline button.selected[data-id="${BACKUP_ID}"]`).waitFor();
 	await page.locator("#r-files tbody tr[data-path]").first().waitFor();
+	// Browse down to the file's folder, one folder at a time ...
+	const parts = RESTORE_FILE.split("/");
+	for (let i = 1; i < parts.length; i++) {
+		const dir = parts.slice(0, i).join("/");
+		await page.locator(`#r-files tbody tr[data-path="${dir}"][data-type="dir"] button.entry`).click();
+		await page.locator(`#r-crumbs button:text-is("${parts[i - 1]}")`).waitFor();
+	}
+	await page.locator(`#r-files tbody tr[data-path="${RESTORE_FILE}"][data-type="file"]`).waitFor();
+	step(`browsed to ${parts.slice(0, -1).join("/")}`);
+	// ... and find it by a search from the top.
+	await page.locator("#r-crumbs button").first().click();
+	await page.locator(`#r-files tbody tr[data-path="${parts[0]}"]`).waitFor();
 	const base = RESTORE_FILE.slice(RESTORE_FILE.lastIndexOf("/") + 1);
 	await page.fill("#r-q", base);
 	await page.click("#r-search button[type=submit]");
@@ -201,8 +215,28 @@ try {
 	await page.screenshot({ path: `${SHOTS}/06-restore-done.png`, fullPage: true });
 	if (state !== "done")
 		throw new Error(`the restore ended ${state}: ${said}`);
-	check("the restore page");
 	step(`restore: ${said}`);
+
+	// A folder: leave the file out, tick its folder, restore elsewhere.
+	await page.locator(`#r-selected li button[aria-label="Leave out ${RESTORE_FILE}"]`).click();
+	await page.waitForFunction(() => document.querySelectorAll("#r-selected li").length === 0);
+	const folder = parts.slice(0, -1).join("/");
+	await page.click("#r-browse");
+	for (let i = 1; i < parts.length - 1; i++)
+		await page.locator(`#r-files tbody tr[data-path="${parts.slice(0, i).join("/")}"] button.entry`).click();
+	await page.locator(`#r-files tbody tr[data-path="${folder}"] input[type=checkbox]`).check();
+	await page.locator("#r-selected li", { hasText: `${folder}/` }).waitFor();
+	await page.fill("#r-target", FOLDER_TARGET);
+	await page.click("#r-go");
+	await page.waitForFunction((t) => {
+		const s = document.querySelector("#r-state");
+		return /^(done|failed)$/.test(s.dataset.state || "") && s.textContent.includes(t);
+	}, FOLDER_TARGET, { timeout: 30000 });
+	const said2 = await page.textContent("#r-state");
+	if (await page.getAttribute("#r-state", "data-state") !== "done")
+		throw new Error(`the folder's restore: ${said2}`);
+	check("the restore page");
+	step(`folder restore: ${said2}`);
 
 	// 6. Run now, with the admin token.
 	await go(page, "backups");
@@ -260,6 +294,10 @@ try {
 } catch (e) {
 	console.error(`page: FAIL: ${e.message}`);
 	rc = 1;
+	// What the page showed then.
+	for (const [i, c] of browser.contexts().entries())
+		for (const p of c.pages())
+			await p.screenshot({ path: `${SHOTS}/failed-${i}.png`, fullPage: true }).catch(() => {});
 } finally {
 	await browser.close();
 }
