@@ -328,16 +328,17 @@
 			];
 			$("#summary").replaceChildren(...cards);
 			const rows = sources.map((s) => h("tr", { className: s.failures > 0 ? "failing" : "" },
+				// What matters on a phone first; the rest scrolls.
 				h("td", null, h("strong", null, s.name)),
+				timeCell(s.last_ok_ms),
+				h("td", { className: "num" }, fmtNum(s.failures)),
+				h("td", { className: s.last_error ? "err" : "" }, s.last_error || ""),
 				h("td", null, s.type),
 				h("td", { className: "num" }, fmtMs(s.interval_ms)),
-				timeCell(s.last_ok_ms),
 				h("td", { className: "num" }, fmtMs(s.last_duration_ms)),
-				h("td", { className: "num" }, fmtNum(s.failures)),
-				h("td", { className: "num" }, fmtNum(s.api_calls ?? 0)),
+				h("td", { className: "num" }, s.api_calls === null || s.api_calls === undefined ? "–" : fmtNum(s.api_calls)),
 				h("td", { className: "num" }, fmtNum(typeof s.readings === "number" ? s.readings :
-					s.readings ? Object.keys(s.readings).length : 0)),
-				h("td", { className: s.last_error ? "err" : "" }, s.last_error || "")));
+					s.readings ? Object.keys(s.readings).length : 0))));
 			fill($("#sources tbody"), rows, 9, "No sources configured.");
 		},
 	};
