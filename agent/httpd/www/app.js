@@ -320,9 +320,11 @@
 					st.reload_failures ? `${st.reload_failures} failed` : null),
 				stat("Sources", fmtNum(sources.length),
 					`${sources.filter((s) => s.failures > 0).length} failing`),
-				stat("History", `${fmtNum(hist.series ?? 0)} series`,
-					`${fmtBytes(hist.bytes)} of ${fmtBytes(hist.bytes_max)}` +
-					(hist.dropped ? `, ${hist.dropped} dropped` : "")),
+				st.history === null ? stat("History", "off", "no charts (http.history)") :
+					stat("History", `${fmtNum(hist.series ?? 0)} series`,
+						`${fmtBytes(hist.bytes)} of ${fmtBytes(hist.bytes_max)}` +
+						(hist.dropped ? `, ${hist.dropped} dropped` : "") +
+						(hist.last_error ? `; ${hist.last_error}` : "")),
 				stat("Alert queue", fmtNum(q.depth ?? 0),
 					typeof q.oldest_age_s === "number" && q.depth ? `oldest ${fmtSpan(q.oldest_age_s)}` : null),
 			];
@@ -599,16 +601,16 @@
 	views.alerts = {
 		async refresh() {
 			const [{ rules }, notes] = await Promise.all([api("rules"), api("notifications")]);
+			// Firing first; otherwise as vigild lists them (rule order).
 			const sorted = [...rules].sort((a, b) =>
-				(STATE_ORDER[a.state] ?? 2) - (STATE_ORDER[b.state] ?? 2) ||
-				String(a.rule).localeCompare(String(b.rule)));
+				(STATE_ORDER[a.state] ?? 2) - (STATE_ORDER[b.state] ?? 2));
 			fill($("#rules tbody"), sorted.map((r) => {
-				const firing = r.state === "CRITICAL" || r.state === "WARNING";
+				const firing = r.firing ?? (r.state === "CRITICAL" || r.state === "WARNING");
 				return h("tr", { className: `${firing ? "firing " : ""}${r.state}`,
 					dataset: { rule: r.rule, metric: r.metric, state: r.state } },
 				h("td", null, stateBadge(r.state)),
 				h("td", null, h("strong", null, r.rule)),
-				h("td", { className: "mono" }, r.metric),
+				h("td", { className: "mono" }, r.metric || "(nothing matched yet)"),
 				timeCell(r.since),
 				h("td", { className: "num" }, fmtNum(r.value)),
 				h("td", null, r.severity ?? ""));
@@ -625,7 +627,8 @@
 				h("td", { className: "mono" }, n.metric),
 				h("td", null, stateBadge(n.state)),
 				h("td", null, n.notifier),
-				h("td", { className: /^(ok|sent|delivered)$/i.test(n.result) ? "ok-text" : "err" }, n.result ?? ""))),
+				h("td", { className: /^(ok|sent|delivered)$/i.test(n.result) ? "ok-text" : "err" },
+					n.result ?? "", n.error ? `: ${n.error}` : ""))),
 			6, "No notifications yet.");
 		},
 	};
@@ -902,10 +905,12 @@
 		const p = $("#r-state");
 		p.dataset.state = st.state;
 		p.className = st.state === "failed" ? "error-text" : st.state === "done" ? "ok-text" : "";
+		const where = st.target || R.target;
 		if (st.state === "running")
 			p.textContent = `Restoring: ${sum}…`;
 		else if (st.state === "done")
-			p.textContent = `Restored ${sum} to ${R.target}.`;
+			p.textContent = `Restored ${sum} to ${where}` +
+				(typeof st.written === "number" ? ` (${fmtBytes(st.written)} of file data written).` : ".");
 		else
 			p.textContent = `The restore failed: ${st.error || "no reason given"} (${sum} written).`;
 	}
