@@ -137,6 +137,16 @@ try {
 		const e = document.querySelector(`article.chart[data-series="${s}"]`);
 		return e && Number(e.dataset.points) >= 2 && e.querySelector("canvas");
 	}, SERIES, { timeout: 30000 });
+	// A range of its own, from and to: the last 10 minutes, by hand.
+	await page.evaluate(() => {
+		const loc = (ms) => new Date(ms - new Date(ms).getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+		document.querySelector("#range-from").value = loc(Date.now() - 600000);
+		document.querySelector("#range-to").value = loc(Date.now() + 120000);
+	});
+	await chart.evaluate((e) => { e.dataset.points = "0"; });
+	await page.click("#range-apply");
+	await page.waitForFunction((s) => Number(document.querySelector(`article.chart[data-series="${s}"]`).dataset.points) >= 2 &&
+		document.querySelector("#range-apply").classList.contains("active"), SERIES, { timeout: 20000 });
 	const points = Number(await chart.getAttribute("data-points"));
 	await page.waitForTimeout(300);
 	await page.screenshot({ path: `${SHOTS}/02-charts.png`, fullPage: true });
