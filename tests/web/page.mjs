@@ -154,6 +154,7 @@ try {
 
 	// 3. The rule fires, and firing rules come first.
 	await go(page, "alerts");
+	const refreshed = await page.textContent("#refreshed");
 	await page.waitForFunction((r) => {
 		const row = document.querySelector(`#rules tbody tr[data-rule="${r}"]`);
 		return row && /^(CRITICAL|WARNING)$/.test(row.dataset.state);
@@ -166,6 +167,9 @@ try {
 	await page.waitForFunction((r) => [...document.querySelectorAll("#recent tbody tr")].some((tr) =>
 		tr.children.length > 5 && tr.children[1].textContent === r && tr.children[5].textContent === "delivered"),
 	FIRING_RULE, { timeout: 30000 });
+	// The page refreshes itself every few seconds.
+	await page.waitForFunction((t) => document.querySelector("#refreshed").textContent !== t,
+		refreshed, { timeout: 15000 });
 	await page.screenshot({ path: `${SHOTS}/03-alerts.png`, fullPage: true });
 	step(`rule ${FIRING_RULE} shows ${badge}`);
 
