@@ -145,6 +145,15 @@ get_status(struct sched *s, const struct web_req *rq, struct web_resp *rs)
 	    (json_int_t)rules_count(s->rc->rules), "jobs",
 	    (json_int_t)s->rc->njobs);
 	if (o != NULL) {
+		const struct http_conf *hc = &s->rc->conf->http;
+		json_t *roots = json_array();
+
+		/* For the restore page: where a target may go. */
+		for (size_t i = 0; roots != NULL && i < hc->nrestore_roots;
+		     i++)
+			(void)json_array_append_new(roots,
+			    json_string(hc->restore_roots[i]));
+		(void)json_object_set_new(o, "restore_roots", roots);
 		(void)json_object_set_new(o, "history", history_json(s));
 		if (json_object_set_new(o, "queue", queue_json(s, now)) != 0) {
 			json_decref(o);
