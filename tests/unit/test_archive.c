@@ -6,7 +6,7 @@
  * sealed and uploaded once its grace is over, late readings dropped, an
  * hour file left by a crash resumed, the bounded folder dropping the
  * oldest sealed hours while the target is down, and encrypted hours
- * opened with the key only.
+ * opened with the key only; the section's settings refused where wrong.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -400,6 +400,49 @@ test_encrypted(void **state)
 	clock_test_set(0, 0);
 }
 
+/* ${archive}: the section; the error must mention ${want}. */
+static void
+conf_refused(const char *archive, const char *want)
+{
+	char path[4096], text[8192];
+	struct conf_errs errs = { 0 };
+	struct runconf *rc = NULL;
+	bool found = false;
+
+	snprintf(path, sizeof(path), "%s/bad%u.conf", tu_tmpdir(), nconf++);
+	snprintf(text, sizeof(text),
+	    "agent = { state_dir = \"%s/bs\"; control_socket = \"%s/b.sock\"; "
+	    "};\nstorage = { here = { type = \"local\"; path = \"%s/bst\"; "
+	    "}; };\narchive = %s;\n",
+	    tu_tmpdir(), tu_tmpdir(), tu_tmpdir(), archive);
+	tu_write_file(path, text, strlen(text), 0600);
+	assert_int_equal(runconf_load(path, &rc, &errs), -1);
+	for (size_t i = 0; i < errs.n; i++)
+		if (strstr(errs.msgs[i], want) != NULL)
+			found = true;
+	if (!found) {
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msgs[i]);
+		fail_msg("no error with \"%s\"", want);
+	}
+	conf_errs_free(&errs);
+}
+
+static void
+test_conf(void **state)
+{
+	(void)state;
+	conf_refused("{ prefix = \"x\"; }", "storage");
+	conf_refused("{ storage = \"there\"; }",
+	    "no storage target named \"there\"");
+	conf_refused("{ storage = \"here\"; prefix = \"/x\"; }", "'/'");
+	conf_refused("{ storage = \"here\"; key_file = \"k\"; }", "absolute");
+	conf_refused("{ storage = \"here\"; spool_max = \"1KiB\"; }", "1MiB");
+	conf_refused("{ storage = \"here\"; grace = \"25h\"; }", "24h");
+	conf_refused("{ storage = \"here\"; colour = 1; }", "colour");
+	conf_refused("( 1 )", "group");
+}
+
 int
 main(void)
 {
@@ -411,6 +454,7 @@ main(void)
 		cmocka_unit_test(test_crash_resumed),
 		cmocka_unit_test(test_bounded_spool),
 		cmocka_unit_test(test_encrypted),
+		cmocka_unit_test(test_conf),
 	};
 
 	return cmocka_run_group_tests(tests, tu_tmpdir_setup,
