@@ -44,6 +44,7 @@
 #include "lib/civil.h"
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "lib/utf8.h"
 
 static const char *const archive_keys[] = { "storage", "prefix", "key_file",
 	"spool_max", "grace", NULL };
@@ -166,7 +167,10 @@ archive_parse_stem(const char *s, int64_t *ret_hour)
 	return 0;
 }
 
-/* Append ${s} as a JSON string. */
+/*
+ * Append ${s} as a JSON string; a byte that starts no well-formed UTF-8
+ * sequence (lib/utf8.h) becomes U+FFFD, so every line is valid JSON.
+ */
 static int
 json_str(struct buf *out, const char *s)
 {
@@ -175,8 +179,16 @@ json_str(struct buf *out, const char *s)
 	(void)buf_append(out, "\"", 1);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		char e[6] = { '\\', 'u', '0', '0', 0, 0 };
+		size_t n;
 
-		if (*p == '"' || *p == '\\') {
+		if (*p >= 0x80) {
+			if ((n = utf8_seq(p, NULL)) == 0) {
+				(void)buf_append(out, "\xef\xbf\xbd", 3);
+			} else {
+				(void)buf_append(out, p, n);
+				p += n - 1;
+			}
+		} else if (*p == '"' || *p == '\\') {
 			e[1] = (char)*p;
 			(void)buf_append(out, e, 2);
 		} else if (*p < 0x20) {

@@ -117,6 +117,10 @@ test_line_format(void **state)
 	assert_string_equal(json_string_value(json_object_get(l, "Name")),
 	    "a,b \"q\"}");
 	json_decref(j);
+	j = line_of("caf\xc3\xa9.\xff", 1, 0);
+	assert_string_equal(json_string_value(json_object_get(j, "name")),
+	    "caf\xc3\xa9.\xef\xbf\xbd");
+	json_decref(j);
 	j = line_of("x\ty", NAN, 0);
 	assert_string_equal(json_string_value(json_object_get(j, "name")),
 	    "x\ty");
