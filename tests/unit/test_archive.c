@@ -180,9 +180,9 @@ load(const char *extra)
 	    "agent = { state_dir = \"%s\"; control_socket = \"%s/s.sock\";\n"
 	    "  hostname = \"h1\"; log_level = \"error\"; };\n"
 	    "storage = { here = { type = \"local\"; path = \"%s\"; }; };\n"
-	    "archive = { storage = \"here\"; prefix = \"p\"; grace = \"2m\"; "
-	    "%s };\n",
-	    state_dir, tu_tmpdir(), store, extra);
+	    "archive = { storage = \"here\"; prefix = \"p\"; %s%s };\n",
+	    state_dir, tu_tmpdir(), store,
+	    strstr(extra, "grace") != NULL ? "" : "grace = \"2m\"; ", extra);
 	tu_write_file(path, text, strlen(text), 0600);
 	if (runconf_load(path, &rc, &errs) != 0) {
 		for (size_t i = 0; i < errs.n; i++)
@@ -404,6 +404,44 @@ test_encrypted(void **state)
 	clock_test_set(0, 0);
 }
 
+/* A reload's settings (another target) take the hours still waiting. */
+static void
+test_reconfigure(void **state)
+{
+	struct runconf *rc = load(""), *rc2;
+	struct ag_err err = { "" };
+	struct archive *a;
+	char first[4096], dir[4096];
+
+	(void)state;
+	snprintf(first, sizeof(first), "%s", store);
+	snprintf(dir, sizeof(dir), "%s", state_dir);
+	clock_test_set(T0, STILL);
+	assert_non_null(a = archive_start(rc, dir, "h1", &err));
+	add(a, "r", 1, T0 + 1000);
+	archive_flush(a);
+	rc2 = load("grace = \"1h\";");
+	archive_reconfigure(a, rc2);
+	runconf_free(rc);
+	/* The new grace holds the hour open; then the new target has it. */
+	clock_test_set(T0 + H + 30 * 60000, STILL);
+	archive_flush(a);
+	assert_false(exists("%s/%s", store,
+	    "p/metrics/h1/2026/12/01/00."
+	    "ndjson.gz"));
+	clock_test_set(T0 + 2 * H, STILL);
+	archive_flush(a);
+	assert_true(exists("%s/%s", store,
+	    "p/metrics/h1/2026/12/01/00."
+	    "ndjson.gz"));
+	assert_false(exists("%s/%s", first,
+	    "p/metrics/h1/2026/12/01/00."
+	    "ndjson.gz"));
+	archive_stop(a);
+	runconf_free(rc2);
+	clock_test_set(0, 0);
+}
+
 /* ${archive}: the section; the error must mention ${want}. */
 static void
 conf_refused(const char *archive, const char *want)
@@ -458,6 +496,7 @@ main(void)
 		cmocka_unit_test(test_crash_resumed),
 		cmocka_unit_test(test_bounded_spool),
 		cmocka_unit_test(test_encrypted),
+		cmocka_unit_test(test_reconfigure),
 		cmocka_unit_test(test_conf),
 	};
 
