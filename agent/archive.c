@@ -41,6 +41,7 @@
 #include "lib/ag.h"
 #include "lib/backoff.h"
 #include "lib/buf.h"
+#include "lib/cancel.h"
 #include "lib/civil.h"
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -307,6 +308,7 @@ struct archive {
 	pthread_cond_t done_cv; /* a flush done */
 	pthread_t th;
 	bool stop;
+	atomic_bool cancel; /* cuts an upload in flight (lib/cancel.h) */
 	struct runconf *rc; /* a reference; its archive settings */
 	struct archive_conf ac;
 	char *dir, *host;
@@ -698,6 +700,7 @@ worker(void *arg)
 {
 	struct archive *a = arg;
 
+	cancel_bind(&a->cancel);
 	pthread_mutex_lock(&a->mu);
 	for (;;) {
 		struct archive_conf ac;
@@ -730,6 +733,7 @@ worker(void *arg)
 			write_pending(a, v, n);
 			free_pending(v, n);
 			runconf_free(rc);
+			cancel_bind(NULL);
 			return NULL;
 		}
 		pthread_mutex_unlock(&a->mu);
@@ -876,6 +880,7 @@ archive_stop(struct archive *a)
 		return;
 	pthread_mutex_lock(&a->mu);
 	a->stop = true;
+	atomic_store(&a->cancel, true); /* an upload in flight gives up */
 	pthread_cond_signal(&a->cv);
 	pthread_mutex_unlock(&a->mu);
 	pthread_join(a->th, NULL);

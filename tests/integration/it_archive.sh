@@ -12,7 +12,8 @@
 #    SIGKILL and started again where the clock was.  Afterwards the
 #    bucket holds the same 24 hours (.ndjson.gz.vgl), `vigil archive get`
 #    decrypts them, `vigil decrypt --key` opens one, and every line that
-#    was on disk at the SIGKILL is in them.
+#    was on disk at the SIGKILL is in them; a SIGTERM while an upload hangs
+#    stops vigild at once, the hour kept on disk.
 . "$(dirname "$0")/lib.sh"
 
 command -v zcat >/dev/null || skip "no zcat"
@@ -101,7 +102,17 @@ wait_for 20 s3_24 ||
 	fail "s3: $(count_s3) hours of 24: $("$VIGIL" -c "$T/S.conf" status)"
 "$VIGIL" -c "$T/S.conf" archive list --from 2026-12-01 --to 2026-12-02 >"$T/list"
 has "$T/list" "^2026-12-01T23:00:00Z +[0-9]+ metrics/h2/2026/12/01/23\.ndjson\.gz\.vgl$"
-kill "$PID_L" "$PID_S"
+# --- SIGTERM while an upload hangs: vigild cuts it and stops at once -----------
+fault_ctl rule '{"match": "^PUT /vigil-it/metrics/h2/", "action": "hang", "count": 0}' >/dev/null
+wait_for 10 fault_holding || fail "no upload was held: $(fault_ctl stats)"
+t_term=$(now_ms)
+kill -TERM "$PID_S"
+wait "$PID_S" 2>/dev/null || true
+[ $(($(now_ms) - t_term)) -lt 8000 ] ||
+	fail "vigild took $(($(now_ms) - t_term)) ms to stop with an upload hanging"
+ls "$T/S/archive/"*.ndjson.gz.vgl >/dev/null 2>&1 ||
+	fail "the hour whose upload was cut is not kept for the next start"
+kill "$PID_L"
 
 # check_hours DIR KIND [ATKILL]: DIR/HH.ndjson.gz for every hour of the day,
 # whole gzip streams of JSON objects in their hour; the load readings never
