@@ -224,59 +224,19 @@ out:
 	return rc;
 }
 
-struct collect {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static int
-collect_chunk(void *cookie, uint64_t index, const uint8_t *pt, size_t len,
-    int final)
-{
-	struct collect *c = cookie;
-
-	(void)index;
-	(void) final;
-	if (c->len + len > c->cap) {
-		size_t ncap = (c->len + len) * 2 + 1024;
-		uint8_t *np = realloc(c->p, ncap);
-
-		if (np == NULL)
-			return 1;
-		c->p = np;
-		c->cap = ncap;
-	}
-	memcpy(c->p + c->len, pt, len);
-	c->len += len;
-	return 0;
-}
-
 int
 archive_decrypt(const char *key_file, const uint8_t *buf, size_t len,
     uint8_t **ret, size_t *ret_len, struct ag_err *err)
 {
-	struct collect c = { 0 };
 	struct crypto_key *key;
-	struct format_reader *rd = NULL;
-	int rc = -1;
+	char *out = NULL;
+	int rc;
 
 	if ((key = jobconf_load_key_path(key_file, err)) == NULL)
 		return -1;
-	if ((rd = format_reader_new(key, FORMAT_KIND_DATA, collect_chunk,
-		 &c)) == NULL) {
-		ag_err_set(err, "out of memory");
-		goto out;
-	}
-	if (format_reader_feed(rd, buf, len, err) != 0 ||
-	    format_reader_end(rd, err) != 0)
-		goto out;
-	*ret = c.p;
-	*ret_len = c.len;
-	c.p = NULL;
-	rc = 0;
-out:
-	format_reader_free(rd);
+	rc = format_open_buffer(key, FORMAT_KIND_DATA, buf, len, &out, ret_len,
+	    NULL, err);
 	crypto_keys_free(key);
-	free(c.p);
+	*ret = (uint8_t *)out;
 	return rc;
 }

@@ -47,7 +47,8 @@ int archive_put(const struct conf *conf, const char *storage, const char *key,
 /**
  * archive_decrypt(key_file, buf, len, ret, ret_len, err):
  * Open a sealed hour (".ndjson.gz.vgl") held in ${buf}: the gzip bytes in a
- * malloc'd ${ret}.  Return 0 or -1 (wrong key, damaged object).
+ * malloc'd ${ret} (format_open_buffer()).  Return 0 or -1 (wrong key,
+ * damaged object).
  */
 int archive_decrypt(const char *key_file, const uint8_t *buf, size_t len,
     uint8_t **ret, size_t *ret_len, struct ag_err *err);
