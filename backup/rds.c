@@ -358,7 +358,7 @@ poll_one(struct rrun *r, struct db *d)
 	struct ag_err e = { "" };
 
 	if (describe(r, d, d->snap, first_snap, &s, &e) != 0) {
-		/* A refusal is final; the rest waits for the next poll. */
+		/* Logged; the next poll asks again, until the wait ends. */
 		log_info("backup %s: %s", r->jc->name, e.msg);
 		return 0;
 	}

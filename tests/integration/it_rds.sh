@@ -148,6 +148,13 @@ sys.exit(1)
 PY
 }
 wait_for 30 got CRITICAL backup.broken.failed || fail "no page for the failed snapshot job"
+# The daemon's run tags as the CLI's did (the same host): retention still
+# keeps 2 of each DB.
+rds_py '
+n = [k for k in snaps() if k.startswith("vigil-dbs-")]
+assert len(n) == 4, n
+assert {"by-hand", "other-job", "other-host"} <= set(snaps())
+' || fail "the daemon's run did not prune the CLI's snapshots"
 got CRITICAL backup.dbs.failed && fail "the good job paged"
 "$VIGIL" -c "$T/vigil.conf" status --json | python3 -c '
 import json, sys

@@ -25,6 +25,7 @@
 
 #include "lib/buf.h"
 #include "lib/clock.h"
+#include "lib/cloud/aws/aws_query.h"
 #include "agent/runconf.h"
 #include "agent/source.h"
 #include "agent/sources/net/cloudwatch_internal.h"
@@ -350,7 +351,7 @@ test_list_metrics_recorded(void **state)
 	    NULL);
 	assert_non_null(xml);
 	assert_non_null(werr);
-	assert_int_equal(cw_parse_error((const char *)xml, len, code,
+	assert_int_equal(aws_query_error((const char *)xml, len, code,
 			     sizeof(code), msg, sizeof(msg)),
 	    1);
 	assert_string_equal(code,
@@ -359,7 +360,7 @@ test_list_metrics_recorded(void **state)
 	assert_string_equal(msg,
 	    json_string_value(json_object_get(json_object_get(werr, "Error"),
 		"Message")));
-	assert_false(cw_throttled(400, code));
+	assert_false(aws_query_throttled(400, code));
 	free(xml);
 	json_decref(werr);
 }
@@ -448,21 +449,21 @@ test_errors(void **state)
 	char code[64], msg[64];
 
 	(void)state;
-	assert_int_equal(cw_parse_error(query_err, strlen(query_err), code,
+	assert_int_equal(aws_query_error(query_err, strlen(query_err), code,
 			     sizeof(code), msg, sizeof(msg)),
 	    1);
 	assert_string_equal(code, "Throttling");
 	assert_string_equal(msg, "Rate exceeded");
-	assert_true(cw_throttled(400, code));
-	assert_int_equal(cw_parse_error(ec2_err, strlen(ec2_err), code,
+	assert_true(aws_query_throttled(400, code));
+	assert_int_equal(aws_query_error(ec2_err, strlen(ec2_err), code,
 			     sizeof(code), msg, sizeof(msg)),
 	    1);
 	assert_string_equal(code, "RequestLimitExceeded");
-	assert_true(cw_throttled(503, ""));
-	assert_true(cw_throttled(429, NULL));
-	assert_false(cw_throttled(400, "InvalidParameterValue"));
-	assert_false(cw_throttled(403, "SignatureDoesNotMatch"));
-	assert_int_equal(cw_parse_error("", 0, code, sizeof(code), msg,
+	assert_true(aws_query_throttled(503, ""));
+	assert_true(aws_query_throttled(429, NULL));
+	assert_false(aws_query_throttled(400, "InvalidParameterValue"));
+	assert_false(aws_query_throttled(403, "SignatureDoesNotMatch"));
+	assert_int_equal(aws_query_error("", 0, code, sizeof(code), msg,
 			     sizeof(msg)),
 	    0);
 	assert_string_equal(code, "");
@@ -475,8 +476,8 @@ test_form_window_stats(void **state)
 
 	(void)state;
 	buf_init(&b, 1024);
-	cw_form_add(&b, "Action", "GetMetricData");
-	cw_form_add(&b,
+	aws_query_form_add(&b, "Action", "GetMetricData");
+	aws_query_form_add(&b,
 	    "MetricDataQueries.member.1.MetricStat.Metric.Namespace",
 	    "AWS/EC2 x&y=z");
 	assert_string_equal(b.p,

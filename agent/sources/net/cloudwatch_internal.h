@@ -1,8 +1,9 @@
 /*
  * cloudwatch_internal.h: what the CloudWatch source (src_cloudwatch.c) and
  * its answers' readers (cw_xml.c) share, and what their unit test drives:
- * the readers of GetMetricData, DescribeInstances and AWS query-protocol
- * errors, the form encoding of a request, and the window arithmetic.
+ * the readers of GetMetricData and DescribeInstances answers and the
+ * window arithmetic (the query protocol itself, its form encoding and its
+ * errors, is lib/cloud/aws/aws_query.h).
  * No other file includes it.
  *
  * SPDX-License-Identifier: BSD-2-Clause
@@ -71,24 +72,6 @@ typedef int cw_metric_fn(void *cookie, const char *ns, const char *name,
  */
 int cw_parse_list_metrics(const char *body, size_t len, cw_metric_fn *fn,
     void *cookie, char *next, size_t nextlen, struct ag_err *err);
-
-/**
- * cw_parse_error(body, len, code, codelen, msg, msglen):
- * The Code and Message of an AWS query-protocol error (<ErrorResponse>, or
- * EC2's <Response><Errors>).  Return 1 if there was a Code, else 0.
- */
-int cw_parse_error(const char *body, size_t len, char *code, size_t codelen,
-    char *msg, size_t msglen);
-
-/* cw_throttled(status, code): is this answer a request to slow down? */
-int cw_throttled(long status, const char *code);
-
-/**
- * cw_form_add(b, key, value):
- * Append "&key=value" ("key=value" to an empty buffer) with the value
- * percent-encoded for a query-protocol form body.
- */
-void cw_form_add(struct buf *b, const char *key, const char *value);
 
 /**
  * cw_window_end(now_s, period_s, delay_s):

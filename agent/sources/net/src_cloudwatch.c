@@ -52,6 +52,7 @@
 #include "lib/buf.h"
 #include "lib/clock.h"
 #include "lib/cloud/aws/aws_creds.h"
+#include "lib/cloud/aws/aws_query.h"
 #include "lib/cloud/aws/sigv4.h"
 #include "lib/http/http.h"
 #include "lib/log.h"
@@ -590,117 +591,28 @@ struct cw_call {
 };
 
 /*
- * Sign and send ${call}; on a 2xx answer return 0 with ${resp} to read.
- * Otherwise AG_RETRY (throttling, 5xx, transport; *${throttled} set for
- * throttling) or -1, with ${err} set and ${resp} freed.
+ * Sign and send ${call} (lib/cloud/aws/aws_query.h); on a 2xx answer
+ * return 0 with ${resp} to read.  Otherwise AG_RETRY (throttling, 5xx,
+ * transport; *${throttled} set for throttling) or -1, with ${err} set and
+ * ${resp} freed.
  */
 static int
 cw_do(struct cw_ctx *c, const struct cw_call *call, struct http_resp *resp,
     bool *throttled, struct ag_err *err)
 {
-	static const char ctype[] =
-	    "application/x-www-form-urlencoded; charset=utf-8";
-	struct sigv4_header sh[2] = { { "Host", call->host },
-		{ "Content-Type", ctype } };
-	struct sigv4_params p = { .region = c->region,
+	struct aws_query q = { .name = c->name,
 		.service = call->service,
-		.when = time(NULL),
-		.normalize_path = 1 };
-	const char *hdrs[SIGV4_MAX_EXTRA + 4];
-	char hash[65], hhost[300], hct[100], code[128], codes[128], msg[256];
-	char raw[512];
-	struct sigv4_out out = { 0 };
-	struct sigv4_creds cr;
-	struct sigv4_request rq;
-	struct aws_cred ac;
-	struct ag_err e;
-	char *url = NULL;
-	size_t nx = 0;
-	int rc;
+		.region = c->region,
+		.endpoint = call->endpoint,
+		.host = call->host,
+		.creds = c->creds,
+		.http = c->http,
+		.timeout_ms = CW_TIMEOUT_MS,
+		.max_response = CW_RESP_MAX };
 
-	memset(resp, 0, sizeof(*resp));
-	if ((rc = aws_creds_get(c->creds, p.when, &ac, &e)) != 0) {
-		(void)ag_err_set(err, "%s: %s", c->name, e.msg);
-		return rc;
-	}
-	cr = (struct sigv4_creds){ ac.access_key_id, ac.secret_access_key,
-		ac.session_token };
-	rq = (struct sigv4_request){ .method = "POST",
-		.path = "/",
-		.query = NULL,
-		.headers = sh,
-		.nheaders = 2,
-		.payload_hash = hash };
-	if (sigv4_payload_hash(call->body, call->len, hash) != 0 ||
-	    sigv4_sign_headers(&rq, &cr, &p, &out) != 0 ||
-	    asprintf(&url, "%s/", call->endpoint) < 0) {
-		url = NULL;
-		rc = ag_err_set(err, "%s: out of memory", c->name);
-		goto out;
-	}
-	snprintf(hhost, sizeof(hhost), "Host: %s", call->host);
-	snprintf(hct, sizeof(hct), "Content-Type: %s", ctype);
-	hdrs[nx++] = hhost;
-	hdrs[nx++] = hct;
-	for (size_t i = 0; out.extra[i] != NULL; i++)
-		hdrs[nx++] = out.extra[i];
-	hdrs[nx] = NULL;
-	{
-		struct http_req req = { .method = "POST",
-			.url = url,
-			.headers = hdrs,
-			.body = call->body,
-			.body_len = call->len,
-			.timeout_ms = CW_TIMEOUT_MS,
-			.max_response = CW_RESP_MAX };
-
-		c->api_calls++;
-		rc = http_client_do(c->http, &req, resp, &e);
-	}
-	if (rc != 0) {
-		(void)ag_err_set(err, "%s: %s: %s", c->name, call->what,
-		    e.msg);
-		http_resp_free(resp);
-		goto out;
-	}
-	if (resp->status >= 200 && resp->status < 300)
-		goto out;
-	(void)cw_parse_error(resp->body, resp->body_len, code, sizeof(code),
-	    raw, sizeof(raw));
-	/* The server's words go into messages as snippets, redacted. */
-	(void)log_snippet(raw, strlen(raw), msg, sizeof(msg));
-	(void)log_snippet(code, strlen(code), codes, sizeof(codes));
-	if (cw_throttled(resp->status, code)) {
-		*throttled = true;
-		rc = AG_RETRY;
-		(void)ag_err_set(err, "%s: %s: throttled (HTTP %ld %s)",
-		    c->name, call->what, resp->status, codes);
-	} else if ((strcmp(code, "ExpiredToken") == 0 ||
-		       strcmp(code, "ExpiredTokenException") == 0) &&
-	    aws_creds_refused(c->creds)) {
-		rc = AG_RETRY;
-		(void)ag_err_set(err,
-		    "%s: %s: the session token expired; new credentials are "
-		    "fetched for the next call",
-		    c->name, call->what);
-	} else if (strcmp(code, "RequestTimeTooSkewed") == 0 ||
-	    strcmp(code, "SignatureDoesNotMatch") == 0 ||
-	    strcmp(code, "InvalidSignatureException") == 0) {
-		rc = -1;
-		(void)ag_err_set(err, "%s: %s: %s: %s%s", c->name, call->what,
-		    codes, msg,
-		    code[0] == 'R' ? " (is this host's clock right?)" : "");
-	} else {
-		rc = resp->status >= 500 ? AG_RETRY : -1;
-		(void)ag_err_set(err, "%s: %s: HTTP %ld %s%s%s", c->name,
-		    call->what, resp->status, codes, msg[0] ? ": " : "", msg);
-	}
-	http_resp_free(resp);
-out:
-	sigv4_out_free(&out);
-	aws_cred_clear(&ac);
-	free(url);
-	return rc;
+	c->api_calls++;
+	return aws_query_call(&q, call->what, call->body, call->len, resp,
+	    throttled, err);
 }
 
 /* Discovery. */
@@ -758,23 +670,23 @@ discover_one(struct cw_ctx *c, size_t mi, bool *throttled, size_t *found,
 		size_t f = 1;
 
 		buf_init(&b, CW_BODY_MAX);
-		cw_form_add(&b, "Action", "DescribeInstances");
-		cw_form_add(&b, "Version", "2016-11-15");
+		aws_query_form_add(&b, "Action", "DescribeInstances");
+		aws_query_form_add(&b, "Version", "2016-11-15");
 		for (size_t t = 0; t < m->ntags; t++, f++) {
 			char tag[300];
 
 			snprintf(k, sizeof(k), "Filter.%zu.Name", f);
 			snprintf(tag, sizeof(tag), "tag:%s", m->tags[t].name);
-			cw_form_add(&b, k, tag);
+			aws_query_form_add(&b, k, tag);
 			snprintf(v, sizeof(v), "Filter.%zu.Value.1", f);
-			cw_form_add(&b, v, m->tags[t].value);
+			aws_query_form_add(&b, v, m->tags[t].value);
 		}
 		snprintf(k, sizeof(k), "Filter.%zu.Name", f);
-		cw_form_add(&b, k, "instance-state-name");
+		aws_query_form_add(&b, k, "instance-state-name");
 		snprintf(v, sizeof(v), "Filter.%zu.Value.1", f);
-		cw_form_add(&b, v, "running");
+		aws_query_form_add(&b, v, "running");
 		if (next[0] != '\0')
-			cw_form_add(&b, "NextToken", next);
+			aws_query_form_add(&b, "NextToken", next);
 		if (b.err != 0) {
 			buf_free(&b);
 			return ag_err_set(err,
@@ -871,24 +783,24 @@ list_one(struct cw_ctx *c, size_t mi, bool *throttled, struct ag_err *err)
 
 	do {
 		buf_init(&b, CW_BODY_MAX);
-		cw_form_add(&b, "Action", "ListMetrics");
-		cw_form_add(&b, "Version", "2010-08-01");
-		cw_form_add(&b, "Namespace", m->ns);
-		cw_form_add(&b, "MetricName", m->metric);
+		aws_query_form_add(&b, "Action", "ListMetrics");
+		aws_query_form_add(&b, "Version", "2010-08-01");
+		aws_query_form_add(&b, "Namespace", m->ns);
+		aws_query_form_add(&b, "MetricName", m->metric);
 		for (size_t i = 0; i < m->ndims; i++) {
 			snprintf(k, sizeof(k), "Dimensions.member.%zu.Name",
 			    i + 1);
-			cw_form_add(&b, k, m->dims[i].name);
+			aws_query_form_add(&b, k, m->dims[i].name);
 			if (strcmp(m->dims[i].value, "*") == 0)
 				continue;
 			snprintf(k, sizeof(k), "Dimensions.member.%zu.Value",
 			    i + 1);
-			cw_form_add(&b, k, m->dims[i].value);
+			aws_query_form_add(&b, k, m->dims[i].value);
 		}
 		if (m->recent)
-			cw_form_add(&b, "RecentlyActive", "PT3H");
+			aws_query_form_add(&b, "RecentlyActive", "PT3H");
 		if (next[0] != '\0')
-			cw_form_add(&b, "NextToken", next);
+			aws_query_form_add(&b, "NextToken", next);
 		if (b.err != 0) {
 			buf_free(&b);
 			return ag_err_set(err,
@@ -1035,33 +947,33 @@ add_query(struct buf *b, const struct cw_ctx *c, const struct cw_series *s,
 	     suffix), \
 	    key)
 	snprintf(id, sizeof(id), "q%zu", k - 1);
-	cw_form_add(b, Q("Id"), id);
-	cw_form_add(b, Q("MetricStat.Metric.Namespace"), m->ns);
-	cw_form_add(b, Q("MetricStat.Metric.MetricName"), m->metric);
+	aws_query_form_add(b, Q("Id"), id);
+	aws_query_form_add(b, Q("MetricStat.Metric.Namespace"), m->ns);
+	aws_query_form_add(b, Q("MetricStat.Metric.MetricName"), m->metric);
 	for (size_t i = 0; i < nqd; i++, d++) {
 		char dk[96];
 
 		snprintf(dk, sizeof(dk),
 		    "MetricStat.Metric.Dimensions.member.%zu.Name", d);
-		cw_form_add(b, Q(dk), qd[i].name);
+		aws_query_form_add(b, Q(dk), qd[i].name);
 		snprintf(dk, sizeof(dk),
 		    "MetricStat.Metric.Dimensions.member.%zu.Value", d);
-		cw_form_add(b, Q(dk), qd[i].value);
+		aws_query_form_add(b, Q(dk), qd[i].value);
 	}
 	if (s->instance != NULL) {
 		char dk[96];
 
 		snprintf(dk, sizeof(dk),
 		    "MetricStat.Metric.Dimensions.member.%zu.Name", d);
-		cw_form_add(b, Q(dk), "InstanceId");
+		aws_query_form_add(b, Q(dk), "InstanceId");
 		snprintf(dk, sizeof(dk),
 		    "MetricStat.Metric.Dimensions.member.%zu.Value", d);
-		cw_form_add(b, Q(dk), s->instance);
+		aws_query_form_add(b, Q(dk), s->instance);
 	}
 	snprintf(val, sizeof(val), "%" PRId64, m->period_s);
-	cw_form_add(b, Q("MetricStat.Period"), val);
-	cw_form_add(b, Q("MetricStat.Stat"), m->stat);
-	cw_form_add(b, Q("ReturnData"), "true");
+	aws_query_form_add(b, Q("MetricStat.Period"), val);
+	aws_query_form_add(b, Q("MetricStat.Stat"), m->stat);
+	aws_query_form_add(b, Q("ReturnData"), "true");
 #undef Q
 }
 
@@ -1074,7 +986,7 @@ time_param(struct buf *b, const char *key, int64_t s)
 
 	gmtime_r(&tt, &tm);
 	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	cw_form_add(b, key, t);
+	aws_query_form_add(b, key, t);
 }
 
 /*
@@ -1094,15 +1006,15 @@ poll_chunk(struct cw_ctx *c, struct cw_series **chunk, size_t n, int64_t start,
 	c->metrics_requested += n;
 	do {
 		buf_init(&b, CW_BODY_MAX);
-		cw_form_add(&b, "Action", "GetMetricData");
-		cw_form_add(&b, "Version", "2010-08-01");
+		aws_query_form_add(&b, "Action", "GetMetricData");
+		aws_query_form_add(&b, "Version", "2010-08-01");
 		time_param(&b, "StartTime", start);
 		time_param(&b, "EndTime", end);
-		cw_form_add(&b, "ScanBy", "TimestampAscending");
+		aws_query_form_add(&b, "ScanBy", "TimestampAscending");
 		for (size_t i = 0; i < n; i++)
 			add_query(&b, c, chunk[i], i + 1);
 		if (next[0] != '\0')
-			cw_form_add(&b, "NextToken", next);
+			aws_query_form_add(&b, "NextToken", next);
 		if (b.err != 0) {
 			buf_free(&b);
 			return ag_err_set(err,
