@@ -167,6 +167,7 @@ struct rrun {
 	struct job_stop *stop;
 	struct job_result *res;
 	struct aws_query q;
+	int64_t until; /* monotonic end of the wait; 0: not waiting */
 };
 
 static void rds_warning(struct job_result *, const char *, const char *, ...)
@@ -190,6 +191,14 @@ rds_warning(struct job_result *res, const char *job, const char *fmt, ...)
 		log_warn("backup %s: %s", job, msg);
 }
 
+/* Is the wait over (while waiting), or must the job stop? */
+static bool
+must_stop(struct rrun *r)
+{
+	return job_stop_check(r->stop) ||
+	    (r->until != 0 && clock_mono_ms() >= r->until);
+}
+
 /*
  * Sleep ${ms}, a second at a time, while the job may go on.  Return false
  * if it must stop.
@@ -200,12 +209,12 @@ pause_ms(struct rrun *r, int64_t ms)
 	while (ms > 0) {
 		int64_t step = ms < 1000 ? ms : 1000;
 
-		if (job_stop_check(r->stop))
+		if (must_stop(r))
 			return false;
 		clock_sleep_ms((unsigned)step);
 		ms -= step;
 	}
-	return !job_stop_check(r->stop);
+	return !must_stop(r);
 }
 
 /*
@@ -388,6 +397,9 @@ wait_all(struct rrun *r, struct db *v, size_t n)
 	unsigned attempt = 0;
 	char d[32];
 
+	/* Retries of a poll end with the wait too. */
+	r->until = end;
+
 	for (;;) {
 		size_t pending = 0;
 
@@ -396,8 +408,10 @@ wait_all(struct rrun *r, struct db *v, size_t n)
 				(void)poll_one(r, &v[i]);
 				pending += !v[i].done;
 			}
-		if (pending == 0)
+		if (pending == 0) {
+			r->until = 0;
 			return;
+		}
 		{
 			int64_t left = end - clock_mono_ms();
 			int64_t p = backoff_delay_ms(&poll_wait, ++attempt);
@@ -406,6 +420,7 @@ wait_all(struct rrun *r, struct db *v, size_t n)
 				break;
 		}
 	}
+	r->until = 0;
 	for (size_t i = 0; i < n; i++)
 		if (v[i].made && !v[i].done) {
 			snprintf(v[i].error, sizeof(v[i].error),

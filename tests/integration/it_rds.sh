@@ -8,11 +8,14 @@
 # tagged for another job and one tagged by another host, all older, are
 # left alone.  A job naming an instance that does not exist fails, names
 # RDS's error, and raises backup.<job>.failed in a running vigild, which a
-# rule turns into a page.
+# rule turns into a page.  Through a fault proxy: throttling is retried,
+# and a snapshot that does not become available within `wait` fails the
+# run on time.
 . "$(dirname "$0")/lib.sh"
 
 start_moto "vigil-rds"
 start_receiver "$T/recv.log"
+start_fault_proxy "$MOTO_EP"
 
 rds_py() {	# rds_py PYTHON: run with an rds client on moto, signed
 	python3 - "$MOTO_EP" "$AKID" "$SECRET" <<PY
@@ -60,6 +63,10 @@ backups = (
             region = "us-east-1"; endpoint = "$MOTO_EP";
             access_key_id = "$AKID"; secret_access_key_file = "$T/secret";
             wait = "20s"; }; },
+  { name = "proxied"; keep_last = 1;
+    rds = { instances = [ "db-1" ]; region = "us-east-1";
+            endpoint = "http://127.0.0.1:$FP_PORT"; access_key_id = "$AKID";
+            secret_access_key_file = "$T/secret"; wait = "3s"; }; },
   { name = "broken";
     rds = { instances = [ "db-1", "no-such-db" ]; region = "us-east-1";
             endpoint = "$MOTO_EP"; access_key_id = "$AKID";
@@ -116,7 +123,37 @@ for db in ("db-1", "aurora-1"):
                         "vigil:backup-id": bid}, tags
 PY
 
-# 2. A DB that does not exist: the run fails and says why; the one that
+# 2. Throttling is retried: two Throttling answers, then the run goes on.
+THROTTLE='<ErrorResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>f</RequestId></ErrorResponse>'
+rule() {	# rule STATUS BODY COUNT SKIP: a fault on every RDS call
+	python3 -c 'import json,sys; print(json.dumps({"headers": "/rds/aws4_request",
+	    "status": int(sys.argv[1]), "body": sys.argv[2], "count": int(sys.argv[3]),
+	    "skip": int(sys.argv[4])}))' "$@"
+}
+id=$(fault_ctl rule "$(rule 400 "$THROTTLE" 2 0)" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"id\"])")
+out=$("$VIGIL" -c "$T/vigil.conf" backup run proxied 2>&1) ||
+	fail "a throttled run failed: $out"
+[ "$(fault_fired "$id")" = 2 ] || fail "the throttling rule fired $(fault_fired "$id") times"
+grep -q "CreateDBSnapshot: throttled (HTTP 400 Throttling)" <<<"$out" ||
+	fail "the throttling was not logged: $out"
+
+# 3. A snapshot whose polls keep failing: the run fails once the rds
+# group's wait (3s) is over, retries of the poll included.
+fault_ctl clear >/dev/null
+fault_ctl rule "$(rule 503 "" 0 1)" >/dev/null
+t0=$(date +%s)
+set +e
+out=$("$VIGIL" -c "$T/vigil.conf" backup run proxied 2>&1)
+rc=$?
+set -e
+t1=$(date +%s)
+fault_ctl clear >/dev/null
+[ "$rc" = 1 ] || fail "a run whose snapshot never became available exited $rc: $out"
+grep -q "of db-1 is not available after .* (the rds group's wait)" <<<"$out" ||
+	fail "the late snapshot is not named: $out"
+[ $((t1 - t0)) -le 12 ] || fail "the wait of 3s took $((t1 - t0)) s"
+
+# 4. A DB that does not exist: the run fails and says why; the one that
 # exists is still snapshotted.
 set +e
 out=$("$VIGIL" -c "$T/vigil.conf" backup run broken 2>&1)
@@ -128,7 +165,7 @@ grep -q "no-such-db.*DBInstanceNotFound" <<<"$out" ||
 rds_py 'assert any(k.startswith("vigil-broken-db-1-") for k in snaps())' ||
 	fail "the DB that exists was not snapshotted"
 
-# 3. The same failure in a running vigild raises backup.broken.failed,
+# 5. The same failure in a running vigild raises backup.broken.failed,
 # and the rule pages; the good job's readings say it is fine.
 start_vigild "$T/vigil.conf"
 set +e

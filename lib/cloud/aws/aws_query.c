@@ -84,8 +84,8 @@ refusal(const struct aws_query *q, const char *what, const struct http_resp *r,
 	(void)log_snippet(code, strlen(code), codes, sizeof(codes));
 	if (aws_query_throttled(r->status, code)) {
 		*throttled = true;
-		(void)ag_err_set(err, "%s: %s: throttled (HTTP %ld %s)",
-		    q->name, what, r->status, codes);
+		(void)ag_err_set(err, "%s: %s: throttled (HTTP %ld%s%s)",
+		    q->name, what, r->status, codes[0] ? " " : "", codes);
 		return AG_RETRY;
 	}
 	if ((strcmp(code, "ExpiredToken") == 0 ||
