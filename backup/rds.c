@@ -218,29 +218,37 @@ pause_ms(struct rrun *r, int64_t ms)
 }
 
 /*
- * One call of ${action} with the form ${body}, retried while throttled or
- * transient.  On success the answer is in ${resp}.  0 or -1.
+ * One call of ${action} with the form ${body} (freed here), retried while
+ * throttled or transient.  On success the answer is in ${resp}.  0 or -1.
  */
 static int
-call(struct rrun *r, const char *action, const struct buf *body,
+call(struct rrun *r, const char *action, struct buf *body,
     struct http_resp *resp, struct ag_err *err)
 {
 	unsigned attempt = 0;
-	int rc;
+	int rc = -1;
 
+	if (body->err != 0) {
+		(void)ag_err_set(err, "%s: request too large", action);
+		goto out;
+	}
 	for (;;) {
 		bool throttled = false;
 
 		rc = aws_query_call(&r->q, action, body->p, body->len, resp,
 		    &throttled, err);
 		if (rc != AG_RETRY)
-			return rc;
+			break;
+		rc = -1;
 		if (attempt >= call_retry.retries ||
 		    !pause_ms(r, backoff_delay_ms(&call_retry, ++attempt)))
-			return -1;
+			break;
 		log_info("backup %s: %s (retry %u)", r->jc->name, err->msg,
 		    attempt);
 	}
+out:
+	buf_free(body);
+	return rc;
 }
 
 static void
@@ -289,12 +297,7 @@ create(struct rrun *r, struct db *d, struct ag_err *err)
 		snprintf(k, sizeof(k), "Tags.Tag.%zu.Value", i + 1);
 		aws_query_form_add(&b, k, tv[i]);
 	}
-	if (b.err != 0) {
-		buf_free(&b);
-		return ag_err_set(err, "%s: request too large", action);
-	}
 	rc = call(r, action, &b, &resp, err);
-	buf_free(&b);
 	if (rc != 0)
 		return -1;
 	rc = rds_parse_snapshots(resp.body, resp.body_len, action, d->cluster,
@@ -341,13 +344,7 @@ describe(struct rrun *r, const struct db *d, const char *snap, rds_snap_fn *fn,
 		aws_query_form_add(&b, "SnapshotType", "manual");
 		if (marker[0] != '\0')
 			aws_query_form_add(&b, "Marker", marker);
-		if (b.err != 0) {
-			buf_free(&b);
-			return ag_err_set(err, "%s: request too large",
-			    action);
-		}
 		rc = call(r, action, &b, &resp, err);
-		buf_free(&b);
 		if (rc != 0)
 			return -1;
 		rc = rds_parse_snapshots(resp.body, resp.body_len, action,
@@ -483,12 +480,7 @@ delete_one(struct rrun *r, const struct db *d, const char *snap,
 	    d->cluster ? "DBClusterSnapshotIdentifier" :
 			 "DBSnapshotIdentifier",
 	    snap);
-	if (b.err != 0) {
-		buf_free(&b);
-		return ag_err_set(err, "%s: request too large", action);
-	}
 	rc = call(r, action, &b, &resp, err);
-	buf_free(&b);
 	if (rc != 0)
 		return -1;
 	http_resp_free(&resp);
