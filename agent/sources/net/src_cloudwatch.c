@@ -1,9 +1,11 @@
 /*
  * src_cloudwatch.c: the "cloudwatch" source: Amazon CloudWatch metrics by
- * GetMetricData (query protocol: a form POST, SigV4 through
- * lib/cloud/aws/sigv4.h, credentials from the chain of
- * lib/cloud/aws/aws_creds.h), and EC2 instances found by their tags
- * (DescribeInstances) instead of being named one by one.
+ * GetMetricData (query protocol: a form POST, or with protocol = "json"
+ * CloudWatch's JSON protocol, awsJson1_0: a JSON POST naming the action in
+ * X-Amz-Target; SigV4 through lib/cloud/aws/sigv4.h, credentials from the
+ * chain of lib/cloud/aws/aws_creds.h), and EC2 instances found by their
+ * tags (DescribeInstances, always the EC2 query protocol) instead of being
+ * named one by one.
  *
  * Series.  Each entry of "metrics" (namespace, metric, stat, period,
  * dimensions) is one series, or, with "discover", one series per running
@@ -40,6 +42,7 @@
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -47,12 +50,13 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "lib/ag.h"
 #include "lib/backoff.h"
 #include "lib/buf.h"
 #include "lib/clock.h"
 #include "lib/cloud/aws/aws_creds.h"
-#include "lib/cloud/aws/aws_query.h"
 #include "lib/cloud/aws/sigv4.h"
 #include "lib/http/http.h"
 #include "lib/log.h"
@@ -73,8 +77,8 @@
 #define CW_TIMEOUT_MS 30000
 
 static const char *const cw_settings[] = { "region", "endpoint",
-	"ec2_endpoint", CONF_AWS_KEYS, "delay", "discover_ttl", "metrics",
-	NULL };
+	"ec2_endpoint", CONF_AWS_KEYS, "delay", "discover_ttl", "protocol",
+	"metrics", NULL };
 static const char *const metric_keys[] = { "namespace", "metric", "stat",
 	"period", "dimensions", "discover", "name", "recently_active", NULL };
 static const char *const discover_keys[] = { "tags", NULL };
@@ -127,6 +131,7 @@ struct cw_ctx {
 	struct cw_series **s;
 	size_t ns, caps;
 	bool any_discover;
+	bool json;	       /* protocol = "json" */
 	bool inited;	       /* the static series made */
 	int64_t disc_next_ms;  /* monotonic; 0: now */
 	unsigned disc_attempt; /* discovery throttled in a row */
@@ -531,6 +536,16 @@ cw_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 	if (conf_get_dur(errs, cs, "discover_ttl", false, 1000, &c->ttl_ms) ==
 	    -1)
 		bad = -1;
+	s = "query";
+	if (conf_get_str(errs, cs, "protocol", false, &s) == -1)
+		bad = -1;
+	else if (strcmp(s, "json") == 0)
+		c->json = true;
+	else if (strcmp(s, "query") != 0)
+		bad = conf_error_at(errs, cs, "protocol",
+		    "\"query\" (a form, XML answers) or \"json\" (awsJson1_0), "
+		    "not \"%s\"",
+		    s);
 
 	ml = conf_member(cs, "metrics");
 	if (ml == NULL || !conf_is_list(ml) || conf_len(ml) == 0) {
@@ -588,31 +603,141 @@ struct cw_call {
 	const char *endpoint, *host;
 	const char *body;
 	size_t len;
+	bool json; /* CloudWatch's JSON protocol: X-Amz-Target names what */
 };
 
+/* The X-Amz-Target prefix of CloudWatch's JSON protocol. */
+#define CW_JSON_TARGET "GraniteServiceVersion20100801."
+
 /*
- * Sign and send ${call} (lib/cloud/aws/aws_query.h); on a 2xx answer
- * return 0 with ${resp} to read.  Otherwise AG_RETRY (throttling, 5xx,
- * transport; *${throttled} set for throttling) or -1, with ${err} set and
- * ${resp} freed.
+ * Sign and send ${call}; on a 2xx answer return 0 with ${resp} to read.
+ * Otherwise AG_RETRY (throttling, 5xx, transport; *${throttled} set for
+ * throttling) or -1, with ${err} set and ${resp} freed.
  */
 static int
 cw_do(struct cw_ctx *c, const struct cw_call *call, struct http_resp *resp,
     bool *throttled, struct ag_err *err)
 {
-	struct aws_query q = { .name = c->name,
+	static const char form[] =
+	    "application/x-www-form-urlencoded; charset=utf-8";
+	const char *ctype = call->json ? "application/x-amz-json-1.0" : form;
+	char target[80];
+	struct sigv4_header sh[3] = { { "Host", call->host },
+		{ "Content-Type", ctype }, { "X-Amz-Target", target } };
+	struct sigv4_params p = { .region = c->region,
 		.service = call->service,
-		.region = c->region,
-		.endpoint = call->endpoint,
-		.host = call->host,
-		.creds = c->creds,
-		.http = c->http,
-		.timeout_ms = CW_TIMEOUT_MS,
-		.max_response = CW_RESP_MAX };
+		.when = time(NULL),
+		.normalize_path = 1 };
+	const char *hdrs[SIGV4_MAX_EXTRA + 4];
+	char hash[65], hhost[300], hct[100], htarget[100], code[128];
+	char codes[128], msg[256];
+	char raw[512];
+	struct sigv4_out out = { 0 };
+	struct sigv4_creds cr;
+	struct sigv4_request rq;
+	struct aws_cred ac;
+	struct ag_err e;
+	char *url = NULL;
+	size_t nx = 0;
+	int rc;
 
-	c->api_calls++;
-	return aws_query_call(&q, call->what, call->body, call->len, resp,
-	    throttled, err);
+	memset(resp, 0, sizeof(*resp));
+	snprintf(target, sizeof(target), "%s%s", CW_JSON_TARGET, call->what);
+	if ((rc = aws_creds_get(c->creds, p.when, &ac, &e)) != 0) {
+		(void)ag_err_set(err, "%s: %s", c->name, e.msg);
+		return rc;
+	}
+	cr = (struct sigv4_creds){ ac.access_key_id, ac.secret_access_key,
+		ac.session_token };
+	rq = (struct sigv4_request){ .method = "POST",
+		.path = "/",
+		.query = NULL,
+		.headers = sh,
+		.nheaders = call->json ? 3 : 2,
+		.payload_hash = hash };
+	if (sigv4_payload_hash(call->body, call->len, hash) != 0 ||
+	    sigv4_sign_headers(&rq, &cr, &p, &out) != 0 ||
+	    asprintf(&url, "%s/", call->endpoint) < 0) {
+		url = NULL;
+		rc = ag_err_set(err, "%s: out of memory", c->name);
+		goto out;
+	}
+	snprintf(hhost, sizeof(hhost), "Host: %s", call->host);
+	snprintf(hct, sizeof(hct), "Content-Type: %s", ctype);
+	hdrs[nx++] = hhost;
+	hdrs[nx++] = hct;
+	if (call->json) {
+		snprintf(htarget, sizeof(htarget), "X-Amz-Target: %s", target);
+		hdrs[nx++] = htarget;
+	}
+	for (size_t i = 0; out.extra[i] != NULL; i++)
+		hdrs[nx++] = out.extra[i];
+	hdrs[nx] = NULL;
+	{
+		struct http_req req = { .method = "POST",
+			.url = url,
+			.headers = hdrs,
+			.body = call->body,
+			.body_len = call->len,
+			.timeout_ms = CW_TIMEOUT_MS,
+			.max_response = CW_RESP_MAX };
+
+		c->api_calls++;
+		rc = http_client_do(c->http, &req, resp, &e);
+	}
+	if (rc != 0) {
+		(void)ag_err_set(err, "%s: %s: %s", c->name, call->what,
+		    e.msg);
+		http_resp_free(resp);
+		goto out;
+	}
+	if (resp->status >= 200 && resp->status < 300)
+		goto out;
+	/*
+	 * A JSON call's error is JSON, but a front end may still answer in
+	 * the query protocol's XML (moto does for a bad signature).
+	 */
+	if (!call->json ||
+	    cw_json_error(resp->body, resp->body_len,
+		http_resp_header(resp, "x-amzn-query-error"),
+		http_resp_header(resp, "x-amzn-errortype"), code, sizeof(code),
+		raw, sizeof(raw)) == 0)
+		(void)cw_parse_error(resp->body, resp->body_len, code,
+		    sizeof(code), raw, sizeof(raw));
+	/* The server's words go into messages as snippets, redacted. */
+	(void)log_snippet(raw, strlen(raw), msg, sizeof(msg));
+	(void)log_snippet(code, strlen(code), codes, sizeof(codes));
+	if (cw_throttled(resp->status, code)) {
+		*throttled = true;
+		rc = AG_RETRY;
+		(void)ag_err_set(err, "%s: %s: throttled (HTTP %ld %s)",
+		    c->name, call->what, resp->status, codes);
+	} else if ((strcmp(code, "ExpiredToken") == 0 ||
+		       strcmp(code, "ExpiredTokenException") == 0) &&
+	    aws_creds_refused(c->creds)) {
+		rc = AG_RETRY;
+		(void)ag_err_set(err,
+		    "%s: %s: the session token expired; new credentials are "
+		    "fetched for the next call",
+		    c->name, call->what);
+	} else if (strcmp(code, "RequestTimeTooSkewed") == 0 ||
+	    strcmp(code, "SignatureDoesNotMatch") == 0 ||
+	    strcmp(code, "InvalidSignatureException") == 0) {
+		rc = -1;
+		(void)ag_err_set(err, "%s: %s: %s: %s%s", c->name, call->what,
+		    codes, msg,
+		    code[0] == 'R' ? " (is this host's clock right?)" : "");
+	} else {
+		rc = resp->status >= 500 ? AG_RETRY : -1;
+		(void)ag_err_set(err, "%s: %s: HTTP %ld %s%s%s", c->name,
+		    call->what, resp->status, codes, msg[0] ? ": " : "", msg);
+	}
+	http_resp_free(resp);
+out:
+	sigv4_out_free(&out);
+	aws_cred_clear(&ac);
+	free(url);
+	return rc;
 }
 
 /* Discovery. */
@@ -670,23 +795,23 @@ discover_one(struct cw_ctx *c, size_t mi, bool *throttled, size_t *found,
 		size_t f = 1;
 
 		buf_init(&b, CW_BODY_MAX);
-		aws_query_form_add(&b, "Action", "DescribeInstances");
-		aws_query_form_add(&b, "Version", "2016-11-15");
+		cw_form_add(&b, "Action", "DescribeInstances");
+		cw_form_add(&b, "Version", "2016-11-15");
 		for (size_t t = 0; t < m->ntags; t++, f++) {
 			char tag[300];
 
 			snprintf(k, sizeof(k), "Filter.%zu.Name", f);
 			snprintf(tag, sizeof(tag), "tag:%s", m->tags[t].name);
-			aws_query_form_add(&b, k, tag);
+			cw_form_add(&b, k, tag);
 			snprintf(v, sizeof(v), "Filter.%zu.Value.1", f);
-			aws_query_form_add(&b, v, m->tags[t].value);
+			cw_form_add(&b, v, m->tags[t].value);
 		}
 		snprintf(k, sizeof(k), "Filter.%zu.Name", f);
-		aws_query_form_add(&b, k, "instance-state-name");
+		cw_form_add(&b, k, "instance-state-name");
 		snprintf(v, sizeof(v), "Filter.%zu.Value.1", f);
-		aws_query_form_add(&b, v, "running");
+		cw_form_add(&b, v, "running");
 		if (next[0] != '\0')
-			aws_query_form_add(&b, "NextToken", next);
+			cw_form_add(&b, "NextToken", next);
 		if (b.err != 0) {
 			buf_free(&b);
 			return ag_err_set(err,
@@ -696,7 +821,8 @@ discover_one(struct cw_ctx *c, size_t mi, bool *throttled, size_t *found,
 		}
 		{
 			struct cw_call call = { "DescribeInstances", "ec2",
-				c->ec2_endpoint, c->ec2_host, b.p, b.len };
+				c->ec2_endpoint, c->ec2_host, b.p, b.len,
+				false };
 
 			rc = cw_do(c, &call, &resp, throttled, err);
 		}
@@ -768,6 +894,60 @@ on_listed(void *cookie, const char *ns, const char *name,
 }
 
 /*
+ * Append ${o} (its reference taken) to ${b} as JSON; a failure marks ${b}
+ * (b->err), like a form too large.
+ */
+static void
+json_put(struct buf *b, json_t *o)
+{
+	char *t = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	if (t == NULL || buf_puts(b, t) != 0)
+		b->err = b->err != 0 ? b->err : ENOMEM;
+	free(t);
+	json_decref(o);
+}
+
+/* A Dimensions list, "*" values left out (ListMetrics: any value). */
+static json_t *
+dims_json(const struct cw_dim *d, size_t n, const char *instance)
+{
+	json_t *a = json_array(), *o;
+
+	for (size_t i = 0; a != NULL && i <= n; i++) {
+		if (i == n && instance == NULL)
+			break;
+		o = i == n ? json_pack("{s:s, s:s}", "Name", "InstanceId",
+				 "Value", instance) :
+		    strcmp(d[i].value, "*") == 0 ?
+			     json_pack("{s:s}", "Name", d[i].name) :
+			     json_pack("{s:s, s:s}", "Name", d[i].name,
+				 "Value", d[i].value);
+		if (o == NULL || json_array_append_new(a, o) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+/* The JSON-protocol body of a ListMetrics call for ${m} into ${b}. */
+static void
+list_json(struct buf *b, const struct cw_metric *m, const char *next)
+{
+	json_t *o = json_pack("{s:s, s:s, s:o*}", "Namespace", m->ns,
+	    "MetricName", m->metric, "Dimensions",
+	    dims_json(m->dims, m->ndims, NULL));
+
+	if (o != NULL && m->recent)
+		(void)json_object_set_new(o, "RecentlyActive",
+		    json_string("PT3H"));
+	if (o != NULL && next[0] != '\0')
+		(void)json_object_set_new(o, "NextToken", json_string(next));
+	json_put(b, o);
+}
+
+/*
  * Ask ListMetrics for the metrics of metric ${mi}'s namespace, name and
  * dimensions (those given as "*" by name only).  0, AG_RETRY or -1.
  */
@@ -783,24 +963,29 @@ list_one(struct cw_ctx *c, size_t mi, bool *throttled, struct ag_err *err)
 
 	do {
 		buf_init(&b, CW_BODY_MAX);
-		aws_query_form_add(&b, "Action", "ListMetrics");
-		aws_query_form_add(&b, "Version", "2010-08-01");
-		aws_query_form_add(&b, "Namespace", m->ns);
-		aws_query_form_add(&b, "MetricName", m->metric);
+		if (c->json) {
+			list_json(&b, m, next);
+			goto send;
+		}
+		cw_form_add(&b, "Action", "ListMetrics");
+		cw_form_add(&b, "Version", "2010-08-01");
+		cw_form_add(&b, "Namespace", m->ns);
+		cw_form_add(&b, "MetricName", m->metric);
 		for (size_t i = 0; i < m->ndims; i++) {
 			snprintf(k, sizeof(k), "Dimensions.member.%zu.Name",
 			    i + 1);
-			aws_query_form_add(&b, k, m->dims[i].name);
+			cw_form_add(&b, k, m->dims[i].name);
 			if (strcmp(m->dims[i].value, "*") == 0)
 				continue;
 			snprintf(k, sizeof(k), "Dimensions.member.%zu.Value",
 			    i + 1);
-			aws_query_form_add(&b, k, m->dims[i].value);
+			cw_form_add(&b, k, m->dims[i].value);
 		}
 		if (m->recent)
-			aws_query_form_add(&b, "RecentlyActive", "PT3H");
+			cw_form_add(&b, "RecentlyActive", "PT3H");
 		if (next[0] != '\0')
-			aws_query_form_add(&b, "NextToken", next);
+			cw_form_add(&b, "NextToken", next);
+send:
 		if (b.err != 0) {
 			buf_free(&b);
 			return ag_err_set(err,
@@ -808,15 +993,16 @@ list_one(struct cw_ctx *c, size_t mi, bool *throttled, struct ag_err *err)
 		}
 		{
 			struct cw_call call = { "ListMetrics", "monitoring",
-				c->endpoint, c->host, b.p, b.len };
+				c->endpoint, c->host, b.p, b.len, c->json };
 
 			rc = cw_do(c, &call, &resp, throttled, err);
 		}
 		buf_free(&b);
 		if (rc != 0)
 			return rc;
-		rc = cw_parse_list_metrics(resp.body, resp.body_len, on_listed,
-		    &lc, next, sizeof(next), err);
+		rc = (c->json ? cw_json_list_metrics :
+				cw_parse_list_metrics)(resp.body,
+		    resp.body_len, on_listed, &lc, next, sizeof(next), err);
 		http_resp_free(&resp);
 		if (rc < 0)
 			return -1;
@@ -947,34 +1133,73 @@ add_query(struct buf *b, const struct cw_ctx *c, const struct cw_series *s,
 	     suffix), \
 	    key)
 	snprintf(id, sizeof(id), "q%zu", k - 1);
-	aws_query_form_add(b, Q("Id"), id);
-	aws_query_form_add(b, Q("MetricStat.Metric.Namespace"), m->ns);
-	aws_query_form_add(b, Q("MetricStat.Metric.MetricName"), m->metric);
+	cw_form_add(b, Q("Id"), id);
+	cw_form_add(b, Q("MetricStat.Metric.Namespace"), m->ns);
+	cw_form_add(b, Q("MetricStat.Metric.MetricName"), m->metric);
 	for (size_t i = 0; i < nqd; i++, d++) {
 		char dk[96];
 
 		snprintf(dk, sizeof(dk),
 		    "MetricStat.Metric.Dimensions.member.%zu.Name", d);
-		aws_query_form_add(b, Q(dk), qd[i].name);
+		cw_form_add(b, Q(dk), qd[i].name);
 		snprintf(dk, sizeof(dk),
 		    "MetricStat.Metric.Dimensions.member.%zu.Value", d);
-		aws_query_form_add(b, Q(dk), qd[i].value);
+		cw_form_add(b, Q(dk), qd[i].value);
 	}
 	if (s->instance != NULL) {
 		char dk[96];
 
 		snprintf(dk, sizeof(dk),
 		    "MetricStat.Metric.Dimensions.member.%zu.Name", d);
-		aws_query_form_add(b, Q(dk), "InstanceId");
+		cw_form_add(b, Q(dk), "InstanceId");
 		snprintf(dk, sizeof(dk),
 		    "MetricStat.Metric.Dimensions.member.%zu.Value", d);
-		aws_query_form_add(b, Q(dk), s->instance);
+		cw_form_add(b, Q(dk), s->instance);
 	}
 	snprintf(val, sizeof(val), "%" PRId64, m->period_s);
-	aws_query_form_add(b, Q("MetricStat.Period"), val);
-	aws_query_form_add(b, Q("MetricStat.Stat"), m->stat);
-	aws_query_form_add(b, Q("ReturnData"), "true");
+	cw_form_add(b, Q("MetricStat.Period"), val);
+	cw_form_add(b, Q("MetricStat.Stat"), m->stat);
+	cw_form_add(b, Q("ReturnData"), "true");
 #undef Q
+}
+
+/*
+ * The JSON-protocol body of a GetMetricData call for the ${n} series of
+ * ${chunk} (query ids "q0" ...), window [${start}, ${end}) in epoch
+ * seconds, page ${next}, into ${b}.
+ */
+static void
+gmd_json(struct buf *b, const struct cw_ctx *c, struct cw_series **chunk,
+    size_t n, int64_t start, int64_t end, const char *next)
+{
+	json_t *o = json_pack("{s:I, s:I, s:s, s:[]}", "StartTime",
+	    (json_int_t)start, "EndTime", (json_int_t)end, "ScanBy",
+	    "TimestampAscending", "MetricDataQueries");
+	json_t *qs = json_object_get(o, "MetricDataQueries");
+	char id[32];
+
+	for (size_t i = 0; o != NULL && i < n; i++) {
+		const struct cw_series *s = chunk[i];
+		const struct cw_metric *m = &c->m[s->metric];
+		json_t *q;
+
+		snprintf(id, sizeof(id), "q%zu", i);
+		q = json_pack("{s:s, s:{s:{s:s, s:s, s:o*}, s:I, s:s}, s:b}",
+		    "Id", id, "MetricStat", "Metric", "Namespace", m->ns,
+		    "MetricName", m->metric, "Dimensions",
+		    s->xdims != NULL ?
+			dims_json(s->xdims, s->nxdims, s->instance) :
+			dims_json(m->dims, m->ndims, s->instance),
+		    "Period", (json_int_t)m->period_s, "Stat", m->stat,
+		    "ReturnData", 1);
+		if (q == NULL || json_array_append_new(qs, q) != 0) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
+	if (o != NULL && next[0] != '\0')
+		(void)json_object_set_new(o, "NextToken", json_string(next));
+	json_put(b, o);
 }
 
 static void
@@ -986,7 +1211,7 @@ time_param(struct buf *b, const char *key, int64_t s)
 
 	gmtime_r(&tt, &tm);
 	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	aws_query_form_add(b, key, t);
+	cw_form_add(b, key, t);
 }
 
 /*
@@ -1006,15 +1231,19 @@ poll_chunk(struct cw_ctx *c, struct cw_series **chunk, size_t n, int64_t start,
 	c->metrics_requested += n;
 	do {
 		buf_init(&b, CW_BODY_MAX);
-		aws_query_form_add(&b, "Action", "GetMetricData");
-		aws_query_form_add(&b, "Version", "2010-08-01");
-		time_param(&b, "StartTime", start);
-		time_param(&b, "EndTime", end);
-		aws_query_form_add(&b, "ScanBy", "TimestampAscending");
-		for (size_t i = 0; i < n; i++)
-			add_query(&b, c, chunk[i], i + 1);
-		if (next[0] != '\0')
-			aws_query_form_add(&b, "NextToken", next);
+		if (c->json) {
+			gmd_json(&b, c, chunk, n, start, end, next);
+		} else {
+			cw_form_add(&b, "Action", "GetMetricData");
+			cw_form_add(&b, "Version", "2010-08-01");
+			time_param(&b, "StartTime", start);
+			time_param(&b, "EndTime", end);
+			cw_form_add(&b, "ScanBy", "TimestampAscending");
+			for (size_t i = 0; i < n; i++)
+				add_query(&b, c, chunk[i], i + 1);
+			if (next[0] != '\0')
+				cw_form_add(&b, "NextToken", next);
+		}
 		if (b.err != 0) {
 			buf_free(&b);
 			return ag_err_set(err,
@@ -1022,15 +1251,15 @@ poll_chunk(struct cw_ctx *c, struct cw_series **chunk, size_t n, int64_t start,
 		}
 		{
 			struct cw_call call = { "GetMetricData", "monitoring",
-				c->endpoint, c->host, b.p, b.len };
+				c->endpoint, c->host, b.p, b.len, c->json };
 
 			rc = cw_do(c, &call, &resp, throttled, err);
 		}
 		buf_free(&b);
 		if (rc != 0)
 			return rc;
-		rc = cw_parse_gmd(resp.body, resp.body_len, on_result, &pc,
-		    next, sizeof(next), err);
+		rc = (c->json ? cw_json_gmd : cw_parse_gmd)(resp.body,
+		    resp.body_len, on_result, &pc, next, sizeof(next), err);
 		http_resp_free(&resp);
 		if (rc < 0)
 			return -1;
