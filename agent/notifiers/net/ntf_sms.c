@@ -467,7 +467,7 @@ make_auth(struct ntf_sms *w)
 	plen = strlen(pair);
 	blen = 4 * ((plen + 2) / 3) + 1;
 	if ((b64 = malloc(blen)) == NULL ||
-	    crypto_base64((const uint8_t *)pair, plen, b64, blen) != 0) {
+	    crypto_base64((const uint8_t *)pair, plen, b64, blen) < 0) {
 		free(b64);
 		crypto_wipe(pair, plen);
 		free(pair);
