@@ -56,12 +56,11 @@
 #include "agent/notify.h"
 #include "agent/notify_backend.h"
 #include "agent/notifiers/net/ntf_email_internal.h"
+#include "agent/notifiers/net/ntf_http.h"
 #include "agent/notifiers/net/ntf_sns_internal.h"
 
 #define EMAIL_TIMEOUT_DEFAULT_MS 30000
 #define EMAIL_CONNECT_TIMEOUT_DEFAULT_MS 10000
-#define EMAIL_TIMEOUT_MIN_MS 100
-#define EMAIL_TIMEOUT_MAX_MS (5 * 60 * 1000)
 #define EMAIL_RCPT_MAX 50
 #define EMAIL_ADDRESS_MAX 254
 #define EMAIL_URL_MAX 512
@@ -77,11 +76,7 @@ struct ntf_email {
 	char *username;
 	char *password; /* wiped on free */
 	bool starttls;
-	int64_t timeout_ms;
-	int64_t connect_timeout_ms;
-	bool tls_verify;
-	char *ca_file;
-	struct http_client *http; /* send(): created on first use */
+	struct ntf_http net; /* timeouts, TLS, send()'s client */
 };
 
 static const char *const ntf_email_settings[] = { "url", "from", "to",
@@ -322,7 +317,7 @@ ntf_email_free(void *ctx)
 
 	if (w == NULL)
 		return;
-	http_client_free(w->http);
+	ntf_http_free(&w->net);
 	if (w->password != NULL) {
 		log_secret_remove(w->password);
 		conf_secret_free(w->password);
@@ -331,7 +326,6 @@ ntf_email_free(void *ctx)
 	free(w->username);
 	free(w->from);
 	free(w->url);
-	free(w->ca_file);
 	free(w->name);
 	free(w);
 }
@@ -360,16 +354,12 @@ ntf_email_configure(void **ret_ctx, const conf_node *cs,
 {
 	struct conf_errs scratch = { 0 };
 	struct ntf_email *w;
-	const char *url = NULL, *from = NULL, *user = NULL, *ca = NULL,
-		   *name = NULL;
+	const char *url = NULL, *from = NULL, *user = NULL, *name = NULL;
 	size_t nto = 0, nerr = errs->n;
 	int bad = 0;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return conf_error(errs, cs, "out of memory");
-	w->timeout_ms = EMAIL_TIMEOUT_DEFAULT_MS;
-	w->connect_timeout_ms = EMAIL_CONNECT_TIMEOUT_DEFAULT_MS;
-	w->tls_verify = true;
 	w->starttls = true;
 
 	(void)conf_get_str(&scratch, cs, "name", false, &name);
@@ -426,23 +416,9 @@ ntf_email_configure(void **ret_ctx, const conf_node *cs,
 	}
 	if (conf_get_bool(errs, cs, "starttls", false, &w->starttls) == -1)
 		bad = -1;
-	if (conf_get_dur(errs, cs, "timeout", false, EMAIL_TIMEOUT_MIN_MS,
-		&w->timeout_ms) == 1 &&
-	    w->timeout_ms > EMAIL_TIMEOUT_MAX_MS)
-		bad = conf_error_at(errs, cs, "timeout", "at most 5m");
-	if (conf_get_dur(errs, cs, "connect_timeout", false,
-		EMAIL_TIMEOUT_MIN_MS, &w->connect_timeout_ms) == 1 &&
-	    w->connect_timeout_ms > EMAIL_TIMEOUT_MAX_MS)
-		bad = conf_error_at(errs, cs, "connect_timeout", "at most 5m");
-	if (conf_get_bool(errs, cs, "tls_verify", false, &w->tls_verify) == -1)
+	if (ntf_http_configure(&w->net, cs, errs, EMAIL_TIMEOUT_DEFAULT_MS,
+		EMAIL_CONNECT_TIMEOUT_DEFAULT_MS) != 0)
 		bad = -1;
-	if (conf_get_str(errs, cs, "ca_file", false, &ca) == 1) {
-		if (access(ca, R_OK) != 0)
-			bad = conf_error_at(errs, cs, "ca_file",
-			    "cannot read \"%s\"", ca);
-		else if ((w->ca_file = strdup(ca)) == NULL)
-			goto oom;
-	}
 	if (bad != 0 || errs->n > nerr) {
 		ntf_email_free(w);
 		return -1;
@@ -504,10 +480,7 @@ ntf_email_prepare(void *ctx, const struct notification *n,
 	req->smtp = &ec->smtp;
 	req->body = ec->msg;
 	req->body_len = len;
-	req->connect_timeout_ms = (long)w->connect_timeout_ms;
-	req->timeout_ms = (long)w->timeout_ms;
-	req->insecure = !w->tls_verify;
-	req->ca_file = w->ca_file;
+	ntf_http_apply(&w->net, req);
 	req->max_response = 4096;
 	return 0;
 }
@@ -536,26 +509,15 @@ ntf_email_finish(void *ctx, struct notifier_call *call, long status,
 	return status >= 400 && status < 500 ? AG_RETRY : -1;
 }
 
+extern const struct notifier_ops ntf_email_ops;
+
 /* The blocking delivery: the same request, performed here. */
 static int
 ntf_email_send(void *ctx, const struct notification *n, struct ag_err *err)
 {
 	struct ntf_email *w = ctx;
-	struct notifier_call call = { .priv = NULL };
-	struct http_resp resp;
-	int rc;
 
-	if (w->http == NULL && (w->http = http_client_new()) == NULL)
-		return ag_err_set(err, "cannot initialise the HTTP client");
-	if ((rc = ntf_email_prepare(w, n, &call, err)) != 0)
-		return rc;
-	rc = http_client_do(w->http, &call.req, &resp, err);
-	if (rc == 0)
-		rc = ntf_email_finish(w, &call, resp.status, resp.body,
-		    resp.body_len, err);
-	http_resp_free(&resp);
-	ntf_email_release(w, &call);
-	return rc;
+	return ntf_http_send(&ntf_email_ops, w, &w->net, n, err);
 }
 
 const struct notifier_ops ntf_email_ops = {

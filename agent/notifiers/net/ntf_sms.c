@@ -56,12 +56,11 @@
 #include "lib/utf8.h"
 #include "agent/notify.h"
 #include "agent/notify_backend.h"
+#include "agent/notifiers/net/ntf_http.h"
 #include "agent/notifiers/net/ntf_sms_internal.h"
 
 #define SMS_TIMEOUT_DEFAULT_MS 10000
 #define SMS_CONNECT_TIMEOUT_DEFAULT_MS 5000
-#define SMS_TIMEOUT_MIN_MS 100
-#define SMS_TIMEOUT_MAX_MS (5 * 60 * 1000)
 #define SMS_RESPONSE_MAX (64 * 1024)
 #define SMS_URL_DEFAULT "https://api.twilio.com"
 #define SMS_URL_MAX 512
@@ -84,11 +83,7 @@ struct ntf_sms {
 	int64_t rate_period_ms;
 	unsigned states; /* 1 << enum alert_state */
 	bool reminders;
-	int64_t timeout_ms;
-	int64_t connect_timeout_ms;
-	bool tls_verify;
-	char *ca_file;
-	struct http_client *http; /* send(): made on first use */
+	struct ntf_http net; /* timeouts, TLS, send()'s client */
 };
 
 static const char *const ntf_sms_settings[] = { "account_sid", "auth_token",
@@ -381,7 +376,7 @@ ntf_sms_free(void *ctx)
 
 	if (w == NULL)
 		return;
-	http_client_free(w->http);
+	ntf_http_free(&w->net);
 	if (w->auth_value != NULL) {
 		log_secret_remove(w->auth_value);
 		crypto_wipe(w->auth_value, strlen(w->auth_value));
@@ -398,7 +393,6 @@ ntf_sms_free(void *ctx)
 	free(w->from);
 	free(w->service_sid);
 	free(w->url);
-	free(w->ca_file);
 	free(w->name);
 	free(w);
 }
@@ -491,16 +485,12 @@ ntf_sms_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 	struct conf_errs scratch = { 0 };
 	struct ntf_sms *w;
 	const char *url = SMS_URL_DEFAULT, *sid = NULL, *from = NULL,
-		   *msid = NULL, *to = NULL, *rate = "5/h", *ca = NULL,
-		   *name = NULL;
+		   *msid = NULL, *to = NULL, *rate = "5/h", *name = NULL;
 	size_t nerr = errs->n;
 	int bad = 0;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return conf_error(errs, cs, "out of memory");
-	w->timeout_ms = SMS_TIMEOUT_DEFAULT_MS;
-	w->connect_timeout_ms = SMS_CONNECT_TIMEOUT_DEFAULT_MS;
-	w->tls_verify = true;
 	(void)conf_get_str(&scratch, cs, "name", false, &name);
 	conf_errs_free(&scratch);
 	if ((w->name = strdup(name != NULL ? name : "sms")) == NULL)
@@ -570,23 +560,9 @@ ntf_sms_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 		w->url = NULL;
 		goto oom;
 	}
-	if (conf_get_dur(errs, cs, "timeout", false, SMS_TIMEOUT_MIN_MS,
-		&w->timeout_ms) == 1 &&
-	    w->timeout_ms > SMS_TIMEOUT_MAX_MS)
-		bad = conf_error_at(errs, cs, "timeout", "at most 5m");
-	if (conf_get_dur(errs, cs, "connect_timeout", false,
-		SMS_TIMEOUT_MIN_MS, &w->connect_timeout_ms) == 1 &&
-	    w->connect_timeout_ms > SMS_TIMEOUT_MAX_MS)
-		bad = conf_error_at(errs, cs, "connect_timeout", "at most 5m");
-	if (conf_get_bool(errs, cs, "tls_verify", false, &w->tls_verify) == -1)
+	if (ntf_http_configure(&w->net, cs, errs, SMS_TIMEOUT_DEFAULT_MS,
+		SMS_CONNECT_TIMEOUT_DEFAULT_MS) != 0)
 		bad = -1;
-	if (conf_get_str(errs, cs, "ca_file", false, &ca) == 1) {
-		if (access(ca, R_OK) != 0)
-			bad = conf_error_at(errs, cs, "ca_file",
-			    "cannot read \"%s\"", ca);
-		else if ((w->ca_file = strdup(ca)) == NULL)
-			goto oom;
-	}
 	if (bad != 0 || errs->n > nerr) {
 		ntf_sms_free(w);
 		return -1;
@@ -696,10 +672,7 @@ ntf_sms_prepare(void *ctx, const struct notification *n,
 	req->headers = sc->hdrs;
 	req->body = sc->body;
 	req->body_len = strlen(sc->body);
-	req->connect_timeout_ms = (long)w->connect_timeout_ms;
-	req->timeout_ms = (long)w->timeout_ms;
-	req->insecure = !w->tls_verify;
-	req->ca_file = w->ca_file;
+	ntf_http_apply(&w->net, req);
 	req->max_response = SMS_RESPONSE_MAX;
 	return 0;
 }
@@ -718,30 +691,15 @@ ntf_sms_finish(void *ctx, struct notifier_call *call, long status,
 	return rc;
 }
 
+extern const struct notifier_ops ntf_sms_ops;
+
 /* The blocking delivery: the same request, performed here. */
 static int
 ntf_sms_send(void *ctx, const struct notification *n, struct ag_err *err)
 {
 	struct ntf_sms *w = ctx;
-	struct notifier_call call = { .priv = NULL };
-	struct http_resp resp;
-	int rc;
 
-	if (w->http == NULL && (w->http = http_client_new()) == NULL)
-		return ag_err_set(err, "cannot initialise the HTTP client");
-	if ((rc = ntf_sms_prepare(w, n, &call, err)) != 0)
-		return rc;
-	if (call.req.url == NULL) {
-		ntf_sms_release(w, &call);
-		return 0;
-	}
-	rc = http_client_do(w->http, &call.req, &resp, err);
-	if (rc == 0)
-		rc = ntf_sms_finish(w, &call, resp.status, resp.body,
-		    resp.body_len, err);
-	http_resp_free(&resp);
-	ntf_sms_release(w, &call);
-	return rc;
+	return ntf_http_send(&ntf_sms_ops, w, &w->net, n, err);
 }
 
 const struct notifier_ops ntf_sms_ops = {
