@@ -8,6 +8,7 @@ EHLO/HELO, STARTTLS (RFC 3207, with --cert/--key), AUTH PLAIN and AUTH
 LOGIN (RFC 4954, with or without an initial response), MAIL, RCPT, DATA
 (dot-unstuffed), RSET, NOOP, QUIT.  Unless --no-starttls, STARTTLS is
 offered and required: AUTH, MAIL, RCPT and DATA before it are answered 530.
+With --implicit-tls the connection is TLS from the start (smtps, port 465).
 With --user/--password, AUTH is required before MAIL (530), and a wrong
 password is 535.
 
@@ -41,7 +42,7 @@ class Session:
     def __init__(self, args, ctx, reader, writer):
         self.args, self.ctx = args, ctx
         self.r, self.w = reader, writer
-        self.tls = False
+        self.tls = bool(args.implicit_tls)
         self.user = None
         self.reset()
 
@@ -208,6 +209,7 @@ async def main():
     ap.add_argument("--user")
     ap.add_argument("--password")
     ap.add_argument("--no-starttls", action="store_true")
+    ap.add_argument("--implicit-tls", action="store_true")
     ap.add_argument("--mode-file")
     args = ap.parse_args()
     ctx = None
@@ -223,7 +225,9 @@ async def main():
         finally:
             writer.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", args.port)
+    server = await asyncio.start_server(
+        handle, "127.0.0.1", args.port,
+        ssl=ctx if args.implicit_tls else None)
     port = server.sockets[0].getsockname()[1]
     if args.port_file:
         tmp = args.port_file + ".tmp"

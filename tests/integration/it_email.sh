@@ -7,7 +7,8 @@
 # a Date, a Message-ID made of the notification id, a Subject saying
 # state, rule, host and value, and the plain-text body.  Then the receiver
 # is stopped: the recovery stays queued (retried) and, once the receiver is
-# back, is delivered exactly once.  A 451 answer is retried too.  A second
+# back, is delivered exactly once.  A 451 answer is retried too.  An
+# smtps:// notifier speaks TLS from the first byte.  A second
 # notifier points at a server that offers no STARTTLS: refused, nothing
 # sent in clear (no AUTH, no MAIL).  The password is never in the log.
 . "$(dirname "$0")/lib.sh"
@@ -15,6 +16,7 @@
 command -v openssl >/dev/null || skip "openssl is not installed"
 MARK="vigilmail$$"
 PW="pw-$$-Secr3t"
+export VIGIL_IT_SMTP_PW="$PW"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" \
 	-out "$T/cert.pem" -days 1 -subj /CN=127.0.0.1 \
 	-addext "subjectAltName=IP:127.0.0.1" 2>/dev/null ||
@@ -39,6 +41,9 @@ start_smtp() {
 start_smtp main 0
 MAIN_PID=$SMTP_PID MAIN_PORT=$SMTP_PORT
 start_smtp plain 0 --no-starttls
+PLAIN_PORT=$SMTP_PORT
+start_smtp implicit 0 --implicit-tls
+IMPLICIT_PORT=$SMTP_PORT
 
 printf '%s\n' "$PW" >"$T/smtp.pw"
 chmod 600 "$T/smtp.pw"
@@ -52,7 +57,7 @@ agent = {
 sources = ( { type = "process"; names = [ "$MARK" ]; interval = "1s"; } );
 rules = (
   { name = "marker-running"; metric = "proc.$MARK.count"; op = ">=";
-    crit = 1.0; notify = [ "mail", "clear" ]; }
+    crit = 1.0; notify = [ "mail", "clear", "smtps" ]; }
 );
 notifiers = (
   { name = "mail"; type = "email"; url = "smtp://127.0.0.1:$MAIN_PORT";
@@ -60,9 +65,13 @@ notifiers = (
     to = [ "ops@example.test", "oncall@example.test" ];
     username = "vigil-mailer"; password_file = "$T/smtp.pw";
     ca_file = "$T/cert.pem"; timeout = "5s"; connect_timeout = "2s"; },
-  { name = "clear"; type = "email"; url = "smtp://127.0.0.1:$SMTP_PORT";
+  { name = "clear"; type = "email"; url = "smtp://127.0.0.1:$PLAIN_PORT";
     from = "vigil@mail-host.test"; to = "ops@example.test";
     username = "vigil-mailer"; password_file = "$T/smtp.pw";
+    ca_file = "$T/cert.pem"; timeout = "5s"; },
+  { name = "smtps"; type = "email"; url = "smtps://127.0.0.1:$IMPLICIT_PORT";
+    from = "vigil@mail-host.test"; to = "tls@example.test";
+    username = "vigil-mailer"; password_env = "VIGIL_IT_SMTP_PW";
     ca_file = "$T/cert.pem"; timeout = "5s"; }
 );
 CONF
@@ -136,6 +145,16 @@ has "$T/main.trace" "^CLEAR STARTTLS$"
 grep -Eq "^CLEAR (AUTH|MAIL|RCPT|DATA)" "$T/main.trace" &&
 	fail "sent in clear: $(cat "$T/main.trace")"
 has "$T/main.trace" "^TLS AUTH (PLAIN|LOGIN)"
+
+# smtps://: TLS from the first byte, authenticated.
+wait_for 20 at_least 1 implicit CRITICAL || fail "no mail over smtps://"
+python3 - "$T/implicit.mail" <<'PY' || fail "the smtps:// mail is wrong"
+import json, sys
+rec = json.loads(open(sys.argv[1]).readline())
+assert rec["tls"] and rec["user"] == "vigil-mailer", rec
+assert rec["rcpt"] == ["tls@example.test"], rec
+PY
+grep -q "^CLEAR" "$T/implicit.trace" && fail "smtps:// spoke in clear"
 
 # 2. The receiver without STARTTLS: refused, nothing in clear.
 wait_for 20 grep -q "clear: delivery refused (.*STARTTLS" "$T/vigild.log" ||
