@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "agent/history.h"
 #include "agent/jobs.h"
 #include "agent/prom.h"
 #include "agent/rules.h"
@@ -83,12 +84,23 @@ name_put(char *f, size_t flen, size_t *at, const char *s, size_t n)
 	f[*at] = '\0';
 }
 
-int
-prom_name(const char *reading, const char *type, char *family, size_t flen,
-    const char **inst_key, size_t *off, size_t *len)
+/* Is ${type} a source whose readings name an instance in their middle? */
+static const char *
+inst_key_of(const char *type)
 {
-	size_t base = metric_base_len(reading), at = 0;
+	for (size_t i = 0; type != NULL && i < ARRAY_SIZE(inst_keys); i++)
+		if (strcmp(type, inst_keys[i].type) == 0)
+			return inst_keys[i].key;
+	return NULL;
+}
+
+int
+prom_name(const char *reading, const char *source, const char *type,
+    char *family, size_t flen, const char **inst_key, size_t *off, size_t *len)
+{
+	size_t base = metric_base_len(reading), at = 0, from = 0;
 	const char *first = memchr(reading, '.', base), *last = NULL;
+	size_t sl = source != NULL ? strlen(source) : 0;
 	char metric[FAMILY_MAX];
 	size_t ml;
 
@@ -97,13 +109,12 @@ prom_name(const char *reading, const char *type, char *family, size_t flen,
 	for (const char *p = reading; p < reading + base; p++)
 		if (*p == '.')
 			last = p;
-	if (type == NULL && first != NULL && last != first &&
-	    strncmp(reading, "backup.", 7) == 0)
-		*inst_key = "job";
-	for (size_t i = 0; type != NULL && i < ARRAY_SIZE(inst_keys); i++)
-		if (strcmp(type, inst_keys[i].type) == 0 && first != NULL &&
-		    last != first)
-			*inst_key = inst_keys[i].key;
+	if (first != NULL && last != first) {
+		if (type == NULL && strncmp(reading, "backup.", 7) == 0)
+			*inst_key = "job";
+		else
+			*inst_key = inst_key_of(type);
+	}
 	name_put(family, flen, &at, "vigil_", 6);
 	if (*inst_key != NULL) {
 		name_put(family, flen, &at, reading,
@@ -113,8 +124,20 @@ prom_name(const char *reading, const char *type, char *family, size_t flen,
 		ml = snprintf(metric, sizeof(metric), "_%.*s",
 		    (int)(base - (size_t)(last + 1 - reading)), last + 1);
 	} else {
-		ml = snprintf(metric, sizeof(metric), "%.*s", (int)base,
-		    reading);
+		/*
+		 * A cloud source names its readings "<source>.<metric>": the
+		 * family takes the type instead, so that it does not change
+		 * with the name a user gave the source (which is a label).
+		 */
+		if (type != NULL && inst_key_of(type) == NULL && sl > 0 &&
+		    sl + 1 < base && strncmp(reading, source, sl) == 0 &&
+		    reading[sl] == '.' && strcmp(type, source) != 0) {
+			name_put(family, flen, &at, type, strlen(type));
+			name_put(family, flen, &at, "_", 1);
+			from = sl + 1;
+		}
+		ml = snprintf(metric, sizeof(metric), "%.*s",
+		    (int)(base - from), reading + from);
 	}
 	if (ml >= sizeof(metric))
 		ml = sizeof(metric) - 1;
@@ -219,8 +242,8 @@ add_reading(struct out *o, const struct metric *m, const char *source,
 	struct sample *sm;
 
 	if (o->err ||
-	    prom_name(m->name, type, family, sizeof(family), &inst_key, &off,
-		&len) != 0)
+	    prom_name(m->name, source, type, family, sizeof(family), &inst_key,
+		&off, &len) != 0)
 		return;
 	add(o, family, "gauge", "a reading of vigil (vigil.conf(5) sources)",
 	    m->value, NULL);
@@ -341,8 +364,25 @@ add_state(struct out *o, struct sched *s)
 	metric_batch_init(&jb, 100000);
 	jb.now_ms = wall;
 	jobs_metrics(s->jobs, &jb);
-	for (size_t k = 0; k < jb.n; k++)
+	for (size_t k = 0; k < jb.n; k++) {
+		const char *n = jb.v[k].name;
+		size_t nl = strlen(n), sl = sizeof(".last_success_age_s") - 1;
+
 		add_reading(o, &jb.v[k], NULL, NULL);
+		/* The time itself too, as Prometheus likes it. */
+		if (nl > 7 + sl && strncmp(n, "backup.", 7) == 0 &&
+		    strcmp(n + nl - sl, ".last_success_age_s") == 0 &&
+		    jb.v[k].value >= 0) {
+			char job[METRIC_NAME_MAX];
+
+			(void)snprintf(job, sizeof(job), "%.*s",
+			    (int)(nl - 7 - sl), n + 7);
+			add(o, "vigil_backup_last_success_timestamp_seconds",
+			    "gauge", "when the job's last good backup ended",
+			    (double)wall / 1e3 - jb.v[k].value, "job", job,
+			    NULL);
+		}
+	}
 	metric_batch_free(&jb);
 	rules_walk(rc->rules, add_rule, o);
 	for (size_t i = 0; i < rc->nnotifiers; i++)
@@ -366,6 +406,21 @@ add_state(struct out *o, struct sched *s)
 	add(o, "vigil_spool_write_errors", "gauge",
 	    "failed writes of the spool in a row",
 	    (double)spool_write_errors(s->spool), NULL);
+	if (s->hist != NULL) {
+		struct history_stats hs;
+
+		history_stats(s->hist, &hs);
+		add(o, "vigil_history_series", "gauge",
+		    "series kept in the metric history", (double)hs.series,
+		    NULL);
+		add(o, "vigil_history_bytes", "gauge",
+		    "memory of the metric history", (double)hs.bytes, NULL);
+		add(o, "vigil_history_max_bytes", "gauge",
+		    "the history's cap (http.history.memory_max)",
+		    (double)hs.bytes_max, NULL);
+		add(o, "vigil_history_dropped_series_total", "counter",
+		    "series refused by the cap", (double)hs.dropped, NULL);
+	}
 	add_process(o);
 }
 

@@ -24,16 +24,20 @@ struct sched;
 void prom_render(struct sched *s, struct web_resp *rs);
 
 /**
- * prom_name(reading, type, family, flen, inst_key):
- * The family name of ${reading} (a reading's base name) from a source of
- * ${type} ("disk", ...; NULL for the backup and agent readings): dots and
- * other characters Prometheus refuses become '_', units spelled out
- * ("_pct" "_percent", "_s" "_seconds", "_per_s" "_per_second").  For a
- * reading with an instance part ("disk./var.used_pct", "backup.nightly.
- * failed") store that label's key in ${inst_key} (else NULL) and return
- * the instance's offset and length through ${off} and ${len}.
+ * prom_name(reading, source, type, family, flen, inst_key, off, len):
+ * The family name of ${reading} (a reading's full name) from the source
+ * ${source} of ${type} ("disk", ...; both NULL for the backup and agent
+ * readings): "vigil_" and the name with dots and other characters
+ * Prometheus refuses as '_', units spelled out ("_pct" "_percent", "_s"
+ * "_seconds", "_per_s" "_per_second").  A cloud source's
+ * "<source>.<metric>" becomes "vigil_<type>_<metric>" (the source is a
+ * label).  For a reading with an instance part ("disk./var.used_pct",
+ * "backup.nightly.failed") store that label's key in ${inst_key} (else
+ * NULL) and the instance's offset and length in ${off} and ${len}.
+ * Return 0.
  */
-int prom_name(const char *reading, const char *type, char *family, size_t flen,
-    const char **inst_key, size_t *off, size_t *len);
+int prom_name(const char *reading, const char *source, const char *type,
+    char *family, size_t flen, const char **inst_key, size_t *off,
+    size_t *len);
 
 #endif /* !VIGIL_AGENT_PROM_H */

@@ -132,11 +132,12 @@ settle(struct sender *s, const struct spool_entry *e, int rc,
 		if (e->attempts > 0)
 			log_info("%s: delivered after %u retries: %s",
 			    e->notifier, e->attempts, summary);
-		(void)spool_done(s->sp, e->seq);
+		/* Counted first: whoever sees it gone sees it settled. */
 		pthread_mutex_lock(&s->mu);
 		s->sent++;
 		remember(s, e, true, "");
 		pthread_mutex_unlock(&s->mu);
+		(void)spool_done(s->sp, e->seq);
 	} else if (rc == AG_RETRY) {
 		/* Log the first failure, then only every 8th, to stay quiet. */
 		if (e->attempts % 8 == 0)
@@ -146,11 +147,11 @@ settle(struct sender *s, const struct spool_entry *e, int rc,
 	} else {
 		log_err("%s: delivery refused (%s), dropped: %s", e->notifier,
 		    err->msg, summary);
-		(void)spool_done(s->sp, e->seq);
 		pthread_mutex_lock(&s->mu);
 		s->failed++;
 		remember(s, e, false, err->msg);
 		pthread_mutex_unlock(&s->mu);
+		(void)spool_done(s->sp, e->seq);
 	}
 }
 

@@ -36,6 +36,7 @@
 #include "agent/sched_internal.h"
 #include "agent/sender.h"
 #include "agent/source.h"
+#include "agent/spool.h"
 #include "agent/web.h"
 #include "paths.h"
 #include "tests/unit/fakes/testutil.h"
@@ -368,7 +369,9 @@ test_rules_notifications(void **state)
 		set_load(i % 2 ? "0.10" : "2.00");
 		sched_collect_one(&s, 0, clock_mono_ms());
 	}
-	for (int i = 0; i < 500 && sent < (uint64_t)changes; i++) {
+	for (int i = 0;
+	     i < 500 && (sent < (uint64_t)changes || spool_depth(s.spool) > 0);
+	     i++) {
 		usleep(10 * 1000);
 		sender_stats(s.sender, &sent, &failed);
 	}

@@ -6,8 +6,10 @@
  * order, and so does the log notifier; the hanging notifier's entries stay
  * queued; stopping cancels the hanging request within the flush time,
  * keeps its entry, and the next sender delivers it once the receiver
- * answers.  Deadlines below are bounds on delivery under a hung peer (a
- * blocking sender takes the 60 s timeout), not speed measurements.
+ * answers.  sender_recent() keeps what was delivered and what was refused
+ * for good (dropped, with the reason).  Deadlines below are bounds on
+ * delivery under a hung peer (a blocking sender takes the 60 s timeout),
+ * not speed measurements.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -16,6 +18,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,12 +246,83 @@ test_stop_keeps_what_hangs(void **state)
 	HANG.silent = 1;
 }
 
+/* The settled entry of ${arr} for ${notifier}, which must be there. */
+static json_t *
+settled_for(json_t *arr, const char *notifier)
+{
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		json_t *o = json_array_get(arr, i);
+
+		if (strcmp(json_string_value(json_object_get(o, "notifier")),
+			notifier) == 0)
+			return o;
+	}
+	fail_msg("nothing settled for %s", notifier);
+	return NULL;
+}
+
+/*
+ * sender_recent(): what was delivered and what was refused for good (a
+ * 400: dropped, with the reason), not what waits for a retry.
+ */
+static void
+test_recent(void **state)
+{
+	char dir[512];
+	struct notification a = nth(200), b = nth(201);
+	struct spool *sp;
+	struct sender *s;
+	struct want ok_empty, note_empty;
+	json_t *arr, *o;
+
+	(void)state;
+	OK.status = 400;
+	snprintf(dir, sizeof(dir), "%s/spool3", tu_tmpdir());
+	assert_int_equal(spool_open(dir, 1000, &sp), 0);
+	assert_non_null(s = sender_start(sp, load_runconf()));
+	arr = sender_recent(s);
+	assert_int_equal(json_array_size(arr), 0);
+	json_decref(arr);
+	assert_int_equal(spool_put(sp, "note", &a), 0);
+	assert_int_equal(spool_put(sp, "ok", &b), 0);
+	sender_wake(s);
+	ok_empty = (struct want){ sp, "ok", 0 };
+	note_empty = (struct want){ sp, "note", 0 };
+	assert_true(wait_until(depth_is, &ok_empty, 10000));
+	assert_true(wait_until(depth_is, &note_empty, 10000));
+
+	arr = sender_recent(s);
+	assert_int_equal(json_array_size(arr), 2);
+	o = settled_for(arr, "note");
+	assert_string_equal(json_string_value(json_object_get(o, "result")),
+	    "delivered");
+	assert_string_equal(json_string_value(json_object_get(o, "id")),
+	    "test-200");
+	assert_null(json_object_get(o, "error"));
+	assert_string_equal(json_string_value(json_object_get(o, "time")),
+	    "2026-11-22T03:00:00.323Z");
+	o = settled_for(arr, "ok");
+	assert_string_equal(json_string_value(json_object_get(o, "result")),
+	    "dropped");
+	assert_string_equal(json_string_value(json_object_get(o, "id")),
+	    "test-201");
+	assert_non_null(strstr(json_string_value(json_object_get(o, "error")),
+	    "400"));
+	assert_int_equal(json_integer_value(json_object_get(o, "attempts")),
+	    1);
+	json_decref(arr);
+	sender_stop(s, 1000);
+	spool_close(sp);
+	OK.status = 200;
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hanging_receiver_delays_only_its_queue),
 		cmocka_unit_test(test_stop_keeps_what_hangs),
+		cmocka_unit_test(test_recent),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -298,27 +298,35 @@ test_prom_name(void **state)
 	size_t off, len;
 
 	(void)state;
-	prom_name("disk./var/lib.used_pct", "disk", f, sizeof(f), &key, &off,
-	    &len);
+	prom_name("disk./var/lib.used_pct", "disk", "disk", f, sizeof(f), &key,
+	    &off, &len);
 	assert_string_equal(f, "vigil_disk_used_percent");
 	assert_string_equal(key, "mountpoint");
 	assert_int_equal(len, strlen("/var/lib"));
-	prom_name("net.eth0.rx_bytes_per_s", "network", f, sizeof(f), &key,
-	    &off, &len);
+	prom_name("net.eth0.rx_bytes_per_s", "network", "network", f,
+	    sizeof(f), &key, &off, &len);
 	assert_string_equal(f, "vigil_net_rx_bytes_per_second");
 	assert_string_equal(key, "interface");
-	prom_name("backup.web-etc.last_duration_s", NULL, f, sizeof(f), &key,
-	    &off, &len);
+	prom_name("backup.web-etc.last_duration_s", NULL, NULL, f, sizeof(f),
+	    &key, &off, &len);
 	assert_string_equal(f, "vigil_backup_last_duration_seconds");
 	assert_string_equal(key, "job");
 	assert_int_equal(len, strlen("web-etc"));
-	prom_name("cpu.used_pct", "cpu", f, sizeof(f), &key, &off, &len);
+	prom_name("cpu.used_pct", "cpu", "cpu", f, sizeof(f), &key, &off,
+	    &len);
 	assert_string_equal(f, "vigil_cpu_used_percent");
 	assert_null(key);
-	prom_name("ec2.AWS/EC2.CPUUtilization{InstanceId=i-1}", "cloudwatch",
-	    f, sizeof(f), &key, &off, &len);
-	assert_string_equal(f, "vigil_ec2_AWS_EC2_CPUUtilization");
+	prom_name("ec2.AWS/EC2.CPUUtilization{InstanceId=i-1}", "ec2",
+	    "cloudwatch", f, sizeof(f), &key, &off, &len);
+	assert_string_equal(f, "vigil_cloudwatch_AWS_EC2_CPUUtilization");
 	assert_null(key);
+	prom_name("ec2.api_calls", "ec2", "cloudwatch", f, sizeof(f), &key,
+	    &off, &len);
+	assert_string_equal(f, "vigil_cloudwatch_api_calls");
+	/* A local source with a name of its own keeps its readings' names. */
+	prom_name("cpu.used_pct", "mycpu", "cpu", f, sizeof(f), &key, &off,
+	    &len);
+	assert_string_equal(f, "vigil_cpu_used_percent");
 }
 
 int
