@@ -147,15 +147,25 @@ tag_char(char c)
 	    (c >= '0' && c <= '9') || strchr("_@#.:-", c) != NULL;
 }
 
+/*
+ * The severity as the webhook templates say it: "critical", "warning"
+ * (WARNING, UNKNOWN) or "none"; a recovery keeps the one it fired with, so
+ * that it reaches those who were paged.
+ */
+static const char *
+severity_of(const struct notification *n)
+{
+	enum alert_state st = n->state == ST_OK ? n->prev_state : n->state;
+
+	return st == ST_CRITICAL		 ? "critical" :
+	    st == ST_WARNING || st == ST_UNKNOWN ? "warning" :
+						   "none";
+}
+
 /* The value of placeholder ${name} (${len} bytes) of ${n}, or NULL. */
 static const char *
 tag_var(const char *name, size_t len, const struct notification *n)
 {
-	static const char *const sev[] = { [ST_OK] = "ok",
-		[ST_WARNING] = "warning",
-		[ST_CRITICAL] = "critical",
-		[ST_UNKNOWN] = "unknown" };
-
 #define IS(s) (len == sizeof(s) - 1 && memcmp(name, s, len) == 0)
 	if (IS("rule"))
 		return n->rule;
@@ -166,8 +176,7 @@ tag_var(const char *name, size_t len, const struct notification *n)
 	if (IS("state"))
 		return alert_state_name(n->state);
 	if (IS("severity"))
-		return (unsigned)n->state < ARRAY_SIZE(sev) ? sev[n->state] :
-							      "unknown";
+		return severity_of(n);
 #undef IS
 	return NULL;
 }
@@ -242,9 +251,8 @@ nh_classify(const char *what, long status, const char *body, size_t len,
 	retry = http_status_class(status) == AG_RETRY;
 	switch (status) {
 	case 401:
-		fix = "the hub refused the SAS token: check the connection "
-		      "string's SharedAccessKeyName and SharedAccessKey (a "
-		      "policy with the Send claim) and this host's clock";
+		fix = "the SAS token was refused: fix the connection string "
+		      "(key name, key, a policy with Send) or the clock";
 		retry = 1;
 		break;
 	case 403:

@@ -44,6 +44,8 @@ char *nh_payload(enum nh_format f, const char *custom,
  * The tag expression ${expr} with ${rule}, ${host}, ${state}, ${severity}
  * and ${metric} replaced by those of ${n}, each character that a tag may
  * not hold (other than A-Z a-z 0-9 _ @ # . : -) made '_', into ${out}.
+ * ${severity} is the webhook templates' (critical, warning or none; a
+ * recovery keeps the one it fired with, to reach those who were paged).
  * Return 0, or -1 for an unknown placeholder or a result that does not fit.
  */
 int nh_tags(const char *expr, const struct notification *n, char *out,

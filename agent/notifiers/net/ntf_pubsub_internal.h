@@ -41,8 +41,7 @@ int pubsub_topic_parse(const char *topic, const char *project,
 /**
  * pubsub_ordering_key(n, out):
  * The ordering key of ${n}: "<rule>/<metric>" (the series, its labels
- * included), or the hex SHA-256 of it when it is longer than
- * PUBSUB_ORDERING_KEY_MAX.
+ * included); it always fits Pub/Sub's PUBSUB_ORDERING_KEY_MAX.
  */
 void pubsub_ordering_key(const struct notification *n,
     char out[PUBSUB_ORDERING_KEY_MAX + 1]);
