@@ -145,6 +145,15 @@ get_status(struct sched *s, const struct web_req *rq, struct web_resp *rs)
 	    (json_int_t)rules_count(s->rc->rules), "jobs",
 	    (json_int_t)s->rc->njobs);
 	if (o != NULL) {
+		const struct http_conf *hc = &s->rc->conf->http;
+		json_t *roots = json_array();
+
+		/* For the restore page: where a target may go. */
+		for (size_t i = 0; roots != NULL && i < hc->nrestore_roots;
+		     i++)
+			(void)json_array_append_new(roots,
+			    json_string(hc->restore_roots[i]));
+		(void)json_object_set_new(o, "restore_roots", roots);
 		(void)json_object_set_new(o, "history", history_json(s));
 		if (json_object_set_new(o, "queue", queue_json(s, now)) != 0) {
 			json_decref(o);
@@ -185,15 +194,17 @@ get_sources(struct sched *s, const struct web_req *rq, struct web_resp *rs)
 		/* Cloud sources count their calls as a reading. */
 		snprintf(calls, sizeof(calls), "%s.api_calls", src->name);
 		m = last_reading(s, i, calls);
-		so = json_pack("{s:s, s:s, s:I, s:I, s:I, s:i, s:s, s:o, s:I}",
-		    "name", src->name, "type", source_type(src), "interval_ms",
-		    (json_int_t)src->interval_ms, "last_ok_ms",
-		    (json_int_t)src->last_ok_ms, "last_duration_ms",
-		    (json_int_t)src->last_dur_ms, "failures",
-		    (int)src->failures, "last_error", src->last_err,
-		    "api_calls",
-		    m != NULL ? value_json(m->value) : json_null(), "readings",
-		    (json_int_t)(s->last != NULL ? s->last[i].n : 0));
+		if ((so = source_json(src)) != NULL &&
+		    (json_object_set_new(so, "api_calls",
+			 m != NULL ? value_json(m->value) : json_null()) !=
+			    0 ||
+			json_object_set_new(so, "readings",
+			    json_integer((json_int_t)(s->last != NULL ?
+				    s->last[i].n :
+				    0))) != 0)) {
+			json_decref(so);
+			so = NULL;
+		}
 		if (so == NULL || json_array_append_new(arr, so) != 0) {
 			json_decref(arr);
 			web_json(rs, 500, NULL);

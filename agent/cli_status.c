@@ -25,6 +25,14 @@ cli_config_check(int argc, char **argv)
 	if (runconf_load_stderr(runconf_pick_path(cli_config), &rc, true) != 0)
 		return CLI_FAIL;
 	printf("configuration OK\n");
+	{
+		struct conf_errs w = { 0 };
+
+		(void)runconf_warnings(rc, &w);
+		for (size_t i = 0; i < w.n; i++)
+			fprintf(stderr, "warning: %s\n", w.msgs[i]);
+		conf_errs_free(&w);
+	}
 	for (size_t i = 0; i < rc->nsources; i++) {
 		char line[512];
 
@@ -67,6 +75,20 @@ print_queue(json_t *q)
 	    n) if (json_integer_value(n) > 0)
 	    printf("    %-20s %lld waiting\n", k,
 		(long long)json_integer_value(n));
+	/* A notifier whose last delivery failed says why. */
+	json_object_foreach(json_object_get(q, "notifiers"), k, n)
+	{
+		json_int_t at = json_integer_value(json_object_get(n,
+		    "last_error_ms"));
+		char when[48];
+
+		if (at <= 0 ||
+		    at < json_integer_value(json_object_get(n, "last_ok_ms")))
+			continue;
+		ago(at, when, sizeof(when));
+		printf("    %-20s last delivery failed %s: %s\n", k, when,
+		    json_string_value(json_object_get(n, "last_error")));
+	}
 	if (unspooled > 0 || werr > 0)
 		printf("  SPOOL CANNOT BE WRITTEN: %lld failed writes in a "
 		       "row, %lld notifications held in memory only\n",

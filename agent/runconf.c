@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "paths.h"
+#include "lib/parsenum.h"
 
 #include "agent/plugin_module.h"
 #include "agent/child.h"
@@ -171,6 +172,53 @@ check_refs(const struct runconf *rc, const conf_node *cs, struct conf_errs *e)
 				    notify[k]);
 	ag_strv_free(notify);
 	conf_errs_free(&quiet);
+}
+
+size_t
+runconf_warnings(const struct runconf *rc, struct conf_errs *w)
+{
+	const conf_node *list = rc->conf->rules;
+	size_t n0 = w->total;
+
+	for (size_t i = 0; i < rules_count(rc->rules); i++) {
+		const struct rule_conf *r = rules_rule(rc->rules, i);
+		const conf_node *cs = NULL;
+		char nd[32], cad[32];
+
+		if (r->no_data_ms == 0)
+			continue; /* the default counts every cadence */
+		/* The rule's own group: the list holds only valid rules. */
+		for (size_t k = 0; k < conf_len(list) && cs == NULL; k++) {
+			struct conf_errs quiet = { 0 };
+			const char *s;
+
+			if (conf_get_str(&quiet, conf_elem(list, k), "name",
+				false, &s) == 1 &&
+			    strcmp(s, r->name) == 0)
+				cs = conf_elem(list, k);
+			conf_errs_free(&quiet);
+		}
+		for (size_t j = 0; cs != NULL && j < rc->nsources; j++) {
+			const struct source *src = rc->sources[j];
+			const char *const *p = source_patterns(src);
+			int64_t c = source_cadence_ms(src);
+			bool reads = false;
+
+			for (; p != NULL && *p != NULL && !reads; p++)
+				reads = metric_glob_overlap(r->selector, *p);
+			if (!reads || r->no_data_ms >= c)
+				continue;
+			format_duration(r->no_data_ms, nd, sizeof(nd));
+			format_duration(c, cad, sizeof(cad));
+			(void)conf_error_at(w, cs, "no_data",
+			    "%s is shorter than the %s between two readings "
+			    "of source \"%s\" (%s): the rule would go stale "
+			    "between them; make it longer (without no_data: "
+			    "3 times the longest cadence, at least 5m)",
+			    nd, cad, src->name, source_type(src));
+		}
+	}
+	return w->total - n0;
 }
 
 /*

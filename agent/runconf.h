@@ -62,6 +62,16 @@ int runconf_load(const char *path, struct runconf **ret,
  */
 int runconf_load_stderr(const char *path, struct runconf **ret, bool count);
 
+/**
+ * runconf_warnings(rc, w):
+ * What is valid but likely wrong in ${rc}, one message each in ${w} (as
+ * errors are written, "file:line: rules[2].no_data: ..."): a rule whose
+ * no_data is shorter than the cadence (source_cadence_ms()) of a source
+ * whose readings it may match, so that it would go stale between two
+ * readings (a cloud metric's period).  Return how many.
+ */
+size_t runconf_warnings(const struct runconf *rc, struct conf_errs *w);
+
 /* runconf_job(rc, name): the backup job called ${name}, or NULL. */
 struct job_conf *runconf_job(const struct runconf *rc, const char *name);
 

@@ -365,7 +365,7 @@ add_rule_series(void *cookie, const struct rule_series_info *si)
 char *
 sched_status_json(struct sched *s)
 {
-	json_t *root, *srcs, *rules, *queue, *per;
+	json_t *root, *srcs, *rules, *queue, *per, *nfs;
 	uint64_t sent = 0, failed = 0;
 	char *text;
 
@@ -387,13 +387,10 @@ sched_status_json(struct sched *s)
 		for (size_t k = 0; s->last != NULL && k < s->last[i].n; k++)
 			(void)json_object_set_new(rd, s->last[i].v[k].name,
 			    json_real(s->last[i].v[k].value));
-		o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:i, s:s, s:o}",
-		    "name", src->name, "type", source_type(src), "interval_ms",
-		    (json_int_t)src->interval_ms, "last_ok_ms",
-		    (json_int_t)src->last_ok_ms, "last_duration_ms",
-		    (json_int_t)src->last_dur_ms, "failures",
-		    (int)src->failures, "last_error", src->last_err,
-		    "readings", rd);
+		if ((o = source_json(src)) != NULL)
+			(void)json_object_set_new(o, "readings", rd);
+		else
+			json_decref(rd);
 		(void)json_array_append_new(srcs, o);
 	}
 	(void)json_object_set_new(root, "sources", srcs);
@@ -403,10 +400,22 @@ sched_status_json(struct sched *s)
 	(void)json_object_set_new(root, "jobs",
 	    jobs_status(s->jobs, clock_wall_ms()));
 	per = json_object();
-	for (size_t i = 0; i < s->rc->nnotifiers; i++)
-		(void)json_object_set_new(per, s->rc->notifiers[i]->name,
-		    json_integer((json_int_t)spool_depth_for(s->spool,
-			s->rc->notifiers[i]->name)));
+	nfs = json_object();
+	for (size_t i = 0; i < s->rc->nnotifiers; i++) {
+		const char *name = s->rc->notifiers[i]->name;
+		struct sender_nstate ns;
+		size_t depth = spool_depth_for(s->spool, name);
+
+		(void)json_object_set_new(per, name,
+		    json_integer((json_int_t)depth));
+		(void)sender_notifier_state(s->sender, name, &ns);
+		(void)json_object_set_new(nfs, name,
+		    json_pack("{s:I, s:I, s:I, s:s}", "queued",
+			(json_int_t)depth, "last_ok_ms",
+			(json_int_t)ns.last_ok_ms, "last_error_ms",
+			(json_int_t)ns.last_err_ms, "last_error",
+			ns.last_err));
+	}
 	/* depth, dropped and the spool's health come from the spool. */
 	if ((queue = spool_status_json(s->spool)) != NULL) {
 		(void)json_object_set_new(queue, "sent",
@@ -415,6 +424,7 @@ sched_status_json(struct sched *s)
 		    json_integer((json_int_t)failed));
 	}
 	(void)json_object_set_new(queue, "per_notifier", per);
+	(void)json_object_set_new(queue, "notifiers", nfs);
 	(void)json_object_set_new(root, "queue", queue);
 	if (s->hist != NULL) {
 		struct history_stats hs;

@@ -89,6 +89,12 @@ struct sender {
 	/* The last SENDER_RECENT settled, a ring under ${mu}. */
 	struct settled *recent;
 	size_t nrecent, recent_next;
+	/* Per notifier name (under mu): its last delivery and failure. */
+	struct nstate {
+		char name[128];
+		struct sender_nstate st;
+	} * ns;
+	size_t nns;
 };
 
 /* Keep entry ${e}'s outcome in the ring; called with ${s}->mu held. */
@@ -118,6 +124,48 @@ remember(struct sender *s, const struct spool_entry *e, bool delivered,
 }
 
 /*
+ * The state of notifier ${name} (mu held), made if new; NULL if out of
+ * memory or the name does not fit.
+ */
+static struct sender_nstate *
+nstate_get(struct sender *s, const char *name)
+{
+	struct nstate *v;
+
+	for (size_t i = 0; i < s->nns; i++)
+		if (strcmp(s->ns[i].name, name) == 0)
+			return &s->ns[i].st;
+	if (strlen(name) >= sizeof(s->ns[0].name) ||
+	    (v = realloc(s->ns, (s->nns + 1) * sizeof(*v))) == NULL)
+		return NULL;
+	s->ns = v;
+	memset(&v[s->nns], 0, sizeof(v[0]));
+	memcpy(v[s->nns].name, name, strlen(name) + 1);
+	return &v[s->nns++].st;
+}
+
+/*
+ * Note the outcome ${rc} (${err}) of a delivery by ${notifier}; called
+ * with ${s}->mu held.
+ */
+static void
+note(struct sender *s, const char *notifier, int rc, const struct ag_err *err)
+{
+	struct sender_nstate *st;
+
+	if ((st = nstate_get(s, notifier)) != NULL) {
+		if (rc == 0) {
+			st->last_ok_ms = clock_wall_ms();
+		} else {
+			st->last_err_ms = clock_wall_ms();
+			/* As the log would write it: no secret, no query. */
+			log_redact(err->msg[0] != '\0' ? err->msg : "failed",
+			    st->last_err, sizeof(st->last_err));
+		}
+	}
+}
+
+/*
  * Entry ${e} was tried with outcome ${rc} (0, AG_RETRY or -1, with ${err}):
  * remove it, or schedule its retry, and say so.
  */
@@ -136,6 +184,7 @@ settle(struct sender *s, const struct spool_entry *e, int rc,
 		pthread_mutex_lock(&s->mu);
 		s->sent++;
 		remember(s, e, true, "");
+		note(s, e->notifier, rc, err);
 		pthread_mutex_unlock(&s->mu);
 		(void)spool_done(s->sp, e->seq);
 	} else if (rc == AG_RETRY) {
@@ -143,6 +192,9 @@ settle(struct sender *s, const struct spool_entry *e, int rc,
 		if (e->attempts % 8 == 0)
 			log_warn("%s: delivery failed (%s), will retry: %s",
 			    e->notifier, err->msg, summary);
+		pthread_mutex_lock(&s->mu);
+		note(s, e->notifier, rc, err);
+		pthread_mutex_unlock(&s->mu);
 		spool_retry(s->sp, e->seq, clock_mono_ms());
 	} else {
 		log_err("%s: delivery refused (%s), dropped: %s", e->notifier,
@@ -150,6 +202,7 @@ settle(struct sender *s, const struct spool_entry *e, int rc,
 		pthread_mutex_lock(&s->mu);
 		s->failed++;
 		remember(s, e, false, err->msg);
+		note(s, e->notifier, rc, err);
 		pthread_mutex_unlock(&s->mu);
 		(void)spool_done(s->sp, e->seq);
 	}
@@ -453,6 +506,23 @@ sender_stats(struct sender *s, uint64_t *ret_sent, uint64_t *ret_failed)
 	pthread_mutex_unlock(&s->mu);
 }
 
+int
+sender_notifier_state(struct sender *s, const char *name,
+    struct sender_nstate *ret)
+{
+	int found = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < s->nns; i++)
+		if (strcmp(s->ns[i].name, name) == 0) {
+			*ret = s->ns[i].st;
+			found = 1;
+		}
+	pthread_mutex_unlock(&s->mu);
+	return found;
+}
+
 json_t *
 sender_recent(struct sender *s)
 {
@@ -501,5 +571,6 @@ sender_stop(struct sender *s, int64_t flush_ms)
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s->recent);
+	free(s->ns);
 	free(s);
 }

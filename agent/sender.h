@@ -50,6 +50,22 @@ void sender_wake(struct sender *s);
 /* sender_stats(s, ret_sent, ret_failed): totals since start. */
 void sender_stats(struct sender *s, uint64_t *ret_sent, uint64_t *ret_failed);
 
+/* What the sender last saw of one notifier (wall times; 0: never). */
+struct sender_nstate {
+	int64_t last_ok_ms;  /* a delivery accepted */
+	int64_t last_err_ms; /* a delivery failed (retried or dropped) */
+	char last_err[256];  /* its message, redacted as the log writes it */
+};
+
+/**
+ * sender_notifier_state(s, name, ret):
+ * The last outcomes of the deliveries by notifier ${name} since start
+ * (kept across reloads, by name) into ${ret}.  Return 1, or 0 (all zero)
+ * if it delivered nothing yet.
+ */
+int sender_notifier_state(struct sender *s, const char *name,
+    struct sender_nstate *ret);
+
 /* How many settled notifications sender_recent() remembers. */
 #define SENDER_RECENT 100
 

@@ -12,6 +12,7 @@
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
+#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,4 +203,15 @@ const char *
 source_type(const struct source *s)
 {
 	return s->ops->type;
+}
+
+json_t *
+source_json(const struct source *s)
+{
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:i, s:s}", "name",
+	    s->name, "type", source_type(s), "interval_ms",
+	    (json_int_t)s->interval_ms, "last_ok_ms",
+	    (json_int_t)s->last_ok_ms, "last_duration_ms",
+	    (json_int_t)s->last_dur_ms, "failures", (int)s->failures,
+	    "last_error", s->last_err);
 }

@@ -88,6 +88,14 @@ int64_t source_next_interval(const struct source *s, int64_t cur_ms, bool ok);
 /* source_type(s): the type name, "cpu", "disk", ... */
 const char *source_type(const struct source *s);
 
+/**
+ * source_json(s):
+ * What `vigil status` and /api/v1/sources say of every source: name, type,
+ * interval_ms, last_ok_ms, last_duration_ms, failures and last_error, as
+ * a new JSON object (NULL if out of memory).
+ */
+struct json_t *source_json(const struct source *s);
+
 /* source_free(s): free ${s}; NULL does nothing. */
 void source_free(struct source *s);
 

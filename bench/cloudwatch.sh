@@ -21,57 +21,23 @@ METRICS=${METRICS:-100}
 VIGILD=${VIGILD:-build/vigild}
 VIGIL=${VIGIL:-$(dirname "$VIGILD")/vigil}
 [ -x "$VIGILD" ] || { echo "build vigild first: packaging/setup.sh" >&2; exit 1; }
-command -v moto_server >/dev/null || { echo "moto_server is needed" >&2; exit 1; }
 
 T=$(mktemp -d /tmp/vigil-bench.XXXXXX)
 chmod 700 "$T"
 trap 'kill $(jobs -p) 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-EP="http://127.0.0.1:$PORT"
-INITIAL_NO_AUTH_ACTION_COUNT=4 python3 tests/integration/moto_raw_query.py \
-	-H 127.0.0.1 -p "$PORT" >"$T/moto.log" 2>&1 &
-for _ in $(seq 100); do curl -s "$EP/moto-api/" >/dev/null && break; sleep 0.3; done
-read -r AKID SECRET < <(python3 tests/integration/moto_setup.py "$EP" bench-cw)
-# Data for every metric, so each poll carries points.
-python3 - "$EP" "$AKID" "$SECRET" "$METRICS" <<'PY'
-import datetime, sys, boto3, botocore.config
-# boto3 gzips large PutMetricData bodies, which moto 5.2.1 cannot read.
-cw = boto3.client("cloudwatch", endpoint_url=sys.argv[1], region_name="us-east-1",
-                  aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3],
-                  config=botocore.config.Config(disable_request_compression=True))
-now = datetime.datetime.now(datetime.timezone.utc)
-n = int(sys.argv[4])
-for start in range(0, n, 20):
-    data = []
-    for i in range(start, min(n, start + 20)):
-        for age in range(0, 600, 10):
-            data.append({"MetricName": "M", "Value": float(i),
-                         "Dimensions": [{"Name": "Id", "Value": str(i)}],
-                         "Timestamp": now - datetime.timedelta(seconds=age)})
-    for k in range(0, len(data), 1000):
-        cw.put_metric_data(Namespace="Bench", MetricData=data[k:k + 1000])
-PY
+. bench/cw_moto.sh
+cw_moto_start "$METRICS" || { echo "moto_server and boto3 are needed" >&2; exit 1; }
 
 LOCAL='{ type = "cpu"; interval = "10s"; }, { type = "memory"; interval = "10s"; },
   { type = "disk"; interval = "10s"; }, { type = "load"; interval = "10s"; },
   { type = "network"; interval = "10s"; }'
-METS=$(python3 -c '
-import sys
-print(",\n".join("    { namespace = \"Bench\"; metric = \"M\"; period = \"10s\"; "
-                 "dimensions = { Id = \"%d\"; }; }" % i for i in range(int(sys.argv[1]))))' "$METRICS")
 for v in local cw; do
 	mkdir -p "$T/$v"
 	{
 		echo "agent = { state_dir = \"$T/$v/state\"; control_socket = \"$T/$v/sock\"; };"
 		echo "sources = ( $LOCAL"
-		[ "$v" = cw ] && cat <<CONF
-  , { type = "cloudwatch"; name = "cw"; interval = "10s"; endpoint = "$EP";
-      access_key_id = "$AKID"; secret_access_key = "$SECRET"; delay = "0s";
-      metrics = (
-$METS
-      ); }
-CONF
+		[ "$v" = cw ] && echo ", $(cw_source cw "$METRICS")"
 		echo ");"
 		echo 'rules = ( { name = "r1"; metric = "cpu.used_pct"; warn = 90.0; notify = "log"; } );'
 	} >"$T/$v/vigil.conf"
@@ -88,11 +54,7 @@ for ((s = 0; s < DUR; s++)); do
 done
 tck=$(getconf CLK_TCK)
 cpu_ms() { awk -v t="$tck" '{ print ($14 + $15) * 1000 / t }' "/proc/$(cat "$T/$1/pid")/stat"; }
-polls=$("$VIGIL" -c "$T/cw/vigil.conf" status --json | python3 -c '
-import json, sys
-for s in json.load(sys.stdin)["sources"]:
-    if s["name"] == "cw":
-        print(int(s["readings"].get("cw.polls", 0)))')
+polls=$(cw_polls "$T/cw/vigil.conf" cw)
 calls=$(grep -c '^vigil-action cloudwatch GetMetricData' "$T/moto.log" || true)
 cl=$(cpu_ms local)
 cc=$(cpu_ms cw)

@@ -9,11 +9,15 @@
 # backup job like the embedded default's (conf/default.c), "v+webhook" a
 # webhook notifier.  Neither backs up nor delivers during the run: vigild
 # checks both in child processes and maps the module only at the first
-# delivery, and runs backups in a child.  Every second we sample each
-# process's RSS; at the end we read its CPU time.  Printed: RSS median and
-# peak, CPU ms per collection cycle, the heavy libraries each vigild maps
-# (none expected), and the ratio of each vigild to collectd (below 1.0 is
-# better).  Then one backup of BACKUP_MB (default 100) MB of random files
+# delivery, and runs backups in a child.  A fourth, "v+cw", adds one
+# "cloudwatch" source of CW_METRICS (default 100) metrics polled every 10 s
+# against moto_server (bench/cw_moto.sh; skipped without moto_server and
+# boto3): the cost of a cloud source next to the local-only figures.  Every
+# second we sample each process's RSS; at the end we read its CPU time.
+# Printed: RSS median and peak, CPU ms per collection cycle, the heavy
+# libraries each vigild maps (none expected but for v+cw), the CPU one
+# CloudWatch poll adds (v+cw less vigild, over the polls it made), and the
+# ratio of each vigild to collectd (below 1.0 is better).  Then one backup of BACKUP_MB (default 100) MB of random files
 # through "v+backup": its RSS before and after the run (after: within 2 MB).  collectd comes from Debian's
 # collectd-core package, installed here when missing.
 #   bench/footprint.sh [DURATION]        (needs build/vigild: packaging/setup.sh)
@@ -23,9 +27,11 @@ DUR=${1:-60}
 VIGILD=${VIGILD:-build/vigild}
 VIGIL=${VIGIL:-$(dirname "$VIGILD")/vigil}
 BACKUP_MB=${BACKUP_MB:-100}
+CW_METRICS=${CW_METRICS:-100}
 [ -x "$VIGILD" ] || { echo "build vigild first: packaging/setup.sh" >&2; exit 1; }
 
 T=$(mktemp -d /tmp/vigil-bench.XXXXXX)
+chmod 700 "$T"
 trap 'kill $(jobs -p) 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 
 if ! command -v collectd >/dev/null && [ ! -x /usr/sbin/collectd ]; then
@@ -73,6 +79,21 @@ sed -e "s|$T/state|$T/state-webhook|; s|$T/vigild.sock|$T/vigild-webhook.sock|" 
 cat >>"$T/vigil-webhook.conf" <<CONF
 notifiers = ( { name = "hook"; type = "webhook"; url = "http://127.0.0.1:9/"; } );
 CONF
+
+# The same agent with one CloudWatch source, if moto_server is here.
+HAVE_CW=0
+. bench/cw_moto.sh
+if cw_moto_start "$CW_METRICS"; then
+	HAVE_CW=1
+	sed -e "s|$T/state|$T/state-cw|; s|$T/vigild.sock|$T/vigild-cw.sock|" \
+		-e "s|^  { type = \"network\"; interval = \"10s\"; }$|&,\n  @CW@|" \
+		"$T/vigil.conf" >"$T/vigil-cw.conf"
+	cw_source cw "$CW_METRICS" >"$T/cw.src"
+	sed -i -e "/@CW@/{r $T/cw.src" -e "d}" "$T/vigil-cw.conf"
+	chmod 600 "$T/vigil-cw.conf"
+else
+	echo "moto_server or boto3 missing: no CloudWatch case" >&2
+fi
 
 cat >"$T/collectd.conf" <<CONF
 Hostname "bench"
@@ -183,6 +204,10 @@ VPID=$!
 BPID=$!
 "$VIGILD" -c "$T/vigil-webhook.conf" >"$T/vigild-webhook.log" 2>&1 &
 WPID=$!
+if [ "$HAVE_CW" = 1 ]; then
+	"$VIGILD" -c "$T/vigil-cw.conf" >"$T/vigild-cw.log" 2>&1 &
+	CWPID=$!
+fi
 HAVE_COLLECTD=0
 if [ -x "$COLLECTD" ]; then
 	mkdir -p "$T/collectd"
@@ -192,7 +217,7 @@ if [ -x "$COLLECTD" ]; then
 fi
 sleep 1
 echo "measuring for ${DUR}s at a 10 s interval (5 sources, 10 rules)..."
-for p in "$VPID" "$BPID" "$WPID"; do
+for p in "$VPID" "$BPID" "$WPID" ${CWPID:-}; do
 	kill -0 "$p" 2>/dev/null || { cat "$T"/vigild*.log >&2; exit 1; }
 done
 measure vigild "$VPID" &
@@ -201,19 +226,31 @@ measure v+backup "$BPID" &
 M3=$!
 measure v+webhook "$WPID" &
 M4=$!
+M5=
+if [ "$HAVE_CW" = 1 ]; then measure v+cw "$CWPID" & M5=$!; fi
 if [ "$HAVE_COLLECTD" = 1 ]; then measure collectd "$CPID" & M2=$!; wait "$M2"; fi
-wait "$M1" "$M3" "$M4"
+wait "$M1" "$M3" "$M4" $M5
+if [ "$HAVE_CW" = 1 ]; then
+	# CPU ms per cycle of v+cw less vigild's, times the cycles, per poll.
+	polls=$(cw_polls "$T/vigil-cw.conf" cw)
+	calls=$(grep -c 'vigil-action cloudwatch GetMetricData' "$T/moto.log" || true)
+	awk -v p="$polls" -v k="$calls" -v n="$CW_METRICS" -v c="$((DUR / 10))" '
+		{ cpu[$1] = $4 } END {
+			printf "v+cw      one cloudwatch source of %d metrics: %d polls, %d GetMetricData calls, ", n, p, k;
+			if (p > 0) printf "%.2f ms CPU per poll\n", (cpu["v+cw"] - cpu["vigild"]) * c / p;
+			else print "no poll" }' "$T/results"
+fi
 if [ "$HAVE_COLLECTD" = 1 ]; then
 	awk '{ m[$1] = $2; p[$1] = $3; c[$1] = $4 } END {
-		split("vigild v+backup v+webhook", v, " ");
-		for (i = 1; i <= 3; i++)
+		split("vigild v+backup v+webhook v+cw", v, " ");
+		for (i = 1; i <= 4; i++) if (v[i] in m)
 			printf "ratio %s/collectd: RSS median %.2f, peak %.2f, CPU/cycle %.2f\n",
 				v[i], m[v[i]] / m["collectd"], p[v[i]] / p["collectd"],
 				(c["collectd"] > 0 ? c[v[i]] / c["collectd"] : 0) }' "$T/results"
 fi
 
 # Heavy libraries mapped by each idle vigild (none expected).
-for p in vigild:"$VPID" v+backup:"$BPID" v+webhook:"$WPID"; do
+for p in vigild:"$VPID" v+backup:"$BPID" v+webhook:"$WPID" ${CWPID:+v+cw:$CWPID}; do
 	m=$(grep -oE 'lib(vigil-heavy|crypto|ssl|curl|archive|deflate)[^ /]*\.so' \
 		"/proc/${p#*:}/maps" | sort -u | tr '\n' ' ' || true)
 	printf "%-9s heavy libraries mapped: %s\n" "${p%%:*}" "${m:-none}"

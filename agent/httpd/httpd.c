@@ -29,6 +29,7 @@
 #include "agent/httpd/tokens.h"
 #include "conf/conf_http.h"
 #include "lib/buf.h"
+#include "lib/crypto/crypto.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 
@@ -68,18 +69,6 @@ struct req {
 	char token_name[TOKEN_NAME_MAX + 1];
 };
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Decode [s, s+n) into *out (NUL-terminated), "+" as a space where
  * ${plus}.  Return -1 on a bad escape or a NUL.
@@ -98,8 +87,9 @@ decode(const char *s, size_t n, bool plus, char **out, char *end)
 			int hi, lo;
 
 			if (i + 2 >= n ||
-			    (hi = hexval((unsigned char)s[i + 1])) < 0 ||
-			    (lo = hexval((unsigned char)s[i + 2])) < 0)
+			    (hi = crypto_hexval((unsigned char)s[i + 1])) <
+				0 ||
+			    (lo = crypto_hexval((unsigned char)s[i + 2])) < 0)
 				return -1;
 			c = hi << 4 | lo;
 			i += 2;

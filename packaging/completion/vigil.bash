@@ -76,7 +76,11 @@ _vigil()
 		compopt -o dirnames 2>/dev/null
 		return
 		;;
-	--path | --prefix | --storage | --workers | --notifier | --role)
+	--path | --prefix | --storage | --workers | --notifier)
+		return
+		;;
+	--role)
+		COMPREPLY=($(compgen -W "read admin" -- "$cur"))
 		return
 		;;
 	--job)
@@ -164,11 +168,8 @@ _vigil()
 		COMPREPLY=($(compgen -W "--all --notifier" -- "$cur"))
 		;;
 	token/add)
-		if [ "$prev" = --role ]; then
-			COMPREPLY=($(compgen -W "read admin" -- "$cur"))
-		elif [[ $cur == -* ]]; then
+		[[ $cur == -* ]] &&
 			COMPREPLY=($(compgen -W "--role --file" -- "$cur"))
-		fi
 		;;
 	token/list | token/remove)
 		[[ $cur == -* ]] && COMPREPLY=($(compgen -W "--file" -- "$cur"))

@@ -10,9 +10,11 @@
  * https://s3.<region>.amazonaws.com; scheme and host[:port] only),
  * path_style (default: true with a custom endpoint, false without),
  * prefix (a folder in the bucket under which every key lives),
- * access_key_id with secret_access_key / _file / _env (inline only in a
- * configuration file private to its owner, conf_get_secret()); without
- * them the AWS credential chain (lib/cloud/aws/aws_creds.h: environment,
+ * credentials = "NAME" (a group of the top-level credentials section,
+ * conf/conf_creds.h; its region is the default region) or access_key_id
+ * with secret_access_key / _file / _env (inline only in a configuration
+ * file private to its owner, conf_get_secret()); without them the AWS
+ * credential chain (lib/cloud/aws/aws_creds.h: environment,
  * shared files, web identity, container endpoint, IMDSv2).  sse ("AES256" or "aws:kms"), kms_key_id,
  * storage_class, tls_verify (default true) and ca_file are optional.
  *
@@ -57,6 +59,7 @@
 #include <time.h>
 
 #include "conf/conf.h"
+#include "conf/conf_creds.h"
 #include "lib/ag.h"
 #include "lib/buf.h"
 #include "lib/clock.h"
@@ -84,8 +87,7 @@ struct s3_conf {
 	char *endpoint; /* NULL: AWS's */
 	char *prefix;	/* "" or "folder/" */
 	bool path_style;
-	char *akid;
-	char *secret; /* conf_secret_free() */
+	struct conf_aws aws; /* credentials; conf_aws_free() */
 	char *sse;
 	char *kms_key_id;
 	char *storage_class;
@@ -142,8 +144,7 @@ struct s3_del {
 };
 
 static const char *const s3_settings[] = { "bucket", "region", "endpoint",
-	"path_style", "prefix", "access_key_id", "secret_access_key",
-	"secret_access_key_file", "secret_access_key_env", "sse", "kms_key_id",
+	"path_style", "prefix", CONF_AWS_KEYS, "sse", "kms_key_id",
 	"storage_class", "tls_verify", "ca_file", "lock_days", "lock_mode",
 	NULL };
 
@@ -164,8 +165,7 @@ s3_conf_free(void *tconf)
 	free(sc->region);
 	free(sc->endpoint);
 	free(sc->prefix);
-	free(sc->akid);
-	conf_secret_free(sc->secret);
+	conf_aws_free(&sc->aws);
 	free(sc->sse);
 	free(sc->kms_key_id);
 	free(sc->storage_class);
@@ -204,13 +204,18 @@ s3_conf_parse(const conf_node *group, const char *name, void **ret_tconf,
 		bad = -1;
 	if (dup_opt(group, errs, "region", false, &sc->region) == -1 ||
 	    dup_opt(group, errs, "endpoint", false, &sc->endpoint) == -1 ||
-	    dup_opt(group, errs, "access_key_id", false, &sc->akid) == -1 ||
 	    dup_opt(group, errs, "kms_key_id", false, &sc->kms_key_id) == -1 ||
 	    dup_opt(group, errs, "storage_class", false, &sc->storage_class) ==
 		-1 ||
 	    dup_opt(group, errs, "ca_file", false, &sc->ca_file) == -1)
 		bad = -1;
-	if (sc->region == NULL && (sc->region = strdup("us-east-1")) == NULL)
+	if (conf_aws_read(errs, group, &sc->aws) != 0)
+		bad = -1;
+	/* The bucket's region, else its credentials', else us-east-1. */
+	if (sc->region == NULL &&
+	    (sc->region = strdup(sc->aws.region != NULL ? sc->aws.region :
+							  "us-east-1")) ==
+		NULL)
 		bad = conf_error(errs, group, "out of memory");
 	if (sc->endpoint != NULL) {
 		size_t n = strlen(sc->endpoint);
@@ -253,14 +258,6 @@ s3_conf_parse(const conf_node *group, const char *name, void **ret_tconf,
 			}
 		}
 	}
-	if (conf_get_secret(errs, group, "secret_access_key", false,
-		&sc->secret) == -1)
-		bad = -1;
-	if ((sc->akid == NULL) != (sc->secret == NULL))
-		bad = conf_error(errs, group,
-		    "access_key_id and "
-		    "secret_access_key go together (or neither, to take "
-		    "them from the environment)");
 	switch (conf_get_enum(errs, group, "sse", false, sse_modes, &ix)) {
 	case 1:
 		if ((sc->sse = strdup(sse_modes[ix])) == NULL)
@@ -341,8 +338,9 @@ static int
 s3_open(void **ret_ctx, const struct storage_conf *conf, struct ag_err *err)
 {
 	const struct s3_conf *sc = conf->tconf;
-	struct aws_creds_conf cc = { .access_key_id = sc->akid,
-		.secret_access_key = sc->secret };
+	struct aws_creds_conf cc = { .access_key_id = sc->aws.access_key_id,
+		.secret_access_key = sc->aws.secret_access_key,
+		.profile = sc->aws.profile };
 	struct aws_cred cr;
 	const char *hp;
 	struct s3 *s;

@@ -2,10 +2,12 @@
  * fuzz_cloudjson.c: fuzzing target for the cloud metric sources' JSON
  * answers: Azure Monitor metrics (one resource and getBatch), Azure
  * Resource Manager's resources list and errors, ISO 8601 grains
- * (agent/sources/net/azmonitor_internal.h), and Cloud Monitoring's
- * timeSeries.list (gcpmon_internal.h).
+ * (agent/sources/net/azmonitor_internal.h), Cloud Monitoring's
+ * timeSeries.list (gcpmon_internal.h), and CloudWatch's JSON protocol:
+ * GetMetricData, ListMetrics and errors (cloudwatch_internal.h).
  *
- * The first byte of the input picks the parser, the rest is the answer.
+ * The first byte of the input picks the parser (0xf0 and up: CloudWatch),
+ * the rest is the answer.
  * Checked:
  *
  *  - every point handed over has a metric name, at most AZMON_DIMS_MAX
@@ -17,7 +19,10 @@
  *  - an accepted grain is positive; an error parse gives NUL-terminated
  *    code and message, both empty when refused;
  *  - a time series point has a metric type and at most GCPMON_LABELS_MAX
- *    labels and user labels.
+ *    labels and user labels;
+ *  - a CloudWatch result has an Id and at most CW_POINTS_MAX points, a
+ *    metric a namespace, a name and at most CW_TAGS_MAX dimensions with
+ *    non-NULL names and values; NextToken and error texts are terminated.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -27,6 +32,7 @@
 
 #include "lib/ag.h"
 #include "agent/sources/net/azmonitor_internal.h"
+#include "agent/sources/net/cloudwatch_internal.h"
 #include "agent/sources/net/gcpmon_internal.h"
 
 #include "tests/fuzz/fuzz.h"
@@ -95,6 +101,54 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+static int
+on_cw_result(void *cookie, const char *id, const int64_t *ts, const double *v,
+    size_t n, const char *status)
+{
+	(void)cookie;
+	if (id == NULL || id[0] == '\0' || status == NULL)
+		fuzz_fail("a result without an Id or status");
+	if (n > CW_POINTS_MAX || (n > 0 && (ts == NULL || v == NULL)))
+		fuzz_fail("%zu points", n);
+	return 0;
+}
+
+static int
+on_cw_metric(void *cookie, const char *ns, const char *name,
+    const char *const *names, const char *const *values, size_t n)
+{
+	(void)cookie;
+	if (ns[0] == '\0' || name[0] == '\0' || n > CW_TAGS_MAX)
+		fuzz_fail("a metric without a namespace or name, or %zu "
+			  "dimensions",
+		    n);
+	for (size_t i = 0; i < n; i++)
+		if (names[i] == NULL || values[i] == NULL)
+			fuzz_fail("dimension %zu without name or value", i);
+	return 0;
+}
+
+/* CloudWatch's JSON protocol, picked by ${sel}. */
+static void
+cw_json(unsigned sel, const char *body, size_t len)
+{
+	struct ag_err err;
+	char next[64] = "", code[64], msg[128];
+
+	if (sel % 3 == 0)
+		(void)cw_json_gmd(body, len, on_cw_result, NULL, next,
+		    sizeof(next), &err);
+	else if (sel % 3 == 1)
+		(void)cw_json_list_metrics(body, len, on_cw_metric, NULL, next,
+		    sizeof(next), &err);
+	else if (cw_json_error(body, len, NULL, NULL, code, sizeof(code), msg,
+		     sizeof(msg)) == 0 &&
+	    code[0] != '\0')
+		fuzz_fail("no code, yet code text");
+	if (strnlen(next, sizeof(next)) >= sizeof(next))
+		fuzz_fail("NextToken not terminated");
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -108,6 +162,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	body = (const char *)data + 1;
 	len = size - 1;
+	if (data[0] >= 0xf0) {
+		cw_json(data[0] - 0xf0, body, len);
+		return 0;
+	}
 	switch (data[0] % 5) {
 	case 0:
 	case 1:

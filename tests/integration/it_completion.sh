@@ -63,7 +63,7 @@ want() {
 }
 C="vigil -c $T/vigil.conf"
 
-want "vigil " config status reload backup restore decrypt key queue storage version
+want "vigil " config status reload backup restore decrypt key queue storage token version
 want "vigil b" backup
 want "vigil backup " run list verify prune
 want "vigil queue " list retry drop
@@ -79,6 +79,10 @@ want "$C backup verify d" db/latest $(printf '%s\n' "${ids[@]}" | grep '^db/')
 want "$C restore db/latest --no" --no-privileges
 want "$C decrypt --job " db never web-etc
 want "$C storage check --" --prefix --no-delete
+want "vigil token " add list remove
+want "vigil token add ops --" --role --file
+want "vigil token add ops --role " read admin
+want "vigil token remove ops --" --file
 want "vigild -" -c -f -n -v -V --version -h --help
 # Without a configuration that has backups: no candidates, no error.
 want "vigil -c /nonexistent restore "

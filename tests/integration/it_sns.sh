@@ -8,9 +8,12 @@
 # (the FIFO one with the rule as group id and the notification id as
 # deduplication id).  The FIFO topic is reached through lossy_proxy.py,
 # which loses SNS's answer to the first Publish: vigild retries, and the
-# same deduplication id makes SNS deliver it once.  Then a wrong secret: one clear error in the log, the
-# notification stays in the spool, nothing reaches SNS; the secret fixed and
-# the config reloaded, it is delivered once.  No secret in the log.
+# same deduplication id makes SNS deliver it once.  Then a wrong secret: one clear error in the log,
+# and in `vigil status` (the notifier's last error), the notification stays
+# in the spool, nothing reaches SNS; the secret fixed and the config
+# reloaded, it is delivered once.  No secret in the log or the status.  The
+# standard topic's notifier takes its keys from the credentials section
+# (credentials = "NAME"), the FIFO one has its own.
 . "$(dirname "$0")/lib.sh"
 
 start_moto "vigil-unused"
@@ -42,10 +45,13 @@ rules = (
   { name = "marker-running"; metric = "proc.$MARK.count"; op = ">=";
     crit = 1.0; notify = [ "pager", "pagerfifo" ]; }
 );
+credentials = {
+  sns_ops = { type = "aws"; access_key_id = "$AKID";
+    secret_access_key_file = "$T/aws.secret"; };
+};
 notifiers = (
   { name = "pager"; type = "sns"; topic_arn = "$TOPIC";
-    endpoint = "$MOTO_EP"; access_key_id = "$AKID";
-    secret_access_key_file = "$T/aws.secret"; timeout = "5s"; },
+    endpoint = "$MOTO_EP"; credentials = "sns_ops"; timeout = "5s"; },
   { name = "pagerfifo"; type = "sns"; topic_arn = "$FTOPIC";
     endpoint = "$PROXY_EP"; access_key_id = "$AKID";
     secret_access_key_file = "$T/aws.secret"; message_structure = "json";
@@ -165,6 +171,14 @@ import json, sys
 q = json.load(sys.stdin)["queue"]["per_notifier"]
 sys.exit(0 if q["pager"] >= 1 and q["pagerfifo"] >= 1 else 1)'; }
 queued || fail "the refused notification is not queued"
+"$VIGIL" -c "$T/vigil.conf" status --json | python3 -c '
+import json, sys
+p = json.load(sys.stdin)["queue"]["notifiers"]["pager"]
+assert "SignatureDoesNotMatch" in p["last_error"], p
+assert p["last_error_ms"] > p["last_ok_ms"] > 0, p' || fail "the status does not show pager's last error"
+"$VIGIL" -c "$T/vigil.conf" status >"$T/status.txt"
+grep -q "pager .*last delivery failed .*SignatureDoesNotMatch" "$T/status.txt" ||
+	fail "vigil status does not say why pager fails: $(cat "$T/status.txt")"
 ls "$T/state/spool/"*.json >/dev/null 2>&1 || fail "no spool file on disk"
 got 0 x
 [ "$(lines "$T/std.log")" = 2 ] || fail "a message arrived with a wrong secret"
@@ -186,8 +200,17 @@ got 0 x
 	fail "the queued alert was delivered more than once"
 check "$T/std.log" 3 CRITICAL OK 0
 wait_for 10 sh -c "! ls $T/state/spool/*.json" || fail "spool not emptied after delivery"
+"$VIGIL" -c "$T/vigil.conf" status --json >"$T/status.json"
+python3 - "$T/status.json" <<'PY' || fail "pager's last delivery is not newer than its error"
+import json, sys
+p = json.load(open(sys.argv[1]))["queue"]["notifiers"]["pager"]
+assert p["last_ok_ms"] > p["last_error_ms"] > 0, p
+PY
+"$VIGIL" -c "$T/vigil.conf" status | grep -q "last delivery failed" &&
+	fail "vigil status still shows a failure after the fix"
 
 # 5. Neither secret in the log; moto saw our key sign.
-! grep -q -e "$SECRET" -e "$WRONG" "$T/vigild.log" || fail "a secret reached the log"
+! grep -q -e "$SECRET" -e "$WRONG" "$T/vigild.log" "$T/status.json" "$T/status.txt" ||
+	fail "a secret reached the log or the status"
 grep -q "vigil-auth POST / $AKID" "$T/moto.log" || fail "moto did not check our signature"
 echo "PASS"

@@ -8,7 +8,8 @@
 # dashboard loads with no console error and no request to another host,
 # the rule shows as firing, a chart has points, the restore page refuses a
 # target outside the restore root and restores the file from the older
-# backup into it, and the page fits a phone in the dark.  Here: the bytes
+# backup into it (and then its folder elsewhere), Run now starts a backup (a read token's is refused,
+# plainly), and the page fits a phone in the dark.  Here: the bytes
 # restored are the older backup's, nothing was written outside the root,
 # and the page's files are served without a token, with ETags and 304s.
 # Screenshots: <build>/web-shots/*.png.
@@ -41,8 +42,10 @@ backups = (
   { name = "docs"; paths = [ "$T/src" ]; storage = "here";
     key_file = "$T/backup.key"; create_key = true; schedule = "daily 03:00"; }
 );
+notifiers = ( { name = "journal"; type = "log"; } );
 rules = (
-  { name = "load-any"; metric = "load.1"; op = ">="; crit = 0.0; },
+  { name = "load-any"; metric = "load.1"; op = ">="; crit = 0.0;
+    notify = [ "journal" ]; },
   { name = "load-huge"; metric = "load.1"; op = ">="; crit = 100000.0; }
 );
 CONF
@@ -50,6 +53,8 @@ chmod 600 "$T/vigil.conf"
 "$VIGIL" token add web --role admin --file "$T/tokens" >"$T/admin.tok" 2>"$T/err" ||
 	fail "token add: $(cat "$T/err")"
 TOKEN=$(cat "$T/admin.tok")
+"$VIGIL" token add viewer --role read --file "$T/tokens" >"$T/read.tok" 2>"$T/err" ||
+	fail "token add: $(cat "$T/err")"
 start_vigild "$T/vigil.conf"
 
 # Two backups; the file differs between them.
@@ -82,9 +87,11 @@ done
 
 REL=${T#/}/src/notes.txt
 set +e
-VIGIL_URL="$URL/" VIGIL_TOKEN="$TOKEN" SHOTS="$SHOTS" FIRING_RULE=load-any \
+VIGIL_URL="$URL/" VIGIL_TOKEN="$TOKEN" VIGIL_READ_TOKEN="$(cat "$T/read.tok")" \
+	SHOTS="$SHOTS" FIRING_RULE=load-any RESTORE_ROOT="$T/roots" \
 	SERIES=load.1 JOB=docs BACKUP_ID="$OLD" RESTORE_FILE="$REL" \
-	TARGET="$T/roots/web" BAD_TARGET="$T/outside" CHROMIUM="$CHROMIUM" \
+	TARGET="$T/roots/web" BAD_TARGET="$T/outside" FOLDER_TARGET="$T/roots/folder" \
+	CHROMIUM="$CHROMIUM" \
 	timeout 120 node "$VIGIL_SRC/tests/web/page.mjs" >"$T/page.log" 2>&1
 rc=$?
 set -e
@@ -97,8 +104,15 @@ got=$(find "$T/roots/web" -name notes.txt -type f)
 cmp "$got" "$T/first.txt" || fail "the restored file is not the chosen backup's"
 [ -z "$(find "$T/roots/web" -name blob.bin)" ] || fail "an unchosen file was restored"
 [ -z "$(ls -A "$T/outside")" ] || fail "something was written outside the restore root"
+# The folder: both files, as the older backup had them.
+cmp "$T/roots/folder/$REL" "$T/first.txt" || fail "the folder's notes.txt"
+cmp "$T/roots/folder/${REL%notes.txt}blob.bin" "$T/src/blob.bin" || fail "the folder's blob.bin"
+# Run now made a third backup.
+three() { "$VIGIL" -c "$T/vigil.conf" backup list docs | grep -c ' complete' | grep -qx 3; }
+wait_for 20 three || fail "Run now made no backup: $("$VIGIL" -c "$T/vigil.conf" backup list docs)"
 for s in 01-overview 02-charts 03-alerts 04-backups 05-restore-refused 06-restore-done \
-	07-phone-dark-overview 08-phone-dark-charts 09-phone-dark-alerts 10-phone-dark-restore; do
+	07-phone-dark-overview 08-phone-dark-charts 09-phone-dark-alerts 10-phone-dark-restore \
+	11-read-token-refused; do
 	[ -s "$SHOTS/$s.png" ] || fail "no screenshot $s.png"
 done
 echo "ok: the page in chromium; screenshots in $SHOTS"

@@ -23,9 +23,12 @@ tell which credentials a client used; an access key id is no secret.  A
 query-protocol call is also logged as "vigil-action SERVICE ACTION N", N
 the number of GetMetricData queries it carries (0 for other actions),
 followed for GetMetricData by its StartTime and EndTime, so a test counts
-calls, batching and windows on the server side.
+calls, batching and windows on the server side.  A JSON-protocol call
+(X-Amz-Target, CloudWatch's awsJson1_0) is logged the same way, its
+StartTime and EndTime as sent (epoch seconds), with " json" at the end.
 Arguments are moto_server's.
 """
+import json
 import re
 import sys
 from urllib.parse import urlparse
@@ -71,6 +74,20 @@ def _checked(self, iam_request_cls, resource="*"):
                               qs.get("EndTime", ["-"])[0])
         sys.stderr.write("vigil-action %s %s %d%s\n" % (
             getattr(self, "service_name", "?"), qs["Action"][0], nq, win))
+    target = self.headers.get("X-Amz-Target") or ""
+    if target and "Action" not in qs:
+        try:
+            body = json.loads(self.body or b"{}")
+        except ValueError:
+            body = {}
+        action = target.split(".")[-1]
+        win = ""
+        if action == "GetMetricData":
+            win = " %s %s" % (body.get("StartTime", "-"),
+                              body.get("EndTime", "-"))
+        sys.stderr.write("vigil-action %s %s %d%s json\n" % (
+            getattr(self, "service_name", "?"), action,
+            len(body.get("MetricDataQueries", []) or []), win))
     sys.stderr.flush()
     return _check(self, iam_request_cls, resource)
 

@@ -244,6 +244,9 @@ test_status_sources_readings(void **state)
 	assert_int_equal(json_integer_value(member(o, "rules")), 2);
 	assert_int_equal(json_integer_value(member(o, "jobs")), 1);
 	assert_true(json_is_null(member(o, "history")));
+	/* No http.restore_roots here (it_web_page.sh: the page shows them). */
+	assert_true(json_is_array(member(o, "restore_roots")));
+	assert_int_equal(json_array_size(member(o, "restore_roots")), 0);
 	q = member(o, "queue");
 	assert_true(json_is_integer(member(q, "depth")));
 	assert_true(json_is_integer(member(q, "sent")));

@@ -4,7 +4,12 @@
  * answers (the recorded outputs of aws-cli's get-metric-data examples in
  * ../shared/conformance/aws-responses/aws-cli-examples/, put on the wire
  * as the query protocol writes them, and the shape moto 5.2.1 answers),
- * DescribeInstances answers, errors and throttling, the form encoding, the
+ * the same outputs and aws-cli's list-metrics example and botocore's
+ * recorded ListMetrics answer read as CloudWatch's JSON protocol sends
+ * them (cw_json.c), every JSON error case of the awsJson1_0 and
+ * query-compatible protocol tests in ../shared/conformance/aws-responses/
+ * botocore/protocols/output/, DescribeInstances answers, errors and
+ * throttling, the form encoding, the
  * window arithmetic, the statistics accepted, and cw_settle(): late data
  * corrected before it is fed, each bucket fed once, never a partial one.
  *
@@ -18,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -362,6 +368,336 @@ test_list_metrics_recorded(void **state)
 	assert_false(cw_throttled(400, code));
 	free(xml);
 	json_decref(werr);
+}
+
+/* The shared file ${rel} below conformance/aws-responses/. */
+static char *
+aws_path(const char *rel)
+{
+	const char *shared = getenv("VIGIL_SHARED");
+	static char path[1024];
+
+	snprintf(path, sizeof(path), "%s/conformance/aws-responses/%s",
+	    shared ? shared : "../../shared", rel);
+	return path;
+}
+
+/*
+ * Check what cw_json_gmd() read from ${body} against the parsed output
+ * ${want} (MetricDataResults with RFC 3339 Timestamps).
+ */
+static void
+check_gmd_json(const char *body, json_t *want)
+{
+	json_t *results = json_object_get(want, "MetricDataResults"), *r;
+	struct seen s = { 0 };
+	struct ag_err err = { "" };
+	char next[64];
+	size_t i;
+
+	assert_int_equal(cw_json_gmd(body, strlen(body), on_result, &s, next,
+			     sizeof(next), &err),
+	    (int)json_array_size(results));
+	assert_true(json_array_size(results) > 0);
+	assert_string_equal(next, "");
+	json_array_foreach(results, i, r)
+	{
+		json_t *tsv = json_object_get(r, "Timestamps");
+		json_t *vv = json_object_get(r, "Values");
+
+		assert_string_equal(s.id[i],
+		    json_string_value(json_object_get(r, "Id")));
+		assert_string_equal(s.status[i],
+		    json_string_value(json_object_get(r, "StatusCode")));
+		assert_int_equal(s.npts[i], json_array_size(tsv));
+		assert_true(s.npts[i] > 0);
+		for (size_t j = 0; j < s.npts[i]; j++) {
+			int64_t want_ts;
+
+			assert_int_equal(
+			    clock_parse_rfc3339(
+				json_string_value(json_array_get(tsv, j)),
+				&want_ts),
+			    0);
+			assert_int_equal(s.ts[i][j], want_ts);
+			assert_true(s.v[i][j] ==
+			    json_number_value(json_array_get(vv, j)));
+		}
+	}
+}
+
+/*
+ * The JSON protocol: aws-cli's get-metric-data outputs as they are (RFC
+ * 3339 timestamps) and as awsJson1_0 puts them on the wire (epoch
+ * seconds); the list-metrics output and botocore's recorded ListMetrics
+ * (also read from its XML: the same metrics); moto's shape, paged.
+ */
+static void
+test_json_recorded(void **state)
+{
+	json_t *out[8], *r, *t;
+	struct ag_err err = { "" };
+	char next[64];
+	uint8_t *text;
+	size_t len, n, i, j;
+
+	(void)state;
+	text = tu_read_file(
+	    aws_path("aws-cli-examples/cloudwatch/get-metric-data.rst"), &len);
+	assert_non_null(text);
+	n = rst_outputs((const char *)text, out, 8);
+	assert_int_equal(n, 2);
+	for (size_t k = 0; k < n; k++) {
+		json_t *wire = json_deep_copy(out[k]);
+		char *body = json_dumps(out[k], 0), *wbody;
+
+		check_gmd_json(body, out[k]);
+		json_array_foreach(json_object_get(wire, "MetricDataResults"),
+		    i, r)
+		{
+			json_array_foreach(json_object_get(r, "Timestamps"), j,
+			    t)
+			{
+				int64_t ms;
+
+				assert_int_equal(
+				    clock_parse_rfc3339(json_string_value(t),
+					&ms),
+				    0);
+				json_array_set_new(json_object_get(r,
+						       "Timestamps"),
+				    j, json_integer(ms / 1000));
+			}
+		}
+		wbody = json_dumps(wire, JSON_COMPACT);
+		assert_null(strstr(wbody, "+00:00"));
+		check_gmd_json(wbody, out[k]);
+		free(body);
+		free(wbody);
+		json_decref(wire);
+		json_decref(out[k]);
+	}
+	free(text);
+
+	text = tu_read_file(
+	    aws_path("aws-cli-examples/cloudwatch/list-metrics.rst"), &len);
+	assert_non_null(text);
+	assert_int_equal(rst_outputs((const char *)text, out, 8), 1);
+	{
+		struct lm l = { json_array() };
+		char *body = json_dumps(out[0], 0);
+
+		assert_int_equal(cw_json_list_metrics(body, strlen(body),
+				     on_metric, &l, next, sizeof(next), &err),
+		    (int)json_array_size(json_object_get(out[0], "Metrics")));
+		assert_true(json_array_size(l.got) >= 3);
+		assert_true(json_equal(l.got,
+		    json_object_get(out[0], "Metrics")));
+		free(body);
+		json_decref(l.got);
+		json_decref(out[0]);
+	}
+	free(text);
+
+	{
+		struct lm lj = { json_array() }, lx = { json_array() };
+		char *body;
+		uint8_t *xml;
+		json_t *want;
+
+		text = tu_read_file(aws_path("botocore/response_parsing/xml/"
+					     "responses/"
+					     "cloudwatch-list-metrics.json"),
+		    &len);
+		xml = tu_read_file(aws_path("botocore/response_parsing/xml/"
+					    "responses/"
+					    "cloudwatch-list-metrics.xml"),
+		    &n);
+		assert_non_null(text);
+		assert_non_null(xml);
+		want = json_loadb((const char *)text, len, 0, NULL);
+		assert_non_null(want);
+		body = json_dumps(want, 0);
+		assert_int_equal(cw_json_list_metrics(body, strlen(body),
+				     on_metric, &lj, next, sizeof(next), &err),
+		    (int)json_array_size(json_object_get(want, "Metrics")));
+		assert_true(json_equal(lj.got,
+		    json_object_get(want, "Metrics")));
+		assert_true(cw_parse_list_metrics((const char *)xml, n,
+				on_metric, &lx, next, sizeof(next), &err) > 0);
+		assert_true(json_equal(lj.got, lx.got));
+		free(body);
+		free(xml);
+		free(text);
+		json_decref(want);
+		json_decref(lj.got);
+		json_decref(lx.got);
+	}
+
+	{
+		/* As moto 5.2.1 answers the JSON protocol, with a page. */
+		static const char body[] =
+		    "{\"MetricDataResults\": [{\"Id\": \"q0\", \"Label\": "
+		    "\"M Maximum\", \"Timestamps\": [1796303632, 1796303692.5],"
+		    " \"Values\": [42.5, -1.5e3], \"StatusCode\": "
+		    "\"Complete\"}, {\"Id\": \"q1\", \"Timestamps\": [], "
+		    "\"Values\": [], \"StatusCode\": \"PartialData\"}], "
+		    "\"NextToken\": \"tok/en+=\", \"Messages\": []}";
+		struct seen s = { 0 };
+
+		assert_int_equal(cw_json_gmd(body, strlen(body), on_result, &s,
+				     next, sizeof(next), &err),
+		    2);
+		assert_string_equal(next, "tok/en+=");
+		assert_int_equal(s.npts[0], 2);
+		assert_int_equal(s.ts[0][0], 1796303632000LL);
+		assert_int_equal(s.ts[0][1], 1796303692500LL);
+		assert_true(s.v[0][0] == 42.5 && s.v[0][1] == -1500.0);
+		assert_string_equal(s.status[1], "PartialData");
+	}
+}
+
+/* Malformed JSON answers: an error each, nothing handed on. */
+static void
+test_json_bad(void **state)
+{
+	static const char *const bad[] = {
+		"not json",
+		"[1, 2]",
+		"{\"MetricDataResults\": {}}",
+		"{\"MetricDataResults\": [{\"Timestamps\": [], \"Values\": "
+		"[]}]}",
+		"{\"MetricDataResults\": [{\"Id\": \"q0\", \"Timestamps\": "
+		"[1], \"Values\": []}]}",
+		"{\"MetricDataResults\": [{\"Id\": \"q0\", \"Timestamps\": "
+		"[\"yesterday\"], \"Values\": [1]}]}",
+		"{\"MetricDataResults\": [{\"Id\": \"q0\", \"Timestamps\": "
+		"[1], \"Values\": [\"1\"]}]}",
+		"{\"MetricDataResults\": [{\"Id\": \"q0\", \"Timestamps\": "
+		"1, \"Values\": 1}]}",
+		"{\"MetricDataResults\": [], \"NextToken\": 7}",
+		"{\"MetricDataResults\": [], \"NextToken\": "
+		"\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abc"
+		"def\"}",
+	};
+	static const char *const badlm[] = {
+		"{\"Metrics\": [{\"Namespace\": \"A\"}]}",
+		"{\"Metrics\": [{\"Namespace\": \"A\", \"MetricName\": "
+		"\"B\", \"Dimensions\": [{\"Name\": \"X\"}]}]}",
+		"{\"Metrics\": 3}",
+	};
+	struct seen s = { 0 };
+	struct lm l = { json_array() };
+	struct ag_err err;
+	char next[64];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		err.msg[0] = '\0';
+		assert_int_equal(cw_json_gmd(bad[i], strlen(bad[i]), on_result,
+				     &s, next, sizeof(next), &err),
+		    -1);
+		assert_true(err.msg[0] != '\0');
+	}
+	assert_int_equal(s.n, 0);
+	for (size_t i = 0; i < ARRAY_SIZE(badlm); i++) {
+		err.msg[0] = '\0';
+		assert_int_equal(cw_json_list_metrics(badlm[i],
+				     strlen(badlm[i]), on_metric, &l, next,
+				     sizeof(next), &err),
+		    -1);
+		assert_true(err.msg[0] != '\0');
+	}
+	assert_int_equal(json_array_size(l.got), 0);
+	json_decref(l.got);
+}
+
+/*
+ * Every error case of the awsJson1_0 and query-compatible protocol tests:
+ * the code (x-amzn-query-error, X-Amzn-Errortype, __type or code, cut to
+ * the shape name) and the message they expect.
+ */
+static void
+test_json_errors(void **state)
+{
+	static const char *const files[] = {
+		"botocore/protocols/output/json_1_0.json",
+		"botocore/protocols/output/json_1_0-query-compatible.json",
+	};
+	size_t ncases = 0;
+
+	(void)state;
+	for (size_t f = 0; f < ARRAY_SIZE(files); f++) {
+		json_t *suites = json_load_file(aws_path(files[f]), 0, NULL);
+		json_t *suite, *c;
+		size_t i, j;
+
+		assert_non_null(suites);
+		json_array_foreach(suites, i, suite)
+		{
+			json_array_foreach(json_object_get(suite, "cases"), j,
+			    c)
+			{
+				json_t *resp = json_object_get(c, "response");
+				json_t *h = json_object_get(resp, "headers");
+				const char *want =
+				    json_string_value(json_object_get(c,
+					"errorCode"));
+				const char *wmsg =
+				    json_string_value(json_object_get(c,
+					"errorMessage"));
+				const char *body =
+				    json_string_value(json_object_get(resp,
+					"body"));
+				const char *qe = NULL, *et = NULL, *k;
+				char code[64], msg[128];
+				json_t *v;
+
+				if (want == NULL)
+					continue;
+				json_object_foreach(h, k, v)
+				{
+					if (strcasecmp(k,
+						"x-amzn-query-error") == 0)
+						qe = json_string_value(v);
+					else if (strcasecmp(k,
+						     "x-amzn-errortype") == 0)
+						et = json_string_value(v);
+				}
+				assert_int_equal(cw_json_error(body,
+						     body ? strlen(body) : 0,
+						     qe, et, code,
+						     sizeof(code), msg,
+						     sizeof(msg)),
+				    1);
+				assert_string_equal(code, want);
+				if (wmsg != NULL)
+					assert_string_equal(msg, wmsg);
+				ncases++;
+			}
+		}
+		json_decref(suites);
+	}
+	/* 12 in json_1_0.json, 2 query-compatible. */
+	assert_int_equal(ncases, 14);
+	{
+		/* CloudWatch's throttling, as its JSON protocol sends it. */
+		static const char body[] =
+		    "{\"__type\": \"com.amazonaws.cloudwatch#"
+		    "ThrottlingException\", \"message\": \"Rate exceeded\"}";
+		char code[64], msg[64];
+
+		assert_int_equal(cw_json_error(body, strlen(body),
+				     "Throttling;Sender", NULL, code,
+				     sizeof(code), msg, sizeof(msg)),
+		    1);
+		assert_string_equal(code, "Throttling");
+		assert_string_equal(msg, "Rate exceeded");
+		assert_true(cw_throttled(400, code));
+		assert_int_equal(cw_json_error("<html>", 6, NULL, NULL, code,
+				     sizeof(code), msg, sizeof(msg)),
+		    0);
+	}
 }
 
 struct inst {
@@ -841,6 +1177,49 @@ test_default_no_data(void **state)
 	conf_errs_free(&e);
 }
 
+/*
+ * runconf_warnings() (vigil config check): a rule whose no_data is shorter
+ * than the period of the cloud source it reads is named, with its line;
+ * one as long, one on another source, and one without no_data are not.
+ */
+static void
+test_no_data_warning(void **state)
+{
+	char path[] = "/tmp/test_cloudwatch_XXXXXX";
+	struct conf_errs e = { 0 }, w = { 0 };
+	struct runconf *rc = NULL;
+	int fd;
+	FILE *f;
+
+	(void)state;
+	assert_true((fd = mkstemp(path)) != -1);
+	assert_non_null(f = fdopen(fd, "w"));
+	fprintf(f,
+	    "sources = ( { type = \"cloudwatch\"; name = \"cw\"; "
+	    "interval = \"1m\"; metrics = ( { namespace = \"N\"; "
+	    "metric = \"M\"; period = \"10m\"; } ); },\n"
+	    "  { type = \"load\"; interval = \"10s\"; } );\n"
+	    "rules = ( { name = \"ok-default\"; metric = \"cw.M\"; "
+	    "warn = 1.0; },\n"
+	    "  { name = \"ok-long\"; metric = \"cw.*\"; warn = 1.0; "
+	    "no_data = \"10m\"; },\n"
+	    "  { name = \"ok-local\"; metric = \"load.1\"; warn = 1.0; "
+	    "no_data = \"1m\"; },\n"
+	    "  { name = \"short\"; metric = \"cw.M\"; warn = 1.0;\n"
+	    "    no_data = \"2m\"; } );\n");
+	assert_int_equal(fclose(f), 0);
+	if (runconf_load(path, &rc, &e) != 0)
+		fail_msg("%s", e.n > 0 ? e.msgs[0] : "?");
+	(void)unlink(path);
+	assert_int_equal(runconf_warnings(rc, &w), 1);
+	assert_non_null(strstr(w.msgs[0],
+	    ":7: rules[3].no_data: 2m0s is shorter than the 10m0s between two "
+	    "readings of source \"cw\" (cloudwatch)"));
+	runconf_free(rc);
+	conf_errs_free(&e);
+	conf_errs_free(&w);
+}
+
 int
 main(void)
 {
@@ -850,11 +1229,15 @@ main(void)
 		cmocka_unit_test(test_gmd_bad),
 		cmocka_unit_test(test_describe_instances),
 		cmocka_unit_test(test_list_metrics_recorded),
+		cmocka_unit_test(test_json_recorded),
+		cmocka_unit_test(test_json_bad),
+		cmocka_unit_test(test_json_errors),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_form_window_stats),
 		cmocka_unit_test(test_settle),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_default_no_data),
+		cmocka_unit_test(test_no_data_warning),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,7 +24,10 @@
  *  - S3 Object Lock (lock_days): PutObject and CreateMultipartUpload carry
  *    the mode and a retain-until date lock_days ahead, signed, and every
  *    upload its Content-MD5; the retain-until date read back with a HEAD
- *    (none asked without lock_days); ListObjectVersions pages.
+ *    (none asked without lock_days); ListObjectVersions pages;
+ *  - credentials = "NAME": a group of the credentials section signs, its
+ *    region the target's default; an unknown name or one beside keys is
+ *    refused.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -674,6 +677,66 @@ teardown(void **state)
 	return tu_tmpdir_teardown(state);
 }
 
+static void
+test_named_credentials(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "credentials = \"nope\";",
+		    "is not defined in the credentials "
+		    "section" },
+		{ "credentials = \"ops\"; access_key_id = \"AKIDEXAMPLE\"; "
+		  "secret_access_key = \"x\";",
+		    "not both" },
+	};
+	struct storage_conf *sc = NULL;
+	struct storage *st = NULL;
+	struct conf_errs errs = { 0 };
+	struct ag_err err = { "" };
+	struct conf *cf = NULL;
+	char text[1024];
+	const char *p, *h;
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(text, sizeof(text),
+		    "credentials = { ops = { type = \"aws\"; "
+		    "region = \"ap-south-1\"; access_key_id = \"AKIDNAMED\"; "
+		    "secret_access_key = \"named-secret\"; }; };\n"
+		    "storage = { t = { type = \"s3\"; bucket = \"bk\"; "
+		    "endpoint = \"http://127.0.0.1:%d\"; %s }; };\n",
+		    S.port, i < 2 ? bad[i][0] : "credentials = \"ops\";");
+		p = tu_write_conf("s3named.conf", text, 0600);
+		if (i < 2) {
+			assert_true(conf_load(p, &cf, &errs) != 0 ||
+			    storage_conf_find(cf->storage, "t", &sc, &errs) !=
+				0);
+			assert_true(tu_has_error(&errs, bad[i][1]));
+			conf_errs_free(&errs);
+			conf_free(cf);
+			cf = NULL;
+			continue;
+		}
+		assert_int_equal(conf_load(p, &cf, &errs), 0);
+		assert_int_equal(storage_conf_find(cf->storage, "t", &sc,
+				     &errs),
+		    0);
+	}
+	assert_int_equal(storage_open(sc, &st, &err), 0);
+	S.status = 200;
+	S.body = NULL;
+	assert_int_equal(storage_put(st, "a/b", (const uint8_t *)"hi", 2,
+			     &err),
+	    0);
+	h = fake_httpd_req_header(&S, "Authorization");
+	assert_non_null(h);
+	assert_non_null(strstr(h, "Credential=AKIDNAMED/"));
+	assert_non_null(strstr(h, "/ap-south-1/s3/aws4_request"));
+	storage_close(st);
+	storage_conf_free(sc);
+	conf_errs_free(&errs);
+	conf_free(cf);
+}
+
 int
 main(void)
 {
@@ -686,6 +749,7 @@ main(void)
 		cmocka_unit_test(test_pages),
 		cmocka_unit_test(test_delete_objects),
 		cmocka_unit_test(test_object_lock),
+		cmocka_unit_test(test_named_credentials),
 	};
 	const char *s = getenv("VIGIL_SHARED");
 

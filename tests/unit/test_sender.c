@@ -7,9 +7,11 @@
  * queued; stopping cancels the hanging request within the flush time,
  * keeps its entry, and the next sender delivers it once the receiver
  * answers.  sender_recent() keeps what was delivered and what was refused
- * for good (dropped, with the reason).  Deadlines below are bounds on
- * delivery under a hung peer (a blocking sender takes the 60 s timeout),
- * not speed measurements.
+ * for good (dropped, with the reason); sender_notifier_state() each
+ * notifier's last failure (its message) and last delivery, which `vigil
+ * status` shows.  Deadlines below are bounds on delivery under a hung
+ * peer (a blocking sender takes the 60 s timeout), not speed
+ * measurements.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -246,6 +248,60 @@ test_stop_keeps_what_hangs(void **state)
 	HANG.silent = 1;
 }
 
+static int
+state_has(void *arg)
+{
+	struct sender_nstate ns;
+	struct sender *s = ((void **)arg)[0];
+	const int *which = ((void **)arg)[1];
+
+	(void)sender_notifier_state(s, "ok", &ns);
+	return *which == 0 ? ns.last_err_ms > 0 : ns.last_ok_ms > 0;
+}
+
+static void
+test_notifier_state(void **state)
+{
+	char dir[512];
+	struct notification n = nth(300);
+	struct sender_nstate ns;
+	struct spool *sp;
+	struct sender *s;
+	int which = 0;
+	void *arg[2];
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/spool4", tu_tmpdir());
+	assert_int_equal(spool_open(dir, 1000, &sp), 0);
+	assert_int_equal(spool_put(sp, "ok", &n), 0);
+	OK.status = 500;
+	assert_non_null(s = sender_start(sp, load_runconf()));
+	arg[0] = s;
+	arg[1] = &which;
+	assert_int_equal(sender_notifier_state(s, "ok", &ns), 0);
+	assert_int_equal(ns.last_err_ms, 0);
+	sender_wake(s);
+	assert_true(wait_until(state_has, arg, HEALTHY_DEADLINE_MS));
+	assert_int_equal(sender_notifier_state(s, "ok", &ns), 1);
+	assert_int_equal(ns.last_ok_ms, 0);
+	assert_true(ns.last_err_ms >= clock_wall_ms() - 10000);
+	assert_non_null(strstr(ns.last_err, "HTTP 500"));
+	assert_int_equal(spool_depth_for(sp, "ok"), 1);
+
+	/* The receiver is back: delivered, the failure kept, older. */
+	OK.status = 200;
+	spool_retry_now(sp, NULL);
+	sender_wake(s);
+	which = 1;
+	assert_true(wait_until(state_has, arg, 10000));
+	assert_int_equal(sender_notifier_state(s, "ok", &ns), 1);
+	assert_true(ns.last_ok_ms >= ns.last_err_ms);
+	assert_non_null(strstr(ns.last_err, "HTTP 500"));
+	assert_int_equal(sender_notifier_state(s, "hang", &ns), 0);
+	sender_stop(s, 1000);
+	spool_close(sp);
+}
+
 /* The settled entry of ${arr} for ${notifier}, which must be there. */
 static json_t *
 settled_for(json_t *arr, const char *notifier)
@@ -322,6 +378,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hanging_receiver_delays_only_its_queue),
 		cmocka_unit_test(test_stop_keeps_what_hangs),
+		cmocka_unit_test(test_notifier_state),
 		cmocka_unit_test(test_recent),
 	};
 

@@ -826,6 +826,68 @@ test_no_credentials(void **state)
 	conf_free(c);
 }
 
+/*
+ * credentials = "NAME": the keys of a group of the credentials section sign
+ * the Publish (the topic's region, not the group's); a name not defined,
+ * or a name beside keys of its own, is refused.
+ */
+static void
+test_named_credentials(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "credentials = \"nope\";",
+		    "\"nope\" is not defined in the credentials section" },
+		{ "credentials = \"ops\"; access_key_id = \"" AKID "\"; "
+		  "secret_access_key = \"" SECRET "\";",
+		    "not both" },
+	};
+	size_t len;
+	char *ok = recorded("response_parsing/xml/responses/sns-publish.xml",
+	    &len);
+	struct notification n = tu_notification_firing(T0);
+	struct conf_errs e = { 0 };
+	struct ag_err err = { { 0 } };
+	struct notifier *nf;
+	struct conf *c;
+	char text[1024];
+	const char *h;
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(text, sizeof(text),
+		    "credentials = { ops = { type = \"aws\"; "
+		    "region = \"us-west-2\"; access_key_id = \"AKIDNAMED\"; "
+		    "secret_access_key = \"" SECRET "\"; }; };\n"
+		    "notifiers = ( { name = \"pager\"; type = \"sns\"; "
+		    "topic_arn = \"" ARN "\"; "
+		    "endpoint = \"http://127.0.0.1:%d\"; %s } );\n",
+		    S.port, i < 2 ? bad[i][0] : "credentials = \"ops\";");
+		c = tu_conf_load(text, &e);
+		nf = notifier_new(conf_elem(c->notifiers, 0), &e);
+		if (i < 2) {
+			assert_null(nf);
+			assert_true(tu_has_error(&e, bad[i][1]));
+			conf_errs_free(&e);
+			conf_free(c);
+			continue;
+		}
+		assert_non_null(nf);
+	}
+	S.status = 200;
+	S.body = ok;
+	assert_int_equal(notifier_send(nf, &n, &err), 0);
+	h = fake_httpd_req_header(&S, "Authorization");
+	assert_non_null(h);
+	assert_true(strncmp(h, "AWS4-HMAC-SHA256 Credential=AKIDNAMED/",
+			strlen("AWS4-HMAC-SHA256 Credential=AKIDNAMED/")) ==
+	    0);
+	assert_non_null(strstr(h, "/eu-west-1/sns/aws4_request"));
+	notifier_free(nf);
+	conf_errs_free(&e);
+	conf_free(c);
+	free(ok);
+}
+
 int
 main(void)
 {
@@ -844,6 +906,7 @@ main(void)
 		cmocka_unit_test(test_send),
 		cmocka_unit_test(test_fifo_retry_same_id),
 		cmocka_unit_test(test_no_credentials),
+		cmocka_unit_test(test_named_credentials),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

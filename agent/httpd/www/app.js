@@ -108,6 +108,10 @@
 		return v.toLocaleString(undefined, { maximumFractionDigits: a >= 100 ? 1 : a >= 1 ? 2 : 4 });
 	}
 
+	function plural(n, what) {
+		return `${fmtNum(n)} ${what}${n === 1 ? "" : "s"}`;
+	}
+
 	function fmtMs(ms) {
 		if (typeof ms !== "number")
 			return "–";
@@ -316,24 +320,27 @@
 					st.reload_failures ? `${st.reload_failures} failed` : null),
 				stat("Sources", fmtNum(sources.length),
 					`${sources.filter((s) => s.failures > 0).length} failing`),
-				stat("History", `${fmtNum(hist.series ?? 0)} series`,
-					`${fmtBytes(hist.bytes)} of ${fmtBytes(hist.bytes_max)}` +
-					(hist.dropped ? `, ${hist.dropped} dropped` : "")),
+				st.history === null ? stat("History", "off", "no charts (http.history)") :
+					stat("History", `${fmtNum(hist.series ?? 0)} series`,
+						`${fmtBytes(hist.bytes)} of ${fmtBytes(hist.bytes_max)}` +
+						(hist.dropped ? `, ${hist.dropped} dropped` : "") +
+						(hist.last_error ? `; ${hist.last_error}` : "")),
 				stat("Alert queue", fmtNum(q.depth ?? 0),
 					typeof q.oldest_age_s === "number" && q.depth ? `oldest ${fmtSpan(q.oldest_age_s)}` : null),
 			];
 			$("#summary").replaceChildren(...cards);
 			const rows = sources.map((s) => h("tr", { className: s.failures > 0 ? "failing" : "" },
+				// What matters on a phone first; the rest scrolls.
 				h("td", null, h("strong", null, s.name)),
+				timeCell(s.last_ok_ms),
+				h("td", { className: "num" }, fmtNum(s.failures)),
+				h("td", { className: s.last_error ? "err" : "" }, s.last_error || ""),
 				h("td", null, s.type),
 				h("td", { className: "num" }, fmtMs(s.interval_ms)),
-				timeCell(s.last_ok_ms),
 				h("td", { className: "num" }, fmtMs(s.last_duration_ms)),
-				h("td", { className: "num" }, fmtNum(s.failures)),
-				h("td", { className: "num" }, fmtNum(s.api_calls ?? 0)),
+				h("td", { className: "num" }, s.api_calls === null || s.api_calls === undefined ? "–" : fmtNum(s.api_calls)),
 				h("td", { className: "num" }, fmtNum(typeof s.readings === "number" ? s.readings :
-					s.readings ? Object.keys(s.readings).length : 0)),
-				h("td", { className: s.last_error ? "err" : "" }, s.last_error || "")));
+					s.readings ? Object.keys(s.readings).length : 0))));
 			fill($("#sources tbody"), rows, 9, "No sources configured.");
 		},
 	};
@@ -555,8 +562,11 @@
 				$("#series-list").replaceChildren(...series.map((s) => h("option", { value: s })));
 				if (charts.length === 0) {
 					let want = JSON.parse(sessionStorage.getItem(CHARTS_KEY) || "null");
-					if (want === null)
-						want = series.filter((s) => /^(cpu|load|mem)\./.test(s)).slice(0, 2);
+					if (want === null) {
+						want = ["cpu.used_pct", "load.1", "mem.used_pct"].filter((s) => series.includes(s));
+						if (want.length === 0)
+							want = series.slice(0, 2);
+					}
 					for (const s of want)
 						addChart(s);
 				}
@@ -591,16 +601,16 @@
 	views.alerts = {
 		async refresh() {
 			const [{ rules }, notes] = await Promise.all([api("rules"), api("notifications")]);
+			// Firing first; otherwise as vigild lists them (rule order).
 			const sorted = [...rules].sort((a, b) =>
-				(STATE_ORDER[a.state] ?? 2) - (STATE_ORDER[b.state] ?? 2) ||
-				String(a.rule).localeCompare(String(b.rule)));
+				(STATE_ORDER[a.state] ?? 2) - (STATE_ORDER[b.state] ?? 2));
 			fill($("#rules tbody"), sorted.map((r) => {
-				const firing = r.state === "CRITICAL" || r.state === "WARNING";
+				const firing = r.firing ?? (r.state === "CRITICAL" || r.state === "WARNING");
 				return h("tr", { className: `${firing ? "firing " : ""}${r.state}`,
 					dataset: { rule: r.rule, metric: r.metric, state: r.state } },
 				h("td", null, stateBadge(r.state)),
 				h("td", null, h("strong", null, r.rule)),
-				h("td", { className: "mono" }, r.metric),
+				h("td", { className: "mono" }, r.metric || "(nothing matched yet)"),
 				timeCell(r.since),
 				h("td", { className: "num" }, fmtNum(r.value)),
 				h("td", null, r.severity ?? ""));
@@ -617,7 +627,8 @@
 				h("td", { className: "mono" }, n.metric),
 				h("td", null, stateBadge(n.state)),
 				h("td", null, n.notifier),
-				h("td", { className: /^(ok|sent|delivered)$/i.test(n.result) ? "ok-text" : "err" }, n.result ?? ""))),
+				h("td", { className: /^(ok|sent|delivered)$/i.test(n.result) ? "ok-text" : "err" },
+					n.result ?? "", n.error ? `: ${n.error}` : ""))),
 			6, "No notifications yet.");
 		},
 	};
@@ -753,16 +764,23 @@
 		h("td", { className: "nowrap" }, fmtTime(b.time)),
 		h("td", { className: "mono" }, b.id),
 		h("td", { className: "num" }, fmtBytes(b.bytes)),
-		h("td", { className: "num" }, fmtNum(b.files)),
 		h("td", null, b.complete === false ? stateBadge("incomplete") : ""))),
-		5, "This job has no backups yet.");
+		4, "This job has no backups yet.");
 	}
 
 	async function pickBackup(id) {
+		const b = R.backups.find((x) => x.id === id);
 		R.id = id;
 		R.selected.clear();
 		drawBackups();
 		restoreError("");
+		if (b && b.complete === false) {
+			// An interrupted run: nothing to browse or restore.
+			$("#r-files-step").hidden = true;
+			$("#r-target-step").hidden = true;
+			restoreError(`Backup ${id} is incomplete (an interrupted run): it cannot be browsed or restored.`);
+			return;
+		}
 		$("#r-files-step").hidden = false;
 		$("#r-target-step").hidden = false;
 		$("#r-q").value = "";
@@ -880,17 +898,19 @@
 			bar.max = 1;
 			bar.value = 1;
 		}
-		const sum = `${fmtNum(st.files ?? 0)} files, ${fmtBytes(st.bytes ?? 0)}` +
+		const sum = `${plural(st.files ?? 0, "file")}, ${fmtBytes(st.bytes ?? 0)}` +
 			(total ? ` of ${fmtBytes(total)}` : "") +
 			(st.kept ? `; ${fmtNum(st.kept)} left as they were (they exist: tick overwrite to replace them)` : "") +
 			(st.warnings ? `; ${fmtNum(st.warnings)} warnings (see the log)` : "");
 		const p = $("#r-state");
 		p.dataset.state = st.state;
 		p.className = st.state === "failed" ? "error-text" : st.state === "done" ? "ok-text" : "";
+		const where = st.target || R.target;
 		if (st.state === "running")
 			p.textContent = `Restoring: ${sum}…`;
 		else if (st.state === "done")
-			p.textContent = `Restored ${sum} to ${R.target}.`;
+			p.textContent = `Restored ${sum} to ${where}` +
+				(typeof st.written === "number" ? ` (${fmtBytes(st.written)} of file data written).` : ".");
 		else
 			p.textContent = `The restore failed: ${st.error || "no reason given"} (${sum} written).`;
 	}

@@ -9,9 +9,10 @@
  * called), endpoint (default https://sns.<region>.amazonaws.com, ".cn"
  * added in the aws-cn partition; http[s]://host[:port] only, for tests and
  * SNS-compatible services), message_structure ("text", the default, or
- * "json"), access_key_id with secret_access_key / _file / _env (as the s3
- * storage type; without them the AWS credential chain of
- * lib/cloud/aws/aws_creds.h), timeout (default 10s), connect_timeout
+ * "json"), credentials = "NAME" (a group of the top-level credentials
+ * section, conf/conf_creds.h) or access_key_id with secret_access_key /
+ * _file / _env (as the s3 storage type and the cloudwatch source; without
+ * them the AWS credential chain of lib/cloud/aws/aws_creds.h), timeout (default 10s), connect_timeout
  * (default 5s), tls_verify (default true), ca_file.
  *
  * A Publish carries a Subject (the one-line summary, at most 100
@@ -52,6 +53,7 @@
 #include "lib/http/http.h"
 #include "lib/log.h"
 #include "lib/utf8.h"
+#include "conf/conf_creds.h"
 #include "agent/notify.h"
 #include "agent/notify_backend.h"
 #include "agent/notifiers/net/ntf_sns_internal.h"
@@ -84,9 +86,8 @@ struct ntf_sns {
 };
 
 static const char *const ntf_sns_settings[] = { "topic_arn", "endpoint",
-	"message_structure", "access_key_id", "secret_access_key",
-	"secret_access_key_file", "secret_access_key_env", "timeout",
-	"connect_timeout", "tls_verify", "ca_file", NULL };
+	"message_structure", CONF_AWS_KEYS, "timeout", "connect_timeout",
+	"tls_verify", "ca_file", NULL };
 
 static const char *const structures[] = { "text", "json", NULL };
 
@@ -601,10 +602,11 @@ ntf_sns_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 {
 	struct conf_errs scratch = { 0 };
 	struct aws_creds_conf cc = { 0 };
+	struct conf_aws aws = { 0 };
 	struct ntf_sns *s;
-	const char *arn = NULL, *ep = NULL, *akid = NULL, *ca = NULL;
+	const char *arn = NULL, *ep = NULL, *ca = NULL;
 	const char *name = NULL;
-	char *secret = NULL, *endpoint = NULL;
+	char *endpoint = NULL;
 	size_t nerr = errs->n;
 	int bad = 0, ix = 0, n;
 
@@ -656,15 +658,9 @@ ntf_sns_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 		bad = -1;
 		break;
 	}
-	if (conf_get_str(errs, cs, "access_key_id", false, &akid) == -1 ||
-	    conf_get_secret(errs, cs, "secret_access_key", false, &secret) ==
-		-1)
+	/* The topic ARN names the region: the credentials' is not used. */
+	if (conf_aws_read(errs, cs, &aws) != 0)
 		bad = -1;
-	else if ((akid == NULL) != (secret == NULL))
-		bad = conf_error(errs, cs,
-		    "access_key_id and secret_access_key go "
-		    "together (or neither, to take them from the AWS "
-		    "credential chain)");
 	if (conf_get_dur(errs, cs, "timeout", false, SNS_TIMEOUT_MIN_MS,
 		&s->timeout_ms) == 1 &&
 	    s->timeout_ms > SNS_TIMEOUT_MAX_MS)
@@ -683,7 +679,7 @@ ntf_sns_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 			goto oom;
 	}
 	if (bad != 0 || errs->n > nerr) {
-		conf_secret_free(secret);
+		conf_aws_free(&aws);
 		free(endpoint);
 		ntf_sns_free(s);
 		return -1;
@@ -704,15 +700,16 @@ ntf_sns_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 	if ((s->host = strdup(strstr(s->url, "://") + 3)) == NULL)
 		goto oom;
 	s->host[strlen(s->host) - 1] = '\0';
-	cc.access_key_id = akid;
-	cc.secret_access_key = secret;
+	cc.access_key_id = aws.access_key_id;
+	cc.secret_access_key = aws.secret_access_key;
+	cc.profile = aws.profile;
 	if ((s->creds = aws_creds_new(&cc)) == NULL)
 		goto oom;
-	conf_secret_free(secret);
+	conf_aws_free(&aws);
 	*ret_ctx = s;
 	return 0;
 oom:
-	conf_secret_free(secret);
+	conf_aws_free(&aws);
 	free(endpoint);
 	ntf_sns_free(s);
 	return conf_error(errs, cs, "out of memory");

@@ -1,8 +1,10 @@
 /*
  * cloudwatch_internal.h: what the CloudWatch source (src_cloudwatch.c) and
- * its answers' readers (cw_xml.c) share, and what their unit test drives:
- * the readers of GetMetricData, DescribeInstances and AWS query-protocol
- * errors, the form encoding of a request, and the window arithmetic.
+ * its answers' readers (cw_xml.c, cw_json.c) share, and what their unit
+ * test drives: the readers of GetMetricData, ListMetrics (query protocol,
+ * XML, and CloudWatch's JSON protocol, awsJson1_0), DescribeInstances and
+ * AWS errors in both, the form encoding of a request, and the window
+ * arithmetic.
  * No other file includes it.
  *
  * SPDX-License-Identifier: BSD-2-Clause
@@ -19,6 +21,10 @@
 
 /* GetMetricData takes at most this many queries per call. */
 #define CW_QUERIES_PER_CALL 500
+/* Most points one result may carry (GetMetricData: 100,800 per call). */
+#define CW_POINTS_MAX 100800
+/* Most tags an EC2 instance (or dimensions a metric) may have. */
+#define CW_TAGS_MAX 50
 
 /*
  * cw_result_fn: one MetricDataResult: the query's ${id}, ${n} points
@@ -79,6 +85,47 @@ int cw_parse_list_metrics(const char *body, size_t len, cw_metric_fn *fn,
  */
 int cw_parse_error(const char *body, size_t len, char *code, size_t codelen,
     char *msg, size_t msglen);
+
+/**
+ * cw_result_alloc(id, nts, nv, ret_ts, ret_v, err):
+ * What both readers check of one MetricDataResult before its points: an
+ * Id, as many Timestamps (${nts}) as Values (${nv}), at most
+ * CW_POINTS_MAX; then room for them in *${ret_ts} and *${ret_v} (NULL
+ * when there are none; the caller frees them).  Return 0, or -1 with
+ * ${err} set and nothing to free.
+ */
+int cw_result_alloc(const char *id, size_t nts, size_t nv, int64_t **ret_ts,
+    double **ret_v, struct ag_err *err);
+
+/**
+ * cw_json_gmd(body, len, fn, cookie, next, nextlen, err):
+ * cw_parse_gmd() for an answer of the JSON protocol (awsJson1_0,
+ * X-Amz-Target GraniteServiceVersion20100801.GetMetricData): Timestamps
+ * as epoch seconds (the protocol's form) or RFC 3339 strings.
+ */
+int cw_json_gmd(const char *body, size_t len, cw_result_fn *fn, void *cookie,
+    char *next, size_t nextlen, struct ag_err *err);
+
+/**
+ * cw_json_list_metrics(body, len, fn, cookie, next, nextlen, err):
+ * cw_parse_list_metrics() for an answer of the JSON protocol.
+ */
+int cw_json_list_metrics(const char *body, size_t len, cw_metric_fn *fn,
+    void *cookie, char *next, size_t nextlen, struct ag_err *err);
+
+/**
+ * cw_json_error(body, len, query_error, error_type, code, codelen, msg,
+ * msglen):
+ * The code and message of a JSON-protocol error: the code from the
+ * x-amzn-query-error header ${query_error} ("Code;Sender": CloudWatch is
+ * query-compatible, so the codes are the query protocol's), else the
+ * X-Amzn-ErrorType header ${error_type}, else the body's "__type" or
+ * "code", each cut to the shape name ("ns#Name:uri" -> "Name"); the
+ * message from "message" or "Message".  Return 1 if there was a code.
+ */
+int cw_json_error(const char *body, size_t len, const char *query_error,
+    const char *error_type, char *code, size_t codelen, char *msg,
+    size_t msglen);
 
 /* cw_throttled(status, code): is this answer a request to slow down? */
 int cw_throttled(long status, const char *code);

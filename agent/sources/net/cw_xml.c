@@ -19,11 +19,6 @@
 #include "lib/cloud/cloud_xml.h"
 #include "agent/sources/net/cloudwatch_internal.h"
 
-/* Most points one result may carry (GetMetricData: 100,800 per call). */
-#define CW_POINTS_MAX 100800
-/* Most tags an EC2 instance may have. */
-#define CW_TAGS_MAX 50
-
 /* Count the element children of ${n} called ${name}. */
 static size_t
 count_children(xmlNodePtr n, const char *name)
@@ -51,6 +46,29 @@ node_double(xmlNodePtr n, double *ret)
 	return 0;
 }
 
+int
+cw_result_alloc(const char *id, size_t nts, size_t nv, int64_t **ret_ts,
+    double **ret_v, struct ag_err *err)
+{
+	*ret_ts = NULL;
+	*ret_v = NULL;
+	if (id[0] == '\0')
+		return ag_err_set(err,
+		    "GetMetricData: a result without an Id");
+	if (nts != nv || nts > CW_POINTS_MAX)
+		return ag_err_set(err,
+		    "GetMetricData: result %s has %zu timestamps and %zu values",
+		    id, nts, nv);
+	if (nts > 0 &&
+	    ((*ret_ts = calloc(nts, sizeof(**ret_ts))) == NULL ||
+		(*ret_v = calloc(nv, sizeof(**ret_v))) == NULL)) {
+		free(*ret_ts);
+		*ret_ts = NULL;
+		return ag_err_set(err, "GetMetricData: out of memory");
+	}
+	return 0;
+}
+
 /* Read one <member> of MetricDataResults and hand it to ${fn}. */
 static int
 one_result(xmlNodePtr m, cw_result_fn *fn, void *cookie, struct ag_err *err)
@@ -67,19 +85,8 @@ one_result(xmlNodePtr m, cw_result_fn *fn, void *cookie, struct ag_err *err)
 	cloud_xml_copy(id, sizeof(id), cloud_xml_child(m, "Id"));
 	cloud_xml_copy(status, sizeof(status),
 	    cloud_xml_child(m, "StatusCode"));
-	if (id[0] == '\0')
-		return ag_err_set(err,
-		    "GetMetricData: a result without an Id");
-	if (nts != nv || nts > CW_POINTS_MAX)
-		return ag_err_set(err,
-		    "GetMetricData: result %s has %zu timestamps and %zu values",
-		    id, nts, nv);
-	if (nts > 0 &&
-	    ((ts = calloc(nts, sizeof(*ts))) == NULL ||
-		(v = calloc(nv, sizeof(*v))) == NULL)) {
-		(void)ag_err_set(err, "GetMetricData: out of memory");
-		goto out;
-	}
+	if (cw_result_alloc(id, nts, nv, &ts, &v, err) != 0)
+		return -1;
 	for (xmlNodePtr c = tsn != NULL ? tsn->children : NULL; c != NULL;
 	     c = c->next) {
 		if (!cloud_xml_is(c, "member"))

@@ -1,9 +1,11 @@
 /*
  * src_cloudwatch.c: the "cloudwatch" source: Amazon CloudWatch metrics by
- * GetMetricData (query protocol: a form POST, SigV4 through
- * lib/cloud/aws/sigv4.h, credentials from the chain of
- * lib/cloud/aws/aws_creds.h), and EC2 instances found by their tags
- * (DescribeInstances) instead of being named one by one.
+ * GetMetricData (query protocol: a form POST, or with protocol = "json"
+ * CloudWatch's JSON protocol, awsJson1_0: a JSON POST naming the action in
+ * X-Amz-Target; SigV4 through lib/cloud/aws/sigv4.h, credentials from the
+ * chain of lib/cloud/aws/aws_creds.h), and EC2 instances found by their
+ * tags (DescribeInstances, always the EC2 query protocol) instead of being
+ * named one by one.
  *
  * Series.  Each entry of "metrics" (namespace, metric, stat, period,
  * dimensions) is one series, or, with "discover", one series per running
@@ -40,12 +42,15 @@
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <jansson.h>
 
 #include "lib/ag.h"
 #include "lib/backoff.h"
@@ -72,8 +77,8 @@
 #define CW_TIMEOUT_MS 30000
 
 static const char *const cw_settings[] = { "region", "endpoint",
-	"ec2_endpoint", CONF_AWS_KEYS, "delay", "discover_ttl", "metrics",
-	NULL };
+	"ec2_endpoint", CONF_AWS_KEYS, "delay", "discover_ttl", "protocol",
+	"metrics", NULL };
 static const char *const metric_keys[] = { "namespace", "metric", "stat",
 	"period", "dimensions", "discover", "name", "recently_active", NULL };
 static const char *const discover_keys[] = { "tags", NULL };
@@ -126,6 +131,7 @@ struct cw_ctx {
 	struct cw_series **s;
 	size_t ns, caps;
 	bool any_discover;
+	bool json;	       /* protocol = "json" */
 	bool inited;	       /* the static series made */
 	int64_t disc_next_ms;  /* monotonic; 0: now */
 	unsigned disc_attempt; /* discovery throttled in a row */
@@ -530,6 +536,16 @@ cw_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 	if (conf_get_dur(errs, cs, "discover_ttl", false, 1000, &c->ttl_ms) ==
 	    -1)
 		bad = -1;
+	s = "query";
+	if (conf_get_str(errs, cs, "protocol", false, &s) == -1)
+		bad = -1;
+	else if (strcmp(s, "json") == 0)
+		c->json = true;
+	else if (strcmp(s, "query") != 0)
+		bad = conf_error_at(errs, cs, "protocol",
+		    "\"query\" (a form, XML answers) or \"json\" (awsJson1_0), "
+		    "not \"%s\"",
+		    s);
 
 	ml = conf_member(cs, "metrics");
 	if (ml == NULL || !conf_is_list(ml) || conf_len(ml) == 0) {
@@ -587,7 +603,11 @@ struct cw_call {
 	const char *endpoint, *host;
 	const char *body;
 	size_t len;
+	bool json; /* CloudWatch's JSON protocol: X-Amz-Target names what */
 };
+
+/* The X-Amz-Target prefix of CloudWatch's JSON protocol. */
+#define CW_JSON_TARGET "GraniteServiceVersion20100801."
 
 /*
  * Sign and send ${call}; on a 2xx answer return 0 with ${resp} to read.
@@ -598,16 +618,19 @@ static int
 cw_do(struct cw_ctx *c, const struct cw_call *call, struct http_resp *resp,
     bool *throttled, struct ag_err *err)
 {
-	static const char ctype[] =
+	static const char form[] =
 	    "application/x-www-form-urlencoded; charset=utf-8";
-	struct sigv4_header sh[2] = { { "Host", call->host },
-		{ "Content-Type", ctype } };
+	const char *ctype = call->json ? "application/x-amz-json-1.0" : form;
+	char target[80];
+	struct sigv4_header sh[3] = { { "Host", call->host },
+		{ "Content-Type", ctype }, { "X-Amz-Target", target } };
 	struct sigv4_params p = { .region = c->region,
 		.service = call->service,
 		.when = time(NULL),
 		.normalize_path = 1 };
 	const char *hdrs[SIGV4_MAX_EXTRA + 4];
-	char hash[65], hhost[300], hct[100], code[128], codes[128], msg[256];
+	char hash[65], hhost[300], hct[100], htarget[100], code[128];
+	char codes[128], msg[256];
 	char raw[512];
 	struct sigv4_out out = { 0 };
 	struct sigv4_creds cr;
@@ -619,6 +642,7 @@ cw_do(struct cw_ctx *c, const struct cw_call *call, struct http_resp *resp,
 	int rc;
 
 	memset(resp, 0, sizeof(*resp));
+	snprintf(target, sizeof(target), "%s%s", CW_JSON_TARGET, call->what);
 	if ((rc = aws_creds_get(c->creds, p.when, &ac, &e)) != 0) {
 		(void)ag_err_set(err, "%s: %s", c->name, e.msg);
 		return rc;
@@ -629,7 +653,7 @@ cw_do(struct cw_ctx *c, const struct cw_call *call, struct http_resp *resp,
 		.path = "/",
 		.query = NULL,
 		.headers = sh,
-		.nheaders = 2,
+		.nheaders = call->json ? 3 : 2,
 		.payload_hash = hash };
 	if (sigv4_payload_hash(call->body, call->len, hash) != 0 ||
 	    sigv4_sign_headers(&rq, &cr, &p, &out) != 0 ||
@@ -642,6 +666,10 @@ cw_do(struct cw_ctx *c, const struct cw_call *call, struct http_resp *resp,
 	snprintf(hct, sizeof(hct), "Content-Type: %s", ctype);
 	hdrs[nx++] = hhost;
 	hdrs[nx++] = hct;
+	if (call->json) {
+		snprintf(htarget, sizeof(htarget), "X-Amz-Target: %s", target);
+		hdrs[nx++] = htarget;
+	}
 	for (size_t i = 0; out.extra[i] != NULL; i++)
 		hdrs[nx++] = out.extra[i];
 	hdrs[nx] = NULL;
@@ -665,8 +693,17 @@ cw_do(struct cw_ctx *c, const struct cw_call *call, struct http_resp *resp,
 	}
 	if (resp->status >= 200 && resp->status < 300)
 		goto out;
-	(void)cw_parse_error(resp->body, resp->body_len, code, sizeof(code),
-	    raw, sizeof(raw));
+	/*
+	 * A JSON call's error is JSON, but a front end may still answer in
+	 * the query protocol's XML (moto does for a bad signature).
+	 */
+	if (!call->json ||
+	    cw_json_error(resp->body, resp->body_len,
+		http_resp_header(resp, "x-amzn-query-error"),
+		http_resp_header(resp, "x-amzn-errortype"), code, sizeof(code),
+		raw, sizeof(raw)) == 0)
+		(void)cw_parse_error(resp->body, resp->body_len, code,
+		    sizeof(code), raw, sizeof(raw));
 	/* The server's words go into messages as snippets, redacted. */
 	(void)log_snippet(raw, strlen(raw), msg, sizeof(msg));
 	(void)log_snippet(code, strlen(code), codes, sizeof(codes));
@@ -784,7 +821,8 @@ discover_one(struct cw_ctx *c, size_t mi, bool *throttled, size_t *found,
 		}
 		{
 			struct cw_call call = { "DescribeInstances", "ec2",
-				c->ec2_endpoint, c->ec2_host, b.p, b.len };
+				c->ec2_endpoint, c->ec2_host, b.p, b.len,
+				false };
 
 			rc = cw_do(c, &call, &resp, throttled, err);
 		}
@@ -856,6 +894,60 @@ on_listed(void *cookie, const char *ns, const char *name,
 }
 
 /*
+ * Append ${o} (its reference taken) to ${b} as JSON; a failure marks ${b}
+ * (b->err), like a form too large.
+ */
+static void
+json_put(struct buf *b, json_t *o)
+{
+	char *t = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	if (t == NULL || buf_puts(b, t) != 0)
+		b->err = b->err != 0 ? b->err : ENOMEM;
+	free(t);
+	json_decref(o);
+}
+
+/* A Dimensions list, "*" values left out (ListMetrics: any value). */
+static json_t *
+dims_json(const struct cw_dim *d, size_t n, const char *instance)
+{
+	json_t *a = json_array(), *o;
+
+	for (size_t i = 0; a != NULL && i <= n; i++) {
+		if (i == n && instance == NULL)
+			break;
+		o = i == n ? json_pack("{s:s, s:s}", "Name", "InstanceId",
+				 "Value", instance) :
+		    strcmp(d[i].value, "*") == 0 ?
+			     json_pack("{s:s}", "Name", d[i].name) :
+			     json_pack("{s:s, s:s}", "Name", d[i].name,
+				 "Value", d[i].value);
+		if (o == NULL || json_array_append_new(a, o) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+/* The JSON-protocol body of a ListMetrics call for ${m} into ${b}. */
+static void
+list_json(struct buf *b, const struct cw_metric *m, const char *next)
+{
+	json_t *o = json_pack("{s:s, s:s, s:o*}", "Namespace", m->ns,
+	    "MetricName", m->metric, "Dimensions",
+	    dims_json(m->dims, m->ndims, NULL));
+
+	if (o != NULL && m->recent)
+		(void)json_object_set_new(o, "RecentlyActive",
+		    json_string("PT3H"));
+	if (o != NULL && next[0] != '\0')
+		(void)json_object_set_new(o, "NextToken", json_string(next));
+	json_put(b, o);
+}
+
+/*
  * Ask ListMetrics for the metrics of metric ${mi}'s namespace, name and
  * dimensions (those given as "*" by name only).  0, AG_RETRY or -1.
  */
@@ -871,6 +963,10 @@ list_one(struct cw_ctx *c, size_t mi, bool *throttled, struct ag_err *err)
 
 	do {
 		buf_init(&b, CW_BODY_MAX);
+		if (c->json) {
+			list_json(&b, m, next);
+			goto send;
+		}
 		cw_form_add(&b, "Action", "ListMetrics");
 		cw_form_add(&b, "Version", "2010-08-01");
 		cw_form_add(&b, "Namespace", m->ns);
@@ -889,6 +985,7 @@ list_one(struct cw_ctx *c, size_t mi, bool *throttled, struct ag_err *err)
 			cw_form_add(&b, "RecentlyActive", "PT3H");
 		if (next[0] != '\0')
 			cw_form_add(&b, "NextToken", next);
+send:
 		if (b.err != 0) {
 			buf_free(&b);
 			return ag_err_set(err,
@@ -896,15 +993,16 @@ list_one(struct cw_ctx *c, size_t mi, bool *throttled, struct ag_err *err)
 		}
 		{
 			struct cw_call call = { "ListMetrics", "monitoring",
-				c->endpoint, c->host, b.p, b.len };
+				c->endpoint, c->host, b.p, b.len, c->json };
 
 			rc = cw_do(c, &call, &resp, throttled, err);
 		}
 		buf_free(&b);
 		if (rc != 0)
 			return rc;
-		rc = cw_parse_list_metrics(resp.body, resp.body_len, on_listed,
-		    &lc, next, sizeof(next), err);
+		rc = (c->json ? cw_json_list_metrics :
+				cw_parse_list_metrics)(resp.body,
+		    resp.body_len, on_listed, &lc, next, sizeof(next), err);
 		http_resp_free(&resp);
 		if (rc < 0)
 			return -1;
@@ -1065,6 +1163,45 @@ add_query(struct buf *b, const struct cw_ctx *c, const struct cw_series *s,
 #undef Q
 }
 
+/*
+ * The JSON-protocol body of a GetMetricData call for the ${n} series of
+ * ${chunk} (query ids "q0" ...), window [${start}, ${end}) in epoch
+ * seconds, page ${next}, into ${b}.
+ */
+static void
+gmd_json(struct buf *b, const struct cw_ctx *c, struct cw_series **chunk,
+    size_t n, int64_t start, int64_t end, const char *next)
+{
+	json_t *o = json_pack("{s:I, s:I, s:s, s:[]}", "StartTime",
+	    (json_int_t)start, "EndTime", (json_int_t)end, "ScanBy",
+	    "TimestampAscending", "MetricDataQueries");
+	json_t *qs = json_object_get(o, "MetricDataQueries");
+	char id[32];
+
+	for (size_t i = 0; o != NULL && i < n; i++) {
+		const struct cw_series *s = chunk[i];
+		const struct cw_metric *m = &c->m[s->metric];
+		json_t *q;
+
+		snprintf(id, sizeof(id), "q%zu", i);
+		q = json_pack("{s:s, s:{s:{s:s, s:s, s:o*}, s:I, s:s}, s:b}",
+		    "Id", id, "MetricStat", "Metric", "Namespace", m->ns,
+		    "MetricName", m->metric, "Dimensions",
+		    s->xdims != NULL ?
+			dims_json(s->xdims, s->nxdims, s->instance) :
+			dims_json(m->dims, m->ndims, s->instance),
+		    "Period", (json_int_t)m->period_s, "Stat", m->stat,
+		    "ReturnData", 1);
+		if (q == NULL || json_array_append_new(qs, q) != 0) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
+	if (o != NULL && next[0] != '\0')
+		(void)json_object_set_new(o, "NextToken", json_string(next));
+	json_put(b, o);
+}
+
 static void
 time_param(struct buf *b, const char *key, int64_t s)
 {
@@ -1094,15 +1231,19 @@ poll_chunk(struct cw_ctx *c, struct cw_series **chunk, size_t n, int64_t start,
 	c->metrics_requested += n;
 	do {
 		buf_init(&b, CW_BODY_MAX);
-		cw_form_add(&b, "Action", "GetMetricData");
-		cw_form_add(&b, "Version", "2010-08-01");
-		time_param(&b, "StartTime", start);
-		time_param(&b, "EndTime", end);
-		cw_form_add(&b, "ScanBy", "TimestampAscending");
-		for (size_t i = 0; i < n; i++)
-			add_query(&b, c, chunk[i], i + 1);
-		if (next[0] != '\0')
-			cw_form_add(&b, "NextToken", next);
+		if (c->json) {
+			gmd_json(&b, c, chunk, n, start, end, next);
+		} else {
+			cw_form_add(&b, "Action", "GetMetricData");
+			cw_form_add(&b, "Version", "2010-08-01");
+			time_param(&b, "StartTime", start);
+			time_param(&b, "EndTime", end);
+			cw_form_add(&b, "ScanBy", "TimestampAscending");
+			for (size_t i = 0; i < n; i++)
+				add_query(&b, c, chunk[i], i + 1);
+			if (next[0] != '\0')
+				cw_form_add(&b, "NextToken", next);
+		}
 		if (b.err != 0) {
 			buf_free(&b);
 			return ag_err_set(err,
@@ -1110,15 +1251,15 @@ poll_chunk(struct cw_ctx *c, struct cw_series **chunk, size_t n, int64_t start,
 		}
 		{
 			struct cw_call call = { "GetMetricData", "monitoring",
-				c->endpoint, c->host, b.p, b.len };
+				c->endpoint, c->host, b.p, b.len, c->json };
 
 			rc = cw_do(c, &call, &resp, throttled, err);
 		}
 		buf_free(&b);
 		if (rc != 0)
 			return rc;
-		rc = cw_parse_gmd(resp.body, resp.body_len, on_result, &pc,
-		    next, sizeof(next), err);
+		rc = (c->json ? cw_json_gmd : cw_parse_gmd)(resp.body,
+		    resp.body_len, on_result, &pc, next, sizeof(next), err);
 		http_resp_free(&resp);
 		if (rc < 0)
 			return -1;
