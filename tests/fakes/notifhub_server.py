@@ -14,8 +14,9 @@ tests of the "notification_hubs" notifier.  Python standard library only;
         ahead.  Otherwise 401 with the hub's <Error><Code>401</Code>
         <Detail>...</Detail></Error> (InvalidSignature, ExpiredToken,
         MalformedToken).  A hub other than --hub: 404.  The body must be
-        JSON; with ServiceBusNotification-Format: template, an object of
-        string properties.  Each notification is appended to --log as a
+        JSON, ServiceBusNotification-Format one of template, gcm, FcmV1
+        (as Microsoft's pages write it) and apple; with template, an object
+        of string properties.  Each notification is appended to --log as a
         JSON line {"format", "tags", "content_type", "apns" (the apns-*
         headers), "body" (parsed)}; the answer is 201 Created.
 
@@ -37,9 +38,6 @@ import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-FORMATS = ("template", "gcm", "fcmv1", "apple")
-
 
 def parse_conn(s):
     kv = dict(p.split("=", 1) for p in s.strip().split(";") if p)
@@ -162,8 +160,9 @@ def main():
             if urllib.parse.parse_qs(u.query).get("api-version") != \
                     ["2015-01"]:
                 return self.error(400, "api-version is missing or unknown")
+            # "FcmV1" as Microsoft's REST pages write it.
             fmt = self.headers.get("ServiceBusNotification-Format", "")
-            if fmt not in FORMATS:
+            if fmt not in ("template", "gcm", "FcmV1", "apple"):
                 return self.error(400, "ServiceBusNotification-Format %r"
                                   % fmt)
             ctype = self.headers.get("Content-Type", "")
@@ -177,6 +176,7 @@ def main():
             except (ValueError, AssertionError):
                 return self.error(400, "The payload is not valid for "
                                   "format %s" % fmt)
+            fmt = fmt.lower()
             rec = {"format": fmt,
                    "tags": self.headers.get("ServiceBusNotification-Tags"),
                    "content_type": ctype,

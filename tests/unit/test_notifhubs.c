@@ -444,7 +444,7 @@ test_send(void **state)
 	    "application/json;charset=utf-8");
 	assert_string_equal(fake_httpd_req_header(&S,
 				"ServiceBusNotification-Format"),
-	    "fcmv1");
+	    "FcmV1");
 	assert_string_equal(fake_httpd_req_header(&S,
 				"ServiceBusNotification-Tags"),
 	    "oncall && rule:cpu-high");

@@ -512,7 +512,7 @@ ntf_nh_prepare(void *ctx, const struct notification *n,
 {
 	static const char *const fmt_hdr[NH_NFORMATS] = {
 		[NH_TEMPLATE] = "ServiceBusNotification-Format: template",
-		[NH_FCMV1] = "ServiceBusNotification-Format: fcmv1",
+		[NH_FCMV1] = "ServiceBusNotification-Format: FcmV1",
 		[NH_GCM] = "ServiceBusNotification-Format: gcm",
 		[NH_APPLE] = "ServiceBusNotification-Format: apple",
 	};
