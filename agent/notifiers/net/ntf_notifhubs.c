@@ -61,21 +61,20 @@
 #include "lib/log.h"
 #include "agent/notify.h"
 #include "agent/notify_backend.h"
+#include "agent/notifiers/net/ntf_http.h"
 #include "agent/notifiers/net/ntf_notifhubs_internal.h"
 #include "agent/notifiers/net/webhook_format.h"
 
 #define NH_API_VERSION "2015-01"
 /* A SAS token is good for this long after it is made. */
 #define NH_SAS_TTL_S 3600
-#define NH_TIMEOUT_DEFAULT_MS 10000
-#define NH_CONNECT_TIMEOUT_DEFAULT_MS 5000
-#define NH_TIMEOUT_MIN_MS 100
-#define NH_TIMEOUT_MAX_MS (5 * 60 * 1000)
 #define NH_RESPONSE_MAX (64 * 1024)
 #define NH_ENDPOINT_MAX 512
 #define NH_HUB_MAX 260
 /* Authorization, Content-Type, Format, Tags, User-Agent, 2 APNs, NULL. */
 #define NH_HDRS 8
+
+extern const struct notifier_ops ntf_notifhubs_ops;
 
 struct ntf_nh {
 	char *name;
@@ -87,10 +86,8 @@ struct ntf_nh {
 	enum nh_format format;
 	char *payload; /* the configured body, or NULL */
 	char *tags;    /* the configured expression, or NULL */
-	int64_t timeout_ms;
-	int64_t connect_timeout_ms;
-	bool tls_verify;
-	char *ca_file;
+	struct ntf_http_conf
+	    hc; /* timeout, connect_timeout, tls_verify, ca_file */
 	struct http_client *http; /* send() only, created on first use */
 };
 
@@ -300,7 +297,7 @@ ntf_nh_free(void *ctx)
 	free(s->resource);
 	free(s->payload);
 	free(s->tags);
-	free(s->ca_file);
+	ntf_http_conf_free(&s->hc);
 	free(s);
 }
 
@@ -341,7 +338,7 @@ ntf_nh_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 	struct azure_sb_conn conn = { 0 };
 	struct notification n;
 	struct ntf_nh *s;
-	const char *hub = NULL, *ep = NULL, *ca = NULL, *name = NULL;
+	const char *hub = NULL, *ep = NULL, *name = NULL;
 	const char *payload = NULL, *tags = NULL;
 	char why[200], tagbuf[NH_TAGS_MAX + 1], *cstr = NULL, *endpoint = NULL;
 	char *probe;
@@ -350,9 +347,6 @@ ntf_nh_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return conf_error(errs, cs, "out of memory");
-	s->timeout_ms = NH_TIMEOUT_DEFAULT_MS;
-	s->connect_timeout_ms = NH_CONNECT_TIMEOUT_DEFAULT_MS;
-	s->tls_verify = true;
 	/* notifier_new() has reported a bad name already. */
 	(void)conf_get_str(&scratch, cs, "name", false, &name);
 	conf_errs_free(&scratch);
@@ -418,23 +412,8 @@ ntf_nh_configure(void **ret_ctx, const conf_node *cs, struct conf_errs *errs)
 			    "must be "
 			    "http://host[:port] or https://host[:port]");
 	}
-	if (conf_get_dur(errs, cs, "timeout", false, NH_TIMEOUT_MIN_MS,
-		&s->timeout_ms) == 1 &&
-	    s->timeout_ms > NH_TIMEOUT_MAX_MS)
-		bad = conf_error_at(errs, cs, "timeout", "at most 5m");
-	if (conf_get_dur(errs, cs, "connect_timeout", false, NH_TIMEOUT_MIN_MS,
-		&s->connect_timeout_ms) == 1 &&
-	    s->connect_timeout_ms > NH_TIMEOUT_MAX_MS)
-		bad = conf_error_at(errs, cs, "connect_timeout", "at most 5m");
-	if (conf_get_bool(errs, cs, "tls_verify", false, &s->tls_verify) == -1)
+	if (ntf_http_conf_read(errs, cs, &s->hc) != 0)
 		bad = -1;
-	if (conf_get_str(errs, cs, "ca_file", false, &ca) == 1) {
-		if (access(ca, R_OK) != 0)
-			bad = conf_error_at(errs, cs, "ca_file",
-			    "cannot read \"%s\"", ca);
-		else if ((s->ca_file = strdup(ca)) == NULL)
-			goto oom;
-	}
 	conf_secret_free(cstr);
 	cstr = NULL;
 	if (bad != 0 || errs->n > nerr)
@@ -563,17 +542,8 @@ ntf_nh_prepare(void *ctx, const struct notification *n,
 	nc->hdrs[k++] = "User-Agent: vigil/" VIGIL_VERSION;
 	nc->hdrs[k] = NULL;
 
-	memset(&call->req, 0, sizeof(call->req));
-	call->req.method = "POST";
-	call->req.url = s->url;
-	call->req.headers = nc->hdrs;
-	call->req.body = nc->body;
-	call->req.body_len = strlen(nc->body);
-	call->req.connect_timeout_ms = (long)s->connect_timeout_ms;
-	call->req.timeout_ms = (long)s->timeout_ms;
-	call->req.insecure = !s->tls_verify;
-	call->req.ca_file = s->ca_file;
-	call->req.max_response = NH_RESPONSE_MAX;
+	ntf_http_post(call, &s->hc, s->url, nc->hdrs, nc->body,
+	    NH_RESPONSE_MAX);
 	return 0;
 }
 
@@ -600,25 +570,11 @@ static int
 ntf_nh_send(void *ctx, const struct notification *n, struct ag_err *err)
 {
 	struct ntf_nh *s = ctx;
-	struct notifier_call call = { .priv = NULL };
-	struct http_resp resp;
-	struct ag_err e;
-	int rc;
+	char what[NH_HUB_MAX + 80];
 
-	if (s->http == NULL && (s->http = http_client_new()) == NULL)
-		return ag_err_set(err, "cannot initialise the HTTP client");
-	if ((rc = ntf_nh_prepare(s, n, &call, err)) != 0)
-		return rc;
-	rc = http_client_do(s->http, &call.req, &resp, &e);
-	if (rc == 0)
-		rc = ntf_nh_finish(s, &call, resp.status, resp.body,
-		    resp.body_len, err);
-	else
-		(void)ag_err_set(err, "notification_hubs[%s]: send to %s: %s",
-		    s->name, s->hub, e.msg);
-	http_resp_free(&resp);
-	ntf_nh_release(s, &call);
-	return rc;
+	snprintf(what, sizeof(what), "notification_hubs[%s]: send to %s",
+	    s->name, s->hub);
+	return ntf_http_send(&ntf_notifhubs_ops, s, &s->http, n, what, err);
 }
 
 const struct notifier_ops ntf_notifhubs_ops = {

@@ -57,28 +57,25 @@
 #include "lib/utf8.h"
 #include "agent/notify.h"
 #include "agent/notify_backend.h"
+#include "agent/notifiers/net/ntf_http.h"
 #include "agent/notifiers/net/ntf_pubsub_internal.h"
 
 #define PUBSUB_ENDPOINT_DEFAULT "https://pubsub.googleapis.com"
 #define PUBSUB_SCOPE "https://www.googleapis.com/auth/pubsub"
-#define PUBSUB_TIMEOUT_DEFAULT_MS 10000
-#define PUBSUB_CONNECT_TIMEOUT_DEFAULT_MS 5000
-#define PUBSUB_TIMEOUT_MIN_MS 100
-#define PUBSUB_TIMEOUT_MAX_MS (5 * 60 * 1000)
 /* A token request waits at most this long (it happens in prepare()). */
 #define PUBSUB_TOKEN_TIMEOUT_MAX_MS 10000
 #define PUBSUB_RESPONSE_MAX (64 * 1024)
 #define PUBSUB_ENDPOINT_MAX 512
+
+extern const struct notifier_ops ntf_pubsub_ops;
 
 struct ntf_pubsub {
 	char *name;
 	struct pubsub_topic topic;
 	char *url; /* endpoint + /v1/projects/P/topics/T:publish */
 	bool ordering;
-	int64_t timeout_ms;
-	int64_t connect_timeout_ms;
-	bool tls_verify;
-	char *ca_file;
+	struct ntf_http_conf
+	    hc; /* timeout, connect_timeout, tls_verify, ca_file */
 	struct gcp_auth *auth;	  /* NULL: auth = "none" */
 	struct http_client *http; /* send() only, created on first use */
 };
@@ -400,7 +397,7 @@ ntf_pubsub_free(void *ctx)
 	gcp_auth_free(s->auth);
 	free(s->name);
 	free(s->url);
-	free(s->ca_file);
+	ntf_http_conf_free(&s->hc);
 	free(s);
 }
 
@@ -457,7 +454,7 @@ ntf_pubsub_configure(void **ret_ctx, const conf_node *cs,
 {
 	struct conf_errs scratch = { 0 };
 	struct ntf_pubsub *s;
-	const char *topic = NULL, *project = NULL, *ep = NULL, *ca = NULL;
+	const char *topic = NULL, *project = NULL, *ep = NULL;
 	const char *cred = NULL, *turi = NULL, *meta = NULL, *name = NULL;
 	char why[256], *endpoint = NULL, *tenc = NULL;
 	size_t nerr = errs->n;
@@ -465,9 +462,6 @@ ntf_pubsub_configure(void **ret_ctx, const conf_node *cs,
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return conf_error(errs, cs, "out of memory");
-	s->timeout_ms = PUBSUB_TIMEOUT_DEFAULT_MS;
-	s->connect_timeout_ms = PUBSUB_CONNECT_TIMEOUT_DEFAULT_MS;
-	s->tls_verify = true;
 	/* notifier_new() has reported a bad name already. */
 	(void)conf_get_str(&scratch, cs, "name", false, &name);
 	conf_errs_free(&scratch);
@@ -493,23 +487,8 @@ ntf_pubsub_configure(void **ret_ctx, const conf_node *cs,
 		bad = conf_error_at(errs, cs, "auth",
 		    "\"none\" takes no credentials_file, token_uri or "
 		    "metadata_host");
-	if (conf_get_dur(errs, cs, "timeout", false, PUBSUB_TIMEOUT_MIN_MS,
-		&s->timeout_ms) == 1 &&
-	    s->timeout_ms > PUBSUB_TIMEOUT_MAX_MS)
-		bad = conf_error_at(errs, cs, "timeout", "at most 5m");
-	if (conf_get_dur(errs, cs, "connect_timeout", false,
-		PUBSUB_TIMEOUT_MIN_MS, &s->connect_timeout_ms) == 1 &&
-	    s->connect_timeout_ms > PUBSUB_TIMEOUT_MAX_MS)
-		bad = conf_error_at(errs, cs, "connect_timeout", "at most 5m");
-	if (conf_get_bool(errs, cs, "tls_verify", false, &s->tls_verify) == -1)
+	if (ntf_http_conf_read(errs, cs, &s->hc) != 0)
 		bad = -1;
-	if (conf_get_str(errs, cs, "ca_file", false, &ca) == 1) {
-		if (access(ca, R_OK) != 0)
-			bad = conf_error_at(errs, cs, "ca_file",
-			    "cannot read \"%s\"", ca);
-		else if ((s->ca_file = strdup(ca)) == NULL)
-			goto oom;
-	}
 	if (bad != 0 || errs->n > nerr) {
 		free(endpoint);
 		ntf_pubsub_free(s);
@@ -531,9 +510,9 @@ ntf_pubsub_configure(void **ret_ctx, const conf_node *cs,
 			.token_uri = turi,
 			.metadata_host = meta,
 			.scope = PUBSUB_SCOPE,
-			.timeout_ms = s->timeout_ms <
+			.timeout_ms = s->hc.timeout_ms <
 				PUBSUB_TOKEN_TIMEOUT_MAX_MS ?
-			    (long)s->timeout_ms :
+			    (long)s->hc.timeout_ms :
 			    PUBSUB_TOKEN_TIMEOUT_MAX_MS };
 		struct ag_err e;
 
@@ -610,17 +589,8 @@ ntf_pubsub_prepare(void *ctx, const struct notification *n,
 	pc->hdrs[k++] = "User-Agent: vigil/" VIGIL_VERSION;
 	pc->hdrs[k] = NULL;
 
-	memset(&call->req, 0, sizeof(call->req));
-	call->req.method = "POST";
-	call->req.url = s->url;
-	call->req.headers = pc->hdrs;
-	call->req.body = pc->body;
-	call->req.body_len = strlen(pc->body);
-	call->req.connect_timeout_ms = (long)s->connect_timeout_ms;
-	call->req.timeout_ms = (long)s->timeout_ms;
-	call->req.insecure = !s->tls_verify;
-	call->req.ca_file = s->ca_file;
-	call->req.max_response = PUBSUB_RESPONSE_MAX;
+	ntf_http_post(call, &s->hc, s->url, pc->hdrs, pc->body,
+	    PUBSUB_RESPONSE_MAX);
 	return 0;
 }
 
@@ -651,25 +621,11 @@ static int
 ntf_pubsub_send(void *ctx, const struct notification *n, struct ag_err *err)
 {
 	struct ntf_pubsub *s = ctx;
-	struct notifier_call call = { .priv = NULL };
-	struct http_resp resp;
-	struct ag_err e;
-	int rc;
+	char what[PUBSUB_TOPIC_MAX + 64];
 
-	if (s->http == NULL && (s->http = http_client_new()) == NULL)
-		return ag_err_set(err, "cannot initialise the HTTP client");
-	if ((rc = ntf_pubsub_prepare(s, n, &call, err)) != 0)
-		return rc;
-	rc = http_client_do(s->http, &call.req, &resp, &e);
-	if (rc == 0)
-		rc = ntf_pubsub_finish(s, &call, resp.status, resp.body,
-		    resp.body_len, err);
-	else
-		(void)ag_err_set(err, "pubsub[%s]: publish to %s: %s", s->name,
-		    s->topic.topic, e.msg);
-	http_resp_free(&resp);
-	ntf_pubsub_release(s, &call);
-	return rc;
+	snprintf(what, sizeof(what), "pubsub[%s]: publish to %s", s->name,
+	    s->topic.topic);
+	return ntf_http_send(&ntf_pubsub_ops, s, &s->http, n, what, err);
 }
 
 const struct notifier_ops ntf_pubsub_ops = {
