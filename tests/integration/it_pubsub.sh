@@ -18,11 +18,12 @@
 # Then every token expired, then one refused while valid, then Pub/Sub
 # unavailable twice: each retried (a new token fetched after a 401) and
 # delivered once.  No token in the log.  Without the emulator (or java)
-# the fake's part runs and the test ends in SKIP (77).
+# the fake's part runs and the test ends in SKIP (77); VIGIL_PUBSUB_EMULATOR
+# names another emulator launcher.
 . "$(dirname "$0")/lib.sh"
 
 command -v openssl >/dev/null || skip "no openssl command"
-EMU=/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator
+EMU=${VIGIL_PUBSUB_EMULATOR:-/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator}
 HAVE_EMU=0
 if [ -x "$EMU" ] && command -v java >/dev/null; then HAVE_EMU=1; fi
 MARK="vigilps$$"
