@@ -50,6 +50,21 @@ ntf_http_apply(const struct ntf_http *h, struct http_req *req)
 	req->ca_file = h->ca_file;
 }
 
+void
+ntf_http_post(struct notifier_call *call, const struct ntf_http *h,
+    const char *url, const char *const *hdrs, const char *body,
+    size_t max_response)
+{
+	memset(&call->req, 0, sizeof(call->req));
+	call->req.method = "POST";
+	call->req.url = url;
+	call->req.headers = hdrs;
+	call->req.body = body;
+	call->req.body_len = strlen(body);
+	call->req.max_response = max_response;
+	ntf_http_apply(h, &call->req);
+}
+
 int
 ntf_http_send(const struct notifier_ops *ops, void *ctx, struct ntf_http *h,
     const struct notification *n, struct ag_err *err)

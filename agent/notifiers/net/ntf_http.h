@@ -42,6 +42,15 @@ int ntf_http_configure(struct ntf_http *h, const conf_node *cs,
 void ntf_http_apply(const struct ntf_http *h, struct http_req *req);
 
 /**
+ * ntf_http_post(call, h, url, hdrs, body, max_response):
+ * ${call}->req: a POST of ${body} with ${hdrs} to ${url} under ${h}'s
+ * settings, an answer of at most ${max_response} bytes kept.
+ */
+void ntf_http_post(struct notifier_call *call, const struct ntf_http *h,
+    const char *url, const char *const *hdrs, const char *body,
+    size_t max_response);
+
+/**
  * ntf_http_send(ops, ctx, h, n, err):
  * The blocking delivery of ${n} by notifier ${ctx} of ${ops}: prepare(),
  * the request with the client of ${h}, finish(), release(); a prepare()
