@@ -291,6 +291,13 @@ open_storage(const struct job_conf *jc, struct storage **ret)
 {
 	struct ag_err err = { "" };
 
+	if (jc->storage == NULL) {
+		fprintf(stderr,
+		    "vigil: job %s has no storage (it only takes RDS "
+		    "snapshots)\n",
+		    jc->name);
+		return -1;
+	}
 	if (storage_open(jc->storage, ret, &err) != 0) {
 		fprintf(stderr, "vigil: storage %s: %s\n", jc->storage->name,
 		    err.msg);

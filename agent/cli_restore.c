@@ -333,6 +333,13 @@ cli_restore(int argc, char **argv)
 		}
 		conf_errs_free(&errs);
 	}
+	if (sc == NULL && jc->storage == NULL) {
+		fprintf(stderr,
+		    "vigil: job %s has no storage (it only takes RDS "
+		    "snapshots)\n",
+		    jc->name);
+		goto out;
+	}
 	if (storage_open(sc != NULL ? sc : jc->storage, &st, &err) != 0) {
 		fprintf(stderr, "vigil: %s\n", err.msg);
 		goto out;

@@ -27,7 +27,9 @@ struct notifier_ops {
 	 * the sender runs the requests of all notifiers side by side and a
 	 * hanging receiver holds up only its own queue.  prepare() fills in
 	 * ${call}->req for ${n} (and keeps what the request points to in
-	 * ${call}->priv): 0, or AG_RETRY / -1 with ${err} as send().  The
+	 * ${call}->priv): 0, or AG_RETRY / -1 with ${err} as send(); 0
+	 * with ${call}->req.url NULL when there is nothing to send for
+	 * ${n} (a notifier that filters): accepted at once.  The
 	 * sender performs the request; finish() judges the answer (HTTP
 	 * ${status} and ${body} of ${len} bytes, NULL if empty) and returns
 	 * what send() would.  release() frees what prepare() kept; it is

@@ -60,6 +60,10 @@
 	TYPE(NOTIFIER,	"log",		ntf_log_ops,		CORE)	\
 	TYPE(NOTIFIER,	"webhook",	ntf_webhook_ops,	MODULE)	\
 	TYPE(NOTIFIER,	"sns",		ntf_sns_ops,		MODULE)	\
+	TYPE(NOTIFIER,	"email",	ntf_email_ops,		MODULE)	\
+	TYPE(NOTIFIER,	"sms",		ntf_sms_ops,		MODULE)	\
+	TYPE(NOTIFIER,	"pubsub",	ntf_pubsub_ops,		MODULE)	\
+	TYPE(NOTIFIER,	"notification_hubs", ntf_notifhubs_ops,	MODULE)	\
 	TYPE(STORAGE,	"local",	storage_local_ops,	MODULE)	\
 	TYPE(STORAGE,	"s3",		storage_s3_ops,		MODULE)	\
 	TYPE(STORAGE,	"gcs",		storage_gcs_ops,	MODULE)	\

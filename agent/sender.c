@@ -296,6 +296,13 @@ start(struct sender *s, struct runconf *rc, const struct spool_entry *e)
 		settle(s, e, r, &err);
 		return;
 	}
+	if (f->call.req.url == NULL) {
+		/* Nothing to send for this one (filtered): accepted. */
+		notifier_release(nf, &f->call);
+		free(f);
+		settle(s, e, 0, &err);
+		return;
+	}
 	if (multi_get(s, &err) == NULL ||
 	    s->heavy->http_multi_add(s->multi, &f->call.req, f, &err) != 0) {
 		notifier_release(nf, &f->call);

@@ -40,6 +40,7 @@
 #include "backup/format.h"
 #include "backup/jobconf.h"
 #include "backup/manifest.h"
+#include "backup/rds.h"
 #include "backup/retention.h"
 #include "backup/stage.h"
 #include "backup/st_archive.h"
@@ -683,6 +684,9 @@ job_run(const struct job_conf *jc, const struct job_run_opts *opts,
 		goto out;
 	}
 
+	/* RDS snapshots alone (backup/rds.h). */
+	if (jc->npaths == 0 && jc->ncommands == 0)
+		goto snapshots;
 	/* Keys. */
 	if ((key = jobconf_load_key(jc, false, &e)) == NULL)
 		goto out;
@@ -701,8 +705,13 @@ job_run(const struct job_conf *jc, const struct job_run_opts *opts,
 	/* The data, the index and the manifest. */
 	if (write_backup(&r, st, key, dk, &e) != 0)
 		goto out;
-	ret->ok = true;
 	apply_retention(&r, st);
+snapshots:
+	/* And the job's RDS snapshots, if any, after its files. */
+	if (jc->rds != NULL &&
+	    rds_run(jc, r.host, r.id, &r.stop, ret, &e) != 0)
+		goto out;
+	ret->ok = true;
 
 out:
 	crypto_wipe(dk, sizeof(dk));

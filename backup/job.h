@@ -15,6 +15,8 @@
  *	was written, so no complete-looking backup is left;
  *   e. apply the retention policy (after a successful run only), deleting
  *	pruned backups manifest first;
+ *   f. with an `rds` group, take the job's RDS snapshots and prune them
+ *	(backup/rds.h); a job with only `rds` skips a to e;
  *
  * and returns a struct job_result.  The engine knows no daemon: the job
  * lock, pre_hook and post_hook, the state file and the log lines that

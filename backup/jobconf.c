@@ -18,6 +18,7 @@
 #include "lib/log.h"
 #include "lib/schedule.h"
 #include "providers/storage.h"
+#include "backup/rds.h"
 
 #include "backup/jobconf.h"
 
@@ -27,7 +28,7 @@ static const char *const job_keys[] = { "name", "paths", "exclude",
 	"private_key_file", "schedule", "splay", "keep_last", "keep_daily",
 	"keep_weekly", "keep_monthly", "compression", "threads", "slice_size",
 	"pre_hook", "post_hook", "hook_timeout", "timeout", "signing_key",
-	"trusted_signers", NULL };
+	"trusted_signers", "rds", NULL };
 static const char *const cmd_keys[] = { "path", "run", NULL };
 
 static int
@@ -302,6 +303,7 @@ jobconf_parse(const conf_node *cs, const conf_node *storage_section,
 	const char *s;
 	int64_t v;
 	uint64_t sz;
+	bool files;
 
 	(void)state_dir;
 	if ((jc = calloc(1, sizeof(*jc))) == NULL)
@@ -342,10 +344,14 @@ jobconf_parse(const conf_node *cs, const conf_node *storage_section,
 	    &jc->one_file_system);
 	(void)conf_get_bool(errs, cs, "strict", false, &jc->strict);
 	parse_commands(jc, cs, errs);
-	if (jc->npaths == 0 && jc->ncommands == 0)
+	if (conf_member(cs, "rds") != NULL)
+		(void)rds_conf_parse(conf_member(cs, "rds"), &jc->rds, errs);
+	files = jc->npaths > 0 || jc->ncommands > 0;
+	if (!files && conf_member(cs, "rds") == NULL)
 		conf_error(errs, cs,
-		    "a job needs paths or commands to back up");
-	if (conf_get_str(errs, cs, "storage", true, &s) == 1) {
+		    "a job needs paths, commands or rds to back up");
+	/* Snapshots alone need neither storage nor a key. */
+	if (conf_get_str(errs, cs, "storage", files, &s) == 1) {
 		/* An undefined name is the job's error, on its line. */
 		if (storage_section == NULL)
 			conf_error_at(errs, cs, "storage",
@@ -369,7 +375,10 @@ jobconf_parse(const conf_node *cs, const conf_node *storage_section,
 			    "must be relative and "
 			    "without \"..\"");
 	}
-	parse_key(jc, cs, errs);
+	if (files || conf_member(cs, "key_file") != NULL ||
+	    conf_member(cs, "passphrase_file") != NULL ||
+	    conf_member(cs, "public_key") != NULL)
+		parse_key(jc, cs, errs);
 	parse_signing(jc, cs, errs);
 	if (conf_get_str(errs, cs, "schedule", false, &s) == 1) {
 		struct ag_err err = { "" };
@@ -645,5 +654,6 @@ jobconf_free(struct job_conf *jc)
 	schedule_free(jc->schedule);
 	free(jc->pre_hook);
 	free(jc->post_hook);
+	rds_conf_free(jc->rds);
 	free(jc);
 }

@@ -21,6 +21,7 @@
 #include "lib/ag.h"
 
 struct crypto_key;
+struct rds_conf;
 struct schedule;
 struct storage_conf;
 
@@ -65,6 +66,9 @@ struct job_conf {
 	char *pre_hook, *post_hook; /* /bin/sh -c; NULL: none */
 	int64_t hook_timeout_ms;
 	int64_t timeout_ms; /* whole run; 0: none */
+	/* RDS snapshots (backup/rds.h); NULL: none.  A job with rds and no
+	   paths or commands needs neither storage nor a key. */
+	struct rds_conf *rds;
 };
 
 /**

@@ -116,6 +116,14 @@ ctx_open(struct ctx *c, struct web *w, const char *job, size_t len,
 		ctx_free(c);
 		return -1;
 	}
+	if (c->jc->storage == NULL) {
+		web_error(rs, 404,
+		    "backup job %s has no storage (it only "
+		    "takes RDS snapshots)",
+		    c->jc->name);
+		ctx_free(c);
+		return -1;
+	}
 	if (storage_open(c->jc->storage, &c->st, &err) != 0) {
 		web_error(rs, 502, "storage: %s", err.msg);
 		ctx_free(c);

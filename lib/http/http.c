@@ -13,6 +13,12 @@
  * flag (lib/cancel.h) a transfer is refused once it is set and aborted by
  * the progress callback, which libcurl calls at least once a second.
  *
+ * A mail submission (struct http_smtp) uses the same handles with the smtp
+ * and smtps schemes only: the message is uploaded from the request's body
+ * (read_cb), the server's reply lines, which libcurl hands to the header
+ * callback, keep the last one as the answer's body (smtp_line_cb), and a
+ * transfer that ends on a 4xx/5xx reply is reported as that answer.
+ *
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <ctype.h>
@@ -43,9 +49,11 @@ struct xfer {
 	CURL *h;
 	const char *method;
 	struct curl_slist *hdrs;
-	struct buf body;  /* capped; its memory is resp->body */
-	size_t hdr_bytes; /* header bytes kept so far */
-	int sink_rc;	  /* the sink's abort verdict */
+	struct curl_slist *rcpt; /* SMTP recipients */
+	size_t up_off;		 /* SMTP: bytes of the body sent */
+	struct buf body;	 /* capped; its memory is resp->body */
+	size_t hdr_bytes;	 /* header bytes kept so far */
+	int sink_rc;		 /* the sink's abort verdict */
 	bool oom;
 	char where[300]; /* the URL without query */
 	char errbuf[CURL_ERROR_SIZE];
@@ -300,6 +308,45 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *cookie)
 	return len;
 }
 
+/* CURLOPT_READFUNCTION for SMTP: the message, from the request's body. */
+static size_t
+read_cb(char *ptr, size_t size, size_t nmemb, void *cookie)
+{
+	struct xfer *x = cookie;
+	size_t left = x->req->body_len - x->up_off, n = size * nmemb;
+
+	if (n > left)
+		n = left;
+	if (n > 0)
+		memcpy(ptr, (const char *)x->req->body + x->up_off, n);
+	x->up_off += n;
+	return n;
+}
+
+/*
+ * CURLOPT_HEADERFUNCTION for SMTP: libcurl passes the server's reply
+ * lines; keep the last one, without its line end, as the answer's body.
+ */
+static size_t
+smtp_line_cb(char *ptr, size_t size, size_t nmemb, void *cookie)
+{
+	struct xfer *x = cookie;
+	size_t len = size * nmemb, n = len;
+
+	while (n > 0 && (ptr[n - 1] == '\r' || ptr[n - 1] == '\n'))
+		n--;
+	if (n > 512)
+		n = 512;
+	buf_reset(&x->body);
+	if (buf_append(&x->body, ptr, n) != 0) {
+		x->oom = true;
+		return 0;
+	}
+	x->resp->body = x->body.p;
+	x->resp->body_len = x->body.len;
+	return len;
+}
+
 /* CURLOPT_XFERINFOFUNCTION: go on unless this thread is told to stop. */
 static int
 xferinfo_cb(void *cookie, curl_off_t dltotal, curl_off_t dlnow,
@@ -484,6 +531,88 @@ set_options(CURL *h, const struct http_req *req, const char *method,
 	return rc;
 }
 
+/* Set the options of SMTP submission ${req} on ${h}; return a CURLcode. */
+static CURLcode
+set_smtp_options(CURL *h, const struct http_req *req, struct xfer *x,
+    char *errbuf)
+{
+	const struct http_smtp *m = req->smtp;
+	CURLcode rc = CURLE_OK;
+	long cto = req->connect_timeout_ms > 0 ?
+	    req->connect_timeout_ms :
+	    HTTP_CONNECT_TIMEOUT_DEFAULT_MS;
+	long to = req->timeout_ms > 0 ? req->timeout_ms :
+					HTTP_TIMEOUT_DEFAULT_MS;
+
+#define SET(opt, val) \
+	do { \
+		if (rc == CURLE_OK) \
+			rc = curl_easy_setopt(h, opt, val); \
+	} while (0)
+	SET(CURLOPT_ERRORBUFFER, errbuf);
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_URL, req->url);
+	SET(CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	SET(CURLOPT_CONNECTTIMEOUT_MS, cto);
+	SET(CURLOPT_TIMEOUT_MS, to);
+	SET(CURLOPT_USE_SSL,
+	    m->require_tls ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
+	SET(CURLOPT_MAIL_FROM, m->from);
+	SET(CURLOPT_MAIL_RCPT, x->rcpt);
+	if (m->username != NULL) {
+		SET(CURLOPT_USERNAME, m->username);
+		SET(CURLOPT_PASSWORD, m->password != NULL ? m->password : "");
+	}
+	SET(CURLOPT_UPLOAD, 1L);
+	SET(CURLOPT_READFUNCTION, read_cb);
+	SET(CURLOPT_READDATA, x);
+	SET(CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_len);
+	SET(CURLOPT_HEADERFUNCTION, smtp_line_cb);
+	SET(CURLOPT_HEADERDATA, x);
+	if (req->insecure) {
+		SET(CURLOPT_SSL_VERIFYPEER, 0L);
+		SET(CURLOPT_SSL_VERIFYHOST, 0L);
+	} else {
+		SET(CURLOPT_SSL_VERIFYPEER, 1L);
+		SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	}
+	if (req->ca_file != NULL)
+		SET(CURLOPT_CAINFO, req->ca_file);
+	if (cancel_bound()) {
+		SET(CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+		SET(CURLOPT_NOPROGRESS, 0L);
+	}
+#undef SET
+	return rc;
+}
+
+/* The recipients of SMTP request ${req} as a curl list in ${x}. */
+static int
+build_rcpt(const struct http_req *req, struct xfer *x, struct ag_err *err)
+{
+	const struct http_smtp *m = req->smtp;
+	struct curl_slist *t;
+
+	if (strncasecmp(req->url, "smtp://", 7) != 0 &&
+	    strncasecmp(req->url, "smtps://", 8) != 0)
+		return ag_err_set(err, "%s: not an smtp:// or smtps:// URL",
+		    x->where);
+	if (m->from == NULL || m->rcpt == NULL || m->rcpt[0] == NULL)
+		return ag_err_set(err, "%s: no sender or no recipient",
+		    x->where);
+	for (const char *const *r = m->rcpt; *r != NULL; r++) {
+		if (strpbrk(*r, "\r\n") != NULL ||
+		    (t = curl_slist_append(x->rcpt, *r)) == NULL) {
+			curl_slist_free_all(x->rcpt);
+			x->rcpt = NULL;
+			return ag_err_set(err, "%s: invalid recipient",
+			    x->where);
+		}
+		x->rcpt = t;
+	}
+	return 0;
+}
+
 /* Build the header list: the caller's, and blanks that drop curl's own. */
 static int
 build_headers(const struct http_req *req, struct curl_slist **ret,
@@ -528,9 +657,12 @@ static void
 xfer_release(struct xfer *x)
 {
 	(void)curl_easy_setopt(x->h, CURLOPT_HTTPHEADER, NULL);
+	(void)curl_easy_setopt(x->h, CURLOPT_MAIL_RCPT, NULL);
 	(void)curl_easy_setopt(x->h, CURLOPT_ERRORBUFFER, NULL);
 	curl_slist_free_all(x->hdrs);
 	x->hdrs = NULL;
+	curl_slist_free_all(x->rcpt);
+	x->rcpt = NULL;
 }
 
 /*
@@ -547,15 +679,18 @@ xfer_begin(struct xfer *x, CURL *h, const struct http_req *req,
 	memset(x, 0, sizeof(*x));
 	if (req->url == NULL)
 		return ag_err_set(err, "no URL");
-	x->method = req->method != NULL ? req->method :
-					  (req->body != NULL ? "POST" : "GET");
+	x->method = req->smtp != NULL ? "SMTP" :
+	    req->method != NULL	      ? req->method :
+	    req->body != NULL	      ? "POST" :
+					"GET";
 	http_url_redact(req->url, x->where, sizeof(x->where));
 	if (!valid_method(x->method))
 		return ag_err_set(err, "%s: invalid method", x->where);
 	if (cancel_requested())
 		return ag_err_set(err, "%s %s: cancelled", x->method,
 		    x->where);
-	if (build_headers(req, &x->hdrs, err) != 0)
+	if (req->smtp != NULL ? build_rcpt(req, x, err) != 0 :
+				build_headers(req, &x->hdrs, err) != 0)
 		return -1;
 	x->req = req;
 	x->resp = resp;
@@ -565,7 +700,9 @@ xfer_begin(struct xfer *x, CURL *h, const struct http_req *req,
 				    HTTP_MAX_RESPONSE_DEFAULT);
 
 	curl_easy_reset(h);
-	rc = set_options(h, req, x->method, x->hdrs, x, x->errbuf);
+	rc = req->smtp != NULL ?
+	    set_smtp_options(h, req, x, x->errbuf) :
+	    set_options(h, req, x->method, x->hdrs, x, x->errbuf);
 	if (rc != CURLE_OK) {
 		(void)ag_err_set(err, "%s %s: %s", x->method, x->where,
 		    curl_easy_strerror(rc));
@@ -671,6 +808,10 @@ xfer_end(struct xfer *x, CURLcode rc, struct ag_err *err)
 		    x->where);
 	} else if (rc == CURLE_ABORTED_BY_CALLBACK) {
 		ret = ag_err_set(err, "%s %s: cancelled", x->method, x->where);
+	} else if (x->req->smtp != NULL && x->resp->status >= 400 &&
+	    x->resp->status <= 599) {
+		/* Turned down by the server: an answer, for the caller. */
+		ret = 0;
 	} else {
 		snprintf(detail, sizeof(detail), "%s",
 		    x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(rc));

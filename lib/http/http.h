@@ -10,14 +10,16 @@
  * (bad URL, TLS verification failure).  Error messages name the URL as
  * scheme://host[:port]/path only: query strings may hold signatures and
  * tokens and never reach a message.  Redirects are not followed; only http
- * and https are spoken.
+ * and https are spoken, and smtp and smtps for mail (struct http_smtp).
  *
  * A struct http_client keeps one curl handle, so that consecutive requests
  * to the same endpoint reuse the connection.  A client is used by one thread
  * at a time.  A struct http_multi runs many requests at once from one
  * thread (libcurl's multi interface), so that one slow peer does not hold
  * up the others: add requests, then poll and perform until each is reported
- * done, or remove it to cancel it.  On a thread that bound a cancel flag
+ * done, or remove it to cancel it.  A request may also submit mail over
+ * SMTP (struct http_smtp), so that a mail notifier goes through the same
+ * multi handle.  On a thread that bound a cancel flag
  * (lib/cancel.h), a synchronous request is refused once the flag is set
  * and one under way is aborted within about a second (-1, "cancelled").
  * This module never logs above debug.
@@ -47,6 +49,8 @@
  */
 typedef int http_sink_fn(void *cookie, const uint8_t *buf, size_t len);
 
+struct http_smtp;
+
 struct http_req {
 	const char *method; /* NULL: POST if a body, else GET */
 	const char *url;
@@ -65,6 +69,29 @@ struct http_req {
 	 */
 	http_sink_fn *sink;
 	void *sink_cookie;
+	/* Optional: send mail instead (see struct http_smtp). */
+	const struct http_smtp *smtp;
+};
+
+/*
+ * A request with ${smtp} set is a mail submission: ${url} is
+ * smtp://host[:port] or smtps://host[:port] (only those two schemes),
+ * ${body} of ${body_len} bytes is the message (RFC 5322, CRLF lines; a
+ * line starting with "." is escaped by libcurl), sent from ${from} to each
+ * address of ${rcpt}; method, headers and sink are ignored.  The answer's
+ * status is the server's last reply code (250 when the message was taken)
+ * and its body that reply's text.  A submission the server turns down (a
+ * 4xx or 5xx reply to AUTH, MAIL, RCPT or the data) is an answer too, not
+ * a transport failure, so that the caller classifies the code; a server
+ * that does not offer STARTTLS when ${require_tls} is set is a permanent
+ * failure (-1) before any password or message is sent.
+ */
+struct http_smtp {
+	const char *from;	 /* the envelope sender, "a@b" */
+	const char *const *rcpt; /* NULL-terminated recipients */
+	bool require_tls;	 /* smtp://: STARTTLS or fail */
+	const char *username;	 /* NULL: no AUTH */
+	const char *password;
 };
 
 struct http_header {

@@ -426,7 +426,7 @@ test_notifier_new(void **state)
 	assert_null(notifier_new(conf_elem(c->notifiers, 2), &e));
 	assert_true(tu_has_error(&e,
 	    ":4: notifiers[2].type: unknown notifier "
-	    "type \"pager\" (known: log, webhook, sns)"));
+	    "type \"pager\" (known: log, webhook, sns, "));
 	assert_null(notifier_new(conf_elem(c->notifiers, 3), &e));
 	assert_true(tu_has_error(&e, ":5: notifiers[3].name: missing"));
 	assert_null(notifier_new(conf_elem(c->notifiers, 4), &e));

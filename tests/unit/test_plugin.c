@@ -133,7 +133,7 @@ test_unknown(void **state)
 	assert_int_equal(plugin_find(PLUGIN_NOTIFIER, "cpu", &ops, &err), -1);
 	assert_string_equal(err.msg,
 	    "unknown notifier type \"cpu\" (known: "
-	    "log, webhook, sns)");
+	    "log, webhook, sns, email, sms, pubsub, notification_hubs)");
 	assert_int_equal(plugin_find(PLUGIN_STORAGE, "ftp", &ops, &err), -1);
 	assert_string_equal(err.msg,
 	    "unknown storage type \"ftp\" (known: "
@@ -148,7 +148,7 @@ test_type_list(void **state)
 	(void)state;
 	assert_string_equal(plugin_type_list(PLUGIN_NOTIFIER, buf,
 				sizeof(buf)),
-	    "log, webhook, sns");
+	    "log, webhook, sns, email, sms, pubsub, notification_hubs");
 	assert_string_equal(plugin_type_list(PLUGIN_STORAGE, buf, sizeof(buf)),
 	    "local, s3, gcs, azure");
 	/* Cut at a whole name when the buffer is short. */
@@ -235,7 +235,8 @@ test_instance_new(void **state)
 	    -1);
 	assert_true(tu_has_error(&e,
 	    ":3: notifiers[1].type: unknown "
-	    "notifier type \"pager\" (known: log, webhook, sns)"));
+	    "notifier type \"pager\" (known: log, webhook, sns, email, sms, "
+	    "pubsub, notification_hubs)"));
 	/* The common settings are read whatever the type. */
 	assert_int_equal(plugin_instance_new(&test_class,
 			     conf_elem(c->notifiers, 2), &label, &ops, &ctx,

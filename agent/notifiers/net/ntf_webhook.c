@@ -41,12 +41,11 @@
 #include "lib/log.h"
 #include "agent/notify.h"
 #include "agent/notify_backend.h"
+#include "agent/notifiers/net/ntf_http.h"
 #include "agent/notifiers/net/webhook_format.h"
 
 #define WEBHOOK_TIMEOUT_DEFAULT_MS 10000
 #define WEBHOOK_CONNECT_TIMEOUT_DEFAULT_MS 5000
-#define WEBHOOK_TIMEOUT_MIN_MS 100
-#define WEBHOOK_TIMEOUT_MAX_MS (5 * 60 * 1000)
 /* Custom headers, and how long a header line may be. */
 #define WEBHOOK_HEADERS_MAX 32
 #define WEBHOOK_HEADER_LEN_MAX 4096
@@ -73,11 +72,7 @@ struct ntf_webhook {
 	char *secret;	/* NULL: unsigned; wiped on free */
 	char **headers; /* "Name: value", then NULL */
 	size_t nheaders;
-	int64_t timeout_ms;
-	int64_t connect_timeout_ms;
-	bool tls_verify;
-	char *ca_file;
-	struct http_client *http; /* created on first send */
+	struct ntf_http net; /* timeouts, TLS, send()'s client */
 	/* What we registered with log_secret_add(), removed on free. */
 	char *redact[WEBHOOK_REDACT_MAX];
 	size_t nredact;
@@ -112,7 +107,7 @@ ntf_webhook_free(void *ctx)
 		crypto_wipe(w->redact[i], strlen(w->redact[i]));
 		free(w->redact[i]);
 	}
-	http_client_free(w->http);
+	ntf_http_free(&w->net);
 	conf_secret_free(w->secret);
 	/* Custom headers may carry tokens (Authorization). */
 	for (size_t i = 0; i < w->nheaders; i++) {
@@ -124,7 +119,6 @@ ntf_webhook_free(void *ctx)
 		crypto_wipe(w->url, strlen(w->url));
 		free(w->url);
 	}
-	free(w->ca_file);
 	free(w->name);
 	free(w);
 }
@@ -340,16 +334,13 @@ ntf_webhook_configure(void **ret_ctx, const conf_node *cs,
 {
 	struct conf_errs scratch = { 0 };
 	struct ntf_webhook *w;
-	const char *url = NULL, *format = "json", *ca = NULL, *name = NULL;
+	const char *url = NULL, *format = "json", *name = NULL;
 	char list[128];
 	size_t nerr = errs->n;
 	int bad = 0;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return conf_error(errs, cs, "out of memory");
-	w->timeout_ms = WEBHOOK_TIMEOUT_DEFAULT_MS;
-	w->connect_timeout_ms = WEBHOOK_CONNECT_TIMEOUT_DEFAULT_MS;
-	w->tls_verify = true;
 
 	/* notifier_new() has reported a bad name already. */
 	(void)conf_get_str(&scratch, cs, "name", false, &name);
@@ -387,25 +378,9 @@ ntf_webhook_configure(void **ret_ctx, const conf_node *cs,
 		goto oom;
 	if (read_headers(w, cs, errs) != 0)
 		bad = -1;
-	if (conf_get_dur(errs, cs, "timeout", false, WEBHOOK_TIMEOUT_MIN_MS,
-		&w->timeout_ms) == 1 &&
-	    w->timeout_ms > WEBHOOK_TIMEOUT_MAX_MS)
-		bad = conf_error_at(errs, cs, "timeout", "at most 5m");
-	if (conf_get_dur(errs, cs, "connect_timeout", false,
-		WEBHOOK_TIMEOUT_MIN_MS, &w->connect_timeout_ms) == 1 &&
-	    w->connect_timeout_ms > WEBHOOK_TIMEOUT_MAX_MS)
-		bad = conf_error_at(errs, cs, "connect_timeout", "at most 5m");
-	if (conf_get_bool(errs, cs, "tls_verify", false, &w->tls_verify) == -1)
+	if (ntf_http_configure(&w->net, cs, errs, WEBHOOK_TIMEOUT_DEFAULT_MS,
+		WEBHOOK_CONNECT_TIMEOUT_DEFAULT_MS) != 0)
 		bad = -1;
-	if (conf_get_str(errs, cs, "ca_file", false, &ca) == 1) {
-		if (access(ca, R_OK) != 0)
-			bad = conf_error_at(errs, cs, "ca_file",
-			    "cannot read "
-			    "\"%s\"",
-			    ca);
-		else if ((w->ca_file = strdup(ca)) == NULL)
-			goto oom;
-	}
 	if (bad != 0 || errs->n > nerr) {
 		ntf_webhook_free(w);
 		return -1;
@@ -507,10 +482,7 @@ ntf_webhook_prepare(void *ctx, const struct notification *n,
 	req->headers = wc->hdrs;
 	req->body = wc->body;
 	req->body_len = strlen(wc->body);
-	req->connect_timeout_ms = (long)w->connect_timeout_ms;
-	req->timeout_ms = (long)w->timeout_ms;
-	req->insecure = !w->tls_verify;
-	req->ca_file = w->ca_file;
+	ntf_http_apply(&w->net, req);
 	req->max_response = WEBHOOK_RESPONSE_MAX;
 	return 0;
 }
@@ -529,26 +501,15 @@ ntf_webhook_finish(void *ctx, struct notifier_call *call, long status,
 	return webhook_classify(w->fmt, status, body, len, err);
 }
 
+extern const struct notifier_ops ntf_webhook_ops;
+
 /* The blocking delivery: the same request, performed here. */
 static int
 ntf_webhook_send(void *ctx, const struct notification *n, struct ag_err *err)
 {
 	struct ntf_webhook *w = ctx;
-	struct notifier_call call = { .priv = NULL };
-	struct http_resp resp;
-	int rc;
 
-	if (w->http == NULL && (w->http = http_client_new()) == NULL)
-		return ag_err_set(err, "cannot initialise the HTTP client");
-	if ((rc = ntf_webhook_prepare(w, n, &call, err)) != 0)
-		return rc;
-	rc = http_client_do(w->http, &call.req, &resp, err);
-	if (rc == 0)
-		rc = ntf_webhook_finish(w, &call, resp.status, resp.body,
-		    resp.body_len, err);
-	http_resp_free(&resp);
-	ntf_webhook_release(w, &call);
-	return rc;
+	return ntf_http_send(&ntf_webhook_ops, w, &w->net, n, err);
 }
 
 const struct notifier_ops ntf_webhook_ops = {

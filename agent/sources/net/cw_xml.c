@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "lib/clock.h"
-#include "lib/cloud/aws/sigv4.h"
+#include "lib/cloud/aws/aws_query.h"
 #include "lib/cloud/cloud_xml.h"
 #include "agent/sources/net/cloudwatch_internal.h"
 
@@ -352,53 +352,24 @@ cw_parse_list_metrics(const char *body, size_t len, cw_metric_fn *fn,
 	return n;
 }
 
+/* The query protocol's errors, throttling and form: aws_query.h's. */
 int
 cw_parse_error(const char *body, size_t len, char *code, size_t codelen,
     char *msg, size_t msglen)
 {
-	char *c, *m;
-
-	if (codelen > 0)
-		code[0] = '\0';
-	if (msglen > 0)
-		msg[0] = '\0';
-	if (body == NULL || len == 0 ||
-	    (c = cloud_xml_text(body, len, "Code")) == NULL)
-		return 0;
-	snprintf(code, codelen, "%s", c);
-	free(c);
-	if ((m = cloud_xml_text(body, len, "Message")) != NULL) {
-		snprintf(msg, msglen, "%s", m);
-		free(m);
-	}
-	return code[0] != '\0';
+	return aws_query_error(body, len, code, codelen, msg, msglen);
 }
 
 int
 cw_throttled(long status, const char *code)
 {
-	static const char *const codes[] = { "Throttling",
-		"ThrottlingException", "ThrottledException",
-		"RequestLimitExceeded", "TooManyRequestsException",
-		"RequestThrottled", "RequestThrottledException", "SlowDown",
-		"LimitExceededException", NULL };
-
-	if (status == 429 || status == 503)
-		return 1;
-	for (size_t i = 0; code != NULL && codes[i] != NULL; i++)
-		if (strcmp(code, codes[i]) == 0)
-			return 1;
-	return 0;
+	return aws_query_throttled(status, code);
 }
 
 void
 cw_form_add(struct buf *b, const char *key, const char *value)
 {
-	if (b->len > 0)
-		(void)buf_puts(b, "&");
-	(void)buf_puts(b, key);
-	(void)buf_puts(b, "=");
-	(void)sigv4_uri_encode(b, value, strlen(value), 0);
+	aws_query_form_add(b, key, value);
 }
 
 int64_t

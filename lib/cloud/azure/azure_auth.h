@@ -5,6 +5,8 @@
  * signatures (SAS, signed version 2020-12-06 and later).  Nothing here
  * knows a storage operation or does I/O: Blob storage, Azure Monitor and
  * Notification Hubs sign with the same code.  The HMAC is lib/crypto/'s.
+ * Service Bus, Event Hubs and Notification Hubs take a SAS of another
+ * kind, made from a connection string's key (azure_sb.c, at the end).
  *
  * An account key is the base64 text Azure shows; azure_key_decode() turns
  * it into the bytes that key the HMAC.  Returned strings are malloc'd and
@@ -158,5 +160,42 @@ char *azure_sas_service_token(const char *account, const uint8_t *key,
  */
 char *azure_sas_account_token(const char *account, const uint8_t *key,
     size_t keylen, const struct azure_sas *sas);
+
+/*
+ * A Service Bus, Event Hubs or Notification Hubs connection string,
+ * "Endpoint=sb://NS.servicebus.windows.net/;SharedAccessKeyName=NAME;
+ * SharedAccessKey=KEY[;EntityPath=PATH]" (the keys in any order and case,
+ * other keys ignored).  The key is used as its text: its UTF-8 bytes key
+ * the HMAC, unlike a storage account key.
+ */
+struct azure_sb_conn {
+	char *host;	/* "ns.servicebus.windows.net" (the Endpoint's host) */
+	char *key_name; /* SharedAccessKeyName */
+	char *key;	/* SharedAccessKey */
+	char *entity;	/* EntityPath, or NULL */
+};
+
+/**
+ * azure_sb_conn_parse(s, ret, why, whylen):
+ * Read the connection string ${s} into ${ret}.  Return 0, or -1 with what
+ * is wrong in ${why} (never a part of the key).
+ */
+int azure_sb_conn_parse(const char *s, struct azure_sb_conn *ret, char *why,
+    size_t whylen);
+
+/* azure_sb_conn_free(c): free what ${c} holds, the key wiped. */
+void azure_sb_conn_free(struct azure_sb_conn *c);
+
+/**
+ * azure_sb_sas_token(uri, key_name, key, expiry):
+ * The Authorization value "SharedAccessSignature sr=SR&sig=SIG&se=EXPIRY&
+ * skn=KEY_NAME" for the resource ${uri} ("https://ns.servicebus.windows.
+ * net/hub"): SR is the URL-encoded ${uri}, both lower-cased (as Microsoft's
+ * samples make it), SIG the URL-encoded base64 HMAC-SHA256 of
+ * "SR\nEXPIRY" under the bytes of ${key}, ${expiry} in seconds since the
+ * epoch.  A new string, or NULL.
+ */
+char *azure_sb_sas_token(const char *uri, const char *key_name,
+    const char *key, int64_t expiry);
 
 #endif
