@@ -31,6 +31,7 @@ int cli_restore(int argc, char **argv);	     /* restore */
 int cli_queue(int argc, char **argv);	     /* queue list|retry|drop */
 int cli_storage_check(int argc, char **argv); /* storage check */
 int cli_token(int argc, char **argv);	      /* token add|list|remove */
+int cli_archive(int argc, char **argv);	      /* archive list|get */
 
 /*
  * Helpers shared by the commands.

@@ -115,6 +115,37 @@ print_queue(json_t *q)
 	}
 }
 
+/* The metric archive (docs/ARCHIVE.md), with an archive section. */
+static void
+print_archive(json_t *a)
+{
+	const char *err;
+	char when[48];
+
+	if (a == NULL)
+		return;
+	err = json_string_value(json_object_get(a, "last_error"));
+	ago(json_integer_value(json_object_get(a, "last_upload_ms")), when,
+	    sizeof(when));
+	printf("\nARCHIVE\n  %lld hours waiting, %.1f MiB on disk, %lld "
+	       "uploaded (last %s), %lld failures in a row\n"
+	       "  dropped: %lld bytes (%lld hours) past spool_max, %lld late "
+	       "readings, %lld over the memory bound\n",
+	    (long long)json_integer_value(json_object_get(a, "hours_waiting")),
+	    json_integer_value(json_object_get(a, "spool_bytes")) / 1048576.0,
+	    (long long)json_integer_value(json_object_get(a, "uploaded")),
+	    when,
+	    (long long)json_integer_value(json_object_get(a,
+		"upload_failures")),
+	    (long long)json_integer_value(json_object_get(a, "dropped_bytes")),
+	    (long long)json_integer_value(json_object_get(a, "dropped_hours")),
+	    (long long)json_integer_value(json_object_get(a, "dropped_late")),
+	    (long long)json_integer_value(json_object_get(a,
+		"dropped_pending")));
+	if (err != NULL)
+		printf("  last error: %s\n", err);
+}
+
 /* The metric history, kept when the HTTP server is on. */
 static void
 print_history(json_t *h)
@@ -224,6 +255,7 @@ print_status(json_t *st)
 	    (long long)json_integer_value(json_object_get(q, "dropped")));
 	print_queue(q);
 	print_history(json_object_get(st, "history"));
+	print_archive(json_object_get(st, "archive"));
 }
 
 int

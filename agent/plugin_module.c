@@ -37,4 +37,6 @@ const struct plugin_module vigil_plugin_module = {
 	.http_resp_free = http_resp_free,
 	.httpd_start = httpd_start,
 	.httpd_stop = httpd_stop,
+	.archive_seal = archive_seal,
+	.archive_put = archive_put,
 };

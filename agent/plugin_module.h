@@ -31,6 +31,7 @@
 
 #include "backup/catalog.h"
 #include "backup/job.h"
+#include "backup/metric_archive.h"
 #include "backup/jobconf.h"
 #include "agent/httpd/httpd.h"
 #include "backup/restore.h"
@@ -79,6 +80,10 @@ struct plugin_module {
 	/* agent/httpd/httpd.h: vigild's HTTP server (http.listen). */
 	__typeof__(httpd_start) *httpd_start;
 	__typeof__(httpd_stop) *httpd_stop;
+
+	/* backup/metric_archive.h: the metric archive's thread. */
+	__typeof__(archive_seal) *archive_seal;
+	__typeof__(archive_put) *archive_put;
 };
 
 /* The module's symbol (plugin_module.c). */

@@ -14,6 +14,7 @@
 
 #include "agent/plugin_module.h"
 #include "agent/child.h"
+#include "agent/archive.h"
 #include "agent/history.h"
 #include "agent/jobconf_check.h"
 #include "agent/jobs.h"
@@ -349,6 +350,12 @@ runconf_load(const char *path, struct runconf **ret, struct conf_errs *errs)
 		struct history_conf hc;
 
 		(void)history_conf_parse(rc->conf->http.history, &hc, errs);
+	}
+	if (rc->conf->archive != NULL) {
+		struct archive_conf ac;
+
+		(void)archive_conf_parse(rc->conf->archive, rc->conf->storage,
+		    &ac, errs);
 	}
 	if (build_sources(rc, errs) != 0 || build_notifiers(rc, errs) != 0 ||
 	    add_log_notifier(rc, errs) != 0 || build_rules(rc, errs) != 0)

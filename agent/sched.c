@@ -31,6 +31,7 @@
 #include "agent/collector.h"
 #include "agent/ctl.h"
 #include "agent/history.h"
+#include "agent/archive.h"
 #include "agent/jobs.h"
 #include "agent/runconf.h"
 #include "agent/sender.h"
@@ -193,6 +194,8 @@ collected(struct sched *s, size_t idx, int rc, const struct ag_err *err,
 			keep_last(&s->last[idx], &s->batch);
 		if (s->hist != NULL)
 			history_add(s->hist, &s->batch, s->batch.now_ms);
+		if (s->arch != NULL)
+			archive_add(s->arch, &s->batch);
 	}
 }
 
@@ -242,10 +245,14 @@ job_metrics(struct sched *s)
 	jobs_metrics(s->jobs, &s->batch);
 	(void)metric_add(&s->batch, (double)spool_write_errors(s->spool),
 	    "agent.spool_write_errors");
+	if (s->arch != NULL)
+		archive_metrics(s->arch, &s->batch);
 	if (s->batch.n > 0)
 		rules_feed(s->rc->rules, &s->batch, on_notification, s);
 	if (s->batch.n > 0 && s->hist != NULL)
 		history_add(s->hist, &s->batch, s->batch.now_ms);
+	if (s->batch.n > 0 && s->arch != NULL)
+		archive_add(s->arch, &s->batch);
 	s->next_job_metrics_ms = s->batch.mono_ms + JOB_METRICS_MS;
 }
 
@@ -286,6 +293,28 @@ history_open(struct sched *s)
 	if ((s->hist = history_new(&hc, path, &err)) == NULL)
 		log_err("%s", err.msg);
 	free(path);
+}
+
+/*
+ * The metric archive follows the configuration: started when an archive
+ * section appears, given the new settings on a reload, stopped when the
+ * section goes (what waits on disk stays for a later start).
+ */
+static void
+archive_sync(struct sched *s)
+{
+	const struct conf *c = s->rc->conf;
+	struct ag_err err = { "" };
+
+	if (c->archive == NULL) {
+		archive_stop(s->arch);
+		s->arch = NULL;
+	} else if (s->arch != NULL) {
+		archive_reconfigure(s->arch, s->rc);
+	} else if ((s->arch = archive_start(s->rc, c->agent.state_dir,
+			c->agent.hostname, &err)) == NULL) {
+		log_err("%s", err.msg);
+	}
 }
 
 void
@@ -335,6 +364,7 @@ sched_reload(struct sched *s)
 	runconf_free(old); /* the last user frees it */
 	reset_source_state(s);
 	history_open(s);
+	archive_sync(s);
 	if (log_parse_level(nrc->conf->agent.log_level, &lvl) == 0)
 		log_set_level(lvl);
 	s->rules_dirty = true;
@@ -437,6 +467,25 @@ sched_status_json(struct sched *s)
 			(json_int_t)hs.dropped, "saved_ms",
 			(json_int_t)hs.saved_ms, "last_error",
 			hs.last_error[0] != '\0' ? hs.last_error : NULL));
+	}
+	if (s->arch != NULL) {
+		struct archive_stats as;
+
+		archive_stats(s->arch, &as);
+		(void)json_object_set_new(root, "archive",
+		    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+			      "s:I, s:s?}",
+			"spool_bytes", (json_int_t)as.spool_bytes,
+			"hours_waiting", (json_int_t)as.hours_waiting,
+			"uploaded", (json_int_t)as.uploaded, "uploaded_bytes",
+			(json_int_t)as.uploaded_bytes, "dropped_bytes",
+			(json_int_t)as.dropped_bytes, "dropped_hours",
+			(json_int_t)as.dropped_hours, "dropped_late",
+			(json_int_t)as.dropped_late, "dropped_pending",
+			(json_int_t)as.dropped_pending, "upload_failures",
+			(json_int_t)as.failures, "last_upload_ms",
+			(json_int_t)as.last_upload_ms, "last_error",
+			as.last_error[0] != '\0' ? as.last_error : NULL));
 	}
 	text = json_dumps(root, JSON_INDENT(1) | JSON_ENSURE_ASCII);
 	json_decref(root);
@@ -619,6 +668,7 @@ sched_setup(struct sched *s)
 		return -1;
 	jobs_configure(s->jobs, s->rc, clock_wall_ms());
 	history_open(s);
+	archive_sync(s);
 	return sched_web_start(s);
 }
 
@@ -636,6 +686,8 @@ sched_teardown(struct sched *s, const char *sock)
 		history_free(s->hist);
 		s->hist = NULL;
 	}
+	archive_stop(s->arch); /* writes what is queued */
+	s->arch = NULL;
 	if (s->spool != NULL)
 		save_rules(s);
 	sender_stop(s->sender, SENDER_FLUSH_MS);

@@ -18,6 +18,7 @@
 #include "agent/web.h"
 #include "conf/conf.h"
 
+struct archive;
 struct collector;
 struct ctl;
 struct history;
@@ -48,6 +49,7 @@ struct sched {
 	struct web *web;      /* the HTTP server's mailbox, or NULL */
 	struct httpd *httpd;  /* the server (in the module), or NULL */
 	struct history *hist; /* the metric history: with http.listen only */
+	struct archive *arch; /* the metric archive: with archive only */
 };
 
 /**

@@ -51,6 +51,11 @@ usage(FILE *f)
 	    "probe object;\n"
 	    "                                name the permission that is "
 	    "missing\n"
+	    "  archive list [--from T] [--to T]\n"
+	    "                                the metric archive's hours in "
+	    "storage\n"
+	    "  archive get --from T --to T (--out DIR | -)\n"
+	    "                                fetch them (decrypted)\n"
 	    "  version                       print the version and the commit\n"
 	    "options:\n"
 	    "  -c, --config FILE   configuration (default: $VIGIL_CONFIG, else "
@@ -81,6 +86,7 @@ main(int argc, char **argv)
 		{ "queue", NULL, cli_queue },
 		{ "storage", "check", cli_storage_check },
 		{ "token", NULL, cli_token },
+		{ "archive", NULL, cli_archive },
 	};
 	char **cmdv;
 	int cmdc = 0;

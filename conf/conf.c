@@ -34,7 +34,8 @@
 #define SECRET_MAX (64 * 1024)
 
 static const char *const top_keys[] = { "agent", "credentials", "http",
-	"sources", "rules", "notifiers", "storage", "backups", NULL };
+	"sources", "rules", "notifiers", "storage", "backups",
+	"archive", NULL };
 static const char *const agent_keys[] = { "state_dir", "log_level",
 	"control_socket", "hostname", "syslog", "spool_max", "socket_mode",
 	"socket_group", NULL };
@@ -876,6 +877,7 @@ conf_load(const char *path, struct conf **ret, struct conf_errs *errs)
 	c->backups = section(errs, cfg, "backups", true);
 	c->storage = section(errs, cfg, "storage", false);
 	c->credentials = section(errs, cfg, "credentials", false);
+	c->archive = section(errs, cfg, "archive", false);
 	*ret = c;
 	return 0;
 

@@ -77,6 +77,7 @@ struct conf {
 	const conf_node *storage;     /* group, or NULL */
 	const conf_node *backups;     /* list, or NULL */
 	const conf_node *credentials; /* group, or NULL */
+	const conf_node *archive;     /* group, or NULL (agent/archive.h) */
 	void *cfg;		      /* the libconfig object */
 	struct conf_src *src;	      /* its files and their lines */
 };

@@ -4,7 +4,10 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -20,9 +23,43 @@ ts_ms(clockid_t id)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The test clock (clock_test_set()); speed 0: the real clock. */
+static _Atomic int64_t test_start_ms, test_mono0_ms;
+static _Atomic double test_speed;
+static pthread_once_t test_once = PTHREAD_ONCE_INIT;
+
+void
+clock_test_set(int64_t start_ms, double speed)
+{
+	test_start_ms = start_ms;
+	test_mono0_ms = ts_ms(CLOCK_MONOTONIC);
+	test_speed = speed > 0 ? speed : 0;
+}
+
+static void
+test_from_env(void)
+{
+	const char *v = getenv("VIGIL_TEST_CLOCK");
+	long long start;
+	double speed = 1;
+
+	if (v == NULL || sscanf(v, "%lld:%lf", &start, &speed) < 1 ||
+	    start <= 0 || speed <= 0)
+		return;
+	clock_test_set((int64_t)start, speed);
+}
+
 int64_t
 clock_wall_ms(void)
 {
+	double speed;
+
+	(void)pthread_once(&test_once, test_from_env);
+	if ((speed = test_speed) > 0)
+		return test_start_ms +
+		    (int64_t)((double)(ts_ms(CLOCK_MONOTONIC) -
+				  test_mono0_ms) *
+			speed);
 	return ts_ms(CLOCK_REALTIME);
 }
 

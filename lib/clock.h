@@ -13,6 +13,20 @@
 int64_t clock_wall_ms(void);
 int64_t clock_mono_ms(void);
 
+/*
+ * The test clock.  clock_wall_ms() normally reads CLOCK_REALTIME.  For
+ * tests, wall time may run from ${start_ms} at ${speed} times the pace of
+ * the monotonic clock (1: real pace; 3600: an hour a second), from the
+ * moment of the call.  clock_test_set(0, 0) goes back to the real clock.
+ * A program also takes it from the environment at the first
+ * clock_wall_ms(): VIGIL_TEST_CLOCK="START_MS:SPEED" (e.g.
+ * "1796083200000:3600"; SPEED defaults to 1).  Never set in production:
+ * it exists so that tests/integration/it_archive.sh can run a day of
+ * readings in seconds (docs/ARCHIVE.md); unit tests move time at will
+ * (a tiny speed holds it nearly still).
+ */
+void clock_test_set(int64_t start_ms, double speed);
+
 /* clock_sleep_ms(ms): sleep ${ms} milliseconds, through signals. */
 void clock_sleep_ms(unsigned ms);
 

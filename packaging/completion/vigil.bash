@@ -107,7 +107,7 @@ _vigil()
 			    -h --help -V --version" -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W "config status reload backup
-			    restore decrypt key queue storage token version" -- "$cur"))
+			    restore decrypt key queue storage token archive version" -- "$cur"))
 		fi
 		return
 		;;
@@ -130,6 +130,7 @@ _vigil()
 		queue) COMPREPLY=($(compgen -W "list retry drop" -- "$cur")) ;;
 		storage) COMPREPLY=($(compgen -W "check" -- "$cur")) ;;
 		token) COMPREPLY=($(compgen -W "add list remove" -- "$cur")) ;;
+		archive) COMPREPLY=($(compgen -W "list get" -- "$cur")) ;;
 		esac
 		return
 		;;
@@ -173,6 +174,14 @@ _vigil()
 		;;
 	token/list | token/remove)
 		[[ $cur == -* ]] && COMPREPLY=($(compgen -W "--file" -- "$cur"))
+		;;
+	archive/list)
+		[[ $cur == -* ]] &&
+			COMPREPLY=($(compgen -W "--from --to --host" -- "$cur"))
+		;;
+	archive/get)
+		[[ $cur == -* ]] &&
+			COMPREPLY=($(compgen -W "--from --to --host --key --out" -- "$cur"))
 		;;
 	storage/check)
 		[[ $cur == -* ]] &&

@@ -63,7 +63,9 @@ want() {
 }
 C="vigil -c $T/vigil.conf"
 
-want "vigil " config status reload backup restore decrypt key queue storage token version
+want "vigil " config status reload backup restore decrypt key queue storage token archive version
+want "vigil archive " list get
+want "vigil archive get --" --from --to --host --key --out
 want "vigil b" backup
 want "vigil backup " run list verify prune
 want "vigil queue " list retry drop
