@@ -92,8 +92,11 @@ test_page_links(void **state)
 
 	(void)state;
 	assert_non_null(page);
-	html = strndup((const char *)page->data, page->len);
+	/* The data has no NUL after it: copy, never strndup() past it. */
+	html = malloc(page->len + 1);
 	assert_non_null(html);
+	memcpy(html, page->data, page->len);
+	html[page->len] = '\0';
 	for (const char *p = html; (p = strstr(p, "=\"")) != NULL; p += 2) {
 		char url[256];
 		const char *end;
