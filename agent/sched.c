@@ -327,6 +327,18 @@ sched_history_tick(struct sched *s, int64_t wall)
 		log_warn("%s", err.msg);
 }
 
+/* Log what config check would warn of (runconf_warnings()). */
+static void
+log_warnings(const struct runconf *rc)
+{
+	struct conf_errs w = { 0 };
+
+	(void)runconf_warnings(rc, &w);
+	for (size_t i = 0; i < w.n; i++)
+		log_warn("%s", w.msgs[i]);
+	conf_errs_free(&w);
+}
+
 void
 sched_reload(struct sched *s)
 {
@@ -369,6 +381,7 @@ sched_reload(struct sched *s)
 		log_set_level(lvl);
 	s->rules_dirty = true;
 	s->reloads++;
+	log_warnings(nrc);
 	log_info("configuration reloaded: %zu sources, %zu rules, "
 		 "%zu notifiers, %zu backup jobs",
 	    nrc->nsources, rules_count(nrc->rules), nrc->nnotifiers,
@@ -730,6 +743,7 @@ sched_run(const char *conf_path, struct runconf *rc)
 	    sched_setup(&s) != 0 ||
 	    (s.sender = sender_start(s.spool, runconf_ref(rc))) == NULL)
 		goto out;
+	log_warnings(rc);
 	log_info("vigild %s started: %zu sources, %zu rules, %zu notifiers, "
 		 "%zu backup jobs, %zu queued notifications, config %s",
 	    VIGIL_VERSION, rc->nsources, rules_count(rc->rules),

@@ -108,4 +108,24 @@ run env VIGIL_CONFIG="$T/good.conf" "$VIGIL" config check
 [ "$rc" = 0 ] || fail "VIGIL_CONFIG: exit $rc: $out"
 grep -qx "$T/good.conf: 2 sources, 1 rules, 1 notifiers" <<<"$out" ||
 	fail "VIGIL_CONFIG not used: $out"
+# A rule that would go stale between two readings: config check and the
+# daemon itself (at start and at a reload) warn, naming file and line.
+cat >"$T/stale.conf" <<CONF
+agent = { state_dir = "$T/state-stale"; control_socket = "$T/stale.sock"; };
+sources = ( { type = "load"; interval = "20s"; } );
+rules = ( { name = "l"; metric = "load.1"; op = ">"; warn = 100.0;
+  no_data = "5s"; } );
+CONF
+run "$VIGIL" -c "$T/stale.conf" config check
+[ "$rc" = 0 ] || fail "a warning failed config check: $out"
+grep -q "warning: $T/stale.conf:4: rules\[0\].no_data: 5s is shorter than the 20s" <<<"$out" ||
+	fail "config check did not warn: $out"
+"$VIGILD" -f -c "$T/stale.conf" >"$T/vigild.log" 2>&1 &
+PIDS+=($!)
+wait_for 10 grep -q "started" "$T/vigild.log" || fail "vigild did not start"
+grep -q "stale.conf:4: rules\[0\].no_data: 5s is shorter" "$T/vigild.log" ||
+	fail "vigild did not warn at start: $(cat "$T/vigild.log")"
+kill -HUP "${PIDS[-1]}"
+wait_for 10 test "$(grep -c "no_data: 5s is shorter" "$T/vigild.log")" -ge 2 ||
+	fail "vigild did not warn at the reload"
 echo "PASS: it_config"
