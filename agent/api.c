@@ -79,36 +79,6 @@ params_check(const struct web_req *rq, struct web_resp *rs,
 	return 0;
 }
 
-/* The queue: the spool's part of status, the sender's totals, per notifier. */
-static json_t *
-queue_json(struct sched *s, int64_t now)
-{
-	json_t *q = spool_status_json(s->spool), *per = json_object();
-	uint64_t sent = 0, failed = 0;
-	int64_t oldest = spool_oldest_ms(s->spool);
-
-	if (q == NULL || per == NULL) {
-		json_decref(q);
-		json_decref(per);
-		return NULL;
-	}
-	sender_stats(s->sender, &sent, &failed);
-	(void)json_object_set_new(q, "sent", json_integer((json_int_t)sent));
-	(void)json_object_set_new(q, "failed",
-	    json_integer((json_int_t)failed));
-	(void)json_object_set_new(q, "oldest_age_s",
-	    oldest > 0 ?
-		json_integer((json_int_t)((now > oldest ? now - oldest : 0) /
-		    1000)) :
-		json_null());
-	for (size_t i = 0; i < s->rc->nnotifiers; i++)
-		(void)json_object_set_new(per, s->rc->notifiers[i]->name,
-		    json_integer((json_int_t)spool_depth_for(s->spool,
-			s->rc->notifiers[i]->name)));
-	(void)json_object_set_new(q, "per_notifier", per);
-	return q;
-}
-
 /* The history's part of status, or null when it is off. */
 static json_t *
 history_json(struct sched *s)
@@ -155,7 +125,8 @@ get_status(struct sched *s, const struct web_req *rq, struct web_resp *rs)
 			    json_string(hc->restore_roots[i]));
 		(void)json_object_set_new(o, "restore_roots", roots);
 		(void)json_object_set_new(o, "history", history_json(s));
-		if (json_object_set_new(o, "queue", queue_json(s, now)) != 0) {
+		if (json_object_set_new(o, "queue",
+			sched_queue_json(s, now)) != 0) {
 			json_decref(o);
 			o = NULL;
 		}
@@ -498,7 +469,7 @@ get_notifications(struct sched *s, const struct web_req *rq,
 		return;
 	web_json(rs, 200,
 	    json_pack("{s:o, s:o}", "recent", sender_recent(s->sender),
-		"queue", queue_json(s, clock_wall_ms())));
+		"queue", sched_queue_json(s, clock_wall_ms())));
 }
 
 static void

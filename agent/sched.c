@@ -405,14 +405,55 @@ add_rule_series(void *cookie, const struct rule_series_info *si)
 	(void)json_array_append_new(arr, o);
 }
 
+json_t *
+sched_queue_json(struct sched *s, int64_t now)
+{
+	json_t *q = spool_status_json(s->spool), *per = json_object(),
+	       *nfs = json_object();
+	uint64_t sent = 0, failed = 0;
+	int64_t oldest = spool_oldest_ms(s->spool);
+
+	if (q == NULL || per == NULL || nfs == NULL) {
+		json_decref(q);
+		json_decref(per);
+		json_decref(nfs);
+		return NULL;
+	}
+	sender_stats(s->sender, &sent, &failed);
+	(void)json_object_set_new(q, "sent", json_integer((json_int_t)sent));
+	(void)json_object_set_new(q, "failed",
+	    json_integer((json_int_t)failed));
+	(void)json_object_set_new(q, "oldest_age_s",
+	    oldest > 0 ?
+		json_integer((json_int_t)((now > oldest ? now - oldest : 0) /
+		    1000)) :
+		json_null());
+	for (size_t i = 0; i < s->rc->nnotifiers; i++) {
+		const char *name = s->rc->notifiers[i]->name;
+		struct sender_nstate ns;
+		size_t depth = spool_depth_for(s->spool, name);
+
+		(void)json_object_set_new(per, name,
+		    json_integer((json_int_t)depth));
+		(void)sender_notifier_state(s->sender, name, &ns);
+		(void)json_object_set_new(nfs, name,
+		    json_pack("{s:I, s:I, s:I, s:s}", "queued",
+			(json_int_t)depth, "last_ok_ms",
+			(json_int_t)ns.last_ok_ms, "last_error_ms",
+			(json_int_t)ns.last_err_ms, "last_error",
+			ns.last_err));
+	}
+	(void)json_object_set_new(q, "per_notifier", per);
+	(void)json_object_set_new(q, "notifiers", nfs);
+	return q;
+}
+
 char *
 sched_status_json(struct sched *s)
 {
-	json_t *root, *srcs, *rules, *queue, *per, *nfs;
-	uint64_t sent = 0, failed = 0;
+	json_t *root, *srcs, *rules, *queue;
 	char *text;
 
-	sender_stats(s->sender, &sent, &failed);
 	root = json_pack("{s:s, s:s, s:i, s:s, s:I, s:I, s:I}", "host",
 	    s->rc->conf->agent.hostname, "version", VIGIL_VERSION, "pid",
 	    (int)getpid(), "config", s->rc->conf->path, "started_ms",
@@ -442,32 +483,7 @@ sched_status_json(struct sched *s)
 	(void)json_object_set_new(root, "rules", rules);
 	(void)json_object_set_new(root, "jobs",
 	    jobs_status(s->jobs, clock_wall_ms()));
-	per = json_object();
-	nfs = json_object();
-	for (size_t i = 0; i < s->rc->nnotifiers; i++) {
-		const char *name = s->rc->notifiers[i]->name;
-		struct sender_nstate ns;
-		size_t depth = spool_depth_for(s->spool, name);
-
-		(void)json_object_set_new(per, name,
-		    json_integer((json_int_t)depth));
-		(void)sender_notifier_state(s->sender, name, &ns);
-		(void)json_object_set_new(nfs, name,
-		    json_pack("{s:I, s:I, s:I, s:s}", "queued",
-			(json_int_t)depth, "last_ok_ms",
-			(json_int_t)ns.last_ok_ms, "last_error_ms",
-			(json_int_t)ns.last_err_ms, "last_error",
-			ns.last_err));
-	}
-	/* depth, dropped and the spool's health come from the spool. */
-	if ((queue = spool_status_json(s->spool)) != NULL) {
-		(void)json_object_set_new(queue, "sent",
-		    json_integer((json_int_t)sent));
-		(void)json_object_set_new(queue, "failed",
-		    json_integer((json_int_t)failed));
-	}
-	(void)json_object_set_new(queue, "per_notifier", per);
-	(void)json_object_set_new(queue, "notifiers", nfs);
+	queue = sched_queue_json(s, clock_wall_ms());
 	(void)json_object_set_new(root, "queue", queue);
 	if (s->hist != NULL) {
 		struct history_stats hs;

@@ -153,6 +153,15 @@ void sched_web_answer(void *cookie, const struct web_req *rq,
     struct web_resp *rs);
 
 /**
+ * sched_queue_json(s, now):
+ * The alert queue as `vigil status` and /api/v1/status show it: the
+ * spool's depth, drops and health, the sender's totals, the oldest entry's
+ * age at wall time ${now}, and per notifier its depth (per_notifier) and
+ * its last delivery and last error (notifiers).  NULL if out of memory.
+ */
+json_t *sched_queue_json(struct sched *s, int64_t now);
+
+/**
  * sched_teardown(s, sock):
  * Stop the jobs and the sender (which delivers for up to SENDER_FLUSH_MS),
  * save the rule states and the history, drop the runconf, close the spool, the control

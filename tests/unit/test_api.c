@@ -251,6 +251,12 @@ test_status_sources_readings(void **state)
 	assert_true(json_is_integer(member(q, "depth")));
 	assert_true(json_is_integer(member(q, "sent")));
 	assert_true(json_is_integer(member(member(q, "per_notifier"), "log")));
+	/* Each notifier's last delivery and last error, as vigil status. */
+	assert_true(json_is_string(member(member(member(q, "notifiers"), "log"),
+	    "last_error")));
+	assert_true(json_is_integer(member(member(member(q, "notifiers"),
+					       "log"),
+	    "last_ok_ms")));
 	assert_true(json_is_null(member(q, "oldest_age_s")) ||
 	    json_is_integer(member(q, "oldest_age_s")));
 	json_decref(o);
