@@ -74,7 +74,10 @@ systemd-nspawn --register=no --keep-unit -D "$ROOTFS" --volatile=overlay \
 NSPAWN=$!
 LEADER=
 for _ in $(seq 100); do
-	LEADER=$(pgrep -P "$NSPAWN" | head -n 1) && [ -n "$LEADER" ] && break
+	# The container's init, not a helper nspawn forks on the way (entering
+	# that one's namespaces would ask a systemd that is not there).
+	LEADER=$(pgrep -P "$NSPAWN" -x 'systemd|init' | head -n 1) &&
+		[ -n "$LEADER" ] && break
 	kill -0 "$NSPAWN" 2>/dev/null || { cat "$T/boot.log"; skip "systemd-nspawn cannot boot here"; }
 	sleep 0.1
 done
