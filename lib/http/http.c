@@ -468,6 +468,38 @@ http_client_free(struct http_client *c)
 }
 
 /* Set the options of ${req} on ${h}; return a CURLcode. */
+/*
+ * What every transfer sets alike, HTTP or SMTP: certificate checks (off
+ * only when asked), the CA file, and the cancel flag of the calling
+ * thread (lib/cancel.h) checked from the progress callback.
+ */
+static CURLcode
+set_tls_cancel(CURL *h, const struct http_req *req)
+{
+	CURLcode rc = CURLE_OK;
+
+#define SET(opt, val) \
+	do { \
+		if (rc == CURLE_OK) \
+			rc = curl_easy_setopt(h, opt, val); \
+	} while (0)
+	if (req->insecure) {
+		SET(CURLOPT_SSL_VERIFYPEER, 0L);
+		SET(CURLOPT_SSL_VERIFYHOST, 0L);
+	} else {
+		SET(CURLOPT_SSL_VERIFYPEER, 1L);
+		SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	}
+	if (req->ca_file != NULL)
+		SET(CURLOPT_CAINFO, req->ca_file);
+	if (cancel_bound()) {
+		SET(CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+		SET(CURLOPT_NOPROGRESS, 0L);
+	}
+#undef SET
+	return rc;
+}
+
 static CURLcode
 set_options(CURL *h, const struct http_req *req, const char *method,
     struct curl_slist *hdrs, struct xfer *x, char *errbuf)
@@ -500,19 +532,8 @@ set_options(CURL *h, const struct http_req *req, const char *method,
 	SET(CURLOPT_HEADERDATA, x);
 	SET(CURLOPT_WRITEFUNCTION, write_cb);
 	SET(CURLOPT_WRITEDATA, x);
-	if (req->insecure) {
-		SET(CURLOPT_SSL_VERIFYPEER, 0L);
-		SET(CURLOPT_SSL_VERIFYHOST, 0L);
-	} else {
-		SET(CURLOPT_SSL_VERIFYPEER, 1L);
-		SET(CURLOPT_SSL_VERIFYHOST, 2L);
-	}
-	if (req->ca_file != NULL)
-		SET(CURLOPT_CAINFO, req->ca_file);
-	if (cancel_bound()) {
-		SET(CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
-		SET(CURLOPT_NOPROGRESS, 0L);
-	}
+	if (rc == CURLE_OK)
+		rc = set_tls_cancel(h, req);
 	if (strcmp(method, "HEAD") == 0) {
 		SET(CURLOPT_NOBODY, 1L);
 	} else if (strcmp(method, "GET") == 0 && !body) {
@@ -569,19 +590,8 @@ set_smtp_options(CURL *h, const struct http_req *req, struct xfer *x,
 	SET(CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_len);
 	SET(CURLOPT_HEADERFUNCTION, smtp_line_cb);
 	SET(CURLOPT_HEADERDATA, x);
-	if (req->insecure) {
-		SET(CURLOPT_SSL_VERIFYPEER, 0L);
-		SET(CURLOPT_SSL_VERIFYHOST, 0L);
-	} else {
-		SET(CURLOPT_SSL_VERIFYPEER, 1L);
-		SET(CURLOPT_SSL_VERIFYHOST, 2L);
-	}
-	if (req->ca_file != NULL)
-		SET(CURLOPT_CAINFO, req->ca_file);
-	if (cancel_bound()) {
-		SET(CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
-		SET(CURLOPT_NOPROGRESS, 0L);
-	}
+	if (rc == CURLE_OK)
+		rc = set_tls_cancel(h, req);
 #undef SET
 	return rc;
 }
